@@ -1015,8 +1015,8 @@ mod tests {
                 "config: runner.prices.cache_write at line 2: -1 is not a price",
             ),
             (
-                "[runner.prices.models.\"m\"]\ninput = 1.0\noutput = 2.0\n".to_string(),
-                "config: missing field `cached_input`",
+                "[runner.prices.models.\"m\"]\ninput = 1.0\n".to_string(),
+                "config: missing field `output`",
             ),
             (
                 "[runner.prices.models.\"m\"]\ninput = 1.0\ncached_input = 0.0\ncache_write = 0.0\noutput = -2.0\n".to_string(),

@@ -434,3 +434,29 @@ fn starter_config_shows_every_schema_key() {
         }
     }
 }
+
+#[test]
+fn a_models_price_needs_only_what_its_api_bills() {
+    let base = std::path::Path::new("/");
+    // OpenAI bills no cache writes: input, cached input and output do
+    let c = Config::parse(
+        "[runner.prices.models.\"gpt-5-codex\"]\ninput = 1.25\ncached_input = 0.125\noutput = 10.0\n",
+        base,
+    )
+    .unwrap();
+    let p = c.runner.prices.models()["gpt-5-codex"];
+    assert_eq!(
+        (p.input, p.cached_input, p.cache_write, p.output),
+        (1.25, 0.125, 0.0, 10.0)
+    );
+    // input and output alone; without output: a config error naming it
+    assert!(
+        Config::parse(
+            "[runner.prices.models.\"m\"]\ninput = 1.0\noutput = 2.0\n",
+            base
+        )
+        .is_ok()
+    );
+    let e = Config::parse("[runner.prices.models.\"m\"]\ninput = 1.0\n", base).unwrap_err();
+    assert!(format!("{e:#}").contains("output"), "{e:#}");
+}
