@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+mod cgroup;
 mod gateway;
 mod inside;
 mod keeper;
@@ -44,11 +45,12 @@ mod probe;
 mod relay;
 mod said;
 
+pub use cgroup::limits_in_force;
 pub use gateway::Setup as GatewaySetup;
 pub(crate) use gateway::{
     Gateway, GatewaySpec, On as GatewayOn, PLACEHOLDER, STDOUT as GATEWAY_STDOUT,
 };
-pub use keeper::{keep, limits_in_force};
+pub use keeper::keep;
 use owners::{own_tree, readable_tree};
 pub(crate) use paths::find_program;
 pub use paths::{cannot_box_fix, find_bwrap};
