@@ -67,6 +67,25 @@ pub fn log_end(run_dir: &std::path::Path) -> Option<String> {
 
 pub use crate::runner::output::redacted;
 
+/// The agent ended its last turn at a budget of its own (Claude Code's
+/// `--max-budget-usd`, `core::escalation::stopped_at_own_budget`), read
+/// from its log's last 64 KiB once it is not running: its words.
+pub fn agent_budget_stop(
+    run_dir: &std::path::Path,
+    agent: crate::core::run_state::Agent,
+) -> Option<String> {
+    if agent == crate::core::run_state::Agent::Running {
+        return None;
+    }
+    let t = crate::runner::output::tail(&run_dir.join("agent.log"), 64 << 10)?;
+    let log = crate::redact::text(&String::from_utf8_lossy(&t.bytes)).into_owned();
+    crate::core::escalation::stopped_at_own_budget(&log).then(|| {
+        let said = crate::core::escalation::agent_said(&log)
+            .unwrap_or_else(|| "its budget reached".into());
+        format!("the agent stopped itself at its own budget (runner's --max-budget-usd): {said}")
+    })
+}
+
 /// The exit status the run's last turn left in its folder (the command
 /// runner's wrapper writes `exit_status`), if it left one.
 pub fn exit_status(run_dir: &std::path::Path) -> Option<i32> {

@@ -123,6 +123,7 @@ impl Real {
         Ok(
             afk_git::workspace::Workspace::new(&self.root, self.scratch, Some(creds))
                 .with_author(self.cfg.runner.git_author())
+                .with_leftover_ignore(self.cfg.runner.leftover_ignore.clone())
                 .with_secrets(crate::redact::held())
                 .with_tick_end(crate::process::tick_end()),
         )

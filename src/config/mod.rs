@@ -125,6 +125,10 @@ pub struct Config {
     /// resolved against it at load.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// The file has a `[hook]` table (doctor says whether its secret is
+    /// there even when it names none).
+    #[serde(skip)]
+    pub hook_table: bool,
     /// Where the session that loaded this config found it, and its state
     /// paths as `--state` resolved them: afk's own files, which the agent's
     /// box keeps out. None: not loaded by a session (`paths(None)` then).
@@ -153,6 +157,7 @@ impl Default for Config {
             lessons: Lessons::default(),
             upgrade: Upgrade::default(),
             base_dir: absolute(Path::new(".")),
+            hook_table: false,
             loaded_as: None,
         }
     }
@@ -187,6 +192,7 @@ impl Config {
         schema::check_unknown_keys(text, &table)?;
         let mut cfg: Config = toml::from_str(text).map_err(|e| serde_err(e.message(), e.span()))?;
         cfg.base_dir = std::fs::canonicalize(base_dir).unwrap_or_else(|_| absolute(base_dir));
+        cfg.hook_table = table.contains_key("hook");
         cfg.watch.default_update_for(cfg.profile(), &table);
         cfg.validate(text, &table)?;
         cfg.resolve_paths();

@@ -53,6 +53,11 @@ pub struct Runner {
     /// Variables whose values afk never writes anywhere (the model's keys):
     /// redacted like afk's own secrets, still handed to the agent.
     pub secret_env: Vec<String>,
+    /// `.gitignore` patterns afk never commits for the agent when it commits
+    /// what a turn left uncommitted, beside its default list of build
+    /// artefacts, caches and dependency folders
+    /// (`core::workspace_pr::LEFTOVER_IGNORED`).
+    pub leftover_ignore: Vec<String>,
     /// `[runner.box]`: the agent's box on the command runner.
     #[serde(rename = "box")]
     pub boxed: BoxKeys,
@@ -453,6 +458,7 @@ impl Default for Runner {
             kubernetes: Kubernetes::default(),
             confine_key: None,
             secret_env: vec![],
+            leftover_ignore: vec![],
             boxed: BoxKeys::default(),
             git_author_key: String::new(),
             progress_group: String::new(),

@@ -83,6 +83,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "kubernetes",
             "confine",
             "secret_env",
+            "leftover_ignore",
             "box",
             "git_author",
             "progress_group",

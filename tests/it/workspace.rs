@@ -1251,3 +1251,124 @@ fn a_git_waiting_on_a_fifo_ends_with_a_short_tick_and_none_is_left_behind() {
         .collect();
     assert!(left.is_empty(), "a git of afk's still waits: pids {left:?}");
 }
+
+// ---- an operator's seventh week: what the PR holds, what ends the agent ----
+
+/// The files of the branch `afk/issue-1` on the forge (none: no branch).
+fn branch_files(sb: &Sandbox) -> Option<String> {
+    let repo = sb.git.join("acme/api.git");
+    let refs = git(
+        &repo,
+        &["for-each-ref", "--format=%(refname)", "refs/heads/afk/"],
+    );
+    refs.lines()
+        .any(|r| r == "refs/heads/afk/issue-1")
+        .then(|| {
+            git(
+                &repo,
+                &["ls-tree", "-r", "--name-only", "refs/heads/afk/issue-1"],
+            )
+        })
+}
+
+#[test]
+fn a_turns_build_artefacts_are_never_committed_and_the_pr_lists_what_afk_committed() {
+    // the agent ran the tests (bytecode, caches, a log) and left its work
+    // uncommitted, in a repository with no .gitignore
+    let (sb, afk) = setup(
+        "mkdir -p src __pycache__ .pytest_cache/v node_modules/x\n\
+         printf 'print(1)\\n' > src/new.py\n\
+         printf 'x' > __pycache__/new.cpython-311.pyc\n\
+         printf 'x' > src/old.pyc\n\
+         printf 'x' > .pytest_cache/v/cache\n\
+         printf 'x' > node_modules/x/index.js\n\
+         printf 'ran\\n' > tests.log\n",
+        "",
+    );
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    let files = branch_files(&sb).expect("the branch was pushed");
+    assert!(files.lines().any(|f| f == "src/new.py"), "{files}");
+    for artefact in ["pyc", ".pytest_cache", "node_modules", "tests.log"] {
+        assert!(!files.contains(artefact), "{artefact} committed: {files}");
+    }
+    let (_, body) = the_pr(&sb);
+    assert!(
+        body.contains("afk committed 1 file the agent left uncommitted"),
+        "{body}"
+    );
+    assert!(body.contains("- `src/new.py`"), "{body}");
+}
+
+#[test]
+fn an_issue_closed_after_the_turn_gets_no_push_and_no_pr_and_its_run_is_abandoned() {
+    let (sb, afk) = setup(&format!("printf 'x\\n' > x.txt\n{COMMIT}"), "");
+    assert_eq!(afk.poll().0, 0);
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    // the person closes the issue before watch forwards the work
+    sb.admin(
+        "POST",
+        "/issue_state",
+        Some(json!({"repo": "acme/api", "issue": 1, "state": "closed"})),
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(action_of(&r, 1).0, "abandon", "{r}");
+    assert_eq!(branch_files(&sb), None, "nothing pushed");
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+    assert_eq!(prs.as_array().map(Vec::len), Some(0), "no PR: {prs}");
+    assert!(
+        err.contains("the issue is closed: the turn's work is not pushed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pr_merged_while_a_corrective_turn_runs_ends_the_run_and_stops_that_agent() {
+    // turn 1 does the work; turn 2 (red CI) works on and on
+    let (sb, afk) = setup(
+        &format!(
+            "if [ \"$AFK_TURN\" = 1 ]; then printf 'x\\n' > x.txt\n{COMMIT}else exec sleep 300; fi\n"
+        ),
+        "[watch]\nfix_forward_max = 2\n",
+    );
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    let (pr, _) = the_pr(&sb);
+    sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+    let (_, r, err) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "corrective_turn", "{r} {err}");
+    let pid: i32 = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.pid"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) with signal 0 only asks whether the process exists
+    assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "turn 2 runs");
+    // a person merges while it runs
+    sb.merge("acme/api", pr);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+    assert!(
+        err.contains("still running as the run ended (succeed): stopped"),
+        "{err}"
+    );
+    // the agent's process group got SIGTERM (then SIGKILL): it is gone,
+    // or a zombie its parent has not reaped yet
+    let gone = |pid: i32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.is_empty()
+            || stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z'))
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !gone(pid) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(gone(pid), "the agent {pid} still runs");
+}

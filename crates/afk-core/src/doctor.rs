@@ -208,8 +208,11 @@ pub fn poll(enabled: bool, allowlisted: usize) -> (Level, String) {
 /// What `[hook]`'s secret is as doctor found it (docs/hook.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookSecret {
-    /// neither secret_env nor secret_file is set: afk hook is not used
+    /// neither secret_env nor secret_file is set, and no `[hook]` table:
+    /// afk hook is not used
     Unset,
+    /// a `[hook]` table that names no secret source
+    Unnamed,
     /// a source is named but holds nothing (the variable's name)
     Empty(String),
     /// a secret of this many characters, from `from`
@@ -226,6 +229,10 @@ pub fn hook_secret(s: &HookSecret) -> Option<(Level, String)> {
     const MIN: usize = 16;
     match s {
         HookSecret::Unset => None,
+        HookSecret::Unnamed => Some((
+            Level::Fail,
+            "[hook] names no secret (hook.secret_env or hook.secret_file): afk hook answers every delivery 503 until one is set (openssl rand -hex 32, the same secret in the forge's webhook)".into(),
+        )),
         HookSecret::Empty(var) => Some((
             Level::Fail,
             format!(

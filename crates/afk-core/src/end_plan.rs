@@ -88,7 +88,9 @@ pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
             final_status: RunStatus::Succeeded,
             reason: None,
             event: Some(EventKind::RunSucceeded),
-            stop_agent: false,
+            // a person merged while a corrective or review turn ran: that
+            // agent stops too, before its checkout goes
+            stop_agent: true,
             remove_labels: vec![LabelRole::InProgress, LabelRole::Ready],
             add_labels: vec![],
             close_issue: issue_open,
@@ -234,6 +236,20 @@ mod tests {
         ];
         for (a, want) in cases {
             assert_eq!(plan(a, true).unwrap().event, Some(want), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn every_end_of_a_run_stops_a_running_agent() {
+        for a in [
+            Action::Succeed,
+            Action::Abandon,
+            Action::Escalate(Escalation::DeployFailed),
+            Action::Escalate(Escalation::Stopped),
+            Action::Escalate(Escalation::OverBudget),
+        ] {
+            assert!(plan(a, true).unwrap().stop_agent, "{a:?}");
+            assert!(plan(a, false).unwrap().stop_agent, "{a:?}");
         }
     }
 

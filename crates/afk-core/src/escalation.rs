@@ -162,6 +162,76 @@ pub fn exit_text(code: i32) -> String {
     )
 }
 
+/// The prefix of the keeper's own lines in a boxed turn's log: afk's words,
+/// never the agent's.
+pub const AFK_BOX: &str = "afk box:";
+
+/// What the agent said last about why it ended, in its own words, from the
+/// end of its log: a named agent's final result or error record (Claude
+/// Code's `result`, with its `subtype`; Codex's `error` and `turn.failed`
+/// messages), never afk's own lines nor a JSON record cut in two. None when
+/// it said nothing such; bounded to [`LOG_END_MAX`].
+pub fn agent_said(log: &str) -> Option<String> {
+    for line in log.lines().rev() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with(AFK_BOX) || !line.starts_with('{') {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let text = |v: &serde_json::Value| {
+            v.as_str()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let said = match v["type"].as_str().unwrap_or("") {
+            "result"
+                if v["is_error"] == true
+                    || v["subtype"].as_str().is_some_and(|s| s != "success") =>
+            {
+                let why = text(&v["result"]).or_else(|| {
+                    v["errors"]
+                        .as_array()
+                        .and_then(|a| a.iter().filter_map(text).next())
+                });
+                let subtype = text(&v["subtype"]).unwrap_or_default();
+                Some(match (why, subtype.as_str()) {
+                    (Some(w), "" | "success") => w,
+                    (Some(w), s) => format!("{w} ({s})"),
+                    (None, s) => format!("the agent ended with {s}"),
+                })
+            }
+            "result" => None,
+            "error" => text(&v["message"]).or_else(|| text(&v["error"]["message"])),
+            "turn.failed" => text(&v["error"]["message"]),
+            "assistant" if v["error"].is_string() => v["message"]["content"]
+                .as_array()
+                .and_then(|c| c.iter().find_map(|b| text(&b["text"]))),
+            _ => continue,
+        };
+        let said = said?;
+        let clean = super::sanitize::one_line(&super::sanitize::sanitize(&said), LOG_END_MAX);
+        return (!clean.is_empty()).then_some(clean);
+    }
+    None
+}
+
+/// Whether the agent ended its turn at a budget of its own (Claude Code's
+/// `--max-budget-usd`: a result whose subtype is `error_max_budget_usd`):
+/// the run is over budget, whatever the figures afk holds say.
+pub fn stopped_at_own_budget(log: &str) -> bool {
+    log.lines()
+        .rev()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .take(20)
+        .any(|l| {
+            serde_json::from_str::<serde_json::Value>(l.trim())
+                .is_ok_and(|v| v["type"] == "result" && v["subtype"] == "error_max_budget_usd")
+        })
+}
+
 /// How many of the last lines of `agent.log` an `agent-failed` escalation
 /// quotes, and the most bytes they may take.
 pub const LOG_END_LINES: usize = 15;
@@ -171,6 +241,21 @@ pub const LOG_END_MAX: usize = 2_000;
 /// [`LOG_END_LINES`] non-empty lines within [`LOG_END_MAX`] bytes (a longer
 /// last line keeps its end), sanitised. None when nothing is left.
 pub fn log_end(log: &str) -> Option<String> {
+    if let Some(said) = agent_said(log) {
+        return Some(said);
+    }
+    // nothing the agent said in words: the log's own last lines, afk's
+    // lines among them only when the agent wrote none
+    let own: String = log
+        .lines()
+        .filter(|l| !l.starts_with(AFK_BOX))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let log = if own.trim().is_empty() {
+        log
+    } else {
+        own.as_str()
+    };
     let clean = super::sanitize::sanitize(log);
     let mut kept: Vec<&str> = vec![];
     let mut size = 0;
@@ -769,6 +854,42 @@ mod tests {
         }
         let many: String = (0..100).map(|i| format!("{i}\n")).collect();
         assert_eq!(log_end(&many).unwrap().lines().count(), LOG_END_LINES);
+    }
+
+    #[test]
+    fn an_escalation_quotes_the_agents_own_last_words_never_afks_trailer_nor_cut_json() {
+        let budget = r#"{"type":"result","subtype":"error_max_budget_usd","is_error":true,"errors":["Reached maximum budget ($0.03)"]}"#;
+        let key = r#"{"type":"result","subtype":"success","is_error":true,"result":"Invalid API key · Fix external API key"}"#;
+        let codex = r#"{"type":"turn.failed","error":{"message":"unexpected status 401 Unauthorized: invalid key"}}"#;
+        let trailer =
+            "afk box: the model gateway passed 5 requests ($0.03 metered this turn), refused 0";
+        // (log, what the escalation quotes)
+        let cases: Vec<(String, Option<&str>)> = vec![
+            (
+                format!("{budget}\n{trailer}\n"),
+                Some("Reached maximum budget ($0.03) (error_max_budget_usd)"),
+            ),
+            (
+                format!("{key}\n{trailer}\n"),
+                Some("Invalid API key · Fix external API key"),
+            ),
+            (
+                format!("noise\n{codex}\n"),
+                Some("unexpected status 401 Unauthorized: invalid key"),
+            ),
+            // no words of the agent's: its plain lines, afk's trailer left out
+            (
+                format!("Traceback\nValueError: x\n{trailer}\n"),
+                Some("Traceback\nValueError: x"),
+            ),
+            // only afk's line: it is all there is
+            (format!("{trailer}\n"), Some(trailer)),
+        ];
+        for (log, want) in cases {
+            assert_eq!(log_end(&log).as_deref(), want, "{log}");
+        }
+        assert!(stopped_at_own_budget(&format!("{budget}\n{trailer}\n")));
+        assert!(!stopped_at_own_budget(&format!("{key}\n")));
     }
 
     #[test]

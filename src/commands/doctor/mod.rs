@@ -152,7 +152,10 @@ fn hook_secret(cfg: &crate::config::Config) -> doctor::HookSecret {
     use doctor::HookSecret;
     let h = &cfg.hook;
     if h.secret_file.is_none() && h.secret_env.trim().is_empty() {
-        return HookSecret::Unset;
+        return match cfg.hook_table {
+            true => HookSecret::Unnamed,
+            false => HookSecret::Unset,
+        };
     }
     let from = match &h.secret_file {
         Some(p) => p.display().to_string(),

@@ -294,6 +294,13 @@ fn carry_out(
         && let Some(h) = &seen.run.handle
     {
         w.t.runner.stop(h);
+        crate::log::info(&format!(
+            "{}#{} run {}: its agent was still running as the run ended ({}): stopped",
+            run.repo,
+            run.issue,
+            run.id,
+            action.name()
+        ));
     }
     if plan.close_issue {
         w.t.forge()?.close_issue(&run.repo, run.issue)?;

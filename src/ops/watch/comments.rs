@@ -274,7 +274,7 @@ fn escalation_comment(
     let public = w.t.forge()?.is_public(&run.repo).unwrap_or(true);
     let refused =
         crate::core::agent_box::refusals_said(&crate::run_files::box_refusals(&seen.run_dir));
-    let stop = seen.gateway_stop.as_ref().map(|r| r.reached());
+    let stop = seen.budget_stopped();
     let pr_ref = seen.pr.as_ref().map(|p| cfg.profile().pr_ref(p.number));
     let body = escalation::comment(&escalation::Escalated {
         run_id: run.id,

@@ -48,6 +48,24 @@ pub(crate) fn step(
     if !afks || run.state.decided() || agent == Agent::Running {
         return Ok((Forward::default(), found));
     }
+    // a person closed the issue or took its label off: the run is abandoned
+    // (observe and decide read the same answer), and nothing of it is pushed
+    // nor any PR opened for work nobody wants now
+    let (open, labelled) = w.issue_state(run)?;
+    if !open || !(labelled || run.state == crate::core::run_state::RunStatus::Started) {
+        crate::log::info(&format!(
+            "{}#{} run {}: the issue is {}: the turn's work is not pushed and no PR is opened",
+            run.repo,
+            run.issue,
+            run.id,
+            if open {
+                "no longer labelled in progress"
+            } else {
+                "closed"
+            }
+        ));
+        return Ok((Forward::default(), found));
+    }
     let turn = run.turns.max(1);
     let done = match w.t.runner.forwarded(run.handle.as_ref()) {
         // the Job forwarded inside the turn (docs/kubernetes.md): the PR is the
@@ -136,6 +154,41 @@ fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> Forwarded
 /// `core::workspace_pr::after_push`: a PR opened by a tick whose answer was
 /// lost is in the next tick's list, found before the push, so it is never
 /// opened twice. Returns the run's PR after the push.
+/// Whether the forge refused a new PR because one is open for the branch
+/// already (Gitea and GitLab: 409; GitHub: 422 "A pull request already
+/// exists").
+fn already_open(e: &anyhow::Error) -> bool {
+    use crate::forge::{Failure, ForgeError};
+    match ForgeError::kind_of(e) {
+        Some(Failure::Conflict) => true,
+        Some(Failure::Unprocessable) => format!("{e:#}")
+            .to_ascii_lowercase()
+            .contains("already exist"),
+        _ => false,
+    }
+}
+
+/// The run's PR the forge says is open already, read again (the tick's
+/// cached list predates it) and taken as the run's by the one rule; the
+/// forge's refusal stands when none of afk's is there.
+fn adopt(w: &Watch, run: &Run, refused: anyhow::Error) -> Result<Found> {
+    let open = w.t.forge()?.open_pulls(&run.repo)?;
+    let mine: Vec<_> = open
+        .into_iter()
+        .filter(|p| p.head.name == run.branch)
+        .collect();
+    for p in mine {
+        if let Some(found) = super::pr::judge(w, run, p)? {
+            crate::log::info(&format!(
+                "{}#{} run {}: PR #{} was open for {} already (opened by an earlier tick that did not record it): adopted",
+                run.repo, run.issue, run.id, found.0.number, run.branch
+            ));
+            return Ok(Some(found));
+        }
+    }
+    Err(refused)
+}
+
 fn open_pr(
     w: &Watch,
     run: &Run,
@@ -163,10 +216,17 @@ fn open_pr(
             let body = super::pr_body::body(w, run, &at, sha, spend_usd, run.turns)?;
             let base = if base.is_empty() { "main" } else { base };
             crate::crash::point("watch:opening-pr");
-            let pr =
+            let opened =
                 w.t.forge()?
-                    .create_pull(&run.repo, &run.branch, base, &title, &body)?;
-            super::pr::judge(w, run, pr)
+                    .create_pull(&run.repo, &run.branch, base, &title, &body);
+            match opened {
+                Ok(pr) => super::pr::judge(w, run, pr),
+                // a PR for afk's branch exists already (a tick killed after
+                // opening it, before recording it): found and adopted now,
+                // a recovery, not an error
+                Err(e) if already_open(&e) => adopt(w, run, e),
+                Err(e) => Err(e),
+            }
         }
         (_, found) => Ok(found),
     }

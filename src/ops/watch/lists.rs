@@ -20,6 +20,7 @@ type Shared<T> = Arc<OnceLock<Cached<T>>>;
 type PullLists = Mutex<HashMap<(RepoName, bool), Shared<Vec<PullRequest>>>>;
 
 type Labelled = Mutex<HashMap<RepoName, Shared<Vec<IssueNumber>>>>;
+type IssueStates = Mutex<HashMap<(RepoName, IssueNumber), Shared<(bool, bool)>>>;
 
 /// One watch tick: the [`Tick`] (every edge, the config, the moment) and
 /// what its runs share within it, read at most once per tick: afk's login,
@@ -31,6 +32,7 @@ pub(crate) struct Watch<'a> {
     me: OnceLock<Cached<String>>,
     pulls: PullLists,
     labelled: Labelled,
+    issues: IssueStates,
 }
 
 impl<'a> Watch<'a> {
@@ -41,6 +43,7 @@ impl<'a> Watch<'a> {
             me: OnceLock::new(),
             pulls: Mutex::default(),
             labelled: Mutex::default(),
+            issues: Mutex::default(),
         }
     }
 }
@@ -83,6 +86,29 @@ impl Watch<'_> {
                 self.t.forge()?.recent_closed_pulls(repo)
             }
         })
+    }
+
+    /// Whether a run's issue is open and carries the in-progress label: from
+    /// the repo's list, else one GET for the issue, at most once a tick
+    /// (forwarding asks before it pushes, observing before it decides).
+    pub fn issue_state(&self, run: &Run) -> Result<(bool, bool)> {
+        let key = (run.repo.clone(), run.issue);
+        let cell = self.issues.lock().unwrap().entry(key).or_default().clone();
+        cell.get_or_init(|| {
+            let read = || -> Result<(bool, bool)> {
+                if self.labelled(&run.repo)?.contains(&run.issue) {
+                    return Ok((true, true));
+                }
+                let issue = self.t.forge()?.issue(&run.repo, run.issue)?;
+                Ok((
+                    issue.state != crate::forge::State::Closed,
+                    issue.has_label(&self.t.config().poll.in_progress_label),
+                ))
+            };
+            read().map_err(Arc::new)
+        })
+        .clone()
+        .map_err(|e| again(&e))
     }
 
     /// The repo's open issues carrying the in-progress label, one list per tick.

@@ -54,6 +54,9 @@ pub(crate) struct Seen {
     /// The model gateway stopped a turn at a money limit, with the figures it
     /// left in the run folder (`run_files::gateway_stop`).
     pub gateway_stop: Option<crate::core::gateway::budget::Refusal>,
+    /// The agent ended its turn at a budget of its own (Claude Code's
+    /// `--max-budget-usd`), in its words (`run_files::agent_budget_stop`).
+    pub agent_budget_stop: Option<String>,
     /// the agent's latest reported phase, for the checklist
     pub phase: Option<progress::Phase>,
     /// the conversation on the issue and the PR (docs/reviews.md)
@@ -100,6 +103,15 @@ fn age(w: &Watch, run: &Run) -> Duration {
 }
 
 impl Seen {
+    /// The budget a turn was stopped at, as the escalation says it: the
+    /// gateway's refusal with its figures, else the agent's own stop.
+    pub fn budget_stopped(&self) -> Option<String> {
+        self.gateway_stop
+            .as_ref()
+            .map(|r| r.reached())
+            .or_else(|| self.agent_budget_stop.clone())
+    }
+
     pub fn pr_state(&self) -> Pr {
         match &self.pr {
             None => Pr::None,
@@ -142,19 +154,6 @@ fn with_mergeable(
         }
         other => Ok(other),
     }
-}
-
-/// Whether the issue is open and carries the in-progress label: from the
-/// repo's list, else one GET for the issue.
-fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
-    if w.labelled(&run.repo)?.contains(&run.issue) {
-        return Ok((true, true));
-    }
-    let issue = w.t.forge()?.issue(&run.repo, run.issue)?;
-    Ok((
-        issue.state != State::Closed,
-        issue.has_label(&w.t.config().poll.in_progress_label),
-    ))
 }
 
 fn modified(path: &std::path::Path) -> Option<OffsetDateTime> {
@@ -272,7 +271,7 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         .is_some_and(|(_, how)| *how == crate::core::ci::Belongs::Branch);
     let pr = found.map(|(p, _)| p);
     let run = &run;
-    let (issue_open, in_progress_label) = issue_state(w, run)?;
+    let (issue_open, in_progress_label) = w.issue_state(run)?;
     let (ci, ci_sha, deploy, ci_newest_at) = checks(w, run, pr.as_ref())?;
     let pr = with_mergeable(w, run, pr, agent.agent)?;
     let (spend_usd, spend_moved) = spend;
@@ -301,6 +300,7 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         since_progress: progress::since(last, w.t.now),
         spend_usd,
         gateway_stop: crate::run_files::gateway_stop(&run_dir),
+        agent_budget_stop: crate::run_files::agent_budget_stop(&run_dir, agent.agent),
         phase: files.phase,
         heard,
         record: ToRecord {
@@ -426,6 +426,7 @@ pub(crate) fn blind(w: &Watch, run: &Run, talk: crate::store::talk::Talk) -> Res
         since_progress: progress::since(last, w.t.now),
         spend_usd,
         gateway_stop: crate::run_files::gateway_stop(&run_dir),
+        agent_budget_stop: crate::run_files::agent_budget_stop(&run_dir, agent.agent),
         phase: None,
         heard: super::talk::Heard {
             talk,

@@ -46,6 +46,8 @@ pub(super) fn body(
                 commits: s.commits,
                 count: s.count,
                 shortstat: s.shortstat,
+                afk_committed: s.afk_committed,
+                afk_committed_total: s.afk_committed_total,
             });
     let whys: Vec<(u32, String)> =
         w.t.store()

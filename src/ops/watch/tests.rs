@@ -77,6 +77,7 @@ fn seen() -> Seen {
         since_progress: std::time::Duration::ZERO,
         spend_usd: None,
         gateway_stop: None,
+        agent_budget_stop: None,
         phase: None,
         heard: Default::default(),
         record: Default::default(),

@@ -338,7 +338,20 @@ impl Gateway {
             }
         };
         let (status, complete, read) = pass_answer(self.spec.api, resp, w, on_chunk);
-        self.meter(id, status, read, complete)
+        let metered = self.meter(id, status, read, complete);
+        if matches!(status, 401 | 403) {
+            // the model refuses afk's key: no retry of the agent's helps,
+            // so the turn ends now and the escalation names the refusal
+            self.stop(
+                &format!(
+                    "the model refused afk's key (${}, runner.model.key_env): its upstream {} answered {status}; the turn ends (check the key, then re-arm the issue)",
+                    self.spec.key_env, self.spec.upstream
+                ),
+                None,
+            );
+            return false;
+        }
+        metered
             && complete
             && !h
                 .header("connection")

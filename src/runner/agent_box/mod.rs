@@ -450,9 +450,15 @@ impl Boxer {
             return vec![];
         };
         let mut seen: Vec<PathBuf> = vec![];
+        // afk's own folder: nothing the agent runs comes from it
+        let own = std::env::current_exe()
+            .ok()
+            .and_then(|e| std::fs::canonicalize(e).ok())
+            .and_then(|e| e.parent().map(Path::to_path_buf));
         std::env::split_paths(&path)
             .filter(|d| d.is_absolute() && d.is_dir())
             .filter(|d| program.contains('/') || !d.join(program).exists())
+            .filter(|d| own.is_none() || std::fs::canonicalize(d).ok() != own)
             .filter(|d| {
                 let first = !seen.contains(d);
                 seen.push(d.clone());

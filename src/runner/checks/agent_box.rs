@@ -198,6 +198,28 @@ fn box_user(c: &Config, b: &Boxer, d: &mut dyn Report) {
             "afk runs as root: the box's user is host uid {uid} (gid {gid}), {whose}; never root; what the agent makes is that user's (runner.box.user)"
         ),
     );
+    for p in &c.runner.boxed.read_write {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = std::fs::metadata(p) else {
+            continue;
+        };
+        let mode = m.mode();
+        let writable = (m.uid() == uid && mode & 0o200 != 0)
+            || (m.gid() == gid && mode & 0o020 != 0)
+            || mode & 0o002 != 0;
+        if !writable {
+            d.add(
+                "box",
+                Level::Fail,
+                format!(
+                    "runner.box.read_write {} is not writable by the box's user (uid {uid}, gid {gid}; it is uid {}'s, mode {:o}): the agent's writes there fail inside the turn; chown {uid}:{gid} it or name another folder",
+                    p.display(),
+                    m.uid(),
+                    mode & 0o7777
+                ),
+            );
+        }
+    }
 }
 
 /// Whether runner.box.memory and tasks, when set, are in force here.

@@ -195,8 +195,20 @@ impl Workspace {
             ("GIT_WORK_TREE", wt.as_str()),
         ];
         let gd = cache.to_string_lossy().to_string();
+        // build artefacts, caches and dependency folders are never committed
+        // for the agent: the repository's ignore rules first, then these
+        let excludes = self
+            .git
+            .work_dir()
+            .join(format!("excludes-{}-{turn}", p.run));
+        std::fs::create_dir_all(self.git.work_dir())?;
+        std::fs::write(
+            &excludes,
+            afk_core::workspace_pr::leftover_excludes(&self.leftover_ignore),
+        )?;
+        let excludes_opt = format!("core.excludesFile={}", excludes.to_string_lossy());
         let git = |args: &[&str]| {
-            let mut all = vec!["--git-dir", gd.as_str()];
+            let mut all = vec!["-c", excludes_opt.as_str(), "--git-dir", gd.as_str()];
             all.extend_from_slice(args);
             self.git
                 .run_within(Some(p.workdir), &all, &env, self.agent_git_deadline())
@@ -219,11 +231,12 @@ impl Workspace {
         git(&["add", "-A"])?;
         let tree = git(&["write-tree"])?;
         let _ = std::fs::remove_file(&index);
+        let _ = std::fs::remove_file(&excludes);
         let base_tree = git(&["rev-parse", &format!("{base}^{{tree}}")])?;
         if tree == base_tree {
             return Ok(Ok(None));
         }
-        let message = format!("Uncommitted changes left by turn {turn}");
+        let message = afk_core::workspace_pr::leftover_subject(turn);
         // authored as runner.git_author says (DCO, author rules); committed by afk
         let mut ident = IDENT.to_vec();
         if let Some((name, email)) = &self.author {

@@ -94,6 +94,10 @@ pub struct BranchSummary {
     pub commits: Vec<(String, String)>,
     pub count: usize,
     pub shortstat: String,
+    /// the files of afk's own commits of what turns left uncommitted (at
+    /// most `workspace_pr::FILES_SHOWN`), and how many in all
+    pub afk_committed: Vec<String>,
+    pub afk_committed_total: usize,
 }
 
 /// Which run, where.
@@ -163,6 +167,9 @@ pub struct Workspace {
     /// every secret afk holds, in its forms: a turn whose commits hold one
     /// is not pushed (`scan.rs`); afk's git credential is always among them
     secrets: Vec<afk_core::redact::Secrets>,
+    /// `runner.leftover_ignore`: more patterns afk never commits for the
+    /// agent (`afk_core::workspace_pr::LEFTOVER_IGNORED` beside them)
+    leftover_ignore: Vec<String>,
 }
 
 impl Workspace {
@@ -182,7 +189,15 @@ impl Workspace {
             deadline: AGENT_GIT_DEADLINE,
             tick_end: None,
             secrets,
+            leftover_ignore: vec![],
         }
+    }
+
+    /// `runner.leftover_ignore`: patterns (`.gitignore`'s) afk never commits
+    /// for the agent, beside its default list.
+    pub fn with_leftover_ignore(mut self, patterns: Vec<String>) -> Workspace {
+        self.leftover_ignore = patterns;
+        self
     }
 
     /// Every other secret afk holds (the process's registered set): a turn

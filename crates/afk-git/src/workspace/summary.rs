@@ -37,11 +37,43 @@ impl Workspace {
             sha,
         ])
         .unwrap_or_default();
+        // the files of afk's own commits of what a turn left uncommitted
+        let leftovers = git(&[
+            "log",
+            "--no-color",
+            "--no-renames",
+            "--format=%x01%s",
+            "--name-only",
+            "-z",
+            "--max-count=50",
+            &range,
+        ])
+        .unwrap_or_default();
+        let (mut afk_committed, mut total) = (Vec::new(), 0usize);
+        let mut ours = false;
+        for part in leftovers.split('\0') {
+            let part = part.trim_matches('\n');
+            if part.is_empty() {
+                continue;
+            }
+            if let Some(subject) = part.strip_prefix('\u{1}') {
+                ours = afk_core::workspace_pr::is_leftover_subject(subject);
+                continue;
+            }
+            if ours && !afk_committed.iter().any(|f| f == part) {
+                total += 1;
+                if afk_committed.len() < afk_core::workspace_pr::FILES_SHOWN {
+                    afk_committed.push(part.to_string());
+                }
+            }
+        }
         Some(BranchSummary {
             base,
             commits,
             count,
             shortstat: shortstat.trim().to_string(),
+            afk_committed,
+            afk_committed_total: total,
         })
     }
 }
