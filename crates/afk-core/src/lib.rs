@@ -33,6 +33,7 @@ pub mod escalation;
 pub mod explain;
 pub mod final_message;
 pub mod fixer_exit;
+pub mod gate;
 pub mod gateway;
 pub mod git_refs;
 pub mod gitlinks;

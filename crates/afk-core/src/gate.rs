@@ -1,0 +1,526 @@
+//! The change gate (docs/security.md#the-change-gate): what afk will not
+//! forward. A turn's new commits are judged path by path against the
+//! protected set (the built-in one, what `[gate] protected` adds, less what
+//! `allow` lifts), and the run's change as a whole against `max_files` and
+//! `max_bytes`. Pure: the paths, counts and sizes come in, read by afk from
+//! its own cache; a verdict and its words go out. The words hold paths,
+//! counts and short commit ids only, each one sanitised line, never a
+//! file's contents, a diff line or a commit message.
+
+use crate::types::Invalid;
+
+/// The built-in protected set: CI definitions of every forge, code owners
+/// in every place a forge reads them, the agents' own configuration, git's
+/// own files. `[gate] protected` adds to it; only `allow` lifts a path.
+pub const BUILT_IN: [&str; 15] = [
+    ".github/workflows/**",
+    ".github/actions/**",
+    ".gitea/workflows/**",
+    ".forgejo/workflows/**",
+    ".gitlab-ci.yml",
+    "CODEOWNERS",
+    ".github/CODEOWNERS",
+    ".gitea/CODEOWNERS",
+    ".gitlab/CODEOWNERS",
+    "docs/CODEOWNERS",
+    ".claude/**",
+    ".codex/**",
+    ".mcp.json",
+    ".gitmodules",
+    ".gitattributes",
+];
+
+/// One glob, matched against a whole path from the repository's root: `*`
+/// and `?` never cross a `/`, `**` is any number of whole segments, a glob
+/// without `/` names a root-level path only, case-sensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob {
+    text: String,
+    segments: Vec<String>,
+}
+
+impl Glob {
+    /// A glob as written; malformed (empty, absolute, a `**` inside a
+    /// segment, an empty segment, `.` or `..`, a control character): why.
+    pub fn parse(text: &str) -> Result<Glob, Invalid> {
+        let bad = |why: &str| {
+            Invalid(format!(
+                "\"{}\" is not a path glob: {why}",
+                crate::sanitize::one_line(text, 100)
+            ))
+        };
+        if text.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        if text.starts_with('/') {
+            return Err(bad(
+                "it starts with / (globs are matched from the repository's root)",
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(bad("it holds a control character"));
+        }
+        let segments: Vec<String> = text.split('/').map(str::to_string).collect();
+        for s in &segments {
+            if s.is_empty() {
+                return Err(bad("it has an empty segment (//, or a trailing /)"));
+            }
+            if s == "." || s == ".." {
+                return Err(bad("it has a . or .. segment"));
+            }
+            if s.contains("**") && s != "**" {
+                return Err(bad("** must be a whole segment"));
+            }
+        }
+        Ok(Glob {
+            text: text.to_string(),
+            segments,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether `path` (from the root, `/`-separated) matches.
+    pub fn matches(&self, path: &str) -> bool {
+        let parts: Vec<&str> = path.split('/').collect();
+        let segs: Vec<&str> = self.segments.iter().map(String::as_str).collect();
+        matches_segments(&segs, &parts)
+    }
+}
+
+fn matches_segments(glob: &[&str], path: &[&str]) -> bool {
+    match glob.split_first() {
+        None => path.is_empty(),
+        Some((&"**", rest)) => (0..=path.len()).any(|k| matches_segments(rest, &path[k..])),
+        Some((g, rest)) => match path.split_first() {
+            Some((p, more)) => {
+                segment_matches(g.as_bytes(), p.as_bytes()) && matches_segments(rest, more)
+            }
+            None => false,
+        },
+    }
+}
+
+/// `*` and `?` within one segment.
+fn segment_matches(g: &[u8], p: &[u8]) -> bool {
+    match (g.split_first(), p.split_first()) {
+        (None, None) => true,
+        (Some((b'*', rest)), _) => (0..=p.len()).any(|k| segment_matches(rest, &p[k..])),
+        (Some((b'?', rest)), Some((_, more))) => segment_matches(rest, more),
+        (Some((a, rest)), Some((b, more))) if a == b => segment_matches(rest, more),
+        _ => false,
+    }
+}
+
+/// The policy in force (`[gate]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// the built-in set and `protected`
+    pub protected: Vec<Glob>,
+    pub allow: Vec<Glob>,
+    /// 0: no limit
+    pub max_files: u64,
+    /// 0: no limit
+    pub max_bytes: u64,
+}
+
+impl Policy {
+    /// The policy of `[gate]`: the built-in set plus `protected`, less
+    /// `allow`; a malformed glob: the key and why.
+    pub fn of(
+        protected: &[String],
+        allow: &[String],
+        max_files: u64,
+        max_bytes: u64,
+    ) -> Result<Policy, (String, Invalid)> {
+        let parse = |key: &str, globs: &[String]| -> Result<Vec<Glob>, (String, Invalid)> {
+            globs
+                .iter()
+                .map(|g| Glob::parse(g).map_err(|e| (key.to_string(), e)))
+                .collect()
+        };
+        let mut all: Vec<Glob> = BUILT_IN
+            .iter()
+            .map(|g| Glob::parse(g).expect("built-in globs parse"))
+            .collect();
+        all.extend(parse("protected", protected)?);
+        Ok(Policy {
+            protected: all,
+            allow: parse("allow", allow)?,
+            max_files,
+            max_bytes,
+        })
+    }
+
+    /// Whether `path` is protected: a protected glob matches it and no
+    /// `allow` glob does.
+    pub fn protects(&self, path: &str) -> bool {
+        self.protected.iter().any(|g| g.matches(path))
+            && !self.allow.iter().any(|g| g.matches(path))
+    }
+
+    /// The protected globs in force, as doctor prints them.
+    pub fn in_force(&self) -> Vec<&str> {
+        self.protected.iter().map(Glob::as_str).collect()
+    }
+}
+
+/// What a commit did to a path (`git log --name-status --no-renames`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Did {
+    Added,
+    Modified,
+    Deleted,
+    /// its mode or type changed
+    TypeChanged,
+}
+
+impl Did {
+    /// git's status letter (`A`, `M`, `D`, `T`; a merge's combined letters
+    /// read by their first non-blank one); None: not a change afk reads.
+    pub fn of_letter(s: &str) -> Option<Did> {
+        match s.trim().chars().next()? {
+            'A' => Some(Did::Added),
+            'M' | 'R' | 'C' => Some(Did::Modified),
+            'D' => Some(Did::Deleted),
+            'T' => Some(Did::TypeChanged),
+            _ => None,
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Did::Added => "added",
+            Did::Modified => "modified",
+            Did::Deleted => "deleted",
+            Did::TypeChanged => "changed the mode or type of",
+        }
+    }
+}
+
+/// One of the turn's new commits: its short id and what it did to which paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub short: String,
+    pub changes: Vec<(Did, String)>,
+}
+
+/// What afk read of the run's change as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunChange {
+    /// the paths it touches (`--no-renames`), at most a bounded list
+    pub paths: Vec<String>,
+    /// how many in all
+    pub files: u64,
+    /// its patch's length (`git diff --binary --no-renames`)
+    pub bytes: u64,
+    /// its largest files by the bytes of their patch, the largest first
+    pub largest: Vec<(String, u64)>,
+}
+
+/// Why the gate refused a turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// a protected path: what the commits did to it, and which commits
+    Protected {
+        path: String,
+        did: Vec<Did>,
+        commits: Vec<String>,
+    },
+    TooManyFiles {
+        files: u64,
+        max: u64,
+        paths: Vec<String>,
+    },
+    TooLarge {
+        bytes: u64,
+        max: u64,
+        largest: Vec<(String, u64)>,
+    },
+}
+
+/// The most paths a reason names before "and N more".
+pub const NAMED: usize = 50;
+
+/// Judge a turn (docs/security.md#the-change-gate): empty when it passes.
+pub fn judge(policy: &Policy, commits: &[Commit], run: &RunChange) -> Vec<Reason> {
+    let mut out: Vec<Reason> = vec![];
+    for c in commits {
+        for (did, path) in &c.changes {
+            if !policy.protects(path) {
+                continue;
+            }
+            let found = out.iter_mut().find_map(|r| match r {
+                Reason::Protected {
+                    path: p,
+                    did,
+                    commits,
+                } if p == path => Some((did, commits)),
+                _ => None,
+            });
+            match found {
+                Some((dids, ids)) => {
+                    if !dids.contains(did) {
+                        dids.push(*did);
+                    }
+                    if !ids.contains(&c.short) {
+                        ids.push(c.short.clone());
+                    }
+                }
+                None => out.push(Reason::Protected {
+                    path: path.clone(),
+                    did: vec![*did],
+                    commits: vec![c.short.clone()],
+                }),
+            }
+        }
+    }
+    if policy.max_files > 0 && run.files > policy.max_files {
+        out.push(Reason::TooManyFiles {
+            files: run.files,
+            max: policy.max_files,
+            paths: run.paths.clone(),
+        });
+    }
+    if policy.max_bytes > 0 && run.bytes > policy.max_bytes {
+        out.push(Reason::TooLarge {
+            bytes: run.bytes,
+            max: policy.max_bytes,
+            largest: run.largest.iter().take(5).cloned().collect(),
+        });
+    }
+    out
+}
+
+/// A path as the reasons name it: one sanitised line, bounded, redacted by
+/// the caller's sink; in backticks for Markdown.
+fn shown(path: &str) -> String {
+    format!(
+        "`{}`",
+        crate::sanitize::one_line(path, 200).replace('`', "'")
+    )
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} bytes"),
+    }
+}
+
+/// The reasons as Markdown lines (the escalation comment, the gate turn's
+/// prompt, the run's log): paths, counts and short commit ids only.
+pub fn lines(reasons: &[Reason]) -> Vec<String> {
+    let mut out = vec![];
+    let protected: Vec<&Reason> = reasons
+        .iter()
+        .filter(|r| matches!(r, Reason::Protected { .. }))
+        .collect();
+    for r in protected.iter().take(NAMED) {
+        if let Reason::Protected { path, did, commits } = r {
+            let did: Vec<&str> = did.iter().map(|d| d.words()).collect();
+            let ids: Vec<String> = commits
+                .iter()
+                .take(10)
+                .map(|c| format!("`{}`", crate::sanitize::one_line(c, 12)))
+                .collect();
+            out.push(format!(
+                "- protected path {}: {} by commit{} {}",
+                shown(path),
+                did.join(", "),
+                if commits.len() == 1 { "" } else { "s" },
+                ids.join(", ")
+            ));
+        }
+    }
+    if protected.len() > NAMED {
+        out.push(format!(
+            "- and {} more protected paths",
+            protected.len() - NAMED
+        ));
+    }
+    for r in reasons {
+        match r {
+            Reason::TooManyFiles { files, max, paths } => {
+                let named: Vec<String> = paths.iter().take(NAMED).map(|p| shown(p)).collect();
+                let more = (*files as usize).saturating_sub(named.len());
+                out.push(format!(
+                    "- the run changes {files} paths (`gate.max_files` = {max}): {}{}",
+                    named.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            Reason::TooLarge {
+                bytes: b,
+                max,
+                largest,
+            } => {
+                let named: Vec<String> = largest
+                    .iter()
+                    .map(|(p, n)| format!("{} ({})", shown(p), bytes(*n)))
+                    .collect();
+                out.push(format!(
+                    "- the run's patch is {} (`gate.max_bytes` = {}); its largest files: {}",
+                    bytes(*b),
+                    bytes(*max),
+                    named.join(", ")
+                ));
+            }
+            Reason::Protected { .. } => {}
+        }
+    }
+    out
+}
+
+/// What the `gate` turn's prompt says beyond the reasons.
+pub const UNDO: &str = "afk did not push this turn: the change gate refused it, for the reasons below. Rewrite your unpushed commits so that none of them touches a protected path (a revert on top is not enough: each commit afk pushes is on the forge) and the run's change fits the limits, then end your turn. You cannot change this policy; a person can make a protected change themselves.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_glob_matches_whole_paths_from_the_root_star_within_a_segment_and_doublestar_over_segments()
+    {
+        // (glob, path, matches)
+        let cases = [
+            (".github/workflows/**", ".github/workflows/ci.yml", true),
+            (".github/workflows/**", ".github/workflows/sub/x.yml", true),
+            (".github/workflows/**", ".github/workflowsx/ci.yml", false),
+            (
+                ".github/workflows/**",
+                "src/.github/workflows/ci.yml",
+                false,
+            ),
+            ("CODEOWNERS", "CODEOWNERS", true),
+            ("CODEOWNERS", "src/CODEOWNERS", false),
+            ("CODEOWNERS", "codeowners", false),
+            ("*.lock", "Cargo.lock", true),
+            ("*.lock", "sub/Cargo.lock", false),
+            ("**/*.lock", "sub/Cargo.lock", true),
+            ("**/*.lock", "Cargo.lock", true),
+            ("src/?.rs", "src/a.rs", true),
+            ("src/?.rs", "src/ab.rs", false),
+            ("src/*", "src/a/b.rs", false),
+            ("a/**/b", "a/b", true),
+            ("a/**/b", "a/x/y/b", true),
+            (".gitlab-ci.yml", ".gitlab-ci.yml.bak", false),
+        ];
+        for (g, p, want) in cases {
+            assert_eq!(Glob::parse(g).unwrap().matches(p), want, "{g} {p}");
+        }
+        for bad in ["", "/abs", "a//b", "a/", "a/**b", "./a", "a/../b", "a\nb"] {
+            assert!(Glob::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_built_in_set_is_protected_unless_allowed_and_protected_adds_to_it() {
+        let p = Policy::of(
+            &["deploy/**".into()],
+            &[".github/workflows/docs.yml".into()],
+            0,
+            0,
+        )
+        .unwrap();
+        // (path, protected)
+        let cases = [
+            (".github/workflows/ci.yml", true),
+            (".github/workflows/docs.yml", false),
+            (".gitea/workflows/x.yaml", true),
+            (".forgejo/workflows/x.yaml", true),
+            (".github/actions/a/action.yml", true),
+            (".gitlab-ci.yml", true),
+            ("CODEOWNERS", true),
+            (".github/CODEOWNERS", true),
+            ("docs/CODEOWNERS", true),
+            (".claude/settings.json", true),
+            (".codex/config.toml", true),
+            (".mcp.json", true),
+            (".gitmodules", true),
+            (".gitattributes", true),
+            ("deploy/prod.sh", true),
+            // names that only look protected
+            ("src/CODEOWNERS", false),
+            ("docs/workflows/ci.yml", false),
+            ("my.gitlab-ci.yml", false),
+            ("src/.gitattributes.rs", false),
+            ("claude/notes.md", false),
+            ("src/main.rs", false),
+        ];
+        for (path, want) in cases {
+            assert_eq!(p.protects(path), want, "{path}");
+        }
+        assert!(Policy::of(&["a//b".into()], &[], 0, 0).is_err_and(|(k, _)| k == "protected"));
+    }
+
+    #[test]
+    fn a_turn_is_refused_for_each_protected_path_any_commit_touched_and_for_the_runs_size() {
+        let p = Policy::of(&[], &[], 3, 1000).unwrap();
+        let commit = |short: &str, changes: &[(Did, &str)]| Commit {
+            short: short.into(),
+            changes: changes.iter().map(|(d, p)| (*d, p.to_string())).collect(),
+        };
+        // a later revert does not clear the earlier commit
+        let commits = [
+            commit(
+                "aaa111",
+                &[
+                    (Did::Modified, ".github/workflows/ci.yml"),
+                    (Did::Added, "src/a.rs"),
+                ],
+            ),
+            commit("bbb222", &[(Did::Modified, ".github/workflows/ci.yml")]),
+        ];
+        let small = RunChange {
+            paths: vec!["src/a.rs".into()],
+            files: 1,
+            bytes: 10,
+            largest: vec![],
+        };
+        let r = judge(&p, &commits, &small);
+        assert_eq!(
+            r,
+            vec![Reason::Protected {
+                path: ".github/workflows/ci.yml".into(),
+                did: vec![Did::Modified],
+                commits: vec!["aaa111".into(), "bbb222".into()]
+            }]
+        );
+        let text = lines(&r).join("\n");
+        assert!(
+            text.contains(
+                "protected path `.github/workflows/ci.yml`: modified by commits `aaa111`, `bbb222`"
+            ),
+            "{text}"
+        );
+        // benign work passes
+        assert!(judge(&p, &[commit("ccc333", &[(Did::Added, "src/b.rs")])], &small).is_empty());
+        // the run's size, whatever the turn's
+        let big = RunChange {
+            paths: (0..4).map(|i| format!("f{i}")).collect(),
+            files: 4,
+            bytes: 3 << 20,
+            largest: vec![("big.bin".into(), 3 << 20)],
+        };
+        let r = judge(&p, &[], &big);
+        let text = lines(&r).join("\n");
+        assert!(
+            text.contains("the run changes 4 paths (`gate.max_files` = 3)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the run's patch is 3.0 MiB (`gate.max_bytes` = 1000 bytes)"),
+            "{text}"
+        );
+        // limits of 0 are none
+        assert!(judge(&Policy::of(&[], &[], 0, 0).unwrap(), &[], &big).is_empty());
+    }
+}
