@@ -124,6 +124,7 @@ impl Real {
             afk_git::workspace::Workspace::new(&self.root, self.scratch, Some(creds))
                 .with_author(self.cfg.runner.git_author())
                 .with_leftover_ignore(self.cfg.runner.leftover_ignore.clone())
+                .with_gate(self.cfg.gate.policy())
                 .with_secrets(crate::redact::held())
                 .with_tick_end(crate::process::tick_end()),
         )

@@ -253,6 +253,11 @@ pub fn forward(env: &PodEnv) -> (u8, String) {
             head: String::new(),
         },
         Ok(F::Refused(why)) => kw::Result::Refused(why),
+        // the pod's workspace is made with no gate policy; were one there, its
+        // refusal would be a refusal too, never a push
+        Ok(F::Gated { reasons, .. }) => {
+            kw::Result::Refused(crate::core::gate::lines(&reasons).join("; "))
+        }
         Err(e) => kw::Result::Refused(crate::hint::line_with_hints(
             &format!("forwarding failed: {e:#}"),
             &crate::hint::hints_of(&e),

@@ -24,6 +24,7 @@ mod budget;
 mod check;
 mod discover;
 mod forge;
+mod gate;
 mod harvest;
 mod hook;
 mod lessons;
@@ -41,6 +42,7 @@ mod watch;
 pub use budget::Budget;
 pub use discover::{STARTER, default_config_path, not_found, starter_for};
 pub use forge::{Forge, ForgeKind};
+pub use gate::Gate;
 pub use harvest::Harvest;
 pub use hook::Hook;
 pub use lessons::Lessons;
@@ -118,6 +120,8 @@ pub struct Config {
     pub notify: Notify,
     /// `afk hook` (SPEC 10.2): its secret is read by that command alone
     pub hook: Hook,
+    /// `[gate]`: the change gate (docs/security.md#the-change-gate)
+    pub gate: Gate,
     pub harvest: Harvest,
     pub lessons: Lessons,
     pub upgrade: Upgrade,
@@ -153,6 +157,7 @@ impl Default for Config {
             budget: Budget::default(),
             notify: Notify::default(),
             hook: Hook::default(),
+            gate: Gate::default(),
             harvest: Harvest::default(),
             lessons: Lessons::default(),
             upgrade: Upgrade::default(),
@@ -258,6 +263,7 @@ impl Config {
         self.budget.validate(&c)?;
         self.notify.validate(&c)?;
         self.hook.validate(&c)?;
+        self.validate_gate(&c, table)?;
         self.harvest.validate(&c)?;
         self.lessons.validate(&c)?;
         self.upgrade.validate(&c)?;

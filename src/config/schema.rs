@@ -27,6 +27,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "budget",
             "notify",
             "hook",
+            "gate",
             "harvest",
             "lessons",
             "upgrade",
@@ -97,6 +98,17 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     (
         "runner.model",
         &["gateway", "key_env", "upstream", "allow_features"],
+    ),
+    (
+        "gate",
+        &[
+            "protected",
+            "allow",
+            "max_files",
+            "max_bytes",
+            "draft",
+            "advisories",
+        ],
     ),
     (
         "runner.box",

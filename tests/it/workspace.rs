@@ -1372,3 +1372,135 @@ fn a_pr_merged_while_a_corrective_turn_runs_ends_the_run_and_stops_that_agent() 
     }
     assert!(gone(pid), "the agent {pid} still runs");
 }
+
+// ---- the change gate (docs/security.md#the-change-gate) ----
+
+/// An agent that edits the CI workflow (and a source file) every turn.
+const WORKFLOW_EDIT: &str = "mkdir -p .github/workflows src\n\
+     printf 'on: push\\njobs: {}\\n# turn %s\\n' \"$AFK_TURN\" > .github/workflows/ci.yml\n\
+     printf 'fn f() {}\\n' > src/lib.rs\n\
+     git add -A\ngit commit -qm \"agent: turn $AFK_TURN\"\n";
+
+#[test]
+fn a_workflow_edit_pushes_nothing_gets_one_gate_turn_naming_it_then_escalates() {
+    let (sb, afk) = setup(WORKFLOW_EDIT, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(branch_files(&sb), None, "nothing pushed");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    assert!(prompt.contains("the change gate refused it"), "{prompt}");
+    assert!(
+        prompt.contains("protected path `.github/workflows/ci.yml`: added by commit"),
+        "{prompt}"
+    );
+    assert!(
+        !prompt.contains("jobs: {}"),
+        "no file content in the reasons: {prompt}"
+    );
+    // the gate turn edits the workflow again: escalated, never pushed
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("gate-refused".into())),
+        "{r}"
+    );
+    assert_eq!(branch_files(&sb), None, "nothing pushed");
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+    assert_eq!(prs.as_array().map(Vec::len), Some(0), "no PR: {prs}");
+    let comments = issue_comments(&sb);
+    assert!(comments.contains("gate-refused"), "{comments}");
+    assert!(comments.contains(".github/workflows/ci.yml"), "{comments}");
+    assert!(
+        comments.contains("gated.bundle"),
+        "the refused commits are kept: {comments}"
+    );
+    assert!(!comments.contains("jobs: {}"), "{comments}");
+}
+
+#[test]
+fn benign_work_and_allowed_paths_pass_the_gate_untouched_and_protected_adds_to_it() {
+    let script = "mkdir -p src docs/workflows .github/workflows\n\
+                  printf 'x\\n' > src/CODEOWNERS\nprintf 'x\\n' > docs/workflows/ci.yml\n\
+                  printf 'x\\n' > my.gitlab-ci.yml\nprintf 'x\\n' > .github/workflows/docs.yml\n\
+                  git add -A\ngit commit -qm agent\n";
+    let (sb, afk) = setup(script, "[gate]\nallow = [\".github/workflows/docs.yml\"]\n");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    let files = branch_files(&sb).expect("forwarded");
+    for f in [
+        "src/CODEOWNERS",
+        "docs/workflows/ci.yml",
+        "my.gitlab-ci.yml",
+        ".github/workflows/docs.yml",
+    ] {
+        assert!(files.lines().any(|l| l == f), "{f}: {files}");
+    }
+    // `protected` adds to the built-in set
+    let (sb, afk) = setup(
+        "mkdir -p deploy\nprintf 'x\\n' > deploy/prod.sh\ngit add -A\ngit commit -qm agent\n",
+        "[gate]\nprotected = [\"deploy/**\"]\n",
+    );
+    let (_, r, err) = run_once(&sb, &afk);
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r} {err}"
+    );
+    assert_eq!(branch_files(&sb), None);
+}
+
+#[test]
+fn the_gates_size_limits_count_the_run_across_its_turns() {
+    // turn 1 adds two files (forwarded); red CI's turn adds two more: the
+    // run now changes four paths, over max_files = 3
+    let script = "printf 'x\\n' > \"a$AFK_TURN.txt\"\nprintf 'y\\n' > \"b$AFK_TURN.txt\"\ngit add -A\ngit commit -qm \"agent: turn $AFK_TURN\"\n";
+    let (sb, afk) = setup(
+        script,
+        "[gate]\nmax_files = 3\n[watch]\nfix_forward_max = 2\n",
+    );
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    assert!(branch_files(&sb).is_some(), "turn 1 passes: {r}");
+    sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "corrective_turn", "{r}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r} {err}"
+    );
+    let files = branch_files(&sb).unwrap();
+    assert!(!files.contains("a2.txt"), "turn 2 not pushed: {files}");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-3.md")).unwrap();
+    assert!(
+        prompt.contains("the run changes 4 paths (`gate.max_files` = 3)"),
+        "{prompt}"
+    );
+    // a malformed glob and advisories this afk does not read are refused at load
+    for (extra, key) in [
+        ("[gate]\nallow = [\"a//b\"]\n", "gate.allow"),
+        ("[gate]\nadvisories = \"osv\"\n", "gate.advisories"),
+    ] {
+        add_config_line(&afk, "[watch]", "");
+        let text = std::fs::read_to_string(&afk.config)
+            .unwrap()
+            .replace("[gate]\nmax_files = 3\n", extra);
+        std::fs::write(&afk.config, text).unwrap();
+        let (code, _, err) = afk.watch();
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(key), "{err}");
+        let text = std::fs::read_to_string(&afk.config)
+            .unwrap()
+            .replace(extra, "[gate]\nmax_files = 3\n");
+        std::fs::write(&afk.config, text).unwrap();
+    }
+}

@@ -230,8 +230,8 @@ pub fn hook_secret(s: &HookSecret) -> Option<(Level, String)> {
     match s {
         HookSecret::Unset => None,
         HookSecret::Unnamed => Some((
-            Level::Fail,
-            "[hook] names no secret (hook.secret_env or hook.secret_file): afk hook answers every delivery 503 until one is set (openssl rand -hex 32, the same secret in the forge's webhook)".into(),
+            Level::Warn,
+            "[hook] names no secret (hook.secret_env or hook.secret_file): afk hook answers every delivery 503 until one is set (openssl rand -hex 32, the same secret in the forge's webhook); nothing else needs it".into(),
         )),
         HookSecret::Empty(var) => Some((
             Level::Fail,

@@ -147,6 +147,12 @@ fn why_text(e: &Escalated) -> String {
             "afk did not forward the agent's last turn: {}",
             super::sanitize::md_text(e.workspace.unwrap_or("its checkout is not one afk reads"))
         ),
+        // the gate's reasons: paths in code spans, counts and short ids
+        // (`core::gate::lines`), never a file's contents
+        Escalation::GateRefused => format!(
+            "the change gate refused the agent's turn (`gate-refused`), after its one `gate` turn or with no corrective turn left: nothing of it was pushed. A person may make a protected change themselves, or add a `[gate] allow` glob and re-arm the issue.\n\n{}",
+            e.workspace.unwrap_or("- (no reason kept)")
+        ),
     }
 }
 

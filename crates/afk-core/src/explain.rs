@@ -161,6 +161,14 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         Action::Escalate(Escalation::PushRefused) => {
             "afk refuses to forward the last turn's checkout (see the escalation comment)".to_string()
         }
+        Action::CorrectiveTurn(Correction::Gate) => format!(
+            "the change gate refused the last turn: nothing pushed; a `gate` turn to undo it, corrective turn {} of {}",
+            s.fix_turns_used() + 1,
+            s.fix_forward_max
+        ),
+        Action::Escalate(Escalation::GateRefused) => {
+            "the change gate refused the last turn again, or no corrective turn is left".to_string()
+        }
         Action::Escalate(Escalation::Conflict) => format!(
             "{pr} still conflicts with its base after {} corrective turns",
             s.fix_turns_used()

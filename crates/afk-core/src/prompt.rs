@@ -157,6 +157,8 @@ pub struct Corrective<'a> {
     /// what trusted people asked for on the PR or the issue (docs/reviews.md),
     /// oldest first: an `Asked` turn's; else empty
     pub asked: &'a [Asked<'a>],
+    /// the change gate's reasons (`core::gate::lines`): a `gate` turn's
+    pub gate: &'a [String],
 }
 
 impl<'a> Corrective<'a> {
@@ -167,6 +169,7 @@ impl<'a> Corrective<'a> {
             failing: &[],
             said: &[],
             asked: &[],
+            gate: &[],
         }
     }
 
@@ -187,7 +190,7 @@ impl<'a> Corrective<'a> {
             ..Corrective::bare(kind)
         };
         match kind {
-            Correction::NoPr | Correction::Conflict => Corrective::bare(kind),
+            Correction::NoPr | Correction::Conflict | Correction::Gate => Corrective::bare(kind),
             Correction::CiRed => with_ci,
             Correction::Asked(crate::types::TurnBudget::Fix) if red => {
                 Corrective { asked, ..with_ci }
@@ -351,6 +354,14 @@ pub fn corrective_for(
             "The base moved and your pull request conflicts with it: bring `{branch}` up to date \
              with the base (merge or rebase), resolve the conflicts, run the tests, and {send}.\n"
         )),
+        Correction::Gate => {
+            s.push_str(crate::gate::UNDO);
+            s.push_str("\n\n");
+            for line in what.gate {
+                s.push_str(line);
+                s.push('\n');
+            }
+        }
         Correction::Asked(_) => {
             s.push_str("People who may direct this work asked for this turn.\n\n");
             for a in what.asked {

@@ -53,6 +53,11 @@ impl Checks {
 pub enum PushProblem {
     Conflict,
     Refused,
+    /// the change gate refused the turn (docs/security.md#the-change-gate);
+    /// `again`: the refused turn was itself a `gate` turn
+    Gated {
+        again: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -168,10 +173,13 @@ pub enum Escalation {
     /// (docs/how-it-works.md#the-workspace: a link or another repository's
     /// objects in it, a file over the limit).
     PushRefused,
+    /// The change gate refused the turn, and its one `gate` turn was spent
+    /// or no corrective turn is left (docs/security.md#the-change-gate).
+    GateRefused,
 }
 
 impl Escalation {
-    pub const ALL: [Escalation; 14] = [
+    pub const ALL: [Escalation; 15] = [
         Escalation::Stalled,
         Escalation::NoPr,
         Escalation::CiRed,
@@ -186,6 +194,7 @@ impl Escalation {
         Escalation::Conflict,
         Escalation::PushConflict,
         Escalation::PushRefused,
+        Escalation::GateRefused,
     ];
     pub fn parse(s: &str) -> Option<Escalation> {
         Escalation::ALL.into_iter().find(|e| e.to_string() == s)
@@ -209,6 +218,7 @@ impl fmt::Display for Escalation {
             Escalation::Conflict => "conflict",
             Escalation::PushConflict => "push-conflict",
             Escalation::PushRefused => "push-refused",
+            Escalation::GateRefused => "gate-refused",
         })
     }
 }
@@ -224,6 +234,8 @@ pub enum Correction {
     Asked(TurnBudget),
     /// the base moved and the PR conflicts
     Conflict,
+    /// the change gate refused the turn: what to undo
+    Gate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,6 +281,7 @@ impl Action {
             Action::CorrectiveTurn(Correction::Asked(TurnBudget::Review)) => Some("review".into()),
             Action::CorrectiveTurn(Correction::Asked(TurnBudget::Fix)) => Some("asked".into()),
             Action::CorrectiveTurn(Correction::Conflict) => Some("conflict".into()),
+            Action::CorrectiveTurn(Correction::Gate) => Some("gate".into()),
             Action::UpdateBranch(_) => Some("conflict".into()),
             Action::Retest => Some("ci-red".into()),
             Action::Escalate(e) => Some(e.to_string()),
@@ -419,13 +432,20 @@ pub fn next_action(s: &RunState) -> Action {
     match s.push_problem {
         Some(PushProblem::Conflict) => return Action::Escalate(Escalation::PushConflict),
         Some(PushProblem::Refused) => return Action::Escalate(Escalation::PushRefused),
-        None => {}
+        Some(PushProblem::Gated { .. }) | None => {}
     }
     if s.blocked {
         return Action::Escalate(Escalation::Blocked);
     }
     if s.since_progress >= s.stall_after && !awaiting_merge {
         return Action::Escalate(Escalation::Stalled);
+    }
+    // the change gate refused the turn: one `gate` turn, then a person
+    if let Some(PushProblem::Gated { again }) = s.push_problem {
+        return match budget_left && !again {
+            true => Action::CorrectiveTurn(Correction::Gate),
+            false => Action::Escalate(Escalation::GateRefused),
+        };
     }
     if s.agent == Agent::Running {
         return Action::Wait(Wait::Agent);

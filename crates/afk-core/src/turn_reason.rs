@@ -16,6 +16,10 @@ pub struct Asker<'a> {
     pub verb: &'a str,
 }
 
+/// The line of a `gate` turn: the change gate refused the turn before it
+/// (docs/security.md#the-change-gate); a turn refused again is escalated.
+pub const GATE: &str = "the change gate refused the turn";
+
 /// How long a turn's line may be (the names in it are forge text).
 const MAX_CHARS: usize = 200;
 
@@ -25,6 +29,7 @@ pub fn why(kind: Correction, failing: &[(String, Option<String>)], asked: &[Aske
     let line = match kind {
         Correction::NoPr => "the agent stopped without a pull request".to_string(),
         Correction::Conflict => "the pull request conflicts with its base".to_string(),
+        Correction::Gate => GATE.to_string(),
         Correction::CiRed if failing.is_empty() => "CI red".to_string(),
         Correction::CiRed => {
             let names: Vec<&str> = failing.iter().map(|(n, _)| n.as_str()).collect();

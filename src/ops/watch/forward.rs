@@ -117,6 +117,33 @@ pub(crate) fn step(
             },
             found,
         )),
+        Forwarded::Gated { reasons, bundle } => {
+            // a refused `gate` turn is refused again: escalated, not retried
+            let again =
+                w.t.store()
+                    .turns(run.id)?
+                    .last()
+                    .is_some_and(|t| t.why == crate::core::turn_reason::GATE);
+            let mut said = crate::core::gate::lines(&reasons);
+            said.push(format!(
+                "- the refused commits are kept in `{}`",
+                crate::core::sanitize::one_line(&bundle.display().to_string(), 300)
+            ));
+            crate::log::info(&format!(
+                "{}#{} run {}: the change gate refused turn {turn}: nothing pushed ({} reason{})",
+                run.repo,
+                run.issue,
+                run.id,
+                reasons.len(),
+                if reasons.len() == 1 { "" } else { "s" }
+            ));
+            Ok((
+                Forward {
+                    problem: Some((PushProblem::Gated { again }, said.join("\n"))),
+                },
+                found,
+            ))
+        }
     }
 }
 

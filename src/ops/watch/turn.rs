@@ -138,7 +138,17 @@ fn prompt_for(
             cut: a.cut,
         })
         .collect();
-    let what = prompt::Corrective::of(kind, &seen.ci, &asked);
+    // a `gate` turn: the gate's reasons, as forwarding kept them
+    let gate: Vec<String> = match &seen.forwarded.problem {
+        Some((crate::core::run_state::PushProblem::Gated { .. }, lines)) => {
+            lines.lines().map(str::to_string).collect()
+        }
+        _ => vec![],
+    };
+    let what = prompt::Corrective {
+        gate: &gate,
+        ..prompt::Corrective::of(kind, &seen.ci, &asked)
+    };
     let run_dir = &seen.run_dir;
     // what the last turn left: the agent's final message, else its output's end
     let last_turn = crate::run_files::final_message(run_dir, w.t.settled.agent)

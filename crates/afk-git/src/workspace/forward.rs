@@ -43,6 +43,9 @@ impl Workspace {
                     start.clone()
                 }
                 Decided::Refused(why) => return Ok(Forwarded::Refused(why)),
+                Decided::Gated(reasons, w) => {
+                    return self.gated(&cache, p, turn, &start, &w, reasons);
+                }
             },
         };
         if work == start {
@@ -117,7 +120,41 @@ impl Workspace {
         if let Some(why) = self.secret_in(cache, start, &work)? {
             return Ok(Decided::Refused(why));
         }
+        // the change gate: the operator's policy for what afk forwards
+        let reasons = self.gate_in(cache, p, start, &work)?;
+        if !reasons.is_empty() {
+            return Ok(Decided::Gated(reasons, work));
+        }
         Ok(Decided::Work(work))
+    }
+
+    /// A turn the gate refused: nothing pushed, its commits kept as a
+    /// bundle in the run folder (they stay in the checkout too, for the
+    /// next turn to rewrite).
+    fn gated(
+        &self,
+        cache: &Path,
+        p: &Place,
+        turn: u32,
+        start: &str,
+        work: &str,
+        reasons: Vec<afk_core::gate::Reason>,
+    ) -> Result<Forwarded> {
+        let gated_ref = Self::run_ref(p, &format!("gated-{turn}"));
+        self.set_ref(cache, &gated_ref, Some(work))?;
+        let bundle = p.run_dir.join(format!("turn-{turn}-gated.bundle"));
+        let b = bundle.to_string_lossy().to_string();
+        let not = format!("^{start}");
+        let _ = std::fs::remove_file(&bundle);
+        self.git
+            .run(
+                Some(cache),
+                None,
+                &["bundle", "create", "-q", &b, &gated_ref, &not],
+                None,
+            )
+            .context("workspace: keeping the refused turn's commits as a bundle")?;
+        Ok(Forwarded::Gated { reasons, bundle })
     }
 
     /// The branch of the agent's repository `git_dir`, fetched into the
@@ -283,6 +320,8 @@ enum Decided {
     Nothing,
     Work(String),
     Refused(String),
+    /// the change gate refused the work (the sha)
+    Gated(Vec<afk_core::gate::Reason>, String),
 }
 
 /// A git call on the agent's repository or work tree that ran out its

@@ -26,6 +26,7 @@ mod cache;
 mod check;
 mod checkout;
 mod forward;
+mod gate;
 mod gitlinks;
 mod push;
 mod scan;
@@ -147,6 +148,12 @@ pub enum Forwarded {
     Conflict { bundle: PathBuf },
     /// afk will not forward this checkout (it is unsafe or too large).
     Refused(String),
+    /// The change gate refused the turn (docs/security.md#the-change-gate):
+    /// nothing pushed; its commits kept as a bundle in the run folder.
+    Gated {
+        reasons: Vec<afk_core::gate::Reason>,
+        bundle: PathBuf,
+    },
 }
 
 /// The workspace's git, over the cache folder `root`.
@@ -170,6 +177,9 @@ pub struct Workspace {
     /// `runner.leftover_ignore`: more patterns afk never commits for the
     /// agent (`afk_core::workspace_pr::LEFTOVER_IGNORED` beside them)
     leftover_ignore: Vec<String>,
+    /// the change gate's policy (`[gate]`); None: no gate (a workspace
+    /// that forwards nothing of a run's)
+    gate: Option<afk_core::gate::Policy>,
 }
 
 impl Workspace {
@@ -190,7 +200,14 @@ impl Workspace {
             tick_end: None,
             secrets,
             leftover_ignore: vec![],
+            gate: None,
         }
+    }
+
+    /// The change gate's policy every turn this workspace forwards passes.
+    pub fn with_gate(mut self, policy: afk_core::gate::Policy) -> Workspace {
+        self.gate = Some(policy);
+        self
     }
 
     /// `runner.leftover_ignore`: patterns (`.gitignore`'s) afk never commits

@@ -75,7 +75,7 @@ impl Workspace {
     /// `git args` in the cache, its stdout handed to `each` line by line
     /// (lossy UTF-8, without the newline), at most `left` bytes of it (taken
     /// off `left`); true when git had more to say (it is stopped then).
-    fn read_lines(
+    pub(super) fn read_lines(
         &self,
         cache: &Path,
         args: &[&str],

@@ -1,0 +1,191 @@
+//! The change gate's reading of a turn (docs/security.md#the-change-gate):
+//! what each of the turn's new commits did to which paths, and the run's
+//! change as a whole (its paths, its patch's size, its largest files), read
+//! from afk's own cache, streamed and bounded, and judged by
+//! `afk_core::gate`.
+
+use super::{Place, Workspace};
+use afk_core::gate::{Commit, Did, Reason, RunChange};
+use anyhow::Result;
+use std::path::Path;
+
+/// What afk reads of a turn's paths and of the run's patch at most.
+const READ_BYTES: u64 = 64 << 20;
+
+impl Workspace {
+    /// Why the gate refuses the commits `start..work` of run `p` (empty:
+    /// they pass); no policy: they pass.
+    pub(super) fn gate_in(
+        &self,
+        cache: &Path,
+        p: &Place,
+        start: &str,
+        work: &str,
+    ) -> Result<Vec<Reason>> {
+        let Some(policy) = &self.gate else {
+            return Ok(vec![]);
+        };
+        let commits = self.commits_paths(cache, start, work)?;
+        let run = self.run_change(cache, p, work, policy.max_bytes)?;
+        Ok(afk_core::gate::judge(policy, &commits, &run))
+    }
+
+    /// Each new commit's changes, a merge's only where it differs from
+    /// every parent (`--cc`), renames as a deletion and an addition.
+    fn commits_paths(&self, cache: &Path, start: &str, work: &str) -> Result<Vec<Commit>> {
+        let range = format!("{start}..{work}");
+        let args = [
+            "log",
+            "--no-color",
+            "--no-renames",
+            "--no-ext-diff",
+            "--name-status",
+            "--cc",
+            "-z",
+            "--format=%x01%h",
+            &range,
+        ];
+        let mut left = READ_BYTES;
+        let mut out = String::new();
+        self.read_lines(cache, &args, &mut left, |l| {
+            out.push_str(l);
+            out.push('\n');
+        })?;
+        Ok(parse_name_status(&out))
+    }
+
+    /// The run's change: from the merge base of `work` and the run's base
+    /// branch (as afk fetched it) to `work`.
+    fn run_change(&self, cache: &Path, p: &Place, work: &str, max_bytes: u64) -> Result<RunChange> {
+        let base_ref = self
+            .git
+            .run(
+                Some(cache),
+                None,
+                &["symbolic-ref", "-q", &Self::run_ref(p, "base")],
+                None,
+            )
+            .unwrap_or_default();
+        let from = match base_ref.trim() {
+            "" => None,
+            b => self
+                .git
+                .run(Some(cache), None, &["merge-base", b, work], None)
+                .ok(),
+        };
+        let Some(from) = from.map(|f| f.trim().to_string()).filter(|f| !f.is_empty()) else {
+            return Ok(RunChange::default());
+        };
+        let names = self.git.run(
+            Some(cache),
+            None,
+            &[
+                "diff",
+                "--no-color",
+                "--no-renames",
+                "--name-only",
+                "-z",
+                &from,
+                work,
+            ],
+            None,
+        )?;
+        let all: Vec<&str> = names
+            .split('\0')
+            .map(|n| n.trim_matches('\n'))
+            .filter(|n| !n.is_empty())
+            .collect();
+        let mut change = RunChange {
+            paths: all
+                .iter()
+                .take(afk_core::gate::NAMED)
+                .map(|s| s.to_string())
+                .collect(),
+            files: all.len() as u64,
+            ..RunChange::default()
+        };
+        // the patch's length, file by file, read no further than the limit needs
+        let cap = if max_bytes == 0 {
+            0
+        } else {
+            max_bytes.saturating_add(1).min(READ_BYTES)
+        };
+        if cap == 0 {
+            return Ok(change);
+        }
+        let mut left = cap;
+        let mut sizes: Vec<(String, u64)> = vec![];
+        let args = [
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--binary",
+            "--no-renames",
+            &from,
+            work,
+        ];
+        self.read_lines(cache, &args, &mut left, |l| {
+            if let Some(rest) = l.strip_prefix("diff --git a/") {
+                let name = rest.split(" b/").next().unwrap_or(rest).to_string();
+                sizes.push((name, 0));
+            }
+            if let Some(last) = sizes.last_mut() {
+                last.1 += l.len() as u64 + 1;
+            }
+        })?;
+        change.bytes = cap - left;
+        sizes.sort_by(|a, b| b.1.cmp(&a.1));
+        sizes.truncate(5);
+        change.largest = sizes;
+        Ok(change)
+    }
+}
+
+/// `git log --name-status -z --format=%x01%h` as commits and their changes.
+fn parse_name_status(out: &str) -> Vec<Commit> {
+    let mut commits: Vec<Commit> = vec![];
+    let mut fields = out.split('\0').map(|f| f.trim_matches('\n'));
+    while let Some(f) = fields.next() {
+        if f.is_empty() {
+            continue;
+        }
+        // a commit's line may come glued to the end of the last field
+        if let Some(at) = f.find('\u{1}') {
+            commits.push(Commit {
+                short: f[at + 1..].lines().next().unwrap_or("").trim().to_string(),
+                changes: vec![],
+            });
+            continue;
+        }
+        let Some(did) = Did::of_letter(f) else {
+            continue;
+        };
+        let Some(path) = fields.next() else { break };
+        if let Some(c) = commits.last_mut() {
+            c.changes.push((did, path.trim_matches('\n').to_string()));
+        }
+    }
+    commits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logs_name_status_is_read_commit_by_commit() {
+        let out = "\u{1}aaa111\n\nM\0.github/workflows/ci.yml\0A\0src/a b.rs\0\u{1}bbb222\n\nD\0old.txt\0";
+        let c = parse_name_status(out);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c[0].short, "aaa111");
+        assert_eq!(
+            c[0].changes,
+            vec![
+                (Did::Modified, ".github/workflows/ci.yml".into()),
+                (Did::Added, "src/a b.rs".into())
+            ]
+        );
+        assert_eq!(c[1].changes, vec![(Did::Deleted, "old.txt".into())]);
+    }
+}

@@ -1,0 +1,88 @@
+//! `[gate]`: the change gate (docs/security.md#the-change-gate), the
+//! operator's policy for what afk forwards of an agent's work.
+
+use anyhow::Result;
+use serde::{Deserialize, Deserializer};
+
+use super::Config;
+use super::check::Checker;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Gate {
+    /// More path globs the agent may not touch, added to the built-in set.
+    pub protected: Vec<String>,
+    /// Path globs that lift protection.
+    pub allow: Vec<String>,
+    /// Paths the run's change may touch, all its turns together (0: no limit).
+    pub max_files: u64,
+    /// The run's patch's size (0: no limit).
+    #[serde(deserialize_with = "de_size")]
+    pub max_bytes: u64,
+    /// Open the run's PR as a draft.
+    pub draft: bool,
+    /// A folder of OSV advisory records; "": no advisory check.
+    pub advisories: String,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            protected: vec![],
+            allow: vec![],
+            max_files: 100,
+            max_bytes: 1 << 20,
+            draft: false,
+            advisories: String::new(),
+        }
+    }
+}
+
+fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim() == "0" {
+        return Ok(0);
+    }
+    crate::core::bounds::parse_size(&s, "\"1MiB\", \"512KiB\", \"0\"")
+        .map_err(serde::de::Error::custom)
+}
+
+impl Gate {
+    /// The policy in force (the built-in protected set always).
+    pub fn policy(&self) -> crate::core::gate::Policy {
+        crate::core::gate::Policy::of(&self.protected, &self.allow, self.max_files, self.max_bytes)
+            .unwrap_or_else(|_| {
+                crate::core::gate::Policy::of(&[], &[], self.max_files, self.max_bytes)
+                    .expect("the built-in set parses")
+            })
+    }
+}
+
+impl Config {
+    /// `[gate]`: every glob well formed; a table where afk forwards nothing
+    /// (`workspace = "agent"`) or advisories this afk does not read yet is a
+    /// configuration error, never a silent pass.
+    pub(super) fn validate_gate(&self, c: &Checker, table: &toml::Table) -> Result<()> {
+        let g = &self.gate;
+        if let Err((key, why)) =
+            crate::core::gate::Policy::of(&g.protected, &g.allow, g.max_files, g.max_bytes)
+        {
+            return Err(c.err("gate", &key, why));
+        }
+        if table.contains_key("gate") && self.runner.workspace() != crate::types::Workspace::Afk {
+            return Err(c.err(
+                "gate",
+                "protected",
+                "the change gate judges what afk forwards: with runner.workspace = \"agent\" afk pushes nothing, so [gate] has nothing to act on; remove it",
+            ));
+        }
+        if !g.advisories.trim().is_empty() {
+            return Err(c.err(
+                "gate",
+                "advisories",
+                "this afk does not read advisory folders yet (protected paths, max_files, max_bytes and draft are in force): leave advisories empty rather than trust a check that does not run",
+            ));
+        }
+        Ok(())
+    }
+}
