@@ -145,6 +145,15 @@ pub fn verify(dialect: Dialect, req: &Request, secret: &Secret) -> Verdict {
     hook::verdict(&checked)
 }
 
+/// What a delivery carried, as a name to remember it by: the SHA-256 of its
+/// body (`body:<hex>`). A signed body replayed under a new delivery id has
+/// the same fingerprint, so it starts no second tick (docs/hook.md).
+pub fn fingerprint(req: &Request) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, &req.body);
+    let hex: String = d.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("body:{hex}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,13 +255,4 @@ mod tests {
             assert!(header_options(&[bad.to_string()]).is_err(), "{bad}");
         }
     }
-}
-
-/// What a delivery carried, as a name to remember it by: the SHA-256 of its
-/// body (`body:<hex>`). A signed body replayed under a new delivery id has
-/// the same fingerprint, so it starts no second tick (docs/hook.md).
-pub fn fingerprint(req: &Request) -> String {
-    let d = ring::digest::digest(&ring::digest::SHA256, &req.body);
-    let hex: String = d.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("body:{hex}")
 }

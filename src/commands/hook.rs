@@ -71,6 +71,15 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
             .any(|r| r.as_str().eq_ignore_ascii_case(name))
     };
     let mut work = hook::work(dialect, event, repo.as_deref(), allowlisted);
+    // the brakes hold for every trigger: answered, nothing started, no
+    // state read or written, nothing queued
+    let stop = ctx.paths().stop.clone();
+    let stop_there = stop.exists().then(|| stop.display().to_string());
+    if matches!(work, Work::Tick(..))
+        && let Some(why) = hook::brake(cfg.poll.enabled, stop_there.as_deref())
+    {
+        work = Work::Ignored(why);
+    }
     // what was delivered, whatever id it comes under: a captured delivery
     // replayed under a new id is handled once
     let print = crate::webhook::fingerprint(&request);

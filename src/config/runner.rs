@@ -638,7 +638,11 @@ impl Runner {
         if let Err(why) = parse_author(&r.git_author_key) {
             return Err(c.err("runner", "git_author", why));
         }
-        if let Err(why) = r.boxed.host_user() {
+        // a named user must exist; the default is looked up only when a
+        // box is made (a disabled tick makes no user lookup)
+        if !r.boxed.user.trim().is_empty()
+            && let Err(why) = r.boxed.host_user()
+        {
             return Err(c.err("runner.box", "user", why));
         }
         if let Err(why) = group_of(&r.progress_group) {

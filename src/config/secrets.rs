@@ -248,6 +248,44 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Every secret the config names, read now (each registered, so kept out
+    /// of everything afk writes): the forge's token or App key, the hook's
+    /// secret, the notifiers' URLs, the registry's login, the model's key,
+    /// `runner.secret_env`'s values. What the model gateway redacts from every
+    /// body it sends upstream (docs/security.md), whatever a tick read itself.
+    /// A file that cannot be read holds nothing to redact here (its own
+    /// reader says why).
+    pub fn held_secrets(&self) -> Vec<Secret> {
+        let mut names = self.secret_env_names();
+        names.extend(self.runner.secret_env.iter().cloned());
+        if let Some(k) = self.runner.model.key_env_for(self.runner.agent()) {
+            names.push(k);
+        }
+        let files = [
+            (self.forge.token_file.as_deref(), "forge.token_file"),
+            (
+                self.forge.app_private_key_file.as_deref(),
+                "forge.app_private_key_file",
+            ),
+            (self.hook.secret_file.as_deref(), "hook.secret_file"),
+            (
+                self.runner.kubernetes.token_file.as_deref(),
+                "runner.kubernetes.token_file",
+            ),
+        ];
+        let from_files = files
+            .into_iter()
+            .filter_map(|(p, key)| read_secret_file(p?, key).ok())
+            .map(|v| Secret::new(v.trim()));
+        names
+            .iter()
+            .filter_map(|n| from_env(n))
+            .chain(from_files)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::tests::parse;
@@ -313,43 +351,5 @@ mod tests {
     fn heartbeat_env_is_a_secret() {
         let c = parse("[notify]\nheartbeat_env = \"AFK_HEARTBEAT\"\n").unwrap();
         assert!(c.secret_env_names().contains(&"AFK_HEARTBEAT".to_string()));
-    }
-}
-
-impl Config {
-    /// Every secret the config names, read now (each registered, so kept out
-    /// of everything afk writes): the forge's token or App key, the hook's
-    /// secret, the notifiers' URLs, the registry's login, the model's key,
-    /// `runner.secret_env`'s values. What the model gateway redacts from every
-    /// body it sends upstream (docs/security.md), whatever a tick read itself.
-    /// A file that cannot be read holds nothing to redact here (its own
-    /// reader says why).
-    pub fn held_secrets(&self) -> Vec<Secret> {
-        let mut names = self.secret_env_names();
-        names.extend(self.runner.secret_env.iter().cloned());
-        if let Some(k) = self.runner.model.key_env_for(self.runner.agent()) {
-            names.push(k);
-        }
-        let files = [
-            (self.forge.token_file.as_deref(), "forge.token_file"),
-            (
-                self.forge.app_private_key_file.as_deref(),
-                "forge.app_private_key_file",
-            ),
-            (self.hook.secret_file.as_deref(), "hook.secret_file"),
-            (
-                self.runner.kubernetes.token_file.as_deref(),
-                "runner.kubernetes.token_file",
-            ),
-        ];
-        let from_files = files
-            .into_iter()
-            .filter_map(|(p, key)| read_secret_file(p?, key).ok())
-            .map(|v| Secret::new(v.trim()));
-        names
-            .iter()
-            .filter_map(|n| from_env(n))
-            .chain(from_files)
-            .collect()
     }
 }

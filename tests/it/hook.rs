@@ -293,6 +293,31 @@ both_dialects! {
         assert!(!afk.scratch.path("state").exists());
         assert!(sb.requests().is_empty());
     }
+
+    #[test]
+    fn the_kill_switch_and_the_stop_file_hold_for_every_event() {
+        let sb = two_repos();
+        // the kill switch: answered, nothing started, no state, no request
+        let afk = Afk::new(&sb, "enabled = false\nallowlist = [\"acme/api\", \"acme/web\"]", HOOK);
+        let body = issue_body("acme/api");
+        let (code, out, err) = hook(&afk, &body, &signed(&body, "d-1", SECRET));
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.starts_with("HTTP/1.1 202 ") && out.contains("kill switch is on"), "{out}");
+        assert!(!afk.scratch.path("state").exists(), "no state file");
+        assert!(sb.requests().is_empty(), "no forge request");
+        // the stop file: the same, and the delivery is not recorded (cron's
+        // ticks are the way back; a redelivery after the brake is lifted runs)
+        let afk = Afk::new(&sb, TWO, HOOK);
+        assert_eq!(afk.poll().0, 0, "the state file");
+        sb.clear_requests();
+        let stop = afk.scratch.path("state/STOP");
+        std::fs::write(&stop, "").unwrap();
+        let (code, out, err) = hook(&afk, &body, &signed(&body, "d-2", SECRET));
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("the stop file"), "{out}");
+        assert!(sb.requests().is_empty(), "no forge request");
+        assert!(afk.sql_rows("SELECT id FROM hook_deliveries").is_empty(), "not recorded");
+    }
 }
 
 /// acme/api with issue #1 armed, afk's state file made, and the poll lock

@@ -321,7 +321,12 @@ fn a_hostile_checkout_runs_nothing_leaks_nothing_and_pushes_only_the_branch() {
              FORGE=\"$(git config remote.origin.url)\"\n{COMMIT}{}",
             h.script
         );
-        let (sb, afk) = setup(&script, "");
+        // the change gate would refuse the git files these shapes write
+        // (.gitattributes): here what is tested is that nothing of them runs
+        let (sb, afk) = setup(
+            &script,
+            "[gate]\nallow = [\".gitattributes\", \".gitmodules\"]\n",
+        );
         // another repository afk can read, whose objects must never reach acme/api
         sb.commit_as(
             "acme/secret",

@@ -277,6 +277,22 @@ pub enum Work {
     Replayed,
 }
 
+/// Whether a brake holds an event's tick (docs/hook.md): the kill switch
+/// (`poll.enabled = false`) or the stop file stops every trigger, queues
+/// nothing, and touches no state; cron's scheduled ticks are the way back.
+pub fn brake(enabled: bool, stop_file: Option<&str>) -> Option<String> {
+    match (enabled, stop_file) {
+        (false, _) => {
+            Some("the kill switch is on (poll.enabled = false): no event starts a tick".into())
+        }
+        (true, Some(f)) => Some(format!(
+            "the stop file {} is there: no event starts a tick",
+            crate::sanitize::one_line(f, 200)
+        )),
+        (true, None) => None,
+    }
+}
+
 impl Answer {
     /// The status line's code and reason.
     pub fn status(&self) -> (u16, &'static str) {
@@ -721,6 +737,10 @@ mod tests {
             (Answer::Accepted(Work::Ignored("x".into())), 202, Some(0)),
             (Answer::Accepted(Work::Replayed), 202, Some(0)),
         ];
+        // the brakes: every trigger answered, nothing started
+        assert!(brake(false, None).is_some_and(|w| w.contains("poll.enabled = false")));
+        assert!(brake(true, Some("/var/lib/afk/STOP")).is_some_and(|w| w.contains("STOP")));
+        assert_eq!(brake(true, None), None);
         for (a, code, exit) in cases {
             assert_eq!((a.status().0, a.exit()), (*code, *exit), "{a:?}");
             let r = a.response();

@@ -693,7 +693,8 @@ mod tests {
                 Some("a file's name"),
             ),
             (
-                format!("\0c1\ndiff --git a/ok.txt b/ok2.txt\ncopy from ok.txt\ncopy to ok2.txt\n"),
+                "\0c1\ndiff --git a/ok.txt b/ok2.txt\ncopy from ok.txt\ncopy to ok2.txt\n"
+                    .to_string(),
                 None,
             ),
         ];

@@ -250,6 +250,74 @@ pub fn body(f: &Facts) -> String {
     s
 }
 
+/// What afk never commits for the agent when it commits what a turn left
+/// uncommitted (docs/how-it-works.md#the-workspace): build artefacts,
+/// caches and dependency folders, as `.gitignore` patterns. They apply to
+/// untracked files only (a file the branch tracks is committed as changed),
+/// after the repository's own ignore rules, which win (a `!` there keeps a
+/// file); `runner.leftover_ignore` adds to them.
+pub const LEFTOVER_IGNORED: [&str; 28] = [
+    "__pycache__/",
+    "*.py[cod]",
+    ".pytest_cache/",
+    ".mypy_cache/",
+    ".ruff_cache/",
+    ".tox/",
+    ".nox/",
+    ".coverage",
+    "htmlcov/",
+    "*.egg-info/",
+    ".eggs/",
+    ".venv/",
+    "venv/",
+    "node_modules/",
+    ".npm/",
+    ".next/",
+    ".gradle/",
+    "target/",
+    "build/",
+    "dist/",
+    "*.o",
+    "*.so",
+    "*.class",
+    ".cache/",
+    "coverage/",
+    ".DS_Store",
+    "*.log",
+    ".afk-*",
+];
+
+/// The exclude file afk's leftover commit reads: [`LEFTOVER_IGNORED`] and
+/// the operator's patterns (`runner.leftover_ignore`), one a line.
+pub fn leftover_excludes(extra: &[String]) -> String {
+    let mut out =
+        String::from("# afk: never committed for the agent (docs/how-it-works.md#the-workspace)\n");
+    for p in LEFTOVER_IGNORED
+        .iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str))
+    {
+        let p = p.trim();
+        if !p.is_empty() && !p.contains(['\n', '\r']) {
+            out.push_str(p);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The subject of afk's own commit of what a turn left uncommitted.
+pub fn leftover_subject(turn: u32) -> String {
+    format!("Uncommitted changes left by turn {turn}")
+}
+
+/// Whether a commit's subject is afk's leftover commit's.
+pub fn is_leftover_subject(subject: &str) -> bool {
+    subject
+        .strip_prefix("Uncommitted changes left by turn ")
+        .is_some_and(|n| n.trim().parse::<u32>().is_ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,72 +561,4 @@ mod tests {
         assert!(long.contains("- … and 380 more"), "{long}");
         assert!(long.chars().count() < 65_536, "{}", long.chars().count());
     }
-}
-
-/// What afk never commits for the agent when it commits what a turn left
-/// uncommitted (docs/how-it-works.md#the-workspace): build artefacts,
-/// caches and dependency folders, as `.gitignore` patterns. They apply to
-/// untracked files only (a file the branch tracks is committed as changed),
-/// after the repository's own ignore rules, which win (a `!` there keeps a
-/// file); `runner.leftover_ignore` adds to them.
-pub const LEFTOVER_IGNORED: [&str; 28] = [
-    "__pycache__/",
-    "*.py[cod]",
-    ".pytest_cache/",
-    ".mypy_cache/",
-    ".ruff_cache/",
-    ".tox/",
-    ".nox/",
-    ".coverage",
-    "htmlcov/",
-    "*.egg-info/",
-    ".eggs/",
-    ".venv/",
-    "venv/",
-    "node_modules/",
-    ".npm/",
-    ".next/",
-    ".gradle/",
-    "target/",
-    "build/",
-    "dist/",
-    "*.o",
-    "*.so",
-    "*.class",
-    ".cache/",
-    "coverage/",
-    ".DS_Store",
-    "*.log",
-    ".afk-*",
-];
-
-/// The exclude file afk's leftover commit reads: [`LEFTOVER_IGNORED`] and
-/// the operator's patterns (`runner.leftover_ignore`), one a line.
-pub fn leftover_excludes(extra: &[String]) -> String {
-    let mut out =
-        String::from("# afk: never committed for the agent (docs/how-it-works.md#the-workspace)\n");
-    for p in LEFTOVER_IGNORED
-        .iter()
-        .copied()
-        .chain(extra.iter().map(String::as_str))
-    {
-        let p = p.trim();
-        if !p.is_empty() && !p.contains(['\n', '\r']) {
-            out.push_str(p);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// The subject of afk's own commit of what a turn left uncommitted.
-pub fn leftover_subject(turn: u32) -> String {
-    format!("Uncommitted changes left by turn {turn}")
-}
-
-/// Whether a commit's subject is afk's leftover commit's.
-pub fn is_leftover_subject(subject: &str) -> bool {
-    subject
-        .strip_prefix("Uncommitted changes left by turn ")
-        .is_some_and(|n| n.trim().parse::<u32>().is_ok())
 }

@@ -129,6 +129,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     if let Some((level, detail)) = local::agent_spend_check(ctx.config()).filter(|_| !metered) {
         d.add("budget", level, detail);
     }
+    runner.gate(&mut d);
     for line in local::unpriced_models(ctx.config()) {
         d.add("prices", Level::Warn, line);
     }

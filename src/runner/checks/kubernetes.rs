@@ -12,6 +12,20 @@ use std::path::Path;
 pub(super) struct Cluster<'a>(pub(super) &'a Config);
 
 impl Checks for Cluster<'_> {
+    fn gate(&self, r: &mut dyn Report) {
+        if !super::afk_checkouts(self.0) {
+            return super::Threads.gate(r);
+        }
+        r.add(
+            "gate",
+            Level::Warn,
+            format!(
+                "{}: NOT applied by the Kubernetes runner's forwarding container in this version",
+                super::gate_line(self.0)
+            ),
+        );
+    }
+
     fn metered_by_gateway(&self) -> bool {
         matches!(
             crate::runner::kubernetes::gateway_setup(self.0),

@@ -28,6 +28,13 @@ impl Checks for Local<'_> {
         super::agent_box::agent_box(self.0, probe, r);
     }
 
+    fn gate(&self, r: &mut dyn Report) {
+        if !super::afk_checkouts(self.0) {
+            return super::Threads.gate(r);
+        }
+        r.add("gate", Level::Ok, super::gate_line(self.0));
+    }
+
     fn metered_by_gateway(&self) -> bool {
         self.0.runner.confine() == crate::core::agent_box::Confine::Box
             && matches!(

@@ -54,6 +54,15 @@ pub trait Checks {
     fn reports_no_spend(&self) -> bool {
         false
     }
+    /// The change gate in force for the turns it forwards
+    /// (docs/security.md#the-change-gate); by default afk forwards nothing.
+    fn gate(&self, r: &mut dyn Report) {
+        r.add(
+            "gate",
+            Level::Ok,
+            "no change gate in force: afk pushes nothing of the agent's (the agent does its own git)".into(),
+        );
+    }
     /// Whether afk's model gateway meters every model request of its turns
     /// (the run's spend is afk's measure, not the agent's word).
     fn metered_by_gateway(&self) -> bool {
@@ -82,6 +91,24 @@ pub fn of(cfg: &Config) -> Box<dyn Checks + '_> {
 struct Threads;
 
 impl Checks for Threads {}
+
+/// The change gate's line for `cfg`'s policy.
+fn gate_line(cfg: &Config) -> String {
+    let g = &cfg.gate;
+    let policy = g.policy();
+    let limit = |n: u64, what: String| if n == 0 { "no limit".to_string() } else { what };
+    format!(
+        "the change gate: protected {}{}; max_files {}, max_bytes {}; advisories: not read",
+        policy.in_force().join(", "),
+        if g.allow.is_empty() {
+            String::new()
+        } else {
+            format!("; allow {}", g.allow.join(", "))
+        },
+        limit(g.max_files, g.max_files.to_string()),
+        limit(g.max_bytes, format!("{} bytes", g.max_bytes)),
+    )
+}
 
 /// Whether afk does the git around a turn (`workspace = "afk"`).
 fn afk_checkouts(cfg: &Config) -> bool {

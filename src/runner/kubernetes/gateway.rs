@@ -22,6 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 /// What the tick decided for its turns' pods.
 #[derive(Debug, Clone)]
+// one a tick, never in a collection: its size is no cost
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum PodGateway {
     /// Off, and why (the key is in the agent's reach, its spend its word).
     Off(String),

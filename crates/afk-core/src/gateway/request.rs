@@ -457,7 +457,8 @@ mod tests {
     fn features_that_act_outside_the_box_pass_only_when_allowed_by_name() {
         use Api::*;
         use Endpoint::*;
-        let cases: &[(Api, Endpoint, &str, &[&str], &[&str], bool)] = &[
+        type Case<'a> = (Api, Endpoint, &'a str, &'a [&'a str], &'a [&'a str], bool);
+        let cases: &[Case] = &[
             // client tools run in the box
             (
                 Anthropic,
@@ -699,7 +700,8 @@ mod tests {
 
     #[test]
     fn what_an_answer_may_still_cost_is_its_output_limit_and_what_it_asks() {
-        let cases: &[(Api, Endpoint, &str, &[&str], u64, Asks)] = &[
+        type Case<'a> = (Api, Endpoint, &'a str, &'a [&'a str], u64, Asks);
+        let cases: &[Case] = &[
             (
                 Api::Anthropic,
                 Endpoint::Messages,

@@ -135,7 +135,7 @@ impl Workspace {
             }
         })?;
         change.bytes = cap - left;
-        sizes.sort_by(|a, b| b.1.cmp(&a.1));
+        sizes.sort_by_key(|s| std::cmp::Reverse(s.1));
         sizes.truncate(5);
         change.largest = sizes;
         Ok(change)
@@ -150,15 +150,24 @@ fn parse_name_status(out: &str) -> Vec<Commit> {
         if f.is_empty() {
             continue;
         }
-        // a commit's line may come glued to the end of the last field
-        if let Some(at) = f.find('\u{1}') {
-            commits.push(Commit {
-                short: f[at + 1..].lines().next().unwrap_or("").trim().to_string(),
-                changes: vec![],
-            });
-            continue;
-        }
-        let Some(did) = Did::of_letter(f) else {
+        // a commit's line, and after it, in the same field or the next, the
+        // status of its first path
+        let status = match f.find('\u{1}') {
+            Some(at) => {
+                let mut lines = f[at + 1..].lines();
+                commits.push(Commit {
+                    short: lines.next().unwrap_or("").trim().to_string(),
+                    changes: vec![],
+                });
+                let rest: String = lines.collect::<Vec<_>>().join("");
+                if rest.trim().is_empty() {
+                    continue;
+                }
+                rest
+            }
+            None => f.to_string(),
+        };
+        let Some(did) = Did::of_letter(&status) else {
             continue;
         };
         let Some(path) = fields.next() else { break };
