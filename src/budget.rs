@@ -80,9 +80,9 @@ impl Book {
         spend::money_left(limits, &run, &self.day_runs())
     }
 
-    /// The model gateway's gate of a new run of `repo` (SPEC 5.8.4): the
-    /// limits and the day's runs as this book counts them; None without a
-    /// money limit.
+    /// The model gateway's gate of a new run of `repo`
+    /// (docs/runners.md#the-model-gateway-runnermodel): the limits and the
+    /// day's runs as this book counts them; None without a money limit.
     pub fn gate_for(&self, b: &Budget, repo: &RepoName) -> Option<Gate> {
         let (limits, run) = self.new_run(b, repo);
         Gate::of(limits, &run, &self.day_runs())
@@ -106,9 +106,9 @@ impl Book {
 
 /// What is left of `run`'s money limits as its corrective turn starts, its
 /// spend so far `spend_usd` (as watch just read it), and the model gateway's
-/// gate of the turn (SPEC 5.8.4); None without a money limit. The other runs
-/// of its day count with their stored figures, read through `store` (the
-/// worker's connection).
+/// gate of the turn (docs/runners.md#the-model-gateway-runnermodel); None
+/// without a money limit. The other runs of its day count with their stored
+/// figures, read through `store` (the worker's connection).
 pub fn left_for_turn(
     t: &Tick,
     store: &Store,

@@ -162,9 +162,10 @@ pub fn parse() -> Cli {
 }
 
 /// A line of one of the box's programs (`afk __box SPEC`, two programs a
-/// turn, whose CPU SPEC 5.6.9 measures) parsed by their own part of the
-/// interface only: the same definitions (`commands::box_programs`), without
-/// building every command's (0.4 ms of CPU a program). None: not one of them.
+/// turn, whose CPU `bench box` measures: docs/benchmarks.md) parsed by their
+/// own part of the interface only: the same definitions
+/// (`commands::box_programs`), without building every command's (0.4 ms of
+/// CPU a program). None: not one of them.
 pub fn box_program(args: Vec<std::ffi::OsString>) -> Option<Cli> {
     use clap::Subcommand;
     use commands::box_programs::Program;

@@ -499,7 +499,7 @@ pub fn try_acquire_existing(state_dir: &Path, kind: &str) -> Result<Existing> {
 }
 
 /// Wait at most `wait` for the lock of `kind` to be free, looking every
-/// 50ms (`afk hook`'s `wait_lock`, SPEC 10.2): true once no other process
+/// 50ms (`afk hook`'s `wait_lock`, docs/hook.md): true once no other process
 /// holds it, false when it is still held at the end. It only looks, never
 /// takes the lock, not even for a moment (a cron tick trying at that
 /// instant would step aside): this process's own locks from its list, a

@@ -145,12 +145,12 @@ pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<crate::session::Outcome> {
     }
 }
 
-/// `afk hook`'s answer (SPEC 10.2): the HTTP response to stdout as given
-/// (redacted; its CRLFs kept), then the connection ended before the tick
-/// starts: a socket is shut down, standard input becomes /dev/null and
-/// standard output the log's (stderr), so nothing the tick starts inherits
-/// the connection and its report goes to the log. A caller that went away
-/// is no error: the event was verified, its tick runs.
+/// `afk hook`'s answer (docs/hook.md#what-it-answers): the HTTP response to
+/// stdout as given (redacted; its CRLFs kept), then the connection ended
+/// before the tick starts: a socket is shut down, standard input becomes
+/// /dev/null and standard output the log's (stderr), so nothing the tick
+/// starts inherits the connection and its report goes to the log. A caller
+/// that went away is no error: the event was verified, its tick runs.
 pub fn answer_and_hang_up(response: &str) {
     use std::io::Write;
     let text = crate::redact::text(response);

@@ -130,7 +130,7 @@ pub fn metered_here(run_dir: &std::path::Path) -> bool {
 }
 
 /// The refusal the model gateway stopped the run's turn with, when the
-/// keeper left one (`core::gateway::budget::STOP_FILE`, SPEC 5.8.4): the
+/// keeper left one (`core::gateway::budget::STOP_FILE`): the
 /// limit and the figures watch escalates `over-budget` with.
 pub fn gateway_stop(run_dir: &std::path::Path) -> Option<crate::core::gateway::budget::Refusal> {
     use crate::core::gateway::budget::{Refusal, STOP_FILE, STOP_MAX};

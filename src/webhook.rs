@@ -1,4 +1,4 @@
-//! `afk hook`'s I/O (SPEC 10.2, docs/hook.md): one request read from
+//! `afk hook`'s I/O (docs/hook.md): one request read from
 //! standard input within one deadline for all of it and a size cap, or
 //! taken from a file and `Name: value` options; its signature checked with
 //! the secret (ring's HMAC-SHA256, compared in constant time). What counts

@@ -1,4 +1,4 @@
-//! The model gateway (SPEC 5.8.9, docs/kubernetes.md#the-model-gateway)
+//! The model gateway (docs/kubernetes.md#the-model-gateway)
 //! against the byte relay, on loopback: `afk workspace gateway` as a process
 //! (the Kubernetes sidecar, the keeper's own `Gateway` over TCP), its key in
 //! a file as the pod's Secret mount gives it, beside a relay thread that

@@ -1,6 +1,6 @@
-//! `bench hook`: label to agent start through `afk hook` on loopback (SPEC
-//! 10.2.6). The sandbox posts its signed webhooks to an accept loop that
-//! runs `afk hook` once per connection, the connection as its standard
+//! `bench hook`: label to agent start through `afk hook` on loopback
+//! (docs/hook.md). The sandbox posts its signed webhooks to an accept loop
+//! that runs `afk hook` once per connection, the connection as its standard
 //! input and output (what a systemd socket unit with `Accept=yes` does);
 //! the agent writes the time it started into its working folder. Each of
 //! `EVENTS` issues (each in a repository of its own) is armed in turn, and the time from the label to its

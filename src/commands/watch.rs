@@ -16,9 +16,21 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "2m",
           value_parser = crate::config::parse_duration)]
     pub wait_agents: Option<std::time::Duration>,
+    /// The watch a turn's end starts (the turn's keeper, docs/hook.md): run
+    /// RUN's watch only; under the kill switch nothing, no I/O.
+    #[arg(long, value_name = "RUN", hide = true)]
+    pub after_turn: Option<i64>,
 }
 
 pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
+    if let Some(run) = a.after_turn {
+        // the brakes hold for a turn's end as for every trigger
+        if !ctx.load()?.poll.enabled {
+            return Ok(Outcome::OK);
+        }
+        let scope = Scope::Run(crate::types::RunId(run));
+        return crate::tick::run(ctx, TickKind::Watch, |c| watch::tick(c, &scope));
+    }
     if let Some(d) = a.wait_agents {
         watch::wait_agents_first(d);
     }

@@ -1,5 +1,6 @@
 //! `afk workspace checkout|forward|gateway`: what the git containers (and
-//! the model gateway's, SPEC 5.8.7) of a turn's Kubernetes Job run
+//! the model gateway's, docs/kubernetes.md#the-model-gateway) of a turn's
+//! Kubernetes Job run
 //! (docs/kubernetes.md#3-the-agents-image-and-the-git-around-it), before and
 //! after the agent's container.
 //! Not for people: the Job sets everything they read in their environment.

@@ -1,4 +1,4 @@
-//! `[hook]`: `afk hook`'s secret and bounds (SPEC 10.2, docs/hook.md).
+//! `[hook]`: `afk hook`'s secret and bounds (docs/hook.md#configuration).
 
 use anyhow::Result;
 use serde::{Deserialize, Deserializer};

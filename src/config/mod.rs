@@ -118,7 +118,8 @@ pub struct Config {
     pub watch: Watch,
     pub budget: Budget,
     pub notify: Notify,
-    /// `afk hook` (SPEC 10.2): its secret is read by that command alone
+    /// `afk hook` (docs/hook.md#configuration): its secret is read by that
+    /// command alone
     pub hook: Hook,
     /// `[gate]`: the change gate (docs/security.md#the-change-gate)
     pub gate: Gate,

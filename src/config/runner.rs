@@ -302,7 +302,7 @@ impl Prices {
     }
 }
 
-/// `[runner.model]`: the model gateway (SPEC 5.8; docs/runners.md#the-model-gateway-runnermodel).
+/// `[runner.model]`: the model gateway (docs/runners.md#the-model-gateway-runnermodel).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelKeys {
@@ -311,7 +311,7 @@ pub struct ModelKeys {
     pub gateway: crate::core::gateway::Mode,
     /// The variable holding the model's key in afk's environment (never the
     /// box's); empty: the agent's API's default (`ANTHROPIC_API_KEY`,
-    /// `OPENAI_API_KEY`). A secret (SPEC 5.7), whatever `secret_env` says.
+    /// `OPENAI_API_KEY`). A secret, whatever `secret_env` says.
     pub key_env: String,
     /// The model API's root (with `/v1` for OpenAI-style providers, without
     /// for Anthropic); empty: the agent's own base URL variable, else the
@@ -405,8 +405,9 @@ pub struct Kubernetes {
     /// workspace = "afk": the Secret with the forge credential (`username`,
     /// `token`), mounted only in the git containers
     pub git_secret: String,
-    /// the model gateway (SPEC 5.8.7): the Secret holding the model's key,
-    /// mounted only in the pod's gateway container; empty: no gateway
+    /// the model gateway (docs/kubernetes.md#the-model-gateway): the Secret
+    /// holding the model's key, mounted only in the pod's gateway container;
+    /// empty: no gateway
     pub model_secret: String,
     /// the key in `model_secret` holding the model's key (empty: the
     /// API's key variable, `runner.model.key_env`'s default)

@@ -219,7 +219,7 @@ impl Config {
         );
         // the rest afk only strips from agents, read now
         // the model's key (runner.model.key_env, else the named agent's
-        // default) is a secret whatever secret_env says (SPEC 5.8.6)
+        // default) is a secret whatever secret_env says
         let model_key = self.runner.model.key_env_for(self.runner.agent());
         for name in [&self.forge.token_env, &self.runner.token_env]
             .into_iter()

@@ -283,6 +283,10 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
                 budget_usd: spec.budget_usd.as_deref().and_then(|u| u.parse().ok()),
                 gate: spec.gate,
                 turn_vars: spec.env.iter().map(|(k, _)| *k).collect(),
+                run: match spec.run_id {
+                    super::TurnOf::Run(id) => Some(id.0),
+                    super::TurnOf::Fixer { .. } => None,
+                },
             },
         )?),
         None => None,
@@ -318,8 +322,13 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
         .stdin(Stdio::from(stdin))
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log));
-    for k in spec.strip_env {
-        cmd.env_remove(k);
+    // unboxed, the agent runs with this environment: afk's secrets go; a
+    // boxed turn's keeper keeps them (the box's environment is an allowlist
+    // of its own), for the watch a turn's end starts
+    if wrapped.is_none() {
+        for k in spec.strip_env {
+            cmd.env_remove(k);
+        }
     }
     cmd.env("AFK_RUN_ID", spec.run_id.to_string())
         .env("AFK_REPO", spec.repo)

@@ -90,8 +90,8 @@ pub fn assert_boxed(found: &str, log: &str, detached: &str) {
     // io_uring's ring would run calls past the filter: none is made (EPERM)
     assert!(found.contains("io_uring=1\n"), "no io_uring: {ctx}");
     assert!(!found.contains("LEAK"), "nothing of afk's: {ctx}");
-    // the model answers: through the byte relay, or (the model gateway, SPEC
-    // 5.8) only through the loopback gateway, its host out of the box's reach
+    // the model answers: through the byte relay, or (the model gateway) only
+    // through the loopback gateway, its host out of the box's reach
     let gateway = found
         .lines()
         .find_map(|l| l.strip_prefix("gateway="))
@@ -612,7 +612,7 @@ fn doctor_fails_a_box_that_could_read_an_env_file_of_afks_secrets() {
     assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
 }
 
-// ---- the model gateway (SPEC 5.8) on the command runner ----
+// ---- the model gateway on the command runner ----
 
 /// The key afk holds for the model, built so no file of the test holds it whole.
 pub(crate) fn gateway_key() -> String {

@@ -1,15 +1,16 @@
-//! afk's wire on GitLab checked against GitLab's own description (#59, SPEC
-//! 2.1): real ticks of the binary (poll, watch, the conversation on the
-//! merge request, doctor) against `afk sandbox --dialect gitlab`, then every
-//! request the sandbox logged held to `tests/contracts/gitlab-v4-subset.json`
-//! where that transcription of GitLab's generated OpenAPI description has the
-//! operation (method and path template, every query parameter declared), and
-//! otherwise to [`OPS`], the operations of the documentation pages SPEC 2.1
-//! cites, each listed with the page and why the contract lacks it. The
-//! description's request-body and response definitions were not copied into
-//! the contract (`x-not-copied`): bodies are checked against the documented
-//! attributes in [`OPS`], and the sandbox's answers against the fields afk's
-//! client reads ([`READS`], each from the page that documents it).
+//! afk's wire on GitLab checked against GitLab's own description (#59,
+//! docs/gitlab.md): real ticks of the binary (poll, watch, the conversation
+//! on the merge request, doctor) against `afk sandbox --dialect gitlab`, then
+//! every request the sandbox logged held to
+//! `tests/contracts/gitlab-v4-subset.json` where that transcription of
+//! GitLab's generated OpenAPI description has the operation (method and path
+//! template, every query parameter declared), and otherwise to [`OPS`], the
+//! operations of GitLab's documentation pages afk's client follows, each
+//! listed with the page and why the contract lacks it. The description's
+//! request-body and response definitions were not copied into the contract
+//! (`x-not-copied`): bodies are checked against the documented attributes in
+//! [`OPS`], and the sandbox's answers against the fields afk's client reads
+//! ([`READS`], each from the page that documents it).
 //!
 //! Not in the request log, so not here: git over smart HTTP
 //! (`/<full path>.git/info/refs`, `git-upload-pack`, `git-receive-pack`),

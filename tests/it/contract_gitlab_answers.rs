@@ -1,5 +1,5 @@
 //! The sandbox's GitLab answers carry every field afk's GitLab client reads,
-//! with the JSON type GitLab's documentation pages give it (#59, SPEC 2.1).
+//! with the JSON type GitLab's documentation pages give it (#59).
 //! `tests/contracts/gitlab-v4-subset.json` transcribes GitLab's generated
 //! description without its response definitions (`x-not-copied`), so the
 //! fields are listed here with the page that documents them;

@@ -364,11 +364,12 @@ fn doctor_says_per_repo_whether_the_forge_s_webhook_is_configured_when_hook_is()
     );
 }
 
-/// On GitLab (SPEC 2.1.6) doctor reads the token (`personal_access_tokens/self`:
-/// the `api` scope, an expiry within 14 days a warning naming the date),
-/// afk's access level on each project, and its protected branches (a rule
-/// that refuses afk's push of `afk/issue-<N>` fails naming it; an unprotected
-/// default branch is a warning), each its own line.
+/// On GitLab (docs/gitlab.md#what-afk-doctor-checks-on-gitlab) doctor reads
+/// the token (`personal_access_tokens/self`: the `api` scope, an expiry
+/// within 14 days a warning naming the date), afk's access level on each
+/// project, and its protected branches (a rule that refuses afk's push of
+/// `afk/issue-<N>` fails naming it; an unprotected default branch is a
+/// warning), each its own line.
 #[test]
 fn doctor_on_gitlab_reads_the_token_the_role_and_the_protected_branches() {
     let sb = Sandbox::start_in(

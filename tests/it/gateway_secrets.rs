@@ -1,8 +1,8 @@
 //! What the model gateway sends upstream carries none of the secrets afk
-//! hands the agent (SPEC 5.7, 5.8): a `runner.secret_env` value the agent
-//! holds, and so may put in its context, reaches the model as `[redacted]`.
-//! The keeper, not the tick, sends the request, so it must know those values
-//! itself.
+//! hands the agent (docs/runners.md#the-model-gateway-runnermodel): a
+//! `runner.secret_env` value the agent holds, and so may put in its
+//! context, reaches the model as `[redacted]`. The keeper, not the tick,
+//! sends the request, so it must know those values itself.
 
 use crate::agent_box::{gateway_afk_to, gateway_key, run_log};
 use crate::support::*;

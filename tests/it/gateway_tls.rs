@@ -1,8 +1,8 @@
 //! The model gateway sends its key only to an upstream whose certificate
-//! checks (SPEC 5.8.1, issue 58): an HTTPS model on loopback presenting a
-//! self-signed certificate for another name gets a TLS ClientHello and
-//! nothing more, never the HTTP request with the key; the agent gets a 502
-//! saying why, and the run's log says it.
+//! checks (issue 58, docs/runners.md#the-model-gateway-runnermodel): an
+//! HTTPS model on loopback presenting a self-signed certificate for another
+//! name gets a TLS ClientHello and nothing more, never the HTTP request with
+//! the key; the agent gets a 502 saying why, and the run's log says it.
 
 use crate::agent_box::{gateway_afk_to, gateway_key, run_log};
 use crate::support::*;

@@ -1,4 +1,4 @@
-//! A GitLab project in a subgroup (`acme/platform/api`, SPEC 2.1: a
+//! A GitLab project in a subgroup (`acme/platform/api`: a
 //! project's full path, nested groups) through the whole lifecycle: poll
 //! arms and dispatches it, the merge request is opened (by the agent in its
 //! own workspace, by afk in afk's), watch follows CI to the merge and closes

@@ -1,4 +1,4 @@
-//! `afk hook` through the binary (SPEC 10.2, docs/hook.md): with `--body`
+//! `afk hook` through the binary (docs/hook.md): with `--body`
 //! and `--header`, and with a raw HTTP request on standard input. Forged,
 //! unsigned, oversized and slow requests are refused and change nothing; a
 //! signed issue event starts poll for its repository alone; a redelivery
@@ -340,11 +340,12 @@ fn armed_with_the_poll_lock_held(hook: &str) -> (Sandbox, Afk, std::fs::File) {
     (sb, afk, lock)
 }
 
-/// SPEC 10.2.3: while a tick of its kind holds the lock past `wait_lock`,
-/// an event is answered 202 and left to the next tick, and writes nothing
-/// to the state file: not its delivery (a redelivery then starts the tick
-/// it never had), not a count. The event writes the state file only under
-/// the tick's lock, so a cron tick holding that lock never meets it there.
+/// While a tick of its kind holds the lock past `wait_lock`
+/// (docs/hook.md#what-it-answers), an event is answered 202 and left to the
+/// next tick, and writes nothing to the state file: not its delivery (a
+/// redelivery then starts the tick it never had), not a count. The event
+/// writes the state file only under the tick's lock, so a cron tick holding
+/// that lock never meets it there.
 #[test]
 fn an_event_left_to_the_next_tick_writes_nothing_outside_the_ticks_lock() {
     // cron's poll holds the poll lock
@@ -385,10 +386,11 @@ fn an_event_left_to_the_next_tick_writes_nothing_outside_the_ticks_lock() {
     );
 }
 
-/// SPEC 10.2.3: one delivery twice at once (a forge's retry while the first
-/// still waits for the lock): both answered before either records it, and
-/// still one tick, counted once. The delivery is recorded by the tick
-/// that holds the lock; the other's ends with nothing done or steps aside.
+/// One delivery twice at once (a forge's retry while the first still waits
+/// for the lock; docs/hook.md#what-it-answers): both answered before either
+/// records it, and still one tick, counted once. The delivery is recorded by
+/// the tick that holds the lock; the other's ends with nothing done or steps
+/// aside.
 #[test]
 fn one_delivery_twice_at_once_starts_one_tick() {
     use std::io::Read;
@@ -437,9 +439,9 @@ fn one_delivery_twice_at_once_starts_one_tick() {
     );
 }
 
-/// SPEC 10.2.6: cron's poll and an event's poll for the same armed issue,
-/// started at once, again and again: one agent each time, never two, and
-/// never a label without one.
+/// Cron's poll and an event's poll for the same armed issue, started at
+/// once, again and again (docs/hook.md#what-it-answers): one agent each
+/// time, never two, and never a label without one.
 #[test]
 fn a_cron_poll_and_an_events_poll_at_once_start_one_agent() {
     for round in 0..4 {

@@ -1,4 +1,4 @@
-//! The model gateway on Kubernetes (SPEC 5.8.7, docs/kubernetes.md#the-model-gateway)
+//! The model gateway on Kubernetes (docs/kubernetes.md#the-model-gateway)
 //! against the sandbox's cluster and its scripted model, which requires its
 //! key: the turn's pod runs afk's gateway as a sidecar that alone mounts the
 //! key's Secret; a scripted `claude` in the agent's container reaches the

@@ -1,5 +1,5 @@
-//! A run's metered spend (SPEC 5.8.3, issue 58's "the same figures
-//! everywhere"): when the run folder holds the model gateway's record
+//! A run's metered spend (docs/how-it-works.md#spend, issue 58's "the same
+//! figures everywhere"): when the run folder holds the model gateway's record
 //! (`metered.jsonl`, written here with `metered::Line` as the keeper writes
 //! it), the run's spend is its sum whatever the agent's own log says, in
 //! `afk runs` and `runs show`, the PR body, the checklist, the status page,

@@ -240,8 +240,9 @@ fn lifecycle(agent: &str) {
     sb.merge("acme/api", number);
     let (_, r, _) = afk.watch();
     assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
-    // the run's spend: what the model gateway metered where it ran (SPEC
-    // 5.8.3), the program's own report kept beside it; else the report
+    // the run's spend: what the model gateway metered where it ran
+    // (docs/how-it-works.md#spend), the program's own report kept beside it;
+    // else the report
     let (code, shown, err) = afk.json(&["runs", "show", "1"]);
     assert_eq!(code, 0, "{err}");
     let spend = shown["run"]["spend_usd"].as_f64().unwrap_or(-1.0);
@@ -466,7 +467,7 @@ fn a_model_that_hangs_leaves_the_agent_stalled_and_watch_stops_it() {
 }
 
 /// The demo's story with the real program on `forge` (the sandbox's
-/// dialect): Gitea's, and GitLab's merge requests (SPEC 2.1).
+/// dialect): Gitea's, and GitLab's merge requests (docs/gitlab.md).
 fn demo_story(forge: &str) {
     let Some(bin) = programs() else {
         return;

@@ -1,9 +1,11 @@
-//! The real programs through the model gateway (SPEC 5.8.4, 5.8.8): the
-//! sandbox's scripted model requires its key, which only afk holds; a real
-//! Codex looping on tool calls (it has no budget flag of its own) is stopped
-//! mid-turn by the gateway within one request of `budget.run_usd`, the
-//! model's own request log shows nothing after the stop, and the next watch
-//! tick escalates the run `over-budget`.
+//! The real programs through the model gateway
+//! (docs/runners.md#the-model-gateway-runnermodel,
+//! docs/sandbox.md#the-scripted-model): the sandbox's scripted model
+//! requires its key, which only afk holds; a real Codex looping on tool calls
+//! (it has no budget flag of its own) is stopped mid-turn by the gateway
+//! within one request of `budget.run_usd`, the model's own request log shows
+//! nothing after the stop, and the next watch tick escalates the run
+//! `over-budget`.
 
 use crate::real_agents::{agent_log, dispatch, setup_with};
 use crate::support::*;

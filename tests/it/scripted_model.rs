@@ -1,5 +1,5 @@
 //! The sandbox's scripted model as the model gateway's tests need it
-//! (SPEC 5.8.8, docs/sandbox.md#the-scripted-model): with a seeded
+//! (docs/sandbox.md#the-scripted-model): with a seeded
 //! `model_key` it refuses a request without the key (401, in its API's
 //! words), and its request log shows each request, the key's verdict and
 //! the usage it answered.

@@ -1509,3 +1509,47 @@ fn the_gates_size_limits_count_the_run_across_its_turns() {
         std::fs::write(&afk.config, text).unwrap();
     }
 }
+
+// ---- the loop on events: a turn's end starts its run's watch ----
+
+#[test]
+fn a_turns_end_starts_its_runs_watch_which_pushes_and_opens_the_pr_with_no_tick_of_cron() {
+    let (sb, mut afk) = setup(&format!("printf 'x\\n' > x.txt\n{COMMIT}"), "");
+    afk.env.push((TURN_END_WATCH.into(), "on".into()));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    // no `afk watch` is run here: the turn's keeper starts the run's watch
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let prs = || {
+        let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+        prs.as_array().map(Vec::len).unwrap_or(0)
+    };
+    while prs() == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let after = std::fs::read_to_string(afk.scratch.path("state/runs/1/after-turn.log"))
+        .unwrap_or_default();
+    assert_eq!(prs(), 1, "the turn's end opened the PR: {after}");
+    assert!(branch_files(&sb).is_some_and(|f| f.contains("x.txt")));
+    // under the kill switch a turn's end starts nothing
+    let (sb, mut afk) = setup(&format!("printf 'x\\n' > x.txt\n{COMMIT}"), "");
+    afk.env.push((TURN_END_WATCH.into(), "on".into()));
+    assert_eq!(afk.poll().0, 0);
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace("enabled = true", "enabled = false");
+    std::fs::write(&afk.config, text).unwrap();
+    assert_eq!(afk.wait_agent(1), 0);
+    sb.clear_requests();
+    // the keeper's watch, if it ran, would have asked the forge by now; a
+    // bounded look at the requests the sandbox saw
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < until && sb.requests().is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        sb.requests().is_empty(),
+        "no forge request under the kill switch"
+    );
+}

@@ -839,7 +839,8 @@ pub struct Inside {
     pub proxy: Option<u16>,
     /// The agent's command line.
     pub argv: Vec<String>,
-    /// The model gateway's loopback port (SPEC 5.8): each connection to
+    /// The model gateway's loopback port
+    /// (docs/runners.md#the-model-gateway-runnermodel): each connection to
     /// `127.0.0.1:<port>` goes to the keeper's gateway, not to a `host:port`.
     #[serde(default)]
     pub gateway: Option<u16>,

@@ -46,7 +46,8 @@ pub struct Checklist {
     /// `budget.run_usd` (0: no limit).
     pub spend_usd: Option<f64>,
     pub run_usd: f64,
-    /// that figure is the model gateway's metered sum (SPEC 5.8.3)
+    /// that figure is the model gateway's metered sum
+    /// (docs/how-it-works.md#spend)
     pub metered: bool,
     /// The conversation afk acted on (docs/reviews.md), oldest first: reviews
     /// and commands taken (never those ignored), and a hold still on.

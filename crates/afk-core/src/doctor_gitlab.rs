@@ -1,9 +1,10 @@
-//! What `afk doctor` makes of GitLab's token and branch protection (SPEC
-//! 2.1.6): the token needs the `api` scope, and one that expires within 14
-//! days is a warning naming the date; a protection rule that would refuse
-//! afk's push of `afk/issue-<N>` to a Developer fails (it names the rule), and
-//! an unprotected default branch is a warning (the token afk holds could push
-//! there). Pure; doctor gathers the facts.
+//! What `afk doctor` makes of GitLab's token and branch protection
+//! (docs/gitlab.md#what-afk-doctor-checks-on-gitlab): the token needs the
+//! `api` scope, and one that expires within 14 days is a warning naming the
+//! date; a protection rule that would refuse afk's push of `afk/issue-<N>`
+//! to a Developer fails (it names the rule), and an unprotected default
+//! branch is a warning (the token afk holds could push there). Pure; doctor
+//! gathers the facts.
 
 use crate::doctor::Level;
 

@@ -23,8 +23,8 @@ pub struct Budget<'a> {
     /// Time since dispatch (`spend::age_text`) and `budget.run_time` ("" none).
     pub age: &'a str,
     pub run_time: &'a str,
-    /// The spend is the model gateway's metered sum (SPEC 5.8.3), not the
-    /// agent's word.
+    /// The spend is the model gateway's metered sum
+    /// (docs/how-it-works.md#spend), not the agent's word.
     pub metered: bool,
     /// The gateway stopped a turn at a money limit: its words with the
     /// figures (`gateway::budget::Refusal::reached`).

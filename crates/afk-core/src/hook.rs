@@ -1,5 +1,5 @@
 // One file: `afk hook`'s rules (~440 lines) and the table tests that pin them, kept beside them as everywhere in core.
-//! `afk hook`'s rules (SPEC 10.2): which headers of a forge's webhook
+//! `afk hook`'s rules (docs/hook.md): which headers of a forge's webhook
 //! delivery count as its signature and how each is read, which tick an
 //! event starts, the repository and delivery id it names, and what each
 //! case is answered and exits with. The HMAC itself is computed (and

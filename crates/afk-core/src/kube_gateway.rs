@@ -1,4 +1,4 @@
-//! The model gateway on Kubernetes (SPEC 5.8.7,
+//! The model gateway on Kubernetes
 //! docs/kubernetes.md#the-model-gateway), pure: the turn's pod gains a
 //! container `gateway` of afk's own image, a native sidecar (an init
 //! container with `restartPolicy: Always`: it starts before the agent,

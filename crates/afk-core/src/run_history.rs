@@ -106,8 +106,8 @@ pub struct Row {
     /// Seconds from dispatch to the end (or to now, for a run in flight).
     pub duration_s: i64,
     /// What the run spent: the model gateway's metered sum when the run
-    /// has a metered record (SPEC 5.8.3), else what its agents reported;
-    /// null: nothing known.
+    /// has a metered record (docs/how-it-works.md#spend), else what its
+    /// agents reported; null: nothing known.
     pub spend_usd: Option<f64>,
     /// What the run's agents themselves reported spending (the same figure
     /// as `spend_usd` without a metered record); null: nothing reported.

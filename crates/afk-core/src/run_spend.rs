@@ -1,4 +1,4 @@
-//! A run's spend, whoever measured it (SPEC 5.8.3, docs/how-it-works.md#spend):
+//! A run's spend, whoever measured it (docs/how-it-works.md#spend):
 //! the model gateway's metered record when the run has one (its sum is the
 //! run's spend, whatever the agent says), else the agent's own figure
 //! (`spend::Ledger`); the agent's figure is kept beside the metered one, and

@@ -99,10 +99,11 @@ pub struct RunState {
     /// `budget.run_usd` (0: no limit).
     pub spend_usd: Option<f64>,
     pub run_usd: f64,
-    /// The model gateway stopped a turn at a money limit (SPEC 5.8.4): the
-    /// limit and the figures it left (`gateway::budget::Refusal::reached`).
-    /// Over budget whatever the run's own spend says (a day limit, or a run
-    /// stopped at its limit exactly).
+    /// The model gateway stopped a turn at a money limit
+    /// (docs/runners.md#the-model-gateway-runnermodel): the limit and the
+    /// figures it left (`gateway::budget::Refusal::reached`). Over budget
+    /// whatever the run's own spend says (a day limit, or a run stopped at
+    /// its limit exactly).
     pub gateway_stop: Option<String>,
     /// Time since dispatch, and `budget.run_time` (None: no limit).
     pub age: Duration,

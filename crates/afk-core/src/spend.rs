@@ -131,8 +131,8 @@ pub enum Source {
     Progress,
     /// The agent-thread service's `cost_usd` (the http runner).
     Thread,
-    /// The model gateway's metered record (SPEC 5.8.3, `run_spend`): afk's
-    /// own measure, not the agent's word.
+    /// The model gateway's metered record (`run_spend`,
+    /// docs/how-it-works.md#spend): afk's own measure, not the agent's word.
     Metered,
 }
 

@@ -102,8 +102,8 @@ pub struct Facts<'a> {
     /// what the run's agents reported spending so far, as watch reads it
     /// on the tick the body is written (the checklist's figure)
     pub spend_usd: Option<f64>,
-    /// that figure is the model gateway's metered sum (SPEC 5.8.3), not
-    /// the agent's word
+    /// that figure is the model gateway's metered sum
+    /// (docs/how-it-works.md#spend), not the agent's word
     pub metered: bool,
     /// the agent's latest final message
     pub final_message: Option<&'a str>,

@@ -1,7 +1,8 @@
 //! What `afk doctor` reads of GitLab beyond the labels and afk's access
-//! level (SPEC 2.1.6): the token (`GET /personal_access_tokens/self`, its
-//! scopes and expiry) and a project's default branch with its protection
-//! rules (`GET /projects/:id/protected_branches`). The decisions on them are
+//! level (docs/gitlab.md#what-afk-doctor-checks-on-gitlab): the token
+//! (`GET /personal_access_tokens/self`, its scopes and expiry) and a
+//! project's default branch with its protection rules
+//! (`GET /projects/:id/protected_branches`). The decisions on them are
 //! `core::doctor_gitlab`'s.
 
 use super::gitlab::{Gitlab, project};

@@ -1,9 +1,10 @@
-//! The conversation on a GitLab merge request (SPEC 2.1.16-18) as the
-//! forge-neutral reviews the core decides on: GitLab has no reviews, so each
-//! person's standing request for changes is one [`Review`] made of their
-//! unresolved resolvable threads and their reviewer state
-//! `requested_changes`, superseded by resolution (a resolved thread is not
-//! read) or by the same person's later `approved this merge request`.
+//! The conversation on a GitLab merge request
+//! (docs/gitlab.md#what-differs-from-gitea-and-github) as the forge-neutral
+//! reviews the core decides on: GitLab has no reviews, so each person's
+//! standing request for changes is one [`Review`] made of their unresolved
+//! resolvable threads and their reviewer state `requested_changes`,
+//! superseded by resolution (a resolved thread is not read) or by the same
+//! person's later `approved this merge request`.
 //!
 //! The review's id is the newest note id in it (a new reply in a thread, or a
 //! new request, asks again: "acted on once per last note"); its commit is the

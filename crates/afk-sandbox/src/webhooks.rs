@@ -1,5 +1,5 @@
 // One file: the forge's outgoing webhooks (~740 lines: each dialect's events, headers and signatures, one delivery's path) and their tests, kept beside them as everywhere in the sandbox.
-//! The forge's outgoing webhooks (SPEC 10.2.5, docs/sandbox.md): with a URL
+//! The forge's outgoing webhooks (docs/sandbox.md#webhooks): with a URL
 //! set (`afk sandbox --hook-url`, a seed's `hook_url`, `/_admin/webhook`),
 //! what happens on the forge — an issue or PR labelled or unlabelled,
 //! opened, closed or reopened, a comment, a review, a commit status, a

@@ -1,4 +1,4 @@
-//! What `afk hook` keeps (SPEC 10.2, docs/hook.md): the deliveries it has
+//! What `afk hook` keeps (docs/hook.md): the deliveries it has
 //! handled, so a redelivery starts nothing, and per tick kind how many ticks
 //! events started and the last one (`afk status`, the status page).
 

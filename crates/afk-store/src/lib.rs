@@ -192,7 +192,7 @@ const MIGRATIONS: &[&str] = &[
     // the dispatch)
     "ALTER TABLE runs ADD COLUMN armed_at TEXT;",
     // 26: the webhook deliveries afk hook handled (bounded), and per tick
-    // kind the ticks events started (hooks.rs; SPEC 10.2)
+    // kind the ticks events started (hooks.rs; docs/hook.md)
     hooks::SCHEMA,
 ];
 

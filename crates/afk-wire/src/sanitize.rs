@@ -580,8 +580,9 @@ pub fn fence_for(text: &str) -> String {
     "`".repeat((longest + 1).max(3))
 }
 
-/// Text afk writes on a forge that runs quick actions (GitLab, SPEC 2.1.22:
-/// a line `/<command> [argument]` at the very start of a line of a note or
+/// Text afk writes on a forge that runs quick actions (GitLab,
+/// docs/gitlab.md#what-differs-from-gitea-and-github: a line
+/// `/<command> [argument]` at the very start of a line of a note or
 /// description runs as afk's account: `/merge`, `/approve`, `/close`): every
 /// line that begins with `/` gets a space before it, fenced or not, so
 /// nobody's words (an agent's message, a quoted thread, a job name, a title)

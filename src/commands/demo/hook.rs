@@ -1,4 +1,4 @@
-//! The demo's hook act (`afk hook`, SPEC 10.2, docs/hook.md): the sandbox
+//! The demo's hook act (`afk hook`, docs/hook.md): the sandbox
 //! posts its signed webhooks to a loopback listener in the demo's process,
 //! which hands each connection to one `afk hook` (the connection as its
 //! standard input and output, as a systemd socket unit with `Accept=yes`

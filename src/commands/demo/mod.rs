@@ -81,6 +81,10 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
         // no one reads the environment while it changes.
         unsafe { std::env::set_var("AFK_CANARY_SEED", DEMO_CANARY_SEED) };
     }
+    // the demo's acts run their watch ticks themselves, one after another:
+    // a turn's end starts none beside them
+    // SAFETY: as above, nothing else runs yet
+    unsafe { std::env::set_var("AFK_TURN_END_WATCH", "off") };
     // a folder --keep=DIR cannot use is said before anything else
     a.folder()?;
     if !json {

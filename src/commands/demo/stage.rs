@@ -156,9 +156,9 @@ fn runner_lines(
 }
 
 /// Whether the real agent's model requests go through the model gateway
-/// (SPEC 5.8.6 with the demo's defaults: `gateway = "auto"`, `network =
-/// "model"`, the key in the environment the sandbox's model set), said in
-/// one line.
+/// (docs/runners.md#the-model-gateway-runnermodel, with the demo's defaults:
+/// `gateway = "auto"`, `network = "model"`, the key in the environment the
+/// sandbox's model set), said in one line.
 fn gateway_line(kind: crate::types::AgentKind, boxed: bool) -> String {
     use crate::core::gateway::{Api, InForce, Mode, Setting, in_force};
     let key_env = match kind {

@@ -202,7 +202,7 @@ fn branch_check(
 }
 
 /// With `[hook]` configured: whether the forge's webhook is, where the
-/// forge lets afk read the repository's hooks (SPEC 10.2.4).
+/// forge lets afk read the repository's hooks (docs/hook.md#configuration).
 fn webhook_check(
     c: &crate::config::Config,
     forge: &dyn Forge,

@@ -64,9 +64,10 @@ pub(super) fn agent_spend_check(c: &crate::config::Config) -> Option<(Level, Str
     doctor::codex_prices(c.runner.agent(), c.runner.prices.is_zero(), money)
 }
 
-/// Each model the config asks for that has no price (SPEC 5.8.3): the
-/// gateway would price it at its API's highest (`core::gateway::doctor`).
-/// The models: `--model` in `runner.command`, and Codex's `model` in the
+/// Each model the config asks for that has no price
+/// (docs/runners.md#prices-the-shipped-table-and-overriding-it): the gateway
+/// would price it at its API's highest (`core::gateway::doctor`). The
+/// models: `--model` in `runner.command`, and Codex's `model` in the
 /// config.toml of `$CODEX_HOME` (else `~/.codex`) when the command names none.
 pub(super) fn unpriced_models(c: &crate::config::Config) -> Vec<String> {
     use crate::core::gateway::{Api, doctor, prices};

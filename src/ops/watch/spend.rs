@@ -38,7 +38,8 @@ pub(crate) fn read(
         spent.ledger.thread(usd);
     }
     // with the model gateway's record the run's spend is its sum, the
-    // agent's figure kept beside it (SPEC 5.8.3): a difference is said
+    // agent's figure kept beside it (docs/how-it-works.md#spend): a
+    // difference is said
     if let Some(d) = spent.unsaid_difference() {
         let requests = spent.metered.as_ref().map_or(0, |m| m.tally.requests);
         let done = seen.agent != crate::core::run_state::Agent::Running;

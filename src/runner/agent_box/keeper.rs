@@ -45,7 +45,52 @@ pub fn keep(spec_file: &Path, record: Option<&Path>) -> i32 {
             afk_host::os_words(&e)
         ));
     }
+    if let (Some(after), Some(dir)) = (AFTER.get(), record) {
+        after_turn(after, dir);
+    }
     code
+}
+
+/// The watch a turn's end starts, read from the spec (empty: none).
+static AFTER: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Start afk's watch of the run, once the exit record is written: a process
+/// of its own (its own session, so it outlives the keeper), afk's
+/// environment (the keeper's, never the box's), its output appended to
+/// `<run_dir>/after-turn.log`. The agent cannot start, skip or repeat it:
+/// the keeper starts it once, after the box is gone.
+fn after_turn(argv: &[String], dir: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::process::CommandExt;
+    let Some((program, args)) = argv.split_first() else {
+        return;
+    };
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(dir.join("after-turn.log"));
+    let Ok(log) = log else { return };
+    let Ok(err) = log.try_clone() else { return };
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(err);
+    // SAFETY: setsid(2) is async-signal-safe
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    if let Err(e) = cmd.spawn() {
+        say(&format!(
+            "cannot start the watch of the turn's end: {}",
+            afk_host::os_words(&e)
+        ));
+    }
 }
 
 /// Every descriptor of this process from 3 on closes at exec:
@@ -102,6 +147,9 @@ fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
     }
     let spec = read_spec(spec_file)?;
+    if !spec.after.is_empty() {
+        let _ = AFTER.set(spec.after.clone());
+    }
     if spec.memory.is_some() || spec.tasks > 0 {
         match super::cgroup::limit(&spec.name, spec.memory, spec.tasks) {
             Ok(()) => {}
@@ -633,6 +681,7 @@ mod tests {
             env: vec![("HOME".into(), "/r/home".into())],
             unset: vec!["IS_SANDBOX".into()],
             pass: Default::default(),
+            after: vec![],
             memory: None,
             tasks: 0,
             name: "t1".into(),

@@ -115,6 +115,11 @@ pub struct Spec {
     /// port with the key it reads from its own environment.
     #[serde(default)]
     pub gateway: Option<gateway::GatewaySpec>,
+    /// What the keeper starts once the turn's exit record is written: afk's
+    /// watch of this run (docs/hook.md), with afk's own environment, never
+    /// the agent's; empty: nothing.
+    #[serde(default)]
+    pub after: Vec<String>,
 }
 
 /// The paths `mounts` binds that `ids` (the box's host user, with no other
@@ -234,6 +239,9 @@ pub struct Boxer {
     agent: crate::types::AgentKind,
     /// `runner.box.env`: more of afk's variables the box gets.
     env: Vec<String>,
+    /// The config file and state file a turn's end starts its watch with
+    /// (None: the config was not loaded from a file: no such watch).
+    after_turn: Option<(PathBuf, PathBuf)>,
 }
 
 /// What one turn's box needs of the turn.
@@ -254,6 +262,16 @@ pub struct TurnPaths<'a> {
     /// The names of the variables the turn's command is started with beyond
     /// `core::agent_box::TURN_VARS` (the turn's own, e.g. the fixer's).
     pub turn_vars: Vec<&'a str>,
+    /// The run whose watch the turn's end starts (None: a turn no watch
+    /// follows, e.g. an upgrade's fixer or doctor's probe).
+    pub run: Option<i64>,
+}
+
+/// Whether a turn's end starts its run's watch (docs/hook.md): yes, unless
+/// `AFK_TURN_END_WATCH=off` in afk's environment (the demo and the tests,
+/// which run their watch ticks themselves, one after another).
+pub fn turn_end_watch() -> bool {
+    std::env::var("AFK_TURN_END_WATCH").map_or(true, |v| v.trim() != "off")
 }
 
 /// The agent program's own settings folders, which reach the box only when
@@ -344,6 +362,10 @@ impl Boxer {
                 .chain(&cfg.runner.secret_env)
                 .cloned()
                 .collect(),
+            after_turn: cfg
+                .loaded_as
+                .as_ref()
+                .map(|(file, paths)| (file.clone(), paths.file.clone())),
         }
     }
 
@@ -568,6 +590,20 @@ impl Boxer {
             gateway: gw
                 .zip(gw_port)
                 .map(|(on, port)| on.spec_gated(port, t.run_dir, t.gate)),
+            after: match (&self.after_turn, t.run) {
+                (Some((config, state)), Some(run)) if turn_end_watch() => vec![
+                    afk.display().to_string(),
+                    "--config".into(),
+                    config.display().to_string(),
+                    "--state".into(),
+                    state.display().to_string(),
+                    "--quiet".into(),
+                    "watch".into(),
+                    "--after-turn".into(),
+                    run.to_string(),
+                ],
+                _ => vec![],
+            },
         };
         let spec = in_memory(&serde_json::to_vec(&spec)?)?;
         Ok(Wrapped {
@@ -801,6 +837,7 @@ mod tests {
             gateway: gateway::Setup::Off("off".into()),
             agent: crate::types::AgentKind::Claude,
             env: vec![],
+            after_turn: None,
         }
     }
 

@@ -378,6 +378,7 @@ fn probe(
             budget_usd: None,
             gate: None,
             turn_vars: vec![],
+            run: None,
         },
     );
     let out = line.and_then(|line| {

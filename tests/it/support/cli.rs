@@ -23,6 +23,9 @@ pub fn demo_agent() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-agent.sh")
 }
 
+/// afk's knob for the watch a turn's end starts (`off`: none).
+pub const TURN_END_WATCH: &str = "AFK_TURN_END_WATCH";
+
 /// An afk setup: scratch dir, config pointing at the sandbox, state inside.
 pub struct Afk {
     pub scratch: Scratch,
@@ -86,6 +89,9 @@ impl Afk {
         let mut c = std::process::Command::new(afk_bin());
         // a config without state_path uses $XDG_STATE_HOME: the scratch's, never the machine's
         c.env("AFK_FORGE_TOKEN", TOKEN)
+            // the tests run their watch ticks themselves; a test of the
+            // turn's end sets it back ([`Afk::env`])
+            .env(TURN_END_WATCH, "off")
             .env("XDG_STATE_HOME", self.scratch.path("xdg-state"))
             .env_remove("AFK_CONFIG")
             .arg("--config")

@@ -76,7 +76,7 @@ pub trait Plays: Copy {
     fn pr_fields(self) -> [&'static str; 4];
     /// The body afk's comment of `text` has on this forge: on GitLab a line
     /// that begins with `/` gets a space before it, as every note afk writes
-    /// does (SPEC 2.1.22, `sanitize::no_quick_actions`).
+    /// does (`sanitize::no_quick_actions`).
     fn as_afk_writes(self, text: &str) -> String;
     /// Whether the shared tests play it against afk ([`played`]): a
     /// dialect the sandbox serves before afk's forge of that kind passes
@@ -125,9 +125,9 @@ impl Plays for Dialect {
                 reviews_are_requests: false,
                 commit_accounts: true,
             },
-            // SPEC 2.1.20: `detailed_merge_status` still computing is not
-            // known; the rebase answers 202, names no head, and a conflict
-            // is the merge request's `merge_error` after it
+            // `detailed_merge_status` still computing is not known; the
+            // rebase answers 202, names no head, and a conflict is the merge
+            // request's `merge_error` after it
             Dialect::Gitlab => Differs {
                 unknown_mergeable: None,
                 nothing_new: afk::forge::BranchUpdate::Started,
@@ -248,7 +248,7 @@ impl Plays for Dialect {
                 "" => format!("/repos/{repo}"),
                 _ => format!("/repos/{repo}/{rest}"),
             },
-            // a project's full path encoded as one segment (SPEC 2.1.3);
+            // a project's full path encoded as one segment;
             // `rest` in GitLab's words (`issues/1/notes`)
             Dialect::Gitlab => {
                 let id = repo.replace('/', "%2F");

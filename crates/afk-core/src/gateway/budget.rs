@@ -1,6 +1,7 @@
-//! The gateway's budget gate (SPEC 5.8.4): before passing a request, the
-//! run's metered spend and the spend of the runs it shares a budget with,
-//! against `[budget]`'s money limits (`core::spend::MoneyLimits`).
+//! The gateway's budget gate (docs/runners.md#the-model-gateway-runnermodel):
+//! before passing a request, the run's metered spend and the spend of the
+//! runs it shares a budget with, against `[budget]`'s money limits
+//! (`core::spend::MoneyLimits`).
 //!
 //! The keeper makes one [`Gate`] as a turn starts, from what was recorded
 //! then: the run's spend before this turn, and what the other runs

@@ -1,7 +1,8 @@
-//! Doctor's price check (SPEC 5.8.3): each model the config asks for
-//! (`--model X` in `runner.command`, Codex's `model` in its config.toml)
-//! that has no price is a WARN line, since the gateway would price it at its
-//! API's highest.
+//! Doctor's price check
+//! (docs/runners.md#prices-the-shipped-table-and-overriding-it): each model
+//! the config asks for (`--model X` in `runner.command`, Codex's `model` in
+//! its config.toml) that has no price is a WARN line, since the gateway
+//! would price it at its API's highest.
 
 use super::Api;
 use super::prices::{PricedBy, Prices, highest, price_of};
@@ -95,9 +96,10 @@ pub enum Decided<'a> {
     Refused(&'a str),
 }
 
-/// Doctor's line on the gateway (SPEC 5.8.6): on, that the gateway holds the
-/// key and meters each request; off, that the key is in the agent's reach
-/// and the spend is the agent's word (a WARN); refused, a FAIL.
+/// Doctor's line on the gateway
+/// (docs/runners.md#the-model-gateway-runnermodel): on, that the gateway
+/// holds the key and meters each request; off, that the key is in the
+/// agent's reach and the spend is the agent's word (a WARN); refused, a FAIL.
 pub fn gateway_line(d: &Decided) -> (crate::doctor::Level, String) {
     use crate::doctor::Level;
     match d {

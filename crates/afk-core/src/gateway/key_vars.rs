@@ -1,5 +1,5 @@
 //! The variables a boxed agent loses because they hold the model's key
-//! (SPEC 5.8.1: nothing in the box carries the key). The named ones (the
+//! (nothing in the box carries the key). The named ones (the
 //! agent's key and base-URL variables, `key_env`) are always unset; afk's
 //! environment may hold the same key under other names too (`afk sandbox
 //! --model` prints it for Claude Code and for Codex's provider at once; an

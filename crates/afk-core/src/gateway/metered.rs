@@ -1,6 +1,6 @@
-//! The run's metered record (SPEC 5.8.3): one JSON line per request the
-//! gateway passed, appended outside the box, and the sum watch takes as the
-//! run's spend.
+//! The run's metered record (docs/how-it-works.md#spend): one JSON line per
+//! request the gateway passed, appended outside the box, and the sum watch
+//! takes as the run's spend.
 //!
 //! A line (keys in this order; `reasoning` is part of `output`):
 //!
@@ -196,8 +196,8 @@ impl Read {
 }
 
 /// Whether the agent's own figure and the metered one differ enough to be
-/// said (SPEC 5.8.3): by over $0.01 and by over 1% of the metered figure (the
-/// run's spend). Micro-dollars both.
+/// said (docs/how-it-works.md#spend): by over $0.01 and by over 1% of the
+/// metered figure (the run's spend). Micro-dollars both.
 pub fn differs(metered: u64, reported: u64) -> bool {
     let d = metered.abs_diff(reported);
     d > 10_000 && d.saturating_mul(100) > metered

@@ -1,4 +1,4 @@
-//! The model gateway's rules (SPEC 5.8, docs/runners.md#the-model-gateway-runnermodel):
+//! The model gateway's rules (docs/runners.md#the-model-gateway-runnermodel):
 //! pure, so the keeper's HTTP side (src/runner/agent_box/) only moves bytes
 //! and asks here what to do with them. Nothing here reads a clock, a file or
 //! a socket: the moment, the request's head, the answer's bytes and the
@@ -171,11 +171,12 @@ pub enum Admit {
     },
 }
 
-/// Whether a request passes (SPEC 5.8.2): the API's own method and path
-/// (any query string), a `Host` that is the agent's base URL's or the
-/// upstream's (`hosts`, as `host[:port]`, compared without case), a body of
-/// at most [`MAX_BODY`]. Anything else is refused with 403: another path or
-/// method, a `CONNECT`, an absolute or authority-form target.
+/// Whether a request passes (docs/runners.md#the-model-gateway-runnermodel):
+/// the API's own method and path (any query string), a `Host` that is the
+/// agent's base URL's or the upstream's (`hosts`, as `host[:port]`, compared
+/// without case), a body of at most [`MAX_BODY`]. Anything else is refused
+/// with 403: another path or method, a `CONNECT`, an absolute or
+/// authority-form target.
 pub fn admit(api: Api, head: &Head, hosts: &[&str]) -> Admit {
     let refuse = |why: String| Admit::Refuse {
         status: 403,
@@ -369,7 +370,7 @@ pub struct Setting<'a> {
     pub key_present: bool,
 }
 
-/// SPEC 5.8.6: whether the gateway is on.
+/// Whether the gateway is on (docs/runners.md#the-model-gateway-runnermodel).
 pub fn in_force(s: &Setting) -> InForce {
     let Some(api) = Api::of_agent(s.agent) else {
         return InForce::Off("a custom agent speaks no API afk knows".into());

@@ -1,5 +1,6 @@
-//! Pricing a metered answer (SPEC 5.8.3): a [`Usage`] priced by the model
-//! its request named, in micro-dollars.
+//! Pricing a metered answer
+//! (docs/runners.md#prices-the-shipped-table-and-overriding-it): a [`Usage`]
+//! priced by the model its request named, in micro-dollars.
 //!
 //! Where a model's price comes from, in order ([`PricedBy`]):
 //! 1. `[runner.prices.models."NAME"]` (the config's, overriding or adding);

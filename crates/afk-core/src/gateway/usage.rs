@@ -1,5 +1,6 @@
-//! What an answer used, read from its bytes as they stream through (SPEC
-//! 5.8.3), and the model a request's body names.
+//! What an answer used, read from its bytes as they stream through
+//! (docs/runners.md#the-model-gateway-runnermodel), and the model a
+//! request's body names.
 //!
 //! [`UsageReader`] is fed each chunk of the answer's body as the gateway
 //! passes it on; its memory is bounded: one line of at most [`MAX_LINE`]

@@ -1,4 +1,4 @@
-//! GitLab REST API v4 (SPEC 2.1), mapped onto the forge-neutral model.
+//! GitLab REST API v4 (docs/gitlab.md), mapped onto the forge-neutral model.
 //! Where GitLab differs from Gitea and GitHub:
 //!
 //! - a project is named by its full path of any depth, URL-encoded as one
@@ -216,10 +216,10 @@ struct WireMr {
 }
 
 /// Whether a merge request can merge as it stands, from its
-/// `detailed_merge_status` (SPEC 2.1.20): still computing (or absent, or a
-/// rebase running) is `None`, never a conflict; `conflict` (or
-/// `has_conflicts`), `need_rebase`, or a rebase that ended in a
-/// `merge_error` is `Some(false)`; any other value is no conflict.
+/// `detailed_merge_status` (docs/gitlab.md#what-afk-reads-and-writes): still
+/// computing (or absent, or a rebase running) is `None`, never a conflict;
+/// `conflict` (or `has_conflicts`), `need_rebase`, or a rebase that ended in
+/// a `merge_error` is `Some(false)`; any other value is no conflict.
 pub fn mergeable(
     detailed: Option<&str>,
     has_conflicts: bool,
@@ -365,10 +365,11 @@ struct WireAward {
     created_at: Option<String>,
 }
 
-/// Whether a note was edited (SPEC 2.1.19): GitLab moves `updated_at` when
-/// anyone reacts to a note or resolves its thread, and its REST answer has
-/// no edit time, so a note is edited when `updated_at` is more than a second
-/// after its `created_at`, its `resolved_at` and each of its award emoji.
+/// Whether a note was edited (docs/gitlab.md#what-differs-from-gitea-and-github):
+/// GitLab moves `updated_at` when anyone reacts to a note or resolves its
+/// thread, and its REST answer has no edit time, so a note is edited when
+/// `updated_at` is more than a second after its `created_at`, its
+/// `resolved_at` and each of its award emoji.
 pub fn note_edited(
     created_at: Option<&str>,
     updated_at: Option<&str>,
@@ -411,9 +412,10 @@ struct WireMember {
 }
 
 /// A pipeline's or a job's or a commit status's `status` in afk's words
-/// (SPEC 2.1.14): `success`; `failed` and `canceled` fail; `skipped` is no
-/// status (None); everything else (`created`, `pending`, `running`,
-/// `manual`, `scheduled`, `canceling`, …) is pending.
+/// (docs/gitlab.md#what-afk-reads-and-writes): `success`; `failed` and
+/// `canceled` fail; `skipped` is no status (None); everything else
+/// (`created`, `pending`, `running`, `manual`, `scheduled`, `canceling`, …)
+/// is pending.
 pub fn pipeline_state(status: &str) -> Option<&'static str> {
     match status {
         "success" => Some("success"),

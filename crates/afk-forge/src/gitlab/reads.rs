@@ -304,11 +304,11 @@ impl ForgeReads for Gitlab {
         Ok(m.into_pull(repo))
     }
 
-    /// CI of `sha` (SPEC 2.1.14): for a merge request head read this tick,
-    /// its `head_pipeline` when that is of the head, else its newest
-    /// pipeline of the head; else (or for any other commit) the head's
-    /// commit statuses, the latest per name (a pipeline's jobs are among
-    /// them). A chosen pipeline's jobs are its lines.
+    /// CI of `sha` (docs/gitlab.md#what-afk-reads-and-writes): for a merge
+    /// request head read this tick, its `head_pipeline` when that is of the
+    /// head, else its newest pipeline of the head; else (or for any other
+    /// commit) the head's commit statuses, the latest per name (a pipeline's
+    /// jobs are among them). A chosen pipeline's jobs are its lines.
     fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
         let head = self
             .kept
@@ -385,12 +385,13 @@ impl ForgeReads for Gitlab {
         Ok(files.into_iter().map(WireDiff::into_diff).collect())
     }
 
-    /// The conversation on merge request `pr` (SPEC 2.1.16-18): each
-    /// person's unresolved resolvable threads and reviewer state
-    /// `requested_changes`, superseded by resolution or their later
-    /// approval, as one request for changes each (`gitlab_talk`). Reads
-    /// `.../discussions`, `.../reviewers` and the merge request's notes
-    /// (GitLab writes approvals and change requests as system notes).
+    /// The conversation on merge request `pr`
+    /// (docs/gitlab.md#what-differs-from-gitea-and-github): each person's
+    /// unresolved resolvable threads and reviewer state `requested_changes`,
+    /// superseded by resolution or their later approval, as one request for
+    /// changes each (`gitlab_talk`). Reads `.../discussions`, `.../reviewers`
+    /// and the merge request's notes (GitLab writes approvals and change
+    /// requests as system notes).
     fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         let base = format!("{}/merge_requests/{pr}", project(repo));
         let head = {

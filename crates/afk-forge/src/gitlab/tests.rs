@@ -669,7 +669,8 @@ fn a_moved_project(f: &Gitlab, _: &RepoName, _: &Seen) {
 }
 
 /// Paths GitLab documents that its generated description leaves out (the
-/// contract's `absent_from_the_source`, and the pages SPEC 2.1 cites).
+/// contract's `absent_from_the_source`, and the documentation pages that
+/// `OPS` in tests/it/contract_gitlab.rs names).
 const DOCUMENTED: &[&str] = &[
     "GET /api/v4/user",
     "GET /api/v4/users",
