@@ -1113,6 +1113,8 @@ fn the_quick_start_moves_a_run_on_to_success_with_the_admin_api() {
     let afk = |args: &[&str]| {
         let out = assert_cmd::Command::new(afk_bin())
             .env("AFK_FORGE_TOKEN", &token)
+            // this test runs the README's watch ticks itself
+            .env("AFK_TURN_END_WATCH", "off")
             .args(["--config", config.to_str().unwrap(), "--json"])
             .args(args)
             .timeout(std::time::Duration::from_secs(60))
