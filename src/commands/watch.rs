@@ -33,6 +33,10 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
     }
     if let Some(d) = a.wait_agents {
         watch::wait_agents_first(d);
+        // and for the watch an agent's end started (docs/hook.md), so this
+        // tick reports what that one did rather than step aside beside it
+        ctx.load()?;
+        let _ = crate::lock::wait_free(ctx.state_dir(), TickKind::Watch.as_str(), d);
     }
     crate::tick::run(ctx, TickKind::Watch, |c| watch::tick(c, &Scope::All))
 }

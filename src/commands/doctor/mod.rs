@@ -130,6 +130,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         d.add("budget", level, detail);
     }
     runner.gate(&mut d);
+    runner.turn_end(&mut d);
     for line in local::unpriced_models(ctx.config()) {
         d.add("prices", Level::Warn, line);
     }

@@ -63,6 +63,16 @@ pub trait Checks {
             "no change gate in force: afk pushes nothing of the agent's (the agent does its own git)".into(),
         );
     }
+    /// Whether a turn's end starts its run's watch (docs/hook.md#a-turns-end);
+    /// by default no process of afk's sees a turn end: cron's watch follows.
+    fn turn_end(&self, r: &mut dyn Report) {
+        r.add(
+            "events",
+            Level::Ok,
+            "a turn's end waits for cron's watch: no process of afk's sees it end with this runner"
+                .into(),
+        );
+    }
     /// Whether afk's model gateway meters every model request of its turns
     /// (the run's spend is afk's measure, not the agent's word).
     fn metered_by_gateway(&self) -> bool {
