@@ -76,13 +76,6 @@ impl Config {
                 "the change gate judges what afk forwards: with runner.workspace = \"agent\" afk pushes nothing, so [gate] has nothing to act on; remove it",
             ));
         }
-        if g.draft {
-            return Err(c.err(
-                "gate",
-                "draft",
-                "this afk does not open draft PRs yet: set draft = false (or leave it out) rather than count on a draft that is not made",
-            ));
-        }
         if !g.advisories.trim().is_empty() {
             return Err(c.err(
                 "gate",

@@ -1553,3 +1553,23 @@ fn a_turns_end_starts_its_runs_watch_which_pushes_and_opens_the_pr_with_no_tick_
         "no forge request under the kill switch"
     );
 }
+
+#[test]
+fn with_gate_draft_the_runs_pr_is_opened_as_a_draft_once() {
+    let (sb, afk) = setup(
+        &format!("printf 'x\\n' > x.txt\n{COMMIT}"),
+        "[gate]\ndraft = true\n",
+    );
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+    let prs = prs.as_array().unwrap().clone();
+    assert_eq!(prs.len(), 1, "{prs:?}");
+    let title = prs[0]["title"].as_str().unwrap();
+    assert!(title.starts_with("WIP: "), "Gitea's draft: {title}");
+    // the next tick finds it as the run's, opens nothing more
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+    assert_eq!(prs.as_array().map(Vec::len), Some(1));
+}

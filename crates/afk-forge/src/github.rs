@@ -626,6 +626,36 @@ impl ForgeWrites for Github {
             .map(with_merged)
     }
 
+    /// `draft: true`; where GitHub refuses drafts for the repository (422),
+    /// Gitea's `WIP: ` title prefix instead.
+    fn create_draft_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        let drafted = self.rest.http.json(
+            "POST",
+            &format!("/repos/{}/pulls", rp(repo)),
+            Some(
+                &json!({ "head": head, "base": base, "title": title, "body": body, "draft": true }),
+            ),
+        );
+        match drafted {
+            Err(e)
+                if ForgeError::kind_of(&e) == Some(Failure::Unprocessable)
+                    && !format!("{e:#}")
+                        .to_ascii_lowercase()
+                        .contains("already exist") =>
+            {
+                self.create_pull(repo, head, base, &format!("WIP: {title}"), body)
+            }
+            other => other.map(with_merged),
+        }
+    }
+
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
         self.rest.close_pull(repo, number)
     }

@@ -176,6 +176,16 @@ pub trait ForgeWrites: Send + Sync {
         title: &str,
         body: &str,
     ) -> Result<PullRequest>;
+    /// Open a pull request as a draft (`[gate] draft`): GitHub's `draft`,
+    /// Gitea's and Forgejo's `WIP: ` title prefix, GitLab's `Draft: `.
+    fn create_draft_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest>;
     /// Close a pull request without merging it.
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()>;
     /// React with `content` (`eyes`, `+1`, …) on comment `comment` of issue

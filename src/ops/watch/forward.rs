@@ -243,9 +243,12 @@ fn open_pr(
             let body = super::pr_body::body(w, run, &at, sha, spend_usd, run.turns)?;
             let base = if base.is_empty() { "main" } else { base };
             crate::crash::point("watch:opening-pr");
-            let opened =
-                w.t.forge()?
-                    .create_pull(&run.repo, &run.branch, base, &title, &body);
+            let forge = w.t.forge()?;
+            // `[gate] draft`: a draft, marked once, as the PR is opened
+            let opened = match w.t.config().gate.draft {
+                true => forge.create_draft_pull(&run.repo, &run.branch, base, &title, &body),
+                false => forge.create_pull(&run.repo, &run.branch, base, &title, &body),
+            };
             match opened {
                 Ok(pr) => super::pr::judge(w, run, pr),
                 // a PR for afk's branch exists already (a tick killed after

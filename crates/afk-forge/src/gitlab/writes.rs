@@ -90,30 +90,25 @@ impl ForgeWrites for Gitlab {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        match self.http.json::<WireMr>(
-            "POST",
-            &format!("{}/merge_requests", project(repo)),
-            Some(&json!({
-                "source_branch": head,
-                "target_branch": base,
-                "title": mr_title(title),
-                "description": no_quick_actions(body),
-            })),
-        ) {
-            Ok(m) => {
-                self.remember_mr(repo, &m);
-                Ok(m.into_pull(repo))
-            }
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Conflict) => {
-                match self.own_open_mr(repo, head)? {
-                    Some(p) => Ok(p),
-                    None => Err(e.context(format!(
-                        "forge: a merge request from {head} is open in {repo} and it is not afk's"
-                    ))),
-                }
-            }
-            Err(e) => Err(e),
-        }
+        self.create_mr(repo, head, base, &mr_title(title), body)
+    }
+
+    /// GitLab's `Draft: ` prefix, on a title cleaned of any the issue had.
+    fn create_draft_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.create_mr(
+            repo,
+            head,
+            base,
+            &format!("Draft: {}", mr_title(title)),
+            body,
+        )
     }
 
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
@@ -171,6 +166,45 @@ impl ForgeWrites for Gitlab {
                 Some(Failure::Forbidden) => Ok(BranchUpdate::Refused(crate::reviews::words(&e))),
                 _ => Err(e),
             },
+        }
+    }
+}
+
+impl Gitlab {
+    /// `POST /projects/:id/merge_requests` with `title` as given (afk's own:
+    /// cleaned, or a draft's prefix on it). A `409` (one is open from that
+    /// branch already) is adopted only when it is afk's own.
+    fn create_mr(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        match self.http.json::<WireMr>(
+            "POST",
+            &format!("{}/merge_requests", project(repo)),
+            Some(&json!({
+                "source_branch": head,
+                "target_branch": base,
+                "title": title,
+                "description": no_quick_actions(body),
+            })),
+        ) {
+            Ok(m) => {
+                self.remember_mr(repo, &m);
+                Ok(m.into_pull(repo))
+            }
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Conflict) => {
+                match self.own_open_mr(repo, head)? {
+                    Some(p) => Ok(p),
+                    None => Err(e.context(format!(
+                        "forge: a merge request from {head} is open in {repo} and it is not afk's"
+                    ))),
+                }
+            }
+            Err(e) => Err(e),
         }
     }
 }
