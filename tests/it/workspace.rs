@@ -1573,3 +1573,28 @@ fn with_gate_draft_the_runs_pr_is_opened_as_a_draft_once() {
     let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
     assert_eq!(prs.as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn the_pr_body_lists_the_runs_dependency_changes_and_names_a_lockfile_it_cannot_read() {
+    let script = "printf 'Django==4.2.1\\nrequests==2.31.0\\n' > requirements.txt\n\
+                  mkdir -p web && printf '{not json' > web/package-lock.json\n\
+                  printf '[[package]]\\nname = \"bytes\"\\nversion = \"1.5.0\"\\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\\n' > Cargo.lock\n\
+                  git add -A\ngit commit -qm deps\n";
+    let (sb, afk) = setup(script, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    let (_, body) = the_pr(&sb);
+    assert!(body.contains("### Dependencies"), "{body}");
+    assert!(
+        body.contains("- `django` 4.2.1 (PyPI, `requirements.txt`)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("- `bytes` 1.5.0 (crates.io, `Cargo.lock`)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("- `web/package-lock.json`: not read (not JSON"),
+        "{body}"
+    );
+}

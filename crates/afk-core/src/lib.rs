@@ -24,6 +24,7 @@ pub mod ci;
 pub mod compose;
 pub mod conversation;
 pub mod demo;
+pub mod deps;
 pub mod dispatch;
 pub mod doctor;
 pub mod doctor_gitlab;

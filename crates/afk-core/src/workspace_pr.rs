@@ -80,6 +80,8 @@ pub struct Branch {
     /// many in all
     pub afk_committed: Vec<String>,
     pub afk_committed_total: usize,
+    /// the run's dependency changes, one line each (`core::deps::body_lines`)
+    pub deps: Vec<String>,
 }
 
 /// The most files of afk's own leftover commits a body lists.
@@ -202,6 +204,13 @@ pub fn body(f: &Facts) -> String {
             "The commits of `{}` are this pull request's.\n",
             md_text(f.branch)
         )),
+    }
+    if let Some(b) = f.holds.filter(|b| !b.deps.is_empty()) {
+        s.push_str("\n### Dependencies\n\n");
+        for line in &b.deps {
+            s.push_str(line);
+            s.push('\n');
+        }
     }
     s.push_str("\n### Turns\n\n1. the issue\n");
     for (turn, why) in f.turns {
@@ -493,6 +502,7 @@ mod tests {
             shortstat: "2 files changed, 10 insertions(+), 1 deletion(-)".into(),
             afk_committed: vec!["src/new.rs".into(), "`odd` name.md".into()],
             afk_committed_total: 52,
+            deps: vec!["- `bytes` 1.4.0 → 1.5.0 (crates.io, `Cargo.lock`)".into()],
         };
         let turns = [
             (2, "CI red: ci/build".to_string()),
@@ -511,6 +521,10 @@ mod tests {
         );
         assert!(b.contains("- `src/new.rs`\n"), "{b}");
         assert!(b.contains("- … and 50 more\n"), "{b}");
+        assert!(
+            b.contains("### Dependencies\n\n- `bytes` 1.4.0 → 1.5.0 (crates.io, `Cargo.lock`)\n"),
+            "{b}"
+        );
         assert!(
             b.contains("2 commits on `afk/issue-7` over `main` (2 files changed, 10 insertions(+), 1 deletion(-))"),
             "{b}"

@@ -48,6 +48,7 @@ pub(super) fn body(
                 shortstat: s.shortstat,
                 afk_committed: s.afk_committed,
                 afk_committed_total: s.afk_committed_total,
+                deps: s.deps,
             });
     let whys: Vec<(u32, String)> =
         w.t.store()

@@ -99,6 +99,9 @@ pub struct BranchSummary {
     /// most `workspace_pr::FILES_SHOWN`), and how many in all
     pub afk_committed: Vec<String>,
     pub afk_committed_total: usize,
+    /// the run's dependency changes, as the PR body lists them
+    /// (`afk_core::deps::body_lines`)
+    pub deps: Vec<String>,
 }
 
 /// Which run, where.

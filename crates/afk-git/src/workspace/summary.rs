@@ -67,6 +67,7 @@ impl Workspace {
                 }
             }
         }
+        let deps = self.dependency_lines(&cache, &from, sha);
         Some(BranchSummary {
             base,
             commits,
@@ -74,6 +75,71 @@ impl Workspace {
             shortstat: shortstat.trim().to_string(),
             afk_committed,
             afk_committed_total: total,
+            deps,
         })
+    }
+
+    /// The run's dependency changes from `from` to `sha`, as the PR body
+    /// lists them (`afk_core::deps`): each lockfile the run changes, read
+    /// at both ends (at most 8 MiB each; a larger one is named as not read).
+    fn dependency_lines(&self, cache: &std::path::Path, from: &str, sha: &str) -> Vec<String> {
+        use afk_core::deps::{Lockfile, Read, diff, parse};
+        const MAX: u64 = 8 << 20;
+        let git = |args: &[&str]| self.git.run(Some(cache), None, args, None).ok();
+        let Some(names) = git(&[
+            "diff",
+            "--no-color",
+            "--no-renames",
+            "--name-only",
+            "-z",
+            from,
+            sha,
+        ]) else {
+            return vec![];
+        };
+        let files: Vec<(String, Lockfile)> = names
+            .split('\0')
+            .map(|n| n.trim_matches('\n'))
+            .filter_map(|n| Lockfile::of(n).map(|k| (n.to_string(), k)))
+            .take(50)
+            .collect();
+        let read_at = |rev: &str, path: &str| -> Result<String, String> {
+            let spec = format!("{rev}:{path}");
+            let size: u64 = match git(&["cat-file", "-s", &spec]) {
+                Some(s) => s.trim().parse().unwrap_or(0),
+                None => return Ok(String::new()),
+            };
+            if size > MAX {
+                return Err(format!("over {} MiB", MAX >> 20));
+            }
+            git(&["cat-file", "blob", &spec]).ok_or_else(|| "cannot be read".to_string())
+        };
+        let reads: Vec<(String, Lockfile, Result<Vec<_>, String>)> = files
+            .into_iter()
+            .map(|(path, kind)| {
+                let moved = (|| {
+                    let before = read_at(from, &path)?;
+                    let after = read_at(sha, &path)?;
+                    let parsed = |t: &str| {
+                        if t.trim().is_empty() {
+                            Ok(Default::default())
+                        } else {
+                            parse(kind, t)
+                        }
+                    };
+                    Ok(diff(&parsed(&before)?, &parsed(&after)?))
+                })();
+                (path, kind, moved)
+            })
+            .collect();
+        let reads: Vec<Read> = reads
+            .iter()
+            .map(|(path, kind, moved)| Read {
+                path,
+                kind: *kind,
+                moved: moved.clone(),
+            })
+            .collect();
+        afk_core::deps::body_lines(&reads)
     }
 }

@@ -1,0 +1,426 @@
+//! The dependencies a run changes (docs/security.md#the-change-gate): the
+//! lockfiles afk reads, at any depth of the repository, read at the run's
+//! base and at its head, and what moved: a name added, changed (old → new)
+//! or removed. Pure: the files' texts come in, the PR body's lines go out.
+//! A lockfile afk cannot parse refuses nothing and is named as not read.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where a dependency comes from, as OSV names ecosystems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Ecosystem {
+    CratesIo,
+    Npm,
+    PyPi,
+    Go,
+}
+
+impl Ecosystem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ecosystem::CratesIo => "crates.io",
+            Ecosystem::Npm => "npm",
+            Ecosystem::PyPi => "PyPI",
+            Ecosystem::Go => "Go",
+        }
+    }
+}
+
+/// The lockfile kinds afk reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lockfile {
+    Cargo,
+    NpmLock,
+    Requirements,
+    Poetry,
+    Uv,
+    GoSum,
+}
+
+impl Lockfile {
+    /// The kind of the file at `path` (by its name, at any depth).
+    pub fn of(path: &str) -> Option<Lockfile> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        match name {
+            "Cargo.lock" => Some(Lockfile::Cargo),
+            "package-lock.json" | "npm-shrinkwrap.json" => Some(Lockfile::NpmLock),
+            "poetry.lock" => Some(Lockfile::Poetry),
+            "uv.lock" => Some(Lockfile::Uv),
+            "go.sum" => Some(Lockfile::GoSum),
+            n if n.starts_with("requirements") && n.ends_with(".txt") => {
+                Some(Lockfile::Requirements)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn ecosystem(self) -> Ecosystem {
+        match self {
+            Lockfile::Cargo => Ecosystem::CratesIo,
+            Lockfile::NpmLock => Ecosystem::Npm,
+            Lockfile::Requirements | Lockfile::Poetry | Lockfile::Uv => Ecosystem::PyPi,
+            Lockfile::GoSum => Ecosystem::Go,
+        }
+    }
+}
+
+/// Each dependency's versions, by name.
+pub type Locked = BTreeMap<String, BTreeSet<String>>;
+
+/// A PyPI name as PEP 503 compares it: lower case, every run of `-`, `_`
+/// and `.` one `-`.
+pub fn pypi_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut sep = false;
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+            continue;
+        }
+        if sep && !out.is_empty() {
+            out.push('-');
+        }
+        sep = false;
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// The `[[package]]` tables of a TOML lockfile, read by line (the formats
+/// cargo, poetry and uv write): each one's `name`, `version`, `source`.
+fn toml_packages(text: &str) -> Result<Vec<(String, String, String)>, String> {
+    let mut out = vec![];
+    let mut cur: Option<(String, String, String)> = None;
+    let value = |l: &str| -> Option<String> {
+        let (_, v) = l.split_once('=')?;
+        let v = v.trim();
+        Some(v.strip_prefix('"')?.split('"').next()?.to_string())
+    };
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            if let Some(p) = cur.take() {
+                out.push(p);
+            }
+            if l == "[[package]]" {
+                cur = Some(Default::default());
+            }
+            continue;
+        }
+        let Some(p) = cur.as_mut() else { continue };
+        let key = l.split('=').next().unwrap_or("").trim();
+        match key {
+            "name" => p.0 = value(l).ok_or("a package's name is not a string")?,
+            "version" => p.1 = value(l).ok_or("a package's version is not a string")?,
+            // uv writes `source = { registry = "..." }`
+            "source" => {
+                p.2 = l
+                    .split_once('=')
+                    .map(|(_, v)| v.trim().to_string())
+                    .unwrap_or_default()
+            }
+            _ => {}
+        }
+    }
+    if let Some(p) = cur.take() {
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// The dependencies a lockfile of `kind` locks; Err: why it does not read.
+pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, String> {
+    let mut out = Locked::new();
+    let mut add = |name: &str, version: &str| {
+        if !name.is_empty() && !version.is_empty() {
+            out.entry(name.to_string())
+                .or_default()
+                .insert(version.to_string());
+        }
+    };
+    match kind {
+        Lockfile::Cargo => {
+            for (name, version, source) in toml_packages(text)? {
+                if source.contains("github.com/rust-lang/crates.io-index")
+                    || source.contains("index.crates.io")
+                {
+                    add(&name, &version);
+                }
+            }
+        }
+        Lockfile::Poetry => {
+            for (name, version, _) in toml_packages(text)? {
+                add(&pypi_name(&name), &version);
+            }
+        }
+        Lockfile::Uv => {
+            for (name, version, source) in toml_packages(text)? {
+                if source.contains("registry") {
+                    add(&pypi_name(&name), &version);
+                }
+            }
+        }
+        Lockfile::GoSum => {
+            for line in text.lines() {
+                let mut f = line.split_whitespace();
+                let (Some(module), Some(version)) = (f.next(), f.next()) else {
+                    continue;
+                };
+                if version.ends_with("/go.mod") {
+                    continue;
+                }
+                add(module, version);
+            }
+        }
+        Lockfile::Requirements => {
+            for line in text.lines() {
+                let l = line.split('#').next().unwrap_or("").trim();
+                let l = l.split(';').next().unwrap_or("").trim();
+                let l = l.split(" --hash").next().unwrap_or("").trim();
+                if l.is_empty() || l.starts_with('-') {
+                    continue;
+                }
+                let (name, version) = match l.split_once("===").or_else(|| l.split_once("==")) {
+                    Some((n, v)) => (n, v.trim()),
+                    None => continue,
+                };
+                let name = name.split('[').next().unwrap_or("").trim();
+                add(&pypi_name(name), version.trim_end_matches('\\').trim());
+            }
+        }
+        Lockfile::NpmLock => {
+            let v: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+            match v["lockfileVersion"].as_u64() {
+                Some(2 | 3) => {
+                    let Some(pkgs) = v["packages"].as_object() else {
+                        return Err("lockfileVersion 2/3 with no packages".into());
+                    };
+                    for (path, p) in pkgs {
+                        if p["link"] == true {
+                            continue;
+                        }
+                        let Some(at) = path.rfind("node_modules/") else {
+                            continue;
+                        };
+                        let name = &path[at + "node_modules/".len()..];
+                        add(name, p["version"].as_str().unwrap_or(""));
+                    }
+                }
+                Some(1) => {
+                    fn walk(deps: &serde_json::Value, add: &mut dyn FnMut(&str, &str)) {
+                        let Some(m) = deps.as_object() else { return };
+                        for (name, d) in m {
+                            add(name, d["version"].as_str().unwrap_or(""));
+                            walk(&d["dependencies"], add);
+                        }
+                    }
+                    walk(&v["dependencies"], &mut add);
+                }
+                other => {
+                    return Err(format!(
+                        "an unknown lockfileVersion ({})",
+                        other.map_or("none".into(), |n| n.to_string())
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What moved for one name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moved {
+    Added(Vec<String>),
+    Changed(Vec<String>, Vec<String>),
+    Removed(Vec<String>),
+}
+
+/// What moved between two reads of one lockfile, by name; a name whose set
+/// of versions is the same moved nothing.
+pub fn diff(before: &Locked, after: &Locked) -> Vec<(String, Moved)> {
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let v = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>();
+    names
+        .into_iter()
+        .filter_map(|n| match (before.get(n), after.get(n)) {
+            (None, Some(a)) => Some((n.clone(), Moved::Added(v(a)))),
+            (Some(b), None) => Some((n.clone(), Moved::Removed(v(b)))),
+            (Some(b), Some(a)) if a != b => Some((n.clone(), Moved::Changed(v(b), v(a)))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The most lines the PR body's dependency list has.
+pub const LINES_MAX: usize = 200;
+
+/// One lockfile as read for the PR body.
+pub struct Read<'a> {
+    pub path: &'a str,
+    pub kind: Lockfile,
+    /// what moved, or why it did not read
+    pub moved: Result<Vec<(String, Moved)>, String>,
+}
+
+/// The PR body's dependency list: one line per dependency, removed ones
+/// last, a lockfile that did not read named; bounded. Empty: nothing moved.
+pub fn body_lines(reads: &[Read]) -> Vec<String> {
+    let code = |s: &str| format!("`{}`", crate::sanitize::one_line(s, 200).replace('`', "'"));
+    let (mut lines, mut removed, mut unread) = (vec![], vec![], vec![]);
+    for r in reads {
+        let eco = r.kind.ecosystem().as_str();
+        match &r.moved {
+            Err(why) => unread.push(format!(
+                "- {}: not read ({}), its dependencies were not checked",
+                code(r.path),
+                crate::sanitize::one_line(why, 200)
+            )),
+            Ok(moved) => {
+                for (name, m) in moved {
+                    let at = format!("({eco}, {})", code(r.path));
+                    let v = |vs: &[String]| crate::sanitize::one_line(&vs.join(", "), 200);
+                    match m {
+                        Moved::Added(new) => {
+                            lines.push(format!("- {} {} {at}", code(name), v(new)))
+                        }
+                        Moved::Changed(old, new) => {
+                            lines.push(format!("- {} {} → {} {at}", code(name), v(old), v(new)))
+                        }
+                        Moved::Removed(old) => {
+                            removed.push(format!("- {} {} removed {at}", code(name), v(old)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+    lines.extend(removed);
+    lines.extend(unread);
+    if lines.len() > LINES_MAX {
+        let more = lines.len() - LINES_MAX;
+        lines.truncate(LINES_MAX);
+        lines.push(format!("- … and {more} more"));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(pairs: &[(&str, &[&str])]) -> Locked {
+        pairs
+            .iter()
+            .map(|(n, vs)| (n.to_string(), vs.iter().map(|v| v.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn every_lockfile_format_is_read_to_its_dependencies() {
+        let cargo = "version = 3\n\n[[package]]\nname = \"bytes\"\nversion = \"1.5.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"mine\"\nversion = \"0.1.0\"\n";
+        let npm3 = r#"{"lockfileVersion":3,"packages":{"":{"name":"app"},"node_modules/left-pad":{"version":"1.3.0"},"node_modules/a/node_modules/b":{"version":"2.0.0"},"node_modules/linked":{"link":true}}}"#;
+        let npm1 = r#"{"lockfileVersion":1,"dependencies":{"x":{"version":"1.0.0","dependencies":{"y":{"version":"2.0.0"}}}}}"#;
+        let req = "Django==4.2.1 \\\n    --hash=sha256:abc\nrequests[socks]===2.31.0 ; python_version > \"3\"\nflask>=2\n# pinned==1\n-r other.txt\nZope.Interface==6.0\n";
+        let poetry = "[[package]]\nname = \"Typing_Extensions\"\nversion = \"4.8.0\"\n\n[metadata]\nlock-version = \"2.0\"\n";
+        let uv = "[[package]]\nname = \"idna\"\nversion = \"3.6\"\nsource = { registry = \"https://pypi.org/simple\" }\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n";
+        let gosum = "golang.org/x/text v0.14.0 h1:abc=\ngolang.org/x/text v0.14.0/go.mod h1:def=\n";
+        let cases: Vec<(Lockfile, &str, Locked)> = vec![
+            (Lockfile::Cargo, cargo, set(&[("bytes", &["1.5.0"])])),
+            (
+                Lockfile::NpmLock,
+                npm3,
+                set(&[("b", &["2.0.0"]), ("left-pad", &["1.3.0"])]),
+            ),
+            (
+                Lockfile::NpmLock,
+                npm1,
+                set(&[("x", &["1.0.0"]), ("y", &["2.0.0"])]),
+            ),
+            (
+                Lockfile::Requirements,
+                req,
+                set(&[
+                    ("django", &["4.2.1"]),
+                    ("requests", &["2.31.0"]),
+                    ("zope-interface", &["6.0"]),
+                ]),
+            ),
+            (
+                Lockfile::Poetry,
+                poetry,
+                set(&[("typing-extensions", &["4.8.0"])]),
+            ),
+            (Lockfile::Uv, uv, set(&[("idna", &["3.6"])])),
+            (
+                Lockfile::GoSum,
+                gosum,
+                set(&[("golang.org/x/text", &["v0.14.0"])]),
+            ),
+        ];
+        for (kind, text, want) in cases {
+            assert_eq!(parse(kind, text).unwrap(), want, "{kind:?}");
+        }
+        assert!(parse(Lockfile::NpmLock, "{not json").is_err());
+        assert!(parse(Lockfile::NpmLock, r#"{"lockfileVersion":9}"#).is_err());
+        assert_eq!(
+            Lockfile::of("web/package-lock.json"),
+            Some(Lockfile::NpmLock)
+        );
+        assert_eq!(
+            Lockfile::of("requirements-dev.txt"),
+            Some(Lockfile::Requirements)
+        );
+        assert_eq!(Lockfile::of("src/Cargo.toml"), None);
+    }
+
+    #[test]
+    fn a_dependency_is_added_changed_or_removed_and_the_pr_lists_it_with_unread_lockfiles_named() {
+        let before = set(&[
+            ("bytes", &["1.4.0"]),
+            ("old", &["1.0.0"]),
+            ("same", &["2.0.0"]),
+        ]);
+        let after = set(&[
+            ("bytes", &["1.5.0"]),
+            ("new", &["0.1.0"]),
+            ("same", &["2.0.0"]),
+        ]);
+        let moved = diff(&before, &after);
+        assert_eq!(
+            moved,
+            vec![
+                (
+                    "bytes".into(),
+                    Moved::Changed(vec!["1.4.0".into()], vec!["1.5.0".into()])
+                ),
+                ("new".into(), Moved::Added(vec!["0.1.0".into()])),
+                ("old".into(), Moved::Removed(vec!["1.0.0".into()])),
+            ]
+        );
+        let reads = [
+            Read {
+                path: "Cargo.lock",
+                kind: Lockfile::Cargo,
+                moved: Ok(moved),
+            },
+            Read {
+                path: "web/package-lock.json",
+                kind: Lockfile::NpmLock,
+                moved: Err("not JSON".into()),
+            },
+        ];
+        let lines = body_lines(&reads);
+        assert_eq!(
+            lines,
+            vec![
+                "- `bytes` 1.4.0 → 1.5.0 (crates.io, `Cargo.lock`)",
+                "- `new` 0.1.0 (crates.io, `Cargo.lock`)",
+                "- `old` 1.0.0 removed (crates.io, `Cargo.lock`)",
+                "- `web/package-lock.json`: not read (not JSON), its dependencies were not checked",
+            ]
+        );
+        assert_eq!(pypi_name("Zope.Interface__x"), "zope-interface-x");
+    }
+}
