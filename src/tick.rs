@@ -192,12 +192,16 @@ pub fn run<'s, R: TickReport>(
     ctx.load()?;
     let started = std::time::Instant::now();
     let monitor = ctx.monitor();
-    crate::deadline::arm(
-        ctx.config(),
-        kind,
-        monitor.clone(),
-        (ctx.dry_run(), ctx.json()),
-    );
+    // the kill switch: a disabled poll reads its config and exits, with no
+    // watchdog thread to start (it does nothing a deadline could stop)
+    if !(kind == TickKind::Poll && !ctx.config().poll.enabled) {
+        crate::deadline::arm(
+            ctx.config(),
+            kind,
+            monitor.clone(),
+            (ctx.dry_run(), ctx.json()),
+        );
+    }
     let t = match tick(ctx) {
         Ok(t) => t,
         Err(e) => {
