@@ -194,7 +194,7 @@ pub fn run<'s, R: TickReport>(
     let monitor = ctx.monitor();
     // the kill switch: a disabled poll reads its config and exits, with no
     // watchdog thread to start (it does nothing a deadline could stop)
-    if !(kind == TickKind::Poll && !ctx.config().poll.enabled) {
+    if kind != TickKind::Poll || ctx.config().poll.enabled {
         crate::deadline::arm(
             ctx.config(),
             kind,
