@@ -1598,3 +1598,40 @@ fn the_pr_body_lists_the_runs_dependency_changes_and_names_a_lockfile_it_cannot_
         "{body}"
     );
 }
+
+#[test]
+fn the_watch_a_turns_end_starts_reads_afks_config_never_one_the_agent_planted() {
+    // afk was started with a relative --config; the agent leaves an
+    // afk.toml of its own in its checkout, which is the keeper's folder
+    let (sb, afk) = setup(
+        &format!(
+            "printf '[forge]\\nurl = \"http://127.0.0.1:9\"\\n' > afk.toml\nprintf 'x\\n' > x.txt\n{COMMIT}"
+        ),
+        "",
+    );
+    let out = std::process::Command::new(afk_bin())
+        .current_dir(afk.scratch.path(""))
+        .env("AFK_FORGE_TOKEN", TOKEN)
+        .env(TURN_END_WATCH, "on")
+        .env_remove("AFK_CONFIG")
+        .args(["--config", "afk.toml", "poll"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let prs = || {
+        let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+        prs.as_array().map(Vec::len).unwrap_or(0)
+    };
+    while prs() == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let after = std::fs::read_to_string(afk.scratch.path("state/runs/1/after-turn.log"))
+        .unwrap_or_default();
+    assert_eq!(prs(), 1, "afk's own config opened the PR: {after}");
+}

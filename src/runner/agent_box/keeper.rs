@@ -74,7 +74,10 @@ fn after_turn(argv: &[String], dir: &Path) {
     let Ok(log) = log else { return };
     let Ok(err) = log.try_clone() else { return };
     let mut cmd = std::process::Command::new(program);
-    cmd.args(args)
+    // never in the agent's checkout (the keeper's folder): nothing there is
+    // read as afk's
+    cmd.current_dir("/")
+        .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(log)
         .stderr(err);

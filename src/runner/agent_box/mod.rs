@@ -362,10 +362,14 @@ impl Boxer {
                 .chain(&cfg.runner.secret_env)
                 .cloned()
                 .collect(),
-            after_turn: cfg
-                .loaded_as
-                .as_ref()
-                .map(|(file, paths)| (file.clone(), paths.file.clone())),
+            // absolute: the watch a turn's end starts runs elsewhere than
+            // the tick, never reading a relative path against another folder
+            after_turn: cfg.loaded_as.as_ref().and_then(|(file, paths)| {
+                Some((
+                    std::path::absolute(file).ok()?,
+                    std::path::absolute(&paths.file).ok()?,
+                ))
+            }),
         }
     }
 
