@@ -81,10 +81,15 @@ impl Workspace {
 
     /// The run's dependency changes from `from` to `sha`, as the PR body
     /// lists them (`afk_core::deps`): each lockfile the run changes, read
-    /// at both ends (at most 8 MiB each; a larger one is named as not read).
+    /// at both ends (at most 4 MiB each and 16 MiB in all; past that a file
+    /// is named as not read).
     fn dependency_lines(&self, cache: &std::path::Path, from: &str, sha: &str) -> Vec<String> {
         use afk_core::deps::{Lockfile, Read, diff, parse};
-        const MAX: u64 = 8 << 20;
+        // each file at most MAX, all of them at most TOTAL: a tick's memory
+        // does not grow with what the agent wrote
+        const MAX: u64 = 4 << 20;
+        const TOTAL: u64 = 16 << 20;
+        let spent = std::cell::Cell::new(0u64);
         let git = |args: &[&str]| self.git.run(Some(cache), None, args, None).ok();
         let Some(names) = git(&[
             "diff",
@@ -112,6 +117,13 @@ impl Workspace {
             if size > MAX {
                 return Err(format!("over {} MiB", MAX >> 20));
             }
+            if spent.get() + size > TOTAL {
+                return Err(format!(
+                    "the run's lockfiles are over {} MiB together",
+                    TOTAL >> 20
+                ));
+            }
+            spent.set(spent.get() + size);
             git(&["cat-file", "blob", &spec]).ok_or_else(|| "cannot be read".to_string())
         };
         let reads: Vec<(String, Lockfile, Result<Vec<_>, String>)> = files
