@@ -10,7 +10,7 @@ use anyhow::Result;
 use std::path::Path;
 
 /// What afk reads of a turn's paths and of the run's patch at most.
-const READ_BYTES: u64 = 64 << 20;
+const READ_BYTES: u64 = 16 << 20;
 
 impl Workspace {
     /// Why the gate refuses the commits `start..work` of run `p` (empty:
