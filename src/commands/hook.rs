@@ -1,5 +1,5 @@
 //! `afk hook`: one forge webhook delivery in, one scoped poll or watch tick
-//! out (SPEC 10.2, docs/hook.md). It wires: the request (`webhook`), the
+//! out (docs/hook.md). It wires: the request (`webhook`), the
 //! rules (`core::hook`), the answer (`output::answer_and_hang_up`), the
 //! lock's bounded wait (`lock::wait_free`) and the tick
 //! (`tick::run` over `ops::poll` or `ops::watch` with `Scope::Repo`).

@@ -28,7 +28,7 @@ pub struct StartSpec<'a> {
     /// `AFK_BUDGET_USD` as the agent reads it; None: unset, even when afk's
     /// own environment has one.
     pub budget_usd: Option<String>,
-    /// The model gateway's budget gate (SPEC 5.8.4), for a boxed turn.
+    /// The model gateway's budget gate (docs/runners.md#the-model-gateway-runnermodel), for a boxed turn.
     pub gate: Option<crate::core::gateway::budget::Gate>,
     /// The agent's box (runner.confine = "box"); None: unconfined.
     pub boxed: Option<&'a super::agent_box::Boxer>,
@@ -188,7 +188,7 @@ pub fn program_check(command: &[String]) -> (bool, String) {
 /// A boxed turn has no wrapper: its keeper (`afk __box SPEC --record
 /// RUN_DIR`, runner/agent_box/keeper.rs) writes the same two records itself
 /// ([`record_start`], [`record_exit`]), so the box adds no shell and no `mv`
-/// to a turn (SPEC 5.6.9).
+/// to a turn (docs/runners.md#the-agents-box-runnerconfine-runnerbox).
 const WRAPPER: &str = r#"es="$1"; pf="$2"; shift 2; read -r s < /proc/$$/stat; s=${s##*) }; st() { shift 19; printf '%s' "$1"; }; printf '%s %s\n' "$$" "$(st $s)" > "$pf.tmp" && mv "$pf.tmp" "$pf"; "$@"; s=$?; printf '%s\n' "$s" > "$es.tmp" && mv "$es.tmp" "$es"; exit "$s""#;
 
 pub use super::records::{EXIT_RECORD, PID_RECORD, process_start_time, record_exit, record_start};

@@ -98,7 +98,7 @@ pub struct Turn<'a> {
     /// gets it as `AFK_BUDGET_USD` (docs/runners.md#command-a-local-process),
     /// or nothing.
     pub budget_usd: Option<f64>,
-    /// The model gateway's budget gate for this turn (SPEC 5.8.4): the
+    /// The model gateway's budget gate for this turn (docs/runners.md#the-model-gateway-runnermodel): the
     /// money limits, the run's earlier spend, and the other runs of its day
     /// as recorded when the turn starts; None when no money limit is set.
     pub gate: Option<crate::core::gateway::budget::Gate>,

@@ -68,7 +68,7 @@ pub fn read_now(
 }
 
 /// Read the model gateway's metered record of a run folder
-/// (`metered.jsonl`, SPEC 5.8.3) into `ledger` from where the last read
+/// (`metered.jsonl`, docs/runners.md#the-model-gateway-runnermodel) into `ledger` from where the last read
 /// stopped (its start when the file was replaced or truncated), at most
 /// [`metered::MAX_READ`] bytes a read. No record: nothing changes (the
 /// run's spend stays the agent's word); one that cannot be read now is left

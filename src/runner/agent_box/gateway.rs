@@ -1,6 +1,6 @@
 // One file: the gateway's one path for a request (its head and body read within caps, admitted, sent upstream with the key, streamed back, metered, the budget's stop) reads top to bottom; its rules are core::gateway, its tests tests/it/agent_box.rs.
-//! The model gateway's keeper side (SPEC 5.8,
-//! docs/runners.md#the-model-gateway-runnermodel): the box's listener on a
+//! The model gateway's keeper side
+//! (docs/runners.md#the-model-gateway-runnermodel): the box's listener on a
 //! loopback port inside the box is served by the keeper (`inside::serve`),
 //! which hands each connection to the forwarder under [`LINE`]; here,
 //! outside the box, each request on it is judged by `core::gateway`, given the real key
@@ -60,7 +60,7 @@ pub struct GatewaySpec {
     /// `[runner.prices.models]` and the flat `[runner.prices]`.
     pub models: BTreeMap<String, prices::Price>,
     pub flat: prices::Price,
-    /// The budget gate (SPEC 5.8.4): the money limits, the run's spend
+    /// The budget gate (docs/runners.md#the-model-gateway-runnermodel): the money limits, the run's spend
     /// before this turn, the day's other runs' as recorded when the turn
     /// started; None: no money limit.
     pub gate: Option<budget::Gate>,
@@ -926,7 +926,7 @@ pub struct On {
     pub(crate) held: Vec<crate::redact::Secret>,
 }
 
-/// SPEC 5.8.6 over `[runner.model]` (a boxed command runner).
+/// docs/runners.md#the-model-gateway-runnermodel over `[runner.model]` (a boxed command runner).
 pub fn setup(cfg: &crate::config::Config, network_model: bool) -> Setup {
     let agent = cfg.runner.agent();
     let m = &cfg.runner.model;
@@ -1025,7 +1025,7 @@ impl On {
         self.spec_gated(port, run_dir, gate)
     }
 
-    /// The turn's spec of it, gated by `gate` (SPEC 5.8.4).
+    /// The turn's spec of it, gated by `gate` (docs/runners.md#the-model-gateway-runnermodel).
     pub fn spec_gated(
         &self,
         port: u16,
@@ -1156,7 +1156,7 @@ impl On {
 
 /// The agent's request body as it goes upstream: a secret afk holds that
 /// found its way into the agent's context goes to no host but its own
-/// (SPEC 5.7), so a JSON body is redacted like every body afk sends; the
+/// (docs/security.md#nothing-afk-writes-carries-a-secret), so a JSON body is redacted like every body afk sends; the
 /// bytes are the agent's own when there was nothing to redact.
 fn redacted_body(body: Vec<u8>) -> Vec<u8> {
     let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body) else {

@@ -25,7 +25,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 pub(super) enum Kind {
     /// A loopback `host:port` of `runner.box.allow`, relayed as it is.
     Target(HostPort),
-    /// The model gateway's port (SPEC 5.8).
+    /// The model gateway's port (docs/runners.md#the-model-gateway-runnermodel).
     Gateway,
     /// The HTTP proxy (CONNECT and absolute-form requests).
     Proxy,

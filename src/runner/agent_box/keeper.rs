@@ -326,7 +326,7 @@ fn run_bwrap(
 /// Wait for every child the keeper has left: the box's pid 1, which
 /// bubblewrap leaves behind when it ends with the agent, is reaped only
 /// after the kernel ended every process of the box (a detached one too),
-/// so the turn's exit record comes after the whole box (SPEC 5.6.3).
+/// so the turn's exit record comes after the whole box (docs/runners.md#the-agents-box-runnerconfine-runnerbox).
 fn the_box_ended() {
     loop {
         // SAFETY: waitpid(2) on any child of this process
@@ -577,7 +577,7 @@ fn forward_one(
     let _ = (&mut reader).take(300).read_until(b'\n', &mut line);
     let line = String::from_utf8_lossy(&line).trim().to_string();
     let mut conn = conn;
-    // the model gateway's port (SPEC 5.8): its requests, not a host:port
+    // the model gateway's port (docs/runners.md#the-model-gateway-runnermodel): its requests, not a host:port
     if let Some(g) = gateway.filter(|_| line == super::gateway::LINE) {
         if conn.write_all(b"ok\n").is_ok() {
             g.serve(conn);

@@ -111,7 +111,7 @@ pub struct Spec {
     /// bubblewrap (`core::agent_box::Shape::staged`).
     #[serde(default)]
     pub staged: Vec<PathBuf>,
-    /// The model gateway (SPEC 5.8): the keeper serves the box's loopback
+    /// The model gateway (docs/runners.md#the-model-gateway-runnermodel): the keeper serves the box's loopback
     /// port with the key it reads from its own environment.
     #[serde(default)]
     pub gateway: Option<gateway::GatewaySpec>,
@@ -233,7 +233,7 @@ pub struct Boxer {
     /// afk runs as root: the unprivileged host uid and gid the box's user
     /// is (`runner.box.user`); None: afk's own user, as bubblewrap maps it.
     host_user: Option<(u32, u32)>,
-    /// The model gateway, decided once for the tick (SPEC 5.8.6).
+    /// The model gateway, decided once for the tick (docs/runners.md#the-model-gateway-runnermodel).
     gateway: gateway::Setup,
     /// The named agent (what its program reads of afk's environment).
     agent: crate::types::AgentKind,
@@ -255,7 +255,7 @@ pub struct TurnPaths<'a> {
     pub name: String,
     /// What is left of the run's money limits as the turn starts.
     pub budget_usd: Option<f64>,
-    /// The gateway's budget gate (SPEC 5.8.4): the limits, the run's earlier
+    /// The gateway's budget gate (docs/runners.md#the-model-gateway-runnermodel): the limits, the run's earlier
     /// spend, the day's other runs' as recorded when the turn started; None:
     /// no money limit.
     pub gate: Option<crate::core::gateway::budget::Gate>,

@@ -61,7 +61,7 @@ fn unconfined(c: &Config, d: &mut dyn Report) {
     d.add("gateway", level, text);
 }
 
-/// The model gateway as the keeper would run it (SPEC 5.8.6): who holds the
+/// The model gateway as the keeper would run it (docs/runners.md#the-model-gateway-runnermodel): who holds the
 /// key, whose word the spend is; `gateway = "on"` without its key, a FAIL.
 fn gateway(b: &Boxer, d: &mut dyn Report) {
     use crate::core::gateway::doctor::{Decided, gateway_line};

@@ -59,7 +59,7 @@ impl Checks for Cluster<'_> {
     }
 }
 
-/// The model gateway on Kubernetes (SPEC 5.8.7): a container of each
+/// The model gateway on Kubernetes (docs/kubernetes.md#the-model-gateway): a container of each
 /// turn's pod, the key's Secret mounted in it alone; `env_secret` beside it
 /// must not carry the key.
 fn gateway(c: &Config, r: &mut dyn Report) {

@@ -45,7 +45,7 @@ pub trait Checks {
         let _ = (git_cache, r);
     }
     /// The agent's confinement (docs/runners.md#the-agents-box) and its model
-    /// gateway (SPEC 5.8.6, 5.8.7).
+    /// gateway (docs/runners.md#the-model-gateway-runnermodel).
     fn confinement(&self, probe: &Probe, r: &mut dyn Report) {
         let _ = (probe, r);
     }

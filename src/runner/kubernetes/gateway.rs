@@ -1,5 +1,5 @@
-//! The model gateway on Kubernetes (SPEC 5.8.7,
-//! docs/kubernetes.md#the-model-gateway): whether it is on for the tick's
+//! The model gateway on Kubernetes (docs/kubernetes.md#the-model-gateway):
+//! whether it is on for the tick's
 //! turns (the key is the Secret `runner.kubernetes.model_secret`, which only
 //! the pod's `gateway` container mounts), the container added to a turn's
 //! Job (`core::kube_gateway`), and what that container runs (`afk workspace
@@ -36,7 +36,7 @@ pub(crate) enum PodGateway {
     },
 }
 
-/// SPEC 5.8.6 on Kubernetes: the pod is the box and its network the
+/// docs/runners.md#the-model-gateway-runnermodel on Kubernetes: the pod is the box and its network the
 /// model's (its NetworkPolicy); the key is present when `model_secret` names
 /// its Secret.
 pub(crate) fn setup(cfg: &crate::config::Config) -> PodGateway {

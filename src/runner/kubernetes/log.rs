@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 pub(super) enum Container {
     /// The agent's: every line to `agent.log`, JSON ones to `progress.jsonl`.
     Agent,
-    /// The model gateway's (SPEC 5.8.7): its metered lines to
+    /// The model gateway's (docs/kubernetes.md#the-model-gateway): its metered lines to
     /// `metered.jsonl`, the turn's stop at its budget to
     /// `budget-stop.json`, its other words to `agent.log`.
     Gateway,

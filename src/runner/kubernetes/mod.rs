@@ -65,7 +65,7 @@ pub struct KubernetesRunner {
     /// the git containers' image when `git_image` is empty: the tick's own
     /// pod's, read once
     own_image: std::sync::OnceLock<std::result::Result<String, crate::types::Invalid>>,
-    /// the model gateway (SPEC 5.8.7): a container of each turn's pod
+    /// the model gateway (docs/kubernetes.md#the-model-gateway): a container of each turn's pod
     gateway: PodGateway,
 }
 
@@ -188,7 +188,7 @@ impl super::Runner for KubernetesRunner {
                     crate::log::warn(&format!("runner: Job {name}: the log was not read: {e:#}"))
                 }
             }
-            // the gateway's metered lines: the run's spend (SPEC 5.8.7)
+            // the gateway's metered lines: the run's spend (docs/kubernetes.md#the-model-gateway)
             if matches!(self.gateway, PodGateway::On { .. })
                 && let Err(e) = self.follow_log(name, &p.name, run_dir, log::Container::Gateway)
             {
