@@ -164,9 +164,21 @@ pub fn lists_fixers(status: Option<RunStatus>) -> bool {
 }
 
 /// Whether a file of the run folder is listed by `runs show`: its prompts,
-/// the agent's log and the progress file.
+/// the agent's log, the progress file, the metered record, a budget stop,
+/// the exit status, the log of the watch a turn's end started, and a
+/// bundle of commits afk kept.
 pub fn listed_file(name: &str) -> bool {
-    name.starts_with("prompt-") || name == "agent.log" || name == "progress.jsonl"
+    name.starts_with("prompt-")
+        || name.ends_with(".bundle")
+        || [
+            "agent.log",
+            "progress.jsonl",
+            "metered.jsonl",
+            "budget-stop.json",
+            "exit_status",
+            "after-turn.log",
+        ]
+        .contains(&name)
 }
 
 /// Whether `agent.log` is shown one line per event (`agent_log::render`):
@@ -441,15 +453,21 @@ mod tests {
     }
 
     #[test]
-    fn runs_show_lists_the_prompts_the_agent_log_and_the_progress_file_only() {
+    fn runs_show_lists_the_files_a_person_reads_of_a_run() {
         let cases = [
             ("prompt-1.md", true),
             ("prompt-12.md", true),
             ("agent.log", true),
             ("progress.jsonl", true),
+            ("metered.jsonl", true),
+            ("budget-stop.json", true),
+            ("exit_status", true),
+            ("after-turn.log", true),
+            ("turn-2-gated.bundle", true),
             ("agent.log.1", false),
             ("box", false),
-            ("metered.jsonl", false),
+            ("spawning", false),
+            ("exit_status.tmp", false),
         ];
         for (name, want) in cases {
             assert_eq!(listed_file(name), want, "{name}");
