@@ -1512,14 +1512,9 @@ fn the_gates_size_limits_count_the_run_across_its_turns() {
 
 // ---- the loop on events: a turn's end starts its run's watch ----
 
-#[test]
-fn a_turns_end_starts_its_runs_watch_which_pushes_and_opens_the_pr_with_no_tick_of_cron() {
-    let (sb, mut afk) = setup(&format!("printf 'x\\n' > x.txt\n{COMMIT}"), "");
-    afk.env.push((TURN_END_WATCH.into(), "on".into()));
-    let (code, r, err) = afk.poll();
-    assert_eq!(code, 0, "poll: {err} {r}");
-    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
-    // no `afk watch` is run here: the turn's keeper starts the run's watch
+/// The PRs on acme/api once the watch a turn's end started opened one, or
+/// after a bounded wait (a minute), and that watch's log.
+fn prs_after_the_turns_end(sb: &Sandbox, afk: &Afk) -> (usize, String) {
     let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let prs = || {
         let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
@@ -1530,7 +1525,19 @@ fn a_turns_end_starts_its_runs_watch_which_pushes_and_opens_the_pr_with_no_tick_
     }
     let after = std::fs::read_to_string(afk.scratch.path("state/runs/1/after-turn.log"))
         .unwrap_or_default();
-    assert_eq!(prs(), 1, "the turn's end opened the PR: {after}");
+    (prs(), after)
+}
+
+#[test]
+fn a_turns_end_starts_its_runs_watch_which_pushes_and_opens_the_pr_with_no_tick_of_cron() {
+    let (sb, mut afk) = setup(&format!("printf 'x\\n' > x.txt\n{COMMIT}"), "");
+    afk.env.push((TURN_END_WATCH.into(), "on".into()));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    // no `afk watch` is run here: the turn's keeper starts the run's watch
+    let (prs, after) = prs_after_the_turns_end(&sb, &afk);
+    assert_eq!(prs, 1, "the turn's end opened the PR: {after}");
     assert!(branch_files(&sb).is_some_and(|f| f.contains("x.txt")));
     // under the kill switch a turn's end starts nothing
     let (sb, mut afk) = setup(&format!("printf 'x\\n' > x.txt\n{COMMIT}"), "");
@@ -1623,15 +1630,6 @@ fn the_watch_a_turns_end_starts_reads_afks_config_never_one_the_agent_planted() 
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let prs = || {
-        let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
-        prs.as_array().map(Vec::len).unwrap_or(0)
-    };
-    while prs() == 0 && std::time::Instant::now() < until {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let after = std::fs::read_to_string(afk.scratch.path("state/runs/1/after-turn.log"))
-        .unwrap_or_default();
-    assert_eq!(prs(), 1, "afk's own config opened the PR: {after}");
+    let (prs, after) = prs_after_the_turns_end(&sb, &afk);
+    assert_eq!(prs, 1, "afk's own config opened the PR: {after}");
 }
