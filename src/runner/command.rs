@@ -242,7 +242,9 @@ fn share_progress(rd: &Path, progress: &Path, gid: u32) -> Result<()> {
     Ok(())
 }
 
-pub fn start(spec: &StartSpec) -> Result<Handle> {
+/// The turn's files in its run folder: the folder (0700), its prompt, and
+/// the progress file (shared with `runner.progress_group` when set).
+fn run_files(spec: &StartSpec) -> Result<(PathBuf, PathBuf)> {
     let rd = spec.run_dir;
     // run files hold private issue text: 0700 folders, 0600 files
     crate::private_files::private_dir(rd)
@@ -258,6 +260,12 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     if let Some(gid) = spec.progress_gid {
         share_progress(rd, &progress, gid)?;
     }
+    Ok((prompt_file, progress))
+}
+
+pub fn start(spec: &StartSpec) -> Result<Handle> {
+    let rd = spec.run_dir;
+    let (prompt_file, progress) = run_files(spec)?;
     let sub = |s: &str| substitute(s, rd, spec.repo, spec.issue, spec.branch, &prompt_file);
     let argv: Vec<String> = spec.command.iter().map(|a| sub(a)).collect();
     if !program_exists(&argv) {

@@ -107,6 +107,29 @@ pub struct CiSeen {
     pub pr: Option<String>,
 }
 
+/// The why of a decision on what forwarding the last turn met: a push
+/// that conflicts, a checkout afk refuses, the change gate's refusal.
+fn forwarding(action: &Action, s: &RunState) -> String {
+    match action {
+        Action::Escalate(Escalation::PushConflict) => {
+            "someone else pushed the run's branch and the last turn's work does not apply on it"
+                .to_string()
+        }
+        Action::Escalate(Escalation::PushRefused) => {
+            "afk refuses to forward the last turn's checkout (see the escalation comment)"
+                .to_string()
+        }
+        Action::CorrectiveTurn(Correction::Gate) => format!(
+            "the change gate refused the last turn: nothing pushed; a `gate` turn to undo it, corrective turn {} of {}",
+            s.fix_turns_used() + 1,
+            s.fix_forward_max
+        ),
+        _ => {
+            "the change gate refused the last turn again, or no corrective turn is left".to_string()
+        }
+    }
+}
+
 /// The why of one watch decision.
 pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
     let pr = ci
@@ -155,20 +178,10 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
             s.fix_turns_used() + 1,
             s.fix_forward_max
         ),
-        Action::Escalate(Escalation::PushConflict) => {
-            "someone else pushed the run's branch and the last turn's work does not apply on it".to_string()
-        }
-        Action::Escalate(Escalation::PushRefused) => {
-            "afk refuses to forward the last turn's checkout (see the escalation comment)".to_string()
-        }
-        Action::CorrectiveTurn(Correction::Gate) => format!(
-            "the change gate refused the last turn: nothing pushed; a `gate` turn to undo it, corrective turn {} of {}",
-            s.fix_turns_used() + 1,
-            s.fix_forward_max
-        ),
-        Action::Escalate(Escalation::GateRefused) => {
-            "the change gate refused the last turn again, or no corrective turn is left".to_string()
-        }
+        a @ (Action::Escalate(
+            Escalation::PushConflict | Escalation::PushRefused | Escalation::GateRefused,
+        )
+        | Action::CorrectiveTurn(Correction::Gate)) => forwarding(a, s),
         Action::Escalate(Escalation::Conflict) => format!(
             "{pr} still conflicts with its base after {} corrective turns",
             s.fix_turns_used()

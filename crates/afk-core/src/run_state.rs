@@ -451,6 +451,12 @@ pub fn next_action(s: &RunState) -> Action {
     if s.agent == Agent::Running {
         return Action::Wait(Wait::Agent);
     }
+    after_the_turn(s, budget_left)
+}
+
+/// The rows once the agent's turn has ended and no end row applied: what a
+/// person asked for, a conflict, then the PR's own state and its CI.
+fn after_the_turn(s: &RunState, budget_left: bool) -> Action {
     // a person asked for a turn (a review, or a command), whatever CI says:
     // a review turn first; a spent review budget escalates
     if matches!(s.pr, Pr::Open | Pr::None) {
