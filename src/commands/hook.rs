@@ -80,6 +80,15 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     {
         work = Work::Ignored(why);
     }
+    // an edit the delivery reports is kept before anything else, whatever
+    // becomes of the tick (busy lock, replay): the comment's dates may
+    // never show it (docs/reviews.md#commands)
+    let news = hook::comment_news(dialect, event, &request.body);
+    if matches!(work, Work::Tick(..))
+        && let (Some(hook::CommentNews::Edited(id)), Some(name)) = (news, repo.as_deref())
+    {
+        note_edit(ctx, name, id);
+    }
     // what was delivered, whatever id it comes under: a captured delivery
     // replayed under a new id is handled once
     let print = crate::webhook::fingerprint(&request);
@@ -94,6 +103,11 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let Answer::Accepted(Work::Tick(kind, name)) = answer else {
         return Ok(Outcome::code(answer.exit().unwrap_or(0)));
     };
+    // a new comment's tick reads it once an edit in its own second would
+    // have been reported (answered first: the forge is not kept waiting)
+    if news == Some(hook::CommentNews::Written) {
+        std::thread::sleep(hook::EDIT_GRACE);
+    }
     start_tick(ctx, cfg, (kind, &name), delivery, &print)
 }
 
@@ -209,6 +223,23 @@ fn refuse(answer: Answer, error: Result<()>) -> Result<Outcome> {
     }
     crate::output::answer_and_hang_up(&answer.response());
     error.map(|()| Outcome::code(answer.exit().unwrap_or(1)))
+}
+
+/// Keep that comment `id` of `repo` was edited. It is the one write outside
+/// a tick's lock: an insert SQLite serialises, which no tick overwrites.
+/// A state file that cannot keep it says so in the log; its tick goes on.
+fn note_edit(ctx: &Session, repo: &str, id: i64) {
+    let kept = ctx
+        .local()
+        .and_then(|l| l.store.note_comment_edited(repo, id, &stamp_now()));
+    match kept {
+        Ok(()) => crate::log::info(&format!(
+            "hook: comment {id} of {repo} was edited: it is nobody's command"
+        )),
+        Err(e) => crate::log::warn(&format!(
+            "hook: cannot keep the edit of comment {id}: {e:#}"
+        )),
+    }
 }
 
 /// Whether delivery `id` was handled already, read without writing (no

@@ -537,6 +537,92 @@ mod only_as_written {
         }
     }
 
+    /// Hardening VI item 6: the forges date to the second, so a trusted
+    /// person's "thanks" that the agent's account rewrites into `/afk hold`
+    /// within its own second, before any tick read it, shows no edit in its
+    /// dates. The forge's signed edit delivery says so: afk keeps it
+    /// (whatever becomes of the delivery's tick), and the comment is nobody's
+    /// command; one written as such under the same dates still holds.
+    #[test]
+    fn a_comment_edited_in_its_own_second_is_nobodys_command_once_the_forge_says_so() {
+        use crate::hook::{HOOK, SECRET, hex_mac, hook};
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let afk = Afk::agent(&sb, "pr", "", HOOK);
+        afk.poll();
+        afk.wait_agent(1);
+        afk.watch();
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        let second = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+            .replace_nanosecond(0)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        sb.faults(json!([{"method": "GET", "path": sb.dialect.comments_part(), "dates": second}]));
+        let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
+        assert_eq!(sb.edit_comment("acme/api", ISSUE, thanks, "/afk hold"), 200);
+        // the forge's delivery of the edit, signed, as each dialect sends it
+        let (event, body) = match dialect() {
+            Dialect::Gitlab => (
+                "X-Gitlab-Event: Note Hook",
+                json!({"object_kind": "note",
+                "project": {"path_with_namespace": "acme/api"},
+                "object_attributes": {"id": thanks, "action": "update", "note": "/afk hold"}}),
+            ),
+            Dialect::Gitea => (
+                "X-Gitea-Event: issue_comment",
+                json!({"action": "edited",
+                "repository": {"full_name": "acme/api"}, "issue": {"number": 1},
+                "comment": {"id": thanks, "body": "/afk hold"},
+                "changes": {"body": {"from": "thanks, looks good so far"}}}),
+            ),
+            Dialect::Github => (
+                "X-GitHub-Event: issue_comment",
+                json!({"action": "edited",
+                "repository": {"full_name": "acme/api"}, "issue": {"number": 1},
+                "comment": {"id": thanks, "body": "/afk hold"},
+                "changes": {"body": {"from": "thanks, looks good so far"}}}),
+            ),
+        };
+        let body = body.to_string();
+        let proof = match dialect() {
+            Dialect::Gitlab => format!("X-Gitlab-Token: {SECRET}"),
+            Dialect::Gitea => format!("X-Gitea-Signature: {}", hex_mac(SECRET, &body)),
+            Dialect::Github => format!("X-Hub-Signature-256: sha256={}", hex_mac(SECRET, &body)),
+        };
+        let (code, out, err) = hook(&afk, &body, &[event.into(), proof]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("202 Accepted"), "{out}");
+        assert!(
+            err.contains(&format!("comment {thanks} of acme/api was edited")),
+            "{err}"
+        );
+        for tick in ["the tick after the edit", "the next one"] {
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(
+                action_of(&r, 1),
+                ("wait".into(), Some("awaiting-merge".into())),
+                "{tick}: no hold: {r}"
+            );
+        }
+        assert_eq!(reactions(&sb, ISSUE, thanks), 0, "not acknowledged");
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        let trail = shown["conversation"].to_string();
+        assert!(
+            trail.contains("ignored: edited after it was written"),
+            "{trail}"
+        );
+        // the same dates do not silence a command written as such
+        let hold = comment(&sb, ISSUE, "alice", "/afk hold");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("held".into())),
+            "{r}"
+        );
+        assert_eq!(reactions(&sb, ISSUE, hold), 1);
+    }
+
     /// Issue 47: a reader's reply in a trusted reviewer's line-comment
     /// thread (Gitea keeps it under the review's id) never reaches the
     /// review turn's prompt inside the reviewer's fence.

@@ -9,9 +9,9 @@ use serde_json::json;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-const SECRET_VAR: &str = "AFK_TEST_HOOK_SECRET";
-const SECRET: &str = "test-hook-secret";
-const HOOK: &str = "[hook]\nsecret_env = \"AFK_TEST_HOOK_SECRET\"\n";
+pub(crate) const SECRET_VAR: &str = "AFK_TEST_HOOK_SECRET";
+pub(crate) const SECRET: &str = "test-hook-secret";
+pub(crate) const HOOK: &str = "[hook]\nsecret_env = \"AFK_TEST_HOOK_SECRET\"\n";
 const TWO: &str = "enabled = true\nallowlist = [\"acme/api\", \"acme/web\"]";
 
 fn two_repos() -> Sandbox {
@@ -21,7 +21,7 @@ fn two_repos() -> Sandbox {
     ]}))
 }
 
-fn hex_mac(secret: &str, body: &str) -> String {
+pub(crate) fn hex_mac(secret: &str, body: &str) -> String {
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
     ring::hmac::sign(&key, body.as_bytes())
         .as_ref()
@@ -68,7 +68,7 @@ fn signed(body: &str, delivery: &str, secret: &str) -> Vec<String> {
 }
 
 /// `afk hook --body FILE --header …`: (exit, stdout, stderr).
-fn hook(afk: &Afk, body: &str, headers: &[String]) -> (i32, String, String) {
+pub(crate) fn hook(afk: &Afk, body: &str, headers: &[String]) -> (i32, String, String) {
     let file = afk.scratch.write("body.json", body);
     let mut c = afk.std_cmd();
     c.env(SECRET_VAR, SECRET)

@@ -258,6 +258,26 @@ pub fn hook_secret(s: &HookSecret) -> Option<(Level, String)> {
     }
 }
 
+/// What stands between the agent's account and a trusted comment it edits
+/// into a command (docs/reviews.md#commands): None when the agent holds no
+/// forge token (`workspace = "afk"`); else OK when afk hook has a secret
+/// (the forge's signed edit deliveries mark the comment), WARN when not:
+/// the forges date to the second, so an edit in a comment's own second
+/// shows in no date.
+pub fn comment_edits(agent_holds_token: bool, hook_secret: bool) -> Option<(Level, String)> {
+    match (agent_holds_token, hook_secret) {
+        (false, _) => None,
+        (true, true) => Some((
+            Level::Ok,
+            "the agent's account holds a forge token: a comment edit is seen by its dates and by the forge's signed edit delivery (subscribe the webhook to comment events)".into(),
+        )),
+        (true, false) => Some((
+            Level::Warn,
+            "the agent's account holds a forge token (runner.workspace = \"agent\") and no webhook reports edits: an edit within a comment's own second shows in no date, so the agent's account could rewrite a trusted comment into a command unseen; set [hook] with comment events, or give that account no right to edit others' comments (docs/reviews.md#commands)".into(),
+        )),
+    }
+}
+
 /// How runner.command uses a path-like word (one holding a `/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathUse {
@@ -859,6 +879,23 @@ mod tests {
         ];
         for (s, want) in cases {
             assert_eq!(hook_secret(&s).map(|(l, _)| l), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn comment_edits_are_warned_of_where_the_agent_can_edit_and_no_webhook_reports_it() {
+        let cases = [
+            (false, false, None),
+            (false, true, None),
+            (true, true, Some(Level::Ok)),
+            (true, false, Some(Level::Warn)),
+        ];
+        for (agent, hook, want) in cases {
+            let got = comment_edits(agent, hook);
+            assert_eq!(got.as_ref().map(|(l, _)| *l), want, "{agent} {hook}");
+            if let Some((_, text)) = got {
+                assert!(text.contains("forge token"), "{text}");
+            }
         }
     }
 }

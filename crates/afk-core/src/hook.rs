@@ -371,6 +371,69 @@ pub fn work(
     Work::Tick(kind, repo.to_string())
 }
 
+/// What a signed delivery says of a comment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommentNews {
+    /// written now: its tick starts [`EDIT_GRACE`] after the delivery, so
+    /// an edit in the comment's own second is reported first
+    Written,
+    /// this comment (by id) was edited
+    Edited(i64),
+}
+
+/// How long after a comment's delivery its tick starts: the forges date to
+/// the second, and their edit deliveries follow within it.
+pub const EDIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What a signed delivery says of a comment: GitHub's and Gitea's
+/// `issue_comment` and `pull_request_review_comment` (Gitea also
+/// `pull_request_comment`) with `action` `created` or `edited`, GitLab's
+/// `Note Hook` with `object_attributes.action` `create` or `update`
+/// (GitLab 17.0 on; an older one sends no action and no edits). The forges
+/// date to the second, so an edit in a comment's own second shows in no
+/// date; the forge's own word that it was edited is the strongest marker
+/// there is (docs/reviews.md#commands). None for anything else.
+pub fn comment_news(dialect: Dialect, event: Option<&str>, body: &[u8]) -> Option<CommentNews> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: Option<i64>,
+        action: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Body {
+        action: Option<String>,
+        comment: Option<Id>,
+        object_attributes: Option<Id>,
+    }
+    let event = event?.trim();
+    let b: Body = serde_json::from_slice(body).ok()?;
+    let (action, id) = match dialect {
+        Dialect::Gitea | Dialect::Github => {
+            let comments: &[&str] = match dialect {
+                Dialect::Gitea => &[
+                    "issue_comment",
+                    "pull_request_comment",
+                    "pull_request_review_comment",
+                ],
+                _ => &["issue_comment", "pull_request_review_comment"],
+            };
+            if !comments.contains(&event) {
+                return None;
+            }
+            (b.action?, b.comment?.id)
+        }
+        Dialect::Gitlab => {
+            let note = b.object_attributes.filter(|_| event == "Note Hook")?;
+            (note.action.unwrap_or_else(|| "create".into()), note.id)
+        }
+    };
+    match action.as_str() {
+        "created" | "create" => Some(CommentNews::Written),
+        "edited" | "update" => Some(CommentNews::Edited(id?)),
+        _ => None,
+    }
+}
+
 /// The largest request head (request line and headers) read.
 pub const MAX_HEAD: usize = 64 * 1024;
 
@@ -455,6 +518,117 @@ pub fn log_line(answer: &Answer, event: Option<&str>, delivery: Option<&str>) ->
         (None, None) => String::new(),
     };
     format!("hook: {code}: {}{about}", answer.text().trim_end())
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+
+    #[test]
+    fn an_edit_delivery_names_the_comment_it_edited() {
+        use CommentNews::*;
+        use Dialect::*;
+        let cases: &[(Dialect, &str, &str, Option<CommentNews>)] = &[
+            (
+                Github,
+                "issue_comment",
+                r#"{"action":"edited","comment":{"id":7}}"#,
+                Some(Edited(7)),
+            ),
+            (
+                Github,
+                "pull_request_review_comment",
+                r#"{"action":"edited","comment":{"id":8}}"#,
+                Some(Edited(8)),
+            ),
+            (
+                Github,
+                "issue_comment",
+                r#"{"action":"created","comment":{"id":7}}"#,
+                Some(Written),
+            ),
+            (
+                Github,
+                "issue_comment",
+                r#"{"action":"deleted","comment":{"id":7}}"#,
+                None,
+            ),
+            (
+                Github,
+                "issues",
+                r#"{"action":"edited","comment":{"id":7}}"#,
+                None,
+            ),
+            (
+                Github,
+                "pull_request_comment",
+                r#"{"action":"edited","comment":{"id":7}}"#,
+                None,
+            ),
+            (
+                Gitea,
+                "issue_comment",
+                r#"{"action":"edited","comment":{"id":9}}"#,
+                Some(Edited(9)),
+            ),
+            (
+                Gitea,
+                "pull_request_comment",
+                r#"{"action":"edited","comment":{"id":9}}"#,
+                Some(Edited(9)),
+            ),
+            (
+                Gitea,
+                "issue_comment",
+                r#"{"action":"created","comment":{"id":9}}"#,
+                Some(Written),
+            ),
+            (Gitea, "issue_comment", r#"{"action":"edited"}"#, None),
+            (
+                Gitea,
+                "issue_comment",
+                r#"{"action":"edited","comment":{"id":"9"}}"#,
+                None,
+            ),
+            (
+                Gitlab,
+                "Note Hook",
+                r#"{"object_attributes":{"id":5,"action":"update"}}"#,
+                Some(Edited(5)),
+            ),
+            (
+                Gitlab,
+                "Note Hook",
+                r#"{"object_attributes":{"id":5,"action":"create"}}"#,
+                Some(Written),
+            ),
+            // GitLab before 17.0 sends no action, and only for new notes
+            (
+                Gitlab,
+                "Note Hook",
+                r#"{"object_attributes":{"id":5}}"#,
+                Some(Written),
+            ),
+            (
+                Gitlab,
+                "Issue Hook",
+                r#"{"object_attributes":{"id":5,"action":"update"}}"#,
+                None,
+            ),
+            (Gitlab, "Note Hook", "not json", None),
+        ];
+        for (dialect, event, body, want) in cases {
+            assert_eq!(
+                comment_news(*dialect, Some(event), body.as_bytes()),
+                *want,
+                "{dialect:?} {event} {body}"
+            );
+        }
+        assert_eq!(
+            comment_news(Github, None, br#"{"action":"edited","comment":{"id":7}}"#),
+            None
+        );
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,20 @@ pub const SCHEMA: &str = "CREATE TABLE hook_deliveries (
         last_at TEXT NOT NULL
     );";
 
+/// Migration 27: the comments a signed delivery said were edited, per
+/// repository, so an edit the forge dates in the comment's own second is
+/// still an edit (docs/reviews.md#commands).
+pub const EDITS_SCHEMA: &str = "CREATE TABLE comment_edits (
+        repo TEXT NOT NULL,
+        comment INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (repo, comment)
+    );";
+
+/// How many edited comments are kept: a command is taken within ticks of
+/// its writing, and this many edits arrive in weeks even on a busy instance.
+pub const EDITS_KEPT: i64 = 10_000;
+
 /// How many delivery ids are kept: a forge redelivers within hours, and
 /// this many events arrive in days even on a busy instance.
 pub const DELIVERIES_KEPT: i64 = 10_000;
@@ -83,6 +97,46 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Comment `comment` of `repo` was edited, as a signed delivery said at
+    /// `at` (kept once; the oldest past [`EDITS_KEPT`] let go). The
+    /// repository is kept as the forge spells it, compared without case.
+    pub fn note_comment_edited(&self, repo: &str, comment: i64, at: &str) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT OR IGNORE INTO comment_edits (repo, comment, at) VALUES (lower(?1), ?2, ?3)",
+            rusqlite::params![repo, comment, at],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM comment_edits WHERE rowid <= (SELECT max(rowid) FROM comment_edits) - ?1",
+            [EDITS_KEPT],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Which of `ids`, comments of `repo`, a signed delivery said were edited.
+    pub fn comments_edited(
+        &self,
+        repo: &str,
+        ids: &[i64],
+    ) -> Result<std::collections::HashSet<i64>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT 1 FROM comment_edits WHERE repo = lower(?1) AND comment = ?2")
+            .map_err(|e| self.err(e))?;
+        let mut out = std::collections::HashSet::new();
+        for id in ids {
+            if st
+                .exists(rusqlite::params![repo, id])
+                .map_err(|e| self.err(e))?
+            {
+                out.insert(*id);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every kind an event started a tick of, by kind.
     pub fn hook_ticks(&self) -> Result<Vec<HookTicks>> {
         let mut st = self
@@ -142,6 +196,42 @@ mod tests {
         assert_eq!(n, super::DELIVERIES_KEPT);
         // the oldest let go: handled again as new
         assert!(first(&s, "d-1", "2026-01-03T00:00:00Z"));
+    }
+
+    #[test]
+    fn an_edit_a_delivery_named_is_kept_once_per_repository_and_bounded() {
+        let s = store("edits");
+        s.note_comment_edited("Acme/API", 7, "2026-01-01T00:00:00Z")
+            .unwrap();
+        s.note_comment_edited("acme/api", 7, "2026-01-01T00:00:05Z")
+            .unwrap();
+        assert_eq!(
+            s.comments_edited("acme/api", &[7, 8]).unwrap(),
+            [7].into_iter().collect()
+        );
+        assert!(s.comments_edited("acme/web", &[7]).unwrap().is_empty());
+        s.conn.execute_batch("BEGIN").unwrap();
+        for i in 0..super::EDITS_KEPT {
+            s.conn
+                .execute(
+                    "INSERT INTO comment_edits (repo, comment, at) VALUES ('acme/api', ?1, 'x')",
+                    [1_000 + i],
+                )
+                .unwrap();
+        }
+        s.conn.execute_batch("COMMIT").unwrap();
+        s.note_comment_edited("acme/api", 9, "2026-01-02T00:00:00Z")
+            .unwrap();
+        let n: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM comment_edits", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, super::EDITS_KEPT);
+        assert!(
+            s.comments_edited("acme/api", &[7]).unwrap().is_empty(),
+            "the oldest let go"
+        );
+        assert_eq!(s.comments_edited("acme/api", &[9]).unwrap().len(), 1);
     }
 
     #[test]

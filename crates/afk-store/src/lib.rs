@@ -194,6 +194,9 @@ const MIGRATIONS: &[&str] = &[
     // 26: the webhook deliveries afk hook handled (bounded), and per tick
     // kind the ticks events started (hooks.rs; docs/hook.md)
     hooks::SCHEMA,
+    // 27: the comments a signed webhook delivery said were edited
+    // (hooks.rs): an edit in a comment's own second shows in no date
+    hooks::EDITS_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -90,8 +90,14 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let (level, text) = doctor::poll(ctx.config().poll.enabled, ctx.config().poll.allowlist.len());
     d.add("poll", level, text);
     local::local(ctx, &mut d);
-    if let Some((level, text)) = doctor::hook_secret(&hook_secret(ctx.config())) {
+    let secret = hook_secret(ctx.config());
+    if let Some((level, text)) = doctor::hook_secret(&secret) {
         d.add("hook", level, text);
+    }
+    let agent_holds_token = ctx.config().runner.workspace() == crate::types::Workspace::Agent;
+    let hook_signs = matches!(secret, doctor::HookSecret::Found { .. });
+    if let Some((level, text)) = doctor::comment_edits(agent_holds_token, hook_signs) {
+        d.add("edits", level, text);
     }
     for (what, value) in ctx.config().secret_values() {
         if !what.starts_with('/')

@@ -119,6 +119,8 @@ impl<'a> Lookup<'a> {
             .filter(|c| c.id > after && !c.author().eq_ignore_ascii_case(&me))
             .collect();
         let reads = store.comments_read(escalation.run)?;
+        let ids: Vec<i64> = read.iter().map(|c| c.id).collect();
+        let marked = store.comments_edited(self.repo.as_str(), &ids)?;
         let mut firsts = vec![];
         let mut comments: Vec<Said> = vec![];
         for c in read {
@@ -130,7 +132,7 @@ impl<'a> Lookup<'a> {
                 firsts.push((c.id, c.body.as_str(), command.is_some()));
             }
             // an edited comment is no trusted person's answer
-            if c.edited() {
+            if c.edited() || marked.contains(&c.id) {
                 continue;
             }
             if let Some(why) = answers::not_carried(first) {

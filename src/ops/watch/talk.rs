@@ -117,10 +117,16 @@ pub(crate) fn hear(
         let reads = store.comments_read(run.id)?;
         for on in threads {
             let comments = w.t.forge()?.comments(&run.repo, on)?;
-            let fresh: Vec<Read> = comments
+            let unheard: Vec<&Comment> = comments
                 .iter()
                 .filter(|c| !done.contains(&(TalkKind::Comment, c.id)))
-                .map(|c| read(prefix, &reads, c))
+                .collect();
+            // the edits a signed delivery reported: the dates may show none
+            let ids: Vec<i64> = unheard.iter().map(|c| c.id).collect();
+            let marked = store.comments_edited(run.repo.as_str(), &ids)?;
+            let fresh: Vec<Read> = unheard
+                .into_iter()
+                .map(|c| read(prefix, &reads, c, marked.contains(&c.id)))
                 .collect();
             // every first read is kept before anything is done: what a
             // comment was then is what it can be, whatever its dates say
@@ -172,14 +178,17 @@ struct Read<'c> {
     comment: &'c Comment,
     what: Option<TalkSaid>,
     first: FirstRead,
+    /// edited, by its dates or by the forge's edit event
+    edited: bool,
 }
 
-fn read<'c>(prefix: &str, reads: &Reads, c: &'c Comment) -> Read<'c> {
+fn read<'c>(prefix: &str, reads: &Reads, c: &'c Comment, marked: bool) -> Read<'c> {
     let hash = crate::store::comments_read::body_hash(&c.body);
     Read {
         comment: c,
         what: conversation::parse_command(prefix, &c.body),
         first: conversation::first_read(c.id, &hash, reads.kept.get(&c.id), reads.folded_up_to),
+        edited: marked || c.edited(),
     }
 }
 
@@ -225,7 +234,7 @@ fn command(
     };
     // an edited comment is nobody's command: whoever edited it, its words
     // are not (only) its author's (recorded, so it is never read again)
-    if c.edited() {
+    if read.edited {
         note(Handled::Ignored("edited after it was written".into()))?;
         return Ok(false);
     }
