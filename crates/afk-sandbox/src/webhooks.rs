@@ -167,7 +167,18 @@ impl Forge {
                 repo: c.repo.clone(),
                 number: c.issue,
                 id: c.id,
+                edited: false,
             });
+        }
+        for id in std::mem::take(&mut self.outbox.edited) {
+            if let Some(c) = self.comments.get(&id).filter(|c| !new(c.id)) {
+                events.push(Event::Comment {
+                    repo: c.repo.clone(),
+                    number: c.issue,
+                    id,
+                    edited: true,
+                });
+            }
         }
         for r in self.talk.reviews.values() {
             if new(r.id) && r.verdict != Verdict::Pending {
@@ -304,9 +315,9 @@ impl Forge {
             Event::State { number, action, .. } => {
                 self.state_payload(dialect, &full, *number, action)
             }
-            Event::Comment { number, id, .. } => {
-                self.comment_payload(dialect, &full, *number, *id)?
-            }
+            Event::Comment {
+                number, id, edited, ..
+            } => self.comment_payload(dialect, &full, *number, *id, *edited)?,
             Event::Review { number, id, .. } => {
                 self.review_payload(dialect, &full, *number, *id)?
             }
@@ -432,6 +443,7 @@ impl Forge {
         full: &str,
         number: u64,
         id: i64,
+        edited: bool,
     ) -> Option<(&'static str, Value)> {
         let (item, pull) = self.item_json(dialect, full, number);
         let c = self.comments.get(&id)?;
@@ -443,8 +455,10 @@ impl Forge {
                 } else {
                     ("issue", "Issue")
                 };
+                let action = if edited { "update" } else { "create" };
                 let mut b = json!({"object_kind": "note", "event_type": "note", "user": user,
-                    "object_attributes": {"id": id, "note": c.body, "noteable_type": noteable}});
+                    "object_attributes": {"id": id, "note": c.body, "noteable_type": noteable,
+                                          "action": action}});
                 b[key] = item;
                 ("Note Hook", b)
             }
@@ -453,7 +467,8 @@ impl Forge {
                 if pull {
                     issue["pull_request"] = json!({"url": issue["html_url"]});
                 }
-                let b = json!({"action": "created", "issue": issue, "is_pull": pull,
+                let action = if edited { "edited" } else { "created" };
+                let b = json!({"action": action, "issue": issue, "is_pull": pull,
                     "comment": {"id": id, "body": c.body, "user": user}, "sender": user});
                 ("issue_comment", b)
             }
@@ -934,6 +949,96 @@ mod delivered {
             }
             // nothing was sent for the seed itself
             assert!(rx.try_recv().is_err(), "{dialect:?}");
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    /// A comment's edit is delivered as each forge delivers it: GitHub's
+    /// and Gitea's `issue_comment` with `action: edited`, GitLab's `Note
+    /// Hook` with `object_attributes.action: update`; its writing as
+    /// `created` / `create`.
+    #[test]
+    fn a_comments_edit_is_delivered_as_an_edit() {
+        for dialect in Dialect::ALL {
+            let (url, rx) = receiver();
+            let seed: Seed = serde_json::from_value(json!({
+                "hook_url": url, "hook_secret": "s3cret", "token": "t0k-edits",
+                "repos": [{"name": "acme/api", "issues": [{"number": 1, "title": "t"}]}]}))
+            .unwrap();
+            let dir = std::env::temp_dir().join(format!(
+                "afk-sandbox-edits-{}-{}",
+                std::process::id(),
+                dialect.as_str()
+            ));
+            let sb =
+                crate::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.clone())).unwrap();
+            let me = sb.state.lock().unwrap().me.clone();
+            let made = json!({"repo": "acme/api", "issue": 1, "body": "thanks", "user": me});
+            assert_eq!(admin(&sb, "/comment", made), 201, "{dialect:?}");
+            let wait = Duration::from_secs(30);
+            let (_, body) = rx.recv_timeout(wait).expect("the comment's delivery");
+            let b: Value = serde_json::from_slice(&body).unwrap();
+            let id = match dialect {
+                Dialect::Gitlab => b["object_attributes"]["id"].as_i64().unwrap(),
+                _ => b["comment"]["id"].as_i64().unwrap(),
+            };
+            let (method, path, auth) = match dialect {
+                Dialect::Gitea => (
+                    "PATCH",
+                    format!("/api/v1/repos/acme/api/issues/comments/{id}"),
+                    "token t0k-edits",
+                ),
+                Dialect::Github => (
+                    "PATCH",
+                    format!("/api/v3/repos/acme/api/issues/comments/{id}"),
+                    "Bearer t0k-edits",
+                ),
+                Dialect::Gitlab => (
+                    "PUT",
+                    format!("/api/v4/projects/acme%2Fapi/issues/1/notes/{id}"),
+                    "Bearer t0k-edits",
+                ),
+            };
+            let req = Request {
+                method: method.into(),
+                path: path.replace("%2F", "/"),
+                raw_path: path,
+                query: vec![],
+                raw_query: String::new(),
+                headers: vec![
+                    ("Authorization".into(), auth.into()),
+                    ("Content-Type".into(), "application/json".into()),
+                ],
+                body: serde_json::to_vec(&json!({"body": "/afk hold"})).unwrap(),
+            };
+            let status = match crate::handle(&sb.state, sb.dialect, req) {
+                crate::http::Reply::Send { status, .. } => status,
+                _ => 0,
+            };
+            assert_eq!(status, 200, "{dialect:?}");
+            let (h, body) = rx.recv_timeout(wait).expect("the edit's delivery");
+            let b: Value = serde_json::from_slice(&body).unwrap();
+            match dialect {
+                Dialect::Gitlab => {
+                    assert_eq!(header(&h, "X-Gitlab-Event"), Some("Note Hook"));
+                    assert_eq!(b["object_attributes"]["action"], "update");
+                    assert_eq!(b["object_attributes"]["id"], id);
+                }
+                Dialect::Gitea => {
+                    assert_eq!(header(&h, "X-Gitea-Event"), Some("issue_comment"));
+                    assert_eq!(
+                        (&b["action"], &b["comment"]["id"]),
+                        (&json!("edited"), &json!(id))
+                    );
+                }
+                Dialect::Github => {
+                    assert_eq!(header(&h, "X-GitHub-Event"), Some("issue_comment"));
+                    assert_eq!(
+                        (&b["action"], &b["comment"]["id"]),
+                        (&json!("edited"), &json!(id))
+                    );
+                }
+            }
             let _ = std::fs::remove_dir_all(dir);
         }
     }

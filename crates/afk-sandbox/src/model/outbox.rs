@@ -17,6 +17,19 @@ pub(crate) struct Outbox {
     pub(crate) tx: Option<SyncSender<Delivery>>,
     /// every delivery and how it ended, the newest [`KEPT`]
     pub(crate) sent: Arc<Mutex<VecDeque<Value>>>,
+    /// comments edited since the last request's deliveries (kept only
+    /// while deliveries are sent)
+    pub(crate) edited: Vec<i64>,
+}
+
+impl Outbox {
+    /// Comment `id`'s body was edited: its delivery goes with this
+    /// request's others.
+    pub(crate) fn comment_edited(&mut self, id: i64) {
+        if self.url.is_some() {
+            self.edited.push(id);
+        }
+    }
 }
 
 /// One delivery for the sender thread.
@@ -48,6 +61,8 @@ pub(crate) enum Event {
         repo: String,
         number: u64,
         id: i64,
+        /// an edit of it, not its writing
+        edited: bool,
     },
     Review {
         repo: String,

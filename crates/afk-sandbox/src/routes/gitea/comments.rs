@@ -74,6 +74,7 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
             }
             c.body = b;
             c.updated_at = edited_at;
+            f.outbox.comment_edited(id);
             Reply::json(200, &shapes::comment(&base, c))
         }
         _ => Reply::json(200, &shapes::comment(&base, c)),

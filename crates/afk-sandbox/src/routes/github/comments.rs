@@ -82,6 +82,7 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
             let c = f.comments.get_mut(&id).unwrap();
             c.body = b;
             c.updated_at = Some(edited_at);
+            f.outbox.comment_edited(id);
             Reply::json(200, &shapes::comment(f, &f.repos[full], &f.comments[&id]))
         }
         _ => Reply::json(200, &shapes::comment(f, &f.repos[full], &f.comments[&id])),

@@ -104,6 +104,7 @@ fn edit(f: &mut Forge, req: &Request, full: &str, id: i64) -> Reply {
     let c = f.comments.get_mut(&id).unwrap();
     c.body = body;
     c.updated_at = Some(at);
+    f.outbox.comment_edited(id);
     Reply::json(200, &shapes::note(f, &f.repos[full], &f.comments[&id]))
 }
 
