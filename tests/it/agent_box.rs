@@ -930,6 +930,35 @@ fn a_gateway_stop_names_the_day_limit_it_hit_with_its_figures() {
     assert_eq!(stop["spend_usd"], 0.009, "{stop}");
 }
 
+/// Issue 68 item 3: doctor asks the model API once with the gateway's key
+/// (`GET /v1/models`, free): a key the API refuses is a FAIL before any
+/// turn spends its retries on it; the key it takes, an OK.
+#[test]
+fn doctor_fails_a_model_key_the_api_refuses_and_passes_the_one_it_takes() {
+    let key = gateway_key();
+    let sb = Sandbox::start(json!({"model_key": key, "repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let up = format!("{}/model/anthropic", sb.model_url);
+    let line = |afk: &Afk| {
+        let out = afk.cmd().args(["--json", "doctor"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "model key")
+            .cloned()
+            .unwrap_or_else(|| panic!("no model key line: {v}"));
+        (out.status.code(), c["level"].as_str().unwrap().to_string(), c["detail"].to_string())
+    };
+    let (_, level, detail) = line(&gateway_afk_to(&sb, &up, &key, "true", ""));
+    assert_eq!(level, "ok", "{detail}");
+    let wrong = format!("{key}-not-this-one");
+    let (code, level, detail) = line(&gateway_afk_to(&sb, &up, &wrong, "true", ""));
+    assert_eq!((code, level.as_str()), (Some(1), "fail"), "{detail}");
+    assert!(detail.contains("refused the key") && detail.contains("401"), "{detail}");
+    assert!(!detail.contains(&wrong), "the key is never said: {detail}");
+}
+
 /// One request to the gateway naming acme/api's issue `n` (whose script
 /// answers), its answer's head and body kept in `ans-<n>-<i>.txt`: shell text.
 fn ask_issue(n: u32, i: u32, stream: bool) -> String {

@@ -126,6 +126,53 @@ pub fn gateway_line(d: &Decided) -> (crate::doctor::Level, String) {
     }
 }
 
+/// What the model API answered doctor's one probe with the gateway's key
+/// (`GET /v1/models`: free, and 401 for a bad key on both vendors' APIs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyProbe {
+    /// the answer's status
+    Status(u16),
+    /// no answer: why (already one line, without the key)
+    Unreached(String),
+    /// the key's variable is unset or empty in afk's environment
+    NoKey,
+}
+
+/// Doctor's line on the model's key: taken (OK), refused (FAIL: every turn
+/// would end at its first request), or not confirmed (WARN).
+pub fn key_line(key_env: &str, probe: &KeyProbe) -> (crate::doctor::Level, String) {
+    use crate::doctor::Level;
+    match probe {
+        KeyProbe::Status(s) if (200..300).contains(s) => (
+            Level::Ok,
+            format!("the model API took the key in ${key_env} (GET /v1/models answered {s})"),
+        ),
+        KeyProbe::Status(s @ (401 | 403)) => (
+            Level::Fail,
+            format!(
+                "the model API refused the key in ${key_env} ({s}): every turn would end at its first request; set the right key"
+            ),
+        ),
+        KeyProbe::Status(s) => (
+            Level::Warn,
+            format!(
+                "the model API answered GET /v1/models with {s}: the key in ${key_env} is not confirmed"
+            ),
+        ),
+        KeyProbe::Unreached(why) => (
+            Level::Warn,
+            format!(
+                "the model API could not be asked about the key in ${key_env}: {}",
+                crate::sanitize::one_line(why, 300)
+            ),
+        ),
+        KeyProbe::NoKey => (
+            Level::Fail,
+            format!("${key_env} is unset or empty: the gateway has no key to send"),
+        ),
+    }
+}
+
 /// Doctor's line on what the gateway lets the vendor do beyond answering
 /// (`[runner.model] allow_features`; `request::FEATURES`).
 pub fn features_line(allowed: &[String]) -> String {
@@ -143,4 +190,32 @@ pub fn features_line(allowed: &[String]) -> String {
         "the model gateway lets the vendor act outside the box for: {} ([runner.model] allow_features); the rest is refused: {closed}",
         named.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_the_model_refuses_fails_and_one_it_takes_is_ok() {
+        use crate::doctor::Level;
+        let cases = [
+            (KeyProbe::Status(200), Level::Ok),
+            (KeyProbe::Status(204), Level::Ok),
+            (KeyProbe::Status(401), Level::Fail),
+            (KeyProbe::Status(403), Level::Fail),
+            (KeyProbe::Status(404), Level::Warn),
+            (KeyProbe::Status(500), Level::Warn),
+            (
+                KeyProbe::Unreached("connection refused".into()),
+                Level::Warn,
+            ),
+            (KeyProbe::NoKey, Level::Fail),
+        ];
+        for (probe, want) in cases {
+            let (level, text) = key_line("ANTHROPIC_API_KEY", &probe);
+            assert_eq!(level, want, "{probe:?}");
+            assert!(text.contains("$ANTHROPIC_API_KEY"), "{text}");
+        }
+    }
 }
