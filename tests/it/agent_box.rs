@@ -784,9 +784,16 @@ git add $o && git commit -qm "gateway probe""#
         log.contains("the model gateway refused GET /v1/files"),
         "the refusal is in the run's log: {ctx}"
     );
-    // the model was asked once, with the key the keeper set
+    // the model was asked once by the agent, with the key the keeper set
+    // (and once by doctor's key check, with the same key)
     let asked = up.asked.lock().unwrap().clone();
-    assert_eq!(asked, vec![("/v1/messages".to_string(), key.clone())]);
+    assert_eq!(
+        asked,
+        vec![
+            ("/v1/models".to_string(), key.clone()),
+            ("/v1/messages".to_string(), key.clone())
+        ]
+    );
     // one metered line: 1000 input at $3 and 100 output at $15 per million
     let metered = std::fs::read_to_string(afk.scratch.path("state/runs/1/metered.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = metered
@@ -936,7 +943,9 @@ fn a_gateway_stop_names_the_day_limit_it_hit_with_its_figures() {
 #[test]
 fn doctor_fails_a_model_key_the_api_refuses_and_passes_the_one_it_takes() {
     let key = gateway_key();
-    let sb = Sandbox::start(json!({"model_key": key, "repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let sb = Sandbox::start(
+        json!({"model_key": key, "repos": [repo("acme/api", json!([ready(1, "alice")]))]}),
+    );
     let up = format!("{}/model/anthropic", sb.model_url);
     let line = |afk: &Afk| {
         let out = afk.cmd().args(["--json", "doctor"]).output().unwrap();
@@ -948,14 +957,21 @@ fn doctor_fails_a_model_key_the_api_refuses_and_passes_the_one_it_takes() {
             .find(|c| c["check"] == "model key")
             .cloned()
             .unwrap_or_else(|| panic!("no model key line: {v}"));
-        (out.status.code(), c["level"].as_str().unwrap().to_string(), c["detail"].to_string())
+        (
+            out.status.code(),
+            c["level"].as_str().unwrap().to_string(),
+            c["detail"].to_string(),
+        )
     };
     let (_, level, detail) = line(&gateway_afk_to(&sb, &up, &key, "true", ""));
     assert_eq!(level, "ok", "{detail}");
     let wrong = format!("{key}-not-this-one");
     let (code, level, detail) = line(&gateway_afk_to(&sb, &up, &wrong, "true", ""));
     assert_eq!((code, level.as_str()), (Some(1), "fail"), "{detail}");
-    assert!(detail.contains("refused the key") && detail.contains("401"), "{detail}");
+    assert!(
+        detail.contains("refused the key") && detail.contains("401"),
+        "{detail}"
+    );
     assert!(!detail.contains(&wrong), "the key is never said: {detail}");
 }
 

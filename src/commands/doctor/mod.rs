@@ -94,7 +94,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     if let Some((level, text)) = doctor::hook_secret(&secret) {
         d.add("hook", level, text);
     }
-    let agent_holds_token = ctx.config().runner.workspace() == crate::types::Workspace::Agent;
+    let agent_holds_token = ctx.runner_checks().agent_holds_forge_token();
     let hook_signs = matches!(secret, doctor::HookSecret::Found { .. });
     if let Some((level, text)) = doctor::comment_edits(agent_holds_token, hook_signs) {
         d.add("edits", level, text);

@@ -987,6 +987,34 @@ pub fn setup(cfg: &crate::config::Config, network_model: bool) -> Setup {
 }
 
 impl On {
+    /// One `GET /v1/models` to the upstream with the key, as the gateway
+    /// sends it (the key only to the host configured for it; no body):
+    /// free on both vendors' APIs, and 401 for a key they refuse (doctor).
+    pub fn probe_key(&self) -> crate::core::gateway::doctor::KeyProbe {
+        use crate::core::gateway::doctor::KeyProbe;
+        let key = std::env::var(&self.key_env).unwrap_or_default();
+        if key.trim().is_empty() {
+            return KeyProbe::NoKey;
+        }
+        let key = crate::redact::Secret::new(key.trim());
+        let url = crate::core::gateway::upstream_url(self.api, &self.upstream, "/v1/models");
+        let agent = afk_http::client::builder(std::time::Duration::from_secs(10)).build();
+        let mut req = agent.get(&url);
+        for (name, value) in crate::core::gateway::added_request_headers(self.api, key.expose()) {
+            req = req.set(name, &value);
+        }
+        if self.api == Api::Anthropic {
+            req = req.set("anthropic-version", "2023-06-01");
+        }
+        match req.call() {
+            Ok(r) => KeyProbe::Status(r.status()),
+            Err(ureq::Error::Status(s, _)) => KeyProbe::Status(s),
+            Err(ureq::Error::Transport(t)) => {
+                KeyProbe::Unreached(crate::redact::text(&t.to_string()).into_owned())
+            }
+        }
+    }
+
     /// `[runner.model] allow_features`.
     pub fn allow_features(&self) -> &[String] {
         &self.allow_features

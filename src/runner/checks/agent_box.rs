@@ -82,41 +82,9 @@ fn gateway(b: &Boxer, d: &mut dyn Report) {
             Level::Ok,
             crate::core::gateway::doctor::features_line(on.allow_features()),
         );
-        let probe = probe_key(on.api, &on.key_env, &on.upstream);
+        let probe = on.probe_key();
         let (level, text) = crate::core::gateway::doctor::key_line(&on.key_env, &probe);
         d.add("model key", level, text);
-    }
-}
-
-/// One `GET /v1/models` to the upstream with the gateway's key, as the
-/// gateway sends it (the key only to the host configured for it): free on
-/// both vendors' APIs, and 401 for a key they refuse.
-fn probe_key(
-    api: crate::core::gateway::Api,
-    key_env: &str,
-    upstream: &str,
-) -> crate::core::gateway::doctor::KeyProbe {
-    use crate::core::gateway::doctor::KeyProbe;
-    let key = std::env::var(key_env).unwrap_or_default();
-    if key.trim().is_empty() {
-        return KeyProbe::NoKey;
-    }
-    let key = crate::redact::Secret::new(key.trim());
-    let url = crate::core::gateway::upstream_url(api, upstream, "/v1/models");
-    let agent = afk_http::client::builder(std::time::Duration::from_secs(10)).build();
-    let mut req = agent.get(&url);
-    for (name, value) in crate::core::gateway::added_request_headers(api, key.expose()) {
-        req = req.set(name, &value);
-    }
-    if api == crate::core::gateway::Api::Anthropic {
-        req = req.set("anthropic-version", "2023-06-01");
-    }
-    match req.call() {
-        Ok(r) => KeyProbe::Status(r.status()),
-        Err(ureq::Error::Status(s, _)) => KeyProbe::Status(s),
-        Err(ureq::Error::Transport(t)) => {
-            KeyProbe::Unreached(crate::redact::text(&t.to_string()).into_owned())
-        }
     }
 }
 

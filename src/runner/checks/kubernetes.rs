@@ -12,6 +12,9 @@ use std::path::Path;
 pub(super) struct Cluster<'a>(pub(super) &'a Config);
 
 impl Checks for Cluster<'_> {
+    fn agent_holds_forge_token(&self) -> bool {
+        !super::afk_checkouts(self.0)
+    }
     fn gate(&self, r: &mut dyn Report) {
         if !super::afk_checkouts(self.0) {
             return super::Threads.gate(r);

@@ -12,6 +12,9 @@ use std::path::Path;
 pub(super) struct Local<'a>(pub(super) &'a Config);
 
 impl Checks for Local<'_> {
+    fn agent_holds_forge_token(&self) -> bool {
+        !super::afk_checkouts(self.0)
+    }
     fn paths(&self, r: &mut dyn Report) {
         paths(self.0, r);
     }

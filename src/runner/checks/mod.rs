@@ -78,6 +78,13 @@ pub trait Checks {
     fn metered_by_gateway(&self) -> bool {
         false
     }
+    /// Whether the agent's account holds a forge token during its turns
+    /// (its program does its own git: `workspace = "agent"`), so it could
+    /// edit a trusted person's comment (docs/reviews.md#commands); by
+    /// default it does.
+    fn agent_holds_forge_token(&self) -> bool {
+        true
+    }
     /// `(what, folder)` for each place on this host its turns write in,
     /// beside the tick's own (systemd's check of a unit's sandbox).
     fn writes(&self) -> Vec<(String, String)> {
