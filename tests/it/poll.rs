@@ -262,6 +262,18 @@ both_dialects! {
         let r = poll_dispatching_nothing(&afk);
         assert_eq!(reason_of(&r, "acme/api", 2).as_deref(), Some("repo-locked"));
         assert!(sb.writes().is_empty());
+        // the issue in flight is said to be in flight, not to wait behind itself
+        let detail = |n: u64| {
+            r["skipped"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["issue"] == n)
+                .map(|s| s["detail"].as_str().unwrap_or("").to_string())
+                .unwrap_or_default()
+        };
+        assert!(detail(1).starts_with("in flight"), "{r}");
+        assert!(detail(2).contains("one agent per repo"), "{r}");
     }
 
     #[test]

@@ -57,6 +57,14 @@ pub fn locked(run_in_flight: bool, in_progress_label: &str) -> String {
     }
 }
 
+/// The ready issue that is itself the run in flight (it carries the
+/// in-progress label): not waiting behind another, but taken.
+pub fn in_flight(in_progress_label: &str) -> String {
+    format!(
+        "in flight: afk's run on this issue holds the repo (it carries \"{in_progress_label}\"; watch follows it)"
+    )
+}
+
 pub fn frozen(repo: &RepoName) -> String {
     format!("frozen after a failed deploy: `afk status --unfreeze {repo}` lets poll in again")
 }

@@ -142,7 +142,17 @@ fn open_for_dispatch(
             _ => explain::locked(busy, label),
         };
         let skipped = dispatch::skip_all(&ready_of(t.config(), &issues), reason).skipped;
-        push_skips(out, repo, skipped, |_, _| Some(why.clone()));
+        // the issue that is itself the run in flight is said so, not as
+        // waiting behind one
+        let flying: Vec<IssueNumber> = issues
+            .iter()
+            .filter(|i| i.has_label(label))
+            .map(|i| i.number)
+            .collect();
+        push_skips(out, repo, skipped, |n, reason| match reason {
+            Reason::RepoLocked if flying.contains(&n) => Some(explain::in_flight(label)),
+            _ => Some(why.clone()),
+        });
         return None;
     }
     // The label afk will add must exist before an agent is started for it,
