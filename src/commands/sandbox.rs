@@ -241,7 +241,7 @@ fn print_config(
          [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\n\
          {runner}\n\
          [poll]\nenabled = true\nallowlist = [{allow}]\n\n\
-         [watch]\nci_contexts = []\n",
+         [watch]\nci_contexts = []\n{hook_table}",
         url = sb.url,
         model_url = sb.model_url,
         git = sb.dir.display(),
@@ -252,6 +252,7 @@ fn print_config(
         model_env = model_env(sb, model)?,
         ci = ci_lines(sb),
         hook = hook_lines(sb),
+        hook_table = hook_table(sb),
         allow = allowlist.join(", "),
     );
     let mut out = std::io::stdout().lock();
@@ -268,6 +269,16 @@ fn hook_lines(sb: &sandbox::Sandbox) -> String {
             "AFK_SANDBOX_HOOK_SECRET={secret}\n# webhooks: posted to {url}, signed with AFK_SANDBOX_HOOK_SECRET (afk hook's [hook] secret_env)\n"
         ),
         None => String::new(),
+    }
+}
+
+/// With webhooks on, the config's `[hook]`, whose secret is the one the
+/// sandbox signs with (exported above as AFK_SANDBOX_HOOK_SECRET); none
+/// without.
+fn hook_table(sb: &sandbox::Sandbox) -> &'static str {
+    match sb.hook() {
+        Some(_) => "\n[hook]\nsecret_env = \"AFK_SANDBOX_HOOK_SECRET\"\n",
+        None => "",
     }
 }
 
