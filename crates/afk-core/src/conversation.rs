@@ -88,6 +88,68 @@ pub fn why_not_taken(reviews: &[Review], r: &Review, ctx: &ReviewContext) -> Opt
     Some("superseded by the same person's later review")
 }
 
+/// The comment reviews (GitHub `COMMENTED`, Gitea `COMMENT`) that ask for
+/// a review turn when their author's own line comments are there
+/// (docs/reviews.md#reviews; the caller reads them: one without is no
+/// ask). A single line comment on the diff is such a review on both forges,
+/// and so is a reply in a thread on GitHub. Taken as a change request is:
+/// by a trusted person (neither afk's account nor the agent's), not acted
+/// on yet, on the current head or submitted after the last turn started;
+/// superseded only by the same person's later approval (a dismissal is the
+/// review's own state). Oldest first.
+pub fn comment_reviews<'r>(reviews: &'r [Review], ctx: &ReviewContext) -> Vec<&'r Review> {
+    reviews
+        .iter()
+        .filter(|r| {
+            r.state == ReviewState::Commented
+                && why_comment_review_not_taken(reviews, r, ctx).is_none()
+        })
+        .filter(|r| !ctx.acted.contains(&r.id))
+        .collect()
+}
+
+/// Why a comment review is no ask (the trail); None: it may be one (its
+/// line comments decide), or it is no comment review, or recorded already.
+pub fn why_comment_review_not_taken(
+    reviews: &[Review],
+    r: &Review,
+    ctx: &ReviewContext,
+) -> Option<&'static str> {
+    if r.state != ReviewState::Commented || ctx.acted.contains(&r.id) {
+        return None;
+    }
+    let same = |b: &str| !b.is_empty() && r.author.eq_ignore_ascii_case(b);
+    if same(ctx.afk_login) || same(ctx.agent_login) {
+        return Some("afk's or the agent's own account");
+    }
+    if r.author.is_empty() || !(ctx.trusted)(&r.author) {
+        return Some("untrusted");
+    }
+    if r.commit_sha != ctx.head_sha && !after_last_turn(r, ctx) {
+        return Some("stale head: an older head, before the last turn started");
+    }
+    let at = r.submitted_at.as_deref().and_then(stamp::parse);
+    let approved_later = reviews.iter().any(|later| {
+        later.id != r.id
+            && later.state == ReviewState::Approved
+            && later.author.eq_ignore_ascii_case(&r.author)
+            && match (later.submitted_at.as_deref().and_then(stamp::parse), at) {
+                (Some(l), Some(at)) => l > at,
+                // undated: the forge's order
+                _ => later.id > r.id,
+            }
+    });
+    if approved_later {
+        return Some("superseded by the same person's later approval");
+    }
+    None
+}
+
+/// Why a comment review whose line comments were read is no ask: none of
+/// them is its author's own (a comment review's body alone, or only
+/// others' replies in its thread, ask nothing).
+pub const NO_OWN_LINE_COMMENTS: &str = "a comment review without line comments of its author's";
+
 /// Submitted after the last turn started (no turn yet: any time); a review
 /// whose moment cannot be read is not after anything.
 fn after_last_turn(r: &Review, ctx: &ReviewContext) -> bool {
@@ -599,6 +661,125 @@ mod tests {
                 .map(|r| r.id)
                 .collect();
             assert_eq!(got, want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn a_comment_review_asks_as_a_change_request_does_until_the_same_person_approves() {
+        use ReviewState::*;
+        let turn = stamp::parse("2026-01-01T12:00:00Z");
+        let (before, after, later) = (
+            "2026-01-01T11:00:00Z",
+            "2026-01-01T13:00:00Z",
+            "2026-01-01T14:00:00Z",
+        );
+        // (reviews, acted) -> the comment reviews that may ask, and why each other is not
+        type Why = Option<&'static str>;
+        let cases: Vec<(Vec<Review>, Vec<i64>, Vec<i64>, Vec<(i64, Why)>)> = vec![
+            // a trusted comment review on the head: may ask
+            (
+                vec![review(1, "alice", Commented, "head", after)],
+                vec![],
+                vec![1],
+                vec![],
+            ),
+            // on an older head, after the last turn started: may ask
+            (
+                vec![review(1, "alice", Commented, "old", after)],
+                vec![],
+                vec![1],
+                vec![],
+            ),
+            // on an older head, before it: what that turn answered
+            (
+                vec![review(1, "alice", Commented, "old", before)],
+                vec![],
+                vec![],
+                vec![(
+                    1,
+                    Some("stale head: an older head, before the last turn started"),
+                )],
+            ),
+            // untrusted, afk's, the agent's
+            (
+                vec![review(1, "mallory", Commented, "head", after)],
+                vec![],
+                vec![],
+                vec![(1, Some("untrusted"))],
+            ),
+            (
+                vec![review(1, "afk-bot", Commented, "head", after)],
+                vec![],
+                vec![],
+                vec![(1, Some("afk's or the agent's own account"))],
+            ),
+            // acted on: never again, nothing said
+            (
+                vec![review(1, "alice", Commented, "head", after)],
+                vec![1],
+                vec![],
+                vec![(1, None)],
+            ),
+            // the same person's later approval supersedes; another's does not
+            (
+                vec![
+                    review(1, "alice", Commented, "head", after),
+                    review(2, "alice", Approved, "head", later),
+                ],
+                vec![],
+                vec![],
+                vec![(1, Some("superseded by the same person's later approval"))],
+            ),
+            (
+                vec![
+                    review(1, "alice", Commented, "head", after),
+                    review(2, "bob", Approved, "head", later),
+                ],
+                vec![],
+                vec![1],
+                vec![],
+            ),
+            // a later change request does not supersede it: both ask
+            (
+                vec![
+                    review(1, "alice", Commented, "head", after),
+                    review(2, "alice", ChangesRequested, "head", later),
+                ],
+                vec![],
+                vec![1],
+                vec![],
+            ),
+            // an approval is no comment review, nor a change request
+            (
+                vec![review(1, "alice", Approved, "head", after)],
+                vec![],
+                vec![],
+                vec![(1, None)],
+            ),
+        ];
+        let trusted = |l: &str| l != "mallory";
+        for (i, (reviews, acted, want, whys)) in cases.into_iter().enumerate() {
+            let ctx = ReviewContext {
+                head_sha: "head",
+                last_turn_started: turn,
+                afk_login: "afk-bot",
+                agent_login: "agent",
+                trusted: &trusted,
+                acted: &acted,
+            };
+            let got: Vec<i64> = comment_reviews(&reviews, &ctx)
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(got, want, "case {i}");
+            for (id, why) in whys {
+                let r = reviews.iter().find(|r| r.id == id).unwrap();
+                assert_eq!(
+                    why_comment_review_not_taken(&reviews, r, &ctx),
+                    why,
+                    "case {i} review {id}"
+                );
+            }
         }
     }
 

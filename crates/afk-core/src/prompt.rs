@@ -248,7 +248,9 @@ fn quote(a: &Asked) -> String {
         text.push_str(&lines);
     }
     let who = one_line(a.author, 100);
-    let what = if a.review {
+    let what = if a.review && a.verb == crate::types::TalkSaid::LineComments.verb() {
+        format!("{who} commented on lines of your pull request in a review.")
+    } else if a.review {
         format!("{who} requested changes in a review of your pull request.")
     } else {
         format!("{who} said {} in a comment.", a.verb)

@@ -136,6 +136,9 @@ crate::named_enum! {
 pub enum TalkSaid {
     /// a review that requests changes
     ChangesRequested,
+    /// a comment review's line comments (a single line comment, a reply
+    /// in a thread): an ask as a change request is
+    LineComments,
     Stop,
     Hold,
     Resume,
@@ -188,7 +191,9 @@ impl TalkSaid {
     pub fn effect(&self) -> Effect {
         match self {
             TalkSaid::Stop | TalkSaid::Hold | TalkSaid::Resume => Effect::Now,
-            TalkSaid::ChangesRequested | TalkSaid::Fix(_) => Effect::Queued(TurnBudget::Review),
+            TalkSaid::ChangesRequested | TalkSaid::LineComments | TalkSaid::Fix(_) => {
+                Effect::Queued(TurnBudget::Review)
+            }
             TalkSaid::Unknown(_) => Effect::Answered,
         }
     }
@@ -197,6 +202,7 @@ impl TalkSaid {
     pub fn verb(&self) -> String {
         match self {
             TalkSaid::ChangesRequested => "changes requested".into(),
+            TalkSaid::LineComments => "line comments".into(),
             TalkSaid::Fix(_) => "`fix`".into(),
             other => format!("`{}`", other.words()),
         }
@@ -214,6 +220,7 @@ impl TalkSaid {
     pub fn words(&self) -> String {
         match self {
             TalkSaid::ChangesRequested => "changes requested".into(),
+            TalkSaid::LineComments => "line comments".into(),
             TalkSaid::Stop => "stop".into(),
             TalkSaid::Hold => "hold".into(),
             TalkSaid::Resume => "resume".into(),
@@ -226,6 +233,7 @@ impl TalkSaid {
     pub fn parse(words: &str) -> TalkSaid {
         match words {
             "changes requested" => TalkSaid::ChangesRequested,
+            "line comments" => TalkSaid::LineComments,
             "stop" => TalkSaid::Stop,
             "hold" => TalkSaid::Hold,
             "resume" => TalkSaid::Resume,

@@ -19,7 +19,9 @@ use crate::store::Store;
 use crate::store::comments_read::Reads;
 use crate::store::runs::Run;
 use crate::store::talk::{Item, Talk};
-use crate::types::{Effect, Handled, LineComment, ReviewState, TalkKind, TalkSaid, TurnBudget};
+use crate::types::{
+    Effect, Handled, LineComment, Review, ReviewState, TalkKind, TalkSaid, TurnBudget,
+};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 
@@ -42,7 +44,10 @@ pub(crate) struct Ask {
 impl Ask {
     /// A review's request for changes (else a command's).
     pub fn review(&self) -> bool {
-        self.said == TalkSaid::ChangesRequested
+        matches!(
+            self.said,
+            TalkSaid::ChangesRequested | TalkSaid::LineComments
+        )
     }
 }
 
@@ -307,10 +312,17 @@ fn reviews(
     let run = trust.run;
     let all = w.t.forge()?.reviews(&run.repo, pr.number)?;
     let mut trusted = HashMap::new();
-    for r in all
+    // the people whose word may ask: change requests, and comment reviews
+    // not looked at yet (one looked at is recorded, never asked of again)
+    let looked: HashSet<i64> = items
         .iter()
-        .filter(|r| r.state == ReviewState::ChangesRequested)
-    {
+        .filter(|i| i.kind == TalkKind::Review)
+        .map(|i| i.item)
+        .collect();
+    for r in all.iter().filter(|r| {
+        r.state == ReviewState::ChangesRequested
+            || (r.state == ReviewState::Commented && !looked.contains(&r.id))
+    }) {
         if !r.author.is_empty() && !trusted.contains_key(&r.author) {
             trusted.insert(r.author.clone(), trust.check(&r.author)?);
         }
@@ -347,6 +359,30 @@ fn reviews(
         }
     }
     let mut out = vec![];
+    for r in &all {
+        if let Some(why) = conversation::why_comment_review_not_taken(&all, r, &ctx) {
+            note_review(store, run, r, &Handled::Ignored(why.to_string()))?;
+        }
+    }
+    // a comment review asks by its author's own line comments
+    for r in conversation::comment_reviews(&all, &ctx) {
+        let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
+        let (own, _) = conversation::own_line_comments(&r.author, lines.kept);
+        if own.is_empty() {
+            let why = Handled::Ignored(conversation::NO_OWN_LINE_COMMENTS.to_string());
+            note_review(store, run, r, &why)?;
+            continue;
+        }
+        out.push(Ask {
+            key: (TalkKind::Review, r.id),
+            author: r.author.clone(),
+            said: TalkSaid::LineComments,
+            budget: TurnBudget::Review,
+            body: r.body.clone(),
+            cut: r.body_cut || lines.more,
+            comments: own,
+        });
+    }
     for r in conversation::actionable_reviews(&all, &ctx) {
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
         // only the reviewer's own: a reader's reply in the thread is not theirs
@@ -368,6 +404,26 @@ fn reviews(
         });
     }
     Ok(out)
+}
+
+/// A comment review looked at and not taken, recorded once with why.
+fn note_review(store: &Store, run: &Run, r: &Review, how: &Handled) -> Result<()> {
+    crate::log::decision(&format!(
+        "{}#{} run {}: comment review {} by {}: {}",
+        run.repo,
+        run.issue,
+        run.id,
+        r.id,
+        r.author,
+        how.words()
+    ));
+    store.note_talk_item(
+        run.id,
+        (TalkKind::Review, r.id),
+        &r.author,
+        &TalkSaid::LineComments,
+        how,
+    )
 }
 
 /// The reviews and commands afk acted on, for the checklist (never those ignored).

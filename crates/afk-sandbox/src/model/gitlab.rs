@@ -183,9 +183,11 @@ impl super::Forge {
             }
         }
         for (path, line, text, other) in comments {
+            // a line comment on the diff is a resolvable thread on GitLab,
+            // whatever the review around it says
             let note = match (other, threads.last()) {
-                (Some(who), Some(first)) if changes => self.reply(*first, text, who)?,
-                _ if changes => {
+                (Some(who), Some(first)) => self.reply(*first, text, who)?,
+                _ if !path.is_empty() => {
                     let first = self.start_thread(
                         repo,
                         pr,
