@@ -675,7 +675,8 @@ mod tests {
         );
         // (reviews, acted) -> the comment reviews that may ask, and why each other is not
         type Why = Option<&'static str>;
-        let cases: Vec<(Vec<Review>, Vec<i64>, Vec<i64>, Vec<(i64, Why)>)> = vec![
+        type Case = (Vec<Review>, Vec<i64>, Vec<i64>, Vec<(i64, Why)>);
+        let cases: Vec<Case> = vec![
             // a trusted comment review on the head: may ask
             (
                 vec![review(1, "alice", Commented, "head", after)],
