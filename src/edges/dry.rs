@@ -335,6 +335,7 @@ mod tests {
             submitted_at: None,
             body: "rename it".into(),
             body_cut: false,
+            comments_count: None,
         };
         let inner = MemoryForge::new("afk-bot")
             .repo("acme/api")

@@ -79,6 +79,7 @@ fn said_md(kind: TalkKind, what: &TalkSaid) -> String {
     let head = match kind {
         TalkKind::Comment => "command",
         TalkKind::Review => "review",
+        TalkKind::Reply => "reply in a thread",
     };
     let what = match what {
         TalkSaid::Fix(text) => format!("fix: {}", md_text(&one_line(text, SAID_MAX))),

@@ -486,6 +486,7 @@ mod tests {
             submitted_at: (!at.is_empty()).then(|| at.to_string()),
             body: String::new(),
             body_cut: false,
+            comments_count: None,
         }
     }
 

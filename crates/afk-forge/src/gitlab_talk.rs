@@ -91,6 +91,8 @@ struct Asking {
     at: Option<String>,
     body: Vec<String>,
     lines: Vec<LineComment>,
+    /// the notes its threads hold, everyone's: a reply moves it
+    count: u64,
 }
 
 impl Asking {
@@ -183,11 +185,16 @@ pub(crate) fn reviews(
         }
         let a = asks.entry(key(starter)).or_default();
         a.author = starter.to_string();
-        for n in d.notes.iter().filter(|n| !n.system) {
+        // the ask is the starter's, dated and named by their own notes:
+        // another's reply (trusted or not: watch decides) moves the count
+        for n in &own {
             a.saw(n);
         }
         match first.position.as_ref() {
-            Some(p) => a.lines.extend(line_comments(d, p)),
+            Some(p) => {
+                a.count += d.notes.iter().filter(|n| !n.system).count() as u64;
+                a.lines.extend(line_comments(d, p))
+            }
             None => a.body.extend(own.iter().map(|n| n.body.trim().to_string())),
         }
     }
@@ -238,6 +245,7 @@ pub(crate) fn reviews(
             submitted_at: a.at,
             body,
             body_cut,
+            comments_count: Some(a.count),
         });
     }
     out.sort_by_key(|r| r.id);
@@ -284,13 +292,16 @@ mod tests {
             .iter()
             .map(|r| (r.id, r.author.as_str(), r.body.as_str()))
             .collect();
-        assert_eq!(got, [(4, "alice", ""), (8, "erin", "please split it")]);
+        // alice's ask is named by her own newest note: bob's reply in her
+        // thread moves its count, which watch reads (trusted or not)
+        assert_eq!(got, [(3, "alice", ""), (8, "erin", "please split it")]);
+        assert_eq!(reviews[0].comments_count, Some(2));
         assert!(
             reviews
                 .iter()
                 .all(|r| r.commit_sha == "abc" && r.state == ReviewState::ChangesRequested)
         );
-        let alice = &lines[&4].kept;
+        let alice = &lines[&3].kept;
         assert_eq!(alice.len(), 2);
         assert_eq!(
             (

@@ -1095,6 +1095,7 @@ mod tests {
             submitted_at: None,
             body: String::new(),
             body_cut: false,
+            comments_count: None,
         }
     }
 

@@ -27,6 +27,9 @@ pub(crate) struct WireReview {
     submitted_at: Option<String>,
     #[serde(default)]
     user: Option<User>,
+    /// Gitea: the line comments its threads hold, replies included
+    #[serde(default)]
+    comments_count: Option<u64>,
 }
 
 impl WireReview {
@@ -46,6 +49,7 @@ impl WireReview {
             submitted_at: self.submitted_at,
             body,
             body_cut,
+            comments_count: self.comments_count,
         }
     }
 }

@@ -53,6 +53,9 @@ pub struct Review {
     pub body: String,
     /// the text was longer and was cut
     pub body_cut: bool,
+    /// how many line comments its threads hold (Gitea's `comments_count`,
+    /// which a reply in a thread moves; None where the forge says not)
+    pub comments_count: Option<u64>,
 }
 
 /// A comment on one line of a file in a pull request's diff.
@@ -118,7 +121,7 @@ pub enum BranchUpdate {
 
 crate::named_enum! {
     /// What a talk item afk looked at is: a review, or a comment (a command).
-    TalkKind { Review => "review", Comment => "comment" }
+    TalkKind { Review => "review", Comment => "comment", Reply => "reply" }
 }
 
 crate::named_enum! {

@@ -132,6 +132,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/resolve") => super::routes::gitlab::admin::resolve(f, &body),
         ("POST", "/award") => super::routes::gitlab::admin::award(f, &body),
         ("POST", "/review") => super::reviews::submit(f, &body),
+        ("POST", "/reply") => super::reviews::reply(f, &body),
         ("POST", "/dismiss") => super::reviews::dismiss(f, &body),
         ("POST", "/mergeable") => super::reviews::set_mergeable(f, &body),
         ("POST", "/branch_update") => super::reviews::set_next_update(f, &body),

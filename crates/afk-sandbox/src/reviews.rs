@@ -225,6 +225,73 @@ pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
     Reply::json(201, &json!({"id": id, "comments": ids}))
 }
 
+/// `POST /_admin/reply {review, user = alice, body}` → `{id}`: a reply in
+/// the thread of review `review`'s first line comment, as each forge keeps
+/// one: Gitea under the replied review (its `comments_count` moves),
+/// GitHub as a comment review of its own on the head now (the reply its one
+/// comment), GitLab as a note in the review's first thread.
+pub(super) fn reply(f: &mut Forge, body: &Value) -> Reply {
+    let rid = body["review"].as_i64().unwrap_or(0);
+    let user = body["user"].as_str().unwrap_or("alice").to_string();
+    let text = body["body"].as_str().unwrap_or("").to_string();
+    let Some(r) = f.talk.reviews.get(&rid) else {
+        return err(404, "no such review");
+    };
+    let Some((path, line)) = r.comments.first().map(|c| (c.path.clone(), c.line)) else {
+        return err(400, "the review has no line comment to reply to");
+    };
+    let (repo, pr) = (r.repo.clone(), r.pr);
+    if f.gl.on {
+        // its threads: the body's (when it has one) first, then the lines'
+        let Some(thread) =
+            f.gl.review_threads
+                .get(&rid)
+                .and_then(|t| t.last().copied())
+        else {
+            return err(400, "the review has no thread");
+        };
+        return match f.reply(thread, &text, &user) {
+            Ok(id) => Reply::json(201, &json!({"id": id})),
+            Err(e) => err(400, &e),
+        };
+    }
+    let id = f.id();
+    let at = f.stamp();
+    let c = LineComment {
+        id,
+        path,
+        line,
+        body: text,
+        at: at.clone(),
+        user: Some(user.clone()),
+    };
+    if f.outbox.dialect == "github" {
+        let head = match f.repos.get(&repo).and_then(|r| r.issues.get(&pr)) {
+            Some(i) => f.head_sha(&repo, i),
+            None => return err(404, "no such pull request"),
+        };
+        let review = f.id();
+        f.talk.reviews.insert(
+            review,
+            Review {
+                id: review,
+                repo,
+                pr,
+                user,
+                verdict: Verdict::Commented,
+                body: String::new(),
+                commit: head,
+                at,
+                dismissed: false,
+                comments: vec![c],
+            },
+        );
+    } else if let Some(r) = f.talk.reviews.get_mut(&rid) {
+        r.comments.push(c);
+    }
+    Reply::json(201, &json!({"id": id}))
+}
+
 /// `POST /_admin/dismiss {review}`: the review is dismissed (by whoever may).
 pub(super) fn dismiss(f: &mut Forge, body: &Value) -> Reply {
     let id = body["review"].as_i64().unwrap_or(0);

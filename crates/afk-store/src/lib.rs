@@ -197,6 +197,9 @@ const MIGRATIONS: &[&str] = &[
     // 27: the comments a signed webhook delivery said were edited
     // (hooks.rs): an edit in a comment's own second shows in no date
     hooks::EDITS_SCHEMA,
+    // 28: how far afk read each review's threads (talk.rs): a trusted reply
+    // in one asks again
+    talk::LINES_READ_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -33,6 +33,19 @@ pub const SCHEMA: &str = "CREATE TABLE talk (
         PRIMARY KEY (run_id, kind, item)
     );";
 
+/// Migration 28: per review of a run's PR, how many line comments its
+/// threads held and the highest id among them when afk last read them with
+/// nothing left to ask (docs/reviews.md#reviews): a trusted reply in a
+/// thread, which Gitea keeps under the replied review, shows as a count
+/// past it.
+pub const LINES_READ_SCHEMA: &str = "CREATE TABLE review_lines_read (
+        run_id INTEGER NOT NULL,
+        review INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        last_id INTEGER NOT NULL,
+        PRIMARY KEY (run_id, review)
+    ) WITHOUT ROWID;";
+
 /// A run's conversation state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Talk {
@@ -181,6 +194,44 @@ impl Store {
                     outcome.words(),
                     self.stamp()
                 ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Per review of `run`: (line comments held, highest id) when afk last
+    /// read them with nothing left to ask.
+    pub fn review_lines_read(
+        &self,
+        run: RunId,
+    ) -> Result<std::collections::HashMap<i64, (u64, i64)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT review, count, last_id FROM review_lines_read WHERE run_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run], |r| {
+                Ok((r.get::<_, i64>(0)?, (r.get::<_, i64>(1)? as u64, r.get(2)?)))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Review `review`'s line comments read up to `count` and id `last_id`
+    /// (never moved back).
+    pub fn note_review_lines_read(
+        &self,
+        run: RunId,
+        review: i64,
+        count: u64,
+        last_id: i64,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO review_lines_read (run_id, review, count, last_id) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(run_id, review) DO UPDATE SET
+                   count = max(count, excluded.count), last_id = max(last_id, excluded.last_id)",
+                params![run, review, count as i64, last_id],
             )
             .map_err(|e| self.err(e))?;
         Ok(())

@@ -39,6 +39,9 @@ pub(crate) struct Ask {
     pub body: String,
     pub comments: Vec<LineComment>,
     pub cut: bool,
+    /// (review, line comments held, highest id) to keep as read once a
+    /// turn takes it: the threads' replies past it ask again
+    pub lines_read: Option<(i64, u64, i64)>,
 }
 
 impl Ask {
@@ -166,6 +169,7 @@ pub(crate) fn hear(
                 body: i.what.text().to_string(),
                 comments: vec![],
                 cut: false,
+                lines_read: None,
             }),
             _ => None,
         })
@@ -367,10 +371,14 @@ fn reviews(
     // a comment review asks by its author's own line comments
     for r in conversation::comment_reviews(&all, &ctx) {
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
+        let read = lines_read(r, &lines.kept);
         let (own, _) = conversation::own_line_comments(&r.author, lines.kept);
         if own.is_empty() {
             let why = Handled::Ignored(conversation::NO_OWN_LINE_COMMENTS.to_string());
             note_review(store, run, r, &why)?;
+            if let Some((id, count, last)) = read {
+                store.note_review_lines_read(run.id, id, count, last)?;
+            }
             continue;
         }
         out.push(Ask {
@@ -381,10 +389,12 @@ fn reviews(
             body: r.body.clone(),
             cut: r.body_cut || lines.more,
             comments: own,
+            lines_read: read,
         });
     }
     for r in conversation::actionable_reviews(&all, &ctx) {
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
+        let read = lines_read(r, &lines.kept);
         // only the reviewer's own: a reader's reply in the thread is not theirs
         let (own, others) = conversation::own_line_comments(&r.author, lines.kept);
         if others > 0 {
@@ -401,7 +411,89 @@ fn reviews(
             body: r.body.clone(),
             cut: r.body_cut || lines.more,
             comments: own,
+            lines_read: read,
         });
+    }
+    out.extend(replies(w, store, trust, pr, (&all, &looked), items)?);
+    Ok(out)
+}
+
+/// What of review `r`'s threads a turn that takes it has read: (review,
+/// line comments held, highest id); None where the forge counts none.
+fn lines_read(r: &Review, read: &[LineComment]) -> Option<(i64, u64, i64)> {
+    let count = r.comments_count?;
+    Some((r.id, count, read.iter().map(|c| c.id).max().unwrap_or(0)))
+}
+
+/// Trusted replies in the threads of reviews afk looked at before (Gitea
+/// keeps a reply under the replied review and moves its `comments_count`;
+/// GitHub makes a reply a review of its own, heard as one): each an ask
+/// of its own, taken once by its id. A review seen first without a record
+/// is taken as read up to now. Read only where the count moved.
+fn replies(
+    w: &Watch,
+    store: &Store,
+    trust: &mut Trust,
+    pr: &PullRequest,
+    (all, looked): (&[Review], &HashSet<i64>),
+    items: &[Item],
+) -> Result<Vec<Ask>> {
+    let run = trust.run;
+    let read = store.review_lines_read(run.id)?;
+    let heard: HashSet<i64> = items
+        .iter()
+        .filter(|i| i.kind == TalkKind::Reply)
+        .map(|i| i.item)
+        .collect();
+    let me = w.me()?;
+    let agent = &w.t.config().runner.agent_login;
+    let own = |l: &str| {
+        [me.as_str(), agent.as_str()]
+            .iter()
+            .any(|o| !o.is_empty() && l.eq_ignore_ascii_case(o))
+    };
+    let mut out = vec![];
+    for r in all.iter().filter(|r| looked.contains(&r.id)) {
+        let Some(count) = r.comments_count else {
+            continue;
+        };
+        let Some(&(seen, last)) = read.get(&r.id) else {
+            // looked at before afk kept how far: read as of now
+            let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
+            let top = lines.kept.iter().map(|c| c.id).max().unwrap_or(0);
+            store.note_review_lines_read(run.id, r.id, count, top)?;
+            continue;
+        };
+        if count <= seen {
+            continue;
+        }
+        let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
+        let top = lines.kept.iter().map(|c| c.id).max().unwrap_or(last);
+        let mut asks = vec![];
+        for c in lines
+            .kept
+            .iter()
+            .filter(|c| c.id > last && !heard.contains(&c.id))
+        {
+            if c.author.is_empty() || own(&c.author) || !trust.check(&c.author)? {
+                continue;
+            }
+            asks.push(Ask {
+                key: (TalkKind::Reply, c.id),
+                author: c.author.clone(),
+                said: TalkSaid::LineComments,
+                budget: TurnBudget::Review,
+                body: String::new(),
+                comments: vec![c.clone()],
+                cut: lines.more,
+                lines_read: Some((r.id, count, top)),
+            });
+        }
+        if asks.is_empty() {
+            // nothing trusted new: read, not asked of again
+            store.note_review_lines_read(run.id, r.id, count, top)?;
+        }
+        out.extend(asks);
     }
     Ok(out)
 }

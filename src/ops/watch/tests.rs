@@ -313,6 +313,7 @@ fn a_turn_asked_against_fix_forward_max_takes_only_its_own_asks_as_corrective_tu
         body: format!("ask {n}"),
         comments: vec![],
         cut: false,
+        lines_read: None,
     };
     for a in [
         ask(41, "carol", TurnBudget::Fix),
@@ -367,6 +368,7 @@ fn a_turn_asked_against_fix_forward_max_while_ci_is_red_names_the_failing_checks
         body: "try again".into(),
         comments: vec![],
         cut: false,
+        lines_read: None,
     };
     store
         .note_talk_item(id, ask.key, &ask.author, &ask.said, &Handled::Queued)

@@ -101,6 +101,9 @@ fn taken(
     for a in asked {
         let outcome = Handled::Taken { turn, max, budget };
         store.note_talk_item(run.id, a.key, &a.author, &a.said, &outcome)?;
+        if let Some((review, count, last)) = a.lines_read {
+            store.note_review_lines_read(run.id, review, count, last)?;
+        }
     }
     Ok(())
 }
