@@ -208,6 +208,39 @@ both_dialects! {
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "once: {r}");
     }
 
+    /// Issue 72: once a review turn's work is on the PR, one comment names
+    /// the commit it ended on and each ask it answered; posted once.
+    #[test]
+    fn the_answer_names_the_commit_and_each_ask_once() {
+        let (sb, afk) = setup("review_turns_max = 2");
+        afk.watch();
+        review(
+            &sb,
+            "alice",
+            changes(),
+            "Please rename",
+            json!([{"path": "src/lib.rs", "line": 3, "body": "rename this"}]),
+        );
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())), "{r}");
+        let before = crate::workspace::forge_head(&sb, "afk/issue-1").unwrap();
+        let answers = |sb: &Sandbox| -> Vec<String> {
+            bodies(sb).into_iter().filter(|b| b.starts_with("<!-- afk:answer run=1 turn=2 -->")).collect()
+        };
+        assert!(answers(&sb).is_empty(), "not while the agent works");
+        afk.wait_agent(1);
+        let (code, _, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        let head = crate::workspace::forge_head(&sb, "afk/issue-1").unwrap();
+        assert_ne!(head, before, "the turn pushed");
+        let a = answers(&sb);
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert!(a[0].contains(&format!("at commit `{}`", &head[..12])), "{}", a[0]);
+        assert!(a[0].contains("by alice (changes requested)"), "{}", a[0]);
+        afk.watch();
+        assert_eq!(answers(&sb).len(), 1, "posted once");
+    }
+
     #[test]
     fn a_later_approval_supersedes_a_change_request() {
         let (sb, afk) = setup("");

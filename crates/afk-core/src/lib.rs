@@ -15,6 +15,7 @@ pub use afk_wire::{app_token, redact, retry_after, revalidate, review_bounds, sa
 pub mod agent;
 pub mod agent_box;
 pub mod agent_log;
+pub mod answer;
 pub mod answers;
 pub mod bounds;
 pub mod cadence;

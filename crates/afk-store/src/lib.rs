@@ -200,6 +200,8 @@ const MIGRATIONS: &[&str] = &[
     // 28: how far afk read each review's threads (talk.rs): a trusted reply
     // in one asks again
     talk::LINES_READ_SCHEMA,
+    // 29: the head a turn started from and afk's answer to it (turns.rs)
+    turns::ANSWER_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -18,6 +18,21 @@ pub const SCHEMA: &str = "CREATE TABLE turns (
     PRIMARY KEY (run_id, turn)
 );";
 
+/// Migration 29: the PR's head when a turn started, and the id of afk's
+/// answer comment once the turn's work is on the PR (docs/reviews.md#the-answer).
+pub const ANSWER_SCHEMA: &str = "ALTER TABLE turns ADD COLUMN head TEXT;
+    ALTER TABLE turns ADD COLUMN answer INTEGER;";
+
+/// What a turn's answer on the PR is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnAnswer {
+    pub started_at: String,
+    /// the PR's head as it started
+    pub head: Option<String>,
+    /// afk's answer comment, once posted
+    pub answer: Option<i64>,
+}
+
 /// A corrective turn as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TurnRow {
@@ -55,6 +70,47 @@ impl Store {
         .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(turn as u32)
+    }
+
+    /// The PR's head as turn `turn` of `id` starts.
+    pub fn set_turn_head(&self, id: RunId, turn: u32, head: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE turns SET head = ?3 WHERE run_id = ?1 AND turn = ?2",
+                params![id, turn, head],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Turn `turn` of `id`: when it started, the head it started from and
+    /// its answer's comment id (None: no such turn).
+    pub fn turn_answer(&self, id: RunId, turn: u32) -> Result<Option<TurnAnswer>> {
+        self.conn
+            .query_row(
+                "SELECT started_at, head, answer FROM turns WHERE run_id = ?1 AND turn = ?2",
+                params![id, turn],
+                |r| {
+                    Ok(TurnAnswer {
+                        started_at: r.get(0)?,
+                        head: r.get(1)?,
+                        answer: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Turn `turn` of `id` was answered on the PR by comment `comment`.
+    pub fn set_turn_answer(&self, id: RunId, turn: u32, comment: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE turns SET answer = ?3 WHERE run_id = ?1 AND turn = ?2",
+                params![id, turn, comment],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// A run's recorded corrective turns, in order.

@@ -58,9 +58,74 @@ pub(super) fn write(
             )?;
         }
     }
+    if step.end.is_none() {
+        answer(w, store, run, seen, notes)?;
+    }
     let end = step.end.map(|(_, plan)| plan.checklist_end.clone());
     let text = checklist_for(w, seen, run, step.turn, end);
     update_checklist(w, store, run, &text, notes)
+}
+
+/// afk's answer to the run's last turn, once its work is on the PR
+/// (docs/reviews.md#the-answer): the turn answered asks, its agent is done,
+/// its work forwarded; posted once (found again by its marker) and kept.
+fn answer(w: &Watch, store: &Store, run: &Run, seen: &Seen, notes: &mut Vec<String>) -> Result<()> {
+    use crate::core::answer;
+    use crate::types::Handled;
+    let turn = run.turns;
+    let Some(pr) = seen.pr.as_ref().filter(|p| p.is_open()) else {
+        return Ok(());
+    };
+    if turn < 2 || seen.agent == Agent::Running || seen.forwarded.problem.is_some() || seen.blind {
+        return Ok(());
+    }
+    let Some(t) = store.turn_answer(run.id, turn)? else {
+        return Ok(());
+    };
+    if t.answer.is_some() {
+        return Ok(());
+    }
+    // the asks this turn took: recorded as it started
+    let taken: Vec<(&crate::store::talk::Item, String)> = seen
+        .heard
+        .items
+        .iter()
+        .filter(|i| matches!(i.outcome, Handled::Taken { .. }) && i.at >= t.started_at)
+        .map(|i| (i, i.what.words()))
+        .collect();
+    let asked: Vec<answer::Answered> = taken
+        .iter()
+        .map(|(i, words)| answer::Answered {
+            kind: i.kind,
+            id: i.item,
+            author: &i.author,
+            what: words,
+        })
+        .collect();
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let text = answer::text(
+        (run.id.0, turn),
+        (&pr.head.sha, t.head.as_deref()),
+        w.t.config().forge.kind,
+        &pr.html_url,
+        &asked,
+    );
+    let key = format!("run:{}:answer:{turn}", run.id);
+    let marker = answer::marker(run.id.0, turn);
+    if let Some(id) = post_once(
+        w,
+        store,
+        run,
+        Target::Pr(pr.number),
+        (&key, &marker),
+        &text,
+        notes,
+    )? {
+        store.set_turn_answer(run.id, turn, id)?;
+    }
+    Ok(())
 }
 
 /// afk's own comment on issue or PR `on` that starts with `marker`, if any.

@@ -37,6 +37,9 @@ pub(super) fn start(
         reason.as_deref().unwrap_or(""),
         &turn_why(seen, kind, &asks),
     )?;
+    if let Some(pr) = &seen.pr {
+        store.set_turn_head(run.id, turn, &pr.head.sha)?;
+    }
     let mut talk = seen.heard.talk.clone();
     talk.turn_started_at = Some(crate::clock::ts(w.t.now));
     if let Correction::Asked(budget) = kind {

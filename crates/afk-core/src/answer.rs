@@ -1,0 +1,186 @@
+//! The answer on the PR after a review turn (docs/reviews.md#the-answer):
+//! one comment, found again by its marker, naming the commit the turn's work
+//! ended on and each review, line comment or command it answered, linked
+//! where the forge has an anchor for it. Pure: watch decides when (the
+//! turn's work is on the PR) and posts it once.
+
+use crate::sanitize::one_line;
+use crate::types::{ForgeKind, TalkKind};
+
+/// How many answered asks the comment names one by one; past it, how many
+/// more (the comment stays far under every forge's limit).
+pub const NAMED_MAX: usize = 30;
+
+/// One ask the turn answered, as the trail keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered<'a> {
+    pub kind: TalkKind,
+    /// the review's, line comment's or comment's id on the forge
+    pub id: i64,
+    /// its author (outside text: one line, bounded)
+    pub author: &'a str,
+    /// what it said, in afk's words (`TalkSaid::words`)
+    pub what: &'a str,
+}
+
+/// The marker that finds the answer of `run`'s turn `turn` again.
+pub fn marker(run: i64, turn: u32) -> String {
+    format!("<!-- afk:answer run={run} turn={turn} -->")
+}
+
+/// Where `a` is seen on the PR at `pr_url`, where the forge has an anchor
+/// for it: GitHub's reviews and review comments, GitLab's notes, Gitea's
+/// line comments; None for a command, which may be on the issue.
+pub fn link(kind: ForgeKind, pr_url: &str, a: &Answered) -> Option<String> {
+    let pr_url = crate::sanitize::safe_url(pr_url)?;
+    let anchor = match (kind, a.kind) {
+        (_, TalkKind::Comment) => return None,
+        (ForgeKind::Github, TalkKind::Review) => format!("#pullrequestreview-{}", a.id),
+        (ForgeKind::Github, TalkKind::Reply) => format!("#discussion_r{}", a.id),
+        (ForgeKind::Gitlab, _) => format!("#note_{}", a.id),
+        (ForgeKind::Gitea | ForgeKind::Forgejo, TalkKind::Reply) => {
+            format!("/files#issuecomment-{}", a.id)
+        }
+        (ForgeKind::Gitea | ForgeKind::Forgejo, TalkKind::Review) => return None,
+    };
+    Some(format!("{}{anchor}", pr_url.trim_end_matches('/')))
+}
+
+/// The answer's text: the marker, the commit the work ended on (or that the
+/// turn pushed nothing: the head is the one it started from), and each ask
+/// answered, at most [`NAMED_MAX`] named.
+pub fn text(
+    (run, turn): (i64, u32),
+    (head_now, head_at_start): (&str, Option<&str>),
+    kind: ForgeKind,
+    pr_url: &str,
+    answered: &[Answered],
+) -> String {
+    let short = |s: &str| s.chars().take(12).collect::<String>();
+    let mut s = marker(run, turn);
+    s.push('\n');
+    let pushed = head_at_start.is_none_or(|h| h != head_now);
+    if pushed {
+        s.push_str(&format!(
+            "afk's turn {turn} answered what was asked below; its work is on this pull request at commit `{}`.\n\n",
+            short(head_now)
+        ));
+    } else {
+        s.push_str(&format!(
+            "afk's turn {turn} on what was asked below pushed nothing: the head is still `{}`. A person may look at the run's log (`afk runs show {run}`).\n\n",
+            short(head_now)
+        ));
+    }
+    for a in answered.iter().take(NAMED_MAX) {
+        let what = match a.kind {
+            TalkKind::Review => "review",
+            TalkKind::Reply => "reply in a thread",
+            TalkKind::Comment => "comment",
+        };
+        let who = one_line(a.author, 100).replace(['`', '*', '_', '[', ']', '<', '>'], "");
+        let named = format!("{what} {} by {who} ({})", a.id, one_line(a.what, 60));
+        match link(kind, pr_url, a) {
+            Some(url) => s.push_str(&format!("- [{named}]({url})\n")),
+            None => s.push_str(&format!("- {named}\n")),
+        }
+    }
+    if answered.len() > NAMED_MAX {
+        s.push_str(&format!("- and {} more\n", answered.len() - NAMED_MAX));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(kind: TalkKind, id: i64, author: &'static str) -> Answered<'static> {
+        Answered {
+            kind,
+            id,
+            author,
+            what: "changes requested",
+        }
+    }
+
+    #[test]
+    fn the_answer_names_the_commit_and_links_each_ask_where_the_forge_has_an_anchor() {
+        let pr = "https://forge.example/acme/api/pulls/2";
+        let cases = [
+            (
+                ForgeKind::Github,
+                TalkKind::Review,
+                Some(format!("{pr}#pullrequestreview-7")),
+            ),
+            (
+                ForgeKind::Github,
+                TalkKind::Reply,
+                Some(format!("{pr}#discussion_r7")),
+            ),
+            (
+                ForgeKind::Gitlab,
+                TalkKind::Review,
+                Some(format!("{pr}#note_7")),
+            ),
+            (
+                ForgeKind::Gitlab,
+                TalkKind::Reply,
+                Some(format!("{pr}#note_7")),
+            ),
+            (
+                ForgeKind::Gitea,
+                TalkKind::Reply,
+                Some(format!("{pr}/files#issuecomment-7")),
+            ),
+            (ForgeKind::Forgejo, TalkKind::Review, None),
+            (ForgeKind::Github, TalkKind::Comment, None),
+        ];
+        for (forge, kind, want) in cases {
+            assert_eq!(
+                link(forge, pr, &a(kind, 7, "alice")),
+                want,
+                "{forge:?} {kind:?}"
+            );
+        }
+        assert_eq!(
+            link(
+                ForgeKind::Github,
+                "javascript:alert(1)",
+                &a(TalkKind::Review, 7, "a")
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_turn_that_pushed_nothing_says_so_and_the_list_is_bounded() {
+        let pr = "https://forge.example/acme/api/pull/2";
+        let one = [a(TalkKind::Review, 7, "alice")];
+        let pushed = text(
+            (3, 2),
+            ("abcdef0123456789", Some("0000")),
+            ForgeKind::Github,
+            pr,
+            &one,
+        );
+        assert!(
+            pushed.starts_with("<!-- afk:answer run=3 turn=2 -->\n"),
+            "{pushed}"
+        );
+        assert!(pushed.contains("at commit `abcdef012345`"), "{pushed}");
+        assert!(pushed.contains("[review 7 by alice (changes requested)](https://forge.example/acme/api/pull/2#pullrequestreview-7)"), "{pushed}");
+        let none = text((3, 2), ("abcd", Some("abcd")), ForgeKind::Github, pr, &one);
+        assert!(none.contains("pushed nothing"), "{none}");
+        let many: Vec<Answered> = (0..40).map(|i| a(TalkKind::Comment, i, "x")).collect();
+        let t = text((3, 2), ("abcd", None), ForgeKind::Gitea, pr, &many);
+        assert_eq!(
+            t.lines().filter(|l| l.starts_with("- comment")).count(),
+            NAMED_MAX
+        );
+        assert!(t.ends_with("- and 10 more\n"), "{t}");
+        // an author's name cannot make markdown or a link
+        let evil = [a(TalkKind::Comment, 1, "m](https://evil)[x")];
+        let t = text((3, 2), ("abcd", None), ForgeKind::Gitea, pr, &evil);
+        assert!(!t.contains("](https://evil)"), "{t}");
+    }
+}
