@@ -577,6 +577,59 @@ mod judged {
     }
 }
 
+/// Issue 72: a line comment in a thread resolved before afk decides asks
+/// nothing, whoever resolved it (Gitea: the thread's `resolver`; GitLab:
+/// the discussion's state).
+#[test]
+fn a_resolved_thread_asks_nothing() {
+    for d in [Dialect::Gitea, Dialect::Gitlab] {
+        with_dialect(d, || {
+            let (sb, afk) = setup("");
+            afk.watch();
+            let id = review(
+                &sb,
+                "alice",
+                "COMMENT",
+                "",
+                json!([{"path": "src/lib.rs", "line": 3, "body": "rename this"}]),
+            );
+            let v = sb.admin(
+                "POST",
+                "/resolve",
+                Some(json!({"review": id, "user": "root"})),
+            );
+            assert_eq!(v["ok"], true, "{d:?} {v}");
+            let (_, r, err) = afk.watch();
+            assert_eq!(
+                action_of(&r, 1),
+                ("wait".into(), Some("ci-pending".into())),
+                "{d:?}: {r} {err}"
+            );
+            // the same thread open again (another review's words) asks
+            let again = review(
+                &sb,
+                "alice",
+                "COMMENT",
+                "",
+                json!([{"path": "src/lib.rs", "line": 9, "body": "and this"}]),
+            );
+            assert!(again > 0);
+            let (_, r, err) = afk.watch();
+            assert_eq!(
+                action_of(&r, 1),
+                ("corrective_turn".into(), Some("review".into())),
+                "{d:?}: {r} {err}"
+            );
+            afk.wait_agent(1);
+            let p = prompt(&afk, 2);
+            assert!(
+                p.contains("and this") && !p.contains("rename this"),
+                "{d:?}: {p}"
+            );
+        });
+    }
+}
+
 /// Issue 47: only what a trusted person wrote, as they wrote it.
 mod only_as_written {
     use super::*;

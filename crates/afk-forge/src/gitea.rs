@@ -244,7 +244,7 @@ impl ForgeReads for Gitea {
             None,
         )?;
         Ok(super::reviews::keep_comments(
-            wire,
+            super::reviews::without_resolved(wire),
             super::reviews::Lines::Gitea,
         ))
     }

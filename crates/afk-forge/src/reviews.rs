@@ -79,6 +79,9 @@ pub(crate) struct WireLineComment {
     pull_request_review_id: Option<i64>,
     #[serde(default)]
     user: Option<User>,
+    /// Gitea: who resolved the thread this comment is in (null: open)
+    #[serde(default)]
+    resolver: Option<User>,
 }
 
 /// Which forge sent a line comment: they put its line in different fields.
@@ -143,6 +146,21 @@ pub(crate) fn keep_comments(
     )
 }
 
+/// Gitea's line comments without those in a resolved thread (a `resolver`
+/// on any of the thread's comments, a thread being a file's line): a
+/// resolved thread asks nothing, whoever resolved it (docs/reviews.md).
+pub(crate) fn without_resolved(wire: Vec<WireLineComment>) -> Vec<WireLineComment> {
+    let thread = |w: &WireLineComment| (w.path.clone(), w.position, w.original_position);
+    let resolved: Vec<_> = wire
+        .iter()
+        .filter(|w| w.resolver.is_some())
+        .map(thread)
+        .collect();
+    wire.into_iter()
+        .filter(|w| !resolved.contains(&thread(w)))
+        .collect()
+}
+
 /// What a refused branch update means, from the forge's words (GitHub
 /// answers each with 422 and a `message`).
 pub(crate) fn refusal(message: &str) -> BranchUpdate {
@@ -169,6 +187,23 @@ pub(crate) fn words(e: &anyhow::Error) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_resolved_thread_on_gitea_asks_nothing_whoever_resolved_it() {
+        let c = |id: i64, path: &str, pos: u64, resolver: Option<&str>| -> WireLineComment {
+            serde_json::from_value(json!({"id": id, "path": path, "position": pos,
+                "resolver": resolver.map(|r| json!({"login": r}))}))
+            .unwrap()
+        };
+        let wire = vec![
+            c(1, "a.rs", 3, Some("bob")),
+            c(2, "a.rs", 3, None),
+            c(3, "a.rs", 4, None),
+            c(4, "b.rs", 3, None),
+        ];
+        let kept: Vec<i64> = without_resolved(wire).iter().map(|w| w.id).collect();
+        assert_eq!(kept, [3, 4]);
+    }
 
     #[test]
     fn a_review_state_is_one_word_whatever_forge_said_it() {

@@ -220,6 +220,7 @@ pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
             at,
             dismissed: false,
             comments,
+            resolved_by: None,
         },
     );
     Reply::json(201, &json!({"id": id, "comments": ids}))
@@ -284,12 +285,44 @@ pub(super) fn reply(f: &mut Forge, body: &Value) -> Reply {
                 at,
                 dismissed: false,
                 comments: vec![c],
+                resolved_by: None,
             },
         );
     } else if let Some(r) = f.talk.reviews.get_mut(&rid) {
         r.comments.push(c);
     }
     Reply::json(201, &json!({"id": id}))
+}
+
+/// `POST /_admin/resolve {review, user = alice, resolved = true}`: the
+/// thread of the review's first line comment resolved (or not) by `user`;
+/// on GitLab its line thread. Without `review`: GitLab's `{discussion}`.
+pub(super) fn resolve(f: &mut Forge, body: &Value) -> Reply {
+    let Some(rid) = body["review"].as_i64() else {
+        return super::routes::gitlab::admin::resolve(f, body);
+    };
+    let resolved = body["resolved"].as_bool().unwrap_or(true);
+    let user = body["user"].as_str().unwrap_or("alice").to_string();
+    if f.gl.on {
+        let Some(thread) =
+            f.gl.review_threads
+                .get(&rid)
+                .and_then(|t| t.last().copied())
+        else {
+            return err(404, "the review has no thread");
+        };
+        return match f.resolve(thread, resolved, &user) {
+            Ok(()) => ok(),
+            Err(e) => err(404, &e),
+        };
+    }
+    match f.talk.reviews.get_mut(&rid) {
+        Some(r) => {
+            r.resolved_by = resolved.then_some(user);
+            ok()
+        }
+        None => err(404, "no such review"),
+    }
 }
 
 /// `POST /_admin/dismiss {review}`: the review is dismissed (by whoever may).

@@ -64,6 +64,9 @@ pub(crate) struct Review {
     pub(crate) at: String,
     pub(crate) dismissed: bool,
     pub(crate) comments: Vec<LineComment>,
+    /// who resolved the thread of its first line comment (Gitea shows it as
+    /// that thread's comments' `resolver`; GitHub in GraphQL only)
+    pub(crate) resolved_by: Option<String>,
 }
 
 /// A reaction on an issue comment.

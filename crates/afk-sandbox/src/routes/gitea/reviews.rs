@@ -101,6 +101,13 @@ fn review(f: &Forge, r: &Review) -> Value {
 /// `PullReviewComment`
 fn line_comment(f: &Forge, r: &Review, c: &LineComment) -> Value {
     let base = &f.base;
+    // the thread of the review's first line comment: its path and line
+    let in_resolved = r.resolved_by.as_ref().filter(|_| {
+        r.comments
+            .first()
+            .is_some_and(|first| first.path == c.path && first.line == c.line)
+    });
+    let resolver = in_resolved.map_or(Value::Null, |u| shapes::user(u));
     json!({
         "id": c.id, "body": c.body, "path": c.path, "position": c.line, "original_position": 0,
         "commit_id": r.commit, "original_commit_id": r.commit,
@@ -108,7 +115,7 @@ fn line_comment(f: &Forge, r: &Review, c: &LineComment) -> Value {
         "created_at": c.at, "updated_at": c.at,
         "html_url": format!("{base}/{}/pulls/{}/files#issuecomment-{}", r.repo, r.pr, c.id),
         "pull_request_url": format!("{base}/{}/pulls/{}", r.repo, r.pr),
-        "pull_request_review_id": r.id, "resolver": null, "user": shapes::user(c.author(r)),
+        "pull_request_review_id": r.id, "resolver": resolver, "user": shapes::user(c.author(r)),
     })
 }
 
