@@ -579,13 +579,22 @@ mod judged {
 
 /// Issue 72: a line comment in a thread resolved before afk decides asks
 /// nothing, whoever resolved it (Gitea: the thread's `resolver`; GitLab:
-/// the discussion's state).
+/// the discussion's state; GitHub: GraphQL's `isResolved`, asked once and
+/// only when a turn on line comments is about to start).
 #[test]
 fn a_resolved_thread_asks_nothing() {
-    for d in [Dialect::Gitea, Dialect::Gitlab] {
+    for d in [Dialect::Gitea, Dialect::Gitlab, Dialect::Github] {
         with_dialect(d, || {
             let (sb, afk) = setup("");
             afk.watch();
+            let graphql = |sb: &Sandbox| {
+                sb.requests()
+                    .iter()
+                    .filter(|r| r["path"].as_str().unwrap_or("").contains("graphql"))
+                    .count()
+            };
+            afk.watch();
+            assert_eq!(graphql(&sb), 0, "{d:?}: an idle tick asks no GraphQL");
             let id = review(
                 &sb,
                 "alice",

@@ -521,6 +521,25 @@ impl ForgeReads for Github {
     /// The PR's one list of line comments (`GET .../pulls/{n}/comments`,
     /// oldest first, conditional), those of `review`, read no further than
     /// one more than can be kept.
+    /// One GraphQL `reviewThreads` query (the first 100 threads, the first
+    /// 100 comments of each: REST stays the one source of text, author and
+    /// id), at `/graphql` beside the REST root (`/api/graphql` beside
+    /// GitHub Enterprise's `/api/v3`).
+    fn resolved_line_comments(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+    ) -> Result<Option<std::collections::HashSet<i64>>> {
+        let (owner, name) = repo.as_str().split_once('/').unwrap_or(("", repo.as_str()));
+        let query = "query($owner:String!,$name:String!,$number:Int!){repository(owner:$owner,name:$name){pullRequest(number:$number){reviewThreads(first:100){nodes{isResolved comments(first:100){nodes{databaseId}}}}}}}";
+        let body =
+            json!({"query": query, "variables": {"owner": owner, "name": name, "number": pr.0}});
+        let root = self.rest.http.root();
+        let beside = root.strip_suffix("/v3").unwrap_or(root);
+        let v: serde_json::Value = self.rest.http.post_json_beside(beside, "/graphql", &body)?;
+        Ok(Some(resolved_in(&v)?))
+    }
+
     fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
         let mut mine = vec![];
         self.rest.http.walk(
@@ -758,9 +777,49 @@ impl Github {
     }
 }
 
+/// The line comment ids in resolved threads of a GraphQL `reviewThreads`
+/// answer; an answer with `errors` or without the threads is an error
+/// (never read as "none resolved").
+fn resolved_in(v: &serde_json::Value) -> Result<std::collections::HashSet<i64>> {
+    if let Some(e) = v.get("errors").filter(|e| !e.is_null()) {
+        let first = e[0]["message"].as_str().unwrap_or("an error");
+        anyhow::bail!(
+            "forge: GraphQL reviewThreads: {}",
+            crate::core::sanitize::one_line(first, 200)
+        );
+    }
+    let Some(threads) = v["data"]["repository"]["pullRequest"]["reviewThreads"]["nodes"].as_array()
+    else {
+        anyhow::bail!("forge: GraphQL reviewThreads: no threads in the answer");
+    };
+    Ok(threads
+        .iter()
+        .filter(|t| t["isResolved"] == true)
+        .flat_map(|t| {
+            t["comments"]["nodes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|c| c["databaseId"].as_i64())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resolved_thread_is_graphqls_word_and_an_error_is_never_none_resolved() {
+        let v = json!({"data": {"repository": {"pullRequest": {"reviewThreads": {"nodes": [
+            {"isResolved": true, "comments": {"nodes": [{"databaseId": 1}, {"databaseId": 2}]}},
+            {"isResolved": false, "comments": {"nodes": [{"databaseId": 3}]}},
+        ]}}}}});
+        let got = resolved_in(&v).unwrap();
+        assert_eq!(got, [1, 2].into_iter().collect());
+        assert!(resolved_in(&json!({"errors": [{"message": "rate limited"}]})).is_err());
+        assert!(resolved_in(&json!({"data": {"repository": null}})).is_err());
+    }
 
     #[test]
     fn maintain_is_write_and_triage_is_read() {

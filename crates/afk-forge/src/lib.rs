@@ -149,6 +149,18 @@ pub trait ForgeReads: Send + Sync {
     /// forge's order, kept as `core::review_bounds::keep_line_comments` says
     /// (the cut said by `more`); reading stops once more than can be kept were seen.
     fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments>;
+    /// The ids of pull request `pr`'s line comments in resolved threads,
+    /// where the forge shows resolution only apart from its REST answers
+    /// (GitHub: one GraphQL `reviewThreads` query); None where the line
+    /// comments already say (Gitea's `resolver`, GitLab's discussions).
+    fn resolved_line_comments(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+    ) -> Result<Option<std::collections::HashSet<i64>>> {
+        let _ = (repo, pr);
+        Ok(None)
+    }
 }
 
 /// What afk changes on a forge: every method here writes. A dry run's forge

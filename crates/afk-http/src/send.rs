@@ -376,6 +376,36 @@ impl Http {
         self.parse(method, path, r.status, &r.body)
     }
 
+    /// [`Http::json`] of a POST to `path` under `root`, another root of
+    /// the same origin as the client's own (GitHub's GraphQL at `/graphql`
+    /// beside its REST root, `/api/graphql` beside GitHub Enterprise's
+    /// `/api/v3`): the token goes to no other host; a root elsewhere is an
+    /// error and nothing is sent. Never retried blindly (a POST).
+    pub fn post_json_beside<T: DeserializeOwned>(
+        &self,
+        root: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T> {
+        if crate::errors::origin(root) != crate::errors::origin(&self.root) {
+            return Err(self.error(
+                "POST",
+                path,
+                None,
+                "another host than the forge's: nothing sent".to_string(),
+            ));
+        }
+        let call = Call {
+            method: "POST",
+            path,
+            url: format!("{}{}", root.trim_end_matches('/'), path),
+            idempotent: false,
+        };
+        let resp = self.exchange(&call, Some(body), self.accept, None)?;
+        let r = self.answer(&call, resp, None)?;
+        self.parse("POST", path, r.status, &r.body)
+    }
+
     pub(crate) fn parse<T: DeserializeOwned>(
         &self,
         method: &str,

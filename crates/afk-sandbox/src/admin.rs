@@ -129,7 +129,8 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         // GitLab's threads and award emoji (`routes/gitlab/admin.rs`)
         ("POST", "/discussion") => super::routes::gitlab::admin::discussion(f, &body),
         ("POST", "/discussion_note") => super::routes::gitlab::admin::discussion_note(f, &body),
-        ("POST", "/resolve") => super::reviews::resolve(f, &body),
+        ("POST", "/resolve") if body.get("review").is_some() => super::reviews::resolve(f, &body),
+        ("POST", "/resolve") => super::routes::gitlab::admin::resolve(f, &body),
         ("POST", "/award") => super::routes::gitlab::admin::award(f, &body),
         ("POST", "/review") => super::reviews::submit(f, &body),
         ("POST", "/reply") => super::reviews::reply(f, &body),

@@ -305,6 +305,9 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         (Service::Kubernetes, req.path.clone())
     } else if req.path == "/v2" || req.path.starts_with("/v2/") {
         (Service::Registry, req.path.clone())
+    } else if dialect == Dialect::Github && req.path == "/api/graphql" {
+        // GitHub Enterprise's GraphQL, beside its REST root
+        (Service::Forge(dialect), "/graphql".to_string())
     } else {
         match dialect.api_path(&req).strip_prefix(dialect.api_prefix()) {
             Some(p) => (Service::Forge(dialect), p.to_string()),

@@ -296,10 +296,11 @@ pub(super) fn reply(f: &mut Forge, body: &Value) -> Reply {
 
 /// `POST /_admin/resolve {review, user = alice, resolved = true}`: the
 /// thread of the review's first line comment resolved (or not) by `user`;
-/// on GitLab its line thread. Without `review`: GitLab's `{discussion}`.
+/// on GitLab its line thread (GitLab's own `{discussion}`: the admin's
+/// GitLab route).
 pub(super) fn resolve(f: &mut Forge, body: &Value) -> Reply {
     let Some(rid) = body["review"].as_i64() else {
-        return super::routes::gitlab::admin::resolve(f, body);
+        return err(400, "review is required");
     };
     let resolved = body["resolved"].as_bool().unwrap_or(true);
     let user = body["user"].as_str().unwrap_or("alice").to_string();

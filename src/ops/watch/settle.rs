@@ -61,7 +61,8 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
         }
     } else {
         let pr = found.as_ref().map(|(p, _)| p);
-        super::talk::hear(w, store, &mut run, pr)?
+        let running = agent.agent == crate::core::run_state::Agent::Running;
+        super::talk::hear(w, store, &mut run, pr, running)?
     };
     Ok(Settled {
         agent,

@@ -106,6 +106,7 @@ pub(crate) fn hear(
     store: &Store,
     run: &mut Run,
     pr: Option<&PullRequest>,
+    running: bool,
 ) -> Result<Heard> {
     let mut talk = store.talk(run.id)?;
     let items = store.talk_items(run.id)?;
@@ -175,7 +176,13 @@ pub(crate) fn hear(
         })
         .collect();
     if let Some(p) = open_pr {
-        asked.extend(reviews(w, store, &mut trust, &talk, p, &items)?);
+        let mut asks = reviews(w, store, &mut trust, &talk, p, &items)?;
+        // a turn about to start on line comments: their threads' resolution,
+        // where the forge shows it apart (GitHub's GraphQL), asked once
+        if !running && asks.iter().any(|a| !a.comments.is_empty()) {
+            asks = without_resolved(w, store, &snapshot, p, asks)?;
+        }
+        asked.extend(asks);
     }
     let items = store.talk_items(run.id)?;
     Ok(Heard { talk, asked, items })
@@ -415,6 +422,43 @@ fn reviews(
         });
     }
     out.extend(replies(w, store, trust, pr, (&all, &looked), items)?);
+    Ok(out)
+}
+
+/// `asks` without the line comments of resolved threads, where the forge
+/// shows resolution apart from its line comments; an ask left with no line
+/// comment and no words of its own is no ask (recorded once, why said).
+fn without_resolved(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    pr: &PullRequest,
+    asks: Vec<Ask>,
+) -> Result<Vec<Ask>> {
+    let Some(resolved) = w.t.forge()?.resolved_line_comments(&run.repo, pr.number)? else {
+        return Ok(asks);
+    };
+    let mut out = vec![];
+    for mut a in asks {
+        let had = a.comments.len();
+        a.comments.retain(|c| !resolved.contains(&c.id));
+        if had > 0 && a.comments.is_empty() && a.body.trim().is_empty() {
+            let why = Handled::Ignored("its threads were resolved".to_string());
+            crate::log::decision(&format!(
+                "{}#{} run {}: {} {} by {}: {}",
+                run.repo,
+                run.issue,
+                run.id,
+                a.key.0,
+                a.key.1,
+                a.author,
+                why.words()
+            ));
+            store.note_talk_item(run.id, a.key, &a.author, &a.said, &why)?;
+            continue;
+        }
+        out.push(a);
+    }
     Ok(out)
 }
 

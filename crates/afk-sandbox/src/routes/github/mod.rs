@@ -138,6 +138,7 @@ fn with_rate_headers(f: &Forge, reply: Reply) -> Reply {
 fn route(f: &mut Forge, req: &Request, seg: &[&str]) -> Reply {
     match (req.method.as_str(), seg) {
         ("GET", ["user"]) => return repo::me(f),
+        ("POST", ["graphql"]) => return reviews::graphql(f, req),
         (_, ["repos", owner, name, rest @ ..]) => {
             let asked = format!("{owner}/{name}");
             let Some(full) = f

@@ -186,3 +186,57 @@ pub(super) fn reactions(f: &mut Forge, req: &Request, full: &str, id: &str) -> R
         _ => not_found(),
     }
 }
+
+/// `POST /api/graphql`: the one query afk asks, a pull request's
+/// `reviewThreads` (`isResolved`, each comment's `databaseId`), answered as
+/// GitHub answers it; any other query gets GraphQL's own error shape. A
+/// thread is a file's line on the PR: its line comments from every review,
+/// resolved when the review holding its first comment was resolved.
+pub(super) fn graphql(f: &Forge, req: &Request) -> Reply {
+    let body: Value = req.json().unwrap_or(Value::Null);
+    let query = body["query"].as_str().unwrap_or("");
+    let vars = &body["variables"];
+    if !query.contains("reviewThreads") {
+        return Reply::json(
+            200,
+            &json!({"errors": [{"message": "the sandbox answers reviewThreads only"}]}),
+        );
+    }
+    let full = format!(
+        "{}/{}",
+        vars["owner"].as_str().unwrap_or(""),
+        vars["name"].as_str().unwrap_or("")
+    );
+    let pr = f.pr_key(vars["number"].as_u64().unwrap_or(0));
+    let mut reviews: Vec<&Review> = f
+        .talk
+        .reviews
+        .values()
+        .filter(|r| r.repo.eq_ignore_ascii_case(&full) && r.pr == pr)
+        .collect();
+    reviews.sort_by_key(|r| r.id);
+    let mut threads: Vec<((String, u64), bool, Vec<i64>)> = vec![];
+    for r in reviews {
+        for (i, c) in r.comments.iter().enumerate() {
+            let key = (c.path.clone(), c.line);
+            match threads.iter_mut().find(|t| t.0 == key) {
+                Some(t) => t.2.push(c.id),
+                None => threads.push((key, i == 0 && r.resolved_by.is_some(), vec![c.id])),
+            }
+        }
+    }
+    let nodes: Vec<Value> = threads
+        .into_iter()
+        .map(|(_, resolved, ids)| {
+            let comments: Vec<Value> = ids
+                .into_iter()
+                .map(|id| json!({"databaseId": id}))
+                .collect();
+            json!({"isResolved": resolved, "comments": {"nodes": comments}})
+        })
+        .collect();
+    Reply::json(
+        200,
+        &json!({"data": {"repository": {"pullRequest": {"reviewThreads": {"nodes": nodes}}}}}),
+    )
+}
