@@ -54,6 +54,7 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut S
         "   afk pushed {}; CI reports ci/build = success on it\n",
         &head[..head.len().min(12)]
     ));
+    show_answer(sb, show);
     hold_and_approve(sb, ctx, &store, (run, pr), show)?;
     super::world::merge_then_watch(
         sb,
@@ -139,6 +140,29 @@ fn quote_prompt(ctx: &Session, store: &Store, run: RunId, show: &Show) -> Result
         quoted.join("\n")
     ));
     Ok(())
+}
+
+/// afk's answer on the PR (docs/reviews.md#the-answer), as posted: the
+/// commit and what the turn answered.
+fn show_answer(sb: &sandbox::Sandbox, show: &Show) {
+    let answers = sb
+        .state
+        .lock()
+        .map(|f| f.comments_starting("<!-- afk:answer "))
+        .unwrap_or_default();
+    let Some(answer) = answers.last() else {
+        return;
+    };
+    let lines: Vec<String> = answer
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("     {l}"))
+        .collect();
+    show.say(&format!(
+        "   afk answers on the PR, naming the commit and what it answered:\n{}\n",
+        lines.join("\n")
+    ));
 }
 
 /// CI reports success on the head of afk/issue-2; its SHA.

@@ -247,6 +247,16 @@ impl Forge {
         self.kube.job_exit(job)
     }
 
+    /// The bodies of the comments that start with `prefix`, oldest first
+    /// (the demo shows afk's own by their marker).
+    pub fn comments_starting(&self, prefix: &str) -> Vec<String> {
+        self.comments
+            .values()
+            .filter(|c| c.body.starts_with(prefix))
+            .map(|c| c.body.clone())
+            .collect()
+    }
+
     /// The repositories it serves, `owner/name`, sorted.
     pub fn repo_names(&self) -> Vec<String> {
         self.repos.keys().cloned().collect()
