@@ -203,6 +203,11 @@ both_dialects! {
         afk.wait_agent(1);
         let p = prompt(&afk, 3);
         assert!(p.contains("still wrong: call it parse_all"), "{p}");
+        // Gitea keeps the reply in the thread (GitHub makes it a comment
+        // review of its own, GitLab a note of the thread's ask)
+        if dialect() == Dialect::Gitea {
+            assert!(p.contains("root replied in a review thread"), "{p}");
+        }
         assert!(!p.contains("MALLORY"), "{p}");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "once: {r}");

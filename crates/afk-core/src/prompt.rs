@@ -218,6 +218,9 @@ pub struct Asked<'a> {
     pub cut: bool,
 }
 
+/// How a reply in a review thread is named (`Asked::verb`).
+pub const REPLY_VERB: &str = "a reply in a thread";
+
 /// What of `conversation::REVIEW_BODY_BYTES` a review's body keeps however
 /// many line comments it has (all of it when shorter): many long line
 /// comments never squeeze out the review's own words.
@@ -248,7 +251,9 @@ fn quote(a: &Asked) -> String {
         text.push_str(&lines);
     }
     let who = one_line(a.author, 100);
-    let what = if a.review && a.verb == crate::types::TalkSaid::LineComments.verb() {
+    let what = if a.review && a.verb == REPLY_VERB {
+        format!("{who} replied in a review thread of your pull request.")
+    } else if a.review && a.verb == crate::types::TalkSaid::LineComments.verb() {
         format!("{who} commented on lines of your pull request in a review.")
     } else if a.review {
         format!("{who} requested changes in a review of your pull request.")

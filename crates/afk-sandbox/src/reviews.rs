@@ -226,6 +226,14 @@ pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
     Reply::json(201, &json!({"id": id, "comments": ids}))
 }
 
+/// GitLab: the thread of review `rid`'s lines (its threads: the body's,
+/// when it has one, first, then the lines').
+fn line_thread(f: &Forge, rid: i64) -> Option<i64> {
+    f.gl.review_threads
+        .get(&rid)
+        .and_then(|t| t.last().copied())
+}
+
 /// `POST /_admin/reply {review, user = alice, body}` → `{id}`: a reply in
 /// the thread of review `review`'s first line comment, as each forge keeps
 /// one: Gitea under the replied review (its `comments_count` moves),
@@ -243,12 +251,7 @@ pub(super) fn reply(f: &mut Forge, body: &Value) -> Reply {
     };
     let (repo, pr) = (r.repo.clone(), r.pr);
     if f.gl.on {
-        // its threads: the body's (when it has one) first, then the lines'
-        let Some(thread) =
-            f.gl.review_threads
-                .get(&rid)
-                .and_then(|t| t.last().copied())
-        else {
+        let Some(thread) = line_thread(f, rid) else {
             return err(400, "the review has no thread");
         };
         return match f.reply(thread, &text, &user) {
@@ -305,11 +308,7 @@ pub(super) fn resolve(f: &mut Forge, body: &Value) -> Reply {
     let resolved = body["resolved"].as_bool().unwrap_or(true);
     let user = body["user"].as_str().unwrap_or("alice").to_string();
     if f.gl.on {
-        let Some(thread) =
-            f.gl.review_threads
-                .get(&rid)
-                .and_then(|t| t.last().copied())
-        else {
+        let Some(thread) = line_thread(f, rid) else {
             return err(404, "the review has no thread");
         };
         return match f.resolve(thread, resolved, &user) {

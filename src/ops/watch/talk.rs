@@ -45,6 +45,36 @@ pub(crate) struct Ask {
 }
 
 impl Ask {
+    /// A review's ask (a change request, a comment review's line comments,
+    /// a reply in a thread), counted by `review_turns_max`.
+    fn of_review(
+        key: (TalkKind, i64),
+        author: &str,
+        said: TalkSaid,
+        (body, comments, cut): (String, Vec<LineComment>, bool),
+        lines_read: Option<(i64, u64, i64)>,
+    ) -> Ask {
+        Ask {
+            key,
+            author: author.to_string(),
+            said,
+            budget: TurnBudget::Review,
+            body,
+            comments,
+            cut,
+            lines_read,
+        }
+    }
+
+    /// How a turn's line and prompt name it: a reply in a thread by its
+    /// own words, else what was said (`TalkSaid::verb`).
+    pub fn verb(&self) -> String {
+        match self.key.0 {
+            TalkKind::Reply => crate::core::prompt::REPLY_VERB.to_string(),
+            _ => self.said.verb(),
+        }
+    }
+
     /// A review's request for changes (else a command's).
     pub fn review(&self) -> bool {
         matches!(
@@ -388,16 +418,13 @@ fn reviews(
             }
             continue;
         }
-        out.push(Ask {
-            key: (TalkKind::Review, r.id),
-            author: r.author.clone(),
-            said: TalkSaid::LineComments,
-            budget: TurnBudget::Review,
-            body: r.body.clone(),
-            cut: r.body_cut || lines.more,
-            comments: own,
-            lines_read: read,
-        });
+        out.push(Ask::of_review(
+            (TalkKind::Review, r.id),
+            &r.author,
+            TalkSaid::LineComments,
+            (r.body.clone(), own, r.body_cut || lines.more),
+            read,
+        ));
     }
     for r in conversation::actionable_reviews(&all, &ctx) {
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
@@ -410,16 +437,13 @@ fn reviews(
                 run.repo, run.issue, run.id, r.id, r.author
             ));
         }
-        out.push(Ask {
-            key: (TalkKind::Review, r.id),
-            author: r.author.clone(),
-            said: TalkSaid::ChangesRequested,
-            budget: TurnBudget::Review,
-            body: r.body.clone(),
-            cut: r.body_cut || lines.more,
-            comments: own,
-            lines_read: read,
-        });
+        out.push(Ask::of_review(
+            (TalkKind::Review, r.id),
+            &r.author,
+            TalkSaid::ChangesRequested,
+            (r.body.clone(), own, r.body_cut || lines.more),
+            read,
+        ));
     }
     out.extend(replies(w, store, trust, pr, (&all, &looked), items)?);
     Ok(out)
@@ -522,16 +546,13 @@ fn replies(
             if c.author.is_empty() || own(&c.author) || !trust.check(&c.author)? {
                 continue;
             }
-            asks.push(Ask {
-                key: (TalkKind::Reply, c.id),
-                author: c.author.clone(),
-                said: TalkSaid::LineComments,
-                budget: TurnBudget::Review,
-                body: String::new(),
-                comments: vec![c.clone()],
-                cut: lines.more,
-                lines_read: Some((r.id, count, top)),
-            });
+            asks.push(Ask::of_review(
+                (TalkKind::Reply, c.id),
+                &c.author,
+                TalkSaid::LineComments,
+                (String::new(), vec![c.clone()], lines.more),
+                Some((r.id, count, top)),
+            ));
         }
         if asks.is_empty() {
             // nothing trusted new: read, not asked of again

@@ -113,7 +113,7 @@ fn taken(
 
 /// Why the turn starts, in one line (`core::turn_reason`).
 fn turn_why(seen: &Seen, kind: Correction, asks: &[&Ask]) -> String {
-    let verbs: Vec<String> = asks.iter().map(|a| a.said.verb()).collect();
+    let verbs: Vec<String> = asks.iter().map(|a| a.verb()).collect();
     let asked: Vec<turn_reason::Asker> = (asks.iter().zip(&verbs))
         .map(|(a, verb)| turn_reason::Asker {
             author: &a.author,
@@ -133,7 +133,7 @@ fn prompt_for(
     (turn, kind): (u32, Correction),
     asks: &[&Ask],
 ) -> String {
-    let verbs: Vec<String> = asks.iter().map(|a| a.said.verb()).collect();
+    let verbs: Vec<String> = asks.iter().map(|a| a.verb()).collect();
     let asked: Vec<prompt::Asked> = (asks.iter().zip(&verbs))
         .map(|(a, verb)| prompt::Asked {
             verb,
