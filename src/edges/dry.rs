@@ -47,6 +47,7 @@ impl RecordingForge {
             user: None,
             created_at: None,
             updated_at: None,
+            node_id: None,
         }
     }
 }

@@ -644,6 +644,50 @@ fn a_resolved_thread_asks_nothing() {
     }
 }
 
+/// Hardening VI item 6 on GitHub: a command edited into a trusted person's
+/// comment within its own second, before any tick read it and with no
+/// webhook, shows no edit in its REST dates; GraphQL's `lastEditedAt`,
+/// asked of a command about to be carried out, does. No hold; a command
+/// written as such under the same dates still holds.
+#[test]
+fn github_s_last_edited_at_tells_an_edit_in_the_comments_own_second() {
+    with_dialect(Dialect::Github, || {
+        let (sb, afk) = setup("");
+        afk.watch();
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        let second = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+            .replace_nanosecond(0)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        sb.faults(json!([{"method": "GET", "path": sb.dialect.comments_part(), "dates": second}]));
+        let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
+        assert_eq!(sb.edit_comment("acme/api", ISSUE, thanks, "/afk hold"), 200);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("awaiting-merge".into())),
+            "no hold: {r}"
+        );
+        assert_eq!(reactions(&sb, ISSUE, thanks), 0);
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        let trail = shown["conversation"].to_string();
+        assert!(
+            trail.contains("ignored: edited after it was written"),
+            "{trail}"
+        );
+        let hold = comment(&sb, ISSUE, "alice", "/afk hold");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("held".into())),
+            "{r}"
+        );
+        assert_eq!(reactions(&sb, ISSUE, hold), 1);
+    });
+}
+
 /// Issue 47: only what a trusted person wrote, as they wrote it.
 mod only_as_written {
     use super::*;

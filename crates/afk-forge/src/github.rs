@@ -521,6 +521,32 @@ impl ForgeReads for Github {
     /// The PR's one list of line comments (`GET .../pulls/{n}/comments`,
     /// oldest first, conditional), those of `review`, read no further than
     /// one more than can be kept.
+    /// One GraphQL `node` query for the comment's `lastEditedAt`.
+    fn comment_ever_edited(&self, c: &super::model::Comment) -> Result<Option<bool>> {
+        let Some(id) = c.node_id.as_deref().filter(|i| !i.is_empty()) else {
+            return Ok(None);
+        };
+        let query = "query($id:ID!){node(id:$id){... on IssueComment{lastEditedAt}}}";
+        let body = json!({"query": query, "variables": {"id": id}});
+        let root = self.rest.http.root();
+        let beside = root.strip_suffix("/v3").unwrap_or(root);
+        let v: serde_json::Value = self.rest.http.post_json_beside(beside, "/graphql", &body)?;
+        if let Some(e) = v.get("errors").filter(|e| !e.is_null()) {
+            anyhow::bail!(
+                "forge: GraphQL lastEditedAt: {}",
+                crate::core::sanitize::one_line(
+                    e[0]["message"].as_str().unwrap_or("an error"),
+                    200
+                )
+            );
+        }
+        let node = &v["data"]["node"];
+        if node.is_null() || node.get("lastEditedAt").is_none() {
+            anyhow::bail!("forge: GraphQL lastEditedAt: no such comment in the answer");
+        }
+        Ok(Some(!node["lastEditedAt"].is_null()))
+    }
+
     /// One GraphQL `reviewThreads` query (the first 100 threads, the first
     /// 100 comments of each: REST stays the one source of text, author and
     /// id), at `/graphql` beside the REST root (`/api/graphql` beside

@@ -153,6 +153,13 @@ pub trait ForgeReads: Send + Sync {
     /// where the forge shows resolution only apart from its REST answers
     /// (GitHub: one GraphQL `reviewThreads` query); None where the line
     /// comments already say (Gitea's `resolver`, GitLab's discussions).
+    /// Whether comment `c` was ever edited, where the forge tells it apart
+    /// from its dates (GitHub: GraphQL `lastEditedAt`, set by any edit, even
+    /// one in the comment's own second); None where it does not.
+    fn comment_ever_edited(&self, c: &crate::model::Comment) -> Result<Option<bool>> {
+        let _ = c;
+        Ok(None)
+    }
     fn resolved_line_comments(
         &self,
         repo: &RepoName,

@@ -127,6 +127,7 @@ impl Repo {
             user: user(author),
             created_at: None,
             updated_at: None,
+            node_id: None,
         };
         self.thread(repo, n)?.comments.push(c.clone());
         Ok(c)

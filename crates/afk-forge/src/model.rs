@@ -151,6 +151,10 @@ pub struct Comment {
     /// `created_at`, or within its second, when never edited).
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// GitHub's GraphQL id (`IC_…`): its `lastEditedAt` tells an edit its
+    /// dates cannot
+    #[serde(default)]
+    pub node_id: Option<String>,
 }
 
 impl Comment {

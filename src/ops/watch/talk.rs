@@ -294,6 +294,12 @@ fn command(
         note(Handled::Ignored("untrusted".into()))?;
         return Ok(false);
     }
+    // the strongest marker the forge has, asked only of a command about to
+    // be carried out (GitHub's `lastEditedAt`: any edit, even in its second)
+    if w.t.forge()?.comment_ever_edited(c)? == Some(true) {
+        note(Handled::Ignored("edited after it was written".into()))?;
+        return Ok(false);
+    }
     let mut resumed = false;
     let outcome = match what.effect() {
         Effect::Now => {

@@ -354,6 +354,7 @@ impl WireNote {
             user: self.author.map(|a| a.user()),
             created_at: self.created_at,
             updated_at: self.updated_at,
+            node_id: None,
         }
     }
 }

@@ -196,6 +196,18 @@ pub(super) fn graphql(f: &Forge, req: &Request) -> Reply {
     let body: Value = req.json().unwrap_or(Value::Null);
     let query = body["query"].as_str().unwrap_or("");
     let vars = &body["variables"];
+    if query.contains("lastEditedAt") {
+        // `IC_<id>`: an issue comment's node id, edited once its `updated_at` is set
+        let id = vars["id"]
+            .as_str()
+            .and_then(|i| i.strip_prefix("IC_"))
+            .and_then(|i| i.parse::<i64>().ok());
+        let node = match id.and_then(|i| f.comments.get(&i)) {
+            Some(c) => json!({"lastEditedAt": c.updated_at}),
+            None => Value::Null,
+        };
+        return Reply::json(200, &json!({"data": {"node": node}}));
+    }
     if !query.contains("reviewThreads") {
         return Reply::json(
             200,
