@@ -264,9 +264,17 @@ pub fn hook_secret(s: &HookSecret) -> Option<(Level, String)> {
 /// (the forge's signed edit deliveries mark the comment), WARN when not:
 /// the forges date to the second, so an edit in a comment's own second
 /// shows in no date.
-pub fn comment_edits(agent_holds_token: bool, hook_secret: bool) -> Option<(Level, String)> {
+pub fn comment_edits(
+    agent_holds_token: bool,
+    hook_secret: bool,
+    forge_tells_edits: bool,
+) -> Option<(Level, String)> {
     match (agent_holds_token, hook_secret) {
         (false, _) => None,
+        (true, false) if forge_tells_edits => Some((
+            Level::Ok,
+            "the agent's account holds a forge token: a command is asked of GitHub's lastEditedAt before it is carried out, so any edit of it is seen".into(),
+        )),
         (true, true) => Some((
             Level::Ok,
             "the agent's account holds a forge token: a comment edit is seen by its dates and by the forge's signed edit delivery (subscribe the webhook to comment events)".into(),
@@ -885,14 +893,20 @@ mod tests {
     #[test]
     fn comment_edits_are_warned_of_where_the_agent_can_edit_and_no_webhook_reports_it() {
         let cases = [
-            (false, false, None),
-            (false, true, None),
-            (true, true, Some(Level::Ok)),
-            (true, false, Some(Level::Warn)),
+            (false, false, false, None),
+            (false, true, false, None),
+            (true, true, false, Some(Level::Ok)),
+            (true, false, false, Some(Level::Warn)),
+            // GitHub's lastEditedAt tells any edit, webhook or not
+            (true, false, true, Some(Level::Ok)),
         ];
-        for (agent, hook, want) in cases {
-            let got = comment_edits(agent, hook);
-            assert_eq!(got.as_ref().map(|(l, _)| *l), want, "{agent} {hook}");
+        for (agent, hook, github, want) in cases {
+            let got = comment_edits(agent, hook, github);
+            assert_eq!(
+                got.as_ref().map(|(l, _)| *l),
+                want,
+                "{agent} {hook} {github}"
+            );
             if let Some((_, text)) = got {
                 assert!(text.contains("forge token"), "{text}");
             }

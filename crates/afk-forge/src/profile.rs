@@ -84,6 +84,10 @@ pub struct Profile {
     /// limit, so the ETag cache is always used); else only where the caller
     /// asks for it
     pub conditional_reads: bool,
+    /// whether it tells any edit of a comment apart from its dates (GitHub's
+    /// GraphQL `lastEditedAt`), so a command edited in its own second is
+    /// seen without a webhook (docs/reviews.md#commands)
+    pub tells_comment_edits: bool,
     /// Some(what is missing): the kind is known but not yet usable, and a
     /// config naming it is refused at load with these words
     pub not_yet: Option<&'static str>,
@@ -139,6 +143,7 @@ const GITEA: Profile = Profile {
     rebases_branches: true,
     merges_branches: true,
     conditional_reads: false,
+    tells_comment_edits: false,
     not_yet: None,
 };
 
@@ -168,6 +173,7 @@ const GITHUB: Profile = Profile {
     rebases_branches: false,
     merges_branches: true,
     conditional_reads: true,
+    tells_comment_edits: true,
     not_yet: None,
 };
 
@@ -226,6 +232,7 @@ const GITLAB: Profile = Profile {
     rebases_branches: true,
     merges_branches: false,
     conditional_reads: false,
+    tells_comment_edits: false,
     not_yet: None,
 };
 

@@ -96,7 +96,8 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     }
     let agent_holds_token = ctx.runner_checks().agent_holds_forge_token();
     let hook_signs = matches!(secret, doctor::HookSecret::Found { .. });
-    if let Some((level, text)) = doctor::comment_edits(agent_holds_token, hook_signs) {
+    let tells = ctx.config().profile().tells_comment_edits;
+    if let Some((level, text)) = doctor::comment_edits(agent_holds_token, hook_signs, tells) {
         d.add("edits", level, text);
     }
     for (what, value) in ctx.config().secret_values() {
