@@ -207,6 +207,9 @@ both_dialects! {
         // review of its own, GitLab a note of the thread's ask)
         if dialect() == Dialect::Gitea {
             assert!(p.contains("root replied in a review thread"), "{p}");
+            // the thread quoted whole: alice's earlier word, the new reply
+            assert!(p.contains("src/lib.rs:3: (earlier, alice) rename this"), "{p}");
+            assert!(p.contains("src/lib.rs:3: (new, root) still wrong"), "{p}");
         }
         assert!(!p.contains("MALLORY"), "{p}");
         let (_, r, _) = afk.watch();

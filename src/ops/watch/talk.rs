@@ -492,6 +492,34 @@ fn without_resolved(
     Ok(out)
 }
 
+/// The thread reply `c` is in, as its turn quotes it: the trusted
+/// comments at its file and line before it, oldest first, then the reply,
+/// each named by its author and marked earlier or new (an untrusted one,
+/// afk's or the agent's is left out).
+fn thread_of(
+    trust: &mut Trust,
+    own: &dyn Fn(&str) -> bool,
+    kept: &[LineComment],
+    c: &LineComment,
+) -> Result<Vec<LineComment>> {
+    let mut thread = vec![];
+    for e in kept
+        .iter()
+        .filter(|e| e.id < c.id && e.path == c.path && e.line == c.line)
+    {
+        if e.author.is_empty() || own(&e.author) || !trust.check(&e.author)? {
+            continue;
+        }
+        let mut e = e.clone();
+        e.body = format!("(earlier, {}) {}", e.author, e.body);
+        thread.push(e);
+    }
+    let mut new = c.clone();
+    new.body = format!("(new, {}) {}", c.author, c.body);
+    thread.push(new);
+    Ok(thread)
+}
+
 /// What of review `r`'s threads a turn that takes it has read: (review,
 /// line comments held, highest id); None where the forge counts none.
 fn lines_read(r: &Review, read: &[LineComment]) -> Option<(i64, u64, i64)> {
@@ -552,11 +580,12 @@ fn replies(
             if c.author.is_empty() || own(&c.author) || !trust.check(&c.author)? {
                 continue;
             }
+            let thread = thread_of(trust, &own, &lines.kept, c)?;
             asks.push(Ask::of_review(
                 (TalkKind::Reply, c.id),
                 &c.author,
                 TalkSaid::LineComments,
-                (String::new(), vec![c.clone()], lines.more),
+                (String::new(), thread, lines.more),
                 Some((r.id, count, top)),
             ));
         }
