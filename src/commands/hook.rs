@@ -63,40 +63,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         crate::output::answer_and_hang_up(&answer.response());
         return Ok(Outcome::code(1));
     }
-    let repo = dialect.repo_of(&request.body);
-    let allowlisted = |name: &str| {
-        cfg.poll
-            .allowlist
-            .iter()
-            .any(|r| r.as_str().eq_ignore_ascii_case(name))
-    };
-    let mut work = hook::work(dialect, event, repo.as_deref(), allowlisted);
-    // the brakes hold for every trigger: answered, nothing started, no
-    // state read or written, nothing queued
-    let stop = ctx.paths().stop.clone();
-    let stop_there = stop.exists().then(|| stop.display().to_string());
-    if matches!(work, Work::Tick(..))
-        && let Some(why) = hook::brake(cfg.poll.enabled, stop_there.as_deref())
-    {
-        work = Work::Ignored(why);
-    }
-    // an edit the delivery reports is kept before anything else, whatever
-    // becomes of the tick (busy lock, replay): the comment's dates may
-    // never show it (docs/reviews.md#commands)
-    let news = hook::comment_news(dialect, event, &request.body);
-    if matches!(work, Work::Tick(..))
-        && let (Some(hook::CommentNews::Edited(id)), Some(name)) = (news, repo.as_deref())
-    {
-        note_edit(ctx, name, id);
-    }
-    // what was delivered, whatever id it comes under: a captured delivery
-    // replayed under a new id is handled once
-    let print = crate::webhook::fingerprint(&request);
-    if matches!(work, Work::Tick(..))
-        && (delivery.is_some_and(|id| handled(ctx, id)) || handled(ctx, &print))
-    {
-        work = Work::Replayed;
-    }
+    let (work, news, print) = work_of(ctx, cfg, dialect, &request, (event, delivery));
     let answer = Answer::Accepted(work);
     crate::log::info(&hook::log_line(&answer, event, delivery));
     crate::output::answer_and_hang_up(&answer.response());
@@ -109,6 +76,49 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         std::thread::sleep(hook::EDIT_GRACE);
     }
     start_tick(ctx, cfg, (kind, &name), delivery, &print)
+}
+
+/// What a signed delivery starts (`core::hook::work`), held by the brakes
+/// (kill switch, stop file: nothing read or written) and by a replay (its
+/// id or what it delivered handled already); an edit it reports is kept
+/// first, whatever becomes of the tick (busy lock, replay): the comment's
+/// dates may never show it (docs/reviews.md#commands). With what it says
+/// of a comment and the fingerprint of what was delivered.
+fn work_of(
+    ctx: &Session,
+    cfg: &crate::config::Config,
+    dialect: Dialect,
+    request: &crate::webhook::Request,
+    (event, delivery): (Option<&str>, Option<&str>),
+) -> (Work, Option<hook::CommentNews>, String) {
+    let repo = dialect.repo_of(&request.body);
+    let allowlisted = |name: &str| {
+        cfg.poll
+            .allowlist
+            .iter()
+            .any(|r| r.as_str().eq_ignore_ascii_case(name))
+    };
+    let mut work = hook::work(dialect, event, repo.as_deref(), allowlisted);
+    let stop = ctx.paths().stop.clone();
+    let stop_there = stop.exists().then(|| stop.display().to_string());
+    if matches!(work, Work::Tick(..))
+        && let Some(why) = hook::brake(cfg.poll.enabled, stop_there.as_deref())
+    {
+        work = Work::Ignored(why);
+    }
+    let news = hook::comment_news(dialect, event, &request.body);
+    if matches!(work, Work::Tick(..))
+        && let (Some(hook::CommentNews::Edited(id)), Some(name)) = (news, repo.as_deref())
+    {
+        note_edit(ctx, name, id);
+    }
+    let print = crate::webhook::fingerprint(request);
+    if matches!(work, Work::Tick(..))
+        && (delivery.is_some_and(|id| handled(ctx, id)) || handled(ctx, &print))
+    {
+        work = Work::Replayed;
+    }
+    (work, news, print)
 }
 
 /// The tick an accepted event starts: the allowlist's own spelling of the
