@@ -103,16 +103,6 @@ impl ForgeWrites for RecordingForge {
         self.recorder.note(format!("{repo}#{number}: close"));
         Ok(())
     }
-    fn create_draft_pull(
-        &self,
-        repo: &RepoName,
-        head: &str,
-        base: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<PullRequest> {
-        self.create_pull(repo, head, base, &format!("WIP: {title}"), body)
-    }
     fn create_pull(
         &self,
         repo: &RepoName,

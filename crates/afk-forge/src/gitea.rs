@@ -334,18 +334,6 @@ impl ForgeWrites for Gitea {
         )
     }
 
-    /// Gitea's work-in-progress prefix: its default `WIP: `.
-    fn create_draft_pull(
-        &self,
-        repo: &RepoName,
-        head: &str,
-        base: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<PullRequest> {
-        self.create_pull(repo, head, base, &format!("WIP: {title}"), body)
-    }
-
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
         self.rest.close_pull(repo, number)
     }

@@ -695,7 +695,13 @@ impl ForgeWrites for Github {
                         .to_ascii_lowercase()
                         .contains("already exist") =>
             {
-                self.create_pull(repo, head, base, &format!("WIP: {title}"), body)
+                self.create_pull(
+                    repo,
+                    head,
+                    base,
+                    &format!("{}{title}", super::WIP_PREFIX),
+                    body,
+                )
             }
             other => other.map(with_merged),
         }

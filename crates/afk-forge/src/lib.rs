@@ -170,6 +170,10 @@ pub trait ForgeReads: Send + Sync {
     }
 }
 
+/// Gitea's default work-in-progress title prefix (`[repository.pull-request]
+/// WORK_IN_PROGRESS_PREFIXES`): a PR so titled cannot be merged there.
+pub const WIP_PREFIX: &str = "WIP: ";
+
 /// What afk changes on a forge: every method here writes. A dry run's forge
 /// implements only these (recording them) and reads through the real one.
 pub trait ForgeWrites: Send + Sync {
@@ -196,7 +200,8 @@ pub trait ForgeWrites: Send + Sync {
         body: &str,
     ) -> Result<PullRequest>;
     /// Open a pull request as a draft (`[gate] draft`): GitHub's `draft`,
-    /// Gitea's and Forgejo's `WIP: ` title prefix, GitLab's `Draft: `.
+    /// GitLab's `Draft: `; by default Gitea's and Forgejo's work-in-progress
+    /// title prefix ([`WIP_PREFIX`]).
     fn create_draft_pull(
         &self,
         repo: &RepoName,
@@ -204,7 +209,9 @@ pub trait ForgeWrites: Send + Sync {
         base: &str,
         title: &str,
         body: &str,
-    ) -> Result<PullRequest>;
+    ) -> Result<PullRequest> {
+        self.create_pull(repo, head, base, &format!("{WIP_PREFIX}{title}"), body)
+    }
     /// Close a pull request without merging it.
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()>;
     /// React with `content` (`eyes`, `+1`, …) on comment `comment` of issue

@@ -763,17 +763,6 @@ impl ForgeWrites for MemoryForge {
         })
     }
 
-    fn create_draft_pull(
-        &self,
-        repo: &RepoName,
-        head: &str,
-        base: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<PullRequest> {
-        self.create_pull(repo, head, base, &format!("WIP: {title}"), body)
-    }
-
     fn create_pull(
         &self,
         repo: &RepoName,
