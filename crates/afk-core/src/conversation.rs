@@ -477,6 +477,22 @@ mod tests {
         );
     }
 
+    /// The tests' context: head `head`, afk's account `afk-bot`, the agent's `agent`.
+    fn test_ctx<'a>(
+        last_turn_started: Option<OffsetDateTime>,
+        trusted: &'a dyn Fn(&str) -> bool,
+        acted: &'a [i64],
+    ) -> ReviewContext<'a> {
+        ReviewContext {
+            head_sha: "head",
+            last_turn_started,
+            afk_login: "afk-bot",
+            agent_login: "agent",
+            trusted,
+            acted,
+        }
+    }
+
     fn review(id: i64, author: &str, state: ReviewState, commit: &str, at: &str) -> Review {
         Review {
             id,
@@ -649,14 +665,7 @@ mod tests {
         ];
         let trusted = |l: &str| l != "mallory";
         for (i, (reviews, last, acted, want)) in cases.into_iter().enumerate() {
-            let ctx = ReviewContext {
-                head_sha: "head",
-                last_turn_started: last,
-                afk_login: "afk-bot",
-                agent_login: "agent",
-                trusted: &trusted,
-                acted: &acted,
-            };
+            let ctx = test_ctx(last, &trusted, &acted);
             let got: Vec<i64> = actionable_reviews(&reviews, &ctx)
                 .iter()
                 .map(|r| r.id)
@@ -761,14 +770,7 @@ mod tests {
         ];
         let trusted = |l: &str| l != "mallory";
         for (i, (reviews, acted, want, whys)) in cases.into_iter().enumerate() {
-            let ctx = ReviewContext {
-                head_sha: "head",
-                last_turn_started: turn,
-                afk_login: "afk-bot",
-                agent_login: "agent",
-                trusted: &trusted,
-                acted: &acted,
-            };
+            let ctx = test_ctx(turn, &trusted, &acted);
             let got: Vec<i64> = comment_reviews(&reviews, &ctx)
                 .iter()
                 .map(|r| r.id)
@@ -802,14 +804,7 @@ mod tests {
         ];
         let trusted = |l: &str| l != "mallory";
         let acted = [6];
-        let ctx = ReviewContext {
-            head_sha: "head",
-            last_turn_started: turn,
-            afk_login: "afk-bot",
-            agent_login: "agent",
-            trusted: &trusted,
-            acted: &acted,
-        };
+        let ctx = test_ctx(turn, &trusted, &acted);
         let want = [
             Some("untrusted"),
             Some("afk's or the agent's own account"),
