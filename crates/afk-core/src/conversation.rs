@@ -62,6 +62,19 @@ pub fn actionable_reviews<'r>(reviews: &'r [Review], ctx: &ReviewContext) -> Vec
         .collect()
 }
 
+/// Why whoever wrote review `r` is not heard: afk's or the agent's own
+/// account, or someone the ready label's rule does not trust.
+fn whose(r: &Review, ctx: &ReviewContext) -> Option<&'static str> {
+    let same = |b: &str| !b.is_empty() && r.author.eq_ignore_ascii_case(b);
+    if same(ctx.afk_login) || same(ctx.agent_login) {
+        return Some("afk's or the agent's own account");
+    }
+    if r.author.is_empty() || !(ctx.trusted)(&r.author) {
+        return Some("untrusted");
+    }
+    None
+}
+
 /// Why a changes-requested review was not taken (the trail of `afk runs
 /// show` and `-v`); None: it is actionable, or no request for changes, or
 /// recorded already.
@@ -69,12 +82,8 @@ pub fn why_not_taken(reviews: &[Review], r: &Review, ctx: &ReviewContext) -> Opt
     if r.state != ReviewState::ChangesRequested || ctx.acted.contains(&r.id) {
         return None;
     }
-    let same = |b: &str| !b.is_empty() && r.author.eq_ignore_ascii_case(b);
-    if same(ctx.afk_login) || same(ctx.agent_login) {
-        return Some("afk's or the agent's own account");
-    }
-    if r.author.is_empty() || !(ctx.trusted)(&r.author) {
-        return Some("untrusted");
+    if let Some(why) = whose(r, ctx) {
+        return Some(why);
     }
     if actionable_reviews(reviews, ctx)
         .iter()
@@ -118,12 +127,8 @@ pub fn why_comment_review_not_taken(
     if r.state != ReviewState::Commented || ctx.acted.contains(&r.id) {
         return None;
     }
-    let same = |b: &str| !b.is_empty() && r.author.eq_ignore_ascii_case(b);
-    if same(ctx.afk_login) || same(ctx.agent_login) {
-        return Some("afk's or the agent's own account");
-    }
-    if r.author.is_empty() || !(ctx.trusted)(&r.author) {
-        return Some("untrusted");
+    if let Some(why) = whose(r, ctx) {
+        return Some(why);
     }
     if r.commit_sha != ctx.head_sha && !after_last_turn(r, ctx) {
         return Some("stale head: an older head, before the last turn started");
