@@ -106,6 +106,16 @@ impl Trust<'_> {
             return Ok(*t);
         }
         let cfg = self.w.t.config();
+        let me = self.w.me()?;
+        let never = [me.as_str(), cfg.runner.agent_login.as_str()];
+        // afk's own account and the agent's: never, and no lookup spent on them
+        if never
+            .iter()
+            .any(|n| !n.is_empty() && n.eq_ignore_ascii_case(login))
+        {
+            self.known.insert(login.to_string(), false);
+            return Ok(false);
+        }
         let p = if crate::core::dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
             match self.w.t.forge()?.permission(&self.run.repo, login) {
                 Ok(p) => Ok(Some(p)),
@@ -115,10 +125,9 @@ impl Trust<'_> {
         } else {
             Ok(None)
         };
-        let me = self.w.me()?;
         let t = crate::core::dispatch::trust(
             login,
-            &[&me, &cfg.runner.agent_login],
+            &never,
             &cfg.poll.trusted_users,
             cfg.poll.trusted_permission,
             crate::types::Permission::access_of(&p),
@@ -495,10 +504,9 @@ fn without_resolved(
 /// The thread reply `c` is in, as its turn quotes it: the trusted
 /// comments at its file and line before it, oldest first, then the reply,
 /// each named by its author and marked earlier or new (an untrusted one,
-/// afk's or the agent's is left out).
+/// afk's or the agent's is left out: `Trust::check`).
 fn thread_of(
     trust: &mut Trust,
-    own: &dyn Fn(&str) -> bool,
     kept: &[LineComment],
     c: &LineComment,
 ) -> Result<Vec<LineComment>> {
@@ -507,7 +515,7 @@ fn thread_of(
         .iter()
         .filter(|e| e.id < c.id && e.path == c.path && e.line == c.line)
     {
-        if e.author.is_empty() || own(&e.author) || !trust.check(&e.author)? {
+        if e.author.is_empty() || !trust.check(&e.author)? {
             continue;
         }
         let mut e = e.clone();
@@ -547,13 +555,6 @@ fn replies(
         .filter(|i| i.kind == TalkKind::Reply)
         .map(|i| i.item)
         .collect();
-    let me = w.me()?;
-    let agent = &w.t.config().runner.agent_login;
-    let own = |l: &str| {
-        [me.as_str(), agent.as_str()]
-            .iter()
-            .any(|o| !o.is_empty() && l.eq_ignore_ascii_case(o))
-    };
     let mut out = vec![];
     for r in all.iter().filter(|r| looked.contains(&r.id)) {
         let Some(count) = r.comments_count else {
@@ -577,10 +578,10 @@ fn replies(
             .iter()
             .filter(|c| c.id > last && !heard.contains(&c.id))
         {
-            if c.author.is_empty() || own(&c.author) || !trust.check(&c.author)? {
+            if c.author.is_empty() || !trust.check(&c.author)? {
                 continue;
             }
-            let thread = thread_of(trust, &own, &lines.kept, c)?;
+            let thread = thread_of(trust, &lines.kept, c)?;
             asks.push(Ask::of_review(
                 (TalkKind::Reply, c.id),
                 &c.author,
