@@ -237,6 +237,24 @@ fn with_merged(mut p: PullRequest) -> PullRequest {
 }
 
 impl Github {
+    /// One GraphQL query at `/graphql` beside the REST root (`/api/graphql`
+    /// beside GitHub Enterprise's `/api/v3`; the same origin only): its
+    /// answer's `data`.
+    fn graphql(
+        &self,
+        what: &str,
+        query: &str,
+        vars: serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let body = json!({"query": query, "variables": vars});
+        let root = self.rest.http.root();
+        let beside = root.strip_suffix("/v3").unwrap_or(root);
+        graphql_data(
+            self.rest.http.post_json_beside(beside, "/graphql", &body)?,
+            what,
+        )
+    }
+
     pub fn new(http: Http) -> Github {
         Github {
             rest: Rest::new(http),
@@ -518,29 +536,14 @@ impl ForgeReads for Github {
         )
     }
 
-    /// The PR's one list of line comments (`GET .../pulls/{n}/comments`,
-    /// oldest first, conditional), those of `review`, read no further than
-    /// one more than can be kept.
     /// One GraphQL `node` query for the comment's `lastEditedAt`.
     fn comment_ever_edited(&self, c: &super::model::Comment) -> Result<Option<bool>> {
         let Some(id) = c.node_id.as_deref().filter(|i| !i.is_empty()) else {
             return Ok(None);
         };
         let query = "query($id:ID!){node(id:$id){... on IssueComment{lastEditedAt}}}";
-        let body = json!({"query": query, "variables": {"id": id}});
-        let root = self.rest.http.root();
-        let beside = root.strip_suffix("/v3").unwrap_or(root);
-        let v: serde_json::Value = self.rest.http.post_json_beside(beside, "/graphql", &body)?;
-        if let Some(e) = v.get("errors").filter(|e| !e.is_null()) {
-            anyhow::bail!(
-                "forge: GraphQL lastEditedAt: {}",
-                crate::core::sanitize::one_line(
-                    e[0]["message"].as_str().unwrap_or("an error"),
-                    200
-                )
-            );
-        }
-        let node = &v["data"]["node"];
+        let data = self.graphql("lastEditedAt", query, json!({"id": id}))?;
+        let node = &data["node"];
         if node.is_null() || node.get("lastEditedAt").is_none() {
             anyhow::bail!("forge: GraphQL lastEditedAt: no such comment in the answer");
         }
@@ -558,14 +561,14 @@ impl ForgeReads for Github {
     ) -> Result<Option<std::collections::HashSet<i64>>> {
         let (owner, name) = repo.as_str().split_once('/').unwrap_or(("", repo.as_str()));
         let query = "query($owner:String!,$name:String!,$number:Int!){repository(owner:$owner,name:$name){pullRequest(number:$number){reviewThreads(first:100){nodes{isResolved comments(first:100){nodes{databaseId}}}}}}}";
-        let body =
-            json!({"query": query, "variables": {"owner": owner, "name": name, "number": pr.0}});
-        let root = self.rest.http.root();
-        let beside = root.strip_suffix("/v3").unwrap_or(root);
-        let v: serde_json::Value = self.rest.http.post_json_beside(beside, "/graphql", &body)?;
-        Ok(Some(resolved_in(&v)?))
+        let vars = json!({"owner": owner, "name": name, "number": pr.0});
+        let data = self.graphql("reviewThreads", query, vars)?;
+        Ok(Some(resolved_in(&data)?))
     }
 
+    /// The PR's one list of line comments (`GET .../pulls/{n}/comments`,
+    /// oldest first, conditional), those of `review`, read no further than
+    /// one more than can be kept.
     fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
         let mut mine = vec![];
         self.rest.http.walk(
@@ -809,18 +812,24 @@ impl Github {
     }
 }
 
-/// The line comment ids in resolved threads of a GraphQL `reviewThreads`
-/// answer; an answer with `errors` or without the threads is an error
-/// (never read as "none resolved").
-fn resolved_in(v: &serde_json::Value) -> Result<std::collections::HashSet<i64>> {
+/// The `data` of a GraphQL answer to the query for `what`; an answer with
+/// `errors` is an error, never read as empty.
+fn graphql_data(v: serde_json::Value, what: &str) -> Result<serde_json::Value> {
     if let Some(e) = v.get("errors").filter(|e| !e.is_null()) {
         let first = e[0]["message"].as_str().unwrap_or("an error");
         anyhow::bail!(
-            "forge: GraphQL reviewThreads: {}",
+            "forge: GraphQL {what}: {}",
             crate::core::sanitize::one_line(first, 200)
         );
     }
-    let Some(threads) = v["data"]["repository"]["pullRequest"]["reviewThreads"]["nodes"].as_array()
+    Ok(v["data"].clone())
+}
+
+/// The line comment ids in resolved threads of a GraphQL `reviewThreads`
+/// answer's data; one without the threads is an error (never read as
+/// "none resolved").
+fn resolved_in(data: &serde_json::Value) -> Result<std::collections::HashSet<i64>> {
+    let Some(threads) = data["repository"]["pullRequest"]["reviewThreads"]["nodes"].as_array()
     else {
         anyhow::bail!("forge: GraphQL reviewThreads: no threads in the answer");
     };
@@ -847,10 +856,16 @@ mod tests {
             {"isResolved": true, "comments": {"nodes": [{"databaseId": 1}, {"databaseId": 2}]}},
             {"isResolved": false, "comments": {"nodes": [{"databaseId": 3}]}},
         ]}}}}});
-        let got = resolved_in(&v).unwrap();
+        let got = resolved_in(&graphql_data(v, "reviewThreads").unwrap()).unwrap();
         assert_eq!(got, [1, 2].into_iter().collect());
-        assert!(resolved_in(&json!({"errors": [{"message": "rate limited"}]})).is_err());
-        assert!(resolved_in(&json!({"data": {"repository": null}})).is_err());
+        assert!(
+            graphql_data(
+                json!({"errors": [{"message": "rate limited"}]}),
+                "reviewThreads"
+            )
+            .is_err()
+        );
+        assert!(resolved_in(&json!({"repository": null})).is_err());
     }
 
     #[test]

@@ -505,11 +505,7 @@ fn without_resolved(
 /// comments at its file and line before it, oldest first, then the reply,
 /// each named by its author and marked earlier or new (an untrusted one,
 /// afk's or the agent's is left out: `Trust::check`).
-fn thread_of(
-    trust: &mut Trust,
-    kept: &[LineComment],
-    c: &LineComment,
-) -> Result<Vec<LineComment>> {
+fn thread_of(trust: &mut Trust, kept: &[LineComment], c: &LineComment) -> Result<Vec<LineComment>> {
     let mut thread = vec![];
     for e in kept
         .iter()
