@@ -261,7 +261,7 @@ fn lock_holder(file: &File) -> Option<u32> {
 /// replaced in place since it started counts: the kernel says "(deleted)").
 fn runs_afk(pid: u32) -> bool {
     let exe = |p: &str| {
-        std::fs::read_link(format!("/proc/{p}/exe")).ok().map(|l| {
+        std::fs::read_link(format!("/proc/{p}/exe")).map(|l| {
             let s = l.to_string_lossy().into_owned();
             s.strip_suffix(" (deleted)")
                 .map(str::to_string)
@@ -269,9 +269,39 @@ fn runs_afk(pid: u32) -> bool {
         })
     };
     match (exe(&pid.to_string()), exe("self")) {
-        (Some(theirs), Some(ours)) => theirs == ours,
+        (Ok(theirs), Ok(ours)) => theirs == ours,
+        // afk's processes are not dumpable (main.rs), so an ordinary user
+        // cannot read another one's exe link: then its name and its owner,
+        // which, with the kernel naming it the holder of a lock in afk's
+        // private state folder (only its owner and root can open one), is
+        // afk of this very user
+        (Err(e), Ok(_)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            let (theirs, ours) = (name_and_owner(&pid.to_string()), name_and_owner("self"));
+            theirs.is_some() && theirs == ours
+        }
         _ => false,
     }
+}
+
+/// A process's name and effective uid, from `/proc/<p>/status` (which
+/// every process can read, dumpable or not).
+fn name_and_owner(p: &str) -> Option<(String, String)> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(format!("/proc/{p}/status"))
+        .ok()?
+        .take(16 * 1024)
+        .read_to_string(&mut text)
+        .ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .map(str::to_string)
+    };
+    let name = field("Name:")?;
+    let euid = field("Uid:")?.split_whitespace().nth(1)?.to_string();
+    Some((name, euid))
 }
 
 /// SIGTERM the overdue holder `pid`, wait up to `term_wait` for the lock,
