@@ -37,32 +37,49 @@ pub fn arm(cfg: &Config, kind: TickKind, monitor: Monitor, (dry_run, json): (boo
     unsafe { libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t) };
     let started = Instant::now();
     crate::process::set_tick_end(started + timeout);
+    if let Ok(mut c) = CLOCK.lock() {
+        *c = Some((kind, timeout, started));
+    }
+    // one watchdog a process: a second tick in it (afk hook's follow-up,
+    // docs/hook.md#bursts) starts the clock again, each tick its own deadline
+    if ARMED.swap(true, Ordering::SeqCst) {
+        return;
+    }
     let spawned = std::thread::Builder::new()
         .name("afk-deadline".into())
-        .spawn(move || watch(&monitor, kind, (dry_run, json), timeout, started));
+        .spawn(move || watch(&monitor, (dry_run, json)));
     if let Err(e) = spawned {
         crate::log::warn(&format!("tick: cannot start the deadline's watchdog: {e}"));
     }
 }
 
-fn watch(
-    monitor: &Monitor,
-    kind: TickKind,
-    (dry_run, json): (bool, bool),
-    timeout: Duration,
-    started: Instant,
-) {
+/// The tick now on the clock: its kind, its deadline and when it started.
+static CLOCK: std::sync::Mutex<Option<(TickKind, Duration, Instant)>> = std::sync::Mutex::new(None);
+
+/// Whether this process's watchdog runs.
+static ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn clock() -> Option<(TickKind, Duration, Instant)> {
+    CLOCK.lock().ok().and_then(|c| *c)
+}
+
+fn watch(monitor: &Monitor, (dry_run, json): (bool, bool)) {
     let tick = Duration::from_millis(100);
     // until told to stop: by the clock or by SIGTERM
     let stop = loop {
         if let Some(s) = stopping() {
             break s;
         }
-        if started.elapsed() >= timeout {
+        if let Some((_, timeout, started)) = clock()
+            && started.elapsed() >= timeout
+        {
             let _ = STOP.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst);
             continue;
         }
         std::thread::sleep(tick);
+    };
+    let Some((kind, timeout, _)) = clock() else {
+        return;
     };
     let until = Instant::now() + tick_deadline::grace(stop, timeout);
     while Instant::now() < until {

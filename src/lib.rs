@@ -36,6 +36,7 @@ pub mod crash;
 pub mod deadline;
 pub mod document;
 pub mod edges;
+pub mod events;
 pub mod example;
 pub mod exit_status;
 pub mod hint;

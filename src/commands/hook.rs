@@ -4,9 +4,12 @@
 //! lock's bounded wait (`lock::wait_free`) and the tick
 //! (`tick::run` over `ops::poll` or `ops::watch` with `Scope::Repo`).
 
+use crate::core::event_fold;
 use crate::core::hook::{self, Answer, Dialect, Verdict, Work};
+use crate::events;
 use crate::ops::{Scope, poll, watch};
 use crate::session::{Outcome, Session};
+use crate::types::RepoName;
 use crate::types::TickKind;
 use anyhow::Result;
 use std::path::PathBuf;
@@ -70,12 +73,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let Answer::Accepted(Work::Tick(kind, name)) = answer else {
         return Ok(Outcome::code(answer.exit().unwrap_or(0)));
     };
-    // a new comment's tick reads it once an edit in its own second would
-    // have been reported (answered first: the forge is not kept waiting)
-    if news == Some(hook::CommentNews::Written) {
-        std::thread::sleep(hook::EDIT_GRACE);
-    }
-    start_tick(ctx, cfg, (kind, &name), delivery, &print)
+    start_tick(ctx, cfg, (kind, &name), (delivery, &print), news)
 }
 
 /// What a signed delivery starts (`core::hook::work`), held by the brakes
@@ -121,17 +119,18 @@ fn work_of(
     (work, news, print)
 }
 
-/// The tick an accepted event starts: the allowlist's own spelling of the
-/// repository, a bounded wait for a tick of its kind, then the scoped tick
-/// under cron's rules, which records the delivery and counts itself once
-/// it holds its lock ([`begins`]): the event writes nothing to the state
-/// file outside the tick's lock, so a cron tick never meets it there.
+/// The ticks an accepted event starts (docs/hook.md#bursts): the slot for
+/// its kind and repository taken, or the event folded into the follow-up
+/// of the tick that holds it (this process ends at once); then the tick,
+/// a new comment's once its edit grace is past; then at most one
+/// follow-up; an issue event's poll then watch, where a run of the
+/// repository is in flight.
 fn start_tick(
     ctx: &Session,
     cfg: &crate::config::Config,
     (kind, name): (TickKind, &str),
-    delivery: Option<&str>,
-    print: &str,
+    (delivery, print): (Option<&str>, &str),
+    news: Option<hook::CommentNews>,
 ) -> Result<Outcome> {
     // the allowlist's own entry: the name as the config spells it
     let Some(repo) = cfg
@@ -143,86 +142,48 @@ fn start_tick(
     else {
         return Ok(Outcome::OK);
     };
-    // one bound for all the waiting: for the tick holding the lock now, and
-    // for one that takes it a moment before this one does
-    let until = std::time::Instant::now() + cfg.hook.wait_lock;
-    if !free_in_time(ctx, kind, until, &repo)? {
+    // a new comment's tick reads it once an edit in its own second would
+    // have been reported (answered first: the forge is not kept waiting)
+    let grace = match news {
+        Some(hook::CommentNews::Written) => hook::EDIT_GRACE,
+        _ => std::time::Duration::ZERO,
+    };
+    let line = event_fold::due_line(delivery, print, events::ms_after(grace));
+    let Some(slot) = events::slot_or_fold(ctx, kind, &repo, &line)? else {
         return Ok(Outcome::OK);
-    }
-    let now = stamp_now();
-    let first = |t: &crate::tick::Tick| begins(t, kind, delivery, print, &now);
-    let again = || {
-        free_in_time(ctx, kind, until, &repo).unwrap_or_else(|e| {
-            crate::log::warn(&format!("hook: {e:#}"));
-            false
-        })
     };
-    let event = crate::tick::Event {
-        first: &first,
-        again: &again,
+    std::thread::sleep(grace);
+    let own: Vec<&str> = delivery.into_iter().chain([print]).collect();
+    let outcome = events::event_ticks(ctx, cfg, (kind, &repo), &slot, &own, &scoped(ctx))?;
+    drop(slot);
+    let in_flight = match ctx.read_store().and_then(|s| s.runs_in_flight()) {
+        Ok(runs) => runs.iter().filter(|r| r.repo == repo).count(),
+        Err(_) => 0,
     };
-    let scope = Scope::Repo(repo.clone());
-    match kind {
-        TickKind::Poll => crate::tick::run(ctx, kind, |c| poll::tick_if(c, &scope, &event)),
-        _ => crate::tick::run(ctx, kind, |c| watch::tick_if(c, &scope, &event)),
+    if !event_fold::then_watch(kind, in_flight) {
+        return Ok(outcome);
     }
+    let line = event_fold::due_line(None, "-", 0);
+    let Some(slot) = events::slot_or_fold(ctx, TickKind::Watch, &repo, &line)? else {
+        return Ok(outcome);
+    };
+    let watched =
+        events::event_ticks(ctx, cfg, (TickKind::Watch, &repo), &slot, &[], &scoped(ctx))?;
+    Ok(events::worse(outcome, watched))
 }
 
-/// Whether the lock of `kind` is free before `until` (`lock::wait_free`,
-/// which only looks); past it the log says the event for `repo` is left to
-/// the next tick.
-fn free_in_time(
+/// An event's tick of a kind over one repository: `ops::poll` or
+/// `ops::watch` under `tick::run`, as cron's.
+pub(crate) fn scoped(
     ctx: &Session,
-    kind: TickKind,
-    until: std::time::Instant,
-    repo: &crate::types::RepoName,
-) -> Result<bool> {
-    let left = until.saturating_duration_since(std::time::Instant::now());
-    if crate::lock::wait_free(ctx.state_dir(), kind.as_str(), left)? {
-        return Ok(true);
-    }
-    crate::log::info(&format!(
-        "hook: a {kind} tick held the lock past hook.wait_lock ({}): the event for {repo} is left to the next tick",
-        crate::types::format_duration(ctx.config().hook.wait_lock)
-    ));
-    Ok(false)
-}
-
-/// On the event's opened tick, under its lock and on its state file (a
-/// dry run's copy): the delivery recorded and the tick counted, in one
-/// transaction; false when another event's tick handled the delivery
-/// first (then this one does nothing). A state file that cannot record
-/// them lets the tick go on and say why.
-fn begins(
-    t: &crate::tick::Tick,
-    kind: TickKind,
-    delivery: Option<&str>,
-    print: &str,
-    now: &str,
-) -> bool {
-    let ids: Vec<&str> = delivery.into_iter().chain([print]).collect();
-    match t.store().hook_tick_begins_as(&ids, kind.as_str(), now) {
-        Ok(true) => true,
-        Ok(false) => {
-            crate::log::info(&format!(
-                "hook: delivery {} was handled by another event's tick meanwhile; nothing to do",
-                delivery.unwrap_or_default()
-            ));
-            false
-        }
-        Err(e) => {
-            crate::log::warn(&format!("hook: cannot record the event's tick: {e:#}"));
-            true
+) -> impl Fn(TickKind, &RepoName, &crate::tick::Event) -> Result<Outcome> + '_ {
+    move |kind, repo, event| {
+        let scope = Scope::Repo(repo.clone());
+        match kind {
+            TickKind::Poll => crate::tick::run(ctx, kind, |c| poll::tick_if(c, &scope, event)),
+            _ => crate::tick::run(ctx, kind, |c| watch::tick_if(c, &scope, event)),
         }
     }
-}
-
-/// Now as tick health keeps a time: RFC 3339, whole seconds.
-fn stamp_now() -> String {
-    let now = crate::clock::now();
-    (now.replace_nanosecond(0).unwrap_or(now))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Answer `answer` (a refusal) and end with its exit, or with `error` (a
@@ -241,7 +202,7 @@ fn refuse(answer: Answer, error: Result<()>) -> Result<Outcome> {
 fn note_edit(ctx: &Session, repo: &str, id: i64) {
     let kept = ctx
         .local()
-        .and_then(|l| l.store.note_comment_edited(repo, id, &stamp_now()));
+        .and_then(|l| l.store.note_comment_edited(repo, id, &events::stamp_now()));
     match kept {
         Ok(()) => crate::log::info(&format!(
             "hook: comment {id} of {repo} was edited: it is nobody's command"

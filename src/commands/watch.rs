@@ -24,12 +24,7 @@ pub struct Args {
 
 pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
     if let Some(run) = a.after_turn {
-        // the brakes hold for a turn's end as for every trigger
-        if !ctx.load()?.poll.enabled {
-            return Ok(Outcome::OK);
-        }
-        let scope = Scope::Run(crate::types::RunId(run));
-        return crate::tick::run(ctx, TickKind::Watch, |c| watch::tick(c, &scope));
+        return after_turn(ctx, crate::types::RunId(run));
     }
     if let Some(d) = a.wait_agents {
         watch::wait_agents_first(d);
@@ -39,4 +34,30 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
         let _ = crate::lock::wait_free(ctx.state_dir(), TickKind::Watch.as_str(), d);
     }
     crate::tick::run(ctx, TickKind::Watch, |c| watch::tick(c, &Scope::All))
+}
+
+/// The watch a turn's end starts (docs/hook.md#a-turns-end): the run's
+/// repository's event tick, as a delivery's is (its slot, or folded into
+/// the follow-up of the event tick that holds it; the lock waited for
+/// within `hook.wait_lock`; counted with the event ticks). The brakes hold
+/// as for every trigger: nothing read or written, no flag.
+fn after_turn(ctx: &Session, run: crate::types::RunId) -> Result<Outcome> {
+    let cfg = ctx.load()?;
+    let stopped = ctx.paths().stop.exists();
+    if crate::core::hook::brake(cfg.poll.enabled, stopped.then_some("")).is_some() {
+        return Ok(Outcome::OK);
+    }
+    let repo = match ctx.read_store()?.run(run)? {
+        Some(r) => r.repo,
+        None => return Ok(Outcome::OK),
+    };
+    let line = crate::core::event_fold::due_line(None, "-", 0);
+    let Some(slot) = crate::events::slot_or_fold(ctx, TickKind::Watch, &repo, &line)? else {
+        return Ok(Outcome::OK);
+    };
+    let tick = |kind, repo: &crate::types::RepoName, event: &crate::tick::Event| {
+        let scope = Scope::Repo(repo.clone());
+        crate::tick::run(ctx, kind, |c| watch::tick_if(c, &scope, event))
+    };
+    crate::events::event_ticks(ctx, cfg, (TickKind::Watch, &repo), &slot, &[], &tick)
 }

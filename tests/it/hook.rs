@@ -31,7 +31,7 @@ pub(crate) fn hex_mac(secret: &str, body: &str) -> String {
 }
 
 /// An issue event's body for `repo`, in the running dialect's shape.
-fn issue_body(repo: &str) -> String {
+pub(crate) fn issue_body(repo: &str) -> String {
     // each event a forge sends differs from the last (its times, its
     // sender's state): one body sent twice is one delivery replayed
     let n = EVENTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -81,7 +81,7 @@ pub(crate) fn hook(afk: &Afk, body: &str, headers: &[String]) -> (i32, String, S
     done(c.output().unwrap())
 }
 
-fn done(out: std::process::Output) -> (i32, String, String) {
+pub(crate) fn done(out: std::process::Output) -> (i32, String, String) {
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).to_string(),
@@ -120,7 +120,7 @@ fn hook_raw(afk: &Afk, request: &str) -> (i32, String, String) {
     done(child.wait_with_output().unwrap())
 }
 
-fn runs(afk: &Afk) -> Vec<(String, String)> {
+pub(crate) fn runs(afk: &Afk) -> Vec<(String, String)> {
     if !afk.state().exists() {
         return vec![];
     }
@@ -240,8 +240,9 @@ both_dialects! {
         let (code, _, err) = hook(&afk, &body, &signed(&body, "d-3", SECRET));
         assert_eq!(code, 0, "{err}");
         assert_eq!(runs(&afk).len(), 1, "never two agents: {err}");
+        // each issue event's poll is followed by watch: a run is in flight
         let counted = afk.sql_rows("SELECT kind, count FROM hook_ticks");
-        assert_eq!(counted, [["poll".to_string(), "2".to_string()]]);
+        assert_eq!(counted, [["poll".to_string(), "2".to_string()], ["watch".to_string(), "2".to_string()]]);
         // afk status counts them per kind
         let (code, status, err) = afk.json(&["status"]);
         assert_eq!(code, 0, "{err}");
@@ -317,6 +318,14 @@ both_dialects! {
         assert!(out.contains("the stop file"), "{out}");
         assert!(sb.requests().is_empty(), "no forge request");
         assert!(afk.sql_rows("SELECT id FROM hook_deliveries").is_empty(), "not recorded");
+        // and no slot taken, no due flag left: nothing queued for later
+        let queued: Vec<_> = std::fs::read_dir(afk.scratch.path("state"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("event-"))
+            .collect();
+        assert!(queued.is_empty(), "{queued:?}");
     }
 }
 
@@ -382,7 +391,11 @@ fn an_event_left_to_the_next_tick_writes_nothing_outside_the_ticks_lock() {
     assert!(out.ends_with("delivery already handled\n"), "{out}");
     assert_eq!(
         afk.sql_rows("SELECT kind, count FROM hook_ticks"),
-        [["poll".to_string(), "1".to_string()]]
+        // the poll that started the agent, then watch (a run in flight)
+        [
+            ["poll".to_string(), "1".to_string()],
+            ["watch".to_string(), "1".to_string()]
+        ]
     );
 }
 
@@ -434,7 +447,11 @@ fn one_delivery_twice_at_once_starts_one_tick() {
     );
     assert_eq!(
         afk.sql_rows("SELECT kind, count FROM hook_ticks"),
-        [["poll".to_string(), "1".to_string()]],
+        // the poll that started the agent, then watch (a run in flight)
+        [
+            ["poll".to_string(), "1".to_string()],
+            ["watch".to_string(), "1".to_string()]
+        ],
         "{logs}"
     );
 }

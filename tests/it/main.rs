@@ -34,6 +34,7 @@ mod gitlab_nested;
 mod hardening;
 mod harvest;
 mod hook;
+mod hook_burst;
 mod kube_gateway;
 mod kube_workspace;
 mod kubernetes;

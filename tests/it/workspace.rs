@@ -1539,6 +1539,17 @@ fn a_turns_end_starts_its_runs_watch_which_pushes_and_opens_the_pr_with_no_tick_
     let (prs, after) = prs_after_the_turns_end(&sb, &afk);
     assert_eq!(prs, 1, "the turn's end opened the PR: {after}");
     assert!(branch_files(&sb).is_some_and(|f| f.contains("x.txt")));
+    // counted with the event ticks (afk status, the status page)
+    let (code, status, err) = afk.json(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    let watch = status["ticks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "watch")
+        .unwrap()
+        .clone();
+    assert_eq!(watch["by_events"]["ticks"], 1, "{status}\n{after}");
     // under the kill switch a turn's end starts nothing
     let (sb, mut afk) = setup(&format!("printf 'x\\n' > x.txt\n{COMMIT}"), "");
     afk.env.push((TURN_END_WATCH.into(), "on".into()));

@@ -32,6 +32,7 @@ pub mod doctor_gitlab;
 pub mod doctor_upgrade;
 pub mod end_plan;
 pub mod escalation;
+pub mod event_fold;
 pub mod explain;
 pub mod final_message;
 pub mod fixer_exit;

@@ -84,6 +84,27 @@ impl Store {
         Ok(true)
     }
 
+    /// The deliveries a burst folded into this tick (docs/hook.md#bursts),
+    /// recorded as handled so a replay of one starts nothing; ids recorded
+    /// already are left as they are.
+    pub fn hook_deliveries_folded(&self, ids: &[String], at: &str) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        for id in ids {
+            tx.execute(
+                "INSERT OR IGNORE INTO hook_deliveries (id, at) VALUES (?1, ?2)",
+                rusqlite::params![id, at],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.execute(
+            "DELETE FROM hook_deliveries WHERE rowid <= (SELECT max(rowid) FROM hook_deliveries) - ?1",
+            [DELIVERIES_KEPT],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Whether delivery `id` was handled already (a read: afk hook answers
     /// a redelivery so before its tick, which records it, opens).
     pub fn hook_delivery_handled(&self, id: &str) -> Result<bool> {
@@ -253,5 +274,31 @@ mod tests {
                 ("watch", 1, "2026-01-01T00:03:00Z")
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod folded {
+    use crate::Store;
+
+    #[test]
+    fn deliveries_a_burst_folded_are_handled_without_counting_a_tick() {
+        let dir = std::env::temp_dir().join(format!("afk-hooks-folded-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir.join("afk.db")).unwrap();
+        s.hook_tick_begins(Some("d-1"), "watch", "2026-01-01T00:00:00Z")
+            .unwrap();
+        s.hook_deliveries_folded(
+            &["d-1".into(), "d-2".into(), "p-2".into()],
+            "2026-01-01T00:00:01Z",
+        )
+        .unwrap();
+        for id in ["d-1", "d-2", "p-2"] {
+            assert!(s.hook_delivery_handled(id).unwrap(), "{id}");
+        }
+        assert!(!s.hook_delivery_handled("d-3").unwrap());
+        // a replay of a folded delivery's tick is a redelivery
+        assert!(!s.hook_tick_begins(Some("d-2"), "watch", "x").unwrap());
+        assert_eq!(s.hook_ticks().unwrap()[0].count, 1);
     }
 }

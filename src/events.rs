@@ -1,0 +1,299 @@
+//! One event-started tick of each kind per repository at a time, a burst
+//! folded into one follow-up (docs/hook.md#bursts; the rules and the
+//! files' names are `core::event_fold`). The slot is a record lock in the
+//! state folder, so a holder that dies lets go; the due flag is a file
+//! beside it, appended to by the triggers the slot turned away and taken
+//! (renamed, read, removed) by the holder when its tick opens.
+
+use crate::core::event_fold::{self, Due};
+use crate::lock::TickLock;
+use crate::session::{Outcome, Session};
+use crate::types::TickKind;
+use anyhow::{Context, Result};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// This process's slot for the event ticks of one kind over one repository.
+pub struct Slot {
+    _lock: TickLock,
+    flag: PathBuf,
+}
+
+/// What a trigger found.
+pub enum Taken {
+    /// the slot is this process's: it runs the tick
+    Mine(Slot),
+    /// another process's tick runs or waits: this trigger is its due flag's
+    Folded,
+}
+
+/// Take the slot for `kind` over `repo`, or leave `line` (`due_line`) in
+/// its due flag and fold into the holder's follow-up. A holder that let go
+/// between the two looks is not waited for: the slot is tried once more
+/// after the flag is written, and taken then (its tick clears the flag).
+pub fn take_or_fold(state_dir: &Path, kind: TickKind, repo: &str, line: &str) -> Result<Taken> {
+    let name = event_fold::slot_name(kind, repo);
+    let flag = state_dir.join(event_fold::flag_name(kind, repo));
+    if let Some(lock) = crate::lock::try_acquire(state_dir, &name)? {
+        return Ok(Taken::Mine(Slot { _lock: lock, flag }));
+    }
+    append(&flag, line)?;
+    match crate::lock::try_acquire(state_dir, &name)? {
+        Some(lock) => Ok(Taken::Mine(Slot { _lock: lock, flag })),
+        None => Ok(Taken::Folded),
+    }
+}
+
+impl Slot {
+    /// Whether a trigger was folded since the flag was last taken.
+    pub fn due(&self) -> bool {
+        std::fs::symlink_metadata(&self.flag).is_ok_and(|m| m.is_file())
+    }
+
+    /// Take the due flag (as the tick opens, before it reads the forge):
+    /// what its triggers asked, None when there was none. A flag that
+    /// cannot be read is taken all the same (its being there was the ask)
+    /// and said in the log.
+    pub fn take(&self) -> Option<Due> {
+        let taking = self.flag.with_extension("taking");
+        match std::fs::rename(&self.flag, &taking) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                crate::log::warn(&format!(
+                    "hook: cannot take the due flag {}: {e}",
+                    self.flag.display()
+                ));
+                return None;
+            }
+        }
+        let text = read_bounded(&taking).unwrap_or_else(|e| {
+            crate::log::warn(&format!("hook: {e:#}"));
+            String::new()
+        });
+        let _ = std::fs::remove_file(&taking);
+        Some(event_fold::due_of(&text))
+    }
+}
+
+/// Append one line to the flag: created private, never through a link,
+/// and not grown past what a holder reads (the flag's being there is what
+/// counts).
+fn append(flag: &Path, line: &str) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(flag)
+        .with_context(|| format!("hook: cannot write the due flag {}", flag.display()))?;
+    let full = f
+        .metadata()
+        .map(|m| !m.is_file() || m.len() as usize >= event_fold::FLAG_READ_MAX)
+        .unwrap_or(true);
+    if !full {
+        f.write_all(line.as_bytes())
+            .with_context(|| format!("hook: cannot write the due flag {}", flag.display()))?;
+    }
+    Ok(())
+}
+
+/// At most `FLAG_READ_MAX` of a taken flag, a regular file only.
+fn read_bounded(path: &Path) -> Result<String> {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("cannot read the due flag {}", path.display()))?;
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        anyhow::bail!("the due flag {} is not a file", path.display());
+    }
+    let mut bytes = Vec::new();
+    f.take(event_fold::FLAG_READ_MAX as u64)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read the due flag {}", path.display()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Unix milliseconds of `now` plus `later`: the `not_before` of a flag line.
+pub fn ms_after(later: std::time::Duration) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from((now + later).as_millis()).unwrap_or(i64::MAX)
+}
+
+/// How long until the Unix millisecond `not_before` (a folded new
+/// comment's edit grace), never longer than that grace.
+pub fn left_until(not_before_ms: i64) -> std::time::Duration {
+    let now = ms_after(std::time::Duration::ZERO);
+    let left = u64::try_from(not_before_ms.saturating_sub(now)).unwrap_or(0);
+    std::time::Duration::from_millis(left).min(crate::core::hook::EDIT_GRACE)
+}
+
+/// The slot of `kind` over `repo`, or None: the event is folded into the
+/// follow-up of the tick that holds it (said in the log).
+pub fn slot_or_fold(
+    ctx: &Session,
+    kind: TickKind,
+    repo: &crate::types::RepoName,
+    line: &str,
+) -> Result<Option<Slot>> {
+    match take_or_fold(ctx.state_dir(), kind, repo.as_str(), line)? {
+        Taken::Mine(slot) => Ok(Some(slot)),
+        Taken::Folded => {
+            crate::log::info(&format!(
+                "hook: a {kind} tick for {repo} started by an event runs or waits: this one is folded into its follow-up"
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// How a command runs one tick of a kind over one repository for an event (the
+/// operations are the commands' to name: `ops::poll::tick_if`,
+/// `ops::watch::tick_if` under `tick::run`).
+pub type Ticker<'a> =
+    dyn Fn(TickKind, &crate::types::RepoName, &crate::tick::Event) -> Result<Outcome> + 'a;
+
+/// The event's tick of `kind` over `repo`, holding `slot`, then one
+/// follow-up when a trigger was folded while it ran. `own`: the ids of
+/// the delivery that started it (none for a turn's end or a tick that
+/// follows another). Each waits for the lock within `hook.wait_lock`;
+/// past it the event, and any flag, are left to the next tick.
+pub fn event_ticks(
+    ctx: &Session,
+    cfg: &crate::config::Config,
+    (kind, repo): (TickKind, &crate::types::RepoName),
+    slot: &Slot,
+    own: &[&str],
+    tick: &Ticker,
+) -> Result<Outcome> {
+    let first = one_tick(ctx, cfg, (kind, repo), (slot, own), tick)?;
+    if !slot.due() {
+        return Ok(first);
+    }
+    crate::log::info(&format!(
+        "hook: events for {repo} arrived while its {kind} tick ran: one follow-up tick"
+    ));
+    let again = one_tick(ctx, cfg, (kind, repo), (slot, &[]), tick)?;
+    Ok(worse(first, again))
+}
+
+/// One tick of an event: a bounded wait for a tick of its kind, then the
+/// scoped tick under cron's rules, which takes the due flag, records the
+/// deliveries and counts itself once it holds its lock ([`begins`]): the
+/// event writes nothing to the state file outside the tick's lock, so a
+/// cron tick never meets it there.
+fn one_tick(
+    ctx: &Session,
+    cfg: &crate::config::Config,
+    (kind, repo): (TickKind, &crate::types::RepoName),
+    (slot, own): (&Slot, &[&str]),
+    tick: &Ticker,
+) -> Result<Outcome> {
+    // one bound for all the waiting: for the tick holding the lock now, and
+    // for one that takes it a moment before this one does
+    let until = std::time::Instant::now() + cfg.hook.wait_lock;
+    if !crate::lock::wait_free(ctx.state_dir(), kind.as_str(), std::time::Duration::ZERO)? {
+        crate::log::info(&format!(
+            "hook: a {kind} tick holds the lock: this event's tick for {repo} waits for it (hook.wait_lock {})",
+            crate::types::format_duration(cfg.hook.wait_lock)
+        ));
+    }
+    if !free_in_time(ctx, kind, until, repo)? {
+        return Ok(Outcome::OK);
+    }
+    let now = stamp_now();
+    let first = |t: &crate::tick::Tick| begins(t, kind, (own, slot), &now);
+    let again = || {
+        free_in_time(ctx, kind, until, repo).unwrap_or_else(|e| {
+            crate::log::warn(&format!("hook: {e:#}"));
+            false
+        })
+    };
+    let event = crate::tick::Event {
+        first: &first,
+        again: &again,
+    };
+    tick(kind, repo, &event)
+}
+
+/// The worse of two ticks' exits (the higher documented code).
+pub fn worse(a: Outcome, b: Outcome) -> Outcome {
+    if b.exit_code() > a.exit_code() { b } else { a }
+}
+
+/// Whether the lock of `kind` is free before `until` (`lock::wait_free`,
+/// which only looks); past it the log says the event for `repo` is left to
+/// the next tick.
+fn free_in_time(
+    ctx: &Session,
+    kind: TickKind,
+    until: std::time::Instant,
+    repo: &crate::types::RepoName,
+) -> Result<bool> {
+    let left = until.saturating_duration_since(std::time::Instant::now());
+    if crate::lock::wait_free(ctx.state_dir(), kind.as_str(), left)? {
+        return Ok(true);
+    }
+    crate::log::info(&format!(
+        "hook: a {kind} tick held the lock past hook.wait_lock ({}): the event for {repo} is left to the next tick",
+        crate::types::format_duration(ctx.config().hook.wait_lock)
+    ));
+    Ok(false)
+}
+
+/// On the event's opened tick, under its lock and on its state file (a
+/// dry run's copy): the delivery recorded and the tick counted, in one
+/// transaction; false when another event's tick handled the delivery
+/// first (then this one does nothing). Then the slot's due flag is taken
+/// (this tick reads the forge after every trigger folded so far), its
+/// deliveries recorded, and a folded new comment's edit grace waited out.
+/// A state file that cannot record them lets the tick go on and say why.
+pub fn begins(
+    t: &crate::tick::Tick,
+    kind: TickKind,
+    (own, slot): (&[&str], &Slot),
+    now: &str,
+) -> bool {
+    match t.store().hook_tick_begins_as(own, kind.as_str(), now) {
+        Ok(true) => {}
+        Ok(false) => {
+            crate::log::info(&format!(
+                "hook: delivery {} was handled by another event's tick meanwhile; nothing to do",
+                own.first().copied().unwrap_or_default()
+            ));
+            return false;
+        }
+        Err(e) => crate::log::warn(&format!("hook: cannot record the event's tick: {e:#}")),
+    }
+    if let Some(due) = slot.take() {
+        if let Err(e) = t.store().hook_deliveries_folded(&due.ids, now) {
+            crate::log::warn(&format!("hook: cannot record the folded deliveries: {e:#}"));
+        }
+        let left = left_until(due.not_before_ms);
+        crate::log::info(&format!(
+            "hook: this {kind} tick reads the events folded into it so far{}",
+            if left.is_zero() {
+                String::new()
+            } else {
+                format!(
+                    " (a new comment's among them: first {} ms of its edit grace)",
+                    left.as_millis()
+                )
+            }
+        ));
+        std::thread::sleep(left);
+    }
+    true
+}
+
+/// Now as tick health keeps a time: RFC 3339, whole seconds.
+pub fn stamp_now() -> String {
+    let now = crate::clock::now();
+    (now.replace_nanosecond(0).unwrap_or(now))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
