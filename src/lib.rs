@@ -25,6 +25,7 @@ pub use afk_sandbox as sandbox;
 /// The state file: the `afk-store` crate (crates/afk-store).
 pub use afk_store as store;
 
+pub mod advisories;
 pub mod budget;
 pub mod claims;
 pub mod clap_values;

@@ -164,7 +164,12 @@ impl Checkouts for Real {
     }
 
     fn forward(&self, forge: &dyn Forge, at: &At, turn: u32) -> Result<Forwarded> {
-        let ws = self.open(forge)?;
+        // the gate's advisories: read by the watch tick before it touched
+        // anything; a folder that does not read forwards nothing
+        let advisories = crate::advisories::in_force(&self.cfg)?;
+        let ws = self
+            .open(forge)?
+            .with_gate(self.cfg.gate.policy().with_advisories(advisories));
         let (url, workdir, run) = (
             git_url(&self.cfg, at.repo)?,
             workdir_of(&self.cfg, at),
@@ -176,7 +181,12 @@ impl Checkouts for Real {
     }
 
     fn summary(&self, at: &At, sha: &str, shown: usize) -> Option<BranchSummary> {
-        let ws = afk_git::workspace::Workspace::new(&self.root, self.scratch, None);
+        // the gate's advisories name what lists the new dependency versions
+        // (read already by the tick that forwarded; a folder that does not
+        // read lists them without)
+        let advisories = crate::advisories::in_force(&self.cfg).ok().flatten();
+        let ws = afk_git::workspace::Workspace::new(&self.root, self.scratch, None)
+            .with_gate(self.cfg.gate.policy().with_advisories(advisories));
         let (workdir, run) = (workdir_of(&self.cfg, at), at.run_id.to_string());
         let url = String::new();
         ws.summary(&self.place(at, &url, &workdir, &run), sha, shown)

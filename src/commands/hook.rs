@@ -178,6 +178,10 @@ pub(crate) fn scoped(
     ctx: &Session,
 ) -> impl Fn(TickKind, &RepoName, &crate::tick::Event) -> Result<Outcome> + '_ {
     move |kind, repo, event| {
+        // a watch tick reads the gate's advisories before it touches anything
+        if kind == TickKind::Watch {
+            crate::advisories::in_force(ctx.config())?;
+        }
         let scope = Scope::Repo(repo.clone());
         match kind {
             TickKind::Poll => crate::tick::run(ctx, kind, |c| poll::tick_if(c, &scope, event)),

@@ -59,9 +59,17 @@ impl Gate {
 }
 
 impl Config {
+    /// `gate.advisories` as a folder (a relative one from the config's
+    /// folder); None when it is empty.
+    pub fn advisories_dir(&self) -> Option<std::path::PathBuf> {
+        let a = self.gate.advisories.trim();
+        (!a.is_empty()).then(|| self.base_dir.join(a))
+    }
+
     /// `[gate]`: every glob well formed; a table where afk forwards nothing
-    /// (`workspace = "agent"`) or advisories this afk does not read yet is a
-    /// configuration error, never a silent pass.
+    /// (`workspace = "agent"`), an advisories folder that cannot be read or
+    /// that the runner cannot use is a configuration error, never a silent
+    /// pass (its records are read by the ticks that forward, `advisories`).
     pub(super) fn validate_gate(&self, c: &Checker, table: &toml::Table) -> Result<()> {
         let g = &self.gate;
         if let Err((key, why)) =
@@ -76,12 +84,26 @@ impl Config {
                 "the change gate judges what afk forwards: with runner.workspace = \"agent\" afk pushes nothing, so [gate] has nothing to act on; remove it",
             ));
         }
-        if !g.advisories.trim().is_empty() {
-            return Err(c.err(
-                "gate",
-                "advisories",
-                "this afk does not read advisory folders yet (protected paths, max_files, max_bytes and draft are in force): leave advisories empty rather than trust a check that does not run",
-            ));
+        if let Some(dir) = self.advisories_dir() {
+            if self.runner.kind == crate::config::RunnerKind::Kubernetes {
+                return Err(c.err(
+                    "gate",
+                    "advisories",
+                    "the Kubernetes runner's forwarding container cannot read an advisories folder yet (protected paths, the limits and the dependency list are in force there): leave advisories empty rather than trust a check that does not run",
+                ));
+            }
+            if !std::fs::metadata(&dir).is_ok_and(|m| m.is_dir())
+                || std::fs::read_dir(&dir).is_err()
+            {
+                return Err(c.err(
+                    "gate",
+                    "advisories",
+                    format!(
+                        "{} is not a readable folder (a folder of OSV records, docs/security.md#advisories)",
+                        dir.display()
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -460,3 +460,39 @@ fn a_models_price_needs_only_what_its_api_bills() {
     let e = Config::parse("[runner.prices.models.\"m\"]\ninput = 1.0\n", base).unwrap_err();
     assert!(format!("{e:#}").contains("output"), "{e:#}");
 }
+
+#[test]
+fn an_advisories_folder_must_be_readable_and_is_refused_where_the_runner_cannot_use_it() {
+    let here = std::env::temp_dir();
+    let there = here.display().to_string();
+    let cases = [
+        (format!("[gate]\nadvisories = \"{there}\"\n"), None),
+        // relative: from the config's folder, which does not exist here
+        (
+            "[gate]\nadvisories = \"osv\"\n".to_string(),
+            Some("gate.advisories"),
+        ),
+        ("[gate]\nadvisories = \"\"\n".to_string(), None),
+        (
+            format!("[gate]\nadvisories = \"{there}/afk-no-such-folder-7\"\n"),
+            Some("gate.advisories"),
+        ),
+        (
+            format!(
+                "[runner]\nkind = \"kubernetes\"\n\n[runner.kubernetes]\ngit_secret = \"afk-git\"\nimage = \"a/b:1\"\n\n[gate]\nadvisories = \"{there}\"\n"
+            ),
+            Some("gate.advisories"),
+        ),
+    ];
+    for (text, want) in cases {
+        match (parse(&text), want) {
+            (Ok(c), None) => assert_eq!(
+                c.advisories_dir().is_some(),
+                text.contains(there.as_str()),
+                "{text}"
+            ),
+            (Err(e), Some(w)) => assert!(e.to_string().contains(w), "{text}: {e}"),
+            (got, want) => panic!("{text}: got {:?}, want {want:?}", got.err()),
+        }
+    }
+}

@@ -1490,7 +1490,7 @@ fn the_gates_size_limits_count_the_run_across_its_turns() {
         prompt.contains("the run changes 4 paths (`gate.max_files` = 3)"),
         "{prompt}"
     );
-    // a malformed glob and advisories this afk does not read are refused at load
+    // a malformed glob and an advisories folder that is not there are refused at load
     for (extra, key) in [
         ("[gate]\nallow = [\"a//b\"]\n", "gate.allow"),
         ("[gate]\nadvisories = \"osv\"\n", "gate.advisories"),
@@ -1508,6 +1508,272 @@ fn the_gates_size_limits_count_the_run_across_its_turns() {
             .replace(extra, "[gate]\nmax_files = 3\n");
         std::fs::write(&afk.config, text).unwrap();
     }
+}
+
+// ---- the change gate's advisories (docs/security.md#advisories) ----
+
+/// A folder of OSV records, kept as long as the test.
+fn osv_folder(records: &[serde_json::Value]) -> Scratch {
+    let dir = Scratch::new();
+    for sub in ["eco0", "eco1"] {
+        std::fs::create_dir_all(dir.path(sub)).unwrap();
+    }
+    for (i, r) in records.iter().enumerate() {
+        // at any depth
+        dir.write(&format!("eco{}/rec-{i}.json", i % 2), &r.to_string());
+    }
+    dir.write("README.md", "not a record, not read");
+    dir
+}
+
+fn osv(
+    id: &str,
+    eco: &str,
+    name: &str,
+    affected: serde_json::Value,
+    more: serde_json::Value,
+) -> serde_json::Value {
+    let mut r = json!({
+        "id": id,
+        "modified": "2026-11-20T00:00:00Z",
+        "affected": [{"package": {"ecosystem": eco, "name": name}}],
+    });
+    for (k, v) in affected.as_object().unwrap() {
+        r["affected"][0][k] = v.clone();
+    }
+    for (k, v) in more.as_object().unwrap() {
+        r[k] = v.clone();
+    }
+    r
+}
+
+fn cargo_lock(pkgs: &[(&str, &str)]) -> String {
+    let mut t = String::from("version = 3\n");
+    for (n, v) in pkgs {
+        t.push_str(&format!(
+            "\n[[package]]\nname = \"{n}\"\nversion = \"{v}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+        ));
+    }
+    t
+}
+
+/// The records the advisory tests share.
+fn the_records() -> Vec<serde_json::Value> {
+    vec![
+        osv(
+            "MAL-2026-7",
+            "npm",
+            "evilpkg",
+            json!({"versions": ["1.0.0"]}),
+            json!({}),
+        ),
+        osv(
+            "GHSA-high-bytes",
+            "crates.io",
+            "bytes",
+            json!({"ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.5.1"}]}]}),
+            json!({"database_specific": {"severity": "HIGH"}}),
+        ),
+        osv(
+            "GO-2026-1",
+            "Go",
+            "golang.org/x/text",
+            json!({"ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "0.15.0"}]}]}),
+            json!({"database_specific": {"severity": "HIGH"}}),
+        ),
+        osv(
+            "PYSEC-2026-3",
+            "PyPI",
+            "Zope.Interface",
+            json!({"versions": ["6.0"]}),
+            json!({"severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]}),
+        ),
+        osv(
+            "GHSA-low-log",
+            "crates.io",
+            "log",
+            json!({"versions": ["0.4.0"]}),
+            json!({"database_specific": {"severity": "LOW"}}),
+        ),
+        osv(
+            "GHSA-mod-log",
+            "crates.io",
+            "log",
+            json!({"versions": ["0.4.0"]}),
+            json!({"database_specific": {"severity": "MODERATE"}}),
+        ),
+        osv(
+            "GHSA-gone-log",
+            "crates.io",
+            "log",
+            json!({"versions": ["0.4.0"]}),
+            json!({"withdrawn": "2026-01-01T00:00:00Z", "database_specific": {"severity": "CRITICAL"}}),
+        ),
+    ]
+}
+
+fn gated_with(folder: &Scratch) -> String {
+    format!("[gate]\nadvisories = \"{}\"\n", folder.dir.display())
+}
+
+/// The lockfile the agent writes, and the commit.
+fn writes(path: &str, text: &str) -> String {
+    format!(
+        "mkdir -p \"$(dirname {path})\"\ncat > {path} <<'EOF'\n{text}EOF\ngit add -A\ngit commit -qm \"agent: turn $AFK_TURN\"\n"
+    )
+}
+
+#[test]
+fn a_malware_listed_npm_version_is_refused_and_the_safe_one_then_forwarded_and_listed() {
+    let folder = osv_folder(&the_records());
+    let lock = |v: &str| {
+        format!(
+            "{{\"lockfileVersion\": 3, \"packages\": {{\"\": {{\"name\": \"app\"}}, \"node_modules/evilpkg\": {{\"version\": \"{v}\"}}}}}}\n"
+        )
+    };
+    let script = format!(
+        "if [ \"$AFK_TURN\" = 1 ]; then\n{}else\n{}fi\n",
+        writes("web/package-lock.json", &lock("1.0.0")),
+        writes("web/package-lock.json", &lock("1.0.1"))
+    );
+    let (sb, afk) = setup(&script, &gated_with(&folder));
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(branch_files(&sb), None, "nothing pushed");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    assert!(
+        prompt.contains(
+            "dependency `evilpkg` 1.0.0 (npm, `web/package-lock.json`): MAL-2026-7 (malware)"
+        ),
+        "{prompt}"
+    );
+    // the gate turn moves to a version no record lists: forwarded
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    let (_, body) = the_pr(&sb);
+    assert!(
+        body.contains("- `evilpkg` 1.0.1 (npm, `web/package-lock.json`)"),
+        "{body}"
+    );
+}
+
+#[test]
+fn high_advisories_refuse_a_cargo_bump_a_go_sum_bump_and_a_cvss_critical_pin_by_its_normalised_name()
+ {
+    let folder = osv_folder(&the_records());
+    let cases = [
+        (
+            "Cargo.lock",
+            cargo_lock(&[("bytes", "1.5.0")]),
+            "dependency `bytes` 1.5.0 (crates.io, `Cargo.lock`): GHSA-high-bytes (HIGH, fixed in 1.5.1)",
+        ),
+        (
+            "go.sum",
+            "golang.org/x/text v0.14.0 h1:abc=\ngolang.org/x/text v0.14.0/go.mod h1:def=\n"
+                .to_string(),
+            "dependency `golang.org/x/text` v0.14.0 (Go, `go.sum`): GO-2026-1 (HIGH, fixed in 0.15.0)",
+        ),
+        (
+            "requirements.txt",
+            "zope_interface==6.0\n".to_string(),
+            "(PyPI, `requirements.txt`): PYSEC-2026-3 (CRITICAL)",
+        ),
+    ];
+    for (path, text, reason) in cases {
+        let (sb, afk) = setup(&writes(path, &text), &gated_with(&folder));
+        let (code, r, err) = run_once(&sb, &afk);
+        assert_eq!(code, 0, "{r} {err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("corrective_turn".into(), Some("gate".into())),
+            "{path}: {r} {err}"
+        );
+        let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+        assert!(prompt.contains(reason), "{path}: {prompt}");
+        assert_eq!(branch_files(&sb), None, "{path}: nothing pushed");
+    }
+}
+
+#[test]
+fn low_moderate_and_withdrawn_records_and_an_unmoved_vulnerable_pin_pass_and_the_pr_names_them() {
+    let folder = osv_folder(&the_records());
+    // a vulnerable bytes already on the default branch, left where it is
+    let script = writes(
+        "Cargo.lock",
+        &cargo_lock(&[("bytes", "1.4.0"), ("log", "0.4.0")]),
+    );
+    let (sb, afk) = setup(&script, &gated_with(&folder));
+    let lock = cargo_lock(&[("bytes", "1.4.0")]);
+    sb.commit_as(
+        "acme/api",
+        "main",
+        "alice",
+        &[("Cargo.lock", &lock)],
+        "a vulnerable pin",
+    );
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    assert!(
+        branch_files(&sb).is_some_and(|f| f.contains("Cargo.lock")),
+        "forwarded: {r} {err}"
+    );
+    let (_, body) = the_pr(&sb);
+    assert!(
+        body.contains(
+            "- `log` 0.4.0 (crates.io, `Cargo.lock`): GHSA-mod-log (MODERATE), GHSA-low-log (LOW)"
+        ),
+        "{body}"
+    );
+    assert!(!body.contains("GHSA-gone-log"), "withdrawn: {body}");
+    assert!(!body.contains("`bytes`"), "unmoved: {body}");
+}
+
+#[test]
+fn a_record_that_is_not_one_stops_watch_with_exit_2_naming_it_and_doctor_fails() {
+    let mut records = the_records();
+    records.push(json!({"id": "BROKEN-1", "affected": [{"package": {"name": "x"}}]}));
+    let folder = osv_folder(&records);
+    let (sb, afk) = setup(&writes("x.txt", "x\n"), &gated_with(&folder));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(afk.wait_agent(1), 0, "{r} {err} {}", log(&afk));
+    sb.clear_requests();
+    let (code, _, err) = afk.watch();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("gate.advisories") && err.contains("rec-7.json"),
+        "{err}"
+    );
+    assert!(err.contains("package.ecosystem"), "{err}");
+    assert!(
+        sb.requests().is_empty(),
+        "nothing touched: {:?}",
+        sb.requests()
+    );
+    assert_eq!(branch_files(&sb), None, "nothing forwarded");
+    let out = afk.cmd().arg("doctor").output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("FAIL") && text.contains("rec-7.json"),
+        "{text}"
+    );
+    // a sound folder: doctor counts its records per ecosystem
+    let sound = osv_folder(&the_records());
+    let (_, afk) = setup(&writes("x.txt", "x\n"), &gated_with(&sound));
+    let out = afk.cmd().arg("doctor").output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("7 records (crates.io 4, npm 1, PyPI 1, Go 1)"),
+        "{text}"
+    );
 }
 
 // ---- the loop on events: a turn's end starts its run's watch ----

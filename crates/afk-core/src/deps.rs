@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a dependency comes from, as OSV names ecosystems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Ecosystem {
     CratesIo,
     Npm,
@@ -253,6 +253,15 @@ pub fn diff(before: &Locked, after: &Locked) -> Vec<(String, Moved)> {
         .collect()
 }
 
+/// What names the advisories listing a dependency's version (ecosystem,
+/// name, version → each advisory's label), or nothing without a folder.
+pub type Listed<'a> = dyn Fn(Ecosystem, &str, &str) -> Vec<String> + 'a;
+
+/// No advisories folder: nothing listed.
+pub fn none_listed(_: Ecosystem, _: &str, _: &str) -> Vec<String> {
+    vec![]
+}
+
 /// The most lines the PR body's dependency list has.
 pub const LINES_MAX: usize = 200;
 
@@ -266,8 +275,25 @@ pub struct Read<'a> {
 
 /// The PR body's dependency list: one line per dependency, removed ones
 /// last, a lockfile that did not read named; bounded. Empty: nothing moved.
-pub fn body_lines(reads: &[Read]) -> Vec<String> {
+pub fn body_lines(reads: &[Read], advisories: &Listed) -> Vec<String> {
     let code = |s: &str| format!("`{}`", crate::sanitize::one_line(s, 200).replace('`', "'"));
+    // the advisories that list a new version (`osv::Index::hits`' labels)
+    let listed = |eco: Ecosystem, name: &str, new: &[String], old: &[String]| -> String {
+        let mut ids: Vec<String> = vec![];
+        for v in new.iter().filter(|v| !old.contains(v)) {
+            for l in advisories(eco, name, v) {
+                if !ids.contains(&l) {
+                    ids.push(l);
+                }
+            }
+        }
+        if ids.is_empty() {
+            String::new()
+        } else {
+            ids.truncate(10);
+            format!(": {}", ids.join(", "))
+        }
+    };
     let (mut lines, mut removed, mut unread) = (vec![], vec![], vec![]);
     for r in reads {
         let eco = r.kind.ecosystem().as_str();
@@ -282,12 +308,19 @@ pub fn body_lines(reads: &[Read]) -> Vec<String> {
                     let at = format!("({eco}, {})", code(r.path));
                     let v = |vs: &[String]| crate::sanitize::one_line(&vs.join(", "), 200);
                     match m {
-                        Moved::Added(new) => {
-                            lines.push(format!("- {} {} {at}", code(name), v(new)))
-                        }
-                        Moved::Changed(old, new) => {
-                            lines.push(format!("- {} {} → {} {at}", code(name), v(old), v(new)))
-                        }
+                        Moved::Added(new) => lines.push(format!(
+                            "- {} {} {at}{}",
+                            code(name),
+                            v(new),
+                            listed(r.kind.ecosystem(), name, new, &[])
+                        )),
+                        Moved::Changed(old, new) => lines.push(format!(
+                            "- {} {} → {} {at}{}",
+                            code(name),
+                            v(old),
+                            v(new),
+                            listed(r.kind.ecosystem(), name, new, old)
+                        )),
                         Moved::Removed(old) => {
                             removed.push(format!("- {} {} removed {at}", code(name), v(old)))
                         }
@@ -411,7 +444,7 @@ mod tests {
                 moved: Err("not JSON".into()),
             },
         ];
-        let lines = body_lines(&reads);
+        let lines = body_lines(&reads, &none_listed);
         assert_eq!(
             lines,
             vec![
@@ -422,5 +455,42 @@ mod tests {
             ]
         );
         assert_eq!(pypi_name("Zope.Interface__x"), "zope-interface-x");
+    }
+
+    #[test]
+    fn each_new_version_is_followed_by_the_advisories_that_list_it() {
+        let mut ix = crate::osv::Index::default();
+        ix.add(r#"{"id": "GHSA-low", "database_specific": {"severity": "LOW"}, "affected": [{"package": {"ecosystem": "crates.io", "name": "log"}, "versions": ["0.4.1"]}]}"#).unwrap();
+        let m = |moved: Moved| Read {
+            path: "Cargo.lock",
+            kind: Lockfile::Cargo,
+            moved: Ok(vec![("log".to_string(), moved)]),
+        };
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let cases = [
+            (
+                m(Moved::Added(v(&["0.4.1"]))),
+                "- `log` 0.4.1 (crates.io, `Cargo.lock`): GHSA-low (LOW)",
+            ),
+            (
+                m(Moved::Changed(v(&["0.4.0"]), v(&["0.4.1"]))),
+                "- `log` 0.4.0 → 0.4.1 (crates.io, `Cargo.lock`): GHSA-low (LOW)",
+            ),
+            // the listed version is the old one: nothing named
+            (
+                m(Moved::Changed(v(&["0.4.1"]), v(&["0.4.2"]))),
+                "- `log` 0.4.1 → 0.4.2 (crates.io, `Cargo.lock`)",
+            ),
+            (
+                m(Moved::Removed(v(&["0.4.1"]))),
+                "- `log` 0.4.1 removed (crates.io, `Cargo.lock`)",
+            ),
+        ];
+        for (read, want) in cases {
+            let listed = |e: Ecosystem, n: &str, v: &str| {
+                ix.hits(e, n, v).iter().map(|h| h.label()).collect()
+            };
+            assert_eq!(body_lines(&[read], &listed), [want]);
+        }
     }
 }

@@ -124,6 +124,8 @@ pub struct Policy {
     pub max_files: u64,
     /// 0: no limit
     pub max_bytes: u64,
+    /// `advisories`' records, read by the binary (None: no advisory check)
+    pub advisories: Option<crate::osv::Shared>,
 }
 
 impl Policy {
@@ -151,7 +153,14 @@ impl Policy {
             allow: parse("allow", allow)?,
             max_files,
             max_bytes,
+            advisories: None,
         })
+    }
+
+    /// This policy with the advisories folder's records.
+    pub fn with_advisories(mut self, index: Option<std::sync::Arc<crate::osv::Index>>) -> Policy {
+        self.advisories = index.map(crate::osv::Shared);
+        self
     }
 
     /// Whether `path` is protected: a protected glob matches it and no
@@ -239,13 +248,54 @@ pub enum Reason {
         max: u64,
         largest: Vec<(String, u64)>,
     },
+    /// a dependency version the commits add or move to that an advisory
+    /// lists as malware or HIGH and above
+    Advisory {
+        dep: NewDep,
+        hits: Vec<crate::osv::Hit>,
+    },
+}
+
+/// A dependency version a turn's new commits add, or move a dependency to
+/// (`deps::diff` between the forge's branch and the turn's head).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDep {
+    pub path: String,
+    pub ecosystem: crate::deps::Ecosystem,
+    pub name: String,
+    pub version: String,
+}
+
+/// The new versions of what moved in one lockfile: every version of a
+/// dependency added, the versions a changed one did not have before.
+pub fn new_deps(
+    path: &str,
+    kind: crate::deps::Lockfile,
+    moved: &[(String, crate::deps::Moved)],
+) -> Vec<NewDep> {
+    use crate::deps::Moved;
+    let mut out = vec![];
+    for (name, m) in moved {
+        let new: Vec<&String> = match m {
+            Moved::Added(new) => new.iter().collect(),
+            Moved::Changed(old, new) => new.iter().filter(|v| !old.contains(v)).collect(),
+            Moved::Removed(_) => vec![],
+        };
+        out.extend(new.into_iter().map(|v| NewDep {
+            path: path.to_string(),
+            ecosystem: kind.ecosystem(),
+            name: name.clone(),
+            version: v.clone(),
+        }));
+    }
+    out
 }
 
 /// The most paths a reason names before "and N more".
 pub const NAMED: usize = 50;
 
 /// Judge a turn (docs/security.md#the-change-gate): empty when it passes.
-pub fn judge(policy: &Policy, commits: &[Commit], run: &RunChange) -> Vec<Reason> {
+pub fn judge(policy: &Policy, commits: &[Commit], run: &RunChange, deps: &[NewDep]) -> Vec<Reason> {
     let mut out: Vec<Reason> = vec![];
     for c in commits {
         for (did, path) in &c.changes {
@@ -290,6 +340,22 @@ pub fn judge(policy: &Policy, commits: &[Commit], run: &RunChange) -> Vec<Reason
             max: policy.max_bytes,
             largest: run.largest.iter().take(5).cloned().collect(),
         });
+    }
+    if let Some(adv) = &policy.advisories {
+        for d in deps {
+            let hits: Vec<crate::osv::Hit> = adv
+                .0
+                .hits(d.ecosystem, &d.name, &d.version)
+                .into_iter()
+                .filter(crate::osv::Hit::refuses)
+                .collect();
+            if !hits.is_empty() {
+                out.push(Reason::Advisory {
+                    dep: d.clone(),
+                    hits,
+                });
+            }
+        }
     }
     out
 }
@@ -373,6 +439,22 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                     named.join(", ")
                 ));
             }
+            Reason::Advisory { dep, hits } => {
+                let ids: Vec<String> = hits.iter().take(10).map(|h| h.label()).collect();
+                out.push(format!(
+                    "- dependency {} {} ({}, {}): {}{}",
+                    shown(&dep.name),
+                    crate::sanitize::one_line(&dep.version, 60),
+                    dep.ecosystem.as_str(),
+                    shown(&dep.path),
+                    ids.join(", "),
+                    if hits.len() > 10 {
+                        format!(" and {} more", hits.len() - 10)
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
             Reason::Protected { .. } => {}
         }
     }
@@ -380,7 +462,7 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
 }
 
 /// What the `gate` turn's prompt says beyond the reasons.
-pub const UNDO: &str = "afk did not push this turn: the change gate refused it, for the reasons below. Rewrite your unpushed commits so that none of them touches a protected path (a revert on top is not enough: each commit afk pushes is on the forge) and the run's change fits the limits, then end your turn. You cannot change this policy; a person can make a protected change themselves.";
+pub const UNDO: &str = "afk did not push this turn: the change gate refused it, for the reasons below. Rewrite your unpushed commits so that none of them touches a protected path (a revert on top is not enough: each commit afk pushes is on the forge), the run's change fits the limits, and no dependency they add or move is at a version an advisory lists as malware or of HIGH or CRITICAL severity (use a fixed version, or leave the dependency where it was), then end your turn. You cannot change this policy; a person can make a protected change themselves.";
 
 #[cfg(test)]
 mod tests {
@@ -485,7 +567,7 @@ mod tests {
             bytes: 10,
             largest: vec![],
         };
-        let r = judge(&p, &commits, &small);
+        let r = judge(&p, &commits, &small, &[]);
         assert_eq!(
             r,
             vec![Reason::Protected {
@@ -502,7 +584,15 @@ mod tests {
             "{text}"
         );
         // benign work passes
-        assert!(judge(&p, &[commit("ccc333", &[(Did::Added, "src/b.rs")])], &small).is_empty());
+        assert!(
+            judge(
+                &p,
+                &[commit("ccc333", &[(Did::Added, "src/b.rs")])],
+                &small,
+                &[]
+            )
+            .is_empty()
+        );
         // the run's size, whatever the turn's
         let big = RunChange {
             paths: (0..4).map(|i| format!("f{i}")).collect(),
@@ -510,7 +600,7 @@ mod tests {
             bytes: 3 << 20,
             largest: vec![("big.bin".into(), 3 << 20)],
         };
-        let r = judge(&p, &[], &big);
+        let r = judge(&p, &[], &big, &[]);
         let text = lines(&r).join("\n");
         assert!(
             text.contains("the run changes 4 paths (`gate.max_files` = 3)"),
@@ -521,6 +611,91 @@ mod tests {
             "{text}"
         );
         // limits of 0 are none
-        assert!(judge(&Policy::of(&[], &[], 0, 0).unwrap(), &[], &big).is_empty());
+        assert!(judge(&Policy::of(&[], &[], 0, 0).unwrap(), &[], &big, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_new_dependency_version_listed_as_malware_or_high_refuses_and_an_unmoved_one_does_not() {
+        use crate::deps::{Lockfile, Moved};
+        let mut ix = crate::osv::Index::default();
+        for r in [
+            r#"{"id": "MAL-1", "affected": [{"package": {"ecosystem": "npm", "name": "evil"}, "versions": ["1.0.0"]}]}"#,
+            r#"{"id": "GHSA-h", "database_specific": {"severity": "HIGH"}, "affected": [{"package": {"ecosystem": "crates.io", "name": "bytes"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.5.1"}]}]}]}"#,
+            r#"{"id": "GHSA-l", "database_specific": {"severity": "LOW"}, "affected": [{"package": {"ecosystem": "crates.io", "name": "log"}, "versions": ["0.4.0"]}]}"#,
+        ] {
+            ix.add(r).unwrap();
+        }
+        let p = Policy::of(&[], &[], 0, 0)
+            .unwrap()
+            .with_advisories(Some(std::sync::Arc::new(ix)));
+        let moved = |pairs: &[(&str, Moved)]| {
+            pairs
+                .iter()
+                .map(|(n, m)| (n.to_string(), m.clone()))
+                .collect::<Vec<_>>()
+        };
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        type Case<'a> = (Lockfile, Vec<(String, Moved)>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
+            (
+                Lockfile::NpmLock,
+                moved(&[("evil", Moved::Added(v(&["1.0.0"])))]),
+                vec!["MAL-1 (malware)"],
+            ),
+            (
+                Lockfile::Cargo,
+                moved(&[("bytes", Moved::Changed(v(&["1.4.0"]), v(&["1.5.0"])))]),
+                vec!["GHSA-h (HIGH, fixed in 1.5.1)"],
+            ),
+            (
+                Lockfile::Cargo,
+                moved(&[("bytes", Moved::Changed(v(&["1.4.0"]), v(&["1.5.1"])))]),
+                vec![],
+            ),
+            // a vulnerable version already there, left where it is
+            (
+                Lockfile::Cargo,
+                moved(&[(
+                    "bytes",
+                    Moved::Changed(v(&["1.4.0"]), v(&["1.4.0", "1.5.1"])),
+                )]),
+                vec![],
+            ),
+            (
+                Lockfile::Cargo,
+                moved(&[("bytes", Moved::Removed(v(&["1.4.0"])))]),
+                vec![],
+            ),
+            // LOW refuses nothing
+            (
+                Lockfile::Cargo,
+                moved(&[("log", Moved::Added(v(&["0.4.0"])))]),
+                vec![],
+            ),
+        ];
+        for (kind, m, want) in cases {
+            let deps = new_deps("Cargo.lock", kind, &m);
+            let r = judge(&p, &[], &RunChange::default(), &deps);
+            let got: Vec<String> = r
+                .iter()
+                .flat_map(|r| match r {
+                    Reason::Advisory { hits, .. } => hits.iter().map(|h| h.label()).collect(),
+                    _ => vec![],
+                })
+                .collect();
+            assert_eq!(got, want, "{m:?}");
+            if !want.is_empty() {
+                let l = lines(&r);
+                assert!(l[0].starts_with("- dependency `"), "{l:?}");
+            }
+        }
+        // without an advisories folder, nothing is checked
+        let none = Policy::of(&[], &[], 0, 0).unwrap();
+        let deps = new_deps(
+            "package-lock.json",
+            Lockfile::NpmLock,
+            &moved(&[("evil", Moved::Added(v(&["1.0.0"])))]),
+        );
+        assert!(judge(&none, &[], &RunChange::default(), &deps).is_empty());
     }
 }

@@ -50,6 +50,7 @@ pub mod kube_watchdog;
 pub mod kube_workspace;
 pub mod kubernetes;
 pub mod lines;
+pub mod osv;
 pub mod outcome;
 pub mod page_health;
 pub mod placeholders;

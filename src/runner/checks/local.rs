@@ -36,6 +36,7 @@ impl Checks for Local<'_> {
             return super::Threads.gate(r);
         }
         r.add("gate", Level::Ok, super::gate_line(self.0));
+        super::advisories(self.0, r);
     }
 
     fn turn_end(&self, r: &mut dyn Report) {

@@ -115,7 +115,7 @@ fn gate_line(cfg: &Config) -> String {
     let policy = g.policy();
     let limit = |n: u64, what: String| if n == 0 { "no limit".to_string() } else { what };
     format!(
-        "the change gate: protected {}{}; max_files {}, max_bytes {}; advisories: not read",
+        "the change gate: protected {}{}; max_files {}, max_bytes {}; advisories: {}",
         policy.in_force().join(", "),
         if g.allow.is_empty() {
             String::new()
@@ -124,7 +124,32 @@ fn gate_line(cfg: &Config) -> String {
         },
         limit(g.max_files, g.max_files.to_string()),
         limit(g.max_bytes, format!("{} bytes", g.max_bytes)),
+        match cfg.advisories_dir() {
+            Some(d) => d.display().to_string(),
+            None => "none (gate.advisories is empty: dependencies are listed, not checked)".into(),
+        }
     )
+}
+
+/// doctor's `advisories` line: the folder's records per ecosystem and how
+/// old its newest is (`core::osv::doctor_line`); a file that is not a
+/// record FAILs, naming it.
+fn advisories(cfg: &Config, r: &mut dyn Report) {
+    let Some(dir) = cfg.advisories_dir() else {
+        return;
+    };
+    let shown = dir.display().to_string();
+    match crate::advisories::read(&dir) {
+        Ok(ix) => {
+            let (level, text) = crate::core::osv::doctor_line(&ix, &shown, crate::clock::now());
+            r.add("advisories", level, text);
+        }
+        Err(why) => r.add(
+            "advisories",
+            crate::core::doctor::Level::Fail,
+            format!("gate.advisories {shown}: {why}"),
+        ),
+    }
 }
 
 /// Whether afk does the git around a turn (`workspace = "afk"`).

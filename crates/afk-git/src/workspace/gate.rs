@@ -27,7 +27,23 @@ impl Workspace {
         };
         let commits = self.commits_paths(cache, start, work)?;
         let run = self.run_change(cache, p, work, policy.max_bytes)?;
-        Ok(afk_core::gate::judge(policy, &commits, &run))
+        // the dependency versions the new commits add or move to, judged
+        // against the advisories (a lockfile that does not read refuses
+        // nothing: the PR body names it)
+        let deps: Vec<afk_core::gate::NewDep> = match &policy.advisories {
+            None => vec![],
+            Some(_) => self
+                .lockfile_moves(cache, start, work)
+                .into_iter()
+                .filter_map(|(path, kind, moved)| {
+                    moved
+                        .ok()
+                        .map(|m| afk_core::gate::new_deps(&path, kind, &m))
+                })
+                .flatten()
+                .collect(),
+        };
+        Ok(afk_core::gate::judge(policy, &commits, &run, &deps))
     }
 
     /// Each new commit's changes, a merge's only where it differs from

@@ -84,7 +84,37 @@ impl Workspace {
     /// at both ends (at most 4 MiB each and 16 MiB in all; past that a file
     /// is named as not read).
     fn dependency_lines(&self, cache: &std::path::Path, from: &str, sha: &str) -> Vec<String> {
-        use afk_core::deps::{Lockfile, Read, diff, parse};
+        let reads = self.lockfile_moves(cache, from, sha);
+        let reads: Vec<afk_core::deps::Read> = reads
+            .iter()
+            .map(|(path, kind, moved)| afk_core::deps::Read {
+                path,
+                kind: *kind,
+                moved: moved.clone(),
+            })
+            .collect();
+        let advisories = self.gate.as_ref().and_then(|p| p.advisories.as_ref());
+        let listed = |eco: afk_core::deps::Ecosystem, name: &str, version: &str| -> Vec<String> {
+            advisories.map_or(vec![], |a| {
+                a.0.hits(eco, name, version)
+                    .iter()
+                    .map(afk_core::osv::Hit::label)
+                    .collect()
+            })
+        };
+        afk_core::deps::body_lines(&reads, &listed)
+    }
+
+    /// Each lockfile that changes from `from` to `sha` (at most 50), and
+    /// what moved in it, or why it did not read (at most 4 MiB each and
+    /// 16 MiB in all; past that a file is not read).
+    pub(super) fn lockfile_moves(
+        &self,
+        cache: &std::path::Path,
+        from: &str,
+        sha: &str,
+    ) -> Vec<LockMoves> {
+        use afk_core::deps::{Lockfile, diff, parse};
         // each file at most MAX, all of them at most TOTAL: a tick's memory
         // does not grow with what the agent wrote
         const MAX: u64 = 4 << 20;
@@ -126,7 +156,7 @@ impl Workspace {
             spent.set(spent.get() + size);
             git(&["cat-file", "blob", &spec]).ok_or_else(|| "cannot be read".to_string())
         };
-        let reads: Vec<(String, Lockfile, Result<Vec<_>, String>)> = files
+        let reads: Vec<LockMoves> = files
             .into_iter()
             .map(|(path, kind)| {
                 let moved = (|| {
@@ -144,14 +174,13 @@ impl Workspace {
                 (path, kind, moved)
             })
             .collect();
-        let reads: Vec<Read> = reads
-            .iter()
-            .map(|(path, kind, moved)| Read {
-                path,
-                kind: *kind,
-                moved: moved.clone(),
-            })
-            .collect();
-        afk_core::deps::body_lines(&reads)
+        reads
     }
 }
+
+/// One lockfile's path, kind, and what moved in it (or why it did not read).
+pub(super) type LockMoves = (
+    String,
+    afk_core::deps::Lockfile,
+    Result<Vec<(String, afk_core::deps::Moved)>, String>,
+);
