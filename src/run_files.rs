@@ -140,6 +140,37 @@ pub fn gateway_stop(run_dir: &std::path::Path) -> Option<crate::core::gateway::b
         .flatten()
 }
 
+/// The change gate's last verdict on the run's turns, as `gate.md` in its
+/// folder keeps it (docs/security.md#the-change-gate): `passed (turn k)`,
+/// or `refused (turn k)` and its reasons (paths, counts, versions and ids
+/// only, each one sanitised line).
+pub const GATE_VERDICT: &str = "gate.md";
+
+/// Keep the gate's verdict on turn `turn` (`reasons` empty: passed).
+pub fn keep_gate_verdict(run_dir: &std::path::Path, turn: u32, reasons: &[String]) {
+    let text = if reasons.is_empty() {
+        format!("passed (turn {turn})\n")
+    } else {
+        format!("refused (turn {turn})\n{}\n", reasons.join("\n"))
+    };
+    if let Err(e) =
+        afk_host::private_files::private_replace(&run_dir.join(GATE_VERDICT), text.as_bytes())
+    {
+        crate::log::warn(&format!(
+            "cannot keep the change gate's verdict in {}: {}",
+            run_dir.display(),
+            afk_host::os_words(&e)
+        ));
+    }
+}
+
+/// The gate's last verdict, bounded (64 KiB), if one was kept.
+pub fn gate_verdict(run_dir: &std::path::Path) -> Option<String> {
+    afk_host::private_files::read_run_file(&run_dir.join(GATE_VERDICT), 64 << 10)
+        .ok()
+        .map(|t| t.trim_end().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

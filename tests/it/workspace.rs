@@ -1422,11 +1422,67 @@ fn a_workflow_edit_pushes_nothing_gets_one_gate_turn_naming_it_then_escalates() 
     let comments = issue_comments(&sb);
     assert!(comments.contains("gate-refused"), "{comments}");
     assert!(comments.contains(".github/workflows/ci.yml"), "{comments}");
+    let (_, doc, _) = afk.json(&["runs", "show", "1"]);
+    assert!(
+        doc["gate"]
+            .as_str()
+            .is_some_and(|g| g.starts_with("refused (turn 2)")),
+        "{doc}"
+    );
     assert!(
         comments.contains("gated.bundle"),
         "the refused commits are kept: {comments}"
     );
     assert!(!comments.contains("jobs: {}"), "{comments}");
+}
+
+/// While the `gate` turn runs, the checklist says which turn the gate
+/// refused, and `afk runs show` gives the gate's last verdict.
+#[test]
+fn the_checklist_and_runs_show_say_what_the_gate_refused() {
+    let script =
+        format!("if [ \"$AFK_TURN\" = 1 ]; then\n{WORKFLOW_EDIT}else exec sleep 300; fi\n");
+    let (sb, afk) = setup(&script, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    // the gate turn works on: the next watch's checklist says so
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    let comments = issue_comments(&sb);
+    assert!(comments.contains("- gate: refused (turn 1)"), "{comments}");
+    let out = afk.cmd().args(["runs", "show", "1"]).output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("the change gate: refused (turn 1)"),
+        "{shown}"
+    );
+    assert!(shown.contains(".github/workflows/ci.yml"), "{shown}");
+    assert!(
+        shown.contains("gate.md"),
+        "listed among the run's files: {shown}"
+    );
+    let (code, doc, err) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        doc["gate"]
+            .as_str()
+            .is_some_and(|g| g.starts_with("refused (turn 1)")),
+        "{doc}"
+    );
+    // a person closes the issue: the run is abandoned and its agent stopped
+    sb.admin(
+        "POST",
+        "/issue_state",
+        Some(json!({"repo": "acme/api", "issue": 1, "state": "closed"})),
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(action_of(&r, 1).0, "abandon", "{r}");
 }
 
 #[test]
@@ -1661,6 +1717,8 @@ fn a_malware_listed_npm_version_is_refused_and_the_safe_one_then_forwarded_and_l
         body.contains("- `evilpkg` 1.0.1 (npm, `web/package-lock.json`)"),
         "{body}"
     );
+    let (_, doc, _) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(doc["gate"], "passed (turn 2)", "{doc}");
 }
 
 #[test]

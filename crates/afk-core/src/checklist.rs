@@ -54,6 +54,8 @@ pub struct Checklist {
     pub talk: Vec<Said>,
     /// who holds the run, since when
     pub held: Option<(String, String)>,
+    /// while a `gate` turn runs: the turn the change gate refused
+    pub gate_refused: Option<u32>,
 }
 
 /// One review or command afk acted on: who, when, what, and what afk did
@@ -123,6 +125,9 @@ pub fn render(c: &Checklist) -> String {
         turns_at_most(fixes, reviews)
     ));
     s.push_str(&spend_line(c));
+    if let Some(k) = c.gate_refused {
+        s.push_str(&format!("- gate: refused (turn {k})\n"));
+    }
     match &c.pr {
         Some(l) => {
             let text = md_text(&l.text);
@@ -249,6 +254,23 @@ mod tests {
             metered: false,
             talk: vec![],
             held: None,
+            gate_refused: None,
+        }
+    }
+
+    #[test]
+    fn a_gate_turn_shows_the_turn_the_gate_refused() {
+        let cases = [(None, None), (Some(1), Some("- gate: refused (turn 1)\n"))];
+        for (refused, line) in cases {
+            let t = render(&Checklist {
+                gate_refused: refused,
+                turn: 2,
+                ..base()
+            });
+            match line {
+                Some(l) => assert!(t.contains(l), "{t}"),
+                None => assert!(!t.contains("gate:"), "{t}"),
+            }
         }
     }
 

@@ -177,6 +177,7 @@ pub fn listed_file(name: &str) -> bool {
             "budget-stop.json",
             "exit_status",
             "after-turn.log",
+            "gate.md",
         ]
         .contains(&name)
 }
@@ -464,6 +465,7 @@ mod tests {
             ("exit_status", true),
             ("after-turn.log", true),
             ("turn-2-gated.bundle", true),
+            ("gate.md", true),
             ("agent.log.1", false),
             ("box", false),
             ("spawning", false),

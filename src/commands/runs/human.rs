@@ -62,6 +62,12 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
             crate::core::sanitize::for_terminal(m)
         ));
     }
+    if let Some(g) = &doc.gate {
+        h.push_str(&format!(
+            "\nthe change gate: {}\n",
+            crate::core::sanitize::for_terminal(g)
+        ));
+    }
     if let Some(end) = &doc.log_end {
         h.push_str(&format!(
             "\nthe end of agent.log:\n{}\n",

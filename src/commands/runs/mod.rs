@@ -107,6 +107,9 @@ struct Shown<'a> {
     final_message: Option<String>,
     /// the last turn's exit status, where the runner keeps one
     exit_status: Option<i32>,
+    /// the change gate's last verdict: `passed (turn k)`, or `refused
+    /// (turn k)` and its reasons (docs/security.md#the-change-gate)
+    gate: Option<String>,
     /// the end of `agent.log` when that status is a failure
     log_end: Option<String>,
     /// every review and command watch looked at, and what it did
@@ -249,6 +252,7 @@ fn show(
         metered: history::metered(&RunSpend::from_stored(r.spend_ledger.as_deref())),
         final_message: crate::run_files::final_message(&run_dir, ctx.config().runner.agent()),
         exit_status,
+        gate: crate::run_files::gate_verdict(&run_dir),
         log_end: exit_status
             .filter(|c| *c != 0)
             .and_then(|_| crate::run_files::log_end(&run_dir)),

@@ -315,7 +315,17 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
             .held_by
             .clone()
             .zip(seen.heard.talk.held_since.clone()),
+        gate_refused: gate_turn_running(w, seen, run, turns),
     })
+}
+
+/// While a `gate` turn runs: the turn the change gate refused before it.
+fn gate_turn_running(w: &Watch, seen: &Seen, run: &Run, turns: u32) -> Option<u32> {
+    if seen.agent != Agent::Running {
+        return None;
+    }
+    let last = w.t.store().turns(run.id).ok()?.last()?.clone();
+    (last.why == crate::core::turn_reason::GATE).then(|| turns.saturating_sub(1).max(1))
 }
 
 /// One escalation comment per run, even when a tick dies after posting it or

@@ -102,6 +102,9 @@ pub(crate) fn step(
                     }
                 ));
             }
+            if fresh {
+                crate::run_files::keep_gate_verdict(run_dir, turn, &[]);
+            }
             let found = open_pr(w, run, run_dir, &base, (&sha, fresh), found, spend_usd)?;
             Ok((Forward::default(), found))
         }
@@ -129,6 +132,7 @@ pub(crate) fn step(
                 "- the refused commits are kept in `{}`",
                 crate::core::sanitize::one_line(&bundle.display().to_string(), 300)
             ));
+            crate::run_files::keep_gate_verdict(run_dir, turn, &said);
             crate::log::info(&format!(
                 "{}#{} run {}: the change gate refused turn {turn}: nothing pushed ({} reason{})",
                 run.repo,
