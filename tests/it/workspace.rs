@@ -1896,24 +1896,41 @@ fn a_turns_end_starts_its_runs_watch_which_pushes_and_opens_the_pr_with_no_tick_
     );
 }
 
+/// `gate.draft` on each forge (docs/security.md#the-change-gate): GitHub's
+/// `draft: true`, Gitea's `WIP: ` title, GitLab's `Draft: ` title; opened
+/// as a draft once, found again as the run's by the next tick.
 #[test]
-fn with_gate_draft_the_runs_pr_is_opened_as_a_draft_once() {
-    let (sb, afk) = setup(
-        &format!("printf 'x\\n' > x.txt\n{COMMIT}"),
-        "[gate]\ndraft = true\n",
-    );
-    let (code, r, err) = run_once(&sb, &afk);
-    assert_eq!(code, 0, "{r} {err}");
-    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
-    let prs = prs.as_array().unwrap().clone();
-    assert_eq!(prs.len(), 1, "{prs:?}");
-    let title = prs[0]["title"].as_str().unwrap();
-    assert!(title.starts_with("WIP: "), "Gitea's draft: {title}");
-    // the next tick finds it as the run's, opens nothing more
-    let (code, r, err) = afk.watch();
-    assert_eq!(code, 0, "{r} {err}");
-    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
-    assert_eq!(prs.as_array().map(Vec::len), Some(1));
+fn with_gate_draft_the_runs_pr_is_opened_as_a_draft_once_on_each_forge() {
+    for d in [Dialect::Gitea, Dialect::Github, Dialect::Gitlab] {
+        with_dialect(d, || {
+            let (sb, afk) = setup(
+                &format!("printf 'x\\n' > x.txt\n{COMMIT}"),
+                "[gate]\ndraft = true\n",
+            );
+            let (code, r, err) = run_once(&sb, &afk);
+            assert_eq!(code, 0, "{d:?}: {r} {err}");
+            let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+            let prs = prs.as_array().unwrap().clone();
+            assert_eq!(prs.len(), 1, "{d:?}: {prs:?}");
+            let title = prs[0]["title"].as_str().unwrap();
+            match d {
+                Dialect::Gitea => assert!(title.starts_with("WIP: "), "{title}"),
+                Dialect::Github => {
+                    assert_eq!(prs[0]["draft"], true, "{:?}", prs[0]);
+                    assert!(!title.starts_with("WIP"), "no prefix: {title}");
+                }
+                Dialect::Gitlab => {
+                    assert!(title.starts_with("Draft: "), "{title}");
+                    assert_eq!(prs[0]["draft"], true, "{:?}", prs[0]);
+                }
+            }
+            // the next tick finds it as the run's, opens nothing more
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{d:?}: {r} {err}");
+            let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+            assert_eq!(prs.as_array().map(Vec::len), Some(1), "{d:?}");
+        });
+    }
 }
 
 #[test]

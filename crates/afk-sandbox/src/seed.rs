@@ -275,6 +275,7 @@ impl Forge {
                 updated_at: None,
                 base: "main".into(),
                 merged: false,
+                draft: false,
                 merge_sha: None,
             },
         );

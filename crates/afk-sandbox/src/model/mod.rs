@@ -57,6 +57,8 @@ pub(super) struct Issue {
     pub(super) base: String,
     pub(super) merged: bool,
     pub(super) merge_sha: Option<String>,
+    /// a GitHub pull request opened with `draft: true`
+    pub(super) draft: bool,
 }
 
 /// A change of an issue's title, as its timeline shows it.

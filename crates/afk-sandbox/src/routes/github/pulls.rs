@@ -101,6 +101,9 @@ fn open(f: &mut Forge, req: &Request, full: &str) -> Reply {
     }
     match f.open_pull(full, head, title, b["body"].as_str().unwrap_or("")) {
         Ok(n) => {
+            if let Some(i) = f.repos.get_mut(full).and_then(|r| r.issues.get_mut(&n)) {
+                i.draft = b["draft"].as_bool().unwrap_or(false);
+            }
             let r = &f.repos[full];
             Reply::json(201, &shapes::pull(f, r, &r.issues[&n], true))
         }

@@ -362,7 +362,7 @@ pub(super) fn pull(f: &Forge, r: &Repo, i: &Issue, full_shape: bool) -> Value {
         "requested_reviewers": [], "requested_teams": [],
         "head": head, "base": base,
         "_links": links,
-        "author_association": association(r, &i.author), "auto_merge": null, "draft": false,
+        "author_association": association(r, &i.author), "auto_merge": null, "draft": i.draft,
     });
     if full_shape {
         // GitHub works mergeability out for open PRs only; null: still computing

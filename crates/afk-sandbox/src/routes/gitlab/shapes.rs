@@ -153,7 +153,7 @@ pub(super) fn merge_request(
         "target_branch": i.base, "source_branch": i.head.as_deref().unwrap_or(""),
         "source_project_id": source_project, "target_project_id": r.id,
         "author": user(f, &i.author), "assignees": [], "assignee": null, "reviewers": [],
-        "labels": label_names(r, i), "draft": false, "work_in_progress": false,
+        "labels": label_names(r, i), "draft": i.title.starts_with("Draft:"), "work_in_progress": i.title.starts_with("Draft:"),
         "milestone": null, "merge_when_pipeline_succeeds": false});
     let more = json!({
         "merge_status": if conflicts { "cannot_be_merged" } else if detailed == "checking" { "checking" } else { "can_be_merged" },
