@@ -38,7 +38,9 @@ pub fn recover_claims(t: &Tick) -> Vec<ErrorItem> {
             }
         };
         let res = match dispatch::dead_claim(record, r.runner_kind) {
-            DeadClaim::Started(h) => store.mark_started(r.id, &run_dir.to_string_lossy(), &h),
+            DeadClaim::Started(h) => store
+                .mark_started(r.id, &run_dir.to_string_lossy(), &h)
+                .inspect(|()| crate::run_files::start_recorded(&run_dir)),
             DeadClaim::NeverStarted { warn_thread } => {
                 if warn_thread {
                     crate::log::warn(&format!(

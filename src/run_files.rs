@@ -171,6 +171,14 @@ pub fn gate_verdict(run_dir: &std::path::Path) -> Option<String> {
         .map(|t| t.trim_end().to_string())
 }
 
+/// The start of the run's agent is recorded in the state file: the spawn
+/// marker the command runner wrote before its fork (`spawning`, what a
+/// tick that died between the fork and that record leaves for the next)
+/// has done its work and goes. Other runners write none.
+pub fn start_recorded(run_dir: &std::path::Path) {
+    let _ = std::fs::remove_file(run_dir.join("spawning"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1450,6 +1450,11 @@ fn the_checklist_and_runs_show_say_what_the_gate_refused() {
         ("corrective_turn".into(), Some("gate".into())),
         "{r}"
     );
+    // each start recorded, its spawn marker is gone (poll's and watch's)
+    assert!(
+        !afk.scratch.path("state/runs/1/spawning").exists(),
+        "no empty spawn marker left in the run folder"
+    );
     // the gate turn works on: the next watch's checklist says so
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{r} {err}");

@@ -340,6 +340,7 @@ pub fn dispatch_one(
             ))),
         );
     }
+    crate::run_files::start_recorded(&run_dir);
     crate::crash::point("poll:recorded");
     if let Some(item) = label_started(t, w, run_id) {
         return (Some(d), Some(item));

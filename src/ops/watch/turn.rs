@@ -90,6 +90,8 @@ pub(super) fn start(
         },
     };
     store.set_handle(run.id, &handle)?;
+    // the turn was recorded before its start: the spawn marker is not needed
+    crate::run_files::start_recorded(&seen.run_dir);
     Ok(turn)
 }
 
