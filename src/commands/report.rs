@@ -61,7 +61,7 @@ fn human(r: &Report) -> String {
         "runs dispatched in the last {} ({} to {})\n",
         r.since, r.from, r.to
     );
-    if r.overall.runs == 0 {
+    if r.overall.runs == 0 && r.overall.start_failures == 0 {
         h.push_str("no runs: every figure is none\n");
         return h;
     }
@@ -76,7 +76,13 @@ fn human(r: &Report) -> String {
         .iter()
         .map(|(repo, f)| {
             let mut cells = vec![repo.to_string(), f.runs.to_string()];
-            cells.extend(Outcome::ALL.iter().map(|o| f.outcomes.of(*o).to_string()));
+            cells.extend(
+                Outcome::OF_RUNS
+                    .iter()
+                    .map(|o| f.outcomes.of(*o).to_string()),
+            );
+            // apart: a claim whose agent never started is no run
+            cells.push(f.start_failures.to_string());
             cells
         })
         .collect();
@@ -87,8 +93,8 @@ fn human(r: &Report) -> String {
             "SUCCEEDED",
             "ESCALATED",
             "ABANDONED",
-            "FAILED",
             "IN FLIGHT",
+            "FAILED STARTS",
         ],
         &outcomes,
     ));

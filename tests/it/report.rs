@@ -217,7 +217,9 @@ fn every_figure_of_a_known_state_per_repo_and_overall() {
     assert_eq!(repos, ["acme/api", "acme/web"]);
 
     let all = &r["overall"];
-    assert_eq!(all["runs"], 6);
+    // the failed start is counted apart, not as a run
+    assert_eq!(all["runs"], 5);
+    assert_eq!(all["start_failures"], 1);
     assert_eq!(
         all["outcomes"],
         json!({"succeeded": 3, "escalated": 1, "abandoned": 0, "failed": 1, "in_flight": 1})
@@ -304,13 +306,13 @@ fn every_figure_of_a_known_state_per_repo_and_overall() {
     };
     assert_eq!(
         row("all"),
-        ["all 6 3 1 0 1 1", "all 30m0s / 1h0m 2h0m / 3h0m 1 $2.17"],
+        ["all 5 3 1 0 1 1", "all 30m0s / 1h0m 2h0m / 3h0m 1 $2.17"],
         "{text}"
     );
     assert_eq!(
         row("acme/web"),
         [
-            "acme/web 3 1 0 0 1 1",
+            "acme/web 2 1 0 0 1 1",
             "acme/web 10m0s / 10m0s 3h0m / 3h0m 2 $0.50"
         ],
         "{text}"
@@ -327,7 +329,7 @@ fn since_chooses_the_window_by_dispatch() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(r["since"], "60d");
     assert_eq!(r["from"], "2026-04-01T00:00:00Z");
-    assert_eq!(r["overall"]["runs"], 7);
+    assert_eq!(r["overall"]["runs"], 6);
     let api = repo_of(&r, "acme/api");
     assert_eq!(api["runs"], 4);
     assert_eq!(api["outcomes"]["succeeded"], 3);
@@ -339,7 +341,8 @@ fn since_chooses_the_window_by_dispatch() {
     // 3 days: only the runs of 05-28 on, one in flight and a failed start
     let (_, r, _) = afk.json(&["report", "--since", "72h"]);
     assert_eq!(r["since"], "3d");
-    assert_eq!(r["overall"]["runs"], 2);
+    assert_eq!(r["overall"]["runs"], 1);
+    assert_eq!(r["overall"]["start_failures"], 1);
     assert_eq!(r["overall"]["outcomes"]["in_flight"], 1);
     assert_eq!(r["overall"]["outcomes"]["failed"], 1);
     assert!(r["overall"]["to_merge"]["median_s"].is_null());
@@ -426,7 +429,7 @@ fn the_status_page_shows_the_pilot_figures_of_30_days() {
     assert!(section.contains("Pilot figures (30 days)"), "{section}");
     assert!(
         section.contains(
-            "<b>All</b></td><td>6</td><td>3</td><td>1</td><td>0</td><td>1</td><td>1</td>\
+            "<b>All</b></td><td>5</td><td>3</td><td>1</td><td>0</td><td>1</td><td>1</td>\
              <td>30m0s / 1h0m</td><td>2h0m / 3h0m</td><td>1</td><td>$2.17</td><td>no-pr 1</td>"
         ),
         "{section}"

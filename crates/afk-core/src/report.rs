@@ -12,7 +12,9 @@
 //!   run dispatched before the window and merged inside it is not counted.
 //! - **outcomes**: by the run's state, a decided end (`escalating`, …)
 //!   counted as its end: `succeeded` (merged), `escalated`, `abandoned`,
-//!   `failed` (the agent never started), `in_flight`.
+//!   `failed` (the agent never started), `in_flight`. A failed start is
+//!   no run: `runs` counts the runs whose agent started, and
+//!   `start_failures` the others, shown apart.
 //! - **times** are measured from the arming: when the ready label that
 //!   poll dispatched on was added, as the forge dated its event and poll
 //!   recorded it with its claim ([`start_of`]); a run claimed by an older
@@ -91,6 +93,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcomes of runs whose agent started: a failed start is no run
+    /// (`Figures::start_failures` counts it apart).
+    pub const OF_RUNS: [Outcome; 4] = [
+        Outcome::Succeeded,
+        Outcome::Escalated,
+        Outcome::Abandoned,
+        Outcome::InFlight,
+    ];
+
     pub const ALL: [Outcome; 5] = [
         Outcome::Succeeded,
         Outcome::Escalated,
@@ -244,7 +255,11 @@ pub struct Spend {
 /// Every figure over one set of runs.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Figures {
+    /// runs whose agent started (a failed start is not one)
     pub runs: usize,
+    /// claims whose agent never started (a missing program, a poll killed
+    /// before the fork): counted apart, never in `runs` or a rate
+    pub start_failures: usize,
     pub outcomes: Outcomes,
     /// merged runs whose merge harvest found reverted (still counted merged)
     pub reverted: usize,
@@ -338,10 +353,7 @@ fn two_decimals(x: f64) -> f64 {
 
 /// Every figure over `runs` (the rules: the module's header).
 pub fn figures(runs: &[&RunFacts]) -> Figures {
-    let mut f = Figures {
-        runs: runs.len(),
-        ..Figures::default()
-    };
+    let mut f = Figures::default();
     let mut to_pr = vec![];
     let mut to_merge = vec![];
     let mut total_usd = 0.0;
@@ -387,6 +399,8 @@ pub fn figures(runs: &[&RunFacts]) -> Figures {
             _ => {}
         }
     }
+    f.start_failures = f.outcomes.failed;
+    f.runs = runs.len() - f.start_failures;
     f.to_pr = Spread::measured(to_pr);
     f.to_merge = Spread::measured(to_merge);
     let merged = f.outcomes.succeeded;
@@ -631,7 +645,8 @@ mod tests {
         };
         let runs = [&a, &b, &c, &e, &e2, &failed, &flying];
         let f = figures(&runs);
-        assert_eq!(f.runs, 7);
+        assert_eq!(f.runs, 6, "the failed start is not a run");
+        assert_eq!(f.start_failures, 1);
         assert_eq!(
             f.outcomes,
             Outcomes {

@@ -864,7 +864,7 @@ fn pilot_section(p: &Page, l: &Links) -> String {
         "<section id=\"pilot\"><h2>Pilot figures ({} days)</h2>",
         report::DEFAULT_DAYS
     );
-    if r.overall.runs == 0 {
+    if r.overall.runs == 0 && r.overall.start_failures == 0 {
         let _ = writeln!(
             o,
             "<p>No run was dispatched from {} to {}: every figure is none.</p></section>",
@@ -875,10 +875,11 @@ fn pilot_section(p: &Page, l: &Links) -> String {
     }
     let _ = write!(
         o,
-        "<p class=\"muted\">The runs dispatched from {} to {} (afk report --since {}); times from the dispatch, median and p90 by nearest rank.</p>",
+        "<p class=\"muted\">The runs dispatched from {} to {} (afk report --since {}); {}, median and p90 by nearest rank; failed starts (the agent never started) apart from the runs.</p>",
         esc(&r.from),
         esc(&r.to),
-        esc(&r.since)
+        esc(&r.since),
+        esc(&report::from_text(&r.overall))
     );
     let rows: Vec<Vec<String>> = r
         .repos
@@ -887,7 +888,12 @@ fn pilot_section(p: &Page, l: &Links) -> String {
         .chain(std::iter::once(("<b>All</b>".to_string(), &r.overall)))
         .map(|(repo, f)| {
             let mut cells = vec![repo, f.runs.to_string()];
-            cells.extend(Outcome::ALL.iter().map(|x| f.outcomes.of(*x).to_string()));
+            cells.extend(
+                Outcome::OF_RUNS
+                    .iter()
+                    .map(|x| f.outcomes.of(*x).to_string()),
+            );
+            cells.push(f.start_failures.to_string());
             cells.extend([
                 esc(&report::spread_text(&f.to_pr)),
                 esc(&report::spread_text(&f.to_merge)),
@@ -905,8 +911,8 @@ fn pilot_section(p: &Page, l: &Links) -> String {
             "Succeeded",
             "Escalated",
             "Abandoned",
-            "Failed",
             "In flight",
+            "Failed starts",
             "To PR (median / p90)",
             "To merge (median / p90)",
             "Corrective turns per merged PR",
