@@ -211,7 +211,10 @@ impl Links {
 
     pub fn repo(&self, repo: &str) -> Option<String> {
         let base = self.base.as_ref()?;
-        crate::types::is_repo_name(repo).then(|| format!("{base}/{repo}"))
+        // GitLab's nested groups too (`group/sub/project`)
+        crate::types::RepoName::parse_any(repo)
+            .is_ok()
+            .then(|| format!("{base}/{repo}"))
     }
 
     pub fn issue(&self, repo: &str, n: IssueNumber) -> Option<String> {
@@ -255,6 +258,19 @@ fn forge_base(url: &str) -> Option<String> {
         return None;
     }
     Some(format!("{scheme}://{host}{}", path.trim_end_matches('/')))
+}
+
+/// An ended run's outcome: harvest's, else for a merged run what is known
+/// until harvest runs (never a bare `-` beside a success).
+fn outcome_cell(r: &RunRow) -> String {
+    match (
+        r.outcome.as_deref().filter(|o| !o.is_empty()),
+        r.state.as_str(),
+    ) {
+        (Some(o), _) => esc(o),
+        (None, "succeeded") => "merged (harvest pending)".into(),
+        (None, _) => "-".into(),
+    }
 }
 
 /// `<a href>` to the forge when there is a link, else the text alone.
@@ -415,7 +431,7 @@ fn run_cells(r: &RunRow, l: &Links, ended: bool) -> Vec<String> {
         or_dash(&r.age),
     ];
     if ended {
-        cells.push(or_dash(r.outcome.as_deref().unwrap_or("")));
+        cells.push(outcome_cell(r));
     } else {
         cells.push(or_dash(&r.phase));
     }
@@ -875,7 +891,7 @@ fn pilot_section(p: &Page, l: &Links) -> String {
     }
     let _ = write!(
         o,
-        "<p class=\"muted\">The runs dispatched from {} to {} (afk report --since {}); {}, median and p90 by nearest rank; failed starts (the agent never started) apart from the runs.</p>",
+        "<p class=\"muted\">The runs dispatched from {} to {} (afk report --since {}); {}; to PR and to merge as median / p90 by nearest rank; turns / merged: corrective turns per merged PR; spend / merged: all the window's spend per merged PR; escalations by reason; failed starts (the agent never started) apart from the runs.</p>",
         esc(&r.from),
         esc(&r.to),
         esc(&r.since),
@@ -913,11 +929,11 @@ fn pilot_section(p: &Page, l: &Links) -> String {
             "Abandoned",
             "In flight",
             "Failed starts",
-            "To PR (median / p90)",
-            "To merge (median / p90)",
-            "Corrective turns per merged PR",
-            "Spend per merged PR",
-            "Escalations by reason",
+            "To PR",
+            "To merge",
+            "Turns / merged",
+            "Spend / merged",
+            "Escalations",
         ],
         &rows,
     ));
@@ -1090,6 +1106,25 @@ mod tests {
     /// (the forge profile's sigil; none given: `#`), on the page and in the
     /// status issue alike.
     #[test]
+    fn an_ended_runs_outcome_is_harvests_else_merged_pending_for_a_success() {
+        let row = |state: &str, outcome: Option<&str>| RunRow {
+            state: state.into(),
+            outcome: outcome.map(str::to_string),
+            ..RunRow::default()
+        };
+        let cases = [
+            (row("succeeded", Some("merged")), "merged"),
+            (row("succeeded", None), "merged (harvest pending)"),
+            (row("succeeded", Some("")), "merged (harvest pending)"),
+            (row("escalated", None), "-"),
+            (row("abandoned", Some("<b>")), "&lt;b&gt;"),
+        ];
+        for (r, want) in cases {
+            assert_eq!(outcome_cell(&r), want, "{r:?}");
+        }
+    }
+
+    #[test]
     fn a_pr_is_named_with_its_forges_sigil() {
         let n = PrNumber(2);
         let gl = Links::new("https://gitlab.example.org", "-/merge_requests").sigil("!");
@@ -1111,6 +1146,17 @@ mod tests {
         let page = render(&p);
         assert!(page.contains("/-/merge_requests/"), "{page}");
         assert!(page.contains(">!"), "{page}");
+        // a nested group's project is linked as any other
+        let nested = Links::new("https://gitlab.example.org", "-/merge_requests");
+        assert_eq!(
+            nested.pr("grp/sub/proj", n).as_deref(),
+            Some("https://gitlab.example.org/grp/sub/proj/-/merge_requests/2")
+        );
+        assert_eq!(
+            nested.issue("grp/sub/proj", IssueNumber(5)).as_deref(),
+            Some("https://gitlab.example.org/grp/sub/proj/issues/5")
+        );
+        assert_eq!(nested.repo("grp/../x"), None);
     }
 
     #[test]
