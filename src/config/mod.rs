@@ -169,6 +169,46 @@ impl Default for Config {
     }
 }
 
+/// `key = word` at line `n` (1-based) of `text`, where the word is no TOML
+/// value (`ture`, `yes`, an unquoted path): the error in the file's words,
+/// naming `table.key`; None for any other line.
+fn bare_value(text: &str, n: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let line = lines.get(n.checked_sub(1)?)?;
+    let (key, value) = line.split_once('=')?;
+    let (key, value) = (key.trim(), value.trim());
+    let value = value.split(" #").next().unwrap_or(value).trim();
+    let word = !value.is_empty()
+        && value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '.')
+        && !["true", "false", "inf", "nan"].contains(&value);
+    if !word || key.is_empty() || key.contains(['"', '[']) {
+        return None;
+    }
+    let table = lines[..n - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(['[', ']']).trim().to_string());
+    let name = match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
+    };
+    // a key that may hold a secret never has its value said back
+    let secretish = ["token", "secret", "key", "pass", "auth", "cred"]
+        .iter()
+        .any(|w| key.to_ascii_lowercase().contains(w));
+    if secretish {
+        return Some(format!(
+            "config: {name} at line {n}: a bare word is not a value (text goes in quotes)"
+        ));
+    }
+    let said = crate::core::sanitize::one_line(value, 40);
+    Some(format!(
+        "config: {name} at line {n}: {said} is not a value (true or false, a number, or text in quotes: \"{said}\")"
+    ))
+}
+
 impl Config {
     /// Parse and validate config text. `base_dir` anchors relative paths; it is
     /// canonicalised when it exists and made absolute otherwise.
@@ -186,10 +226,13 @@ impl Config {
             }
         };
         let table: toml::Table = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| format!(" at line {}", line_of_offset(text, s.start)))
-                .unwrap_or_default();
+            let at = e.span().map(|s| line_of_offset(text, s.start));
+            // a bare word where a value goes (`enabled = ture`): in the
+            // file's words, with its key
+            if let Some(said) = at.and_then(|n| bare_value(text, n)) {
+                return cfg_err(said);
+            }
+            let line = at.map(|n| format!(" at line {n}")).unwrap_or_default();
             cfg_err(format!(
                 "config: invalid TOML{line}: {}",
                 e.message().lines().next().unwrap_or("")

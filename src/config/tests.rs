@@ -496,3 +496,32 @@ fn an_advisories_folder_must_be_readable_and_is_refused_where_the_runner_cannot_
         }
     }
 }
+
+#[test]
+fn a_bare_word_where_a_value_goes_is_named_in_the_files_words() {
+    let cases = [
+        (
+            "[poll]\nenabled = ture\n",
+            "config: poll.enabled at line 2: ture is not a value (true or false, a number, or text in quotes: \"ture\")",
+        ),
+        (
+            "state_path = /var/lib/afk/afk.db\n",
+            "config: state_path at line 1: /var/lib/afk/afk.db is not a value",
+        ),
+        (
+            "[poll]\nenabled = yes # on\n",
+            "config: poll.enabled at line 2: yes is not a value",
+        ),
+        // a key that may hold a secret: its value is never said back
+        (
+            "[forge]\ntoken = ghp_abc\n",
+            "config: forge.token at line 2: a bare word is not a value",
+        ),
+        // anything else keeps TOML's own words
+        ("[poll\n", "config: invalid TOML at line 1"),
+    ];
+    for (text, want) in cases {
+        let e = err(text);
+        assert!(e.starts_with(want), "{text:?}: {e}");
+    }
+}
