@@ -154,6 +154,7 @@ fn main() {
     }
     if want("hook") {
         hook::hook_bench(&dir, &afk);
+        hook::loop_bench(&dir, &afk);
     }
     if want("gateway") {
         gateway::gateway_bench(&dir, &afk);

@@ -46,6 +46,33 @@ pub fn take_or_fold(state_dir: &Path, kind: TickKind, repo: &str, line: &str) ->
 }
 
 impl Slot {
+    /// Let the slot go once its tick ended with no trigger folded; then,
+    /// should a trigger have written the flag meanwhile (it found the slot
+    /// still held: it ended, leaving the flag to this holder), take the
+    /// slot again for its follow-up. Some(slot) when a follow-up is due and
+    /// this process holds the slot for it; None when nothing is due, or
+    /// another trigger took the slot (its tick takes the flag).
+    pub fn release_or_follow(self, state_dir: &Path, kind: TickKind, repo: &str) -> Option<Slot> {
+        if self.due() {
+            return Some(self);
+        }
+        let flag = self.flag.clone();
+        drop(self);
+        if !std::fs::symlink_metadata(&flag).is_ok_and(|m| m.is_file()) {
+            return None;
+        }
+        let lock =
+            crate::lock::try_acquire(state_dir, &event_fold::slot_name(kind, repo)).ok()??;
+        Some(Slot { _lock: lock, flag })
+    }
+
+    /// What the due flag asks now, read without taking it (none: nothing).
+    pub fn peek(&self) -> Due {
+        read_bounded(&self.flag)
+            .map(|t| event_fold::due_of(&t))
+            .unwrap_or_default()
+    }
+
     /// Whether a trigger was folded since the flag was last taken.
     pub fn due(&self) -> bool {
         std::fs::symlink_metadata(&self.flag).is_ok_and(|m| m.is_file())
@@ -157,28 +184,43 @@ pub fn slot_or_fold(
 pub type Ticker<'a> =
     dyn Fn(TickKind, &crate::types::RepoName, &crate::tick::Event) -> Result<Outcome> + 'a;
 
-/// The event's tick of `kind` over `repo`, holding `slot`, then one
-/// follow-up when a trigger was folded while it ran. `own`: the ids of
-/// the delivery that started it (none for a turn's end or a tick that
-/// follows another). Each waits for the lock within `hook.wait_lock`;
-/// past it the event, and any flag, are left to the next tick.
+/// The event's tick of `kind` over `repo`, holding `slot`, then a
+/// follow-up whenever a trigger was folded while the last one ran (each
+/// reads the forge after every trigger before it: a burst during one tick
+/// is one follow-up), at most [`event_fold::FOLLOW_UPS_MAX`] (afk's own
+/// writes make events too); a flag left past them stays for the next
+/// trigger or cron's watch. `own`: the ids of the delivery that started
+/// it (none for a turn's end or a follow-up). Each waits for the lock
+/// within `hook.wait_lock`; past it the event, and any flag, are left to
+/// the next tick.
 pub fn event_ticks(
     ctx: &Session,
     cfg: &crate::config::Config,
     (kind, repo): (TickKind, &crate::types::RepoName),
-    slot: &Slot,
+    slot: Slot,
     own: &[&str],
     tick: &Ticker,
 ) -> Result<Outcome> {
-    let first = one_tick(ctx, cfg, (kind, repo), (slot, own), tick)?;
-    if !slot.due() {
-        return Ok(first);
+    let mut outcome = one_tick(ctx, cfg, (kind, repo), (&slot, own), tick)?;
+    let mut slot = slot;
+    for _ in 0..event_fold::FOLLOW_UPS_MAX {
+        let Some(held) = slot.release_or_follow(ctx.state_dir(), kind, repo.as_str()) else {
+            return Ok(outcome);
+        };
+        crate::log::info(&format!(
+            "hook: events for {repo} arrived while its {kind} tick ran: a follow-up tick"
+        ));
+        let again = one_tick(ctx, cfg, (kind, repo), (&held, &[]), tick)?;
+        outcome = worse(outcome, again);
+        slot = held;
     }
-    crate::log::info(&format!(
-        "hook: events for {repo} arrived while its {kind} tick ran: one follow-up tick"
-    ));
-    let again = one_tick(ctx, cfg, (kind, repo), (slot, &[]), tick)?;
-    Ok(worse(first, again))
+    if slot.due() {
+        crate::log::info(&format!(
+            "hook: events for {repo} keep arriving after {} follow-ups: the next event or cron's watch takes them",
+            event_fold::FOLLOW_UPS_MAX
+        ));
+    }
+    Ok(outcome)
 }
 
 /// One tick of an event: a bounded wait for a tick of its kind, then the
@@ -195,6 +237,10 @@ fn one_tick(
 ) -> Result<Outcome> {
     // one bound for all the waiting: for the tick holding the lock now, and
     // for one that takes it a moment before this one does
+    // a folded new comment's edit grace is waited out before the lock, not
+    // under it (the flag is taken, and the rest of the grace waited, once
+    // the tick opens)
+    std::thread::sleep(left_until(slot.peek().not_before_ms));
     let until = std::time::Instant::now() + cfg.hook.wait_lock;
     if !crate::lock::wait_free(ctx.state_dir(), kind.as_str(), std::time::Duration::ZERO)? {
         crate::log::info(&format!(

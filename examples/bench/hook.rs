@@ -34,7 +34,6 @@ pub fn accept_loop(listener: TcpListener, afk: &Path, config: &Path, secret_env:
             let child = Command::new(&afk)
                 .arg("--config")
                 .arg(&config)
-                .arg("-q")
                 .arg("hook")
                 .env(&var, &secret)
                 .stdin(Stdio::from(OwnedFd::from(conn)))
@@ -157,5 +156,154 @@ pub fn hook_bench(dir: &Path, afk: &Path) {
         ms(pct(&took, 0.5)),
         ms(pct(&took, 0.9)),
         ms(*took.last().unwrap()),
+    );
+}
+
+const LOOPS: u64 = 10;
+
+/// When the sandbox received afk's request to open repository `repo`'s PR
+/// (ms since the epoch), from its request log.
+fn pr_opened_ms(url: &str, repo: &str) -> Option<u64> {
+    let log = super::admin(url, "GET", "/requests", None);
+    log.as_array()?.iter().find_map(|r| {
+        let path = r["path"].as_str()?;
+        let open = r["method"] == "POST"
+            && path.contains(&format!("/{repo}/"))
+            && (path.ends_with("/pulls") || path.ends_with("/merge_requests"))
+            && r["status"].as_u64().is_some_and(|s| s < 300);
+        open.then(|| r["at_ms"].as_u64()).flatten()
+    })
+}
+
+/// When run `run`'s turn `turn` started (ns since the epoch), as its agent
+/// wrote it into its progress file.
+fn turn_started(state: &Path, run: u64, turn: u32) -> Option<u128> {
+    let text = std::fs::read_to_string(state.join(format!("runs/{run}/progress.jsonl"))).ok()?;
+    text.lines().find_map(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).ok()?;
+        (v["phase"] == format!("t{turn}")).then(|| v["ns"].as_u64().map(u128::from))?
+    })
+}
+
+/// When run `run`'s last turn ended (ns since the epoch): its exit record's
+/// time, which the turn's keeper writes as the box ends.
+fn turn_ended(state: &Path, run: u64) -> Option<u128> {
+    let m = std::fs::metadata(state.join(format!("runs/{run}/exit_status"))).ok()?;
+    m.modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_nanos())
+}
+
+fn wait_for<T>(what: &str, log: &Path, mut f: impl FnMut() -> Option<T>) -> T {
+    let give_up = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(t) = f() {
+            return t;
+        }
+        if Instant::now() > give_up {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            panic!("{what} did not happen within 60 s\nafk hook's log:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `bench hook`'s whole loop on events, no cron at all (SPEC 10.2): afk's
+/// workspace, the command runner, its box, a scripted agent of 1 s. Per
+/// repository: label → PR open, a turn's end (its exit record) → PR open,
+/// and a red status → the corrective turn's start; p50 and p90 of each.
+pub fn loop_bench(dir: &Path, afk: &Path) {
+    let dir = dir.join("hook-loop");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/afk-hook", listener.local_addr().unwrap());
+    let repos: Vec<_> = (1..=LOOPS)
+        .map(|n| {
+            json!({"name": format!("acme/loop{n}"), "collaborators": {"alice": "write"},
+            "issues": [{"number": n, "title": format!("Task {n}"), "author": "alice"}]})
+        })
+        .collect();
+    let allow: Vec<String> = (1..=LOOPS).map(|n| format!("\"acme/loop{n}\"")).collect();
+    let seed: afk::sandbox::Seed = serde_json::from_value(json!({
+        "hook_url": hook_url, "hook_secret": SECRET, "repos": repos}))
+    .unwrap();
+    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
+    let state = dir.join("state");
+    let config = dir.join("afk.toml");
+    let agent = dir.join("agent.sh");
+    // each turn says when it started, works a second, commits
+    std::fs::write(
+        &agent,
+        "printf '{\"phase\":\"t%s\",\"ns\":%s}\\n' \"$AFK_TURN\" \"$(date +%s%N)\" >> \"$AFK_PROGRESS_FILE\"\n\
+         sleep 1\necho \"turn $AFK_TURN\" >> work.txt\ngit add -A\ngit commit -qm \"turn $AFK_TURN\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "state_path = \"{state}/afk.db\"\n\n[forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\n\
+             [runner]\nworkspace = \"afk\"\nagent = \"custom\"\ncommand = [\"sh\", \"{agent}\"]\n\n\
+             [poll]\nenabled = true\nmax_in_flight = {LOOPS}\nallowlist = [{allow}]\n\n\
+             [watch]\nci_contexts = [\"ci/build\"]\n\n\
+             [hook]\nsecret_env = \"AFK_BENCH_HOOK_SECRET\"\n",
+            state = state.display(),
+            forge = sb.forge_keys(),
+            agent = agent.display(),
+            allow = allow.join(", "),
+        ),
+    )
+    .unwrap();
+    // SAFETY: set before any thread this bench starts reads the environment
+    unsafe { std::env::set_var("AFK_FORGE_TOKEN", sb.token()) };
+    accept_loop(listener, afk, &config, ("AFK_BENCH_HOOK_SECRET", SECRET));
+    let log = config.with_extension("log");
+    let (mut to_pr, mut end_to_pr, mut red_to_turn) = (vec![], vec![], vec![]);
+    for n in 1..=LOOPS {
+        let repo = format!("acme/loop{n}");
+        let t0 = now_ns();
+        super::admin(
+            &sb.url,
+            "POST",
+            "/label",
+            Some(json!({"repo": repo, "issue": n, "label": "ready-for-agent", "by": "alice"})),
+        );
+        let opened = wait_for(&format!("{repo}'s PR"), &log, || {
+            pr_opened_ms(&sb.url, &repo)
+        });
+        let opened_ns = u128::from(opened) * 1_000_000;
+        let ended = turn_ended(&state, n).expect("the turn's exit record");
+        to_pr.push(Duration::from_nanos(opened_ns.saturating_sub(t0) as u64));
+        end_to_pr.push(Duration::from_nanos(opened_ns.saturating_sub(ended) as u64));
+        let t1 = now_ns();
+        super::admin(
+            &sb.url,
+            "POST",
+            "/status",
+            Some(
+                json!({"repo": repo, "branch": format!("afk/issue-{n}"), "context": "ci/build", "state": "failure"}),
+            ),
+        );
+        let started = wait_for(&format!("{repo}'s corrective turn"), &log, || {
+            turn_started(&state, n, 2)
+        });
+        red_to_turn.push(Duration::from_nanos(started.saturating_sub(t1) as u64));
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let line = |name: &str, mut v: Vec<Duration>| {
+        v.sort();
+        format!(
+            "{name} p50 {:.0} ms, p90 {:.0} ms",
+            ms(pct(&v, 0.5)),
+            ms(pct(&v, 0.9))
+        )
+    };
+    println!(
+        "hook loop: on events alone (no cron), afk's workspace, boxed agent of 1 s, {LOOPS} runs: {}; {}; {}; cron (contrib's timers, every 5 min): up to 300 s each",
+        line("label → PR open", to_pr),
+        line("turn end → PR open", end_to_pr),
+        line("red CI → corrective turn start", red_to_turn),
     );
 }

@@ -154,8 +154,7 @@ fn start_tick(
     };
     std::thread::sleep(grace);
     let own: Vec<&str> = delivery.into_iter().chain([print]).collect();
-    let outcome = events::event_ticks(ctx, cfg, (kind, &repo), &slot, &own, &scoped(ctx))?;
-    drop(slot);
+    let outcome = events::event_ticks(ctx, cfg, (kind, &repo), slot, &own, &scoped(ctx))?;
     let in_flight = match ctx.read_store().and_then(|s| s.runs_in_flight()) {
         Ok(runs) => runs.iter().filter(|r| r.repo == repo).count(),
         Err(_) => 0,
@@ -167,8 +166,7 @@ fn start_tick(
     let Some(slot) = events::slot_or_fold(ctx, TickKind::Watch, &repo, &line)? else {
         return Ok(outcome);
     };
-    let watched =
-        events::event_ticks(ctx, cfg, (TickKind::Watch, &repo), &slot, &[], &scoped(ctx))?;
+    let watched = events::event_ticks(ctx, cfg, (TickKind::Watch, &repo), slot, &[], &scoped(ctx))?;
     Ok(events::worse(outcome, watched))
 }
 

@@ -65,5 +65,5 @@ fn after_turn(ctx: &Session, run: crate::types::RunId) -> Result<Outcome> {
         let scope = Scope::Repo(repo.clone());
         crate::tick::run(ctx, kind, |c| watch::tick_if(c, &scope, event))
     };
-    crate::events::event_ticks(ctx, cfg, (TickKind::Watch, &repo), &slot, &[], &tick)
+    crate::events::event_ticks(ctx, cfg, (TickKind::Watch, &repo), slot, &[], &tick)
 }

@@ -209,7 +209,7 @@ both_dialects! {
         let ended = first.wait().unwrap();
         let err = format!("{opened}{}", rest.join().unwrap());
         assert!(ended.success(), "{err}");
-        assert_eq!(err.matches("one follow-up tick").count(), 1, "{err}");
+        assert_eq!(err.matches("a follow-up tick").count(), 1, "{err}");
         assert_eq!(watch_ticks(&afk), [["watch".to_string(), "2".to_string()]], "{err}");
         assert!(!flag(&afk).exists(), "the flag was taken");
         let ids = afk.sql_rows("SELECT id FROM hook_deliveries");

@@ -41,6 +41,12 @@ pub fn flag_name(kind: TickKind, repo: &str) -> String {
 /// their ids are not recorded.
 pub const FLAG_READ_MAX: usize = 64 * 1024;
 
+/// How many follow-ups one event's process does at most: a burst during a
+/// tick is one; afk's own writes in it (a push, a checklist) make events
+/// of their own, one more; past these the flag waits for the next trigger
+/// or cron's watch.
+pub const FOLLOW_UPS_MAX: usize = 3;
+
 /// How many folded deliveries a follow-up records as handled.
 pub const IDS_MAX: usize = 256;
 

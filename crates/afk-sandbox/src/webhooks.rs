@@ -740,7 +740,11 @@ fn post(d: &Delivery) -> std::io::Result<u16> {
     let mut head = vec![];
     let mut buf = [0u8; 512];
     while !head.windows(2).any(|w| w == b"\r\n") {
-        let n = s.read(&mut buf)?;
+        // a signal to this process (a child's end) interrupts the read, never the delivery
+        let n = match s.read(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => r?,
+        };
         if n == 0 {
             break;
         }
