@@ -219,24 +219,6 @@ both_dialects! {
     }
 }
 
-/// Whether process `pid` is gone (or a zombie not reaped yet), waited for
-/// a bounded while: the agent's group gets SIGTERM, then SIGKILL.
-fn gone_in_time(pid: i32) -> bool {
-    let gone = || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        stat.is_empty()
-            || stat
-                .rsplit(')')
-                .next()
-                .is_some_and(|s| s.trim_start().starts_with('Z'))
-    };
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !gone() && std::time::Instant::now() < until {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    gone()
-}
-
 /// The issue event's body for `repo`, and its kind, in the running
 /// dialect's shape.
 fn issue_event(repo: &str) -> (String, &'static str) {
@@ -271,13 +253,7 @@ mod closed {
             );
             let afk = Afk::with_text(&text);
             assert_eq!(afk.poll().0, 0);
-            let pid: i32 = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.pid"))
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
+            let pid = afk.agent_pid(1);
             // SAFETY: kill(2) with signal 0 only asks whether the process exists
             assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "the agent works");
             sb.admin(

@@ -448,13 +448,7 @@ fn a_model_that_hangs_leaves_the_agent_stalled_and_watch_stops_it() {
         ("escalate".into(), Some("stalled".into())),
         "{r} {err}"
     );
-    let pid: i32 = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.pid"))
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = afk.agent_pid(1);
     // SAFETY: kill(2) with signal 0 only asks whether the process exists
     let alive = unsafe { libc::kill(pid, 0) } == 0;
     assert!(

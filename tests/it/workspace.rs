@@ -1343,13 +1343,7 @@ fn a_pr_merged_while_a_corrective_turn_runs_ends_the_run_and_stops_that_agent() 
     sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
     let (_, r, err) = afk.watch();
     assert_eq!(action_of(&r, 1).0, "corrective_turn", "{r} {err}");
-    let pid: i32 = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.pid"))
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = afk.agent_pid(1);
     // SAFETY: kill(2) with signal 0 only asks whether the process exists
     assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "turn 2 runs");
     // a person merges while it runs
@@ -1363,19 +1357,7 @@ fn a_pr_merged_while_a_corrective_turn_runs_ends_the_run_and_stops_that_agent() 
     );
     // the agent's process group got SIGTERM (then SIGKILL): it is gone,
     // or a zombie its parent has not reaped yet
-    let gone = |pid: i32| {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        stat.is_empty()
-            || stat
-                .rsplit(')')
-                .next()
-                .is_some_and(|s| s.trim_start().starts_with('Z'))
-    };
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !gone(pid) && std::time::Instant::now() < until {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(gone(pid), "the agent {pid} still runs");
+    assert!(gone_in_time(pid), "the agent {pid} still runs");
 }
 
 // ---- the change gate (docs/security.md#the-change-gate) ----

@@ -218,6 +218,17 @@ impl Afk {
         }
     }
 
+    /// The pid run `id`'s agent recorded as it started (`agent.pid`).
+    pub fn agent_pid(&self, id: i64) -> i32 {
+        std::fs::read_to_string(self.scratch.path(&format!("state/runs/{id}/agent.pid")))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
     /// Wait (bounded) until run `id`'s agent has written its exit status.
     pub fn wait_agent(&self, id: i64) -> i32 {
         let p = self.scratch.path(&format!("state/runs/{id}/exit_status"));
@@ -314,4 +325,23 @@ pub fn run_sampled(mut cmd: std::process::Command) -> (i32, Vec<u8>, u64) {
     assert!(libc::WIFEXITED(status), "afk died: status {status:#x}");
     assert!(samples > 0 && peak > 0, "afk's memory was never sampled");
     (libc::WEXITSTATUS(status), out, peak)
+}
+
+/// Whether process `pid` is gone (or a zombie its parent has not reaped
+/// yet), waited for a bounded while: a stopped agent's group gets SIGTERM,
+/// then SIGKILL.
+pub fn gone_in_time(pid: i32) -> bool {
+    let gone = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.is_empty()
+            || stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z'))
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !gone() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    gone()
 }
