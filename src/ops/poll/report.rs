@@ -104,8 +104,51 @@ pub(super) fn human(
             },
         ]);
     }
+    // an issue whose start failed is in the table too (its error line is
+    // on stderr as well), so the table alone tells every armed issue's fate
+    for e in errors {
+        if let Some(n) = e.issue {
+            rows.push(vec![
+                format!("{}#{n}", e.repo),
+                "failed".into(),
+                crate::core::sanitize::one_line(&e.message, 160),
+            ]);
+        }
+    }
     if !rows.is_empty() {
         s.push_str(&table(&["ISSUE", "WHAT", "DETAIL"], &rows));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_start_has_its_row_beside_the_dispatched_and_skipped() {
+        let errors = [
+            ErrorItem::msg(
+                "acme/api",
+                Some(IssueNumber(7)),
+                "agent start failed: \"claude\" not found\non PATH".into(),
+            ),
+            ErrorItem::msg("", None, "forge: cannot connect".into()),
+        ];
+        let h = human(crate::edges::Tense::Did, &[], &[], &[], &errors);
+        assert!(
+            h.starts_with("poll: dispatched 0, skipped 0, errors 2\n"),
+            "{h}"
+        );
+        let row = h
+            .lines()
+            .find(|l| l.starts_with("acme/api#7"))
+            .unwrap_or_default();
+        assert!(
+            row.contains("failed")
+                && row.contains("agent start failed: \"claude\" not found on PATH"),
+            "{h}"
+        );
+        assert_eq!(h.lines().count(), 3, "a heading, the header, one row: {h}");
+    }
 }
