@@ -706,6 +706,18 @@ pub fn usd(x: f64) -> String {
     }
 }
 
+/// A spend said beside its limit: as [`usd`], but with four decimals when
+/// two would read the same as the limit though they differ (`$0.0320`
+/// beside `$0.03`, never "$0.03 reached: spent $0.03").
+pub fn usd_beside(x: f64, limit: f64) -> String {
+    // a difference four decimals can show; float sums are never exact
+    if usd(x) == usd(limit) && (x - limit).abs() >= 0.00005 {
+        format!("${x:.4}")
+    } else {
+        usd(x)
+    }
+}
+
 /// A run's age: `45s`, `12m`, `2h05m`, `3d04h`.
 pub fn age_text(d: Duration) -> String {
     let s = d.as_secs();
@@ -1705,6 +1717,21 @@ mod tests {
         ];
         for (d, want) in ages {
             assert_eq!(age_text(d), want);
+        }
+    }
+
+    #[test]
+    fn a_spend_beside_its_limit_never_reads_the_same_when_it_differs() {
+        let cases = [
+            (0.032, 0.03, "$0.0320"),
+            (0.03, 0.03, "$0.03"),
+            (2.000000001, 2.0, "$2.00"),
+            (1.02, 1.0, "$1.02"),
+            (1.004, 1.0, "$1.0040"),
+            (0.005, 0.01, "$0.0050"),
+        ];
+        for (x, limit, want) in cases {
+            assert_eq!(usd_beside(x, limit), want, "{x} beside {limit}");
         }
     }
 }

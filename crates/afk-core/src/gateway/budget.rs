@@ -170,7 +170,7 @@ impl Refusal {
             "budget.{} {} reached: {whose} spent {} (metered)",
             self.limit,
             crate::spend::usd(self.limit_usd),
-            crate::spend::usd(self.spend_usd),
+            crate::spend::usd_beside(self.spend_usd, self.limit_usd),
         )
     }
 
