@@ -55,6 +55,13 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
             m.what
         ));
     }
+    said_part(&mut h, doc);
+    files_part(&mut h, doc);
+    h
+}
+
+/// What the agent and the gate said, and the reviews and commands afk acted on.
+fn said_part(h: &mut String, doc: &Shown) {
     if let Some(m) = &doc.final_message {
         let fence = crate::core::sanitize::fence_for(m);
         h.push_str(&format!(
@@ -88,8 +95,6 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
             ));
         }
     }
-    files_part(&mut h, doc);
-    h
 }
 
 /// The checkout, the run folder's files, the progress file and the log.
