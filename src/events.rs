@@ -10,7 +10,7 @@ use crate::lock::TickLock;
 use crate::session::{Outcome, Session};
 use crate::types::TickKind;
 use anyhow::{Context, Result};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -58,7 +58,7 @@ impl Slot {
         }
         let flag = self.flag.clone();
         drop(self);
-        if !std::fs::symlink_metadata(&flag).is_ok_and(|m| m.is_file()) {
+        if !there(&flag) {
             return None;
         }
         let lock =
@@ -75,7 +75,7 @@ impl Slot {
 
     /// Whether a trigger was folded since the flag was last taken.
     pub fn due(&self) -> bool {
-        std::fs::symlink_metadata(&self.flag).is_ok_and(|m| m.is_file())
+        there(&self.flag)
     }
 
     /// Take the due flag (as the tick opens, before it reads the forge):
@@ -126,21 +126,16 @@ fn append(flag: &Path, line: &str) -> Result<()> {
     Ok(())
 }
 
-/// At most `FLAG_READ_MAX` of a taken flag, a regular file only.
+/// At most `FLAG_READ_MAX` of a flag: a regular file only, never through
+/// a link (as a run's files are read).
 fn read_bounded(path: &Path) -> Result<String> {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .with_context(|| format!("cannot read the due flag {}", path.display()))?;
-    if !f.metadata().is_ok_and(|m| m.is_file()) {
-        anyhow::bail!("the due flag {} is not a file", path.display());
-    }
-    let mut bytes = Vec::new();
-    f.take(event_fold::FLAG_READ_MAX as u64)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read the due flag {}", path.display()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    afk_host::private_files::read_run_file(path, event_fold::FLAG_READ_MAX as u64)
+        .with_context(|| format!("cannot read the due flag {}", path.display()))
+}
+
+/// Whether the flag at `path` is there (a regular file; a link is none).
+fn there(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// Unix milliseconds of `now` plus `later`: the `not_before` of a flag line.
