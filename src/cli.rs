@@ -399,7 +399,7 @@ mod box_program_tests {
     fn the_box_programs_are_hidden_from_people() {
         let mut cmd = crate::cli::command();
         cmd.build();
-        for name in [KEEPER_CMD, PROBE_CMD] {
+        for name in [KEEPER_CMD, PROBE_CMD, crate::runner::turn_end::TURN_CMD] {
             let sc = cmd.find_subcommand(name).expect("the program is there");
             assert!(sc.is_hide_set(), "{name}");
         }

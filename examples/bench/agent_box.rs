@@ -66,6 +66,7 @@ fn median(root: &Path, boxer: Option<&afk::runner::agent_box::Boxer>) -> Duratio
             gate: None,
             boxed: boxer,
             progress_gid: None,
+            after: vec![],
         })
         .unwrap();
         let status = rd.join("exit_status");

@@ -1,10 +1,13 @@
-//! `afk __box SPEC`, `afk __box-probe ARGS`: the agent's box's programs
-//! (runner/agent_box/: the keeper, doctor's probe), hidden, for afk starts them, not people. `main` runs
+//! `afk __box SPEC`, `afk __box-probe ARGS`, `afk __turn SPEC`: the
+//! agent's keepers and doctor's probe (runner/agent_box/: the box's keeper,
+//! the probe; runner/turn_end.rs: the unboxed turn's keeper), hidden, for
+//! afk starts them, not people. `main` runs
 //! them straight after clap, before the session's set-up: none reads a
 //! config or a secret, and each keeps the umask and the dumpable flag it was
 //! started with (the keeper's cgroup and files, the box's processes).
 
 use crate::runner::agent_box::{self, KEEPER_CMD, PROBE_CMD};
+use crate::runner::turn_end::{self, TURN_CMD};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -25,6 +28,20 @@ pub enum Program {
         /// status there (the unboxed turn's wrapper does it otherwise)
         #[arg(long = "record", value_parser = clap::value_parser!(OsString))]
         record: Option<OsString>,
+    },
+    /// The keeper of one unboxed turn (afk starts it)
+    ///
+    /// Runs the agent's command without afk's secrets, records its start and
+    /// exit status in the run folder, then starts the run's watch. Not for
+    /// people.
+    #[command(name = TURN_CMD, hide = true)]
+    Turn {
+        /// The turn's spec (the tick hands it in memory: `/dev/fd/N`)
+        #[arg(value_parser = clap::value_parser!(OsString))]
+        spec: OsString,
+        /// The run folder
+        #[arg(long = "record", value_parser = clap::value_parser!(OsString))]
+        record: OsString,
     },
     /// Doctor's probe inside a box (`afk doctor` starts it)
     ///
@@ -51,6 +68,9 @@ pub fn run(p: &Program) -> i32 {
             &PathBuf::from(spec),
             record.as_ref().map(PathBuf::from).as_deref(),
         ),
+        Program::Turn { spec, record } => {
+            turn_end::keep(&PathBuf::from(spec), &PathBuf::from(record))
+        }
         Program::Probe { args } => {
             let args: Vec<String> = args
                 .iter()

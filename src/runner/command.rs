@@ -35,6 +35,11 @@ pub struct StartSpec<'a> {
     /// `runner.progress_group`'s id: the agent's user (another) may reach
     /// the run folder and append to its progress file.
     pub progress_gid: Option<u32>,
+    /// The watch an unboxed turn's end starts (`runner/turn_end.rs`): its
+    /// first word is afk's program, which keeps the turn (`afk __turn`)
+    /// instead of the shell wrapper; empty: no watch, the wrapper. A boxed
+    /// turn's keeper starts its own.
+    pub after: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,10 +317,15 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     }
     .context("runner: cannot open agent.log")?;
     let stdin = std::fs::File::open(&prompt_file)?;
-    let mut cmd = match &wrapped {
+    let kept = match (&wrapped, spec.after.first()) {
+        (None, Some(afk)) => Some(unboxed_keeper(afk, &argv, spec, rd)?),
+        _ => None,
+    };
+    let mut cmd = match (&wrapped, &kept) {
         // the keeper records the turn itself
-        Some(w) => w.command(),
-        None => {
+        (Some(w), _) => w.command(),
+        (None, Some(k)) => k.command(),
+        (None, None) => {
             let mut c = Command::new("sh");
             c.arg("-c")
                 .arg(WRAPPER)
@@ -331,9 +341,10 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log));
     // unboxed, the agent runs with this environment: afk's secrets go; a
-    // boxed turn's keeper keeps them (the box's environment is an allowlist
-    // of its own), for the watch a turn's end starts
-    if wrapped.is_none() {
+    // turn's keeper keeps them (the box's environment is an allowlist of its
+    // own; the unboxed keeper strips them from its agent), for the watch a
+    // turn's end starts
+    if wrapped.is_none() && kept.is_none() {
         for k in spec.strip_env {
             cmd.env_remove(k);
         }
@@ -370,11 +381,57 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     let child = cmd
         .spawn()
         .with_context(|| format!("runner: cannot start \"{}\"", argv[0]))?;
+    drop(kept);
     let pid = child.id() as i32;
     // The child is not waited for: afk exits and the agent goes on.
     std::mem::forget(child);
     let start_time = process_start_time(pid).unwrap_or(0);
     Ok(Handle { pid, start_time })
+}
+
+/// The unboxed turn's keeper (`afk __turn SPEC --record RUN_DIR`,
+/// runner/turn_end.rs), which runs the agent and starts the watch of its
+/// end: its command, the spec in memory it reads.
+fn unboxed_keeper(afk: &str, argv: &[String], spec: &StartSpec, rd: &Path) -> Result<Kept> {
+    let text = serde_json::to_vec(&super::turn_end::Spec {
+        argv: argv.to_vec(),
+        strip: spec.strip_env.to_vec(),
+        after: spec.after.clone(),
+    })?;
+    let file = super::agent_box::in_memory(&text)?;
+    Ok(Kept {
+        afk: afk.into(),
+        file,
+        record: rd.to_path_buf(),
+    })
+}
+
+/// An unboxed turn's keeper, about to start.
+struct Kept {
+    afk: PathBuf,
+    file: std::fs::File,
+    record: PathBuf,
+}
+
+impl Kept {
+    fn command(&self) -> Command {
+        use std::os::fd::AsRawFd;
+        let fd = self.file.as_raw_fd();
+        let mut cmd = Command::new(&self.afk);
+        cmd.arg(super::turn_end::TURN_CMD)
+            .arg(format!("/dev/fd/{fd}"))
+            .arg(super::agent_box::RECORD_ARG)
+            .arg(&self.record);
+        // SAFETY: fcntl(2) is async-signal-safe and touches only the child's
+        // descriptor table: the spec's descriptor reaches the keeper
+        unsafe {
+            cmd.pre_exec(move || match libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                true => Err(std::io::Error::last_os_error()),
+                false => Ok(()),
+            });
+        }
+        cmd
+    }
 }
 
 /// How long a tick waits for a forked agent's start record: the wrapper
@@ -410,6 +467,9 @@ pub struct CommandRunner {
     strip_env: Vec<String>,
     boxed: Option<super::agent_box::Boxer>,
     progress_gid: Option<u32>,
+    /// The watch a turn's end starts (None: the config was not loaded from
+    /// a file).
+    after_turn: Option<super::turn_end::Watch>,
 }
 
 impl CommandRunner {
@@ -424,6 +484,23 @@ impl CommandRunner {
             strip_env: cfg.secret_env_names(),
             boxed,
             progress_gid: cfg.runner.progress_gid(),
+            after_turn: super::turn_end::Watch::of(cfg),
+        }
+    }
+
+    /// The watch an unboxed turn's end starts (empty: none): a run's turn,
+    /// afk's config from a file, `AFK_TURN_END_WATCH` not off, afk's own
+    /// program found.
+    fn after(&self, t: &super::Turn) -> Vec<String> {
+        let (None, Some(watch), super::TurnOf::Run(run)) =
+            (&self.boxed, &self.after_turn, t.run_id)
+        else {
+            return vec![];
+        };
+        let afk = std::env::current_exe().and_then(std::fs::canonicalize);
+        match afk {
+            Ok(afk) if super::turn_end::enabled() => watch.argv(&afk, run.0),
+            _ => vec![],
         }
     }
 
@@ -465,6 +542,7 @@ impl CommandRunner {
             gate: t.gate,
             boxed: self.boxed.as_ref(),
             progress_gid: self.progress_gid,
+            after: self.after(t),
         })?;
         if self.boxed.is_none() {
             crate::log::warn(&format!(
@@ -673,6 +751,7 @@ mod tests {
             gate: None,
             boxed: None,
             progress_gid: None,
+            after: vec![],
         })
         .unwrap();
         assert!(h.pid > 0);
@@ -737,6 +816,7 @@ mod tests {
             gate: None,
             boxed: None,
             progress_gid: None,
+            after: vec![],
         })
         .unwrap();
         let grandchild: i32 = wait_for(&rd.join("grandchild")).trim().parse().unwrap();
@@ -773,6 +853,7 @@ mod tests {
             gate: None,
             boxed: None,
             progress_gid: None,
+            after: vec![],
         })
         .unwrap_err();
         assert!(e.to_string().contains("not found"));

@@ -10,6 +10,7 @@ pub mod kubernetes;
 pub mod output;
 pub mod records;
 pub mod spend;
+pub mod turn_end;
 
 use crate::config::Config;
 use crate::core::run_state::Agent;

@@ -1883,6 +1883,46 @@ fn a_turns_end_starts_its_runs_watch_which_pushes_and_opens_the_pr_with_no_tick_
     );
 }
 
+/// An unboxed agent (`runner.confine = "none"`): afk's keeper (`afk
+/// __turn`) runs it without afk's secrets, records its end and starts the
+/// run's watch, as a boxed turn's keeper does.
+#[test]
+fn an_unboxed_turns_end_starts_its_runs_watch_and_its_agent_gets_no_secret() {
+    let (sb, mut afk) = setup(
+        &format!(
+            "env > \"$AFK_RUN_DIR/agent-env.txt\"\n\
+             cat /proc/$PPID/environ > \"$AFK_RUN_DIR/keeper-env.txt\" 2>/dev/null || true\n\
+             printf 'x\\n' > x.txt\n{COMMIT}"
+        ),
+        "",
+    );
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace("[runner]\n", "[runner]\nconfine = \"none\"\n");
+    std::fs::write(&afk.config, text).unwrap();
+    afk.env.push((TURN_END_WATCH.into(), "on".into()));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    let (prs, after) = prs_after_the_turns_end(&sb, &afk);
+    assert_eq!(prs, 1, "the unboxed turn's end opened the PR: {after}");
+    assert!(branch_files(&sb).is_some_and(|f| f.contains("x.txt")));
+    let env = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent-env.txt")).unwrap();
+    assert!(env.contains("AFK_RUN_ID=1"), "{env}");
+    assert!(!env.contains(TOKEN), "the agent holds no forge token");
+    // the keeper holds afk's environment, out of reach of an agent of the
+    // same user (root reads every process's)
+    // SAFETY: geteuid(2) cannot fail
+    if unsafe { libc::geteuid() } != 0 {
+        let keeper =
+            std::fs::read(afk.scratch.path("state/runs/1/keeper-env.txt")).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&keeper).contains(TOKEN),
+            "the keeper's environment is not the agent's to read"
+        );
+    }
+}
+
 /// `gate.draft` on each forge (docs/security.md#the-change-gate): GitHub's
 /// `draft: true`, Gitea's `WIP: ` title, GitLab's `Draft: ` title; opened
 /// as a draft once, found again as the run's by the next tick.

@@ -46,7 +46,7 @@ pub fn keep(spec_file: &Path, record: Option<&Path>) -> i32 {
         ));
     }
     if let (Some(after), Some(dir)) = (AFTER.get(), record) {
-        after_turn(after, dir);
+        crate::runner::turn_end::start_watch(after, dir, say);
     }
     code
 }
@@ -54,94 +54,10 @@ pub fn keep(spec_file: &Path, record: Option<&Path>) -> i32 {
 /// The watch a turn's end starts, read from the spec (empty: none).
 static AFTER: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
-/// Start afk's watch of the run, once the exit record is written: a process
-/// of its own (its own session, so it outlives the keeper), afk's
-/// environment (the keeper's, never the box's), its output appended to
-/// `<run_dir>/after-turn.log`. The agent cannot start, skip or repeat it:
-/// the keeper starts it once, after the box is gone.
-fn after_turn(argv: &[String], dir: &Path) {
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::process::CommandExt;
-    let Some((program, args)) = argv.split_first() else {
-        return;
-    };
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(dir.join("after-turn.log"));
-    let Ok(log) = log else { return };
-    let Ok(err) = log.try_clone() else { return };
-    let mut cmd = std::process::Command::new(program);
-    // never in the agent's checkout (the keeper's folder): nothing there is
-    // read as afk's
-    cmd.current_dir("/")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(log)
-        .stderr(err);
-    // SAFETY: setsid(2) is async-signal-safe
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    if let Err(e) = cmd.spawn() {
-        say(&format!(
-            "cannot start the watch of the turn's end: {}",
-            afk_host::os_words(&e)
-        ));
-    }
-}
-
-/// Every descriptor of this process from 3 on closes at exec:
-/// close_range(2) where the kernel has its CLOEXEC flag (Linux 5.11), else
-/// each one listed in `/proc/self/fd`; a keeper that cannot make sure of it
-/// starts no box.
-fn cloexec_from_3() -> Result<()> {
-    // SAFETY: close_range(2) marks this process's own descriptors
-    let marked = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if marked == 0 {
-        return Ok(());
-    }
-    cloexec_listed()
-}
-
-/// [`cloexec_from_3`] without close_range(2): each descriptor from 3 on
-/// that `/proc/self/fd` lists.
-fn cloexec_listed() -> Result<()> {
-    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .context("cannot list the keeper's descriptors")?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd >= 3)
-        .collect();
-    for fd in fds {
-        // SAFETY: fcntl(2) on a descriptor of this process (the listing's
-        // own, closed since, fails with EBADF and is passed over)
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-        if flags >= 0 && unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } != 0 {
-            bail!(
-                "cannot keep descriptor {fd} from the box: {}",
-                afk_host::os_words(&std::io::Error::last_os_error())
-            );
-        }
-    }
-    Ok(())
-}
-
 fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
     // only descriptors 0-2 reach the box: one afk inherited (a cron
     // wrapper's lock on fd 9) would let the agent write through it
-    cloexec_from_3()?;
+    crate::runner::turn_end::cloexec_from_3()?;
     // SAFETY: prctl(2) makes the keeper the reaper of what bubblewrap leaves
     unsafe {
         // bubblewrap ends as soon as the agent does; the box's pid 1, its
@@ -650,24 +566,6 @@ fn forward_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Where close_range(2) has no CLOEXEC flag, each listed descriptor is
-    /// marked: one the keeper inherited open across exec is closed in the box.
-    #[test]
-    fn every_inherited_descriptor_from_3_on_is_kept_from_the_box() {
-        let f = std::fs::File::open("/dev/null").unwrap();
-        // SAFETY: dup(2) of an open descriptor: a copy without FD_CLOEXEC
-        let inherited = unsafe { libc::dup(std::os::fd::AsRawFd::as_raw_fd(&f)) };
-        let closes = |fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC != 0;
-        assert!(
-            !closes(inherited),
-            "dup(2) gives a descriptor open across exec"
-        );
-        cloexec_listed().unwrap();
-        assert!(closes(inherited));
-        // SAFETY: closes the test's own copy
-        unsafe { libc::close(inherited) };
-    }
 
     fn spec() -> Spec {
         Spec {

@@ -182,7 +182,7 @@ impl Wrapped {
 
 /// `bytes` in a file of memory (nothing on disk), read from its start:
 /// the keeper's spec, the box's copied texts.
-fn in_memory(bytes: &[u8]) -> Result<std::fs::File> {
+pub(crate) fn in_memory(bytes: &[u8]) -> Result<std::fs::File> {
     use std::os::fd::FromRawFd;
     use std::os::unix::fs::FileExt;
     // SAFETY: memfd_create(2) with a NUL-terminated name
@@ -239,9 +239,9 @@ pub struct Boxer {
     agent: crate::types::AgentKind,
     /// `runner.box.env`: more of afk's variables the box gets.
     env: Vec<String>,
-    /// The config file and state file a turn's end starts its watch with
-    /// (None: the config was not loaded from a file: no such watch).
-    after_turn: Option<(PathBuf, PathBuf)>,
+    /// The watch a turn's end starts (None: the config was not loaded
+    /// from a file: no such watch).
+    after_turn: Option<crate::runner::turn_end::Watch>,
 }
 
 /// What one turn's box needs of the turn.
@@ -265,13 +265,6 @@ pub struct TurnPaths<'a> {
     /// The run whose watch the turn's end starts (None: a turn no watch
     /// follows, e.g. an upgrade's fixer or doctor's probe).
     pub run: Option<i64>,
-}
-
-/// Whether a turn's end starts its run's watch (docs/hook.md): yes, unless
-/// `AFK_TURN_END_WATCH=off` in afk's environment (the demo and the tests,
-/// which run their watch ticks themselves, one after another).
-pub fn turn_end_watch() -> bool {
-    std::env::var("AFK_TURN_END_WATCH").map_or(true, |v| v.trim() != "off")
 }
 
 /// The agent program's own settings folders, which reach the box only when
@@ -362,14 +355,7 @@ impl Boxer {
                 .chain(&cfg.runner.secret_env)
                 .cloned()
                 .collect(),
-            // absolute: the watch a turn's end starts runs elsewhere than
-            // the tick, never reading a relative path against another folder
-            after_turn: cfg.loaded_as.as_ref().and_then(|(file, paths)| {
-                Some((
-                    std::path::absolute(file).ok()?,
-                    std::path::absolute(&paths.file).ok()?,
-                ))
-            }),
+            after_turn: crate::runner::turn_end::Watch::of(cfg),
         }
     }
 
@@ -595,17 +581,9 @@ impl Boxer {
                 .zip(gw_port)
                 .map(|(on, port)| on.spec_gated(port, t.run_dir, t.gate)),
             after: match (&self.after_turn, t.run) {
-                (Some((config, state)), Some(run)) if turn_end_watch() => vec![
-                    afk.display().to_string(),
-                    "--config".into(),
-                    config.display().to_string(),
-                    "--state".into(),
-                    state.display().to_string(),
-                    "--quiet".into(),
-                    "watch".into(),
-                    "--after-turn".into(),
-                    run.to_string(),
-                ],
+                (Some(watch), Some(run)) if crate::runner::turn_end::enabled() => {
+                    watch.argv(&afk, run)
+                }
                 _ => vec![],
             },
         };

@@ -40,17 +40,12 @@ impl Checks for Local<'_> {
     }
 
     fn turn_end(&self, r: &mut dyn Report) {
-        let boxed = self.0.runner.confine() == crate::core::agent_box::Confine::Box;
-        let on = crate::runner::agent_box::turn_end_watch();
-        let text = match (boxed, on) {
-            (true, true) => {
+        let text = match crate::runner::turn_end::enabled() {
+            true => {
                 "a turn's end starts its run's watch (the turn's keeper, after its exit record): the push and the PR follow within about a second"
             }
-            (true, false) => {
+            false => {
                 "a turn's end starts no watch (AFK_TURN_END_WATCH=off in afk's environment): cron's watch follows it"
-            }
-            (false, _) => {
-                "a turn's end waits for cron's watch: an unboxed agent (runner.confine = \"none\") has no keeper to start it"
             }
         };
         r.add("events", Level::Ok, text.into());
