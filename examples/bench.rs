@@ -159,7 +159,9 @@ fn main() {
     if want("gateway") {
         gateway::gateway_bench(&dir, &afk);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("AFK_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// A watch tick over 200 agents in flight as Kubernetes Jobs (the sandbox's

@@ -196,6 +196,40 @@ fn turn_ended(state: &Path, run: u64) -> Option<u128> {
         .map(|d| d.as_nanos())
 }
 
+/// Repository `repo`'s PR as the forge shows it: (number, head commit).
+fn the_pr(url: &str, token: &str, repo: &str) -> Option<(u64, String)> {
+    let prs: serde_json::Value = ureq::get(&format!("{url}/api/v1/repos/{repo}/pulls?state=all"))
+        .set("Authorization", &format!("token {token}"))
+        .call()
+        .ok()?
+        .into_json()
+        .ok()?;
+    let pr = prs.as_array()?.first()?;
+    Some((
+        pr["number"].as_u64()?,
+        pr["head"]["sha"].as_str()?.to_string(),
+    ))
+}
+
+/// Whether process `pid` is gone (or a zombie: ended, not yet reaped).
+fn gone(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.get(s.rfind(')')? + 2..).map(|r| r.starts_with('Z')))
+        .unwrap_or(true)
+}
+
+/// The pid of run `run`'s turn (its keeper's, which the stop signals with
+/// the turn's group), from its start record.
+fn turn_pid(state: &Path, run: u64) -> Option<u32> {
+    std::fs::read_to_string(state.join(format!("runs/{run}/agent.pid")))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn wait_for<T>(what: &str, log: &Path, mut f: impl FnMut() -> Option<T>) -> T {
     let give_up = Instant::now() + Duration::from_secs(60);
     loop {
@@ -213,7 +247,10 @@ fn wait_for<T>(what: &str, log: &Path, mut f: impl FnMut() -> Option<T>) -> T {
 /// `bench hook`'s whole loop on events, no cron at all (SPEC 10.2): afk's
 /// workspace, the command runner, its box, a scripted agent of 1 s. Per
 /// repository: label → PR open, a turn's end (its exit record) → PR open,
-/// and a red status → the corrective turn's start; p50 and p90 of each.
+/// a red status → the corrective turn's start, a trusted change request
+/// (once the corrective turn's work is on the PR) → the review turn's
+/// start, the issue closed during that turn → its agent stopped; p50 and
+/// p90 of each.
 pub fn loop_bench(dir: &Path, afk: &Path) {
     let dir = dir.join("hook-loop");
     let _ = std::fs::remove_dir_all(&dir);
@@ -234,11 +271,12 @@ pub fn loop_bench(dir: &Path, afk: &Path) {
     let state = dir.join("state");
     let config = dir.join("afk.toml");
     let agent = dir.join("agent.sh");
-    // each turn says when it started, works a second, commits
+    // each turn says when it started, works a second (the review turn,
+    // which the issue's close stops, longer), commits
     std::fs::write(
         &agent,
         "printf '{\"phase\":\"t%s\",\"ns\":%s}\\n' \"$AFK_TURN\" \"$(date +%s%N)\" >> \"$AFK_PROGRESS_FILE\"\n\
-         sleep 1\necho \"turn $AFK_TURN\" >> work.txt\ngit add -A\ngit commit -qm \"turn $AFK_TURN\"\n",
+         if [ \"$AFK_TURN\" -ge 3 ]; then sleep 30; else sleep 1; fi\necho \"turn $AFK_TURN\" >> work.txt\ngit add -A\ngit commit -qm \"turn $AFK_TURN\"\n",
     )
     .unwrap();
     std::fs::write(
@@ -261,6 +299,8 @@ pub fn loop_bench(dir: &Path, afk: &Path) {
     accept_loop(listener, afk, &config, ("AFK_BENCH_HOOK_SECRET", SECRET));
     let log = config.with_extension("log");
     let (mut to_pr, mut end_to_pr, mut red_to_turn) = (vec![], vec![], vec![]);
+    let (mut asked_to_turn, mut closed_to_stop) = (vec![], vec![]);
+    let token = sb.token();
     for n in 1..=LOOPS {
         let repo = format!("acme/loop{n}");
         let t0 = now_ns();
@@ -290,6 +330,38 @@ pub fn loop_bench(dir: &Path, afk: &Path) {
             turn_started(&state, n, 2)
         });
         red_to_turn.push(Duration::from_nanos(started.saturating_sub(t1) as u64));
+        // the corrective turn's work on the PR (the watch its end started
+        // pushed it), then a trusted change request
+        let (pr, first) = the_pr(&sb.url, &token, &repo).expect("the PR");
+        wait_for(&format!("{repo}'s corrective push"), &log, || {
+            the_pr(&sb.url, &token, &repo).filter(|(_, head)| *head != first)
+        });
+        let t2 = now_ns();
+        super::admin(
+            &sb.url,
+            "POST",
+            "/review",
+            Some(
+                json!({"repo": repo, "pr": pr, "user": "alice", "state": "REQUEST_CHANGES", "body": "Name the file better."}),
+            ),
+        );
+        let started = wait_for(&format!("{repo}'s review turn"), &log, || {
+            turn_started(&state, n, 3)
+        });
+        asked_to_turn.push(Duration::from_nanos(started.saturating_sub(t2) as u64));
+        // the issue closed while the review turn works: its agent stopped
+        let pid = turn_pid(&state, n).expect("the review turn's start record");
+        let t3 = now_ns();
+        super::admin(
+            &sb.url,
+            "POST",
+            "/issue_state",
+            Some(json!({"repo": repo, "issue": n, "state": "closed"})),
+        );
+        wait_for(&format!("{repo}'s agent stopped"), &log, || {
+            gone(pid).then_some(())
+        });
+        closed_to_stop.push(Duration::from_nanos(now_ns().saturating_sub(t3) as u64));
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let line = |name: &str, mut v: Vec<Duration>| {
@@ -301,9 +373,11 @@ pub fn loop_bench(dir: &Path, afk: &Path) {
         )
     };
     println!(
-        "hook loop: on events alone (no cron), afk's workspace, boxed agent of 1 s, {LOOPS} runs: {}; {}; {}; cron (contrib's timers, every 5 min): up to 300 s each",
+        "hook loop: on events alone (no cron), afk's workspace, boxed agent of 1 s, {LOOPS} runs: {}; {}; {}; {}; {}; cron (contrib's timers, every 5 min): up to 300 s each",
         line("label → PR open", to_pr),
         line("turn end → PR open", end_to_pr),
         line("red CI → corrective turn start", red_to_turn),
+        line("change request → review turn start", asked_to_turn),
+        line("issue closed → agent stopped", closed_to_stop),
     );
 }

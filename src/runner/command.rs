@@ -646,6 +646,35 @@ impl super::Runner for CommandRunner {
     }
 }
 
+/// Whether a process of group `pgid` still runs. Its ended ones do not
+/// count: a zombie is signalled as if alive (kill(2) with signal 0 finds
+/// it), and the turn's keeper stays one until its parent reaps it — which
+/// the tick that started the turn, the one now stopping it in an `afk hook`
+/// follow-up, never does. Without this the tick held the watch lock for
+/// the whole grace (`bench hook`: 10 s after every close).
+fn group_lives(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    if unsafe { libc::kill(-pgid, 0) } != 0 {
+        return false;
+    }
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .any(|stat| {
+            // after the command's name: state, ppid, pgrp
+            let Some(rest) = stat.rfind(')').and_then(|i| stat.get(i + 2..)) else {
+                return false;
+            };
+            let mut f = rest.split_whitespace();
+            let state = f.next().unwrap_or("Z");
+            let pgrp = f.nth(1).and_then(|g| g.parse::<i32>().ok());
+            pgrp == Some(pgid) && state != "Z" && state != "X"
+        })
+}
+
 fn alive(h: &Handle) -> bool {
     match process_start_time(h.pid) {
         Some(t) => t == h.start_time || h.start_time == 0,
@@ -684,8 +713,7 @@ pub fn stop(h: &Handle, grace: Duration) {
     }
     let deadline = std::time::Instant::now() + grace;
     while std::time::Instant::now() < deadline {
-        // SAFETY: signal 0 only checks for existence.
-        if unsafe { libc::kill(-h.pid, 0) } != 0 {
+        if !group_lives(h.pid) {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -788,6 +816,33 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600, "{f}");
         }
         let _ = std::fs::remove_dir_all(&rd);
+    }
+
+    /// A group whose processes have all ended, one a zombie its parent has
+    /// not reaped yet, is over: a stop does not wait out its grace for it.
+    #[test]
+    fn a_group_of_zombies_has_stopped() {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new("sleep");
+        cmd.arg("60").process_group(0);
+        let mut child = cmd.spawn().unwrap();
+        let pid = child.id() as i32;
+        assert!(group_lives(pid));
+        // SAFETY: kill(2) of the test's own child
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        // not reaped: a zombie once the kernel ended it
+        let zombie = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z"))
+        };
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while !zombie() && std::time::Instant::now() < until {
+            std::thread::yield_now();
+        }
+        assert!(zombie());
+        // SAFETY: signal 0 only checks for existence
+        assert_eq!(unsafe { libc::kill(-pid, 0) }, 0, "kill(2) finds a zombie");
+        assert!(!group_lives(pid), "but it runs no more");
+        child.wait().unwrap();
     }
 
     #[test]
