@@ -73,6 +73,40 @@ impl Slot {
             .unwrap_or_default()
     }
 
+    /// Leave a line in the flag that asks for a follow-up no earlier than
+    /// `not_before_ms` (a new comment's edit grace: its own read, after
+    /// it), written as a folded trigger's is.
+    pub fn defer(&self, not_before_ms: i64) -> Result<()> {
+        append(&self.flag, &event_fold::due_line(None, "-", not_before_ms))
+    }
+
+    /// Wait until the flag's latest line's time is past (a new comment's
+    /// edit grace over), or until a trigger that asks now (a turn's end, a
+    /// status, a review) is folded while this waits: nothing runs then, so
+    /// its tick runs at once and the grace is left to a follow-up
+    /// ([`begins`]). The lines there when the wait began (folded during the
+    /// last tick: a burst) wait for the grace with it, so a burst is still
+    /// one follow-up. Never longer than the edit grace.
+    pub fn wait_due(&self) {
+        let until = std::time::Instant::now() + crate::core::hook::EDIT_GRACE;
+        let seen = read_bounded(&self.flag).map(|t| t.len()).unwrap_or(0);
+        loop {
+            let text = read_bounded(&self.flag).unwrap_or_default();
+            let due = event_fold::due_of(&text);
+            let now = ms_after(std::time::Duration::ZERO);
+            let new = text.get(seen..).unwrap_or("");
+            if due.not_before_ms <= now || event_fold::asks_now(new, now) {
+                return;
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            // a trigger that asks now is looked for every 20 ms
+            std::thread::sleep(left_until(due.not_before_ms).min(left).min(POLL_FLAG));
+        }
+    }
+
     /// Whether a trigger was folded since the flag was last taken.
     pub fn due(&self) -> bool {
         there(&self.flag)
@@ -103,6 +137,9 @@ impl Slot {
         Some(event_fold::due_of(&text))
     }
 }
+
+/// How often a tick waiting out an edit grace looks at its flag.
+const POLL_FLAG: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Append one line to the flag: created private, never through a link,
 /// and not grown past what a holder reads (the flag's being there is what
@@ -140,10 +177,8 @@ fn there(path: &Path) -> bool {
 
 /// Unix milliseconds of `now` plus `later`: the `not_before` of a flag line.
 pub fn ms_after(later: std::time::Duration) -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from((now + later).as_millis()).unwrap_or(i64::MAX)
+    let later = i64::try_from(later.as_millis()).unwrap_or(i64::MAX);
+    crate::clock::wall_ms().saturating_add(later)
 }
 
 /// How long until the Unix millisecond `not_before` (a folded new
@@ -230,12 +265,12 @@ fn one_tick(
     (slot, own): (&Slot, &[&str]),
     tick: &Ticker,
 ) -> Result<Outcome> {
+    // a new comment's edit grace is waited out before the lock, not under
+    // it; a trigger that asks now meanwhile has its tick at once, and the
+    // grace is its follow-up's ([`begins`])
+    slot.wait_due();
     // one bound for all the waiting: for the tick holding the lock now, and
     // for one that takes it a moment before this one does
-    // a folded new comment's edit grace is waited out before the lock, not
-    // under it (the flag is taken, and the rest of the grace waited, once
-    // the tick opens)
-    std::thread::sleep(left_until(slot.peek().not_before_ms));
     let until = std::time::Instant::now() + cfg.hook.wait_lock;
     if !crate::lock::wait_free(ctx.state_dir(), kind.as_str(), std::time::Duration::ZERO)? {
         crate::log::info(&format!(
@@ -291,7 +326,8 @@ fn free_in_time(
 /// transaction; false when another event's tick handled the delivery
 /// first (then this one does nothing). Then the slot's due flag is taken
 /// (this tick reads the forge after every trigger folded so far), its
-/// deliveries recorded, and a folded new comment's edit grace waited out.
+/// deliveries recorded, and a folded new comment's edit grace, when not
+/// over, left to a follow-up.
 /// A state file that cannot record them lets the tick go on and say why.
 pub fn begins(
     t: &crate::tick::Tick,
@@ -315,18 +351,20 @@ pub fn begins(
             crate::log::warn(&format!("hook: cannot record the folded deliveries: {e:#}"));
         }
         let left = left_until(due.not_before_ms);
+        // a new comment still in its edit grace is read by no tick yet
+        // (store::comments_in_grace): its own read is a follow-up's
+        let deferred = !left.is_zero() && slot.defer(ms_after(left)).is_ok();
         crate::log::info(&format!(
             "hook: this {kind} tick reads the events folded into it so far{}",
-            if left.is_zero() {
-                String::new()
-            } else {
+            if deferred {
                 format!(
-                    " (a new comment's among them: first {} ms of its edit grace)",
+                    " (a new comment's edit grace ends in {} ms: a follow-up reads it then)",
                     left.as_millis()
                 )
+            } else {
+                String::new()
             }
         ));
-        std::thread::sleep(left);
     }
     true
 }

@@ -230,6 +230,21 @@ fn turn_pid(state: &Path, run: u64) -> Option<u32> {
         .ok()
 }
 
+/// Whether repository `repo`'s event ticks are over: no watch or poll
+/// tick running, its watch slot free and no trigger folded for it (its
+/// edit graces and follow-ups done), so the next event is measured on an
+/// idle loop, as a CI result minutes later meets it.
+fn quiet(state: &Path, repo: &str) -> Option<()> {
+    use afk::core::event_fold::{flag_name, slot_name};
+    use afk::types::TickKind;
+    let free = |name: &str| afk::lock::wait_free(state, name, Duration::ZERO).unwrap_or(false);
+    let idle = !state.join(flag_name(TickKind::Watch, repo)).exists()
+        && free(&slot_name(TickKind::Watch, repo))
+        && free("watch")
+        && free("poll");
+    idle.then_some(())
+}
+
 fn wait_for<T>(what: &str, log: &Path, mut f: impl FnMut() -> Option<T>) -> T {
     let give_up = Instant::now() + Duration::from_secs(60);
     loop {
@@ -250,7 +265,8 @@ fn wait_for<T>(what: &str, log: &Path, mut f: impl FnMut() -> Option<T>) -> T {
 /// a red status → the corrective turn's start, a trusted change request
 /// (once the corrective turn's work is on the PR) → the review turn's
 /// start, the issue closed during that turn → its agent stopped; p50 and
-/// p90 of each.
+/// p90 of each. The last three events come once the repository's ticks
+/// are over ([`quiet`]), as a CI result or a person's review does.
 pub fn loop_bench(dir: &Path, afk: &Path) {
     let dir = dir.join("hook-loop");
     let _ = std::fs::remove_dir_all(&dir);
@@ -317,6 +333,9 @@ pub fn loop_bench(dir: &Path, afk: &Path) {
         let ended = turn_ended(&state, n).expect("the turn's exit record");
         to_pr.push(Duration::from_nanos(opened_ns.saturating_sub(t0) as u64));
         end_to_pr.push(Duration::from_nanos(opened_ns.saturating_sub(ended) as u64));
+        wait_for(&format!("{repo}'s ticks to end"), &log, || {
+            quiet(&state, &repo)
+        });
         let t1 = now_ns();
         super::admin(
             &sb.url,
@@ -336,6 +355,9 @@ pub fn loop_bench(dir: &Path, afk: &Path) {
         wait_for(&format!("{repo}'s corrective push"), &log, || {
             the_pr(&sb.url, &token, &repo).filter(|(_, head)| *head != first)
         });
+        wait_for(&format!("{repo}'s ticks to end"), &log, || {
+            quiet(&state, &repo)
+        });
         let t2 = now_ns();
         super::admin(
             &sb.url,
@@ -351,6 +373,9 @@ pub fn loop_bench(dir: &Path, afk: &Path) {
         asked_to_turn.push(Duration::from_nanos(started.saturating_sub(t2) as u64));
         // the issue closed while the review turn works: its agent stopped
         let pid = turn_pid(&state, n).expect("the review turn's start record");
+        wait_for(&format!("{repo}'s ticks to end"), &log, || {
+            quiet(&state, &repo)
+        });
         let t3 = now_ns();
         super::admin(
             &sb.url,

@@ -110,6 +110,11 @@ fn work_of(
     {
         note_edit(ctx, name, id);
     }
+    if matches!(work, Work::Tick(..))
+        && let (Some(hook::CommentNews::Written(Some(id))), Some(name)) = (news, repo.as_deref())
+    {
+        note_written(ctx, name, id);
+    }
     let print = crate::webhook::fingerprint(request);
     if matches!(work, Work::Tick(..))
         && (delivery.is_some_and(|id| handled(ctx, id)) || handled(ctx, &print))
@@ -142,17 +147,23 @@ fn start_tick(
     else {
         return Ok(Outcome::OK);
     };
-    // a new comment's tick reads it once an edit in its own second would
-    // have been reported (answered first: the forge is not kept waiting)
+    // a new comment is read once an edit in its own second would have been
+    // reported (answered first: the forge is not kept waiting); a trigger
+    // that asks now meanwhile gets its tick at once, and this comment's
+    // read is that tick's follow-up (no tick takes a command from it before:
+    // store::comments_in_grace)
     let grace = match news {
-        Some(hook::CommentNews::Written) => hook::EDIT_GRACE,
+        Some(hook::CommentNews::Written(_)) => hook::EDIT_GRACE,
         _ => std::time::Duration::ZERO,
     };
-    let line = event_fold::due_line(delivery, print, events::ms_after(grace));
+    let not_before = events::ms_after(grace);
+    let line = event_fold::due_line(delivery, print, not_before);
     let Some(slot) = events::slot_or_fold(ctx, kind, &repo, &line)? else {
         return Ok(Outcome::OK);
     };
-    std::thread::sleep(grace);
+    if !grace.is_zero() {
+        slot.defer(not_before)?;
+    }
     let own: Vec<&str> = delivery.into_iter().chain([print]).collect();
     let outcome = events::event_ticks(ctx, cfg, (kind, &repo), slot, &own, &scoped(ctx))?;
     let in_flight = match ctx.read_store().and_then(|s| s.runs_in_flight()) {
@@ -196,6 +207,23 @@ fn refuse(answer: Answer, error: Result<()>) -> Result<Outcome> {
     }
     crate::output::answer_and_hang_up(&answer.response());
     error.map(|()| Outcome::code(answer.exit().unwrap_or(1)))
+}
+
+/// Keep that comment `id` of `repo` was written just now: no tick takes a
+/// command from it before its edit grace ends, so an edit in its own
+/// second is reported first. Written as [`note_edit`] is; a state file
+/// that cannot keep it says so, and the comment's own tick still waits
+/// out the grace.
+fn note_written(ctx: &Session, repo: &str, id: i64) {
+    let until = events::ms_after(hook::EDIT_GRACE);
+    let kept = ctx
+        .local()
+        .and_then(|l| l.store.note_comment_written(repo, id, until));
+    if let Err(e) = kept {
+        crate::log::warn(&format!(
+            "hook: cannot keep that comment {id} of {repo} is new: {e:#}"
+        ));
+    }
 }
 
 /// Keep that comment `id` of `repo` was edited. It is the one write outside

@@ -867,6 +867,42 @@ mod only_as_written {
         assert_eq!(reactions(&sb, ISSUE, hold), 1);
     }
 
+    /// Hardening VI item 6, with events: a comment a signed delivery said
+    /// was written just now (`afk hook` keeps it, `comment_graces`) is read
+    /// by no tick before its edit grace ends, so a turn's end or a status
+    /// that starts a tick at once never takes a command from it before its
+    /// edit would be reported; its own tick (the grace's follow-up) does.
+    #[test]
+    fn a_new_comment_is_read_by_no_tick_before_its_edit_grace_ends() {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let afk = Afk::agent(&sb, "pr", "", "");
+        afk.poll();
+        afk.wait_agent(1);
+        afk.watch();
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        let hold = comment(&sb, ISSUE, "alice", "/afk hold");
+        afk.sql(&format!(
+            "INSERT INTO comment_graces (repo, comment, until_ms) VALUES ('acme/api', {hold}, 253402300799000)"
+        ));
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("awaiting-merge".into())),
+            "in its grace: not read: {r}"
+        );
+        assert_eq!(reactions(&sb, ISSUE, hold), 0);
+        // nothing kept of it: once its grace is over it is read as written
+        afk.sql("UPDATE comment_graces SET until_ms = 0");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("held".into())),
+            "{r}"
+        );
+        assert_eq!(reactions(&sb, ISSUE, hold), 1);
+    }
+
     /// Issue 47: a reader's reply in a trusted reviewer's line-comment
     /// thread (Gitea keeps it under the review's id) never reaches the
     /// review turn's prompt inside the reviewer's fence.

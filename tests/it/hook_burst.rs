@@ -184,36 +184,95 @@ both_dialects! {
         assert!(out.ends_with("delivery already handled\n"), "{out}");
     }
 
-    /// A delivery that arrives while the slot's tick runs (here: while it
-    /// waits out a folded new comment's edit grace, after it took the
-    /// flag) is folded again, and the holder does exactly one follow-up
-    /// tick that reads the forge after it: two ticks in all, none lost.
+    /// A burst while cron's watch holds the lock, a new comment among
+    /// them: the tick the lock lets through reads the forge for all of
+    /// them but the comment, still in its edit grace (kept so, no tick
+    /// takes a command from it before), and leaves that to exactly one
+    /// follow-up, once the grace is over. Two ticks, none lost.
     #[test]
-    fn an_event_during_the_tick_gets_exactly_one_follow_up() {
+    fn a_burst_with_a_new_comment_is_one_follow_up_after_its_grace() {
         let (_sb, afk) = world();
         let lock = hold_watch(&afk);
         let mut first = trigger(&afk, "f-0", None);
         let mut err0 = stderr_of(&mut first);
         read_until(&mut err0, "waits for it");
-        // a new comment folded before the tick opens: its grace is waited
-        // out inside the tick, which has taken the flag by then
-        let (code, _, err) = done(trigger(&afk, "f-1", Some(41)).wait_with_output().unwrap());
-        assert_eq!(code, 0, "{err}");
-        assert!(err.contains("folded into its follow-up"), "{err}");
+        for (id, comment) in [("f-1", Some(41)), ("f-2", None)] {
+            let (code, _, err) = done(trigger(&afk, id, comment).wait_with_output().unwrap());
+            assert_eq!(code, 0, "{err}");
+            assert!(err.contains("folded into its follow-up"), "{err}");
+        }
+        let graces = afk.sql_rows("SELECT lower(repo), comment FROM comment_graces");
+        assert_eq!(graces, [["acme/api".to_string(), "41".to_string()]]);
         drop(lock);
-        let opened = read_until(&mut err0, "edit grace");
-        let (code, _, err) = done(trigger(&afk, "f-2", None).wait_with_output().unwrap());
+        let rest = rest_of(err0);
+        let ended = first.wait().unwrap();
+        let err = rest.join().unwrap();
+        assert!(ended.success(), "{err}");
+        assert!(err.contains("edit grace ends in"), "{err}");
+        assert_eq!(err.matches("a follow-up tick").count(), 1, "{err}");
+        assert_eq!(watch_ticks(&afk), [["watch".to_string(), "2".to_string()]], "{err}");
+        assert!(!flag(&afk).exists(), "the flag was taken");
+        let ids = afk.sql_rows("SELECT id FROM hook_deliveries");
+        for id in ["f-0", "f-1", "f-2"] {
+            assert!(ids.iter().any(|r| r[0] == id), "{id} recorded: {ids:?}");
+        }
+    }
+
+    /// A trigger that asks now, folded while a follow-up waits out a new
+    /// comment's edit grace (nothing runs then), is served at once: its
+    /// tick runs, leaving the comment's grace to one more follow-up.
+    #[test]
+    fn an_event_while_a_follow_up_waits_out_a_grace_is_served_at_once() {
+        let (_sb, afk) = world();
+        let lock = hold_watch(&afk);
+        let mut first = trigger(&afk, "w-0", None);
+        let mut err0 = stderr_of(&mut first);
+        read_until(&mut err0, "waits for it");
+        let (code, _, err) = done(trigger(&afk, "w-1", Some(43)).wait_with_output().unwrap());
+        assert_eq!(code, 0, "{err}");
+        drop(lock);
+        let opened = read_until(&mut err0, "a follow-up tick");
+        assert!(opened.contains("edit grace ends in"), "{opened}");
+        let (code, _, err) = done(trigger(&afk, "w-2", None).wait_with_output().unwrap());
         assert_eq!(code, 0, "{err}");
         assert!(err.contains("folded into its follow-up"), "{opened}\n{err}");
         let rest = rest_of(err0);
         let ended = first.wait().unwrap();
         let err = format!("{opened}{}", rest.join().unwrap());
         assert!(ended.success(), "{err}");
+        assert_eq!(err.matches("a follow-up tick").count(), 2, "{err}");
+        assert_eq!(err.matches("edit grace ends in").count(), 2, "{err}");
+        assert_eq!(watch_ticks(&afk), [["watch".to_string(), "3".to_string()]], "{err}");
+        assert!(!flag(&afk).exists(), "the flag was taken");
+    }
+
+    /// A trigger that asks now (a status; a turn's end does the same)
+    /// while a new comment's tick waits out its edit grace is not kept
+    /// waiting for it: the comment's process runs the tick at once, the
+    /// comment left unread by it (`comment_graces`), and its one follow-up
+    /// reads the comment once the grace is over. Two ticks, none lost.
+    #[test]
+    fn a_trigger_that_asks_now_is_not_held_behind_a_new_comments_grace() {
+        let (_sb, afk) = world();
+        let mut comment = trigger(&afk, "g-0", Some(51));
+        let mut err0 = stderr_of(&mut comment);
+        read_until(&mut err0, "202");
+        let (code, _, err) = done(trigger(&afk, "g-1", None).wait_with_output().unwrap());
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("folded into its follow-up"), "{err}");
+        let rest = rest_of(err0);
+        let ended = comment.wait().unwrap();
+        let err = rest.join().unwrap();
+        assert!(ended.success(), "{err}");
+        assert!(
+            err.contains("edit grace ends in"),
+            "the tick opened within the grace, for the status: {err}"
+        );
         assert_eq!(err.matches("a follow-up tick").count(), 1, "{err}");
         assert_eq!(watch_ticks(&afk), [["watch".to_string(), "2".to_string()]], "{err}");
         assert!(!flag(&afk).exists(), "the flag was taken");
         let ids = afk.sql_rows("SELECT id FROM hook_deliveries");
-        for id in ["f-0", "f-1", "f-2"] {
+        for id in ["g-0", "g-1"] {
             assert!(ids.iter().any(|r| r[0] == id), "{id} recorded: {ids:?}");
         }
     }

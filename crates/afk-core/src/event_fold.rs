@@ -107,6 +107,16 @@ pub fn due_of(text: &str) -> Due {
     due
 }
 
+/// Whether one of the flag's lines in `text` asks for a tick now (its
+/// time at or before `now_ms`: a turn's end, a status, a review; not a new
+/// comment in its edit grace). Lines that are not well formed ask nothing.
+pub fn asks_now(text: &str, now_ms: i64) -> bool {
+    text.lines().any(|line| {
+        let fields: Vec<&str> = line.split('\t').collect();
+        matches!(fields[..], [_, _, at] if at.parse::<i64>().is_ok_and(|at| at <= now_ms))
+    })
+}
+
 /// What an issue event's tick is followed by: poll reads the issue, then
 /// watch, where a run of that repository is in flight, acts on it (a
 /// closed or unlabelled issue's run abandoned and its agent stopped).
@@ -164,6 +174,25 @@ mod tests {
             let due = due_of(text);
             assert_eq!(due.ids, ids, "{text:?}");
             assert_eq!(due.not_before_ms, at, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_line_asks_now_unless_it_waits_for_a_new_comments_grace() {
+        let cases = [
+            ("", false),
+            ("d1\tp1\t100\n", true),
+            ("d1\tp1\t101\n", false),
+            ("-\t-\t0\n", true),
+            ("d1\tp1\t900\n-\t-\t50\n", true),
+            // a line cut after a time reads as that time (an early tick at
+            // worst); one cut before it, or garbled, asks nothing
+            ("d1\tp1\t5", true),
+            ("d1\tp1\n", false),
+            ("d1\tp1\tsoon\n", false),
+        ];
+        for (text, now) in cases {
+            assert_eq!(asks_now(text, 100), now, "{text:?}");
         }
     }
 

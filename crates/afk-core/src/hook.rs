@@ -374,9 +374,11 @@ pub fn work(
 /// What a signed delivery says of a comment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommentNews {
-    /// written now: its tick starts [`EDIT_GRACE`] after the delivery, so
-    /// an edit in the comment's own second is reported first
-    Written,
+    /// written now (this comment, when the delivery names it): no tick
+    /// takes a command from it for [`EDIT_GRACE`] after the delivery, and
+    /// its own tick starts then, so an edit in the comment's own second is
+    /// reported first
+    Written(Option<i64>),
     /// this comment (by id) was edited
     Edited(i64),
 }
@@ -428,7 +430,7 @@ pub fn comment_news(dialect: Dialect, event: Option<&str>, body: &[u8]) -> Optio
         }
     };
     match action.as_str() {
-        "created" | "create" => Some(CommentNews::Written),
+        "created" | "create" => Some(CommentNews::Written(id)),
         "edited" | "update" => Some(CommentNews::Edited(id?)),
         _ => None,
     }
@@ -545,7 +547,7 @@ mod edit_tests {
                 Github,
                 "issue_comment",
                 r#"{"action":"created","comment":{"id":7}}"#,
-                Some(Written),
+                Some(Written(Some(7))),
             ),
             (
                 Github,
@@ -581,7 +583,7 @@ mod edit_tests {
                 Gitea,
                 "issue_comment",
                 r#"{"action":"created","comment":{"id":9}}"#,
-                Some(Written),
+                Some(Written(Some(9))),
             ),
             (Gitea, "issue_comment", r#"{"action":"edited"}"#, None),
             (
@@ -600,14 +602,14 @@ mod edit_tests {
                 Gitlab,
                 "Note Hook",
                 r#"{"object_attributes":{"id":5,"action":"create"}}"#,
-                Some(Written),
+                Some(Written(Some(5))),
             ),
             // GitLab before 17.0 sends no action, and only for new notes
             (
                 Gitlab,
                 "Note Hook",
                 r#"{"object_attributes":{"id":5}}"#,
-                Some(Written),
+                Some(Written(Some(5))),
             ),
             (
                 Gitlab,

@@ -24,6 +24,16 @@ pub fn check() -> Result<(), afk_model::Invalid> {
     }
 }
 
+/// The system clock in Unix milliseconds, never `AFK_NOW`: for times one
+/// process of afk leaves another on this machine (a new comment's edit
+/// grace, `afk hook`), which a pinned clock must not move.
+pub fn wall_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Now: `AFK_NOW` when set, else the system clock, in UTC.
 pub fn now() -> OffsetDateTime {
     pinned().unwrap_or_else(OffsetDateTime::now_utc)

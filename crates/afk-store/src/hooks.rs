@@ -26,6 +26,18 @@ pub const EDITS_SCHEMA: &str = "CREATE TABLE comment_edits (
         PRIMARY KEY (repo, comment)
     );";
 
+/// Migration 30: the comments a signed delivery said were written just
+/// now, each until its edit grace ends (Unix ms, the system clock): no
+/// tick takes a command from one before then, so an edit in its own
+/// second, which the forge dates nowhere, is reported first
+/// (docs/reviews.md#commands).
+pub const GRACES_SCHEMA: &str = "CREATE TABLE comment_graces (
+        repo TEXT NOT NULL,
+        comment INTEGER NOT NULL,
+        until_ms INTEGER NOT NULL,
+        PRIMARY KEY (repo, comment)
+    );";
+
 /// How many edited comments are kept: a command is taken within ticks of
 /// its writing, and this many edits arrive in weeks even on a busy instance.
 pub const EDITS_KEPT: i64 = 10_000;
@@ -136,6 +148,50 @@ impl Store {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    /// Comment `comment` of `repo` was written just now, as a signed
+    /// delivery said: in its edit grace until `until_ms` (the first
+    /// delivery's kept; the oldest past [`EDITS_KEPT`] let go).
+    pub fn note_comment_written(&self, repo: &str, comment: i64, until_ms: i64) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT OR IGNORE INTO comment_graces (repo, comment, until_ms) VALUES (lower(?1), ?2, ?3)",
+            rusqlite::params![repo, comment, until_ms],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM comment_graces WHERE rowid <= (SELECT max(rowid) FROM comment_graces) - ?1",
+            [EDITS_KEPT],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Which of `ids`, comments of `repo`, are still in their edit grace at
+    /// `now_ms` (Unix ms, the system clock).
+    pub fn comments_in_grace(
+        &self,
+        repo: &str,
+        ids: &[i64],
+        now_ms: i64,
+    ) -> Result<std::collections::HashSet<i64>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM comment_graces WHERE repo = lower(?1) AND comment = ?2 AND until_ms > ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut out = std::collections::HashSet::new();
+        for id in ids {
+            if st
+                .exists(rusqlite::params![repo, id, now_ms])
+                .map_err(|e| self.err(e))?
+            {
+                out.insert(*id);
+            }
+        }
+        Ok(out)
+    }
+
     /// Which of `ids`, comments of `repo`, a signed delivery said were edited.
     pub fn comments_edited(
         &self,
@@ -217,6 +273,18 @@ mod tests {
         assert_eq!(n, super::DELIVERIES_KEPT);
         // the oldest let go: handled again as new
         assert!(first(&s, "d-1", "2026-01-03T00:00:00Z"));
+    }
+
+    #[test]
+    fn a_written_comment_is_in_its_grace_until_its_first_deliverys_end() {
+        let s = store("graces");
+        s.note_comment_written("Acme/API", 7, 2_000).unwrap();
+        // a redelivery moves nothing
+        s.note_comment_written("acme/api", 7, 9_000).unwrap();
+        let in_grace = |now| s.comments_in_grace("acme/api", &[7, 8], now).unwrap();
+        assert_eq!(in_grace(1_999), [7].into_iter().collect());
+        assert!(in_grace(2_000).is_empty(), "over at its end");
+        assert!(s.comments_in_grace("acme/web", &[7], 0).unwrap().is_empty());
     }
 
     #[test]

@@ -202,6 +202,10 @@ const MIGRATIONS: &[&str] = &[
     talk::LINES_READ_SCHEMA,
     // 29: the head a turn started from and afk's answer to it (turns.rs)
     turns::ANSWER_SCHEMA,
+    // 30: the comments a signed webhook delivery said were written just
+    // now, each in its edit grace (hooks.rs): no command taken from one
+    // before its grace ends
+    hooks::GRACES_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

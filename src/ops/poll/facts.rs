@@ -118,6 +118,14 @@ impl<'a> Lookup<'a> {
             .iter()
             .filter(|c| c.id > after && !c.author().eq_ignore_ascii_case(&me))
             .collect();
+        // one written less than its edit grace ago (`afk hook`) is read by
+        // its own tick, once an edit in its own second has been reported
+        let ids: Vec<i64> = read.iter().map(|c| c.id).collect();
+        let young = store.comments_in_grace(self.repo.as_str(), &ids, crate::clock::wall_ms())?;
+        let read: Vec<_> = read
+            .into_iter()
+            .filter(|c| !young.contains(&c.id))
+            .collect();
         let reads = store.comments_read(escalation.run)?;
         let ids: Vec<i64> = read.iter().map(|c| c.id).collect();
         let marked = store.comments_edited(self.repo.as_str(), &ids)?;

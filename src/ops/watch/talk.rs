@@ -169,6 +169,7 @@ pub(crate) fn hear(
                 .iter()
                 .filter(|c| !done.contains(&(TalkKind::Comment, c.id)))
                 .collect();
+            let unheard = past_grace(store, run, unheard)?;
             // the edits a signed delivery reported: the dates may show none
             let ids: Vec<i64> = unheard.iter().map(|c| c.id).collect();
             let marked = store.comments_edited(run.repo.as_str(), &ids)?;
@@ -225,6 +226,30 @@ pub(crate) fn hear(
     }
     let items = store.talk_items(run.id)?;
     Ok(Heard { talk, asked, items })
+}
+
+/// The comments a tick may read now: not one a signed delivery said was
+/// written less than its edit grace ago (`afk hook`): an edit in its own
+/// second is reported first, and its own tick (the delivery's follow-up)
+/// reads it. Nothing is kept of it here: what afk first read of a comment
+/// is what it can be.
+fn past_grace<'c>(
+    store: &Store,
+    run: &Run,
+    comments: Vec<&'c Comment>,
+) -> Result<Vec<&'c Comment>> {
+    let ids: Vec<i64> = comments.iter().map(|c| c.id).collect();
+    let young = store.comments_in_grace(run.repo.as_str(), &ids, crate::clock::wall_ms())?;
+    for id in &young {
+        crate::log::decision(&format!(
+            "{}#{}: comment {id}: new, in its edit grace: its own tick reads it",
+            run.repo, run.issue
+        ));
+    }
+    Ok(comments
+        .into_iter()
+        .filter(|c| !young.contains(&c.id))
+        .collect())
 }
 
 /// One comment as this tick reads it: what it commands now, and what afk
