@@ -343,3 +343,89 @@ mod closed {
         }
     }
 }
+
+/// Whether a lock file in afk's state folder is free now (looked at as
+/// afk's own ticks look: taken and let go at once).
+fn free(afk: &Afk, name: &str) -> bool {
+    let Ok(f) = std::fs::File::open(afk.scratch.path(&format!("state/{name}.lock"))) else {
+        return true;
+    };
+    match f.try_lock() {
+        Ok(()) => f.unlock().is_ok(),
+        Err(_) => false,
+    }
+}
+
+mod race {
+    use super::*;
+
+    both_dialects! {
+        /// The race of SPEC 10.2 item 6 with a turn's end in it: as the agent
+        /// ends, the watch its keeper starts, cron's watch and an event's
+        /// watch for the same repository all run at once, round after round:
+        /// one agent, one PR opened for the run, never a second.
+        #[test]
+        fn a_turns_end_crons_watch_and_an_events_watch_at_once_open_one_pr() {
+            for round in 0..3 {
+                let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+                let scratch = Scratch::new();
+                let agent = scratch.write(
+                    "agent.sh",
+                    "printf 'x\\n' > x.txt\ngit add -A\ngit commit -qm x\n",
+                );
+                let text = format!(
+                    "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+                     [runner]\nworkspace = \"afk\"\nagent = \"custom\"\ncommand = [\"sh\", \"{agent}\"]\n\n\
+                     [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n{HOOK}wait_lock = \"5m\"\n",
+                    forge = sb.forge_keys(),
+                    agent = agent.display(),
+                );
+                let mut afk = Afk::with_text(&text);
+                afk.env.push((TURN_END_WATCH.into(), "on".into()));
+                let (code, r, err) = afk.poll();
+                assert_eq!(code, 0, "poll: {err} {r}");
+                assert_eq!(afk.wait_agent(1), 0);
+                // the keeper's watch is starting: cron's and an event's with it
+                let mut cron = afk.std_cmd();
+                cron.args(["-q", "watch"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+                let cron = cron.spawn().unwrap();
+                let event = trigger(&afk, &format!("r-{round}"), None);
+                let (code, _, err) = done(cron.wait_with_output().unwrap());
+                assert_eq!(code, 0, "round {round}: cron's watch: {err}");
+                let (code, _, err) = done(event.wait_with_output().unwrap());
+                assert_eq!(code, 0, "round {round}: the event's watch: {err}");
+                // the keeper's watch ends too (a bounded wait for its locks)
+                let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                let opened = || {
+                    sb.requests()
+                        .iter()
+                        .filter(|r| {
+                            let path = r["path"].as_str().unwrap_or("");
+                            r["method"] == "POST"
+                                && (path.ends_with("/pulls") || path.ends_with("/merge_requests"))
+                        })
+                        .count()
+                };
+                while std::time::Instant::now() < until
+                    && (opened() == 0
+                        || !free(&afk, "watch")
+                        || !free(&afk, "event-watch-acme_2fapi")
+                        || flag(&afk).exists())
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                let after = std::fs::read_to_string(afk.scratch.path("state/runs/1/after-turn.log"))
+                    .unwrap_or_default();
+                assert_eq!(opened(), 1, "round {round}: one PR opened: {after}");
+                let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+                assert_eq!(prs.as_array().map(Vec::len), Some(1), "round {round}");
+                assert_eq!(
+                    afk.sql_rows("SELECT count(*) FROM runs"),
+                    [["1".to_string()]],
+                    "round {round}: one agent"
+                );
+                drop(scratch);
+            }
+        }
+    }
+}
