@@ -557,6 +557,16 @@ fn the_demo_stops_a_run_over_budget_and_then_dispatch_for_the_day() {
             .is_some_and(|a| a.iter().any(|x| x["spend_usd"] == 0.35))),
         "{main:?}"
     );
+    // the hook act's whole loop ran on events alone: each step measured
+    let hook = &doc["hook"];
+    for step in [
+        "agent_started_ms",
+        "pr_open_ms",
+        "corrective_turn_ms",
+        "ended_ms",
+    ] {
+        assert!(hook[step].as_u64().is_some(), "{step}: {hook}");
+    }
     let ticks = doc["budget"]["ticks"].as_array().unwrap();
     assert_eq!(ticks.len(), 3, "{ticks:?}");
     let watch = &ticks[1]["actions"][0];

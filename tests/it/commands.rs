@@ -324,6 +324,8 @@ fn the_demo_plays_every_act_on_the_gitlab_dialect() {
         "== the budget act",
         "== the kubernetes act",
         "== the hook act",
+        "opens PR !1: ",
+        "its webhook ends the run (succeeded)",
         "== the upgrade act",
     ] {
         assert!(text.contains(act), "no {act:?}:\n{text}");

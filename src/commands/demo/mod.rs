@@ -113,7 +113,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     let budget_ticks = std::mem::take(&mut show.ticks);
     kubernetes::act(sb, dir, agent, &mut show)?;
     let kubernetes_ticks = std::mem::replace(&mut show.ticks, main_ticks);
-    let hook_ms = hook::act(sb, dir, &mut show)?;
+    let hooked = hook::act(sb, dir, &mut show)?;
     let (upgrade_ticks, upgrade_worst) = upgrade::act(sb, dir, agent, json)?;
     show.worst = show.worst.max(upgrade_worst);
     let dir = stage.dir.clone();
@@ -124,7 +124,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
                                      "review": {"ticks": review_ticks},
                                      "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
                                      "kubernetes": {"ticks": kubernetes_ticks},
-                                     "hook": {"agent_started_ms": hook_ms},
+                                     "hook": hooked,
                                      "upgrade": upgrade_ticks});
         crate::output::json_line(&doc, true);
     }
