@@ -97,7 +97,11 @@ fn the_loop(
         Some((r.pr_number?, r.head_sha.clone()?))
     })?;
     m.pr_open_ms = ms(ended_at(&dir.join("hook-runs/1"))?, now_ns());
-    let sigil = if sb.dialect == sandbox::Dialect::Gitlab { "!" } else { "#" };
+    let sigil = if sb.dialect == sandbox::Dialect::Gitlab {
+        "!"
+    } else {
+        "#"
+    };
     show.say(&format!(
         "   the agent commits and ends its turn; its keeper starts a watch of the run, which pushes afk/issue-1 and\n   opens PR {sigil}{pr}: {:.2} s after the turn's end",
         secs(m.pr_open_ms)
