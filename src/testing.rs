@@ -1,6 +1,6 @@
 //! What the commands' unit tests share: a [`Session`] from config text over a
 //! fresh state folder (removed when dropped), its store, and a runner that
-//! starts nothing. The forge is `forge::memory::MemoryForge`.
+//! starts nothing. The forge is `afk_forge_memory::MemoryForge`.
 
 use crate::config::Config;
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
@@ -46,7 +46,7 @@ impl Scratch {
     /// the test reads what they saw through its own), its workspace none.
     pub fn tick(
         &self,
-        forge: &crate::forge::memory::MemoryForge,
+        forge: &afk_forge_memory::MemoryForge,
         runner: &FakeRunner,
     ) -> Box<crate::tick::Tick<'_>> {
         crate::tick::Tick::for_tests(

@@ -308,8 +308,8 @@ impl crate::workspace::Checkouts for DryWorkspace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forge::memory::MemoryForge;
     use crate::forge::{BranchUpdate, Review, ReviewState, UpdateStyle};
+    use afk_forge_memory::MemoryForge;
 
     #[test]
     fn a_dry_forge_reads_reviews_and_only_records_reactions_and_branch_updates() {

@@ -174,7 +174,7 @@ impl Runner for OnDemandRunner {
 mod tests {
     use super::*;
     use crate::forge::Forge;
-    use crate::forge::memory::MemoryForge;
+    use afk_forge_memory::MemoryForge;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

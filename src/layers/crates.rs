@@ -19,7 +19,7 @@ const STATE_CRATES: [&str; 4] = ["rusqlite", "libc", "clap", "toml"];
 /// the other crates it may never depend on. The compiler enforces the rest (a
 /// crate cannot name what it does not depend on); this pins the dependency
 /// lists themselves.
-const LOWER_CRATES: [(&str, &[&str], &[&str]); 10] = [
+const LOWER_CRATES: [(&str, &[&str], &[&str]); 11] = [
     (
         "crates/afk-model",
         &[
@@ -102,6 +102,21 @@ const LOWER_CRATES: [(&str, &[&str], &[&str]); 10] = [
         "crates/afk-forge",
         &[
             "afk-core",
+            "afk-store",
+            "afk-git",
+            "afk-registry",
+            "afk-sandbox",
+            "afk",
+        ],
+        &STATE_CRATES,
+    ),
+    // the tests' in-memory forge: the forges' traits and what they name,
+    // nothing above them
+    (
+        "crates/afk-forge-memory",
+        &[
+            "afk-core",
+            "afk-http",
             "afk-store",
             "afk-git",
             "afk-registry",

@@ -121,7 +121,7 @@ pub(crate) fn after_tick(on: &super::On, issue: &IssueRef, page: &Page) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forge::memory::MemoryForge;
+    use afk_forge_memory::MemoryForge;
 
     fn the_issue() -> IssueRef {
         IssueRef::parse("acme/ops#5").unwrap()

@@ -2,8 +2,9 @@
 //! [`ForgeReads`] and [`ForgeWrites`]), its
 //! forge-neutral shapes (`model`), the HTTP plumbing (`http`), the
 //! Gitea/Forgejo v1 implementation (`gitea`), the GitHub REST one
-//! (`github`) and the GitLab v4 one (`gitlab`), and an in-memory one for
-//! the commands' unit tests (`memory`).
+//! (`github`) and the GitLab v4 one (`gitlab`). The commands' unit tests'
+//! in-memory forge is a crate of its own (`afk-forge-memory`, a
+//! dev-dependency: test code apart from the forges).
 //!
 //! Its own crate (`afk-forge`): it never sees the config, the store or a
 //! command. The binary's edges build the one the config names
@@ -19,7 +20,6 @@ mod gitlab_doctor;
 mod gitlab_talk;
 /// The HTTP helper every forge call goes through: the `afk-http` crate.
 pub use afk_http as http;
-pub mod memory;
 pub mod model;
 pub mod profile;
 pub mod rest;

@@ -3,10 +3,10 @@
 //! read once a tick (the HTTP path has its sandbox tests in tests/it/harvest.rs).
 
 use super::Proofs;
-use crate::forge::memory::MemoryForge;
 use crate::forge::{Commit, Failure, FileDiff};
 use crate::testing::Scratch;
 use crate::types::RepoName;
+use afk_forge_memory::MemoryForge;
 use std::collections::HashMap;
 
 const R: &str = "acme/api";

@@ -5,11 +5,11 @@ use super::claims::{dispatch_one, reconcile_labels, resolve_templates};
 use super::examine::{Escalated, Handled, Known, RepoOutcome, examine_repo};
 use crate::core::dispatch::Reason;
 use crate::core::run_state::RunStatus;
-use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, ForgeReads};
 use crate::testing::{FakeRunner, Scratch};
 use crate::types::IssueNumber;
 use crate::types::RepoName;
+use afk_forge_memory::MemoryForge;
 
 const R: &str = "acme/api";
 /// `R` as the forge's methods take it.

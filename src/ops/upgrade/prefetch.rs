@@ -138,7 +138,7 @@ mod tests {
     use crate::core::upgrade::BumpSite;
     use crate::forge::Failure;
     use crate::forge::ForgeReads;
-    use crate::forge::memory::MemoryForge;
+    use afk_forge_memory::MemoryForge;
 
     const M: &str = "acme/deploy";
     /// `M` as the forge's methods take it.

@@ -9,12 +9,12 @@ use crate::core::checklist::MARKER;
 use crate::core::ci::Verdict;
 use crate::core::escalation;
 use crate::core::run_state::{Action, Agent, Checks, Escalation, RunStatus, Wait};
-use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, ForgeReads, LastTry};
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::testing::{FakeRunner, Scratch};
 use crate::types::RunId;
+use afk_forge_memory::MemoryForge;
 
 const R: &str = "acme/api";
 

@@ -1,6 +1,7 @@
 // One file: the in-memory forge (~850 lines: one impl of ForgeReads and ForgeWrites over one seeded state, each method as short as a real forge's) and its tests.
-//! An in-memory [`Forge`](crate::Forge) for unit tests of the commands (and anyone who
-//! needs a forge without HTTP; the HTTP path keeps its sandbox tests).
+//! An in-memory [`Forge`](afk_forge::Forge) for unit tests of the commands
+//! (a dev-dependency only: test code, apart from the forges; the HTTP path
+//! keeps its sandbox tests).
 //! Seeded builder-style, it counts every call ([`MemoryForge::requests`]) and
 //! records every write in order ([`MemoryForge::writes`]). It behaves like a
 //! real forge where a client could get it wrong: comments and label events
@@ -11,16 +12,19 @@
 //! Some seeding methods share a name with the trait's (`issue`, `pull`,
 //! `permission`, `branch`, `diff`): call the trait's (`ForgeReads::issue(&f, ..)`, or through `&dyn Forge`).
 
-use super::{
+use afk_forge::{
     BranchHead, BranchUpdate, CombinedStatus, Comment, Commit, CommitStatus, Failure, FileDiff,
     ForgeError, ForgeReads, ForgeWrites, HookInfo, Issue, Label, LineComment, LineComments,
     PullRequest, Review, State, Target, UpdateStyle, User,
 };
-use crate::types::{IssueNumber, Permission, PrNumber, RepoName, TimelineEvent, TimelineKind};
+use afk_host::clock;
+use afk_model as types;
+use afk_wire as core;
 use anyhow::Result;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use types::{IssueNumber, Permission, PrNumber, RepoName, TimelineEvent, TimelineKind};
 
 /// One issue (or a PR's conversation) with what hangs off it.
 #[derive(Default)]
@@ -617,7 +621,7 @@ impl ForgeReads for MemoryForge {
                 return Err(not_found(format!("/repos/{repo}/commits?sha={branch}")));
             };
             let older = |c: &&Commit| {
-                let at = c.date.as_deref().and_then(crate::clock::parse);
+                let at = c.date.as_deref().and_then(clock::parse);
                 at.is_some_and(|t| t < since)
             };
             Ok(all
@@ -652,7 +656,7 @@ impl ForgeReads for MemoryForge {
                 .get(&pr.0)
                 .into_iter()
                 .flatten()
-                .filter(|x| x.state != super::ReviewState::Pending || x.author == self.me)
+                .filter(|x| x.state != afk_forge::ReviewState::Pending || x.author == self.me)
                 .cloned()
                 .collect())
         })
@@ -671,7 +675,7 @@ impl ForgeReads for MemoryForge {
                 )));
             }
             let all = r.line_comments.get(&review).cloned().unwrap_or_default();
-            Ok(crate::core::review_bounds::keep_line_comments(all))
+            Ok(core::review_bounds::keep_line_comments(all))
         })
     }
 }
@@ -786,11 +790,11 @@ impl ForgeWrites for MemoryForge {
             let pr = PullRequest {
                 number: PrNumber(n),
                 state: State::Open,
-                head: super::Branch {
+                head: afk_forge::Branch {
                     name: head.into(),
                     ..Default::default()
                 },
-                base: super::Branch {
+                base: afk_forge::Branch {
                     name: base.into(),
                     ..Default::default()
                 },
@@ -1056,7 +1060,7 @@ mod tests {
             .commit(R, "main", c("a", "2026-01-01T00:00:00Z"))
             .commit(R, "main", c("b", "2026-01-03T00:00:00Z"))
             .commit(R, "main", c("c", "2026-01-05T00:00:00Z"));
-        let since = crate::clock::parse("2026-01-02T00:00:00Z").unwrap();
+        let since = clock::parse("2026-01-02T00:00:00Z").unwrap();
         let got: Vec<String> = f
             .commits(&API, "main", since)
             .unwrap()
@@ -1076,7 +1080,7 @@ mod tests {
         }
     }
 
-    fn rv(id: i64, author: &str, state: super::super::ReviewState) -> Review {
+    fn rv(id: i64, author: &str, state: afk_forge::ReviewState) -> Review {
         Review {
             id,
             author: author.into(),
@@ -1091,7 +1095,7 @@ mod tests {
 
     #[test]
     fn reviews_line_comments_reactions_and_branch_updates_are_served_as_seeded() {
-        use super::super::ReviewState::*;
+        use afk_forge::ReviewState::*;
         let lc = |id, review| LineComment {
             id,
             review_id: Some(review),
