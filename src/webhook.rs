@@ -5,7 +5,7 @@
 //! and what it starts are `core::hook`'s rules.
 
 use crate::command_error::UsageError;
-use crate::core::hook::{self, Answer, Claim, Dialect, Verdict};
+use crate::core::hook::{self, Answer, Claim, Sender, Verdict};
 use crate::redact::Secret;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -128,7 +128,7 @@ pub fn from_file(
 /// claim checked in constant time (an HMAC by `ring::hmac::verify`; a token
 /// by comparing its HMAC with the secret's, so no early exit tells how much
 /// of it matched), then `core::hook::verdict`.
-pub fn verify(dialect: Dialect, req: &Request, secret: &Secret) -> Verdict {
+pub fn verify(dialect: Sender, req: &Request, secret: &Secret) -> Verdict {
     use ring::hmac;
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes());
     let checked: Vec<bool> = hook::claims(dialect, &req.headers)
@@ -184,52 +184,52 @@ mod tests {
         let good = hex_mac("hook-test-secret-1", body);
         let bad = hex_mac("another", body);
         let gh = format!("sha256={good}");
-        type Case<'a> = (Dialect, Vec<(&'a str, &'a str)>, &'a str, Verdict);
+        type Case<'a> = (Sender, Vec<(&'a str, &'a str)>, &'a str, Verdict);
         let cases: &[Case] = &[
             (
-                Dialect::Gitea,
+                Sender::Gitea,
                 vec![("X-Gitea-Signature", &good)],
                 body,
                 Verdict::Signed,
             ),
             (
-                Dialect::Gitea,
+                Sender::Gitea,
                 vec![("X-Gitea-Signature", &good)],
                 "{}",
                 Verdict::Forged,
             ),
             (
-                Dialect::Gitea,
+                Sender::Gitea,
                 vec![("X-Gitea-Signature", &bad)],
                 body,
                 Verdict::Forged,
             ),
             (
-                Dialect::Gitea,
+                Sender::Gitea,
                 vec![("X-Gitea-Signature", &good), ("X-Forgejo-Signature", &bad)],
                 body,
                 Verdict::Forged,
             ),
             (
-                Dialect::Github,
+                Sender::Github,
                 vec![("X-Hub-Signature-256", &gh)],
                 body,
                 Verdict::Signed,
             ),
             (
-                Dialect::Github,
+                Sender::Github,
                 vec![("X-Gitea-Signature", &good)],
                 body,
                 Verdict::Unsigned,
             ),
             (
-                Dialect::Gitlab,
+                Sender::Gitlab,
                 vec![("X-Gitlab-Token", "hook-test-secret-1")],
                 body,
                 Verdict::Signed,
             ),
             (
-                Dialect::Gitlab,
+                Sender::Gitlab,
                 vec![("X-Gitlab-Token", "hook-test-secret")],
                 body,
                 Verdict::Forged,

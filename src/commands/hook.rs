@@ -5,7 +5,7 @@
 //! (`tick::run` over `ops::poll` or `ops::watch` with `Scope::Repo`).
 
 use crate::core::event_fold;
-use crate::core::hook::{self, Answer, Dialect, Verdict, Work};
+use crate::core::hook::{self, Answer, Sender, Verdict, Work};
 use crate::events;
 use crate::ops::{Scope, poll, watch};
 use crate::session::{Outcome, Session};
@@ -49,7 +49,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         Ok(None) => return refuse(Answer::NoSecret, Err(cfg.no_hook_secret())),
         Err(e) => return refuse(Answer::NoSecret, Err(e)),
     };
-    let Some(dialect) = Dialect::of_forge(cfg.forge.kind) else {
+    let Some(dialect) = Sender::of_forge(cfg.forge.kind) else {
         let e = crate::config::cfg_err(format!(
             "config: afk hook reads no webhooks of forge.kind {}",
             cfg.forge.kind
@@ -85,7 +85,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
 fn work_of(
     ctx: &Session,
     cfg: &crate::config::Config,
-    dialect: Dialect,
+    dialect: Sender,
     request: &crate::webhook::Request,
     (event, delivery): (Option<&str>, Option<&str>),
 ) -> (Work, Option<hook::CommentNews>, String) {

@@ -10,10 +10,12 @@ use crate::types::Invalid;
 use crate::types::TickKind;
 use afk_model::ForgeKind;
 
-/// How a forge signs its webhook deliveries: Gitea and Forgejo one way,
-/// GitHub another, GitLab a third.
+/// The kind of forge a webhook delivery comes from, by how it signs its
+/// deliveries and names their events: Gitea and Forgejo one way, GitHub
+/// another, GitLab a third. (Not the sandbox's `Dialect`, which is the
+/// forge API the fake speaks.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
+pub enum Sender {
     Gitea,
     Github,
     Gitlab,
@@ -30,14 +32,14 @@ pub enum Proof {
     Token,
 }
 
-impl Dialect {
+impl Sender {
     /// The dialect of a `forge.kind`; None for a kind whose deliveries afk
     /// does not read. Every kind is named: a new one is a compile error here.
-    pub fn of_forge(kind: ForgeKind) -> Option<Dialect> {
+    pub fn of_forge(kind: ForgeKind) -> Option<Sender> {
         match kind {
-            ForgeKind::Gitea | ForgeKind::Forgejo => Some(Dialect::Gitea),
-            ForgeKind::Github => Some(Dialect::Github),
-            ForgeKind::Gitlab => Some(Dialect::Gitlab),
+            ForgeKind::Gitea | ForgeKind::Forgejo => Some(Sender::Gitea),
+            ForgeKind::Github => Some(Sender::Github),
+            ForgeKind::Gitlab => Some(Sender::Gitlab),
         }
     }
 
@@ -46,30 +48,30 @@ impl Dialect {
     /// or GitHub's SHA-1 `X-Hub-Signature`, is no signature.
     pub fn signatures(self) -> &'static [(&'static str, Proof)] {
         match self {
-            Dialect::Gitea => &[
+            Sender::Gitea => &[
                 ("X-Gitea-Signature", Proof::HexHmac),
                 ("X-Forgejo-Signature", Proof::HexHmac),
             ],
-            Dialect::Github => &[("X-Hub-Signature-256", Proof::PrefixedHmac)],
-            Dialect::Gitlab => &[("X-Gitlab-Token", Proof::Token)],
+            Sender::Github => &[("X-Hub-Signature-256", Proof::PrefixedHmac)],
+            Sender::Gitlab => &[("X-Gitlab-Token", Proof::Token)],
         }
     }
 
     /// The headers naming the event's kind, first found wins.
     pub fn event_headers(self) -> &'static [&'static str] {
         match self {
-            Dialect::Gitea => &["X-Gitea-Event", "X-Forgejo-Event"],
-            Dialect::Github => &["X-GitHub-Event"],
-            Dialect::Gitlab => &["X-Gitlab-Event"],
+            Sender::Gitea => &["X-Gitea-Event", "X-Forgejo-Event"],
+            Sender::Github => &["X-GitHub-Event"],
+            Sender::Gitlab => &["X-Gitlab-Event"],
         }
     }
 
     /// The headers naming the delivery (the same id on a redelivery).
     pub fn delivery_headers(self) -> &'static [&'static str] {
         match self {
-            Dialect::Gitea => &["X-Gitea-Delivery", "X-Forgejo-Delivery"],
-            Dialect::Github => &["X-GitHub-Delivery"],
-            Dialect::Gitlab => &["X-Gitlab-Event-UUID"],
+            Sender::Gitea => &["X-Gitea-Delivery", "X-Forgejo-Delivery"],
+            Sender::Github => &["X-GitHub-Delivery"],
+            Sender::Gitlab => &["X-Gitlab-Event-UUID"],
         }
     }
 
@@ -81,7 +83,7 @@ impl Dialect {
         let (poll, watch): (&[&str], &[&str]) = match self {
             // Gitea sends the event's family in X-Gitea-Event; its older
             // releases and Forgejo's the exact type: both are read
-            Dialect::Gitea => (
+            Sender::Gitea => (
                 &["issues", "issue_label", "issue_assign", "issue_milestone"],
                 &[
                     "issue_comment",
@@ -101,7 +103,7 @@ impl Dialect {
                     "push",
                 ],
             ),
-            Dialect::Github => (
+            Sender::Github => (
                 &["issues"],
                 &[
                     "issue_comment",
@@ -116,7 +118,7 @@ impl Dialect {
                     "push",
                 ],
             ),
-            Dialect::Gitlab => (
+            Sender::Gitlab => (
                 &["Issue Hook", "Confidential Issue Hook"],
                 &[
                     "Note Hook",
@@ -155,8 +157,8 @@ impl Dialect {
         }
         let b: Body = serde_json::from_slice(body).ok()?;
         let name = match self {
-            Dialect::Gitea | Dialect::Github => b.repository?.full_name,
-            Dialect::Gitlab => b.project?.path_with_namespace,
+            Sender::Gitea | Sender::Github => b.repository?.full_name,
+            Sender::Gitlab => b.project?.path_with_namespace,
         }?;
         let name = name.trim();
         (!name.is_empty()).then(|| name.to_string())
@@ -188,7 +190,7 @@ pub enum Claim {
 
 /// Every signature header of `dialect` present in `headers` (each
 /// occurrence, so a second copy must verify too), with what it claims.
-pub fn claims(dialect: Dialect, headers: &[(String, String)]) -> Vec<(&'static str, Claim)> {
+pub fn claims(dialect: Sender, headers: &[(String, String)]) -> Vec<(&'static str, Claim)> {
     let mut out = vec![];
     for (k, v) in headers {
         let Some((name, proof)) = dialect
@@ -351,7 +353,7 @@ impl Answer {
 /// the kind is used and the repository allowlisted (`allowlisted` says
 /// whether a name is), else ignored, saying why.
 pub fn work(
-    dialect: Dialect,
+    dialect: Sender,
     event: Option<&str>,
     repo: Option<&str>,
     allowlisted: impl Fn(&str) -> bool,
@@ -395,7 +397,7 @@ pub const EDIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// date to the second, so an edit in a comment's own second shows in no
 /// date; the forge's own word that it was edited is the strongest marker
 /// there is (docs/reviews.md#commands). None for anything else.
-pub fn comment_news(dialect: Dialect, event: Option<&str>, body: &[u8]) -> Option<CommentNews> {
+pub fn comment_news(dialect: Sender, event: Option<&str>, body: &[u8]) -> Option<CommentNews> {
     #[derive(serde::Deserialize)]
     struct Id {
         id: Option<i64>,
@@ -410,9 +412,9 @@ pub fn comment_news(dialect: Dialect, event: Option<&str>, body: &[u8]) -> Optio
     let event = event?.trim();
     let b: Body = serde_json::from_slice(body).ok()?;
     let (action, id) = match dialect {
-        Dialect::Gitea | Dialect::Github => {
+        Sender::Gitea | Sender::Github => {
             let comments: &[&str] = match dialect {
-                Dialect::Gitea => &[
+                Sender::Gitea => &[
                     "issue_comment",
                     "pull_request_comment",
                     "pull_request_review_comment",
@@ -424,7 +426,7 @@ pub fn comment_news(dialect: Dialect, event: Option<&str>, body: &[u8]) -> Optio
             }
             (b.action?, b.comment?.id)
         }
-        Dialect::Gitlab => {
+        Sender::Gitlab => {
             let note = b.object_attributes.filter(|_| event == "Note Hook")?;
             (note.action.unwrap_or_else(|| "create".into()), note.id)
         }
@@ -529,8 +531,8 @@ mod edit_tests {
     #[test]
     fn an_edit_delivery_names_the_comment_it_edited() {
         use CommentNews::*;
-        use Dialect::*;
-        let cases: &[(Dialect, &str, &str, Option<CommentNews>)] = &[
+        use Sender::*;
+        let cases: &[(Sender, &str, &str, Option<CommentNews>)] = &[
             (
                 Github,
                 "issue_comment",
@@ -649,22 +651,22 @@ mod tests {
     #[test]
     fn only_the_configured_kinds_signature_headers_count() {
         let sha256 = format!("sha256={MAC}");
-        type Case<'a> = (Dialect, &'a [(&'a str, &'a str)], usize);
+        type Case<'a> = (Sender, &'a [(&'a str, &'a str)], usize);
         let cases: &[Case] = &[
-            (Dialect::Gitea, &[("X-Gitea-Signature", MAC)], 1),
-            (Dialect::Gitea, &[("x-forgejo-signature", MAC)], 1),
+            (Sender::Gitea, &[("X-Gitea-Signature", MAC)], 1),
+            (Sender::Gitea, &[("x-forgejo-signature", MAC)], 1),
             (
-                Dialect::Gitea,
+                Sender::Gitea,
                 &[("X-Gitea-Signature", MAC), ("X-Forgejo-Signature", MAC)],
                 2,
             ),
             // another kind's header is no signature
-            (Dialect::Gitea, &[("X-Hub-Signature-256", &sha256)], 0),
-            (Dialect::Gitea, &[("X-Gitlab-Token", "s")], 0),
-            (Dialect::Github, &[("X-Hub-Signature-256", &sha256)], 1),
-            (Dialect::Github, &[("X-Gitea-Signature", MAC)], 0),
-            (Dialect::Gitlab, &[("X-Gitlab-Token", "s")], 1),
-            (Dialect::Gitlab, &[("X-Gitea-Signature", MAC)], 0),
+            (Sender::Gitea, &[("X-Hub-Signature-256", &sha256)], 0),
+            (Sender::Gitea, &[("X-Gitlab-Token", "s")], 0),
+            (Sender::Github, &[("X-Hub-Signature-256", &sha256)], 1),
+            (Sender::Github, &[("X-Gitea-Signature", MAC)], 0),
+            (Sender::Gitlab, &[("X-Gitlab-Token", "s")], 1),
+            (Sender::Gitlab, &[("X-Gitea-Signature", MAC)], 0),
         ];
         for (d, headers, n) in cases {
             assert_eq!(claims(*d, &h(headers)).len(), *n, "{d:?} {headers:?}");
@@ -677,64 +679,59 @@ mod tests {
             "X-Hub-Signature",
             "sha1=0011223344556677889900112233445566778899",
         )]);
-        assert!(claims(Dialect::Github, &headers).is_empty());
+        assert!(claims(Sender::Github, &headers).is_empty());
         assert_eq!(verdict(&[]), Verdict::Unsigned);
     }
 
     #[test]
     fn each_header_is_read_in_its_own_shape() {
         let mac = hex(MAC).unwrap();
-        let cases: &[(Dialect, &str, &str, Claim)] = &[
+        let cases: &[(Sender, &str, &str, Claim)] = &[
             (
-                Dialect::Gitea,
+                Sender::Gitea,
                 "X-Gitea-Signature",
                 MAC,
                 Claim::Mac(mac.clone()),
             ),
             (
-                Dialect::Gitea,
+                Sender::Gitea,
                 "X-Gitea-Signature",
                 &MAC.to_uppercase(),
                 Claim::Mac(mac.clone()),
             ),
             // Gitea's is bare hex, GitHub's prefixed
             (
-                Dialect::Gitea,
+                Sender::Gitea,
                 "X-Gitea-Signature",
                 &format!("sha256={MAC}"),
                 Claim::Malformed,
             ),
             (
-                Dialect::Github,
+                Sender::Github,
                 "X-Hub-Signature-256",
                 &format!("sha256={MAC}"),
                 Claim::Mac(mac.clone()),
             ),
+            (Sender::Github, "X-Hub-Signature-256", MAC, Claim::Malformed),
             (
-                Dialect::Github,
-                "X-Hub-Signature-256",
-                MAC,
-                Claim::Malformed,
-            ),
-            (
-                Dialect::Github,
+                Sender::Github,
                 "X-Hub-Signature-256",
                 "sha256=zz",
                 Claim::Malformed,
             ),
             (
-                Dialect::Gitea,
+                Sender::Gitea,
                 "X-Gitea-Signature",
                 &MAC[..62],
                 Claim::Malformed,
             ),
             (
-                Dialect::Gitlab,
+                Sender::Gitlab,
                 "X-Gitlab-Token",
                 "the secret",
                 Claim::Token("the secret".into()),
             ),
-            (Dialect::Gitlab, "X-Gitlab-Token", "", Claim::Malformed),
+            (Sender::Gitlab, "X-Gitlab-Token", "", Claim::Malformed),
         ];
         for (d, name, value, want) in cases {
             let got = claims(*d, &h(&[(name, value)]));
@@ -767,39 +764,39 @@ mod tests {
     #[test]
     fn an_issue_event_starts_poll_the_others_watch_the_rest_nothing() {
         use TickKind::{Poll, Watch};
-        let cases: &[(Dialect, &str, Option<TickKind>)] = &[
-            (Dialect::Gitea, "issues", Some(Poll)),
-            (Dialect::Gitea, "issue_label", Some(Poll)),
-            (Dialect::Gitea, "issue_comment", Some(Watch)),
-            (Dialect::Gitea, "pull_request", Some(Watch)),
-            (Dialect::Gitea, "pull_request_sync", Some(Watch)),
-            (Dialect::Gitea, "pull_request_review_approved", Some(Watch)),
-            (Dialect::Gitea, "status", Some(Watch)),
-            (Dialect::Gitea, "workflow_run", Some(Watch)),
-            (Dialect::Gitea, "push", Some(Watch)),
-            (Dialect::Gitea, "release", None),
-            (Dialect::Gitea, "create", None),
-            (Dialect::Github, "issues", Some(Poll)),
-            (Dialect::Github, "issue_comment", Some(Watch)),
-            (Dialect::Github, "pull_request_review", Some(Watch)),
-            (Dialect::Github, "pull_request_review_comment", Some(Watch)),
-            (Dialect::Github, "status", Some(Watch)),
-            (Dialect::Github, "check_run", Some(Watch)),
-            (Dialect::Github, "check_suite", Some(Watch)),
-            (Dialect::Github, "workflow_run", Some(Watch)),
-            (Dialect::Github, "push", Some(Watch)),
-            (Dialect::Github, "pull_request", Some(Watch)),
-            (Dialect::Github, "ping", None),
-            (Dialect::Github, "label", None),
-            (Dialect::Github, "Issue Hook", None),
-            (Dialect::Gitlab, "Issue Hook", Some(Poll)),
-            (Dialect::Gitlab, "Note Hook", Some(Watch)),
-            (Dialect::Gitlab, "Merge Request Hook", Some(Watch)),
-            (Dialect::Gitlab, "Pipeline Hook", Some(Watch)),
-            (Dialect::Gitlab, "Job Hook", Some(Watch)),
-            (Dialect::Gitlab, "Push Hook", Some(Watch)),
-            (Dialect::Gitlab, "Tag Push Hook", None),
-            (Dialect::Gitlab, "issues", None),
+        let cases: &[(Sender, &str, Option<TickKind>)] = &[
+            (Sender::Gitea, "issues", Some(Poll)),
+            (Sender::Gitea, "issue_label", Some(Poll)),
+            (Sender::Gitea, "issue_comment", Some(Watch)),
+            (Sender::Gitea, "pull_request", Some(Watch)),
+            (Sender::Gitea, "pull_request_sync", Some(Watch)),
+            (Sender::Gitea, "pull_request_review_approved", Some(Watch)),
+            (Sender::Gitea, "status", Some(Watch)),
+            (Sender::Gitea, "workflow_run", Some(Watch)),
+            (Sender::Gitea, "push", Some(Watch)),
+            (Sender::Gitea, "release", None),
+            (Sender::Gitea, "create", None),
+            (Sender::Github, "issues", Some(Poll)),
+            (Sender::Github, "issue_comment", Some(Watch)),
+            (Sender::Github, "pull_request_review", Some(Watch)),
+            (Sender::Github, "pull_request_review_comment", Some(Watch)),
+            (Sender::Github, "status", Some(Watch)),
+            (Sender::Github, "check_run", Some(Watch)),
+            (Sender::Github, "check_suite", Some(Watch)),
+            (Sender::Github, "workflow_run", Some(Watch)),
+            (Sender::Github, "push", Some(Watch)),
+            (Sender::Github, "pull_request", Some(Watch)),
+            (Sender::Github, "ping", None),
+            (Sender::Github, "label", None),
+            (Sender::Github, "Issue Hook", None),
+            (Sender::Gitlab, "Issue Hook", Some(Poll)),
+            (Sender::Gitlab, "Note Hook", Some(Watch)),
+            (Sender::Gitlab, "Merge Request Hook", Some(Watch)),
+            (Sender::Gitlab, "Pipeline Hook", Some(Watch)),
+            (Sender::Gitlab, "Job Hook", Some(Watch)),
+            (Sender::Gitlab, "Push Hook", Some(Watch)),
+            (Sender::Gitlab, "Tag Push Hook", None),
+            (Sender::Gitlab, "issues", None),
         ];
         for (d, event, want) in cases {
             assert_eq!(d.tick_of(event), *want, "{d:?} {event}");
@@ -808,31 +805,31 @@ mod tests {
 
     #[test]
     fn only_the_repositorys_name_is_taken_from_the_body() {
-        let cases: &[(Dialect, &str, Option<&str>)] = &[
+        let cases: &[(Sender, &str, Option<&str>)] = &[
             (
-                Dialect::Gitea,
+                Sender::Gitea,
                 r#"{"action":"label_updated","repository":{"full_name":"acme/api","name":"x"}}"#,
                 Some("acme/api"),
             ),
             (
-                Dialect::Github,
+                Sender::Github,
                 r#"{"repository":{"full_name":"acme/api"}}"#,
                 Some("acme/api"),
             ),
             (
-                Dialect::Gitlab,
+                Sender::Gitlab,
                 r#"{"project":{"path_with_namespace":"acme/sub/api"},"repository":{"full_name":"x/y"}}"#,
                 Some("acme/sub/api"),
             ),
             (
-                Dialect::Gitlab,
+                Sender::Gitlab,
                 r#"{"repository":{"full_name":"acme/api"}}"#,
                 None,
             ),
-            (Dialect::Github, r#"{"repository":{"full_name":""}}"#, None),
-            (Dialect::Github, r#"{"repository":{"full_name":7}}"#, None),
-            (Dialect::Github, "not json", None),
-            (Dialect::Github, "[]", None),
+            (Sender::Github, r#"{"repository":{"full_name":""}}"#, None),
+            (Sender::Github, r#"{"repository":{"full_name":7}}"#, None),
+            (Sender::Github, "not json", None),
+            (Sender::Github, "[]", None),
         ];
         for (d, body, want) in cases {
             assert_eq!(d.repo_of(body.as_bytes()).as_deref(), *want, "{d:?} {body}");
@@ -847,10 +844,10 @@ mod tests {
             ("X-Forgejo-Event", "issues"),
             ("X-Gitlab-Event-UUID", "gl-1"),
         ]);
-        let cases: &[(Dialect, Option<&str>, Option<&str>)] = &[
-            (Dialect::Gitea, Some("gt-1"), Some("issues")),
-            (Dialect::Github, Some("gh-1"), None),
-            (Dialect::Gitlab, Some("gl-1"), None),
+        let cases: &[(Sender, Option<&str>, Option<&str>)] = &[
+            (Sender::Gitea, Some("gt-1"), Some("issues")),
+            (Sender::Github, Some("gh-1"), None),
+            (Sender::Gitlab, Some("gl-1"), None),
         ];
         for (d, delivery, event) in cases {
             assert_eq!(first_of(&headers, d.delivery_headers()), *delivery);
@@ -894,7 +891,7 @@ mod tests {
             ),
         ];
         for (event, repo, want) in cases {
-            assert_eq!(work(Dialect::Github, *event, *repo, allow), *want);
+            assert_eq!(work(Sender::Github, *event, *repo, allow), *want);
         }
     }
 
@@ -1002,14 +999,14 @@ mod tests {
     #[test]
     fn the_forge_kind_picks_the_dialect() {
         let cases = [
-            (ForgeKind::Gitea, Some(Dialect::Gitea)),
-            (ForgeKind::Forgejo, Some(Dialect::Gitea)),
-            (ForgeKind::Github, Some(Dialect::Github)),
-            (ForgeKind::Gitlab, Some(Dialect::Gitlab)),
+            (ForgeKind::Gitea, Some(Sender::Gitea)),
+            (ForgeKind::Forgejo, Some(Sender::Gitea)),
+            (ForgeKind::Github, Some(Sender::Github)),
+            (ForgeKind::Gitlab, Some(Sender::Gitlab)),
         ];
         assert_eq!(cases.len(), ForgeKind::ALL.len(), "a row per kind");
         for (kind, want) in cases {
-            assert_eq!(Dialect::of_forge(kind), want, "{kind}");
+            assert_eq!(Sender::of_forge(kind), want, "{kind}");
         }
     }
 }

@@ -48,6 +48,12 @@ pub use afk::sandbox::Dialect;
 #[allow(unused_macros)]
 macro_rules! both_dialects {
     ($($(#[$m:meta])* fn $name:ident() $body:block)*) => {
+        // a dialect the sandbox gains is a compile error here until it has
+        // its module below: never a dialect whose tests silently skip it
+        const _: () = assert!(
+            crate::support::Dialect::ALL.len() == 3,
+            "both_dialects! plays each of the sandbox's dialects: give the new one its module"
+        );
         mod gitea {
             #[allow(unused_imports)]
             use super::*;

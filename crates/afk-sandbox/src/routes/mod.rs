@@ -16,9 +16,26 @@ use crate::model::Forge;
 use afk_model::ForgeKind;
 use sha2::{Digest, Sha256};
 
-/// Which forge API the sandbox speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Dialect {
+/// [`Dialect`] and [`Dialect::ALL`] from one list: a dialect added to the
+/// enum is in `ALL` (so in `NAMES`, `--dialect`, and the tests'
+/// `both_dialects!` check) by construction, never by a second hand-kept list.
+macro_rules! dialects {
+    ($($(#[$m:meta])* $v:ident,)*) => {
+        /// Which forge API the sandbox speaks.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+        pub enum Dialect {
+            $($(#[$m])* $v,)*
+        }
+
+        impl Dialect {
+            /// Every dialect, in the order of [`Dialect::NAMES`]: the enum's
+            /// own list.
+            pub const ALL: [Dialect; [$(Dialect::$v),*].len()] = [$(Dialect::$v),*];
+        }
+    };
+}
+
+dialects! {
     /// Gitea API v1 at `/api/v1`
     #[default]
     Gitea,
@@ -29,9 +46,6 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// Every dialect, in the order of [`Dialect::NAMES`].
-    pub const ALL: [Dialect; 3] = [Dialect::Gitea, Dialect::Github, Dialect::Gitlab];
-
     /// The dialects' names, as `afk sandbox --dialect` and `afk demo
     /// --forge` take them: [`Dialect::ALL`]'s, each its [`Dialect::as_str`].
     pub const NAMES: [&'static str; Dialect::ALL.len()] = {
