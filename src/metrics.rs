@@ -51,8 +51,10 @@ pub fn heartbeat(cfg: &Config, kind: TickKind, ping: Ping) {
         // afk follows no redirect (crate::client): a 3xx is not a ping
         Ok(r) if r.status() >= 300 => Some(format!("answered {} (a redirect)", r.status())),
         Ok(_) => None,
-        Err(ureq::Error::Status(s, _)) => Some(format!("answered {s}")),
-        Err(ureq::Error::Transport(t)) => Some(format!("could not be reached ({})", t.kind())),
+        Err(crate::client::Error::Status(s, _)) => Some(format!("answered {s}")),
+        Err(crate::client::Error::Transport(t)) => {
+            Some(format!("could not be reached ({})", t.kind()))
+        }
     };
     if let Some(why) = why {
         crate::log::warn(&format!("heartbeat: the URL in {name} ({key}) {why}"));

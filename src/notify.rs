@@ -20,7 +20,7 @@ pub struct Notifier {
     webhook: Option<Secret>,
     /// the kinds `notify.events` names (validated at config load)
     events: Vec<EventKind>,
-    agent: ureq::Agent,
+    agent: crate::client::Agent,
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -53,7 +53,7 @@ pub struct Undelivered {
     /// what the post met: an answer's kind (a redirect is `Other(3xx)`) or no answer
     pub kind: Failure,
     /// with no answer: what the transport said
-    unreached: Option<ureq::ErrorKind>,
+    unreached: Option<crate::client::ErrorKind>,
 }
 
 impl std::fmt::Display for Undelivered {
@@ -112,8 +112,10 @@ impl Notifier {
             // afk follows no redirect (crate::client): a 3xx is not a delivery
             Ok(r) if r.status() >= 300 => Err(failed(Failure::Other(r.status()), None)),
             Ok(_) => Ok(()),
-            Err(ureq::Error::Status(s, _)) => Err(failed(Failure::answered(s), None)),
-            Err(ureq::Error::Transport(t)) => Err(failed(Failure::NoAnswer, Some(t.kind()))),
+            Err(crate::client::Error::Status(s, _)) => Err(failed(Failure::answered(s), None)),
+            Err(crate::client::Error::Transport(t)) => {
+                Err(failed(Failure::NoAnswer, Some(t.kind())))
+            }
         }
     }
 
@@ -212,7 +214,7 @@ mod tests {
             ),
             (
                 Failure::NoAnswer,
-                Some(ureq::ErrorKind::ConnectionFailed),
+                Some(crate::client::ErrorKind::ConnectionFailed),
                 "notify: the Slack webhook could not be reached (Connection Failed)",
             ),
         ];

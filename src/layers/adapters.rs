@@ -259,6 +259,41 @@ fn only_the_client_builds_an_http_agent() {
     );
 }
 
+/// One client, by name too: outside afk-http (and the sandbox, the fake
+/// forge, which is no part of afk's own calls) no production file names
+/// `ureq`: what afk holds of a call (an agent, an answer, a failure) is
+/// afk-http's `client::{Agent, Response, Error, …}`.
+#[test]
+fn no_file_but_the_clients_names_ureq() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![];
+    rust_files(&root.join("src"), &mut files);
+    for c in std::fs::read_dir(root.join("crates")).unwrap().flatten() {
+        rust_files(&c.path().join("src"), &mut files);
+    }
+    let mut wrong = vec![];
+    for f in files {
+        let fake = f.to_string_lossy().contains("crates/afk-sandbox/");
+        if f.to_string_lossy().contains("crates/afk-http/") || fake || is_layers(&f) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let named = text
+            .lines()
+            .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
+            .map(|l| l.split("//").next().unwrap_or(""))
+            .any(|l| l.contains("ureq::") || l.contains("use ureq"));
+        if named {
+            wrong.push(f.display().to_string());
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "ureq named outside afk-http: {}",
+        wrong.join(", ")
+    );
+}
+
 /// The lines of `code` (comments dropped, a `#[cfg(test)]` module and what
 /// follows it left out) that branch on a forge kind: `ForgeKind::` named
 /// anywhere but as a value given (`kind: ForgeKind::…`).

@@ -7,6 +7,11 @@
 
 use std::time::Duration;
 
+/// The one client's own types, for what its callers hold and match on (an
+/// agent [`builder`] built, an answer, a failed call): no file outside
+/// afk-http names `ureq` (src/layers/adapters.rs checks it).
+pub use ureq::{Agent, AgentBuilder, Error, ErrorKind, Response, Transport};
+
 /// afk's `User-Agent`: `afk/<version>`.
 pub const USER_AGENT: &str = concat!("afk/", env!("CARGO_PKG_VERSION"));
 

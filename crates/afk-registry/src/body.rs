@@ -5,7 +5,7 @@ use std::io::Read;
 
 /// At most `max` bytes of a body (what is left unread is dropped with the
 /// connection); a body that cannot be read is empty.
-pub(crate) fn read_at_most(resp: ureq::Response, max: u64) -> Vec<u8> {
+pub(crate) fn read_at_most(resp: afk_http::client::Response, max: u64) -> Vec<u8> {
     let mut body = vec![];
     let _ = resp.into_reader().take(max).read_to_end(&mut body);
     body

@@ -78,8 +78,8 @@ impl OciRegistry {
         origin: &Origin,
         url: &str,
         path: &str,
-        resp: ureq::Response,
-    ) -> Result<ureq::Response, RegistryError> {
+        resp: afk_http::client::Response,
+    ) -> Result<afk_http::client::Response, RegistryError> {
         let to = resp
             .header("Location")
             .map(|l| resolve(url, l))
@@ -108,11 +108,11 @@ impl OciRegistry {
                 Failure::answered(r.status()),
                 format!(" answered {}", r.status()),
             )),
-            Err(ureq::Error::Status(s, _)) => {
+            Err(afk_http::client::Error::Status(s, _)) => {
                 Err(storage(Failure::answered(s), format!(": status {s}")))
             }
             // the kind alone, never the URL (it may carry a signed query)
-            Err(ureq::Error::Transport(t)) => {
+            Err(afk_http::client::Error::Transport(t)) => {
                 Err(storage(transport_kind(&t), format!(": {}", t.kind())))
             }
         }

@@ -103,7 +103,11 @@ pub(crate) fn protocol(origin: &Origin, message: String) -> RegistryError {
     RegistryError::new(RegistryErrorKind::Protocol, &origin.host(), message)
 }
 
-pub(crate) fn redirected(origin: &Origin, path: &str, resp: &ureq::Response) -> RegistryError {
+pub(crate) fn redirected(
+    origin: &Origin,
+    path: &str,
+    resp: &afk_http::client::Response,
+) -> RegistryError {
     let to = resp
         .header("Location")
         .and_then(|l| Origin::parse(&resolve(&format!("{}{path}", origin.base), l)))
@@ -127,7 +131,7 @@ pub(crate) fn status_error(
     method: &str,
     path: &str,
     status: u16,
-    resp: ureq::Response,
+    resp: afk_http::client::Response,
     auth: Option<&str>,
 ) -> RegistryError {
     let retry_after = resp
@@ -171,7 +175,7 @@ fn status_kind(status: u16, anonymous: bool) -> (Failure, String) {
 /// What a request that got no answer met, in the forges' kinds: no such
 /// host or a refused connection is `Unreachable` (nobody will answer this
 /// tick), anything else (a time-out, a reset, TLS) `NoAnswer`.
-pub(crate) fn transport_kind(t: &ureq::Transport) -> Failure {
+pub(crate) fn transport_kind(t: &afk_http::client::Transport) -> Failure {
     let mut source = std::error::Error::source(t);
     let mut refused = false;
     while let Some(e) = source {
@@ -181,8 +185,8 @@ pub(crate) fn transport_kind(t: &ureq::Transport) -> Failure {
         source = e.source();
     }
     match t.kind() {
-        ureq::ErrorKind::Dns => Failure::Unreachable,
-        ureq::ErrorKind::ConnectionFailed if refused => Failure::Unreachable,
+        afk_http::client::ErrorKind::Dns => Failure::Unreachable,
+        afk_http::client::ErrorKind::ConnectionFailed if refused => Failure::Unreachable,
         _ => Failure::NoAnswer,
     }
 }
@@ -191,7 +195,7 @@ pub(crate) fn transport_error(
     host: &str,
     method: &str,
     path: &str,
-    t: &ureq::Transport,
+    t: &afk_http::client::Transport,
 ) -> RegistryError {
     let mut msg = t.kind().to_string();
     if let Some(m) = t.message() {

@@ -37,7 +37,7 @@ pub(crate) struct Credentials {
 
 /// The OCI distribution registry client (Docker Hub, GHCR, Quay, distribution…).
 pub struct OciRegistry {
-    pub(crate) agent: ureq::Agent,
+    pub(crate) agent: afk_http::client::Agent,
     /// `upgrade.registry_mirrors`: registry host → base URL asked instead.
     mirrors: BTreeMap<String, String>,
     credentials: Option<Credentials>,
@@ -255,7 +255,7 @@ impl OciRegistry {
         url: &str,
         auth: Option<&str>,
         accept: Accept,
-    ) -> Result<Result<ureq::Response, Challenge>, RegistryError> {
+    ) -> Result<Result<afk_http::client::Response, Challenge>, RegistryError> {
         let path = path_of(url);
         let mut req = self.agent.get(url).set("Accept", accept.0);
         if let Some(a) = auth {
@@ -273,12 +273,12 @@ impl OciRegistry {
                 Err(redirected(origin, &path, &resp))
             }
             Ok(resp) => Ok(Ok(resp)),
-            Err(ureq::Error::Status(401, resp)) => Ok(Err(Challenge(
+            Err(afk_http::client::Error::Status(401, resp)) => Ok(Err(Challenge(
                 resp.header("WWW-Authenticate")
                     .unwrap_or_default()
                     .to_string(),
             ))),
-            Err(ureq::Error::Status(status, resp)) => Err(status_error(
+            Err(afk_http::client::Error::Status(status, resp)) => Err(status_error(
                 &origin.host(),
                 "GET",
                 &path,
@@ -286,7 +286,7 @@ impl OciRegistry {
                 resp,
                 auth,
             )),
-            Err(ureq::Error::Transport(t)) => {
+            Err(afk_http::client::Error::Transport(t)) => {
                 Err(transport_error(&origin.host(), "GET", &path, &t))
             }
         }
@@ -300,7 +300,7 @@ impl OciRegistry {
         url: &str,
         auth: &mut Option<String>,
         accept: Accept,
-    ) -> Result<ureq::Response, RegistryError> {
+    ) -> Result<afk_http::client::Response, RegistryError> {
         let challenge = match self.get(origin, url, auth.as_deref(), accept)? {
             Ok(resp) => return Ok(resp),
             Err(Challenge(challenge)) => challenge,
@@ -403,14 +403,14 @@ impl OciRegistry {
         let resp = match res {
             Ok(r) if (300..400).contains(&r.status()) => return Err(redirected(ro, &path, &r)),
             Ok(r) => r,
-            Err(ureq::Error::Status(status @ (401 | 403), _)) => {
+            Err(afk_http::client::Error::Status(status @ (401 | 403), _)) => {
                 let head = format!("GET {path} (token for {scope}) returned {status}");
                 return Err(self.refusal(&ro.host(), (head, ": "), status, secret.is_some()));
             }
-            Err(ureq::Error::Status(status, resp)) => {
+            Err(afk_http::client::Error::Status(status, resp)) => {
                 return Err(status_error(&ro.host(), "GET", &path, status, resp, auth));
             }
-            Err(ureq::Error::Transport(t)) => {
+            Err(afk_http::client::Error::Transport(t)) => {
                 return Err(transport_error(&ro.host(), "GET", &path, &t));
             }
         };
@@ -486,11 +486,11 @@ impl Registry for OciRegistry {
 pub(crate) fn log_request(
     shown: &str,
     started: std::time::Instant,
-    res: &Result<ureq::Response, ureq::Error>,
+    res: &Result<afk_http::client::Response, afk_http::client::Error>,
 ) {
     let status = match res {
         Ok(r) => Some(r.status()),
-        Err(ureq::Error::Status(s, _)) => Some(*s),
+        Err(afk_http::client::Error::Status(s, _)) => Some(*s),
         Err(_) => None,
     };
     crate::log::request("GET", shown, status, started.elapsed());

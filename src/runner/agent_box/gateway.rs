@@ -143,7 +143,7 @@ pub struct Gateway {
     /// the model's key: held as a Secret, so it is redacted from every line
     /// and body the gateway writes, and sent only in its own header
     key: crate::redact::Secret,
-    agent: ureq::Agent,
+    agent: crate::client::Agent,
     /// This turn's metered spend so far (micro-dollars).
     spent: Mutex<u64>,
     stopped: AtomicBool,
@@ -464,7 +464,7 @@ impl Gateway {
     }
 
     /// Send the request upstream with the key: its answer, or None (a 502 answered).
-    fn send(&self, w: &mut impl Write, h: &Req, body: &[u8]) -> Option<ureq::Response> {
+    fn send(&self, w: &mut impl Write, h: &Req, body: &[u8]) -> Option<crate::client::Response> {
         let api = self.spec.api;
         let url = rules::upstream_url(api, &self.spec.upstream, &h.target);
         let mut req = self.agent.request(&h.method, &url);
@@ -486,8 +486,8 @@ impl Gateway {
             _ => req.send_bytes(body),
         };
         match sent {
-            Ok(resp) | Err(ureq::Error::Status(_, resp)) => Some(resp),
-            Err(ureq::Error::Transport(t)) => {
+            Ok(resp) | Err(crate::client::Error::Status(_, resp)) => Some(resp),
+            Err(crate::client::Error::Transport(t)) => {
                 let detail = crate::core::sanitize::one_line(&t.to_string(), 300);
                 let why = if afk_http::client::certificate_refused(&t) {
                     // the key goes only where the certificate checks
@@ -679,7 +679,7 @@ fn append(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 /// fed to the usage reader. (status, whether the whole body passed, usage.)
 fn pass_answer(
     api: Api,
-    resp: ureq::Response,
+    resp: crate::client::Response,
     w: &mut impl Write,
     on_chunk: impl Fn(Option<usage::Usage>, u64),
 ) -> (u16, bool, usage::Read) {
@@ -1008,8 +1008,8 @@ impl On {
         }
         match req.call() {
             Ok(r) => KeyProbe::Status(r.status()),
-            Err(ureq::Error::Status(s, _)) => KeyProbe::Status(s),
-            Err(ureq::Error::Transport(t)) => {
+            Err(crate::client::Error::Status(s, _)) => KeyProbe::Status(s),
+            Err(crate::client::Error::Transport(t)) => {
                 KeyProbe::Unreached(crate::redact::text(&t.to_string()).into_owned())
             }
         }
@@ -1176,7 +1176,7 @@ impl On {
             p.insert(CODEX_PROVIDER.into(), toml::Value::Table(ours));
         }
         format!(
-            "# written by afk for this turn: Codex reaches its model through afk's gateway (SPEC 5.8)\n{}",
+            "# written by afk for this turn: Codex reaches its model through afk's gateway (docs/runners.md#the-model-gateway-runnermodel)\n{}",
             toml::to_string(&t).unwrap_or_default()
         )
     }
