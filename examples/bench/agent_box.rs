@@ -36,7 +36,7 @@ pub fn box_bench(dir: &Path, afk: &Path) {
         ms(bwrap)
     );
     println!(
-        "  ratio                {:>7.1}      (the box's cost over bubblewrap alone; goal <= 2, SPEC 5.6.9)\n",
+        "  ratio                {:>7.1}      (the box's cost over bubblewrap alone; goal <= 2, docs/benchmarks.md)\n",
         cost.as_secs_f64() / bwrap.as_secs_f64().max(1e-9)
     );
 }

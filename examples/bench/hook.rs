@@ -259,7 +259,7 @@ fn wait_for<T>(what: &str, log: &Path, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// `bench hook`'s whole loop on events, no cron at all (SPEC 10.2): afk's
+/// `bench hook`'s whole loop on events, no cron at all (docs/hook.md): afk's
 /// workspace, the command runner, its box, a scripted agent of 1 s. Per
 /// repository: label → PR open, a turn's end (its exit record) → PR open,
 /// a red status → the corrective turn's start, a trusted change request

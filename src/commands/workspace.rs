@@ -20,7 +20,7 @@ pub enum Step {
     Checkout,
     /// Push the turn's work; exit with the agent's status
     Forward,
-    /// The model gateway on the pod's loopback (SPEC 5.8.7), until the pod ends
+    /// The model gateway on the pod's loopback (docs/kubernetes.md), until the pod ends
     Gateway {
         /// Only say whether the pod's gateway listens: exit 0 when it does,
         /// 1 when not yet (its container's startup probe)

@@ -1,4 +1,4 @@
-//! The watch a turn's end starts (SPEC 10.2 item 7, docs/hook.md): its
+//! The watch a turn's end starts (docs/hook.md#a-turns-end): its
 //! command line, and its start by the process that saw the end — the boxed
 //! turn's keeper (agent_box/keeper.rs) or the unboxed turn's
 //! ([`keep`], `afk __turn SPEC --record RUN_DIR`). Either is afk's own,
