@@ -283,25 +283,7 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     std::fs::create_dir_all(&workdir)
         .with_context(|| format!("runner: cannot create workdir {}", workdir.display()))?;
     let wrapped = match spec.boxed {
-        Some(b) => Some(b.wrap(
-            &argv,
-            &super::agent_box::TurnPaths {
-                run_dir: rd,
-                workdir: &workdir,
-                prompt_file: &prompt_file,
-                progress: &progress,
-                repo: spec.repo,
-                turn: spec.turn,
-                name: format!("{}-{}", spec.run_id, spec.turn),
-                budget_usd: spec.budget_usd.as_deref().and_then(|u| u.parse().ok()),
-                gate: spec.gate,
-                turn_vars: spec.env.iter().map(|(k, _)| *k).collect(),
-                run: match spec.run_id {
-                    super::TurnOf::Run(id) => Some(id.0),
-                    super::TurnOf::Fixer { .. } => None,
-                },
-            },
-        )?),
+        Some(b) => Some(b.wrap(&argv, &turn_paths(spec, &workdir, &prompt_file, &progress))?),
         None => None,
     };
     let exit_status = rd.join(EXIT_RECORD);
@@ -344,26 +326,8 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     // turn's keeper keeps them (the box's environment is an allowlist of its
     // own; the unboxed keeper strips them from its agent), for the watch a
     // turn's end starts
-    if wrapped.is_none() && kept.is_none() {
-        for k in spec.strip_env {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("AFK_RUN_ID", spec.run_id.to_string())
-        .env("AFK_REPO", spec.repo)
-        .env("AFK_ISSUE", spec.issue.to_string())
-        .env("AFK_BRANCH", spec.branch)
-        .env("AFK_PROMPT_FILE", &prompt_file)
-        .env("AFK_RUN_DIR", rd)
-        .env("AFK_PROGRESS_FILE", &progress)
-        .env("AFK_TURN", spec.turn.to_string());
-    match &spec.budget_usd {
-        Some(usd) => cmd.env(super::BUDGET_VAR, usd),
-        None => cmd.env_remove(super::BUDGET_VAR),
-    };
-    for (k, v) in spec.env.iter().filter(|(k, _)| k.starts_with("AFK_")) {
-        cmd.env(k, v);
-    }
+    let strip = wrapped.is_none() && kept.is_none();
+    turn_env(&mut cmd, spec, (&prompt_file, &progress), strip);
     // SAFETY: setsid is async-signal-safe; it detaches the agent into its own
     // session and process group so a stop can signal the whole group.
     unsafe {
@@ -387,6 +351,63 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     std::mem::forget(child);
     let start_time = process_start_time(pid).unwrap_or(0);
     Ok(Handle { pid, start_time })
+}
+
+/// What the turn's box needs of the turn.
+fn turn_paths<'a>(
+    spec: &'a StartSpec,
+    workdir: &'a Path,
+    prompt_file: &'a Path,
+    progress: &'a Path,
+) -> super::agent_box::TurnPaths<'a> {
+    super::agent_box::TurnPaths {
+        run_dir: spec.run_dir,
+        workdir,
+        prompt_file,
+        progress,
+        repo: spec.repo,
+        turn: spec.turn,
+        name: format!("{}-{}", spec.run_id, spec.turn),
+        budget_usd: spec.budget_usd.as_deref().and_then(|u| u.parse().ok()),
+        gate: spec.gate,
+        turn_vars: spec.env.iter().map(|(k, _)| *k).collect(),
+        run: match spec.run_id {
+            super::TurnOf::Run(id) => Some(id.0),
+            super::TurnOf::Fixer { .. } => None,
+        },
+    }
+}
+
+/// The turn's own variables on the command that starts it (`AFK_RUN_ID`,
+/// the prompt and progress files, the budget, the turn's `AFK_*` extras);
+/// with `strip`, afk's secrets taken out (an unboxed turn without a
+/// keeper: the agent inherits this environment).
+fn turn_env(
+    cmd: &mut Command,
+    spec: &StartSpec,
+    (prompt_file, progress): (&Path, &Path),
+    strip: bool,
+) {
+    if strip {
+        for k in spec.strip_env {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("AFK_RUN_ID", spec.run_id.to_string())
+        .env("AFK_REPO", spec.repo)
+        .env("AFK_ISSUE", spec.issue.to_string())
+        .env("AFK_BRANCH", spec.branch)
+        .env("AFK_PROMPT_FILE", prompt_file)
+        .env("AFK_RUN_DIR", spec.run_dir)
+        .env("AFK_PROGRESS_FILE", progress)
+        .env("AFK_TURN", spec.turn.to_string());
+    match &spec.budget_usd {
+        Some(usd) => cmd.env(super::BUDGET_VAR, usd),
+        None => cmd.env_remove(super::BUDGET_VAR),
+    };
+    for (k, v) in spec.env.iter().filter(|(k, _)| k.starts_with("AFK_")) {
+        cmd.env(k, v);
+    }
 }
 
 /// The unboxed turn's keeper (`afk __turn SPEC --record RUN_DIR`,

@@ -544,14 +544,7 @@ impl Boxer {
                 seccomp: filter,
             },
         );
-        let (mut env, mut unset) = self.env(&home, &logins);
-        if let (Some(on), Some(port)) = (gw, gw_port) {
-            let set = on.env(port);
-            unset.extend(on.unset());
-            unset.retain(|k| !set.iter().any(|(s, _)| s == k));
-            env.retain(|(k, _)| !unset.contains(k));
-            env.extend(set);
-        }
+        let (env, unset) = self.gated_env(&home, &logins, gw.zip(gw_port));
         let spec = Spec {
             bwrap,
             args,
@@ -563,12 +556,7 @@ impl Boxer {
             allow: self.allow.clone(),
             env,
             unset,
-            pass: rules::EnvPass::of(
-                self.agent,
-                paths::codex_provider_key("env_key").as_deref(),
-                &t.turn_vars,
-                &self.env,
-            ),
+            pass: self.pass(t),
             memory: self.memory,
             tasks: self.tasks,
             name: t.name.clone(),
@@ -580,12 +568,7 @@ impl Boxer {
             gateway: gw
                 .zip(gw_port)
                 .map(|(on, port)| on.spec_gated(port, t.run_dir, t.gate)),
-            after: match (&self.after_turn, t.run) {
-                (Some(watch), Some(run)) if crate::runner::turn_end::enabled() => {
-                    watch.argv(&afk, run)
-                }
-                _ => vec![],
-            },
+            after: self.after(&afk, t.run),
         };
         let spec = in_memory(&serde_json::to_vec(&spec)?)?;
         Ok(Wrapped {
@@ -598,6 +581,43 @@ impl Boxer {
             ],
             spec,
         })
+    }
+
+    /// The box's environment (`env`) and what it unsets, the model
+    /// gateway's variables in place of the agent's own where it is on.
+    fn gated_env(
+        &self,
+        home: &Path,
+        logins: &[(String, PathBuf)],
+        gw: Option<(&gateway::On, u16)>,
+    ) -> (Vec<(String, String)>, Vec<String>) {
+        let (mut env, mut unset) = self.env(home, logins);
+        if let Some((on, port)) = gw {
+            let set = on.env(port);
+            unset.extend(on.unset());
+            unset.retain(|k| !set.iter().any(|(s, _)| s == k));
+            env.retain(|(k, _)| !unset.contains(k));
+            env.extend(set);
+        }
+        (env, unset)
+    }
+
+    /// The variables of afk's environment the box lets through, by name.
+    fn pass(&self, t: &TurnPaths) -> rules::EnvPass {
+        rules::EnvPass::of(
+            self.agent,
+            paths::codex_provider_key("env_key").as_deref(),
+            &t.turn_vars,
+            &self.env,
+        )
+    }
+
+    /// The watch the turn's end starts (empty: none).
+    fn after(&self, afk: &Path, run: Option<i64>) -> Vec<String> {
+        match (&self.after_turn, run) {
+            (Some(watch), Some(run)) if crate::runner::turn_end::enabled() => watch.argv(afk, run),
+            _ => vec![],
+        }
     }
 
     /// afk runs as root and the box's user is the unprivileged host user
