@@ -277,6 +277,47 @@ fn codex_runs_the_lifecycle_in_afks_checkout() {
     lifecycle("codex");
 }
 
+/// The real program's turn ends in its box; the turn's keeper starts the
+/// run's watch, which pushes its commit and opens the PR: no `afk watch`
+/// is run here (docs/hook.md#a-turns-end).
+fn turn_end_opens_the_pr(agent: &str) {
+    let Some((sb, mut afk)) = setup(agent, json!(null), "") else {
+        return;
+    };
+    afk.env.push((TURN_END_WATCH.into(), "on".into()));
+    assert_eq!(dispatch(&afk), 0, "{}", agent_log(&afk));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let prs = || {
+        sb.api(&sb.dialect.prs_path("acme/api", Listed::All))
+            .1
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    while prs() == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let after = std::fs::read_to_string(afk.scratch.path("state/runs/1/after-turn.log"))
+        .unwrap_or_default();
+    assert_eq!(
+        prs(),
+        1,
+        "the turn's end opened the PR: {after}\n{}",
+        agent_log(&afk)
+    );
+    let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1;
+    assert_eq!(pulls[0]["user"]["login"], "afk-bot", "{pulls}");
+}
+
+#[test]
+fn claude_codes_turn_end_opens_its_pr_with_no_watch_run() {
+    turn_end_opens_the_pr("claude");
+}
+
+#[test]
+fn codexs_turn_end_opens_its_pr_with_no_watch_run() {
+    turn_end_opens_the_pr("codex");
+}
+
 /// What the real program finds and may do in afk's checkout
 /// (docs/how-it-works.md#the-workspace): its first command sees the branch and
 /// no credential; its own `git push` works and is forwarded; its pushes to
