@@ -4,7 +4,7 @@
 //! configuration error naming it, never a silent pass.
 
 use crate::config::Config;
-use crate::core::osv::Index;
+use crate::core::osv::{Index, Shared};
 use anyhow::Result;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -16,19 +16,119 @@ const FILE_MAX: u64 = 8 << 20;
 /// How many files a folder may hold (osv.dev's whole database is under it).
 const FILES_MAX: usize = 2_000_000;
 
-/// The folder's records, read once per process: Ok(None) without
-/// `gate.advisories`; Err, a configuration error (exit 2) naming the key,
-/// the folder and the file, when one is not a record.
-pub fn in_force(cfg: &Config) -> Result<Option<Arc<Index>>> {
-    static READ: OnceLock<Result<Option<Arc<Index>>, String>> = OnceLock::new();
+/// The folder's records, read once per process the first time the gate
+/// looks a dependency up (a tick that forwards no dependency change reads
+/// none): None without `gate.advisories`. A file that is not a record
+/// stops that forwarding as a configuration error ([`unread`]).
+pub fn in_force(cfg: &Config) -> Option<Shared> {
+    let dir = cfg.advisories_dir()?;
+    Some(Shared::new(move || once(&dir)))
+}
+
+/// The folder read in full, once per process.
+fn once(dir: &Path) -> Result<Arc<Index>, String> {
+    static READ: OnceLock<Result<Arc<Index>, String>> = OnceLock::new();
+    READ.get_or_init(|| read(dir).map(Arc::new)).clone()
+}
+
+/// The verdict on the folder a watch tick keeps beside the state file.
+const VERDICT: &str = "advisories.verdict";
+
+/// Before a watch tick touches anything (after the brakes): Ok when the
+/// folder read as records the last time it was read in full, which a
+/// verdict beside the state file keeps under the folder's fingerprint
+/// ([`fingerprint`]); read in full again when that changed. So a bad record
+/// stops every watch tick (exit 2, naming the file) and an unchanged folder
+/// costs a tick one walk of its folders, never a read of each record.
+pub fn check(cfg: &Config, state_dir: &Path) -> Result<()> {
     let Some(dir) = cfg.advisories_dir() else {
-        return Ok(None);
+        return Ok(());
     };
-    READ.get_or_init(|| read(&dir).map(|ix| Some(Arc::new(ix))))
-        .clone()
-        .map_err(|why| {
-            crate::config::cfg_err(format!("config: gate.advisories: {}: {why}", dir.display()))
-        })
+    let err = |why: String| {
+        crate::config::cfg_err(format!("config: gate.advisories: {}: {why}", dir.display()))
+    };
+    let print = fingerprint(&dir).map_err(err)?;
+    let kept = state_dir.join(VERDICT);
+    if let Ok(text) = afk_host::private_files::read_run_file(&kept, VERDICT_MAX)
+        && let Some((was, why)) = text.split_once("\n--\n")
+        && was == print
+    {
+        return match why.trim() {
+            "" => Ok(()),
+            why => Err(err(why.to_string())),
+        };
+    }
+    let why = once(&dir).err();
+    let text = format!("{print}\n--\n{}\n", why.clone().unwrap_or_default());
+    if text.len() as u64 <= VERDICT_MAX {
+        // a verdict that cannot be kept is read again next tick
+        let _ = afk_host::private_files::private_write(&kept, text.as_bytes());
+    }
+    why.map_or(Ok(()), |w| Err(err(w)))
+}
+
+/// The largest verdict kept.
+const VERDICT_MAX: u64 = 4 << 20;
+
+/// What changes when records are added, removed or replaced (written
+/// beside and renamed, as `rsync` and a fresh unzip do): each folder's path,
+/// modification time and number of entries, walked without opening a
+/// record. A record rewritten in place is not seen here (the gate reads the
+/// folder in full whenever it judges a dependency).
+pub fn fingerprint(dir: &Path) -> Result<String, String> {
+    use std::fmt::Write;
+    use std::os::unix::fs::MetadataExt;
+    let mut print = String::new();
+    let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let m = std::fs::metadata(&d).map_err(|e| {
+            format!(
+                "{}: cannot be read ({})",
+                shown(dir, &d),
+                afk_host::os_words(&e)
+            )
+        })?;
+        if !m.is_dir() {
+            return Err(format!("{}: not a folder", shown(dir, &d)));
+        }
+        let entries = std::fs::read_dir(&d).map_err(|e| {
+            format!(
+                "{}: cannot be read ({})",
+                shown(dir, &d),
+                afk_host::os_words(&e)
+            )
+        })?;
+        let mut count = 0usize;
+        for e in entries.flatten() {
+            count += 1;
+            // folders are walked where they are, never through a link
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            }
+        }
+        let _ = writeln!(
+            print,
+            "{}\t{}.{}\t{count}",
+            shown(dir, &d),
+            m.mtime(),
+            m.mtime_nsec()
+        );
+    }
+    Ok(print)
+}
+
+/// `e` as the configuration error it is (exit 2, naming the key, the
+/// folder and the file) when the gate found the advisories folder not one.
+pub fn unread(cfg: &Config, e: anyhow::Error) -> anyhow::Error {
+    let Some(why) = e.downcast_ref::<afk_git::workspace::AdvisoriesUnread>() else {
+        return e;
+    };
+    let dir = cfg.advisories_dir().unwrap_or_default();
+    crate::config::cfg_err(format!(
+        "config: gate.advisories: {}: {}",
+        dir.display(),
+        why.0
+    ))
 }
 
 /// Read every `*.json` file under `dir` into one index.

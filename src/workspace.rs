@@ -164,9 +164,9 @@ impl Checkouts for Real {
     }
 
     fn forward(&self, forge: &dyn Forge, at: &At, turn: u32) -> Result<Forwarded> {
-        // the gate's advisories: read by the watch tick before it touched
-        // anything; a folder that does not read forwards nothing
-        let advisories = crate::advisories::in_force(&self.cfg)?;
+        // the gate's advisories: read when the turn moves a dependency; a
+        // folder that does not read forwards nothing (exit 2)
+        let advisories = crate::advisories::in_force(&self.cfg);
         let ws = self
             .open(forge)?
             .with_gate(self.cfg.gate.policy().with_advisories(advisories));
@@ -177,14 +177,14 @@ impl Checkouts for Real {
         );
         let done = ws.forward(&self.place(at, &url, &workdir, &run), turn);
         self.say(&ws);
-        done.with_context(|| format!("{}: forwarding turn {turn} of {}", at.repo, at.branch))
+        done.map_err(|e| crate::advisories::unread(&self.cfg, e))
+            .with_context(|| format!("{}: forwarding turn {turn} of {}", at.repo, at.branch))
     }
 
     fn summary(&self, at: &At, sha: &str, shown: usize) -> Option<BranchSummary> {
         // the gate's advisories name what lists the new dependency versions
-        // (read already by the tick that forwarded; a folder that does not
-        // read lists them without)
-        let advisories = crate::advisories::in_force(&self.cfg).ok().flatten();
+        // (a folder that does not read lists them without)
+        let advisories = crate::advisories::in_force(&self.cfg);
         let ws = afk_git::workspace::Workspace::new(&self.root, self.scratch, None)
             .with_gate(self.cfg.gate.policy().with_advisories(advisories));
         let (workdir, run) = (workdir_of(&self.cfg, at), at.run_id.to_string());

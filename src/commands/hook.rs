@@ -187,9 +187,10 @@ pub(crate) fn scoped(
     ctx: &Session,
 ) -> impl Fn(TickKind, &RepoName, &crate::tick::Event) -> Result<Outcome> + '_ {
     move |kind, repo, event| {
-        // a watch tick reads the gate's advisories before it touches anything
+        // a watch tick reads the gate's advisories' verdict before it
+        // touches anything
         if kind == TickKind::Watch {
-            crate::advisories::in_force(ctx.config())?;
+            crate::advisories::check(ctx.config(), ctx.state_dir())?;
         }
         let scope = Scope::Repo(repo.clone());
         match kind {

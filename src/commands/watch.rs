@@ -26,11 +26,9 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
     if let Some(run) = a.after_turn {
         return after_turn(ctx, crate::types::RunId(run));
     }
-    // the change gate's advisories, read before the tick touches anything:
-    // a record that is not one stops it here (exit 2), never a silent pass
-    if let Ok(cfg) = ctx.load() {
-        crate::advisories::in_force(cfg)?;
-    }
+    // the change gate's advisories, before the tick touches anything: a
+    // record that is not one stops it here (exit 2), never a silent pass
+    crate::advisories::check(ctx.load()?, ctx.state_dir())?;
     if let Some(d) = a.wait_agents {
         watch::wait_agents_first(d);
         // and for the watch an agent's end started (docs/hook.md), so this
@@ -52,7 +50,7 @@ fn after_turn(ctx: &Session, run: crate::types::RunId) -> Result<Outcome> {
     if crate::core::hook::brake(cfg.poll.enabled, stopped.then_some("")).is_some() {
         return Ok(Outcome::OK);
     }
-    crate::advisories::in_force(cfg)?;
+    crate::advisories::check(cfg, ctx.state_dir())?;
     let repo = match ctx.read_store()?.run(run)? {
         Some(r) => r.repo,
         None => return Ok(Outcome::OK),

@@ -1809,6 +1809,24 @@ fn a_record_that_is_not_one_stops_watch_with_exit_2_naming_it_and_doctor_fails()
         text.contains("FAIL") && text.contains("rec-7.json"),
         "{text}"
     );
+    // the verdict is kept beside the state file: the next tick, the folder
+    // unchanged, is stopped by it without reading a record
+    let (code, _, err) = afk.watch();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("rec-7.json"), "{err}");
+    assert!(
+        std::fs::read_to_string(afk.scratch.path("state/advisories.verdict"))
+            .unwrap()
+            .contains("rec-7.json")
+    );
+    // the record taken out: the folder changed, read again, the turn forwarded
+    std::fs::remove_file(folder.path("eco1/rec-7.json")).unwrap();
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    assert!(
+        branch_files(&sb).is_some_and(|f| f.contains("x.txt")),
+        "{err}"
+    );
     // a sound folder: doctor counts its records per ecosystem
     let sound = osv_folder(&the_records());
     let (_, afk) = setup(&writes("x.txt", "x\n"), &gated_with(&sound));

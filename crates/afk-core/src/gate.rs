@@ -158,8 +158,8 @@ impl Policy {
     }
 
     /// This policy with the advisories folder's records.
-    pub fn with_advisories(mut self, index: Option<std::sync::Arc<crate::osv::Index>>) -> Policy {
-        self.advisories = index.map(crate::osv::Shared);
+    pub fn with_advisories(mut self, index: Option<crate::osv::Shared>) -> Policy {
+        self.advisories = index;
         self
     }
 
@@ -341,10 +341,11 @@ pub fn judge(policy: &Policy, commits: &[Commit], run: &RunChange, deps: &[NewDe
             largest: run.largest.iter().take(5).cloned().collect(),
         });
     }
-    if let Some(adv) = &policy.advisories {
+    // read by the caller before it judges dependencies (a folder that is
+    // not one stops the forwarding there)
+    if let Some(adv) = policy.advisories.as_ref().and_then(|a| a.index().ok()) {
         for d in deps {
             let hits: Vec<crate::osv::Hit> = adv
-                .0
                 .hits(d.ecosystem, &d.name, &d.version)
                 .into_iter()
                 .filter(crate::osv::Hit::refuses)
@@ -627,7 +628,7 @@ mod tests {
         }
         let p = Policy::of(&[], &[], 0, 0)
             .unwrap()
-            .with_advisories(Some(std::sync::Arc::new(ix)));
+            .with_advisories(Some(crate::osv::Shared::of(ix)));
         let moved = |pairs: &[(&str, Moved)]| {
             pairs
                 .iter()

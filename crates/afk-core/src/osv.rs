@@ -106,9 +106,59 @@ impl Hit {
     }
 }
 
-/// An index shared by the ticks' workers; equal when it is the same one.
-#[derive(Debug, Clone)]
-pub struct Shared(pub std::sync::Arc<Index>);
+/// How an advisories folder is read into an [`Index`] (the binary's,
+/// bounded; Err: why it is not one, a configuration error).
+type Load = dyn Fn() -> Result<std::sync::Arc<Index>, String> + Send + Sync;
+
+/// An index shared by the ticks' workers, read the first time a
+/// dependency is looked up in it: a tick that forwards no dependency change
+/// reads no advisory (a folder of osv.dev's size is seconds to read). Equal
+/// when it is the same one.
+#[derive(Clone)]
+pub struct Shared(std::sync::Arc<Lazy>);
+
+struct Lazy {
+    read: std::sync::OnceLock<Result<std::sync::Arc<Index>, String>>,
+    load: Box<Load>,
+}
+
+impl Shared {
+    /// An index `load` reads when it is first asked for.
+    pub fn new(
+        load: impl Fn() -> Result<std::sync::Arc<Index>, String> + Send + Sync + 'static,
+    ) -> Shared {
+        Shared(std::sync::Arc::new(Lazy {
+            read: std::sync::OnceLock::new(),
+            load: Box::new(load),
+        }))
+    }
+
+    /// An index read already.
+    pub fn of(index: Index) -> Shared {
+        let index = std::sync::Arc::new(index);
+        Shared::new(move || Ok(index.clone()))
+    }
+
+    /// The index, read now if it was not (once): Err, why the folder is
+    /// not one.
+    pub fn index(&self) -> Result<&Index, String> {
+        match self.0.read.get_or_init(|| (self.0.load)()) {
+            Ok(ix) => Ok(ix),
+            Err(why) => Err(why.clone()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.0.read.get() {
+            None => "not read yet",
+            Some(Ok(_)) => "read",
+            Some(Err(_)) => "not readable",
+        };
+        write!(f, "Shared({state})")
+    }
+}
 
 impl PartialEq for Shared {
     fn eq(&self, o: &Self) -> bool {

@@ -43,6 +43,12 @@ impl Workspace {
                 .flatten()
                 .collect(),
         };
+        // the advisories are read only now, for a turn that moves a
+        // dependency; a folder that is not one forwards nothing
+        if let (Some(adv), false) = (&policy.advisories, deps.is_empty()) {
+            adv.index()
+                .map_err(|why| anyhow::Error::new(crate::workspace::AdvisoriesUnread(why)))?;
+        }
         Ok(afk_core::gate::judge(policy, &commits, &run, &deps))
     }
 

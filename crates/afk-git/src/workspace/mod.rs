@@ -87,6 +87,19 @@ impl std::fmt::Display for Refused {
 }
 impl std::error::Error for Refused {}
 
+/// The gate's advisories folder did not read as one (why), found when a
+/// turn that moves a dependency was judged: nothing is forwarded, and the
+/// binary says it as a configuration error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvisoriesUnread(pub String);
+
+impl std::fmt::Display for AdvisoriesUnread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for AdvisoriesUnread {}
+
 /// What a run's branch holds over its base (`Workspace::summary`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BranchSummary {

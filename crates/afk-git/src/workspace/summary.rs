@@ -93,10 +93,12 @@ impl Workspace {
                 moved: moved.clone(),
             })
             .collect();
+        // read when a dependency is listed (a folder that is not one lists
+        // them without)
         let advisories = self.gate.as_ref().and_then(|p| p.advisories.as_ref());
         let listed = |eco: afk_core::deps::Ecosystem, name: &str, version: &str| -> Vec<String> {
-            advisories.map_or(vec![], |a| {
-                a.0.hits(eco, name, version)
+            advisories.and_then(|a| a.index().ok()).map_or(vec![], |a| {
+                a.hits(eco, name, version)
                     .iter()
                     .map(afk_core::osv::Hit::label)
                     .collect()
