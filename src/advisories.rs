@@ -81,23 +81,11 @@ pub fn fingerprint(dir: &Path) -> Result<String, String> {
     let mut print = String::new();
     let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let m = std::fs::metadata(&d).map_err(|e| {
-            format!(
-                "{}: cannot be read ({})",
-                shown(dir, &d),
-                afk_host::os_words(&e)
-            )
-        })?;
+        let m = std::fs::metadata(&d).map_err(|e| unreadable(dir, &d, &e))?;
         if !m.is_dir() {
             return Err(format!("{}: not a folder", shown(dir, &d)));
         }
-        let entries = std::fs::read_dir(&d).map_err(|e| {
-            format!(
-                "{}: cannot be read ({})",
-                shown(dir, &d),
-                afk_host::os_words(&e)
-            )
-        })?;
+        let entries = std::fs::read_dir(&d).map_err(|e| unreadable(dir, &d, &e))?;
         let mut count = 0usize;
         for e in entries.flatten() {
             count += 1;
@@ -142,13 +130,7 @@ pub fn read(dir: &Path) -> Result<Index, String> {
     let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
     let mut files = 0usize;
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| {
-            format!(
-                "{}: cannot be read ({})",
-                shown(dir, &d),
-                afk_host::os_words(&e)
-            )
-        })?;
+        let entries = std::fs::read_dir(&d).map_err(|e| unreadable(dir, &d, &e))?;
         let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         names.sort();
         for p in names {
@@ -194,6 +176,15 @@ fn read_file(p: &Path) -> Result<String, String> {
         ));
     }
     String::from_utf8(bytes).map_err(|_| "not UTF-8 text".into())
+}
+
+/// Why `d` under `dir` could not be read, as an error says it.
+fn unreadable(dir: &Path, d: &Path, e: &std::io::Error) -> String {
+    format!(
+        "{}: cannot be read ({})",
+        shown(dir, d),
+        afk_host::os_words(e)
+    )
 }
 
 /// A file's path as an error names it: from the folder, one line, bounded.

@@ -214,17 +214,23 @@ fn the_network_adapters_name_no_store_and_no_command() {
     assert!(wrong.is_empty(), "wrong-way imports: {}", wrong.join(", "));
 }
 
-/// One client: every outbound HTTP call starts from `client::builder` (afk-http;
-/// afk's user agent, no redirects followed), so no other file builds a ureq agent
-/// or calls ureq's one-shot functions, which would follow redirects.
-#[test]
-fn only_the_client_builds_an_http_agent() {
+/// The binary's and every crate's source files.
+fn every_source_file() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = vec![];
     rust_files(&root.join("src"), &mut files);
     for c in std::fs::read_dir(root.join("crates")).unwrap().flatten() {
         rust_files(&c.path().join("src"), &mut files);
     }
+    files
+}
+
+/// One client: every outbound HTTP call starts from `client::builder` (afk-http;
+/// afk's user agent, no redirects followed), so no other file builds a ureq agent
+/// or calls ureq's one-shot functions, which would follow redirects.
+#[test]
+fn only_the_client_builds_an_http_agent() {
+    let files = every_source_file();
     let ways = [
         "ureq::AgentBuilder",
         "ureq::agent(",
@@ -265,14 +271,8 @@ fn only_the_client_builds_an_http_agent() {
 /// afk-http's `client::{Agent, Response, Error, …}`.
 #[test]
 fn no_file_but_the_clients_names_ureq() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = vec![];
-    rust_files(&root.join("src"), &mut files);
-    for c in std::fs::read_dir(root.join("crates")).unwrap().flatten() {
-        rust_files(&c.path().join("src"), &mut files);
-    }
     let mut wrong = vec![];
-    for f in files {
+    for f in every_source_file() {
         let fake = f.to_string_lossy().contains("crates/afk-sandbox/");
         if f.to_string_lossy().contains("crates/afk-http/") || fake || is_layers(&f) {
             continue;
