@@ -443,14 +443,7 @@ impl Kept {
             .arg(format!("/dev/fd/{fd}"))
             .arg(super::agent_box::RECORD_ARG)
             .arg(&self.record);
-        // SAFETY: fcntl(2) is async-signal-safe and touches only the child's
-        // descriptor table: the spec's descriptor reaches the keeper
-        unsafe {
-            cmd.pre_exec(move || match libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                true => Err(std::io::Error::last_os_error()),
-                false => Ok(()),
-            });
-        }
+        super::turn_end::hand_over(&mut cmd, fd);
         cmd
     }
 }

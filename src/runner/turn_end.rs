@@ -175,10 +175,29 @@ fn run(spec_file: &Path) -> Result<(i32, Vec<String>)> {
         .spawn()
         .with_context(|| format!("cannot start \"{program}\""))?;
     let status = child.wait().context("cannot wait for the agent")?;
-    let code = status.code().unwrap_or_else(|| {
+    Ok((exit_of(status), spec.after))
+}
+
+/// A keeper's exit status for its child's: its code, or 128 + the signal
+/// that ended it.
+pub fn exit_of(status: std::process::ExitStatus) -> i32 {
+    status.code().unwrap_or_else(|| {
         128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
-    });
-    Ok((code, spec.after))
+    })
+}
+
+/// Hand a keeper its spec: `fd` (a file in memory, closed on exec in this
+/// process) stays open across `cmd`'s exec.
+pub fn hand_over(cmd: &mut std::process::Command, fd: std::os::fd::RawFd) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: fcntl(2) is async-signal-safe and touches only the child's
+    // descriptor table
+    unsafe {
+        cmd.pre_exec(move || match libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+            true => Err(std::io::Error::last_os_error()),
+            false => Ok(()),
+        });
+    }
 }
 
 /// Every descriptor of this process from 3 on closes at exec:

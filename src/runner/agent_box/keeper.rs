@@ -253,13 +253,9 @@ fn the_box_ended() {
     }
 }
 
-/// The keeper's exit status for bubblewrap's (the agent's, which
-/// bubblewrap exits with): its code, or 128 + the signal that ended it.
-fn exit_of(status: std::process::ExitStatus) -> i32 {
-    status.code().unwrap_or_else(|| {
-        128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
-    })
-}
+// the keeper's exit status is bubblewrap's (the agent's, which bubblewrap
+// exits with)
+use crate::runner::turn_end::exit_of;
 
 /// A copy of `fd` at `min` or above, closed on exec.
 fn above_all(fd: i32, min: i32) -> Result<std::os::fd::OwnedFd> {

@@ -163,19 +163,9 @@ impl Wrapped {
     /// tick's own number: left open across the keeper's exec, never put on
     /// a fixed number another of the spawn's descriptors may hold).
     pub fn command(&self) -> std::process::Command {
-        use std::os::fd::AsRawFd;
-        use std::os::unix::process::CommandExt;
         let mut cmd = std::process::Command::new(&self.argv[0]);
         cmd.args(&self.argv[1..]);
-        let fd = self.spec.as_raw_fd();
-        // SAFETY: fcntl(2) is async-signal-safe and touches only the child's
-        // descriptor table
-        unsafe {
-            cmd.pre_exec(move || match libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                true => Err(std::io::Error::last_os_error()),
-                false => Ok(()),
-            });
-        }
+        crate::runner::turn_end::hand_over(&mut cmd, std::os::fd::AsRawFd::as_raw_fd(&self.spec));
         cmd
     }
 }
