@@ -49,8 +49,11 @@ pub fn check(cfg: &Config, state_dir: &Path) -> Result<()> {
     };
     let print = fingerprint(&dir).map_err(err)?;
     let kept = state_dir.join(VERDICT);
+    // a verdict cut short (a tick killed as it wrote it) has no end mark:
+    // the folder is read again
     if let Ok(text) = afk_host::private_files::read_run_file(&kept, VERDICT_MAX)
-        && let Some((was, why)) = text.split_once("\n--\n")
+        && let Some(whole) = text.strip_suffix(VERDICT_END)
+        && let Some((was, why)) = whole.split_once("\n--\n")
         && was == print
     {
         return match why.trim() {
@@ -59,13 +62,19 @@ pub fn check(cfg: &Config, state_dir: &Path) -> Result<()> {
         };
     }
     let why = once(&dir).err();
-    let text = format!("{print}\n--\n{}\n", why.clone().unwrap_or_default());
+    let text = format!(
+        "{print}\n--\n{}{VERDICT_END}",
+        why.clone().unwrap_or_default()
+    );
     if text.len() as u64 <= VERDICT_MAX {
         // a verdict that cannot be kept is read again next tick
         let _ = afk_host::private_files::private_write(&kept, text.as_bytes());
     }
     why.map_or(Ok(()), |w| Err(err(w)))
 }
+
+/// How a whole verdict ends.
+const VERDICT_END: &str = "\n--end\n";
 
 /// The largest verdict kept.
 const VERDICT_MAX: u64 = 4 << 20;

@@ -1819,6 +1819,15 @@ fn a_record_that_is_not_one_stops_watch_with_exit_2_naming_it_and_doctor_fails()
             .unwrap()
             .contains("rec-7.json")
     );
+    // a verdict cut short as it was written (no end mark) is no verdict:
+    // the folder is read again, and its bad record still stops the tick
+    let verdict = afk.scratch.path("state/advisories.verdict");
+    let whole = std::fs::read_to_string(&verdict).unwrap();
+    let cut = &whole[..whole.find("\n--\n").unwrap() + 4];
+    std::fs::write(&verdict, cut).unwrap();
+    let (code, _, err) = afk.watch();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("rec-7.json"), "{err}");
     // the record taken out: the folder changed, read again, the turn forwarded
     std::fs::remove_file(folder.path("eco1/rec-7.json")).unwrap();
     let (code, r, err) = afk.watch();
