@@ -2039,3 +2039,58 @@ fn the_watch_a_turns_end_starts_reads_afks_config_never_one_the_agent_planted() 
     let (prs, after) = prs_after_the_turns_end(&sb, &afk);
     assert_eq!(prs, 1, "afk's own config opened the PR: {after}");
 }
+
+/// A tick killed after the forge opened its PR and before afk recorded it,
+/// then a list that lags behind that write: the next tick's create is refused
+/// (Gitea 409, GitHub 422, GitLab 409) and afk adopts the PR in the same tick,
+/// a recovery said in one info line, never an error (exit 0).
+mod recovery {
+    use super::*;
+
+    both_dialects! {
+        #[test]
+        fn a_pr_a_killed_tick_opened_is_adopted_on_its_refused_create_with_no_error() {
+            let (sb, afk) = setup(&format!("set -eu\n{COMMIT}"), "");
+            let (code, r, err) = afk.poll();
+            assert_eq!(code, 0, "poll: {err} {r}");
+            assert_eq!(afk.wait_agent(1), 0, "agent: {}", log(&afk));
+            let killed = afk
+                .cmd()
+                .env("AFK_CRASH_AT", "watch:opened-pr")
+                .args(["--json", "watch"])
+                .output()
+                .unwrap();
+            assert_eq!(killed.status.code(), None, "killed after the PR opened");
+            assert_eq!(
+                afk.sql_rows("SELECT count(*) FROM runs WHERE pr_number IS NOT NULL")[0][0],
+                "0",
+                "the dead tick recorded no PR"
+            );
+            let list = match sb.dialect {
+                Dialect::Gitlab => "/merge_requests",
+                _ => "/pulls",
+            };
+            sb.faults(json!([{"method": "GET", "path": list, "stale": true, "times": 1}]));
+            sb.clear_requests();
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "a recovery is not an error: {err} {r}");
+            assert!(!err.contains("ERROR"), "no alarm: {err}");
+            assert!(err.contains("adopted"), "said once, as info: {err}");
+            let refused = sb
+                .requests()
+                .iter()
+                .filter(|q| q["method"] == "POST" && q["path"].as_str().unwrap_or("").ends_with(list))
+                .count();
+            assert_eq!(refused, 1, "the create the stale list led to, refused and adopted");
+            let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::All)).1;
+            assert_eq!(pulls.as_array().unwrap().len(), 1, "one PR: {pulls}");
+            let recorded = afk.sql_rows("SELECT pr_number FROM runs WHERE id = 1")[0][0].clone();
+            let number = pulls[0]["number"]
+                .as_u64()
+                .or(pulls[0]["iid"].as_u64())
+                .unwrap()
+                .to_string();
+            assert_eq!(recorded, number, "the run holds the adopted PR");
+        }
+    }
+}

@@ -44,6 +44,27 @@ pub(crate) fn short(s: &str) -> String {
 /// it included (`sanitize::excerpt`): an answer of any size is one short line.
 pub const MESSAGE_MAX: usize = 300;
 
+/// What a service said in its answer, short: its `message` (a string, or
+/// GitLab's list of them) and, where it gives one, its first `errors[]`
+/// message (GitHub's cause of a 422: "A pull request already exists for …").
+fn said(v: &serde_json::Value) -> String {
+    fn text(m: &serde_json::Value) -> Option<&str> {
+        m.as_str()
+            .or_else(|| m.as_array()?.iter().find_map(|x| x.as_str()))
+    }
+    let message = v.get("message").and_then(text);
+    let cause = v
+        .get("errors")
+        .and_then(|e| e.as_array())
+        .and_then(|e| e.iter().find_map(|x| x.get("message").and_then(text)));
+    match (message, cause) {
+        (Some(m), Some(c)) => short(&format!("{m}: {c}")),
+        (Some(m), None) => short(m),
+        (None, Some(c)) => short(c),
+        (None, None) => String::new(),
+    }
+}
+
 impl Http {
     /// An error of an answer (`status`) or of none, tried once.
     pub(crate) fn error(
@@ -88,7 +109,7 @@ impl Http {
     pub(crate) fn status_message(&self, status: u16, body: &str) -> (String, Option<Reason>) {
         let detail = serde_json::from_str::<serde_json::Value>(body)
             .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(short))
+            .map(|v| said(&v))
             .unwrap_or_default();
         let failed = format!("the {} failed", self.service);
         let (what, reason) = match status {
@@ -164,6 +185,19 @@ mod tests {
             (429, "", "rate limited", Some(Reason::Passing)),
             (502, "", "the forge failed", Some(Reason::Passing)),
             (418, "", "unexpected answer", None),
+            // GitHub's 422 says its cause in errors[]; GitLab's message is a list
+            (
+                422,
+                r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"A pull request already exists for acme:afk/issue-1."}]}"#,
+                "unexpected answer (Validation Failed: A pull request already exists for acme:afk/issue-1.)",
+                None,
+            ),
+            (
+                409,
+                r#"{"message":["Another open merge request already exists for this source branch: !1"]}"#,
+                "unexpected answer (Another open merge request already exists for this source branch: !1)",
+                None,
+            ),
         ];
         for (status, body, message, reason) in cases {
             let (m, r) = h.status_message(status, body);

@@ -27,6 +27,9 @@ pub struct Fault {
     /// effect landed, the answer was lost: what a client must reconcile)
     pub drop_after: bool,
     pub malformed: bool,
+    /// answer a list with an empty page (`[]`, no next link): a list that
+    /// lags behind a write, as a replica or a cache in front of a forge serves
+    pub stale: bool,
     /// answer normally but always claim another page (`Link: rel="next"`)
     pub endless: bool,
     /// answer normally with this `Link: <…>; rel="next"` (a hostile forge's link)
@@ -133,6 +136,13 @@ pub(super) fn inject(fault: Option<Fault>, latency_ms: u64) -> Option<Reply> {
     }
     if f.drop {
         return Some(Reply::Drop);
+    }
+    if f.stale {
+        return Some(Reply::Send {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: b"[]".to_vec(),
+        });
     }
     if f.malformed {
         return Some(Reply::Send {

@@ -254,7 +254,10 @@ fn open_pr(
                 false => forge.create_pull(&run.repo, &run.branch, base, &title, &body),
             };
             match opened {
-                Ok(pr) => super::pr::judge(w, run, pr),
+                Ok(pr) => {
+                    crate::crash::point("watch:opened-pr");
+                    super::pr::judge(w, run, pr)
+                }
                 // a PR for afk's branch exists already (a tick killed after
                 // opening it, before recording it): found and adopted now,
                 // a recovery, not an error

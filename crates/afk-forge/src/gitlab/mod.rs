@@ -719,30 +719,6 @@ impl Gitlab {
         )
     }
 
-    /// The merge request afk's account has open from `head` (the answer to
-    /// a `409` on creating one): afk's by its account id, else none.
-    fn own_open_mr(&self, repo: &RepoName, head: &str) -> Result<Option<PullRequest>> {
-        let me = self.me()?;
-        let open: Vec<WireMr> = self.http.get_all(&format!(
-            "{}/merge_requests?state=opened&source_branch={}",
-            project(repo),
-            enc(head)
-        ))?;
-        Ok(open
-            .into_iter()
-            .find(|m| {
-                m.source_branch == head
-                    && m.source_project_id == m.target_project_id
-                    && m.author
-                        .as_ref()
-                        .is_some_and(|a| a.id == me.id && me.id != 0)
-            })
-            .map(|m| {
-                self.remember_mr(repo, &m);
-                m.into_pull(repo)
-            }))
-    }
-
     /// The lines of pipeline `p`: its jobs, or for an external pipeline (of
     /// which GitLab lists no jobs) the commit statuses posted in it.
     fn jobs_status(&self, repo: &RepoName, sha: &str, p: &WirePipeline) -> Result<CombinedStatus> {

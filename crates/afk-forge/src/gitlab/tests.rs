@@ -229,16 +229,6 @@ fn merge_requests(method: &str, rest: &str, target: &str, body: &str) -> Option<
             String::new(),
             json!({"id": 3, "name": "eyes"}).to_string(),
         ),
-        ("GET", "/merge_requests") if target.contains("source_branch=afk%2Fissue-3") => {
-            let mut m = mr(4, "afk-bot", 99);
-            m["source_branch"] = json!("afk/issue-3");
-            ok(json!([m]))
-        }
-        ("GET", "/merge_requests") if target.contains("source_branch=afk%2Fissue-5") => {
-            let mut m = mr(6, "mallory", 66);
-            m["source_branch"] = json!("afk/issue-5");
-            ok(json!([m]))
-        }
         ("GET", "/merge_requests") => ok(json!([mr(4, "afk-bot", 99)])),
         ("POST", "/merge_requests") => {
             let b: serde_json::Value = serde_json::from_str(body).unwrap();
@@ -418,7 +408,7 @@ fn system_notes_are_never_comments_and_afks_eyes_do_not_edit_a_note() {
 }
 
 #[test]
-fn a_new_merge_request_is_never_a_draft_and_a_409_is_adopted_only_when_afks() {
+fn a_new_merge_request_is_never_a_draft_and_a_409_is_the_forges_refusal() {
     on_gitlab(new_merge_requests);
 }
 
@@ -551,17 +541,13 @@ fn new_merge_requests(f: &Gitlab, r: &RepoName, seen: &Seen) {
     let body: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(body["title"], "Fix it (#1)");
     assert!(body.get("remove_source_branch").is_none());
-    // a 409: adopted when afk's, refused when someone else's
-    assert_eq!(
-        f.create_pull(r, "afk/issue-3", "main", "t", "b")
-            .unwrap()
-            .number,
-        PrNumber(4)
-    );
+    // a 409 is the forge's refusal as it said it, a conflict: watch asks the
+    // list which one is open and adopts it only when it is afk's, on every forge
     let e = f
-        .create_pull(r, "afk/issue-5", "main", "t", "b")
+        .create_pull(r, "afk/issue-3", "main", "t", "b")
         .unwrap_err();
-    assert!(format!("{e:#}").contains("not afk's"), "{e:#}");
+    assert_eq!(ForgeError::kind_of(&e), Some(Failure::Conflict), "{e:#}");
+    assert!(format!("{e:#}").contains("already exists"), "{e:#}");
 }
 
 /// the single MR: iid, head, mergeable from detailed_merge_status

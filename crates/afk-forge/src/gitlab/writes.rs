@@ -173,7 +173,7 @@ impl ForgeWrites for Gitlab {
 impl Gitlab {
     /// `POST /projects/:id/merge_requests` with `title` as given (afk's own:
     /// cleaned, or a draft's prefix on it). A `409` (one is open from that
-    /// branch already) is adopted only when it is afk's own.
+    /// branch already) is the forge's refusal, kept as it is.
     fn create_mr(
         &self,
         repo: &RepoName,
@@ -196,14 +196,9 @@ impl Gitlab {
                 self.remember_mr(repo, &m);
                 Ok(m.into_pull(repo))
             }
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Conflict) => {
-                match self.own_open_mr(repo, head)? {
-                    Some(p) => Ok(p),
-                    None => Err(e.context(format!(
-                        "forge: a merge request from {head} is open in {repo} and it is not afk's"
-                    ))),
-                }
-            }
+            // a `409`: one is open from that branch already; the caller
+            // asks which and adopts it only when it is afk's
+            // (docs/how-it-works.md#the-workspace), as on every forge
             Err(e) => Err(e),
         }
     }
