@@ -109,7 +109,7 @@ fn gitlab(method: &str, target: &str, body: &str) -> Answer {
     let found = match path.strip_prefix(P) {
         None => instance(method, path, target),
         Some(rest) => issues(method, rest, body)
-            .or_else(|| merge_requests(method, rest, target, body))
+            .or_else(|| merge_requests(method, rest, body))
             .or_else(|| pipelines(method, rest)),
     };
     found.unwrap_or_else(|| status(404, json!({"message": "404 Not Found"})))
@@ -202,7 +202,7 @@ fn issues(method: &str, rest: &str, body: &str) -> Option<Answer> {
 
 /// The project's merge requests: !4 (its notes and their emoji), the list,
 /// a new one, the rebases.
-fn merge_requests(method: &str, rest: &str, target: &str, body: &str) -> Option<Answer> {
+fn merge_requests(method: &str, rest: &str, body: &str) -> Option<Answer> {
     Some(match (method, rest) {
         ("GET", "/merge_requests/4/notes") => ok(json!([
             {"id": 41, "body": "Approved", "author": {"id": 1, "username": "root"}, "system": true,
