@@ -66,6 +66,11 @@ fn model(reply: fn(&Asked) -> Reply) -> (String, Arc<Mutex<Vec<Asked>>>) {
                 };
                 kept.lock().unwrap().push(a.clone());
                 let (status, kind, parts, hold) = reply(&a);
+                if status == 0 {
+                    // the request landed; its answer is lost (the connection
+                    // closed unanswered): what the vendor may still bill
+                    return;
+                }
                 let _ = write!(
                     w,
                     "HTTP/1.1 {status} X\r\ncontent-type: {kind}\r\nconnection: close\r\n\r\n"
@@ -103,6 +108,11 @@ fn no_usage(_: &Asked) -> Reply {
         "x".repeat(3000)
     );
     (200, "application/json", vec![body], false)
+}
+
+/// No answer at all: the connection closes once the request has landed.
+fn unanswered(_: &Asked) -> Reply {
+    (0, "", vec![], false)
 }
 
 /// A whole answer with a usage.
@@ -269,6 +279,35 @@ fn an_answer_whose_usage_never_arrives_is_priced_from_its_bytes_never_zero() {
     assert!(l["output"].as_u64().unwrap() >= 1000, "{l}");
     assert!(l["micro_usd"].as_u64().unwrap() >= 15_000, "{l}");
     assert!(run_log(&afk, 1).contains("read no usage"));
+}
+
+#[test]
+fn a_request_whose_answer_never_came_is_priced_from_what_it_sent_never_zero() {
+    let sb = one_ready();
+    let (url, asked) = model(unanswered);
+    let key = gateway_key();
+    // 40,000 bytes sent: the vendor has them and may bill them
+    let body = format!(
+        r#"{{"model":"claude-gw-test","max_tokens":5,"messages":[{{"role":"user","content":"{}"}}]}}"#,
+        "y".repeat(40_000)
+    );
+    let script = ask("lost", &body, "") + "git add asked.txt && git commit -qm asked\n";
+    let afk = gateway_afk_to(&sb, &url, &key, &script, "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
+    assert_eq!(asked.lock().unwrap().len(), 1, "it went upstream once");
+    let lines = metered(&afk);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let l = &lines[0];
+    assert_eq!(l["estimated"], true, "{l}");
+    assert!(l["input"].as_u64().unwrap() >= 10_000, "{l}");
+    assert!(l["micro_usd"].as_u64().unwrap() > 0, "{l}");
+    assert!(
+        run_log(&afk, 1).contains("no answer"),
+        "{}",
+        run_log(&afk, 1)
+    );
 }
 
 #[test]

@@ -324,8 +324,14 @@ impl Gateway {
             return false;
         };
         let Some(resp) = self.send(w, h, &body) else {
-            self.flights_lock().remove(&id);
+            // no answer came (a dropped connection, a timeout): the vendor
+            // may have the request and bill it, so it is metered by what it
+            // sent, never at $0
+            let f = self.flights_lock().remove(&id);
             self.landed.notify_all();
+            if let Some(f) = f {
+                self.record(&f, 0, None, false);
+            }
             return false;
         };
         self.passed.fetch_add(1, SeqCst);
@@ -602,10 +608,12 @@ impl Gateway {
     }
 
     /// One metered line for `f`: its usage as it arrived, else (a billed
-    /// answer whose usage never came) estimated from its bytes, never $0.
+    /// answer whose usage never came, or a request with no answer at all,
+    /// `status` 0) estimated from its bytes, never $0.
     fn record(&self, f: &Flight, status: u16, u: Option<usage::Usage>, complete: bool) -> bool {
         let api = self.spec.api;
-        let estimated = u.is_none() && f.endpoint.billed() && (200..300).contains(&status);
+        let estimated =
+            u.is_none() && f.endpoint.billed() && (status == 0 || (200..300).contains(&status));
         let u = match u {
             Some(u) => u,
             None if estimated => usage::estimate(f.sent, f.received),
@@ -621,7 +629,12 @@ impl Gateway {
                 say(&line);
             }
         }
-        if estimated {
+        if estimated && status == 0 {
+            say(&format!(
+                "the model gateway had no answer to a request of {} bytes: priced from what it sent ({} tokens in)",
+                f.sent, u.input
+            ));
+        } else if estimated {
             say(&format!(
                 "the model gateway read no usage in an answer of {} bytes to a request of {}: priced from its bytes ({} tokens in, {} out)",
                 f.received, f.sent, u.input, u.output
