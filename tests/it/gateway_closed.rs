@@ -329,6 +329,9 @@ fn a_copy_of_the_forge_token_reaches_neither_the_box_nor_the_model() {
     // the operator's env file holds the token twice
     afk.env.push(("MY_COPY".into(), TOKEN.into()));
     afk.env.push(("AFK_SANDBOX_TOKEN".into(), TOKEN.into()));
+    // and under a name the agent's program reads (Claude Code's prefix)
+    afk.env
+        .push(("ANTHROPIC_MY_COPY".into(), format!("x{TOKEN}x")));
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "poll: {err} {r}");
     assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
@@ -336,6 +339,10 @@ fn a_copy_of_the_forge_token_reaches_neither_the_box_nor_the_model() {
     assert!(!env.contains(TOKEN), "the box's env holds the token: {env}");
     assert!(env.contains("AFK_RUN_DIR="), "{env}");
     assert!(!env.contains("MY_COPY"), "{env}");
+    assert!(
+        env.contains("ANTHROPIC_BASE_URL="),
+        "its program's own still pass: {env}"
+    );
     let passed = asked.lock().unwrap().clone();
     assert_eq!(passed.len(), 1, "{passed:?}");
     assert!(!passed[0].body.contains(TOKEN), "{}", passed[0].body);

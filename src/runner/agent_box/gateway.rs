@@ -83,6 +83,18 @@ pub struct GatewaySpec {
     pub held: Held,
 }
 
+/// The variables the agents' programs read their model credentials from:
+/// with the gateway, replaced by its placeholder; without it, the
+/// program's own key, passed as the operator set it.
+pub(crate) const PROGRAM_KEYS: [&str; 6] = [
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "OPENAI_API_KEY",
+    "CODEX_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+];
+
 /// Secret values handed to the keeper (see [`GatewaySpec::held`]): its
 /// `Debug` names how many, never what.
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -1100,19 +1112,11 @@ impl On {
     /// afk's environment whose value carries the key
     /// (`core::gateway::key_vars`).
     pub fn unset(&self) -> Vec<String> {
-        let mut v: Vec<String> = [
-            "ANTHROPIC_API_KEY",
-            "ANTHROPIC_AUTH_TOKEN",
-            "CLAUDE_CODE_OAUTH_TOKEN",
-            "ANTHROPIC_BASE_URL",
-            "OPENAI_API_KEY",
-            "CODEX_API_KEY",
-            "OPENAI_BASE_URL",
-            "AZURE_OPENAI_API_KEY",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut v: Vec<String> = PROGRAM_KEYS
+            .iter()
+            .chain(["ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"].iter())
+            .map(|s| s.to_string())
+            .collect();
         v.push(self.key_env.clone());
         // the same key under any other name of afk's environment
         if let Ok(key) = std::env::var(&self.key_env) {

@@ -57,6 +57,27 @@ pub use paths::{cannot_box_fix, find_bwrap};
 use paths::{canonical, default_allow, is_system, program_files, program_home, system_paths};
 pub use probe::{can_box, can_box_here, probe};
 
+/// `unset` and every variable of afk's environment the box would let
+/// through only by its prefix (`pass`: the agent program's family) whose
+/// value holds a secret afk holds: a copy of a token under a name the
+/// agent's program reads (`ANTHROPIC_MY_COPY`) stays out. Names passed
+/// whole (the turn's, `runner.secret_env`, `runner.box.env`) and the
+/// program's own key variables are the operator's and afk's choice.
+fn copies_unset(mut unset: Vec<String>, pass: &rules::EnvPass) -> Vec<String> {
+    for (k, v) in std::env::vars_os() {
+        let Some(k) = k.to_str() else { continue };
+        let by_name = pass.names.iter().any(|n| n == k) || gateway::PROGRAM_KEYS.contains(&k);
+        if by_name || !pass.admits(k) || unset.iter().any(|u| u == k) {
+            continue;
+        }
+        let v = v.to_string_lossy();
+        if crate::redact::text(&v) != v {
+            unset.push(k.to_string());
+        }
+    }
+    unset
+}
+
 /// The keeper's subcommand: `afk __box SPEC` (commands/box_programs.rs).
 pub const KEEPER_CMD: &str = "__box";
 /// The keeper's option naming the run folder where it writes the turn's
@@ -535,6 +556,8 @@ impl Boxer {
             },
         );
         let (env, unset) = self.gated_env(&home, &logins, gw.zip(gw_port));
+        let pass = self.pass(t);
+        let unset = copies_unset(unset, &pass);
         let spec = Spec {
             bwrap,
             args,
@@ -546,7 +569,7 @@ impl Boxer {
             allow: self.allow.clone(),
             env,
             unset,
-            pass: self.pass(t),
+            pass,
             memory: self.memory,
             tasks: self.tasks,
             name: t.name.clone(),
