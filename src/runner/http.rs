@@ -13,6 +13,7 @@
 
 use crate::config::Config;
 use crate::core::sanitize::{excerpt, one_line};
+use crate::private_files::read_run_file;
 
 /// How much of a thread's phase and time the run keeps as its progress marks.
 const MARK_MAX: usize = 200;
@@ -265,13 +266,16 @@ impl super::Runner for HttpRunner {
         _run_id: &str,
         run_dir: &std::path::Path,
     ) -> Result<Option<super::RunnerHandle>> {
-        let Some(p) = std::fs::read(run_dir.join(PENDING_FILE))
+        let Some(p) = read_run_file(&run_dir.join(PENDING_FILE), super::SMALL_RECORD)
             .ok()
-            .and_then(|b| serde_json::from_slice::<Pending>(&b).ok())
+            .and_then(|b| serde_json::from_str::<Pending>(&b).ok())
         else {
             return Ok(None);
         };
-        let prompt = std::fs::read_to_string(run_dir.join(format!("prompt-{}.md", p.turn)))?;
+        let prompt = read_run_file(
+            &run_dir.join(format!("prompt-{}.md", p.turn)),
+            super::PROMPT_FILE_MAX,
+        )?;
         self.send_pending(&p, &prompt, run_dir, 1).map(Some)
     }
 

@@ -108,6 +108,13 @@ pub struct Turn<'a> {
 /// The variable a turn's budget reaches the agent in.
 pub const BUDGET_VAR: &str = "AFK_BUDGET_USD";
 
+/// The most of a turn's prompt file a runner reads back (afk wrote it; read
+/// without following a link, like every file of a run folder).
+pub(crate) const PROMPT_FILE_MAX: u64 = 4 << 20;
+/// The most of a small record of a run folder a runner reads back (a
+/// pending start, a log cursor, a failed pod's reason).
+pub(crate) const SMALL_RECORD: u64 = 64 << 10;
+
 impl Turn<'_> {
     /// `AFK_BUDGET_USD` and its value (plain dollars), when the turn has a budget.
     pub fn budget_var(&self) -> Option<(String, String)> {

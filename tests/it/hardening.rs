@@ -981,10 +981,14 @@ fn a_run_folder_whose_files_an_unconfined_agent_turned_into_a_fifo_or_links_is_r
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     // the agent, unconfined, replaces what afk reads of its run: the
     // progress file by a FIFO (a read would wait for ever), its metered
-    // record by a link to the state file, its pid record by a device
+    // record by a link to the state file, its log by a link to a device,
+    // and the gateway's budget stop by a FIFO; it fails, so watch reads the
+    // end of its log for the escalation
     let script = "rm -f \"$AFK_PROGRESS_FILE\"; mkfifo \"$AFK_PROGRESS_FILE\"; \
                   ln -sf \"$AFK_RUN_DIR/../../afk.db\" \"$AFK_RUN_DIR/metered.jsonl\"; \
-                  ln -sf /dev/zero \"$AFK_RUN_DIR/agent.pid.planted\"; exit 0";
+                  rm -f \"$AFK_RUN_DIR/agent.log\"; ln -sf /dev/zero \"$AFK_RUN_DIR/agent.log\"; \
+                  mkfifo \"$AFK_RUN_DIR/budget-stop.json\"; \
+                  ln -sf /dev/zero \"$AFK_RUN_DIR/agent.pid.planted\"; exit 3";
     let text = format!(
         "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
          [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\
@@ -1001,4 +1005,8 @@ fn a_run_folder_whose_files_an_unconfined_agent_turned_into_a_fifo_or_links_is_r
     let (code, shown, err) = afk.json(&["runs", "show", "1"]);
     assert_eq!(code, 0, "{err}");
     assert!(!shown.to_string().contains("SQLite format"), "{shown}");
+    assert!(
+        !shown.to_string().contains("\\u0000\\u0000"),
+        "no device read: {shown}"
+    );
 }

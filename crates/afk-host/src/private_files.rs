@@ -14,15 +14,26 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Write a private file (0600): prompts and run files hold issue text.
 /// Text passes the redacting sink first: no secret afk holds reaches a file.
+/// Never through a link planted at `path` (an unconfined agent's, in its run
+/// folder), and never into a FIFO or a device: only a regular file is
+/// written.
 pub fn private_write(path: &Path, text: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .write(true)
-        .truncate(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
+    let kind = f.metadata()?.file_type();
+    if !kind.is_file() || kind.is_fifo() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    f.set_len(0)?;
     f.write_all(&redacted(text))
 }
 
@@ -146,6 +157,37 @@ mod run_file_tests {
         }
         assert_eq!(read_run_file(&plain, 4).unwrap(), "0123");
         assert!(open_run_file(Path::new("/dev/zero")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_private_write_goes_only_into_a_regular_file_never_through_a_link_or_into_a_fifo() {
+        let dir = std::env::temp_dir().join(format!("afk-private-write-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("target");
+        std::fs::write(&target, "kept").unwrap();
+        std::os::unix::fs::symlink(&target, dir.join("link")).unwrap();
+        let fifo = std::ffi::CString::new(dir.join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a path we own
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::fs::write(dir.join("plain"), "a longer old text").unwrap();
+        // (name, written)
+        let cases = [
+            ("plain", true),
+            ("new", true),
+            ("link", false),
+            ("fifo", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(private_write(&dir.join(name), b"new").is_ok(), ok, "{name}");
+        }
+        assert_eq!(std::fs::read_to_string(dir.join("plain")).unwrap(), "new");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "kept",
+            "no write through the link"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -10,6 +10,7 @@ use super::views::{job_view, pod_view};
 use super::{FAILED_FILE, KubernetesRunner, PENDING_FILE, Snapshot};
 use crate::core::kubernetes::{self as k8s, JobView, PodView};
 use crate::forge::Failure;
+use crate::private_files::read_run_file;
 use crate::types::Invalid;
 use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
@@ -233,8 +234,8 @@ impl KubernetesRunner {
 
     /// A turn begun and not known to have been made: finish it now.
     pub(super) fn pending(&self, run_dir: &Path, job: &str) -> Option<Pending> {
-        let text = std::fs::read(run_dir.join(PENDING_FILE)).ok()?;
-        serde_json::from_slice::<Pending>(&text)
+        let text = read_run_file(&run_dir.join(PENDING_FILE), super::super::SMALL_RECORD).ok()?;
+        serde_json::from_str::<Pending>(&text)
             .ok()
             .filter(|p| p.job == job)
     }
@@ -293,7 +294,9 @@ impl KubernetesRunner {
                 Err(e) if kind_of(&e) == Some(Failure::NotFound) => continue,
                 Err(e) => return Err(e),
             };
-            if let Ok(prompt) = std::fs::read_to_string(run_dir.join("prompt-1.md")) {
+            if let Ok(prompt) =
+                read_run_file(&run_dir.join("prompt-1.md"), super::super::PROMPT_FILE_MAX)
+            {
                 let spec = self.spec(&name, self.instance()?, run_id, 1, &[], &[]);
                 let uid = job["metadata"]["uid"].as_str().unwrap_or("");
                 self.ensure(
@@ -405,7 +408,7 @@ impl KubernetesRunner {
 /// The reason kept in the run folder for a pod that could not start: of Job
 /// `job`, or of whichever Job it was (None).
 pub(crate) fn kept_reason(run_dir: &Path, job: Option<&str>) -> Option<String> {
-    let s = std::fs::read_to_string(run_dir.join(FAILED_FILE)).ok()?;
+    let s = read_run_file(&run_dir.join(FAILED_FILE), super::super::SMALL_RECORD).ok()?;
     let (j, reason) = s.split_once('\n')?;
     let reason = reason.trim();
     (job.is_none_or(|job| j == job) && !reason.is_empty()).then(|| reason.to_string())

@@ -7,6 +7,7 @@ use super::client::kind_of;
 use super::{CURSOR_FILE, GATEWAY_CURSOR_FILE, KubernetesRunner};
 use crate::core::kubernetes as k8s;
 use crate::forge::Failure;
+use crate::private_files::read_run_file;
 use anyhow::{Context, Result, anyhow};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
@@ -55,7 +56,7 @@ impl KubernetesRunner {
         container: Container,
     ) -> Result<Option<OffsetDateTime>> {
         let cursor_path = run_dir.join(container.cursor());
-        let cursor = std::fs::read_to_string(&cursor_path)
+        let cursor = read_run_file(&cursor_path, super::super::SMALL_RECORD)
             .ok()
             .and_then(|s| k8s::LogCursor::parse(&s))
             .filter(|c| c.job == job);

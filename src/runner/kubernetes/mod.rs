@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::core::doctor::Level;
 use crate::core::kubernetes::{self as k8s, JobState, JobView, PodView};
 use crate::core::run_state::Agent;
+use crate::private_files::read_run_file;
 use anyhow::{Result, anyhow, bail};
 use std::path::Path;
 use std::sync::Mutex;
@@ -171,7 +172,7 @@ impl super::Runner for KubernetesRunner {
             OffsetDateTime::now_utc(),
         );
         let pod_started = pod.as_ref().is_some_and(k8s::PodView::agent_started);
-        let mut log_at = std::fs::read_to_string(run_dir.join(CURSOR_FILE))
+        let mut log_at = read_run_file(&run_dir.join(CURSOR_FILE), super::SMALL_RECORD)
             .ok()
             .and_then(|s| k8s::LogCursor::parse(&s))
             .filter(|c| c.job == *name)
