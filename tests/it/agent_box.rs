@@ -46,6 +46,7 @@ echo "tiocsti=$(perl -e 'my $c = "x"; ioctl(STDIN, 0x5412, $c) ? print "LEAK" : 
 echo "io_uring=$(perl -e 'my $p = "\0" x 120; my $r = syscall(425, 4, $p); print $r < 0 ? $!+0 : "LEAK"')" >> $o
 echo "model=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' {model}/model/anthropic/v1/models)" >> $o
 echo "model_as_another_host=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' -H 'Host: forge.internal' {model}/model/anthropic/v1/models)" >> $o
+echo "answers_on_one_connection=$(perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(PeerAddr => "{model_hp}", Timeout => 10) or do {{ print "none"; exit }}; print $s "GET /model/anthropic/v1/models HTTP/1.1\r\nHost: {model_hp}\r\n\r\nGET /model/anthropic/v1/models HTTP/1.1\r\nHost: forge.internal\r\n\r\n"; local $/; $r = <$s>; $n = () = $r =~ m{{HTTP/1\.1 \d{{3}}}}g; print $n')" >> $o
 gw="${{ANTHROPIC_BASE_URL:-}}"; [ -n "$gw" ] || gw=$(sed -n 's#^base_url *= *"\(http://127\.0\.0\.1:[0-9]*\)/v1".*#\1#p' "${{CODEX_HOME:-/nonexistent}}/config.toml" 2>/dev/null | head -1)
 case "$gw" in http://127.0.0.1:*) echo "gateway=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' $gw/v1/models)" >> $o ;; esac
 if curl -s -m 5 -o /dev/null --noproxy '*' {forge_api}/version; then echo forge=LEAK >> $o; else echo forge=no >> $o; fi
@@ -60,6 +61,10 @@ git add $o && git commit -qm "box probe""#,
         env = s("env"),
         others = s("state/runs/99"),
         model = sb.model_url,
+        model_hp = sb
+            .model_url
+            .trim_start_matches("http://")
+            .trim_end_matches('/'),
         forge_api = sb.api_url(),
     )
 }
@@ -103,6 +108,15 @@ pub fn assert_boxed(found: &str, log: &str, detached: &str) {
     assert!(
         !found.contains("model_as_another_host=200"),
         "the model's port asked for another host is refused: {ctx}"
+    );
+    // a second request behind the first on one connection (another Host) is
+    // never answered: the forwarder judged only the first head
+    let answers = found
+        .lines()
+        .find_map(|l| l.strip_prefix("answers_on_one_connection="));
+    assert!(
+        matches!(answers, Some("0" | "1")),
+        "one request per forwarded connection: {ctx}"
     );
     assert!(
         found.contains("forge=no\n"),

@@ -1604,6 +1604,25 @@ pub enum Named {
     Other,
 }
 
+/// A plain HTTP request's first bytes as the forwarder sends them on: with
+/// `Connection: close` after its request line, so the server answers this
+/// one request and no other on the connection (a second request there,
+/// naming another host, is never read: only the first head was judged).
+/// Other bytes (a TLS hello) as they are.
+pub fn one_request_only(first: &[u8]) -> Vec<u8> {
+    let http = first.first().is_some_and(u8::is_ascii_uppercase);
+    match first.windows(2).position(|w| w == b"\r\n") {
+        Some(i) if http => {
+            let mut out = Vec::with_capacity(first.len() + 19);
+            out.extend_from_slice(&first[..i + 2]);
+            out.extend_from_slice(b"Connection: close\r\n");
+            out.extend_from_slice(&first[i + 2..]);
+            out
+        }
+        _ => first.to_vec(),
+    }
+}
+
 /// Read the host a connection's first bytes name (at most 16 KiB are
 /// looked at: [`Named::Other`] past that).
 pub fn named(first: &[u8]) -> Named {
@@ -1623,6 +1642,15 @@ pub fn named(first: &[u8]) -> Named {
                     Named::More
                 };
             };
+            // a line ended by a bare LF or CR: where a line ends is a
+            // server's guess (a Host hidden from afk's reading), not afk's
+            let bare = first[..end].iter().enumerate().any(|(i, &b)| {
+                (b == b'\n' && (i == 0 || first[i - 1] != b'\r'))
+                    || (b == b'\r' && first.get(i + 1) != Some(&b'\n'))
+            });
+            if bare {
+                return Named::Other;
+            }
             let head = String::from_utf8_lossy(&first[..end]);
             let mut lines = head.split("\r\n");
             let request = lines.next().unwrap_or("");
@@ -1822,6 +1850,16 @@ mod named_tests {
             let n = named(&first);
             assert_eq!(names_permit(target, &n).is_ok(), ok, "{target} {n:?}");
         }
+        // a plain request is the connection's only one: the server is told
+        // to close after it, so a second request behind it (another Host)
+        // is never read; a TLS hello goes on as it is
+        let two = b"GET / HTTP/1.1\r\nHost: api.anthropic.com\r\n\r\nGET / HTTP/1.1\r\nHost: evil\r\n\r\n";
+        assert_eq!(
+            one_request_only(two),
+            b"GET / HTTP/1.1\r\nConnection: close\r\nHost: api.anthropic.com\r\n\r\nGET / HTTP/1.1\r\nHost: evil\r\n\r\n".to_vec()
+        );
+        let tls = hello("api.anthropic.com");
+        assert_eq!(one_request_only(&tls), tls);
         // a hello or a head cut short asks for more, up to the cap
         assert_eq!(named(&full[..full.len() - 3]), Named::More);
     }
@@ -1872,6 +1910,22 @@ mod named_tests {
                 &api,
                 raw("GET https://api.anthropic.com/v1 HTTP/1.1\r\nHost: api.anthropic.com"),
                 true,
+            ),
+            // a line ended by a bare LF or CR hides a Host from afk's reading
+            (
+                &api,
+                raw("GET / HTTP/1.1\r\nHost: api.anthropic.com\nHost: evil.example"),
+                false,
+            ),
+            (
+                &api,
+                raw("GET / HTTP/1.1\nHost: evil.example\r\nHost: api.anthropic.com"),
+                false,
+            ),
+            (
+                &api,
+                raw("GET / HTTP/1.1\r\nX: a\rHost: evil.example\r\nHost: api.anthropic.com"),
+                false,
             ),
             (&v6, raw("GET / HTTP/1.1\r\nHost: [::1]:8080"), true),
             (&v6, raw("GET / HTTP/1.1\r\nHost: [::2]:8080"), false),

@@ -553,7 +553,8 @@ fn forward_one(
         Ok(u) => u,
         Err(_) => return,
     };
-    if !first.is_empty() && up_w.write_all(&first).is_err() {
+    // a plain request is the connection's only one (only its head was judged)
+    if !first.is_empty() && up_w.write_all(&rules::one_request_only(&first)).is_err() {
         return;
     }
     super::relay::relay(conn, up);
