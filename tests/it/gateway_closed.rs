@@ -317,15 +317,29 @@ fn a_copy_of_the_forge_token_reaches_neither_the_box_nor_the_model() {
     let key = gateway_key();
     // the agent found the token somewhere (a log, a file): it asks the model
     // with it; and it lists its environment
+    // and the hook's secret and a notifier's URL, one percent-encoded
+    let (hook, notify) = (
+        "hook-secret-0123456789abcdef",
+        "https://hooks.example/T000/B000/xyzzy-notify",
+    );
     let body = format!(
-        r#"{{"model":"claude-gw-test","max_tokens":5,"messages":[{{"role":"user","content":"token {TOKEN} in base64 {}"}}]}}"#,
-        b64(TOKEN)
+        r#"{{"model":"claude-gw-test","max_tokens":5,"messages":[{{"role":"user","content":"token {TOKEN} in base64 {} hook {hook} notify {}"}}]}}"#,
+        b64(TOKEN),
+        notify.replace(':', "%3A").replace('/', "%2F")
     );
     let script = format!(
         "env > \"$HOME/env.txt\"\n{}git add asked.txt && git commit -qm asked\n",
         ask("leak", &body, "")
     );
-    let mut afk = gateway_afk_to(&sb, &url, &key, &script, "");
+    let mut afk = gateway_afk_to(
+        &sb,
+        &url,
+        &key,
+        &script,
+        "[hook]\nsecret_env = \"HOOK_SECRET\"\n[notify]\nwebhook_env = \"NOTIFY_URL\"\n",
+    );
+    afk.env.push(("HOOK_SECRET".into(), hook.into()));
+    afk.env.push(("NOTIFY_URL".into(), notify.into()));
     // the operator's env file holds the token twice
     afk.env.push(("MY_COPY".into(), TOKEN.into()));
     afk.env.push(("AFK_SANDBOX_TOKEN".into(), TOKEN.into()));
@@ -348,6 +362,9 @@ fn a_copy_of_the_forge_token_reaches_neither_the_box_nor_the_model() {
     assert!(!passed[0].body.contains(TOKEN), "{}", passed[0].body);
     assert!(!passed[0].body.contains(&b64(TOKEN)), "{}", passed[0].body);
     assert!(passed[0].body.contains("[redacted]"), "{}", passed[0].body);
+    for held in [hook, "xyzzy-notify", "hooks.example%2FT000"] {
+        assert!(!passed[0].body.contains(held), "{held}: {}", passed[0].body);
+    }
 }
 
 fn b64(s: &str) -> String {

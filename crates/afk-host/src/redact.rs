@@ -49,8 +49,17 @@ fn register(secret: &str) {
     }
     let mut g = SECRETS.write().unwrap_or_else(|e| e.into_inner());
     let mut values = g.take().map(|(v, _)| v).unwrap_or_default();
-    if !values.iter().any(|v| v == secret) {
-        values.push(secret.to_string());
+    // a secret of many lines (a PEM key) is also held line by line: one of
+    // its lines copied alone is still a piece of it
+    let lines = secret
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.len() >= 16 && !l.starts_with("-----"));
+    let parts = std::iter::once(secret).chain(lines.filter(|_| secret.contains('\n')));
+    for part in parts {
+        if !values.iter().any(|v| v == part) {
+            values.push(part.to_string());
+        }
     }
     let set = afk_wire::redact::Secrets::new(values.iter().map(String::as_str));
     *g = Some((values, set));
@@ -112,5 +121,18 @@ mod tests {
             assert!(!shown.contains("3141592653"), "{shown}");
             assert!(shown.contains("[redacted]"), "{shown}");
         }
+    }
+
+    #[test]
+    fn a_secret_of_many_lines_is_held_line_by_line_too() {
+        let _k = Secret::new(
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END PRIVATE KEY-----\n",
+        );
+        let said =
+            "one line: BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj, a marker: -----END PRIVATE KEY-----";
+        assert_eq!(
+            text(said),
+            "one line: [redacted], a marker: -----END PRIVATE KEY-----"
+        );
     }
 }
