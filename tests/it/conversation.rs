@@ -958,3 +958,86 @@ mod only_as_written {
         assert!(prompt(&afk, 2).contains("Please add a test"));
     }
 }
+
+/// Issue 72: an ask made while the agent's review turn runs (on the head its
+/// push then outdates, in the turn's own second or later) is taken at the
+/// next turn, once; nothing made at a turn's edge is lost or answered twice.
+mod at_a_turns_edge {
+    use super::*;
+
+    /// As [`setup`], with an agent whose second turn waits (bounded) for
+    /// `$HOME/go` before it does its work.
+    fn setup_held(watch: &str) -> (Sandbox, Afk) {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let text = format!(
+            "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+             [runner]\nworkspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"AFK_DEMO_TOKEN={TOKEN}\", \"sh\", \"-c\", \"{hold}\", \"{agent}\"]\n\n\
+             [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n[watch]\n{watch}\n",
+            forge = sb.forge_keys(),
+            api = sb.api_url(),
+            kind = sb.dialect.name(),
+            git = sb.url,
+            hold = "if [ \\\"$AFK_TURN\\\" = 2 ]; then n=0; until [ -e \\\"$HOME/go\\\" ] || [ $n -ge 600 ]; do n=$((n+1)); sleep 0.1; done; fi; exec sh \\\"$0\\\"",
+            agent = demo_agent().display(),
+        );
+        let afk = Afk {
+            hooks: Some(sb.url.clone()),
+            ..Afk::with_text(&text)
+        };
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        afk.wait_agent(1);
+        (sb, afk)
+    }
+
+    both_dialects! {
+        #[test]
+        fn an_ask_made_while_the_review_turn_runs_is_taken_at_the_next_turn_once() {
+            let (sb, afk) = setup_held("review_turns_max = 3\nfix_forward_max = 0");
+            let (_, r, _) = afk.watch();
+            assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r}");
+            review(
+                &sb,
+                "alice",
+                changes(),
+                "Please rename",
+                json!([{"path": "src/lib.rs", "line": 3, "body": "rename this"}]),
+            );
+            let (_, r, _) = afk.watch();
+            assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())), "{r}");
+            // while turn 2 works: another ask, on the head its push outdates
+            review(
+                &sb,
+                "alice",
+                "COMMENT",
+                "",
+                json!([{"path": "src/lib.rs", "line": 5, "body": "and this one too"}]),
+            );
+            let (_, r, err) = afk.watch();
+            assert_eq!(action_of(&r, 1).0, "wait", "not while the agent works: {r} {err}");
+            std::fs::write(afk.scratch.path("state/runs/1/home/go"), "").unwrap();
+            assert_eq!(afk.wait_agent(1), 0);
+            let (_, r, err) = afk.watch();
+            assert_eq!(
+                action_of(&r, 1),
+                ("corrective_turn".into(), Some("review".into())),
+                "the ask made during turn 2 starts turn 3: {r} {err}"
+            );
+            afk.wait_agent(1);
+            let p = prompt(&afk, 3);
+            assert!(p.contains("and this one too"), "{p}");
+            // GitLab keeps a reviewer's notes as one ask: the thread turn 2
+            // answered is quoted as context, marked; elsewhere the new
+            // comment review is an ask of its own
+            match dialect() {
+                Dialect::Gitlab => {
+                    assert!(p.contains("src/lib.rs:3: (earlier, alice) rename this"), "{p}");
+                    assert!(p.contains("src/lib.rs:5: (new, alice) and this one too"), "{p}");
+                }
+                _ => assert!(!p.contains("rename this"), "answered by turn 2: {p}"),
+            }
+            let (_, r, _) = afk.watch();
+            assert_eq!(action_of(&r, 1).0, "wait", "once: {r}");
+        }
+    }
+}

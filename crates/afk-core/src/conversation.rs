@@ -155,13 +155,17 @@ pub fn why_comment_review_not_taken(
 /// others' replies in its thread, ask nothing).
 pub const NO_OWN_LINE_COMMENTS: &str = "a comment review without line comments of its author's";
 
-/// Submitted after the last turn started (no turn yet: any time); a review
-/// whose moment cannot be read is not after anything.
+/// Submitted after the last turn started, or in its very second (no turn
+/// yet: any time); a review whose moment cannot be read is not after
+/// anything. The turn's start is its tick's, cut to the second the forge
+/// dates in: a review made in that second after the tick read the reviews
+/// would otherwise be lost once afk's push outdates it; every review that
+/// tick read is recorded by id (taken or not), so none is answered twice.
 fn after_last_turn(r: &Review, ctx: &ReviewContext) -> bool {
     let at = r.submitted_at.as_deref().and_then(stamp::parse);
     match (ctx.last_turn_started, at) {
         (None, _) => true,
-        (Some(turn), Some(at)) => at > turn,
+        (Some(turn), Some(at)) => at >= turn,
         (Some(_), None) => false,
     }
 }
@@ -413,6 +417,42 @@ pub fn own_line_comments(
     (kept, dropped)
 }
 
+/// An ask's line comments as its turn quotes them: where it holds both
+/// comments an earlier turn saw (written before the last turn started, or
+/// at most `read_up_to`, the highest line comment id a turn took with
+/// another ask) and new ones (what this turn answers), each is marked
+/// `(earlier, author)` or `(new, author)`, so the agent sees what is asked
+/// now and what is context. One written at a moment afk cannot read is new.
+/// An ask all of whose comments are new, or all earlier, is quoted as it is.
+pub fn mark_earlier_and_new(
+    comments: Vec<crate::types::review::LineComment>,
+    since: Option<OffsetDateTime>,
+    read_up_to: i64,
+) -> Vec<crate::types::review::LineComment> {
+    let Some(since) = since else {
+        return comments;
+    };
+    let earlier = |c: &crate::types::review::LineComment| {
+        c.id <= read_up_to
+            || c.created_at
+                .as_deref()
+                .and_then(stamp::parse)
+                .is_some_and(|at| at < since)
+    };
+    let old = comments.iter().filter(|c| earlier(c)).count();
+    if old == 0 || old == comments.len() {
+        return comments;
+    }
+    comments
+        .into_iter()
+        .map(|mut c| {
+            let mark = if earlier(&c) { "earlier" } else { "new" };
+            c.body = format!("({mark}, {}) {}", c.author, c.body);
+            c
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod own_lines_tests {
     use super::*;
@@ -428,6 +468,7 @@ mod own_lines_tests {
             body: format!("by {author}"),
             author: author.into(),
             body_cut: false,
+            created_at: None,
         };
         let cases = [
             (
@@ -448,6 +489,65 @@ mod own_lines_tests {
                 "{author}"
             );
             assert_eq!(d, dropped, "{author}");
+        }
+    }
+
+    #[test]
+    fn an_asks_comments_are_marked_earlier_and_new_where_it_holds_both() {
+        let at = |id, when: Option<&str>| LineComment {
+            id,
+            review_id: None,
+            path: "src/lib.rs".into(),
+            line: Some(1),
+            body: format!("c{id}"),
+            author: "alice".into(),
+            body_cut: false,
+            created_at: when.map(str::to_string),
+        };
+        let since = stamp::parse("2026-01-01T12:00:00Z");
+        let (before, same, after) = (
+            Some("2026-01-01T11:59:59Z"),
+            Some("2026-01-01T14:00:00+02:00"),
+            Some("2026-01-01T12:00:01Z"),
+        );
+        // (comments, since, bodies quoted)
+        type Case = (Vec<LineComment>, Option<OffsetDateTime>, Vec<&'static str>);
+        let cases: Vec<Case> = vec![
+            (
+                vec![at(1, before), at(2, after)],
+                since,
+                vec!["(earlier, alice) c1", "(new, alice) c2"],
+            ),
+            // the turn's own second is new (made after that tick's read)
+            (
+                vec![at(1, before), at(2, same)],
+                since,
+                vec!["(earlier, alice) c1", "(new, alice) c2"],
+            ),
+            // a moment afk cannot read is new
+            (
+                vec![at(1, before), at(2, None)],
+                since,
+                vec!["(earlier, alice) c1", "(new, alice) c2"],
+            ),
+            // all new, all earlier, no turn yet: as they are
+            (vec![at(1, after), at(2, after)], since, vec!["c1", "c2"]),
+            (vec![at(1, before), at(2, before)], since, vec!["c1", "c2"]),
+            (vec![at(1, before), at(2, after)], None, vec!["c1", "c2"]),
+        ];
+        // in the turn's own second, but taken by that turn with another ask
+        // (a forge that renames an ask as its reviewer adds to it)
+        let got: Vec<String> = mark_earlier_and_new(vec![at(1, same), at(2, same)], since, 1)
+            .into_iter()
+            .map(|c| c.body)
+            .collect();
+        assert_eq!(got, ["(earlier, alice) c1", "(new, alice) c2"]);
+        for (comments, since, want) in cases {
+            let got: Vec<String> = mark_earlier_and_new(comments, since, 0)
+                .into_iter()
+                .map(|c| c.body)
+                .collect();
+            assert_eq!(got, want);
         }
     }
 }
@@ -592,7 +692,8 @@ mod tests {
                 vec![],
                 vec![1],
             ),
-            // at the very moment the turn started (another offset) is not after it
+            // in the very second the turn started (another offset) counts:
+            // made after that tick's read, it would be lost otherwise
             (
                 vec![review(
                     1,
@@ -600,6 +701,18 @@ mod tests {
                     ChangesRequested,
                     "old",
                     "2026-01-01T14:00:00+02:00",
+                )],
+                turn,
+                vec![],
+                vec![1],
+            ),
+            (
+                vec![review(
+                    1,
+                    "alice",
+                    ChangesRequested,
+                    "old",
+                    "2026-01-01T11:59:59Z",
                 )],
                 turn,
                 vec![],

@@ -856,6 +856,7 @@ mod tests {
             body: "z".repeat(n),
             author: "alice".into(),
             body_cut: false,
+            created_at: None,
         };
         let full: Vec<LineComment> = (0..8).map(|i| lc(i, LINE_COMMENT_BYTES)).collect();
         let few: Vec<LineComment> = (0..2).map(|i| lc(i, 100)).collect();
@@ -912,6 +913,7 @@ mod tests {
             body: body.into(),
             author: "alice".into(),
             body_cut: false,
+            created_at: None,
         };
         let comments = [
             lc("src/a.rs", Some(12), "rename this"),

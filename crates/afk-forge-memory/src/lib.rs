@@ -1104,6 +1104,7 @@ mod tests {
             body: "no".into(),
             author: "alice".into(),
             body_cut: false,
+            created_at: None,
         };
         let mut f = forge()
             .pull(R, pr(8))

@@ -128,6 +128,7 @@ fn line_comments(d: &Discussion, p: &Position) -> Vec<LineComment> {
             body: n.body.clone(),
             author: n.login().to_string(),
             body_cut: false,
+            created_at: n.created_at.clone(),
         })
         .collect()
 }

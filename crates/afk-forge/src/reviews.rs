@@ -82,6 +82,8 @@ pub(crate) struct WireLineComment {
     /// Gitea: who resolved the thread this comment is in (null: open)
     #[serde(default)]
     resolver: Option<User>,
+    #[serde(default)]
+    created_at: Option<String>,
 }
 
 /// Which forge sent a line comment: they put its line in different fields.
@@ -110,6 +112,7 @@ impl WireLineComment {
             body: self.body.unwrap_or_default(),
             author: self.user.map(|u| u.login).unwrap_or_default(),
             body_cut: false,
+            created_at: self.created_at,
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct LineComment {
     pub author: String,
     /// the text was longer and was cut
     pub body_cut: bool,
+    /// when it was written, as the forge dates it (RFC 3339)
+    pub created_at: Option<String>,
 }
 
 /// A review's line comments as kept: at most so many, each and all together

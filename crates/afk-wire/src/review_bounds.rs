@@ -171,6 +171,7 @@ mod tests {
             body: "x".repeat(bytes),
             author: "alice".into(),
             body_cut: false,
+            created_at: None,
         }
     }
 

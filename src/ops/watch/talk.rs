@@ -439,6 +439,16 @@ fn reviews(
             )?;
         }
     }
+    // the highest line comment a turn took with another ask than `r`'s
+    let taken = store.review_lines_read(run.id)?;
+    let read_up_to = |r: &Review| {
+        taken
+            .iter()
+            .filter(|(id, _)| **id != r.id)
+            .map(|(_, (_, last))| *last)
+            .max()
+            .unwrap_or(0)
+    };
     let mut out = vec![];
     for r in &all {
         if let Some(why) = conversation::why_comment_review_not_taken(&all, r, &ctx) {
@@ -450,6 +460,7 @@ fn reviews(
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
         let read = lines_read(r, &lines.kept);
         let (own, _) = conversation::own_line_comments(&r.author, lines.kept);
+        let own = conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r));
         if own.is_empty() {
             let why = Handled::Ignored(conversation::NO_OWN_LINE_COMMENTS.to_string());
             note_review(store, run, r, &why)?;
@@ -471,6 +482,7 @@ fn reviews(
         let read = lines_read(r, &lines.kept);
         // only the reviewer's own: a reader's reply in the thread is not theirs
         let (own, others) = conversation::own_line_comments(&r.author, lines.kept);
+        let own = conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r));
         if others > 0 {
             crate::log::decision(&format!(
                 "{}#{} run {}: review {} by {}: {others} line comment(s) by others in its thread left out",
