@@ -1041,3 +1041,43 @@ mod at_a_turns_edge {
         }
     }
 }
+
+/// Issue 72: on GitLab a trusted person's general thread (resolvable, on no
+/// line of the diff) is plain words, no ask; the same person's line comment
+/// then asks, the general words its body.
+#[test]
+fn a_gitlab_general_thread_alone_asks_nothing_and_is_the_body_of_a_later_ask() {
+    if !Dialect::Gitlab.played() {
+        return;
+    }
+    with_dialect(Dialect::Gitlab, || {
+        let (sb, afk) = setup("review_turns_max = 2\nfix_forward_max = 0");
+        afk.watch();
+        let thread = |body: &str, line: Option<u64>| {
+            let mut b = json!({"repo": "acme/api", "pr": pr(&sb), "body": body, "user": "alice", "resolvable": true});
+            if let Some(line) = line {
+                b["path"] = json!("src/lib.rs");
+                b["line"] = json!(line);
+            }
+            sb.admin("POST", "/discussion", Some(b));
+        };
+        thread("a general musing: the names could be clearer", None);
+        let (_, r, err) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("ci-pending".into())),
+            "a general thread asks nothing: {r} {err}"
+        );
+        thread("rename this", Some(3));
+        let (_, r, err) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("corrective_turn".into(), Some("review".into())),
+            "{r} {err}"
+        );
+        afk.wait_agent(1);
+        let p = prompt(&afk, 2);
+        assert!(p.contains("src/lib.rs:3: rename this"), "{p}");
+        assert!(p.contains("the names could be clearer"), "{p}");
+    });
+}

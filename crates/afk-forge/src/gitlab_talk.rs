@@ -164,6 +164,10 @@ pub(crate) fn reviews(
             (None, _) => false,
         };
     let mut asks: BTreeMap<String, Asking> = BTreeMap::new();
+    // a general thread (no line of the diff) asks nothing on its own: its
+    // starter's words are the body of an ask the person makes otherwise
+    // (a line comment, their request for changes)
+    let mut general: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for d in discussions.iter().filter(|d| !d.individual_note) {
         let Some(first) = d.notes.first() else {
             continue;
@@ -184,6 +188,13 @@ pub(crate) fn reviews(
         if superseded(starter, last) {
             continue;
         }
+        let Some(position) = first.position.as_ref() else {
+            general
+                .entry(key(starter))
+                .or_default()
+                .extend(own.iter().map(|n| n.body.trim().to_string()));
+            continue;
+        };
         let a = asks.entry(key(starter)).or_default();
         a.author = starter.to_string();
         // the ask is the starter's, dated and named by their own notes:
@@ -191,13 +202,8 @@ pub(crate) fn reviews(
         for n in &own {
             a.saw(n);
         }
-        match first.position.as_ref() {
-            Some(p) => {
-                a.count += d.notes.iter().filter(|n| !n.system).count() as u64;
-                a.lines.extend(line_comments(d, p))
-            }
-            None => a.body.extend(own.iter().map(|n| n.body.trim().to_string())),
-        }
+        a.count += d.notes.iter().filter(|n| !n.system).count() as u64;
+        a.lines.extend(line_comments(d, position));
     }
     for r in reviewers.iter().filter(|r| r.state == "requested_changes") {
         let login = r.user.as_ref().map_or("", |u| u.username.as_str());
@@ -226,6 +232,11 @@ pub(crate) fn reviews(
                 && since.is_none_or(|s| n.at().is_some_and(|at| at > s))
         }) {
             a.body.push(n.body.trim().to_string());
+        }
+    }
+    for (who, bodies) in general {
+        if let Some(a) = asks.get_mut(&who) {
+            a.body.extend(bodies);
         }
     }
     let mut out = vec![];
@@ -316,15 +327,27 @@ mod tests {
     }
 
     #[test]
-    fn a_thread_without_a_line_is_the_body_and_an_earlier_approval_does_not_supersede() {
+    fn a_thread_without_a_line_asks_nothing_alone_and_is_the_body_of_the_persons_request() {
         let discussions: Vec<Discussion> = parse(json!([
             {"individual_note": false, "notes": [note(6, "carol", "rename it", "2026-01-01T00:00:06Z")]},
         ]));
-        let notes: Vec<TalkNote> = parse(json!([
+        let approved: Vec<TalkNote> = parse(json!([
             {"id": 2, "body": "approved this merge request", "author": {"username": "carol"}, "system": true, "created_at": "2026-01-01T00:00:02Z"},
         ]));
-        let (reviews, _) = reviews("abc", &discussions, &[], &notes);
-        assert_eq!(reviews.len(), 1);
-        assert_eq!((reviews[0].id, reviews[0].body.as_str()), (6, "rename it"));
+        // a general thread alone: plain words, no ask
+        let (alone, _) = reviews("abc", &discussions, &[], &approved);
+        assert!(alone.is_empty(), "{alone:?}");
+        // with the person's request for changes (after an earlier approval):
+        // the body of that ask
+        let requested: Vec<TalkNote> = parse(json!([
+            {"id": 2, "body": "approved this merge request", "author": {"username": "carol"}, "system": true, "created_at": "2026-01-01T00:00:02Z"},
+            {"id": 5, "body": "requested changes", "author": {"username": "carol"}, "system": true, "created_at": "2026-01-01T00:00:05Z"},
+        ]));
+        let reviewers: Vec<Reviewer> = parse(json!([
+            {"user": {"username": "carol"}, "state": "requested_changes"},
+        ]));
+        let (asked, _) = reviews("abc", &discussions, &reviewers, &requested);
+        assert_eq!(asked.len(), 1, "{asked:?}");
+        assert_eq!(asked[0].body, "rename it");
     }
 }
