@@ -400,19 +400,36 @@ mod retest_due_tests {
     }
 }
 
-/// A review's line comments that are its author's own: a reply by anyone
-/// else in the review's thread (Gitea keeps it under the review's id) is
-/// not the trusted reviewer's word, and never enters the prompt inside the
-/// reviewer's fence. Returns how many others' were dropped.
-pub fn own_line_comments(
+/// A review's threads as its ask quotes them: its author's own line
+/// comments, and the trusted replies by others at a file and line where the
+/// author commented (a reply in the review's thread, which Gitea keeps
+/// under the review and GitLab in the discussion), oldest first; how many
+/// others' comments were left out (untrusted, afk's, the agent's, or in no
+/// thread of the author's).
+pub fn review_threads(
     review_author: &str,
     comments: Vec<crate::types::review::LineComment>,
+    trusted: impl Fn(&str) -> bool,
 ) -> (Vec<crate::types::review::LineComment>, usize) {
-    let before = comments.len();
-    let kept: Vec<_> = comments
-        .into_iter()
-        .filter(|c| !review_author.is_empty() && c.author.eq_ignore_ascii_case(review_author))
+    let own = |c: &crate::types::review::LineComment| {
+        !review_author.is_empty() && c.author.eq_ignore_ascii_case(review_author)
+    };
+    let threads: Vec<(String, Option<u64>)> = comments
+        .iter()
+        .filter(|c| own(c))
+        .map(|c| (c.path.clone(), c.line))
         .collect();
+    let before = comments.len();
+    let mut kept: Vec<_> = comments
+        .into_iter()
+        .filter(|c| {
+            own(c)
+                || (!c.author.is_empty()
+                    && threads.iter().any(|(p, l)| *p == c.path && *l == c.line)
+                    && trusted(&c.author))
+        })
+        .collect();
+    kept.sort_by_key(|c| c.id);
     let dropped = before - kept.len();
     (kept, dropped)
 }
@@ -422,25 +439,30 @@ pub fn own_line_comments(
 /// at most `read_up_to`, the highest line comment id a turn took with
 /// another ask) and new ones (what this turn answers), each is marked
 /// `(earlier, author)` or `(new, author)`, so the agent sees what is asked
-/// now and what is context. One written at a moment afk cannot read is new.
-/// An ask all of whose comments are new, or all earlier, is quoted as it is.
+/// now and what is context; so is each of an ask with more than one
+/// author (a thread with replies). One written at a moment afk cannot read
+/// is new. An ask of one author whose comments are all new, or all
+/// earlier, is quoted as it is.
 pub fn mark_earlier_and_new(
     comments: Vec<crate::types::review::LineComment>,
     since: Option<OffsetDateTime>,
     read_up_to: i64,
 ) -> Vec<crate::types::review::LineComment> {
-    let Some(since) = since else {
-        return comments;
-    };
     let earlier = |c: &crate::types::review::LineComment| {
-        c.id <= read_up_to
-            || c.created_at
-                .as_deref()
-                .and_then(stamp::parse)
-                .is_some_and(|at| at < since)
+        since.is_some_and(|since| {
+            c.id <= read_up_to
+                || c.created_at
+                    .as_deref()
+                    .and_then(stamp::parse)
+                    .is_some_and(|at| at < since)
+        })
     };
     let old = comments.iter().filter(|c| earlier(c)).count();
-    if old == 0 || old == comments.len() {
+    let authors = comments
+        .iter()
+        .filter(|c| !c.author.eq_ignore_ascii_case(&comments[0].author))
+        .count();
+    if authors == 0 && (old == 0 || old == comments.len()) {
         return comments;
     }
     comments
@@ -454,35 +476,45 @@ pub fn mark_earlier_and_new(
 }
 
 #[cfg(test)]
-mod own_lines_tests {
+mod review_threads_tests {
     use super::*;
     use crate::types::review::LineComment;
 
     #[test]
-    fn only_the_reviewers_own_line_comments_are_the_reviewers() {
-        let lc = |id, author: &str| LineComment {
+    fn a_reviews_threads_are_its_authors_comments_and_trusted_replies_in_them() {
+        let lc = |id, author: &str, line| LineComment {
             id,
             review_id: Some(1),
             path: "a.rs".into(),
-            line: Some(1),
+            line: Some(line),
             body: format!("by {author}"),
             author: author.into(),
             body_cut: false,
             created_at: None,
         };
+        let trusted = |a: &str| a == "root" || a == "alice";
+        // (review author, comments, kept ids, dropped)
         let cases = [
+            // a trusted reply in the author's thread is quoted; an untrusted
+            // one, or one in a thread the author did not start, is not
             (
                 "alice",
-                vec![lc(1, "alice"), lc(2, "mallory"), lc(3, "Alice")],
-                vec![1, 3],
-                1,
+                vec![
+                    lc(3, "Alice", 1),
+                    lc(1, "alice", 1),
+                    lc(2, "mallory", 1),
+                    lc(4, "root", 1),
+                    lc(5, "root", 9),
+                ],
+                vec![1, 3, 4],
+                2,
             ),
-            ("alice", vec![lc(1, "mallory")], vec![], 1),
-            ("", vec![lc(1, "")], vec![], 1),
+            ("alice", vec![lc(1, "mallory", 1)], vec![], 1),
+            ("", vec![lc(1, "", 1)], vec![], 1),
             ("alice", vec![], vec![], 0),
         ];
         for (author, comments, want, dropped) in cases {
-            let (kept, d) = own_line_comments(author, comments);
+            let (kept, d) = review_threads(author, comments, trusted);
             assert_eq!(
                 kept.iter().map(|c| c.id).collect::<Vec<_>>(),
                 want,
@@ -535,6 +567,14 @@ mod own_lines_tests {
             (vec![at(1, before), at(2, before)], since, vec!["c1", "c2"]),
             (vec![at(1, before), at(2, after)], None, vec!["c1", "c2"]),
         ];
+        // a thread with a reply: each marked, whatever its moment
+        let mut reply = at(2, after);
+        reply.author = "root".into();
+        let got: Vec<String> = mark_earlier_and_new(vec![at(1, after), reply], None, 0)
+            .into_iter()
+            .map(|c| c.body)
+            .collect();
+        assert_eq!(got, ["(new, alice) c1", "(new, root) c2"]);
         // in the turn's own second, but taken by that turn with another ask
         // (a forge that renames an ask as its reviewer adds to it)
         let got: Vec<String> = mark_earlier_and_new(vec![at(1, same), at(2, same)], since, 1)

@@ -459,7 +459,10 @@ fn reviews(
     for r in conversation::comment_reviews(&all, &ctx) {
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
         let read = lines_read(r, &lines.kept);
-        let (own, _) = conversation::own_line_comments(&r.author, lines.kept);
+        let trusted = others_trusted(trust, &r.author, &lines.kept)?;
+        let (own, _) = conversation::review_threads(&r.author, lines.kept, |a| {
+            trusted.contains(&a.to_ascii_lowercase())
+        });
         let own = conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r));
         if own.is_empty() {
             let why = Handled::Ignored(conversation::NO_OWN_LINE_COMMENTS.to_string());
@@ -480,8 +483,12 @@ fn reviews(
     for r in conversation::actionable_reviews(&all, &ctx) {
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
         let read = lines_read(r, &lines.kept);
-        // only the reviewer's own: a reader's reply in the thread is not theirs
-        let (own, others) = conversation::own_line_comments(&r.author, lines.kept);
+        // the reviewer's own, and trusted replies in their threads: an
+        // untrusted reader's reply is nobody's word
+        let trusted = others_trusted(trust, &r.author, &lines.kept)?;
+        let (own, others) = conversation::review_threads(&r.author, lines.kept, |a| {
+            trusted.contains(&a.to_ascii_lowercase())
+        });
         let own = conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r));
         if others > 0 {
             crate::log::decision(&format!(
@@ -498,6 +505,26 @@ fn reviews(
         ));
     }
     out.extend(replies(w, store, trust, pr, (&all, &looked), items)?);
+    Ok(out)
+}
+
+/// The authors (lower case) of `comments` other than `author` whom the
+/// ready label's rule trusts (afk's and the agent's accounts never).
+fn others_trusted(
+    trust: &mut Trust,
+    author: &str,
+    comments: &[LineComment],
+) -> Result<HashSet<String>> {
+    let mut out = HashSet::new();
+    for c in comments {
+        let who = c.author.to_ascii_lowercase();
+        if c.author.is_empty() || c.author.eq_ignore_ascii_case(author) || out.contains(&who) {
+            continue;
+        }
+        if trust.check(&c.author)? {
+            out.insert(who);
+        }
+    }
     Ok(out)
 }
 
@@ -571,8 +598,9 @@ fn lines_read(r: &Review, read: &[LineComment]) -> Option<(i64, u64, i64)> {
 /// Trusted replies in the threads of reviews afk looked at before (Gitea
 /// keeps a reply under the replied review and moves its `comments_count`;
 /// GitHub makes a reply a review of its own, heard as one): each an ask
-/// of its own, taken once by its id. A review seen first without a record
-/// is taken as read up to now. Read only where the count moved.
+/// of its own, taken once by its id. A review looked at without a record
+/// (not taken) was read up to its author's own comments. Read only where
+/// the count moved.
 fn replies(
     w: &Watch,
     store: &Store,
@@ -593,17 +621,26 @@ fn replies(
         let Some(count) = r.comments_count else {
             continue;
         };
-        let Some(&(seen, last)) = read.get(&r.id) else {
-            // looked at before afk kept how far: read as of now
-            let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
-            let top = lines.kept.iter().map(|c| c.id).max().unwrap_or(0);
-            store.note_review_lines_read(run.id, r.id, count, top)?;
-            continue;
-        };
-        if count <= seen {
+        let known = read.get(&r.id).copied();
+        if known.is_some_and(|(seen, _)| count <= seen) {
             continue;
         }
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
+        // looked at without a record of how far (a review not taken:
+        // untrusted, stale, superseded): its author's own comments are
+        // what was looked at, and a trusted reply after them is new
+        let last = known.map_or_else(
+            || {
+                lines
+                    .kept
+                    .iter()
+                    .filter(|c| c.author.eq_ignore_ascii_case(&r.author))
+                    .map(|c| c.id)
+                    .max()
+                    .unwrap_or(0)
+            },
+            |(_, last)| last,
+        );
         let top = lines.kept.iter().map(|c| c.id).max().unwrap_or(last);
         let mut asks = vec![];
         for c in lines
