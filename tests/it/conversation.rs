@@ -289,7 +289,7 @@ both_dialects! {
         assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())), "{r}");
         let before = crate::workspace::forge_head(&sb, "afk/issue-1").unwrap();
         let answers = |sb: &Sandbox| -> Vec<String> {
-            bodies(sb).into_iter().filter(|b| b.starts_with("<!-- afk:answer run=1 turn=2 -->")).collect()
+            bodies(sb).into_iter().filter(|b| b.starts_with("<!-- afk:answered turn=2 --><!-- afk:run=1 -->")).collect()
         };
         assert!(answers(&sb).is_empty(), "not while the agent works");
         afk.wait_agent(1);

@@ -23,9 +23,12 @@ pub struct Answered<'a> {
     pub what: &'a str,
 }
 
-/// The marker that finds the answer of `run`'s turn `turn` again.
+/// The marker that finds the answer of `run`'s turn `turn` again: SPEC's
+/// `<!-- afk:answered turn=k -->`, then the run's on the same line (two
+/// runs of one issue may answer on one PR; one line, so a forge that
+/// rewrites line ends cannot hide it).
 pub fn marker(run: i64, turn: u32) -> String {
-    format!("<!-- afk:answer run={run} turn={turn} -->")
+    format!("<!-- afk:answered turn={turn} --><!-- afk:run={run} -->")
 }
 
 /// Where `a` is seen on the PR at `pr_url`, where the forge has an anchor
@@ -164,7 +167,7 @@ mod tests {
             &one,
         );
         assert!(
-            pushed.starts_with("<!-- afk:answer run=3 turn=2 -->\n"),
+            pushed.starts_with("<!-- afk:answered turn=2 --><!-- afk:run=3 -->\n"),
             "{pushed}"
         );
         assert!(pushed.contains("at commit `abcdef012345`"), "{pushed}");

@@ -148,7 +148,7 @@ fn show_answer(sb: &sandbox::Sandbox, show: &Show) {
     let answers = sb
         .state
         .lock()
-        .map(|f| f.comments_starting("<!-- afk:answer "))
+        .map(|f| f.comments_starting("<!-- afk:answered "))
         .unwrap_or_default();
     let Some(answer) = answers.last() else {
         return;
