@@ -208,8 +208,10 @@ both_dialects! {
         if dialect() == Dialect::Gitea {
             assert!(p.contains("root replied in a review thread"), "{p}");
             // the thread quoted whole: alice's earlier word, the new reply
-            assert!(p.contains("src/lib.rs:3: (earlier, alice) rename this"), "{p}");
-            assert!(p.contains("src/lib.rs:3: (new, root) still wrong"), "{p}");
+            // (the thread is on the commit turn 2's push outdated)
+            assert!(p.contains("src/lib.rs:3 (outdated: written on commit "), "{p}");
+            assert!(p.contains("): (earlier, alice) rename this"), "{p}");
+            assert!(p.contains("): (new, root) still wrong"), "{p}");
         }
         assert!(!p.contains("MALLORY"), "{p}");
         let (_, r, _) = afk.watch();
@@ -270,6 +272,39 @@ both_dialects! {
         assert!(!p.contains("MALLORY"), "{p}");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "once: {r}");
+    }
+
+    /// Issue 72: a line comment a push outdated before afk saw it still
+    /// asks (it came after the last turn started), its line and commit the
+    /// ones it was written on; answered, it is not asked again.
+    #[test]
+    fn an_ask_a_push_outdated_is_taken_once_naming_the_commit_it_was_written_on() {
+        let (sb, afk) = setup("review_turns_max = 3\nfix_forward_max = 0");
+        afk.watch();
+        let written_on = crate::workspace::forge_head(&sb, "afk/issue-1").unwrap();
+        review(
+            &sb,
+            "alice",
+            "COMMENT",
+            "",
+            json!([{"path": "src/lib.rs", "line": 3, "body": "rename this"}]),
+        );
+        let moved = sb.push_commit("acme/api", "afk/issue-1", "later.txt");
+        assert_ne!(moved, written_on);
+        let (_, r, err) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())), "{r} {err}");
+        afk.wait_agent(1);
+        let p = prompt(&afk, 2);
+        match dialect() {
+            // GitLab's sandbox dates no note's diff position to a head
+            Dialect::Gitlab => assert!(p.contains("src/lib.rs:3: rename this"), "{p}"),
+            _ => assert!(
+                p.contains(&format!("src/lib.rs:3 (outdated: written on commit {}): rename this", &written_on[..12])),
+                "{p}"
+            ),
+        }
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "wait", "once: {r}");
     }
 
     /// Issue 72: once a review turn's work is on the PR, one comment names

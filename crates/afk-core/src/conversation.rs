@@ -434,6 +434,22 @@ pub fn review_threads(
     (kept, dropped)
 }
 
+/// `comments` with each marked outdated whose commit the forge named and
+/// a push has left behind (the PR's head is `head` now): its line is that
+/// commit's, and the prompt says so.
+pub fn mark_outdated(
+    mut comments: Vec<crate::types::review::LineComment>,
+    head: &str,
+) -> Vec<crate::types::review::LineComment> {
+    for c in &mut comments {
+        c.outdated = c
+            .commit
+            .as_deref()
+            .is_some_and(|at| !at.is_empty() && !head.is_empty() && !at.eq_ignore_ascii_case(head));
+    }
+    comments
+}
+
 /// An ask's line comments as its turn quotes them: where it holds both
 /// comments an earlier turn saw (written before the last turn started, or
 /// at most `read_up_to`, the highest line comment id a turn took with
@@ -491,6 +507,8 @@ mod review_threads_tests {
             author: author.into(),
             body_cut: false,
             created_at: None,
+            commit: None,
+            outdated: false,
         };
         let trusted = |a: &str| a == "root" || a == "alice";
         // (review author, comments, kept ids, dropped)
@@ -535,6 +553,8 @@ mod review_threads_tests {
             author: "alice".into(),
             body_cut: false,
             created_at: when.map(str::to_string),
+            commit: None,
+            outdated: false,
         };
         let since = stamp::parse("2026-01-01T12:00:00Z");
         let (before, same, after) = (

@@ -226,6 +226,34 @@ pub const REPLY_VERB: &str = "a reply in a thread";
 /// comments never squeeze out the review's own words.
 pub const REVIEW_BODY_SHARE: usize = super::conversation::REVIEW_BODY_BYTES / 4;
 
+/// The quoted line comments (each: whether it is context an earlier turn
+/// saw, its line) within `max` bytes: all of them in their order when they
+/// fit, else the context left out first (oldest first), then the rest cut
+/// where it must be; whether anything was left out or cut.
+fn new_before_context(quoted: &[(bool, String)], max: usize) -> (String, bool) {
+    use super::conversation::cut;
+    let mut total: usize = quoted.iter().map(|(_, l)| l.len()).sum();
+    let mut keep = vec![true; quoted.len()];
+    for (i, (context, l)) in quoted.iter().enumerate() {
+        if total <= max {
+            break;
+        }
+        if *context {
+            keep[i] = false;
+            total -= l.len();
+        }
+    }
+    let dropped = keep.iter().any(|k| !k);
+    let lines: String = quoted
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|((_, l), _)| l.as_str())
+        .collect();
+    let (lines, was_cut) = cut(&lines, max);
+    (lines, dropped || was_cut)
+}
+
 /// One request as the prompt quotes it: its author named (a review, or the
 /// command's verb), the body and each
 /// line comment as `path:line` plus text, at most
@@ -233,17 +261,35 @@ pub const REVIEW_BODY_SHARE: usize = super::conversation::REVIEW_BODY_BYTES / 4;
 /// the body's `REVIEW_BODY_SHARE`; the body cut to what is left), the cut said.
 fn quote(a: &Asked) -> String {
     use super::conversation::{REVIEW_BODY_BYTES, cut};
-    let mut lines = String::new();
-    for c in a.comments {
-        let line = c.line.map(|l| format!(":{l}")).unwrap_or_default();
-        lines.push_str(&format!(
-            "{}{line}: {}\n",
-            one_line(&c.path, 300),
-            c.body.trim_end()
-        ));
-    }
+    let quoted: Vec<(bool, String)> = a
+        .comments
+        .iter()
+        .map(|c| {
+            let line = c.line.map(|l| format!(":{l}")).unwrap_or_default();
+            let outdated = match (c.outdated, c.commit.as_deref()) {
+                (true, Some(at)) => {
+                    let at: String = at
+                        .chars()
+                        .filter(char::is_ascii_hexdigit)
+                        .take(12)
+                        .collect();
+                    format!(" (outdated: written on commit {at})")
+                }
+                _ => String::new(),
+            };
+            let context = c.body.starts_with("(earlier, ");
+            (
+                context,
+                format!(
+                    "{}{line}{outdated}: {}\n",
+                    one_line(&c.path, 300),
+                    c.body.trim_end()
+                ),
+            )
+        })
+        .collect();
     let share = a.body.trim().len().min(REVIEW_BODY_SHARE);
-    let (lines, lines_cut) = cut(&lines, REVIEW_BODY_BYTES - share);
+    let (lines, lines_cut) = new_before_context(&quoted, REVIEW_BODY_BYTES - share);
     let (body, body_cut) = cut(a.body.trim(), REVIEW_BODY_BYTES - lines.len());
     let mut text = body;
     if !lines.is_empty() {
@@ -857,6 +903,8 @@ mod tests {
             author: "alice".into(),
             body_cut: false,
             created_at: None,
+            commit: None,
+            outdated: false,
         };
         let full: Vec<LineComment> = (0..8).map(|i| lc(i, LINE_COMMENT_BYTES)).collect();
         let few: Vec<LineComment> = (0..2).map(|i| lc(i, 100)).collect();
@@ -902,6 +950,56 @@ mod tests {
     }
 
     #[test]
+    fn an_outdated_comment_names_its_commit_and_new_comments_outlast_context_at_the_cut() {
+        use crate::conversation::REVIEW_BODY_BYTES;
+        use crate::types::LineComment;
+        let lc = |id: i64, body: &str, commit: Option<&str>, outdated| LineComment {
+            id,
+            review_id: Some(1),
+            path: "src/a.rs".into(),
+            line: Some(3),
+            body: body.into(),
+            author: "alice".into(),
+            body_cut: false,
+            created_at: None,
+            commit: commit.map(str::to_string),
+            outdated,
+        };
+        let quote_of = |comments: &[LineComment]| {
+            quote(&Asked {
+                author: "alice",
+                review: true,
+                verb: "changes requested",
+                body: "",
+                comments,
+                cut: false,
+            })
+        };
+        // (comments, in the quote, not in it)
+        let old = "0123456789abcdef0123456789abcdef01234567";
+        let q = quote_of(&[
+            lc(1, "on the old head", Some(old), true),
+            lc(2, "on the head", Some("ffff"), false),
+            lc(3, "a forged commit", Some("`; rm -rf /`"), true),
+        ]);
+        assert!(
+            q.contains("src/a.rs:3 (outdated: written on commit 0123456789ab): on the old head"),
+            "{q}"
+        );
+        assert!(q.contains("src/a.rs:3: on the head"), "{q}");
+        assert!(!q.contains("rm -rf"), "{q}");
+        // past the bound, the earlier context goes first, the new comment stays
+        let long = "x".repeat(REVIEW_BODY_BYTES / 2);
+        let q = quote_of(&[
+            lc(1, &format!("(earlier, alice) {long}"), None, false),
+            lc(2, &format!("(earlier, alice) {long}"), None, false),
+            lc(3, "(new, alice) the ask", None, false),
+        ]);
+        assert!(q.contains("(new, alice) the ask"), "{q}");
+        assert!(q.contains("was cut"), "{q}");
+    }
+
+    #[test]
     fn a_review_turn_quotes_each_request_fenced_named_and_bounded() {
         use crate::conversation::REVIEW_BODY_BYTES;
         use crate::types::LineComment;
@@ -914,6 +1012,8 @@ mod tests {
             author: "alice".into(),
             body_cut: false,
             created_at: None,
+            commit: None,
+            outdated: false,
         };
         let comments = [
             lc("src/a.rs", Some(12), "rename this"),

@@ -1105,6 +1105,8 @@ mod tests {
             author: "alice".into(),
             body_cut: false,
             created_at: None,
+            commit: None,
+            outdated: false,
         };
         let mut f = forge()
             .pull(R, pr(8))

@@ -34,6 +34,9 @@ pub(crate) struct Position {
     old_path: Option<String>,
     #[serde(default)]
     old_line: Option<u64>,
+    /// the merge request's head when the note was written
+    #[serde(default)]
+    head_sha: Option<String>,
 }
 
 /// A note of a discussion, or of `GET .../notes` (`doc/api/notes.md`).
@@ -129,6 +132,8 @@ fn line_comments(d: &Discussion, p: &Position) -> Vec<LineComment> {
             author: n.login().to_string(),
             body_cut: false,
             created_at: n.created_at.clone(),
+            commit: p.head_sha.clone(),
+            outdated: false,
         })
         .collect()
 }

@@ -84,6 +84,12 @@ pub(crate) struct WireLineComment {
     resolver: Option<User>,
     #[serde(default)]
     created_at: Option<String>,
+    /// the commit it was written on (GitHub's `original_commit_id`; Gitea's
+    /// `commit_id`)
+    #[serde(default)]
+    commit_id: Option<String>,
+    #[serde(default)]
+    original_commit_id: Option<String>,
 }
 
 /// Which forge sent a line comment: they put its line in different fields.
@@ -113,6 +119,8 @@ impl WireLineComment {
             author: self.user.map(|u| u.login).unwrap_or_default(),
             body_cut: false,
             created_at: self.created_at,
+            commit: self.original_commit_id.or(self.commit_id),
+            outdated: false,
         }
     }
 }

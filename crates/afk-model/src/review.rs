@@ -74,6 +74,11 @@ pub struct LineComment {
     pub body_cut: bool,
     /// when it was written, as the forge dates it (RFC 3339)
     pub created_at: Option<String>,
+    /// the commit it was written on, where the forge says
+    pub commit: Option<String>,
+    /// a push has outdated it: the PR's head is no longer `commit` (its
+    /// `line` is that commit's)
+    pub outdated: bool,
 }
 
 /// A review's line comments as kept: at most so many, each and all together

@@ -172,6 +172,8 @@ mod tests {
             author: "alice".into(),
             body_cut: false,
             created_at: None,
+            commit: None,
+            outdated: false,
         }
     }
 

@@ -464,6 +464,7 @@ fn reviews(
             trusted.contains(&a.to_ascii_lowercase())
         });
         let own = conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r));
+        let own = conversation::mark_outdated(own, &pr.head.sha);
         if own.is_empty() {
             let why = Handled::Ignored(conversation::NO_OWN_LINE_COMMENTS.to_string());
             note_review(store, run, r, &why)?;
@@ -490,6 +491,7 @@ fn reviews(
             trusted.contains(&a.to_ascii_lowercase())
         });
         let own = conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r));
+        let own = conversation::mark_outdated(own, &pr.head.sha);
         if others > 0 {
             crate::log::decision(&format!(
                 "{}#{} run {}: review {} by {}: {others} line comment(s) by others in its thread left out",
@@ -651,7 +653,8 @@ fn replies(
             if c.author.is_empty() || !trust.check(&c.author)? {
                 continue;
             }
-            let thread = thread_of(trust, &lines.kept, c)?;
+            let thread =
+                conversation::mark_outdated(thread_of(trust, &lines.kept, c)?, &pr.head.sha);
             asks.push(Ask::of_review(
                 (TalkKind::Reply, c.id),
                 &c.author,

@@ -111,22 +111,35 @@ fn review(f: &Forge, r: &Repo, x: &Review) -> Value {
     v
 }
 
-/// `pull-request-review-comment`: on the new file's line (`RIGHT`).
+/// `pull-request-review-comment`: on the new file's line (`RIGHT`). One a
+/// push outdated (its review's commit is no longer the head) has `position`
+/// and `line` null, its `commit_id` the head and its `original_*` where it
+/// was written, as GitHub shows it.
 fn line_comment(f: &Forge, r: &Repo, x: &Review, c: &LineComment) -> Value {
     let u = format!("{}/repos/{}/pulls/comments/{}", api(f), x.repo, c.id);
     let html = format!("{}/{}/pull/{}#discussion_r{}", f.base, x.repo, x.pr, c.id);
     let pr_url = format!("{}/repos/{}/pulls/{}", api(f), x.repo, x.pr);
+    let head = r
+        .issues
+        .get(&x.pr)
+        .map(|i| f.head_sha(&x.repo, i))
+        .unwrap_or_default();
+    let outdated = !head.is_empty() && head != x.commit;
+    let (now, at) = match outdated {
+        true => (json!(null), head.as_str()),
+        false => (json!(c.line), x.commit.as_str()),
+    };
     json!({
         "url": u, "id": c.id, "node_id": format!("PRRC_{}", c.id),
         "pull_request_review_id": x.id, "diff_hunk": format!("@@ -{0},1 +{0},1 @@", c.line),
-        "path": c.path, "position": c.line, "original_position": c.line,
-        "commit_id": x.commit, "original_commit_id": x.commit, "user": user(f, c.author(x)),
+        "path": c.path, "position": now, "original_position": c.line,
+        "commit_id": at, "original_commit_id": x.commit, "user": user(f, c.author(x)),
         "body": c.body, "created_at": utc(&c.at), "updated_at": utc(&c.at),
         "html_url": html, "pull_request_url": pr_url,
         "author_association": association(r, c.author(x)),
         "_links": {"self": {"href": u}, "html": {"href": html}, "pull_request": {"href": pr_url}},
         "start_line": null, "original_start_line": null, "start_side": null,
-        "line": c.line, "original_line": c.line, "side": "RIGHT", "subject_type": "line",
+        "line": now, "original_line": c.line, "side": "RIGHT", "subject_type": "line",
     })
 }
 
