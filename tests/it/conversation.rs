@@ -203,8 +203,13 @@ both_dialects! {
         afk.wait_agent(1);
         let p = prompt(&afk, 3);
         assert!(p.contains("still wrong: call it parse_all"), "{p}");
-        // Gitea keeps the reply in the thread (GitHub makes it a comment
-        // review of its own, GitLab a note of the thread's ask)
+        // GitHub makes the reply a comment review of its own, whose
+        // thread (in_reply_to_id) afk reads whole too
+        if dialect() == Dialect::Github {
+            assert!(p.contains("(earlier, alice) rename this"), "{p}");
+            assert!(p.contains("(new, root) still wrong"), "{p}");
+        }
+        // Gitea keeps the reply in the thread (GitLab a note of the thread's ask)
         if dialect() == Dialect::Gitea {
             assert!(p.contains("root replied in a review thread"), "{p}");
             // the thread quoted whole: alice's earlier word, the new reply

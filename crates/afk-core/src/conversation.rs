@@ -451,9 +451,10 @@ pub fn mark_outdated(
 }
 
 /// An ask's line comments as its turn quotes them: where it holds both
-/// comments an earlier turn saw (written before the last turn started, or
-/// at most `read_up_to`, the highest line comment id a turn took with
-/// another ask) and new ones (what this turn answers), each is marked
+/// comments an earlier turn saw (written before the last turn started, at
+/// most `read_up_to`, the highest line comment id a turn took with another
+/// ask, or of a review in `taken`, those afk took or set aside before) and
+/// new ones (what this turn answers), each is marked
 /// `(earlier, author)` or `(new, author)`, so the agent sees what is asked
 /// now and what is context; so is each of an ask with more than one
 /// author (a thread with replies). One written at a moment afk cannot read
@@ -463,10 +464,12 @@ pub fn mark_earlier_and_new(
     comments: Vec<crate::types::review::LineComment>,
     since: Option<OffsetDateTime>,
     read_up_to: i64,
+    taken: &[i64],
 ) -> Vec<crate::types::review::LineComment> {
     let earlier = |c: &crate::types::review::LineComment| {
         since.is_some_and(|since| {
             c.id <= read_up_to
+                || c.review_id.is_some_and(|r| taken.contains(&r))
                 || c.created_at
                     .as_deref()
                     .and_then(stamp::parse)
@@ -590,20 +593,29 @@ mod review_threads_tests {
         // a thread with a reply: each marked, whatever its moment
         let mut reply = at(2, after);
         reply.author = "root".into();
-        let got: Vec<String> = mark_earlier_and_new(vec![at(1, after), reply], None, 0)
+        let got: Vec<String> = mark_earlier_and_new(vec![at(1, after), reply], None, 0, &[])
             .into_iter()
             .map(|c| c.body)
             .collect();
         assert_eq!(got, ["(new, alice) c1", "(new, root) c2"]);
+        // a comment of a review afk took before (GitHub: the thread a reply
+        // review answers) is earlier, whatever its moment
+        let mut root = at(1, same);
+        root.review_id = Some(7);
+        let got: Vec<String> = mark_earlier_and_new(vec![root, at(2, same)], since, 0, &[7])
+            .into_iter()
+            .map(|c| c.body)
+            .collect();
+        assert_eq!(got, ["(earlier, alice) c1", "(new, alice) c2"]);
         // in the turn's own second, but taken by that turn with another ask
         // (a forge that renames an ask as its reviewer adds to it)
-        let got: Vec<String> = mark_earlier_and_new(vec![at(1, same), at(2, same)], since, 1)
+        let got: Vec<String> = mark_earlier_and_new(vec![at(1, same), at(2, same)], since, 1, &[])
             .into_iter()
             .map(|c| c.body)
             .collect();
         assert_eq!(got, ["(earlier, alice) c1", "(new, alice) c2"]);
         for (comments, since, want) in cases {
-            let got: Vec<String> = mark_earlier_and_new(comments, since, 0)
+            let got: Vec<String> = mark_earlier_and_new(comments, since, 0, &[])
                 .into_iter()
                 .map(|c| c.body)
                 .collect();

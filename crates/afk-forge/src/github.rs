@@ -275,6 +275,10 @@ impl Github {
     }
 }
 
+/// How many other reviews' line comments one read of a review's keeps to
+/// find the threads its comments reply in.
+const THREAD_HELD: usize = 300;
+
 impl ForgeReads for Github {
     fn requests(&self) -> usize {
         self.rest.http.requests()
@@ -569,17 +573,44 @@ impl ForgeReads for Github {
     /// The PR's one list of line comments (`GET .../pulls/{n}/comments`,
     /// oldest first, conditional), those of `review`, read no further than
     /// one more than can be kept.
+    /// The review's line comments, and where one replies in a thread
+    /// (`in_reply_to_id`: GitHub makes a reply a review of its own) the
+    /// thread's comments before it, so the ask quotes its thread whole
+    /// (watch keeps the trusted ones). Others' comments are held at most
+    /// `THREAD_HELD`, the newest.
     fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
+        use std::collections::VecDeque;
         let mut mine = vec![];
+        let mut others: VecDeque<super::reviews::WireLineComment> = VecDeque::new();
         self.rest.http.walk(
             &format!("/repos/{}/pulls/{pr}/comments", rp(repo)),
             |page: Vec<super::reviews::WireLineComment>| {
-                mine.extend(page.into_iter().filter(|c| c.review_id() == Some(review)));
+                for c in page {
+                    if c.review_id() == Some(review) {
+                        mine.push(c);
+                    } else {
+                        if others.len() == THREAD_HELD {
+                            others.pop_front();
+                        }
+                        others.push_back(c);
+                    }
+                }
                 mine.len() <= crate::core::review_bounds::LINE_COMMENTS_MAX
             },
         )?;
+        let threads: Vec<(i64, i64)> = mine.iter().map(|c| (c.thread(), c.id())).collect();
+        let mut all: Vec<_> = others
+            .into_iter()
+            .filter(|o| {
+                threads
+                    .iter()
+                    .any(|(t, before)| o.thread() == *t && o.id() < *before)
+            })
+            .chain(mine)
+            .collect();
+        all.sort_by_key(|c| c.id());
         Ok(super::reviews::keep_comments(
-            mine,
+            all,
             super::reviews::Lines::Github,
         ))
     }

@@ -90,6 +90,9 @@ pub(crate) struct WireLineComment {
     commit_id: Option<String>,
     #[serde(default)]
     original_commit_id: Option<String>,
+    /// GitHub: the thread's first comment, when this one replies in it
+    #[serde(default)]
+    in_reply_to_id: Option<i64>,
 }
 
 /// Which forge sent a line comment: they put its line in different fields.
@@ -102,6 +105,15 @@ pub(crate) enum Lines {
 impl WireLineComment {
     pub(crate) fn review_id(&self) -> Option<i64> {
         self.pull_request_review_id
+    }
+
+    /// The thread it is in: its first comment's id (its own when it starts one).
+    pub(crate) fn thread(&self) -> i64 {
+        self.in_reply_to_id.unwrap_or(self.id)
+    }
+
+    pub(crate) fn id(&self) -> i64 {
+        self.id
     }
 
     fn into_comment(self, lines: Lines) -> LineComment {

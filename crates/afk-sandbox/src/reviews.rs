@@ -198,6 +198,7 @@ pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
             body: c["body"].as_str().unwrap_or("").to_string(),
             at: at.clone(),
             user: c["user"].as_str().map(str::to_string),
+            in_reply_to: None,
         });
     }
     let ids: Vec<i64> = comments.iter().map(|c| c.id).collect();
@@ -246,7 +247,11 @@ pub(super) fn reply(f: &mut Forge, body: &Value) -> Reply {
     let Some(r) = f.talk.reviews.get(&rid) else {
         return err(404, "no such review");
     };
-    let Some((path, line)) = r.comments.first().map(|c| (c.path.clone(), c.line)) else {
+    let Some((path, line, root)) = r
+        .comments
+        .first()
+        .map(|c| (c.path.clone(), c.line, c.in_reply_to.unwrap_or(c.id)))
+    else {
         return err(400, "the review has no line comment to reply to");
     };
     let (repo, pr) = (r.repo.clone(), r.pr);
@@ -268,6 +273,7 @@ pub(super) fn reply(f: &mut Forge, body: &Value) -> Reply {
         body: text,
         at: at.clone(),
         user: Some(user.clone()),
+        in_reply_to: (f.outbox.dialect == "github").then_some(root),
     };
     if f.outbox.dialect == "github" {
         let head = match f.repos.get(&repo).and_then(|r| r.issues.get(&pr)) {

@@ -463,7 +463,8 @@ fn reviews(
         let (own, _) = conversation::review_threads(&r.author, lines.kept, |a| {
             trusted.contains(&a.to_ascii_lowercase())
         });
-        let own = conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r));
+        let own =
+            conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r), &acted);
         let own = conversation::mark_outdated(own, &pr.head.sha);
         if own.is_empty() {
             let why = Handled::Ignored(conversation::NO_OWN_LINE_COMMENTS.to_string());
@@ -490,7 +491,8 @@ fn reviews(
         let (own, others) = conversation::review_threads(&r.author, lines.kept, |a| {
             trusted.contains(&a.to_ascii_lowercase())
         });
-        let own = conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r));
+        let own =
+            conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r), &acted);
         let own = conversation::mark_outdated(own, &pr.head.sha);
         if others > 0 {
             crate::log::decision(&format!(

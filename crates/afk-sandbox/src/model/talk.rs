@@ -42,6 +42,8 @@ pub(crate) struct LineComment {
     /// who wrote it, when not the review's author (a reply in the review's
     /// thread, which Gitea keeps under the review's id)
     pub(crate) user: Option<String>,
+    /// GitHub: the thread's first comment, when this one is a reply
+    pub(crate) in_reply_to: Option<i64>,
 }
 
 impl LineComment {

@@ -129,7 +129,7 @@ fn line_comment(f: &Forge, r: &Repo, x: &Review, c: &LineComment) -> Value {
         true => (json!(null), head.as_str()),
         false => (json!(c.line), x.commit.as_str()),
     };
-    json!({
+    let mut v = json!({
         "url": u, "id": c.id, "node_id": format!("PRRC_{}", c.id),
         "pull_request_review_id": x.id, "diff_hunk": format!("@@ -{0},1 +{0},1 @@", c.line),
         "path": c.path, "position": now, "original_position": c.line,
@@ -140,7 +140,12 @@ fn line_comment(f: &Forge, r: &Repo, x: &Review, c: &LineComment) -> Value {
         "_links": {"self": {"href": u}, "html": {"href": html}, "pull_request": {"href": pr_url}},
         "start_line": null, "original_start_line": null, "start_side": null,
         "line": now, "original_line": c.line, "side": "RIGHT", "subject_type": "line",
-    })
+    });
+    // a reply names its thread's first comment; GitHub leaves the key out otherwise
+    if let Some(root) = c.in_reply_to {
+        v["in_reply_to_id"] = json!(root);
+    }
+    v
 }
 
 /// The reactions GitHub knows.
