@@ -259,7 +259,7 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
     assert!(text.contains("event: run.succeeded"), "{text}");
     assert!(
         text.contains("quotes the review, fenced as data")
-            && text.contains("alice requested changes")
+            && text.contains("alice commented on lines of your pull request in a review")
             && text.contains("afk-issue-2.txt:1: this line is a leftover"),
         "the review turn's prompt is shown: {text}"
     );

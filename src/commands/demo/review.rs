@@ -1,6 +1,7 @@
 //! The demo's review act (docs/reviews.md), on acme/api#2 once its CI is green:
-//! a trusted reviewer requests changes (a body and one line comment, through
-//! the sandbox's admin API), watch starts one `review` turn whose prompt
+//! a trusted reviewer leaves a comment review (a body and one line comment,
+//! through the sandbox's admin API; on GitLab a thread on the line), watch
+//! starts one `review` turn whose prompt
 //! quotes them fenced as data, the agent pushes, `/afk hold` holds the run
 //! (one `eyes` reaction), the reviewer approves and says `/afk resume`, a
 //! person merges, the run succeeds.
@@ -28,19 +29,20 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut S
         "\n== the review act: acme/api#2's PR {} is green; alice (write access) reads it\n",
         ctx.config().profile().pr_ref(pr)
     ));
-    let changes = sb.dialect.changes_requested();
+    // a comment review: no verdict, only words on a line (both forges make
+    // a single line comment one); GitLab's is an unresolved thread there
     admin(
         sb,
         "/review",
-        json!({"repo": "acme/api", "pr": pr.0, "user": "alice", "state": changes,
+        json!({"repo": "acme/api", "pr": pr.0, "user": "alice", "state": "COMMENT",
                "body": REVIEW_BODY,
                "comments": [{"path": "afk-issue-2.txt", "line": 1, "body": LINE_COMMENT}]}),
     )?;
     show.say(&format!(
-        "   alice requests changes: \"{REVIEW_BODY}\"\n   and on afk-issue-2.txt:1: \"{LINE_COMMENT}\"\n"
+        "   alice comments in a review: \"{REVIEW_BODY}\"\n   and on afk-issue-2.txt:1: \"{LINE_COMMENT}\"\n"
     ));
     show.step(
-        "afk watch (a trusted review asks for changes: one `review` turn, though CI is green)",
+        "afk watch (a trusted comment review's line comment asks: one `review` turn, though CI is green)",
         crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     quote_prompt(ctx, &store, run, show)?;
@@ -117,7 +119,10 @@ fn quote_prompt(ctx: &Session, store: &Store, run: RunId, show: &Show) -> Result
     let turn = store.run(run)?.map_or(1, |r| r.turns);
     let prompt = std::fs::read_to_string(ctx.runs_dir().join(format!("{run}/prompt-{turn}.md")))
         .unwrap_or_default();
-    let Some(start) = prompt.find("alice requested changes") else {
+    let Some(start) = ["alice commented on lines", "alice requested changes"]
+        .iter()
+        .find_map(|w| prompt.find(w))
+    else {
         return Ok(());
     };
     let mut shown = vec![];
