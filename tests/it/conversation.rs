@@ -1177,3 +1177,44 @@ fn a_gitlab_general_thread_alone_asks_nothing_and_is_the_body_of_a_later_ask() {
         assert!(p.contains("the names could be clearer"), "{p}");
     });
 }
+
+/// Issue 72: GitHub's thread resolution is read in pages of 100 threads: a
+/// resolved thread past the first hundred still asks nothing.
+#[test]
+fn a_resolved_thread_past_githubs_first_hundred_asks_nothing() {
+    with_dialect(Dialect::Github, || {
+        let (sb, afk) = setup("review_turns_max = 2\nfix_forward_max = 0");
+        afk.watch();
+        let many: Vec<Value> = (1..=100)
+            .map(|l| json!({"path": "src/lib.rs", "line": l, "body": format!("look at line {l}")}))
+            .collect();
+        review(&sb, "alice", "COMMENT", "", json!(many));
+        let done = review(
+            &sb,
+            "root",
+            "COMMENT",
+            "",
+            json!([{"path": "src/lib.rs", "line": 101, "body": "ROOT'S RESOLVED THREAD"}]),
+        );
+        sb.admin("POST", "/resolve", Some(json!({"review": done})));
+        let (_, r, err) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("corrective_turn".into(), Some("review".into())),
+            "{r} {err}"
+        );
+        afk.wait_agent(1);
+        let p = prompt(&afk, 2);
+        assert!(p.contains("look at line 1"), "{p}");
+        assert!(
+            !p.contains("ROOT'S RESOLVED THREAD"),
+            "the 101st thread is resolved: {p}"
+        );
+        let asked = sb
+            .requests()
+            .iter()
+            .filter(|q| q["path"].as_str().is_some_and(|p| p.ends_with("graphql")))
+            .count();
+        assert_eq!(asked, 2, "two pages of threads");
+    });
+}

@@ -279,6 +279,9 @@ impl Github {
 /// find the threads its comments reply in.
 const THREAD_HELD: usize = 300;
 
+/// How many pages of 100 review threads one turn's resolution read asks for.
+const THREAD_PAGES: usize = 10;
+
 impl ForgeReads for Github {
     fn requests(&self) -> usize {
         self.rest.http.requests()
@@ -554,26 +557,36 @@ impl ForgeReads for Github {
         Ok(Some(!node["lastEditedAt"].is_null()))
     }
 
-    /// One GraphQL `reviewThreads` query (the first 100 threads, the first
-    /// 100 comments of each: REST stays the one source of text, author and
-    /// id), at `/graphql` beside the REST root (`/api/graphql` beside
-    /// GitHub Enterprise's `/api/v3`).
+    /// GraphQL `reviewThreads` in pages of 100 threads (the first 100
+    /// comments of each: REST stays the one source of text, author and id),
+    /// at `/graphql` beside the REST root (`/api/graphql` beside GitHub
+    /// Enterprise's `/api/v3`); at most `THREAD_PAGES` pages, the threads
+    /// past them read as unresolved (they still ask).
     fn resolved_line_comments(
         &self,
         repo: &RepoName,
         pr: PrNumber,
     ) -> Result<Option<std::collections::HashSet<i64>>> {
         let (owner, name) = repo.as_str().split_once('/').unwrap_or(("", repo.as_str()));
-        let query = "query($owner:String!,$name:String!,$number:Int!){repository(owner:$owner,name:$name){pullRequest(number:$number){reviewThreads(first:100){nodes{isResolved comments(first:100){nodes{databaseId}}}}}}}";
-        let vars = json!({"owner": owner, "name": name, "number": pr.0});
-        let data = self.graphql("reviewThreads", query, vars)?;
-        Ok(Some(resolved_in(&data)?))
+        let query = "query($owner:String!,$name:String!,$number:Int!,$after:String){repository(owner:$owner,name:$name){pullRequest(number:$number){reviewThreads(first:100,after:$after){pageInfo{hasNextPage endCursor} nodes{isResolved comments(first:100){nodes{databaseId}}}}}}}";
+        let mut resolved = std::collections::HashSet::new();
+        let mut after = serde_json::Value::Null;
+        for _ in 0..THREAD_PAGES {
+            let vars = json!({"owner": owner, "name": name, "number": pr.0, "after": after});
+            let data = self.graphql("reviewThreads", query, vars)?;
+            resolved.extend(resolved_in(&data)?);
+            let page = &data["repository"]["pullRequest"]["reviewThreads"]["pageInfo"];
+            match (page["hasNextPage"].as_bool(), page["endCursor"].as_str()) {
+                (Some(true), Some(cursor)) if !cursor.is_empty() => after = json!(cursor),
+                _ => break,
+            }
+        }
+        Ok(Some(resolved))
     }
 
-    /// The PR's one list of line comments (`GET .../pulls/{n}/comments`,
-    /// oldest first, conditional), those of `review`, read no further than
-    /// one more than can be kept.
-    /// The review's line comments, and where one replies in a thread
+    /// The review's line comments from the PR's one list of them (`GET
+    /// .../pulls/{n}/comments`, oldest first, conditional, read no further
+    /// than one more than can be kept), and where one replies in a thread
     /// (`in_reply_to_id`: GitHub makes a reply a review of its own) the
     /// thread's comments before it, so the ask quotes its thread whole
     /// (watch keeps the trusted ones). Others' comments are held at most

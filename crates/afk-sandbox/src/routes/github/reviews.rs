@@ -255,8 +255,19 @@ pub(super) fn graphql(f: &Forge, req: &Request) -> Reply {
             }
         }
     }
+    // pages of 100 threads; the cursor is the next thread's index
+    let from = vars["after"]
+        .as_str()
+        .and_then(|c| c.strip_prefix("T"))
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0);
+    let total = threads.len();
+    let to = (from + 100).min(total);
+    let page_info = json!({"hasNextPage": to < total, "endCursor": format!("T{to}")});
     let nodes: Vec<Value> = threads
         .into_iter()
+        .skip(from)
+        .take(to.saturating_sub(from))
         .map(|(_, resolved, ids)| {
             let comments: Vec<Value> = ids
                 .into_iter()
@@ -267,6 +278,6 @@ pub(super) fn graphql(f: &Forge, req: &Request) -> Reply {
         .collect();
     Reply::json(
         200,
-        &json!({"data": {"repository": {"pullRequest": {"reviewThreads": {"nodes": nodes}}}}}),
+        &json!({"data": {"repository": {"pullRequest": {"reviewThreads": {"pageInfo": page_info, "nodes": nodes}}}}}),
     )
 }
