@@ -217,9 +217,12 @@ pub(crate) fn hear(
         .collect();
     if let Some(p) = open_pr {
         let mut asks = reviews(w, store, &mut trust, &talk, p, &items)?;
-        // a turn about to start on line comments: their threads' resolution,
-        // where the forge shows it apart (GitHub's GraphQL), asked once
-        if !running && asks.iter().any(|a| !a.comments.is_empty()) {
+        // a turn about to start on line comments (or the escalation that
+        // none is left): their threads' resolution, where the forge shows it
+        // apart (GitHub's GraphQL), asked once; a held or stopped run starts
+        // none, so its ticks ask nothing
+        let may_start = !running && talk.held_by.is_none() && talk.stopped_by.is_none();
+        if may_start && asks.iter().any(|a| !a.comments.is_empty()) {
             asks = without_resolved(w, store, &snapshot, p, asks)?;
         }
         asked.extend(asks);
