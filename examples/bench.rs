@@ -40,6 +40,8 @@
 
 #[path = "bench/agent_box.rs"]
 mod agent_box;
+#[path = "bench/gate.rs"]
+mod gate;
 #[path = "bench/gateway.rs"]
 mod gateway;
 #[path = "bench/hook.rs"]
@@ -158,6 +160,9 @@ fn main() {
     }
     if want("gateway") {
         gateway::gateway_bench(&dir, &afk);
+    }
+    if want("gate") {
+        gate::gate_bench(&dir);
     }
     if std::env::var_os("AFK_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&dir);

@@ -4,7 +4,7 @@
 //! configuration error naming it, never a silent pass.
 
 use crate::config::Config;
-use crate::core::osv::{Index, Shared};
+use crate::core::osv::{Entries, Index, Shared};
 use anyhow::Result;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -16,13 +16,69 @@ const FILE_MAX: u64 = 8 << 20;
 /// How many files a folder may hold (osv.dev's whole database is under it).
 const FILES_MAX: usize = 2_000_000;
 
-/// The folder's records, read once per process the first time the gate
-/// looks a dependency up (a tick that forwards no dependency change reads
-/// none): None without `gate.advisories`. A file that is not a record
-/// stops that forwarding as a configuration error ([`unread`]).
-pub fn in_force(cfg: &Config) -> Option<Shared> {
-    let dir = cfg.advisories_dir()?;
-    Some(Shared::new(move || once(&dir)))
+/// The folder's records, looked up package by package the first time the
+/// gate asks for each (a tick that forwards no dependency change reads
+/// none): from the index beside the state file when it was made for the
+/// folder as it is ([`INDEX`]), else from the folder read whole, once per
+/// process (and the index made again). None without `gate.advisories`. A
+/// file that is not a record stops that forwarding as a configuration
+/// error ([`unread`]).
+pub fn in_force(cfg: &Config, state_dir: &Path) -> Option<Shared> {
+    Some(at(cfg.advisories_dir()?, state_dir))
+}
+
+/// The records of folder `dir` as [`in_force`] looks them up, the index
+/// beside `state_dir`.
+pub fn at(dir: PathBuf, state_dir: &Path) -> Shared {
+    let kept = state_dir.join(INDEX);
+    Shared::by_package(move |eco, name| match backend(&dir, &kept)? {
+        Backend::Kept(ix) => {
+            let ix = ix.lock().unwrap_or_else(|e| e.into_inner());
+            match ix.entries(&format!("{eco:?}"), name) {
+                Ok(Some(text)) => Entries::from_text(&text),
+                Ok(None) => Ok(Entries::default()),
+                Err(e) => Err(format!("{}: cannot be read ({e:#})", kept.display())),
+            }
+        }
+        Backend::Whole(ix) => Ok(ix.package(eco, name)),
+    })
+}
+
+/// The index of the folder's records by package, beside the state file.
+pub const INDEX: &str = "advisories.index";
+
+/// Where a process looks packages up.
+enum Backend {
+    Kept(std::sync::Mutex<afk_store::advisories_index::KeptIndex>),
+    Whole(Arc<Index>),
+}
+
+/// The index when it was made for the folder as it is now, else the folder
+/// read whole (once per process) and the index made again from it.
+fn backend(dir: &Path, kept: &Path) -> Result<&'static Backend, String> {
+    static BACKEND: OnceLock<Result<Backend, String>> = OnceLock::new();
+    let made = BACKEND.get_or_init(|| {
+        let print = fingerprint(dir)?;
+        if let Some(ix) = afk_store::advisories_index::KeptIndex::open_if(kept, &print) {
+            return Ok(Backend::Kept(std::sync::Mutex::new(ix)));
+        }
+        let ix = once(dir)?;
+        keep(kept, &print, &ix);
+        Ok(Backend::Whole(ix))
+    });
+    made.as_ref().map_err(String::clone)
+}
+
+/// Make the index of `ix` at `kept` (beside the state file: [`INDEX`]) for
+/// the folder's fingerprint `print` (a failure only costs the next process
+/// a whole read: said at debug).
+pub fn keep(kept: &Path, print: &str, ix: &Index) {
+    let rows = ix
+        .packages()
+        .map(|(eco, name, entries)| (format!("{eco:?}"), name, entries.to_text()));
+    if let Err(e) = afk_store::advisories_index::keep_index(kept, print, rows) {
+        crate::log::debug(&format!("advisories: index not kept: {e:#}"));
+    }
 }
 
 /// The folder read in full, once per process.
@@ -61,7 +117,11 @@ pub fn check(cfg: &Config, state_dir: &Path) -> Result<()> {
             why => Err(err(why.to_string())),
         };
     }
-    let why = once(&dir).err();
+    let read = once(&dir);
+    if let Ok(ix) = &read {
+        keep(&state_dir.join(INDEX), &print, ix);
+    }
+    let why = read.err();
     let text = format!(
         "{print}\n--\n{}{VERDICT_END}",
         why.clone().unwrap_or_default()

@@ -90,6 +90,8 @@ pub fn git_url(cfg: &Config, repo: &RepoName) -> Result<String> {
 pub struct Real {
     cfg: Config,
     root: PathBuf,
+    /// the state file's folder (the advisories' index beside it)
+    state_dir: PathBuf,
     /// the tick kind: its private folder in the cache root
     scratch: &'static str,
     /// afk's git credential, asked for once a tick (afk's login is a request)
@@ -97,10 +99,11 @@ pub struct Real {
 }
 
 impl Real {
-    pub fn new(cfg: &Config, root: &Path, scratch: &'static str) -> Real {
+    pub fn new(cfg: &Config, (root, state_dir): (&Path, &Path), scratch: &'static str) -> Real {
         Real {
             cfg: cfg.clone(),
             root: root.to_path_buf(),
+            state_dir: state_dir.to_path_buf(),
             scratch,
             creds: std::sync::OnceLock::new(),
         }
@@ -166,7 +169,7 @@ impl Checkouts for Real {
     fn forward(&self, forge: &dyn Forge, at: &At, turn: u32) -> Result<Forwarded> {
         // the gate's advisories: read when the turn moves a dependency; a
         // folder that does not read forwards nothing (exit 2)
-        let advisories = crate::advisories::in_force(&self.cfg);
+        let advisories = crate::advisories::in_force(&self.cfg, &self.state_dir);
         let ws = self
             .open(forge)?
             .with_gate(self.cfg.gate.policy().with_advisories(advisories));
@@ -184,7 +187,7 @@ impl Checkouts for Real {
     fn summary(&self, at: &At, sha: &str, shown: usize) -> Option<BranchSummary> {
         // the gate's advisories name what lists the new dependency versions
         // (a folder that does not read lists them without)
-        let advisories = crate::advisories::in_force(&self.cfg);
+        let advisories = crate::advisories::in_force(&self.cfg, &self.state_dir);
         let ws = afk_git::workspace::Workspace::new(&self.root, self.scratch, None)
             .with_gate(self.cfg.gate.policy().with_advisories(advisories));
         let (workdir, run) = (workdir_of(&self.cfg, at), at.run_id.to_string());

@@ -232,9 +232,18 @@ pub fn checkout(env: &PodEnv) -> Result<String> {
 pub fn forward(env: &PodEnv) -> (u8, String) {
     use afk_git::workspace::Forwarded as F;
     let workdir = env.workdir();
+    // `[gate]` as the Job was made with it; one that does not read is the
+    // built-in set, closed (said in the container's log)
+    let gate = std::env::var(kw::GATE_VAR).ok();
+    let (policy, unread) = kw::gate_policy(gate.as_deref());
+    if let Some(why) = &unread {
+        crate::log::warn(&format!(
+            "workspace: the change gate: {why}: the built-in protected set applies"
+        ));
+    }
     let done = env
         .workspace()
-        .and_then(|ws| ws.forward(&env.place(&workdir), env.turn));
+        .and_then(|ws| ws.with_gate(policy).forward(&env.place(&workdir), env.turn));
     let result = match done {
         Ok(F::Nothing) => kw::Result::Nothing,
         Ok(F::Pushed {
@@ -253,11 +262,11 @@ pub fn forward(env: &PodEnv) -> (u8, String) {
             head: String::new(),
         },
         Ok(F::Refused(why)) => kw::Result::Refused(why),
-        // the pod's workspace is made with no gate policy; were one there, its
-        // refusal would be a refusal too, never a push
-        Ok(F::Gated { reasons, .. }) => {
-            kw::Result::Refused(crate::core::gate::lines(&reasons).join("; "))
-        }
+        // the change gate refused the turn: nothing pushed, the reasons
+        // (paths, counts, versions, ids) for the tick's `gate` turn
+        Ok(F::Gated { reasons, .. }) => kw::Result::Gated {
+            lines: crate::core::gate::lines(&reasons),
+        },
         Err(e) => kw::Result::Refused(crate::hint::line_with_hints(
             &format!("forwarding failed: {e:#}"),
             &crate::hint::hints_of(&e),

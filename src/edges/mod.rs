@@ -270,7 +270,7 @@ fn workspace_of(
         }),
         (_, None) => Box::new(crate::workspace::Real::new(
             cfg,
-            &paths.git_cache,
+            (&paths.git_cache, &paths.dir),
             kind.as_str(),
         )),
     }

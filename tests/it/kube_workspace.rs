@@ -277,3 +277,54 @@ fn containers_run_as_their_specs_user_and_doctor_checks_the_pod_afk_will_send() 
         );
     }
 }
+
+/// SPEC 5.9 on Kubernetes: the Job's forwarding container applies `[gate]`:
+/// a turn that edits CI pushes nothing, its reasons reach the tick, which
+/// gives the one `gate` turn (a new Job, from the branch as the forge has
+/// it); that turn's benign work is forwarded and afk opens the PR.
+#[test]
+fn the_forwarding_container_applies_the_gate_and_the_tick_gives_the_gate_turn() {
+    let agent = "set -u; \
+        if [ \"$AFK_TURN\" = 1 ]; then mkdir -p .github/workflows deploy; echo \"on: push\" > .github/workflows/ci.yml; echo x > deploy/prod.yml; fi; \
+        echo \"work of turn $AFK_TURN\" >> work.txt; \
+        git add -A && git commit -qm \"agent: turn $AFK_TURN\"";
+    let (sb, afk) = setup_in(1, agent, "[gate]\nprotected = [\"deploy/**\"]\n", true);
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    let gate = pod_spec(&sb)["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "AFK_GATE")
+        .map(|v| v["value"].as_str().unwrap().to_string());
+    assert!(
+        gate.is_some_and(|g| g.contains("deploy/**")),
+        "[gate] reaches the forwarding container"
+    );
+    wait_done(&sb, &n(&afk, "1-1"));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r} {err}"
+    );
+    assert_eq!(forge_head(&sb, "afk/issue-1"), None, "nothing pushed");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    assert!(prompt.contains(".github/workflows/ci.yml"), "{prompt}");
+    assert!(prompt.contains("deploy/prod.yml"), "{prompt}");
+    assert!(!prompt.contains("on: push"), "no content quoted: {prompt}");
+    wait_done(&sb, &n(&afk, "1-2"));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let head = forge_head(&sb, "afk/issue-1").expect("the gate turn's work forwarded");
+    let files = git(
+        &sb.git.join("acme/api.git"),
+        &["ls-tree", "-r", "--name-only", &head],
+    );
+    assert!(files.contains("work.txt"), "{files}");
+    assert!(
+        !files.contains(".github/workflows/ci.yml") && !files.contains("deploy/"),
+        "{files}"
+    );
+}

@@ -1708,6 +1708,43 @@ fn a_malware_listed_npm_version_is_refused_and_the_safe_one_then_forwarded_and_l
     assert_eq!(doc["gate"], "passed (turn 2)", "{doc}");
 }
 
+/// The gate of an unchanged folder reads the index a watch tick made
+/// beside the state file, never the records: records rewritten in place
+/// into no record at all (no folder's time moves) still refuse by it.
+#[test]
+fn an_unchanged_folders_gate_reads_the_index_beside_the_state_file_not_the_records() {
+    let folder = osv_folder(&the_records());
+    let lock = "{\"lockfileVersion\": 3, \"packages\": {\"\": {\"name\": \"app\"}, \"node_modules/evilpkg\": {\"version\": \"1.0.0\"}}}\n";
+    let script = format!(
+        "n=0; until [ -e \"$HOME/go\" ] || [ $n -ge 600 ]; do n=$((n+1)); sleep 0.1; done\n{}",
+        writes("web/package-lock.json", lock)
+    );
+    let (_sb, afk) = setup(&script, &gated_with(&folder));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{r} {err}");
+    // a tick while the agent works reads the folder once and keeps its index
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    assert!(
+        afk.scratch.path("state/advisories.index").is_file(),
+        "{err}"
+    );
+    for sub in ["eco0", "eco1"] {
+        for e in std::fs::read_dir(folder.path(sub)).unwrap().flatten() {
+            std::fs::write(e.path(), "garbage, no record").unwrap();
+        }
+    }
+    std::fs::write(afk.scratch.path("state/runs/1/home/go"), "").unwrap();
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "the records were not read: {r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "the index refuses the malware: {r}"
+    );
+}
+
 #[test]
 fn high_advisories_refuse_a_cargo_bump_a_go_sum_bump_and_a_cvss_critical_pin_by_its_normalised_name()
  {

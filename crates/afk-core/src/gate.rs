@@ -254,6 +254,9 @@ pub enum Reason {
         dep: NewDep,
         hits: Vec<crate::osv::Hit>,
     },
+    /// a reason as a Kubernetes Job's forwarding container said it (one of
+    /// its [`lines`]): data, kept one line starting `- `
+    Reported(String),
 }
 
 /// A dependency version a turn's new commits add, or move a dependency to
@@ -343,10 +346,11 @@ pub fn judge(policy: &Policy, commits: &[Commit], run: &RunChange, deps: &[NewDe
     }
     // read by the caller before it judges dependencies (a folder that is
     // not one stops the forwarding there)
-    if let Some(adv) = policy.advisories.as_ref().and_then(|a| a.index().ok()) {
+    if let Some(adv) = policy.advisories.as_ref() {
         for d in deps {
             let hits: Vec<crate::osv::Hit> = adv
                 .hits(d.ecosystem, &d.name, &d.version)
+                .unwrap_or_default()
                 .into_iter()
                 .filter(crate::osv::Hit::refuses)
                 .collect();
@@ -455,6 +459,11 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                         String::new()
                     }
                 ));
+            }
+            Reason::Reported(line) => {
+                let line = crate::sanitize::one_line(line, 400);
+                let line = line.trim_start_matches(['-', ' ']);
+                out.push(format!("- {line}"));
             }
             Reason::Protected { .. } => {}
         }

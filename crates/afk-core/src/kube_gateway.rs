@@ -371,6 +371,7 @@ mod tests {
                         image: "afk:1",
                         secret: "git",
                         url: "https://forge/o/r.git",
+                        gate: "{}",
                     },
                     &base,
                 );
@@ -516,6 +517,7 @@ mod tests {
                         image: "afk:1",
                         secret: "git",
                         url: "https://forge/o/r.git",
+                        gate: "{}",
                     },
                     &[],
                 );

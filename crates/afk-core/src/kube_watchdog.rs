@@ -135,6 +135,7 @@ mod tests {
             image: "afk",
             secret: "afk-git",
             url: "https://git.example.org/a/b.git",
+            gate: "{}",
         };
         crate::kube_workspace::with_git(&mut job, &g, &[]);
         job["spec"]["template"]["spec"]["initContainers"][1].take()

@@ -45,6 +45,50 @@ pub struct GitSide<'a> {
     pub secret: &'a str,
     /// the repository's git URL on the forge (no credential in it)
     pub url: &'a str,
+    /// the change gate's policy the forwarding container applies
+    /// ([`gate_env`]): `[gate]`'s protected, allow and size limits
+    pub gate: &'a str,
+}
+
+/// The variable that hands `[gate]` to the forwarding container.
+pub const GATE_VAR: &str = "AFK_GATE";
+
+/// `[gate]` as the forwarding container reads it (`GATE_VAR`): one JSON
+/// object of the protected and allowed globs and the size limits.
+pub fn gate_env(protected: &[String], allow: &[String], max_files: u64, max_bytes: u64) -> String {
+    json!({"protected": protected, "allow": allow, "max_files": max_files, "max_bytes": max_bytes})
+        .to_string()
+}
+
+/// The policy in `GATE_VAR`'s text; a text that is not one is the built-in
+/// set with no size limit and no `allow` (closed: never a gate lifted by a
+/// text afk did not write), with why.
+pub fn gate_policy(text: Option<&str>) -> (crate::gate::Policy, Option<String>) {
+    let closed = || crate::gate::Policy::of(&[], &[], 0, 0).expect("the built-in set parses");
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return (closed(), Some(format!("{GATE_VAR} is not set")));
+    };
+    let v: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return (closed(), Some(format!("{GATE_VAR} does not read ({e})"))),
+    };
+    let globs = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.as_str().map(str::to_string))
+            .collect()
+    };
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    match crate::gate::Policy::of(
+        &globs("protected"),
+        &globs("allow"),
+        n("max_files"),
+        n("max_bytes"),
+    ) {
+        Ok(p) => (p, None),
+        Err((key, e)) => (closed(), Some(format!("{GATE_VAR}: {key}: {e}"))),
+    }
 }
 
 fn git_container(name: &str, g: &GitSide, env: &[(String, String)], template: &Value) -> Value {
@@ -66,6 +110,7 @@ fn git_container(name: &str, g: &GitSide, env: &[(String, String)], template: &V
         ("AFK_GIT_SECRET", SECRET_PATH),
         ("AFK_AGENT_EXIT", AGENT_EXIT_PATH),
         ("AFK_RESULT_FILE", RESULT_PATH),
+        (GATE_VAR, g.gate),
     ] {
         vars.push(json!({"name": k, "value": v}));
     }
@@ -139,7 +184,13 @@ pub enum Result {
     Conflict { head: String },
     /// afk would not forward the checkout, or could not: the reason.
     Refused(String),
+    /// The change gate refused the turn: nothing pushed; its reasons as
+    /// `gate::lines` says them (paths, counts, versions and ids only).
+    Gated { lines: Vec<String> },
 }
+
+/// How much of the termination message a gate's reasons may take.
+const GATED_BYTES: usize = 3000;
 
 /// The termination message for `r`: one JSON object, within Kubernetes's
 /// 4096 bytes (a long reason is cut and says so).
@@ -156,6 +207,20 @@ pub fn message(r: &Result) -> String {
         Result::Conflict { head } => json!({"forwarded": "conflict", "head": head}),
         Result::Refused(why) => {
             json!({"forwarded": "refused", "why": crate::sanitize::one_line(why, 3000)})
+        }
+        Result::Gated { lines } => {
+            let mut kept: Vec<String> = vec![];
+            let mut used = 0;
+            for l in lines {
+                let l = crate::sanitize::one_line(l, 400);
+                if used + l.len() > GATED_BYTES {
+                    kept.push(format!("- and {} more", lines.len() - kept.len()));
+                    break;
+                }
+                used += l.len() + 4;
+                kept.push(l);
+            }
+            json!({"forwarded": "gated", "reasons": kept})
         }
     };
     v.to_string()
@@ -189,6 +254,15 @@ pub fn parse(message: &str) -> Option<Result> {
             &text("why").unwrap_or_default(),
             500,
         ))),
+        "gated" => Some(Result::Gated {
+            lines: v["reasons"]
+                .as_array()?
+                .iter()
+                .take(40)
+                .filter_map(|l| l.as_str())
+                .map(|l| crate::sanitize::one_line(l, 400))
+                .collect(),
+        }),
         _ => None,
     }
 }
@@ -346,6 +420,7 @@ mod tests {
             image: "afk",
             secret: "afk-git",
             url: "https://git.example.org/a/b.git",
+            gate: "{}",
         };
         with_git(&mut job, &g, &[]);
         job["spec"]["template"]["spec"].take()
@@ -458,6 +533,7 @@ mod tests {
             image: "afk:1",
             secret: "afk-git",
             url: "https://forge.example/acme/api.git",
+            gate: "{}",
         };
         with_git(&mut j, &g, &env());
         let pod = &j["spec"]["template"]["spec"];
@@ -509,6 +585,29 @@ mod tests {
     }
 
     #[test]
+    fn the_gate_reaches_the_forwarding_container_as_written_and_closed_when_it_does_not_read() {
+        let text = gate_env(
+            &["deploy/**".into()],
+            &[".github/workflows/docs.yml".into()],
+            5,
+            0,
+        );
+        let (p, why) = gate_policy(Some(&text));
+        assert_eq!(why, None);
+        assert!(p.protects("deploy/prod.yml"));
+        assert!(p.protects(".github/workflows/ci.yml"));
+        assert!(!p.protects(".github/workflows/docs.yml"), "allowed by name");
+        assert_eq!(p.max_files, 5);
+        // absent, not JSON, a bad glob: the built-in set, nothing allowed
+        for bad in [None, Some(""), Some("{"), Some(r#"{"allow": ["a/../b"]}"#)] {
+            let (p, why) = gate_policy(bad);
+            assert!(why.is_some(), "{bad:?}");
+            assert!(p.protects(".github/workflows/docs.yml"), "{bad:?}");
+            assert!(p.allow.is_empty() && p.max_files == 0, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn the_forwarding_result_reads_back_and_nothing_else_does() {
         let sha = "a".repeat(40);
         let pushed = Result::Pushed {
@@ -523,13 +622,24 @@ mod tests {
             pushed,
             Result::Conflict { head: sha.clone() },
             Result::Refused("a symlinked .git".into()),
+            Result::Gated {
+                lines: vec!["- `.github/workflows/ci.yml`: modified by abc1234".into()],
+            },
         ] {
             assert_eq!(parse(&message(&r)), Some(r.clone()), "{r:?}");
         }
-        assert!(
-            message(&long).len() <= RESULT_MAX,
-            "within what Kubernetes keeps"
-        );
+        let many = Result::Gated {
+            lines: (0..500)
+                .map(|i| format!("- `p{i}.yml`: {}", "x".repeat(300)))
+                .collect(),
+        };
+        for big in [&long, &many] {
+            assert!(
+                message(big).len() <= RESULT_MAX,
+                "within what Kubernetes keeps"
+            );
+        }
+        assert!(message(&many).contains("more"), "the cut is said");
         for hostile in [
             "",
             "not json",

@@ -13,7 +13,9 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 /// A severity, as the gate reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Severity {
     /// the record names none afk can read: refuses nothing
     Unknown,
@@ -48,14 +50,14 @@ impl Severity {
 }
 
 /// One `affected[]` entry of an ecosystem afk reads.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Affected {
     versions: Vec<String>,
     /// each `SEMVER` or `ECOSYSTEM` range's events: (kind, version)
     ranges: Vec<Vec<(Event, String)>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Event {
     Introduced,
     Fixed,
@@ -64,7 +66,7 @@ enum Event {
 }
 
 /// What the index keeps of a record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     pub id: String,
     pub malware: bool,
@@ -106,57 +108,118 @@ impl Hit {
     }
 }
 
-/// How an advisories folder is read into an [`Index`] (the binary's,
-/// bounded; Err: why it is not one, a configuration error).
-type Load = dyn Fn() -> Result<std::sync::Arc<Index>, String> + Send + Sync;
+/// The records of one package (an ecosystem's name): what a lookup of it
+/// reads, from an [`Index`] in memory or an index kept beside the state
+/// file (its text: [`Entries::to_text`]).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Entries(Vec<(Summary, Affected)>);
 
-/// An index shared by the ticks' workers, read the first time a
-/// dependency is looked up in it: a tick that forwards no dependency change
-/// reads no advisory (a folder of osv.dev's size is seconds to read). Equal
-/// when it is the same one.
+impl Entries {
+    /// Kept as text (JSON), one package's.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Read back from [`Entries::to_text`]; Err: it is not one.
+    pub fn from_text(text: &str) -> Result<Entries, String> {
+        serde_json::from_str(text)
+            .map(Entries)
+            .map_err(|e| format!("not an advisories index entry ({e})"))
+    }
+
+    /// The records among these that apply to `version` of `eco`, the worst first.
+    pub fn hits(&self, eco: Ecosystem, version: &str) -> Vec<Hit> {
+        let mut out: Vec<Hit> = vec![];
+        for (r, a) in &self.0 {
+            let Some(fixed) = applies(eco, a, version) else {
+                continue;
+            };
+            if out.iter().any(|h| h.id == r.id) {
+                continue;
+            }
+            out.push(Hit {
+                id: r.id.clone(),
+                malware: r.malware,
+                severity: r.severity,
+                fixed,
+            });
+        }
+        // the worst first, then by id: the same order whatever the folder's
+        out.sort_by(|a, b| {
+            (b.malware, b.severity)
+                .cmp(&(a.malware, a.severity))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        out
+    }
+}
+
+/// How one package's records are looked up (the binary's: an index beside
+/// the state file, else the folder read whole; Err: why the folder is not
+/// one, a configuration error). The name comes as the index keys it.
+type Lookup = dyn Fn(Ecosystem, &str) -> Result<Entries, String> + Send + Sync;
+
+/// The advisories shared by the ticks' workers, looked up package by
+/// package the first time each is asked for (a tick that forwards no
+/// dependency change reads none; one that does reads only its packages
+/// where an index is kept). Equal when it is the same one.
 #[derive(Clone)]
 pub struct Shared(std::sync::Arc<Lazy>);
 
 struct Lazy {
-    read: std::sync::OnceLock<Result<std::sync::Arc<Index>, String>>,
-    load: Box<Load>,
+    lookup: Box<Lookup>,
+    seen: std::sync::Mutex<HashMap<(Ecosystem, String), Result<Entries, String>>>,
 }
 
 impl Shared {
-    /// An index `load` reads when it is first asked for.
+    /// Advisories `lookup` reads one package at a time.
+    pub fn by_package(
+        lookup: impl Fn(Ecosystem, &str) -> Result<Entries, String> + Send + Sync + 'static,
+    ) -> Shared {
+        Shared(std::sync::Arc::new(Lazy {
+            lookup: Box::new(lookup),
+            seen: std::sync::Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// An index `load` reads whole when a package is first asked for.
     pub fn new(
         load: impl Fn() -> Result<std::sync::Arc<Index>, String> + Send + Sync + 'static,
     ) -> Shared {
-        Shared(std::sync::Arc::new(Lazy {
-            read: std::sync::OnceLock::new(),
-            load: Box::new(load),
-        }))
+        let read = std::sync::OnceLock::new();
+        Shared::by_package(move |eco, name| {
+            read.get_or_init(&load)
+                .as_ref()
+                .map(|ix| ix.package(eco, name))
+                .map_err(String::clone)
+        })
     }
 
     /// An index read already.
     pub fn of(index: Index) -> Shared {
         let index = std::sync::Arc::new(index);
-        Shared::new(move || Ok(index.clone()))
+        Shared::by_package(move |eco, name| Ok(index.package(eco, name)))
     }
 
-    /// The index, read now if it was not (once): Err, why the folder is
-    /// not one.
-    pub fn index(&self) -> Result<&Index, String> {
-        match self.0.read.get_or_init(|| (self.0.load)()) {
-            Ok(ix) => Ok(ix),
-            Err(why) => Err(why.clone()),
-        }
+    /// The records that apply to `name` at `version` in `eco`; Err: why
+    /// the advisories cannot be read (the same answer every time).
+    pub fn hits(&self, eco: Ecosystem, name: &str, version: &str) -> Result<Vec<Hit>, String> {
+        let key = (eco, key_name(eco, name));
+        let mut seen = self.0.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = seen
+            .entry(key.clone())
+            .or_insert_with(|| (self.0.lookup)(eco, &key.1));
+        entries
+            .as_ref()
+            .map(|e| e.hits(eco, version))
+            .map_err(String::clone)
     }
 }
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match self.0.read.get() {
-            None => "not read yet",
-            Some(Ok(_)) => "read",
-            Some(Err(_)) => "not readable",
-        };
-        write!(f, "Shared({state})")
+        let n = self.0.seen.lock().map(|s| s.len()).unwrap_or(0);
+        write!(f, "Shared({n} packages looked up)")
     }
 }
 
@@ -320,32 +383,28 @@ impl Index {
 
     /// The records that apply to `name` at `version` in `eco`.
     pub fn hits(&self, eco: Ecosystem, name: &str, version: &str) -> Vec<Hit> {
+        self.package(eco, name).hits(eco, version)
+    }
+
+    /// One package's records (`name` as written or as the index keys it).
+    pub fn package(&self, eco: Ecosystem, name: &str) -> Entries {
         let Some(entries) = self.by_name.get(&(eco, key_name(eco, name))) else {
-            return vec![];
+            return Entries::default();
         };
-        let mut out: Vec<Hit> = vec![];
-        for (n, a) in entries {
-            let Some(fixed) = applies(eco, a, version) else {
-                continue;
-            };
-            let r = &self.records[*n];
-            if out.iter().any(|h| h.id == r.id) {
-                continue;
-            }
-            out.push(Hit {
-                id: r.id.clone(),
-                malware: r.malware,
-                severity: r.severity,
-                fixed,
-            });
-        }
-        // the worst first, then by id: the same order whatever the folder's
-        out.sort_by(|a, b| {
-            (b.malware, b.severity)
-                .cmp(&(a.malware, a.severity))
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        out
+        Entries(
+            entries
+                .iter()
+                .map(|(n, a)| (self.records[*n].clone(), a.clone()))
+                .collect(),
+        )
+    }
+
+    /// Every package the index holds, with its records: what an index
+    /// beside the state file keeps.
+    pub fn packages(&self) -> impl Iterator<Item = (Ecosystem, &str, Entries)> + '_ {
+        self.by_name
+            .keys()
+            .map(|(eco, name)| (*eco, name.as_str(), self.package(*eco, name)))
     }
 }
 

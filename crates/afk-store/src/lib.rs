@@ -6,6 +6,7 @@
 //! core and the host, never a forge, a runner or a command. The binary
 //! re-exports it as `afk::store`.
 
+pub mod advisories_index;
 pub mod app_tokens;
 pub mod comments_read;
 pub mod etags;

@@ -178,6 +178,18 @@ fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> Forwarded
             )),
         },
         R::Refused(why) => Forwarded::Refused(why),
+        // the Job's forwarding container applied `[gate]`: its reasons as
+        // it said them, its commits in the Job's volume
+        R::Gated { lines } => Forwarded::Gated {
+            reasons: lines
+                .into_iter()
+                .map(crate::core::gate::Reason::Reported)
+                .collect(),
+            bundle: std::path::PathBuf::from(format!(
+                "{} (the Job's workspace volume, kept while the Job's pod is, until ttl_after_finished)",
+                run_dir.join("turn.bundle").display()
+            )),
+        },
     }
 }
 

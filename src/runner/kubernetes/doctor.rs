@@ -40,6 +40,7 @@ impl KubernetesRunner {
             image: "afk",
             secret: &self.cfg.git_secret,
             url: &forge.git_url(url, "doctor"),
+            gate: &self.gate,
         };
         crate::core::kube_workspace::with_git(&mut manifest, &git, &env);
         let (ok, said) =

@@ -137,6 +137,7 @@ impl KubernetesRunner {
                 image: &image,
                 secret: &self.cfg.git_secret,
                 url: &url,
+                gate: &self.gate,
             };
             crate::core::kube_workspace::with_git(&mut manifest, &git, &env);
         }

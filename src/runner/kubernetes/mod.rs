@@ -68,6 +68,8 @@ pub struct KubernetesRunner {
     own_image: std::sync::OnceLock<std::result::Result<String, crate::types::Invalid>>,
     /// the model gateway (docs/kubernetes.md#the-model-gateway): a container of each turn's pod
     gateway: PodGateway,
+    /// `[gate]` as the forwarding container reads it (`core::kube_workspace::gate_env`)
+    gate: String,
 }
 
 impl KubernetesRunner {
@@ -92,6 +94,12 @@ impl KubernetesRunner {
                 .then(|| (cfg.profile(), cfg.forge.url.clone())),
             own_image: std::sync::OnceLock::new(),
             gateway: gateway::setup(cfg),
+            gate: crate::core::kube_workspace::gate_env(
+                &cfg.gate.protected,
+                &cfg.gate.allow,
+                cfg.gate.max_files,
+                cfg.gate.max_bytes,
+            ),
         })
     }
 

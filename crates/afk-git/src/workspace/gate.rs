@@ -45,9 +45,11 @@ impl Workspace {
         };
         // the advisories are read only now, for a turn that moves a
         // dependency; a folder that is not one forwards nothing
-        if let (Some(adv), false) = (&policy.advisories, deps.is_empty()) {
-            adv.index()
-                .map_err(|why| anyhow::Error::new(crate::workspace::AdvisoriesUnread(why)))?;
+        if let Some(adv) = &policy.advisories {
+            for d in &deps {
+                adv.hits(d.ecosystem, &d.name, &d.version)
+                    .map_err(|why| anyhow::Error::new(crate::workspace::AdvisoriesUnread(why)))?;
+            }
         }
         Ok(afk_core::gate::judge(policy, &commits, &run, &deps))
     }

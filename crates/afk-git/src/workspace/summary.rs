@@ -97,12 +97,11 @@ impl Workspace {
         // them without)
         let advisories = self.gate.as_ref().and_then(|p| p.advisories.as_ref());
         let listed = |eco: afk_core::deps::Ecosystem, name: &str, version: &str| -> Vec<String> {
-            advisories.and_then(|a| a.index().ok()).map_or(vec![], |a| {
-                a.hits(eco, name, version)
-                    .iter()
-                    .map(afk_core::osv::Hit::label)
-                    .collect()
-            })
+            advisories
+                .and_then(|a| a.hits(eco, name, version).ok())
+                .map_or(vec![], |hits| {
+                    hits.iter().map(afk_core::osv::Hit::label).collect()
+                })
         };
         afk_core::deps::body_lines(&reads, &listed)
     }

@@ -1,0 +1,476 @@
+use super::*;
+
+fn judged(
+    api: Api,
+    e: Endpoint,
+    body: &str,
+    betas: &[&str],
+    allow: &[&str],
+) -> Result<Judged, Refused> {
+    let allow: Vec<String> = allow.iter().map(|s| s.to_string()).collect();
+    judge(api, e, body.as_bytes(), betas, &allow)
+}
+
+#[test]
+fn a_body_afk_cannot_read_unambiguously_is_refused_never_priced_flat() {
+    use Api::*;
+    use Endpoint::*;
+    let cases: &[(Api, Endpoint, &str, Option<u16>)] = &[
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"claude-sonnet-4-6","max_tokens":10}"#,
+            None,
+        ),
+        // the vendor reads the last model; afk would price the first
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"claude-haiku-4-5","model":"claude-opus-4-1"}"#,
+            Some(400),
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"gpt-5.5","input":[{"a":1,"a":2}]}"#,
+            Some(400),
+        ),
+        (OpenAi, Responses, r#"[{"model":"gpt-5.5"}]"#, Some(400)),
+        (OpenAi, Responses, r#"{"input":"hi"}"#, Some(400)),
+        (OpenAi, Responses, r#"{"model":"","input":"hi"}"#, Some(400)),
+        (OpenAi, Responses, r#"{"model":7}"#, Some(400)),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"gpt-5.5"} {"model":"x"}"#,
+            Some(400),
+        ),
+        (OpenAi, Responses, "not json", Some(400)),
+        (
+            Anthropic,
+            CountTokens,
+            r#"{"model":"claude-sonnet-4-6","messages":[]}"#,
+            None,
+        ),
+        // the model list carries no body
+        (OpenAi, Models, "", None),
+    ];
+    for (api, e, body, want) in cases {
+        let got = judged(*api, *e, body, &[], &[]);
+        assert_eq!(
+            got.as_ref().err().map(|r| r.status),
+            *want,
+            "{body}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn features_that_act_outside_the_box_pass_only_when_allowed_by_name() {
+    use Api::*;
+    use Endpoint::*;
+    type Case<'a> = (Api, Endpoint, &'a str, &'a [&'a str], &'a [&'a str], bool);
+    let cases: &[Case] = &[
+        // client tools run in the box
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","tools":[{"name":"Bash","input_schema":{}},{"type":"bash_20250124","name":"bash"},{"type":"text_editor_20250728","name":"e"},{"type":"custom","name":"x"}]}"#,
+            &[],
+            &[],
+            true,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]}"#,
+            &[],
+            &["web_fetch"],
+            true,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","tools":[{"type":"web_search_20250305","name":"s"}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","tools":[{"type":"code_execution_20250825","name":"c"}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","mcp_servers":[{"type":"url","url":"https://evil"}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","mcp_servers":[]}"#,
+            &[],
+            &[],
+            true,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","tools":[{"type":"brand_new_tool_20300101","name":"z"}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        // beta headers: shape-only ones pass, any other must be named
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m"}"#,
+            &["claude-code-20250219,interleaved-thinking-2025-05-14"],
+            &[],
+            true,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m"}"#,
+            &["claude-code-20250219, mcp-client-2025-04-04"],
+            &[],
+            false,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m"}"#,
+            &["mcp-client-2025-04-04"],
+            &["mcp-client-2025-04-04"],
+            true,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m"}"#,
+            &["context-1m-2025-08-07"],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","tools":[{"type":"function","name":"shell"},{"type":"custom","name":"apply_patch"},{"type":"local_shell"}]}"#,
+            &["responses=experimental"],
+            &[],
+            true,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","tools":[{"type":"web_search"}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","tools":[{"type":"web_search_preview"}]}"#,
+            &[],
+            &["web_search"],
+            true,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","tools":[{"type":"mcp","server_url":"https://evil"}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","tools":[{"type":"file_search"}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","tools":[{"type":"code_interpreter"}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","tools":[{"type":"computer_use_preview"}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        // content the vendor fetches or reads for the agent
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://evil/?c=canary"}}]}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://evil/"}}]}]}"#,
+            &[],
+            &["url_sources"],
+            true,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"document","source":{"type":"file","file_id":"file_1"}}]}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBO"}},{"type":"text","text":"see https://example.org and url: https://x"}]}]}"#,
+            &[],
+            &[],
+            true,
+        ),
+        (
+            OpenAi,
+            ChatCompletions,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"HTTPS://evil/?c=canary"}}]}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            ChatCompletions,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBO"}}]}]}"#,
+            &[],
+            &[],
+            true,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_image","image_url":"https://evil/"}]}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_url":"https://evil/a.pdf"}]}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]}"#,
+            &[],
+            &["file_ids"],
+            true,
+        ),
+        // a search result's or citation's "url" is history the vendor
+        // sent, not a fetch; a tool's schema may name a property "url"
+        (
+            Anthropic,
+            Messages,
+            r#"{"model":"m","messages":[{"role":"assistant","content":[{"type":"text","text":"t","citations":[{"type":"web_search_result_location","url":"https://example.org"}]}]}]}"#,
+            &[],
+            &[],
+            true,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","tools":[{"type":"function","name":"fetch","parameters":{"properties":{"url":{"type":"string","default":"https://x"}}}}]}"#,
+            &[],
+            &[],
+            true,
+        ),
+        // billed later, while afk meters none
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","background":true}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","background":false}"#,
+            &[],
+            &[],
+            true,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m","service_tier":"priority"}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            ChatCompletions,
+            r#"{"model":"m","web_search_options":{}}"#,
+            &[],
+            &[],
+            true,
+        ),
+        (
+            OpenAi,
+            ChatCompletions,
+            r#"{"model":"m","web_search_options":{"search_context_size":"low"}}"#,
+            &[],
+            &[],
+            false,
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"{"model":"m"}"#,
+            &["assistants=v2"],
+            &[],
+            false,
+        ),
+    ];
+    for (api, e, body, betas, allow, pass) in cases {
+        let got = judged(*api, *e, body, betas, allow);
+        assert_eq!(got.is_ok(), *pass, "{body} {betas:?} {allow:?}: {got:?}");
+        if let Err(r) = got {
+            assert_eq!(r.status, 403, "{body}");
+            assert!(r.reason.contains("allow_features"), "{}", r.reason);
+        }
+    }
+}
+
+#[test]
+fn a_streamed_chat_completion_goes_upstream_asking_for_its_usage() {
+    let cases: &[(&str, Option<&str>)] = &[
+        (
+            r#"{"model":"m","stream":true}"#,
+            Some(r#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#),
+        ),
+        (
+            r#"{"model":"m","stream":true,"stream_options":{"include_usage":false}}"#,
+            Some(r#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#),
+        ),
+        (
+            r#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#,
+            None,
+        ),
+        (r#"{"model":"m"}"#, None),
+    ];
+    for (body, want) in cases {
+        let j = judged(Api::OpenAi, Endpoint::ChatCompletions, body, &[], &[]).unwrap();
+        let got = j.body.map(|b| serde_json::from_slice::<Value>(&b).unwrap());
+        let want = want.map(|w| serde_json::from_str::<Value>(w).unwrap());
+        assert_eq!(got, want, "{body}");
+    }
+}
+
+#[test]
+fn what_an_answer_may_still_cost_is_its_output_limit_and_what_it_asks() {
+    type Case<'a> = (Api, Endpoint, &'a str, &'a [&'a str], u64, Asks);
+    let cases: &[Case] = &[
+        (
+            Api::Anthropic,
+            Endpoint::Messages,
+            r#"{"model":"m","max_tokens":500}"#,
+            &[],
+            500,
+            Asks::default(),
+        ),
+        (
+            Api::OpenAi,
+            Endpoint::Responses,
+            r#"{"model":"m","max_output_tokens":900}"#,
+            &[],
+            900,
+            Asks::default(),
+        ),
+        (
+            Api::OpenAi,
+            Endpoint::ChatCompletions,
+            r#"{"model":"m","max_completion_tokens":70}"#,
+            &[],
+            70,
+            Asks::default(),
+        ),
+        (
+            Api::OpenAi,
+            Endpoint::Responses,
+            r#"{"model":"m"}"#,
+            &[],
+            DEFAULT_MAX_OUTPUT,
+            Asks::default(),
+        ),
+        (
+            Api::Anthropic,
+            Endpoint::Messages,
+            r#"{"model":"m","max_tokens":1,"system":[{"type":"text","text":"x","cache_control":{"type":"ephemeral","ttl":"1h"}}]}"#,
+            &[],
+            1,
+            Asks {
+                one_hour_cache: true,
+                long_context: false,
+            },
+        ),
+        (
+            Api::Anthropic,
+            Endpoint::Messages,
+            r#"{"model":"m","max_tokens":1}"#,
+            &["context-1m-2025-08-07"],
+            1,
+            Asks {
+                one_hour_cache: false,
+                long_context: true,
+            },
+        ),
+    ];
+    for (api, e, body, betas, max, asks) in cases {
+        let allow = ["context-1m-2025-08-07".to_string()];
+        let j = judge(*api, *e, body.as_bytes(), betas, &allow).unwrap();
+        assert_eq!((j.max_output, j.asks), (*max, *asks), "{body}");
+    }
+}
