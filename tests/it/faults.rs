@@ -350,28 +350,36 @@ fn retry_after_as_a_date_beyond_the_ticks_wait_budget_is_left_to_the_next_tick()
 
 #[test]
 fn runs_dir_full_names_the_os_cause_of_the_failed_prompt_write() {
-    // What it simulates: the run's prompt file is a link to /dev/full, where
-    // every write fails with ENOSPC, as on a full disk (a real full file
-    // system needs a mount, which needs root)
+    // the run's folder on a full file system (a small tmpfs, filled: root
+    // mounts it); else the prompt's path a link to /dev/full, which afk
+    // never writes through, and says so with the OS's words
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
     let run = afk.scratch.path("state/runs/1");
-    std::fs::create_dir_all(&run).unwrap();
-    std::os::unix::fs::symlink("/dev/full", run.join("prompt-1.md")).unwrap();
+    let disk = SmallDisk::mount(run.clone(), "64k");
+    let cause = match &disk {
+        Some(d) => {
+            d.fill();
+            "No space left on device"
+        }
+        None => {
+            std::os::unix::fs::symlink("/dev/full", run.join("prompt-1.md")).unwrap();
+            "Too many levels of symbolic links"
+        }
+    };
     let (code, r, err) = afk.poll();
     assert_eq!(code, 1, "{err}");
     let msg = r["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
-        msg.contains("agent start failed")
-            && msg.contains("prompt-1.md")
-            && msg.contains("No space left on device"),
+        msg.contains("agent start failed") && msg.contains("prompt-1.md") && msg.contains(cause),
         "the OS cause kept: {msg}\n{r}"
     );
     let stored = afk.sql_rows("SELECT error FROM runs WHERE id = 1");
     assert!(
-        stored[0][0].contains("No space left on device"),
+        stored[0][0].contains(cause),
         "the run's record names it too: {stored:?}"
     );
+    drop(disk);
 }
 
 /// A tiny tmpfs mounted for one test, unmounted when dropped: a real full
