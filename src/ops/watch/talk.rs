@@ -458,17 +458,23 @@ fn reviews(
             note_review(store, run, r, &Handled::Ignored(why.to_string()))?;
         }
     }
-    // a comment review asks by its author's own line comments
-    for r in conversation::comment_reviews(&all, &ctx) {
-        let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
-        let read = lines_read(r, &lines.kept);
-        let trusted = others_trusted(trust, &r.author, &lines.kept)?;
-        let (own, _) = conversation::review_threads(&r.author, lines.kept, |a| {
+    // a review's threads as its ask quotes them: its author's own comments
+    // and trusted replies in them (an untrusted reader's reply is nobody's
+    // word), each marked earlier or new, and outdated
+    let mut quoted = |r: &Review, kept: Vec<LineComment>| -> Result<(Vec<LineComment>, usize)> {
+        let trusted = others_trusted(trust, &r.author, &kept)?;
+        let (own, others) = conversation::review_threads(&r.author, kept, |a| {
             trusted.contains(&a.to_ascii_lowercase())
         });
         let own =
             conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r), &acted);
-        let own = conversation::mark_outdated(own, &pr.head.sha);
+        Ok((conversation::mark_outdated(own, &pr.head.sha), others))
+    };
+    // a comment review asks by its author's own line comments
+    for r in conversation::comment_reviews(&all, &ctx) {
+        let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
+        let read = lines_read(r, &lines.kept);
+        let (own, _) = quoted(r, lines.kept)?;
         if own.is_empty() {
             let why = Handled::Ignored(conversation::NO_OWN_LINE_COMMENTS.to_string());
             note_review(store, run, r, &why)?;
@@ -488,15 +494,7 @@ fn reviews(
     for r in conversation::actionable_reviews(&all, &ctx) {
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
         let read = lines_read(r, &lines.kept);
-        // the reviewer's own, and trusted replies in their threads: an
-        // untrusted reader's reply is nobody's word
-        let trusted = others_trusted(trust, &r.author, &lines.kept)?;
-        let (own, others) = conversation::review_threads(&r.author, lines.kept, |a| {
-            trusted.contains(&a.to_ascii_lowercase())
-        });
-        let own =
-            conversation::mark_earlier_and_new(own, ctx.last_turn_started, read_up_to(r), &acted);
-        let own = conversation::mark_outdated(own, &pr.head.sha);
+        let (own, others) = quoted(r, lines.kept)?;
         if others > 0 {
             crate::log::decision(&format!(
                 "{}#{} run {}: review {} by {}: {others} line comment(s) by others in its thread left out",
