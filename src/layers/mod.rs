@@ -6,6 +6,7 @@
 mod adapters;
 mod circles;
 mod crates;
+mod env_reads;
 mod files;
 mod rooms;
 mod sinks;
