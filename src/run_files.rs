@@ -164,6 +164,47 @@ pub fn keep_gate_verdict(run_dir: &std::path::Path, turn: u32, reasons: &[String
     }
 }
 
+/// The dependency changes a Kubernetes Job's forwarding container listed
+/// for its push of `sha` (`job-deps.md`: the sha, then one line each).
+const JOB_DEPS: &str = "job-deps.md";
+
+/// Keep what a Job's forwarding container listed for its push of `sha`.
+pub fn keep_job_deps(run_dir: &std::path::Path, sha: &str, deps: &[String]) {
+    let text = format!(
+        "{sha}\n{}",
+        deps.iter().map(|l| format!("{l}\n")).collect::<String>()
+    );
+    if let Err(e) =
+        afk_host::private_files::private_replace(&run_dir.join(JOB_DEPS), text.as_bytes())
+    {
+        crate::log::warn(&format!(
+            "cannot keep the Job's dependency list in {}: {}",
+            run_dir.display(),
+            afk_host::os_words(&e)
+        ));
+    }
+}
+
+/// The dependency lines a Job listed for its push of `sha` (none when it
+/// listed them for another push, or none was kept), each one line starting
+/// `- ` (the pod's words are data).
+pub fn job_deps(run_dir: &std::path::Path, sha: &str) -> Vec<String> {
+    let Ok(text) = afk_host::private_files::read_run_file(&run_dir.join(JOB_DEPS), 64 << 10) else {
+        return vec![];
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some(sha) {
+        return vec![];
+    }
+    lines
+        .take(60)
+        .map(|l| {
+            let l = crate::core::sanitize::one_line(l, 400);
+            format!("- {}", l.trim_start_matches(['-', ' ']))
+        })
+        .collect()
+}
+
 /// The gate's last verdict, bounded (64 KiB), if one was kept.
 pub fn gate_verdict(run_dir: &std::path::Path) -> Option<String> {
     afk_host::private_files::read_run_file(&run_dir.join(GATE_VERDICT), 64 << 10)

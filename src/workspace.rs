@@ -231,6 +231,20 @@ impl Checkouts for InJob {
     fn remove(&self, _: &At) -> Result<()> {
         Ok(())
     }
+    /// The Job's forwarding container listed the run's dependency changes
+    /// with its push (`run_files::job_deps`); its commits are the PR's own.
+    fn summary(&self, at: &At, sha: &str, _: usize) -> Option<BranchSummary> {
+        let deps = crate::run_files::job_deps(at.run_dir, sha);
+        (!deps.is_empty()).then(|| BranchSummary {
+            base: String::new(),
+            commits: vec![],
+            count: 0,
+            shortstat: String::new(),
+            afk_committed: vec![],
+            afk_committed_total: 0,
+            deps,
+        })
+    }
 }
 
 /// No workspace: `workspace = "agent"` (the agent does its own git).

@@ -241,9 +241,14 @@ pub fn forward(env: &PodEnv) -> (u8, String) {
             "workspace: the change gate: {why}: the built-in protected set applies"
         ));
     }
-    let done = env
-        .workspace()
-        .and_then(|ws| ws.with_gate(policy).forward(&env.place(&workdir), env.turn));
+    let place = env.place(&workdir);
+    let (done, ws) = match env.workspace() {
+        Ok(ws) => {
+            let ws = ws.with_gate(policy);
+            (ws.forward(&place, env.turn), Some(ws))
+        }
+        Err(e) => (Err(e), None),
+    };
     let result = match done {
         Ok(F::Nothing) => kw::Result::Nothing,
         Ok(F::Pushed {
@@ -253,6 +258,12 @@ pub fn forward(env: &PodEnv) -> (u8, String) {
             base,
             ..
         }) => kw::Result::Pushed {
+            // the run's dependency changes, for the PR body the tick writes
+            deps: ws
+                .as_ref()
+                .and_then(|w| w.summary(&place, &sha, 0))
+                .map(|s| s.deps)
+                .unwrap_or_default(),
             sha,
             commits,
             leftover,

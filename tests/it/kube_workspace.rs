@@ -285,7 +285,8 @@ fn containers_run_as_their_specs_user_and_doctor_checks_the_pod_afk_will_send() 
 #[test]
 fn the_forwarding_container_applies_the_gate_and_the_tick_gives_the_gate_turn() {
     let agent = "set -u; \
-        if [ \"$AFK_TURN\" = 1 ]; then mkdir -p .github/workflows deploy; echo \"on: push\" > .github/workflows/ci.yml; echo x > deploy/prod.yml; fi; \
+        if [ \"$AFK_TURN\" = 1 ]; then mkdir -p .github/workflows deploy; echo \"on: push\" > .github/workflows/ci.yml; echo x > deploy/prod.yml; \
+        else printf \"version = 3\\n\\n[[package]]\\nname = \\\"bytes\\\"\\nversion = \\\"1.5.0\\\"\\nsource = \\\"registry+https://github.com/rust-lang/crates.io-index\\\"\\n\" > Cargo.lock; fi; \
         echo \"work of turn $AFK_TURN\" >> work.txt; \
         git add -A && git commit -qm \"agent: turn $AFK_TURN\"";
     let (sb, afk) = setup_in(1, agent, "[gate]\nprotected = [\"deploy/**\"]\n", true);
@@ -322,9 +323,19 @@ fn the_forwarding_container_applies_the_gate_and_the_tick_gives_the_gate_turn() 
         &sb.git.join("acme/api.git"),
         &["ls-tree", "-r", "--name-only", &head],
     );
-    assert!(files.contains("work.txt"), "{files}");
+    assert!(
+        files.contains("work.txt") && files.contains("Cargo.lock"),
+        "{files}"
+    );
     assert!(
         !files.contains(".github/workflows/ci.yml") && !files.contains("deploy/"),
         "{files}"
+    );
+    // the dependency list the forwarding container made, on afk's PR
+    let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1;
+    let body = pulls[0]["body"].as_str().unwrap_or_default();
+    assert!(
+        body.contains("### Dependencies") && body.contains("`bytes` 1.5.0"),
+        "{body}"
     );
 }

@@ -179,6 +179,9 @@ pub enum Result {
         commits: usize,
         leftover: bool,
         base: String,
+        /// the run's dependency changes at `sha`, as the PR body lists them
+        /// (`deps::body_lines`: names, versions, lockfiles)
+        deps: Vec<String>,
     },
     /// Someone else pushed and the turn's work does not apply on their head.
     Conflict { head: String },
@@ -192,6 +195,38 @@ pub enum Result {
 /// How much of the termination message a gate's reasons may take.
 const GATED_BYTES: usize = 3000;
 
+/// How much of it a push's dependency lines may take (beside the push).
+const DEPS_BYTES: usize = 2500;
+
+/// `lines`, each one line of at most 400 bytes, within `max` bytes in all:
+/// past it, one line says how many more there were.
+fn bounded_lines(lines: &[String], max: usize) -> Vec<String> {
+    let mut kept: Vec<String> = vec![];
+    let mut used = 0;
+    for l in lines {
+        let l = crate::sanitize::one_line(l, 400);
+        if used + l.len() > max {
+            kept.push(format!("- and {} more", lines.len() - kept.len()));
+            break;
+        }
+        used += l.len() + 4;
+        kept.push(l);
+    }
+    kept
+}
+
+/// The lines of a list `v` holds (at most 60, each one line of at most 400
+/// bytes): data the pod wrote, never more.
+fn lines_in(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .take(60)
+        .filter_map(|l| l.as_str())
+        .map(|l| crate::sanitize::one_line(l, 400))
+        .collect()
+}
+
 /// The termination message for `r`: one JSON object, within Kubernetes's
 /// 4096 bytes (a long reason is cut and says so).
 pub fn message(r: &Result) -> String {
@@ -202,25 +237,16 @@ pub fn message(r: &Result) -> String {
             commits,
             leftover,
             base,
+            deps,
         } => json!({"forwarded": "pushed", "sha": sha, "commits": commits,
-            "leftover": leftover, "base": crate::sanitize::one_line(base, 200)}),
+            "leftover": leftover, "base": crate::sanitize::one_line(base, 200),
+            "deps": bounded_lines(deps, DEPS_BYTES)}),
         Result::Conflict { head } => json!({"forwarded": "conflict", "head": head}),
         Result::Refused(why) => {
             json!({"forwarded": "refused", "why": crate::sanitize::one_line(why, 3000)})
         }
         Result::Gated { lines } => {
-            let mut kept: Vec<String> = vec![];
-            let mut used = 0;
-            for l in lines {
-                let l = crate::sanitize::one_line(l, 400);
-                if used + l.len() > GATED_BYTES {
-                    kept.push(format!("- and {} more", lines.len() - kept.len()));
-                    break;
-                }
-                used += l.len() + 4;
-                kept.push(l);
-            }
-            json!({"forwarded": "gated", "reasons": kept})
+            json!({"forwarded": "gated", "reasons": bounded_lines(lines, GATED_BYTES)})
         }
     };
     v.to_string()
@@ -245,6 +271,7 @@ pub fn parse(message: &str) -> Option<Result> {
                 commits: v["commits"].as_u64().unwrap_or(0) as usize,
                 leftover: v["leftover"].as_bool().unwrap_or(false),
                 base: crate::sanitize::one_line(&text("base").unwrap_or_default(), 200),
+                deps: lines_in(&v["deps"]),
             })
         }
         "conflict" => Some(Result::Conflict {
@@ -255,13 +282,7 @@ pub fn parse(message: &str) -> Option<Result> {
             500,
         ))),
         "gated" => Some(Result::Gated {
-            lines: v["reasons"]
-                .as_array()?
-                .iter()
-                .take(40)
-                .filter_map(|l| l.as_str())
-                .map(|l| crate::sanitize::one_line(l, 400))
-                .collect(),
+            lines: lines_in(v.get("reasons")?),
         }),
         _ => None,
     }
@@ -615,6 +636,7 @@ mod tests {
             commits: 2,
             leftover: true,
             base: "main".into(),
+            deps: vec!["- `bytes` 1.4.0 → 1.5.0 (crates.io, `Cargo.lock`)".into()],
         };
         let long = Result::Refused("x".repeat(10_000));
         for r in [

@@ -163,13 +163,18 @@ fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> Forwarded
             commits,
             leftover,
             base,
-        } => Forwarded::Pushed {
-            sha,
-            commits,
-            leftover,
-            base,
-            fresh: false,
-        },
+            deps,
+        } => {
+            // the PR body lists them (`InJob::summary`), for this push
+            crate::run_files::keep_job_deps(run_dir, &sha, &deps);
+            Forwarded::Pushed {
+                sha,
+                commits,
+                leftover,
+                base,
+                fresh: false,
+            }
+        }
         R::Conflict { head } => Forwarded::Conflict {
             bundle: std::path::PathBuf::from(format!(
                 "{} (the Job's workspace volume: the turn's commits end at {}, kept while the Job's pod is, until ttl_after_finished)",

@@ -23,7 +23,7 @@ impl Checks for Cluster<'_> {
             "gate",
             Level::Ok,
             format!(
-                "{} (applied by each turn's forwarding container; the PR body lists no dependency on Kubernetes)",
+                "{} (applied by each turn's forwarding container, which lists the dependency changes for the PR body)",
                 super::gate_line(self.0)
             ),
         );
