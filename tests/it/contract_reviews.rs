@@ -415,6 +415,41 @@ fn github_reviews_reactions_and_branch_updates_match_the_contract() {
         (&m["type"], &m["nullable"]),
         (&json!("boolean"), &json!(true))
     );
+    // a reply in alice's thread (its own comment review, in_reply_to_id),
+    // then a push that outdates every comment (no position, no line):
+    // still the published shape
+    sb.admin(
+        "POST",
+        "/reply",
+        Some(json!({"review": alice, "user": "bob", "body": "agreed"})),
+    );
+    sb.push_commit("acme/api", "afk/issue-1", "later.txt");
+    let path = format!("/repos/acme/api/pulls/{pr}/comments");
+    let (status, _, lines) = gh_call(&sb, "GET", &path, None);
+    assert_eq!(status, 200);
+    let t = "/repos/{owner}/{repo}/pulls/{pull_number}/comments";
+    gh_check(
+        &c,
+        gh_response(&c, "GET", t, 200),
+        &lines,
+        &path,
+        &mut problems,
+    );
+    let all = lines.as_array().unwrap();
+    assert_eq!(all.len(), 3, "{lines}");
+    assert_eq!(all[2]["in_reply_to_id"], all[0]["id"], "{lines}");
+    assert!(
+        all[0].get("in_reply_to_id").is_none(),
+        "a thread's first names none"
+    );
+    assert!(
+        all[0]["line"].is_null() && all[0]["position"].is_null(),
+        "outdated: {lines}"
+    );
+    assert_eq!(
+        (&all[0]["original_line"], &all[0]["original_commit_id"]),
+        (&json!(1), &json!(head))
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -112,9 +112,11 @@ fn review(f: &Forge, r: &Repo, x: &Review) -> Value {
 }
 
 /// `pull-request-review-comment`: on the new file's line (`RIGHT`). One a
-/// push outdated (its review's commit is no longer the head) has `position`
-/// and `line` null, its `commit_id` the head and its `original_*` where it
-/// was written, as GitHub shows it.
+/// push outdated (its review's commit is no longer the head) has no
+/// `position` and no `line` (GitHub answers them null; its description
+/// types them integer and requires neither, so the sandbox leaves them out:
+/// a client reads both the same), its `commit_id` the head and its
+/// `original_*` where it was written.
 fn line_comment(f: &Forge, r: &Repo, x: &Review, c: &LineComment) -> Value {
     let u = format!("{}/repos/{}/pulls/comments/{}", api(f), x.repo, c.id);
     let html = format!("{}/{}/pull/{}#discussion_r{}", f.base, x.repo, x.pr, c.id);
@@ -125,22 +127,28 @@ fn line_comment(f: &Forge, r: &Repo, x: &Review, c: &LineComment) -> Value {
         .map(|i| f.head_sha(&x.repo, i))
         .unwrap_or_default();
     let outdated = !head.is_empty() && head != x.commit;
-    let (now, at) = match outdated {
-        true => (json!(null), head.as_str()),
-        false => (json!(c.line), x.commit.as_str()),
+    let at = if outdated {
+        head.as_str()
+    } else {
+        x.commit.as_str()
     };
     let mut v = json!({
         "url": u, "id": c.id, "node_id": format!("PRRC_{}", c.id),
         "pull_request_review_id": x.id, "diff_hunk": format!("@@ -{0},1 +{0},1 @@", c.line),
-        "path": c.path, "position": now, "original_position": c.line,
+        "path": c.path, "position": c.line, "original_position": c.line,
         "commit_id": at, "original_commit_id": x.commit, "user": user(f, c.author(x)),
         "body": c.body, "created_at": utc(&c.at), "updated_at": utc(&c.at),
         "html_url": html, "pull_request_url": pr_url,
         "author_association": association(r, c.author(x)),
         "_links": {"self": {"href": u}, "html": {"href": html}, "pull_request": {"href": pr_url}},
         "start_line": null, "original_start_line": null, "start_side": null,
-        "line": now, "original_line": c.line, "side": "RIGHT", "subject_type": "line",
+        "line": c.line, "original_line": c.line, "side": "RIGHT", "subject_type": "line",
     });
+    if outdated {
+        let o = v.as_object_mut().expect("an object");
+        o.remove("position");
+        o.remove("line");
+    }
     // a reply names its thread's first comment; GitHub leaves the key out otherwise
     if let Some(root) = c.in_reply_to {
         v["in_reply_to_id"] = json!(root);
