@@ -2131,3 +2131,47 @@ mod recovery {
         }
     }
 }
+
+/// Issue 72 with afk's workspace: an ask made after the agent's turn ended
+/// and before afk pushed its work (on the head that push then outdates) is
+/// taken at the next turn, once.
+mod review_edges {
+    use super::*;
+
+    both_dialects! {
+        #[test]
+        fn an_ask_made_between_a_turns_end_and_afks_push_is_taken_at_the_next_turn_once() {
+            let (sb, afk) = setup(COMMIT, "[watch]\nreview_turns_max = 3\nfix_forward_max = 0\n");
+            let (code, r, err) = run_once(&sb, &afk);
+            assert_eq!(code, 0, "{r} {err}");
+            let pr = sb.dialect.first_pr(1);
+            let review = |state: &str, line: u64, body: &str| {
+                sb.admin(
+                    "POST",
+                    "/review",
+                    Some(json!({"repo": "acme/api", "pr": pr, "user": "alice", "state": state, "body": "",
+                                "comments": [{"path": "work.txt", "line": line, "body": body}]})),
+                );
+            };
+            review(sb.dialect.changes_requested(), 1, "say which turn");
+            let (_, r, err) = afk.watch();
+            assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())), "{r} {err}");
+            assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+            // turn 2 ended; its work is not on the forge yet
+            let before = forge_head(&sb, "afk/issue-1").unwrap();
+            review("COMMENT", 2, "and number the lines");
+            let (_, r, err) = afk.watch();
+            assert_ne!(forge_head(&sb, "afk/issue-1").unwrap(), before, "turn 2 pushed");
+            assert_eq!(
+                action_of(&r, 1),
+                ("corrective_turn".into(), Some("review".into())),
+                "the ask made before the push starts turn 3: {r} {err}"
+            );
+            assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+            let p = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-3.md")).unwrap();
+            assert!(p.contains("and number the lines"), "{p}");
+            let (_, r, _) = afk.watch();
+            assert_eq!(action_of(&r, 1).0, "wait", "once: {r}");
+        }
+    }
+}
