@@ -410,13 +410,13 @@ fn provoke(row: &Row) -> Vec<(&'static str, Ended)> {
         Provoke::Deadline => {
             config_top(&s, "tick_timeout = \"10s\"");
             s.sb.faults(json!([{"hang": true}]));
-            let ended = side_by_side(&s, &ticks, &[], |_| {});
+            let ended = poll_then_the_rest(&s, &ticks, |_| {});
             ticks.iter().copied().zip(ended).collect()
         }
         Provoke::Sigterm => {
             config_top(&s, "tick_timeout = \"10s\"");
             s.sb.faults(json!([{"hang": true}]));
-            let ended = side_by_side(&s, &ticks, &[], sigterm);
+            let ended = poll_then_the_rest(&s, &ticks, sigterm);
             ticks.iter().copied().zip(ended).collect()
         }
         // the busy wait (3 s) ends inside SIGTERM's grace (10 s)
@@ -424,6 +424,20 @@ fn provoke(row: &Row) -> Vec<(&'static str, Ended)> {
             let env = [("AFK_BUSY_TIMEOUT_MS", "3000")];
             busy(&s, || side_by_side(&s, &ticks, &env, sigterm), &ticks)
         }
+    }
+}
+
+/// `ticks` side by side, poll (first, where it is one) on its own before
+/// the rest: a watch beside it may hold the poll lock for a moment (it
+/// resolves claims a dead poll left) and poll would rightly step aside.
+fn poll_then_the_rest(s: &Setup, ticks: &[&str], each: impl Fn(&Child) + Copy) -> Vec<Ended> {
+    match ticks.split_first() {
+        Some((&"poll", rest)) => {
+            let mut ended = side_by_side(s, &["poll"], &[], each);
+            ended.extend(side_by_side(s, rest, &[], each));
+            ended
+        }
+        _ => side_by_side(s, ticks, &[], each),
     }
 }
 
