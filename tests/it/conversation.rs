@@ -341,6 +341,7 @@ both_dialects! {
         assert_eq!(a.len(), 1, "{a:?}");
         assert!(a[0].contains(&format!("at commit `{}`", &head[..12])), "{}", a[0]);
         assert!(a[0].contains("by alice (changes requested)"), "{}", a[0]);
+        assert!(a[0].contains("`src/lib.rs:3`"), "each line comment answered: {}", a[0]);
         afk.watch();
         assert_eq!(answers(&sb).len(), 1, "posted once");
     }

@@ -21,6 +21,22 @@ pub struct Answered<'a> {
     pub author: &'a str,
     /// what it said, in afk's words (`TalkSaid::words`)
     pub what: &'a str,
+    /// a review's own line comments the turn answered: (id, path, line)
+    pub lines: Vec<(i64, String, Option<u64>)>,
+}
+
+/// How many of one ask's line comments the answer names.
+pub const LINES_NAMED: usize = 10;
+
+/// Where line comment `id` is seen on the PR at `pr_url`.
+fn line_link(kind: ForgeKind, pr_url: &str, id: i64) -> Option<String> {
+    let pr_url = crate::sanitize::safe_url(pr_url)?;
+    let anchor = match kind {
+        ForgeKind::Github => format!("#discussion_r{id}"),
+        ForgeKind::Gitlab => format!("#note_{id}"),
+        ForgeKind::Gitea | ForgeKind::Forgejo => format!("/files#issuecomment-{id}"),
+    };
+    Some(format!("{}{anchor}", pr_url.trim_end_matches('/')))
 }
 
 /// The marker that finds the answer of `run`'s turn `turn` again: SPEC's
@@ -80,11 +96,27 @@ pub fn text(
             TalkKind::Reply => "reply in a thread",
             TalkKind::Comment => "comment",
         };
-        let who = one_line(a.author, 100).replace(['`', '*', '_', '[', ']', '<', '>'], "");
+        let plain = |t: &str, n| one_line(t, n).replace(['`', '*', '_', '[', ']', '<', '>'], "");
+        let who = plain(a.author, 100);
         let named = format!("{what} {} by {who} ({})", a.id, one_line(a.what, 60));
         match link(kind, pr_url, a) {
             Some(url) => s.push_str(&format!("- [{named}]({url})\n")),
             None => s.push_str(&format!("- {named}\n")),
+        }
+        // each line comment it answered, where it is on the PR
+        for (id, path, line) in a.lines.iter().take(LINES_NAMED) {
+            let at = format!(
+                "{}{}",
+                plain(path, 200),
+                line.map(|l| format!(":{l}")).unwrap_or_default()
+            );
+            match line_link(kind, pr_url, *id) {
+                Some(url) => s.push_str(&format!("  - [`{at}`]({url})\n")),
+                None => s.push_str(&format!("  - `{at}`\n")),
+            }
+        }
+        if a.lines.len() > LINES_NAMED {
+            s.push_str(&format!("  - and {} more\n", a.lines.len() - LINES_NAMED));
         }
     }
     if answered.len() > NAMED_MAX {
@@ -103,6 +135,7 @@ mod tests {
             id,
             author,
             what: "changes requested",
+            lines: vec![],
         }
     }
 
@@ -185,5 +218,34 @@ mod tests {
         let evil = [a(TalkKind::Comment, 1, "m](https://evil)[x")];
         let t = text((3, 2), ("abcd", None), ForgeKind::Gitea, pr, &evil);
         assert!(!t.contains("](https://evil)"), "{t}");
+    }
+
+    #[test]
+    fn the_answer_names_each_line_comment_it_answered_where_it_is() {
+        let pr = "https://forge.example/acme/api/pull/2";
+        let mut r = a(TalkKind::Review, 7, "alice");
+        r.lines = vec![
+            (9, "src/lib.rs".into(), Some(3)),
+            (10, "a`](https://evil)".into(), None),
+        ];
+        r.lines
+            .extend((11..30).map(|i| (i, "x.rs".to_string(), Some(1))));
+        // (forge, the first line's link)
+        let cases = [
+            (ForgeKind::Github, format!("{pr}#discussion_r9")),
+            (ForgeKind::Gitlab, format!("{pr}#note_9")),
+            (ForgeKind::Gitea, format!("{pr}/files#issuecomment-9")),
+        ];
+        for (kind, link) in cases {
+            let t = text((3, 2), ("abcd", None), kind, pr, std::slice::from_ref(&r));
+            assert!(t.contains(&format!("  - [`src/lib.rs:3`]({link})")), "{t}");
+            assert!(!t.contains("](https://evil)"), "{t}");
+            assert_eq!(
+                t.lines().filter(|l| l.starts_with("  - [`")).count(),
+                LINES_NAMED,
+                "{t}"
+            );
+            assert!(t.contains("  - and 11 more"), "{t}");
+        }
     }
 }

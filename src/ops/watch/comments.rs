@@ -93,6 +93,23 @@ fn answer(w: &Watch, store: &Store, run: &Run, seen: &Seen, notes: &mut Vec<Stri
         .filter(|i| matches!(i.outcome, Handled::Taken { .. }) && i.at >= t.started_at)
         .map(|i| (i, i.what.words()))
         .collect();
+    // each review's own line comments, where they are (read once, for this
+    // one answer; a forge that cannot say names the review alone)
+    let lines_of = |i: &crate::store::talk::Item| -> Vec<(i64, String, Option<u64>)> {
+        if i.kind != crate::types::TalkKind::Review {
+            return vec![];
+        }
+        w.t.forge()
+            .and_then(|f| f.line_comments(&run.repo, pr.number, i.item))
+            .map(|l| {
+                l.kept
+                    .into_iter()
+                    .filter(|c| c.author.eq_ignore_ascii_case(&i.author))
+                    .map(|c| (c.id, c.path, c.line))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let asked: Vec<answer::Answered> = taken
         .iter()
         .map(|(i, words)| answer::Answered {
@@ -100,6 +117,7 @@ fn answer(w: &Watch, store: &Store, run: &Run, seen: &Seen, notes: &mut Vec<Stri
             id: i.item,
             author: &i.author,
             what: words,
+            lines: lines_of(i),
         })
         .collect();
     if asked.is_empty() {
