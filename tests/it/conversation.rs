@@ -1069,7 +1069,7 @@ mod at_a_turns_edge {
         let text = format!(
             "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
              [runner]\nworkspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"AFK_DEMO_TOKEN={TOKEN}\", \"sh\", \"-c\", \"{hold}\", \"{agent}\"]\n\n\
-             [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n[watch]\n{watch}\n",
+             [poll]\nenabled = true\nallowlist = [\"acme/api\"]\ntrusted_users = [\"lint-bot[bot]\"]\n\n[watch]\n{watch}\n",
             forge = sb.forge_keys(),
             api = sb.api_url(),
             kind = sb.dialect.name(),
@@ -1133,6 +1133,44 @@ mod at_a_turns_edge {
                 }
                 _ => assert!(!p.contains("rename this"), "answered by turn 2: {p}"),
             }
+            let (_, r, _) = afk.watch();
+            assert_eq!(action_of(&r, 1).0, "wait", "once: {r}");
+        }
+
+        #[test]
+        fn a_named_bots_review_on_the_old_head_just_after_the_push_is_taken_once() {
+            let (sb, afk) = setup_held("review_turns_max = 3\nfix_forward_max = 0");
+            afk.watch();
+            review(
+                &sb,
+                "alice",
+                changes(),
+                "Please rename",
+                json!([{"path": "src/lib.rs", "line": 3, "body": "rename this"}]),
+            );
+            let (_, r, _) = afk.watch();
+            assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())), "{r}");
+            let old = crate::workspace::forge_head(&sb, "afk/issue-1").unwrap();
+            std::fs::write(afk.scratch.path("state/runs/1/home/go"), "").unwrap();
+            assert_eq!(afk.wait_agent(1), 0);
+            assert_ne!(crate::workspace::forge_head(&sb, "afk/issue-1").unwrap(), old, "turn 2 pushed");
+            // the bot reviewed the head it saw, which the push just outdated
+            let v = sb.admin(
+                "POST",
+                "/review",
+                Some(json!({"repo": "acme/api", "pr": pr(&sb), "user": "lint-bot[bot]", "state": "COMMENT",
+                            "body": "", "commit": old,
+                            "comments": [{"path": "src/lib.rs", "line": 7, "body": "unused import here"}]})),
+            );
+            assert!(v["id"].as_i64().is_some(), "{v}");
+            let (_, r, err) = afk.watch();
+            assert_eq!(
+                action_of(&r, 1),
+                ("corrective_turn".into(), Some("review".into())),
+                "the named bot's ask is taken: {r} {err}"
+            );
+            afk.wait_agent(1);
+            assert!(prompt(&afk, 3).contains("unused import here"), "{}", prompt(&afk, 3));
             let (_, r, _) = afk.watch();
             assert_eq!(action_of(&r, 1).0, "wait", "once: {r}");
         }
