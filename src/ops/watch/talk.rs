@@ -395,27 +395,14 @@ fn reviews(
 ) -> Result<Vec<Ask>> {
     let run = trust.run;
     let all = w.t.forge()?.reviews(&run.repo, pr.number)?;
-    let mut trusted = HashMap::new();
-    // the people whose word may ask: change requests, and comment reviews
-    // not looked at yet (one looked at is recorded, never asked of again)
-    let looked: HashSet<i64> = items
-        .iter()
-        .filter(|i| i.kind == TalkKind::Review)
-        .map(|i| i.item)
-        .collect();
-    for r in all.iter().filter(|r| {
-        r.state == ReviewState::ChangesRequested
-            || (r.state == ReviewState::Commented && !looked.contains(&r.id))
-    }) {
-        if !r.author.is_empty() && !trusted.contains_key(&r.author) {
-            trusted.insert(r.author.clone(), trust.check(&r.author)?);
-        }
-    }
+    // the reviews afk looked at before: recorded, never asked of again
     let acted: Vec<i64> = items
         .iter()
         .filter(|i| i.kind == TalkKind::Review)
         .map(|i| i.item)
         .collect();
+    let looked: HashSet<i64> = acted.iter().copied().collect();
+    let trusted = reviewers_trusted(trust, &all, &looked)?;
     let me = w.me()?;
     let is_trusted = |l: &str| trusted.get(l).copied().unwrap_or(false);
     let started = talk.turn_started_at.as_deref().unwrap_or(&run.created_at);
@@ -427,21 +414,7 @@ fn reviews(
         trusted: &is_trusted,
         acted: &acted,
     };
-    for r in &all {
-        if let Some(why) = conversation::why_not_taken(&all, r, &ctx) {
-            crate::log::decision(&format!(
-                "{}#{} run {}: review {} by {}: ignored: {why}",
-                run.repo, run.issue, run.id, r.id, r.author
-            ));
-            store.note_talk_item(
-                run.id,
-                (TalkKind::Review, r.id),
-                &r.author,
-                &TalkSaid::ChangesRequested,
-                &Handled::Ignored(why.to_string()),
-            )?;
-        }
-    }
+    note_not_taken(store, run, &all, &ctx)?;
     // the highest line comment a turn took with another ask than `r`'s
     let taken = store.review_lines_read(run.id)?;
     let read_up_to = |r: &Review| {
@@ -453,11 +426,6 @@ fn reviews(
             .unwrap_or(0)
     };
     let mut out = vec![];
-    for r in &all {
-        if let Some(why) = conversation::why_comment_review_not_taken(&all, r, &ctx) {
-            note_review(store, run, r, &Handled::Ignored(why.to_string()))?;
-        }
-    }
     // a review's threads as its ask quotes them: its author's own comments
     // and trusted replies in them (an untrusted reader's reply is nobody's
     // word), each marked earlier or new, and outdated
@@ -511,6 +479,50 @@ fn reviews(
     }
     out.extend(replies(w, store, trust, pr, (&all, &looked), items)?);
     Ok(out)
+}
+
+/// Whether each person whose review may ask is trusted (asked once each):
+/// the authors of change requests, and of comment reviews not `looked` at.
+fn reviewers_trusted(
+    trust: &mut Trust,
+    all: &[Review],
+    looked: &HashSet<i64>,
+) -> Result<HashMap<String, bool>> {
+    let mut trusted = HashMap::new();
+    for r in all.iter().filter(|r| {
+        r.state == ReviewState::ChangesRequested
+            || (r.state == ReviewState::Commented && !looked.contains(&r.id))
+    }) {
+        if !r.author.is_empty() && !trusted.contains_key(&r.author) {
+            trusted.insert(r.author.clone(), trust.check(&r.author)?);
+        }
+    }
+    Ok(trusted)
+}
+
+/// Record once, with why, each change request and comment review not taken.
+fn note_not_taken(store: &Store, run: &Run, all: &[Review], ctx: &ReviewContext) -> Result<()> {
+    for r in all {
+        if let Some(why) = conversation::why_not_taken(all, r, ctx) {
+            crate::log::decision(&format!(
+                "{}#{} run {}: review {} by {}: ignored: {why}",
+                run.repo, run.issue, run.id, r.id, r.author
+            ));
+            store.note_talk_item(
+                run.id,
+                (TalkKind::Review, r.id),
+                &r.author,
+                &TalkSaid::ChangesRequested,
+                &Handled::Ignored(why.to_string()),
+            )?;
+        }
+    }
+    for r in all {
+        if let Some(why) = conversation::why_comment_review_not_taken(all, r, ctx) {
+            note_review(store, run, r, &Handled::Ignored(why.to_string()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The authors (lower case) of `comments` other than `author` whom the
