@@ -138,18 +138,16 @@ fn line_comments(d: &Discussion, p: &Position) -> Vec<LineComment> {
         .collect()
 }
 
-/// The reviews of a merge request whose head is `head_sha`, from its
-/// discussions, its reviewers and its notes (system ones included: the
-/// approvals and change requests GitLab writes as notes), with each one's
-/// line comments by review id.
-pub(crate) fn reviews(
-    head_sha: &str,
-    discussions: &[Discussion],
-    reviewers: &[Reviewer],
+/// Each person's (lower case) latest approval, and latest request for
+/// changes, from GitLab's system notes.
+#[allow(clippy::type_complexity)]
+fn approvals_and_requests(
     notes: &[TalkNote],
-) -> (Vec<Review>, BTreeMap<i64, LineComments>) {
+) -> (
+    BTreeMap<String, time::OffsetDateTime>,
+    BTreeMap<String, &TalkNote>,
+) {
     let key = |l: &str| l.to_ascii_lowercase();
-    // each person's latest approval, and latest request for changes
     let mut approved: BTreeMap<String, time::OffsetDateTime> = BTreeMap::new();
     let mut requested: BTreeMap<String, &TalkNote> = BTreeMap::new();
     for n in notes.iter().filter(|n| n.system && !n.login().is_empty()) {
@@ -162,6 +160,21 @@ pub(crate) fn reviews(
             requested.insert(key(n.login()), n);
         }
     }
+    (approved, requested)
+}
+
+/// The reviews of a merge request whose head is `head_sha`, from its
+/// discussions, its reviewers and its notes (system ones included: the
+/// approvals and change requests GitLab writes as notes), with each one's
+/// line comments by review id.
+pub(crate) fn reviews(
+    head_sha: &str,
+    discussions: &[Discussion],
+    reviewers: &[Reviewer],
+    notes: &[TalkNote],
+) -> (Vec<Review>, BTreeMap<i64, LineComments>) {
+    let key = |l: &str| l.to_ascii_lowercase();
+    let (approved, requested) = approvals_and_requests(notes);
     let superseded =
         |login: &str, at: Option<time::OffsetDateTime>| match (approved.get(&key(login)), at) {
             (Some(a), Some(at)) => *a > at,
@@ -244,6 +257,15 @@ pub(crate) fn reviews(
             a.body.extend(bodies);
         }
     }
+    into_reviews(asks, head_sha)
+}
+
+/// Each person's ask as the review afk reads (named by its newest note, on
+/// the head), with its line comments by review id, bounded.
+fn into_reviews(
+    asks: BTreeMap<String, Asking>,
+    head_sha: &str,
+) -> (Vec<Review>, BTreeMap<i64, LineComments>) {
     let mut out = vec![];
     let mut lines = BTreeMap::new();
     for (_, a) in asks {
