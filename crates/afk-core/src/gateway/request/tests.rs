@@ -65,12 +65,26 @@ fn a_body_afk_cannot_read_unambiguously_is_refused_never_priced_flat() {
     }
 }
 
+/// A request asking each case's features: passes only when allowed by name,
+/// else a 403 that names `allow_features`.
+type Case<'a> = (Api, Endpoint, &'a str, &'a [&'a str], &'a [&'a str], bool);
+
+fn judge_features(cases: &[Case]) {
+    for (api, e, body, betas, allow, pass) in cases {
+        let got = judged(*api, *e, body, betas, allow);
+        assert_eq!(got.is_ok(), *pass, "{body} {betas:?} {allow:?}: {got:?}");
+        if let Err(r) = got {
+            assert_eq!(r.status, 403, "{body}");
+            assert!(r.reason.contains("allow_features"), "{}", r.reason);
+        }
+    }
+}
+
 #[test]
-fn features_that_act_outside_the_box_pass_only_when_allowed_by_name() {
+fn server_side_tools_pass_only_when_allowed_by_name() {
     use Api::*;
     use Endpoint::*;
-    type Case<'a> = (Api, Endpoint, &'a str, &'a [&'a str], &'a [&'a str], bool);
-    let cases: &[Case] = &[
+    judge_features(&[
         // client tools run in the box
         (
             Anthropic,
@@ -136,6 +150,14 @@ fn features_that_act_outside_the_box_pass_only_when_allowed_by_name() {
             &[],
             false,
         ),
+    ]);
+}
+
+#[test]
+fn beta_headers_pass_only_when_shape_only_or_named() {
+    use Api::*;
+    use Endpoint::*;
+    judge_features(&[
         // beta headers: shape-only ones pass, any other must be named
         (
             Anthropic,
@@ -225,6 +247,14 @@ fn features_that_act_outside_the_box_pass_only_when_allowed_by_name() {
             &[],
             false,
         ),
+    ]);
+}
+
+#[test]
+fn content_the_vendor_fetches_passes_only_when_allowed_by_name() {
+    use Api::*;
+    use Endpoint::*;
+    judge_features(&[
         // content the vendor fetches or reads for the agent
         (
             Anthropic,
@@ -306,6 +336,14 @@ fn features_that_act_outside_the_box_pass_only_when_allowed_by_name() {
             &["file_ids"],
             true,
         ),
+    ]);
+}
+
+#[test]
+fn history_and_tool_schemas_naming_a_url_are_no_fetch() {
+    use Api::*;
+    use Endpoint::*;
+    judge_features(&[
         // a search result's or citation's "url" is history the vendor
         // sent, not a fetch; a tool's schema may name a property "url"
         (
@@ -324,6 +362,14 @@ fn features_that_act_outside_the_box_pass_only_when_allowed_by_name() {
             &[],
             true,
         ),
+    ]);
+}
+
+#[test]
+fn background_tiers_and_other_features_pass_only_when_allowed_by_name() {
+    use Api::*;
+    use Endpoint::*;
+    judge_features(&[
         // billed later, while afk meters none
         (
             OpenAi,
@@ -373,15 +419,7 @@ fn features_that_act_outside_the_box_pass_only_when_allowed_by_name() {
             &[],
             false,
         ),
-    ];
-    for (api, e, body, betas, allow, pass) in cases {
-        let got = judged(*api, *e, body, betas, allow);
-        assert_eq!(got.is_ok(), *pass, "{body} {betas:?} {allow:?}: {got:?}");
-        if let Err(r) = got {
-            assert_eq!(r.status, 403, "{body}");
-            assert!(r.reason.contains("allow_features"), "{}", r.reason);
-        }
-    }
+    ]);
 }
 
 #[test]
