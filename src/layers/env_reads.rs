@@ -14,7 +14,7 @@ fn env_read(line: &str) -> bool {
 
 /// The files that read a secret from the environment: each makes it a
 /// `Secret` (registered with the redacting sinks) as it reads it.
-const SECRET_READERS: [(&str, &str); 6] = [
+const SECRET_READERS: [(&str, &str); 7] = [
     (
         "src/config/secrets.rs",
         "the config's *_env secrets and runner.secret_env: Secret::new as read",
@@ -23,7 +23,11 @@ const SECRET_READERS: [(&str, &str); 6] = [
     ("src/config/hook.rs", "hook.secret_env: a Secret"),
     ("src/runner/http.rs", "runner.token_env: a Secret"),
     (
-        "src/runner/agent_box/gateway.rs",
+        "src/runner/agent_box/gateway/setup.rs",
+        "the model's key for doctor's probe (a Secret) and to find its copies among afk's variables",
+    ),
+    (
+        "src/runner/agent_box/gateway/mod.rs",
         "the model's key (key_env): a Secret; the env it hands the box, copies of the key left out",
     ),
     (

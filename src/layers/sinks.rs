@@ -158,7 +158,7 @@ enum Sends {
 }
 
 /// The files that send requests themselves, and why that is safe.
-const SENDERS: [(&str, Sends, &str); 8] = [
+const SENDERS: [(&str, Sends, &str); 9] = [
     (
         "crates/afk-http/src/send.rs",
         Sends::BodiesRedacted,
@@ -190,9 +190,14 @@ const SENDERS: [(&str, Sends, &str); 8] = [
         "GETs of a manifest and its config",
     ),
     (
-        "src/runner/agent_box/gateway.rs",
+        "src/runner/agent_box/gateway/mod.rs",
         Sends::BodiesRedacted,
         "the model gateway: the agent's API requests to the model's upstream, the key set by the keeper",
+    ),
+    (
+        "src/runner/agent_box/gateway/setup.rs",
+        Sends::NoBody,
+        "doctor's one GET /v1/models with the gateway's key",
     ),
     (
         "src/commands/demo/review.rs",
