@@ -3,7 +3,7 @@
 
 use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
-use super::rest::Rest;
+use super::rest::{NewPull, Rest};
 use super::{ForgeReads, ForgeWrites};
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use anyhow::Result;
@@ -46,11 +46,6 @@ impl WireTimelineEvent {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-struct WirePermission {
-    permission: String,
-}
-
 pub struct Gitea {
     pub rest: Rest,
 }
@@ -87,12 +82,7 @@ impl ForgeReads for Gitea {
     /// Open issues (never pull requests) carrying `label`, every page. The label is
     /// re-checked here: Gitea drops an unknown label name from the filter.
     fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
-        let all: Vec<Issue> = self.rest.http.get_all(&format!(
-            "/repos/{}/issues?state=open&type=issues&labels={}",
-            rp(repo),
-            enc(label)
-        ))?;
-        Ok(super::model::open_issues_with(all, label))
+        self.rest.issues_labelled(repo, label, "&type=issues")
     }
 
     fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
@@ -100,61 +90,36 @@ impl ForgeReads for Gitea {
     }
 
     fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
-        let wire: Vec<WireTimelineEvent> = self
-            .rest
-            .http
-            .get_all(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))?;
+        let wire: Vec<WireTimelineEvent> = self.rest.timeline(repo, number)?;
         Ok(wire
             .into_iter()
             .map(WireTimelineEvent::into_event)
             .collect())
     }
 
-    /// The collaborator's permission, Gitea's word as it answered; 404 (not a
-    /// user) is `none`; 403 (afk's account may not look) is the error.
     fn is_public(&self, repo: &RepoName) -> Result<bool> {
         self.rest.is_public(repo)
     }
 
+    /// The collaborator's permission, Gitea's word as it answered; not a
+    /// user is `none`.
     fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
-        match self.rest.http.json::<WirePermission>(
-            "GET",
-            &format!(
-                "/repos/{}/collaborators/{}/permission",
-                rp(repo),
-                enc(login)
-            ),
-            None,
-        ) {
-            Ok(p) => Ok(Permission::from_forge(&p.permission)),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => Err(e),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
-                Ok(Permission::from_forge("none"))
-            }
-            Err(e) => Err(e),
-        }
+        let p = self.rest.permission(repo, login)?;
+        Ok(Permission::from_forge(
+            p.as_ref().map_or("none", |p| p.permission.as_str()),
+        ))
     }
 
     /// Issues this one depends on. A 404 means dependencies are off: none.
     fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
-        match self
-            .rest
-            .http
-            .get_all(&format!("/repos/{}/issues/{number}/dependencies", rp(repo)))
-        {
-            Ok(v) => Ok(v),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(vec![]),
-            Err(e) => Err(e),
-        }
+        self.rest.all_or_none(
+            &format!("/repos/{}/issues/{number}/dependencies", rp(repo)),
+            &[Failure::NotFound],
+        )
     }
 
-    /// The repo's labels, fetched at most once per tick.
     fn hooks(&self, repo: &RepoName) -> Result<Vec<crate::HookInfo>> {
-        let wire: Vec<crate::model::WireHook> =
-            self.rest
-                .http
-                .json("GET", &format!("/repos/{}/hooks", rp(repo)), None)?;
-        Ok(wire.into_iter().map(crate::HookInfo::from).collect())
+        self.rest.hooks(repo)
     }
 
     fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
@@ -172,9 +137,7 @@ impl ForgeReads for Gitea {
 
     /// Open pull requests of a repo, every page.
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
-        self.rest
-            .http
-            .get_all(&format!("/repos/{}/pulls?state=open", rp(repo)))
+        self.rest.open_pulls(repo)
     }
 
     /// The most recently updated closed (or merged) pull requests: one page.
@@ -190,9 +153,7 @@ impl ForgeReads for Gitea {
     }
 
     fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest> {
-        self.rest
-            .http
-            .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
+        self.rest.pull(repo, number)
     }
 
     /// The combined status of a commit (its latest status per context).
@@ -204,19 +165,9 @@ impl ForgeReads for Gitea {
         )
     }
 
-    /// Gitea routes `branches/*`: a branch name's `/` stays a `/`, each
-    /// segment encoded on its own.
+    /// Gitea's branch is afk's `BranchHead` as it answers it.
     fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
-        let path: Vec<String> = name.split('/').map(enc).collect();
-        match self.rest.http.json(
-            "GET",
-            &format!("/repos/{}/branches/{}", rp(repo), path.join("/")),
-            None,
-        ) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.rest.branch(repo, name)
     }
 
     fn commits(
@@ -228,12 +179,9 @@ impl ForgeReads for Gitea {
         self.list_commits(repo, branch, since)
     }
 
-    /// `GET .../pulls/{n}/reviews`, page by page (Gitea sends no `ETag` here).
+    /// Page by page (Gitea sends no `ETag` here).
     fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
-        super::reviews::read_reviews(
-            &self.rest.http,
-            &format!("/repos/{}/pulls/{pr}/reviews", rp(repo)),
-        )
+        self.rest.reviews(repo, pr)
     }
 
     /// `GET .../pulls/{n}/reviews/{id}/comments`: one call, no paging.
@@ -275,35 +223,19 @@ impl ForgeWrites for Gitea {
         Ok(())
     }
 
+    /// By the label's id.
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         let id = self.label_id(repo, name)?;
-        match self.rest.http.send(
-            "DELETE",
-            &format!("/repos/{}/issues/{number}/labels/{id}", rp(repo)),
-            None,
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.rest.remove_label(repo, number, &id.to_string())
     }
 
+    /// Afterwards this tick reads the labels again (`label_id`).
     fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
-        self.rest.http.send(
-            "POST",
-            &format!("/repos/{}/labels", rp(repo)),
-            Some(&json!({ "name": name, "color": color })),
-        )?;
-        Ok(())
+        self.rest.create_label(repo, name, color)
     }
 
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.rest.http.send(
-            "PATCH",
-            &format!("/repos/{}/issues/{number}", rp(repo)),
-            Some(&json!({ "state": "closed" })),
-        )?;
-        Ok(())
+        self.rest.close_issue(repo, number, json!({}))
     }
 
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
@@ -318,7 +250,6 @@ impl ForgeWrites for Gitea {
         self.rest.edit_issue_body(repo, on, body)
     }
 
-    // upgrade
     fn create_pull(
         &self,
         repo: &RepoName,
@@ -327,11 +258,13 @@ impl ForgeWrites for Gitea {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        self.rest.http.json(
-            "POST",
-            &format!("/repos/{}/pulls", rp(repo)),
-            Some(&json!({ "head": head, "base": base, "title": title, "body": body })),
-        )
+        let pr = NewPull {
+            head,
+            base,
+            title,
+            body,
+        };
+        self.rest.create_pull(repo, pr, false)
     }
 
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {

@@ -20,7 +20,7 @@
 
 use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
-use super::rest::Rest;
+use super::rest::{NewPull, Rest};
 use super::{Diagnosis, ForgeReads, ForgeWrites};
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use anyhow::Result;
@@ -72,14 +72,6 @@ impl WireEvent {
             created_at: self.created_at,
         }
     }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct WirePermission {
-    #[serde(default)]
-    permission: String,
-    #[serde(default)]
-    role_name: String,
 }
 
 /// afk's permission level (`admin` / `write` / `read` / `none`) from GitHub's
@@ -323,12 +315,7 @@ impl ForgeReads for Github {
     /// Open issues carrying `label`, every page; pull requests (a
     /// `pull_request` key) are dropped and the label re-checked.
     fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
-        let all: Vec<Issue> = self.rest.http.get_all(&format!(
-            "/repos/{}/issues?state=open&labels={}",
-            rp(repo),
-            enc(label)
-        ))?;
-        Ok(super::model::open_issues_with(all, label))
+        self.rest.issues_labelled(repo, label, "")
     }
 
     fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
@@ -336,65 +323,39 @@ impl ForgeReads for Github {
     }
 
     fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
-        let wire: Vec<WireEvent> = self
-            .rest
-            .http
-            .get_all(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))?;
+        let wire: Vec<WireEvent> = self.rest.timeline(repo, number)?;
         Ok(wire.into_iter().map(WireEvent::into_event).collect())
     }
 
-    /// The collaborator's level; 404 (not a user) is `none`; 403 (afk's
-    /// account may not look) is the error the caller reports as refused.
     fn is_public(&self, repo: &RepoName) -> Result<bool> {
         self.rest.is_public(repo)
     }
 
+    /// The collaborator's level by `permission` and `role_name`; not a user
+    /// is `none`; 403 (afk's account may not look) is the error the caller
+    /// reports as refused.
     fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
-        match self.rest.http.json::<WirePermission>(
-            "GET",
-            &format!(
-                "/repos/{}/collaborators/{}/permission",
-                rp(repo),
-                enc(login)
-            ),
-            None,
-        ) {
-            Ok(p) => Ok(Permission::from_forge(permission_level(
-                &p.permission,
-                &p.role_name,
-            ))),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
-                Ok(Permission::from_forge("none"))
-            }
-            Err(e) => Err(e),
-        }
+        Ok(Permission::from_forge(
+            match self.rest.permission(repo, login)? {
+                Some(p) => permission_level(&p.permission, &p.role_name),
+                None => "none",
+            },
+        ))
     }
 
     /// The issues blocking this one; 404/410 means dependencies are off: none.
     fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
-        match self.rest.http.get_all(&format!(
-            "/repos/{}/issues/{number}/dependencies/blocked_by",
-            rp(repo)
-        )) {
-            Ok(v) => Ok(v),
-            Err(e)
-                if matches!(
-                    ForgeError::kind_of(&e),
-                    Some(Failure::NotFound | Failure::Gone)
-                ) =>
-            {
-                Ok(vec![])
-            }
-            Err(e) => Err(e),
-        }
+        self.rest.all_or_none(
+            &format!(
+                "/repos/{}/issues/{number}/dependencies/blocked_by",
+                rp(repo)
+            ),
+            &[Failure::NotFound, Failure::Gone],
+        )
     }
 
     fn hooks(&self, repo: &RepoName) -> Result<Vec<crate::HookInfo>> {
-        let wire: Vec<crate::model::WireHook> =
-            self.rest
-                .http
-                .json("GET", &format!("/repos/{}/hooks", rp(repo)), None)?;
-        Ok(wire.into_iter().map(crate::HookInfo::from).collect())
+        self.rest.hooks(repo)
     }
 
     fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
@@ -408,10 +369,7 @@ impl ForgeReads for Github {
     }
 
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
-        let v: Vec<PullRequest> = self
-            .rest
-            .http
-            .get_all(&format!("/repos/{}/pulls?state=open", rp(repo)))?;
+        let v = self.rest.open_pulls(repo)?;
         Ok(v.into_iter().map(with_merged).collect())
     }
 
@@ -428,10 +386,7 @@ impl ForgeReads for Github {
     }
 
     fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest> {
-        self.rest
-            .http
-            .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
-            .map(with_merged)
+        self.rest.pull(repo, number).map(with_merged)
     }
 
     /// The commit's combined status and its check runs, merged per context name.
@@ -516,31 +471,20 @@ impl ForgeReads for Github {
     /// committer (`commit.commit.committer`; the outer `committer` is a
     /// GitHub account, or null).
     fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
-        let path: Vec<String> = name.split('/').map(enc).collect();
-        match self.rest.http.json::<WireBranch>(
-            "GET",
-            &format!("/repos/{}/branches/{}", rp(repo), path.join("/")),
-            None,
-        ) {
-            Ok(b) => Ok(Some(BranchHead {
-                name: b.name,
-                commit: HeadCommit {
-                    id: b.commit.sha,
-                    message: b.commit.commit.message,
-                    committer: b.commit.commit.committer,
-                },
-            })),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let b: Option<WireBranch> = self.rest.branch(repo, name)?;
+        Ok(b.map(|b| BranchHead {
+            name: b.name,
+            commit: HeadCommit {
+                id: b.commit.sha,
+                message: b.commit.commit.message,
+                committer: b.commit.commit.committer,
+            },
+        }))
     }
 
-    /// `GET .../pulls/{n}/reviews`, every page, each conditional.
+    /// Every page, each conditional.
     fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
-        super::reviews::read_reviews(
-            &self.rest.http,
-            &format!("/repos/{}/pulls/{pr}/reviews", rp(repo)),
-        )
+        self.rest.reviews(repo, pr)
     }
 
     /// One GraphQL `node` query for the comment's `lastEditedAt`.
@@ -657,26 +601,13 @@ impl ForgeWrites for Github {
         Ok(())
     }
 
+    /// By name, percent-encoded.
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        match self.rest.http.send(
-            "DELETE",
-            &format!("/repos/{}/issues/{number}/labels/{}", rp(repo), enc(name)),
-            None,
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.rest.remove_label(repo, number, &enc(name))
     }
 
     fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
-        self.rest.http.send(
-            "POST",
-            &format!("/repos/{}/labels", rp(repo)),
-            Some(&json!({ "name": name, "color": color })),
-        )?;
-        self.rest.forget_labels(repo);
-        Ok(())
+        self.rest.create_label(repo, name, color)
     }
 
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
@@ -692,12 +623,8 @@ impl ForgeWrites for Github {
     }
 
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.rest.http.send(
-            "PATCH",
-            &format!("/repos/{}/issues/{number}", rp(repo)),
-            Some(&json!({ "state": "closed", "state_reason": "completed" })),
-        )?;
-        Ok(())
+        self.rest
+            .close_issue(repo, number, json!({ "state_reason": "completed" }))
     }
 
     fn create_pull(
@@ -708,14 +635,13 @@ impl ForgeWrites for Github {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        self.rest
-            .http
-            .json(
-                "POST",
-                &format!("/repos/{}/pulls", rp(repo)),
-                Some(&json!({ "head": head, "base": base, "title": title, "body": body })),
-            )
-            .map(with_merged)
+        let pr = NewPull {
+            head,
+            base,
+            title,
+            body,
+        };
+        self.rest.create_pull(repo, pr, false).map(with_merged)
     }
 
     /// `draft: true`; where GitHub refuses drafts for the repository (422),
@@ -728,13 +654,13 @@ impl ForgeWrites for Github {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        let drafted = self.rest.http.json(
-            "POST",
-            &format!("/repos/{}/pulls", rp(repo)),
-            Some(
-                &json!({ "head": head, "base": base, "title": title, "body": body, "draft": true }),
-            ),
-        );
+        let pr = NewPull {
+            head,
+            base,
+            title,
+            body,
+        };
+        let drafted = self.rest.create_pull(repo, pr, true);
         match drafted {
             Err(e)
                 if ForgeError::kind_of(&e) == Some(Failure::Unprocessable)

@@ -1,13 +1,25 @@
 //! What Gitea's and GitHub's REST APIs spell the same way: one copy, which
 //! both forges' `Forge` implementations call.
 
-use super::http::{Http, repo_path as rp};
-use super::model::{Comment, Issue, Label, Target, User};
+use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
+use super::model::{Comment, Issue, Label, PullRequest, Review, Target, User};
 use crate::types::{IssueNumber, PrNumber, RepoName};
 use anyhow::Result;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+/// A collaborator's permission as both forges answer it; GitHub adds
+/// `role_name` (`maintain`, `triage`), Gitea leaves it out.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WirePermission {
+    #[serde(default)]
+    pub permission: String,
+    #[serde(default)]
+    pub role_name: String,
+}
 
 /// The HTTP client and what one tick keeps of the forge (each repo's labels).
 pub struct Rest {
@@ -102,8 +114,163 @@ impl Rest {
         Ok(l)
     }
 
+    /// Open issues carrying `label`, every page; `filter` is what the
+    /// forge's query adds (Gitea's `&type=issues`). The caller re-checks.
+    pub fn issues_labelled(
+        &self,
+        repo: &RepoName,
+        label: &str,
+        filter: &str,
+    ) -> Result<Vec<Issue>> {
+        let all: Vec<Issue> = self.http.get_all(&format!(
+            "/repos/{}/issues?state=open{filter}&labels={}",
+            rp(repo),
+            enc(label)
+        ))?;
+        Ok(super::model::open_issues_with(all, label))
+    }
+
+    /// An issue's timeline, every page, in the forge's own entry shape.
+    pub fn timeline<W: DeserializeOwned>(
+        &self,
+        repo: &RepoName,
+        number: IssueNumber,
+    ) -> Result<Vec<W>> {
+        self.http
+            .get_all(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))
+    }
+
+    /// The collaborator's permission as answered; 404 (not a user) is
+    /// `None`; 403 (afk's account may not look) is the error.
+    pub fn permission(&self, repo: &RepoName, login: &str) -> Result<Option<WirePermission>> {
+        let path = format!(
+            "/repos/{}/collaborators/{}/permission",
+            rp(repo),
+            enc(login)
+        );
+        match self.http.json("GET", &path, None) {
+            Ok(p) => Ok(Some(p)),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every page of `path`, or none where the forge answers one of `off`
+    /// (dependencies switched off: 404, GitHub's 410).
+    pub fn all_or_none(&self, path: &str, off: &[Failure]) -> Result<Vec<Issue>> {
+        match self.http.get_all(path) {
+            Ok(v) => Ok(v),
+            Err(e) if ForgeError::kind_of(&e).is_some_and(|k| off.contains(&k)) => Ok(vec![]),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn hooks(&self, repo: &RepoName) -> Result<Vec<crate::HookInfo>> {
+        let wire: Vec<crate::model::WireHook> =
+            self.http
+                .json("GET", &format!("/repos/{}/hooks", rp(repo)), None)?;
+        Ok(wire.into_iter().map(crate::HookInfo::from).collect())
+    }
+
+    pub fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
+        self.http
+            .get_all(&format!("/repos/{}/pulls?state=open", rp(repo)))
+    }
+
+    pub fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest> {
+        self.http
+            .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
+    }
+
+    /// `GET .../branches/{branch}`: both forges route `branches/*`, so a
+    /// name's `/` stays a `/`, each segment encoded on its own; 404 is
+    /// `None`.
+    pub fn branch<B: DeserializeOwned>(&self, repo: &RepoName, name: &str) -> Result<Option<B>> {
+        let path: Vec<String> = name.split('/').map(enc).collect();
+        match self.http.json(
+            "GET",
+            &format!("/repos/{}/branches/{}", rp(repo), path.join("/")),
+            None,
+        ) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET .../pulls/{n}/reviews`, page by page (conditional where the
+    /// forge sends an `ETag`).
+    pub fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
+        super::reviews::read_reviews(
+            &self.http,
+            &format!("/repos/{}/pulls/{pr}/reviews", rp(repo)),
+        )
+    }
+
+    pub fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
+        self.http.send(
+            "POST",
+            &format!("/repos/{}/labels", rp(repo)),
+            Some(&json!({ "name": name, "color": color })),
+        )?;
+        self.forget_labels(repo);
+        Ok(())
+    }
+
+    /// `DELETE` a label from an issue by the forge's word for it (GitHub's
+    /// name, Gitea's id); a label already gone (404) is done.
+    pub fn remove_label(&self, repo: &RepoName, number: IssueNumber, label: &str) -> Result<()> {
+        match self.http.send(
+            "DELETE",
+            &format!("/repos/{}/issues/{number}/labels/{label}", rp(repo)),
+            None,
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `PATCH .../issues/{n}` closing it, with what the forge adds
+    /// (GitHub's `state_reason`).
+    pub fn close_issue(
+        &self,
+        repo: &RepoName,
+        number: IssueNumber,
+        mut fields: serde_json::Value,
+    ) -> Result<()> {
+        fields["state"] = json!("closed");
+        self.http.send(
+            "PATCH",
+            &format!("/repos/{}/issues/{number}", rp(repo)),
+            Some(&fields),
+        )?;
+        Ok(())
+    }
+
+    /// `POST .../pulls` with head, base, title and body, and what the caller
+    /// adds (`draft`).
+    pub fn create_pull(&self, repo: &RepoName, pr: NewPull, draft: bool) -> Result<PullRequest> {
+        let mut fields =
+            json!({ "head": pr.head, "base": pr.base, "title": pr.title, "body": pr.body });
+        if draft {
+            fields["draft"] = json!(true);
+        }
+        self.http
+            .json("POST", &format!("/repos/{}/pulls", rp(repo)), Some(&fields))
+    }
+
     /// Drop what this tick kept of `repo`'s labels (after creating one).
     pub fn forget_labels(&self, repo: &RepoName) {
         self.labels.lock().unwrap().remove(repo);
     }
+}
+
+/// A pull request to open: its branches, title and body.
+#[derive(Debug, Clone, Copy)]
+pub struct NewPull<'a> {
+    pub head: &'a str,
+    pub base: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
 }
