@@ -179,6 +179,21 @@ pub struct Wrapped {
 }
 
 impl Wrapped {
+    /// The keeper's command line: afk's program, the spec by its
+    /// descriptor (held open by `spec`), the run's folder for its record.
+    fn keeper(afk: &Path, spec: std::fs::File, run_dir: &Path) -> Wrapped {
+        Wrapped {
+            argv: vec![
+                afk.display().to_string(),
+                KEEPER_CMD.to_string(),
+                format!("/dev/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&spec)),
+                RECORD_ARG.to_string(),
+                run_dir.display().to_string(),
+            ],
+            spec,
+        }
+    }
+
     /// The keeper's command, its spec (a file in memory, nothing written on
     /// disk for it) on the descriptor its argv names (`/dev/fd/N`, the
     /// tick's own number: left open across the keeper's exec, never put on
@@ -504,18 +519,7 @@ impl Boxer {
     /// A machine that cannot make a box starts no turn: the start fails
     /// with doctor's line, so poll labels nothing and no run escalates.
     pub fn wrap(&self, argv: &[String], t: &TurnPaths) -> Result<Wrapped> {
-        let bwrap = find_bwrap().ok_or_else(|| anyhow::anyhow!("{}", cannot_box_fix("bwrap")))?;
-        if let Err(why) = self.can.get_or_init(|| match &self.program {
-            Some(afk) => probe::can_box_as(afk, self.host_user),
-            None => probe::can_box_here(self.host_user),
-        }) {
-            bail!("{why}");
-        }
-        let gw = match &self.gateway {
-            gateway::Setup::Refused(why) => bail!("runner: {why}"),
-            gateway::Setup::On(on) => Some(on),
-            gateway::Setup::Off(_) => None,
-        };
+        let (bwrap, gw) = self.ready()?;
         let (mut view, argv) = self.base_view(argv)?;
         let home = t.run_dir.join("home");
         crate::private_files::private_dir(&home)
@@ -583,17 +587,30 @@ impl Boxer {
                 .map(|(on, port)| on.spec_gated(port, t.run_dir, t.gate)),
             after: self.after(&afk, t.run),
         };
-        let spec = in_memory(&serde_json::to_vec(&spec)?)?;
-        Ok(Wrapped {
-            argv: vec![
-                afk.display().to_string(),
-                KEEPER_CMD.to_string(),
-                format!("/dev/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&spec)),
-                RECORD_ARG.to_string(),
-                t.run_dir.display().to_string(),
-            ],
-            spec,
-        })
+        Ok(Wrapped::keeper(
+            &afk,
+            in_memory(&serde_json::to_vec(&spec)?)?,
+            t.run_dir,
+        ))
+    }
+
+    /// bwrap found, this machine able to make a box (probed once a tick)
+    /// and the model gateway's setup not refused: bwrap's path and the
+    /// gateway where it is on.
+    fn ready(&self) -> Result<(PathBuf, Option<&gateway::On>)> {
+        let bwrap = find_bwrap().ok_or_else(|| anyhow::anyhow!("{}", cannot_box_fix("bwrap")))?;
+        if let Err(why) = self.can.get_or_init(|| match &self.program {
+            Some(afk) => probe::can_box_as(afk, self.host_user),
+            None => probe::can_box_here(self.host_user),
+        }) {
+            bail!("{why}");
+        }
+        let gw = match &self.gateway {
+            gateway::Setup::Refused(why) => bail!("runner: {why}"),
+            gateway::Setup::On(on) => Some(on),
+            gateway::Setup::Off(_) => None,
+        };
+        Ok((bwrap, gw))
     }
 
     /// The box's environment (`env`) and what it unsets, the model

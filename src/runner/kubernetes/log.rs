@@ -132,16 +132,10 @@ impl Mirror {
     }
 
     /// Copy the new lines of `from` (a timestamped log) past `walk`'s cursor.
-    fn copy(&mut self, mut from: impl std::io::Read, walk: &mut k8s::LogWalk) -> Result<Read> {
+    fn copy(&mut self, from: impl std::io::Read, walk: &mut k8s::LogWalk) -> Result<Read> {
         use crate::core::lines::{BoundedLines, Line};
-        use std::io::Write;
         let mut lines = BoundedLines::new(k8s::LOG_LINE_MAX);
-        let mut read = Read {
-            bytes: 0,
-            taken: 0,
-            skipped: 0,
-        };
-        let mut buf = vec![0u8; 64 * 1024];
+        let (mut taken, mut skipped) = (0, 0);
         let mut failed: Option<std::io::Error> = None;
         let mut each = |l: Line| {
             let (bytes, over) = match l {
@@ -152,60 +146,20 @@ impl Mirror {
             let Some((t, rest)) = k8s::log_line(&text) else {
                 return;
             };
-            // the pod's log passes the redacting sink like every text afk writes
-            let rest = crate::redact::text(rest);
-            let rest = rest.as_ref();
             if !walk.take(t) {
                 return;
             }
-            read.taken += 1;
+            taken += 1;
             if over {
-                read.skipped += 1;
+                skipped += 1;
                 return;
             }
-            let gateway = self.container == Container::Gateway;
-            if gateway && rest.starts_with('{') {
-                let w = match serde_json::from_str::<serde_json::Value>(rest) {
-                    // the turn stopped at its budget: watch escalates it
-                    Ok(v) if v.get("budget_stop").is_some() => crate::private_files::private_write(
-                        &self.dir.join(crate::core::gateway::budget::STOP_FILE),
-                        format!("{}\n", v["budget_stop"]).as_bytes(),
-                    ),
-                    Ok(_) => self
-                        .progress
-                        .write_all(rest.as_bytes())
-                        .and_then(|()| self.progress.write_all(b"\n")),
-                    Err(_) => Ok(()),
-                };
-                if let Err(e) = w {
-                    failed.get_or_insert(e);
-                }
-                return;
-            }
-            let mut w = || -> std::io::Result<()> {
-                self.log.write_all(rest.as_bytes())?;
-                self.log.write_all(b"\n")?;
-                if rest.contains('{') && !gateway {
-                    self.progress.write_all(rest.as_bytes())?;
-                    self.progress.write_all(b"\n")?;
-                }
-                Ok(())
-            };
-            if let Err(e) = w() {
+            // the pod's log passes the redacting sink like every text afk writes
+            if let Err(e) = self.write_line(&crate::redact::text(rest)) {
                 failed.get_or_insert(e);
             }
         };
-        loop {
-            let n = match from.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                // a read cut short: what came is kept, the rest comes next tick
-                Err(_) => break,
-            };
-            read.bytes += n as u64;
-            lines.feed(&buf[..n], &mut each);
-        }
+        let bytes = read_chunks(from, |chunk| lines.feed(chunk, &mut each));
         // the answer's last line without its newline was cut by limitBytes:
         // it comes again from the cursor
         lines.finish(false, &mut each);
@@ -217,7 +171,41 @@ impl Mirror {
                 )
             });
         }
-        Ok(read)
+        Ok(Read {
+            bytes,
+            taken,
+            skipped,
+        })
+    }
+
+    /// One redacted log line where it belongs: the gateway's JSON lines are
+    /// its metered lines (`metered.jsonl`) or its stop at the budget
+    /// (`budget-stop.json`); every other line goes to `agent.log`, and the
+    /// agent's lines holding JSON to `progress.jsonl` too.
+    fn write_line(&mut self, line: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        let gateway = self.container == Container::Gateway;
+        if gateway && line.starts_with('{') {
+            return match serde_json::from_str::<serde_json::Value>(line) {
+                // the turn stopped at its budget: watch escalates it
+                Ok(v) if v.get("budget_stop").is_some() => crate::private_files::private_write(
+                    &self.dir.join(crate::core::gateway::budget::STOP_FILE),
+                    format!("{}\n", v["budget_stop"]).as_bytes(),
+                ),
+                Ok(_) => {
+                    self.progress.write_all(line.as_bytes())?;
+                    self.progress.write_all(b"\n")
+                }
+                Err(_) => Ok(()),
+            };
+        }
+        self.log.write_all(line.as_bytes())?;
+        self.log.write_all(b"\n")?;
+        if line.contains('{') && !gateway {
+            self.progress.write_all(line.as_bytes())?;
+            self.progress.write_all(b"\n")?;
+        }
+        Ok(())
     }
 
     fn note(&mut self, line: &str) -> Result<()> {
@@ -237,6 +225,24 @@ impl Mirror {
         }
         Ok(())
     }
+}
+
+/// Hand `from`'s bytes to `feed` chunk by chunk until its end or a read
+/// that fails (what came is kept, the rest comes next tick); the bytes read.
+fn read_chunks(mut from: impl std::io::Read, mut feed: impl FnMut(&[u8])) -> u64 {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut bytes = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        bytes += n as u64;
+        feed(&buf[..n]);
+    }
+    bytes
 }
 
 fn open_append(path: &Path) -> Result<std::fs::File> {
