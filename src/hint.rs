@@ -91,6 +91,9 @@ pub fn of_typed(e: &anyhow::Error) -> Option<String> {
             Trouble::Foreign => "point state_path or --state at a new file",
             Trouble::Newer => "upgrade afk",
             Trouble::Locked => "try again when it finishes",
+            Trouble::ReadOnly => {
+                "let afk's user write it (its owner, mode or immutable flag), or point state_path at a folder it can write"
+            }
             Trouble::Other => return None,
         };
         Some(hint.into())

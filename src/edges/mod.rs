@@ -218,6 +218,8 @@ impl Adapters {
             let term_wait =
                 crate::core::tick_deadline::grace(crate::core::tick_deadline::Stop::Term, timeout)
                     + std::time::Duration::from_secs(2);
+            // a folder or file it cannot write: one line, before the lock
+            crate::store::check_writable(&paths.file)?;
             let taken = crate::lock::take_tick(&paths.dir, kind.as_str(), timeout, term_wait)?;
             let Some(lock) = taken else {
                 return Ok(Opening::SteppedAside);

@@ -498,3 +498,86 @@ fn a_config_that_cannot_be_read_says_why_and_suggests_init_only_when_missing() {
         "missing: init of that very file is the fix: {err}"
     );
 }
+
+/// `path` unwritable for afk while it lives (root ignores modes: immutable
+/// instead), given back when dropped, a failed assertion included.
+struct Unwritable {
+    path: std::path::PathBuf,
+    mode: u32,
+    root: bool,
+}
+
+impl Unwritable {
+    fn new(path: &std::path::Path) -> Unwritable {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid(2) cannot fail
+        let root = unsafe { libc::geteuid() } == 0;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        let made = if root {
+            chattr("+i", path)
+        } else {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o555)).is_ok()
+        };
+        assert!(made, "chattr +i (as root) is needed for this test");
+        Unwritable {
+            path: path.to_path_buf(),
+            mode,
+            root,
+        }
+    }
+}
+
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.root {
+            chattr("-i", &self.path);
+        } else {
+            let _ =
+                std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(self.mode));
+        }
+    }
+}
+
+fn chattr(flag: &str, path: &std::path::Path) -> bool {
+    std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The seventh trial: a read-only state folder gave poll and watch two
+/// different errors (poll's from SQLite after its requests, watch's from its
+/// lock file). A folder or a state file afk cannot write is one line, the
+/// same for every tick, before any request: exit 1, nothing sent.
+#[test]
+fn a_state_folder_or_file_afk_cannot_write_is_one_line_for_every_tick_before_any_request() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    // the issue list answers 503: the first tick leaves a state file, no run
+    sb.faults(json!([{"path": "/issues", "status": 503}]));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    afk.poll();
+    let state = afk.state();
+    let dir = state.parent().unwrap().to_path_buf();
+    for (what, path) in [("folder", &dir), ("file", &state)] {
+        let before = sb.requests().len();
+        let held = Unwritable::new(path);
+        let lines = [afk.poll(), afk.watch()].map(|(code, _, err)| {
+            assert_eq!(code, 1, "{what}: {err}");
+            let lines: Vec<&str> = err.lines().filter(|l| l.contains("ERROR")).collect();
+            assert_eq!(lines.len(), 1, "{what}: one error line: {err}");
+            let line = lines[0];
+            line[line.find("state:").expect(line)..].to_string()
+        });
+        drop(held);
+        assert_eq!(lines[0], lines[1], "{what}: poll and watch say the same");
+        assert!(
+            lines[0].contains(&path.display().to_string())
+                && lines[0].contains("cannot be written"),
+            "{what}: names the {what} and the cause: {}",
+            lines[0]
+        );
+        assert_eq!(sb.requests().len(), before, "{what}: nothing sent");
+    }
+}

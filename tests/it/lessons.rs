@@ -372,39 +372,6 @@ fn a_corrupt_lessons_table_never_changes_the_tick() {
     assert_tick_unchanged(code, r, &err);
 }
 
-#[test]
-fn a_read_only_state_file_never_changes_a_tick_that_only_reads() {
-    let (_sb, afk) = failing_forge();
-    afk.poll();
-    afk.sql("DELETE FROM lessons; PRAGMA wal_checkpoint(TRUNCATE);");
-    // root ignores file modes: make the file immutable instead; an
-    // ordinary user's file is read-only by its mode
-    // SAFETY: geteuid(2) cannot fail
-    let root = unsafe { libc::geteuid() } == 0;
-    use std::os::unix::fs::PermissionsExt;
-    let mode = |m: u32| std::fs::set_permissions(afk.state(), std::fs::Permissions::from_mode(m));
-    let made = if root {
-        std::process::Command::new("chattr")
-            .arg("+i")
-            .arg(afk.state())
-            .status()
-            .is_ok_and(|s| s.success())
-    } else {
-        mode(0o444).is_ok()
-    };
-    assert!(made, "chattr +i (as root) is needed for this test");
-    let (code, r, err) = afk.poll();
-    if root {
-        let _ = std::process::Command::new("chattr")
-            .arg("-i")
-            .arg(afk.state())
-            .status();
-    } else {
-        let _ = mode(0o600);
-    }
-    assert_tick_unchanged(code, r, &err);
-}
-
 // ---- fed back into prompts ------------------------------------------------------
 
 // The cases where a tick meets the forge run on both dialects.

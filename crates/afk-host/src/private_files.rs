@@ -99,6 +99,20 @@ pub fn no_room_at(path: &Path) -> bool {
     (blocks as u128) * (st.f_frsize as u128) < 1 << 20
 }
 
+/// Whether this process may write `path` by its effective ids, as the
+/// kernel will judge it: its mode and owner, an immutable flag, a read-only
+/// file system (`faccessat(2)` with `AT_EACCESS`). Nothing is opened.
+pub fn can_write(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: a NUL-terminated path; faccessat(2) only reads it.
+    match unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
 /// Open a file of a run's folder to read it: never through a link (the
 /// agent may plant one), never a FIFO, a device or a folder (a FIFO would
 /// hang the tick, a device stream without end): a regular file or an

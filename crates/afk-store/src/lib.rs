@@ -386,7 +386,40 @@ pub enum Trouble {
     /// the disk is full (SQLite says "database or disk is full", or, when a
     /// write or its shared memory cannot grow, "disk I/O error")
     Full,
+    /// the state folder or file cannot be written by this user (its mode or
+    /// owner, an immutable flag, a read-only file system)
+    ReadOnly,
     Other,
+}
+
+/// A writing tick keeps its lock and SQLite's journal in the state folder
+/// and its records in the state file: a folder or file this user cannot
+/// write is said before the tick reads or sends anything, in one line, the
+/// same for every tick. One that does not exist yet is the tick's to create.
+pub fn check_writable(file: &Path) -> std::result::Result<(), StateError> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    for path in [dir, file] {
+        match afk_host::private_files::can_write(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(unwritable(path, &e.to_string()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn unwritable(path: &Path, why: &str) -> StateError {
+    StateError {
+        message: format!(
+            "state: {} cannot be written by this user ({why})",
+            path.display()
+        ),
+        trouble: Trouble::ReadOnly,
+    }
 }
 
 /// `no_room`: the file system holding the state file has no room left.
@@ -510,6 +543,11 @@ impl Store {
         }
         create_empty(path).with_context(|| format!("state: cannot create {}", path.display()))?;
         let conn = Connection::open(path).map_err(|e| anyhow::Error::new(describe(path, &e)))?;
+        // SQLite opens a file it may not write read-only, and says so only
+        // at the first write
+        if conn.is_readonly(rusqlite::DatabaseName::Main)? {
+            return Err(unwritable(path, "SQLite opened it read-only").into());
+        }
         conn.busy_handler(Some(short_busy))
             .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
         let version = check_identity(&conn, path)?;
