@@ -154,6 +154,16 @@ pub fn parse() -> Cli {
     if let Some(cli) = box_program(std::env::args_os().collect()) {
         return cli;
     }
+    // a line that parses needs none of the help's decorations (each
+    // command's exit status, the hidden globals' copies: they change no
+    // value): a tick, the kill switch's above all, skips building them
+    if let Ok(cli) = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        return cli;
+    }
+    // help, a version or a mistake: said by the whole interface
     let json = std::env::args_os().any(|a| a == "--json");
     command()
         .try_get_matches()
