@@ -59,13 +59,16 @@ pub fn turn_env(cfg: &Config) -> [(&'static str, &'static str); 1] {
 /// The run's checkout folder: `runner.workdir` with its placeholders.
 pub fn workdir_of(cfg: &Config, at: &At) -> PathBuf {
     let prompt = at.run_dir.join("prompt-1.md");
-    PathBuf::from(crate::runner::command::substitute(
+    let values = crate::core::placeholders::Values {
+        run_dir: at.run_dir,
+        repo: at.repo.as_str(),
+        issue: at.issue,
+        branch: at.branch,
+        prompt_file: &prompt,
+    };
+    PathBuf::from(crate::core::placeholders::substitute(
         &cfg.runner.workdir,
-        at.run_dir,
-        at.repo.as_str(),
-        at.issue,
-        at.branch,
-        &prompt,
+        &values,
     ))
 }
 

@@ -57,21 +57,6 @@ pub enum Liveness {
     Vanished,
 }
 
-pub fn substitute(
-    s: &str,
-    run_dir: &Path,
-    repo: &str,
-    issue: IssueNumber,
-    branch: &str,
-    prompt_file: &Path,
-) -> String {
-    s.replace("{run_dir}", &run_dir.to_string_lossy())
-        .replace("{repo}", repo)
-        .replace("{issue}", &issue.to_string())
-        .replace("{branch}", branch)
-        .replace("{prompt_file}", &prompt_file.to_string_lossy())
-}
-
 fn on_path(prog: &str) -> bool {
     super::agent_box::find_program(prog).is_some()
 }
@@ -268,10 +253,24 @@ fn run_files(spec: &StartSpec) -> Result<(PathBuf, PathBuf)> {
     Ok((prompt_file, progress))
 }
 
+impl<'a> StartSpec<'a> {
+    /// What the command's and workdir's placeholders stand for in this turn.
+    fn placeholders(&self, prompt_file: &'a Path) -> crate::core::placeholders::Values<'a> {
+        crate::core::placeholders::Values {
+            run_dir: self.run_dir,
+            repo: self.repo,
+            issue: self.issue,
+            branch: self.branch,
+            prompt_file,
+        }
+    }
+}
+
 pub fn start(spec: &StartSpec) -> Result<Handle> {
     let rd = spec.run_dir;
     let (prompt_file, progress) = run_files(spec)?;
-    let sub = |s: &str| substitute(s, rd, spec.repo, spec.issue, spec.branch, &prompt_file);
+    let values = spec.placeholders(&prompt_file);
+    let sub = |s: &str| crate::core::placeholders::substitute(s, &values);
     let argv: Vec<String> = spec.command.iter().map(|a| sub(a)).collect();
     if !program_exists(&argv) {
         bail!(
@@ -289,15 +288,7 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     let exit_status = rd.join(EXIT_RECORD);
     let _ = std::fs::remove_file(&exit_status);
     let _ = std::fs::remove_file(rd.join(PID_RECORD));
-    let log = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(rd.join("agent.log"))
-    }
-    .context("runner: cannot open agent.log")?;
+    let log = open_log(rd)?;
     let stdin = std::fs::File::open(&prompt_file)?;
     let kept = match (&wrapped, spec.after.first()) {
         (None, Some(afk)) => Some(unboxed_keeper(afk, &argv, spec, rd)?),
@@ -328,16 +319,7 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     // turn's end starts
     let strip = wrapped.is_none() && kept.is_none();
     turn_env(&mut cmd, spec, (&prompt_file, &progress), strip);
-    // SAFETY: setsid is async-signal-safe; it detaches the agent into its own
-    // session and process group so a stop can signal the whole group.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    own_session(&mut cmd);
     // Written before the fork: a tick killed from here on may have started an
     // agent whose own record (agent.pid) is still on its way.
     crate::private_files::private_write(&rd.join("spawning"), b"")
@@ -351,6 +333,32 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     std::mem::forget(child);
     let start_time = process_start_time(pid).unwrap_or(0);
     Ok(Handle { pid, start_time })
+}
+
+/// The run's `agent.log`, appended to (private, 0600).
+fn open_log(rd: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(rd.join("agent.log"))
+        .context("runner: cannot open agent.log")
+}
+
+/// The agent in a session and process group of its own, so a stop can
+/// signal the whole group.
+fn own_session(cmd: &mut Command) {
+    // SAFETY: setsid is async-signal-safe, the one call made between fork
+    // and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 /// What the turn's box needs of the turn.
@@ -751,19 +759,6 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         panic!("no {}", p.display());
-    }
-
-    #[test]
-    fn placeholders_are_substituted() {
-        let s = substitute(
-            "{run_dir}/w/{repo}/{issue}/{branch}/{prompt_file}",
-            Path::new("/r"),
-            "a/b",
-            IssueNumber(7),
-            "afk/issue-7",
-            Path::new("/r/prompt-1.md"),
-        );
-        assert_eq!(s, "/r/w/a/b/7/afk/issue-7//r/prompt-1.md");
     }
 
     #[test]

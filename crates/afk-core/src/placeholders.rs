@@ -19,6 +19,54 @@ pub const PLACEHOLDERS: [(&str, &str); 5] = [
     ("{prompt_file}", "AFK_PROMPT_FILE"),
 ];
 
+/// The values a turn's placeholders stand for.
+#[derive(Debug, Clone, Copy)]
+pub struct Values<'a> {
+    pub run_dir: &'a std::path::Path,
+    pub repo: &'a str,
+    pub issue: crate::types::IssueNumber,
+    pub branch: &'a str,
+    pub prompt_file: &'a std::path::Path,
+}
+
+impl Values<'_> {
+    /// What the placeholder stands for; its environment variable carries the same.
+    fn of(&self, placeholder: &str) -> String {
+        match placeholder {
+            "{run_dir}" => self.run_dir.to_string_lossy().into_owned(),
+            "{repo}" => self.repo.to_string(),
+            "{issue}" => self.issue.to_string(),
+            "{branch}" => self.branch.to_string(),
+            "{prompt_file}" => self.prompt_file.to_string_lossy().into_owned(),
+            other => unreachable!("{other} is not in PLACEHOLDERS"),
+        }
+    }
+}
+
+/// `s` with every placeholder replaced by its value, as plain text, in one
+/// pass: a value is never read again for placeholders (a branch named
+/// `x{prompt_file}` stays that).
+pub fn substitute(s: &str, v: &Values) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match PLACEHOLDERS.iter().find(|(p, _)| rest.starts_with(p)) {
+            Some((p, _)) => {
+                out.push_str(&v.of(p));
+                rest = &rest[p.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 const SHELLS: [&str; 9] = [
     "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "busybox",
 ];
@@ -64,6 +112,41 @@ pub fn placeholder_in_shell_script(command: &[String]) -> Option<(&'static str, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_placeholder_is_replaced_by_its_value_as_plain_text() {
+        let v = Values {
+            run_dir: std::path::Path::new("/r"),
+            repo: "a/b",
+            issue: crate::types::IssueNumber(7),
+            branch: "afk/issue-7",
+            prompt_file: std::path::Path::new("/r/prompt-1.md"),
+        };
+        let cases = [
+            (
+                "{run_dir}/w/{repo}/{issue}/{branch}/{prompt_file}",
+                "/r/w/a/b/7/afk/issue-7//r/prompt-1.md",
+            ),
+            ("{issue}{issue}", "77"),
+            ("no placeholder", "no placeholder"),
+            ("{unknown} {ISSUE}", "{unknown} {ISSUE}"),
+            ("", ""),
+        ];
+        for (s, want) in cases {
+            assert_eq!(substitute(s, &v), want, "{s}");
+        }
+        // a value that looks like a placeholder stays as it is, whichever
+        // placeholder comes first in the table
+        let tricky = Values {
+            repo: "x{prompt_file}",
+            branch: "{run_dir}",
+            ..v
+        };
+        assert_eq!(
+            substitute("{repo} {branch} {{issue}", &tricky),
+            "x{prompt_file} {run_dir} {7"
+        );
+    }
 
     #[test]
     fn placeholders_are_refused_inside_shell_scripts_only() {

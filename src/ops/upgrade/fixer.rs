@@ -87,15 +87,18 @@ pub(super) fn start_on(
     up.git.fresh_folder(&run_dir).context("fixer")?;
     let prompt_file = run_dir.join(format!("prompt-{run}.md"));
     // the runner starts the agent in `runner.workdir`, made from the same values
-    let workdir = PathBuf::from(crate::runner::command::substitute(
-        &cfg.runner.workdir,
-        &run_dir,
-        &r.mirror,
+    let values = crate::core::placeholders::Values {
+        run_dir: &run_dir,
+        repo: &r.mirror,
         // a fixer works on a PR, not an issue: `{issue}` and AFK_ISSUE are
         // its number (the issue of that number on Gitea and GitHub)
-        pr.number.as_issue(),
-        &pr.head.name,
-        &prompt_file,
+        issue: pr.number.as_issue(),
+        branch: &pr.head.name,
+        prompt_file: &prompt_file,
+    };
+    let workdir = PathBuf::from(crate::core::placeholders::substitute(
+        &cfg.runner.workdir,
+        &values,
     ));
     let url = up.mirror_url(&l.repo)?;
     up.git

@@ -89,6 +89,27 @@ impl KubernetesRunner {
         env
     }
 
+    /// The agent container's command (the resume command for a later turn
+    /// where one is set), its placeholders the pod's own paths: its run
+    /// folder and its prompt's mount.
+    fn pod_command(&self, t: &crate::runner::Turn, resume: bool) -> Vec<String> {
+        let base = if resume && !self.resume_command.is_empty() {
+            &self.resume_command
+        } else {
+            &self.command
+        };
+        let values = crate::core::placeholders::Values {
+            run_dir: Path::new("/afk"),
+            repo: t.repo,
+            issue: t.issue,
+            branch: t.branch,
+            prompt_file: Path::new(k8s::PROMPT_PATH),
+        };
+        base.iter()
+            .map(|a| crate::core::placeholders::substitute(a, &values))
+            .collect()
+    }
+
     /// Create the turn's Job, then its ConfigMap owned by the Job. A Job that
     /// exists already (a dead tick's create, an answer that was lost) is this
     /// turn, started: never a second one. Both manifests are kept in the run
@@ -107,24 +128,7 @@ impl KubernetesRunner {
             t.prompt.as_bytes(),
         )
         .context("runner: cannot keep the prompt")?;
-        let base = if resume && !self.resume_command.is_empty() {
-            &self.resume_command
-        } else {
-            &self.command
-        };
-        let command: Vec<String> = base
-            .iter()
-            .map(|a| {
-                crate::runner::command::substitute(
-                    a,
-                    Path::new("/afk"),
-                    t.repo,
-                    t.issue,
-                    t.branch,
-                    Path::new(k8s::PROMPT_PATH),
-                )
-            })
-            .collect();
+        let command = self.pod_command(t, resume);
         let env = Self::env(t);
         let run_id = t.run_id.to_string();
         let instance = self.instance()?;
