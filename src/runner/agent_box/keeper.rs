@@ -508,25 +508,13 @@ fn forward_one(
             return;
         }
     };
-    let addrs: Vec<std::net::SocketAddr> =
-        match std::net::ToSocketAddrs::to_socket_addrs(&(target.host.as_str(), target.port)) {
-            Ok(a) => a.collect(),
-            Err(e) => {
-                say(&format!(
-                    "cannot resolve {target}: {}",
-                    afk_host::os_words(&e)
-                ));
-                let _ = conn.write_all(b"failed\n");
-                return;
-            }
-        };
-    let up = addrs.iter().find_map(|a| {
-        std::net::TcpStream::connect_timeout(a, std::time::Duration::from_secs(10)).ok()
-    });
-    let Some(up) = up else {
-        say(&format!("cannot connect to {target}"));
-        let _ = conn.write_all(b"failed\n");
-        return;
+    let up = match connect(&target) {
+        Ok(up) => up,
+        Err(why) => {
+            say(&why);
+            let _ = conn.write_all(b"failed\n");
+            return;
+        }
     };
     if conn.write_all(b"ok\n").is_err() {
         return;
@@ -558,6 +546,21 @@ fn forward_one(
         return;
     }
     super::relay::relay(conn, up);
+}
+
+/// A connection to an allowed host's first address that answers within 10 s;
+/// the line the box's log gets when none does.
+fn connect(target: &HostPort) -> Result<std::net::TcpStream, String> {
+    let addrs: Vec<std::net::SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&(target.host.as_str(), target.port))
+            .map_err(|e| format!("cannot resolve {target}: {}", afk_host::os_words(&e)))?
+            .collect();
+    addrs
+        .iter()
+        .find_map(|a| {
+            std::net::TcpStream::connect_timeout(a, std::time::Duration::from_secs(10)).ok()
+        })
+        .ok_or_else(|| format!("cannot connect to {target}"))
 }
 
 #[cfg(test)]
