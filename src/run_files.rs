@@ -153,11 +153,15 @@ pub fn keep_gate_verdict(run_dir: &std::path::Path, turn: u32, reasons: &[String
     } else {
         format!("refused (turn {turn})\n{}\n", reasons.join("\n"))
     };
-    if let Err(e) =
-        afk_host::private_files::private_replace(&run_dir.join(GATE_VERDICT), text.as_bytes())
-    {
+    keep(run_dir, GATE_VERDICT, &text, "the change gate's verdict");
+}
+
+/// Replace the run folder's `name` with `text`; one that cannot be written
+/// is a warning naming `what` (the tick goes on: the record is for people).
+fn keep(run_dir: &std::path::Path, name: &str, text: &str, what: &str) {
+    if let Err(e) = afk_host::private_files::private_replace(&run_dir.join(name), text.as_bytes()) {
         crate::log::warn(&format!(
-            "cannot keep the change gate's verdict in {}: {}",
+            "cannot keep {what} in {}: {}",
             run_dir.display(),
             afk_host::os_words(&e)
         ));
@@ -174,15 +178,7 @@ pub fn keep_job_deps(run_dir: &std::path::Path, sha: &str, deps: &[String]) {
         "{sha}\n{}",
         deps.iter().map(|l| format!("{l}\n")).collect::<String>()
     );
-    if let Err(e) =
-        afk_host::private_files::private_replace(&run_dir.join(JOB_DEPS), text.as_bytes())
-    {
-        crate::log::warn(&format!(
-            "cannot keep the Job's dependency list in {}: {}",
-            run_dir.display(),
-            afk_host::os_words(&e)
-        ));
-    }
+    keep(run_dir, JOB_DEPS, &text, "the Job's dependency list");
 }
 
 /// The dependency lines a Job listed for its push of `sha` (none when it
