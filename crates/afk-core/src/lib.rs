@@ -22,6 +22,7 @@ pub mod cadence;
 pub mod canary;
 pub mod checklist;
 pub mod ci;
+pub mod command_proof;
 pub mod compose;
 pub mod conversation;
 pub mod demo;

@@ -646,6 +646,22 @@ impl ForgeReads for MemoryForge {
         self.read("branch", repo, |r| Ok(r.branches.get(name).cloned()))
     }
 
+    /// As the forge holds them now: (who, content).
+    fn reactions(
+        &self,
+        repo: &RepoName,
+        _on: Target,
+        comment: i64,
+    ) -> Result<Vec<(String, String)>> {
+        self.read("reactions", repo, |r| {
+            Ok(r.reactions
+                .iter()
+                .filter(|(c, ..)| *c == comment)
+                .map(|(_, content, who)| (who.clone(), content.clone()))
+                .collect())
+        })
+    }
+
     /// The seeded reviews, pending ones by others left out (as both forges do).
     fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         self.read("reviews", repo, |r| {

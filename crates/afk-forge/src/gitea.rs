@@ -179,6 +179,15 @@ impl ForgeReads for Gitea {
         self.list_commits(repo, branch, since)
     }
 
+    fn reactions(
+        &self,
+        repo: &RepoName,
+        _on: Target,
+        comment: i64,
+    ) -> Result<Vec<(String, String)>> {
+        self.rest.reactions(repo, comment)
+    }
+
     /// Page by page (Gitea sends no `ETag` here).
     fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         self.rest.reviews(repo, pr)

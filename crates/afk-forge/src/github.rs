@@ -482,6 +482,15 @@ impl ForgeReads for Github {
         }))
     }
 
+    fn reactions(
+        &self,
+        repo: &RepoName,
+        _on: Target,
+        comment: i64,
+    ) -> Result<Vec<(String, String)>> {
+        self.rest.reactions(repo, comment)
+    }
+
     /// Every page, each conditional.
     fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         self.rest.reviews(repo, pr)

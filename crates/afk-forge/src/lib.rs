@@ -149,10 +149,6 @@ pub trait ForgeReads: Send + Sync {
     /// forge's order, kept as `core::review_bounds::keep_line_comments` says
     /// (the cut said by `more`); reading stops once more than can be kept were seen.
     fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments>;
-    /// The ids of pull request `pr`'s line comments in resolved threads,
-    /// where the forge shows resolution only apart from its REST answers
-    /// (GitHub: one GraphQL `reviewThreads` query); None where the line
-    /// comments already say (Gitea's `resolver`, GitLab's discussions).
     /// Whether comment `c` was ever edited, where the forge tells it apart
     /// from its dates (GitHub: GraphQL `lastEditedAt`, set by any edit, even
     /// one in the comment's own second); None where it does not.
@@ -160,6 +156,16 @@ pub trait ForgeReads: Send + Sync {
         let _ = c;
         Ok(None)
     }
+    /// Who reacted to comment `comment` of issue or PR `on`, and with what:
+    /// (login, content), GitLab's award `thumbsup` read as `+1`; the first
+    /// [`REACTIONS_MAX`] only (one page): what afk asks of its own question
+    /// (`core::command_proof`).
+    fn reactions(&self, repo: &RepoName, on: Target, comment: i64)
+    -> Result<Vec<(String, String)>>;
+    /// The ids of pull request `pr`'s line comments in resolved threads,
+    /// where the forge shows resolution only apart from its REST answers
+    /// (GitHub: one GraphQL `reviewThreads` query); None where the line
+    /// comments already say (Gitea's `resolver`, GitLab's discussions).
     fn resolved_line_comments(
         &self,
         repo: &RepoName,
@@ -173,6 +179,10 @@ pub trait ForgeReads: Send + Sync {
 /// Gitea's default work-in-progress title prefix (`[repository.pull-request]
 /// WORK_IN_PROGRESS_PREFIXES`): a PR so titled cannot be merged there.
 pub const WIP_PREFIX: &str = "WIP: ";
+
+/// How many reactions on one comment afk reads: one page
+/// ([`ForgeReads::reactions`]).
+pub const REACTIONS_MAX: usize = 50;
 
 /// What afk changes on a forge: every method here writes. A dry run's forge
 /// implements only these (recording them) and reads through the real one.

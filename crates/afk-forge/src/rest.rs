@@ -104,6 +104,31 @@ impl Rest {
         Ok(())
     }
 
+    /// Who reacted to a comment and with what (both forges: `GET
+    /// .../issues/comments/{id}/reactions`, one page of [`REACTIONS_MAX`]).
+    pub fn reactions(&self, repo: &RepoName, comment: i64) -> Result<Vec<(String, String)>> {
+        #[derive(Deserialize)]
+        struct WireReaction {
+            #[serde(default)]
+            user: Option<User>,
+            #[serde(default)]
+            content: String,
+        }
+        let v: Vec<WireReaction> = self.http.json(
+            "GET",
+            &format!(
+                "/repos/{}/issues/comments/{comment}/reactions?page=1&limit={max}&per_page={max}",
+                rp(repo),
+                max = crate::REACTIONS_MAX
+            ),
+            None,
+        )?;
+        Ok(v.into_iter()
+            .take(crate::REACTIONS_MAX)
+            .map(|r| (r.user.map(|u| u.login).unwrap_or_default(), r.content))
+            .collect())
+    }
+
     /// The repo's labels, fetched at most once per tick.
     pub fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
         if let Some(l) = self.labels.lock().unwrap().get(repo) {

@@ -275,6 +275,10 @@ pub enum Handled {
     },
     /// answered with a comment (an unknown verb), and why
     Answered(String),
+    /// a command afk cannot prove unedited (docs/reviews.md#commands):
+    /// afk asked its author on the thread, in its comment `0`, and carries
+    /// it out once they add a 👍 there
+    Awaiting(i64),
     /// not acted on, and why (untrusted, edited, afk's own, …)
     Ignored(String),
 }
@@ -296,6 +300,9 @@ impl Handled {
                 budget: TurnBudget::Fix,
             } => format!("taken: corrective turn {turn} of {max}"),
             Handled::Answered(why) => format!("answered: {why}"),
+            Handled::Awaiting(question) => {
+                format!("awaiting: its author's 👍 on comment {question}")
+            }
             Handled::Ignored(why) => format!("ignored: {why}"),
         }
     }
@@ -322,6 +329,10 @@ impl Handled {
                 Some(("taken", rest)) => taken(rest).unwrap_or(Handled::Answered(w.into())),
                 Some(("ignored", why)) => Handled::Ignored(why.into()),
                 Some(("answered", why)) => Handled::Answered(why.into()),
+                Some(("awaiting", rest)) => rest
+                    .strip_prefix("its author's 👍 on comment ")
+                    .and_then(|id| id.parse().ok())
+                    .map_or(Handled::Answered(w.into()), Handled::Awaiting),
                 _ => Handled::Answered(w.into()),
             },
         }
@@ -364,6 +375,7 @@ mod talk_tests {
                 budget: TurnBudget::Fix,
             },
             Handled::Answered("unknown verb".into()),
+            Handled::Awaiting(4242),
             Handled::Ignored("edited after it was written".into()),
         ];
         for h in handled {

@@ -132,6 +132,17 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/resolve") if body.get("review").is_some() => super::reviews::resolve(f, &body),
         ("POST", "/resolve") => super::routes::gitlab::admin::resolve(f, &body),
         ("POST", "/award") => super::routes::gitlab::admin::award(f, &body),
+        ("POST", "/react") => {
+            // `{comment, user, content = "+1"}`: a person's reaction on a
+            // comment, as Gitea and GitHub keep it (GitLab's is `/award`)
+            let id = body["comment"].as_i64().unwrap_or(0);
+            if !f.comments.contains_key(&id) {
+                return err(404, "no such comment");
+            }
+            let user = body["user"].as_str().unwrap_or("alice").to_string();
+            let (rid, _) = f.react(id, &user, body["content"].as_str().unwrap_or("+1"));
+            Reply::json(201, &json!({"id": rid}))
+        }
         ("POST", "/review") => super::reviews::submit(f, &body),
         ("POST", "/reply") => super::reviews::reply(f, &body),
         ("POST", "/dismiss") => super::reviews::dismiss(f, &body),

@@ -192,6 +192,17 @@ impl Store {
         Ok(out)
     }
 
+    /// Which of `ids`, comments of `repo`, a signed delivery reported as
+    /// written (in their edit grace or past it): afk would have heard of
+    /// an edit in their first second (`core::command_proof`).
+    pub fn comments_delivered(
+        &self,
+        repo: &str,
+        ids: &[i64],
+    ) -> Result<std::collections::HashSet<i64>> {
+        self.comments_in_grace(repo, ids, i64::MIN)
+    }
+
     /// Which of `ids`, comments of `repo`, a signed delivery said were edited.
     pub fn comments_edited(
         &self,
@@ -285,6 +296,9 @@ mod tests {
         assert_eq!(in_grace(1_999), [7].into_iter().collect());
         assert!(in_grace(2_000).is_empty(), "over at its end");
         assert!(s.comments_in_grace("acme/web", &[7], 0).unwrap().is_empty());
+        // delivered, in its grace or past it
+        let delivered = s.comments_delivered("ACME/api", &[7, 8]).unwrap();
+        assert_eq!(delivered, [7].into_iter().collect());
     }
 
     #[test]

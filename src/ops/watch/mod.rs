@@ -16,6 +16,7 @@
 
 mod act;
 mod comments;
+mod confirm;
 mod decide;
 mod forward;
 mod lists;

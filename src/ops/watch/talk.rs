@@ -163,6 +163,7 @@ pub(crate) fn hear(
         let mut threads = vec![Target::Issue(run.issue)];
         threads.extend(open_pr.map(|p| Target::Pr(p.number)));
         let reads = store.comments_read(run.id)?;
+        let mut listed: Vec<(Target, Vec<Comment>)> = vec![];
         for on in threads {
             let comments = w.t.forge()?.comments(&run.repo, on)?;
             let unheard: Vec<&Comment> = comments
@@ -173,9 +174,10 @@ pub(crate) fn hear(
             // the edits a signed delivery reported: the dates may show none
             let ids: Vec<i64> = unheard.iter().map(|c| c.id).collect();
             let marked = store.comments_edited(run.repo.as_str(), &ids)?;
+            let proofs = super::confirm::proofs(w, store, run, &ids)?;
             let fresh: Vec<Read> = unheard
                 .into_iter()
-                .map(|c| read(prefix, &reads, c, marked.contains(&c.id)))
+                .map(|c| read(prefix, &reads, c, marked.contains(&c.id), proofs(c.id)))
                 .collect();
             // every first read is kept before anything is done: what a
             // comment was then is what it can be, whatever its dates say
@@ -188,6 +190,27 @@ pub(crate) fn hear(
             for r in &fresh {
                 if done.insert((TalkKind::Comment, r.comment.id)) {
                     resumed |= command(w, store, (&mut trust, &mut talk), on, r)?;
+                }
+            }
+            listed.push((on, comments));
+        }
+        // the commands waiting for their author's 👍 (`core::command_proof`)
+        // since an earlier tick: a question asked now is in no list yet
+        for (item, confirmed) in super::confirm::waiting(w, run, &items, &listed, &reads)? {
+            let Some((on, c)) = listed
+                .iter()
+                .find_map(|(on, cs)| cs.iter().find(|c| c.id == item.item).map(|c| (*on, c)))
+            else {
+                continue;
+            };
+            match confirmed {
+                None if trust.check(&item.author)? => {
+                    resumed |=
+                        carry_out(w, store, (&snapshot, &mut talk), on, (c, item.what.clone()))?;
+                }
+                None => {}
+                Some(why) => {
+                    note_command(store, run, c, &item.what, &Handled::Ignored(why.into()))?
                 }
             }
         }
@@ -263,15 +286,24 @@ struct Read<'c> {
     first: FirstRead,
     /// edited, by its dates or by the forge's edit event
     edited: bool,
+    /// whether afk can take its words as its author's (`core::command_proof`)
+    proof: crate::core::command_proof::Proof,
 }
 
-fn read<'c>(prefix: &str, reads: &Reads, c: &'c Comment, marked: bool) -> Read<'c> {
+fn read<'c>(
+    prefix: &str,
+    reads: &Reads,
+    c: &'c Comment,
+    marked: bool,
+    proof: crate::core::command_proof::Proof,
+) -> Read<'c> {
     let hash = crate::store::comments_read::body_hash(&c.body);
     Read {
         comment: c,
         what: conversation::parse_command(prefix, &c.body),
         first: conversation::first_read(c.id, &hash, reads.kept.get(&c.id), reads.folded_up_to),
         edited: marked || c.edited(),
+        proof,
     }
 }
 
@@ -303,18 +335,7 @@ fn command(
     if before_run || own(&me) || own(&cfg.runner.agent_login) {
         return Ok(false);
     }
-    let note = |outcome: Handled| -> Result<()> {
-        crate::log::decision(&format!(
-            "{}#{} run {}: command {:?} by {author} (comment {}): {}",
-            run.repo,
-            run.issue,
-            run.id,
-            what.words(),
-            c.id,
-            outcome.words()
-        ));
-        store.note_talk_item(run.id, (TalkKind::Comment, c.id), author, &what, &outcome)
-    };
+    let note = |outcome: Handled| note_command(store, run, c, &what, &outcome);
     // an edited comment is nobody's command: whoever edited it, its words
     // are not (only) its author's (recorded, so it is never read again)
     if read.edited {
@@ -337,6 +358,49 @@ fn command(
         note(Handled::Ignored("edited after it was written".into()))?;
         return Ok(false);
     }
+    // words afk cannot prove its author's: asked of them, once
+    if crate::core::command_proof::asks_its_author(read.proof, &what) {
+        let question = super::confirm::ask(w, run, on, c.id, &what)?;
+        note(Handled::Awaiting(question))?;
+        return Ok(false);
+    }
+    carry_out(w, store, (run, talk), on, (c, what))
+}
+
+/// Record what afk did with comment `c`'s command, once, and say it.
+fn note_command(
+    store: &Store,
+    run: &Run,
+    c: &Comment,
+    what: &TalkSaid,
+    outcome: &Handled,
+) -> Result<()> {
+    crate::log::decision(&format!(
+        "{}#{} run {}: command {:?} by {} (comment {}): {}",
+        run.repo,
+        run.issue,
+        run.id,
+        what.words(),
+        c.author(),
+        c.id,
+        outcome.words()
+    ));
+    store.note_talk_item(run.id, (TalkKind::Comment, c.id), c.author(), what, outcome)
+}
+
+/// Carry out a trusted command afk can take as its author's: at once
+/// (`stop`, `hold`, `resume`) or queued for its turn; acknowledged with
+/// `eyes`, or an unknown verb answered. Returns whether it resumed a hold.
+fn carry_out(
+    w: &Watch,
+    store: &Store,
+    (run, talk): (&Run, &mut Talk),
+    on: Target,
+    (c, what): (&Comment, TalkSaid),
+) -> Result<bool> {
+    let cfg = w.t.config();
+    let author = c.author();
+    let note = |outcome: Handled| note_command(store, run, c, &what, &outcome);
     let mut resumed = false;
     let outcome = match what.effect() {
         Effect::Now => {

@@ -270,6 +270,24 @@ impl Sandbox {
         Pr::of(self.dialect, &v)
     }
 
+    /// `user` gives comment `comment` a 👍, as each dialect keeps it (a
+    /// reaction, GitLab's award emoji `thumbsup`).
+    pub fn thumbs_up(&self, comment: i64, user: &str) {
+        let v = match self.dialect {
+            Dialect::Gitlab => self.admin(
+                "POST",
+                "/award",
+                Some(json!({"note": comment, "user": user, "name": "thumbsup"})),
+            ),
+            Dialect::Gitea | Dialect::Github => self.admin(
+                "POST",
+                "/react",
+                Some(json!({"comment": comment, "user": user, "content": "+1"})),
+            ),
+        };
+        assert!(v["id"].as_i64().is_some(), "{v}");
+    }
+
     /// The reactions (award emoji) on comment `comment` of `on` in `repo`:
     /// (who, what), as the API lists them.
     pub fn reactions(&self, repo: &str, on: On, comment: i64) -> (u16, Vec<(String, String)>) {

@@ -385,6 +385,41 @@ impl ForgeReads for Gitlab {
         Ok(files.into_iter().map(WireDiff::into_diff).collect())
     }
 
+    /// The note's award emoji (one page): `thumbsup` read as `+1`.
+    fn reactions(
+        &self,
+        repo: &RepoName,
+        on: Target,
+        comment: i64,
+    ) -> Result<Vec<(String, String)>> {
+        #[derive(serde::Deserialize)]
+        struct WireAwarded {
+            #[serde(default)]
+            name: String,
+            #[serde(default)]
+            user: Option<WireUser>,
+        }
+        let v: Vec<WireAwarded> = self.http.json(
+            "GET",
+            &format!(
+                "{}/{comment}/award_emoji?page=1&per_page={}",
+                Self::notes_path(repo, on),
+                crate::REACTIONS_MAX
+            ),
+            None,
+        )?;
+        Ok(v.into_iter()
+            .take(crate::REACTIONS_MAX)
+            .map(|a| {
+                let name = match a.name.as_str() {
+                    "thumbsup" => "+1".to_string(),
+                    _ => a.name,
+                };
+                (a.user.map(|u| u.username).unwrap_or_default(), name)
+            })
+            .collect())
+    }
+
     /// The conversation on merge request `pr`
     /// (docs/gitlab.md#what-differs-from-gitea-and-github): each person's
     /// unresolved resolvable threads and reviewer state `requested_changes`,
