@@ -281,7 +281,7 @@ pub fn comment_edits(
         )),
         (true, false) => Some((
             Level::Warn,
-            "the agent's account holds a forge token (runner.workspace = \"agent\") and no webhook reports edits: an edit within a comment's own second shows in no date, so the agent's account could rewrite a trusted comment into a command unseen; set [hook] with comment events, or give that account no right to edit others' comments (docs/reviews.md#commands)".into(),
+            "the agent's account holds a forge token (runner.workspace = \"agent\") and no webhook reports edits: an edit within a comment's own second shows in no date, so afk carries out a `resume` or `fix` only once its author adds a 👍 to afk's question on the thread (`stop` and `hold` at once); set [hook] with comment events to need none (docs/reviews.md#commands)".into(),
         )),
     }
 }
