@@ -359,11 +359,27 @@ impl WireNote {
     }
 }
 
-/// An award emoji (`doc/api/emoji_reactions.md`): when it was given.
+/// An award emoji (`doc/api/emoji_reactions.md`): which, by whom, when.
 #[derive(Debug, Clone, Deserialize)]
 struct WireAward {
     #[serde(default)]
     created_at: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    user: Option<WireUser>,
+}
+
+impl WireAward {
+    /// (who, name), `thumbsup` read as `+1` (`ForgeReads::reactions`).
+    fn reaction(&self) -> (String, String) {
+        let name = match self.name.as_str() {
+            "thumbsup" => "+1".to_string(),
+            other => other.to_string(),
+        };
+        let who = self.user.as_ref().map(|u| u.username.clone());
+        (who.unwrap_or_default(), name)
+    }
 }
 
 /// Whether a note was edited (docs/gitlab.md#what-differs-from-gitea-and-github):
@@ -620,6 +636,9 @@ struct Kept {
     heads: HashMap<(RepoName, String), (u64, Option<WirePipeline>)>,
     /// (project, merge request iid) → the line comments of each review read
     talk: HashMap<(RepoName, u64), std::collections::BTreeMap<i64, LineComments>>,
+    /// (project, note) → its award emoji as read this tick: (who, name as
+    /// `reactions` gives it)
+    awards: HashMap<(RepoName, i64), Vec<(String, String)>>,
 }
 
 pub struct Gitlab {

@@ -250,6 +250,12 @@ impl ForgeReads for Gitlab {
                 ))?;
                 let at: Vec<Option<&str>> =
                     awards.iter().map(|a| a.created_at.as_deref()).collect();
+                let given = awards.iter().map(WireAward::reaction).collect();
+                self.kept
+                    .lock()
+                    .unwrap()
+                    .awards
+                    .insert((repo.clone(), n.id), given);
                 if !note_edited(
                     n.created_at.as_deref(),
                     n.updated_at.as_deref(),
@@ -385,39 +391,37 @@ impl ForgeReads for Gitlab {
         Ok(files.into_iter().map(WireDiff::into_diff).collect())
     }
 
-    /// The note's award emoji (one page): `thumbsup` read as `+1`.
+    /// The note's award emoji (one page), unless this tick's `comments`
+    /// read them already.
     fn reactions(
         &self,
         repo: &RepoName,
         on: Target,
         comment: i64,
     ) -> Result<Vec<(String, String)>> {
-        #[derive(serde::Deserialize)]
-        struct WireAwarded {
-            #[serde(default)]
-            name: String,
-            #[serde(default)]
-            user: Option<WireUser>,
-        }
-        let v: Vec<WireAwarded> = self.http.json(
-            "GET",
-            &format!(
-                "{}/{comment}/award_emoji?page=1&per_page={}",
-                Self::notes_path(repo, on),
-                crate::REACTIONS_MAX
-            ),
-            None,
-        )?;
-        Ok(v.into_iter()
-            .take(crate::REACTIONS_MAX)
-            .map(|a| {
-                let name = match a.name.as_str() {
-                    "thumbsup" => "+1".to_string(),
-                    _ => a.name,
-                };
-                (a.user.map(|u| u.username).unwrap_or_default(), name)
-            })
-            .collect())
+        let kept = self
+            .kept
+            .lock()
+            .unwrap()
+            .awards
+            .get(&(repo.clone(), comment))
+            .cloned();
+        let given = match kept {
+            Some(given) => given,
+            None => {
+                let v: Vec<WireAward> = self.http.json(
+                    "GET",
+                    &format!(
+                        "{}/{comment}/award_emoji?page=1&per_page={}",
+                        Self::notes_path(repo, on),
+                        crate::REACTIONS_MAX
+                    ),
+                    None,
+                )?;
+                v.iter().map(WireAward::reaction).collect()
+            }
+        };
+        Ok(given.into_iter().take(crate::REACTIONS_MAX).collect())
     }
 
     /// The conversation on merge request `pr`

@@ -511,11 +511,21 @@ fn notes(f: &Gitlab, r: &RepoName, _: &Seen) {
 }
 
 /// MR notes: system notes never comments; a note moved only by afk's
-/// eyes is not edited, one changed after it is
-fn mr_notes(f: &Gitlab, r: &RepoName, _: &Seen) {
+/// eyes is not edited, one changed after it is; a note's award emoji the
+/// listing read are its reactions, not read again in the tick
+fn mr_notes(f: &Gitlab, r: &RepoName, seen: &Seen) {
     let notes = f.comments(r, Target::Pr(PrNumber(4))).unwrap();
     let got: Vec<(i64, bool)> = notes.iter().map(|c| (c.id, c.edited())).collect();
     assert_eq!(got, vec![(42, false), (43, true)]);
+    let given = f.reactions(r, Target::Pr(PrNumber(4)), 42).unwrap();
+    assert_eq!(given, vec![("afk-bot".to_string(), "eyes".to_string())]);
+    let reads = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, t, _)| m == "GET" && t.contains("/notes/42/award_emoji"))
+        .count();
+    assert_eq!(reads, 1, "read once in the tick");
     f.react(r, Target::Pr(PrNumber(4)), 42, "eyes").unwrap();
     f.react(r, Target::Pr(PrNumber(4)), 43, "eyes").unwrap();
 }
