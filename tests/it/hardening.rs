@@ -241,13 +241,7 @@ fn an_answer_afk_has_read_is_carried_only_as_afk_first_read_it() {
         action_of(&r, 1),
         ("escalate".into(), Some("blocked".into()))
     );
-    // every comment's created_at and updated_at: one second
-    let second = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
-        .replace_nanosecond(0)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    sb.faults(json!([{"method": "GET", "path": sb.dialect.comments_part(), "dates": second}]));
+    sb.date_comments_in_one_second();
     let answer = sb.admin(
         "POST",
         "/comment",

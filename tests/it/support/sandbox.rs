@@ -270,6 +270,20 @@ impl Sandbox {
         Pr::of(self.dialect, &v)
     }
 
+    /// From now on every comment afk lists is dated (`created_at` and
+    /// `updated_at`) in one second, an hour ahead: an edit shows in no
+    /// date, as one made in a comment's own second does on the forges.
+    pub fn date_comments_in_one_second(&self) {
+        let second = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+            .replace_nanosecond(0)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        self.faults(
+            json!([{"method": "GET", "path": self.dialect.comments_part(), "dates": second}]),
+        );
+    }
+
     /// `user` gives comment `comment` a 👍, as each dialect keeps it (a
     /// reaction, GitLab's award emoji `thumbsup`).
     pub fn thumbs_up(&self, comment: i64, user: &str) {
