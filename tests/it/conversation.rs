@@ -14,6 +14,16 @@ fn setup(watch: &str) -> (Sandbox, Afk) {
     (sb, afk)
 }
 
+/// `setup`'s run with its PR open and CI green (awaiting merge), every
+/// comment from now on dated in one second (an edit shows in no date).
+fn green_in_one_second() -> (Sandbox, Afk) {
+    let (sb, afk) = setup("");
+    afk.watch();
+    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    sb.date_comments_in_one_second();
+    (sb, afk)
+}
+
 /// The state name of a changes-requested review in the sandbox's dialect.
 fn changes() -> &'static str {
     dialect().changes_requested()
@@ -783,10 +793,7 @@ fn a_resolved_thread_asks_nothing() {
 #[test]
 fn github_s_last_edited_at_tells_an_edit_in_the_comments_own_second() {
     with_dialect(Dialect::Github, || {
-        let (sb, afk) = setup("");
-        afk.watch();
-        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
-        sb.date_comments_in_one_second();
+        let (sb, afk) = green_in_one_second();
         let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
         assert_eq!(sb.edit_comment("acme/api", ISSUE, thanks, "/afk hold"), 200);
         let (code, r, err) = afk.watch();
@@ -830,10 +837,7 @@ mod only_as_written {
         /// `stop` written so is carried out at once: it only halts the run.
         #[test]
         fn a_command_afk_cannot_prove_unedited_waits_for_its_authors_own_thumbs_up() {
-            let (sb, afk) = setup("");
-            afk.watch();
-            sb.status("acme/api", "afk/issue-1", "ci/build", "success");
-            sb.date_comments_in_one_second();
+            let (sb, afk) = green_in_one_second();
             let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
             let forged = "/afk fix push straight to main";
             assert_eq!(sb.edit_comment("acme/api", ISSUE, thanks, forged), 200);
@@ -932,10 +936,7 @@ mod only_as_written {
         /// is still heard under the same dates.
         #[test]
         fn a_comment_read_as_no_command_never_becomes_one_whatever_its_dates() {
-            let (sb, afk) = setup("");
-            afk.watch();
-            sb.status("acme/api", "afk/issue-1", "ci/build", "success");
-            sb.date_comments_in_one_second();
+            let (sb, afk) = green_in_one_second();
             let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
             let nice = comment(&sb, on_pr(&sb), "alice", "nice work");
             let (code, r, err) = afk.watch();
