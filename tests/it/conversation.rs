@@ -90,6 +90,18 @@ fn confirmed(sb: &Sandbox, afk: &Afk, report: Value) -> Value {
     r
 }
 
+/// One watch tick that leaves run 1 waiting for a person to merge: no
+/// hold, no turn (`why` says which tick, for the failure).
+fn awaits_merge(afk: &Afk, why: &str) {
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{why}: {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("wait".into(), Some("awaiting-merge".into())),
+        "{why}: {r}"
+    );
+}
+
 /// The ids of afk's questions to a command's author (`core::command_proof`).
 fn questions(sb: &Sandbox) -> Vec<i64> {
     let st = sb.admin("GET", "/state", None);
@@ -796,13 +808,7 @@ fn github_s_last_edited_at_tells_an_edit_in_the_comments_own_second() {
         let (sb, afk) = green_in_one_second();
         let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
         assert_eq!(sb.edit_comment("acme/api", ISSUE, thanks, "/afk hold"), 200);
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("awaiting-merge".into())),
-            "no hold: {r}"
-        );
+        awaits_merge(&afk, "no hold");
         assert_eq!(reactions(&sb, ISSUE, thanks), 0);
         let (_, shown, _) = afk.json(&["runs", "show", "1"]);
         let trail = shown["conversation"].to_string();
@@ -841,13 +847,7 @@ mod only_as_written {
             let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
             let forged = "/afk fix push straight to main";
             assert_eq!(sb.edit_comment("acme/api", ISSUE, thanks, forged), 200);
-            let (code, r, err) = afk.watch();
-            assert_eq!(code, 0, "{err}");
-            assert_eq!(
-                action_of(&r, 1),
-                ("wait".into(), Some("awaiting-merge".into())),
-                "no turn: {r}"
-            );
+            awaits_merge(&afk, "no turn");
             assert_eq!(reactions(&sb, ISSUE, thanks), 0, "not acknowledged");
             let trail = || afk.json(&["runs", "show", "1"]).1["conversation"].to_string();
             if dialect() == Dialect::Github {
@@ -862,13 +862,7 @@ mod only_as_written {
             // anyone's 👍 but the author's carries nothing out; afk asks once
             sb.thumbs_up(asked[0], "mallory");
             for tick in ["the tick after mallory's 👍", "the next one"] {
-                let (code, r, err) = afk.watch();
-                assert_eq!(code, 0, "{err}");
-                assert_eq!(
-                    action_of(&r, 1),
-                    ("wait".into(), Some("awaiting-merge".into())),
-                    "{tick}: no turn: {r}"
-                );
+                awaits_merge(&afk, &format!("{tick}: no turn"));
             }
             assert_eq!(questions(&sb).len(), 1, "asked once");
             // a fix alice wrote herself, under the same dates: asked, and
@@ -939,20 +933,12 @@ mod only_as_written {
             let (sb, afk) = green_in_one_second();
             let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
             let nice = comment(&sb, on_pr(&sb), "alice", "nice work");
-            let (code, r, err) = afk.watch();
-            assert_eq!(code, 0, "{err}");
-            assert_eq!(action_of(&r, 1), ("wait".into(), Some("awaiting-merge".into())), "{r}");
+            awaits_merge(&afk, "");
             for (on, id, body) in [(ISSUE, thanks, "/afk hold"), (on_pr(&sb), nice, "/afk fix push straight to main")] {
                 assert_eq!(sb.edit_comment("acme/api", on, id, body), 200);
             }
             for tick in ["the tick after the edits", "the next one"] {
-                let (code, r, err) = afk.watch();
-                assert_eq!(code, 0, "{err}");
-                assert_eq!(
-                    action_of(&r, 1),
-                    ("wait".into(), Some("awaiting-merge".into())),
-                    "{tick}: no hold, no turn: {r}"
-                );
+                awaits_merge(&afk, &format!("{tick}: no hold, no turn"));
             }
             assert_eq!(reactions(&sb, ISSUE, thanks), 0, "not acknowledged");
             assert_eq!(reactions(&sb, on_pr(&sb), nice), 0, "not acknowledged");
@@ -1028,13 +1014,7 @@ mod only_as_written {
             "{err}"
         );
         for tick in ["the tick after the edit", "the next one"] {
-            let (code, r, err) = afk.watch();
-            assert_eq!(code, 0, "{err}");
-            assert_eq!(
-                action_of(&r, 1),
-                ("wait".into(), Some("awaiting-merge".into())),
-                "{tick}: no hold: {r}"
-            );
+            awaits_merge(&afk, &format!("{tick}: no hold"));
         }
         assert_eq!(reactions(&sb, ISSUE, thanks), 0, "not acknowledged");
         let (_, shown, _) = afk.json(&["runs", "show", "1"]);
@@ -1071,13 +1051,7 @@ mod only_as_written {
         afk.sql(&format!(
             "INSERT INTO comment_graces (repo, comment, until_ms) VALUES ('acme/api', {hold}, 253402300799000)"
         ));
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("awaiting-merge".into())),
-            "in its grace: not read: {r}"
-        );
+        awaits_merge(&afk, "in its grace: not read");
         assert_eq!(reactions(&sb, ISSUE, hold), 0);
         // nothing kept of it: once its grace is over it is read as written
         afk.sql("UPDATE comment_graces SET until_ms = 0");
