@@ -102,12 +102,15 @@ fn awaits_merge(afk: &Afk, why: &str) {
     );
 }
 
+/// The repository's comments (issue and PR) as the sandbox holds them now.
+fn comments_now(sb: &Sandbox) -> Vec<Value> {
+    let st = sb.admin("GET", "/state", None);
+    st["repos"][0]["comments"].as_array().unwrap().clone()
+}
+
 /// The ids of afk's questions to a command's author (`core::command_proof`).
 fn questions(sb: &Sandbox) -> Vec<i64> {
-    let st = sb.admin("GET", "/state", None);
-    st["repos"][0]["comments"]
-        .as_array()
-        .unwrap()
+    comments_now(sb)
         .iter()
         .filter(|c| {
             c["body"]
@@ -120,10 +123,7 @@ fn questions(sb: &Sandbox) -> Vec<i64> {
 }
 
 fn bodies(sb: &Sandbox) -> Vec<String> {
-    let st = sb.admin("GET", "/state", None);
-    st["repos"][0]["comments"]
-        .as_array()
-        .unwrap()
+    comments_now(sb)
         .iter()
         .map(|c| c["body"].as_str().unwrap().to_string())
         .collect()
