@@ -868,13 +868,9 @@ mod only_as_written {
             // a fix alice wrote herself, under the same dates: asked, and
             // carried out on her own 👍
             let fix = comment(&sb, ISSUE, "alice", "/afk fix rename the helper");
-            let (_, r, _) = afk.watch();
-            assert_eq!(action_of(&r, 1), ("wait".into(), Some("awaiting-merge".into())), "{r}");
-            let asked = questions(&sb);
-            assert_eq!(asked.len(), 2, "{asked:?}");
-            sb.thumbs_up(asked[1], "alice");
-            let (code, r, err) = afk.watch();
-            assert_eq!(code, 0, "{err}");
+            awaits_merge(&afk, "alice's own fix, asked");
+            assert_eq!(questions(&sb).len(), 2);
+            let r = confirmed(&sb, &afk, Value::Null);
             assert_eq!(
                 action_of(&r, 1),
                 ("corrective_turn".into(), Some("review".into())),
