@@ -865,6 +865,12 @@ mod only_as_written {
                 awaits_merge(&afk, &format!("{tick}: no turn"));
             }
             assert_eq!(questions(&sb).len(), 1, "asked once");
+            // the forged comment deleted: dropped for good, and the trail says why
+            let (code, v) = sb.api_call("DELETE", &sb.comment_path("acme/api", ISSUE, thanks), None);
+            assert!(code < 300, "{code} {v}");
+            awaits_merge(&afk, "the forged comment gone");
+            let t = trail();
+            assert!(t.contains("ignored: its comment is gone"), "{t}");
             // a fix alice wrote herself, under the same dates: asked, and
             // carried out on her own 👍
             let fix = comment(&sb, ISSUE, "alice", "/afk fix rename the helper");

@@ -57,15 +57,22 @@ pub(super) fn ask(w: &Watch, run: &Run, on: Target, comment: i64, what: &TalkSai
     Ok(w.t.forge()?.create_comment(&run.repo, on, &body)?.id)
 }
 
-/// The waiting commands this tick settles: `None` to carry out (its
-/// author's 👍 given), `Some(why)` never to; the others wait on.
-pub(super) fn waiting<'i>(
+/// A waiting command this tick settles.
+pub(super) enum Waited<'i, 'c> {
+    /// its author's 👍 is given: carry it out, from its comment on `on`
+    Given(&'i Item, Target, &'c Comment),
+    /// never to be carried out, and why (its comment may be gone)
+    Void(&'i Item, &'static str),
+}
+
+/// The waiting commands this tick settles; the others wait on.
+pub(super) fn waiting<'i, 'c>(
     w: &Watch,
     run: &Run,
     items: &'i [Item],
-    listed: &[(Target, Vec<Comment>)],
+    listed: &'c [(Target, Vec<Comment>)],
     reads: &Reads,
-) -> Result<Vec<(&'i Item, Option<&'static str>)>> {
+) -> Result<Vec<Waited<'i, 'c>>> {
     let find = |id: i64| {
         listed
             .iter()
@@ -78,7 +85,8 @@ pub(super) fn waiting<'i>(
         _ => None,
     });
     for (item, question) in asked.take(WAITING_MAX) {
-        let void = match find(item.item) {
+        let command = find(item.item);
+        let void = match command {
             None => Some("its comment is gone"),
             Some((_, c)) if c.edited() => Some("edited after it was written"),
             Some((_, c)) => {
@@ -102,10 +110,13 @@ pub(super) fn waiting<'i>(
             (None, Some((on, _)), Some(true)) => w.t.forge()?.reactions(&run.repo, on, question)?,
             _ => vec![],
         };
-        match command_proof::confirmation(&item.author, intact, void, &reactions) {
-            Confirmation::Given => out.push((item, None)),
-            Confirmation::Void(why) => out.push((item, Some(why))),
-            Confirmation::NotYet => {}
+        match (
+            command_proof::confirmation(&item.author, intact, void, &reactions),
+            command,
+        ) {
+            (Confirmation::Given, Some((on, c))) => out.push(Waited::Given(item, on, c)),
+            (Confirmation::Void(why), _) => out.push(Waited::Void(item, why)),
+            _ => {}
         }
     }
     Ok(out)

@@ -12,6 +12,7 @@
 //! command only as first read (`core::conversation::not_a_command`), so
 //! one read as no command never becomes one, whatever its dates say.
 
+use super::confirm::Waited;
 use super::lists::Watch;
 use crate::core::conversation::{self, FirstRead, ReviewContext};
 use crate::forge::{Comment, Failure, ForgeError, PullRequest, Target};
@@ -196,22 +197,20 @@ pub(crate) fn hear(
         }
         // the commands waiting for their author's 👍 (`core::command_proof`)
         // since an earlier tick: a question asked now is in no list yet
-        for (item, confirmed) in super::confirm::waiting(w, run, &items, &listed, &reads)? {
-            let Some((on, c)) = listed
-                .iter()
-                .find_map(|(on, cs)| cs.iter().find(|c| c.id == item.item).map(|c| (*on, c)))
-            else {
-                continue;
-            };
-            match confirmed {
-                None if trust.check(&item.author)? => {
+        for settled in super::confirm::waiting(w, run, &items, &listed, &reads)? {
+            match settled {
+                Waited::Given(item, on, c) if trust.check(&item.author)? => {
                     resumed |=
                         carry_out(w, store, (&snapshot, &mut talk), on, (c, item.what.clone()))?;
                 }
-                None => {}
-                Some(why) => {
-                    note_command(store, run, c, &item.what, &Handled::Ignored(why.into()))?
-                }
+                Waited::Given(..) => {}
+                Waited::Void(item, why) => note_command(
+                    store,
+                    run,
+                    (item.item, &item.author),
+                    &item.what,
+                    &Handled::Ignored(why.into()),
+                )?,
             }
         }
     }
@@ -335,7 +334,7 @@ fn command(
     if before_run || own(&me) || own(&cfg.runner.agent_login) {
         return Ok(false);
     }
-    let note = |outcome: Handled| note_command(store, run, c, &what, &outcome);
+    let note = |outcome: Handled| note_command(store, run, (c.id, c.author()), &what, &outcome);
     // an edited comment is nobody's command: whoever edited it, its words
     // are not (only) its author's (recorded, so it is never read again)
     if read.edited {
@@ -367,25 +366,24 @@ fn command(
     carry_out(w, store, (run, talk), on, (c, what))
 }
 
-/// Record what afk did with comment `c`'s command, once, and say it.
+/// Record what afk did with comment `id`'s command (by `author`), once,
+/// and say it.
 fn note_command(
     store: &Store,
     run: &Run,
-    c: &Comment,
+    (id, author): (i64, &str),
     what: &TalkSaid,
     outcome: &Handled,
 ) -> Result<()> {
     crate::log::decision(&format!(
-        "{}#{} run {}: command {:?} by {} (comment {}): {}",
+        "{}#{} run {}: command {:?} by {author} (comment {id}): {}",
         run.repo,
         run.issue,
         run.id,
         what.words(),
-        c.author(),
-        c.id,
         outcome.words()
     ));
-    store.note_talk_item(run.id, (TalkKind::Comment, c.id), c.author(), what, outcome)
+    store.note_talk_item(run.id, (TalkKind::Comment, id), author, what, outcome)
 }
 
 /// Carry out a trusted command afk can take as its author's: at once
@@ -400,7 +398,7 @@ fn carry_out(
 ) -> Result<bool> {
     let cfg = w.t.config();
     let author = c.author();
-    let note = |outcome: Handled| note_command(store, run, c, &what, &outcome);
+    let note = |outcome: Handled| note_command(store, run, (c.id, c.author()), &what, &outcome);
     let mut resumed = false;
     let outcome = match what.effect() {
         Effect::Now => {
