@@ -831,6 +831,48 @@ fn github_s_last_edited_at_tells_an_edit_in_the_comments_own_second() {
 mod only_as_written {
     use super::*;
 
+    /// Hardening VI item 6, as a crash would: afk's question lands but its
+    /// answer is dropped, so the tick records nothing. The next tick finds
+    /// the question on the thread and records it: asked once, and alice's
+    /// own 👍 there carries the command out.
+    #[test]
+    fn a_question_whose_answer_was_lost_is_found_on_the_thread_not_asked_twice() {
+        for d in [Dialect::Gitea, Dialect::Gitlab] {
+            with_dialect(d, || {
+                let (sb, afk) = setup("");
+                afk.watch();
+                sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+                let second = sb.date_comments_in_one_second();
+                let part = sb.dialect.comments_part();
+                sb.faults(json!([
+                    {"method": "GET", "path": part, "dates": second},
+                    {"method": "POST", "path": part, "drop_after": true, "times": 1}
+                ]));
+                let fix = comment(&sb, ISSUE, "alice", "/afk fix rename the helper");
+                afk.watch();
+                assert_eq!(questions(&sb).len(), 1, "{d:?}: the question landed");
+                awaits_merge(&afk, "the tick after the lost answer");
+                let t = afk.json(&["runs", "show", "1"]).1["conversation"].to_string();
+                let asked = questions(&sb);
+                assert_eq!(asked.len(), 1, "{d:?}: not asked twice");
+                assert!(
+                    t.contains(&format!(
+                        "awaiting: its author's 👍 on comment {}",
+                        asked[0]
+                    )),
+                    "{d:?}: {t}"
+                );
+                let r = confirmed(&sb, &afk, Value::Null);
+                assert_eq!(
+                    action_of(&r, 1),
+                    ("corrective_turn".into(), Some("review".into())),
+                    "{d:?}: {r}"
+                );
+                assert_eq!(reactions(&sb, ISSUE, fix), 1);
+            });
+        }
+    }
+
     both_dialects! {
 
         /// Hardening VI item 6, the earlier rounds' open scenario: with

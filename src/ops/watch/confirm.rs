@@ -51,9 +51,24 @@ fn verb(what: &TalkSaid) -> String {
 }
 
 /// Ask the author of comment `comment` on its thread; returns the
-/// question's id.
-pub(super) fn ask(w: &Watch, run: &Run, on: Target, comment: i64, what: &TalkSaid) -> Result<i64> {
+/// question's id. A question of afk's already on the thread (`thread`, as
+/// this tick listed it) is that one: an ask whose answer was lost, or whose
+/// tick died before it was recorded, is not posted twice.
+pub(super) fn ask(
+    w: &Watch,
+    run: &Run,
+    (on, thread): (Target, &[Comment]),
+    comment: i64,
+    what: &TalkSaid,
+) -> Result<i64> {
     let body = command_proof::question(comment, &verb(what));
+    let me = w.me()?;
+    let asked = thread
+        .iter()
+        .find(|q| q.author().eq_ignore_ascii_case(&me) && q.body.trim() == body.trim());
+    if let Some(q) = asked {
+        return Ok(q.id);
+    }
     Ok(w.t.forge()?.create_comment(&run.repo, on, &body)?.id)
 }
 

@@ -190,7 +190,7 @@ pub(crate) fn hear(
             store.note_comments_read(run.id, &firsts)?;
             for r in &fresh {
                 if done.insert((TalkKind::Comment, r.comment.id)) {
-                    resumed |= command(w, store, (&mut trust, &mut talk), on, r)?;
+                    resumed |= command(w, store, (&mut trust, &mut talk), (on, &comments), r)?;
                 }
             }
             listed.push((on, comments));
@@ -311,7 +311,7 @@ fn command(
     w: &Watch,
     store: &Store,
     (trust, talk): (&mut Trust, &mut Talk),
-    on: Target,
+    (on, thread): (Target, &[Comment]),
     read: &Read,
 ) -> Result<bool> {
     let run = trust.run;
@@ -359,7 +359,7 @@ fn command(
     }
     // words afk cannot prove its author's: asked of them, once
     if crate::core::command_proof::asks_its_author(read.proof, &what) {
-        let question = super::confirm::ask(w, run, on, c.id, &what)?;
+        let question = super::confirm::ask(w, run, (on, thread), c.id, &what)?;
         note(Handled::Awaiting(question))?;
         return Ok(false);
     }

@@ -273,7 +273,8 @@ impl Sandbox {
     /// From now on every comment afk lists is dated (`created_at` and
     /// `updated_at`) in one second, an hour ahead: an edit shows in no
     /// date, as one made in a comment's own second does on the forges.
-    pub fn date_comments_in_one_second(&self) {
+    /// Returns that second, for a test that adds faults beside it.
+    pub fn date_comments_in_one_second(&self) -> String {
         let second = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
             .replace_nanosecond(0)
             .unwrap()
@@ -282,6 +283,7 @@ impl Sandbox {
         self.faults(
             json!([{"method": "GET", "path": self.dialect.comments_part(), "dates": second}]),
         );
+        second
     }
 
     /// `user` gives comment `comment` a 👍, as each dialect keeps it (a
