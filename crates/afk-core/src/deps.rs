@@ -2,7 +2,8 @@
 //! lockfiles afk reads, at any depth of the repository, read at the run's
 //! base and at its head, and what moved: a name added, changed (old → new)
 //! or removed. Pure: the files' texts come in, the PR body's lines go out.
-//! A lockfile afk cannot parse refuses nothing and is named as not read.
+//! A lockfile afk cannot parse is named as not read (and the gate refuses
+//! a turn that touches one).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -226,6 +227,14 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, String> {
             }
         }
     }
+    // a name or version no registry gives is not a dependency afk can
+    // name, list or check
+    if out
+        .iter()
+        .any(|(n, vs)| n.chars().any(char::is_control) || vs.iter().any(|v| v.chars().any(char::is_control)))
+    {
+        return Err("a name or version with a control character".into());
+    }
     Ok(out)
 }
 
@@ -306,7 +315,9 @@ pub fn body_lines(reads: &[Read], advisories: &Listed) -> Vec<String> {
             Ok(moved) => {
                 for (name, m) in moved {
                     let at = format!("({eco}, {})", code(r.path));
-                    let v = |vs: &[String]| crate::sanitize::one_line(&vs.join(", "), 200);
+                    // versions are the agent's text too: a code span each
+                    // side, so none is live markup in the PR body
+                    let v = |vs: &[String]| code(&vs.join(", "));
                     match m {
                         Moved::Added(new) => lines.push(format!(
                             "- {} {} {at}{}",
@@ -448,13 +459,65 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                "- `bytes` 1.4.0 → 1.5.0 (crates.io, `Cargo.lock`)",
-                "- `new` 0.1.0 (crates.io, `Cargo.lock`)",
-                "- `old` 1.0.0 removed (crates.io, `Cargo.lock`)",
+                "- `bytes` `1.4.0` → `1.5.0` (crates.io, `Cargo.lock`)",
+                "- `new` `0.1.0` (crates.io, `Cargo.lock`)",
+                "- `old` `1.0.0` removed (crates.io, `Cargo.lock`)",
                 "- `web/package-lock.json`: not read (not JSON), its dependencies were not checked",
             ]
         );
         assert_eq!(pypi_name("Zope.Interface__x"), "zope-interface-x");
+    }
+
+    #[test]
+    fn a_version_from_the_agents_lockfile_is_inert_in_every_position_of_the_pr_body() {
+        let hostile = [
+            "1.0.0 <img src=https://t.example/x.png>",
+            "1.0.0 @acme/security-team Fixes #3",
+            "[x](javascript:alert(1))",
+            "<details><summary>",
+            "1`<b>x</b>`",
+        ];
+        for h in hostile {
+            let reads = [Read {
+                path: "package-lock.json",
+                kind: Lockfile::NpmLock,
+                moved: Ok(vec![
+                    ("a".to_string(), Moved::Added(vec![h.to_string()])),
+                    (
+                        "b".to_string(),
+                        Moved::Changed(vec![h.to_string()], vec![h.to_string() + "2"]),
+                    ),
+                    ("c".to_string(), Moved::Removed(vec![h.to_string()])),
+                ]),
+            }];
+            for line in body_lines(&reads, &none_listed) {
+                // every backtick opens or closes a span: the version sits
+                // inside one, and outside the spans only afk's own words
+                let outside: String = line
+                    .split('`')
+                    .enumerate()
+                    .filter(|(i, _)| i % 2 == 0)
+                    .map(|(_, t)| t)
+                    .collect();
+                assert_eq!(line.matches('`').count() % 2, 0, "{line}");
+                for live in ["<", "@", "#", "](", "javascript"] {
+                    assert!(!outside.contains(live), "{live} live in {line}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_lockfile_naming_a_dependency_with_a_control_character_does_not_read() {
+        let lock = "{\"lockfileVersion\": 3, \"packages\": {\"node_modules/a\\u0007b\": {\"version\": \"1.0.0\"}}}";
+        assert!(parse(Lockfile::NpmLock, lock).is_err());
+        // nested deeper than the parser reads: not read, never a pass
+        let deep = format!(
+            "{{\"lockfileVersion\": 3, \"packages\": {{}}, \"x\": {}{}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(parse(Lockfile::NpmLock, &deep).is_err());
     }
 
     #[test]
@@ -470,20 +533,20 @@ mod tests {
         let cases = [
             (
                 m(Moved::Added(v(&["0.4.1"]))),
-                "- `log` 0.4.1 (crates.io, `Cargo.lock`): GHSA-low (LOW)",
+                "- `log` `0.4.1` (crates.io, `Cargo.lock`): GHSA-low (LOW)",
             ),
             (
                 m(Moved::Changed(v(&["0.4.0"]), v(&["0.4.1"]))),
-                "- `log` 0.4.0 → 0.4.1 (crates.io, `Cargo.lock`): GHSA-low (LOW)",
+                "- `log` `0.4.0` → `0.4.1` (crates.io, `Cargo.lock`): GHSA-low (LOW)",
             ),
             // the listed version is the old one: nothing named
             (
                 m(Moved::Changed(v(&["0.4.1"]), v(&["0.4.2"]))),
-                "- `log` 0.4.1 → 0.4.2 (crates.io, `Cargo.lock`)",
+                "- `log` `0.4.1` → `0.4.2` (crates.io, `Cargo.lock`)",
             ),
             (
                 m(Moved::Removed(v(&["0.4.1"]))),
-                "- `log` 0.4.1 removed (crates.io, `Cargo.lock`)",
+                "- `log` `0.4.1` removed (crates.io, `Cargo.lock`)",
             ),
         ];
         for (read, want) in cases {

@@ -9,30 +9,80 @@
 
 use crate::types::Invalid;
 
-/// The built-in protected set: CI definitions of every forge, code owners
-/// in every place a forge reads them, the agents' own configuration, git's
-/// own files. `[gate] protected` adds to it; only `allow` lifts a path.
-pub const BUILT_IN: [&str; 15] = [
+/// The built-in protected set (docs/security.md#the-protected-set): CI
+/// definitions of every forge and of the CI servers teams run beside them,
+/// code owners in every place a forge reads them, the agents' own
+/// configuration, the files that steer the next agent that works here
+/// (at any depth), what runs on a person's machine when they check the
+/// branch out or commit on it, git's own files. `[gate] protected` adds to
+/// it; only `allow` lifts a path.
+pub const BUILT_IN: &[&str] = &[
+    // CI definitions of every forge
     ".github/workflows/**",
     ".github/actions/**",
     ".gitea/workflows/**",
     ".forgejo/workflows/**",
     ".gitlab-ci.yml",
+    ".gitlab/ci/**",
+    // the CI servers beside the forge
+    ".drone.yml",
+    ".drone.yaml",
+    ".drone.star",
+    ".woodpecker.yml",
+    ".woodpecker.yaml",
+    ".woodpecker/**",
+    "Jenkinsfile",
+    ".circleci/**",
+    "azure-pipelines.yml",
+    "azure-pipelines.yaml",
+    ".azure-pipelines/**",
+    ".travis.yml",
+    ".buildkite/**",
+    "bitbucket-pipelines.yml",
+    // code owners
     "CODEOWNERS",
     ".github/CODEOWNERS",
     ".gitea/CODEOWNERS",
     ".gitlab/CODEOWNERS",
     "docs/CODEOWNERS",
+    // the agents' own configuration
     ".claude/**",
     ".codex/**",
     ".mcp.json",
+    ".cursor/**",
+    ".gemini/**",
+    ".github/hooks/**",
+    // what steers the next agent
+    "**/AGENTS.md",
+    "**/AGENTS.override.md",
+    "**/CLAUDE.md",
+    "**/CLAUDE.local.md",
+    "**/GEMINI.md",
+    ".github/copilot-instructions.md",
+    ".github/instructions/**",
+    ".github/prompts/**",
+    ".cursorrules",
+    ".windsurfrules",
+    // what runs on a person's machine
+    ".husky/**",
+    ".pre-commit-config.yaml",
+    ".devcontainer/**",
+    ".devcontainer.json",
+    ".vscode/**",
+    "**/.envrc",
+    // git's own files
     ".gitmodules",
-    ".gitattributes",
+    "**/.gitattributes",
+    ".lfsconfig",
 ];
 
 /// One glob, matched against a whole path from the repository's root: `*`
 /// and `?` never cross a `/`, `**` is any number of whole segments, a glob
-/// without `/` names a root-level path only, case-sensitive.
+/// without `/` names a root-level path only. Matching ignores ASCII case,
+/// a segment's trailing dots and spaces, and the code points HFS+ ignores
+/// in a name ([`folded`]): a checkout on macOS or Windows reads
+/// `.GitHub/Workflows/ci.yml` or `.claude./settings.json` as the protected
+/// file it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
     text: String,
@@ -74,7 +124,13 @@ impl Glob {
         }
         Ok(Glob {
             text: text.to_string(),
-            segments,
+            segments: segments
+                .iter()
+                .map(|s| match s.as_str() {
+                    "**" => s.clone(),
+                    _ => folded(s),
+                })
+                .collect(),
         })
     }
 
@@ -82,12 +138,33 @@ impl Glob {
         &self.text
     }
 
-    /// Whether `path` (from the root, `/`-separated) matches.
+    /// Whether `path` (from the root, `/`-separated) matches, its segments
+    /// folded as [`folded`] says.
     pub fn matches(&self, path: &str) -> bool {
-        let parts: Vec<&str> = path.split('/').collect();
+        let parts: Vec<String> = path.split('/').map(folded).collect();
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
         let segs: Vec<&str> = self.segments.iter().map(String::as_str).collect();
         matches_segments(&segs, &parts)
     }
+}
+
+/// A path segment as the file systems people check a branch out on read
+/// it: ASCII lower case (macOS and Windows ignore case), without its
+/// trailing dots and spaces (Windows drops them), without the code points
+/// HFS+ ignores in a name (git's own list, `is_hfs_dotgit`: zero-width
+/// joiners, direction marks, the byte-order mark).
+pub fn folded(segment: &str) -> String {
+    let kept: String = segment
+        .chars()
+        .filter(|c| !hfs_ignored(*c))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    kept.trim_end_matches(['.', ' ']).to_string()
+}
+
+/// The code points HFS+ ignores when it compares names.
+fn hfs_ignored(c: char) -> bool {
+    matches!(c as u32, 0x200c..=0x200f | 0x202a..=0x202e | 0x206a..=0x206f | 0xfeff)
 }
 
 fn matches_segments(glob: &[&str], path: &[&str]) -> bool {
@@ -254,9 +331,23 @@ pub enum Reason {
         dep: NewDep,
         hits: Vec<crate::osv::Hit>,
     },
+    /// something the gate judges that it could not read whole (a bound
+    /// reached, a parser that gave up, a git command that failed): a gate
+    /// that stopped reading has judged nothing, so the turn is refused
+    Unread(Unread),
     /// a reason as a Kubernetes Job's forwarding container said it (one of
     /// its [`lines`]): data, kept one line starting `- `
     Reported(String),
+}
+
+/// What the gate could not read whole, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unread {
+    /// a part of the turn as git shows it (its commits' paths and modes,
+    /// the run's paths, its patch): which, and why
+    Turn { what: &'static str, why: String },
+    /// a lockfile or manifest the new commits touch: its path, and why
+    File { path: String, why: String },
 }
 
 /// A dependency version a turn's new commits add, or move a dependency to
@@ -460,6 +551,15 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                     }
                 ));
             }
+            Reason::Unread(Unread::Turn { what, why }) => out.push(format!(
+                "- {what}: not read ({}): the gate forwards nothing it has not read whole",
+                crate::sanitize::one_line(why, 200)
+            )),
+            Reason::Unread(Unread::File { path, why }) => out.push(format!(
+                "- {}: not read ({}): a dependency afk cannot read is not forwarded",
+                shown(path),
+                crate::sanitize::one_line(why, 200)
+            )),
             Reason::Reported(line) => {
                 let line = crate::sanitize::one_line(line, 400);
                 let line = line.trim_start_matches(['-', ' ']);
@@ -493,7 +593,15 @@ mod tests {
             ),
             ("CODEOWNERS", "CODEOWNERS", true),
             ("CODEOWNERS", "src/CODEOWNERS", false),
-            ("CODEOWNERS", "codeowners", false),
+            // any letter case, trailing dots and spaces, as macOS and Windows read a name
+            ("CODEOWNERS", "codeowners", true),
+            (".github/workflows/**", ".GitHub/Workflows/ci.yml", true),
+            (".claude/**", ".claude./settings.json", true),
+            (".claude/**", ".Claude. ./settings.json", true),
+            (".mcp.json", ".MCP.json", true),
+            (".mcp.json", ".mcp.json.", true),
+            (".gitattributes", ".Git\u{200c}Attributes", true),
+            ("src/*.rs", "SRC/Main.RS", true),
             ("*.lock", "Cargo.lock", true),
             ("*.lock", "sub/Cargo.lock", false),
             ("**/*.lock", "sub/Cargo.lock", true),
@@ -550,7 +658,83 @@ mod tests {
         for (path, want) in cases {
             assert_eq!(p.protects(path), want, "{path}");
         }
+        // allow lifts a path whatever its case, as protection finds it
+        let lifted = Policy::of(&[], &[".GitHub/workflows/DOCS.yml".into()], 0, 0).unwrap();
+        assert!(!lifted.protects(".github/Workflows/docs.yml."));
+        assert!(lifted.protects(".github/workflows/ci.yml"));
         assert!(Policy::of(&["a//b".into()], &[], 0, 0).is_err_and(|(k, _)| k == "protected"));
+    }
+
+    #[test]
+    fn the_built_in_set_protects_every_family_at_its_depth_and_in_any_case_and_passes_look_alikes()
+    {
+        let p = Policy::of(&[], &[], 0, 0).unwrap();
+        // (path, protected)
+        let cases = [
+            // the CI servers beside the forge
+            (".drone.yml", true),
+            (".drone.yaml", true),
+            (".drone.star", true),
+            (".woodpecker.yml", true),
+            (".woodpecker/build.yaml", true),
+            ("Jenkinsfile", true),
+            (".circleci/config.yml", true),
+            ("azure-pipelines.yml", true),
+            (".azure-pipelines/x.yml", true),
+            (".travis.yml", true),
+            (".buildkite/pipeline.yml", true),
+            ("bitbucket-pipelines.yml", true),
+            (".gitlab/ci/deploy.yml", true),
+            // the agents' configuration
+            (".cursor/rules/a.mdc", true),
+            (".gemini/settings.json", true),
+            (".github/hooks/pre.json", true),
+            // what steers the next agent, at any depth
+            ("AGENTS.md", true),
+            ("src/deep/AGENTS.md", true),
+            ("AGENTS.override.md", true),
+            ("CLAUDE.md", true),
+            ("web/CLAUDE.local.md", true),
+            ("GEMINI.md", true),
+            (".github/copilot-instructions.md", true),
+            (".github/instructions/rust.instructions.md", true),
+            (".github/prompts/x.prompt.md", true),
+            (".cursorrules", true),
+            (".windsurfrules", true),
+            // what runs on a person's machine
+            (".husky/pre-commit", true),
+            (".pre-commit-config.yaml", true),
+            (".devcontainer/devcontainer.json", true),
+            (".devcontainer.json", true),
+            (".vscode/tasks.json", true),
+            (".envrc", true),
+            ("sub/.envrc", true),
+            // git's own files, at any depth
+            ("src/.gitattributes", true),
+            (".lfsconfig", true),
+            // case and trailing-dot variants
+            (".Claude/settings.json", true),
+            (".MCP.json", true),
+            (".GitAttributes", true),
+            (".GitHub/Workflows/release.yml", true),
+            ("src/agents.MD", true),
+            (".DRONE.yml.", true),
+            ("jenkinsfile ", true),
+            // look-alikes, forwarded
+            ("docs/drone.md", false),
+            ("src/jenkins_client.py", false),
+            (".github/ISSUE_TEMPLATE/bug.md", false),
+            (".gitlab/issue_templates/bug.md", false),
+            ("envrc.example", false),
+            ("README.md", false),
+            ("docs/AGENTS.md.txt", false),
+            ("src/Jenkinsfile", false),
+            ("vscode/settings.json", false),
+            ("src/.drone.yml", false),
+        ];
+        for (path, want) in cases {
+            assert_eq!(p.protects(path), want, "{path}");
+        }
     }
 
     #[test]

@@ -205,3 +205,216 @@ mod run_file_tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A folder the agent could write (its box's home, a settings folder in
+/// it), held by descriptor: every entry afk makes, removes or writes in it
+/// is named relative to the folder it opened, so no link the agent left
+/// there, at any component, is ever followed (docs/security.md, "What afk
+/// prepares in the box's home").
+pub struct Beneath {
+    dir: std::fs::File,
+    path: std::path::PathBuf,
+}
+
+impl Beneath {
+    /// Folder `path` itself, opened without following a link at its last
+    /// component (the folders above it are afk's own).
+    pub fn open(path: &Path) -> std::io::Result<Beneath> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)?;
+        Ok(Beneath {
+            dir,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The path afk names this folder by (to a program, in a message).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn c_name(name: &str) -> std::io::Result<std::ffi::CString> {
+        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+            return Err(std::io::Error::other(format!(
+                "{name:?} is not one entry's name"
+            )));
+        }
+        std::ffi::CString::new(name).map_err(|_| std::io::Error::other("a name with a NUL byte"))
+    }
+
+    fn fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.dir.as_raw_fd()
+    }
+
+    /// What is at `name`, its link itself where it is one; None: nothing.
+    fn kind(&self, name: &str) -> std::io::Result<Option<libc::mode_t>> {
+        let c = Self::c_name(name)?;
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid descriptor, a NUL-terminated name, a stat buffer
+        let r = unsafe { libc::fstatat(self.fd(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+        if r == 0 {
+            return Ok(Some(st.st_mode & libc::S_IFMT));
+        }
+        let e = std::io::Error::last_os_error();
+        match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(None),
+            _ => Err(e),
+        }
+    }
+
+    /// Entry `name` gone: a file, a link (never followed) or anything but a
+    /// folder unlinked; a folder removed whole, its links never followed.
+    /// Nothing there is fine.
+    pub fn remove(&self, name: &str) -> std::io::Result<()> {
+        let c = Self::c_name(name)?;
+        match self.kind(name)? {
+            None => Ok(()),
+            Some(libc::S_IFDIR) => {
+                // through the descriptor's own entry in /proc, which is the
+                // opened folder itself and never resolved again by path;
+                // std's remove_dir_all opens each level without following
+                let at = Path::new("/proc/self/fd")
+                    .join(self.fd().to_string())
+                    .join(name);
+                std::fs::remove_dir_all(at)
+            }
+            Some(_) => {
+                // SAFETY: a valid descriptor and a NUL-terminated name
+                match unsafe { libc::unlinkat(self.fd(), c.as_ptr(), 0) } {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                }
+            }
+        }
+    }
+
+    /// Folder `name` in this one, a real folder: one already there is kept
+    /// (a program's sessions live in it); a link, a file or anything else
+    /// there is removed, never followed, and a private folder (0700) made.
+    pub fn folder(&self, name: &str) -> std::io::Result<Beneath> {
+        use std::os::fd::FromRawFd;
+        let c = Self::c_name(name)?;
+        if !matches!(self.kind(name)?, Some(libc::S_IFDIR) | None) {
+            self.remove(name)?;
+        }
+        // SAFETY: a valid descriptor and a NUL-terminated name
+        let made = unsafe { libc::mkdirat(self.fd(), c.as_ptr(), 0o700) };
+        if made != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                return Err(e);
+            }
+        }
+        // SAFETY: a valid descriptor and a NUL-terminated name; the flags
+        // refuse a link and anything but a folder
+        let fd = unsafe {
+            libc::openat(
+                self.fd(),
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Beneath {
+            // SAFETY: a descriptor this call opened and nothing else owns
+            dir: unsafe { std::fs::File::from_raw_fd(fd) },
+            path: self.path.join(name),
+        })
+    }
+
+    /// File `name` written afresh (0600): whatever was there removed, never
+    /// followed, then a new file made create-exclusive and written,
+    /// redacted as every file afk writes.
+    pub fn write_new(&self, name: &str, text: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::fd::FromRawFd;
+        let c = Self::c_name(name)?;
+        self.remove(name)?;
+        // SAFETY: a valid descriptor and a NUL-terminated name; O_EXCL with
+        // O_CREAT never opens what is there, a link included
+        let fd = unsafe {
+            libc::openat(
+                self.fd(),
+                c.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o600 as libc::c_uint,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a descriptor this call opened and nothing else owns
+        let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+        f.write_all(&redacted(text))
+    }
+}
+
+#[cfg(test)]
+mod beneath_tests {
+    use super::Beneath;
+    use std::path::Path;
+
+    fn tmp(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("afk-beneath-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_link_left_where_a_folder_or_file_goes_is_replaced_never_followed() {
+        let root = tmp("link");
+        let (home, victim) = (root.join("home"), root.join("victim"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&victim).unwrap();
+        for f in ["AGENTS.md", "auth.json", "config.toml"] {
+            std::fs::write(victim.join(f), "victim's").unwrap();
+        }
+        // a link where the settings folder goes, and one where a file goes
+        std::os::unix::fs::symlink(&victim, home.join(".afk-codex_home")).unwrap();
+        let h = Beneath::open(&home).unwrap();
+        let dir = h.folder(".afk-codex_home").unwrap();
+        for f in ["AGENTS.md", "auth.json"] {
+            dir.remove(f).unwrap();
+        }
+        dir.write_new("config.toml", b"afk's").unwrap();
+        for f in ["AGENTS.md", "auth.json", "config.toml"] {
+            assert_eq!(std::fs::read_to_string(victim.join(f)).unwrap(), "victim's", "{f}");
+        }
+        let made = std::fs::symlink_metadata(home.join(".afk-codex_home")).unwrap();
+        assert!(made.is_dir(), "a real folder now");
+        assert_eq!(
+            std::fs::read_to_string(home.join(".afk-codex_home/config.toml")).unwrap(),
+            "afk's"
+        );
+        // a link at the file's own name, and a folder there
+        std::os::unix::fs::symlink(victim.join("auth.json"), home.join(".afk-codex_home/auth.json"))
+            .unwrap();
+        std::fs::create_dir_all(home.join(".afk-codex_home/config.toml.d")).unwrap();
+        std::os::unix::fs::symlink(&victim, home.join(".afk-codex_home/config.toml.d/in")).unwrap();
+        dir.write_new("auth.json", b"login").unwrap();
+        dir.remove("config.toml.d").unwrap();
+        assert_eq!(std::fs::read_to_string(victim.join("auth.json")).unwrap(), "victim's");
+        assert!(victim.join("config.toml").exists(), "nothing under the link removed");
+        assert!(!home.join(".afk-codex_home/config.toml.d").exists());
+        // a folder already there is kept with what it holds
+        std::fs::write(home.join(".afk-codex_home/session.jsonl"), "kept").unwrap();
+        let again = h.folder(".afk-codex_home").unwrap();
+        assert_eq!(again.path(), home.join(".afk-codex_home"));
+        assert!(home.join(".afk-codex_home/session.jsonl").exists());
+        // the home itself a link: refused, not followed
+        std::fs::remove_dir_all(&home).unwrap();
+        std::os::unix::fs::symlink(&victim, &home).unwrap();
+        assert!(Beneath::open(&home).is_err());
+        for bad in ["", ".", "..", "a/b"] {
+            assert!(Beneath::open(Path::new(&root)).unwrap().folder(bad).is_err(), "{bad:?}");
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}

@@ -751,12 +751,13 @@ impl Boxer {
             if hidden.iter().any(|h| h.path == dir) {
                 continue;
             }
-            let copy = home.join(format!(".afk-{}", var.to_ascii_lowercase()));
-            crate::private_files::private_dir(&copy)
-                .with_context(|| format!("runner: cannot create {}", copy.display()))?;
+            // the box's home is the agent's to write: the copy is made and
+            // written by descriptor, never through a link it left there
+            let copy = settings_folder(home, &format!(".afk-{}", var.to_ascii_lowercase()))?;
             for name in login_files(var) {
-                let (src, dst) = (dir.join(name), copy.join(name));
-                let _ = std::fs::remove_file(&dst);
+                let src = dir.join(name);
+                copy.remove(name)
+                    .with_context(|| format!("runner: cannot remove {}", copy.path().join(name).display()))?;
                 // a regular file of the operator's, bounded; never through a link
                 let Ok(m) = std::fs::symlink_metadata(&src) else {
                     continue;
@@ -768,10 +769,10 @@ impl Boxer {
                 std::fs::File::open(&src)
                     .and_then(|f| f.take(MAX_LOGIN_FILE).read_to_end(&mut bytes))
                     .with_context(|| format!("runner: cannot read {}", src.display()))?;
-                crate::private_files::private_write(&dst, &bytes)
-                    .with_context(|| format!("runner: cannot write {}", dst.display()))?;
+                copy.write_new(name, &bytes)
+                    .with_context(|| format!("runner: cannot write {}", copy.path().join(name).display()))?;
             }
-            made.push((var.to_string(), copy));
+            made.push((var.to_string(), copy.path().to_path_buf()));
         }
         Ok(made)
     }
@@ -835,16 +836,23 @@ fn gateway_logins(on: &gateway::On, port: u16, home: &Path) -> Result<Vec<(Strin
     if on.api != crate::core::gateway::Api::OpenAi {
         return Ok(vec![]);
     }
-    let dir = home.join(".afk-codex_home");
-    crate::private_files::private_dir(&dir)
-        .with_context(|| format!("runner: cannot create {}", dir.display()))?;
+    let dir = settings_folder(home, ".afk-codex_home")?;
     for name in login_files("CODEX_HOME") {
-        let _ = std::fs::remove_file(dir.join(name));
+        dir.remove(name)
+            .with_context(|| format!("runner: cannot remove {}", dir.path().join(name).display()))?;
     }
-    let file = dir.join("config.toml");
-    crate::private_files::private_write(&file, on.codex_config(port).as_bytes())
-        .with_context(|| format!("runner: cannot write {}", file.display()))?;
-    Ok(vec![("CODEX_HOME".to_string(), dir)])
+    dir.write_new("config.toml", on.codex_config(port).as_bytes())
+        .with_context(|| format!("runner: cannot write {}", dir.path().join("config.toml").display()))?;
+    Ok(vec![("CODEX_HOME".to_string(), dir.path().to_path_buf())])
+}
+
+/// Settings folder `name` in the box's home, held by descriptor: a link the
+/// agent left in its place is removed, never followed, and a real folder
+/// made (docs/security.md, "What afk prepares in the box's home").
+fn settings_folder(home: &Path, name: &str) -> Result<crate::private_files::Beneath> {
+    crate::private_files::Beneath::open(home)
+        .and_then(|h| h.folder(name))
+        .with_context(|| format!("runner: cannot prepare {}", home.join(name).display()))
 }
 
 #[cfg(test)]

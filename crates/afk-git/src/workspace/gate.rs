@@ -5,7 +5,7 @@
 //! `afk_core::gate`.
 
 use super::{Place, Workspace};
-use afk_core::gate::{Commit, Did, Reason, RunChange};
+use afk_core::gate::{Commit, Did, Reason, RunChange, Unread};
 use anyhow::Result;
 use std::path::Path;
 
@@ -14,7 +14,9 @@ const READ_BYTES: u64 = 16 << 20;
 
 impl Workspace {
     /// Why the gate refuses the commits `start..work` of run `p` (empty:
-    /// they pass); no policy: they pass.
+    /// they pass); no policy: they pass. The gate reads whole, or refuses:
+    /// a read that reaches its bound, a lockfile that does not parse, is a
+    /// reason of its own ([`Unread`]), never a pass of the rest.
     pub(super) fn gate_in(
         &self,
         cache: &Path,
@@ -25,24 +27,27 @@ impl Workspace {
         let Some(policy) = &self.gate else {
             return Ok(vec![]);
         };
-        let commits = self.commits_paths(cache, start, work)?;
-        let run = self.run_change(cache, p, work, policy.max_bytes)?;
-        // the dependency versions the new commits add or move to, judged
-        // against the advisories (a lockfile that does not read refuses
-        // nothing: the PR body names it)
-        let deps: Vec<afk_core::gate::NewDep> = match &policy.advisories {
-            None => vec![],
-            Some(_) => self
-                .lockfile_moves(cache, start, work)
-                .into_iter()
-                .filter_map(|(path, kind, moved)| {
-                    moved
-                        .ok()
-                        .map(|m| afk_core::gate::new_deps(&path, kind, &m))
-                })
-                .flatten()
-                .collect(),
-        };
+        let mut unread: Vec<Unread> = vec![];
+        let commits = self.commits_paths(cache, start, work, &mut unread)?;
+        let run = self.run_change(cache, p, work, policy.max_bytes, &mut unread)?;
+        // every lockfile the new commits touch is read whole (one that does
+        // not read refuses the turn), and the versions they add or move to
+        // are judged against the advisories
+        let mut deps: Vec<afk_core::gate::NewDep> = vec![];
+        match self.lockfile_moves(cache, start, work) {
+            Err(why) => unread.push(Unread::Turn {
+                what: "the lockfiles the new commits touch",
+                why,
+            }),
+            Ok(moves) => {
+                for (path, kind, moved) in moves {
+                    match moved {
+                        Ok(m) => deps.extend(afk_core::gate::new_deps(&path, kind, &m)),
+                        Err(why) => unread.push(Unread::File { path, why }),
+                    }
+                }
+            }
+        }
         // the advisories are read only now, for a turn that moves a
         // dependency; a folder that is not one forwards nothing
         if let Some(adv) = &policy.advisories {
@@ -51,12 +56,21 @@ impl Workspace {
                     .map_err(|why| anyhow::Error::new(crate::workspace::AdvisoriesUnread(why)))?;
             }
         }
-        Ok(afk_core::gate::judge(policy, &commits, &run, &deps))
+        let mut reasons = afk_core::gate::judge(policy, &commits, &run, &deps);
+        reasons.extend(unread.into_iter().map(Reason::Unread));
+        Ok(reasons)
     }
 
     /// Each new commit's changes, a merge's only where it differs from
-    /// every parent (`--cc`), renames as a deletion and an addition.
-    fn commits_paths(&self, cache: &Path, start: &str, work: &str) -> Result<Vec<Commit>> {
+    /// every parent (`--cc`), renames as a deletion and an addition; a list
+    /// longer than [`READ_BYTES`] is a reason in `unread`.
+    fn commits_paths(
+        &self,
+        cache: &Path,
+        start: &str,
+        work: &str,
+        unread: &mut Vec<Unread>,
+    ) -> Result<Vec<Commit>> {
         let range = format!("{start}..{work}");
         let args = [
             "log",
@@ -71,16 +85,66 @@ impl Workspace {
         ];
         let mut left = READ_BYTES;
         let mut out = String::new();
-        self.read_lines(cache, &args, &mut left, |l| {
+        let cut = self.read_lines(cache, &args, &mut left, |l| {
             out.push_str(l);
             out.push('\n');
         })?;
+        if cut {
+            unread.push(Unread::Turn {
+                what: "the new commits' paths and modes",
+                why: over(READ_BYTES),
+            });
+        }
         Ok(parse_name_status(&out))
     }
 
+    /// The paths that differ from `from` to `to` (`--no-renames`), read
+    /// whole up to [`READ_BYTES`]; None: the list is longer than that.
+    pub(super) fn changed_paths(
+        &self,
+        cache: &Path,
+        from: &str,
+        to: &str,
+    ) -> Result<Option<Vec<String>>> {
+        let args = [
+            "diff",
+            "--no-color",
+            "--no-renames",
+            "--name-only",
+            "-z",
+            from,
+            to,
+        ];
+        let mut left = READ_BYTES;
+        let mut names = String::new();
+        let cut = self.read_lines(cache, &args, &mut left, |l| {
+            names.push_str(l);
+            names.push('\n');
+        })?;
+        if cut {
+            return Ok(None);
+        }
+        Ok(Some(
+            names
+                .split('\0')
+                .map(|n| n.trim_matches('\n'))
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ))
+    }
+
     /// The run's change: from the merge base of `work` and the run's base
-    /// branch (as afk fetched it) to `work`.
-    fn run_change(&self, cache: &Path, p: &Place, work: &str, max_bytes: u64) -> Result<RunChange> {
+    /// branch (as afk fetched it) to `work`; what it could not read whole
+    /// is a reason in `unread`.
+    fn run_change(
+        &self,
+        cache: &Path,
+        p: &Place,
+        work: &str,
+        max_bytes: u64,
+        unread: &mut Vec<Unread>,
+    ) -> Result<RunChange> {
         let base_ref = self
             .git
             .run(
@@ -100,43 +164,25 @@ impl Workspace {
         let Some(from) = from.map(|f| f.trim().to_string()).filter(|f| !f.is_empty()) else {
             return Ok(RunChange::default());
         };
-        let names = self.git.run(
-            Some(cache),
-            None,
-            &[
-                "diff",
-                "--no-color",
-                "--no-renames",
-                "--name-only",
-                "-z",
-                &from,
-                work,
-            ],
-            None,
-        )?;
-        let all: Vec<&str> = names
-            .split('\0')
-            .map(|n| n.trim_matches('\n'))
-            .filter(|n| !n.is_empty())
-            .collect();
+        let Some(all) = self.changed_paths(cache, &from, work)? else {
+            unread.push(Unread::Turn {
+                what: "the run's changed paths",
+                why: over(READ_BYTES),
+            });
+            return Ok(RunChange::default());
+        };
         let mut change = RunChange {
-            paths: all
-                .iter()
-                .take(afk_core::gate::NAMED)
-                .map(|s| s.to_string())
-                .collect(),
+            paths: all.iter().take(afk_core::gate::NAMED).cloned().collect(),
             files: all.len() as u64,
             ..RunChange::default()
         };
-        // the patch's length, file by file, read no further than the limit needs
-        let cap = if max_bytes == 0 {
-            0
-        } else {
-            max_bytes.saturating_add(1).min(READ_BYTES)
-        };
-        if cap == 0 {
+        // the patch's length, file by file, read no further than the limit
+        // needs: one byte past it refuses the run as too large; a limit
+        // past what afk reads is a patch not read whole
+        if max_bytes == 0 {
             return Ok(change);
         }
+        let cap = max_bytes.saturating_add(1).min(READ_BYTES);
         let mut left = cap;
         let mut sizes: Vec<(String, u64)> = vec![];
         let args = [
@@ -149,7 +195,7 @@ impl Workspace {
             &from,
             work,
         ];
-        self.read_lines(cache, &args, &mut left, |l| {
+        let cut = self.read_lines(cache, &args, &mut left, |l| {
             if let Some(rest) = l.strip_prefix("diff --git a/") {
                 let name = rest.split(" b/").next().unwrap_or(rest).to_string();
                 sizes.push((name, 0));
@@ -159,11 +205,22 @@ impl Workspace {
             }
         })?;
         change.bytes = cap - left;
+        if cut && cap <= max_bytes {
+            unread.push(Unread::Turn {
+                what: "the run's patch",
+                why: over(READ_BYTES),
+            });
+        }
         sizes.sort_by_key(|s| std::cmp::Reverse(s.1));
         sizes.truncate(5);
         change.largest = sizes;
         Ok(change)
     }
+}
+
+/// A bound reached, as a reason says it.
+fn over(bytes: u64) -> String {
+    format!("longer than the {} MiB afk reads of it", bytes >> 20)
 }
 
 /// `git log --name-status -z --format=%x01%h` as commits and their changes.

@@ -84,7 +84,7 @@ impl Workspace {
     /// at both ends (at most 4 MiB each and 16 MiB in all; past that a file
     /// is named as not read).
     fn dependency_lines(&self, cache: &std::path::Path, from: &str, sha: &str) -> Vec<String> {
-        let reads = self.lockfile_moves(cache, from, sha);
+        let reads = self.lockfile_moves(cache, from, sha).unwrap_or_default();
         let reads: Vec<afk_core::deps::Read> = reads
             .iter()
             .map(|(path, kind, moved)| afk_core::deps::Read {
@@ -106,15 +106,16 @@ impl Workspace {
         afk_core::deps::body_lines(&reads, &listed)
     }
 
-    /// Each lockfile that changes from `from` to `sha` (at most 50), and
-    /// what moved in it, or why it did not read (at most 4 MiB each and
-    /// 16 MiB in all; past that a file is not read).
+    /// Each lockfile that changes from `from` to `sha`, and what moved in
+    /// it, or why it did not read (at most 4 MiB each and 16 MiB in all, at
+    /// most [`LOCKFILES_MAX`] files; past that a file is not read). Err:
+    /// the list of changed paths itself did not read whole.
     pub(super) fn lockfile_moves(
         &self,
         cache: &std::path::Path,
         from: &str,
         sha: &str,
-    ) -> Vec<LockMoves> {
+    ) -> Result<Vec<LockMoves>, String> {
         use afk_core::deps::{Lockfile, diff, parse};
         // each file at most MAX, all of them at most TOTAL: a tick's memory
         // does not grow with what the agent wrote
@@ -122,22 +123,14 @@ impl Workspace {
         const TOTAL: u64 = 16 << 20;
         let spent = std::cell::Cell::new(0u64);
         let git = |args: &[&str]| self.git.run(Some(cache), None, args, None).ok();
-        let Some(names) = git(&[
-            "diff",
-            "--no-color",
-            "--no-renames",
-            "--name-only",
-            "-z",
-            from,
-            sha,
-        ]) else {
-            return vec![];
+        let names = match self.changed_paths(cache, from, sha) {
+            Ok(Some(names)) => names,
+            Ok(None) => return Err("the list of changed paths is longer than afk reads".into()),
+            Err(e) => return Err(format!("git could not list the changed paths ({e:#})")),
         };
         let files: Vec<(String, Lockfile)> = names
-            .split('\0')
-            .map(|n| n.trim_matches('\n'))
-            .filter_map(|n| Lockfile::of(n).map(|k| (n.to_string(), k)))
-            .take(50)
+            .into_iter()
+            .filter_map(|n| Lockfile::of(&n).map(|k| (n, k)))
             .collect();
         let read_at = |rev: &str, path: &str| -> Result<String, String> {
             let spec = format!("{rev}:{path}");
@@ -159,8 +152,14 @@ impl Workspace {
         };
         let reads: Vec<LockMoves> = files
             .into_iter()
-            .map(|(path, kind)| {
+            .enumerate()
+            .map(|(i, (path, kind))| {
                 let moved = (|| {
+                    if i >= LOCKFILES_MAX {
+                        return Err(format!(
+                            "past the {LOCKFILES_MAX} lockfiles afk reads of one change"
+                        ));
+                    }
                     let before = read_at(from, &path)?;
                     let after = read_at(sha, &path)?;
                     let parsed = |t: &str| {
@@ -175,9 +174,12 @@ impl Workspace {
                 (path, kind, moved)
             })
             .collect();
-        reads
+        Ok(reads)
     }
 }
+
+/// The most lockfiles afk reads of one change.
+pub const LOCKFILES_MAX: usize = 100;
 
 /// One lockfile's path, kind, and what moved in it (or why it did not read).
 pub(super) type LockMoves = (
