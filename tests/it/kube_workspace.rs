@@ -335,7 +335,7 @@ fn the_forwarding_container_applies_the_gate_and_the_tick_gives_the_gate_turn() 
     let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1;
     let body = pulls[0]["body"].as_str().unwrap_or_default();
     assert!(
-        body.contains("### Dependencies") && body.contains("`bytes` 1.5.0"),
+        body.contains("### Dependencies") && body.contains("`bytes` `1.5.0`"),
         "{body}"
     );
 }

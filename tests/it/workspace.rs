@@ -1553,6 +1553,301 @@ fn the_gates_size_limits_count_the_run_across_its_turns() {
     }
 }
 
+// ---- the change gate, revised (SPEC 5.9): the families beside the forge,
+// any letter case, reads whole or refuses ----
+
+/// Every family of the revised built-in set, in a case or trailing-dot
+/// variant where a checkout on macOS or Windows reads it as the protected
+/// file: nothing pushed, the gate turn's prompt names each path.
+#[test]
+fn the_ci_servers_beside_the_forge_the_files_that_steer_agents_and_any_letter_case_push_nothing() {
+    let paths = [
+        ".drone.yml",
+        ".woodpecker/build.yaml",
+        "Jenkinsfile",
+        ".gitlab/ci/deploy.yml",
+        "src/deep/AGENTS.md",
+        "web/CLAUDE.md",
+        ".github/copilot-instructions.md",
+        ".husky/pre-commit",
+        "sub/.envrc",
+        ".Claude/settings.json",
+        ".MCP.json",
+        ".GitAttributes",
+        ".GitHub/Workflows/release.yml",
+        "src/.gitattributes",
+        ".devcontainer./devcontainer.json",
+    ];
+    let mut script = String::new();
+    for p in paths {
+        script.push_str(&format!(
+            "mkdir -p \"$(dirname '{p}')\"\nprintf 'x\\n' > '{p}'\n"
+        ));
+    }
+    script.push_str(
+        "printf 'fn f() {}\\n' > lib.rs\ngit add -A\ngit commit -qm \"agent: turn $AFK_TURN\"\n",
+    );
+    let script = format!("if [ \"$AFK_TURN\" = 1 ]; then\n{script}fi\n");
+    let (sb, afk) = setup(&script, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(branch_files(&sb), None, "nothing pushed");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    for p in paths {
+        assert!(
+            prompt.contains(&format!("protected path `{p}`: added by commit")),
+            "{p}: {prompt}"
+        );
+    }
+}
+
+/// Names that only look like the new families' are the agent's to change:
+/// forwarded untouched, and the PR opened.
+#[test]
+fn benign_look_alikes_of_the_new_families_are_forwarded_untouched() {
+    let files = [
+        "docs/drone.md",
+        "src/jenkins_client.py",
+        ".github/ISSUE_TEMPLATE/bug.md",
+        ".gitlab/issue_templates/bug.md",
+        "envrc.example",
+        "docs/AGENTS.md.txt",
+        "src/Jenkinsfile",
+        "vscode/settings.json",
+    ];
+    let mut script = String::new();
+    for p in files {
+        script.push_str(&format!(
+            "mkdir -p \"$(dirname '{p}')\"\nprintf 'x\\n' > '{p}'\n"
+        ));
+    }
+    script.push_str("printf 'Read AGENTS.md and CLAUDE.md first.\\n' > README.md\ngit add -A\ngit commit -qm agent\n");
+    let (sb, afk) = setup(&script, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    let pushed = branch_files(&sb).unwrap_or_default();
+    for p in files.iter().chain(&["README.md"]) {
+        assert!(
+            pushed.lines().any(|l| l == *p),
+            "{p} forwarded: {pushed} {r}"
+        );
+    }
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+    assert_eq!(prs.as_array().map(Vec::len), Some(1), "{prs}");
+}
+
+/// A lockfile nested deeper than afk's parser reads (npm reads it) carries
+/// a malware-listed version: not read, so refused, never passed.
+#[test]
+fn a_lockfile_nested_past_what_afk_reads_refuses_the_turn_naming_it() {
+    let folder = osv_folder(&the_records());
+    let deep = format!(
+        "{{\"lockfileVersion\": 3, \"packages\": {{\"node_modules/evilpkg\": {{\"version\": \"1.0.0\", \"x\": {}{}}}}}}}\n",
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let script = format!(
+        "if [ \"$AFK_TURN\" = 1 ]; then\n{}fi\n",
+        writes("package-lock.json", &deep)
+    );
+    let (sb, afk) = setup(&script, &gated_with(&folder));
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(branch_files(&sb), None, "nothing pushed");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    assert!(
+        prompt.contains("- `package-lock.json`: not read ("),
+        "{prompt}"
+    );
+}
+
+/// A version string in the agent's lockfile is the agent's text: in the
+/// PR body afk posts it is a code span, never an image, a mention, a
+/// closing keyword, a link or an open `<details>`.
+#[test]
+fn a_dependency_version_from_the_agents_lockfile_is_inert_in_the_pr_body() {
+    let hostile = "1.0.0<img src=http://t.invalid/x.png> @acme/security-team Fixes #3 [x](javascript:alert(1)) <details>";
+    let lock = format!(
+        "{{\"lockfileVersion\": 3, \"packages\": {{\"node_modules/leftpad\": {{\"version\": {}}}}}}}\n",
+        serde_json::Value::String(hostile.into())
+    );
+    let (sb, afk) = setup(&writes("package-lock.json", &lock), "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    let (_, body) = the_pr(&sb);
+    let line = body
+        .lines()
+        .find(|l| l.contains("`leftpad`"))
+        .unwrap_or_else(|| panic!("listed: {body}"));
+    let outside: String = line
+        .split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, t)| t)
+        .collect();
+    for live in ["<img", "@acme", "Fixes #3", "javascript", "<details"] {
+        assert!(!outside.contains(live), "{live} is live markup: {line}");
+    }
+    assert!(line.contains(&format!("`{hostile}`")), "{line}");
+}
+
+/// A run's first turn refused keeps its work: the gate turn's checkout
+/// has the refused commits at its head (no branch on the forge yet), and
+/// what it then forwards is judged with them.
+#[test]
+fn a_refused_first_turns_commits_are_the_gate_turns_checkout_and_judged_with_it() {
+    let script = "if [ \"$AFK_TURN\" = 1 ]; then\n\
+                  mkdir -p src && printf 'fn kept() {}\\n' > src/keep.rs\n\
+                  git add -A && git commit -qm 'agent: benign work'\n\
+                  mkdir -p .github/workflows && printf 'on: push\\n' > .github/workflows/ci.yml\n\
+                  git add -A && git commit -qm 'agent: a workflow'\n\
+                  else\n\
+                  git log --format=%s > \"$HOME/seen-log.txt\"\n\
+                  git reset -q --hard HEAD~1\n\
+                  fi\n";
+    let (sb, afk) = setup(script, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(branch_files(&sb), None, "nothing pushed");
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    let seen = std::fs::read_to_string(afk.scratch.path("state/runs/1/home/seen-log.txt"))
+        .unwrap_or_default();
+    assert!(
+        seen.starts_with("agent: a workflow\nagent: benign work\n"),
+        "the gate turn starts on the refused commits: {seen}"
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    let pushed = branch_files(&sb).unwrap_or_default();
+    assert!(
+        pushed.lines().any(|l| l == "src/keep.rs"),
+        "turn 1's work: {pushed} {r}"
+    );
+    assert!(!pushed.contains(".github/workflows"), "{pushed}");
+}
+
+/// The box's home is the agent's: a turn that leaves a link where afk
+/// prepares a program's settings folder makes afk, at the next turn, write
+/// and delete in a real folder of the run's own, never through the link.
+#[test]
+fn a_link_left_in_the_box_home_where_a_settings_folder_goes_is_never_followed() {
+    let victim = Scratch::new();
+    let files = [
+        "AGENTS.md",
+        "instructions.md",
+        "auth.json",
+        "config.toml",
+        "settings.json",
+        "CLAUDE.md",
+        ".credentials.json",
+        ".claude.json",
+    ];
+    for sub in ["codex", "claude"] {
+        std::fs::create_dir_all(victim.path(sub)).unwrap();
+        for f in files {
+            victim.write(&format!("{sub}/{f}"), "the victim's own\n");
+        }
+    }
+    let links = format!(
+        "rm -rf \"$HOME/.afk-codex_home\" \"$HOME/.afk-claude_config_dir\"\n\
+         ln -s '{}' \"$HOME/.afk-codex_home\"\nln -s '{}' \"$HOME/.afk-claude_config_dir\"\n",
+        victim.path("codex").display(),
+        victim.path("claude").display()
+    );
+    // turn 1 plants the links and edits a workflow, so a gate turn follows
+    let script = format!(
+        "if [ \"$AFK_TURN\" = 1 ]; then\n{links}{WORKFLOW_EDIT}else\n\
+         cat \"$CODEX_HOME/auth.json\" > seen-codex.txt || true; cat \"$CLAUDE_CONFIG_DIR/settings.json\" > seen-claude.txt || true; fi\n"
+    );
+    let (_sb, afk) = setup(&script, "");
+    let operator = Scratch::new();
+    for sub in ["codex", "claude"] {
+        std::fs::create_dir_all(operator.path(sub)).unwrap();
+    }
+    operator.write("codex/auth.json", "{\"OPENAI_API_KEY\": \"operator\"}\n");
+    operator.write("codex/AGENTS.md", "operator's codex notes\n");
+    operator.write("claude/settings.json", "{\"operator\": true}\n");
+    operator.write("claude/.credentials.json", "{\"operator\": \"login\"}\n");
+    let with_homes = |args: &[&str]| {
+        afk.cmd()
+            .env("CODEX_HOME", operator.path("codex"))
+            .env("CLAUDE_CONFIG_DIR", operator.path("claude"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = with_homes(&["--json", "poll"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    let out = with_homes(&["--json", "watch"]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{r} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    // the victim's folders are as they were: nothing deleted, replaced or added
+    for sub in ["codex", "claude"] {
+        let mut names: Vec<String> = std::fs::read_dir(victim.path(sub))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        let mut want: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+        want.sort();
+        assert_eq!(names, want, "{sub}: nothing added or deleted");
+        for f in files {
+            assert_eq!(
+                std::fs::read_to_string(victim.path(&format!("{sub}/{f}"))).unwrap(),
+                "the victim's own\n",
+                "{sub}/{f}"
+            );
+        }
+    }
+    // the turn got the operator's login, in real folders of the run's home
+    let home = afk.scratch.path("state/runs/1/home");
+    for (dir, file) in [
+        (".afk-codex_home", "auth.json"),
+        (".afk-claude_config_dir", "settings.json"),
+    ] {
+        let m = std::fs::symlink_metadata(home.join(dir)).unwrap();
+        assert!(m.is_dir(), "{dir} is a real folder again");
+        assert!(home.join(dir).join(file).is_file(), "{dir}/{file}");
+    }
+    let work = |f: &str| std::fs::read_to_string(workdir(&afk).join(f)).unwrap_or_default();
+    assert_eq!(
+        work("seen-codex.txt"),
+        "{\"OPENAI_API_KEY\": \"operator\"}\n"
+    );
+    assert_eq!(work("seen-claude.txt"), "{\"operator\": true}\n");
+}
+
 // ---- the change gate's advisories (docs/security.md#advisories) ----
 
 /// A folder of OSV records, kept as long as the test.
@@ -1691,7 +1986,7 @@ fn a_malware_listed_npm_version_is_refused_and_the_safe_one_then_forwarded_and_l
     let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
     assert!(
         prompt.contains(
-            "dependency `evilpkg` 1.0.0 (npm, `web/package-lock.json`): MAL-2026-7 (malware)"
+            "dependency `evilpkg` `1.0.0` (npm, `web/package-lock.json`): MAL-2026-7 (malware)"
         ),
         "{prompt}"
     );
@@ -1701,7 +1996,7 @@ fn a_malware_listed_npm_version_is_refused_and_the_safe_one_then_forwarded_and_l
     assert_eq!(code, 0, "{r} {err}");
     let (_, body) = the_pr(&sb);
     assert!(
-        body.contains("- `evilpkg` 1.0.1 (npm, `web/package-lock.json`)"),
+        body.contains("- `evilpkg` `1.0.1` (npm, `web/package-lock.json`)"),
         "{body}"
     );
     let (_, doc, _) = afk.json(&["runs", "show", "1"]);
@@ -1729,9 +2024,17 @@ fn an_unchanged_folders_gate_reads_the_index_beside_the_state_file_not_the_recor
         afk.scratch.path("state/advisories.index").is_file(),
         "{err}"
     );
+    // every record rewritten in place into no record, its size and time
+    // kept: the folder's fingerprint (names, sizes, times) is unchanged
     for sub in ["eco0", "eco1"] {
         for e in std::fs::read_dir(folder.path(sub)).unwrap().flatten() {
-            std::fs::write(e.path(), "garbage, no record").unwrap();
+            let m = std::fs::metadata(e.path()).unwrap();
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(e.path())
+                .unwrap();
+            std::io::Write::write_all(&mut &f, &vec![b'#'; m.len() as usize]).unwrap();
+            f.set_modified(m.modified().unwrap()).unwrap();
         }
     }
     std::fs::write(afk.scratch.path("state/runs/1/home/go"), "").unwrap();
@@ -1753,13 +2056,13 @@ fn high_advisories_refuse_a_cargo_bump_a_go_sum_bump_and_a_cvss_critical_pin_by_
         (
             "Cargo.lock",
             cargo_lock(&[("bytes", "1.5.0")]),
-            "dependency `bytes` 1.5.0 (crates.io, `Cargo.lock`): GHSA-high-bytes (HIGH, fixed in 1.5.1)",
+            "dependency `bytes` `1.5.0` (crates.io, `Cargo.lock`): GHSA-high-bytes (HIGH, fixed in 1.5.1)",
         ),
         (
             "go.sum",
             "golang.org/x/text v0.14.0 h1:abc=\ngolang.org/x/text v0.14.0/go.mod h1:def=\n"
                 .to_string(),
-            "dependency `golang.org/x/text` v0.14.0 (Go, `go.sum`): GO-2026-1 (HIGH, fixed in 0.15.0)",
+            "dependency `golang.org/x/text` `v0.14.0` (Go, `go.sum`): GO-2026-1 (HIGH, fixed in 0.15.0)",
         ),
         (
             "requirements.txt",
@@ -1808,7 +2111,7 @@ fn low_moderate_and_withdrawn_records_and_an_unmoved_vulnerable_pin_pass_and_the
     let (_, body) = the_pr(&sb);
     assert!(
         body.contains(
-            "- `log` 0.4.0 (crates.io, `Cargo.lock`): GHSA-mod-log (MODERATE), GHSA-low-log (LOW)"
+            "- `log` `0.4.0` (crates.io, `Cargo.lock`): GHSA-mod-log (MODERATE), GHSA-low-log (LOW)"
         ),
         "{body}"
     );
@@ -1865,8 +2168,23 @@ fn a_record_that_is_not_one_stops_watch_with_exit_2_naming_it_and_doctor_fails()
     let (code, _, err) = afk.watch();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("rec-7.json"), "{err}");
-    // the record taken out: the folder changed, read again, the turn forwarded
-    std::fs::remove_file(folder.path("eco1/rec-7.json")).unwrap();
+    // the record repaired in place (its folder's time unmoved): the next
+    // tick reads it at once, and the turn is forwarded
+    let eco1 = std::fs::metadata(folder.path("eco1"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let repaired =
+        json!({"id": "BROKEN-1", "affected": [{"package": {"ecosystem": "npm", "name": "x"}}]});
+    std::fs::write(folder.path("eco1/rec-7.json"), repaired.to_string()).unwrap();
+    assert_eq!(
+        std::fs::metadata(folder.path("eco1"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        eco1,
+        "rewritten in place"
+    );
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{r} {err}");
     assert!(
@@ -2025,26 +2343,41 @@ fn with_gate_draft_the_runs_pr_is_opened_as_a_draft_once_on_each_forge() {
 }
 
 #[test]
-fn the_pr_body_lists_the_runs_dependency_changes_and_names_a_lockfile_it_cannot_read() {
-    let script = "printf 'Django==4.2.1\\nrequests==2.31.0\\n' > requirements.txt\n\
+fn the_pr_body_lists_the_runs_dependency_changes_and_a_lockfile_afk_cannot_read_refuses_the_turn() {
+    // turn 1 leaves a lockfile that is not JSON: not forwarded (the gate
+    // reads whole, or refuses); the gate turn mends it and is forwarded
+    let script = "if [ \"$AFK_TURN\" = 1 ]; then\n\
+                  printf 'Django==4.2.1\\nrequests==2.31.0\\n' > requirements.txt\n\
                   mkdir -p web && printf '{not json' > web/package-lock.json\n\
                   printf '[[package]]\\nname = \"bytes\"\\nversion = \"1.5.0\"\\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\\n' > Cargo.lock\n\
+                  else printf '{\"lockfileVersion\": 3, \"packages\": {}}\\n' > web/package-lock.json; fi\n\
                   git add -A\ngit commit -qm deps\n";
     let (sb, afk) = setup(script, "");
     let (code, r, err) = run_once(&sb, &afk);
     assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(branch_files(&sb), None, "nothing pushed");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    assert!(
+        prompt.contains("- `web/package-lock.json`: not read (not JSON")
+            && prompt.contains("a dependency afk cannot read is not forwarded"),
+        "{prompt}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", log(&afk));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
     let (_, body) = the_pr(&sb);
     assert!(body.contains("### Dependencies"), "{body}");
     assert!(
-        body.contains("- `django` 4.2.1 (PyPI, `requirements.txt`)"),
+        body.contains("- `django` `4.2.1` (PyPI, `requirements.txt`)"),
         "{body}"
     );
     assert!(
-        body.contains("- `bytes` 1.5.0 (crates.io, `Cargo.lock`)"),
-        "{body}"
-    );
-    assert!(
-        body.contains("- `web/package-lock.json`: not read (not JSON"),
+        body.contains("- `bytes` `1.5.0` (crates.io, `Cargo.lock`)"),
         "{body}"
     );
 }

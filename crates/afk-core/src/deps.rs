@@ -229,10 +229,9 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, String> {
     }
     // a name or version no registry gives is not a dependency afk can
     // name, list or check
-    if out
-        .iter()
-        .any(|(n, vs)| n.chars().any(char::is_control) || vs.iter().any(|v| v.chars().any(char::is_control)))
-    {
+    if out.iter().any(|(n, vs)| {
+        n.chars().any(char::is_control) || vs.iter().any(|v| v.chars().any(char::is_control))
+    }) {
         return Err("a name or version with a control character".into());
     }
     Ok(out)

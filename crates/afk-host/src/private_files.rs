@@ -385,7 +385,11 @@ mod beneath_tests {
         }
         dir.write_new("config.toml", b"afk's").unwrap();
         for f in ["AGENTS.md", "auth.json", "config.toml"] {
-            assert_eq!(std::fs::read_to_string(victim.join(f)).unwrap(), "victim's", "{f}");
+            assert_eq!(
+                std::fs::read_to_string(victim.join(f)).unwrap(),
+                "victim's",
+                "{f}"
+            );
         }
         let made = std::fs::symlink_metadata(home.join(".afk-codex_home")).unwrap();
         assert!(made.is_dir(), "a real folder now");
@@ -394,14 +398,23 @@ mod beneath_tests {
             "afk's"
         );
         // a link at the file's own name, and a folder there
-        std::os::unix::fs::symlink(victim.join("auth.json"), home.join(".afk-codex_home/auth.json"))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            victim.join("auth.json"),
+            home.join(".afk-codex_home/auth.json"),
+        )
+        .unwrap();
         std::fs::create_dir_all(home.join(".afk-codex_home/config.toml.d")).unwrap();
         std::os::unix::fs::symlink(&victim, home.join(".afk-codex_home/config.toml.d/in")).unwrap();
         dir.write_new("auth.json", b"login").unwrap();
         dir.remove("config.toml.d").unwrap();
-        assert_eq!(std::fs::read_to_string(victim.join("auth.json")).unwrap(), "victim's");
-        assert!(victim.join("config.toml").exists(), "nothing under the link removed");
+        assert_eq!(
+            std::fs::read_to_string(victim.join("auth.json")).unwrap(),
+            "victim's"
+        );
+        assert!(
+            victim.join("config.toml").exists(),
+            "nothing under the link removed"
+        );
         assert!(!home.join(".afk-codex_home/config.toml.d").exists());
         // a folder already there is kept with what it holds
         std::fs::write(home.join(".afk-codex_home/session.jsonl"), "kept").unwrap();
@@ -413,7 +426,13 @@ mod beneath_tests {
         std::os::unix::fs::symlink(&victim, &home).unwrap();
         assert!(Beneath::open(&home).is_err());
         for bad in ["", ".", "..", "a/b"] {
-            assert!(Beneath::open(Path::new(&root)).unwrap().folder(bad).is_err(), "{bad:?}");
+            assert!(
+                Beneath::open(Path::new(&root))
+                    .unwrap()
+                    .folder(bad)
+                    .is_err(),
+                "{bad:?}"
+            );
         }
         let _ = std::fs::remove_dir_all(&root);
     }

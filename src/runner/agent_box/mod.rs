@@ -756,8 +756,9 @@ impl Boxer {
             let copy = settings_folder(home, &format!(".afk-{}", var.to_ascii_lowercase()))?;
             for name in login_files(var) {
                 let src = dir.join(name);
-                copy.remove(name)
-                    .with_context(|| format!("runner: cannot remove {}", copy.path().join(name).display()))?;
+                copy.remove(name).with_context(|| {
+                    format!("runner: cannot remove {}", copy.path().join(name).display())
+                })?;
                 // a regular file of the operator's, bounded; never through a link
                 let Ok(m) = std::fs::symlink_metadata(&src) else {
                     continue;
@@ -769,8 +770,9 @@ impl Boxer {
                 std::fs::File::open(&src)
                     .and_then(|f| f.take(MAX_LOGIN_FILE).read_to_end(&mut bytes))
                     .with_context(|| format!("runner: cannot read {}", src.display()))?;
-                copy.write_new(name, &bytes)
-                    .with_context(|| format!("runner: cannot write {}", copy.path().join(name).display()))?;
+                copy.write_new(name, &bytes).with_context(|| {
+                    format!("runner: cannot write {}", copy.path().join(name).display())
+                })?;
             }
             made.push((var.to_string(), copy.path().to_path_buf()));
         }
@@ -838,11 +840,17 @@ fn gateway_logins(on: &gateway::On, port: u16, home: &Path) -> Result<Vec<(Strin
     }
     let dir = settings_folder(home, ".afk-codex_home")?;
     for name in login_files("CODEX_HOME") {
-        dir.remove(name)
-            .with_context(|| format!("runner: cannot remove {}", dir.path().join(name).display()))?;
+        dir.remove(name).with_context(|| {
+            format!("runner: cannot remove {}", dir.path().join(name).display())
+        })?;
     }
     dir.write_new("config.toml", on.codex_config(port).as_bytes())
-        .with_context(|| format!("runner: cannot write {}", dir.path().join("config.toml").display()))?;
+        .with_context(|| {
+            format!(
+                "runner: cannot write {}",
+                dir.path().join("config.toml").display()
+            )
+        })?;
     Ok(vec![("CODEX_HOME".to_string(), dir.path().to_path_buf())])
 }
 

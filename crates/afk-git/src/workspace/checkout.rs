@@ -11,7 +11,8 @@ impl Workspace {
     /// (docs/how-it-works.md#the-workspace): the forge's branch when it exists,
     /// else new from the default branch's head.
     /// Whatever was at `workdir` goes first: a later turn's checkout starts
-    /// from the forge's head, where the last turn's work was forwarded.
+    /// from the forge's head, where the last turn's work was forwarded, or
+    /// from the commits the change gate refused on it.
     pub fn make(&self, p: &Place) -> Result<Made> {
         let (cache, _lock) = self.open_cache(p.repo)?;
         let remote = self.refresh(&cache, p.url, p.branch)?;
@@ -19,7 +20,17 @@ impl Workspace {
             .branch_sha
             .clone()
             .unwrap_or_else(|| remote.default_sha.clone());
-        self.checkout(&cache, p, &remote, &head)?;
+        // a turn the change gate refused keeps its work: the next turn's
+        // checkout has the refused commits at its head (built on what the
+        // forge has, as they were), and what it forwards is judged with
+        // them, from the forge's head; a person's push since, which they
+        // are not built on, wins, and the refused commits stay in their
+        // bundle
+        let at = match self.get_ref(&cache, &Self::run_ref(p, "refused")) {
+            Some(refused) if self.is_ancestor(&cache, &head, &refused) => refused,
+            _ => head.clone(),
+        };
+        self.checkout(&cache, p, &remote, &at)?;
         self.set_ref(&cache, &Self::run_ref(p, "start"), Some(&head))?;
         self.git.run(
             Some(&cache),
@@ -39,7 +50,7 @@ impl Workspace {
         )?;
         Ok(Made {
             base: remote.default,
-            head,
+            head: at,
             existed: remote.branch_sha.is_some(),
         })
     }

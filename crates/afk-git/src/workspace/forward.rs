@@ -101,6 +101,7 @@ impl Workspace {
             _ => committed,
         };
         if work == start {
+            self.set_ref(cache, &Self::run_ref(p, "refused"), None)?;
             return Ok(Decided::Nothing);
         }
         if !self.is_ancestor(cache, start, &work) {
@@ -125,6 +126,8 @@ impl Workspace {
         if !reasons.is_empty() {
             return Ok(Decided::Gated(reasons, work));
         }
+        // what the gate refused before is in this work, or was rewritten
+        self.set_ref(cache, &Self::run_ref(p, "refused"), None)?;
         Ok(Decided::Work(work))
     }
 
@@ -142,6 +145,8 @@ impl Workspace {
     ) -> Result<Forwarded> {
         let gated_ref = Self::run_ref(p, &format!("gated-{turn}"));
         self.set_ref(cache, &gated_ref, Some(work))?;
+        // the next turn's checkout starts from it (`make`)
+        self.set_ref(cache, &Self::run_ref(p, "refused"), Some(work))?;
         let bundle = p.run_dir.join(format!("turn-{turn}-gated.bundle"));
         let b = bundle.to_string_lossy().to_string();
         let not = format!("^{start}");

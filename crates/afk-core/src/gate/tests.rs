@@ -1,0 +1,314 @@
+use super::*;
+
+#[test]
+fn a_glob_matches_whole_paths_from_the_root_star_within_a_segment_and_doublestar_over_segments() {
+    // (glob, path, matches)
+    let cases = [
+        (".github/workflows/**", ".github/workflows/ci.yml", true),
+        (".github/workflows/**", ".github/workflows/sub/x.yml", true),
+        (".github/workflows/**", ".github/workflowsx/ci.yml", false),
+        (
+            ".github/workflows/**",
+            "src/.github/workflows/ci.yml",
+            false,
+        ),
+        ("CODEOWNERS", "CODEOWNERS", true),
+        ("CODEOWNERS", "src/CODEOWNERS", false),
+        // any letter case, trailing dots and spaces, as macOS and Windows read a name
+        ("CODEOWNERS", "codeowners", true),
+        (".github/workflows/**", ".GitHub/Workflows/ci.yml", true),
+        (".claude/**", ".claude./settings.json", true),
+        (".claude/**", ".Claude. ./settings.json", true),
+        (".mcp.json", ".MCP.json", true),
+        (".mcp.json", ".mcp.json.", true),
+        (".gitattributes", ".Git\u{200c}Attributes", true),
+        ("src/*.rs", "SRC/Main.RS", true),
+        ("*.lock", "Cargo.lock", true),
+        ("*.lock", "sub/Cargo.lock", false),
+        ("**/*.lock", "sub/Cargo.lock", true),
+        ("**/*.lock", "Cargo.lock", true),
+        ("src/?.rs", "src/a.rs", true),
+        ("src/?.rs", "src/ab.rs", false),
+        ("src/*", "src/a/b.rs", false),
+        ("a/**/b", "a/b", true),
+        ("a/**/b", "a/x/y/b", true),
+        (".gitlab-ci.yml", ".gitlab-ci.yml.bak", false),
+    ];
+    for (g, p, want) in cases {
+        assert_eq!(Glob::parse(g).unwrap().matches(p), want, "{g} {p}");
+    }
+    for bad in ["", "/abs", "a//b", "a/", "a/**b", "./a", "a/../b", "a\nb"] {
+        assert!(Glob::parse(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn the_built_in_set_is_protected_unless_allowed_and_protected_adds_to_it() {
+    let p = Policy::of(
+        &["deploy/**".into()],
+        &[".github/workflows/docs.yml".into()],
+        0,
+        0,
+    )
+    .unwrap();
+    // (path, protected)
+    let cases = [
+        (".github/workflows/ci.yml", true),
+        (".github/workflows/docs.yml", false),
+        (".gitea/workflows/x.yaml", true),
+        (".forgejo/workflows/x.yaml", true),
+        (".github/actions/a/action.yml", true),
+        (".gitlab-ci.yml", true),
+        ("CODEOWNERS", true),
+        (".github/CODEOWNERS", true),
+        ("docs/CODEOWNERS", true),
+        (".claude/settings.json", true),
+        (".codex/config.toml", true),
+        (".mcp.json", true),
+        (".gitmodules", true),
+        (".gitattributes", true),
+        ("deploy/prod.sh", true),
+        // names that only look protected
+        ("src/CODEOWNERS", false),
+        ("docs/workflows/ci.yml", false),
+        ("my.gitlab-ci.yml", false),
+        ("src/.gitattributes.rs", false),
+        ("claude/notes.md", false),
+        ("src/main.rs", false),
+    ];
+    for (path, want) in cases {
+        assert_eq!(p.protects(path), want, "{path}");
+    }
+    // allow lifts a path whatever its case, as protection finds it
+    let lifted = Policy::of(&[], &[".GitHub/workflows/DOCS.yml".into()], 0, 0).unwrap();
+    assert!(!lifted.protects(".github/Workflows/docs.yml."));
+    assert!(lifted.protects(".github/workflows/ci.yml"));
+    assert!(Policy::of(&["a//b".into()], &[], 0, 0).is_err_and(|(k, _)| k == "protected"));
+}
+
+#[test]
+fn the_built_in_set_protects_every_family_at_its_depth_and_in_any_case_and_passes_look_alikes() {
+    let p = Policy::of(&[], &[], 0, 0).unwrap();
+    // (path, protected)
+    let cases = [
+        // the CI servers beside the forge
+        (".drone.yml", true),
+        (".drone.yaml", true),
+        (".drone.star", true),
+        (".woodpecker.yml", true),
+        (".woodpecker/build.yaml", true),
+        ("Jenkinsfile", true),
+        (".circleci/config.yml", true),
+        ("azure-pipelines.yml", true),
+        (".azure-pipelines/x.yml", true),
+        (".travis.yml", true),
+        (".buildkite/pipeline.yml", true),
+        ("bitbucket-pipelines.yml", true),
+        (".gitlab/ci/deploy.yml", true),
+        // the agents' configuration
+        (".cursor/rules/a.mdc", true),
+        (".gemini/settings.json", true),
+        (".github/hooks/pre.json", true),
+        // what steers the next agent, at any depth
+        ("AGENTS.md", true),
+        ("src/deep/AGENTS.md", true),
+        ("AGENTS.override.md", true),
+        ("CLAUDE.md", true),
+        ("web/CLAUDE.local.md", true),
+        ("GEMINI.md", true),
+        (".github/copilot-instructions.md", true),
+        (".github/instructions/rust.instructions.md", true),
+        (".github/prompts/x.prompt.md", true),
+        (".cursorrules", true),
+        (".windsurfrules", true),
+        // what runs on a person's machine
+        (".husky/pre-commit", true),
+        (".pre-commit-config.yaml", true),
+        (".devcontainer/devcontainer.json", true),
+        (".devcontainer.json", true),
+        (".vscode/tasks.json", true),
+        (".envrc", true),
+        ("sub/.envrc", true),
+        // git's own files, at any depth
+        ("src/.gitattributes", true),
+        (".lfsconfig", true),
+        // case and trailing-dot variants
+        (".Claude/settings.json", true),
+        (".MCP.json", true),
+        (".GitAttributes", true),
+        (".GitHub/Workflows/release.yml", true),
+        ("src/agents.MD", true),
+        (".DRONE.yml.", true),
+        ("jenkinsfile ", true),
+        // look-alikes, forwarded
+        ("docs/drone.md", false),
+        ("src/jenkins_client.py", false),
+        (".github/ISSUE_TEMPLATE/bug.md", false),
+        (".gitlab/issue_templates/bug.md", false),
+        ("envrc.example", false),
+        ("README.md", false),
+        ("docs/AGENTS.md.txt", false),
+        ("src/Jenkinsfile", false),
+        ("vscode/settings.json", false),
+        ("src/.drone.yml", false),
+    ];
+    for (path, want) in cases {
+        assert_eq!(p.protects(path), want, "{path}");
+    }
+}
+
+#[test]
+fn a_turn_is_refused_for_each_protected_path_any_commit_touched_and_for_the_runs_size() {
+    let p = Policy::of(&[], &[], 3, 1000).unwrap();
+    let commit = |short: &str, changes: &[(Did, &str)]| Commit {
+        short: short.into(),
+        changes: changes.iter().map(|(d, p)| (*d, p.to_string())).collect(),
+    };
+    // a later revert does not clear the earlier commit
+    let commits = [
+        commit(
+            "aaa111",
+            &[
+                (Did::Modified, ".github/workflows/ci.yml"),
+                (Did::Added, "src/a.rs"),
+            ],
+        ),
+        commit("bbb222", &[(Did::Modified, ".github/workflows/ci.yml")]),
+    ];
+    let small = RunChange {
+        paths: vec!["src/a.rs".into()],
+        files: 1,
+        bytes: 10,
+        largest: vec![],
+    };
+    let r = judge(&p, &commits, &small, &[]);
+    assert_eq!(
+        r,
+        vec![Reason::Protected {
+            path: ".github/workflows/ci.yml".into(),
+            did: vec![Did::Modified],
+            commits: vec!["aaa111".into(), "bbb222".into()]
+        }]
+    );
+    let text = lines(&r).join("\n");
+    assert!(
+        text.contains(
+            "protected path `.github/workflows/ci.yml`: modified by commits `aaa111`, `bbb222`"
+        ),
+        "{text}"
+    );
+    // benign work passes
+    assert!(
+        judge(
+            &p,
+            &[commit("ccc333", &[(Did::Added, "src/b.rs")])],
+            &small,
+            &[]
+        )
+        .is_empty()
+    );
+    // the run's size, whatever the turn's
+    let big = RunChange {
+        paths: (0..4).map(|i| format!("f{i}")).collect(),
+        files: 4,
+        bytes: 3 << 20,
+        largest: vec![("big.bin".into(), 3 << 20)],
+    };
+    let r = judge(&p, &[], &big, &[]);
+    let text = lines(&r).join("\n");
+    assert!(
+        text.contains("the run changes 4 paths (`gate.max_files` = 3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the run's patch is 3.0 MiB (`gate.max_bytes` = 1000 bytes)"),
+        "{text}"
+    );
+    // limits of 0 are none
+    assert!(judge(&Policy::of(&[], &[], 0, 0).unwrap(), &[], &big, &[]).is_empty());
+}
+
+#[test]
+fn a_new_dependency_version_listed_as_malware_or_high_refuses_and_an_unmoved_one_does_not() {
+    use crate::deps::{Lockfile, Moved};
+    let mut ix = crate::osv::Index::default();
+    for r in [
+        r#"{"id": "MAL-1", "affected": [{"package": {"ecosystem": "npm", "name": "evil"}, "versions": ["1.0.0"]}]}"#,
+        r#"{"id": "GHSA-h", "database_specific": {"severity": "HIGH"}, "affected": [{"package": {"ecosystem": "crates.io", "name": "bytes"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.5.1"}]}]}]}"#,
+        r#"{"id": "GHSA-l", "database_specific": {"severity": "LOW"}, "affected": [{"package": {"ecosystem": "crates.io", "name": "log"}, "versions": ["0.4.0"]}]}"#,
+    ] {
+        ix.add(r).unwrap();
+    }
+    let p = Policy::of(&[], &[], 0, 0)
+        .unwrap()
+        .with_advisories(Some(crate::osv::Shared::of(ix)));
+    let moved = |pairs: &[(&str, Moved)]| {
+        pairs
+            .iter()
+            .map(|(n, m)| (n.to_string(), m.clone()))
+            .collect::<Vec<_>>()
+    };
+    let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    type Case<'a> = (Lockfile, Vec<(String, Moved)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            Lockfile::NpmLock,
+            moved(&[("evil", Moved::Added(v(&["1.0.0"])))]),
+            vec!["MAL-1 (malware)"],
+        ),
+        (
+            Lockfile::Cargo,
+            moved(&[("bytes", Moved::Changed(v(&["1.4.0"]), v(&["1.5.0"])))]),
+            vec!["GHSA-h (HIGH, fixed in 1.5.1)"],
+        ),
+        (
+            Lockfile::Cargo,
+            moved(&[("bytes", Moved::Changed(v(&["1.4.0"]), v(&["1.5.1"])))]),
+            vec![],
+        ),
+        // a vulnerable version already there, left where it is
+        (
+            Lockfile::Cargo,
+            moved(&[(
+                "bytes",
+                Moved::Changed(v(&["1.4.0"]), v(&["1.4.0", "1.5.1"])),
+            )]),
+            vec![],
+        ),
+        (
+            Lockfile::Cargo,
+            moved(&[("bytes", Moved::Removed(v(&["1.4.0"])))]),
+            vec![],
+        ),
+        // LOW refuses nothing
+        (
+            Lockfile::Cargo,
+            moved(&[("log", Moved::Added(v(&["0.4.0"])))]),
+            vec![],
+        ),
+    ];
+    for (kind, m, want) in cases {
+        let deps = new_deps("Cargo.lock", kind, &m);
+        let r = judge(&p, &[], &RunChange::default(), &deps);
+        let got: Vec<String> = r
+            .iter()
+            .flat_map(|r| match r {
+                Reason::Advisory { hits, .. } => hits.iter().map(|h| h.label()).collect(),
+                _ => vec![],
+            })
+            .collect();
+        assert_eq!(got, want, "{m:?}");
+        if !want.is_empty() {
+            let l = lines(&r);
+            assert!(l[0].starts_with("- dependency `"), "{l:?}");
+        }
+    }
+    // without an advisories folder, nothing is checked
+    let none = Policy::of(&[], &[], 0, 0).unwrap();
+    let deps = new_deps(
+        "package-lock.json",
+        Lockfile::NpmLock,
+        &moved(&[("evil", Moved::Added(v(&["1.0.0"])))]),
+    );
+    assert!(judge(&none, &[], &RunChange::default(), &deps).is_empty());
+}
