@@ -23,6 +23,19 @@ pub struct Gate {
     pub draft: bool,
     /// A folder of OSV advisory records; "": no advisory check.
     pub advisories: String,
+    /// "registry": a dependency a manifest takes from a git URL, an
+    /// archive, a path outside the repository or a replacement refuses the
+    /// turn; "any": it passes (and is listed).
+    pub dependency_sources: DependencySources,
+}
+
+/// `gate.dependency_sources`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DependencySources {
+    #[default]
+    Registry,
+    Any,
 }
 
 impl Default for Gate {
@@ -34,6 +47,7 @@ impl Default for Gate {
             max_bytes: 1 << 20,
             draft: false,
             advisories: String::new(),
+            dependency_sources: DependencySources::Registry,
         }
     }
 }
@@ -50,11 +64,18 @@ fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 impl Gate {
     /// The policy in force (the built-in protected set always).
     pub fn policy(&self) -> crate::core::gate::Policy {
-        crate::core::gate::Policy::of(&self.protected, &self.allow, self.max_files, self.max_bytes)
-            .unwrap_or_else(|_| {
-                crate::core::gate::Policy::of(&[], &[], self.max_files, self.max_bytes)
-                    .expect("the built-in set parses")
-            })
+        let mut p = crate::core::gate::Policy::of(
+            &self.protected,
+            &self.allow,
+            self.max_files,
+            self.max_bytes,
+        )
+        .unwrap_or_else(|_| {
+            crate::core::gate::Policy::of(&[], &[], self.max_files, self.max_bytes)
+                .expect("the built-in set parses")
+        });
+        p.any_source = self.dependency_sources == DependencySources::Any;
+        p
     }
 }
 

@@ -108,6 +108,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "max_bytes",
             "draft",
             "advisories",
+            "dependency_sources",
         ],
     ),
     (

@@ -2003,6 +2003,58 @@ fn a_malware_listed_npm_version_is_refused_and_the_safe_one_then_forwarded_and_l
     assert_eq!(doc["gate"], "passed (turn 2)", "{doc}");
 }
 
+/// Manifests move dependencies too: a malware-listed exact pin added only
+/// through `package.json`, and a dependency taken from a git URL, refuse
+/// the turn, each named with its manifest; `dependency_sources = "any"`
+/// forwards the git one, and the PR lists both manifests' dependencies.
+#[test]
+fn a_manifests_exact_pin_is_checked_and_a_source_outside_the_registry_refuses_unless_any() {
+    let folder = osv_folder(&the_records());
+    let pkg = "{\"name\": \"app\", \"dependencies\": {\"evilpkg\": \"1.0.0\", \"fine\": \"^2.0.0\"}}\n";
+    let (sb, afk) = setup(&writes("web/package.json", pkg), &gated_with(&folder));
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(branch_files(&sb), None, "nothing pushed");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    assert!(
+        prompt.contains("dependency `evilpkg` `1.0.0` (npm, `web/package.json`): MAL-2026-7 (malware)"),
+        "{prompt}"
+    );
+    // a git source, refused by default; lifted by dependency_sources = "any"
+    let cargo = "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\nserde = { git = \"https://example.invalid/serde.git\" }\nlog = \"0.4\"\n";
+    for (extra, refused) in [("", true), ("[gate]\ndependency_sources = \"any\"\n", false)] {
+        let (sb, afk) = setup(&writes("Cargo.toml", cargo), extra);
+        let (code, r, err) = run_once(&sb, &afk);
+        assert_eq!(code, 0, "{extra}: {r} {err}");
+        if refused {
+            assert_eq!(
+                action_of(&r, 1),
+                ("corrective_turn".into(), Some("gate".into())),
+                "{r}"
+            );
+            let prompt =
+                std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+            assert!(
+                prompt.contains("dependency `serde` (crates.io, `Cargo.toml`, manifest): its source is not the registry (a git URL)"),
+                "{prompt}"
+            );
+            assert!(!prompt.contains("example.invalid"), "no file content: {prompt}");
+        } else {
+            let (_, body) = the_pr(&sb);
+            assert!(
+                body.contains("- `log` `0.4` (crates.io, `Cargo.toml`, manifest)"),
+                "{body}"
+            );
+            assert!(body.contains("- `serde` `"), "{body}");
+        }
+    }
+}
+
 /// The gate of an unchanged folder reads the index a watch tick made
 /// beside the state file, never the records: records rewritten in place
 /// into no record at all (no folder's time moves) still refuse by it.

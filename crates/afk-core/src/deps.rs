@@ -36,6 +36,8 @@ pub enum Lockfile {
     Poetry,
     Uv,
     GoSum,
+    /// a manifest that declares dependencies (`afk_core::manifests`)
+    Manifest(crate::manifests::Manifest),
 }
 
 impl Lockfile {
@@ -51,7 +53,7 @@ impl Lockfile {
             n if n.starts_with("requirements") && n.ends_with(".txt") => {
                 Some(Lockfile::Requirements)
             }
-            _ => None,
+            _ => crate::manifests::Manifest::of(path).map(Lockfile::Manifest),
         }
     }
 
@@ -61,6 +63,15 @@ impl Lockfile {
             Lockfile::NpmLock => Ecosystem::Npm,
             Lockfile::Requirements | Lockfile::Poetry | Lockfile::Uv => Ecosystem::PyPi,
             Lockfile::GoSum => Ecosystem::Go,
+            Lockfile::Manifest(m) => m.ecosystem(),
+        }
+    }
+
+    /// A manifest's: its specifiers are ranges, checked only where exact.
+    pub fn manifest(self) -> Option<crate::manifests::Manifest> {
+        match self {
+            Lockfile::Manifest(m) => Some(m),
+            _ => None,
         }
     }
 }
@@ -140,6 +151,7 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, String> {
         }
     };
     match kind {
+        Lockfile::Manifest(m) => return crate::manifests::parse(m, text),
         Lockfile::Cargo => {
             for (name, version, source) in toml_packages(text)? {
                 if source.contains("github.com/rust-lang/crates.io-index")
@@ -313,7 +325,10 @@ pub fn body_lines(reads: &[Read], advisories: &Listed) -> Vec<String> {
             )),
             Ok(moved) => {
                 for (name, m) in moved {
-                    let at = format!("({eco}, {})", code(r.path));
+                    let at = match r.kind.manifest() {
+                        Some(_) => format!("({eco}, {}, manifest)", code(r.path)),
+                        None => format!("({eco}, {})", code(r.path)),
+                    };
                     // versions are the agent's text too: a code span each
                     // side, so none is live markup in the PR body
                     let v = |vs: &[String]| code(&vs.join(", "));

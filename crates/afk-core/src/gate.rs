@@ -203,6 +203,9 @@ pub struct Policy {
     pub max_bytes: u64,
     /// `advisories`' records, read by the binary (None: no advisory check)
     pub advisories: Option<crate::osv::Shared>,
+    /// `dependency_sources = "any"`: a dependency from a git URL, an
+    /// archive, a path outside the repository or a replacement passes
+    pub any_source: bool,
 }
 
 impl Policy {
@@ -231,6 +234,7 @@ impl Policy {
             max_files,
             max_bytes,
             advisories: None,
+            any_source: false,
         })
     }
 
@@ -331,6 +335,15 @@ pub enum Reason {
         dep: NewDep,
         hits: Vec<crate::osv::Hit>,
     },
+    /// a dependency a manifest adds or re-specifies whose source is not
+    /// the ecosystem's registry (`dependency_sources = "registry"`)
+    Source {
+        path: String,
+        ecosystem: crate::deps::Ecosystem,
+        name: String,
+        /// what kind of source, in afk's words (never the specifier)
+        why: String,
+    },
     /// something the gate judges that it could not read whole (a bound
     /// reached, a parser that gave up, a git command that failed): a gate
     /// that stopped reading has judged nothing, so the turn is refused
@@ -375,12 +388,58 @@ pub fn new_deps(
             Moved::Changed(old, new) => new.iter().filter(|v| !old.contains(v)).collect(),
             Moved::Removed(_) => vec![],
         };
-        out.extend(new.into_iter().map(|v| NewDep {
+        // a manifest's specifier is checked where it names one version
+        let new: Vec<String> = match kind.manifest() {
+            Some(m) => new
+                .into_iter()
+                .filter_map(|s| crate::manifests::exact(m, s))
+                .collect(),
+            None => new.into_iter().cloned().collect(),
+        };
+        out.extend(new.into_iter().map(|version| NewDep {
             path: path.to_string(),
             ecosystem: kind.ecosystem(),
             name: name.clone(),
-            version: v.clone(),
+            version,
         }));
+    }
+    out
+}
+
+/// The dependencies that moved in manifest `path` whose new specifier
+/// takes them from somewhere other than the ecosystem's registry, as
+/// reasons (none with `dependency_sources = "any"`, none for a lockfile).
+pub fn foreign_sources(
+    policy: &Policy,
+    path: &str,
+    kind: crate::deps::Lockfile,
+    moved: &[(String, crate::deps::Moved)],
+) -> Vec<Reason> {
+    use crate::deps::Moved;
+    let Some(m) = kind.manifest() else {
+        return vec![];
+    };
+    if policy.any_source {
+        return vec![];
+    }
+    let mut out = vec![];
+    for (name, mv) in moved {
+        let new: Vec<&String> = match mv {
+            Moved::Added(new) => new.iter().collect(),
+            Moved::Changed(old, new) => new.iter().filter(|v| !old.contains(v)).collect(),
+            Moved::Removed(_) => vec![],
+        };
+        if let Some(why) = new
+            .iter()
+            .find_map(|spec| crate::manifests::foreign_source(m, path, name, spec))
+        {
+            out.push(Reason::Source {
+                path: path.to_string(),
+                ecosystem: kind.ecosystem(),
+                name: name.clone(),
+                why,
+            });
+        }
     }
     out
 }
@@ -551,6 +610,18 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                     }
                 ));
             }
+            Reason::Source {
+                path,
+                ecosystem,
+                name,
+                why,
+            } => out.push(format!(
+                "- dependency {} ({}, {}, manifest): its source is not the registry ({}); `gate.dependency_sources` = \"registry\"",
+                shown(name),
+                ecosystem.as_str(),
+                shown(path),
+                crate::sanitize::one_line(why, 100)
+            )),
             Reason::Unread(Unread::Turn { what, why }) => out.push(format!(
                 "- {what}: not read ({}): the gate forwards nothing it has not read whole",
                 crate::sanitize::one_line(why, 200)

@@ -54,10 +54,17 @@ pub struct GitSide<'a> {
 pub const GATE_VAR: &str = "AFK_GATE";
 
 /// `[gate]` as the forwarding container reads it (`GATE_VAR`): one JSON
-/// object of the protected and allowed globs and the size limits.
-pub fn gate_env(protected: &[String], allow: &[String], max_files: u64, max_bytes: u64) -> String {
-    json!({"protected": protected, "allow": allow, "max_files": max_files, "max_bytes": max_bytes})
-        .to_string()
+/// object of the protected and allowed globs, the size limits and whether
+/// a dependency may come from anywhere (`dependency_sources = "any"`).
+pub fn gate_env(policy: &crate::gate::Policy, protected: &[String], allow: &[String]) -> String {
+    json!({
+        "protected": protected,
+        "allow": allow,
+        "max_files": policy.max_files,
+        "max_bytes": policy.max_bytes,
+        "dependency_sources": if policy.any_source { "any" } else { "registry" },
+    })
+    .to_string()
 }
 
 /// The policy in `GATE_VAR`'s text; a text that is not one is the built-in
@@ -86,7 +93,11 @@ pub fn gate_policy(text: Option<&str>) -> (crate::gate::Policy, Option<String>) 
         n("max_files"),
         n("max_bytes"),
     ) {
-        Ok(p) => (p, None),
+        Ok(mut p) => {
+            // only the word afk writes lifts the registry rule
+            p.any_source = v["dependency_sources"] == "any";
+            (p, None)
+        }
         Err((key, e)) => (closed(), Some(format!("{GATE_VAR}: {key}: {e}"))),
     }
 }
@@ -607,14 +618,16 @@ mod tests {
 
     #[test]
     fn the_gate_reaches_the_forwarding_container_as_written_and_closed_when_it_does_not_read() {
+        let mut written = crate::gate::Policy::of(&[], &[], 5, 0).unwrap();
+        written.any_source = true;
         let text = gate_env(
+            &written,
             &["deploy/**".into()],
             &[".github/workflows/docs.yml".into()],
-            5,
-            0,
         );
         let (p, why) = gate_policy(Some(&text));
         assert_eq!(why, None);
+        assert!(p.any_source);
         assert!(p.protects("deploy/prod.yml"));
         assert!(p.protects(".github/workflows/ci.yml"));
         assert!(!p.protects(".github/workflows/docs.yml"), "allowed by name");
@@ -625,6 +638,7 @@ mod tests {
             assert!(why.is_some(), "{bad:?}");
             assert!(p.protects(".github/workflows/docs.yml"), "{bad:?}");
             assert!(p.allow.is_empty() && p.max_files == 0, "{bad:?}");
+            assert!(!p.any_source, "{bad:?}");
         }
     }
 

@@ -27,6 +27,7 @@ pub mod compose;
 pub mod conversation;
 pub mod demo;
 pub mod deps;
+pub mod manifests;
 pub mod dispatch;
 pub mod doctor;
 pub mod doctor_gitlab;

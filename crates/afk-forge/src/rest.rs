@@ -114,7 +114,9 @@ impl Rest {
             #[serde(default)]
             content: String,
         }
-        let v: Vec<WireReaction> = self.http.json(
+        // Gitea answers `null` for a comment with no reaction (a nil
+        // slice encoded: routers/api/v1/repo/issue_reaction.go)
+        let v: Option<Vec<WireReaction>> = self.http.json(
             "GET",
             &format!(
                 "/repos/{}/issues/comments/{comment}/reactions?page=1&limit={max}&per_page={max}",
@@ -123,7 +125,8 @@ impl Rest {
             ),
             None,
         )?;
-        Ok(v.into_iter()
+        Ok(v.unwrap_or_default()
+            .into_iter()
             .take(crate::REACTIONS_MAX)
             .map(|r| (r.user.map(|u| u.login).unwrap_or_default(), r.content))
             .collect())

@@ -95,10 +95,9 @@ impl KubernetesRunner {
             own_image: std::sync::OnceLock::new(),
             gateway: gateway::setup(cfg),
             gate: crate::core::kube_workspace::gate_env(
+                &cfg.gate.policy(),
                 &cfg.gate.protected,
                 &cfg.gate.allow,
-                cfg.gate.max_files,
-                cfg.gate.max_bytes,
             ),
         })
     }

@@ -34,6 +34,7 @@ impl Workspace {
         // not read refuses the turn), and the versions they add or move to
         // are judged against the advisories
         let mut deps: Vec<afk_core::gate::NewDep> = vec![];
+        let mut sources: Vec<Reason> = vec![];
         match self.lockfile_moves(cache, start, work) {
             Err(why) => unread.push(Unread::Turn {
                 what: "the lockfiles the new commits touch",
@@ -42,7 +43,10 @@ impl Workspace {
             Ok(moves) => {
                 for (path, kind, moved) in moves {
                     match moved {
-                        Ok(m) => deps.extend(afk_core::gate::new_deps(&path, kind, &m)),
+                        Ok(m) => {
+                            deps.extend(afk_core::gate::new_deps(&path, kind, &m));
+                            sources.extend(afk_core::gate::foreign_sources(policy, &path, kind, &m));
+                        }
                         Err(why) => unread.push(Unread::File { path, why }),
                     }
                 }
@@ -57,6 +61,7 @@ impl Workspace {
             }
         }
         let mut reasons = afk_core::gate::judge(policy, &commits, &run, &deps);
+        reasons.extend(sources);
         reasons.extend(unread.into_iter().map(Reason::Unread));
         Ok(reasons)
     }

@@ -146,6 +146,13 @@ pub(super) fn reactions(f: &mut Forge, req: &Request, full: &str, id: &str) -> R
                     json!({"user": shapes::user(&r.user), "content": r.content, "created_at": r.at})
                 })
                 .collect();
+            // Gitea encodes a nil slice when a comment has no reaction:
+            // `var result []api.Reaction` … `ctx.JSON(http.StatusOK, result)`
+            // (routers/api/v1/repo/issue_reaction.go,
+            // GetIssueCommentReactions), so the body is `null`, not `[]`
+            if items.is_empty() {
+                return Reply::json(200, &Value::Null);
+            }
             Reply::json(200, &Value::Array(items))
         }
         "POST" => {
