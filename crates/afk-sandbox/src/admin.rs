@@ -11,6 +11,12 @@ use serde_json::{Value, json};
 /// Answer `/_admin<path>`.
 pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
     let body = req.json().unwrap_or(Value::Null);
+    // a key the call does not read is refused before anything changes: a
+    // misremembered key (`user` for `by`) would otherwise run the call with
+    // its default, and the test would judge afk by a world it did not ask for
+    if let Some(refusal) = unread_key(&req.method, path, &body) {
+        return err(400, &refusal);
+    }
     if let Some(rest) = path.strip_prefix("/k8s") {
         return super::kube::admin(&mut f.kube, rest, &req.method, &body);
     }
@@ -169,6 +175,107 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         }
         _ => err(404, "unknown admin call"),
     }
+}
+
+/// The top-level keys of its JSON body each admin call reads (separated by
+/// spaces): its handler's and those of every helper it passes the body on
+/// to, defaults and alternatives (`issue` or `pr`, `user` or `by`) among
+/// them. [`handle`] refuses a body with any other key ([`unread_key`]). A
+/// call whose body takes two shapes lists both shapes' keys: `/resolve`
+/// (`review` on any forge, GitLab's `discussion`) and `/ci` (a responder, or
+/// a `command`, each of which refuses the other's fields itself). Not
+/// listed, so not checked: `POST /seed`, which takes a whole seed document
+/// (its own parsing refuses a field it does not know), and the GET and
+/// DELETE calls, which read no body.
+const TAKES: &[(&str, &str, &str)] = &[
+    ("POST", "/issues", "repo issue"),
+    ("POST", "/label", "repo issue label by add"),
+    ("POST", "/issue_state", "repo issue pr state"),
+    ("POST", "/merge", "repo pr by"),
+    ("POST", "/rename", "repo issue pr title by"),
+    ("POST", "/edit", "repo issue pr body"),
+    ("POST", "/revert", "repo sha branch message by"),
+    (
+        "POST",
+        "/status",
+        "repo sha branch state context target_url description",
+    ),
+    ("POST", "/comment", "repo issue pr body user by"),
+    (
+        "POST",
+        "/ci",
+        "repo trigger context states tests command timeout",
+    ),
+    (
+        "POST",
+        "/registry",
+        "images auth credentials page_size created indexes",
+    ),
+    ("POST", "/webhook", "url secret"),
+    ("POST", "/hooks_redirect", "to times"),
+    ("POST", "/hooks_fail", "times"),
+    ("POST", "/thread", "id status phase cost_usd blocked"),
+    ("POST", "/git_redirect", "to"),
+    ("POST", "/comment_max", "chars"),
+    ("POST", "/faults", "faults latency_ms"),
+    ("POST", "/script", "repo issue steps turns"),
+    (
+        "POST",
+        "/check_run",
+        "repo sha branch name status conclusion html_url details_url",
+    ),
+    (
+        "POST",
+        "/discussion",
+        "repo issue pr body user by resolvable path line",
+    ),
+    ("POST", "/discussion_note", "discussion body user by"),
+    ("POST", "/resolve", "review discussion resolved user by"),
+    ("POST", "/award", "note name user by"),
+    ("POST", "/react", "comment user content"),
+    ("POST", "/review", "repo pr user state body commit comments"),
+    ("POST", "/reply", "review user body"),
+    ("POST", "/dismiss", "review user"),
+    ("POST", "/mergeable", "repo pr mergeable"),
+    ("POST", "/branch_update", "repo pr outcome"),
+    ("POST", "/rate_limit", "limit remaining reset used status"),
+    ("POST", "/scopes", "scopes expires_at"),
+    ("POST", "/protected_branch", "repo name push_access_level"),
+    // the GitHub App's (`routes/github/app.rs`)
+    (
+        "POST",
+        "/app",
+        "key_file id slug installation_id account lifetime clock_offset repos",
+    ),
+    ("POST", "/app/revoke", ""),
+    // the Kubernetes API's (`kube::admin`)
+    ("POST", "/k8s/deny", "verb resource"),
+    ("POST", "/k8s/allow", "verb resource"),
+    ("POST", "/k8s/delete_pod", "job"),
+    ("POST", "/k8s/expire", "name"),
+    ("POST", "/k8s/namespace", "name"),
+    ("POST", "/k8s/bad_image", "image"),
+    ("POST", "/k8s/secret", "name data"),
+];
+
+/// The refusal of a body with a key the call `method path` does not read:
+/// the first such key, and the keys the call takes. None: every key is
+/// read, the body is no JSON object, or the call is not in [`TAKES`].
+fn unread_key(method: &str, path: &str, body: &Value) -> Option<String> {
+    let (_, _, takes) = TAKES.iter().find(|(m, p, _)| *m == method && *p == path)?;
+    let takes: Vec<&str> = takes.split_whitespace().collect();
+    let key = body
+        .as_object()?
+        .keys()
+        .find(|k| !takes.contains(&k.as_str()))?;
+    let takes = if takes.is_empty() {
+        "no keys".to_string()
+    } else {
+        takes.join(", ")
+    };
+    Some(format!(
+        "unknown key {key:?} for {method} /_admin{path}: it takes {takes}"
+    ))
 }
 
 /// Keep a forge or agent-service request in the log `/_admin/requests` reads:
@@ -411,5 +518,159 @@ fn script(f: &mut Forge, body: &Value) -> Reply {
             ok()
         }
         Err(e) => err(400, &format!("steps: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `POST /_admin<path>` with `body`, as the sandbox's server hands it on.
+    fn post(f: &mut Forge, path: &str, body: Value) -> (u16, Value) {
+        let req = Request {
+            method: "POST".into(),
+            path: format!("/_admin{path}"),
+            raw_path: format!("/_admin{path}"),
+            query: vec![],
+            raw_query: String::new(),
+            headers: vec![],
+            body: serde_json::to_vec(&body).unwrap(),
+        };
+        match handle(f, path, &req) {
+            Reply::Send { status, body, .. } => {
+                (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+            }
+            _ => panic!("not a plain answer"),
+        }
+    }
+
+    #[test]
+    fn an_admin_call_refuses_a_key_it_does_not_read_naming_it() {
+        let dir =
+            std::env::temp_dir().join(format!("afk-sandbox-admin-keys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut f = Forge::new("http://127.0.0.1:1".into(), dir.clone());
+        let seed =
+            json!({"repos": [{"name": "acme/web", "issues": [{"number": 2, "title": "t"}]}]});
+        assert_eq!(post(&mut f, "/seed", seed).0, 200);
+        // the pilot's call: `user` where the call reads `by`, refused before
+        // anything changed (no label armed as the default alice)
+        let (status, v) = post(
+            &mut f,
+            "/label",
+            json!({"repo": "acme/web", "issue": 2, "label": "ready-for-agent", "user": "mallory"}),
+        );
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(
+            v["message"],
+            "unknown key \"user\" for POST /_admin/label: it takes repo, issue, label, by, add"
+        );
+        assert!(f.repos["acme/web"].issues[&2].labels.is_empty());
+        // the same call with the key it reads: armed, by mallory
+        let (status, v) = post(
+            &mut f,
+            "/label",
+            json!({"repo": "acme/web", "issue": 2, "label": "ready-for-agent", "by": "mallory"}),
+        );
+        assert_eq!(status, 200, "{v}");
+        let issue = &f.repos["acme/web"].issues[&2];
+        assert_eq!(issue.labels.len(), 1);
+        assert_eq!(
+            issue.timeline.last().map(|e| e.by.as_str()),
+            Some("mallory")
+        );
+        // a key only a helper reads is read (a comment's `by`, for `user`)
+        let (status, v) = post(
+            &mut f,
+            "/comment",
+            json!({"repo": "acme/web", "issue": 2, "body": "hi", "by": "bob"}),
+        );
+        assert_eq!(status, 201, "{v}");
+        // the Kubernetes API's calls and the App's are checked too
+        let (status, v) = post(
+            &mut f,
+            "/k8s/deny",
+            json!({"verb": "get", "resource": "pods", "namespace": "afk"}),
+        );
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(
+            v["message"],
+            "unknown key \"namespace\" for POST /_admin/k8s/deny: it takes verb, resource"
+        );
+        let (status, v) = post(&mut f, "/app/revoke", json!({"all": true}));
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(
+            v["message"],
+            "unknown key \"all\" for POST /_admin/app/revoke: it takes no keys"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_body_that_is_no_object_or_a_call_not_in_the_table_is_not_checked() {
+        let cases = [
+            (
+                "POST",
+                "/label",
+                json!({"repo": "acme/web", "by": "alice"}),
+                None,
+            ),
+            ("POST", "/label", json!({}), None),
+            ("POST", "/label", json!(["user"]), None),
+            ("POST", "/label", Value::Null, None),
+            // a whole seed document: its own parsing refuses what it does not know
+            ("POST", "/seed", json!({"repos": [], "anything": 1}), None),
+            ("GET", "/state", json!({"user": "alice"}), None),
+            (
+                "POST",
+                "/resolve",
+                json!({"discussion": "ab", "by": "bob", "note": 1}),
+                Some(
+                    "unknown key \"note\" for POST /_admin/resolve: it takes review, discussion, resolved, user, by",
+                ),
+            ),
+        ];
+        for (method, path, body, want) in cases {
+            assert_eq!(
+                unread_key(method, path, &body).as_deref(),
+                want,
+                "{method} {path} {body}"
+            );
+        }
+    }
+
+    /// The paths of the `("POST", "<path>") =>` arms in `source`, after `prefix`.
+    fn post_arms(prefix: &str, source: &str) -> Vec<String> {
+        source
+            .lines()
+            .filter_map(|l| {
+                let rest = l.trim_start().strip_prefix("(\"POST\", \"")?;
+                let (path, after) = rest.split_once('"')?;
+                after.starts_with(')').then(|| format!("{prefix}{path}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_admin_call_that_reads_a_body_is_in_the_table_of_keys_and_no_other() {
+        let mut arms = post_arms("", include_str!("admin.rs"));
+        arms.extend(post_arms("/k8s", include_str!("kube.rs")));
+        arms.extend(post_arms("/app", include_str!("routes/github/app.rs")));
+        arms.retain(|p| p != "/seed");
+        arms.sort();
+        arms.dedup();
+        let mut table: Vec<String> = TAKES
+            .iter()
+            .map(|(m, p, _)| {
+                assert_eq!(*m, "POST", "{p}");
+                p.to_string()
+            })
+            .collect();
+        table.sort();
+        let before = table.len();
+        table.dedup();
+        assert_eq!(table.len(), before, "a call listed twice");
+        assert!(arms.len() > 40, "{arms:?}");
+        assert_eq!(arms, table);
     }
 }
