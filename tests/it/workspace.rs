@@ -1411,10 +1411,41 @@ fn a_workflow_edit_pushes_nothing_gets_one_gate_turn_naming_it_then_escalates() 
             .is_some_and(|g| g.starts_with("refused (turn 2)")),
         "{doc}"
     );
+    // the refused commits are kept, and the comment says where by the
+    // command that lists them, never by a path of afk's host (issue 82)
     assert!(
-        comments.contains("gated.bundle"),
+        comments.contains(
+            "its commits are kept as a bundle in the run's folder (`afk runs show 1` on the afk host lists it)"
+        ),
         "the refused commits are kept: {comments}"
     );
+    assert!(
+        doc["files"].as_array().is_some_and(|f| f
+            .iter()
+            .any(|f| f.as_str().is_some_and(|f| f.ends_with("-gated.bundle")))),
+        "`afk runs show 1` lists the bundle: {doc}"
+    );
+    assert!(
+        doc["gate"]
+            .as_str()
+            .is_some_and(|g| g.contains("gated.bundle")),
+        "the gate's verdict on the host names it: {doc}"
+    );
+    assert!(
+        comments.contains("the run's logs: `afk runs show 1` on the afk host"),
+        "{comments}"
+    );
+    let state = afk.scratch.path("state");
+    assert!(
+        !comments.contains(&*state.to_string_lossy()) && !comments.contains("gated.bundle"),
+        "no path of afk's host: {comments}"
+    );
+    // a protected path's own remedy: an `allow` glob naming it, or a person's push
+    assert!(
+        comments.contains("add a `[gate] allow` glob naming the path and re-arm the issue"),
+        "{comments}"
+    );
+    assert!(!comments.contains("advisories folder"), "{comments}");
     assert!(!comments.contains("jobs: {}"), "{comments}");
 }
 

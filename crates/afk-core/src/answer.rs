@@ -4,7 +4,7 @@
 //! where the forge has an anchor for it. Pure: watch decides when (the
 //! turn's work is on the PR) and posts it once.
 
-use crate::sanitize::one_line;
+use crate::sanitize::{MD_TEXT_MAX, md_code, md_text, one_line};
 use crate::types::{ForgeKind, TalkKind};
 
 /// How many answered asks the comment names one by one; past it, how many
@@ -65,6 +65,19 @@ pub fn link(kind: ForgeKind, pr_url: &str, a: &Answered) -> Option<String> {
     Some(format!("{}{anchor}", pr_url.trim_end_matches('/')))
 }
 
+/// Where a line comment is, as the answer names it: `path:line` as one code
+/// span, every character of the path as the forge gave it (a code span
+/// shows `_`, `*` and `[` as typed; its fences are longer than any run of
+/// backticks in it), the path cut so the line number always fits.
+pub fn at_line(path: &str, line: Option<u64>) -> String {
+    // ":" and the 20 digits of the largest line number
+    let path = one_line(path, MD_TEXT_MAX - 21);
+    md_code(&format!(
+        "{path}{}",
+        line.map(|l| format!(":{l}")).unwrap_or_default()
+    ))
+}
+
 /// The answer's text: the marker, the commit the work ended on (or that the
 /// turn pushed nothing: the head is the one it started from), and each ask
 /// answered, at most [`NAMED_MAX`] named.
@@ -96,23 +109,22 @@ pub fn text(
             TalkKind::Reply => "reply in a thread",
             TalkKind::Comment => "comment",
         };
-        let plain = |t: &str, n| one_line(t, n).replace(['`', '*', '_', '[', ']', '<', '>'], "");
-        let who = plain(a.author, 100);
+        // the author's name is markdown text: escaped, never a character
+        // dropped (`a_b` shows as typed, not as `ab`)
+        let who = md_text(&one_line(a.author, 100));
         let named = format!("{what} {} by {who} ({})", a.id, one_line(a.what, 60));
         match link(kind, pr_url, a) {
             Some(url) => s.push_str(&format!("- [{named}]({url})\n")),
             None => s.push_str(&format!("- {named}\n")),
         }
         // each line comment it answered, where it is on the PR
+        // (a code span binds before a link's brackets: a `]` in a path
+        // cannot end the link)
         for (id, path, line) in a.lines.iter().take(LINES_NAMED) {
-            let at = format!(
-                "{}{}",
-                plain(path, 200),
-                line.map(|l| format!(":{l}")).unwrap_or_default()
-            );
+            let at = at_line(path, *line);
             match line_link(kind, pr_url, *id) {
-                Some(url) => s.push_str(&format!("  - [`{at}`]({url})\n")),
-                None => s.push_str(&format!("  - `{at}`\n")),
+                Some(url) => s.push_str(&format!("  - [{at}]({url})\n")),
+                None => s.push_str(&format!("  - {at}\n")),
             }
         }
         if a.lines.len() > LINES_NAMED {
@@ -220,6 +232,62 @@ mod tests {
         assert!(!t.contains("](https://evil)"), "{t}");
     }
 
+    /// Issue 82: the answer named `moreitertools/extra.py:2` for
+    /// `more_itertools/extra.py`: a path is shown as the forge gave it,
+    /// verbatim in its code span, and text outside one is escaped for
+    /// markdown, never with a character dropped.
+    #[test]
+    fn a_path_keeps_every_character_verbatim_in_its_code_span_and_escaped_outside_one() {
+        let pr = "https://forge.example/acme/api/pulls/2";
+        // (path, line, in its code span, as markdown text outside one)
+        let cases = [
+            (
+                "more_itertools/extra.py",
+                Some(2),
+                "`more_itertools/extra.py:2`",
+                "more\\_itertools/extra.py",
+            ),
+            (
+                "tests/test_extra.py",
+                None,
+                "`tests/test_extra.py`",
+                "tests/test\\_extra.py",
+            ),
+            (
+                "src/__init__.py",
+                Some(7),
+                "`src/__init__.py:7`",
+                "src/\\_\\_init\\_\\_.py",
+            ),
+            ("a*b/[c].py", Some(1), "`a*b/[c].py:1`", "a\\*b/\\[c\\].py"),
+            ("a`b.py", None, "``a`b.py``", "a\\`b.py"),
+        ];
+        for forge in [ForgeKind::Gitea, ForgeKind::Github] {
+            for (path, line, code, escaped) in cases {
+                assert_eq!(at_line(path, line), code, "{path}");
+                // the path inside a code span (the line comment) and
+                // outside one (here as an author's name: markdown text)
+                let mut r = a(TalkKind::Review, 7, path);
+                r.lines = vec![(9, path.to_string(), line)];
+                let t = text((3, 2), ("abcd", None), forge, pr, &[r]);
+                let link = line_link(forge, pr, 9).unwrap();
+                assert!(
+                    t.contains(&format!("  - [{code}]({link})\n")),
+                    "{forge:?}: {t}"
+                );
+                assert!(t.contains(&format!(" by {escaped} (")), "{forge:?}: {t}");
+                // never with its underscores (or any character) dropped
+                let dropped = path.replace(['_', '*', '`', '[', ']'], "");
+                assert!(!t.contains(&dropped), "{forge:?}: {dropped}: {t}");
+            }
+        }
+        // a path too long for one code span is cut, its line number kept
+        let long = format!("{}/x_y.py", "d".repeat(400));
+        let at = at_line(&long, Some(12));
+        assert!(at.ends_with("…:12`"), "{at}");
+        assert!(at.chars().count() <= MD_TEXT_MAX + 2, "{at}");
+    }
+
     #[test]
     fn the_answer_names_each_line_comment_it_answered_where_it_is() {
         let pr = "https://forge.example/acme/api/pull/2";
@@ -239,7 +307,10 @@ mod tests {
         for (kind, link) in cases {
             let t = text((3, 2), ("abcd", None), kind, pr, std::slice::from_ref(&r));
             assert!(t.contains(&format!("  - [`src/lib.rs:3`]({link})")), "{t}");
-            assert!(!t.contains("](https://evil)"), "{t}");
+            // the hostile path is shown as typed, inside a code span its
+            // backtick cannot close (a code span binds before the link's
+            // brackets, so its `](` is text, not a link)
+            assert!(t.contains("  - [``a`](https://evil)``]("), "{t}");
             assert_eq!(
                 t.lines().filter(|l| l.starts_with("  - [`")).count(),
                 LINES_NAMED,

@@ -1,4 +1,4 @@
-// One file: the end states' texts (~380 lines) and the tests that pin their every word, kept beside them as everywhere in core.
+// One file: the end states' texts (~560 lines) and the tests that pin their every word, kept beside them as everywhere in core.
 //! The texts an end state writes for people: the escalation comment on the
 //! issue and the notification line. Pure text, beside the checklist.
 
@@ -54,8 +54,6 @@ pub struct Escalated<'a> {
     /// An agent that exited failing: its exit status and the end of its
     /// `agent.log` (the agent's own text, `log_end` bounds it).
     pub exited: Option<(i32, &'a str)>,
-    /// Where the logs are, on the afk host.
-    pub run_dir: &'a str,
     pub human_label: &'a str,
     pub ready_label: &'a str,
     pub budget: Budget<'a>,
@@ -63,9 +61,16 @@ pub struct Escalated<'a> {
     pub review_turns: u32,
     /// who said `stop`
     pub stopped_by: Option<&'a str>,
-    /// why afk did not forward the turn's work, or where it kept it
-    /// (docs/how-it-works.md#the-workspace)
+    /// why afk did not forward the turn's work (docs/how-it-works.md#the-workspace):
+    /// the refusal's words (`push-refused`), or the change gate's reasons
+    /// (`core::gate::lines`, `gate-refused`)
     pub workspace: Option<&'a str>,
+    /// where the commits of a turn afk did not push are kept
+    /// (`push-conflict`, `gate-refused`); None: in the run's folder
+    pub kept: Option<&'a Kept>,
+    /// what lifts the change gate's refusal, one sentence per kind of its
+    /// reasons (`core::gate::remedies`; `gate-refused`)
+    pub remedies: &'a [&'a str],
     /// `runner.workspace = "afk"`: afk forwards each turn's commits and
     /// opens the PR itself, so a run with no PR is one whose turns left no
     /// commits (never an agent that did not open one)
@@ -77,6 +82,75 @@ pub struct Escalated<'a> {
     /// what the agent's box refused during the run, said with the key that
     /// lets one out (`core::agent_box::refusals_said`)
     pub box_refused: Option<&'a str>,
+}
+
+/// Where afk keeps the commits of a turn it did not push (a conflict with
+/// someone else's push, a refusal by the change gate), as a comment says
+/// it: the place by name and the command that shows it, never a path of
+/// afk's host (anyone who reads the repository reads the comment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// a bundle in the run's folder on afk's host (`afk runs show` lists it)
+    RunFolder,
+    /// a Kubernetes Job's workspace volume, while the Job's pod is kept;
+    /// the commit the turn's commits end at, when the Job said it
+    JobVolume { head: Option<String> },
+}
+
+impl Kept {
+    /// The words after "kept": how an operator finds them, by run id.
+    pub fn words(&self, run_id: crate::types::RunId) -> String {
+        match self {
+            Kept::RunFolder => format!(
+                "as a bundle in the run's folder (`afk runs show {run_id}` on the afk host lists it)"
+            ),
+            Kept::JobVolume { head } => {
+                // the Job's words: named only when they are a commit id
+                let ends = match head.as_deref() {
+                    Some(h) if !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()) => {
+                        format!(", ending at commit `{}`", &h[..h.len().min(12)])
+                    }
+                    _ => String::new(),
+                };
+                format!(
+                    "in the Kubernetes Job's workspace volume{ends}, while the Job's pod is kept (until `ttl_after_finished`; `afk runs show {run_id}` on the afk host names the Job)"
+                )
+            }
+        }
+    }
+}
+
+/// `text` (afk's words about a turn it did not forward, which name the
+/// folders it read) with each of `folders` said by the words that name it:
+/// `(folder on afk's host, words)`, the longest folder first, so a folder
+/// inside another is said as itself. A folder is matched whole (followed by
+/// `/`, or by a character no name goes on with), so `/srv/afk/run` is not
+/// found in `/srv/afk/runs`. A comment names no path of afk's host.
+pub fn host_folders_said(text: &str, folders: &[(&str, &str)]) -> String {
+    let mut folders: Vec<(&str, &str)> = folders
+        .iter()
+        .map(|(f, w)| (f.trim_end_matches('/'), *w))
+        .filter(|(f, _)| !f.is_empty())
+        .collect();
+    folders.sort_by_key(|(f, _)| std::cmp::Reverse(f.len()));
+    let mut out = text.to_string();
+    for (folder, words) in folders {
+        let mut said = String::new();
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(folder) {
+            let after = &rest[at + folder.len()..];
+            let whole = after
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.')));
+            said.push_str(&rest[..at]);
+            said.push_str(if whole { words } else { folder });
+            rest = after;
+        }
+        said.push_str(rest);
+        out = said;
+    }
+    out
 }
 
 fn why_text(e: &Escalated) -> String {
@@ -140,20 +214,36 @@ fn why_text(e: &Escalated) -> String {
             e.turns_used
         ),
         Escalation::PushConflict => format!(
-            "someone else pushed the run's branch and the agent's last turn does not apply on top of it; its commits are kept in {}",
-            super::sanitize::md_text(e.workspace.unwrap_or("the run folder"))
+            "someone else pushed the run's branch and the agent's last turn does not apply on top of it; its commits are kept {}",
+            e.kept.unwrap_or(&Kept::RunFolder).words(e.run_id)
         ),
         Escalation::PushRefused => format!(
             "afk did not forward the agent's last turn: {}",
             super::sanitize::md_text(e.workspace.unwrap_or("its checkout is not one afk reads"))
         ),
-        // the gate's reasons: paths in code spans, counts and short ids
-        // (`core::gate::lines`), never a file's contents
+        // its reasons and what lifts each kind follow (`gate_section`)
         Escalation::GateRefused => format!(
-            "the change gate refused the agent's turn (`gate-refused`), after its one `gate` turn or with no corrective turn left: nothing of it was pushed. A person may make a protected change themselves, or add a `[gate] allow` glob and re-arm the issue.\n\n{}",
-            e.workspace.unwrap_or("- (no reason kept)")
+            "the change gate refused the agent's turn (`gate-refused`), after its one `gate` turn or with no corrective turn left: nothing of it was pushed, and its commits are kept {}",
+            e.kept.unwrap_or(&Kept::RunFolder).words(e.run_id)
         ),
     }
+}
+
+/// A `gate-refused` comment's reasons (paths in code spans, counts and
+/// short ids: `core::gate::lines`, never a file's contents), then what a
+/// person may do about each kind of them (`core::gate::remedies`: an
+/// `allow` glob for a protected path only, never for an advisory).
+fn gate_section(e: &Escalated) -> String {
+    let mut s = format!("{}\n\n", e.workspace.unwrap_or("- (no reason kept)"));
+    s.push_str("What a person may do, for each kind of reason:\n");
+    if e.remedies.is_empty() {
+        s.push_str("- a person may push the change themselves (a person's push is never gated)\n");
+    }
+    for r in e.remedies {
+        s.push_str(&format!("- {r}.\n"));
+    }
+    s.push('\n');
+    s
 }
 
 /// What an agent's failing exit status says, in words.
@@ -323,6 +413,9 @@ pub fn comment(e: &Escalated) -> String {
         e.why,
         why_text(e)
     );
+    if e.why == Escalation::GateRefused {
+        s.push_str(&gate_section(e));
+    }
     if let Some((n, url)) = e.pr {
         match safe_url(url) {
             Some(u) => s.push_str(&format!("- pull request: [{n}]({u})\n")),
@@ -396,11 +489,13 @@ pub fn comment(e: &Escalated) -> String {
             "- the end of its log (`agent.log`, the agent's own output):\n\n{fence}text\n{end}\n{fence}\n\n"
         ));
     }
+    // the run's logs by the command that shows them, never their path on
+    // afk's host: anyone who reads the repository reads the comment
     s.push_str(&format!(
-        "- run {}: {}; logs in `{}` on the afk host\n\n`{}` is on and `{}` is off: afk leaves this issue alone until someone adds `{}` again.\n",
+        "- run {}: {}; the run's logs: `afk runs show {}` on the afk host\n\n`{}` is on and `{}` is off: afk leaves this issue alone until someone adds `{}` again.\n",
         e.run_id,
         crate::plural(e.turns as usize, "agent turn", "agent turns"),
-        e.run_dir, e.human_label, e.ready_label, e.ready_label
+        e.run_id, e.human_label, e.ready_label, e.ready_label
     ));
     fit(&s, COMMENT_BUDGET)
 }
@@ -545,7 +640,6 @@ mod tests {
             blocked: Some(("need a key", qs)),
             cannot_start: None,
             exited: None,
-            run_dir: "/var/lib/afk/runs/3",
             human_label: "ready-for-human",
             ready_label: "ready-for-agent",
             budget: Budget {
@@ -559,10 +653,22 @@ mod tests {
             review_turns: 3,
             stopped_by: Some("alice"),
             workspace: None,
+            kept: None,
+            remedies: &[],
             afk_opens_prs: false,
             public: false,
             box_refused: None,
         }
+    }
+
+    /// Every word of `t` that reads as a path of afk's host: one that
+    /// starts with `/` or `~/` once the markdown around it is taken off.
+    fn host_paths(t: &str) -> Vec<&str> {
+        t.split(|c: char| {
+            c.is_whitespace() || matches!(c, '`' | '(' | ')' | '[' | ']' | '\'' | '"')
+        })
+        .filter(|w| w.starts_with('/') || w.starts_with("~/"))
+        .collect()
     }
 
     /// On a repository anyone reads, the comment says where the agent's
@@ -679,7 +785,191 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("- question: which key?"));
-        assert!(t.contains("/var/lib/afk/runs/3` on the afk host"));
+        // the run's logs by the command that shows them, never their path
+        assert!(
+            t.contains(
+                "- run 3: 2 agent turns; the run's logs: `afk runs show 3` on the afk host\n"
+            ),
+            "{t}"
+        );
+        assert_eq!(host_paths(&t), Vec::<&str>::new(), "{t}");
+    }
+
+    /// A refusal by the change gate says its reasons, where the refused
+    /// commits are kept (by the command that lists them, never a path of
+    /// afk's host) and what lifts each kind of reason: an `allow` glob for
+    /// a protected path only, never for an advisory.
+    #[test]
+    fn a_gate_refusal_gives_each_kind_its_own_remedy_and_names_no_host_path() {
+        use crate::gate::{Did, NewDep, Reason, lines, remedies};
+        let protected = Reason::Protected {
+            path: ".github/workflows/ci.yml".into(),
+            did: vec![Did::Added],
+            commits: vec!["aaa111".into()],
+        };
+        let advisory = Reason::Advisory {
+            dep: NewDep {
+                path: "package-lock.json".into(),
+                ecosystem: crate::deps::Ecosystem::Npm,
+                name: "evil".into(),
+                version: "1.0.0".into(),
+            },
+            hits: vec![],
+        };
+        let large = Reason::TooLarge {
+            bytes: 3 << 20,
+            max: 1000,
+            largest: vec![("big.bin".into(), 3 << 20)],
+        };
+        let folder = Kept::RunFolder;
+        let job = Kept::JobVolume {
+            head: Some("0123456789abcdef".into()),
+        };
+        // (reasons, where the commits are kept, what the comment says, what it never says)
+        let cases: Vec<(Vec<Reason>, Option<&Kept>, Vec<&str>, Vec<&str>)> = vec![
+            (
+                vec![protected.clone()],
+                None,
+                vec![
+                    "- protected path `.github/workflows/ci.yml`: added by commit `aaa111`\n",
+                    "its commits are kept as a bundle in the run's folder (`afk runs show 3` on the afk host lists it).\n",
+                    "- a protected path: a person may push the change themselves (a person's push is never gated), or add a `[gate] allow` glob naming the path and re-arm the issue.\n",
+                ],
+                vec!["advisories folder", "split the work"],
+            ),
+            (
+                vec![advisory.clone()],
+                Some(&folder),
+                vec![
+                    "- dependency `evil` `1.0.0` (npm, `package-lock.json`)",
+                    "move it to a fixed version",
+                    "correct it in the advisories folder",
+                ],
+                vec!["`[gate] allow` glob naming", "a protected path:"],
+            ),
+            (
+                vec![large, advisory, protected],
+                Some(&job),
+                vec![
+                    "kept in the Kubernetes Job's workspace volume, ending at commit `0123456789ab`, while",
+                    "- a protected path:",
+                    "- over a size limit: split the work",
+                    "- a dependency an advisory lists:",
+                ],
+                vec!["0123456789abc"],
+            ),
+            // no reason kept: a person may still push it
+            (
+                vec![],
+                None,
+                vec![
+                    "- (no reason kept)\n",
+                    "- a person may push the change themselves",
+                ],
+                vec!["`[gate] allow`"],
+            ),
+        ];
+        for (reasons, kept, says, never) in cases {
+            let said = lines(&reasons).join("\n");
+            let remedies = remedies(&reasons);
+            let c = comment(&Escalated {
+                why: Escalation::GateRefused,
+                blocked: None,
+                workspace: (!reasons.is_empty()).then_some(said.as_str()),
+                kept,
+                remedies: &remedies,
+                ..base(&[], &[])
+            });
+            for want in says {
+                assert!(c.contains(want), "{want}: {c}");
+            }
+            for not in never {
+                assert!(!c.contains(not), "{not}: {c}");
+            }
+            // the remedies in the order `remedies` gives them
+            let at: Vec<usize> = remedies.iter().map(|r| c.find(r).unwrap()).collect();
+            assert!(at.is_sorted(), "{c}");
+            assert_eq!(host_paths(&c), Vec::<&str>::new(), "{c}");
+            assert!(c.ends_with("adds `ready-for-agent` again.\n"), "{c}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_says_the_folders_of_afks_host_in_words_never_their_paths() {
+        let folders = [
+            ("/srv/afk/state", "afk's state folder"),
+            ("/srv/afk/state/runs/2/", "the run's folder"),
+            ("/srv/afk/state/runs/2/work", "the run's checkout"),
+            ("", "nothing"),
+        ];
+        // (afk's words, as the comment says them)
+        let cases = [
+            (
+                "/srv/afk/state/runs/2/work/.git/commondir exists: it would make git read another repository",
+                "the run's checkout/.git/commondir exists: it would make git read another repository",
+            ),
+            (
+                "/srv/afk/state/runs/2/work is gone",
+                "the run's checkout is gone",
+            ),
+            (
+                "/srv/afk/state/runs/2/turn.lock and /srv/afk/state/git/x",
+                "the run's folder/turn.lock and afk's state folder/git/x",
+            ),
+            // a longer name beside a folder is not that folder
+            (
+                "/srv/afk/state/runs/2/workshop is a link",
+                "the run's folder/workshop is a link",
+            ),
+            (
+                "the turn's branch no longer contains the commit it started from",
+                "the turn's branch no longer contains the commit it started from",
+            ),
+        ];
+        for (text, want) in cases {
+            let said = host_folders_said(text, &folders);
+            assert_eq!(said, want, "{text}");
+            let e = Escalated {
+                why: Escalation::PushRefused,
+                workspace: Some(said.as_str()),
+                ..base(&[], &[])
+            };
+            let c = comment(&e);
+            assert_eq!(host_paths(&c), Vec::<&str>::new(), "{c}");
+        }
+    }
+
+    #[test]
+    fn a_conflict_says_where_its_commits_are_kept_without_a_host_path() {
+        // (where they are kept, what the comment says)
+        let job = Kept::JobVolume { head: None };
+        let odd = Kept::JobVolume {
+            head: Some("/var/lib/afk/runs/3/turn.bundle".into()),
+        };
+        let cases = [
+            (
+                None,
+                "its commits are kept as a bundle in the run's folder (`afk runs show 3` on the afk host lists it).",
+            ),
+            (
+                Some(&job),
+                "its commits are kept in the Kubernetes Job's workspace volume, while the Job's pod is kept",
+            ),
+            // a Job's head that is no commit id is not named
+            (
+                Some(&odd),
+                "its commits are kept in the Kubernetes Job's workspace volume, while the Job's pod is kept",
+            ),
+        ];
+        for (kept, want) in cases {
+            let c = comment(&Escalated {
+                why: Escalation::PushConflict,
+                kept,
+                ..base(&[], &[])
+            });
+            assert!(c.contains(want), "{c}");
+            assert_eq!(host_paths(&c), Vec::<&str>::new(), "{c}");
+        }
     }
 
     #[test]

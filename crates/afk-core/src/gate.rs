@@ -532,6 +532,11 @@ fn bytes(n: u64) -> String {
     }
 }
 
+/// How a line of [`lines`] about something the gate did not read ends: a
+/// part of the turn, or a lockfile ([`Kind::of`] reads a Job's lines by them).
+const UNREAD_TURN: &str = "the gate forwards nothing it has not read whole";
+const UNREAD_FILE: &str = "a dependency afk cannot read is not forwarded";
+
 /// The reasons as Markdown lines (the escalation comment, the gate turn's
 /// prompt, the run's log): paths, counts and short commit ids only.
 pub fn lines(reasons: &[Reason]) -> Vec<String> {
@@ -623,11 +628,11 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                 crate::sanitize::one_line(why, 100)
             )),
             Reason::Unread(Unread::Turn { what, why }) => out.push(format!(
-                "- {what}: not read ({}): the gate forwards nothing it has not read whole",
+                "- {what}: not read ({}): {UNREAD_TURN}",
                 crate::sanitize::one_line(why, 200)
             )),
             Reason::Unread(Unread::File { path, why }) => out.push(format!(
-                "- {}: not read ({}): a dependency afk cannot read is not forwarded",
+                "- {}: not read ({}): {UNREAD_FILE}",
                 shown(path),
                 crate::sanitize::one_line(why, 200)
             )),
@@ -640,6 +645,82 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
         }
     }
     out
+}
+
+/// The kinds of reason a refusal has, each lifted its own way; their order
+/// is the order [`remedies`] says them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Protected,
+    Size,
+    Advisory,
+    Unread,
+}
+
+impl Kind {
+    /// The kind of `r`; a line a Kubernetes Job's forwarding container
+    /// reported is read by the words [`lines`] writes for each kind (the
+    /// container writes them), and one that says none of them has none.
+    fn of(r: &Reason) -> Option<Kind> {
+        match r {
+            Reason::Protected { .. } => Some(Kind::Protected),
+            Reason::TooManyFiles { .. } | Reason::TooLarge { .. } => Some(Kind::Size),
+            Reason::Advisory { .. } => Some(Kind::Advisory),
+            Reason::Unread(_) => Some(Kind::Unread),
+            Reason::Reported(line) => {
+                let line = line.trim().trim_start_matches(['-', ' ']);
+                if line.ends_with(UNREAD_TURN) || line.ends_with(UNREAD_FILE) {
+                    Some(Kind::Unread)
+                } else if line.starts_with("protected path ")
+                    || (line.starts_with("and ") && line.ends_with(" more protected paths"))
+                {
+                    Some(Kind::Protected)
+                } else if (line.starts_with("the run changes ")
+                    && line.contains("(`gate.max_files`"))
+                    || (line.starts_with("the run's patch is ")
+                        && line.contains("(`gate.max_bytes`"))
+                {
+                    Some(Kind::Size)
+                } else if line.starts_with("dependency ") {
+                    Some(Kind::Advisory)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// What lifts a refusal of this kind, for the person who reads the
+    /// escalation: `allow` lifts paths only, so only a protected path is
+    /// offered it.
+    fn remedy(self) -> &'static str {
+        match self {
+            Kind::Protected => {
+                "a protected path: a person may push the change themselves (a person's push is never gated), or add a `[gate] allow` glob naming the path and re-arm the issue"
+            }
+            Kind::Size => {
+                "over a size limit: split the work into smaller issues, or raise `gate.max_files` or `gate.max_bytes` and re-arm the issue"
+            }
+            Kind::Advisory => {
+                "a dependency an advisory lists: move it to a fixed version (a person may push that themselves), or, if the advisory's record is wrong, correct it in the advisories folder (`gate.advisories`) and re-arm the issue; an `allow` glob lifts paths only, never an advisory"
+            }
+            Kind::Unread => {
+                "something the gate could not read whole: make the change smaller, or the lockfile readable, and re-arm the issue"
+            }
+        }
+    }
+}
+
+/// What lifts a refusal for `reasons`, for the escalation that ends the
+/// run: one sentence per kind of reason present (protected paths, size
+/// limits, advisories, what was not read, in that order), each that kind's
+/// own remedy. Empty when no reason says its kind (none, or only lines a
+/// Job reported in words afk does not write).
+pub fn remedies(reasons: &[Reason]) -> Vec<&'static str> {
+    let mut kinds: Vec<Kind> = reasons.iter().filter_map(Kind::of).collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds.into_iter().map(Kind::remedy).collect()
 }
 
 /// What the `gate` turn's prompt says beyond the reasons.

@@ -360,7 +360,6 @@ fn escalation_comment(
         return Ok(());
     }
     let cfg = w.t.config();
-    let run_dir = seen.run_dir.to_string_lossy().to_string();
     let stall_after = crate::config::format_duration(w.t.settled.stall_after);
     // a repository the forge does not say is private is public: the
     // comment then quotes none of the agent's own text
@@ -393,10 +392,11 @@ fn escalation_comment(
             }
             _ => None,
         },
-        run_dir: &run_dir,
         review_turns: seen.heard.talk.review_turns,
         stopped_by: seen.heard.talk.stopped_by.as_deref(),
         workspace: seen.forwarded.problem.as_ref().map(|(_, w)| w.as_str()),
+        kept: seen.forwarded.kept.as_ref(),
+        remedies: &seen.forwarded.remedies,
         afk_opens_prs: w.t.workspace.afks(),
         public,
         box_refused: refused.as_deref(),

@@ -6,6 +6,7 @@
 
 use super::lists::Watch;
 use super::pr::Found;
+use crate::core::escalation::Kept;
 use crate::core::run_state::{Agent, PushProblem};
 use crate::core::workspace_pr::{self, AfterPush};
 use crate::store::runs::Run;
@@ -14,10 +15,20 @@ use anyhow::Result;
 use std::path::Path;
 
 /// What forwarding met that the run's decision must hear of, with the words
-/// for the escalation comment.
+/// for the escalation comment: never a path of afk's host (anyone who reads
+/// the repository reads the comment; the host's log names them).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Forward {
+    /// the problem, and its words: a refusal's why, the change gate's
+    /// reasons (`core::gate::lines`, the `gate` turn's prompt says them
+    /// too), nothing for a conflict
     pub problem: Option<(PushProblem, String)>,
+    /// where the commits afk did not push are kept (a conflict, a refusal
+    /// by the gate)
+    pub kept: Option<Kept>,
+    /// what lifts the gate's refusal, one sentence per kind of its reasons
+    /// (`core::gate::remedies`)
+    pub remedies: Vec<&'static str>,
 }
 
 /// The run's checkout, as the workspace names it (act's too).
@@ -67,15 +78,18 @@ pub(crate) fn step(
         return Ok((Forward::default(), found));
     }
     let turn = run.turns.max(1);
-    let done = match w.t.runner.forwarded(run.handle.as_ref()) {
+    let (done, in_job) = match w.t.runner.forwarded(run.handle.as_ref()) {
         // the Job forwarded inside the turn (docs/kubernetes.md): the PR is the
         // tick's
         Some(r) => from_job(r, run_dir),
-        None => {
+        None => (
             w.t.workspace
-                .forward(w.t.forge()?, &at(run, run_dir), turn)?
-        }
+                .forward(w.t.forge()?, &at(run, run_dir), turn)?,
+            None,
+        ),
     };
+    // where the commits afk does not push are kept, as people are told it
+    let kept = in_job.unwrap_or(Kept::RunFolder);
     crate::crash::point("watch:forwarded");
     match done {
         Forwarded::Nothing => Ok((Forward::default(), found)),
@@ -108,18 +122,58 @@ pub(crate) fn step(
             let found = open_pr(w, run, run_dir, &base, (&sha, fresh), found, spend_usd)?;
             Ok((Forward::default(), found))
         }
-        Forwarded::Conflict { bundle } => Ok((
-            Forward {
-                problem: Some((PushProblem::Conflict, bundle.display().to_string())),
-            },
-            found,
-        )),
-        Forwarded::Refused(why) => Ok((
-            Forward {
-                problem: Some((PushProblem::Refused, why)),
-            },
-            found,
-        )),
+        Forwarded::Conflict { bundle } => {
+            crate::log::info(&format!(
+                "{}#{} run {}: turn {turn} does not apply on top of someone else's push to {}: its commits are kept in {}",
+                run.repo,
+                run.issue,
+                run.id,
+                run.branch,
+                bundle.display()
+            ));
+            Ok((
+                Forward {
+                    problem: Some((PushProblem::Conflict, String::new())),
+                    kept: Some(kept),
+                    ..Forward::default()
+                },
+                found,
+            ))
+        }
+        Forwarded::Refused(why) => {
+            // the refusal names the folders it read; the comment says them
+            // in words (anyone who reads the repository reads it), the
+            // host's log as they are
+            crate::log::info(&format!(
+                "{}#{} run {}: turn {turn} not forwarded: {why}",
+                run.repo, run.issue, run.id
+            ));
+            let paths = w.t.paths();
+            let checkout = crate::workspace::workdir_of(w.t.config(), &at(run, run_dir));
+            let mut folders = vec![
+                (run_dir.to_string_lossy(), "the run's folder"),
+                (paths.git_cache.to_string_lossy(), "afk's git cache"),
+                (paths.runs.to_string_lossy(), "afk's runs folder"),
+                (paths.dir.to_string_lossy(), "afk's state folder"),
+            ];
+            // a checkout in the run's folder (`{run_dir}/work`, the default)
+            // is said from it (`the run's folder/work/.git/config`)
+            if !checkout.starts_with(run_dir) {
+                folders.push((checkout.to_string_lossy(), "the run's checkout"));
+            }
+            let folders: Vec<(&str, &str)> = folders
+                .iter()
+                .map(|(folder, words)| (&**folder, *words))
+                .collect();
+            let said = crate::core::escalation::host_folders_said(&why, &folders);
+            Ok((
+                Forward {
+                    problem: Some((PushProblem::Refused, said)),
+                    ..Forward::default()
+                },
+                found,
+            ))
+        }
         Forwarded::Gated { reasons, bundle } => {
             // a refused `gate` turn is refused again: escalated, not retried
             let again =
@@ -127,23 +181,30 @@ pub(crate) fn step(
                     .turns(run.id)?
                     .last()
                     .is_some_and(|t| t.why == crate::core::turn_reason::GATE);
-            let mut said = crate::core::gate::lines(&reasons);
-            said.push(format!(
+            let said = crate::core::gate::lines(&reasons);
+            // the run's folder keeps where the bundle is (`afk runs show`
+            // prints it, on the host); the comment and the prompt never
+            // name a path of afk's host
+            let mut verdict = said.clone();
+            verdict.push(format!(
                 "- the refused commits are kept in `{}`",
                 crate::core::sanitize::one_line(&bundle.display().to_string(), 300)
             ));
-            crate::run_files::keep_gate_verdict(run_dir, turn, &said);
+            crate::run_files::keep_gate_verdict(run_dir, turn, &verdict);
             crate::log::info(&format!(
-                "{}#{} run {}: the change gate refused turn {turn}: nothing pushed ({} reason{})",
+                "{}#{} run {}: the change gate refused turn {turn}: nothing pushed ({} reason{}); its commits are kept in {}",
                 run.repo,
                 run.issue,
                 run.id,
                 reasons.len(),
-                if reasons.len() == 1 { "" } else { "s" }
+                if reasons.len() == 1 { "" } else { "s" },
+                bundle.display()
             ));
             Ok((
                 Forward {
                     problem: Some((PushProblem::Gated { again }, said.join("\n"))),
+                    kept: Some(kept),
+                    remedies: crate::core::gate::remedies(&reasons),
                 },
                 found,
             ))
@@ -153,10 +214,18 @@ pub(crate) fn step(
 
 /// What a Job's forwarding container reported, as forwarding's outcome: a
 /// push it made is an earlier push for this tick (`fresh: false`), so the
-/// PR is opened once and never logged again each tick.
-fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> Forwarded {
+/// PR is opened once and never logged again each tick. With it, where the
+/// commits it did not push are kept, as people are told it.
+fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> (Forwarded, Option<Kept>) {
     use crate::core::kube_workspace::Result as R;
-    match r {
+    let kept = match &r {
+        R::Conflict { head } => Some(Kept::JobVolume {
+            head: Some(head.clone()),
+        }),
+        R::Gated { .. } => Some(Kept::JobVolume { head: None }),
+        _ => None,
+    };
+    let done = match r {
         R::Nothing => Forwarded::Nothing,
         R::Pushed {
             sha,
@@ -179,7 +248,7 @@ fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> Forwarded
             bundle: std::path::PathBuf::from(format!(
                 "{} (the Job's workspace volume: the turn's commits end at {}, kept while the Job's pod is, until ttl_after_finished)",
                 run_dir.join("turn.bundle").display(),
-                &head[..head.len().min(12)]
+                head.chars().take(12).collect::<String>()
             )),
         },
         R::Refused(why) => Forwarded::Refused(why),
@@ -195,7 +264,8 @@ fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> Forwarded
                 run_dir.join("turn.bundle").display()
             )),
         },
-    }
+    };
+    (done, kept)
 }
 
 /// afk's own PR for the run (docs/how-it-works.md#the-workspace), by

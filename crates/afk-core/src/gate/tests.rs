@@ -312,3 +312,109 @@ fn a_new_dependency_version_listed_as_malware_or_high_refuses_and_an_unmoved_one
     );
     assert!(judge(&none, &[], &RunChange::default(), &deps).is_empty());
 }
+
+#[test]
+fn each_kind_of_refusal_has_its_own_remedy_and_only_a_protected_path_is_offered_allow() {
+    let protected = Reason::Protected {
+        path: ".github/workflows/ci.yml".into(),
+        did: vec![Did::Modified],
+        commits: vec!["aaa111".into()],
+    };
+    let files = Reason::TooManyFiles {
+        files: 4,
+        max: 3,
+        paths: vec!["src/a.rs".into()],
+    };
+    let large = Reason::TooLarge {
+        bytes: 3 << 20,
+        max: 1000,
+        largest: vec![("big.bin".into(), 3 << 20)],
+    };
+    let advisory = Reason::Advisory {
+        dep: NewDep {
+            path: "package-lock.json".into(),
+            ecosystem: crate::deps::Ecosystem::Npm,
+            name: "evil".into(),
+            version: "1.0.0".into(),
+        },
+        hits: vec![crate::osv::Hit {
+            id: "MAL-1".into(),
+            malware: true,
+            severity: crate::osv::Severity::Unknown,
+            fixed: None,
+        }],
+    };
+    let unread_turn = Reason::Unread(Unread::Turn {
+        what: "the run's patch",
+        why: "longer than the 16 MiB afk reads of it".into(),
+    });
+    let unread_file = Reason::Unread(Unread::File {
+        path: "web/package-lock.json".into(),
+        why: "not JSON".into(),
+    });
+    let [p, s, a, u] = [
+        Kind::Protected.remedy(),
+        Kind::Size.remedy(),
+        Kind::Advisory.remedy(),
+        Kind::Unread.remedy(),
+    ];
+    // (reasons, the remedies said, in order)
+    let cases: Vec<(Vec<Reason>, Vec<&str>)> = vec![
+        (vec![], vec![]),
+        (vec![protected.clone()], vec![p]),
+        (vec![files.clone()], vec![s]),
+        (vec![large.clone()], vec![s]),
+        // one sentence per kind, however many reasons of it
+        (vec![large.clone(), files.clone()], vec![s]),
+        (vec![advisory.clone()], vec![a]),
+        (vec![unread_turn.clone()], vec![u]),
+        (vec![unread_file.clone()], vec![u]),
+        (vec![unread_turn.clone(), unread_file.clone()], vec![u]),
+        // a stable order, whatever the reasons' order
+        (
+            vec![
+                unread_file.clone(),
+                advisory.clone(),
+                large.clone(),
+                protected.clone(),
+            ],
+            vec![p, s, a, u],
+        ),
+        // a Job's line in words afk does not write says no kind
+        (vec![Reason::Reported("- something else".into())], vec![]),
+    ];
+    for (reasons, want) in cases {
+        assert_eq!(remedies(&reasons), want, "{reasons:?}");
+    }
+    // a Kubernetes Job's reported lines are the same words: the same remedies
+    for r in [protected, files, large, advisory, unread_turn, unread_file] {
+        let one = std::slice::from_ref(&r);
+        let reported: Vec<Reason> = lines(one).into_iter().map(Reason::Reported).collect();
+        assert_eq!(remedies(one).len(), 1, "{r:?}");
+        assert_eq!(remedies(&reported), remedies(one), "{r:?}");
+    }
+    // more protected paths than are named: still one protected path's remedy
+    let many: Vec<Reason> = (0..NAMED + 2)
+        .map(|i| Reason::Protected {
+            path: format!(".github/workflows/{i}.yml"),
+            did: vec![Did::Added],
+            commits: vec!["aaa111".into()],
+        })
+        .collect();
+    let reported: Vec<Reason> = lines(&many).into_iter().map(Reason::Reported).collect();
+    assert_eq!(remedies(&reported), vec![p]);
+    // `allow` lifts paths only: offered for a protected path, never else
+    assert!(p.contains("`[gate] allow` glob"), "{p}");
+    for r in [s, a, u] {
+        assert!(!r.contains("allow` glob naming"), "{r}");
+    }
+    assert!(
+        a.contains("fixed version") && a.contains("advisories folder"),
+        "{a}"
+    );
+    assert!(
+        s.contains("`gate.max_files`") && s.contains("split the work"),
+        "{s}"
+    );
+    assert!(u.contains("lockfile readable"), "{u}");
+}
