@@ -2041,7 +2041,8 @@ fn a_malware_listed_npm_version_is_refused_and_the_safe_one_then_forwarded_and_l
 #[test]
 fn a_manifests_exact_pin_is_checked_and_a_source_outside_the_registry_refuses_unless_any() {
     let folder = osv_folder(&the_records());
-    let pkg = "{\"name\": \"app\", \"dependencies\": {\"evilpkg\": \"1.0.0\", \"fine\": \"^2.0.0\"}}\n";
+    let pkg =
+        "{\"name\": \"app\", \"dependencies\": {\"evilpkg\": \"1.0.0\", \"fine\": \"^2.0.0\"}}\n";
     let (sb, afk) = setup(&writes("web/package.json", pkg), &gated_with(&folder));
     let (code, r, err) = run_once(&sb, &afk);
     assert_eq!(code, 0, "{r} {err}");
@@ -2053,12 +2054,17 @@ fn a_manifests_exact_pin_is_checked_and_a_source_outside_the_registry_refuses_un
     assert_eq!(branch_files(&sb), None, "nothing pushed");
     let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
     assert!(
-        prompt.contains("dependency `evilpkg` `1.0.0` (npm, `web/package.json`): MAL-2026-7 (malware)"),
+        prompt.contains(
+            "dependency `evilpkg` `1.0.0` (npm, `web/package.json`): MAL-2026-7 (malware)"
+        ),
         "{prompt}"
     );
     // a git source, refused by default; lifted by dependency_sources = "any"
     let cargo = "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\nserde = { git = \"https://example.invalid/serde.git\" }\nlog = \"0.4\"\n";
-    for (extra, refused) in [("", true), ("[gate]\ndependency_sources = \"any\"\n", false)] {
+    for (extra, refused) in [
+        ("", true),
+        ("[gate]\ndependency_sources = \"any\"\n", false),
+    ] {
         let (sb, afk) = setup(&writes("Cargo.toml", cargo), extra);
         let (code, r, err) = run_once(&sb, &afk);
         assert_eq!(code, 0, "{extra}: {r} {err}");
@@ -2074,7 +2080,10 @@ fn a_manifests_exact_pin_is_checked_and_a_source_outside_the_registry_refuses_un
                 prompt.contains("dependency `serde` (crates.io, `Cargo.toml`, manifest): its source is not the registry (a git URL)"),
                 "{prompt}"
             );
-            assert!(!prompt.contains("example.invalid"), "no file content: {prompt}");
+            assert!(
+                !prompt.contains("example.invalid"),
+                "no file content: {prompt}"
+            );
         } else {
             let (_, body) = the_pr(&sb);
             assert!(

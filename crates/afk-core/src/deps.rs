@@ -430,7 +430,12 @@ mod tests {
             Lockfile::of("requirements-dev.txt"),
             Some(Lockfile::Requirements)
         );
-        assert_eq!(Lockfile::of("src/Cargo.toml"), None);
+        // a manifest is read as one, at any depth
+        assert_eq!(
+            Lockfile::of("src/Cargo.toml"),
+            Some(Lockfile::Manifest(crate::manifests::Manifest::CargoToml))
+        );
+        assert_eq!(Lockfile::of("src/Cargo.toml.orig"), None);
     }
 
     #[test]

@@ -654,6 +654,7 @@ enum Kind {
     Protected,
     Size,
     Advisory,
+    Source,
     Unread,
 }
 
@@ -666,6 +667,7 @@ impl Kind {
             Reason::Protected { .. } => Some(Kind::Protected),
             Reason::TooManyFiles { .. } | Reason::TooLarge { .. } => Some(Kind::Size),
             Reason::Advisory { .. } => Some(Kind::Advisory),
+            Reason::Source { .. } => Some(Kind::Source),
             Reason::Unread(_) => Some(Kind::Unread),
             Reason::Reported(line) => {
                 let line = line.trim().trim_start_matches(['-', ' ']);
@@ -681,6 +683,10 @@ impl Kind {
                         && line.contains("(`gate.max_bytes`"))
                 {
                     Some(Kind::Size)
+                } else if line.starts_with("dependency ")
+                    && line.contains("its source is not the registry")
+                {
+                    Some(Kind::Source)
                 } else if line.starts_with("dependency ") {
                     Some(Kind::Advisory)
                 } else {
@@ -703,6 +709,9 @@ impl Kind {
             }
             Kind::Advisory => {
                 "a dependency an advisory lists: move it to a fixed version (a person may push that themselves), or, if the advisory's record is wrong, correct it in the advisories folder (`gate.advisories`) and re-arm the issue; an `allow` glob lifts paths only, never an advisory"
+            }
+            Kind::Source => {
+                "a dependency from outside its registry: take it from the registry (a person may push the change themselves), or set `gate.dependency_sources = \"any\"` and re-arm the issue"
             }
             Kind::Unread => {
                 "something the gate could not read whole: make the change smaller, or the lockfile readable, and re-arm the issue"

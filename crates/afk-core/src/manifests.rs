@@ -172,8 +172,12 @@ fn resolution_name(key: &str) -> String {
 }
 
 fn toml_table(text: &str) -> Result<toml::Table, String> {
-    text.parse::<toml::Table>()
-        .map_err(|e| format!("not TOML ({})", crate::sanitize::one_line(&e.to_string(), 120)))
+    text.parse::<toml::Table>().map_err(|e| {
+        format!(
+            "not TOML ({})",
+            crate::sanitize::one_line(&e.to_string(), 120)
+        )
+    })
 }
 
 fn pyproject(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> {
@@ -257,7 +261,10 @@ fn pep508_split(req: &str) -> (String, String) {
     let (name, mut rest) = req.split_at(end);
     rest = rest.trim_start();
     if let Some(r) = rest.strip_prefix('[') {
-        rest = r.split_once(']').map_or("", |(_, after)| after).trim_start();
+        rest = r
+            .split_once(']')
+            .map_or("", |(_, after)| after)
+            .trim_start();
     }
     let spec = match rest.trim_start().starts_with('@') {
         // a URL may hold `;` only after a space, as PEP 508 says
@@ -273,7 +280,11 @@ fn poetry_spec(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
         toml::Value::Table(t) => table_spec(t),
-        toml::Value::Array(items) => items.iter().map(poetry_spec).collect::<Vec<_>>().join(" | "),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(poetry_spec)
+            .collect::<Vec<_>>()
+            .join(" | "),
         other => other.to_string(),
     }
 }
@@ -346,7 +357,10 @@ fn cargo_toml(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String>
                     .get("package")
                     .and_then(toml::Value::as_str)
                     .unwrap_or(key);
-                add(name, &format!("{REPLACED}[patch.{registry}] {}", value_spec(spec)));
+                add(
+                    name,
+                    &format!("{REPLACED}[patch.{registry}] {}", value_spec(spec)),
+                );
             }
         }
     }
@@ -383,7 +397,11 @@ fn go_mod(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> {
             let (verb, rest) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
             match (verb, rest.trim()) {
                 ("require" | "replace", "(") => {
-                    block = Some(if verb == "require" { "require" } else { "replace" });
+                    block = Some(if verb == "require" {
+                        "require"
+                    } else {
+                        "replace"
+                    });
                     continue;
                 }
                 ("require", r) => go_line("require", r, add)?,
@@ -461,7 +479,10 @@ pub fn exact(kind: Manifest, spec: &str) -> Option<String> {
             ok.then(|| v.to_string())
         }
         Manifest::CargoToml => semver(spec.strip_prefix('=')?.trim()),
-        Manifest::GoMod => spec.strip_prefix('v').and_then(semver).map(|_| spec.to_string()),
+        Manifest::GoMod => spec
+            .strip_prefix('v')
+            .and_then(semver)
+            .map(|_| spec.to_string()),
     }
 }
 
@@ -477,9 +498,8 @@ pub fn foreign_source(kind: Manifest, path: &str, name: &str, spec: &str) -> Opt
             Manifest::GoMod => {
                 let target = rest.split_whitespace().next().unwrap_or("");
                 if target.starts_with('.') || target.starts_with('/') {
-                    outside(path, target).then(|| {
-                        "a replace to a path outside the repository".to_string()
-                    })
+                    outside(path, target)
+                        .then(|| "a replace to a path outside the repository".to_string())
                 } else if target != name {
                     Some("a replace to another module".into())
                 } else {

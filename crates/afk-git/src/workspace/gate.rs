@@ -45,7 +45,8 @@ impl Workspace {
                     match moved {
                         Ok(m) => {
                             deps.extend(afk_core::gate::new_deps(&path, kind, &m));
-                            sources.extend(afk_core::gate::foreign_sources(policy, &path, kind, &m));
+                            sources
+                                .extend(afk_core::gate::foreign_sources(policy, &path, kind, &m));
                         }
                         Err(why) => unread.push(Unread::File { path, why }),
                     }
