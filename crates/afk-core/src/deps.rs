@@ -63,7 +63,12 @@ impl Lockfile {
             Lockfile::NpmLock => Ecosystem::Npm,
             Lockfile::Requirements | Lockfile::Poetry | Lockfile::Uv => Ecosystem::PyPi,
             Lockfile::GoSum => Ecosystem::Go,
-            Lockfile::Manifest(m) => m.ecosystem(),
+            Lockfile::Manifest(m) => match m {
+                crate::manifests::Manifest::PackageJson => Ecosystem::Npm,
+                crate::manifests::Manifest::Pyproject => Ecosystem::PyPi,
+                crate::manifests::Manifest::CargoToml => Ecosystem::CratesIo,
+                crate::manifests::Manifest::GoMod => Ecosystem::Go,
+            },
         }
     }
 
@@ -79,24 +84,7 @@ impl Lockfile {
 /// Each dependency's versions, by name.
 pub type Locked = BTreeMap<String, BTreeSet<String>>;
 
-/// A PyPI name as PEP 503 compares it: lower case, every run of `-`, `_`
-/// and `.` one `-`.
-pub fn pypi_name(name: &str) -> String {
-    let mut out = String::new();
-    let mut sep = false;
-    for c in name.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-            continue;
-        }
-        if sep && !out.is_empty() {
-            out.push('-');
-        }
-        sep = false;
-        out.extend(c.to_lowercase());
-    }
-    out
-}
+pub use crate::manifests::pypi_name;
 
 /// The `[[package]]` tables of a TOML lockfile, read by line (the formats
 /// cargo, poetry and uv write): each one's `name`, `version`, `source`.

@@ -9,7 +9,29 @@
 //! reference) refuses the turn unless `dependency_sources = "any"`. Pure:
 //! the file's text comes in, what it declares goes out.
 
-use crate::deps::{Ecosystem, Locked, pypi_name};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Each dependency's specifiers, by name (`deps::Locked`'s shape).
+pub type Locked = BTreeMap<String, BTreeSet<String>>;
+
+/// A PyPI name as PEP 503 compares it: lower case, every run of `-`, `_`
+/// and `.` one `-`.
+pub fn pypi_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut sep = false;
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+            continue;
+        }
+        if sep && !out.is_empty() {
+            out.push('-');
+        }
+        sep = false;
+        out.extend(c.to_lowercase());
+    }
+    out
+}
 
 /// The manifest kinds afk reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,15 +51,6 @@ impl Manifest {
             "Cargo.toml" => Some(Manifest::CargoToml),
             "go.mod" => Some(Manifest::GoMod),
             _ => None,
-        }
-    }
-
-    pub fn ecosystem(self) -> Ecosystem {
-        match self {
-            Manifest::PackageJson => Ecosystem::Npm,
-            Manifest::Pyproject => Ecosystem::PyPi,
-            Manifest::CargoToml => Ecosystem::CratesIo,
-            Manifest::GoMod => Ecosystem::Go,
         }
     }
 }
