@@ -826,7 +826,8 @@ mod tests {
             head: Some("0123456789abcdef".into()),
         };
         // (reasons, where the commits are kept, what the comment says, what it never says)
-        let cases: Vec<(Vec<Reason>, Option<&Kept>, Vec<&str>, Vec<&str>)> = vec![
+        type Case<'a> = (Vec<Reason>, Option<&'a Kept>, Vec<&'a str>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
             (
                 vec![protected.clone()],
                 None,
