@@ -114,4 +114,32 @@ pub fn gate_bench(dir: &Path) {
         judged.as_secs_f64() * 1000.0,
         reasons.len()
     );
+    // a turn touching 100 manifests of 50 dependencies each: each read at
+    // both ends, what moved diffed, its exact pins and sources judged (git's
+    // side is one `cat-file --batch` for all of them)
+    let manifest = |v: &str| {
+        let deps: Vec<String> = (0..50).map(|d| format!("\"pkg-{d}\": \"{v}\"")).collect();
+        format!(
+            "{{\"name\": \"app\", \"dependencies\": {{{}}}}}",
+            deps.join(", ")
+        )
+    };
+    let (before, after) = (manifest("^1.0.0"), manifest("1.0.1"));
+    let kind = afk::core::deps::Lockfile::of("web/package.json").unwrap();
+    let t = Instant::now();
+    let mut refused = 0;
+    for m in 0..100 {
+        let path = format!("m{m:03}/package.json");
+        let moved = afk::core::deps::diff(
+            &afk::core::deps::parse(kind, &before).unwrap(),
+            &afk::core::deps::parse(kind, &after).unwrap(),
+        );
+        let deps = afk::core::gate::new_deps(&path, kind, &moved);
+        refused += afk::core::gate::judge(&policy, &[], &RunChange::default(), &deps).len();
+        refused += afk::core::gate::foreign_sources(&policy, &path, kind, &moved).len();
+    }
+    println!(
+        "gate: 100 manifests of 50 dependencies read, diffed and judged: {:.0} ms ({refused} refusals)",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
 }

@@ -10,7 +10,7 @@ use anyhow::Result;
 use std::path::Path;
 
 /// What afk reads of a turn's paths and of the run's patch at most.
-const READ_BYTES: u64 = 16 << 20;
+pub(super) const READ_BYTES: u64 = 16 << 20;
 
 impl Workspace {
     /// Why the gate refuses the commits `start..work` of run `p` (empty:
@@ -89,7 +89,7 @@ impl Workspace {
             "--format=%x01%h",
             &range,
         ];
-        let mut left = READ_BYTES;
+        let mut left = self.gate_read;
         let mut out = String::new();
         let cut = self.read_lines(cache, &args, &mut left, |l| {
             out.push_str(l);
@@ -98,7 +98,7 @@ impl Workspace {
         if cut {
             unread.push(Unread::Turn {
                 what: "the new commits' paths and modes",
-                why: over(READ_BYTES),
+                why: over(self.gate_read),
             });
         }
         Ok(parse_name_status(&out))
@@ -121,7 +121,7 @@ impl Workspace {
             from,
             to,
         ];
-        let mut left = READ_BYTES;
+        let mut left = self.gate_read;
         let mut names = String::new();
         let cut = self.read_lines(cache, &args, &mut left, |l| {
             names.push_str(l);
@@ -173,7 +173,7 @@ impl Workspace {
         let Some(all) = self.changed_paths(cache, &from, work)? else {
             unread.push(Unread::Turn {
                 what: "the run's changed paths",
-                why: over(READ_BYTES),
+                why: over(self.gate_read),
             });
             return Ok(RunChange::default());
         };
@@ -188,7 +188,7 @@ impl Workspace {
         if max_bytes == 0 {
             return Ok(change);
         }
-        let cap = max_bytes.saturating_add(1).min(READ_BYTES);
+        let cap = max_bytes.saturating_add(1).min(self.gate_read);
         let mut left = cap;
         let mut sizes: Vec<(String, u64)> = vec![];
         let args = [
@@ -214,7 +214,7 @@ impl Workspace {
         if cut && cap <= max_bytes {
             unread.push(Unread::Turn {
                 what: "the run's patch",
-                why: over(READ_BYTES),
+                why: over(self.gate_read),
             });
         }
         sizes.sort_by_key(|s| std::cmp::Reverse(s.1));
@@ -226,7 +226,10 @@ impl Workspace {
 
 /// A bound reached, as a reason says it.
 fn over(bytes: u64) -> String {
-    format!("longer than the {} MiB afk reads of it", bytes >> 20)
+    match bytes >> 20 {
+        0 => format!("longer than the {bytes} bytes afk reads of it"),
+        mib => format!("longer than the {mib} MiB afk reads of it"),
+    }
 }
 
 /// `git log --name-status -z --format=%x01%h` as commits and their changes.
@@ -268,6 +271,79 @@ fn parse_name_status(out: &str) -> Vec<Commit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{:?}", out);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A turn past each bound is refused naming what was not read, and
+    /// what is read stays within the bound: the gate reads whole, or
+    /// refuses; within the bounds the same turn reads whole.
+    #[test]
+    fn a_turn_past_each_bound_is_not_read_whole_and_so_refused() {
+        let dir = std::env::temp_dir().join(format!("afk-git-gate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let repo = dir.join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+        let start = git(&repo, &["rev-parse", "HEAD"]);
+        for i in 0..200 {
+            std::fs::write(
+                repo.join(format!("file-with-a-long-name-{i:04}.txt")),
+                "x\n",
+            )
+            .unwrap();
+        }
+        std::fs::create_dir_all(repo.join(".github/workflows")).unwrap();
+        // the protected path sorts after every padding file
+        std::fs::write(repo.join("zz.drone.yml"), "x\n").unwrap();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "work"]);
+        let work = git(&repo, &["rev-parse", "HEAD"]);
+        let gd = repo.join(".git");
+        let mut ws = Workspace::new(&dir, "t", None);
+        // within the bound: every path read, nothing unread
+        let mut unread = vec![];
+        let commits = ws.commits_paths(&gd, &start, &work, &mut unread).unwrap();
+        assert!(unread.is_empty(), "{unread:?}");
+        assert_eq!(commits[0].changes.len(), 201);
+        assert_eq!(
+            ws.changed_paths(&gd, &start, &work)
+                .unwrap()
+                .map(|p| p.len()),
+            Some(201)
+        );
+        // past it: said, and what was read is within the bound
+        ws.gate_read = 1000;
+        let commits = ws.commits_paths(&gd, &start, &work, &mut unread).unwrap();
+        assert!(
+            commits.iter().map(|c| c.changes.len()).sum::<usize>() < 50,
+            "{commits:?}"
+        );
+        assert!(
+            matches!(&unread[..], [Unread::Turn { what, why }] if what.contains("paths and modes") && why.contains("1000 bytes")),
+            "{unread:?}"
+        );
+        assert_eq!(ws.changed_paths(&gd, &start, &work).unwrap(), None);
+        let lines =
+            afk_core::gate::lines(&unread.into_iter().map(Reason::Unread).collect::<Vec<_>>());
+        assert!(
+            lines[0].contains("the gate forwards nothing it has not read whole"),
+            "{lines:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_logs_name_status_is_read_commit_by_commit() {

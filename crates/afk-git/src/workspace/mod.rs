@@ -196,6 +196,9 @@ pub struct Workspace {
     /// the change gate's policy (`[gate]`); None: no gate (a workspace
     /// that forwards nothing of a run's)
     gate: Option<afk_core::gate::Policy>,
+    /// what the gate reads of a turn's path lists and patch at most
+    /// (`gate::READ_BYTES`; a test's own smaller bound)
+    gate_read: u64,
 }
 
 impl Workspace {
@@ -217,6 +220,7 @@ impl Workspace {
             secrets,
             leftover_ignore: vec![],
             gate: None,
+            gate_read: gate::READ_BYTES,
         }
     }
 

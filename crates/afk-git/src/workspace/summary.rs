@@ -106,10 +106,13 @@ impl Workspace {
         afk_core::deps::body_lines(&reads, &listed)
     }
 
-    /// Each lockfile that changes from `from` to `sha`, and what moved in
-    /// it, or why it did not read (at most 4 MiB each and 16 MiB in all, at
-    /// most [`LOCKFILES_MAX`] files; past that a file is not read). Err:
-    /// the list of changed paths itself did not read whole.
+    /// Each lockfile and manifest that changes from `from` to `sha`, and
+    /// what moved in it, or why it did not read (at most [`FILE_MAX`] each
+    /// and [`FILES_TOTAL`] in all, at most [`LOCKFILES_MAX`] files; past that
+    /// a file is not read). Both ends of every file are read by one `git
+    /// cat-file --batch`, so a turn touching a hundred manifests costs one
+    /// process, not two hundred. Err: the list of changed paths itself did
+    /// not read whole.
     pub(super) fn lockfile_moves(
         &self,
         cache: &std::path::Path,
@@ -117,12 +120,6 @@ impl Workspace {
         sha: &str,
     ) -> Result<Vec<LockMoves>, String> {
         use afk_core::deps::{Lockfile, diff, parse};
-        // each file at most MAX, all of them at most TOTAL: a tick's memory
-        // does not grow with what the agent wrote
-        const MAX: u64 = 4 << 20;
-        const TOTAL: u64 = 16 << 20;
-        let spent = std::cell::Cell::new(0u64);
-        let git = |args: &[&str]| self.git.run(Some(cache), None, args, None).ok();
         let names = match self.changed_paths(cache, from, sha) {
             Ok(Some(names)) => names,
             Ok(None) => return Err("the list of changed paths is longer than afk reads".into()),
@@ -132,54 +129,175 @@ impl Workspace {
             .into_iter()
             .filter_map(|n| Lockfile::of(&n).map(|k| (n, k)))
             .collect();
-        let read_at = |rev: &str, path: &str| -> Result<String, String> {
-            let spec = format!("{rev}:{path}");
-            let size: u64 = match git(&["cat-file", "-s", &spec]) {
-                Some(s) => s.trim().parse().unwrap_or(0),
-                None => return Ok(String::new()),
-            };
-            if size > MAX {
-                return Err(format!("over {} MiB", MAX >> 20));
-            }
-            if spent.get() + size > TOTAL {
-                return Err(format!(
-                    "the run's lockfiles are over {} MiB together",
-                    TOTAL >> 20
-                ));
-            }
-            spent.set(spent.get() + size);
-            git(&["cat-file", "blob", &spec]).ok_or_else(|| "cannot be read".to_string())
-        };
+        let read: Vec<&(String, Lockfile)> = files.iter().take(LOCKFILES_MAX).collect();
+        let specs: Vec<String> = read
+            .iter()
+            .flat_map(|(path, _)| [format!("{from}:{path}"), format!("{sha}:{path}")])
+            .collect();
+        let blobs = self
+            .read_blobs(cache, &specs)
+            .map_err(|e| format!("git could not read the lockfiles ({e:#})"))?;
+        // a link or a gitlink named as a lockfile is not what its name says
+        let links = self
+            .links_at(cache, sha, read.iter().map(|(p, _)| p.as_str()))
+            .map_err(|e| format!("git could not list the lockfiles' modes ({e:#})"))?;
+        let mut blobs = blobs.into_iter();
         let reads: Vec<LockMoves> = files
-            .into_iter()
+            .iter()
             .enumerate()
             .map(|(i, (path, kind))| {
-                let moved = (|| {
-                    if i >= LOCKFILES_MAX {
-                        return Err(format!(
-                            "past the {LOCKFILES_MAX} lockfiles afk reads of one change"
-                        ));
+                let moved = if i >= LOCKFILES_MAX {
+                    Err(format!(
+                        "past the {LOCKFILES_MAX} lockfiles and manifests afk reads of one change"
+                    ))
+                } else {
+                    let (before, after) = (blobs.next(), blobs.next());
+                    if links.contains(path) {
+                        return (path.clone(), *kind, Err("a link, not a file".to_string()));
                     }
-                    let before = read_at(from, &path)?;
-                    let after = read_at(sha, &path)?;
-                    let parsed = |t: &str| {
-                        if t.trim().is_empty() {
-                            Ok(Default::default())
-                        } else {
-                            parse(kind, t)
-                        }
-                    };
-                    Ok(diff(&parsed(&before)?, &parsed(&after)?))
-                })();
-                (path, kind, moved)
+                    (|| {
+                        let text = |b: Option<Blob>| -> Result<String, String> {
+                            Ok(b.unwrap_or(Ok(None))?.unwrap_or_default())
+                        };
+                        let (before, after) = (text(before)?, text(after)?);
+                        let parsed = |t: &str| {
+                            if t.trim().is_empty() {
+                                Ok(Default::default())
+                            } else {
+                                parse(*kind, t)
+                            }
+                        };
+                        Ok(diff(&parsed(&before)?, &parsed(&after)?))
+                    })()
+                };
+                (path.clone(), *kind, moved)
             })
             .collect();
         Ok(reads)
     }
+
+    /// Which of `paths` are a link or a gitlink at `rev` (`git ls-tree`,
+    /// one call, the paths taken literally).
+    fn links_at<'a>(
+        &self,
+        cache: &std::path::Path,
+        rev: &str,
+        paths: impl Iterator<Item = &'a str>,
+    ) -> anyhow::Result<std::collections::BTreeSet<String>> {
+        let paths: Vec<&str> = paths.collect();
+        if paths.is_empty() {
+            return Ok(Default::default());
+        }
+        let mut args = vec!["--literal-pathspecs", "ls-tree", "-z", rev, "--"];
+        args.extend(paths);
+        let out = self.git.run(Some(cache), None, &args, None)?;
+        Ok(out
+            .split('\0')
+            .filter_map(|entry| {
+                let (meta, path) = entry.trim_start_matches('\n').split_once('\t')?;
+                let mode = meta.split(' ').next()?;
+                matches!(mode, "120000" | "160000").then(|| path.to_string())
+            })
+            .collect())
+    }
+
+    /// Each `rev:path` of `specs` by one `git cat-file --batch` in the
+    /// cache, in order: its text, None where there is no such file (added
+    /// or deleted there), or why it was not read (not a file, not UTF-8, a
+    /// path git's batch cannot name, over [`FILE_MAX`], past [`FILES_TOTAL`]
+    /// for all of them: what is past a bound is read and dropped, never
+    /// kept).
+    fn read_blobs(&self, cache: &std::path::Path, specs: &[String]) -> anyhow::Result<Vec<Blob>> {
+        use std::io::{BufRead, Read, Write};
+        if specs.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut c = self.git.cmd(Some(cache), None)?;
+        c.args(["cat-file", "--batch"])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child = c.spawn()?;
+        // a path with a newline cannot be asked for in a batch: not read
+        let asked: Vec<Option<&String>> = specs
+            .iter()
+            .map(|s| (!s.contains('\n') && !s.contains('\r')).then_some(s))
+            .collect();
+        let input: String = asked.iter().flatten().map(|s| format!("{s}\n")).collect();
+        let mut stdin = child.stdin.take().expect("piped");
+        // written beside the reading, so neither side waits on a full pipe
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(input.as_bytes());
+        });
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        let mut spent = 0u64;
+        let mut blobs = vec![];
+        for a in &asked {
+            if a.is_none() {
+                blobs.push(Err("a path with a line break".to_string()));
+                continue;
+            }
+            let mut header = String::new();
+            (&mut out).take(4096).read_line(&mut header)?;
+            let h: Vec<&str> = header.split_whitespace().collect();
+            let blob = match h.as_slice() {
+                [.., "missing"] | [.., "ambiguous"] => Ok(None),
+                [_, kind, size] => {
+                    let size: u64 = size.parse().unwrap_or(u64::MAX);
+                    let why = if *kind != "blob" {
+                        Some("not a file".to_string())
+                    } else if size > FILE_MAX {
+                        Some(format!("over {} MiB", FILE_MAX >> 20))
+                    } else if spent + size > FILES_TOTAL {
+                        Some(format!(
+                            "the change's lockfiles and manifests are over {} MiB together",
+                            FILES_TOTAL >> 20
+                        ))
+                    } else {
+                        None
+                    };
+                    match why {
+                        Some(why) => {
+                            // read past it without keeping it
+                            std::io::copy(
+                                &mut (&mut out).take(size.saturating_add(1)),
+                                &mut std::io::sink(),
+                            )?;
+                            Err(why)
+                        }
+                        None => {
+                            spent += size;
+                            let mut bytes = Vec::with_capacity(size as usize);
+                            (&mut out).take(size).read_to_end(&mut bytes)?;
+                            let mut nl = [0u8; 1];
+                            out.read_exact(&mut nl)?;
+                            String::from_utf8(bytes)
+                                .map(Some)
+                                .map_err(|_| "not UTF-8 text".to_string())
+                        }
+                    }
+                }
+                _ => anyhow::bail!("git cat-file --batch answered what afk does not read"),
+            };
+            blobs.push(blob);
+        }
+        drop(out);
+        let _ = writer.join();
+        let _ = child.wait();
+        Ok(blobs)
+    }
 }
 
+/// One file as [`Workspace::read_blobs`] read it.
+type Blob = Result<Option<String>, String>;
+
+/// The most afk reads of one lockfile or manifest, at each end.
+pub const FILE_MAX: u64 = 4 << 20;
+
+/// The most afk reads of all the lockfiles and manifests of one change.
+pub const FILES_TOTAL: u64 = 16 << 20;
+
 /// The most lockfiles afk reads of one change.
-pub const LOCKFILES_MAX: usize = 100;
+pub const LOCKFILES_MAX: usize = 200;
 
 /// One lockfile's path, kind, and what moved in it (or why it did not read).
 pub(super) type LockMoves = (
@@ -187,3 +305,83 @@ pub(super) type LockMoves = (
     afk_core::deps::Lockfile,
     Result<Vec<(String, afk_core::deps::Moved)>, String>,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{:?}", out);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A hundred manifests and a lockfile read at both ends by one batch:
+    /// each one's moves, a file added there read against nothing, and a
+    /// file past its bound or not what its name says not read, said why.
+    #[test]
+    fn every_touched_lockfile_and_manifest_is_read_at_both_ends_or_said_not_read() {
+        use afk_core::deps::{Lockfile, Moved};
+        let dir = std::env::temp_dir().join(format!("afk-git-summary-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let repo = dir.join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        let pkg = |v: &str| format!("{{\"dependencies\": {{\"left-pad\": \"{v}\"}}}}\n");
+        for i in 0..100 {
+            std::fs::create_dir_all(repo.join(format!("p{i:03}"))).unwrap();
+            std::fs::write(repo.join(format!("p{i:03}/package.json")), pkg("1.0.0")).unwrap();
+        }
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "base"]);
+        let from = git(&repo, &["rev-parse", "HEAD"]);
+        for i in 0..100 {
+            std::fs::write(repo.join(format!("p{i:03}/package.json")), pkg("1.0.1")).unwrap();
+        }
+        std::fs::write(
+            repo.join("Cargo.lock"),
+            "[[package]]\nname = \"bytes\"\nversion = \"1.5.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+        )
+        .unwrap();
+        std::fs::write(repo.join("go.sum"), "x".repeat((FILE_MAX + 1) as usize)).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", repo.join("requirements.txt")).unwrap();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "work"]);
+        let sha = git(&repo, &["rev-parse", "HEAD"]);
+        let ws = Workspace::new(&dir, "t", None);
+        let moves = ws.lockfile_moves(&repo.join(".git"), &from, &sha).unwrap();
+        assert_eq!(moves.len(), 103, "{moves:?}");
+        let of = |p: &str| moves.iter().find(|(path, _, _)| path == p).unwrap();
+        let (_, kind, m) = of("p042/package.json");
+        assert!(kind.manifest().is_some());
+        assert_eq!(
+            m.as_ref().unwrap(),
+            &vec![(
+                "left-pad".to_string(),
+                Moved::Changed(vec!["1.0.0".into()], vec!["1.0.1".into()])
+            )]
+        );
+        let (_, kind, m) = of("Cargo.lock");
+        assert_eq!(*kind, Lockfile::Cargo);
+        assert_eq!(
+            m.as_ref().unwrap(),
+            &vec![("bytes".to_string(), Moved::Added(vec!["1.5.0".into()]))]
+        );
+        assert_eq!(of("go.sum").2.as_ref().unwrap_err(), "over 4 MiB");
+        // a link named as a lockfile is not what its name says
+        assert_eq!(
+            of("requirements.txt").2.as_ref().unwrap_err(),
+            "a link, not a file"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
