@@ -17,7 +17,9 @@
 //!   that fetch, search, run code, reach MCP servers or files;
 //!   `background: true`; a priority tier; a beta header value afk does not
 //!   know) are refused (403) unless `allow_features` names them
-//!   ([`FEATURES`] lists the names);
+//!   ([`FEATURES`] lists the names); a Responses `namespace` tool is read
+//!   as the group of tools it is, each judged as a top-level tool, and
+//!   refused when afk cannot read it whole (see [`MAX_NAMESPACE_TOOLS`]);
 //! - a streamed Chat Completion goes upstream with
 //!   `stream_options.include_usage = true`, so its usage arrives.
 
@@ -95,6 +97,10 @@ const CLIENT_TOOLS: [&str; 7] = [
     "apply_patch",
     "",
 ];
+
+/// The most tools one Responses `namespace` may hold: one holding more is
+/// refused, so a request cannot make the judge walk without end.
+pub const MAX_NAMESPACE_TOOLS: usize = 512;
 
 /// What an answer is reserved when its request sets no output limit
 /// (OpenAI's `max_output_tokens` is optional): tokens.
@@ -215,8 +221,101 @@ fn client_tool(kind: &str) -> bool {
     CLIENT_TOOLS.contains(&kind) || CLIENT_TOOL_PREFIXES.iter().any(|p| kind.starts_with(p))
 }
 
-/// Every feature `v` asks for (server-side tools, background, tiers).
-fn features_of(api: Api, endpoint: Endpoint, v: &Map<String, Value>) -> Vec<String> {
+/// A feature a request asks for: its name (what `allow_features` takes)
+/// and, for a tool inside a Responses `namespace`, that namespace's name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Asked {
+    feature: String,
+    within: Option<String>,
+}
+
+impl Asked {
+    fn top(feature: impl Into<String>) -> Asked {
+        Asked {
+            feature: feature.into(),
+            within: None,
+        }
+    }
+}
+
+/// The feature a tool of type `kind` asks for; None: the agent runs it.
+fn tool_feature(kind: &str) -> Option<String> {
+    if client_tool(kind) {
+        return None;
+    }
+    let name = undated(kind);
+    let name = name
+        .strip_suffix("_preview")
+        .filter(|n| *n == "web_search")
+        .unwrap_or(name);
+    Some(crate::sanitize::one_line(name, 60))
+}
+
+/// The features a request's `tools` ask for, into `out`.
+///
+/// On the Responses API a tool of type `namespace` is a group of tools, not
+/// a feature: `{"type": "namespace", "name": …, "description": …, "tools":
+/// [ {"type": "function", …}, … ]}` (how Codex sends its sub-agent tools as
+/// `multi_agent_v1`, and MCP tools; read in openai/codex
+/// codex-rs/tools/src/responses_api.rs, `ResponsesApiNamespace` and
+/// `ResponsesApiNamespaceTool`, serialised whole by
+/// codex-rs/tools/src/tool_spec.rs, `ToolSpec::Namespace`). Each tool in it
+/// is judged as a top-level tool, its feature named with the namespace.
+/// Closed by default, Err (why) for what afk does not read: a namespace
+/// without a name or a `tools` list, one holding more than
+/// [`MAX_NAMESPACE_TOOLS`], a namespace in a namespace, an entry with no
+/// type. Elsewhere (Chat Completions, Anthropic's Messages: neither groups
+/// tools) `namespace` is a type like any other afk does not know.
+fn tool_features(endpoint: Endpoint, tools: &[Value], out: &mut Vec<Asked>) -> Result<(), String> {
+    for t in tools {
+        let kind = t.get("type").and_then(Value::as_str).unwrap_or("");
+        if endpoint != Endpoint::Responses || kind != "namespace" {
+            out.extend(tool_feature(kind).map(Asked::top));
+            continue;
+        }
+        let Some(name) = t
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        else {
+            return Err("a tool namespace names no namespace".into());
+        };
+        let name = crate::sanitize::one_line(name, 60);
+        let Some(Value::Array(inner)) = t.get("tools") else {
+            return Err(format!("the tool namespace \"{name}\" has no tools list"));
+        };
+        if inner.len() > MAX_NAMESPACE_TOOLS {
+            return Err(format!(
+                "the tool namespace \"{name}\" holds {} tools, more than the {MAX_NAMESPACE_TOOLS} afk reads in one",
+                inner.len()
+            ));
+        }
+        for i in inner {
+            let kind = match i.get("type").and_then(Value::as_str) {
+                Some("namespace") => {
+                    return Err(format!(
+                        "the tool namespace \"{name}\" holds a namespace (afk reads one level)"
+                    ));
+                }
+                Some(k) if !k.is_empty() => k,
+                _ => {
+                    return Err(format!(
+                        "the tool namespace \"{name}\" holds a tool with no type"
+                    ));
+                }
+            };
+            out.extend(tool_feature(kind).map(|feature| Asked {
+                feature,
+                within: Some(name.clone()),
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Every feature `v` asks for (server-side tools, background, tiers), or
+/// why its tools cannot be judged ([`tool_features`]).
+fn features_of(api: Api, endpoint: Endpoint, v: &Map<String, Value>) -> Result<Vec<Asked>, String> {
     let mut out = vec![];
     let non_empty = |k: &str| match v.get(k) {
         None | Some(Value::Null) => false,
@@ -226,49 +325,41 @@ fn features_of(api: Api, endpoint: Endpoint, v: &Map<String, Value>) -> Vec<Stri
         Some(_) => true,
     };
     if let Some(Value::Array(tools)) = v.get("tools") {
-        for t in tools {
-            let kind = t.get("type").and_then(Value::as_str).unwrap_or("");
-            if !client_tool(kind) {
-                let name = undated(kind);
-                let name = name
-                    .strip_suffix("_preview")
-                    .filter(|n| *n == "web_search")
-                    .unwrap_or(name);
-                out.push(crate::sanitize::one_line(name, 60));
-            }
-        }
+        tool_features(endpoint, tools, &mut out)?;
     }
+    let mut found: Vec<String> = vec![];
     match api {
         Api::Anthropic => {
             if non_empty("mcp_servers") {
-                out.push("mcp_servers".into());
+                found.push("mcp_servers".into());
             }
             if non_empty("container") {
-                out.push("code_execution".into());
+                found.push("code_execution".into());
             }
         }
         Api::OpenAi => {
             if v.get("background").and_then(Value::as_bool) == Some(true) {
-                out.push("background".into());
+                found.push("background".into());
             }
             if endpoint == Endpoint::ChatCompletions && non_empty("web_search_options") {
-                out.push("web_search".into());
+                found.push("web_search".into());
             }
         }
     }
     if let Some(tier) = v.get("service_tier").and_then(Value::as_str)
         && tier.eq_ignore_ascii_case("priority")
     {
-        out.push("priority".into());
+        found.push("priority".into());
     }
     for (k, x) in v {
         if !matches!(k.as_str(), "tools" | "tool_choice" | "metadata") {
-            sourced(x, &mut out);
+            sourced(x, &mut found);
         }
     }
+    out.extend(found.into_iter().map(Asked::top));
     out.sort();
     out.dedup();
-    out
+    Ok(out)
 }
 
 /// Content the vendor would fetch or read for the agent, anywhere in a
@@ -390,11 +481,20 @@ pub fn judge(
     if model.is_none() {
         return Err(bad("it names no model".into()));
     }
-    if let Some(f) = features_of(api, endpoint, obj)
-        .into_iter()
-        .find(|f| !allowed(f))
-    {
-        return Err(forbid(format!("\"{f}\"")));
+    let asked = features_of(api, endpoint, obj).map_err(|why| Refused {
+        status: 403,
+        reason: crate::sanitize::one_line(
+            &format!(
+                "refused a request whose tools afk cannot judge: {why}; a namespace's tools are judged one by one, and none passes unread"
+            ),
+            400,
+        ),
+    })?;
+    if let Some(a) = asked.into_iter().find(|a| !allowed(&a.feature)) {
+        return Err(forbid(match &a.within {
+            None => format!("\"{}\"", a.feature),
+            Some(ns) => format!("\"{}\" (a tool in the namespace \"{ns}\")", a.feature),
+        }));
     }
     let mut judged = Judged {
         model,

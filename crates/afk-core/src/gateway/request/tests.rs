@@ -366,6 +366,182 @@ fn history_and_tool_schemas_naming_a_url_are_no_fetch() {
 }
 
 #[test]
+fn a_tool_namespace_is_judged_tool_by_tool() {
+    use Api::*;
+    use Endpoint::*;
+    // Codex's shape (openai/codex codex-rs/tools/src/responses_api.rs,
+    // `ResponsesApiNamespace`): a named group of tools the agent runs
+    let ns = |inner: &str| {
+        format!(
+            r#"[{{"type":"namespace","name":"multi_agent_v1","description":"Tools in the multi_agent_v1 namespace.","tools":[{inner}]}}]"#
+        )
+    };
+    let spawn = r#"{"type":"function","name":"spawn_agent","description":"d","strict":false,"parameters":{"type":"object","properties":{"message":{"type":"string"}},"additionalProperties":false}}"#;
+    let wait = r#"{"type":"function","name":"wait_agent","description":"d","strict":false,"parameters":{"type":"object","properties":{}}}"#;
+    let many =
+        |n: usize| ns(&vec![r#"{"type":"function","name":"f","parameters":{}}"#; n].join(","));
+    // (API, endpoint, the body's tools, allow_features,
+    // None: passes | Some(what the 403's reason says))
+    type NsCase<'a> = (Api, Endpoint, String, &'a [&'a str], Option<&'a str>);
+    let cases: &[NsCase] = &[
+        // the agent's own tools, grouped: pass
+        (OpenAi, Responses, ns(&format!("{spawn},{wait}")), &[], None),
+        (
+            OpenAi,
+            Responses,
+            ns(r#"{"type":"custom","name":"apply_patch"},{"type":"function","name":"f"}"#),
+            &[],
+            None,
+        ),
+        (OpenAi, Responses, ns(""), &[], None),
+        // server tools: refused as at top level, naming the namespace
+        (
+            OpenAi,
+            Responses,
+            ns(&format!(r#"{spawn},{{"type":"web_search"}}"#)),
+            &[],
+            Some(r#""web_search" (a tool in the namespace "multi_agent_v1")"#),
+        ),
+        (
+            OpenAi,
+            Responses,
+            ns(r#"{"type":"web_search_preview"}"#),
+            &[],
+            Some(
+                r#""web_search" (a tool in the namespace "multi_agent_v1"): not in [runner.model] allow_features"#,
+            ),
+        ),
+        (
+            OpenAi,
+            Responses,
+            ns(r#"{"type":"web_search"}"#),
+            &["web_search"],
+            None,
+        ),
+        (
+            OpenAi,
+            Responses,
+            ns(r#"{"type":"code_interpreter","container":{"type":"auto"}}"#),
+            &[],
+            Some(r#""code_interpreter" (a tool in the namespace "multi_agent_v1")"#),
+        ),
+        (
+            OpenAi,
+            Responses,
+            ns(r#"{"type":"mcp","server_url":"https://evil"}"#),
+            &[],
+            Some(r#""mcp" (a tool in the namespace "multi_agent_v1")"#),
+        ),
+        (
+            OpenAi,
+            Responses,
+            ns(r#"{"type":"image_generation"}"#),
+            &[],
+            Some(r#""image_generation" (a tool in the namespace"#),
+        ),
+        // naming "namespace" unlocks nothing inside one
+        (
+            OpenAi,
+            Responses,
+            ns(r#"{"type":"file_search"}"#),
+            &["namespace"],
+            Some(r#""file_search" (a tool in the namespace"#),
+        ),
+        // a shape afk does not know, inside one: refused unless named
+        (
+            OpenAi,
+            Responses,
+            ns(r#"{"type":"brand_new_tool"}"#),
+            &[],
+            Some(r#""brand_new_tool" (a tool in the namespace "multi_agent_v1")"#),
+        ),
+        // what afk does not read whole is refused, whatever is allowed
+        (
+            OpenAi,
+            Responses,
+            ns(ns(spawn)
+                .strip_prefix('[')
+                .and_then(|n| n.strip_suffix(']'))
+                .unwrap()),
+            &["namespace"],
+            Some(r#"the tool namespace "multi_agent_v1" holds a namespace"#),
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"[{"type":"namespace","name":"multi_agent_v1","description":"d"}]"#.into(),
+            &[],
+            Some(r#"the tool namespace "multi_agent_v1" has no tools list"#),
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"[{"type":"namespace","name":"multi_agent_v1","tools":{"type":"function"}}]"#.into(),
+            &[],
+            Some("has no tools list"),
+        ),
+        (
+            OpenAi,
+            Responses,
+            r#"[{"type":"namespace","tools":[]}]"#.into(),
+            &[],
+            Some("names no namespace"),
+        ),
+        (
+            OpenAi,
+            Responses,
+            ns(r#"{"name":"f","input_schema":{}}"#),
+            &[],
+            Some("holds a tool with no type"),
+        ),
+        (
+            OpenAi,
+            Responses,
+            ns("7"),
+            &[],
+            Some("holds a tool with no type"),
+        ),
+        // the walk is bounded
+        (OpenAi, Responses, many(MAX_NAMESPACE_TOOLS), &[], None),
+        (
+            OpenAi,
+            Responses,
+            many(MAX_NAMESPACE_TOOLS + 1),
+            &[],
+            Some("holds 513 tools, more than the 512"),
+        ),
+        // only the Responses API groups tools: elsewhere, a type afk does
+        // not know
+        (
+            OpenAi,
+            ChatCompletions,
+            ns(spawn),
+            &[],
+            Some(r#"asks the vendor for "namespace""#),
+        ),
+        (
+            Anthropic,
+            Messages,
+            ns(spawn),
+            &[],
+            Some(r#"asks the vendor for "namespace""#),
+        ),
+    ];
+    for (api, e, tools, allow, want) in cases {
+        let body = format!(r#"{{"model":"gpt-5-codex","tools":{tools}}}"#);
+        let got = judged(*api, *e, &body, &[], allow);
+        match want {
+            None => assert!(got.is_ok(), "{body} {allow:?}: {got:?}"),
+            Some(says) => {
+                let r = got.expect_err(&body);
+                assert_eq!(r.status, 403, "{body}");
+                assert!(r.reason.contains(says), "{body}: {}", r.reason);
+            }
+        }
+    }
+}
+
+#[test]
 fn background_tiers_and_other_features_pass_only_when_allowed_by_name() {
     use Api::*;
     use Endpoint::*;
