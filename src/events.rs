@@ -231,6 +231,9 @@ pub fn event_ticks(
     own: &[&str],
     tick: &Ticker,
 ) -> Result<Outcome> {
+    // its locks' records say an event's tick holds them: a watch of every
+    // run waits for it ([`outwait_event_ticks`])
+    crate::lock::as_event_ticks();
     let mut outcome = one_tick(ctx, cfg, (kind, repo), (&slot, own), tick)?;
     let mut slot = slot;
     for _ in 0..event_fold::FOLLOW_UPS_MAX {
@@ -294,6 +297,38 @@ fn one_tick(
         again: &again,
     };
     tick(kind, repo, &event)
+}
+
+/// A tick's `again` (`tick::Event`) for a watch of every run (`afk watch`:
+/// cron's, a person's, a script's): one that finds its lock held by an
+/// event's tick (a turn's end, a webhook: one repository's work, not
+/// this tick's) waits for it, within `hook.wait_lock` in all, and then
+/// runs its own tick; from any other holder it steps aside at once, as
+/// ever (#82: a script's `afk watch` right after `--wait-agents` stepped
+/// aside from the turn's own watch). Said in one line as it starts waiting.
+pub fn outwait_event_ticks(ctx: &Session, kind: TickKind) -> impl Fn() -> bool + '_ {
+    let until = std::cell::Cell::new(None::<std::time::Instant>);
+    move || {
+        let dir = ctx.state_dir();
+        let Some(pid) = crate::lock::held_by_event(dir, kind.as_str()) else {
+            return false;
+        };
+        let end = until.get().unwrap_or_else(|| {
+            let wait = ctx.config().hook.wait_lock;
+            crate::log::info(&format!(
+                "{kind}: an event's {kind} tick (pid {pid}: a turn's end or a webhook, over one repository) holds the lock: this tick waits for it, at most hook.wait_lock ({}), then runs",
+                crate::types::format_duration(wait)
+            ));
+            let end = std::time::Instant::now() + wait;
+            until.set(Some(end));
+            end
+        });
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        crate::lock::wait_free(dir, kind.as_str(), left).unwrap_or_else(|e| {
+            crate::log::warn(&format!("{kind}: {e:#}"));
+            false
+        })
+    }
 }
 
 /// The worse of two ticks' exits (the higher documented code).

@@ -21,7 +21,7 @@ pub const TABLE: &[Code] = &[
     Code {
         code: 0,
         short: "ran (nothing to do, disabled and stepped-aside ticks count as ran)",
-        meaning: "Done. For a tick: it ran, also when there was nothing to do, when it is disabled (kill switch, stop file), and when another tick of the same kind held the lock and this one stepped aside (a lock held past twice `tick_timeout` is taken over instead: docs/operations.md).",
+        meaning: "Done. For a tick: it ran, also when there was nothing to do, when it is disabled (kill switch, stop file), and when another tick of the same kind held the lock and this one stepped aside (a lock held past twice `tick_timeout` is taken over instead: docs/operations.md; `afk watch` first waits, within `hook.wait_lock`, for an event's watch tick, then runs its own: docs/hook.md#a-turns-end).",
         who: "every command",
     },
     Code {

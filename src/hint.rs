@@ -94,6 +94,9 @@ pub fn of_typed(e: &anyhow::Error) -> Option<String> {
             Trouble::ReadOnly => {
                 "let afk's user write it (its owner, mode or immutable flag), or point state_path at a folder it can write"
             }
+            Trouble::Unreadable => {
+                "run afk as the user that owns it (the timer's or crontab's user), or point state_path at a folder afk's user owns"
+            }
             Trouble::Other => return None,
         };
         Some(hint.into())

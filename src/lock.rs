@@ -31,10 +31,21 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The lock files this process holds.
 static HELD: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+
+/// This process runs an event's ticks (`events::event_ticks`): its locks'
+/// records say so (`event 1`), and a watch of every run waits for it
+/// ([`held_by_event`]).
+static EVENT_TICKS: AtomicBool = AtomicBool::new(false);
+
+/// From now on this process's locks record that an event's tick holds them.
+pub fn as_event_ticks() {
+    EVENT_TICKS.store(true, Ordering::Relaxed);
+}
 
 fn held(path: &Path) -> bool {
     HELD.lock()
@@ -115,6 +126,7 @@ impl TickLock {
             pid: std::process::id(),
             started: unix_now(),
             proc_start: proc_start_of(std::process::id()),
+            event: EVENT_TICKS.load(Ordering::Relaxed),
         };
         f.set_len(0)?;
         f.write_all_at(me.text().as_bytes(), 0)?;
@@ -444,6 +456,26 @@ pub fn holder(state_dir: &Path, kind: &str) -> Option<HolderNow> {
     })
 }
 
+/// The pid of the live event's tick holding the lock of `kind` now, as its
+/// record says (`core::tick_deadline::waits_for`: a watch of every run
+/// waits for such a holder, and steps aside from any other); None for any
+/// other holder, or none.
+pub fn held_by_event(state_dir: &Path, kind: &str) -> Option<u32> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = state_dir.join(format!("{kind}.lock"));
+    let Ok(file) = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&path)
+    else {
+        return None;
+    };
+    let record = read_record(&file)?;
+    let pid = tick_deadline::pid_now(&record, proc_start_of(record.pid));
+    (tick_deadline::waits_for(Some(&record), pid) && held_now(&path).unwrap_or(false))
+        .then_some(record.pid)
+}
+
 /// What the lock file says of its last holder.
 fn read_record(file: &File) -> Option<Holder> {
     use std::os::unix::fs::FileExt;
@@ -669,6 +701,45 @@ mod tests {
         unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_SETLK, &mut fl) };
         assert!(wait_free(&d, "poll", Duration::ZERO).unwrap());
         assert!(try_acquire(&d, "poll").unwrap().is_some());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_lock_is_an_events_only_while_held_by_the_live_process_its_record_names_so() {
+        let d = dir("event");
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("watch.lock");
+        let me = std::process::id();
+        let record = |event: bool, proc_start: Option<u64>| Holder {
+            pid: me,
+            started: unix_now(),
+            proc_start,
+            event,
+        };
+        let f = File::create(&path).unwrap();
+        let mut fl = whole_file();
+        // SAFETY: fcntl on a descriptor this File owns, with a valid flock.
+        assert_eq!(
+            unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_SETLK, &mut fl) },
+            0
+        );
+        let now = proc_start_of(me);
+        // (rule, the record, held) -> the event's pid
+        let cases = [
+            ("an event's tick", record(true, now), true, Some(me)),
+            ("a watch of every run", record(false, now), true, None),
+            ("a reused pid", record(true, now.map(|s| s + 1)), true, None),
+            ("let go, its record left", record(true, now), false, None),
+        ];
+        for (rule, rec, held, want) in cases {
+            std::fs::write(&path, rec.text()).unwrap();
+            if !held {
+                fl.l_type = libc::F_UNLCK as _;
+                // SAFETY: as above
+                unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_SETLK, &mut fl) };
+            }
+            assert_eq!(held_by_event(&d, "watch"), want, "{rule}");
+        }
         let _ = std::fs::remove_dir_all(&d);
     }
 

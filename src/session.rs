@@ -255,9 +255,18 @@ impl Session {
             TickKind::Harvest => edges::build_on_demand(cfg, file, self.dry_run),
             TickKind::Upgrade => edges::build_upgrade(cfg, file, self.dry_run)?,
         };
-        // nothing was ever dispatched: nothing to watch, and nothing to create
-        if kind == TickKind::Watch && !file.exists() {
-            return Ok(Opening::Empty);
+        // nothing was ever dispatched: nothing to watch, and nothing to
+        // create. A state folder or file this user cannot read or write is
+        // not "nothing" (#82: a timer run as the wrong user): watch says the
+        // writing ticks' one line (`Adapters::open` checks again), a dry
+        // run, which only reads, the readers' line
+        if kind == TickKind::Watch {
+            if !self.dry_run {
+                crate::store::check_writable(file)?;
+            }
+            if !crate::store::check_readable(file)? {
+                return Ok(Opening::Empty);
+            }
         }
         adapters.open(cfg, paths, kind)
     }

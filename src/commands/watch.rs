@@ -36,7 +36,17 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
         ctx.load()?;
         let _ = crate::lock::wait_free(ctx.state_dir(), TickKind::Watch.as_str(), d);
     }
-    crate::tick::run(ctx, TickKind::Watch, |c| watch::tick(c, &Scope::All))
+    // an event's tick holding the lock (a turn's end, a webhook: one
+    // repository's) is waited for within hook.wait_lock, then this tick
+    // runs; another watch of every run is stepped aside from, as ever (#82)
+    let again = crate::events::outwait_event_ticks(ctx, TickKind::Watch);
+    let event = crate::tick::Event {
+        first: &|_| true,
+        again: &again,
+    };
+    crate::tick::run(ctx, TickKind::Watch, |c| {
+        watch::tick_if(c, &Scope::All, &event)
+    })
 }
 
 /// The watch a turn's end starts (docs/hook.md#a-turns-end): the run's

@@ -19,7 +19,8 @@ pub struct Hook {
     /// Absolute once loaded; when set it wins over `secret_env`.
     #[serde(deserialize_with = "de_path")]
     pub secret_file: Option<PathBuf>,
-    /// How long an event's tick waits for a tick of its kind holding the lock.
+    /// How long an event's tick waits for a tick of its kind holding the lock
+    /// (and `afk watch` for an event's watch tick holding it).
     #[serde(deserialize_with = "de_duration")]
     pub wait_lock: Duration,
     /// The largest body, in bytes; a larger one is 413.

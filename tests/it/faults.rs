@@ -296,6 +296,105 @@ fn lock_held_by_a_tick_deaf_to_sigterm_is_killed_then_taken() {
     );
 }
 
+/// Issue 82, item 7: a scripted Quick start's `afk watch` stepped aside,
+/// exit 0, from the watch a turn's end had started, which still held the
+/// lock. A watch of every run waits for an event's tick (its lock's record
+/// says `event 1`: a turn's end, a webhook, one repository's work) within
+/// hook.wait_lock, then runs its own tick; from another watch of every run
+/// it steps aside at once, saying so. The lock here is this test's own,
+/// let go once afk has said that it waits: no sleep, nothing timed.
+#[test]
+fn a_watch_waits_for_an_event_ticks_lock_then_runs_and_steps_aside_from_another_watch() {
+    use std::io::BufRead;
+    use std::os::fd::AsRawFd;
+    let (_sb, afk, _) = lock_setup();
+    // a state file: a watch with none has nothing to do and takes no lock
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    let lock = afk.scratch.path("state/watch.lock");
+    let me = std::process::id();
+    // (rule, the holder is an event's tick)
+    for (rule, event) in [
+        ("another watch of every run", false),
+        ("an event's tick", true),
+    ] {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock)
+            .unwrap();
+        // an open file description's record lock: the kernel shows it to
+        // afk as it shows another afk's
+        // SAFETY: a zeroed flock is a valid value; the fields that matter are set
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as _;
+        fl.l_whence = libc::SEEK_SET as _;
+        // SAFETY: fcntl on a descriptor this File owns, with a valid flock
+        let locked = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_SETLK, &mut fl) };
+        assert_eq!(locked, 0, "{rule}: {}", std::io::Error::last_os_error());
+        let text = record(me, 0, proc_start(me)) + if event { "event 1\n" } else { "" };
+        std::fs::write(&lock, text).unwrap();
+        let mut child = afk
+            .std_cmd()
+            .args(["--json", "watch"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut held = Some(f);
+        let mut err = String::new();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap());
+        loop {
+            let mut line = String::new();
+            if lines.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            if line.contains("this tick waits for it")
+                && let Some(f) = held.take()
+            {
+                // the event's tick ends: its record emptied, its lock let go
+                f.set_len(0).unwrap();
+                drop(f);
+            }
+            err.push_str(&line);
+        }
+        let waited = held.is_none();
+        drop(held);
+        let out = child.wait_with_output().unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        assert_eq!(out.status.code(), Some(0), "{rule}: {err}");
+        let waits: Vec<&str> = err.lines().filter(|l| l.contains("waits for it")).collect();
+        if event {
+            assert!(waited, "{rule}: said that it waits: {err}");
+            assert_eq!(waits.len(), 1, "{rule}: said once: {err}");
+            assert!(
+                waits[0].contains(&format!("pid {me}"))
+                    && waits[0].contains("hook.wait_lock (20s)"),
+                "{rule}: names the holder and the bound: {}",
+                waits[0]
+            );
+            assert_ne!(
+                report["stepped_aside"], true,
+                "{rule}: its own tick ran: {report}\n{err}"
+            );
+            assert_eq!(report["tick"], "watch", "{rule}: {report}");
+            assert!(!err.contains("stepping aside"), "{rule}: {err}");
+        } else {
+            assert!(waits.is_empty(), "{rule}: no wait: {err}");
+            assert_eq!(report["stepped_aside"], true, "{rule}: {report}\n{err}");
+            let aside: Vec<&str> = err
+                .lines()
+                .filter(|l| {
+                    l.contains("another watch tick holds the lock") && l.contains("stepping aside")
+                })
+                .collect();
+            assert_eq!(aside.len(), 1, "{rule}: one line says so: {err}");
+        }
+    }
+}
+
 /// The gap between the first two requests whose path is `path`, in ms.
 fn gap_ms(sb: &Sandbox, path: &str) -> u64 {
     let at: Vec<u64> = sb
@@ -580,4 +679,116 @@ fn a_state_folder_or_file_afk_cannot_write_is_one_line_for_every_tick_before_any
         );
         assert_eq!(sb.requests().len(), before, "{what}: nothing sent");
     }
+}
+
+/// `path` (a folder) unreadable for afk while it lives (mode 000), its
+/// mode given back when dropped, a failed assertion included.
+struct Unreadable {
+    path: std::path::PathBuf,
+    mode: u32,
+}
+
+impl Unreadable {
+    fn new(path: &std::path::Path) -> Unreadable {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o000)).unwrap();
+        Unreadable {
+            path: path.to_path_buf(),
+            mode,
+        }
+    }
+}
+
+impl Drop for Unreadable {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(self.mode));
+    }
+}
+
+/// `cmd` as the kernel judges an ordinary user by a folder's mode: as it
+/// is, or, as root (whom no mode stops), run by `setpriv` without the two
+/// capabilities that pass over modes (`CAP_DAC_OVERRIDE`,
+/// `CAP_DAC_READ_SEARCH`); None where that cannot be done.
+fn bound_by_modes(cmd: std::process::Command) -> Option<std::process::Command> {
+    // SAFETY: geteuid(2) cannot fail
+    if unsafe { libc::geteuid() } != 0 {
+        return Some(cmd);
+    }
+    let setpriv = std::path::Path::new("/usr/bin/setpriv");
+    if !setpriv.exists() {
+        return None;
+    }
+    let caps = "-dac_override,-dac_read_search";
+    let mut c = std::process::Command::new(setpriv);
+    c.arg(format!("--inh-caps={caps}"))
+        .arg(format!("--bounding-set={caps}"))
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    Some(c)
+}
+
+/// Issue 82, item 6: a state folder afk cannot read (cron or a timer run as
+/// another user than the folder's) read as "no runs in flight" to watch and
+/// as NEVER to status, both exit 0, while poll failed: a wrong user's watch
+/// timer looked healthy for ever. Poll, watch and status now say the same
+/// one line naming the folder, exit 1, nothing sent; with no state yet (a
+/// fresh install) watch and status still exit 0.
+#[test]
+fn a_state_folder_afk_cannot_read_is_one_line_naming_it_from_poll_watch_and_status() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    // the issue list answers 503: the first tick leaves a state file, no run
+    sb.faults(json!([{"path": "/issues", "status": 503}]));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    for args in [["watch"], ["status"]] {
+        let (code, _, err) = afk.json(&args);
+        assert_eq!(code, 0, "{args:?} with no state yet: {err}");
+    }
+    afk.poll();
+    let dir = afk.state().parent().unwrap().to_path_buf();
+    let held = Unreadable::new(&dir);
+    let probe = bound_by_modes({
+        let mut ls = std::process::Command::new("ls");
+        ls.arg(&dir);
+        ls
+    })
+    .map(|mut c| c.output().unwrap().status.success());
+    if probe != Some(false) {
+        eprintln!(
+            "skipped: a folder of mode 000 cannot be made unreadable here (root without setpriv)"
+        );
+        return;
+    }
+    let before = sb.requests().len();
+    let lines = ["poll", "watch", "status"].map(|what| {
+        let mut cmd = afk.std_cmd();
+        cmd.args(["--json", what]);
+        let out = bound_by_modes(cmd).unwrap().output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(lines.len(), 1, "{what}: one error line: {err}");
+        let line = lines[0];
+        line[line.find("state:").expect(line)..].to_string()
+    });
+    drop(held);
+    assert_eq!(lines[0], lines[1], "poll and watch say the same");
+    assert_eq!(lines[1], lines[2], "watch and status say the same");
+    assert!(
+        lines[0].starts_with(&format!(
+            "state: {} cannot be read by this user",
+            dir.display()
+        )) && lines[0].contains("run afk as the user that owns it"),
+        "names the folder, the cause and what to do: {}",
+        lines[0]
+    );
+    assert_eq!(sb.requests().len(), before, "nothing sent");
 }

@@ -1328,6 +1328,23 @@ fn an_issue_closed_after_the_turn_gets_no_push_and_no_pr_and_its_run_is_abandone
     );
 }
 
+/// #82: the tick that found the run's PR merged (the merge closed its
+/// issue) said "the turn's work is not pushed and no PR is opened" before it
+/// said succeed; the merged PR's work is in, and that line is for a run a
+/// person abandoned.
+#[test]
+fn a_run_whose_merged_pr_closed_its_issue_succeeds_and_is_never_said_unpushed() {
+    let (sb, afk) = setup(COMMIT, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    let (pr, _) = the_pr(&sb);
+    sb.merge("acme/api", pr);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+    assert!(!err.contains("not pushed"), "{err}");
+}
+
 #[test]
 fn a_pr_merged_while_a_corrective_turn_runs_ends_the_run_and_stops_that_agent() {
     // turn 1 does the work; turn 2 (red CI) works on and on

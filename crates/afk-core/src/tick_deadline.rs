@@ -112,6 +112,10 @@ pub struct Holder {
     /// None where the kernel's start time cannot be read (no `/proc`): such a
     /// holder is never stopped, as a reused pid could not be told apart
     pub proc_start: Option<u64>,
+    /// an event's tick holds it (a turn's end, a webhook: `afk watch
+    /// --after-turn`, `afk hook`), which works on one repository
+    /// ([`waits_for`]); `event 1` in the file
+    pub event: bool,
 }
 
 impl Holder {
@@ -121,12 +125,16 @@ impl Holder {
         if let Some(p) = self.proc_start {
             t.push_str(&format!("proc_start {p}\n"));
         }
+        if self.event {
+            t.push_str("event 1\n");
+        }
         t
     }
 
     /// A record read back: None when it is empty or not one afk wrote.
     pub fn parse(text: &str) -> Option<Holder> {
         let (mut pid, mut started, mut proc_start) = (None, None, None);
+        let mut event = false;
         for line in text.lines() {
             let (key, value) = line.trim().split_once(' ')?;
             let value = value.trim();
@@ -134,6 +142,7 @@ impl Holder {
                 "pid" => pid = value.parse::<u32>().ok().filter(|p| *p > 0),
                 "started" => started = value.parse::<i64>().ok(),
                 "proc_start" => proc_start = value.parse::<u64>().ok(),
+                "event" => event = value == "1",
                 _ => {}
             }
         }
@@ -141,8 +150,22 @@ impl Holder {
             pid: pid?,
             started: started?,
             proc_start,
+            event,
         })
     }
+}
+
+/// Whether a watch of every run (`afk watch`: cron's, a person's, a
+/// script's) that finds its lock held waits for the holder, within
+/// `hook.wait_lock`, and then runs its own tick (#82): only when the holder
+/// is a live event's tick (`record` names it, `pid` is that very process),
+/// which works on one repository and so does not do the waiter's work (a
+/// script's `afk watch` right after a turn ended met the turn's own watch).
+/// A tick of every repository holding it, or one afk cannot name, is
+/// stepped aside from at once, as ever: it does the same work, and cron's
+/// next tick is a minute away.
+pub fn waits_for(record: Option<&Holder>, pid: Pid) -> bool {
+    record.is_some_and(|r| r.event) && pid == Pid::Same
 }
 
 /// The kernel's start time of a process, from the text of its
@@ -392,6 +415,7 @@ mod tests {
                 pid: 42,
                 started: now - ago,
                 proc_start: Some(7),
+                event: false,
             })
         };
         let age = Duration::from_secs;
@@ -503,6 +527,7 @@ mod tests {
             pid: 42,
             started: 0,
             proc_start: Some(1),
+            event: false,
         };
         let ten = Duration::from_secs(600);
         for (rule, kernel, exe, want) in table {
@@ -529,6 +554,7 @@ mod tests {
             pid: 4242,
             started: 1_700_000_000,
             proc_start: Some(123_456),
+            event: false,
         };
         assert_eq!(Holder::parse(&h.text()), Some(h), "round trip");
         let no_proc = Holder {
@@ -536,6 +562,14 @@ mod tests {
             ..h
         };
         assert_eq!(Holder::parse(&no_proc.text()), Some(no_proc));
+        let event = Holder { event: true, ..h };
+        assert!(event.text().ends_with("event 1\n"), "{}", event.text());
+        assert_eq!(Holder::parse(&event.text()), Some(event), "an event's tick");
+        assert_eq!(
+            Holder::parse("pid 4242\nstarted 1700000000\nproc_start 123456\n"),
+            Some(h),
+            "an older afk's record: no event"
+        );
         assert_eq!(Holder::parse(""), None, "an empty lock file: no record");
         assert_eq!(Holder::parse("garbage"), None);
         assert_eq!(Holder::parse("pid 0\nstarted 1\n"), None, "no pid 0");
@@ -556,5 +590,46 @@ mod tests {
             Pid::Other,
             "a record without a start cannot vouch for its pid"
         );
+    }
+
+    #[test]
+    fn a_watch_of_every_run_waits_only_for_a_live_event_tick() {
+        let rec = |event| Holder {
+            pid: 42,
+            started: 0,
+            proc_start: Some(7),
+            event,
+        };
+        // (rule, the lock's record, what its pid is now) -> waits
+        let cases = [
+            (
+                "a turn's end or a webhook's tick",
+                Some(rec(true)),
+                Pid::Same,
+                true,
+            ),
+            (
+                "another watch of every run",
+                Some(rec(false)),
+                Pid::Same,
+                false,
+            ),
+            ("a holder afk cannot name", None, Pid::Gone, false),
+            (
+                "an event's record, its pid now another process",
+                Some(rec(true)),
+                Pid::Other,
+                false,
+            ),
+            (
+                "an event's record, its process gone",
+                Some(rec(true)),
+                Pid::Gone,
+                false,
+            ),
+        ];
+        for (rule, record, pid, want) in cases {
+            assert_eq!(waits_for(record.as_ref(), pid), want, "{rule}");
+        }
     }
 }

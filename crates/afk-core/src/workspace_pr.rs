@@ -63,6 +63,36 @@ pub fn after_push(found: Option<FoundPr>, pushed: &str, fresh: bool, recorded: b
     }
 }
 
+/// Whether watch forwards a run's ended turn (docs/how-it-works.md#the-workspace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forwarding {
+    /// push the turn's work and open afk's PR when none holds it
+    Forward,
+    /// the issue is closed (or no longer labelled) because the run's PR was
+    /// merged: its work is in, nothing is left to push and nothing to say
+    /// (the run's decision says succeed)
+    Merged,
+    /// a person closed the issue (`closed`) or took its label off: the run
+    /// is abandoned, nothing of it is pushed nor any PR opened, said once
+    Abandoned { closed: bool },
+}
+
+/// Forward a run's ended turn while its issue is open and in progress
+/// (labelled, or the run just started and not labelled yet); otherwise a
+/// run whose PR is merged is done (#82: its tick said "not pushed and no
+/// PR is opened" of a merged PR) and any other is abandoned.
+pub fn forwarding(issue_open: bool, labelled: bool, started: bool, pr_merged: bool) -> Forwarding {
+    if issue_open && (labelled || started) {
+        Forwarding::Forward
+    } else if pr_merged {
+        Forwarding::Merged
+    } else {
+        Forwarding::Abandoned {
+            closed: !issue_open,
+        }
+    }
+}
+
 /// What a branch holds over its base (afk's cache knows it when afk
 /// forwarded the work on this machine).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -359,6 +389,53 @@ mod tests {
                 want,
                 "{found:?} pushed {pushed} fresh {fresh} recorded {recorded}"
             );
+        }
+    }
+
+    #[test]
+    fn a_turn_is_forwarded_while_its_issue_is_in_progress_and_a_merged_run_is_not_abandoned() {
+        use Forwarding::*;
+        // (issue open, labelled, run just started, the run's PR merged) -> forwarding
+        let cases = [
+            ("in progress", (true, true, false, false), Forward),
+            (
+                "started, not labelled yet",
+                (true, false, true, false),
+                Forward,
+            ),
+            (
+                "in progress, an earlier PR merged",
+                (true, true, false, true),
+                Forward,
+            ),
+            (
+                "closed by its merged PR",
+                (false, true, false, true),
+                Merged,
+            ),
+            (
+                "closed and unlabelled by its merged PR",
+                (false, false, false, true),
+                Merged,
+            ),
+            (
+                "unlabelled, its PR merged",
+                (true, false, false, true),
+                Merged,
+            ),
+            (
+                "closed by a person",
+                (false, true, false, false),
+                Abandoned { closed: true },
+            ),
+            (
+                "label taken off",
+                (true, false, false, false),
+                Abandoned { closed: false },
+            ),
+        ];
+        for (rule, (open, labelled, started, merged), want) in cases {
+            assert_eq!(forwarding(open, labelled, started, merged), want, "{rule}");
         }
     }
 

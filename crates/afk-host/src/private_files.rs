@@ -103,11 +103,30 @@ pub fn no_room_at(path: &Path) -> bool {
 /// kernel will judge it: its mode and owner, an immutable flag, a read-only
 /// file system (`faccessat(2)` with `AT_EACCESS`). Nothing is opened.
 pub fn can_write(path: &Path) -> std::io::Result<()> {
+    may(path, libc::W_OK)
+}
+
+/// Whether this process may read `path` by its effective ids (its mode and
+/// owner, as [`can_write`] judges them). Nothing is opened.
+pub fn can_read(path: &Path) -> std::io::Result<()> {
+    may(path, libc::R_OK)
+}
+
+/// Whether this process may reach what a folder holds by name (its search
+/// bit, `x`: a folder of mode 000 or another user's 0700 hides whether a
+/// file is in it at all). Nothing is opened.
+pub fn can_search(path: &Path) -> std::io::Result<()> {
+    may(path, libc::X_OK)
+}
+
+/// `faccessat(2)` with `AT_EACCESS`: the kernel's judgement by the
+/// effective ids and capabilities.
+fn may(path: &Path, how: libc::c_int) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes())
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     // SAFETY: a NUL-terminated path; faccessat(2) only reads it.
-    match unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) } {
+    match unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), how, libc::AT_EACCESS) } {
         0 => Ok(()),
         _ => Err(std::io::Error::last_os_error()),
     }

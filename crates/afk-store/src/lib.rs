@@ -389,18 +389,20 @@ pub enum Trouble {
     /// the state folder or file cannot be written by this user (its mode or
     /// owner, an immutable flag, a read-only file system)
     ReadOnly,
+    /// the state folder or file is there but this user cannot read it (its
+    /// mode or owner: a timer or cron running afk as another user)
+    Unreadable,
     Other,
 }
 
 /// A writing tick keeps its lock and SQLite's journal in the state folder
 /// and its records in the state file: a folder or file this user cannot
-/// write is said before the tick reads or sends anything, in one line, the
-/// same for every tick. One that does not exist yet is the tick's to create.
+/// read ([`check_readable`]) or write is said before the tick reads or
+/// sends anything, in one line, the same for every tick. One that does not
+/// exist yet is the tick's to create.
 pub fn check_writable(file: &Path) -> std::result::Result<(), StateError> {
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    check_readable(file)?;
+    let dir = folder_of(file);
     for path in [dir, file] {
         match afk_host::private_files::can_write(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -410,6 +412,47 @@ pub fn check_writable(file: &Path) -> std::result::Result<(), StateError> {
         }
     }
     Ok(())
+}
+
+/// Whether the state file is there, told apart from a state folder or
+/// file that is there but this user cannot read (#82: a timer run as the
+/// wrong user must not read "nothing dispatched yet"): Ok(false) only when
+/// there is none (a fresh install), Ok(true) when it is there and
+/// readable, else one line naming the folder or the file.
+pub fn check_readable(file: &Path) -> std::result::Result<bool, StateError> {
+    let dir = folder_of(file);
+    // a folder this user cannot search hides whether the file is in it
+    match afk_host::private_files::can_search(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(unreadable(dir, &e.to_string()));
+        }
+        _ => {}
+    }
+    match file.try_exists() {
+        Ok(false) => return Ok(false),
+        Ok(true) => {}
+        Err(e) => return Err(unreadable(file, &e.to_string())),
+    }
+    afk_host::private_files::can_read(file).map_err(|e| unreadable(file, &e.to_string()))?;
+    Ok(true)
+}
+
+/// The folder holding the state file (`.` for a bare name).
+fn folder_of(file: &Path) -> &Path {
+    match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+fn unreadable(path: &Path, why: &str) -> StateError {
+    StateError {
+        message: format!(
+            "state: {} cannot be read by this user ({why})",
+            path.display()
+        ),
+        trouble: Trouble::Unreadable,
+    }
 }
 
 fn unwritable(path: &Path, why: &str) -> StateError {
@@ -602,7 +645,7 @@ impl Store {
         let name = format!("file:/afk-copy-{}-{n}?vfs=memdb", std::process::id());
         let mut store = Store::connect_copy(&name, path)?;
         let mut from = 0;
-        if path.exists() {
+        if check_readable(path)? {
             // read-only and identity-checked, but no quick_check: VACUUM INTO
             // reads every page anyway (and fails on one it cannot read), and a
             // quick_check doubled a dry run's cost on a large state file
@@ -659,7 +702,8 @@ impl Store {
     /// command that shows the state does not: on a large file the check is
     /// most of its time, and a page it cannot read fails it anyway).
     fn read_file(path: &Path, checked: bool) -> Result<Option<Store>> {
-        if !path.exists() {
+        // none yet reads as empty; one this user cannot read is an error
+        if !check_readable(path)? {
             return Ok(None);
         }
         let (conn, version) = read_only(path)?;
@@ -1098,6 +1142,65 @@ mod tests {
         let e = Store::open(&p).err().unwrap().to_string();
         assert!(e.contains("is not a valid afk state file"), "{e}");
         assert_eq!(std::fs::read(&p).unwrap(), junk);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// #82: a state folder or file this user cannot read is not "no state
+    /// yet": the readers (`afk status`) and watch's look say so, naming it;
+    /// only a file that is not there reads as empty.
+    #[test]
+    fn a_state_folder_or_file_this_user_cannot_read_is_not_a_missing_state_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("afk-store-unread-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let p = dir.join("state").join("afk.db");
+        assert_eq!(check_readable(&p), Ok(false), "no folder: none yet");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        assert_eq!(check_readable(&p), Ok(false), "no file: none yet");
+        assert!(Store::read_existing(&p).unwrap().is_none());
+        drop(Store::open(&p).unwrap());
+        assert_eq!(check_readable(&p), Ok(true), "there and readable");
+        let mode = |path: &Path, m: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        // (rule, what is made unreadable, its mode then)
+        let cases = [
+            ("a folder it cannot open", p.parent().unwrap(), 0o000, 0o700),
+            (
+                "a folder it may list but not search",
+                p.parent().unwrap(),
+                0o600,
+                0o700,
+            ),
+            ("a file it cannot read", p.as_path(), 0o000, 0o600),
+        ];
+        for (rule, path, m, back) in cases {
+            mode(path, m);
+            // root (its capabilities) passes over modes: nothing to see
+            let stopped = afk_host::private_files::can_read(&p).is_err();
+            let said = check_readable(&p);
+            let read = Store::read(&p).map(drop);
+            mode(path, back);
+            if !stopped {
+                continue;
+            }
+            let e = said.expect_err(rule);
+            assert_eq!(e.trouble, Trouble::Unreadable, "{rule}");
+            assert!(
+                e.message.starts_with(&format!(
+                    "state: {} cannot be read by this user (",
+                    path.display()
+                )),
+                "{rule}: names it: {}",
+                e.message
+            );
+            let read = read.expect_err(rule);
+            assert!(
+                read.to_string().contains("cannot be read"),
+                "{rule}: {read}"
+            );
+            assert_eq!(check_writable(&p), Ok(()), "{rule}: given back");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

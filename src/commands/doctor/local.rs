@@ -118,6 +118,8 @@ pub(super) fn local(ctx: &Session, d: &mut Doctor) {
             format!("{} opens and passes its check", sp.display()),
         ),
         Ok(None) if !folder_ok => {}
+        // a folder it cannot read: the folder's failure says it once
+        Err(e) if !folder_ok && unreadable(&e) => {}
         Ok(None) => d.check(
             "state",
             true,
@@ -219,6 +221,13 @@ fn probe_state_folder(dir: &std::path::Path) -> Result<bool, Unusable> {
         }
     }
     result
+}
+
+/// The state's folder or file this user cannot read (`store::Trouble::Unreadable`).
+fn unreadable(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<crate::store::StateError>())
+        .any(|s| s.trouble == crate::store::Trouble::Unreadable)
 }
 
 /// Whether this process can create a file in a folder: the one test every

@@ -8,7 +8,7 @@ use super::lists::Watch;
 use super::pr::Found;
 use crate::core::escalation::Kept;
 use crate::core::run_state::{Agent, PushProblem};
-use crate::core::workspace_pr::{self, AfterPush};
+use crate::core::workspace_pr::{self, AfterPush, Forwarding};
 use crate::store::runs::Run;
 use crate::workspace::{At, Forwarded};
 use anyhow::Result;
@@ -61,21 +61,28 @@ pub(crate) fn step(
     }
     // a person closed the issue or took its label off: the run is abandoned
     // (observe and decide read the same answer), and nothing of it is pushed
-    // nor any PR opened for work nobody wants now
+    // nor any PR opened for work nobody wants now; an issue its merged PR
+    // closed is no such thing: that run's work is in (decide says succeed)
     let (open, labelled) = w.issue_state(run)?;
-    if !open || !(labelled || run.state == crate::core::run_state::RunStatus::Started) {
-        crate::log::info(&format!(
-            "{}#{} run {}: the issue is {}: the turn's work is not pushed and no PR is opened",
-            run.repo,
-            run.issue,
-            run.id,
-            if open {
-                "no longer labelled in progress"
-            } else {
-                "closed"
-            }
-        ));
-        return Ok((Forward::default(), found));
+    let merged = found.as_ref().is_some_and(|(p, _)| p.merged);
+    let started = run.state == crate::core::run_state::RunStatus::Started;
+    match workspace_pr::forwarding(open, labelled, started, merged) {
+        Forwarding::Forward => {}
+        Forwarding::Merged => return Ok((Forward::default(), found)),
+        Forwarding::Abandoned { closed } => {
+            crate::log::info(&format!(
+                "{}#{} run {}: the issue is {}: the turn's work is not pushed and no PR is opened",
+                run.repo,
+                run.issue,
+                run.id,
+                if closed {
+                    "closed"
+                } else {
+                    "no longer labelled in progress"
+                }
+            ));
+            return Ok((Forward::default(), found));
+        }
     }
     let turn = run.turns.max(1);
     let (done, in_job) = match w.t.runner.forwarded(run.handle.as_ref()) {
