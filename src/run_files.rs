@@ -65,6 +65,16 @@ pub fn log_end(run_dir: &std::path::Path) -> Option<String> {
     crate::core::escalation::log_end(&crate::redact::text(&String::from_utf8_lossy(&t.bytes)))
 }
 
+/// Why afk's box ended the run's last turn, when it did: its own line in
+/// `agent.log` (`core::box_reason::of_log`: one line, bounded, sanitised),
+/// read from the log's end and redacted. The turn's escalation and `afk
+/// runs show` lead with it, before the exit status and the log's end.
+pub fn box_reason(run_dir: &std::path::Path) -> Option<String> {
+    use crate::core::box_reason::{TAIL_BYTES, of_log};
+    let t = crate::runner::output::tail(&run_dir.join("agent.log"), TAIL_BYTES)?;
+    of_log(&crate::redact::text(&String::from_utf8_lossy(&t.bytes)))
+}
+
 pub use crate::runner::output::redacted;
 
 /// The agent ended its last turn at a budget of its own (Claude Code's

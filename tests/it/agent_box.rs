@@ -953,6 +953,82 @@ fn a_gateway_stop_names_the_day_limit_it_hit_with_its_figures() {
     assert_eq!(stop["spend_usd"], 0.009, "{stop}");
 }
 
+/// Issue 82 item 2: a key the model refuses ends the turn at once (its box
+/// killed), and the escalation and `afk runs show` lead with afk's own
+/// line saying so, before the exit status and before the agent's output
+/// (here a stand-in for Claude Code's start-up records, which say nothing
+/// of it).
+#[test]
+fn a_key_the_model_refuses_leads_the_escalation_and_runs_show_with_afks_reason() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let up = Upstream::start(gateway_key());
+    let wrong = format!("{}-not-this-one", gateway_key());
+    let script = format!(
+        "i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo '{{\"type\":\"system\",\"subtype\":\"init\",\"n\":'$i'}}'; done\necho \"ask: $({ASK})\"\nsleep 300\necho finished > finished.txt"
+    );
+    let afk = gateway_afk(&sb, &up, &wrong, &script, "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    let status = afk.wait_agent(1);
+    let log = run_log(&afk, 1);
+    assert_ne!(status, 0, "the turn was ended: {log}");
+    assert!(log.contains("afk box: turn 1 starts"), "{log}");
+    assert!(
+        log.contains("afk box: the turn ends: the model refused afk's key"),
+        "{log}"
+    );
+    assert!(
+        !afk.scratch.path("state/runs/1/work/finished.txt").exists(),
+        "the agent did not go on: {log}"
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("agent-failed".into())),
+        "{r}\n{log}"
+    );
+    // the escalation: afk's reason, then the exit status, then the log's end
+    let st = sb.admin("GET", "/state", None);
+    let esc = st["repos"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["body"].as_str())
+        .find(|b| b.contains("afk:escalation"))
+        .unwrap_or_else(|| panic!("an escalation: {st}"))
+        .to_string();
+    let at = |what: &str| {
+        esc.find(what)
+            .unwrap_or_else(|| panic!("{what:?} in {esc}"))
+    };
+    let reason =
+        at("(`agent-failed`): afk's box ended the agent's last turn: the model refused afk's key");
+    let exit = at(&format!("; the agent exited with status {status} without"));
+    let tail = at("the end of its log");
+    assert!(reason < exit && exit < tail, "{esc}");
+    assert!(!esc.contains(&wrong), "the key is never said: {esc}");
+    // `afk runs show`: the reason before the exit status
+    let (code, out, err) = text(&afk, &["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let reason = out
+        .find("afk's box ended the agent's last turn: the model refused afk's key")
+        .unwrap_or_else(|| panic!("{out}"));
+    let exit = out
+        .find(&format!("agent exited with status {status}"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(reason < exit, "{out}");
+    let (code, shown, err) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        shown["box_said"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("the model refused afk's key")),
+        "{shown}"
+    );
+    assert!(!shown.to_string().contains(&wrong), "the key is never said");
+}
+
 /// Issue 68 item 3: doctor asks the model API once with the gateway's key
 /// (`GET /v1/models`, free): a key the API refuses is a FAIL before any
 /// turn spends its retries on it; the key it takes, an OK.

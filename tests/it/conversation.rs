@@ -122,6 +122,51 @@ fn questions(sb: &Sandbox) -> Vec<i64> {
         .collect()
 }
 
+/// A loopback receiver for the sandbox's own webhooks: each delivery's
+/// header lines (`Name: value`) and body, answered 202.
+fn hook_receiver() -> (String, std::sync::mpsc::Receiver<(Vec<String>, String)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/afk-hook", l.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let Ok(read) = s.try_clone() else { continue };
+            let mut r = BufReader::new(read);
+            let mut first = String::new();
+            if r.read_line(&mut first).unwrap_or(0) == 0 {
+                continue;
+            }
+            let (mut headers, mut len) = (vec![], 0usize);
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 {
+                    break;
+                }
+                let h = h.trim_end().to_string();
+                if h.is_empty() {
+                    break;
+                }
+                match h.split_once(':') {
+                    Some((k, v)) if k.eq_ignore_ascii_case("content-length") => {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                    _ => {}
+                }
+                headers.push(h);
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            let mut w = s;
+            let _ = w.write_all(
+                b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            let _ = tx.send((headers, String::from_utf8_lossy(&body).into_owned()));
+        }
+    });
+    (url, rx)
+}
+
 fn bodies(sb: &Sandbox) -> Vec<String> {
     comments_now(sb)
         .iter()
@@ -281,6 +326,72 @@ both_dialects! {
             assert!(p.contains("): (new, root) still wrong"), "{p}");
         }
         assert!(!p.contains("MALLORY"), "{p}");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "once: {r}");
+    }
+
+    /// Issue 82 item 5: an afk that runs on events alone hears a trusted
+    /// reply in a review's thread: the forge's own delivery of it (Gitea's
+    /// `issue_comment` of type `pull_request_comment`, `is_pull: true`;
+    /// GitHub's `pull_request_review` of the review the reply is there;
+    /// GitLab's `Note Hook`), given to `afk hook`, starts the watch that
+    /// asks again, once.
+    #[test]
+    fn a_reply_in_a_thread_is_delivered_and_its_delivery_alone_asks_again() {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let afk = Afk::agent(&sb, "pr", "review_turns_max = 3\nfix_forward_max = 0", crate::hook::HOOK);
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        afk.wait_agent(1);
+        afk.watch();
+        let first = ask_rename(&sb);
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())), "{r}");
+        afk.wait_agent(1);
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r}");
+        // from here on the forge posts its deliveries, and no tick of the
+        // test's own runs before the delivery's
+        let (url, deliveries) = hook_receiver();
+        sb.admin("POST", "/webhook", Some(json!({"url": url, "secret": crate::hook::SECRET})));
+        let v = sb.admin("POST", "/reply", Some(json!({"review": first, "user": "root", "body": "still wrong: call it parse_all"})));
+        let id = v["id"].as_i64().unwrap_or_else(|| panic!("{v}"));
+        let (headers, body) = loop {
+            let (h, b) = deliveries
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("the forge delivers the reply");
+            let d: Value = serde_json::from_str(&b).unwrap_or_default();
+            let has = |want: &str| h.iter().any(|l| l.eq_ignore_ascii_case(want));
+            let the_reply = match dialect() {
+                Dialect::Gitea => {
+                    has("X-Gitea-Event: issue_comment")
+                        && has("X-Gitea-Event-Type: pull_request_comment")
+                        && d["action"] == "created"
+                        && d["is_pull"] == true
+                        && d["comment"]["id"] == id
+                }
+                Dialect::Github => has("X-GitHub-Event: pull_request_review") && d["review"]["user"]["login"] == "root",
+                Dialect::Gitlab => has("X-Gitlab-Event: Note Hook") && d["object_attributes"]["id"] == id,
+            };
+            if the_reply {
+                break (h, b);
+            }
+        };
+        // as a socket activator hands it to `afk hook`: its signed headers
+        let signed: Vec<String> = headers
+            .into_iter()
+            .filter(|l| l.to_ascii_lowercase().starts_with("x-"))
+            .collect();
+        let (code, out, err) = crate::hook::hook(&afk, &body, &signed);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.starts_with("HTTP/1.1 202 "), "{out}{err}");
+        assert!(
+            afk.scratch.path("state/runs/1/prompt-3.md").exists(),
+            "the delivery's watch started the turn: {out}{err}"
+        );
+        afk.wait_agent(1);
+        let p = prompt(&afk, 3);
+        assert!(p.contains("still wrong: call it parse_all"), "{p}");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "once: {r}");
     }

@@ -1,4 +1,4 @@
-// One file: the end states' texts (~560 lines) and the tests that pin their every word, kept beside them as everywhere in core.
+// One file: the end states' texts (~600 lines) and the tests that pin their every word, kept beside them as everywhere in core.
 //! The texts an end state writes for people: the escalation comment on the
 //! issue and the notification line. Pure text, beside the checklist.
 
@@ -82,6 +82,11 @@ pub struct Escalated<'a> {
     /// what the agent's box refused during the run, said with the key that
     /// lets one out (`core::agent_box::refusals_said`)
     pub box_refused: Option<&'a str>,
+    /// why afk's box ended the agent's last turn, its own line in the log
+    /// (`core::box_reason::of_log`; a key the model refused, a box that
+    /// could not be made), the host's folders said in words: the comment
+    /// leads with it, before the exit status and the log's end
+    pub box_said: Option<&'a str>,
 }
 
 /// Where afk keeps the commits of a turn it did not push (a conflict with
@@ -246,6 +251,33 @@ fn gate_section(e: &Escalated) -> String {
     s
 }
 
+/// The words the comment's reason begins with when afk's box ended the
+/// agent's last turn (`core::box_reason`): the box's own reason, escaped,
+/// before the exit status (137: the box was killed) and the log's end, which
+/// say nothing of it. On a public repository it is not quoted (it is a line
+/// of `agent.log`, which the agent writes too: the log is quoted on none),
+/// the comment says where it is. Nothing where the gateway's budget stop is
+/// the reason itself (`over-budget` says its figures).
+fn box_lead(e: &Escalated) -> String {
+    let Some(reason) = e.box_said.filter(|r| !r.trim().is_empty()) else {
+        return String::new();
+    };
+    if e.why == Escalation::OverBudget && e.budget.gateway_stop.is_some() {
+        return String::new();
+    }
+    let lead = super::box_reason::LEAD;
+    if e.public {
+        return format!(
+            "{lead} (its reason, a line of `agent.log`, is not quoted: the repository is public; `afk runs show {}` on the afk host shows it); ",
+            e.run_id
+        );
+    }
+    format!(
+        "{lead}: {}; ",
+        super::sanitize::md_text_cut(reason, super::box_reason::REASON_MAX)
+    )
+}
+
 /// What an agent's failing exit status says, in words.
 pub fn exit_text(code: i32) -> String {
     let hint = match code {
@@ -260,7 +292,7 @@ pub fn exit_text(code: i32) -> String {
 
 /// The prefix of the keeper's own lines in a boxed turn's log: afk's words,
 /// never the agent's.
-pub const AFK_BOX: &str = "afk box:";
+pub use super::box_reason::AFK_BOX;
 
 /// What the agent said last about why it ended, in its own words, from the
 /// end of its log: a named agent's final result or error record (Claude
@@ -408,9 +440,10 @@ pub fn comment(e: &Escalated) -> String {
     use super::bounds::{COMMENT_BUDGET, fit, fitting, more};
     use super::sanitize::{md_text, md_text_cut, one_line, safe_url};
     let mut s = format!(
-        "{}\n**afk needs a human here** (`{}`): {}.\n\n",
+        "{}\n**afk needs a human here** (`{}`): {}{}.\n\n",
         marker(e.run_id),
         e.why,
+        box_lead(e),
         why_text(e)
     );
     if e.why == Escalation::GateRefused {
@@ -658,6 +691,7 @@ mod tests {
             afk_opens_prs: false,
             public: false,
             box_refused: None,
+            box_said: None,
         }
     }
 
@@ -1136,6 +1170,125 @@ mod tests {
         });
         assert!(quiet.contains("exited with status 3 without"), "{quiet}");
         assert!(!quiet.contains("the end of its log"), "{quiet}");
+    }
+
+    /// One case of afk's box's reason in a comment: the rule, the run, what
+    /// the comment says in this order, and what it never says.
+    struct BoxCase<'a> {
+        rule: &'a str,
+        why: Escalation,
+        public: bool,
+        said: Option<&'a str>,
+        gateway_stop: Option<&'a str>,
+        says: Vec<String>,
+        never: Vec<&'a str>,
+    }
+
+    /// Issue 82 item 2: the reason afk's box ended the agent's turn (a key
+    /// the model refused: the box killed, exit 137) leads the comment,
+    /// before the exit status and the end of the log (Claude Code's start-up
+    /// records, which say nothing of it), escaped; a public repository is
+    /// told where it is, never shown it; the gateway's budget stop, which
+    /// is the reason itself, is not said twice.
+    #[test]
+    fn afks_box_reason_leads_the_comment_before_the_exit_status_and_the_log() {
+        let key = "the model refused afk's key ($ANTHROPIC_API_KEY, runner.model.key_env): its upstream https://api.anthropic.com answered 401 (check the key, then re-arm the issue)";
+        let key_md = r"the model refused afk's key \(\$ANTHROPIC\_API\_KEY, runner.model.key\_env\): its upstream https://api.anthropic.com answered 401 \(check the key, then re-arm the issue\)";
+        let init = r#"{"type":"system","subtype":"init","session_id":"s-1"}"#;
+        let log = format!("{}\n", [init; 20].join("\n"));
+        let cases = vec![
+            BoxCase {
+                rule: "a key the model refused leads, then the exit status, then the log's end",
+                why: Escalation::AgentFailed,
+                public: false,
+                said: Some(key),
+                gateway_stop: None,
+                says: vec![
+                    format!("(`agent-failed`): afk's box ended the agent's last turn: {key_md}; the agent exited with status 137 without opening a pull request"),
+                    "- the end of its log (`agent.log`, the agent's own output):".into(),
+                    init.into(),
+                ],
+                never: vec![],
+            },
+            BoxCase {
+                rule: "without the box's reason the exit status leads, as before",
+                why: Escalation::AgentFailed,
+                public: false,
+                said: None,
+                gateway_stop: None,
+                says: vec!["(`agent-failed`): the agent exited with status 137 without".into()],
+                never: vec!["afk's box"],
+            },
+            BoxCase {
+                rule: "a public repository is told where the reason is, never shown it",
+                why: Escalation::AgentFailed,
+                public: true,
+                said: Some(key),
+                gateway_stop: None,
+                says: vec!["(`agent-failed`): afk's box ended the agent's last turn (its reason, a line of `agent.log`, is not quoted: the repository is public; `afk runs show 3` on the afk host shows it); the agent exited with status 137".into()],
+                never: vec!["refused afk's key", "ANTHROPIC", init],
+            },
+            BoxCase {
+                rule: "the gateway's budget stop is the reason itself: said once",
+                why: Escalation::OverBudget,
+                public: false,
+                said: Some("the run's budget.run_usd $1.00 reached; no further model request passes, the turn stops"),
+                gateway_stop: Some("budget.run_usd $1.00 reached ($1.20 spent)"),
+                says: vec!["(`over-budget`): the model gateway stopped the agent's turn: budget.run_usd".into()],
+                never: vec!["afk's box ended"],
+            },
+            BoxCase {
+                rule: "another end of a turn the box ended leads with it too",
+                why: Escalation::Stalled,
+                public: false,
+                said: Some(key),
+                gateway_stop: None,
+                says: vec![format!("(`stalled`): afk's box ended the agent's last turn: {key_md}; no progress for 3h")],
+                never: vec![],
+            },
+            BoxCase {
+                rule: "a reason that reads as markdown is shown as typed",
+                why: Escalation::AgentFailed,
+                public: false,
+                said: Some("[click](http://evil.example) `x` <b>"),
+                gateway_stop: None,
+                says: vec![r"afk's box ended the agent's last turn: \[click\]\(http://evil.example\) \`x\` \<b\>; the agent exited".into()],
+                never: vec!["[click](http", "<b>"],
+            },
+            BoxCase {
+                rule: "a reason of nothing but space is no reason",
+                why: Escalation::AgentFailed,
+                public: false,
+                said: Some("  "),
+                gateway_stop: None,
+                says: vec!["(`agent-failed`): the agent exited with status 137".into()],
+                never: vec!["afk's box"],
+            },
+        ];
+        for c in cases {
+            let got = comment(&Escalated {
+                why: c.why,
+                blocked: None,
+                exited: Some((137, &log)),
+                public: c.public,
+                box_said: c.said,
+                budget: Budget {
+                    gateway_stop: c.gateway_stop,
+                    ..base(&[], &[]).budget
+                },
+                ..base(&[], &[])
+            });
+            let mut at = 0;
+            for want in &c.says {
+                let found = got[at..]
+                    .find(want.as_str())
+                    .unwrap_or_else(|| panic!("{}: {want:?} after byte {at} of {got}", c.rule));
+                at += found + want.len();
+            }
+            for not in &c.never {
+                assert!(!got.contains(not), "{}: {not:?} in {got}", c.rule);
+            }
+        }
     }
 
     #[test]

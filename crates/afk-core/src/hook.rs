@@ -587,6 +587,22 @@ mod edit_tests {
                 r#"{"action":"created","comment":{"id":9}}"#,
                 Some(Written(Some(9))),
             ),
+            // a reply in a review's thread (Gitea's type
+            // `pull_request_comment`, `X-Gitea-Event: issue_comment`)
+            (
+                Gitea,
+                "issue_comment",
+                r#"{"action":"created","is_pull":true,"comment":{"id":11}}"#,
+                Some(Written(Some(11))),
+            ),
+            // a comment review (`X-Gitea-Event: pull_request_comment`, of
+            // type `pull_request_review_comment`): no comment of its own
+            (
+                Gitea,
+                "pull_request_comment",
+                r#"{"action":"reviewed","review":{"type":"pull_request_review_comment","content":"x"}}"#,
+                None,
+            ),
             (Gitea, "issue_comment", r#"{"action":"edited"}"#, None),
             (
                 Gitea,
@@ -771,6 +787,10 @@ mod tests {
             (Sender::Gitea, "pull_request", Some(Watch)),
             (Sender::Gitea, "pull_request_sync", Some(Watch)),
             (Sender::Gitea, "pull_request_review_approved", Some(Watch)),
+            // Gitea's families of a review's types (`X-Gitea-Event`)
+            (Sender::Gitea, "pull_request_approved", Some(Watch)),
+            (Sender::Gitea, "pull_request_rejected", Some(Watch)),
+            (Sender::Gitea, "pull_request_comment", Some(Watch)),
             (Sender::Gitea, "status", Some(Watch)),
             (Sender::Gitea, "workflow_run", Some(Watch)),
             (Sender::Gitea, "push", Some(Watch)),

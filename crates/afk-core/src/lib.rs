@@ -18,6 +18,7 @@ pub mod agent_log;
 pub mod answer;
 pub mod answers;
 pub mod bounds;
+pub mod box_reason;
 pub mod cadence;
 pub mod canary;
 pub mod checklist;

@@ -1,11 +1,13 @@
-// One file: the forge's outgoing webhooks (~740 lines: each dialect's events, headers and signatures, one delivery's path) and their tests, kept beside them as everywhere in the sandbox.
+// One file: the forge's outgoing webhooks (~890 lines: each dialect's events, headers and signatures, one delivery's path) and their tests, kept beside them as everywhere in the sandbox.
 //! The forge's outgoing webhooks (docs/sandbox.md#webhooks): with a URL
 //! set (`afk sandbox --hook-url`, a seed's `hook_url`, `/_admin/webhook`),
 //! what happens on the forge — an issue or PR labelled or unlabelled,
-//! opened, closed or reopened, a comment, a review, a commit status, a
-//! check run, a push — is posted there as the dialect's signed delivery, in
-//! its shape and headers: Gitea `X-Gitea-Event`/`X-Gitea-Delivery`/
-//! `X-Gitea-Signature` (hex HMAC-SHA256 of the body), GitHub
+//! opened, closed or reopened, a comment, a review, a reply in a review's
+//! thread, a commit status, a check run, a push — is posted there as the
+//! dialect's signed delivery, in its shape and headers: Gitea
+//! `X-Gitea-Event` (the event's family) and `X-Gitea-Event-Type` (its
+//! type)/`X-Gitea-Delivery`/`X-Gitea-Signature` (hex HMAC-SHA256 of the
+//! body), GitHub
 //! `X-GitHub-Event`/`X-GitHub-Delivery`/`X-Hub-Signature-256`
 //! (`sha256=`…), GitLab `X-Gitlab-Event`/`X-Gitlab-Event-UUID`/
 //! `X-Gitlab-Token` (the secret itself).
@@ -188,6 +190,19 @@ impl Forge {
                     id: r.id,
                 });
             }
+            // a line comment new under a review submitted before: a reply
+            // in its thread, which Gitea keeps under the replied review
+            // (a new review's own line comments go with its delivery)
+            if !new(r.id) && r.verdict != Verdict::Pending {
+                for c in r.comments.iter().filter(|c| new(c.id)) {
+                    events.push(Event::ThreadReply {
+                        repo: r.repo.clone(),
+                        number: r.pr,
+                        review: r.id,
+                        id: c.id,
+                    });
+                }
+            }
         }
         for e in events {
             self.webhook(e);
@@ -216,12 +231,23 @@ impl Forge {
             return;
         }
         let dialect = Dialect::parse(self.outbox.dialect).unwrap_or_default();
-        let Some((name, body)) = self.payload(dialect, &event) else {
+        let Some((kind, body)) = self.payload(dialect, &event) else {
             return;
+        };
+        // Gitea names the family in its event header and the type beside it
+        let name = match dialect {
+            Dialect::Gitea => gitea_event(&kind).to_string(),
+            Dialect::Github | Dialect::Gitlab => kind.clone(),
         };
         let body = serde_json::to_vec(&body).unwrap_or_default();
         let id = uuid();
-        let headers = signed(dialect, &name, &id, &body, self.outbox.secret());
+        let headers = signed(
+            dialect,
+            (name.as_str(), kind.as_str()),
+            &id,
+            &body,
+            self.outbox.secret(),
+        );
         self.outbox.queue(name, headers, body, id);
     }
 
@@ -286,14 +312,18 @@ impl Forge {
         (v, i.pull)
     }
 
-    /// The event's name (the event header's value) and body in `dialect`;
-    /// None for what this dialect sends no webhook for.
+    /// The event's name and body in `dialect`; None for what this dialect
+    /// sends no webhook for. The name is GitHub's and GitLab's event
+    /// header, and Gitea's event type (`X-Gitea-Event-Type`, a
+    /// `HookEventType` of Gitea's modules/webhook/type.go), whose family is
+    /// its `X-Gitea-Event` ([`gitea_event`]).
     fn payload(&self, dialect: Dialect, event: &Event) -> Option<(String, Value)> {
         let repo_of = |e: &Event| match e {
             Event::Labeled { repo, .. }
             | Event::State { repo, .. }
             | Event::Comment { repo, .. }
             | Event::Review { repo, .. }
+            | Event::ThreadReply { repo, .. }
             | Event::Status { repo, .. }
             | Event::CheckRun { repo, .. }
             | Event::Push { repo, .. } => repo.clone(),
@@ -321,6 +351,9 @@ impl Forge {
             Event::Review { number, id, .. } => {
                 self.review_payload(dialect, &full, *number, *id)?
             }
+            Event::ThreadReply {
+                number, review, id, ..
+            } => self.thread_reply_payload(dialect, &full, *number, *review, *id)?,
             Event::Status {
                 sha,
                 state,
@@ -367,7 +400,16 @@ impl Forge {
                 let mut b = json!({"action": "label_updated", "number": number,
                     "label": {"name": label}, "sender": sender});
                 b[key] = item;
-                (if pull { "pull_request" } else { "issues" }, b)
+                // services/webhook/notifier.go, IssueChangeLabels: the
+                // types of the `pull_request` and `issues` families
+                (
+                    if pull {
+                        "pull_request_label"
+                    } else {
+                        "issue_label"
+                    },
+                    b,
+                )
             }
             Dialect::Github => {
                 let key = if pull { "pull_request" } else { "issue" };
@@ -463,13 +505,22 @@ impl Forge {
                 ("Note Hook", b)
             }
             Dialect::Gitea | Dialect::Github => {
+                let pr = item.clone();
                 let mut issue = item;
                 if pull {
                     issue["pull_request"] = json!({"url": issue["html_url"]});
                 }
                 let action = if edited { "edited" } else { "created" };
-                let b = json!({"action": action, "issue": issue, "is_pull": pull,
+                let mut b = json!({"action": action, "issue": issue, "is_pull": pull,
                     "comment": {"id": id, "body": c.body, "user": user}, "sender": user});
+                // Gitea (services/webhook/notifier.go, CreateIssueComment and
+                // UpdateComment): a PR's comment is of type
+                // `pull_request_comment` (the `issue_comment` family), with
+                // the PR beside the issue
+                if pull && dialect == Dialect::Gitea {
+                    b["pull_request"] = pr;
+                    return Some(("pull_request_comment", b));
+                }
                 ("issue_comment", b)
             }
         })
@@ -488,20 +539,19 @@ impl Forge {
         let user = json!({"login": r.user, "username": r.user});
         Some(match dialect {
             Dialect::Gitea => {
-                let (name, kind) = match r.verdict {
-                    Verdict::Approved => (
-                        "pull_request_review_approved",
-                        "pull_request_review_approved",
-                    ),
-                    Verdict::ChangesRequested => (
-                        "pull_request_review_rejected",
-                        "pull_request_review_rejected",
-                    ),
-                    _ => ("pull_request_review_comment", "pull_request_review_comment"),
+                // services/webhook/notifier.go, PullRequestReview: the type
+                // by the review's verdict (its family, `X-Gitea-Event`:
+                // `pull_request_approved`, `_rejected`, `_comment`), named
+                // again in the payload's `review.type`; the review's line
+                // comments send nothing of their own
+                let kind = match r.verdict {
+                    Verdict::Approved => "pull_request_review_approved",
+                    Verdict::ChangesRequested => "pull_request_review_rejected",
+                    _ => "pull_request_review_comment",
                 };
                 let b = json!({"action": "reviewed", "number": number, "pull_request": item,
                     "review": {"type": kind, "content": r.body}, "sender": user});
-                (name, b)
+                (kind, b)
             }
             Dialect::Github => {
                 let state = match r.verdict {
@@ -525,6 +575,55 @@ impl Forge {
                 ("Merge Request Hook", b)
             }
         })
+    }
+
+    /// A reply (comment `id`) in the thread of review `review`, which the
+    /// forge keeps under that review; None when either is gone.
+    ///
+    /// Gitea: a reply on the PR's Files page (`CreateCodeComment` with a
+    /// review to reply to, services/pull/review.go) is not part of a review
+    /// and notifies as a comment (`notify_service.CreateIssueComment`),
+    /// which services/webhook/notifier.go's `CreateIssueComment` delivers as
+    /// type `pull_request_comment` (`X-Gitea-Event: issue_comment`, the
+    /// family modules/webhook/type.go names), `action: created`, `is_pull:
+    /// true`, the comment (modules/structs/hook.go, `IssueCommentPayload`)
+    /// beside the issue and the PR. GitHub (docs.github.com, webhook events:
+    /// `pull_request_review_comment`) sends `pull_request_review_comment`
+    /// `created` for a comment in a thread; the sandbox's GitHub reply is a
+    /// review of its own (`reviews::reply`), delivered as that review.
+    /// GitLab's replies are notes of the thread, delivered as notes.
+    fn thread_reply_payload(
+        &self,
+        dialect: Dialect,
+        full: &str,
+        number: u64,
+        review: i64,
+        id: i64,
+    ) -> Option<(&'static str, Value)> {
+        let r = self.talk.reviews.get(&review)?;
+        let c = r.comments.iter().find(|c| c.id == id)?;
+        let who = c.author(r);
+        let user = json!({"login": who, "username": who});
+        let (item, _) = self.item_json(dialect, full, number);
+        match dialect {
+            Dialect::Gitea => {
+                let mut issue = item.clone();
+                issue["pull_request"] = json!({"url": item["html_url"]});
+                let b = json!({"action": "created", "issue": issue, "pull_request": item,
+                    "is_pull": true, "sender": user,
+                    "comment": {"id": id, "body": c.body, "user": user, "created_at": c.at,
+                                "pull_request_url": item["html_url"]}});
+                Some(("pull_request_comment", b))
+            }
+            Dialect::Github => {
+                let b = json!({"action": "created", "pull_request": item, "sender": user,
+                    "comment": {"id": id, "body": c.body, "user": user, "path": c.path,
+                                "line": c.line, "pull_request_review_id": review,
+                                "in_reply_to_id": c.in_reply_to, "created_at": c.at}});
+                Some(("pull_request_review_comment", b))
+            }
+            Dialect::Gitlab => None,
+        }
     }
 
     /// A commit status (GitLab: its pipeline).
@@ -604,10 +703,32 @@ impl Forge {
     }
 }
 
-/// A delivery's headers in `dialect`: its event, its id, its signature.
+/// Gitea's `X-Gitea-Event` for a delivery of type `kind` (its
+/// `X-Gitea-Event-Type`): the family `HookEventType.Event()` names in
+/// Gitea's modules/webhook/type.go; services/webhook/deliver.go
+/// (`addDefaultHeaders`) sends both. A type of a family of its own (`push`,
+/// `status`) is its own family.
+fn gitea_event(kind: &str) -> &str {
+    match kind {
+        "issue_assign" | "issue_label" | "issue_milestone" => "issues",
+        "pull_request_assign"
+        | "pull_request_label"
+        | "pull_request_milestone"
+        | "pull_request_sync"
+        | "pull_request_review_request" => "pull_request",
+        "pull_request_comment" => "issue_comment",
+        "pull_request_review_approved" => "pull_request_approved",
+        "pull_request_review_rejected" => "pull_request_rejected",
+        "pull_request_review_comment" => "pull_request_comment",
+        other => other,
+    }
+}
+
+/// A delivery's headers in `dialect`: its event (and Gitea's event type:
+/// `(event, type)`), its id, its signature.
 fn signed(
     dialect: Dialect,
-    event: &str,
+    (event, kind): (&str, &str),
     id: &str,
     body: &[u8],
     secret: &str,
@@ -625,6 +746,7 @@ fn signed(
         Dialect::Gitea => vec![
             h("User-Agent", "Go-http-client/1.1".into()),
             h("X-Gitea-Event", event.into()),
+            h("X-Gitea-Event-Type", kind.into()),
             h("X-Gitea-Delivery", id.into()),
             h("X-Gitea-Signature", mac()),
         ],
@@ -789,16 +911,39 @@ mod tests {
         let get = |h: &[(String, String)], k: &str| {
             h.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
         };
-        let g = signed(Dialect::Gitea, "issues", "id-1", body, "s3cret");
+        let g = signed(
+            Dialect::Gitea,
+            ("issues", "issue_label"),
+            "id-1",
+            body,
+            "s3cret",
+        );
         assert_eq!(get(&g, "X-Gitea-Signature"), Some(mac.clone()));
         assert_eq!(get(&g, "X-Gitea-Delivery").as_deref(), Some("id-1"));
-        let h = signed(Dialect::Github, "issues", "id-1", body, "s3cret");
+        assert_eq!(get(&g, "X-Gitea-Event").as_deref(), Some("issues"));
+        assert_eq!(
+            get(&g, "X-Gitea-Event-Type").as_deref(),
+            Some("issue_label")
+        );
+        let h = signed(
+            Dialect::Github,
+            ("issues", "issues"),
+            "id-1",
+            body,
+            "s3cret",
+        );
         assert_eq!(
             get(&h, "X-Hub-Signature-256"),
             Some(format!("sha256={mac}"))
         );
         assert_eq!(get(&h, "X-GitHub-Event").as_deref(), Some("issues"));
-        let l = signed(Dialect::Gitlab, "Issue Hook", "id-1", body, "s3cret");
+        let l = signed(
+            Dialect::Gitlab,
+            ("Issue Hook", "Issue Hook"),
+            "id-1",
+            body,
+            "s3cret",
+        );
         assert_eq!(get(&l, "X-Gitlab-Token").as_deref(), Some("s3cret"));
         assert_eq!(get(&l, "X-Gitlab-Event-UUID").as_deref(), Some("id-1"));
         let u = uuid();
@@ -863,6 +1008,11 @@ mod delivered {
     }
 
     fn admin(sb: &crate::Sandbox, path: &str, body: Value) -> u16 {
+        admin_json(sb, path, body).0
+    }
+
+    /// An admin call's status and its JSON answer.
+    fn admin_json(sb: &crate::Sandbox, path: &str, body: Value) -> (u16, Value) {
         let req = Request {
             method: "POST".into(),
             path: format!("/_admin{path}"),
@@ -873,8 +1023,10 @@ mod delivered {
             body: serde_json::to_vec(&body).unwrap(),
         };
         match crate::handle(&sb.state, sb.dialect, req) {
-            crate::http::Reply::Send { status, .. } => status,
-            _ => 0,
+            crate::http::Reply::Send { status, body, .. } => {
+                (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+            }
+            _ => (0, Value::Null),
         }
     }
 
@@ -915,6 +1067,7 @@ mod delivered {
             match dialect {
                 Dialect::Gitea => {
                     assert_eq!(header(&h, "X-Gitea-Event"), Some("issues"));
+                    assert_eq!(header(&h, "X-Gitea-Event-Type"), Some("issue_label"));
                     assert_eq!(header(&h, "X-Gitea-Signature"), Some(mac.as_str()));
                     assert!(header(&h, "X-Gitea-Delivery").is_some());
                     assert_eq!(b["repository"]["full_name"], "acme/api");
@@ -1044,6 +1197,118 @@ mod delivered {
                 }
             }
             let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    /// Issue 82 item 5: a reply in a review's thread is delivered as each
+    /// forge delivers it, so an afk that runs on events hears it. Gitea
+    /// (`Forge::thread_reply_payload`'s sources): `X-Gitea-Event:
+    /// issue_comment` of type `pull_request_comment`, `action: created`,
+    /// `is_pull: true`, the reply's own id and author; the review before it
+    /// `pull_request_rejected` of type `pull_request_review_rejected`.
+    /// GitHub: the review of its own the reply is there
+    /// (`pull_request_review`). GitLab: the thread's new note (`Note Hook`).
+    #[test]
+    fn a_reply_in_a_review_thread_is_delivered_as_its_forge_delivers_it() {
+        for dialect in Dialect::ALL {
+            let (url, rx) = receiver();
+            let seed: Seed = serde_json::from_value(json!({
+                "hook_url": url, "hook_secret": "s3cret",
+                "repos": [{"name": "acme/api", "issues": [
+                    {"number": 2, "title": "the fix", "pull": true, "head": "afk/issue-1"}]}]}))
+            .unwrap();
+            let dir = std::env::temp_dir().join(format!(
+                "afk-sandbox-replies-{}-{}",
+                std::process::id(),
+                dialect.as_str()
+            ));
+            let sb =
+                crate::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.clone())).unwrap();
+            let review = json!({"repo": "acme/api", "pr": 2, "user": "alice",
+                "state": "REQUEST_CHANGES", "body": "Please rename",
+                "comments": [{"path": "src/lib.rs", "line": 3, "body": "rename this"}]});
+            let (status, made) = admin_json(&sb, "/review", review);
+            assert_eq!(status, 201, "{dialect:?}: {made}");
+            let reply = json!({"review": made["id"], "user": "root",
+                "body": "still wrong: call it parse_all"});
+            let (status, said) = admin_json(&sb, "/reply", reply);
+            assert_eq!(status, 201, "{dialect:?}: {said}");
+            let id = said["id"].as_i64().unwrap();
+            // the deliveries in the order sent, up to the reply's
+            let wait = Duration::from_secs(30);
+            let mut got: Vec<(Vec<(String, String)>, Value)> = vec![];
+            loop {
+                let (h, body) = rx
+                    .recv_timeout(wait)
+                    .unwrap_or_else(|_| panic!("{dialect:?}: no reply delivered: {got:?}"));
+                let b: Value = serde_json::from_slice(&body).unwrap();
+                let the_reply = match dialect {
+                    Dialect::Gitea => b["comment"]["id"] == id,
+                    Dialect::Github => b["review"]["user"]["login"] == "root",
+                    Dialect::Gitlab => b["object_attributes"]["id"] == id,
+                };
+                got.push((h, b));
+                if the_reply {
+                    break;
+                }
+            }
+            let (h, b) = got.last().unwrap();
+            match dialect {
+                Dialect::Gitea => {
+                    assert_eq!(header(h, "X-Gitea-Event"), Some("issue_comment"));
+                    assert_eq!(
+                        header(h, "X-Gitea-Event-Type"),
+                        Some("pull_request_comment")
+                    );
+                    assert_eq!(b["action"], "created", "{b}");
+                    assert_eq!(b["is_pull"], true, "{b}");
+                    assert_eq!(b["comment"]["user"]["login"], "root", "{b}");
+                    assert_eq!(b["comment"]["body"], "still wrong: call it parse_all");
+                    assert_eq!(b["issue"]["number"], 2, "{b}");
+                    assert_eq!(b["pull_request"]["number"], 2, "{b}");
+                    assert_eq!(b["repository"]["full_name"], "acme/api", "{b}");
+                    let (h, b) = got
+                        .iter()
+                        .find(|(_, b)| b["action"] == "reviewed")
+                        .expect("the review's delivery");
+                    assert_eq!(header(h, "X-Gitea-Event"), Some("pull_request_rejected"));
+                    assert_eq!(
+                        header(h, "X-Gitea-Event-Type"),
+                        Some("pull_request_review_rejected")
+                    );
+                    assert_eq!(b["review"]["type"], "pull_request_review_rejected");
+                }
+                Dialect::Github => {
+                    assert_eq!(header(h, "X-GitHub-Event"), Some("pull_request_review"));
+                    assert_eq!(b["action"], "submitted", "{b}");
+                }
+                Dialect::Gitlab => {
+                    assert_eq!(header(h, "X-Gitlab-Event"), Some("Note Hook"));
+                    assert_eq!(b["object_attributes"]["action"], "create", "{b}");
+                }
+            }
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    #[test]
+    fn gitea_names_each_event_types_family_as_its_type_go_does() {
+        let cases = [
+            ("issues", "issues"),
+            ("issue_label", "issues"),
+            ("issue_comment", "issue_comment"),
+            ("pull_request", "pull_request"),
+            ("pull_request_label", "pull_request"),
+            ("pull_request_sync", "pull_request"),
+            ("pull_request_comment", "issue_comment"),
+            ("pull_request_review_approved", "pull_request_approved"),
+            ("pull_request_review_rejected", "pull_request_rejected"),
+            ("pull_request_review_comment", "pull_request_comment"),
+            ("status", "status"),
+            ("push", "push"),
+        ];
+        for (kind, family) in cases {
+            assert_eq!(super::gitea_event(kind), family, "{kind}");
         }
     }
 }

@@ -27,6 +27,15 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
             doc.run.reported_usd
         ),
     );
+    // why afk's box ended the last turn leads what the run says of it,
+    // before the exit status and the log's end (`core::box_reason`)
+    if let Some(why) = &doc.box_said {
+        h.push_str(&format!(
+            "{}: {}\n",
+            crate::core::box_reason::LEAD,
+            crate::core::sanitize::for_terminal(why)
+        ));
+    }
     if !doc.spend_sources.is_empty() {
         let parts: Vec<String> = doc
             .spend_sources

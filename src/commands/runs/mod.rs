@@ -105,6 +105,10 @@ struct Shown<'a> {
     /// the named agent's final message, bounded and sanitised
     /// (docs/runners.md#what-afk-reads-and-how-much)
     final_message: Option<String>,
+    /// why afk's box ended the last turn when it ended failing (a key the
+    /// model refused: its own line in `agent.log`, `core::box_reason`); the
+    /// text output leads with it, before the exit status
+    box_said: Option<String>,
     /// the last turn's exit status, where the runner keeps one
     exit_status: Option<i32>,
     /// the change gate's last verdict: `passed (turn k)`, or `refused
@@ -251,6 +255,9 @@ fn show(
         spend_sources: crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref()).figures(),
         metered: history::metered(&RunSpend::from_stored(r.spend_ledger.as_deref())),
         final_message: crate::run_files::final_message(&run_dir, ctx.config().runner.agent()),
+        box_said: exit_status
+            .filter(|c| *c != 0)
+            .and_then(|_| crate::run_files::box_reason(&run_dir)),
         exit_status,
         gate: crate::run_files::gate_verdict(&run_dir),
         log_end: exit_status

@@ -346,6 +346,29 @@ fn gate_turn_running(w: &Watch, seen: &Seen, run: &Run, turns: u32) -> Option<u3
     (last.why == crate::core::turn_reason::GATE).then(|| turns.saturating_sub(1).max(1))
 }
 
+/// Why afk's box ended the agent's last turn, when it ended failing (a key
+/// the model refused: `run_files::box_reason`), for the escalation to lead
+/// with; the folders of afk's host it may name (a record the gateway could
+/// not write) said in words, as the comment names no path of the host.
+fn box_said(w: &Watch, seen: &Seen) -> Option<String> {
+    let why = match seen.agent {
+        Agent::Exited(code) if code != 0 => crate::run_files::box_reason(&seen.run_dir)?,
+        _ => return None,
+    };
+    let paths = w.t.paths();
+    let run_dir = seen.run_dir.to_string_lossy();
+    let cache = paths.git_cache.to_string_lossy();
+    let runs = paths.runs.to_string_lossy();
+    let dir = paths.dir.to_string_lossy();
+    let folders = [
+        (&*run_dir, "the run's folder"),
+        (&*cache, "afk's git cache"),
+        (&*runs, "afk's runs folder"),
+        (&*dir, "afk's state folder"),
+    ];
+    Some(escalation::host_folders_said(&why, &folders))
+}
+
 /// One escalation comment per run, even when a tick dies after posting it or
 /// the POST's answer is lost.
 fn escalation_comment(
@@ -367,6 +390,7 @@ fn escalation_comment(
     let refused =
         crate::core::agent_box::refusals_said(&crate::run_files::box_refusals(&seen.run_dir));
     let stop = seen.budget_stopped();
+    let box_said = box_said(w, seen);
     let pr_ref = seen.pr.as_ref().map(|p| cfg.profile().pr_ref(p.number));
     let body = escalation::comment(&escalation::Escalated {
         run_id: run.id,
@@ -400,6 +424,7 @@ fn escalation_comment(
         afk_opens_prs: w.t.workspace.afks(),
         public,
         box_refused: refused.as_deref(),
+        box_said: box_said.as_deref(),
         human_label: &cfg.watch.human_label,
         ready_label: &cfg.poll.ready_label,
         budget: escalation::Budget {

@@ -4,7 +4,7 @@
 //! root: started as the box's unprivileged host user).
 
 use super::Spec;
-use super::said::say;
+use super::said::{say, say_turn_ends};
 use crate::core::agent_box::{self as rules, HostPort, Verdict};
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -32,7 +32,7 @@ pub fn keep(spec_file: &Path, record: Option<&Path>) -> i32 {
     let code = match kept {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
-            say(&format!("cannot make the box: {e:#}"));
+            say_turn_ends(&format!("cannot make the box: {e:#}"));
             126
         }
         Err(_) => 101,
@@ -66,6 +66,9 @@ fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
     }
     let spec = read_spec(spec_file)?;
+    // the turn's first line in the run's log: a reason the box gave for
+    // ending a turn before it is an earlier turn's (`core::box_reason`)
+    say(&crate::core::box_reason::starts(spec.turn));
     if !spec.after.is_empty() {
         let _ = AFTER.set(spec.after.clone());
     }

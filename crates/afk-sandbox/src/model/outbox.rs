@@ -69,6 +69,14 @@ pub(crate) enum Event {
         number: u64,
         id: i64,
     },
+    /// a reply in the thread of a submitted review, which the forge keeps
+    /// under the replied review (Gitea: `crate::reviews::reply`)
+    ThreadReply {
+        repo: String,
+        number: u64,
+        review: i64,
+        id: i64,
+    },
     Status {
         repo: String,
         sha: String,

@@ -10,7 +10,7 @@
 //! priced and appended to `<run_dir>/metered.jsonl`. At the budget: a 429,
 //! nothing more passes, and the turn's box is ended.
 
-use super::said::say;
+use super::said::{say, say_turn_ends};
 use crate::core::gateway::{
     self as rules, Admit, Api, Head, MAX_BODY, budget, metered, prices, usage,
 };
@@ -129,7 +129,7 @@ pub(super) fn box_started(pid: u32) {
 /// End the turn: its box goes (bubblewrap, and with it every process of
 /// the box), and the keeper exits with the agent's end.
 fn stop_turn(why: &str) {
-    say(why);
+    say_turn_ends(why);
     let pid = BOX_PID.load(SeqCst);
     if pid > 0 {
         // SAFETY: kill(2) of the keeper's own child
@@ -364,10 +364,11 @@ impl Gateway {
         let metered = self.meter(id, status, read, complete);
         if matches!(status, 401 | 403) {
             // the model refuses afk's key: no retry of the agent's helps,
-            // so the turn ends now and the escalation names the refusal
+            // so the turn ends now, and its escalation and `afk runs show`
+            // lead with this line (`core::box_reason`)
             self.stop(
                 &format!(
-                    "the model refused afk's key (${}, runner.model.key_env): its upstream {} answered {status}; the turn ends (check the key, then re-arm the issue)",
+                    "the model refused afk's key (${}, runner.model.key_env): its upstream {} answered {status} (check the key, then re-arm the issue)",
                     self.spec.key_env, self.spec.upstream
                 ),
                 None,
@@ -672,7 +673,7 @@ impl Gateway {
         *spent = spent.saturating_add(priced.micro_usd);
         if let Err(e) = append(&self.spec.metered, line.to_line().as_bytes()) {
             let why = format!(
-                "the model gateway cannot write {}: {}; the turn stops (no request passes unmetered)",
+                "the model gateway cannot write {}: {} (no request passes unmetered)",
                 self.spec.metered.display(),
                 afk_host::os_words(&e)
             );
