@@ -115,7 +115,7 @@ fn gate_line(cfg: &Config) -> String {
     let policy = g.policy();
     let limit = |n: u64, what: String| if n == 0 { "no limit".to_string() } else { what };
     format!(
-        "the change gate: protected {}{}; max_files {}, max_bytes {}; advisories: {}",
+        "the change gate: protected {} (any letter case, a segment's trailing dots and spaces ignored){}; max_files {}, max_bytes {}; dependency_sources {}; advisories: {}",
         policy.in_force().join(", "),
         if g.allow.is_empty() {
             String::new()
@@ -124,6 +124,10 @@ fn gate_line(cfg: &Config) -> String {
         },
         limit(g.max_files, g.max_files.to_string()),
         limit(g.max_bytes, format!("{} bytes", g.max_bytes)),
+        match policy.any_source {
+            true => "any (a manifest's git, archive, path or replacement source passes)",
+            false => "registry (a manifest's git, archive, path or replacement source refuses)",
+        },
         match cfg.advisories_dir() {
             Some(d) => d.display().to_string(),
             None => "none (gate.advisories is empty: dependencies are listed, not checked)".into(),
