@@ -19,6 +19,7 @@ mod contract_kubernetes;
 mod contract_reviews;
 mod contrib;
 mod conversation;
+mod docs_examples;
 mod doctor;
 mod dry;
 mod exit_codes;
