@@ -79,7 +79,8 @@ pub use crate::runner::output::redacted;
 
 /// The agent ended its last turn at a budget of its own (Claude Code's
 /// `--max-budget-usd`, `core::escalation::stopped_at_own_budget`), read
-/// from its log's last 64 KiB once it is not running: its words.
+/// from its log's last 64 KiB once it is not running: its words
+/// (`core::spend::BudgetStop::Agent`).
 pub fn agent_budget_stop(
     run_dir: &std::path::Path,
     agent: crate::core::run_state::Agent,
@@ -89,10 +90,9 @@ pub fn agent_budget_stop(
     }
     let t = crate::runner::output::tail(&run_dir.join("agent.log"), 64 << 10)?;
     let log = crate::redact::text(&String::from_utf8_lossy(&t.bytes)).into_owned();
+    // who stopped it (the agent, not afk's gateway) is the caller's to say
     crate::core::escalation::stopped_at_own_budget(&log).then(|| {
-        let said = crate::core::escalation::agent_said(&log)
-            .unwrap_or_else(|| "its budget reached".into());
-        format!("the agent stopped itself at its own budget (runner's --max-budget-usd): {said}")
+        crate::core::escalation::agent_said(&log).unwrap_or_else(|| "its budget reached".into())
     })
 }
 

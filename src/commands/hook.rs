@@ -230,12 +230,22 @@ fn note_written(ctx: &Session, repo: &str, id: i64) {
 /// Keep that comment `id` of `repo` was edited. It is the one write outside
 /// a tick's lock: an insert SQLite serialises, which no tick overwrites.
 /// A state file that cannot keep it says so in the log; its tick goes on.
+/// afk's own comment (a run's checklist, edited every tick that moves it)
+/// is kept too, but said at debug: it never was a command, and a run
+/// edits it dozens of times.
 fn note_edit(ctx: &Session, repo: &str, id: i64) {
-    let kept = ctx
-        .local()
-        .and_then(|l| l.store.note_comment_edited(repo, id, &events::stamp_now()));
+    let kept = ctx.local().and_then(|l| {
+        l.store
+            .note_comment_edited(repo, id, &events::stamp_now())?;
+        // which it was only decides the log line's level: not knowing is
+        // a person's
+        Ok(l.store.is_afks_comment(repo, id).unwrap_or(false))
+    });
     match kept {
-        Ok(()) => crate::log::info(&format!(
+        Ok(true) => crate::log::debug(&format!(
+            "hook: comment {id} of {repo} was edited: afk's own comment, no command"
+        )),
+        Ok(false) => crate::log::info(&format!(
             "hook: comment {id} of {repo} was edited: it is nobody's command"
         )),
         Err(e) => crate::log::warn(&format!(

@@ -116,8 +116,8 @@ fn human(r: &Report) -> String {
             "REPO",
             "TO PR (MEDIAN / P90)",
             "TO MERGE (MEDIAN / P90)",
-            "TURNS / MERGED",
-            "SPEND / MERGED",
+            "CORRECTIVE TURNS PER MERGED PR",
+            "SPEND PER MERGED PR",
         ],
         &times,
     ));

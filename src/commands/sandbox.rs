@@ -38,9 +38,13 @@ pub struct Args {
     #[arg(long)]
     pub kubernetes: bool,
     /// Print the environment that points the real `claude` and `codex` at the
-    /// sandbox's scripted model, and a config whose agent is `claude`
+    /// sandbox's scripted model, and a config whose agent is `claude` (or
+    /// --agent's)
     #[arg(long)]
     pub model: bool,
+    /// With --model: the real agent the printed config runs [default: claude]
+    #[arg(long, requires = "model", value_parser = ["claude", "codex"])]
+    pub agent: Option<String>,
     /// Post the forge's webhooks (labels, comments, reviews, statuses,
     /// pushes, PRs opened and closed) to URL, signed as its dialect signs
     /// them, with the seed's `hook_secret` or one drawn and printed
@@ -79,7 +83,12 @@ pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
     let sb = sandbox::start_with(dialect, &a.addr, seed, a.dir.clone())
         .map_err(|e| UsageError(e.to_string()))?;
     let temporary = a.dir.is_none().then(|| sb.dir.clone());
-    let printed = print_config(&sb, dialect, (a.kubernetes, a.model));
+    let agent = match a.agent.as_deref() {
+        Some("codex") => crate::types::AgentKind::Codex,
+        _ => crate::types::AgentKind::Claude,
+    };
+    let model = a.model.then_some(agent);
+    let printed = print_config(&sb, dialect, (a.kubernetes, model));
     if let Err(e) = printed {
         remove_temporary(temporary.as_deref());
         return Err(e);
@@ -165,7 +174,7 @@ fn remove_temporary(dir: Option<&Path>) {
 fn runner_block(
     sb: &sandbox::Sandbox,
     agent: &Path,
-    (kubernetes, model): (bool, bool),
+    (kubernetes, model): (bool, Option<crate::types::AgentKind>),
 ) -> Result<String> {
     // each turn in a box of its own where this machine can make one, and said
     let confine = match crate::runner::agent_box::can_box() {
@@ -175,10 +184,10 @@ fn runner_block(
             why.0.replace('\n', " ")
         ),
     };
-    if model && !kubernetes {
+    if let Some(kind) = model.filter(|_| !kubernetes) {
         return Ok(format!(
-            "[runner]\n# the real Claude Code, answered by the sandbox's scripted model (export the lines above)\n\
-             agent = \"claude\"\nworkspace = \"afk\"\n{confine}"
+            "[runner]\n{}{confine}",
+            crate::core::demo::sandbox_model_runner(kind)
         ));
     }
     if !kubernetes {
@@ -210,7 +219,7 @@ fn runner_block(
 fn print_config(
     sb: &sandbox::Sandbox,
     dialect: sandbox::Dialect,
-    (kubernetes, model): (bool, bool),
+    (kubernetes, model): (bool, Option<crate::types::AgentKind>),
 ) -> Result<()> {
     let forge = sb.forge_keys();
     let admin = dialect.admin_routes();
@@ -249,7 +258,7 @@ fn print_config(
         k8s_tok = sb.k8s_token(),
         agent_tok = sb.agent_token(),
         runner = runner_block(sb, &agent, (kubernetes, model))?,
-        model_env = model_env(sb, model)?,
+        model_env = model_env(sb, model.is_some())?,
         ci = ci_lines(sb),
         hook = hook_lines(sb),
         hook_table = hook_table(sb),

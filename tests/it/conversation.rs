@@ -276,7 +276,8 @@ both_dialects! {
         let trail = shown["conversation"].to_string();
         // (on GitLab the body alone is a plain note: no review to record)
         if dialect() != Dialect::Gitlab {
-            assert!(trail.contains("a comment review without line comments"), "{trail}");
+            assert!(trail.contains("no line comments: its body alone asks nothing"), "{trail}");
+            assert!(trail.contains(r#""what":"comment review""#), "{trail}");
         }
         assert!(trail.contains("ignored: untrusted") && trail.contains("mallory"), "{trail}");
         assert!(trail.contains("taken: review turn 1 of 2"), "{trail}");

@@ -239,7 +239,7 @@ fn a_turn_the_gateway_stopped_at_a_day_limit_escalates_over_budget_with_its_figu
         .unwrap();
     assert!(
         esc.contains(
-            "the model gateway stopped the agent's turn: budget.day_usd $2.00 reached: the day's runs spent $2.00 (metered)"
+            "afk's model gateway stopped the agent's turn: budget.day_usd $2.00 reached: the day's runs spent $2.00 (metered)"
         ),
         "{esc}"
     );

@@ -1427,10 +1427,12 @@ fn help_version_readme_and_configs_say_the_same_things() {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    assert!(
-        readme.contains("| `afk runs`"),
-        "the README's command table lists afk runs"
-    );
+    for cmd in ["| `afk runs`", "| `afk report`"] {
+        assert!(
+            readme.contains(cmd),
+            "the README's command table lists {cmd}"
+        );
+    }
     // one real agent: Claude Code by name, in afk's workspace
     let line = |file: &str, key: &str| {
         std::fs::read_to_string(root.join(file))

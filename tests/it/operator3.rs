@@ -411,8 +411,8 @@ fn doctor_fails_a_named_agent_not_on_path_once_saying_how_to_install_it() {
     let bin = afk.scratch.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let cases = [
-        ("claude", "npm install -g @anthropic-ai/claude-code"),
-        ("codex", "npm install -g @openai/codex"),
+        ("claude", "npm install -g @anthropic-ai/claude-code@2.1.331"),
+        ("codex", "npm install -g @openai/codex@0.169.0"),
     ];
     for (agent, install) in cases {
         with_runner(

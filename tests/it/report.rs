@@ -319,6 +319,33 @@ fn every_figure_of_a_known_state_per_repo_and_overall() {
     );
     assert!(text.contains("escalations acme/api: no-pr 1\n"), "{text}");
     assert!(text.contains("escalations acme/web: none\n"), "{text}");
+    // issue 82 item 11: each column named for what it is, its figures
+    // under it
+    let head = text
+        .lines()
+        .find(|l| l.starts_with("REPO") && l.contains("TO PR"))
+        .unwrap_or_else(|| panic!("no times header: {text}"));
+    assert!(
+        head.ends_with(
+            "TO MERGE (MEDIAN / P90)  CORRECTIVE TURNS PER MERGED PR  SPEND PER MERGED PR"
+        ),
+        "{text}"
+    );
+    let all = text
+        .lines()
+        .find(|l| l.starts_with("all ") && l.contains('$'))
+        .unwrap_or_else(|| panic!("no times row for all: {text}"));
+    for (column, figure) in [
+        ("CORRECTIVE TURNS PER MERGED PR", "1 "),
+        ("SPEND PER MERGED PR", "$2.17"),
+    ] {
+        let at = head.find(column).unwrap();
+        assert_eq!(
+            all.get(at..at + figure.len()),
+            Some(figure),
+            "{column}: {text}"
+        );
+    }
 }
 
 #[test]

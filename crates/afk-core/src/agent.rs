@@ -13,14 +13,25 @@ pub fn program(kind: AgentKind) -> Option<&'static str> {
     }
 }
 
-/// How to install a named agent's program (its npm package, docs/runners.md,
-/// named agents).
-pub fn install_command(kind: AgentKind) -> Option<&'static str> {
+/// The versions of the agent programs afk is checked with: the pins of
+/// `agents/package.json` (what the tests and the demo run), said once here
+/// for every install line afk prints (a unit test holds them to the file).
+pub const CLAUDE_CODE_VERSION: &str = "2.1.331";
+pub const CODEX_VERSION: &str = "0.169.0";
+
+/// A named agent's npm package and the version afk is checked with.
+pub fn package(kind: AgentKind) -> Option<(&'static str, &'static str)> {
     match kind {
-        AgentKind::Claude => Some("npm install -g @anthropic-ai/claude-code"),
-        AgentKind::Codex => Some("npm install -g @openai/codex"),
+        AgentKind::Claude => Some(("@anthropic-ai/claude-code", CLAUDE_CODE_VERSION)),
+        AgentKind::Codex => Some(("@openai/codex", CODEX_VERSION)),
         AgentKind::Custom => None,
     }
+}
+
+/// How to install a named agent's program (its npm package at the version
+/// afk is checked with, docs/runners.md, named agents).
+pub fn install_command(kind: AgentKind) -> Option<String> {
+    package(kind).map(|(name, version)| format!("npm install -g {name}@{version}"))
 }
 
 /// The flags that make Claude Code a non-interactive agent whose every line
@@ -130,6 +141,35 @@ pub fn is_session_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_install_lines_pin_the_versions_agents_package_json_pins() {
+        let pins: serde_json::Value =
+            serde_json::from_str(include_str!("../../../agents/package.json")).unwrap();
+        for kind in [AgentKind::Claude, AgentKind::Codex] {
+            let (name, version) = package(kind).unwrap();
+            assert_eq!(
+                pins["dependencies"][name].as_str(),
+                Some(version),
+                "{kind}: agents/package.json pins {name} at {}",
+                pins["dependencies"][name]
+            );
+            assert_eq!(
+                install_command(kind).unwrap(),
+                format!("npm install -g {name}@{version}")
+            );
+        }
+        // the README's install lines too
+        let readme = include_str!("../../../README.md");
+        for (name, version) in [AgentKind::Claude, AgentKind::Codex].map(|k| package(k).unwrap()) {
+            assert!(
+                readme.contains(&format!("npm install -g {name}@{version}")),
+                "README.md installs {name}@{version}"
+            );
+        }
+        assert_eq!(package(AgentKind::Custom), None);
+        assert_eq!(install_command(AgentKind::Custom), None);
+    }
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|a| a.to_string()).collect()

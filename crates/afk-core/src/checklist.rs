@@ -100,6 +100,7 @@ fn spend_line(c: &Checklist) -> String {
     match c.spend_usd {
         Some(x) if c.metered => format!("- spend: {} (metered){of}\n", usd(x)),
         Some(x) => format!("- spend: {}{of}\n", usd(x)),
+        None if c.metered => format!("- spend: none metered yet{of}\n"),
         None => format!("- spend: none reported yet{of}\n"),
     }
 }
@@ -392,6 +393,17 @@ mod tests {
         });
         assert!(
             t.contains("- spend: $1.44 (metered) of budget.run_usd $5.00\n"),
+            "{t}"
+        );
+        // metered, nothing yet: the gateway's none, not an agent's report
+        let t = render(&Checklist {
+            spend_usd: None,
+            run_usd: 5.0,
+            metered: true,
+            ..base()
+        });
+        assert!(
+            t.contains("- spend: none metered yet of budget.run_usd $5.00\n"),
             "{t}"
         );
     }

@@ -152,8 +152,18 @@ pub fn why_comment_review_not_taken(
 
 /// Why a comment review whose line comments were read is no ask: none of
 /// them is its author's own (a comment review's body alone, or only
-/// others' replies in its thread, ask nothing).
-pub const NO_OWN_LINE_COMMENTS: &str = "a comment review without line comments of its author's";
+/// others' replies in its thread, ask nothing). `read`: how many line
+/// comments it has (none: its body alone), so a review with line comments
+/// is never said to have none.
+pub fn no_own_line_comments(read: usize) -> String {
+    if read == 0 {
+        return "no line comments: its body alone asks nothing".to_string();
+    }
+    format!(
+        "{}, none its author's own: others' replies in its thread ask nothing",
+        crate::plural(read, "line comment", "line comments")
+    )
+}
 
 /// Submitted after the last turn started, or in its very second (no turn
 /// yet: any time); a review whose moment cannot be read is not after
@@ -652,6 +662,24 @@ mod tests {
             held_text(&"x".repeat(500), since, "").len() < 200,
             "a login is one short line"
         );
+    }
+
+    #[test]
+    fn a_comment_review_not_taken_says_whether_it_had_line_comments() {
+        let cases = [
+            (0, "no line comments: its body alone asks nothing"),
+            (
+                1,
+                "1 line comment, none its author's own: others' replies in its thread ask nothing",
+            ),
+            (
+                3,
+                "3 line comments, none its author's own: others' replies in its thread ask nothing",
+            ),
+        ];
+        for (read, want) in cases {
+            assert_eq!(no_own_line_comments(read), want, "{read}");
+        }
     }
 
     /// The tests' context: head `head`, afk's account `afk-bot`, the agent's `agent`.

@@ -21,16 +21,17 @@ pub fn agent_for<P>(
     flag: Option<&str>,
     find: impl Fn(&str) -> Option<P>,
 ) -> Result<Option<(AgentKind, P)>, Invalid> {
-    let (name, kind, package) = match flag {
+    let (name, kind) = match flag {
         None => return Ok(find("claude").map(|p| (AgentKind::Claude, p))),
         Some("script") => return Ok(None),
-        Some("codex") => ("codex", AgentKind::Codex, "@openai/codex"),
-        Some(_) => ("claude", AgentKind::Claude, "@anthropic-ai/claude-code"),
+        Some("codex") => ("codex", AgentKind::Codex),
+        Some(_) => ("claude", AgentKind::Claude),
     };
     match find(name) {
         Some(p) => Ok(Some((kind, p))),
         None => Err(Invalid(format!(
-            "demo: --agent {name}: `{name}` is not on PATH (npm install -g {package}, or --agent script)"
+            "demo: --agent {name}: `{name}` is not on PATH ({}, or --agent script)",
+            crate::agent::install_command(kind).unwrap_or_default()
         ))),
     }
 }
@@ -48,6 +49,25 @@ pub fn real_agent_lines(kind: AgentKind) -> String {
     format!(
         "agent = \"{kind}\"\nworkspace = \"afk\"\n\
          [runner.prices]\ninput = 1.25\ncached_input = 0.125\noutput = 10.0"
+    )
+}
+
+/// A named agent's program as people know it (`Claude Code`, `Codex CLI`).
+pub fn agent_name(kind: AgentKind) -> &'static str {
+    match kind {
+        AgentKind::Claude => "Claude Code",
+        AgentKind::Codex => "Codex CLI",
+        AgentKind::Custom => "the command runner.command names",
+    }
+}
+
+/// `afk sandbox --model`'s `[runner]` lines for the real agent `kind`
+/// (`--agent`): its comment names the agent in force, and only it.
+pub fn sandbox_model_runner(kind: AgentKind) -> String {
+    format!(
+        "# the real {}, answered by the sandbox's scripted model (export the lines above)\n\
+         agent = \"{kind}\"\nworkspace = \"afk\"\n",
+        agent_name(kind)
     )
 }
 
@@ -117,11 +137,15 @@ mod tests {
                 &["claude"],
                 Ok(Some((AgentKind::Claude, "/bin/claude".into()))),
             ),
-            (Some("codex"), &[], Err("npm install -g @openai/codex")),
+            (
+                Some("codex"),
+                &[],
+                Err("npm install -g @openai/codex@0.169.0"),
+            ),
             (
                 Some("claude"),
                 &["codex"],
-                Err("npm install -g @anthropic-ai/claude-code"),
+                Err("npm install -g @anthropic-ai/claude-code@2.1.331"),
             ),
         ];
         for (flag, have, want) in cases {
@@ -130,6 +154,27 @@ mod tests {
                 Ok(w) => assert_eq!(got, Ok(w), "{flag:?} {have:?}"),
                 Err(words) => assert!(got.unwrap_err().0.contains(words), "{flag:?} {have:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn the_sandboxs_model_config_names_the_agent_in_force_and_no_other() {
+        let cases = [
+            (
+                AgentKind::Claude,
+                "# the real Claude Code, answered by the sandbox's scripted model (export the lines above)\nagent = \"claude\"\nworkspace = \"afk\"\n",
+                "Codex",
+            ),
+            (
+                AgentKind::Codex,
+                "# the real Codex CLI, answered by the sandbox's scripted model (export the lines above)\nagent = \"codex\"\nworkspace = \"afk\"\n",
+                "Claude",
+            ),
+        ];
+        for (kind, want, never) in cases {
+            let got = sandbox_model_runner(kind);
+            assert_eq!(got, want, "{kind}");
+            assert!(!got.contains(never), "{kind}: {got}");
         }
     }
 

@@ -777,13 +777,13 @@ mod tests {
             missing.1.contains("\"claude\" not found on PATH")
                 && missing
                     .1
-                    .contains("npm install -g @anthropic-ai/claude-code"),
+                    .contains("npm install -g @anthropic-ai/claude-code@2.1.331"),
             "{}",
             missing.1
         );
         let codex = agent_program(AgentKind::Codex, None).unwrap();
         assert!(
-            codex.1.contains("npm install -g @openai/codex"),
+            codex.1.contains("npm install -g @openai/codex@0.169.0"),
             "{}",
             codex.1
         );

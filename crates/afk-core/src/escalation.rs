@@ -4,7 +4,7 @@
 
 use super::run_state::Escalation;
 use super::sanitize::safe_url;
-use super::spend::usd;
+use super::spend::{BudgetStop, usd};
 use crate::types::{IssueNumber, RepoName};
 
 /// The hidden marker of run `run_id`'s escalation comment. Only a comment by
@@ -26,9 +26,10 @@ pub struct Budget<'a> {
     /// The spend is the model gateway's metered sum
     /// (docs/how-it-works.md#spend), not the agent's word.
     pub metered: bool,
-    /// The gateway stopped a turn at a money limit: its words with the
-    /// figures (`gateway::budget::Refusal::reached`).
-    pub gateway_stop: Option<&'a str>,
+    /// A turn was stopped at a money limit, and who stopped it: afk's
+    /// model gateway (its stop record's limit and figures) or the agent at
+    /// its own `--max-budget-usd` (its own report, its words).
+    pub budget_stop: Option<&'a BudgetStop>,
 }
 
 /// What the escalation comment says.
@@ -176,11 +177,21 @@ fn why_text(e: &Escalated) -> String {
         ),
         Escalation::PrClosed => "the pull request was closed without being merged".to_string(),
         Escalation::Blocked => "the agent is blocked and asks for help".to_string(),
-        Escalation::OverBudget => match (e.budget.gateway_stop, e.budget.metered) {
+        Escalation::OverBudget => match (e.budget.budget_stop, e.budget.metered) {
             // afk's own words, remade from the record's checked figures
-            (Some(stop), _) => {
-                format!("the model gateway stopped the agent's turn: {stop}; its agent is stopped")
-            }
+            (Some(BudgetStop::Gateway(reached)), _) => format!(
+                "afk's model gateway stopped the agent's turn: {reached}; its agent is stopped"
+            ),
+            // the agent's own report: its words are outside text
+            (Some(BudgetStop::Agent(said)), _) => format!(
+                "the agent stopped its own turn at its `--max-budget-usd` (afk passes it what is left of the run's money limits), by its own report{}; its agent is stopped",
+                if e.public {
+                    " (its words, a line of `agent.log`, are not quoted: the repository is public)"
+                        .to_string()
+                } else {
+                    format!(": {}", super::sanitize::md_text(said))
+                }
+            ),
             (None, true) => format!(
                 "the run spent {} (metered), over budget.run_usd {}; its agent is stopped",
                 usd(e.budget.spend_usd.unwrap_or(0.0)),
@@ -262,7 +273,9 @@ fn box_lead(e: &Escalated) -> String {
     let Some(reason) = e.box_said.filter(|r| !r.trim().is_empty()) else {
         return String::new();
     };
-    if e.why == Escalation::OverBudget && e.budget.gateway_stop.is_some() {
+    if e.why == Escalation::OverBudget
+        && matches!(e.budget.budget_stop, Some(BudgetStop::Gateway(_)))
+    {
         return String::new();
     }
     let lead = super::box_reason::LEAD;
@@ -412,9 +425,16 @@ fn spend_line(b: &Budget) -> String {
     } else {
         String::new()
     };
-    match b.spend_usd {
-        Some(x) => format!("- spend: {}{limit}\n", usd(x)),
-        None => format!(
+    // metered: the gateway's figure is the run's, what the agent reported
+    // (or did not) counts for nothing
+    match (b.spend_usd, b.metered) {
+        (Some(x), true) => format!(
+            "- spend: {} metered by afk's model gateway{limit}\n",
+            usd(x)
+        ),
+        (None, true) => format!("- spend: none metered yet by afk's model gateway{limit}\n"),
+        (Some(x), false) => format!("- spend: {}{limit}\n", usd(x)),
+        (None, false) => format!(
             "- spend: none reported{limit} (the agent wrote no `cost_usd` line, no Claude Code JSON result and no Codex usage priced by [runner.prices])\n"
         ),
     }
@@ -681,7 +701,7 @@ mod tests {
                 age: "2h05m",
                 run_time: "2h",
                 metered: false,
-                gateway_stop: None,
+                budget_stop: None,
             },
             review_turns: 3,
             stopped_by: Some("alice"),
@@ -1115,11 +1135,13 @@ mod tests {
             "{metered}"
         );
         // stopped by the gateway: the limit it reached and its figures
-        e.budget.gateway_stop =
-            Some("budget.day_usd $20.00 reached: the day's runs spent $20.01 (metered)");
+        let day = BudgetStop::Gateway(
+            "budget.day_usd $20.00 reached: the day's runs spent $20.01 (metered)".into(),
+        );
+        e.budget.budget_stop = Some(&day);
         let stopped = comment(&e);
         assert!(
-            stopped.contains("(`over-budget`): the model gateway stopped the agent's turn: budget.day_usd $20.00 reached: the day's runs spent $20.01 (metered); its agent is stopped."),
+            stopped.contains("(`over-budget`): afk's model gateway stopped the agent's turn: budget.day_usd $20.00 reached: the day's runs spent $20.01 (metered); its agent is stopped."),
             "{stopped}"
         );
         let late = comment(&Escalated {
@@ -1139,6 +1161,45 @@ mod tests {
             unknown.contains("- spend: none reported (the agent wrote no"),
             "{unknown}"
         );
+    }
+
+    /// Issue 82 item 11: a run the model gateway meters says the gateway's
+    /// figure, never the agent's missing report.
+    #[test]
+    fn a_metered_runs_spend_line_says_the_gateways_figure_not_the_agents_missing_report() {
+        let cases = [
+            (
+                Some(1.25),
+                true,
+                "- spend: $1.25 metered by afk's model gateway (budget.run_usd $1.00)\n",
+            ),
+            (
+                None,
+                true,
+                "- spend: none metered yet by afk's model gateway (budget.run_usd $1.00)\n",
+            ),
+            (Some(1.25), false, "- spend: $1.25 (budget.run_usd $1.00)\n"),
+            (
+                None,
+                false,
+                "- spend: none reported (budget.run_usd $1.00) (the agent wrote no `cost_usd` line, no Claude Code JSON result and no Codex usage priced by [runner.prices])\n",
+            ),
+        ];
+        for (spend_usd, metered, want) in cases {
+            let b = Budget {
+                spend_usd,
+                metered,
+                ..base(&[], &[]).budget
+            };
+            let line = spend_line(&b);
+            assert_eq!(line, want, "{spend_usd:?} metered {metered}");
+            if metered {
+                assert!(
+                    !line.contains("cost_usd") && !line.contains("reported"),
+                    "{line}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -1172,6 +1233,64 @@ mod tests {
         assert!(!quiet.contains("the end of its log"), "{quiet}");
     }
 
+    /// Issue 82 item 11: an over-budget comment says who stopped the turn,
+    /// from what afk knows: afk's model gateway (its stop record) or the
+    /// agent at its own `--max-budget-usd` (its own report, its words
+    /// escaped, and quoted on no public repository).
+    #[test]
+    fn an_over_budget_escalation_says_who_stopped_the_turn_the_gateway_or_the_agent() {
+        let gateway = BudgetStop::Gateway(
+            "budget.run_usd $1.00 reached: this run spent $1.02 (metered)".into(),
+        );
+        let agent =
+            BudgetStop::Agent("Reached maximum budget ($0.03) (error_max_budget_usd)".into());
+        let cases: [(&str, Option<&BudgetStop>, bool, &str, &[&str]); 4] = [
+            (
+                "the gateway's stop names afk's gateway and its figures",
+                Some(&gateway),
+                true,
+                "(`over-budget`): afk's model gateway stopped the agent's turn: budget.run_usd $1.00 reached: this run spent $1.02 (metered); its agent is stopped.",
+                &["--max-budget-usd", "reported spending"],
+            ),
+            (
+                "the agent's own stop names the agent and its own limit, its words escaped",
+                Some(&agent),
+                false,
+                r"(`over-budget`): the agent stopped its own turn at its `--max-budget-usd` (afk passes it what is left of the run's money limits), by its own report: Reached maximum budget \(\$0.03\) \(error\_max\_budget\_usd\); its agent is stopped.",
+                &["model gateway"],
+            ),
+            (
+                "the agent's own stop on a public repository quotes none of its words",
+                Some(&agent),
+                true,
+                "(`over-budget`): the agent stopped its own turn at its `--max-budget-usd` (afk passes it what is left of the run's money limits), by its own report (its words, a line of `agent.log`, are not quoted: the repository is public); its agent is stopped.",
+                &["model gateway", "Reached maximum budget"],
+            ),
+            (
+                "no stop: the run's figure over its limit, afk's watch stops it",
+                None,
+                false,
+                "(`over-budget`): the run's agent reported spending $1.25, over budget.run_usd $1.00; its agent is stopped.",
+                &["model gateway", "--max-budget-usd"],
+            ),
+        ];
+        for (rule, stop, public, says, never) in cases {
+            let got = comment(&Escalated {
+                why: Escalation::OverBudget,
+                public,
+                budget: Budget {
+                    budget_stop: stop,
+                    ..base(&[], &[]).budget
+                },
+                ..base(&[], &[])
+            });
+            assert!(got.contains(says), "{rule}: {got}");
+            for not in never {
+                assert!(!got.contains(not), "{rule}: {not:?} in {got}");
+            }
+        }
+    }
+
     /// One case of afk's box's reason in a comment: the rule, the run, what
     /// the comment says in this order, and what it never says.
     struct BoxCase<'a> {
@@ -1179,7 +1298,7 @@ mod tests {
         why: Escalation,
         public: bool,
         said: Option<&'a str>,
-        gateway_stop: Option<&'a str>,
+        budget_stop: Option<&'a BudgetStop>,
         says: Vec<String>,
         never: Vec<&'a str>,
     }
@@ -1196,13 +1315,14 @@ mod tests {
         let key_md = r"the model refused afk's key \(\$ANTHROPIC\_API\_KEY, runner.model.key\_env\): its upstream https://api.anthropic.com answered 401 \(check the key, then re-arm the issue\)";
         let init = r#"{"type":"system","subtype":"init","session_id":"s-1"}"#;
         let log = format!("{}\n", [init; 20].join("\n"));
+        let gateway = BudgetStop::Gateway("budget.run_usd $1.00 reached ($1.20 spent)".into());
         let cases = vec![
             BoxCase {
                 rule: "a key the model refused leads, then the exit status, then the log's end",
                 why: Escalation::AgentFailed,
                 public: false,
                 said: Some(key),
-                gateway_stop: None,
+                budget_stop: None,
                 says: vec![
                     format!("(`agent-failed`): afk's box ended the agent's last turn: {key_md}; the agent exited with status 137 without opening a pull request"),
                     "- the end of its log (`agent.log`, the agent's own output):".into(),
@@ -1215,7 +1335,7 @@ mod tests {
                 why: Escalation::AgentFailed,
                 public: false,
                 said: None,
-                gateway_stop: None,
+                budget_stop: None,
                 says: vec!["(`agent-failed`): the agent exited with status 137 without".into()],
                 never: vec!["afk's box"],
             },
@@ -1224,7 +1344,7 @@ mod tests {
                 why: Escalation::AgentFailed,
                 public: true,
                 said: Some(key),
-                gateway_stop: None,
+                budget_stop: None,
                 says: vec!["(`agent-failed`): afk's box ended the agent's last turn (its reason, a line of `agent.log`, is not quoted: the repository is public; `afk runs show 3` on the afk host shows it); the agent exited with status 137".into()],
                 never: vec!["refused afk's key", "ANTHROPIC", init],
             },
@@ -1233,8 +1353,8 @@ mod tests {
                 why: Escalation::OverBudget,
                 public: false,
                 said: Some("the run's budget.run_usd $1.00 reached; no further model request passes, the turn stops"),
-                gateway_stop: Some("budget.run_usd $1.00 reached ($1.20 spent)"),
-                says: vec!["(`over-budget`): the model gateway stopped the agent's turn: budget.run_usd".into()],
+                budget_stop: Some(&gateway),
+                says: vec!["(`over-budget`): afk's model gateway stopped the agent's turn: budget.run_usd".into()],
                 never: vec!["afk's box ended"],
             },
             BoxCase {
@@ -1242,7 +1362,7 @@ mod tests {
                 why: Escalation::Stalled,
                 public: false,
                 said: Some(key),
-                gateway_stop: None,
+                budget_stop: None,
                 says: vec![format!("(`stalled`): afk's box ended the agent's last turn: {key_md}; no progress for 3h")],
                 never: vec![],
             },
@@ -1251,7 +1371,7 @@ mod tests {
                 why: Escalation::AgentFailed,
                 public: false,
                 said: Some("[click](http://evil.example) `x` <b>"),
-                gateway_stop: None,
+                budget_stop: None,
                 says: vec![r"afk's box ended the agent's last turn: \[click\]\(http://evil.example\) \`x\` \<b\>; the agent exited".into()],
                 never: vec!["[click](http", "<b>"],
             },
@@ -1260,7 +1380,7 @@ mod tests {
                 why: Escalation::AgentFailed,
                 public: false,
                 said: Some("  "),
-                gateway_stop: None,
+                budget_stop: None,
                 says: vec!["(`agent-failed`): the agent exited with status 137".into()],
                 never: vec!["afk's box"],
             },
@@ -1273,7 +1393,7 @@ mod tests {
                 public: c.public,
                 box_said: c.said,
                 budget: Budget {
-                    gateway_stop: c.gateway_stop,
+                    budget_stop: c.budget_stop,
                     ..base(&[], &[]).budget
                 },
                 ..base(&[], &[])

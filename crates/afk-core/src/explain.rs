@@ -233,11 +233,8 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         },
         Action::Escalate(Escalation::PrClosed) => format!("{pr} was closed unmerged"),
         Action::Escalate(Escalation::DeployFailed) => format!("{pr} merged; the deploy failed"),
-        Action::Escalate(Escalation::OverBudget) => match &s.gateway_stop {
-            Some(stop) => format!(
-                "the model gateway stopped its turn: {}: the agent is stopped",
-                super::sanitize::one_line(stop, 200)
-            ),
+        Action::Escalate(Escalation::OverBudget) => match &s.budget_stop {
+            Some(stop) => format!("{}: the agent is stopped", stop.line()),
             None => format!(
                 "the run spent {} (budget.run_usd {}): the agent is stopped",
                 s.spend_usd.map_or("?".into(), crate::spend::usd),
@@ -347,7 +344,7 @@ mod tests {
             in_progress_label: true,
             spend_usd: None,
             run_usd: 0.0,
-            gateway_stop: None,
+            budget_stop: None,
             age: Duration::from_secs(600),
             run_time: None,
             talk: Default::default(),
@@ -412,6 +409,37 @@ mod tests {
             watch(&Action::CorrectiveTurn(Correction::CiRed), &s, &red),
             "CI failed on PR #4 (build): corrective turn 1 of 2"
         );
+    }
+
+    #[test]
+    fn an_over_budget_decision_says_who_stopped_the_turn_the_gateway_or_the_agent() {
+        use crate::spend::BudgetStop;
+        let a = Action::Escalate(Escalation::OverBudget);
+        let cases = [
+            (
+                Some(BudgetStop::Gateway(
+                    "budget.run_usd $1.00 reached: this run spent $1.02 (metered)".into(),
+                )),
+                "afk's model gateway stopped the turn: budget.run_usd $1.00 reached: this run spent $1.02 (metered): the agent is stopped",
+            ),
+            (
+                Some(BudgetStop::Agent(
+                    "Reached maximum budget ($0.03) (error_max_budget_usd)".into(),
+                )),
+                "the agent stopped its own turn at its --max-budget-usd: Reached maximum budget ($0.03) (error_max_budget_usd): the agent is stopped",
+            ),
+            (
+                None,
+                "the run spent $1.25 (budget.run_usd $1.00): the agent is stopped",
+            ),
+        ];
+        for (stop, want) in cases {
+            let mut s = state();
+            s.spend_usd = Some(1.25);
+            s.run_usd = 1.0;
+            s.budget_stop = stop;
+            assert_eq!(watch(&a, &s, &CiSeen::default()), want);
+        }
     }
 
     #[test]

@@ -99,12 +99,13 @@ pub struct RunState {
     /// `budget.run_usd` (0: no limit).
     pub spend_usd: Option<f64>,
     pub run_usd: f64,
-    /// The model gateway stopped a turn at a money limit
-    /// (docs/runners.md#the-model-gateway-runnermodel): the limit and the
-    /// figures it left (`gateway::budget::Refusal::reached`). Over budget
-    /// whatever the run's own spend says (a day limit, or a run stopped at
-    /// its limit exactly).
-    pub gateway_stop: Option<String>,
+    /// A turn was stopped at a money limit, and who stopped it: the model
+    /// gateway (docs/runners.md#the-model-gateway-runnermodel), with the
+    /// limit and the figures it left (`gateway::budget::Refusal::reached`),
+    /// or the agent at its own `--max-budget-usd`. Over budget whatever
+    /// the run's own spend says (a day limit, or a run stopped at its limit
+    /// exactly).
+    pub budget_stop: Option<spend::BudgetStop>,
     /// Time since dispatch, and `budget.run_time` (None: no limit).
     pub age: Duration,
     pub run_time: Option<Duration>,
@@ -354,8 +355,8 @@ pub struct Blind {
     pub awaiting_merge: bool,
     pub spend_usd: Option<f64>,
     pub run_usd: f64,
-    /// as [`RunState::gateway_stop`]
-    pub gateway_stop: Option<String>,
+    /// as [`RunState::budget_stop`]
+    pub budget_stop: Option<spend::BudgetStop>,
     pub age: std::time::Duration,
     pub run_time: Option<std::time::Duration>,
     pub since_progress: std::time::Duration,
@@ -367,7 +368,7 @@ pub struct Blind {
 /// time and the stall clock still apply, from what afk holds itself, in the
 /// same order as [`next_action`]'s rows. None: no limit is over (wait).
 pub fn limit_over(b: &Blind) -> Option<Escalation> {
-    if spend::over_run_usd(b.run_usd, b.spend_usd) || b.gateway_stop.is_some() {
+    if spend::over_run_usd(b.run_usd, b.spend_usd) || b.budget_stop.is_some() {
         return Some(Escalation::OverBudget);
     }
     if b.held || b.awaiting_merge {
@@ -546,9 +547,9 @@ pub fn fix_turns_used(turns: u32, review_turns: u32) -> u32 {
 
 impl RunState {
     /// Over a money limit: the run's spend over `run_usd`, or a turn the
-    /// model gateway stopped at a limit.
+    /// model gateway or the agent itself stopped at a limit.
     pub fn over_money(&self) -> bool {
-        spend::over_run_usd(self.run_usd, self.spend_usd) || self.gateway_stop.is_some()
+        spend::over_run_usd(self.run_usd, self.spend_usd) || self.budget_stop.is_some()
     }
 
     /// The corrective turns this run has used ([`fix_turns_used`] of its
@@ -603,7 +604,7 @@ mod blind_tests {
             awaiting_merge: false,
             spend_usd: Some(1.0),
             run_usd: 5.0,
-            gateway_stop: None,
+            budget_stop: None,
             age: h,
             run_time: Some(4 * h),
             since_progress: h,
@@ -614,16 +615,20 @@ mod blind_tests {
             f(&mut b);
             limit_over(&b)
         };
-        let stop = || Some("budget.day_usd $5.00 reached".to_string());
+        let stop = || {
+            Some(spend::BudgetStop::Gateway(
+                "budget.day_usd $5.00 reached".to_string(),
+            ))
+        };
         let cases: [(&str, Option<Escalation>); 9] = [
             ("nothing over", with(&|_| {})),
             ("money", with(&|b| b.spend_usd = Some(6.0))),
             // the gateway stopped a turn at a limit: over, whatever the run's figure
-            ("the gateway's stop", with(&|b| b.gateway_stop = stop())),
+            ("the gateway's stop", with(&|b| b.budget_stop = stop())),
             (
                 "the gateway's stop, even held",
                 with(&|b| {
-                    b.gateway_stop = stop();
+                    b.budget_stop = stop();
                     b.held = true
                 }),
             ),
@@ -788,7 +793,7 @@ mod tests {
             in_progress_label: true,
             spend_usd: Some(0.5),
             run_usd: 0.0,
-            gateway_stop: None,
+            budget_stop: None,
             age: Duration::from_secs(120),
             run_time: None,
             talk: Talk {
@@ -1285,7 +1290,9 @@ mod tests {
                 Box::new(|s| {
                     s.run_usd = 0.5;
                     s.spend_usd = Some(0.5);
-                    s.gateway_stop = Some("budget.run_usd $0.50 reached".into())
+                    s.budget_stop = Some(spend::BudgetStop::Gateway(
+                        "budget.run_usd $0.50 reached".into(),
+                    ))
                 }),
                 Action::Escalate(Escalation::OverBudget),
             ),
@@ -1293,7 +1300,22 @@ mod tests {
                 "stopped by the gateway at the day's limit, the run under its own",
                 Box::new(|s| {
                     s.run_usd = 5.0;
-                    s.gateway_stop = Some("budget.day_usd $20.00 reached".into())
+                    s.budget_stop = Some(spend::BudgetStop::Gateway(
+                        "budget.day_usd $20.00 reached".into(),
+                    ))
+                }),
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (
+                // Claude Code's --max-budget-usd: its own report, at what
+                // was left of the limits, is over as the gateway's stop is
+                "stopped by the agent at its own --max-budget-usd",
+                Box::new(|s| {
+                    s.run_usd = 0.5;
+                    s.spend_usd = Some(0.49);
+                    s.budget_stop = Some(spend::BudgetStop::Agent(
+                        "Reached maximum budget ($0.49)".into(),
+                    ))
                 }),
                 Action::Escalate(Escalation::OverBudget),
             ),

@@ -615,6 +615,42 @@ pub fn over_run_usd(run_usd: f64, spend: Option<f64>) -> bool {
     run_usd > 0.0 && spend.is_some_and(|s| s > run_usd)
 }
 
+/// Who stopped a turn at a money limit (docs/how-it-works.md#spend), from
+/// what afk knows: the model gateway's stop record (`budget-stop.json`),
+/// else the agent's own report (Claude Code's `error_max_budget_usd`
+/// result, `escalation::stopped_at_own_budget`). Either makes the run over
+/// budget, whatever its own figure says (a day limit, a stop at the limit
+/// exactly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BudgetStop {
+    /// afk's model gateway refused the turn's next model request at a
+    /// limit of afk's (`budget.run_usd`, `budget.day_usd`,
+    /// `budget.repo_day_usd`): the limit and its figures
+    /// (`gateway::budget::Refusal::reached`), afk's own words
+    Gateway(String),
+    /// the agent ended its turn itself at its own `--max-budget-usd` (what
+    /// afk passed it: what is left of the run's money limits), by its own
+    /// report: its words, outside text
+    Agent(String),
+}
+
+impl BudgetStop {
+    /// Who stopped the turn and at what, in one line (the agent's words
+    /// cut): the decision's line (`explain`).
+    pub fn line(&self) -> String {
+        match self {
+            BudgetStop::Gateway(reached) => format!(
+                "afk's model gateway stopped the turn: {}",
+                crate::sanitize::one_line(reached, 200)
+            ),
+            BudgetStop::Agent(said) => format!(
+                "the agent stopped its own turn at its --max-budget-usd: {}",
+                crate::sanitize::one_line(said, 200)
+            ),
+        }
+    }
+}
+
 /// `run_time` is exceeded: the run's age from dispatch is over the limit.
 pub fn over_run_time(run_time: Option<Duration>, age: Duration) -> bool {
     run_time.is_some_and(|t| age > t)

@@ -891,7 +891,7 @@ fn pilot_section(p: &Page, l: &Links) -> String {
     }
     let _ = write!(
         o,
-        "<p class=\"muted\">The runs dispatched from {} to {} (afk report --since {}); {}; to PR and to merge as median / p90 by nearest rank; turns / merged: corrective turns per merged PR; spend / merged: all the window's spend per merged PR; escalations by reason; failed starts (the agent never started) apart from the runs.</p>",
+        "<p class=\"muted\">The runs dispatched from {} to {} (afk report --since {}); {}; to PR and to merge as median / p90 by nearest rank; corrective turns per merged PR: the merged runs' turns after their first, over the merged runs; spend per merged PR: all the window's spend over the merged runs; escalations by reason; failed starts (the agent never started) apart from the runs.</p>",
         esc(&r.from),
         esc(&r.to),
         esc(&r.since),
@@ -931,8 +931,8 @@ fn pilot_section(p: &Page, l: &Links) -> String {
             "Failed starts",
             "To PR",
             "To merge",
-            "Turns / merged",
-            "Spend / merged",
+            "Corrective turns per merged PR",
+            "Spend per merged PR",
             "Escalations",
         ],
         &rows,

@@ -7,13 +7,30 @@ use crate::run_state::Correction;
 use crate::sanitize::one_line;
 
 /// Someone in the PR's conversation who asked for the turn: a trusted
-/// reviewer's changes requested (`review`), else a command, named by its
-/// verb (`TalkSaid::verb`: `` `fix` ``).
+/// reviewer's review (`review`: changes requested, a comment review's line
+/// comments, a reply in a thread), else a command, named by its verb
+/// (`TalkSaid::verb`: `` `fix` ``, `changes requested`, `line comments`,
+/// `prompt::REPLY_VERB`); `lines`: the ask quotes line comments.
 #[derive(Debug, Clone, Copy)]
 pub struct Asker<'a> {
     pub author: &'a str,
     pub review: bool,
     pub verb: &'a str,
+    pub lines: bool,
+}
+
+/// What a review that asked was, as a turn's line names it: its state
+/// (changes requested, a comment review, a reply in a thread) and whether
+/// it came with line comments.
+fn review_was(a: &Asker) -> String {
+    let lines = if a.lines { " with line comments" } else { "" };
+    if a.verb == crate::prompt::REPLY_VERB {
+        "a reply in a review thread".to_string()
+    } else if a.verb == crate::types::TalkSaid::LineComments.verb() {
+        format!("a comment review{lines}")
+    } else {
+        format!("changes requested{lines}")
+    }
 }
 
 /// The line of a `gate` turn: the change gate refused the turn before it
@@ -36,29 +53,32 @@ pub fn why(kind: Correction, failing: &[(String, Option<String>)], asked: &[Aske
             format!("CI red: {}", names.join(", "))
         }
         Correction::Asked(_) => {
-            // reviews first, then each command's verb in the order asked
-            let mut groups: Vec<(bool, &str)> = vec![(true, "")];
-            for a in asked.iter().filter(|a| !a.review) {
-                if !groups.contains(&(false, a.verb)) {
-                    groups.push((false, a.verb));
+            // reviews first, each kind of review in the order asked, then
+            // each command's verb in the order asked
+            let said = |a: &Asker| {
+                if a.review {
+                    review_was(a)
+                } else {
+                    format!("{} asked", a.verb)
+                }
+            };
+            let mut groups: Vec<String> = vec![];
+            let reviews = asked.iter().filter(|a| a.review);
+            for a in reviews.chain(asked.iter().filter(|a| !a.review)) {
+                if !groups.contains(&said(a)) {
+                    groups.push(said(a));
                 }
             }
             let parts: Vec<String> = groups
                 .into_iter()
-                .filter_map(|(review, verb)| {
+                .map(|group| {
                     let mut who: Vec<&str> = vec![];
-                    let theirs = asked.iter().filter(|a| a.review == review);
-                    for a in theirs.filter(|a| review || a.verb == verb) {
+                    for a in asked.iter().filter(|a| said(a) == group) {
                         if !who.contains(&a.author) {
                             who.push(a.author);
                         }
                     }
-                    let who = who.join(", ");
-                    match (who.is_empty(), review) {
-                        (true, _) => None,
-                        (false, true) => Some(format!("changes requested by {who}")),
-                        (false, false) => Some(format!("{verb} asked by {who}")),
-                    }
+                    format!("{group} by {}", who.join(", "))
                 })
                 .collect();
             if parts.is_empty() {
@@ -111,17 +131,30 @@ mod tests {
         author: "alice",
         review: true,
         verb: "changes requested",
+        lines: false,
     };
     const BOB_FIX: Asker = Asker {
         author: "bob",
         review: false,
         verb: "`fix`",
+        lines: false,
     };
     const CAROL_RETRY: Asker = Asker {
         author: "carol",
         review: false,
         verb: "`retry`",
+        lines: false,
     };
+    /// a review by `author` of state `verb` (`TalkSaid::verb`), with line
+    /// comments or without
+    fn reviewed<'a>(author: &'a str, verb: &'a str, lines: bool) -> Asker<'a> {
+        Asker {
+            author,
+            review: true,
+            verb,
+            lines,
+        }
+    }
 
     /// A failing CI context: its name and build URL.
     type Failing = (String, Option<String>);
@@ -203,6 +236,52 @@ mod tests {
         ];
         for (kind, failing, asked, want) in cases {
             assert_eq!(why(*kind, failing, asked), *want, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_review_turns_line_says_what_each_review_was_and_whether_it_had_line_comments() {
+        let comment = crate::types::TalkSaid::LineComments.verb();
+        let changes = crate::types::TalkSaid::ChangesRequested.verb();
+        let reply = crate::prompt::REPLY_VERB;
+        let cases: &[(&[Asker], &str)] = &[
+            (
+                &[reviewed("alice", &comment, true)],
+                "a comment review with line comments by alice",
+            ),
+            (
+                &[reviewed("alice", &changes, true)],
+                "changes requested with line comments by alice",
+            ),
+            (
+                &[reviewed("alice", &changes, false)],
+                "changes requested by alice",
+            ),
+            (
+                &[reviewed("root", reply, true)],
+                "a reply in a review thread by root",
+            ),
+            // each kind of review its own words, in the order asked, then
+            // the commands
+            (
+                &[
+                    BOB_FIX,
+                    reviewed("alice", &comment, true),
+                    reviewed("dave", &changes, false),
+                    reviewed("erin", &comment, true),
+                ],
+                "a comment review with line comments by alice, erin; \
+                 changes requested by dave; `fix` asked by bob",
+            ),
+            // a comment review whose threads were resolved asks by its body
+            (
+                &[reviewed("alice", &comment, false)],
+                "a comment review by alice",
+            ),
+        ];
+        for (asked, want) in cases {
+            let got = why(Correction::Asked(TurnBudget::Review), &[], asked);
+            assert_eq!(got, *want, "{asked:?}");
         }
     }
 

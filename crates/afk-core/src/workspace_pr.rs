@@ -257,6 +257,9 @@ pub fn body(f: &Facts) -> String {
             "\nSpend so far, as the agent reported it: {}.\n",
             usd(x)
         )),
+        None if f.metered => {
+            s.push_str("\nSpend so far, metered by afk's model gateway: none yet.\n")
+        }
         None => s.push_str("\nSpend so far: none reported by the agent yet.\n"),
     }
     if let Some(r) = f.box_refused {
@@ -512,6 +515,17 @@ mod tests {
             b.contains("Spend so far, metered by afk's model gateway: $1.44."),
             "{b}"
         );
+        // metered, nothing yet: the gateway's none, never the agent's
+        let b = body(&Facts {
+            spend_usd: None,
+            metered: true,
+            ..facts(None, &[], None)
+        });
+        assert!(
+            b.contains("Spend so far, metered by afk's model gateway: none yet."),
+            "{b}"
+        );
+        assert!(!b.contains("reported by the agent"), "{b}");
     }
 
     #[test]

@@ -149,6 +149,9 @@ pub enum TalkSaid {
     /// a comment review's line comments (a single line comment, a reply
     /// in a thread): an ask as a change request is
     LineComments,
+    /// a comment review looked at and not taken (untrusted, stale, its
+    /// body alone, only others' line comments): what it was, never an ask
+    CommentReview,
     Stop,
     Hold,
     Resume,
@@ -201,9 +204,10 @@ impl TalkSaid {
     pub fn effect(&self) -> Effect {
         match self {
             TalkSaid::Stop | TalkSaid::Hold | TalkSaid::Resume => Effect::Now,
-            TalkSaid::ChangesRequested | TalkSaid::LineComments | TalkSaid::Fix(_) => {
-                Effect::Queued(TurnBudget::Review)
-            }
+            TalkSaid::ChangesRequested
+            | TalkSaid::LineComments
+            | TalkSaid::CommentReview
+            | TalkSaid::Fix(_) => Effect::Queued(TurnBudget::Review),
             TalkSaid::Unknown(_) => Effect::Answered,
         }
     }
@@ -213,6 +217,7 @@ impl TalkSaid {
         match self {
             TalkSaid::ChangesRequested => "changes requested".into(),
             TalkSaid::LineComments => "line comments".into(),
+            TalkSaid::CommentReview => "comment review".into(),
             TalkSaid::Fix(_) => "`fix`".into(),
             other => format!("`{}`", other.words()),
         }
@@ -231,6 +236,7 @@ impl TalkSaid {
         match self {
             TalkSaid::ChangesRequested => "changes requested".into(),
             TalkSaid::LineComments => "line comments".into(),
+            TalkSaid::CommentReview => "comment review".into(),
             TalkSaid::Stop => "stop".into(),
             TalkSaid::Hold => "hold".into(),
             TalkSaid::Resume => "resume".into(),
@@ -244,6 +250,7 @@ impl TalkSaid {
         match words {
             "changes requested" => TalkSaid::ChangesRequested,
             "line comments" => TalkSaid::LineComments,
+            "comment review" => TalkSaid::CommentReview,
             "stop" => TalkSaid::Stop,
             "hold" => TalkSaid::Hold,
             "resume" => TalkSaid::Resume,
@@ -352,6 +359,8 @@ mod talk_tests {
     fn what_was_said_and_what_afk_did_read_back_as_they_were_written() {
         let said = [
             TalkSaid::ChangesRequested,
+            TalkSaid::LineComments,
+            TalkSaid::CommentReview,
             TalkSaid::Stop,
             TalkSaid::Hold,
             TalkSaid::Resume,

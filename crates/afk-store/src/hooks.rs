@@ -130,6 +130,22 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Whether comment `comment` of `repo` is afk's own, as a run keeps it
+    /// (its progress checklist, edited every tick that moves it, or its
+    /// escalation comment): its edit is afk's own doing, never a person's
+    /// (the repository compared without case).
+    pub fn is_afks_comment(&self, repo: &str, comment: i64) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM runs WHERE lower(repo) = lower(?1)
+                 AND (checklist_comment_id = ?2 OR escalation_comment_id = ?2)",
+                rusqlite::params![repo, comment],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
     /// Comment `comment` of `repo` was edited, as a signed delivery said at
     /// `at` (kept once; the oldest past [`EDITS_KEPT`] let go). The
     /// repository is kept as the forge spells it, compared without case.
@@ -299,6 +315,47 @@ mod tests {
         // delivered, in its grace or past it
         let delivered = s.comments_delivered("ACME/api", &[7, 8]).unwrap();
         assert_eq!(delivered, [7].into_iter().collect());
+    }
+
+    #[test]
+    fn afks_own_comments_are_its_runs_checklists_and_escalations_in_their_repository() {
+        use crate::runs::NewRun;
+        use crate::types::{IssueNumber, RepoName, RunnerKind};
+        let s = store("own");
+        let repo = RepoName::parse("acme/api").unwrap();
+        let id = s
+            .claim_run(&NewRun {
+                repo: &repo,
+                issue: IssueNumber(1),
+                title: "t",
+                url: "u",
+                ready_event_id: Some(1),
+                armed_at: None,
+                template_name: "implementer",
+                template_version_id: None,
+                template_version: None,
+                template_hash: None,
+                runner_kind: RunnerKind::Command,
+                branch: "afk/issue-1",
+            })
+            .unwrap();
+        s.set_checklist(id, 70, "- [x] dispatched").unwrap();
+        s.set_escalation_comment(id, 71).unwrap();
+        let cases = [
+            ("acme/api", 70, true, "its checklist"),
+            (
+                "Acme/API",
+                70,
+                true,
+                "its checklist, the repository in another case",
+            ),
+            ("acme/api", 71, true, "its escalation comment"),
+            ("acme/api", 72, false, "a person's comment"),
+            ("acme/web", 70, false, "the same id in another repository"),
+        ];
+        for (repo, comment, want, rule) in cases {
+            assert_eq!(s.is_afks_comment(repo, comment).unwrap(), want, "{rule}");
+        }
     }
 
     #[test]

@@ -143,11 +143,7 @@ fn runner_lines(
         crate::output::line(&format!(
             "afk demo: the agent is the real {} ({}), answered by the sandbox's scripted model; \
              the Kubernetes and upgrade acts use the scripted agent\n",
-            if *kind == crate::types::AgentKind::Codex {
-                "Codex CLI"
-            } else {
-                "Claude Code"
-            },
+            crate::core::demo::agent_name(*kind),
             path.display()
         ));
         crate::output::line(&gateway_line(*kind, boxed.is_ok()));

@@ -437,7 +437,7 @@ fn escalation_comment(
                 .map(crate::config::format_duration)
                 .unwrap_or_default(),
             metered: crate::run_files::metered_here(&seen.run_dir),
-            gateway_stop: stop.as_deref(),
+            budget_stop: stop.as_ref(),
         },
     });
     let key = format!("run:{}:escalation", run.id);

@@ -61,7 +61,7 @@ fn blind(w: &Watch, run: &Run, seen: &Seen) -> Blind {
         awaiting_merge: run.green_since.is_some(),
         spend_usd: seen.spend_usd,
         run_usd: cfg.budget.run_usd,
-        gateway_stop: seen.budget_stopped(),
+        budget_stop: seen.budget_stopped(),
         age: held_age(w, seen.age, talk),
         run_time: cfg.budget.run_time,
         since_progress: seen.since_progress,
@@ -94,7 +94,7 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
         in_progress_label: seen.in_progress_label || run.state == RunStatus::Started,
         spend_usd: seen.spend_usd,
         run_usd: cfg.budget.run_usd,
-        gateway_stop: seen.budget_stopped(),
+        budget_stop: seen.budget_stopped(),
         age: held_age(w, seen.age, talk),
         run_time: cfg.budget.run_time,
         talk: Talk {

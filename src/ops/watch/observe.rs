@@ -55,7 +55,8 @@ pub(crate) struct Seen {
     /// left in the run folder (`run_files::gateway_stop`).
     pub gateway_stop: Option<crate::core::gateway::budget::Refusal>,
     /// The agent ended its turn at a budget of its own (Claude Code's
-    /// `--max-budget-usd`), in its words (`run_files::agent_budget_stop`).
+    /// `--max-budget-usd`), by its own report: its words
+    /// (`run_files::agent_budget_stop`).
     pub agent_budget_stop: Option<String>,
     /// the agent's latest reported phase, for the checklist
     pub phase: Option<progress::Phase>,
@@ -103,13 +104,15 @@ fn age(w: &Watch, run: &Run) -> Duration {
 }
 
 impl Seen {
-    /// The budget a turn was stopped at, as the escalation says it: the
-    /// gateway's refusal with its figures, else the agent's own stop.
-    pub fn budget_stopped(&self) -> Option<String> {
+    /// Who stopped a turn at a money limit, from what afk knows: the
+    /// gateway's stop record (its refusal with its figures), else the
+    /// agent's own report of its `--max-budget-usd`.
+    pub fn budget_stopped(&self) -> Option<crate::core::spend::BudgetStop> {
+        use crate::core::spend::BudgetStop;
         self.gateway_stop
             .as_ref()
-            .map(|r| r.reached())
-            .or_else(|| self.agent_budget_stop.clone())
+            .map(|r| BudgetStop::Gateway(r.reached()))
+            .or_else(|| self.agent_budget_stop.clone().map(BudgetStop::Agent))
     }
 
     pub fn pr_state(&self) -> Pr {

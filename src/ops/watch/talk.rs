@@ -504,9 +504,10 @@ fn reviews(
     for r in conversation::comment_reviews(&all, &ctx) {
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
         let read = lines_read(r, &lines.kept);
+        let had = lines.kept.len();
         let (own, _) = quoted(r, lines.kept)?;
         if own.is_empty() {
-            let why = Handled::Ignored(conversation::NO_OWN_LINE_COMMENTS.to_string());
+            let why = Handled::Ignored(conversation::no_own_line_comments(had));
             note_review(store, run, r, &why)?;
             if let Some((id, count, last)) = read {
                 store.note_review_lines_read(run.id, id, count, last)?;
@@ -764,7 +765,7 @@ fn note_review(store: &Store, run: &Run, r: &Review, how: &Handled) -> Result<()
         run.id,
         (TalkKind::Review, r.id),
         &r.author,
-        &TalkSaid::LineComments,
+        &TalkSaid::CommentReview,
         how,
     )
 }

@@ -121,6 +121,7 @@ fn turn_why(seen: &Seen, kind: Correction, asks: &[&Ask]) -> String {
             author: &a.author,
             review: a.review(),
             verb,
+            lines: !a.comments.is_empty(),
         })
         .collect();
     turn_reason::why(kind, &seen.ci.failing, &asked)
