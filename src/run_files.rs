@@ -133,10 +133,12 @@ pub fn box_refusals(run_dir: &std::path::Path) -> Vec<std::collections::BTreeMap
         .collect()
 }
 
-/// The run has a metered record (`core::gateway::metered::FILE`): its spend
-/// is the model gateway's sum, not the agent's word.
+/// The run has a metered record (`core::gateway::metered::FILE`), or the
+/// partial records of requests in flight (`core::gateway::aloft::DIR`): its
+/// spend is the model gateway's sum, not the agent's word.
 pub fn metered_here(run_dir: &std::path::Path) -> bool {
     run_dir.join(crate::core::gateway::metered::FILE).exists()
+        || run_dir.join(crate::core::gateway::aloft::DIR).is_dir()
 }
 
 /// The refusal the model gateway stopped the run's turn with, when the

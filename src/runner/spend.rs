@@ -4,7 +4,7 @@
 //! runner that keeps its output elsewhere (a container log) feeds the same
 //! ledger with its own bytes.
 
-use crate::core::gateway::metered;
+use crate::core::gateway::{aloft, metered};
 use crate::core::run_spend::RunSpend;
 use crate::core::spend::{Ledger, MAX_READ, Meter};
 use std::io::{Read, Seek, SeekFrom};
@@ -70,27 +70,79 @@ pub fn read_now(
 /// Read the model gateway's metered record of a run folder
 /// (`metered.jsonl`, docs/runners.md#the-model-gateway-runnermodel) into `ledger` from where the last read
 /// stopped (its start when the file was replaced or truncated), at most
-/// [`metered::MAX_READ`] bytes a read. No record: nothing changes (the
-/// run's spend stays the agent's word); one that cannot be read now is left
-/// for the next tick. Whatever the runner: the keeper writes it in the run
+/// [`metered::MAX_READ`] bytes a read, and its partial records beside it
+/// (`read_aloft`: what arrived of the requests in flight, or in flight when
+/// their keeper died), whole. Neither: nothing changes (the run's spend
+/// stays the agent's word); a record that cannot be read now is left for
+/// the next tick. Whatever the runner: the keeper writes them in the run
 /// folder.
 pub fn read_metered(run_dir: &Path, spend: &mut RunSpend) {
-    let Ok(mut f) = crate::private_files::open_run_file(&run_dir.join(metered::FILE)) else {
-        return;
+    // the partial records first: a request that lands meanwhile (its line
+    // appended, then its partial record removed) is counted twice by this
+    // read, never missed
+    let aloft = read_aloft(run_dir);
+    let record = match crate::private_files::open_run_file(&run_dir.join(metered::FILE)) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(_) => return,
     };
-    let Ok(meta) = f.metadata() else { return };
-    let mut read = spend.metered.clone().unwrap_or_default();
-    let from = read.start(meta.ino(), meta.len());
-    let mut buf = Vec::new();
-    if f.seek(SeekFrom::Start(from)).is_err()
-        || f.take(metered::MAX_READ as u64)
-            .read_to_end(&mut buf)
-            .is_err()
-    {
+    if record.is_none() && aloft.is_none() && spend.metered.is_none() {
         return;
     }
-    read.tally.feed(&buf);
+    let mut read = spend.metered.clone().unwrap_or_default();
+    if let Some(mut f) = record {
+        let Ok(meta) = f.metadata() else { return };
+        let from = read.start(meta.ino(), meta.len());
+        let mut buf = Vec::new();
+        if f.seek(SeekFrom::Start(from)).is_err()
+            || f.take(metered::MAX_READ as u64)
+                .read_to_end(&mut buf)
+                .is_err()
+        {
+            return;
+        }
+        read.tally.feed(&buf);
+    }
+    read.aloft = aloft.unwrap_or_default();
     spend.metered = Some(read);
+}
+
+/// The model gateway's partial records in a run folder
+/// (`<run_dir>/metered-aloft/`, `core::gateway::aloft`), summed: at most
+/// [`aloft::MAX_FILES`] of them (the rest counted as skipped), each read
+/// whole up to [`aloft::MAX_FILE`] bytes, never through a link. None: there
+/// are none.
+fn read_aloft(run_dir: &Path) -> Option<metered::Tally> {
+    let dir = run_dir.join(aloft::DIR);
+    // afk's own folder, never one a link names
+    if !std::fs::symlink_metadata(&dir).ok()?.is_dir() {
+        return None;
+    }
+    let (mut records, mut past) = (Vec::new(), 0u64);
+    for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(aloft::is_record) {
+            continue;
+        }
+        if records.len() >= aloft::MAX_FILES {
+            past += 1;
+            continue;
+        }
+        let mut bytes = Vec::new();
+        // gone since the listing: its request landed, its line is in the record
+        let Ok(f) = crate::private_files::open_run_file(&dir.join(&name)) else {
+            continue;
+        };
+        if f.take(aloft::MAX_FILE).read_to_end(&mut bytes).is_ok() {
+            records.push(bytes);
+        }
+    }
+    if records.is_empty() && past == 0 {
+        return None;
+    }
+    let mut t = aloft::sum(records.iter().map(Vec::as_slice));
+    t.skipped = t.skipped.saturating_add(past);
+    Some(t)
 }
 
 /// Append afk's own `line` to the run's log (`agent.log`, what `afk runs
@@ -246,5 +298,64 @@ mod tests {
         assert!(log.ends_with("{\"type\":\n[afk] said\n"), "{log}");
         assert!(note_in_log(&d, "[afk] again", false));
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// A keeper killed with requests in flight (watch's stop at `run_time`,
+    /// `/afk stop`) leaves their partial records: the run's spend counts
+    /// them beside the record, or alone, each once it lands.
+    #[test]
+    fn the_partial_records_of_requests_in_flight_count_beside_the_record_or_alone() {
+        use crate::core::gateway::{Api, metered::Line, prices::PricedBy};
+        let line = |micro_usd, complete| {
+            Line::new(
+                time::macros::datetime!(2026-11-26 02:20:19 UTC),
+                Api::Anthropic,
+                "claude-sonnet-4-6",
+                200,
+                Default::default(),
+                micro_usd,
+                PricedBy::Table,
+                complete,
+            )
+            .to_line()
+        };
+        let d = dir("aloft");
+        let folder = d.join(aloft::DIR);
+        std::fs::create_dir_all(&folder).unwrap();
+        let first = folder.join(aloft::file_name("1-a", 0));
+        std::fs::write(&first, line(3_000_015, false)).unwrap();
+        // not partial records: a replacement being written, a link
+        std::fs::write(folder.join("1-a-1.json.tmp"), line(7, false)).unwrap();
+        std::os::unix::fs::symlink(&first, folder.join(aloft::file_name("1-a", 2))).unwrap();
+        let mut l = RunSpend::default();
+        l.ledger.begin_turn(1);
+        // no request landed yet: the partial record alone is the run's spend
+        read_metered(&d, &mut l);
+        assert_eq!(l.spend(), Some(3.000015));
+        // another request landed: its line, the first still in flight
+        append(&d.join(metered::FILE), &line(1_000_000, true));
+        read_metered(&d, &mut l);
+        assert_eq!(l.spend(), Some(4.000015));
+        assert_eq!(l.metered.as_ref().unwrap().sum().requests, 2);
+        // the first lands: its line, then its partial record gone; once
+        append(&d.join(metered::FILE), &line(3_015_015, true));
+        std::fs::remove_file(&first).unwrap();
+        read_metered(&d, &mut l);
+        read_metered(&d, &mut l);
+        assert_eq!(l.spend(), Some(4.015015));
+        assert_eq!(l.metered.as_ref().unwrap().sum().requests, 2);
+        let kept = RunSpend::from_stored(Some(&l.to_stored()));
+        assert_eq!(kept.spend(), Some(4.015015), "kept between ticks");
+        // a folder of partial records that is a link is not read
+        let elsewhere = d.join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(elsewhere.join(aloft::file_name("1-b", 0)), line(5, false)).unwrap();
+        let linked = dir("aloft-link");
+        std::os::unix::fs::symlink(&elsewhere, linked.join(aloft::DIR)).unwrap();
+        let mut l = RunSpend::default();
+        read_metered(&linked, &mut l);
+        assert_eq!(l.metered, None);
+        let _ = std::fs::remove_dir_all(&d);
+        let _ = std::fs::remove_dir_all(&linked);
     }
 }

@@ -171,6 +171,114 @@ fn requests_in_flight_when_the_turn_ends_are_metered_by_what_arrived_before_its_
         log.contains("metered 4 requests still in flight"),
         "the run's log says so: {log}"
     );
+    // what arrived was kept as it streamed, and each partial record went
+    // once its request's line was in the record: nothing counts twice
+    let aloft = afk.scratch.path("state/runs/1/metered-aloft");
+    assert!(aloft.is_dir(), "the partial records' folder: {log}");
+    assert_eq!(
+        partial_records(&afk),
+        Vec::<serde_json::Value>::new(),
+        "{log}"
+    );
+}
+
+/// The partial records the keeper left in run 1's folder
+/// (`metered-aloft/`): what arrived of the requests in flight when it ended.
+fn partial_records(afk: &Afk) -> Vec<serde_json::Value> {
+    let Ok(dir) = std::fs::read_dir(afk.scratch.path("state/runs/1/metered-aloft")) else {
+        return vec![];
+    };
+    let mut names: Vec<std::path::PathBuf> = dir
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect()
+}
+
+/// How watch stops a turn (SIGTERM to the turn's process group, the keeper
+/// in it; SIGKILL after the grace).
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// `budget.run_time` passed.
+    RunTime,
+    /// A trusted `/afk stop` on the issue.
+    Command,
+}
+
+/// A turn watch stops while its one request is in flight: the model has
+/// sent `message_start` (1,000,000 input tokens, 1 output) and holds the
+/// stream open; the stop ends the keeper before the request lands. What
+/// arrived is the run's spend (SPEC 4.2.4.10): $3.000015, not $0.
+fn a_turn_stopped_with_a_request_in_flight(stop: Stop, reason: &str) {
+    let sb = one_ready();
+    let (url, asked) = model(started_then_held);
+    let key = gateway_key();
+    let body = r#"{"model":"claude-gw-test","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let script = format!(
+        "curl -s -N -m 600 -H 'content-type: application/json' -d '{body}' \"$ANTHROPIC_BASE_URL/v1/messages\" > \"$HOME/out\"\nexit 0"
+    );
+    let afk = gateway_afk_to(&sb, &url, &key, &script, "\n[budget]\nrun_time = \"1h\"\n");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{stop:?}: poll: {err} {r}");
+    // the answer has begun reaching the agent: the gateway passes a chunk on
+    // only after it has read (and kept) the usage in it
+    let out = afk.scratch.path("state/runs/1/home/out");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::metadata(&out).is_ok_and(|m| m.len() > 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{stop:?}: the answer never began: {}",
+            run_log(&afk, 1)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(asked.lock().unwrap().len(), 1);
+    match stop {
+        Stop::RunTime => afk.later(2),
+        Stop::Command => {
+            sb.comment_on("acme/api", On::Issue(1), "alice", "/afk stop");
+        }
+    }
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{stop:?}: {err} {r}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some(reason.into())),
+        "{stop:?}: {r} {err}"
+    );
+    let log = run_log(&afk, 1);
+    // no line landed in the record: the keeper was ended first
+    assert_eq!(metered(&afk).len(), 0, "{stop:?}: {log}");
+    let left = partial_records(&afk);
+    assert_eq!(left.len(), 1, "{stop:?}: what arrived was kept: {log}");
+    assert_eq!(left[0]["input"], 1_000_000, "{stop:?}: {}", left[0]);
+    assert_eq!(left[0]["complete"], false, "{stop:?}: {}", left[0]);
+    // the run's spend: 1,000,000 input tokens at $3 a million, 1 output at $15
+    let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(
+        shown["run"]["spend_usd"], 3.000015,
+        "{stop:?}: {shown}\n{log}"
+    );
+    assert_eq!(shown["metered"]["requests"], 1, "{stop:?}: {shown}");
+    assert_eq!(
+        shown["metered"]["tokens"]["input"], 1_000_000,
+        "{stop:?}: {shown}"
+    );
+}
+
+#[test]
+fn a_turn_stopped_at_run_time_is_metered_by_what_arrived_of_its_request_in_flight() {
+    a_turn_stopped_with_a_request_in_flight(Stop::RunTime, "timeout");
+}
+
+#[test]
+fn a_turn_stopped_by_afk_stop_is_metered_by_what_arrived_of_its_request_in_flight() {
+    a_turn_stopped_with_a_request_in_flight(Stop::Command, "stopped");
 }
 
 #[test]

@@ -58,12 +58,16 @@ pub struct Metered {
 /// The metered record of a run, None when its turns did not go through the
 /// gateway.
 pub fn metered(spent: &RunSpend) -> Option<Metered> {
-    spent.metered.as_ref().map(|m| Metered {
-        usd: m.tally.usd(),
-        requests: m.tally.requests,
-        tokens: m.tally.tokens,
-        priced_at_highest: m.tally.fallback,
-        skipped_lines: m.tally.skipped,
+    spent.metered.as_ref().map(|m| {
+        // the record's lines and the partial records of requests in flight
+        let t = m.sum();
+        Metered {
+            usd: t.usd(),
+            requests: t.requests,
+            tokens: t.tokens,
+            priced_at_highest: t.fallback,
+            skipped_lines: t.skipped,
+        }
     })
 }
 

@@ -55,9 +55,11 @@ impl RunSpend {
         self.ledger.spend()
     }
 
-    /// The metered sum, to the micro-dollar; None: no metered record.
+    /// The metered sum (the record's and its partial records', a request
+    /// in flight counted by what arrived), to the micro-dollar; None: no
+    /// metered record.
     pub fn metered_usd(&self) -> Option<f64> {
-        self.metered.as_ref().map(|m| m.tally.usd())
+        self.metered.as_ref().map(|m| m.sum().usd())
     }
 
     /// The agent's figures and where each came from (all its word).
@@ -84,7 +86,7 @@ impl RunSpend {
     /// to be said in the run's log: there is one to say ([`differs`]) and it
     /// is not the one said last. Once said, [`RunSpend::said`] keeps it.
     pub fn unsaid_difference(&self) -> Option<Difference> {
-        let metered = self.metered.as_ref()?.tally.micro_usd;
+        let metered = self.metered.as_ref()?.sum().micro_usd;
         let reported = micro(self.reported()?);
         let d = Difference { metered, reported };
         (differs(metered, reported) && self.said != Some(d)).then_some(d)
@@ -192,6 +194,88 @@ mod tests {
         // a ledger stored before the gateway reads as a run with no record
         let old = RunSpend::from_stored(Some("{\"turn\":1,\"turn_results_usd\":0.5}"));
         assert_eq!((old.spend(), old.metered_usd()), (Some(0.5), None));
+    }
+
+    /// A turn killed with a request in flight (watch's stop at `run_time`,
+    /// `/afk stop`, the keeper killed) leaves its partial record: the run's
+    /// spend counts what arrived of it, beside the record or alone.
+    #[test]
+    fn a_request_in_flight_when_its_turn_was_killed_counts_by_what_arrived() {
+        use crate::gateway::{Api, aloft, metered::Line, prices::PricedBy};
+        let partial = Line::new(
+            datetime!(2026-11-26 02:20:19 UTC),
+            Api::Anthropic,
+            "claude-sonnet-4-6",
+            200,
+            crate::gateway::usage::Usage {
+                input: 1_000_000,
+                output: 1,
+                ..Default::default()
+            },
+            3_000_015,
+            PricedBy::Table,
+            false,
+        )
+        .to_line();
+        let in_flight = aloft::sum([partial.as_bytes()]);
+        // (what, the agent's word, the record's lines, a partial record, spend)
+        type Case = (
+            &'static str,
+            Option<f64>,
+            Option<&'static [u64]>,
+            bool,
+            Option<f64>,
+        );
+        let cases: [Case; 4] = [
+            (
+                "beside the record",
+                Some(0.5),
+                Some(&[1_000_000]),
+                true,
+                Some(4.000015),
+            ),
+            (
+                "alone: no request landed",
+                Some(0.5),
+                None,
+                true,
+                Some(3.000015),
+            ),
+            (
+                "landed: the record alone",
+                Some(0.5),
+                Some(&[1_000_000]),
+                false,
+                Some(1.0),
+            ),
+            (
+                "no gateway: the agent's word",
+                Some(0.5),
+                None,
+                false,
+                Some(0.5),
+            ),
+        ];
+        for (what, reported, lines, has_partial, want) in cases {
+            let mut s = with(reported, lines);
+            if has_partial {
+                s.metered.get_or_insert_with(Read::default).aloft = in_flight.clone();
+            }
+            assert_eq!(s.spend(), want, "{what}");
+            let stored = s.to_stored();
+            assert_eq!(
+                RunSpend::from_stored(Some(&stored)).spend(),
+                want,
+                "{what}: kept"
+            );
+        }
+        // the difference said counts it too
+        let mut s = with(Some(0.5), None);
+        s.metered = Some(Read {
+            aloft: in_flight,
+            ..Read::default()
+        });
+        assert_eq!(s.unsaid_difference().map(|d| d.metered), Some(3_000_015));
     }
 
     #[test]

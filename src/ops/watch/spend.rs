@@ -41,7 +41,7 @@ pub(crate) fn read(
     // agent's figure kept beside it (docs/how-it-works.md#spend): a
     // difference is said
     if let Some(d) = spent.unsaid_difference() {
-        let requests = spent.metered.as_ref().map_or(0, |m| m.tally.requests);
+        let requests = spent.metered.as_ref().map_or(0, |m| m.sum().requests);
         let done = seen.agent != crate::core::run_state::Agent::Running;
         if crate::runner::spend::note_in_log(run_dir, &d.line(requests), done) {
             spent.said = Some(d);

@@ -139,12 +139,7 @@ impl Tally {
         };
         self.micro_usd = self.micro_usd.saturating_add(l.micro_usd);
         self.requests += 1;
-        let t = &mut self.tokens;
-        t.input = t.input.saturating_add(l.usage.input);
-        t.cache_read = t.cache_read.saturating_add(l.usage.cache_read);
-        t.cache_write = t.cache_write.saturating_add(l.usage.cache_write);
-        t.output = t.output.saturating_add(l.usage.output);
-        t.reasoning = t.reasoning.saturating_add(l.usage.reasoning);
+        add_tokens(&mut self.tokens, &l.usage);
         if l.priced_by == PricedBy::Highest {
             self.fallback += 1;
         }
@@ -154,6 +149,32 @@ impl Tally {
     pub fn usd(&self) -> f64 {
         super::prices::usd(self.micro_usd)
     }
+
+    /// Whether nothing was summed (nor read).
+    pub fn is_empty(&self) -> bool {
+        *self == Tally::default()
+    }
+
+    /// This sum and `other`'s together (the requests, their spend, tokens
+    /// and counts); where reading stopped stays this one's.
+    pub fn plus(&self, other: &Tally) -> Tally {
+        let mut t = self.clone();
+        t.micro_usd = t.micro_usd.saturating_add(other.micro_usd);
+        t.requests = t.requests.saturating_add(other.requests);
+        add_tokens(&mut t.tokens, &other.tokens);
+        t.fallback = t.fallback.saturating_add(other.fallback);
+        t.skipped = t.skipped.saturating_add(other.skipped);
+        t
+    }
+}
+
+/// `u`'s tokens added to `t`'s.
+fn add_tokens(t: &mut Usage, u: &Usage) {
+    t.input = t.input.saturating_add(u.input);
+    t.cache_read = t.cache_read.saturating_add(u.cache_read);
+    t.cache_write = t.cache_write.saturating_add(u.cache_write);
+    t.output = t.output.saturating_add(u.output);
+    t.reasoning = t.reasoning.saturating_add(u.reasoning);
 }
 
 /// A whole record summed.
@@ -178,6 +199,12 @@ pub const MAX_READ: usize = 4 << 20;
 pub struct Read {
     pub file: u64,
     pub tally: Tally,
+    /// The partial records beside the record as last read
+    /// (`super::aloft`): what arrived of the requests in flight, or in
+    /// flight when their keeper died. Read whole each time, never added up
+    /// from read to read.
+    #[serde(skip_serializing_if = "Tally::is_empty")]
+    pub aloft: Tally,
 }
 
 impl Read {
@@ -188,10 +215,16 @@ impl Read {
         if self.file != file || self.tally.read > len {
             *self = Read {
                 file,
-                tally: Tally::default(),
+                ..Read::default()
             };
         }
         self.tally.read
+    }
+
+    /// The run's metered figures: the record's sum and its partial
+    /// records' (the run's spend, requests and tokens).
+    pub fn sum(&self) -> Tally {
+        self.tally.plus(&self.aloft)
     }
 }
 

@@ -35,10 +35,13 @@
 //! 7. Record it: [`metered::Line`] (`to_line`) appended to the run's
 //!    metered record outside the box; the turn's spend grows by its
 //!    `micro_usd` for the next [`budget::Gate::check`]. Watch sums the record
-//!    with [`metered::Tally`].
+//!    with [`metered::Tally`]. While an answer streams, its usage so far is
+//!    kept in a partial record of its own ([`aloft`]), so a keeper killed
+//!    mid-answer leaves what arrived counted.
 //!
 //! Whether the gateway is on for a turn: [`Mode`] and [`in_force`].
 
+pub mod aloft;
 pub mod budget;
 pub mod doctor;
 pub mod key_vars;

@@ -335,6 +335,12 @@ impl UsageReader {
         self.usage
     }
 
+    /// Whether the answer's end has arrived so far (`message_stop`,
+    /// `response.completed`, `[DONE]`, a whole JSON body).
+    pub fn ended(&self) -> bool {
+        self.complete
+    }
+
     /// The usage that arrived, however the answer ended.
     pub fn finish(mut self) -> Read {
         if self.long.is_some() || !self.line.is_empty() {

@@ -7,12 +7,16 @@
 //! (read from afk's environment by the keeper, never written anywhere the
 //! box sees), sent to the upstream over HTTPS with its certificate checked,
 //! and its answer streamed back chunk by chunk while its usage is read,
-//! priced and appended to `<run_dir>/metered.jsonl`. At the budget: a 429,
-//! nothing more passes, and the turn's box is ended.
+//! priced and appended to `<run_dir>/metered.jsonl`. While it streams, the
+//! usage that has arrived is kept in a partial record of its own
+//! (`<run_dir>/metered-aloft/`, `core::gateway::aloft`), so a keeper killed
+//! mid-answer (watch's stop at `run_time`, `/afk stop`, a crash) leaves it
+//! counted. At the budget: a 429, nothing more passes, and the turn's box is
+//! ended.
 
 use super::said::{say, say_turn_ends};
 use crate::core::gateway::{
-    self as rules, Admit, Api, Head, MAX_BODY, budget, metered, prices, usage,
+    self as rules, Admit, Api, Head, MAX_BODY, aloft, budget, metered, prices, usage,
 };
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
@@ -144,6 +148,8 @@ fn stop_turn(why: &str) {
 /// meters it by what arrived ([`Gateway::finish`]).
 #[derive(Debug, Clone)]
 struct Flight {
+    /// Its number among the turn's requests (its partial record's name).
+    id: u64,
     endpoint: rules::Endpoint,
     model: Option<String>,
     asks: prices::Asks,
@@ -152,6 +158,9 @@ struct Flight {
     received: u64,
     status: u16,
     usage: Option<usage::Usage>,
+    /// What its partial record holds (`core::gateway::aloft`); None: it
+    /// has none.
+    kept: Option<aloft::Kept>,
 }
 
 /// The gateway of one turn.
@@ -176,6 +185,16 @@ pub struct Gateway {
     flights: Mutex<BTreeMap<u64, Flight>>,
     landed: std::sync::Condvar,
     next: AtomicU64,
+    /// The folder of the requests' partial records (`core::gateway::aloft`,
+    /// beside the metered record); None where the record is the gateway's
+    /// stdout (a Kubernetes pod's gateway container, which drains its
+    /// requests on SIGTERM instead).
+    aloft: Option<PathBuf>,
+    /// This gateway's name among the run's keepers (its process and when it
+    /// was made), in its partial records' names.
+    keeper: String,
+    /// A partial record could not be written (said once).
+    aloft_failed: AtomicBool,
 }
 
 /// How long the requests in flight as a turn ends are given to finish
@@ -220,6 +239,13 @@ impl Gateway {
             .timeout_read(std::time::Duration::from_secs(600))
             .timeout_write(std::time::Duration::from_secs(60))
             .build();
+        let aloft = (spec.metered != std::path::Path::new(STDOUT))
+            .then(|| spec.metered.with_file_name(aloft::DIR));
+        let made = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let keeper = format!("{}-{made:x}", std::process::id());
         Ok(Arc::new(Gateway {
             spec,
             key: crate::redact::Secret::new(key.trim()),
@@ -233,6 +259,9 @@ impl Gateway {
             flights: Mutex::new(BTreeMap::new()),
             landed: std::sync::Condvar::new(),
             next: AtomicU64::new(0),
+            aloft,
+            keeper,
+            aloft_failed: AtomicBool::new(false),
         }))
     }
 
@@ -353,11 +382,15 @@ impl Gateway {
         };
         self.passed.fetch_add(1, SeqCst);
         let status = resp.status();
-        let on_chunk = |so_far: Option<usage::Usage>, n: u64| {
-            if let Some(f) = self.flights_lock().get_mut(&id) {
+        let on_chunk = |so_far: Option<usage::Usage>, ended: bool, n: u64| {
+            let mut flights = self.flights_lock();
+            if let Some(f) = flights.get_mut(&id) {
                 f.status = status;
                 f.usage = so_far.or(f.usage);
                 f.received += n;
+                // under the flights' lock: a flight taken out to be metered
+                // ([`Gateway::finish`]) gets no partial record after its line
+                self.keep_aloft(f, ended);
             }
         };
         let (status, complete, read) = pass_answer(self.spec.api, resp, w, on_chunk);
@@ -474,6 +507,7 @@ impl Gateway {
         flights.insert(
             id,
             Flight {
+                id,
                 endpoint,
                 model: judged.model,
                 asks: judged.asks,
@@ -482,8 +516,14 @@ impl Gateway {
                 received: 0,
                 status: 0,
                 usage: None,
+                kept: None,
             },
         );
+        // as it goes upstream: the vendor may bill what it sends, so a
+        // keeper killed before its answer leaves that counted
+        if let Some(f) = flights.get_mut(&id) {
+            self.keep_aloft(f, false);
+        }
         Some(id)
     }
 
@@ -536,6 +576,54 @@ impl Gateway {
 
     fn flights_lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Flight>> {
         self.flights.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keep what has arrived of `f`'s usage (before any: its input's
+    /// estimate from what it sent) in its partial record
+    /// (`core::gateway::aloft`), replaced whole, when it moved: so a keeper
+    /// killed before `f` lands (watch's stop at `run_time` or `/afk stop`,
+    /// SIGKILL, a crash) leaves it counted in the run's spend. Called with
+    /// the flights' lock held; `ended`: the answer's end has arrived (its
+    /// line follows at once).
+    fn keep_aloft(&self, f: &mut Flight, ended: bool) {
+        let Some(dir) = &self.aloft else { return };
+        let Some(keep) = aloft::to_keep(f.endpoint.billed(), ended, f.kept, f.usage, f.sent) else {
+            return;
+        };
+        let priced = self.priced(f.model.as_deref(), &keep.usage, f.asks);
+        let mut line = metered::Line::new(
+            time::OffsetDateTime::now_utc(),
+            self.spec.api,
+            f.model.as_deref().unwrap_or(""),
+            f.status,
+            keep.usage,
+            priced.micro_usd,
+            priced.by,
+            false,
+        );
+        line.estimated = keep.estimated;
+        let file = dir.join(aloft::file_name(&self.keeper, f.id));
+        match crate::private_files::private_dir(dir)
+            .and_then(|()| crate::private_files::private_replace(&file, line.to_line().as_bytes()))
+        {
+            Ok(()) => f.kept = Some(keep),
+            Err(e) => {
+                if !self.aloft_failed.swap(true, SeqCst) {
+                    say(&format!(
+                        "the model gateway cannot keep a request's usage so far in {}: {} (a turn killed before its requests land loses what arrived of them)",
+                        dir.display(),
+                        afk_host::os_words(&e)
+                    ));
+                }
+            }
+        }
+    }
+
+    /// `f`'s partial record gone, its line being in the metered record.
+    fn drop_aloft(&self, f: &Flight) {
+        if let (Some(dir), Some(_)) = (&self.aloft, f.kept) {
+            let _ = std::fs::remove_file(dir.join(aloft::file_name(&self.keeper, f.id)));
+        }
     }
 
     /// What a request in flight may still cost: what its usage so far
@@ -678,9 +766,13 @@ impl Gateway {
                 afk_host::os_words(&e)
             );
             drop(spent);
+            // its partial record stays: what arrived of it is counted there
             self.stop(&why, None);
             return false;
         }
+        drop(spent);
+        // after its line: a reader between the two counts it twice, never none
+        self.drop_aloft(f);
         true
     }
 }

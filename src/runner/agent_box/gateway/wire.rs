@@ -25,12 +25,14 @@ pub(super) fn append(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()
 
 /// The upstream's answer passed to the agent as it arrives: its status and
 /// headers unchanged (hop-by-hop ones aside), its body chunk by chunk, each
-/// fed to the usage reader. (status, whether the whole body passed, usage.)
+/// fed to the usage reader, and `on_chunk` told the usage so far, whether
+/// the answer's end has arrived, and the chunk's size (before the agent gets
+/// the chunk). (status, whether the whole body passed, usage.)
 pub(super) fn pass_answer(
     api: Api,
     resp: crate::client::Response,
     w: &mut impl Write,
-    on_chunk: impl Fn(Option<usage::Usage>, u64),
+    on_chunk: impl Fn(Option<usage::Usage>, bool, u64),
 ) -> (u16, bool, usage::Read) {
     let status = resp.status();
     let framing = usage::Framing::of_content_type(resp.header("content-type"));
@@ -77,7 +79,7 @@ pub(super) fn pass_answer(
         };
         let chunk = &buf[..n];
         reader.feed(chunk);
-        on_chunk(reader.so_far(), n as u64);
+        on_chunk(reader.so_far(), reader.ended(), n as u64);
         n_sent += n as u64;
         if to_agent {
             let wrote = match length {
