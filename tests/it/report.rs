@@ -383,7 +383,7 @@ fn since_chooses_the_window_by_dispatch() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(
-            "all       none                  none                     none            none"
+            "all       none                  none                     none                            none"
         ),
         "{text}"
     );

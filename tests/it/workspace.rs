@@ -1388,15 +1388,7 @@ const WORKFLOW_EDIT: &str = "mkdir -p .github/workflows src\n\
 #[test]
 fn a_workflow_edit_pushes_nothing_gets_one_gate_turn_naming_it_then_escalates() {
     let (sb, afk) = setup(WORKFLOW_EDIT, "");
-    let (code, r, err) = run_once(&sb, &afk);
-    assert_eq!(code, 0, "{r} {err}");
-    assert_eq!(
-        action_of(&r, 1),
-        ("corrective_turn".into(), Some("gate".into())),
-        "{r}"
-    );
-    assert_eq!(branch_files(&sb), None, "nothing pushed");
-    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    let prompt = gate_turn_prompt(&sb, &afk);
     assert!(prompt.contains("the change gate refused it"), "{prompt}");
     assert!(
         prompt.contains("protected path `.github/workflows/ci.yml`: added by commit"),
@@ -1601,6 +1593,20 @@ fn the_gates_size_limits_count_the_run_across_its_turns() {
     }
 }
 
+/// Poll, the agent, one watch: the gate refused the turn (a `gate` turn
+/// given, nothing pushed); that turn's prompt.
+fn gate_turn_prompt(sb: &Sandbox, afk: &Afk) -> String {
+    let (code, r, err) = run_once(sb, afk);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(branch_files(sb), None, "nothing pushed");
+    std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap()
+}
+
 // ---- the change gate, revised (SPEC 5.9): the families beside the forge,
 // any letter case, reads whole or refuses ----
 
@@ -1637,15 +1643,7 @@ fn the_ci_servers_beside_the_forge_the_files_that_steer_agents_and_any_letter_ca
     );
     let script = format!("if [ \"$AFK_TURN\" = 1 ]; then\n{script}fi\n");
     let (sb, afk) = setup(&script, "");
-    let (code, r, err) = run_once(&sb, &afk);
-    assert_eq!(code, 0, "{r} {err}");
-    assert_eq!(
-        action_of(&r, 1),
-        ("corrective_turn".into(), Some("gate".into())),
-        "{r}"
-    );
-    assert_eq!(branch_files(&sb), None, "nothing pushed");
-    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    let prompt = gate_turn_prompt(&sb, &afk);
     for p in paths {
         assert!(
             prompt.contains(&format!("protected path `{p}`: added by commit")),
@@ -1704,15 +1702,7 @@ fn a_lockfile_nested_past_what_afk_reads_refuses_the_turn_naming_it() {
         writes("package-lock.json", &deep)
     );
     let (sb, afk) = setup(&script, &gated_with(&folder));
-    let (code, r, err) = run_once(&sb, &afk);
-    assert_eq!(code, 0, "{r} {err}");
-    assert_eq!(
-        action_of(&r, 1),
-        ("corrective_turn".into(), Some("gate".into())),
-        "{r}"
-    );
-    assert_eq!(branch_files(&sb), None, "nothing pushed");
-    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    let prompt = gate_turn_prompt(&sb, &afk);
     assert!(
         prompt.contains("- `package-lock.json`: not read ("),
         "{prompt}"
@@ -2023,15 +2013,7 @@ fn a_malware_listed_npm_version_is_refused_and_the_safe_one_then_forwarded_and_l
         writes("web/package-lock.json", &lock("1.0.1"))
     );
     let (sb, afk) = setup(&script, &gated_with(&folder));
-    let (code, r, err) = run_once(&sb, &afk);
-    assert_eq!(code, 0, "{r} {err}");
-    assert_eq!(
-        action_of(&r, 1),
-        ("corrective_turn".into(), Some("gate".into())),
-        "{r}"
-    );
-    assert_eq!(branch_files(&sb), None, "nothing pushed");
-    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    let prompt = gate_turn_prompt(&sb, &afk);
     assert!(
         prompt.contains(
             "dependency `evilpkg` `1.0.0` (npm, `web/package-lock.json`): MAL-2026-7 (malware)"
@@ -2061,15 +2043,7 @@ fn a_manifests_exact_pin_is_checked_and_a_source_outside_the_registry_refuses_un
     let pkg =
         "{\"name\": \"app\", \"dependencies\": {\"evilpkg\": \"1.0.0\", \"fine\": \"^2.0.0\"}}\n";
     let (sb, afk) = setup(&writes("web/package.json", pkg), &gated_with(&folder));
-    let (code, r, err) = run_once(&sb, &afk);
-    assert_eq!(code, 0, "{r} {err}");
-    assert_eq!(
-        action_of(&r, 1),
-        ("corrective_turn".into(), Some("gate".into())),
-        "{r}"
-    );
-    assert_eq!(branch_files(&sb), None, "nothing pushed");
-    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    let prompt = gate_turn_prompt(&sb, &afk);
     assert!(
         prompt.contains(
             "dependency `evilpkg` `1.0.0` (npm, `web/package.json`): MAL-2026-7 (malware)"
@@ -2462,15 +2436,7 @@ fn the_pr_body_lists_the_runs_dependency_changes_and_a_lockfile_afk_cannot_read_
                   else printf '{\"lockfileVersion\": 3, \"packages\": {}}\\n' > web/package-lock.json; fi\n\
                   git add -A\ngit commit -qm deps\n";
     let (sb, afk) = setup(script, "");
-    let (code, r, err) = run_once(&sb, &afk);
-    assert_eq!(code, 0, "{r} {err}");
-    assert_eq!(
-        action_of(&r, 1),
-        ("corrective_turn".into(), Some("gate".into())),
-        "{r}"
-    );
-    assert_eq!(branch_files(&sb), None, "nothing pushed");
-    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    let prompt = gate_turn_prompt(&sb, &afk);
     assert!(
         prompt.contains("- `web/package-lock.json`: not read (not JSON")
             && prompt.contains("a dependency afk cannot read is not forwarded"),

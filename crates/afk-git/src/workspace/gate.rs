@@ -271,20 +271,8 @@ fn parse_name_status(out: &str) -> Vec<Commit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
 
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{:?}", out);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
+    use super::super::tests_git::git;
 
     /// A turn past each bound is refused naming what was not read, and
     /// what is read stays within the bound: the gate reads whole, or

@@ -27,6 +27,8 @@ mod check;
 mod checkout;
 mod forward;
 mod gate;
+#[cfg(test)]
+mod tests_git;
 mod gitlinks;
 mod push;
 mod scan;

@@ -122,20 +122,8 @@ impl Workspace {
 mod tests {
     use super::*;
     use crate::credential::Credentials;
-    use std::process::Command;
 
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{:?}", out);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
+    use super::super::tests_git::git;
 
     #[test]
     fn a_turn_is_read_within_its_bound_and_afks_credential_found_in_it() {

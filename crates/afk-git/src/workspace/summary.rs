@@ -310,20 +310,8 @@ pub(super) type LockMoves = (
 mod tests {
     use super::*;
     use std::path::Path;
-    use std::process::Command;
 
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{:?}", out);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
+    use super::super::tests_git::git;
 
     /// A hundred manifests and a lockfile read at both ends by one batch:
     /// each one's moves, a file added there read against nothing, and a
