@@ -5,7 +5,10 @@
 //! (it has no budget flag of its own) is stopped mid-turn by the gateway
 //! within one request of `budget.run_usd`, the model's own request log shows
 //! nothing after the stop, and the next watch tick escalates the run
-//! `over-budget`.
+//! `over-budget`. Each program works through the gateway with more than one
+//! of the models its users pick, so a tool shape its vendor sends for one
+//! model family only (Codex's sub-agent tools as a `namespace` for a
+//! codex-family model) meets the gateway here (#82 requirement 2).
 
 use crate::real_agents::{agent_log, dispatch, setup_with};
 use crate::support::*;
@@ -226,4 +229,152 @@ fn claude_code_through_the_gateway_finds_the_key_nowhere_in_its_box() {
 #[test]
 fn codex_through_the_gateway_finds_the_key_nowhere_in_its_box() {
     key_nowhere("codex");
+}
+
+/// Whether `named`, the model a request names, is `model` or a dated
+/// snapshot of it (`claude-sonnet-4-5-20250929`): the program may send the
+/// snapshot its own table gives for the name its user picked.
+fn names(named: &str, model: &str) -> bool {
+    named == model
+        || named
+            .strip_prefix(model)
+            .and_then(|rest| rest.strip_prefix("-20"))
+            .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit() || c == '-'))
+}
+
+#[test]
+fn a_model_is_named_by_itself_or_its_dated_snapshot() {
+    let cases = [
+        ("gpt-5-codex", "gpt-5-codex", true),
+        ("gpt-5.5", "gpt-5.5", true),
+        ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5", true),
+        ("gpt-5.5-2026-04-23", "gpt-5.5", true),
+        ("gpt-5-codex-mini", "gpt-5-codex", false),
+        ("gpt-5.5", "gpt-5-codex", false),
+        ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", false),
+        ("claude-haiku-4-5", "claude-sonnet-4-5", false),
+        ("claude-sonnet-4-5-", "claude-sonnet-4-5", false),
+    ];
+    for (named, model, want) in cases {
+        assert_eq!(names(named, model), want, "{named} {model}");
+    }
+}
+
+/// One real turn of `agent` through the gateway with `model`, picked the
+/// way its users pick it: Codex's `model` in its config.toml (the
+/// operator's `$CODEX_HOME`, which afk carries into the turn's own), Claude
+/// Code's `ANTHROPIC_MODEL` (which the box passes). The scripted model
+/// answers any model and requires afk's key, so every request it saw came
+/// through the gateway. The turn passes: the agent's commit becomes afk's
+/// PR; the gateway refused no request (a tool shape it cannot judge is a
+/// 403 and the turn fails), says so in the run's log, and its metered
+/// record names the model, as the model's own request log does for every
+/// request of the conversation.
+fn one_turn_with(agent: &str, model: &str) -> bool {
+    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                      "repos": [repo("acme/api", json!([ready(1, "alice")]))]});
+    let Some((sb, mut afk)) = setup_with(agent, seed, "") else {
+        return false;
+    };
+    match agent {
+        "codex" => {
+            let config = afk.scratch.path("codex-home/config.toml");
+            let text = std::fs::read_to_string(&config).unwrap();
+            let picked = format!("model = \"{model}\"");
+            let text = text.replacen("model = \"gpt-5.5\"", &picked, 1);
+            assert!(text.lines().any(|l| l == picked), "{text}");
+            std::fs::write(&config, text).unwrap();
+        }
+        _ => afk.env.push(("ANTHROPIC_MODEL".into(), model.into())),
+    }
+    let status = dispatch(&afk);
+    let log = agent_log(&afk);
+    let asked = model_requests(&sb);
+    let ctx =
+        format!("{agent} with {model}\n--- model requests:\n{asked:#?}\n--- agent.log:\n{log}");
+    assert_eq!(status, 0, "the turn ended well: {ctx}");
+    assert!(
+        !log.contains("the model gateway refused"),
+        "the gateway refused a request: {ctx}"
+    );
+    let said = log
+        .lines()
+        .find(|l| l.contains("the model gateway passed "))
+        .unwrap_or_else(|| panic!("the gateway's line in the run's log: {ctx}"));
+    assert!(said.trim_end().ends_with(", refused 0"), "{said}\n{ctx}");
+    let passed: usize = said
+        .split("passed ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    // the conversation's requests: the script's shell step, then its final message
+    let turn: Vec<&Value> = asked.iter().filter(|e| e["issue"] == 1).collect();
+    assert!(turn.len() >= 2, "the script's steps were asked: {ctx}");
+    assert!(passed >= turn.len(), "{said}\n{ctx}");
+    assert!(
+        asked
+            .iter()
+            .all(|e| e["key"] == "matched" && e["status"] == 200),
+        "every request came with afk's key and was answered: {ctx}"
+    );
+    for e in &turn {
+        let named = e["model"].as_str().unwrap_or("");
+        assert!(names(named, model), "asked for {named}, not {model}: {ctx}");
+    }
+    let metered =
+        std::fs::read_to_string(afk.scratch.path("state/runs/1/metered.jsonl")).unwrap_or_default();
+    let lines: Vec<Value> = metered
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().all(|l| l["status"] == 200), "{metered}\n{ctx}");
+    let of_model = lines
+        .iter()
+        .filter(|l| l["model"].as_str().is_some_and(|m| names(m, model)))
+        .count();
+    assert!(
+        of_model >= turn.len(),
+        "the metered record names {model}: {metered}\n{ctx}"
+    );
+    // the agent's commit, pushed by afk, is afk's PR
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        action_of(&r, 1).1.as_deref(),
+        Some("ci-pending"),
+        "{r} {err}\n{ctx}"
+    );
+    assert_eq!(
+        git(
+            &sb.git.join("acme/api.git"),
+            &["log", "--format=%s", "main..refs/heads/afk/issue-1"]
+        ),
+        "Work on #1 (turn 1)",
+        "{ctx}"
+    );
+    true
+}
+
+/// Codex picks its tools by its model: a codex-family model gets its
+/// sub-agent tools as one `namespace` tool (`multi_agent_v1`), which the
+/// gateway once refused, failing every turn; `gpt-5.5` gets none.
+#[test]
+fn codex_through_the_gateway_works_with_a_codex_family_model_and_with_gpt_5_5() {
+    for model in ["gpt-5-codex", "gpt-5.5"] {
+        if !one_turn_with("codex", model) {
+            return;
+        }
+    }
+}
+
+/// Claude Code shapes its requests by its model's capabilities (effort,
+/// adaptive thinking on the 5 family; neither on Sonnet 4.5).
+#[test]
+fn claude_code_through_the_gateway_works_with_a_sonnet_4_5_and_an_opus_5_5() {
+    for model in ["claude-sonnet-4-5", "claude-opus-5-5"] {
+        if !one_turn_with("claude", model) {
+            return;
+        }
+    }
 }

@@ -1,4 +1,4 @@
-// One file: the scripted model (~840 lines: the Anthropic and OpenAI shapes it answers, its script, its key and usage, one request's path) and the tests that pin its answers, kept beside them as everywhere in the sandbox.
+// One file: the scripted model (~870 lines: the Anthropic and OpenAI shapes it answers, its script, its key and usage, one request's path) and the tests that pin its answers, kept beside them as everywhere in the sandbox.
 //! The scripted model (docs/sandbox.md#the-scripted-model): the Anthropic
 //! Messages API (for Claude Code, under `/model/anthropic`) and the OpenAI
 //! Responses API (for Codex, under `/model/openai`), streaming, answering from
@@ -32,7 +32,9 @@ use std::time::Duration;
 #[derive(Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Step {
-    /// a tool call that runs this shell command (Claude's `Bash`, Codex's `exec_command`)
+    /// a tool call that runs this shell command (Claude's `Bash`, Codex's
+    /// shell tool: `exec_command`, `shell_command` or `shell`, whichever the
+    /// request offers)
     pub shell: Option<String>,
     /// the final message
     pub text: Option<String>,
@@ -751,6 +753,34 @@ fn responses_prompt(it: &Value) -> Option<String> {
     }
 }
 
+/// The shell tool a Responses request offers and the call of `cmd` in its
+/// arguments: a model calls only a function the request's `tools` define,
+/// and Codex defines the one its model's shell type names (unified exec's
+/// `exec_command` `{"cmd"}`, `shell_command` `{"command": "…"}`, or `shell`
+/// `{"command": [argv]}`: openai/codex's tool specs, `create_exec_command_tool`,
+/// `create_shell_command_tool`, `create_shell_tool`), which differs by model
+/// family. A request offering none of them (a test's own) gets `exec_command`.
+/// Every other tool, whatever its shape (a `namespace` grouping function
+/// tools, as Codex sends its sub-agent tools for some models: the OpenAI
+/// API's `NamespaceToolParam`, "groups function/custom tools under a shared
+/// namespace"), is accepted and left uncalled, as the API accepts it.
+fn shell_call(tools: &[Value], cmd: &str) -> (&'static str, Value) {
+    let offered = |name: &str| {
+        tools
+            .iter()
+            .any(|t| t["type"] == "function" && t["name"] == name)
+    };
+    if offered("exec_command") {
+        ("exec_command", json!({"cmd": cmd}))
+    } else if offered("shell_command") {
+        ("shell_command", json!({"command": cmd}))
+    } else if offered("shell") {
+        ("shell", json!({"command": ["bash", "-lc", cmd]}))
+    } else {
+        ("exec_command", json!({"cmd": cmd}))
+    }
+}
+
 fn responses(body: &Value, m: &Model) -> Answer {
     let model = body["model"].as_str().unwrap_or("scripted").to_string();
     let items = body["input"].as_array().cloned().unwrap_or_default();
@@ -790,10 +820,15 @@ fn responses(body: &Value, m: &Model) -> Answer {
         return a;
     }
     let u = step.usage.unwrap_or_default();
+    let tools = body["tools"]
+        .as_array()
+        .map_or(&[] as &[Value], Vec::as_slice);
     let item = match &step.shell {
-        Some(cmd) => json!({"type": "function_call", "id": id("fc"), "status": "completed",
-            "call_id": id("call"), "name": "exec_command",
-            "arguments": json!({"cmd": cmd}).to_string()}),
+        Some(cmd) => {
+            let (name, arguments) = shell_call(tools, cmd);
+            json!({"type": "function_call", "id": id("fc"), "status": "completed",
+                "call_id": id("call"), "name": name, "arguments": arguments.to_string()})
+        }
         None => {
             json!({"type": "message", "id": id("msg"), "role": "assistant", "status": "completed",
             "content": [{"type": "output_text", "text": step.text.clone().unwrap_or_default(), "annotations": []}]})
@@ -1254,5 +1289,57 @@ mod tests {
         }]);
         let reply = h.serve(None, &request("/openai/v1/responses", &[], codex_body()));
         assert!(matches!(reply, Reply::Send { .. }));
+    }
+
+    #[test]
+    fn a_shell_step_calls_the_shell_tool_the_request_offers_beside_tools_of_any_shape() {
+        let shell = "git commit -qm x";
+        let f = |name: &str| json!({"type": "function", "name": name, "parameters": {"type": "object"}});
+        // Codex's sub-agent tools as some models get them: a namespace
+        let ns = json!({"type": "namespace", "name": "multi_agent_v1", "description": "sub-agents",
+                        "tools": [f("spawn_agent"), f("wait_agent")]});
+        let patch = json!({"type": "custom", "name": "apply_patch"});
+        // (the tools offered, the call's name, its arguments)
+        let cases: Vec<(Value, &str, Value)> = vec![
+            (
+                json!([f("exec_command"), f("shell_command")]),
+                "exec_command",
+                json!({"cmd": shell}),
+            ),
+            (
+                json!([ns.clone(), f("shell_command"), patch.clone()]),
+                "shell_command",
+                json!({"command": shell}),
+            ),
+            (
+                json!([ns, f("shell")]),
+                "shell",
+                json!({"command": ["bash", "-lc", shell]}),
+            ),
+            (json!([patch]), "exec_command", json!({"cmd": shell})),
+            (Value::Null, "exec_command", json!({"cmd": shell})),
+        ];
+        for (tools, name, args) in cases {
+            let h = Harness::new(vec![Step {
+                shell: Some(shell.into()),
+                ..Default::default()
+            }]);
+            let mut body = codex_body();
+            body["tools"] = tools.clone();
+            let (status, _, text) =
+                sent(&h.serve(None, &request("/openai/v1/responses", &[], body)));
+            assert_eq!(status, 200, "{tools}");
+            let ev = events(&text);
+            let item = &ev
+                .iter()
+                .find(|(n, _)| n == "response.output_item.done")
+                .unwrap()
+                .1["item"];
+            assert_eq!(item["type"], "function_call", "{tools}");
+            assert_eq!(item["name"], name, "{tools}");
+            let got: Value = serde_json::from_str(item["arguments"].as_str().unwrap()).unwrap();
+            assert_eq!(got, args, "{tools}");
+            assert_eq!(h.last()["status"], 200);
+        }
     }
 }
