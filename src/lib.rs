@@ -1,18 +1,21 @@
 //! afk as a library: the binary (`main.rs`), the tests and the benchmark use it.
 //!
-//! `core` holds the pure decisions; `forge`, `runner`, `store`, `sandbox` are the
-//! adapters at the edges; `commands` wires them, one file per subcommand.
+//! `core` holds the pure decisions; `forge`, `store`, `git`, `registry` and
+//! `runner` are the adapters, which `edges` builds and `session` hands out;
+//! `commands` holds one file or folder per subcommand, `ops` the ticks they run;
+//! `sandbox` is the loopback fake the tests and the demo run against
+//! (ARCHITECTURE.md's map).
 
 #[cfg(test)]
 mod layers;
 
 /// The pure decisions: the `afk-core` crate (crates/afk-core).
 pub use afk_core as core;
-/// The forges (Gitea, GitHub, in memory) behind one trait: the `afk-forge` crate (crates/afk-forge).
+/// The forges (Gitea and Forgejo, GitHub, GitLab) behind the `Forge` trait: the `afk-forge` crate (crates/afk-forge).
 pub use afk_forge as forge;
-/// afk upgrade's git adapter: the `afk-git` crate (crates/afk-git).
+/// git over afk's clones (upgrade's, and the agents' checkouts in `git::workspace`): the `afk-git` crate (crates/afk-git).
 pub use afk_git as git;
-/// The clock, the log and private files: the `afk-host` crate (crates/afk-host).
+/// The clock, the log, private files and redaction (`Secret`): the `afk-host` crate (crates/afk-host).
 pub use afk_host::{clock, log, private_files, redact};
 /// The one client builder and the one `Link` parser: the `afk-http` crate (crates/afk-http).
 pub use afk_http::{client, link};
@@ -20,7 +23,7 @@ pub use afk_http::{client, link};
 pub use afk_model as types;
 /// afk upgrade's container-registry adapter: the `afk-registry` crate (crates/afk-registry).
 pub use afk_registry as registry;
-/// The loopback fake forge, registry and cluster: the `afk-sandbox` crate (crates/afk-sandbox).
+/// The loopback fake forge, registry, cluster and model: the `afk-sandbox` crate (crates/afk-sandbox).
 pub use afk_sandbox as sandbox;
 /// The state file: the `afk-store` crate (crates/afk-store).
 pub use afk_store as store;

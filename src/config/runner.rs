@@ -1,4 +1,4 @@
-// One file: `[runner]` and `[runner.kubernetes]` (~730 lines: their keys, defaults and checks, validated together) and their tests.
+// One file: `[runner]` and `[runner.kubernetes]` (~860 lines: their keys, defaults and checks, validated together) and their tests.
 //! `[runner]` and `[runner.kubernetes]`: how afk starts an agent.
 
 use anyhow::Result;

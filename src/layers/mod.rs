@@ -8,6 +8,7 @@ mod circles;
 mod crates;
 mod env_reads;
 mod files;
+mod map;
 mod rooms;
 mod sinks;
 mod watch;

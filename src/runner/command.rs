@@ -1,4 +1,4 @@
-// One file: the command runner (~600 lines: its start, its wrapper, its liveness and stop, its doctor check) and the tests that run its processes.
+// One file: the command runner (~750 lines: its start, its wrapper, its liveness and stop, its doctor check) and the tests that run its processes.
 //! The command runner (docs/runners.md#command-a-local-process): the agent runs
 //! detached in its own session and process group, a small `sh` wrapper writes
 //! its exit status to `<run_dir>/exit_status` (atomically, via rename) even

@@ -1,4 +1,4 @@
-// One file: the box's rules (~690 lines: its mounts, bwrap's arguments, the forwarder's judge) and the table tests that pin them, kept beside them as everywhere in core.
+// One file: the box's rules (~860 lines: its mounts, bwrap's arguments, the forwarder's judge) and the table tests that pin them, kept beside them as everywhere in core.
 //! The agent's box (docs/runners.md#the-agents-box): on the command runner
 //! every turn runs in a box of its own, made with Linux namespaces by
 //! bubblewrap. This file decides, from plain values the binary gathered,

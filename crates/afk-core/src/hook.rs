@@ -1,4 +1,4 @@
-// One file: `afk hook`'s rules (~440 lines) and the table tests that pin them, kept beside them as everywhere in core.
+// One file: `afk hook`'s rules (~530 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! `afk hook`'s rules (docs/hook.md): which headers of a forge's webhook
 //! delivery count as its signature and how each is read, which tick an
 //! event starts, the repository and delivery id it names, and what each

@@ -1,4 +1,4 @@
-// One file: the advisory rules (records, version orders, CVSS scoring, ~450 lines) and the table tests that pin them, kept beside them as everywhere in core.
+// One file: the advisory rules (records, version orders, CVSS scoring, ~840 lines) read as one; the table tests that pin them are osv/tests.rs.
 //! Advisories for the change gate (docs/security.md#advisories): OSV
 //! records as osv.dev publishes them, read into an index by ecosystem and
 //! name, and the questions the gate asks of it: which records apply to a

@@ -1,4 +1,4 @@
-// One file: the prompts (~430 lines) and the tests that pin their every word, kept beside them as everywhere in core.
+// One file: the prompts (~500 lines) and the tests that pin their every word, kept beside them as everywhere in core.
 //! The dispatch prompt (docs/how-it-works.md#the-prompt) and the corrective
 //! prompt (docs/runners.md).
 //! Untrusted text is cleaned and fenced by `core::sanitize`.

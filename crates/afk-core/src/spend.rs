@@ -1,4 +1,4 @@
-// One file: the spend ledger and the budget rules it feeds (~840 lines sharing Ledger, Figure and DayRun) and their table tests.
+// One file: the spend ledger and the budget rules it feeds (~900 lines sharing Ledger, Figure and DayRun) and their table tests.
 //! Spend and the budget rules (docs/configuration.md#budget-spend-limits,
 //! docs/how-it-works.md#spend). Pure: the bytes an agent wrote, the thread's
 //! figure, the stored ledger and `now` come in.

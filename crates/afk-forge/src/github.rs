@@ -1,4 +1,4 @@
-// One file: GitHub's ForgeReads and ForgeWrites (~720 lines: one impl each, every call GitHub spells its own way) and their tests.
+// One file: GitHub's ForgeReads and ForgeWrites (~830 lines: one impl each, every call GitHub spells its own way) and their tests.
 //! GitHub REST (api.github.com, or GitHub Enterprise Server's `/api/v3`) with
 //! the shapes of `contracts/github-rest-subset.json`, mapped onto the
 //! forge-neutral model. Where GitHub differs from Gitea:

@@ -1,6 +1,7 @@
 //! afk's host: the clock, the log and private files, which the store, the
 //! forge, the runners and the commands all use and none of them owns. The
-//! binary re-exports these as `afk::clock`, `afk::log` and `afk::private_files`.
+//! binary re-exports these as `afk::clock`, `afk::log`, `afk::private_files`
+//! and `afk::redact`.
 
 pub mod clock;
 pub mod log;

@@ -1,4 +1,4 @@
-// One file: the store's opening (~690 lines: migrations in order, identity, errors, the write lock; each table family has its own file) and its tests.
+// One file: the store's opening (~840 lines: migrations in order, identity, errors, the write lock; each table family has its own file) and its tests.
 //! The one SQLite file: WAL, busy timeout, forward-only migrations keyed by
 //! `PRAGMA user_version`. One file per table family.
 //!

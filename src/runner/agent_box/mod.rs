@@ -1,4 +1,4 @@
-// One file: the box's tick side (~750 lines: the turn's spec from the config, the machine and the run, as one Boxer) and the tests that pin it.
+// One file: the box's tick side (~870 lines: the turn's spec from the config, the machine and the run, as one Boxer) and the tests that pin it.
 //! The agent's box on the command runner (docs/runners.md#the-agents-box):
 //! what the rules in `core::agent_box` decide, made real.
 //!
