@@ -419,7 +419,7 @@ curl -s "$U/_admin/webhooks"          # each delivery
 curl -s -X POST "$URL/_admin/merge" -d "{\"repo\": \"acme/api\", \"pr\": $PR}"
 curl -s -X DELETE \
   "$URL/_admin/requests"
-V=$(curl -s -H "Authorization: token $AFK_FORGE_TOKEN" "$URL/api/v1/version" | head -1)
+V=$(curl -s -H "Authorization: token $AFK_FORGE_TOKEN" "$URL/healthz" | head -1)
 echo '/_admin/state'   # named, not sent
 ```
 "##;

@@ -309,7 +309,6 @@ pub(super) type LockMoves = (
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     use super::super::tests_git::git;
 
