@@ -8,7 +8,7 @@
 //! Text output prints the one line and its hints (`; ` between); `--json`
 //! carries the hints apart (docs/reports.md#errors).
 
-use crate::forge::{Failure, ForgeError};
+use crate::forge::ForgeError;
 
 /// A command's failure: what `main` prints and exits with.
 #[derive(Debug)]
@@ -133,9 +133,12 @@ pub enum ErrorKind {
     Usage,
     /// the configuration: a key, a value, a secret (`config::ConfigError`)
     Config,
-    /// a forge, agent-thread, Kubernetes or webhook call, by what it met
-    /// (afk-http's kinds, the one vocabulary of a failed call)
-    Call(Failure),
+    /// a forge, agent-thread, Kubernetes or webhook call that failed (what
+    /// it met, in afk-http's kinds, is its error's own: its line and hints)
+    Call,
+    /// afk's own bug: an invariant of afk's broke (`types::InternalError`),
+    /// nothing the operator did; its hint asks for a report
+    Internal,
     /// anything else: a file, the state file, git, a rule's refusal
     Other,
 }
@@ -144,28 +147,34 @@ pub enum ErrorKind {
 /// `anyhow` error to a [`CommandError`] finds once.
 fn kind_of(e: &anyhow::Error) -> ErrorKind {
     let e = crate::hint::unhinted(e);
+    if e.is::<crate::types::InternalError>() {
+        return ErrorKind::Internal;
+    }
     if e.is::<UsageError>() {
         return ErrorKind::Usage;
     }
     if e.is::<crate::config::ConfigError>() {
         return ErrorKind::Config;
     }
-    let call = ForgeError::kind_of(e)
-        .or_else(|| crate::runner::kubernetes::kind_of(e))
-        .or_else(|| {
-            e.downcast_ref::<crate::notify::Undelivered>()
-                .map(|u| u.kind)
-        });
-    call.map_or(ErrorKind::Other, ErrorKind::Call)
+    let call = ForgeError::kind_of(e).is_some()
+        || crate::runner::kubernetes::kind_of(e).is_some()
+        || e.is::<crate::notify::Undelivered>();
+    if call {
+        ErrorKind::Call
+    } else {
+        ErrorKind::Other
+    }
 }
 
 /// The exit code of a kind (docs/exit-codes.md): 2 for a usage or
-/// configuration error (nothing was touched), else 1. A refused token or an
-/// unreachable host found by a call is the tick's one error line, exit 1.
+/// configuration error (nothing was touched), 6 for afk's own bug, else 1.
+/// A refused token or an unreachable host found by a call is the tick's one
+/// error line, exit 1.
 pub fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::Usage | ErrorKind::Config => 2,
-        ErrorKind::Call(_) | ErrorKind::Other => 1,
+        ErrorKind::Internal => 6,
+        ErrorKind::Call | ErrorKind::Other => 1,
     }
 }
 
@@ -202,29 +211,24 @@ mod tests {
     fn every_typed_error_exits_with_its_documented_code() {
         let usage = anyhow::Error::new(super::UsageError("--type".into()));
         let config = anyhow::Error::new(crate::config::ConfigError("config: x".into()));
+        let internal = anyhow::Error::new(crate::types::InternalError::new("x"));
         let cases = [
             (usage.context("lessons"), ErrorKind::Usage, 2),
             (config, ErrorKind::Config, 2),
             (
                 forge(Failure::NotFound).context("issue 4"),
-                ErrorKind::Call(Failure::NotFound),
+                ErrorKind::Call,
                 1,
             ),
-            (
-                forge(Failure::Unauthorized),
-                ErrorKind::Call(Failure::Unauthorized),
-                1,
-            ),
+            (forge(Failure::Unauthorized), ErrorKind::Call, 1),
             (
                 forge(Failure::Exhausted(LastTry::NoAnswer)),
-                ErrorKind::Call(Failure::Exhausted(LastTry::NoAnswer)),
+                ErrorKind::Call,
                 1,
             ),
-            (
-                kube(Failure::Conflict),
-                ErrorKind::Call(Failure::Conflict),
-                1,
-            ),
+            (forge(Failure::RateLimited), ErrorKind::Call, 1),
+            (kube(Failure::Conflict), ErrorKind::Call, 1),
+            (internal.context("poll"), ErrorKind::Internal, 6),
             (anyhow::anyhow!("disk full"), ErrorKind::Other, 1),
         ];
         for (e, kind, code) in cases {
@@ -238,11 +242,75 @@ mod tests {
                 .unwrap_or_else(|| panic!("{code} is not in exit_status::TABLE"));
             let says = match kind {
                 ErrorKind::Usage | ErrorKind::Config => "Usage or configuration error",
-                ErrorKind::Call(_) | ErrorKind::Other => "something failed",
+                ErrorKind::Internal => "A bug in afk",
+                ErrorKind::Call | ErrorKind::Other => "something failed",
             };
             assert!(documented.meaning.contains(says), "{code}: {says}");
         }
-        assert_eq!(exit_code(ErrorKind::Call(Failure::RateLimited)), 1);
+    }
+
+    /// #83 item 6: afk's own bug (`types::InternalError`) is a kind of its
+    /// own, exit 6 and no other kind's, its hint a report; a missing file
+    /// and a refused request are not it.
+    #[test]
+    fn an_internal_error_exits_6_with_the_hint_to_report_it() {
+        use crate::types::InternalError;
+        let bug = anyhow::Error::new(InternalError::new("the loop ended without an answer"))
+            .context("kubernetes: creating Job afk-run-3");
+        let e = CommandError::from(bug);
+        assert_eq!((e.kind, e.exit_code()), (ErrorKind::Internal, 6));
+        assert_eq!(e.hints, [crate::hint::INTERNAL]);
+        assert!(
+            e.hints[0].contains("bug in afk") && e.hints[0].contains("report it"),
+            "{:?}",
+            e.hints
+        );
+        assert_eq!(
+            e.line(),
+            "kubernetes: creating Job afk-run-3: internal error (a bug in afk): the loop ended without an answer"
+        );
+        assert!(
+            e.person_line().ends_with(crate::hint::INTERNAL),
+            "{}",
+            e.person_line()
+        );
+        // its code is in the one table, and is no other kind's
+        let row = crate::exit_status::TABLE
+            .iter()
+            .find(|c| c.code == 6)
+            .expect("6 is in exit_status::TABLE");
+        assert!(row.meaning.contains("A bug in afk"), "{}", row.meaning);
+        for other in [
+            ErrorKind::Usage,
+            ErrorKind::Config,
+            ErrorKind::Call,
+            ErrorKind::Other,
+        ] {
+            assert_ne!(exit_code(other), 6, "{other:?}");
+        }
+        // a missing file and a refused request are not afk's bug
+        let missing = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::NotFound))
+            .context("reading /etc/afk/afk.toml");
+        for (e, kind) in [
+            (missing, ErrorKind::Other),
+            (forge(Failure::Unauthorized), ErrorKind::Call),
+        ] {
+            let e = CommandError::from(e);
+            assert_eq!((e.kind, e.exit_code()), (kind, 1), "{}", e.line());
+            assert!(
+                !e.hints.iter().any(|h| h == crate::hint::INTERNAL),
+                "{:?}",
+                e.hints
+            );
+        }
+        // inside a tick it is an error item (`tick::ErrorItem` takes these
+        // hints): the hint is kept under a hinted context too
+        let hinted = crate::hint::hinted(
+            anyhow::Error::new(InternalError::new("x")).context("watch"),
+            "outer",
+        );
+        assert_eq!(super::hints_of(&hinted), ["outer", crate::hint::INTERNAL]);
+        assert_eq!(CommandError::from(hinted).kind, ErrorKind::Internal);
     }
 
     /// A lower crate's typed error becomes a command's error with the hint

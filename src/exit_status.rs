@@ -55,6 +55,12 @@ pub const TABLE: &[Code] = &[
         who: "the ticks: poll, watch, harvest, upgrade",
     },
     Code {
+        code: 6,
+        short: "a bug in afk (an internal error): please report it",
+        meaning: "A bug in afk, not in its setup: an invariant of afk's own broke (stderr says `internal error (a bug in afk): …`), where the alternative was a panic. Its hint asks for a report on afk's issue tracker, with the error line and what `afk --version` prints. Not a missing file, a refused request or a wrong setting (those are 1 and 2). Inside a tick it is one of the tick's errors, with the same hint, and the tick exits 1.",
+        who: "every command",
+    },
+    Code {
         code: 141,
         short: "stdout was closed early (e.g. `afk status | head -1`); like cargo and coreutils",
         meaning: "stdout was closed before afk finished writing (`afk status \\| head -1`): afk ends on SIGPIPE as cargo and coreutils do (128 + 13), without a panic.",
@@ -85,6 +91,7 @@ const TICK: Says = &[
         5,
         "the tick reached tick_timeout: it started nothing new, reported, pinged /fail",
     ),
+    (6, "a bug in afk (an internal error): please report it"),
     (
         143,
         "SIGTERM: the tick finished the step in hand, reported, pinged /fail",
@@ -99,6 +106,7 @@ const COMMAND: Says = &[
         "it failed, or what it names does not exist (one line on stderr says what, where and what to do; with --json: {\"error\", \"exit\"})",
     ),
     (2, "usage or configuration error; nothing was touched"),
+    (6, "a bug in afk (an internal error): please report it"),
 ];
 
 /// The commands (their path below `afk`) whose codes are not [`COMMAND`]'s.
@@ -268,10 +276,21 @@ mod tests {
                 "",
                 &["Exit status:\n  0    ran", "  141  stdout", "The one table"],
             ),
-            ("poll", &["  5    the tick reached", "  143  SIGTERM"]),
+            (
+                "poll",
+                &[
+                    "  5    the tick reached",
+                    "  6    a bug in afk",
+                    "  143  SIGTERM",
+                ],
+            ),
             (
                 "template list",
-                &["  0    done\n", "every code: docs/exit-codes.md"],
+                &[
+                    "  0    done\n",
+                    "  6    a bug in afk",
+                    "every code: docs/exit-codes.md",
+                ],
             ),
             ("upgrade verdict", &["  3    PENDING\n"]),
         ];

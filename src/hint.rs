@@ -62,9 +62,14 @@ pub fn hints_of(e: &anyhow::Error) -> Vec<String> {
     out
 }
 
+/// The hint of afk's own bug (`types::InternalError`, exit 6): nothing in
+/// the setup to fix; what helps is a report.
+pub const INTERNAL: &str = "this is a bug in afk, not in its setup: please report it on afk's issue tracker, with this error line and what `afk --version` prints";
+
 /// The hint the binary gives a lower crate's typed error found in `e`'s
 /// chain (or a context of its): what to do about what happened (a failed
-/// call's by its `Reason`, a refused registry's by `secret_refused`).
+/// call's by its `Reason`, a refused registry's by `secret_refused`, afk's
+/// own bug by [`INTERNAL`]).
 pub fn of_typed(e: &anyhow::Error) -> Option<String> {
     use crate::store::{StateError, Trouble};
     if e.downcast_ref::<crate::git::workspace::PushRefused>()
@@ -76,6 +81,9 @@ pub fn of_typed(e: &anyhow::Error) -> Option<String> {
         );
     }
     e.chain().find_map(|c| {
+        if c.is::<crate::types::InternalError>() {
+            return Some(INTERNAL.into());
+        }
         if let Some(f) = c.downcast_ref::<crate::forge::ForgeError>() {
             return f.reason.as_ref().map(of_call);
         }

@@ -1,6 +1,7 @@
 //! afk: parse args, load config, run one command, map errors to exit codes
-//! (0 ran, 1 the tick failed in part or whole, 2 usage or configuration;
-//! killed by SIGPIPE, 141 in a shell, when stdout was closed early).
+//! (0 ran, 1 the tick failed in part or whole, 2 usage or configuration, 6
+//! afk's own bug; killed by SIGPIPE, 141 in a shell, when stdout was closed
+//! early).
 
 use afk::{cli, commands, log};
 

@@ -224,9 +224,13 @@ fn record(ctx: &Session, a: &LessonRecord) -> Result<Outcome> {
             "`afk runs` lists them",
         ));
     }
-    let id = s
-        .insert_lesson(&l, None)?
-        .expect("manual lessons are never dropped");
+    // only an automatic lesson is deduplicated (dropped): a manual one
+    // dropped is afk's own bug
+    let id = s.insert_lesson(&l, None)?.ok_or_else(|| {
+        anyhow::Error::new(crate::types::InternalError::new(
+            "lessons: the state file dropped a lesson recorded by hand",
+        ))
+    })?;
     // a dry run's copy of the store ends with the command: no id to name
     let kept = Some(id).filter(|_| s.source().lasts());
     let human = tense.pick(

@@ -30,26 +30,27 @@ pub enum Step {
 }
 
 pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
-    if let Step::Gateway { ready } = a.step {
-        if ready {
-            let up = crate::runner::kubernetes::gateway_listens()?;
-            return Ok(Outcome::code(u8::from(!up)));
-        }
-        crate::runner::kubernetes::serve_gateway()?;
-        return Ok(Outcome::OK);
-    }
-    let env = crate::workspace_pod::PodEnv::from_env()?;
+    // the gateway's container reads no git step's environment
     match a.step {
+        Step::Gateway { ready: true } => {
+            let up = crate::runner::kubernetes::gateway_listens()?;
+            Ok(Outcome::code(u8::from(!up)))
+        }
+        Step::Gateway { ready: false } => {
+            crate::runner::kubernetes::serve_gateway()?;
+            Ok(Outcome::OK)
+        }
         Step::Checkout => {
+            let env = crate::workspace_pod::PodEnv::from_env()?;
             let said = crate::workspace_pod::checkout(&env)?;
             crate::log::info(&said);
             Ok(Outcome::OK)
         }
         Step::Forward => {
+            let env = crate::workspace_pod::PodEnv::from_env()?;
             let (code, said) = crate::workspace_pod::forward(&env);
             crate::log::info(&said);
             Ok(Outcome::code(code))
         }
-        Step::Gateway { .. } => unreachable!("served above"),
     }
 }

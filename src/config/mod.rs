@@ -52,7 +52,7 @@ pub use runner::{
     Kubernetes, Runner, default_host_id, gid_has_group, is_dedicated_account, subordinate_ranges,
     uid_has_account,
 };
-pub use secrets::read_secret_file;
+pub use secrets::{env_secret, env_secret_set, env_vars_holding, model_key_file, read_secret_file};
 pub use settled::Settled;
 pub use state::StatePaths;
 pub use upgrade::{GroupBy, Upgrade};

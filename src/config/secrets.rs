@@ -1,13 +1,13 @@
 //! What the config says about secrets: the files that hold them, the
 //! variables that name them, and the URLs that must not carry them.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::path::Path;
 
 use crate::redact::Secret;
 
 use super::check::Checker;
-use super::{Config, NotifyUrls, cfg_err};
+use super::{Config, NotifyUrls, cfg_err, cfg_hint};
 
 /// A secret from a file the config names under `key`. Like ssh with a key
 /// file, a file that group or others may read is refused: the secret may
@@ -120,9 +120,13 @@ impl Config {
     }
 }
 
-/// The secret in the variable `name`, read now: None when `name` is empty
-/// or the variable unset or blank.
-fn from_env(name: &str) -> Option<Secret> {
+/// The secret in the variable `name`, read now and registered as it is
+/// read (a [`Secret`]): None when `name` is empty or the variable unset or
+/// blank. The one reader of a key, a token or a secret from the
+/// environment outside the config's own (`layers/env_reads.rs`): the
+/// model's key in the keeper's process at each turn and in doctor's probe,
+/// `runner.secret_env`'s values in the keeper's.
+pub fn env_secret(name: &str) -> Option<Secret> {
     let name = name.trim();
     if name.is_empty() {
         return None;
@@ -131,6 +135,61 @@ fn from_env(name: &str) -> Option<Secret> {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .map(|v| Secret::new(v.trim()))
+}
+
+/// Whether the variable `name` holds a secret (set, and not blank), its
+/// value neither kept nor registered: where only the presence of a key or
+/// a token matters (doctor, the demo, whether the model gateway is on).
+pub fn env_secret_set(name: &str) -> bool {
+    !name.is_empty() && std::env::var(name).is_ok_and(|v| !v.trim().is_empty())
+}
+
+/// The names of this process's variables whose value carries `key`
+/// (`core::gateway::key_vars::holding_key`): what a boxed agent loses
+/// besides the key's own variable. The values are compared here and kept
+/// nowhere.
+pub fn env_vars_holding(key: &Secret) -> Vec<String> {
+    let vars: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let vars = vars.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    crate::core::gateway::key_vars::holding_key(vars, key.expose())
+}
+
+/// The model's key in the file the variable `path_var` names, else in
+/// `default`, registered as it is read: a Kubernetes pod's gateway
+/// container, where the key is the Secret mounted there, never a variable
+/// of the pod's (the kubelet sets the file's mode: no check of it here). A
+/// file that cannot be read, or is blank, is an error naming the file.
+pub fn model_key_file(path_var: &str, default: &str) -> Result<Secret> {
+    let file = std::env::var(path_var).unwrap_or_else(|_| default.into());
+    let key = std::fs::read_to_string(&file)
+        .with_context(|| format!("the model's key ({file}) cannot be read"))?;
+    if key.trim().is_empty() {
+        bail!("the model's key ({file}) is empty");
+    }
+    Ok(Secret::new(key.trim()))
+}
+
+impl Config {
+    /// The runner's token (`runner.token_env`), registered as it is read (a
+    /// [`Secret`]: never printed). Ok(None): no variable is named; one named
+    /// and unset or blank is a configuration error, as the forge token's is.
+    pub fn runner_token(&self) -> Result<Option<Secret>> {
+        let name = &self.runner.token_env;
+        if name.is_empty() {
+            return Ok(None);
+        }
+        match std::env::var(name) {
+            Ok(t) if !t.trim().is_empty() => Ok(Some(Secret::new(t.trim()))),
+            _ => bail!(cfg_hint(
+                format!(
+                    "config: the runner token is missing: the environment variable {name} (runner.token_env) is unset or empty"
+                ),
+                format!("set the environment variable {name}")
+            )),
+        }
+    }
 }
 
 impl Config {
@@ -146,7 +205,7 @@ impl Config {
             .filter_map(|&kind| {
                 let name =
                     crate::core::heartbeat::variable(&n.heartbeat_env, n.heartbeat.for_tick(kind))?;
-                let base = from_env(name)?;
+                let base = env_secret(name)?;
                 // each URL pinged (`{tick}` replaced, a suffix added) is one too
                 use crate::core::heartbeat::{Ping, url};
                 for ping in [Ping::Start, Ping::Success, Ping::Fail] {
@@ -156,11 +215,11 @@ impl Config {
             })
             .collect();
         self.notify.urls = NotifyUrls {
-            slack_webhook: from_env(&n.slack_webhook_env),
-            webhook: from_env(&n.webhook_env),
+            slack_webhook: env_secret(&n.slack_webhook_env),
+            webhook: env_secret(&n.webhook_env),
             heartbeat,
         };
-        self.upgrade.registry_auth = from_env(&self.upgrade.registry_auth_env);
+        self.upgrade.registry_auth = env_secret(&self.upgrade.registry_auth_env);
         if let Some((_, token)) = self
             .upgrade
             .registry_auth
@@ -280,7 +339,7 @@ impl Config {
             .map(|v| Secret::new(v.trim()));
         names
             .iter()
-            .filter_map(|n| from_env(n))
+            .filter_map(|n| env_secret(n))
             .chain(from_files)
             .collect()
     }
@@ -345,6 +404,75 @@ mod tests {
             crate::redact::text(said),
             "pinged [redacted]; token [redacted]"
         );
+    }
+
+    /// The readers the rest of afk reads a key or a token through
+    /// (`layers/env_reads.rs`): each value a `Secret` from its read, so
+    /// redacted from then on; runner.token_env named and unset is a
+    /// configuration error with its hint, a blank key file an error naming
+    /// the file.
+    #[test]
+    fn the_readers_outside_the_config_use_make_each_value_a_secret_as_they_read_it() {
+        let mut c = parse("").unwrap();
+        assert!(c.runner_token().unwrap().is_none(), "no variable named");
+        c.runner.token_env = "AFK_UNIT_RT1_TOKEN".into();
+        let e = c.runner_token().unwrap_err();
+        assert!(
+            crate::hint::unhinted(&e).is::<crate::config::ConfigError>(),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "config: the runner token is missing: the environment variable AFK_UNIT_RT1_TOKEN (runner.token_env) is unset or empty"
+        );
+        assert_eq!(
+            crate::hint::hints_of(&e),
+            ["set the environment variable AFK_UNIT_RT1_TOKEN"]
+        );
+        assert!(!super::env_secret_set("AFK_UNIT_RT1_TOKEN"));
+        // SAFETY: names of this test's own, read by no other thread
+        unsafe {
+            std::env::set_var("AFK_UNIT_RT1_TOKEN", " rt-4c1f9a7e25\n");
+            std::env::set_var("AFK_UNIT_RT1_COPY", "Bearer rt-4c1f9a7e25");
+            std::env::set_var("AFK_UNIT_RT1_BLANK", "  ");
+        }
+        let token = c.runner_token().unwrap().expect("the token");
+        assert_eq!(token.expose(), "rt-4c1f9a7e25");
+        assert_eq!(crate::redact::text("sent rt-4c1f9a7e25"), "sent [redacted]");
+        assert!(super::env_secret_set("AFK_UNIT_RT1_TOKEN"));
+        assert!(!super::env_secret_set("AFK_UNIT_RT1_BLANK"));
+        assert!(!super::env_secret_set(""));
+        assert!(super::env_secret("AFK_UNIT_RT1_BLANK").is_none());
+        let mut holding = super::env_vars_holding(&token);
+        holding.retain(|n| n.starts_with("AFK_UNIT_RT1_"));
+        holding.sort();
+        assert_eq!(holding, ["AFK_UNIT_RT1_COPY", "AFK_UNIT_RT1_TOKEN"]);
+
+        // a pod gateway's key, from the file its variable names
+        let dir = std::env::temp_dir().join(format!("afk-unit-mk1-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("key");
+        let shown = file.display().to_string();
+        std::fs::write(&file, "  \n").unwrap();
+        // SAFETY: as above
+        unsafe { std::env::set_var("AFK_UNIT_MK1_FILE", &file) };
+        let none = "/nonexistent/afk-unit-mk1-key";
+        let e = super::model_key_file("AFK_UNIT_MK1_FILE", none).unwrap_err();
+        assert_eq!(e.to_string(), format!("the model's key ({shown}) is empty"));
+        std::fs::write(&file, "sk-mk-8e2d4b6a10\n").unwrap();
+        let key = super::model_key_file("AFK_UNIT_MK1_FILE", none).unwrap();
+        assert_eq!(key.expose(), "sk-mk-8e2d4b6a10");
+        assert_eq!(
+            crate::redact::text("key sk-mk-8e2d4b6a10"),
+            "key [redacted]"
+        );
+        // the variable unset: the default file
+        let e = super::model_key_file("AFK_UNIT_MK1_UNSET", none).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("the model's key ({none}) cannot be read")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -90,20 +90,8 @@ struct Created {
 
 impl HttpRunner {
     pub fn new(cfg: &Config) -> Result<HttpRunner> {
-        let token = if cfg.runner.token_env.is_empty() {
-            None
-        } else {
-            match std::env::var(&cfg.runner.token_env) {
-                Ok(t) if !t.trim().is_empty() => Some(crate::redact::Secret::new(t.trim())),
-                _ => bail!(crate::hint::hinted(
-                    anyhow::Error::new(crate::config::ConfigError(format!(
-                        "config: the runner token is missing: the environment variable {} (runner.token_env) is unset or empty",
-                        cfg.runner.token_env
-                    ))),
-                    format!("set the environment variable {}", cfg.runner.token_env)
-                )),
-            }
-        };
+        // runner.token_env's, a Secret as it is read (the config's reader)
+        let token = cfg.runner_token()?;
         let service = |token: Option<&str>| {
             let mut h = Http::service(
                 "runner",
@@ -245,7 +233,12 @@ impl HttpRunner {
                 }
             }
         }
-        let e = last.expect("tries > 0");
+        // every caller tries once or twice: none tried is afk's own bug
+        let Some(e) = last else {
+            return Err(anyhow::Error::new(crate::types::InternalError::new(
+                format!("runner: a thread's start was tried {tries} times and none was sent"),
+            )));
+        };
         Err(anyhow::anyhow!(super::StartUnknown {
             handle: None,
             why: e.to_string(),

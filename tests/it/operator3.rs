@@ -679,6 +679,7 @@ fn every_exit_code_of_help_man_and_code_is_in_the_one_table() {
         2,
         3,
         4,
+        afk::command_error::exit_code(afk::command_error::ErrorKind::Internal),
         141,
         Stop::Deadline.exit_code(),
         Stop::Term.exit_code(),

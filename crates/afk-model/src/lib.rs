@@ -6,6 +6,7 @@
 //! mistake.
 
 pub mod forge;
+mod internal;
 pub mod lesson;
 pub mod review;
 pub mod runner;
@@ -110,6 +111,7 @@ pub mod status;
 pub mod tick;
 
 pub use forge::ForgeKind;
+pub use internal::InternalError;
 pub use review::{
     BranchUpdate, CommandVerb, Effect, Handled, LineComment, LineComments, Review, ReviewState,
     TalkKind, TalkSaid, TurnBudget, UpdateStyle,

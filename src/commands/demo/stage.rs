@@ -161,7 +161,7 @@ fn gateway_line(kind: crate::types::AgentKind, boxed: bool) -> String {
         crate::types::AgentKind::Codex => "AFK_MODEL_KEY",
         _ => Api::Anthropic.default_key_env(),
     };
-    let key_present = std::env::var(key_env).is_ok_and(|k| !k.trim().is_empty());
+    let key_present = crate::config::env_secret_set(key_env);
     let setting = Setting {
         mode: Mode::Auto,
         agent: kind,

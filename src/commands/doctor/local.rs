@@ -165,7 +165,7 @@ pub(super) fn local(ctx: &Session, d: &mut Doctor) {
         d.add("status page", level, text);
     }
     for (group, key, name, effect) in named_variables(ctx.config()) {
-        if std::env::var(&name).is_ok_and(|v| !v.trim().is_empty()) {
+        if crate::config::env_secret_set(&name) {
             continue;
         }
         let (level, text) = doctor::unset_env(&key, &name, effect);

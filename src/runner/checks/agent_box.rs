@@ -313,6 +313,8 @@ fn judge(b: &Boxer, found: &str) -> (Level, String) {
 /// Why a boxed named agent would have no way to log in, if so.
 fn no_login(agent: AgentKind) -> Option<String> {
     let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    // a key's or a token's presence: through the config's reader
+    use crate::config::env_secret_set as key_set;
     match agent {
         AgentKind::Claude => {
             let key = [
@@ -321,13 +323,15 @@ fn no_login(agent: AgentKind) -> Option<String> {
                 "CLAUDE_CODE_OAUTH_TOKEN",
             ]
             .iter()
-            .any(|k| set(k));
+            .any(|k| key_set(k));
             (!key && !set("CLAUDE_CONFIG_DIR")).then(|| {
                 "a boxed claude has no way to log in: its home is the run's own, so set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN) in afk's environment, or CLAUDE_CONFIG_DIR to the folder of its login (docs/runners.md#the-agents-box)".to_string()
             })
         }
         AgentKind::Codex => {
-            let key = ["OPENAI_API_KEY", "CODEX_API_KEY"].iter().any(|k| set(k));
+            let key = ["OPENAI_API_KEY", "CODEX_API_KEY"]
+                .iter()
+                .any(|k| key_set(k));
             (!key && !set("CODEX_HOME")).then(|| {
                 "a boxed codex has no way to log in: its home is the run's own, so set OPENAI_API_KEY in afk's environment, or CODEX_HOME to the folder of its config and login (docs/runners.md#the-agents-box)".to_string()
             })

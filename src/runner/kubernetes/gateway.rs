@@ -14,7 +14,7 @@
 use crate::core::gateway::{self as rules, Api, InForce, Mode, Setting};
 use crate::core::kube_gateway as kg;
 use crate::runner::agent_box::{GATEWAY_STDOUT, Gateway, GatewayOn, GatewaySpec, PLACEHOLDER};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
 use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
@@ -148,8 +148,9 @@ fn agent_env(on: &GatewayOn, port: u16) -> Vec<(String, String)> {
     }
 }
 
-/// The key's variable in the gateway container's own process (read from
-/// the mounted Secret, never from its environment as the pod gave it).
+/// The name the gateway container's key goes by in what the gateway says
+/// (a refused key names it): the key itself is read from the mounted
+/// Secret (`config::model_key_file`), never from an environment.
 const KEY_VAR: &str = "AFK_GATEWAY_MODEL_KEY";
 /// How long requests in flight are given to finish once the pod ends.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(20);
@@ -165,20 +166,12 @@ pub fn serve() -> Result<()> {
         .map_err(|_| anyhow!("${} is not set: this runs in a turn's pod", kg::SPEC_VAR))?;
     let mut spec: GatewaySpec =
         serde_json::from_str(&text).context("the gateway's spec does not read")?;
-    let key_file = std::env::var(kg::KEY_FILE_VAR).unwrap_or_else(|_| kg::KEY_FILE.into());
-    let key = std::fs::read_to_string(&key_file)
-        .with_context(|| format!("the model's key ({key_file}) cannot be read"))?;
-    if key.trim().is_empty() {
-        bail!("the model's key ({key_file}) is empty");
-    }
+    // the file `$AFK_GATEWAY_KEY_FILE` names (else the mounted Secret's),
+    // read through the config's secret reader: a Secret as it is read
+    let key = crate::config::model_key_file(kg::KEY_FILE_VAR, kg::KEY_FILE)?;
     spec.metered = GATEWAY_STDOUT.into();
     spec.key_env = KEY_VAR.into();
-    // SAFETY: no other thread runs yet; the variable is gone again before one does
-    unsafe { std::env::set_var(KEY_VAR, key.trim()) };
-    let made = Gateway::new(spec.clone());
-    // SAFETY: as above
-    unsafe { std::env::remove_var(KEY_VAR) };
-    let gateway = made?;
+    let gateway = Gateway::with_key(spec.clone(), key)?;
     if let Some(mark) = kg::stop_mark(std::env::var(kg::STOP_MARK_VAR).ok().as_deref()) {
         let mark = std::path::PathBuf::from(mark);
         gateway.when_stopped(Box::new(move || leave_mark(&mark)));

@@ -234,7 +234,10 @@ impl KubernetesRunner {
                 Err(e) => return Err(e),
             }
         }
-        unreachable!("the loop returns")
+        // each try returns or goes on to the second, which returns
+        Err(anyhow::Error::new(crate::types::InternalError::new(
+            format!("kubernetes: creating {kind} {name} ended with no answer and no error"),
+        )))
     }
 
     /// A turn begun and not known to have been made: finish it now.

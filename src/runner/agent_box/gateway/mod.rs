@@ -207,17 +207,23 @@ const MAX_HEAD: usize = 64 << 10;
 const IDLE: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Gateway {
-    /// The gateway of a turn, its key read now from the keeper's environment.
+    /// The gateway of a turn, its key read now from the keeper's
+    /// environment through the config's one reader of a secret variable
+    /// (`config::env_secret`: a `Secret` from the moment it is read).
     pub(crate) fn new(spec: GatewaySpec) -> Result<Arc<Gateway>> {
-        let key = std::env::var(&spec.key_env)
-            .ok()
-            .filter(|k| !k.trim().is_empty());
-        let Some(key) = key else {
+        let Some(key) = crate::config::env_secret(&spec.key_env) else {
             bail!(
                 "the model gateway: ${} (runner.model.key_env) is not in afk's environment; the turn does not start",
                 spec.key_env
             );
         };
+        Gateway::with_key(spec, key)
+    }
+
+    /// The gateway of a turn whose key is `key` (a Kubernetes pod's
+    /// gateway container reads it from its mounted file:
+    /// `config::model_key_file`).
+    pub(crate) fn with_key(spec: GatewaySpec, key: crate::redact::Secret) -> Result<Arc<Gateway>> {
         if let Err(why) = rules::upstream_allowed(&spec.upstream) {
             bail!("the model gateway: runner.model.upstream {why}");
         }
@@ -228,11 +234,8 @@ impl Gateway {
             crate::redact::Secret::new(v.trim());
         }
         for name in &spec.redact_env {
-            if let Ok(v) = std::env::var(name)
-                && !v.trim().is_empty()
-            {
-                crate::redact::Secret::new(v);
-            }
+            // registered as it is read: held by the redaction, not here
+            let _ = crate::config::env_secret(name);
         }
         let agent = afk_http::client::builder(std::time::Duration::from_secs(24 * 3600))
             .timeout_connect(std::time::Duration::from_secs(10))
@@ -248,7 +251,7 @@ impl Gateway {
         let keeper = format!("{}-{made:x}", std::process::id());
         Ok(Arc::new(Gateway {
             spec,
-            key: crate::redact::Secret::new(key.trim()),
+            key,
             agent,
             spent: Mutex::new(0),
             stopped: AtomicBool::new(false),

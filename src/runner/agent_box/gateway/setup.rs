@@ -51,7 +51,7 @@ pub fn setup(cfg: &crate::config::Config, network_model: bool) -> Setup {
         boxed: true,
         network_model,
         key_env: &key_env,
-        key_present: !key_env.is_empty() && env(&key_env).is_some(),
+        key_present: !key_env.is_empty() && crate::config::env_secret_set(&key_env),
     };
     let api = match rules::in_force(&setting) {
         rules::InForce::Off(why) => return Setup::Off(why),
@@ -98,11 +98,9 @@ impl On {
     /// free on both vendors' APIs, and 401 for a key they refuse (doctor).
     pub fn probe_key(&self) -> crate::core::gateway::doctor::KeyProbe {
         use crate::core::gateway::doctor::KeyProbe;
-        let key = std::env::var(&self.key_env).unwrap_or_default();
-        if key.trim().is_empty() {
+        let Some(key) = crate::config::env_secret(&self.key_env) else {
             return KeyProbe::NoKey;
-        }
-        let key = crate::redact::Secret::new(key.trim());
+        };
         let url = crate::core::gateway::upstream_url(self.api, &self.upstream, "/v1/models");
         let agent = afk_http::client::builder(std::time::Duration::from_secs(10)).build();
         let mut req = agent.get(&url);
@@ -200,12 +198,8 @@ impl On {
             .collect();
         v.push(self.key_env.clone());
         // the same key under any other name of afk's environment
-        if let Ok(key) = std::env::var(&self.key_env) {
-            let vars: Vec<(String, String)> = std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect();
-            let vars = vars.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            v.extend(rules::key_vars::holding_key(vars, &key));
+        if let Some(key) = crate::config::env_secret(&self.key_env) {
+            v.extend(crate::config::env_vars_holding(&key));
         }
         v.sort();
         v.dedup();
