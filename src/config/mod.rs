@@ -304,7 +304,13 @@ impl Config {
         self.validate_expect_every(&c)?;
         self.runner.validate(&c)?;
         self.runner.boxed.validate_paths(&c, &self.base_dir)?;
-        self.budget.validate(&c)?;
+        self.budget.validate(
+            &c,
+            [
+                self.poll.ready_label.as_str(),
+                self.poll.in_progress_label.as_str(),
+            ],
+        )?;
         self.notify.validate(&c)?;
         self.hook.validate(&c)?;
         self.validate_gate(&c, table)?;

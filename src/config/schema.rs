@@ -161,7 +161,16 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     ),
     (
         "budget",
-        &["run_usd", "day_usd", "repo_day_usd", "run_time"],
+        &[
+            "run_usd",
+            "day_usd",
+            "repo_day_usd",
+            "run_time",
+            "pause_for",
+            "max_run_usd",
+            "max_run_time",
+            "paused_label",
+        ],
     ),
     (
         "notify",

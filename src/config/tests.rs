@@ -144,6 +144,32 @@ fn durations_out_of_their_key_bounds_are_rejected() {
             "[budget]\nrun_time = \"later\"\n",
             Some("budget.run_time at line 2"),
         ),
+        ("[budget]\npause_for = \"0s\"\n", None),
+        ("[budget]\npause_for = \"\"\n", None),
+        // a pause is decided in the core but not carried out by watch yet
+        (
+            "[budget]\npause_for = \"7d\"\n",
+            Some("budget.pause_for at line 2"),
+        ),
+        (
+            "[budget]\npause_for = \"31d\"\n",
+            Some("budget.pause_for at line 2"),
+        ),
+        (
+            "[budget]\npause_for = \"soon\"\n",
+            Some("budget.pause_for at line 2"),
+        ),
+        ("[budget]\nmax_run_time = \"\"\n", None),
+        ("[budget]\nmax_run_time = \"12h\"\n", None),
+        ("[budget]\nrun_time = \"4h\"\nmax_run_time = \"4h\"\n", None),
+        (
+            "[budget]\nrun_time = \"4h\"\nmax_run_time = \"2h\"\n",
+            Some("budget.max_run_time at line 3"),
+        ),
+        (
+            "[budget]\nmax_run_time = \"31d\"\n",
+            Some("budget.max_run_time at line 2"),
+        ),
     ];
     assert_loads_or_names(&cases);
 }
@@ -257,6 +283,27 @@ fn numbers_out_of_their_key_bounds_are_rejected() {
         (
             "[budget]\nrepo_day_usd = inf\n",
             Some("budget.repo_day_usd at line 2"),
+        ),
+        ("[budget]\nmax_run_usd = 0.0\n", None),
+        ("[budget]\nrun_usd = 2.0\nmax_run_usd = 20.0\n", None),
+        ("[budget]\nrun_usd = 2.0\nmax_run_usd = 2.0\n", None),
+        (
+            "[budget]\nrun_usd = 2.0\nmax_run_usd = 1.0\n",
+            Some("budget.max_run_usd at line 3"),
+        ),
+        (
+            "[budget]\nmax_run_usd = -5.0\n",
+            Some("budget.max_run_usd at line 2"),
+        ),
+        ("[budget]\npaused_label = \"\"\n", None),
+        ("[budget]\npaused_label = \"on-hold\"\n", None),
+        (
+            "[budget]\npaused_label = \" on-hold\"\n",
+            Some("budget.paused_label at line 2"),
+        ),
+        (
+            "[budget]\npaused_label = \"agent-in-progress\"\n",
+            Some("budget.paused_label at line 2"),
         ),
         (
             "[upgrade]\nmax_test_runs = 0\n",
