@@ -19,6 +19,7 @@ pub mod answer;
 pub mod answers;
 pub mod bounds;
 pub mod box_reason;
+pub mod budget_command;
 pub mod cadence;
 pub mod canary;
 pub mod checklist;
