@@ -65,7 +65,13 @@ pub struct EndPlan {
 /// `issue_open`: a merged PR usually closed the issue already.
 pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
     Some(match action {
-        Action::Wait(_) | Action::CorrectiveTurn(_) | Action::UpdateBranch(_) | Action::Retest => {
+        // a pause is no end: the run stays in flight (SPEC 4.2)
+        Action::Wait(_)
+        | Action::CorrectiveTurn(_)
+        | Action::UpdateBranch(_)
+        | Action::Retest
+        | Action::Pause(_)
+        | Action::Continue(_) => {
             return None;
         }
         Action::Escalate(why) => EndPlan {

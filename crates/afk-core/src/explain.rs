@@ -245,8 +245,37 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
             "the run is {}m old (budget.run_time): the agent is stopped",
             s.age.as_secs() / 60
         ),
+        Action::Pause(limit) => format!(
+            "{}: the agent is stopped and the run paused for a person to continue it (budget.pause_for)",
+            at_limit(*limit, s)
+        ),
+        Action::Wait(Wait::Paused) => {
+            "paused at a limit: a trusted `/afk budget` or `/afk resume` continues it, budget.pause_for ends it".into()
+        }
+        Action::Continue(by) => format!(
+            "paused at a limit and continued by a trusted `{}`: a continuation turn",
+            match by {
+                super::run_state::ContinuedBy::Budget => "budget",
+                super::run_state::ContinuedBy::Resume => "resume",
+            }
+        ),
         Action::Succeed => format!("{pr} merged and green"),
         Action::Abandon => "a person closed the issue or removed the in-progress label".into(),
+    }
+}
+
+/// What reached `limit`, in the words of the escalation it used to be.
+fn at_limit(limit: super::run_state::Limit, s: &RunState) -> String {
+    match (limit, &s.budget_stop) {
+        (super::run_state::Limit::RunUsd, Some(stop)) => stop.line(),
+        (super::run_state::Limit::RunUsd, None) => format!(
+            "the run spent {} (budget.run_usd {})",
+            s.spend_usd.map_or("?".into(), crate::spend::usd),
+            crate::spend::usd(s.run_usd)
+        ),
+        (super::run_state::Limit::RunTime, _) => {
+            format!("the run is {}m old (budget.run_time)", s.age.as_secs() / 60)
+        }
     }
 }
 
@@ -348,6 +377,7 @@ mod tests {
             age: Duration::from_secs(600),
             run_time: None,
             talk: Default::default(),
+            pause: Default::default(),
         }
     }
 

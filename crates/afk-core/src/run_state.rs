@@ -1,4 +1,4 @@
-// One file: the state machine (~520 lines, one ordered table of rows) and the table tests that pin each row.
+// One file: the state machine (~660 lines, one ordered table of rows) and the table tests that pin each row.
 //! The run state machine (docs/how-it-works.md#afk-watch-the-lifecycle): a pure
 //! function from what watch observed about one run to the next action.
 
@@ -111,6 +111,64 @@ pub struct RunState {
     pub run_time: Option<Duration>,
     /// The conversation on the PR (docs/reviews.md).
     pub talk: Talk,
+    /// Pausing at a limit instead of escalating (SPEC 4.2).
+    pub pause: Pausing,
+}
+
+/// What a pause at `run_usd` or `run_time` needs (SPEC 4.2.4.2). The
+/// default never pauses: `pause_for = "0s"`, the old rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pausing {
+    /// `budget.pause_for`; None (`"0s"`): a limit escalates at once
+    pub pause_for: Option<Duration>,
+    /// the run is paused, at which limit and for how long now
+    pub paused: Option<Paused>,
+    /// a trusted person continued it since the pause (a `budget` raise
+    /// carried out, or `resume`)
+    pub continued: Option<ContinuedBy>,
+}
+
+/// A run paused at one of its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paused {
+    pub limit: Limit,
+    /// time since the pause
+    pub since: Duration,
+}
+
+/// The limit a run paused at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `budget.run_usd` (or the run's own money limit, a stop at a limit)
+    RunUsd,
+    /// `budget.run_time` (or the run's own time limit)
+    RunTime,
+}
+
+impl Limit {
+    /// The key's name: the report's `reason`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Limit::RunUsd => "run_usd",
+            Limit::RunTime => "run_time",
+        }
+    }
+    /// How a run at this limit escalates when it does not pause, or when
+    /// its pause ends with nobody continuing it.
+    pub fn escalation(self) -> Escalation {
+        match self {
+            Limit::RunUsd => Escalation::OverBudget,
+            Limit::RunTime => Escalation::Timeout,
+        }
+    }
+}
+
+/// Who continued a paused run: a `budget` raise or `resume` (the report's
+/// `reason` of `continue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContinuedBy {
+    Budget,
+    Resume,
 }
 
 /// What the conversation on the issue and the PR asks of a run
@@ -144,6 +202,8 @@ pub enum Wait {
     Deploy,
     /// a trusted `hold`: nothing but money limits until `resume`
     Held,
+    /// paused at a limit: a person continues it, or `pause_for` ends it
+    Paused,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +311,13 @@ pub enum Action {
     UpdateBranch(crate::types::UpdateStyle),
     /// post `watch.retest_comment` on the PR (once per head)
     Retest,
+    /// the run reached a limit and `pause_for` is set: stop the agent,
+    /// forward its work, keep its state, and wait for a person (SPEC 4.2)
+    Pause(Limit),
+    /// a paused run was continued with room under every limit: a
+    /// continuation turn, resuming the agent's session, counted against no
+    /// corrective budget
+    Continue(ContinuedBy),
 }
 
 impl Action {
@@ -264,6 +331,8 @@ impl Action {
             Action::Abandon => "abandon",
             Action::UpdateBranch(_) => "update_branch",
             Action::Retest => "retest",
+            Action::Pause(_) => "pause",
+            Action::Continue(_) => "continue",
         }
     }
     pub fn reason(&self) -> Option<String> {
@@ -275,6 +344,7 @@ impl Action {
                     Wait::Merge => "awaiting-merge",
                     Wait::Deploy => "deploy-pending",
                     Wait::Held => "held",
+                    Wait::Paused => "paused",
                 }
                 .into(),
             ),
@@ -287,6 +357,9 @@ impl Action {
             Action::UpdateBranch(_) => Some("conflict".into()),
             Action::Retest => Some("ci-red".into()),
             Action::Escalate(e) => Some(e.to_string()),
+            Action::Pause(limit) => Some(limit.key().into()),
+            Action::Continue(ContinuedBy::Budget) => Some("budget".into()),
+            Action::Continue(ContinuedBy::Resume) => Some("resume".into()),
             Action::Succeed | Action::Abandon => None,
         }
     }
@@ -403,10 +476,16 @@ pub fn next_action(s: &RunState) -> Action {
     if s.pr != Pr::Merged && (!s.issue_open || !s.in_progress_label) {
         return Action::Abandon;
     }
+    // paused: continued, ended by `pause_for`, or waiting; no other row
+    if let Some(p) = s.pause.paused
+        && s.pr != Pr::Merged
+    {
+        return paused(s, p);
+    }
     // held: only money limits, the merged rows and people's actions apply
     if s.talk.held && s.pr != Pr::Merged {
         if s.over_money() {
-            return Action::Escalate(Escalation::OverBudget);
+            return s.at_limit(Limit::RunUsd);
         }
         return Action::Wait(Wait::Held);
     }
@@ -419,10 +498,10 @@ pub fn next_action(s: &RunState) -> Action {
         && s.agent != Agent::Running;
     if s.pr != Pr::Merged {
         if s.over_money() {
-            return Action::Escalate(Escalation::OverBudget);
+            return s.at_limit(Limit::RunUsd);
         }
         if spend::over_run_time(s.run_time, s.age) && !awaiting_merge {
-            return Action::Escalate(Escalation::Timeout);
+            return s.at_limit(Limit::RunTime);
         }
     }
     // an agent that cannot start says nothing and never will: escalate with
@@ -453,6 +532,25 @@ pub fn next_action(s: &RunState) -> Action {
         return Action::Wait(Wait::Agent);
     }
     after_the_turn(s, budget_left)
+}
+
+/// The rows of a paused run (SPEC 4.2.4.2), in order: continued with room
+/// under every limit (a hold standing waits for its `resume`), then a pause
+/// older than `pause_for` escalates as the limit always did, else it waits.
+/// Nothing else applies: no corrective turn, no stall, no review turn.
+fn paused(s: &RunState, p: Paused) -> Action {
+    if let Some(by) = s.pause.continued
+        && s.has_room()
+        && !s.talk.held
+    {
+        return Action::Continue(by);
+    }
+    // with pausing since switched off ("0s"), a paused run ends at once
+    let over = s.pause.pause_for.is_none_or(|limit| p.since >= limit);
+    if over {
+        return Action::Escalate(p.limit.escalation());
+    }
+    Action::Wait(Wait::Paused)
 }
 
 /// The rows once the agent's turn has ended and no end row applied: what a
@@ -556,6 +654,25 @@ impl RunState {
     /// turns and its review turns).
     pub fn fix_turns_used(&self) -> u32 {
         fix_turns_used(self.turns, self.talk.review_turns_used)
+    }
+
+    /// A run at `limit`: paused where `budget.pause_for` is set, else
+    /// escalated at once (`pause_for = "0s"`, the old rule).
+    pub fn at_limit(&self, limit: Limit) -> Action {
+        match self.pause.pause_for {
+            Some(_) => Action::Pause(limit),
+            None => Action::Escalate(limit.escalation()),
+        }
+    }
+
+    /// Room under every limit for a paused run to go on: its spend under its
+    /// money limit and its working time under its time limit, as they stand
+    /// now (raised by a comment or the config). The stop record of the turn
+    /// that paused it is that turn's, not a limit still reached.
+    pub fn has_room(&self) -> bool {
+        let money = self.run_usd <= 0.0 || self.spend_usd.unwrap_or(0.0) < self.run_usd;
+        let time = self.run_time.is_none_or(|t| self.age < t);
+        money && time
     }
 }
 
@@ -800,6 +917,7 @@ mod tests {
                 review_turns_max: 3,
                 ..Talk::default()
             },
+            pause: Pausing::default(),
         }
     }
 
@@ -1740,5 +1858,311 @@ mod tests {
             Action::CorrectiveTurn(Correction::CiRed),
             "the re-run is red too"
         );
+    }
+}
+
+/// SPEC 4.2.4.2: budgets that pause. Each test is a rule of its table.
+#[cfg(test)]
+mod pause_tests {
+    use super::*;
+    use std::time::Duration;
+
+    const DAY: Duration = Duration::from_secs(86400);
+    const WEEK: Duration = Duration::from_secs(7 * 86400);
+
+    /// A run at work with a $2.00 and a 4h limit, pausing for a week.
+    fn base() -> RunState {
+        RunState {
+            decided: None,
+            agent: Agent::Exited(0),
+            blocked: false,
+            cannot_start: None,
+            push_problem: None,
+            pr: Pr::Open,
+            head_sha: Some("h2".into()),
+            ci_sha: Some("h2".into()),
+            ci: Checks::Pending,
+            deploy_configured: false,
+            deploy: Checks::None,
+            turns: 1,
+            fix_forward_max: 2,
+            since_progress: Duration::from_secs(60),
+            stall_after: Duration::from_secs(3600),
+            issue_open: true,
+            in_progress_label: true,
+            spend_usd: Some(0.5),
+            run_usd: 2.0,
+            budget_stop: None,
+            age: Duration::from_secs(120),
+            run_time: Some(Duration::from_secs(4 * 3600)),
+            talk: Talk {
+                review_turns_max: 3,
+                ..Talk::default()
+            },
+            pause: Pausing {
+                pause_for: Some(WEEK),
+                ..Pausing::default()
+            },
+        }
+    }
+
+    fn with(f: impl FnOnce(&mut RunState)) -> Action {
+        let mut s = base();
+        f(&mut s);
+        next_action(&s)
+    }
+
+    fn gateway_stop() -> Option<spend::BudgetStop> {
+        Some(spend::BudgetStop::Gateway(
+            "run_usd $2.00 reached at $2.20".into(),
+        ))
+    }
+
+    fn paused_at(limit: Limit, since: Duration) -> Option<Paused> {
+        Some(Paused { limit, since })
+    }
+
+    #[test]
+    fn row_a_run_at_its_limit_pauses_with_pause_for_and_escalates_with_0s() {
+        // (what reached the limit, pause_for, the action)
+        type Case = (fn(&mut RunState), Option<Duration>, Action);
+        let cases: [Case; 10] = [
+            (
+                |s| s.budget_stop = gateway_stop(),
+                Some(WEEK),
+                Action::Pause(Limit::RunUsd),
+            ),
+            (
+                |s| s.spend_usd = Some(2.2),
+                Some(WEEK),
+                Action::Pause(Limit::RunUsd),
+            ),
+            (
+                |s| s.age = Duration::from_secs(5 * 3600),
+                Some(WEEK),
+                Action::Pause(Limit::RunTime),
+            ),
+            // a held run pauses at money as it escalated before
+            (
+                |s| {
+                    s.talk.held = true;
+                    s.spend_usd = Some(2.2);
+                },
+                Some(WEEK),
+                Action::Pause(Limit::RunUsd),
+            ),
+            // the agent still at work is stopped by the pause, as by the escalation
+            (
+                |s| {
+                    s.agent = Agent::Running;
+                    s.budget_stop = gateway_stop();
+                },
+                Some(WEEK),
+                Action::Pause(Limit::RunUsd),
+            ),
+            // pause_for = "0s": the old rule, at once
+            (
+                |s| s.budget_stop = gateway_stop(),
+                None,
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (
+                |s| s.spend_usd = Some(2.2),
+                None,
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (
+                |s| s.age = Duration::from_secs(5 * 3600),
+                None,
+                Action::Escalate(Escalation::Timeout),
+            ),
+            // under both limits: nothing pauses
+            (|_| {}, Some(WEEK), Action::Wait(Wait::Ci)),
+            // a merged PR is a success whatever it cost
+            (
+                |s| {
+                    s.pr = Pr::Merged;
+                    s.budget_stop = gateway_stop();
+                },
+                Some(WEEK),
+                Action::Succeed,
+            ),
+        ];
+        for (i, (f, pause_for, want)) in cases.into_iter().enumerate() {
+            let got = with(|s| {
+                s.pause.pause_for = pause_for;
+                f(s);
+            });
+            assert_eq!(got, want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn row_a_paused_run_continued_with_room_gets_a_continuation_turn() {
+        // the turn that paused it left its stop record; a raise to $7.00
+        // gives room, and the continuation takes no corrective turn
+        let cases = [
+            (
+                7.0,
+                Some(2.2),
+                ContinuedBy::Budget,
+                Action::Continue(ContinuedBy::Budget),
+            ),
+            (
+                7.0,
+                Some(2.2),
+                ContinuedBy::Resume,
+                Action::Continue(ContinuedBy::Resume),
+            ),
+            // no room: the raise did not reach past the spend
+            (
+                2.2,
+                Some(2.2),
+                ContinuedBy::Budget,
+                Action::Wait(Wait::Paused),
+            ),
+            (
+                2.0,
+                Some(2.2),
+                ContinuedBy::Resume,
+                Action::Wait(Wait::Paused),
+            ),
+        ];
+        for (run_usd, spend, by, want) in cases {
+            let got = with(|s| {
+                s.run_usd = run_usd;
+                s.spend_usd = spend;
+                s.budget_stop = gateway_stop();
+                s.turns = 3; // every corrective turn spent: not counted
+                s.pause.paused = paused_at(Limit::RunUsd, DAY);
+                s.pause.continued = Some(by);
+            });
+            assert_eq!(got, want, "run_usd {run_usd} spend {spend:?} {by:?}");
+        }
+        // time: room once the time limit is raised past the working time
+        let time = |limit_h: u64| {
+            with(|s| {
+                s.age = Duration::from_secs(5 * 3600);
+                s.run_time = Some(Duration::from_secs(limit_h * 3600));
+                s.pause.paused = paused_at(Limit::RunTime, DAY);
+                s.pause.continued = Some(ContinuedBy::Budget);
+            })
+        };
+        assert_eq!(time(6), Action::Continue(ContinuedBy::Budget));
+        assert_eq!(time(5), Action::Wait(Wait::Paused));
+    }
+
+    #[test]
+    fn row_a_paused_run_nobody_continued_within_pause_for_escalates_as_before() {
+        let cases = [
+            (
+                Limit::RunUsd,
+                WEEK,
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (Limit::RunTime, WEEK, Action::Escalate(Escalation::Timeout)),
+            (
+                Limit::RunUsd,
+                WEEK + DAY,
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (
+                Limit::RunUsd,
+                WEEK - Duration::from_secs(1),
+                Action::Wait(Wait::Paused),
+            ),
+            (Limit::RunTime, DAY, Action::Wait(Wait::Paused)),
+        ];
+        for (limit, since, want) in cases {
+            let got = with(|s| {
+                s.spend_usd = Some(2.2);
+                s.budget_stop = gateway_stop();
+                s.pause.paused = paused_at(limit, since);
+            });
+            assert_eq!(got, want, "{limit:?} paused {since:?}");
+        }
+        // pausing switched off meanwhile: the paused run ends at the next tick
+        let off = with(|s| {
+            s.pause.pause_for = None;
+            s.pause.paused = paused_at(Limit::RunUsd, DAY);
+        });
+        assert_eq!(off, Action::Escalate(Escalation::OverBudget));
+    }
+
+    #[test]
+    fn row_a_paused_run_escalates_exactly_once_the_decided_end_carried_on() {
+        // the escalation decided at the deadline is stored (`escalating`);
+        // later ticks carry that end on, whatever is observed, never a second
+        let decided = decided_action(RunStatus::Escalating, Some("over-budget"));
+        assert_eq!(decided, Some(Action::Escalate(Escalation::OverBudget)));
+        let later = with(|s| {
+            s.decided = decided;
+            s.pause.paused = paused_at(Limit::RunUsd, WEEK + DAY);
+            s.pause.continued = Some(ContinuedBy::Budget);
+            s.run_usd = 20.0;
+        });
+        assert_eq!(later, Action::Escalate(Escalation::OverBudget));
+    }
+
+    #[test]
+    fn row_a_paused_run_waits_and_nothing_else_applies_to_it() {
+        // red CI with turns left, a stall, a review asked for, a conflict: wait
+        type Case = fn(&mut RunState);
+        let cases: [Case; 5] = [
+            |s| s.ci = Checks::Failure,
+            |s| s.since_progress = Duration::from_secs(99_999),
+            |s| s.talk.asked = vec![TurnBudget::Review],
+            |s| s.pr = Pr::None,
+            |s| s.talk.conflict = Some(crate::conversation::ConflictStep::Turn),
+        ];
+        for (i, f) in cases.into_iter().enumerate() {
+            let got = with(|s| {
+                s.spend_usd = Some(2.2);
+                s.pause.paused = paused_at(Limit::RunUsd, DAY);
+                f(s);
+            });
+            assert_eq!(got, Action::Wait(Wait::Paused), "case {i}");
+        }
+    }
+
+    #[test]
+    fn row_stop_merge_and_abandon_win_over_a_pause() {
+        let when_paused = |f: fn(&mut RunState)| {
+            with(|s| {
+                s.pause.paused = paused_at(Limit::RunUsd, DAY);
+                s.pause.continued = Some(ContinuedBy::Budget);
+                s.run_usd = 7.0;
+                f(s);
+            })
+        };
+        assert_eq!(
+            when_paused(|s| s.talk.stop = true),
+            Action::Escalate(Escalation::Stopped)
+        );
+        assert_eq!(when_paused(|s| s.pr = Pr::Merged), Action::Succeed);
+        assert_eq!(when_paused(|s| s.issue_open = false), Action::Abandon);
+        assert_eq!(
+            when_paused(|s| s.in_progress_label = false),
+            Action::Abandon
+        );
+        // a hold standing: the continuation waits for its `resume`
+        assert_eq!(
+            when_paused(|s| s.talk.held = true),
+            Action::Wait(Wait::Paused)
+        );
+    }
+
+    #[test]
+    fn a_pause_and_a_continuation_say_their_limit_and_who() {
+        let table = [
+            (Action::Pause(Limit::RunUsd), "pause run_usd"),
+            (Action::Pause(Limit::RunTime), "pause run_time"),
+            (Action::Wait(Wait::Paused), "wait paused"),
+            (Action::Continue(ContinuedBy::Budget), "continue budget"),
+            (Action::Continue(ContinuedBy::Resume), "continue resume"),
+        ];
+        for (a, want) in table {
+            assert_eq!(a.said(), want, "{a:?}");
+        }
     }
 }

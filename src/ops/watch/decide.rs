@@ -116,6 +116,14 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
                 seen.ci_newest_at,
             ),
         },
+        // No run is ever paused yet: the store keeps no pause and act
+        // carries none out, so the config refuses any `pause_for` but "0s"
+        // (`config/budget.rs`) and a limit escalates as before.
+        pause: run_state::Pausing {
+            pause_for: cfg.budget.pause_for,
+            paused: None,
+            continued: None,
+        },
     }
 }
 
