@@ -62,15 +62,20 @@ pub fn actionable_reviews<'r>(reviews: &'r [Review], ctx: &ReviewContext) -> Vec
         .collect()
 }
 
+/// Why a review is not heard: its author is no one the ready label's rule trusts.
+pub const UNTRUSTED: &str = "untrusted";
+/// Why a review is not heard: afk's or the agent's own account wrote it.
+pub const OWN_ACCOUNT: &str = "afk's or the agent's own account";
+
 /// Why whoever wrote review `r` is not heard: afk's or the agent's own
 /// account, or someone the ready label's rule does not trust.
 fn whose(r: &Review, ctx: &ReviewContext) -> Option<&'static str> {
     let same = |b: &str| !b.is_empty() && r.author.eq_ignore_ascii_case(b);
     if same(ctx.afk_login) || same(ctx.agent_login) {
-        return Some("afk's or the agent's own account");
+        return Some(OWN_ACCOUNT);
     }
     if r.author.is_empty() || !(ctx.trusted)(&r.author) {
-        return Some("untrusted");
+        return Some(UNTRUSTED);
     }
     None
 }

@@ -76,6 +76,7 @@ pub mod spend;
 pub mod status_issue;
 pub mod status_page;
 pub mod status_text;
+pub mod survival;
 pub mod systemd_unit;
 pub mod tags;
 pub mod tick_deadline;
@@ -91,6 +92,7 @@ pub mod upgrade_open;
 pub mod upgrade_table;
 pub mod verdict;
 pub mod workspace_pr;
+pub mod zero_touch;
 
 /// `1 run`, `2 runs`, `0 runs`: a count with the word that fits it.
 pub fn plural(n: usize, one: &str, many: &str) -> String {

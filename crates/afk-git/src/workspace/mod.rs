@@ -27,12 +27,12 @@ mod check;
 mod checkout;
 mod forward;
 mod gate;
-#[cfg(test)]
-mod tests_git;
 mod gitlinks;
 mod push;
 mod scan;
 mod summary;
+#[cfg(test)]
+mod tests_git;
 
 pub use check::check_repository;
 pub use checkout::without_userinfo;
