@@ -489,6 +489,9 @@ mod tests {
             spend_usd: Some(2.5),
             end_reason: Some("stalled".into()),
             reverted: false,
+            zero_touch: None,
+            survival: None,
+            template: None,
         };
         let day = Duration::from_secs(86_400);
         let r = report(

@@ -108,9 +108,12 @@ fn human(r: &Report) -> String {
                 report::spread_text(&f.to_merge),
                 report::per_merged_text(f.corrective_turns.per_merged_pr),
                 report::usd_text(f.spend.per_merged_pr_usd),
+                report::zero_touch_text(&f.zero_touch),
+                report::survival_text(&f.survival),
             ]
         })
         .collect();
+    let survival = format!("SURVIVAL {}", r.overall.survival.window.to_uppercase());
     h.push_str(&table(
         &[
             "REPO",
@@ -118,10 +121,45 @@ fn human(r: &Report) -> String {
             "TO MERGE (MEDIAN / P90)",
             "CORRECTIVE TURNS PER MERGED PR",
             "SPEND PER MERGED PR",
+            "ZERO-TOUCH",
+            survival.as_str(),
         ],
         &times,
     ));
     h.push('\n');
+    if !r.templates.is_empty() {
+        let versions: Vec<Vec<String>> = r
+            .templates
+            .iter()
+            .map(|t| {
+                let f = &t.figures;
+                vec![
+                    t.template.clone(),
+                    t.version.to_string(),
+                    f.runs.to_string(),
+                    f.outcomes.succeeded.to_string(),
+                    f.outcomes.escalated.to_string(),
+                    report::zero_touch_text(&f.zero_touch),
+                    report::survival_text(&f.survival),
+                    report::usd_text(f.spend.per_merged_pr_usd),
+                ]
+            })
+            .collect();
+        h.push_str(&table(
+            &[
+                "TEMPLATE",
+                "VERSION",
+                "RUNS",
+                "SUCCEEDED",
+                "ESCALATED",
+                "ZERO-TOUCH",
+                survival.as_str(),
+                "SPEND PER MERGED PR",
+            ],
+            &versions,
+        ));
+        h.push('\n');
+    }
     for (repo, f) in &rows {
         h.push_str(&format!(
             "escalations {repo}: {}\n",

@@ -306,14 +306,17 @@ fn every_figure_of_a_known_state_per_repo_and_overall() {
     };
     assert_eq!(
         row("all"),
-        ["all 5 3 1 0 1 1", "all 30m0s / 1h0m 2h0m / 3h0m 1 $2.17"],
+        [
+            "all 5 3 1 0 1 1",
+            "all 30m0s / 1h0m 2h0m / 3h0m 1 $2.17 none pending"
+        ],
         "{text}"
     );
     assert_eq!(
         row("acme/web"),
         [
             "acme/web 2 1 0 0 1 1",
-            "acme/web 10m0s / 10m0s 3h0m / 3h0m 2 $0.50"
+            "acme/web 10m0s / 10m0s 3h0m / 3h0m 2 $0.50 none pending"
         ],
         "{text}"
     );
@@ -327,7 +330,7 @@ fn every_figure_of_a_known_state_per_repo_and_overall() {
         .unwrap_or_else(|| panic!("no times header: {text}"));
     assert!(
         head.ends_with(
-            "TO MERGE (MEDIAN / P90)  CORRECTIVE TURNS PER MERGED PR  SPEND PER MERGED PR"
+            "TO MERGE (MEDIAN / P90)  CORRECTIVE TURNS PER MERGED PR  SPEND PER MERGED PR  ZERO-TOUCH  SURVIVAL 30D"
         ),
         "{text}"
     );

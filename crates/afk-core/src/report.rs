@@ -1,4 +1,4 @@
-// One file: the pilot figures (~460 lines) and the table tests that pin them, kept beside them as everywhere in core.
+// One file: the pilot figures (~620 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! The figures a team judges a pilot by (`afk report`, the status page's
 //! "Pilot figures", the metrics file's `afk_report_*` gauges;
 //! docs/reports.md#afk-report), per repository and overall, over a window
@@ -39,7 +39,9 @@
 //!   (`null` in JSON, `none` in text, no line in the metrics file), never 0.
 use crate::types::Invalid;
 
+use crate::survival::Survived;
 use crate::types::RunStatus;
+use crate::zero_touch::{Touched, ZeroTouch};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -70,6 +72,14 @@ pub struct RunFacts {
     pub end_reason: Option<String>,
     /// harvest found its merge reverted
     pub reverted: bool,
+    /// the zero-touch verdict watch recorded at the merge (None: unknown,
+    /// an older afk carried it)
+    pub zero_touch: Option<ZeroTouch>,
+    /// the line survival harvest counted once the window ended (None: not
+    /// yet)
+    pub survival: Option<Survived>,
+    /// the template version stored on the run: (name, version)
+    pub template: Option<(String, i64)>,
 }
 
 /// Runs by outcome.
@@ -269,6 +279,126 @@ pub struct Figures {
     pub spend: Spend,
     /// escalated runs by their reason (`unknown`: none recorded)
     pub escalations: BTreeMap<String, usize>,
+    pub zero_touch: ZeroTouchFigures,
+    pub survival: SurvivalFigures,
+}
+
+/// The merged runs that are not zero-touch, by why.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct NotZeroTouch {
+    pub commit: usize,
+    pub changes_requested: usize,
+}
+
+/// Zero-touch merges (SPEC 7.3): of the merged runs, those no person
+/// touched; `rate` = `count` / (`merged` − `unknown`), None when that is 0.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct ZeroTouchFigures {
+    pub merged: usize,
+    pub count: usize,
+    pub rate: Option<f64>,
+    pub unknown: usize,
+    pub not: NotZeroTouch,
+}
+
+/// Line survival (SPEC 7.3), pooled by lines: Σ surviving / Σ added over
+/// the merged runs with a figure; None with no such run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurvivalFigures {
+    /// `harvest.survival_window` as written
+    pub window: String,
+    /// merged runs with a figure
+    pub runs: usize,
+    /// merged runs whose window has not ended (or not yet counted)
+    pub pending: usize,
+    /// merged runs that added no counted line
+    pub no_lines: usize,
+    pub lines_added: u64,
+    pub lines_surviving: u64,
+    pub rate: Option<f64>,
+}
+
+impl Default for SurvivalFigures {
+    fn default() -> Self {
+        SurvivalFigures {
+            window: crate::survival::DEFAULT_WINDOW.into(),
+            runs: 0,
+            pending: 0,
+            no_lines: 0,
+            lines_added: 0,
+            lines_surviving: 0,
+            rate: None,
+        }
+    }
+}
+
+/// A rate to six decimals.
+fn six_decimals(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// The zero-touch and survival rules over one merged run.
+fn count_touch(f: &mut Figures, r: &RunFacts) {
+    let z = &mut f.zero_touch;
+    z.merged += 1;
+    match r.zero_touch {
+        None => z.unknown += 1,
+        Some(ZeroTouch::Yes) => z.count += 1,
+        Some(ZeroTouch::Not(Touched::Commit)) => z.not.commit += 1,
+        Some(ZeroTouch::Not(Touched::ChangesRequested)) => z.not.changes_requested += 1,
+    }
+    let s = &mut f.survival;
+    match r.survival {
+        None => s.pending += 1,
+        Some(v) if v.lines_added == 0 => s.no_lines += 1,
+        Some(v) => {
+            s.runs += 1;
+            s.lines_added += v.lines_added;
+            s.lines_surviving += v.lines_surviving.min(v.lines_added);
+        }
+    }
+}
+
+/// The rates once every merged run is counted.
+fn touch_rates(f: &mut Figures) {
+    let z = &mut f.zero_touch;
+    let known = z.merged - z.unknown;
+    z.rate = (known > 0).then(|| six_decimals(z.count as f64 / known as f64));
+    let s = &mut f.survival;
+    s.rate =
+        (s.lines_added > 0).then(|| six_decimals(s.lines_surviving as f64 / s.lines_added as f64));
+}
+
+/// Zero-touch for people: `1/2` (of the merged runs with a verdict), or
+/// `none`.
+pub fn zero_touch_text(z: &ZeroTouchFigures) -> String {
+    match z.merged - z.unknown {
+        0 => "none".into(),
+        known => format!("{}/{known}", z.count),
+    }
+}
+
+/// Survival for people: `60% of 10 lines`, `pending` (merged runs, none
+/// counted yet), or `none`.
+pub fn survival_text(s: &SurvivalFigures) -> String {
+    match s.rate {
+        Some(r) => format!(
+            "{}% of {}",
+            (r * 100.0).round(),
+            crate::plural(s.lines_added as usize, "line", "lines")
+        ),
+        None if s.pending > 0 => "pending".into(),
+        None => "none".into(),
+    }
+}
+
+/// One template version's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TemplateFigures {
+    pub template: String,
+    pub version: i64,
+    #[serde(flatten)]
+    pub figures: Figures,
 }
 
 /// One repository's figures.
@@ -289,6 +419,8 @@ pub struct Report {
     pub to: String,
     pub overall: Figures,
     pub repos: Vec<RepoFigures>,
+    /// per template version stored on the window's runs, by name then version
+    pub templates: Vec<TemplateFigures>,
 }
 
 /// The window's start, `window` before `now`: an empty window, or one
@@ -324,8 +456,15 @@ pub fn report(runs: &[RunFacts], window: std::time::Duration, now: OffsetDateTim
     ));
     let inside: Vec<&RunFacts> = runs.iter().filter(|r| in_window(r, from, now)).collect();
     let mut by_repo: BTreeMap<&str, Vec<&RunFacts>> = BTreeMap::new();
+    let mut by_template: BTreeMap<(&str, i64), Vec<&RunFacts>> = BTreeMap::new();
     for r in &inside {
         by_repo.entry(r.repo.as_str()).or_default().push(r);
+        if let Some((name, version)) = &r.template {
+            by_template
+                .entry((name.as_str(), *version))
+                .or_default()
+                .push(r);
+        }
     }
     Report {
         since: crate::types::format_duration(window),
@@ -336,6 +475,14 @@ pub fn report(runs: &[RunFacts], window: std::time::Duration, now: OffsetDateTim
             .into_iter()
             .map(|(repo, rs)| RepoFigures {
                 repo: repo.to_string(),
+                figures: figures(&rs),
+            })
+            .collect(),
+        templates: by_template
+            .into_iter()
+            .map(|((template, version), rs)| TemplateFigures {
+                template: template.to_string(),
+                version,
                 figures: figures(&rs),
             })
             .collect(),
@@ -375,6 +522,7 @@ pub fn figures(runs: &[&RunFacts]) -> Figures {
                     to_merge.push((seconds(d, m), from));
                 }
                 f.reverted += usize::from(r.reverted);
+                count_touch(&mut f, r);
                 merged_usd += r.spend_usd.unwrap_or(0.0);
                 let corrective = r.turns.saturating_sub(1);
                 f.corrective_turns.total += corrective;
@@ -401,6 +549,7 @@ pub fn figures(runs: &[&RunFacts]) -> Figures {
     }
     f.start_failures = f.outcomes.failed;
     f.runs = runs.len() - f.start_failures;
+    touch_rates(&mut f);
     f.to_pr = Spread::measured(to_pr);
     f.to_merge = Spread::measured(to_merge);
     let merged = f.outcomes.succeeded;
@@ -490,6 +639,9 @@ mod tests {
             spend_usd: None,
             end_reason: None,
             reverted: false,
+            zero_touch: None,
+            survival: None,
+            template: None,
         }
     }
 
@@ -861,6 +1013,95 @@ mod tests {
         assert_eq!(json["repos"][0]["escalations"]["stalled"], 1);
         assert_eq!(json["overall"]["to_pr"]["median_s"], 600);
         assert!(json["repos"][0]["to_pr"]["median_s"].is_null());
+    }
+
+    #[test]
+    fn zero_touch_and_survival_count_the_merged_runs_pooled_by_lines() {
+        let with = |z: Option<ZeroTouch>, s: Option<(u64, u64)>| RunFacts {
+            zero_touch: z,
+            survival: s.map(|(a, k)| Survived::of(a, k)),
+            template: Some(("implementer".into(), 2)),
+            ..merged("acme/api", 0, 10, 60, 1, None)
+        };
+        let runs = [
+            with(Some(ZeroTouch::Yes), Some((10, 6))),
+            with(Some(ZeroTouch::Not(Touched::Commit)), Some((90, 9))),
+            with(
+                Some(ZeroTouch::Not(Touched::ChangesRequested)),
+                Some((0, 0)),
+            ),
+            with(None, None),
+            // not merged: counted in neither
+            RunFacts {
+                zero_touch: Some(ZeroTouch::Yes),
+                survival: Some(Survived::of(5, 5)),
+                ..escalated("acme/api", 0, None, None)
+            },
+        ];
+        let f = figures(&runs.iter().collect::<Vec<_>>());
+        assert_eq!(
+            f.zero_touch,
+            ZeroTouchFigures {
+                merged: 4,
+                count: 1,
+                rate: Some(0.333333),
+                unknown: 1,
+                not: NotZeroTouch {
+                    commit: 1,
+                    changes_requested: 1
+                },
+            },
+            "the rate is over the merged runs with a verdict"
+        );
+        assert_eq!(
+            (f.survival.runs, f.survival.pending, f.survival.no_lines),
+            (2, 1, 1)
+        );
+        // pooled: 15 of 100 lines, not the mean of 60% and 10%
+        assert_eq!(f.survival.rate, Some(0.15));
+        assert_eq!(zero_touch_text(&f.zero_touch), "1/3");
+        assert_eq!(survival_text(&f.survival), "15% of 100 lines");
+        // nothing measured: none, never 0
+        let only_unknown = figures(&[&runs[3]]);
+        assert_eq!(only_unknown.zero_touch.rate, None);
+        assert_eq!(zero_touch_text(&only_unknown.zero_touch), "none");
+        assert_eq!(survival_text(&only_unknown.survival), "pending");
+        assert_eq!(survival_text(&figures(&[]).survival), "none");
+    }
+
+    #[test]
+    fn report_lists_each_template_version_by_name_then_version() {
+        let now = at(0);
+        let v = |name: &str, version: i64| RunFacts {
+            template: Some((name.into(), version)),
+            ..merged("acme/api", -60, -50, -10, 1, None)
+        };
+        let runs = [
+            v("reviewer", 1),
+            v("implementer", 2),
+            v("implementer", 1),
+            v("implementer", 2),
+            merged("acme/api", -60, -50, -10, 1, None),
+        ];
+        let r = report(&runs, std::time::Duration::from_secs(86_400), now);
+        let got: Vec<(&str, i64, usize)> = r
+            .templates
+            .iter()
+            .map(|t| (t.template.as_str(), t.version, t.figures.runs))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("implementer", 1, 1),
+                ("implementer", 2, 2),
+                ("reviewer", 1, 1)
+            ],
+            "a run without a version is in no entry"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["templates"][1]["zero_touch"]["merged"], 2);
+        assert!(json["overall"]["survival"]["rate"].is_null());
+        assert_eq!(json["overall"]["survival"]["window"], "30d");
     }
 
     #[test]

@@ -1412,6 +1412,9 @@ mod tests {
             spend_usd: Some(3.0),
             end_reason: Some("ci-red".into()),
             reverted: false,
+            zero_touch: None,
+            survival: None,
+            template: None,
         };
         let runs = [
             run("acme/api", RunStatus::Succeeded, Some(-100), Some(-60)),

@@ -26,6 +26,7 @@ pub mod status_issue;
 pub mod talk;
 pub mod templates;
 pub mod tick_health;
+pub mod touch;
 pub mod turns;
 pub mod upgrades;
 
@@ -207,6 +208,10 @@ const MIGRATIONS: &[&str] = &[
     // now, each in its edit grace (hooks.rs): no command taken from one
     // before its grace ends
     hooks::GRACES_SCHEMA,
+    // 31: zero-touch merges and line survival (touch.rs; SPEC 7.3): the
+    // heads afk recorded for each run, and each merged run's verdict and
+    // line counts, recorded once (NULL: not decided)
+    touch::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -6,6 +6,8 @@
 
 use super::Store;
 use crate::core::report::RunFacts;
+use crate::core::survival::Survived;
+use crate::core::zero_touch::ZeroTouch;
 use crate::types::RepoName;
 use anyhow::Result;
 use std::collections::HashMap;
@@ -43,7 +45,9 @@ impl Store {
             .conn
             .prepare(
                 "SELECT r.id, r.repo, r.state, r.created_at, r.pr_seen_at, r.merged_at, r.ended_at,
-                        r.turns, r.spend_usd, r.end_reason, o.reverted_by IS NOT NULL, r.armed_at
+                        r.turns, r.spend_usd, r.end_reason, o.reverted_by IS NOT NULL, r.armed_at,
+                        r.zero_touch, r.lines_added, r.lines_surviving, r.template_name,
+                        r.template_version
                  FROM runs r LEFT JOIN outcomes o ON o.run_id = r.id
                  WHERE r.created_at >= ?1 ORDER BY r.id",
             )
@@ -69,6 +73,21 @@ impl Store {
                     spend_usd: r.get(8)?,
                     end_reason: r.get(9)?,
                     reverted: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
+                    zero_touch: r
+                        .get::<_, Option<String>>(12)?
+                        .as_deref()
+                        .and_then(ZeroTouch::parse),
+                    survival: match (r.get::<_, Option<i64>>(13)?, r.get::<_, Option<i64>>(14)?) {
+                        (Some(a), Some(s)) => Some(Survived::of(a.max(0) as u64, s.max(0) as u64)),
+                        _ => None,
+                    },
+                    template: match (
+                        r.get::<_, Option<String>>(15)?,
+                        r.get::<_, Option<i64>>(16)?,
+                    ) {
+                        (Some(name), Some(v)) if !name.is_empty() => Some((name, v)),
+                        _ => None,
+                    },
                 }))
             })
             .map_err(|e| self.err(e))?;
@@ -143,6 +162,8 @@ mod tests {
         s.set_spend(id, Some(1.25), "{}").unwrap();
         s.set_merge(id, "sha", "main", "2026-05-01T11:00:00Z")
             .unwrap();
+        s.set_zero_touch(id, crate::core::zero_touch::ZeroTouch::Yes)
+            .unwrap();
         let mut s = Store::open(&path)
             .unwrap()
             .at(datetime!(2026-05-01 11:05 UTC));
@@ -160,6 +181,12 @@ mod tests {
         assert_eq!(f.dispatched_at, Some(t0));
         assert_eq!(f.pr_at, Some(datetime!(2026-05-01 10:20 UTC)));
         assert_eq!(f.merged_at, Some(datetime!(2026-05-01 11:00 UTC)));
+        assert_eq!(f.zero_touch, Some(crate::core::zero_touch::ZeroTouch::Yes));
+        assert_eq!(f.survival, None, "not counted yet: pending");
+        assert_eq!(
+            f.template, None,
+            "a run on the built-in preamble names no version"
+        );
         assert_eq!(f.ended_at, Some(datetime!(2026-05-01 11:05 UTC)));
         assert_eq!(f.turns, 2);
         assert_eq!(f.turn_reasons, ["ci-red"]);

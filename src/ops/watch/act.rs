@@ -374,6 +374,7 @@ fn record_merge(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> 
     let Some(pr) = seen.pr.as_ref().filter(|p| p.merged) else {
         return Ok(());
     };
+    record_zero_touch(store, run, pr)?;
     let Some(sha) = pr.merge_commit_sha.as_deref().filter(|s| !s.is_empty()) else {
         return Ok(());
     };
@@ -384,6 +385,21 @@ fn record_merge(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> 
     );
     let base = crate::core::outcome::merge_base(&pr.base.name);
     store.set_merge(run.id, sha, base, &crate::clock::ts(at))
+}
+
+/// Whether the merge was zero-touch (`core::zero_touch`), from what afk
+/// holds: the head the merged PR reports, the heads afk recorded for the
+/// run, the trail of what it heard. No forge request; written once (an
+/// unknown verdict is not written).
+fn record_zero_touch(store: &Store, run: &Run, pr: &crate::forge::PullRequest) -> Result<()> {
+    let heads = store.afk_heads(run.id)?;
+    let items = store.talk_items(run.id)?;
+    let stopped = store.talk(run.id)?.stopped_by.is_some();
+    let trail = items.iter().map(|i| (&i.what, &i.outcome));
+    if let Some(z) = crate::core::zero_touch::zero_touch(&pr.head.sha, &heads, trail, stopped) {
+        store.set_zero_touch(run.id, z)?;
+    }
+    Ok(())
 }
 
 /// A run's automatic lesson: `core::run_lessons`' content for this run.

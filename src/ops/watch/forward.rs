@@ -126,6 +126,8 @@ pub(crate) fn step(
             if fresh {
                 crate::run_files::keep_gate_verdict(run_dir, turn, &[]);
             }
+            // a head afk pushed: the zero-touch rule's (`core::zero_touch`)
+            w.t.store().note_afk_head(run.id, turn, &sha)?;
             let found = open_pr(w, run, run_dir, &base, (&sha, fresh), found, spend_usd)?;
             Ok((Forward::default(), found))
         }

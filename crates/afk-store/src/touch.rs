@@ -1,0 +1,151 @@
+//! Zero-touch merges and line survival (SPEC 7.3; docs/reports.md#afk-report):
+//! the heads afk recorded for each run (its pushes, the head at the end of
+//! a turn), and each merged run's zero-touch verdict and line counts, each
+//! written once. The rules are `core::zero_touch` and `core::survival`.
+
+use super::Store;
+use crate::core::survival::Survived;
+use crate::core::zero_touch::ZeroTouch;
+use crate::types::RunId;
+use anyhow::Result;
+use rusqlite::params;
+
+/// Migration 31.
+pub const SCHEMA: &str = "ALTER TABLE runs ADD COLUMN zero_touch TEXT;
+    ALTER TABLE runs ADD COLUMN lines_added INTEGER;
+    ALTER TABLE runs ADD COLUMN lines_surviving INTEGER;
+    CREATE TABLE run_heads (
+        run_id INTEGER NOT NULL,
+        turn INTEGER NOT NULL,
+        sha TEXT NOT NULL,
+        PRIMARY KEY (run_id, sha)
+    ) WITHOUT ROWID;";
+
+impl Store {
+    /// afk pushed `sha` to the run's branch at turn `turn`.
+    pub fn note_afk_head(&self, run: RunId, turn: u32, sha: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO run_heads (run_id, turn, sha) VALUES (?1, ?2, ?3)",
+                params![run, turn, sha.to_ascii_lowercase()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The PR's head as afk first saw it after turn `turn` ended (an agent
+    /// that pushes itself): kept only when none is kept for that turn yet.
+    pub fn note_turn_end_head(&self, run: RunId, turn: u32, sha: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO run_heads (run_id, turn, sha)
+                 SELECT ?1, ?2, ?3
+                 WHERE NOT EXISTS (SELECT 1 FROM run_heads WHERE run_id = ?1 AND turn = ?2)",
+                params![run, turn, sha.to_ascii_lowercase()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every head afk recorded for the run, by turn.
+    pub fn afk_heads(&self, run: RunId) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT sha FROM run_heads WHERE run_id = ?1 ORDER BY turn, sha")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The run's zero-touch verdict, decided at its merge: the first stays.
+    pub fn set_zero_touch(&self, run: RunId, z: ZeroTouch) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET zero_touch = ?2 WHERE id = ?1 AND zero_touch IS NULL",
+                params![run, z.as_str()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The run's line survival, counted once its window ended: the first stays.
+    pub fn set_survival(&self, run: RunId, s: Survived) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET lines_added = ?2, lines_surviving = ?3
+                 WHERE id = ?1 AND lines_added IS NULL",
+                params![run, s.lines_added as i64, s.lines_surviving as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+    use crate::core::survival::Survived;
+    use crate::core::zero_touch::{Touched, ZeroTouch};
+    use crate::runs::NewRun;
+    use crate::types::{RepoName, RunId, RunnerKind};
+    use time::macros::datetime;
+
+    fn store(name: &str) -> (std::path::PathBuf, RunId) {
+        let dir = std::env::temp_dir().join(format!("afk-touch-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("state.db");
+        let repo = RepoName::parse("acme/api").unwrap();
+        let new = NewRun {
+            repo: &repo,
+            issue: crate::types::IssueNumber(1),
+            title: "t",
+            url: "u",
+            ready_event_id: Some(1),
+            armed_at: None,
+            template_name: "implementer",
+            template_version_id: None,
+            template_version: None,
+            template_hash: None,
+            runner_kind: RunnerKind::Command,
+            branch: "afk/issue-1",
+        };
+        let t0 = datetime!(2026-05-01 10:00 UTC);
+        let id = Store::open(&path).unwrap().at(t0).claim_run(&new).unwrap();
+        (path, id)
+    }
+
+    #[test]
+    fn a_turns_end_head_is_its_first_and_afks_pushes_are_all_kept() {
+        let (path, id) = store("heads");
+        let s = Store::open(&path).unwrap();
+        s.note_turn_end_head(id, 1, "AAA").unwrap();
+        s.note_turn_end_head(id, 1, "bbb").unwrap();
+        s.note_afk_head(id, 2, "ccc").unwrap();
+        s.note_afk_head(id, 2, "ddd").unwrap();
+        s.note_afk_head(id, 2, "ddd").unwrap();
+        assert_eq!(s.afk_heads(id).unwrap(), ["aaa", "ccc", "ddd"]);
+        assert!(s.afk_heads(RunId(id.0 + 1)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn zero_touch_and_survival_are_recorded_once() {
+        let (path, id) = store("once");
+        let s = Store::open(&path).unwrap();
+        s.set_zero_touch(id, ZeroTouch::Not(Touched::Commit))
+            .unwrap();
+        s.set_zero_touch(id, ZeroTouch::Yes).unwrap();
+        s.set_survival(id, Survived::of(10, 6)).unwrap();
+        s.set_survival(id, Survived::of(3, 3)).unwrap();
+        let got: (String, i64, i64) = s
+            .conn
+            .query_row(
+                "SELECT zero_touch, lines_added, lines_surviving FROM runs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(got, ("commit".to_string(), 10, 6));
+    }
+}
