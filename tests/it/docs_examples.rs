@@ -798,7 +798,7 @@ fn quoted_keys(inner: &[char]) -> Vec<String> {
 /// (`…` and anything not a plain name left out).
 fn bare_keys(inner: &str) -> Vec<String> {
     inner
-        .split(|c: char| c == ',' || c == '|')
+        .split([',', '|'])
         .map(str::trim)
         .filter(|w| {
             !w.is_empty()

@@ -1244,7 +1244,14 @@ mod tests {
         );
         let agent =
             BudgetStop::Agent("Reached maximum budget ($0.03) (error_max_budget_usd)".into());
-        let cases: [(&str, Option<&BudgetStop>, bool, &str, &[&str]); 4] = [
+        type Case<'a> = (
+            &'a str,
+            Option<&'a BudgetStop>,
+            bool,
+            &'a str,
+            &'a [&'a str],
+        );
+        let cases: [Case; 4] = [
             (
                 "the gateway's stop names afk's gateway and its figures",
                 Some(&gateway),
