@@ -712,22 +712,42 @@ pub(crate) fn gateway_afk_to(
     script: &str,
     extra: &str,
 ) -> Afk {
+    gateway_afk_as(
+        sb,
+        ("claude", "ANTHROPIC_API_KEY"),
+        up_url,
+        key,
+        script,
+        extra,
+    )
+}
+
+/// As [`gateway_afk_to`], the named agent `agent` (a shell script) whose
+/// API key is in `key_var`.
+fn gateway_afk_as(
+    sb: &Sandbox,
+    (agent, key_var): (&str, &str),
+    up_url: &str,
+    key: &str,
+    script: &str,
+    extra: &str,
+) -> Afk {
     let bin = std::env::temp_dir().join(format!(
         "afk-gw-agent-{}-{}",
         std::process::id(),
         NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     ));
     std::fs::create_dir_all(bin.join("bin")).unwrap();
-    let claude = bin.join("bin/claude");
-    std::fs::write(&claude, format!("#!/bin/sh\n{script}\n")).unwrap();
+    let program = bin.join("bin").join(agent);
+    std::fs::write(&program, format!("#!/bin/sh\n{script}\n")).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    for (p, m) in [(&bin, 0o755), (&bin.join("bin"), 0o755), (&claude, 0o755)] {
+    for (p, m) in [(&bin, 0o755), (&bin.join("bin"), 0o755), (&program, 0o755)] {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
     }
     let up_url = up_url.to_string();
     let mut afk = boxed_afk(sb, |_| {
         format!(
-            "agent = \"claude\"\n[runner.model]\nupstream = \"{up_url}\"\n\
+            "agent = \"{agent}\"\n[runner.model]\nupstream = \"{up_url}\"\n\
              [runner.prices.models.\"claude-gw-test\"]\ninput = 3.0\ncached_input = 0.3\ncache_write = 3.75\noutput = 15.0\n{extra}"
         )
     });
@@ -737,9 +757,72 @@ pub(crate) fn gateway_afk_to(
             "PATH".into(),
             format!("{}:{path}", bin.join("bin").display()),
         ),
-        ("ANTHROPIC_API_KEY".into(), key.to_string()),
+        (key_var.into(), key.to_string()),
     ];
     afk
+}
+
+/// With the model gateway on, Codex's settings folder in the box's home is
+/// afk's to write (its `config.toml` names the gateway): a turn that
+/// leaves a link in its place makes afk, at the next turn, write and
+/// delete in a real folder of the run's own, never through the link.
+#[test]
+fn with_the_gateway_a_link_left_where_codexs_settings_folder_goes_is_never_followed() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let victim = Scratch::new();
+    let files = ["AGENTS.md", "instructions.md", "auth.json", "config.toml"];
+    for f in files {
+        victim.write(f, "the victim's own\n");
+    }
+    // turn 1 plants the link and edits a workflow, so a gate turn follows
+    let script = format!(
+        "if [ \"$AFK_TURN\" = 1 ]; then\n\
+         rm -rf \"$HOME/.afk-codex_home\"\nln -s '{}' \"$HOME/.afk-codex_home\"\n\
+         mkdir -p .github/workflows && printf 'on: push\\n' > .github/workflows/ci.yml\n\
+         git add -A && git commit -qm 'agent: a workflow'\n\
+         else cat \"$CODEX_HOME/config.toml\" > seen-config.txt || true; fi",
+        victim.dir.display()
+    );
+    let afk = gateway_afk_as(
+        &sb,
+        ("codex", "OPENAI_API_KEY"),
+        "http://127.0.0.1:9/v1",
+        "sk-gw-test-key",
+        &script,
+        "[runner.prices]\ninput = 1.0\noutput = 1.0\n",
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
+    let mut names: Vec<String> = std::fs::read_dir(&victim.dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    let mut want: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+    want.sort();
+    assert_eq!(names, want, "nothing added or deleted");
+    for f in files {
+        assert_eq!(
+            std::fs::read_to_string(victim.path(f)).unwrap(),
+            "the victim's own\n",
+            "{f}"
+        );
+    }
+    let home = afk.scratch.path("state/runs/1/home/.afk-codex_home");
+    assert!(std::fs::symlink_metadata(&home).unwrap().is_dir(), "a real folder again");
+    let seen = std::fs::read_to_string(afk.scratch.path("state/runs/1/work/seen-config.txt"))
+        .unwrap_or_default();
+    assert!(seen.contains("127.0.0.1"), "turn 2's Codex names the gateway: {seen}");
 }
 
 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
