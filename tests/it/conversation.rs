@@ -334,8 +334,9 @@ both_dialects! {
     /// Issue 82 item 5: an afk that runs on events alone hears a trusted
     /// reply in a review's thread: the forge's own delivery of it (Gitea's
     /// `issue_comment` of type `pull_request_comment`, `is_pull: true`;
-    /// GitHub's `pull_request_review` of the review the reply is there;
-    /// GitLab's `Note Hook`), given to `afk hook`, starts the watch that
+    /// GitHub's `pull_request_review_comment` `created` with its
+    /// `in_reply_to_id`, issue 82 requirement 3; GitLab's `Note Hook`),
+    /// given to `afk hook`, starts the watch that
     /// asks again, once.
     #[test]
     fn a_reply_in_a_thread_is_delivered_and_its_delivery_alone_asks_again() {
@@ -371,7 +372,12 @@ both_dialects! {
                         && d["is_pull"] == true
                         && d["comment"]["id"] == id
                 }
-                Dialect::Github => has("X-GitHub-Event: pull_request_review") && d["review"]["user"]["login"] == "root",
+                Dialect::Github => {
+                    has("X-GitHub-Event: pull_request_review_comment")
+                        && d["action"] == "created"
+                        && d["comment"]["id"] == id
+                        && d["comment"]["in_reply_to_id"].is_i64()
+                }
                 Dialect::Gitlab => has("X-Gitlab-Event: Note Hook") && d["object_attributes"]["id"] == id,
             };
             if the_reply {

@@ -551,6 +551,13 @@ mod edit_tests {
                 r#"{"action":"created","comment":{"id":7}}"#,
                 Some(Written(Some(7))),
             ),
+            // a reply in a review's thread (issue 82 requirement 3)
+            (
+                Github,
+                "pull_request_review_comment",
+                r#"{"action":"created","comment":{"id":9,"in_reply_to_id":8,"pull_request_review_id":5}}"#,
+                Some(Written(Some(9))),
+            ),
             (
                 Github,
                 "issue_comment",
@@ -799,6 +806,8 @@ mod tests {
             (Sender::Github, "issues", Some(Poll)),
             (Sender::Github, "issue_comment", Some(Watch)),
             (Sender::Github, "pull_request_review", Some(Watch)),
+            // a line comment, and a reply in a review's thread (issue 82
+            // requirement 3)
             (Sender::Github, "pull_request_review_comment", Some(Watch)),
             (Sender::Github, "status", Some(Watch)),
             (Sender::Github, "check_run", Some(Watch)),

@@ -189,6 +189,16 @@ impl Forge {
                     number: r.pr,
                     id: r.id,
                 });
+                // GitHub delivers each line comment a review creates (a
+                // reply in a thread among them) as well as the review
+                for c in &r.comments {
+                    events.push(Event::LineComment {
+                        repo: r.repo.clone(),
+                        number: r.pr,
+                        review: r.id,
+                        id: c.id,
+                    });
+                }
             }
             // a line comment new under a review submitted before: a reply
             // in its thread, which Gitea keeps under the replied review
@@ -324,6 +334,7 @@ impl Forge {
             | Event::Comment { repo, .. }
             | Event::Review { repo, .. }
             | Event::ThreadReply { repo, .. }
+            | Event::LineComment { repo, .. }
             | Event::Status { repo, .. }
             | Event::CheckRun { repo, .. }
             | Event::Push { repo, .. } => repo.clone(),
@@ -354,6 +365,16 @@ impl Forge {
             Event::ThreadReply {
                 number, review, id, ..
             } => self.thread_reply_payload(dialect, &full, *number, *review, *id)?,
+            Event::LineComment {
+                number, review, id, ..
+            } => match dialect {
+                Dialect::Github => {
+                    self.thread_reply_payload(dialect, &full, *number, *review, *id)?
+                }
+                // Gitea: a review's line comments go with its delivery;
+                // GitLab: they are notes, delivered as notes
+                Dialect::Gitea | Dialect::Gitlab => return None,
+            },
             Event::Status {
                 sha,
                 state,
@@ -498,9 +519,26 @@ impl Forge {
                     ("issue", "Issue")
                 };
                 let action = if edited { "update" } else { "create" };
+                // lib/gitlab/hook_data/note_builder.rb: every note names its
+                // discussion (an individual note its own) and its type, a
+                // note on a line of the diff its position
+                let first = self.gl.in_thread.get(&id).copied();
+                let thread = first.and_then(|f| self.gl.threads.get(&f));
+                let kind = match thread {
+                    Some(t) if t.position.is_some() => json!("DiffNote"),
+                    Some(_) => json!("DiscussionNote"),
+                    None => Value::Null,
+                };
                 let mut b = json!({"object_kind": "note", "event_type": "note", "user": user,
                     "object_attributes": {"id": id, "note": c.body, "noteable_type": noteable,
-                                          "action": action}});
+                        "action": action, "type": kind,
+                        "discussion_id": crate::routes::gitlab::shapes::discussion_id(
+                            first.unwrap_or(id))}});
+                if let Some((path, line)) = thread.and_then(|t| t.position.as_ref()) {
+                    b["object_attributes"]["position"] = json!({"old_path": path,
+                        "new_path": path, "position_type": "text", "old_line": null,
+                        "new_line": line});
+                }
                 b[key] = item;
                 ("Note Hook", b)
             }
@@ -587,11 +625,22 @@ impl Forge {
     /// type `pull_request_comment` (`X-Gitea-Event: issue_comment`, the
     /// family modules/webhook/type.go names), `action: created`, `is_pull:
     /// true`, the comment (modules/structs/hook.go, `IssueCommentPayload`)
-    /// beside the issue and the PR. GitHub (docs.github.com, webhook events:
-    /// `pull_request_review_comment`) sends `pull_request_review_comment`
-    /// `created` for a comment in a thread; the sandbox's GitHub reply is a
-    /// review of its own (`reviews::reply`), delivered as that review.
-    /// GitLab's replies are notes of the thread, delivered as notes.
+    /// beside the issue and the PR.
+    ///
+    /// GitHub (docs.github.com/en/webhooks/webhook-events-and-payloads,
+    /// `pull_request_review_comment`: "Activity related to pull request
+    /// review comments in the pull request's unified diff", action
+    /// `created`; the payload's `comment` is a review comment as the REST
+    /// API's pulls/comments shows it: `id`, `body`, `user`, `path`, `line`,
+    /// `pull_request_review_id`, `in_reply_to_id` for a reply, beside
+    /// `pull_request`, `repository` and `sender`): a reply in a thread is a
+    /// review of its own (`reviews::reply`; the REST API's "create a reply
+    /// for a review comment" makes one too), delivered as that review
+    /// (`pull_request_review` `submitted`) and as its one comment
+    /// (`Event::LineComment`, `pull_request_review_comment` `created`, its
+    /// `in_reply_to_id` the thread's first comment); each line comment of a
+    /// review is delivered so. GitLab's replies are notes of the thread,
+    /// delivered as notes (`Note Hook` with the thread's `discussion_id`).
     fn thread_reply_payload(
         &self,
         dialect: Dialect,
@@ -1206,8 +1255,13 @@ mod delivered {
     /// issue_comment` of type `pull_request_comment`, `action: created`,
     /// `is_pull: true`, the reply's own id and author; the review before it
     /// `pull_request_rejected` of type `pull_request_review_rejected`.
-    /// GitHub: the review of its own the reply is there
-    /// (`pull_request_review`). GitLab: the thread's new note (`Note Hook`).
+    /// GitHub (issue 82 requirement 3): `pull_request_review_comment`
+    /// `created`, the reply's id, author and `in_reply_to_id` (the thread's
+    /// first comment), after the review of its own the reply is there
+    /// (`pull_request_review` `submitted`); the review before it sent its
+    /// line comment so too (`in_reply_to_id` none). GitLab: the thread's new
+    /// note (`Note Hook`, `noteable_type: MergeRequest`, a `DiffNote` of the
+    /// line thread's `discussion_id`).
     #[test]
     fn a_reply_in_a_review_thread_is_delivered_as_its_forge_delivers_it() {
         for dialect in Dialect::ALL {
@@ -1244,7 +1298,7 @@ mod delivered {
                 let b: Value = serde_json::from_slice(&body).unwrap();
                 let the_reply = match dialect {
                     Dialect::Gitea => b["comment"]["id"] == id,
-                    Dialect::Github => b["review"]["user"]["login"] == "root",
+                    Dialect::Github => b["comment"]["id"] == id,
                     Dialect::Gitlab => b["object_attributes"]["id"] == id,
                 };
                 got.push((h, b));
@@ -1279,12 +1333,65 @@ mod delivered {
                     assert_eq!(b["review"]["type"], "pull_request_review_rejected");
                 }
                 Dialect::Github => {
+                    let first = &made["comments"][0];
+                    assert_eq!(
+                        header(h, "X-GitHub-Event"),
+                        Some("pull_request_review_comment")
+                    );
+                    assert_eq!(b["action"], "created", "{b}");
+                    assert_eq!(b["comment"]["user"]["login"], "root", "{b}");
+                    assert_eq!(b["comment"]["body"], "still wrong: call it parse_all");
+                    assert_eq!(&b["comment"]["in_reply_to_id"], first, "{b}");
+                    assert_eq!(b["comment"]["path"], "src/lib.rs", "{b}");
+                    assert_eq!(b["comment"]["line"], 3, "{b}");
+                    assert_eq!(b["pull_request"]["number"], 2, "{b}");
+                    assert_eq!(b["repository"]["full_name"], "acme/api", "{b}");
+                    assert_eq!(b["sender"]["login"], "root", "{b}");
+                    // the reply's review of its own, sent before it
+                    let of_its_own = &b["comment"]["pull_request_review_id"];
+                    assert_ne!(of_its_own, &made["id"], "{b}");
+                    let (h, r) = got
+                        .iter()
+                        .find(|(_, r)| &r["review"]["id"] == of_its_own)
+                        .expect("the reply's review's delivery");
                     assert_eq!(header(h, "X-GitHub-Event"), Some("pull_request_review"));
-                    assert_eq!(b["action"], "submitted", "{b}");
+                    assert_eq!(r["action"], "submitted", "{r}");
+                    assert_eq!(r["review"]["user"]["login"], "root", "{r}");
+                    // the first review and its line comment, as GitHub sends them
+                    let (h, r) = got
+                        .iter()
+                        .find(|(_, r)| r["review"]["id"] == made["id"])
+                        .expect("the review's delivery");
+                    assert_eq!(header(h, "X-GitHub-Event"), Some("pull_request_review"));
+                    assert_eq!(r["review"]["state"], "changes_requested", "{r}");
+                    let (h, c) = got
+                        .iter()
+                        .find(|(_, c)| &c["comment"]["id"] == first)
+                        .expect("the review's line comment's delivery");
+                    assert_eq!(
+                        header(h, "X-GitHub-Event"),
+                        Some("pull_request_review_comment")
+                    );
+                    assert_eq!(c["action"], "created", "{c}");
+                    assert_eq!(c["comment"]["in_reply_to_id"], Value::Null, "{c}");
+                    assert_eq!(c["comment"]["pull_request_review_id"], made["id"], "{c}");
                 }
                 Dialect::Gitlab => {
                     assert_eq!(header(h, "X-Gitlab-Event"), Some("Note Hook"));
-                    assert_eq!(b["object_attributes"]["action"], "create", "{b}");
+                    assert_eq!(b["object_kind"], "note", "{b}");
+                    let a = &b["object_attributes"];
+                    assert_eq!(a["action"], "create", "{b}");
+                    assert_eq!(a["noteable_type"], "MergeRequest", "{b}");
+                    assert_eq!(a["type"], "DiffNote", "{b}");
+                    assert_eq!(a["note"], "still wrong: call it parse_all", "{b}");
+                    assert_eq!(b["user"]["username"], "root", "{b}");
+                    // the line comment's thread (its first note's)
+                    let first = made["comments"][0].as_i64().unwrap();
+                    assert_eq!(
+                        a["discussion_id"],
+                        crate::routes::gitlab::shapes::discussion_id(first),
+                        "{b}"
+                    );
                 }
             }
             let _ = std::fs::remove_dir_all(dir);

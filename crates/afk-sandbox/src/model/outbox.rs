@@ -77,6 +77,15 @@ pub(crate) enum Event {
         review: i64,
         id: i64,
     },
+    /// a line comment of a review new with it (GitHub's review with line
+    /// comments, and GitHub's reply in a thread: a review of its own whose
+    /// one comment is the reply); GitHub alone delivers each of its own
+    LineComment {
+        repo: String,
+        number: u64,
+        review: i64,
+        id: i64,
+    },
     Status {
         repo: String,
         sha: String,

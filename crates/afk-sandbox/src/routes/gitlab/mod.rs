@@ -19,7 +19,7 @@ mod merge_requests;
 mod notes;
 mod project;
 mod repository;
-mod shapes;
+pub(crate) mod shapes;
 
 use crate::http::{Reply, Request};
 use crate::model::Forge;

@@ -226,7 +226,7 @@ pub(super) fn note(f: &Forge, r: &Repo, c: &Comment) -> Value {
 }
 
 /// A discussion's id: 40 hex digits, from its first note's id.
-pub(super) fn discussion_id(first: i64) -> String {
+pub(crate) fn discussion_id(first: i64) -> String {
     format!("{first:040x}")
 }
 
