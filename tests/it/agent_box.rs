@@ -819,10 +819,16 @@ fn with_the_gateway_a_link_left_where_codexs_settings_folder_goes_is_never_follo
         );
     }
     let home = afk.scratch.path("state/runs/1/home/.afk-codex_home");
-    assert!(std::fs::symlink_metadata(&home).unwrap().is_dir(), "a real folder again");
+    assert!(
+        std::fs::symlink_metadata(&home).unwrap().is_dir(),
+        "a real folder again"
+    );
     let seen = std::fs::read_to_string(afk.scratch.path("state/runs/1/work/seen-config.txt"))
         .unwrap_or_default();
-    assert!(seen.contains("127.0.0.1"), "turn 2's Codex names the gateway: {seen}");
+    assert!(
+        seen.contains("127.0.0.1"),
+        "turn 2's Codex names the gateway: {seen}"
+    );
 }
 
 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
