@@ -147,47 +147,129 @@ const VERDICT_MAX: u64 = 4 << 20;
 /// moves its size or its time, so the next tick reads the folder again.
 pub fn fingerprint(dir: &Path) -> Result<String, String> {
     use sha2::Digest;
-    use std::os::unix::fs::MetadataExt;
+    // the folders are walked by a few threads at once (a stat per record
+    // is most of a tick's cost at osv.dev's scale); each folder's digest is
+    // its own, and they are folded in the order of their paths, so the
+    // fingerprint does not depend on which thread read what
+    let queue = std::sync::Mutex::new(Walk {
+        todo: vec![dir.to_path_buf()],
+        busy: 0,
+        done: vec![],
+        failed: None,
+    });
+    let more = std::sync::Condvar::new();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| walk_folders(dir, &queue, &more));
+        }
+    });
+    let walk = queue.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(why) = walk.failed {
+        return Err(why);
+    }
+    let mut done = walk.done;
+    done.sort();
     let mut hash = sha2::Sha256::new();
-    let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let m = std::fs::metadata(&d).map_err(|e| unreadable(dir, &d, &e))?;
-        if !m.is_dir() {
-            return Err(format!("{}: not a folder", shown(dir, &d)));
-        }
-        let entries = std::fs::read_dir(&d).map_err(|e| unreadable(dir, &d, &e))?;
-        let mut names: Vec<(std::ffi::OsString, String)> = vec![];
-        for e in entries.flatten() {
-            let name = e.file_name();
-            let is_link = e.file_type().is_ok_and(|t| t.is_symlink());
-            // folders are walked where they are, never through a link
-            let m = match is_link {
-                true => std::fs::metadata(e.path()),
-                false => e.metadata(),
-            };
-            let line = match m {
-                Ok(m) if m.is_dir() && !is_link => {
-                    stack.push(e.path());
-                    "d".to_string()
-                }
-                Ok(m) => format!("{}\t{}.{}", m.len(), m.mtime(), m.mtime_nsec()),
-                Err(_) => "?".to_string(),
-            };
-            names.push((name, line));
-        }
-        names.sort();
-        hash.update(shown(dir, &d).as_bytes());
+    for (rel, digest) in done {
+        hash.update(rel.as_bytes());
         hash.update(b"\n");
-        for (name, line) in names {
-            hash.update(name.as_encoded_bytes());
-            hash.update(b"\t");
-            hash.update(line.as_bytes());
-            hash.update(b"\n");
-        }
-        hash.update(b"\0");
+        hash.update(digest);
     }
     let sum = hash.finalize();
     Ok(sum.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The folders still to read, how many are being read, each one's digest
+/// (its path from the folder, the digest of its entries), the first error.
+struct Walk {
+    todo: Vec<PathBuf>,
+    busy: usize,
+    done: Vec<(String, [u8; 32])>,
+    failed: Option<String>,
+}
+
+/// One walker: takes a folder, digests it, hands back the folders in it,
+/// until none is left and none is being read (or one failed).
+fn walk_folders(dir: &Path, queue: &std::sync::Mutex<Walk>, more: &std::sync::Condvar) {
+    loop {
+        let next = {
+            let mut w = queue.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if w.failed.is_some() {
+                    break None;
+                }
+                if let Some(d) = w.todo.pop() {
+                    w.busy += 1;
+                    break Some(d);
+                }
+                if w.busy == 0 {
+                    break None;
+                }
+                w = more.wait(w).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        let Some(d) = next else {
+            more.notify_all();
+            return;
+        };
+        let read = folder_digest(dir, &d);
+        let mut w = queue.lock().unwrap_or_else(|e| e.into_inner());
+        w.busy -= 1;
+        match read {
+            Ok((digest, folders)) => {
+                w.done.push((shown(dir, &d), digest));
+                w.todo.extend(folders);
+            }
+            Err(why) => {
+                w.failed.get_or_insert(why);
+            }
+        }
+        drop(w);
+        more.notify_all();
+    }
+}
+
+/// Folder `d`'s digest: each entry's name, and its size and modification
+/// time (a link's as the file it names; a folder as `d`), in name order;
+/// with the folders in it, to walk.
+fn folder_digest(dir: &Path, d: &Path) -> Result<([u8; 32], Vec<PathBuf>), String> {
+    use sha2::Digest;
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(d).map_err(|e| unreadable(dir, d, &e))?;
+    if !m.is_dir() {
+        return Err(format!("{}: not a folder", shown(dir, d)));
+    }
+    let entries = std::fs::read_dir(d).map_err(|e| unreadable(dir, d, &e))?;
+    let mut names: Vec<(std::ffi::OsString, String)> = vec![];
+    let mut folders = vec![];
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let is_link = e.file_type().is_ok_and(|t| t.is_symlink());
+        // folders are walked where they are, never through a link
+        let m = match is_link {
+            true => std::fs::metadata(e.path()),
+            false => e.metadata(),
+        };
+        let line = match m {
+            Ok(m) if m.is_dir() && !is_link => {
+                folders.push(e.path());
+                "d".to_string()
+            }
+            Ok(m) => format!("{}\t{}.{}", m.len(), m.mtime(), m.mtime_nsec()),
+            Err(_) => "?".to_string(),
+        };
+        names.push((name, line));
+    }
+    names.sort();
+    let mut hash = sha2::Sha256::new();
+    for (name, line) in names {
+        hash.update(name.as_encoded_bytes());
+        hash.update(b"\t");
+        hash.update(line.as_bytes());
+        hash.update(b"\n");
+    }
+    Ok((hash.finalize().into(), folders))
 }
 
 /// `e` as the configuration error it is (exit 2, naming the key, the
