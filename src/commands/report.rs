@@ -71,7 +71,31 @@ fn human(r: &Report) -> String {
         .map(|x| (x.repo.as_str(), &x.figures))
         .chain(std::iter::once(("all", &r.overall)))
         .collect();
+    let survival = format!("SURVIVAL {}", r.overall.survival.window.to_uppercase());
     h.push('\n');
+    h.push_str(&outcomes_table(&rows));
+    h.push('\n');
+    h.push_str(&times_table(&rows, &survival));
+    h.push('\n');
+    if !r.templates.is_empty() {
+        h.push_str(&templates_table(r, &survival));
+        h.push('\n');
+    }
+    for (repo, f) in &rows {
+        h.push_str(&format!(
+            "escalations {repo}: {}\n",
+            report::by_reason_text(&f.escalations)
+        ));
+    }
+    h.push_str(&format!(
+        "({}; medians and p90 by nearest rank; docs/reports.md#afk-report)\n",
+        report::from_text(&r.overall)
+    ));
+    h
+}
+
+/// The runs by outcome, one row per repository and one for all.
+fn outcomes_table(rows: &[(&str, &Figures)]) -> String {
     let outcomes: Vec<Vec<String>> = rows
         .iter()
         .map(|(repo, f)| {
@@ -86,7 +110,7 @@ fn human(r: &Report) -> String {
             cells
         })
         .collect();
-    h.push_str(&table(
+    table(
         &[
             "REPO",
             "RUNS",
@@ -97,8 +121,11 @@ fn human(r: &Report) -> String {
             "FAILED STARTS",
         ],
         &outcomes,
-    ));
-    h.push('\n');
+    )
+}
+
+/// The times and costs, one row per repository and one for all.
+fn times_table(rows: &[(&str, &Figures)], survival: &str) -> String {
     let times: Vec<Vec<String>> = rows
         .iter()
         .map(|(repo, f)| {
@@ -113,8 +140,7 @@ fn human(r: &Report) -> String {
             ]
         })
         .collect();
-    let survival = format!("SURVIVAL {}", r.overall.survival.window.to_uppercase());
-    h.push_str(&table(
+    table(
         &[
             "REPO",
             "TO PR (MEDIAN / P90)",
@@ -122,53 +148,42 @@ fn human(r: &Report) -> String {
             "CORRECTIVE TURNS PER MERGED PR",
             "SPEND PER MERGED PR",
             "ZERO-TOUCH",
-            survival.as_str(),
+            survival,
         ],
         &times,
-    ));
-    h.push('\n');
-    if !r.templates.is_empty() {
-        let versions: Vec<Vec<String>> = r
-            .templates
-            .iter()
-            .map(|t| {
-                let f = &t.figures;
-                vec![
-                    t.template.clone(),
-                    t.version.to_string(),
-                    f.runs.to_string(),
-                    f.outcomes.succeeded.to_string(),
-                    f.outcomes.escalated.to_string(),
-                    report::zero_touch_text(&f.zero_touch),
-                    report::survival_text(&f.survival),
-                    report::usd_text(f.spend.per_merged_pr_usd),
-                ]
-            })
-            .collect();
-        h.push_str(&table(
-            &[
-                "TEMPLATE",
-                "VERSION",
-                "RUNS",
-                "SUCCEEDED",
-                "ESCALATED",
-                "ZERO-TOUCH",
-                survival.as_str(),
-                "SPEND PER MERGED PR",
-            ],
-            &versions,
-        ));
-        h.push('\n');
-    }
-    for (repo, f) in &rows {
-        h.push_str(&format!(
-            "escalations {repo}: {}\n",
-            report::by_reason_text(&f.escalations)
-        ));
-    }
-    h.push_str(&format!(
-        "({}; medians and p90 by nearest rank; docs/reports.md#afk-report)\n",
-        report::from_text(&r.overall)
-    ));
-    h
+    )
+}
+
+/// One row per template version the runs name.
+fn templates_table(r: &Report, survival: &str) -> String {
+    let versions: Vec<Vec<String>> = r
+        .templates
+        .iter()
+        .map(|t| {
+            let f = &t.figures;
+            vec![
+                t.template.clone(),
+                t.version.to_string(),
+                f.runs.to_string(),
+                f.outcomes.succeeded.to_string(),
+                f.outcomes.escalated.to_string(),
+                report::zero_touch_text(&f.zero_touch),
+                report::survival_text(&f.survival),
+                report::usd_text(f.spend.per_merged_pr_usd),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "TEMPLATE",
+            "VERSION",
+            "RUNS",
+            "SUCCEEDED",
+            "ESCALATED",
+            "ZERO-TOUCH",
+            survival,
+            "SPEND PER MERGED PR",
+        ],
+        &versions,
+    )
 }

@@ -138,6 +138,40 @@ fn forwarding(action: &Action, s: &RunState) -> String {
     }
 }
 
+/// The why of a decision at a run's own limits: stopped over budget or
+/// past its time, paused there, or continued by a person.
+fn limits(action: &Action, s: &RunState) -> String {
+    match action {
+        Action::Escalate(Escalation::OverBudget) => match &s.budget_stop {
+            Some(stop) => format!("{}: the agent is stopped", stop.line()),
+            None => format!(
+                "the run spent {} (budget.run_usd {}): the agent is stopped",
+                s.spend_usd.map_or("?".into(), crate::spend::usd),
+                crate::spend::usd(s.run_usd)
+            ),
+        },
+        Action::Escalate(Escalation::Timeout) => format!(
+            "the run is {}m old (budget.run_time): the agent is stopped",
+            s.age.as_secs() / 60
+        ),
+        Action::Pause(limit) => format!(
+            "{}: the agent is stopped and the run paused for a person to continue it (budget.pause_for)",
+            at_limit(*limit, s)
+        ),
+        Action::Wait(Wait::Paused) => {
+            "paused at a limit: a trusted `/afk budget` or `/afk resume` continues it, budget.pause_for ends it".into()
+        }
+        Action::Continue(by) => format!(
+            "paused at a limit and continued by a trusted `{}`: a continuation turn",
+            match by {
+                super::run_state::ContinuedBy::Budget => "budget",
+                super::run_state::ContinuedBy::Resume => "resume",
+            }
+        ),
+        _ => String::new(),
+    }
+}
+
 /// The why of one watch decision.
 pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
     let pr = ci
@@ -233,32 +267,10 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         },
         Action::Escalate(Escalation::PrClosed) => format!("{pr} was closed unmerged"),
         Action::Escalate(Escalation::DeployFailed) => format!("{pr} merged; the deploy failed"),
-        Action::Escalate(Escalation::OverBudget) => match &s.budget_stop {
-            Some(stop) => format!("{}: the agent is stopped", stop.line()),
-            None => format!(
-                "the run spent {} (budget.run_usd {}): the agent is stopped",
-                s.spend_usd.map_or("?".into(), crate::spend::usd),
-                crate::spend::usd(s.run_usd)
-            ),
-        },
-        Action::Escalate(Escalation::Timeout) => format!(
-            "the run is {}m old (budget.run_time): the agent is stopped",
-            s.age.as_secs() / 60
-        ),
-        Action::Pause(limit) => format!(
-            "{}: the agent is stopped and the run paused for a person to continue it (budget.pause_for)",
-            at_limit(*limit, s)
-        ),
-        Action::Wait(Wait::Paused) => {
-            "paused at a limit: a trusted `/afk budget` or `/afk resume` continues it, budget.pause_for ends it".into()
-        }
-        Action::Continue(by) => format!(
-            "paused at a limit and continued by a trusted `{}`: a continuation turn",
-            match by {
-                super::run_state::ContinuedBy::Budget => "budget",
-                super::run_state::ContinuedBy::Resume => "resume",
-            }
-        ),
+        a @ (Action::Escalate(Escalation::OverBudget | Escalation::Timeout)
+        | Action::Pause(_)
+        | Action::Wait(Wait::Paused)
+        | Action::Continue(_)) => limits(a, s),
         Action::Succeed => format!("{pr} merged and green"),
         Action::Abandon => "a person closed the issue or removed the in-progress label".into(),
     }

@@ -59,30 +59,8 @@ pub(crate) fn step(
     if !afks || run.state.decided() || agent == Agent::Running {
         return Ok((Forward::default(), found));
     }
-    // a person closed the issue or took its label off: the run is abandoned
-    // (observe and decide read the same answer), and nothing of it is pushed
-    // nor any PR opened for work nobody wants now; an issue its merged PR
-    // closed is no such thing: that run's work is in (decide says succeed)
-    let (open, labelled) = w.issue_state(run)?;
-    let merged = found.as_ref().is_some_and(|(p, _)| p.merged);
-    let started = run.state == crate::core::run_state::RunStatus::Started;
-    match workspace_pr::forwarding(open, labelled, started, merged) {
-        Forwarding::Forward => {}
-        Forwarding::Merged => return Ok((Forward::default(), found)),
-        Forwarding::Abandoned { closed } => {
-            crate::log::info(&format!(
-                "{}#{} run {}: the issue is {}: the turn's work is not pushed and no PR is opened",
-                run.repo,
-                run.issue,
-                run.id,
-                if closed {
-                    "closed"
-                } else {
-                    "no longer labelled in progress"
-                }
-            ));
-            return Ok((Forward::default(), found));
-        }
+    if !wanted(w, run, &found)? {
+        return Ok((Forward::default(), found));
     }
     let turn = run.turns.max(1);
     let (done, in_job) = match w.t.runner.forwarded(run.handle.as_ref()) {
@@ -149,76 +127,117 @@ pub(crate) fn step(
                 found,
             ))
         }
-        Forwarded::Refused(why) => {
-            // the refusal names the folders it read; the comment says them
-            // in words (anyone who reads the repository reads it), the
-            // host's log as they are
-            crate::log::info(&format!(
-                "{}#{} run {}: turn {turn} not forwarded: {why}",
-                run.repo, run.issue, run.id
-            ));
-            let paths = w.t.paths();
-            let checkout = crate::workspace::workdir_of(w.t.config(), &at(run, run_dir));
-            let mut folders = vec![
-                (run_dir.to_string_lossy(), "the run's folder"),
-                (paths.git_cache.to_string_lossy(), "afk's git cache"),
-                (paths.runs.to_string_lossy(), "afk's runs folder"),
-                (paths.dir.to_string_lossy(), "afk's state folder"),
-            ];
-            // a checkout in the run's folder (`{run_dir}/work`, the default)
-            // is said from it (`the run's folder/work/.git/config`)
-            if !checkout.starts_with(run_dir) {
-                folders.push((checkout.to_string_lossy(), "the run's checkout"));
-            }
-            let folders: Vec<(&str, &str)> = folders
-                .iter()
-                .map(|(folder, words)| (&**folder, *words))
-                .collect();
-            let said = crate::core::escalation::host_folders_said(&why, &folders);
-            Ok((
-                Forward {
-                    problem: Some((PushProblem::Refused, said)),
-                    ..Forward::default()
-                },
-                found,
-            ))
-        }
-        Forwarded::Gated { reasons, bundle } => {
-            // a refused `gate` turn is refused again: escalated, not retried
-            let again =
-                w.t.store()
-                    .turns(run.id)?
-                    .last()
-                    .is_some_and(|t| t.why == crate::core::turn_reason::GATE);
-            let said = crate::core::gate::lines(&reasons);
-            // the run's folder keeps where the bundle is (`afk runs show`
-            // prints it, on the host); the comment and the prompt never
-            // name a path of afk's host
-            let mut verdict = said.clone();
-            verdict.push(format!(
-                "- the refused commits are kept in `{}`",
-                crate::core::sanitize::one_line(&bundle.display().to_string(), 300)
-            ));
-            crate::run_files::keep_gate_verdict(run_dir, turn, &verdict);
-            crate::log::info(&format!(
-                "{}#{} run {}: the change gate refused turn {turn}: nothing pushed ({} reason{}); its commits are kept in {}",
-                run.repo,
-                run.issue,
-                run.id,
-                reasons.len(),
-                if reasons.len() == 1 { "" } else { "s" },
-                bundle.display()
-            ));
-            Ok((
-                Forward {
-                    problem: Some((PushProblem::Gated { again }, said.join("\n"))),
-                    kept: Some(kept),
-                    remedies: crate::core::gate::remedies(&reasons),
-                },
-                found,
-            ))
-        }
+        Forwarded::Refused(why) => Ok((refused(w, run, run_dir, turn, &why), found)),
+        Forwarded::Gated { reasons, bundle } => Ok((
+            gated(w, run, run_dir, (turn, kept), &reasons, &bundle)?,
+            found,
+        )),
     }
+}
+
+/// Whether the run's work is still wanted: a person closed the issue or
+/// took its label off, and the run is abandoned (observe and decide read
+/// the same answer), so nothing of it is pushed nor any PR opened for work
+/// nobody wants now; an issue its merged PR closed is no such thing: that
+/// run's work is in (decide says succeed).
+fn wanted(w: &Watch, run: &Run, found: &Found) -> Result<bool> {
+    let (open, labelled) = w.issue_state(run)?;
+    let merged = found.as_ref().is_some_and(|(p, _)| p.merged);
+    let started = run.state == crate::core::run_state::RunStatus::Started;
+    Ok(
+        match workspace_pr::forwarding(open, labelled, started, merged) {
+            Forwarding::Forward => true,
+            Forwarding::Merged => false,
+            Forwarding::Abandoned { closed } => {
+                crate::log::info(&format!(
+                    "{}#{} run {}: the issue is {}: the turn's work is not pushed and no PR is opened",
+                    run.repo,
+                    run.issue,
+                    run.id,
+                    if closed {
+                        "closed"
+                    } else {
+                        "no longer labelled in progress"
+                    }
+                ));
+                false
+            }
+        },
+    )
+}
+
+/// A turn whose work was refused before the gate (5.0.5's checks, the
+/// secret scan): the refusal names the folders it read; the comment says
+/// them in words (anyone who reads the repository reads it), the host's
+/// log as they are.
+fn refused(w: &Watch, run: &Run, run_dir: &Path, turn: u32, why: &str) -> Forward {
+    crate::log::info(&format!(
+        "{}#{} run {}: turn {turn} not forwarded: {why}",
+        run.repo, run.issue, run.id
+    ));
+    let paths = w.t.paths();
+    let checkout = crate::workspace::workdir_of(w.t.config(), &at(run, run_dir));
+    let mut folders = vec![
+        (run_dir.to_string_lossy(), "the run's folder"),
+        (paths.git_cache.to_string_lossy(), "afk's git cache"),
+        (paths.runs.to_string_lossy(), "afk's runs folder"),
+        (paths.dir.to_string_lossy(), "afk's state folder"),
+    ];
+    // a checkout in the run's folder (`{run_dir}/work`, the default)
+    // is said from it (`the run's folder/work/.git/config`)
+    if !checkout.starts_with(run_dir) {
+        folders.push((checkout.to_string_lossy(), "the run's checkout"));
+    }
+    let folders: Vec<(&str, &str)> = folders
+        .iter()
+        .map(|(folder, words)| (&**folder, *words))
+        .collect();
+    let said = crate::core::escalation::host_folders_said(why, &folders);
+    Forward {
+        problem: Some((PushProblem::Refused, said)),
+        ..Forward::default()
+    }
+}
+
+/// A turn the change gate refused: its verdict kept in the run's folder
+/// (with where the bundle is, which `afk runs show` prints on the host),
+/// its reasons and remedies for the `gate` turn or the escalation, which
+/// never name a path of afk's host; a refused `gate` turn is refused again
+/// (`again`): escalated, not retried.
+fn gated(
+    w: &Watch,
+    run: &Run,
+    run_dir: &Path,
+    (turn, kept): (u32, Kept),
+    reasons: &[crate::core::gate::Reason],
+    bundle: &Path,
+) -> Result<Forward> {
+    let again =
+        w.t.store()
+            .turns(run.id)?
+            .last()
+            .is_some_and(|t| t.why == crate::core::turn_reason::GATE);
+    let said = crate::core::gate::lines(reasons);
+    let mut verdict = said.clone();
+    verdict.push(format!(
+        "- the refused commits are kept in `{}`",
+        crate::core::sanitize::one_line(&bundle.display().to_string(), 300)
+    ));
+    crate::run_files::keep_gate_verdict(run_dir, turn, &verdict);
+    crate::log::info(&format!(
+        "{}#{} run {}: the change gate refused turn {turn}: nothing pushed ({} reason{}); its commits are kept in {}",
+        run.repo,
+        run.issue,
+        run.id,
+        reasons.len(),
+        if reasons.len() == 1 { "" } else { "s" },
+        bundle.display()
+    ));
+    Ok(Forward {
+        problem: Some((PushProblem::Gated { again }, said.join("\n"))),
+        kept: Some(kept),
+        remedies: crate::core::gate::remedies(reasons),
+    })
 }
 
 /// What a Job's forwarding container reported, as forwarding's outcome: a

@@ -157,10 +157,21 @@ fn a_specifier_is_checked_against_the_advisories_only_where_it_names_one_version
     }
 }
 
+/// Each row: (kind, manifest path, name, specifier, refused).
+fn judge_sources(cases: &[(Manifest, &str, &str, &str, bool)]) {
+    for (kind, path, name, spec, refused) in cases {
+        assert_eq!(
+            foreign_source(*kind, path, name, spec).is_some(),
+            *refused,
+            "{kind:?} {path} {spec}"
+        );
+    }
+}
+
 #[test]
 fn a_dependency_from_anywhere_but_the_registry_is_named_with_why() {
     // (kind, manifest path, name, specifier, refused)
-    let cases = [
+    judge_sources(&[
         (Manifest::PackageJson, "package.json", "a", "^1.0.0", false),
         (Manifest::PackageJson, "package.json", "a", "latest", false),
         (
@@ -248,6 +259,12 @@ fn a_dependency_from_anywhere_but_the_registry_is_named_with_why() {
             "path=libs/a",
             false,
         ),
+    ]);
+}
+
+#[test]
+fn a_cargo_or_go_dependency_from_anywhere_but_the_registry_is_named_with_why() {
+    judge_sources(&[
         (Manifest::CargoToml, "Cargo.toml", "a", "1", false),
         (
             Manifest::CargoToml,
@@ -313,12 +330,5 @@ fn a_dependency_from_anywhere_but_the_registry_is_named_with_why() {
             "replaced by ../a",
             true,
         ),
-    ];
-    for (kind, path, name, spec, refused) in cases {
-        assert_eq!(
-            foreign_source(kind, path, name, spec).is_some(),
-            refused,
-            "{kind:?} {path} {spec}"
-        );
-    }
+    ]);
 }

@@ -365,25 +365,43 @@ fn history_and_tool_schemas_naming_a_url_are_no_fetch() {
     ]);
 }
 
+/// Codex's shape (openai/codex codex-rs/tools/src/responses_api.rs,
+/// `ResponsesApiNamespace`): a named group of tools the agent runs.
+fn ns(inner: &str) -> String {
+    format!(
+        r#"[{{"type":"namespace","name":"multi_agent_v1","description":"Tools in the multi_agent_v1 namespace.","tools":[{inner}]}}]"#
+    )
+}
+
+const SPAWN: &str = r#"{"type":"function","name":"spawn_agent","description":"d","strict":false,"parameters":{"type":"object","properties":{"message":{"type":"string"}},"additionalProperties":false}}"#;
+const WAIT: &str = r#"{"type":"function","name":"wait_agent","description":"d","strict":false,"parameters":{"type":"object","properties":{}}}"#;
+
+/// (API, endpoint, the body's tools, allow_features, None: passes |
+/// Some(what the 403's reason says))
+type NsCase<'a> = (Api, Endpoint, String, &'a [&'a str], Option<&'a str>);
+
+/// Each case judged as its row says.
+fn judge_namespaces(cases: &[NsCase]) {
+    for (api, e, tools, allow, want) in cases {
+        let body = format!(r#"{{"model":"gpt-5-codex","tools":{tools}}}"#);
+        let got = judged(*api, *e, &body, &[], allow);
+        match want {
+            None => assert!(got.is_ok(), "{body} {allow:?}: {got:?}"),
+            Some(says) => {
+                let r = got.expect_err(&body);
+                assert_eq!(r.status, 403, "{body}");
+                assert!(r.reason.contains(says), "{body}: {}", r.reason);
+            }
+        }
+    }
+}
+
 #[test]
 fn a_tool_namespace_is_judged_tool_by_tool() {
     use Api::*;
     use Endpoint::*;
-    // Codex's shape (openai/codex codex-rs/tools/src/responses_api.rs,
-    // `ResponsesApiNamespace`): a named group of tools the agent runs
-    let ns = |inner: &str| {
-        format!(
-            r#"[{{"type":"namespace","name":"multi_agent_v1","description":"Tools in the multi_agent_v1 namespace.","tools":[{inner}]}}]"#
-        )
-    };
-    let spawn = r#"{"type":"function","name":"spawn_agent","description":"d","strict":false,"parameters":{"type":"object","properties":{"message":{"type":"string"}},"additionalProperties":false}}"#;
-    let wait = r#"{"type":"function","name":"wait_agent","description":"d","strict":false,"parameters":{"type":"object","properties":{}}}"#;
-    let many =
-        |n: usize| ns(&vec![r#"{"type":"function","name":"f","parameters":{}}"#; n].join(","));
-    // (API, endpoint, the body's tools, allow_features,
-    // None: passes | Some(what the 403's reason says))
-    type NsCase<'a> = (Api, Endpoint, String, &'a [&'a str], Option<&'a str>);
-    let cases: &[NsCase] = &[
+    let (spawn, wait) = (SPAWN, WAIT);
+    judge_namespaces(&[
         // the agent's own tools, grouped: pass
         (OpenAi, Responses, ns(&format!("{spawn},{wait}")), &[], None),
         (
@@ -455,6 +473,17 @@ fn a_tool_namespace_is_judged_tool_by_tool() {
             &[],
             Some(r#""brand_new_tool" (a tool in the namespace "multi_agent_v1")"#),
         ),
+    ]);
+}
+
+#[test]
+fn a_tool_namespace_afk_cannot_read_whole_or_on_another_api_is_refused() {
+    use Api::*;
+    use Endpoint::*;
+    let spawn = SPAWN;
+    let many =
+        |n: usize| ns(&vec![r#"{"type":"function","name":"f","parameters":{}}"#; n].join(","));
+    judge_namespaces(&[
         // what afk does not read whole is refused, whatever is allowed
         (
             OpenAi,
@@ -526,19 +555,7 @@ fn a_tool_namespace_is_judged_tool_by_tool() {
             &[],
             Some(r#"asks the vendor for "namespace""#),
         ),
-    ];
-    for (api, e, tools, allow, want) in cases {
-        let body = format!(r#"{{"model":"gpt-5-codex","tools":{tools}}}"#);
-        let got = judged(*api, *e, &body, &[], allow);
-        match want {
-            None => assert!(got.is_ok(), "{body} {allow:?}: {got:?}"),
-            Some(says) => {
-                let r = got.expect_err(&body);
-                assert_eq!(r.status, 403, "{body}");
-                assert!(r.reason.contains(says), "{body}: {}", r.reason);
-            }
-        }
-    }
+    ]);
 }
 
 #[test]
