@@ -988,3 +988,30 @@ fn bad_flags_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Gitea answers an issue's timeline with no `Link` header and `null` for a
+/// page with nothing on it (its handler encodes a nil slice): an issue whose
+/// timeline fills its first page exactly is armed all the same, the empty
+/// next page read as the end, never "malformed JSON".
+#[test]
+fn gitea_s_null_for_an_empty_timeline_page_is_the_end_of_the_list() {
+    with_dialect(Dialect::Gitea, || {
+        let sb = one_repo(json!([ready(1, "alice")]));
+        // the label event and 49 comments: 50 events, one full page
+        for i in 0..49 {
+            sb.comment_on("acme/api", On::Issue(1), "mallory", &format!("note {i}"));
+        }
+        let afk = Afk::new(&sb, ON, "");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+        let second: Vec<String> = sb
+            .requests()
+            .iter()
+            .filter(|q| q["path"].as_str().is_some_and(|p| p.ends_with("/timeline")))
+            .filter_map(|q| q["query"].as_str().map(str::to_string))
+            .filter(|q| q.split('&').any(|kv| kv == "page=2"))
+            .collect();
+        assert!(!second.is_empty(), "the second page was asked for");
+    });
+}

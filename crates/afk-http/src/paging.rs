@@ -20,7 +20,14 @@ impl Http {
         field: Option<&str>,
     ) -> Result<Vec<T>> {
         match field {
-            None => self.parse("GET", path, r.status, &r.body),
+            // Gitea answers `null` for a page with nothing on it where its
+            // handler encodes a nil slice (an issue's timeline, a page past
+            // its end: `var apiComments []*api.TimelineComment` …
+            // `ctx.JSON(http.StatusOK, &apiComments)`): an empty page, as
+            // `[]` is; any other shape is still refused
+            None => Ok(self
+                .parse::<Option<Vec<T>>>("GET", path, r.status, &r.body)?
+                .unwrap_or_default()),
             Some(f) => {
                 let mut v: serde_json::Value = self.parse("GET", path, r.status, &r.body)?;
                 serde_json::from_value(v.get_mut(f).map(|x| x.take()).unwrap_or_default()).map_err(

@@ -93,7 +93,31 @@ pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
             .map(|c| shapes::comment_event(base, c)),
     );
     items.sort_by_key(|v| v["id"].as_i64().unwrap_or(0));
-    paged(req, items)
+    timeline_page(req, items)
+}
+
+/// One page of a timeline as Gitea answers it
+/// (routers/api/v1/repo/issue_comment.go, ListIssueCommentsAndTimeline):
+/// `var apiComments []*api.TimelineComment` filled by `append`, then
+/// `ctx.SetTotalCountHeader(int64(len(apiComments)))` and
+/// `ctx.JSON(http.StatusOK, &apiComments)`. So no `Link` header, an
+/// `X-Total-Count` that counts this page only, and `null`, not `[]`, for a
+/// page with nothing on it (a page past the end among them).
+fn timeline_page(req: &Request, items: Vec<Value>) -> Reply {
+    let limit = req.positive("limit").unwrap_or(30).min(50);
+    let page = req.positive("page").unwrap_or(1);
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .collect();
+    let n = slice.len().to_string();
+    let body = if slice.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(slice)
+    };
+    Reply::json(200, &body).with_header("X-Total-Count", &n)
 }
 
 /// `GET /repos/{full}/issues/{n}/dependencies`: 404 when the repo has them off.

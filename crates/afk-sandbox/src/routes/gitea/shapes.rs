@@ -157,6 +157,14 @@ pub(crate) fn status(base: &str, repo: &str, sha: &str, s: &Status) -> Value {
 pub(super) fn combined(f: &Forge, repo: &str, sha: &str) -> Value {
     let base = &f.base;
     let latest = f.latest_statuses(repo, sha);
+    // A commit with no status is answered `ctx.JSON(http.StatusOK,
+    // &api.CombinedStatus{})` (routers/api/v1/repo/status.go,
+    // GetCombinedCommitStatusByRef): every field its zero value, the
+    // statuses a nil slice, so `null`, and the state `""`
+    if latest.is_empty() {
+        return json!({"state": "", "sha": "", "total_count": 0, "statuses": null,
+                      "repository": null, "commit_url": "", "url": ""});
+    }
     let state = combined_state(&latest);
     let statuses: Vec<Value> = latest.iter().map(|s| status(base, repo, sha, s)).collect();
     json!({"state": state, "sha": sha, "total_count": latest.len(), "statuses": statuses,
