@@ -1015,3 +1015,29 @@ fn gitea_s_null_for_an_empty_timeline_page_is_the_end_of_the_list() {
         assert!(!second.is_empty(), "the second page was asked for");
     });
 }
+
+/// Gitea drops from a timeline page, after paging, what afk's account may
+/// not see (a reference from a repository it cannot read), so a page can come
+/// back short with more after it. A page short of the limit is no end: afk
+/// reads on to the empty page, and the newest arming decides even when
+/// someone filled the first page with references from a private repository.
+#[test]
+fn a_timeline_page_shortened_by_hidden_references_is_not_its_end() {
+    with_dialect(Dialect::Gitea, || {
+        let sb = one_repo(json!([ready(1, "alice")]));
+        sb.admin(
+            "POST",
+            "/hidden_refs",
+            Some(json!({"repo": "acme/api", "issue": 1, "count": 60})),
+        );
+        // mallory (read) takes the label off and puts it back: the newest
+        // arming is an untrusted one's
+        sb.label("acme/api", 1, "ready-for-agent", "mallory", false);
+        sb.label("acme/api", 1, "ready-for-agent", "mallory", true);
+        let afk = Afk::new(&sb, ON, "");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(r["dispatched"], json!([]), "{r}");
+        assert!(!in_progress(&sb, "acme/api", 1));
+    });
+}

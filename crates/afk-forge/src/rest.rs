@@ -164,8 +164,10 @@ impl Rest {
         repo: &RepoName,
         number: IssueNumber,
     ) -> Result<Vec<W>> {
+        // Gitea's pages may come back short before the end; GitHub's
+        // carry `Link`, which decides as always
         self.http
-            .get_all(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))
+            .get_all_to_empty(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))
     }
 
     /// The collaborator's permission as answered; 404 (not a user) is

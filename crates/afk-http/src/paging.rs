@@ -72,17 +72,31 @@ impl Http {
 
     /// GET every page of a list, in this client's paging style.
     pub fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
-        self.pages(path, None)
+        self.pages(path, None, true)
+    }
+
+    /// GET every page of a list whose pages may come back short before its
+    /// end: without a `Link` header, only an empty page ends it. Gitea's
+    /// issue timeline is one: it drops, after paging, what the account may
+    /// not see (`isXRefCommentAccessible` in
+    /// routers/api/v1/repo/issue_comment.go), and sends no `Link`.
+    pub fn get_all_to_empty<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
+        self.pages(path, None, false)
     }
 
     /// GET every page of a list wrapped in an object under `field`.
     pub fn get_all_in<T: DeserializeOwned>(&self, path: &str, field: &str) -> Result<Vec<T>> {
-        self.pages(path, Some(field))
+        self.pages(path, Some(field), true)
     }
 
-    fn pages<T: DeserializeOwned>(&self, path: &str, field: Option<&str>) -> Result<Vec<T>> {
+    fn pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        field: Option<&str>,
+        short_ends: bool,
+    ) -> Result<Vec<T>> {
         let mut out = vec![];
-        self.walk_in(path, field, |items: Vec<T>| {
+        self.walk_in(path, field, short_ends, |items: Vec<T>| {
             out.extend(items);
             true
         })?;
@@ -96,13 +110,14 @@ impl Http {
         path: &str,
         more: impl FnMut(Vec<T>) -> bool,
     ) -> Result<()> {
-        self.walk_in(path, None, more)
+        self.walk_in(path, None, true, more)
     }
 
     fn walk_in<T: DeserializeOwned>(
         &self,
         path: &str,
         field: Option<&str>,
+        short_ends: bool,
         mut more: impl FnMut(Vec<T>) -> bool,
     ) -> Result<()> {
         let sep = if path.contains('?') { '&' } else { '?' };
@@ -120,7 +135,7 @@ impl Http {
                     let go_on = more(items);
                     let next = match &r.link {
                         Some(l) => l.contains("rel=\"next\""),
-                        None => n >= limit,
+                        None => n >= limit || !short_ends,
                     };
                     if !go_on || !next || n == 0 {
                         break;

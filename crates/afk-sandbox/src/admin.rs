@@ -27,6 +27,13 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/label") => label(f, &body),
         ("POST", "/issue_state") => issue_state(f, &body),
         ("POST", "/merge") => merge(f, &body),
+        ("POST", "/hidden_refs") => {
+            let (repo, n) = (body["repo"].as_str().unwrap_or(""), item(f, &body));
+            match f.hidden_refs(repo, n, body["count"].as_u64().unwrap_or(1)) {
+                Ok(()) => ok(),
+                Err(e) => err(400, &e),
+            }
+        }
         ("POST", "/rename") => {
             let (repo, n) = (body["repo"].as_str().unwrap_or(""), item(f, &body));
             let by = body["by"].as_str().unwrap_or("mallory");
@@ -193,6 +200,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/issue_state", "repo issue pr state"),
     ("POST", "/merge", "repo pr by"),
     ("POST", "/rename", "repo issue pr title by"),
+    ("POST", "/hidden_refs", "repo issue count"),
     ("POST", "/edit", "repo issue pr body"),
     ("POST", "/revert", "repo sha branch message by"),
     (

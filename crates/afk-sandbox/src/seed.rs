@@ -272,6 +272,7 @@ impl Forge {
                 head: i.head,
                 head_repo: i.head_repo,
                 renames: vec![],
+                hidden: vec![],
                 updated_at: None,
                 base: "main".into(),
                 merged: false,

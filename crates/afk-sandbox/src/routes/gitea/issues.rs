@@ -5,7 +5,7 @@ use super::{not_found, paged, shapes};
 use crate::err;
 use crate::http::{Reply, Request};
 use crate::model::Forge;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// `GET /repos/{full}/issues?state&type&labels`
 pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
@@ -92,6 +92,9 @@ pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
             .filter(|c| c.repo == full && c.issue == n)
             .map(|c| shapes::comment_event(base, c)),
     );
+    // an entry afk's account may not see takes its place in the page and is
+    // dropped after, as Gitea filters a page it has read
+    items.extend(f.repos[full].issues[&n].hidden.iter().map(|id| json!({"id": id, "hidden": true})));
     items.sort_by_key(|v| v["id"].as_i64().unwrap_or(0));
     timeline_page(req, items)
 }
@@ -110,6 +113,7 @@ fn timeline_page(req: &Request, items: Vec<Value>) -> Reply {
         .into_iter()
         .skip((page - 1) * limit)
         .take(limit)
+        .filter(|v| v["hidden"] != true)
         .collect();
     let n = slice.len().to_string();
     let body = if slice.is_empty() {
