@@ -37,9 +37,9 @@ use std::time::Duration;
 /// The lock files this process holds.
 static HELD: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
 
-/// This process runs an event's ticks (`events::event_ticks`): its locks'
-/// records say so (`event 1`), and a watch of every run waits for it
-/// ([`held_by_event`]).
+/// This process runs an event's ticks (`ops::event_loop::event_ticks`):
+/// its locks' records say so (`event 1`), and a watch of every run waits
+/// for it ([`held_by_event`]).
 static EVENT_TICKS: AtomicBool = AtomicBool::new(false);
 
 /// From now on this process's locks record that an event's tick holds them.

@@ -1,9 +1,10 @@
-//! `afk watch`: one lifecycle tick over the runs in flight; the tick itself
-//! is `ops::watch`.
+//! `afk watch`: one lifecycle tick over the runs in flight, or the watch a
+//! turn's end starts; both are `ops::event_loop`'s (its preconditions, the
+//! waits), the tick itself `ops::watch`.
 
-use crate::ops::{Scope, watch};
+use crate::ops::event_loop;
 use crate::session::{Outcome, Session};
-use crate::types::TickKind;
+use crate::types::RunId;
 use anyhow::Result;
 
 /// `afk watch`'s own flag; cron keeps the plain tick.
@@ -23,55 +24,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
-    if let Some(run) = a.after_turn {
-        return after_turn(ctx, crate::types::RunId(run));
+    match a.after_turn {
+        Some(run) => event_loop::after_turn(ctx, RunId(run)),
+        None => event_loop::watch_all(ctx, a.wait_agents),
     }
-    // the change gate's advisories, before the tick touches anything: a
-    // record that is not one stops it here (exit 2), never a silent pass
-    crate::advisories::check(ctx.load()?, ctx.state_dir())?;
-    if let Some(d) = a.wait_agents {
-        watch::wait_agents_first(d);
-        // and for the watch an agent's end started (docs/hook.md), so this
-        // tick reports what that one did rather than step aside beside it
-        ctx.load()?;
-        let _ = crate::lock::wait_free(ctx.state_dir(), TickKind::Watch.as_str(), d);
-    }
-    // an event's tick holding the lock (a turn's end, a webhook: one
-    // repository's) is waited for within hook.wait_lock, then this tick
-    // runs; another watch of every run is stepped aside from, as ever (#82)
-    let again = crate::events::outwait_event_ticks(ctx, TickKind::Watch);
-    let event = crate::tick::Event {
-        first: &|_| true,
-        again: &again,
-    };
-    crate::tick::run(ctx, TickKind::Watch, |c| {
-        watch::tick_if(c, &Scope::All, &event)
-    })
-}
-
-/// The watch a turn's end starts (docs/hook.md#a-turns-end): the run's
-/// repository's event tick, as a delivery's is (its slot, or folded into
-/// the follow-up of the event tick that holds it; the lock waited for
-/// within `hook.wait_lock`; counted with the event ticks). The brakes hold
-/// as for every trigger: nothing read or written, no flag.
-fn after_turn(ctx: &Session, run: crate::types::RunId) -> Result<Outcome> {
-    let cfg = ctx.load()?;
-    let stopped = ctx.paths().stop.exists();
-    if crate::core::hook::brake(cfg.poll.enabled, stopped.then_some("")).is_some() {
-        return Ok(Outcome::OK);
-    }
-    crate::advisories::check(cfg, ctx.state_dir())?;
-    let repo = match ctx.read_store()?.run(run)? {
-        Some(r) => r.repo,
-        None => return Ok(Outcome::OK),
-    };
-    let line = crate::core::event_fold::due_line(None, "-", 0);
-    let Some(slot) = crate::events::slot_or_fold(ctx, TickKind::Watch, &repo, &line)? else {
-        return Ok(Outcome::OK);
-    };
-    let tick = |kind, repo: &crate::types::RepoName, event: &crate::tick::Event| {
-        let scope = Scope::Repo(repo.clone());
-        crate::tick::run(ctx, kind, |c| watch::tick_if(c, &scope, event))
-    };
-    crate::events::event_ticks(ctx, cfg, (TickKind::Watch, &repo), slot, &[], &tick)
 }

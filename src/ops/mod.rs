@@ -8,9 +8,15 @@
 //! (a canary's figures are its template's runs in every repository) and
 //! upgrade over the recipes it is given.
 //!
+//! The loop on events is `event_loop`: every entry point's watch
+//! (cron's, `afk hook`'s, a turn's end's, the demo's) and its
+//! preconditions, an event's scoped tick, its slot or fold, its follow-ups
+//! and the follow-up watch; `afk hook` and `afk watch` only call it.
+//!
 //! Below the commands, above the shared tick code (`tick.rs`, `edges/`,
 //! `claims.rs`, `budget.rs`, `page/`): an operation names no command.
 
+pub mod event_loop;
 pub mod harvest;
 pub mod poll;
 pub mod upgrade;

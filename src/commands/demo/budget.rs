@@ -45,7 +45,7 @@ pub(super) fn act(
     ));
     show.step(
         "afk watch (over budget.run_usd: the agent is stopped, a person gets the issue with the figures)",
-        crate::ops::watch::tick(&ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(&ctx, &crate::ops::Scope::All)?.done(),
     );
     let store = ctx.local()?.store;
     if let Some(r) = store.run(run)? {
@@ -95,7 +95,7 @@ fn real_act(
     });
     show.step(
         "afk watch (over budget.run_usd: a person gets the issue with the figures)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     show.step(
         "afk poll (today's spend reached budget.day_usd: nothing more is dispatched until 00:00 UTC)",

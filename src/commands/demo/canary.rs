@@ -149,7 +149,8 @@ impl Lab<'_> {
         self.poll(round, show)?;
         // the agents work in afk's workspace: a watch forwards the turns
         // (and opens the PRs) before CI and the merges
-        let forwarded = crate::ops::watch::tick(&self.ctx, &crate::ops::Scope::All)?.done();
+        let forwarded =
+            crate::ops::event_loop::watch_tick(&self.ctx, &crate::ops::Scope::All)?.done();
         show.ticks.push(forwarded.report);
         let store = self.ctx.local()?.store;
         for r in store.runs_in_flight()? {
@@ -217,7 +218,7 @@ impl Lab<'_> {
     /// turn, fail again, and the second watch records that.
     fn watch_twice(&self, merged: usize, show: &mut Show) -> Result<()> {
         let ctx = &self.ctx;
-        let first = crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done();
+        let first = crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done();
         let second_at = crate::clock::ts(crate::clock::now());
         show.say(&format!(
             "   {} green and merged; afk watch: {}",
@@ -240,7 +241,7 @@ impl Lab<'_> {
         while crate::clock::ts(crate::clock::now()) == second_at {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        let second = crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done();
+        let second = crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done();
         show.say(&format!(
             "   the canary's runs failed their corrective turn too; afk watch: {}",
             second

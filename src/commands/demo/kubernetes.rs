@@ -56,7 +56,7 @@ pub(super) fn act(
     ));
     show.step(
         "afk watch (one Job list, one pod list, the pod's log read from where it stopped; afk opens its PR)",
-        crate::ops::watch::tick(&ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(&ctx, &crate::ops::Scope::All)?.done(),
     );
     let progress = std::fs::read_to_string(ctx.runs_dir().join(format!("{run}/progress.jsonl")))
         .unwrap_or_default();

@@ -91,7 +91,7 @@ fn first_poll(ctx: &Session, show: &mut Show) -> Result<RunId> {
     show.say("");
     show.step(
         "afk watch (afk pushes the agent's branch and opens its PR; a blocked agent goes to a person)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     show.say(
         "   acme/docs#1 now carries ready-for-human and one comment with the agent's question;",
@@ -112,7 +112,7 @@ fn ci_goes_green(sb: &sandbox::Sandbox, ctx: &Session, show: &mut Show) -> Resul
     ));
     show.step(
         "afk watch (green: merging is a person's call)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     Ok(())
 }
@@ -120,7 +120,7 @@ fn ci_goes_green(sb: &sandbox::Sandbox, ctx: &Session, show: &mut Show) -> Resul
 /// On GitHub, a watch with nothing changed: every GET is conditional, and
 /// GitHub answers 304 for free.
 fn idle_watch(ctx: &Session, show: &mut Show) -> Result<()> {
-    let idle = crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done();
+    let idle = crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done();
     let line = format!(
         "   {} requests, {} of them cost rate limit (the rest were 304s)\n",
         idle.report["requests"], idle.report["costly_requests"]
@@ -175,7 +175,7 @@ fn merge(
     super::world::merge_then_watch(sb, ctx, (pr, 1), "afk watch (merged: success)", show)?;
     show.step(
         "afk watch again (nothing left to do, nothing written)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     Ok(())
 }
@@ -201,7 +201,7 @@ fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show)
     wait_for(&exit)?;
     show.step(
         "afk watch (the agent committed in afk's checkout: afk pushes afk/issue-2 and opens the PR)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     let head = ci_status(
         sb,
@@ -215,12 +215,12 @@ fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show)
     ));
     show.step(
         "afk watch (red CI: a corrective turn with the failing check and its build URL)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     wait_for(&exit)?;
     show.step(
         "afk watch (the corrective turn's commit: afk pushes it to the same PR)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     let head = ci_status(
         sb,
@@ -234,7 +234,7 @@ fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show)
     ));
     show.step(
         "afk watch (green again: waiting for a person to merge)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     Ok(())
 }

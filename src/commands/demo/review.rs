@@ -43,13 +43,13 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut S
     ));
     show.step(
         "afk watch (a trusted comment review's line comment asks: one `review` turn, though CI is green)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     quote_prompt(ctx, &store, run, show)?;
     wait_for(&ctx.runs_dir().join(format!("{run}/exit_status")))?;
     show.step(
         "afk watch (the review turn's commit: afk pushes it to the PR)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     let head = green(sb)?;
     show.say(&format!(
@@ -85,7 +85,7 @@ fn hold_and_approve(
     show.say("   alice comments `/afk hold` on the issue\n");
     show.step(
         "afk watch (`/afk hold`: one eyes reaction; no turn, no stall, no run-time limit until resume)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     let talk = store.talk(run)?;
     if let (Some(by), Some(since)) = (&talk.held_by, &talk.held_since) {
@@ -108,7 +108,7 @@ fn hold_and_approve(
     show.say("   alice approves the PR and comments `/afk resume` on it\n");
     show.step(
         "afk watch (resumed, approved, green: waiting for a person to merge)",
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     Ok(())
 }

@@ -89,7 +89,7 @@ pub(crate) fn merge_then_watch(
         .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
     show.step(
         what,
-        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     Ok(())
 }
