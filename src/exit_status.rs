@@ -144,6 +144,7 @@ pub const PER_COMMAND: &[(&str, Says)] = &[
             (2, "the file exists (pass --force) or the config is invalid"),
         ],
     ),
+    #[cfg(feature = "test-world")]
     (
         "sandbox",
         &[(
@@ -151,6 +152,7 @@ pub const PER_COMMAND: &[(&str, Says)] = &[
             "the address is not loopback or the seed is invalid (otherwise it serves until killed)",
         )],
     ),
+    #[cfg(feature = "test-world")]
     ("demo", &[(0, "the demo ran"), (1, "a step failed")]),
     ("completions", &[(0, "printed")]),
     (

@@ -4,7 +4,9 @@
 //! `runner` are the adapters, which `edges` builds and `session` hands out;
 //! `commands` holds one file or folder per subcommand, `ops` the ticks they run;
 //! `sandbox` is the loopback fake the tests and the demo run against
-//! (ARCHITECTURE.md's map).
+//! (ARCHITECTURE.md's map), there only with the `test-world` feature (on by
+//! default; the production build, `--no-default-features`, leaves it, `afk
+//! sandbox`, `afk demo` and `example` out).
 
 #[cfg(test)]
 mod layers;
@@ -23,7 +25,9 @@ pub use afk_http::{client, link};
 pub use afk_model as types;
 /// afk upgrade's container-registry adapter: the `afk-registry` crate (crates/afk-registry).
 pub use afk_registry as registry;
-/// The loopback fake forge, registry, cluster and model: the `afk-sandbox` crate (crates/afk-sandbox).
+/// The loopback fake forge, registry, cluster and model: the `afk-sandbox` crate (crates/afk-sandbox),
+/// with the `test-world` feature only.
+#[cfg(feature = "test-world")]
 pub use afk_sandbox as sandbox;
 /// The state file: the `afk-store` crate (crates/afk-store).
 pub use afk_store as store;
@@ -41,6 +45,8 @@ pub mod deadline;
 pub mod document;
 pub mod edges;
 pub mod events;
+/// The world `afk demo` and `afk sandbox --example` share: test world only.
+#[cfg(feature = "test-world")]
 pub mod example;
 pub mod exit_status;
 pub mod hint;

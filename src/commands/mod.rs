@@ -5,6 +5,9 @@
 
 pub mod box_programs;
 pub mod completions;
+// the test world (`afk demo`, `afk sandbox`): with the `test-world` feature
+// only, never in the production build (Cargo.toml)
+#[cfg(feature = "test-world")]
 pub mod demo;
 pub mod doctor;
 pub mod harvest;
@@ -15,6 +18,7 @@ pub mod man;
 pub mod poll;
 pub mod report;
 pub mod runs;
+#[cfg(feature = "test-world")]
 pub mod sandbox;
 pub mod status;
 pub mod template;
@@ -208,6 +212,7 @@ Examples:
   afk sandbox --dialect github     GitHub's shapes, rate limits and ETags
   afk sandbox --example --kubernetes
   kubectl --server \"$AFK_SANDBOX_K8S_URL\" --token \"$AFK_SANDBOX_K8S_TOKEN\" get jobs -n afk")]
+    #[cfg(feature = "test-world")]
     Sandbox(sandbox::Args),
     /// The whole lifecycle against the sandbox, no network, no accounts
     ///
@@ -234,6 +239,7 @@ Examples:
   afk demo --keep                  keep the folder: configs, state, run folders
   afk demo --forge github          the same lifecycle on the sandbox's GitHub dialect
   afk demo --json | jq '.ticks[0].dispatched'")]
+    #[cfg(feature = "test-world")]
     Demo(demo::Args),
     /// Print a shell completion script: bash | zsh | fish
     ///
@@ -287,7 +293,9 @@ pub fn run(s: &Session, command: &Cmd) -> Result<Outcome, CommandError> {
         Cmd::Report(a) => report::run(s, a),
         Cmd::Doctor(a) => doctor::run(s, a),
         Cmd::Init(a) => init::run(s, a),
+        #[cfg(feature = "test-world")]
         Cmd::Sandbox(a) => sandbox::run(s, a),
+        #[cfg(feature = "test-world")]
         Cmd::Demo(a) => demo::run(s, a),
         Cmd::Completions(a) => completions::run(s, a),
         Cmd::Man(a) => man::run(s, a),

@@ -226,3 +226,70 @@ fn lower_crates_depend_on_no_io_crate_and_on_nothing_above_them() {
         );
     }
 }
+
+/// The test world (`afk sandbox`, `afk demo`: the afk-sandbox crate's fake
+/// forges, cluster and model) is in the binary only with the root package's
+/// `test-world` feature: afk-sandbox is an optional dependency that feature
+/// alone turns on, on by default (the README's `cargo install`, `afk demo`
+/// and the tests), and the production build turns it off
+/// (`--no-default-features`, the Containerfile's; tests/it/production_build.rs
+/// runs that build). Nothing else of the binary's is optional.
+#[test]
+fn the_test_world_is_a_default_feature_the_production_build_leaves_out() {
+    let m = manifest(".");
+    let deps = m["dependencies"].as_table().unwrap();
+    let optional: Vec<&str> = deps
+        .iter()
+        .filter(|(_, spec)| spec.get("optional").and_then(|o| o.as_bool()) == Some(true))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(
+        optional,
+        ["afk-sandbox"],
+        "the binary's optional dependencies"
+    );
+    let features = m["features"].as_table().expect("[features]");
+    let list = |name: &str| -> Vec<&str> {
+        features[name]
+            .as_array()
+            .unwrap_or_else(|| panic!("feature {name}"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(list("test-world"), ["dep:afk-sandbox"]);
+    assert_eq!(list("default"), ["test-world"]);
+    // no other feature turns the sandbox on behind the test world's back
+    for (name, on) in features {
+        let on: Vec<&str> = on
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        if name != "test-world" {
+            assert!(
+                !on.iter().any(|f| f.contains("afk-sandbox")),
+                "feature {name} turns on afk-sandbox: {on:?}"
+            );
+        }
+    }
+    // the suites and the examples that need the sandbox say so
+    let needs = |table: &str, name: &str| {
+        let t = m[table]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("[[{table}]] {name}"));
+        let req: Vec<&str> = t
+            .get("required-features")
+            .and_then(|r| r.as_array())
+            .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(req, ["test-world"], "[[{table}]] {name}");
+    };
+    needs("test", "it");
+    needs("example", "bench");
+    needs("example", "crashes");
+}

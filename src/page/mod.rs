@@ -77,7 +77,8 @@ pub(crate) fn after_tick(on: &On, file: Option<&std::path::Path>, now: OffsetDat
 }
 
 /// Build the page from the state file read as `s` and replace `path` with
-/// it (the demo's page).
+/// it (the demo's page: test world only).
+#[cfg(feature = "test-world")]
 pub(crate) fn write(
     cfg: &Config,
     paths: &StatePaths,

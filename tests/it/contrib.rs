@@ -391,7 +391,8 @@ fn containerfile_user() -> i64 {
 fn the_containerfile_builds_locked_and_runs_unprivileged() {
     let text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("Containerfile"));
     let cases = [
-        "cargo build --release --locked",
+        // the production build: no test world (Cargo.toml's `test-world`)
+        "cargo build --release --locked --bin afk --no-default-features",
         "debian:bookworm-slim",
         "git ca-certificates",
         "VOLUME /var/lib/afk",

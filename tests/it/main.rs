@@ -1,6 +1,8 @@
 //! The one integration-test binary (`autotests = false`): every suite is a
 //! module here, so a change relinks one test executable instead of twenty.
-//! Each module drives the real `afk` binary against `afk sandbox`.
+//! Each module drives the real `afk` binary against `afk sandbox` (so the
+//! binary is `required-features = ["test-world"]`); `production_build` builds
+//! the product without it.
 
 #[macro_use]
 mod support;
@@ -45,6 +47,7 @@ mod metrics;
 mod operator;
 mod operator3;
 mod poll;
+mod production_build;
 mod real_agents;
 mod real_gateway;
 mod rearm;

@@ -1,0 +1,129 @@
+//! The production build leaves the test world out (#83 item 3): built as the
+//! Containerfile builds it (`--no-default-features`: without Cargo.toml's
+//! `test-world` feature, so without the afk-sandbox crate), afk has neither
+//! `afk sandbox` nor `afk demo`, and its production commands still work.
+//!
+//! The product is built into a target folder of its own beside the tests'
+//! (`<target>/product`; kept between runs, so a second run builds only what
+//! changed), then run.
+
+use crate::support::afk_bin;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The target folder the tests' own afk was built in (`<target>/debug/afk`,
+/// or `<target>/<triple>/debug/afk` when a target is named).
+fn target_dir() -> PathBuf {
+    afk_bin()
+        .parent()
+        .and_then(Path::parent)
+        .expect("afk sits in <target>/<profile>/")
+        .to_path_buf()
+}
+
+/// `cargo build --locked --no-default-features --bin afk` at the repository
+/// root, into `<target>/product`: the afk it made, as cargo names it.
+fn build_product() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let out = Command::new(cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "build",
+            "--locked",
+            "--no-default-features",
+            "--bin",
+            "afk",
+            "--message-format",
+            "json-render-diagnostics",
+            "--target-dir",
+        ])
+        .arg(target_dir().join("product"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("cargo starts");
+    assert!(
+        out.status.success(),
+        "the production build failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"].as_str() == Some("compiler-artifact"))
+        .filter(|m| m["target"]["name"].as_str() == Some("afk"))
+        .filter(|m| {
+            m["target"]["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k.as_str() == Some("bin")))
+        })
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo names the afk it built")
+}
+
+fn run(afk: &Path, args: &[&str]) -> Output {
+    Command::new(afk)
+        .args(args)
+        .env_remove("AFK_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", afk.display()))
+}
+
+/// The first word of every indented line of `afk --help`: the commands it
+/// lists among them (`  poll   One dispatch tick …`).
+fn listed(afk: &Path) -> Vec<String> {
+    let out = run(afk, &["--help"]);
+    assert_eq!(out.status.code(), Some(0), "{}: afk --help", afk.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_production_build_has_neither_the_sandbox_nor_the_demo() {
+    // the tests' afk (default features) lists both: the check below sees them
+    let full = listed(&afk_bin());
+    for name in ["sandbox", "demo", "poll"] {
+        assert!(full.iter().any(|w| w == name), "{name} not in {full:?}");
+    }
+
+    let product = build_product();
+    // unknown to clap: its usage error, exit 2
+    for args in [&["sandbox", "--help"][..], &["demo"][..]] {
+        let out = run(&product, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "afk {args:?}: {err}");
+        assert!(
+            err.contains("unrecognized subcommand") && err.contains(args[0]),
+            "afk {args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "afk {args:?} printed on stdout");
+    }
+    let product_lists = listed(&product);
+    for gone in ["sandbox", "demo"] {
+        assert!(
+            !product_lists.iter().any(|w| w == gone),
+            "afk --help lists {gone}: {product_lists:?}"
+        );
+    }
+    // the production commands are all there and still answer
+    assert!(
+        product_lists.iter().any(|w| w == "poll"),
+        "{product_lists:?}"
+    );
+    let out = run(&product, &["poll", "--help"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("afk poll"),
+        "afk poll --help"
+    );
+}
