@@ -45,7 +45,7 @@ pub mod deadline;
 pub mod document;
 pub mod edges;
 pub mod events;
-/// The world `afk demo` and `afk sandbox --example` share: test world only.
+// the world `afk demo` and `afk sandbox --example` share: test world only
 #[cfg(feature = "test-world")]
 pub mod example;
 pub mod exit_status;
