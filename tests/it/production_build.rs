@@ -39,6 +39,9 @@ fn build_product(cargo: &std::ffi::OsStr) -> PathBuf {
             "afk",
             "--message-format",
             "json-render-diagnostics",
+            // one job: the suite's other tests, many of them timed, run beside it
+            "--jobs",
+            "1",
             "--target-dir",
         ])
         .arg(target_dir().join("product"))
