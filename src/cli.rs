@@ -159,10 +159,15 @@ pub fn parse() -> Cli {
     // a line that parses needs none of the help's decorations (each
     // command's exit status, the hidden globals' copies: they change no
     // value): a tick, the kill switch's above all, skips building them
-    if let Ok(cli) = Cli::command()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m))
-    {
+    let mut cmd = Cli::command();
+    let parsed = cmd
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|m| Cli::from_arg_matches(&m));
+    // the tree of every command's definitions lives as long as the process
+    // anyway: left for the exit, not freed piece by piece (a tenth of a
+    // disabled tick's instructions)
+    std::mem::forget(cmd);
+    if let Ok(cli) = parsed {
         return cli;
     }
     // help, a version or a mistake: said by the whole interface

@@ -193,6 +193,24 @@ impl Config {
 
     /// The forge token, from `token_file` or `token_env`, registered as it
     /// is read (a [`Secret`]: never printed).
+    /// The forge token `forge.token_env` holds, if it holds one.
+    fn token_in_env(&self) -> Option<Secret> {
+        std::env::var(&self.forge.token_env)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| Secret::new(t.trim()))
+    }
+
+    /// The forge token as the redactor registers it: read, or `None`
+    /// without the words of why not (a disabled tick builds no error).
+    pub(crate) fn forge_token_if_set(&self) -> Option<Secret> {
+        match &self.forge.token_file {
+            Some(_) => self.forge_token().ok(),
+            None if self.forge.token_env.is_empty() => None,
+            None => self.token_in_env(),
+        }
+    }
+
     pub fn forge_token(&self) -> Result<Secret> {
         if let Some(p) = &self.forge.token_file {
             return Ok(Secret::new(read_secret_file(p, "forge.token_file")?.trim()));
@@ -203,9 +221,9 @@ impl Config {
                 "set forge.token_env or forge.token_file"
             ));
         }
-        match std::env::var(&self.forge.token_env) {
-            Ok(t) if !t.trim().is_empty() => Ok(Secret::new(t.trim())),
-            _ => bail!(cfg_hint(
+        match self.token_in_env() {
+            Some(t) => Ok(t),
+            None => bail!(cfg_hint(
                 format!(
                     "config: the forge token is missing: the environment variable {} (forge.token_env) is unset or empty",
                     self.forge.token_env

@@ -93,9 +93,7 @@ impl Config {
     /// pass (its records are read by the ticks that forward, `advisories`).
     pub(super) fn validate_gate(&self, c: &Checker, table: &toml::Table) -> Result<()> {
         let g = &self.gate;
-        if let Err((key, why)) =
-            crate::core::gate::Policy::of(&g.protected, &g.allow, g.max_files, g.max_bytes)
-        {
+        if let Err((key, why)) = crate::core::gate::Policy::check(&g.protected, &g.allow) {
             return Err(c.err("gate", &key, why));
         }
         if table.contains_key("gate") && self.runner.workspace() != crate::types::Workspace::Afk {

@@ -243,7 +243,7 @@ impl Config {
     /// Each is a [`Secret`], registered as it is read.
     pub fn secret_values(&self) -> Vec<(String, Secret)> {
         let mut v = vec![];
-        if let Ok(t) = self.forge_token() {
+        if let Some(t) = self.forge_token_if_set() {
             v.push(("the forge token".to_string(), t));
         }
         if let Ok(Some(s)) = self.hook_secret() {

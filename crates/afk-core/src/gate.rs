@@ -211,6 +211,19 @@ pub struct Policy {
 impl Policy {
     /// The policy of `[gate]`: the built-in set plus `protected`, less
     /// `allow`; a malformed glob: the key and why.
+    /// Whether the operator's globs parse, as [`Policy::of`] would judge
+    /// them, without parsing the built-in set (the config's check, on every
+    /// tick, a disabled one among them): the key and why, for the first
+    /// that does not.
+    pub fn check(protected: &[String], allow: &[String]) -> Result<(), (String, Invalid)> {
+        for (key, globs) in [("protected", protected), ("allow", allow)] {
+            for g in globs {
+                Glob::parse(g).map_err(|e| (key.to_string(), e))?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn of(
         protected: &[String],
         allow: &[String],

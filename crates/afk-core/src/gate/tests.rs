@@ -418,3 +418,24 @@ fn each_kind_of_refusal_has_its_own_remedy_and_only_a_protected_path_is_offered_
     );
     assert!(u.contains("lockfile readable"), "{u}");
 }
+
+#[test]
+fn the_config_check_judges_the_operators_globs_as_the_policy_does() {
+    let cases: Vec<(Vec<String>, Vec<String>)> = vec![
+        (vec![], vec![]),
+        (vec!["deploy/**".into()], vec![".github/workflows/docs.yml".into()]),
+        (vec!["a//b".into()], vec![]),
+        (vec![], vec!["a//b".into()]),
+        (vec!["ok/**".into(), "".into()], vec![]),
+    ];
+    for (protected, allow) in cases {
+        let policy = Policy::of(&protected, &allow, 0, 0).map(|_| ());
+        let key = |r: Result<(), (String, Invalid)>| r.map_err(|(k, _)| k);
+        assert_eq!(
+            key(Policy::check(&protected, &allow)),
+            key(policy),
+            "{protected:?} {allow:?}"
+        );
+    }
+    assert!(Policy::check(&[], &["a//b".into()]).is_err_and(|(k, _)| k == "allow"));
+}
