@@ -48,6 +48,15 @@ Examples:
   afk --dry-run poll              decide and report one dispatch tick, change nothing"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub globals: Globals,
+    #[command(subcommand)]
+    pub command: commands::Cmd,
+}
+
+/// The flags every command takes.
+#[derive(clap::Args, Debug, Default)]
+pub struct Globals {
     /// Config file [default: $AFK_CONFIG, ./afk.toml, ~/.config/afk/config.toml]
     #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
@@ -66,8 +75,6 @@ pub struct Cli {
     /// Less output: -q nothing but warnings and errors on success, -qq errors only
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub quiet: u8,
-    #[command(subcommand)]
-    pub command: commands::Cmd,
 }
 
 /// Global flags that mean nothing for a command, hidden from its help, man
@@ -159,9 +166,13 @@ pub fn parse() -> Cli {
     // a line that parses needs none of the help's decorations (each
     // command's exit status, the hidden globals' copies: they change no
     // value): a tick, the kill switch's above all, skips building them
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(cli) = tick_line(&args) {
+        return cli;
+    }
     let mut cmd = Cli::command();
     let parsed = cmd
-        .try_get_matches_from_mut(std::env::args_os())
+        .try_get_matches_from_mut(args)
         .and_then(|m| Cli::from_arg_matches(&m));
     // the tree of every command's definitions lives as long as the process
     // anyway: left for the exit, not freed piece by piece (a tenth of a
@@ -176,6 +187,63 @@ pub fn parse() -> Cli {
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m))
         .unwrap_or_else(|e| usage_exit(e, json))
+}
+
+/// How a tick's command is made from its own matches.
+type MakeTick = fn(&clap::ArgMatches) -> Result<commands::Cmd, clap::Error>;
+
+/// A line cron, a timer or the webhook runs, a tick each (`poll`, `watch`,
+/// `harvest`, `hook`), parsed by its own part of the interface: the global
+/// flags and that one command, from the same definitions, without building
+/// every other command's (most of a disabled tick's work). None: another
+/// command, help, a version or a mistake, which the whole interface reads
+/// and says as always.
+pub fn tick_line(args: &[std::ffi::OsString]) -> Option<Cli> {
+    use clap::Args;
+    use commands::Cmd;
+    let name = command_word(args)?;
+    let new = clap::Command::new;
+    let (sub, make): (clap::Command, MakeTick) = match name {
+        "poll" => (commands::poll::Args::augment_args(new("poll")), |m| {
+            Ok(Cmd::Poll(FromArgMatches::from_arg_matches(m)?))
+        }),
+        "watch" => (commands::watch::Args::augment_args(new("watch")), |m| {
+            Ok(Cmd::Watch(FromArgMatches::from_arg_matches(m)?))
+        }),
+        "harvest" => (commands::harvest::Args::augment_args(new("harvest")), |m| {
+            Ok(Cmd::Harvest(FromArgMatches::from_arg_matches(m)?))
+        }),
+        "hook" => (commands::hook::Args::augment_args(new("hook")), |m| {
+            Ok(Cmd::Hook(FromArgMatches::from_arg_matches(m)?))
+        }),
+        _ => return None,
+    };
+    let mut cmd = Globals::augment_args(clap::Command::new("afk"))
+        .subcommand(sub)
+        .subcommand_required(true);
+    let m = cmd.try_get_matches_from_mut(args).ok()?;
+    std::mem::forget(cmd);
+    let globals = Globals::from_arg_matches(&m).ok()?;
+    let command = make(m.subcommand()?.1).ok()?;
+    Some(Cli { globals, command })
+}
+
+/// The command a line names: its first word that is neither a flag nor a
+/// global flag's value. None where the line asks for help or the version
+/// (the whole interface says those) or names no command.
+fn command_word(args: &[std::ffi::OsString]) -> Option<&str> {
+    let mut words = args.iter().skip(1);
+    while let Some(w) = words.next() {
+        match w.to_str()? {
+            "--config" | "--state" => {
+                words.next();
+            }
+            "-h" | "--help" | "-V" | "--version" | "--" | "help" => return None,
+            w if w.starts_with('-') => {}
+            w => return Some(w),
+        }
+    }
+    None
 }
 
 /// A line of one of the box's programs (`afk __box SPEC`, two programs a
@@ -196,12 +264,7 @@ pub fn box_program(args: Vec<std::ffi::OsString>) -> Option<Cli> {
         .and_then(|m| Program::from_arg_matches(&m))
         .unwrap_or_else(|e| usage_exit(e, false));
     Some(Cli {
-        config: None,
-        state: None,
-        dry_run: false,
-        json: false,
-        verbose: 0,
-        quiet: 0,
+        globals: Globals::default(),
         command: commands::Cmd::Box(program),
     })
 }
@@ -229,6 +292,56 @@ fn usage_exit(e: clap::Error, json: bool) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tick_line_is_read_as_the_whole_interface_reads_it() {
+        let whole = |line: &[&str]| {
+            Cli::command()
+                .try_get_matches_from(line)
+                .and_then(|m| Cli::from_arg_matches(&m))
+                .map(|c| format!("{c:?}"))
+                .ok()
+        };
+        let args =
+            |line: &[&str]| -> Vec<std::ffi::OsString> { line.iter().map(Into::into).collect() };
+        // (line, read by its own part: false where the whole interface must say it)
+        let cases: &[(&[&str], bool)] = &[
+            (&["afk", "poll"], true),
+            (&["afk", "--config", "x.toml", "poll", "--json"], true),
+            (&["afk", "--config=poll", "-vv", "--dry-run", "watch"], true),
+            (&["afk", "--state", "watch", "harvest", "-q"], true),
+            (&["afk", "watch", "--after-turn", "3"], true),
+            (&["afk", "watch", "--wait-agents"], true),
+            (&["afk", "watch", "--wait-agents", "30s"], true),
+            (&["afk", "harvest", "--json", "--config", "a.toml"], true),
+            (
+                &[
+                    "afk",
+                    "hook",
+                    "--body",
+                    "b.json",
+                    "--header",
+                    "X-Gitea-Event: issues",
+                ],
+                true,
+            ),
+            (&["afk", "poll", "--help"], false),
+            (&["afk", "--help", "poll"], false),
+            (&["afk", "-V"], false),
+            (&["afk", "poll", "--frobnicate"], false),
+            (&["afk", "-v", "-q", "poll"], false),
+            (&["afk", "doctor"], false),
+            (&["afk", "help", "poll"], false),
+            (&["afk"], false),
+        ];
+        for &(line, own) in cases {
+            let fast = tick_line(&args(line)).map(|c| format!("{c:?}"));
+            assert_eq!(fast.is_some(), own, "{line:?}");
+            if own {
+                assert_eq!(fast, whole(line), "{line:?}");
+            }
+        }
+    }
 
     #[test]
     fn the_interface_is_consistent() {
@@ -272,7 +385,10 @@ mod tests {
             let m = command()
                 .try_get_matches_from(args)
                 .expect("a hidden global is still accepted");
-            assert!(Cli::from_arg_matches(&m).unwrap().dry_run, "{args:?}");
+            assert!(
+                Cli::from_arg_matches(&m).unwrap().globals.dry_run,
+                "{args:?}"
+            );
         }
     }
 

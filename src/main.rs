@@ -18,8 +18,8 @@ fn main() -> ExitCode {
     not_dumpable();
     afk::process::make_private();
     end_quietly_on_closed_output();
-    log::set_level(cli.verbose, cli.quiet);
-    let json = cli.json;
+    log::set_level(cli.globals.verbose, cli.globals.quiet);
+    let json = cli.globals.json;
     if let Err(afk::types::Invalid(e)) = afk::clock::check().and_then(|()| log::check()) {
         log::error(&e);
         if json {
@@ -28,9 +28,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let session = afk::session::Session::from_flags(
-        cli.config.clone(),
-        cli.state.clone(),
-        cli.dry_run,
+        cli.globals.config.clone(),
+        cli.globals.state.clone(),
+        cli.globals.dry_run,
         json,
         cli::command,
     );

@@ -423,7 +423,10 @@ fn each_kind_of_refusal_has_its_own_remedy_and_only_a_protected_path_is_offered_
 fn the_config_check_judges_the_operators_globs_as_the_policy_does() {
     let cases: Vec<(Vec<String>, Vec<String>)> = vec![
         (vec![], vec![]),
-        (vec!["deploy/**".into()], vec![".github/workflows/docs.yml".into()]),
+        (
+            vec!["deploy/**".into()],
+            vec![".github/workflows/docs.yml".into()],
+        ),
         (vec!["a//b".into()], vec![]),
         (vec![], vec!["a//b".into()]),
         (vec!["ok/**".into(), "".into()], vec![]),

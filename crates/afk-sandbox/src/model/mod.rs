@@ -366,7 +366,12 @@ impl Forge {
 
     /// `count` references to `repo`#`number` from a repository afk's
     /// account cannot read: timeline entries its pages skip.
-    pub(super) fn hidden_refs(&mut self, repo: &str, number: u64, count: u64) -> Result<(), String> {
+    pub(super) fn hidden_refs(
+        &mut self,
+        repo: &str,
+        number: u64,
+        count: u64,
+    ) -> Result<(), String> {
         let ids: Vec<i64> = (0..count.min(1000)).map(|_| self.id()).collect();
         let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
         let issue = r

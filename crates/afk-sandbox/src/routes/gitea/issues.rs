@@ -94,7 +94,12 @@ pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
     );
     // an entry afk's account may not see takes its place in the page and is
     // dropped after, as Gitea filters a page it has read
-    items.extend(f.repos[full].issues[&n].hidden.iter().map(|id| json!({"id": id, "hidden": true})));
+    items.extend(
+        f.repos[full].issues[&n]
+            .hidden
+            .iter()
+            .map(|id| json!({"id": id, "hidden": true})),
+    );
     items.sort_by_key(|v| v["id"].as_i64().unwrap_or(0));
     timeline_page(req, items)
 }
