@@ -5,7 +5,7 @@
 //! records its pushes.
 
 use crate::core::spend::Ledger;
-use crate::core::upgrade_commit::TreeChange;
+use crate::core::upgrade::commit::TreeChange;
 use crate::forge::{self, Comment, Forge, ForgeReads, ForgeWrites, PullRequest, Target};
 use crate::git::{Checkout, GitOps, Lease};
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};

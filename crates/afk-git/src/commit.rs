@@ -4,7 +4,7 @@
 
 use crate::git::Git;
 use crate::identity::{AFK_EMAIL, AFK_NAME};
-use afk_core::upgrade_commit::TreeChange;
+use afk_core::upgrade::commit::TreeChange;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 

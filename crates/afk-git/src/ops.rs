@@ -4,7 +4,7 @@
 use crate::fetch::{Checkout, Look, LookAt};
 use crate::git::Git;
 use crate::push::Lease;
-use afk_core::upgrade_commit::TreeChange;
+use afk_core::upgrade::commit::TreeChange;
 use anyhow::{Context, Result};
 use std::path::Path;
 

@@ -2,12 +2,12 @@
 //! `upgrade.min_release_age` (docs/configuration.md): the tag's manifest (an
 //! index → its `linux/amd64` manifest), then its config blob. At most three
 //! requests (plus a token), each answer read up to [`MAX_BYTES`]; what the
-//! answers mean is `core::release_age`. A blob may be redirected to storage
+//! answers mean is `core::upgrade::release_age`. A blob may be redirected to storage
 //! (Docker Hub's CDN): that one hop is followed over HTTPS (plain HTTP on
 //! loopback only) without the registry's credentials.
 
 use crate::body::read_at_most;
-use crate::core::release_age::{self, Manifest};
+use crate::core::upgrade::release_age::{self, Manifest};
 use crate::error::{protocol, transport_kind};
 use crate::origin::{Origin, resolve};
 use crate::{Accept, ImageRef, OciRegistry, RegistryError};
@@ -31,7 +31,7 @@ impl OciRegistry {
         tag: &str,
     ) -> Result<Option<String>, RegistryError> {
         let (origin, repository) = self.endpoint(image)?;
-        if !crate::core::compose::is_image_tag(tag) {
+        if !crate::core::upgrade::compose::is_image_tag(tag) {
             return Err(protocol(&origin, format!("`{tag}` is not a tag")));
         }
         let mut auth = None;

@@ -61,7 +61,7 @@ pub struct ImageRef {
 
 impl ImageRef {
     /// Parse `name[:tag]` or `host[:port]/path[:tag]` by the one image-name
-    /// rule (`core::compose::parse_image`, Docker's). None for a reference
+    /// rule (`core::upgrade::compose::parse_image`, Docker's). None for a reference
     /// pinned by digest (`@sha256:…`: no tag to move) and for anything that is
     /// not an image name.
     pub fn parse(s: &str) -> Option<ImageRef> {
@@ -69,7 +69,7 @@ impl ImageRef {
         if s.is_empty() || s.contains('@') || s.chars().any(char::is_whitespace) {
             return None;
         }
-        let written = crate::core::compose::parse_image(s);
+        let written = crate::core::upgrade::compose::parse_image(s);
         let tag = written.tag.unwrap_or_else(|| "latest".into());
         let path = &written.path;
         if path.is_empty() || tag.is_empty() || path.split('/').any(str::is_empty) {
@@ -221,7 +221,7 @@ mod tests {
             "localhost:5000/a/b/c:3",
             "quay.io:443/a/b",
         ] {
-            let written = crate::core::compose::parse_image(input);
+            let written = crate::core::upgrade::compose::parse_image(input);
             let asked = ImageRef::parse(input).unwrap();
             let host = written.api_host().to_ascii_lowercase();
             let asked_host = asked

@@ -6,7 +6,7 @@
 
 use super::Store;
 use crate::core::kinds::EventKind;
-use crate::core::verdict::Outcome;
+use crate::core::upgrade::verdict::Outcome;
 use crate::types::{PrNumber, RepoName};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};

@@ -6,7 +6,7 @@
 
 use super::args::VerdictArgs;
 use crate::command_error::UsageError;
-use crate::core::verdict::{self, Verdict};
+use crate::core::upgrade::verdict::{self, Verdict};
 use crate::ops::upgrade::{status_views, views};
 use crate::session::{Outcome, Session};
 use crate::types::{PrNumber, RepoName};

@@ -3,7 +3,7 @@
 //! no longer applies to it is re-made on the new `main` (the same edit, a new
 //! commit of afk's) and force-pushed with a lease on the head afk read, so a
 //! push that raced it is refused, never overwritten; one someone else pushed to
-//! is left alone and said. The rule is `core::upgrade_current`; a branch afk
+//! is left alone and said. The rule is `core::upgrade::current`; a branch afk
 //! pushed on the `main` of now costs no git work at all.
 
 use super::flow::{self, Facts};
@@ -11,7 +11,7 @@ use super::gather::{Recipe, Upstream};
 use super::open;
 use super::up::Up;
 use crate::core::upgrade::Bump;
-use crate::core::upgrade_current::{Branch, Looked, Seen, decide, needs_look};
+use crate::core::upgrade::current::{Branch, Looked, Seen, decide, needs_look};
 use crate::forge::PullRequest;
 use crate::git::{Lease, LookAt, made_by_afk};
 use crate::store::upgrades::{NewUpgrade, Upgrade};

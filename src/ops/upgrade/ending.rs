@@ -1,4 +1,4 @@
-//! How a PR's flow ends on the forge: the plan is `core::upgrade_end`'s
+//! How a PR's flow ends on the forge: the plan is `core::upgrade::end`'s
 //! (outcome, event, lesson, comment); here it is applied — decided once in
 //! SQLite with its event, a lesson, and one comment (afk's marked comment,
 //! never repeated); STUCK stops the fixer first.
@@ -7,15 +7,15 @@ use super::gather;
 use super::report::PrItem;
 use super::up::Up;
 use crate::core::upgrade;
-use crate::core::upgrade_end::{self, Subject, UpgradeEnd};
-use crate::core::verdict::{self, Outcome};
+use crate::core::upgrade::end::{self as upgrade_end, Subject, UpgradeEnd};
+use crate::core::upgrade::verdict::{self, Outcome};
 use crate::forge::{Comment, PullRequest, Target};
 use crate::runner::RunnerHandle;
 use crate::store::upgrades::Upgrade;
 use crate::types::{PrNumber, RepoName};
 use anyhow::Result;
 
-/// End a flow FAILED or STUCK (`end` from `core::upgrade_end`): the fixer
+/// End a flow FAILED or STUCK (`end` from `core::upgrade::end`): the fixer
 /// stopped when the plan says so, the end decided once in SQLite with its
 /// event, a lesson, and one comment; the PR stays open.
 pub(super) fn finish(

@@ -1,7 +1,7 @@
 //! The open upgrade PRs' test flows, one step per tick
 //! (docs/how-it-works.md#afk-upgrade): read each PR's comments and the
-//! `ci_context` status of its head, let `core::verdict::next_step` decide and
-//! `core::queue` admit it (one test run or fixer in flight across recipes with
+//! `ci_context` status of its head, let `core::upgrade::verdict::next_step` decide and
+//! `core::upgrade::queue` admit it (one test run or fixer in flight across recipes with
 //! `serial_tests`; those in flight first, then the oldest), and do that step:
 //! the test comment, the fixer, a place in the queue, or the end of the flow
 //! (`ending.rs`).
@@ -11,10 +11,10 @@ use super::fault::Fault;
 use super::gather;
 use super::report::PrItem;
 use super::up::Up;
-use crate::core::queue::{self, Slot};
 use crate::core::upgrade::Bump;
-use crate::core::upgrade_end;
-use crate::core::verdict::{
+use crate::core::upgrade::end as upgrade_end;
+use crate::core::upgrade::queue::{self, Slot};
+use crate::core::upgrade::verdict::{
     self, CommentView, Facts as StepFacts, Fixer, Outcome, StatusView, Step, Tests,
 };
 use crate::forge::{CombinedStatus, Comment, Forge, PullRequest, Target, fan_out};
@@ -55,7 +55,7 @@ pub(super) fn fetch(
         .collect()
 }
 
-/// The comment views `core::verdict` reads.
+/// The comment views `core::upgrade::verdict` reads.
 pub fn views(comments: &[Comment]) -> Vec<CommentView<'_>> {
     comments
         .iter()
@@ -67,7 +67,7 @@ pub fn views(comments: &[Comment]) -> Vec<CommentView<'_>> {
         .collect()
 }
 
-/// The status views `core::verdict` reads.
+/// The status views `core::upgrade::verdict` reads.
 pub fn status_views(s: &CombinedStatus) -> Vec<StatusView<'_>> {
     s.statuses
         .as_deref()
@@ -187,7 +187,7 @@ fn seen(up: &mut Up, r: &gather::Recipe, f: &Flow, facts: &Facts) -> Result<Seen
     })
 }
 
-/// The facts `core::verdict::next_step` decides on.
+/// The facts `core::upgrade::verdict::next_step` decides on.
 fn step_facts(
     up: &mut Up,
     pr: &PullRequest,

@@ -4,9 +4,9 @@
 //! beside each mirror's PRs and `main`.
 
 use super::fault::Fault;
-use crate::core::cadence::Scan;
-use crate::core::compose;
 use crate::core::upgrade::Site;
+use crate::core::upgrade::cadence::Scan;
+use crate::core::upgrade::compose;
 use crate::forge::{Forge, PullRequest, fan_out};
 use crate::git::{Checkout, GitOps};
 use crate::registry::{self, Registry};
@@ -59,7 +59,7 @@ pub struct Recipe {
 pub struct AgeNote {
     /// the repository, `library/nginx`
     pub image: String,
-    pub note: crate::core::release_age::Note,
+    pub note: crate::core::upgrade::release_age::Note,
 }
 
 /// `min_release_age`, with the tick's clock and `allow_major`.
@@ -204,10 +204,10 @@ fn person_line(e: registry::RegistryError) -> String {
 
 /// `min_release_age` (docs/configuration.md): each site's tags without the ones
 /// too young to propose, walking down from the best
-/// (`core::release_age::walk`); each (image, tag) asked once per tick. A
+/// (`core::upgrade::release_age::walk`); each (image, tag) asked once per tick. A
 /// registry that fails skips the recipe, as a failed tag list does.
 pub fn ages(recipes: &mut [Recipe], reg: &dyn Registry, rule: &AgeRule) {
-    use crate::core::release_age::walk;
+    use crate::core::upgrade::release_age::walk;
     let mut asked: std::collections::HashMap<
         (String, String),
         Result<Option<String>, crate::types::Invalid>,

@@ -9,8 +9,8 @@
 //! recipe: reconcile the mirror and close obsolete PRs (`mirror.rs`), keep
 //! afk's own branches current (`current.rs`), open the selected bumps
 //! (`open.rs`), and move each PR's test flow one step (`flow.rs`,
-//! `fixer.rs`). The decisions are `core::upgrade`, `core::upgrade_current` and
-//! `core::verdict`; `report.rs` renders what happened.
+//! `fixer.rs`). The decisions are `core::upgrade`, `core::upgrade::current` and
+//! `core::upgrade::verdict`; `report.rs` renders what happened.
 
 mod current;
 mod ending;
@@ -28,9 +28,9 @@ mod up;
 mod with_tests;
 
 use crate::config::GroupBy;
-use crate::core::cadence;
+use crate::core::upgrade::cadence;
+use crate::core::upgrade::group as upgrade_group;
 use crate::core::upgrade::{self, Bump, parse_marker, plan};
-use crate::core::upgrade_group;
 use crate::forge::{Forge, PullRequest};
 use crate::git::GitOps;
 use crate::registry::{Once, Registry};

@@ -10,11 +10,11 @@ use super::gather::{Recipe, Upstream};
 use super::mirror;
 use super::prefetch::Prefetched;
 use super::up::Up;
+use crate::core::upgrade::commit::commit_is_only_the_edit;
+use crate::core::upgrade::open::{Prior, why_not_push, why_wait};
 use crate::core::upgrade::{
     self, Bump, CandidateRow, CloseReason, covered_by, pr_body, registry_url, supersedes,
 };
-use crate::core::upgrade_commit::commit_is_only_the_edit;
-use crate::core::upgrade_open::{Prior, why_not_push, why_wait};
 use crate::forge::PullRequest;
 use crate::git::{Lease, TRAILER, made_by_afk};
 use crate::store::upgrades::NewUpgrade;
@@ -45,7 +45,7 @@ pub(super) fn open_bumps(
             continue;
         }
         let taken: Vec<String> = prs.iter().map(|(p, _)| p.head.name.clone()).collect();
-        let bump = crate::core::upgrade_group::distinct(bump, &taken);
+        let bump = crate::core::upgrade::group::distinct(bump, &taken);
         let lease = match gate(up, r, pre, prs, &bump) {
             Gate::Open(lease) => lease,
             Gate::Wait(why) => {
@@ -249,7 +249,7 @@ fn open_one(
 /// trailer, checked to change only what the edit meant before anyone pushes
 /// it (a new PR's, or an own branch re-made on a new `main`: `current.rs`).
 pub(super) fn commit_edit(up: &Up, upstream: &Upstream, bump: &Bump) -> Result<String> {
-    let edits = crate::core::upgrade_group::files(bump, &upstream.sites, |f| upstream.text(f))
+    let edits = crate::core::upgrade::group::files(bump, &upstream.sites, |f| upstream.text(f))
         .map_err(|e| anyhow::anyhow!(e))?;
     let changes: String = bump
         .all_sites()

@@ -133,9 +133,9 @@ impl Prefetched {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::cadence::Scan;
-    use crate::core::tags::UpdateType;
     use crate::core::upgrade::BumpSite;
+    use crate::core::upgrade::cadence::Scan;
+    use crate::core::upgrade::tags::UpdateType;
     use crate::forge::Failure;
     use crate::forge::ForgeReads;
     use afk_forge_memory::MemoryForge;

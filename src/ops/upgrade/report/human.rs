@@ -3,7 +3,7 @@
 
 use super::{PrItem, Report};
 use crate::core::fixer_exit;
-use crate::core::verdict::Outcome;
+use crate::core::upgrade::verdict::Outcome;
 use crate::output::table;
 
 impl Report {
@@ -63,9 +63,9 @@ impl Report {
         format!("{}{n}", self.sigil())
     }
 
-    /// The open upgrade PRs and where each flow stands (`core::upgrade_table`).
+    /// The open upgrade PRs and where each flow stands (`core::upgrade::table`).
     fn pr_table(&self, s: &mut String) {
-        use crate::core::upgrade_table::{COLUMNS, pr_ref, result_cell, runs_cell};
+        use crate::core::upgrade::table::{COLUMNS, pr_ref, result_cell, runs_cell};
         if !self.prs.is_empty() {
             let rows: Vec<Vec<String>> = self
                 .prs
@@ -99,7 +99,7 @@ impl Report {
     fn results(&self, s: &mut String) {
         for p in &self.prs {
             let (result, why) = (p.result, p.why.as_deref());
-            let line = crate::core::upgrade_table::result_line(
+            let line = crate::core::upgrade::table::result_line(
                 &p.url,
                 result,
                 why,

@@ -7,7 +7,7 @@ mod human;
 pub use super::fault::ErrorItem;
 use super::fault::Fault;
 use crate::core::upgrade::CandidateRow;
-use crate::core::verdict::{Outcome, Verdict};
+use crate::core::upgrade::verdict::{Outcome, Verdict};
 use crate::types::PrNumber;
 use serde::Serialize;
 

@@ -4,7 +4,7 @@
 //! the flow ends: the verdict column says where a running flow stands) and
 //! its test-run count, spelled out.
 
-use crate::verdict::Outcome;
+use crate::upgrade::verdict::Outcome;
 
 /// The table's columns; `TEST RUNS` is `1 of 3`: the test runs this flow has
 /// asked for, of `upgrade.max_test_runs`.

@@ -6,7 +6,7 @@
 //! lookups. A config without `created` is treated as old enough, and said.
 use crate::types::Invalid;
 
-use super::tags;
+use crate::upgrade::tags;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

@@ -5,10 +5,10 @@
 //! `afk/upgrade-<recipe>-<new recipe version>`; a later scan's PR for the same
 //! recipe supersedes it (`upgrade::supersedes`).
 
-use super::compose;
-use super::tags::UpdateType;
-use super::upgrade::{Bump, ImageBump, Site};
 use crate::types::Invalid;
+use crate::upgrade::compose;
+use crate::upgrade::tags::UpdateType;
+use crate::upgrade::{Bump, ImageBump, Site};
 
 /// A version label of a recipe: its file, service and value `X.Y.Z+APP`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +142,7 @@ pub fn files(
 ) -> Result<Vec<(String, String)>, Invalid> {
     match bump.group {
         Some(_) => edit(bump, sites, text_of),
-        None => super::upgrade::edit(bump, text_of),
+        None => crate::upgrade::edit(bump, text_of),
     }
 }
 
@@ -187,7 +187,7 @@ pub fn edit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compose::find_images;
+    use crate::upgrade::compose::find_images;
 
     const APP: &str = "services:\n  app:\n    image: nginx:1.25.0\n    deploy:\n      labels:\n        - \"coop-cloud.${STACK_NAME}.version=1.2.3+1.25.0\"\n  db:\n    image: postgres:15.4\n";
     const SMTP: &str = "services:\n  smtp:\n    image: mwader/postfix-relay:1.1.0\n";
@@ -223,7 +223,7 @@ mod tests {
             image: format!("library/{path}"),
             to: to.into(),
             update_type: t,
-            sites: vec![super::super::upgrade::BumpSite {
+            sites: vec![crate::upgrade::BumpSite {
                 file: file.into(),
                 service: service.into(),
                 from: from.into(),
@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_later_scans_recipe_pr_supersedes_and_one_it_covers_opens_nothing() {
-        use super::super::upgrade::{covered_by, supersedes};
+        use crate::upgrade::{covered_by, supersedes};
         use UpdateType::*;
         let labels = labels(&sites(), text_of);
         let g = |b: Vec<Bump>| group("web", b, &labels, &sites()).unwrap();

@@ -5,7 +5,7 @@
 //! many test runs afk has used (its own test comments, so a lost state file
 //! loses nothing), and what the flow does next. Time comes in as parsed values.
 
-use super::sanitize::safe_url;
+use crate::sanitize::safe_url;
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -272,7 +272,7 @@ impl Failure {
     pub fn is_tick_error(&self) -> bool {
         match self {
             Failure::NotGreen { .. } => false,
-            Failure::FixerPushedNothing { exit } => super::fixer_exit::failed(*exit),
+            Failure::FixerPushedNothing { exit } => crate::fixer_exit::failed(*exit),
         }
     }
 }
@@ -291,7 +291,7 @@ impl fmt::Display for Failure {
             Failure::FixerPushedNothing { exit } => write!(
                 f,
                 "the fixer {} and pushed nothing",
-                super::fixer_exit::exit_text(*exit)
+                crate::fixer_exit::exit_text(*exit)
             ),
         }
     }

@@ -11,7 +11,7 @@
 //! is refused with an error instead of being rewritten.
 
 use crate::registry_auth::{DOCKER_HUB_API, is_docker_hub};
-use crate::tags::UpdateType;
+use crate::upgrade::tags::UpdateType;
 use std::ops::Range;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::TScalarStyle;

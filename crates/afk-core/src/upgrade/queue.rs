@@ -4,7 +4,7 @@
 //! oldest PR first, and a flow that reaches a final result frees the slot on
 //! the same tick. Pure: the steps come in, in the order they are decided.
 
-use super::verdict::Step;
+use crate::upgrade::verdict::Step;
 
 /// How a tick's PRs are ordered for the slot: those already in flight
 /// (a test run posted) first, then the others oldest first (`age`: smaller
@@ -53,7 +53,7 @@ pub fn holds_slot(step: &Step) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::{Failure, Outcome};
+    use crate::upgrade::verdict::{Failure, Outcome};
 
     #[test]
     fn one_pr_at_a_time_is_in_flight_and_the_others_queue_in_order() {

@@ -4,9 +4,9 @@
 //! `ops/upgrade/ending.rs` only applies (decided once in SQLite, then one
 //! marked comment).
 
-use super::kinds::{EventKind, LessonKind};
-use super::upgrade::{self, StaleTest};
-use super::verdict::Outcome;
+use crate::kinds::{EventKind, LessonKind};
+use crate::upgrade::verdict::Outcome;
+use crate::upgrade::{self, StaleTest};
 
 /// What ends a flow, decided here and applied by the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,8 +65,8 @@ pub fn stuck(why: &str) -> UpgradeEnd {
 pub fn stale_test(st: &StaleTest, tests_repo: bool) -> UpgradeEnd {
     let why = format!(
         "test {} looks stale: {}",
-        super::sanitize::one_line(&st.test, 200),
-        super::sanitize::one_line(&st.why, 300)
+        crate::sanitize::one_line(&st.test, 200),
+        crate::sanitize::one_line(&st.why, 300)
     );
     UpgradeEnd {
         outcome: Outcome::SuccessPendingTests,
@@ -124,7 +124,7 @@ pub fn event_text(s: &Subject, end: &UpgradeEnd, url: Option<&str>) -> String {
     format!(
         "upgrade of {} ({}) {} — {}; PR {}{} left open{}",
         s.recipe,
-        super::upgrade::bump_text(s.image, s.from_tag, s.to_tag),
+        crate::upgrade::bump_text(s.image, s.from_tag, s.to_tag),
         end.outcome,
         end.why,
         s.pr_sigil,
@@ -137,7 +137,7 @@ pub fn event_text(s: &Subject, end: &UpgradeEnd, url: Option<&str>) -> String {
 pub fn root_cause(s: &Subject, end: &UpgradeEnd) -> String {
     format!(
         "{}: {}",
-        super::upgrade::bump_text(s.image, s.from_tag, s.to_tag),
+        crate::upgrade::bump_text(s.image, s.from_tag, s.to_tag),
         end.why
     )
 }

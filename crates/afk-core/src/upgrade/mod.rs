@@ -1,16 +1,44 @@
-// One file: the upgrade plan (~760 lines: candidates, bumps and their grouping, one pass over a recipe) and the table tests that pin it.
-//! The pure decisions of `afk upgrade` (docs/how-it-works.md#afk-upgrade)
-//! around the tag rules of `core::tags` and the edits of `core::compose`: which
-//! candidates a recipe has and which become one PR (`plan`), the edit a PR
-//! makes (`edit`), which open PRs upstream made obsolete (`obsolete`) or a
-//! newer bump supersedes (`supersedes`), and the texts afk writes: the PR title
-//! and body (with a marker afk reads back, so a lost state file loses nothing),
-//! its comments, and the fixer's prompt. Forge and recipe text is cleaned by
+// One file: the upgrade plan (~800 lines: candidates, bumps and their grouping, one pass over a recipe) and the table tests that pin it.
+//! The upgrade room: what `afk upgrade` decides (docs/how-it-works.md#afk-upgrade),
+//! from a recipe's compose files and a registry's tags to the end of a PR's
+//! flow. Pure: what the registries, the forge and git answered comes in.
+//!
+//! - a tag: which of a registry's tags an image may move to ([`tags`]), and
+//!   whether it is old enough ([`release_age`]);
+//! - an edit: where a recipe's images and version label are and the splices
+//!   that change them ([`compose`]), the PR a recipe's bumps become
+//!   ([`group`]), and the check of afk's own commit before it is pushed
+//!   ([`commit`]);
+//! - a tick: whether it asks the registries ([`cadence`]), whether a bump
+//!   gets its PR or waits ([`open`]), whether an open PR's branch is kept
+//!   current ([`current`]), which PR has the test cluster ([`queue`]);
+//! - a PR's flow: its test verdict and next step ([`verdict`]), how it ends
+//!   ([`end`]), and the report's table of it ([`table`]).
+//!
+//! This file is the plan around those rules: which candidates a recipe has
+//! and which become one PR (`plan`), the edit a PR makes (`edit`), which open
+//! PRs upstream made obsolete (`obsolete`) or a newer bump supersedes
+//! (`supersedes`), and the texts afk writes: the PR title and body (with a
+//! marker afk reads back, so a lost state file loses nothing), its comments,
+//! and the fixer's prompt. Forge and recipe text is cleaned by
 //! `core::sanitize`.
 
-use super::compose::{self, ServiceImage};
-use super::sanitize::{fenced, md_text, one_line, safe_url};
-use super::tags::{self, UpdateType};
+pub mod cadence;
+pub mod commit;
+pub mod compose;
+pub mod current;
+pub mod end;
+pub mod group;
+pub mod open;
+pub mod queue;
+pub mod release_age;
+pub mod table;
+pub mod tags;
+pub mod verdict;
+
+use self::compose::ServiceImage;
+use self::tags::UpdateType;
+use crate::sanitize::{fenced, md_text, one_line, safe_url};
 use crate::types::Invalid;
 use crate::types::{PrNumber, RepoName};
 use serde::{Deserialize, Serialize};
@@ -540,7 +568,7 @@ pub struct StaleTest {
 
 /// The last `{"status":"stale-test",…}` line of a fixer's progress file.
 pub fn stale_test_report(progress: &[u8]) -> Option<StaleTest> {
-    super::progress::readable_json(progress)
+    crate::progress::readable_json(progress)
         .find_map(|v| (v["status"] == "stale-test").then(|| serde_json::from_value(v).ok())?)
 }
 
