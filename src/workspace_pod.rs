@@ -1,12 +1,12 @@
 //! afk's workspace inside a turn's Kubernetes Job
 //! (docs/kubernetes.md#3-the-agents-image-and-the-git-around-it): what the
 //! Job's two git containers run (`afk workspace checkout`, `afk workspace
-//! forward`), from their environment (`core::kube_workspace` writes it): the
+//! forward`), from their environment (`core::kube::workspace` writes it): the
 //! same cache, checkout and forwarding as the tick's own workspace
 //! (`afk_git::workspace`), with the forge credential read from the mounted
 //! `git_secret` and nothing of it written to the shared volume.
 
-use crate::core::kube_workspace as kw;
+use crate::core::kube::workspace as kw;
 use anyhow::{Context, Result, anyhow};
 use std::path::{Path, PathBuf};
 

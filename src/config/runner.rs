@@ -802,7 +802,7 @@ impl Kubernetes {
             ));
         }
         if !k.api_url.is_empty()
-            && let Err(why) = crate::core::kubernetes::api_url_allowed(&k.api_url)
+            && let Err(why) = crate::core::kube::api_url_allowed(&k.api_url)
         {
             return Err(c.err(t, "api_url", why));
         }
@@ -813,7 +813,7 @@ impl Kubernetes {
             ("git_secret", &k.git_secret),
             ("model_secret", &k.model_secret),
         ] {
-            if !v.is_empty() && !crate::core::kubernetes::is_dns_subdomain(v) {
+            if !v.is_empty() && !crate::core::kube::is_dns_subdomain(v) {
                 return Err(c.err(
                     t,
                     key,
@@ -822,7 +822,7 @@ impl Kubernetes {
             }
         }
         for (key, v) in [("cpu", &k.cpu), ("memory", &k.memory)] {
-            if !crate::core::kubernetes::is_quantity(v) {
+            if !crate::core::kube::is_quantity(v) {
                 return Err(c.err(
                     t,
                     key,

@@ -134,7 +134,7 @@ impl Runner for OnDemandRunner {
     fn forwarded(
         &self,
         handle: Option<&RunnerHandle>,
-    ) -> Option<crate::core::kube_workspace::Result> {
+    ) -> Option<crate::core::kube::workspace::Result> {
         self.get().ok()?.forwarded(handle)
     }
     fn stop(&self, handle: &RunnerHandle) {

@@ -232,7 +232,7 @@ pub trait Runner: Send + Sync {
     fn forwarded(
         &self,
         handle: Option<&RunnerHandle>,
-    ) -> Option<crate::core::kube_workspace::Result> {
+    ) -> Option<crate::core::kube::workspace::Result> {
         let _ = handle;
         None
     }

@@ -670,7 +670,7 @@ fn the_role_grants_the_kubernetes_runner_exactly_its_verbs() {
     let docs = kustomized_docs();
     // what the runner sends (core's VERBS, which a sandbox test holds its
     // requests to) and nothing more: no patch, no update, no pods by name
-    let want: std::collections::BTreeSet<(&str, String, &str)> = afk::core::kubernetes::VERBS
+    let want: std::collections::BTreeSet<(&str, String, &str)> = afk::core::kube::VERBS
         .iter()
         .map(|(g, r, sub, v)| {
             let res = if sub.is_empty() {

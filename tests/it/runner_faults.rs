@@ -448,7 +448,7 @@ fn every_request_the_runner_sends_is_a_verb_the_role_grants() {
     afk.later(4);
     assert_eq!(afk.watch().0, 0);
     let granted: std::collections::BTreeSet<(String, String, String, String)> =
-        afk::core::kubernetes::VERBS
+        afk::core::kube::VERBS
             .iter()
             .map(|(g, r, s, v)| (g.to_string(), r.to_string(), s.to_string(), v.to_string()))
             .collect();

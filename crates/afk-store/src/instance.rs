@@ -43,7 +43,7 @@ mod tests {
             .unwrap();
         assert_eq!(a, again, "kept");
         assert_ne!(a, b, "drawn per file");
-        assert!(afk_core::kubernetes::is_instance_id(&a), "{a}");
+        assert!(afk_core::kube::is_instance_id(&a), "{a}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

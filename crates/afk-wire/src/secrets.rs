@@ -9,7 +9,7 @@
 //! | forge token, for git (`afk upgrade` pushes) | the forge's own scheme, host and port | the askpass script in `crates/afk-git` answers only git's exact prompts for that origin; `http.followRedirects=false`; a 0600 file per call, never an environment variable |
 //! | GitHub App key, JWT and installation token | the app's private key never leaves the machine; the JWT and the token go to the API root as above | [`crate::app_token`] (when to exchange); the token is kept in SQLite only |
 //! | registry credentials (`upgrade.registry_auth_env`) | `upgrade.registry_auth_host`'s own `Basic` challenge, or the token service that host's challenge names on its host or site | `afk_core::registry_auth::secret_may_go` |
-//! | Kubernetes service-account token | `runner.kubernetes.api_url` only (plain HTTP only on loopback), TLS trusting only the cluster CA | `afk_core::kubernetes::api_url_allowed` |
+//! | Kubernetes service-account token | `runner.kubernetes.api_url` only (plain HTTP only on loopback), TLS trusting only the cluster CA | `afk_core::kube::api_url_allowed` |
 //! | agent-thread service token (`runner.token_env`) | `runner.url` only, as the forge token | [`link_under_root`] does not apply (no paging); no redirect is followed |
 //! | webhook and heartbeat URLs (`[notify]`) | the URL itself, which is the secret | no redirect is followed; never logged |
 //!

@@ -244,8 +244,8 @@ fn gated(
 /// push it made is an earlier push for this tick (`fresh: false`), so the
 /// PR is opened once and never logged again each tick. With it, where the
 /// commits it did not push are kept, as people are told it.
-fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> (Forwarded, Option<Kept>) {
-    use crate::core::kube_workspace::Result as R;
+fn from_job(r: crate::core::kube::workspace::Result, run_dir: &Path) -> (Forwarded, Option<Kept>) {
+    use crate::core::kube::workspace::Result as R;
     let kept = match &r {
         R::Conflict { head } => Some(Kept::JobVolume {
             head: Some(head.clone()),

@@ -85,7 +85,7 @@ fn gateway(c: &Config, r: &mut dyn Report) {
                 ),
             );
             if let Some(line) =
-                crate::core::kube_gateway::env_secret_line(&k.env_secret, &on.key_env)
+                crate::core::kube::gateway::env_secret_line(&k.env_secret, &on.key_env)
             {
                 r.add("gateway", Level::Warn, line);
             }

@@ -7,7 +7,7 @@
 //! the runner's words ([`ApiError`]).
 
 use crate::config::{Config, ConfigError};
-use crate::core::kubernetes as k8s;
+use crate::core::kube as k8s;
 use crate::forge::Failure;
 use crate::forge::http::{ForgeError, Http};
 use anyhow::{Result, anyhow, bail};

@@ -1,12 +1,12 @@
 //! `afk doctor` for the kubernetes runner: the image, the pod spec's git
 //! credential, the API and the namespace, every verb the runner needs
 //! (SelfSubjectAccessReview); each failure with its one-line fix. The
-//! verdicts are `core::kubernetes`'s.
+//! verdicts are `core::kube`'s.
 
 use super::KubernetesRunner;
 use super::client::{SA_DIR, kind_of};
 use crate::core::doctor::Level;
-use crate::core::kubernetes as k8s;
+use crate::core::kube as k8s;
 use crate::forge::Failure;
 use std::path::Path;
 
@@ -27,7 +27,7 @@ impl KubernetesRunner {
     }
 
     /// In afk's workspace: the pod afk will send, checked against how the
-    /// kubelet writes the git credential (`core::kube_workspace::secret_verdict`):
+    /// kubelet writes the git credential (`core::kube::workspace::secret_verdict`):
     /// the git containers can read it, the agent's container cannot mount it.
     /// Offline: built as a turn builds it, sent nowhere.
     pub(super) fn pod_spec_check(&self) -> Option<(Level, String)> {
@@ -35,16 +35,16 @@ impl KubernetesRunner {
         let env: Vec<(String, String)> = vec![];
         let spec = self.spec("afk-doctor", "doctor", "0", 1, &self.command, &env);
         let mut manifest = k8s::job(&spec);
-        let git = crate::core::kube_workspace::GitSide {
+        let git = crate::core::kube::workspace::GitSide {
             // the image does not change who may read the credential
             image: "afk",
             secret: &self.cfg.git_secret,
             url: &forge.git_url(url, "doctor"),
             gate: &self.gate,
         };
-        crate::core::kube_workspace::with_git(&mut manifest, &git, &env);
+        crate::core::kube::workspace::with_git(&mut manifest, &git, &env);
         let (ok, said) =
-            crate::core::kube_workspace::secret_verdict(&manifest["spec"]["template"]["spec"]);
+            crate::core::kube::workspace::secret_verdict(&manifest["spec"]["template"]["spec"]);
         Some((Level::of(ok), format!("pod spec: {said}")))
     }
 

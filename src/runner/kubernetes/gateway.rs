@@ -2,7 +2,7 @@
 //! whether it is on for the tick's
 //! turns (the key is the Secret `runner.kubernetes.model_secret`, which only
 //! the pod's `gateway` container mounts), the container added to a turn's
-//! Job (`core::kube_gateway`), and what that container runs (`afk workspace
+//! Job (`core::kube::gateway`), and what that container runs (`afk workspace
 //! gateway`): the keeper's own [`Gateway`](crate::runner::agent_box::Gateway)
 //! on the pod's loopback, its metered lines on its stdout, which the log
 //! mirror (`log.rs`) makes the run's `metered.jsonl`, and its health port
@@ -12,7 +12,7 @@
 //! mark on the turn's volume, which the agent's watchdog reads.
 
 use crate::core::gateway::{self as rules, Api, InForce, Mode, Setting};
-use crate::core::kube_gateway as kg;
+use crate::core::kube::gateway as kg;
 use crate::runner::agent_box::{GATEWAY_STDOUT, Gateway, GatewayOn, GatewaySpec, PLACEHOLDER};
 use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
@@ -295,7 +295,7 @@ fn bind_health() -> Result<Vec<std::net::TcpListener>> {
     }
 }
 
-/// Answer the agent's liveness probe (`core::kube_gateway::health`): one
+/// Answer the agent's liveness probe (`core::kube::gateway::health`): one
 /// line read within a cap and a time, one status line written, the
 /// connection closed. Nothing else is served here: no model, no figure.
 fn serve_health(listener: std::net::TcpListener, gateway: &Arc<Gateway>) {

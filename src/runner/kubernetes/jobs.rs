@@ -3,12 +3,12 @@
 //! lost: [`Pending`]), a dead tick's claim reconciled, the tick's two lists
 //! of this instance's Jobs and pods, a Job deleted, and why a pod cannot
 //! start kept in the run folder. The manifests and names are
-//! `core::kubernetes`'s; the calls go through [`super::client::Api`].
+//! `core::kube`'s; the calls go through [`super::client::Api`].
 
 use super::client::{SA_DIR, cfg_err, kind_of, outcome_unknown};
 use super::views::{job_view, pod_view};
 use super::{FAILED_FILE, KubernetesRunner, PENDING_FILE, Snapshot};
-use crate::core::kubernetes::{self as k8s, JobView, PodView};
+use crate::core::kube::{self as k8s, JobView, PodView};
 use crate::forge::Failure;
 use crate::private_files::read_run_file;
 use crate::types::Invalid;
@@ -137,13 +137,13 @@ impl KubernetesRunner {
         if let (Some((forge, url)), crate::runner::TurnOf::Run(_)) = (&self.forge_url, t.run_id) {
             let image = self.git_image()?;
             let url = forge.git_url(url, t.repo.as_str());
-            let git = crate::core::kube_workspace::GitSide {
+            let git = crate::core::kube::workspace::GitSide {
                 image: &image,
                 secret: &self.cfg.git_secret,
                 url: &url,
                 gate: &self.gate,
             };
-            crate::core::kube_workspace::with_git(&mut manifest, &git, &env);
+            crate::core::kube::workspace::with_git(&mut manifest, &git, &env);
         }
         match &self.gateway {
             super::PodGateway::On {

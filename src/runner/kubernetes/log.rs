@@ -5,7 +5,7 @@
 
 use super::client::kind_of;
 use super::{CURSOR_FILE, GATEWAY_CURSOR_FILE, KubernetesRunner};
-use crate::core::kubernetes as k8s;
+use crate::core::kube as k8s;
 use crate::forge::Failure;
 use crate::private_files::read_run_file;
 use anyhow::{Context, Result, anyhow};
@@ -27,7 +27,7 @@ impl Container {
     fn name(self) -> &'static str {
         match self {
             Container::Agent => "agent",
-            Container::Gateway => crate::core::kube_gateway::CONTAINER,
+            Container::Gateway => crate::core::kube::gateway::CONTAINER,
         }
     }
 

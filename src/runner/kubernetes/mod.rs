@@ -2,7 +2,7 @@
 //! agent turn is one batch/v1 Job with a ConfigMap holding its prompt, made
 //! through the API with afk-http's client (TLS verified against the cluster
 //! CA alone). The rules (names, the manifests, what a Job and pod mean) are
-//! `core::kubernetes`'s. A file a job: `client.rs` the API calls, `jobs.rs`
+//! `core::kube`'s. A file a job: `client.rs` the API calls, `jobs.rs`
 //! a turn's Job and ConfigMap (made, found, listed, deleted), `log.rs` the
 //! pod log mirrored into the run folder, where watch reads progress and
 //! spend as it does for the command runner, `doctor.rs` the checks,
@@ -11,7 +11,7 @@
 
 use crate::config::Config;
 use crate::core::doctor::Level;
-use crate::core::kubernetes::{self as k8s, JobState, JobView, PodView};
+use crate::core::kube::{self as k8s, JobState, JobView, PodView};
 use crate::core::run_state::Agent;
 use crate::private_files::read_run_file;
 use anyhow::{Result, anyhow, bail};
@@ -34,7 +34,7 @@ pub(crate) use gateway::{
 pub(super) use jobs::kept_reason;
 pub use views::{job_view, pod_view};
 
-/// Where the log read stopped (`core::kubernetes::LogCursor`), in the run folder.
+/// Where the log read stopped (`core::kube::LogCursor`), in the run folder.
 const CURSOR_FILE: &str = "k8s-log.cursor";
 /// The Job whose pod could not start and why (`cannot_start`).
 const FAILED_FILE: &str = "k8s-cannot-start";
@@ -68,7 +68,7 @@ pub struct KubernetesRunner {
     own_image: std::sync::OnceLock<std::result::Result<String, crate::types::Invalid>>,
     /// the model gateway (docs/kubernetes.md#the-model-gateway): a container of each turn's pod
     gateway: PodGateway,
-    /// `[gate]` as the forwarding container reads it (`core::kube_workspace::gate_env`)
+    /// `[gate]` as the forwarding container reads it (`core::kube::workspace::gate_env`)
     gate: String,
 }
 
@@ -94,7 +94,7 @@ impl KubernetesRunner {
                 .then(|| (cfg.profile(), cfg.forge.url.clone())),
             own_image: std::sync::OnceLock::new(),
             gateway: gateway::setup(cfg),
-            gate: crate::core::kube_workspace::gate_env(
+            gate: crate::core::kube::workspace::gate_env(
                 &cfg.gate.policy(),
                 &cfg.gate.protected,
                 &cfg.gate.allow,
@@ -231,7 +231,7 @@ impl super::Runner for KubernetesRunner {
     fn forwarded(
         &self,
         handle: Option<&super::RunnerHandle>,
-    ) -> Option<crate::core::kube_workspace::Result> {
+    ) -> Option<crate::core::kube::workspace::Result> {
         self.forge_url.as_ref()?;
         let Some(super::RunnerHandle::Job { name }) = handle else {
             return None;
@@ -242,9 +242,9 @@ impl super::Runner for KubernetesRunner {
         Some(
             pod.forwarded
                 .as_deref()
-                .and_then(crate::core::kube_workspace::parse)
+                .and_then(crate::core::kube::workspace::parse)
                 .unwrap_or_else(|| {
-                    crate::core::kube_workspace::Result::Refused(format!(
+                    crate::core::kube::workspace::Result::Refused(format!(
                         "the Job {name}'s forwarding container left no result (see its log: kubectl logs job/{name} -c forward)"
                     ))
                 }),

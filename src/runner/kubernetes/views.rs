@@ -2,9 +2,9 @@
 //! (docs/runners.md#kubernetes-a-job-per-turn, and the workspace's containers,
 //! docs/kubernetes.md#3-the-agents-image-and-the-git-around-it): the fields a
 //! turn's state is decided from, taken from the API's objects;
-//! `core::kubernetes::job_state` decides.
+//! `core::kube::job_state` decides.
 
-use crate::core::kubernetes::{JobView, PodView};
+use crate::core::kube::{JobView, PodView};
 use serde_json::Value;
 use time::OffsetDateTime;
 

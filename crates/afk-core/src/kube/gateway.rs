@@ -92,7 +92,7 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
             template = c.clone();
             if let Some(probe) = liveness_probe(list, g.health_port) {
                 c["livenessProbe"] = probe;
-            } else if crate::kube_watchdog::watch_agent(c, STOP_MARK) {
+            } else if crate::kube::watchdog::watch_agent(c, STOP_MARK) {
                 // the watchdog's mark is where it reads it, always
                 match c["volumeMounts"].as_array_mut() {
                     Some(mounts) => mounts.push(turn_mount(false)),
@@ -170,7 +170,7 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
 /// The rule doctor checks on the pod afk will send with the gateway on:
 /// only the gateway container mounts the model key, and it can read it.
 pub fn key_verdict(pod: &Value) -> (bool, String) {
-    let readers = crate::kube_workspace::secret_readers(pod, KEY_VOLUME);
+    let readers = crate::kube::workspace::secret_readers(pod, KEY_VOLUME);
     if let Some((name, _)) = readers.iter().find(|(name, _)| name != CONTAINER) {
         return (
             false,
@@ -284,7 +284,7 @@ pub fn env_secret_line(env_secret: &str, key_env: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kubernetes::{JobSpec, job};
+    use crate::kube::{JobSpec, job};
     use std::time::Duration;
 
     fn spec<'a>(env: &'a [(String, String)], env_secret: &'a str) -> JobSpec<'a> {
@@ -365,9 +365,9 @@ mod tests {
         for (rule, git, env_secret, agent_list) in cases {
             let mut j = job(&spec(&base, env_secret));
             if git {
-                crate::kube_workspace::with_git(
+                crate::kube::workspace::with_git(
                     &mut j,
-                    &crate::kube_workspace::GitSide {
+                    &crate::kube::workspace::GitSide {
                         image: "afk:1",
                         secret: "git",
                         url: "https://forge/o/r.git",
@@ -442,7 +442,7 @@ mod tests {
                 "{rule}: another key variable emptied over envFrom"
             );
             assert!(aenv.contains(&("AFK_RUN_ID".into(), "7".into())), "{rule}");
-            let readers = crate::kube_workspace::secret_readers(pod, KEY_VOLUME);
+            let readers = crate::kube::workspace::secret_readers(pod, KEY_VOLUME);
             assert_eq!(readers, [("gateway".to_string(), true)], "{rule}");
             assert!(key_verdict(pod).0, "{rule}: {}", key_verdict(pod).1);
             let vol = pod["volumes"]
@@ -458,9 +458,9 @@ mod tests {
             );
             if git {
                 assert!(
-                    crate::kube_workspace::secret_readers(
+                    crate::kube::workspace::secret_readers(
                         pod,
-                        crate::kube_workspace::SECRET_VOLUME
+                        crate::kube::workspace::SECRET_VOLUME
                     )
                     .iter()
                     .all(|(n, _)| n != "gateway"),
@@ -511,9 +511,9 @@ mod tests {
         for (rule, git, watched) in cases {
             let mut j = job(&spec(&[], ""));
             if git {
-                crate::kube_workspace::with_git(
+                crate::kube::workspace::with_git(
                     &mut j,
-                    &crate::kube_workspace::GitSide {
+                    &crate::kube::workspace::GitSide {
                         image: "afk:1",
                         secret: "git",
                         url: "https://forge/o/r.git",
@@ -540,7 +540,7 @@ mod tests {
             );
             assert_eq!(
                 env_of(agent)
-                    .contains(&(crate::kube_watchdog::STOP_MARK_VAR.into(), STOP_MARK.into())),
+                    .contains(&(crate::kube::watchdog::STOP_MARK_VAR.into(), STOP_MARK.into())),
                 watched,
                 "{rule}"
             );

@@ -2,7 +2,7 @@
 //! container's command in afk's workspace, its argv always `sh`'s
 //! positional arguments, and with the model gateway on the watchdog that is
 //! that container's process 1, ending the agent once the gateway left its
-//! stop mark (`core::kube_gateway::STOP_MARK`). The agent is an init
+//! stop mark (`core::kube::gateway::STOP_MARK`). The agent is an init
 //! container there, where Kubernetes allows no probe.
 
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ const KEEP_EXIT: &str = "\"$@\"; echo $? > \"$AFK_AGENT_EXIT\"";
 const SH_NAME: &str = "afk-agent";
 
 /// Where the agent's watchdog finds the turn's stop mark (the model
-/// gateway's, `core::kube_gateway::STOP_MARK`), in its environment.
+/// gateway's, `core::kube::gateway::STOP_MARK`), in its environment.
 pub const STOP_MARK_VAR: &str = "AFK_TURN_STOP_MARK";
 /// The watchdog's grace: seconds between the stop's SIGTERM and its SIGKILL.
 pub const STOP_GRACE_SECONDS: u32 = 2;
@@ -105,10 +105,10 @@ pub fn agent_command(argv: &[Value], watched: bool) -> Vec<Value> {
 }
 
 /// The model gateway's watchdog for afk's workspace's agent container (an
-/// init container made by [`with_git`](crate::kube_workspace::with_git)): its command under the
+/// init container made by [`with_git`](crate::kube::workspace::with_git)): its command under the
 /// [`WATCHDOG`], its argv unchanged, and the stop mark's path (`mark`) in
 /// its environment. False, and nothing changed, for a container
-/// [`with_git`](crate::kube_workspace::with_git) did not make so.
+/// [`with_git`](crate::kube::workspace::with_git) did not make so.
 pub fn watch_agent(agent: &mut Value, mark: &str) -> bool {
     let ours = agent_command(&[], false);
     let argv = match agent["command"].as_array() {
@@ -131,13 +131,13 @@ mod tests {
     /// with_git's agent container, from a plain one.
     fn with_git_agent() -> Value {
         let mut job = json!({"spec": {"template": {"spec": {"securityContext": {"runAsUser": 1000}, "containers": [{"name": "agent", "command": ["true"], "env": [], "volumeMounts": []}], "volumes": []}}}});
-        let g = crate::kube_workspace::GitSide {
+        let g = crate::kube::workspace::GitSide {
             image: "afk",
             secret: "afk-git",
             url: "https://git.example.org/a/b.git",
             gate: "{}",
         };
-        crate::kube_workspace::with_git(&mut job, &g, &[]);
+        crate::kube::workspace::with_git(&mut job, &g, &[]);
         job["spec"]["template"]["spec"]["initContainers"][1].take()
     }
 

@@ -152,7 +152,7 @@ pub fn with_git(job: &mut Value, g: &GitSide, env: &[(String, String)]) {
     let mut agent = pod["containers"][0].take();
     let argv = agent["command"].take();
     let argv = argv.as_array().cloned().unwrap_or_default();
-    agent["command"] = json!(crate::kube_watchdog::agent_command(&argv, false));
+    agent["command"] = json!(crate::kube::watchdog::agent_command(&argv, false));
     agent["workingDir"] = json!(CHECKOUT_PATH);
     if let Some(vars) = agent["env"].as_array_mut() {
         vars.retain(|v| v["name"] != "AFK_WORKSPACE");

@@ -1,8 +1,22 @@
-// One file: the Kubernetes runner's rules (~550 lines) and the table tests that pin them, kept beside them as everywhere in core.
-//! The kubernetes runner's rules (docs/runners.md#kubernetes-a-job-per-turn),
-//! pure: names, the allowed API address, the Job and ConfigMap a turn becomes,
-//! what a Job and its pod say about the agent, and the timestamped log lines.
-//! The REST calls are `runner::kubernetes`'s.
+// One file: the Kubernetes runner's rules (~570 lines) and the table tests that pin them, kept beside them as everywhere in core.
+//! The Kubernetes room: what a turn on the Kubernetes runner becomes
+//! (docs/runners.md#kubernetes-a-job-per-turn), pure. The REST calls are
+//! `runner::kubernetes`'s; the rules are here:
+//!
+//! - this file: names, the allowed API address, the Job and ConfigMap a turn
+//!   becomes, what a Job and its pod say about the agent, and the
+//!   timestamped log lines;
+//! - [`workspace`]: the pod of a turn when afk holds the workspace
+//!   (`runner.workspace = "afk"`): its git containers and the line its
+//!   forwarding container leaves for the tick;
+//! - [`gateway`]: the model gateway's sidecar in a turn's pod;
+//! - [`watchdog`]: the agent container's command, which ends the agent once
+//!   the gateway left its stop mark.
+
+pub mod gateway;
+pub mod watchdog;
+pub mod workspace;
+
 use crate::types::Invalid;
 
 use crate::doctor::Level;
@@ -440,7 +454,7 @@ pub fn job_state(
 }
 
 fn reason_line(reason: &str, message: &str) -> String {
-    let msg = super::sanitize::one_line(message, 300);
+    let msg = crate::sanitize::one_line(message, 300);
     if msg.is_empty() {
         reason.to_string()
     } else {
