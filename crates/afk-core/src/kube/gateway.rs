@@ -14,7 +14,7 @@
 //! on the gateway's health port: once the gateway stopped the turn at its
 //! budget, the kubelet ends the agent's container within a second. Where
 //! it does not (afk's workspace: the agent an init container) the agent's
-//! process 1 is afk's watchdog (`kube_watchdog::WATCHDOG`), which ends the
+//! process 1 is afk's watchdog (`watchdog::WATCHDOG`), which ends the
 //! agent once the gateway leaves its stop mark on a small volume of theirs
 //! (the gateway's to write, the agent's only to read).
 
@@ -77,7 +77,7 @@ const CPU: &str = "200m";
 const MEMORY: &str = "256Mi";
 
 /// Add the gateway to a turn's Job (made by `kubernetes::job`, with afk's
-/// workspace after `kube_workspace::with_git`): the sidecar first among
+/// workspace after `workspace::with_git`): the sidecar first among
 /// the init containers, the key's Secret as a volume only it mounts, the
 /// agent's environment pointed at it.
 pub fn with_gateway(job: &mut Value, g: &GatewaySide) {

@@ -303,7 +303,7 @@ pub fn plan<'a>(
 /// The files a bump of one image changes, from upstream `main`'s texts
 /// (`file` → text): the tag of every place, and the version label of every
 /// bumped service that carries one. Everything else stays byte-for-byte. A
-/// recipe's PR (`group_by = "recipe"`) is `upgrade_group::files`'s, which
+/// recipe's PR (`group_by = "recipe"`) is `group::files`'s, which
 /// bumps each label once and needs all of upstream's sites.
 pub fn edit(
     bump: &Bump,
