@@ -217,10 +217,10 @@ pub fn state_lines(store: &Store) -> anyhow::Result<String> {
     Ok(o)
 }
 
-/// The pilot figures of the last 30 days (`core::report`, `afk report`'s
+/// The pilot figures of the last 30 days (`core::status::report`, `afk report`'s
 /// default window; docs/reports.md#afk-report), read from the tick's store.
 pub fn report_lines(store: &Store, now: time::OffsetDateTime) -> anyhow::Result<String> {
-    use crate::core::report;
+    use crate::core::status::report;
     let window = Duration::from_secs(report::DEFAULT_DAYS * 86_400);
     let from = report::window_start(window, now).map_err(anyhow::Error::msg)?;
     Ok(pilot_lines(
@@ -233,8 +233,8 @@ pub fn report_lines(store: &Store, now: time::OffsetDateTime) -> anyhow::Result<
 /// overall is their sum); the medians, p90s and per-merged-PR figures per
 /// repository and for `repo="all"` (a repository's name always has a `/`).
 /// A figure with nothing measured has no line, never a 0.
-pub fn pilot_lines(r: &crate::core::report::Report, window: Duration) -> String {
-    use crate::core::report::{Figures, Outcome};
+pub fn pilot_lines(r: &crate::core::status::report::Report, window: Duration) -> String {
+    use crate::core::status::report::{Figures, Outcome};
     let mut o = String::new();
     let family = |o: &mut String, name: &str, help: &str| {
         let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge");
@@ -286,7 +286,7 @@ pub fn pilot_lines(r: &crate::core::report::Report, window: Duration) -> String 
         (
             "afk_report_to_pr_seconds",
             "Seconds from the arming (else dispatch) to the run's PR, median and p90 (nearest rank).",
-            (|f: &Figures| f.to_pr.clone()) as fn(&Figures) -> crate::core::report::Spread,
+            (|f: &Figures| f.to_pr.clone()) as fn(&Figures) -> crate::core::status::report::Spread,
         ),
         (
             "afk_report_to_merge_seconds",
@@ -472,7 +472,7 @@ mod tests {
 
     #[test]
     fn pilot_lines_give_counts_per_repo_and_no_line_for_none() {
-        use crate::core::report::{RunFacts, report};
+        use crate::core::status::report::{RunFacts, report};
         use crate::types::RunStatus;
         let at =
             |m: i64| time::macros::datetime!(2026-05-01 00:00 UTC) + time::Duration::minutes(m);

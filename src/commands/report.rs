@@ -1,10 +1,10 @@
 //! `afk report [--since 30d]`: the figures a team judges a pilot by, per
 //! repository and overall, over the runs dispatched in a window
-//! (docs/reports.md#afk-report; the rules: `core::report`). Reads the state
+//! (docs/reports.md#afk-report; the rules: `core::status::report`). Reads the state
 //! file only, never the forge, never writes.
 
 use crate::command_error::UsageError;
-use crate::core::report::{self, Figures, Outcome, Report};
+use crate::core::status::report::{self, Figures, Outcome, Report};
 use crate::output::{emit, table};
 use crate::session::{Outcome as Done, Session};
 use anyhow::Result;

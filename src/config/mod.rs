@@ -107,7 +107,7 @@ pub struct Config {
     /// repo need not be allowlisted: afk only reads and edits that one
     /// issue's body there, never dispatches from it (docs/configuration.md).
     #[serde(deserialize_with = "de_issue_ref")]
-    pub status_issue: Option<crate::core::status_issue::IssueRef>,
+    pub status_issue: Option<crate::core::status::issue::IssueRef>,
     /// A tick's own deadline (`tick_timeout`, docs/configuration.md): past it
     /// the tick starts nothing more, then exits 5; at least 10s.
     #[serde(deserialize_with = "de_duration")]

@@ -77,7 +77,7 @@ impl Config {
     }
 
     /// The issue whose body afk keeps as the status page's Markdown twin.
-    pub fn status_issue(&self) -> Option<&crate::core::status_issue::IssueRef> {
+    pub fn status_issue(&self) -> Option<&crate::core::status::issue::IssueRef> {
         self.status_issue.as_ref()
     }
 

@@ -76,12 +76,12 @@ pub(super) fn de_repo<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RepoName
 /// `""` is `None`; anything else must be `owner/repo#N`, parsed here once.
 pub(super) fn de_issue_ref<'de, D: Deserializer<'de>>(
     d: D,
-) -> Result<Option<crate::core::status_issue::IssueRef>, D::Error> {
+) -> Result<Option<crate::core::status::issue::IssueRef>, D::Error> {
     let s = String::deserialize(d)?;
     if s.trim().is_empty() {
         return Ok(None);
     }
-    crate::core::status_issue::IssueRef::parse(&s)
+    crate::core::status::issue::IssueRef::parse(&s)
         .map(Some)
         .map_err(serde::de::Error::custom)
 }

@@ -5,7 +5,7 @@
 //! outcomes and the control they are compared with, on the outcomes index.
 
 use crate::core::canary::{self, VersionStatus};
-use crate::core::status_page::{CanaryView, TemplateRow, TrailRow};
+use crate::core::status::page::{CanaryView, TemplateRow, TrailRow};
 use crate::store::Store;
 use crate::store::templates::TemplateVersion;
 use crate::types::RunId;

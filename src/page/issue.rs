@@ -7,8 +7,8 @@
 //! first. afk never reads the body back: whatever someone else wrote there
 //! is replaced by the next change of afk's text.
 
-use crate::core::status_issue::{IssueRef, SkipRow, Twin, Written, needs_edit, render};
-use crate::core::status_page::Page;
+use crate::core::status::issue::{IssueRef, SkipRow, Twin, Written, needs_edit, render};
+use crate::core::status::page::Page;
 use crate::forge::Forge;
 use crate::store::Store;
 use crate::types::IssueNumber;
@@ -18,10 +18,10 @@ use anyhow::Result;
 /// its moments, the last poll's skips) read from the same state file.
 pub(crate) fn body(s: &Store, page: &Page) -> Result<String> {
     // tick health as the page has it, without its moments
-    let ticks: Vec<crate::core::status_issue::TickRow> = page
+    let ticks: Vec<crate::core::status::issue::TickRow> = page
         .ticks
         .iter()
-        .map(|t| crate::core::status_issue::TickRow {
+        .map(|t| crate::core::status::issue::TickRow {
             kind: t.kind.clone(),
             state: t.state.clone(),
             exit: t.exit,

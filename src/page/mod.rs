@@ -1,6 +1,6 @@
 //! The status page and its Markdown twin, the status issue: the state file
 //! (and the run folders' progress files, for phases and questions) read into
-//! `core::status_page::Page`, which renders it. No forge request but the
+//! `core::status::page::Page`, which renders it. No forge request but the
 //! issue's own: the page shows what afk recorded. A tick's monitor rewrites
 //! both after every tick (`after_tick`, the page atomically); `afk status
 //! --html` prints the page.
@@ -10,7 +10,7 @@ mod issue;
 pub mod ticks;
 
 use crate::config::{Config, StatePaths};
-use crate::core::status_page::{EscalationRow, FrozenRow, Page, RunRow, Spend, UpgradeRow};
+use crate::core::status::page::{EscalationRow, FrozenRow, Page, RunRow, Spend, UpgradeRow};
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::types::stamp::age;
@@ -26,7 +26,7 @@ const SPEND_DAYS: i64 = 14;
 /// The page as HTML, from the state file read as `s`.
 pub(crate) fn html(cfg: &Config, paths: &StatePaths, s: &Store) -> Result<String> {
     let page = build(cfg, paths, s, crate::clock::now())?;
-    Ok(crate::core::status_page::render(&page))
+    Ok(crate::core::status::page::render(&page))
 }
 
 /// What the page and the issue are kept from after a tick: the tick's
@@ -92,7 +92,7 @@ pub(crate) fn write(
 
 /// Replace `path` with the page, mode 0644 (a web server reads it).
 fn write_html(page: &Page, path: &std::path::Path) -> Result<()> {
-    let html = crate::core::status_page::render(page);
+    let html = crate::core::status::page::render(page);
     // redacted by the writer (`replace_file`)
     crate::metrics::replace_file(path, &html, 0o644)?;
     Ok(())
@@ -158,8 +158,8 @@ pub(crate) fn build(
 
 /// The pilot figures of the last `report::DEFAULT_DAYS` days (`afk report`'s
 /// default window), from the state file.
-pub(crate) fn pilot(s: &Store, now: OffsetDateTime) -> Result<crate::core::report::Report> {
-    use crate::core::report;
+pub(crate) fn pilot(s: &Store, now: OffsetDateTime) -> Result<crate::core::status::report::Report> {
+    use crate::core::status::report;
     let window = std::time::Duration::from_secs(report::DEFAULT_DAYS * 86_400);
     let from = report::window_start(window, now).map_err(anyhow::Error::msg)?;
     Ok(report::report(&s.report_runs(from)?, window, now))
@@ -180,7 +180,7 @@ fn run_row(
         crate::run_files::phase_in(&crate::run_files::run_dir_of(paths, r))
     };
     let green_for = r.green_since.as_deref().map(|g| age(g, now));
-    let ci = crate::core::status_page::ci_cell(
+    let ci = crate::core::status::page::ci_cell(
         ended,
         r.pr_number.is_some(),
         green_for.as_deref(),

@@ -123,11 +123,11 @@ pub fn tick_lines(docs: &[TickDoc], now: OffsetDateTime) -> String {
     h
 }
 
-/// The status page's tick health rows (`core::page_health`: its section and
+/// The status page's tick health rows (`core::status::health`: its section and
 /// its banner), with each kind's `expect_every`.
-pub fn page_rows(docs: &[TickDoc], cfg: &Config) -> Vec<crate::core::page_health::TickRow> {
+pub fn page_rows(docs: &[TickDoc], cfg: &Config) -> Vec<crate::core::status::health::TickRow> {
     docs.iter()
-        .map(|d| crate::core::page_health::TickRow {
+        .map(|d| crate::core::status::health::TickRow {
             kind: d.kind.to_string(),
             started: d.started.clone(),
             ended: d.ended.clone(),

@@ -1,11 +1,11 @@
-//! What the pilot figures read of the state file (`core::report`;
+//! What the pilot figures read of the state file (`core::status::report`;
 //! docs/reports.md#afk-report): each run dispatched since a moment, with its
 //! arming's (when poll recorded it), PR's and merge's times, turns and their
 //! reasons, spend, end reason and whether harvest found its merge reverted.
 //! Reads only.
 
 use super::Store;
-use crate::core::report::RunFacts;
+use crate::core::status::report::RunFacts;
 use crate::core::survival::Survived;
 use crate::core::zero_touch::ZeroTouch;
 use crate::types::RepoName;
@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 impl Store {
     /// The runs dispatched at or after `from` (and any later), for
-    /// `core::report::report`, which applies the window's rule itself. A
+    /// `core::status::report::report`, which applies the window's rule itself. A
     /// row whose repo does not parse (a state file edited by hand) is left
     /// out, as everywhere; a time that does not parse reads as unknown.
     pub fn report_runs(&self, from: OffsetDateTime) -> Result<Vec<RunFacts>> {

@@ -1,7 +1,7 @@
 //! What afk last wrote to the status issue (`status_issue`,
 //! docs/configuration.md): which issue and the digest of the body, recorded
 //! after each edit, so a tick whose text is unchanged asks the forge nothing
-//! (`core::status_issue::needs_edit`).
+//! (`core::status::issue::needs_edit`).
 
 use super::Store;
 use anyhow::Result;

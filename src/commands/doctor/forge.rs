@@ -92,7 +92,7 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
 /// it, or has write access: one permission read); `core::doctor::status_issue`.
 fn status_issue_check(
     forge: &dyn Forge,
-    issue: &crate::core::status_issue::IssueRef,
+    issue: &crate::core::status::issue::IssueRef,
     me: &str,
 ) -> (Level, String) {
     use doctor::StatusIssue;

@@ -1,5 +1,5 @@
 //! What `afk status` reports, gathered from the state (the documents its
-//! `--json` prints) and said as text (the words are `core::status_text`'s).
+//! `--json` prints) and said as text (the words are `core::status::text`'s).
 
 use super::flows;
 use crate::output::table;
@@ -215,7 +215,7 @@ pub(super) fn runs_table(
                 .phase_at
                 .as_deref()
                 .map(|at| crate::types::stamp::age(at, now));
-            let phase = crate::core::status_text::phase_cell(r.phase.as_deref(), ago.as_deref());
+            let phase = crate::core::status::text::phase_cell(r.phase.as_deref(), ago.as_deref());
             vec![
                 format!("{}#{}", r.repo, r.issue),
                 r.run_id.to_string(),
@@ -245,7 +245,7 @@ pub(super) fn held_lines(runs: &[RunDoc], now: OffsetDateTime) -> String {
     let mut h = String::new();
     for r in runs {
         if let Some(held) = &r.held {
-            h.push_str(&crate::core::status_text::held_line(
+            h.push_str(&crate::core::status::text::held_line(
                 &format!("{}#{}", r.repo, r.issue),
                 r.run_id.0,
                 &held.by,
@@ -282,8 +282,8 @@ pub(super) fn canaries<'a>(
             sample: h.sample,
             routing: h.canary,
         });
-        text.push_str(&crate::core::status_text::canary_line(
-            &crate::core::status_text::Canary {
+        text.push_str(&crate::core::status::text::canary_line(
+            &crate::core::status::text::Canary {
                 name: &c.name,
                 version: c.version,
                 success: ok,

@@ -147,7 +147,7 @@ fn unfreeze(ctx: &Session, repo: &str) -> Result<Outcome> {
 /// `poll enabled (2 repos allowlisted); 1 run in flight`
 fn headline(ctx: &Session, in_flight: usize) -> String {
     let cfg = ctx.config();
-    crate::core::status_text::headline(
+    crate::core::status::text::headline(
         cfg.poll.enabled,
         cfg.poll.allowlist.len(),
         ctx.stop_file().exists(),

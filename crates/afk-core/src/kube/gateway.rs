@@ -539,8 +539,10 @@ mod tests {
                 "{rule}: the gateway leaves its mark only where it is read"
             );
             assert_eq!(
-                env_of(agent)
-                    .contains(&(crate::kube::watchdog::STOP_MARK_VAR.into(), STOP_MARK.into())),
+                env_of(agent).contains(&(
+                    crate::kube::watchdog::STOP_MARK_VAR.into(),
+                    STOP_MARK.into()
+                )),
                 watched,
                 "{rule}"
             );

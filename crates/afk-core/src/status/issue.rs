@@ -22,7 +22,7 @@ use crate::types::Invalid;
 use crate::bounds::{COMMENT_BUDGET, fit_saying, more};
 use crate::sanitize::md_text_cut;
 use crate::spend::usd;
-use crate::status_page::{Links, Page, RunRow};
+use crate::status::page::{Links, Page, RunRow};
 use crate::types::{IssueNumber, RepoName};
 use std::fmt::Write as _;
 
@@ -453,7 +453,7 @@ fn ticks(rows: &[TickRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status_page::{CanaryView, EscalationRow, TemplateRow, UpgradeRow};
+    use crate::status::page::{CanaryView, EscalationRow, TemplateRow, UpgradeRow};
     use crate::types::RunId;
 
     fn run(n: u64) -> RunRow {

@@ -51,10 +51,10 @@ pub struct Page {
     pub lessons: Option<Vec<(String, i64)>>,
     pub frozen: Vec<FrozenRow>,
     /// tick health, one row per kind (`page_health`: its section and banner)
-    pub ticks: Vec<crate::page_health::TickRow>,
+    pub ticks: Vec<crate::status::health::TickRow>,
     /// the pilot figures of the last `report::DEFAULT_DAYS` days
-    /// (`core::report`); None: not read
-    pub pilot: Option<crate::report::Report>,
+    /// (`core::status::report`); None: not read
+    pub pilot: Option<crate::status::report::Report>,
 }
 
 /// A run, in flight or ended.
@@ -167,8 +167,8 @@ pub struct FrozenRow {
     pub since: String,
 }
 
-use crate::html::esc_whole;
-pub use crate::html::{CELL_MAX, esc};
+use crate::status::html::esc_whole;
+pub use crate::status::html::{CELL_MAX, esc};
 
 /// The most questions of one escalation the page lists.
 pub const QUESTIONS_SHOWN: usize = 20;
@@ -325,7 +325,7 @@ pub fn render(p: &Page) -> String {
             "built once, by afk status --html (set status_page for a page every tick rewrites)"
         }
     );
-    o.push_str(&crate::page_health::banner(&p.ticks, &p.generated_at));
+    o.push_str(&crate::status::health::banner(&p.ticks, &p.generated_at));
     o.push_str(&stop_section(p));
     o.push_str(&runs_section(p, &links));
     o.push_str(&escalations_section(p, &links));
@@ -335,7 +335,7 @@ pub fn render(p: &Page) -> String {
     o.push_str(&upgrades_section(p, &links));
     o.push_str(&lessons_section(p));
     o.push_str(&frozen_section(p, &links));
-    o.push_str(&crate::page_health::section(&p.ticks, &p.generated_at));
+    o.push_str(&crate::status::health::section(&p.ticks, &p.generated_at));
     o.push_str("</body></html>\n");
     o
 }
@@ -869,10 +869,10 @@ fn spend_chart(s: &Spend) -> String {
     o
 }
 
-/// The pilot figures (`core::report`): one row per repository and one for
+/// The pilot figures (`core::status::report`): one row per repository and one for
 /// all, every figure `none` where nothing was measured.
 fn pilot_section(p: &Page, l: &Links) -> String {
-    use crate::report::{self, Outcome};
+    use crate::status::report::{self, Outcome};
     let Some(r) = &p.pilot else {
         return String::new();
     };
@@ -1395,7 +1395,7 @@ mod tests {
 
     #[test]
     fn the_pilot_section_shows_each_repo_and_all_and_none_where_nothing_was_measured() {
-        use crate::report::{RunFacts, report};
+        use crate::status::report::{RunFacts, report};
         use crate::types::RunStatus;
         let at =
             |m: i64| time::macros::datetime!(2026-05-01 00:00 UTC) + time::Duration::minutes(m);

@@ -6,7 +6,7 @@
 //! `built …` time (also in `<meta name="afk-generated">`), which the header
 //! asks the reader to compare with the clock.
 
-use crate::html::esc;
+use crate::status::html::esc;
 use std::fmt::Write as _;
 
 /// One tick kind's health, as `afk status --json`'s `ticks` has it.
