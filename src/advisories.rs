@@ -1,10 +1,10 @@
 //! The change gate's advisories folder (docs/security.md#advisories): every
-//! `*.json` file at any depth read as an OSV record (`core::osv`), once per
+//! `*.json` file at any depth read as an OSV record (`core::gate::osv`), once per
 //! process, bounded per file. A file that is not a record is a
 //! configuration error naming it, never a silent pass.
 
 use crate::config::Config;
-use crate::core::osv::{Entries, Index, Shared};
+use crate::core::gate::osv::{Entries, Index, Shared};
 use anyhow::Result;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! turn of 1,000 changed paths whose lockfile moves 1,000 dependencies
 //! (the protected paths, then each new version looked up in the index).
 
-use afk::core::deps::Ecosystem;
+use afk::core::gate::deps::Ecosystem;
 use afk::core::gate::{Commit, Did, NewDep, Policy, RunChange};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -125,14 +125,14 @@ pub fn gate_bench(dir: &Path) {
         )
     };
     let (before, after) = (manifest("^1.0.0"), manifest("1.0.1"));
-    let kind = afk::core::deps::Lockfile::of("web/package.json").unwrap();
+    let kind = afk::core::gate::deps::Lockfile::of("web/package.json").unwrap();
     let t = Instant::now();
     let mut refused = 0;
     for m in 0..100 {
         let path = format!("m{m:03}/package.json");
-        let moved = afk::core::deps::diff(
-            &afk::core::deps::parse(kind, &before).unwrap(),
-            &afk::core::deps::parse(kind, &after).unwrap(),
+        let moved = afk::core::gate::deps::diff(
+            &afk::core::gate::deps::parse(kind, &before).unwrap(),
+            &afk::core::gate::deps::parse(kind, &after).unwrap(),
         );
         let deps = afk::core::gate::new_deps(&path, kind, &moved);
         refused += afk::core::gate::judge(&policy, &[], &RunChange::default(), &deps).len();

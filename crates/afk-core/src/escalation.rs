@@ -864,7 +864,7 @@ mod tests {
         let advisory = Reason::Advisory {
             dep: NewDep {
                 path: "package-lock.json".into(),
-                ecosystem: crate::deps::Ecosystem::Npm,
+                ecosystem: crate::gate::deps::Ecosystem::Npm,
                 name: "evil".into(),
                 version: "1.0.0".into(),
             },

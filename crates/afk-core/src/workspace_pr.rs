@@ -110,7 +110,7 @@ pub struct Branch {
     /// many in all
     pub afk_committed: Vec<String>,
     pub afk_committed_total: usize,
-    /// the run's dependency changes, one line each (`core::deps::body_lines`)
+    /// the run's dependency changes, one line each (`core::gate::deps::body_lines`)
     pub deps: Vec<String>,
 }
 

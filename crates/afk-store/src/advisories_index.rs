@@ -2,7 +2,7 @@
 //! beside the state file (`advisories.index`, SQLite): made from a whole
 //! read of the folder, kept under that folder's fingerprint, so a gate that
 //! judges a turn's dependencies reads only their packages, never the
-//! folder's every record. The entries are text `afk_core::osv::Entries`
+//! folder's every record. The entries are text `afk_core::gate::osv::Entries`
 //! makes and reads; this file only keeps them. A file that is missing,
 //! unreadable or made for another fingerprint is no index: the folder is
 //! read whole, and the index made again.

@@ -136,7 +136,7 @@ fn gate_line(cfg: &Config) -> String {
 }
 
 /// doctor's `advisories` line: the folder's records per ecosystem and how
-/// old its newest is (`core::osv::doctor_line`); a file that is not a
+/// old its newest is (`core::gate::osv::doctor_line`); a file that is not a
 /// record FAILs, naming it.
 fn advisories(cfg: &Config, r: &mut dyn Report) {
     let Some(dir) = cfg.advisories_dir() else {
@@ -145,7 +145,8 @@ fn advisories(cfg: &Config, r: &mut dyn Report) {
     let shown = dir.display().to_string();
     match crate::advisories::read(&dir) {
         Ok(ix) => {
-            let (level, text) = crate::core::osv::doctor_line(&ix, &shown, crate::clock::now());
+            let (level, text) =
+                crate::core::gate::osv::doctor_line(&ix, &shown, crate::clock::now());
             r.add("advisories", level, text);
         }
         Err(why) => r.add(

@@ -230,8 +230,8 @@ fn a_turn_is_refused_for_each_protected_path_any_commit_touched_and_for_the_runs
 
 #[test]
 fn a_new_dependency_version_listed_as_malware_or_high_refuses_and_an_unmoved_one_does_not() {
-    use crate::deps::{Lockfile, Moved};
-    let mut ix = crate::osv::Index::default();
+    use crate::gate::deps::{Lockfile, Moved};
+    let mut ix = crate::gate::osv::Index::default();
     for r in [
         r#"{"id": "MAL-1", "affected": [{"package": {"ecosystem": "npm", "name": "evil"}, "versions": ["1.0.0"]}]}"#,
         r#"{"id": "GHSA-h", "database_specific": {"severity": "HIGH"}, "affected": [{"package": {"ecosystem": "crates.io", "name": "bytes"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.5.1"}]}]}]}"#,
@@ -241,7 +241,7 @@ fn a_new_dependency_version_listed_as_malware_or_high_refuses_and_an_unmoved_one
     }
     let p = Policy::of(&[], &[], 0, 0)
         .unwrap()
-        .with_advisories(Some(crate::osv::Shared::of(ix)));
+        .with_advisories(Some(crate::gate::osv::Shared::of(ix)));
     let moved = |pairs: &[(&str, Moved)]| {
         pairs
             .iter()
@@ -333,14 +333,14 @@ fn each_kind_of_refusal_has_its_own_remedy_and_only_a_protected_path_is_offered_
     let advisory = Reason::Advisory {
         dep: NewDep {
             path: "package-lock.json".into(),
-            ecosystem: crate::deps::Ecosystem::Npm,
+            ecosystem: crate::gate::deps::Ecosystem::Npm,
             name: "evil".into(),
             version: "1.0.0".into(),
         },
-        hits: vec![crate::osv::Hit {
+        hits: vec![crate::gate::osv::Hit {
             id: "MAL-1".into(),
             malware: true,
-            severity: crate::osv::Severity::Unknown,
+            severity: crate::gate::osv::Severity::Unknown,
             fixed: None,
         }],
     };

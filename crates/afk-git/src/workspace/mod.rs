@@ -115,7 +115,7 @@ pub struct BranchSummary {
     pub afk_committed: Vec<String>,
     pub afk_committed_total: usize,
     /// the run's dependency changes, as the PR body lists them
-    /// (`afk_core::deps::body_lines`)
+    /// (`afk_core::gate::deps::body_lines`)
     pub deps: Vec<String>,
 }
 

@@ -2,11 +2,11 @@
 //! (docs/security.md#the-workspace-the-agent-holds-no-forge-credential):
 //! before a turn's work is pushed, what its commits add and their messages
 //! are read from afk's cache, streamed and bounded, and searched
-//! (`afk_core::secret_scan`) for every secret afk holds and for credentials
+//! (`afk_core::gate::secret_scan`) for every secret afk holds and for credentials
 //! of a well-known shape.
 
 use super::Workspace;
-use afk_core::secret_scan::Scan;
+use afk_core::gate::secret_scan::Scan;
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;

@@ -80,14 +80,14 @@ impl Workspace {
     }
 
     /// The run's dependency changes from `from` to `sha`, as the PR body
-    /// lists them (`afk_core::deps`): each lockfile the run changes, read
+    /// lists them (`afk_core::gate::deps`): each lockfile the run changes, read
     /// at both ends (at most 4 MiB each and 16 MiB in all; past that a file
     /// is named as not read).
     fn dependency_lines(&self, cache: &std::path::Path, from: &str, sha: &str) -> Vec<String> {
         let reads = self.lockfile_moves(cache, from, sha).unwrap_or_default();
-        let reads: Vec<afk_core::deps::Read> = reads
+        let reads: Vec<afk_core::gate::deps::Read> = reads
             .iter()
-            .map(|(path, kind, moved)| afk_core::deps::Read {
+            .map(|(path, kind, moved)| afk_core::gate::deps::Read {
                 path,
                 kind: *kind,
                 moved: moved.clone(),
@@ -96,14 +96,15 @@ impl Workspace {
         // read when a dependency is listed (a folder that is not one lists
         // them without)
         let advisories = self.gate.as_ref().and_then(|p| p.advisories.as_ref());
-        let listed = |eco: afk_core::deps::Ecosystem, name: &str, version: &str| -> Vec<String> {
-            advisories
-                .and_then(|a| a.hits(eco, name, version).ok())
-                .map_or(vec![], |hits| {
-                    hits.iter().map(afk_core::osv::Hit::label).collect()
-                })
-        };
-        afk_core::deps::body_lines(&reads, &listed)
+        let listed =
+            |eco: afk_core::gate::deps::Ecosystem, name: &str, version: &str| -> Vec<String> {
+                advisories
+                    .and_then(|a| a.hits(eco, name, version).ok())
+                    .map_or(vec![], |hits| {
+                        hits.iter().map(afk_core::gate::osv::Hit::label).collect()
+                    })
+            };
+        afk_core::gate::deps::body_lines(&reads, &listed)
     }
 
     /// Each lockfile and manifest that changes from `from` to `sha`, and
@@ -119,7 +120,7 @@ impl Workspace {
         from: &str,
         sha: &str,
     ) -> Result<Vec<LockMoves>, String> {
-        use afk_core::deps::{Lockfile, diff, parse};
+        use afk_core::gate::deps::{Lockfile, diff, parse};
         let names = match self.changed_paths(cache, from, sha) {
             Ok(Some(names)) => names,
             Ok(None) => return Err("the list of changed paths is longer than afk reads".into()),
@@ -302,8 +303,8 @@ pub const LOCKFILES_MAX: usize = 200;
 /// One lockfile's path, kind, and what moved in it (or why it did not read).
 pub(super) type LockMoves = (
     String,
-    afk_core::deps::Lockfile,
-    Result<Vec<(String, afk_core::deps::Moved)>, String>,
+    afk_core::gate::deps::Lockfile,
+    Result<Vec<(String, afk_core::gate::deps::Moved)>, String>,
 );
 
 #[cfg(test)]
@@ -317,7 +318,7 @@ mod tests {
     /// file past its bound or not what its name says not read, said why.
     #[test]
     fn every_touched_lockfile_and_manifest_is_read_at_both_ends_or_said_not_read() {
-        use afk_core::deps::{Lockfile, Moved};
+        use afk_core::gate::deps::{Lockfile, Moved};
         let dir = std::env::temp_dir().join(format!("afk-git-summary-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let repo = dir.join("repo");

@@ -8,7 +8,7 @@
 //! (the record's own word, else its CVSS v3 base score). Pure: the files'
 //! texts come in; the binary walks the folder.
 
-use crate::deps::{Ecosystem, pypi_name};
+use crate::gate::deps::{Ecosystem, pypi_name};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 

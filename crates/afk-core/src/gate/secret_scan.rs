@@ -10,7 +10,7 @@
 //! It catches a mistake and the obvious exfiltration, not a determined
 //! agent: a secret split over lines or encoded otherwise is not found.
 
-use super::redact::Secrets;
+use crate::redact::Secrets;
 use std::borrow::Cow;
 
 /// What was found: a secret afk holds, or a credential's shape.

@@ -36,8 +36,8 @@ pub enum Lockfile {
     Poetry,
     Uv,
     GoSum,
-    /// a manifest that declares dependencies (`afk_core::manifests`)
-    Manifest(crate::manifests::Manifest),
+    /// a manifest that declares dependencies (`afk_core::gate::manifests`)
+    Manifest(crate::gate::manifests::Manifest),
 }
 
 impl Lockfile {
@@ -53,7 +53,7 @@ impl Lockfile {
             n if n.starts_with("requirements") && n.ends_with(".txt") => {
                 Some(Lockfile::Requirements)
             }
-            _ => crate::manifests::Manifest::of(path).map(Lockfile::Manifest),
+            _ => crate::gate::manifests::Manifest::of(path).map(Lockfile::Manifest),
         }
     }
 
@@ -64,16 +64,16 @@ impl Lockfile {
             Lockfile::Requirements | Lockfile::Poetry | Lockfile::Uv => Ecosystem::PyPi,
             Lockfile::GoSum => Ecosystem::Go,
             Lockfile::Manifest(m) => match m {
-                crate::manifests::Manifest::PackageJson => Ecosystem::Npm,
-                crate::manifests::Manifest::Pyproject => Ecosystem::PyPi,
-                crate::manifests::Manifest::CargoToml => Ecosystem::CratesIo,
-                crate::manifests::Manifest::GoMod => Ecosystem::Go,
+                crate::gate::manifests::Manifest::PackageJson => Ecosystem::Npm,
+                crate::gate::manifests::Manifest::Pyproject => Ecosystem::PyPi,
+                crate::gate::manifests::Manifest::CargoToml => Ecosystem::CratesIo,
+                crate::gate::manifests::Manifest::GoMod => Ecosystem::Go,
             },
         }
     }
 
     /// A manifest's: its specifiers are ranges, checked only where exact.
-    pub fn manifest(self) -> Option<crate::manifests::Manifest> {
+    pub fn manifest(self) -> Option<crate::gate::manifests::Manifest> {
         match self {
             Lockfile::Manifest(m) => Some(m),
             _ => None,
@@ -84,7 +84,7 @@ impl Lockfile {
 /// Each dependency's versions, by name.
 pub type Locked = BTreeMap<String, BTreeSet<String>>;
 
-pub use crate::manifests::pypi_name;
+pub use crate::gate::manifests::pypi_name;
 
 /// The `[[package]]` tables of a TOML lockfile, read by line (the formats
 /// cargo, poetry and uv write): each one's `name`, `version`, `source`.
@@ -139,7 +139,7 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, String> {
         }
     };
     match kind {
-        Lockfile::Manifest(m) => return crate::manifests::parse(m, text),
+        Lockfile::Manifest(m) => return crate::gate::manifests::parse(m, text),
         Lockfile::Cargo => {
             for (name, version, source) in toml_packages(text)? {
                 if source.contains("github.com/rust-lang/crates.io-index")
@@ -421,7 +421,9 @@ mod tests {
         // a manifest is read as one, at any depth
         assert_eq!(
             Lockfile::of("src/Cargo.toml"),
-            Some(Lockfile::Manifest(crate::manifests::Manifest::CargoToml))
+            Some(Lockfile::Manifest(
+                crate::gate::manifests::Manifest::CargoToml
+            ))
         );
         assert_eq!(Lockfile::of("src/Cargo.toml.orig"), None);
     }
@@ -529,7 +531,7 @@ mod tests {
 
     #[test]
     fn each_new_version_is_followed_by_the_advisories_that_list_it() {
-        let mut ix = crate::osv::Index::default();
+        let mut ix = crate::gate::osv::Index::default();
         ix.add(r#"{"id": "GHSA-low", "database_specific": {"severity": "LOW"}, "affected": [{"package": {"ecosystem": "crates.io", "name": "log"}, "versions": ["0.4.1"]}]}"#).unwrap();
         let m = |moved: Moved| Read {
             path: "Cargo.lock",

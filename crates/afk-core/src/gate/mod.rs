@@ -1,11 +1,26 @@
-//! The change gate (docs/security.md#the-change-gate): what afk will not
-//! forward. A turn's new commits are judged path by path against the
-//! protected set (the built-in one, what `[gate] protected` adds, less what
-//! `allow` lifts), and the run's change as a whole against `max_files` and
-//! `max_bytes`. Pure: the paths, counts and sizes come in, read by afk from
-//! its own cache; a verdict and its words go out. The words hold paths,
-//! counts and short commit ids only, each one sanitised line, never a
-//! file's contents, a diff line or a commit message.
+//! The gate room: what afk will not forward of a turn's work, pure. The
+//! paths, texts and lines come in, read by afk from its own cache; a verdict
+//! and its words go out.
+//!
+//! - this file: the change gate (docs/security.md#the-change-gate), below;
+//! - [`deps`]: the dependencies a run's lockfiles move, and [`manifests`]:
+//!   those its manifests declare (an exact version, a source outside the
+//!   registry);
+//! - [`osv`]: the advisories the gate looks each moved version up in;
+//! - [`secret_scan`]: the secrets and credentials a turn's added lines and
+//!   messages must not hold before a push.
+//!
+//! The change gate: a turn's new commits are judged path by path against
+//! the protected set (the built-in one, what `[gate] protected` adds, less
+//! what `allow` lifts), and the run's change as a whole against `max_files`
+//! and `max_bytes`. The words hold paths, counts and short commit ids only,
+//! each one sanitised line, never a file's contents, a diff line or a
+//! commit message.
+
+pub mod deps;
+pub mod manifests;
+pub mod osv;
+pub mod secret_scan;
 
 use crate::types::Invalid;
 
@@ -202,7 +217,7 @@ pub struct Policy {
     /// 0: no limit
     pub max_bytes: u64,
     /// `advisories`' records, read by the binary (None: no advisory check)
-    pub advisories: Option<crate::osv::Shared>,
+    pub advisories: Option<crate::gate::osv::Shared>,
     /// `dependency_sources = "any"`: a dependency from a git URL, an
     /// archive, a path outside the repository or a replacement passes
     pub any_source: bool,
@@ -252,7 +267,7 @@ impl Policy {
     }
 
     /// This policy with the advisories folder's records.
-    pub fn with_advisories(mut self, index: Option<crate::osv::Shared>) -> Policy {
+    pub fn with_advisories(mut self, index: Option<crate::gate::osv::Shared>) -> Policy {
         self.advisories = index;
         self
     }
@@ -346,13 +361,13 @@ pub enum Reason {
     /// lists as malware or HIGH and above
     Advisory {
         dep: NewDep,
-        hits: Vec<crate::osv::Hit>,
+        hits: Vec<crate::gate::osv::Hit>,
     },
     /// a dependency a manifest adds or re-specifies whose source is not
     /// the ecosystem's registry (`dependency_sources = "registry"`)
     Source {
         path: String,
-        ecosystem: crate::deps::Ecosystem,
+        ecosystem: crate::gate::deps::Ecosystem,
         name: String,
         /// what kind of source, in afk's words (never the specifier)
         why: String,
@@ -381,7 +396,7 @@ pub enum Unread {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDep {
     pub path: String,
-    pub ecosystem: crate::deps::Ecosystem,
+    pub ecosystem: crate::gate::deps::Ecosystem,
     pub name: String,
     pub version: String,
 }
@@ -390,10 +405,10 @@ pub struct NewDep {
 /// dependency added, the versions a changed one did not have before.
 pub fn new_deps(
     path: &str,
-    kind: crate::deps::Lockfile,
-    moved: &[(String, crate::deps::Moved)],
+    kind: crate::gate::deps::Lockfile,
+    moved: &[(String, crate::gate::deps::Moved)],
 ) -> Vec<NewDep> {
-    use crate::deps::Moved;
+    use crate::gate::deps::Moved;
     let mut out = vec![];
     for (name, m) in moved {
         let new: Vec<&String> = match m {
@@ -405,7 +420,7 @@ pub fn new_deps(
         let new: Vec<String> = match kind.manifest() {
             Some(m) => new
                 .into_iter()
-                .filter_map(|s| crate::manifests::exact(m, s))
+                .filter_map(|s| crate::gate::manifests::exact(m, s))
                 .collect(),
             None => new.into_iter().cloned().collect(),
         };
@@ -425,10 +440,10 @@ pub fn new_deps(
 pub fn foreign_sources(
     policy: &Policy,
     path: &str,
-    kind: crate::deps::Lockfile,
-    moved: &[(String, crate::deps::Moved)],
+    kind: crate::gate::deps::Lockfile,
+    moved: &[(String, crate::gate::deps::Moved)],
 ) -> Vec<Reason> {
-    use crate::deps::Moved;
+    use crate::gate::deps::Moved;
     let Some(m) = kind.manifest() else {
         return vec![];
     };
@@ -444,7 +459,7 @@ pub fn foreign_sources(
         };
         if let Some(why) = new
             .iter()
-            .find_map(|spec| crate::manifests::foreign_source(m, path, name, spec))
+            .find_map(|spec| crate::gate::manifests::foreign_source(m, path, name, spec))
         {
             out.push(Reason::Source {
                 path: path.to_string(),
@@ -511,11 +526,11 @@ pub fn judge(policy: &Policy, commits: &[Commit], run: &RunChange, deps: &[NewDe
     // not one stops the forwarding there)
     if let Some(adv) = policy.advisories.as_ref() {
         for d in deps {
-            let hits: Vec<crate::osv::Hit> = adv
+            let hits: Vec<crate::gate::osv::Hit> = adv
                 .hits(d.ecosystem, &d.name, &d.version)
                 .unwrap_or_default()
                 .into_iter()
-                .filter(crate::osv::Hit::refuses)
+                .filter(crate::gate::osv::Hit::refuses)
                 .collect();
             if !hits.is_empty() {
                 out.push(Reason::Advisory {
