@@ -3,7 +3,7 @@
 //! (`GET /personal_access_tokens/self`, its scopes and expiry) and a
 //! project's default branch with its protection rules
 //! (`GET /projects/:id/protected_branches`). The decisions on them are
-//! `core::doctor_gitlab`'s.
+//! `core::doctor::gitlab`'s.
 
 use super::gitlab::{Gitlab, project};
 use crate::{BranchRules, TokenInfo};

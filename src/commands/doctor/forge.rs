@@ -49,7 +49,7 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
     }
     if let Some(t) = forge.token_info() {
         let (level, text) = match t {
-            Ok(t) => crate::core::doctor_gitlab::token(
+            Ok(t) => crate::core::doctor::gitlab::token(
                 &t.scopes,
                 t.expires_at.as_deref(),
                 t.active,
@@ -178,18 +178,18 @@ fn repo_checks(
 
 /// Where the forge says (GitLab): a protection rule that would refuse afk's
 /// push of `afk/issue-<N>` at its access level, or an unprotected default
-/// branch (`core::doctor_gitlab::branches`).
+/// branch (`core::doctor::gitlab::branches`).
 fn branch_check(
     forge: &dyn Forge,
     repo: &RepoName,
     afk: &crate::types::Permission,
 ) -> Option<(Level, String)> {
     Some(match forge.branch_rules(repo)? {
-        Ok(b) => crate::core::doctor_gitlab::branches(
+        Ok(b) => crate::core::doctor::gitlab::branches(
             repo.as_str(),
             &b.default_branch,
             &b.rules,
-            crate::core::doctor_gitlab::level_of(afk.access()),
+            crate::core::doctor::gitlab::level_of(afk.access()),
         ),
         Err(e) => (
             Level::Warn,

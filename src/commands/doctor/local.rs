@@ -134,7 +134,7 @@ pub(super) fn local(ctx: &Session, d: &mut Doctor) {
         let runs = ctx.runs_dir();
         let seen = folder_seen(runs);
         let (level, text) =
-            crate::core::doctor_upgrade::folder("runs_dir", &runs.display().to_string(), &seen);
+            crate::core::doctor::upgrade::folder("runs_dir", &runs.display().to_string(), &seen);
         d.add("runs folder", level, text);
     }
     if ctx.stop_file().exists() {
@@ -277,14 +277,14 @@ fn named_variables(c: &crate::config::Config) -> Vec<(&'static str, String, Stri
 }
 
 /// A folder a tick writes in: there and writable, or creatable.
-pub(super) fn folder_seen(path: &std::path::Path) -> crate::core::doctor_upgrade::FolderSeen {
+pub(super) fn folder_seen(path: &std::path::Path) -> crate::core::doctor::upgrade::FolderSeen {
     if path.is_dir() {
-        return crate::core::doctor_upgrade::FolderSeen::Folder {
+        return crate::core::doctor::upgrade::FolderSeen::Folder {
             writable: writable(path),
         };
     }
     if path.symlink_metadata().is_ok() {
-        return crate::core::doctor_upgrade::FolderSeen::NotAFolder;
+        return crate::core::doctor::upgrade::FolderSeen::NotAFolder;
     }
     let above = path
         .ancestors()
@@ -292,12 +292,12 @@ pub(super) fn folder_seen(path: &std::path::Path) -> crate::core::doctor_upgrade
         .find(|p| p.symlink_metadata().is_ok())
         .unwrap_or(std::path::Path::new("/"));
     if !above.is_dir() {
-        return crate::core::doctor_upgrade::FolderSeen::Missing {
+        return crate::core::doctor::upgrade::FolderSeen::Missing {
             above: above.display().to_string(),
             writable: false,
         };
     }
-    crate::core::doctor_upgrade::FolderSeen::Missing {
+    crate::core::doctor::upgrade::FolderSeen::Missing {
         above: above.display().to_string(),
         writable: writable(above),
     }

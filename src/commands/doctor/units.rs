@@ -1,10 +1,10 @@
 //! systemd: every path a tick writes, checked against the sandbox of the
 //! units that run it (`--unit`, else the installed `afk-*.service`). Whether
-//! a unit lets a path be written is `core::systemd_unit`'s rule.
+//! a unit lets a path be written is `core::doctor::systemd_unit`'s rule.
 
 use super::Doctor;
 use crate::core::doctor::Level;
-use crate::core::systemd_unit;
+use crate::core::doctor::systemd_unit;
 use crate::session::Session;
 use std::path::{Path, PathBuf};
 

@@ -1,11 +1,11 @@
 //! `[upgrade]`, when recipes are configured: the mirrors on the forge (there,
 //! and afk may push), each recipe's upstream (one bounded `git ls-remote`),
 //! the registries' OCI base, the work folder. What a finding means is
-//! `core::doctor_upgrade`'s; the fixer is `runner.command`, which the runner
+//! `core::doctor::upgrade`'s; the fixer is `runner.command`, which the runner
 //! lines check.
 
 use super::Doctor;
-use crate::core::doctor_upgrade::{self as rules, MirrorSeen};
+use crate::core::doctor::upgrade::{self as rules, MirrorSeen};
 use crate::forge::{Failure, Forge, ForgeError, fan_out};
 use crate::session::Session;
 use crate::types::RepoName;

@@ -1,6 +1,18 @@
-// One file: doctor's rules (~480 lines) and the table tests that pin them, kept beside them as everywhere in core.
-//! What `afk doctor` makes of what it found: each check's level and its
-//! words, with the fix. Pure; the command gathers the facts.
+// One file: doctor's rules (~500 lines) and the table tests that pin them, kept beside them as everywhere in core.
+//! The doctor room: what `afk doctor` makes of what it found, each check's
+//! level and its words, with the fix. Pure; the command gathers the facts.
+//!
+//! - this file: the checks' [`Level`] and the checks of afk's own setup (the
+//!   account, the folders, the hook's secret, the agent's program, …);
+//! - [`gitlab`]: GitLab's token and branch protection;
+//! - [`upgrade`]: the `[upgrade]` section's outside world (the mirrors, the
+//!   recipes' upstream, the registries) and a folder a tick writes;
+//! - [`systemd_unit`]: whether a systemd unit's sandbox lets a tick write
+//!   where it writes.
+
+pub mod gitlab;
+pub mod systemd_unit;
+pub mod upgrade;
 
 use crate::types::{Access, Permission, RepoName};
 use serde::Serialize;
@@ -200,7 +212,7 @@ pub fn poll(enabled: bool, allowlisted: usize) -> (Level, String) {
         ),
         (true, n) => (
             Level::Ok,
-            format!("enabled, {} allowlisted", super::plural(n, "repo", "repos")),
+            format!("enabled, {} allowlisted", crate::plural(n, "repo", "repos")),
         ),
     }
 }
