@@ -91,17 +91,17 @@ pub struct BoxKeys {
     /// the first ids that are nobody's ([`default_host_id`]). Never root.
     pub user: String,
     /// Names of afk's environment variables the box's agent gets beyond
-    /// what afk sets and its program reads (`core::agent_box::EnvPass`):
+    /// what afk sets and its program reads (`core::agent_box::env::EnvPass`):
     /// nothing else of afk's environment reaches it.
     pub env: Vec<String>,
 }
 
 impl BoxKeys {
     /// The `allow` entries, parsed (they were checked at load).
-    pub fn allow(&self) -> Vec<crate::core::agent_box::HostPort> {
+    pub fn allow(&self) -> Vec<crate::core::agent_box::forwarder::HostPort> {
         self.allow
             .iter()
-            .filter_map(|a| crate::core::agent_box::HostPort::parse(a).ok())
+            .filter_map(|a| crate::core::agent_box::forwarder::HostPort::parse(a).ok())
             .collect()
     }
 
@@ -165,7 +165,7 @@ impl BoxKeys {
     fn validate(&self, c: &Checker) -> Result<()> {
         let t = "runner.box";
         for a in &self.allow {
-            if let Err(why) = crate::core::agent_box::HostPort::parse(a) {
+            if let Err(why) = crate::core::agent_box::forwarder::HostPort::parse(a) {
                 return Err(c.err(t, "allow", why));
             }
         }
@@ -673,10 +673,13 @@ impl Runner {
 /// The box's host id when no `afk-agent` account exists and
 /// `runner.box.user` is unset: the first from `HOST_ID_BASE` that no account
 /// (user or group) has and no range of `/etc/subuid` or `/etc/subgid`
-/// covers (`core::agent_box::free_host_id`).
+/// covers (`core::agent_box::ids::free_host_id`).
 pub fn default_host_id() -> u32 {
     let ranges = subordinate_ranges();
-    crate::core::agent_box::free_host_id(|id| uid_has_account(id) || gid_has_group(id), &ranges)
+    crate::core::agent_box::ids::free_host_id(
+        |id| uid_has_account(id) || gid_has_group(id),
+        &ranges,
+    )
 }
 
 /// Every range of `/etc/subuid` and `/etc/subgid` (each read bounded; an
@@ -685,7 +688,7 @@ pub fn subordinate_ranges() -> Vec<(u64, u64)> {
     ["/etc/subuid", "/etc/subgid"]
         .iter()
         .filter_map(|f| crate::private_files::read_run_file(std::path::Path::new(f), 1 << 20).ok())
-        .flat_map(|t| crate::core::agent_box::sub_ranges(&t))
+        .flat_map(|t| crate::core::agent_box::ids::sub_ranges(&t))
         .collect()
 }
 

@@ -81,7 +81,7 @@ pub struct Escalated<'a> {
     /// says where it is on the afk host (`afk runs show N --log`)
     pub public: bool,
     /// what the agent's box refused during the run, said with the key that
-    /// lets one out (`core::agent_box::refusals_said`)
+    /// lets one out (`core::agent_box::forwarder::refusals_said`)
     pub box_refused: Option<&'a str>,
     /// why afk's box ended the agent's last turn, its own line in the log
     /// (`core::box_reason::of_log`; a key the model refused, a box that

@@ -144,7 +144,7 @@ pub struct Facts<'a> {
     /// the turns taken so far (the first included)
     pub turns_taken: u32,
     /// what the agent's box refused during the run, said with the key that
-    /// lets one out (`core::agent_box::refusals_said`)
+    /// lets one out (`core::agent_box::forwarder::refusals_said`)
     pub box_refused: Option<&'a str>,
 }
 

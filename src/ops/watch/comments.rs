@@ -387,8 +387,9 @@ fn escalation_comment(
     // a repository the forge does not say is private is public: the
     // comment then quotes none of the agent's own text
     let public = w.t.forge()?.is_public(&run.repo).unwrap_or(true);
-    let refused =
-        crate::core::agent_box::refusals_said(&crate::run_files::box_refusals(&seen.run_dir));
+    let refused = crate::core::agent_box::forwarder::refusals_said(
+        &crate::run_files::box_refusals(&seen.run_dir),
+    );
     let stop = seen.budget_stopped();
     let box_said = box_said(w, seen);
     let pr_ref = seen.pr.as_ref().map(|p| cfg.profile().pr_ref(p.number));

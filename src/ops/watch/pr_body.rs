@@ -57,7 +57,8 @@ pub(super) fn body(
             .map(|t| (t.turn, t.why))
             .collect();
     let message = crate::run_files::final_message(run_dir, w.t.settled.agent);
-    let refused = crate::core::agent_box::refusals_said(&crate::run_files::box_refusals(run_dir));
+    let refused =
+        crate::core::agent_box::forwarder::refusals_said(&crate::run_files::box_refusals(run_dir));
     Ok(workspace_pr::body(&workspace_pr::Facts {
         issue: run.issue,
         run_id: run.id,

@@ -10,11 +10,14 @@
 //! bubblewrap, once that process is the box's host user (afk as root: an
 //! unprivileged one), so they (and the box in them) are that user's; its
 //! user namespace's root is that user outside
-//! (`core::agent_box::netns_maps`).
+//! (`core::agent_box::ids::netns_maps`).
 
 use super::relay::relay;
 use super::said::say;
-use crate::core::agent_box::{self as rules, HostPort, Inside};
+use crate::core::agent_box::{
+    self as rules,
+    forwarder::{HostPort, Inside},
+};
 use crate::types::Invalid;
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -198,8 +201,8 @@ fn make_here(
     }
     for (file, text) in [
         ("/proc/self/setgroups", "deny".to_string()),
-        ("/proc/self/uid_map", rules::netns_maps(uid)),
-        ("/proc/self/gid_map", rules::netns_maps(gid)),
+        ("/proc/self/uid_map", rules::ids::netns_maps(uid)),
+        ("/proc/self/gid_map", rules::ids::netns_maps(gid)),
     ] {
         std::fs::write(file, text)
             .map_err(|e| Invalid(format!("cannot write {file}: {}", afk_host::os_words(&e))))?;

@@ -5,7 +5,10 @@
 
 use super::Spec;
 use super::said::{say, say_turn_ends};
-use crate::core::agent_box::{self as rules, HostPort, Verdict};
+use crate::core::agent_box::{
+    self as rules,
+    forwarder::{HostPort, Verdict},
+};
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -176,8 +179,9 @@ fn run_bwrap(
     let mut cmd = bwrap_command(spec)?;
     let filter = match spec.filter {
         true => {
-            let arch = rules::Arch::native().context("no seccomp filter for this machine")?;
-            Some(super::in_memory(&rules::seccomp_filter(arch))?)
+            let arch =
+                rules::seccomp::Arch::native().context("no seccomp filter for this machine")?;
+            Some(super::in_memory(&rules::seccomp::seccomp_filter(arch))?)
         }
         false => None,
     };
@@ -185,22 +189,25 @@ fn run_bwrap(
         .handed
         .iter()
         .map(|h| match h {
-            rules::Handed::File(f) => {
+            rules::mounts::Handed::File(f) => {
                 std::fs::File::open(f).with_context(|| format!("cannot read {}", f.display()))
             }
-            rules::Handed::Text(text) => super::in_memory(text.as_bytes()),
+            rules::mounts::Handed::Text(text) => super::in_memory(text.as_bytes()),
         })
         .collect::<Result<Vec<_>>>()?;
     // every descriptor bubblewrap gets is copied above all the numbers its
     // line names first, so none lands on another's place before it is
     // copied there
-    let above = rules::FILES_FD + files.len() as i32;
+    let above = rules::mounts::FILES_FD + files.len() as i32;
     let mut given: Vec<(std::os::fd::OwnedFd, i32)> = vec![];
     if let Some(f) = &filter {
-        given.push((above_all(f.as_raw_fd(), above)?, rules::SECCOMP_FD));
+        given.push((above_all(f.as_raw_fd(), above)?, rules::seccomp::SECCOMP_FD));
     }
     for (k, f) in files.iter().enumerate() {
-        given.push((above_all(f.as_raw_fd(), above)?, rules::FILES_FD + k as i32));
+        given.push((
+            above_all(f.as_raw_fd(), above)?,
+            rules::mounts::FILES_FD + k as i32,
+        ));
     }
     let places: Vec<(i32, i32)> = given.iter().map(|(fd, at)| (fd.as_raw_fd(), *at)).collect();
     let to = Before {
@@ -307,14 +314,14 @@ impl Staged {
         };
         let mut paths = vec![];
         for (i, p) in sources.iter().enumerate() {
-            let at = PathBuf::from(format!("{}/{i}", rules::STAGE_DIR));
+            let at = PathBuf::from(format!("{}/{i}", rules::mounts::STAGE_DIR));
             let dir = std::fs::symlink_metadata(p)
                 .with_context(|| format!("cannot stage {}", p.display()))?
                 .is_dir();
             paths.push((c(p)?, c(&at)?, dir));
         }
         Ok(Staged {
-            stage: c(Path::new(rules::STAGE_DIR))?,
+            stage: c(Path::new(rules::mounts::STAGE_DIR))?,
             tmpfs: c(Path::new("tmpfs"))?,
             paths,
         })
@@ -453,7 +460,7 @@ struct Counts {
     forwarded: std::sync::atomic::AtomicU64,
     refused: std::sync::atomic::AtomicU64,
     /// The refused `host:port`s and how often each (at most
-    /// [`rules::MAX_REFUSED_KEPT`] names; the rest counted as one).
+    /// [`rules::forwarder::MAX_REFUSED_KEPT`] names; the rest counted as one).
     by_target: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
@@ -462,10 +469,10 @@ impl Counts {
         self.refused
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut m = self.by_target.lock().unwrap_or_else(|e| e.into_inner());
-        let key = if m.contains_key(target) || m.len() < rules::MAX_REFUSED_KEPT {
+        let key = if m.contains_key(target) || m.len() < rules::forwarder::MAX_REFUSED_KEPT {
             target.to_string()
         } else {
-            rules::OTHER_TARGETS.to_string()
+            rules::forwarder::OTHER_TARGETS.to_string()
         };
         *m.entry(key).or_insert(0) += 1;
     }
@@ -499,12 +506,12 @@ fn forward_one(
         }
         return;
     }
-    let target = match rules::judge(allow, &line) {
+    let target = match rules::forwarder::judge(allow, &line) {
         Verdict::Forward(t) => t,
         Verdict::Refuse(why) => {
             counts.refuse(&match HostPort::parse(&line) {
                 Ok(t) => t.to_string(),
-                Err(_) => rules::NOT_HOST_PORT.to_string(),
+                Err(_) => rules::forwarder::NOT_HOST_PORT.to_string(),
             });
             say(&why);
             let _ = conn.write_all(b"refused\n");
@@ -526,13 +533,13 @@ fn forward_one(
     // name or HTTP Host): read until it says, bounded in bytes and time
     let mut first = reader.buffer().to_vec();
     let mut chunk = [0u8; 4096];
-    while rules::named(&first) == rules::Named::More && first.len() < 16 << 10 {
+    while rules::named::named(&first) == rules::named::Named::More && first.len() < 16 << 10 {
         match conn.read(&mut chunk) {
             Ok(n) if n > 0 => first.extend_from_slice(&chunk[..n]),
             _ => break,
         }
     }
-    if let Err(why) = rules::names_permit(&target, &rules::named(&first)) {
+    if let Err(why) = rules::named::names_permit(&target, &rules::named::named(&first)) {
         counts.refuse(&target.to_string());
         say(&why.0);
         return;
@@ -545,7 +552,11 @@ fn forward_one(
         Err(_) => return,
     };
     // a plain request is the connection's only one (only its head was judged)
-    if !first.is_empty() && up_w.write_all(&rules::one_request_only(&first)).is_err() {
+    if !first.is_empty()
+        && up_w
+            .write_all(&rules::named::one_request_only(&first))
+            .is_err()
+    {
         return;
     }
     super::relay::relay(conn, up);
@@ -574,7 +585,7 @@ mod tests {
         Spec {
             bwrap: "/usr/bin/bwrap".into(),
             args: vec!["--unshare-all".into(), "--die-with-parent".into()],
-            inside: rules::Inside {
+            inside: rules::forwarder::Inside {
                 listen: vec![],
                 proxy: Some(3128),
                 argv: vec!["claude".into(), "-p".into()],
@@ -636,18 +647,18 @@ mod tests {
     #[test]
     fn refusals_name_at_most_so_many_targets() {
         let c = Counts::default();
-        for i in 0..rules::MAX_REFUSED_KEPT + 5 {
+        for i in 0..rules::forwarder::MAX_REFUSED_KEPT + 5 {
             c.refuse(&format!("h{i}:443"));
         }
         // a target already named is counted under its name
         c.refuse("h0:443");
         let by = c.by_target.lock().unwrap();
-        assert_eq!(by.len(), rules::MAX_REFUSED_KEPT + 1);
-        assert_eq!(by.get(rules::OTHER_TARGETS), Some(&5));
+        assert_eq!(by.len(), rules::forwarder::MAX_REFUSED_KEPT + 1);
+        assert_eq!(by.get(rules::forwarder::OTHER_TARGETS), Some(&5));
         assert_eq!(by.get("h0:443"), Some(&2));
         assert_eq!(
             c.refused.load(std::sync::atomic::Ordering::SeqCst),
-            rules::MAX_REFUSED_KEPT as u64 + 6
+            rules::forwarder::MAX_REFUSED_KEPT as u64 + 6
         );
     }
 

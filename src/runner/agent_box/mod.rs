@@ -28,7 +28,10 @@
 //! `inside.rs` the box's network and its listeners, `pass.rs` how their
 //! descriptors reach the keeper.
 
-use crate::core::agent_box::{self as rules, HostPort, Inside, Network};
+use crate::core::agent_box::{
+    self as rules, Network,
+    forwarder::{HostPort, Inside},
+};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -63,7 +66,7 @@ pub use probe::{can_box, can_box_here, probe};
 /// agent's program reads (`ANTHROPIC_MY_COPY`) stays out. Names passed
 /// whole (the turn's, `runner.secret_env`, `runner.box.env`) and the
 /// program's own key variables are the operator's and afk's choice.
-fn copies_unset(mut unset: Vec<String>, pass: &rules::EnvPass) -> Vec<String> {
+fn copies_unset(mut unset: Vec<String>, pass: &rules::env::EnvPass) -> Vec<String> {
     for (k, v) in std::env::vars_os() {
         let Some(k) = k.to_str() else { continue };
         let by_name = pass.names.iter().any(|n| n == k) || gateway::PROGRAM_KEYS.contains(&k);
@@ -106,7 +109,7 @@ pub struct Spec {
     /// Which of the keeper's variables (afk's, and the turn's) the box gets:
     /// nothing else of them.
     #[serde(default)]
-    pub pass: rules::EnvPass,
+    pub pass: rules::env::EnvPass,
     pub memory: Option<u64>,
     pub tasks: u32,
     /// The cgroup's name, unique per turn.
@@ -118,18 +121,18 @@ pub struct Spec {
     /// keeper starts bubblewrap as that user).
     #[serde(default)]
     pub host_user: Option<(u32, u32)>,
-    /// The box's seccomp filter (`core::agent_box::seccomp_filter`, this
+    /// The box's seccomp filter (`core::agent_box::seccomp::seccomp_filter`, this
     /// machine's), made by the keeper and handed to bubblewrap on its
     /// descriptor.
     #[serde(default)]
     pub filter: bool,
-    /// The files the keeper hands bubblewrap (`core::agent_box::handed`),
+    /// The files the keeper hands bubblewrap (`core::agent_box::mounts::handed`),
     /// each on its descriptor from `FILES_FD`.
     #[serde(default)]
-    pub handed: Vec<rules::Handed>,
+    pub handed: Vec<rules::mounts::Handed>,
     /// afk as root: the bound paths the box's host user may not reach,
-    /// which the keeper binds at `core::agent_box::STAGE_DIR/<i>` for
-    /// bubblewrap (`core::agent_box::Shape::staged`).
+    /// which the keeper binds at `core::agent_box::mounts::STAGE_DIR/<i>` for
+    /// bubblewrap (`core::agent_box::mounts::Shape::staged`).
     #[serde(default)]
     pub staged: Vec<PathBuf>,
     /// The model gateway (docs/runners.md#the-model-gateway-runnermodel): the keeper serves the box's loopback
@@ -145,14 +148,14 @@ pub struct Spec {
 
 /// The paths `mounts` binds that `ids` (the box's host user, with no other
 /// group) may not reach: a folder above one does not let it search.
-fn unreachable_for(mounts: &[rules::Mount], ids: (u32, u32)) -> Vec<PathBuf> {
+fn unreachable_for(mounts: &[rules::mounts::Mount], ids: (u32, u32)) -> Vec<PathBuf> {
     use std::os::unix::fs::MetadataExt;
-    let chain = |p: &Path| -> Vec<rules::Folder> {
-        let mut up: Vec<rules::Folder> = p
+    let chain = |p: &Path| -> Vec<rules::mounts::Folder> {
+        let mut up: Vec<rules::mounts::Folder> = p
             .ancestors()
             .skip(1)
             .filter_map(|a| std::fs::metadata(a).ok())
-            .map(|m| rules::Folder {
+            .map(|m| rules::mounts::Folder {
                 mode: m.mode(),
                 uid: m.uid(),
                 gid: m.gid(),
@@ -164,10 +167,10 @@ fn unreachable_for(mounts: &[rules::Mount], ids: (u32, u32)) -> Vec<PathBuf> {
     mounts
         .iter()
         .filter_map(|m| match m {
-            rules::Mount::ReadOnly(p) | rules::Mount::ReadWrite(p) => Some(p),
+            rules::mounts::Mount::ReadOnly(p) | rules::mounts::Mount::ReadWrite(p) => Some(p),
             _ => None,
         })
-        .filter(|p| !rules::passable(&chain(p), ids))
+        .filter(|p| !rules::mounts::passable(&chain(p), ids))
         .cloned()
         .collect()
 }
@@ -230,8 +233,8 @@ pub(crate) fn in_memory(bytes: &[u8]) -> Result<std::fs::File> {
 /// What a tick reads of the machine once for all its boxes.
 #[derive(Debug, Clone)]
 struct Machine {
-    system: Vec<rules::SystemPath>,
-    hidden: Vec<rules::Hidden>,
+    system: Vec<rules::mounts::SystemPath>,
+    hidden: Vec<rules::mounts::Hidden>,
     sysrq_trigger: bool,
 }
 
@@ -286,7 +289,7 @@ pub struct TurnPaths<'a> {
     /// no money limit.
     pub gate: Option<crate::core::gateway::budget::Gate>,
     /// The names of the variables the turn's command is started with beyond
-    /// `core::agent_box::TURN_VARS` (the turn's own, e.g. the fixer's).
+    /// `core::agent_box::env::TURN_VARS` (the turn's own, e.g. the fixer's).
     pub turn_vars: Vec<&'a str>,
     /// The run whose watch the turn's end starts (None: a turn no watch
     /// follows, e.g. an upgrade's fixer or doctor's probe).
@@ -417,19 +420,19 @@ impl Boxer {
     }
 
     /// afk's paths the box keeps out, as they are on disk (existing ones).
-    fn hidden(&self) -> Vec<rules::Hidden> {
-        let mut v: Vec<rules::Hidden> = self
+    fn hidden(&self) -> Vec<rules::mounts::Hidden> {
+        let mut v: Vec<rules::mounts::Hidden> = self
             .keep_out
             .iter()
             .filter_map(|p| {
                 let c = std::fs::canonicalize(p).ok()?;
                 let dir = c.is_dir();
-                Some(rules::Hidden { path: c, dir })
+                Some(rules::mounts::Hidden { path: c, dir })
             })
             .collect();
-        for p in rules::ROOTS_OWN {
+        for p in rules::mounts::ROOTS_OWN {
             if let Ok(m) = std::fs::symlink_metadata(p) {
-                v.push(rules::Hidden {
+                v.push(rules::mounts::Hidden {
                     path: p.into(),
                     dir: m.is_dir(),
                 });
@@ -442,7 +445,7 @@ impl Boxer {
 
     /// The view of the operator's and the program's paths, without the run:
     /// what doctor checks and every turn starts from.
-    pub fn base_view(&self, argv: &[String]) -> Result<(rules::View, Vec<String>)> {
+    pub fn base_view(&self, argv: &[String]) -> Result<(rules::mounts::View, Vec<String>)> {
         let machine = self.machine.get_or_init(|| {
             let hidden = self.hidden();
             Machine {
@@ -451,7 +454,7 @@ impl Boxer {
                 sysrq_trigger: Path::new("/proc/sysrq-trigger").exists(),
             }
         });
-        let mut view = rules::View {
+        let mut view = rules::mounts::View {
             system: machine.system.clone(),
             read_only: vec![],
             read_write: vec![],
@@ -472,7 +475,7 @@ impl Boxer {
         view.read_only.dedup();
         view.read_write.sort();
         view.read_write.dedup();
-        if let Some(why) = rules::refuse_view(&view) {
+        if let Some(why) = rules::mounts::refuse_view(&view) {
             bail!("runner.box: {why}");
         }
         Ok((view, argv))
@@ -483,7 +486,7 @@ impl Boxer {
     /// from them is not found in its box (doctor says so).
     /// The agent's own program (`program`, as the command names it) is not
     /// among them: the box runs it by its real path, whose files it binds.
-    pub fn path_unseen(&self, view: &rules::View, program: &str) -> Vec<PathBuf> {
+    pub fn path_unseen(&self, view: &rules::mounts::View, program: &str) -> Vec<PathBuf> {
         let Some(path) = std::env::var_os("PATH") else {
             return vec![];
         };
@@ -537,20 +540,20 @@ impl Boxer {
         };
         let afk = canonical(&afk)?;
         // afk's own program is in the box only when its command is afk's
-        let afks = argv.first().map(String::as_str) == Some(rules::PROGRAM_PATH);
+        let afks = argv.first().map(String::as_str) == Some(rules::mounts::PROGRAM_PATH);
         let workdir = canonical(t.workdir)?;
         if let Some(ids) = self.host_user {
             self.give_the_turn(ids, t, &home, &view)?;
         }
-        let filter = rules::Arch::native().is_some();
-        let mounts = rules::mounts(&view);
+        let filter = rules::seccomp::Arch::native().is_some();
+        let mounts = rules::mounts::mounts(&view);
         let staged = match self.host_user {
-            Some(ids) => rules::stage_roots(&unreachable_for(&mounts, ids)),
+            Some(ids) => rules::mounts::stage_roots(&unreachable_for(&mounts, ids)),
             None => vec![],
         };
-        let args = rules::bwrap_args(
+        let args = rules::mounts::bwrap_args(
             &mounts,
-            &rules::Shape {
+            &rules::mounts::Shape {
                 network: self.network,
                 chdir: &workdir,
                 program: afks.then_some(afk.as_path()),
@@ -580,7 +583,7 @@ impl Boxer {
             turn: t.turn,
             host_user: self.host_user,
             filter,
-            handed: rules::handed(&mounts),
+            handed: rules::mounts::handed(&mounts),
             staged,
             gateway: gw
                 .zip(gw_port)
@@ -633,8 +636,8 @@ impl Boxer {
     }
 
     /// The variables of afk's environment the box lets through, by name.
-    fn pass(&self, t: &TurnPaths) -> rules::EnvPass {
-        rules::EnvPass::of(
+    fn pass(&self, t: &TurnPaths) -> rules::env::EnvPass {
+        rules::env::EnvPass::of(
             self.agent,
             paths::codex_provider_key("env_key").as_deref(),
             &t.turn_vars,
@@ -661,7 +664,7 @@ impl Boxer {
         (uid, gid): (u32, u32),
         t: &TurnPaths,
         home: &Path,
-        view: &rules::View,
+        view: &rules::mounts::View,
     ) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let fail = |p: &Path, e: std::io::Error| {
@@ -806,7 +809,7 @@ impl Boxer {
             }
         }
         if self.network == Network::Model {
-            env.extend(rules::proxy_env(&self.allow));
+            env.extend(rules::forwarder::proxy_env(&self.allow));
         }
         (env, unset)
     }
@@ -824,7 +827,7 @@ impl Boxer {
                     .collect(),
                 false => vec![],
             },
-            proxy: model.then(|| rules::proxy_port(&self.allow)),
+            proxy: model.then(|| rules::forwarder::proxy_port(&self.allow)),
             argv,
             gateway: None,
         }

@@ -2,7 +2,7 @@
 //! folders, the program's files and `#!` interpreter, bubblewrap, the default
 //! `allow`.
 
-use crate::core::agent_box::{self as rules, HostPort};
+use crate::core::agent_box::{self as rules, forwarder::HostPort};
 use anyhow::{Context, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,34 +12,34 @@ pub(super) fn canonical(p: &Path) -> Result<PathBuf> {
 }
 
 pub(super) fn is_system(p: &Path) -> bool {
-    rules::SYSTEM.iter().any(|s| p.starts_with(s))
+    rules::mounts::SYSTEM.iter().any(|s| p.starts_with(s))
 }
 
 /// The system folders this machine has, a link where it is one; then the
 /// entries of `/etc` a box shows that this machine has (a small folder
-/// copied, `core::agent_box::etc_folder`; afk's own paths are `hidden`).
-pub(super) fn system_paths(hidden: &[rules::Hidden]) -> Vec<rules::SystemPath> {
-    let etc = rules::ETC.iter().flat_map(|e| {
+/// copied, `core::agent_box::mounts::etc_folder`; afk's own paths are `hidden`).
+pub(super) fn system_paths(hidden: &[rules::mounts::Hidden]) -> Vec<rules::mounts::SystemPath> {
+    let etc = rules::mounts::ETC.iter().flat_map(|e| {
         let Ok(m) = std::fs::metadata(e) else {
             return vec![];
         };
         match m.is_file() {
-            true => vec![rules::SystemPath::EtcFile(e.into())],
-            false => rules::etc_folder(Path::new(e), &etc_entries(Path::new(e)), hidden),
+            true => vec![rules::mounts::SystemPath::EtcFile(e.into())],
+            false => rules::mounts::etc_folder(Path::new(e), &etc_entries(Path::new(e)), hidden),
         }
     });
-    rules::SYSTEM
+    rules::mounts::SYSTEM
         .iter()
         .filter_map(|s| {
             let m = std::fs::symlink_metadata(s).ok()?;
             if m.file_type().is_symlink() {
                 let target = std::fs::read_link(s).ok()?;
-                Some(rules::SystemPath::Link {
+                Some(rules::mounts::SystemPath::Link {
                     at: s.into(),
                     target,
                 })
             } else if m.is_dir() {
-                Some(rules::SystemPath::Dir(s.into()))
+                Some(rules::mounts::SystemPath::Dir(s.into()))
             } else {
                 None
             }
@@ -49,17 +49,17 @@ pub(super) fn system_paths(hidden: &[rules::Hidden]) -> Vec<rules::SystemPath> {
 }
 
 /// The entries under an `/etc` folder (never through a link), at most one
-/// more than `core::agent_box::ETC_COPY_ENTRIES`: enough to tell it is not
+/// more than `core::agent_box::mounts::ETC_COPY_ENTRIES`: enough to tell it is not
 /// small.
-fn etc_entries(dir: &Path) -> Vec<rules::EtcEntry> {
+fn etc_entries(dir: &Path) -> Vec<rules::mounts::EtcEntry> {
     use std::os::unix::fs::PermissionsExt;
-    let cap = rules::ETC_COPY_ENTRIES + 1;
+    let cap = rules::mounts::ETC_COPY_ENTRIES + 1;
     let mut found = vec![];
     // a folder not every user may list is bound, never copied
     if std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o005 != 0o005) {
-        found.push(rules::EtcEntry {
+        found.push(rules::mounts::EtcEntry {
             path: dir.to_path_buf(),
-            kind: rules::EntryKind::Other,
+            kind: rules::mounts::EntryKind::Other,
             bytes: 0,
             for_all: false,
         });
@@ -69,9 +69,9 @@ fn etc_entries(dir: &Path) -> Vec<rules::EtcEntry> {
     while let Some(d) = todo.pop() {
         let Ok(list) = std::fs::read_dir(&d) else {
             // unreadable: as a link would, it keeps the folder bound
-            found.push(rules::EtcEntry {
+            found.push(rules::mounts::EtcEntry {
                 path: d,
-                kind: rules::EntryKind::Other,
+                kind: rules::mounts::EntryKind::Other,
                 bytes: 0,
                 for_all: false,
             });
@@ -86,14 +86,14 @@ fn etc_entries(dir: &Path) -> Vec<rules::EtcEntry> {
             };
             let mode = m.permissions().mode();
             let (kind, for_all) = match m.file_type() {
-                t if t.is_dir() => (rules::EntryKind::Dir, mode & 0o005 == 0o005),
-                t if t.is_file() => (rules::EntryKind::File, mode & 0o004 != 0),
-                _ => (rules::EntryKind::Other, false),
+                t if t.is_dir() => (rules::mounts::EntryKind::Dir, mode & 0o005 == 0o005),
+                t if t.is_file() => (rules::mounts::EntryKind::File, mode & 0o004 != 0),
+                _ => (rules::mounts::EntryKind::Other, false),
             };
-            if kind == rules::EntryKind::Dir {
+            if kind == rules::mounts::EntryKind::Dir {
                 todo.push(e.path());
             }
-            found.push(rules::EtcEntry {
+            found.push(rules::mounts::EtcEntry {
                 path: e.path(),
                 kind,
                 bytes: m.len(),
@@ -222,9 +222,9 @@ pub fn cannot_box_fix(what: &str) -> String {
 pub(super) fn default_allow(cfg: &crate::config::Config, model: bool) -> Vec<HostPort> {
     use crate::types::AgentKind;
     let agent = match cfg.runner.agent() {
-        AgentKind::Claude => rules::ModelOf::Claude,
-        AgentKind::Codex => rules::ModelOf::Codex,
-        AgentKind::Custom => rules::ModelOf::Custom,
+        AgentKind::Claude => rules::forwarder::ModelOf::Claude,
+        AgentKind::Codex => rules::forwarder::ModelOf::Codex,
+        AgentKind::Custom => rules::forwarder::ModelOf::Custom,
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let mut forge = vec![];
@@ -237,9 +237,9 @@ pub(super) fn default_allow(cfg: &crate::config::Config, model: bool) -> Vec<Hos
         forge.dedup();
         return forge;
     }
-    rules::default_allow(
+    rules::forwarder::default_allow(
         agent,
-        &rules::AllowFacts {
+        &rules::forwarder::AllowFacts {
             anthropic_base_url: env("ANTHROPIC_BASE_URL"),
             codex_base_url: codex_base_url().or_else(|| env("OPENAI_BASE_URL")),
             forge,

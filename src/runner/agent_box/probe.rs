@@ -1,7 +1,7 @@
 //! Whether this machine can make a box, and doctor's probe run inside one.
 
 use super::paths::{cannot_box_fix, find_bwrap};
-use crate::core::agent_box::HostPort;
+use crate::core::agent_box::forwarder::HostPort;
 use crate::types::Invalid;
 use std::io::{BufRead, BufReader, Read, Write};
 

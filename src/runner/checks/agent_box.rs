@@ -6,7 +6,7 @@
 
 use super::{Probe, Report};
 use crate::config::Config;
-use crate::core::agent_box::{Confine, HostPort, Network};
+use crate::core::agent_box::{Confine, Network, forwarder::HostPort};
 use crate::core::doctor::Level;
 use crate::runner::agent_box::{self as boxes, Boxer};
 use crate::types::AgentKind;
@@ -164,14 +164,19 @@ fn box_user(c: &Config, b: &Boxer, d: &mut dyn Report) {
             .starts_with(|ch: char| ch.is_ascii_digit());
     if !dedicated && !named {
         let ranges = crate::config::subordinate_ranges();
-        let taken = crate::core::agent_box::id_taken(
+        let taken = crate::core::agent_box::ids::id_taken(
             uid,
             crate::config::uid_has_account(uid),
             &ranges,
             "uid",
         )
         .or_else(|| {
-            crate::core::agent_box::id_taken(gid, crate::config::gid_has_group(gid), &ranges, "gid")
+            crate::core::agent_box::ids::id_taken(
+                gid,
+                crate::config::gid_has_group(gid),
+                &ranges,
+                "gid",
+            )
         });
         if let Some(why) = taken {
             d.add(
@@ -362,7 +367,7 @@ fn probe(
         .unwrap_or_default();
     let model = b.allow().first().map(|h| h.to_string()).unwrap_or_default();
     let mut argv = vec![
-        crate::core::agent_box::PROGRAM_PATH.to_string(),
+        crate::core::agent_box::mounts::PROGRAM_PATH.to_string(),
         crate::runner::agent_box::PROBE_CMD.to_string(),
         // not an absolute path: the box binds the files its command names,
         // and afk's state file is one it may not show

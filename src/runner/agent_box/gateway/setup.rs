@@ -125,8 +125,8 @@ impl On {
     }
 
     /// The loopback port inside the box: one no `allow` entry nor the proxy takes.
-    pub fn port(&self, allow: &[crate::core::agent_box::HostPort]) -> u16 {
-        let proxy = crate::core::agent_box::proxy_port(allow);
+    pub fn port(&self, allow: &[crate::core::agent_box::forwarder::HostPort]) -> u16 {
+        let proxy = crate::core::agent_box::forwarder::proxy_port(allow);
         (4141..u16::MAX)
             .find(|p| *p != proxy && !allow.iter().any(|a| a.is_loopback() && a.port == *p))
             .unwrap_or(4141)
