@@ -12,8 +12,18 @@ use afk_model as types;
 /// they always had here (`afk_core::sanitize`, `crate::core::app_token`).
 pub use afk_wire::{app_token, redact, retry_after, revalidate, review_bounds, sanitize, secrets};
 
-pub mod agent;
+// The rooms: a folder per concern, whose `mod.rs` says what it decides.
 pub mod agent_box;
+pub mod doctor;
+pub mod gate;
+pub mod gateway;
+pub mod kube;
+pub mod status;
+pub mod upgrade;
+
+// The lifecycle's rules (poll → watch → harvest: dispatch, run_state,
+// escalation, conversation, canary, …) and the small rules they share.
+pub mod agent;
 pub mod agent_log;
 pub mod answer;
 pub mod answers;
@@ -27,22 +37,18 @@ pub mod command_proof;
 pub mod conversation;
 pub mod demo;
 pub mod dispatch;
-pub mod doctor;
 pub mod end_plan;
 pub mod escalation;
 pub mod event_fold;
 pub mod explain;
 pub mod final_message;
 pub mod fixer_exit;
-pub mod gate;
-pub mod gateway;
 pub mod git_refs;
 pub mod gitlinks;
 pub mod heartbeat;
 pub mod hook;
 pub mod hosts;
 pub mod kinds;
-pub mod kube;
 pub mod lines;
 pub mod outcome;
 pub mod placeholders;
@@ -57,13 +63,11 @@ pub mod run_state;
 pub mod sandbox_dir;
 pub mod schedule;
 pub mod spend;
-pub mod status;
 pub mod survival;
 pub mod tick_deadline;
 pub mod tick_errors;
 pub mod turn_reason;
 pub mod undo;
-pub mod upgrade;
 pub mod workspace_pr;
 pub mod zero_touch;
 
