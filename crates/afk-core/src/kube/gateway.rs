@@ -76,7 +76,7 @@ pub const READY: [&str; 4] = ["afk", "workspace", "gateway", "--ready"];
 const CPU: &str = "200m";
 const MEMORY: &str = "256Mi";
 
-/// Add the gateway to a turn's Job (made by `kubernetes::job`, with afk's
+/// Add the gateway to a turn's Job (made by `kube::job`, with afk's
 /// workspace after `workspace::with_git`): the sidecar first among
 /// the init containers, the key's Secret as a volume only it mounts, the
 /// agent's environment pointed at it.
