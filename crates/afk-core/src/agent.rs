@@ -16,8 +16,8 @@ pub fn program(kind: AgentKind) -> Option<&'static str> {
 /// The versions of the agent programs afk is checked with: the pins of
 /// `agents/package.json` (what the tests and the demo run), said once here
 /// for every install line afk prints (a unit test holds them to the file).
-pub const CLAUDE_CODE_VERSION: &str = "2.1.331";
-pub const CODEX_VERSION: &str = "0.169.0";
+pub(crate) const CLAUDE_CODE_VERSION: &str = "2.1.331";
+pub(crate) const CODEX_VERSION: &str = "0.169.0";
 
 /// A named agent's npm package and the version afk is checked with.
 pub fn package(kind: AgentKind) -> Option<(&'static str, &'static str)> {
@@ -38,7 +38,7 @@ pub fn install_command(kind: AgentKind) -> Option<String> {
 /// afk can read: the prompt on stdin, one JSON event a line (its own output
 /// kept in `agent.log`; `stream-json` needs `--verbose`), and its tools
 /// allowed without asking (it runs unattended in afk's checkout).
-pub const CLAUDE_FLAGS: &[&str] = &[
+pub(crate) const CLAUDE_FLAGS: &[&str] = &[
     "-p",
     "--output-format",
     "stream-json",
@@ -51,7 +51,7 @@ pub const CLAUDE_FLAGS: &[&str] = &[
 /// agent's to change; isolation is the runner's: another user, a
 /// container), no check that the folder is a trusted git repository, and
 /// the prompt read from stdin (`-`, last).
-pub const CODEX_FLAGS: &[&str] = &[
+pub(crate) const CODEX_FLAGS: &[&str] = &[
     "exec",
     "--json",
     "--dangerously-bypass-approvals-and-sandbox",

@@ -10,7 +10,7 @@ use crate::types::AgentKind;
 use serde_json::Value;
 
 /// The most of one rendered event's text.
-pub const LINE_MAX: usize = 200;
+pub(crate) const LINE_MAX: usize = 200;
 
 /// One line of `agent.log` as a person reads it: None for an event with
 /// nothing to say (a stream delta, a rate-limit note). A line that is not

@@ -9,7 +9,7 @@ use crate::types::{ForgeKind, TalkKind};
 
 /// How many answered asks the comment names one by one; past it, how many
 /// more (the comment stays far under every forge's limit).
-pub const NAMED_MAX: usize = 30;
+pub(crate) const NAMED_MAX: usize = 30;
 
 /// One ask the turn answered, as the trail keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct Answered<'a> {
 }
 
 /// How many of one ask's line comments the answer names.
-pub const LINES_NAMED: usize = 10;
+pub(crate) const LINES_NAMED: usize = 10;
 
 /// Where line comment `id` is seen on the PR at `pr_url`.
 fn line_link(kind: ForgeKind, pr_url: &str, id: i64) -> Option<String> {
@@ -69,7 +69,7 @@ pub fn link(kind: ForgeKind, pr_url: &str, a: &Answered) -> Option<String> {
 /// span, every character of the path as the forge gave it (a code span
 /// shows `_`, `*` and `[` as typed; its fences are longer than any run of
 /// backticks in it), the path cut so the line number always fits.
-pub fn at_line(path: &str, line: Option<u64>) -> String {
+pub(crate) fn at_line(path: &str, line: Option<u64>) -> String {
     // ":" and the 20 digits of the largest line number
     let path = one_line(path, MD_TEXT_MAX - 21);
     md_code(&format!(

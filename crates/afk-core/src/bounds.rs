@@ -14,7 +14,7 @@ pub const FORGE_COMMENT_MAX: usize = 65_536;
 /// The most afk lets a comment grow to, in UTF-8 **bytes**: a text's byte
 /// count is never below its count of characters or UTF-16 units, so however a
 /// forge counts, the comment is under `FORGE_COMMENT_MAX`, with a margin.
-pub const COMMENT_BUDGET: usize = 60_000;
+pub(crate) const COMMENT_BUDGET: usize = 60_000;
 
 /// The most a comment the forge refused (422: too long, or invalid) is
 /// shortened to for its one retry, in bytes.
@@ -41,7 +41,7 @@ pub fn shortened(body: &str) -> Option<String> {
 }
 
 /// `fit` whose note says `why` (the status issue says where it was cut).
-pub fn fit_saying(body: &str, max: usize, why: &str) -> String {
+pub(crate) fn fit_saying(body: &str, max: usize, why: &str) -> String {
     if body.len() <= max {
         return body.to_string();
     }
@@ -80,7 +80,7 @@ pub fn fit_saying(body: &str, max: usize, why: &str) -> String {
 
 /// How many of `lines` (each with its ending) a list shows: at most
 /// `max_items`, and no more than fit in `budget` bytes together.
-pub fn fitting<S: AsRef<str>>(lines: &[S], max_items: usize, budget: usize) -> usize {
+pub(crate) fn fitting<S: AsRef<str>>(lines: &[S], max_items: usize, budget: usize) -> usize {
     let mut used = 0;
     lines
         .iter()

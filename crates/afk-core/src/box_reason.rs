@@ -13,13 +13,13 @@
 pub const AFK_BOX: &str = "afk box:";
 
 /// What follows `afk box: ` on the line that ends a turn.
-pub const ENDS: &str = "the turn ends:";
+pub(crate) const ENDS: &str = "the turn ends:";
 
 /// How people are told it, before the reason (an escalation, `afk runs show`).
 pub const LEAD: &str = "afk's box ended the agent's last turn";
 
 /// The most characters of a reason kept (`…` ends one that was cut).
-pub const REASON_MAX: usize = 500;
+pub(crate) const REASON_MAX: usize = 500;
 
 /// How much of the log's end is read for it: the box's line is among the
 /// last of its turn (the box is ended right after it).

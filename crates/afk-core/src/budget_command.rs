@@ -186,7 +186,7 @@ pub fn outcome(ask: Ask, l: Limits) -> Outcome {
 }
 
 /// Cents as dollars to the cent: `$7.00`.
-pub struct Usd(pub u64);
+pub(crate) struct Usd(pub u64);
 
 impl fmt::Display for Usd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -21,7 +21,7 @@ use std::fmt;
 
 /// The champion wins ties: at `max_samples` a canary graduates only when
 /// P(better) exceeds `graduate_at_max` by more than this.
-pub const TIE_MARGIN: f64 = 1e-9;
+pub(crate) const TIE_MARGIN: f64 = 1e-9;
 
 /// The `[harvest]` keys the decision reads
 /// (docs/configuration.md#harvest-the-canary-for-prompt-templates). The caller

@@ -45,7 +45,7 @@ pub fn asks_its_author(proof: Proof, what: &TalkSaid) -> bool {
 
 /// The reaction that confirms, as afk's forge adapters spell it (GitLab's
 /// `thumbsup` is read as this).
-pub const THUMBS_UP: &str = "+1";
+pub(crate) const THUMBS_UP: &str = "+1";
 
 /// afk's question on the thread: which comment, which verb, what a 👍
 /// does. Nothing of the comment's text is in it (the author reads their

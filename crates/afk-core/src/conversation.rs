@@ -63,9 +63,9 @@ pub fn actionable_reviews<'r>(reviews: &'r [Review], ctx: &ReviewContext) -> Vec
 }
 
 /// Why a review is not heard: its author is no one the ready label's rule trusts.
-pub const UNTRUSTED: &str = "untrusted";
+pub(crate) const UNTRUSTED: &str = "untrusted";
 /// Why a review is not heard: afk's or the agent's own account wrote it.
-pub const OWN_ACCOUNT: &str = "afk's or the agent's own account";
+pub(crate) const OWN_ACCOUNT: &str = "afk's or the agent's own account";
 
 /// Why whoever wrote review `r` is not heard: afk's or the agent's own
 /// account, or someone the ready label's rule does not trust.

@@ -375,8 +375,8 @@ pub fn stopped_at_own_budget(log: &str) -> bool {
 
 /// How many of the last lines of `agent.log` an `agent-failed` escalation
 /// quotes, and the most bytes they may take.
-pub const LOG_END_LINES: usize = 15;
-pub const LOG_END_MAX: usize = 2_000;
+pub(crate) const LOG_END_LINES: usize = 15;
+pub(crate) const LOG_END_MAX: usize = 2_000;
 
 /// The end of an agent's log as people are shown it: its last
 /// [`LOG_END_LINES`] non-empty lines within [`LOG_END_MAX`] bytes (a longer
@@ -441,16 +441,16 @@ fn spend_line(b: &Budget) -> String {
 }
 
 /// How much of a blocked agent's reason the comment quotes, in characters.
-pub const REASON_MAX: usize = 1_000;
+pub(crate) const REASON_MAX: usize = 1_000;
 /// How much of one question the comment quotes, in characters.
-pub const QUESTION_MAX: usize = 300;
+pub(crate) const QUESTION_MAX: usize = 300;
 /// The most questions the comment lists, and the bytes they may take.
-pub const QUESTIONS_MAX: usize = 50;
-pub const QUESTIONS_BUDGET: usize = 24_000;
+pub(crate) const QUESTIONS_MAX: usize = 50;
+pub(crate) const QUESTIONS_BUDGET: usize = 24_000;
 /// The most failing checks the comment lists, and the bytes they may take
 /// (each may link a build URL of up to `sanitize::URL_MAX` bytes).
-pub const FAILING_MAX: usize = 10;
-pub const FAILING_BUDGET: usize = 16_000;
+pub(crate) const FAILING_MAX: usize = 10;
+pub(crate) const FAILING_BUDGET: usize = 16_000;
 
 /// The escalation comment: why, with links, what the agent asked, and how to
 /// hand back. Outside text in it is cut with the cut said (a reason to
@@ -596,7 +596,7 @@ pub fn notification(
 }
 
 /// The most of the agent's reason or question a notification carries.
-pub const NOTIFY_TEXT_MAX: usize = 300;
+pub(crate) const NOTIFY_TEXT_MAX: usize = 300;
 
 /// The one-line notification for an abandoned run: a person closed the issue
 /// or took its in-progress label off while the run was in flight.

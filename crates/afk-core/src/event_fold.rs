@@ -14,7 +14,7 @@ use crate::types::TickKind;
 /// its name in lower case (the forges' names are case-insensitive), every
 /// byte but `a-z 0-9 . -` written `_` and two hex digits, so two names
 /// never share a file and none leaves the state folder.
-pub fn repo_key(repo: &str) -> String {
+pub(crate) fn repo_key(repo: &str) -> String {
     let mut key = String::with_capacity(repo.len());
     for b in repo.to_ascii_lowercase().bytes() {
         match b {
@@ -48,7 +48,7 @@ pub const FLAG_READ_MAX: usize = 64 * 1024;
 pub const FOLLOW_UPS_MAX: usize = 3;
 
 /// How many folded deliveries a follow-up records as handled.
-pub const IDS_MAX: usize = 256;
+pub(crate) const IDS_MAX: usize = 256;
 
 /// The longest delivery id or fingerprint a flag line carries.
 const ID_MAX: usize = 128;

@@ -21,7 +21,7 @@ use crate::types::AgentKind;
 pub const MESSAGE_MAX: usize = 4096;
 
 /// What a cut message ends with.
-pub const CUT: &str = "… (cut)";
+pub(crate) const CUT: &str = "… (cut)";
 
 /// A line as JSON, when it is one object (a line of other text is none).
 fn object(line: &[u8]) -> Option<serde_json::Value> {

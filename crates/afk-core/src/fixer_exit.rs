@@ -6,9 +6,9 @@
 use super::sanitize::{excerpt, fence_for};
 
 /// How many of the log's last lines are shown.
-pub const LOG_LINES: usize = 20;
+pub(crate) const LOG_LINES: usize = 20;
 /// The most of one log line shown (the rest is counted).
-pub const LINE_CHARS: usize = 200;
+pub(crate) const LINE_CHARS: usize = 200;
 /// The most of the log's end afk reads for them.
 pub const READ_BYTES: u64 = 64 * 1024;
 

@@ -10,7 +10,7 @@
 //! come in as git printed them (`git log --raw -m`, `git ls-tree -r`).
 
 /// A gitlink's mode.
-pub const GITLINK: &str = "160000";
+pub(crate) const GITLINK: &str = "160000";
 
 /// The gitlink a line of `git ls-tree -r` names: (path, commit id); None
 /// for any other entry.

@@ -37,7 +37,11 @@ pub fn merge_time(
 
 /// A success still watched for a revert: inside `revert_window` after its
 /// merge (a zero window is off).
-pub fn in_revert_window(merged_at: OffsetDateTime, window: Duration, now: OffsetDateTime) -> bool {
+pub(crate) fn in_revert_window(
+    merged_at: OffsetDateTime,
+    window: Duration,
+    now: OffsetDateTime,
+) -> bool {
     !window.is_zero() && now <= merged_at + window
 }
 

@@ -11,7 +11,7 @@
 //! (`"$AFK_BRANCH"`), which the shell never parses as code.
 
 /// Each placeholder and the environment variable every agent gets with its value.
-pub const PLACEHOLDERS: [(&str, &str); 5] = [
+pub(crate) const PLACEHOLDERS: [(&str, &str); 5] = [
     ("{run_dir}", "AFK_RUN_DIR"),
     ("{repo}", "AFK_REPO"),
     ("{issue}", "AFK_ISSUE"),
@@ -74,7 +74,7 @@ const SHELLS: [&str; 9] = [
 /// The indexes of the arguments a shell runs as a script: the argument after
 /// `-c` (or short flags that include it: `-lc`, `-ec`) following a shell's
 /// name anywhere in the command, so also behind `env`, `sudo`, `timeout`.
-pub fn shell_scripts(command: &[String]) -> Vec<usize> {
+pub(crate) fn shell_scripts(command: &[String]) -> Vec<usize> {
     let mut out = vec![];
     let mut in_shell = false;
     let mut args = command.iter().enumerate();

@@ -277,7 +277,7 @@ pub fn lines(progress: &[u8], max: usize) -> Vec<String> {
 }
 
 /// The most characters of one progress line `runs show` prints.
-pub const LINE_MAX: usize = 400;
+pub(crate) const LINE_MAX: usize = 400;
 
 /// A run's PR counts as green while it is open, unmerged, and its CI verdict
 /// is a success (the merge-hold clock runs only then).

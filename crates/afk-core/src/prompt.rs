@@ -224,7 +224,7 @@ pub const REPLY_VERB: &str = "a reply in a thread";
 /// What of `conversation::REVIEW_BODY_BYTES` a review's body keeps however
 /// many line comments it has (all of it when shorter): many long line
 /// comments never squeeze out the review's own words.
-pub const REVIEW_BODY_SHARE: usize = super::conversation::REVIEW_BODY_BYTES / 4;
+pub(crate) const REVIEW_BODY_SHARE: usize = super::conversation::REVIEW_BODY_BYTES / 4;
 
 /// The quoted line comments (each: whether it is context an earlier turn
 /// saw, its line) within `max` bytes: all of them in their order when they

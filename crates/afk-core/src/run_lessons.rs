@@ -18,12 +18,12 @@ pub struct RunLesson {
 }
 
 /// The most failing checks a `gate_failure` lesson names.
-pub const CONTEXTS_MAX: usize = 10;
+pub(crate) const CONTEXTS_MAX: usize = 10;
 
 /// The most characters of one text field of a lesson (its root cause,
 /// suggestion, detail) the journal keeps: a lesson's words may come from an
 /// agent or a forge.
-pub const LESSON_TEXT_MAX: usize = 2_000;
+pub(crate) const LESSON_TEXT_MAX: usize = 2_000;
 
 /// A lesson's text field as the journal keeps it: at most `LESSON_TEXT_MAX`
 /// characters, the cut said. Newlines are kept (a person's lesson may have them).
@@ -102,7 +102,7 @@ pub struct Unresolved<'a> {
 }
 
 /// How much of the reviewer's words a `review_unresolved` lesson quotes, in characters.
-pub const REVIEW_QUOTE_MAX: usize = 300;
+pub(crate) const REVIEW_QUOTE_MAX: usize = 300;
 
 /// A trusted reviewer still asked for changes when no review turn was left:
 /// who asked, what (one bounded line), and where (at most `CONTEXTS_MAX`

@@ -116,7 +116,7 @@ fn is_zero(n: &u32) -> bool {
 
 /// The most turns' figures and Codex threads a ledger keeps by name: a run
 /// has a handful of turns; a broken loop cannot grow the stored ledger.
-pub const MAX_KEPT: usize = 64;
+pub(crate) const MAX_KEPT: usize = 64;
 
 /// Where a figure came from (`afk runs show`, docs/security.md: every one of
 /// them is the agent's word, or its service's).
@@ -253,7 +253,7 @@ pub enum Report {
 
 /// The largest figure believed: anything above is a broken report, and the
 /// sums stay finite (a report cannot turn the day's spend into "null").
-pub const MAX_USD: f64 = 1e9;
+pub(crate) const MAX_USD: f64 = 1e9;
 
 /// A believable figure: a number from 0 to [`MAX_USD`].
 pub fn believable(x: f64) -> Option<f64> {
@@ -325,7 +325,7 @@ fn last_mention(line: &[u8], codex: bool) -> Option<usize> {
 
 /// Whether a byte ends a line: a newline, or the carriage return a spinner
 /// redraws its line with (no JSON text holds a raw one).
-pub fn ends_line(b: &u8) -> bool {
+pub(crate) fn ends_line(b: &u8) -> bool {
     matches!(b, b'\n' | b'\r')
 }
 
@@ -370,7 +370,7 @@ fn object_end(text: &[u8]) -> Option<usize> {
 /// or non-numeric figure) is no report. Each `{` costs at most the object it
 /// opens, [`MAX_DEPTH`] levels deep, so a hostile line costs linear time.
 /// `codex`: Codex's events are reports too (`agent = "codex"`).
-pub fn reports_in(line: &[u8], codex: bool) -> Vec<Report> {
+pub(crate) fn reports_in(line: &[u8], codex: bool) -> Vec<Report> {
     let Some(last) = last_mention(line, codex) else {
         return vec![];
     };
@@ -611,7 +611,7 @@ impl Ledger {
 }
 
 /// `run_usd` is exceeded: a limit (0: none) and a reported spend over it.
-pub fn over_run_usd(run_usd: f64, spend: Option<f64>) -> bool {
+pub(crate) fn over_run_usd(run_usd: f64, spend: Option<f64>) -> bool {
     run_usd > 0.0 && spend.is_some_and(|s| s > run_usd)
 }
 
@@ -652,7 +652,7 @@ impl BudgetStop {
 }
 
 /// `run_time` is exceeded: the run's age from dispatch is over the limit.
-pub fn over_run_time(run_time: Option<Duration>, age: Duration) -> bool {
+pub(crate) fn over_run_time(run_time: Option<Duration>, age: Duration) -> bool {
     run_time.is_some_and(|t| age > t)
 }
 
@@ -705,7 +705,7 @@ pub fn day_spend(runs: &[DayRun], day: Date, repo: Option<&str>) -> DaySpend {
 }
 
 /// A day limit is reached: set (0: none) and the spend at or over it.
-pub fn day_limit_reached(limit: f64, spend: &DaySpend) -> bool {
+pub(crate) fn day_limit_reached(limit: f64, spend: &DaySpend) -> bool {
     limit > 0.0 && spend.spend_usd >= limit
 }
 
@@ -745,7 +745,7 @@ pub fn usd(x: f64) -> String {
 /// A spend said beside its limit: as [`usd`], but with four decimals when
 /// two would read the same as the limit though they differ (`$0.0320`
 /// beside `$0.03`, never "$0.03 reached: spent $0.03").
-pub fn usd_beside(x: f64, limit: f64) -> String {
+pub(crate) fn usd_beside(x: f64, limit: f64) -> String {
     // a difference four decimals can show; float sums are never exact
     if usd(x) == usd(limit) && (x - limit).abs() >= 0.00005 {
         format!("${x:.4}")

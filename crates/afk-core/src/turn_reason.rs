@@ -111,7 +111,7 @@ pub fn line(turn: u32, why: &str) -> String {
 
 /// The line for corrective turns that started before afk kept each one's
 /// start and reason (a state file from an older afk): counted, once.
-pub fn unrecorded(n: usize) -> String {
+pub(crate) fn unrecorded(n: usize) -> String {
     format!(
         "{} (started before afk recorded each turn's reason)",
         crate::plural(n, "corrective turn", "corrective turns")

@@ -21,7 +21,7 @@ use crate::types::{Handled, TalkSaid};
 
 /// Why a change request was not heard when its author is no person afk
 /// listens to (`conversation::why_not_taken`): such a request is no touch.
-pub const NOT_A_PERSON: [&str; 2] = [
+pub(crate) const NOT_A_PERSON: [&str; 2] = [
     crate::conversation::UNTRUSTED,
     crate::conversation::OWN_ACCOUNT,
 ];
@@ -70,7 +70,7 @@ impl ZeroTouch {
 
 /// Whether one item of the run's trail (what was said, what afk did with
 /// it) is a person asking for changes.
-pub fn asks_for_changes(what: &TalkSaid, handled: &Handled) -> bool {
+pub(crate) fn asks_for_changes(what: &TalkSaid, handled: &Handled) -> bool {
     let taken = matches!(handled, Handled::Taken { .. });
     match what {
         // every trusted person's change request, taken or not

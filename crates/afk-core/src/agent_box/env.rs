@@ -19,7 +19,7 @@ pub struct EnvPass {
 
 /// What every box gets of afk's environment: the search path, the locale,
 /// the terminal and the time zone.
-pub const ENV_BASE: [&str; 6] = ["PATH", "LANG", "LANGUAGE", "TERM", "TZ", "NO_COLOR"];
+pub(crate) const ENV_BASE: [&str; 6] = ["PATH", "LANG", "LANGUAGE", "TERM", "TZ", "NO_COLOR"];
 
 /// The variables a turn's command is started with (the runner sets them;
 /// docs/runners.md#what-the-agent-gets).

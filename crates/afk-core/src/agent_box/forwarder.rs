@@ -118,7 +118,7 @@ fn valid_host(h: &str) -> bool {
 /// entry of `allow` (same host as written, same port). Anything else — the
 /// forge on another port of the same address, a metadata address, the LAN —
 /// is refused.
-pub fn permits(allow: &[HostPort], target: &HostPort) -> bool {
+pub(crate) fn permits(allow: &[HostPort], target: &HostPort) -> bool {
     allow.iter().any(|a| a == target)
 }
 

@@ -5,7 +5,7 @@
 //! (docs/runners.md#the-boxs-user).
 
 /// The user and group the agent is inside the box.
-pub const BOX_UID: u32 = 1000;
+pub(crate) const BOX_UID: u32 = 1000;
 
 /// The `uid_map` (or `gid_map`) of the user namespace the keeper makes for
 /// a box's network (network = model): its root is `host` outside, afk's

@@ -261,7 +261,7 @@ pub const ETC: [&str; 23] = [
 /// it holds at most this many entries, each a folder or a regular file all
 /// may read, of at most [`ETC_COPY_BYTES`] together; else it is bound.
 pub const ETC_COPY_ENTRIES: usize = 16;
-pub const ETC_COPY_BYTES: u64 = 256 << 10;
+pub(crate) const ETC_COPY_BYTES: u64 = 256 << 10;
 
 /// One entry of a folder of [`ETC`], as the machine has it (never
 /// through a link).

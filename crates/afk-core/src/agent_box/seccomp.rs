@@ -35,13 +35,13 @@ impl Arch {
 /// The terminal ioctls a box may not make: typing into a terminal it
 /// shares (`TIOCSTI`) and the console's own (`TIOCLINUX`).
 pub const TIOCSTI: u32 = 0x5412;
-pub const TIOCLINUX: u32 = 0x541C;
+pub(crate) const TIOCLINUX: u32 = 0x541C;
 
 /// io_uring's calls (`io_uring_setup`, `io_uring_enter`,
 /// `io_uring_register`): the same numbers on both machines. A ring's
 /// operations run in the kernel without a system call each, past any
 /// filter of calls, so a box makes none.
-pub const IO_URING: [u32; 3] = [425, 426, 427];
+pub(crate) const IO_URING: [u32; 3] = [425, 426, 427];
 
 /// The box's seccomp filter (classic BPF, as bubblewrap's `--seccomp` reads
 /// it: 8 bytes a rule): the kernel's keyrings (`keyctl`, `add_key`,

@@ -9,7 +9,7 @@
 use crate::doctor::Level;
 
 /// How many days before a token's expiry doctor warns.
-pub const EXPIRY_WARN_DAYS: i64 = 14;
+pub(crate) const EXPIRY_WARN_DAYS: i64 = 14;
 
 /// GitLab's access level of afk's account from its rank (Reporter 20,
 /// Developer 30, Maintainer 40, Owner 50; none: 0).
@@ -76,7 +76,7 @@ pub fn token(
 
 /// Whether GitLab's protected-branch `rule` (a name, or a wildcard with
 /// `*`) covers `branch`.
-pub fn rule_covers(rule: &str, branch: &str) -> bool {
+pub(crate) fn rule_covers(rule: &str, branch: &str) -> bool {
     let parts: Vec<&str> = rule.split('*').collect();
     if parts.len() == 1 {
         return rule == branch;

@@ -84,7 +84,7 @@ impl Lockfile {
 /// Each dependency's versions, by name.
 pub type Locked = BTreeMap<String, BTreeSet<String>>;
 
-pub use crate::gate::manifests::pypi_name;
+pub(crate) use crate::gate::manifests::pypi_name;
 
 /// The `[[package]]` tables of a TOML lockfile, read by line (the formats
 /// cargo, poetry and uv write): each one's `name`, `version`, `source`.
@@ -271,7 +271,7 @@ pub fn none_listed(_: Ecosystem, _: &str, _: &str) -> Vec<String> {
 }
 
 /// The most lines the PR body's dependency list has.
-pub const LINES_MAX: usize = 200;
+pub(crate) const LINES_MAX: usize = 200;
 
 /// One lockfile as read for the PR body.
 pub struct Read<'a> {

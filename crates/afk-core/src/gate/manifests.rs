@@ -16,7 +16,7 @@ pub type Locked = BTreeMap<String, BTreeSet<String>>;
 
 /// A PyPI name as PEP 503 compares it: lower case, every run of `-`, `_`
 /// and `.` one `-`.
-pub fn pypi_name(name: &str) -> String {
+pub(crate) fn pypi_name(name: &str) -> String {
     let mut out = String::new();
     let mut sep = false;
     for c in name.trim().chars() {
@@ -502,7 +502,7 @@ pub fn exact(kind: Manifest, spec: &str) -> Option<String> {
 /// Why a specifier in manifest `path` takes its dependency from somewhere
 /// other than the ecosystem's registry; None: the registry's (or a path
 /// inside the repository).
-pub fn foreign_source(kind: Manifest, path: &str, name: &str, spec: &str) -> Option<String> {
+pub(crate) fn foreign_source(kind: Manifest, path: &str, name: &str, spec: &str) -> Option<String> {
     let spec = spec.trim();
     if let Some(rest) = spec.strip_prefix(REPLACED) {
         return match kind {

@@ -31,7 +31,7 @@ use crate::types::Invalid;
 /// (at any depth), what runs on a person's machine when they check the
 /// branch out or commit on it, git's own files. `[gate] protected` adds to
 /// it; only `allow` lifts a path.
-pub const BUILT_IN: &[&str] = &[
+pub(crate) const BUILT_IN: &[&str] = &[
     // CI definitions of every forge
     ".github/workflows/**",
     ".github/actions/**",

@@ -67,7 +67,7 @@ enum Event {
 
 /// What the index keeps of a record.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub id: String,
     pub malware: bool,
     pub severity: Severity,
@@ -467,7 +467,7 @@ pub enum Key {
     Pep(Pep440),
 }
 
-pub fn version_key(eco: Ecosystem, v: &str) -> Option<Key> {
+pub(crate) fn version_key(eco: Ecosystem, v: &str) -> Option<Key> {
     match eco {
         Ecosystem::CratesIo | Ecosystem::Npm => SemVer::parse(v).map(Key::Sem),
         Ecosystem::Go => {
@@ -706,7 +706,7 @@ fn severity_of(v: &serde_json::Value) -> Severity {
 
 /// The CVSS v3.0/v3.1 base score of a vector (`CVSS:3.1/AV:N/AC:L/…`), by
 /// the standard's formula; None when it is not one.
-pub fn cvss3_base(vector: &str) -> Option<f64> {
+pub(crate) fn cvss3_base(vector: &str) -> Option<f64> {
     let mut parts = vector.trim().split('/');
     let head = parts.next()?;
     if head != "CVSS:3.0" && head != "CVSS:3.1" {
@@ -787,7 +787,7 @@ fn roundup(x: f64) -> f64 {
 
 /// Past this many days since the newest record's `modified`, doctor WARNs:
 /// the folder is the operator's to keep fresh.
-pub const STALE_DAYS: i64 = 7;
+pub(crate) const STALE_DAYS: i64 = 7;
 
 /// doctor's `advisories` line for a folder read into `ix` (`shown`: the
 /// folder as named): its level and its words. WARN when its newest record

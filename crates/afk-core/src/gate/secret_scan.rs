@@ -46,7 +46,7 @@ impl Kind {
 
 /// What `text` holds: a form of a secret of `held` first, else a
 /// credential's shape.
-pub fn kind_in(text: &str, held: &[Secrets]) -> Option<Kind> {
+pub(crate) fn kind_in(text: &str, held: &[Secrets]) -> Option<Kind> {
     if held.iter().any(|s| matches!(s.redact(text), Cow::Owned(_))) {
         return Some(Kind::Held);
     }
@@ -147,7 +147,7 @@ type Shape = dyn Fn(&[u8]) -> bool;
 /// The credential of a well-known shape `text` holds (the first rule that
 /// fires), each matched by hand at a word's start so that a longer word
 /// holding the prefix is not one.
-pub fn shape_in(text: &str) -> Option<Kind> {
+pub(crate) fn shape_in(text: &str) -> Option<Kind> {
     let t = text.as_bytes();
     let rules: [(Kind, &Shape); 8] = [
         (Kind::PemPrivateKey, &pem_private_key),
@@ -190,7 +190,7 @@ pub enum Place {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub kind: Kind,
     pub place: Place,
     /// the commit's short id

@@ -29,7 +29,7 @@ pub const DIR: &str = "metered-aloft";
 
 /// How a partial record's name ends (a replacement being written beside it
 /// ends otherwise, and is not read).
-pub const SUFFIX: &str = ".json";
+pub(crate) const SUFFIX: &str = ".json";
 
 /// The most partial records a read sums (a killed keeper leaves at most one
 /// per request it had in flight); past it, each is counted as skipped.

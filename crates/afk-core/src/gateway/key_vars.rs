@@ -9,7 +9,7 @@
 
 /// A key shorter than this is only matched whole (a short value would be
 /// found inside unrelated ones).
-pub const MIN_INSIDE: usize = 8;
+pub(crate) const MIN_INSIDE: usize = 8;
 
 /// The names among `vars` (name, value) whose value carries `key`: equal
 /// to it, or holding it (`Bearer <key>`, a URL with it) when it is at least

@@ -130,7 +130,7 @@ pub struct Table {
 }
 
 /// The table's text, as shipped.
-pub const TABLE_TEXT: &str = include_str!("../../prices.json");
+pub(crate) const TABLE_TEXT: &str = include_str!("../../prices.json");
 
 /// The table afk ships, read once.
 pub fn table() -> &'static Table {
@@ -140,7 +140,7 @@ pub fn table() -> &'static Table {
 
 /// A price table's text: JSON, its date, sources and models (each with its
 /// API and its four prices, none negative).
-pub fn parse_table(text: &str) -> Result<Table, crate::types::Invalid> {
+pub(crate) fn parse_table(text: &str) -> Result<Table, crate::types::Invalid> {
     let t: Table = serde_json::from_str(text).map_err(|e| crate::types::Invalid(e.to_string()))?;
     if crate::types::stamp::parse(&format!("{}T00:00:00Z", t.date)).is_none() {
         return Err(crate::types::Invalid(format!(
@@ -274,7 +274,7 @@ pub fn highest(table: &Table, api: Api) -> Price {
 }
 
 /// The price of `model` (of `api`) and where it came from (the module's order).
-pub fn price_of(prices: &Prices, api: Api, model: &str) -> (Price, PricedBy) {
+pub(crate) fn price_of(prices: &Prices, api: Api, model: &str) -> (Price, PricedBy) {
     if let Some(p) = lookup(prices.models, model) {
         return (*p, PricedBy::Config);
     }
@@ -345,7 +345,7 @@ pub fn price_asked(
 /// Anthropic's long-context threshold: a request whose input (cached and
 /// written included) is over this many tokens, with the 1M context asked,
 /// is billed at the long-context rates.
-pub const LONG_CONTEXT_ABOVE: u64 = 200_000;
+pub(crate) const LONG_CONTEXT_ABOVE: u64 = 200_000;
 
 /// What a request asked that its price depends on
 /// (`core::gateway::request::Asks`).

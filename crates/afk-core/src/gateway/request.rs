@@ -67,7 +67,7 @@ pub const FEATURES: [(&str, &str); 12] = [
 /// Beta header values that change only the answer's shape, passed without
 /// being named (what the pinned Claude Code and Codex send). Any other value
 /// is a feature.
-pub const SHAPE_BETAS: [&str; 12] = [
+pub(crate) const SHAPE_BETAS: [&str; 12] = [
     "claude-code-20250219",
     "interleaved-thinking-2025-05-14",
     "fine-grained-tool-streaming-2025-05-14",
@@ -100,11 +100,11 @@ const CLIENT_TOOLS: [&str; 7] = [
 
 /// The most tools one Responses `namespace` may hold: one holding more is
 /// refused, so a request cannot make the judge walk without end.
-pub const MAX_NAMESPACE_TOOLS: usize = 512;
+pub(crate) const MAX_NAMESPACE_TOOLS: usize = 512;
 
 /// What an answer is reserved when its request sets no output limit
 /// (OpenAI's `max_output_tokens` is optional): tokens.
-pub const DEFAULT_MAX_OUTPUT: u64 = 32_000;
+pub(crate) const DEFAULT_MAX_OUTPUT: u64 = 32_000;
 
 /// A request the gateway passes.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -138,7 +138,7 @@ pub struct Refused {
 }
 
 /// The body's JSON, every key once at every depth (else: which key).
-pub fn strict_json(body: &[u8]) -> Result<Value, String> {
+pub(crate) fn strict_json(body: &[u8]) -> Result<Value, String> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let v = <Strict as serde::Deserialize>::deserialize(&mut de).map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;

@@ -32,7 +32,7 @@ use serde_json::Value;
 /// The longest line (an SSE `data:` line, or a whole JSON answer) read whole.
 pub const MAX_LINE: usize = 4 << 20;
 /// How much of the end of a longer line is kept to find its `usage`.
-pub const TAIL: usize = 64 << 10;
+pub(crate) const TAIL: usize = 64 << 10;
 /// How much of a line's start is kept to know its event.
 const HEAD: usize = 512;
 
@@ -390,7 +390,7 @@ fn last_usage(bytes: &[u8]) -> Option<Value> {
 }
 
 /// Bytes counted as one token where an answer's usage never arrived.
-pub const BYTES_PER_TOKEN: u64 = 3;
+pub(crate) const BYTES_PER_TOKEN: u64 = 3;
 
 /// The usage of an answer whose usage never arrived (cut before it, or a
 /// shape afk does not read), from its bytes: the request's as input, the
@@ -405,7 +405,7 @@ pub fn estimate(sent: u64, received: u64) -> Usage {
 }
 
 /// The longest model name kept (a longer one is cut).
-pub const MAX_MODEL: usize = 200;
+pub(crate) const MAX_MODEL: usize = 200;
 
 /// The `model` a request's body names (at most [`super::MAX_BODY`] bytes are
 /// given; the rest of the body is skipped, not kept), cleaned for a log line:
@@ -422,7 +422,7 @@ pub fn request_model(body: &[u8]) -> Option<String> {
 
 /// A model's name cleaned for a log line (no control characters, at most
 /// [`MAX_MODEL`] characters); None when nothing is left.
-pub fn clean_model(model: &str) -> Option<String> {
+pub(crate) fn clean_model(model: &str) -> Option<String> {
     let clean: String = model
         .chars()
         .filter(|c| !c.is_control())

@@ -23,9 +23,9 @@ use serde_json::{Value, json};
 /// The gateway container's name (its log is read with `container=gateway`).
 pub const CONTAINER: &str = "gateway";
 /// The model key's volume: mounted only in the gateway container.
-pub const KEY_VOLUME: &str = "model-key";
+pub(crate) const KEY_VOLUME: &str = "model-key";
 /// Where the gateway container finds the key's Secret.
-pub const KEY_DIR: &str = "/afk-model-key";
+pub(crate) const KEY_DIR: &str = "/afk-model-key";
 /// The key's file in it (the Secret's key, mapped to this one name).
 pub const KEY_FILE: &str = "/afk-model-key/key";
 /// The gateway's spec (JSON, no key) in the gateway container's environment.
@@ -35,15 +35,15 @@ pub const KEY_FILE_VAR: &str = "AFK_GATEWAY_KEY_FILE";
 /// The health port in the gateway container's environment.
 pub const HEALTH_VAR: &str = "AFK_GATEWAY_HEALTH_PORT";
 /// The one path the health port answers (the agent's liveness probe's).
-pub const HEALTH_PATH: &str = "/afk-turn";
+pub(crate) const HEALTH_PATH: &str = "/afk-turn";
 /// A health request's line read at most (the rest is never read).
 pub const HEALTH_LINE_MAX: usize = 256;
 /// The turn's volume (afk's workspace): the gateway's stop mark on it.
-pub const TURN_VOLUME: &str = "turn";
+pub(crate) const TURN_VOLUME: &str = "turn";
 /// Where the gateway and the agent's watchdog mount it.
-pub const TURN_DIR: &str = "/afk-turn";
+pub(crate) const TURN_DIR: &str = "/afk-turn";
 /// The gateway's stop mark: there once it stopped the turn.
-pub const STOP_MARK: &str = "/afk-turn/stopped";
+pub(crate) const STOP_MARK: &str = "/afk-turn/stopped";
 /// The stop mark's path in the gateway container's environment; unset, the
 /// gateway leaves no mark (its agent is probed instead).
 pub const STOP_MARK_VAR: &str = "AFK_GATEWAY_STOP_MARK";
@@ -216,7 +216,7 @@ pub fn health_port(job: &str) -> u16 {
 /// killed one second after its SIGTERM. None for an init container:
 /// Kubernetes refuses probes on one that is not a sidecar (the agent of
 /// afk's workspace), whose watchdog reads the gateway's stop mark instead.
-pub fn liveness_probe(list: &str, health_port: u16) -> Option<Value> {
+pub(crate) fn liveness_probe(list: &str, health_port: u16) -> Option<Value> {
     (list == "containers").then(|| {
         json!({
             "httpGet": {"path": HEALTH_PATH, "port": health_port},
@@ -231,14 +231,14 @@ pub fn liveness_probe(list: &str, health_port: u16) -> Option<Value> {
 
 /// The turn's volume, where the gateway leaves its stop mark for the
 /// agent's watchdog: an `emptyDir` in memory, of a few bytes' use, capped.
-pub fn turn_volume() -> Value {
+pub(crate) fn turn_volume() -> Value {
     json!({"name": TURN_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}})
 }
 
 /// A container's mount of the turn's volume: the gateway's may write it
 /// (`writer`), the agent's only read it, so the agent can neither leave
 /// nor take away the stop mark.
-pub fn turn_mount(writer: bool) -> Value {
+pub(crate) fn turn_mount(writer: bool) -> Value {
     json!({"name": TURN_VOLUME, "mountPath": TURN_DIR, "readOnly": !writer})
 }
 

@@ -25,10 +25,10 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 /// The label every object afk creates carries (and every list selects on).
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const SELECTOR: &str = "app.kubernetes.io/managed-by=afk";
+pub(crate) const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub(crate) const SELECTOR: &str = "app.kubernetes.io/managed-by=afk";
 /// The label naming the afk instance (one state file) that made an object.
-pub const INSTANCE: &str = "afk.dev/instance";
+pub(crate) const INSTANCE: &str = "afk.dev/instance";
 
 /// The label selector of one instance's objects: afk's, and this state
 /// file's, so two instances sharing a namespace never list each other's.

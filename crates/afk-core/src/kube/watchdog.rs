@@ -18,10 +18,10 @@ const SH_NAME: &str = "afk-agent";
 /// gateway's, `core::kube::gateway::STOP_MARK`), in its environment.
 pub const STOP_MARK_VAR: &str = "AFK_TURN_STOP_MARK";
 /// The watchdog's grace: seconds between the stop's SIGTERM and its SIGKILL.
-pub const STOP_GRACE_SECONDS: u32 = 2;
+pub(crate) const STOP_GRACE_SECONDS: u32 = 2;
 /// The watchdog's exit status when it ended the turn: the status of a
 /// container the kubelet ended with SIGTERM, never 0, so the pod fails.
-pub const STOPPED_STATUS: u8 = 143;
+pub(crate) const STOPPED_STATUS: u8 = 143;
 
 /// afk's watchdog, the agent container's process 1 when the model gateway
 /// is on in afk's workspace (the agent an init container, where Kubernetes
@@ -47,7 +47,7 @@ pub const STOPPED_STATUS: u8 = 143;
 /// SIGQUIT ignored (POSIX; no shell can undo it), which nothing of the
 /// pod sends (the kubelet ends a container with SIGTERM and SIGKILL). With no `sleep` in
 /// the image it only waits for the agent, as without the watchdog.
-pub const WATCHDOG: &str = r#"stop=
+pub(crate) const WATCHDOG: &str = r#"stop=
 trap 'stop=1' TERM
 "$@" &
 agent=$!
@@ -109,7 +109,7 @@ pub fn agent_command(argv: &[Value], watched: bool) -> Vec<Value> {
 /// [`WATCHDOG`], its argv unchanged, and the stop mark's path (`mark`) in
 /// its environment. False, and nothing changed, for a container
 /// [`with_git`](crate::kube::workspace::with_git) did not make so.
-pub fn watch_agent(agent: &mut Value, mark: &str) -> bool {
+pub(crate) fn watch_agent(agent: &mut Value, mark: &str) -> bool {
     let ours = agent_command(&[], false);
     let argv = match agent["command"].as_array() {
         Some(c) if c.len() >= ours.len() && c[..ours.len()] == ours[..] => c[ours.len()..].to_vec(),

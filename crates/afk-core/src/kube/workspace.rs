@@ -22,18 +22,18 @@ use serde_json::{Value, json};
 
 /// The shared volume's mount point: the run folder of the pod (the checkout
 /// and the agent's local push repository).
-pub const WORK_PATH: &str = "/workspace";
+pub(crate) const WORK_PATH: &str = "/workspace";
 /// The agent's checkout (its working directory).
-pub const CHECKOUT_PATH: &str = "/workspace/work";
+pub(crate) const CHECKOUT_PATH: &str = "/workspace/work";
 /// Where the agent's wrapper keeps its exit status.
-pub const AGENT_EXIT_PATH: &str = "/workspace/agent-exit";
+pub(crate) const AGENT_EXIT_PATH: &str = "/workspace/agent-exit";
 /// afk's cache repository: a volume only the git containers mount.
-pub const CACHE_PATH: &str = "/afk-git";
+pub(crate) const CACHE_PATH: &str = "/afk-git";
 /// The forge credential (`git_secret`): mounted only in the git containers.
-pub const SECRET_PATH: &str = "/afk-git-secret";
+pub(crate) const SECRET_PATH: &str = "/afk-git-secret";
 /// The forwarding container's result: Kubernetes keeps at most 4096 bytes
 /// of it as the container's termination message.
-pub const RESULT_PATH: &str = "/dev/termination-log";
+pub(crate) const RESULT_PATH: &str = "/dev/termination-log";
 /// What Kubernetes keeps of a termination message.
 pub const RESULT_MAX: usize = 4096;
 
@@ -300,7 +300,7 @@ pub fn parse(message: &str) -> Option<Result> {
 }
 
 /// The name of the git credential's volume in a turn's pod.
-pub const SECRET_VOLUME: &str = "git-secret";
+pub(crate) const SECRET_VOLUME: &str = "git-secret";
 
 /// Whether a container of `pod` (a pod spec) may read the files of the
 /// Secret volume `volume` as the kubelet writes them: root's, moded
@@ -310,7 +310,7 @@ pub const SECRET_VOLUME: &str = "git-secret";
 /// `runAsGroup` (else the image's: 0), with the `fsGroup` and
 /// `supplementalGroups` as further groups. Each container that mounts the
 /// volume: (name, may read).
-pub fn secret_readers(pod: &Value, volume: &str) -> Vec<(String, bool)> {
+pub(crate) fn secret_readers(pod: &Value, volume: &str) -> Vec<(String, bool)> {
     let id = |v: &Value| v.as_u64();
     let sc = &pod["securityContext"];
     let fs_group = id(&sc["fsGroup"]);

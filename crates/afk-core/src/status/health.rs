@@ -26,7 +26,7 @@ pub struct TickRow {
 }
 
 /// The kinds the banner names: overdue or failed, in the rows' order.
-pub fn alarming(rows: &[TickRow]) -> Vec<&TickRow> {
+pub(crate) fn alarming(rows: &[TickRow]) -> Vec<&TickRow> {
     rows.iter()
         .filter(|r| r.state == "overdue" || r.state == "failed")
         .collect()
@@ -35,7 +35,7 @@ pub fn alarming(rows: &[TickRow]) -> Vec<&TickRow> {
 /// The banner's text (None: every kind is ok or never ran): each kind that
 /// is overdue (with its last start and expected interval) or failed (with
 /// its exit status and error count).
-pub fn banner_text(rows: &[TickRow]) -> Option<String> {
+pub(crate) fn banner_text(rows: &[TickRow]) -> Option<String> {
     let named: Vec<String> = alarming(rows)
         .iter()
         .map(|r| match r.state.as_str() {

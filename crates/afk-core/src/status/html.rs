@@ -4,7 +4,7 @@
 
 /// The most characters of one string the page shows (a reason, a phase, a
 /// question); the rest is cut with the cut said.
-pub const CELL_MAX: usize = 1_000;
+pub(crate) const CELL_MAX: usize = 1_000;
 
 /// Text for HTML: at most `CELL_MAX` characters (the cut said), controls and
 /// bidi overrides made visible (`sanitize::for_terminal`), then `& < > " '`

@@ -86,14 +86,14 @@ pub struct Twin<'a> {
 /// The first line of every body afk writes: says whose the issue is.
 pub const MARKER: &str = "<!-- afk:status-issue (rewritten by afk when its state changes; edits here are overwritten) -->";
 /// The most rows one table lists; the rest are counted.
-pub const ROWS_MAX: usize = 100;
+pub(crate) const ROWS_MAX: usize = 100;
 /// The most characters of one cell from outside (a reason, a phase).
-pub const CELL_MAX: usize = 300;
+pub(crate) const CELL_MAX: usize = 300;
 /// The most questions of one escalation the issue quotes.
-pub const QUESTIONS_SHOWN: usize = 3;
+pub(crate) const QUESTIONS_SHOWN: usize = 3;
 /// The most a body grows to, in bytes (so under 65,536 characters however
 /// a forge counts): `bounds::COMMENT_BUDGET`.
-pub const BODY_MAX: usize = COMMENT_BUDGET;
+pub(crate) const BODY_MAX: usize = COMMENT_BUDGET;
 
 /// The whole body.
 pub fn render(t: &Twin) -> String {

@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 /// The Content-Security-Policy the page declares: nothing loads, nothing
 /// runs; inline styles and data: images only.
-pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'";
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'";
 
 /// Everything the page shows, as plain data.
 #[derive(Debug, Clone, Default)]
@@ -167,16 +167,16 @@ pub struct FrozenRow {
     pub since: String,
 }
 
+pub use crate::status::html::esc;
 use crate::status::html::esc_whole;
-pub use crate::status::html::{CELL_MAX, esc};
 
 /// The most questions of one escalation the page lists.
-pub const QUESTIONS_SHOWN: usize = 20;
+pub(crate) const QUESTIONS_SHOWN: usize = 20;
 
 /// Links to the configured forge only: its origin and path (no user info,
 /// no query), then a valid `owner/repo` and a number.
 #[derive(Debug, Clone)]
-pub struct Links {
+pub(crate) struct Links {
     base: Option<String>,
     pr_segment: String,
     pr_sigil: String,
@@ -1036,6 +1036,7 @@ fn frozen_section(p: &Page, l: &Links) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::html::CELL_MAX;
 
     /// (ended, has a PR, green for, last CI) → the cell.
     #[test]

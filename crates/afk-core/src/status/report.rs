@@ -132,7 +132,7 @@ impl Outcome {
 }
 
 /// The outcome rule: a decided end counts as its end.
-pub fn outcome_of(state: RunStatus) -> Outcome {
+pub(crate) fn outcome_of(state: RunStatus) -> Outcome {
     match state {
         RunStatus::Succeeded | RunStatus::Succeeding => Outcome::Succeeded,
         RunStatus::Escalated | RunStatus::Escalating => Outcome::Escalated,
@@ -231,7 +231,7 @@ impl Spread {
 
 /// The nearest-rank percentile of sorted `values`: the value at rank
 /// ⌈pct/100 · n⌉ (1-based, at least 1); None when there is none.
-pub fn nearest_rank(sorted: &[i64], pct: usize) -> Option<i64> {
+pub(crate) fn nearest_rank(sorted: &[i64], pct: usize) -> Option<i64> {
     let n = sorted.len();
     if n == 0 {
         return None;
@@ -442,7 +442,7 @@ pub fn window_start(
 
 /// Whether a run belongs to the window `[from, to]`: dispatched in it. A run
 /// whose dispatch time is unknown belongs to none.
-pub fn in_window(r: &RunFacts, from: OffsetDateTime, to: OffsetDateTime) -> bool {
+pub(crate) fn in_window(r: &RunFacts, from: OffsetDateTime, to: OffsetDateTime) -> bool {
     r.dispatched_at.is_some_and(|d| from <= d && d <= to)
 }
 
@@ -563,7 +563,7 @@ pub fn figures(runs: &[&RunFacts]) -> Figures {
 }
 
 /// A duration for people: `45s`, `12m30s`, `3h5m`, `2d4h`.
-pub fn duration_text(s: i64) -> String {
+pub(crate) fn duration_text(s: i64) -> String {
     match s {
         s if s >= 86_400 => format!("{}d{}h", s / 86_400, s % 86_400 / 3600),
         s if s >= 3600 => format!("{}h{}m", s / 3600, s % 3600 / 60),

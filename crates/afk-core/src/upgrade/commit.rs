@@ -93,7 +93,7 @@ pub fn commit_is_only_the_edit(
 /// tag characters (`A-Za-z0-9_.-`, and `+` of a version label): in the tag of
 /// an `image:` reference (after its last `:`), or after a
 /// `coop-cloud.<stack>.version` label on the same line.
-pub fn only_tags_changed(before: &str, after: &str) -> Result<(), NotTheEdit> {
+pub(crate) fn only_tags_changed(before: &str, after: &str) -> Result<(), NotTheEdit> {
     let (b, a): (Vec<&[u8]>, Vec<&[u8]>) = (
         before.as_bytes().split(|c| *c == b'\n').collect(),
         after.as_bytes().split(|c| *c == b'\n').collect(),

@@ -120,7 +120,7 @@ pub fn is_compose_file(file_name: &str) -> bool {
 /// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*` separated by `/`, at most 255
 /// characters. An image path becomes part of an upgrade branch's name, which
 /// reaches agents: nothing else (`x;id>PWNED;`) ever does.
-pub fn is_image_path(path: &str) -> bool {
+pub(crate) fn is_image_path(path: &str) -> bool {
     let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     let component = |c: &str| {
         let b = c.as_bytes();
@@ -181,7 +181,7 @@ pub fn is_registry_host(host: &str) -> bool {
 
 /// Whether afk may upgrade an image written this way: host, path and tag all
 /// in the OCI reference grammar.
-pub fn is_upgradable(image: &ImageRef) -> bool {
+pub(crate) fn is_upgradable(image: &ImageRef) -> bool {
     is_image_path(&image.path)
         && image.tag.as_deref().is_some_and(is_image_tag)
         && image.registry.as_deref().is_none_or(is_registry_host)
@@ -280,7 +280,11 @@ pub fn find_images(text: &str) -> Result<Vec<ServiceImage>, ComposeError> {
 }
 
 /// Replaces the tag of `service`'s `image:` with `new_tag`, changing nothing else.
-pub fn set_image_tag(text: &str, service: &str, new_tag: &str) -> Result<String, ComposeError> {
+pub(crate) fn set_image_tag(
+    text: &str,
+    service: &str,
+    new_tag: &str,
+) -> Result<String, ComposeError> {
     if !is_image_tag(new_tag) {
         return Err(ComposeError::BadTag(new_tag.to_string()));
     }
@@ -307,7 +311,7 @@ pub fn set_image_tag(text: &str, service: &str, new_tag: &str) -> Result<String,
 /// image update bumps the minor and resets the patch, a patch or revision
 /// update bumps the patch; `APP` becomes `new_app_tag`. A service without the
 /// label is returned unchanged; a label that is not `X.Y.Z[+APP]` is an error.
-pub fn bump_version_label(
+pub(crate) fn bump_version_label(
     text: &str,
     service: &str,
     update_type: UpdateType,
@@ -338,7 +342,7 @@ pub fn bump_version_label(
 
 /// Every service's `coop-cloud.${STACK_NAME}.version` label value, in file
 /// order: `(service, "X.Y.Z+APP")`.
-pub fn version_labels(text: &str) -> Result<Vec<(String, String)>, ComposeError> {
+pub(crate) fn version_labels(text: &str) -> Result<Vec<(String, String)>, ComposeError> {
     let root = load(text)?;
     let mut out = vec![];
     for (name, svc) in services(&root) {
@@ -357,7 +361,7 @@ pub fn version_labels(text: &str) -> Result<Vec<(String, String)>, ComposeError>
 
 /// The version a label `X.Y.Z[+APP]` becomes for an update of `update_type`
 /// with the app at `app` (what [`bump_version_label`] writes).
-pub fn next_version(
+pub(crate) fn next_version(
     value: &str,
     update_type: UpdateType,
     app: &str,
@@ -369,7 +373,7 @@ pub fn next_version(
 }
 
 /// `afk/upgrade-<path with / as ->-<tag>`, the branch of an upgrade PR.
-pub fn upgrade_branch(path: &str, tag: &str) -> String {
+pub(crate) fn upgrade_branch(path: &str, tag: &str) -> String {
     format!("afk/upgrade-{}-{tag}", path.replace('/', "-"))
 }
 

@@ -530,7 +530,7 @@ fn is_group_name(v: &str) -> bool {
 }
 
 /// The mark afk puts on a comment that ends a PR's flow.
-pub fn final_marker(result: &str) -> String {
+pub(crate) fn final_marker(result: &str) -> String {
     format!("{FINAL}{result} -->")
 }
 
@@ -542,7 +542,7 @@ pub fn parse_final(body: &str) -> Option<String> {
 }
 
 /// The comment of a flow that ends FAILED: why, and that the PR stays open.
-pub fn failed_comment(why: &str, build_url: Option<&str>, fixer: Option<&str>) -> String {
+pub(crate) fn failed_comment(why: &str, build_url: Option<&str>, fixer: Option<&str>) -> String {
     let build = build_url
         .and_then(safe_url)
         .map(|u| format!(" The last build: {u}"))
@@ -574,7 +574,7 @@ pub fn stale_test_report(progress: &[u8]) -> Option<StaleTest> {
 
 /// The one explanatory comment of a stale test (SUCCESS-PENDING-TESTS). It
 /// names `--with-tests` only when that can work (`upgrade.tests_repo` is set).
-pub fn stale_test_comment(st: &StaleTest, with_tests_works: bool) -> String {
+pub(crate) fn stale_test_comment(st: &StaleTest, with_tests_works: bool) -> String {
     let how = if with_tests_works {
         "Update the test (for example by re-running the upgrade with `afk upgrade --with-tests`, \
          which opens a paired PR on the tests repository) and test this PR again."
@@ -592,7 +592,7 @@ pub fn stale_test_comment(st: &StaleTest, with_tests_works: bool) -> String {
 }
 
 /// The comment of a flow that ends STUCK: why, and that afk stops here.
-pub fn stuck_comment(why: &str) -> String {
+pub(crate) fn stuck_comment(why: &str) -> String {
     format!(
         "afk: STUCK — {}.\n\nafk stopped waiting (and any fixer it ran) and leaves this PR open \
          for a person: check that the CI answers the test comment, then test it by hand.\n\n{}",

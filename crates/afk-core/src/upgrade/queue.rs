@@ -46,7 +46,7 @@ impl Slot {
 }
 
 /// Whether a step keeps a test run or a fixer in flight.
-pub fn holds_slot(step: &Step) -> bool {
+pub(crate) fn holds_slot(step: &Step) -> bool {
     matches!(step, Step::Testme | Step::StartFixer | Step::Wait(_))
 }
 

@@ -104,7 +104,7 @@ pub struct Note {
 
 /// Most image configs read per image and tick: a registry full of young
 /// tags costs a few requests, never one per tag.
-pub const MAX_LOOKUPS: usize = 4;
+pub(crate) const MAX_LOOKUPS: usize = 4;
 
 /// The tags to choose from once the too-young ones are taken out, and what
 /// to say: the tag [`tags::select`] would choose is asked (`created_of`);

@@ -51,7 +51,7 @@ pub struct StatusView<'a> {
 /// aside) is exactly `testme`, or `testme` followed by whitespace and more
 /// (`!testme`, `!testme tests=afk/tests-x-1` and, for a command of several
 /// words, `@ci-bot test this upgrade`; never `!testmexyz`).
-pub fn is_testme(body: &str, testme: &str) -> bool {
+pub(crate) fn is_testme(body: &str, testme: &str) -> bool {
     let testme = testme.trim();
     if testme.is_empty() {
         return false;
@@ -298,9 +298,9 @@ impl fmt::Display for Failure {
 }
 
 /// Why a flow waits while its fixer runs.
-pub const FIXER_WORKING: &str = "the fixer is working";
+pub(crate) const FIXER_WORKING: &str = "the fixer is working";
 /// Why a flow waits while its fixer updates a stale test (`--with-tests`).
-pub const TESTS_WORKING: &str = "the fixer is updating the stale test";
+pub(crate) const TESTS_WORKING: &str = "the fixer is updating the stale test";
 
 /// What one tick does for one open upgrade PR.
 #[derive(Debug, Clone, PartialEq, Eq)]
