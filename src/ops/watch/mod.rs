@@ -16,7 +16,6 @@
 
 mod act;
 mod comments;
-mod confirm;
 mod decide;
 mod forward;
 mod lists;

@@ -1,108 +1,32 @@
-//! What watch hears of the conversation on a run's issue and PR
-//! (docs/reviews.md): trusted commands (`core::conversation::parse_command`),
-//! each heard once by what it does (`TalkSaid::effect`): carried out at once
-//! or queued for the turn asked for, and acknowledged with one `eyes`
-//! reaction, or an unknown verb answered with the verbs; and trusted
-//! changes-requested reviews (`core::conversation::actionable_reviews`) with
-//! their line comments, for a review turn. Every review looked at, and every
-//! command from someone else since the run started, is recorded once by its
-//! id (`store::talk`), which is also the trail; afk's own comments, the
-//! agent's and those from before the run are passed over. What afk first
-//! read of each comment is kept (`store::comments_read`): a comment is a
-//! command only as first read (`core::conversation::not_a_command`), so
-//! one read as no command never becomes one, whatever its dates say.
+//! What afk takes of a run's conversation, each author asked once of one
+//! [`Trust`] (the ready label's rule): a comment's command, as afk first
+//! read it, carried out at once or queued for its turn; a command afk cannot
+//! prove its author's words asked of them on the thread first; a review's
+//! request for changes, its line comments and the trusted replies in its
+//! threads. `hear` (`mod.rs`) walks them in that order.
 
-use super::confirm::Waited;
-use super::lists::Watch;
+use super::super::lists::Watch;
+use super::Ask;
+use crate::core::command_proof::{self, Confirmation, Proof};
 use crate::core::conversation::{self, FirstRead, ReviewContext};
 use crate::forge::{Comment, Failure, ForgeError, PullRequest, Target};
 use crate::store::Store;
 use crate::store::comments_read::Reads;
 use crate::store::runs::Run;
 use crate::store::talk::{Item, Talk};
-use crate::types::{
-    Effect, Handled, LineComment, Review, ReviewState, TalkKind, TalkSaid, TurnBudget,
-};
+use crate::types::{Effect, Handled, LineComment, Review, ReviewState, TalkKind, TalkSaid};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 
-/// One trusted request a turn answers: a review's changes, or a command
-/// queued for the next turn asked for.
-#[derive(Clone)]
-pub(crate) struct Ask {
-    /// what it is, and its id
-    pub key: (TalkKind, i64),
-    pub author: String,
-    /// what was said (`TalkSaid::ChangesRequested` for a review)
-    pub said: TalkSaid,
-    /// the limit its turn counts against (`TalkSaid::effect`)
-    pub budget: TurnBudget,
-    pub body: String,
-    pub comments: Vec<LineComment>,
-    pub cut: bool,
-    /// (review, line comments held, highest id) to keep as read once a
-    /// turn takes it: the threads' replies past it ask again
-    pub lines_read: Option<(i64, u64, i64)>,
-}
-
-impl Ask {
-    /// A review's ask (a change request, a comment review's line comments,
-    /// a reply in a thread), counted by `review_turns_max`.
-    fn of_review(
-        key: (TalkKind, i64),
-        author: &str,
-        said: TalkSaid,
-        (body, comments, cut): (String, Vec<LineComment>, bool),
-        lines_read: Option<(i64, u64, i64)>,
-    ) -> Ask {
-        Ask {
-            key,
-            author: author.to_string(),
-            said,
-            budget: TurnBudget::Review,
-            body,
-            comments,
-            cut,
-            lines_read,
-        }
-    }
-
-    /// How a turn's line and prompt name it: a reply in a thread by its
-    /// own words, else what was said (`TalkSaid::verb`).
-    pub fn verb(&self) -> String {
-        match self.key.0 {
-            TalkKind::Reply => crate::core::prompt::REPLY_VERB.to_string(),
-            _ => self.said.verb(),
-        }
-    }
-
-    /// A review's request for changes (else a command's).
-    pub fn review(&self) -> bool {
-        matches!(
-            self.said,
-            TalkSaid::ChangesRequested | TalkSaid::LineComments
-        )
-    }
-}
-
-/// What the conversation asks of a run now.
-#[derive(Default, Clone)]
-pub(crate) struct Heard {
-    pub talk: Talk,
-    pub asked: Vec<Ask>,
-    /// the trail: every review and command looked at
-    pub items: Vec<Item>,
-}
-
 /// Who may speak to afk: the ready label's rule, asked once per login.
-struct Trust<'a> {
-    w: &'a Watch<'a>,
-    run: &'a Run,
-    known: HashMap<String, bool>,
+pub(super) struct Trust<'a> {
+    pub(super) w: &'a Watch<'a>,
+    pub(super) run: &'a Run,
+    pub(super) known: HashMap<String, bool>,
 }
 
 impl Trust<'_> {
-    fn check(&mut self, login: &str) -> Result<bool> {
+    pub(super) fn check(&mut self, login: &str) -> Result<bool> {
         if let Some(t) = self.known.get(login) {
             return Ok(*t);
         }
@@ -138,127 +62,12 @@ impl Trust<'_> {
     }
 }
 
-/// Read the conversation of a run still in flight: commands on the issue
-/// (and the open PR), reviews of the open PR. A `resume` restarts the stall
-/// clock in `run` (and the store).
-pub(crate) fn hear(
-    w: &Watch,
-    store: &Store,
-    run: &mut Run,
-    pr: Option<&PullRequest>,
-    running: bool,
-) -> Result<Heard> {
-    let mut talk = store.talk(run.id)?;
-    let items = store.talk_items(run.id)?;
-    let open_pr = pr.filter(|p| p.is_open());
-    let snapshot = run.clone();
-    let mut trust = Trust {
-        w,
-        run: &snapshot,
-        known: HashMap::new(),
-    };
-    let mut done: HashSet<(TalkKind, i64)> = items.iter().map(|i| (i.kind, i.item)).collect();
-    let mut resumed = false;
-    let prefix = &w.t.config().watch.command_prefix;
-    if !prefix.is_empty() {
-        let mut threads = vec![Target::Issue(run.issue)];
-        threads.extend(open_pr.map(|p| Target::Pr(p.number)));
-        let reads = store.comments_read(run.id)?;
-        let mut listed: Vec<(Target, Vec<Comment>)> = vec![];
-        for on in threads {
-            let comments = w.t.forge()?.comments(&run.repo, on)?;
-            let unheard: Vec<&Comment> = comments
-                .iter()
-                .filter(|c| !done.contains(&(TalkKind::Comment, c.id)))
-                .collect();
-            let unheard = past_grace(store, run, unheard)?;
-            // the edits a signed delivery reported: the dates may show none
-            let ids: Vec<i64> = unheard.iter().map(|c| c.id).collect();
-            let marked = store.comments_edited(run.repo.as_str(), &ids)?;
-            let proofs = super::confirm::proofs(w, store, run, &ids)?;
-            let fresh: Vec<Read> = unheard
-                .into_iter()
-                .map(|c| read(prefix, &reads, c, marked.contains(&c.id), proofs(c.id)))
-                .collect();
-            // every first read is kept before anything is done: what a
-            // comment was then is what it can be, whatever its dates say
-            let firsts: Vec<(i64, &str, bool)> = fresh
-                .iter()
-                .filter(|r| r.first == FirstRead::Now)
-                .map(|r| (r.comment.id, r.comment.body.as_str(), r.what.is_some()))
-                .collect();
-            store.note_comments_read(run.id, &firsts)?;
-            for r in &fresh {
-                if done.insert((TalkKind::Comment, r.comment.id)) {
-                    resumed |= command(w, store, (&mut trust, &mut talk), (on, &comments), r)?;
-                }
-            }
-            listed.push((on, comments));
-        }
-        // the commands waiting for their author's 👍 (`core::command_proof`)
-        // since an earlier tick: a question asked now is in no list yet
-        for settled in super::confirm::waiting(w, run, &items, &listed, &reads)? {
-            match settled {
-                Waited::Given(item, on, c) if trust.check(&item.author)? => {
-                    resumed |=
-                        carry_out(w, store, (&snapshot, &mut talk), on, (c, item.what.clone()))?;
-                }
-                Waited::Given(..) => {}
-                Waited::Void(item, why) => note_command(
-                    store,
-                    run,
-                    (item.item, &item.author),
-                    &item.what,
-                    &Handled::Ignored(why.into()),
-                )?,
-            }
-        }
-    }
-    if resumed {
-        let now = crate::clock::ts(w.t.now);
-        store.restart_stall_clock(run.id, &now)?;
-        run.last_progress_at = Some(now);
-    }
-    let items = store.talk_items(run.id)?;
-    let mut asked: Vec<Ask> = items
-        .iter()
-        .filter(|i| i.kind == TalkKind::Comment && i.outcome == Handled::Queued)
-        .filter_map(|i| match i.what.effect() {
-            Effect::Queued(budget) => Some(Ask {
-                key: (TalkKind::Comment, i.item),
-                author: i.author.clone(),
-                said: i.what.clone(),
-                budget,
-                body: i.what.text().to_string(),
-                comments: vec![],
-                cut: false,
-                lines_read: None,
-            }),
-            _ => None,
-        })
-        .collect();
-    if let Some(p) = open_pr {
-        let mut asks = reviews(w, store, &mut trust, &talk, p, &items)?;
-        // a turn about to start on line comments (or the escalation that
-        // none is left): their threads' resolution, where the forge shows it
-        // apart (GitHub's GraphQL), asked once; a held or stopped run starts
-        // none, so its ticks ask nothing
-        let may_start = !running && talk.held_by.is_none() && talk.stopped_by.is_none();
-        if may_start && asks.iter().any(|a| !a.comments.is_empty()) {
-            asks = without_resolved(w, store, &snapshot, p, asks)?;
-        }
-        asked.extend(asks);
-    }
-    let items = store.talk_items(run.id)?;
-    Ok(Heard { talk, asked, items })
-}
-
 /// The comments a tick may read now: not one a signed delivery said was
 /// written less than its edit grace ago (`afk hook`): an edit in its own
 /// second is reported first, and its own tick (the delivery's follow-up)
 /// reads it. Nothing is kept of it here: what afk first read of a comment
 /// is what it can be.
-fn past_grace<'c>(
+pub(super) fn past_grace<'c>(
     store: &Store,
     run: &Run,
     comments: Vec<&'c Comment>,
@@ -279,17 +88,17 @@ fn past_grace<'c>(
 
 /// One comment as this tick reads it: what it commands now, and what afk
 /// read of it before.
-struct Read<'c> {
-    comment: &'c Comment,
-    what: Option<TalkSaid>,
-    first: FirstRead,
+pub(super) struct Read<'c> {
+    pub(super) comment: &'c Comment,
+    pub(super) what: Option<TalkSaid>,
+    pub(super) first: FirstRead,
     /// edited, by its dates or by the forge's edit event
     edited: bool,
     /// whether afk can take its words as its author's (`core::command_proof`)
     proof: crate::core::command_proof::Proof,
 }
 
-fn read<'c>(
+pub(super) fn read<'c>(
     prefix: &str,
     reads: &Reads,
     c: &'c Comment,
@@ -307,7 +116,7 @@ fn read<'c>(
 }
 
 /// Carry out one comment's command, once. Returns whether it resumed a hold.
-fn command(
+pub(super) fn command(
     w: &Watch,
     store: &Store,
     (trust, talk): (&mut Trust, &mut Talk),
@@ -368,7 +177,7 @@ fn command(
 
 /// Record what afk did with comment `id`'s command (by `author`), once,
 /// and say it.
-fn note_command(
+pub(super) fn note_command(
     store: &Store,
     run: &Run,
     (id, author): (i64, &str),
@@ -389,7 +198,7 @@ fn note_command(
 /// Carry out a trusted command afk can take as its author's: at once
 /// (`stop`, `hold`, `resume`) or queued for its turn; acknowledged with
 /// `eyes`, or an unknown verb answered. Returns whether it resumed a hold.
-fn carry_out(
+pub(super) fn carry_out(
     w: &Watch,
     store: &Store,
     (run, talk): (&Run, &mut Talk),
@@ -445,9 +254,137 @@ fn apply(w: &Watch, talk: &mut Talk, what: &TalkSaid, author: &str) -> bool {
     false
 }
 
+// The commands afk cannot prove its author's words (`core::command_proof`,
+// docs/reviews.md#commands): where the forge hides an edit in a comment's
+// first second and the agent's account holds a forge token, a command that
+// does more than halt the run is asked of its author on the thread, once,
+// and carried out on their own 👍 there. Each tick reads the reactions on
+// at most `WAITING_MAX` of afk's questions, and only on questions and
+// commands both still as afk read them.
+
+/// How many waiting commands a tick asks the forge about (one reactions
+/// read each); the others wait for a later tick.
+const WAITING_MAX: usize = 5;
+
+/// The proof of each of `ids`, comments of `run`'s repository: the
+/// deliveries are looked up only where the forge and the workspace leave
+/// them deciding.
+pub(super) fn proofs(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    ids: &[i64],
+) -> Result<impl Fn(i64) -> Proof + use<>> {
+    let cfg = w.t.config();
+    let tells = cfg.profile().tells_comment_edits;
+    // the agent holds a forge token where it does its own git
+    let holds = !w.t.workspace.afks();
+    let delivered = if tells || !holds {
+        Default::default()
+    } else {
+        store.comments_delivered(run.repo.as_str(), ids)?
+    };
+    Ok(move |id| command_proof::proof(tells, holds, delivered.contains(&id)))
+}
+
+/// The verb as afk's question names it (no markdown of its own).
+fn verb(what: &TalkSaid) -> String {
+    match what {
+        TalkSaid::Fix(_) => "fix".into(),
+        other => other.words(),
+    }
+}
+
+/// Ask the author of comment `comment` on its thread; returns the
+/// question's id. A question of afk's already on the thread (`thread`, as
+/// this tick listed it) is that one: an ask whose answer was lost, or whose
+/// tick died before it was recorded, is not posted twice.
+fn ask(
+    w: &Watch,
+    run: &Run,
+    (on, thread): (Target, &[Comment]),
+    comment: i64,
+    what: &TalkSaid,
+) -> Result<i64> {
+    let body = command_proof::question(comment, &verb(what));
+    let me = w.me()?;
+    let asked = thread
+        .iter()
+        .find(|q| q.author().eq_ignore_ascii_case(&me) && q.body.trim() == body.trim());
+    if let Some(q) = asked {
+        return Ok(q.id);
+    }
+    Ok(w.t.forge()?.create_comment(&run.repo, on, &body)?.id)
+}
+
+/// A waiting command this tick settles.
+pub(super) enum Waited<'i, 'c> {
+    /// its author's 👍 is given: carry it out, from its comment on `on`
+    Given(&'i Item, Target, &'c Comment),
+    /// never to be carried out, and why (its comment may be gone)
+    Void(&'i Item, &'static str),
+}
+
+/// The waiting commands this tick settles; the others wait on.
+pub(super) fn waiting<'i, 'c>(
+    w: &Watch,
+    run: &Run,
+    items: &'i [Item],
+    listed: &'c [(Target, Vec<Comment>)],
+    reads: &Reads,
+) -> Result<Vec<Waited<'i, 'c>>> {
+    let find = |id: i64| {
+        listed
+            .iter()
+            .find_map(|(on, cs)| cs.iter().find(|c| c.id == id).map(|c| (*on, c)))
+    };
+    let me = w.me()?;
+    let mut out = vec![];
+    let asked = items.iter().filter_map(|i| match i.outcome {
+        Handled::Awaiting(q) if i.kind == TalkKind::Comment => Some((i, q)),
+        _ => None,
+    });
+    for (item, question) in asked.take(WAITING_MAX) {
+        let command = find(item.item);
+        let void = match command {
+            None => Some("its comment is gone"),
+            Some((_, c)) if c.edited() => Some("edited after it was written"),
+            Some((_, c)) => {
+                let hash = crate::store::comments_read::body_hash(&c.body);
+                let first = conversation::first_read(
+                    c.id,
+                    &hash,
+                    reads.kept.get(&c.id),
+                    reads.folded_up_to,
+                );
+                conversation::not_a_command(first)
+            }
+        };
+        let q = find(question);
+        let intact = q.map(|(_, q)| {
+            q.author().eq_ignore_ascii_case(&me)
+                && !q.edited()
+                && q.body.trim() == command_proof::question(item.item, &verb(&item.what)).trim()
+        });
+        let reactions = match (void, q, intact) {
+            (None, Some((on, _)), Some(true)) => w.t.forge()?.reactions(&run.repo, on, question)?,
+            _ => vec![],
+        };
+        match (
+            command_proof::confirmation(&item.author, intact, void, &reactions),
+            command,
+        ) {
+            (Confirmation::Given, Some((on, c))) => out.push(Waited::Given(item, on, c)),
+            (Confirmation::Void(why), _) => out.push(Waited::Void(item, why)),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
 /// The open PR's trusted requests for changes not taken yet, with their line
 /// comments; the others recorded once with why they were not taken.
-fn reviews(
+pub(super) fn reviews(
     w: &Watch,
     store: &Store,
     trust: &mut Trust,
@@ -611,7 +548,7 @@ fn others_trusted(
 /// `asks` without the line comments of resolved threads, where the forge
 /// shows resolution apart from its line comments; an ask left with no line
 /// comment and no words of its own is no ask (recorded once, why said).
-fn without_resolved(
+pub(super) fn without_resolved(
     w: &Watch,
     store: &Store,
     run: &Run,
@@ -768,20 +705,4 @@ fn note_review(store: &Store, run: &Run, r: &Review, how: &Handled) -> Result<()
         &TalkSaid::CommentReview,
         how,
     )
-}
-
-/// The reviews and commands afk acted on, for the checklist (never those ignored).
-pub(super) fn said(heard: &Heard) -> Vec<crate::core::checklist::Said> {
-    heard
-        .items
-        .iter()
-        .filter(|i| i.outcome.acted_on())
-        .map(|i| crate::core::checklist::Said {
-            who: i.author.clone(),
-            at: i.at.clone(),
-            kind: i.kind,
-            what: i.what.clone(),
-            outcome: i.outcome.words(),
-        })
-        .collect()
 }
