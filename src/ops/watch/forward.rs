@@ -2,13 +2,16 @@
 //! the run's PR is found (`pr.rs`): the turn's work pushed to
 //! `afk/issue-<N>` by afk, and afk's own PR opened when none of afk's holds
 //! it (`core::workspace_pr::after_push`). What cannot be forwarded is the
-//! decision's to escalate (`push-conflict`, `push-refused`).
+//! decision's to escalate (`push-conflict`, `push-refused`). Where the agent
+//! pushes itself, nothing is forwarded: the head its turn ended at is kept
+//! instead (`turn_end_head`).
 
 use super::lists::Watch;
 use super::pr::Found;
 use crate::core::escalation::Kept;
 use crate::core::run_state::{Agent, PushProblem};
 use crate::core::workspace_pr::{self, AfterPush, Forwarding};
+use crate::store::Store;
 use crate::store::runs::Run;
 use crate::workspace::{At, Forwarded};
 use anyhow::Result;
@@ -382,4 +385,30 @@ fn open_pr(
         }
         (_, found) => Ok(found),
     }
+}
+
+/// An agent that pushes itself (`workspace = "agent"`): the PR's head as
+/// afk first sees it after a turn ended is the turn's, kept for the
+/// zero-touch rule (`core::zero_touch`); never a merged PR's (a person may
+/// have pushed and merged between two looks).
+pub(crate) fn turn_end_head(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    agent: &crate::runner::Observed,
+    found: &Found,
+) -> Result<()> {
+    if w.t.workspace.afks()
+        || run.state.decided()
+        || agent.agent == crate::core::run_state::Agent::Running
+    {
+        return Ok(());
+    }
+    if let Some((pr, _)) = found.as_ref()
+        && !pr.merged
+        && !pr.head.sha.is_empty()
+    {
+        store.note_turn_end_head(run.id, run.turns.max(1), &pr.head.sha)?;
+    }
+    Ok(())
 }

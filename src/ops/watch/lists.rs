@@ -1,7 +1,8 @@
 //! One watch tick as its runs see it ([`Watch`]: the tick, and what its
 //! runs share within it): the per-repo lists every run of a repo shares,
 //! each fetched at most once (the open PRs and the in-progress issues all at
-//! once, first; the recently closed PRs when a run needs them), and afk's own login: caches whose
+//! once, first; the recently closed PRs when a run needs them; the PR lists
+//! are read by `pr.rs`, `Watch::pulls`), and afk's own login: caches whose
 //! errors keep their type. What one run's step found or did travels in its
 //! own values (`Settled`, `Seen`), never through here.
 
@@ -15,9 +16,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// A per-tick answer shared by the runs that need it; its error keeps its
 /// type (a `ForgeError` that used up its retries stays one), see [`again`].
-type Cached<T> = Result<T, Arc<anyhow::Error>>;
-type Shared<T> = Arc<OnceLock<Cached<T>>>;
-type PullLists = Mutex<HashMap<(RepoName, bool), Shared<Vec<PullRequest>>>>;
+pub(super) type Cached<T> = Result<T, Arc<anyhow::Error>>;
+pub(super) type Shared<T> = Arc<OnceLock<Cached<T>>>;
+pub(super) type PullLists = Mutex<HashMap<(RepoName, bool), Shared<Vec<PullRequest>>>>;
 
 type Labelled = Mutex<HashMap<RepoName, Shared<Vec<IssueNumber>>>>;
 type IssueStates = Mutex<HashMap<(RepoName, IssueNumber), Shared<(bool, bool)>>>;
@@ -30,7 +31,7 @@ pub(crate) struct Watch<'a> {
     pub t: &'a Tick<'a>,
     /// afk's own login: only its comments are afk's.
     me: OnceLock<Cached<String>>,
-    pulls: PullLists,
+    pub(super) pulls: PullLists,
     labelled: Labelled,
     issues: IssueStates,
 }
@@ -48,21 +49,10 @@ impl<'a> Watch<'a> {
     }
 }
 
-fn shared<T: Clone>(
-    map: &Mutex<HashMap<(RepoName, bool), Shared<T>>>,
-    key: (RepoName, bool),
-    f: impl FnOnce() -> Result<T>,
-) -> Result<T> {
-    let cell = map.lock().unwrap().entry(key).or_default().clone();
-    cell.get_or_init(|| f().map_err(Arc::new))
-        .clone()
-        .map_err(|e| again(&e))
-}
-
 /// A cached error handed out again: the same words, and a forge error is
 /// still a `ForgeError` of the same kind, so a call that exhausted its
 /// retries records its `transient_retry` lesson whichever run reports it.
-fn again(e: &anyhow::Error) -> anyhow::Error {
+pub(super) fn again(e: &anyhow::Error) -> anyhow::Error {
     use crate::forge::ForgeError;
     let Some(f) = e.downcast_ref::<ForgeError>() else {
         return anyhow::anyhow!("{e}");
@@ -77,17 +67,6 @@ fn again(e: &anyhow::Error) -> anyhow::Error {
 }
 
 impl Watch<'_> {
-    /// The repo's open (or recently closed) pull requests, one list per tick.
-    pub fn pulls(&self, repo: &RepoName, open: bool) -> Result<Vec<PullRequest>> {
-        shared(&self.pulls, (repo.clone(), open), || {
-            if open {
-                self.t.forge()?.open_pulls(repo)
-            } else {
-                self.t.forge()?.recent_closed_pulls(repo)
-            }
-        })
-    }
-
     /// Whether a run's issue is open and carries the in-progress label: from
     /// the repo's list, else one GET for the issue, at most once a tick
     /// (forwarding asks before it pushes, observing before it decides).

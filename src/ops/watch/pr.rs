@@ -2,16 +2,20 @@
 //! one rule that says which PR is the run's (`core::ci::belongs`, chosen
 //! among candidates by `core::ci::choose_pr`, both table-tested) asked over
 //! the repo's open PRs, the recorded one and, failing those, the recently
-//! closed ones. What it finds travels on ([`Found`]): forwarding opens afk's
+//! closed ones, each list read once a tick (`Watch::pulls`). What it
+//! finds travels on ([`Found`]): forwarding opens afk's
 //! PR only when none is found (`core::workspace_pr::after_push`), the
 //! conversation is heard on it, and a branch update asks how it was the
 //! run's (`Seen::afk_branch`), so no later phase looks for it again.
 
-use super::lists::Watch;
+use super::lists::{Shared, Watch, again};
 use crate::core::ci::{self, Belongs, PrFacts, RunIdentity};
 use crate::forge::{Failure, ForgeError, PullRequest};
 use crate::store::runs::Run;
+use crate::types::RepoName;
 use anyhow::Result;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The run's PR and how it is the run's.
 pub(crate) type Found = Option<(PullRequest, Belongs)>;
@@ -90,4 +94,28 @@ impl<'a> Mine<'a> {
             closes_issue: ci::says_closes(body, self.run.issue, self.words),
         }
     }
+}
+
+impl Watch<'_> {
+    /// The repo's open (or recently closed) pull requests, one list per tick.
+    pub fn pulls(&self, repo: &RepoName, open: bool) -> Result<Vec<PullRequest>> {
+        shared(&self.pulls, (repo.clone(), open), || {
+            if open {
+                self.t.forge()?.open_pulls(repo)
+            } else {
+                self.t.forge()?.recent_closed_pulls(repo)
+            }
+        })
+    }
+}
+
+fn shared<T: Clone>(
+    map: &Mutex<HashMap<(RepoName, bool), Shared<T>>>,
+    key: (RepoName, bool),
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let cell = map.lock().unwrap().entry(key).or_default().clone();
+    cell.get_or_init(|| f().map_err(Arc::new))
+        .clone()
+        .map_err(|e| again(&e))
 }

@@ -41,32 +41,6 @@ pub(crate) struct Settled {
     pub spend: (Option<f64>, Option<(Option<f64>, String)>),
 }
 
-/// An agent that pushes itself (`workspace = "agent"`): the PR's head as
-/// afk first sees it after a turn ended is the turn's, kept for the
-/// zero-touch rule (`core::zero_touch`); never a merged PR's (a person may
-/// have pushed and merged between two looks).
-fn turn_end_head(
-    w: &Watch,
-    store: &Store,
-    run: &Run,
-    agent: &crate::runner::Observed,
-    found: &Found,
-) -> Result<()> {
-    if w.t.workspace.afks()
-        || run.state.decided()
-        || agent.agent == crate::core::run_state::Agent::Running
-    {
-        return Ok(());
-    }
-    if let Some((pr, _)) = found.as_ref()
-        && !pr.merged
-        && !pr.head.sha.is_empty()
-    {
-        store.note_turn_end_head(run.id, run.turns.max(1), &pr.head.sha)?;
-    }
-    Ok(())
-}
-
 pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
     let run_dir = w.t.run_dir(run);
     if let Err(e) = w.t.runner.settle(run.handle.as_ref(), &run_dir) {
@@ -79,7 +53,7 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
     let spend = super::spend::read(w, run, &run_dir, &agent);
     let found = super::pr::find(w, run)?;
     let (forwarded, found) = super::forward::step(w, run, &run_dir, (agent.agent, spend.0), found)?;
-    turn_end_head(w, store, run, &agent, &found)?;
+    super::forward::turn_end_head(w, store, run, &agent, &found)?;
     let mut run = run.clone();
     let heard = if run.state.decided() {
         Heard {
