@@ -50,8 +50,7 @@ impl<'a> Lookup<'a> {
         login: &str,
         issue: IssueNumber,
     ) -> Result<Result<Option<Permission>, ()>> {
-        let cfg = self.t.config();
-        if !dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
+        if !dispatch::needs_lookup(login, &self.t.settled.trusted_users) {
             return Ok(Ok(None));
         }
         if let Some(p) = self.perms.get(login) {
@@ -111,7 +110,7 @@ impl<'a> Lookup<'a> {
     ) -> Result<(Vec<Said>, usize)> {
         let me = self.t.forge()?.me()?.login;
         let after = escalation.comment;
-        let cfg = self.t.config();
+        let settled = &self.t.settled;
         let store = self.t.store();
         let listed = self.t.forge()?.comments(self.repo, Target::Issue(issue))?;
         let read: Vec<_> = listed
@@ -136,7 +135,7 @@ impl<'a> Lookup<'a> {
             let first =
                 conversation::first_read(c.id, &hash, reads.kept.get(&c.id), reads.folded_up_to);
             if first == FirstRead::Now {
-                let command = conversation::parse_command(&cfg.watch.command_prefix, &c.body);
+                let command = conversation::parse_command(&settled.command_prefix, &c.body);
                 firsts.push((c.id, c.body.as_str(), command.is_some()));
             }
             // an edited comment is no trusted person's answer
@@ -165,9 +164,9 @@ impl<'a> Lookup<'a> {
                 Ok(p) => {
                     dispatch::trust(
                         who,
-                        &[&me, &cfg.runner.agent_login],
-                        &cfg.poll.trusted_users,
-                        cfg.poll.trusted_permission,
+                        &[&me, &settled.agent_login],
+                        &settled.trusted_users,
+                        settled.trusted_permission,
                         crate::types::Permission::access_of(&p),
                     ) == Trust::Trusted
                 }

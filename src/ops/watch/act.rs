@@ -129,7 +129,7 @@ fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
         .as_deref()
         .map(|t| (t, run.template_version));
     let pushed_by = seen.pr.as_ref().map(|p| p.author());
-    let agent_login = &w.t.config().runner.agent_login;
+    let agent_login = &w.t.settled.agent_login;
     let agent = crate::core::run_state::agent_of(pushed_by, agent_login, template);
     let mut l = lesson(run, run_lessons::gate_failure(&seen.ci.failing));
     l.agent = Some(agent);
@@ -159,7 +159,7 @@ fn update_branch(
         run.repo,
         run.issue,
         run.id,
-        w.t.config().profile().pr_ref(pr.number),
+        w.t.settled.profile.pr_ref(pr.number),
         pr.base.sha
     ));
     Ok(())

@@ -392,7 +392,10 @@ fn escalation_comment(
     );
     let stop = seen.budget_stopped();
     let box_said = box_said(w, seen);
-    let pr_ref = seen.pr.as_ref().map(|p| cfg.profile().pr_ref(p.number));
+    let pr_ref = seen
+        .pr
+        .as_ref()
+        .map(|p| w.t.settled.profile.pr_ref(p.number));
     let body = escalation::comment(&escalation::Escalated {
         run_id: run.id,
         why,

@@ -62,7 +62,7 @@ impl<'a> Mine<'a> {
     fn of(w: &'a Watch, run: &'a Run) -> Result<Mine<'a>> {
         Ok(Mine {
             run,
-            agent_login: &w.t.config().runner.agent_login,
+            agent_login: &w.t.settled.agent_login,
             me: if w.t.workspace.afks() {
                 Some(w.me()?)
             } else {

@@ -135,7 +135,7 @@ pub(super) fn refresh(
                 run.repo,
                 run.issue,
                 run.id,
-                w.t.config().profile().pr_ref(pr.number),
+                w.t.settled.profile.pr_ref(pr.number),
                 &head[..head.len().min(12)]
             ));
         }

@@ -120,7 +120,7 @@ pub(crate) fn hear(
     };
     let mut done: HashSet<(TalkKind, i64)> = items.iter().map(|i| (i.kind, i.item)).collect();
     let mut resumed = false;
-    let prefix = &w.t.config().watch.command_prefix;
+    let prefix = &w.t.settled.command_prefix;
     if !prefix.is_empty() {
         let mut threads = vec![Target::Issue(run.issue)];
         threads.extend(open_pr.map(|p| Target::Pr(p.number)));

@@ -30,9 +30,10 @@ impl Trust<'_> {
         if let Some(t) = self.known.get(login) {
             return Ok(*t);
         }
-        let cfg = self.w.t.config();
-        let me = self.w.me()?;
-        let never = [me.as_str(), cfg.runner.agent_login.as_str()];
+        let w = self.w;
+        let settled = &w.t.settled;
+        let me = w.me()?;
+        let never = [me.as_str(), settled.agent_login.as_str()];
         // afk's own account and the agent's: never, and no lookup spent on them
         if never
             .iter()
@@ -41,7 +42,7 @@ impl Trust<'_> {
             self.known.insert(login.to_string(), false);
             return Ok(false);
         }
-        let p = if crate::core::dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
+        let p = if crate::core::dispatch::needs_lookup(login, &settled.trusted_users) {
             match self.w.t.forge()?.permission(&self.run.repo, login) {
                 Ok(p) => Ok(Some(p)),
                 Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => Err(()),
@@ -53,8 +54,8 @@ impl Trust<'_> {
         let t = crate::core::dispatch::trust(
             login,
             &never,
-            &cfg.poll.trusted_users,
-            cfg.poll.trusted_permission,
+            &settled.trusted_users,
+            settled.trusted_permission,
             crate::types::Permission::access_of(&p),
         ) == crate::core::dispatch::Trust::Trusted;
         self.known.insert(login.to_string(), t);
@@ -124,7 +125,6 @@ pub(super) fn command(
     read: &Read,
 ) -> Result<bool> {
     let run = trust.run;
-    let cfg = w.t.config();
     let c = read.comment;
     let Some(what) = read.what.clone() else {
         return Ok(false);
@@ -140,7 +140,7 @@ pub(super) fn command(
         (Some(at), Some(start)) => at < start,
         _ => false,
     };
-    if before_run || own(&me) || own(&cfg.runner.agent_login) {
+    if before_run || own(&me) || own(&w.t.settled.agent_login) {
         return Ok(false);
     }
     let note = |outcome: Handled| note_command(store, run, (c.id, c.author()), &what, &outcome);
@@ -205,7 +205,6 @@ pub(super) fn carry_out(
     on: Target,
     (c, what): (&Comment, TalkSaid),
 ) -> Result<bool> {
-    let cfg = w.t.config();
     let author = c.author();
     let note = |outcome: Handled| note_command(store, run, (c.id, c.author()), &what, &outcome);
     let mut resumed = false;
@@ -218,8 +217,8 @@ pub(super) fn carry_out(
         Effect::Answered => {
             let body = format!(
                 "afk does not know that command. The verbs: `{} {}`.",
-                cfg.watch.command_prefix,
-                TalkSaid::VERBS.replace(", ", &format!("`, `{} ", cfg.watch.command_prefix))
+                w.t.settled.command_prefix,
+                TalkSaid::VERBS.replace(", ", &format!("`, `{} ", w.t.settled.command_prefix))
             );
             w.t.forge()?.create_comment(&run.repo, on, &body)?;
             note(Handled::Answered("unknown verb".into()))?;
@@ -275,8 +274,7 @@ pub(super) fn proofs(
     run: &Run,
     ids: &[i64],
 ) -> Result<impl Fn(i64) -> Proof + use<>> {
-    let cfg = w.t.config();
-    let tells = cfg.profile().tells_comment_edits;
+    let tells = w.t.settled.profile.tells_comment_edits;
     // the agent holds a forge token where it does its own git
     let holds = !w.t.workspace.afks();
     let delivered = if tells || !holds {
@@ -409,7 +407,7 @@ pub(super) fn reviews(
         head_sha: &pr.head.sha,
         last_turn_started: crate::clock::parse(started),
         afk_login: &me,
-        agent_login: &w.t.config().runner.agent_login,
+        agent_login: &w.t.settled.agent_login,
         trusted: &is_trusted,
         acted: &acted,
     };
