@@ -168,7 +168,7 @@ pub(super) fn command(
     }
     // words afk cannot prove its author's: asked of them, once
     if crate::core::command_proof::asks_its_author(read.proof, &what) {
-        let question = super::confirm::ask(w, run, (on, thread), c.id, &what)?;
+        let question = ask(w, run, (on, thread), c.id, &what)?;
         note(Handled::Awaiting(question))?;
         return Ok(false);
     }
