@@ -153,6 +153,12 @@ impl Limit {
             Limit::RunTime => "run_time",
         }
     }
+    /// A stored key read back (`key`'s words); None for any other.
+    pub fn parse(s: &str) -> Option<Limit> {
+        [Limit::RunUsd, Limit::RunTime]
+            .into_iter()
+            .find(|l| l.key() == s)
+    }
     /// How a run at this limit escalates when it does not pause, or when
     /// its pause ends with nobody continuing it.
     pub fn escalation(self) -> Escalation {
@@ -169,6 +175,22 @@ impl Limit {
 pub enum ContinuedBy {
     Budget,
     Resume,
+}
+
+impl ContinuedBy {
+    /// The stored word, the report's `reason` of `continue`.
+    pub fn key(self) -> &'static str {
+        match self {
+            ContinuedBy::Budget => "budget",
+            ContinuedBy::Resume => "resume",
+        }
+    }
+    /// A stored word read back; None for any other.
+    pub fn parse(s: &str) -> Option<ContinuedBy> {
+        [ContinuedBy::Budget, ContinuedBy::Resume]
+            .into_iter()
+            .find(|c| c.key() == s)
+    }
 }
 
 /// What the conversation on the issue and the PR asks of a run
@@ -358,8 +380,7 @@ impl Action {
             Action::Retest => Some("ci-red".into()),
             Action::Escalate(e) => Some(e.to_string()),
             Action::Pause(limit) => Some(limit.key().into()),
-            Action::Continue(ContinuedBy::Budget) => Some("budget".into()),
-            Action::Continue(ContinuedBy::Resume) => Some("resume".into()),
+            Action::Continue(by) => Some(by.key().into()),
             Action::Succeed | Action::Abandon => None,
         }
     }

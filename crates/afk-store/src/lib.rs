@@ -212,6 +212,9 @@ const MIGRATIONS: &[&str] = &[
     // heads afk recorded for each run, and each merged run's verdict and
     // line counts, recorded once (NULL: not decided)
     touch::SCHEMA,
+    // 32: a run paused at a limit and continued, and its own limits
+    // (talk.rs; SPEC 4.2): a paused run stays in flight
+    talk::PAUSE_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

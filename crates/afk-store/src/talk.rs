@@ -11,6 +11,23 @@ use rusqlite::{OptionalExtension, params};
 /// Migration 18: when the retest comment was made (docs/reviews.md#retests).
 pub const RETEST_AT_SCHEMA: &str = "ALTER TABLE talk ADD COLUMN retest_at TEXT;";
 
+/// Migration 32: a run paused at a limit and continued (SPEC 4.2): the
+/// limit and since when (NULL: not paused), the time paused before the
+/// current pause, how many pauses (the comment's `n=`), who continued it
+/// and how (`budget` or `resume`), the run's own limits a trusted
+/// `/afk budget` set (NULL: the config's), and the continuation turns,
+/// which count against no corrective budget.
+pub const PAUSE_SCHEMA: &str = "ALTER TABLE talk ADD COLUMN paused_limit TEXT;
+    ALTER TABLE talk ADD COLUMN paused_since TEXT;
+    ALTER TABLE talk ADD COLUMN paused_secs INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE talk ADD COLUMN pauses INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE talk ADD COLUMN continued TEXT;
+    ALTER TABLE talk ADD COLUMN continued_by TEXT;
+    ALTER TABLE talk ADD COLUMN limit_cents INTEGER;
+    ALTER TABLE talk ADD COLUMN limit_time_secs INTEGER;
+    ALTER TABLE talk ADD COLUMN limits_set_by TEXT;
+    ALTER TABLE talk ADD COLUMN continuations INTEGER NOT NULL DEFAULT 0;";
+
 pub const SCHEMA: &str = "CREATE TABLE talk (
         run_id INTEGER PRIMARY KEY,
         review_turns INTEGER NOT NULL DEFAULT 0,
@@ -63,6 +80,30 @@ pub struct Talk {
     /// when the forge says that comment was made (its `created_at`): a CI
     /// result counts for the retest only when reported after it
     pub retest_at: Option<String>,
+    /// the pause standing (SPEC 4.2), if any
+    pub pause: Pause,
+}
+
+/// A run's pauses at its limits and its own limits (SPEC 4.2.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pause {
+    /// `run_usd` or `run_time` (`core::run_state::Limit::key`) while paused
+    pub limit: Option<String>,
+    pub since: Option<String>,
+    /// time spent paused before the current pause, in seconds
+    pub secs: u64,
+    /// the run's pauses so far, the current one included
+    pub count: u32,
+    /// how a trusted person continued the current pause (`budget` or
+    /// `resume`) and who; cleared when its continuation turn starts
+    pub continued: Option<String>,
+    pub continued_by: Option<String>,
+    /// the run's own limits set by trusted comments (None: the config's)
+    pub limit_cents: Option<u64>,
+    pub limit_time_secs: Option<u64>,
+    pub limits_set_by: Option<String>,
+    /// continuation turns started: counted against no corrective budget
+    pub continuations: u32,
 }
 
 /// One review or comment afk looked at: what it is, what it said and what
@@ -99,7 +140,9 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
-                        update_base, retest_sha, retest_at
+                        update_base, retest_sha, retest_at, paused_limit, paused_since,
+                        paused_secs, pauses, continued, continued_by, limit_cents,
+                        limit_time_secs, limits_set_by, continuations
                  FROM talk WHERE run_id = ?1",
                 [run],
                 |r| {
@@ -113,6 +156,18 @@ impl Store {
                         update_base: r.get(6)?,
                         retest_sha: r.get(7)?,
                         retest_at: r.get(8)?,
+                        pause: Pause {
+                            limit: r.get(9)?,
+                            since: r.get(10)?,
+                            secs: r.get::<_, i64>(11)?.max(0) as u64,
+                            count: r.get::<_, i64>(12)?.max(0) as u32,
+                            continued: r.get(13)?,
+                            continued_by: r.get(14)?,
+                            limit_cents: r.get::<_, Option<i64>>(15)?.map(|c| c.max(0) as u64),
+                            limit_time_secs: r.get::<_, Option<i64>>(16)?.map(|t| t.max(0) as u64),
+                            limits_set_by: r.get(17)?,
+                            continuations: r.get::<_, i64>(18)?.max(0) as u32,
+                        },
                     })
                 },
             )
@@ -126,8 +181,11 @@ impl Store {
             .execute(
                 "INSERT OR REPLACE INTO talk
                  (run_id, review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
-                  update_base, retest_sha, retest_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  update_base, retest_sha, retest_at, paused_limit, paused_since, paused_secs,
+                  pauses, continued, continued_by, limit_cents, limit_time_secs, limits_set_by,
+                  continuations)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                         ?17, ?18, ?19, ?20)",
                 params![
                     run,
                     t.review_turns as i64,
@@ -138,11 +196,61 @@ impl Store {
                     t.stopped_by,
                     t.update_base,
                     t.retest_sha,
-                    t.retest_at
+                    t.retest_at,
+                    t.pause.limit,
+                    t.pause.since,
+                    t.pause.secs as i64,
+                    t.pause.count as i64,
+                    t.pause.continued,
+                    t.pause.continued_by,
+                    t.pause.limit_cents.map(|c| c as i64),
+                    t.pause.limit_time_secs.map(|s| s as i64),
+                    t.pause.limits_set_by,
+                    t.pause.continuations as i64
                 ],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// Record a pause of `run` at `limit` (SPEC 4.2.4.3), with its
+    /// `run.paused` event in the outbox, in one transaction: only a run not
+    /// paused already is paused (a second tick records nothing). Returns
+    /// the pause's number (the comment's `n=`) when it was recorded now.
+    pub fn pause(
+        &mut self,
+        run: RunId,
+        limit: &str,
+        event: Option<crate::events::NewEvent>,
+    ) -> Result<Option<u32>> {
+        let at = self.stamp();
+        let path = self.path.clone();
+        let map = |e: rusqlite::Error| anyhow::Error::new(super::describe(&path, &e));
+        let tx = self.immediate()?;
+        tx.execute("INSERT OR IGNORE INTO talk (run_id) VALUES (?1)", [run])
+            .map_err(map)?;
+        let n = tx
+            .execute(
+                "UPDATE talk SET paused_limit = ?2, paused_since = ?3, pauses = pauses + 1,
+                        continued = NULL, continued_by = NULL
+                 WHERE run_id = ?1 AND paused_since IS NULL",
+                params![run, limit, at],
+            )
+            .map_err(map)?;
+        if n == 0 {
+            tx.commit().map_err(map)?;
+            return Ok(None);
+        }
+        if let Some(e) = event {
+            crate::events::insert_event(&tx, &e, &at).map_err(map)?;
+        }
+        let count: i64 = tx
+            .query_row("SELECT pauses FROM talk WHERE run_id = ?1", [run], |r| {
+                r.get(0)
+            })
+            .map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(Some(count.max(0) as u32))
     }
 
     /// The reviews and comments of a run afk looked at, oldest first.

@@ -26,8 +26,12 @@ pub(crate) struct Decision {
 pub(crate) fn decide(w: &Watch, seen: &Seen) -> Option<Decision> {
     let run = &seen.run;
     if seen.blind {
+        // a paused run waits for a tick that sees it (its rows need the forge)
+        if seen.heard.talk.pause.since.is_some() {
+            return None;
+        }
         let why = run_state::limit_over(&blind(w, run, seen))?;
-        let action = Action::Escalate(why);
+        let action = at_limit(w, why);
         crate::log::decision(&format!(
             "{}#{} run {}: {} (its forge reads failed; the limit holds)",
             run.repo,
@@ -51,19 +55,33 @@ pub(crate) fn decide(w: &Watch, seen: &Seen) -> Option<Decision> {
     Some(Decision { action, detail })
 }
 
+/// A blind run over a limit: a money or time limit pauses it where
+/// `budget.pause_for` is set (SPEC 4.2), anything else escalates.
+fn at_limit(w: &Watch, why: run_state::Escalation) -> Action {
+    use run_state::{Escalation, Limit};
+    let limit = match why {
+        Escalation::OverBudget => Limit::RunUsd,
+        Escalation::Timeout => Limit::RunTime,
+        _ => return Action::Escalate(why),
+    };
+    match w.t.config().budget.pause_for {
+        Some(_) => Action::Pause(limit),
+        None => Action::Escalate(why),
+    }
+}
+
 /// A blind run's limits: its money, run time and stall clock from the
 /// runner, the run's files and the store alone.
 fn blind(w: &Watch, run: &Run, seen: &Seen) -> Blind {
-    let cfg = w.t.config();
     let talk = &seen.heard.talk;
     Blind {
         held: talk.held_since.is_some(),
         awaiting_merge: run.green_since.is_some(),
         spend_usd: seen.spend_usd,
-        run_usd: cfg.budget.run_usd,
+        run_usd: run_usd(w, talk),
         budget_stop: seen.budget_stopped(),
         age: held_age(w, seen.age, talk),
-        run_time: cfg.budget.run_time,
+        run_time: run_time(w, talk),
         since_progress: seen.since_progress,
         stall_after: w.t.settled.stall_after,
     }
@@ -85,7 +103,8 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
         ci: seen.ci.checks,
         deploy_configured: !cfg.watch.deploy_context.is_empty(),
         deploy: seen.deploy,
-        turns: run.turns,
+        // continuation turns count against no corrective budget (SPEC 4.2.4.6)
+        turns: run.turns.saturating_sub(talk.pause.continuations),
         fix_forward_max: cfg.watch.fix_forward_max,
         since_progress: seen.since_progress,
         stall_after: w.t.settled.stall_after,
@@ -93,10 +112,10 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
         // a started run's label is poll's to add: its absence is no person's doing
         in_progress_label: seen.in_progress_label || run.state == RunStatus::Started,
         spend_usd: seen.spend_usd,
-        run_usd: cfg.budget.run_usd,
+        run_usd: run_usd(w, talk),
         budget_stop: seen.budget_stopped(),
         age: held_age(w, seen.age, talk),
-        run_time: cfg.budget.run_time,
+        run_time: run_time(w, talk),
         talk: Talk {
             stop: talk.stopped_by.is_some(),
             held: talk.held_since.is_some(),
@@ -116,14 +135,7 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
                 seen.ci_newest_at,
             ),
         },
-        // No run is ever paused yet: the store keeps no pause and act
-        // carries none out, so the config refuses any `pause_for` but "0s"
-        // (`config/budget.rs`) and a limit escalates as before.
-        pause: run_state::Pausing {
-            pause_for: cfg.budget.pause_for,
-            paused: None,
-            continued: None,
-        },
+        pause: pausing(w, talk),
     }
 }
 
@@ -132,7 +144,9 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
 fn conflict(w: &Watch, run: &Run, seen: &Seen) -> Option<ConflictStep> {
     let cfg = w.t.config();
     let p = seen.pr.as_ref().filter(|_| seen.pr_state() == Pr::Open)?;
-    let fix_turns = fix_turns_used(run.turns, seen.heard.talk.review_turns);
+    let talk = &seen.heard.talk;
+    let turns = run.turns.saturating_sub(talk.pause.continuations);
+    let fix_turns = fix_turns_used(turns, talk.review_turns);
     let facts = ConflictFacts {
         mergeable: p.mergeable,
         update: cfg.watch.update_branch,
@@ -145,17 +159,59 @@ fn conflict(w: &Watch, run: &Run, seen: &Seen) -> Option<ConflictStep> {
     Some(conversation::conflict_step(&facts))
 }
 
-/// The run's age without the time it was held (a hold pauses the run-time clock).
+/// The run's working time: its age without the time it was held or paused
+/// (a hold and a pause stop the run-time clock, SPEC 4.2.4.4 D3).
 fn held_age(w: &Watch, age: Duration, talk: &crate::store::talk::Talk) -> Duration {
-    let now_held = talk
-        .held_since
+    let held = talk.held_secs + secs_since(w, talk.held_since.as_deref());
+    let paused = talk.pause.secs + secs_since(w, talk.pause.since.as_deref());
+    age.saturating_sub(Duration::from_secs(held + paused))
+}
+
+/// Whole seconds from a stored moment to now (0: none, or unreadable).
+fn secs_since(w: &Watch, since: Option<&str>) -> u64 {
+    since.and_then(crate::clock::parse).map_or(0, |since| {
+        crate::core::progress::since(since, w.t.now).as_secs()
+    })
+}
+
+/// The run's money limit: the config's `budget.run_usd`, or the larger limit
+/// a trusted `/afk budget` set for it (SPEC 4.2.4.4 D1; 0: none).
+pub(super) fn run_usd(w: &Watch, talk: &crate::store::talk::Talk) -> f64 {
+    let config = w.t.config().budget.run_usd;
+    match talk.pause.limit_cents {
+        Some(cents) if config > 0.0 => config.max(cents as f64 / 100.0),
+        _ => config,
+    }
+}
+
+/// The run's time limit: `budget.run_time`, or the longer one a trusted
+/// `/afk budget time` set for it (None: none).
+pub(super) fn run_time(w: &Watch, talk: &crate::store::talk::Talk) -> Option<Duration> {
+    let config = w.t.config().budget.run_time?;
+    let own = talk.pause.limit_time_secs.map(Duration::from_secs);
+    Some(own.map_or(config, |t| t.max(config)))
+}
+
+/// The pause standing on the run, and whether a person continued it, as
+/// the store keeps them (SPEC 4.2).
+fn pausing(w: &Watch, talk: &crate::store::talk::Talk) -> run_state::Pausing {
+    let p = &talk.pause;
+    let paused = p
+        .limit
         .as_deref()
-        .and_then(crate::clock::parse)
-        .map_or(0, |since| {
-            crate::core::progress::since(since, w.t.now).as_secs()
+        .and_then(run_state::Limit::parse)
+        .map(|limit| run_state::Paused {
+            limit,
+            since: Duration::from_secs(secs_since(w, p.since.as_deref())),
         });
-    let held = Duration::from_secs(talk.held_secs + now_held);
-    age.saturating_sub(held)
+    run_state::Pausing {
+        pause_for: w.t.config().budget.pause_for,
+        paused,
+        continued: p
+            .continued
+            .as_deref()
+            .and_then(run_state::ContinuedBy::parse),
+    }
 }
 
 /// What watch saw of CI, for the words of its decision.
