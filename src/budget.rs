@@ -115,6 +115,18 @@ pub fn left_for_turn(
     run: &Run,
     spend_usd: Option<f64>,
 ) -> Result<(Option<f64>, Option<Gate>)> {
+    left_under(t, store, run, spend_usd, t.config().budget.run_usd)
+}
+
+/// As [`left_for_turn`], under the run's own money limit `run_usd` (the
+/// config's, or the larger one a trusted `/afk budget` set, SPEC 4.2.4.4 D2).
+pub fn left_under(
+    t: &Tick,
+    store: &Store,
+    run: &Run,
+    spend_usd: Option<f64>,
+    run_usd: f64,
+) -> Result<(Option<f64>, Option<Gate>)> {
     let now = t.now;
     let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(now);
     let b = &t.config().budget;
@@ -137,10 +149,7 @@ pub fn left_for_turn(
         dispatched_at,
         spend_usd,
     };
-    let limits = MoneyLimits {
-        run_usd: b.run_usd,
-        day,
-    };
+    let limits = MoneyLimits { run_usd, day };
     Ok((
         spend::money_left(limits, &this, &others),
         Gate::of(limits, &this, &others),

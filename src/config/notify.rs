@@ -83,6 +83,7 @@ impl Default for Notify {
             events: [
                 "run.escalated",
                 "run.succeeded",
+                "run.paused",
                 "candidate.rolled_back",
                 "candidate.auto_promoted",
                 "upgrade.failed",

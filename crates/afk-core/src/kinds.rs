@@ -9,6 +9,9 @@ afk_model::named_enum! {
         RunEscalated => "run.escalated",
         RunSucceeded => "run.succeeded",
         RunAbandoned => "run.abandoned",
+        // a run paused at a limit (SPEC 4.2.4.3), and continued (not in the default list)
+        RunPaused => "run.paused",
+        RunContinued => "run.continued",
         CandidateRolledBack => "candidate.rolled_back",
         CandidateAutoPromoted => "candidate.auto_promoted",
         // a person promoting or rejecting a version by hand; not in the default list

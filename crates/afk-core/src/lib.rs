@@ -51,6 +51,7 @@ pub mod hosts;
 pub mod kinds;
 pub mod lines;
 pub mod outcome;
+pub mod pause;
 pub mod placeholders;
 pub mod progress;
 pub mod prompt;

@@ -60,6 +60,15 @@ pub(crate) fn act(
             retest(w, store, run, seen)?;
             None
         }
+        // a pause keeps the run in flight: no end plan (SPEC 4.2)
+        Action::Pause(limit) => {
+            super::pause::pause(w, store, run, seen, limit, notes)?;
+            None
+        }
+        Action::Continue(by) => {
+            step.turn = super::turn::continuation(w, store, run, seen, (by, &at))?;
+            None
+        }
         end => match end_plan::plan(end, seen.issue_open) {
             Some(plan) => {
                 carry_out(w, store, run, seen, end, &plan)?;
@@ -323,7 +332,7 @@ fn carry_out(
 /// ended) is the run's spend too, kept with the run
 /// (docs/how-it-works.md#spend). Read on from what `record` kept at this
 /// look, so nothing counts twice.
-fn spend_after_stop(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> {
+pub(super) fn spend_after_stop(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> {
     let mut kept = run.clone();
     if let Some((_, stored)) = &seen.record.spend {
         kept.spend_ledger = Some(stored.clone());

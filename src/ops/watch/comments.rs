@@ -163,7 +163,7 @@ fn own_comment(w: &Watch, run: &Run, on: Target, marker: &str) -> Result<Option<
 /// refuses (422: too long, invalid) is shortened and posted once more
 /// (`core::bounds::shortened`); refused again, it is given up: `Ok(None)`,
 /// said in the run's report, never tried on every tick.
-fn post_once(
+pub(super) fn post_once(
     w: &Watch,
     store: &Store,
     run: &Run,

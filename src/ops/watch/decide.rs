@@ -161,7 +161,7 @@ fn conflict(w: &Watch, run: &Run, seen: &Seen) -> Option<ConflictStep> {
 
 /// The run's working time: its age without the time it was held or paused
 /// (a hold and a pause stop the run-time clock, SPEC 4.2.4.4 D3).
-fn held_age(w: &Watch, age: Duration, talk: &crate::store::talk::Talk) -> Duration {
+pub(super) fn held_age(w: &Watch, age: Duration, talk: &crate::store::talk::Talk) -> Duration {
     let held = talk.held_secs + secs_since(w, talk.held_since.as_deref());
     let paused = talk.pause.secs + secs_since(w, talk.pause.since.as_deref());
     age.saturating_sub(Duration::from_secs(held + paused))

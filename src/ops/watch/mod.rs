@@ -20,6 +20,7 @@ mod decide;
 mod forward;
 mod lists;
 mod observe;
+mod pause;
 mod pr;
 mod pr_body;
 mod settle;

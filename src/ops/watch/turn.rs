@@ -49,13 +49,97 @@ pub(super) fn start(
                 talk.review_turns += 1;
                 (talk.review_turns, cfg.review_turns_max)
             }
-            TurnBudget::Fix => (fix_turns_used(turn, talk.review_turns), cfg.fix_forward_max),
+            TurnBudget::Fix => {
+                // continuation turns count against no corrective budget
+                let turns = turn.saturating_sub(talk.pause.continuations);
+                (
+                    fix_turns_used(turns, talk.review_turns),
+                    cfg.fix_forward_max,
+                )
+            }
         };
         taken(store, run, &asks, (of, budget))?;
     }
     store.set_talk(run.id, &talk)?;
     let text = prompt_for(w, run, seen, (turn, kind), &asks);
-    let (budget_usd, gate) = crate::budget::left_for_turn(w.t, store, run, seen.spend_usd)?;
+    launch(w, store, (run, seen, at), (turn, &text), &talk)?;
+    Ok(turn)
+}
+
+/// Start a continuation turn of a paused run continued `by` a person
+/// (SPEC 4.2.4.6): like a corrective turn, resuming the agent's session in
+/// the same checkout, counted against no corrective budget; the pause is
+/// cleared (its time kept off the working time) and the paused label
+/// removed. Returns its number.
+pub(super) fn continuation(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Seen,
+    (by, at): (crate::core::run_state::ContinuedBy, &At),
+) -> Result<u32> {
+    let mut talk = seen.heard.talk.clone();
+    let who = talk
+        .pause
+        .continued_by
+        .clone()
+        .unwrap_or_else(|| "a maintainer".into());
+    let paused = talk
+        .pause
+        .limit
+        .as_deref()
+        .and_then(crate::core::run_state::Limit::parse);
+    let why = format!("continued by {who} ({})", by.key());
+    let turn = store.begin_turn(run.id, "continue", &why)?;
+    if let Some(pr) = &seen.pr {
+        store.set_turn_head(run.id, turn, &pr.head.sha)?;
+    }
+    let figures = super::pause::figures(
+        w,
+        run,
+        seen,
+        paused.unwrap_or(crate::core::run_state::Limit::RunUsd),
+        talk.pause.count,
+    );
+    let now = (
+        super::decide::run_usd(w, &talk),
+        super::decide::run_time(w, &talk),
+    );
+    let task = format!("{}#{}", run.repo, run.issue);
+    let text = crate::core::pause::prompt(&figures, &who, now, &task);
+    // the pause ends: its time is kept off the working time (SPEC 4.2.4.4 D3)
+    let secs = talk
+        .pause
+        .since
+        .as_deref()
+        .and_then(crate::clock::parse)
+        .map_or(0, |since| {
+            crate::core::progress::since(since, w.t.now).as_secs()
+        });
+    talk.pause.secs += secs;
+    talk.pause.limit = None;
+    talk.pause.since = None;
+    talk.pause.continued = None;
+    talk.pause.continuations += 1;
+    talk.turn_started_at = Some(crate::clock::ts(w.t.now));
+    store.set_talk(run.id, &talk)?;
+    super::pause::unlabel(w, run)?;
+    launch(w, store, (run, seen, at), (turn, &text), &talk)?;
+    Ok(turn)
+}
+
+/// Start turn `turn` with prompt `text` in the run's checkout `at`, under
+/// the run's own money limit: afk's checkout made again from the forge's
+/// branch, the agent resumed, its handle kept.
+fn launch(
+    w: &Watch,
+    store: &Store,
+    (run, seen, at): (&Run, &Seen, &At),
+    (turn, text): (u32, &str),
+    talk: &crate::store::talk::Talk,
+) -> Result<()> {
+    let run_usd = super::decide::run_usd(w, talk);
+    let (budget_usd, gate) = crate::budget::left_under(w.t, store, run, seen.spend_usd, run_usd)?;
     if w.t.workspace.afks() {
         // the last turn's work is on the forge: the next one starts from the
         // forge's head of the branch (a person's push or a branch update in it)
@@ -69,7 +153,7 @@ pub(super) fn start(
             issue: run.issue,
             title: &run.title,
             branch: &run.branch,
-            prompt: &text,
+            prompt: text,
             run_dir: &seen.run_dir,
             turn,
             env: &crate::workspace::turn_env(w.t.config()),
@@ -92,7 +176,7 @@ pub(super) fn start(
     store.set_handle(run.id, &handle)?;
     // the turn was recorded before its start: the spawn marker is not needed
     crate::run_files::start_recorded(&seen.run_dir);
-    Ok(turn)
+    Ok(())
 }
 
 /// A turn asked for starts: its requests are taken (recorded, never again),

@@ -1,0 +1,214 @@
+//! The words of a pause at a limit (SPEC 4.2.4.3, 4.2.4.6): the issue's
+//! comment (one per pause, found again by its marker), the `run.paused`
+//! notification's text and the continuation turn's prompt. Pure: figures
+//! in, text out.
+
+use crate::run_state::Limit;
+use crate::types::format_duration;
+use std::time::Duration;
+
+/// What a pause's words need.
+#[derive(Debug, Clone)]
+pub struct Figures<'a> {
+    pub run_id: crate::types::RunId,
+    /// the run's pauses, this one included (the marker's `n=`)
+    pub n: u32,
+    pub limit: Limit,
+    pub prefix: &'a str,
+    pub spend_usd: f64,
+    /// the run's money limit when it paused (its own, else `run_usd`)
+    pub run_usd: f64,
+    /// `budget.max_run_usd` (0: comments cannot raise money)
+    pub max_run_usd: f64,
+    /// the run's working time and its time limit
+    pub worked: Duration,
+    pub run_time: Option<Duration>,
+    /// `budget.max_run_time` (None: comments cannot raise time)
+    pub max_run_time: Option<Duration>,
+    pub branch: &'a str,
+    /// the PR's reference (`#41`), if any
+    pub pr: Option<&'a str>,
+    /// `budget.pause_for`, and when it runs out (UTC, `2026-12-04 14:03 UTC`)
+    pub pause_for: Duration,
+    pub until: String,
+}
+
+/// The pause comment's hidden marker: `<!-- afk:paused run=R n=K -->`.
+pub fn marker(run_id: crate::types::RunId, n: u32) -> String {
+    format!("<!-- afk:paused run={run_id} n={n} -->")
+}
+
+/// Dollars to the cent: `$2.20`.
+fn usd(v: f64) -> String {
+    format!("${v:.2}")
+}
+
+/// The comment's first sentence: what paused the run, with its figures.
+pub fn first_sentence(f: &Figures) -> String {
+    match f.limit {
+        Limit::RunUsd => format!(
+            "afk paused this run at {} of its {} budget (`budget.run_usd`).",
+            usd(f.spend_usd),
+            usd(f.run_usd)
+        ),
+        Limit::RunTime => format!(
+            "afk paused this run after {} of work (`budget.run_time`{}).",
+            format_duration(f.worked),
+            f.run_time
+                .map(|t| format!(" {}", format_duration(t)))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// The pause comment on the issue (SPEC 4.2.4.3 C-pause): the marker, the
+/// limit and its figures, what is kept, how to continue and when it
+/// escalates. Returns (marker, body).
+pub fn comment(f: &Figures) -> (String, String) {
+    let marker = marker(f.run_id, f.n);
+    let work = match f.pr {
+        Some(pr) => format!("; the work so far is on {pr}"),
+        None => String::new(),
+    };
+    let p = f.prefix;
+    let raise = match f.limit {
+        Limit::RunUsd if f.max_run_usd > 0.0 => Some(format!(
+            "- `{p} budget +5` — raise this run's budget by $5.00 (to {}), or `{p} budget <usd>` — set it \
+             (at most {}, `budget.max_run_usd`);\n",
+            usd(f.run_usd + 5.0),
+            usd(f.max_run_usd)
+        )),
+        Limit::RunTime => f.max_run_time.map(|max| {
+            format!(
+                "- `{p} budget time +2h` — raise this run's time limit by 2h, or `{p} budget time <duration>` — \
+                 set it (at most {}, `budget.max_run_time`);\n",
+                format_duration(max)
+            )
+        }),
+        Limit::RunUsd => None,
+    };
+    let key = f.limit.key();
+    let config_route = match raise {
+        Some(_) => format!("- or, after raising `[budget] {key}` in afk's config, `{p} resume`.\n"),
+        None => format!("- after raising `[budget] {key}` in afk's config, `{p} resume`.\n"),
+    };
+    let body = format!(
+        "{marker}\n{} Its checkout, the agent's session and the branch `{}` are kept{work}.\n\n\
+         To continue, a maintainer comments:\n{}{config_route}\
+         `{p} stop` ends the run. Unless continued by {} (`budget.pause_for` {}), it is escalated `{}`.\n",
+        first_sentence(f),
+        f.branch,
+        raise.unwrap_or_default(),
+        f.until,
+        format_duration(f.pause_for),
+        f.limit.escalation(),
+    );
+    (marker, body)
+}
+
+/// The `run.paused` notification's text: the comment's first sentence and
+/// where (the issue's URL).
+pub fn notification(repo: &str, issue: impl std::fmt::Display, first: &str, url: &str) -> String {
+    let first = first.replacen(
+        "afk paused this run",
+        &format!("afk paused {repo}#{issue}"),
+        1,
+    );
+    match url.is_empty() {
+        true => first,
+        false => format!("{first} {url}"),
+    }
+}
+
+/// The continuation turn's prompt (SPEC 4.2.4.6 E3): the pause's figures,
+/// who raised what, what is left, and that the task is unchanged.
+pub fn prompt(f: &Figures, by: &str, now: (f64, Option<Duration>), task: &str) -> String {
+    let (run_usd, run_time) = now;
+    let (paused, raised) = match f.limit {
+        Limit::RunUsd => (
+            format!(
+                "when it reached its budget: {} of {} (`budget.run_usd`)",
+                usd(f.spend_usd),
+                usd(f.run_usd)
+            ),
+            format!(
+                "{by} raised the run's budget to {}, so {} is left (AFK_BUDGET_USD)",
+                usd(run_usd),
+                usd((run_usd - f.spend_usd).max(0.0))
+            ),
+        ),
+        Limit::RunTime => {
+            let limit = run_time.unwrap_or_default();
+            (
+                format!(
+                    "after {} of work (`budget.run_time`)",
+                    format_duration(f.worked)
+                ),
+                format!(
+                    "{by} raised the run's time limit to {}: {} are left",
+                    format_duration(limit),
+                    format_duration(limit.saturating_sub(f.worked))
+                ),
+            )
+        }
+    };
+    format!(
+        "afk paused this run {paused}. {raised}. Continue the task where you stopped: the checkout \
+         holds your work as it was (uncommitted changes were committed by afk; the last command you ran \
+         may not have finished). The task is unchanged: {task}, branch {}. afk stops you again at the new \
+         limit.\n",
+        f.branch
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures() -> Figures<'static> {
+        Figures {
+            run_id: crate::types::RunId(3),
+            n: 1,
+            limit: Limit::RunUsd,
+            prefix: "/afk",
+            spend_usd: 2.2,
+            run_usd: 2.0,
+            max_run_usd: 20.0,
+            worked: Duration::from_secs(3600),
+            run_time: None,
+            max_run_time: None,
+            branch: "afk/issue-12",
+            pr: Some("#41"),
+            pause_for: Duration::from_secs(7 * 86400),
+            until: "2026-12-04 14:03 UTC".into(),
+        }
+    }
+
+    #[test]
+    fn the_comment_says_the_limit_its_figures_and_how_to_continue() {
+        let (marker, body) = comment(&figures());
+        assert_eq!(marker, "<!-- afk:paused run=3 n=1 -->");
+        assert!(body.starts_with(&marker), "{body}");
+        for want in [
+            "afk paused this run at $2.20 of its $2.00 budget (`budget.run_usd`).",
+            "the branch `afk/issue-12` are kept; the work so far is on #41.",
+            "`/afk budget +5`",
+            "$20.00, `budget.max_run_usd`",
+            "`/afk resume`",
+            "Unless continued by 2026-12-04 14:03 UTC (`budget.pause_for` 7d), it is escalated `over-budget`.",
+        ] {
+            assert!(body.contains(want), "{want}: {body}");
+        }
+    }
+
+    #[test]
+    fn with_raises_off_only_the_config_route_is_offered() {
+        let f = Figures {
+            max_run_usd: 0.0,
+            ..figures()
+        };
+        let (_, body) = comment(&f);
+        assert!(!body.contains("budget +5"), "{body}");
+        assert!(body.contains("after raising `[budget] run_usd`"), "{body}");
+    }
+}

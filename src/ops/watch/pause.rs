@@ -1,0 +1,140 @@
+//! A run paused at a limit (SPEC 4.2.4.2, 4.2.4.3), one of act's steps: the
+//! agent stopped if it still runs, the pause and its `run.paused` event
+//! recorded once in the store (`Store::pause`), the paused label added and
+//! one comment on the issue (found again by its marker). The run stays in
+//! flight: no end, its checkout, home and branch kept. Its continuation
+//! turn is `turn::continuation`.
+
+use super::lists::Watch;
+use super::observe::Seen;
+use crate::core::kinds::EventKind;
+use crate::core::pause::{self, Figures};
+use crate::core::run_state::{Agent, Limit};
+use crate::forge::Target;
+use crate::store::Store;
+use crate::store::events::NewEvent;
+use crate::store::runs::Run;
+use anyhow::Result;
+use std::time::Duration;
+
+/// Pause `run` at `limit`: stop its agent, record the pause with its event
+/// (once: a second tick records nothing), label the issue and say so in one
+/// comment.
+pub(super) fn pause(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Seen,
+    limit: Limit,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    if seen.agent == Agent::Running
+        && let Some(h) = &seen.run.handle
+    {
+        w.t.runner.stop(h);
+        crate::log::info(&format!(
+            "{}#{} run {}: its agent was still running at {}: stopped, the run pauses",
+            run.repo,
+            run.issue,
+            run.id,
+            limit.key()
+        ));
+        super::act::spend_after_stop(w, store, run, seen)?;
+    }
+    let n = seen.heard.talk.pause.count + 1;
+    let f = figures(w, run, seen, limit, n);
+    let first = pause::first_sentence(&f);
+    let url = crate::core::escalation::link(&run.url);
+    let url = url.as_deref().unwrap_or("");
+    let text = pause::notification(&run.repo.to_string(), run.issue, &first, url);
+    let recorded = store.source().open()?.at(w.t.now).pause(
+        run.id,
+        limit.key(),
+        Some(NewEvent {
+            kind: EventKind::RunPaused,
+            repo: &run.repo,
+            issue: run.issue,
+            run_id: run.id,
+            reason: None,
+            url: Some(url).filter(|u| !u.is_empty()),
+            text: &text,
+        }),
+    )?;
+    let n = recorded.unwrap_or(seen.heard.talk.pause.count.max(1));
+    let label = &w.t.config().budget.paused_label;
+    if !label.is_empty() {
+        w.t.forge()?.add_label(&run.repo, run.issue, label)?;
+    }
+    let (marker, body) = pause::comment(&Figures { n, ..f });
+    let body = crate::redact::text(&body).into_owned();
+    let key = format!("run:{}:paused:{n}", run.id);
+    super::comments::post_once(
+        w,
+        store,
+        run,
+        Target::Issue(run.issue),
+        (&key, &marker),
+        &body,
+        notes,
+    )?;
+    crate::log::decision(&format!(
+        "{}#{} run {}: paused at {} (pause {n})",
+        run.repo,
+        run.issue,
+        run.id,
+        limit.key()
+    ));
+    Ok(())
+}
+
+/// The paused label off the issue, when there is one (a continuation, an end).
+pub(super) fn unlabel(w: &Watch, run: &Run) -> Result<()> {
+    let label = &w.t.config().budget.paused_label;
+    if !label.is_empty() {
+        w.t.forge()?.remove_label(&run.repo, run.issue, label)?;
+    }
+    Ok(())
+}
+
+/// The figures of `run`'s pause number `n` at `limit`, as watch saw it.
+pub(super) fn figures<'a>(
+    w: &'a Watch,
+    run: &'a Run,
+    seen: &Seen,
+    limit: Limit,
+    n: u32,
+) -> Figures<'a> {
+    let b = &w.t.config().budget;
+    let talk = &seen.heard.talk;
+    let pause_for = b.pause_for.unwrap_or(Duration::ZERO);
+    let until = w.t.now + pause_for;
+    Figures {
+        run_id: run.id,
+        n,
+        limit,
+        prefix: &w.t.settled.command_prefix,
+        spend_usd: seen.spend_usd.unwrap_or(0.0),
+        run_usd: super::decide::run_usd(w, talk),
+        max_run_usd: b.max_run_usd,
+        worked: super::decide::held_age(w, seen.age, talk),
+        run_time: super::decide::run_time(w, talk),
+        max_run_time: b.max_run_time,
+        branch: &run.branch,
+        pr: None,
+        pause_for,
+        until: until_words(until),
+    }
+}
+
+/// `2026-12-04 14:03 UTC`.
+fn until_words(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
