@@ -241,6 +241,13 @@ fn apply(w: &Watch, talk: &mut Talk, what: &TalkSaid, author: &str) -> bool {
             talk.held_since = Some(crate::clock::ts(w.t.now));
         }
         TalkSaid::Resume => {
+            // on a paused run: continued, when it has room (SPEC 4.2.4.5 C5;
+            // `core::run_state` decides; the "still at its limit" reply is
+            // not written yet)
+            if talk.pause.since.is_some() {
+                talk.pause.continued = Some("resume".into());
+                talk.pause.continued_by = Some(author.to_string());
+            }
             talk.held_by = None;
             let since = talk.held_since.take();
             if let Some(since) = since.as_deref().and_then(crate::clock::parse) {
