@@ -76,16 +76,6 @@ impl Budget {
         }
         if let Some(t) = b.pause_for {
             c.duration("budget", "pause_for", t, secs(1), secs(30 * DAY))?;
-            // The decision (`core::run_state`, `Action::Pause`) is in the
-            // core; watch does not carry a pause out yet (no `paused` state
-            // in the store, no continuation turn), so a pause would leave a
-            // run waiting with nobody to end it. Refused until it does.
-            return Err(c.err(
-                "budget",
-                "pause_for",
-                "pausing a run is not carried out by this version of afk yet; \
-                 set \"0s\" (a run at run_usd or run_time escalates at once)",
-            ));
         }
         // a comment may only raise: a maximum below the config's own limit
         // could never be reached

@@ -146,11 +146,8 @@ fn durations_out_of_their_key_bounds_are_rejected() {
         ),
         ("[budget]\npause_for = \"0s\"\n", None),
         ("[budget]\npause_for = \"\"\n", None),
-        // a pause is decided in the core but not carried out by watch yet
-        (
-            "[budget]\npause_for = \"7d\"\n",
-            Some("budget.pause_for at line 2"),
-        ),
+        // a run at a limit pauses for up to 30 days (SPEC 4.2)
+        ("[budget]\npause_for = \"7d\"\n", None),
         (
             "[budget]\npause_for = \"31d\"\n",
             Some("budget.pause_for at line 2"),
