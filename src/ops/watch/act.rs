@@ -310,7 +310,12 @@ fn carry_out(
             run.id,
             action.name()
         ));
-        spend_after_stop(w, store, run, seen)?;
+        super::spend::after_stop(
+            w,
+            store,
+            run,
+            (seen.record.spend.as_ref().map(|(_, s)| s), &seen.run_dir),
+        )?;
     }
     if plan.close_issue {
         w.t.forge()?.close_issue(&run.repo, run.issue)?;
@@ -322,24 +327,6 @@ fn carry_out(
     for role in &plan.add_labels {
         w.t.forge()?
             .add_label(&run.repo, run.issue, label_name(w, *role))?;
-    }
-    Ok(())
-}
-
-/// The run's spend read again once its agent was stopped: what arrived of
-/// the requests its turn had in flight until the stop (the model gateway's
-/// partial records, `core::gateway::aloft`, left by a keeper the stop
-/// ended) is the run's spend too, kept with the run
-/// (docs/how-it-works.md#spend). Read on from what `record` kept at this
-/// look, so nothing counts twice.
-pub(super) fn spend_after_stop(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> {
-    let mut kept = run.clone();
-    if let Some((_, stored)) = &seen.record.spend {
-        kept.spend_ledger = Some(stored.clone());
-    }
-    let stopped = crate::runner::Observed::only(Agent::Vanished);
-    if let (_, Some((usd, stored))) = super::spend::read(w, &kept, &seen.run_dir, &stopped) {
-        store.set_spend(run.id, usd, &stored)?;
     }
     Ok(())
 }

@@ -39,7 +39,12 @@ pub(super) fn pause(
             run.id,
             limit.key()
         ));
-        super::act::spend_after_stop(w, store, run, seen)?;
+        super::spend::after_stop(
+            w,
+            store,
+            run,
+            (seen.record.spend.as_ref().map(|(_, s)| s), &seen.run_dir),
+        )?;
     }
     let n = seen.heard.talk.pause.count + 1;
     let f = figures(w, run, seen, limit, n);

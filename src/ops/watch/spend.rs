@@ -52,3 +52,26 @@ pub(crate) fn read(
         (run.spend_ledger.as_deref() != Some(stored.as_str())).then(|| (spent.spend(), stored));
     (spent.spend(), moved)
 }
+
+/// The run's spend read again once its agent was stopped: what arrived of
+/// the requests its turn had in flight until the stop (the model gateway's
+/// partial records, `core::gateway::aloft`, left by a keeper the stop
+/// ended) is the run's spend too, kept with the run
+/// (docs/how-it-works.md#spend). Read on from what `record` kept at this
+/// look, so nothing counts twice.
+pub(super) fn after_stop(
+    w: &Watch,
+    store: &crate::store::Store,
+    run: &Run,
+    (recorded, run_dir): (Option<&String>, &std::path::Path),
+) -> anyhow::Result<()> {
+    let mut kept = run.clone();
+    if let Some(stored) = recorded {
+        kept.spend_ledger = Some(stored.clone());
+    }
+    let stopped = crate::runner::Observed::only(crate::core::run_state::Agent::Vanished);
+    if let (_, Some((usd, stored))) = read(w, &kept, run_dir, &stopped) {
+        store.set_spend(run.id, usd, &stored)?;
+    }
+    Ok(())
+}
