@@ -746,3 +746,85 @@ fn the_repos_day_limit_is_handed_over_too_and_nothing_without_a_money_limit() {
     afk.wait_agent(3);
     assert_eq!(budget_file(&afk, 3, 1), "unset");
 }
+
+/// SPEC 4.2 with `pause_for` set: at `run_usd` the turn is stopped and the
+/// run pauses (the agent stopped, `agent-paused` added, one comment, one
+/// `run.paused` notification, no escalation); a later tick only waits; a
+/// trusted `/afk resume` after the config was raised continues it with a
+/// turn of its own, and the paused label goes.
+#[test]
+fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
+        );
+        turn(
+            &plan,
+            1,
+            &format!(
+                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
+             : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
+            ),
+        );
+        turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
+        afk.poll();
+        wait_file(&run_file(&afk, 1, "spent"));
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        assert!(!agent_alive(&afk, 1), "the turn was stopped");
+        let labels = sb.labels_of("acme/api", 1);
+        assert!(labels.contains(&"agent-paused".to_string()), "{labels:?}");
+        assert!(
+            !labels.contains(&"ready-for-human".to_string()),
+            "{labels:?}"
+        );
+        let paused = |sb: &Sandbox| {
+            comments(sb, 0)
+                .into_iter()
+                .filter(|c| c.contains("afk:paused"))
+                .collect::<Vec<String>>()
+        };
+        let said = paused(&sb);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains("$1.25") && said[0].contains("$1.00"),
+            "{}",
+            said[0]
+        );
+        assert!(
+            !comments(&sb, 0)
+                .iter()
+                .any(|c| c.contains("afk:escalation"))
+        );
+        let hooks = sb.hooks();
+        assert!(
+            hooks
+                .iter()
+                .any(|h| h["hook"] == "webhook" && h["body"]["event"] == "run.paused"),
+            "{hooks:?}"
+        );
+        // a later tick waits and says nothing new
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "wait", "{r}");
+        assert_eq!(paused(&sb).len(), 1);
+        // the operator raises the limit; a trusted person continues the run
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(&afk.config, text.replace("run_usd = 1.0", "run_usd = 3.0")).unwrap();
+        // a stranger's resume is nobody's command
+        sb.comment_on("acme/api", On::Issue(1), "mallory", "/afk resume");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "wait", "{r}");
+        assert!(!run_file(&afk, 1, "continued").exists());
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(action_of(&r, 1).0, "continue", "{r}");
+        wait_file(&run_file(&afk, 1, "continued"));
+        let labels = sb.labels_of("acme/api", 1);
+        assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+    });
+}
