@@ -828,3 +828,57 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
     });
 }
+
+/// A pause nobody continues within `pause_for` escalates as a limit always
+/// did, once, and the paused label goes with the run's end.
+#[test]
+fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
+        );
+        turn(
+            &plan,
+            1,
+            &format!(
+                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
+             : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
+            ),
+        );
+        afk.poll();
+        wait_file(&run_file(&afk, 1, "spent"));
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        assert!(
+            sb.labels_of("acme/api", 1)
+                .contains(&"agent-paused".to_string())
+        );
+        pin(
+            &afk,
+            time::OffsetDateTime::now_utc() + time::Duration::hours(2),
+        );
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("escalate".into(), Some("over-budget".into())),
+            "{r}"
+        );
+        let labels = sb.labels_of("acme/api", 1);
+        assert!(
+            labels.contains(&"ready-for-human".to_string()),
+            "{labels:?}"
+        );
+        assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+        let esc = comments(&sb, 0)
+            .into_iter()
+            .filter(|c| c.contains("afk:escalation"))
+            .count();
+        assert_eq!(esc, 1);
+        let (_, again, _) = afk.watch();
+        assert_eq!(again["actions"], json!([]));
+    });
+}

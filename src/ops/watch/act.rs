@@ -328,6 +328,10 @@ fn carry_out(
         w.t.forge()?
             .add_label(&run.repo, run.issue, label_name(w, *role))?;
     }
+    // a paused run's end takes its paused label too (SPEC 4.2.4.8)
+    if store.talk(run.id)?.pause.limit.is_some() {
+        super::pause::unlabel(w, run)?;
+    }
     Ok(())
 }
 
