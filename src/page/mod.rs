@@ -227,6 +227,14 @@ fn run_row(
 /// A run on `/afk hold`: who holds it, since when (`core::conversation::held_text`).
 pub(super) fn held(s: &Store, r: &Run, now: OffsetDateTime) -> Result<Option<String>> {
     let talk = s.talk(r.id)?;
+    // a paused run says so where a held one does (SPEC 4.2)
+    if let (Some(limit), Some(since)) = (&talk.pause.limit, &talk.pause.since) {
+        return Ok(Some(crate::core::status::text::paused_text(
+            limit,
+            since,
+            &age(since, now),
+        )));
+    }
     Ok(match (talk.held_by, talk.held_since) {
         (Some(by), Some(since)) => Some(crate::core::conversation::held_text(
             &by,

@@ -807,6 +807,18 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
                 .any(|h| h["hook"] == "webhook" && h["body"]["event"] == "run.paused"),
             "{hooks:?}"
         );
+        // a pause never hides a run: status and the page say it
+        let (code, st, err) = afk.json(&["status"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(st["runs"][0]["paused"]["limit"], "run_usd", "{st}");
+        let out = afk.cmd().arg("status").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("(run 1) is paused at `budget.run_usd` since"),
+            "{text}"
+        );
+        let out = afk.cmd().args(["status", "--html"]).output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains("paused at"));
         // a later tick waits and says nothing new
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1).0, "wait", "{r}");
@@ -826,6 +838,8 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         wait_file(&run_file(&afk, 1, "continued"));
         let labels = sb.labels_of("acme/api", 1);
         assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+        let (_, st, _) = afk.json(&["status"]);
+        assert!(st["runs"][0].get("paused").is_none(), "{st}");
     });
 }
 

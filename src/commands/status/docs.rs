@@ -112,6 +112,16 @@ pub(super) struct RunDoc<'a> {
     /// absent otherwise
     #[serde(skip_serializing_if = "Option::is_none")]
     held: Option<HeldDoc>,
+    /// paused at a limit (SPEC 4.2): which, and since when; absent otherwise
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paused: Option<PausedDoc>,
+}
+
+/// Which limit paused a run and since when.
+#[derive(Serialize)]
+pub(super) struct PausedDoc {
+    limit: String,
+    since: String,
 }
 
 /// Who holds a run and since when.
@@ -196,6 +206,11 @@ pub(super) fn run_doc<'a>(
             .held_by
             .zip(talk.held_since)
             .map(|(by, since)| HeldDoc { by, since }),
+        paused: talk
+            .pause
+            .limit
+            .zip(talk.pause.since)
+            .map(|(limit, since)| PausedDoc { limit, since }),
     })
 }
 
@@ -244,6 +259,15 @@ pub(super) fn runs_table(
 pub(super) fn held_lines(runs: &[RunDoc], now: OffsetDateTime) -> String {
     let mut h = String::new();
     for r in runs {
+        if let Some(p) = &r.paused {
+            h.push_str(&crate::core::status::text::paused_line(
+                &format!("{}#{}", r.repo, r.issue),
+                r.run_id.0,
+                &p.limit,
+                &p.since,
+                &crate::types::stamp::age(&p.since, now),
+            ));
+        }
         if let Some(held) = &r.held {
             h.push_str(&crate::core::status::text::held_line(
                 &format!("{}#{}", r.repo, r.issue),

@@ -24,6 +24,20 @@ pub fn held_line(run: &str, run_id: i64, by: &str, since: &str, age: &str) -> St
     )
 }
 
+/// A paused run's words (SPEC 4.2): the limit it stopped at, since when,
+/// and how a person continues it.
+pub fn paused_text(limit: &str, since: &str, age: &str) -> String {
+    format!("paused at `budget.{limit}` since {since} ({age})")
+}
+
+/// A paused run's line in `afk status`.
+pub fn paused_line(run: &str, run_id: i64, limit: &str, since: &str, age: &str) -> String {
+    format!(
+        "{run} (run {run_id}) is {}; a trusted `budget` or `resume` command continues it\n",
+        paused_text(limit, since, age)
+    )
+}
+
 /// The PHASE cell: the agent's latest phase and how long ago, `-` when it
 /// reported none.
 pub fn phase_cell(phase: Option<&str>, ago: Option<&str>) -> String {
@@ -122,6 +136,12 @@ mod tests {
         for (routing, want) in cases {
             assert_eq!(canary_line(&c(routing)), want);
         }
+        let paused = paused_line("acme/api#2", 3, "run_usd", "2026-11-25T10:00:00Z", "5m");
+        assert_eq!(
+            paused,
+            "acme/api#2 (run 3) is paused at `budget.run_usd` since 2026-11-25T10:00:00Z (5m); \
+             a trusted `budget` or `resume` command continues it\n"
+        );
         let held = held_line("acme/api#2", 3, "alice", "2026-11-25T10:00:00Z", "5m");
         assert!(
             held.starts_with("acme/api#2 (run 3) is held by alice"),
