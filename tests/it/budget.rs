@@ -807,6 +807,12 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
                 .any(|h| h["hook"] == "webhook" && h["body"]["event"] == "run.paused"),
             "{hooks:?}"
         );
+        let list = comments(&sb, 0);
+        let checklist = list.iter().find(|c| c.contains("afk:checklist")).unwrap();
+        assert!(
+            checklist.contains("**paused** at `budget.run_usd`"),
+            "{checklist}"
+        );
         // a pause never hides a run: status and the page say it
         let (code, st, err) = afk.json(&["status"]);
         assert_eq!(code, 0, "{err}");

@@ -54,6 +54,8 @@ pub struct Checklist {
     pub talk: Vec<Said>,
     /// who holds the run, since when
     pub held: Option<(String, String)>,
+    /// paused at a limit (SPEC 4.2): the limit's key and since when
+    pub paused: Option<(String, String)>,
     /// while a `gate` turn runs: the turn the change gate refused
     pub gate_refused: Option<u32>,
 }
@@ -150,6 +152,18 @@ pub fn render(c: &Checklist) -> String {
     if let Some(d) = c.deployed {
         s.push_str(&format!("- {} deployed\n", tick(d)));
     }
+    if let Some((limit, since)) = &c.paused {
+        s.push_str(&format!(
+            "- **paused** at `budget.{}` since {}: a trusted `budget` or `resume` command continues it\n",
+            // afk's own key (`run_usd`, `run_time`), in a code span as it is
+            limit
+                .chars()
+                .filter(|c| c.is_ascii_lowercase() || *c == '_')
+                .take(40)
+                .collect::<String>(),
+            md_text(since)
+        ));
+    }
     if !c.talk.is_empty() || c.held.is_some() {
         s.push_str("\nOn the PR and the issue:\n");
         for t in &c.talk {
@@ -238,6 +252,18 @@ mod tests {
         assert!(!render(&base()).contains("On the PR"));
     }
 
+    #[test]
+    fn a_paused_run_says_where_it_stopped_and_how_it_continues() {
+        let mut c = base();
+        assert!(!render(&c).contains("paused"));
+        c.paused = Some(("run_usd".into(), "2026-01-01T11:00:00Z".into()));
+        let t = render(&c);
+        assert!(
+            t.contains("- **paused** at `budget.run_usd` since 2026-01-01T11:00:00Z: a trusted `budget` or `resume` command continues it\n"),
+            "{t}"
+        );
+    }
+
     fn base() -> Checklist {
         Checklist {
             run_id: crate::types::RunId(4),
@@ -255,6 +281,7 @@ mod tests {
             metered: false,
             talk: vec![],
             held: None,
+            paused: None,
             gate_refused: None,
         }
     }

@@ -62,7 +62,10 @@ pub(super) fn write(
         answer(w, store, run, seen, notes)?;
     }
     let end = step.end.map(|(_, plan)| plan.checklist_end.clone());
-    let text = checklist_for(w, seen, run, step.turn, end);
+    // the pause as this tick left it (recorded or cleared by `act`)
+    let pause = store.talk(run.id)?.pause;
+    let paused = pause.limit.zip(pause.since).filter(|_| step.end.is_none());
+    let text = checklist_for(w, seen, run, (step.turn, paused), end);
     update_checklist(w, store, run, &text, notes)
 }
 
@@ -306,7 +309,13 @@ fn update_checklist(
 }
 
 /// The progress checklist of `run` as watch just saw it (`core::checklist`).
-fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>) -> String {
+fn checklist_for(
+    w: &Watch,
+    seen: &Seen,
+    run: &Run,
+    (turns, paused): (u32, Option<(String, String)>),
+    end: Option<End>,
+) -> String {
     let cfg = w.t.config();
     let pr = seen.pr.as_ref();
     checklist::render(&Checklist {
@@ -333,6 +342,7 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
             .held_by
             .clone()
             .zip(seen.heard.talk.held_since.clone()),
+        paused,
         gate_refused: gate_turn_running(w, seen, run, turns),
     })
 }
