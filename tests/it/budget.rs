@@ -838,6 +838,21 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         assert_eq!(action_of(&r, 1).0, "wait", "{r}");
         assert!(!run_file(&afk, 1, "continued").exists());
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
+        // the kill switch holds the continuation: the run waits paused
+        let raised = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(
+            &afk.config,
+            raised.replace("enabled = true", "enabled = false"),
+        )
+        .unwrap();
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("paused".into())),
+            "{r}"
+        );
+        assert!(!run_file(&afk, 1, "continued").exists());
+        std::fs::write(&afk.config, &raised).unwrap();
         let (code, r, err) = afk.watch();
         assert_eq!(code, 0, "{err}");
         assert_eq!(action_of(&r, 1).0, "continue", "{r}");

@@ -126,6 +126,10 @@ pub struct Pausing {
     /// a trusted person continued it since the pause (a `budget` raise
     /// carried out, or `resume`)
     pub continued: Option<ContinuedBy>,
+    /// the kill switch is on (`poll.enabled = false`): the brakes stop a
+    /// continuation too, the run waits paused (SPEC 4.2; the stop file
+    /// stops the whole tick before it decides anything)
+    pub braked: bool,
 }
 
 /// A run paused at one of its limits.
@@ -563,6 +567,7 @@ fn paused(s: &RunState, p: Paused) -> Action {
     if let Some(by) = s.pause.continued
         && s.has_room()
         && !s.talk.held
+        && !s.pause.braked
     {
         return Action::Continue(by);
     }
@@ -2071,6 +2076,24 @@ mod pause_tests {
         };
         assert_eq!(time(6), Action::Continue(ContinuedBy::Budget));
         assert_eq!(time(5), Action::Wait(Wait::Paused));
+    }
+
+    #[test]
+    fn row_the_kill_switch_holds_a_continuation_the_run_waits_paused() {
+        // (kill switch on, the action)
+        for (braked, want) in [
+            (false, Action::Continue(ContinuedBy::Resume)),
+            (true, Action::Wait(Wait::Paused)),
+        ] {
+            let got = with(|s| {
+                s.run_usd = 7.0;
+                s.spend_usd = Some(2.2);
+                s.pause.paused = paused_at(Limit::RunUsd, DAY);
+                s.pause.continued = Some(ContinuedBy::Resume);
+                s.pause.braked = braked;
+            });
+            assert_eq!(got, want, "braked {braked}");
+        }
     }
 
     #[test]

@@ -211,6 +211,7 @@ fn pausing(w: &Watch, talk: &crate::store::talk::Talk) -> run_state::Pausing {
             .continued
             .as_deref()
             .and_then(run_state::ContinuedBy::parse),
+        braked: !w.t.config().poll.enabled,
     }
 }
 
