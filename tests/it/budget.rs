@@ -917,3 +917,62 @@ fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
         assert_eq!(again["actions"], json!([]));
     });
 }
+
+/// The pause is recorded before the forge hears of it: when the pause's
+/// comment is refused, the next tick says it, once.
+#[test]
+fn a_pause_whose_comment_failed_is_said_on_the_next_tick_once() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
+        );
+        turn(
+            &plan,
+            1,
+            &format!(
+                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
+             : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
+            ),
+        );
+        afk.poll();
+        wait_file(&run_file(&afk, 1, "spent"));
+        let paused = |sb: &Sandbox| {
+            comments(sb, 0)
+                .into_iter()
+                .filter(|c| c.contains("afk:paused"))
+                .count()
+        };
+        // the pause's comment is the tick's first POST: refused
+        sb.faults(
+            json!([{"method": "POST", "path": "/issues/1/comments", "status": 403, "times": 1}]),
+        );
+        let (_, r, _) = afk.watch();
+        assert_eq!(r["errors"].as_array().map(Vec::len), Some(1), "{r}");
+        assert_eq!(paused(&sb), 0);
+        let (_, st, _) = afk.json(&["status"]);
+        assert_eq!(
+            st["runs"][0]["paused"]["limit"], "run_usd",
+            "recorded first: {st}"
+        );
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "wait", "{r}");
+        assert_eq!(paused(&sb), 1);
+        let (_, _, _) = afk.watch();
+        assert_eq!(paused(&sb), 1, "said once");
+        let posts = sb
+            .requests()
+            .iter()
+            .filter(|q| q["method"] == "POST")
+            .count();
+        let (_, _, _) = afk.watch();
+        let again = sb
+            .requests()
+            .iter()
+            .filter(|q| q["method"] == "POST")
+            .count();
+        assert_eq!(posts, again, "a said pause posts nothing more");
+    });
+}

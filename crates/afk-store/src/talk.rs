@@ -26,7 +26,8 @@ pub const PAUSE_SCHEMA: &str = "ALTER TABLE talk ADD COLUMN paused_limit TEXT;
     ALTER TABLE talk ADD COLUMN limit_cents INTEGER;
     ALTER TABLE talk ADD COLUMN limit_time_secs INTEGER;
     ALTER TABLE talk ADD COLUMN limits_set_by TEXT;
-    ALTER TABLE talk ADD COLUMN continuations INTEGER NOT NULL DEFAULT 0;";
+    ALTER TABLE talk ADD COLUMN continuations INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE talk ADD COLUMN paused_said INTEGER NOT NULL DEFAULT 0;";
 
 pub const SCHEMA: &str = "CREATE TABLE talk (
         run_id INTEGER PRIMARY KEY,
@@ -104,6 +105,9 @@ pub struct Pause {
     pub limits_set_by: Option<String>,
     /// continuation turns started: counted against no corrective budget
     pub continuations: u32,
+    /// the current pause's label and comment are on the forge (a tick that
+    /// failed to say it says it again on the next)
+    pub said: bool,
 }
 
 /// One review or comment afk looked at: what it is, what it said and what
@@ -142,7 +146,7 @@ impl Store {
                 "SELECT review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
                         update_base, retest_sha, retest_at, paused_limit, paused_since,
                         paused_secs, pauses, continued, continued_by, limit_cents,
-                        limit_time_secs, limits_set_by, continuations
+                        limit_time_secs, limits_set_by, continuations, paused_said
                  FROM talk WHERE run_id = ?1",
                 [run],
                 |r| {
@@ -167,6 +171,7 @@ impl Store {
                             limit_time_secs: r.get::<_, Option<i64>>(16)?.map(|t| t.max(0) as u64),
                             limits_set_by: r.get(17)?,
                             continuations: r.get::<_, i64>(18)?.max(0) as u32,
+                            said: r.get::<_, i64>(19)? != 0,
                         },
                     })
                 },
@@ -183,9 +188,9 @@ impl Store {
                  (run_id, review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
                   update_base, retest_sha, retest_at, paused_limit, paused_since, paused_secs,
                   pauses, continued, continued_by, limit_cents, limit_time_secs, limits_set_by,
-                  continuations)
+                  continuations, paused_said)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19, ?20)",
+                         ?17, ?18, ?19, ?20, ?21)",
                 params![
                     run,
                     t.review_turns as i64,
@@ -206,7 +211,8 @@ impl Store {
                     t.pause.limit_cents.map(|c| c as i64),
                     t.pause.limit_time_secs.map(|s| s as i64),
                     t.pause.limits_set_by,
-                    t.pause.continuations as i64
+                    t.pause.continuations as i64,
+                    t.pause.said as i64
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -232,7 +238,7 @@ impl Store {
         let n = tx
             .execute(
                 "UPDATE talk SET paused_limit = ?2, paused_since = ?3, pauses = pauses + 1,
-                        continued = NULL, continued_by = NULL
+                        continued = NULL, continued_by = NULL, paused_said = 0
                  WHERE run_id = ?1 AND paused_since IS NULL",
                 params![run, limit, at],
             )
@@ -251,6 +257,17 @@ impl Store {
             .map_err(map)?;
         tx.commit().map_err(map)?;
         Ok(Some(count.max(0) as u32))
+    }
+
+    /// The current pause's label and comment are on the forge.
+    pub fn pause_said(&self, run: RunId) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE talk SET paused_said = 1 WHERE run_id = ?1 AND paused_since IS NOT NULL",
+                [run],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// The reviews and comments of a run afk looked at, oldest first.

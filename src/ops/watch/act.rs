@@ -14,7 +14,7 @@ use super::observe::{Seen, ToRecord};
 use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
 use crate::core::escalation;
 use crate::core::run_lessons;
-use crate::core::run_state::{Action, Agent, Correction, takes};
+use crate::core::run_state::{Action, Agent, Correction, Wait, takes};
 use crate::store::Store;
 use crate::store::events::NewEvent;
 use crate::store::lessons::NewLesson;
@@ -47,6 +47,20 @@ pub(crate) fn act(
         end: None,
     };
     let plan = match action {
+        // a pause whose label or comment a tick failed to put on the forge
+        Action::Wait(Wait::Paused)
+            if !seen.heard.talk.pause.said
+                && let Some(limit) = seen
+                    .heard
+                    .talk
+                    .pause
+                    .limit
+                    .as_deref()
+                    .and_then(crate::core::run_state::Limit::parse) =>
+        {
+            super::pause::say_again(w, store, run, seen, limit, notes)?;
+            None
+        }
         Action::Wait(_) => None,
         Action::CorrectiveTurn(kind) => {
             step.turn = super::turn::start(w, store, run, seen, (kind, &at))?;

@@ -66,11 +66,45 @@ pub(super) fn pause(
         }),
     )?;
     let n = recorded.unwrap_or(seen.heard.talk.pause.count.max(1));
+    announce(w, store, run, Figures { n, ..f }, notes)?;
+    crate::log::decision(&format!(
+        "{}#{} run {}: paused at {} (pause {n})",
+        run.repo,
+        run.issue,
+        run.id,
+        limit.key()
+    ));
+    Ok(())
+}
+
+/// A pause recorded whose label or comment a tick failed to put on the
+/// forge: said again, once each (the comment found by its marker).
+pub(super) fn say_again(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Seen,
+    limit: Limit,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let n = seen.heard.talk.pause.count.max(1);
+    announce(w, store, run, figures(w, run, seen, limit, n), notes)
+}
+
+/// The paused label and the pause's one comment, then noted as said.
+fn announce(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    f: Figures,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let n = f.n;
     let label = &w.t.config().budget.paused_label;
     if !label.is_empty() {
         w.t.forge()?.add_label(&run.repo, run.issue, label)?;
     }
-    let (marker, body) = pause::comment(&Figures { n, ..f });
+    let (marker, body) = pause::comment(&f);
     let body = crate::redact::text(&body).into_owned();
     let key = format!("run:{}:paused:{n}", run.id);
     super::comments::post_once(
@@ -82,14 +116,7 @@ pub(super) fn pause(
         &body,
         notes,
     )?;
-    crate::log::decision(&format!(
-        "{}#{} run {}: paused at {} (pause {n})",
-        run.repo,
-        run.issue,
-        run.id,
-        limit.key()
-    ));
-    Ok(())
+    store.pause_said(run.id)
 }
 
 /// The paused label off the issue, when there is one (a continuation, an end).
