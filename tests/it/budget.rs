@@ -761,6 +761,8 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
             &["acme/api"],
             "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
         );
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(&afk.config, format!("metrics_file = \"afk.prom\"\n{text}")).unwrap();
         turn(
             &plan,
             1,
@@ -825,6 +827,8 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         );
         let out = afk.cmd().args(["status", "--html"]).output().unwrap();
         assert!(String::from_utf8_lossy(&out.stdout).contains("paused at"));
+        let prom = std::fs::read_to_string(afk.scratch.path("afk.prom")).unwrap();
+        assert!(prom.contains("afk_runs_paused 1"), "{prom}");
         // a later tick waits and says nothing new
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1).0, "wait", "{r}");

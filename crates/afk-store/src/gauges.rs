@@ -17,6 +17,8 @@ pub struct Gauges {
     pub outbox_backlog: i64,
     /// live canaries: (template, version), by template
     pub live_canaries: Vec<(String, i64)>,
+    /// runs in flight paused at a limit (SPEC 4.2)
+    pub paused: i64,
 }
 
 impl Store {
@@ -55,7 +57,24 @@ impl Store {
         let live_canaries = pairs(
             "SELECT name, version FROM template_versions WHERE status = 'canary' ORDER BY name",
         )?;
+        let flying: Vec<String> = RunStatus::in_flight_set()
+            .into_iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        let paused = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT count(*) FROM talk JOIN runs ON runs.id = talk.run_id
+                     WHERE talk.paused_since IS NOT NULL AND runs.state IN ({})",
+                    flying.join(", ")
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
         Ok(Gauges {
+            paused,
             in_flight,
             escalations,
             outbox_backlog,
