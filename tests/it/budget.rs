@@ -842,7 +842,7 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         assert_eq!(action_of(&r, 1).0, "wait", "{r}");
         assert!(!run_file(&afk, 1, "continued").exists());
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
-        // the kill switch holds the continuation: the run waits paused
+        // the kill switch holds the continuation (SPEC 4.2.4.8 F2): wait kill-switch
         let raised = std::fs::read_to_string(&afk.config).unwrap();
         std::fs::write(
             &afk.config,
@@ -852,7 +852,7 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         let (_, r, _) = afk.watch();
         assert_eq!(
             action_of(&r, 1),
-            ("wait".into(), Some("paused".into())),
+            ("wait".into(), Some("kill-switch".into())),
             "{r}"
         );
         assert!(!run_file(&afk, 1, "continued").exists());

@@ -161,6 +161,9 @@ fn limits(action: &Action, s: &RunState) -> String {
         Action::Wait(Wait::Paused) => {
             "paused at a limit: a trusted `/afk budget` or `/afk resume` continues it, budget.pause_for ends it".into()
         }
+        Action::Wait(Wait::KillSwitch) => {
+            "paused at a limit and continued by a trusted person: the continuation starts once poll.enabled is true again".into()
+        }
         Action::Continue(by) => format!(
             "paused at a limit and continued by a trusted `{}`: a continuation turn",
             match by {
@@ -269,7 +272,7 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         Action::Escalate(Escalation::DeployFailed) => format!("{pr} merged; the deploy failed"),
         a @ (Action::Escalate(Escalation::OverBudget | Escalation::Timeout)
         | Action::Pause(_)
-        | Action::Wait(Wait::Paused)
+        | Action::Wait(Wait::Paused | Wait::KillSwitch)
         | Action::Continue(_)) => limits(a, s),
         Action::Succeed => format!("{pr} merged and green"),
         Action::Abandon => "a person closed the issue or removed the in-progress label".into(),

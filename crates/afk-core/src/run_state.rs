@@ -230,6 +230,9 @@ pub enum Wait {
     Held,
     /// paused at a limit: a person continues it, or `pause_for` ends it
     Paused,
+    /// continued by a person, but the kill switch is on: the continuation
+    /// starts at the first tick after it is off (SPEC 4.2.4.8 F2)
+    KillSwitch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -371,6 +374,7 @@ impl Action {
                     Wait::Deploy => "deploy-pending",
                     Wait::Held => "held",
                     Wait::Paused => "paused",
+                    Wait::KillSwitch => "kill-switch",
                 }
                 .into(),
             ),
@@ -567,8 +571,11 @@ fn paused(s: &RunState, p: Paused) -> Action {
     if let Some(by) = s.pause.continued
         && s.has_room()
         && !s.talk.held
-        && !s.pause.braked
     {
+        // the brakes stop a continuation, never the decision to continue
+        if s.pause.braked {
+            return Action::Wait(Wait::KillSwitch);
+        }
         return Action::Continue(by);
     }
     // with pausing since switched off ("0s"), a paused run ends at once
@@ -2083,7 +2090,7 @@ mod pause_tests {
         // (kill switch on, the action)
         for (braked, want) in [
             (false, Action::Continue(ContinuedBy::Resume)),
-            (true, Action::Wait(Wait::Paused)),
+            (true, Action::Wait(Wait::KillSwitch)),
         ] {
             let got = with(|s| {
                 s.run_usd = 7.0;
