@@ -195,8 +195,8 @@ pub fn state_lines(store: &Store) -> anyhow::Result<String> {
     for (s, n) in &g.in_flight {
         let _ = writeln!(o, "afk_runs_in_flight{{state=\"{s}\"}} {n}");
     }
-    o.push_str("# HELP afk_runs_paused Runs in flight paused at a budget limit, waiting for a person.\n# TYPE afk_runs_paused gauge\n");
-    let _ = writeln!(o, "afk_runs_paused {}", g.paused);
+    // a run paused at a limit (SPEC 4.2.4.1)
+    let _ = writeln!(o, "afk_runs_in_flight{{state=\"paused\"}} {}", g.paused);
     // all time and never decreasing: a counter, named as one
     o.push_str("# HELP afk_escalations_total Runs escalated to a person, by reason (all time).\n# TYPE afk_escalations_total counter\n");
     for (reason, n) in &g.escalations {

@@ -819,6 +819,10 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         let (code, st, err) = afk.json(&["status"]);
         assert_eq!(code, 0, "{err}");
         assert_eq!(st["runs"][0]["paused"]["limit"], "run_usd", "{st}");
+        assert_eq!(st["runs"][0]["state"], "paused", "{st}");
+        assert_eq!(st["runs"][0]["paused"]["limit_usd"], 1.0, "{st}");
+        assert_eq!(st["runs"][0]["paused"]["spend_usd"], 1.25, "{st}");
+        assert!(st["runs"][0]["paused"]["until"].as_str().is_some(), "{st}");
         let out = afk.cmd().arg("status").output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -828,7 +832,10 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         let out = afk.cmd().args(["status", "--html"]).output().unwrap();
         assert!(String::from_utf8_lossy(&out.stdout).contains("paused at"));
         let prom = std::fs::read_to_string(afk.scratch.path("afk.prom")).unwrap();
-        assert!(prom.contains("afk_runs_paused 1"), "{prom}");
+        assert!(
+            prom.contains("afk_runs_in_flight{state=\"paused\"} 1"),
+            "{prom}"
+        );
         // a later tick waits and says nothing new
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1).0, "wait", "{r}");

@@ -17,7 +17,8 @@ pub struct Gauges {
     pub outbox_backlog: i64,
     /// live canaries: (template, version), by template
     pub live_canaries: Vec<(String, i64)>,
-    /// runs in flight paused at a limit (SPEC 4.2)
+    /// runs in flight paused at a limit (SPEC 4.2), counted apart from
+    /// `in_flight`'s states
     pub paused: i64,
 }
 
@@ -31,7 +32,7 @@ impl Store {
             rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
         };
         let by_state = pairs("SELECT state, count(*) FROM runs GROUP BY state")?;
-        let in_flight = RunStatus::in_flight_set()
+        let in_flight: Vec<(RunStatus, i64)> = RunStatus::in_flight_set()
             .into_iter()
             .map(|s| {
                 let n = by_state.iter().find(|(k, _)| k == s.as_str());
@@ -61,18 +62,20 @@ impl Store {
             .into_iter()
             .map(|s| format!("'{}'", s.as_str()))
             .collect();
-        let paused = self
-            .conn
-            .query_row(
-                &format!(
-                    "SELECT count(*) FROM talk JOIN runs ON runs.id = talk.run_id
-                     WHERE talk.paused_since IS NOT NULL AND runs.state IN ({})",
-                    flying.join(", ")
-                ),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
+        // a paused run is counted as `paused`, not under its status
+        let paused_by = pairs(&format!(
+            "SELECT runs.state, count(*) FROM talk JOIN runs ON runs.id = talk.run_id
+             WHERE talk.paused_since IS NOT NULL AND runs.state IN ({}) GROUP BY runs.state",
+            flying.join(", ")
+        ))?;
+        let paused = paused_by.iter().map(|(_, n)| n).sum();
+        let in_flight = in_flight
+            .into_iter()
+            .map(|(s, n): (RunStatus, i64)| {
+                let p = paused_by.iter().find(|(k, _)| k == s.as_str());
+                (s, n - p.map_or(0, |c| c.1))
+            })
+            .collect();
         Ok(Gauges {
             paused,
             in_flight,

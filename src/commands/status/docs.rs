@@ -91,7 +91,8 @@ pub(super) struct RunDoc<'a> {
     repo: &'a str,
     issue: crate::types::IssueNumber,
     run_id: crate::types::RunId,
-    state: crate::core::run_state::RunStatus,
+    /// the run's status, or `paused` while it waits at a limit (SPEC 4.2.4.1)
+    state: &'static str,
     /// seconds since dispatch
     age: i64,
     created_at: &'a str,
@@ -117,11 +118,18 @@ pub(super) struct RunDoc<'a> {
     paused: Option<PausedDoc>,
 }
 
-/// Which limit paused a run and since when.
+/// Which limit paused a run, the limit's figure, the spend, since when and
+/// until when (`pause_for` from the pause), as SPEC 4.2.4.1 names them.
 #[derive(Serialize)]
 pub(super) struct PausedDoc {
     limit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit_usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit_time: Option<String>,
+    spend_usd: Option<f64>,
     since: String,
+    until: Option<String>,
 }
 
 /// Who holds a run and since when.
@@ -186,7 +194,11 @@ pub(super) fn run_doc<'a>(
         repo: &r.repo,
         issue: r.issue,
         run_id: r.id,
-        state: r.state,
+        state: if talk.pause.limit.is_some() {
+            "paused"
+        } else {
+            r.state.as_str()
+        },
         age: crate::types::stamp::age_seconds(&r.created_at, now),
         created_at: &r.created_at,
         pr: r.pr_number,
@@ -206,11 +218,39 @@ pub(super) fn run_doc<'a>(
             .held_by
             .zip(talk.held_since)
             .map(|(by, since)| HeldDoc { by, since }),
-        paused: talk
-            .pause
-            .limit
-            .zip(talk.pause.since)
-            .map(|(limit, since)| PausedDoc { limit, since }),
+        paused: paused_doc(ctx.config(), r, &talk.pause),
+    })
+}
+
+/// A paused run's figures: its own limit where a comment raised it, else
+/// the config's; `until` is `pause_for` after the pause.
+fn paused_doc(
+    cfg: &crate::config::Config,
+    r: &crate::store::runs::Run,
+    p: &crate::store::talk::Pause,
+) -> Option<PausedDoc> {
+    let (limit, since) = (p.limit.clone()?, p.since.clone()?);
+    let money = limit == "run_usd";
+    let until = cfg.budget.pause_for.and_then(|d| {
+        let at = crate::clock::parse(&since)? + d;
+        Some(crate::clock::ts(at))
+    });
+    Some(PausedDoc {
+        limit_usd: money.then(|| {
+            p.limit_cents
+                .map_or(cfg.budget.run_usd, |c| c as f64 / 100.0)
+        }),
+        limit_time: (!money).then(|| {
+            p.limit_time_secs
+                .map(std::time::Duration::from_secs)
+                .or(cfg.budget.run_time)
+                .map(crate::types::format_duration)
+                .unwrap_or_default()
+        }),
+        spend_usd: r.spend_usd,
+        limit,
+        since,
+        until,
     })
 }
 
