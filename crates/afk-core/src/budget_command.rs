@@ -242,6 +242,82 @@ impl Outcome {
     }
 }
 
+/// A command carried out: the run's new limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Raise {
+    /// the run's money limit becomes this many cents
+    MoneyTo(u64),
+    /// the run's time limit becomes this
+    TimeTo(Duration),
+}
+
+/// A command answered and never acted on (SPEC 4.2.4.5 C2): the word
+/// afk's trail records (`answered: <why>`) and the reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub why: &'static str,
+    pub reply: String,
+}
+
+/// What a trusted `budget` command whose words after the verb are `args`
+/// comes to against `l`, `prefix` the command prefix in force: the raise
+/// to carry out, or the reply. A malformed command is answered with the
+/// grammar and the run's limits as they stand, a set that is no raise
+/// with those limits, a raise past the maximum or with raises off with its
+/// key and figures ([`Outcome::refusal`]).
+pub fn answer(prefix: &str, args: &str, l: Limits) -> Result<Raise, Refused> {
+    let Some(ask) = parse(args) else {
+        return Err(Refused {
+            why: "not the budget grammar",
+            reply: format!(
+                "afk does not read that as a budget command. The forms:\n\n```text\n{}\n```\n\n{}",
+                grammar(prefix),
+                standing(l)
+            ),
+        });
+    };
+    let o = outcome(ask, l);
+    let why = match o {
+        Outcome::MoneyTo(cents) => return Ok(Raise::MoneyTo(cents)),
+        Outcome::TimeTo(by) => return Ok(Raise::TimeTo(by)),
+        Outcome::RaisesOff { .. } => "budget raises off",
+        Outcome::PastMoneyMax { .. } | Outcome::PastTimeMax { .. } => "past the budget maximum",
+        Outcome::NotARaise { .. } => "not a raise",
+    };
+    let said = o.refusal().unwrap_or_default();
+    let reply = match o {
+        Outcome::NotARaise { .. } => format!("{said} {}", standing(l)),
+        _ => said,
+    };
+    Err(Refused { why, reply })
+}
+
+/// The run's limits as they stand and how far a comment may raise them,
+/// one sentence: `This run's budget: $2.00 (a comment may set it up to
+/// $20.00, `budget.max_run_usd`); its time limit: none (…).`
+pub fn standing(l: Limits) -> String {
+    let money = match l.limit_cents {
+        0 => "none".to_string(),
+        c => Usd(c).to_string(),
+    };
+    let money_max = match l.max_cents {
+        0 => "comments cannot raise it: `budget.max_run_usd` is 0".to_string(),
+        c => format!(
+            "a comment may set it up to {}, `budget.max_run_usd`",
+            Usd(c)
+        ),
+    };
+    let time = l.limit_time.map_or("none".to_string(), format_duration);
+    let time_max = match l.max_time {
+        None => "comments cannot raise it: `budget.max_run_time` is \"\"".to_string(),
+        Some(t) => format!(
+            "a comment may set it up to {}, `budget.max_run_time`",
+            format_duration(t)
+        ),
+    };
+    format!("This run's budget: {money} ({money_max}); its time limit: {time} ({time_max}).")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,6 +473,99 @@ mod tests {
         assert_eq!(to_cents(2.2), 220);
         assert_eq!(to_cents(0.0), 0);
         assert_eq!(to_cents(f64::NAN), 0);
+    }
+
+    #[test]
+    fn a_command_is_carried_out_or_answered_once_with_what_it_needs() {
+        let l = Limits {
+            limit_cents: 200,
+            max_cents: 2000,
+            limit_time: Some(Duration::from_secs(4 * H)),
+            max_time: Some(Duration::from_secs(8 * H)),
+        };
+        let off = Limits {
+            limit_cents: 0,
+            max_cents: 0,
+            limit_time: None,
+            max_time: None,
+        };
+        let raise = |r| Ok::<Raise, &str>(r);
+        // (args, limits, the raise or the recorded why, what the reply holds)
+        let table: [(&str, Limits, Result<Raise, &str>, &[&str]); 9] = [
+            ("+5", l, raise(Raise::MoneyTo(700)), &[]),
+            (
+                "time +2h",
+                l,
+                raise(Raise::TimeTo(Duration::from_secs(6 * H))),
+                &[],
+            ),
+            (
+                "",
+                l,
+                Err("not the budget grammar"),
+                &[
+                    "```text\n!bot budget +<usd>",
+                    "budget: $2.00",
+                    "up to $20.00",
+                    "4h",
+                    "8h",
+                ],
+            ),
+            (
+                "lots more",
+                off,
+                Err("not the budget grammar"),
+                &[
+                    "budget: none",
+                    "`budget.max_run_usd` is 0",
+                    "time limit: none",
+                ],
+            ),
+            (
+                "+20",
+                l,
+                Err("past the budget maximum"),
+                &["$22.00", "$20.00"],
+            ),
+            (
+                "time 9h",
+                l,
+                Err("past the budget maximum"),
+                &["9h", "8h", "`budget.max_run_time`"],
+            ),
+            (
+                "+5",
+                off,
+                Err("budget raises off"),
+                &["`budget.max_run_usd` is 0"],
+            ),
+            (
+                "time +1h",
+                off,
+                Err("budget raises off"),
+                &["`budget.max_run_time` is \"\""],
+            ),
+            (
+                "1.50",
+                l,
+                Err("not a raise"),
+                &["never lowers", "This run's budget: $2.00"],
+            ),
+        ];
+        for (args, limits, want, holds) in table {
+            let got = answer("!bot", args, limits);
+            match (&got, want) {
+                (Ok(r), Ok(w)) => assert_eq!(*r, w, "{args:?}"),
+                (Err(Refused { why, reply }), Err(w)) => {
+                    assert_eq!(*why, w, "{args:?}");
+                    for h in holds {
+                        assert!(reply.contains(h), "{args:?}: {h:?} not in {reply}");
+                    }
+                    assert!(!reply.contains("/afk budget"), "{reply}");
+                }
+                _ => panic!("{args:?} on {limits:?}: {got:?}"),
+            }
+        }
     }
 
     #[test]

@@ -87,6 +87,8 @@ fn said_md(kind: TalkKind, what: &TalkSaid) -> String {
     };
     let what = match what {
         TalkSaid::Fix(text) => format!("fix: {}", md_text(&one_line(text, SAID_MAX))),
+        TalkSaid::Budget(args) if args.is_empty() => "budget".into(),
+        TalkSaid::Budget(args) => format!("budget: {}", md_text(&one_line(args, SAID_MAX))),
         TalkSaid::Unknown(verb) => format!("unknown verb {}", md_code(&one_line(verb, SAID_MAX))),
         known => known.words(),
     };

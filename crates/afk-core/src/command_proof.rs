@@ -37,10 +37,15 @@ pub fn proof(tells_edits: bool, agent_holds_token: bool, delivered: bool) -> Pro
 
 /// Whether afk asks a command's author before carrying it out: only a
 /// command it cannot prove unedited that does more than halt the run (an
-/// unknown verb is only answered with the verbs).
+/// unknown verb is only answered with the verbs, a `budget` not in its
+/// grammar only with the grammar).
 pub fn asks_its_author(proof: Proof, what: &TalkSaid) -> bool {
-    proof == Proof::Unprovable
-        && !matches!(what, TalkSaid::Stop | TalkSaid::Hold | TalkSaid::Unknown(_))
+    let answered_only = match what {
+        TalkSaid::Stop | TalkSaid::Hold | TalkSaid::Unknown(_) => true,
+        TalkSaid::Budget(args) => crate::budget_command::parse(args).is_none(),
+        _ => false,
+    };
+    proof == Proof::Unprovable && !answered_only
 }
 
 /// The reaction that confirms, as afk's forge adapters spell it (GitLab's
@@ -133,9 +138,16 @@ mod tests {
             (Proof::Unprovable, TalkSaid::Hold, false),
             (Proof::Unprovable, TalkSaid::Resume, true),
             (Proof::Unprovable, TalkSaid::Fix("go".into()), true),
+            // budget spends money: in resume's and fix's class (SPEC 4.2.4.5 C6)
+            (Proof::Unprovable, TalkSaid::Budget("+5".into()), true),
+            (Proof::Unprovable, TalkSaid::Budget("time 2h".into()), true),
+            // ... but one not in its grammar is only answered with it
+            (Proof::Unprovable, TalkSaid::Budget("".into()), false),
+            (Proof::Unprovable, TalkSaid::Budget("lots".into()), false),
             (Proof::Unprovable, TalkSaid::Unknown("merge".into()), false),
             (Proof::Shown, TalkSaid::Resume, false),
             (Proof::Shown, TalkSaid::Fix("go".into()), false),
+            (Proof::Shown, TalkSaid::Budget("+5".into()), false),
         ];
         for (p, what, want) in cases {
             assert_eq!(asks_its_author(p, &what), want, "{p:?} {what:?}");

@@ -1061,6 +1061,16 @@ mod tests {
                 "/afk   fix\t rename it ",
                 Some(Fix("rename it".into())),
             ),
+            // budget keeps the rest of its line, its grammar read when
+            // carried out (none and malformed words are answered)
+            ("/afk", "/afk budget +5", Some(Budget("+5".into()))),
+            (
+                "/afk",
+                "/afk BUDGET time  +2h\nthanks",
+                Some(Budget("time  +2h".into())),
+            ),
+            ("/afk", "/afk budget", Some(Budget("".into()))),
+            ("/afk", "/afk budget lots", Some(Budget("lots".into()))),
             // fix needs its instruction; other verbs are unknown
             ("/afk", "/afk fix", Some(Unknown("fix".into()))),
             ("/afk", "/afk merge", Some(Unknown("merge".into()))),

@@ -80,7 +80,12 @@ pub(crate) fn asks_for_changes(what: &TalkSaid, handled: &Handled) -> bool {
         },
         TalkSaid::LineComments | TalkSaid::Fix(_) => taken,
         TalkSaid::Stop => matches!(handled, Handled::Done),
-        TalkSaid::CommentReview | TalkSaid::Hold | TalkSaid::Resume | TalkSaid::Unknown(_) => false,
+        // a raise of the run's limits asks for no change in the work
+        TalkSaid::CommentReview
+        | TalkSaid::Hold
+        | TalkSaid::Resume
+        | TalkSaid::Budget(_)
+        | TalkSaid::Unknown(_) => false,
     }
 }
 
@@ -163,6 +168,7 @@ mod tests {
             (&TalkSaid::CommentReview, ignored("its body alone"), false),
             (&TalkSaid::Hold, Handled::Done, false),
             (&TalkSaid::Resume, Handled::Done, false),
+            (&TalkSaid::Budget("+5".into()), Handled::Done, false),
             (
                 &TalkSaid::Unknown("lgtm".into()),
                 Handled::Answered("unknown verb".into()),

@@ -137,7 +137,13 @@ crate::named_enum! {
     /// names every one), and a turn's reason keeps each as code
     /// (`core::turn_reason::md`), so a new verb is a compile error where it
     /// is missing.
-    CommandVerb { Stop => "stop", Hold => "hold", Resume => "resume", Fix => "fix" }
+    CommandVerb {
+        Stop => "stop",
+        Hold => "hold",
+        Resume => "resume",
+        Fix => "fix",
+        Budget => "budget",
+    }
 }
 
 /// What a review or command afk looked at said, typed from hearing it to
@@ -157,6 +163,10 @@ pub enum TalkSaid {
     Resume,
     /// `fix <text>`: the instruction, bounded by whoever built it
     Fix(String),
+    /// `budget <args>`: the words after the verb as written (bounded like
+    /// `fix`'s), read by `core::budget_command` when carried out; "" and
+    /// any words not its grammar are answered with the grammar
+    Budget(String),
     /// a verb afk does not know (its words, cleaned and bounded)
     Unknown(String),
 }
@@ -174,7 +184,8 @@ pub enum TurnBudget {
 /// What hearing a trusted command does (docs/reviews.md#commands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
-    /// carried out at once on the run's conversation state (stop, hold, resume)
+    /// carried out at once on the run's conversation state (stop, hold,
+    /// resume, budget)
     Now,
     /// queued for the next turn asked for, counted against its budget
     Queued(TurnBudget),
@@ -185,17 +196,19 @@ pub enum Effect {
 impl TalkSaid {
     /// The verbs a command may say after the prefix, as the reply to an
     /// unknown one lists them.
-    pub const VERBS: &'static str = "stop, hold, resume, fix <text>";
+    pub const VERBS: &'static str = "stop, hold, resume, fix <text>, budget +<usd>";
 
     /// What a command's verb (any case) and the rest of its line say: each
-    /// verb once, here. `fix` needs its instruction; any other word is
-    /// an unknown verb, kept as written.
+    /// verb once, here. `fix` needs its instruction; `budget` keeps its
+    /// words, whatever they are (malformed ones are answered with its
+    /// grammar); any other word is an unknown verb, kept as written.
     pub fn of_verb(verb: &str, text: &str) -> TalkSaid {
         match CommandVerb::parse(&verb.to_ascii_lowercase()) {
             Some(CommandVerb::Stop) => TalkSaid::Stop,
             Some(CommandVerb::Hold) => TalkSaid::Hold,
             Some(CommandVerb::Resume) => TalkSaid::Resume,
             Some(CommandVerb::Fix) if !text.is_empty() => TalkSaid::Fix(text.to_string()),
+            Some(CommandVerb::Budget) => TalkSaid::Budget(text.to_string()),
             Some(CommandVerb::Fix) | None => TalkSaid::Unknown(verb.to_string()),
         }
     }
@@ -203,7 +216,7 @@ impl TalkSaid {
     /// What hearing it from a trusted person does.
     pub fn effect(&self) -> Effect {
         match self {
-            TalkSaid::Stop | TalkSaid::Hold | TalkSaid::Resume => Effect::Now,
+            TalkSaid::Stop | TalkSaid::Hold | TalkSaid::Resume | TalkSaid::Budget(_) => Effect::Now,
             TalkSaid::ChangesRequested
             | TalkSaid::LineComments
             | TalkSaid::CommentReview
@@ -219,11 +232,13 @@ impl TalkSaid {
             TalkSaid::LineComments => "line comments".into(),
             TalkSaid::CommentReview => "comment review".into(),
             TalkSaid::Fix(_) => "`fix`".into(),
+            TalkSaid::Budget(_) => "`budget`".into(),
             other => format!("`{}`", other.words()),
         }
     }
 
-    /// The instruction it carries (`fix`'s text), "" when none.
+    /// The instruction it carries (`fix`'s text), "" when none (a
+    /// `budget`'s words are no instruction to the agent).
     pub fn text(&self) -> &str {
         match self {
             TalkSaid::Fix(text) => text,
@@ -241,6 +256,8 @@ impl TalkSaid {
             TalkSaid::Hold => "hold".into(),
             TalkSaid::Resume => "resume".into(),
             TalkSaid::Fix(text) => format!("fix: {text}"),
+            TalkSaid::Budget(args) if args.is_empty() => "budget".into(),
+            TalkSaid::Budget(args) => format!("budget: {args}"),
             TalkSaid::Unknown(verb) => format!("unknown verb `{verb}`"),
         }
     }
@@ -254,9 +271,11 @@ impl TalkSaid {
             "stop" => TalkSaid::Stop,
             "hold" => TalkSaid::Hold,
             "resume" => TalkSaid::Resume,
-            w => match w.strip_prefix("fix: ") {
-                Some(text) => TalkSaid::Fix(text.into()),
-                None => TalkSaid::Unknown(
+            "budget" => TalkSaid::Budget(String::new()),
+            w => match (w.strip_prefix("fix: "), w.strip_prefix("budget: ")) {
+                (Some(text), _) => TalkSaid::Fix(text.into()),
+                (None, Some(args)) => TalkSaid::Budget(args.into()),
+                (None, None) => TalkSaid::Unknown(
                     w.strip_prefix("unknown verb `")
                         .and_then(|v| v.strip_suffix('`'))
                         .unwrap_or(w)
@@ -392,6 +411,11 @@ mod talk_tests {
         }
         // a fix whose text looks like a stored word is still a fix
         assert_eq!(TalkSaid::parse("fix: stop"), TalkSaid::Fix("stop".into()));
+        assert_eq!(
+            TalkSaid::parse("fix: budget: 5"),
+            TalkSaid::Fix("budget: 5".into())
+        );
+        assert_eq!(TalkSaid::parse("budget: +5"), TalkSaid::Budget("+5".into()));
         assert!(!Handled::parse("ignored: untrusted").acted_on());
         assert!(Handled::parse("queued").acted_on());
     }
@@ -415,6 +439,22 @@ mod tests {
             ),
             // fix needs its instruction
             ("fix", "", TalkSaid::Unknown("fix".into()), Effect::Answered),
+            // budget keeps its words, even none or not its grammar: the
+            // grammar answers them when carried out
+            ("budget", "+5", TalkSaid::Budget("+5".into()), Effect::Now),
+            (
+                "Budget",
+                "time  +2h",
+                TalkSaid::Budget("time  +2h".into()),
+                Effect::Now,
+            ),
+            ("budget", "", TalkSaid::Budget("".into()), Effect::Now),
+            (
+                "budget",
+                "fix: stop",
+                TalkSaid::Budget("fix: stop".into()),
+                Effect::Now,
+            ),
             (
                 "Merge",
                 "",

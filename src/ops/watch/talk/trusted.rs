@@ -5,8 +5,10 @@
 //! request for changes, its line comments and the trusted replies in its
 //! threads. `hear` (`mod.rs`) walks them in that order.
 
+use super::super::decide;
 use super::super::lists::Watch;
 use super::Ask;
+use crate::core::budget_command;
 use crate::core::command_proof::{self, Confirmation, Proof};
 use crate::core::conversation::{self, FirstRead, ReviewContext};
 use crate::forge::{Comment, Failure, ForgeError, PullRequest, Target};
@@ -196,8 +198,9 @@ pub(super) fn note_command(
 }
 
 /// Carry out a trusted command afk can take as its author's: at once
-/// (`stop`, `hold`, `resume`) or queued for its turn; acknowledged with
-/// `eyes`, or an unknown verb answered. Returns whether it resumed a hold.
+/// (`stop`, `hold`, `resume`, `budget`) or queued for its turn;
+/// acknowledged with `eyes`, or answered (an unknown verb, a `budget` not
+/// carried out: `raise`). Returns whether it resumed a hold.
 pub(super) fn carry_out(
     w: &Watch,
     store: &Store,
@@ -210,6 +213,14 @@ pub(super) fn carry_out(
     let mut resumed = false;
     let outcome = match what.effect() {
         Effect::Now => {
+            if let TalkSaid::Budget(args) = &what
+                && let Err(refused) = raise(w, talk, args, author)
+            {
+                // answered once (the comment's id is recorded), no `eyes`
+                w.t.forge()?.create_comment(&run.repo, on, &refused.reply)?;
+                note(Handled::Answered(refused.why.into()))?;
+                return Ok(false);
+            }
             resumed = apply(w, talk, &what, author);
             Handled::Done
         }
@@ -231,8 +242,8 @@ pub(super) fn carry_out(
     Ok(resumed)
 }
 
-/// A `stop`, `hold` or `resume` on the run's conversation state; returns
-/// whether it resumed a hold.
+/// A `stop`, `hold` or `resume` on the run's conversation state (a
+/// `budget` is `raise`'s); returns whether it resumed a hold.
 fn apply(w: &Watch, talk: &mut Talk, what: &TalkSaid, author: &str) -> bool {
     match what {
         TalkSaid::Stop => talk.stopped_by = Some(author.to_string()),
@@ -258,6 +269,38 @@ fn apply(w: &Watch, talk: &mut Talk, what: &TalkSaid, author: &str) -> bool {
         _ => {}
     }
     false
+}
+
+/// A trusted `budget` (SPEC 4.2.4.5): the run's own limit raised to what
+/// `core::budget_command` makes of its words against the run's limits as
+/// they stand (`decide::run_usd`, `run_time`: a `+N` adds to them when
+/// carried out) and the config's maxima, set by `author`; a paused run is
+/// continued by it (`core::run_state` starts its continuation when it has
+/// room under every limit). Or the reply, nothing changed.
+fn raise(
+    w: &Watch,
+    talk: &mut Talk,
+    args: &str,
+    author: &str,
+) -> std::result::Result<(), budget_command::Refused> {
+    let b = &w.t.config().budget;
+    let limits = budget_command::Limits {
+        limit_cents: budget_command::to_cents(decide::run_usd(w, talk)),
+        max_cents: budget_command::to_cents(b.max_run_usd),
+        limit_time: decide::run_time(w, talk),
+        max_time: b.max_run_time,
+    };
+    match budget_command::answer(&w.t.settled.command_prefix, args, limits)? {
+        budget_command::Raise::MoneyTo(cents) => talk.pause.limit_cents = Some(cents),
+        budget_command::Raise::TimeTo(t) => talk.pause.limit_time_secs = Some(t.as_secs()),
+    }
+    talk.pause.limits_set_by = Some(author.to_string());
+    if talk.pause.since.is_some() {
+        let by = crate::core::run_state::ContinuedBy::Budget;
+        talk.pause.continued = Some(by.key().into());
+        talk.pause.continued_by = Some(author.to_string());
+    }
+    Ok(())
 }
 
 // The commands afk cannot prove its author's words (`core::command_proof`,
@@ -296,6 +339,7 @@ pub(super) fn proofs(
 fn verb(what: &TalkSaid) -> String {
     match what {
         TalkSaid::Fix(_) => "fix".into(),
+        TalkSaid::Budget(_) => "budget".into(),
         other => other.words(),
     }
 }
