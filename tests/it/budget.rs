@@ -987,3 +987,77 @@ fn a_pause_whose_comment_failed_is_said_on_the_next_tick_once() {
         assert_eq!(posts, again, "a said pause posts nothing more");
     });
 }
+
+/// SPEC 4.2's verb: a trusted `/afk budget +<usd>` raises the paused run's
+/// own limit within `max_run_usd` and continues it; a stranger's raise, a
+/// raise past the maximum and a malformed command do nothing (the last two
+/// answered: the key and figures, the grammar).
+#[test]
+fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n",
+        );
+        turn(
+            &plan,
+            1,
+            &format!(
+                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
+                 : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
+            ),
+        );
+        turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
+        afk.poll();
+        wait_file(&run_file(&afk, 1, "spent"));
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        let before = comments(&sb, 0).len();
+        // a stranger's raise: nobody's command, nothing said
+        sb.comment_on("acme/api", On::Issue(1), "mallory", "/afk budget +2");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("paused".into())),
+            "{r}"
+        );
+        // past the maximum: refused, named
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget 9");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("paused".into())),
+            "{r}"
+        );
+        // malformed: the grammar
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget lots");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("paused".into())),
+            "{r}"
+        );
+        let said: Vec<String> = comments(&sb, 0).into_iter().skip(before).collect();
+        let afks: Vec<&String> = said.iter().filter(|c| !c.starts_with("/afk")).collect();
+        assert!(
+            afks.iter().any(|c| c.contains("budget.max_run_usd")),
+            "{said:?}"
+        );
+        assert!(afks.iter().any(|c| c.contains("budget +<usd>")), "{said:?}");
+        assert!(!run_file(&afk, 1, "continued").exists());
+        // a trusted raise within the maximum continues the run
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("continue".into(), Some("budget".into())),
+            "{r}"
+        );
+        wait_file(&run_file(&afk, 1, "continued"));
+        let (_, st, _) = afk.json(&["status"]);
+        assert!(st["runs"][0].get("paused").is_none(), "{st}");
+    });
+}

@@ -5,7 +5,7 @@
 //! request for changes, its line comments and the trusted replies in its
 //! threads. `hear` (`mod.rs`) walks them in that order.
 
-use super::super::decide;
+use super::super::limits;
 use super::super::lists::Watch;
 use super::Ask;
 use crate::core::budget_command;
@@ -273,7 +273,7 @@ fn apply(w: &Watch, talk: &mut Talk, what: &TalkSaid, author: &str) -> bool {
 
 /// A trusted `budget` (SPEC 4.2.4.5): the run's own limit raised to what
 /// `core::budget_command` makes of its words against the run's limits as
-/// they stand (`decide::run_usd`, `run_time`: a `+N` adds to them when
+/// they stand (`limits::run_usd`, `run_time`: a `+N` adds to them when
 /// carried out) and the config's maxima, set by `author`; a paused run is
 /// continued by it (`core::run_state` starts its continuation when it has
 /// room under every limit). Or the reply, nothing changed.
@@ -285,9 +285,9 @@ fn raise(
 ) -> std::result::Result<(), budget_command::Refused> {
     let b = &w.t.config().budget;
     let limits = budget_command::Limits {
-        limit_cents: budget_command::to_cents(decide::run_usd(w, talk)),
+        limit_cents: budget_command::to_cents(limits::run_usd(w, talk)),
         max_cents: budget_command::to_cents(b.max_run_usd),
-        limit_time: decide::run_time(w, talk),
+        limit_time: limits::run_time(w, talk),
         max_time: b.max_run_time,
     };
     match budget_command::answer(&w.t.settled.command_prefix, args, limits)? {

@@ -1,0 +1,24 @@
+//! A run's limits as a tick holds them: the config's, or the larger ones a
+//! trusted `/afk budget` set for the run (SPEC 4.2). Read by the decision,
+//! the pause, the continuation and the budget verb alike.
+
+use super::lists::Watch;
+use std::time::Duration;
+
+/// The run's money limit: the config's `budget.run_usd`, or the larger limit
+/// a trusted `/afk budget` set for it (SPEC 4.2.4.4 D1; 0: none).
+pub(super) fn run_usd(w: &Watch, talk: &crate::store::talk::Talk) -> f64 {
+    let config = w.t.config().budget.run_usd;
+    match talk.pause.limit_cents {
+        Some(cents) if config > 0.0 => config.max(cents as f64 / 100.0),
+        _ => config,
+    }
+}
+
+/// The run's time limit: `budget.run_time`, or the longer one a trusted
+/// `/afk budget time` set for it (None: none).
+pub(super) fn run_time(w: &Watch, talk: &crate::store::talk::Talk) -> Option<Duration> {
+    let config = w.t.config().budget.run_time?;
+    let own = talk.pause.limit_time_secs.map(Duration::from_secs);
+    Some(own.map_or(config, |t| t.max(config)))
+}
