@@ -491,7 +491,8 @@ mod tests {
         };
         let raise = |r| Ok::<Raise, &str>(r);
         // (args, limits, the raise or the recorded why, what the reply holds)
-        let table: [(&str, Limits, Result<Raise, &str>, &[&str]); 9] = [
+        type Case<'a> = (&'a str, Limits, Result<Raise, &'a str>, &'a [&'a str]);
+        let table: [Case; 9] = [
             ("+5", l, raise(Raise::MoneyTo(700)), &[]),
             (
                 "time +2h",

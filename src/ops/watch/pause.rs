@@ -51,7 +51,7 @@ pub(super) fn pause(
     let first = pause::first_sentence(&f);
     let url = crate::core::escalation::link(&run.url);
     let url = url.as_deref().unwrap_or("");
-    let text = pause::notification(&run.repo.to_string(), run.issue, &first, url);
+    let text = pause::notification(run.repo.as_ref(), run.issue, &first, url);
     let recorded = store.source().open()?.at(w.t.now).pause(
         run.id,
         limit.key(),
