@@ -747,6 +747,28 @@ fn the_repos_day_limit_is_handed_over_too_and_nothing_without_a_money_limit() {
     assert_eq!(budget_file(&afk, 3, 1), "unset");
 }
 
+/// A sandbox and an afk whose run 1 is over `run_usd` ($1.25 reported) with
+/// its first turn still running; its second turn leaves `continued`. The
+/// metrics file is `afk.prom`.
+fn at_the_limit(budget: &str) -> (Sandbox, Afk) {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let (afk, plan) = world(&sb, &["acme/api"], budget);
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("metrics_file = \"afk.prom\"\n{text}")).unwrap();
+    turn(
+        &plan,
+        1,
+        &format!(
+            "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
+             : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
+        ),
+    );
+    turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
+    afk.poll();
+    wait_file(&run_file(&afk, 1, "spent"));
+    (sb, afk)
+}
+
 /// SPEC 4.2 with `pause_for` set: at `run_usd` the turn is stopped and the
 /// run pauses (the agent stopped, `agent-paused` added, one comment, one
 /// `run.paused` notification, no escalation); a later tick only waits; a
@@ -755,25 +777,7 @@ fn the_repos_day_limit_is_handed_over_too_and_nothing_without_a_money_limit() {
 #[test]
 fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
     with_dialect(Dialect::Github, || {
-        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(
-            &sb,
-            &["acme/api"],
-            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
-        );
-        let text = std::fs::read_to_string(&afk.config).unwrap();
-        std::fs::write(&afk.config, format!("metrics_file = \"afk.prom\"\n{text}")).unwrap();
-        turn(
-            &plan,
-            1,
-            &format!(
-                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
-             : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
-            ),
-        );
-        turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
-        afk.poll();
-        wait_file(&run_file(&afk, 1, "spent"));
+        let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
         let (code, r, err) = afk.watch();
         assert_eq!(code, 0, "{err}");
         assert_eq!(action_of(&r, 1).0, "pause", "{r}");
@@ -880,22 +884,7 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
 #[test]
 fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
     with_dialect(Dialect::Github, || {
-        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(
-            &sb,
-            &["acme/api"],
-            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
-        );
-        turn(
-            &plan,
-            1,
-            &format!(
-                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
-             : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
-            ),
-        );
-        afk.poll();
-        wait_file(&run_file(&afk, 1, "spent"));
+        let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1).0, "pause", "{r}");
         assert!(
@@ -934,22 +923,7 @@ fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
 #[test]
 fn a_pause_whose_comment_failed_is_said_on_the_next_tick_once() {
     with_dialect(Dialect::Github, || {
-        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(
-            &sb,
-            &["acme/api"],
-            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
-        );
-        turn(
-            &plan,
-            1,
-            &format!(
-                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
-             : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
-            ),
-        );
-        afk.poll();
-        wait_file(&run_file(&afk, 1, "spent"));
+        let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
         let paused = |sb: &Sandbox| {
             comments(sb, 0)
                 .into_iter()
@@ -995,23 +969,8 @@ fn a_pause_whose_comment_failed_is_said_on_the_next_tick_once() {
 #[test]
 fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
     with_dialect(Dialect::Github, || {
-        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(
-            &sb,
-            &["acme/api"],
-            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n",
-        );
-        turn(
-            &plan,
-            1,
-            &format!(
-                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
-                 : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
-            ),
-        );
-        turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
-        afk.poll();
-        wait_file(&run_file(&afk, 1, "spent"));
+        let (sb, afk) =
+            at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1).0, "pause", "{r}");
         let before = comments(&sb, 0).len();

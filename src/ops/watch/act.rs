@@ -14,7 +14,7 @@ use super::observe::{Seen, ToRecord};
 use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
 use crate::core::escalation;
 use crate::core::run_lessons;
-use crate::core::run_state::{Action, Agent, Correction, Wait, takes};
+use crate::core::run_state::{Action, Correction, Wait, takes};
 use crate::store::Store;
 use crate::store::events::NewEvent;
 use crate::store::lessons::NewLesson;
@@ -312,24 +312,9 @@ fn carry_out(
     if action == Action::Succeed {
         record_merge(w, store, run, seen)?;
     }
-    if plan.stop_agent
-        && seen.agent == Agent::Running
-        && let Some(h) = &seen.run.handle
-    {
-        w.t.runner.stop(h);
-        crate::log::info(&format!(
-            "{}#{} run {}: its agent was still running as the run ended ({}): stopped",
-            run.repo,
-            run.issue,
-            run.id,
-            action.name()
-        ));
-        super::spend::after_stop(
-            w,
-            store,
-            run,
-            (seen.record.spend.as_ref().map(|(_, s)| s), &seen.run_dir),
-        )?;
+    if plan.stop_agent {
+        let why = format!("as the run ended ({}): stopped", action.name());
+        super::pause::stop_agent(w, store, (run, seen), &why)?;
     }
     if plan.close_issue {
         w.t.forge()?.close_issue(&run.repo, run.issue)?;

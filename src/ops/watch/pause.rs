@@ -28,24 +28,12 @@ pub(super) fn pause(
     limit: Limit,
     notes: &mut Vec<String>,
 ) -> Result<()> {
-    if seen.agent == Agent::Running
-        && let Some(h) = &seen.run.handle
-    {
-        w.t.runner.stop(h);
-        crate::log::info(&format!(
-            "{}#{} run {}: its agent was still running at {}: stopped, the run pauses",
-            run.repo,
-            run.issue,
-            run.id,
-            limit.key()
-        ));
-        super::spend::after_stop(
-            w,
-            store,
-            run,
-            (seen.record.spend.as_ref().map(|(_, s)| s), &seen.run_dir),
-        )?;
-    }
+    stop_agent(
+        w,
+        store,
+        (run, seen),
+        &format!("at {}: stopped, the run pauses", limit.key()),
+    )?;
     let n = seen.heard.talk.pause.count + 1;
     let f = figures(w, run, seen, limit, n);
     let first = pause::first_sentence(&f);
@@ -75,6 +63,31 @@ pub(super) fn pause(
         limit.key()
     ));
     Ok(())
+}
+
+/// A running agent stopped, and what its turn had in flight until the stop
+/// kept as the run's spend (`spend::after_stop`): a pause's, and an end's
+/// that stops the agent. `why` ends the log line.
+pub(super) fn stop_agent(
+    w: &Watch,
+    store: &Store,
+    (run, seen): (&Run, &Seen),
+    why: &str,
+) -> Result<()> {
+    let (Agent::Running, Some(h)) = (seen.agent, &seen.run.handle) else {
+        return Ok(());
+    };
+    w.t.runner.stop(h);
+    crate::log::info(&format!(
+        "{}#{} run {}: its agent was still running {why}",
+        run.repo, run.issue, run.id
+    ));
+    super::spend::after_stop(
+        w,
+        store,
+        run,
+        (seen.record.spend.as_ref().map(|(_, s)| s), &seen.run_dir),
+    )
 }
 
 /// A pause recorded whose label or comment a tick failed to put on the
