@@ -974,30 +974,22 @@ fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1).0, "pause", "{r}");
         let before = comments(&sb, 0).len();
-        // a stranger's raise: nobody's command, nothing said
-        sb.comment_on("acme/api", On::Issue(1), "mallory", "/afk budget +2");
-        let (_, r, _) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("paused".into())),
-            "{r}"
-        );
-        // past the maximum: refused, named
-        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget 9");
-        let (_, r, _) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("paused".into())),
-            "{r}"
-        );
-        // malformed: the grammar
-        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget lots");
-        let (_, r, _) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("paused".into())),
-            "{r}"
-        );
+        // each leaves the run paused: a stranger's raise (nobody's command,
+        // nothing said), one past the maximum (refused, named), a malformed
+        // one (the grammar)
+        for (who, said) in [
+            ("mallory", "/afk budget +2"),
+            ("alice", "/afk budget 9"),
+            ("alice", "/afk budget lots"),
+        ] {
+            sb.comment_on("acme/api", On::Issue(1), who, said);
+            let (_, r, _) = afk.watch();
+            assert_eq!(
+                action_of(&r, 1),
+                ("wait".into(), Some("paused".into())),
+                "{who}: {said}: {r}"
+            );
+        }
         let said: Vec<String> = comments(&sb, 0).into_iter().skip(before).collect();
         let afks: Vec<&String> = said.iter().filter(|c| !c.starts_with("/afk")).collect();
         assert!(
