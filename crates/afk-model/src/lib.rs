@@ -10,6 +10,7 @@ mod internal;
 pub mod lesson;
 pub mod review;
 pub mod runner;
+pub mod telemetry;
 /// A configuration problem: exit code 2, nothing touched. A shape, so a
 /// forge that reads a key file the config names can say so without seeing
 /// the config.
