@@ -98,7 +98,10 @@ fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
     };
     let counts = std::sync::Arc::new(Counts::default());
     let gateway = match &spec.gateway {
-        Some(g) => Some(super::gateway::Gateway::new(g.clone())?),
+        Some(g) => Some(super::gateway::Gateway::new(super::gateway::GatewaySpec {
+            turn: spec.turn,
+            ..g.clone()
+        })?),
         None => None,
     };
     let out = forwarder(&spec, counts.clone(), gateway.clone());

@@ -41,6 +41,34 @@ pub struct Line {
     /// (`usage::estimate`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub estimated: bool,
+    /// A model request's facts for its chat span (SPEC 10.3.6): only on
+    /// the lines of `/v1/messages`, `/v1/responses` and
+    /// `/v1/chat/completions`, from an afk that writes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatFacts>,
+}
+
+/// What a chat span says beyond a line's usage and price.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ChatFacts {
+    /// The turn the request was made in (from 1).
+    pub turn: u32,
+    /// When the request arrived at the gateway (RFC 3339, UTC, microseconds).
+    pub started: String,
+    /// The request's `stream: true`.
+    #[serde(default)]
+    pub stream: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finish_reasons: Vec<String>,
+    /// From the request's arrival to the answer's first bytes, when streamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_chunk_us: Option<u64>,
 }
 
 impl Line {
@@ -65,6 +93,7 @@ impl Line {
             priced_by,
             complete,
             estimated: false,
+            chat: None,
         }
     }
 

@@ -116,6 +116,10 @@ pub struct Judged {
     pub max_output: u64,
     /// What the price depends on beyond the usage.
     pub asks: Asks,
+    /// The body's `stream: true` (its chat span's `gen_ai.request.stream`).
+    pub stream: bool,
+    /// The body's own output cap, when it names one (`gen_ai.request.max_tokens`).
+    pub max_tokens: Option<u64>,
     /// The body as it goes upstream, when afk changed it (None: as sent).
     pub body: Option<Vec<u8>>,
 }
@@ -499,6 +503,8 @@ pub fn judge(
     let mut judged = Judged {
         model,
         max_output: max_output(obj).unwrap_or(DEFAULT_MAX_OUTPUT),
+        stream: obj.get("stream").and_then(Value::as_bool) == Some(true),
+        max_tokens: max_output(obj),
         asks: Asks {
             one_hour_cache: api == Api::Anthropic && one_hour_cache(&v),
             long_context: api == Api::Anthropic && long_context,

@@ -1154,3 +1154,69 @@ fn a_turns_gate_counts_the_runs_earlier_spend_and_its_days_other_runs_and_names_
         assert_eq!(g.left(), money_left(l, &run, &others), "{l:?}");
     }
 }
+
+/// SPEC 10.3.7: a chat span's `gen_ai.response.id`, `.model` and
+/// `.finish_reasons` are what the answer said of itself, kept only as short
+/// printable text.
+#[test]
+fn chat_span_facts_are_what_the_answer_said_of_itself() {
+    let anthropic_json: &[u8] = br#"{"id":"msg_1","model":"claude-x","stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":2}}"#;
+    let openai_chat_stream: &[u8] = b"data: {\"id\":\"c1\",\"model\":\"gpt-x\",\"choices\":[{\"finish_reason\":null}]}\n\ndata: {\"id\":\"c1\",\"model\":\"gpt-x\",\"choices\":[{\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}\n\ndata: [DONE]\n\n";
+    let responses: &[u8] = b"data: {\"type\":\"response.completed\",\"response\":{\"id\":\"r9\",\"model\":\"o-x\",\"status\":\"completed\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n";
+    let hostile: &[u8] = br#"{"id":"a b\nc","model":"m","stop_reason":"end_turn"}"#;
+    let anthropic_stream: &[u8] = b"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\",\"model\":\"claude-y\",\"usage\":{\"input_tokens\":1}}}\n\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":{\"output_tokens\":9}}\n\n";
+    let table: [(Api, Framing, &[u8], Option<&str>, Option<&str>, &[&str]); 5] = [
+        (
+            Api::Anthropic,
+            Framing::Json,
+            anthropic_json,
+            Some("msg_1"),
+            Some("claude-x"),
+            &["end_turn"],
+        ),
+        (
+            Api::Anthropic,
+            Framing::Sse,
+            anthropic_stream,
+            Some("msg_2"),
+            Some("claude-y"),
+            &["max_tokens"],
+        ),
+        (
+            Api::OpenAi,
+            Framing::Sse,
+            openai_chat_stream,
+            Some("c1"),
+            Some("gpt-x"),
+            &["stop"],
+        ),
+        (
+            Api::OpenAi,
+            Framing::Sse,
+            responses,
+            Some("r9"),
+            Some("o-x"),
+            &["completed"],
+        ),
+        // an id with a space and a newline is not passed on
+        (
+            Api::Anthropic,
+            Framing::Json,
+            hostile,
+            None,
+            Some("m"),
+            &["end_turn"],
+        ),
+    ];
+    for (api, framing, body, id, model, finish) in table {
+        let r = read(api, framing, &[body]);
+        assert_eq!(
+            r.answered.id.as_deref(),
+            id,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+        assert_eq!(r.answered.model.as_deref(), model);
+        assert_eq!(r.answered.finish, finish);
+    }
+}

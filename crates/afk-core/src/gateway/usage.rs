@@ -150,8 +150,54 @@ impl Framing {
     }
 }
 
+/// What an answer says of itself, for its chat span (SPEC 10.3.7):
+/// `gen_ai.response.id`, `.model` and `.finish_reasons`. Outside text,
+/// kept short and printable ([`Answered::note`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Answered {
+    pub id: Option<String>,
+    pub model: Option<String>,
+    /// Anthropic's `stop_reason`; OpenAI's `finish_reason`s, or the
+    /// Responses API's `status`.
+    pub finish: Vec<String>,
+}
+
+/// The longest id, model or reason an answer's facts keep.
+const FACT_MAX: usize = 128;
+/// The most finish reasons kept (one per choice).
+const FINISH_MAX: usize = 8;
+
+impl Answered {
+    /// Kept only when printable ASCII and short: anything else is not a
+    /// fact afk passes on.
+    fn clean(v: &Value) -> Option<String> {
+        let s = v.as_str()?;
+        (!s.is_empty() && s.len() <= FACT_MAX && s.bytes().all(|b| b.is_ascii_graphic()))
+            .then(|| s.to_string())
+    }
+
+    /// What `v` (an answer's object: a message, a response, a chunk) says.
+    fn note(&mut self, v: &Value) {
+        if let Some(id) = Self::clean(&v["id"]) {
+            self.id = Some(id);
+        }
+        if let Some(m) = Self::clean(&v["model"]) {
+            self.model = Some(m);
+        }
+    }
+
+    /// One finish reason (`None`: the value is not one).
+    fn finished(&mut self, v: &Value) {
+        if let Some(r) = Self::clean(v)
+            && self.finish.len() < FINISH_MAX
+        {
+            self.finish.push(r);
+        }
+    }
+}
+
 /// What [`UsageReader::finish`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Read {
     /// None: no usage arrived (an error answer, or one cut before its usage).
     pub usage: Option<Usage>,
@@ -160,6 +206,8 @@ pub struct Read {
     /// Whether the answer's end arrived (`message_stop`, `response.completed`,
     /// `[DONE]`, or a whole JSON body).
     pub complete: bool,
+    /// What the answer said of itself.
+    pub answered: Answered,
 }
 
 /// Reads an answer's usage as its bytes go by (see the module's docs).
@@ -173,6 +221,7 @@ pub struct UsageReader {
     usage: Option<Usage>,
     skipped: u32,
     complete: bool,
+    answered: Answered,
 }
 
 impl UsageReader {
@@ -185,6 +234,7 @@ impl UsageReader {
             usage: None,
             skipped: 0,
             complete: false,
+            answered: Answered::default(),
         }
     }
 
@@ -256,6 +306,8 @@ impl UsageReader {
             Framing::Json => {
                 if let Ok(v) = serde_json::from_slice::<Value>(line) {
                     self.complete = true;
+                    self.answered.note(&v);
+                    self.finish_of(&v);
                     if v["usage"].is_object() {
                         self.whole(&v["usage"]);
                     }
@@ -276,8 +328,41 @@ impl UsageReader {
         }
     }
 
+    /// A whole answer's or a chunk's finish reasons.
+    fn finish_of(&mut self, v: &Value) {
+        match self.api {
+            Api::Anthropic => self.answered.finished(&v["stop_reason"]),
+            Api::OpenAi => {
+                if let Some(choices) = v["choices"].as_array() {
+                    for c in choices.iter().take(FINISH_MAX) {
+                        self.answered.finished(&c["finish_reason"]);
+                    }
+                }
+                self.answered.finished(&v["status"]);
+            }
+        }
+    }
+
     fn event(&mut self, v: &Value) {
         let kind = v["type"].as_str().unwrap_or("");
+        match (self.api, kind) {
+            (Api::Anthropic, "message_start") => self.answered.note(&v["message"]),
+            (Api::Anthropic, "message_delta") => self.answered.finished(&v["delta"]["stop_reason"]),
+            (Api::OpenAi, k) if k.starts_with("response.") && v["response"].is_object() => {
+                self.answered.note(&v["response"]);
+                if matches!(
+                    k,
+                    "response.completed" | "response.incomplete" | "response.failed"
+                ) {
+                    self.answered.finished(&v["response"]["status"]);
+                }
+            }
+            (Api::OpenAi, _) if v["choices"].is_array() => {
+                self.answered.note(v);
+                self.finish_of(v);
+            }
+            _ => {}
+        }
         match (self.api, kind) {
             (Api::Anthropic, "message_start") if v["message"]["usage"].is_object() => {
                 self.whole(&v["message"]["usage"]);
@@ -361,6 +446,7 @@ impl UsageReader {
             usage: self.usage,
             skipped_lines: self.skipped,
             complete: self.complete,
+            answered: self.answered,
         }
     }
 }

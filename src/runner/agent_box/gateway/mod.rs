@@ -75,6 +75,9 @@ pub struct GatewaySpec {
     pub gate: Option<budget::Gate>,
     /// `<run_dir>/metered.jsonl`.
     pub metered: PathBuf,
+    /// The turn's number (from 1), on each model request's metered line.
+    #[serde(default)]
+    pub turn: u32,
     /// `runner.secret_env`: variables of afk's environment whose values the
     /// agent is handed, so may put in its context; the keeper reads them
     /// to redact them from what it sends upstream (never written here).
@@ -161,6 +164,14 @@ struct Flight {
     /// What its partial record holds (`core::gateway::aloft`); None: it
     /// has none.
     kept: Option<aloft::Kept>,
+    /// Its chat span's facts (SPEC 10.3.6): when it arrived, by both clocks.
+    arrived: (time::OffsetDateTime, std::time::Instant),
+    stream: bool,
+    max_tokens: Option<u64>,
+    /// When the answer's first bytes came back, after its arrival.
+    first_chunk: Option<std::time::Duration>,
+    /// What the answer said of itself.
+    answered: usage::Answered,
 }
 
 /// The gateway of one turn.
@@ -388,6 +399,9 @@ impl Gateway {
         let on_chunk = |so_far: Option<usage::Usage>, ended: bool, n: u64| {
             let mut flights = self.flights_lock();
             if let Some(f) = flights.get_mut(&id) {
+                if f.first_chunk.is_none() && n > 0 {
+                    f.first_chunk = Some(f.arrived.1.elapsed());
+                }
                 f.status = status;
                 f.usage = so_far.or(f.usage);
                 f.received += n;
@@ -520,6 +534,11 @@ impl Gateway {
                 status: 0,
                 usage: None,
                 kept: None,
+                arrived: (time::OffsetDateTime::now_utc(), std::time::Instant::now()),
+                stream: judged.stream,
+                max_tokens: judged.max_tokens,
+                first_chunk: None,
+                answered: usage::Answered::default(),
             },
         );
         // as it goes upstream: the vendor may bill what it sends, so a
@@ -622,6 +641,29 @@ impl Gateway {
         }
     }
 
+    /// A model request's chat-span facts (none for `count_tokens` and
+    /// `models`, which have no span).
+    fn chat_facts(&self, f: &Flight) -> Option<metered::ChatFacts> {
+        use rules::Endpoint as E;
+        if !matches!(f.endpoint, E::Messages | E::Responses | E::ChatCompletions) {
+            return None;
+        }
+        Some(metered::ChatFacts {
+            turn: self.spec.turn,
+            started: crate::types::stamp::ts_precise(f.arrived.0),
+            stream: f.stream,
+            max_tokens: f.max_tokens,
+            response_model: f.answered.model.clone(),
+            response_id: f.answered.id.clone(),
+            finish_reasons: f.answered.finish.clone(),
+            first_chunk_us: f
+                .stream
+                .then_some(f.first_chunk)
+                .flatten()
+                .map(|d| d.as_micros().min(u64::MAX as u128) as u64),
+        })
+    }
+
     /// `f`'s partial record gone, its line being in the metered record.
     fn drop_aloft(&self, f: &Flight) {
         if let (Some(dir), Some(_)) = (&self.aloft, f.kept) {
@@ -709,10 +751,11 @@ impl Gateway {
     /// metered record (unless [`Gateway::finish`] metered it already);
     /// false (and the turn stopped) when the record cannot be written.
     fn meter(&self, id: u64, status: u16, read: usage::Read, complete: bool) -> bool {
-        let Some(f) = self.flights_lock().remove(&id) else {
+        let Some(mut f) = self.flights_lock().remove(&id) else {
             return true;
         };
         self.landed.notify_all();
+        f.answered = read.answered;
         self.record(&f, status, read.usage, complete && read.complete)
     }
 
@@ -760,6 +803,7 @@ impl Gateway {
             complete,
         );
         line.estimated = estimated;
+        line.chat = self.chat_facts(f);
         let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
         *spent = spent.saturating_add(priced.micro_usd);
         if let Err(e) = append(&self.spec.metered, line.to_line().as_bytes()) {

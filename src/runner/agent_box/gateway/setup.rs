@@ -180,6 +180,7 @@ impl On {
             flat: self.flat,
             gate,
             metered: run_dir.join(METERED),
+            turn: 0,
             redact_env: self.redact_env.clone(),
             allow_features: self.allow_features.clone(),
             held: Held::of(&self.held),
