@@ -62,6 +62,7 @@ pub mod process;
 pub mod run_files;
 pub mod runner;
 pub mod session;
+pub mod spans;
 pub mod tense;
 #[cfg(test)]
 mod testing;

@@ -34,7 +34,11 @@ fn main() -> ExitCode {
         json,
         cli::command,
     );
-    match commands::run(&session, &cli.command) {
+    let ran = commands::run(&session, &cli.command);
+    // the spans this process made, once it has done its work; nothing it
+    // says changes the exit code (SPEC 10.3.10)
+    afk::spans::finish(session.state_file().as_deref());
+    match ran {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => {
             log::error(&e.person_line());

@@ -155,6 +155,8 @@ impl Session {
         // is registered as it is read (a `Secret`)
         let _registered = config.secret_values();
         config.loaded_as = Some((path.clone(), paths.clone()));
+        // telemetry on (10.3): this process's exporter, nothing sent yet
+        crate::spans::start(config.telemetry.as_ref(), self.dry_run);
         Ok(&self
             .loaded
             .get_or_init(|| Loaded {
@@ -214,6 +216,12 @@ impl Session {
     /// The state's paths, resolved once.
     pub fn paths(&self) -> &StatePaths {
         &self.loaded().paths
+    }
+
+    /// The state file, when the config was loaded (None: the command
+    /// never read it).
+    pub fn state_file(&self) -> Option<PathBuf> {
+        self.loaded.get().map(|l| l.paths.file.clone())
     }
 
     /// The state file.

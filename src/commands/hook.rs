@@ -23,6 +23,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
+    crate::spans::triggered_by("hook");
     // the options first: a bad one is a usage error, nothing read or answered
     let options = crate::webhook::header_options(&args.headers)?;
     let config = ctx.load();

@@ -101,6 +101,7 @@ pub fn scoped(
 /// tick after [`before_watch`]). The brakes hold as for every trigger:
 /// nothing read or written, no flag.
 pub fn after_turn(ctx: &Session, run: RunId) -> Result<Outcome> {
+    crate::spans::triggered_by("turn-end");
     let cfg = ctx.load()?;
     let stopped = ctx.paths().stop.exists();
     if hook::brake(cfg.poll.enabled, stopped.then_some("")).is_some() {

@@ -19,6 +19,7 @@ pub mod gate;
 pub mod gateway;
 pub mod kube;
 pub mod status;
+pub mod telemetry;
 pub mod upgrade;
 
 // The lifecycle's rules (poll → watch → harvest: dispatch, run_state,

@@ -20,6 +20,7 @@ pub mod outcomes;
 pub mod page;
 pub mod posts;
 pub mod report;
+pub mod run_span;
 pub mod runs;
 pub mod skips;
 pub mod status_issue;

@@ -266,10 +266,15 @@ impl Store {
 
     pub fn mark_failed(&self, id: RunId, error: &str) -> Result<()> {
         let t = self.stamp_precise();
-        self.exec(
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
             "UPDATE runs SET state=?2, error=?3, updated_at=?4, ended_at=?4 WHERE id=?1",
             params![id, RunStatus::Failed, error, t],
-        )?;
+        )
+        .map_err(|e| self.err(e))?;
+        // its run span, with the end (SPEC 10.3.6: poll makes a failed start's)
+        Store::record_run_span(&tx, id.0, "failed", &t).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -596,10 +601,21 @@ impl Store {
     pub fn finish(&self, id: RunId, to: RunStatus) -> Result<()> {
         // the end, to the microsecond: harvest orders outcomes by it
         let t = self.stamp_precise();
-        self.exec(
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
             "UPDATE runs SET state=?2, updated_at=?3, ended_at=?3 WHERE id=?1",
             params![id, to, t],
-        )?;
+        )
+        .map_err(|e| self.err(e))?;
+        // the run span, in the end's transaction (SPEC 10.3.10's outbox)
+        let end = match to {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Escalated => "escalated",
+            RunStatus::Abandoned => "abandoned",
+            _ => "failed",
+        };
+        Store::record_run_span(&tx, id.0, end, &t).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
 }

@@ -223,6 +223,7 @@ fn dispatch_all(
     take: &Take,
 ) -> Result<(Vec<Dispatched>, Vec<ErrorItem>)> {
     let templates = claims::resolve_templates(t)?;
+    let began = time::OffsetDateTime::now_utc();
     let results = fan_out(take, t.config().forge.concurrency, |(w, _)| {
         // past tick_timeout or after a SIGTERM: no new claim (the next tick picks it)
         if crate::deadline::stopping().is_some() {
@@ -239,7 +240,43 @@ fn dispatch_all(
         dispatched.extend(d);
         errors.extend(e);
     }
+    if crate::spans::on() {
+        dispatch_spans(t, &dispatched, &errors, began);
+    }
     Ok((dispatched, errors))
+}
+
+/// Each dispatch's `afk.poll` span (SPEC 10.3.6), its error the one the
+/// report has for the issue.
+fn dispatch_spans(
+    t: &Tick,
+    dispatched: &[Dispatched],
+    errors: &[ErrorItem],
+    began: time::OffsetDateTime,
+) {
+    let store = t.store();
+    for d in dispatched {
+        let Some(Ok(Some(run))) = d.run_id.map(|id| store.run(id)) else {
+            continue;
+        };
+        let messages: Vec<&str> = errors
+            .iter()
+            .filter(|e| e.repo == d.repo.as_str() && e.issue == Some(d.issue))
+            .map(|e| e.message.as_str())
+            .collect();
+        crate::spans::tick_work(
+            &store,
+            crate::spans::TickWork {
+                kind: crate::types::TickKind::Poll,
+                run: &run,
+                action: "dispatch",
+                reason: None,
+                turn: Some(1),
+                error: crate::core::telemetry::spans::error_type(&messages),
+                began,
+            },
+        );
+    }
 }
 
 /// `-v`: one line per decision with its why.

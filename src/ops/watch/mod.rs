@@ -213,6 +213,7 @@ fn unreadable(bad: &crate::store::runs::Unreadable) -> ErrorItem {
 /// One run's step: settle → observe → decide → act. Each run opens its own
 /// connection: the workers run in parallel.
 fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
+    let began = time::OffsetDateTime::now_utc();
     let err = |e: &anyhow::Error| run_error(run, e);
     let store = match w.t.source().open() {
         Ok(s) => s.at(w.t.now),
@@ -254,7 +255,42 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         notes,
         ..action_item(&seen, &d.action, d.detail)
     });
+    if let Some(item) = &item
+        && crate::spans::on()
+    {
+        tick_span(&store, run, item, &errors, began);
+    }
     (item, errors)
+}
+
+/// The run's `afk.watch` span (SPEC 10.3.6), when this tick touched it:
+/// acted, or changed its record while it waited (pushed, opened the PR).
+fn tick_span(
+    store: &crate::store::Store,
+    run: &Run,
+    item: &ActionItem,
+    errors: &[ErrorItem],
+    began: time::OffsetDateTime,
+) {
+    let Ok(Some(now)) = store.run(run.id) else {
+        return;
+    };
+    if item.action == "wait" && crate::spans::marks(run) == crate::spans::marks(&now) {
+        return;
+    }
+    let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+    crate::spans::tick_work(
+        store,
+        crate::spans::TickWork {
+            kind: TickKind::Watch,
+            run: &now,
+            action: &item.action,
+            reason: item.reason.as_deref(),
+            turn: (now.turns > run.turns).then_some(now.turns),
+            error: crate::core::telemetry::spans::error_type(&messages),
+            began,
+        },
+    );
 }
 
 /// What the report says watch did with one run.

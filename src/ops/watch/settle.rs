@@ -50,6 +50,16 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
         ));
     }
     let agent = w.t.runner.observe(run.handle.as_ref(), &run_dir)?;
+    if crate::spans::on() {
+        use crate::core::run_state::Agent;
+        if let Agent::Exited(_) | Agent::Vanished = agent.agent {
+            let code = match agent.agent {
+                Agent::Exited(c) => Some(c),
+                _ => None,
+            };
+            crate::spans::turn_ended(store, w.t.config(), run, &run_dir, code);
+        }
+    }
     let spend = super::spend::read(w, run, &run_dir, &agent);
     let found = super::pr::find(w, run)?;
     let (forwarded, found) = super::forward::step(w, run, &run_dir, (agent.agent, spend.0), found)?;

@@ -108,13 +108,14 @@ pub(super) fn add(
     job: &str,
     image: &str,
     g: (&GatewayOn, &str, &str),
-    budget_usd: Option<f64>,
+    (budget_usd, turn): (Option<f64>, u32),
 ) -> Result<()> {
     let (on, secret, secret_key) = g;
     let port = kg::port(job);
     // no run folder in the pod: the record is the container's stdout
     let mut spec = on.spec(port, std::path::Path::new("/"), budget_usd);
     spec.metered = GATEWAY_STDOUT.into();
+    spec.turn = turn;
     let spec = serde_json::to_string(&spec)?;
     let agent_env = agent_env(on, port);
     let unset = on.unset();

@@ -157,7 +157,7 @@ impl KubernetesRunner {
                     &name,
                     &image,
                     (on, secret, secret_key),
-                    t.budget_usd,
+                    (t.budget_usd, t.turn),
                 )?;
             }
             super::PodGateway::Refused(why) => {

@@ -55,6 +55,10 @@ pub struct ChatFacts {
     pub turn: u32,
     /// When the request arrived at the gateway (RFC 3339, UTC, microseconds).
     pub started: String,
+    /// The upstream's host and port (`server.address`, `server.port`):
+    /// never its path or a key.
+    #[serde(default)]
+    pub server: (String, u16),
     /// The request's `stream: true`.
     #[serde(default)]
     pub stream: bool,

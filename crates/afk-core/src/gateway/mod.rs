@@ -289,6 +289,20 @@ pub fn authority_of(url: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// An upstream URL's host and port (its scheme's port when it names
+/// none): a chat span's `server.address` and `server.port`.
+pub fn server_of(url: &str) -> (String, u16) {
+    let https = !url.trim_start().to_ascii_lowercase().starts_with("http://");
+    let authority = authority_of(url);
+    let default = if https { 443 } else { 80 };
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && !port.contains(']') => {
+            (host.to_string(), port.parse().unwrap_or(default))
+        }
+        _ => (authority, default),
+    }
+}
+
 /// `runner.model.upstream`'s check: https, or plain http to a loopback host
 /// only (the sandbox); a host, no user info, no query.
 pub fn upstream_allowed(url: &str) -> Result<(), Invalid> {

@@ -1220,3 +1220,24 @@ fn chat_span_facts_are_what_the_answer_said_of_itself() {
         assert_eq!(r.answered.finish, finish);
     }
 }
+
+/// SPEC 10.3.7: a chat span's `server.address` and `server.port` are the
+/// upstream's host and port, its scheme's port when it names none, never
+/// its path.
+#[test]
+fn chat_span_server_is_the_upstreams_host_and_port() {
+    let table = [
+        ("https://api.anthropic.com", ("api.anthropic.com", 443)),
+        ("https://api.openai.com/v1", ("api.openai.com", 443)),
+        ("http://127.0.0.1:8080/model/anthropic", ("127.0.0.1", 8080)),
+        ("http://localhost/x", ("localhost", 80)),
+        ("https://[::1]:9443/v1", ("[::1]", 9443)),
+    ];
+    for (url, (host, port)) in table {
+        assert_eq!(
+            crate::gateway::server_of(url),
+            (host.to_string(), port),
+            "{url}"
+        );
+    }
+}

@@ -651,6 +651,7 @@ impl Gateway {
         Some(metered::ChatFacts {
             turn: self.spec.turn,
             started: crate::types::stamp::ts_precise(f.arrived.0),
+            server: rules::server_of(&self.spec.upstream),
             stream: f.stream,
             max_tokens: f.max_tokens,
             response_model: f.answered.model.clone(),
