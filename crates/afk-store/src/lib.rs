@@ -16,6 +16,7 @@ pub mod gauges;
 pub mod hooks;
 pub mod instance;
 pub mod lessons;
+pub mod outbox;
 pub mod outcomes;
 pub mod page;
 pub mod posts;
@@ -216,6 +217,9 @@ const MIGRATIONS: &[&str] = &[
     // 32: a run paused at a limit and continued, and its own limits
     // (talk.rs; SPEC 4.2): a paused run stays in flight
     talk::PAUSE_SCHEMA,
+    // 33: the telemetry outbox (outbox.rs; SPEC 10.3.10): run and late-fact
+    // spans, recorded with the end or the fact, until a collector takes them
+    outbox::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

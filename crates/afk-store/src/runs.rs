@@ -578,6 +578,20 @@ impl Store {
         reason: Option<&str>,
         event: Option<NewEvent>,
     ) -> Result<()> {
+        self.decide_end_with(id, to, reason, event, &[])
+    }
+
+    /// [`Store::decide_end`], and the run's telemetry `spans` (its run span,
+    /// SPEC 10.3.10) enter the telemetry outbox in the same transaction: the
+    /// end and its spans are recorded together or not at all.
+    pub fn decide_end_with(
+        &mut self,
+        id: RunId,
+        to: RunStatus,
+        reason: Option<&str>,
+        event: Option<NewEvent>,
+        spans: &[afk_model::telemetry::Span],
+    ) -> Result<()> {
         let at = self.stamp();
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::Error::new(super::describe(&path, &e));
@@ -592,6 +606,11 @@ impl Store {
             && let Some(e) = event
         {
             insert_event(&tx, &e, &at).map_err(map)?;
+        }
+        if n == 1 {
+            for span in spans {
+                super::outbox::outbox_put(&tx, span, &at).map_err(map)?;
+            }
         }
         tx.commit().map_err(map)?;
         Ok(())
