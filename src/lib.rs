@@ -63,6 +63,7 @@ pub mod run_files;
 pub mod runner;
 pub mod session;
 pub mod spans;
+pub mod telemetry;
 pub mod tense;
 #[cfg(test)]
 mod testing;

@@ -155,10 +155,13 @@ fn raw_send(line: &str) -> bool {
 enum Sends {
     BodiesRedacted,
     NoBody,
+    /// a protobuf body every string of which went through `redact::text`
+    /// as it was encoded (an OTLP export)
+    StringsRedacted,
 }
 
 /// The files that send requests themselves, and why that is safe.
-const SENDERS: [(&str, Sends, &str); 9] = [
+const SENDERS: [(&str, Sends, &str); 10] = [
     (
         "crates/afk-http/src/send.rs",
         Sends::BodiesRedacted,
@@ -200,6 +203,11 @@ const SENDERS: [(&str, Sends, &str); 9] = [
         "doctor's one GET /v1/models with the gateway's key",
     ),
     (
+        "src/telemetry/wire.rs",
+        Sends::StringsRedacted,
+        "OTLP exports to the operator's collector: every string of a span and the resource through redact::text as it is encoded, the header values registered as secrets",
+    ),
+    (
         "src/commands/demo/review.rs",
         Sends::BodiesRedacted,
         "the demo plays the people on its own sandbox's admin API",
@@ -228,6 +236,11 @@ fn no_request_is_sent_but_through_a_redacting_sink() {
                 }
                 if *how == Sends::BodiesRedacted && !code.contains("redact::json(") {
                     wrong.push(format!("{file}: sends bodies, none through redact::json"));
+                }
+                if *how == Sends::StringsRedacted && !code.contains("redact::text(") {
+                    wrong.push(format!(
+                        "{file}: encodes strings, none through redact::text"
+                    ));
                 }
             }
         }

@@ -64,6 +64,37 @@ pub fn only_roots(pem: &[u8]) -> Result<Tls, BadRoots> {
     Ok(std::sync::Arc::new(cfg))
 }
 
+/// A TLS configuration that trusts the roots every other afk client trusts
+/// (ureq's own: the web's, `webpki-roots`) and the certificates of `pem`
+/// besides: an OTLP collector's certificate file
+/// (`OTEL_EXPORTER_OTLP_CERTIFICATE`, SPEC 10.3.2), which adds to the
+/// roots and replaces none.
+pub fn web_roots_and(pem: &[u8]) -> Result<Tls, BadRoots> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut added = 0;
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| BadRoots::NotPem(e.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|e| BadRoots::Refused(e.to_string()))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(BadRoots::Empty);
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| BadRoots::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(cfg))
+}
+
 /// Whether a transport failure is the peer's certificate failing its check
 /// (an unknown issuer, another name, expired, a CA as the end entity, none
 /// presented): the handshake stopped before any byte of a request was sent.
