@@ -60,8 +60,10 @@ pub struct Span {
 
 /// Where and how a process exports, resolved once at load from
 /// `[telemetry]` and the `OTEL_*` variables (10.3.2–4). `None` of these
-/// exists when telemetry is off: nothing is read, nothing is made.
-#[derive(Debug, Clone, PartialEq)]
+/// exists when telemetry is off: nothing is read, nothing is made. Its
+/// `Debug` shows the headers' names, never their values (the config it is
+/// kept on is printed with `{:?}` in logs and errors).
+#[derive(Clone, PartialEq)]
 pub struct TelemetrySettings {
     /// `{endpoint}/v1/traces`, or the traces variable as is.
     pub traces_url: String,
@@ -81,4 +83,44 @@ pub struct TelemetrySettings {
     pub resource: Vec<(String, String)>,
     /// `OTEL_SEMCONV_STABILITY_OPT_IN` as set (doctor says it).
     pub semconv_opt_in: Option<String>,
+}
+
+impl std::fmt::Debug for TelemetrySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("TelemetrySettings")
+            .field("traces_url", &self.traces_url)
+            .field("traces_url_from", &self.traces_url_from)
+            .field("headers", &names)
+            .field("headers_from", &self.headers_from)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("gzip", &self.gzip)
+            .field("certificate", &self.certificate)
+            .field("resource", &self.resource)
+            .field("semconv_opt_in", &self.semconv_opt_in)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_debug_shows_header_names_never_values() {
+        let s = TelemetrySettings {
+            traces_url: "https://otel:4318/v1/traces".into(),
+            traces_url_from: "telemetry.endpoint".into(),
+            headers: vec![("authorization".into(), "Bearer CANARY-SECRET".into())],
+            headers_from: "OTEL_EXPORTER_OTLP_HEADERS".into(),
+            timeout_ms: 1000,
+            gzip: false,
+            certificate: None,
+            resource: vec![],
+            semconv_opt_in: None,
+        };
+        let shown = format!("{s:?}");
+        assert!(shown.contains("authorization"), "{shown}");
+        assert!(!shown.contains("CANARY-SECRET"), "{shown}");
+    }
 }

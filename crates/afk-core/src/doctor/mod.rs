@@ -8,10 +8,12 @@
 //! - [`upgrade`]: the `[upgrade]` section's outside world (the mirrors, the
 //!   recipes' upstream, the registries) and a folder a tick writes;
 //! - [`systemd_unit`]: whether a systemd unit's sandbox lets a tick write
-//!   where it writes.
+//!   where it writes;
+//! - [`telemetry`]: where traces go and what the collector answered.
 
 pub mod gitlab;
 pub mod systemd_unit;
+pub mod telemetry;
 pub mod upgrade;
 
 use crate::types::{Access, Permission, RepoName};

@@ -1,5 +1,25 @@
-//! OpenTelemetry's rules (SPEC 10.3; docs/telemetry.md): the ids of a
-//! run's trace, and the spans afk makes from what it read.
+//! The telemetry room (SPEC 10.3): what afk exports to an OpenTelemetry
+//! collector, decided here and sent by the binary (`afk::telemetry`).
+//!
+//! - [`ids`]: a run's trace and span ids, derived so that every process that
+//!   touches a run finds the same trace (10.3.5);
+//! - [`settings`]: `[telemetry]` and the `OTEL_*` variables resolved into
+//!   where and how a process exports, and the config errors (10.3.1–4);
+//! - [`spans`]: the spans afk makes and their attributes, from plain facts
+//!   (10.3.6–8).
 
 pub mod ids;
+pub mod settings;
 pub mod spans;
+
+pub use ids::{fact_span_id, hex, run_span_id, trace_id, turn_span_id};
+
+/// The conventions afk's span names and `gen_ai.*` attributes follow (10.3.11).
+pub const CONVENTIONS: &str = "semantic-conventions-genai v0.1.0";
+
+/// The instrumentation scope's schema URL: the semconv release genai v0.1.0
+/// depends on (10.3.3).
+pub const SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.45.0";
+
+/// The instrumentation scope's name (its version is afk's).
+pub const SCOPE_NAME: &str = "afk";
