@@ -208,6 +208,7 @@ pub fn turn_ended(
         exit_code: code,
         stopped: budget_stop.then_some("budget"),
         lines: &lines,
+        reported_usd: None,
         start_unix_ns: started.map_or(0, unix_ns),
         end_unix_ns: unix_ns(exit_time(run_dir).unwrap_or_else(OffsetDateTime::now_utc)),
     };

@@ -126,3 +126,12 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Record `span` in the outbox unless it is there already (its ids are
+    /// fixed): whether this call recorded it.
+    pub fn outbox_put_new(&self, span: &Span, now: time::OffsetDateTime) -> anyhow::Result<bool> {
+        super::outbox::outbox_put(&self.conn, span, &crate::clock::ts_precise(now))
+            .map_err(|e| self.err(e))
+    }
+}
