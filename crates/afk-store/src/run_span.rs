@@ -135,3 +135,40 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 }
+
+/// Record a late fact's `afk.run.update` span in the outbox within `tx`,
+/// when this process records spans.
+pub(crate) fn record_fact(
+    tx: &Connection,
+    id: i64,
+    fact: &crate::core::telemetry::spans::Fact,
+    at: &str,
+) -> rusqlite::Result<()> {
+    if !spans_on() {
+        return Ok(());
+    }
+    let found = tx
+        .query_row(
+            "SELECT m.value, r.repo, r.issue FROM runs r, meta m
+             WHERE r.id = ?1 AND m.key = 'instance'",
+            params![id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    if let Some((instance, repo, issue)) = found {
+        let span = crate::core::telemetry::spans::fact_span(
+            &instance,
+            (id, &repo, issue),
+            fact,
+            unix_ns(Some(at)),
+        );
+        super::outbox::outbox_put(tx, &span, at)?;
+    }
+    Ok(())
+}

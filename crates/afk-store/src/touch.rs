@@ -72,13 +72,30 @@ impl Store {
 
     /// The run's line survival, counted once its window ended: the first stays.
     pub fn set_survival(&self, run: RunId, s: Survived) -> Result<()> {
-        self.conn
+        self.set_survival_of(run, s, 0)
+    }
+
+    /// [`Store::set_survival`], with the window it was counted over
+    /// (seconds) for its late fact's span (SPEC 10.3.6), recorded with it.
+    pub fn set_survival_of(&self, run: RunId, s: Survived, window_s: i64) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let n = tx
             .execute(
                 "UPDATE runs SET lines_added = ?2, lines_surviving = ?3
                  WHERE id = ?1 AND lines_added IS NULL",
                 params![run, s.lines_added as i64, s.lines_surviving as i64],
             )
             .map_err(|e| self.err(e))?;
+        if n == 1 {
+            let fact = crate::core::telemetry::spans::Fact::Survival {
+                window_s,
+                added: s.lines_added,
+                surviving: s.lines_surviving,
+            };
+            super::run_span::record_fact(&tx, run.0, &fact, &self.stamp_precise())
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
 }
