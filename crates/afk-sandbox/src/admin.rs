@@ -112,6 +112,10 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             ok()
         }
         ("GET", "/requests") => Reply::json(200, &Value::Array(f.log.clone())),
+        // the OTLP receiver's (`otlp.rs`): what it received, its fault
+        ("GET", "/otlp") => super::otlp::list(f),
+        ("DELETE", "/otlp") => super::otlp::clear(f),
+        ("POST", "/otlp_fault") => super::otlp::arm(f, &body),
         ("GET", "/git") => Reply::json(200, &Value::Array(f.git_log.clone())),
         // the scripted model's requests, kept apart from the forge's
         ("GET", "/model/requests") => {
@@ -226,6 +230,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/git_redirect", "to"),
     ("POST", "/comment_max", "chars"),
     ("POST", "/faults", "faults latency_ms"),
+    ("POST", "/otlp_fault", "status retry_after hang times"),
     ("POST", "/script", "repo issue steps turns"),
     (
         "POST",

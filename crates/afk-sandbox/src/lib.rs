@@ -38,6 +38,7 @@ mod kube_user;
 mod kube_volume;
 mod model;
 pub mod model_api;
+mod otlp;
 mod registry;
 mod revert;
 mod reviews;
@@ -238,6 +239,10 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     }
     if let Some(name) = req.path.strip_prefix("/_hooks/") {
         return hooks::receive(&mut st.lock().unwrap(), name, &req);
+    }
+    // the OTLP/HTTP trace receiver, a collector on the sandbox's own address
+    if req.path == "/v1/traces" {
+        return otlp::receive(st, &req);
     }
     if let Some(rest) = req.path.strip_prefix("/model") {
         // the scripts are copied out: a step that hangs holds no lock

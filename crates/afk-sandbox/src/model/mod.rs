@@ -191,6 +191,8 @@ pub struct Forge {
     pub(super) gl: gitlab::GitlabSide,
     /// the webhooks the forge sends (`outbox`; `webhooks.rs` sends them)
     pub(super) outbox: outbox::Outbox,
+    /// the OTLP/HTTP trace receiver's requests and fault (`super::otlp`)
+    pub(super) otlp: super::otlp::Receiver,
 }
 
 /// How many of the scripted model's requests its log keeps (the newest).
@@ -245,6 +247,7 @@ impl Forge {
             talk: Default::default(),
             gl: Default::default(),
             outbox: Default::default(),
+            otlp: Default::default(),
         }
     }
 
