@@ -1,4 +1,4 @@
-//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|gitlab|kubernetes|workspace|box|hook|gateway]`
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|gitlab|kubernetes|workspace|box|hook|gateway|telemetry]`
 //! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
@@ -37,6 +37,9 @@
 //! - gateway: the model gateway (`afk workspace gateway`) against a byte
 //!   relay on loopback, before the sandbox's keyed scripted model: time to
 //!   first byte and each streamed event's delay (examples/bench/gateway.rs).
+//! - telemetry: making, encoding and exporting 10,000 spans to the sandbox's
+//!   OTLP receiver on loopback, in the keeper's batches of 512: ms per span
+//!   (SPEC 10.3.13; examples/bench/telemetry.rs).
 
 #[path = "bench/agent_box.rs"]
 mod agent_box;
@@ -48,6 +51,8 @@ mod gateway;
 mod hook;
 #[path = "bench/page.rs"]
 mod page;
+#[path = "bench/telemetry.rs"]
+mod telemetry;
 #[path = "bench/workspace.rs"]
 mod workspace;
 
@@ -104,10 +109,14 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let only = std::env::args().nth(1);
     let want = |section: &str| only.as_deref().is_none_or(|o| o == section);
-    if matches!(only.as_deref(), Some("github" | "gitlab" | "watch")) {
+    if matches!(
+        only.as_deref(),
+        Some("github" | "gitlab" | "watch" | "telemetry")
+    ) {
         // these sections alone need no afk binary: their ticks run in-process
         match only.as_deref() {
             Some("watch") => watch_bench(&dir, Dialect::Gitea),
+            Some("telemetry") => telemetry::telemetry_bench(),
             Some("gitlab") => gitlab_section(&dir),
             _ => github_section(&dir),
         }
@@ -163,6 +172,9 @@ fn main() {
     }
     if want("gate") {
         gate::gate_bench(&dir);
+    }
+    if want("telemetry") {
+        telemetry::telemetry_bench();
     }
     if std::env::var_os("AFK_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
