@@ -46,6 +46,7 @@ mod metered;
 mod metrics;
 mod operator;
 mod operator3;
+mod otlp_export;
 mod poll;
 mod production_build;
 mod real_agents;
