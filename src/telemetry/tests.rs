@@ -131,19 +131,17 @@ fn a_span_encodes_field_by_field_and_decodes_with_the_official_definitions() {
         .iter()
         .map(|kv| (kv.key.clone(), kv.value.clone().and_then(|v| v.value)))
         .collect();
-    assert_eq!(
-        resource,
-        [
-            (
-                "service.name".into(),
-                Some(Value::StringValue("afk".into()))
-            ),
-            (
-                "service.instance.id".into(),
-                Some(Value::StringValue("0a1b2c3d".into()))
-            ),
-        ]
-    );
+    let want: Vec<(String, Option<Value>)> = vec![
+        (
+            "service.name".to_string(),
+            Some(Value::StringValue("afk".to_string())),
+        ),
+        (
+            "service.instance.id".to_string(),
+            Some(Value::StringValue("0a1b2c3d".to_string())),
+        ),
+    ];
+    assert_eq!(resource, want);
     let ss = &rs.scope_spans[0];
     let scope = ss.scope.as_ref().unwrap();
     assert_eq!(
