@@ -18,6 +18,7 @@
 //! `git` keeps real bare repositories (served over git's smart HTTP by
 //! `git_http`), `ci` answers test comments and `ci_run` runs a repository's
 //! own CI command on pushes, `registry` is an OCI registry's tag listing,
+//! `otlp` an OpenTelemetry collector's trace receiver (`/v1/traces`),
 //! `http` is the server.
 
 mod admin;
