@@ -201,12 +201,7 @@ fn the_run_span_left_undelivered_arrives_with_a_later_tick() {
     let (code, _, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
     let got = spans(&sb);
-    let runs: Vec<&&Value> = named(&got, "afk.run")
-        .iter()
-        .filter(|s| s["name"] == "afk.run")
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect();
+    let runs: Vec<&Value> = got.iter().filter(|s| s["name"] == "afk.run").collect();
     assert_eq!(runs.len(), 1, "{got:?}");
     // and once accepted, never again
     let (code, _, err) = afk.watch();
