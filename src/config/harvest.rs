@@ -22,6 +22,10 @@ pub struct Harvest {
     /// zero: off. 0..=365d.
     #[serde(deserialize_with = "de_duration")]
     pub revert_window: Duration,
+    /// A merged run's added lines are counted at merge + this (SPEC 7.3,
+    /// line survival); at least 1s.
+    #[serde(deserialize_with = "de_duration")]
+    pub survival_window: Duration,
     /// How often a harvest tick is expected: overdue after twice this
     /// (docs/reports.md#afk-status).
     #[serde(deserialize_with = "de_duration")]
@@ -54,6 +58,7 @@ impl Default for Harvest {
             graduate_at_max: 0.5,
             early_failures: 5,
             revert_window: Duration::from_secs(7 * DAY),
+            survival_window: Duration::from_secs(30 * DAY),
             expect_every: Duration::from_secs(15 * 60),
         }
     }
@@ -112,6 +117,13 @@ impl Harvest {
             h.revert_window,
             Duration::ZERO,
             secs(365 * DAY),
+        )?;
+        c.duration(
+            "harvest",
+            "survival_window",
+            h.survival_window,
+            secs(1),
+            secs(3650 * DAY),
         )?;
         Ok(())
     }

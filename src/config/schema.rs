@@ -204,6 +204,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "confidence",
             "graduate_at_max",
             "early_failures",
+            "survival_window",
             "revert_window",
             "expect_every",
         ],

@@ -74,6 +74,7 @@ fn defaults_ship_disabled_with_empty_allowlist() {
     assert_eq!(c.stall_after(), Duration::from_secs(3 * 3600));
     assert_eq!(c.lessons.dedup_window, Duration::from_secs(3600));
     assert_eq!(c.harvest.revert_window, Duration::from_secs(7 * 86400));
+    assert_eq!(c.harvest.survival_window, Duration::from_secs(30 * 86400));
     assert_eq!(c.harvest.graduate_at_max, 0.5);
     assert_eq!(c.upgrade.template, "upgrader");
     assert!(c.upgrade.registry_mirrors.is_empty());
@@ -133,6 +134,11 @@ fn durations_out_of_their_key_bounds_are_rejected() {
         (
             "[harvest]\nrevert_window = \"366d\"\n",
             Some("harvest.revert_window at line 2"),
+        ),
+        ("[harvest]\nsurvival_window = \"1s\"\n", None),
+        (
+            "[harvest]\nsurvival_window = \"0s\"\n",
+            Some("harvest.survival_window at line 2"),
         ),
         ("[budget]\nrun_time = \"\"\n", None),
         ("[budget]\nrun_time = \"4h\"\n", None),
@@ -385,6 +391,7 @@ fn starter_config_parses_with_the_defaults() {
     assert_eq!(c.forge.timeout, d.forge.timeout);
     assert_eq!(c.runner.stall_after, d.runner.stall_after);
     assert_eq!(c.harvest.revert_window, d.harvest.revert_window);
+    assert_eq!(c.harvest.survival_window, d.harvest.survival_window);
     assert_eq!(c.harvest.graduate_at_max, d.harvest.graduate_at_max);
     assert_eq!(c.upgrade.template, d.upgrade.template);
     assert_eq!(c.notify.events, d.notify.events);
