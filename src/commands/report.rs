@@ -34,9 +34,9 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Done> {
         .map_err(|e| UsageError(format!("report: --since {}: {e}", one_line(&a.since))))?;
     let from = report::window_start(window, now)
         .map_err(|e| UsageError(format!("report: --since {}: {e}", one_line(&a.since))))?;
-    ctx.load()?;
+    let survival = crate::types::format_duration(ctx.load()?.harvest.survival_window);
     let store = ctx.read_store()?;
-    let r = report::report(&store.report_runs(from)?, window, now);
+    let r = report::report(&store.report_runs(from)?, window, now).with_survival_window(&survival);
     let text = human(&r);
     emit(
         ctx.json(),

@@ -15,6 +15,13 @@
 //!   commits and not blank, at most the added lines.
 //! - **the run's figure**: surviving / added; a run that added no counted
 //!   line has none (`no_lines`).
+//! - **the run's commits**: `B..M`, B being M's first parent, except for a
+//!   rebase merge of k > 1 commits: when M and its first-parent ancestors,
+//!   k of them ending at M, have the PR's k patch-ids in order, B is the
+//!   parent of the earliest of them.
+//! - **renames**: a path the change added lines to is blamed where
+//!   `git diff -M --name-status M D` says it went; a path D deleted counts
+//!   nothing.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -105,6 +112,107 @@ pub fn tip_at(first_parent: &[(String, OffsetDateTime)], end: OffsetDateTime) ->
         .iter()
         .find(|(_, at)| *at <= end)
         .map(|(sha, _)| sha.as_str())
+}
+
+/// The shas of a `git rev-list` output (lower-case; other lines skipped).
+pub fn shas(rev_list: &str) -> HashSet<String> {
+    rev_list
+        .lines()
+        .map(str::trim)
+        .filter(|l| is_sha(l))
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+fn is_sha(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The (commit, patch-id) pairs of a `git patch-id --stable` output
+/// (`<patch-id> <commit>` a line), in its order.
+pub fn patch_ids(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter_map(|l| {
+            let (pid, commit) = l.trim().split_once(' ')?;
+            (is_sha(pid) && is_sha(commit))
+                .then(|| (commit.to_ascii_lowercase(), pid.to_ascii_lowercase()))
+        })
+        .collect()
+}
+
+/// The rebase-merge rule: `first_parent` is M and its first-parent
+/// ancestors, newest first; `pr` the patch-ids of the PR's commits, newest
+/// first. With k > 1 PR commits whose patch-ids are, in order, those of the
+/// k first-parent commits ending at M, the earliest of those k (B is its
+/// parent); else None (B is M's first parent).
+pub fn rebase_earliest<'a>(
+    first_parent: &'a [String],
+    ids: &[(String, String)],
+    pr: &[String],
+) -> Option<&'a str> {
+    let k = pr.len();
+    if k < 2 || first_parent.len() < k {
+        return None;
+    }
+    let id_of = |sha: &str| {
+        ids.iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(sha))
+            .map(|(_, p)| p.as_str())
+    };
+    let same = first_parent[..k]
+        .iter()
+        .zip(pr)
+        .all(|(c, want)| id_of(c).is_some_and(|p| p.eq_ignore_ascii_case(want)));
+    same.then(|| first_parent[k - 1].as_str())
+}
+
+/// The tip at the window from a `git log --first-parent --format='%H %ct'`
+/// output (newest first): the newest commit whose committer date (unix
+/// seconds) is at or before `end` (unix seconds).
+pub fn tip_in(log: &str, end: i64) -> Option<String> {
+    let history: Vec<(String, OffsetDateTime)> = log
+        .lines()
+        .filter_map(|l| {
+            let (sha, at) = l.trim().split_once(' ')?;
+            let at = OffsetDateTime::from_unix_timestamp(at.trim().parse().ok()?).ok()?;
+            is_sha(sha).then(|| (sha.to_ascii_lowercase(), at))
+        })
+        .collect();
+    let end = OffsetDateTime::from_unix_timestamp(end).ok()?;
+    tip_at(&history, end).map(str::to_string)
+}
+
+/// Where each path of `added` is at the tip, from `git diff -M
+/// --name-status M D`: its new name when renamed, None when deleted, itself
+/// otherwise.
+pub fn paths_at_tip(
+    added: &BTreeMap<String, usize>,
+    name_status: &str,
+) -> Vec<(String, Option<String>)> {
+    let mut moved: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+    for line in name_status.lines() {
+        let mut parts = line.split('\t');
+        let status = parts.next().unwrap_or("");
+        match (status.chars().next(), parts.next(), parts.next()) {
+            (Some('R'), Some(from), Some(to)) => {
+                moved.insert(from, Some(to));
+            }
+            (Some('D'), Some(path), None) => {
+                moved.insert(path, None);
+            }
+            _ => {}
+        }
+    }
+    added
+        .keys()
+        .map(|p| {
+            let at = match moved.get(p.as_str()) {
+                Some(to) => (*to).map(str::to_string),
+                None => Some(p.clone()),
+            };
+            (p.clone(), at)
+        })
+        .collect()
 }
 
 /// A run's survival as stored: its counted added lines and those surviving.
@@ -225,6 +333,67 @@ new file mode 100644
         ];
         assert_eq!(tip_at(&history, end), Some("c2"));
         assert_eq!(tip_at(&history[..1], end), None);
+    }
+
+    #[test]
+    fn the_runs_commits_are_b_to_m_unless_a_rebase_merge_of_k_commits_matches() {
+        let fp: Vec<String> = ["m", "m1", "m2", "m3"].map(String::from).to_vec();
+        let ids: Vec<(String, String)> = [("m", "p3"), ("m1", "p2"), ("m2", "p1"), ("m3", "p0")]
+            .map(|(c, p)| (c.to_string(), p.to_string()))
+            .to_vec();
+        let pr = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let table: [(&str, Vec<String>, Option<&str>); 5] = [
+            ("three rebased commits", pr(&["p3", "p2", "p1"]), Some("m2")),
+            ("one commit: a squash or merge", pr(&["p3"]), None),
+            ("no PR commits known", pr(&[]), None),
+            ("another order", pr(&["p2", "p3"]), None),
+            (
+                "a commit that is not on the branch",
+                pr(&["p3", "px"]),
+                None,
+            ),
+        ];
+        for (name, want_pr, want) in table {
+            assert_eq!(rebase_earliest(&fp, &ids, &want_pr), want, "{name}");
+        }
+        assert_eq!(
+            rebase_earliest(&fp[..1], &ids, &pr(&["p3", "p2"])),
+            None,
+            "fewer first-parent commits than the PR's"
+        );
+        let out = format!("{B} {A}\n\nnot a line\n");
+        assert_eq!(patch_ids(&out), vec![(A.to_string(), B.to_string())]);
+        assert_eq!(
+            shas(&format!("{A}\n{}\n", B.to_uppercase())),
+            HashSet::from([A.to_string(), B.to_string()])
+        );
+    }
+
+    #[test]
+    fn the_tip_at_the_window_is_read_from_the_first_parent_log() {
+        let log = format!("{A} 2000\n{B} 1000\n");
+        assert_eq!(tip_in(&log, 2500).as_deref(), Some(A));
+        assert_eq!(tip_in(&log, 2000).as_deref(), Some(A), "at the end counts");
+        assert_eq!(tip_in(&log, 1999).as_deref(), Some(B));
+        assert_eq!(tip_in(&log, 999), None);
+    }
+
+    #[test]
+    fn renamed_paths_are_blamed_where_they_went_deleted_ones_count_nothing() {
+        let added = BTreeMap::from([
+            ("a.rs".to_string(), 2),
+            ("b.rs".to_string(), 1),
+            ("c.rs".to_string(), 4),
+        ]);
+        let ns = "R087\ta.rs\tsrc/a.rs\nD\tb.rs\nM\tc.rs\nA\td.rs\n";
+        assert_eq!(
+            paths_at_tip(&added, ns),
+            vec![
+                ("a.rs".to_string(), Some("src/a.rs".to_string())),
+                ("b.rs".to_string(), None),
+                ("c.rs".to_string(), Some("c.rs".to_string())),
+            ]
+        );
     }
 
     #[test]

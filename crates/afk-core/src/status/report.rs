@@ -423,6 +423,20 @@ pub struct Report {
     pub templates: Vec<TemplateFigures>,
 }
 
+impl Report {
+    /// `harvest.survival_window` as written, on every survival figure
+    /// (`report` says the default).
+    pub fn with_survival_window(mut self, window: &str) -> Report {
+        let all = std::iter::once(&mut self.overall)
+            .chain(self.repos.iter_mut().map(|r| &mut r.figures))
+            .chain(self.templates.iter_mut().map(|t| &mut t.figures));
+        for f in all {
+            f.survival.window = window.to_string();
+        }
+        self
+    }
+}
+
 /// The window's start, `window` before `now`: an empty window, or one
 /// reaching before the calendar's start, is refused with why.
 pub fn window_start(
