@@ -6,7 +6,7 @@
 use super::Store;
 use crate::core::survival::Survived;
 use crate::core::zero_touch::ZeroTouch;
-use crate::types::RunId;
+use crate::types::{RepoName, RunId};
 use anyhow::Result;
 use rusqlite::params;
 
@@ -21,7 +21,52 @@ pub const SCHEMA: &str = "ALTER TABLE runs ADD COLUMN zero_touch TEXT;
         PRIMARY KEY (run_id, sha)
     ) WITHOUT ROWID;";
 
+/// A merged run whose line survival is not counted yet.
+#[derive(Debug, Clone)]
+pub struct Uncounted {
+    pub run_id: RunId,
+    pub repo: RepoName,
+    /// the merged commit the forge reported
+    pub merge_sha: String,
+    pub merged_at: String,
+    /// the PR's head as afk last saw it (a rebase merge's commits)
+    pub head_sha: Option<String>,
+}
+
 impl Store {
+    /// The merged (`succeeded`) runs with a merge commit on record whose
+    /// line survival is not counted yet, oldest merge first; harvest picks
+    /// those whose window has ended (`core::survival::due`). A row whose repo
+    /// does not parse is left out, as everywhere.
+    pub fn uncounted_survivals(&self) -> Result<Vec<Uncounted>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, repo, merge_sha, merged_at, head_sha FROM runs
+                 WHERE state = 'succeeded' AND merge_sha IS NOT NULL AND merged_at IS NOT NULL
+                   AND lines_added IS NULL
+                 ORDER BY merged_at, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                let Ok(repo) = RepoName::parse_any(&r.get::<_, String>(1)?) else {
+                    return Ok(None);
+                };
+                Ok(Some(Uncounted {
+                    run_id: r.get(0)?,
+                    repo,
+                    merge_sha: r.get(2)?,
+                    merged_at: r.get(3)?,
+                    head_sha: r.get(4)?,
+                }))
+            })
+            .map_err(|e| self.err(e))?;
+        let all: Vec<Option<Uncounted>> =
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok(all.into_iter().flatten().collect())
+    }
+
     /// afk pushed `sha` to the run's branch at turn `turn`.
     pub fn note_afk_head(&self, run: RunId, turn: u32, sha: &str) -> Result<()> {
         self.conn
