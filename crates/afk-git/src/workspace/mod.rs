@@ -31,12 +31,14 @@ mod gitlinks;
 mod push;
 mod scan;
 mod summary;
+mod survival;
 #[cfg(test)]
 mod tests_git;
 
 pub use check::check_repository;
 pub use checkout::without_userinfo;
 pub use push::PushRefused;
+pub use survival::{SURVIVAL_READ, SurvivalDue};
 
 use crate::credential::Credentials;
 use crate::git::Git;

@@ -1,0 +1,251 @@
+//! Line survival (SPEC 7.3; docs/reports.md#afk-report) read from afk's
+//! cache: one fetch of the forge's default branch per repository, then per
+//! merged run the git of the spec's five steps (`rev-list B..M`, the
+//! rebase-merge patch-ids, `diff -U0 --no-renames B M`, the first-parent log
+//! for the tip at the window, `diff -M --name-status M D` and `blame -w
+//! --line-porcelain D`), every output read bounded. What to count is
+//! `afk_core::survival`'s; this file only asks git.
+
+use super::{Workspace, is_sha};
+use afk_core::survival::{self as rules, Survived};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+
+/// What afk reads of one git output here at most (a diff, a blame, a
+/// commit list): past it, what was read is what is counted (a lower bound).
+pub const SURVIVAL_READ: u64 = 32 << 20;
+/// The first-parent history read to find the tip at a window's end, at most.
+const HISTORY_READ: u64 = 4 << 20;
+/// A PR's commits looked at for the rebase-merge rule, at most.
+const PR_COMMITS: usize = 250;
+/// Where the forge's default branch is fetched to in the cache.
+const TIP_REF: &str = "refs/forge/survival/HEAD";
+
+/// One merged run whose line survival is due.
+#[derive(Debug, Clone, Copy)]
+pub struct SurvivalDue<'a> {
+    /// the merged commit the forge reported (M)
+    pub merge_sha: &'a str,
+    /// the PR's head at the merge, when afk knows it (a rebase merge's commits)
+    pub pr_head: Option<&'a str>,
+    /// merged_at + `survival_window`, in unix seconds
+    pub window_end: i64,
+}
+
+impl Workspace {
+    /// `url`'s default branch fetched into `repo`'s cache (one fetch, afk's
+    /// credential), then each due run counted: one result per run, in order.
+    /// A fetch that fails is the repository's error.
+    pub fn survival(
+        &self,
+        repo: &str,
+        url: &str,
+        due: &[SurvivalDue],
+    ) -> Result<Vec<Result<Survived>>> {
+        let (cache, _lock) = self.open_cache(repo)?;
+        let spec = format!("+HEAD:{TIP_REF}");
+        let args = [
+            "fetch",
+            "-q",
+            "--no-tags",
+            "--no-write-fetch-head",
+            url,
+            spec.as_str(),
+        ];
+        self.git
+            .run(Some(&cache), Some(url), &args, None)
+            .context("survival: the forge's default branch could not be fetched")?;
+        Ok(due
+            .iter()
+            .map(|d| {
+                self.survived(&cache, d)
+                    .with_context(|| format!("survival of the merge {}", d.merge_sha))
+            })
+            .collect())
+    }
+
+    /// The spec's steps 1 to 4 for one run.
+    fn survived(&self, cache: &Path, d: &SurvivalDue) -> Result<Survived> {
+        let m = d.merge_sha;
+        if !is_sha(m) || !self.has_object(cache, &format!("{m}^{{commit}}")) {
+            bail!("the merged commit is not in afk's git cache (not on the default branch?)");
+        }
+        let b = self.base_of(cache, d)?;
+        let range = format!("{b}..{m}");
+        let commits = rules::shas(&self.read_text(cache, &["rev-list", &range], SURVIVAL_READ)?);
+        let diff_args = [
+            "diff",
+            "-U0",
+            "--no-renames",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            b.as_str(),
+            m,
+        ];
+        let added = rules::added_lines(&self.read_text(cache, &diff_args, SURVIVAL_READ)?);
+        let lines_added: usize = added.values().sum();
+        if lines_added == 0 {
+            return Ok(Survived::of(0, 0));
+        }
+        let log = self.read_text(
+            cache,
+            &["log", "--first-parent", "--format=%H %ct", TIP_REF],
+            HISTORY_READ,
+        )?;
+        let Some(tip) = rules::tip_in(&log, d.window_end) else {
+            bail!("no commit of the default branch is dated at or before the window's end");
+        };
+        let moves = self.read_text(
+            cache,
+            &["diff", "-M", "--name-status", "--no-color", m, &tip],
+            SURVIVAL_READ,
+        )?;
+        let mut kept = 0usize;
+        for (_, at) in rules::paths_at_tip(&added, &moves) {
+            let Some(path) = at else {
+                continue;
+            };
+            if !self.has_object(cache, &format!("{tip}:{path}")) {
+                continue;
+            }
+            let blame = ["blame", "-w", "--line-porcelain", &tip, "--", &path];
+            let porcelain = self.read_text(cache, &blame, SURVIVAL_READ)?;
+            kept += rules::surviving(&rules::blamed_lines(&porcelain), &commits);
+        }
+        Ok(Survived::of(lines_added as u64, kept as u64))
+    }
+
+    /// B: M's first parent, or the rebase-merge rule's.
+    fn base_of(&self, cache: &Path, d: &SurvivalDue) -> Result<String> {
+        if let Some(b) = self.rebase_base(cache, d) {
+            return Ok(b);
+        }
+        let first = format!("{}^1", d.merge_sha);
+        let b = self
+            .git
+            .run(
+                Some(cache),
+                None,
+                &["rev-parse", "-q", "--verify", &first],
+                None,
+            )
+            .context("the merged commit has no parent")?;
+        Ok(b.trim().to_string())
+    }
+
+    /// The rebase-merge rule's B (`afk_core::survival::rebase_earliest`),
+    /// when the PR's head is in the cache and the rule applies; None
+    /// otherwise (whatever could not be read: the rule does not apply).
+    fn rebase_base(&self, cache: &Path, d: &SurvivalDue) -> Option<String> {
+        let m = d.merge_sha;
+        let head = d
+            .pr_head
+            .filter(|h| is_sha(h) && !h.eq_ignore_ascii_case(m))
+            .filter(|h| self.has_object(cache, &format!("{h}^{{commit}}")))?;
+        let fork = self
+            .git
+            .run(Some(cache), None, &["merge-base", head, m], None)
+            .ok()?;
+        let range = format!("{}..{head}", fork.trim());
+        let n = PR_COMMITS.to_string();
+        let pr_commits = rules::shas(
+            &self
+                .read_text(
+                    cache,
+                    &["rev-list", "--max-count", &n, &range],
+                    HISTORY_READ,
+                )
+                .ok()?,
+        );
+        let k = pr_commits.len();
+        if k < 2 || k >= PR_COMMITS {
+            return None;
+        }
+        let pr_log = [
+            "log",
+            "-p",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            &range,
+        ];
+        let pr_ids = self.patch_ids(cache, &pr_log)?;
+        if pr_ids.len() != k {
+            return None;
+        }
+        let k_text = k.to_string();
+        let fp_list = ["rev-list", "--first-parent", "--max-count", &k_text, m];
+        let first_parent: Vec<String> = self
+            .read_text(cache, &fp_list, HISTORY_READ)
+            .ok()?
+            .lines()
+            .map(|l| l.trim().to_ascii_lowercase())
+            .filter(|l| is_sha(l))
+            .collect();
+        let fp_log = [
+            "log",
+            "-p",
+            "--first-parent",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--max-count",
+            &k_text,
+            m,
+        ];
+        let fp_ids = self.patch_ids(cache, &fp_log)?;
+        let pr: Vec<String> = pr_ids.into_iter().map(|(_, p)| p).collect();
+        let earliest = rules::rebase_earliest(&first_parent, &fp_ids, &pr)?;
+        let parent = format!("{earliest}^1");
+        self.git
+            .run(
+                Some(cache),
+                None,
+                &["rev-parse", "-q", "--verify", &parent],
+                None,
+            )
+            .ok()
+            .map(|b| b.trim().to_string())
+            .filter(|b| is_sha(b))
+    }
+
+    /// The (commit, patch-id) pairs of the patches `log_args` prints, newest
+    /// first; None when they could not be read.
+    fn patch_ids(&self, cache: &Path, log_args: &[&str]) -> Option<Vec<(String, String)>> {
+        let log = self.read_text(cache, log_args, SURVIVAL_READ).ok()?;
+        let out = self
+            .git
+            .run(
+                Some(cache),
+                None,
+                &["patch-id", "--stable"],
+                Some(log.as_bytes()),
+            )
+            .ok()?;
+        Some(rules::patch_ids(&out))
+    }
+
+    /// Whether `spec` (`<sha>^{commit}`, `<tree-ish>:<path>`) names an object
+    /// in the cache.
+    fn has_object(&self, cache: &Path, spec: &str) -> bool {
+        self.git
+            .exit_of(cache, &["cat-file", "-e", spec], &[])
+            .is_ok_and(|c| c == 0)
+    }
+
+    /// `git args`' stdout in the cache, at most `cap` bytes of it.
+    fn read_text(&self, cache: &Path, args: &[&str], cap: u64) -> Result<String> {
+        let mut left = cap;
+        let mut text = String::new();
+        self.read_lines(cache, args, &mut left, |l| {
+            text.push_str(l);
+            text.push('\n');
+        })?;
+        Ok(text)
+    }
+}
+
+#[cfg(test)]
+#[path = "survival_tests.rs"]
+mod tests;
