@@ -207,6 +207,23 @@ impl Checkouts for Real {
 }
 
 impl Real {
+    /// Line survival (SPEC 7.3) of the `due` runs merged into `repo`: its
+    /// default branch fetched once into afk's cache with afk's credential,
+    /// then each run counted there; one result per run, in order. Harvest's,
+    /// whatever the workspace mode: the cache is afk's own.
+    pub fn survival(
+        &self,
+        forge: &dyn Forge,
+        repo: &RepoName,
+        due: &[afk_git::workspace::SurvivalDue],
+    ) -> Result<Vec<Result<crate::core::survival::Survived>>> {
+        let ws = self.open(forge)?;
+        let url = git_url(&self.cfg, repo)?;
+        let counted = ws.survival(repo.as_str(), &url, due);
+        self.say(&ws);
+        counted.with_context(|| format!("{repo}: line survival"))
+    }
+
     fn say(&self, ws: &afk_git::workspace::Workspace) {
         for n in ws.take_notes() {
             crate::log::warn(&n);

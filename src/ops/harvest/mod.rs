@@ -2,7 +2,8 @@
 //! (docs/how-it-works.md#afk-harvest-and-the-template-canary). Stop file → the
 //! `harvest` lock → the store; then, in order: an outcome for every newly ended
 //! run (`record_outcomes`), the revert watch over merged successes still inside
-//! `revert_window` (`reverts.rs`), each live canary's new checkpoints and
+//! `revert_window` (`reverts.rs`), the line survival of merged runs whose
+//! `survival_window` ended (`survival.rs`), each live canary's new checkpoints and
 //! decision, persisted exactly once (`canary.rs`), the outbox, the report
 //! (`report.rs`). A dry run is the same code on dry edges (`crate::edges`): it
 //! writes to a copy of the store and notifies nothing. `harvest.canary = false`
@@ -11,6 +12,7 @@
 mod canary;
 mod report;
 mod reverts;
+mod survival;
 
 pub use report::Report;
 
@@ -90,7 +92,12 @@ fn harvest(t: Box<Tick>) -> Result<Ended> {
     r.reverted = found.reverted;
     r.errors.extend(found.errors);
 
-    // 3. Every live canary: new checkpoints and the decision, exactly once.
+    // 3. Line survival: merged runs whose window ended, counted once.
+    let counted = survival::count(&t)?;
+    r.survival = counted.items;
+    r.errors.extend(counted.errors);
+
+    // 4. Every live canary: new checkpoints and the decision, exactly once.
     let p = &t.settled.canary;
     let mut live: Vec<Live> = vec![];
     {
@@ -106,7 +113,7 @@ fn harvest(t: Box<Tick>) -> Result<Ended> {
         }
     }
 
-    // 4. The outbox: each event at most once, whichever tick gets there.
+    // 5. The outbox: each event at most once, whichever tick gets there.
     let delivery = t.notify();
     let exhausted = r
         .errors

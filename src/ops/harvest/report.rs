@@ -21,6 +21,15 @@ pub struct RevertItem {
     pub reverted_by: String,
 }
 
+/// A merged run's line survival, counted this tick (SPEC 7.3).
+#[derive(Serialize, Clone, Debug)]
+pub struct SurvivalItem {
+    pub run_id: RunId,
+    pub repo: String,
+    pub lines_added: u64,
+    pub lines_surviving: u64,
+}
+
 #[derive(Serialize, Clone, Debug)]
 pub struct CheckpointItem {
     pub template: String,
@@ -64,6 +73,8 @@ pub struct Report {
     pub head: crate::tick::Head,
     pub outcomes: Vec<OutcomeItem>,
     pub reverted: Vec<RevertItem>,
+    /// the merged runs whose line survival was counted (their window ended)
+    pub survival: Vec<SurvivalItem>,
     pub checkpoints: Vec<CheckpointItem>,
     pub decisions: Vec<DecisionItem>,
     pub events: Vec<EventItem>,
@@ -77,6 +88,17 @@ pub struct Report {
     /// forge requests made (for the metrics file; not part of the report)
     #[serde(skip)]
     pub requests: usize,
+}
+
+/// `5 of 6 lines survive`, or `no counted line`.
+fn survived_text(added: u64, surviving: u64) -> String {
+    match added {
+        0 => "no counted line".into(),
+        _ => format!(
+            "{surviving} of {} survive",
+            crate::core::plural(added as usize, "line", "lines")
+        ),
+    }
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -108,6 +130,14 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
     );
     if let Some(n) = &r.note {
         s.push_str(&format!("harvest: {n}\n"));
+    }
+    for v in &r.survival {
+        s.push_str(&format!(
+            "line survival of run {} ({}): {}\n",
+            v.run_id,
+            v.repo,
+            survived_text(v.lines_added, v.lines_surviving)
+        ));
     }
     let mut rows: Vec<Vec<String>> = r
         .checkpoints
