@@ -65,6 +65,7 @@ mod status_issue;
 mod status_page;
 mod style;
 pub mod summaries;
+mod survival;
 mod telemetry;
 mod template;
 mod text_out;
