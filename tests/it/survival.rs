@@ -154,6 +154,30 @@ fn a_squash_merges_lines_rewritten_inside_the_window_do_not_survive_later_ones_d
         json!({"window": "1d", "runs": 1, "pending": 0, "no_lines": 1,
                "lines_added": 4, "lines_surviving": 3, "rate": 0.75})
     );
+    // the version's figures, over all of its runs: no zero-touch verdict
+    // was recorded (`unknown`), so no rate
+    let (_, l, _) = afk.json(&["template", "list"]);
+    assert_eq!(l["templates"][0]["survival_rate"], 0.75, "{l}");
+    assert!(l["templates"][0].get("zero_touch_rate").is_none(), "{l}");
+    let (_, s, _) = afk.json(&["template", "show", "implementer@1"]);
+    let f = &s["template"]["figures"];
+    assert_eq!(f["merged"], 2, "{s}");
+    assert_eq!(f["zero_touch"]["unknown"], 2, "{s}");
+    assert_eq!(
+        f["survival"],
+        json!({"window": "1d", "runs": 1, "pending": 0, "no_lines": 1,
+               "lines_added": 4, "lines_surviving": 3, "rate": 0.75})
+    );
+    let out = afk
+        .cmd()
+        .args(["template", "show", "implementer@1"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("implementer@1: 2 merged, zero-touch none, survival 1d 75% of 4 lines"),
+        "{text}"
+    );
     // once: nothing is due any more, so no fetch either
     let before = fetches(&sb);
     assert_eq!(harvest(&afk)["survival"], json!([]));

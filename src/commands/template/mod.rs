@@ -12,7 +12,10 @@ use crate::core::prompt::DEFAULT_PREAMBLE;
 use crate::output::emit;
 use crate::output::table;
 use anyhow::{Context, Result, bail};
-use report::{BuiltIn, Changed, HandChanged, Listed, VersionDoc, success_rate, trail_text};
+use report::{
+    BuiltIn, Changed, HandChanged, Listed, VersionDoc, figures_text, measured, success_rate,
+    trail_text,
+};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Args {
@@ -160,6 +163,7 @@ fn start_canary(ctx: &Session, name: &str, version: i64) -> Result<Outcome> {
 fn list(ctx: &Session, name: Option<&str>) -> Result<Outcome> {
     let store = ctx.read_store()?;
     let vs = store.templates(name)?;
+    let figures = measured(ctx, &store)?;
     let rows: Vec<Vec<String>> = vs
         .iter()
         .map(|v| {
@@ -189,7 +193,14 @@ fn list(ctx: &Session, name: Option<&str>) -> Result<Outcome> {
         ctx.json(),
         &Listed {
             command: "template list",
-            templates: Some(vs.iter().map(VersionDoc::of).collect()),
+            templates: Some(
+                vs.iter()
+                    .map(|v| {
+                        let f = figures.get(&(v.name.clone(), v.version));
+                        VersionDoc::of(v).measured(f, false)
+                    })
+                    .collect(),
+            ),
             template: None,
         },
         &human,
@@ -241,11 +252,14 @@ fn show(ctx: &Session, spec: &str) -> Result<Outcome> {
     };
     let checkpoints = store.checkpoints(v.id)?;
     let trail = v.canary_since.is_some() || v.decision.is_some() || !checkpoints.is_empty();
-    let doc = VersionDoc::shown(&v, trail.then_some(checkpoints.as_slice()));
+    let figures = measured(ctx, &store)?;
+    let f = figures.get(&(v.name.clone(), v.version));
+    let doc = VersionDoc::shown(&v, trail.then_some(checkpoints.as_slice())).measured(f, true);
     let mut human = v.body.clone();
     if trail {
         human.push_str(&trail_text(ctx, &v, &checkpoints));
     }
+    human.push_str(&figures_text(&v, f));
     emit(
         ctx.json(),
         &Listed {

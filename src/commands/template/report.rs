@@ -3,10 +3,14 @@
 
 use crate::core::canary::Checkpoint;
 use crate::core::canary::VersionStatus;
+use crate::core::status::report::{self, Figures, RunFacts, SurvivalFigures, ZeroTouchFigures};
 use crate::output::table;
 use crate::session::Session;
+use crate::store::Store;
 use crate::store::templates::TemplateVersion;
+use anyhow::Result;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// A version as `template list --json` shows it (docs/reports.md#afk-template);
 /// `template show` adds the body and, for a canary or a decided version, the
@@ -23,6 +27,17 @@ pub(super) struct VersionDoc<'a> {
     pub(super) canary_since: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) success_rate: Option<f64>,
+    /// zero-touch merges over the version's merged runs with a verdict
+    /// (SPEC 7.3); absent with none
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) zero_touch_rate: Option<f64>,
+    /// line survival pooled over the version's runs with a figure; absent
+    /// with none
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) survival_rate: Option<f64>,
+    /// `template show`'s: the merged runs, zero-touch and survival
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) figures: Option<VersionFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) body: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,6 +71,9 @@ impl<'a> VersionDoc<'a> {
             outcomes: Outcomes { success, failure },
             canary_since: v.canary_since.as_deref(),
             success_rate: success_rate(v),
+            zero_touch_rate: None,
+            survival_rate: None,
+            figures: None,
             body: None,
             checkpoints: None,
             decision: None,
@@ -80,6 +98,71 @@ impl<'a> VersionDoc<'a> {
             ..VersionDoc::of(v)
         }
     }
+}
+
+/// A version's zero-touch and survival figures (SPEC 7.3), as `template
+/// show --json` prints them.
+#[derive(Serialize, Clone)]
+pub(super) struct VersionFigures {
+    pub(super) merged: usize,
+    pub(super) zero_touch: ZeroTouchFigures,
+    pub(super) survival: SurvivalFigures,
+}
+
+impl VersionDoc<'_> {
+    /// The version's zero-touch and survival rates from `f` (None: no run);
+    /// with `show`, the figures themselves too.
+    pub(super) fn measured(mut self, f: Option<&Figures>, show: bool) -> Self {
+        self.zero_touch_rate = f.and_then(|f| f.zero_touch.rate);
+        self.survival_rate = f.and_then(|f| f.survival.rate);
+        if show {
+            let f = f.cloned().unwrap_or_default();
+            self.figures = Some(VersionFigures {
+                merged: f.zero_touch.merged,
+                zero_touch: f.zero_touch,
+                survival: f.survival,
+            });
+        }
+        self
+    }
+}
+
+/// The zero-touch and survival figures of each (template, version) over all
+/// of its runs, as `afk report` counts them (`core::status::report::figures`),
+/// the survival window as configured.
+pub(super) fn measured(ctx: &Session, store: &Store) -> Result<BTreeMap<(String, i64), Figures>> {
+    let runs = store.report_runs(time::OffsetDateTime::UNIX_EPOCH)?;
+    let mut by: BTreeMap<(String, i64), Vec<&RunFacts>> = BTreeMap::new();
+    for r in &runs {
+        if let Some((name, version)) = &r.template {
+            by.entry((name.clone(), *version)).or_default().push(r);
+        }
+    }
+    let window = crate::types::format_duration(ctx.config().harvest.survival_window);
+    Ok(by
+        .into_iter()
+        .map(|(k, rs)| {
+            let mut f = report::figures(&rs);
+            f.survival.window = window.clone();
+            (k, f)
+        })
+        .collect())
+}
+
+/// `template show`'s line of figures under the text: none before a merged run.
+pub(super) fn figures_text(v: &TemplateVersion, f: Option<&Figures>) -> String {
+    let Some(f) = f.filter(|f| f.zero_touch.merged > 0) else {
+        return String::new();
+    };
+    format!(
+        "\n---- {}@{}: {} merged, zero-touch {}, survival {} {} ----\n",
+        v.name,
+        v.version,
+        f.zero_touch.merged,
+        report::zero_touch_text(&f.zero_touch),
+        f.survival.window,
+        report::survival_text(&f.survival)
+    )
 }
 
 /// What `template add` and `template canary` print with `--json`: the version
