@@ -318,6 +318,16 @@ pub fn pilot_lines(r: &crate::core::status::report::Report, window: Duration) ->
             "Every run's reported spend over the merged runs.",
             |f: &Figures| f.spend.per_merged_pr_usd,
         ),
+        (
+            "afk_report_zero_touch_rate",
+            "Zero-touch merges over the merged runs with a verdict (SPEC 7.3).",
+            |f: &Figures| f.zero_touch.rate,
+        ),
+        (
+            "afk_report_survival_rate",
+            "Added lines still there survival_window after the merge, pooled over the merged runs counted.",
+            |f: &Figures| f.survival.rate,
+        ),
     ] {
         family(&mut o, name, help);
         for (repo, f) in &each {
@@ -496,11 +506,11 @@ mod tests {
             template: None,
         };
         let day = Duration::from_secs(86_400);
+        let mut api = run("acme/api", RunStatus::Succeeded, Some(-60));
+        api.zero_touch = Some(crate::core::zero_touch::ZeroTouch::Yes);
+        api.survival = Some(crate::core::survival::Survived::of(10, 6));
         let r = report(
-            &[
-                run("acme/api", RunStatus::Succeeded, Some(-60)),
-                run("acme/web", RunStatus::Escalated, None),
-            ],
+            &[api, run("acme/web", RunStatus::Escalated, None)],
             day,
             at(0),
         );
@@ -516,6 +526,9 @@ mod tests {
             "afk_report_to_merge_seconds{repo=\"all\",stat=\"median\"} 3600",
             "afk_report_corrective_turns_per_merged_pr{repo=\"all\"} 2",
             "afk_report_spend_per_merged_pr_usd{repo=\"all\"} 5",
+            "afk_report_zero_touch_rate{repo=\"acme/api\"} 1",
+            "afk_report_zero_touch_rate{repo=\"all\"} 1",
+            "afk_report_survival_rate{repo=\"all\"} 0.6",
         ] {
             assert!(text.lines().any(|l| l == want), "{want} in\n{text}");
         }
@@ -530,6 +543,7 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("afk_report_runs{repo=\"all\""), "{text}");
+        assert!(!text.contains("rate{repo=\"acme/web\""), "{text}");
         assert_eq!(text.matches("# TYPE afk_report_runs gauge").count(), 1);
     }
 

@@ -152,7 +152,10 @@ pub(crate) fn build(
             })
             .collect(),
         ticks: ticks::page_rows(&ticks::tick_docs(s, cfg, now)?, cfg),
-        pilot: Some(pilot(s, now)?),
+        pilot: Some(
+            pilot(s, now)?
+                .with_survival_window(&crate::types::format_duration(cfg.harvest.survival_window)),
+        ),
     })
 }
 

@@ -897,6 +897,7 @@ fn pilot_section(p: &Page, l: &Links) -> String {
         esc(&r.since),
         esc(&report::from_text(&r.overall))
     );
+    let survival = format!("Survival {}", r.overall.survival.window);
     let rows: Vec<Vec<String>> = r
         .repos
         .iter()
@@ -915,6 +916,8 @@ fn pilot_section(p: &Page, l: &Links) -> String {
                 esc(&report::spread_text(&f.to_merge)),
                 esc(&report::per_merged_text(f.corrective_turns.per_merged_pr)),
                 esc(&report::usd_text(f.spend.per_merged_pr_usd)),
+                esc(&report::zero_touch_text(&f.zero_touch)),
+                esc(&report::survival_text(&f.survival)),
                 esc(&report::by_reason_text(&f.escalations)),
             ]);
             cells
@@ -933,6 +936,8 @@ fn pilot_section(p: &Page, l: &Links) -> String {
             "To merge",
             "Corrective turns per merged PR",
             "Spend per merged PR",
+            "Zero-touch",
+            &survival,
             "Escalations",
         ],
         &rows,
@@ -1442,6 +1447,16 @@ mod tests {
             section.contains(
                 "<td>20m0s / 20m0s</td><td>1h0m / 1h0m</td><td>1</td><td>$3.00</td><td>none</td>"
             ),
+            "{section}"
+        );
+        // zero-touch unknown (recorded by an older afk), survival pending
+        assert!(
+            section.contains("<td>$3.00</td><td>none</td><td>pending</td><td>none</td>"),
+            "{section}"
+        );
+        assert!(
+            section
+                .contains("<th scope=\"col\">Zero-touch</th><th scope=\"col\">Survival 30d</th>"),
             "{section}"
         );
         // the other repo's name is escaped, its figures none
