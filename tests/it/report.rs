@@ -460,7 +460,8 @@ fn the_status_page_shows_the_pilot_figures_of_30_days() {
     assert!(
         section.contains(
             "<b>All</b></td><td>5</td><td>3</td><td>1</td><td>0</td><td>1</td><td>1</td>\
-             <td>30m0s / 1h0m</td><td>2h0m / 3h0m</td><td>1</td><td>$2.17</td><td>no-pr 1</td>"
+             <td>30m0s / 1h0m</td><td>2h0m / 3h0m</td><td>1</td><td>$2.17</td><td>none</td>\
+             <td>pending</td><td>no-pr 1</td>"
         ),
         "{section}"
     );
