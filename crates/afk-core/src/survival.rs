@@ -337,11 +337,13 @@ new file mode 100644
 
     #[test]
     fn the_runs_commits_are_b_to_m_unless_a_rebase_merge_of_k_commits_matches() {
+        fn pr(v: &[&str]) -> Vec<String> {
+            v.iter().map(|s| s.to_string()).collect()
+        }
         let fp: Vec<String> = ["m", "m1", "m2", "m3"].map(String::from).to_vec();
         let ids: Vec<(String, String)> = [("m", "p3"), ("m1", "p2"), ("m2", "p1"), ("m3", "p0")]
             .map(|(c, p)| (c.to_string(), p.to_string()))
             .to_vec();
-        let pr = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let table: [(&str, Vec<String>, Option<&str>); 5] = [
             ("three rebased commits", pr(&["p3", "p2", "p1"]), Some("m2")),
             ("one commit: a squash or merge", pr(&["p3"]), None),

@@ -53,7 +53,7 @@ impl Workspace {
             spec.as_str(),
         ];
         self.git
-            .run(Some(&cache), Some(url), &args, None)
+            .run(Some(cache.as_path()), Some(url), &args, None)
             .context("survival: the forge's default branch could not be fetched")?;
         Ok(due
             .iter()
