@@ -217,6 +217,7 @@ fn a_regressing_canary_is_rolled_back_at_its_first_checkpoint_with_the_numbers()
         "events",
         "outcomes",
         "reverted",
+        "survival",
         "tick",
     ];
     want.sort();
