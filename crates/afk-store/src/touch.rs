@@ -192,6 +192,32 @@ mod tests {
     }
 
     #[test]
+    fn uncounted_survivals_are_the_merged_runs_not_yet_counted() {
+        let (path, id) = store("uncounted");
+        let s = Store::open(&path).unwrap();
+        assert!(s.uncounted_survivals().unwrap().is_empty(), "not merged");
+        s.conn
+            .execute(
+                "UPDATE runs SET state = 'succeeded', merge_sha = 'abc', head_sha = 'def',
+                   merged_at = '2026-05-01T12:00:00Z' WHERE id = ?1",
+                [id],
+            )
+            .unwrap();
+        let due = s.uncounted_survivals().unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (
+                due[0].run_id,
+                due[0].merge_sha.as_str(),
+                due[0].head_sha.as_deref()
+            ),
+            (id, "abc", Some("def"))
+        );
+        s.set_survival(id, Survived::of(3, 2)).unwrap();
+        assert!(s.uncounted_survivals().unwrap().is_empty(), "counted once");
+    }
+
+    #[test]
     fn zero_touch_and_survival_are_recorded_once() {
         let (path, id) = store("once");
         let s = Store::open(&path).unwrap();
