@@ -98,3 +98,51 @@ fn lines_rewritten_before_the_windows_end_do_not_survive_later_ones_do() {
     assert_eq!(got[0].as_ref().unwrap(), &Survived::of(0, 0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A rebase merge of two commits: with the PR's head in the cache, both
+/// rebased commits are the run's (their patch-ids match the PR's); without
+/// it, only the last one, M itself.
+#[test]
+fn a_rebase_merges_commits_are_the_runs_when_their_patch_ids_match_the_prs() {
+    let dir = std::env::temp_dir().join(format!("afk-git-rebase-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let forge = dir.join("forge");
+    std::fs::create_dir_all(&forge).unwrap();
+    git_at(&forge, 1000, &["init", "-q", "-b", "main"]);
+    commit(&forge, 1000, &[("a.txt", "x\n")], "start");
+    git_at(&forge, 1000, &["checkout", "-q", "-b", "feature"]);
+    let f1 = commit(&forge, 1100, &[("f1.txt", "one\ntwo\n")], "first");
+    let f2 = commit(&forge, 1200, &[("f2.txt", "three\n")], "second");
+    git_at(&forge, 1300, &["checkout", "-q", "main"]);
+    commit(&forge, 1300, &[("a.txt", "x\ny\n")], "meanwhile");
+    git_at(&forge, 1400, &["cherry-pick", &f1]);
+    git_at(&forge, 1400, &["cherry-pick", &f2]);
+    let m = git_at(&forge, 1400, &["rev-parse", "HEAD"]);
+    let ws = Workspace::new(&dir.join("cache"), "t", None);
+    let url = forge.to_string_lossy().to_string();
+    let due = |pr_head| SurvivalDue {
+        merge_sha: &m,
+        pr_head,
+        window_end: 5000,
+    };
+    let got = ws.survival("acme/api", &url, &[due(None)]).unwrap();
+    assert_eq!(got[0].as_ref().unwrap(), &Survived::of(1, 1), "M alone");
+    let cache = ws.cache_of("acme/api");
+    git_at(
+        &cache,
+        1500,
+        &[
+            "fetch",
+            "-q",
+            &url,
+            "+refs/heads/feature:refs/heads/feature",
+        ],
+    );
+    let got = ws.survival("acme/api", &url, &[due(Some(&f2))]).unwrap();
+    assert_eq!(
+        got[0].as_ref().unwrap(),
+        &Survived::of(3, 3),
+        "both rebased commits"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
