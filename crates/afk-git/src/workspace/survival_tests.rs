@@ -120,12 +120,16 @@ fn a_rebase_merges_commits_are_the_runs_when_their_patch_ids_match_the_prs() {
     let m = git_at(&forge, 1400, &["rev-parse", "HEAD"]);
     let ws = Workspace::new(&dir.join("cache"), "t", None);
     let url = forge.to_string_lossy().to_string();
-    let due = |pr_head| SurvivalDue {
+    let alone = SurvivalDue {
         merge_sha: &m,
-        pr_head,
+        pr_head: None,
         window_end: 5000,
     };
-    let got = ws.survival("acme/api", &url, &[due(None)]).unwrap();
+    let with_pr = SurvivalDue {
+        pr_head: Some(f2.as_str()),
+        ..alone
+    };
+    let got = ws.survival("acme/api", &url, &[alone]).unwrap();
     assert_eq!(got[0].as_ref().unwrap(), &Survived::of(1, 1), "M alone");
     let cache = ws.cache_of("acme/api");
     git_at(
@@ -138,7 +142,7 @@ fn a_rebase_merges_commits_are_the_runs_when_their_patch_ids_match_the_prs() {
             "+refs/heads/feature:refs/heads/feature",
         ],
     );
-    let got = ws.survival("acme/api", &url, &[due(Some(&f2))]).unwrap();
+    let got = ws.survival("acme/api", &url, &[with_pr]).unwrap();
     assert_eq!(
         got[0].as_ref().unwrap(),
         &Survived::of(3, 3),
