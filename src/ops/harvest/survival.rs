@@ -22,12 +22,15 @@ pub struct Counted {
 }
 
 /// The due runs by repository, each with its window's end (unix seconds).
+type DueByRepo = BTreeMap<String, (RepoName, Vec<(Uncounted, i64)>)>;
+
+/// The runs of `rows` whose window has ended at `now`, by repository.
 fn due_by_repo(
     rows: Vec<Uncounted>,
     window: std::time::Duration,
     now: time::OffsetDateTime,
-) -> BTreeMap<String, (RepoName, Vec<(Uncounted, i64)>)> {
-    let mut by_repo: BTreeMap<String, (RepoName, Vec<(Uncounted, i64)>)> = BTreeMap::new();
+) -> DueByRepo {
+    let mut by_repo = DueByRepo::new();
     for r in rows {
         let Some(merged_at) = crate::clock::parse(&r.merged_at) else {
             continue;
