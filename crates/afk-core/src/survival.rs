@@ -162,7 +162,7 @@ pub fn rebase_earliest<'a>(
     let same = first_parent[..k]
         .iter()
         .zip(pr)
-        .all(|(c, want)| id_of(c).is_some_and(|p| p.eq_ignore_ascii_case(want)));
+        .all(|(c, want)| id_of(c.as_str()).is_some_and(|p| p.eq_ignore_ascii_case(want)));
     same.then(|| first_parent[k - 1].as_str())
 }
 
