@@ -59,7 +59,8 @@ pub enum Cmd {
     ///
     /// Records the outcome of every ended run against the template version that
     /// handled it (a success whose merge is reverted within harvest.revert_window
-    /// becomes a failure), then evaluates a live canary at its checkpoints: roll
+    /// becomes a failure), counts the line survival of merged runs whose
+    /// harvest.survival_window ended, then evaluates a live canary at its checkpoints: roll
     /// back, graduate, or keep sampling. Each decision is made and notified
     /// exactly once, and explained by its checkpoint numbers.
     #[command(after_long_help = "Examples:
