@@ -14,7 +14,7 @@ use crate::output::table;
 use anyhow::{Context, Result, bail};
 use report::{
     BuiltIn, Changed, HandChanged, Listed, VersionDoc, figures_text, measured, success_rate,
-    trail_text,
+    survival_window, trail_text,
 };
 
 #[derive(clap::Subcommand, Debug)]
@@ -197,7 +197,7 @@ fn list(ctx: &Session, name: Option<&str>) -> Result<Outcome> {
                 vs.iter()
                     .map(|v| {
                         let f = figures.get(&(v.name.clone(), v.version));
-                        VersionDoc::of(v).measured(f, false)
+                        VersionDoc::of(v).measured(f, None)
                     })
                     .collect(),
             ),
@@ -254,7 +254,9 @@ fn show(ctx: &Session, spec: &str) -> Result<Outcome> {
     let trail = v.canary_since.is_some() || v.decision.is_some() || !checkpoints.is_empty();
     let figures = measured(ctx, &store)?;
     let f = figures.get(&(v.name.clone(), v.version));
-    let doc = VersionDoc::shown(&v, trail.then_some(checkpoints.as_slice())).measured(f, true);
+    let window = survival_window(ctx);
+    let doc =
+        VersionDoc::shown(&v, trail.then_some(checkpoints.as_slice())).measured(f, Some(&window));
     let mut human = v.body.clone();
     if trail {
         human.push_str(&trail_text(ctx, &v, &checkpoints));

@@ -111,12 +111,13 @@ pub(super) struct VersionFigures {
 
 impl VersionDoc<'_> {
     /// The version's zero-touch and survival rates from `f` (None: no run);
-    /// with `show`, the figures themselves too.
-    pub(super) fn measured(mut self, f: Option<&Figures>, show: bool) -> Self {
+    /// with the survival window (`template show`), the figures themselves too.
+    pub(super) fn measured(mut self, f: Option<&Figures>, shown: Option<&str>) -> Self {
         self.zero_touch_rate = f.and_then(|f| f.zero_touch.rate);
         self.survival_rate = f.and_then(|f| f.survival.rate);
-        if show {
-            let f = f.cloned().unwrap_or_default();
+        if let Some(window) = shown {
+            let mut f = f.cloned().unwrap_or_default();
+            f.survival.window = window.to_string();
             self.figures = Some(VersionFigures {
                 merged: f.zero_touch.merged,
                 zero_touch: f.zero_touch,
@@ -138,7 +139,7 @@ pub(super) fn measured(ctx: &Session, store: &Store) -> Result<BTreeMap<(String,
             by.entry((name.clone(), *version)).or_default().push(r);
         }
     }
-    let window = crate::types::format_duration(ctx.config().harvest.survival_window);
+    let window = survival_window(ctx);
     Ok(by
         .into_iter()
         .map(|(k, rs)| {
@@ -147,6 +148,11 @@ pub(super) fn measured(ctx: &Session, store: &Store) -> Result<BTreeMap<(String,
             (k, f)
         })
         .collect())
+}
+
+/// `harvest.survival_window` as written.
+pub(super) fn survival_window(ctx: &Session) -> String {
+    crate::types::format_duration(ctx.config().harvest.survival_window)
 }
 
 /// `template show`'s line of figures under the text: none before a merged run.
