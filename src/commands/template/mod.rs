@@ -255,8 +255,8 @@ fn show(ctx: &Session, spec: &str) -> Result<Outcome> {
     let figures = measured(ctx, &store)?;
     let f = figures.get(&(v.name.clone(), v.version));
     let window = survival_window(ctx);
-    let doc =
-        VersionDoc::shown(&v, trail.then_some(checkpoints.as_slice())).measured(f, Some(&window));
+    let doc = VersionDoc::shown(&v, trail.then_some(checkpoints.as_slice()))
+        .measured(f, Some(window.as_str()));
     let mut human = v.body.clone();
     if trail {
         human.push_str(&trail_text(ctx, &v, &checkpoints));
