@@ -91,7 +91,9 @@ pub fn count(t: &Tick) -> anyhow::Result<Counted> {
         for ((r, _), res) in due.iter().zip(results) {
             match res {
                 Ok(s) => {
-                    t.store().set_survival(r.run_id, s)?;
+                    // with its late fact's span (SPEC 10.3.6), when telemetry is on
+                    let window_s = cfg.harvest.survival_window.as_secs() as i64;
+                    t.store().set_survival_of(r.run_id, s, window_s)?;
                     found.items.push(SurvivalItem {
                         run_id: r.run_id,
                         repo: repo.to_string(),
