@@ -35,6 +35,7 @@ mod schema;
 mod secrets;
 mod settled;
 mod state;
+mod telemetry;
 mod upgrade;
 mod values;
 mod watch;
@@ -55,6 +56,7 @@ pub use runner::{
 pub use secrets::{env_secret, env_secret_set, env_vars_holding, model_key_file, read_secret_file};
 pub use settled::Settled;
 pub use state::StatePaths;
+pub use telemetry::Telemetry;
 pub use upgrade::{GroupBy, Upgrade};
 pub use values::parse_duration;
 pub use watch::Watch;
@@ -126,6 +128,16 @@ pub struct Config {
     pub harvest: Harvest,
     pub lessons: Lessons,
     pub upgrade: Upgrade,
+    /// `[telemetry]` as written (docs/telemetry.md); what it means is
+    /// [`Config::telemetry`].
+    #[serde(rename = "telemetry")]
+    pub telemetry_keys: Telemetry,
+    /// Where and how this process exports (SPEC 10.3), resolved at load from
+    /// `[telemetry]` and the `OTEL_*` variables: None when telemetry is off
+    /// (no variable read) or `OTEL_SDK_DISABLED=true`. Its header values
+    /// are secrets, registered as they were read.
+    #[serde(skip)]
+    pub telemetry: Option<crate::types::telemetry::TelemetrySettings>,
     /// Directory of the config file (canonical, absolute); relative paths were
     /// resolved against it at load.
     #[serde(skip)]
@@ -162,6 +174,8 @@ impl Default for Config {
             harvest: Harvest::default(),
             lessons: Lessons::default(),
             upgrade: Upgrade::default(),
+            telemetry_keys: Telemetry::default(),
+            telemetry: None,
             base_dir: absolute(Path::new(".")),
             hook_table: false,
             loaded_as: None,
@@ -246,6 +260,8 @@ impl Config {
         cfg.validate(text, &table)?;
         cfg.resolve_paths();
         cfg.read_secrets();
+        // last: the environment is read only with telemetry on
+        cfg.telemetry = cfg.resolve_telemetry()?;
         Ok(cfg)
     }
 
@@ -317,6 +333,8 @@ impl Config {
         self.harvest.validate(&c)?;
         self.lessons.validate(&c)?;
         self.upgrade.validate(&c)?;
+        self.telemetry_keys
+            .validate_box_env(&c, &self.runner.boxed.env)?;
         self.forge.validate_app(&c, table)?;
         match self.profile().not_yet {
             Some(why) => Err(c.err("forge", "kind", format!("\"{}\": {why}", self.forge.kind))),

@@ -7,8 +7,8 @@ use super::cfg_err;
 use super::check::find_key_line;
 
 /// Every key the schema knows, per table ("" is the top level).
-/// `poll.priority` and `upgrade.registry_mirrors` are free maps and are not
-/// checked key by key.
+/// `poll.priority`, `upgrade.registry_mirrors` and `telemetry.resource` are
+/// free maps and are not checked key by key.
 pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     (
         "",
@@ -31,6 +31,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "harvest",
             "lessons",
             "upgrade",
+            "telemetry",
         ],
     ),
     (
@@ -212,6 +213,17 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     (
         "lessons",
         &["enabled", "dedup_window", "in_prompt", "list_limit"],
+    ),
+    (
+        "telemetry",
+        &[
+            "enabled",
+            "endpoint",
+            "headers_env",
+            "headers_file",
+            "timeout",
+            "resource",
+        ],
     ),
     (
         "upgrade",

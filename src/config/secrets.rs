@@ -111,6 +111,7 @@ impl Config {
             &self.notify.heartbeat_env,
             &self.hook.secret_env,
             &self.upgrade.registry_auth_env,
+            &self.telemetry_keys.headers_env,
         ]
         .into_iter()
         .chain(self.notify.heartbeat.all())
@@ -248,6 +249,17 @@ impl Config {
         }
         if let Ok(Some(s)) = self.hook_secret() {
             v.push(("the webhook secret (hook)".to_string(), s));
+        }
+        // the collector's headers, read at load with telemetry on
+        for (name, value) in self.telemetry.iter().flat_map(|t| &t.headers) {
+            let from = self
+                .telemetry
+                .as_ref()
+                .map_or("", |t| t.headers_from.as_str());
+            v.push((
+                format!("the collector's {name} header ({from})"),
+                Secret::new(value.as_str()),
+            ));
         }
         // those read at load (`read_secrets`), by the variable that held them
         let (n, u) = (&self.notify, &self.notify.urls);

@@ -20,13 +20,17 @@ fn env_read(line: &str) -> bool {
 /// `Secret` (registered with the redacting sinks) as it reads it. All of
 /// them the config's
 /// (`no_file_outside_the_config_reads_a_key_a_token_or_a_secret_from_the_environment`).
-const SECRET_READERS: [(&str, &str); 3] = [
+const SECRET_READERS: [(&str, &str); 4] = [
     (
         "src/config/secrets.rs",
         "the config's *_env secrets, runner.secret_env, runner.token_env, the model's key (in afk, the keeper and a pod's gateway) and its copies among the variables, a key's presence: Secret::new as read",
     ),
     ("src/config/forge.rs", "forge.token_env: a Secret"),
     ("src/config/hook.rs", "hook.secret_env: a Secret"),
+    (
+        "src/config/telemetry.rs",
+        "the OTEL_* variables and telemetry.headers_env, only with telemetry on (SPEC 10.3.1): each header value a Secret as read",
+    ),
 ];
 
 /// The files that read non-secret variables: paths, afk's own knobs, the

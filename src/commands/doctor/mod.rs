@@ -5,6 +5,7 @@
 
 mod forge;
 mod local;
+mod telemetry;
 mod units;
 mod upgrade;
 
@@ -100,20 +101,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     if let Some((level, text)) = doctor::comment_edits(agent_holds_token, hook_signs, tells) {
         d.add("edits", level, text);
     }
-    for (what, value) in ctx.config().secret_values() {
-        if !what.starts_with('/')
-            && value.expose().trim().chars().count() < crate::core::redact::MIN_LEN
-        {
-            d.add(
-                "secrets",
-                Level::Warn,
-                format!(
-                    "{what} is shorter than {} characters: afk cannot tell it from ordinary text, so it is not redacted from what afk writes",
-                    crate::core::redact::MIN_LEN
-                ),
-            );
-        }
-    }
+    short_secrets(ctx.config(), &mut d);
     match ctx.runner() {
         Ok(r) => {
             let (level, detail) = r.check();
@@ -143,6 +131,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     }
     upgrade::local(ctx, &mut d);
     units::units(ctx, &args.units, &runner.writes(), &mut d);
+    telemetry::telemetry(ctx, &mut d);
     forge::forge(ctx, &mut d)?;
     let failed = d.checks.iter().any(|c| c.level == Level::Fail);
     if ctx.json() {
@@ -154,6 +143,25 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         emit(true, &report, "");
     }
     Ok(Outcome::code(u8::from(failed)))
+}
+
+/// A secret too short to be told from ordinary text is not redacted: a
+/// WARN for each.
+fn short_secrets(cfg: &crate::config::Config, d: &mut Doctor) {
+    for (what, value) in cfg.secret_values() {
+        if !what.starts_with('/')
+            && value.expose().trim().chars().count() < crate::core::redact::MIN_LEN
+        {
+            d.add(
+                "secrets",
+                Level::Warn,
+                format!(
+                    "{what} is shorter than {} characters: afk cannot tell it from ordinary text, so it is not redacted from what afk writes",
+                    crate::core::redact::MIN_LEN
+                ),
+            );
+        }
+    }
 }
 
 /// What `[hook]`'s secret is, read as afk hook reads it.
