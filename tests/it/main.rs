@@ -67,6 +67,7 @@ mod style;
 pub mod summaries;
 mod survival;
 mod telemetry;
+mod telemetry_config;
 mod template;
 mod text_out;
 mod upgrade;
