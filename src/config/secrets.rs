@@ -111,10 +111,11 @@ impl Config {
             &self.notify.heartbeat_env,
             &self.hook.secret_env,
             &self.upgrade.registry_auth_env,
-            &self.telemetry_keys.headers_env,
         ]
         .into_iter()
         .chain(self.notify.heartbeat.all())
+        // the collector's headers, only with telemetry on (off reads nothing of it)
+        .chain(Some(&self.telemetry_keys.headers_env).filter(|_| self.telemetry_keys.enabled))
         .filter(|s| !s.is_empty())
         .cloned()
         .collect()

@@ -135,12 +135,15 @@ fn the_box_never_gets_the_collectors_headers_variable() {
         ),
         "{e}"
     );
-    // the variable is a secret afk strips from an agent's environment
-    let c = parse("[telemetry]\nheaders_env = \"AFK_OTLP_HEADERS\"\n").unwrap();
-    assert!(
+    // with telemetry on, the variable is a secret afk strips from an
+    // agent's environment; off, afk has nothing to do with it
+    let text = "[telemetry]\nheaders_env = \"AFK_OTLP_HEADERS\"\n";
+    let named = |c: &Config| {
         c.secret_env_names()
             .contains(&"AFK_OTLP_HEADERS".to_string())
-    );
+    };
+    assert!(!named(&parse(text).unwrap()));
+    assert!(named(&on_later(text)));
 }
 
 #[test]
