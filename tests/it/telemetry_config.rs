@@ -101,9 +101,10 @@ fn with_telemetry_off_no_otel_variable_is_read_and_no_connection_opened() {
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
         ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/nonexistent/key.pem"),
     ];
+    // poll first: it makes the state file the others read
     for args in [
-        &["--json", "runs"][..],
         &["--json", "poll"][..],
+        &["--json", "runs"][..],
         &["--json", "doctor"][..],
     ] {
         let (code, out, err) = run(&afk, &bad, args);
