@@ -345,7 +345,8 @@ pub fn run_span(f: &RunFacts) -> Span {
         "succeeded" => {
             a.str("afk.run.outcome", "success");
         }
-        "escalated" | "failed" => {
+        // a failed start has no outcome (7.3 records none for it)
+        "escalated" => {
             a.str("afk.run.outcome", "failure");
         }
         _ => {}
