@@ -182,7 +182,7 @@ fn doctor_says_where_traces_go_and_warns_of_a_collector_that_refuses() {
     assert_eq!(
         lines[0].1,
         format!(
-            "traces go to http://127.0.0.1:{port}/v1/traces (from telemetry.endpoint); 2 headers from $AFK_TEST_OTLP_HEADERS (telemetry.headers_env); service.name afk-test; conventions semantic-conventions-genai v0.1.0; OTEL_SDK_DISABLED not set; OTEL_SEMCONV_STABILITY_OPT_IN not set"
+            "traces go to http://127.0.0.1:{port}/v1/traces (from telemetry.endpoint); 2 headers from $AFK_TEST_OTLP_HEADERS (telemetry.headers_env); service.name afk-test; conventions semantic-conventions-genai v0.1.0; OTEL_SDK_DISABLED not true; OTEL_SEMCONV_STABILITY_OPT_IN not set"
         )
     );
     assert_eq!(lines[1].0, "warn", "{lines:?}");

@@ -45,7 +45,7 @@ pub fn setup(enabled: bool, settings: Option<&TelemetrySettings>) -> (Level, Str
     (
         Level::Ok,
         format!(
-            "traces go to {} (from {}); {headers}; service.name {service}; conventions {CONVENTIONS}; OTEL_SDK_DISABLED not set; {opt_in}",
+            "traces go to {} (from {}); {headers}; service.name {service}; conventions {CONVENTIONS}; OTEL_SDK_DISABLED not true; {opt_in}",
             s.traces_url, s.traces_url_from
         ),
     )
@@ -138,12 +138,12 @@ mod tests {
             (
                 true,
                 Some(&two),
-                "traces go to https://otel:4318/v1/traces (from telemetry.endpoint); 2 headers from $AFK_OTLP (telemetry.headers_env); service.name afk-prod; conventions semantic-conventions-genai v0.1.0; OTEL_SDK_DISABLED not set; OTEL_SEMCONV_STABILITY_OPT_IN not set",
+                "traces go to https://otel:4318/v1/traces (from telemetry.endpoint); 2 headers from $AFK_OTLP (telemetry.headers_env); service.name afk-prod; conventions semantic-conventions-genai v0.1.0; OTEL_SDK_DISABLED not true; OTEL_SEMCONV_STABILITY_OPT_IN not set",
             ),
             (
                 true,
                 Some(&opted),
-                "traces go to http://127.0.0.1:4318/v1/traces (from telemetry.endpoint); no headers; service.name afk-prod; conventions semantic-conventions-genai v0.1.0; OTEL_SDK_DISABLED not set; OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental",
+                "traces go to http://127.0.0.1:4318/v1/traces (from telemetry.endpoint); no headers; service.name afk-prod; conventions semantic-conventions-genai v0.1.0; OTEL_SDK_DISABLED not true; OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental",
             ),
         ];
         for (enabled, s, want) in cases {
