@@ -100,24 +100,16 @@ impl Telemetry {
         if !self.enabled {
             return Ok(());
         }
-        let headers_env = self.headers_env.trim();
-        for name in box_env.iter().map(|n| n.trim()) {
-            let otel = name.starts_with("OTEL_");
-            if otel || (!headers_env.is_empty() && name == headers_env) {
-                let what = match otel {
-                    true => "an OTEL_* variable",
-                    false => "telemetry.headers_env's variable, the collector's headers",
-                };
-                return Err(c.err(
-                    "runner.box",
-                    "env",
-                    format!(
-                        "{name} is {what}: the agent's box never gets the collector's settings or token (docs/telemetry.md#what-is-never-sent); take it out of runner.box.env"
-                    ),
-                ));
-            }
+        match settings::box_env_refused(box_env, &self.headers_env) {
+            None => Ok(()),
+            Some((name, what)) => Err(c.err(
+                "runner.box",
+                "env",
+                format!(
+                    "{name} is {what}: the agent's box never gets the collector's settings or token (docs/telemetry.md#what-is-never-sent); take it out of runner.box.env"
+                ),
+            )),
         }
-        Ok(())
     }
 }
 

@@ -525,6 +525,28 @@ pub fn set_instance(settings: &mut TelemetrySettings, instance: &str) {
     }
 }
 
+/// The first `runner.box.env` entry that would hand the agent's box the
+/// collector's settings or token (10.3.9): an `OTEL_*` variable, or the one
+/// `telemetry.headers_env` names. With it, what it is.
+pub fn box_env_refused<'a>(
+    box_env: &'a [String],
+    headers_env: &str,
+) -> Option<(&'a str, &'static str)> {
+    let headers_env = headers_env.trim();
+    box_env.iter().map(|n| n.trim()).find_map(|name| {
+        if name.starts_with("OTEL_") {
+            Some((name, "an OTEL_* variable"))
+        } else if !headers_env.is_empty() && name == headers_env {
+            Some((
+                name,
+                "telemetry.headers_env's variable, the collector's headers",
+            ))
+        } else {
+            None
+        }
+    })
+}
+
 /// `OTEL_RESOURCE_ATTRIBUTES`: OTel's `key=value,key2=value2`, values
 /// percent-decoded. A bad entry is a config error naming the variable and
 /// the entry's place, never its text.

@@ -679,3 +679,33 @@ fn percent_decoding_takes_two_hex_digits_a_byte_and_utf8() {
         assert_eq!(percent_decode(text).as_deref(), want, "{text}");
     }
 }
+
+#[test]
+fn the_box_gets_no_otel_variable_and_not_the_headers_variable() {
+    let cases: [(&[&str], &str, Option<(&str, &str)>); 5] = [
+        (&[], "", None),
+        (&["PATH", "LANG"], "AFK_OTLP", None),
+        (
+            &["PATH", " OTEL_EXPORTER_OTLP_HEADERS"],
+            "",
+            Some(("OTEL_EXPORTER_OTLP_HEADERS", "an OTEL_* variable")),
+        ),
+        (
+            &["AFK_OTLP"],
+            "AFK_OTLP",
+            Some((
+                "AFK_OTLP",
+                "telemetry.headers_env's variable, the collector's headers",
+            )),
+        ),
+        (&["AFK_OTLP"], "", None),
+    ];
+    for (names, headers_env, want) in cases {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            box_env_refused(&names, headers_env),
+            want,
+            "{names:?} {headers_env:?}"
+        );
+    }
+}
