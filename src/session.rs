@@ -156,7 +156,7 @@ impl Session {
         let _registered = config.secret_values();
         config.loaded_as = Some((path.clone(), paths.clone()));
         // telemetry on (10.3): this process's exporter, nothing sent yet
-        crate::spans::start(None, self.dry_run); // TODO(#84): config.telemetry
+        crate::spans::start(config.telemetry.as_ref(), self.dry_run);
         Ok(&self
             .loaded
             .get_or_init(|| Loaded {

@@ -64,12 +64,23 @@ pub fn finish(state: Option<&std::path::Path>) {
     let store = state
         .filter(|s| s.exists())
         .and_then(|s| Store::open(s).ok());
+    if let Some(s) = &store {
+        instance(p, s);
+    }
     p.telemetry.finish(store.as_ref());
 }
 
 /// This state file's instance, once per process.
 fn instance(p: &'static Process, store: &Store) -> Option<&'static str> {
-    p.instance.get_or_init(|| store.instance().ok()).as_deref()
+    p.instance
+        .get_or_init(|| {
+            let i = store.instance().ok();
+            if let Some(i) = &i {
+                p.telemetry.set_instance(i);
+            }
+            i
+        })
+        .as_deref()
 }
 
 /// Draws from the OS's random source (tick and request span ids).

@@ -44,6 +44,9 @@ pub struct Telemetry {
     /// held while a request is on the wire: one export at a time, so two
     /// threads never spend the same part of the bound twice
     sending: Mutex<Spent>,
+    /// the state file's instance (`service.instance.id`), once known: the
+    /// settings are resolved at load, before the state file is open
+    instance: std::sync::OnceLock<String>,
 }
 
 #[derive(Default)]
@@ -82,7 +85,13 @@ impl Telemetry {
             sender,
             waiting: Mutex::new(Waiting::default()),
             sending: Mutex::new(Spent::default()),
+            instance: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The state file's instance, for the resource's `service.instance.id`.
+    pub fn set_instance(&self, instance: &str) {
+        let _ = self.instance.set(instance.to_string());
     }
 
     /// Keep `span` to send. Past [`WAITING_MAX`] waiting, the oldest is
@@ -206,7 +215,14 @@ impl Telemetry {
     /// error or a 429, 502, 503 or 504, all within what is left of the
     /// bound (a `Retry-After` is waited only when it ends inside it).
     fn deliver(&self, spent: &mut Spent, spans: &[Span]) -> Outcome {
-        let encoded = encode(&self.settings, spans);
+        let encoded = match self.instance.get() {
+            Some(i) => {
+                let mut settings = self.settings.clone();
+                crate::core::telemetry::settings::set_instance(&mut settings, i);
+                encode(&settings, spans)
+            }
+            None => encode(&self.settings, spans),
+        };
         let bound = self.bound();
         let mut tries = 0;
         loop {
