@@ -17,6 +17,11 @@ fn telemetry(sb: &Sandbox, extra: &str) -> String {
     )
 }
 
+/// A string attribute as the receiver shows it.
+fn text(s: &str) -> Value {
+    json!({"string": s})
+}
+
 /// Every request the receiver took (`GET /_admin/otlp`).
 fn received(sb: &Sandbox) -> Vec<Value> {
     sb.admin("GET", "/otlp", None)["requests"]
@@ -57,7 +62,7 @@ fn derived(text: &str, bytes: usize) -> String {
 
 /// A run from dispatch to merge with the scripted agent: poll, the turn,
 /// watch waiting on CI, CI green, a person's merge, watch's succeed.
-fn merged_run(sb: &Sandbox, afk: &Afk) {
+fn merged_run(sb: &Sandbox, afk: &Afk) -> u64 {
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(r["dispatched"][0]["run_id"], 1, "{r}");
@@ -72,13 +77,14 @@ fn merged_run(sb: &Sandbox, afk: &Afk) {
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
     assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+    pr
 }
 
 #[test]
 fn a_runs_poll_watch_and_turn_spans_share_one_trace_under_its_run_span() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = Afk::agent(&sb, "pr", "", &telemetry(&sb, ""));
-    merged_run(&sb, &afk);
+    let pr = merged_run(&sb, &afk);
     let got = spans(&sb);
     let id = instance(&afk);
     let trace = derived(&format!("afk-trace:{id}:1"), 16);
@@ -87,14 +93,14 @@ fn a_runs_poll_watch_and_turn_spans_share_one_trace_under_its_run_span() {
     for s in &got {
         assert_eq!(s["trace_id"], trace, "every span in the run's trace: {s}");
         assert_eq!(s["attributes"]["afk.run.id"], json!({"int": 1}), "{s}");
-        assert_eq!(s["attributes"]["afk.repo"], "acme/api", "{s}");
+        assert_eq!(s["attributes"]["afk.repo"], text("acme/api"), "{s}");
     }
     // poll's dispatch
     let poll = named(&got, "afk.poll");
     assert_eq!(poll.len(), 1, "{got:?}");
     assert_eq!(poll[0]["parent_span_id"], run_span);
-    assert_eq!(poll[0]["attributes"]["afk.action"], "dispatch");
-    assert_eq!(poll[0]["attributes"]["afk.tick.trigger"], "cron");
+    assert_eq!(poll[0]["attributes"]["afk.action"], text("dispatch"));
+    assert_eq!(poll[0]["attributes"]["afk.tick.trigger"], text("cron"));
     // the turn, once, with its derived id, however many ticks saw it end
     let turns = named(&got, "invoke_agent");
     assert_eq!(turns.len(), 1, "{turns:?}");
@@ -102,7 +108,7 @@ fn a_runs_poll_watch_and_turn_spans_share_one_trace_under_its_run_span() {
         turns[0]["span_id"],
         derived(&format!("afk-turn:{id}:1:1"), 8)
     );
-    assert_eq!(turns[0]["attributes"]["afk.turn.reason"], "first");
+    assert_eq!(turns[0]["attributes"]["afk.turn.reason"], text("first"));
     assert_eq!(
         turns[0]["attributes"]["afk.turn.exit_code"],
         json!({"int": 0})
@@ -112,7 +118,7 @@ fn a_runs_poll_watch_and_turn_spans_share_one_trace_under_its_run_span() {
     assert!(
         watches
             .iter()
-            .any(|s| s["attributes"]["afk.action"] == "succeed"),
+            .any(|s| s["attributes"]["afk.action"] == text("succeed")),
         "{watches:?}"
     );
     // the run span: the root, made once at the end
@@ -122,9 +128,9 @@ fn a_runs_poll_watch_and_turn_spans_share_one_trace_under_its_run_span() {
     let root = root[0];
     assert_eq!(root["span_id"], run_span);
     assert_eq!(root["parent_span_id"], Value::Null);
-    assert_eq!(root["attributes"]["afk.run.end"], "succeeded");
-    assert_eq!(root["attributes"]["afk.run.outcome"], "success");
-    assert_eq!(root["attributes"]["afk.pr.number"], json!({"int": 1}));
+    assert_eq!(root["attributes"]["afk.run.end"], text("succeeded"));
+    assert_eq!(root["attributes"]["afk.run.outcome"], text("success"));
+    assert_eq!(root["attributes"]["afk.pr.number"], json!({"int": pr}));
     // the resource says who made it, and nothing of the host
     let r = &received(&sb)[0];
     assert_eq!(r["resource"]["service.name"], "afk");
@@ -267,5 +273,126 @@ fn a_bad_telemetry_setting_is_exit_2_naming_the_key_never_its_value() {
         assert!(err.contains(named), "{keys}: {err}");
         assert!(!err.contains("CANARY") && !err.contains("secret"), "{err}");
         assert!(received(&sb).is_empty());
+    }
+}
+
+/// SPEC 10.3.14: the real Claude Code and Codex through the gateway: the
+/// turn's chat spans carry the tokens the scripted model billed and the
+/// dollars the gateway metered, under the turn's span, whose sums they are.
+#[test]
+fn the_real_agents_chat_spans_carry_the_billed_tokens_and_the_metered_dollars() {
+    for agent in ["claude", "codex"] {
+        let mut issue = ready(1, "alice");
+        issue["script"] = json!([
+            {"shell": "echo one >> f.txt && git add -A && git commit -qm one",
+             "usage": {"input": 1200, "output": 34, "cached": 500, "cache_write": 40}},
+            {"text": "Committed.", "usage": {"input": 700, "output": 12}}
+        ]);
+        let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                          "repos": [repo("acme/api", json!([issue]))]});
+        let Some((sb, afk)) = crate::real_agents::setup_with(
+            agent,
+            seed,
+            &format!("[telemetry]\nenabled = true\nendpoint = \"{}\"\n", "SB"),
+        ) else {
+            return;
+        };
+        // the receiver is the sandbox the agent's model is on
+        let config = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(
+            &afk.config,
+            config.replace("\"SB\"", &format!("\"{}\"", sb.url)),
+        )
+        .unwrap();
+        let status = crate::real_agents::dispatch(&afk);
+        assert_eq!(
+            status,
+            0,
+            "{agent}: {}",
+            crate::real_agents::agent_log(&afk)
+        );
+        let (code, _, err) = afk.watch();
+        assert_eq!(code, 0, "{agent}: {err}");
+        let asked: Vec<Value> = sb
+            .admin("GET", "/model/requests", None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| !e["usage"].is_null())
+            .collect();
+        let billed_in: u64 = asked
+            .iter()
+            .map(|e| {
+                let u = &e["usage"];
+                let n = |k: &str| u[k].as_u64().unwrap_or(0);
+                match agent {
+                    // Anthropic's input excludes its cached parts: all of it
+                    "claude" => n("input") + n("cached") + n("cache_write"),
+                    _ => n("input"),
+                }
+            })
+            .sum();
+        let billed_out: u64 = asked
+            .iter()
+            .map(|e| e["usage"]["output"].as_u64().unwrap())
+            .sum();
+        let got = spans(&sb);
+        let chats = named(&got, "chat ");
+        assert_eq!(
+            chats.len(),
+            asked.len(),
+            "{agent}: one chat span a billed request: {got:?}"
+        );
+        let int = |s: &Value, k: &str| s["attributes"][k]["int"].as_u64().unwrap_or(0);
+        let sum = |k: &str| chats.iter().map(|s| int(s, k)).sum::<u64>();
+        assert_eq!(sum("gen_ai.usage.input_tokens"), billed_in, "{agent}");
+        assert_eq!(sum("gen_ai.usage.output_tokens"), billed_out, "{agent}");
+        let turn = named(&got, "invoke_agent");
+        assert_eq!(turn.len(), 1, "{agent}: {got:?}");
+        assert_eq!(
+            int(turn[0], "gen_ai.usage.input_tokens"),
+            billed_in,
+            "{agent}"
+        );
+        for c in &chats {
+            assert_eq!(c["parent_span_id"], turn[0]["span_id"], "{agent}");
+            assert_eq!(c["kind"], "client");
+            let provider = if agent == "claude" {
+                "anthropic"
+            } else {
+                "openai"
+            };
+            assert_eq!(c["attributes"]["gen_ai.provider.name"], text(provider));
+        }
+        // the chat spans' dollars are the metered record's, and sum to the turn's
+        let metered =
+            std::fs::read_to_string(afk.scratch.path("state/runs/1/metered.jsonl")).unwrap();
+        let micro: u64 = metered
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|l| !l["chat"].is_null())
+            .map(|l| l["micro_usd"].as_u64().unwrap())
+            .sum();
+        let dollars = |s: &Value| {
+            s["attributes"]["afk.cost_usd"]["double"]
+                .as_f64()
+                .unwrap_or(0.0)
+        };
+        let chat_usd: f64 = chats.iter().map(|s| dollars(s)).sum();
+        assert!(
+            (chat_usd - micro as f64 / 1e6).abs() < 1e-9,
+            "{agent}: {chat_usd} vs {micro}"
+        );
+        assert!((dollars(turn[0]) - chat_usd).abs() < 1e-9, "{agent}");
+        // no prompt or key in anything the collector got
+        for r in received(&sb) {
+            let body = r["body_text"].as_str().unwrap_or("");
+            assert!(
+                !body.contains(afk::sandbox::model_api::MODEL_KEY),
+                "{agent}"
+            );
+            assert!(!body.contains("alice"), "{agent}: nothing of the issue");
+        }
     }
 }

@@ -170,13 +170,13 @@ pub struct TurnFacts<'a> {
 }
 
 /// SPEC 10.3.7: `gen_ai.usage.input_tokens` counts all input, cached
-/// included: Anthropic's three parts summed, OpenAI's figure as it is
-/// (it already includes the cached tokens).
+/// included. The metered usage keeps input apart from the cache's reads
+/// and writes for both vendors (`usage::Usage`: OpenAI's `input_tokens`
+/// less its cached ones), so all of it is the three summed: Anthropic's
+/// `input_tokens + cache_read_input_tokens + cache_creation_input_tokens`,
+/// OpenAI's `input_tokens` as the vendor reported it.
 fn input_tokens(l: &Line) -> u64 {
-    match l.api {
-        Api::Anthropic => l.usage.input + l.usage.cache_read + l.usage.cache_write,
-        Api::OpenAi => l.usage.input,
-    }
+    l.usage.input + l.usage.cache_read + l.usage.cache_write
 }
 
 /// SPEC 10.3.6-7: the turn's `invoke_agent {template@version}` span, its
