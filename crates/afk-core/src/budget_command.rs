@@ -124,6 +124,12 @@ pub enum Outcome {
     MoneyTo(u64),
     /// carried out: the run's time limit becomes this
     TimeTo(Duration),
+    /// the run has no such limit (`run_usd = 0` / `run_time = ""`):
+    /// nothing to raise, and a set would impose a limit, which only the
+    /// config does (SPEC 4.2.4.4 D1: commands only raise)
+    NoLimit {
+        time: bool,
+    },
     /// `max_run_usd = 0` / `max_run_time = ""`: the config route only
     RaisesOff {
         time: bool,
@@ -143,11 +149,13 @@ pub enum Outcome {
     },
 }
 
-/// What `ask` comes to against `l`: `+N` adds to the limit as it stands when
-/// carried out (two `+5` raise by $10), a set must be above it, and either
-/// at most the maximum.
+/// What `ask` comes to against `l`: a run with no such limit has nothing
+/// to raise; `+N` adds to the limit as it stands when carried out (two `+5`
+/// raise by $10), a set must be above it, and either at most the maximum.
 pub fn outcome(ask: Ask, l: Limits) -> Outcome {
     match ask {
+        Ask::Money { .. } if l.limit_cents == 0 => Outcome::NoLimit { time: false },
+        Ask::Time { .. } if l.limit_time.is_none() => Outcome::NoLimit { time: true },
         Ask::Money { .. } if l.max_cents == 0 => Outcome::RaisesOff { time: false },
         Ask::Money { add, cents } => {
             let would = match add {
@@ -206,18 +214,24 @@ pub fn to_cents(usd: f64) -> u64 {
 
 impl Outcome {
     /// The reply to a command not carried out (None: it was), naming the
-    /// key and the figure.
-    pub fn refusal(&self) -> Option<String> {
+    /// key and the figure; `prefix` is the command prefix in force (`/afk`).
+    pub fn refusal(&self, prefix: &str) -> Option<String> {
         Some(match *self {
             Outcome::MoneyTo(_) | Outcome::TimeTo(_) => return None,
-            Outcome::RaisesOff { time: false } => "comments cannot raise this run's budget \
-                (`budget.max_run_usd` is 0): ask the operator to raise `[budget] run_usd` \
-                and say `/afk resume`."
+            Outcome::NoLimit { time: false } => "nothing to raise: this run has no money limit \
+                (`budget.run_usd` is 0), and a comment never sets one."
                 .into(),
-            Outcome::RaisesOff { time: true } => "comments cannot raise this run's time \
-                (`budget.max_run_time` is \"\"): ask the operator to raise `[budget] run_time` \
-                and say `/afk resume`."
+            Outcome::NoLimit { time: true } => "nothing to raise: this run has no time limit \
+                (`budget.run_time` is \"\"), and a comment never sets one."
                 .into(),
+            Outcome::RaisesOff { time: false } => format!(
+                "comments cannot raise this run's budget (`budget.max_run_usd` is 0): ask the \
+                 operator to raise `[budget] run_usd` and say `{prefix} resume`."
+            ),
+            Outcome::RaisesOff { time: true } => format!(
+                "comments cannot raise this run's time (`budget.max_run_time` is \"\"): ask the \
+                 operator to raise `[budget] run_time` and say `{prefix} resume`."
+            ),
             Outcome::PastMoneyMax { would, max } => format!(
                 "refused: that would set this run's budget to {}; a comment may set at most {} \
                  (`budget.max_run_usd`). Ask the operator to raise `[budget] run_usd` or \
@@ -280,13 +294,14 @@ pub fn answer(prefix: &str, args: &str, l: Limits) -> Result<Raise, Refused> {
     let why = match o {
         Outcome::MoneyTo(cents) => return Ok(Raise::MoneyTo(cents)),
         Outcome::TimeTo(by) => return Ok(Raise::TimeTo(by)),
+        Outcome::NoLimit { .. } => "no such limit",
         Outcome::RaisesOff { .. } => "budget raises off",
         Outcome::PastMoneyMax { .. } | Outcome::PastTimeMax { .. } => "past the budget maximum",
         Outcome::NotARaise { .. } => "not a raise",
     };
-    let said = o.refusal().unwrap_or_default();
+    let said = o.refusal(prefix).unwrap_or_default();
     let reply = match o {
-        Outcome::NotARaise { .. } => format!("{said} {}", standing(l)),
+        Outcome::NotARaise { .. } | Outcome::NoLimit { .. } => format!("{said} {}", standing(l)),
         _ => said,
     };
     Err(Refused { why, reply })
@@ -373,7 +388,8 @@ mod tests {
     }
 
     #[test]
-    fn a_raise_is_carried_out_within_the_maximum_and_refused_with_its_reason() {
+    fn a_raise_is_carried_out_within_the_maximum_and_refused_with_its_reason_and_no_limit_is_never_raised()
+     {
         let l = Limits {
             limit_cents: 200,
             max_cents: 2000,
@@ -383,6 +399,11 @@ mod tests {
         let off = Limits {
             max_cents: 0,
             max_time: None,
+            ..l
+        };
+        let none = Limits {
+            limit_cents: 0,
+            limit_time: None,
             ..l
         };
         let money = |add, cents| Ask::Money { add, cents };
@@ -432,12 +453,17 @@ mod tests {
             ),
             (time(false, 3 * H), l, Outcome::NotARaise { time: true }),
             (time(true, H), off, Outcome::RaisesOff { time: true }),
+            // a run with no such limit: nothing to raise, whatever the maximum
+            (money(true, 500), none, Outcome::NoLimit { time: false }),
+            (money(false, 500), none, Outcome::NoLimit { time: false }),
+            (time(true, H), none, Outcome::NoLimit { time: true }),
+            (time(false, 2 * H), none, Outcome::NoLimit { time: true }),
         ];
         for (ask, limits, want) in table {
             let got = outcome(ask, limits);
             assert_eq!(got, want, "{ask:?} on {limits:?}");
             assert_eq!(
-                got.refusal().is_none(),
+                got.refusal("/afk").is_none(),
                 matches!(want, Outcome::MoneyTo(_) | Outcome::TimeTo(_)),
                 "{ask:?}"
             );
@@ -451,7 +477,7 @@ mod tests {
             max: 400,
         };
         assert_eq!(
-            past.refusal().unwrap(),
+            past.refusal("/afk").unwrap(),
             "refused: that would set this run's budget to $7.00; a comment may set at most \
              $4.00 (`budget.max_run_usd`). Ask the operator to raise `[budget] run_usd` or \
              `max_run_usd`."
@@ -460,12 +486,19 @@ mod tests {
             would: Duration::from_secs(9 * H),
             max: Duration::from_secs(8 * H),
         };
-        let said = past_time.refusal().unwrap();
+        let said = past_time.refusal("/afk").unwrap();
         assert!(said.contains("`budget.max_run_time`"), "{said}");
         assert!(said.contains("9h") && said.contains("8h"), "{said}");
         for off in [true, false] {
-            let said = Outcome::RaisesOff { time: off }.refusal().unwrap();
+            let said = Outcome::RaisesOff { time: off }.refusal("/afk").unwrap();
             let key = if off { "max_run_time" } else { "max_run_usd" };
+            assert!(said.contains(key), "{said}");
+            let said = Outcome::NoLimit { time: off }.refusal("/afk").unwrap();
+            let key = if off {
+                "`budget.run_time`"
+            } else {
+                "`budget.run_usd`"
+            };
             assert!(said.contains(key), "{said}");
         }
         assert_eq!(Usd(5).to_string(), "$0.05");
@@ -489,10 +522,16 @@ mod tests {
             limit_time: None,
             max_time: None,
         };
+        // limits standing, raises off
+        let shut = Limits {
+            max_cents: 0,
+            max_time: None,
+            ..l
+        };
         let raise = |r| Ok::<Raise, &str>(r);
         // (args, limits, the raise or the recorded why, what the reply holds)
         type Case<'a> = (&'a str, Limits, Result<Raise, &'a str>, &'a [&'a str]);
-        let table: [Case; 9] = [
+        let table: [Case; 11] = [
             ("+5", l, raise(Raise::MoneyTo(700)), &[]),
             (
                 "time +2h",
@@ -536,15 +575,28 @@ mod tests {
             ),
             (
                 "+5",
-                off,
+                shut,
                 Err("budget raises off"),
-                &["`budget.max_run_usd` is 0"],
+                &["`budget.max_run_usd` is 0", "`!bot resume`"],
             ),
             (
                 "time +1h",
-                off,
+                shut,
                 Err("budget raises off"),
-                &["`budget.max_run_time` is \"\""],
+                &["`budget.max_run_time` is \"\"", "`!bot resume`"],
+            ),
+            // no limit to raise: a set would impose one, only the config does
+            (
+                "+5",
+                off,
+                Err("no such limit"),
+                &["no money limit", "`budget.run_usd` is 0", "budget: none"],
+            ),
+            (
+                "time 2h",
+                off,
+                Err("no such limit"),
+                &["no time limit", "`budget.run_time` is \"\""],
             ),
             (
                 "1.50",
@@ -562,7 +614,8 @@ mod tests {
                     for h in holds {
                         assert!(reply.contains(h), "{args:?}: {h:?} not in {reply}");
                     }
-                    assert!(!reply.contains("/afk budget"), "{reply}");
+                    // every command a reply names is in the prefix in force
+                    assert!(!reply.contains("/afk"), "{reply}");
                 }
                 _ => panic!("{args:?} on {limits:?}: {got:?}"),
             }
