@@ -68,6 +68,7 @@ pub mod spend;
 pub mod survival;
 pub mod tick_deadline;
 pub mod tick_errors;
+pub mod turn_day;
 pub mod turn_reason;
 pub mod undo;
 pub mod workspace_pr;
