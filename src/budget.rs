@@ -129,10 +129,14 @@ pub fn left_under(
 ) -> Result<(Option<f64>, Option<Gate>)> {
     let now = t.now;
     let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(now);
+    // the turn counts toward the UTC day it starts (SPEC 4.2.2): a run's
+    // first day as always; a later day counts the run's turns started on it
+    let later_day = spend::day_of(now) != spend::day_of(dispatched_at);
+    let counted_at = if later_day { now } else { dispatched_at };
     let b = &t.config().budget;
     let day = day_limits(b);
     let others = match day.day_usd > 0.0 || day.repo_day_usd > 0.0 {
-        true => store.runs_of_day(spend::day_of(dispatched_at))?,
+        true => store.runs_of_day(spend::day_of(counted_at))?,
         false => vec![],
     };
     let others: Vec<DayRun> = others
@@ -146,14 +150,62 @@ pub fn left_under(
         .collect();
     let this = DayRun {
         repo: &run.repo,
-        dispatched_at,
+        dispatched_at: counted_at,
         spend_usd,
     };
     let limits = MoneyLimits { run_usd, day };
-    Ok((
-        spend::money_left(limits, &this, &others),
-        Gate::of(limits, &this, &others),
-    ))
+    if !later_day {
+        return Ok((
+            spend::money_left(limits, &this, &others),
+            Gate::of(limits, &this, &others),
+        ));
+    }
+    let mut gate = Gate::of(limits, &this, &others);
+    if let Some(g) = gate.as_mut() {
+        let today = spent_on_day(store, run, spend_usd, now)?;
+        g.run_before_day = Some(crate::core::gateway::prices::micro(today));
+    }
+    Ok((gate.and_then(|g| g.left()), gate))
+}
+
+/// What of `run`'s spend `spend_usd` (before the turn starting at `at`)
+/// counts toward `at`'s UTC day: the spend of its turns started that day
+/// (SPEC 4.2.2, `core::turn_day`), its first turn at dispatch, each
+/// earlier turn's figure from its ledger, the rest its last turn's.
+fn spent_on_day(
+    store: &Store,
+    run: &Run,
+    spend_usd: Option<f64>,
+    at: OffsetDateTime,
+) -> Result<f64> {
+    use crate::core::turn_day::{self, TurnSpend};
+    let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(at);
+    let figures: Vec<spend::Figure> = run
+        .spend_ledger
+        .as_deref()
+        .and_then(|l| serde_json::from_str::<spend::Ledger>(l).ok())
+        .map(|l| l.turns)
+        .unwrap_or_default();
+    let usd_of = |n: u32| figures.iter().find(|f| f.turn == Some(n)).map(|f| f.usd);
+    let mut turns = vec![TurnSpend {
+        started_at: dispatched_at,
+        usd: usd_of(1),
+    }];
+    // the turns before this one (`run` as read before it began)
+    for row in store
+        .turns(run.id)?
+        .into_iter()
+        .filter(|r| r.turn <= run.turns)
+    {
+        if let Some(started_at) = crate::clock::parse(&row.started_at) {
+            turns.push(TurnSpend {
+                started_at,
+                usd: usd_of(row.turn),
+            });
+        }
+    }
+    let days = turn_day::turn_days(&run.repo, dispatched_at, spend_usd, &turns);
+    Ok(turn_day::spent_on_day(&days, at))
 }
 
 fn day_limits(b: &Budget) -> DayLimits {

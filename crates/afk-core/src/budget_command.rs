@@ -307,6 +307,20 @@ pub fn answer(prefix: &str, args: &str, l: Limits) -> Result<Raise, Refused> {
     Err(Refused { why, reply })
 }
 
+/// The reply to a `budget` on a run paused at a day's cap (`key`:
+/// `day_usd` or `repo_day_usd`): the cap is the operator's, not a
+/// thread's; the run continues by itself at 00:00 UTC (SPEC 4.2.4.5 C2).
+pub fn day_refusal(prefix: &str, key: &str) -> Refused {
+    Refused {
+        why: "a day's pause",
+        reply: format!(
+            "this run is paused at the day's budget (`budget.{key}`), which a comment does not \
+             raise: it continues by itself at 00:00 UTC. The operator may raise `[budget] {key}` \
+             in afk's config and say `{prefix} resume` to go on now."
+        ),
+    }
+}
+
 /// The run's limits as they stand and how far a comment may raise them,
 /// one sentence: `This run's budget: $2.00 (a comment may set it up to
 /// $20.00, `budget.max_run_usd`); its time limit: none (…).`
@@ -618,6 +632,22 @@ mod tests {
                     assert!(!reply.contains("/afk"), "{reply}");
                 }
                 _ => panic!("{args:?} on {limits:?}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_budget_on_a_days_pause_is_answered_that_midnight_or_the_operator_continues_it() {
+        for key in ["day_usd", "repo_day_usd"] {
+            let r = day_refusal("!bot", key);
+            assert_eq!(r.why, "a day's pause");
+            for want in [
+                format!("`budget.{key}`"),
+                "00:00 UTC".to_string(),
+                format!("raise `[budget] {key}`"),
+                "`!bot resume`".to_string(),
+            ] {
+                assert!(r.reply.contains(&want), "{want}: {}", r.reply);
             }
         }
     }

@@ -154,6 +154,10 @@ fn limits(action: &Action, s: &RunState) -> String {
             "the run is {}m old (budget.run_time): the agent is stopped",
             s.age.as_secs() / 60
         ),
+        Action::Pause(limit) if limit.is_day() => format!(
+            "{}: the agent is stopped and the run paused until 00:00 UTC, when it continues by itself",
+            at_limit(*limit, s)
+        ),
         Action::Pause(limit) => format!(
             "{}: the agent is stopped and the run paused for a person to continue it (budget.pause_for)",
             at_limit(*limit, s)
@@ -164,12 +168,12 @@ fn limits(action: &Action, s: &RunState) -> String {
         Action::Wait(Wait::KillSwitch) => {
             "paused at a limit and continued by a trusted person: the continuation starts once poll.enabled is true again".into()
         }
+        Action::Continue(super::run_state::ContinuedBy::Day) => {
+            "paused at the day's cap and a new UTC day began: a continuation turn".into()
+        }
         Action::Continue(by) => format!(
             "paused at a limit and continued by a trusted `{}`: a continuation turn",
-            match by {
-                super::run_state::ContinuedBy::Budget => "budget",
-                super::run_state::ContinuedBy::Resume => "resume",
-            }
+            by.key()
         ),
         _ => String::new(),
     }
@@ -281,15 +285,19 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
 
 /// What reached `limit`, in the words of the escalation it used to be.
 fn at_limit(limit: super::run_state::Limit, s: &RunState) -> String {
+    use super::run_state::Limit;
     match (limit, &s.budget_stop) {
-        (super::run_state::Limit::RunUsd, Some(stop)) => stop.line(),
-        (super::run_state::Limit::RunUsd, None) => format!(
+        (Limit::RunTime, _) => {
+            format!("the run is {}m old (budget.run_time)", s.age.as_secs() / 60)
+        }
+        (_, Some(stop)) => stop.line(),
+        (Limit::RunUsd, None) => format!(
             "the run spent {} (budget.run_usd {})",
             s.spend_usd.map_or("?".into(), crate::spend::usd),
             crate::spend::usd(s.run_usd)
         ),
-        (super::run_state::Limit::RunTime, _) => {
-            format!("the run is {}m old (budget.run_time)", s.age.as_secs() / 60)
+        (Limit::DayUsd | Limit::RepoDayUsd, None) => {
+            format!("the day's cap was reached (budget.{})", limit.key())
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct Figures<'a> {
     pub run_usd: f64,
     /// `budget.max_run_usd` (0: comments cannot raise money)
     pub max_run_usd: f64,
+    /// the day's cap a day's pause is at (`day_usd` or `repo_day_usd`)
+    pub day_cap_usd: f64,
     /// the run's working time and its time limit
     pub worked: Duration,
     pub run_time: Option<Duration>,
@@ -58,7 +60,27 @@ pub fn first_sentence(f: &Figures) -> String {
                 .map(|t| format!(" {}", format_duration(t)))
                 .unwrap_or_default()
         ),
+        Limit::DayUsd | Limit::RepoDayUsd => format!(
+            "afk paused this run at the day's budget ({}, `budget.{}`).",
+            usd(f.day_cap_usd),
+            f.limit.key()
+        ),
     }
+}
+
+/// A day's pause comment (SPEC 4.2.4.3): no command raises a day's cap
+/// (the operator's, not a thread's); it continues by itself at 00:00 UTC.
+fn day_comment(f: &Figures, marker: &str, work: &str) -> String {
+    let p = f.prefix;
+    format!(
+        "{marker}\n{} Its checkout, the agent's session and the branch `{}` are kept{work}.\n\n\
+         It continues by itself at 00:00 UTC ({}); the operator may raise `[budget] {}` in afk's \
+         config and say `{p} resume` to go on now. `{p} stop` ends the run.\n",
+        first_sentence(f),
+        f.branch,
+        f.until,
+        f.limit.key(),
+    )
 }
 
 /// The pause comment on the issue (SPEC 4.2.4.3 C-pause): the marker, the
@@ -70,6 +92,9 @@ pub fn comment(f: &Figures) -> (String, String) {
         Some(pr) => format!("; the work so far is on {pr}"),
         None => String::new(),
     };
+    if f.limit.is_day() {
+        return (marker.clone(), day_comment(f, &marker, &work));
+    }
     let p = f.prefix;
     let raise = match f.limit {
         Limit::RunUsd if f.max_run_usd > 0.0 => Some(format!(
@@ -85,7 +110,7 @@ pub fn comment(f: &Figures) -> (String, String) {
                 format_duration(max)
             )
         }),
-        Limit::RunUsd => None,
+        Limit::RunUsd | Limit::DayUsd | Limit::RepoDayUsd => None,
     };
     let key = f.limit.key();
     let config_route = match raise {
@@ -137,6 +162,17 @@ pub fn prompt(f: &Figures, by: &str, now: (f64, Option<Duration>), task: &str) -
                 usd((run_usd - f.spend_usd).max(0.0))
             ),
         ),
+        Limit::DayUsd | Limit::RepoDayUsd => (
+            format!(
+                "at the day's budget ({}, `budget.{}`)",
+                usd(f.day_cap_usd),
+                f.limit.key()
+            ),
+            format!(
+                "A new UTC day began: the new UTC day's budget is {}",
+                usd(f.day_cap_usd)
+            ),
+        ),
         Limit::RunTime => {
             let limit = run_time.unwrap_or_default();
             (
@@ -174,6 +210,7 @@ mod tests {
             spend_usd: 2.2,
             run_usd: 2.0,
             max_run_usd: 20.0,
+            day_cap_usd: 20.0,
             worked: Duration::from_secs(3600),
             run_time: None,
             max_run_time: None,
@@ -198,6 +235,36 @@ mod tests {
             "Unless continued by 2026-12-04 14:03 UTC (`budget.pause_for` 7d), it is escalated `over-budget`.",
         ] {
             assert!(body.contains(want), "{want}: {body}");
+        }
+    }
+
+    #[test]
+    fn a_days_pause_says_it_continues_by_itself_at_midnight_and_offers_no_raise() {
+        for limit in [Limit::DayUsd, Limit::RepoDayUsd] {
+            let f = Figures {
+                limit,
+                until: "2026-11-28 00:00 UTC".into(),
+                ..figures()
+            };
+            let (marker, body) = comment(&f);
+            assert!(body.starts_with(&marker), "{body}");
+            let key = limit.key();
+            for want in [
+                format!("afk paused this run at the day's budget ($20.00, `budget.{key}`)."),
+                "It continues by itself at 00:00 UTC (2026-11-28 00:00 UTC)".to_string(),
+                format!("raise `[budget] {key}`"),
+                "`/afk resume`".to_string(),
+                "`/afk stop` ends the run.".to_string(),
+            ] {
+                assert!(body.contains(&want), "{want}: {body}");
+            }
+            assert!(!body.contains("budget +"), "{body}");
+            assert!(!body.contains("pause_for"), "{body}");
+            let prompt = prompt(&f, "nobody", (2.0, None), "acme/api#12");
+            assert!(
+                prompt.contains("the new UTC day's budget is $20.00"),
+                "{prompt}"
+            );
         }
     }
 

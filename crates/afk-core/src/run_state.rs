@@ -130,6 +130,10 @@ pub struct Pausing {
     /// continuation too, the run waits paused (SPEC 4.2; the stop file
     /// stops the whole tick before it decides anything)
     pub braked: bool,
+    /// the model gateway stopped the run's turn at a day's cap
+    /// ([`Limit::DayUsd`] or [`Limit::RepoDayUsd`], its stop record's
+    /// limit): the run pauses until the next 00:00 UTC (SPEC 4.2.4.9)
+    pub day_stop: Option<Limit>,
 }
 
 /// A run paused at one of its limits.
@@ -138,6 +142,9 @@ pub struct Paused {
     pub limit: Limit,
     /// time since the pause
     pub since: Duration,
+    /// a UTC midnight came since the pause (`turn_day::day_reopened`): a
+    /// pause at a day's cap continues by itself
+    pub day_reopened: bool,
 }
 
 /// The limit a run paused at.
@@ -147,6 +154,11 @@ pub enum Limit {
     RunUsd,
     /// `budget.run_time` (or the run's own time limit)
     RunTime,
+    /// `budget.day_usd`: the gateway stopped the turn at the day's cap;
+    /// paused until the next 00:00 UTC, then continued by itself
+    DayUsd,
+    /// `budget.repo_day_usd`: the same, the repository's day
+    RepoDayUsd,
 }
 
 impl Limit {
@@ -155,19 +167,31 @@ impl Limit {
         match self {
             Limit::RunUsd => "run_usd",
             Limit::RunTime => "run_time",
+            Limit::DayUsd => "day_usd",
+            Limit::RepoDayUsd => "repo_day_usd",
         }
     }
     /// A stored key read back (`key`'s words); None for any other.
     pub fn parse(s: &str) -> Option<Limit> {
-        [Limit::RunUsd, Limit::RunTime]
-            .into_iter()
-            .find(|l| l.key() == s)
+        [
+            Limit::RunUsd,
+            Limit::RunTime,
+            Limit::DayUsd,
+            Limit::RepoDayUsd,
+        ]
+        .into_iter()
+        .find(|l| l.key() == s)
+    }
+    /// A day's cap: its pause has no `pause_for` deadline and ends at the
+    /// next 00:00 UTC by itself (SPEC 4.2.4.7 D1, 4.2.4.9).
+    pub fn is_day(self) -> bool {
+        matches!(self, Limit::DayUsd | Limit::RepoDayUsd)
     }
     /// How a run at this limit escalates when it does not pause, or when
     /// its pause ends with nobody continuing it.
     pub fn escalation(self) -> Escalation {
         match self {
-            Limit::RunUsd => Escalation::OverBudget,
+            Limit::RunUsd | Limit::DayUsd | Limit::RepoDayUsd => Escalation::OverBudget,
             Limit::RunTime => Escalation::Timeout,
         }
     }
@@ -179,6 +203,8 @@ impl Limit {
 pub enum ContinuedBy {
     Budget,
     Resume,
+    /// nobody: a new UTC day reopened the day's cap (SPEC 4.2.4.9 G2)
+    Day,
 }
 
 impl ContinuedBy {
@@ -187,11 +213,12 @@ impl ContinuedBy {
         match self {
             ContinuedBy::Budget => "budget",
             ContinuedBy::Resume => "resume",
+            ContinuedBy::Day => "day",
         }
     }
     /// A stored word read back; None for any other.
     pub fn parse(s: &str) -> Option<ContinuedBy> {
-        [ContinuedBy::Budget, ContinuedBy::Resume]
+        [ContinuedBy::Budget, ContinuedBy::Resume, ContinuedBy::Day]
             .into_iter()
             .find(|c| c.key() == s)
     }
@@ -514,7 +541,7 @@ pub fn next_action(s: &RunState) -> Action {
     // held: only money limits, the merged rows and people's actions apply
     if s.talk.held && s.pr != Pr::Merged {
         if s.over_money() {
-            return s.at_limit(Limit::RunUsd);
+            return s.at_limit(s.money_limit());
         }
         return Action::Wait(Wait::Held);
     }
@@ -527,7 +554,7 @@ pub fn next_action(s: &RunState) -> Action {
         && s.agent != Agent::Running;
     if s.pr != Pr::Merged {
         if s.over_money() {
-            return s.at_limit(Limit::RunUsd);
+            return s.at_limit(s.money_limit());
         }
         if spend::over_run_time(s.run_time, s.age) && !awaiting_merge {
             return s.at_limit(Limit::RunTime);
@@ -564,11 +591,14 @@ pub fn next_action(s: &RunState) -> Action {
 }
 
 /// The rows of a paused run (SPEC 4.2.4.2), in order: continued with room
-/// under every limit (a hold standing waits for its `resume`), then a pause
-/// older than `pause_for` escalates as the limit always did, else it waits.
-/// Nothing else applies: no corrective turn, no stall, no review turn.
+/// under every limit (a hold standing waits for its `resume`), or paused at
+/// a day's cap and a new UTC day begun (continued by itself, 4.2.4.9), then
+/// a pause older than `pause_for` escalates as the limit always did (a
+/// day's pause has no such deadline), else it waits. Nothing else applies:
+/// no corrective turn, no stall, no review turn.
 fn paused(s: &RunState, p: Paused) -> Action {
-    if let Some(by) = s.pause.continued
+    let day = (p.limit.is_day() && p.day_reopened).then_some(ContinuedBy::Day);
+    if let Some(by) = s.pause.continued.or(day)
         && s.has_room()
         && !s.talk.held
     {
@@ -579,7 +609,11 @@ fn paused(s: &RunState, p: Paused) -> Action {
         return Action::Continue(by);
     }
     // with pausing since switched off ("0s"), a paused run ends at once
-    let over = s.pause.pause_for.is_none_or(|limit| p.since >= limit);
+    let over = match s.pause.pause_for {
+        None => true,
+        Some(_) if p.limit.is_day() => false,
+        Some(limit) => p.since >= limit,
+    };
     if over {
         return Action::Escalate(p.limit.escalation());
     }
@@ -687,6 +721,16 @@ impl RunState {
     /// turns and its review turns).
     pub fn fix_turns_used(&self) -> u32 {
         fix_turns_used(self.turns, self.talk.review_turns_used)
+    }
+
+    /// The money limit a run over money is at: its own `run_usd` when its
+    /// spend is over it, else the day's cap the gateway stopped its turn at,
+    /// else `run_usd` (a stop at the limit exactly, the agent's own).
+    pub fn money_limit(&self) -> Limit {
+        if spend::over_run_usd(self.run_usd, self.spend_usd) {
+            return Limit::RunUsd;
+        }
+        self.pause.day_stop.unwrap_or(Limit::RunUsd)
     }
 
     /// A run at `limit`: paused where `budget.pause_for` is set, else
@@ -1952,7 +1996,11 @@ mod pause_tests {
     }
 
     fn paused_at(limit: Limit, since: Duration) -> Option<Paused> {
-        Some(Paused { limit, since })
+        Some(Paused {
+            limit,
+            since,
+            day_reopened: false,
+        })
     }
 
     #[test]
@@ -2204,10 +2252,132 @@ mod pause_tests {
     }
 
     #[test]
+    fn row_a_turn_stopped_at_a_days_cap_pauses_until_midnight_and_continues_by_itself() {
+        let day_stop = |limit: Limit| {
+            move |s: &mut RunState| {
+                s.budget_stop = Some(spend::BudgetStop::Gateway(
+                    "budget.day_usd $20.00 reached".into(),
+                ));
+                s.pause.day_stop = Some(limit);
+            }
+        };
+        // the gateway's stop at a day's cap pauses at that cap
+        assert_eq!(with(day_stop(Limit::DayUsd)), Action::Pause(Limit::DayUsd));
+        assert_eq!(
+            with(day_stop(Limit::RepoDayUsd)),
+            Action::Pause(Limit::RepoDayUsd)
+        );
+        // the run's own limit first: a run over its run_usd pauses there
+        assert_eq!(
+            with(|s| {
+                day_stop(Limit::DayUsd)(&mut *s);
+                s.spend_usd = Some(2.5);
+            }),
+            Action::Pause(Limit::RunUsd)
+        );
+        // pause_for = "0s": escalated over-budget, as before
+        assert_eq!(
+            with(|s| {
+                day_stop(Limit::DayUsd)(&mut *s);
+                s.pause.pause_for = None;
+            }),
+            Action::Escalate(Escalation::OverBudget)
+        );
+        // (limit, since the pause, a midnight came, continued by a person, the action)
+        type Case = (Limit, Duration, bool, Option<ContinuedBy>, Action);
+        let table: [Case; 7] = [
+            // the same day: waits, whatever pause_for says
+            (
+                Limit::DayUsd,
+                DAY / 2,
+                false,
+                None,
+                Action::Wait(Wait::Paused),
+            ),
+            (
+                Limit::DayUsd,
+                2 * WEEK,
+                false,
+                None,
+                Action::Wait(Wait::Paused),
+            ),
+            // the first tick after 00:00 UTC: continued by itself
+            (
+                Limit::DayUsd,
+                DAY / 2,
+                true,
+                None,
+                Action::Continue(ContinuedBy::Day),
+            ),
+            (
+                Limit::RepoDayUsd,
+                DAY / 2,
+                true,
+                None,
+                Action::Continue(ContinuedBy::Day),
+            ),
+            // the operator raised day_usd and said resume before midnight
+            (
+                Limit::DayUsd,
+                DAY / 2,
+                false,
+                Some(ContinuedBy::Resume),
+                Action::Continue(ContinuedBy::Resume),
+            ),
+            // a midnight means nothing to a pause at the run's own limit
+            (Limit::RunUsd, DAY, true, None, Action::Wait(Wait::Paused)),
+            (
+                Limit::RunUsd,
+                WEEK,
+                true,
+                None,
+                Action::Escalate(Escalation::OverBudget),
+            ),
+        ];
+        for (limit, since, reopened, continued, want) in table {
+            let got = with(|s| {
+                s.budget_stop = gateway_stop();
+                s.pause.paused = Some(Paused {
+                    limit,
+                    since,
+                    day_reopened: reopened,
+                });
+                s.pause.continued = continued;
+            });
+            assert_eq!(got, want, "{limit:?} {since:?} {reopened} {continued:?}");
+        }
+        // the kill switch holds the day's continuation too; a hold waits for resume
+        let reopened = |s: &mut RunState| {
+            s.pause.paused = Some(Paused {
+                limit: Limit::DayUsd,
+                since: DAY / 2,
+                day_reopened: true,
+            });
+        };
+        assert_eq!(
+            with(|s| {
+                reopened(&mut *s);
+                s.pause.braked = true;
+            }),
+            Action::Wait(Wait::KillSwitch)
+        );
+        assert_eq!(
+            with(|s| {
+                reopened(&mut *s);
+                s.talk.held = true;
+            }),
+            Action::Wait(Wait::Paused)
+        );
+    }
+
+    #[test]
     fn a_pause_and_a_continuation_say_their_limit_and_who() {
         let table = [
             (Action::Pause(Limit::RunUsd), "pause run_usd"),
             (Action::Pause(Limit::RunTime), "pause run_time"),
+            (Action::Pause(Limit::DayUsd), "pause day_usd"),
+            (Action::Pause(Limit::RepoDayUsd), "pause repo_day_usd"),
+            (Action::Continue(ContinuedBy::Day), "continue day"),
             (Action::Wait(Wait::Paused), "wait paused"),
             (Action::Continue(ContinuedBy::Budget), "continue budget"),
             (Action::Continue(ContinuedBy::Resume), "continue resume"),

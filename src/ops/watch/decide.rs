@@ -135,7 +135,7 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
                 seen.ci_newest_at,
             ),
         },
-        pause: pausing(w, talk),
+        pause: pausing(w, seen),
     }
 }
 
@@ -177,9 +177,11 @@ fn secs_since(w: &Watch, since: Option<&str>) -> u64 {
 pub(super) use super::limits::{run_time, run_usd};
 
 /// The pause standing on the run, and whether a person continued it, as
-/// the store keeps them (SPEC 4.2).
-fn pausing(w: &Watch, talk: &crate::store::talk::Talk) -> run_state::Pausing {
-    let p = &talk.pause;
+/// the store keeps them, and the day's cap the gateway stopped its turn at
+/// (SPEC 4.2, 4.2.4.9).
+fn pausing(w: &Watch, seen: &Seen) -> run_state::Pausing {
+    let p = &seen.heard.talk.pause;
+    let since = p.since.as_deref().and_then(crate::clock::parse);
     let paused = p
         .limit
         .as_deref()
@@ -187,7 +189,14 @@ fn pausing(w: &Watch, talk: &crate::store::talk::Talk) -> run_state::Pausing {
         .map(|limit| run_state::Paused {
             limit,
             since: Duration::from_secs(secs_since(w, p.since.as_deref())),
+            day_reopened: since
+                .is_some_and(|since| crate::core::turn_day::day_reopened(since, w.t.now)),
         });
+    let day_stop = seen
+        .gateway_stop
+        .as_ref()
+        .and_then(|r| run_state::Limit::parse(r.limit))
+        .filter(|l| l.is_day());
     run_state::Pausing {
         pause_for: w.t.config().budget.pause_for,
         paused,
@@ -196,6 +205,7 @@ fn pausing(w: &Watch, talk: &crate::store::talk::Talk) -> run_state::Pausing {
             .as_deref()
             .and_then(run_state::ContinuedBy::parse),
         braked: !w.t.config().poll.enabled,
+        day_stop,
     }
 }
 

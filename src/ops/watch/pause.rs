@@ -152,7 +152,15 @@ pub(super) fn figures<'a>(
     let b = &w.t.config().budget;
     let talk = &seen.heard.talk;
     let pause_for = b.pause_for.unwrap_or(Duration::ZERO);
-    let until = w.t.now + pause_for;
+    // a day's cap opens again at the next 00:00 UTC (SPEC 4.2.4.9)
+    let until = match limit.is_day() {
+        true => crate::core::turn_day::next_midnight(w.t.now),
+        false => w.t.now + pause_for,
+    };
+    let day_cap_usd = match limit {
+        Limit::RepoDayUsd => b.repo_day_usd,
+        _ => b.day_usd,
+    };
     Figures {
         run_id: run.id,
         n,
@@ -161,6 +169,7 @@ pub(super) fn figures<'a>(
         spend_usd: seen.spend_usd.unwrap_or(0.0),
         run_usd: super::decide::run_usd(w, talk),
         max_run_usd: b.max_run_usd,
+        day_cap_usd,
         worked: super::decide::held_age(w, seen.age, talk),
         run_time: super::decide::run_time(w, talk),
         max_run_time: b.max_run_time,

@@ -79,11 +79,15 @@ pub(super) fn continuation(
     (by, at): (crate::core::run_state::ContinuedBy, &At),
 ) -> Result<u32> {
     let mut talk = seen.heard.talk.clone();
-    let who = talk
-        .pause
-        .continued_by
-        .clone()
-        .unwrap_or_else(|| "a maintainer".into());
+    // a day's cap reopened at midnight: nobody continued it (SPEC 4.2.4.9)
+    let who = match by {
+        crate::core::run_state::ContinuedBy::Day => "a new UTC day".into(),
+        _ => talk
+            .pause
+            .continued_by
+            .clone()
+            .unwrap_or_else(|| "a maintainer".into()),
+    };
     let paused = talk
         .pause
         .limit

@@ -21,6 +21,11 @@ pub struct Gate {
     pub limits: MoneyLimits,
     /// The run's spend before this turn (its earlier turns), micro-dollars.
     pub run_before: u64,
+    /// Of it, what counts toward the turn's UTC day: the spend of the run's
+    /// turns started that day (SPEC 4.2.2, `core::turn_day`); None: all of
+    /// `run_before` (a run's first day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_before_day: Option<u64>,
     /// The other runs dispatched on the run's UTC day, all repositories.
     pub day_others: u64,
     /// The same, the run's repository only.
@@ -52,6 +57,7 @@ impl Gate {
         Some(Gate {
             limits,
             run_before: micro(run.spend_usd.unwrap_or(0.0)),
+            run_before_day: None,
             day_others: spent(None),
             repo_day_others: spent(Some(run.repo)),
         })
@@ -61,11 +67,12 @@ impl Gate {
     /// each set limit less the spend it counts, never below 0.
     pub fn left(&self) -> Option<f64> {
         let run = self.run_before;
+        let day = self.run_before_day.unwrap_or(run);
         let l = self.limits;
         [
             (l.run_usd, run),
-            (l.day.day_usd, self.day_others.saturating_add(run)),
-            (l.day.repo_day_usd, self.repo_day_others.saturating_add(run)),
+            (l.day.day_usd, self.day_others.saturating_add(day)),
+            (l.day.repo_day_usd, self.repo_day_others.saturating_add(day)),
         ]
         .into_iter()
         .filter(|(limit, _)| *limit > 0.0)
@@ -79,18 +86,23 @@ impl Gate {
     /// the run's limit named first.
     pub fn check(&self, turn: u64) -> Result<(), Refusal> {
         let run = self.run_before.saturating_add(turn);
+        // the day counts the run's turns started on it (SPEC 4.2.2)
+        let day = self
+            .run_before_day
+            .unwrap_or(self.run_before)
+            .saturating_add(turn);
         let l = self.limits;
         let checks = [
             ("run_usd", l.run_usd, run),
             (
                 "repo_day_usd",
                 l.day.repo_day_usd,
-                self.repo_day_others.saturating_add(run),
+                self.repo_day_others.saturating_add(day),
             ),
             (
                 "day_usd",
                 l.day.day_usd,
-                self.day_others.saturating_add(run),
+                self.day_others.saturating_add(day),
             ),
         ];
         for (limit, limit_usd, spend) in checks {

@@ -830,9 +830,49 @@ fn gate(run_usd: f64, day_usd: f64, repo_day_usd: f64) -> Gate {
             },
         },
         run_before: 400_000,
+        run_before_day: None,
         day_others: 2_000_000,
         repo_day_others: 1_000_000,
     }
+}
+
+/// SPEC 4.2.2: a turn's day counts the run's turns started on it, not the
+/// run's whole spend: a continuation the day after a pause at the day's cap
+/// starts its day at the run's spend of that day ($0.00), its run limit at
+/// the run's whole spend.
+#[test]
+fn the_gate_counts_toward_a_turns_day_only_the_runs_turns_started_that_day() {
+    // (the run's spend that day, turn's spend, refused by)
+    let table = [
+        // the old shape: the whole run counts toward the day
+        (None, 0, Some("day_usd")),
+        // a new day: the run's earlier days do not count
+        (Some(0), 0, None),
+        (Some(0), 2_999_999, None),
+        (Some(0), 3_000_000, Some("day_usd")),
+        (Some(500_000), 2_500_000, Some("day_usd")),
+    ];
+    for (run_day, turn, want) in table {
+        let g = Gate {
+            run_before: 4_000_000,
+            run_before_day: run_day,
+            day_others: 2_000_000,
+            repo_day_others: 0,
+            ..gate(10.0, 5.0, 0.0)
+        };
+        assert_eq!(
+            g.check(turn).err().map(|r| r.limit),
+            want,
+            "{run_day:?} +{turn}"
+        );
+    }
+    let g = Gate {
+        run_before: 4_000_000,
+        run_before_day: Some(0),
+        ..gate(10.0, 5.0, 0.0)
+    };
+    // AFK_BUDGET_USD: the smaller of the run's $6.00 and the day's $3.00 left
+    assert_eq!(g.left(), Some(3.0));
 }
 
 #[test]

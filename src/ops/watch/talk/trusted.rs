@@ -284,6 +284,19 @@ fn raise(
     author: &str,
 ) -> std::result::Result<(), budget_command::Refused> {
     let b = &w.t.config().budget;
+    // a day's cap is the operator's, not a thread's (SPEC 4.2.4.5 C2)
+    let day = talk
+        .pause
+        .limit
+        .as_deref()
+        .and_then(crate::core::run_state::Limit::parse)
+        .filter(|l| l.is_day() && talk.pause.since.is_some());
+    if let Some(day) = day {
+        return Err(budget_command::day_refusal(
+            &w.t.settled.command_prefix,
+            day.key(),
+        ));
+    }
     let limits = budget_command::Limits {
         limit_cents: budget_command::to_cents(limits::run_usd(w, talk)),
         max_cents: budget_command::to_cents(b.max_run_usd),
