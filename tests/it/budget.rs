@@ -106,7 +106,7 @@ fn spend(afk: &Afk, run: i64) -> Value {
     afk.run_row(run)["spend_usd"].clone()
 }
 
-fn comments(sb: &Sandbox, repo_index: usize) -> Vec<String> {
+pub(crate) fn comments(sb: &Sandbox, repo_index: usize) -> Vec<String> {
     let st = sb.admin("GET", "/state", None);
     st["repos"][repo_index]["comments"]
         .as_array()
@@ -122,12 +122,12 @@ fn at(t: time::OffsetDateTime) -> String {
 }
 
 /// Tomorrow (UTC) at `h:m`, so a test's day never straddles the real midnight.
-fn tomorrow(h: u8, m: u8) -> time::OffsetDateTime {
+pub(crate) fn tomorrow(h: u8, m: u8) -> time::OffsetDateTime {
     let d = time::OffsetDateTime::now_utc().date().next_day().unwrap();
     d.with_hms(h, m, 0).unwrap().assume_utc()
 }
 
-fn pin(afk: &Afk, t: time::OffsetDateTime) {
+pub(crate) fn pin(afk: &Afk, t: time::OffsetDateTime) {
     *afk.now.borrow_mut() = Some(at(t));
 }
 
@@ -750,7 +750,7 @@ fn the_repos_day_limit_is_handed_over_too_and_nothing_without_a_money_limit() {
 /// A sandbox and an afk whose run 1 is over `run_usd` ($1.25 reported) with
 /// its first turn still running; its second turn leaves `continued`. The
 /// metrics file is `afk.prom`.
-fn at_the_limit(budget: &str) -> (Sandbox, Afk) {
+pub(crate) fn at_the_limit(budget: &str) -> (Sandbox, Afk) {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let (afk, plan) = world(&sb, &["acme/api"], budget);
     let text = std::fs::read_to_string(&afk.config).unwrap();

@@ -13,6 +13,7 @@ mod agent_text;
 mod agents;
 mod bounded_lists;
 mod budget;
+mod budget_pause;
 mod commands;
 mod contract;
 mod contract_gitlab;

@@ -128,6 +128,10 @@ pub(super) fn continuation(
     talk.turn_started_at = Some(crate::clock::ts(w.t.now));
     store.set_talk(run.id, &talk)?;
     super::pause::unlabel(w, run)?;
+    // the gateway's stop record is the paused turn's: left, it would pause
+    // the continuation at the next tick (a day's above all: only the
+    // gateway stops a turn at a day's cap)
+    let _ = std::fs::remove_file(seen.run_dir.join(crate::core::gateway::budget::STOP_FILE));
     launch(w, store, (run, seen, at), (turn, &text), &talk)?;
     Ok(turn)
 }

@@ -1,0 +1,189 @@
+//! Budgets that pause, through the binary (SPEC 4.2): a turn the gateway
+//! stopped at the day's cap pauses its run until 00:00 UTC and the first
+//! tick after midnight continues it by itself; a paused run ends as any run
+//! does (the issue closed, the in-progress label removed, `/afk stop`), the
+//! paused label with it; the stop file holds a continuation a person asked
+//! for until it is gone.
+
+use crate::budget::{at_the_limit, comments, pin, run_file, tomorrow, turn, wait_file, world};
+use crate::support::*;
+use afk_core::gateway::budget::{Refusal, STOP_FILE};
+use serde_json::json;
+
+fn paused_comments(sb: &Sandbox) -> Vec<String> {
+    comments(sb, 0)
+        .into_iter()
+        .filter(|c| c.contains("afk:paused"))
+        .collect()
+}
+
+/// SPEC 4.2.4.9: the gateway stopped the turn at `day_usd`: the run pauses
+/// at the day's cap (no raise offered, a comment cannot raise it), waits
+/// the rest of the day, and the first tick at or after 00:00 UTC continues
+/// it with a turn of its own, nobody's command needed.
+#[test]
+fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nday_usd = 2.0\npause_for = \"7d\"\n",
+        );
+        let stop = Refusal {
+            limit: "day_usd",
+            limit_usd: 2.0,
+            spend_usd: 2.0,
+        };
+        std::fs::write(plan.join(STOP_FILE), stop.to_record()).unwrap();
+        turn(
+            &plan,
+            1,
+            &format!(
+                "printf '%s\\n' '{{\"cost_usd\": 2.0}}' >> \"$AFK_PROGRESS_FILE\"\n\
+                 cp \"$PLAN/{STOP_FILE}\" \"$AFK_RUN_DIR/{STOP_FILE}\"\nexit 1\n"
+            ),
+        );
+        turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
+        pin(&afk, tomorrow(10, 0));
+        afk.poll();
+        afk.wait_agent(1);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("pause".into(), Some("day_usd".into())),
+            "{r}"
+        );
+        let said = paused_comments(&sb);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains("the day's budget ($2.00, `budget.day_usd`)")
+                && said[0].contains("continues by itself at 00:00 UTC"),
+            "{}",
+            said[0]
+        );
+        assert!(!said[0].contains("budget +"), "{}", said[0]);
+        assert!(
+            sb.labels_of("acme/api", 1)
+                .contains(&"agent-paused".to_string())
+        );
+        // the rest of the day: it waits, until the next midnight
+        pin(&afk, tomorrow(23, 59));
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("paused".into())),
+            "{r}"
+        );
+        let (_, st, _) = afk.json(&["status"]);
+        assert_eq!(st["runs"][0]["paused"]["limit"], "day_usd", "{st}");
+        assert!(
+            st["runs"][0]["paused"]["until"]
+                .as_str()
+                .is_some_and(|u| u.contains("T00:00:00")),
+            "{st}"
+        );
+        assert!(!run_file(&afk, 1, "continued").exists());
+        // the first tick after 00:00 UTC continues it, no person needed
+        pin(&afk, tomorrow(0, 1) + time::Duration::days(1));
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("continue".into(), Some("day".into())),
+            "{r}"
+        );
+        wait_file(&run_file(&afk, 1, "continued"));
+        let labels = sb.labels_of("acme/api", 1);
+        assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+        assert!(
+            !run_file(&afk, 1, STOP_FILE).exists(),
+            "the paused turn's stop record is not the continuation's"
+        );
+    });
+}
+
+/// SPEC 4.2.4.7 D2, D3: a paused run ends as any run does, and its paused
+/// label goes with it: the issue closed or its in-progress label removed
+/// (abandon), a trusted `/afk stop` (escalated `stopped`).
+#[test]
+fn a_paused_run_ends_as_any_run_and_takes_its_paused_label() {
+    with_dialect(Dialect::Github, || {
+        // (what a person does, the action it comes to)
+        type End = (fn(&Sandbox), (&'static str, Option<&'static str>));
+        let ends: [End; 3] = [
+            (
+                |sb| {
+                    sb.admin(
+                        "POST",
+                        "/issue_state",
+                        Some(json!({"repo": "acme/api", "issue": 1, "state": "closed"})),
+                    );
+                },
+                ("abandon", None),
+            ),
+            (
+                |sb| sb.label("acme/api", 1, "agent-in-progress", "alice", false),
+                ("abandon", None),
+            ),
+            (
+                |sb| {
+                    sb.comment_on("acme/api", On::Issue(1), "alice", "/afk stop");
+                },
+                ("escalate", Some("stopped")),
+            ),
+        ];
+        for (end, (action, reason)) in ends {
+            let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
+            let (_, r, _) = afk.watch();
+            assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+            end(&sb);
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(
+                action_of(&r, 1),
+                (action.to_string(), reason.map(str::to_string)),
+                "{r}"
+            );
+            let labels = sb.labels_of("acme/api", 1);
+            assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+            assert!(!run_file(&afk, 1, "continued").exists());
+            // ended: a later tick does nothing more with it
+            let (_, again, _) = afk.watch();
+            assert_eq!(again["actions"], json!([]), "{again}");
+        }
+    });
+}
+
+/// SPEC 4.2.4.8 F1: while the stop file exists nothing happens, a
+/// continuation a person asked for included; the first tick after it is
+/// gone continues the run.
+#[test]
+fn the_stop_file_holds_a_continuation_until_it_is_gone() {
+    with_dialect(Dialect::Github, || {
+        let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(&afk.config, text.replace("run_usd = 1.0", "run_usd = 3.0")).unwrap();
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
+        let stop = afk.scratch.path("state/STOP");
+        std::fs::write(&stop, "").unwrap();
+        let (_, r, _) = afk.watch();
+        let acted = r["actions"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a["issue"] == 1));
+        assert!(!acted, "{r}");
+        assert!(!run_file(&afk, 1, "continued").exists());
+        std::fs::remove_file(&stop).unwrap();
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("continue".into(), Some("resume".into())),
+            "{r}"
+        );
+        wait_file(&run_file(&afk, 1, "continued"));
+    });
+}
