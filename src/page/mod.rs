@@ -111,6 +111,8 @@ pub(crate) fn build(
         .map(|r| {
             let mut row = run_row(cfg, paths, r, None, now);
             row.held = held(s, r, now)?;
+            let talk = s.talk(r.id)?;
+            row.paused = paused_standing(cfg, r, &talk.pause).map(|p| crate::core::pause::cell(&p));
             Ok(row)
         })
         .collect::<Result<_>>()?;
@@ -219,12 +221,43 @@ fn run_row(
             .spend_from(),
         outcome: outcome.filter(|o| !o.is_empty()),
         held: None,
+        paused: None,
         since: match (ended, r.ended_at.as_deref()) {
             (true, Some(at)) => at.to_string(),
             _ => r.created_at.clone(),
         },
         green_since: r.green_since.clone(),
     }
+}
+
+/// A paused run's pause as every view shows it (SPEC 4.2.4.1,
+/// `core::pause::standing`): its limit and figure (its own where a comment
+/// raised it), its spend, since and until when. None: not paused.
+pub(crate) fn paused_standing(
+    cfg: &Config,
+    r: &Run,
+    p: &crate::store::talk::Pause,
+) -> Option<crate::core::pause::Standing> {
+    let limit = p
+        .limit
+        .as_deref()
+        .and_then(crate::core::run_state::Limit::parse)?;
+    let since = p.since.as_deref()?;
+    let b = &cfg.budget;
+    let c = crate::core::pause::Configured {
+        run_usd: b.run_usd,
+        run_time: b.run_time,
+        day_usd: b.day_usd,
+        repo_day_usd: b.repo_day_usd,
+        pause_for: b.pause_for,
+    };
+    Some(crate::core::pause::standing(
+        limit,
+        since,
+        (p.limit_cents, p.limit_time_secs),
+        c,
+        r.spend_usd,
+    ))
 }
 
 /// A run on `/afk hold`: who holds it, since when (`core::conversation::held_text`).

@@ -84,6 +84,22 @@ fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
                 .is_some_and(|u| u.contains("T00:00:00")),
             "{st}"
         );
+        // afk runs and runs show say it too, with its figures and deadline
+        let (code, runs, err) = afk.json(&["runs"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(runs["runs"][0]["paused"]["limit"], "day_usd", "{runs}");
+        assert_eq!(runs["runs"][0]["paused"]["limit_usd"], 2.0, "{runs}");
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        assert_eq!(
+            shown["run"]["paused"]["until"], st["runs"][0]["paused"]["until"],
+            "{shown}"
+        );
+        let out = afk.cmd().arg("runs").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("paused at $2.00 of $2.00 (day_usd)"),
+            "{text}"
+        );
         assert!(!run_file(&afk, 1, "continued").exists());
         // the first tick after 00:00 UTC continues it, no person needed
         pin(&afk, tomorrow(0, 1) + time::Duration::days(1));

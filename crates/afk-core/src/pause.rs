@@ -197,9 +197,177 @@ pub fn prompt(f: &Figures, by: &str, now: (f64, Option<Duration>), task: &str) -
     )
 }
 
+/// The config's limits a pause is shown against.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Configured {
+    pub run_usd: f64,
+    pub run_time: Option<Duration>,
+    pub day_usd: f64,
+    pub repo_day_usd: f64,
+    /// `budget.pause_for` (None: `"0s"`)
+    pub pause_for: Option<Duration>,
+}
+
+/// A run's pause as every view shows it (SPEC 4.2.4.1): `afk status`, `afk
+/// runs` and `runs show`, the status page and the status issue. The limit's
+/// key, its figure (dollars for money and a day's cap, a duration for
+/// time), the run's spend, since when, and until when: `pause_for` after
+/// the pause, or the next 00:00 UTC for a day's cap (None: pausing off, it
+/// ends at the next tick).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Standing {
+    pub limit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_time: Option<String>,
+    pub spend_usd: Option<f64>,
+    pub since: String,
+    pub until: Option<String>,
+}
+
+/// The pause standing at `limit` since `since` (as stored, RFC 3339), the
+/// run's own limits set by comments (`own`: cents, seconds; each counts
+/// only where larger than the config's, and only where the config has the
+/// limit), against `c`.
+pub fn standing(
+    limit: Limit,
+    since: &str,
+    own: (Option<u64>, Option<u64>),
+    c: Configured,
+    spend_usd: Option<f64>,
+) -> Standing {
+    let (cents, secs) = own;
+    let limit_usd = match limit {
+        Limit::RunUsd => Some(match cents {
+            Some(cents) if c.run_usd > 0.0 => c.run_usd.max(cents as f64 / 100.0),
+            _ => c.run_usd,
+        }),
+        Limit::DayUsd => Some(c.day_usd),
+        Limit::RepoDayUsd => Some(c.repo_day_usd),
+        Limit::RunTime => None,
+    };
+    let limit_time = (limit == Limit::RunTime).then(|| {
+        c.run_time
+            .map(|t| secs.map_or(t, |s| t.max(Duration::from_secs(s))))
+            .map(format_duration)
+            .unwrap_or_default()
+    });
+    let at = crate::types::stamp::parse(since);
+    let until = match limit.is_day() {
+        true => at.map(crate::turn_day::next_midnight),
+        false => at.zip(c.pause_for).map(|(at, d)| at + d),
+    };
+    Standing {
+        limit: limit.key().to_string(),
+        limit_usd,
+        limit_time,
+        spend_usd,
+        since: since.to_string(),
+        until: until.map(crate::types::stamp::ts),
+    }
+}
+
+/// A pause in one cell (the status issue's, `afk runs`' reason):
+/// `paused at $2.20 of $2.00 (run_usd) since …, until …`; time: `paused at
+/// 4h (run_time) since …`.
+pub fn cell(s: &Standing) -> String {
+    let at = match (s.limit_usd, &s.limit_time) {
+        (Some(limit), _) => format!(
+            "{} of {}",
+            s.spend_usd.map_or("$-".to_string(), usd),
+            usd(limit)
+        ),
+        (None, Some(t)) if !t.is_empty() => t.clone(),
+        _ => "its limit".to_string(),
+    };
+    let until = s
+        .until
+        .as_deref()
+        .map(|u| format!(", until {u}"))
+        .unwrap_or_default();
+    format!("paused at {at} ({}) since {}{until}", s.limit, s.since)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pause_is_shown_with_its_figures_and_deadline_everywhere() {
+        let c = Configured {
+            run_usd: 2.0,
+            run_time: Some(Duration::from_secs(4 * 3600)),
+            day_usd: 20.0,
+            repo_day_usd: 5.0,
+            pause_for: Some(Duration::from_secs(7 * 86400)),
+        };
+        let since = "2026-11-27T14:03:00Z";
+        // (limit, own limits, config, the cell)
+        type Case = (Limit, (Option<u64>, Option<u64>), Configured, &'static str);
+        let table: [Case; 7] = [
+            (
+                Limit::RunUsd,
+                (None, None),
+                c,
+                "paused at $2.20 of $2.00 (run_usd) since 2026-11-27T14:03:00Z, until 2026-12-04T14:03:00Z",
+            ),
+            // a comment's larger limit is the run's
+            (
+                Limit::RunUsd,
+                (Some(700), None),
+                c,
+                "paused at $2.20 of $7.00 (run_usd) since 2026-11-27T14:03:00Z, until 2026-12-04T14:03:00Z",
+            ),
+            (
+                Limit::RunTime,
+                (None, Some(6 * 3600)),
+                c,
+                "paused at 6h (run_time) since 2026-11-27T14:03:00Z, until 2026-12-04T14:03:00Z",
+            ),
+            // a day's cap: until the next 00:00 UTC, whatever pause_for says
+            (
+                Limit::DayUsd,
+                (None, None),
+                c,
+                "paused at $2.20 of $20.00 (day_usd) since 2026-11-27T14:03:00Z, until 2026-11-28T00:00:00Z",
+            ),
+            (
+                Limit::RepoDayUsd,
+                (Some(900), None),
+                c,
+                "paused at $2.20 of $5.00 (repo_day_usd) since 2026-11-27T14:03:00Z, until 2026-11-28T00:00:00Z",
+            ),
+            // pausing switched off since: no deadline to show (it ends at the next tick)
+            (
+                Limit::RunUsd,
+                (None, None),
+                Configured {
+                    pause_for: None,
+                    ..c
+                },
+                "paused at $2.20 of $2.00 (run_usd) since 2026-11-27T14:03:00Z",
+            ),
+            // no config limit: a comment's own limit is not one
+            (
+                Limit::RunUsd,
+                (Some(700), None),
+                Configured { run_usd: 0.0, ..c },
+                "paused at $2.20 of $0.00 (run_usd) since 2026-11-27T14:03:00Z, until 2026-12-04T14:03:00Z",
+            ),
+        ];
+        for (limit, own, config, want) in table {
+            let s = standing(limit, since, own, config, Some(2.2));
+            assert_eq!(cell(&s), want, "{limit:?} {own:?}");
+            assert_eq!(s.limit, limit.key());
+            assert_eq!(s.limit_usd.is_some(), limit != Limit::RunTime);
+            assert_eq!(s.limit_time.is_some(), limit == Limit::RunTime);
+        }
+        let json =
+            serde_json::to_value(standing(Limit::RunTime, since, (None, None), c, None)).unwrap();
+        assert_eq!(json["limit_time"], "4h");
+        assert!(json.get("limit_usd").is_none(), "{json}");
+    }
 
     fn figures() -> Figures<'static> {
         Figures {

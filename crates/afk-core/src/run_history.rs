@@ -116,6 +116,10 @@ pub struct Row {
     /// What the run's agents themselves reported spending (the same figure
     /// as `spend_usd` without a metered record); null: nothing reported.
     pub reported_usd: Option<f64>,
+    /// A run in flight paused at a limit (SPEC 4.2.4.1): the limit, its
+    /// figure, the spend, since and until when; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<crate::pause::Standing>,
 }
 
 /// The listing's columns, in order.
@@ -125,13 +129,18 @@ pub const COLUMNS: [&str; 9] = [
 
 /// A row's cells under [`COLUMNS`]: an unknown is `-`, a template without a
 /// version is the built-in one; a PR is named with the forge's sigil (`#`,
-/// GitLab's `!`).
+/// GitLab's `!`); a paused run's STATE is `paused` and its REASON the pause
+/// with its figures (`pause::cell`).
 pub fn cells(r: &Row, pr_sigil: char) -> Vec<String> {
+    let (state, reason) = match &r.paused {
+        Some(p) => ("paused".to_string(), crate::pause::cell(p)),
+        None => (r.state.to_string(), r.reason.clone().unwrap_or_default()),
+    };
     vec![
         r.run_id.to_string(),
         format!("{}#{}", r.repo, r.issue),
-        r.state.to_string(),
-        r.reason.clone().unwrap_or_default(),
+        state,
+        reason,
         r.pr.map(|n| format!("{pr_sigil}{n}")).unwrap_or("-".into()),
         human_duration(r.duration_s),
         r.turns.to_string(),
@@ -364,6 +373,7 @@ mod tests {
             duration_s: 61,
             spend_usd: spend,
             reported_usd: spend,
+            paused: None,
         };
         let cases = [
             (
@@ -400,6 +410,50 @@ mod tests {
     }
 
     #[test]
+    fn a_paused_run_is_listed_paused_with_its_figures_and_deadline() {
+        let standing = crate::pause::standing(
+            crate::run_state::Limit::RunUsd,
+            "2026-11-27T14:03:00Z",
+            (None, None),
+            crate::pause::Configured {
+                run_usd: 2.0,
+                pause_for: Some(std::time::Duration::from_secs(7 * 86400)),
+                ..Default::default()
+            },
+            Some(2.2),
+        );
+        let mut r = Row {
+            run_id: RunId(1),
+            repo: RepoName::parse("acme/api").unwrap(),
+            issue: IssueNumber(3),
+            state: RunStatus::Dispatched,
+            reason: None,
+            pr: None,
+            pr_url: None,
+            turns: 1,
+            template: None,
+            template_version: None,
+            created_at: String::new(),
+            ended_at: None,
+            duration_s: 0,
+            spend_usd: Some(2.2),
+            reported_usd: None,
+            paused: None,
+        };
+        assert_eq!(cells(&r, '#')[2], "dispatched");
+        r.paused = Some(standing);
+        let c = cells(&r, '#');
+        assert_eq!(c[2], "paused");
+        assert_eq!(
+            c[3],
+            "paused at $2.20 of $2.00 (run_usd) since 2026-11-27T14:03:00Z, until 2026-12-04T14:03:00Z"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["paused"]["limit"], "run_usd", "{json}");
+        assert_eq!(json["paused"]["until"], "2026-12-04T14:03:00Z", "{json}");
+    }
+
+    #[test]
     fn a_pr_is_named_with_the_forges_sigil_in_the_listing_and_the_timeline() {
         let r = Row {
             run_id: RunId(1),
@@ -417,6 +471,7 @@ mod tests {
             duration_s: 0,
             spend_usd: None,
             reported_usd: None,
+            paused: None,
         };
         let m = Moments {
             created_at: "2026-01-01T10:00:00Z",

@@ -27,6 +27,10 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
             doc.run.reported_usd
         ),
     );
+    // a paused run says at which limit, its figures and until when (SPEC 4.2.4.1)
+    if let Some(p) = &doc.run.paused {
+        h.push_str(&format!("{}\n", crate::core::pause::cell(p)));
+    }
     // why afk's box ended the last turn leads what the run says of it,
     // before the exit status and the log's end (`core::box_reason`)
     if let Some(why) = &doc.box_said {

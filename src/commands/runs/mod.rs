@@ -131,10 +131,15 @@ struct Moment<'a> {
 }
 
 /// A run's row of the listing: the store's run, its duration and spend as
-/// `core::run_history` decides them.
-fn row(r: &Run, now: OffsetDateTime) -> Row {
+/// `core::run_history` decides them, and a run in flight's pause with its
+/// figures and deadline (SPEC 4.2.4.1).
+fn row(ctx: &Session, store: &Store, r: &Run, now: OffsetDateTime) -> Result<Row> {
     let spent = RunSpend::from_stored(r.spend_ledger.as_deref());
-    Row {
+    let paused = match r.ended_at {
+        None => crate::page::paused_standing(ctx.config(), r, &store.talk(r.id)?.pause),
+        Some(_) => None,
+    };
+    Ok(Row {
         run_id: r.id,
         repo: r.repo.clone(),
         issue: r.issue,
@@ -150,7 +155,8 @@ fn row(r: &Run, now: OffsetDateTime) -> Row {
         duration_s: history::duration_s(&r.created_at, r.ended_at.as_deref(), now),
         spend_usd: r.spend_usd,
         reported_usd: history::reported_usd(&spent, r.spend_usd),
-    }
+        paused,
+    })
 }
 
 pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
@@ -179,7 +185,10 @@ fn list(ctx: &Session, store: &Store, a: &Args, now: OffsetDateTime) -> Result<O
         RepoFilter::All => store.recent_runs(None, a.status, a.limit)?,
         RepoFilter::One(repo) => store.recent_runs(Some(&repo), a.status, a.limit)?,
     };
-    let rows: Vec<Row> = runs.iter().map(|r| row(r, now)).collect();
+    let rows: Vec<Row> = runs
+        .iter()
+        .map(|r| row(ctx, store, r, now))
+        .collect::<Result<_>>()?;
     let fixers = match history::lists_fixers(a.status) {
         true => fixers::rows(ctx, store, a.repo.as_deref(), a.limit)?,
         false => vec![],
@@ -234,7 +243,7 @@ fn show(
     let phase = crate::core::progress::latest_phase(progress, written.as_deref());
     let doc = Shown {
         command: "runs show",
-        run: row(&r, now),
+        run: row(ctx, store, &r, now)?,
         branch: &r.branch,
         title: &r.title,
         url: &r.url,

@@ -119,18 +119,8 @@ pub(super) struct RunDoc<'a> {
 }
 
 /// Which limit paused a run, the limit's figure, the spend, since when and
-/// until when (`pause_for` from the pause), as SPEC 4.2.4.1 names them.
-#[derive(Serialize)]
-pub(super) struct PausedDoc {
-    limit: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    limit_usd: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    limit_time: Option<String>,
-    spend_usd: Option<f64>,
-    since: String,
-    until: Option<String>,
-}
+/// until when, as SPEC 4.2.4.1 names them (`core::pause::standing`).
+pub(super) type PausedDoc = crate::core::pause::Standing;
 
 /// Who holds a run and since when.
 #[derive(Serialize)]
@@ -223,35 +213,14 @@ pub(super) fn run_doc<'a>(
 }
 
 /// A paused run's figures: its own limit where a comment raised it, else
-/// the config's; `until` is `pause_for` after the pause.
+/// the config's; `until` is `pause_for` after the pause, or the next 00:00
+/// UTC at a day's cap (`core::pause::standing`).
 fn paused_doc(
     cfg: &crate::config::Config,
     r: &crate::store::runs::Run,
     p: &crate::store::talk::Pause,
 ) -> Option<PausedDoc> {
-    let (limit, since) = (p.limit.clone()?, p.since.clone()?);
-    let money = limit == "run_usd";
-    let until = cfg.budget.pause_for.and_then(|d| {
-        let at = crate::clock::parse(&since)? + d;
-        Some(crate::clock::ts(at))
-    });
-    Some(PausedDoc {
-        limit_usd: money.then(|| {
-            p.limit_cents
-                .map_or(cfg.budget.run_usd, |c| c as f64 / 100.0)
-        }),
-        limit_time: (!money).then(|| {
-            p.limit_time_secs
-                .map(std::time::Duration::from_secs)
-                .or(cfg.budget.run_time)
-                .map(crate::types::format_duration)
-                .unwrap_or_default()
-        }),
-        spend_usd: r.spend_usd,
-        limit,
-        since,
-        until,
-    })
+    crate::page::paused_standing(cfg, r, p)
 }
 
 /// `profile` names each run's PR (`#N`, a merge request's `!M`).

@@ -197,7 +197,8 @@ fn in_flight(runs: &[RunRow], l: &Links) -> String {
                     &format!("{}#{}", r.repo, r.issue),
                 ),
                 r.id.to_string(),
-                cell(&r.state),
+                // a paused run's State is its pause with its figures (SPEC 4.2.4.1)
+                cell(r.paused.as_deref().unwrap_or(&r.state)),
                 cell(&r.since),
                 cell(&r.phase),
                 r.pr.map_or("-".into(), |n| md_link(l.pr(&r.repo, n), &l.pr_text(n))),
@@ -467,6 +468,19 @@ mod tests {
             turns: "1/3".into(),
             ..RunRow::default()
         }
+    }
+
+    #[test]
+    fn a_paused_runs_state_cell_is_its_pause_with_its_figures() {
+        let mut p = page();
+        let paused = "paused at $2.20 of $2.00 (run_usd) since 2026-11-27T14:03:00Z, until 2026-12-04T14:03:00Z";
+        assert!(!body(&p).contains("paused at"));
+        p.in_flight[0].paused = Some(paused.into());
+        let b = body(&p);
+        assert!(b.contains(&md_text_cut(paused, CELL_MAX)), "{b}");
+        assert!(!b.contains("| running |"), "{b}");
+        // moments only: the same pause writes the same text
+        assert_eq!(body(&p), b);
     }
 
     fn page() -> Page {

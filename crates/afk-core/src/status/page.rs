@@ -78,6 +78,9 @@ pub struct RunRow {
     pub outcome: Option<String>,
     /// a run on `/afk hold`: `conversation::held_text` (who, since when)
     pub held: Option<String>,
+    /// a run paused at a limit: `pause::cell` (its figures, since and until
+    /// when, moments only), the status issue's State cell
+    pub paused: Option<String>,
     /// the state's own moments (RFC 3339), not ages: when it was dispatched
     /// (in flight) or ended (ended), and green since; what the status issue
     /// shows, so a tick that changed nothing leaves it unchanged
