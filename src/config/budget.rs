@@ -42,7 +42,8 @@ impl Default for Budget {
             day_usd: 0.0,
             repo_day_usd: 0.0,
             run_time: None,
-            pause_for: None,
+            // SPEC 2: a run at run_usd or run_time pauses for a week
+            pause_for: Some(Duration::from_secs(7 * DAY)),
             max_run_usd: 0.0,
             max_run_time: None,
             paused_label: "agent-paused".into(),

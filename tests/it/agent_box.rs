@@ -395,7 +395,7 @@ fn the_other_networks_box_the_agent_as_the_model_one_does() {
 fn stopping_a_boxed_agent_ends_everything_in_its_box() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = boxed_afk(&sb, |_| {
-        "agent = \"custom\"\ncommand = [\"sh\", \"-c\", \"setsid sh -c 'exec sleep 4343.5' </dev/null >/dev/null 2>&1 & echo started > started.txt; exec sleep 4343.6\"]\n[budget]\nrun_time = \"1h\""
+        "agent = \"custom\"\ncommand = [\"sh\", \"-c\", \"setsid sh -c 'exec sleep 4343.5' </dev/null >/dev/null 2>&1 & echo started > started.txt; exec sleep 4343.6\"]\n[budget]\npause_for = \"0s\"\nrun_time = \"1h\""
             .into()
     });
     let alive = |arg: &str| {
@@ -944,7 +944,7 @@ fn at_its_budget_the_model_gateway_answers_429_and_ends_the_turn() {
     let script = format!(
         "for i in 1 2 3 4; do echo \"ask $i: $({ASK})\"; done\nsleep 300\necho finished > finished.txt"
     );
-    let afk = gateway_afk(&sb, &up, &key, &script, "\n[budget]\nrun_usd = 0.005\n");
+    let afk = gateway_afk(&sb, &up, &key, &script, "\n[budget]\npause_for = \"0s\"\nrun_usd = 0.005\n");
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "poll: {err} {r}");
     let status = afk.wait_agent(1);
@@ -1027,7 +1027,7 @@ fn a_gateway_stop_names_the_day_limit_it_hit_with_its_figures() {
         &up,
         &key,
         &script,
-        "\n[budget]\nday_usd = 1.0\nrepo_day_usd = 0.005\n",
+        "\n[budget]\npause_for = \"0s\"\nday_usd = 1.0\nrepo_day_usd = 0.005\n",
     );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "poll: {err} {r}");

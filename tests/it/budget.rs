@@ -142,7 +142,7 @@ both_dialects! {
         let sb = Sandbox::start(json!({"repos": repos.iter()
             .map(|r| repo(r, json!([ready(1, "alice")]))).collect::<Vec<_>>()}));
         let names: Vec<&str> = repos.iter().map(String::as_str).collect();
-        let (afk, plan) = world(&sb, &names, "max_per_tick = 1\n[budget]\nday_usd = 5.0\n");
+        let (afk, plan) = world(&sb, &names, "max_per_tick = 1\n[budget]\npause_for = \"0s\"\nday_usd = 5.0\n");
         turn(&plan, 1, TWO_DOLLARS);
         pin(&afk, tomorrow(10, 0));
         // $0, then $2, then $4 spent today: under the limit, one dispatch each
@@ -196,7 +196,7 @@ both_dialects! {
         let (afk, plan) = world(
             &sb,
             &["acme/a", "acme/b"],
-            "max_per_tick = 1\n[budget]\nrepo_day_usd = 1.5\n[watch]\nfix_forward_max = 0\n",
+            "max_per_tick = 1\n[budget]\npause_for = \"0s\"\nrepo_day_usd = 1.5\n[watch]\nfix_forward_max = 0\n",
         );
         turn(&plan, 1, TWO_DOLLARS);
         let (_, p, _) = afk.poll();
@@ -221,7 +221,7 @@ both_dialects! {
     #[test]
     fn a_run_over_run_usd_is_stopped_and_escalated_with_the_numbers() {
         let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(&sb, &["acme/api"], "[budget]\nrun_usd = 1.0\n");
+        let (afk, plan) = world(&sb, &["acme/api"], "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n");
         let v1 = afk.scratch.write("v1.md", "implementer v1\n");
         let out = afk.cmd().args(["template", "add", "implementer", "--file"]).arg(&v1).output().unwrap();
         assert!(out.status.success());
@@ -281,7 +281,7 @@ both_dialects! {
     #[test]
     fn run_time_holds_when_a_readers_text_makes_the_pr_list_unreadable() {
         let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(&sb, &["acme/api"], "[budget]\nrun_time = \"1h\"\n");
+        let (afk, plan) = world(&sb, &["acme/api"], "[budget]\npause_for = \"0s\"\nrun_time = \"1h\"\n");
         turn(&plan, 1, &format!(": > \"$AFK_RUN_DIR/started\"\n{SLEEP}"));
         afk.poll();
         wait_file(&run_file(&afk, 1, "started"));
@@ -310,7 +310,7 @@ both_dialects! {
     #[test]
     fn a_run_past_run_time_is_stopped_and_escalated() {
         let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(&sb, &["acme/api"], "[budget]\nrun_time = \"1h\"\n");
+        let (afk, plan) = world(&sb, &["acme/api"], "[budget]\npause_for = \"0s\"\nrun_time = \"1h\"\n");
         turn(&plan, 1, &format!(": > \"$AFK_RUN_DIR/started\"\n{SLEEP}"));
         afk.poll();
         wait_file(&run_file(&afk, 1, "started"));
@@ -340,7 +340,7 @@ both_dialects! {
         let (afk, plan) = world(
             &sb,
             &["acme/api"],
-            "[budget]\nrun_usd = 1.5\n[watch]\nfix_forward_max = 2\n",
+            "[budget]\npause_for = \"0s\"\nrun_usd = 1.5\n[watch]\nfix_forward_max = 2\n",
         );
         turn(&plan, 1, TWO_DOLLARS);
         afk.poll();
@@ -510,7 +510,7 @@ fn the_metrics_file_carries_spend_per_day_and_per_repo() {
     let (afk, plan) = world(
         &sb,
         &["acme/a", "acme/b"],
-        "max_per_tick = 2\n[budget]\nday_usd = 5.0\n",
+        "max_per_tick = 2\n[budget]\npause_for = \"0s\"\nday_usd = 5.0\n",
     );
     let text = std::fs::read_to_string(&afk.config).unwrap();
     std::fs::write(&afk.config, format!("metrics_file = \"afk.prom\"\n{text}")).unwrap();
@@ -590,7 +590,7 @@ fn doctor_says_when_a_money_limit_cannot_see_the_spend() {
     let check = |command: &str, budget: &str| {
         let afk = Afk::with_text(&format!(
             "state_path = \"s/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:9\"\nretries = 0\ntimeout = \"1s\"\n\
-             [runner]\nconfine = \"none\"\ncommand = [\"sh\", \"-c\", \"{command}\"]\n[budget]\n{budget}\n"
+             [runner]\nconfine = \"none\"\ncommand = [\"sh\", \"-c\", \"{command}\"]\n[budget]\npause_for = \"0s\"\n{budget}\n"
         ));
         let (_, r, _) = afk.json(&["doctor"]);
         let c = r["checks"]
@@ -621,7 +621,7 @@ fn doctor_says_when_a_money_limit_cannot_see_the_spend() {
 #[test]
 fn a_result_record_after_stray_bytes_is_still_spend() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let (afk, plan) = world(&sb, &["acme/api"], "[budget]\nrun_usd = 1.0\n");
+    let (afk, plan) = world(&sb, &["acme/api"], "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n");
     // a byte before the record (an agent hiding its cost, or a terminal's junk)
     turn(
         &plan,
@@ -643,7 +643,7 @@ fn a_result_record_after_stray_bytes_is_still_spend() {
 #[test]
 fn a_cost_line_after_a_spinners_carriage_returns_is_still_spend() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let (afk, plan) = world(&sb, &["acme/api"], "[budget]\nrun_usd = 1.0\n");
+    let (afk, plan) = world(&sb, &["acme/api"], "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n");
     // a spinner redraws its line with `\r`; the figure comes at the end of it
     turn(
         &plan,
@@ -683,7 +683,7 @@ fn the_agent_is_handed_what_is_left_of_its_money_limits_at_every_turn() {
     let (afk, plan) = world(
         &sb,
         &["acme/api"],
-        "[budget]\nrun_usd = 3.0\nday_usd = 2.0\n[watch]\nfix_forward_max = 1\n",
+        "[budget]\npause_for = \"0s\"\nrun_usd = 3.0\nday_usd = 2.0\n[watch]\nfix_forward_max = 1\n",
     );
     turn(&plan, 1, &budget_seen("1.25"));
     turn(&plan, 2, &budget_seen("0.25"));
@@ -717,7 +717,7 @@ fn the_repos_day_limit_is_handed_over_too_and_nothing_without_a_money_limit() {
     let (afk, plan) = world(
         &sb,
         &["acme/a"],
-        "max_per_tick = 1\n[budget]\nrepo_day_usd = 5.0\nrun_time = \"4h\"\n[watch]\nfix_forward_max = 0\n",
+        "max_per_tick = 1\n[budget]\npause_for = \"0s\"\nrepo_day_usd = 5.0\nrun_time = \"4h\"\n[watch]\nfix_forward_max = 0\n",
     );
     turn(&plan, 1, &budget_seen("1.5"));
     pin(&afk, tomorrow(10, 0));

@@ -378,7 +378,7 @@ fn looping_turn(afks: bool) -> (Sandbox, Scratch, Afk) {
     // million: $0.0045; the run may spend $0.005, so two pass
     let (sb, marks, mark_s) = marked_sandbox(json!({"input": 1000, "output": 100}));
     let prices = "[runner.prices.models.\"claude-gw-test\"]\ninput = 3.0\ncached_input = 0.3\ncache_write = 3.75\noutput = 15.0\n\
-                  [budget]\nrun_usd = 0.005\n";
+                  [budget]\npause_for = \"0s\"\nrun_usd = 0.005\n";
     let afk = kube_afk_in(&sb, LOOPING, prices, &[("MARK", &mark_s)], afks);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");

@@ -450,7 +450,7 @@ fn doctor_warns_when_codex_has_no_prices_and_a_money_limit_is_set() {
         with_runner(
             &afk,
             &original,
-            &format!("agent = \"codex\"{prices}\n[budget]\nrun_usd = 5.0"),
+            &format!("agent = \"codex\"{prices}\n[budget]\npause_for = \"0s\"\nrun_usd = 5.0"),
         );
         let checks = doctor_on_path(&afk, &bin, "budget");
         let warned = checks.iter().any(|c| {

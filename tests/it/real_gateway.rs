@@ -44,7 +44,7 @@ fn looped(agent: &str) -> Option<Looped> {
     issue["script"] = json!([{"shell": "true", "usage": {"input": 10000, "output": 100}}]);
     let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
                       "repos": [repo("acme/api", json!([issue]))]});
-    let (sb, afk) = setup_with(agent, seed, "[budget]\nrun_usd = 0.2\n")?;
+    let (sb, afk) = setup_with(agent, seed, "[budget]\npause_for = \"0s\"\nrun_usd = 0.2\n")?;
     let status = dispatch(&afk);
     let log = agent_log(&afk);
     let asked = model_requests(&sb);

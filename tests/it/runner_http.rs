@@ -188,7 +188,7 @@ fn watch_follows_the_thread_and_sends_corrective_turns_as_messages() {
 fn a_threads_cost_over_run_usd_stops_the_thread_and_escalates() {
     let (sb, afk) = setup("");
     let text = std::fs::read_to_string(&afk.config).unwrap();
-    std::fs::write(&afk.config, format!("{text}[budget]\nrun_usd = 2.0\n")).unwrap();
+    std::fs::write(&afk.config, format!("{text}[budget]\npause_for = \"0s\"\nrun_usd = 2.0\n")).unwrap();
     run(&afk, &["poll"]);
     let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
     // the thread's figure is the whole thread so far: never added to itself
@@ -258,7 +258,7 @@ fn an_abandoned_run_deletes_its_thread() {
 fn a_thread_already_gone_counts_as_stopped() {
     let (sb, afk) = setup("");
     let text = std::fs::read_to_string(&afk.config).unwrap();
-    std::fs::write(&afk.config, format!("{text}[budget]\nrun_usd = 1.0\n")).unwrap();
+    std::fs::write(&afk.config, format!("{text}[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n")).unwrap();
     run(&afk, &["poll"]);
     let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
     sb.admin("POST", "/thread", Some(json!({"id": id, "cost_usd": 3.0})));

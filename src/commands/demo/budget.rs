@@ -158,7 +158,7 @@ fn world(
          [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nallowlist = [\"acme/pay\"]\n\
          [runner]\n{confine}{runner}\n\
-         [budget]\nrun_usd = {RUN_USD}\nday_usd = {DAY_USD}\n",
+         [budget]\npause_for = \"0s\"\nrun_usd = {RUN_USD}\nday_usd = {DAY_USD}\n",
         forge = sb.forge_keys(),
         confine = super::world::confine_line(),
     );
