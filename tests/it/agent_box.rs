@@ -944,7 +944,13 @@ fn at_its_budget_the_model_gateway_answers_429_and_ends_the_turn() {
     let script = format!(
         "for i in 1 2 3 4; do echo \"ask $i: $({ASK})\"; done\nsleep 300\necho finished > finished.txt"
     );
-    let afk = gateway_afk(&sb, &up, &key, &script, "\n[budget]\npause_for = \"0s\"\nrun_usd = 0.005\n");
+    let afk = gateway_afk(
+        &sb,
+        &up,
+        &key,
+        &script,
+        "\n[budget]\npause_for = \"0s\"\nrun_usd = 0.005\n",
+    );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "poll: {err} {r}");
     let status = afk.wait_agent(1);

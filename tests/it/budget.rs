@@ -621,7 +621,11 @@ fn doctor_says_when_a_money_limit_cannot_see_the_spend() {
 #[test]
 fn a_result_record_after_stray_bytes_is_still_spend() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let (afk, plan) = world(&sb, &["acme/api"], "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n");
+    let (afk, plan) = world(
+        &sb,
+        &["acme/api"],
+        "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n",
+    );
     // a byte before the record (an agent hiding its cost, or a terminal's junk)
     turn(
         &plan,
@@ -643,7 +647,11 @@ fn a_result_record_after_stray_bytes_is_still_spend() {
 #[test]
 fn a_cost_line_after_a_spinners_carriage_returns_is_still_spend() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let (afk, plan) = world(&sb, &["acme/api"], "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n");
+    let (afk, plan) = world(
+        &sb,
+        &["acme/api"],
+        "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n",
+    );
     // a spinner redraws its line with `\r`; the figure comes at the end of it
     turn(
         &plan,

@@ -5,7 +5,9 @@
 //! paused label with it; the stop file holds a continuation a person asked
 //! for until it is gone.
 
-use crate::budget::{at_the_limit, comments, pin, run_file, tomorrow, turn, wait_file, world};
+use crate::budget::{
+    SLEEP, at_the_limit, comments, pin, run_file, tomorrow, turn, wait_file, world,
+};
 use crate::support::*;
 use afk_core::gateway::budget::{Refusal, STOP_FILE};
 use serde_json::json;
@@ -202,4 +204,86 @@ fn the_stop_file_holds_a_continuation_until_it_is_gone() {
         );
         wait_file(&run_file(&afk, 1, "continued"));
     });
+}
+
+/// SPEC 4.2.4.5 C6: `budget` spends money, so it is in `resume`'s and
+/// `fix`'s class: on a forge that cannot date an edit in a comment's own
+/// second (Gitea), where the agent's account holds a forge token
+/// (`workspace = "agent"`), afk asks the comment's author on the thread and
+/// carries the raise out only on their own 👍; nobody else's counts.
+#[test]
+fn on_gitea_a_budget_raise_waits_for_its_authors_own_thumbs_up() {
+    with_dialect(Dialect::Gitea, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n",
+        );
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        let agent_holds_a_token = text.replacen(
+            "confine = \"none\"\n",
+            "confine = \"none\"\nworkspace = \"agent\"\n",
+            1,
+        );
+        std::fs::write(&afk.config, agent_holds_a_token).unwrap();
+        turn(
+            &plan,
+            1,
+            &format!(
+                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
+                 : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
+            ),
+        );
+        turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
+        afk.poll();
+        wait_file(&run_file(&afk, 1, "spent"));
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
+        let paused = |afk: &Afk, why: &str| {
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{why}: {err}");
+            assert_eq!(
+                action_of(&r, 1),
+                ("wait".into(), Some("paused".into())),
+                "{why}: {r}"
+            );
+        };
+        paused(&afk, "the raise, asked of its author");
+        let asked = questions(&sb);
+        assert_eq!(asked.len(), 1, "one question, on the thread");
+        // anyone's 👍 but the author's carries nothing out
+        sb.thumbs_up(asked[0], "mallory");
+        paused(&afk, "mallory's 👍");
+        assert!(!run_file(&afk, 1, "continued").exists());
+        assert_eq!(questions(&sb).len(), 1, "asked once");
+        // alice's own: the raise is carried out and continues the run
+        sb.thumbs_up(asked[0], "alice");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("continue".into(), Some("budget".into())),
+            "{r}"
+        );
+        wait_file(&run_file(&afk, 1, "continued"));
+    });
+}
+
+/// The ids of afk's questions to a command's author (`core::command_proof`).
+fn questions(sb: &Sandbox) -> Vec<i64> {
+    let st = sb.admin("GET", "/state", None);
+    st["repos"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .unwrap_or("")
+                .contains("add a 👍 to this one")
+        })
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
 }

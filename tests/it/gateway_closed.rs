@@ -222,7 +222,13 @@ fn a_turn_stopped_with_a_request_in_flight(stop: Stop, reason: &str) {
     let script = format!(
         "curl -s -N -m 600 -H 'content-type: application/json' -d '{body}' \"$ANTHROPIC_BASE_URL/v1/messages\" > \"$HOME/out\"\nexit 0"
     );
-    let afk = gateway_afk_to(&sb, &url, &key, &script, "\n[budget]\npause_for = \"0s\"\nrun_time = \"1h\"\n");
+    let afk = gateway_afk_to(
+        &sb,
+        &url,
+        &key,
+        &script,
+        "\n[budget]\npause_for = \"0s\"\nrun_time = \"1h\"\n",
+    );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{stop:?}: poll: {err} {r}");
     // the answer has begun reaching the agent: the gateway passes a chunk on
@@ -292,7 +298,13 @@ fn the_budget_counts_what_requests_in_flight_may_still_spend() {
     let script = format!(
         "for i in 1 2 3 4 5; do curl -s -N -m 5 -o /dev/null -w '%{{http_code}}\\n' -H 'content-type: application/json' -d '{body}' \"$ANTHROPIC_BASE_URL/v1/messages\" >> \"$HOME/codes\" & done\nwait\nexit 0"
     );
-    let afk = gateway_afk_to(&sb, &url, &key, &script, "\n[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n");
+    let afk = gateway_afk_to(
+        &sb,
+        &url,
+        &key,
+        &script,
+        "\n[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n",
+    );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "poll: {err} {r}");
     afk.wait_agent(1);

@@ -177,7 +177,11 @@ fn a_metered_run_spends_its_metered_sum_everywhere_whatever_its_agent_says() {
 #[test]
 fn a_run_over_run_usd_by_metered_spend_escalates_over_budget_whatever_its_agent_says() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let (afk, plan) = world(&sb, &["acme/api"], "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n");
+    let (afk, plan) = world(
+        &sb,
+        &["acme/api"],
+        "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n",
+    );
     record(&plan, &[1_000_000, 250_000]);
     turn(
         &plan,
@@ -210,7 +214,11 @@ fn a_run_over_run_usd_by_metered_spend_escalates_over_budget_whatever_its_agent_
 #[test]
 fn a_turn_the_gateway_stopped_at_a_day_limit_escalates_over_budget_with_its_figures() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let (afk, plan) = world(&sb, &["acme/api"], "[budget]\npause_for = \"0s\"\nday_usd = 2.0\n");
+    let (afk, plan) = world(
+        &sb,
+        &["acme/api"],
+        "[budget]\npause_for = \"0s\"\nday_usd = 2.0\n",
+    );
     // the run's own spend is under every limit it has; the day's is not
     record(&plan, &[500_000]);
     let stop = Refusal {

@@ -432,7 +432,11 @@ fn claude_rewriting_its_checkouts_git_runs_nothing_as_afk() {
 fn claude_stops_itself_at_the_money_limit_and_the_run_escalates_over_budget() {
     // an agent that goes round in circles: every answer reports 2M input tokens
     let steps = json!([{"shell": "true", "usage": {"input": 2000000, "output": 10, "cached": 0}}]);
-    let Some((_sb, afk)) = setup("claude", steps, "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n") else {
+    let Some((_sb, afk)) = setup(
+        "claude",
+        steps,
+        "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n",
+    ) else {
         return;
     };
     dispatch(&afk);

@@ -294,7 +294,11 @@ fn a_log_of_many_megabytes_keeps_every_limit_in_bounded_memory() {
                   echo \"{\\\"cost_usd\\\": 5}\"; exec sleep 600";
     let (sb, afk) = setup(1, script, "");
     let text = std::fs::read_to_string(&afk.config).unwrap();
-    std::fs::write(&afk.config, format!("{text}\n[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n")).unwrap();
+    std::fs::write(
+        &afk.config,
+        format!("{text}\n[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n"),
+    )
+    .unwrap();
     assert_eq!(afk.poll().0, 0);
     let job = n(&afk, "1-1");
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -89,7 +89,12 @@ fn watch_counts_a_run_in_flight_and_only_real_errors() {
 #[test]
 fn watch_right_after_poll_with_the_agent_still_working_is_no_error() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::agent(&sb, "spend", "", "[budget]\npause_for = \"0s\"\nrun_usd = 1000.0\n");
+    let afk = Afk::agent(
+        &sb,
+        "spend",
+        "",
+        "[budget]\npause_for = \"0s\"\nrun_usd = 1000.0\n",
+    );
     let _stop = StopsAgent(&afk);
     let (code, _) = agreeing(&afk, &["poll"]);
     assert_eq!(code, 0);
