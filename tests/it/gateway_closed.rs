@@ -204,8 +204,10 @@ fn partial_records(afk: &Afk) -> Vec<serde_json::Value> {
 /// in it; SIGKILL after the grace).
 #[derive(Debug, Clone, Copy)]
 enum Stop {
-    /// `budget.run_time` passed.
+    /// `budget.run_time` passed, `pause_for = "0s"`: escalated.
     RunTime,
+    /// `budget.run_time` passed, pausing on (the default): paused.
+    RunTimePaused,
     /// A trusted `/afk stop` on the issue.
     Command,
 }
@@ -213,8 +215,9 @@ enum Stop {
 /// A turn watch stops while its one request is in flight: the model has
 /// sent `message_start` (1,000,000 input tokens, 1 output) and holds the
 /// stream open; the stop ends the keeper before the request lands. What
-/// arrived is the run's spend (SPEC 4.2.4.10): $3.000015, not $0.
-fn a_turn_stopped_with_a_request_in_flight(stop: Stop, reason: &str) {
+/// arrived is the run's spend (SPEC 4.2.4.10): $3.000015, not $0, whether
+/// the stop ends the run or pauses it.
+fn a_turn_stopped_with_a_request_in_flight(stop: Stop, (action, reason): (&str, &str)) {
     let sb = one_ready();
     let (url, asked) = model(started_then_held);
     let key = gateway_key();
@@ -222,13 +225,11 @@ fn a_turn_stopped_with_a_request_in_flight(stop: Stop, reason: &str) {
     let script = format!(
         "curl -s -N -m 600 -H 'content-type: application/json' -d '{body}' \"$ANTHROPIC_BASE_URL/v1/messages\" > \"$HOME/out\"\nexit 0"
     );
-    let afk = gateway_afk_to(
-        &sb,
-        &url,
-        &key,
-        &script,
-        "\n[budget]\npause_for = \"0s\"\nrun_time = \"1h\"\n",
-    );
+    let budget = match stop {
+        Stop::RunTimePaused => "\n[budget]\nrun_time = \"1h\"\n",
+        Stop::RunTime | Stop::Command => "\n[budget]\npause_for = \"0s\"\nrun_time = \"1h\"\n",
+    };
+    let afk = gateway_afk_to(&sb, &url, &key, &script, budget);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{stop:?}: poll: {err} {r}");
     // the answer has begun reaching the agent: the gateway passes a chunk on
@@ -245,7 +246,7 @@ fn a_turn_stopped_with_a_request_in_flight(stop: Stop, reason: &str) {
     }
     assert_eq!(asked.lock().unwrap().len(), 1);
     match stop {
-        Stop::RunTime => afk.later(2),
+        Stop::RunTime | Stop::RunTimePaused => afk.later(2),
         Stop::Command => {
             sb.comment_on("acme/api", On::Issue(1), "alice", "/afk stop");
         }
@@ -254,7 +255,7 @@ fn a_turn_stopped_with_a_request_in_flight(stop: Stop, reason: &str) {
     assert_eq!(code, 0, "{stop:?}: {err} {r}");
     assert_eq!(
         action_of(&r, 1),
-        ("escalate".into(), Some(reason.into())),
+        (action.into(), Some(reason.into())),
         "{stop:?}: {r} {err}"
     );
     let log = run_log(&afk, 1);
@@ -279,12 +280,19 @@ fn a_turn_stopped_with_a_request_in_flight(stop: Stop, reason: &str) {
 
 #[test]
 fn a_turn_stopped_at_run_time_is_metered_by_what_arrived_of_its_request_in_flight() {
-    a_turn_stopped_with_a_request_in_flight(Stop::RunTime, "timeout");
+    a_turn_stopped_with_a_request_in_flight(Stop::RunTime, ("escalate", "timeout"));
+}
+
+/// Issue #85 item 3: every request is metered whatever ends its turn, a
+/// pause at `run_time` too (SPEC 4.2 B4, 4.2.4.10).
+#[test]
+fn a_turn_paused_at_run_time_is_metered_by_what_arrived_of_its_request_in_flight() {
+    a_turn_stopped_with_a_request_in_flight(Stop::RunTimePaused, ("pause", "run_time"));
 }
 
 #[test]
 fn a_turn_stopped_by_afk_stop_is_metered_by_what_arrived_of_its_request_in_flight() {
-    a_turn_stopped_with_a_request_in_flight(Stop::Command, "stopped");
+    a_turn_stopped_with_a_request_in_flight(Stop::Command, ("escalate", "stopped"));
 }
 
 #[test]
