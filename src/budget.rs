@@ -39,15 +39,17 @@ pub fn book(t: &Tick) -> Result<Book> {
         });
     }
     let runs = t.store().runs_of_day(spend::day_of(now))?;
-    let runs = runs
-        .iter()
-        .map(|r| {
-            let at = crate::clock::parse(&r.created_at).unwrap_or(now);
-            (r.repo.to_string(), at, current(t, r))
-        })
-        .collect();
+    // each run's spend by the UTC day each of its turns started (SPEC 4.2.2)
+    let mut entries = vec![];
+    for r in &runs {
+        let spend = current(t, r);
+        let days = t.store().day_entries(r, spend, None, now)?;
+        for d in days {
+            entries.push((d.repo.to_string(), d.dispatched_at, d.spend_usd));
+        }
+    }
     Ok(Book {
-        runs,
+        runs: entries,
         now: Some(now),
     })
 }
@@ -139,15 +141,12 @@ pub fn left_under(
         true => store.runs_of_day(spend::day_of(counted_at))?,
         false => vec![],
     };
-    let others: Vec<DayRun> = others
-        .iter()
-        .filter(|r| r.id != run.id)
-        .map(|r| DayRun {
-            repo: &r.repo,
-            dispatched_at: crate::clock::parse(&r.created_at).unwrap_or(now),
-            spend_usd: r.spend_usd,
-        })
-        .collect();
+    // the other runs' spend by the day each of their turns started
+    let mut entries: Vec<DayRun> = vec![];
+    for r in others.iter().filter(|r| r.id != run.id) {
+        entries.extend(store.day_entries(r, r.spend_usd, None, now)?);
+    }
+    let others = entries;
     let this = DayRun {
         repo: &run.repo,
         dispatched_at: counted_at,
@@ -170,42 +169,15 @@ pub fn left_under(
 
 /// What of `run`'s spend `spend_usd` (before the turn starting at `at`)
 /// counts toward `at`'s UTC day: the spend of its turns started that day
-/// (SPEC 4.2.2, `core::turn_day`), its first turn at dispatch, each
-/// earlier turn's figure from its ledger, the rest its last turn's.
+/// (SPEC 4.2.2, `Store::day_entries`), the turn about to start not yet.
 fn spent_on_day(
     store: &Store,
     run: &Run,
     spend_usd: Option<f64>,
     at: OffsetDateTime,
 ) -> Result<f64> {
-    use crate::core::turn_day::{self, TurnSpend};
-    let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(at);
-    let figures: Vec<spend::Figure> = run
-        .spend_ledger
-        .as_deref()
-        .and_then(|l| serde_json::from_str::<spend::Ledger>(l).ok())
-        .map(|l| l.turns)
-        .unwrap_or_default();
-    let usd_of = |n: u32| figures.iter().find(|f| f.turn == Some(n)).map(|f| f.usd);
-    let mut turns = vec![TurnSpend {
-        started_at: dispatched_at,
-        usd: usd_of(1),
-    }];
-    // the turns before this one (`run` as read before it began)
-    for row in store
-        .turns(run.id)?
-        .into_iter()
-        .filter(|r| r.turn <= run.turns)
-    {
-        if let Some(started_at) = crate::clock::parse(&row.started_at) {
-            turns.push(TurnSpend {
-                started_at,
-                usd: usd_of(row.turn),
-            });
-        }
-    }
-    let days = turn_day::turn_days(&run.repo, dispatched_at, spend_usd, &turns);
-    Ok(turn_day::spent_on_day(&days, at))
+    let days = store.day_entries(run, spend_usd, Some(run.turns), at)?;
+    Ok(crate::core::turn_day::spent_on_day(&days, at))
 }
 
 fn day_limits(b: &Budget) -> DayLimits {

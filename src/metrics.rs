@@ -135,10 +135,11 @@ pub fn spend_lines(
     use crate::core::spend;
     let day = spend::day_of(now);
     let runs = store.runs_of_day(day)?;
-    let day_runs: Vec<spend::DayRun> = runs
-        .iter()
-        .map(|r| crate::store::runs::day_run(r, now))
-        .collect();
+    // each run's spend by the UTC day each of its turns started (SPEC 4.2.2)
+    let mut day_runs: Vec<spend::DayRun> = vec![];
+    for r in &runs {
+        day_runs.extend(store.day_entries(r, r.spend_usd, None, now)?);
+    }
     let all = spend::day_spend(&day_runs, day, None);
     let mut o = String::new();
     o.push_str("# HELP afk_spend_day_usd Spend of the runs dispatched on the current UTC day (what budget.day_usd counts): metered by the model gateway where a run has a record, else the agent's report.\n# TYPE afk_spend_day_usd gauge\n");

@@ -402,10 +402,76 @@ impl Store {
     pub fn runs_of_day(&self, day: time::Date) -> Result<Vec<Run>> {
         let start = day.midnight().assume_utc();
         let end = start + time::Duration::days(1);
-        let mut runs =
-            self.runs_created_between(&crate::clock::ts(start), &crate::clock::ts(end))?;
+        let (from, to) = (crate::clock::ts(start), crate::clock::ts(end));
+        let mut runs = self.runs_created_between(&from, &to)?;
+        // the day counted by turns (SPEC 4.2.2): a run dispatched earlier
+        // with a turn started that day (a continuation) counts too
+        for r in self.runs_with_a_turn_between(&from, &to)? {
+            if !runs.iter().any(|x| x.id == r.id) {
+                runs.push(r);
+            }
+        }
+        runs.sort_by_key(|r| r.id.0);
         runs.retain(|r| crate::core::spend::counts_toward_day(r.state));
         Ok(runs)
+    }
+
+    /// The runs with a corrective or continuation turn started in
+    /// `[from, to)`.
+    fn runs_with_a_turn_between(&self, from: &str, to: &str) -> Result<Vec<Run>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLS} FROM runs WHERE id IN \
+                 (SELECT run_id FROM turns WHERE started_at >= ?1 AND started_at < ?2) ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![from, to], row_or_unreadable)
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<Result<Run, Unreadable>> =
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+
+    /// `run`'s entries in the day's book (`core::turn_day::turn_days`, SPEC
+    /// 4.2.2): its spend `spend_usd` split by the UTC day each of its turns
+    /// started, its first turn at dispatch, each earlier turn's figure from
+    /// its ledger, the rest its last turn's; `upto`: only its turns up to
+    /// that one (a turn about to start spent nothing yet). `now` stands in
+    /// for a time that does not parse.
+    pub fn day_entries<'r>(
+        &self,
+        run: &'r Run,
+        spend_usd: Option<f64>,
+        upto: Option<u32>,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<crate::core::spend::DayRun<'r>>> {
+        use crate::core::turn_day::{TurnSpend, turn_days};
+        let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(now);
+        let figures = crate::core::spend::Ledger::from_stored(run.spend_ledger.as_deref()).turns;
+        let usd_of = |n: u32| figures.iter().find(|f| f.turn == Some(n)).map(|f| f.usd);
+        let mut turns = vec![TurnSpend {
+            started_at: dispatched_at,
+            usd: usd_of(1),
+        }];
+        for row in self.turns(run.id)? {
+            if upto.is_some_and(|upto| row.turn > upto) {
+                continue;
+            }
+            if let Some(started_at) = crate::clock::parse(&row.started_at) {
+                turns.push(TurnSpend {
+                    started_at,
+                    usd: usd_of(row.turn),
+                });
+            }
+        }
+        Ok(turn_days(
+            run.repo.as_str(),
+            dispatched_at,
+            spend_usd,
+            &turns,
+        ))
     }
 
     /// What a run spent, and the ledger it was read from.

@@ -37,13 +37,12 @@ pub(super) fn spend_doc(
     use crate::core::spend;
     let day = spend::day_of(now);
     let runs = s.runs_of_day(day)?;
-    let day_runs: Vec<spend::DayRun> = runs
-        .iter()
-        .map(|r| spend::DayRun {
-            spend_usd: fresh.get(&r.id).copied().unwrap_or(r.spend_usd),
-            ..crate::store::runs::day_run(r, now)
-        })
-        .collect();
+    // each run's spend by the UTC day each of its turns started (SPEC 4.2.2)
+    let mut day_runs: Vec<spend::DayRun> = vec![];
+    for r in &runs {
+        let spend_usd = fresh.get(&r.id).copied().unwrap_or(r.spend_usd);
+        day_runs.extend(s.day_entries(r, spend_usd, None, now)?);
+    }
     let today = spend::day_spend(&day_runs, day, None);
     let b = &ctx.config().budget;
     Ok(SpendDoc {
