@@ -46,7 +46,13 @@ fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
                  cp \"$PLAN/{STOP_FILE}\" \"$AFK_RUN_DIR/{STOP_FILE}\"\nexit 1\n"
             ),
         );
-        turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
+        // the continuation says what it was handed, then that it ran
+        turn(
+            &plan,
+            2,
+            "printf '%s\\n' \"${AFK_BUDGET_USD-unset}\" > \"$AFK_RUN_DIR/budget-2\"\n\
+             : > \"$AFK_RUN_DIR/continued\"\n",
+        );
         pin(&afk, tomorrow(10, 0));
         afk.poll();
         afk.wait_agent(1);
@@ -113,6 +119,10 @@ fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
             "{r}"
         );
         wait_file(&run_file(&afk, 1, "continued"));
+        // the day counted by turns (SPEC 4.2.2): yesterday's $2.00 is
+        // yesterday's; the new day's whole cap is the continuation's
+        let handed = std::fs::read_to_string(run_file(&afk, 1, "budget-2")).unwrap();
+        assert_eq!(handed.trim(), "2", "AFK_BUDGET_USD");
         let labels = sb.labels_of("acme/api", 1);
         assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
         assert!(
