@@ -155,8 +155,13 @@ pub fn render(c: &Checklist) -> String {
         s.push_str(&format!("- {} deployed\n", tick(d)));
     }
     if let Some((limit, since)) = &c.paused {
+        // a day's cap reopens by itself at midnight (SPEC 4.2.4.9)
+        let how = match crate::run_state::Limit::parse(limit).is_some_and(|l| l.is_day()) {
+            true => "it continues by itself at 00:00 UTC",
+            false => "a trusted `budget` or `resume` command continues it",
+        };
         s.push_str(&format!(
-            "- **paused** at `budget.{}` since {}: a trusted `budget` or `resume` command continues it\n",
+            "- **paused** at `budget.{}` since {}: {how}\n",
             // afk's own key (`run_usd`, `run_time`), in a code span as it is
             limit
                 .chars()
@@ -262,6 +267,13 @@ mod tests {
         let t = render(&c);
         assert!(
             t.contains("- **paused** at `budget.run_usd` since 2026-01-01T11:00:00Z: a trusted `budget` or `resume` command continues it\n"),
+            "{t}"
+        );
+        // a day's cap: nobody's command, midnight continues it
+        c.paused = Some(("day_usd".into(), "2026-01-01T11:00:00Z".into()));
+        let t = render(&c);
+        assert!(
+            t.contains("- **paused** at `budget.day_usd` since 2026-01-01T11:00:00Z: it continues by itself at 00:00 UTC\n"),
             "{t}"
         );
     }

@@ -30,10 +30,15 @@ pub fn paused_text(limit: &str, since: &str, age: &str) -> String {
     format!("paused at `budget.{limit}` since {since} ({age})")
 }
 
-/// A paused run's line in `afk status`.
+/// A paused run's line in `afk status`: how it continues (a day's cap by
+/// itself at midnight, SPEC 4.2.4.9).
 pub fn paused_line(run: &str, run_id: i64, limit: &str, since: &str, age: &str) -> String {
+    let how = match crate::run_state::Limit::parse(limit).is_some_and(|l| l.is_day()) {
+        true => "it continues by itself at 00:00 UTC",
+        false => "a trusted `budget` or `resume` command continues it",
+    };
     format!(
-        "{run} (run {run_id}) is {}; a trusted `budget` or `resume` command continues it\n",
+        "{run} (run {run_id}) is {}; {how}\n",
         paused_text(limit, since, age)
     )
 }
@@ -141,6 +146,11 @@ mod tests {
             paused,
             "acme/api#2 (run 3) is paused at `budget.run_usd` since 2026-11-25T10:00:00Z (5m); \
              a trusted `budget` or `resume` command continues it\n"
+        );
+        let day = paused_line("acme/api#2", 3, "day_usd", "2026-11-25T10:00:00Z", "5m");
+        assert!(
+            day.ends_with("; it continues by itself at 00:00 UTC\n"),
+            "{day}"
         );
         let held = held_line("acme/api#2", 3, "alice", "2026-11-25T10:00:00Z", "5m");
         assert!(
