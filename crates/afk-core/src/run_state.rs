@@ -1,4 +1,4 @@
-// One file: the state machine (~660 lines, one ordered table of rows) and the table tests that pin each row.
+// One file: the state machine (~750 lines, one ordered table of rows) and the table tests that pin each row.
 //! The run state machine (docs/how-it-works.md#afk-watch-the-lifecycle): a pure
 //! function from what watch observed about one run to the next action.
 
