@@ -88,7 +88,8 @@ pub struct Talk {
 /// A run's pauses at its limits and its own limits (SPEC 4.2.4).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pause {
-    /// `run_usd` or `run_time` (`core::run_state::Limit::key`) while paused
+    /// `run_usd`, `run_time`, `day_usd` or `repo_day_usd`
+    /// (`core::run_state::Limit::key`) while paused
     pub limit: Option<String>,
     pub since: Option<String>,
     /// time spent paused before the current pause, in seconds
