@@ -21,9 +21,10 @@ pub struct TurnSpend {
 /// A run's entries in the day's book (`spend::day_spend` reads them): one
 /// per UTC day a turn of it started, each with the spend of the turns
 /// started that day, dated by the first of them. Each turn's own figure
-/// counts toward its start day; what the run spent beyond the turns' own
-/// figures (the turn in flight, read as the run's total) counts toward its
-/// last turn's day. With no turn recorded, the run counts whole toward the
+/// counts toward its start day, up to what of the run's total is left (the
+/// days never add up to more than the run spent); what the run spent
+/// beyond the turns' own figures (the turn in flight, read as the run's
+/// total) counts toward its last turn's day. With no turn recorded, the run counts whole toward the
 /// day it was dispatched (the old rule, which it equals for one day's run).
 /// A run that reported nothing yet (`total` None) is one unreported entry
 /// per day.
@@ -43,8 +44,17 @@ pub fn turn_days<'a>(
         }];
     };
     let mut out: Vec<DayRun<'a>> = vec![];
+    // what of the run's spend is not split yet: a turn's figure counts up
+    // to it, so the days never add up to more than the run spent (a
+    // metered total under the agent's own figures)
+    let mut left = total.filter(|x| x.is_finite()).unwrap_or(0.0).max(0.0);
     for t in &turns {
-        let usd = total.map(|_| t.usd.unwrap_or(0.0));
+        let usd = total.map(|_| {
+            let figure = t.usd.filter(|x| x.is_finite()).unwrap_or(0.0);
+            let u = figure.clamp(0.0, left);
+            left -= u;
+            u
+        });
         match out
             .iter_mut()
             .find(|d| day_of(d.dispatched_at) == day_of(t.started_at))
@@ -58,8 +68,7 @@ pub fn turn_days<'a>(
         }
     }
     // the rest of the run's spend: its last turn's, still being read
-    let split: f64 = turns.iter().filter_map(|t| t.usd).sum();
-    let rest = total.map(|t| (t - split).max(0.0));
+    let rest = total.map(|_| left.max(0.0));
     if let Some(d) = out
         .iter_mut()
         .find(|d| day_of(d.dispatched_at) == day_of(last.started_at))
@@ -161,6 +170,20 @@ mod tests {
                 vec![turn(d1, Some(2.0)), turn(d2, None)],
                 (2.0, 0.0),
                 (1, 1),
+            ),
+            // the turns' figures over the run's total (a metered total
+            // under the agent's word): the days add up to the total
+            (
+                Some(2.0),
+                vec![turn(d1, Some(3.0)), turn(d2, None)],
+                (2.0, 0.0),
+                (1, 1),
+            ),
+            (
+                Some(2.0),
+                vec![turn(d1, Some(1.5)), turn(late, Some(1.5))],
+                (2.0, 0.0),
+                (1, 0),
             ),
             // nothing reported yet: unreported on each day, $0.00
             (
