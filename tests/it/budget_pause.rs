@@ -95,6 +95,7 @@ fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
         // afk runs and runs show say it too, with its figures and deadline
         let (code, runs, err) = afk.json(&["runs"]);
         assert_eq!(code, 0, "{err}");
+        assert_eq!(runs["runs"][0]["state"], "paused", "{runs}");
         assert_eq!(runs["runs"][0]["paused"]["limit"], "day_usd", "{runs}");
         assert_eq!(runs["runs"][0]["paused"]["limit_usd"], 2.0, "{runs}");
         let (_, shown, _) = afk.json(&["runs", "show", "1"]);

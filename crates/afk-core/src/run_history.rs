@@ -97,7 +97,13 @@ pub struct Row {
     pub run_id: RunId,
     pub repo: RepoName,
     pub issue: IssueNumber,
+    /// the run's status (what `--status` filters by)
+    #[serde(skip)]
     pub state: RunStatus,
+    /// what `--json` says as `state`: `paused` for a run in flight paused
+    /// at a limit (SPEC 4.2.4.1), else its status ([`shown_state`])
+    #[serde(rename = "state")]
+    pub shown: &'static str,
     /// why it ended: its end reason, else its error
     pub reason: Option<String>,
     pub pr: Option<PrNumber>,
@@ -133,7 +139,10 @@ pub const COLUMNS: [&str; 9] = [
 /// with its figures (`pause::cell`).
 pub fn cells(r: &Row, pr_sigil: char) -> Vec<String> {
     let (state, reason) = match &r.paused {
-        Some(p) => ("paused".to_string(), crate::pause::cell(p)),
+        Some(p) => (
+            shown_state(r.state, true).to_string(),
+            crate::pause::cell(p),
+        ),
         None => (r.state.to_string(), r.reason.clone().unwrap_or_default()),
     };
     vec![
@@ -151,6 +160,16 @@ pub fn cells(r: &Row, pr_sigil: char) -> Vec<String> {
             _ => "-".into(),
         },
     ]
+}
+
+/// A run's state as `afk runs` and `runs show` say it: `paused` while it
+/// is paused at a limit (SPEC 4.2.4.1: wherever a state is shown), else its
+/// status.
+pub fn shown_state(state: RunStatus, paused: bool) -> &'static str {
+    match paused {
+        true => "paused",
+        false => state.as_str(),
+    }
 }
 
 /// Which runs `--repo` asks for: every one, one repository's, or none (a
@@ -362,6 +381,7 @@ mod tests {
             repo: RepoName::parse("acme/api").unwrap(),
             issue: IssueNumber(3),
             state: RunStatus::Escalated,
+            shown: "escalated",
             reason: Some("stalled".into()),
             pr,
             pr_url: None,
@@ -427,6 +447,7 @@ mod tests {
             repo: RepoName::parse("acme/api").unwrap(),
             issue: IssueNumber(3),
             state: RunStatus::Dispatched,
+            shown: "dispatched",
             reason: None,
             pr: None,
             pr_url: None,
@@ -442,6 +463,7 @@ mod tests {
         };
         assert_eq!(cells(&r, '#')[2], "dispatched");
         r.paused = Some(standing);
+        r.shown = shown_state(r.state, true);
         let c = cells(&r, '#');
         assert_eq!(c[2], "paused");
         assert_eq!(
@@ -449,6 +471,7 @@ mod tests {
             "paused at $2.20 of $2.00 (run_usd) since 2026-11-27T14:03:00Z, until 2026-12-04T14:03:00Z"
         );
         let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["state"], "paused", "{json}");
         assert_eq!(json["paused"]["limit"], "run_usd", "{json}");
         assert_eq!(json["paused"]["until"], "2026-12-04T14:03:00Z", "{json}");
     }
@@ -460,6 +483,7 @@ mod tests {
             repo: RepoName::parse("acme/api").unwrap(),
             issue: IssueNumber(3),
             state: RunStatus::Dispatched,
+            shown: "dispatched",
             reason: None,
             pr: Some(PrNumber(4)),
             pr_url: None,

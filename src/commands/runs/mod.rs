@@ -144,6 +144,7 @@ fn row(ctx: &Session, store: &Store, r: &Run, now: OffsetDateTime) -> Result<Row
         repo: r.repo.clone(),
         issue: r.issue,
         state: r.state,
+        shown: history::shown_state(r.state, paused.is_some()),
         reason: r.end_reason.clone().or_else(|| r.error.clone()),
         pr: r.pr_number,
         pr_url: r.pr_url.clone(),
