@@ -298,3 +298,54 @@ fn questions(sb: &Sandbox) -> Vec<i64> {
         .map(|c| c["id"].as_i64().unwrap())
         .collect()
 }
+
+/// SPEC 4.2.4.5 C5: a trusted `/afk resume` on a paused run with no room
+/// yet is answered ("still at $1.25 of $1.00 …"), with no `eyes` and
+/// nothing acted on: raising the config afterwards continues nothing by
+/// itself; a resume after the raise does.
+#[test]
+fn a_resume_with_no_room_is_answered_and_continues_nothing() {
+    with_dialect(Dialect::Github, || {
+        let (sb, afk) =
+            at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        let early = sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("paused".into())),
+            "{r}"
+        );
+        let said = comments(&sb, 0);
+        assert!(
+            said.iter().any(|c| c.contains("still at $1.25 of $1.00")
+                && c.contains("`/afk budget +N` (up to $5.00")),
+            "{said:?}"
+        );
+        assert_eq!(
+            sb.reactions("acme/api", On::Issue(1), early).1.len(),
+            0,
+            "no eyes"
+        );
+        // the operator raises the limit: the early resume was nothing's
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(&afk.config, text.replace("run_usd = 1.0", "run_usd = 3.0")).unwrap();
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("paused".into())),
+            "{r}"
+        );
+        assert!(!run_file(&afk, 1, "continued").exists());
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("continue".into(), Some("resume".into())),
+            "{r}"
+        );
+        wait_file(&run_file(&afk, 1, "continued"));
+    });
+}

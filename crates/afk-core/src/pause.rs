@@ -197,6 +197,63 @@ pub fn prompt(f: &Figures, by: &str, now: (f64, Option<Duration>), task: &str) -
     )
 }
 
+/// Where a paused run stands when a trusted `resume` asks to continue it
+/// (SPEC 4.2.4.5 C5): its limit, spend and working time, and how far a
+/// comment may raise each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resumed {
+    pub limit: Limit,
+    pub spend_usd: f64,
+    /// the run's money limit now (its own, else `run_usd`; 0: none)
+    pub run_usd: f64,
+    /// `budget.max_run_usd` (0: comments cannot raise money)
+    pub max_run_usd: f64,
+    /// the run's working time (held and paused time not counted) and its
+    /// time limit now
+    pub worked: Duration,
+    pub run_time: Option<Duration>,
+    /// `budget.max_run_time` (None: comments cannot raise time)
+    pub max_run_time: Option<Duration>,
+}
+
+/// The reply to a trusted `resume` on a paused run with no room yet under
+/// its limits (SPEC 4.2.4.5 C5: "still at $2.20 of $2.00: raise it…"),
+/// answered once and nothing acted on; None: it has room, the resume
+/// continues it. A day's pause: the day's cap is the gateway's to check
+/// per request (the operator raised `day_usd`), never refused here.
+pub fn still_at(r: Resumed, prefix: &str) -> Option<String> {
+    if r.limit.is_day() {
+        return None;
+    }
+    if r.run_usd > 0.0 && r.spend_usd >= r.run_usd {
+        let how = match r.max_run_usd > 0.0 {
+            true => format!(
+                "raise it with `{prefix} budget +N` (up to {}, `budget.max_run_usd`) or `[budget] run_usd` in the config",
+                usd(r.max_run_usd)
+            ),
+            false => "raise `[budget] run_usd` in the config".to_string(),
+        };
+        return Some(format!(
+            "still at {} of {} (`budget.run_usd`): {how}, then `{prefix} resume`.",
+            usd(r.spend_usd),
+            usd(r.run_usd)
+        ));
+    }
+    let limit = r.run_time.filter(|t| r.worked >= *t)?;
+    let how = match r.max_run_time {
+        Some(max) => format!(
+            "raise it with `{prefix} budget time +N` (up to {}, `budget.max_run_time`) or `[budget] run_time` in the config",
+            format_duration(max)
+        ),
+        None => "raise `[budget] run_time` in the config".to_string(),
+    };
+    Some(format!(
+        "still at {} of work of its {} limit (`budget.run_time`): {how}, then `{prefix} resume`.",
+        format_duration(r.worked),
+        format_duration(limit)
+    ))
+}
+
 /// The config's limits a pause is shown against.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Configured {
@@ -292,6 +349,91 @@ pub fn cell(s: &Standing) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resume_with_no_room_is_answered_still_at_its_limit_and_continues_nothing() {
+        const H: u64 = 3600;
+        let base = Resumed {
+            limit: Limit::RunUsd,
+            spend_usd: 2.2,
+            run_usd: 2.0,
+            max_run_usd: 20.0,
+            worked: Duration::from_secs(H),
+            run_time: Some(Duration::from_secs(4 * H)),
+            max_run_time: None,
+        };
+        // (the run as it stands, what the reply holds; empty: continued)
+        let table: [(Resumed, &[&str]); 7] = [
+            (
+                base,
+                &[
+                    "still at $2.20 of $2.00 (`budget.run_usd`)",
+                    "`!bot budget +N` (up to $20.00",
+                    "then `!bot resume`",
+                ],
+            ),
+            // the config raised: room
+            (
+                Resumed {
+                    run_usd: 3.0,
+                    ..base
+                },
+                &[],
+            ),
+            // no money limit: room
+            (
+                Resumed {
+                    run_usd: 0.0,
+                    ..base
+                },
+                &[],
+            ),
+            // raises off: the config route only
+            (
+                Resumed {
+                    max_run_usd: 0.0,
+                    ..base
+                },
+                &["raise `[budget] run_usd` in the config"],
+            ),
+            // time: still over its time limit
+            (
+                Resumed {
+                    limit: Limit::RunTime,
+                    run_usd: 3.0,
+                    worked: Duration::from_secs(4 * H),
+                    ..base
+                },
+                &["still at 4h of work of its 4h limit", "`[budget] run_time`"],
+            ),
+            (
+                Resumed {
+                    limit: Limit::RunTime,
+                    run_usd: 3.0,
+                    run_time: Some(Duration::from_secs(6 * H)),
+                    ..base
+                },
+                &[],
+            ),
+            // a day's pause: the gateway checks the day's cap per request
+            (
+                Resumed {
+                    limit: Limit::DayUsd,
+                    ..base
+                },
+                &[],
+            ),
+        ];
+        for (r, holds) in table {
+            let got = still_at(r, "!bot");
+            assert_eq!(got.is_none(), holds.is_empty(), "{r:?}: {got:?}");
+            for h in holds {
+                let said = got.clone().unwrap_or_default();
+                assert!(said.contains(h), "{h:?} not in {said}");
+                assert!(!said.contains("/afk"), "{said}");
+            }
+        }
+    }
 
     #[test]
     fn a_pause_is_shown_with_its_figures_and_deadline_everywhere() {

@@ -159,22 +159,8 @@ fn conflict(w: &Watch, run: &Run, seen: &Seen) -> Option<ConflictStep> {
     Some(conversation::conflict_step(&facts))
 }
 
-/// The run's working time: its age without the time it was held or paused
-/// (a hold and a pause stop the run-time clock, SPEC 4.2.4.4 D3).
-pub(super) fn held_age(w: &Watch, age: Duration, talk: &crate::store::talk::Talk) -> Duration {
-    let held = talk.held_secs + secs_since(w, talk.held_since.as_deref());
-    let paused = talk.pause.secs + secs_since(w, talk.pause.since.as_deref());
-    age.saturating_sub(Duration::from_secs(held + paused))
-}
-
-/// Whole seconds from a stored moment to now (0: none, or unreadable).
-fn secs_since(w: &Watch, since: Option<&str>) -> u64 {
-    since.and_then(crate::clock::parse).map_or(0, |since| {
-        crate::core::progress::since(since, w.t.now).as_secs()
-    })
-}
-
-pub(super) use super::limits::{run_time, run_usd};
+use super::limits::secs_since;
+pub(super) use super::limits::{held_age, run_time, run_usd};
 
 /// The pause standing on the run, and whether a person continued it, as
 /// the store keeps them, and the day's cap the gateway stopped its turn at

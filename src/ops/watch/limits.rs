@@ -22,3 +22,18 @@ pub(super) fn run_time(w: &Watch, talk: &crate::store::talk::Talk) -> Option<Dur
     let own = talk.pause.limit_time_secs.map(Duration::from_secs);
     Some(own.map_or(config, |t| t.max(config)))
 }
+
+/// The run's working time: its age without the time it was held or paused
+/// (a hold and a pause stop the run-time clock, SPEC 4.2.4.4 D3).
+pub(super) fn held_age(w: &Watch, age: Duration, talk: &crate::store::talk::Talk) -> Duration {
+    let held = talk.held_secs + secs_since(w, talk.held_since.as_deref());
+    let paused = talk.pause.secs + secs_since(w, talk.pause.since.as_deref());
+    age.saturating_sub(Duration::from_secs(held + paused))
+}
+
+/// Whole seconds from a stored moment to now (0: none, or unreadable).
+pub(super) fn secs_since(w: &Watch, since: Option<&str>) -> u64 {
+    since.and_then(crate::clock::parse).map_or(0, |since| {
+        crate::core::progress::since(since, w.t.now).as_secs()
+    })
+}

@@ -15,6 +15,7 @@
 //! becomes, its author asked of one `Trust`, is `trusted.rs`: the commands,
 //! those afk cannot prove its author's confirmed on the thread, the reviews.
 
+mod paused;
 mod trusted;
 
 use super::lists::Watch;

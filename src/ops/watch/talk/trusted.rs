@@ -5,10 +5,8 @@
 //! request for changes, its line comments and the trusted replies in its
 //! threads. `hear` (`mod.rs`) walks them in that order.
 
-use super::super::limits;
 use super::super::lists::Watch;
 use super::Ask;
-use crate::core::budget_command;
 use crate::core::command_proof::{self, Confirmation, Proof};
 use crate::core::conversation::{self, FirstRead, ReviewContext};
 use crate::forge::{Comment, Failure, ForgeError, PullRequest, Target};
@@ -200,7 +198,8 @@ pub(super) fn note_command(
 /// Carry out a trusted command afk can take as its author's: at once
 /// (`stop`, `hold`, `resume`, `budget`) or queued for its turn;
 /// acknowledged with `eyes`, or answered (an unknown verb, a `budget` not
-/// carried out: `raise`). Returns whether it resumed a hold.
+/// carried out, a `resume` on a paused run with no room: `paused.rs`).
+/// Returns whether it resumed a hold.
 pub(super) fn carry_out(
     w: &Watch,
     store: &Store,
@@ -214,11 +213,19 @@ pub(super) fn carry_out(
     let outcome = match what.effect() {
         Effect::Now => {
             if let TalkSaid::Budget(args) = &what
-                && let Err(refused) = raise(w, talk, args, author)
+                && let Err(refused) = super::paused::raise(w, talk, args, author)
             {
                 // answered once (the comment's id is recorded), no `eyes`
                 w.t.forge()?.create_comment(&run.repo, on, &refused.reply)?;
                 note(Handled::Answered(refused.why.into()))?;
+                return Ok(false);
+            }
+            // a paused run with no room yet: answered, nothing acted on
+            if what == TalkSaid::Resume
+                && let Some(reply) = super::paused::still_at_its_limit(w, run, talk)
+            {
+                w.t.forge()?.create_comment(&run.repo, on, &reply)?;
+                note(Handled::Answered("still at its limit".into()))?;
                 return Ok(false);
             }
             resumed = apply(w, talk, &what, author);
@@ -269,51 +276,6 @@ fn apply(w: &Watch, talk: &mut Talk, what: &TalkSaid, author: &str) -> bool {
         _ => {}
     }
     false
-}
-
-/// A trusted `budget` (SPEC 4.2.4.5): the run's own limit raised to what
-/// `core::budget_command` makes of its words against the run's limits as
-/// they stand (`limits::run_usd`, `run_time`: a `+N` adds to them when
-/// carried out) and the config's maxima, set by `author`; a paused run is
-/// continued by it (`core::run_state` starts its continuation when it has
-/// room under every limit). Or the reply, nothing changed.
-fn raise(
-    w: &Watch,
-    talk: &mut Talk,
-    args: &str,
-    author: &str,
-) -> std::result::Result<(), budget_command::Refused> {
-    let b = &w.t.config().budget;
-    // a day's cap is the operator's, not a thread's (SPEC 4.2.4.5 C2)
-    let day = talk
-        .pause
-        .limit
-        .as_deref()
-        .and_then(crate::core::run_state::Limit::parse)
-        .filter(|l| l.is_day() && talk.pause.since.is_some());
-    if let Some(day) = day {
-        return Err(budget_command::day_refusal(
-            &w.t.settled.command_prefix,
-            day.key(),
-        ));
-    }
-    let limits = budget_command::Limits {
-        limit_cents: budget_command::to_cents(limits::run_usd(w, talk)),
-        max_cents: budget_command::to_cents(b.max_run_usd),
-        limit_time: limits::run_time(w, talk),
-        max_time: b.max_run_time,
-    };
-    match budget_command::answer(&w.t.settled.command_prefix, args, limits)? {
-        budget_command::Raise::MoneyTo(cents) => talk.pause.limit_cents = Some(cents),
-        budget_command::Raise::TimeTo(t) => talk.pause.limit_time_secs = Some(t.as_secs()),
-    }
-    talk.pause.limits_set_by = Some(author.to_string());
-    if talk.pause.since.is_some() {
-        let by = crate::core::run_state::ContinuedBy::Budget;
-        talk.pause.continued = Some(by.key().into());
-        talk.pause.continued_by = Some(author.to_string());
-    }
-    Ok(())
 }
 
 // The commands afk cannot prove its author's words (`core::command_proof`,
