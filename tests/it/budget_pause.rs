@@ -3,7 +3,8 @@
 //! tick after midnight continues it by itself; a paused run ends as any run
 //! does (the issue closed, the in-progress label removed, `/afk stop`), the
 //! paused label with it; the stop file holds a continuation a person asked
-//! for until it is gone.
+//! for until it is gone; a resume with no room yet is answered and acts on
+//! nothing; on Gitea a budget raise waits for its author's own 👍.
 
 use crate::budget::{
     SLEEP, at_the_limit, comments, pin, run_file, tomorrow, turn, wait_file, world,
