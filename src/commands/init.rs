@@ -113,6 +113,8 @@ fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
         (&c.poll.ready_label, "0e8a16"),
         (&c.poll.in_progress_label, "fbca04"),
         (&c.watch.human_label, "d93f0b"),
+        // a run paused at a budget's limit (SPEC 4.2)
+        (&c.budget.paused_label, "c5def5"),
     ];
     let mut human = String::new();
     for repo in &c.poll.allowlist {

@@ -706,7 +706,12 @@ fn init_create_labels_makes_the_missing_ones() {
         .collect();
     assert_eq!(
         created,
-        vec!["ready-for-agent", "agent-in-progress", "ready-for-human"]
+        vec![
+            "ready-for-agent",
+            "agent-in-progress",
+            "ready-for-human",
+            "agent-paused"
+        ]
     );
     sb.clear_requests();
     assert!(

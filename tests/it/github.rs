@@ -423,7 +423,8 @@ fn init_creates_labels_by_name_and_doctor_checks_the_token_and_limit() {
         vec![
             json!("ready-for-agent"),
             json!("agent-in-progress"),
-            json!("ready-for-human")
+            json!("ready-for-human"),
+            json!("agent-paused")
         ]
     );
     // doctor: a fine-grained token (no x-oauth-scopes) and the limit left
@@ -472,7 +473,7 @@ fn init_creates_labels_by_name_and_doctor_checks_the_token_and_limit() {
     );
     sb.admin("POST", "/scopes", Some(json!({"scopes": "repo"})));
     assert_eq!(afk.json(&["doctor"]).0, 0);
-    assert!(sb.writes().len() == 3, "doctor wrote nothing");
+    assert!(sb.writes().len() == 4, "doctor wrote nothing");
 }
 
 #[test]

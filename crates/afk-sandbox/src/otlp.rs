@@ -18,12 +18,12 @@
 
 use super::http::{Reply, Request};
 use super::model::Forge;
+use super::model::otlp::{OtlpFault, Receiver};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value::Value as Any};
 use prost::Message;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::io::Read;
 use std::sync::mpsc;
@@ -35,31 +35,6 @@ const KEPT_MAX: usize = 10_000;
 
 /// The longest a hung request is held: a test is over long before.
 const HANG_MAX: Duration = Duration::from_secs(600);
-
-/// A receiver fault, `POST /_admin/otlp_fault` (`{}` clears it): answer
-/// `status` (with `retry_after` seconds), or `hang` (take the request and
-/// never answer), for the next `times` requests (absent: all).
-#[derive(Deserialize, Clone, Default, Debug)]
-#[serde(deny_unknown_fields, default)]
-pub(super) struct OtlpFault {
-    status: Option<u16>,
-    retry_after: Option<u64>,
-    hang: bool,
-    times: Option<u32>,
-}
-
-/// What the receiver holds.
-#[derive(Default)]
-pub(crate) struct Receiver {
-    /// every request received, as `GET /_admin/otlp` shows it, oldest first
-    requests: std::collections::VecDeque<Value>,
-    fault: Option<OtlpFault>,
-    /// one sender per hung request: dropping them (a fault cleared, the
-    /// requests cleared) lets those requests go, their connections closed
-    hung: Vec<mpsc::Sender<()>>,
-    /// the last request's number
-    next: u64,
-}
 
 impl Receiver {
     /// The fault for this request, one of its `times` used up.

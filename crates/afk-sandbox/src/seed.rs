@@ -98,6 +98,7 @@ pub struct Seed {
 const DEFAULT_LABELS: &[&str] = &[
     "ready-for-agent",
     "agent-in-progress",
+    "agent-paused",
     "ready-for-human",
     "priority/critical",
     "priority/high",

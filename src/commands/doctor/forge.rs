@@ -132,12 +132,15 @@ fn repo_checks(
             crate::command_error::person_line(&e),
         )),
         Ok(labels) => {
+            // the paused label only where a limit pauses (SPEC 4.2)
+            let pausing = c.budget.pause_for.is_some_and(|d| !d.is_zero());
             let missing: Vec<String> = [
                 &c.poll.ready_label,
                 &c.poll.in_progress_label,
                 &c.watch.human_label,
             ]
             .into_iter()
+            .chain(pausing.then_some(&c.budget.paused_label))
             .filter(|n| !labels.iter().any(|l| &l.name == *n))
             .map(|m| format!("\"{m}\""))
             .collect();

@@ -2,11 +2,11 @@
 //! and from which key or variable, how many headers and from where (never
 //! their values), then one empty export within the bound and what the
 //! collector answered. Never a FAIL: telemetry never fails a tick. The
-//! lines are `core::doctor::telemetry`'s; the empty export is the
+//! lines are `core::telemetry::doctor`'s; the empty export is the
 //! exporter's (`telemetry::probe`).
 
 use super::Doctor;
-use crate::core::doctor::telemetry as rules;
+use crate::core::telemetry::doctor as rules;
 use crate::session::Session;
 
 pub(super) fn telemetry(ctx: &Session, d: &mut Doctor) {

@@ -9,11 +9,11 @@
 //!   recipes' upstream, the registries) and a folder a tick writes;
 //! - [`systemd_unit`]: whether a systemd unit's sandbox lets a tick write
 //!   where it writes;
-//! - [`telemetry`]: where traces go and what the collector answered.
+//! - telemetry's lines (where traces go, what the collector answered) are
+//!   the telemetry room's own (`telemetry::doctor`).
 
 pub mod gitlab;
 pub mod systemd_unit;
-pub mod telemetry;
 pub mod upgrade;
 
 use crate::types::{Access, Permission, RepoName};

@@ -3,11 +3,14 @@
 //!
 //! - [`ids`]: a run's trace and span ids, derived so that every process that
 //!   touches a run finds the same trace (10.3.5);
+//! - [`doctor`]: doctor's `telemetry` lines (where traces go, what the
+//!   collector answered);
 //! - [`settings`]: `[telemetry]` and the `OTEL_*` variables resolved into
 //!   where and how a process exports, and the config errors (10.3.1–4);
 //! - [`spans`]: the spans afk makes and their attributes, from plain facts
 //!   (10.3.6–8).
 
+pub mod doctor;
 pub mod ids;
 pub mod settings;
 pub mod spans;

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 pub(crate) mod app;
 pub(crate) mod ci;
 pub(crate) mod gitlab;
+pub(crate) mod otlp;
 pub(crate) mod outbox;
 pub(crate) mod registry;
 pub(crate) mod talk;
@@ -192,7 +193,7 @@ pub struct Forge {
     /// the webhooks the forge sends (`outbox`; `webhooks.rs` sends them)
     pub(super) outbox: outbox::Outbox,
     /// the OTLP/HTTP trace receiver's requests and fault (`super::otlp`)
-    pub(super) otlp: super::otlp::Receiver,
+    pub(crate) otlp: otlp::Receiver,
 }
 
 /// How many of the scripted model's requests its log keeps (the newest).

@@ -3,7 +3,7 @@
 //! and what the collector answered to one empty export. Never a FAIL:
 //! telemetry never fails a tick.
 
-use super::Level;
+use crate::doctor::Level;
 use crate::telemetry::CONVENTIONS;
 use crate::telemetry::settings::{is_loopback, url_host};
 use crate::types::telemetry::TelemetrySettings;
