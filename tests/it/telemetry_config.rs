@@ -29,11 +29,14 @@ fn bare(table: &str) -> Afk {
     Afk::with_text(&format!("state_path = \"state/afk.db\"\n\n{table}"))
 }
 
+/// A test's environment: (name, value) pairs.
+type Env<'a> = Vec<(&'a str, String)>;
+
 #[test]
 fn a_bad_telemetry_setting_is_exit_2_naming_the_key_or_variable_never_its_value() {
     let on = "[telemetry]\nenabled = true\n";
     // (config, environment, what stderr names)
-    let cases: [(String, Vec<(&str, String)>, &str); 5] = [
+    let cases: [(String, Env, &str); 5] = [
         (
             format!("{on}endpoint = \"otel.example.org:4318\"\n"),
             vec![],

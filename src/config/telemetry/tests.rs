@@ -146,6 +146,9 @@ fn the_box_never_gets_the_collectors_headers_variable() {
     assert!(named(&on_later(text)));
 }
 
+/// A test's environment: (name, value) pairs.
+type Env<'a> = Vec<(&'a str, String)>;
+
 #[test]
 fn a_bad_otel_variable_is_exit_2_naming_the_variable_never_its_value() {
     let c = on_later(
@@ -153,7 +156,7 @@ fn a_bad_otel_variable_is_exit_2_naming_the_variable_never_its_value() {
     );
     let bare = on_later("[telemetry]\n");
     let canary = CANARY;
-    let cases: Vec<(&Config, Vec<(&str, String)>, &str)> = vec![
+    let cases: Vec<(&Config, Env, &str)> = vec![
         (
             &c,
             vec![("AFK_UNIT_OTLP", canary.to_string())],

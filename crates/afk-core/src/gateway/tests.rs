@@ -1195,6 +1195,16 @@ fn a_turns_gate_counts_the_runs_earlier_spend_and_its_days_other_runs_and_names_
     }
 }
 
+/// (api, framing, body, id, model, finish reasons)
+type Answer<'a> = (
+    Api,
+    Framing,
+    &'a [u8],
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a [&'a str],
+);
+
 /// SPEC 10.3.7: a chat span's `gen_ai.response.id`, `.model` and
 /// `.finish_reasons` are what the answer said of itself, kept only as short
 /// printable text.
@@ -1205,7 +1215,7 @@ fn chat_span_facts_are_what_the_answer_said_of_itself() {
     let responses: &[u8] = b"data: {\"type\":\"response.completed\",\"response\":{\"id\":\"r9\",\"model\":\"o-x\",\"status\":\"completed\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n";
     let hostile: &[u8] = br#"{"id":"a b\nc","model":"m","stop_reason":"end_turn"}"#;
     let anthropic_stream: &[u8] = b"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\",\"model\":\"claude-y\",\"usage\":{\"input_tokens\":1}}}\n\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":{\"output_tokens\":9}}\n\n";
-    let table: [(Api, Framing, &[u8], Option<&str>, Option<&str>, &[&str]); 5] = [
+    let table: [Answer; 5] = [
         (
             Api::Anthropic,
             Framing::Json,

@@ -104,6 +104,9 @@ pub fn probe(url: &str, answer: &Result<(u16, Duration), String>) -> (Level, Str
 mod tests {
     use super::*;
 
+    /// What a probe came to.
+    type Probed = Result<(u16, Duration), String>;
+
     fn settings(url: &str, headers: usize) -> TelemetrySettings {
         TelemetrySettings {
             traces_url: url.into(),
@@ -175,7 +178,7 @@ mod tests {
     fn the_probe_is_ok_on_a_2xx_and_a_warning_otherwise_never_a_fail() {
         let url = "http://otel:4318/v1/traces";
         let ms = Duration::from_millis;
-        let cases: [(Result<(u16, Duration), String>, Level, &str); 6] = [
+        let cases: [(Probed, Level, &str); 6] = [
             (
                 Ok((200, ms(12))),
                 Level::Ok,

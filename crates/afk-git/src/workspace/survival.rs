@@ -159,7 +159,7 @@ impl Workspace {
                 .ok()?,
         );
         let k = pr_commits.len();
-        if k < 2 || k >= PR_COMMITS {
+        if !(2..PR_COMMITS).contains(&k) {
             return None;
         }
         let pr_log = [

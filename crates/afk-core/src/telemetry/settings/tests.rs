@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// A table's variables: (name, value) pairs.
+type Vars<'a> = &'a [(&'a str, &'a str)];
+/// One (name, value) pair, or none.
+type Pair<'a> = Option<(&'a str, &'a str)>;
+
 /// A secret no error may ever say back.
 const CANARY: &str = "CANARY-SECRET";
 
@@ -26,20 +31,17 @@ fn on(endpoint: &str) -> TelemetryConfig {
     }
 }
 
-fn run(
-    config: &TelemetryConfig,
-    vars: &[(&str, &str)],
-) -> Result<Option<TelemetrySettings>, ConfigError> {
+fn run(config: &TelemetryConfig, vars: Vars) -> Result<Option<TelemetrySettings>, ConfigError> {
     resolve(config, &env_of(vars), &no_file, "1.2.3", "0a1b2c3d")
 }
 
-fn settings(config: &TelemetryConfig, vars: &[(&str, &str)]) -> TelemetrySettings {
+fn settings(config: &TelemetryConfig, vars: Vars) -> TelemetrySettings {
     run(config, vars)
         .unwrap_or_else(|e| panic!("{}", e.0))
         .expect("telemetry on")
 }
 
-fn error(config: &TelemetryConfig, vars: &[(&str, &str)]) -> String {
+fn error(config: &TelemetryConfig, vars: Vars) -> String {
     match run(config, vars) {
         Ok(s) => panic!("accepted: {s:?}"),
         Err(e) => {
@@ -85,7 +87,7 @@ fn otel_sdk_disabled_true_turns_an_enabled_telemetry_off() {
 
 #[test]
 fn the_traces_url_is_the_endpoint_plus_v1_traces_or_the_traces_variable_as_is() {
-    let cases: [(&str, &[(&str, &str)], &str, &str); 6] = [
+    let cases: [(&str, Vars, &str, &str); 6] = [
         (
             "https://otel.example.org:4318",
             &[(TRACES_ENDPOINT, "http://x:1/t"), (ENDPOINT, "http://y:2")],
@@ -230,7 +232,7 @@ fn an_endpoint_variable_is_checked_as_the_key_is_and_named() {
 #[test]
 fn headers_come_from_one_source_taken_whole_in_order_of_precedence() {
     let both = [(TRACES_HEADERS, "a=1"), (HEADERS, "b=2,c=3")];
-    let cases: [(&str, &[(&str, &str)], &[(&str, &str)], &str); 5] = [
+    let cases: [(&str, Vars, Vars, &str); 5] = [
         ("", &[], &[], ""),
         ("", &both, &[("a", "1")], TRACES_HEADERS),
         ("", &both[1..], &[("b", "2"), ("c", "3")], HEADERS),
@@ -396,7 +398,7 @@ fn the_headers_env_and_file_keys_are_checked_where_they_point() {
 #[test]
 fn only_http_protobuf_gzip_or_none_and_no_client_certificate() {
     let ok = "https://otel:4318";
-    let cases: [(&[(&str, &str)], Result<bool, &str>); 10] = [
+    let cases: [(Vars, Result<bool, &str>); 10] = [
         (&[], Ok(false)),
         (
             &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")],
@@ -448,7 +450,7 @@ fn only_http_protobuf_gzip_or_none_and_no_client_certificate() {
 
 #[test]
 fn the_certificate_variable_names_more_roots_the_traces_one_first() {
-    let cases: [(&[(&str, &str)], Option<&str>); 3] = [
+    let cases: [(Vars, Option<&str>); 3] = [
         (&[], None),
         (
             &[("OTEL_EXPORTER_OTLP_CERTIFICATE", "/g.pem")],
@@ -476,7 +478,7 @@ fn the_certificate_variable_names_more_roots_the_traces_one_first() {
 #[test]
 fn the_timeout_is_in_range_and_a_timeout_variable_lowers_it_never_raises_it() {
     let ms = Duration::from_millis;
-    let cases: [(Duration, &[(&str, &str)], Result<u64, &str>); 9] = [
+    let cases: [(Duration, Vars, Result<u64, &str>); 9] = [
         (ms(1000), &[], Ok(1000)),
         (ms(100), &[], Ok(100)),
         (ms(10_000), &[], Ok(10_000)),
@@ -538,7 +540,7 @@ fn the_resource_takes_later_sources_over_earlier_and_afks_own_last() {
         .collect(),
         ..on("http://otel:4318")
     };
-    let cases: [(&[(&str, &str)], &[(&str, &str)]); 3] = [
+    let cases: [(Vars, Vars); 3] = [
         (&[], &[("service.name", "afk")]),
         (
             &[(
@@ -630,7 +632,7 @@ fn the_instance_known_later_is_set_once_after_the_version() {
 
 #[test]
 fn the_semconv_switch_is_kept_as_set_for_doctor() {
-    let cases: [(&[(&str, &str)], Option<&str>); 2] = [
+    let cases: [(Vars, Option<&str>); 2] = [
         (&[], None),
         (
             &[(SEMCONV_OPT_IN, "gen_ai_latest_experimental")],
@@ -682,7 +684,7 @@ fn percent_decoding_takes_two_hex_digits_a_byte_and_utf8() {
 
 #[test]
 fn the_box_gets_no_otel_variable_and_not_the_headers_variable() {
-    let cases: [(&[&str], &str, Option<(&str, &str)>); 5] = [
+    let cases: [(&[&str], &str, Pair); 5] = [
         (&[], "", None),
         (&["PATH", "LANG"], "AFK_OTLP", None),
         (

@@ -108,6 +108,16 @@ fn chat_span_of_an_upstream_error_has_its_status_and_no_usage() {
     assert!(chat_span(&f, &count_tokens, [1; 8]).is_none());
 }
 
+/// (lines, exit code, afk's stop, cost, its source, the error)
+type TurnCase<'a> = (
+    &'a [Line],
+    Option<i32>,
+    Option<&'static str>,
+    Option<f64>,
+    &'a str,
+    Option<&'a str>,
+);
+
 /// SPEC 10.3.7: the turn's usage and cost are the sums over its metered
 /// requests (so the chat spans sum to the run's metered spend); without the
 /// gateway, the agent's reported figure; ERROR for a non-zero exit or a stop.
@@ -122,14 +132,7 @@ fn turn_span_sums_its_requests_or_says_what_the_agent_reported() {
         line(Api::OpenAi, 200, u, 500_000, true),
         line(Api::OpenAi, 200, u, 250_001, true),
     ];
-    let table: [(
-        &[Line],
-        Option<i32>,
-        Option<&'static str>,
-        Option<f64>,
-        &str,
-        Option<&str>,
-    ); 4] = [
+    let table: [TurnCase; 4] = [
         (&two, Some(0), None, Some(0.750001), "metered", None),
         (&[], Some(0), None, Some(9.0), "reported", None),
         (&two, Some(3), None, Some(0.750001), "metered", Some("exit")),
