@@ -207,6 +207,7 @@ pub fn state_lines(store: &Store) -> anyhow::Result<String> {
             label_value(reason)
         );
     }
+    o.push_str(&pause_lines(&g.pauses));
     o.push_str("# HELP afk_outbox_backlog Events not yet delivered to every channel.\n# TYPE afk_outbox_backlog gauge\n");
     let _ = writeln!(o, "afk_outbox_backlog {}", g.outbox_backlog);
     o.push_str("# HELP afk_canary_live Live canary template versions (1 per live canary).\n# TYPE afk_canary_live gauge\n");
@@ -218,6 +219,26 @@ pub fn state_lines(store: &Store) -> anyhow::Result<String> {
         );
     }
     Ok(o)
+}
+
+/// The counter `afk_pauses_total{limit}` (SPEC 4.2.6): runs paused at a
+/// budget limit, all time, one line per limit a run pauses at (0 when
+/// none did), from the stored count per limit's key.
+pub fn pause_lines(pauses: &[(String, i64)]) -> String {
+    use crate::core::run_state::Limit;
+    let mut o = String::new();
+    o.push_str("# HELP afk_pauses_total Runs paused at a budget limit, by limit (all time).\n# TYPE afk_pauses_total counter\n");
+    for limit in [
+        Limit::RunUsd,
+        Limit::RunTime,
+        Limit::DayUsd,
+        Limit::RepoDayUsd,
+    ] {
+        let key = limit.key();
+        let n = pauses.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n);
+        let _ = writeln!(o, "afk_pauses_total{{limit=\"{key}\"}} {n}");
+    }
+    o
 }
 
 /// The pilot figures of the last 30 days (`core::status::report`, `afk report`'s
@@ -546,6 +567,50 @@ mod tests {
         assert!(!text.contains("afk_report_runs{repo=\"all\""), "{text}");
         assert!(!text.contains("rate{repo=\"acme/web\""), "{text}");
         assert_eq!(text.matches("# TYPE afk_report_runs gauge").count(), 1);
+    }
+
+    #[test]
+    fn pauses_are_counted_by_limit_with_every_limit_named() {
+        // (the stored counts, the lines wanted)
+        let table: [(&[(&str, i64)], [&str; 4]); 3] = [
+            (
+                &[],
+                [
+                    "afk_pauses_total{limit=\"run_usd\"} 0",
+                    "afk_pauses_total{limit=\"run_time\"} 0",
+                    "afk_pauses_total{limit=\"day_usd\"} 0",
+                    "afk_pauses_total{limit=\"repo_day_usd\"} 0",
+                ],
+            ),
+            (
+                &[("day_usd", 1), ("run_usd", 3)],
+                [
+                    "afk_pauses_total{limit=\"run_usd\"} 3",
+                    "afk_pauses_total{limit=\"run_time\"} 0",
+                    "afk_pauses_total{limit=\"day_usd\"} 1",
+                    "afk_pauses_total{limit=\"repo_day_usd\"} 0",
+                ],
+            ),
+            // a stored reason no limit has is no line
+            (
+                &[("run_time", 2), ("lunch", 9)],
+                [
+                    "afk_pauses_total{limit=\"run_usd\"} 0",
+                    "afk_pauses_total{limit=\"run_time\"} 2",
+                    "afk_pauses_total{limit=\"day_usd\"} 0",
+                    "afk_pauses_total{limit=\"repo_day_usd\"} 0",
+                ],
+            ),
+        ];
+        for (stored, want) in table {
+            let stored: Vec<(String, i64)> =
+                stored.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+            let text = pause_lines(&stored);
+            let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            assert_eq!(samples, want, "{stored:?}");
+            assert!(text.contains("# TYPE afk_pauses_total counter"), "{text}");
+            assert!(!text.contains("lunch"), "{text}");
+        }
     }
 
     #[test]

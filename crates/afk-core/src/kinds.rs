@@ -39,10 +39,11 @@ afk_model::named_enum! {
 }
 
 impl EventKind {
-    /// Whether the event carries the decision's reason (an escalation's why);
-    /// the other events say everything in their text.
+    /// Whether the event carries the decision's reason (an escalation's why,
+    /// a pause's limit: SPEC 4.2.4.3 C-event); the other events say
+    /// everything in their text.
     pub fn carries_reason(self) -> bool {
-        self == EventKind::RunEscalated
+        matches!(self, EventKind::RunEscalated | EventKind::RunPaused)
     }
 }
 
@@ -72,9 +73,10 @@ mod tests {
     }
 
     #[test]
-    fn only_an_escalation_event_carries_its_reason() {
+    fn only_an_escalation_and_a_pause_event_carry_their_reason() {
         for k in EventKind::ALL {
-            assert_eq!(k.carries_reason(), *k == EventKind::RunEscalated, "{k}");
+            let carries = matches!(*k, EventKind::RunEscalated | EventKind::RunPaused);
+            assert_eq!(k.carries_reason(), carries, "{k}");
         }
     }
 

@@ -20,6 +20,9 @@ pub struct Gauges {
     /// runs in flight paused at a limit (SPEC 4.2), counted apart from
     /// `in_flight`'s states
     pub paused: i64,
+    /// pauses at a budget limit, all time, by limit (the `run.paused`
+    /// events' reason; SPEC 4.2.6 `afk_pauses_total{limit}`)
+    pub pauses: Vec<(String, i64)>,
 }
 
 impl Store {
@@ -69,6 +72,12 @@ impl Store {
             flying.join(", ")
         ))?;
         let paused = paused_by.iter().map(|(_, n)| n).sum();
+        // one `run.paused` event per pause, its reason the limit
+        let pauses = pairs(&format!(
+            "SELECT reason, count(*) FROM events WHERE kind = '{}' AND reason IS NOT NULL
+             GROUP BY reason ORDER BY reason",
+            crate::core::kinds::EventKind::RunPaused.as_str()
+        ))?;
         let in_flight = in_flight
             .into_iter()
             .map(|(s, n): (RunStatus, i64)| {
@@ -78,6 +87,7 @@ impl Store {
             .collect();
         Ok(Gauges {
             paused,
+            pauses,
             in_flight,
             escalations,
             outbox_backlog,
