@@ -254,6 +254,84 @@ pub fn still_at(r: Resumed, prefix: &str) -> Option<String> {
     ))
 }
 
+/// A run's money limit (SPEC 4.2.4.4 D1): `budget.run_usd` (`config`), or
+/// the larger one a trusted `/afk budget` set for it (`cents`); a
+/// comment's limit counts only where the config has one (0: none).
+pub fn run_usd(config: f64, cents: Option<u64>) -> f64 {
+    match cents {
+        Some(cents) if config > 0.0 => config.max(cents as f64 / 100.0),
+        _ => config,
+    }
+}
+
+/// A run's time limit: `budget.run_time` (`config`), or the longer one a
+/// trusted `/afk budget time` set for it (`secs`); None: no time limit.
+pub fn run_time(config: Option<Duration>, secs: Option<u64>) -> Option<Duration> {
+    let config = config?;
+    Some(secs.map_or(config, |s| config.max(Duration::from_secs(s))))
+}
+
+/// A run's own limits as `afk runs show` says them (SPEC 4.2.4.4 D1,
+/// 4.2.4.5 C7: `limits: {run_usd, run_time, set_by}`): the limits in force
+/// (null: none), and who raised one by a comment, named only while a
+/// comment's limit is the one in force (a config raised past it is the
+/// operator's).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunLimits {
+    pub run_usd: Option<f64>,
+    pub run_time: Option<String>,
+    pub set_by: Option<String>,
+}
+
+/// The run's limits from the config's (`run_usd`, `run_time`), its own
+/// stored ones (cents, seconds) and who set them.
+pub fn run_limits(
+    config: (f64, Option<Duration>),
+    own: (Option<u64>, Option<u64>),
+    set_by: Option<&str>,
+) -> RunLimits {
+    let (config_usd, config_time) = config;
+    let money = run_usd(config_usd, own.0);
+    let time = run_time(config_time, own.1);
+    let raised = money > config_usd || time > config_time;
+    RunLimits {
+        run_usd: (money > 0.0).then_some(money),
+        run_time: time.map(format_duration),
+        set_by: set_by.filter(|_| raised).map(str::to_string),
+    }
+}
+
+/// `runs show`'s line of the run's limits: `limits: run_usd $7.00, run_time
+/// 4h (raised by alice)`, `(the config's)` when no comment raised them;
+/// None: the run has no limit.
+pub fn limits_line(l: &RunLimits) -> Option<String> {
+    let mut parts = vec![];
+    if let Some(v) = l.run_usd {
+        parts.push(format!("run_usd {}", usd(v)));
+    }
+    if let Some(t) = &l.run_time {
+        parts.push(format!("run_time {t}"));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let whose = match &l.set_by {
+        Some(by) => format!("raised by {}", crate::sanitize::one_line(by, 60)),
+        None => "the config's".to_string(),
+    };
+    Some(format!("limits: {} ({whose})", parts.join(", ")))
+}
+
+/// The spend a watch report's entry carries (SPEC 4.2.4.2 B6): a pause's
+/// always says it (`0` when nothing was reported yet: a time limit reached
+/// before any report); any other action's what is known (None: nothing).
+pub fn report_spend(pausing: bool, spend_usd: Option<f64>) -> Option<f64> {
+    match pausing {
+        true => Some(spend_usd.unwrap_or(0.0)),
+        false => spend_usd,
+    }
+}
+
 /// The config's limits a pause is shown against.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Configured {
@@ -296,17 +374,13 @@ pub fn standing(
 ) -> Standing {
     let (cents, secs) = own;
     let limit_usd = match limit {
-        Limit::RunUsd => Some(match cents {
-            Some(cents) if c.run_usd > 0.0 => c.run_usd.max(cents as f64 / 100.0),
-            _ => c.run_usd,
-        }),
+        Limit::RunUsd => Some(run_usd(c.run_usd, cents)),
         Limit::DayUsd => Some(c.day_usd),
         Limit::RepoDayUsd => Some(c.repo_day_usd),
         Limit::RunTime => None,
     };
     let limit_time = (limit == Limit::RunTime).then(|| {
-        c.run_time
-            .map(|t| secs.map_or(t, |s| t.max(Duration::from_secs(s))))
+        run_time(c.run_time, secs)
             .map(format_duration)
             .unwrap_or_default()
     });
@@ -587,5 +661,105 @@ mod tests {
         let (_, body) = comment(&f);
         assert!(!body.contains("budget +5"), "{body}");
         assert!(body.contains("after raising `[budget] run_usd`"), "{body}");
+    }
+
+    #[test]
+    fn a_runs_limits_are_the_larger_of_the_configs_and_a_comments_with_who_raised_them() {
+        const H: u64 = 3600;
+        let four = Some(Duration::from_secs(4 * H));
+        // (config usd, config time, own cents, own secs, set_by) -> (usd, time, set_by, line)
+        type Case = (
+            (f64, Option<Duration>),
+            (Option<u64>, Option<u64>),
+            Option<&'static str>,
+            (Option<f64>, Option<&'static str>, Option<&'static str>),
+            Option<&'static str>,
+        );
+        let table: [Case; 7] = [
+            // the config's alone
+            (
+                (2.0, four),
+                (None, None),
+                None,
+                (Some(2.0), Some("4h"), None),
+                Some("limits: run_usd $2.00, run_time 4h (the config's)"),
+            ),
+            // a comment raised the money limit: it is in force, its author named
+            (
+                (2.0, four),
+                (Some(700), None),
+                Some("alice"),
+                (Some(7.0), Some("4h"), Some("alice")),
+                Some("limits: run_usd $7.00, run_time 4h (raised by alice)"),
+            ),
+            // a comment raised the time limit
+            (
+                (2.0, four),
+                (None, Some(6 * H)),
+                Some("bob"),
+                (Some(2.0), Some("6h"), Some("bob")),
+                Some("limits: run_usd $2.00, run_time 6h (raised by bob)"),
+            ),
+            // the operator raised the config past the comment's: the config's
+            (
+                (10.0, four),
+                (Some(700), None),
+                Some("alice"),
+                (Some(10.0), Some("4h"), None),
+                Some("limits: run_usd $10.00, run_time 4h (the config's)"),
+            ),
+            // commands only raise: a comment's limit at the config's is not a raise
+            (
+                (7.0, None),
+                (Some(700), None),
+                Some("alice"),
+                (Some(7.0), None, None),
+                Some("limits: run_usd $7.00 (the config's)"),
+            ),
+            // no config limit: a comment's own limit is not one
+            (
+                (0.0, None),
+                (Some(700), Some(6 * H)),
+                Some("alice"),
+                (None, None, None),
+                None,
+            ),
+            // time only
+            (
+                (0.0, four),
+                (None, None),
+                None,
+                (None, Some("4h"), None),
+                Some("limits: run_time 4h (the config's)"),
+            ),
+        ];
+        for (i, (config, own, by, (usd, time, set_by), line)) in table.into_iter().enumerate() {
+            let l = run_limits(config, own, by);
+            assert_eq!(l.run_usd, usd, "case {i}");
+            assert_eq!(l.run_time.as_deref(), time, "case {i}");
+            assert_eq!(l.set_by.as_deref(), set_by, "case {i}");
+            assert_eq!(limits_line(&l).as_deref(), line, "case {i}");
+        }
+        let json = serde_json::to_value(run_limits((2.0, None), (Some(500), None), Some("alice")))
+            .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"run_usd": 5.0, "run_time": null, "set_by": "alice"})
+        );
+    }
+
+    #[test]
+    fn a_pauses_report_entry_always_carries_its_spend() {
+        // (pausing, the spend known, the entry's spend_usd)
+        let table = [
+            (true, Some(1.25), Some(1.25)),
+            // a time limit reached before any report: the pause says $0
+            (true, None, Some(0.0)),
+            (false, Some(1.25), Some(1.25)),
+            (false, None, None),
+        ];
+        for (pausing, known, want) in table {
+            assert_eq!(report_spend(pausing, known), want, "{pausing} {known:?}");
+        }
     }
 }

@@ -31,6 +31,10 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
     if let Some(p) = &doc.run.paused {
         h.push_str(&format!("{}\n", crate::core::pause::cell(p)));
     }
+    // its limits, and who raised them by a comment (SPEC 4.2.4.5 C7)
+    if let Some(line) = crate::core::pause::limits_line(&doc.limits) {
+        h.push_str(&format!("{line}\n"));
+    }
     // why afk's box ended the last turn leads what the run says of it,
     // before the exit status and the log's end (`core::box_reason`)
     if let Some(why) = &doc.box_said {

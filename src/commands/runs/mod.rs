@@ -121,6 +121,9 @@ struct Shown<'a> {
     conversation: Vec<crate::store::talk::Item>,
     /// each corrective turn: when it started and why (the timeline says it too)
     turns: Vec<TurnRow>,
+    /// the run's limits in force and who raised them by a comment (SPEC
+    /// 4.2.4.4 D1, 4.2.4.5 C7: `limits: {run_usd, run_time, set_by}`)
+    limits: crate::core::pause::RunLimits,
 }
 
 /// One line of a run's timeline.
@@ -275,10 +278,27 @@ fn show(
             .and_then(|_| crate::run_files::log_end(&run_dir)),
         conversation: store.talk_items(id)?,
         turns,
+        limits: limits_of(ctx, store, id)?,
     };
     let h = human::show(&doc, &r, now);
     emit(ctx.json(), &doc, &h);
     Ok(Outcome::OK)
+}
+
+/// The run's limits: the config's, or the larger ones a trusted `/afk
+/// budget` set for it, and who set them (`core::pause::run_limits`).
+fn limits_of(
+    ctx: &Session,
+    store: &Store,
+    id: crate::types::RunId,
+) -> Result<crate::core::pause::RunLimits> {
+    let pause = store.talk(id)?.pause;
+    let b = &ctx.config().budget;
+    Ok(crate::core::pause::run_limits(
+        (b.run_usd, b.run_time),
+        (pause.limit_cents, pause.limit_time_secs),
+        pause.limits_set_by.as_deref(),
+    ))
 }
 
 /// The run folder's prompts, agent log and progress file, by name.
