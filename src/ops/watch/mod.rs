@@ -253,6 +253,7 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     }
     let item = decision.map(|d| ActionItem {
         notes,
+        spend_usd: entry_spend(&store, &seen, &d.action),
         ..action_item(&seen, &d.action, d.detail)
     });
     if let Some(item) = &item
@@ -310,6 +311,26 @@ fn action_item(
         detail: Some(detail),
         notes: vec![],
     }
+}
+
+/// The spend a run's entry says: what the tick read; a pause's always, and
+/// as it stands once its agent was stopped (what the turn had in flight
+/// counted, `pause::stop_agent`): the pause's spend (SPEC 4.2.4.2 B4, B6).
+fn entry_spend(
+    store: &crate::store::Store,
+    seen: &observe::Seen,
+    action: &crate::core::run_state::Action,
+) -> Option<f64> {
+    let pausing = matches!(action, crate::core::run_state::Action::Pause(_));
+    let stopped = match pausing {
+        true => store
+            .run(seen.run.id)
+            .ok()
+            .flatten()
+            .and_then(|r| r.spend_usd),
+        false => None,
+    };
+    crate::core::pause::report_spend(pausing, stopped.or(seen.spend_usd))
 }
 
 /// An error of one run's step, said with the run.

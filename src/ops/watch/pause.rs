@@ -35,7 +35,13 @@ pub(super) fn pause(
         &format!("at {}: stopped, the run pauses", limit.key()),
     )?;
     let n = seen.heard.talk.pause.count + 1;
-    let f = figures(w, run, seen, limit, n);
+    // the pause's spend: the run's once its agent was stopped, what its
+    // turn had in flight counted (SPEC 4.2.4.2 B4)
+    let stopped = store.run(run.id)?.and_then(|r| r.spend_usd);
+    let f = Figures {
+        spend_usd: stopped.or(seen.spend_usd).unwrap_or(0.0),
+        ..figures(w, run, seen, limit, n)
+    };
     let first = pause::first_sentence(&f);
     let url = crate::core::escalation::link(&run.url);
     let url = url.as_deref().unwrap_or("");
@@ -48,7 +54,8 @@ pub(super) fn pause(
             repo: &run.repo,
             issue: run.issue,
             run_id: run.id,
-            reason: None,
+            // the limit (SPEC 4.2.4.3 C-event; `afk_pauses_total{limit}`)
+            reason: Some(limit.key()),
             url: Some(url).filter(|u| !u.is_empty()),
             text: &text,
         }),
