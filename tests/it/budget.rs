@@ -1018,5 +1018,16 @@ fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
         wait_file(&run_file(&afk, 1, "continued"));
         let (_, st, _) = afk.json(&["status"]);
         assert!(st["runs"][0].get("paused").is_none(), "{st}");
+        // runs show says the run's own limit and who raised it (SPEC 4.2.4.5 C7)
+        let (code, shown, err) = afk.json(&["runs", "show", "1"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(shown["limits"]["run_usd"], 3.0, "{shown}");
+        assert_eq!(shown["limits"]["set_by"], "alice", "{shown}");
+        let out = afk.cmd().args(["runs", "show", "1"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("limits: run_usd $3.00 (raised by alice)"),
+            "{text}"
+        );
     });
 }

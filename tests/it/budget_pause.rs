@@ -4,7 +4,8 @@
 //! does (the issue closed, the in-progress label removed, `/afk stop`), the
 //! paused label with it; the stop file holds a continuation a person asked
 //! for until it is gone; a resume with no room yet is answered and acts on
-//! nothing; on Gitea a budget raise waits for its author's own 👍.
+//! nothing; on Gitea a budget raise waits for its author's own 👍; a
+//! paused run whose PR a person merges succeeds at the next tick.
 
 use crate::budget::{
     SLEEP, at_the_limit, comments, pin, run_file, tomorrow, turn, wait_file, world,
@@ -183,6 +184,62 @@ fn a_paused_run_ends_as_any_run_and_takes_its_paused_label() {
             let (_, again, _) = afk.watch();
             assert_eq!(again["actions"], json!([]), "{again}");
         }
+    });
+}
+
+/// SPEC 4.2.4.7 D4: a person merges the paused run's PR meanwhile: the
+/// next tick ends it a success (a merged PR is a success whatever it cost),
+/// its paused label removed, no continuation. The pausing tick's entry
+/// carried its spend and the metrics file counted the pause by its limit.
+#[test]
+fn a_paused_run_whose_pr_a_person_merges_succeeds_at_the_next_tick() {
+    with_dialect(Dialect::Github, || {
+        let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("pause".into(), Some("run_usd".into())),
+            "{r}"
+        );
+        // SPEC 4.2.4.2 B6: {"action": "pause", "reason", "spend_usd"}
+        let entry = r["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["issue"] == 1)
+            .unwrap()
+            .clone();
+        assert_eq!(entry["spend_usd"], 1.25, "{r}");
+        // SPEC 4.2.6: the counter afk_pauses_total{limit}
+        let prom = std::fs::read_to_string(afk.scratch.path("afk.prom")).unwrap();
+        assert!(
+            prom.contains("afk_pauses_total{limit=\"run_usd\"} 1"),
+            "{prom}"
+        );
+        assert!(
+            prom.contains("afk_pauses_total{limit=\"day_usd\"} 0"),
+            "{prom}"
+        );
+        assert!(
+            sb.labels_of("acme/api", 1)
+                .contains(&"agent-paused".to_string())
+        );
+        // a person pushes to afk's branch, opens the PR and merges it
+        sb.push_commit("acme/api", "afk/issue-1", "fix.txt");
+        let pr = sb.open_pr("acme/api", "afk/issue-1", "a fix");
+        sb.merge_by("acme/api", pr, "alice");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(action_of(&r, 1), ("succeed".into(), None), "{r}");
+        let labels = sb.labels_of("acme/api", 1);
+        assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+        assert_eq!(afk.run_row(1)["state"], "succeeded");
+        assert!(afk.run_row(1).get("paused").is_none());
+        assert!(!run_file(&afk, 1, "continued").exists());
+        // ended: a later tick does nothing more with it
+        let (_, again, _) = afk.watch();
+        assert_eq!(again["actions"], json!([]), "{again}");
     });
 }
 
