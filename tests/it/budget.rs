@@ -1023,6 +1023,13 @@ fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
         assert_eq!(code, 0, "{err}");
         assert_eq!(shown["limits"]["run_usd"], 3.0, "{shown}");
         assert_eq!(shown["limits"]["set_by"], "alice", "{shown}");
+        // the pause and the continuation are events of the run (SPEC 4.2.4.3 C-event)
+        let timeline = shown["timeline"].to_string();
+        assert!(timeline.contains("run.paused"), "{timeline}");
+        assert!(
+            timeline.contains("run.continued: afk continued acme/api#1"),
+            "{timeline}"
+        );
         let out = afk.cmd().args(["runs", "show", "1"]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(

@@ -1,3 +1,4 @@
+// One file: a pause's words and figures (comment, notifications, prompt, standing, a run's limits), one table test per rule beside them.
 //! The words of a pause at a limit (SPEC 4.2.4.3, 4.2.4.6): the issue's
 //! comment (one per pause, found again by its marker), the `run.paused`
 //! notification's text and the continuation turn's prompt. Pure: figures
@@ -142,6 +143,23 @@ pub fn notification(repo: &str, issue: impl std::fmt::Display, first: &str, url:
     match url.is_empty() {
         true => first,
         false => format!("{first} {url}"),
+    }
+}
+
+/// The `run.continued` notification's text (SPEC 4.2.4.3 C-event): which
+/// run, who continued it and how (`budget`, `resume`, `day`), and where.
+pub fn continued_notification(
+    repo: &str,
+    issue: impl std::fmt::Display,
+    who: &str,
+    how: &str,
+    url: &str,
+) -> String {
+    let said =
+        format!("afk continued {repo}#{issue}, paused at a limit: continued by {who} ({how}).");
+    match url.is_empty() {
+        true => said,
+        false => format!("{said} {url}"),
     }
 }
 
@@ -746,6 +764,28 @@ mod tests {
             json,
             serde_json::json!({"run_usd": 5.0, "run_time": null, "set_by": "alice"})
         );
+    }
+
+    #[test]
+    fn a_continuation_is_notified_with_who_continued_it_and_where() {
+        // (who, how, url, the text)
+        let table = [
+            (
+                "alice",
+                "budget",
+                "https://forge.example/acme/api/issues/12",
+                "afk continued acme/api#12, paused at a limit: continued by alice (budget). https://forge.example/acme/api/issues/12",
+            ),
+            (
+                "a new UTC day",
+                "day",
+                "",
+                "afk continued acme/api#12, paused at a limit: continued by a new UTC day (day).",
+            ),
+        ];
+        for (who, how, url, want) in table {
+            assert_eq!(continued_notification("acme/api", 12, who, how, url), want);
+        }
     }
 
     #[test]

@@ -49,6 +49,28 @@ impl Store {
     /// (never two agents for one turn), with when and why, in one
     /// transaction. Returns the turn's number.
     pub fn begin_turn(&self, id: RunId, reason: &str, why: &str) -> Result<u32> {
+        self.begin(id, reason, why, None)
+    }
+
+    /// A paused run's continuation turn (SPEC 4.2.4.6), recorded as
+    /// [`Store::begin_turn`] (`reason` `continue`) with its `run.continued`
+    /// event in the outbox, in one transaction.
+    pub fn begin_continuation(
+        &self,
+        id: RunId,
+        why: &str,
+        event: &crate::events::NewEvent,
+    ) -> Result<u32> {
+        self.begin(id, "continue", why, Some(event))
+    }
+
+    fn begin(
+        &self,
+        id: RunId,
+        reason: &str,
+        why: &str,
+        event: Option<&crate::events::NewEvent>,
+    ) -> Result<u32> {
         let at = self.stamp();
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let turn = tx
@@ -68,6 +90,9 @@ impl Store {
             params![id, turn, at, reason, why],
         )
         .map_err(|e| self.err(e))?;
+        if let Some(ev) = event {
+            crate::events::insert_event(&tx, ev, &at).map_err(|e| self.err(e))?;
+        }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(turn as u32)
     }

@@ -94,7 +94,25 @@ pub(super) fn continuation(
         .as_deref()
         .and_then(crate::core::run_state::Limit::parse);
     let why = format!("continued by {who} ({})", by.key());
-    let turn = store.begin_turn(run.id, "continue", &why)?;
+    // recorded with its `run.continued` event (SPEC 4.2.4.3 C-event)
+    let url = crate::core::escalation::link(&run.url);
+    let text = crate::core::pause::continued_notification(
+        run.repo.as_ref(),
+        run.issue,
+        &who,
+        by.key(),
+        url.as_deref().unwrap_or(""),
+    );
+    let event = crate::store::events::NewEvent {
+        kind: crate::core::kinds::EventKind::RunContinued,
+        repo: &run.repo,
+        issue: run.issue,
+        run_id: run.id,
+        reason: None,
+        url: url.as_deref(),
+        text: &text,
+    };
+    let turn = store.begin_continuation(run.id, &why, &event)?;
     if let Some(pr) = &seen.pr {
         store.set_turn_head(run.id, turn, &pr.head.sha)?;
     }
