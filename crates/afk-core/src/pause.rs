@@ -30,7 +30,7 @@ pub struct Figures<'a> {
     pub max_run_time: Option<Duration>,
     pub branch: &'a str,
     /// the PR's reference (`#41`), if any
-    pub pr: Option<&'a str>,
+    pub pr: Option<String>,
     /// `budget.pause_for`, and when it runs out (UTC, `2026-12-04 14:03 UTC`)
     pub pause_for: Duration,
     pub until: String,
@@ -89,7 +89,7 @@ fn day_comment(f: &Figures, marker: &str, work: &str) -> String {
 /// escalates. Returns (marker, body).
 pub fn comment(f: &Figures) -> (String, String) {
     let marker = marker(f.run_id, f.n);
-    let work = match f.pr {
+    let work = match &f.pr {
         Some(pr) => format!("; the work so far is on {pr}"),
         None => String::new(),
     };
@@ -617,7 +617,7 @@ mod tests {
             run_time: None,
             max_run_time: None,
             branch: "afk/issue-12",
-            pr: Some("#41"),
+            pr: Some("#41".into()),
             pause_for: Duration::from_secs(7 * 86400),
             until: "2026-12-04 14:03 UTC".into(),
         }

@@ -181,7 +181,11 @@ pub(super) fn figures<'a>(
         run_time: super::decide::run_time(w, talk),
         max_run_time: b.max_run_time,
         branch: &run.branch,
-        pr: None,
+        // the work so far, where its PR is known (SPEC 4.2.4.3 C-pause)
+        pr: seen
+            .pr
+            .as_ref()
+            .map(|p| format!("{}{}", w.t.settled.profile.pr_sigil, p.number)),
         pause_for,
         until: until_words(until),
     }
