@@ -816,9 +816,9 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         );
         let hooks = sb.hooks();
         assert!(
-            hooks
-                .iter()
-                .any(|h| h["hook"] == "webhook" && h["body"]["event"] == "run.paused"),
+            hooks.iter().any(|h| h["hook"] == "webhook"
+                && h["body"]["event"] == "run.paused"
+                && h["body"]["reason"] == "run_usd"),
             "{hooks:?}"
         );
         let list = comments(&sb, 0);
@@ -899,6 +899,12 @@ fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
             sb.labels_of("acme/api", 1)
                 .contains(&"agent-paused".to_string())
         );
+        // a pause teaches nothing yet: budget_exceeded is the escalation's (SPEC 4.2.6)
+        let lessons = |afk: &Afk| {
+            let (_, l, _) = afk.json(&["lessons", "list", "--type", "budget_exceeded"]);
+            l["lessons"].as_array().map_or(0, Vec::len)
+        };
+        assert_eq!(lessons(&afk), 0);
         pin(
             &afk,
             time::OffsetDateTime::now_utc() + time::Duration::hours(2),
@@ -916,6 +922,7 @@ fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
             "{labels:?}"
         );
         assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+        assert_eq!(lessons(&afk), 1);
         let esc = comments(&sb, 0)
             .into_iter()
             .filter(|c| c.contains("afk:escalation"))
