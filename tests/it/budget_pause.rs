@@ -243,6 +243,49 @@ fn a_paused_run_whose_pr_a_person_merges_succeeds_at_the_next_tick() {
     });
 }
 
+/// SPEC 4.2.3 P1: a paused run is a run in flight: its repository stays
+/// locked for the other ready issue, and its own issue is not dispatched
+/// again (the arming was handled).
+#[test]
+fn a_paused_run_keeps_its_repo_locked_and_is_not_dispatched_again() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo(
+            "acme/api",
+            json!([ready(1, "alice"), ready(2, "alice")])
+        )]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
+        );
+        turn(
+            &plan,
+            1,
+            &format!(
+                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
+                 : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
+            ),
+        );
+        afk.poll();
+        wait_file(&run_file(&afk, 1, "spent"));
+        let (_, runs, _) = afk.json(&["runs"]);
+        let busy = runs["runs"][0]["issue"].as_u64().unwrap();
+        let other = 3 - busy;
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, busy).0, "pause", "{r}");
+        let (code, p, err) = afk.poll();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            reason_of(&p, "acme/api", other).as_deref(),
+            Some("repo-locked"),
+            "{p}"
+        );
+        let (_, runs, _) = afk.json(&["runs"]);
+        assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
+        assert_eq!(runs["runs"][0]["state"], "paused", "{runs}");
+    });
+}
+
 /// SPEC 4.2.4.8 F1: while the stop file exists nothing happens, a
 /// continuation a person asked for included; the first tick after it is
 /// gone continues the run.
