@@ -5,7 +5,8 @@
 //! paused label with it; the stop file holds a continuation a person asked
 //! for until it is gone; a resume with no room yet is answered and acts on
 //! nothing; on Gitea a budget raise waits for its author's own 👍; a
-//! paused run whose PR a person merges succeeds at the next tick.
+//! paused run whose PR a person merges succeeds at the next tick; a paused
+//! run keeps its repository locked.
 
 use crate::budget::{
     SLEEP, at_the_limit, comments, pin, run_file, tomorrow, turn, wait_file, world,
