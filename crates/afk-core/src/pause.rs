@@ -164,8 +164,14 @@ pub fn continued_notification(
 }
 
 /// The continuation turn's prompt (SPEC 4.2.4.6 E3): the pause's figures,
-/// who raised what, what is left, and that the task is unchanged.
-pub fn prompt(f: &Figures, by: &str, now: (f64, Option<Duration>), task: &str) -> String {
+/// who raised what, what is left, and that the task is unchanged; `task`
+/// the issue and `turn` the paused turn (its leftover commit's subject).
+pub fn prompt(
+    f: &Figures,
+    by: &str,
+    now: (f64, Option<Duration>),
+    (task, turn): (&str, u32),
+) -> String {
     let (run_usd, run_time) = now;
     let (paused, raised) = match f.limit {
         Limit::RunUsd => (
@@ -208,9 +214,10 @@ pub fn prompt(f: &Figures, by: &str, now: (f64, Option<Duration>), task: &str) -
     };
     format!(
         "afk paused this run {paused}. {raised}. Continue the task where you stopped: the checkout \
-         holds your work as it was (uncommitted changes were committed by afk; the last command you ran \
-         may not have finished). The task is unchanged: {task}, branch {}. afk stops you again at the new \
-         limit.\n",
+         holds your work as it was (uncommitted changes were committed as \"{}\"; the last command you \
+         ran may not have finished). The task is unchanged: {task}, branch {}. afk stops you again at the \
+         new limit.\n",
+        crate::workspace_pr::leftover_subject(turn),
         f.branch
     )
 }
@@ -662,7 +669,11 @@ mod tests {
             }
             assert!(!body.contains("budget +"), "{body}");
             assert!(!body.contains("pause_for"), "{body}");
-            let prompt = prompt(&f, "nobody", (2.0, None), "acme/api#12");
+            let prompt = prompt(&f, "nobody", (2.0, None), ("acme/api#12", 1));
+            assert!(
+                prompt.contains("committed as \"Uncommitted changes left by turn 1\""),
+                "{prompt}"
+            );
             assert!(
                 prompt.contains("the new UTC day's budget is $20.00"),
                 "{prompt}"

@@ -128,7 +128,9 @@ pub(super) fn continuation(
         super::decide::run_time(w, &talk),
     );
     let task = format!("{}#{}", run.repo, run.issue);
-    let text = crate::core::pause::prompt(&figures, &who, now, &task);
+    // the paused turn: the run's last before this one
+    let paused_turn = run.turns.max(1);
+    let text = crate::core::pause::prompt(&figures, &who, now, (task.as_str(), paused_turn));
     // the pause ends: its time is kept off the working time (SPEC 4.2.4.4 D3)
     let secs = talk
         .pause
