@@ -824,7 +824,7 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         let list = comments(&sb, 0);
         let checklist = list.iter().find(|c| c.contains("afk:checklist")).unwrap();
         assert!(
-            checklist.contains("**paused** at `budget.run_usd`"),
+            checklist.contains("**paused** at $1.25 of $1.00 (`budget.run_usd`) since"),
             "{checklist}"
         );
         // a pause never hides a run: status and the page say it

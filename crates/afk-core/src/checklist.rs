@@ -56,6 +56,9 @@ pub struct Checklist {
     pub held: Option<(String, String)>,
     /// paused at a limit (SPEC 4.2): the limit's key and since when
     pub paused: Option<(String, String)>,
+    /// the pause's figure (`$2.20 of $2.00`, `4h`: `core::pause::figure`),
+    /// where it is known
+    pub paused_at: Option<String>,
     /// while a `gate` turn runs: the turn the change gate refused
     pub gate_refused: Option<u32>,
 }
@@ -160,14 +163,21 @@ pub fn render(c: &Checklist) -> String {
             true => "it continues by itself at 00:00 UTC",
             false => "a trusted `budget` or `resume` command continues it",
         };
+        // afk's own key (`run_usd`, `run_time`), in a code span as it is
+        let key: String = limit
+            .chars()
+            .filter(|c| c.is_ascii_lowercase() || *c == '_')
+            .take(40)
+            .collect();
+        // with its figure where known (SPEC 4.2.4.3 C-check: `paused at
+        // $2.20 of $2.00 (run_usd) since …`), afk's own numbers as the
+        // spend line's are
+        let at = match &c.paused_at {
+            Some(f) => format!("{f} (`budget.{key}`)"),
+            None => format!("`budget.{key}`"),
+        };
         s.push_str(&format!(
-            "- **paused** at `budget.{}` since {}: {how}\n",
-            // afk's own key (`run_usd`, `run_time`), in a code span as it is
-            limit
-                .chars()
-                .filter(|c| c.is_ascii_lowercase() || *c == '_')
-                .take(40)
-                .collect::<String>(),
+            "- **paused** at {at} since {}: {how}\n",
             md_text(since)
         ));
     }
@@ -269,6 +279,14 @@ mod tests {
             t.contains("- **paused** at `budget.run_usd` since 2026-01-01T11:00:00Z: a trusted `budget` or `resume` command continues it\n"),
             "{t}"
         );
+        // with its figure (SPEC 4.2.4.3 C-check)
+        c.paused_at = Some("$2.20 of $2.00".into());
+        let t = render(&c);
+        assert!(
+            t.contains("- **paused** at $2.20 of $2.00 (`budget.run_usd`) since 2026-01-01T11:00:00Z: a trusted `budget` or `resume` command continues it\n"),
+            "{t}"
+        );
+        c.paused_at = None;
         // a day's cap: nobody's command, midnight continues it
         c.paused = Some(("day_usd".into(), "2026-01-01T11:00:00Z".into()));
         let t = render(&c);
@@ -296,6 +314,7 @@ mod tests {
             talk: vec![],
             held: None,
             paused: None,
+            paused_at: None,
             gate_refused: None,
         }
     }

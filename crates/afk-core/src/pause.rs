@@ -424,11 +424,10 @@ pub fn standing(
     }
 }
 
-/// A pause in one cell (the status issue's, `afk runs`' reason):
-/// `paused at $2.20 of $2.00 (run_usd) since …, until …`; time: `paused at
-/// 4h (run_time) since …`.
-pub fn cell(s: &Standing) -> String {
-    let at = match (s.limit_usd, &s.limit_time) {
+/// A pause's figure: `$2.20 of $2.00` (the spend of the limit), `4h` (a
+/// time limit), `its limit` when the figure is not known.
+pub fn figure(s: &Standing) -> String {
+    match (s.limit_usd, &s.limit_time) {
         (Some(limit), _) => format!(
             "{} of {}",
             s.spend_usd.map_or("$-".to_string(), usd),
@@ -436,7 +435,14 @@ pub fn cell(s: &Standing) -> String {
         ),
         (None, Some(t)) if !t.is_empty() => t.clone(),
         _ => "its limit".to_string(),
-    };
+    }
+}
+
+/// A pause in one cell (the status issue's, `afk runs`' reason):
+/// `paused at $2.20 of $2.00 (run_usd) since …, until …`; time: `paused at
+/// 4h (run_time) since …`.
+pub fn cell(s: &Standing) -> String {
+    let at = figure(s);
     let until = s
         .until
         .as_deref()

@@ -64,8 +64,12 @@ pub(super) fn write(
     let end = step.end.map(|(_, plan)| plan.checklist_end.clone());
     // the pause as this tick left it (recorded or cleared by `act`)
     let pause = store.talk(run.id)?.pause;
+    // its figure with the run's spend as the tick left it (SPEC 4.2.4.3 C-check)
+    let fresh = store.run(run.id)?.unwrap_or_else(|| run.clone());
+    let paused_at = crate::page::paused_standing(w.t.config(), &fresh, &pause)
+        .map(|s| crate::core::pause::figure(&s));
     let paused = pause.limit.zip(pause.since).filter(|_| step.end.is_none());
-    let text = checklist_for(w, seen, run, (step.turn, paused), end);
+    let text = checklist_for(w, seen, run, (step.turn, paused, paused_at), end);
     update_checklist(w, store, run, &text, notes)
 }
 
@@ -313,7 +317,7 @@ fn checklist_for(
     w: &Watch,
     seen: &Seen,
     run: &Run,
-    (turns, paused): (u32, Option<(String, String)>),
+    (turns, paused, paused_at): (u32, Option<(String, String)>, Option<String>),
     end: Option<End>,
 ) -> String {
     let cfg = w.t.config();
@@ -343,6 +347,7 @@ fn checklist_for(
             .clone()
             .zip(seen.heard.talk.held_since.clone()),
         paused,
+        paused_at,
         gate_refused: gate_turn_running(w, seen, run, turns),
     })
 }
