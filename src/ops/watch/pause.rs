@@ -185,7 +185,7 @@ pub(super) fn figures<'a>(
         pr: seen
             .pr
             .as_ref()
-            .map(|p| format!("{}{}", w.t.settled.profile.pr_sigil, p.number)),
+            .map(|p| w.t.settled.profile.pr_ref(p.number)),
         pause_for,
         until: until_words(until),
     }
