@@ -260,8 +260,8 @@ fn apply(w: &Watch, talk: &mut Talk, what: &TalkSaid, author: &str) -> bool {
         }
         TalkSaid::Resume => {
             // on a paused run: continued, when it has room (SPEC 4.2.4.5 C5;
-            // `core::run_state` decides; the "still at its limit" reply is
-            // not written yet)
+            // `core::run_state` decides; with no room the command was
+            // answered "still at its limit" before it got here)
             if talk.pause.since.is_some() {
                 talk.pause.continued = Some("resume".into());
                 talk.pause.continued_by = Some(author.to_string());
