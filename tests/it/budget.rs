@@ -923,11 +923,17 @@ fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
         );
         assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
         assert_eq!(lessons(&afk), 1);
-        let esc = comments(&sb, 0)
+        let esc: Vec<String> = comments(&sb, 0)
             .into_iter()
             .filter(|c| c.contains("afk:escalation"))
-            .count();
-        assert_eq!(esc, 1);
+            .collect();
+        assert_eq!(esc.len(), 1);
+        // SPEC 4.2.4.7 D1: that it was paused for pause_for with no continuation
+        assert!(
+            esc[0].contains("it was paused for 1h (budget.pause_for) and nobody continued it"),
+            "{}",
+            esc[0]
+        );
         let (_, again, _) = afk.watch();
         assert_eq!(again["actions"], json!([]));
     });

@@ -30,6 +30,10 @@ pub struct Budget<'a> {
     /// model gateway (its stop record's limit and figures) or the agent at
     /// its own `--max-budget-usd` (its own report, its words).
     pub budget_stop: Option<&'a BudgetStop>,
+    /// The run was paused at this limit and nobody continued it within
+    /// `budget.pause_for` (its text, `7d`): SPEC 4.2.4.7 D1. None: it was
+    /// not paused.
+    pub paused_for: Option<&'a str>,
 }
 
 /// What the escalation comment says.
@@ -160,6 +164,17 @@ pub fn host_folders_said(text: &str, folders: &[(&str, &str)]) -> String {
 }
 
 fn why_text(e: &Escalated) -> String {
+    let why = why_words(e);
+    // a limit's escalation after a pause nobody continued (SPEC 4.2.4.7 D1)
+    match (e.why, e.budget.paused_for) {
+        (Escalation::OverBudget | Escalation::Timeout, Some(pause_for)) => format!(
+            "{why}; it was paused for {pause_for} (budget.pause_for) and nobody continued it"
+        ),
+        _ => why,
+    }
+}
+
+fn why_words(e: &Escalated) -> String {
     match e.why {
         Escalation::Stalled => format!("no progress for {} (runner.stall_after)", e.stall_after),
         Escalation::NoPr if e.afk_opens_prs => format!(
@@ -702,6 +717,7 @@ mod tests {
                 run_time: "2h",
                 metered: false,
                 budget_stop: None,
+                paused_for: None,
             },
             review_turns: 3,
             stopped_by: Some("alice"),
@@ -1506,5 +1522,40 @@ mod tests {
         let t = comment(&base(&failing, &[]));
         assert!(!t.contains("\n## New"), "{t}");
         assert!(!t.contains("javascript:"), "{t}");
+    }
+
+    #[test]
+    fn a_limits_escalation_after_a_pause_nobody_continued_says_so() {
+        // (why, paused for, what the reason ends with; None: no pause said)
+        let table = [
+            (
+                Escalation::OverBudget,
+                Some("7d"),
+                Some("; it was paused for 7d (budget.pause_for) and nobody continued it"),
+            ),
+            (
+                Escalation::Timeout,
+                Some("1h"),
+                Some("; it was paused for 1h (budget.pause_for) and nobody continued it"),
+            ),
+            (Escalation::OverBudget, None, None),
+            // only a limit's escalation is a pause's end
+            (Escalation::Stopped, Some("7d"), None),
+        ];
+        for (why, paused_for, ends) in table {
+            let e = Escalated {
+                why,
+                budget: Budget {
+                    paused_for,
+                    ..base(&[], &[]).budget
+                },
+                ..base(&[], &[])
+            };
+            let text = why_text(&e);
+            match ends {
+                Some(end) => assert!(text.ends_with(end), "{why:?}: {text}"),
+                None => assert!(!text.contains("pause_for"), "{why:?}: {text}"),
+            }
+        }
     }
 }

@@ -411,6 +411,11 @@ fn escalation_comment(
         .pr
         .as_ref()
         .map(|p| w.t.settled.profile.pr_ref(p.number));
+    // paused at the limit, nobody continuing it within pause_for
+    let paused_for = (seen.heard.talk.pause.since.as_ref())
+        .and(cfg.budget.pause_for)
+        .filter(|d| !d.is_zero())
+        .map(crate::config::format_duration);
     let body = escalation::comment(&escalation::Escalated {
         run_id: run.id,
         why,
@@ -457,6 +462,8 @@ fn escalation_comment(
                 .unwrap_or_default(),
             metered: crate::run_files::metered_here(&seen.run_dir),
             budget_stop: stop.as_ref(),
+            // a pause nobody continued within pause_for (SPEC 4.2.4.7 D1)
+            paused_for: paused_for.as_deref(),
         },
     });
     let key = format!("run:{}:escalation", run.id);
