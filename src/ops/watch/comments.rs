@@ -453,11 +453,10 @@ fn escalation_comment(
         ready_label: &cfg.poll.ready_label,
         budget: escalation::Budget {
             spend_usd: seen.spend_usd,
-            run_usd: cfg.budget.run_usd,
+            // the run's own limits, a trusted raise's where larger (SPEC 4.2.4.4 D1)
+            run_usd: super::limits::run_usd(w, &seen.heard.talk),
             age: &crate::core::spend::age_text(seen.age),
-            run_time: &cfg
-                .budget
-                .run_time
+            run_time: &super::limits::run_time(w, &seen.heard.talk)
                 .map(crate::config::format_duration)
                 .unwrap_or_default(),
             metered: crate::run_files::metered_here(&seen.run_dir),
