@@ -113,6 +113,13 @@ pub(crate) fn build(
             row.held = held(s, r, now)?;
             let talk = s.talk(r.id)?;
             row.paused = paused_standing(cfg, r, &talk.pause).map(|p| crate::core::pause::cell(&p));
+            // a limit a trusted comment raised, and who (SPEC 4.2.4.5 C7)
+            let limits = crate::core::pause::run_limits(
+                (cfg.budget.run_usd, cfg.budget.run_time),
+                (talk.pause.limit_cents, talk.pause.limit_time_secs),
+                talk.pause.limits_set_by.as_deref(),
+            );
+            row.raised = crate::core::pause::raised_words(&limits);
             Ok(row)
         })
         .collect::<Result<_>>()?;
@@ -222,6 +229,7 @@ fn run_row(
         outcome: outcome.filter(|o| !o.is_empty()),
         held: None,
         paused: None,
+        raised: None,
         since: match (ended, r.ended_at.as_deref()) {
             (true, Some(at)) => at.to_string(),
             _ => r.created_at.clone(),

@@ -1049,5 +1049,9 @@ fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
             text.contains("limits: run_usd $3.00 (raised by alice)"),
             "{text}"
         );
+        // and the status page's row, by the run's spend
+        let out = afk.cmd().args(["status", "--html"]).output().unwrap();
+        let page = String::from_utf8_lossy(&out.stdout);
+        assert!(page.contains("(limit raised: $3.00 by alice)"), "{page}");
     });
 }

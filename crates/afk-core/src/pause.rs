@@ -347,6 +347,25 @@ pub fn limits_line(l: &RunLimits) -> Option<String> {
     Some(format!("limits: {} ({whose})", parts.join(", ")))
 }
 
+/// Who raised a run's limits by a comment, with the limits in force, as
+/// the status page's row says it by the run's spend (SPEC 4.2.4.5 C7):
+/// `$7.00, 6h by alice`; None while the config's are in force.
+pub fn raised_words(l: &RunLimits) -> Option<String> {
+    let by = l.set_by.as_deref()?;
+    let mut parts = vec![];
+    if let Some(v) = l.run_usd {
+        parts.push(usd(v));
+    }
+    if let Some(t) = &l.run_time {
+        parts.push(t.clone());
+    }
+    Some(format!(
+        "{} by {}",
+        parts.join(", "),
+        crate::sanitize::one_line(by, 60)
+    ))
+}
+
 /// The spend a watch report's entry carries (SPEC 4.2.4.2 B6): a pause's
 /// always says it (`0` when nothing was reported yet: a time limit reached
 /// before any report); any other action's what is known (None: nothing).
@@ -774,7 +793,11 @@ mod tests {
             assert_eq!(l.run_time.as_deref(), time, "case {i}");
             assert_eq!(l.set_by.as_deref(), set_by, "case {i}");
             assert_eq!(limits_line(&l).as_deref(), line, "case {i}");
+            // the status page's words: only where a comment's limit is in force
+            assert_eq!(raised_words(&l).is_some(), set_by.is_some(), "case {i}");
         }
+        let raised = run_limits((2.0, four), (Some(700), None), Some("alice"));
+        assert_eq!(raised_words(&raised).as_deref(), Some("$7.00, 4h by alice"));
         let json = serde_json::to_value(run_limits((2.0, None), (Some(500), None), Some("alice")))
             .unwrap();
         assert_eq!(

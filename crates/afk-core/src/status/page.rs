@@ -81,6 +81,10 @@ pub struct RunRow {
     /// a run paused at a limit: `pause::cell` (its figures, since and until
     /// when, moments only), the status issue's State cell
     pub paused: Option<String>,
+    /// the run's limits a trusted comment raised, and who
+    /// (`pause::raised_words`: `$7.00 by alice`), said by its spend (SPEC
+    /// 4.2.4.5 C7); None: the config's
+    pub raised: Option<String>,
     /// the state's own moments (RFC 3339), not ages: when it was dispatched
     /// (in flight) or ended (ended), and green since; what the status issue
     /// shows, so a tick that changed nothing leaves it unchanged
@@ -444,7 +448,7 @@ fn run_cells(r: &RunRow, l: &Links, ended: bool) -> Vec<String> {
     });
     cells.push(or_dash(&r.ci));
     cells.push(esc(&r.turns));
-    cells.push(match r.spend_usd {
+    let spend = match r.spend_usd {
         None => "-".into(),
         Some(x) if r.spend_from.is_empty() => usd(x),
         Some(x) => {
@@ -455,6 +459,14 @@ fn run_cells(r: &RunRow, l: &Links, ended: bool) -> Vec<String> {
                 esc(&from.join(", "))
             )
         }
+    };
+    // money a comment raised is said where money is (SPEC 4.2.4.5 C7)
+    cells.push(match &r.raised {
+        Some(raised) if !ended => format!(
+            "{spend} <span class=\"muted\">(limit raised: {})</span>",
+            esc(raised)
+        ),
+        _ => spend,
     });
     cells
 }
@@ -1394,6 +1406,14 @@ mod tests {
             (
                 row(Some(1.5), vec![Source::Claude, Source::Progress]),
                 "$1.50 <span class=\"muted\">(claude, progress)</span>",
+            ),
+            // a limit a trusted comment raised, and who (SPEC 4.2.4.5 C7)
+            (
+                RunRow {
+                    raised: Some("$7.00 by <alice>".into()),
+                    ..row(Some(1.5), vec![])
+                },
+                "$1.50 <span class=\"muted\">(limit raised: $7.00 by &lt;alice&gt;)</span>",
             ),
         ];
         for (r, want) in cases {
