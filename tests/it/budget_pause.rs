@@ -6,7 +6,8 @@
 //! for until it is gone; a resume with no room yet is answered and acts on
 //! nothing; on Gitea a budget raise waits for its author's own 👍; a
 //! paused run whose PR a person merges succeeds at the next tick; a paused
-//! run keeps its repository locked.
+//! run keeps its repository locked; the kill switch records a raise and
+//! holds its continuation.
 
 use crate::budget::{
     SLEEP, at_the_limit, comments, pin, run_file, tomorrow, turn, wait_file, world,
@@ -284,6 +285,44 @@ fn a_paused_run_keeps_its_repo_locked_and_is_not_dispatched_again() {
         let (_, runs, _) = afk.json(&["runs"]);
         assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
         assert_eq!(runs["runs"][0]["state"], "paused", "{runs}");
+    });
+}
+
+/// SPEC 4.2.4.8 F2: with the kill switch on (`poll.enabled = false`) watch
+/// still carries out a trusted raise (recorded, acknowledged with `eyes`)
+/// but starts no continuation (`wait kill-switch`); the first tick after
+/// the switch is back on continues the run.
+#[test]
+fn the_kill_switch_records_a_raise_and_holds_its_continuation() {
+    with_dialect(Dialect::Github, || {
+        let (sb, afk) =
+            at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        let on = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(&afk.config, on.replace("enabled = true", "enabled = false")).unwrap();
+        let raise = sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("kill-switch".into())),
+            "{r}"
+        );
+        let (_, eyes) = sb.reactions("acme/api", On::Issue(1), raise);
+        assert!(eyes.iter().any(|(_, c)| c == "eyes"), "{eyes:?}");
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        assert_eq!(shown["limits"]["run_usd"], 3.0, "{shown}");
+        assert!(!run_file(&afk, 1, "continued").exists());
+        std::fs::write(&afk.config, &on).unwrap();
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("continue".into(), Some("budget".into())),
+            "{r}"
+        );
+        wait_file(&run_file(&afk, 1, "continued"));
     });
 }
 
