@@ -7,7 +7,8 @@
 //! nothing; on Gitea a budget raise waits for its author's own 👍; a
 //! paused run whose PR a person merges succeeds at the next tick; a paused
 //! run keeps its repository locked; the kill switch records a raise and
-//! holds its continuation.
+//! holds its continuation; an ask made while paused is the turn after the
+//! continuation's.
 
 use crate::budget::{
     SLEEP, at_the_limit, comments, pin, run_file, tomorrow, turn, wait_file, world,
@@ -323,6 +324,47 @@ fn the_kill_switch_records_a_raise_and_holds_its_continuation() {
             "{r}"
         );
         wait_file(&run_file(&afk, 1, "continued"));
+    });
+}
+
+/// SPEC 4.2.4.6 E4 (4.2.4.2 B1): an ask made while the run is paused
+/// waits, never lost: the continuation does not take it, the turn after the
+/// continuation does.
+#[test]
+fn an_ask_made_while_paused_is_answered_by_the_turn_after_the_continuation() {
+    with_dialect(Dialect::Github, || {
+        let (sb, afk) =
+            at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        sb.comment_on(
+            "acme/api",
+            On::Issue(1),
+            "alice",
+            "/afk fix add a changelog line",
+        );
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("paused".into())),
+            "{r}"
+        );
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("continue".into(), Some("budget".into())),
+            "{r}"
+        );
+        wait_file(&run_file(&afk, 1, "continued"));
+        afk.wait_agent(1);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("corrective_turn".into(), Some("asked".into())),
+            "{r}"
+        );
     });
 }
 
