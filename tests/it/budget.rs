@@ -1036,6 +1036,9 @@ fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
         assert_eq!(code, 0, "{err}");
         assert_eq!(shown["limits"]["run_usd"], 3.0, "{shown}");
         assert_eq!(shown["limits"]["set_by"], "alice", "{shown}");
+        let (_, st, _) = afk.json(&["status"]);
+        assert_eq!(st["runs"][0]["limits"]["run_usd"], 3.0, "{st}");
+        assert_eq!(st["runs"][0]["limits"]["set_by"], "alice", "{st}");
         // the pause and the continuation are events of the run (SPEC 4.2.4.3 C-event)
         let timeline = shown["timeline"].to_string();
         assert!(timeline.contains("run.paused"), "{timeline}");

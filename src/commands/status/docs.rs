@@ -116,6 +116,9 @@ pub(super) struct RunDoc<'a> {
     /// paused at a limit (SPEC 4.2): which, and since when; absent otherwise
     #[serde(skip_serializing_if = "Option::is_none")]
     paused: Option<PausedDoc>,
+    /// the run's limits in force and who raised them by a comment (SPEC
+    /// 4.2.4.4 D1, 4.2.6: `limits: {run_usd, run_time, set_by}`)
+    limits: crate::core::pause::RunLimits,
 }
 
 /// Which limit paused a run, the limit's figure, the spend, since when and
@@ -180,6 +183,12 @@ pub(super) fn run_doc<'a>(
 ) -> Result<RunDoc<'a>> {
     let phase = crate::run_files::phase_in(&crate::run_files::run_dir_of(ctx.paths(), r));
     let talk = s.talk(r.id)?;
+    let budget = &ctx.config().budget;
+    let limits = crate::core::pause::run_limits(
+        (budget.run_usd, budget.run_time),
+        (talk.pause.limit_cents, talk.pause.limit_time_secs),
+        talk.pause.limits_set_by.as_deref(),
+    );
     Ok(RunDoc {
         repo: &r.repo,
         issue: r.issue,
@@ -209,6 +218,7 @@ pub(super) fn run_doc<'a>(
             .zip(talk.held_since)
             .map(|(by, since)| HeldDoc { by, since }),
         paused: paused_doc(ctx.config(), r, &talk.pause),
+        limits,
     })
 }
 
