@@ -535,7 +535,10 @@ fn the_metrics_file_carries_spend_per_day_and_per_repo() {
     ] {
         assert!(prom.contains(line), "{line}in:\n{prom}");
     }
-    assert!(!prom.contains("limit=\"run_usd\""), "{prom}");
+    assert!(
+        !prom.contains("afk_budget_limit_usd{limit=\"run_usd\"}"),
+        "{prom}"
+    );
     // the next UTC day counts its own runs; the total keeps everything
     pin(&afk, tomorrow(9, 0) + time::Duration::days(1));
     afk.watch();

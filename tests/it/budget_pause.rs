@@ -360,9 +360,10 @@ fn an_ask_made_while_paused_is_answered_by_the_turn_after_the_continuation() {
         afk.wait_agent(1);
         let (code, r, err) = afk.watch();
         assert_eq!(code, 0, "{err}");
+        // a fix with CI not red is a review turn (as conversation.rs has it)
         assert_eq!(
             action_of(&r, 1),
-            ("corrective_turn".into(), Some("asked".into())),
+            ("corrective_turn".into(), Some("review".into())),
             "{r}"
         );
     });
