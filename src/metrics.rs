@@ -569,10 +569,12 @@ mod tests {
         assert_eq!(text.matches("# TYPE afk_report_runs gauge").count(), 1);
     }
 
+    /// (the stored counts by limit, the lines wanted)
+    type PauseCase<'a> = (&'a [(&'a str, i64)], [&'a str; 4]);
+
     #[test]
     fn pauses_are_counted_by_limit_with_every_limit_named() {
-        // (the stored counts, the lines wanted)
-        let table: [(&[(&str, i64)], [&str; 4]); 3] = [
+        let table: [PauseCase; 3] = [
             (
                 &[],
                 [
