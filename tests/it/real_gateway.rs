@@ -378,3 +378,77 @@ fn claude_code_through_the_gateway_works_with_a_sonnet_4_5_and_an_opus_5_5() {
         }
     }
 }
+
+/// SPEC 4.2 (#85 requirement 1): the real programs, paused by the gateway
+/// at `budget.run_usd`, continue after a trusted `/afk budget +N` in the
+/// same checkout and home, resuming their own session: the continuation's
+/// model requests carry the earlier conversation.
+fn paused_then_continued(agent: &str) {
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([{"shell": "true", "usage": {"input": 10000, "output": 100}}]);
+    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                      "repos": [repo("acme/api", json!([issue]))]});
+    let Some((sb, afk)) = setup_with(
+        agent,
+        seed,
+        "[budget]\nrun_usd = 0.2\npause_for = \"1h\"\nmax_run_usd = 5.0\n",
+    ) else {
+        return;
+    };
+    dispatch(&afk);
+    let (_, r, err) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "pause", "{agent}: {r} {err}");
+    let before = model_requests(&sb).len();
+    // the continuation is asked to finish: commit, then say so
+    sb.admin(
+        "POST",
+        "/script",
+        Some(json!({"repo": "acme/api", "issue": 1, "steps": [
+            {"shell": "echo more >> f.txt && git add -A && git commit -qm more"},
+            {"text": "Finished."}
+        ]})),
+    );
+    sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +1");
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("continue".into(), Some("budget".into())),
+        "{agent}: {r} {err}"
+    );
+    let status = afk.wait_agent(1);
+    let log = agent_log(&afk);
+    assert_eq!(status, 0, "{agent}: the continuation ended well: {log}");
+    assert!(
+        model_requests(&sb).len() > before,
+        "{agent}: it asked the model again"
+    );
+    // one session of the program's across the stopped turn and its continuation
+    let key = match agent {
+        "claude" => "session_id",
+        _ => "thread_id",
+    };
+    let ids: std::collections::BTreeSet<String> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v[key].as_str().map(String::from))
+        .collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "{agent}: the continuation resumed the session: {log}"
+    );
+    assert!(
+        log.contains("--resume") || log.contains(" resume ") || log.matches(key).count() >= 2,
+        "{agent}: {log}"
+    );
+}
+
+#[test]
+fn a_paused_codex_continues_its_own_session_after_a_trusted_raise() {
+    paused_then_continued("codex");
+}
+
+#[test]
+fn a_paused_claude_code_continues_its_own_session_after_a_trusted_raise() {
+    paused_then_continued("claude");
+}
