@@ -429,6 +429,29 @@ mod tests {
         }
     }
 
+    /// Run 1 of acme/api#3, dispatched, one turn, not paused.
+    fn dispatched(pr: Option<PrNumber>, spend_usd: Option<f64>) -> Row {
+        Row {
+            run_id: RunId(1),
+            repo: RepoName::parse("acme/api").unwrap(),
+            issue: IssueNumber(3),
+            state: RunStatus::Dispatched,
+            shown: "dispatched",
+            reason: None,
+            pr,
+            pr_url: None,
+            turns: 1,
+            template: None,
+            template_version: None,
+            created_at: String::new(),
+            ended_at: None,
+            duration_s: 0,
+            spend_usd,
+            reported_usd: None,
+            paused: None,
+        }
+    }
+
     #[test]
     fn a_paused_run_is_listed_paused_with_its_figures_and_deadline() {
         let standing = crate::pause::standing(
@@ -442,25 +465,7 @@ mod tests {
             },
             Some(2.2),
         );
-        let mut r = Row {
-            run_id: RunId(1),
-            repo: RepoName::parse("acme/api").unwrap(),
-            issue: IssueNumber(3),
-            state: RunStatus::Dispatched,
-            shown: "dispatched",
-            reason: None,
-            pr: None,
-            pr_url: None,
-            turns: 1,
-            template: None,
-            template_version: None,
-            created_at: String::new(),
-            ended_at: None,
-            duration_s: 0,
-            spend_usd: Some(2.2),
-            reported_usd: None,
-            paused: None,
-        };
+        let mut r = dispatched(None, Some(2.2));
         assert_eq!(cells(&r, '#')[2], "dispatched");
         r.paused = Some(standing);
         r.shown = shown_state(r.state, true);
@@ -478,25 +483,7 @@ mod tests {
 
     #[test]
     fn a_pr_is_named_with_the_forges_sigil_in_the_listing_and_the_timeline() {
-        let r = Row {
-            run_id: RunId(1),
-            repo: RepoName::parse("acme/api").unwrap(),
-            issue: IssueNumber(3),
-            state: RunStatus::Dispatched,
-            shown: "dispatched",
-            reason: None,
-            pr: Some(PrNumber(4)),
-            pr_url: None,
-            turns: 1,
-            template: None,
-            template_version: None,
-            created_at: String::new(),
-            ended_at: None,
-            duration_s: 0,
-            spend_usd: None,
-            reported_usd: None,
-            paused: None,
-        };
+        let r = dispatched(Some(PrNumber(4)), None);
         let m = Moments {
             created_at: "2026-01-01T10:00:00Z",
             updated_at: "2026-01-01T10:00:00Z",
