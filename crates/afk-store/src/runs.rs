@@ -361,18 +361,12 @@ impl Store {
     /// Runs dispatched in `[from, to)` (RFC 3339 UTC text, as stored), oldest
     /// first; a row whose repo does not parse is left out.
     pub fn runs_created_between(&self, from: &str, to: &str) -> Result<Vec<Run>> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
+        self.readable_runs(
+            &format!(
                 "SELECT {COLS} FROM runs WHERE created_at >= ?1 AND created_at < ?2 ORDER BY id"
-            ))
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![from, to], row_or_unreadable)
-            .map_err(|e| self.err(e))?;
-        let rows: Vec<Result<Run, Unreadable>> =
-            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
-        Ok(rows.into_iter().flatten().collect())
+            ),
+            params![from, to],
+        )
     }
 
     /// The escalated runs of `repo#issue` before run `id`: a re-armed issue's
@@ -384,18 +378,12 @@ impl Store {
         issue: IssueNumber,
         id: RunId,
     ) -> Result<Vec<Run>> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
+        self.readable_runs(
+            &format!(
                 "SELECT {COLS} FROM runs WHERE repo = ?1 AND issue = ?2 AND id < ?3 AND state = 'escalated' ORDER BY id"
-            ))
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![repo.as_str(), issue, id], row_or_unreadable)
-            .map_err(|e| self.err(e))?;
-        let rows: Vec<Result<Run, Unreadable>> =
-            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
-        Ok(rows.into_iter().flatten().collect())
+            ),
+            params![repo.as_str(), issue, id],
+        )
     }
 
     /// Runs dispatched on the UTC day `day` that count toward it.
@@ -419,15 +407,21 @@ impl Store {
     /// The runs with a corrective or continuation turn started in
     /// `[from, to)`.
     fn runs_with_a_turn_between(&self, from: &str, to: &str) -> Result<Vec<Run>> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
+        self.readable_runs(
+            &format!(
                 "SELECT {COLS} FROM runs WHERE id IN \
                  (SELECT run_id FROM turns WHERE started_at >= ?1 AND started_at < ?2) ORDER BY id"
-            ))
-            .map_err(|e| self.err(e))?;
+            ),
+            params![from, to],
+        )
+    }
+
+    /// The runs a `SELECT {COLS} FROM runs ...` query finds for `args`,
+    /// in its order; a row whose repo does not parse is left out.
+    fn readable_runs(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Run>> {
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![from, to], row_or_unreadable)
+            .query_map(args, row_or_unreadable)
             .map_err(|e| self.err(e))?;
         let rows: Vec<Result<Run, Unreadable>> =
             rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
