@@ -33,11 +33,7 @@ fn world(window: &str) -> (Sandbox, Afk) {
         .arg(&f)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     (sb, afk)
 }
 
