@@ -762,22 +762,115 @@ fn the_repos_day_limit_is_handed_over_too_and_nothing_without_a_money_limit() {
 /// its first turn still running; its second turn leaves `continued`. The
 /// metrics file is `afk.prom`.
 pub(crate) fn at_the_limit(budget: &str) -> (Sandbox, Afk) {
+    at_the_limit_edited(budget, |text| {
+        format!("metrics_file = \"afk.prom\"\n{text}")
+    })
+}
+
+/// [`at_the_limit`] with its config text `edit`ed in place of the metrics
+/// file's line.
+pub(crate) fn at_the_limit_edited(
+    budget: &str,
+    edit: impl FnOnce(&str) -> String,
+) -> (Sandbox, Afk) {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let (afk, plan) = world(&sb, &["acme/api"], budget);
     let text = std::fs::read_to_string(&afk.config).unwrap();
-    std::fs::write(&afk.config, format!("metrics_file = \"afk.prom\"\n{text}")).unwrap();
+    std::fs::write(&afk.config, edit(&text)).unwrap();
+    turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
+    spend_past_the_limit(&afk, &plan);
+    (sb, afk)
+}
+
+/// Run 1's first turn reports $1.25, leaves `spent` and keeps running: a
+/// poll dispatches it, and this waits for `spent`.
+pub(crate) fn spend_past_the_limit(afk: &Afk, plan: &Path) {
     turn(
-        &plan,
+        plan,
         1,
         &format!(
             "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
              : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
         ),
     );
-    turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
     afk.poll();
-    wait_file(&run_file(&afk, 1, "spent"));
+    wait_file(&run_file(afk, 1, "spent"));
+}
+
+/// A tick that pauses `issue`'s run.
+pub(crate) fn pauses(afk: &Afk, issue: u64) {
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, issue).0, "pause", "{r}");
+}
+
+/// [`at_the_limit`] after the tick that pauses its run.
+pub(crate) fn paused_at_the_limit(budget: &str) -> (Sandbox, Afk) {
+    let (sb, afk) = at_the_limit(budget);
+    pauses(&afk, 1);
     (sb, afk)
+}
+
+/// A tick (its exit not looked at) that takes `action` (for `reason`) on
+/// issue 1; its report.
+pub(crate) fn takes(afk: &Afk, action: &str, reason: Option<&str>) -> Value {
+    let (_, r, _) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        (action.to_string(), reason.map(str::to_string)),
+        "{r}"
+    );
+    r
+}
+
+/// A tick that exits 0 and takes `action` (for `reason`) on issue 1; its
+/// report.
+pub(crate) fn takes_cleanly(afk: &Afk, action: &str, reason: Option<&str>) -> Value {
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        (action.to_string(), reason.map(str::to_string)),
+        "{r}"
+    );
+    r
+}
+
+/// A tick that exits 0 continues run 1 (for `reason`), and its second turn
+/// leaves `continued`.
+pub(crate) fn continues(afk: &Afk, reason: &str) {
+    takes_cleanly(afk, "continue", Some(reason));
+    wait_file(&run_file(afk, 1, "continued"));
+}
+
+/// Whether acme/api#1 wears `agent-paused` is `on`.
+pub(crate) fn assert_paused_label(sb: &Sandbox, on: bool) {
+    let labels = sb.labels_of("acme/api", 1);
+    assert_eq!(
+        labels.contains(&"agent-paused".to_string()),
+        on,
+        "{labels:?}"
+    );
+}
+
+/// afk's pause comments on the first repository.
+pub(crate) fn paused_comments(sb: &Sandbox) -> Vec<String> {
+    comments(sb, 0)
+        .into_iter()
+        .filter(|c| c.contains("afk:paused"))
+        .collect()
+}
+
+/// The operator raises `run_usd` from 1.0 to 3.0.
+pub(crate) fn raise_run_usd(afk: &Afk) {
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, text.replace("run_usd = 1.0", "run_usd = 3.0")).unwrap();
+}
+
+/// The kill switch on (`poll.enabled = false`); the config as it was.
+pub(crate) fn kill_switch(afk: &Afk) -> String {
+    let on = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, on.replace("enabled = true", "enabled = false")).unwrap();
+    on
 }
 
 /// SPEC 4.2 with `pause_for` set: at `run_usd` the turn is stopped and the
@@ -799,13 +892,7 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
             !labels.contains(&"ready-for-human".to_string()),
             "{labels:?}"
         );
-        let paused = |sb: &Sandbox| {
-            comments(sb, 0)
-                .into_iter()
-                .filter(|c| c.contains("afk:paused"))
-                .collect::<Vec<String>>()
-        };
-        let said = paused(&sb);
+        let said = paused_comments(&sb);
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(
             said[0].contains("$1.25") && said[0].contains("$1.00"),
@@ -854,10 +941,9 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         // a later tick waits and says nothing new
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1).0, "wait", "{r}");
-        assert_eq!(paused(&sb).len(), 1);
+        assert_eq!(paused_comments(&sb).len(), 1);
         // the operator raises the limit; a trusted person continues the run
-        let text = std::fs::read_to_string(&afk.config).unwrap();
-        std::fs::write(&afk.config, text.replace("run_usd = 1.0", "run_usd = 3.0")).unwrap();
+        raise_run_usd(&afk);
         // a stranger's resume is nobody's command
         sb.comment_on("acme/api", On::Issue(1), "mallory", "/afk resume");
         let (_, r, _) = afk.watch();
@@ -865,26 +951,15 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         assert!(!run_file(&afk, 1, "continued").exists());
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
         // the kill switch holds the continuation (SPEC 4.2.4.8 F2): wait kill-switch
-        let raised = std::fs::read_to_string(&afk.config).unwrap();
-        std::fs::write(
-            &afk.config,
-            raised.replace("enabled = true", "enabled = false"),
-        )
-        .unwrap();
-        let (_, r, _) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("kill-switch".into())),
-            "{r}"
-        );
+        let raised = kill_switch(&afk);
+        takes(&afk, "wait", Some("kill-switch"));
         assert!(!run_file(&afk, 1, "continued").exists());
         std::fs::write(&afk.config, &raised).unwrap();
         let (code, r, err) = afk.watch();
         assert_eq!(code, 0, "{err}");
         assert_eq!(action_of(&r, 1).0, "continue", "{r}");
         wait_file(&run_file(&afk, 1, "continued"));
-        let labels = sb.labels_of("acme/api", 1);
-        assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+        assert_paused_label(&sb, false);
         let (_, st, _) = afk.json(&["status"]);
         assert!(st["runs"][0].get("paused").is_none(), "{st}");
     });
@@ -895,13 +970,8 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
 #[test]
 fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
     with_dialect(Dialect::Github, || {
-        let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
-        let (_, r, _) = afk.watch();
-        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
-        assert!(
-            sb.labels_of("acme/api", 1)
-                .contains(&"agent-paused".to_string())
-        );
+        let (sb, afk) = paused_at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
+        assert_paused_label(&sb, true);
         // a pause teaches nothing yet: budget_exceeded is the escalation's (SPEC 4.2.6)
         let lessons = |afk: &Afk| {
             let (_, l, _) = afk.json(&["lessons", "list", "--type", "budget_exceeded"]);
@@ -912,13 +982,7 @@ fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
             &afk,
             time::OffsetDateTime::now_utc() + time::Duration::hours(2),
         );
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("escalate".into(), Some("over-budget".into())),
-            "{r}"
-        );
+        takes_cleanly(&afk, "escalate", Some("over-budget"));
         let labels = sb.labels_of("acme/api", 1);
         assert!(
             labels.contains(&"ready-for-human".to_string()),
@@ -948,12 +1012,7 @@ fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
 fn a_pause_whose_comment_failed_is_said_on_the_next_tick_once() {
     with_dialect(Dialect::Github, || {
         let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
-        let paused = |sb: &Sandbox| {
-            comments(sb, 0)
-                .into_iter()
-                .filter(|c| c.contains("afk:paused"))
-                .count()
-        };
+        let paused = |sb: &Sandbox| paused_comments(sb).len();
         // the pause's comment is the tick's first POST: refused
         sb.faults(
             json!([{"method": "POST", "path": "/issues/1/comments", "status": 403, "times": 1}]),
@@ -994,9 +1053,7 @@ fn a_pause_whose_comment_failed_is_said_on_the_next_tick_once() {
 fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
     with_dialect(Dialect::Github, || {
         let (sb, afk) =
-            at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
-        let (_, r, _) = afk.watch();
-        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+            paused_at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
         let before = comments(&sb, 0).len();
         // each leaves the run paused: a stranger's raise (nobody's command,
         // nothing said), one past the maximum (refused, named), a malformed
@@ -1024,14 +1081,7 @@ fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
         assert!(!run_file(&afk, 1, "continued").exists());
         // a trusted raise within the maximum continues the run
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("continue".into(), Some("budget".into())),
-            "{r}"
-        );
-        wait_file(&run_file(&afk, 1, "continued"));
+        continues(&afk, "budget");
         let (_, st, _) = afk.json(&["status"]);
         assert!(st["runs"][0].get("paused").is_none(), "{st}");
         // runs show says the run's own limit and who raised it (SPEC 4.2.4.5 C7)

@@ -11,18 +11,13 @@
 //! continuation's.
 
 use crate::budget::{
-    SLEEP, at_the_limit, comments, pin, run_file, tomorrow, turn, wait_file, world,
+    assert_paused_label, at_the_limit, at_the_limit_edited, comments, continues, kill_switch,
+    paused_at_the_limit, paused_comments, pauses, pin, raise_run_usd, run_file,
+    spend_past_the_limit, takes, takes_cleanly, tomorrow, turn, wait_file, world,
 };
 use crate::support::*;
 use afk_core::gateway::budget::{Refusal, STOP_FILE};
 use serde_json::json;
-
-fn paused_comments(sb: &Sandbox) -> Vec<String> {
-    comments(sb, 0)
-        .into_iter()
-        .filter(|c| c.contains("afk:paused"))
-        .collect()
-}
 
 /// SPEC 4.2.4.9: the gateway stopped the turn at `day_usd`: the run pauses
 /// at the day's cap (no raise offered, a comment cannot raise it), waits
@@ -61,13 +56,7 @@ fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
         pin(&afk, tomorrow(10, 0));
         afk.poll();
         afk.wait_agent(1);
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("pause".into(), Some("day_usd".into())),
-            "{r}"
-        );
+        takes_cleanly(&afk, "pause", Some("day_usd"));
         let said = paused_comments(&sb);
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(
@@ -77,18 +66,10 @@ fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
             said[0]
         );
         assert!(!said[0].contains("budget +"), "{}", said[0]);
-        assert!(
-            sb.labels_of("acme/api", 1)
-                .contains(&"agent-paused".to_string())
-        );
+        assert_paused_label(&sb, true);
         // the rest of the day: it waits, until the next midnight
         pin(&afk, tomorrow(23, 59));
-        let (_, r, _) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("paused".into())),
-            "{r}"
-        );
+        takes(&afk, "wait", Some("paused"));
         let (_, st, _) = afk.json(&["status"]);
         assert_eq!(st["runs"][0]["paused"]["limit"], "day_usd", "{st}");
         assert!(
@@ -117,20 +98,12 @@ fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
         assert!(!run_file(&afk, 1, "continued").exists());
         // the first tick after 00:00 UTC continues it, no person needed
         pin(&afk, tomorrow(0, 1) + time::Duration::days(1));
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("continue".into(), Some("day".into())),
-            "{r}"
-        );
-        wait_file(&run_file(&afk, 1, "continued"));
+        continues(&afk, "day");
         // the day counted by turns (SPEC 4.2.2): yesterday's $2.00 is
         // yesterday's; the new day's whole cap is the continuation's
         let handed = std::fs::read_to_string(run_file(&afk, 1, "budget-2")).unwrap();
         assert_eq!(handed.trim(), "2", "AFK_BUDGET_USD");
-        let labels = sb.labels_of("acme/api", 1);
-        assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+        assert_paused_label(&sb, false);
         assert!(
             !run_file(&afk, 1, STOP_FILE).exists(),
             "the paused turn's stop record is not the continuation's"
@@ -169,19 +142,10 @@ fn a_paused_run_ends_as_any_run_and_takes_its_paused_label() {
             ),
         ];
         for (end, (action, reason)) in ends {
-            let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
-            let (_, r, _) = afk.watch();
-            assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+            let (sb, afk) = paused_at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
             end(&sb);
-            let (code, r, err) = afk.watch();
-            assert_eq!(code, 0, "{err}");
-            assert_eq!(
-                action_of(&r, 1),
-                (action.to_string(), reason.map(str::to_string)),
-                "{r}"
-            );
-            let labels = sb.labels_of("acme/api", 1);
-            assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+            takes_cleanly(&afk, action, reason);
+            assert_paused_label(&sb, false);
             assert!(!run_file(&afk, 1, "continued").exists());
             // ended: a later tick does nothing more with it
             let (_, again, _) = afk.watch();
@@ -198,13 +162,7 @@ fn a_paused_run_ends_as_any_run_and_takes_its_paused_label() {
 fn a_paused_run_whose_pr_a_person_merges_succeeds_at_the_next_tick() {
     with_dialect(Dialect::Github, || {
         let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("pause".into(), Some("run_usd".into())),
-            "{r}"
-        );
+        let r = takes_cleanly(&afk, "pause", Some("run_usd"));
         // SPEC 4.2.4.2 B6: {"action": "pause", "reason", "spend_usd"}
         let entry = r["actions"]
             .as_array()
@@ -224,19 +182,13 @@ fn a_paused_run_whose_pr_a_person_merges_succeeds_at_the_next_tick() {
             prom.contains("afk_pauses_total{limit=\"day_usd\"} 0"),
             "{prom}"
         );
-        assert!(
-            sb.labels_of("acme/api", 1)
-                .contains(&"agent-paused".to_string())
-        );
+        assert_paused_label(&sb, true);
         // a person pushes to afk's branch, opens the PR and merges it
         sb.push_commit("acme/api", "afk/issue-1", "fix.txt");
         let pr = sb.open_pr("acme/api", "afk/issue-1", "a fix");
         sb.merge_by("acme/api", pr, "alice");
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(action_of(&r, 1), ("succeed".into(), None), "{r}");
-        let labels = sb.labels_of("acme/api", 1);
-        assert!(!labels.contains(&"agent-paused".to_string()), "{labels:?}");
+        takes_cleanly(&afk, "succeed", None);
+        assert_paused_label(&sb, false);
         assert_eq!(afk.run_row(1)["state"], "succeeded");
         assert!(afk.run_row(1).get("paused").is_none());
         assert!(!run_file(&afk, 1, "continued").exists());
@@ -261,21 +213,11 @@ fn a_paused_run_keeps_its_repo_locked_and_is_not_dispatched_again() {
             &["acme/api"],
             "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
         );
-        turn(
-            &plan,
-            1,
-            &format!(
-                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
-                 : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
-            ),
-        );
-        afk.poll();
-        wait_file(&run_file(&afk, 1, "spent"));
+        spend_past_the_limit(&afk, &plan);
         let (_, runs, _) = afk.json(&["runs"]);
         let busy = runs["runs"][0]["issue"].as_u64().unwrap();
         let other = 3 - busy;
-        let (_, r, _) = afk.watch();
-        assert_eq!(action_of(&r, busy).0, "pause", "{r}");
+        pauses(&afk, busy);
         let (code, p, err) = afk.poll();
         assert_eq!(code, 0, "{err}");
         assert_eq!(
@@ -297,33 +239,17 @@ fn a_paused_run_keeps_its_repo_locked_and_is_not_dispatched_again() {
 fn the_kill_switch_records_a_raise_and_holds_its_continuation() {
     with_dialect(Dialect::Github, || {
         let (sb, afk) =
-            at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
-        let (_, r, _) = afk.watch();
-        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
-        let on = std::fs::read_to_string(&afk.config).unwrap();
-        std::fs::write(&afk.config, on.replace("enabled = true", "enabled = false")).unwrap();
+            paused_at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
+        let on = kill_switch(&afk);
         let raise = sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("kill-switch".into())),
-            "{r}"
-        );
+        takes_cleanly(&afk, "wait", Some("kill-switch"));
         let (_, eyes) = sb.reactions("acme/api", On::Issue(1), raise);
         assert!(eyes.iter().any(|(_, c)| c == "eyes"), "{eyes:?}");
         let (_, shown, _) = afk.json(&["runs", "show", "1"]);
         assert_eq!(shown["limits"]["run_usd"], 3.0, "{shown}");
         assert!(!run_file(&afk, 1, "continued").exists());
         std::fs::write(&afk.config, &on).unwrap();
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("continue".into(), Some("budget".into())),
-            "{r}"
-        );
-        wait_file(&run_file(&afk, 1, "continued"));
+        continues(&afk, "budget");
     });
 }
 
@@ -334,38 +260,20 @@ fn the_kill_switch_records_a_raise_and_holds_its_continuation() {
 fn an_ask_made_while_paused_is_answered_by_the_turn_after_the_continuation() {
     with_dialect(Dialect::Github, || {
         let (sb, afk) =
-            at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
-        let (_, r, _) = afk.watch();
-        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+            paused_at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
         sb.comment_on(
             "acme/api",
             On::Issue(1),
             "alice",
             "/afk fix add a changelog line",
         );
-        let (_, r, _) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("paused".into())),
-            "{r}"
-        );
+        takes(&afk, "wait", Some("paused"));
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
-        let (_, r, _) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("continue".into(), Some("budget".into())),
-            "{r}"
-        );
+        takes(&afk, "continue", Some("budget"));
         wait_file(&run_file(&afk, 1, "continued"));
         afk.wait_agent(1);
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
         // a fix with CI not red is a review turn (as conversation.rs has it)
-        assert_eq!(
-            action_of(&r, 1),
-            ("corrective_turn".into(), Some("review".into())),
-            "{r}"
-        );
+        takes_cleanly(&afk, "corrective_turn", Some("review"));
     });
 }
 
@@ -375,11 +283,8 @@ fn an_ask_made_while_paused_is_answered_by_the_turn_after_the_continuation() {
 #[test]
 fn the_stop_file_holds_a_continuation_until_it_is_gone() {
     with_dialect(Dialect::Github, || {
-        let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
-        let (_, r, _) = afk.watch();
-        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
-        let text = std::fs::read_to_string(&afk.config).unwrap();
-        std::fs::write(&afk.config, text.replace("run_usd = 1.0", "run_usd = 3.0")).unwrap();
+        let (sb, afk) = paused_at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
+        raise_run_usd(&afk);
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
         let stop = afk.scratch.path("state/STOP");
         std::fs::write(&stop, "").unwrap();
@@ -390,14 +295,7 @@ fn the_stop_file_holds_a_continuation_until_it_is_gone() {
         assert!(!acted, "{r}");
         assert!(!run_file(&afk, 1, "continued").exists());
         std::fs::remove_file(&stop).unwrap();
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("continue".into(), Some("resume".into())),
-            "{r}"
-        );
-        wait_file(&run_file(&afk, 1, "continued"));
+        continues(&afk, "resume");
     });
 }
 
@@ -409,32 +307,18 @@ fn the_stop_file_holds_a_continuation_until_it_is_gone() {
 #[test]
 fn on_gitea_a_budget_raise_waits_for_its_authors_own_thumbs_up() {
     with_dialect(Dialect::Gitea, || {
-        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(
-            &sb,
-            &["acme/api"],
+        // the agent's account holds a forge token
+        let (sb, afk) = at_the_limit_edited(
             "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n",
+            |text| {
+                text.replacen(
+                    "confine = \"none\"\n",
+                    "confine = \"none\"\nworkspace = \"agent\"\n",
+                    1,
+                )
+            },
         );
-        let text = std::fs::read_to_string(&afk.config).unwrap();
-        let agent_holds_a_token = text.replacen(
-            "confine = \"none\"\n",
-            "confine = \"none\"\nworkspace = \"agent\"\n",
-            1,
-        );
-        std::fs::write(&afk.config, agent_holds_a_token).unwrap();
-        turn(
-            &plan,
-            1,
-            &format!(
-                "printf '%s\\n' '{{\"cost_usd\": 1.25}}' >> \"$AFK_PROGRESS_FILE\"\n\
-                 : > \"$AFK_RUN_DIR/spent\"\n{SLEEP}"
-            ),
-        );
-        turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
-        afk.poll();
-        wait_file(&run_file(&afk, 1, "spent"));
-        let (_, r, _) = afk.watch();
-        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        pauses(&afk, 1);
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
         let paused = |afk: &Afk, why: &str| {
             let (code, r, err) = afk.watch();
@@ -455,14 +339,7 @@ fn on_gitea_a_budget_raise_waits_for_its_authors_own_thumbs_up() {
         assert_eq!(questions(&sb).len(), 1, "asked once");
         // alice's own: the raise is carried out and continues the run
         sb.thumbs_up(asked[0], "alice");
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("continue".into(), Some("budget".into())),
-            "{r}"
-        );
-        wait_file(&run_file(&afk, 1, "continued"));
+        continues(&afk, "budget");
     });
 }
 
@@ -491,16 +368,9 @@ fn questions(sb: &Sandbox) -> Vec<i64> {
 fn a_resume_with_no_room_is_answered_and_continues_nothing() {
     with_dialect(Dialect::Github, || {
         let (sb, afk) =
-            at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
-        let (_, r, _) = afk.watch();
-        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+            paused_at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
         let early = sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
-        let (_, r, _) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("paused".into())),
-            "{r}"
-        );
+        takes(&afk, "wait", Some("paused"));
         let said = comments(&sb, 0);
         assert!(
             said.iter().any(|c| c.contains("still at $1.25 of $1.00")
@@ -513,23 +383,10 @@ fn a_resume_with_no_room_is_answered_and_continues_nothing() {
             "no eyes"
         );
         // the operator raises the limit: the early resume was nothing's
-        let text = std::fs::read_to_string(&afk.config).unwrap();
-        std::fs::write(&afk.config, text.replace("run_usd = 1.0", "run_usd = 3.0")).unwrap();
-        let (_, r, _) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("paused".into())),
-            "{r}"
-        );
+        raise_run_usd(&afk);
+        takes(&afk, "wait", Some("paused"));
         assert!(!run_file(&afk, 1, "continued").exists());
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("continue".into(), Some("resume".into())),
-            "{r}"
-        );
-        wait_file(&run_file(&afk, 1, "continued"));
+        continues(&afk, "resume");
     });
 }
