@@ -15,6 +15,7 @@ use crate::budget::{
     paused_at_the_limit, paused_comments, pauses, pin, raise_run_usd, run_file,
     spend_past_the_limit, takes, takes_cleanly, tomorrow, turn, wait_file, world,
 };
+use crate::conversation::questions;
 use crate::support::*;
 use afk_core::gateway::budget::{Refusal, STOP_FILE};
 use serde_json::json;
@@ -341,23 +342,6 @@ fn on_gitea_a_budget_raise_waits_for_its_authors_own_thumbs_up() {
         sb.thumbs_up(asked[0], "alice");
         continues(&afk, "budget");
     });
-}
-
-/// The ids of afk's questions to a command's author (`core::command_proof`).
-fn questions(sb: &Sandbox) -> Vec<i64> {
-    let st = sb.admin("GET", "/state", None);
-    st["repos"][0]["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| {
-            c["body"]
-                .as_str()
-                .unwrap_or("")
-                .contains("add a 👍 to this one")
-        })
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect()
 }
 
 /// SPEC 4.2.4.5 C5: a trusted `/afk resume` on a paused run with no room

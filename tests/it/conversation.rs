@@ -109,7 +109,7 @@ fn comments_now(sb: &Sandbox) -> Vec<Value> {
 }
 
 /// The ids of afk's questions to a command's author (`core::command_proof`).
-fn questions(sb: &Sandbox) -> Vec<i64> {
+pub(crate) fn questions(sb: &Sandbox) -> Vec<i64> {
     comments_now(sb)
         .iter()
         .filter(|c| {
