@@ -16,8 +16,9 @@ use crate::budget::{
     spend_past_the_limit, takes, takes_cleanly, tomorrow, turn, wait_file, world,
 };
 use crate::conversation::questions;
+use crate::metered::stopped_at_the_day;
 use crate::support::*;
-use afk_core::gateway::budget::{Refusal, STOP_FILE};
+use afk_core::gateway::budget::STOP_FILE;
 use serde_json::json;
 
 /// SPEC 4.2.4.9: the gateway stopped the turn at `day_usd`: the run pauses
@@ -33,19 +34,10 @@ fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
             &["acme/api"],
             "[budget]\nday_usd = 2.0\npause_for = \"7d\"\n",
         );
-        let stop = Refusal {
-            limit: "day_usd",
-            limit_usd: 2.0,
-            spend_usd: 2.0,
-        };
-        std::fs::write(plan.join(STOP_FILE), stop.to_record()).unwrap();
-        turn(
+        stopped_at_the_day(
             &plan,
-            1,
-            &format!(
-                "printf '%s\\n' '{{\"cost_usd\": 2.0}}' >> \"$AFK_PROGRESS_FILE\"\n\
-                 cp \"$PLAN/{STOP_FILE}\" \"$AFK_RUN_DIR/{STOP_FILE}\"\nexit 1\n"
-            ),
+            2.0,
+            "printf '%s\\n' '{\"cost_usd\": 2.0}' >> \"$AFK_PROGRESS_FILE\"\n",
         );
         // the continuation says what it was handed, then that it ran
         turn(

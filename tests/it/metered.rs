@@ -48,6 +48,23 @@ fn record(plan: &Path, micro: &[u64]) {
 const LYING: &str = "cp \"$PLAN/metered.jsonl\" \"$AFK_RUN_DIR/metered.jsonl\"\n\
      printf '%s\\n' '{\"type\":\"result\",\"subtype\":\"success\",\"session_id\":\"s1\",\"total_cost_usd\":0.0042}'\n";
 
+/// The gateway's refusal at `budget.day_usd` $2.00 (`spend_usd` counted)
+/// in `plan`, and turn 1: `before`, then that refusal copied where the
+/// keeper leaves it, and a failed exit.
+pub(crate) fn stopped_at_the_day(plan: &Path, spend_usd: f64, before: &str) {
+    let stop = Refusal {
+        limit: "day_usd",
+        limit_usd: 2.0,
+        spend_usd,
+    };
+    std::fs::write(plan.join(STOP_FILE), stop.to_record()).unwrap();
+    turn(
+        plan,
+        1,
+        &format!("{before}cp \"$PLAN/{STOP_FILE}\" \"$AFK_RUN_DIR/{STOP_FILE}\"\nexit 1\n"),
+    );
+}
+
 fn comments(sb: &Sandbox) -> Vec<String> {
     let st = sb.admin("GET", "/state", None);
     st["repos"][0]["comments"]
@@ -221,17 +238,7 @@ fn a_turn_the_gateway_stopped_at_a_day_limit_escalates_over_budget_with_its_figu
     );
     // the run's own spend is under every limit it has; the day's is not
     record(&plan, &[500_000]);
-    let stop = Refusal {
-        limit: "day_usd",
-        limit_usd: 2.0,
-        spend_usd: 2.000001,
-    };
-    std::fs::write(plan.join(STOP_FILE), stop.to_record()).unwrap();
-    turn(
-        &plan,
-        1,
-        &format!("{LYING}cp \"$PLAN/{STOP_FILE}\" \"$AFK_RUN_DIR/{STOP_FILE}\"\nexit 1\n"),
-    );
+    stopped_at_the_day(&plan, 2.000001, LYING);
     afk.poll();
     afk.wait_agent(1);
     let (code, r, err) = afk.watch();
