@@ -205,6 +205,13 @@ pub fn turn_ended(
     let budget_stop = run_dir
         .join(crate::core::gateway::budget::STOP_FILE)
         .exists();
+    let paused_at = store.talk(run.id).ok().and_then(|t| t.pause.limit);
+    let stopped = crate::core::telemetry::spans::turn_stopped(
+        budget_stop,
+        paused_at.as_deref(),
+        run.state == crate::types::RunStatus::Abandoned,
+        run.end_reason.as_deref(),
+    );
     let facts = crate::core::telemetry::spans::TurnFacts {
         instance,
         run: run.id.0,
@@ -217,7 +224,7 @@ pub fn turn_ended(
             .map(|t| (t.name.as_str(), t.version, t.hash.as_str())),
         agent: cfg.runner.agent().as_str(),
         exit_code: code,
-        stopped: budget_stop.then_some("budget"),
+        stopped,
         lines: &lines,
         reported_usd: None,
         start_unix_ns: started.map_or(0, unix_ns),

@@ -144,6 +144,37 @@ pub fn error_type(messages: &[&str]) -> Option<&'static str> {
     })
 }
 
+/// SPEC 10.3.7: why afk stopped a turn (its `invoke_agent` span's
+/// `error.type`), from what the run's record says as the turn's end is
+/// seen: the gateway's stop at a money limit, a pause at `run_time`, or the
+/// end afk decided for the run (an abandoned run, a stall, `run_time`,
+/// a person's `stop`); None when afk did not stop it.
+pub fn turn_stopped(
+    budget_stop: bool,
+    paused_at: Option<&str>,
+    abandoned: bool,
+    end_reason: Option<&str>,
+) -> Option<&'static str> {
+    if budget_stop {
+        return Some("budget");
+    }
+    match paused_at {
+        Some("run_time") => return Some("timeout"),
+        Some(_) => return Some("budget"),
+        None => {}
+    }
+    if abandoned {
+        return Some("abandoned");
+    }
+    match end_reason? {
+        "stalled" => Some("stalled"),
+        "timeout" => Some("timeout"),
+        "stopped" => Some("stopped"),
+        "over-budget" => Some("budget"),
+        _ => None,
+    }
+}
+
 /// A turn that ended (`invoke_agent`) and its model requests (`chat`).
 pub struct TurnFacts<'a> {
     pub instance: &'a str,

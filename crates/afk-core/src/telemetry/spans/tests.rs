@@ -305,3 +305,27 @@ fn late_facts_have_fixed_ids() {
     assert_eq!(r.span_id, ids::fact_span_id("i", 7, "reverted"));
     assert_eq!(attr(&r, "afk.run.reverted"), Some(&AttrValue::Bool(true)));
 }
+
+/// SPEC 10.3.7: a turn afk stopped says why (`error.type`); one it did not
+/// stop says nothing of the kind.
+#[test]
+fn turn_stopped_says_why_afk_stopped_the_turn() {
+    let table = [
+        ((true, None, false, None), Some("budget")),
+        ((false, Some("run_time"), false, None), Some("timeout")),
+        ((false, Some("day_usd"), false, None), Some("budget")),
+        ((false, None, true, None), Some("abandoned")),
+        ((false, None, false, Some("stalled")), Some("stalled")),
+        ((false, None, false, Some("timeout")), Some("timeout")),
+        ((false, None, false, Some("stopped")), Some("stopped")),
+        ((false, None, false, Some("ci-red")), None),
+        ((false, None, false, None), None),
+    ];
+    for ((budget, paused, abandoned, reason), want) in table {
+        assert_eq!(
+            turn_stopped(budget, paused, abandoned, reason),
+            want,
+            "{budget} {paused:?} {abandoned} {reason:?}"
+        );
+    }
+}
