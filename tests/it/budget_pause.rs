@@ -11,13 +11,14 @@
 //! continuation's.
 
 use crate::budget::{
-    assert_paused_label, at_the_limit, at_the_limit_edited, comments, continues, kill_switch,
-    paused_at_the_limit, paused_comments, pauses, pin, raise_run_usd, run_file,
+    SLEEP, assert_paused_label, at_the_limit, at_the_limit_edited, comments, continues,
+    kill_switch, paused_at_the_limit, paused_comments, pauses, pin, raise_run_usd, run_file,
     spend_past_the_limit, takes, takes_cleanly, tomorrow, turn, wait_file, world,
 };
 use crate::conversation::questions;
 use crate::metered::stopped_at_the_day;
 use crate::support::*;
+use crate::workspace::forge_head;
 use afk_core::gateway::budget::STOP_FILE;
 use serde_json::json;
 
@@ -364,5 +365,51 @@ fn a_resume_with_no_room_is_answered_and_continues_nothing() {
         assert!(!run_file(&afk, 1, "continued").exists());
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
         continues(&afk, "resume");
+    });
+}
+
+/// SPEC 4.2.4.2 B2: pausing does what any turn's end does first. A run
+/// paused at `run_time` while its agent still ran has the work left
+/// uncommitted in its checkout committed by afk, pushed, and its PR opened
+/// on it by the end of the pausing tick, the pause's comment naming the PR.
+#[test]
+fn a_run_paused_at_run_time_has_its_uncommitted_work_on_its_pr_by_the_end_of_the_pausing_tick() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_time = \"1h\"\npause_for = \"7d\"\n",
+        );
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(
+            &afk.config,
+            text.replace("[runner]\n", "[runner]\nworkspace = \"afk\"\n"),
+        )
+        .unwrap();
+        turn(
+            &plan,
+            1,
+            &format!("echo bought > bought.txt\n: > \"$AFK_RUN_DIR/started\"\n{SLEEP}"),
+        );
+        afk.poll();
+        wait_file(&run_file(&afk, 1, "started"));
+        afk.later(2);
+        takes_cleanly(&afk, "pause", Some("run_time"));
+        let head = forge_head(&sb, "afk/issue-1").expect("the turn's work pushed");
+        let forge = sb.git.join("acme/api.git");
+        assert_eq!(
+            git(&forge, &["show", &format!("{head}:bought.txt")]),
+            "bought"
+        );
+        assert_eq!(
+            git(&forge, &["log", "-1", "--format=%s", &head]),
+            "Uncommitted changes left by turn 1"
+        );
+        let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1;
+        assert_eq!(pulls[0]["head"]["sha"], head.as_str(), "{pulls}");
+        let said = paused_comments(&sb);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].contains("the work so far is on #"), "{}", said[0]);
     });
 }

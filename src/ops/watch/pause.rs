@@ -38,8 +38,11 @@ pub(super) fn pause(
     // the pause's spend: the run's once its agent was stopped, what its
     // turn had in flight counted (SPEC 4.2.4.2 B4)
     let stopped = store.run(run.id)?.and_then(|r| r.spend_usd);
+    let spend_usd = stopped.or(seen.spend_usd);
+    let pr = forward(w, run, seen, spend_usd)?;
     let f = Figures {
-        spend_usd: stopped.or(seen.spend_usd).unwrap_or(0.0),
+        spend_usd: spend_usd.unwrap_or(0.0),
+        pr,
         ..figures(w, run, seen, limit, n)
     };
     let first = pause::first_sentence(&f);
@@ -70,6 +73,34 @@ pub(super) fn pause(
         limit.key()
     ));
     Ok(())
+}
+
+/// The stopped turn's work forwarded as any turn's end forwards it (SPEC
+/// 4.2.4.2 B2, 5.0.3): its uncommitted changes committed by afk, the branch
+/// pushed, afk's PR opened or updated, the gate as always; the PR's number
+/// reference handed back. Settle forwarded already where the agent had ended. What
+/// forwarding meets (a conflict, a refusal, the gate's) is kept as at any
+/// turn's end (the commits in the run folder) and met again by the next
+/// tick's settle; a paused run waits on it until it continues.
+fn forward(w: &Watch, run: &Run, seen: &Seen, spend_usd: Option<f64>) -> Result<Option<String>> {
+    let pr_ref = |n| w.t.settled.profile.pr_ref(n);
+    let known = seen.pr.as_ref().map(|p| pr_ref(p.number));
+    if seen.agent != Agent::Running {
+        return Ok(known);
+    }
+    let found = super::pr::find(w, run)?;
+    let (forwarded, found) =
+        super::forward::step(w, run, &seen.run_dir, (Agent::Vanished, spend_usd), found)?;
+    if let Some((problem, why)) = &forwarded.problem {
+        crate::log::warn(&format!(
+            "{}#{} run {}: the paused turn's work was not forwarded ({problem:?}{}{why}): the next tick meets it again",
+            run.repo,
+            run.issue,
+            run.id,
+            if why.is_empty() { "" } else { ": " },
+        ));
+    }
+    Ok(found.map(|(p, _)| pr_ref(p.number)).or(known))
 }
 
 /// A running agent stopped, and what its turn had in flight until the stop
