@@ -413,3 +413,28 @@ fn a_run_paused_at_run_time_has_its_uncommitted_work_on_its_pr_by_the_end_of_the
         assert!(said[0].contains("the work so far is on #"), "{}", said[0]);
     });
 }
+
+/// SPEC 4.2.4.3 C-check: the checklist keeps one line per pause and one
+/// per continuation after the run continues: after a pause at `run_usd`, a
+/// trusted raise and its continuation, the checklist says both, who raised
+/// the budget, from what and to what.
+#[test]
+fn after_a_pause_a_raise_and_its_continuation_the_checklist_keeps_both_lines() {
+    with_dialect(Dialect::Github, || {
+        let (sb, afk) =
+            paused_at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\nmax_run_usd = 5.0\n");
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
+        continues(&afk, "budget");
+        let list = comments(&sb, 0);
+        let checklist = list.iter().find(|c| c.contains("afk:checklist")).unwrap();
+        assert!(
+            checklist.contains("- paused at $1.25 of $1.00 (budget.run_usd) since "),
+            "{checklist}"
+        );
+        assert!(
+            checklist.contains("- continued by alice: budget $1.00 → $3.00\n"),
+            "{checklist}"
+        );
+        assert!(!checklist.contains("**paused**"), "{checklist}");
+    });
+}

@@ -59,6 +59,9 @@ pub struct Checklist {
     /// the pause's figure (`$2.20 of $2.00`, `4h`: `core::pause::figure`),
     /// where it is known
     pub paused_at: Option<String>,
+    /// one line per past pause and continuation, oldest first
+    /// (`core::pause_history::lines`; SPEC 4.2.4.3 C-check)
+    pub past: Vec<String>,
     /// while a `gate` turn runs: the turn the change gate refused
     pub gate_refused: Option<u32>,
 }
@@ -181,6 +184,10 @@ pub fn render(c: &Checklist) -> String {
             md_text(since)
         ));
     }
+    // afk's own words, their people's and stamps escaped by `lines`
+    for line in &c.past {
+        s.push_str(&format!("- {line}\n"));
+    }
     if !c.talk.is_empty() || c.held.is_some() {
         s.push_str("\nOn the PR and the issue:\n");
         for t in &c.talk {
@@ -294,6 +301,17 @@ mod tests {
             t.contains("- **paused** at `budget.day_usd` since 2026-01-01T11:00:00Z: it continues by itself at 00:00 UTC\n"),
             "{t}"
         );
+        // past pauses and continuations keep a line each, after it ends too
+        c.paused = None;
+        c.past = vec![
+            "paused at $2.20 of $2.00 (budget.run_usd) since T1".into(),
+            "continued by alice: budget $2.00 → $7.00".into(),
+        ];
+        let t = render(&c);
+        assert!(
+            t.contains("- paused at $2.20 of $2.00 (budget.run_usd) since T1\n- continued by alice: budget $2.00 → $7.00\n"),
+            "{t}"
+        );
     }
 
     fn base() -> Checklist {
@@ -315,6 +333,7 @@ mod tests {
             held: None,
             paused: None,
             paused_at: None,
+            past: vec![],
             gate_refused: None,
         }
     }

@@ -53,6 +53,7 @@ pub mod kinds;
 pub mod lines;
 pub mod outcome;
 pub mod pause;
+pub mod pause_history;
 pub mod placeholders;
 pub mod progress;
 pub mod prompt;

@@ -220,6 +220,9 @@ const MIGRATIONS: &[&str] = &[
     // 33: the telemetry outbox (outbox.rs; SPEC 10.3.10): run and late-fact
     // spans, recorded with the end or the fact, until a collector takes them
     outbox::SCHEMA,
+    // 34: a run's past pauses and continuations (talk.rs; SPEC 4.2.4.3
+    // C-check), each written with the pause or the continuation
+    talk::PAUSE_HISTORY_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -111,6 +111,66 @@ pub struct Pause {
     pub said: bool,
 }
 
+/// Migration 34: a run's past pauses and continuations, one row each, in
+/// order (SPEC 4.2.4.3 C-check: the checklist keeps one line per pause and
+/// continuation): `paused` or `continued`, when, the limit's key, the
+/// limit's words then (`$2.00`, `4h`), the spend at a pause, who continued.
+pub const PAUSE_HISTORY_SCHEMA: &str = "CREATE TABLE pause_history (
+    run_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    limit_key TEXT NOT NULL,
+    limit_words TEXT NOT NULL,
+    spend_usd REAL,
+    who TEXT,
+    PRIMARY KEY (run_id, seq)
+);";
+
+/// One past pause (`continued: false`) or continuation of a run, as
+/// `pause_history` keeps it; `at` is the store's stamp when written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Past {
+    pub continued: bool,
+    pub at: String,
+    /// the limit's key (`run_usd`, `run_time`, `day_usd`, `repo_day_usd`)
+    pub limit: String,
+    /// the limit's words at that moment (`$2.00`, `4h`)
+    pub limit_words: String,
+    /// the run's spend at a pause
+    pub spend_usd: Option<f64>,
+    /// who continued it
+    pub who: Option<String>,
+}
+
+/// `past` appended to `run`'s history, stamped `at`, inside `tx`.
+pub(crate) fn note_past(
+    tx: &rusqlite::Connection,
+    run: RunId,
+    at: &str,
+    past: &Past,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO pause_history (run_id, seq, at, kind, limit_key, limit_words, spend_usd, who)
+         VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM pause_history WHERE run_id = ?1),
+                 ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            run,
+            at,
+            if past.continued {
+                "continued"
+            } else {
+                "paused"
+            },
+            past.limit,
+            past.limit_words,
+            past.spend_usd,
+            past.who
+        ],
+    )?;
+    Ok(())
+}
+
 /// One review or comment afk looked at: what it is, what it said and what
 /// afk did with it, typed; stored as their words (`review`, `fix: …`,
 /// `taken: review turn 1 of 3`).
@@ -228,7 +288,7 @@ impl Store {
         &mut self,
         run: RunId,
         limit: &str,
-        event: Option<crate::events::NewEvent>,
+        (event, past): (Option<crate::events::NewEvent>, &Past),
     ) -> Result<Option<u32>> {
         let at = self.stamp();
         let path = self.path.clone();
@@ -251,6 +311,8 @@ impl Store {
         if let Some(e) = event {
             crate::events::insert_event(&tx, &e, &at).map_err(map)?;
         }
+        // the checklist's line for this pause, kept after it ends
+        note_past(&tx, run, &at, past).map_err(map)?;
         let count: i64 = tx
             .query_row("SELECT pauses FROM talk WHERE run_id = ?1", [run], |r| {
                 r.get(0)
@@ -258,6 +320,30 @@ impl Store {
             .map_err(map)?;
         tx.commit().map_err(map)?;
         Ok(Some(count.max(0) as u32))
+    }
+
+    /// `run`'s past pauses and continuations, oldest first.
+    pub fn pause_history(&self, run: RunId) -> Result<Vec<Past>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT kind, at, limit_key, limit_words, spend_usd, who FROM pause_history
+                 WHERE run_id = ?1 ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run], |r| {
+                Ok(Past {
+                    continued: r.get::<_, String>(0)? == "continued",
+                    at: r.get(1)?,
+                    limit: r.get(2)?,
+                    limit_words: r.get(3)?,
+                    spend_usd: r.get(4)?,
+                    who: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
     /// The current pause's label and comment are on the forge.

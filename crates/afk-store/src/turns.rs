@@ -49,7 +49,7 @@ impl Store {
     /// (never two agents for one turn), with when and why, in one
     /// transaction. Returns the turn's number.
     pub fn begin_turn(&self, id: RunId, reason: &str, why: &str) -> Result<u32> {
-        self.begin(id, reason, why, None)
+        self.begin(id, reason, why, (None, None))
     }
 
     /// A paused run's continuation turn (SPEC 4.2.4.6), recorded as
@@ -59,9 +59,9 @@ impl Store {
         &self,
         id: RunId,
         why: &str,
-        event: &crate::events::NewEvent,
+        (event, past): (&crate::events::NewEvent, &crate::talk::Past),
     ) -> Result<u32> {
-        self.begin(id, "continue", why, Some(event))
+        self.begin(id, "continue", why, (Some(event), Some(past)))
     }
 
     fn begin(
@@ -69,7 +69,7 @@ impl Store {
         id: RunId,
         reason: &str,
         why: &str,
-        event: Option<&crate::events::NewEvent>,
+        (event, past): (Option<&crate::events::NewEvent>, Option<&crate::talk::Past>),
     ) -> Result<u32> {
         let at = self.stamp();
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
@@ -92,6 +92,10 @@ impl Store {
         .map_err(|e| self.err(e))?;
         if let Some(ev) = event {
             crate::events::insert_event(&tx, ev, &at).map_err(|e| self.err(e))?;
+        }
+        // a continuation's line in the run's pause history (SPEC 4.2.4.3)
+        if let Some(p) = past {
+            crate::talk::note_past(&tx, id, &at, p).map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(turn as u32)

@@ -69,7 +69,21 @@ pub(super) fn write(
     let paused_at = crate::page::paused_standing(w.t.config(), &fresh, &pause)
         .map(|s| crate::core::pause::figure(&s));
     let paused = pause.limit.zip(pause.since).filter(|_| step.end.is_none());
-    let text = checklist_for(w, seen, run, (step.turn, paused, paused_at), end);
+    // one line per past pause and continuation (SPEC 4.2.4.3 C-check)
+    let history = store.pause_history(run.id)?;
+    let history: Vec<crate::core::pause_history::Past> = history
+        .iter()
+        .map(|p| crate::core::pause_history::Past {
+            continued: p.continued,
+            at: &p.at,
+            limit: &p.limit,
+            limit_words: &p.limit_words,
+            spend_usd: p.spend_usd,
+            who: p.who.as_deref(),
+        })
+        .collect();
+    let past = crate::core::pause_history::lines(&history, paused.is_some());
+    let text = checklist_for(w, seen, run, (step.turn, paused, paused_at, past), end);
     update_checklist(w, store, run, &text, notes)
 }
 
@@ -317,7 +331,7 @@ fn checklist_for(
     w: &Watch,
     seen: &Seen,
     run: &Run,
-    (turns, paused, paused_at): (u32, Option<(String, String)>, Option<String>),
+    (turns, paused, paused_at, past): (u32, Option<(String, String)>, Option<String>, Vec<String>),
     end: Option<End>,
 ) -> String {
     let cfg = w.t.config();
@@ -348,6 +362,7 @@ fn checklist_for(
             .zip(seen.heard.talk.held_since.clone()),
         paused,
         paused_at,
+        past,
         gate_refused: gate_turn_running(w, seen, run, turns),
     })
 }

@@ -14,6 +14,7 @@ use crate::forge::Target;
 use crate::store::Store;
 use crate::store::events::NewEvent;
 use crate::store::runs::Run;
+use crate::store::talk::Past;
 use anyhow::Result;
 use std::time::Duration;
 
@@ -49,20 +50,29 @@ pub(super) fn pause(
     let url = crate::core::escalation::link(&run.url);
     let url = url.as_deref().unwrap_or("");
     let text = pause::notification(run.repo.as_ref(), run.issue, &first, url);
-    let recorded = store.source().open()?.at(w.t.now).pause(
-        run.id,
-        limit.key(),
-        Some(NewEvent {
-            kind: EventKind::RunPaused,
-            repo: &run.repo,
-            issue: run.issue,
-            run_id: run.id,
-            // the limit (SPEC 4.2.4.3 C-event; `afk_pauses_total{limit}`)
-            reason: Some(limit.key()),
-            url: Some(url).filter(|u| !u.is_empty()),
-            text: &text,
-        }),
-    )?;
+    // the checklist's line for this pause, kept after it (SPEC 4.2.4.3 C-check)
+    let past = Past {
+        limit: limit.key().to_string(),
+        limit_words: crate::core::pause_history::limit_words(&f),
+        spend_usd: Some(f.spend_usd),
+        ..Past::default()
+    };
+    let event = NewEvent {
+        kind: EventKind::RunPaused,
+        repo: &run.repo,
+        issue: run.issue,
+        run_id: run.id,
+        // the limit (SPEC 4.2.4.3 C-event; `afk_pauses_total{limit}`)
+        reason: Some(limit.key()),
+        url: Some(url).filter(|u| !u.is_empty()),
+        text: &text,
+    };
+    let recorded =
+        store
+            .source()
+            .open()?
+            .at(w.t.now)
+            .pause(run.id, limit.key(), (Some(event), &past))?;
     let n = recorded.unwrap_or(seen.heard.talk.pause.count.max(1));
     announce(w, store, run, Figures { n, ..f }, notes)?;
     crate::log::decision(&format!(

@@ -112,10 +112,6 @@ pub(super) fn continuation(
         url: url.as_deref(),
         text: &text,
     };
-    let turn = store.begin_continuation(run.id, &why, &event)?;
-    if let Some(pr) = &seen.pr {
-        store.set_turn_head(run.id, turn, &pr.head.sha)?;
-    }
     let figures = super::pause::figures(
         w,
         run,
@@ -123,6 +119,18 @@ pub(super) fn continuation(
         paused.unwrap_or(crate::core::run_state::Limit::RunUsd),
         talk.pause.count,
     );
+    // the checklist's line for it, kept with the pause's (SPEC 4.2.4.3 C-check)
+    let past = crate::store::talk::Past {
+        continued: true,
+        limit: figures.limit.key().to_string(),
+        limit_words: crate::core::pause_history::limit_words(&figures),
+        who: Some(who.clone()),
+        ..Default::default()
+    };
+    let turn = store.begin_continuation(run.id, &why, (&event, &past))?;
+    if let Some(pr) = &seen.pr {
+        store.set_turn_head(run.id, turn, &pr.head.sha)?;
+    }
     let now = (
         super::decide::run_usd(w, &talk),
         super::decide::run_time(w, &talk),
