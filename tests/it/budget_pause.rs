@@ -438,3 +438,76 @@ fn after_a_pause_a_raise_and_its_continuation_the_checklist_keeps_both_lines() {
         assert!(!checklist.contains("**paused**"), "{checklist}");
     });
 }
+
+/// SPEC 4.2.4.9 G2: several runs paused at a day's cap continue at the
+/// first tick after midnight, oldest first: the older run's continuation
+/// takes its paused label off (its first write) before the younger's.
+#[test]
+fn several_runs_paused_at_the_days_cap_continue_at_the_same_tick_oldest_first() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [
+            repo("acme/api", json!([ready(1, "alice")])),
+            repo("acme/web", json!([ready(1, "alice")]))
+        ]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api", "acme/web"],
+            "[budget]\nday_usd = 2.0\npause_for = \"7d\"\n",
+        );
+        stopped_at_the_day(
+            &plan,
+            2.0,
+            "printf '%s\\n' '{\"cost_usd\": 1.0}' >> \"$AFK_PROGRESS_FILE\"\n",
+        );
+        turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
+        pin(&afk, tomorrow(10, 0));
+        // one run per repository: both dispatched, whatever a poll's cap
+        afk.poll();
+        afk.poll();
+        afk.wait_agent(1);
+        afk.wait_agent(2);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        let actions = r["actions"].as_array().unwrap();
+        assert_eq!(actions.len(), 2, "{r}");
+        assert!(
+            actions
+                .iter()
+                .all(|a| a["action"] == "pause" && a["reason"] == "day_usd"),
+            "{r}"
+        );
+        // the first tick after midnight continues both
+        pin(&afk, tomorrow(0, 1) + time::Duration::days(1));
+        sb.clear_requests();
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        let actions = r["actions"].as_array().unwrap();
+        assert!(
+            actions.len() == 2
+                && actions
+                    .iter()
+                    .all(|a| a["action"] == "continue" && a["reason"] == "day"),
+            "{r}"
+        );
+        wait_file(&run_file(&afk, 1, "continued"));
+        wait_file(&run_file(&afk, 2, "continued"));
+        let repo_of = |id: i64| afk.run_row(id)["repo"].as_str().unwrap().to_string();
+        let (older, younger) = (repo_of(1), repo_of(2));
+        let writes = sb.writes();
+        let unlabelled = |repo: &str| {
+            writes
+                .iter()
+                .position(|w| {
+                    w["method"] == "DELETE"
+                        && w["path"]
+                            .as_str()
+                            .is_some_and(|p| p.contains(repo) && p.contains("agent-paused"))
+                })
+                .unwrap_or_else(|| panic!("{repo}'s paused label stays: {writes:?}"))
+        };
+        assert!(
+            unlabelled(&older) < unlabelled(&younger),
+            "run 1 ({older}) continues before run 2 ({younger}): {writes:?}"
+        );
+    });
+}

@@ -114,9 +114,63 @@ pub fn day_reopened(since: OffsetDateTime, now: OffsetDateTime) -> bool {
     now >= next_midnight(since)
 }
 
+/// The order a watch tick takes its runs in (SPEC 4.2.4.9 G2: "several
+/// paused runs continue at the same tick, oldest first"): the runs paused at
+/// a day's cap one by one, oldest (lowest id) first, so that at the first
+/// tick after midnight their continuations start in that order; then every
+/// other run, fanned out. `runs`: each run's id (None: unreadable) and the
+/// limit it is paused at (None: not paused). Returns (one by one, fanned
+/// out), indexes into `runs`, the fanned out ones in their given order.
+pub fn watch_order<I: Ord + Copy>(runs: &[(Option<I>, Option<&str>)]) -> (Vec<usize>, Vec<usize>) {
+    let day = |l: Option<&str>| {
+        l.and_then(crate::run_state::Limit::parse)
+            .is_some_and(|l| l.is_day())
+    };
+    let (mut first, rest): (Vec<usize>, Vec<usize>) =
+        (0..runs.len()).partition(|&i| runs[i].0.is_some() && day(runs[i].1));
+    first.sort_by_key(|&i| runs[i].0);
+    (first, rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_paused_runs_continue_at_the_same_tick_oldest_first() {
+        let cases: [(&[(Option<u32>, Option<&str>)], (Vec<usize>, Vec<usize>)); 6] = [
+            (&[], (vec![], vec![])),
+            // nobody paused at a day's cap: all fan out, as given
+            (
+                &[(Some(3), None), (Some(1), Some("run_usd"))],
+                (vec![], vec![0, 1]),
+            ),
+            // two at the day's cap: the older first, whatever the rows' order
+            (
+                &[
+                    (Some(7), Some("day_usd")),
+                    (Some(2), None),
+                    (Some(4), Some("day_usd")),
+                ],
+                (vec![2, 0], vec![1]),
+            ),
+            // the repository's day too
+            (
+                &[(Some(9), Some("repo_day_usd")), (Some(5), Some("day_usd"))],
+                (vec![1, 0], vec![]),
+            ),
+            // an unreadable row fans out (its error reported as ever)
+            (&[(None, Some("day_usd"))], (vec![], vec![0])),
+            // time and an unknown limit are no day's cap
+            (
+                &[(Some(1), Some("run_time")), (Some(2), Some("weekly"))],
+                (vec![], vec![0, 1]),
+            ),
+        ];
+        for (i, (runs, want)) in cases.into_iter().enumerate() {
+            assert_eq!(watch_order(runs), want, "case {i}");
+        }
+    }
     use crate::spend::day_spend;
     use time::macros::{date, datetime};
 

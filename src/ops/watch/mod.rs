@@ -167,10 +167,7 @@ fn watch<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
         .filter_map(|r| r.as_ref().ok().cloned())
         .collect();
     lists::prefetch(&w, &runs);
-    let results = fan_out(&rows, cfg.forge.concurrency, |r| match r {
-        Ok(run) => process(&w, run),
-        Err(bad) => (None, vec![unreadable(bad)]),
-    });
+    let results = watch_rows(&w, &rows, cfg.forge.concurrency);
     let mut actions = vec![];
     for (a, e) in results {
         actions.extend(a);
@@ -198,6 +195,46 @@ fn watch<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
         human,
         tick: Some(t),
     })
+}
+
+/// Each row watched, its result at its row's place: the runs paused at a
+/// day's cap one by one, oldest first, so that at the first tick after
+/// midnight they continue in that order (SPEC 4.2.4.9 G2), then the others
+/// fanned out (`core::turn_day::watch_order`).
+fn watch_rows(
+    w: &Watch,
+    rows: &[Result<Run, crate::store::runs::Unreadable>],
+    concurrency: usize,
+) -> Vec<(Option<ActionItem>, Vec<ErrorItem>)> {
+    let one = |r: &Result<Run, crate::store::runs::Unreadable>| match r {
+        Ok(run) => process(w, run),
+        Err(bad) => (None, vec![unreadable(bad)]),
+    };
+    let paused: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| {
+            let run = r.as_ref().ok()?;
+            w.t.store().talk(run.id).ok()?.pause.limit
+        })
+        .collect();
+    let order: Vec<_> = rows
+        .iter()
+        .zip(&paused)
+        .map(|(r, p)| (r.as_ref().ok().map(|run| run.id), p.as_deref()))
+        .collect();
+    let (first, rest) = crate::core::turn_day::watch_order(&order);
+    let mut results: Vec<Option<(Option<ActionItem>, Vec<ErrorItem>)>> =
+        rows.iter().map(|_| None).collect();
+    for i in first {
+        results[i] = Some(one(&rows[i]));
+    }
+    let fanned: Vec<&Result<Run, crate::store::runs::Unreadable>> =
+        rest.iter().map(|&i| &rows[i]).collect();
+    let done = fan_out(&fanned, concurrency, |r| one(*r));
+    for (i, r) in rest.into_iter().zip(done) {
+        results[i] = Some(r);
+    }
+    results.into_iter().flatten().collect()
 }
 
 /// A run whose stored repo is not `owner/name` (an edited state file): an
