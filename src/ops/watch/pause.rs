@@ -87,13 +87,13 @@ pub(super) fn pause(
 
 /// The stopped turn's work forwarded as any turn's end forwards it (SPEC
 /// 4.2.4.2 B2, 5.0.3): its uncommitted changes committed by afk, the branch
-/// pushed, afk's PR opened or updated, the gate as always; the PR's number
-/// reference handed back. Settle forwarded already where the agent had ended. What
-/// forwarding meets (a conflict, a refusal, the gate's) is kept as at any
-/// turn's end (the commits in the run folder) and met again by the next
-/// tick's settle; a paused run waits on it until it continues.
+/// pushed, afk's PR opened or updated, the gate as always; the PR's
+/// reference handed back. Settle forwarded already where the agent had
+/// ended. What forwarding meets (a conflict, a refusal, the gate's) is
+/// kept as at any turn's end (the commits in the run folder) and met again
+/// by the next tick's settle; a paused run waits on it until it continues.
 fn forward(w: &Watch, run: &Run, seen: &Seen, spend_usd: Option<f64>) -> Result<Option<String>> {
-    let pr_ref = |n| w.t.settled.profile.pr_ref(n);
+    let pr_ref = |n: crate::types::PrNumber| w.t.settled.profile.pr_ref(n);
     let known = seen.pr.as_ref().map(|p| pr_ref(p.number));
     if seen.agent != Agent::Running {
         return Ok(known);
