@@ -90,8 +90,9 @@ pub(super) fn pause(
 /// pushed, afk's PR opened or updated, the gate as always; the PR's
 /// reference handed back. Settle forwarded already where the agent had
 /// ended. What forwarding meets (a conflict, a refusal, the gate's) is
-/// kept as at any turn's end (the commits in the run folder) and met again
-/// by the next tick's settle; a paused run waits on it until it continues.
+/// handled as at a turn that ended by itself at a limit: its commits kept
+/// (the run folder), and the limit's row, which stands above the push rows
+/// (`core::run_state::next_action`), pauses the run all the same.
 fn forward(w: &Watch, run: &Run, seen: &Seen, spend_usd: Option<f64>) -> Result<Option<String>> {
     let pr_ref = |n: crate::types::PrNumber| w.t.settled.profile.pr_ref(n);
     let known = seen.pr.as_ref().map(|p| pr_ref(p.number));
