@@ -8,7 +8,9 @@
 //! paused run whose PR a person merges succeeds at the next tick; a paused
 //! run keeps its repository locked; the kill switch records a raise and
 //! holds its continuation; an ask made while paused is the turn after the
-//! continuation's.
+//! continuation's; a run paused at `run_time` has its work on its PR by the
+//! end of the pausing tick; the checklist keeps a line per pause and
+//! continuation; runs paused at a day's cap continue oldest first.
 
 use crate::budget::{
     SLEEP, assert_paused_label, at_the_limit, at_the_limit_edited, comments, continues,
