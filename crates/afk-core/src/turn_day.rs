@@ -136,9 +136,15 @@ pub fn watch_order<I: Ord + Copy>(runs: &[(Option<I>, Option<&str>)]) -> (Vec<us
 mod tests {
     use super::*;
 
+    /// (the runs' (id, paused limit), (the ones watched one by one, the rest))
+    type OrderCase<'a> = (
+        &'a [(Option<u32>, Option<&'a str>)],
+        (Vec<usize>, Vec<usize>),
+    );
+
     #[test]
     fn several_paused_runs_continue_at_the_same_tick_oldest_first() {
-        let cases: [(&[(Option<u32>, Option<&str>)], (Vec<usize>, Vec<usize>)); 6] = [
+        let cases: [OrderCase; 6] = [
             (&[], (vec![], vec![])),
             // nobody paused at a day's cap: all fan out, as given
             (

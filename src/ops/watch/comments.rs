@@ -326,12 +326,17 @@ fn update_checklist(
     store.set_checklist(run.id, id.unwrap_or(0), text)
 }
 
+/// What the checklist says of a run's turns and pauses: its turns, the
+/// pause now (its line and when), where it paused, and the past pauses'
+/// and continuations' lines.
+type Standing = (u32, Option<(String, String)>, Option<String>, Vec<String>);
+
 /// The progress checklist of `run` as watch just saw it (`core::checklist`).
 fn checklist_for(
     w: &Watch,
     seen: &Seen,
     run: &Run,
-    (turns, paused, paused_at, past): (u32, Option<(String, String)>, Option<String>, Vec<String>),
+    (turns, paused, paused_at, past): Standing,
     end: Option<End>,
 ) -> String {
     let cfg = w.t.config();

@@ -230,7 +230,7 @@ fn watch_rows(
     }
     let fanned: Vec<&Result<Run, crate::store::runs::Unreadable>> =
         rest.iter().map(|&i| &rows[i]).collect();
-    let done = fan_out(&fanned, concurrency, |r| one(*r));
+    let done = fan_out(&fanned, concurrency, |r| one(r));
     for (i, r) in rest.into_iter().zip(done) {
         results[i] = Some(r);
     }
