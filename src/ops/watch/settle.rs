@@ -75,6 +75,11 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
         let running = agent.agent == crate::core::run_state::Agent::Running;
         super::talk::hear(w, store, &mut run, pr, running)?
     };
+    if agent.agent == crate::core::run_state::Agent::Running
+        && let Some(cents) = heard.talk.pause.limit_cents
+    {
+        raised_for_the_keeper(&run_dir, cents);
+    }
     Ok(Settled {
         agent,
         forwarded,
@@ -84,4 +89,24 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
         run_dir,
         spend,
     })
+}
+
+/// A run's own `run_usd`, raised by a trusted person while its agent runs,
+/// left where its keeper reads it before each request (SPEC 4.2.5): the
+/// run's folder, which the box sees read-only. Written only when it
+/// changed; a write that fails is said, and the raise then holds from the
+/// next turn.
+fn raised_for_the_keeper(run_dir: &std::path::Path, cents: u64) {
+    let file = run_dir.join(crate::core::gateway::budget::RAISED_FILE);
+    let text = format!("{{\"run_usd\": {}}}\n", cents as f64 / 100.0);
+    if std::fs::read_to_string(&file).is_ok_and(|t| t == text) {
+        return;
+    }
+    if let Err(e) = crate::private_files::private_replace(&file, text.as_bytes()) {
+        crate::log::warn(&format!(
+            "cannot leave the raised run_usd for the running turn in {}: {} (it holds from the next turn)",
+            file.display(),
+            afk_host::os_words(&e)
+        ));
+    }
 }

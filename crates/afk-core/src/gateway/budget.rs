@@ -32,6 +32,25 @@ pub struct Gate {
     pub repo_day_others: u64,
 }
 
+/// The run's own `run_usd` raised by a trusted person while its turn runs
+/// (SPEC 4.2.5): left by the tick in the run's folder, which the box sees
+/// read-only, and read by the keeper before each request.
+pub const RAISED_FILE: &str = "budget-raised.json";
+
+/// SPEC 4.2.5: the gate with the run's own raised limit in force, from
+/// the next request on. A raise only ever raises, and never sets a limit
+/// where the config has none (`run_usd = 0`).
+pub fn raised(mut gate: Gate, run_usd: Option<f64>) -> Gate {
+    if let Some(usd) = run_usd
+        && usd.is_finite()
+        && gate.limits.run_usd > 0.0
+        && usd > gate.limits.run_usd
+    {
+        gate.limits.run_usd = usd;
+    }
+    gate
+}
+
 /// A request refused: the budget reached.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {

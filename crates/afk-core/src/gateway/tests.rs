@@ -1291,3 +1291,30 @@ fn chat_span_server_is_the_upstreams_host_and_port() {
         );
     }
 }
+
+/// SPEC 4.2.5: a raise on a running run is in force from its next request;
+/// it only raises, and sets no limit where the config has none.
+#[test]
+fn a_raise_on_a_running_run_is_in_force_from_its_next_request() {
+    let with = |run_usd: f64| budget::Gate {
+        limits: crate::spend::MoneyLimits {
+            run_usd,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let table = [
+        (2.0, Some(7.0), 7.0),
+        (2.0, None, 2.0),
+        (2.0, Some(1.0), 2.0),
+        (0.0, Some(7.0), 0.0),
+        (2.0, Some(f64::NAN), 2.0),
+    ];
+    for (limit, raise, want) in table {
+        assert_eq!(
+            budget::raised(with(limit), raise).limits.run_usd,
+            want,
+            "{limit} {raise:?}"
+        );
+    }
+}

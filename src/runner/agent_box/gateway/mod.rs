@@ -349,9 +349,26 @@ impl Gateway {
     /// The budget gate with the turn's spend so far and `aloft` (what the
     /// requests in flight may still spend): the refusal, if any.
     fn over_budget(&self, aloft: u64) -> Option<budget::Refusal> {
-        let gate = self.spec.gate?;
+        // the run's own limit, raised while the turn runs, from the next
+        // request on (SPEC 4.2.5)
+        let gate = budget::raised(self.spec.gate?, self.raised_run_usd());
         let spent = *self.spent.lock().unwrap_or_else(|e| e.into_inner());
         gate.check(spent.saturating_add(aloft)).err()
+    }
+
+    /// The run's `run_usd` a trusted person raised while this turn runs
+    /// (`budget::RAISED_FILE` in the run's folder, which the box reads
+    /// only); None: none, or a pod's gateway (no run folder).
+    fn raised_run_usd(&self) -> Option<f64> {
+        use std::io::Read;
+        if self.spec.metered == std::path::Path::new(STDOUT) {
+            return None;
+        }
+        let file = self.spec.metered.with_file_name(budget::RAISED_FILE);
+        let f = crate::private_files::open_run_file(&file).ok()?;
+        let mut text = String::new();
+        f.take(4096).read_to_string(&mut text).ok()?;
+        serde_json::from_str::<serde_json::Value>(&text).ok()?["run_usd"].as_f64()
     }
 
     /// One request; whether the connection goes on.
