@@ -401,15 +401,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_raise_is_carried_out_within_the_maximum_and_refused_with_its_reason_and_no_limit_is_never_raised()
-     {
-        let l = Limits {
+    /// $2.00 and 4h, at most $20.00 and 8h.
+    fn two_dollars_four_hours() -> Limits {
+        Limits {
             limit_cents: 200,
             max_cents: 2000,
             limit_time: Some(Duration::from_secs(4 * H)),
             max_time: Some(Duration::from_secs(8 * H)),
-        };
+        }
+    }
+
+    #[test]
+    fn a_raise_is_carried_out_within_the_maximum_and_refused_with_its_reason_and_no_limit_is_never_raised()
+     {
+        let l = two_dollars_four_hours();
         let off = Limits {
             max_cents: 0,
             max_time: None,
@@ -524,12 +529,7 @@ mod tests {
 
     #[test]
     fn a_command_is_carried_out_or_answered_once_with_what_it_needs() {
-        let l = Limits {
-            limit_cents: 200,
-            max_cents: 2000,
-            limit_time: Some(Duration::from_secs(4 * H)),
-            max_time: Some(Duration::from_secs(8 * H)),
-        };
+        let l = two_dollars_four_hours();
         let off = Limits {
             limit_cents: 0,
             max_cents: 0,
