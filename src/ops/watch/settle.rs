@@ -99,7 +99,13 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
 fn raised_for_the_keeper(run_dir: &std::path::Path, cents: u64) {
     let file = run_dir.join(crate::core::gateway::budget::RAISED_FILE);
     let text = format!("{{\"run_usd\": {}}}\n", cents as f64 / 100.0);
-    if std::fs::read_to_string(&file).is_ok_and(|t| t == text) {
+    // read without following a link, as every run file is
+    let mut was = String::new();
+    if crate::private_files::open_run_file(&file)
+        .and_then(|f| std::io::Read::read_to_string(&mut std::io::Read::take(f, 256), &mut was))
+        .is_ok()
+        && was == text
+    {
         return;
     }
     if let Err(e) = crate::private_files::private_replace(&file, text.as_bytes()) {
