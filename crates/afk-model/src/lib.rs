@@ -8,6 +8,7 @@
 pub mod forge;
 mod internal;
 pub mod lesson;
+mod project_repo;
 pub mod review;
 pub mod runner;
 pub mod telemetry;
@@ -181,6 +182,8 @@ pub enum NameShape {
     /// more, each a GitLab path (1–255 of `[A-Za-z0-9._-]`, not starting
     /// with `-`, never `.` or `..`, not ending in `.git` or `.atom`).
     Nested,
+    /// Azure DevOps' `project/repository`, spaces allowed (`project_repo.rs`).
+    ProjectRepo,
 }
 
 /// The longest segment of a nested name (GitLab's path limit).
@@ -192,13 +195,13 @@ impl RepoName {
         RepoName::parse_for(NameShape::OwnerName, s)
     }
 
-    /// Validate `s` as a name some forge kind allows (`owner/name`, else a
-    /// nested `group/.../project`): for names afk validated before it kept
-    /// them (the state file, its own pod's environment, the allowlist before
-    /// the forge's kind is known), read back whatever the kind.
+    /// Validate `s` as a name some forge kind allows: for names afk validated
+    /// before it kept them (the state file, its pod's environment), any kind.
     pub fn parse_any(s: &str) -> Result<RepoName, Invalid> {
         // the nested shape first, so a name neither allows is told as `owner/name`
-        RepoName::parse_for(NameShape::Nested, s).or_else(|_| RepoName::parse(s))
+        RepoName::parse_for(NameShape::Nested, s)
+            .or_else(|_| RepoName::parse_for(NameShape::ProjectRepo, s))
+            .or_else(|_| RepoName::parse(s))
     }
 
     /// Validate `s` as a name of `shape`; the error says what is wrong with it.
@@ -231,6 +234,7 @@ impl RepoName {
                     })?;
                 }
             }
+            NameShape::ProjectRepo => project_repo::check(s).map_err(Invalid)?,
         }
         Ok(RepoName(s.to_string()))
     }
