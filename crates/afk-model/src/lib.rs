@@ -165,8 +165,7 @@ const MAX_SEGMENT: usize = 100;
 ///
 /// Each of owner and name is 1–100 characters of `[A-Za-z0-9._-]` and does not
 /// start with `.` or `-` (so never `.` or `..`, never an option-like `-x`).
-/// That is [`RepoName::parse`], the shape of Gitea, Forgejo and GitHub; a
-/// forge kind whose projects nest (GitLab's `group/sub/project`) names its
+/// That is [`RepoName::parse`] (Gitea, Forgejo, GitHub); another kind names its
 /// [`NameShape`] in its profile and parses with [`RepoName::parse_for`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoName(String);
