@@ -35,6 +35,9 @@ fn line_link(kind: ForgeKind, pr_url: &str, id: i64) -> Option<String> {
         ForgeKind::Github => format!("#discussion_r{id}"),
         ForgeKind::Gitlab => format!("#note_{id}"),
         ForgeKind::Gitea | ForgeKind::Forgejo => format!("/files#issuecomment-{id}"),
+        // a comment is addressed by its thread there (`discussionId`), which
+        // a line comment's id alone does not name: TODO(#86)
+        ForgeKind::AzureDevops => return None,
     };
     Some(format!("{}{anchor}", pr_url.trim_end_matches('/')))
 }
@@ -61,6 +64,8 @@ pub fn link(kind: ForgeKind, pr_url: &str, a: &Answered) -> Option<String> {
             format!("/files#issuecomment-{}", a.id)
         }
         (ForgeKind::Gitea | ForgeKind::Forgejo, TalkKind::Review) => return None,
+        // TODO(#86): a thread's web address (`?discussionId=<thread>`)
+        (ForgeKind::AzureDevops, _) => return None,
     };
     Some(format!("{}{anchor}", pr_url.trim_end_matches('/')))
 }

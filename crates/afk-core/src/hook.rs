@@ -40,6 +40,9 @@ impl Sender {
             ForgeKind::Gitea | ForgeKind::Forgejo => Some(Sender::Gitea),
             ForgeKind::Github => Some(Sender::Github),
             ForgeKind::Gitlab => Some(Sender::Gitlab),
+            // TODO(#86): SPEC 2.2.25-27, Basic auth's password as the proof,
+            // `subscriptionId` + `notificationId` as the delivery
+            ForgeKind::AzureDevops => None,
         }
     }
 
@@ -1032,6 +1035,7 @@ mod tests {
             (ForgeKind::Forgejo, Some(Sender::Gitea)),
             (ForgeKind::Github, Some(Sender::Github)),
             (ForgeKind::Gitlab, Some(Sender::Gitlab)),
+            (ForgeKind::AzureDevops, None),
         ];
         assert_eq!(cases.len(), ForgeKind::ALL.len(), "a row per kind");
         for (kind, want) in cases {

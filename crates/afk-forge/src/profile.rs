@@ -236,6 +236,47 @@ const GITLAB: Profile = Profile {
     not_yet: None,
 };
 
+/// Azure DevOps' resolution keywords before `#N` in a commit message
+/// (SPEC 2.2.29): the nine words of the other kinds.
+const AZURE_DEVOPS_CLOSING_WORDS: &[&str] = CLOSING_WORDS;
+
+/// Azure DevOps REST 7.1 (SPEC 2.2.1, 2.2.5, 2.2.6): a PAT as `Basic` with an
+/// empty user ([`Profile::client`] encodes it), JSON, the sign-in page
+/// suppressed (a refused credential is a 401, never a 203 page), `$top` +
+/// `$skip` paging; `api-version` is on each request's path
+/// (`crate::azure::paths`), never a header.
+pub const AZURE_DEVOPS_API: ApiStyle = ApiStyle {
+    auth_header: "Authorization",
+    scheme: "Basic ",
+    accept: "application/json",
+    headers: &[("X-TFS-FedAuthRedirect", "Suppress")],
+    paging: Paging::TopSkip { top: 200 },
+    probe_rate: false,
+};
+
+const AZURE_DEVOPS: Profile = Profile {
+    kind: ForgeKind::AzureDevops,
+    name: "Azure DevOps",
+    api_root: ApiRoot::UnderUrl(""),
+    root_key: "forge.url",
+    api: AZURE_DEVOPS_API,
+    forge: |http| Box::new(crate::azure::AzureDevops::new(http)),
+    app: None,
+    pr_segment: "pullrequest",
+    starter_url: "https://dev.azure.com/fabrikam",
+    pr_sigil: '!',
+    names: NameShape::ProjectRepo,
+    closing_words: AZURE_DEVOPS_CLOSING_WORDS,
+    labels_need_admin: false,
+    rebases_branches: false,
+    merges_branches: true,
+    conditional_reads: false,
+    tells_comment_edits: true,
+    not_yet: Some(
+        "Azure DevOps is not supported yet (issue #86: the adapter and the sandbox dialect are being built)",
+    ),
+};
+
 /// The profile of `kind`: a match, so a kind without its profile does not compile.
 pub const fn of(kind: ForgeKind) -> &'static Profile {
     match kind {
@@ -243,6 +284,7 @@ pub const fn of(kind: ForgeKind) -> &'static Profile {
         ForgeKind::Forgejo => &FORGEJO,
         ForgeKind::Github => &GITHUB,
         ForgeKind::Gitlab => &GITLAB,
+        ForgeKind::AzureDevops => &AZURE_DEVOPS,
     }
 }
 
@@ -292,19 +334,44 @@ impl Profile {
         timeout: Duration,
         retries: u32,
     ) -> Http {
+        if self.api.scheme == "Basic " {
+            // a PAT with an empty user name: base64 of `:` + the token,
+            // registered as the secret it is (never printed)
+            let basic = afk_host::redact::Secret::new(basic_credential(token));
+            return Http::with_style(&self.api, root, basic.expose(), source, timeout, retries);
+        }
         Http::with_style(&self.api, root, token, source, timeout, retries)
     }
 
     /// Where git fetches and pushes `repo` on a forge whose web address is
-    /// `url`: `{url}/{repo}.git` (the same for the kinds there are).
+    /// `url`: `{url}/{repo}.git`; Azure DevOps' `{url}/{project}/_git/{repo}`,
+    /// each name one percent-encoded segment (SPEC 2.2.2).
     pub fn git_url(&self, url: &str, repo: &str) -> String {
-        format!("{}/{repo}.git", url.trim_end_matches('/'))
+        let url = url.trim_end_matches('/');
+        match self.names {
+            NameShape::ProjectRepo => {
+                let (project, name) = repo.split_once('/').unwrap_or(("", repo));
+                format!(
+                    "{url}/{}/_git/{}",
+                    crate::http::enc(project),
+                    crate::http::enc(name)
+                )
+            }
+            NameShape::OwnerName | NameShape::Nested => format!("{url}/{repo}.git"),
+        }
     }
 
     /// Whether afk can authenticate as an app's installation (`forge.app_id`).
     pub fn app_auth(&self) -> bool {
         self.app.is_some()
     }
+}
+
+/// `Basic`'s credential for a token with an empty user name: the base64 of
+/// `:` and the token (SPEC 2.2.1).
+pub fn basic_credential(token: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!(":{token}"))
 }
 
 #[cfg(test)]
@@ -327,7 +394,7 @@ mod tests {
     /// (kind, an allowlist entry, whether the kind names repositories so)
     #[test]
     fn a_repository_s_name_is_its_kind_s_shape() {
-        use ForgeKind::{Forgejo, Gitea, Github, Gitlab};
+        use ForgeKind::{AzureDevops, Forgejo, Gitea, Github, Gitlab};
         let cases = [
             (Gitlab, "acme/api", true),
             (Gitlab, "acme/platform/svc", true),
@@ -343,11 +410,13 @@ mod tests {
             (Forgejo, "acme/platform/svc", false),
             (Github, "acme/platform/svc", false),
             (Github, "acme/../api", false),
+            (AzureDevops, "Fabrikam/web app", true),
+            (AzureDevops, "Fabrikam/a/b", false),
         ];
         for (kind, entry, ok) in cases {
             assert_eq!(of(kind).repo_name(entry).is_ok(), ok, "{kind} {entry:?}");
         }
-        for p in profiles().filter(|p| p.kind != Gitlab) {
+        for p in profiles().filter(|p| !matches!(p.kind, Gitlab | AzureDevops)) {
             assert_eq!(
                 p.names,
                 NameShape::OwnerName,
@@ -387,5 +456,25 @@ mod tests {
         for (kind, url, want) in cases {
             assert_eq!(of(kind).api_root_for(url).as_deref(), want, "{kind} {url}");
         }
+        let ado = of(ForgeKind::AzureDevops);
+        assert_eq!(
+            ado.api_root_for("https://dev.azure.com/fabrikam/").as_deref(),
+            Some("https://dev.azure.com/fabrikam")
+        );
+    }
+
+    /// SPEC 2.2.2: `{url}/{project}/_git/{repo}`, each name one encoded segment.
+    #[test]
+    fn an_azure_devops_repository_is_fetched_at_its_project_s_git_path() {
+        let ado = of(ForgeKind::AzureDevops);
+        assert_eq!(
+            ado.git_url("https://dev.azure.com/fabrikam/", "Fabrikam/web app"),
+            "https://dev.azure.com/fabrikam/Fabrikam/_git/web%20app"
+        );
+        assert_eq!(
+            of(ForgeKind::Gitea).git_url("https://git.example.org", "acme/api"),
+            "https://git.example.org/acme/api.git"
+        );
+        assert_eq!(basic_credential("pat"), "OnBhdA==");
     }
 }

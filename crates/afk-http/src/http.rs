@@ -26,6 +26,8 @@ pub struct Response {
     pub not_modified: bool,
     /// list items left out of `body`, each someone's oversized text ([`bounded`])
     pub skipped: usize,
+    /// `x-ms-continuationtoken` (Azure DevOps: there is another page)
+    pub continuation: Option<String>,
 }
 
 /// How a list is paged.
@@ -39,6 +41,10 @@ pub enum Paging {
     /// then the `Link: rel="next"` URL as the forge wrote it, never one
     /// outside the API root.
     Link { size: &'static str, per_page: usize },
+    /// `$top` + `$skip` (Azure DevOps), a short page ending the list; lists
+    /// that page by `x-ms-continuationtoken` are read with
+    /// [`Http::get_all_continued`].
+    TopSkip { top: usize },
 }
 
 /// How a forge's API wants to be asked: the header the token goes in and

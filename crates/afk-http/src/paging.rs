@@ -162,8 +162,50 @@ impl Http {
                     };
                 }
             }
+            Paging::TopSkip { top } => {
+                for page in 0..=MAX_PAGES {
+                    if page == MAX_PAGES {
+                        return Err(self.too_many_pages(path));
+                    }
+                    let p = format!("{path}{sep}$top={top}&$skip={}", page * top);
+                    let r = self.send("GET", &p, None)?;
+                    let items: Vec<T> = self.items(path, &r, field)?;
+                    let n = items.len() + r.skipped;
+                    if !more(items) || n < top {
+                        break;
+                    }
+                }
+            }
         }
         Ok(())
+    }
+
+    /// GET every page of a list wrapped in an object under `field` that pages
+    /// by the `x-ms-continuationtoken` answer header (Azure DevOps' builds
+    /// and refs): its value goes back as `continuationToken` until it is
+    /// absent; never more than [`MAX_PAGES`].
+    pub fn get_all_continued<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        field: &str,
+    ) -> Result<Vec<T>> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out = vec![];
+        let mut next = path.to_string();
+        for _ in 0..MAX_PAGES {
+            let r = self.send("GET", &next, None)?;
+            out.extend(self.items::<T>(path, &r, Some(field))?);
+            match r.continuation {
+                Some(token) => {
+                    next = format!(
+                        "{path}{sep}continuationToken={}",
+                        crate::path::enc(&token)
+                    )
+                }
+                None => return Ok(out),
+            }
+        }
+        Err(self.too_many_pages(path))
     }
 }
 

@@ -214,10 +214,15 @@ impl Http {
                 scopes,
                 not_modified: true,
                 skipped: 0,
+                continuation: None,
             });
         }
         self.costly.fetch_add(1, Ordering::Relaxed);
         let link = resp.header("Link").map(str::to_string);
+        let continuation = resp
+            .header("x-ms-continuationtoken")
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_string);
         let etag = resp.header("ETag").map(str::to_string);
         if (300..400).contains(&status) {
             return Err(self.moved(method, path, status, &resp));
@@ -249,6 +254,7 @@ impl Http {
             scopes,
             not_modified: false,
             skipped,
+            continuation,
         })
     }
 
