@@ -422,10 +422,24 @@ fn starter_for_each_forge_kind_loads_as_that_kind() {
             "https://gitlab.example.org",
             UpdateStyle::Rebase,
         ),
+        (
+            ForgeKind::AzureDevops,
+            "https://dev.azure.com/fabrikam",
+            UpdateStyle::Merge,
+        ),
     ];
     assert_eq!(cases.len(), ForgeKind::ALL.len());
     for (kind, url, update) in cases {
         let text = starter_for(kind);
+        if let Some(why) = crate::forge::profile::of(kind).not_yet {
+            // a kind still being built is refused at load, naming the key
+            let e = parse(&text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("forge.kind") && e.contains(why), "{kind}: {e}");
+            continue;
+        }
         let c = parse(&text).unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert_eq!((c.forge.kind, c.forge.url.as_str()), (kind, url));
         assert_eq!(c.watch.update_branch, Some(update), "{kind}");

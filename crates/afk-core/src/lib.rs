@@ -10,7 +10,9 @@ use afk_model as types;
 /// The rules the host, the client and the forges share with the decisions:
 /// afk-wire's (so a decision's edit does not rebuild them), under the names
 /// they always had here (`afk_core::sanitize`, `crate::core::app_token`).
-pub use afk_wire::{app_token, redact, retry_after, revalidate, review_bounds, sanitize, secrets};
+pub use afk_wire::{
+    app_token, azure, redact, retry_after, revalidate, review_bounds, sanitize, secrets,
+};
 
 // The rooms: a folder per concern, whose `mod.rs` says what it decides.
 pub mod agent_box;

@@ -458,7 +458,8 @@ mod tests {
         }
         let ado = of(ForgeKind::AzureDevops);
         assert_eq!(
-            ado.api_root_for("https://dev.azure.com/fabrikam/").as_deref(),
+            ado.api_root_for("https://dev.azure.com/fabrikam/")
+                .as_deref(),
             Some("https://dev.azure.com/fabrikam")
         );
     }

@@ -197,10 +197,7 @@ impl Http {
             out.extend(self.items::<T>(path, &r, Some(field))?);
             match r.continuation {
                 Some(token) => {
-                    next = format!(
-                        "{path}{sep}continuationToken={}",
-                        crate::path::enc(&token)
-                    )
+                    next = format!("{path}{sep}continuationToken={}", crate::path::enc(&token))
                 }
                 None => return Ok(out),
             }

@@ -21,8 +21,14 @@ mod tests {
     #[test]
     fn a_forge_kind_is_named_as_forge_kind_says() {
         let names: Vec<&str> = ForgeKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(names, ["gitea", "forgejo", "github", "gitlab", "azure-devops"]);
-        assert_eq!(ForgeKind::parse("azure-devops"), Some(ForgeKind::AzureDevops));
+        assert_eq!(
+            names,
+            ["gitea", "forgejo", "github", "gitlab", "azure-devops"]
+        );
+        assert_eq!(
+            ForgeKind::parse("azure-devops"),
+            Some(ForgeKind::AzureDevops)
+        );
         assert_eq!(ForgeKind::parse("forgejo"), Some(ForgeKind::Forgejo));
         assert_eq!(ForgeKind::parse("bitbucket"), None);
     }

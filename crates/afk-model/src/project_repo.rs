@@ -31,7 +31,10 @@ fn problem(seg: &str) -> Option<&'static str> {
         Some("is empty")
     } else if seg.chars().count() > MAX {
         Some("is longer than 64 characters")
-    } else if seg.chars().any(|c| c.is_control() || FORBIDDEN.contains(&c)) {
+    } else if seg
+        .chars()
+        .any(|c| c.is_control() || FORBIDDEN.contains(&c))
+    {
         Some("holds one of \\ / : * ? \" < > | ; # $ { } , + = [ ] or a control character")
     } else if seg.starts_with('_') || seg.starts_with('.') {
         Some("must not start with '_' or '.'")

@@ -9,6 +9,7 @@
 //! forges.
 
 pub mod app_token;
+pub mod azure;
 pub mod edits;
 pub mod redact;
 pub mod retry_after;

@@ -1,0 +1,93 @@
+//! Area paths (SPEC 2.2.9, 2.2.33): a work item belongs to the repository
+//! whose configured area path is its `System.AreaPath` or an ancestor of it,
+//! compared case-insensitively and per `\`-separated segment.
+
+/// The segments of an area path (`Fabrikam\API` → `fabrikam`, `api`),
+/// lower-cased, a leading or trailing `\` ignored.
+fn segments(path: &str) -> Vec<String> {
+    path.trim_matches('\\')
+        .split('\\')
+        .map(|s| s.trim().to_lowercase())
+        .collect()
+}
+
+/// Whether `path` is `area` or under it (`UNDER` in WIQL).
+pub fn is_under(path: &str, area: &str) -> bool {
+    let (p, a) = (segments(path), segments(area));
+    !a.is_empty() && a.iter().all(|s| !s.is_empty()) && p.len() >= a.len() && p[..a.len()] == a[..]
+}
+
+/// The repository (`project/repository`) whose area `path` is under, of the
+/// configured `(repository, area)` pairs; the deepest area wins, though the
+/// config refuses two nested areas of one project ([`nested_pair`]).
+pub fn repo_of<'a>(areas: &'a [(String, String)], path: &str) -> Option<&'a str> {
+    areas
+        .iter()
+        .filter(|(_, area)| is_under(path, area))
+        .max_by_key(|(_, area)| segments(area).len())
+        .map(|(repo, _)| repo.as_str())
+}
+
+/// Two configured areas where one is under the other (the same project's:
+/// an area path's first segment is its project), as `(outer, inner)`
+/// repositories: the config error of SPEC 2.2.33.
+pub fn nested_pair(areas: &[(String, String)]) -> Option<(String, String)> {
+    for (i, (r1, a1)) in areas.iter().enumerate() {
+        for (j, (r2, a2)) in areas.iter().enumerate() {
+            if i != j && is_under(a2, a1) {
+                return Some((r1.clone(), r2.clone()));
+            }
+        }
+    }
+    None
+}
+
+/// The project an area path names: its first segment, as written.
+pub fn project_of(area: &str) -> &str {
+    area.trim_matches('\\').split('\\').next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (a work item's area path, a configured area, whether it is under it)
+    #[test]
+    fn a_work_item_is_under_an_area_per_segment_and_case_insensitively() {
+        let cases = [
+            (r"Fabrikam\API", r"Fabrikam\API", true),
+            (r"Fabrikam\API\Auth", r"Fabrikam\API", true),
+            (r"fabrikam\api\auth", r"Fabrikam\API", true),
+            (r"Fabrikam\APIs", r"Fabrikam\API", false),
+            (r"Fabrikam", r"Fabrikam\API", false),
+            (r"Other\API", r"Fabrikam\API", false),
+            (r"Fabrikam\API", "", false),
+        ];
+        for (path, area, want) in cases {
+            assert_eq!(is_under(path, area), want, "{path} under {area}");
+        }
+    }
+
+    #[test]
+    fn a_work_item_belongs_to_the_repository_whose_area_it_is_under() {
+        let areas = vec![
+            ("Fabrikam/api".to_string(), r"Fabrikam\API".to_string()),
+            ("Fabrikam/web app".to_string(), r"Fabrikam\Web".to_string()),
+        ];
+        let cases = [
+            (r"Fabrikam\API\Auth", Some("Fabrikam/api")),
+            (r"Fabrikam\web", Some("Fabrikam/web app")),
+            (r"Fabrikam\Docs", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(repo_of(&areas, path), want, "{path}");
+        }
+        assert_eq!(nested_pair(&areas), None);
+        let nested = vec![
+            ("P/a".to_string(), r"P\A".to_string()),
+            ("P/b".to_string(), r"P\A\B".to_string()),
+        ];
+        assert_eq!(nested_pair(&nested), Some(("P/a".into(), "P/b".into())));
+        assert_eq!(project_of(r"Fabrikam\API"), "Fabrikam");
+    }
+}

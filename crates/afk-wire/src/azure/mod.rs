@@ -1,0 +1,47 @@
+//! Azure DevOps' rules (SPEC 2.2), pure: what afk reads from a work item, a
+//! revision, an ACL, a vote or a pull request's merge status, and what it
+//! writes (a tag list, a WIQL query). The adapter (`afk_forge::azure`) asks
+//! and sends; these decide. Re-exported by afk-core as `afk_core::azure`.
+//!
+//! One job a file: `org` (the organization's URL and its identity service),
+//! `area` (area paths: which repository a work item belongs to), `tags`
+//! (`System.Tags` read and written), `trust` (who armed, the three identities,
+//! the ACL's effective bits, bots), `talk` (votes, thread statuses, merge
+//! status, CI states), `wiql` (the poll's query).
+
+pub mod area;
+pub mod org;
+pub mod tags;
+pub mod talk;
+pub mod trust;
+pub mod wiql;
+
+/// The Git Repositories security namespace (token `repoV2/{project}/{repo}`).
+pub const GIT_REPOSITORIES_NAMESPACE: &str = "2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87";
+
+/// The Project security namespace (`BYPASS_RULES`, token
+/// `$PROJECT:vstfs:///Classification/TeamProject/{id}`).
+pub const PROJECT_NAMESPACE: &str = "52d39943-cb85-4d7f-8fa8-c6baac873819";
+
+/// The build validation policy type.
+pub const BUILD_POLICY_TYPE: &str = "0609b952-1397-4640-95ec-e00a01b2c241";
+
+/// The REST version afk speaks everywhere, and the two previews the 7.1
+/// descriptions fix for work-item comments and for reactions and policy
+/// evaluations (SPEC 2.2.5).
+pub const API_VERSION: &str = "7.1";
+pub const COMMENTS_VERSION: &str = "7.1-preview.4";
+pub const PREVIEW_1: &str = "7.1-preview.1";
+
+/// The longest pull request description Azure DevOps takes (SPEC 2.2.16).
+pub const DESCRIPTION_MAX: usize = 4000;
+
+/// The fields whose change after the arming is `edited-after-arming` (SPEC 2.2.12).
+pub const EDIT_FIELDS: &[&str] = &[
+    "System.Title",
+    "System.Description",
+    "Microsoft.VSTS.TCM.ReproSteps",
+    "Microsoft.VSTS.Common.AcceptanceCriteria",
+    "System.AreaPath",
+    "System.WorkItemType",
+];
