@@ -35,6 +35,16 @@ pub struct Forge {
     /// The app's PEM private key; absolute once loaded. Read once per tick.
     #[serde(deserialize_with = "de_path")]
     pub app_private_key_file: Option<PathBuf>,
+    /// Azure DevOps: where identities are read; "": the organization's
+    /// identity service (`Config::vssps_url`).
+    pub vssps_url: String,
+    /// Azure DevOps: a Microsoft Entra access token instead of a PAT, re-read
+    /// every tick (absolute once loaded), or the variable holding it.
+    #[serde(deserialize_with = "de_path")]
+    pub entra_token_file: Option<PathBuf>,
+    pub entra_token_env: String,
+    /// `[forge.azure_devops]` (only with `kind = "azure-devops"`).
+    pub azure_devops: Option<super::azure::AzureDevops>,
 }
 impl Default for Forge {
     fn default() -> Self {
@@ -50,6 +60,10 @@ impl Default for Forge {
             app_id: 0,
             app_installation_id: 0,
             app_private_key_file: None,
+            vssps_url: String::new(),
+            entra_token_file: None,
+            entra_token_env: String::new(),
+            azure_devops: None,
         }
     }
 }
@@ -74,7 +88,11 @@ impl Forge {
             "between 0 and 10",
         )?;
 
-        for (key, url) in [("url", &f.url), ("api_url", &f.api_url)] {
+        for (key, url) in [
+            ("url", &f.url),
+            ("api_url", &f.api_url),
+            ("vssps_url", &f.vssps_url),
+        ] {
             if !url.is_empty() && !is_http_url(url) {
                 let example = format!("https://{}", url.trim_start_matches("//"));
                 return Err(c.err(
@@ -211,7 +229,34 @@ impl Config {
         }
     }
 
+    /// Azure DevOps' Entra access token (`entra_token_file`, else
+    /// `entra_token_env`), re-read every tick; None: a PAT is configured.
+    /// TODO(#86): read the `exp` claim and refuse a token that expired or
+    /// expires before the tick's deadline, naming the key (SPEC 2.2.1).
+    pub fn entra_token(&self) -> Result<Option<Secret>> {
+        if let Some(p) = &self.forge.entra_token_file {
+            let t = read_secret_file(p, "forge.entra_token_file")?;
+            return Ok(Some(Secret::new(t.trim())));
+        }
+        let name = &self.forge.entra_token_env;
+        if name.is_empty() {
+            return Ok(None);
+        }
+        match std::env::var(name).ok().filter(|t| !t.trim().is_empty()) {
+            Some(t) => Ok(Some(Secret::new(t.trim()))),
+            None => bail!(cfg_hint(
+                format!(
+                    "config: the Entra token is missing: the environment variable {name} (forge.entra_token_env) is unset or empty"
+                ),
+                format!("set the environment variable {name}")
+            )),
+        }
+    }
+
     pub fn forge_token(&self) -> Result<Secret> {
+        if let Some(t) = self.entra_token()? {
+            return Ok(t);
+        }
         if let Some(p) = &self.forge.token_file {
             return Ok(Secret::new(read_secret_file(p, "forge.token_file")?.trim()));
         }

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod azure;
 mod budget;
 mod check;
 mod discover;
@@ -315,6 +316,7 @@ impl Config {
             Duration::from_secs(24 * 60 * MINUTE),
         )?;
         self.forge.validate(&c)?;
+        self.validate_azure_devops(&c, table)?;
         self.poll.validate(&c)?;
         self.watch.validate(&c, self.forge.kind)?;
         self.validate_expect_every(&c)?;

@@ -7,8 +7,8 @@ use super::cfg_err;
 use super::check::find_key_line;
 
 /// Every key the schema knows, per table ("" is the top level).
-/// `poll.priority`, `upgrade.registry_mirrors` and `telemetry.resource` are
-/// free maps and are not checked key by key.
+/// `poll.priority`, `forge.azure_devops.area_paths`, `upgrade.registry_mirrors`
+/// and `telemetry.resource` are free maps and are not checked key by key.
 pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     (
         "",
@@ -48,7 +48,15 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "app_id",
             "app_installation_id",
             "app_private_key_file",
+            "vssps_url",
+            "entra_token_file",
+            "entra_token_env",
+            "azure_devops",
         ],
+    ),
+    (
+        "forge.azure_devops",
+        &["work_item_types", "close_state", "area_paths"],
     ),
     (
         "poll",

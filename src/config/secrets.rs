@@ -63,6 +63,7 @@ impl Config {
         let mut urls: Vec<(&str, String, &str)> = vec![
             ("forge", "url".into(), f.url.as_str()),
             ("forge", "api_url".into(), f.api_url.as_str()),
+            ("forge", "vssps_url".into(), f.vssps_url.as_str()),
             ("runner", "url".into(), r.url.as_str()),
             (
                 "runner.kubernetes",
@@ -105,6 +106,7 @@ impl Config {
     pub fn secret_env_names(&self) -> Vec<String> {
         [
             &self.forge.token_env,
+            &self.forge.entra_token_env,
             &self.runner.token_env,
             &self.notify.slack_webhook_env,
             &self.notify.webhook_env,
@@ -336,6 +338,10 @@ impl Config {
         }
         let files = [
             (self.forge.token_file.as_deref(), "forge.token_file"),
+            (
+                self.forge.entra_token_file.as_deref(),
+                "forge.entra_token_file",
+            ),
             (
                 self.forge.app_private_key_file.as_deref(),
                 "forge.app_private_key_file",

@@ -95,6 +95,7 @@ impl Config {
         resolve(&mut self.metrics_file);
         resolve(&mut self.status_page);
         resolve(&mut self.forge.token_file);
+        resolve(&mut self.forge.entra_token_file);
         resolve(&mut self.hook.secret_file);
         resolve(&mut self.telemetry_keys.headers_file);
         resolve(&mut self.forge.app_private_key_file);

@@ -61,19 +61,38 @@ fn build(
         return build_app(c, cache, keeper);
     }
     let token = c.forge_token()?;
-    let source = match &c.forge.token_file {
-        None => c.forge.token_env.clone(),
-        Some(p) => format!("forge.token_file {}", p.display()),
+    let source = match (&c.forge.entra_token_file, &c.forge.token_file) {
+        (Some(p), _) => format!("forge.entra_token_file {}", p.display()),
+        (None, _) if !c.forge.entra_token_env.is_empty() => c.forge.entra_token_env.clone(),
+        (None, None) => c.forge.token_env.clone(),
+        (None, Some(p)) => format!("forge.token_file {}", p.display()),
     };
     let root = c.api_root()?;
     let profile = c.profile();
-    let mut h = profile.client(
-        &root,
-        token.expose(),
-        &source,
-        c.forge_timeout(),
-        c.forge.retries,
-    );
+    let entra = c.forge.entra_token_file.is_some() || !c.forge.entra_token_env.is_empty();
+    let mut h = if entra {
+        // an Entra access token goes as it is, `Bearer` (SPEC 2.2.1)
+        let style = crate::forge::http::ApiStyle {
+            scheme: "Bearer ",
+            ..profile.api
+        };
+        crate::forge::http::Http::with_style(
+            &style,
+            &root,
+            token.expose(),
+            &source,
+            c.forge_timeout(),
+            c.forge.retries,
+        )
+    } else {
+        profile.client(
+            &root,
+            token.expose(),
+            &source,
+            c.forge_timeout(),
+            c.forge.retries,
+        )
+    };
     h.set_url_key(c.api_root_key());
     h.set_concurrency(c.forge.concurrency);
     // the ETag cache: always where every read is conditional, else as asked
