@@ -275,6 +275,43 @@ impl Http {
         h
     }
 
+    /// A client with this one's credential, headers, paging and limits for
+    /// another root of the same service (Azure DevOps' identities at
+    /// `forge.vssps_url`): the credential goes there only because the
+    /// configuration names that root. Its own counters, no cache.
+    pub fn sibling(&self, root: &str) -> Http {
+        let cap = self.rate.lock().unwrap().cap;
+        Http {
+            service: self.service,
+            agent: self.agent.clone(),
+            root: root.trim_end_matches('/').to_string(),
+            auth: std::sync::RwLock::new(self.auth.read().unwrap().clone()),
+            scheme: self.scheme,
+            auth_header: self.auth_header,
+            refresher: self.refresher.clone(),
+            renewal: Mutex::new(Renewal::default()),
+            accept: self.accept,
+            headers: self.headers.clone(),
+            token_source: self.token_source.clone(),
+            retries: self.retries,
+            paging: self.paging,
+            requests: AtomicUsize::new(0),
+            costly: AtomicUsize::new(0),
+            rate: Mutex::new(Rate {
+                cap,
+                ..Rate::default()
+            }),
+            answered: Condvar::new(),
+            waited: Mutex::new(Duration::ZERO),
+            cache: None,
+            ledger: stale::Ledger::default(),
+            url_key: self.url_key,
+            timeout: self.timeout,
+            moved: self.moved,
+            moved_reason: self.moved_reason.clone(),
+        }
+    }
+
     pub fn root(&self) -> &str {
         &self.root
     }

@@ -25,6 +25,9 @@ pub(crate) struct Call<'a> {
     pub(crate) url: String,
     /// sent again after a 5xx or a lost answer (a `POST` may have landed: never)
     pub(crate) idempotent: bool,
+    /// the body's media type when not `application/json` (a JSON Patch's
+    /// `application/json-patch+json`)
+    pub(crate) content_type: Option<&'static str>,
 }
 
 /// What a refused try leads to.
@@ -67,10 +70,32 @@ impl Http {
             path,
             url: format!("{}{}", self.root, path),
             idempotent: method != "POST",
+            content_type: None,
         };
         let cached = self.cached(&call);
         let resp = self.exchange(&call, body, accept, cached.as_ref())?;
         self.answer(&call, resp, cached.as_ref())
+    }
+
+    /// [`Http::send`] of a body in another JSON media type than
+    /// `application/json` (Azure DevOps' work-item update takes
+    /// `application/json-patch+json`); the same tries, redaction and errors.
+    pub fn send_typed(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+        content_type: &'static str,
+    ) -> Result<Response> {
+        let call = Call {
+            method,
+            path,
+            url: format!("{}{}", self.root, path),
+            idempotent: method != "POST",
+            content_type: Some(content_type),
+        };
+        let resp = self.exchange(&call, Some(body), self.accept, None)?;
+        self.answer(&call, resp, None)
     }
 
     /// A GET whose answer is read as a stream (a log), at most `cap` bytes
@@ -82,6 +107,7 @@ impl Http {
             path,
             url: format!("{}{}", self.root, path),
             idempotent: true,
+            content_type: None,
         };
         let resp = self.exchange(&call, None, self.accept, None)?;
         self.note_rate(&resp);
@@ -169,6 +195,9 @@ impl Http {
         if let Some(c) = cached {
             req = req.set("If-None-Match", &c.etag);
         }
+        if let Some(ct) = call.content_type {
+            req = req.set("Content-Type", ct);
+        }
         let started = std::time::Instant::now();
         let res = match body {
             Some(b) => {
@@ -226,6 +255,21 @@ impl Http {
         let etag = resp.header("ETag").map(str::to_string);
         if (300..400).contains(&status) {
             return Err(self.moved(method, path, status, &resp));
+        }
+        // a 203 is a sign-in page in place of the answer (Azure DevOps
+        // without `X-TFS-FedAuthRedirect: Suppress`): the credential was
+        // refused, and the page is never read as data
+        if status == 203 {
+            return Err(self.failed(
+                method,
+                path,
+                Some(status),
+                "a sign-in page instead of the answer: the credential was refused".into(),
+                Failure::Unauthorized,
+                Some(Reason::TokenRefused {
+                    source: self.token_source.clone(),
+                }),
+            ));
         }
         let bounded::Kept { body, skipped } = bounded::read(resp.into_reader())
             .map_err(|e| self.error(method, path, Some(status), e.to_string()))?;
@@ -406,6 +450,7 @@ impl Http {
             path,
             url: format!("{}{}", root.trim_end_matches('/'), path),
             idempotent: false,
+            content_type: None,
         };
         let resp = self.exchange(&call, Some(body), self.accept, None)?;
         let r = self.answer(&call, resp, None)?;
