@@ -66,6 +66,19 @@ impl Config {
         self.azure_devops().area_paths.into_iter().collect()
     }
 
+    /// What a forge may need of the config beside its client
+    /// (`crate::forge::Setup`): Azure DevOps' identity service, types,
+    /// close state and area paths; the defaults on another kind.
+    pub fn forge_setup(&self) -> crate::forge::Setup {
+        let ado = self.azure_devops();
+        crate::forge::Setup {
+            vssps_url: self.vssps_url(),
+            work_item_types: ado.work_item_types,
+            close_state: ado.close_state,
+            area_paths: ado.area_paths.into_iter().collect(),
+        }
+    }
+
     /// SPEC 2.2.33's config errors; nothing to check on another kind but
     /// that it names none of these keys.
     pub(super) fn validate_azure_devops(&self, c: &Checker, table: &toml::Table) -> Result<()> {

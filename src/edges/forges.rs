@@ -99,7 +99,10 @@ fn build(
     if let (true, Some(cache)) = (profile.conditional_reads || always_conditional, cache) {
         h.set_cache(cache);
     }
-    Ok((profile.forge)(h))
+    Ok(match profile.forge_with {
+        Some(make) => make(h, &c.forge_setup()),
+        None => (profile.forge)(h),
+    })
 }
 
 /// The forge as an app's installation (config validation made sure its

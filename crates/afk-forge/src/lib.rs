@@ -12,6 +12,7 @@
 //! it as `afk::forge`.
 
 pub mod app;
+pub mod azure;
 pub mod commits;
 pub mod gitea;
 pub mod github;
@@ -37,7 +38,7 @@ use afk_host::clock;
 use afk_model as types;
 use afk_wire as core;
 pub use model::*;
-pub use profile::{ForgeKind, Profile};
+pub use profile::{ForgeKind, Profile, Setup};
 
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use anyhow::Result;

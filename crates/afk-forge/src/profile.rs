@@ -37,6 +37,24 @@ pub enum ApiRoot {
 /// The forge of a kind over its API client.
 pub type MakeForge = fn(Http) -> Box<dyn Forge>;
 
+/// The forge of a kind that needs more of the config than its client
+/// ([`Setup`]: Azure DevOps' identity service, work-item types, area paths).
+pub type MakeSetupForge = fn(Http, &Setup) -> Box<dyn Forge>;
+
+/// What a kind's forge may need of the config beside its client; the
+/// binary fills it from `[forge]` and `[forge.azure_devops]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Setup {
+    /// where identities are read (`forge.vssps_url`, its default resolved)
+    pub vssps_url: String,
+    /// the work-item types afk dispatches
+    pub work_item_types: Vec<String>,
+    /// the state a work item moves to on success ("": the type's first Completed)
+    pub close_state: String,
+    /// `(project/repository, area path)` of each allowlisted repository
+    pub area_paths: Vec<(String, String)>,
+}
+
 /// The forge of a kind as an app's installation: the client (its token
 /// fetched by the first request), the app, the repositories it may touch.
 pub type MakeAppForge = fn(Http, Arc<App>, Vec<RepoName>) -> Box<dyn Forge>;
@@ -54,6 +72,9 @@ pub struct Profile {
     pub api: ApiStyle,
     /// its [`Forge`] implementation
     pub forge: MakeForge,
+    /// the same given the config's [`Setup`], where the kind needs it (the
+    /// binary builds with this when set, else with `forge`)
+    pub forge_with: Option<MakeSetupForge>,
     /// the same as an app's installation (`forge.app_id`); None: the kind
     /// has no app authentication
     pub app: Option<MakeAppForge>,
@@ -133,6 +154,7 @@ const GITEA: Profile = Profile {
     root_key: "forge.url",
     api: GITEA_API,
     forge: |http| Box::new(crate::gitea::Gitea::new(http)),
+    forge_with: None,
     app: None,
     pr_segment: "pulls",
     starter_url: "https://git.example.org",
@@ -161,6 +183,7 @@ const GITHUB: Profile = Profile {
     root_key: "forge.kind = github: api.github.com",
     api: GITHUB_API,
     forge: |http| Box::new(crate::github::Github::new(http)),
+    forge_with: None,
     app: Some(|http, app, allowlist| {
         Box::new(crate::github::Github::with_app(http, app, allowlist))
     }),
@@ -221,6 +244,7 @@ const GITLAB: Profile = Profile {
     root_key: "forge.url",
     api: GITLAB_API,
     forge: |http| Box::new(crate::gitlab::Gitlab::new(http)),
+    forge_with: None,
     app: None,
     pr_segment: "-/merge_requests",
     starter_url: "https://gitlab.example.org",
@@ -260,7 +284,8 @@ const AZURE_DEVOPS: Profile = Profile {
     api_root: ApiRoot::UnderUrl(""),
     root_key: "forge.url",
     api: AZURE_DEVOPS_API,
-    forge: |http| Box::new(crate::azure::AzureDevops::new(http)),
+    forge: |http| Box::new(crate::azure::AzureDevops::new(http, &Setup::default())),
+    forge_with: Some(|http, setup| Box::new(crate::azure::AzureDevops::new(http, setup))),
     app: None,
     pr_segment: "pullrequest",
     starter_url: "https://dev.azure.com/fabrikam",

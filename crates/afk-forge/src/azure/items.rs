@@ -1,0 +1,603 @@
+//! Work items as issues (SPEC 2.2.9 to 2.2.15, 2.2.18): the poll's WIQL
+//! query and batch reads, re-checked here item by item; the updates as a
+//! timeline (the arming by the three identities, the edits after it); the
+//! blockers; tags written by JSON Patch with a `test` on `/rev`; comments,
+//! their likes, the description and the move to `close_state`.
+
+use super::wire::{self, WorkItem};
+use super::{AzureDevops, v};
+use crate::http::{Failure, ForgeError, MAX_PAGES, enc};
+use crate::model::*;
+use crate::types::{IssueNumber, RepoName};
+use afk_wire::azure::{API_VERSION, COMMENTS_VERSION, EDIT_FIELDS, PREVIEW_1};
+use afk_wire::azure::{area, tags, trust as rules, wiql};
+use anyhow::{Result, anyhow};
+use serde_json::json;
+
+/// The fields the batch read asks for: what afk re-checks and shows.
+const FIELDS: &[&str] = &[
+    "System.Id",
+    "System.Title",
+    "System.Description",
+    "System.State",
+    "System.WorkItemType",
+    "System.AreaPath",
+    "System.TeamProject",
+    "System.Tags",
+    "System.CreatedBy",
+    "System.ChangedDate",
+    "Microsoft.VSTS.CMMI.Blocked",
+];
+
+/// A work item's predecessor link (`$expand=relations`).
+const PREDECESSOR: &str = "System.LinkTypes.Dependency-Reverse";
+
+/// How often a tag or state write is tried again when its `test` on
+/// `/rev` was refused (SPEC 2.2.14).
+const PATCH_TRIES: usize = 3;
+
+/// JSON Patch's media type (the work-item update takes no other).
+const JSON_PATCH: &str = "application/json-patch+json";
+
+/// A state category that is closed (SPEC 2.2.9).
+fn closed_category(category: &str) -> bool {
+    category.eq_ignore_ascii_case("Completed") || category.eq_ignore_ascii_case("Removed")
+}
+
+/// `s` with `&`, `<`, `>`, `"` and `'` as entities.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl AzureDevops {
+    /// A field the rule needs, or the request's error (SPEC 2.2.34).
+    fn field<'a>(item: &'a WorkItem, name: &str) -> Result<&'a str> {
+        item.text(name).ok_or_else(|| {
+            anyhow!(
+                "forge: work item #{}: the answer has no {name}; nothing of it was used",
+                item.id
+            )
+        })
+    }
+
+    /// `/{projectId}/_apis/wit`.
+    fn wit(&self, repo: &RepoName) -> Result<String> {
+        Ok(format!("{}/wit", self.apis(repo)?))
+    }
+
+    /// A type's states and their categories in `repo`'s project, once a tick.
+    fn type_states(&self, repo: &RepoName, kind: &str) -> Result<Vec<wire::TypeState>> {
+        let project = self.repository(repo)?.project.id;
+        let key = (project, kind.to_lowercase());
+        if let Some(s) = self.states.lock().unwrap().get(&key) {
+            return Ok(s.clone());
+        }
+        let path = format!("{}/workitemtypes/{}/states", self.wit(repo)?, enc(kind));
+        let list: wire::List<wire::TypeState> =
+            self.http.json("GET", &v(&path, API_VERSION), None)?;
+        self.states
+            .lock()
+            .unwrap()
+            .insert(key, list.value.clone());
+        Ok(list.value)
+    }
+
+    /// The Completed and Removed states of every dispatched type.
+    fn closed_states(&self, repo: &RepoName) -> Result<Vec<String>> {
+        let mut out: Vec<String> = vec![];
+        for kind in &self.setup.work_item_types {
+            for s in self.type_states(repo, kind)? {
+                if closed_category(&s.category) && !out.iter().any(|o| o.eq_ignore_ascii_case(&s.name)) {
+                    out.push(s.name);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `item` (of `repo`'s project) is in a Completed or Removed
+    /// state; a state its type does not list is the request's error.
+    fn is_closed(&self, repo: &RepoName, item: &WorkItem) -> Result<bool> {
+        let (kind, state) = (
+            Self::field(item, "System.WorkItemType")?,
+            Self::field(item, "System.State")?,
+        );
+        let states = self.type_states(repo, kind)?;
+        match states.iter().find(|s| s.name.eq_ignore_ascii_case(state)) {
+            Some(s) => Ok(closed_category(&s.category)),
+            None => Err(anyhow!(
+                "forge: work item #{}: state \"{state}\" is not one of type \"{kind}\"'s",
+                item.id
+            )),
+        }
+    }
+
+    /// The repository (of the configured area paths) whose area `item` is
+    /// under, if any.
+    fn owner_of(&self, item: &WorkItem) -> Option<String> {
+        let path = item.text("System.AreaPath")?;
+        area::repo_of(&self.setup.area_paths, path).map(str::to_string)
+    }
+
+    /// The areas configured for `repo`.
+    fn areas(&self, repo: &RepoName) -> Vec<String> {
+        self.setup
+            .area_paths
+            .iter()
+            .filter(|(r, _)| r.eq_ignore_ascii_case(repo))
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
+
+    /// `item` as an issue of `repo`: its tags as labels, its project and
+    /// area's repository as the forge names them now (the allowlist re-check
+    /// compares that name: an item moved out of the area is not `repo`'s).
+    fn to_issue(&self, repo: &RepoName, item: &WorkItem, closed: bool) -> Result<Issue> {
+        let owner = self.owner_of(item).unwrap_or_default();
+        let full_name = if owner.eq_ignore_ascii_case(repo) {
+            self.full_name(repo)?
+        } else {
+            owner
+        };
+        let project = item.text("System.TeamProject").unwrap_or(repo.owner());
+        Ok(Issue {
+            id: item.id as i64,
+            number: IssueNumber(item.id),
+            title: Self::field(item, "System.Title")?.to_string(),
+            // TODO(#86): SPEC 2.2.15's HTML to text (script/style/template and
+            // hidden elements removed, links kept as `text <url>`, entities decoded)
+            body: item.text("System.Description").map(str::to_string),
+            state: if closed { State::Closed } else { State::Open },
+            labels: tags::parse(item.text("System.Tags"))
+                .into_iter()
+                .map(|name| Label { id: 0, name })
+                .collect(),
+            html_url: format!(
+                "{}/{}/_workitems/edit/{}",
+                self.http.root(),
+                enc(project),
+                item.id
+            ),
+            pull_request: None,
+            repository: Some(RepoMeta { full_name }),
+            user: item.identity("System.CreatedBy").map(|id| User {
+                id: 0,
+                login: id.to_string(),
+            }),
+            updated_at: item.text("System.ChangedDate").map(str::to_string),
+        })
+    }
+
+    /// `ids` read in batches of 200, only the fields afk uses; an item the
+    /// account cannot read is left out (`errorPolicy: "omit"`).
+    fn batch(&self, repo: &RepoName, ids: &[u64]) -> Result<Vec<WorkItem>> {
+        let path = v(&format!("{}/workitemsbatch", self.wit(repo)?), API_VERSION);
+        let mut out = vec![];
+        for chunk in ids.chunks(wiql::BATCH) {
+            let body = json!({ "ids": chunk, "fields": FIELDS, "errorPolicy": "omit" });
+            let list: wire::List<Option<WorkItem>> = self.http.json("POST", &path, Some(&body))?;
+            out.extend(list.value.into_iter().flatten());
+        }
+        Ok(out)
+    }
+
+    /// SPEC 2.2.9: the WIQL query (re-asked past the last id while full),
+    /// the batch read, and every condition re-checked on each item.
+    pub(super) fn ready_items(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
+        let areas = self.areas(repo);
+        if areas.is_empty() {
+            return Err(anyhow!(
+                "azure-devops: {repo} has no area path ([forge.azure_devops.area_paths])"
+            ));
+        }
+        let r = self.repository(repo)?;
+        let closed = self.closed_states(repo)?;
+        let path = v(
+            &format!("/{}/_apis/wit/wiql?$top={}", enc(&r.project.id), wiql::TOP),
+            API_VERSION,
+        );
+        let (mut ids, mut after) = (vec![], None);
+        for page in 0..=MAX_PAGES {
+            if page == MAX_PAGES {
+                return Err(anyhow!("forge: WIQL for {repo}: more than {MAX_PAGES} full answers"));
+            }
+            let q = wiql::ready_query(&self.setup.work_item_types, &areas, label, &closed, after);
+            let answer: wire::QueryResult =
+                self.http.json("POST", &path, Some(&json!({ "query": q })))?;
+            let n = answer.work_items.len();
+            ids.extend(answer.work_items.into_iter().map(|w| w.id));
+            if n < wiql::TOP {
+                break;
+            }
+            after = ids.last().copied();
+        }
+        let mut out = vec![];
+        for item in self.batch(repo, &ids)? {
+            if self.still_ready(repo, &r, &item, label)? {
+                out.push(self.to_issue(repo, &item, false)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The checks afk makes itself: the type, the project, the area's
+    /// repository, the tag (whole, any case), an open state.
+    fn still_ready(
+        &self,
+        repo: &RepoName,
+        r: &wire::Repository,
+        item: &WorkItem,
+        label: &str,
+    ) -> Result<bool> {
+        let kind = Self::field(item, "System.WorkItemType")?;
+        let typed = self
+            .setup
+            .work_item_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(kind));
+        let project = Self::field(item, "System.TeamProject")?;
+        let ours = self
+            .owner_of(item)
+            .is_some_and(|o| o.eq_ignore_ascii_case(repo));
+        let tagged = tags::has(&tags::parse(item.text("System.Tags")), label);
+        Ok(typed
+            && project.eq_ignore_ascii_case(&r.project.name)
+            && ours
+            && tagged
+            && !self.is_closed(repo, item)?)
+    }
+
+    /// One work item, all its fields (and relations when asked).
+    fn read_item(&self, repo: &RepoName, n: IssueNumber, relations: bool) -> Result<WorkItem> {
+        let expand = if relations { "?$expand=relations" } else { "" };
+        let path = format!("{}/workitems/{}{expand}", self.wit(repo)?, n.0);
+        self.http.json("GET", &v(&path, API_VERSION), None)
+    }
+
+    pub(super) fn work_item(&self, repo: &RepoName, n: IssueNumber) -> Result<Issue> {
+        let item = self.read_item(repo, n, false)?;
+        let closed = self.is_closed(repo, &item)?;
+        self.to_issue(repo, &item, closed)
+    }
+
+    /// SPEC 2.2.10 and 2.2.12: the updates (all pages, oldest first) as
+    /// events. A tag added is `LabelAdded` by the revision's armer when its
+    /// three identities agree, else by an actor no lookup trusts (the words
+    /// "changed by X, authorized as Y"); a change of a field the prompt reads,
+    /// by anyone but afk, is `Renamed` (edited after arming); every update
+    /// is an event, so its date counts.
+    pub(super) fn item_timeline(
+        &self,
+        repo: &RepoName,
+        n: IssueNumber,
+    ) -> Result<Vec<TimelineEvent>> {
+        let path = v(&format!("{}/workItems/{}/updates", self.wit(repo)?, n.0), API_VERSION);
+        let updates: Vec<wire::Update> = self.http.get_all_in(&path, "value")?;
+        let me = self.account()?.login;
+        let mut out = vec![];
+        for u in &updates {
+            let at = u.revised_date.clone();
+            let event = |kind, label: Option<String>, actor: String| TimelineEvent {
+                id: u.rev,
+                kind,
+                label,
+                actor,
+                created_at: at.clone(),
+            };
+            let (old, new) = u.change("System.Tags").unwrap_or((None, None));
+            let added: Vec<String> = tags::parse(new)
+                .into_iter()
+                .filter(|t| tags::added(old, new, t))
+                .collect();
+            if !added.is_empty() {
+                let actor = self.armer(repo, n, u)?;
+                for t in added {
+                    out.push(event(EventKind::LabelAdded, Some(t), actor.clone()));
+                }
+            }
+            for t in tags::parse(old).into_iter().filter(|t| tags::removed(old, new, t)) {
+                out.push(event(EventKind::LabelRemoved, Some(t), u.revised_by.id.clone()));
+            }
+            let edited = EDIT_FIELDS.iter().any(|f| u.changed(f));
+            if edited && !u.revised_by.id.eq_ignore_ascii_case(&me) {
+                out.push(event(EventKind::Renamed, None, u.revised_by.id.clone()));
+            } else {
+                out.push(event(EventKind::Other, None, u.revised_by.id.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Who made update `u`: `revisedBy` when the revision's `System.ChangedBy`
+    /// and `System.AuthorizedAs` are the same identity, else the report's
+    /// words, which name no identity a lookup could trust.
+    fn armer(&self, repo: &RepoName, n: IssueNumber, u: &wire::Update) -> Result<String> {
+        let path = format!("{}/workItems/{}/revisions/{}", self.wit(repo)?, n.0, u.rev);
+        let rev: WorkItem = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        Ok(rules::armer(
+            &u.revised_by.id,
+            rev.identity("System.ChangedBy"),
+            rev.identity("System.AuthorizedAs"),
+        )
+        .unwrap_or_else(|why| format!("untrusted: {why}")))
+    }
+
+    /// SPEC 2.2.13: the open predecessors, `Blocked = Yes` (the item itself,
+    /// as its own blocker), and every predecessor afk cannot read (kept
+    /// blocked). `Blocked by #N` lines are the core's, as on every forge.
+    pub(super) fn blockers(&self, repo: &RepoName, n: IssueNumber) -> Result<Vec<Issue>> {
+        let item = self.read_item(repo, n, true)?;
+        let mut out = vec![];
+        if item
+            .text("Microsoft.VSTS.CMMI.Blocked")
+            .is_some_and(|b| b.eq_ignore_ascii_case("yes"))
+        {
+            let mut me = self.to_issue(repo, &item, false)?;
+            me.title = format!("Blocked = Yes on #{}", item.id);
+            out.push(me);
+        }
+        let ids: Vec<u64> = item
+            .relations
+            .iter()
+            .flatten()
+            .filter(|r| r.rel == PREDECESSOR)
+            .filter_map(wire::Relation::item_id)
+            .collect();
+        let read = self.batch(repo, &ids)?;
+        let project = self.repository(repo)?.project.name;
+        for id in ids {
+            let Some(b) = read.iter().find(|b| b.id == id) else {
+                out.push(unreadable(id, repo));
+                continue;
+            };
+            // TODO(#86): a blocker in another project with an allowlisted
+            // repository is read with that project's states; here any other
+            // project keeps the item blocked
+            let same = b
+                .text("System.TeamProject")
+                .is_some_and(|p| p.eq_ignore_ascii_case(&project));
+            if !same || !self.is_closed(repo, b)? {
+                out.push(self.to_issue(repo, b, false)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `GET .../wit/tags`: the project's tags.
+    pub(super) fn project_tags(&self, repo: &RepoName) -> Result<Vec<Label>> {
+        let path = v(&format!("{}/tags", self.wit(repo)?), API_VERSION);
+        let list: wire::List<wire::TagDefinition> = self.http.json("GET", &path, None)?;
+        Ok(list
+            .value
+            .into_iter()
+            .map(|t| Label { id: 0, name: t.name })
+            .collect())
+    }
+
+    /// SPEC 2.2.14 and 2.2.18: the tags read at revision R with afk's change
+    /// applied (and the state moved, when given), in one patch whose `test`
+    /// on `/rev` makes a concurrent change refuse it; read again and tried
+    /// again, at most three times. Never `bypassRules`.
+    pub(super) fn write_tags(
+        &self,
+        repo: &RepoName,
+        n: IssueNumber,
+        add: &[&str],
+        remove: &[&str],
+        state: Option<&str>,
+    ) -> Result<()> {
+        let path = v(&format!("{}/workitems/{}", self.wit(repo)?, n.0), API_VERSION);
+        for _ in 0..PATCH_TRIES {
+            let item = self.read_item(repo, n, false)?;
+            let read = tags::parse(item.text("System.Tags"));
+            let new = tags::apply(&read, add, remove);
+            if new == read && state.is_none() {
+                return Ok(());
+            }
+            let mut ops = vec![json!({ "op": "test", "path": "/rev", "value": item.rev })];
+            if new != read {
+                ops.push(json!({ "op": "replace", "path": "/fields/System.Tags", "value": tags::write(&new) }));
+            }
+            if let Some(s) = state {
+                ops.push(json!({ "op": "replace", "path": "/fields/System.State", "value": s }));
+            }
+            match self.http.send_typed("PATCH", &path, &json!(ops), JSON_PATCH) {
+                Ok(_) => return Ok(()),
+                Err(e) if stale(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(anyhow!(
+            "forge: work item #{}: it changed under each of {PATCH_TRIES} writes; nothing was written",
+            n.0
+        ))
+    }
+
+    /// SPEC 2.2.18: move the item to `close_state` (else its type's first
+    /// Completed state) only while it is neither Completed nor Removed.
+    pub(super) fn close_item(&self, repo: &RepoName, n: IssueNumber) -> Result<()> {
+        let item = self.read_item(repo, n, false)?;
+        if self.is_closed(repo, &item)? {
+            return Ok(());
+        }
+        let kind = Self::field(&item, "System.WorkItemType")?;
+        let target = match self.setup.close_state.trim() {
+            "" => self
+                .type_states(repo, kind)?
+                .into_iter()
+                .find(|s| s.category.eq_ignore_ascii_case("Completed"))
+                .map(|s| s.name)
+                .ok_or_else(|| anyhow!("forge: type \"{kind}\" has no Completed state"))?,
+            set => set.to_string(),
+        };
+        self.write_tags(repo, n, &[], &[], Some(&target))
+    }
+
+    /// `System.Description` as HTML: the Markdown text with every character
+    /// escaped, its lines kept (SPEC 2.2.3's status issue).
+    pub(super) fn write_description(&self, repo: &RepoName, n: IssueNumber, body: &str) -> Result<()> {
+        let path = v(&format!("{}/workitems/{}", self.wit(repo)?, n.0), API_VERSION);
+        let html = html_escape(body).replace('\n', "<br>");
+        for _ in 0..PATCH_TRIES {
+            let item = self.read_item(repo, n, false)?;
+            let ops = json!([
+                { "op": "test", "path": "/rev", "value": item.rev },
+                { "op": "replace", "path": "/fields/System.Description", "value": html },
+            ]);
+            match self.http.send_typed("PATCH", &path, &ops, JSON_PATCH) {
+                Ok(_) => return Ok(()),
+                Err(e) if stale(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(anyhow!("forge: work item #{}: its description kept changing", n.0))
+    }
+
+    /// `/{projectId}/_apis/wit/workItems/{id}/comments`.
+    fn comments_path(&self, repo: &RepoName, n: IssueNumber) -> Result<String> {
+        Ok(format!("{}/workItems/{}/comments", self.wit(repo)?, n.0))
+    }
+
+    fn item_url(&self, repo: &RepoName, n: IssueNumber) -> String {
+        format!("{}/{}/_workitems/edit/{}", self.http.root(), enc(repo.owner()), n.0)
+    }
+
+    fn to_comment(&self, repo: &RepoName, n: IssueNumber, c: wire::ItemComment) -> Comment {
+        // an edit is told by `version` (SPEC 2.2.22), whatever the dates say
+        let edited = afk_wire::azure::talk::work_item_comment_edited(c.version);
+        let updated = match edited {
+            true => c.modified_date.clone(),
+            false => c.created_date.clone(),
+        };
+        Comment {
+            id: c.id,
+            body: c.text,
+            html_url: self.item_url(repo, n),
+            user: Some(User {
+                id: 0,
+                login: c.created_by.id,
+            }),
+            created_at: c.created_date,
+            updated_at: updated,
+            node_id: Some(super::edit_mark(edited).to_string()),
+        }
+    }
+
+    /// SPEC 2.2.19: the work item's comments, every page by
+    /// `continuationToken`; deleted ones and ones written on behalf of
+    /// another are left out.
+    pub(super) fn item_comments(&self, repo: &RepoName, n: IssueNumber) -> Result<Vec<Comment>> {
+        let base = format!("{}?$top=200", self.comments_path(repo, n)?);
+        let mut next = v(&base, COMMENTS_VERSION);
+        let mut out = vec![];
+        for _ in 0..MAX_PAGES {
+            let page: wire::CommentList = self.http.json("GET", &next, None)?;
+            for c in page.comments {
+                let behalf = c
+                    .created_on_behalf_of
+                    .as_ref()
+                    .is_some_and(|b| !b.id.eq_ignore_ascii_case(&c.created_by.id));
+                if !c.is_deleted && !behalf {
+                    out.push(self.to_comment(repo, n, c));
+                }
+            }
+            match page.continuation_token.filter(|t| !t.is_empty()) {
+                Some(t) => {
+                    next = v(&format!("{base}&continuationToken={}", enc(&t)), COMMENTS_VERSION)
+                }
+                None => return Ok(out),
+            }
+        }
+        Err(anyhow!("forge: work item #{}: comments did not end after {MAX_PAGES} pages", n.0))
+    }
+
+    pub(super) fn post_item_comment(&self, repo: &RepoName, n: IssueNumber, body: &str) -> Result<Comment> {
+        let path = v(&format!("{}?format=markdown", self.comments_path(repo, n)?), COMMENTS_VERSION);
+        let c: wire::ItemComment = self.http.json("POST", &path, Some(&json!({ "text": body })))?;
+        Ok(self.to_comment(repo, n, c))
+    }
+
+    pub(super) fn patch_item_comment(
+        &self,
+        repo: &RepoName,
+        n: IssueNumber,
+        id: i64,
+        body: &str,
+    ) -> Result<Comment> {
+        let path = format!("{}/{id}?format=markdown", self.comments_path(repo, n)?);
+        let c: wire::ItemComment =
+            self.http
+                .json("PATCH", &v(&path, COMMENTS_VERSION), Some(&json!({ "text": body })))?;
+        Ok(self.to_comment(repo, n, c))
+    }
+
+    /// Who liked comment `id`: the engaged users of `like`, each as `+1`.
+    pub(super) fn item_likes(&self, repo: &RepoName, n: IssueNumber, id: i64) -> Result<Vec<(String, String)>> {
+        let path = format!("{}/{id}/reactions/like/users?$top={}", self.comments_path(repo, n)?, crate::REACTIONS_MAX);
+        let list: wire::List<wire::IdentityRef> = self.http.json("GET", &v(&path, PREVIEW_1), None)?;
+        Ok(list.value.into_iter().map(|u| (u.id, "+1".to_string())).collect())
+    }
+
+    /// afk's like on comment `id`; one already there is no error.
+    pub(super) fn like_item_comment(&self, repo: &RepoName, n: IssueNumber, id: i64) -> Result<()> {
+        let path = format!("{}/{id}/reactions/like", self.comments_path(repo, n)?);
+        match self.http.send("PUT", &v(&path, PREVIEW_1), None) {
+            Ok(_) => Ok(()),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A `test` on `/rev` refused: the item changed in between.
+fn stale(e: &anyhow::Error) -> bool {
+    matches!(
+        ForgeError::kind_of(e),
+        Some(Failure::Other(412)) | Some(Failure::Conflict)
+    )
+}
+
+/// A predecessor afk cannot read: it keeps the item blocked (SPEC 2.2.13).
+fn unreadable(id: u64, repo: &RepoName) -> Issue {
+    Issue {
+        id: id as i64,
+        number: IssueNumber(id),
+        title: format!("work item #{id} (afk cannot read it)"),
+        body: None,
+        state: State::Open,
+        labels: vec![],
+        html_url: String::new(),
+        pull_request: None,
+        repository: Some(RepoMeta {
+            full_name: repo.to_string(),
+        }),
+        user: None,
+        updated_at: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_description_is_written_as_escaped_html() {
+        assert_eq!(
+            html_escape("a <b> & 'c'\n"),
+            "a &lt;b&gt; &amp; &#39;c&#39;\n"
+        );
+        assert!(closed_category("completed") && closed_category("Removed"));
+        assert!(!closed_category("InProgress"));
+    }
+}

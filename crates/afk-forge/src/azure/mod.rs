@@ -1,0 +1,405 @@
+//! Azure DevOps Services, REST 7.1 (SPEC 2.2): work items as issues, tags
+//! as labels, Azure Repos pull requests, trust by the ACL. Every path is a
+//! template of `contracts/azure-devops-7.1-subset.json` under the
+//! organization's URL (the API root), with its `api-version`; names are
+//! percent-encoded one segment each, and after the first read a project
+//! and a repository are addressed by their ids, so a rename cannot send a
+//! later request elsewhere. The decisions are `afk_wire::azure`'s
+//! (`afk_core::azure`): this adapter asks, maps and sends.
+//!
+//! One job a file: `mod.rs` (the forge, its paths and the traits handed
+//! on), `wire.rs` (the answers' shapes), `items.rs` (work items: poll's
+//! reads, tags, comments, closing), `trust.rs` (who armed, the ACL),
+//! `pulls.rs` (pull requests, CI, threads and votes, the branch update).
+
+mod items;
+mod pulls;
+mod trust;
+mod wire;
+
+use crate::http::{Http, enc};
+use crate::model::*;
+use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
+use crate::{ForgeReads, ForgeWrites};
+use afk_wire::azure::{API_VERSION, org};
+use anyhow::{Result, anyhow};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The forge of `kind = "azure-devops"`.
+pub struct AzureDevops {
+    http: Http,
+    /// identities are read at the organization's identity service
+    /// (`forge.vssps_url`'s default, or on loopback the sandbox itself)
+    ids: Http,
+    /// each allowlisted repository as first read this tick, by its
+    /// lower-cased `project/repository`
+    repos: Mutex<HashMap<String, wire::Repository>>,
+    /// each `(project id, type)`'s states and their categories, once a tick
+    states: Mutex<HashMap<(String, String), Vec<wire::TypeState>>>,
+    me: Mutex<Option<User>>,
+    /// the config's work-item types, close state and area paths
+    setup: crate::profile::Setup,
+}
+
+/// `path` with its `api-version`.
+fn v(path: &str, version: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}api-version={version}")
+}
+
+/// A PR comment's id as afk keeps it: its thread's id and its own (a
+/// comment is addressed by both; its own id counts from 1 in each thread).
+pub(crate) fn pr_comment_id(thread: i64, comment: i64) -> i64 {
+    (thread << 20) | (comment & 0xF_FFFF)
+}
+
+/// What a comment's `node_id` says of it on this forge: whether it was ever
+/// edited, as the answer told it (a PR comment's `lastContentUpdatedDate`
+/// after its `publishedDate`, a work-item comment's `version` above 1).
+const EDITED: &str = "azure-devops:edited";
+const UNEDITED: &str = "azure-devops:unedited";
+
+pub(crate) fn edit_mark(edited: bool) -> &'static str {
+    if edited { EDITED } else { UNEDITED }
+}
+
+/// The `(thread, comment)` of a PR comment id ([`pr_comment_id`]).
+pub(crate) fn pr_comment_parts(id: i64) -> (i64, i64) {
+    (id >> 20, id & 0xF_FFFF)
+}
+
+impl AzureDevops {
+    /// The forge over `http` (rooted at the organization's URL), with the
+    /// config's `setup`; identities at `setup.vssps_url`, else its default.
+    pub fn new(http: Http, setup: &crate::profile::Setup) -> AzureDevops {
+        let vssps = match setup.vssps_url.trim() {
+            "" => org::default_vssps_url(http.root()),
+            set => set.to_string(),
+        };
+        let ids = http.sibling(&vssps);
+        AzureDevops {
+            http,
+            ids,
+            repos: Mutex::new(HashMap::new()),
+            states: Mutex::new(HashMap::new()),
+            me: Mutex::new(None),
+            setup: setup.clone(),
+        }
+    }
+
+    /// The repository `repo` names, read once a tick by its names, then by
+    /// its ids. Its `project.name`/`name` are what the allowlist re-check
+    /// compares (SPEC 2.2.4).
+    fn repository(&self, repo: &RepoName) -> Result<wire::Repository> {
+        let key = repo.to_lowercase();
+        if let Some(r) = self.repos.lock().unwrap().get(&key) {
+            return Ok(r.clone());
+        }
+        // TODO(#86): the ids recorded at the first tick (the run's), so a
+        // rename keeps them; this reads by the allowlist's names
+        let path = format!(
+            "/{}/_apis/git/repositories/{}",
+            enc(repo.owner()),
+            enc(repo.name())
+        );
+        let r: wire::Repository = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        self.repos.lock().unwrap().insert(key, r.clone());
+        Ok(r)
+    }
+
+    /// `/{projectId}/_apis/git/repositories/{repositoryId}`.
+    fn git(&self, repo: &RepoName) -> Result<String> {
+        let r = self.repository(repo)?;
+        Ok(format!(
+            "/{}/_apis/git/repositories/{}",
+            enc(&r.project.id),
+            enc(&r.id)
+        ))
+    }
+
+    /// `/{projectId}/_apis`.
+    fn apis(&self, repo: &RepoName) -> Result<String> {
+        Ok(format!("/{}/_apis", enc(&self.repository(repo)?.project.id)))
+    }
+
+    /// The name the forge gives `repo` now (`project/repository`).
+    fn full_name(&self, repo: &RepoName) -> Result<String> {
+        let r = self.repository(repo)?;
+        Ok(format!("{}/{}", r.project.name, r.name))
+    }
+
+    /// afk's account: `authenticatedUser` of `connectionData` (its `id` is
+    /// the login afk compares), read once.
+    fn account(&self) -> Result<User> {
+        if let Some(u) = self.me.lock().unwrap().clone() {
+            return Ok(u);
+        }
+        // the 7.1 files do not describe this endpoint (the contract says so)
+        let c: wire::ConnectionData =
+            self.http
+                .json("GET", &v("/_apis/connectionData", API_VERSION), None)?;
+        let u = User {
+            id: 0,
+            login: c.authenticated_user.id,
+        };
+        *self.me.lock().unwrap() = Some(u.clone());
+        Ok(u)
+    }
+
+    /// A capability this adapter does not have yet, as the error it is.
+    fn not_yet(what: &str) -> anyhow::Error {
+        anyhow!("azure-devops: {what} is not supported yet (issue #86)")
+    }
+}
+
+impl ForgeReads for AzureDevops {
+    fn requests(&self) -> usize {
+        self.http.requests() + self.ids.requests()
+    }
+
+    fn costly_requests(&self) -> usize {
+        self.http.costly_requests() + self.ids.costly_requests()
+    }
+
+    /// A tag the project lacks is created by the first write that adds it
+    /// (Contributors may create tag definitions).
+    fn adds_missing_labels(&self) -> bool {
+        true
+    }
+
+    fn me(&self) -> Result<User> {
+        self.account()
+    }
+
+    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
+        self.ready_items(repo, label)
+    }
+
+    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
+        self.work_item(repo, number)
+    }
+
+    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
+        self.item_timeline(repo, number)
+    }
+
+    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
+        self.acl_permission(repo, login)
+    }
+
+    /// The project's `visibility`.
+    fn is_public(&self, repo: &RepoName) -> Result<bool> {
+        let r = self.repository(repo)?;
+        let p: wire::ProjectRef = self.http.json(
+            "GET",
+            &v(&format!("/_apis/projects/{}", enc(&r.project.id)), API_VERSION),
+            None,
+        )?;
+        match p.visibility {
+            Some(vis) => Ok(vis.eq_ignore_ascii_case("public")),
+            None => Err(anyhow!(
+                "forge: GET /_apis/projects/{}: the answer has no visibility",
+                r.project.id
+            )),
+        }
+    }
+
+    fn hooks(&self, _repo: &RepoName) -> Result<Vec<HookInfo>> {
+        // TODO(#86): `GET _apis/hooks/subscriptions`, consumer `webHooks`,
+        // `consumerInputs.url`; a 403 is "can't tell" (SPEC 2.2.8)
+        Err(Self::not_yet("reading service-hook subscriptions"))
+    }
+
+    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
+        self.blockers(repo, number)
+    }
+
+    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
+        self.project_tags(repo)
+    }
+
+    fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>> {
+        match on {
+            Target::Issue(n) => self.item_comments(repo, n),
+            Target::Pr(n) => self.pr_comments(repo, n),
+        }
+    }
+
+    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
+        self.pulls_with_status(repo, "active")
+    }
+
+    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
+        // one page of each: `completed` (merged) and `abandoned`
+        let mut out = self.pulls_page(repo, "completed")?;
+        out.extend(self.pulls_page(repo, "abandoned")?);
+        Ok(out)
+    }
+
+    fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest> {
+        self.read_pull(repo, number)
+    }
+
+    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
+        self.pr_ci(repo, sha)
+    }
+
+    fn commits(
+        &self,
+        _repo: &RepoName,
+        _branch: &str,
+        _since: time::OffsetDateTime,
+    ) -> Result<Vec<crate::Commit>> {
+        // TODO(#86): `GET .../commits?searchCriteria.itemVersion.version=…&searchCriteria.fromDate=…`
+        Err(Self::not_yet("reading a branch's commits (harvest)"))
+    }
+
+    fn diff(&self, _repo: &RepoName, _sha: &str) -> Result<Vec<crate::FileDiff>> {
+        // TODO(#86): `GET .../diffs/commits` against the first parent
+        Err(Self::not_yet("reading a commit's diff (harvest)"))
+    }
+
+    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
+        self.branch_head(repo, name)
+    }
+
+    fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
+        self.votes_and_threads(repo, pr)
+    }
+
+    fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
+        self.thread_comments(repo, pr, review)
+    }
+
+    /// Edits are told by the answers (`lastContentUpdatedDate`; a work item
+    /// comment's `version`), as marked on the comment when it was read; a
+    /// comment not read here is told by its dates.
+    fn comment_ever_edited(&self, c: &Comment) -> Result<Option<bool>> {
+        Ok(Some(match c.node_id.as_deref() {
+            Some(EDITED) => true,
+            Some(UNEDITED) => false,
+            _ => c.edited(),
+        }))
+    }
+
+    fn reactions(
+        &self,
+        repo: &RepoName,
+        on: Target,
+        comment: i64,
+    ) -> Result<Vec<(String, String)>> {
+        match on {
+            Target::Issue(n) => self.item_likes(repo, n, comment),
+            Target::Pr(n) => self.pr_likes(repo, n, comment),
+        }
+    }
+}
+
+impl ForgeWrites for AzureDevops {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        self.write_tags(repo, number, &[name], &[], None)
+    }
+
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        self.write_tags(repo, number, &[], &[name], None)
+    }
+
+    /// A tag is made by the first write that adds it: nothing to send.
+    fn create_label(&self, _repo: &RepoName, _name: &str, _color: &str) -> Result<()> {
+        Ok(())
+    }
+
+    fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
+        match on {
+            Target::Issue(n) => self.post_item_comment(repo, n, body),
+            Target::Pr(n) => self.post_pr_thread(repo, n, body),
+        }
+    }
+
+    fn edit_comment(&self, repo: &RepoName, on: Target, id: i64, body: &str) -> Result<Comment> {
+        match on {
+            Target::Issue(n) => self.patch_item_comment(repo, n, id, body),
+            Target::Pr(n) => self.patch_pr_comment(repo, n, id, body),
+        }
+    }
+
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+        self.close_item(repo, number)
+    }
+
+    fn edit_issue_body(&self, repo: &RepoName, on: Target, body: &str) -> Result<()> {
+        match on {
+            Target::Issue(n) => self.write_description(repo, n, body),
+            Target::Pr(n) => self.patch_pull(repo, n, &serde_json::json!({ "description": body })),
+        }
+    }
+
+    fn create_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.open_pull(repo, (head, base), (title, body), false)
+    }
+
+    fn create_draft_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.open_pull(repo, (head, base), (title, body), true)
+    }
+
+    /// `status: "abandoned"`; afk never sets `completed`.
+    fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
+        self.patch_pull(repo, number, &serde_json::json!({ "status": "abandoned" }))
+    }
+
+    /// The acknowledgement is afk's like, whatever `content` names (SPEC 2.2.22).
+    fn react(&self, repo: &RepoName, on: Target, comment: i64, _content: &str) -> Result<()> {
+        match on {
+            Target::Issue(n) => self.like_item_comment(repo, n, comment),
+            Target::Pr(n) => self.like_pr_comment(repo, n, comment),
+        }
+    }
+
+    fn update_branch(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        style: UpdateStyle,
+        expected_head_sha: &str,
+    ) -> Result<BranchUpdate> {
+        match style {
+            UpdateStyle::Merge => self.merge_base_in(repo, pr, expected_head_sha),
+            UpdateStyle::Rebase => Err(Self::not_yet(
+                "rebasing a pull request's branch (Azure Repos cannot; use update_branch = \"merge\")",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_carries_its_api_version() {
+        assert_eq!(v("/_apis/x", "7.1"), "/_apis/x?api-version=7.1");
+        assert_eq!(v("/_apis/x?$top=1", "7.1"), "/_apis/x?$top=1&api-version=7.1");
+    }
+
+    #[test]
+    fn a_pr_comment_id_keeps_its_thread_and_its_own() {
+        for (thread, comment) in [(1, 1), (1234567, 3), (2_000_000_000, 1000)] {
+            assert_eq!(pr_comment_parts(pr_comment_id(thread, comment)), (thread, comment));
+        }
+    }
+}
