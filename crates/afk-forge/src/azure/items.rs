@@ -86,10 +86,7 @@ impl AzureDevops {
         let path = format!("{}/workitemtypes/{}/states", self.wit(repo)?, enc(kind));
         let list: wire::List<wire::TypeState> =
             self.http.json("GET", &v(&path, API_VERSION), None)?;
-        self.states
-            .lock()
-            .unwrap()
-            .insert(key, list.value.clone());
+        self.states.lock().unwrap().insert(key, list.value.clone());
         Ok(list.value)
     }
 
@@ -98,7 +95,9 @@ impl AzureDevops {
         let mut out: Vec<String> = vec![];
         for kind in &self.setup.work_item_types {
             for s in self.type_states(repo, kind)? {
-                if closed_category(&s.category) && !out.iter().any(|o| o.eq_ignore_ascii_case(&s.name)) {
+                if closed_category(&s.category)
+                    && !out.iter().any(|o| o.eq_ignore_ascii_case(&s.name))
+                {
                     out.push(s.name);
                 }
             }
@@ -210,11 +209,14 @@ impl AzureDevops {
         let (mut ids, mut after) = (vec![], None);
         for page in 0..=MAX_PAGES {
             if page == MAX_PAGES {
-                return Err(anyhow!("forge: WIQL for {repo}: more than {MAX_PAGES} full answers"));
+                return Err(anyhow!(
+                    "forge: WIQL for {repo}: more than {MAX_PAGES} full answers"
+                ));
             }
             let q = wiql::ready_query(&self.setup.work_item_types, &areas, label, &closed, after);
             let answer: wire::QueryResult =
-                self.http.json("POST", &path, Some(&json!({ "query": q })))?;
+                self.http
+                    .json("POST", &path, Some(&json!({ "query": q })))?;
             let n = answer.work_items.len();
             ids.extend(answer.work_items.into_iter().map(|w| w.id));
             if n < wiql::TOP {
@@ -282,7 +284,10 @@ impl AzureDevops {
         repo: &RepoName,
         n: IssueNumber,
     ) -> Result<Vec<TimelineEvent>> {
-        let path = v(&format!("{}/workItems/{}/updates", self.wit(repo)?, n.0), API_VERSION);
+        let path = v(
+            &format!("{}/workItems/{}/updates", self.wit(repo)?, n.0),
+            API_VERSION,
+        );
         let updates: Vec<wire::Update> = self.http.get_all_in(&path, "value")?;
         let me = self.account()?.login;
         let mut out = vec![];
@@ -306,8 +311,15 @@ impl AzureDevops {
                     out.push(event(EventKind::LabelAdded, Some(t), actor.clone()));
                 }
             }
-            for t in tags::parse(old).into_iter().filter(|t| tags::removed(old, new, t)) {
-                out.push(event(EventKind::LabelRemoved, Some(t), u.revised_by.id.clone()));
+            for t in tags::parse(old)
+                .into_iter()
+                .filter(|t| tags::removed(old, new, t))
+            {
+                out.push(event(
+                    EventKind::LabelRemoved,
+                    Some(t),
+                    u.revised_by.id.clone(),
+                ));
             }
             let edited = EDIT_FIELDS.iter().any(|f| u.changed(f));
             if edited && !u.revised_by.id.eq_ignore_ascii_case(&me) {
@@ -381,7 +393,10 @@ impl AzureDevops {
         Ok(list
             .value
             .into_iter()
-            .map(|t| Label { id: 0, name: t.name })
+            .map(|t| Label {
+                id: 0,
+                name: t.name,
+            })
             .collect())
     }
 
@@ -397,7 +412,10 @@ impl AzureDevops {
         remove: &[&str],
         state: Option<&str>,
     ) -> Result<()> {
-        let path = v(&format!("{}/workitems/{}", self.wit(repo)?, n.0), API_VERSION);
+        let path = v(
+            &format!("{}/workitems/{}", self.wit(repo)?, n.0),
+            API_VERSION,
+        );
         for _ in 0..PATCH_TRIES {
             let item = self.read_item(repo, n, false)?;
             let read = tags::parse(item.text("System.Tags"));
@@ -412,7 +430,10 @@ impl AzureDevops {
             if let Some(s) = state {
                 ops.push(json!({ "op": "replace", "path": "/fields/System.State", "value": s }));
             }
-            match self.http.send_typed("PATCH", &path, &json!(ops), JSON_PATCH) {
+            match self
+                .http
+                .send_typed("PATCH", &path, &json!(ops), JSON_PATCH)
+            {
                 Ok(_) => return Ok(()),
                 Err(e) if stale(&e) => continue,
                 Err(e) => return Err(e),
@@ -446,8 +467,16 @@ impl AzureDevops {
 
     /// `System.Description` as HTML: the Markdown text with every character
     /// escaped, its lines kept (SPEC 2.2.3's status issue).
-    pub(super) fn write_description(&self, repo: &RepoName, n: IssueNumber, body: &str) -> Result<()> {
-        let path = v(&format!("{}/workitems/{}", self.wit(repo)?, n.0), API_VERSION);
+    pub(super) fn write_description(
+        &self,
+        repo: &RepoName,
+        n: IssueNumber,
+        body: &str,
+    ) -> Result<()> {
+        let path = v(
+            &format!("{}/workitems/{}", self.wit(repo)?, n.0),
+            API_VERSION,
+        );
         let html = html_escape(body).replace('\n', "<br>");
         for _ in 0..PATCH_TRIES {
             let item = self.read_item(repo, n, false)?;
@@ -461,7 +490,10 @@ impl AzureDevops {
                 Err(e) => return Err(e),
             }
         }
-        Err(anyhow!("forge: work item #{}: its description kept changing", n.0))
+        Err(anyhow!(
+            "forge: work item #{}: its description kept changing",
+            n.0
+        ))
     }
 
     /// `/{projectId}/_apis/wit/workItems/{id}/comments`.
@@ -470,7 +502,12 @@ impl AzureDevops {
     }
 
     fn item_url(&self, repo: &RepoName, n: IssueNumber) -> String {
-        format!("{}/{}/_workitems/edit/{}", self.http.root(), enc(repo.owner()), n.0)
+        format!(
+            "{}/{}/_workitems/edit/{}",
+            self.http.root(),
+            enc(repo.owner()),
+            n.0
+        )
     }
 
     fn to_comment(&self, repo: &RepoName, n: IssueNumber, c: wire::ItemComment) -> Comment {
@@ -514,17 +551,33 @@ impl AzureDevops {
             }
             match page.continuation_token.filter(|t| !t.is_empty()) {
                 Some(t) => {
-                    next = v(&format!("{base}&continuationToken={}", enc(&t)), COMMENTS_VERSION)
+                    next = v(
+                        &format!("{base}&continuationToken={}", enc(&t)),
+                        COMMENTS_VERSION,
+                    )
                 }
                 None => return Ok(out),
             }
         }
-        Err(anyhow!("forge: work item #{}: comments did not end after {MAX_PAGES} pages", n.0))
+        Err(anyhow!(
+            "forge: work item #{}: comments did not end after {MAX_PAGES} pages",
+            n.0
+        ))
     }
 
-    pub(super) fn post_item_comment(&self, repo: &RepoName, n: IssueNumber, body: &str) -> Result<Comment> {
-        let path = v(&format!("{}?format=markdown", self.comments_path(repo, n)?), COMMENTS_VERSION);
-        let c: wire::ItemComment = self.http.json("POST", &path, Some(&json!({ "text": body })))?;
+    pub(super) fn post_item_comment(
+        &self,
+        repo: &RepoName,
+        n: IssueNumber,
+        body: &str,
+    ) -> Result<Comment> {
+        let path = v(
+            &format!("{}?format=markdown", self.comments_path(repo, n)?),
+            COMMENTS_VERSION,
+        );
+        let c: wire::ItemComment = self
+            .http
+            .json("POST", &path, Some(&json!({ "text": body })))?;
         Ok(self.to_comment(repo, n, c))
     }
 
@@ -536,17 +589,33 @@ impl AzureDevops {
         body: &str,
     ) -> Result<Comment> {
         let path = format!("{}/{id}?format=markdown", self.comments_path(repo, n)?);
-        let c: wire::ItemComment =
-            self.http
-                .json("PATCH", &v(&path, COMMENTS_VERSION), Some(&json!({ "text": body })))?;
+        let c: wire::ItemComment = self.http.json(
+            "PATCH",
+            &v(&path, COMMENTS_VERSION),
+            Some(&json!({ "text": body })),
+        )?;
         Ok(self.to_comment(repo, n, c))
     }
 
     /// Who liked comment `id`: the engaged users of `like`, each as `+1`.
-    pub(super) fn item_likes(&self, repo: &RepoName, n: IssueNumber, id: i64) -> Result<Vec<(String, String)>> {
-        let path = format!("{}/{id}/reactions/like/users?$top={}", self.comments_path(repo, n)?, crate::REACTIONS_MAX);
-        let list: wire::List<wire::IdentityRef> = self.http.json("GET", &v(&path, PREVIEW_1), None)?;
-        Ok(list.value.into_iter().map(|u| (u.id, "+1".to_string())).collect())
+    pub(super) fn item_likes(
+        &self,
+        repo: &RepoName,
+        n: IssueNumber,
+        id: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let path = format!(
+            "{}/{id}/reactions/like/users?$top={}",
+            self.comments_path(repo, n)?,
+            crate::REACTIONS_MAX
+        );
+        let list: wire::List<wire::IdentityRef> =
+            self.http.json("GET", &v(&path, PREVIEW_1), None)?;
+        Ok(list
+            .value
+            .into_iter()
+            .map(|u| (u.id, "+1".to_string()))
+            .collect())
     }
 
     /// afk's like on comment `id`; one already there is no error.

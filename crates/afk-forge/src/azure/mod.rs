@@ -120,7 +120,10 @@ impl AzureDevops {
 
     /// `/{projectId}/_apis`.
     fn apis(&self, repo: &RepoName) -> Result<String> {
-        Ok(format!("/{}/_apis", enc(&self.repository(repo)?.project.id)))
+        Ok(format!(
+            "/{}/_apis",
+            enc(&self.repository(repo)?.project.id)
+        ))
     }
 
     /// The name the forge gives `repo` now (`project/repository`).
@@ -193,7 +196,10 @@ impl ForgeReads for AzureDevops {
         let r = self.repository(repo)?;
         let p: wire::ProjectRef = self.http.json(
             "GET",
-            &v(&format!("/_apis/projects/{}", enc(&r.project.id)), API_VERSION),
+            &v(
+                &format!("/_apis/projects/{}", enc(&r.project.id)),
+                API_VERSION,
+            ),
             None,
         )?;
         match p.visibility {
@@ -393,13 +399,19 @@ mod tests {
     #[test]
     fn every_path_carries_its_api_version() {
         assert_eq!(v("/_apis/x", "7.1"), "/_apis/x?api-version=7.1");
-        assert_eq!(v("/_apis/x?$top=1", "7.1"), "/_apis/x?$top=1&api-version=7.1");
+        assert_eq!(
+            v("/_apis/x?$top=1", "7.1"),
+            "/_apis/x?$top=1&api-version=7.1"
+        );
     }
 
     #[test]
     fn a_pr_comment_id_keeps_its_thread_and_its_own() {
         for (thread, comment) in [(1, 1), (1234567, 3), (2_000_000_000, 1000)] {
-            assert_eq!(pr_comment_parts(pr_comment_id(thread, comment)), (thread, comment));
+            assert_eq!(
+                pr_comment_parts(pr_comment_id(thread, comment)),
+                (thread, comment)
+            );
         }
     }
 }

@@ -1,0 +1,735 @@
+//! Pull requests (SPEC 2.2.16 to 2.2.24): created with the work item linked
+//! and never auto-completed, read and listed (`$top`/`$skip`, 100 a page),
+//! abandoned to close; CI from policy evaluations, PR statuses, else commit
+//! statuses; threads and votes as reviews; thread comments, their likes; the
+//! branch brought up to date by the forge's merge and a ref compare-and-swap.
+
+use super::wire::{self, Pull};
+use super::{AzureDevops, pr_comment_id, pr_comment_parts, v};
+use crate::http::{Failure, ForgeError, MAX_PAGES, enc};
+use crate::model::*;
+use crate::types::{PrNumber, RepoName};
+use afk_wire::azure::talk::{self, Merge, RefUpdate, Thread};
+use afk_wire::azure::{API_VERSION, BUILD_POLICY_TYPE, DESCRIPTION_MAX, PREVIEW_1};
+use afk_wire::review_bounds::{REVIEW_BODY_BYTES, cut, keep_line_comments};
+use anyhow::{Result, anyhow};
+use serde_json::json;
+
+/// Pull requests a page.
+const PULLS_PAGE: usize = 100;
+
+/// How often afk asks whether the forge's merge is done before it lets
+/// the next tick see (SPEC 2.2.23).
+const MERGE_POLLS: usize = 10;
+
+/// `refs/heads/` before a branch's name.
+const HEADS: &str = "refs/heads/";
+
+impl AzureDevops {
+    /// The PR's web address: `{url}/{project}/_git/{repo}/pullrequest/{M}`.
+    fn pull_url(&self, repo: &RepoName, n: u64) -> String {
+        format!(
+            "{}/{}/_git/{}/pullrequest/{n}",
+            self.http.root(),
+            enc(repo.owner()),
+            enc(repo.name())
+        )
+    }
+
+    fn to_pull(&self, repo: &RepoName, p: Pull) -> PullRequest {
+        let merged = p.status == "completed";
+        let open = p.status == "active";
+        let branch = |name: &str, sha: Option<&wire::CommitRef>| Branch {
+            name: name.strip_prefix(HEADS).unwrap_or(name).to_string(),
+            sha: sha.map(|c| c.commit_id.clone()).unwrap_or_default(),
+            repo: Some(RepoMeta {
+                full_name: repo.to_string(),
+            }),
+        };
+        PullRequest {
+            number: PrNumber(p.pull_request_id),
+            state: if open { State::Open } else { State::Closed },
+            merged,
+            merge_commit_sha: p
+                .last_merge_commit
+                .as_ref()
+                .filter(|_| merged)
+                .map(|c| c.commit_id.clone()),
+            head: branch(&p.source_ref_name, p.last_merge_source_commit.as_ref()),
+            base: branch(&p.target_ref_name, p.last_merge_target_commit.as_ref()),
+            body: p.description.clone(),
+            html_url: self.pull_url(repo, p.pull_request_id),
+            user: Some(User {
+                id: 0,
+                login: p.created_by.id.clone(),
+            }),
+            merged_at: p.closed_date.clone().filter(|_| merged),
+            mergeable: match talk::merge(p.merge_status.as_deref()) {
+                Merge::Conflict => Some(false),
+                Merge::Clean => Some(true),
+                Merge::Computing => None,
+            },
+        }
+    }
+
+    /// Every page of the repository's pull requests of `status`.
+    pub(super) fn pulls_with_status(
+        &self,
+        repo: &RepoName,
+        status: &str,
+    ) -> Result<Vec<PullRequest>> {
+        let base = format!(
+            "{}/pullrequests?searchCriteria.status={status}",
+            self.git(repo)?
+        );
+        let mut out = vec![];
+        for page in 0..MAX_PAGES {
+            let path = v(
+                &format!("{base}&$top={PULLS_PAGE}&$skip={}", page * PULLS_PAGE),
+                API_VERSION,
+            );
+            let list: wire::List<Pull> = self.http.json("GET", &path, None)?;
+            let n = list.value.len();
+            out.extend(list.value.into_iter().map(|p| self.to_pull(repo, p)));
+            if n < PULLS_PAGE {
+                return Ok(out);
+            }
+        }
+        Err(anyhow!(
+            "forge: {repo}: pull requests did not end after {MAX_PAGES} pages"
+        ))
+    }
+
+    /// One page (the most recent) of pull requests of `status`.
+    pub(super) fn pulls_page(&self, repo: &RepoName, status: &str) -> Result<Vec<PullRequest>> {
+        let path = format!(
+            "{}/pullrequests?searchCriteria.status={status}&$top={PULLS_PAGE}",
+            self.git(repo)?
+        );
+        let list: wire::List<Pull> = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        Ok(list
+            .value
+            .into_iter()
+            .map(|p| self.to_pull(repo, p))
+            .collect())
+    }
+
+    fn wire_pull(&self, repo: &RepoName, n: u64) -> Result<Pull> {
+        let path = format!("{}/pullrequests/{n}", self.git(repo)?);
+        self.http.json("GET", &v(&path, API_VERSION), None)
+    }
+
+    /// The single PR (a list cuts descriptions to 400 characters).
+    pub(super) fn read_pull(&self, repo: &RepoName, n: PrNumber) -> Result<PullRequest> {
+        Ok(self.to_pull(repo, self.wire_pull(repo, n.0)?))
+    }
+
+    /// SPEC 2.2.16: exactly `sourceRefName`, `targetRefName`, `title`,
+    /// `description` (within 4,000 characters), `workItemRefs` (the run's
+    /// work item, from `afk/issue-<N>`) and `isDraft`; a 409 adopts the
+    /// active PR of that branch only when afk's account opened it.
+    pub(super) fn open_pull(
+        &self,
+        repo: &RepoName,
+        (head, base): (&str, &str),
+        (title, body): (&str, &str),
+        draft: bool,
+    ) -> Result<PullRequest> {
+        let source = format!("{HEADS}{head}");
+        let mut fields = json!({
+            "sourceRefName": source,
+            "targetRefName": format!("{HEADS}{base}"),
+            "title": title,
+            "description": fit(body),
+            "isDraft": draft,
+        });
+        // TODO(#86): the run's work item is handed in, not read from the branch
+        if let Some(n) = head
+            .strip_prefix("afk/issue-")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            fields["workItemRefs"] = json!([{ "id": n.to_string() }]);
+        }
+        let path = v(&format!("{}/pullrequests", self.git(repo)?), API_VERSION);
+        match self.http.json::<Pull>("POST", &path, Some(&fields)) {
+            Ok(p) => Ok(self.to_pull(repo, p)),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Conflict) => {
+                self.adopt(repo, &source, e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The active PR from `source` when afk's account opened it, else `e`.
+    fn adopt(&self, repo: &RepoName, source: &str, e: anyhow::Error) -> Result<PullRequest> {
+        let me = self.account()?.login;
+        let path = format!(
+            "{}/pullrequests?searchCriteria.status=active&searchCriteria.sourceRefName={}",
+            self.git(repo)?,
+            enc(source)
+        );
+        let list: wire::List<Pull> = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        match list
+            .value
+            .into_iter()
+            .find(|p| p.created_by.id.eq_ignore_ascii_case(&me))
+        {
+            Some(p) => Ok(self.to_pull(repo, p)),
+            None => {
+                Err(e.context("an active pull request from this branch exists and is not afk's"))
+            }
+        }
+    }
+
+    /// `PATCH` of `title`/`description`, or `status: "abandoned"`: nothing else.
+    pub(super) fn patch_pull(
+        &self,
+        repo: &RepoName,
+        n: PrNumber,
+        body: &serde_json::Value,
+    ) -> Result<()> {
+        let mut body = body.clone();
+        if let Some(d) = body.get("description").and_then(|d| d.as_str()).map(fit) {
+            body["description"] = json!(d);
+        }
+        let path = format!("{}/pullrequests/{}", self.git(repo)?, n.0);
+        self.http
+            .send("PATCH", &v(&path, API_VERSION), Some(&body))?;
+        Ok(())
+    }
+
+    /// SPEC 2.2.17: the CI of head `sha`: the policy evaluations (build
+    /// validation and status policies) and the latest PR statuses of the
+    /// active PR whose head it is; else, and only then, the commit's statuses.
+    pub(super) fn pr_ci(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
+        let pr = self
+            .pulls_with_status(repo, "active")?
+            .into_iter()
+            .find(|p| p.head.sha.eq_ignore_ascii_case(sha));
+        let mut statuses = vec![];
+        if let Some(pr) = &pr {
+            statuses.extend(self.policy_statuses(repo, pr.number)?);
+            let path = format!("{}/pullRequests/{}/statuses", self.git(repo)?, pr.number.0);
+            let list: wire::List<wire::Status> =
+                self.http.json("GET", &v(&path, API_VERSION), None)?;
+            statuses.extend(latest(list.value));
+        }
+        if statuses.is_empty() {
+            let path = format!(
+                "{}/commits/{}/statuses?latestOnly=true",
+                self.git(repo)?,
+                enc(sha)
+            );
+            let list: wire::List<wire::Status> =
+                self.http.json("GET", &v(&path, API_VERSION), None)?;
+            statuses.extend(latest(list.value));
+        }
+        Ok(CombinedStatus {
+            state: combined(&statuses).to_string(),
+            sha: sha.to_string(),
+            statuses: Some(statuses),
+        })
+    }
+
+    /// The build validation and status policies' evaluations as statuses.
+    fn policy_statuses(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<CommitStatus>> {
+        let r = self.repository(repo)?;
+        let apis = self.apis(repo)?;
+        let types: wire::List<wire::PolicyTypeRef> = self.http.json(
+            "GET",
+            &v(&format!("{apis}/policy/types"), API_VERSION),
+            None,
+        )?;
+        let status_type = types
+            .value
+            .into_iter()
+            .find(|t| t.display_name.as_deref() == Some("Status"))
+            .map(|t| t.id);
+        let artifact = format!("vstfs:///CodeReview/CodeReviewId/{}/{}", r.project.id, pr.0);
+        let base = format!("{apis}/policy/evaluations?artifactId={}", enc(&artifact));
+        let mut out = vec![];
+        for page in 0..MAX_PAGES {
+            let path = v(&format!("{base}&$top=200&$skip={}", page * 200), PREVIEW_1);
+            let list: wire::List<wire::Evaluation> = self.http.json("GET", &path, None)?;
+            let n = list.value.len();
+            for e in list.value {
+                let id = e.configuration.kind.id.to_lowercase();
+                let build = id == BUILD_POLICY_TYPE;
+                let status = status_type
+                    .as_ref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(&id));
+                if build || status {
+                    out.extend(evaluation_status(e, build));
+                }
+            }
+            if n < 200 {
+                return Ok(out);
+            }
+        }
+        Err(anyhow!(
+            "forge: {repo}: policy evaluations did not end after {MAX_PAGES} pages"
+        ))
+    }
+
+    /// The PR's threads (no paging).
+    fn threads(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<wire::Thread>> {
+        let path = format!("{}/pullRequests/{}/threads", self.git(repo)?, pr.0);
+        let list: wire::List<wire::Thread> = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        Ok(list.value.into_iter().filter(|t| !t.is_deleted).collect())
+    }
+
+    /// SPEC 2.2.19: the text comments of every thread, each as a comment
+    /// whose id names its thread too ([`pr_comment_id`]).
+    pub(super) fn pr_comments(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Comment>> {
+        let url = self.pull_url(repo, pr.0);
+        let mut out = vec![];
+        for t in self.threads(repo, pr)? {
+            for c in t.comments.into_iter().filter(is_text) {
+                out.push(to_comment(&url, t.id, c));
+            }
+        }
+        Ok(out)
+    }
+
+    /// SPEC 2.2.20 and 2.2.21: each thread whose first comment is text, as a
+    /// review of its status (an ask while `active`/`pending`, dismissed once
+    /// resolved, talk otherwise), and each person's vote (never a group's).
+    pub(super) fn votes_and_threads(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
+        let mut out = vec![];
+        for t in self.threads(repo, pr)? {
+            let Some(first) = t.comments.iter().find(|c| c.parent_comment_id == 0) else {
+                continue;
+            };
+            if !is_text(first) {
+                continue;
+            }
+            let state = match talk::thread(t.status.as_deref()) {
+                Thread::Ask => ReviewState::ChangesRequested,
+                Thread::Superseded => ReviewState::Dismissed,
+                Thread::Talk => ReviewState::Commented,
+            };
+            let (body, body_cut) = cut(first.content.as_deref().unwrap_or(""), REVIEW_BODY_BYTES);
+            out.push(Review {
+                id: t.id,
+                author: first.author.id.clone(),
+                state,
+                commit_sha: String::new(),
+                submitted_at: t
+                    .comments
+                    .iter()
+                    .filter_map(|c| c.published_date.clone())
+                    .max(),
+                body,
+                body_cut,
+                comments_count: Some(t.comments.iter().filter(|c| is_text(c)).count() as u64),
+            });
+        }
+        let path = format!("{}/pullRequests/{}/reviewers", self.git(repo)?, pr.0);
+        let list: wire::List<wire::Reviewer> =
+            self.http.json("GET", &v(&path, API_VERSION), None)?;
+        for r in list.value.into_iter().filter(|r| !r.is_container) {
+            if let Some(state) = talk::vote_state(r.vote) {
+                // TODO(#86): the vote's date, from the latest system comment
+                // recording it, else the first tick that saw it (recorded)
+                out.push(Review {
+                    id: vote_id(&r.id),
+                    author: r.id,
+                    state,
+                    commit_sha: String::new(),
+                    submitted_at: None,
+                    body: String::new(),
+                    body_cut: false,
+                    comments_count: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A thread's text comments, `path:line` from its context.
+    pub(super) fn thread_comments(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        thread: i64,
+    ) -> Result<LineComments> {
+        let Some(t) = self.threads(repo, pr)?.into_iter().find(|t| t.id == thread) else {
+            return Ok(LineComments::default());
+        };
+        let ctx = t.thread_context.clone();
+        let path = ctx
+            .as_ref()
+            .and_then(|c| c.file_path.clone())
+            .unwrap_or_default();
+        let line = ctx.as_ref().and_then(|c| {
+            c.right_file_start
+                .as_ref()
+                .or(c.left_file_start.as_ref())
+                .map(|p| p.line)
+        });
+        Ok(keep_line_comments(
+            t.comments.into_iter().filter(is_text).map(|c| LineComment {
+                id: pr_comment_id(t.id, c.id),
+                review_id: Some(t.id),
+                path: path.clone(),
+                line,
+                body: c.content.unwrap_or_default(),
+                author: c.author.id,
+                body_cut: false,
+                created_at: c.published_date,
+                commit: None,
+                outdated: false,
+            }),
+        ))
+    }
+
+    /// SPEC 2.2.24 and the replies: a new thread without a status.
+    pub(super) fn post_pr_thread(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        body: &str,
+    ) -> Result<Comment> {
+        let path = format!("{}/pullRequests/{}/threads", self.git(repo)?, pr.0);
+        let thread = json!({ "comments": [{ "parentCommentId": 0, "content": body, "commentType": "text" }] });
+        let t: wire::Thread = self
+            .http
+            .json("POST", &v(&path, API_VERSION), Some(&thread))?;
+        let c = t
+            .comments
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("forge: POST {path}: the new thread has no comment"))?;
+        Ok(to_comment(&self.pull_url(repo, pr.0), t.id, c))
+    }
+
+    pub(super) fn patch_pr_comment(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        id: i64,
+        body: &str,
+    ) -> Result<Comment> {
+        let (thread, comment) = pr_comment_parts(id);
+        let path = format!(
+            "{}/pullRequests/{}/threads/{thread}/comments/{comment}",
+            self.git(repo)?,
+            pr.0
+        );
+        let c: wire::PrComment = self.http.json(
+            "PATCH",
+            &v(&path, API_VERSION),
+            Some(&json!({ "content": body })),
+        )?;
+        Ok(to_comment(&self.pull_url(repo, pr.0), thread, c))
+    }
+
+    /// Who liked a PR comment (`usersLiked`), each as `+1`.
+    pub(super) fn pr_likes(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        id: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let (thread, comment) = pr_comment_parts(id);
+        let liked = self
+            .threads(repo, pr)?
+            .into_iter()
+            .find(|t| t.id == thread)
+            .and_then(|t| t.comments.into_iter().find(|c| c.id == comment))
+            .map(|c| c.users_liked)
+            .unwrap_or_default();
+        Ok(liked
+            .into_iter()
+            .take(crate::REACTIONS_MAX)
+            .map(|u| (u.id, "+1".to_string()))
+            .collect())
+    }
+
+    /// afk's like on a PR comment; one already there is no error.
+    pub(super) fn like_pr_comment(&self, repo: &RepoName, pr: PrNumber, id: i64) -> Result<()> {
+        let (thread, comment) = pr_comment_parts(id);
+        let path = format!(
+            "{}/pullRequests/{}/threads/{thread}/comments/{comment}/likes",
+            self.git(repo)?,
+            pr.0
+        );
+        match self.http.send("POST", &v(&path, API_VERSION), None) {
+            Ok(_) => Ok(()),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `refs/heads/{name}` and its head commit; None when it does not exist.
+    pub(super) fn branch_head(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
+        let path = format!(
+            "{}/refs?filter={}",
+            self.git(repo)?,
+            enc(&format!("heads/{name}"))
+        );
+        let refs: Vec<serde_json::Value> = self
+            .http
+            .get_all_continued(&v(&path, API_VERSION), "value")?;
+        let full = format!("{HEADS}{name}");
+        Ok(refs
+            .iter()
+            .find(|r| r.get("name").and_then(|n| n.as_str()) == Some(full.as_str()))
+            .and_then(|r| r.get("objectId").and_then(|o| o.as_str()))
+            .map(|sha| BranchHead {
+                name: name.to_string(),
+                commit: HeadCommit {
+                    id: sha.to_string(),
+                    message: String::new(),
+                    committer: None,
+                },
+            }))
+    }
+
+    /// SPEC 2.2.23: the forge merges the target's head into `afk/issue-<N>`
+    /// (`POST .../merges`, asked until done), then moves the branch with a
+    /// compare-and-swap on the head afk saw.
+    pub(super) fn merge_base_in(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        head: &str,
+    ) -> Result<BranchUpdate> {
+        let p = self.wire_pull(repo, pr.0)?;
+        let Some(branch) = p
+            .source_ref_name
+            .strip_prefix(HEADS)
+            .filter(|b| b.starts_with("afk/issue-"))
+        else {
+            return Ok(BranchUpdate::Refused(format!(
+                "{} is not afk's branch",
+                p.source_ref_name
+            )));
+        };
+        let base = p
+            .target_ref_name
+            .strip_prefix(HEADS)
+            .unwrap_or(&p.target_ref_name);
+        let Some(target) = self.branch_head(repo, base)? else {
+            return Ok(BranchUpdate::Refused(format!(
+                "the target branch {base} does not exist"
+            )));
+        };
+        let git = self.git(repo)?;
+        let ask = json!({
+            "parents": [head, target.commit.id],
+            "comment": format!("Merge {base} into {branch}"),
+        });
+        let mut m: wire::Merge = self.http.json(
+            "POST",
+            &v(&format!("{git}/merges"), API_VERSION),
+            Some(&ask),
+        )?;
+        for _ in 0..MERGE_POLLS {
+            match m.status.as_deref() {
+                Some("completed") | Some("failed") | Some("conflicts") => break,
+                _ => std::thread::sleep(std::time::Duration::from_millis(500)),
+            }
+            let path = format!("{git}/merges/{}", m.merge_operation_id);
+            m = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        }
+        let merge_commit = m
+            .detailed_status
+            .as_ref()
+            .and_then(|d| d.get("mergeCommitId"))
+            .and_then(|c| c.as_str())
+            .map(str::to_string);
+        let (Some("completed"), Some(merge_commit)) = (m.status.as_deref(), merge_commit) else {
+            return Ok(match m.status.as_deref() {
+                Some("failed") | Some("conflicts") => BranchUpdate::Conflict,
+                other => BranchUpdate::Refused(format!(
+                    "the forge's merge is {}",
+                    other.unwrap_or("unknown")
+                )),
+            });
+        };
+        let update = json!([{ "name": format!("{HEADS}{branch}"), "oldObjectId": head, "newObjectId": merge_commit }]);
+        let list: wire::List<wire::RefUpdateResult> = self.http.json(
+            "POST",
+            &v(&format!("{git}/refs"), API_VERSION),
+            Some(&update),
+        )?;
+        let status = list
+            .value
+            .into_iter()
+            .next()
+            .map(|r| r.update_status)
+            .ok_or_else(|| anyhow!("forge: POST {git}/refs: the answer has no updateStatus"))?;
+        Ok(match talk::ref_update(&status) {
+            RefUpdate::Done => BranchUpdate::Started,
+            RefUpdate::Stale => BranchUpdate::HeadMoved,
+            RefUpdate::Refused(why) => BranchUpdate::Refused(why),
+        })
+    }
+}
+
+/// A text comment, not deleted (system comments record votes and pushes).
+fn is_text(c: &wire::PrComment) -> bool {
+    !c.is_deleted
+        && c.comment_type
+            .as_deref()
+            .is_none_or(|t| t.eq_ignore_ascii_case("text"))
+}
+
+fn to_comment(url: &str, thread: i64, c: wire::PrComment) -> Comment {
+    let edited = c
+        .published_date
+        .as_deref()
+        .is_some_and(|p| talk::pr_comment_edited(p, c.last_content_updated_date.as_deref()));
+    Comment {
+        id: pr_comment_id(thread, c.id),
+        body: c.content.unwrap_or_default(),
+        html_url: url.to_string(),
+        user: Some(User {
+            id: 0,
+            login: c.author.id,
+        }),
+        updated_at: c.last_content_updated_date.or(c.published_date.clone()),
+        created_at: c.published_date,
+        node_id: Some(super::edit_mark(edited).to_string()),
+    }
+}
+
+/// A description within Azure DevOps' 4,000 characters, the cut said.
+/// TODO(#86): fit `Closes #N`, the message and the run id as SPEC 2.2.16
+/// says (`afk_wire::azure::talk::fit_description`), where the body is made.
+fn fit(body: &str) -> String {
+    if body.chars().count() <= DESCRIPTION_MAX {
+        return body.to_string();
+    }
+    const CUT: &str = "\n\n(afk cut this description to fit Azure DevOps' 4,000 characters)";
+    let room = DESCRIPTION_MAX - CUT.chars().count();
+    format!("{}{CUT}", body.chars().take(room).collect::<String>())
+}
+
+/// A stable id for a reviewer's vote, apart from thread ids (negative):
+/// from the identity's GUID.
+fn vote_id(identity: &str) -> i64 {
+    let hex: String = identity
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(15)
+        .collect();
+    -(i64::from_str_radix(&hex, 16).unwrap_or(0)) - 1
+}
+
+/// The latest status per `genre/name`, as commit statuses.
+fn latest(all: Vec<wire::Status>) -> Vec<CommitStatus> {
+    let mut out: Vec<(String, Option<i64>, CommitStatus)> = vec![];
+    for s in all {
+        let context =
+            talk::status_context(s.context.genre.as_deref().unwrap_or(""), &s.context.name);
+        let Some(word) = talk::status_state(&s.state) else {
+            continue;
+        };
+        let status = CommitStatus {
+            context: context.clone(),
+            status: word.to_string(),
+            target_url: s.target_url,
+            updated_at: s.creation_date,
+            description: s.description,
+        };
+        match out.iter_mut().find(|(c, _, _)| *c == context) {
+            Some(slot) if s.iteration_id >= slot.1 => *slot = (context, s.iteration_id, status),
+            Some(_) => {}
+            None => out.push((context, s.iteration_id, status)),
+        }
+    }
+    out.into_iter().map(|(_, _, s)| s).collect()
+}
+
+/// A policy evaluation as a status named as `ci_contexts` names it.
+fn evaluation_status(e: wire::Evaluation, build: bool) -> Option<CommitStatus> {
+    let expired = e
+        .context
+        .as_ref()
+        .and_then(|c| c.get("isExpired"))
+        .and_then(|x| x.as_bool())
+        .unwrap_or(false);
+    let word = talk::policy_state(&e.status, build && expired)?;
+    let settings = e.configuration.settings.as_ref();
+    let text = |k: &str| {
+        settings
+            .and_then(|s| s.get(k))
+            .and_then(|x| x.as_str())
+            .unwrap_or("")
+    };
+    let context = if build {
+        // TODO(#86): else the build definition's name (`GET .../build/builds/{id}`)
+        match text("displayName") {
+            "" => format!(
+                "build definition {}",
+                settings
+                    .and_then(|s| s.get("buildDefinitionId"))
+                    .map(|x| x.to_string())
+                    .unwrap_or_default()
+            ),
+            name => name.to_string(),
+        }
+    } else {
+        talk::status_context(text("statusGenre"), text("statusName"))
+    };
+    // TODO(#86): a failed build's web address (`_links.web.href` of
+    // `GET .../build/builds/{context.buildId}`) for the corrective prompt
+    Some(CommitStatus {
+        context,
+        status: word.to_string(),
+        target_url: None,
+        updated_at: None,
+        description: Some(e.status),
+    })
+}
+
+/// The combined state: failure over pending over success; "" for none.
+fn combined(statuses: &[CommitStatus]) -> &'static str {
+    let has = |w: &str| statuses.iter().any(|s| s.status == w);
+    if has("failure") {
+        "failure"
+    } else if has("pending") {
+        "pending"
+    } else if has("success") {
+        "success"
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_description_is_cut_to_four_thousand_characters_and_says_so() {
+        assert_eq!(fit("short"), "short");
+        let long = fit(&"é".repeat(5000));
+        assert_eq!(long.chars().count(), DESCRIPTION_MAX);
+        assert!(long.ends_with("4,000 characters)"));
+    }
+
+    #[test]
+    fn a_vote_s_id_is_stable_and_never_a_thread_s() {
+        let a = vote_id("0b8c61b4-7a3f-4c1e-9d2a-1f2e3d4c5b6a");
+        assert_eq!(a, vote_id("0b8c61b4-7a3f-4c1e-9d2a-1f2e3d4c5b6a"));
+        assert!(a < 0 && vote_id("") < 0);
+    }
+
+    #[test]
+    fn ci_is_failure_over_pending_over_success() {
+        let s = |w: &str| CommitStatus {
+            context: "c".into(),
+            status: w.into(),
+            target_url: None,
+            updated_at: None,
+            description: None,
+        };
+        assert_eq!(combined(&[s("success"), s("pending")]), "pending");
+        assert_eq!(combined(&[s("success"), s("failure")]), "failure");
+        assert_eq!(combined(&[s("success")]), "success");
+        assert_eq!(combined(&[]), "");
+    }
+}

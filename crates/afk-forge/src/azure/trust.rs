@@ -1,0 +1,137 @@
+//! Trust (SPEC 2.2.10, 2.2.11): the armer's identity read at the identity
+//! service (its descriptor, `isActive`), whether it holds `BYPASS_RULES` on
+//! the project, and its effective permission on the repository from the Git
+//! Repositories ACL, each bit by name from the namespace's actions. The
+//! ranking is `afk_wire::azure::trust`'s; a refused lookup is an error.
+
+use super::wire;
+use super::{AzureDevops, v};
+use crate::http::enc;
+use crate::types::{Access, Permission, RepoName};
+use afk_wire::azure::trust::{self as rules, Armer, Bits, IdentityKind};
+use afk_wire::azure::{API_VERSION, GIT_REPOSITORIES_NAMESPACE, PROJECT_NAMESPACE};
+use anyhow::{Result, anyhow};
+
+/// The Project namespace's action a holder of which writes revisions in
+/// another's name.
+const BYPASS_RULES: &str = "BYPASS_RULES";
+
+impl AzureDevops {
+    /// The armer `login` (an identity id) ranked on `repo`: none for an
+    /// arming the three identities did not agree on (its login is the
+    /// report's words, never an id), an unknown or inactive identity, a
+    /// non-user, a bypass holder or no ACL entry.
+    pub(super) fn acl_permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
+        if login.trim().is_empty() || login.contains(char::is_whitespace) {
+            return Ok(Permission::ranked(Access::None, login));
+        }
+        let path = format!("/_apis/identities?identityIds={}", enc(login));
+        let found: wire::List<Option<wire::Identity>> =
+            self.ids.json("GET", &v(&path, API_VERSION), None)?;
+        let Some(who) = found.value.into_iter().flatten().next() else {
+            return Ok(Permission::ranked(Access::None, "unknown identity"));
+        };
+        let Some(descriptor) = who.descriptor.clone().filter(|d| !d.is_empty()) else {
+            return Ok(Permission::ranked(
+                Access::None,
+                "identity without a descriptor",
+            ));
+        };
+        let kind = IdentityKind::of(&descriptor);
+        let active = who.is_active.unwrap_or(false);
+        if !active || kind != IdentityKind::User {
+            let word = if active { "not a user" } else { "inactive" };
+            return Ok(Permission::ranked(Access::None, word));
+        }
+        let r = self.repository(repo)?;
+        let project_token = format!(
+            "$PROJECT:vstfs:///Classification/TeamProject/{}",
+            r.project.id
+        );
+        let bypass_bit = self.action_bit(PROJECT_NAMESPACE, BYPASS_RULES)?;
+        let bypass = self
+            .effective(PROJECT_NAMESPACE, &project_token, &descriptor)?
+            .is_some_and(|(allow, deny)| rules::holds(allow, deny, bypass_bit));
+        let bits = self.git_bits()?;
+        let repo_token = format!("repoV2/{}/{}", r.project.id, r.id);
+        let acl = self.effective(GIT_REPOSITORIES_NAMESPACE, &repo_token, &descriptor)?;
+        let access = rules::access(
+            Armer {
+                kind,
+                active,
+                bypass,
+            },
+            acl,
+            bits,
+        );
+        let word = match (bypass, access) {
+            (true, _) => "holds BYPASS_RULES (trusted only when named)",
+            (false, Access::Admin | Access::Owner) => "ManagePermissions",
+            (false, Access::Write) => "GenericContribute",
+            (false, Access::Read) => "GenericRead",
+            (false, Access::None) => "none",
+        };
+        Ok(Permission::ranked(access, word))
+    }
+
+    /// The `(effectiveAllow, effectiveDeny)` of `descriptor` on `token` in
+    /// `namespace`; None without an entry or its `extendedInfo`.
+    fn effective(
+        &self,
+        namespace: &str,
+        token: &str,
+        descriptor: &str,
+    ) -> Result<Option<(i64, i64)>> {
+        let path = format!(
+            "/_apis/accesscontrollists/{namespace}?token={}&descriptors={}&includeExtendedInfo=true",
+            enc(token),
+            enc(descriptor)
+        );
+        let acls: wire::List<wire::Acl> = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        let entry = acls.value.iter().find_map(|a| {
+            a.aces_dictionary
+                .iter()
+                .find(|(d, _)| d.eq_ignore_ascii_case(descriptor))
+                .map(|(_, e)| e.clone())
+        });
+        let Some(info) = entry.as_ref().and_then(|e| e.get("extendedInfo")) else {
+            return Ok(None);
+        };
+        let bits = |k: &str| info.get(k).and_then(serde_json::Value::as_i64).unwrap_or(0);
+        Ok(Some((bits("effectiveAllow"), bits("effectiveDeny"))))
+    }
+
+    /// The Git Repositories namespace's `GenericRead`, `GenericContribute`
+    /// and `ManagePermissions` bits.
+    fn git_bits(&self) -> Result<Bits> {
+        let actions = self.actions(GIT_REPOSITORIES_NAMESPACE)?;
+        Bits::from_actions(actions.iter().map(|a| (a.name.as_str(), a.bit))).ok_or_else(|| {
+            anyhow!(
+                "forge: security namespace {GIT_REPOSITORIES_NAMESPACE} lacks GenericRead, GenericContribute or ManagePermissions"
+            )
+        })
+    }
+
+    /// One action's bit of `namespace`, by name.
+    fn action_bit(&self, namespace: &str, name: &str) -> Result<i64> {
+        self.actions(namespace)?
+            .into_iter()
+            .find(|a| a.name == name)
+            .map(|a| a.bit)
+            .ok_or_else(|| anyhow!("forge: security namespace {namespace} has no action {name}"))
+    }
+
+    /// `GET _apis/securitynamespaces/{id}`: its actions.
+    /// TODO(#86): read once per tick (a cache beside `states`).
+    fn actions(&self, namespace: &str) -> Result<Vec<wire::Action>> {
+        let path = format!("/_apis/securitynamespaces/{namespace}");
+        let list: wire::List<wire::Namespace> =
+            self.http.json("GET", &v(&path, API_VERSION), None)?;
+        Ok(list
+            .value
+            .into_iter()
+            .next()
+            .map(|n| n.actions)
+            .unwrap_or_default())
+    }
+}
