@@ -291,6 +291,9 @@ pub struct Diagnosis {
     pub check: String,
     pub ok: bool,
     pub detail: String,
+    /// not ok, and only a warning (Azure DevOps: a tag not made yet, a
+    /// default branch without build validation, bypass holders)
+    pub warn: bool,
 }
 
 impl Diagnosis {
@@ -299,6 +302,7 @@ impl Diagnosis {
             check: check.into(),
             ok: true,
             detail,
+            warn: false,
         }
     }
     pub fn fail(check: &str, detail: String) -> Diagnosis {
@@ -306,6 +310,13 @@ impl Diagnosis {
             check: check.into(),
             ok: false,
             detail,
+            warn: false,
+        }
+    }
+    pub fn warn(check: &str, detail: String) -> Diagnosis {
+        Diagnosis {
+            warn: true,
+            ..Diagnosis::fail(check, detail)
         }
     }
 }

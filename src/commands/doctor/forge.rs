@@ -41,11 +41,7 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
     let diagnosed = forge.diagnose();
     let no_installation = diagnosed.iter().any(|x| x.check == "installation" && !x.ok);
     for x in diagnosed {
-        let detail = match app_fix(&x) {
-            Some(fix) => format!("{}; fix: {fix}", x.detail),
-            None => x.detail,
-        };
-        d.check(&x.check, x.ok, detail);
+        diagnosis(d, x);
     }
     if let Some(t) = forge.token_info() {
         let (level, text) = match t {
@@ -237,6 +233,19 @@ fn webhook_check(
             ),
         },
     })
+}
+
+/// One line only this forge can say, with the fix where afk knows one; a
+/// warning is a WARN (Azure DevOps' lines of SPEC 2.2.8).
+fn diagnosis(d: &mut Doctor, x: crate::forge::Diagnosis) {
+    let detail = match app_fix(&x) {
+        Some(fix) => format!("{}; fix: {fix}", x.detail),
+        None => x.detail.clone(),
+    };
+    match x.warn {
+        true => d.add(&x.check, Level::Warn, detail),
+        false => d.check(&x.check, x.ok, detail),
+    }
 }
 
 /// What to do about a GitHub App's failed line (the forge crate says what

@@ -77,7 +77,7 @@ impl AzureDevops {
     }
 
     /// A type's states and their categories in `repo`'s project, once a tick.
-    fn type_states(&self, repo: &RepoName, kind: &str) -> Result<Vec<wire::TypeState>> {
+    pub(super) fn type_states(&self, repo: &RepoName, kind: &str) -> Result<Vec<wire::TypeState>> {
         let project = self.repository(repo)?.project.id;
         let key = (project, kind.to_lowercase());
         if let Some(s) = self.states.lock().unwrap().get(&key) {

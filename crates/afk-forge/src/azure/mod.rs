@@ -10,8 +10,10 @@
 //! One job a file: `mod.rs` (the forge, its paths and the traits handed
 //! on), `wire.rs` (the answers' shapes), `items.rs` (work items: poll's
 //! reads, tags, comments, closing), `trust.rs` (who armed, the ACL),
-//! `pulls.rs` (pull requests, CI, threads and votes, the branch update).
+//! `pulls.rs` (pull requests, CI, threads and votes, the branch update),
+//! `doctor.rs` (SPEC 2.2.8's lines, the service-hook subscriptions).
 
+mod doctor;
 mod items;
 mod pulls;
 mod trust;
@@ -211,10 +213,14 @@ impl ForgeReads for AzureDevops {
         }
     }
 
+    /// The organization's `webHooks` subscriptions (a 403 is "can't tell":
+    /// the list needs a Project Collection Administrator).
     fn hooks(&self, _repo: &RepoName) -> Result<Vec<HookInfo>> {
-        // TODO(#86): `GET _apis/hooks/subscriptions`, consumer `webHooks`,
-        // `consumerInputs.url`; a 403 is "can't tell" (SPEC 2.2.8)
-        Err(Self::not_yet("reading service-hook subscriptions"))
+        self.subscriptions()
+    }
+
+    fn diagnose(&self) -> Vec<crate::Diagnosis> {
+        self.diagnosis()
     }
 
     fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {

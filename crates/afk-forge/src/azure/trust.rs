@@ -113,7 +113,7 @@ impl AzureDevops {
     }
 
     /// One action's bit of `namespace`, by name.
-    fn action_bit(&self, namespace: &str, name: &str) -> Result<i64> {
+    pub(super) fn action_bit(&self, namespace: &str, name: &str) -> Result<i64> {
         self.actions(namespace)?
             .into_iter()
             .find(|a| a.name == name)
