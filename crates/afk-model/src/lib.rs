@@ -448,7 +448,7 @@ mod tests {
             // a kept name reads back whatever kind kept it
             assert_eq!(
                 RepoName::parse_any(input).is_ok(),
-                owner_name || nested,
+                owner_name || nested || project_repo::check(input).is_ok(),
                 "any {input:?}"
             );
         }

@@ -72,6 +72,12 @@ mod tests {
             ("p/a\tb", false),
             ("p/   ", false),
             (long.as_str(), false),
+            // what the other kinds refuse and Azure DevOps takes
+            ("g/s p", true),
+            ("-x/y", true),
+            ("g/a%2Fb", true),
+            ("ä/b", true),
+            ("x/..", false),
         ];
         for (entry, ok) in cases {
             assert_eq!(check(entry).is_ok(), ok, "{entry:?}");

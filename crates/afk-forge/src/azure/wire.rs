@@ -19,14 +19,6 @@ pub(super) struct List<T> {
 pub(super) struct IdentityRef {
     #[serde(default)]
     pub id: String,
-    #[serde(default)]
-    pub unique_name: String,
-    #[serde(default)]
-    pub display_name: String,
-    #[serde(default)]
-    pub descriptor: String,
-    #[serde(default)]
-    pub is_container: bool,
 }
 
 /// `connectionData`'s account.
@@ -40,8 +32,6 @@ pub(super) struct ConnectionData {
 #[serde(rename_all = "camelCase")]
 pub(super) struct ConnectedUser {
     pub id: String,
-    #[serde(default)]
-    pub provider_display_name: String,
 }
 
 /// `TeamProjectReference`.
@@ -124,7 +114,6 @@ impl Relation {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Update {
-    pub id: i64,
     pub rev: i64,
     pub revised_by: IdentityRef,
     #[serde(default)]
@@ -192,28 +181,15 @@ pub(super) struct TagDefinition {
 }
 
 /// An identity read at `vssps_url`.
+/// TODO(#86): its `properties.Account.$value` (the UPN) for `trusted_users`
+/// entries that name a `uniqueName` (SPEC 2.2.11).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Identity {
-    pub id: String,
     #[serde(default)]
     pub descriptor: Option<String>,
     #[serde(default)]
     pub is_active: Option<bool>,
-    #[serde(default)]
-    pub properties: Option<Value>,
-}
-
-impl Identity {
-    /// `properties.Account.$value`: the UPN (`uniqueName`).
-    pub fn unique_name(&self) -> &str {
-        self.properties
-            .as_ref()
-            .and_then(|p| p.get("Account"))
-            .and_then(|a| a.get("$value"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    }
 }
 
 /// `AccessControlList`, with each descriptor's entry.
@@ -260,8 +236,6 @@ pub(super) struct Pull {
     pub merge_status: Option<String>,
     #[serde(default)]
     pub closed_date: Option<String>,
-    #[serde(default)]
-    pub repository: Option<Repository>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
