@@ -64,6 +64,11 @@ impl Http {
     /// remaining of 0 spends the limit for the rest of the tick.
     /// Within one window (the same reset) the count only goes down, so
     /// answers arriving out of order keep the lowest.
+    /// TODO(#86): Azure DevOps (SPEC 2.2.7): `X-RateLimit-Remaining: 0` or
+    /// `X-RateLimit-Delay` is a delay, not a spent limit: it stops only the
+    /// tick's optional reads; a `Retry-After` on any answer, a `200` too,
+    /// waits before the next request; `X-RateLimit-Resource` goes into the
+    /// report as text. Today the GitHub reading below applies to every kind.
     pub(crate) fn note_rate(&self, resp: &ureq::Response) -> Rate {
         let num = |h: &str| resp.header(h).and_then(|v| v.trim().parse::<u64>().ok());
         let mut r = self.rate.lock().unwrap();
