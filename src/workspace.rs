@@ -114,6 +114,9 @@ impl Real {
 
     /// afk's credential for git: a GitHub App's installation token as
     /// `x-access-token`, else afk's login and the configured token.
+    /// TODO(#86): on Azure DevOps the credential goes to git as
+    /// `http.<url>.extraHeader` (`Basic` of `:` + the PAT, or `Bearer` and an
+    /// Entra token) through `GIT_CONFIG_COUNT`/`_KEY_n`/`_VALUE_n` (SPEC 2.2.2).
     fn open(&self, forge: &dyn Forge) -> Result<afk_git::workspace::Workspace> {
         let pair = self.creds.get_or_init(|| {
             let pair = match forge.git_credentials() {

@@ -476,6 +476,9 @@ pub fn foreign_sources(
 pub const NAMED: usize = 50;
 
 /// Judge a turn (docs/security.md#the-change-gate): empty when it passes.
+// TODO(#86): on Azure DevOps, refuse a commit whose message resolves a work
+// item other than the run's (`crate::azure::mention::resolved_items` with the
+// profile's `closing_words`), naming the commit and the item (SPEC 2.2.29).
 pub fn judge(policy: &Policy, commits: &[Commit], run: &RunChange, deps: &[NewDep]) -> Vec<Reason> {
     let mut out: Vec<Reason> = vec![];
     for c in commits {

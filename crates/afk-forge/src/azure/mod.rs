@@ -322,6 +322,10 @@ impl ForgeWrites for AzureDevops {
         Ok(())
     }
 
+    // TODO(#86): someone else's words in a body (a title, a reason, a job's
+    // name) get `afk_wire::azure::mention::no_mentions` where the text is
+    // composed, so `#N`, `!M` and `@name` of theirs link or notify nothing;
+    // afk's own `#N` and `!M` stay (SPEC 2.2.28)
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
         match on {
             Target::Issue(n) => self.post_item_comment(repo, n, body),

@@ -1,0 +1,111 @@
+//! What Azure DevOps makes of text (SPEC 2.2.28, 2.2.29): outside a fenced
+//! block `#<digits>` links a work item, `!<digits>` a pull request and
+//! `@<name>` notifies a person; a commit message saying `Fixes #123` moves
+//! work item 123 when the commit is merged, as the pusher (afk).
+
+/// `text` (someone else's words afk writes outside a fence) with a space
+/// after each sigil that would act: `# 12`, `! 7`, `@ name`. Lines inside a
+/// fenced block (``` or ~~~) are left as they are; applying it twice changes
+/// nothing more.
+pub fn no_mentions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut fence: Option<&str> = None;
+    for line in text.split_inclusive('\n') {
+        let lead = line.trim_start();
+        let marker = ["```", "~~~"].into_iter().find(|m| lead.starts_with(*m));
+        match (fence, marker) {
+            (None, Some(m)) => {
+                fence = Some(m);
+                out.push_str(line);
+                continue;
+            }
+            (Some(f), Some(m)) if f == m => {
+                fence = None;
+                out.push_str(line);
+                continue;
+            }
+            (Some(_), _) => {
+                out.push_str(line);
+                continue;
+            }
+            (None, None) => {}
+        }
+        let chars: Vec<char> = line.chars().collect();
+        for (i, c) in chars.iter().enumerate() {
+            out.push(*c);
+            let next = chars.get(i + 1).copied();
+            let acts = match c {
+                '#' | '!' => next.is_some_and(|n| n.is_ascii_digit()),
+                '@' => next.is_some_and(|n| n.is_alphanumeric() || n == '_' || n == '"'),
+                _ => false,
+            };
+            if acts {
+                out.push(' ');
+            }
+        }
+    }
+    out
+}
+
+/// The work items a commit `message` resolves: `#<digits>` right after one
+/// of `keywords` (case-insensitive, then spaces or a colon), in order, once each.
+pub fn resolved_items(message: &str, keywords: &[&str]) -> Vec<u64> {
+    let lower = message.to_lowercase();
+    let mut out = vec![];
+    for (at, _) in lower.match_indices('#') {
+        let digits: String = lower[at + 1..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let Ok(n) = digits.parse::<u64>() else {
+            continue;
+        };
+        let before = lower[..at].trim_end_matches([' ', '\t', ':']);
+        let word = before
+            .rsplit(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap_or("");
+        if keywords.iter().any(|k| k.eq_ignore_ascii_case(word)) && !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sigil_that_would_act_gets_a_space_outside_fences() {
+        let cases = [
+            ("Fix #12 @alice", "Fix # 12 @ alice"),
+            ("see !7 and #x", "see ! 7 and #x"),
+            ("mail a@b", "mail a@ b"),
+            ("# 12 already", "# 12 already"),
+            ("```\n#12 @bob\n```\n#3", "```\n#12 @bob\n```\n# 3"),
+            ("C# and F#", "C# and F#"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(no_mentions(text), want, "{text:?}");
+            assert_eq!(no_mentions(&no_mentions(text)), want, "twice: {text:?}");
+        }
+    }
+
+    #[test]
+    fn a_commit_resolves_the_work_items_its_keywords_name() {
+        let words = [
+            "fix", "fixes", "fixed", "close", "closes", "closed", "resolve", "resolves", "resolved",
+        ];
+        let cases = [
+            ("Fixes #99", vec![99]),
+            ("fix: #5 and closes #6, fixes #5", vec![5, 6]),
+            ("Refs #7", vec![]),
+            ("prefixes #8", vec![]),
+            ("Resolved #10 #11", vec![10]),
+        ];
+        for (msg, want) in cases {
+            assert_eq!(resolved_items(msg, &words), want, "{msg:?}");
+        }
+    }
+}
