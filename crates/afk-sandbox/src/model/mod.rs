@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub(crate) mod app;
+pub(crate) mod azure;
 pub(crate) mod ci;
 pub(crate) mod gitlab;
 pub(crate) mod otlp;
@@ -194,6 +195,8 @@ pub struct Forge {
     pub(super) outbox: outbox::Outbox,
     /// the OTLP/HTTP trace receiver's requests and fault (`super::otlp`)
     pub(crate) otlp: otlp::Receiver,
+    /// Azure DevOps's ways beside the shared model (`azure::AzureSide`)
+    pub(super) az: azure::AzureSide,
 }
 
 /// How many of the scripted model's requests its log keeps (the newest).
@@ -249,6 +252,7 @@ impl Forge {
             gl: Default::default(),
             outbox: Default::default(),
             otlp: Default::default(),
+            az: Default::default(),
         }
     }
 

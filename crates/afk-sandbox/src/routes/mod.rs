@@ -7,6 +7,7 @@
 //! take their names, and the integration tests (`tests/it/support`) play
 //! each from it.
 
+pub(super) mod azure;
 pub(super) mod gitea;
 pub(super) mod github;
 pub(super) mod gitlab;
@@ -43,6 +44,8 @@ dialects! {
     Github,
     /// GitLab REST v4 at `/api/v4`
     Gitlab,
+    /// Azure DevOps REST 7.1 at `/sandbox` (an organization's URL)
+    AzureDevops,
 }
 
 impl Dialect {
@@ -65,11 +68,12 @@ impl Dialect {
             ForgeKind::Gitea | ForgeKind::Forgejo => Dialect::Gitea,
             ForgeKind::Github => Dialect::Github,
             ForgeKind::Gitlab => Dialect::Gitlab,
+            ForgeKind::AzureDevops => Dialect::AzureDevops,
         }
     }
 
-    /// The dialect of a forge kind's name: `gitea` (or `forgejo`), `github`
-    /// or `gitlab`.
+    /// The dialect of a forge kind's name: `gitea` (or `forgejo`), `github`,
+    /// `gitlab` or `azure-devops`.
     pub fn parse(s: &str) -> Option<Dialect> {
         ForgeKind::parse(s).map(Dialect::of_forge)
     }
@@ -81,14 +85,16 @@ impl Dialect {
             Dialect::Gitea => gitea::serve(f, req, path),
             Dialect::Github => github::serve(f, req, path),
             Dialect::Gitlab => gitlab::serve(f, req, path),
+            Dialect::AzureDevops => azure::serve(f, req, path),
         }
     }
 
     /// The path its API routes by: decoded, or as sent for GitLab, whose
-    /// project ids are full paths encoded as one segment.
+    /// project ids are full paths encoded as one segment (Azure DevOps's
+    /// names cannot hold a `/`: each segment decodes alone).
     pub(crate) fn api_path(self, req: &Request) -> &str {
         match self {
-            Dialect::Gitea | Dialect::Github => &req.path,
+            Dialect::Gitea | Dialect::Github | Dialect::AzureDevops => &req.path,
             Dialect::Gitlab => &req.raw_path,
         }
     }
@@ -98,6 +104,7 @@ impl Dialect {
             Dialect::Gitea => "gitea",
             Dialect::Github => "github",
             Dialect::Gitlab => "gitlab",
+            Dialect::AzureDevops => "azure-devops",
         }
     }
 
@@ -107,6 +114,8 @@ impl Dialect {
             Dialect::Gitea => "/api/v1",
             Dialect::Github => "/api/v3",
             Dialect::Gitlab => "/api/v4",
+            // the organization's URL: `/{org}/_apis/...`, `/{org}/{project}/_apis/...`
+            Dialect::AzureDevops => "/sandbox",
         }
     }
 
@@ -122,6 +131,12 @@ impl Dialect {
                 self.api_prefix()
             ),
             Dialect::Gitlab => format!("kind = \"gitlab\"\nurl = \"{url}\""),
+            // the organization's URL is the API's; identities are read at
+            // the sandbox's stand-in for vssps.dev.azure.com/{org}
+            Dialect::AzureDevops => format!(
+                "kind = \"azure-devops\"\nurl = \"{url}{p}\"\nvssps_url = \"{url}{p}/_vssps\"",
+                p = self.api_prefix()
+            ),
         }
     }
 
@@ -132,6 +147,8 @@ impl Dialect {
             Dialect::Github => "CHANGES_REQUESTED",
             // a reviewer's state (`.../reviewers`); the admin API takes either word
             Dialect::Gitlab => "requested_changes",
+            // a reviewer's vote, "waiting for author" (`/_admin/ado/vote`)
+            Dialect::AzureDevops => "-5",
         }
     }
 
@@ -146,6 +163,9 @@ impl Dialect {
             }
             Dialect::Gitlab => {
                 "seed,issues,label,issue_state,status,merge,webhook,faults,requests,state,k8s/state,rename,edit,review,mergeable,branch_update,discussion,discussion_note,resolve,award,rate_limit"
+            }
+            Dialect::AzureDevops => {
+                "seed,issues,label,issue_state,status,webhook,faults,requests,state,k8s/state,rate_limit,ado/bypass,ado/identity,ado/acl,ado/comment,ado/vote,ado/thread,ado/merge_status,ado/ref_verdict,ado/evaluation,ado/pr_status,ado/complete,ado/page_size,ado/throttle,ado/redeliver"
             }
         }
     }
@@ -219,7 +239,10 @@ mod dialect_tests {
 
     #[test]
     fn every_dialect_is_named_and_parsed_back() {
-        assert_eq!(Dialect::NAMES, ["gitea", "github", "gitlab"]);
+        assert_eq!(
+            Dialect::NAMES,
+            ["gitea", "github", "gitlab", "azure-devops"]
+        );
         for d in Dialect::ALL {
             assert_eq!(Dialect::parse(d.as_str()), Some(d), "{d:?}");
         }
@@ -236,6 +259,7 @@ mod dialect_tests {
             (ForgeKind::Forgejo, Dialect::Gitea),
             (ForgeKind::Github, Dialect::Github),
             (ForgeKind::Gitlab, Dialect::Gitlab),
+            (ForgeKind::AzureDevops, Dialect::AzureDevops),
         ];
         assert_eq!(cases.len(), ForgeKind::ALL.len(), "a row per kind");
         for (kind, want) in cases {
