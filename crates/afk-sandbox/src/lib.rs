@@ -287,7 +287,13 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         };
         return model_api::serve(&req, rest, &m);
     }
-    if let Some((repo, rest)) = git_http::route(&req.path) {
+    // Azure Repos serves git at `/{org}/{project}/_git/{repo}`
+    let git_route = git_http::route(&req.path).or_else(|| {
+        (dialect == Dialect::AzureDevops)
+            .then(|| routes::azure::git_route(&req.path))
+            .flatten()
+    });
+    if let Some((repo, rest)) = git_route {
         {
             let mut f = st.lock().unwrap();
             if f.git_log.len() < 100_000 {
