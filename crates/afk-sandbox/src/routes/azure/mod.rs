@@ -21,6 +21,7 @@ pub(crate) mod admin;
 mod git;
 pub(crate) mod hooks;
 mod pulls;
+mod threads;
 mod security;
 pub(crate) mod sync;
 mod wiql;

@@ -535,7 +535,8 @@ fn comment_edit(f: &mut Forge, req: &Request, project: &str, item: u64, cid: &st
         return err(400, "VssPropertyValidationException", "Comment text cannot be empty.");
     };
     let at = utc(&f.edit_stamp());
-    let Some(c) = cid.parse::<u64>().ok().and_then(|c| f.az.comments.get_mut(&c)).filter(|c| c.item == item && !c.deleted) else {
+    let key = cid.parse::<u64>().unwrap_or(0);
+    let Some(c) = f.az.comments.get_mut(&key).filter(|c| c.item == item && !c.deleted) else {
         return err(404, "CommentNotFoundException", &format!("Comment {cid} does not exist."));
     };
     c.text = text.to_string();
@@ -552,7 +553,8 @@ fn react(f: &mut Forge, project: &str, item: u64, cid: &str, kind: &str) -> Repl
     }
     let me = f.me.clone();
     let me_id = f.az.ensure(&me);
-    let Some(c) = cid.parse::<u64>().ok().and_then(|c| f.az.comments.get_mut(&c)).filter(|c| c.item == item) else {
+    let key = cid.parse::<u64>().unwrap_or(0);
+    let Some(c) = f.az.comments.get_mut(&key).filter(|c| c.item == item) else {
         return err(404, "CommentNotFoundException", &format!("Comment {cid} does not exist."));
     };
     if !c.likes.contains(&me_id) {
