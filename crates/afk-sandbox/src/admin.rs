@@ -181,6 +181,21 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             f.gl.protected.entry(repo).or_default().push((name, level));
             ok()
         }
+        // the Azure DevOps dialect's (`routes/azure/admin.rs`)
+        ("POST", "/ado/bypass") => super::routes::azure::admin::bypass(f, &body),
+        ("POST", "/ado/identity") => super::routes::azure::admin::identity(f, &body),
+        ("POST", "/ado/acl") => super::routes::azure::admin::acl(f, &body),
+        ("POST", "/ado/comment") => super::routes::azure::admin::comment(f, &body),
+        ("POST", "/ado/vote") => super::routes::azure::admin::vote(f, &body),
+        ("POST", "/ado/thread") => super::routes::azure::admin::thread(f, &body),
+        ("POST", "/ado/merge_status") => super::routes::azure::admin::merge_status(f, &body),
+        ("POST", "/ado/ref_verdict") => super::routes::azure::admin::ref_verdict(f, &body),
+        ("POST", "/ado/evaluation") => super::routes::azure::admin::evaluation(f, &body),
+        ("POST", "/ado/pr_status") => super::routes::azure::admin::pr_status(f, &body),
+        ("POST", "/ado/complete") => super::routes::azure::admin::complete(f, &body),
+        ("POST", "/ado/page_size") => super::routes::azure::admin::page_size(f, &body),
+        ("POST", "/ado/throttle") => super::routes::azure::admin::throttle(f, &body),
+        ("POST", "/ado/redeliver") => super::routes::azure::admin::redeliver(f, &body),
         (_, p) if p == "/app" || p.starts_with("/app/") => {
             super::routes::github::app::admin(f, req, &p["/app".len()..])
         }
@@ -254,6 +269,45 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/rate_limit", "limit remaining reset used status"),
     ("POST", "/scopes", "scopes expires_at"),
     ("POST", "/protected_branch", "repo name push_access_level"),
+    // the Azure DevOps dialect's (`routes/azure/admin.rs`)
+    (
+        "POST",
+        "/ado/bypass",
+        "repo issue item by as fields add_tags",
+    ),
+    ("POST", "/ado/identity", "name kind active members"),
+    (
+        "POST",
+        "/ado/acl",
+        "namespace token repo project who allow deny",
+    ),
+    (
+        "POST",
+        "/ado/comment",
+        "repo issue item by text on_behalf comment",
+    ),
+    ("POST", "/ado/vote", "pr by vote"),
+    (
+        "POST",
+        "/ado/thread",
+        "pr by text status path line thread comment deleted",
+    ),
+    ("POST", "/ado/merge_status", "pr status next"),
+    ("POST", "/ado/ref_verdict", "status"),
+    (
+        "POST",
+        "/ado/evaluation",
+        "pr status name kind expired result",
+    ),
+    (
+        "POST",
+        "/ado/pr_status",
+        "pr state genre name description target_url by",
+    ),
+    ("POST", "/ado/complete", "pr by close_items"),
+    ("POST", "/ado/page_size", "size"),
+    ("POST", "/ado/throttle", "delay"),
+    ("POST", "/ado/redeliver", "event notification"),
     // the GitHub App's (`routes/github/app.rs`)
     (
         "POST",

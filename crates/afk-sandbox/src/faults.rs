@@ -40,6 +40,14 @@ pub struct Fault {
     pub dates: Option<String>,
     /// how many matching requests it applies to; absent: all
     pub times: Option<u32>,
+    /// Azure DevOps's block of an identity that used too much: `429`,
+    /// `TF400733`, `Retry-After` (`retry_after`, else 1) and the
+    /// `X-RateLimit-Resource`, `-Delay`, `-Limit`, `-Remaining: 0` and
+    /// `-Reset` headers
+    pub throttle: bool,
+    /// Azure DevOps's answer to a refused credential from a client that did
+    /// not ask to be spared the redirect: `203` with an HTML sign-in page
+    pub sign_in: bool,
 }
 
 /// `body` with every RFC 3339 date in it replaced by `to`: in JSON any
@@ -150,6 +158,33 @@ pub(super) fn inject(fault: Option<Fault>, latency_ms: u64) -> Option<Reply> {
             headers: vec![],
             body: b"{\"id\": 1, \"broken\": [".to_vec(),
         });
+    }
+    if f.sign_in {
+        return Some(Reply::Send {
+            status: 203,
+            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+            body: b"<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body>Sign in to your account</body></html>".to_vec(),
+        });
+    }
+    if f.throttle {
+        let wait = f.retry_after.unwrap_or(1);
+        let reset = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            + wait;
+        let body = serde_json::json!({"$id": "1", "innerException": null,
+            "message": "TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'Core' in namespace 'User'.",
+            "typeName": "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException, Microsoft.TeamFoundation.Framework.Server",
+            "typeKey": "RequestBlockedException", "errorCode": 0, "eventId": 3000});
+        return Some(
+            Reply::json(429, &body)
+                .with_header("Retry-After", &wait.to_string())
+                .with_header("X-RateLimit-Resource", "Core")
+                .with_header("X-RateLimit-Delay", "0")
+                .with_header("X-RateLimit-Limit", "200")
+                .with_header("X-RateLimit-Remaining", "0")
+                .with_header("X-RateLimit-Reset", &reset.to_string()),
+        );
     }
     let s = f.status?;
     let mut r = err(s, "injected fault");

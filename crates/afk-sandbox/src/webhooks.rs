@@ -1154,7 +1154,9 @@ mod delivered {
                     assert_eq!(b["project"]["path_with_namespace"], "acme/api");
                     assert_eq!(b["object_kind"], "issue");
                 }
-                Dialect::AzureDevops => unreachable!("Azure DevOps deliveries are tested in routes/azure"),
+                Dialect::AzureDevops => {
+                    unreachable!("Azure DevOps deliveries are tested in routes/azure")
+                }
             }
             let (h, body) = rx.recv_timeout(wait).expect("the status's delivery");
             let b: Value = serde_json::from_slice(&body).unwrap();
@@ -1162,7 +1164,9 @@ mod delivered {
                 Dialect::Gitea => ("X-Gitea-Event", "status"),
                 Dialect::Github => ("X-GitHub-Event", "status"),
                 Dialect::Gitlab => ("X-Gitlab-Event", "Pipeline Hook"),
-                Dialect::AzureDevops => unreachable!("Azure DevOps deliveries are tested in routes/azure"),
+                Dialect::AzureDevops => {
+                    unreachable!("Azure DevOps deliveries are tested in routes/azure")
+                }
             };
             assert_eq!(header(&h, event), Some(want), "{dialect:?}");
             if dialect == Dialect::Gitlab {
@@ -1221,7 +1225,9 @@ mod delivered {
                     format!("/api/v4/projects/acme%2Fapi/issues/1/notes/{id}"),
                     "Bearer t0k-edits",
                 ),
-                Dialect::AzureDevops => unreachable!("Azure DevOps deliveries are tested in routes/azure"),
+                Dialect::AzureDevops => {
+                    unreachable!("Azure DevOps deliveries are tested in routes/azure")
+                }
             };
             let req = Request {
                 method: method.into(),
@@ -1262,7 +1268,9 @@ mod delivered {
                         (&json!("edited"), &json!(id))
                     );
                 }
-                Dialect::AzureDevops => unreachable!("Azure DevOps deliveries are tested in routes/azure"),
+                Dialect::AzureDevops => {
+                    unreachable!("Azure DevOps deliveries are tested in routes/azure")
+                }
             }
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -1319,7 +1327,9 @@ mod delivered {
                     Dialect::Gitea => b["comment"]["id"] == id,
                     Dialect::Github => b["comment"]["id"] == id,
                     Dialect::Gitlab => b["object_attributes"]["id"] == id,
-                    Dialect::AzureDevops => unreachable!("Azure DevOps deliveries are tested in routes/azure"),
+                    Dialect::AzureDevops => {
+                        unreachable!("Azure DevOps deliveries are tested in routes/azure")
+                    }
                 };
                 got.push((h, b));
                 if the_reply {
@@ -1413,7 +1423,9 @@ mod delivered {
                         "{b}"
                     );
                 }
-                Dialect::AzureDevops => unreachable!("Azure DevOps deliveries are tested in routes/azure"),
+                Dialect::AzureDevops => {
+                    unreachable!("Azure DevOps deliveries are tested in routes/azure")
+                }
             }
             let _ = std::fs::remove_dir_all(dir);
         }

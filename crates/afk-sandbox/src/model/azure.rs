@@ -32,7 +32,11 @@ pub(crate) const NAMESPACES: &[(&str, &str, &[(u64, &str, &str)])] = &[
             (1, "Administer", "Administer"),
             (2, "GenericRead", "Read"),
             (4, "GenericContribute", "Contribute"),
-            (8, "ForcePush", "Force push (rewrite history and delete branches)"),
+            (
+                8,
+                "ForcePush",
+                "Force push (rewrite history and delete branches)",
+            ),
             (16, "CreateBranch", "Create branch"),
             (32, "CreateTag", "Create tag"),
             (64, "ManageNote", "Manage notes"),
@@ -43,7 +47,11 @@ pub(crate) const NAMESPACES: &[(&str, &str, &[(u64, &str, &str)])] = &[
             (2048, "EditPolicies", "Edit policies"),
             (4096, "RemoveOthersLocks", "Remove others' locks"),
             (8192, "ManagePermissions", "Manage permissions"),
-            (16384, "PullRequestContribute", "Contribute to pull requests"),
+            (
+                16384,
+                "PullRequestContribute",
+                "Contribute to pull requests",
+            ),
             (
                 32768,
                 "PullRequestBypassPolicy",
@@ -59,7 +67,11 @@ pub(crate) const NAMESPACES: &[(&str, &str, &[(u64, &str, &str)])] = &[
             (2, "GENERIC_WRITE", "Edit project-level information"),
             (4, "DELETE", "Delete team project"),
             (8192, "WORK_ITEM_DELETE", "Delete and restore work items"),
-            (16384, "WORK_ITEM_MOVE", "Move work items out of this project"),
+            (
+                16384,
+                "WORK_ITEM_MOVE",
+                "Move work items out of this project",
+            ),
             (65536, "RENAME", "Rename team project"),
             (1048576, "BYPASS_RULES", "Bypass rules on work item updates"),
             (
@@ -424,7 +436,9 @@ impl AzureSide {
         let hits: Vec<&Ace> = self
             .aces
             .iter()
-            .filter(|a| a.namespace == ns && covers(&a.token) && descriptors.contains(&a.descriptor))
+            .filter(|a| {
+                a.namespace == ns && covers(&a.token) && descriptors.contains(&a.descriptor)
+            })
             .collect();
         if hits.is_empty() {
             return None;
@@ -435,7 +449,14 @@ impl AzureSide {
     }
 
     /// Set (replace) the entry of `descriptor` on `token` in `ns`.
-    pub(crate) fn set_ace(&mut self, ns: &str, token: &str, descriptor: &str, allow: u64, deny: u64) {
+    pub(crate) fn set_ace(
+        &mut self,
+        ns: &str,
+        token: &str,
+        descriptor: &str,
+        allow: u64,
+        deny: u64,
+    ) {
         self.aces
             .retain(|a| !(a.namespace == ns && a.token == token && a.descriptor == descriptor));
         self.aces.push(Ace {
@@ -519,11 +540,7 @@ pub(crate) fn area_of(full: &str) -> String {
 
 /// The Git Repositories token of a repository: `repoV2/{projectId}/{repoId}`.
 pub(crate) fn repo_token(full: &str) -> String {
-    format!(
-        "repoV2/{}/{}",
-        project_id(split(full).0),
-        repo_id(full)
-    )
+    format!("repoV2/{}/{}", project_id(split(full).0), repo_id(full))
 }
 
 /// The Project namespace's token of a project.

@@ -37,7 +37,11 @@ pub(crate) fn remote_url(f: &Forge, full: &str) -> String {
 /// A `GitRepository`; a renamed one keeps its id and shows its new name.
 pub(crate) fn repo_json(f: &Forge, full: &str) -> Value {
     let (project, _) = split(full);
-    let shown = f.repos.get(full).and_then(|r| r.renamed_to.clone()).unwrap_or(full.to_string());
+    let shown = f
+        .repos
+        .get(full)
+        .and_then(|r| r.renamed_to.clone())
+        .unwrap_or(full.to_string());
     let name = split(&shown).1.to_string();
     let api = project_api(f, project);
     let id = repo_id(full);
@@ -49,7 +53,11 @@ pub(crate) fn repo_json(f: &Forge, full: &str) -> Value {
 
 /// A `TeamProjectReference`.
 pub(crate) fn project_json(f: &Forge, project: &str) -> Value {
-    let private = f.repos.iter().filter(|(full, _)| split(full).0 == project).all(|(_, r)| r.private);
+    let private = f
+        .repos
+        .iter()
+        .filter(|(full, _)| split(full).0 == project)
+        .all(|(_, r)| r.private);
     json!({"id": project_id(project), "name": project, "url": format!("{}/_apis/projects/{}", org_url(f), project_id(project)),
         "state": "wellFormed", "revision": 1, "visibility": if private { "private" } else { "public" },
         "lastUpdateTime": "2026-01-01T10:00:00Z"})
@@ -72,15 +80,27 @@ pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, low: &[&str]) -> R
 
 /// Every branch and tag, `(name, sha)`, sorted by name.
 fn all_refs(f: &Forge, full: &str) -> Vec<(String, String)> {
-    let out = git::git(&f.git_dir(full), &["for-each-ref", "--format=%(refname) %(objectname)"], None).unwrap_or_default();
-    out.lines().filter_map(|l| l.split_once(' ')).map(|(n, s)| (n.to_string(), s.to_string())).collect()
+    let out = git::git(
+        &f.git_dir(full),
+        &["for-each-ref", "--format=%(refname) %(objectname)"],
+        None,
+    )
+    .unwrap_or_default();
+    out.lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect()
 }
 
 /// `GET refs?filter=heads/…`: the refs whose name after `refs/` starts with
 /// the filter, by continuation token.
 fn refs(f: &Forge, req: &Request, full: &str) -> Reply {
     let filter = req.q("filter").unwrap_or("");
-    let api = format!("{}/git/repositories/{}", project_api(f, split(full).0), repo_id(full));
+    let api = format!(
+        "{}/git/repositories/{}",
+        project_api(f, split(full).0),
+        repo_id(full)
+    );
     let items: Vec<Value> = all_refs(f, full)
         .into_iter()
         .filter(|(n, _)| n.strip_prefix("refs/").is_some_and(|n| n.starts_with(filter)))
@@ -93,7 +113,11 @@ fn refs(f: &Forge, req: &Request, full: &str) -> Reply {
 /// compare-and-swap (an all-zero old id creates, an all-zero new one deletes).
 fn update_refs(f: &mut Forge, req: &Request, full: &str) -> Reply {
     let Some(updates) = req.json().and_then(|v| v.as_array().cloned()) else {
-        return err(400, "VssPropertyValidationException", "refUpdates is required.");
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "refUpdates is required.",
+        );
     };
     let gd = f.git_dir(full);
     let verdict = f.az.ref_verdict.take();
@@ -102,7 +126,10 @@ fn update_refs(f: &mut Forge, req: &Request, full: &str) -> Reply {
         let name = u["name"].as_str().unwrap_or("").to_string();
         let old = u["oldObjectId"].as_str().unwrap_or(ZERO).to_string();
         let new = u["newObjectId"].as_str().unwrap_or(ZERO).to_string();
-        let current = all_refs(f, full).into_iter().find(|(n, _)| *n == name).map_or(ZERO.to_string(), |(_, s)| s);
+        let current = all_refs(f, full)
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map_or(ZERO.to_string(), |(_, s)| s);
         let status = if !name.starts_with("refs/") {
             "invalidRefName".to_string()
         } else if let Some(v) = &verdict {
@@ -140,9 +167,20 @@ fn update_refs(f: &mut Forge, req: &Request, full: &str) -> Reply {
 /// answered `queued`; its `GET` says how it ended.
 fn merge(f: &mut Forge, req: &Request, full: &str) -> Reply {
     let b = req.json().unwrap_or(Value::Null);
-    let parents: Vec<String> = b["parents"].as_array().map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let parents: Vec<String> = b["parents"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     if parents.len() != 2 {
-        return err(400, "VssPropertyValidationException", "A merge takes exactly two parents.");
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "A merge takes exactly two parents.",
+        );
     }
     let comment = b["comment"].as_str().unwrap_or("Merge").to_string();
     let gd = f.git_dir(full);
@@ -150,12 +188,19 @@ fn merge(f: &mut Forge, req: &Request, full: &str) -> Reply {
     let (a, c) = (&parents[0], &parents[1]);
     let made = git::git(&gd, &["merge-tree", "--write-tree", a, c], None).and_then(|tree| {
         let tree = tree.lines().next().unwrap_or("").to_string();
-        git::git_as(&gd, Some(me.as_str()), &["commit-tree", &tree, "-p", a, "-p", c, "-m", &comment], None)
+        git::git_as(
+            &gd,
+            Some(me.as_str()),
+            &["commit-tree", &tree, "-p", a, "-p", c, "-m", &comment],
+            None,
+        )
     });
     let id = f.az.merges.keys().max().copied().unwrap_or(0) + 1;
     let detailed = match &made {
         Ok(sha) => json!({"mergeCommitId": sha}),
-        Err(e) => json!({"failureMessage": format!("The merge has conflicts: {}", e.lines().next().unwrap_or(""))}),
+        Err(e) => {
+            json!({"failureMessage": format!("The merge has conflicts: {}", e.lines().next().unwrap_or(""))})
+        }
     };
     let status = if made.is_ok() { "completed" } else { "failed" };
     let done = json!({"mergeOperationId": id, "status": status, "detailedStatus": detailed, "parents": parents, "comment": comment,
@@ -168,15 +213,29 @@ fn merge(f: &mut Forge, req: &Request, full: &str) -> Reply {
 }
 
 fn merge_get(f: &Forge, full: &str, id: &str) -> Reply {
-    match id.parse::<u64>().ok().and_then(|i| f.az.merges.get(&i)).filter(|(r, _)| r == full) {
+    match id
+        .parse::<u64>()
+        .ok()
+        .and_then(|i| f.az.merges.get(&i))
+        .filter(|(r, _)| r == full)
+    {
         Some((_, m)) => Reply::json(200, m),
-        None => err(404, "GitMergeOperationNotFoundException", &format!("Merge operation {id} was not found.")),
+        None => err(
+            404,
+            "GitMergeOperationNotFoundException",
+            &format!("Merge operation {id} was not found."),
+        ),
     }
 }
 
 /// A `GitCommitRef` of one logged commit.
 fn commit_json(f: &Forge, full: &str, c: &git::LoggedCommit) -> Value {
-    let url = format!("{}/git/repositories/{}/commits/{}", project_api(f, split(full).0), repo_id(full), c[0]);
+    let url = format!(
+        "{}/git/repositories/{}/commits/{}",
+        project_api(f, split(full).0),
+        repo_id(full),
+        c[0]
+    );
     json!({"commitId": c[0], "author": {"name": c[1], "email": c[2], "date": utc(&c[3])},
         "committer": {"name": c[4], "email": c[5], "date": utc(&c[6])},
         "comment": c[8].trim_end(), "parents": c[7].split_whitespace().collect::<Vec<_>>(),
@@ -185,14 +244,22 @@ fn commit_json(f: &Forge, full: &str, c: &git::LoggedCommit) -> Value {
 
 /// `GET commits?searchCriteria.itemVersion.version=<branch>&searchCriteria.fromDate=…`.
 fn commits(f: &Forge, req: &Request, full: &str) -> Reply {
-    let version = req.q("searchCriteria.itemVersion.version").unwrap_or("main");
+    let version = req
+        .q("searchCriteria.itemVersion.version")
+        .unwrap_or("main");
     let mut args = vec![version.to_string()];
     if let Some(d) = req.q("searchCriteria.fromDate") {
         args.push(format!("--since={d}"));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let Some(log) = git::log(&f.git_dir(full), &args) else {
-        return err(404, "GitItemNotFoundException", &format!("TF401175: The version descriptor <Branch: {version} > could not be resolved to a version commit."));
+        return err(
+            404,
+            "GitItemNotFoundException",
+            &format!(
+                "TF401175: The version descriptor <Branch: {version} > could not be resolved to a version commit."
+            ),
+        );
     };
     let items: Vec<Value> = log.iter().map(|c| commit_json(f, full, c)).collect();
     Reply::json(200, &list(top_skip(req, items, 100)))
@@ -201,11 +268,23 @@ fn commits(f: &Forge, req: &Request, full: &str) -> Reply {
 /// `GET diffs/commits?baseVersion=…&targetVersion=…`: the files changed.
 fn diff(f: &Forge, req: &Request, full: &str) -> Reply {
     let (Some(base), Some(target)) = (req.q("baseVersion"), req.q("targetVersion")) else {
-        return err(400, "VssPropertyValidationException", "baseVersion and targetVersion are required.");
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "baseVersion and targetVersion are required.",
+        );
     };
     let gd = f.git_dir(full);
-    let Ok(out) = git::git(&gd, &["diff", "--name-status", &format!("{base}...{target}")], None) else {
-        return err(404, "GitItemNotFoundException", "TF401175: a version could not be resolved.");
+    let Ok(out) = git::git(
+        &gd,
+        &["diff", "--name-status", &format!("{base}...{target}")],
+        None,
+    ) else {
+        return err(
+            404,
+            "GitItemNotFoundException",
+            "TF401175: a version could not be resolved.",
+        );
     };
     let changes: Vec<Value> = out
         .lines()
@@ -222,16 +301,27 @@ fn diff(f: &Forge, req: &Request, full: &str) -> Reply {
         .collect();
     let sha = |r: &str| git::git(&gd, &["rev-parse", r], None).unwrap_or_default();
     let common = git::git(&gd, &["merge-base", base, target], None).unwrap_or_default();
-    let count = |range: String| git::git(&gd, &["rev-list", "--count", &range], None).ok().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
-    Reply::json(200, &json!({"allChangesIncluded": true, "changeCounts": {"Edit": changes.len()}, "changes": changes,
+    let count = |range: String| {
+        git::git(&gd, &["rev-list", "--count", &range], None)
+            .ok()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Reply::json(
+        200,
+        &json!({"allChangesIncluded": true, "changeCounts": {"Edit": changes.len()}, "changes": changes,
         "commonCommit": common, "baseCommit": sha(base), "targetCommit": sha(target),
-        "aheadCount": count(format!("{base}..{target}")), "behindCount": count(format!("{target}..{base}"))}))
+        "aheadCount": count(format!("{base}..{target}")), "behindCount": count(format!("{target}..{base}"))}),
+    )
 }
 
 /// A commit status of the shared model as a `GitStatus`: its context
 /// `genre/name` (the part after the last `/` the name).
 pub(crate) fn status_json(f: &Forge, s: &crate::model::Status) -> Value {
-    let (genre, name) = s.context.rsplit_once('/').unwrap_or(("", s.context.as_str()));
+    let (genre, name) = s
+        .context
+        .rsplit_once('/')
+        .unwrap_or(("", s.context.as_str()));
     let state = match s.state.as_str() {
         "success" => "succeeded",
         "failure" => "failed",
@@ -239,7 +329,10 @@ pub(crate) fn status_json(f: &Forge, s: &crate::model::Status) -> Value {
         "pending" => "pending",
         _ => "notSet",
     };
-    let by = f.az.by_name(&s.creator).map(|i| i.as_ref(&f.base)).unwrap_or(Value::Null);
+    let by =
+        f.az.by_name(&s.creator)
+            .map(|i| i.as_ref(&f.base))
+            .unwrap_or(Value::Null);
     json!({"id": s.id, "state": state, "description": s.description, "context": {"name": name, "genre": genre},
         "targetUrl": s.target_url, "creationDate": utc(&s.updated_at), "updatedDate": utc(&s.updated_at), "createdBy": by})
 }
@@ -247,7 +340,9 @@ pub(crate) fn status_json(f: &Forge, s: &crate::model::Status) -> Value {
 /// `GET commits/{sha}/statuses`: newest first, the latest per context with
 /// `latestOnly=true`, by `top`/`skip`.
 fn statuses(f: &Forge, req: &Request, full: &str, sha: &str) -> Reply {
-    let latest = req.q("latestOnly").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let latest = req
+        .q("latestOnly")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let mut seen: Vec<String> = vec![];
     let items: Vec<Value> = f
         .statuses(full, sha)

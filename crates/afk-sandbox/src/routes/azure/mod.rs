@@ -21,9 +21,9 @@ pub(crate) mod admin;
 mod git;
 pub(crate) mod hooks;
 mod pulls;
-mod threads;
 mod security;
 pub(crate) mod sync;
+mod threads;
 mod wiql;
 mod wit;
 
@@ -41,8 +41,14 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("POST", "/{organization}/{project}/_apis/wit/wiql"),
     ("POST", "/{organization}/{project}/_apis/wit/workitemsbatch"),
     ("GET", "/{organization}/{project}/_apis/wit/workitems/{id}"),
-    ("PATCH", "/{organization}/{project}/_apis/wit/workitems/{id}"),
-    ("GET", "/{organization}/{project}/_apis/wit/workItems/{id}/updates"),
+    (
+        "PATCH",
+        "/{organization}/{project}/_apis/wit/workitems/{id}",
+    ),
+    (
+        "GET",
+        "/{organization}/{project}/_apis/wit/workItems/{id}/updates",
+    ),
     (
         "GET",
         "/{organization}/{project}/_apis/wit/workItems/{id}/revisions/{revisionNumber}",
@@ -165,9 +171,15 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
         "/{organization}/{project}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}/comments/{commentId}/likes",
     ),
     ("GET", "/{organization}/{project}/_apis/policy/evaluations"),
-    ("GET", "/{organization}/{project}/_apis/policy/configurations"),
+    (
+        "GET",
+        "/{organization}/{project}/_apis/policy/configurations",
+    ),
     ("GET", "/{organization}/{project}/_apis/policy/types"),
-    ("GET", "/{organization}/{project}/_apis/build/builds/{buildId}"),
+    (
+        "GET",
+        "/{organization}/{project}/_apis/build/builds/{buildId}",
+    ),
     (
         "GET",
         "/{organization}/_apis/accesscontrollists/{securityNamespaceId}",
@@ -259,7 +271,10 @@ pub(crate) fn now(f: &mut Forge) -> String {
 /// `/sandbox/{project}/_git/{repo}/<rest>` → (`project/repo`, `rest`): git's
 /// smart-HTTP paths on Azure Repos.
 pub(crate) fn git_route(path: &str) -> Option<(String, String)> {
-    let p = path.strip_prefix('/')?.strip_prefix(ORG)?.strip_prefix('/')?;
+    let p = path
+        .strip_prefix('/')?
+        .strip_prefix(ORG)?
+        .strip_prefix('/')?;
     let (project, p) = p.split_once('/')?;
     let p = p.strip_prefix("_git/")?;
     let known = ["info/refs", "git-upload-pack", "git-receive-pack"];
@@ -278,7 +293,8 @@ fn authorized(f: &Forge, req: &Request) -> bool {
             .and_then(|up| up.split_once(':').map(|(_, p)| p == f.token))
             .unwrap_or(false);
     }
-    h.strip_prefix("Bearer ").is_some_and(|t| t.trim() == f.token)
+    h.strip_prefix("Bearer ")
+        .is_some_and(|t| t.trim() == f.token)
 }
 
 /// The sign-in page a browser is sent to: what a client that does not say

@@ -27,10 +27,19 @@ pub(crate) const STATUS_POLICY: &str = "cbdc66da-9728-4af8-aada-9a5a32e4a226";
 const POLICY_TYPES: &[(&str, &str)] = &[
     (BUILD_POLICY, "Build"),
     (STATUS_POLICY, "Status"),
-    ("fa4e907d-c16b-4a4c-9dfa-4906e5d171dd", "Minimum number of reviewers"),
-    ("c6a1889d-b943-4856-b76f-9e46bb6b0df2", "Comment requirements"),
+    (
+        "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd",
+        "Minimum number of reviewers",
+    ),
+    (
+        "c6a1889d-b943-4856-b76f-9e46bb6b0df2",
+        "Comment requirements",
+    ),
     ("40e92b44-2fe1-4dd6-b3d8-74a9c21d0c6e", "Work item linking"),
-    ("fa4e907d-c16b-4a4c-9dfa-4916e5d171ab", "Require a merge strategy"),
+    (
+        "fa4e907d-c16b-4a4c-9dfa-4916e5d171ab",
+        "Require a merge strategy",
+    ),
 ];
 
 /// The longest description a pull request takes.
@@ -50,7 +59,11 @@ pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, low: &[&str]) -> R
         ("POST", []) => create(f, req, full),
         ("GET", []) => list_prs(f, req, full),
         (_, [id, tail @ ..]) => {
-            let Some(n) = id.parse::<u64>().ok().filter(|n| f.az.prs.get(n).is_some_and(|p| p.repo == full)) else {
+            let Some(n) = id
+                .parse::<u64>()
+                .ok()
+                .filter(|n| f.az.prs.get(n).is_some_and(|p| p.repo == full))
+            else {
                 return not_found(id);
             };
             match (req.method.as_str(), tail) {
@@ -74,14 +87,23 @@ pub(crate) fn pr_json(f: &Forge, p: &Pr, cut: bool) -> Value {
     let gd = f.git_dir(&p.repo);
     let head = f.head_sha(&p.repo, issue);
     let target = git::head(&gd, p.target.trim_start_matches("refs/heads/")).unwrap_or_default();
-    let who = |id: &str| f.az.by_id(id).map(|i| i.as_ref(&f.base)).unwrap_or(Value::Null);
+    let who = |id: &str| {
+        f.az.by_id(id)
+            .map(|i| i.as_ref(&f.base))
+            .unwrap_or(Value::Null)
+    };
     let description: String = if cut {
         issue.body.chars().take(400).collect()
     } else {
         issue.body.clone()
     };
     let (project, _) = split(&p.repo);
-    let url = format!("{}/git/repositories/{}/pullRequests/{}", project_api(f, project), repo_id(&p.repo), p.id);
+    let url = format!(
+        "{}/git/repositories/{}/pullRequests/{}",
+        project_api(f, project),
+        repo_id(&p.repo),
+        p.id
+    );
     let mut v = json!({"repository": repo_json(f, &p.repo), "pullRequestId": p.id, "codeReviewId": p.id,
         "status": p.status, "createdBy": who(&p.created_by), "creationDate": p.created,
         "title": issue.title, "description": description, "sourceRefName": p.source, "targetRefName": p.target,
@@ -100,7 +122,8 @@ pub(crate) fn pr_json(f: &Forge, p: &Pr, cut: bool) -> Value {
     }
     if p.merge_status == "failure" {
         v["mergeFailureType"] = json!("unknown");
-        v["mergeFailureMessage"] = json!("The merge failed: the target branch changed in a way git could not merge.");
+        v["mergeFailureMessage"] =
+            json!("The merge failed: the target branch changed in a way git could not merge.");
     }
     v
 }
@@ -112,26 +135,58 @@ fn branch(r: &str) -> &str {
 
 fn create(f: &mut Forge, req: &Request, full: &str) -> Reply {
     let b = req.json().unwrap_or(Value::Null);
-    let (Some(source), Some(target), Some(title)) = (b["sourceRefName"].as_str(), b["targetRefName"].as_str(), b["title"].as_str()) else {
-        return err(400, "VssPropertyValidationException", "sourceRefName, targetRefName and title are required.");
+    let (Some(source), Some(target), Some(title)) = (
+        b["sourceRefName"].as_str(),
+        b["targetRefName"].as_str(),
+        b["title"].as_str(),
+    ) else {
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "sourceRefName, targetRefName and title are required.",
+        );
     };
     let description = b["description"].as_str().unwrap_or("");
     if description.chars().count() > DESCRIPTION_MAX {
-        return err(400, "InvalidArgumentValueException", "TF401355: The description of a pull request cannot be longer than 4000 characters.");
+        return err(
+            400,
+            "InvalidArgumentValueException",
+            "TF401355: The description of a pull request cannot be longer than 4000 characters.",
+        );
     }
-    if f.az.prs.values().any(|p| p.repo == full && p.status == "active" && p.source == source && p.target == target) {
-        return err(409, "GitPullRequestExistsException", "TF401179: An active pull request for the source and target branch already exists.");
+    if f.az
+        .prs
+        .values()
+        .any(|p| p.repo == full && p.status == "active" && p.source == source && p.target == target)
+    {
+        return err(
+            409,
+            "GitPullRequestExistsException",
+            "TF401179: An active pull request for the source and target branch already exists.",
+        );
     }
     if git::head(&f.git_dir(full), branch(target)).is_none() {
-        return err(400, "GitPullRequestCannotBeActivated", "TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches.");
+        return err(
+            400,
+            "GitPullRequestCannotBeActivated",
+            "TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches.",
+        );
     }
     let n = match f.open_pull(full, branch(source), title, description) {
         Ok(n) => n,
         Err(OpenPull::NoBranch) => {
-            return err(400, "GitPullRequestCannotBeActivated", "TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches.");
+            return err(
+                400,
+                "GitPullRequestCannotBeActivated",
+                "TF401398: The pull request cannot be activated because the source and/or the target branch no longer exists, or the requested refs are not branches.",
+            );
         }
         Err(OpenPull::Exists) => {
-            return err(409, "GitPullRequestExistsException", "TF401179: An active pull request for the source and target branch already exists.");
+            return err(
+                409,
+                "GitPullRequestExistsException",
+                "TF401179: An active pull request for the source and target branch already exists.",
+            );
         }
         Err(OpenPull::Other(e)) => return err(400, "InvalidArgumentValueException", &e),
     };
@@ -142,41 +197,87 @@ fn create(f: &mut Forge, req: &Request, full: &str) -> Reply {
     }
     let work_items: Vec<u64> = b["workItemRefs"]
         .as_array()
-        .map(|a| a.iter().filter_map(|w| w["id"].as_u64().or_else(|| w["id"].as_str().and_then(|s| s.parse().ok()))).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|w| {
+                    w["id"]
+                        .as_u64()
+                        .or_else(|| w["id"].as_str().and_then(|s| s.parse().ok()))
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let me = f.me.clone();
     let created_by = f.az.ensure(&me);
     let created = now(f);
     let id = f.az.prs.keys().max().copied().unwrap_or(0) + 1;
-    f.az.prs.insert(id, Pr { id, repo: full.to_string(), number: n, source: source.to_string(), target: target.to_string(),
-        draft, created, created_by, status: "active".into(), merge_status: "queued".into(), merge_next: None,
-        completion_queued: None, work_items, votes: Default::default(), statuses: vec![] });
+    f.az.prs.insert(
+        id,
+        Pr {
+            id,
+            repo: full.to_string(),
+            number: n,
+            source: source.to_string(),
+            target: target.to_string(),
+            draft,
+            created,
+            created_by,
+            status: "active".into(),
+            merge_status: "queued".into(),
+            merge_next: None,
+            completion_queued: None,
+            work_items,
+            votes: Default::default(),
+            statuses: vec![],
+        },
+    );
     Reply::json(201, &pr_json(f, &f.az.prs[&id], false))
 }
 
 /// `GET pullrequests`: newest first, `searchCriteria.status` (`active`
 /// unless asked, or `all`), `sourceRefName`, `targetRefName`, `creatorId`.
 fn list_prs(f: &Forge, req: &Request, full: &str) -> Reply {
-    let status = req.q("searchCriteria.status").unwrap_or("active").to_lowercase();
-    let items: Vec<Value> = f
-        .az
-        .prs
-        .values()
-        .rev()
-        .filter(|p| p.repo == full)
-        .filter(|p| status == "all" || p.status.eq_ignore_ascii_case(&status))
-        .filter(|p| req.q("searchCriteria.sourceRefName").is_none_or(|s| s == p.source))
-        .filter(|p| req.q("searchCriteria.targetRefName").is_none_or(|s| s == p.target))
-        .filter(|p| req.q("searchCriteria.creatorId").is_none_or(|s| s.eq_ignore_ascii_case(&p.created_by)))
-        .map(|p| pr_json(f, p, true))
-        .collect();
+    let status = req
+        .q("searchCriteria.status")
+        .unwrap_or("active")
+        .to_lowercase();
+    let items: Vec<Value> =
+        f.az.prs
+            .values()
+            .rev()
+            .filter(|p| p.repo == full)
+            .filter(|p| status == "all" || p.status.eq_ignore_ascii_case(&status))
+            .filter(|p| {
+                req.q("searchCriteria.sourceRefName")
+                    .is_none_or(|s| s == p.source)
+            })
+            .filter(|p| {
+                req.q("searchCriteria.targetRefName")
+                    .is_none_or(|s| s == p.target)
+            })
+            .filter(|p| {
+                req.q("searchCriteria.creatorId")
+                    .is_none_or(|s| s.eq_ignore_ascii_case(&p.created_by))
+            })
+            .map(|p| pr_json(f, p, true))
+            .collect();
     Reply::json(200, &list(top_skip(req, items, 101)))
 }
 
 /// Whether the pull request's source merges into its target cleanly.
 fn merges_cleanly(f: &Forge, p: &Pr) -> bool {
     let gd = f.git_dir(&p.repo);
-    git::git(&gd, &["merge-tree", "--write-tree", branch(&p.target), branch(&p.source)], None).is_ok()
+    git::git(
+        &gd,
+        &[
+            "merge-tree",
+            "--write-tree",
+            branch(&p.target),
+            branch(&p.source),
+        ],
+        None,
+    )
+    .is_ok()
 }
 
 /// `GET` one: as it is; a `queued` merge status is worked out for the next read.
@@ -185,7 +286,12 @@ fn one(f: &mut Forge, n: u64) -> Reply {
     let p = &f.az.prs[&n];
     if p.merge_status == "queued" && p.status == "active" {
         let next = p.merge_next.clone().unwrap_or_else(|| {
-            if merges_cleanly(f, p) { "succeeded" } else { "conflicts" }.to_string()
+            if merges_cleanly(f, p) {
+                "succeeded"
+            } else {
+                "conflicts"
+            }
+            .to_string()
         });
         if let Some(p) = f.az.prs.get_mut(&n) {
             p.merge_status = next;
@@ -203,11 +309,19 @@ pub(crate) fn complete(f: &mut Forge, n: u64, by: &str, close_items: bool) -> Re
         (p.repo.clone(), p.number, p.merge_status.clone())
     };
     if status == "conflicts" || status == "failure" {
-        return Err(err(409, "GitPullRequestNotMergeableException", "TF401181: The pull request cannot be completed: it has merge conflicts."));
+        return Err(err(
+            409,
+            "GitPullRequestNotMergeableException",
+            "TF401181: The pull request cannot be completed: it has merge conflicts.",
+        ));
     }
     let name = f.az.by_id(by).map(|i| i.name.clone()).unwrap_or_default();
     if let Err(e) = f.merge_by(&repo, number, Some(name.as_str())) {
-        return Err(err(409, "GitPullRequestNotMergeableException", &format!("TF401181: The pull request cannot be completed: {e}")));
+        return Err(err(
+            409,
+            "GitPullRequestNotMergeableException",
+            &format!("TF401181: The pull request cannot be completed: {e}"),
+        ));
     }
     let items = {
         let p = f.az.prs.get_mut(&n).expect("the pull request");
@@ -218,7 +332,13 @@ pub(crate) fn complete(f: &mut Forge, n: u64, by: &str, close_items: bool) -> Re
     if close_items {
         for w in items {
             if f.az.items.contains_key(&w) {
-                f.az_write(w, vec![("System.State".into(), json!("Done"))], by, None, vec![]);
+                f.az_write(
+                    w,
+                    vec![("System.State".into(), json!("Done"))],
+                    by,
+                    None,
+                    vec![],
+                );
                 let (full, num) = (f.az.items[&w].repo.clone(), f.az.items[&w].number);
                 if let Some(i) = f.repos.get_mut(&full).and_then(|r| r.issues.get_mut(&num)) {
                     i.state = "closed".into();
@@ -240,9 +360,17 @@ fn update(f: &mut Forge, req: &Request, n: u64) -> Reply {
     if let Some(d) = b["description"].as_str()
         && d.chars().count() > DESCRIPTION_MAX
     {
-        return err(400, "InvalidArgumentValueException", "TF401355: The description of a pull request cannot be longer than 4000 characters.");
+        return err(
+            400,
+            "InvalidArgumentValueException",
+            "TF401355: The description of a pull request cannot be longer than 4000 characters.",
+        );
     }
-    if let Some(i) = f.repos.get_mut(&repo).and_then(|r| r.issues.get_mut(&number)) {
+    if let Some(i) = f
+        .repos
+        .get_mut(&repo)
+        .and_then(|r| r.issues.get_mut(&number))
+    {
         if let Some(t) = b["title"].as_str() {
             i.title = t.to_string();
         }
@@ -267,18 +395,30 @@ fn update(f: &mut Forge, req: &Request, n: u64) -> Reply {
             if let Some(p) = f.az.prs.get_mut(&n) {
                 p.status = "abandoned".into();
             }
-            if let Some(i) = f.repos.get_mut(&repo).and_then(|r| r.issues.get_mut(&number)) {
+            if let Some(i) = f
+                .repos
+                .get_mut(&repo)
+                .and_then(|r| r.issues.get_mut(&number))
+            {
                 i.state = "closed".into();
             }
         }
         Some("active") => {
             if f.az.prs[&n].status == "completed" {
-                return err(400, "InvalidArgumentValueException", "TF401171: A completed pull request cannot be reactivated.");
+                return err(
+                    400,
+                    "InvalidArgumentValueException",
+                    "TF401171: A completed pull request cannot be reactivated.",
+                );
             }
             if let Some(p) = f.az.prs.get_mut(&n) {
                 p.status = "active".into();
             }
-            if let Some(i) = f.repos.get_mut(&repo).and_then(|r| r.issues.get_mut(&number)) {
+            if let Some(i) = f
+                .repos
+                .get_mut(&repo)
+                .and_then(|r| r.issues.get_mut(&number))
+            {
                 i.state = "open".into();
             }
         }
@@ -289,7 +429,13 @@ fn update(f: &mut Forge, req: &Request, n: u64) -> Reply {
                 return r;
             }
         }
-        Some(s) => return err(400, "InvalidArgumentValueException", &format!("The status {s} cannot be set.")),
+        Some(s) => {
+            return err(
+                400,
+                "InvalidArgumentValueException",
+                &format!("The status {s} cannot be set."),
+            );
+        }
     }
     f.az_pr_updated(n);
     Reply::json(200, &pr_json(f, &f.az.prs[&n], false))
@@ -302,11 +448,19 @@ fn iterations(f: &Forge, n: u64) -> Reply {
     let head = f.head_sha(&p.repo, issue);
     let target = git::head(&gd, branch(&p.target)).unwrap_or_default();
     let common = git::git(&gd, &["merge-base", &head, &target], None).unwrap_or_default();
-    let who = f.az.by_id(&p.created_by).map(|i| i.as_ref(&f.base)).unwrap_or(Value::Null);
-    Reply::json(200, &list(vec![json!({"id": 1, "description": issue.title, "author": who,
+    let who =
+        f.az.by_id(&p.created_by)
+            .map(|i| i.as_ref(&f.base))
+            .unwrap_or(Value::Null);
+    Reply::json(
+        200,
+        &list(vec![
+            json!({"id": 1, "description": issue.title, "author": who,
         "createdDate": p.created, "updatedDate": p.created, "sourceRefCommit": {"commitId": head},
         "targetRefCommit": {"commitId": target}, "commonRefCommit": {"commitId": common}, "hasMoreCommits": false,
-        "reason": "create"})]))
+        "reason": "create"}),
+        ]),
+    )
 }
 
 fn work_items(f: &Forge, n: u64) -> Reply {
@@ -321,13 +475,29 @@ fn work_items(f: &Forge, n: u64) -> Reply {
 /// `GET policy/evaluations?artifactId=vstfs:///CodeReview/CodeReviewId/{projectId}/{prId}`.
 pub(super) fn evaluations(f: &Forge, req: &Request, project: &str) -> Reply {
     let Some(artifact) = req.q("artifactId") else {
-        return err(400, "ArgumentNullException", "Value cannot be null. Parameter name: artifactId");
+        return err(
+            400,
+            "ArgumentNullException",
+            "Value cannot be null. Parameter name: artifactId",
+        );
     };
     let prefix = format!("vstfs:///CodeReview/CodeReviewId/{}/", project_id(project));
-    let Some(pr) = artifact.strip_prefix(&prefix).and_then(|n| n.parse::<u64>().ok()) else {
-        return err(400, "InvalidArgumentValueException", &format!("The artifact id {artifact} is not a pull request of this project."));
+    let Some(pr) = artifact
+        .strip_prefix(&prefix)
+        .and_then(|n| n.parse::<u64>().ok())
+    else {
+        return err(
+            400,
+            "InvalidArgumentValueException",
+            &format!("The artifact id {artifact} is not a pull request of this project."),
+        );
     };
-    let items: Vec<Value> = f.az.evaluations.iter().filter(|(p, _)| *p == pr).map(|(_, e)| e.clone()).collect();
+    let items: Vec<Value> =
+        f.az.evaluations
+            .iter()
+            .filter(|(p, _)| *p == pr)
+            .map(|(_, e)| e.clone())
+            .collect();
     Reply::json(200, &list(top_skip(req, items, 1000)))
 }
 
@@ -335,13 +505,20 @@ pub(super) fn evaluations(f: &Forge, req: &Request, project: &str) -> Reply {
 pub(super) fn configurations(f: &Forge, req: &Request, project: &str) -> Reply {
     let mut configs: Vec<Value> = vec![];
     for (pr, e) in &f.az.evaluations {
-        let in_project = f.az.prs.get(pr).is_some_and(|p| split(&p.repo).0.eq_ignore_ascii_case(project));
+        let in_project =
+            f.az.prs
+                .get(pr)
+                .is_some_and(|p| split(&p.repo).0.eq_ignore_ascii_case(project));
         if in_project && !configs.iter().any(|c| c["id"] == e["configuration"]["id"]) {
             configs.push(e["configuration"].clone());
         }
     }
     if let Some(t) = req.q("policyType") {
-        configs.retain(|c| c["type"]["id"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(t)));
+        configs.retain(|c| {
+            c["type"]["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(t))
+        });
     }
     super::continued_list(f, req, configs)
 }
@@ -358,24 +535,52 @@ pub(super) fn policy_types(f: &Forge, project: &str) -> Reply {
 pub(super) fn build(f: &Forge, id: &str) -> Reply {
     match id.parse::<u64>().ok().and_then(|i| f.az.builds.get(&i)) {
         Some(b) => Reply::json(200, b),
-        None => err(404, "BuildNotFoundException", &format!("TF215016: The requested build {id} could not be found.")),
+        None => err(
+            404,
+            "BuildNotFoundException",
+            &format!("TF215016: The requested build {id} could not be found."),
+        ),
     }
 }
 
 /// A policy evaluation of pull request `pr` (`/_admin/ado/evaluation`):
 /// build validation named `name` with its build, or a status policy on
 /// `genre/name`; one per configuration, replaced when set again.
-pub(crate) fn evaluate(f: &mut Forge, pr: u64, status: &str, name: &str, kind: &str, expired: bool, result: Option<&str>) -> Result<Value, String> {
+pub(crate) fn evaluate(
+    f: &mut Forge,
+    pr: u64,
+    status: &str,
+    name: &str,
+    kind: &str,
+    expired: bool,
+    result: Option<&str>,
+) -> Result<Value, String> {
     let p = f.az.prs.get(&pr).ok_or(format!("no pull request {pr}"))?;
     let (repo, project) = (p.repo.clone(), split(&p.repo).0.to_string());
     let issue = &f.repos[&repo].issues[&p.number];
     let head = f.head_sha(&repo, issue);
-    if !["approved", "rejected", "broken", "queued", "running", "notApplicable"].contains(&status) {
-        return Err(format!("status {status}: approved, rejected, broken, queued, running or notApplicable"));
+    if ![
+        "approved",
+        "rejected",
+        "broken",
+        "queued",
+        "running",
+        "notApplicable",
+    ]
+    .contains(&status)
+    {
+        return Err(format!(
+            "status {status}: approved, rejected, broken, queued, running or notApplicable"
+        ));
     }
     let build_policy = kind != "status";
-    let config_id = u32::from_str_radix(&guid(&format!("config:{repo}:{kind}:{name}"))[..4], 16).unwrap_or(1);
-    let type_id = if build_policy { BUILD_POLICY } else { STATUS_POLICY };
+    let config_id =
+        u32::from_str_radix(&guid(&format!("config:{repo}:{kind}:{name}"))[..4], 16).unwrap_or(1);
+    let type_id = if build_policy {
+        BUILD_POLICY
+    } else {
+        STATUS_POLICY
+    };
     let api = project_api(f, &project);
     let at = now(f);
     let mut settings = json!({"displayName": name, "scope": [{"refName": "refs/heads/main", "matchKind": "Exact", "repositoryId": repo_id(&repo)}]});
@@ -388,8 +593,16 @@ pub(crate) fn evaluate(f: &mut Forge, pr: u64, status: &str, name: &str, kind: &
             _ => "none".into(),
         });
         let def = u32::from_str_radix(&guid(&format!("definition:{name}"))[..4], 16).unwrap_or(1);
-        let web = format!("{}/{}/_build/results?buildId={id}", org_url(f), crate::routes::enc(&project));
-        let state = if matches!(status, "queued" | "running") { "inProgress" } else { "completed" };
+        let web = format!(
+            "{}/{}/_build/results?buildId={id}",
+            org_url(f),
+            crate::routes::enc(&project)
+        );
+        let state = if matches!(status, "queued" | "running") {
+            "inProgress"
+        } else {
+            "completed"
+        };
         f.az.builds.insert(id, json!({"id": id, "buildNumber": format!("2026.{id}"), "status": state, "result": result,
             "definition": {"id": def, "name": name, "url": format!("{api}/build/definitions/{def}")},
             "sourceBranch": format!("refs/pull/{pr}/merge"), "sourceVersion": head, "queueTime": at, "startTime": at,
@@ -405,13 +618,17 @@ pub(crate) fn evaluate(f: &mut Forge, pr: u64, status: &str, name: &str, kind: &
     let configuration = json!({"id": config_id, "revision": 1, "isEnabled": true, "isBlocking": true, "isDeleted": false,
         "type": {"id": type_id, "displayName": if build_policy { "Build" } else { "Status" }, "url": format!("{api}/policy/types/{type_id}")},
         "settings": settings, "url": format!("{api}/policy/configurations/{config_id}")});
-    let artifact = format!("vstfs:///CodeReview/CodeReviewId/{}/{pr}", project_id(&project));
+    let artifact = format!(
+        "vstfs:///CodeReview/CodeReviewId/{}/{pr}",
+        project_id(&project)
+    );
     let mut e = json!({"evaluationId": guid(&format!("evaluation:{pr}:{config_id}")), "artifactId": artifact, "status": status,
         "startedDate": at, "configuration": configuration, "context": context});
     if !matches!(status, "queued" | "running") {
         e["completedDate"] = json!(at);
     }
-    f.az.evaluations.retain(|(p, x)| !(*p == pr && x["configuration"]["id"] == json!(config_id)));
+    f.az.evaluations
+        .retain(|(p, x)| !(*p == pr && x["configuration"]["id"] == json!(config_id)));
     f.az.evaluations.push((pr, e.clone()));
     Ok(e)
 }

@@ -62,12 +62,22 @@ impl Forge {
                 for (group, git, proj, css) in [
                     (&readers, READ, 1, 1 | 16),
                     (&contributors, CONTRIBUTE, 1, 1 | 16 | 32),
-                    (&admins, 0xffff, 1 | 2 | 4 | 8192 | 16384 | 65536 | 1048576 | 2097152, 63),
+                    (
+                        &admins,
+                        0xffff,
+                        1 | 2 | 4 | 8192 | 16384 | 65536 | 1048576 | 2097152,
+                        63,
+                    ),
                 ] {
                     self.az.group(group);
-                    let d = self.az.by_name(group).map(|g| g.descriptor()).unwrap_or_default();
+                    let d = self
+                        .az
+                        .by_name(group)
+                        .map(|g| g.descriptor())
+                        .unwrap_or_default();
                     self.az.set_ace(GIT_NS, &git_project, &d, git, 0);
-                    self.az.set_ace(PROJECT_NS, &project_token(&project), &d, proj, 0);
+                    self.az
+                        .set_ace(PROJECT_NS, &project_token(&project), &d, proj, 0);
                     self.az.set_ace(CSS_NS, &area_token(&project), &d, css, 0);
                 }
                 self.az.join(&contributors, &me);
@@ -114,9 +124,15 @@ impl Forge {
             Some(id) => id,
             None => {
                 let issue = &self.repos[full].issues[&n];
-                let (title, body, author) =
-                    (issue.title.clone(), issue.body.clone(), issue.author.clone());
-                let first_title = issue.renames.first().map_or(title.clone(), |r| r.from.clone());
+                let (title, body, author) = (
+                    issue.title.clone(),
+                    issue.body.clone(),
+                    issue.author.clone(),
+                );
+                let first_title = issue
+                    .renames
+                    .first()
+                    .map_or(title.clone(), |r| r.from.clone());
                 let id = self.az.item_id(n);
                 let who = self.az.ensure(&author);
                 let project = split(full).0.to_string();
@@ -192,8 +208,11 @@ impl Forge {
             .skip(renames)
             .map(|r| (r.to.clone(), r.by.clone()))
             .collect();
-        let (now_state, now_body, author) =
-            (issue.state.clone(), issue.body.clone(), issue.author.clone());
+        let (now_state, now_body, author) = (
+            issue.state.clone(),
+            issue.body.clone(),
+            issue.author.clone(),
+        );
         let deps = issue.deps.clone();
         let (n_events, n_renames) = (issue.timeline.len(), issue.renames.len());
         for (label, by, added) in new_events {
@@ -207,20 +226,44 @@ impl Forge {
                 continue;
             }
             let who = self.az.ensure(&by);
-            self.az_write(id, vec![("System.Tags".into(), json!(tags_text(&tags)))], &who, None, vec![]);
+            self.az_write(
+                id,
+                vec![("System.Tags".into(), json!(tags_text(&tags)))],
+                &who,
+                None,
+                vec![],
+            );
         }
         for (title, by) in new_renames {
             let who = self.az.ensure(&by);
-            self.az_write(id, vec![("System.Title".into(), json!(title))], &who, None, vec![]);
+            self.az_write(
+                id,
+                vec![("System.Title".into(), json!(title))],
+                &who,
+                None,
+                vec![],
+            );
         }
         if now_state != state {
             let who = self.az.ensure(&author);
             let s = state_of(now_state == "open");
-            self.az_write(id, vec![("System.State".into(), json!(s))], &who, None, vec![]);
+            self.az_write(
+                id,
+                vec![("System.State".into(), json!(s))],
+                &who,
+                None,
+                vec![],
+            );
         }
         if now_body != body {
             let who = self.az.ensure(&author);
-            self.az_write(id, vec![("System.Description".into(), json!(now_body))], &who, None, vec![]);
+            self.az_write(
+                id,
+                vec![("System.Description".into(), json!(now_body))],
+                &who,
+                None,
+                vec![],
+            );
         }
         // the issue's dependencies: Predecessor links, once
         for d in deps {
@@ -228,7 +271,11 @@ impl Forge {
                 continue;
             };
             let url = format!("{}/_apis/wit/workItems/{blocker}", super::org_url(self));
-            if self.az.items[&id].relations.iter().any(|r| r["url"] == url.as_str()) {
+            if self.az.items[&id]
+                .relations
+                .iter()
+                .any(|r| r["url"] == url.as_str())
+            {
                 continue;
             }
             let rel = json!({"rel": "System.LinkTypes.Dependency-Reverse", "url": url,

@@ -17,13 +17,26 @@ pub(crate) const VOTES: [i64; 5] = [10, 5, 0, -5, -10];
 pub(super) fn serve(f: &mut Forge, req: &Request, n: u64, low: &[&str]) -> Reply {
     match (req.method.as_str(), low) {
         ("GET", []) => {
-            let items: Vec<Value> = f.az.threads.values().filter(|t| t.pr == n).map(|t| thread_json(f, t)).collect();
+            let items: Vec<Value> =
+                f.az.threads
+                    .values()
+                    .filter(|t| t.pr == n)
+                    .map(|t| thread_json(f, t))
+                    .collect();
             Reply::json(200, &list(items))
         }
         ("POST", []) => create(f, req, n),
         (_, [tid, tail @ ..]) => {
-            let Some(t) = tid.parse::<u64>().ok().filter(|t| f.az.threads.get(t).is_some_and(|x| x.pr == n)) else {
-                return err(404, "CommentThreadNotFoundException", &format!("TF401181: The thread {tid} was not found."));
+            let Some(t) = tid
+                .parse::<u64>()
+                .ok()
+                .filter(|t| f.az.threads.get(t).is_some_and(|x| x.pr == n))
+            else {
+                return err(
+                    404,
+                    "CommentThreadNotFoundException",
+                    &format!("TF401181: The thread {tid} was not found."),
+                );
             };
             match (req.method.as_str(), tail) {
                 ("GET", []) => Reply::json(200, &thread_json(f, &f.az.threads[&t])),
@@ -39,10 +52,20 @@ pub(super) fn serve(f: &mut Forge, req: &Request, n: u64, low: &[&str]) -> Reply
 }
 
 fn comment_json(f: &Forge, t: &Thread, c: &ThreadComment) -> Value {
-    let who = |id: &str| f.az.by_id(id).map(|i| i.as_ref(&f.base)).unwrap_or(Value::Null);
+    let who = |id: &str| {
+        f.az.by_id(id)
+            .map(|i| i.as_ref(&f.base))
+            .unwrap_or(Value::Null)
+    };
     let pr = &f.az.prs[&t.pr];
-    let url = format!("{}/git/repositories/{}/pullRequests/{}/threads/{}/comments/{}",
-        project_api(f, split(&pr.repo).0), repo_id(&pr.repo), pr.id, t.id, c.id);
+    let url = format!(
+        "{}/git/repositories/{}/pullRequests/{}/threads/{}/comments/{}",
+        project_api(f, split(&pr.repo).0),
+        repo_id(&pr.repo),
+        pr.id,
+        t.id,
+        c.id
+    );
     json!({"id": c.id, "parentCommentId": c.parent, "author": who(&c.by), "content": c.content,
         "publishedDate": c.published, "lastUpdatedDate": c.updated, "lastContentUpdatedDate": c.content_updated,
         "commentType": c.kind, "usersLiked": c.liked.iter().map(|l| who(l)).collect::<Vec<_>>(),
@@ -60,22 +83,39 @@ pub(crate) fn thread_json(f: &Forge, t: &Thread) -> Value {
     v
 }
 
-const STATUSES: &[&str] = &["active", "pending", "fixed", "wontFix", "closed", "byDesign", "unknown"];
+const STATUSES: &[&str] = &[
+    "active", "pending", "fixed", "wontFix", "closed", "byDesign", "unknown",
+];
 
 /// `POST threads`: `{comments: [{content, parentCommentId, commentType}], status, threadContext}`.
 fn create(f: &mut Forge, req: &Request, n: u64) -> Reply {
     let b = req.json().unwrap_or(Value::Null);
     let Some(content) = b["comments"][0]["content"].as_str() else {
-        return err(400, "VssPropertyValidationException", "A thread needs a first comment with content.");
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "A thread needs a first comment with content.",
+        );
     };
     let status = b["status"].as_str();
     if status.is_some_and(|s| !STATUSES.contains(&s)) {
-        return err(400, "InvalidArgumentValueException", "The thread status is not one the service knows.");
+        return err(
+            400,
+            "InvalidArgumentValueException",
+            "The thread status is not one the service knows.",
+        );
     }
     let me = f.me.clone();
     let by = f.az.ensure(&me);
     let context = b["threadContext"].clone();
-    let t = f.az_new_thread(n, &by, content, status.filter(|s| *s != "unknown"), context, "text");
+    let t = f.az_new_thread(
+        n,
+        &by,
+        content,
+        status.filter(|s| *s != "unknown"),
+        context,
+        "text",
+    );
     f.az_comment_event(n, t, 1);
     Reply::json(200, &thread_json(f, &f.az.threads[&t]))
 }
@@ -87,9 +127,18 @@ pub(crate) fn add_reply(f: &mut Forge, t: u64, by: &str, content: &str, parent: 
         return 0;
     };
     let id = th.comments.iter().map(|c| c.id).max().unwrap_or(0) + 1;
-    th.comments.push(ThreadComment { id, parent, by: by.to_string(), content: content.to_string(),
-        kind: "text".into(), published: at.clone(), content_updated: at.clone(), updated: at.clone(),
-        deleted: false, liked: vec![] });
+    th.comments.push(ThreadComment {
+        id,
+        parent,
+        by: by.to_string(),
+        content: content.to_string(),
+        kind: "text".into(),
+        published: at.clone(),
+        content_updated: at.clone(),
+        updated: at.clone(),
+        deleted: false,
+        liked: vec![],
+    });
     th.updated = at;
     id
 }
@@ -97,7 +146,11 @@ pub(crate) fn add_reply(f: &mut Forge, t: u64, by: &str, content: &str, parent: 
 fn reply(f: &mut Forge, req: &Request, t: u64) -> Reply {
     let b = req.json().unwrap_or(Value::Null);
     let Some(content) = b["content"].as_str() else {
-        return err(400, "VssPropertyValidationException", "A comment needs content.");
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "A comment needs content.",
+        );
     };
     let me = f.me.clone();
     let by = f.az.ensure(&me);
@@ -106,7 +159,11 @@ fn reply(f: &mut Forge, req: &Request, t: u64) -> Reply {
     let pr = f.az.threads[&t].pr;
     f.az_comment_event(pr, t, id);
     let th = &f.az.threads[&t];
-    let c = th.comments.iter().find(|c| c.id == id).expect("the comment just made");
+    let c = th
+        .comments
+        .iter()
+        .find(|c| c.id == id)
+        .expect("the comment just made");
     Reply::json(200, &comment_json(f, th, c))
 }
 
@@ -114,37 +171,65 @@ fn reply(f: &mut Forge, req: &Request, t: u64) -> Reply {
 fn edit(f: &mut Forge, req: &Request, t: u64, cid: &str) -> Reply {
     let b = req.json().unwrap_or(Value::Null);
     let Some(content) = b["content"].as_str() else {
-        return err(400, "VssPropertyValidationException", "A comment needs content.");
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "A comment needs content.",
+        );
     };
     let at = super::utc(&f.edit_stamp());
     let me = f.me.clone();
     let me_id = f.az.ensure(&me);
     let id = cid.parse::<u64>().unwrap_or(0);
-    let Some(c) = f
-        .az
-        .threads
-        .get_mut(&t)
-        .and_then(|th| th.comments.iter_mut().find(|c| c.id == id))
+    let Some(c) =
+        f.az.threads
+            .get_mut(&t)
+            .and_then(|th| th.comments.iter_mut().find(|c| c.id == id))
     else {
-        return err(404, "CommentNotFoundException", &format!("The comment {cid} was not found."));
+        return err(
+            404,
+            "CommentNotFoundException",
+            &format!("The comment {cid} was not found."),
+        );
     };
     if c.by != me_id {
-        return err(403, "UnauthorizedAccessException", "TF401027: You need the Git 'PullRequestContribute' permission to edit another's comment.");
+        return err(
+            403,
+            "UnauthorizedAccessException",
+            "TF401027: You need the Git 'PullRequestContribute' permission to edit another's comment.",
+        );
     }
     c.content = content.to_string();
     c.content_updated = at.clone();
     c.updated = at;
     let th = &f.az.threads[&t];
-    let c = th.comments.iter().find(|c| Some(c.id) == cid.parse::<u64>().ok()).expect("the comment");
+    let c = th
+        .comments
+        .iter()
+        .find(|c| Some(c.id) == cid.parse::<u64>().ok())
+        .expect("the comment");
     Reply::json(200, &comment_json(f, th, c))
 }
 
 fn likes(f: &Forge, t: u64, cid: &str) -> Reply {
     let th = &f.az.threads[&t];
-    let Some(c) = th.comments.iter().find(|c| Some(c.id) == cid.parse::<u64>().ok()) else {
-        return err(404, "CommentNotFoundException", &format!("The comment {cid} was not found."));
+    let Some(c) = th
+        .comments
+        .iter()
+        .find(|c| Some(c.id) == cid.parse::<u64>().ok())
+    else {
+        return err(
+            404,
+            "CommentNotFoundException",
+            &format!("The comment {cid} was not found."),
+        );
     };
-    let users: Vec<Value> = c.liked.iter().filter_map(|id| f.az.by_id(id)).map(|i| i.as_ref(&f.base)).collect();
+    let users: Vec<Value> = c
+        .liked
+        .iter()
+        .filter_map(|id| f.az.by_id(id))
+        .map(|i| i.as_ref(&f.base))
+        .collect();
     Reply::json(200, &list(users))
 }
 
@@ -155,13 +240,16 @@ fn like(f: &mut Forge, t: u64, cid: &str) -> Reply {
     let me = f.me.clone();
     let me_id = f.az.ensure(&me);
     let id = cid.parse::<u64>().unwrap_or(0);
-    let Some(c) = f
-        .az
-        .threads
-        .get_mut(&t)
-        .and_then(|th| th.comments.iter_mut().find(|c| c.id == id))
+    let Some(c) =
+        f.az.threads
+            .get_mut(&t)
+            .and_then(|th| th.comments.iter_mut().find(|c| c.id == id))
     else {
-        return err(404, "CommentNotFoundException", &format!("The comment {cid} was not found."));
+        return err(
+            404,
+            "CommentNotFoundException",
+            &format!("The comment {cid} was not found."),
+        );
     };
     if !c.liked.contains(&me_id) {
         c.liked.push(me_id);
@@ -182,13 +270,21 @@ pub(crate) fn reviewer_list(f: &Forge, p: &Pr) -> Vec<Value> {
             v["hasDeclined"] = json!(false);
             v["isFlagged"] = json!(false);
             v["isRequired"] = json!(false);
-            v["reviewerUrl"] = json!(format!("{api}/git/repositories/{}/pullRequests/{}/reviewers/{id}", repo_id(&p.repo), p.id));
+            v["reviewerUrl"] = json!(format!(
+                "{api}/git/repositories/{}/pullRequests/{}/reviewers/{id}",
+                repo_id(&p.repo),
+                p.id
+            ));
             if i.kind == crate::model::azure::Kind::Group {
                 // a group's vote rolls up its members'
                 let members: Vec<Value> = p
                     .votes
                     .iter()
-                    .filter(|(m, _)| f.az.by_id(m).is_some_and(|x| i.members.iter().any(|n| n.eq_ignore_ascii_case(&x.name))))
+                    .filter(|(m, _)| {
+                        f.az.by_id(m).is_some_and(|x| {
+                            i.members.iter().any(|n| n.eq_ignore_ascii_case(&x.name))
+                        })
+                    })
                     .filter_map(|(m, mv)| {
                         let mut r = f.az.by_id(m)?.as_ref(&f.base);
                         r["vote"] = json!(mv);

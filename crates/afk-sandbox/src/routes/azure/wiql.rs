@@ -37,7 +37,11 @@ fn lex(q: &str) -> Result<Vec<Tok>, String> {
         if ch.is_whitespace() {
             i += 1;
         } else if ch == '[' {
-            let end = c[i..].iter().position(|x| *x == ']').ok_or("an unclosed [")? + i;
+            let end = c[i..]
+                .iter()
+                .position(|x| *x == ']')
+                .ok_or("an unclosed [")?
+                + i;
             out.push(Tok::Field(c[i + 1..end].iter().collect()));
             i = end + 1;
         } else if ch == '\'' {
@@ -185,7 +189,9 @@ fn parse(q: &str) -> Result<Query, String> {
             }
             Some(Tok::Field(f)) => match f.to_lowercase().as_str() {
                 "system.teamproject" => {
-                    if p.next() != Some(Tok::Op("=".into())) || p.next() != Some(Tok::Param("project".into())) {
+                    if p.next() != Some(Tok::Op("=".into()))
+                        || p.next() != Some(Tok::Param("project".into()))
+                    {
                         return Err("expected [System.TeamProject] = @project".into());
                     }
                     q.project = true;
@@ -235,8 +241,15 @@ fn parse(q: &str) -> Result<Query, String> {
     if p.peek().is_some() {
         return Err("text after ORDER BY [System.Id]".into());
     }
-    if !(q.project && q.types.is_some() && q.areas.is_some() && q.tag.is_some() && q.not_states.is_some()) {
-        return Err("the query must name the project, the types, the areas, the tag and the states".into());
+    if !(q.project
+        && q.types.is_some()
+        && q.areas.is_some()
+        && q.tag.is_some()
+        && q.not_states.is_some())
+    {
+        return Err(
+            "the query must name the project, the types, the areas, the tag and the states".into(),
+        );
     }
     Ok(q)
 }
@@ -252,36 +265,61 @@ fn is_under(path: &str, under: &str) -> bool {
 pub(super) fn query(f: &mut Forge, req: &Request, project: &str) -> Reply {
     let body = req.json().unwrap_or(Value::Null);
     let Some(text) = body["query"].as_str() else {
-        return err(400, "VssPropertyValidationException", "The query is required.");
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "The query is required.",
+        );
     };
     let q = match parse(text) {
         Ok(q) => q,
         Err(e) => {
-            return err(400, "WorkItemTrackingQueryResultTypeException", &format!("TF51005: The query references a field or shape this sandbox does not serve: {e}."));
+            return err(
+                400,
+                "WorkItemTrackingQueryResultTypeException",
+                &format!(
+                    "TF51005: The query references a field or shape this sandbox does not serve: {e}."
+                ),
+            );
         }
     };
-    let top = req.q("$top").and_then(|v| v.parse::<usize>().ok()).unwrap_or(20_000).min(20_000);
+    let top = req
+        .q("$top")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(20_000)
+        .min(20_000);
     let tag = q.tag.clone().unwrap_or_default().to_lowercase();
-    let ids: Vec<u64> = f
-        .az
-        .items
-        .values()
-        .filter(|w| split(&w.repo).0.eq_ignore_ascii_case(project))
-        .filter(|w| {
-            let field = |k: &str| w.fields.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            let ty = field("System.WorkItemType");
-            let area = field("System.AreaPath");
-            let state = field("System.State");
-            q.types.as_ref().is_some_and(|t| t.iter().any(|x| x.eq_ignore_ascii_case(&ty)))
-                && q.areas.as_ref().is_some_and(|a| a.iter().any(|u| is_under(&area, u)))
-                && field("System.Tags").to_lowercase().contains(&tag)
-                && !tags_of(&w.fields).is_empty()
-                && q.not_states.as_ref().is_some_and(|s| !s.iter().any(|x| x.eq_ignore_ascii_case(&state)))
-                && q.above.is_none_or(|n| w.id > n)
-        })
-        .map(|w| w.id)
-        .take(top)
-        .collect();
+    let ids: Vec<u64> =
+        f.az.items
+            .values()
+            .filter(|w| split(&w.repo).0.eq_ignore_ascii_case(project))
+            .filter(|w| {
+                let field = |k: &str| {
+                    w.fields
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let ty = field("System.WorkItemType");
+                let area = field("System.AreaPath");
+                let state = field("System.State");
+                q.types
+                    .as_ref()
+                    .is_some_and(|t| t.iter().any(|x| x.eq_ignore_ascii_case(&ty)))
+                    && q.areas
+                        .as_ref()
+                        .is_some_and(|a| a.iter().any(|u| is_under(&area, u)))
+                    && field("System.Tags").to_lowercase().contains(&tag)
+                    && !tags_of(&w.fields).is_empty()
+                    && q.not_states
+                        .as_ref()
+                        .is_some_and(|s| !s.iter().any(|x| x.eq_ignore_ascii_case(&state)))
+                    && q.above.is_none_or(|n| w.id > n)
+            })
+            .map(|w| w.id)
+            .take(top)
+            .collect();
     let at = utc(&f.stamp());
     let url = |id: u64| format!("{}/_apis/wit/workItems/{id}", org_url(f));
     let field = json!({"referenceName": "System.Id", "name": "ID", "url": format!("{}/_apis/wit/fields/System.Id", org_url(f))});

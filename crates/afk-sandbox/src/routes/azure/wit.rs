@@ -11,7 +11,9 @@ use super::sync::{tags_of, tags_text};
 use super::{continued, err, list, no_route, org_url, project_api, top_skip, utc};
 use crate::http::{Reply, Request};
 use crate::model::Forge;
-use crate::model::azure::{ItemComment, PROJECT_NS, WorkItem, area_of, area_id, bit, project_token, split};
+use crate::model::azure::{
+    ItemComment, PROJECT_NS, WorkItem, area_id, area_of, bit, project_token, split,
+};
 use serde_json::{Map, Value, json};
 
 /// Each work item type's states: (name, color, category).
@@ -57,7 +59,9 @@ fn not_found(id: &str) -> Reply {
     err(
         404,
         "WorkItemUnauthorizedAccessException",
-        &format!("TF401232: Work item {id} does not exist, or you do not have permissions to read it."),
+        &format!(
+            "TF401232: Work item {id} does not exist, or you do not have permissions to read it."
+        ),
     )
 }
 
@@ -193,7 +197,9 @@ fn identity_named(f: &Forge, v: &Value) -> Option<String> {
         .as_str()
         .or_else(|| v["uniqueName"].as_str())
         .or_else(|| v.as_str())?;
-    let s = s.rsplit_once('<').map_or(s, |(_, u)| u.trim_end_matches('>'));
+    let s = s
+        .rsplit_once('<')
+        .map_or(s, |(_, u)| u.trim_end_matches('>'));
     f.az.identities
         .iter()
         .find(|i| {
@@ -214,7 +220,13 @@ fn patch(f: &mut Forge, req: &Request, project: &str, id: u64) -> Reply {
 
 /// A JSON Patch by identity `writer` (afk's account through the API, a
 /// person through `/_admin/ado/bypass`).
-pub(crate) fn patch_as(f: &mut Forge, req: &Request, project: &str, id: u64, writer: &str) -> Reply {
+pub(crate) fn patch_as(
+    f: &mut Forge,
+    req: &Request,
+    project: &str,
+    id: u64,
+    writer: &str,
+) -> Reply {
     let ct = req.header("content-type").unwrap_or("");
     if !ct.to_lowercase().contains("json-patch+json") {
         return err(
@@ -226,13 +238,19 @@ pub(crate) fn patch_as(f: &mut Forge, req: &Request, project: &str, id: u64, wri
         );
     }
     let Some(ops) = req.json().and_then(|v| v.as_array().cloned()) else {
-        return err(400, "VssPropertyValidationException", "The body is not a JSON Patch document.");
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "The body is not a JSON Patch document.",
+        );
     };
-    let bypass = req.q("bypassRules").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let bypass = req
+        .q("bypassRules")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if bypass {
-        let holds = f.az.by_id(writer).and_then(|w| {
-            f.az.effective(PROJECT_NS, &project_token(project), w)
-        });
+        let holds =
+            f.az.by_id(writer)
+                .and_then(|w| f.az.effective(PROJECT_NS, &project_token(project), w));
         if holds.is_none_or(|(allow, _)| allow & bit(PROJECT_NS, "BYPASS_RULES") == 0) {
             return err(
                 403,
@@ -243,7 +261,12 @@ pub(crate) fn patch_as(f: &mut Forge, req: &Request, project: &str, id: u64, wri
     }
     let w = &f.az.items[&id];
     let rev = w.revisions.len() as u64;
-    let ty = w.fields.get("System.WorkItemType").and_then(Value::as_str).unwrap_or("Issue").to_string();
+    let ty = w
+        .fields
+        .get("System.WorkItemType")
+        .and_then(Value::as_str)
+        .unwrap_or("Issue")
+        .to_string();
     let mut changes: Vec<(String, Value)> = vec![];
     let mut relations = vec![];
     let mut changed_by = None;
@@ -258,36 +281,66 @@ pub(crate) fn patch_as(f: &mut Forge, req: &Request, project: &str, id: u64, wri
                     return err(
                         412,
                         "WorkItemRevisionMismatchException",
-                        &format!("TF26071: This work item has been changed by someone else since you opened it. You will need to refresh it and discard your changes. (revision {rev})"),
+                        &format!(
+                            "TF26071: This work item has been changed by someone else since you opened it. You will need to refresh it and discard your changes. (revision {rev})"
+                        ),
                     );
                 }
             }
             ("test", _, Some(k)) => {
                 if w.fields.get(k) != Some(&value) {
-                    return err(412, "WorkItemRevisionMismatchException", &format!("TF26071: the test of {k} failed."));
+                    return err(
+                        412,
+                        "WorkItemRevisionMismatchException",
+                        &format!("TF26071: the test of {k} failed."),
+                    );
                 }
             }
             ("add" | "replace", _, Some(k)) if k.eq_ignore_ascii_case("System.ChangedBy") => {
                 if !bypass {
-                    return err(400, "RuleValidationException", "TF401320: Rule Error for field Changed By. Error code: ReadOnly.");
+                    return err(
+                        400,
+                        "RuleValidationException",
+                        "TF401320: Rule Error for field Changed By. Error code: ReadOnly.",
+                    );
                 }
                 match identity_named(f, &value) {
                     Some(who) => changed_by = Some(who),
-                    None => return err(400, "RuleValidationException", "TF401320: Rule Error for field Changed By. Error code: InvalidIdentity."),
+                    None => {
+                        return err(
+                            400,
+                            "RuleValidationException",
+                            "TF401320: Rule Error for field Changed By. Error code: InvalidIdentity.",
+                        );
+                    }
                 }
             }
             ("add" | "replace", _, Some(k))
-                if ["System.Id", "System.Rev", "System.AuthorizedAs", "System.RevisedDate", "System.AuthorizedDate"]
-                    .iter()
-                    .any(|r| r.eq_ignore_ascii_case(k)) =>
+                if [
+                    "System.Id",
+                    "System.Rev",
+                    "System.AuthorizedAs",
+                    "System.RevisedDate",
+                    "System.AuthorizedDate",
+                ]
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(k)) =>
             {
-                return err(400, "RuleValidationException", &format!("TF401320: Rule Error for field {k}. Error code: ReadOnly."));
+                return err(
+                    400,
+                    "RuleValidationException",
+                    &format!("TF401320: Rule Error for field {k}. Error code: ReadOnly."),
+                );
             }
             ("add" | "replace", _, Some(k)) => changes.push((k.to_string(), value)),
             ("remove", _, Some(k)) => changes.push((k.to_string(), Value::Null)),
             ("add", "/relations/-", None) => relations.push(value),
             _ => {
-                return err(400, "JsonPatchOperationNotSupportedException", &format!("The operation {o} on {path} is not supported."));
+                return err(
+                    400,
+                    "JsonPatchOperationNotSupportedException",
+                    &format!("The operation {o} on {path} is not supported."),
+                );
             }
         }
     }
@@ -298,24 +351,42 @@ pub(crate) fn patch_as(f: &mut Forge, req: &Request, project: &str, id: u64, wri
             return err(
                 400,
                 "RuleValidationException",
-                &format!("TF401320: Rule Error for field State. Error code: Required, HasValues, LimitedToValues, AllowsOldValue, InvalidEmpty. ({v})"),
+                &format!(
+                    "TF401320: Rule Error for field State. Error code: Required, HasValues, LimitedToValues, AllowsOldValue, InvalidEmpty. ({v})"
+                ),
             );
         }
         if k.eq_ignore_ascii_case("System.Tags") && w.revisions.len() >= 10_000 {
-            return err(400, "WorkItemRevisionLimitException", "VS403402: the work item has reached its limit of 10000 revisions.");
+            return err(
+                400,
+                "WorkItemRevisionLimitException",
+                "VS403402: the work item has reached its limit of 10000 revisions.",
+            );
         }
     }
-    if req.q("validateOnly").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    if req
+        .q("validateOnly")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         return Reply::json(200, &item_json(f, w, None, false));
     }
     let old_tags = tags_of(&w.fields);
-    let writer_name = f.az.by_id(changed_by.as_deref().unwrap_or(writer)).map(|i| i.name.clone()).unwrap_or_default();
+    let writer_name =
+        f.az.by_id(changed_by.as_deref().unwrap_or(writer))
+            .map(|i| i.name.clone())
+            .unwrap_or_default();
     let changes: Vec<(String, Value)> = changes
         .into_iter()
         .map(|(k, v)| {
             // the service writes tags back sorted, `; ` between them
             if k.eq_ignore_ascii_case("System.Tags") {
-                let mut t: Vec<String> = v.as_str().unwrap_or("").split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                let mut t: Vec<String> = v
+                    .as_str()
+                    .unwrap_or("")
+                    .split(';')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 t.sort_by_key(|s| s.to_lowercase());
                 t.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
                 ("System.Tags".to_string(), json!(tags_text(&t)))
@@ -324,15 +395,30 @@ pub(crate) fn patch_as(f: &mut Forge, req: &Request, project: &str, id: u64, wri
             }
         })
         .collect();
-    f.az_write(id, changes.clone(), writer, changed_by.as_deref(), relations);
+    f.az_write(
+        id,
+        changes.clone(),
+        writer,
+        changed_by.as_deref(),
+        relations,
+    );
     mirror(f, id, &old_tags, &changes, &writer_name);
     f.az_item_updated(id);
     let w = &f.az.items[&id];
-    Reply::json(200, &item_json(f, w, None, expands_relations(req.q("$expand"))))
+    Reply::json(
+        200,
+        &item_json(f, w, None, expands_relations(req.q("$expand"))),
+    )
 }
 
 /// A work item's change written back to its shared issue, as `by`.
-fn mirror(f: &mut Forge, id: u64, old_tags: &[String], changes: &[(String, Value)], by: &str) {
+pub(crate) fn mirror(
+    f: &mut Forge,
+    id: u64,
+    old_tags: &[String],
+    changes: &[(String, Value)],
+    by: &str,
+) {
     let (full, n) = {
         let w = &f.az.items[&id];
         (w.repo.clone(), w.number)
@@ -341,8 +427,15 @@ fn mirror(f: &mut Forge, id: u64, old_tags: &[String], changes: &[(String, Value
     for (k, v) in changes {
         match k.to_lowercase().as_str() {
             "system.tags" => {
-                for t in new_tags.iter().filter(|t| !old_tags.iter().any(|o| o.eq_ignore_ascii_case(t))) {
-                    let known = f.repos[&full].labels.iter().find(|(_, l)| l.eq_ignore_ascii_case(t)).map(|(_, l)| l.clone());
+                for t in new_tags
+                    .iter()
+                    .filter(|t| !old_tags.iter().any(|o| o.eq_ignore_ascii_case(t)))
+                {
+                    let known = f.repos[&full]
+                        .labels
+                        .iter()
+                        .find(|(_, l)| l.eq_ignore_ascii_case(t))
+                        .map(|(_, l)| l.clone());
                     let name = match known {
                         Some(l) => l,
                         None => {
@@ -355,16 +448,31 @@ fn mirror(f: &mut Forge, id: u64, old_tags: &[String], changes: &[(String, Value
                     };
                     let _ = f.label(&full, n, &name, by, true);
                 }
-                for t in old_tags.iter().filter(|o| !new_tags.iter().any(|t| t.eq_ignore_ascii_case(o))) {
-                    let known = f.repos[&full].labels.iter().find(|(_, l)| l.eq_ignore_ascii_case(t)).map(|(_, l)| l.clone());
+                for t in old_tags
+                    .iter()
+                    .filter(|o| !new_tags.iter().any(|t| t.eq_ignore_ascii_case(o)))
+                {
+                    let known = f.repos[&full]
+                        .labels
+                        .iter()
+                        .find(|(_, l)| l.eq_ignore_ascii_case(t))
+                        .map(|(_, l)| l.clone());
                     if let Some(name) = known {
                         let _ = f.label(&full, n, &name, by, false);
                     }
                 }
             }
             "system.state" => {
-                let ty = f.az.items[&id].fields.get("System.WorkItemType").and_then(Value::as_str).unwrap_or("Issue").to_string();
-                let closed = matches!(category(&ty, v.as_str().unwrap_or("")), "Completed" | "Removed");
+                let ty = f.az.items[&id]
+                    .fields
+                    .get("System.WorkItemType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Issue")
+                    .to_string();
+                let closed = matches!(
+                    category(&ty, v.as_str().unwrap_or("")),
+                    "Completed" | "Removed"
+                );
                 if let Some(i) = f.repos.get_mut(&full).and_then(|r| r.issues.get_mut(&n)) {
                     i.state = if closed { "closed" } else { "open" }.into();
                 }
@@ -385,7 +493,12 @@ fn mirror(f: &mut Forge, id: u64, old_tags: &[String], changes: &[(String, Value
     let Some(i) = f.repos.get(&full).and_then(|r| r.issues.get(&n)) else {
         return;
     };
-    let (events, renames, state, body) = (i.timeline.len(), i.renames.len(), i.state.clone(), i.body.clone());
+    let (events, renames, state, body) = (
+        i.timeline.len(),
+        i.renames.len(),
+        i.state.clone(),
+        i.body.clone(),
+    );
     if let Some(w) = f.az.items.get_mut(&id) {
         w.synced_events = events;
         w.synced_renames = renames;
@@ -422,7 +535,12 @@ pub(crate) fn update_json(f: &Forge, w: &WorkItem, i: usize) -> Value {
             (k.clone(), Value::Object(c))
         })
         .collect();
-    let url = format!("{}/_apis/wit/workItems/{}/updates/{}", org_url(f), w.id, r.rev);
+    let url = format!(
+        "{}/_apis/wit/workItems/{}/updates/{}",
+        org_url(f),
+        w.id,
+        r.rev
+    );
     let mut v = json!({"id": r.rev, "workItemId": w.id, "rev": r.rev, "revisedBy": by,
         "revisedDate": revised, "fields": fields, "url": url});
     if !r.relations.is_empty() {
@@ -434,9 +552,18 @@ pub(crate) fn update_json(f: &Forge, w: &WorkItem, i: usize) -> Value {
 /// `GET updates`: oldest first, by `$top` (200 at most) and `$skip`.
 fn updates(f: &Forge, req: &Request, id: u64) -> Reply {
     let w = &f.az.items[&id];
-    let all: Vec<Value> = (0..w.revisions.len()).map(|i| update_json(f, w, i)).collect();
-    let top = req.q("$top").and_then(|v| v.parse::<usize>().ok()).unwrap_or(200).min(200);
-    let skip = req.q("$skip").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let all: Vec<Value> = (0..w.revisions.len())
+        .map(|i| update_json(f, w, i))
+        .collect();
+    let top = req
+        .q("$top")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(200)
+        .min(200);
+    let skip = req
+        .q("$skip")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
     let page: Vec<Value> = all.into_iter().skip(skip).take(top).collect();
     Reply::json(200, &list(page))
 }
@@ -444,22 +571,52 @@ fn updates(f: &Forge, req: &Request, id: u64) -> Reply {
 /// `GET revisions/{rev}`: the work item as that revision left it.
 fn revision(f: &Forge, id: u64, rev: &str) -> Reply {
     let w = &f.az.items[&id];
-    let Some(r) = rev.parse::<usize>().ok().filter(|r| *r >= 1).and_then(|r| w.revisions.get(r - 1)) else {
-        return err(404, "WorkItemRevisionNotFoundException", &format!("TF401233: Revision {rev} of work item {id} does not exist."));
+    let Some(r) = rev
+        .parse::<usize>()
+        .ok()
+        .filter(|r| *r >= 1)
+        .and_then(|r| w.revisions.get(r - 1))
+    else {
+        return err(
+            404,
+            "WorkItemRevisionNotFoundException",
+            &format!("TF401233: Revision {rev} of work item {id} does not exist."),
+        );
     };
-    let url = format!("{}/_apis/wit/workItems/{id}/revisions/{}", org_url(f), r.rev);
-    Reply::json(200, &json!({"id": id, "rev": r.rev, "fields": r.fields, "url": url}))
+    let url = format!(
+        "{}/_apis/wit/workItems/{id}/revisions/{}",
+        org_url(f),
+        r.rev
+    );
+    Reply::json(
+        200,
+        &json!({"id": id, "rev": r.rev, "fields": r.fields, "url": url}),
+    )
 }
 
 fn comment_json(f: &Forge, project: &str, c: &ItemComment) -> Value {
-    let me = f.az.by_name(&f.me).map(|i| i.id.clone()).unwrap_or_default();
-    let who = |id: &str| f.az.by_id(id).map(|i| i.as_ref(&f.base)).unwrap_or(Value::Null);
-    let url = format!("{}/wit/workItems/{}/comments/{}", project_api(f, project), c.item, c.id);
+    let me =
+        f.az.by_name(&f.me)
+            .map(|i| i.id.clone())
+            .unwrap_or_default();
+    let who = |id: &str| {
+        f.az.by_id(id)
+            .map(|i| i.as_ref(&f.base))
+            .unwrap_or(Value::Null)
+    };
+    let url = format!(
+        "{}/wit/workItems/{}/comments/{}",
+        project_api(f, project),
+        c.item,
+        c.id
+    );
     let reactions: Vec<Value> = if c.likes.is_empty() {
         vec![]
     } else {
-        vec![json!({"commentId": c.id, "type": "like", "count": c.likes.len(),
-            "isCurrentUserEngaged": c.likes.contains(&me), "url": format!("{url}/reactions/like")})]
+        vec![
+            json!({"commentId": c.id, "type": "like", "count": c.likes.len(),
+            "isCurrentUserEngaged": c.likes.contains(&me), "url": format!("{url}/reactions/like")}),
+        ]
     };
     let mut v = json!({"workItemId": c.item, "id": c.id, "version": c.version, "text": c.text,
         "renderedText": c.text, "format": "markdown", "createdBy": who(&c.by), "createdDate": c.created,
@@ -476,15 +633,19 @@ fn comment_json(f: &Forge, project: &str, c: &ItemComment) -> Value {
 /// `continuationToken` in the body (`$top`, at most 200, or the admin
 /// page size).
 fn comments(f: &Forge, req: &Request, project: &str, id: u64) -> Reply {
-    let deleted = req.q("includeDeleted").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let mut all: Vec<Value> = f
-        .az
-        .comments
-        .values()
-        .filter(|c| c.item == id && (deleted || !c.deleted))
-        .map(|c| comment_json(f, project, c))
-        .collect();
-    if !req.q("order").is_some_and(|o| o.eq_ignore_ascii_case("asc")) {
+    let deleted = req
+        .q("includeDeleted")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let mut all: Vec<Value> =
+        f.az.comments
+            .values()
+            .filter(|c| c.item == id && (deleted || !c.deleted))
+            .map(|c| comment_json(f, project, c))
+            .collect();
+    if !req
+        .q("order")
+        .is_some_and(|o| o.eq_ignore_ascii_case("asc"))
+    {
         all.reverse();
     }
     let total = all.len();
@@ -492,7 +653,9 @@ fn comments(f: &Forge, req: &Request, project: &str, id: u64) -> Reply {
     let url = format!("{}/wit/workItems/{id}/comments", project_api(f, project));
     let mut v = json!({"totalCount": total, "count": page.len(), "comments": page, "url": url});
     if let Some(t) = next {
-        v["nextPage"] = json!(format!("{url}?continuationToken={t}&api-version=7.1-preview.4"));
+        v["nextPage"] = json!(format!(
+            "{url}?continuationToken={t}&api-version=7.1-preview.4"
+        ));
         v["continuationToken"] = json!(t);
     }
     Reply::json(200, &v)
@@ -501,18 +664,61 @@ fn comments(f: &Forge, req: &Request, project: &str, id: u64) -> Reply {
 /// A new work-item comment by identity `by` (`on_behalf`: another's name on
 /// it): a revision of its own (`System.CommentCount`, `System.History`), as
 /// the service makes one; the shared model's comment too.
-pub(crate) fn add_comment(f: &mut Forge, item: u64, by: &str, text: &str, on_behalf: Option<String>) -> u64 {
+pub(crate) fn add_comment(
+    f: &mut Forge,
+    item: u64,
+    by: &str,
+    text: &str,
+    on_behalf: Option<String>,
+) -> u64 {
     let at = utc(&f.stamp());
     f.az.next_comment += 1;
     let id = f.az.next_comment;
-    f.az.comments.insert(id, ItemComment { id, item, text: text.to_string(), by: by.to_string(), on_behalf,
-        created: at.clone(), modified: at.clone(), version: 1, deleted: false, likes: vec![] });
-    let count = f.az.comments.values().filter(|c| c.item == item && !c.deleted).count();
-    f.az_write(item, vec![("System.CommentCount".into(), json!(count)), ("System.History".into(), json!(text))], by, None, vec![]);
+    f.az.comments.insert(
+        id,
+        ItemComment {
+            id,
+            item,
+            text: text.to_string(),
+            by: by.to_string(),
+            on_behalf,
+            created: at.clone(),
+            modified: at.clone(),
+            version: 1,
+            deleted: false,
+            likes: vec![],
+        },
+    );
+    let count =
+        f.az.comments
+            .values()
+            .filter(|c| c.item == item && !c.deleted)
+            .count();
+    f.az_write(
+        item,
+        vec![
+            ("System.CommentCount".into(), json!(count)),
+            ("System.History".into(), json!(text)),
+        ],
+        by,
+        None,
+        vec![],
+    );
     let (full, n) = (f.az.items[&item].repo.clone(), f.az.items[&item].number);
     let user = f.az.by_id(by).map(|i| i.name.clone()).unwrap_or_default();
     let cid = f.id();
-    f.comments.insert(cid, crate::model::Comment { id: cid, repo: full, issue: n, body: text.to_string(), user, created_at: at, updated_at: None });
+    f.comments.insert(
+        cid,
+        crate::model::Comment {
+            id: cid,
+            repo: full,
+            issue: n,
+            body: text.to_string(),
+            user,
+            created_at: at,
+            updated_at: None,
+        },
+    );
     f.az.mirrored.push(cid);
     id
 }
@@ -520,7 +726,11 @@ pub(crate) fn add_comment(f: &mut Forge, item: u64, by: &str, text: &str, on_beh
 fn comment_add(f: &mut Forge, req: &Request, project: &str, item: u64) -> Reply {
     let b = req.json().unwrap_or(Value::Null);
     let Some(text) = b["text"].as_str().filter(|t| !t.is_empty()) else {
-        return err(400, "VssPropertyValidationException", "Comment text cannot be empty.");
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "Comment text cannot be empty.",
+        );
     };
     let me = f.me.clone();
     let by = f.az.ensure(&me);
@@ -532,12 +742,24 @@ fn comment_add(f: &mut Forge, req: &Request, project: &str, item: u64) -> Reply 
 fn comment_edit(f: &mut Forge, req: &Request, project: &str, item: u64, cid: &str) -> Reply {
     let b = req.json().unwrap_or(Value::Null);
     let Some(text) = b["text"].as_str() else {
-        return err(400, "VssPropertyValidationException", "Comment text cannot be empty.");
+        return err(
+            400,
+            "VssPropertyValidationException",
+            "Comment text cannot be empty.",
+        );
     };
     let at = utc(&f.edit_stamp());
     let key = cid.parse::<u64>().unwrap_or(0);
-    let Some(c) = f.az.comments.get_mut(&key).filter(|c| c.item == item && !c.deleted) else {
-        return err(404, "CommentNotFoundException", &format!("Comment {cid} does not exist."));
+    let Some(c) =
+        f.az.comments
+            .get_mut(&key)
+            .filter(|c| c.item == item && !c.deleted)
+    else {
+        return err(
+            404,
+            "CommentNotFoundException",
+            &format!("Comment {cid} does not exist."),
+        );
     };
     c.text = text.to_string();
     c.version += 1;
@@ -549,28 +771,56 @@ fn comment_edit(f: &mut Forge, req: &Request, project: &str, item: u64, cid: &st
 /// `PUT reactions/{type}`: afk's like (a like already there is no error).
 fn react(f: &mut Forge, project: &str, item: u64, cid: &str, kind: &str) -> Reply {
     if kind != "like" {
-        return err(400, "VssPropertyValidationException", &format!("Reaction type {kind} is not supported here."));
+        return err(
+            400,
+            "VssPropertyValidationException",
+            &format!("Reaction type {kind} is not supported here."),
+        );
     }
     let me = f.me.clone();
     let me_id = f.az.ensure(&me);
     let key = cid.parse::<u64>().unwrap_or(0);
     let Some(c) = f.az.comments.get_mut(&key).filter(|c| c.item == item) else {
-        return err(404, "CommentNotFoundException", &format!("Comment {cid} does not exist."));
+        return err(
+            404,
+            "CommentNotFoundException",
+            &format!("Comment {cid} does not exist."),
+        );
     };
     if !c.likes.contains(&me_id) {
         c.likes.push(me_id);
     }
-    let url = format!("{}/wit/workItems/{item}/comments/{cid}/reactions/like", project_api(f, project));
+    let url = format!(
+        "{}/wit/workItems/{item}/comments/{cid}/reactions/like",
+        project_api(f, project)
+    );
     let c = &f.az.comments[&cid.parse::<u64>().unwrap_or(0)];
-    Reply::json(200, &json!({"commentId": c.id, "type": "like", "count": c.likes.len(), "isCurrentUserEngaged": true, "url": url}))
+    Reply::json(
+        200,
+        &json!({"commentId": c.id, "type": "like", "count": c.likes.len(), "isCurrentUserEngaged": true, "url": url}),
+    )
 }
 
 /// `GET reactions/{type}/users`: the engaged users, `$top`/`$skip`.
 fn likers(f: &Forge, req: &Request, item: u64, cid: &str) -> Reply {
-    let Some(c) = cid.parse::<u64>().ok().and_then(|c| f.az.comments.get(&c)).filter(|c| c.item == item) else {
-        return err(404, "CommentNotFoundException", &format!("Comment {cid} does not exist."));
+    let Some(c) = cid
+        .parse::<u64>()
+        .ok()
+        .and_then(|c| f.az.comments.get(&c))
+        .filter(|c| c.item == item)
+    else {
+        return err(
+            404,
+            "CommentNotFoundException",
+            &format!("Comment {cid} does not exist."),
+        );
     };
-    let users: Vec<Value> = c.likes.iter().filter_map(|id| f.az.by_id(id)).map(|i| i.as_ref(&f.base)).collect();
+    let users: Vec<Value> = c
+        .likes
+        .iter()
+        .filter_map(|id| f.az.by_id(id))
+        .map(|i| i.as_ref(&f.base))
+        .collect();
     Reply::json(200, &list(top_skip(req, users, usize::MAX)))
 }
 
@@ -582,7 +832,11 @@ fn tags(f: &Forge, project: &str) -> Reply {
             names.extend(r.labels.iter().map(|(_, l)| l.clone()));
         }
     }
-    for w in f.az.items.values().filter(|w| split(&w.repo).0.eq_ignore_ascii_case(project)) {
+    for w in
+        f.az.items
+            .values()
+            .filter(|w| split(&w.repo).0.eq_ignore_ascii_case(project))
+    {
         names.extend(tags_of(&w.fields));
     }
     names.sort_by_key(|n| n.to_lowercase());
@@ -602,27 +856,46 @@ fn tags(f: &Forge, project: &str) -> Reply {
 /// repository's (`Project\repo`).
 fn node(f: &Forge, project: &str, group: &str, path: &[&str]) -> Reply {
     if group != "areas" {
-        return err(404, "ClassificationNodeDoesNotExistException", "VS402485: The node does not exist.");
+        return err(
+            404,
+            "ClassificationNodeDoesNotExistException",
+            "VS402485: The node does not exist.",
+        );
     }
     let want = path.join("\\");
-    let found = f.repos.keys().filter(|full| split(full).0.eq_ignore_ascii_case(project)).find_map(|full| {
-        let area = area_of(full);
-        let rel = area.split_once('\\').map_or("", |(_, r)| r).to_string();
-        rel.eq_ignore_ascii_case(&want).then_some((area, rel))
-    });
+    let found = f
+        .repos
+        .keys()
+        .filter(|full| split(full).0.eq_ignore_ascii_case(project))
+        .find_map(|full| {
+            let area = area_of(full);
+            let rel = area.split_once('\\').map_or("", |(_, r)| r).to_string();
+            rel.eq_ignore_ascii_case(&want).then_some((area, rel))
+        });
     let (area, name) = match found {
         Some(a) => a,
         None if want.is_empty() => (project.to_string(), project.to_string()),
         None => {
-            return err(404, "ClassificationNodeDoesNotExistException", &format!("VS402485: The node \\{project}\\Area\\{want} does not exist."));
+            return err(
+                404,
+                "ClassificationNodeDoesNotExistException",
+                &format!("VS402485: The node \\{project}\\Area\\{want} does not exist."),
+            );
         }
     };
     let shown = match area.split_once('\\') {
         Some((p, r)) => format!("\\{p}\\Area\\{r}"),
         None => format!("\\{area}\\Area"),
     };
-    let url = format!("{}/wit/classificationNodes/Areas/{}", project_api(f, project), crate::routes::enc(&name));
-    Reply::json(200, &json!({"id": u32::from_str_radix(&area_id(&area)[..6], 16).unwrap_or(1),
+    let url = format!(
+        "{}/wit/classificationNodes/Areas/{}",
+        project_api(f, project),
+        crate::routes::enc(&name)
+    );
+    Reply::json(
+        200,
+        &json!({"id": u32::from_str_radix(&area_id(&area)[..6], 16).unwrap_or(1),
         "identifier": area_id(&area), "name": name, "structureType": "area", "hasChildren": false,
-        "path": shown, "url": url, "_links": {"self": {"href": url}}}))
+        "path": shown, "url": url, "_links": {"self": {"href": url}}}),
+    )
 }

@@ -1,0 +1,470 @@
+//! The admin calls of the Azure DevOps dialect (`/_admin/ado/…`, listed
+//! in `admin.rs`'s `TAKES` and docs/sandbox.md): a write "with bypass"
+//! (`System.ChangedBy` and `revisedBy` another's, `System.AuthorizedAs` the
+//! writer's), identities and groups, access control entries, work-item
+//! comments by people, votes, threads, a pull request's merge status, the
+//! next ref update's verdict, policy evaluations and their builds, pull
+//! request statuses, a person's completion, the continuation page size,
+//! the `X-RateLimit-Delay` of every answer, and a redelivery.
+
+use crate::err;
+use crate::http::Reply;
+use crate::model::Forge;
+use crate::model::azure::{
+    CSS_NS, GIT_NS, Identity, Kind, PROJECT_NS, area_of, area_token, bit, guid, project_id,
+    project_token, repo_token,
+};
+use serde_json::{Value, json};
+
+fn ok(v: Value) -> Reply {
+    Reply::json(200, &v)
+}
+
+/// The work item a body names: `item` (its id), or `repo` and `issue`.
+fn item_of(f: &mut Forge, body: &Value) -> Result<u64, String> {
+    f.az_sync();
+    if let Some(id) = body["item"].as_u64() {
+        return f
+            .az
+            .items
+            .contains_key(&id)
+            .then_some(id)
+            .ok_or(format!("no work item {id}"));
+    }
+    let repo = body["repo"]
+        .as_str()
+        .ok_or("repo and issue, or item, are required")?;
+    let issue = body["issue"]
+        .as_u64()
+        .ok_or("repo and issue, or item, are required")?;
+    f.az_item_of(repo, issue)
+        .ok_or(format!("no work item for {repo}#{issue}"))
+}
+
+fn pr_of(f: &mut Forge, body: &Value) -> Result<u64, String> {
+    f.az_sync();
+    let n = body["pr"].as_u64().ok_or("pr is required")?;
+    f.az.prs
+        .contains_key(&n)
+        .then_some(n)
+        .ok_or(format!("no pull request {n}"))
+}
+
+fn person(f: &mut Forge, body: &Value, key: &str, default: &str) -> String {
+    let name = body[key].as_str().unwrap_or(default).to_string();
+    f.az.ensure(&name)
+}
+
+/// `POST /ado/bypass {repo, issue | item, by, as, fields, add_tags}`: `by`,
+/// who must hold `BYPASS_RULES` on the project, writes `fields` (and adds
+/// `add_tags`) with `System.ChangedBy` set to `as` (default: `by`).
+pub(crate) fn bypass(f: &mut Forge, body: &Value) -> Reply {
+    let id = match item_of(f, body) {
+        Ok(id) => id,
+        Err(e) => return err(400, &e),
+    };
+    let Some(by_name) = body["by"].as_str() else {
+        return err(400, "by is required");
+    };
+    let by = f.az.ensure(by_name);
+    let project = crate::model::azure::split(&f.az.items[&id].repo)
+        .0
+        .to_string();
+    let holds =
+        f.az.by_id(&by)
+            .and_then(|w| f.az.effective(PROJECT_NS, &project_token(&project), w));
+    if holds.is_none_or(|(allow, _)| allow & bit(PROJECT_NS, "BYPASS_RULES") == 0) {
+        return err(
+            403,
+            &format!("{by_name} does not hold BYPASS_RULES on {project}"),
+        );
+    }
+    let shown = body["as"].as_str().map(|n| f.az.ensure(n));
+    let mut changes: Vec<(String, Value)> = body["fields"]
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let old_tags = super::sync::tags_of(&f.az.items[&id].fields);
+    if let Some(add) = body["add_tags"].as_array() {
+        let mut tags = old_tags.clone();
+        for t in add.iter().filter_map(Value::as_str) {
+            if !tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+                tags.push(t.to_string());
+            }
+        }
+        changes.push(("System.Tags".into(), json!(super::sync::tags_text(&tags))));
+    }
+    let rev = f.az_write(id, changes.clone(), &by, shown.as_deref(), vec![]);
+    let writer =
+        f.az.by_id(shown.as_deref().unwrap_or(&by))
+            .map(|i| i.name.clone())
+            .unwrap_or_default();
+    super::wit::mirror(f, id, &old_tags, &changes, &writer);
+    f.az_item_updated(id);
+    ok(json!({"item": id, "rev": rev}))
+}
+
+/// `POST /ado/identity {name, kind, active, members}`: a person (`user`), a
+/// `service_principal`, a `build_service` identity or a `group` (with its
+/// members' names), made or changed.
+pub(crate) fn identity(f: &mut Forge, body: &Value) -> Reply {
+    let Some(name) = body["name"].as_str() else {
+        return err(400, "name is required");
+    };
+    let kind = match body["kind"].as_str().map(Kind::parse) {
+        None => Kind::User,
+        Some(Some(k)) => k,
+        Some(None) => return err(400, "kind: user, service_principal, build_service or group"),
+    };
+    let members: Vec<String> = body["members"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let active = body["active"].as_bool().unwrap_or(true);
+    let found =
+        f.az.identities
+            .iter_mut()
+            .find(|i| i.name.eq_ignore_ascii_case(name));
+    let id = match found {
+        Some(i) => {
+            i.kind = kind;
+            i.active = active;
+            if body.get("members").is_some() {
+                i.members = members;
+            }
+            i.id.clone()
+        }
+        None => {
+            let id = guid(&format!("identity:{name}"));
+            f.az.identities.push(Identity {
+                id: id.clone(),
+                name: name.to_string(),
+                kind,
+                active,
+                members,
+            });
+            id
+        }
+    };
+    let i = f.az.by_id(&id).expect("the identity just made");
+    ok(json!({"id": id, "descriptor": i.descriptor(), "subjectDescriptor": i.subject()}))
+}
+
+/// Bits from a number or a list of action names of namespace `ns`.
+fn bits(ns: &str, v: &Value) -> Result<u64, String> {
+    match v {
+        Value::Null => Ok(0),
+        Value::Number(n) => n.as_u64().ok_or("bits are a whole number".into()),
+        Value::Array(a) => a.iter().try_fold(0u64, |acc, x| -> Result<u64, String> {
+            let name = x.as_str().ok_or("an action's name")?;
+            match bit(ns, name) {
+                0 => Err(format!("no action {name} in this namespace")),
+                b => Ok(acc | b),
+            }
+        }),
+        _ => Err("allow and deny are a number or a list of action names".into()),
+    }
+}
+
+/// `POST /ado/acl {namespace, token | repo | project, who, allow, deny}`:
+/// set `who`'s entry (a person's or a group's name) in `git`, `project` or
+/// `css` (or a namespace id) on a token, or on `repo`'s or `project`'s.
+pub(crate) fn acl(f: &mut Forge, body: &Value) -> Reply {
+    f.az_sync();
+    let ns = match body["namespace"].as_str().unwrap_or("git") {
+        "git" => GIT_NS,
+        "project" => PROJECT_NS,
+        "css" => CSS_NS,
+        other if [GIT_NS, PROJECT_NS, CSS_NS].contains(&other) => other,
+        other => return err(400, &format!("namespace {other}: git, project or css")),
+    }
+    .to_string();
+    let token = match (
+        body["token"].as_str(),
+        body["repo"].as_str(),
+        body["project"].as_str(),
+    ) {
+        (Some(t), _, _) => t.to_string(),
+        (None, Some(r), _) if ns == GIT_NS => repo_token(r),
+        (None, Some(r), _) if ns == CSS_NS => area_token(&area_of(r)),
+        (None, Some(r), _) => project_token(crate::model::azure::split(r).0),
+        (None, None, Some(p)) if ns == GIT_NS => format!("repoV2/{}", project_id(p)),
+        (None, None, Some(p)) if ns == CSS_NS => area_token(p),
+        (None, None, Some(p)) => project_token(p),
+        _ => return err(400, "token, repo or project is required"),
+    };
+    let Some(who) = body["who"].as_str() else {
+        return err(400, "who is required");
+    };
+    let descriptor = match f.az.by_name(who) {
+        Some(i) => i.descriptor(),
+        None => {
+            let id = f.az.ensure(who);
+            f.az.by_id(&id).map(|i| i.descriptor()).unwrap_or_default()
+        }
+    };
+    let (allow, deny) = match (bits(&ns, &body["allow"]), bits(&ns, &body["deny"])) {
+        (Ok(a), Ok(d)) => (a, d),
+        (Err(e), _) | (_, Err(e)) => return err(400, &e),
+    };
+    f.az.set_ace(&ns, &token, &descriptor, allow, deny);
+    ok(
+        json!({"namespace": ns, "token": token, "descriptor": descriptor, "allow": allow, "deny": deny}),
+    )
+}
+
+/// `POST /ado/comment {repo, issue | item, by, text, on_behalf}`: a
+/// person's work-item comment (`createdOnBehalfOf` another's with
+/// `on_behalf`); with `comment`, that comment's text edited (its `version`
+/// goes up).
+pub(crate) fn comment(f: &mut Forge, body: &Value) -> Reply {
+    let Some(text) = body["text"].as_str() else {
+        return err(400, "text is required");
+    };
+    if let Some(cid) = body["comment"].as_u64() {
+        let at = super::utc(&f.edit_stamp());
+        let Some(c) = f.az.comments.get_mut(&cid) else {
+            return err(404, &format!("no work-item comment {cid}"));
+        };
+        c.text = text.to_string();
+        c.version += 1;
+        c.modified = at;
+        return ok(json!({"comment": cid, "version": c.version}));
+    }
+    let item = match item_of(f, body) {
+        Ok(id) => id,
+        Err(e) => return err(400, &e),
+    };
+    let by = person(f, body, "by", "alice");
+    let on_behalf = body["on_behalf"].as_str().map(|n| f.az.ensure(n));
+    let id = super::wit::add_comment(f, item, &by, text, on_behalf);
+    ok(json!({"comment": id}))
+}
+
+/// `POST /ado/vote {pr, by, vote}`: a reviewer's vote and its system comment.
+pub(crate) fn vote(f: &mut Forge, body: &Value) -> Reply {
+    let n = match pr_of(f, body) {
+        Ok(n) => n,
+        Err(e) => return err(400, &e),
+    };
+    let by = person(f, body, "by", "alice");
+    let Some(v) = body["vote"].as_i64() else {
+        return err(400, "vote is required: 10, 5, 0, -5 or -10");
+    };
+    match super::threads::vote(f, n, &by, v) {
+        Ok(()) => {
+            f.az_pr_updated(n);
+            ok(json!({"pr": n, "vote": v}))
+        }
+        Err(e) => err(400, &e),
+    }
+}
+
+/// `POST /ado/thread {pr, by, text, status, path, line}`: a person's new
+/// thread (status `active` unless named; `path`/`line` a file's line);
+/// with `thread`: a reply in it (`text`), its `status` set, its comment
+/// `comment` edited (`text`), or it `deleted`.
+pub(crate) fn thread(f: &mut Forge, body: &Value) -> Reply {
+    let n = match pr_of(f, body) {
+        Ok(n) => n,
+        Err(e) => return err(400, &e),
+    };
+    let by = person(f, body, "by", "alice");
+    let text = body["text"].as_str();
+    let status = body["status"].as_str();
+    let Some(t) = body["thread"].as_u64() else {
+        let Some(text) = text else {
+            return err(400, "text is required for a new thread");
+        };
+        let context = match body["path"].as_str() {
+            Some(p) => {
+                let line = body["line"].as_u64().unwrap_or(1);
+                json!({"filePath": p, "rightFileStart": {"line": line, "offset": 1}, "rightFileEnd": {"line": line, "offset": 1}})
+            }
+            None => Value::Null,
+        };
+        let t = f.az_new_thread(
+            n,
+            &by,
+            text,
+            Some(status.unwrap_or("active")),
+            context,
+            "text",
+        );
+        f.az_comment_event(n, t, 1);
+        return ok(json!({"thread": t, "comment": 1}));
+    };
+    if !f.az.threads.get(&t).is_some_and(|x| x.pr == n) {
+        return err(404, &format!("no thread {t} on pull request {n}"));
+    }
+    let at = super::now(f);
+    if let Some(cid) = body["comment"].as_u64() {
+        let Some(c) =
+            f.az.threads
+                .get_mut(&t)
+                .and_then(|th| th.comments.iter_mut().find(|c| c.id == cid))
+        else {
+            return err(404, &format!("no comment {cid} in thread {t}"));
+        };
+        if let Some(text) = text {
+            c.content = text.to_string();
+            c.content_updated = at.clone();
+            c.updated = at;
+        }
+        return ok(json!({"thread": t, "comment": cid}));
+    }
+    let mut made = None;
+    if let Some(text) = text {
+        let id = super::threads::add_reply(f, t, &by, text, 1);
+        f.az_comment_event(n, t, id);
+        made = Some(id);
+    }
+    if let Some(th) = f.az.threads.get_mut(&t) {
+        if let Some(s) = status {
+            th.status = Some(s.to_string());
+            th.updated = at.clone();
+        }
+        if body["deleted"].as_bool() == Some(true) {
+            th.deleted = true;
+        }
+    }
+    ok(json!({"thread": t, "comment": made}))
+}
+
+/// `POST /ado/merge_status {pr, status, next}`: what the pull request's
+/// next read says, and (`next`) what the one after says.
+pub(crate) fn merge_status(f: &mut Forge, body: &Value) -> Reply {
+    let n = match pr_of(f, body) {
+        Ok(n) => n,
+        Err(e) => return err(400, &e),
+    };
+    let known = [
+        "notSet",
+        "queued",
+        "conflicts",
+        "succeeded",
+        "rejectedByPolicy",
+        "failure",
+    ];
+    let Some(s) = body["status"].as_str().filter(|s| known.contains(s)) else {
+        return err(400, &format!("status: one of {}", known.join(", ")));
+    };
+    let p = f.az.prs.get_mut(&n).expect("the pull request");
+    p.merge_status = s.to_string();
+    p.merge_next = body["next"].as_str().map(str::to_string);
+    ok(json!({"pr": n, "mergeStatus": s}))
+}
+
+/// `POST /ado/ref_verdict {status}`: the next ref update (`POST …/refs`)
+/// is answered with this `updateStatus` and changes nothing.
+pub(crate) fn ref_verdict(f: &mut Forge, body: &Value) -> Reply {
+    f.az.ref_verdict = body["status"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    ok(json!({"status": f.az.ref_verdict}))
+}
+
+/// `POST /ado/evaluation {pr, status, name, kind, expired, result}`.
+pub(crate) fn evaluation(f: &mut Forge, body: &Value) -> Reply {
+    let n = match pr_of(f, body) {
+        Ok(n) => n,
+        Err(e) => return err(400, &e),
+    };
+    let status = body["status"].as_str().unwrap_or("approved");
+    let name = body["name"].as_str().unwrap_or("CI");
+    let kind = body["kind"].as_str().unwrap_or("build");
+    let expired = body["expired"].as_bool().unwrap_or(false);
+    match super::pulls::evaluate(f, n, status, name, kind, expired, body["result"].as_str()) {
+        Ok(e) => {
+            f.az_pr_updated(n);
+            ok(e)
+        }
+        Err(e) => err(400, &e),
+    }
+}
+
+/// `POST /ado/pr_status {pr, state, genre, name, description, target_url, by}`.
+pub(crate) fn pr_status(f: &mut Forge, body: &Value) -> Reply {
+    let n = match pr_of(f, body) {
+        Ok(n) => n,
+        Err(e) => return err(400, &e),
+    };
+    let state = body["state"].as_str().unwrap_or("succeeded");
+    if ![
+        "succeeded",
+        "failed",
+        "error",
+        "pending",
+        "notSet",
+        "notApplicable",
+    ]
+    .contains(&state)
+    {
+        return err(
+            400,
+            "state: succeeded, failed, error, pending, notSet or notApplicable",
+        );
+    }
+    let by = person(f, body, "by", "ci-bot");
+    let by =
+        f.az.by_id(&by)
+            .map(|i| i.as_ref(&f.base))
+            .unwrap_or(Value::Null);
+    let at = super::now(f);
+    let p = f.az.prs.get_mut(&n).expect("the pull request");
+    let id = p.statuses.len() + 1;
+    let v = json!({"id": id, "iterationId": 1, "state": state, "description": body["description"].as_str().unwrap_or(""),
+        "context": {"genre": body["genre"].as_str().unwrap_or(""), "name": body["name"].as_str().unwrap_or("ci")},
+        "targetUrl": body["target_url"].as_str().unwrap_or(""), "creationDate": at, "updatedDate": at, "createdBy": by});
+    p.statuses.push(v.clone());
+    f.az_pr_updated(n);
+    ok(v)
+}
+
+/// `POST /ado/complete {pr, by, close_items}`: a person completes the pull
+/// request (the merge), and with `close_items` moves its work items to Done.
+pub(crate) fn complete(f: &mut Forge, body: &Value) -> Reply {
+    let n = match pr_of(f, body) {
+        Ok(n) => n,
+        Err(e) => return err(400, &e),
+    };
+    let by = person(f, body, "by", "alice");
+    match super::pulls::complete(f, n, &by, body["close_items"].as_bool().unwrap_or(false)) {
+        Ok(()) => {
+            f.az_pr_updated(n);
+            ok(super::pulls::pr_json(f, &f.az.prs[&n], false))
+        }
+        Err(r) => r,
+    }
+}
+
+/// `POST /ado/page_size {size}`: the page of the lists paged by continuation token.
+pub(crate) fn page_size(f: &mut Forge, body: &Value) -> Reply {
+    match body["size"].as_u64().filter(|s| *s > 0) {
+        Some(s) => {
+            f.az.page_size = s as usize;
+            ok(json!({"size": s}))
+        }
+        None => err(400, "size is a whole number above 0"),
+    }
+}
+
+/// `POST /ado/throttle {delay}`: every answer says it was delayed
+/// (`X-RateLimit-Delay`, `X-RateLimit-Remaining: 0`); no `delay` stops it.
+pub(crate) fn throttle(f: &mut Forge, body: &Value) -> Reply {
+    f.az.delay = body["delay"].as_f64().filter(|d| *d > 0.0);
+    ok(json!({"delay": f.az.delay}))
+}
+
+/// `POST /ado/redeliver {event, notification}`: a delivery sent again.
+pub(crate) fn redeliver(f: &mut Forge, body: &Value) -> Reply {
+    match f.az_redeliver(body["event"].as_str(), body["notification"].as_u64()) {
+        Ok(v) => ok(v),
+        Err(e) => err(400, &e),
+    }
+}
