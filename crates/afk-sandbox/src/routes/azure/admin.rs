@@ -241,7 +241,7 @@ pub(crate) fn comment(f: &mut Forge, body: &Value) -> Reply {
     };
     let by = person(f, body, "by", "alice");
     let on_behalf = body["on_behalf"].as_str().map(|n| f.az.ensure(n));
-    let id = super::wit::add_comment(f, item, &by, text, on_behalf);
+    let id = super::comments::add_comment(f, item, &by, text, on_behalf);
     ok(json!({"comment": id}))
 }
 

@@ -18,6 +18,7 @@
 //! items and comments).
 
 pub(crate) mod admin;
+mod comments;
 mod git;
 pub(crate) mod hooks;
 mod pulls;
