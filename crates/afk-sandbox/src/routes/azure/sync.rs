@@ -259,7 +259,7 @@ impl Forge {
             let who = self.az.ensure(&author);
             self.az_write(
                 id,
-                vec![("System.Description".into(), json!(now_body))],
+                vec![("System.Description".into(), json!(now_body.clone()))],
                 &who,
                 None,
                 vec![],
