@@ -127,10 +127,11 @@ pub(crate) fn identity(f: &mut Forge, body: &Value) -> Reply {
     let active = body["active"].as_bool().unwrap_or(true);
     let found =
         f.az.identities
-            .iter_mut()
-            .find(|i| i.name.eq_ignore_ascii_case(name));
+            .iter()
+            .position(|i| i.name.eq_ignore_ascii_case(name));
     let id = match found {
-        Some(i) => {
+        Some(at) => {
+            let i = &mut f.az.identities[at];
             i.kind = kind;
             i.active = active;
             if body.get("members").is_some() {
