@@ -142,6 +142,9 @@ impl Forge {
         if self.gl.on {
             afk_model::RepoName::parse_for(afk_model::NameShape::Nested, &r.name)
                 .map_err(|e| format!("repo name {}", e.0))?;
+        } else if self.outbox.dialect == "azure-devops" {
+            // `project/repository`, Azure DevOps's own naming (spaces allowed)
+            super::routes::azure::sync::check_name(&r.name)?;
         } else if !afk_model::is_repo_name(&r.name) {
             return Err(format!("repo name \"{}\" is not owner/repo", r.name));
         }

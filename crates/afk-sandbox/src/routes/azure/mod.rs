@@ -568,3 +568,6 @@ pub(crate) fn continued_list(f: &Forge, req: &Request, items: Vec<Value>) -> Rep
         None => reply,
     }
 }
+
+#[cfg(test)]
+mod tests;
