@@ -108,7 +108,9 @@ pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &st
         }
     }
     if let Some(u) = &user {
-        cmd.env("REMOTE_USER", u);
+        // an Azure DevOps PAT goes with an empty user name, and git's
+        // backend takes a push only from a named `REMOTE_USER`
+        cmd.env("REMOTE_USER", if u.is_empty() { "pat" } else { u.as_str() });
     }
     // the branches a push moved, read around it when CI watches the repo
     let before =
