@@ -33,6 +33,14 @@ use crate::model::Forge;
 use crate::model::azure::{ORG, split};
 use serde_json::{Value, json};
 
+// TODO(#86): not served yet: `POST .../git/repositories/{id}/pushes` (the
+// contract has no pushes; git pushes go over smart HTTP), the builds list,
+// pull request iterations beyond the first, a renamed project (a renamed
+// repository keeps its id and shows its new name), deleting a work-item
+// comment, reactions other than `like`, and a `403` for a service-hook
+// subscription list read by someone who is no Project Collection
+// Administrator.
+
 /// Every operation this dialect serves, `(method, path)` as the contract
 /// names them (the organization's segment included).
 #[cfg(test)]
