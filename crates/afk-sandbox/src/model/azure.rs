@@ -23,8 +23,14 @@ pub(crate) const PROJECT_NS: &str = "52d39943-cb85-4d7f-8fa8-c6baac873819";
 /// The Classification (area path) security namespace, `CSS`.
 pub(crate) const CSS_NS: &str = "83e28ad4-2d72-4ceb-97b0-c7726d5502c3";
 
-/// Each namespace's actions: (namespace id, its name, [(bit, name, display name)]).
-pub(crate) const NAMESPACES: &[(&str, &str, &[(u64, &str, &str)])] = &[
+/// An action of a security namespace: (bit, name, display name).
+pub(crate) type Action = (u64, &'static str, &'static str);
+
+/// A security namespace: (id, name, its actions).
+pub(crate) type Namespace = (&'static str, &'static str, &'static [Action]);
+
+/// Each namespace's actions.
+pub(crate) const NAMESPACES: &[Namespace] = &[
     (
         GIT_NS,
         "Git Repositories",

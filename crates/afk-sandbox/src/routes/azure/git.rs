@@ -47,7 +47,7 @@ pub(crate) fn repo_json(f: &Forge, full: &str) -> Value {
     let id = repo_id(full);
     json!({"id": id, "name": name, "url": format!("{api}/git/repositories/{id}"),
         "project": project_json(f, project), "defaultBranch": "refs/heads/main", "size": 0,
-        "remoteUrl": remote_url(f, &shown), "sshUrl": format!("git@ssh.invalid:v3/{}/{}", super::ORG, shown),
+        "remoteUrl": remote_url(f, &shown), "sshUrl": format!("git@ssh.invalid:v3/{}/{shown}", super::ORG),
         "webUrl": remote_url(f, &shown), "isDisabled": false, "isInMaintenance": false, "isFork": false})
 }
 

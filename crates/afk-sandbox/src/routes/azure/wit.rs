@@ -15,8 +15,11 @@ use crate::model::Forge;
 use crate::model::azure::{PROJECT_NS, WorkItem, area_id, area_of, bit, project_token, split};
 use serde_json::{Map, Value, json};
 
-/// Each work item type's states: (name, color, category).
-pub(crate) fn states(ty: &str) -> Option<&'static [(&'static str, &'static str, &'static str)]> {
+/// A work item type's state: (name, color, category).
+pub(crate) type State = (&'static str, &'static str, &'static str);
+
+/// Each work item type's states.
+pub(crate) fn states(ty: &str) -> Option<&'static [State]> {
     Some(match ty.to_lowercase().as_str() {
         "issue" => &[
             ("To Do", "b2b2b2", "Proposed"),
