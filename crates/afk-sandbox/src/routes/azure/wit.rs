@@ -18,36 +18,48 @@ use serde_json::{Map, Value, json};
 /// A work item type's state: (name, color, category).
 pub(crate) type State = (&'static str, &'static str, &'static str);
 
+/// The Basic process's Issue.
+const ISSUE: &[State] = &[
+    ("To Do", "b2b2b2", "Proposed"),
+    ("Doing", "007acc", "InProgress"),
+    ("Done", "339933", "Completed"),
+];
+
+/// The Agile process's Bug and User Story.
+const AGILE: &[State] = &[
+    ("New", "b2b2b2", "Proposed"),
+    ("Active", "007acc", "InProgress"),
+    ("Resolved", "ff9d00", "Resolved"),
+    ("Closed", "339933", "Completed"),
+    ("Removed", "ffffff", "Removed"),
+];
+
+/// The Scrum process's Product Backlog Item.
+const SCRUM: &[State] = &[
+    ("New", "b2b2b2", "Proposed"),
+    ("Approved", "b2b2b2", "Proposed"),
+    ("Committed", "007acc", "InProgress"),
+    ("Done", "339933", "Completed"),
+    ("Removed", "ffffff", "Removed"),
+];
+
+/// The CMMI process's Requirement.
+const CMMI: &[State] = &[
+    ("Proposed", "b2b2b2", "Proposed"),
+    ("Active", "007acc", "InProgress"),
+    ("Resolved", "ff9d00", "Resolved"),
+    ("Closed", "339933", "Completed"),
+];
+
 /// Each work item type's states.
 pub(crate) fn states(ty: &str) -> Option<&'static [State]> {
-    Some(match ty.to_lowercase().as_str() {
-        "issue" => &[
-            ("To Do", "b2b2b2", "Proposed"),
-            ("Doing", "007acc", "InProgress"),
-            ("Done", "339933", "Completed"),
-        ],
-        "bug" | "user story" => &[
-            ("New", "b2b2b2", "Proposed"),
-            ("Active", "007acc", "InProgress"),
-            ("Resolved", "ff9d00", "Resolved"),
-            ("Closed", "339933", "Completed"),
-            ("Removed", "ffffff", "Removed"),
-        ],
-        "product backlog item" => &[
-            ("New", "b2b2b2", "Proposed"),
-            ("Approved", "b2b2b2", "Proposed"),
-            ("Committed", "007acc", "InProgress"),
-            ("Done", "339933", "Completed"),
-            ("Removed", "ffffff", "Removed"),
-        ],
-        "requirement" => &[
-            ("Proposed", "b2b2b2", "Proposed"),
-            ("Active", "007acc", "InProgress"),
-            ("Resolved", "ff9d00", "Resolved"),
-            ("Closed", "339933", "Completed"),
-        ],
-        _ => return None,
-    })
+    match ty.to_lowercase().as_str() {
+        "issue" => Some(ISSUE),
+        "bug" | "user story" => Some(AGILE),
+        "product backlog item" => Some(SCRUM),
+        "requirement" => Some(CMMI),
+        _ => None,
+    }
 }
 
 /// The category of `state` in type `ty` ("" when it has none).
