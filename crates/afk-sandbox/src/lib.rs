@@ -289,9 +289,11 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     }
     // Azure Repos serves git at `/{org}/{project}/_git/{repo}`
     let git_route = git_http::route(&req.path).or_else(|| {
-        (dialect == Dialect::AzureDevops)
-            .then(|| routes::azure::git_route(&req.path))
-            .flatten()
+        if dialect == Dialect::AzureDevops {
+            routes::azure::git_route(&req.path)
+        } else {
+            None
+        }
     });
     if let Some((repo, rest)) = git_route {
         {

@@ -64,18 +64,17 @@ impl Forge {
                         resource,
                         format!("A comment on work item {item}"),
                     );
-                } else if let Some(pr) = self.az.pr_of(repo, *number) {
+                } else if let Some(pr) = self.az.pr_of(repo, *number)
                     // the thread the comment became (`sync`)
-                    if let Some(t) = self
+                    && let Some(t) = self
                         .az
                         .threads
                         .values()
                         .filter(|t| t.pr == pr)
                         .map(|t| t.id)
                         .max()
-                    {
-                        self.az_comment_event(pr, t, 1);
-                    }
+                {
+                    self.az_comment_event(pr, t, 1);
                 }
             }
             Event::Push {

@@ -66,7 +66,7 @@ pub(crate) fn states(ty: &str) -> Option<&'static [State]> {
 pub(crate) fn category(ty: &str, state: &str) -> &'static str {
     states(ty)
         .and_then(|s| s.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(state)))
-        .map_or("", |(_, _, c)| c)
+        .map_or("", |(_, _, c)| *c)
 }
 
 fn not_found(id: &str) -> Reply {
