@@ -107,11 +107,10 @@ pub(super) fn namespace(ns: &str) -> Reply {
                 .iter()
                 .map(|(bit, n, d)| json!({"bit": bit, "name": n, "displayName": d, "namespaceId": id}))
                 .collect();
-            let all = actions.iter().fold(0u64, |a, x| a | x["bit"].as_u64().unwrap_or(0));
             json!({"namespaceId": id, "name": name, "displayName": name, "separatorValue": if *id == crate::model::azure::GIT_NS { "/" } else { ":" },
                 "elementLength": -1, "writePermission": 2, "readPermission": 1, "dataspaceCategory": "Default",
                 "actions": actions, "structureValue": 1, "extensionType": null, "isRemotable": false,
-                "useTokenTranslator": false, "systemBitMask": 0, "allPermissions": all})
+                "useTokenTranslator": false, "systemBitMask": 0})
         })
         .collect();
     Reply::json(200, &list(value))

@@ -634,7 +634,7 @@ fn tags(f: &Forge, project: &str) -> Reply {
         .iter()
         .map(|n| {
             let id = crate::model::azure::guid(&format!("tag:{}", n.to_lowercase()));
-            json!({"id": id, "name": n, "active": true, "url": format!("{api}/wit/tags/{id}")})
+            json!({"id": id, "name": n, "url": format!("{api}/wit/tags/{id}")})
         })
         .collect();
     Reply::json(200, &list(value))
