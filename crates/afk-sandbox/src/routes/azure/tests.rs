@@ -463,3 +463,181 @@ fn every_route_is_an_operation_of_the_contract_but_those_it_does_not_describe() 
         );
     }
 }
+
+/// The properties the contract gives definition `def`, its `allOf` parents' too.
+fn props(c: &Value, def: &str) -> Vec<String> {
+    let d = &c["definitions"][def];
+    let mut out: Vec<String> = d["properties"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    for parent in d["allOf"].as_array().into_iter().flatten() {
+        if let Some(r) = parent["$ref"].as_str() {
+            out.extend(props(c, r.rsplit('/').next().unwrap_or("")));
+        }
+        if let Some(o) = parent["properties"].as_object() {
+            out.extend(o.keys().cloned());
+        }
+    }
+    out
+}
+
+#[test]
+fn each_answer_has_only_the_fields_the_contract_gives() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/contracts/azure-devops-7.1-subset.json");
+    let c: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let az = seeded("shapes");
+    // a branch one commit ahead of main, for a pull request
+    {
+        let gd = az.st.lock().unwrap().git_dir("Fabrikam/web app");
+        let git = |args: &[&str], stdin: Option<&str>| crate::git::git(&gd, args, stdin).unwrap();
+        let blob = git(&["hash-object", "-w", "--stdin"], Some("work\n"));
+        let tree = git(&["mktree"], Some(&format!("100644 blob {blob}\tWORK.md\n")));
+        let commit = git(&["commit-tree", &tree, "-p", "main", "-m", "work"], None);
+        git(&["update-ref", "refs/heads/afk/issue-1", &commit], None);
+    }
+    let check = |v: &Value, def: &str| {
+        let allowed = props(&c, def);
+        assert!(!allowed.is_empty(), "no definition {def}");
+        for k in v.as_object().unwrap_or_else(|| panic!("{def}: {v}")).keys() {
+            assert!(allowed.contains(k), "{def} has no field {k}: {v}");
+        }
+    };
+    let repo = "/Fabrikam/_apis/git/repositories/web%20app";
+    let w = az.api(
+        "GET",
+        "/Fabrikam/_apis/wit/workitems/1?$expand=relations",
+        Value::Null,
+    );
+    check(&w.body, "WorkItem");
+    let u = az.api(
+        "GET",
+        "/Fabrikam/_apis/wit/workItems/1/updates",
+        Value::Null,
+    );
+    check(&u.body["value"][0], "WorkItemUpdate");
+    check(&u.body["value"][0]["revisedBy"], "IdentityReference");
+    az.admin(
+        "/ado/comment",
+        json!({"repo": "Fabrikam/web app", "issue": 1, "by": "alice", "text": "hi"}),
+    );
+    let l = az.api(
+        "GET",
+        "/Fabrikam/_apis/wit/workItems/1/comments?api-version=7.1-preview.4",
+        Value::Null,
+    );
+    check(&l.body, "CommentList");
+    check(&l.body["comments"][0], "Comment");
+    let r = az.api("GET", repo, Value::Null);
+    check(&r.body, "GitRepository");
+    let refs = az.api("GET", &format!("{repo}/refs?filter=heads/"), Value::Null);
+    check(&refs.body["value"][0], "GitRef");
+    let pr = az.api(
+        "POST",
+        &format!("{repo}/pullrequests"),
+        json!({"sourceRefName": "refs/heads/afk/issue-1", "targetRefName": "refs/heads/main",
+               "title": "Fix it", "description": "Closes #1", "workItemRefs": [{"id": "1"}], "isDraft": false}),
+    );
+    assert_eq!(pr.status, 201, "{}", pr.body);
+    check(&pr.body, "GitPullRequest");
+    let again = az.api(
+        "POST",
+        &format!("{repo}/pullrequests"),
+        json!({"sourceRefName": "refs/heads/afk/issue-1", "targetRefName": "refs/heads/main", "title": "again"}),
+    );
+    assert_eq!(again.status, 409);
+    let id = pr.body["pullRequestId"].as_u64().unwrap();
+    let one = az.api("GET", &format!("{repo}/pullrequests/{id}"), Value::Null);
+    assert_eq!(one.body["mergeStatus"], "queued");
+    let one = az.api("GET", &format!("{repo}/pullrequests/{id}"), Value::Null);
+    assert_eq!(one.body["mergeStatus"], "succeeded");
+    az.admin("/ado/vote", json!({"pr": id, "by": "alice", "vote": -5}));
+    let revs = az.api(
+        "GET",
+        &format!("{repo}/pullRequests/{id}/reviewers"),
+        Value::Null,
+    );
+    check(&revs.body["value"][0], "IdentityRefWithVote");
+    assert_eq!(revs.body["value"][0]["vote"], -5);
+    let t = az.api(
+        "POST",
+        &format!("{repo}/pullRequests/{id}/threads"),
+        json!({"comments": [{"parentCommentId": 0, "content": "retest", "commentType": "text"}]}),
+    );
+    check(&t.body, "GitPullRequestCommentThread");
+    check(&t.body["comments"][0], "git.Comment");
+    assert!(t.body.get("status").is_none(), "{}", t.body);
+    let threads = az.api(
+        "GET",
+        &format!("{repo}/pullRequests/{id}/threads"),
+        Value::Null,
+    );
+    let kinds: Vec<&str> = threads.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["comments"][0]["commentType"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"system") && kinds.contains(&"text"),
+        "{kinds:?}"
+    );
+    let ev = az.admin(
+        "/ado/evaluation",
+        json!({"pr": id, "status": "rejected", "name": "CI", "expired": true}),
+    );
+    check(&ev, "PolicyEvaluationRecord");
+    check(&ev["configuration"], "PolicyConfiguration");
+    let project = crate::model::azure::project_id("Fabrikam");
+    let evs = az.api(
+        "GET",
+        &format!(
+            "/Fabrikam/_apis/policy/evaluations?artifactId=vstfs:///CodeReview/CodeReviewId/{project}/{id}&api-version=7.1-preview.1"
+        ),
+        Value::Null,
+    );
+    assert_eq!(
+        evs.body["value"][0]["context"]["isExpired"], true,
+        "{}",
+        evs.body
+    );
+    let build = ev["context"]["buildId"].as_u64().unwrap();
+    let b = az.api(
+        "GET",
+        &format!("/Fabrikam/_apis/build/builds/{build}"),
+        Value::Null,
+    );
+    check(&b.body, "Build");
+    assert_eq!(b.body["result"], "failed");
+    // a compare-and-swap on a ref that moved
+    let head = refs.body["value"][0]["objectId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stale = az.api(
+        "POST",
+        &format!("{repo}/refs"),
+        json!([{"name": "refs/heads/afk/issue-1", "oldObjectId": "1111111111111111111111111111111111111111", "newObjectId": head}]),
+    );
+    check(&stale.body["value"][0], "GitRefUpdateResult");
+    assert_eq!(stale.body["value"][0]["updateStatus"], "staleOldObjectId");
+    let ns = az.api(
+        "GET",
+        &format!("/_apis/securitynamespaces/{}", crate::model::azure::GIT_NS),
+        Value::Null,
+    );
+    check(&ns.body["value"][0], "SecurityNamespaceDescription");
+    let alice = az.admin("/ado/identity", json!({"name": "alice"}));
+    let ids = az.api(
+        "GET",
+        &format!(
+            "/_vssps/_apis/identities?identityIds={}",
+            alice["id"].as_str().unwrap()
+        ),
+        Value::Null,
+    );
+    check(&ids.body["value"][0], "Identity");
+    let proj = az.api("GET", &format!("/_apis/projects/{project}"), Value::Null);
+    check(&proj.body, "TeamProject");
+}
