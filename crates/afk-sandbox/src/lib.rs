@@ -12,6 +12,13 @@
 //! paging (with GitHub's `/repositories/{id}` links), rate-limit headers (an
 //! admin knob spends them), `ETag`/304, 200 on PATCH, 301 for a renamed repo.
 //!
+//! With [`Dialect::AzureDevops`] it speaks Azure DevOps REST 7.1 for one
+//! organization at `/sandbox` (`routes/azure`): projects and repositories
+//! from the seed, issues as work items with revisions naming who changed
+//! them and who was authenticated, ACLs through groups, a `203` sign-in page
+//! for a refused credential, continuation tokens, Basic-auth service hooks,
+//! git at `/sandbox/{project}/_git/{repo}`.
+//!
 //! Layout: `model` holds the forge's state and its rules, `seed` what tests
 //! load into it; `routes/` serves that model in a forge's dialect (Gitea, GitHub);
 //! `admin`, `faults`, `hooks` and `agent` are the test machinery around it;
