@@ -948,7 +948,7 @@ fn post(d: &Delivery) -> std::io::Result<u16> {
 mod tests {
     /// The dialects whose deliveries are signed (Azure DevOps sends Basic
     /// auth instead, tested in `routes/azure`).
-    const SIGNED: [Dialect; 3] = [Dialect::Gitea, Dialect::Github, Dialect::Gitlab];
+    pub(super) const SIGNED: [Dialect; 3] = [Dialect::Gitea, Dialect::Github, Dialect::Gitlab];
 
     use super::*;
 
@@ -1102,7 +1102,7 @@ mod delivered {
 
     #[test]
     fn a_label_and_a_status_are_posted_signed_in_each_dialects_shape() {
-        for dialect in SIGNED {
+        for dialect in super::tests::SIGNED {
             let (url, rx) = receiver();
             let seed: Seed = serde_json::from_value(json!({
                 "hook_url": url, "hook_secret": "s3cret",
@@ -1186,7 +1186,7 @@ mod delivered {
     /// `created` / `create`.
     #[test]
     fn a_comments_edit_is_delivered_as_an_edit() {
-        for dialect in SIGNED {
+        for dialect in super::tests::SIGNED {
             let (url, rx) = receiver();
             let seed: Seed = serde_json::from_value(json!({
                 "hook_url": url, "hook_secret": "s3cret", "token": "t0k-edits",
@@ -1291,7 +1291,7 @@ mod delivered {
     /// line thread's `discussion_id`).
     #[test]
     fn a_reply_in_a_review_thread_is_delivered_as_its_forge_delivers_it() {
-        for dialect in SIGNED {
+        for dialect in super::tests::SIGNED {
             let (url, rx) = receiver();
             let seed: Seed = serde_json::from_value(json!({
                 "hook_url": url, "hook_secret": "s3cret",
