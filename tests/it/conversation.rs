@@ -379,6 +379,10 @@ both_dialects! {
                         && d["comment"]["in_reply_to_id"].is_i64()
                 }
                 Dialect::Gitlab => has("X-Gitlab-Event: Note Hook") && d["object_attributes"]["id"] == id,
+                Dialect::AzureDevops => {
+                    d["eventType"] == "ms.vss-code.git-pullrequest-comment-event"
+                        && d["resource"]["comment"]["id"] == id
+                }
             };
             if the_reply {
                 break (h, b);
@@ -1161,12 +1165,21 @@ mod only_as_written {
                 "comment": {"id": thanks, "body": "/afk hold"},
                 "changes": {"body": {"from": "thanks, looks good so far"}}}),
             ),
+            // a service hook names no event in a header: the body's
+            // `eventType`
+            Dialect::AzureDevops => (
+                "Content-Type: application/json",
+                json!({"eventType": "workitem.commented", "notificationId": 1,
+                "resource": {"workItemId": 1, "revision": {"fields": {"System.History": "/afk hold"}}},
+                "resourceContainers": {"project": {"id": "acme"}}}),
+            ),
         };
         let body = body.to_string();
         let proof = match dialect() {
             Dialect::Gitlab => format!("X-Gitlab-Token: {SECRET}"),
             Dialect::Gitea => format!("X-Gitea-Signature: {}", hex_mac(SECRET, &body)),
             Dialect::Github => format!("X-Hub-Signature-256: sha256={}", hex_mac(SECRET, &body)),
+            Dialect::AzureDevops => crate::hook::basic_auth(SECRET),
         };
         let (code, out, err) = hook(&afk, &body, &[event.into(), proof]);
         assert_eq!(code, 0, "{out}{err}");

@@ -64,7 +64,18 @@ fn signed(body: &str, delivery: &str, secret: &str) -> Vec<String> {
             format!("X-Gitlab-Token: {secret}"),
             format!("X-Gitlab-Event-UUID: {delivery}"),
         ],
+        // no signature: Basic auth, the delivery's id in the body
+        Dialect::AzureDevops => vec![basic_auth(secret)],
     }
+}
+
+/// A service hook's `Authorization: Basic` header with `secret` as its
+/// password (Azure DevOps's only proof of a delivery).
+pub(crate) fn basic_auth(secret: &str) -> String {
+    format!(
+        "Authorization: Basic {}",
+        afk::forge::profile::basic_credential(secret)
+    )
 }
 
 /// `afk hook --body FILE --header …`: (exit, stdout, stderr).

@@ -60,6 +60,7 @@ fn headers(body: &str, kind: &str, id: &str) -> Vec<String> {
             format!("X-Gitlab-Token: {SECRET}"),
             format!("X-Gitlab-Event-UUID: {id}"),
         ],
+        Dialect::AzureDevops => vec![crate::hook::basic_auth(SECRET)],
     }
 }
 

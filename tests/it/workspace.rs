@@ -2415,6 +2415,9 @@ fn with_gate_draft_the_runs_pr_is_opened_as_a_draft_once_on_each_forge() {
                     assert!(title.starts_with("Draft: "), "{title}");
                     assert_eq!(prs[0]["draft"], true, "{:?}", prs[0]);
                 }
+                Dialect::AzureDevops => {
+                    assert_eq!(prs[0]["isDraft"], true, "{:?}", prs[0]);
+                }
             }
             // the next tick finds it as the run's, opens nothing more
             let (code, r, err) = afk.watch();

@@ -43,15 +43,15 @@ pub const AGENT_TOKEN: &str = "test-agent-token";
 pub use afk::sandbox::Dialect;
 
 /// One test per dialect from one body: wrap `#[test] fn name() { ... }`
-/// items; they become `gitea::name`, `github::name` and `gitlab::name` (the
-/// last a no-op while GitLab is not [`played`]).
+/// items; they become `gitea::name`, `github::name`, `gitlab::name` and
+/// `azure_devops::name` (a no-op while its dialect is not [`played`]).
 #[allow(unused_macros)]
 macro_rules! both_dialects {
     ($($(#[$m:meta])* fn $name:ident() $body:block)*) => {
         // a dialect the sandbox gains is a compile error here until it has
         // its module below: never a dialect whose tests silently skip it
         const _: () = assert!(
-            crate::support::Dialect::ALL.len() == 3,
+            crate::support::Dialect::ALL.len() == 4,
             "both_dialects! plays each of the sandbox's dialects: give the new one its module"
         );
         mod gitea {
@@ -76,6 +76,16 @@ macro_rules! both_dialects {
                     return;
                 }
                 crate::support::with_dialect(crate::support::Dialect::Gitlab, || $body)
+            })*
+        }
+        mod azure_devops {
+            #[allow(unused_imports)]
+            use super::*;
+            $($(#[$m])* fn $name() {
+                if !crate::support::Plays::played(crate::support::Dialect::AzureDevops) {
+                    return;
+                }
+                crate::support::with_dialect(crate::support::Dialect::AzureDevops, || $body)
             })*
         }
     };

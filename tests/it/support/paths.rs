@@ -67,6 +67,7 @@ impl Paths for Dialect {
             (_, Listed::All) => "all",
             (Dialect::Gitea | Dialect::Github, Listed::Open) => "open",
             (Dialect::Gitlab, Listed::Open) => "opened",
+            (Dialect::AzureDevops, Listed::Open) => "active",
         };
         self.repo_path(repo, &format!("{}?state={state}", self.pr_rest(None)))
     }
@@ -75,6 +76,8 @@ impl Paths for Dialect {
             (Dialect::Gitea | Dialect::Github, On::Issue(n) | On::Pr(n)) => format!("issues/{n}"),
             (Dialect::Gitlab, On::Issue(n)) => format!("issues/{n}"),
             (Dialect::Gitlab, On::Pr(n)) => self.pr_rest(Some(n)),
+            (Dialect::AzureDevops, On::Issue(n)) => format!("wit/workitems/{n}"),
+            (Dialect::AzureDevops, On::Pr(n)) => self.pr_rest(Some(n)),
         };
         self.repo_path(repo, &rest)
     }
@@ -84,6 +87,7 @@ impl Paths for Dialect {
                 self.repo_path(repo, &format!("commits/{sha}/status"))
             }
             Dialect::Gitlab => panic!("GitLab has no combined status of {sha}"),
+            Dialect::AzureDevops => self.repo_path(repo, &format!("commits/{sha}/statuses")),
         }
     }
 }

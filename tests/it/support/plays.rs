@@ -97,6 +97,11 @@ impl Plays for Dialect {
             Dialect::Github => ("github-rest-subset.json", "github-review-subset.json"),
             // one subset: its notes, discussions and approvals are in it
             Dialect::Gitlab => ("gitlab-v4-subset.json", "gitlab-v4-subset.json"),
+            // one subset: threads, votes and policy evaluations are in it
+            Dialect::AzureDevops => (
+                "azure-devops-7.1-subset.json",
+                "azure-devops-7.1-subset.json",
+            ),
         }
     }
     /// A `mergeable` not computed yet (Gitea has no null: false while it
@@ -138,6 +143,20 @@ impl Plays for Dialect {
                 reviews_are_requests: true,
                 commit_accounts: false,
             },
+            // `mergeStatus` `queued` is not known; there is no branch
+            // update: afk merges the base into its branch and moves the ref
+            // by compare-and-swap; tags are set by a JSON Patch of the work
+            // item, and who armed it is in its updates
+            Dialect::AzureDevops => Differs {
+                unknown_mergeable: None,
+                nothing_new: afk::forge::BranchUpdate::UpToDate,
+                checks_expected_head: true,
+                label_add: ("PATCH", "/workitems/1"),
+                timeline: "/updates",
+                conflict_said_later: false,
+                reviews_are_requests: false,
+                commit_accounts: true,
+            },
         }
     }
     fn profile(self) -> &'static afk::forge::Profile {
@@ -150,18 +169,21 @@ impl Plays for Dialect {
             // wire through this table, and watch, the conversation and
             // forge_reviews still fail on it in places: branch gitlab-on (#59)
             Dialect::Gitlab => true,
+            // its own suite (`azure_devops.rs`) plays it; the shared suites
+            // speak the other forges' issue numbers and labels (#86)
+            Dialect::AzureDevops => false,
         }
     }
     fn first_pr(self, items: u64) -> u64 {
         match self {
             Dialect::Gitea | Dialect::Github => items + 1,
-            Dialect::Gitlab => 1,
+            Dialect::Gitlab | Dialect::AzureDevops => 1,
         }
     }
     fn pr_ref(self, n: u64) -> String {
         match self {
             Dialect::Gitea | Dialect::Github => format!("#{n}"),
-            Dialect::Gitlab => format!("!{n}"),
+            Dialect::Gitlab | Dialect::AzureDevops => format!("!{n}"),
         }
     }
     fn pr_ref_md(self, n: u64) -> String {
@@ -174,11 +196,15 @@ impl Plays for Dialect {
                 On::Issue(n) => format!("issues/{n}/notes/{comment}"),
                 On::Pr(n) => format!("merge_requests/{n}/notes/{comment}"),
             },
+            Dialect::AzureDevops => match on {
+                On::Issue(n) => format!("wit/workItems/{n}/comments/{comment}"),
+                On::Pr(n) => format!("pullRequests/{n}/threads/{comment}"),
+            },
         }
     }
     fn edit_method(self) -> &'static str {
         match self {
-            Dialect::Gitea | Dialect::Github => "PATCH",
+            Dialect::Gitea | Dialect::Github | Dialect::AzureDevops => "PATCH",
             Dialect::Gitlab => "PUT",
         }
     }
@@ -186,30 +212,36 @@ impl Plays for Dialect {
         match self {
             Dialect::Gitea | Dialect::Github => "/comments",
             Dialect::Gitlab => "/notes",
+            Dialect::AzureDevops => "/comments",
         }
     }
     fn pulls_part(self) -> &'static str {
         match self {
             Dialect::Gitea | Dialect::Github => "/pulls",
             Dialect::Gitlab => "/merge_requests",
+            Dialect::AzureDevops => "/pullrequests",
         }
     }
     fn comment_limit(self) -> (usize, u16) {
         match self {
             Dialect::Gitea | Dialect::Github => (65_536, 422),
             Dialect::Gitlab => (1_000_000, 400),
+            // a work-item comment's and a thread comment's 150,000
+            Dialect::AzureDevops => (150_000, 400),
         }
     }
     fn issue_edit(self) -> (&'static str, &'static str) {
         match self {
             Dialect::Gitea | Dialect::Github => ("PATCH", "body"),
             Dialect::Gitlab => ("PUT", "description"),
+            Dialect::AzureDevops => ("PATCH", "System.Description"),
         }
     }
     fn commits_rest(self) -> &'static str {
         match self {
             Dialect::Gitea | Dialect::Github => "commits",
             Dialect::Gitlab => "repository/commits",
+            Dialect::AzureDevops => "commits",
         }
     }
     fn pr_rest(self, n: Option<u64>) -> String {
@@ -223,11 +255,12 @@ impl Plays for Dialect {
         match self {
             Dialect::Gitea | Dialect::Github => ["head", "base", "title", "body"],
             Dialect::Gitlab => ["source_branch", "target_branch", "title", "description"],
+            Dialect::AzureDevops => ["sourceRefName", "targetRefName", "title", "description"],
         }
     }
     fn as_afk_writes(self, text: &str) -> String {
         match self {
-            Dialect::Gitea | Dialect::Github => text.to_string(),
+            Dialect::Gitea | Dialect::Github | Dialect::AzureDevops => text.to_string(),
             Dialect::Gitlab => afk::core::sanitize::no_quick_actions(text).into_owned(),
         }
     }
@@ -238,6 +271,10 @@ impl Plays for Dialect {
             Dialect::Gitlab => match on {
                 On::Issue(n) => format!("issues/{n}/notes/{comment}/award_emoji"),
                 On::Pr(n) => format!("merge_requests/{n}/notes/{comment}/award_emoji"),
+            },
+            Dialect::AzureDevops => match on {
+                On::Issue(n) => format!("wit/workItems/{n}/comments/{comment}/reactions/like"),
+                On::Pr(n) => format!("pullRequests/{n}/threads/{comment}/comments/1/likes"),
             },
         }
     }
@@ -255,6 +292,16 @@ impl Plays for Dialect {
                 match rest {
                     "" => format!("/projects/{id}"),
                     _ => format!("/projects/{id}/{rest}"),
+                }
+            }
+            // `project/repository`: work items (`wit/…`) are the
+            // project's, the rest the repository's
+            Dialect::AzureDevops => {
+                let (project, name) = repo.split_once('/').unwrap_or((repo, repo));
+                match rest {
+                    "" => format!("/{project}/_apis/git/repositories/{name}"),
+                    _ if rest.starts_with("wit/") => format!("/{project}/_apis/{rest}"),
+                    _ => format!("/{project}/_apis/git/repositories/{name}/{rest}"),
                 }
             }
         }
@@ -314,6 +361,20 @@ impl Pr {
                 state: match v["state"].as_str() {
                     Some("opened") => "open".into(),
                     _ => s(&v["state"]),
+                },
+            },
+            Dialect::AzureDevops => Pr {
+                number: v["pullRequestId"].as_u64().unwrap(),
+                head: s(&v["sourceRefName"])
+                    .trim_start_matches("refs/heads/")
+                    .to_string(),
+                sha: s(&v["lastMergeSourceCommit"]["commitId"]),
+                body: s(&v["description"]),
+                state: match v["status"].as_str() {
+                    Some("active") => "open".into(),
+                    Some("completed") => "merged".into(),
+                    Some("abandoned") => "closed".into(),
+                    _ => s(&v["status"]),
                 },
             },
         }

@@ -239,6 +239,12 @@ impl Sandbox {
                 json!({"source_branch": head, "target_branch": "main", "title": title,
                        "description": body}),
             ),
+            Dialect::AzureDevops => (
+                "pullrequests",
+                json!({"sourceRefName": format!("refs/heads/{head}"),
+                       "targetRefName": "refs/heads/main", "title": title,
+                       "description": body}),
+            ),
         };
         let (code, r) = self.api_call("POST", &self.path(repo, rest), Some(pr));
         assert!(
@@ -264,6 +270,7 @@ impl Sandbox {
         let rest = match self.dialect {
             Dialect::Gitea | Dialect::Github => format!("pulls/{n}"),
             Dialect::Gitlab => format!("merge_requests/{n}"),
+            Dialect::AzureDevops => format!("pullrequests/{n}"),
         };
         let (code, v) = self.api(&self.path(repo, &rest));
         assert_eq!(code, 200, "PR {n} of {repo}: {v}");
@@ -295,7 +302,8 @@ impl Sandbox {
                 "/award",
                 Some(json!({"note": comment, "user": user, "name": "thumbsup"})),
             ),
-            Dialect::Gitea | Dialect::Github => self.admin(
+            // a like, the one quiet reaction (the shared `/react`)
+            Dialect::Gitea | Dialect::Github | Dialect::AzureDevops => self.admin(
                 "POST",
                 "/react",
                 Some(json!({"comment": comment, "user": user, "content": "+1"})),
@@ -314,6 +322,7 @@ impl Sandbox {
                 .map(|r| match self.dialect {
                     Dialect::Gitea | Dialect::Github => (s(&r["user"]["login"]), s(&r["content"])),
                     Dialect::Gitlab => (s(&r["user"]["username"]), s(&r["name"])),
+                    Dialect::AzureDevops => (s(&r["uniqueName"]), "like".to_string()),
                 })
                 .collect()
         });
