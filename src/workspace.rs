@@ -89,6 +89,35 @@ pub fn git_url(cfg: &Config, repo: &RepoName) -> Result<String> {
         .ok_or_else(|| anyhow::anyhow!("workspace: forge.url is needed to fetch and push {repo}"))
 }
 
+/// On Azure DevOps, git's credential as a header (SPEC 2.2.2): a PAT as
+/// `Authorization: Basic` of `:` and the token, an Entra token as `Bearer`;
+/// handed to each git call as `http.<url>.extraHeader` in its environment.
+/// None on every other kind (askpass).
+pub fn git_header(cfg: &Config) -> Result<Option<afk_git::Credentials>> {
+    if cfg.forge.kind != crate::forge::ForgeKind::AzureDevops {
+        return Ok(None);
+    }
+    let (token, header) = match cfg.entra_token()? {
+        Some(t) => {
+            let v = format!("Authorization: Bearer {}", t.expose());
+            (t, v)
+        }
+        None => {
+            let t = cfg.forge_token()?;
+            // the credential's encoded form is held too: a git error that
+            // echoed the header would show it, never the token
+            let basic =
+                crate::redact::Secret::new(crate::forge::profile::basic_credential(t.expose()));
+            (t, format!("Authorization: Basic {}", basic.expose()))
+        }
+    };
+    Ok(Some(afk_git::Credentials {
+        username: String::new(),
+        password: token.expose().to_string(),
+        header: Some(header),
+    }))
+}
+
 /// The real workspace, under `runner.git_cache`.
 pub struct Real {
     cfg: Config,
@@ -113,11 +142,12 @@ impl Real {
     }
 
     /// afk's credential for git: a GitHub App's installation token as
-    /// `x-access-token`, else afk's login and the configured token.
-    /// TODO(#86): on Azure DevOps the credential goes to git as
-    /// `http.<url>.extraHeader` (`Basic` of `:` + the PAT, or `Bearer` and an
-    /// Entra token) through `GIT_CONFIG_COUNT`/`_KEY_n`/`_VALUE_n` (SPEC 2.2.2).
+    /// `x-access-token`, else afk's login and the configured token; on Azure
+    /// DevOps a header (`git_header`).
     fn open(&self, forge: &dyn Forge) -> Result<afk_git::workspace::Workspace> {
+        if let Some(creds) = git_header(&self.cfg)? {
+            return Ok(self.with_creds(creds));
+        }
         let pair = self.creds.get_or_init(|| {
             let pair = match forge.git_credentials() {
                 Some(pair) => pair,
@@ -128,15 +158,20 @@ impl Real {
             pair.map_err(|e| crate::types::Invalid::from(format!("{e:#}")))
         });
         let (username, password) = pair.clone().map_err(|e| anyhow::anyhow!(e))?;
-        let creds = afk_git::Credentials { username, password };
-        Ok(
-            afk_git::workspace::Workspace::new(&self.root, self.scratch, Some(creds))
-                .with_author(self.cfg.runner.git_author())
-                .with_leftover_ignore(self.cfg.runner.leftover_ignore.clone())
-                .with_gate(self.cfg.gate.policy())
-                .with_secrets(crate::redact::held())
-                .with_tick_end(crate::process::tick_end()),
-        )
+        Ok(self.with_creds(afk_git::Credentials {
+            username,
+            password,
+            header: None,
+        }))
+    }
+
+    fn with_creds(&self, creds: afk_git::Credentials) -> afk_git::workspace::Workspace {
+        afk_git::workspace::Workspace::new(&self.root, self.scratch, Some(creds))
+            .with_author(self.cfg.runner.git_author())
+            .with_leftover_ignore(self.cfg.runner.leftover_ignore.clone())
+            .with_gate(self.cfg.gate.policy())
+            .with_secrets(crate::redact::held())
+            .with_tick_end(crate::process::tick_end())
     }
 
     fn place<'a>(

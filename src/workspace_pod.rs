@@ -168,6 +168,7 @@ impl PodEnv {
         let creds = afk_git::Credentials {
             username: read("username")?,
             password: read("token")?,
+            header: None,
         };
         Ok(afk_git::workspace::Workspace::new(
             &self.cache,

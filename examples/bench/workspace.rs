@@ -88,6 +88,7 @@ pub fn workspace_bench(dir: &Path) {
     );
     let url = format!("{}/bench/big.git", sb.url);
     let creds = afk::git::Credentials {
+        header: None,
         username: "afk-bot".into(),
         password: sb.token(),
     };

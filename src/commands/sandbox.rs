@@ -221,21 +221,19 @@ fn print_config(
     dialect: sandbox::Dialect,
     (kubernetes, model): (bool, Option<crate::types::AgentKind>),
 ) -> Result<()> {
-    let forge = sb.forge_keys();
+    let repos = sb.state.lock().unwrap().repo_names();
+    let forge = format!(
+        "{}\n{}",
+        sb.forge_keys(),
+        sb.repo_keys(&repos.iter().map(String::as_str).collect::<Vec<_>>())
+    );
     let admin = dialect.admin_routes();
     // A complete config for trying afk against this sandbox with only the
     // binary: the scripted demo agent is written beside the repositories.
     let agent = sb.dir.join("demo-agent.sh");
     crate::example::write_demo_agent(&agent)
         .with_context(|| format!("sandbox: cannot write {}", agent.display()))?;
-    let allowlist: Vec<String> = sb
-        .state
-        .lock()
-        .unwrap()
-        .repo_names()
-        .into_iter()
-        .map(|r| format!("\"{r}\""))
-        .collect();
+    let allowlist: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
     // Whoever reads this may close the pipe after the first line (`| head -1`):
     // a failed write to stdout must not stop the server.
     let text = format!(

@@ -297,9 +297,7 @@ const AZURE_DEVOPS: Profile = Profile {
     merges_branches: true,
     conditional_reads: false,
     tells_comment_edits: true,
-    not_yet: Some(
-        "Azure DevOps is not supported yet (issue #86: the adapter and the sandbox dialect are being built)",
-    ),
+    not_yet: None,
 };
 
 /// The profile of `kind`: a match, so a kind without its profile does not compile.

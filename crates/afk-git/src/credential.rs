@@ -99,14 +99,24 @@ impl SecretFd {
 /// and the file holding the password.
 pub(crate) struct Auth {
     pub(crate) origin: String,
-    pub(crate) secret: SecretFd,
+    /// askpass's password; None when the credential is a header
+    pub(crate) secret: Option<SecretFd>,
+    /// the call's URL, which a header credential is scoped to
+    pub(crate) scope: String,
 }
 
 /// HTTP credentials for the mirror; `Debug` never shows the password.
 #[derive(Clone)]
 pub struct Credentials {
     pub username: String,
+    /// the forge token (what the workspace's scan looks for in a turn)
     pub password: String,
+    /// Instead of askpass, the whole `Authorization` header git sends to
+    /// the call's URL (Azure DevOps's `Basic` of `:` + a PAT, or `Bearer`
+    /// and an Entra token: SPEC 2.2.2), handed to that one git call as
+    /// `http.<url>.extraHeader` through `GIT_CONFIG_COUNT`/`_KEY_0`/
+    /// `_VALUE_0` in its environment: never an argument, a URL or a file.
+    pub header: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {

@@ -79,6 +79,8 @@ impl Git {
         c.env("GIT_TERMINAL_PROMPT", "0")
             .env("LC_ALL", "C")
             .env_remove("GIT_ASKPASS")
+            // config only afk hands a call (a header credential, below)
+            .env_remove("GIT_CONFIG_COUNT")
             .env_remove("SSH_ASKPASS")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -101,22 +103,34 @@ impl Git {
                 "credential.helper=",
                 "-c",
                 "http.followRedirects=false",
-            ])
-            .env("GIT_ASKPASS", self.askpass()?)
-            .env("AFK_GIT_ORIGIN", &a.origin)
-            .env("AFK_GIT_USERNAME", &cr.username)
-            .env("AFK_GIT_SECRET_FD", a.secret.raw().to_string());
-            let fd = a.secret.raw();
-            use std::os::unix::process::CommandExt;
-            // SAFETY: fcntl(2) is async-signal-safe: in this child only, the
-            // secret's descriptor survives exec (git, then its askpass)
-            unsafe {
-                c.pre_exec(move || {
-                    if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
-                        return Err(std::io::Error::last_os_error());
+            ]);
+            match (&cr.header, &a.secret) {
+                // the header for this call's URL only (git matches
+                // `http.<url>.*` by scheme, host, port and path prefix)
+                (Some(header), _) => {
+                    c.env("GIT_CONFIG_COUNT", "1")
+                        .env("GIT_CONFIG_KEY_0", format!("http.{}.extraHeader", a.scope))
+                        .env("GIT_CONFIG_VALUE_0", header);
+                }
+                (None, Some(secret)) => {
+                    c.env("GIT_ASKPASS", self.askpass()?)
+                        .env("AFK_GIT_ORIGIN", &a.origin)
+                        .env("AFK_GIT_USERNAME", &cr.username)
+                        .env("AFK_GIT_SECRET_FD", secret.raw().to_string());
+                    let fd = secret.raw();
+                    use std::os::unix::process::CommandExt;
+                    // SAFETY: fcntl(2) is async-signal-safe: in this child only, the
+                    // secret's descriptor survives exec (git, then its askpass)
+                    unsafe {
+                        c.pre_exec(move || {
+                            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                                return Err(std::io::Error::last_os_error());
+                            }
+                            Ok(())
+                        });
                     }
-                    Ok(())
-                });
+                }
+                (None, None) => {}
             }
         }
         Ok(c)
@@ -153,9 +167,17 @@ impl Git {
         };
         std::fs::create_dir_all(&self.work_dir)
             .with_context(|| format!("git: cannot create {}", self.work_dir.display()))?;
+        // the URL git is given, without a query or fragment: what
+        // `http.<url>.extraHeader` is scoped to
+        let scope = url[..url.find(['?', '#']).unwrap_or(url.len())].to_string();
+        let secret = match cr.header {
+            Some(_) => None,
+            None => Some(SecretFd::create(&cr.password)?),
+        };
         Ok(Auth {
             origin,
-            secret: SecretFd::create(&cr.password)?,
+            secret,
+            scope,
         })
     }
 

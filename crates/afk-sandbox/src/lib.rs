@@ -149,6 +149,12 @@ impl Sandbox {
     pub fn forge_keys(&self) -> String {
         self.dialect.forge_keys(&self.url)
     }
+
+    /// afk's `[forge]` keys for the allowlisted `repos`
+    /// (`Dialect::repo_keys`): Azure DevOps's area paths.
+    pub fn repo_keys(&self, repos: &[&str]) -> String {
+        self.dialect.repo_keys(repos)
+    }
 }
 
 /// Start the sandbox on `addr` (loopback only) in background threads, speaking Gitea.

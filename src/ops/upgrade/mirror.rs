@@ -122,9 +122,16 @@ pub(super) fn credentials(
     forge: &dyn crate::forge::Forge,
     me: &str,
 ) -> anyhow::Result<crate::git::Credentials> {
+    if let Some(creds) = crate::workspace::git_header(cfg)? {
+        return Ok(creds);
+    }
     let (username, password) = match forge.git_credentials() {
         Some(pair) => pair?,
         None => (me.to_string(), cfg.forge_token()?.expose().to_string()),
     };
-    Ok(crate::git::Credentials { username, password })
+    Ok(crate::git::Credentials {
+        username,
+        password,
+        header: None,
+    })
 }

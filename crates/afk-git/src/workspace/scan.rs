@@ -144,6 +144,7 @@ mod tests {
         let creds = Credentials {
             username: "afk".into(),
             password: password.into(),
+            header: None,
         };
         let ws = Workspace::new(&dir, "t", Some(creds));
         let gd = repo.join(".git");

@@ -17,6 +17,21 @@ use crate::model::Forge;
 use afk_model::ForgeKind;
 use sha2::{Digest, Sha256};
 
+/// `s` as a TOML basic string (quotes and backslashes escaped).
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// [`Dialect`] and [`Dialect::ALL`] from one list: a dialect added to the
 /// enum is in `ALL` (so in `NAMES`, `--dialect`, and the tests'
 /// `both_dialects!` check) by construction, never by a second hand-kept list.
@@ -137,6 +152,30 @@ impl Dialect {
                 "kind = \"azure-devops\"\nurl = \"{url}{p}\"\nvssps_url = \"{url}{p}/_vssps\"",
                 p = self.api_prefix()
             ),
+        }
+    }
+
+    /// The `[forge]` keys afk needs per allowlisted repository (`repos`,
+    /// as the allowlist names them), as lines inside `[forge]` after
+    /// [`Dialect::forge_keys`]: on Azure DevOps each repository's area path
+    /// (the sandbox files a repository's work items under `Project\repo`),
+    /// as an inline table; nothing on the other forges.
+    pub fn repo_keys(self, repos: &[&str]) -> String {
+        match self {
+            Dialect::Gitea | Dialect::Github | Dialect::Gitlab => String::new(),
+            Dialect::AzureDevops => {
+                let entries: Vec<String> = repos
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} = {}",
+                            toml_string(r),
+                            toml_string(&crate::model::azure::area_of(r))
+                        )
+                    })
+                    .collect();
+                format!("azure_devops.area_paths = {{ {} }}", entries.join(", "))
+            }
         }
     }
 
