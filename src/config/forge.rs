@@ -230,20 +230,26 @@ impl Config {
     }
 
     /// Azure DevOps' Entra access token (`entra_token_file`, else
-    /// `entra_token_env`), re-read every tick; None: a PAT is configured.
-    /// TODO(#86): read the `exp` claim and refuse a token that expired or
-    /// expires before the tick's deadline, naming the key (SPEC 2.2.1).
+    /// `entra_token_env`), re-read every tick; None: a PAT is configured. A
+    /// token that expired, or expires before the tick's deadline, is an
+    /// error naming the key, before any request (SPEC 2.2.1).
     pub fn entra_token(&self) -> Result<Option<Secret>> {
         if let Some(p) = &self.forge.entra_token_file {
             let t = read_secret_file(p, "forge.entra_token_file")?;
-            return Ok(Some(Secret::new(t.trim())));
+            let t = Secret::new(t.trim());
+            self.entra_in_time(&t, "forge.entra_token_file")?;
+            return Ok(Some(t));
         }
         let name = &self.forge.entra_token_env;
         if name.is_empty() {
             return Ok(None);
         }
         match std::env::var(name).ok().filter(|t| !t.trim().is_empty()) {
-            Some(t) => Ok(Some(Secret::new(t.trim()))),
+            Some(t) => {
+                let t = Secret::new(t.trim());
+                self.entra_in_time(&t, "forge.entra_token_env")?;
+                Ok(Some(t))
+            }
             None => bail!(cfg_hint(
                 format!(
                     "config: the Entra token is missing: the environment variable {name} (forge.entra_token_env) is unset or empty"
@@ -251,6 +257,31 @@ impl Config {
                 format!("set the environment variable {name}")
             )),
         }
+    }
+
+    /// An Entra token usable for the whole tick: its `exp` (read, not
+    /// verified) after the tick's deadline.
+    fn entra_in_time(&self, token: &Secret, key: &str) -> Result<()> {
+        let exp = crate::core::entra::expiry(token.expose()).map_err(|why| {
+            anyhow::anyhow!("config: the Entra token ({key}) cannot be read: {why}")
+        })?;
+        let (now, deadline) = (
+            crate::clock::now().unix_timestamp(),
+            i64::try_from(self.tick_timeout.as_secs()).unwrap_or(i64::MAX),
+        );
+        match crate::core::entra::refusal(exp, now, deadline) {
+            None => Ok(()),
+            Some(why) => bail!(cfg_hint(
+                format!("config: the Entra token ({key}) cannot be used: {why}"),
+                "renew it (afk never obtains or refreshes an Entra token)"
+            )),
+        }
+    }
+
+    /// The Entra token's expiry (Unix seconds), for doctor; None without one.
+    pub fn entra_expiry(&self) -> Option<i64> {
+        let t = self.entra_token().ok()??;
+        crate::core::entra::expiry(t.expose()).ok()
     }
 
     pub fn forge_token(&self) -> Result<Secret> {

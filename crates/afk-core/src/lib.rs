@@ -41,6 +41,7 @@ pub mod conversation;
 pub mod demo;
 pub mod dispatch;
 pub mod end_plan;
+pub mod entra;
 pub mod escalation;
 pub mod event_fold;
 pub mod explain;
