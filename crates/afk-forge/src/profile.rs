@@ -53,6 +53,9 @@ pub struct Setup {
     pub close_state: String,
     /// `(project/repository, area path)` of each allowlisted repository
     pub area_paths: Vec<(String, String)>,
+    /// an Entra token's `exp` (Unix seconds, read unverified), for doctor;
+    /// None with a PAT
+    pub entra_expiry: Option<i64>,
 }
 
 /// The forge of a kind as an app's installation: the client (its token

@@ -21,11 +21,19 @@ const OWN: &[&str] = &["GenericContribute", "CreateBranch", "PullRequestContribu
 impl AzureDevops {
     /// Every line of SPEC 2.2.8 this adapter reads.
     pub(super) fn diagnosis(&self) -> Vec<Diagnosis> {
-        // TODO(#86): an Entra token's expiry (its `exp` claim) on this line
-        let mut out = vec![Diagnosis::ok(
-            "token",
-            "a PAT's own scopes and expiry cannot be read with a PAT: check them in the user settings".into(),
-        )];
+        let token = match self.setup.entra_expiry {
+            Some(exp) => format!(
+                "an Entra token, expiring at {} (renewed outside afk)",
+                time::OffsetDateTime::from_unix_timestamp(exp)
+                    .ok()
+                    .and_then(|t| t
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .ok())
+                    .unwrap_or_else(|| format!("{exp} (Unix time)"))
+            ),
+            None => "a PAT's own scopes and expiry cannot be read with a PAT: check them in the user settings".into(),
+        };
+        let mut out = vec![Diagnosis::ok("token", token)];
         for (repo, area) in &self.setup.area_paths {
             let Ok(name) = RepoName::parse_for(NameShape::ProjectRepo, repo) else {
                 continue;
