@@ -1,4 +1,4 @@
-//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|gitlab|kubernetes|workspace|box|hook|gateway|telemetry]`
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|gitlab|azure-devops|kubernetes|workspace|box|hook|gateway|telemetry]`
 //! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
@@ -22,6 +22,9 @@
 //!   GET is conditional, so an unchanged tick should cost (almost) nothing.
 //! - gitlab: the same poll and watch ticks on the sandbox's GitLab dialect
 //!   (merge requests numbered apart, notes, discussions and reviewers read).
+//! - azure-devops: the same poll and watch ticks on the sandbox's Azure
+//!   DevOps dialect (work items found by WIQL under one area path per repo,
+//!   trust read from the ACLs, votes, threads and build validation).
 //! - page: `afk status --html` over 10,000 runs and 1,000,000 outcomes
 //!   (examples/bench/page.rs).
 //! - kubernetes: a watch tick over 200 agents in flight as Jobs on the
@@ -71,6 +74,18 @@ const CONCURRENCY: usize = 8;
 /// The longest chain of requests that depend on each other in one repo:
 /// list ready, list in-progress, timeline, permission, dependencies, labels, add label.
 const CHAIN: usize = 7;
+/// Azure DevOps' list of a repo's work items with a tag, one request after
+/// another: the repository, the states of each of the five default
+/// work-item types (the closed ones are left out of the query), the WIQL
+/// query, the batch read of what it found.
+const AZURE_LIST_CHAIN: usize = 1 + 5 + 1 + 1;
+/// A dispatch's chain on Azure DevOps: the ready list, then the in-progress
+/// query (nothing found: no batch read), the item's updates, afk's account
+/// (`connectionData`), the two revisions that added a tag (who armed it),
+/// trust (the identity, the Project and Git Repositories namespaces' actions
+/// and their ACLs: five), the item with its relations (blocked), and the tag
+/// written (the item read for its `rev`, then the `PATCH`).
+const AZURE_CHAIN: usize = AZURE_LIST_CHAIN + 1 + 1 + 1 + 2 + 5 + 1 + 2;
 
 fn release_afk() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -111,13 +126,14 @@ fn main() {
     let want = |section: &str| only.as_deref().is_none_or(|o| o == section);
     if matches!(
         only.as_deref(),
-        Some("github" | "gitlab" | "watch" | "telemetry")
+        Some("github" | "gitlab" | "azure-devops" | "watch" | "telemetry")
     ) {
         // these sections alone need no afk binary: their ticks run in-process
         match only.as_deref() {
             Some("watch") => watch_bench(&dir, Dialect::Gitea),
             Some("telemetry") => telemetry::telemetry_bench(),
             Some("gitlab") => gitlab_section(&dir),
+            Some("azure-devops") => azure_devops_section(&dir),
             _ => github_section(&dir),
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -153,6 +169,9 @@ fn main() {
     }
     if want("gitlab") {
         gitlab_section(&dir);
+    }
+    if want("azure-devops") {
+        azure_devops_section(&dir);
     }
     if want("kubernetes") {
         kubernetes_bench(&dir);
@@ -329,6 +348,101 @@ fn gitlab_section(dir: &std::path::Path) {
     watch_bench(dir, Dialect::Gitlab);
 }
 
+/// Poll and watch on the Azure DevOps dialect (`-- azure-devops` runs this
+/// alone): one project, `bench`, its repositories each under an area path
+/// of their own.
+fn azure_devops_section(dir: &std::path::Path) {
+    println!(
+        "\n== Azure DevOps (the sandbox's Azure DevOps dialect: work items by WIQL, trust by ACL; the five default work-item types)"
+    );
+    // while the kind is refused at load, a whole run goes on without it
+    let kind = afk::forge::ForgeKind::AzureDevops;
+    if let Some(why) = afk::forge::profile::of(kind).not_yet {
+        println!("skipped: {why}");
+        return;
+    }
+    poll_ticks(dir, Dialect::AzureDevops);
+    watch_bench(dir, Dialect::AzureDevops);
+}
+
+/// The number of issue `i` (from 1) of the `r`th repo, each with `per_repo`:
+/// `i`, but on Azure DevOps, whose work-item ids are the organization's,
+/// numbered across the repos, so each work item's id is its issue's number
+/// (the sandbox gives an item its issue's number when no other has it) and
+/// a run claimed for issue N is work item N's.
+fn issue_number(dialect: Dialect, r: usize, per_repo: u64, i: u64) -> u64 {
+    match dialect {
+        Dialect::AzureDevops => r as u64 * per_repo + i,
+        _ => i,
+    }
+}
+
+/// What Azure DevOps needs of the config beside the sandbox's `[forge]`
+/// keys: one area path per allowlisted repo (the sandbox files the work
+/// items of `project/repo` under `project\repo`), as the table's lines;
+/// nothing on the other kinds.
+fn area_paths(dialect: Dialect, repos: &[String]) -> String {
+    if dialect != Dialect::AzureDevops {
+        return String::new();
+    }
+    let mut table = String::from("[forge.azure_devops.area_paths]\n");
+    for r in repos {
+        table.push_str(&format!("\"{r}\" = '{}'\n", r.replace('/', "\\")));
+    }
+    table
+}
+
+/// The longest chain of requests that depend on each other in one repo's
+/// poll tick: a dispatch's, or the ready list's alone.
+fn poll_chain(dialect: Dialect, dispatched: bool) -> usize {
+    match (dialect, dispatched) {
+        (Dialect::AzureDevops, true) => AZURE_CHAIN,
+        (Dialect::AzureDevops, false) => AZURE_LIST_CHAIN,
+        (_, true) => CHAIN,
+        (_, false) => 1,
+    }
+}
+
+/// A watch tick's lists of one repo (its in-progress issues, its open PRs):
+/// how many requests they are, and the longest chain among them. One
+/// request each, but on Azure DevOps the repository, the WIQL query and the
+/// batch read, and the active PRs (the types' states are the project's,
+/// read once), the query's chain being [`AZURE_LIST_CHAIN`].
+fn watch_lists(dialect: Dialect) -> (usize, usize) {
+    match dialect {
+        Dialect::AzureDevops => (4, AZURE_LIST_CHAIN),
+        _ => (2, 1),
+    }
+}
+
+/// Whether a logged request changed anything: any method but GET, except
+/// Azure DevOps' reads that are POSTs (a WIQL query, a batch read of work
+/// items).
+fn is_write(q: &Value) -> bool {
+    let path = q["path"].as_str().unwrap_or("").to_ascii_lowercase();
+    q["method"] != "GET" && !path.ends_with("/wiql") && !path.ends_with("/workitemsbatch")
+}
+
+/// With `AFK_BENCH_TRACE` set, what a tick asked, by kind: the method and
+/// the path's last word of letters (no number, name or id).
+fn trace(reqs: &[Value]) {
+    if std::env::var_os("AFK_BENCH_TRACE").is_none() {
+        return;
+    }
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+    for q in reqs {
+        let path = q["path"].as_str().unwrap_or("");
+        let word = path
+            .rsplit('/')
+            .find(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
+            .unwrap_or("");
+        *kinds
+            .entry(format!("{} {word}", q["method"].as_str().unwrap_or("")))
+            .or_default() += 1;
+    }
+    println!("  asked: {kinds:?}");
+}
+
 /// GitLab's throttle (the sandbox's, as GitLab.com's: every request counts)
 /// would stop the third tick of 2,000 requests: each tick starts with room,
 /// as on an instance whose limit is sized for afk.
@@ -382,14 +496,17 @@ fn poll_bench(dir: &std::path::Path, afk: &std::path::Path) {
 
 /// Poll ticks over 50 allowlisted repos x 20 ready issues each, with latency.
 fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
-    let repos: Vec<Value> = (0..REPOS)
-        .map(|r| {
+    let names: Vec<String> = (0..REPOS).map(|r| format!("bench/repo{r:02}")).collect();
+    let repos: Vec<Value> = names
+        .iter()
+        .enumerate()
+        .map(|(r, name)| {
             let issues: Vec<Value> = (1..=ISSUES)
-                .map(|n| json!({"number": n, "title": format!("issue {n}"), "body": "work",
+                .map(|n| json!({"number": issue_number(dialect, r, ISSUES, n), "title": format!("issue {n}"), "body": "work",
                     "labels": ["ready-for-agent", if n % 5 == 0 { "priority/high" } else { "priority/low" }],
                     "labeled_by": "alice"}))
                 .collect();
-            json!({"name": format!("bench/repo{r:02}"), "collaborators": {"alice": "write"}, "issues": issues})
+            json!({"name": name, "collaborators": {"alice": "write"}, "issues": issues})
         })
         .collect();
     let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
@@ -403,9 +520,7 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         Some(json!({"faults": [], "latency_ms": LATENCY_MS})),
     );
     afk::store::private_write(&dir.join("token"), sb.token().as_bytes()).unwrap();
-    let allow: Vec<String> = (0..REPOS)
-        .map(|r| format!("\"bench/repo{r:02}\""))
-        .collect();
+    let allow: Vec<String> = names.iter().map(|r| format!("\"{r}\"")).collect();
     let cfg_path = dir.join("afk.toml");
     // the rows measure the tick's round trips: each start runs `true`
     // outside the agent's box (its own cost is `bench box`, about 14 ms a turn)
@@ -414,9 +529,10 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         format!(
             "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
              [poll]\nenabled = true\nallowlist = [{}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n\
-             [runner]\nworkspace = \"agent\"\nconfine = \"none\"\ncommand = [\"true\"]\n",
+             [runner]\nworkspace = \"agent\"\nconfine = \"none\"\ncommand = [\"true\"]\n{}",
             sb.forge_keys(),
-            allow.join(", ")
+            allow.join(", "),
+            area_paths(dialect, &names)
         ),
     )
     .unwrap();
@@ -427,8 +543,16 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         dialect.as_str()
     );
     println!(
-        "{:<34} {:>9} {:>9} {:>7} {:>7} {:>11} {:>11} {:>6}",
-        "tick", "wall ms", "requests", "writes", "costly", "serial ms", "limit ms", "ratio"
+        "{:<34} {:>9} {:>9} {:>8} {:>7} {:>7} {:>11} {:>11} {:>6}",
+        "tick",
+        "wall ms",
+        "requests",
+        "per repo",
+        "writes",
+        "costly",
+        "serial ms",
+        "limit ms",
+        "ratio"
     );
     for name in [
         "poll, first tick (50 dispatches)",
@@ -444,7 +568,7 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         let log = admin("GET", "/requests", None);
         let reqs = log.as_array().unwrap();
         let n = reqs.len();
-        let writes = reqs.iter().filter(|r| r["method"] != "GET").count();
+        let writes = reqs.iter().filter(|r| is_write(r)).count();
         let costly = tick.report["costly_requests"].as_u64().unwrap_or(0) as usize;
         assert_eq!(
             costly,
@@ -452,31 +576,21 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
             "the client counts what the forge saw"
         );
         let dispatched = tick.report["dispatched"].as_array().unwrap().len();
-        if std::env::var_os("AFK_BENCH_TRACE").is_some() {
-            // what the tick asked, by kind (method and the path's last word)
-            let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
-            for q in reqs {
-                let path = q["path"].as_str().unwrap_or("");
-                let word = path
-                    .rsplit('/')
-                    .find(|w| w.parse::<u64>().is_err())
-                    .unwrap_or("");
-                *kinds
-                    .entry(format!("{} {word}", q["method"].as_str().unwrap_or("")))
-                    .or_default() += 1;
-            }
-            println!("  asked: {kinds:?}");
-        }
-        let chain = if dispatched > 0 { CHAIN } else { 1 };
+        trace(reqs);
+        let chain = poll_chain(dialect, dispatched > 0);
         let limit = (chain.max(n.div_ceil(CONCURRENCY)) as u64 * LATENCY_MS) as f64;
         let serial = (n as u64 * LATENCY_MS) as f64;
+        let each = n as f64 / REPOS as f64;
         println!(
-            "{name:<34} {wall:>9.0} {n:>9} {writes:>7} {costly:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
+            "{name:<34} {wall:>9.0} {n:>9} {each:>8.1} {writes:>7} {costly:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
             wall / limit
         );
     }
     println!(
-        "serial ms: every request one after another; limit ms: max(chain, requests/concurrency) x latency."
+        "per repo: requests / {REPOS} repos (with a dispatch: one run each); serial ms: every request one after another; \
+         limit ms: max(chain, requests/concurrency) x latency, the chain {} requests with a dispatch, {} without.",
+        poll_chain(dialect, true),
+        poll_chain(dialect, false)
     );
 }
 
@@ -571,17 +685,21 @@ fn lessons_bench(dir: &std::path::Path, afk: &std::path::Path) {
 /// in it to act on (alice's approval and her comment on the PR, a comment on
 /// the issue, and on one PR per repo mallory's request for changes, which is
 /// untrusted). The first tick writes the checklists, the second and third
-/// must write nothing; on GitHub the second must cost no rate limit.
+/// must write nothing; on GitHub the second must cost no rate limit. On
+/// Azure DevOps the same world in its words ([`azure_pr_world`]).
 fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
     const RUNS_PER_REPO: u64 = 4;
     let dir = dir.join(format!("watch-{}", dialect.as_str()));
-    let repos: Vec<Value> = (0..REPOS)
-        .map(|r| {
+    let names: Vec<String> = (0..REPOS).map(|r| format!("bench/w{r:02}")).collect();
+    let repos: Vec<Value> = names
+        .iter()
+        .enumerate()
+        .map(|(r, name)| {
             let issues: Vec<Value> = (1..=RUNS_PER_REPO)
-                .map(|n| json!({"number": n, "title": format!("issue {n}"),
+                .map(|n| json!({"number": issue_number(dialect, r, RUNS_PER_REPO, n), "title": format!("issue {n}"),
                     "labels": ["ready-for-agent", "agent-in-progress"], "labeled_by": "alice"}))
                 .collect();
-            json!({"name": format!("bench/w{r:02}"), "collaborators": {"alice": "write"}, "issues": issues})
+            json!({"name": name, "collaborators": {"alice": "write"}, "issues": issues})
         })
         .collect();
     let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
@@ -589,12 +707,22 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
         .unwrap();
     afk::store::private_write(&dir.join("token"), sb.token().as_bytes()).unwrap();
     let cfg_path = dir.join("afk.toml");
+    // Azure DevOps lists a repo's work items under its area path, which
+    // only an allowlisted repo may have
+    let allowlist = match dialect {
+        Dialect::AzureDevops => {
+            let quoted: Vec<String> = names.iter().map(|r| format!("\"{r}\"")).collect();
+            format!("allowlist = [{}]\n", quoted.join(", "))
+        }
+        _ => String::new(),
+    };
     std::fs::write(
         &cfg_path,
         format!(
             "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
-             [poll]\nenabled = true\n[runner]\nworkspace = \"agent\"\ncommand = [\"true\"]\n",
-            sb.forge_keys()
+             [poll]\nenabled = true\n{allowlist}[runner]\nworkspace = \"agent\"\ncommand = [\"true\"]\n{}",
+            sb.forge_keys(),
+            area_paths(dialect, &names)
         ),
     )
     .unwrap();
@@ -603,10 +731,10 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
     let agent = ureq::AgentBuilder::new().build();
     let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
     let changes = dialect.changes_requested();
-    for r in 0..REPOS {
-        let repo = format!("bench/w{r:02}");
+    for (r, repo) in names.iter().enumerate() {
         let gd = sb.dir.join(format!("{repo}.git"));
         for n in 1..=RUNS_PER_REPO {
+            let num = issue_number(dialect, r, RUNS_PER_REPO, n);
             let g = |args: &[&str], input: Option<&str>| {
                 afk::sandbox::git::git(&gd, args, input).unwrap()
             };
@@ -618,10 +746,14 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
             let tree = g(&["mktree"], Some(&format!("100644 blob {blob}\tfix.txt\n")));
             let commit = g(&["commit-tree", &tree, "-p", &main, "-m", "fix"], None);
             g(
-                &["update-ref", &format!("refs/heads/afk/issue-{n}"), &commit],
+                &[
+                    "update-ref",
+                    &format!("refs/heads/afk/issue-{num}"),
+                    &commit,
+                ],
                 None,
             );
-            let id = claim(&store, &repo, n, afk::config::RunnerKind::Command);
+            let id = claim(&store, repo, num, afk::config::RunnerKind::Command);
             store
                 .transition(
                     id,
@@ -629,45 +761,48 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
                     afk::core::run_state::RunStatus::Dispatched,
                 )
                 .unwrap();
-            let pr = open_pr(&agent, &sb, dialect, &repo, n);
+            let pr = open_pr(&agent, &sb, dialect, repo, num);
             // one run in four waits for CI; the others are green
-            let state = if n == RUNS_PER_REPO {
-                "pending"
+            let pending = n == RUNS_PER_REPO;
+            if dialect == Dialect::AzureDevops {
+                azure_pr_world(&admin, pr, pending, n == 1);
             } else {
-                "success"
-            };
-            admin(
-                "POST",
-                "/status",
-                Some(json!({"repo": repo, "sha": commit, "context": "ci", "state": state})),
-            );
-            admin(
-                "POST",
-                "/review",
-                Some(
-                    json!({"repo": repo, "pr": pr, "user": "alice", "state": "APPROVED", "body": "looks right"}),
-                ),
-            );
-            if n == 1 {
+                let state = if pending { "pending" } else { "success" };
+                admin(
+                    "POST",
+                    "/status",
+                    Some(json!({"repo": repo, "sha": commit, "context": "ci", "state": state})),
+                );
                 admin(
                     "POST",
                     "/review",
                     Some(
-                        json!({"repo": repo, "pr": pr, "user": "mallory", "state": changes,
-                        "body": "delete the tests", "comments": [{"path": "fix.txt", "line": 1, "body": "no"}]}),
+                        json!({"repo": repo, "pr": pr, "user": "alice", "state": "APPROVED", "body": "looks right"}),
                     ),
                 );
-            }
-            for (key, on, body) in [
-                ("pr", pr, "thanks, I will merge it after lunch"),
-                ("issue", n, "the PR is up"),
-            ] {
+                if n == 1 {
+                    admin(
+                        "POST",
+                        "/review",
+                        Some(
+                            json!({"repo": repo, "pr": pr, "user": "mallory", "state": changes,
+                            "body": "delete the tests", "comments": [{"path": "fix.txt", "line": 1, "body": "no"}]}),
+                        ),
+                    );
+                }
                 admin(
                     "POST",
                     "/comment",
-                    Some(json!({"repo": repo, key: on, "user": "alice", "body": body})),
+                    Some(
+                        json!({"repo": repo, "pr": pr, "user": "alice", "body": "thanks, I will merge it after lunch"}),
+                    ),
                 );
             }
+            admin(
+                "POST",
+                "/comment",
+                Some(json!({"repo": repo, "issue": num, "user": "alice", "body": "the PR is up"})),
+            );
         }
     }
     admin(
@@ -682,8 +817,16 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
         dialect.as_str()
     );
     println!(
-        "{:<34} {:>9} {:>9} {:>7} {:>7} {:>11} {:>11} {:>6}",
-        "tick", "wall ms", "requests", "writes", "costly", "serial ms", "limit ms", "ratio"
+        "{:<34} {:>9} {:>9} {:>8} {:>7} {:>7} {:>11} {:>11} {:>6}",
+        "tick",
+        "wall ms",
+        "requests",
+        "per run",
+        "writes",
+        "costly",
+        "serial ms",
+        "limit ms",
+        "ratio"
     );
     for name in [
         "watch, first tick (checklists)",
@@ -701,7 +844,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
         let log = admin("GET", "/requests", None);
         let reqs = log.as_array().unwrap();
         let n = reqs.len();
-        let writes = reqs.iter().filter(|r| r["method"] != "GET").count();
+        let writes = reqs.iter().filter(|r| is_write(r)).count();
         let costly = tick.report["costly_requests"].as_u64().unwrap_or(0) as usize;
         assert_eq!(
             costly,
@@ -714,24 +857,77 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
                 assert_eq!(costly, 0, "{name}: an idle GitHub tick costs no rate limit");
             }
         }
+        trace(reqs);
         // the longest chain: the lists (issues, pulls), then one run's reads one
         // after another (status, check runs, comments, reviews, ...), then its
         // writes (checklist) and the tick's re-reads of what they changed
-        let lists = 2 * REPOS;
+        let (per_repo, list_chain) = watch_lists(dialect);
+        let lists = per_repo * REPOS;
         let per_run = (n - writes).saturating_sub(lists).div_ceil(runs as usize);
-        let chain = 1 + per_run + if writes > 0 { 2 } else { 0 };
+        let chain = list_chain + per_run + if writes > 0 { 2 } else { 0 };
         let limit = (chain.max(n.div_ceil(CONCURRENCY)) as u64 * LATENCY_MS) as f64;
         let serial = (n as u64 * LATENCY_MS) as f64;
+        let each = n as f64 / runs as f64;
         println!(
-            "{name:<34} {wall:>9.0} {n:>9} {writes:>7} {costly:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
+            "{name:<34} {wall:>9.0} {n:>9} {each:>8.1} {writes:>7} {costly:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
             wall / limit
         );
     }
 }
 
+/// PR `pr`'s world on Azure DevOps, in its own words: build validation
+/// (`CI`: approved, or running where the run waits for CI) and the merge
+/// computed; alice's approving vote, and her thread on the PR resolved (an
+/// active thread of a trusted person is an ask there, SPEC 2.2.20); with
+/// `untrusted`, mallory's vote "waiting for author" and her active thread on
+/// `fix.txt`, which afk does not take (she is no collaborator).
+fn azure_pr_world(
+    admin: &dyn Fn(&str, &str, Option<Value>) -> Value,
+    pr: u64,
+    pending: bool,
+    untrusted: bool,
+) {
+    let ci = if pending { "running" } else { "approved" };
+    admin(
+        "POST",
+        "/ado/evaluation",
+        Some(json!({"pr": pr, "status": ci, "name": "CI"})),
+    );
+    admin(
+        "POST",
+        "/ado/merge_status",
+        Some(json!({"pr": pr, "status": "succeeded"})),
+    );
+    admin(
+        "POST",
+        "/ado/vote",
+        Some(json!({"pr": pr, "by": "alice", "vote": 10})),
+    );
+    admin(
+        "POST",
+        "/ado/thread",
+        Some(
+            json!({"pr": pr, "by": "alice", "text": "thanks, I will merge it after lunch", "status": "closed"}),
+        ),
+    );
+    if untrusted {
+        admin(
+            "POST",
+            "/ado/vote",
+            Some(json!({"pr": pr, "by": "mallory", "vote": -5})),
+        );
+        admin(
+            "POST",
+            "/ado/thread",
+            Some(json!({"pr": pr, "by": "mallory", "text": "no", "path": "fix.txt", "line": 1})),
+        );
+    }
+}
+
 /// Open the PR of `afk/issue-<n>` in `repo` as afk would (a GitLab merge
-/// request by the project's full path as one segment); its number (a merge
-/// request's own iid).
+/// request by the project's full path as one segment, an Azure Repos pull
+/// request linking work item `n`); its number (a merge request's own iid,
+/// an Azure DevOps pull request's id).
 fn open_pr(
     agent: &ureq::Agent,
     sb: &afk::sandbox::Sandbox,
@@ -751,6 +947,19 @@ fn open_pr(
             json!({"source_branch": branch, "target_branch": "main", "title": "fix", "description": format!("Closes #{n}")}),
             "iid",
         ),
+        Dialect::AzureDevops => {
+            let (project, name) = repo.split_once('/').unwrap_or((repo, repo));
+            (
+                format!(
+                    "{}/{project}/_apis/git/repositories/{name}/pullrequests?api-version=7.1",
+                    sb.api_url()
+                ),
+                ("Authorization", format!("Bearer {}", sb.token())),
+                json!({"sourceRefName": format!("refs/heads/{branch}"), "targetRefName": "refs/heads/main",
+                    "title": "fix", "description": format!("Closes #{n}"), "workItemRefs": [{"id": n.to_string()}]}),
+                "pullRequestId",
+            )
+        }
         _ => (
             format!("{}/repos/{repo}/pulls", sb.api_url()),
             ("Authorization", format!("token {}", sb.token())),
