@@ -186,6 +186,45 @@ pub fn rewrite(now: &str, new: &str, run_id: RunId) -> bool {
 /// (nothing in it is addressed to a model); where the run is. Every outside
 /// string is sanitised and bounded; the whole stays under GitHub's 65,536.
 pub fn body(f: &Facts) -> String {
+    render(f, MESSAGE_MAX, None)
+}
+
+/// afk's PR body within `max` characters as Azure DevOps counts them
+/// (`azure::talk::description_len`; it takes 4,000, SPEC 2.2.16): `Closes
+/// #N`, the run id and the marker stay whole. The agent's message is cut
+/// first, and the body says where and how much; only when the rest alone is
+/// too long is the rest cut between `Closes #N` and the footer, said there
+/// (`azure::talk::fit_description`).
+pub fn body_within(f: &Facts, max: usize) -> String {
+    let fits = |b: &String| crate::azure::talk::description_len(b) <= max;
+    let whole = body(f);
+    if fits(&whole) {
+        return whole;
+    }
+    let shown = f
+        .final_message
+        .map(str::trim)
+        .map_or(0, |m| m.chars().count().min(MESSAGE_MAX));
+    let least = render(f, 0, Some(max));
+    if !fits(&least) {
+        return crate::azure::talk::fit_description(&least, max);
+    }
+    // the most of the message that fits: `lo` fits, `hi` does not
+    let (mut lo, mut hi) = (0, shown);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(&render(f, mid, Some(max))) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    render(f, lo, Some(max))
+}
+
+/// The body with at most `message_max` characters of the agent's message;
+/// `limit`: the forge's limit the message was cut for, said at the cut.
+fn render(f: &Facts, message_max: usize, limit: Option<usize>) -> String {
     let mut s = format!("Closes #{}\n\n", f.issue);
     s.push_str("### What changed\n\n");
     match f.holds {
@@ -268,7 +307,7 @@ pub fn body(f: &Facts) -> String {
     s.push_str("\n### The agent's own words\n\n");
     match f.final_message.map(str::trim).filter(|m| !m.is_empty()) {
         Some(m) => {
-            let (kept, cut) = match m.char_indices().nth(MESSAGE_MAX) {
+            let (kept, cut) = match m.char_indices().nth(message_max) {
                 Some((at, _)) => (&m[..at], m[at..].chars().count()),
                 None => (m, 0),
             };
@@ -278,8 +317,12 @@ pub fn body(f: &Facts) -> String {
             s.push_str(&format!(
                 "Its latest final message, quoted as it wrote it (afk checked none of it):\n\n{fence}text\n{text}\n{fence}\n"
             ));
-            if cut > 0 {
-                s.push_str(&format!("\n(cut: {cut} more characters)\n"));
+            match (cut, limit) {
+                (0, _) => {}
+                (_, None) => s.push_str(&format!("\n(cut: {cut} more characters)\n")),
+                (_, Some(max)) => s.push_str(&format!(
+                    "\n(cut here to fit the forge's limit of {max} characters for this description: {cut} more characters)\n"
+                )),
             }
         }
         None => s.push_str("The agent left no final message.\n"),
@@ -665,5 +708,101 @@ mod tests {
         );
         assert!(long.contains("- … and 380 more"), "{long}");
         assert!(long.chars().count() < 65_536, "{}", long.chars().count());
+    }
+
+    #[test]
+    fn afks_pr_body_fits_a_forges_limit_cutting_the_message_first_where_it_says() {
+        let len = crate::azure::talk::description_len;
+        let branch = Branch {
+            base: "main".into(),
+            commits: vec![("abc1234".into(), "Fix the login".into())],
+            count: 1,
+            shortstat: "1 file changed, 1 insertion(+)".into(),
+            ..Branch::default()
+        };
+        let many = Branch {
+            commits: (0..COMMITS_SHOWN)
+                .map(|i| (format!("{i:07}"), "s".repeat(400)))
+                .collect(),
+            count: 400,
+            ..branch.clone()
+        };
+        let turns = [(2, "CI red: ci/build".to_string())];
+        let short = "Done.";
+        let long = "word ".repeat(2000);
+        let emoji = "\u{1F600}".repeat(1900);
+        // (what, branch, message, limit, the message cut, the rest cut)
+        let cases = [
+            (
+                "fits: the body as it is",
+                &branch,
+                short,
+                4000,
+                false,
+                false,
+            ),
+            (
+                "a long message is cut",
+                &branch,
+                long.as_str(),
+                4000,
+                true,
+                false,
+            ),
+            (
+                "emoji count twice",
+                &branch,
+                emoji.as_str(),
+                4000,
+                true,
+                false,
+            ),
+            (
+                "too long without the message",
+                &many,
+                long.as_str(),
+                4000,
+                true,
+                true,
+            ),
+            (
+                "a generous limit",
+                &branch,
+                long.as_str(),
+                65_536,
+                false,
+                false,
+            ),
+        ];
+        for (what, holds, message, max, message_cut, rest_cut) in cases {
+            let f = facts(Some(holds), &turns, Some(message));
+            let b = body_within(&f, max);
+            assert!(len(&b) <= max, "{what}: {}", len(&b));
+            if !message_cut && !rest_cut {
+                assert_eq!(b, body(&f), "{what}");
+            }
+            assert!(b.starts_with("Closes #7\n\n"), "{what}: {b}");
+            assert!(is_afks(&b, RunId(3)), "{what}: the marker kept: {b}");
+            assert!(b.contains("afk runs show 3"), "{what}: {b}");
+            assert_eq!(
+                b.contains(&format!(
+                    "(cut here to fit the forge's limit of {max} characters"
+                )),
+                message_cut && !rest_cut,
+                "{what}: {b}"
+            );
+            assert_eq!(
+                b.contains("characters here to fit the forge's limit of"),
+                rest_cut,
+                "{what}: {b}"
+            );
+            if message_cut && !rest_cut {
+                // the message is kept up to the cut, its fence closed
+                assert!(b.contains("```text\n"), "{what}: {b}");
+                let fences = b.lines().filter(|l| l.starts_with("```")).count();
+                assert_eq!(fences, 2, "{what}: {b}");
+                assert!(len(&b) > max - 200, "{what}: as much as fits: {}", len(&b));
+            }
+        }
     }
 }

@@ -112,6 +112,10 @@ pub struct Profile {
     /// GraphQL `lastEditedAt`), so a command edited in its own second is
     /// seen without a webhook (docs/reviews.md#commands)
     pub tells_comment_edits: bool,
+    /// the longest PR body the forge takes, in its characters; None: afk's
+    /// own bounds hold (`afk_core::workspace_pr`'s, under GitHub's 65,536).
+    /// Azure DevOps takes 4,000 (SPEC 2.2.16).
+    pub body_max: Option<usize>,
     /// Some(what is missing): the kind is known but not yet usable, and a
     /// config naming it is refused at load with these words
     pub not_yet: Option<&'static str>,
@@ -169,6 +173,7 @@ const GITEA: Profile = Profile {
     merges_branches: true,
     conditional_reads: false,
     tells_comment_edits: false,
+    body_max: None,
     not_yet: None,
 };
 
@@ -200,6 +205,7 @@ const GITHUB: Profile = Profile {
     merges_branches: true,
     conditional_reads: true,
     tells_comment_edits: true,
+    body_max: None,
     not_yet: None,
 };
 
@@ -260,6 +266,7 @@ const GITLAB: Profile = Profile {
     merges_branches: false,
     conditional_reads: false,
     tells_comment_edits: false,
+    body_max: None,
     not_yet: None,
 };
 
@@ -300,6 +307,7 @@ const AZURE_DEVOPS: Profile = Profile {
     merges_branches: true,
     conditional_reads: false,
     tells_comment_edits: true,
+    body_max: Some(afk_wire::azure::DESCRIPTION_MAX),
     not_yet: None,
 };
 

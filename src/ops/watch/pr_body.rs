@@ -1,7 +1,8 @@
 //! afk's PR body (docs/how-it-works.md#the-workspace), a pure function of the
 //! run as it stands (`core::workspace_pr::body`): the branch's commits and
 //! diffstat from afk's cache, each turn and why, the run's spend as this tick
-//! read it (the checklist's figure), the agent's latest final message. Act
+//! read it (the checklist's figure), the agent's latest final message, all
+//! within the forge's limit where it has one (`Profile::body_max`). Act
 //! keeps it right on every tick, after the checklist: the facts it is written
 //! from are kept with the run (`pr_body_key`), so a tick whose facts are the
 //! same reads no git and sends nothing; when they moved, the body is made
@@ -59,7 +60,7 @@ pub(super) fn body(
     let message = crate::run_files::final_message(run_dir, w.t.settled.agent);
     let refused =
         crate::core::agent_box::forwarder::refusals_said(&crate::run_files::box_refusals(run_dir));
-    Ok(workspace_pr::body(&workspace_pr::Facts {
+    let facts = workspace_pr::Facts {
         issue: run.issue,
         run_id: run.id,
         branch: &run.branch,
@@ -71,7 +72,12 @@ pub(super) fn body(
         head,
         turns_taken: turns.max(1),
         box_refused: refused.as_deref(),
-    }))
+    };
+    // within the forge's limit where it has one (Azure DevOps' 4,000)
+    Ok(match w.t.settled.profile.body_max {
+        Some(max) => workspace_pr::body_within(&facts, max),
+        None => workspace_pr::body(&facts),
+    })
 }
 
 /// What the body is written from, as one line: the PR, its head, the turns,

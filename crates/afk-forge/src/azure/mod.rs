@@ -19,7 +19,7 @@ mod pulls;
 mod trust;
 mod wire;
 
-use crate::http::{Http, enc};
+use crate::http::{Http, MAX_PAGES, enc};
 use crate::model::*;
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use crate::{ForgeReads, ForgeWrites};
@@ -39,10 +39,18 @@ pub struct AzureDevops {
     repos: Mutex<HashMap<String, wire::Repository>>,
     /// each `(project id, type)`'s states and their categories, once a tick
     states: Mutex<HashMap<(String, String), Vec<wire::TypeState>>>,
+    /// each security namespace's actions (their bits by name), once a tick
+    namespaces: Mutex<HashMap<String, Vec<wire::Action>>>,
     me: Mutex<Option<User>>,
     /// the config's work-item types, close state and area paths
     setup: crate::profile::Setup,
 }
+
+/// Commits a page of a branch's listing (SPEC 2.2.6: 200 a page).
+const COMMITS_PAGE: usize = 200;
+
+/// Changes a page of a commit's diff (the service's own default).
+const DIFF_PAGE: usize = 100;
 
 /// `path` with its `api-version`.
 fn v(path: &str, version: &str) -> String {
@@ -85,6 +93,7 @@ impl AzureDevops {
             ids,
             repos: Mutex::new(HashMap::new()),
             states: Mutex::new(HashMap::new()),
+            namespaces: Mutex::new(HashMap::new()),
             me: Mutex::new(None),
             setup: setup.clone(),
         }
@@ -150,6 +159,77 @@ impl AzureDevops {
         };
         *self.me.lock().unwrap() = Some(u.clone());
         Ok(u)
+    }
+
+    /// `GET .../commits?searchCriteria.itemVersion.version=<branch>&
+    /// searchCriteria.fromDate=<since>`, newest first, by
+    /// `searchCriteria.$top`/`searchCriteria.$skip` until a short page, down
+    /// to the first commit older than `since`. A listed commit's `comment`
+    /// is the message as the list gives it (a long one may come cut).
+    fn branch_commits(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<crate::Commit>> {
+        let base = format!(
+            "{}/commits?searchCriteria.itemVersion.version={}&searchCriteria.itemVersion.versionType=branch&searchCriteria.fromDate={}",
+            self.git(repo)?,
+            enc(branch),
+            enc(&crate::clock::ts(since))
+        );
+        let mut out = vec![];
+        for page in 0..MAX_PAGES {
+            let path = v(
+                &format!(
+                    "{base}&searchCriteria.$top={COMMITS_PAGE}&searchCriteria.$skip={}",
+                    page * COMMITS_PAGE
+                ),
+                API_VERSION,
+            );
+            let list: wire::List<wire::GitCommit> = self.http.json("GET", &path, None)?;
+            let n = list.value.len();
+            let commits = list
+                .value
+                .into_iter()
+                .map(wire::GitCommit::into_commit)
+                .collect();
+            if !crate::commits::keep_until(commits, since, &mut out) || n < COMMITS_PAGE {
+                return Ok(out);
+            }
+        }
+        Err(anyhow!(
+            "forge: {repo}: the commits of {branch} did not end after {MAX_PAGES} pages"
+        ))
+    }
+
+    /// `GET .../diffs/commits` from commit `sha`'s first parent
+    /// (`baseVersionOptions=firstParent`) to `sha`, base against target
+    /// (`diffCommonCommit=false`), by `$top`/`$skip` until
+    /// `allChangesIncluded` or a short page: the files it changed, without
+    /// their text (the service shows none).
+    fn commit_diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<crate::FileDiff>> {
+        let base = format!(
+            "{}/diffs/commits?baseVersion={sha}&baseVersionType=commit&baseVersionOptions=firstParent&targetVersion={sha}&targetVersionType=commit&diffCommonCommit=false",
+            self.git(repo)?,
+            sha = enc(sha)
+        );
+        let mut out = vec![];
+        for page in 0..MAX_PAGES {
+            let path = v(
+                &format!("{base}&$top={DIFF_PAGE}&$skip={}", page * DIFF_PAGE),
+                API_VERSION,
+            );
+            let d: wire::CommitDiffs = self.http.json("GET", &path, None)?;
+            let n = d.changes.len();
+            out.extend(d.changes.into_iter().filter_map(wire::Change::into_diff));
+            if d.all_changes_included == Some(true) || n < DIFF_PAGE {
+                return Ok(out);
+            }
+        }
+        Err(anyhow!(
+            "forge: {repo}: the changes of {sha} did not end after {MAX_PAGES} pages"
+        ))
     }
 
     /// A capability this adapter does not have yet, as the error it is.
@@ -259,17 +339,15 @@ impl ForgeReads for AzureDevops {
 
     fn commits(
         &self,
-        _repo: &RepoName,
-        _branch: &str,
-        _since: time::OffsetDateTime,
+        repo: &RepoName,
+        branch: &str,
+        since: time::OffsetDateTime,
     ) -> Result<Vec<crate::Commit>> {
-        // TODO(#86): `GET .../commits?searchCriteria.itemVersion.version=…&searchCriteria.fromDate=…`
-        Err(Self::not_yet("reading a branch's commits (harvest)"))
+        self.branch_commits(repo, branch, since)
     }
 
-    fn diff(&self, _repo: &RepoName, _sha: &str) -> Result<Vec<crate::FileDiff>> {
-        // TODO(#86): `GET .../diffs/commits` against the first parent
-        Err(Self::not_yet("reading a commit's diff (harvest)"))
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<crate::FileDiff>> {
+        self.commit_diff(repo, sha)
     }
 
     fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {

@@ -259,7 +259,12 @@ impl AzureDevops {
                     .as_ref()
                     .is_some_and(|s| s.eq_ignore_ascii_case(&id));
                 if build || status {
-                    out.extend(evaluation_status(e, build));
+                    let run = if build {
+                        self.validation_build(&apis, &e)?
+                    } else {
+                        None
+                    };
+                    out.extend(evaluation_status(e, build, run.as_ref()));
                 }
             }
             if n < 200 {
@@ -269,6 +274,33 @@ impl AzureDevops {
         Err(anyhow!(
             "forge: {repo}: policy evaluations did not end after {MAX_PAGES} pages"
         ))
+    }
+
+    /// The build a build validation's evaluation ran (`GET
+    /// .../build/builds/{context.buildId}`), read only when it is needed:
+    /// the policy has no `settings.displayName` (its definition's name names
+    /// it), or the evaluation failed (the corrective prompt names the build).
+    /// None without a build yet, or when the build is gone.
+    fn validation_build(&self, apis: &str, ev: &wire::Evaluation) -> Result<Option<wire::Build>> {
+        let named = !setting(ev, "displayName").is_empty();
+        let failed = talk::policy_state(&ev.status, expired(ev)) == Some("failure");
+        if named && !failed {
+            return Ok(None);
+        }
+        let Some(id) = ev
+            .context
+            .as_ref()
+            .and_then(|c| c.get("buildId"))
+            .and_then(|x| x.as_i64())
+        else {
+            return Ok(None);
+        };
+        let path = v(&format!("{apis}/build/builds/{id}"), API_VERSION);
+        match self.http.json::<wire::Build>("GET", &path, None) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The PR's threads (no paging).
@@ -296,7 +328,9 @@ impl AzureDevops {
     /// resolved, talk otherwise), and each person's vote (never a group's).
     pub(super) fn votes_and_threads(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         let mut out = vec![];
-        for t in self.threads(repo, pr)? {
+        let threads = self.threads(repo, pr)?;
+        let records = vote_records(&threads);
+        for t in threads {
             let Some(first) = t.comments.iter().find(|c| c.parent_comment_id == 0) else {
                 continue;
             };
@@ -329,14 +363,16 @@ impl AzureDevops {
             self.http.json("GET", &v(&path, API_VERSION), None)?;
         for r in list.value.into_iter().filter(|r| !r.is_container) {
             if let Some(state) = talk::vote_state(r.vote) {
-                // TODO(#86): the vote's date, from the latest system comment
-                // recording it, else the first tick that saw it (recorded)
+                // TODO(#86): a vote no system comment dates is dated by the
+                // first tick that saw it at that value, which afk records
+                // (SPEC 2.2.20); until then it is undated
+                let submitted_at = talk::vote_date(&records, &r.id, r.vote);
                 out.push(Review {
                     id: vote_id(&r.id),
                     author: r.id,
                     state,
                     commit_sha: String::new(),
-                    submitted_at: None,
+                    submitted_at,
                     body: String::new(),
                     body_cut: false,
                     comments_count: None,
@@ -568,6 +604,33 @@ impl AzureDevops {
     }
 }
 
+/// The system comments of the PR's threads, each with what its thread says
+/// it records (`CodeReviewThreadType`, `CodeReviewVoteResult`): what dates
+/// a vote (`talk::vote_date`).
+fn vote_records(threads: &[wire::Thread]) -> Vec<talk::VoteRecord> {
+    threads
+        .iter()
+        .flat_map(|t| {
+            let kind = t.property("CodeReviewThreadType");
+            let result = t.property("CodeReviewVoteResult");
+            t.comments
+                .iter()
+                .filter(|c| {
+                    !c.is_deleted
+                        && c.comment_type
+                            .as_deref()
+                            .is_some_and(|k| k.eq_ignore_ascii_case("system"))
+                })
+                .map(move |c| talk::VoteRecord {
+                    author: c.author.id.clone(),
+                    published: c.published_date.clone(),
+                    kind: kind.clone(),
+                    result: result.clone(),
+                })
+        })
+        .collect()
+}
+
 /// A text comment, not deleted (system comments record votes and pushes).
 fn is_text(c: &wire::PrComment) -> bool {
     !c.is_deleted
@@ -595,16 +658,12 @@ fn to_comment(url: &str, thread: i64, c: wire::PrComment) -> Comment {
     }
 }
 
-/// A description within Azure DevOps' 4,000 characters, the cut said.
-/// TODO(#86): fit `Closes #N`, the message and the run id as SPEC 2.2.16
-/// says (`afk_wire::azure::talk::fit_description`), where the body is made.
+/// A description within Azure DevOps' 4,000 characters (SPEC 2.2.16). afk's
+/// own body comes made within it (`afk_core::workspace_pr::body_within`);
+/// anything longer keeps `Closes #N` and the footer (the run id, afk's
+/// marker), and is cut between them where it says.
 fn fit(body: &str) -> String {
-    if body.chars().count() <= DESCRIPTION_MAX {
-        return body.to_string();
-    }
-    const CUT: &str = "\n\n(afk cut this description to fit Azure DevOps' 4,000 characters)";
-    let room = DESCRIPTION_MAX - CUT.chars().count();
-    format!("{}{CUT}", body.chars().take(room).collect::<String>())
+    talk::fit_description(body, DESCRIPTION_MAX)
 }
 
 /// A stable id for a reviewer's vote, apart from thread ids (negative):
@@ -643,45 +702,72 @@ fn latest(all: Vec<wire::Status>) -> Vec<CommitStatus> {
     out.into_iter().map(|(_, _, s)| s).collect()
 }
 
-/// A policy evaluation as a status named as `ci_contexts` names it.
-fn evaluation_status(e: wire::Evaluation, build: bool) -> Option<CommitStatus> {
-    let expired = e
-        .context
+/// Whether a build validation's run is of an older head (`context.isExpired`).
+fn expired(ev: &wire::Evaluation) -> bool {
+    ev.context
         .as_ref()
         .and_then(|c| c.get("isExpired"))
         .and_then(|x| x.as_bool())
-        .unwrap_or(false);
-    let word = talk::policy_state(&e.status, build && expired)?;
-    let settings = e.configuration.settings.as_ref();
-    let text = |k: &str| {
-        settings
-            .and_then(|s| s.get(k))
-            .and_then(|x| x.as_str())
-            .unwrap_or("")
-    };
+        .unwrap_or(false)
+}
+
+/// A text of the evaluated policy's `settings` ("" when absent).
+fn setting<'a>(ev: &'a wire::Evaluation, key: &str) -> &'a str {
+    ev.configuration
+        .settings
+        .as_ref()
+        .and_then(|s| s.get(key))
+        .and_then(|x| x.as_str())
+        .unwrap_or("")
+}
+
+/// A policy evaluation as a status named as `ci_contexts` names it (SPEC
+/// 2.2.17): a build validation by its policy's `settings.displayName`, else
+/// its build definition's name (from `run`, the build it ran), else the
+/// definition's id; a status policy by `genre/name`. A failed build
+/// validation's status carries its build's web address and says the build's
+/// definition and `result`: anyone's pipeline names these, so they are data
+/// (the corrective prompt fences them).
+fn evaluation_status(
+    ev: wire::Evaluation,
+    build: bool,
+    run: Option<&wire::Build>,
+) -> Option<CommitStatus> {
+    let word = talk::policy_state(&ev.status, build && expired(&ev))?;
     let context = if build {
-        // TODO(#86): else the build definition's name (`GET .../build/builds/{id}`)
-        match text("displayName") {
-            "" => format!(
+        match (
+            setting(&ev, "displayName"),
+            run.and_then(wire::Build::definition_name),
+        ) {
+            ("", Some(name)) => name.to_string(),
+            ("", None) => format!(
                 "build definition {}",
-                settings
+                ev.configuration
+                    .settings
+                    .as_ref()
                     .and_then(|s| s.get("buildDefinitionId"))
                     .map(|x| x.to_string())
                     .unwrap_or_default()
             ),
-            name => name.to_string(),
+            (name, _) => name.to_string(),
         }
     } else {
-        talk::status_context(text("statusGenre"), text("statusName"))
+        talk::status_context(setting(&ev, "statusGenre"), setting(&ev, "statusName"))
     };
-    // TODO(#86): a failed build's web address (`_links.web.href` of
-    // `GET .../build/builds/{context.buildId}`) for the corrective prompt
+    let failed_run = run.filter(|_| build && word == "failure");
     Some(CommitStatus {
+        target_url: failed_run.and_then(|b| b.web()).map(str::to_string),
+        description: Some(match failed_run {
+            Some(b) => format!(
+                "build {}, result {}",
+                b.definition_name().unwrap_or(context.as_str()),
+                b.result.as_deref().unwrap_or("none")
+            ),
+            None => ev.status,
+        }),
         context,
         status: word.to_string(),
-        target_url: None,
         updated_at: None,
-        description: Some(e.status),
     })
 }
 
@@ -704,11 +790,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_description_is_cut_to_four_thousand_characters_and_says_so() {
+    fn a_description_is_cut_to_four_thousand_characters_and_keeps_closes_and_the_run() {
         assert_eq!(fit("short"), "short");
-        let long = fit(&"é".repeat(5000));
-        assert_eq!(long.chars().count(), DESCRIPTION_MAX);
-        assert!(long.ends_with("4,000 characters)"));
+        let footer = "\n---\nOpened by afk for run 3.\n";
+        let long = fit(&format!("Closes #7\n\n{}{footer}", "é\n".repeat(5000)));
+        assert!(talk::description_len(&long) <= DESCRIPTION_MAX);
+        assert!(
+            long.starts_with("Closes #7\n\n") && long.ends_with(footer),
+            "{long}"
+        );
+        assert!(long.contains("characters here to fit"), "{long}");
     }
 
     #[test]
@@ -731,5 +822,94 @@ mod tests {
         assert_eq!(combined(&[s("success"), s("failure")]), "failure");
         assert_eq!(combined(&[s("success")]), "success");
         assert_eq!(combined(&[]), "");
+    }
+
+    #[test]
+    fn a_build_validation_is_named_by_its_policy_else_its_definition() {
+        let ev = |status: &str, display: Option<&str>| -> wire::Evaluation {
+            let mut settings = json!({ "buildDefinitionId": 12 });
+            if let Some(d) = display {
+                settings["displayName"] = json!(d);
+            }
+            serde_json::from_value(json!({
+                "status": status,
+                "configuration": { "type": { "id": BUILD_POLICY_TYPE }, "settings": settings },
+                "context": { "buildId": 3, "isExpired": false },
+            }))
+            .unwrap()
+        };
+        let run: wire::Build = serde_json::from_value(json!({
+            "id": 3, "result": "failed",
+            "definition": { "id": 12, "name": "web-ci" },
+            "_links": { "web": { "href": "https://dev.azure.com/o/p/_build/results?buildId=3" } },
+        }))
+        .unwrap();
+        let web = Some("https://dev.azure.com/o/p/_build/results?buildId=3");
+        let failed = "build web-ci, result failed";
+        // (evaluation, the build read, context, state, url, what it says)
+        let cases = [
+            (
+                ev("approved", Some("CI")),
+                None,
+                "CI",
+                "success",
+                None,
+                "approved",
+            ),
+            (
+                ev("approved", None),
+                Some(&run),
+                "web-ci",
+                "success",
+                None,
+                "approved",
+            ),
+            (
+                ev("queued", None),
+                None,
+                "build definition 12",
+                "pending",
+                None,
+                "queued",
+            ),
+            (
+                ev("rejected", Some("CI")),
+                Some(&run),
+                "CI",
+                "failure",
+                web,
+                failed,
+            ),
+            (
+                ev("rejected", None),
+                Some(&run),
+                "web-ci",
+                "failure",
+                web,
+                failed,
+            ),
+            (
+                ev("broken", Some("CI")),
+                None,
+                "CI",
+                "failure",
+                None,
+                "broken",
+            ),
+        ];
+        for (e, b, context, state, url, said) in cases {
+            let s = evaluation_status(e, true, b).unwrap();
+            assert_eq!(
+                (
+                    s.context.as_str(),
+                    s.status.as_str(),
+                    s.target_url.as_deref(),
+                    s.description.as_deref()
+                ),
+                (context, state, url, Some(said)),
+                "{context} {state}"
+            );
+        }
+        assert!(evaluation_status(ev("notApplicable", Some("CI")), true, None).is_none());
     }
 }

@@ -121,17 +121,23 @@ impl AzureDevops {
             .ok_or_else(|| anyhow!("forge: security namespace {namespace} has no action {name}"))
     }
 
-    /// `GET _apis/securitynamespaces/{id}`: its actions.
-    /// TODO(#86): read once per tick (a cache beside `states`).
+    /// `GET _apis/securitynamespaces/{id}`: its actions, read once a tick
+    /// (SPEC 2.2.11).
     fn actions(&self, namespace: &str) -> Result<Vec<wire::Action>> {
+        let key = namespace.to_ascii_lowercase();
+        if let Some(a) = self.namespaces.lock().unwrap().get(&key) {
+            return Ok(a.clone());
+        }
         let path = format!("/_apis/securitynamespaces/{namespace}");
         let list: wire::List<wire::Namespace> =
             self.http.json("GET", &v(&path, API_VERSION), None)?;
-        Ok(list
+        let actions = list
             .value
             .into_iter()
             .next()
             .map(|n| n.actions)
-            .unwrap_or_default())
+            .unwrap_or_default();
+        self.namespaces.lock().unwrap().insert(key, actions.clone());
+        Ok(actions)
     }
 }

@@ -207,7 +207,7 @@ pub(super) struct Namespace {
     pub actions: Vec<Action>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(super) struct Action {
     pub name: String,
     pub bit: i64,
@@ -257,6 +257,21 @@ pub(super) struct Thread {
     pub comments: Vec<PrComment>,
     #[serde(default)]
     pub thread_context: Option<ThreadContext>,
+    /// its property bag: each name's `{"$type", "$value"}`
+    #[serde(default)]
+    pub properties: Option<Value>,
+}
+
+impl Thread {
+    /// A property's `$value`, as text.
+    pub fn property(&self, name: &str) -> Option<String> {
+        let v = self.properties.as_ref()?.get(name)?.get("$value")?;
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -356,6 +371,40 @@ pub(super) struct PolicyTypeRef {
     pub display_name: Option<String>,
 }
 
+/// `Build`: what names a build validation's run: its definition's name, its
+/// `result` and its web page (`_links.web.href`).
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct Build {
+    #[serde(default)]
+    pub definition: Option<DefinitionRef>,
+    #[serde(default)]
+    pub result: Option<String>,
+    #[serde(default, rename = "_links")]
+    pub links: Option<Value>,
+}
+
+/// `DefinitionReference`.
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct DefinitionRef {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl Build {
+    /// Its definition's name, when it has one.
+    pub fn definition_name(&self) -> Option<&str> {
+        self.definition
+            .as_ref()
+            .and_then(|d| d.name.as_deref())
+            .filter(|n| !n.trim().is_empty())
+    }
+
+    /// `_links.web.href`: the build's page.
+    pub fn web(&self) -> Option<&str> {
+        self.links.as_ref()?.get("web")?.get("href")?.as_str()
+    }
+}
+
 /// `GitMerge`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -367,9 +416,208 @@ pub(super) struct Merge {
     pub detailed_status: Option<Value>,
 }
 
+/// `GitCommitRef` as a branch's listing gives it: its id, its `comment`
+/// (the message; a list may cut a long one, `commentTruncated`) and the
+/// committer's and author's `GitUserDate`s. The author is a name and an
+/// email, never an account: no commit names one here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct GitCommit {
+    pub commit_id: String,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub author: Option<UserDate>,
+    #[serde(default)]
+    pub committer: Option<UserDate>,
+}
+
+/// `GitUserDate`: the date is what afk reads.
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct UserDate {
+    #[serde(default)]
+    pub date: Option<String>,
+}
+
+impl GitCommit {
+    /// The commit as harvest reads it: the committer's date, else the author's.
+    pub fn into_commit(self) -> crate::Commit {
+        let date = self
+            .committer
+            .and_then(|w| w.date)
+            .or(self.author.and_then(|w| w.date));
+        crate::Commit {
+            sha: self.commit_id,
+            message: self.comment,
+            date,
+            author: None,
+        }
+    }
+}
+
+/// `GitCommitDiffs`: a page of what changed between two commits.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CommitDiffs {
+    #[serde(default)]
+    pub all_changes_included: Option<bool>,
+    #[serde(default)]
+    pub changes: Vec<Change>,
+}
+
+/// `GitChange`: one item changed, its `changeType` (flags, written
+/// `edit, rename` when there are two) and, for a rename, its `originalPath`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Change {
+    #[serde(default)]
+    pub change_type: String,
+    pub item: ChangedItem,
+    #[serde(default)]
+    pub original_path: Option<String>,
+}
+
+/// The `GitItem` a change names: its path (from the root, `/src/a.rs`) and
+/// whether it is a folder (`gitObjectType` `tree`, or `isFolder`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ChangedItem {
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub git_object_type: Option<String>,
+    #[serde(default)]
+    pub is_folder: bool,
+}
+
+impl Change {
+    /// The file as harvest compares it: its paths before and after
+    /// (without the leading `/`), by its change type. The service shows no
+    /// text of a change, so there is never a patch: nothing here proves a
+    /// commit undoes another (`afk_core::undo`). A folder is no file: None.
+    pub fn into_diff(self) -> Option<crate::FileDiff> {
+        let tree = self
+            .item
+            .git_object_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("tree"));
+        if self.item.is_folder || tree {
+            return None;
+        }
+        let path = |p: &str| p.strip_prefix('/').unwrap_or(p).to_string();
+        let now = Some(path(&self.item.path));
+        let flags: Vec<String> = self
+            .change_type
+            .split(',')
+            .map(|f| f.trim().to_ascii_lowercase())
+            .collect();
+        let has = |f: &str| flags.iter().any(|x| x == f);
+        let (old_path, new_path) = if has("delete") {
+            (now, None)
+        } else if has("add") || has("undelete") || has("branch") {
+            (None, now)
+        } else if has("rename") {
+            match self.original_path.as_deref().filter(|p| !p.is_empty()) {
+                Some(o) => (Some(path(o)), now),
+                // a rename without its source: the file as it is now
+                None => (None, now),
+            }
+        } else {
+            (now.clone(), now)
+        };
+        Some(crate::FileDiff {
+            old_path,
+            new_path,
+            patch: None,
+        })
+    }
+}
+
 /// `GitRefUpdateResult`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct RefUpdateResult {
     pub update_status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listed_commit_is_dated_by_its_committer_then_its_author_and_names_no_account() {
+        let cases = [
+            (
+                r#"{"commitId": "s", "comment": "m", "author": {"name": "a", "email": "a@x", "date": "2026-03-01T10:00:00Z"},
+                    "committer": {"name": "c", "email": "c@x", "date": "2026-03-02T10:00:00Z"}}"#,
+                Some("2026-03-02T10:00:00Z"),
+            ),
+            (
+                r#"{"commitId": "s", "comment": "m", "author": {"date": "2026-03-01T10:00:00Z"}, "committer": {}}"#,
+                Some("2026-03-01T10:00:00Z"),
+            ),
+            (r#"{"commitId": "s"}"#, None),
+        ];
+        for (json, date) in cases {
+            let w: GitCommit = serde_json::from_str(json).unwrap();
+            let c = w.into_commit();
+            assert_eq!(
+                (c.sha.as_str(), c.date.as_deref(), c.author),
+                ("s", date, None),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_change_is_a_file_by_its_type_without_a_patch() {
+        let s = |x: &str| Some(x.to_string());
+        let cases = [
+            (
+                r#"{"changeType": "add", "item": {"path": "/new.txt", "gitObjectType": "blob"}}"#,
+                Some((None, s("new.txt"))),
+            ),
+            (
+                r#"{"changeType": "delete", "item": {"path": "/gone.txt"}}"#,
+                Some((s("gone.txt"), None)),
+            ),
+            (
+                r#"{"changeType": "edit", "item": {"path": "/src/a.rs", "gitObjectType": "blob"}}"#,
+                Some((s("src/a.rs"), s("src/a.rs"))),
+            ),
+            (
+                r#"{"changeType": "edit, rename", "item": {"path": "/b.txt"}, "originalPath": "/a.txt"}"#,
+                Some((s("a.txt"), s("b.txt"))),
+            ),
+            (
+                r#"{"changeType": "rename", "item": {"path": "/b.txt"}}"#,
+                Some((None, s("b.txt"))),
+            ),
+            (
+                r#"{"changeType": "edit", "item": {"path": "/src", "gitObjectType": "tree"}}"#,
+                None,
+            ),
+            (
+                r#"{"changeType": "add", "item": {"path": "/src", "isFolder": true}}"#,
+                None,
+            ),
+        ];
+        for (json, want) in cases {
+            let c: Change = serde_json::from_str(json).unwrap();
+            let got = c.into_diff().map(|d| {
+                assert_eq!(d.patch, None, "{json}");
+                (d.old_path, d.new_path)
+            });
+            assert_eq!(got, want, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_diff_page_says_whether_it_holds_every_change() {
+        let d: CommitDiffs = serde_json::from_str(
+            r#"{"allChangesIncluded": false, "changes": [{"changeType": "edit", "item": {"path": "/a"}}], "commonCommit": "x"}"#,
+        )
+        .unwrap();
+        assert_eq!((d.all_changes_included, d.changes.len()), (Some(false), 1));
+    }
 }

@@ -288,6 +288,9 @@ pub(crate) struct Thread {
     pub(crate) published: String,
     pub(crate) updated: String,
     pub(crate) comments: Vec<ThreadComment>,
+    /// its property bag (`{}`; a vote's: `CodeReviewThreadType`
+    /// `VoteUpdate` and `CodeReviewVoteResult`)
+    pub(crate) properties: Value,
 }
 
 pub(crate) struct ThreadComment {

@@ -1,7 +1,8 @@
 //! What a pull request's answers mean (SPEC 2.2.16, 2.2.17, 2.2.20 to
 //! 2.2.23): a vote as a review, a thread's status as an ask, the merge
 //! status as a conflict, policy evaluations and statuses as CI, a ref
-//! update's status, an edited comment, and a description within the limit.
+//! update's status, an edited comment, and a description within the limit
+//! (as the service counts its characters).
 
 use afk_model::ReviewState;
 
@@ -13,6 +14,47 @@ pub fn vote_state(vote: i64) -> Option<ReviewState> {
         10 | 5 => Some(ReviewState::Approved),
         0 => None,
         _ => Some(ReviewState::Other),
+    }
+}
+
+/// A system comment of a PR thread that may record a vote: its author, its
+/// `publishedDate`, and its thread's `CodeReviewThreadType` and
+/// `CodeReviewVoteResult` properties (as the thread gives them, when it does).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VoteRecord {
+    pub author: String,
+    pub published: Option<String>,
+    pub kind: Option<String>,
+    pub result: Option<String>,
+}
+
+/// When `voter`'s current `vote` was cast (SPEC 2.2.20): the
+/// `publishedDate` of the latest system comment by them that records a vote
+/// (its thread's type `VoteUpdate`, or a thread that names no type), when
+/// that record is of this vote (its `CodeReviewVoteResult`, when given).
+/// None: no such record; the first tick that saw the vote dates it.
+pub fn vote_date(records: &[VoteRecord], voter: &str, vote: i64) -> Option<String> {
+    let parse = |s: &str| {
+        time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()
+    };
+    let (_, latest) = records
+        .iter()
+        .filter(|r| r.author.eq_ignore_ascii_case(voter))
+        .filter(|r| {
+            r.kind
+                .as_deref()
+                .is_none_or(|k| k.eq_ignore_ascii_case("VoteUpdate"))
+        })
+        .filter_map(|r| Some((parse(r.published.as_deref()?)?, r)))
+        .max_by_key(|(at, _)| *at)?;
+    let this_vote = latest
+        .result
+        .as_deref()
+        .is_none_or(|v| v.trim().parse::<i64>().ok() == Some(vote));
+    if this_vote {
+        latest.published.clone()
+    } else {
+        None
     }
 }
 
@@ -131,20 +173,73 @@ pub fn work_item_comment_edited(version: i64) -> bool {
     version > 1
 }
 
-/// A PR description within Azure DevOps' limit (in characters): `head`
-/// (`Closes #N`), the agent's `message`, `tail` (the run id), the message
-/// cut where needed and the cut said.
-pub fn fit_description(head: &str, message: &str, tail: &str, max: usize) -> String {
-    let whole = format!("{head}\n\n{message}\n\n{tail}");
-    if whole.chars().count() <= max {
-        return whole;
+/// How Azure DevOps counts a description's characters: in UTF-16 units, as
+/// its strings are (a character beyond the Basic Multilingual Plane, an
+/// emoji, is two).
+pub fn description_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// A PR description within `max` ([`description_len`]; SPEC 2.2.16): as it
+/// is when it fits. Else its first paragraph (`Closes #N`) and its footer
+/// (from the last `\n---\n`: the run id and afk's marker) stay whole, and of
+/// what is between as many whole lines as fit, never stopping inside a fenced
+/// block, then a line saying that the rest was cut there and how much. A
+/// body whose first paragraph and footer leave no room is cut at its end.
+pub fn fit_description(body: &str, max: usize) -> String {
+    if description_len(body) <= max {
+        return body.to_string();
     }
-    const CUT: &str = "\n\n(afk cut this message to fit Azure DevOps' description limit)";
-    let fixed = head.chars().count() + tail.chars().count() + CUT.chars().count() + 4;
-    let room = max.saturating_sub(fixed);
-    let kept: String = message.chars().take(room).collect();
-    let out = format!("{head}\n\n{kept}{CUT}\n\n{tail}");
-    out.chars().take(max).collect()
+    let (rest, tail) = body.split_at(body.rfind("\n---\n").unwrap_or(body.len()));
+    let (head, middle) = rest.split_at(rest.find("\n\n").map_or(rest.len(), |i| i + 2));
+    let note = |n: usize| {
+        format!(
+            "\n(afk cut {n} characters here to fit the forge's limit of {max} for this description)\n"
+        )
+    };
+    let fixed = description_len(head)
+        + description_len(tail)
+        + description_len(&note(description_len(middle)));
+    let Some(room) = max.checked_sub(fixed) else {
+        return cut_end(body, max);
+    };
+    // whole lines, and the end of the last one outside a fence
+    let (mut used, mut end, mut safe) = (0, 0, 0);
+    let mut fence: Option<(char, usize)> = None;
+    for line in middle.split_inclusive('\n') {
+        let n = description_len(line);
+        if used + n > room {
+            break;
+        }
+        used += n;
+        end += line.len();
+        let t = line.trim();
+        let c = t.chars().next().filter(|c| *c == '`' || *c == '~');
+        let run = c.map_or(0, |c| t.chars().take_while(|x| *x == c).count());
+        match (fence, c) {
+            (None, Some(c)) if run >= 3 => fence = Some((c, run)),
+            (Some((f, open)), Some(c)) if c == f && run >= open && run == t.chars().count() => {
+                fence = None
+            }
+            _ => {}
+        }
+        if fence.is_none() {
+            safe = end;
+        }
+    }
+    let (kept, dropped) = middle.split_at(safe);
+    format!("{head}{kept}{}{tail}", note(description_len(dropped)))
+}
+
+/// The first characters of `s` within `max` UTF-16 units.
+fn cut_end(s: &str, max: usize) -> String {
+    let mut used = 0;
+    s.chars()
+        .take_while(|c| {
+            used += c.len_utf16();
+            used <= max
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -250,12 +345,133 @@ mod tests {
     }
 
     #[test]
-    fn a_description_fits_the_limit_and_says_it_was_cut() {
-        let short = fit_description("Closes #7", "done", "run 3", 4000);
-        assert_eq!(short, "Closes #7\n\ndone\n\nrun 3");
-        let long = fit_description("Closes #7", &"x".repeat(5000), "run 3", 4000);
-        assert!(long.chars().count() <= 4000, "{}", long.len());
-        assert!(long.starts_with("Closes #7") && long.ends_with("run 3"));
-        assert!(long.contains("cut this message"));
+    fn a_description_keeps_closes_and_its_footer_and_cuts_between_where_it_says() {
+        let footer =
+            "\n---\nOpened by afk for run 3.\n<!-- afk:pr-body run=3 head=ab turns=1 -->\n";
+        let body = |middle: &str| format!("Closes #7\n\n{middle}{footer}");
+        let lines = |n: usize, w: usize| (0..n).map(|i| format!("{i:0w$}\n")).collect::<String>();
+        let fenced = format!("{}```text\n{}```\n", lines(3, 9), lines(40, 9));
+        // (what, body, limit, kept whole, cut)
+        let cases: Vec<(&str, String, usize, Vec<String>, bool)> = vec![
+            ("fits", body("short\n"), 4000, vec![body("short\n")], false),
+            (
+                "exactly the limit",
+                body("x\n"),
+                description_len(&body("x\n")),
+                vec![body("x\n")],
+                false,
+            ),
+            (
+                "the middle cut at a line's end",
+                body(&lines(1000, 9)),
+                600,
+                vec!["Closes #7\n\n0000".into(), footer.into()],
+                true,
+            ),
+            (
+                "never inside a fence",
+                body(&fenced),
+                300,
+                vec!["000000002\n\n(afk cut".into(), footer.into()],
+                true,
+            ),
+            (
+                "emoji count twice",
+                body(&"\u{1F600}\n".repeat(400)),
+                1000,
+                vec!["Closes #7\n\n\u{1F600}\n".into(), footer.into()],
+                true,
+            ),
+            (
+                "no room for the head and the footer: the end cut",
+                "y".repeat(50),
+                20,
+                vec!["y".repeat(20)],
+                false,
+            ),
+        ];
+        for (what, b, max, kept, cut) in cases {
+            let got = fit_description(&b, max);
+            assert!(
+                description_len(&got) <= max,
+                "{what}: {}",
+                description_len(&got)
+            );
+            for k in &kept {
+                assert!(got.contains(k.as_str()), "{what}: {k:?} in {got:?}");
+            }
+            assert_eq!(
+                got.contains("characters here to fit the forge's limit of"),
+                cut,
+                "{what}: {got:?}"
+            );
+            if cut {
+                assert!(
+                    got.starts_with("Closes #7\n\n") && got.ends_with(footer),
+                    "{what}: {got:?}"
+                );
+                let fences = got.lines().filter(|l| l.starts_with("```")).count();
+                assert_eq!(fences % 2, 0, "{what}: a fence left open: {got:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_vote_is_dated_by_the_latest_system_comment_recording_it() {
+        let r = |author: &str, at: &str, kind: Option<&str>, result: Option<&str>| VoteRecord {
+            author: author.into(),
+            published: Some(at.into()),
+            kind: kind.map(str::to_string),
+            result: result.map(str::to_string),
+        };
+        let vote = Some("VoteUpdate");
+        let cases = [
+            (
+                "one record",
+                vec![r("A", "2026-01-01T10:00:00Z", vote, Some("-5"))],
+                -5,
+                Some("2026-01-01T10:00:00Z"),
+            ),
+            (
+                "the latest by time, not by text",
+                vec![
+                    r("a", "2026-01-01T10:00:00.5Z", vote, Some("-5")),
+                    r("a", "2026-01-01T10:00:00Z", vote, Some("10")),
+                ],
+                -5,
+                Some("2026-01-01T10:00:00.5Z"),
+            ),
+            (
+                "a record of another value: undated",
+                vec![r("a", "2026-01-01T10:00:00Z", vote, Some("10"))],
+                -5,
+                None,
+            ),
+            (
+                "no type and no value: a system comment by them",
+                vec![r("a", "2026-01-01T10:00:00Z", None, None)],
+                -10,
+                Some("2026-01-01T10:00:00Z"),
+            ),
+            (
+                "their push is no vote",
+                vec![
+                    r("a", "2026-01-01T10:00:00Z", vote, Some("-5")),
+                    r("a", "2026-01-02T10:00:00Z", Some("RefUpdate"), None),
+                ],
+                -5,
+                Some("2026-01-01T10:00:00Z"),
+            ),
+            (
+                "someone else's vote",
+                vec![r("b", "2026-01-01T10:00:00Z", vote, Some("-5"))],
+                -5,
+                None,
+            ),
+            ("none", vec![], -5, None),
+        ];
+        for (what, records, v, want) in cases {
+            assert_eq!(vote_date(&records, "a", v).as_deref(), want, "{what}");
+        }
     }
 }

@@ -265,21 +265,40 @@ fn commits(f: &Forge, req: &Request, full: &str) -> Reply {
     Reply::json(200, &list(top_skip(req, items, 100)))
 }
 
-/// `GET diffs/commits?baseVersion=…&targetVersion=…`: the files changed.
+/// A version of a diff's request: `{side}Version` with its
+/// `{side}VersionOptions` (`firstParent` is its first parent, `HEAD^`).
+fn version(req: &Request, side: &str) -> Option<String> {
+    let v = req.q(&format!("{side}Version"))?.to_string();
+    let first_parent = req
+        .q(&format!("{side}VersionOptions"))
+        .is_some_and(|o| o.eq_ignore_ascii_case("firstParent"));
+    Some(if first_parent { format!("{v}^1") } else { v })
+}
+
+/// `GET diffs/commits?baseVersion=…&targetVersion=…`: the files changed,
+/// from the common commit (`diffCommonCommit`, the default) or from the
+/// base itself (`diffCommonCommit=false`), by `$top` (100) and `$skip`,
+/// `allChangesIncluded` when the page ends the list; a rename with its
+/// `originalPath` (the contract's `GitChange.originalPath`).
 fn diff(f: &Forge, req: &Request, full: &str) -> Reply {
-    let (Some(base), Some(target)) = (req.q("baseVersion"), req.q("targetVersion")) else {
+    let (Some(base), Some(target)) = (version(req, "base"), version(req, "target")) else {
         return err(
             400,
             "VssPropertyValidationException",
             "baseVersion and targetVersion are required.",
         );
     };
+    let (base, target) = (base.as_str(), target.as_str());
+    let from_common = !req
+        .q("diffCommonCommit")
+        .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    let range = if from_common {
+        format!("{base}...{target}")
+    } else {
+        format!("{base}..{target}")
+    };
     let gd = f.git_dir(full);
-    let Ok(out) = git::git(
-        &gd,
-        &["diff", "--name-status", &format!("{base}...{target}")],
-        None,
-    ) else {
+    let Ok(out) = git::git(&gd, &["diff", "--name-status", "-M", &range], None) else {
         return err(
             404,
             "GitItemNotFoundException",
@@ -288,17 +307,34 @@ fn diff(f: &Forge, req: &Request, full: &str) -> Reply {
     };
     let changes: Vec<Value> = out
         .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(k, p)| {
+        .filter_map(|l| {
+            let mut parts = l.split('\t');
+            Some((parts.next()?, parts.next()?, parts.next()))
+        })
+        .map(|(k, p, renamed_to)| {
             let kind = match k.chars().next() {
                 Some('A') => "add",
                 Some('D') => "delete",
-                Some('R') => "rename",
+                Some('R') if k == "R100" => "rename",
+                Some('R') => "edit, rename",
                 _ => "edit",
             };
-            json!({"item": {"path": format!("/{}", p.rsplit('\t').next().unwrap_or(p)), "gitObjectType": "blob"}, "changeType": kind})
+            let path = renamed_to.unwrap_or(p);
+            let mut c = json!({"item": {"path": format!("/{path}"), "gitObjectType": "blob"}, "changeType": kind});
+            if renamed_to.is_some() {
+                c["originalPath"] = json!(format!("/{p}"));
+            }
+            c
         })
         .collect();
+    let total = changes.len();
+    let skip = req
+        .q("$skip")
+        .or_else(|| req.q("skip"))
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let changes = top_skip(req, changes, 100);
+    let all = skip.saturating_add(changes.len()) >= total;
     let sha = |r: &str| git::git(&gd, &["rev-parse", r], None).unwrap_or_default();
     let common = git::git(&gd, &["merge-base", base, target], None).unwrap_or_default();
     let count = |range: String| {
@@ -309,7 +345,7 @@ fn diff(f: &Forge, req: &Request, full: &str) -> Reply {
     };
     Reply::json(
         200,
-        &json!({"allChangesIncluded": true, "changeCounts": {"Edit": changes.len()}, "changes": changes,
+        &json!({"allChangesIncluded": all, "changeCounts": {"Edit": total}, "changes": changes,
         "commonCommit": common, "baseCommit": sha(base), "targetCommit": sha(target),
         "aheadCount": count(format!("{base}..{target}")), "behindCount": count(format!("{target}..{base}"))}),
     )

@@ -392,6 +392,7 @@ impl Forge {
                     deleted: false,
                     liked: vec![],
                 }],
+                properties: json!({}),
             },
         );
         id

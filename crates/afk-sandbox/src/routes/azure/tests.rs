@@ -583,6 +583,18 @@ fn each_answer_has_only_the_fields_the_contract_gives() {
         kinds.contains(&"system") && kinds.contains(&"text"),
         "{kinds:?}"
     );
+    // the vote's thread says what it records
+    let voted = threads.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["comments"][0]["commentType"] == "system")
+        .unwrap();
+    assert_eq!(
+        voted["properties"]["CodeReviewThreadType"]["$value"], "VoteUpdate",
+        "{voted}"
+    );
+    assert_eq!(voted["properties"]["CodeReviewVoteResult"]["$value"], "-5");
     let ev = az.admin(
         "/ado/evaluation",
         json!({"pr": id, "status": "rejected", "name": "CI", "expired": true}),
@@ -640,4 +652,121 @@ fn each_answer_has_only_the_fields_the_contract_gives() {
     check(&ids.body["value"][0], "Identity");
     let proj = az.api("GET", &format!("/_apis/projects/{project}"), Value::Null);
     check(&proj.body, "TeamProject");
+}
+
+#[test]
+fn a_branch_s_commits_page_newest_first_and_a_diff_is_against_the_first_parent() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/contracts/azure-devops-7.1-subset.json");
+    let c: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let check = |v: &Value, def: &str| {
+        let allowed = props(&c, def);
+        for k in v.as_object().unwrap_or_else(|| panic!("{def}: {v}")).keys() {
+            assert!(allowed.contains(k), "{def} has no field {k}: {v}");
+        }
+    };
+    let az = seeded("history");
+    // main, then one commit, then one that edits, renames and adds
+    let (first, second) = {
+        let gd = az.st.lock().unwrap().git_dir("Fabrikam/web app");
+        let git = |args: &[&str], stdin: Option<&str>| crate::git::git(&gd, args, stdin).unwrap();
+        let one = git(&["hash-object", "-w", "--stdin"], Some("one\n"));
+        let two = git(&["hash-object", "-w", "--stdin"], Some("two\n"));
+        let t1 = git(
+            &["mktree"],
+            Some(&format!(
+                "100644 blob {one}\tA.md\n100644 blob {one}\tOLD.md\n"
+            )),
+        );
+        let c1 = git(&["commit-tree", &t1, "-p", "main", "-m", "first"], None);
+        let t2 = git(
+            &["mktree"],
+            Some(&format!(
+                "100644 blob {two}\tA.md\n100644 blob {two}\tB.md\n100644 blob {one}\tNEW.md\n"
+            )),
+        );
+        let c2 = git(
+            &[
+                "commit-tree",
+                &t2,
+                "-p",
+                &c1,
+                "-m",
+                "second\n\nThis reverts commit 1234.",
+            ],
+            None,
+        );
+        git(&["update-ref", "refs/heads/main", &c2], None);
+        (c1, c2)
+    };
+    let repo = "/Fabrikam/_apis/git/repositories/web%20app";
+    let commits = |from: &str, skip: usize| {
+        az.api(
+            "GET",
+            &format!(
+                "{repo}/commits?searchCriteria.itemVersion.version=main&searchCriteria.itemVersion.versionType=branch&searchCriteria.fromDate={from}&searchCriteria.$top=1&searchCriteria.$skip={skip}"
+            ),
+            Value::Null,
+        )
+    };
+    let newest = commits("2000-01-01T00%3A00%3A00Z", 0);
+    assert_eq!(newest.status, 200, "{}", newest.body);
+    assert_eq!(newest.body["count"], 1, "{}", newest.body);
+    let top = &newest.body["value"][0];
+    check(top, "GitCommitRef");
+    check(&top["committer"], "GitUserDate");
+    assert_eq!(top["commitId"], second.as_str());
+    assert_eq!(top["comment"], "second\n\nThis reverts commit 1234.");
+    assert!(top["committer"]["date"].as_str().is_some(), "{top}");
+    let next = commits("2000-01-01T00%3A00%3A00Z", 1);
+    assert_eq!(next.body["value"][0]["commitId"], first.as_str());
+    let later = commits("2100-01-01T00%3A00%3A00Z", 0);
+    assert_eq!(later.body["count"], 0, "{}", later.body);
+
+    let diff = |top: usize, skip: usize| {
+        az.api(
+            "GET",
+            &format!(
+                "{repo}/diffs/commits?baseVersion={second}&baseVersionType=commit&baseVersionOptions=firstParent&targetVersion={second}&targetVersionType=commit&diffCommonCommit=false&$top={top}&$skip={skip}"
+            ),
+            Value::Null,
+        )
+    };
+    let d = diff(100, 0);
+    assert_eq!(d.status, 200, "{}", d.body);
+    check(&d.body, "GitCommitDiffs");
+    assert_eq!(d.body["baseCommit"], first.as_str());
+    assert_eq!(d.body["allChangesIncluded"], true);
+    let mut changes: Vec<(String, String, Option<String>)> = d.body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            check(c, "GitChange");
+            (
+                c["changeType"].as_str().unwrap().to_string(),
+                c["item"]["path"].as_str().unwrap().to_string(),
+                c["originalPath"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    changes.sort();
+    assert_eq!(
+        changes,
+        vec![
+            ("add".to_string(), "/B.md".to_string(), None),
+            ("edit".to_string(), "/A.md".to_string(), None),
+            (
+                "rename".to_string(),
+                "/NEW.md".to_string(),
+                Some("/OLD.md".to_string())
+            ),
+        ]
+    );
+    let page = diff(2, 0);
+    assert_eq!(page.body["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(page.body["allChangesIncluded"], false);
+    let last = diff(2, 2);
+    assert_eq!(last.body["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(last.body["allChangesIncluded"], true);
 }

@@ -75,7 +75,7 @@ fn comment_json(f: &Forge, t: &Thread, c: &ThreadComment) -> Value {
 pub(crate) fn thread_json(f: &Forge, t: &Thread) -> Value {
     let mut v = json!({"id": t.id, "publishedDate": t.published, "lastUpdatedDate": t.updated,
         "comments": t.comments.iter().map(|c| comment_json(f, t, c)).collect::<Vec<_>>(),
-        "threadContext": t.context, "properties": {}, "isDeleted": t.deleted,
+        "threadContext": t.context, "properties": t.properties, "isDeleted": t.deleted,
         "pullRequestThreadContext": null});
     if let Some(s) = &t.status {
         v["status"] = json!(s);
@@ -322,6 +322,13 @@ pub(crate) fn vote(f: &mut Forge, n: u64, by: &str, vote: i64) -> Result<(), Str
     let t = f.az_new_thread(n, by, &text, None, Value::Null, "system");
     if let Some(th) = f.az.threads.get_mut(&t) {
         th.context = Value::Null;
+        // the property bag the service writes on a vote's thread (the
+        // contract's `PropertiesCollection`: a value's `$type` and `$value`)
+        let prop = |v: String| json!({"$type": "System.String", "$value": v});
+        th.properties = json!({
+            "CodeReviewThreadType": prop("VoteUpdate".into()),
+            "CodeReviewVoteResult": prop(vote.to_string()),
+        });
     }
     Ok(())
 }
