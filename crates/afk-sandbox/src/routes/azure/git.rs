@@ -267,7 +267,7 @@ fn commits(f: &Forge, req: &Request, full: &str) -> Reply {
 
 /// A version of a diff's request: `{side}Version` with its
 /// `{side}VersionOptions` (`firstParent` is its first parent, `HEAD^`).
-fn version(req: &Request, side: &str) -> Option<String> {
+fn diff_version(req: &Request, side: &str) -> Option<String> {
     let v = req.q(&format!("{side}Version"))?.to_string();
     let first_parent = req
         .q(&format!("{side}VersionOptions"))
@@ -281,7 +281,8 @@ fn version(req: &Request, side: &str) -> Option<String> {
 /// `allChangesIncluded` when the page ends the list; a rename with its
 /// `originalPath` (the contract's `GitChange.originalPath`).
 fn diff(f: &Forge, req: &Request, full: &str) -> Reply {
-    let (Some(base), Some(target)) = (version(req, "base"), version(req, "target")) else {
+    let (Some(base), Some(target)) = (diff_version(req, "base"), diff_version(req, "target"))
+    else {
         return err(
             400,
             "VssPropertyValidationException",
