@@ -1,4 +1,4 @@
-// One file: `afk hook`'s rules (~530 lines) and the table tests that pin them, kept beside them as everywhere in core.
+// One file: `afk hook`'s rules (~650 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! `afk hook`'s rules (docs/hook.md): which headers of a forge's webhook
 //! delivery count as its signature and how each is read, which tick an
 //! event starts, the repository and delivery id it names, and what each
@@ -10,15 +10,19 @@ use crate::types::Invalid;
 use crate::types::TickKind;
 use afk_model::ForgeKind;
 
+pub mod azure;
+
 /// The kind of forge a webhook delivery comes from, by how it signs its
 /// deliveries and names their events: Gitea and Forgejo one way, GitHub
-/// another, GitLab a third. (Not the sandbox's `Dialect`, which is the
-/// forge API the fake speaks.)
+/// another, GitLab a third, Azure DevOps (which signs nothing: Basic auth,
+/// its event and id in the body) a fourth. (Not the sandbox's `Dialect`,
+/// which is the forge API the fake speaks.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sender {
     Gitea,
     Github,
     Gitlab,
+    AzureDevops,
 }
 
 /// How one signature header carries its proof.
@@ -30,6 +34,9 @@ pub enum Proof {
     PrefixedHmac,
     /// the secret itself
     Token,
+    /// `Basic` and the base64 of a non-empty user name, `:` and the secret
+    /// as the password (Azure DevOps's service hooks, SPEC 2.2.25)
+    Basic,
 }
 
 impl Sender {
@@ -40,9 +47,7 @@ impl Sender {
             ForgeKind::Gitea | ForgeKind::Forgejo => Some(Sender::Gitea),
             ForgeKind::Github => Some(Sender::Github),
             ForgeKind::Gitlab => Some(Sender::Gitlab),
-            // TODO(#86): SPEC 2.2.25-27, Basic auth's password as the proof,
-            // `subscriptionId` + `notificationId` as the delivery
-            ForgeKind::AzureDevops => None,
+            ForgeKind::AzureDevops => Some(Sender::AzureDevops),
         }
     }
 
@@ -57,24 +62,29 @@ impl Sender {
             ],
             Sender::Github => &[("X-Hub-Signature-256", Proof::PrefixedHmac)],
             Sender::Gitlab => &[("X-Gitlab-Token", Proof::Token)],
+            Sender::AzureDevops => &[("Authorization", Proof::Basic)],
         }
     }
 
-    /// The headers naming the event's kind, first found wins.
+    /// The headers naming the event's kind, first found wins (none on
+    /// Azure DevOps: its body's `eventType`, [`named`]).
     pub fn event_headers(self) -> &'static [&'static str] {
         match self {
             Sender::Gitea => &["X-Gitea-Event", "X-Forgejo-Event"],
             Sender::Github => &["X-GitHub-Event"],
             Sender::Gitlab => &["X-Gitlab-Event"],
+            Sender::AzureDevops => &[],
         }
     }
 
-    /// The headers naming the delivery (the same id on a redelivery).
+    /// The headers naming the delivery (the same id on a redelivery; none
+    /// on Azure DevOps: its body's ids, [`named`]).
     pub fn delivery_headers(self) -> &'static [&'static str] {
         match self {
             Sender::Gitea => &["X-Gitea-Delivery", "X-Forgejo-Delivery"],
             Sender::Github => &["X-GitHub-Delivery"],
             Sender::Gitlab => &["X-Gitlab-Event-UUID"],
+            Sender::AzureDevops => &[],
         }
     }
 
@@ -132,6 +142,18 @@ impl Sender {
                     "Push Hook",
                 ],
             ),
+            // a work item's events poll; a repository's and a build's watch
+            Sender::AzureDevops => (
+                azure::ITEM_EVENTS,
+                &[
+                    "git.pullrequest.created",
+                    "git.pullrequest.updated",
+                    "git.pullrequest.merged",
+                    "ms.vss-code.git-pullrequest-comment-event",
+                    "git.push",
+                    "build.complete",
+                ],
+            ),
         };
         if poll.contains(&event) {
             Some(TickKind::Poll)
@@ -143,11 +165,14 @@ impl Sender {
     }
 
     /// The repository's full name in a delivery's JSON body (Gitea and
-    /// GitHub: `repository.full_name`; GitLab: `project.path_with_namespace`),
-    /// nothing else of it; None when absent or the body is no such JSON.
-    /// The body is already bounded by `max_body`, and serde's depth limit
-    /// bounds the nesting.
+    /// GitHub: `repository.full_name`; GitLab: `project.path_with_namespace`;
+    /// Azure DevOps: [`azure::hint`]'s), nothing else of it; None when
+    /// absent or the body is no such JSON. The body is already bounded by
+    /// `max_body`, and serde's depth limit bounds the nesting.
     pub fn repo_of(self, body: &[u8]) -> Option<String> {
+        if self == Sender::AzureDevops {
+            return azure::hint(body).repo;
+        }
         #[derive(serde::Deserialize)]
         struct Named {
             full_name: Option<String>,
@@ -162,6 +187,7 @@ impl Sender {
         let name = match self {
             Sender::Gitea | Sender::Github => b.repository?.full_name,
             Sender::Gitlab => b.project?.path_with_namespace,
+            Sender::AzureDevops => None,
         }?;
         let name = name.trim();
         (!name.is_empty()).then(|| name.to_string())
@@ -181,12 +207,56 @@ pub fn first_of<'h>(headers: &'h [(String, String)], names: &[&str]) -> Option<&
     names.iter().find_map(|n| header(headers, n))
 }
 
+/// A verified delivery's event kind and id: its dialect's headers, or on
+/// Azure DevOps its body's (`eventType`; `subscriptionId` +
+/// `notificationId`, else `id`: [`azure::hint`]). Read only once it
+/// verified: nothing of an unverified body is read.
+pub fn named(
+    dialect: Sender,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> (Option<String>, Option<String>) {
+    if dialect == Sender::AzureDevops {
+        let hint = azure::hint(body);
+        return (hint.event, hint.delivery);
+    }
+    let own = |names: &[&str]| first_of(headers, names).map(str::to_string);
+    (
+        own(dialect.event_headers()),
+        own(dialect.delivery_headers()),
+    )
+}
+
+/// The user name of a verified delivery's `Authorization: Basic`, for the
+/// log alone (Azure DevOps's; it proves nothing), on one line; None for the
+/// other dialects.
+pub fn basic_user(dialect: Sender, headers: &[(String, String)]) -> Option<String> {
+    claims(dialect, headers)
+        .into_iter()
+        .find_map(|(_, claim)| match claim {
+            Claim::Basic { user, .. } => Some(crate::sanitize::one_line(&user, 100)),
+            _ => None,
+        })
+}
+
+/// A delivery id or fingerprint as one repository's tick of a delivery
+/// that ticks several records it ([`Work::Ticks`]): the first one's
+/// recording it must not make the next one's a replay.
+pub fn per_repo(id: &str, repo: &str) -> String {
+    format!("{id}@{}", crate::event_fold::repo_key(repo))
+}
+
 /// What one signature header claims, for the binary to check against the
-/// secret: the HMAC's bytes, the token, or nothing that can verify.
+/// secret: the HMAC's bytes, the token, Basic's password (its user name
+/// only logged), or nothing that can verify.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {
     Mac(Vec<u8>),
     Token(String),
+    Basic {
+        user: String,
+        password: String,
+    },
     /// not the shape its header carries (not hex, no `sha256=`): fails
     Malformed,
 }
@@ -212,6 +282,9 @@ pub fn claims(dialect: Sender, headers: &[(String, String)]) -> Vec<(&'static st
                 .map_or(Claim::Malformed, Claim::Mac),
             Proof::Token if v.is_empty() => Claim::Malformed,
             Proof::Token => Claim::Token(v.to_string()),
+            Proof::Basic => azure::basic(v).map_or(Claim::Malformed, |(user, password)| {
+                Claim::Basic { user, password }
+            }),
         };
         out.push((*name, claim));
     }
@@ -276,10 +349,22 @@ pub enum Answer {
 pub enum Work {
     /// the tick of this kind over that one repository (exit: the tick's)
     Tick(TickKind, String),
+    /// the tick of this kind over each of these repositories in turn, each
+    /// known by the delivery's ids with its name ([`per_repo`]): an event
+    /// that names a project, not a repository (Azure DevOps's work-item and
+    /// build events; exit: the worst tick's)
+    Ticks(TickKind, Vec<String>),
     /// nothing: why (a repository outside the allowlist, an unused kind)
     Ignored(String),
     /// nothing: a delivery already handled
     Replayed,
+}
+
+impl Work {
+    /// Whether it starts a tick (one or several).
+    pub fn ticks(&self) -> bool {
+        matches!(self, Work::Tick(..) | Work::Ticks(..))
+    }
 }
 
 /// Whether a brake holds an event's tick (docs/hook.md): the kill switch
@@ -318,7 +403,7 @@ impl Answer {
     pub fn exit(&self) -> Option<u8> {
         match self {
             Answer::NoSecret => Some(2),
-            Answer::Accepted(Work::Tick(..)) => None,
+            Answer::Accepted(Work::Tick(..) | Work::Ticks(..)) => None,
             Answer::Accepted(_) => Some(0),
             _ => Some(1),
         }
@@ -336,6 +421,9 @@ impl Answer {
             Answer::NotPost => "only POST\n".into(),
             Answer::Malformed => "not an HTTP/1.1 request\n".into(),
             Answer::Accepted(Work::Tick(kind, repo)) => format!("{kind} tick for {repo}\n"),
+            Answer::Accepted(Work::Ticks(kind, repos)) => {
+                format!("{kind} ticks for {}\n", repos.join(", "))
+            }
             Answer::Accepted(Work::Ignored(why)) => format!("ignored: {why}\n"),
             Answer::Accepted(Work::Replayed) => "delivery already handled\n".into(),
         }
@@ -374,6 +462,35 @@ pub fn work(
         return Work::Ignored(format!("{repo} is not in poll.allowlist"));
     }
     Work::Tick(kind, repo.to_string())
+}
+
+/// What a signed delivery starts, by its event and body, over `allowlist`:
+/// [`work`] for its repository; on Azure DevOps, an event that points at a
+/// project ([`azure::aim`]: a work item's, a build's, a repository's named
+/// only by its id) starts its tick for every allowlisted repository. afk
+/// keeps no project ids to narrow them by; each tick reads the forge
+/// itself, so a tick of a repository the event did not touch finds
+/// nothing to do (docs/azure-devops.md).
+pub fn work_over(dialect: Sender, event: Option<&str>, body: &[u8], allowlist: &[String]) -> Work {
+    let allowlisted = |name: &str| allowlist.iter().any(|r| r.eq_ignore_ascii_case(name));
+    if dialect != Sender::AzureDevops {
+        return work(
+            dialect,
+            event,
+            dialect.repo_of(body).as_deref(),
+            allowlisted,
+        );
+    }
+    let hint = azure::hint(body);
+    let aimed = event.map(|e| azure::aim(e, &hint));
+    match (aimed, event.and_then(|e| dialect.tick_of(e))) {
+        (Some(azure::Aim::Every), Some(kind)) if !allowlist.is_empty() => {
+            Work::Ticks(kind, allowlist.to_vec())
+        }
+        (Some(azure::Aim::Every), Some(_)) => Work::Ignored("poll.allowlist is empty".into()),
+        (Some(azure::Aim::Repo(name)), _) => work(dialect, event, Some(name.as_str()), allowlisted),
+        _ => work(dialect, event, None, allowlisted),
+    }
 }
 
 /// What a signed delivery says of a comment.
@@ -415,6 +532,8 @@ pub fn comment_news(dialect: Sender, event: Option<&str>, body: &[u8]) -> Option
     let event = event?.trim();
     let b: Body = serde_json::from_slice(body).ok()?;
     let (action, id) = match dialect {
+        // it tells any edit apart itself (`tells_comment_edits`): no grace
+        Sender::AzureDevops => return None,
         Sender::Gitea | Sender::Github => {
             let comments: &[&str] = match dialect {
                 Sender::Gitea => &[
@@ -1035,7 +1154,7 @@ mod tests {
             (ForgeKind::Forgejo, Some(Sender::Gitea)),
             (ForgeKind::Github, Some(Sender::Github)),
             (ForgeKind::Gitlab, Some(Sender::Gitlab)),
-            (ForgeKind::AzureDevops, None),
+            (ForgeKind::AzureDevops, Some(Sender::AzureDevops)),
         ];
         assert_eq!(cases.len(), ForgeKind::ALL.len(), "a row per kind");
         for (kind, want) in cases {
