@@ -125,20 +125,22 @@ pub fn from_file(
 }
 
 /// Whether `req` is signed with `secret` by `dialect`'s headers: each
-/// claim checked in constant time (an HMAC by `ring::hmac::verify`; a token
-/// by comparing its HMAC with the secret's, so no early exit tells how much
-/// of it matched), then `core::hook::verdict`.
+/// claim checked in constant time (an HMAC by `ring::hmac::verify`; a token,
+/// or Basic's password, by comparing its HMAC with the secret's, so no
+/// early exit tells how much of it matched), then `core::hook::verdict`.
 pub fn verify(dialect: Sender, req: &Request, secret: &Secret) -> Verdict {
     use ring::hmac;
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes());
+    let is_secret = |given: &str| {
+        let want = hmac::sign(&key, secret.expose().as_bytes());
+        hmac::verify(&key, given.as_bytes(), want.as_ref()).is_ok()
+    };
     let checked: Vec<bool> = hook::claims(dialect, &req.headers)
         .into_iter()
         .map(|(_, claim)| match claim {
             Claim::Mac(tag) => hmac::verify(&key, &req.body, &tag).is_ok(),
-            Claim::Token(token) => {
-                let want = hmac::sign(&key, secret.expose().as_bytes());
-                hmac::verify(&key, token.as_bytes(), want.as_ref()).is_ok()
-            }
+            Claim::Token(token) => is_secret(&token),
+            Claim::Basic { password, .. } => is_secret(&password),
             Claim::Malformed => false,
         })
         .collect();
@@ -177,6 +179,12 @@ mod tests {
             .collect()
     }
 
+    fn basic(user: &str, password: &str) -> String {
+        use base64::Engine;
+        let cred = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        format!("Basic {cred}")
+    }
+
     #[test]
     fn a_signature_verifies_only_with_the_secret_and_its_body() {
         let secret = Secret::new("hook-test-secret-1");
@@ -184,6 +192,12 @@ mod tests {
         let good = hex_mac("hook-test-secret-1", body);
         let bad = hex_mac("another", body);
         let gh = format!("sha256={good}");
+        let (basic_ok, basic_wrong) = (
+            basic("sandbox", "hook-test-secret-1"),
+            basic("sandbox", "hook-test-secret"),
+        );
+        let (basic_no_user, basic_other) =
+            (basic("", "hook-test-secret-1"), basic("sandbox", "nope"));
         type Case<'a> = (Sender, Vec<(&'a str, &'a str)>, &'a str, Verdict);
         let cases: &[Case] = &[
             (
@@ -231,6 +245,47 @@ mod tests {
             (
                 Sender::Gitlab,
                 vec![("X-Gitlab-Token", "hook-test-secret")],
+                body,
+                Verdict::Forged,
+            ),
+            // Azure DevOps: Basic auth's password is the secret, any body
+            (
+                Sender::AzureDevops,
+                vec![("Authorization", &basic_ok)],
+                "{}",
+                Verdict::Signed,
+            ),
+            (
+                Sender::AzureDevops,
+                vec![("Authorization", &basic_wrong)],
+                body,
+                Verdict::Forged,
+            ),
+            (
+                Sender::AzureDevops,
+                vec![("Authorization", &basic_no_user)],
+                body,
+                Verdict::Forged,
+            ),
+            (
+                Sender::AzureDevops,
+                vec![("Authorization", "Bearer hook-test-secret-1")],
+                body,
+                Verdict::Forged,
+            ),
+            // another kind's signature is none
+            (
+                Sender::AzureDevops,
+                vec![("X-Hub-Signature-256", &gh)],
+                body,
+                Verdict::Unsigned,
+            ),
+            (
+                Sender::AzureDevops,
+                vec![
+                    ("Authorization", &basic_ok),
+                    ("Authorization", &basic_other),
+                ],
                 body,
                 Verdict::Forged,
             ),

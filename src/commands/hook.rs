@@ -54,23 +54,37 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         return refuse(Answer::NoSecret, Err(e));
     };
     let headers = &request.headers;
-    let event = hook::first_of(headers, dialect.event_headers());
-    let delivery = hook::first_of(headers, dialect.delivery_headers());
-    // verified before anything else: no state file, no lock, no forge
+    // verified before anything else: no state file, no lock, no forge, and
+    // nothing of the body read (Azure DevOps names its event and delivery
+    // there: none said of a refused one)
     if crate::webhook::verify(dialect, &request, &secret) != Verdict::Signed {
         let answer = Answer::Unauthorized;
+        let event = hook::first_of(headers, dialect.event_headers());
+        let delivery = hook::first_of(headers, dialect.delivery_headers());
         crate::log::warn(&hook::log_line(&answer, event, delivery));
         crate::output::answer_and_hang_up(&answer.response());
         return Ok(Outcome::code(1));
+    }
+    let (event, delivery) = hook::named(dialect, headers, &request.body);
+    let (event, delivery) = (event.as_deref(), delivery.as_deref());
+    if let Some(user) = hook::basic_user(dialect, headers) {
+        // it proves nothing (the password did): said, never used
+        crate::log::debug(&format!("hook: Basic auth user {user:?}"));
     }
     let (work, news, print) = event_loop::work_of(ctx, cfg, dialect, &request, (event, delivery));
     let answer = Answer::Accepted(work);
     crate::log::info(&hook::log_line(&answer, event, delivery));
     crate::output::answer_and_hang_up(&answer.response());
-    let Answer::Accepted(Work::Tick(kind, name)) = answer else {
-        return Ok(Outcome::code(answer.exit().unwrap_or(0)));
-    };
-    event_loop::delivery_ticks(ctx, cfg, (kind, &name), (delivery, &print), news)
+    let done = answer.exit().unwrap_or(0);
+    match answer {
+        Answer::Accepted(Work::Tick(kind, name)) => {
+            event_loop::delivery_ticks(ctx, cfg, (kind, &name), (delivery, &print), news)
+        }
+        Answer::Accepted(Work::Ticks(kind, names)) => {
+            event_loop::delivery_ticks_over(ctx, cfg, (kind, &names), (delivery, &print))
+        }
+        _ => Ok(Outcome::code(done)),
+    }
 }
 
 /// Answer `answer` (a refusal) and end with its exit, or with `error` (a

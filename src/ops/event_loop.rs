@@ -114,7 +114,7 @@ pub fn after_turn(ctx: &Session, run: RunId) -> Result<Outcome> {
     watch_of(ctx, cfg, &repo)
 }
 
-/// What a signed delivery starts (`core::hook::work`), held by the brakes
+/// What a signed delivery starts (`core::hook::work_over`), held by the brakes
 /// (kill switch, stop file: nothing read or written) and by a replay (its
 /// id or what it delivered handled already); an edit it reports is kept
 /// first, whatever becomes of the tick (busy lock, replay): the comment's
@@ -128,16 +128,16 @@ pub fn work_of(
     (event, delivery): (Option<&str>, Option<&str>),
 ) -> (Work, Option<hook::CommentNews>, String) {
     let repo = dialect.repo_of(&request.body);
-    let allowlisted = |name: &str| {
-        cfg.poll
-            .allowlist
-            .iter()
-            .any(|r| r.as_str().eq_ignore_ascii_case(name))
-    };
-    let mut work = hook::work(dialect, event, repo.as_deref(), allowlisted);
+    let allowlist: Vec<String> = cfg
+        .poll
+        .allowlist
+        .iter()
+        .map(|r| r.as_str().to_string())
+        .collect();
+    let mut work = hook::work_over(dialect, event, &request.body, &allowlist);
     let stop = ctx.paths().stop.clone();
     let stop_there = stop.exists().then(|| stop.display().to_string());
-    if matches!(work, Work::Tick(..))
+    if work.ticks()
         && let Some(why) = hook::brake(cfg.poll.enabled, stop_there.as_deref())
     {
         work = Work::Ignored(why);
@@ -154,11 +154,27 @@ pub fn work_of(
         note_written(ctx, name, id);
     }
     let print = crate::webhook::fingerprint(request);
-    if matches!(work, Work::Tick(..))
-        && (delivery.is_some_and(|id| handled(ctx, id)) || handled(ctx, &print))
-    {
-        work = Work::Replayed;
-    }
+    let seen = |id: &str| handled(ctx, id);
+    work = match work {
+        Work::Tick(..) if delivery.is_some_and(seen) || seen(print.as_str()) => Work::Replayed,
+        // each repository's tick records the delivery as its own
+        // (`hook::per_repo`): those handled already are left out
+        Work::Ticks(kind, repos) => {
+            let left: Vec<String> = repos
+                .into_iter()
+                .filter(|r| {
+                    let seen_here = |id: &str| seen(hook::per_repo(id, r).as_str());
+                    !(delivery.is_some_and(seen_here) || seen_here(print.as_str()))
+                })
+                .collect();
+            if left.is_empty() {
+                Work::Replayed
+            } else {
+                Work::Ticks(kind, left)
+            }
+        }
+        other => other,
+    };
     (work, news, print)
 }
 
@@ -212,6 +228,28 @@ pub fn delivery_ticks(
         return Ok(outcome);
     }
     Ok(worse(outcome, watch_of(ctx, cfg, &repo)?))
+}
+
+/// The ticks of a delivery that names a project rather than a repository
+/// (`Work::Ticks`: Azure DevOps's work-item and build events), once it was
+/// answered: [`delivery_ticks`] for each repository in turn, each knowing
+/// the delivery by its ids with the repository's name
+/// (`core::hook::per_repo`), so that one repository's tick recording them
+/// makes the next one's no replay. The worst of their exits.
+pub fn delivery_ticks_over(
+    ctx: &Session,
+    cfg: &Config,
+    (kind, names): (TickKind, &[String]),
+    (delivery, print): (Option<&str>, &str),
+) -> Result<Outcome> {
+    let mut outcome = Outcome::OK;
+    for name in names {
+        let id = delivery.map(|d| hook::per_repo(d, name));
+        let print = hook::per_repo(print, name);
+        let one = delivery_ticks(ctx, cfg, (kind, name), (id.as_deref(), &print), None)?;
+        outcome = worse(outcome, one);
+    }
+    Ok(outcome)
 }
 
 /// The watch of `repo` an event starts with no delivery of its own (a
