@@ -70,11 +70,18 @@ fn signed(body: &str, delivery: &str, secret: &str) -> Vec<String> {
 }
 
 /// A service hook's `Authorization: Basic` header with `secret` as its
-/// password (Azure DevOps's only proof of a delivery).
+/// password (Azure DevOps's only proof of a delivery), its user name the
+/// sandbox's (non-empty: SPEC 2.2.25; a PAT's empty user name is not this).
 pub(crate) fn basic_auth(secret: &str) -> String {
+    basic_as("sandbox", secret)
+}
+
+/// `Authorization: Basic` of `user` and `password`.
+pub(crate) fn basic_as(user: &str, password: &str) -> String {
+    use base64::Engine;
     format!(
         "Authorization: Basic {}",
-        afk::forge::profile::basic_credential(secret)
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     )
 }
 
