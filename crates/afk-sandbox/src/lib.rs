@@ -155,6 +155,19 @@ impl Sandbox {
     pub fn repo_keys(&self, repos: &[&str]) -> String {
         self.dialect.repo_keys(repos)
     }
+
+    /// The number afk sees for the shared model's issue `(repo, n)`: on
+    /// Azure DevOps its work item's id (numbered across the organization;
+    /// the organization is brought up to date first, as a request would),
+    /// elsewhere `n`.
+    pub fn issue_seen(&self, repo: &str, n: u64) -> u64 {
+        if self.dialect != Dialect::AzureDevops {
+            return n;
+        }
+        let mut f = self.state.lock().unwrap();
+        f.az_sync();
+        f.az_item_of(repo, n).unwrap_or(n)
+    }
 }
 
 /// Start the sandbox on `addr` (loopback only) in background threads, speaking Gitea.
@@ -260,15 +273,22 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     }
     if let Some(rest) = req.path.strip_prefix("/model") {
         // the scripts are copied out: a step that hangs holds no lock
-        let (scripts, per_turn, key) = {
+        let (scripts, per_turn, key, items) = {
             let f = st.lock().unwrap();
             (
                 f.scripts.clone(),
                 f.turn_scripts.clone(),
                 f.model_key.clone(),
+                work_items(&f, dialect),
             )
         };
         let find = |repo: &str, issue: u64, turn: u32| {
+            // on Azure DevOps the prompt names the work item; a seed's
+            // scripts are the shared model's issue's
+            let issue = match items.get(&issue) {
+                Some((r, n)) if r == repo => *n,
+                _ => issue,
+            };
             let key = (repo.to_string(), issue);
             match per_turn.get(&key).filter(|t| !t.is_empty()) {
                 // past the last turn's script, the last one again
@@ -405,6 +425,17 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         admin::note_status(&mut st.lock().unwrap(), entry, *status);
     }
     reply
+}
+
+/// On Azure DevOps, each work item's id with the shared model's issue it
+/// is, `(repo, number)`; nothing elsewhere.
+fn work_items(f: &Forge, dialect: Dialect) -> std::collections::BTreeMap<u64, (String, u64)> {
+    if dialect != Dialect::AzureDevops {
+        return Default::default();
+    }
+    (f.az.items.values())
+        .map(|w| (w.id, (w.repo.clone(), w.number)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub(super) fn act(
 ) -> Result<()> {
     let ctx = world(sb, dir, (agent, real), show.json)?;
     if let Some(kind) = real {
-        return real_act(&ctx, dir, kind, show);
+        return real_act(sb, &ctx, (dir, kind), show);
     }
     show.say(&format!(
         "== the budget act: [budget] run_usd = {RUN_USD}, day_usd = {DAY_USD} ({})",
@@ -34,7 +34,7 @@ pub(super) fn act(
         "   acme/pay has two ready issues; its agent goes round in circles, reporting a growing spend\n   ({\"cost_usd\": …} lines in its progress file) and never stopping by itself\n",
     );
     let poll = crate::ops::poll::tick(&ctx, &crate::ops::Scope::All)?;
-    let run = super::world::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
+    let run = super::world::run_of(&poll, "acme/pay", super::world::seen(sb, "acme/pay", 1))?;
     show.step("afk poll (nothing spent today yet)", poll.done());
     wait_for(&super::world::agent_note(
         &ctx.runs_dir().join(run.to_string()),
@@ -70,9 +70,9 @@ pub(super) fn act(
 /// and Codex's priced usage is over the limit when its turn ends; watch
 /// escalates `over-budget`.
 fn real_act(
+    sb: &sandbox::Sandbox,
     ctx: &Session,
-    dir: &std::path::Path,
-    kind: crate::types::AgentKind,
+    (dir, kind): (&std::path::Path, crate::types::AgentKind),
     show: &mut Show,
 ) -> Result<()> {
     show.say(&format!(
@@ -84,7 +84,7 @@ fn real_act(
 "
     ));
     let poll = crate::ops::poll::tick(ctx, &crate::ops::Scope::All)?;
-    let run = super::world::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
+    let run = super::world::run_of(&poll, "acme/pay", super::world::seen(sb, "acme/pay", 1))?;
     show.step("afk poll (nothing spent today yet)", poll.done());
     wait_for(&ctx.runs_dir().join(format!("{run}/exit_status")))?;
     show.say(match kind {

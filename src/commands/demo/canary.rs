@@ -203,15 +203,12 @@ impl Lab<'_> {
         for repo in &self.repos {
             let name = RepoName::parse(repo).map_err(|e| anyhow::anyhow!("demo: {e}"))?;
             for p in self.forge.open_pulls(&name)? {
-                let mut f = sb.state.lock().unwrap();
-                f.add_status(
-                    repo,
-                    &p.head.sha,
-                    &serde_json::json!({"state": "success", "context": "ci/build"}),
-                )
-                .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-                f.merge_pr(repo, p.number.0)
+                let green = serde_json::json!({"state": "success", "context": "ci/build"});
+                (sb.state.lock().unwrap())
+                    .add_status(repo, &p.head.sha, &green)
                     .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+                // the state unlocked: on Azure DevOps a person's merge is an admin call
+                super::world::person_merges(sb, repo, p.number)?;
                 merged += 1;
             }
         }

@@ -33,8 +33,14 @@ pub(super) struct Measured {
     pub ended_ms: u64,
 }
 
-/// Play the act: what it measured.
-pub(super) fn act(sb: &sandbox::Sandbox, dir: &Path, show: &mut Show) -> Result<Measured> {
+/// Play the act: what it measured; None where it cannot play yet.
+pub(super) fn act(sb: &sandbox::Sandbox, dir: &Path, show: &mut Show) -> Result<Option<Measured>> {
+    if super::world::azure(sb) {
+        show.say(
+            "== the hook act: skipped on Azure DevOps for now: afk hook does not check its Basic-auth deliveries yet (SPEC 2.2.25), and the sandbox sends no service hook for a commit status\n",
+        );
+        return Ok(None);
+    }
     let afk = std::env::current_exe().context("demo: where is afk's own program")?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let url = format!("http://{}/afk-hook", listener.local_addr()?);
@@ -70,7 +76,7 @@ pub(super) fn act(sb: &sandbox::Sandbox, dir: &Path, show: &mut Show) -> Result<
     reap(&children);
     let measured = played?;
     off?;
-    Ok(measured)
+    Ok(Some(measured))
 }
 
 /// The loop, each step started by the forge's events or a turn's end alone.

@@ -24,9 +24,10 @@ pub(super) fn act(
         sb.url,
         dir.join("kubernetes.toml").display()
     ));
-    show.say("   acme/ops #1 is ready; each agent turn becomes one batch/v1 Job and a ConfigMap with its prompt\n");
+    let issue = super::world::seen(sb, "acme/ops", 1);
+    show.say(&format!("   acme/ops #{issue} is ready; each agent turn becomes one batch/v1 Job and a ConfigMap with its prompt\n"));
     let poll = crate::ops::poll::tick(&ctx, &crate::ops::Scope::All)?;
-    let run = super::world::run_of(&poll, "acme/ops", crate::types::IssueNumber(1))?;
+    let run = super::world::run_of(&poll, "acme/ops", issue)?;
     show.step(
         "afk poll (Job afk-<instance>-<run>-1 created, then its ConfigMap, owned by it)",
         poll.done(),
@@ -52,7 +53,7 @@ pub(super) fn act(
         );
     }
     show.say(&format!(
-        "   Job {job} ran: its checkout container made the agent's checkout, the scripted agent committed in it\n   (exit {code}, no forge credential in its container), and its forward container pushed afk/issue-1 ...\n"
+        "   Job {job} ran: its checkout container made the agent's checkout, the scripted agent committed in it\n   (exit {code}, no forge credential in its container), and its forward container pushed afk/issue-{issue} ...\n"
     ));
     show.step(
         "afk watch (one Job list, one pod list, the pod's log read from where it stopped; afk opens its PR)",

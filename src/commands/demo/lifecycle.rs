@@ -3,7 +3,7 @@
 //! and its corrective turn, then the lessons and the outbox.
 
 use super::show::Show;
-use super::world::{ci_status, run_of, wait_for};
+use super::world::{ci_status, run_of, seen, wait_for};
 use crate::sandbox;
 use crate::session::Session;
 use crate::store::{Store, events::Event, lessons::Snapshot};
@@ -26,7 +26,7 @@ pub(super) fn act(
     show: &mut Show,
 ) -> Result<Lifecycle> {
     intro(sb, dir, show);
-    let api1 = first_poll(ctx, show)?;
+    let api1 = first_poll(sb, ctx, show)?;
     ci_goes_green(sb, ctx, show)?;
     // where every read is conditional (GitHub), an idle tick costs no rate limit: shown
     if ctx.config().profile().conditional_reads {
@@ -35,7 +35,7 @@ pub(super) fn act(
     let store = ctx.local()?.store;
     merge(sb, ctx, &store, api1, show)?;
     let next = crate::ops::poll::tick(ctx, &crate::ops::Scope::All)?;
-    let api2 = run_of(&next, "acme/api", crate::types::IssueNumber(2))?;
+    let api2 = run_of(&next, "acme/api", seen(sb, "acme/api", 2))?;
     show.step(
         "afk poll (acme/api is free again: the next issue)",
         next.done(),
@@ -44,7 +44,9 @@ pub(super) fn act(
     lessons_and_events(&store, api2, show)
 }
 
-/// The sandbox's world, as the demo starts.
+/// The sandbox's world, as the demo starts: each issue by the number afk
+/// sees (on Azure DevOps a work item's id, numbered across the
+/// organization). acme/web's says "Blocked by #2", as the body says it.
 fn intro(sb: &sandbox::Sandbox, dir: &std::path::Path, show: &Show) {
     show.say(&format!(
         "afk demo: sandbox forge ({}) at {} (git and state in {})",
@@ -52,21 +54,43 @@ fn intro(sb: &sandbox::Sandbox, dir: &std::path::Path, show: &Show) {
         sb.api_url(),
         dir.display()
     ));
-    show.say("  acme/api #1 high priority, armed by alice (write)");
-    show.say("  acme/api #2 low priority, armed by alice");
-    show.say("  acme/api #3 critical, armed by mallory (read only: untrusted)");
-    show.say("  acme/web #1 armed by alice, but blocked by #2");
-    show.say("  acme/docs #1 armed by alice; it asks something only a person can answer");
+    let no = |repo: &str, n: u64| seen(sb, repo, n);
+    let lines = [
+        format!(
+            "acme/api #{} high priority, armed by alice (write)",
+            no("acme/api", 1)
+        ),
+        format!(
+            "acme/api #{} low priority, armed by alice",
+            no("acme/api", 2)
+        ),
+        format!(
+            "acme/api #{} critical, armed by mallory (read only: untrusted)",
+            no("acme/api", 3)
+        ),
+        format!(
+            "acme/web #{} armed by alice, but blocked by #2",
+            no("acme/web", 1)
+        ),
+        format!(
+            "acme/docs #{} armed by alice; it asks something only a person can answer",
+            no("acme/docs", 1)
+        ),
+    ];
+    for line in lines {
+        show.say(&format!("  {line}"));
+    }
     show.say("  a lesson recorded by hand for acme/api: \"run the formatter before pushing\"\n");
 }
 
 /// The first poll: two agents start; the prompt carries the hand-made lesson;
 /// acme/docs's agent is blocked and watch hands it to a person. Returns
 /// acme/api#1's run.
-fn first_poll(ctx: &Session, show: &mut Show) -> Result<RunId> {
+fn first_poll(sb: &sandbox::Sandbox, ctx: &Session, show: &mut Show) -> Result<RunId> {
+    let (api, docs) = (seen(sb, "acme/api", 1), seen(sb, "acme/docs", 1));
     let first = crate::ops::poll::tick(ctx, &crate::ops::Scope::All)?;
-    let api1 = run_of(&first, "acme/api", crate::types::IssueNumber(1))?;
-    let docs1 = run_of(&first, "acme/docs", crate::types::IssueNumber(1))?;
+    let api1 = run_of(&first, "acme/api", api)?;
+    let docs1 = run_of(&first, "acme/docs", docs)?;
     show.step("afk poll", first.done());
     let prompt = std::fs::read_to_string(ctx.runs_dir().join(format!("{api1}/prompt-1.md")))
         .unwrap_or_default();
@@ -80,12 +104,12 @@ fn first_poll(ctx: &Session, show: &mut Show) -> Result<RunId> {
             "   the prompt of run {api1} carries the repo's open lessons:\n  {line}\n"
         ));
     }
-    show.say(
-        "   the agent starts in afk's checkout of acme/api on afk/issue-1 and commits (it holds no forge credential) ...",
-    );
-    show.say(
-        "   the agent on acme/docs#1 cannot tell which database to describe: it reports blocked ...",
-    );
+    show.say(&format!(
+        "   the agent starts in afk's checkout of acme/api on afk/issue-{api} and commits (it holds no forge credential) ..."
+    ));
+    show.say(&format!(
+        "   the agent on acme/docs#{docs} cannot tell which database to describe: it reports blocked ..."
+    ));
     wait_for(&ctx.runs_dir().join(format!("{api1}/exit_status")))?;
     wait_for(&ctx.runs_dir().join(format!("{docs1}/exit_status")))?;
     show.say("");
@@ -93,9 +117,9 @@ fn first_poll(ctx: &Session, show: &mut Show) -> Result<RunId> {
         "afk watch (afk pushes the agent's branch and opens its PR; a blocked agent goes to a person)",
         crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
-    show.say(
-        "   acme/docs#1 now carries ready-for-human and one comment with the agent's question;",
-    );
+    show.say(&format!(
+        "   acme/docs#{docs} now carries ready-for-human and one comment with the agent's question;"
+    ));
     show.say(
         "   when someone answers and adds ready-for-agent again, the next prompt carries the answer.\n",
     );
@@ -105,7 +129,8 @@ fn first_poll(ctx: &Session, show: &mut Show) -> Result<RunId> {
 /// CI reports success on the agent's branch; merging stays a person's call.
 fn ci_goes_green(sb: &sandbox::Sandbox, ctx: &Session, show: &mut Show) -> Result<()> {
     let url = "https://ci.example.org/acme/api/1";
-    let head = ci_status(sb, "afk/issue-1", "success", url)?;
+    let branch = format!("afk/issue-{}", seen(sb, "acme/api", 1));
+    let head = ci_status(sb, &branch, "success", url)?;
     show.say(&format!(
         "   CI reports ci/build = success on {}\n",
         &head[..head.len().min(12)]
@@ -172,7 +197,8 @@ fn merge(
         .as_ref()
         .and_then(|r| r.pr_number)
         .ok_or_else(|| no_pr(run, r.as_ref()))?;
-    super::world::merge_then_watch(sb, ctx, (pr, 1), "afk watch (merged: success)", show)?;
+    let issue = seen(sb, "acme/api", 1);
+    super::world::merge_then_watch(sb, ctx, (pr, issue), "afk watch (merged: success)", show)?;
     show.step(
         "afk watch again (nothing left to do, nothing written)",
         crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
@@ -198,17 +224,15 @@ fn lessons_and_events(store: &Store, api2: RunId, show: &Show) -> Result<Lifecyc
 /// failing check; the agent pushes a fix; CI is green again.
 fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show) -> Result<()> {
     let exit = ctx.runs_dir().join(format!("{run}/exit_status"));
+    let branch = format!("afk/issue-{}", seen(sb, "acme/api", 2));
     wait_for(&exit)?;
     show.step(
-        "afk watch (the agent committed in afk's checkout: afk pushes afk/issue-2 and opens the PR)",
+        &format!(
+            "afk watch (the agent committed in afk's checkout: afk pushes {branch} and opens the PR)"
+        ),
         crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
-    let head = ci_status(
-        sb,
-        "afk/issue-2",
-        "failure",
-        "https://ci.example.org/acme/api/2",
-    )?;
+    let head = ci_status(sb, &branch, "failure", "https://ci.example.org/acme/api/2")?;
     show.say(&format!(
         "   CI reports ci/build = failure on {}\n",
         &head[..head.len().min(12)]
@@ -222,12 +246,7 @@ fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show)
         "afk watch (the corrective turn's commit: afk pushes it to the same PR)",
         crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
-    let head = ci_status(
-        sb,
-        "afk/issue-2",
-        "success",
-        "https://ci.example.org/acme/api/3",
-    )?;
+    let head = ci_status(sb, &branch, "success", "https://ci.example.org/acme/api/3")?;
     show.say(&format!(
         "   the fix is on the PR; CI reports ci/build = success on {}\n",
         &head[..head.len().min(12)]

@@ -7,6 +7,12 @@
 //! `day_usd`), the kubernetes act (an agent as a Job on the sandbox's
 //! Kubernetes API), the hook act (the sandbox's webhooks into `afk hook`:
 //! an agent started seconds after its label, no cron tick) and the upgrade act. No network, no accounts.
+//!
+//! On Azure DevOps (`--forge azure-devops`) issues are work items numbered
+//! across the organization: every act names an issue by the number afk sees
+//! (`world::seen`), a person's merge is a pull request's completion
+//! (`world::person_merges`), a review is a thread and a vote; the hook act
+//! is skipped there for now (it says why).
 
 mod budget;
 mod canary;

@@ -49,7 +49,18 @@ pub(crate) fn run_of(t: &crate::ops::poll::Ended, repo: &str, issue: IssueNumber
     )
 }
 
-/// CI reports `state` on the head of afk/issue-2 (the demo's agent branch); its SHA.
+/// The number afk sees for the shared model's issue `(repo, n)`: the work
+/// item's id on Azure DevOps (numbered across the organization), `n` elsewhere.
+pub(crate) fn seen(sb: &sandbox::Sandbox, repo: &str, n: u64) -> IssueNumber {
+    IssueNumber(sb.issue_seen(repo, n))
+}
+
+/// Whether the sandbox plays Azure DevOps.
+pub(crate) fn azure(sb: &sandbox::Sandbox) -> bool {
+    sb.dialect == sandbox::Dialect::AzureDevops
+}
+
+/// CI reports `state` on the head of `branch` of acme/api (an agent's branch); its SHA.
 pub(crate) fn ci_status(
     sb: &sandbox::Sandbox,
     branch: &str,
@@ -70,11 +81,12 @@ pub(crate) fn ci_status(
     Ok(head)
 }
 
-/// A person merges `pr`, which closes `issue`; then a watch tick says `what`.
+/// A person merges acme/api's `pr`, which closes `issue` (as afk sees
+/// both); then a watch tick says `what`.
 pub(crate) fn merge_then_watch(
     sb: &sandbox::Sandbox,
     ctx: &Session,
-    (pr, issue): (PrNumber, u64),
+    (pr, issue): (PrNumber, IssueNumber),
     what: &str,
     show: &mut super::show::Show,
 ) -> Result<()> {
@@ -82,16 +94,31 @@ pub(crate) fn merge_then_watch(
         "   a person merges PR {}; the forge closes issue #{issue}\n",
         ctx.config().profile().pr_ref(pr)
     ));
-    sb.state
-        .lock()
-        .unwrap()
-        .merge_pr("acme/api", pr.0)
-        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    person_merges(sb, "acme/api", pr)?;
     show.step(
         what,
         crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     Ok(())
+}
+
+/// A person merges `repo`'s PR `pr` (afk's number for it). On Azure DevOps
+/// that is alice completing it with "complete associated work items" (the
+/// shared model's merge leaves the Azure DevOps pull request active and
+/// knows no `pullRequestId`); elsewhere the forge's merge, which closes the
+/// issue its body names. The sandbox's state must not be locked here.
+pub(crate) fn person_merges(sb: &sandbox::Sandbox, repo: &str, pr: PrNumber) -> Result<()> {
+    if azure(sb) {
+        let body = serde_json::json!({"pr": pr.0, "by": "alice", "close_items": true});
+        super::review::admin(sb, "/ado/complete", body)?;
+        return Ok(());
+    }
+    sb.state
+        .lock()
+        .unwrap()
+        .merge_pr(repo, pr.0)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))
 }
 
 /// Whether this machine can make the agent's box (asked once per demo).

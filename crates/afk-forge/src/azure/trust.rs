@@ -20,7 +20,8 @@ impl AzureDevops {
     /// The armer `login` (an identity id) ranked on `repo`: none for an
     /// arming the three identities did not agree on (its login is the
     /// report's words, never an id), an unknown or inactive identity, a
-    /// non-user, a bypass holder or no ACL entry.
+    /// non-user, a bypass holder or no ACL entry. Its words name the
+    /// person (`mallory@example.org: GenericRead`): the login is a GUID.
     pub(super) fn acl_permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
         if login.trim().is_empty() || login.contains(char::is_whitespace) {
             return Ok(Permission::ranked(Access::None, login));
@@ -31,17 +32,19 @@ impl AzureDevops {
         let Some(who) = found.value.into_iter().flatten().next() else {
             return Ok(Permission::ranked(Access::None, "unknown identity"));
         };
+        let name = who.name();
+        let ranked = |access: Access, word: &str| match &name {
+            Some(n) => Permission::ranked(access, &format!("{n}: {word}")),
+            None => Permission::ranked(access, word),
+        };
         let Some(descriptor) = who.descriptor.clone().filter(|d| !d.is_empty()) else {
-            return Ok(Permission::ranked(
-                Access::None,
-                "identity without a descriptor",
-            ));
+            return Ok(ranked(Access::None, "identity without a descriptor"));
         };
         let kind = IdentityKind::of(&descriptor);
         let active = who.is_active.unwrap_or(false);
         if !active || kind != IdentityKind::User {
             let word = if active { "not a user" } else { "inactive" };
-            return Ok(Permission::ranked(Access::None, word));
+            return Ok(ranked(Access::None, word));
         }
         let r = self.repository(repo)?;
         let project_token = format!(
@@ -71,7 +74,7 @@ impl AzureDevops {
             (false, Access::Read) => "GenericRead",
             (false, Access::None) => "none",
         };
-        Ok(Permission::ranked(access, word))
+        Ok(ranked(access, word))
     }
 
     /// The `(effectiveAllow, effectiveDeny)` of `descriptor` on `token` in

@@ -181,8 +181,8 @@ pub(super) struct TagDefinition {
 }
 
 /// An identity read at `vssps_url`.
-/// TODO(#86): its `properties.Account.$value` (the UPN) for `trusted_users`
-/// entries that name a `uniqueName` (SPEC 2.2.11).
+/// TODO(#86): its `uniqueName` ([`Identity::name`]) for `trusted_users`
+/// entries that name one (SPEC 2.2.11).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Identity {
@@ -190,6 +190,29 @@ pub(super) struct Identity {
     pub descriptor: Option<String>,
     #[serde(default)]
     pub is_active: Option<bool>,
+    #[serde(default)]
+    pub provider_display_name: Option<String>,
+    #[serde(default)]
+    pub properties: Option<Map<String, Value>>,
+}
+
+impl Identity {
+    /// Who it is, for people to read: its `uniqueName` (the UPN,
+    /// `properties.Account.$value`), else its display name; one line of at
+    /// most 100 characters. Never what trust is decided by.
+    pub fn name(&self) -> Option<String> {
+        let account = (self.properties.as_ref())
+            .and_then(|p| p.get("Account"))
+            .and_then(|a| a.get("$value"))
+            .and_then(Value::as_str);
+        let shown =
+            |s: &str| -> String { s.chars().filter(|c| !c.is_control()).take(100).collect() };
+        [account, self.provider_display_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(shown)
+            .find(|n| !n.trim().is_empty())
+    }
 }
 
 /// `AccessControlList`, with each descriptor's entry.

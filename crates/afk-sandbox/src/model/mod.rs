@@ -262,12 +262,23 @@ impl Forge {
     }
 
     /// The bodies of the comments that start with `prefix`, oldest first
-    /// (the demo shows afk's own by their marker).
+    /// (the demo shows afk's own by their marker); then afk's own on the
+    /// Azure DevOps side, which the shared model does not hold (its pull
+    /// requests' thread comments, its work-item comments).
     pub fn comments_starting(&self, prefix: &str) -> Vec<String> {
-        self.comments
-            .values()
-            .filter(|c| c.body.starts_with(prefix))
-            .map(|c| c.body.clone())
+        let me = self.az.by_name(&self.me).map(|i| i.id.clone());
+        let mine = |by: &str| me.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(by));
+        let threads = (self.az.threads.values())
+            .flat_map(|t| t.comments.iter())
+            .filter(|c| mine(c.by.as_str()))
+            .map(|c| c.content.clone());
+        let items = (self.az.comments.values())
+            .filter(|c| mine(c.by.as_str()))
+            .map(|c| c.text.clone());
+        (self.comments.values().map(|c| c.body.clone()))
+            .chain(threads)
+            .chain(items)
+            .filter(|b| b.starts_with(prefix))
             .collect()
     }
 

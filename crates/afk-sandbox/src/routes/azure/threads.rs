@@ -117,7 +117,17 @@ fn create(f: &mut Forge, req: &Request, n: u64) -> Reply {
         "text",
     );
     f.az_comment_event(n, t, 1);
+    ci_hears(f, n, content);
     Reply::json(200, &thread_json(f, &f.az.threads[&t]))
+}
+
+/// The CI's test trigger (`/_admin/ci`) heard in a comment on pull
+/// request `n`, as in a comment on the shared model's pull request.
+fn ci_hears(f: &mut Forge, n: u64, content: &str) {
+    let Some((repo, number)) = f.az.prs.get(&n).map(|p| (p.repo.clone(), p.number)) else {
+        return;
+    };
+    f.ci_answer(&repo, number, content);
 }
 
 /// A comment in thread `t` by identity `by`; its id.
@@ -158,6 +168,7 @@ fn reply(f: &mut Forge, req: &Request, t: u64) -> Reply {
     let id = add_reply(f, t, &by, content, parent);
     let pr = f.az.threads[&t].pr;
     f.az_comment_event(pr, t, id);
+    ci_hears(f, pr, content);
     let th = &f.az.threads[&t];
     let c = th
         .comments
