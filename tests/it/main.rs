@@ -11,6 +11,7 @@ mod agent_box;
 mod agent_image;
 mod agent_text;
 mod agents;
+mod azure_devops;
 mod azure_hook;
 mod bounded_lists;
 mod budget;

@@ -53,8 +53,10 @@ impl Afk {
         self.at(time::OffsetDateTime::now_utc() + time::Duration::hours(hours));
     }
 
-    /// `extra` is appended to a config with [forge] filled in; it may add keys to
-    /// [poll] because [poll] is written last when `poll` is given.
+    /// `extra` is appended to a config with [forge] filled in (with the
+    /// tables the sandbox's dialect needs for the allowlist: Azure DevOps's
+    /// area paths); it may add keys to [poll] because [poll] is written
+    /// last when `poll` is given.
     pub fn new(sb: &Sandbox, poll: &str, extra: &str) -> Afk {
         let text = format!(
             "state_path = \"state/afk.db\"\n\n[forge]\n{}timeout = \"5s\"\nretries = 2\n\n\
@@ -62,7 +64,7 @@ impl Afk {
             sb.forge_keys(),
             demo_agent().display()
         );
-        Afk::with_text(&text)
+        Afk::with_text(&with_forge_tables(sb, text))
     }
 
     pub fn with_text(text: &str) -> Afk {
@@ -188,6 +190,35 @@ pub fn pairs(v: &Value) -> Vec<(String, u64)> {
         .unwrap_or_default()
 }
 
+/// `text` (a config whose `[forge]` keys end where `[runner]` begins)
+/// with the `[forge]` tables `sb`'s dialect needs for the repositories
+/// `[poll] allowlist` names ([`Sandbox::forge_tables`]): the same text on
+/// a dialect that needs none.
+fn with_forge_tables(sb: &Sandbox, text: String) -> String {
+    let tables = sb.forge_tables(&allowlist_of(&text));
+    if tables.is_empty() {
+        return text;
+    }
+    text.replacen("\n[runner]\n", &format!("\n{tables}\n[runner]\n"), 1)
+}
+
+/// The repositories a config's `[poll] allowlist` names (none when it does
+/// not parse).
+fn allowlist_of(text: &str) -> Vec<String> {
+    let Ok(t) = text.parse::<toml::Table>() else {
+        return vec![];
+    };
+    t.get("poll")
+        .and_then(|p| p.get("allowlist"))
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn reason_of(report: &Value, repo: &str, issue: u64) -> Option<String> {
     report["skipped"]
         .as_array()?
@@ -199,6 +230,7 @@ pub fn reason_of(report: &Value, repo: &str, issue: u64) -> Option<String> {
 impl Afk {
     /// A config for watch tests: the scripted agent works against the sandbox's
     /// git and API in `mode`; `watch` and `extra` add keys to [watch] and elsewhere.
+    /// [forge] carries the tables the dialect needs for acme/api, as in [`Afk::new`].
     pub fn agent(sb: &Sandbox, mode: &str, watch: &str, extra: &str) -> Afk {
         let text = format!(
             "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
@@ -214,7 +246,7 @@ impl Afk {
         );
         Afk {
             hooks: Some(sb.url.clone()),
-            ..Afk::with_text(&text)
+            ..Afk::with_text(&with_forge_tables(sb, text))
         }
     }
 

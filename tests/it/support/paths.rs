@@ -31,7 +31,8 @@ pub trait Paths: Plays {
     /// The repository's labels.
     fn labels_path(self, repo: &str) -> String;
     /// The PR list: `pulls?state=open|all`, GitLab's
-    /// `merge_requests?state=opened|all`.
+    /// `merge_requests?state=opened|all`, Azure DevOps's
+    /// `pullrequests?searchCriteria.status=active|all`.
     fn prs_path(self, repo: &str, which: Listed) -> String;
     /// Where the body of `on` is edited ([`Plays::issue_edit`]'s method):
     /// a PR's through its issue (`issues/n`) on Gitea and GitHub, a merge
@@ -69,7 +70,11 @@ impl Paths for Dialect {
             (Dialect::Gitlab, Listed::Open) => "opened",
             (Dialect::AzureDevops, Listed::Open) => "active",
         };
-        self.repo_path(repo, &format!("{}?state={state}", self.pr_rest(None)))
+        let key = match self {
+            Dialect::AzureDevops => "searchCriteria.status",
+            _ => "state",
+        };
+        self.repo_path(repo, &format!("{}?{key}={state}", self.pr_rest(None)))
     }
     fn body_path(self, repo: &str, on: On) -> String {
         let rest = match (self, on) {

@@ -272,8 +272,12 @@ impl Plays for Dialect {
                 On::Issue(n) => format!("issues/{n}/notes/{comment}/award_emoji"),
                 On::Pr(n) => format!("merge_requests/{n}/notes/{comment}/award_emoji"),
             },
+            // who liked it: a work-item comment's engaged users, the likes
+            // of a thread's first comment (`comment` names the thread)
             Dialect::AzureDevops => match on {
-                On::Issue(n) => format!("wit/workItems/{n}/comments/{comment}/reactions/like"),
+                On::Issue(n) => {
+                    format!("wit/workItems/{n}/comments/{comment}/reactions/like/users")
+                }
                 On::Pr(n) => format!("pullRequests/{n}/threads/{comment}/comments/1/likes"),
             },
         }
@@ -389,10 +393,15 @@ pub fn api_path(d: Dialect, repo: &str, rest: &str) -> String {
 }
 
 /// The header that carries `token` to dialect `d`'s API, as afk sends it
-/// (its profile's `api`): `(name, value)`.
+/// (its profile's `api`): `(name, value)`; `Basic`'s credential is a PAT
+/// with an empty user name, as afk's client makes it (SPEC 2.2.1).
 pub fn auth_header(d: Dialect, token: &str) -> (&'static str, String) {
     let api = &d.profile().api;
-    (api.auth_header, format!("{}{token}", api.scheme))
+    let credential = match api.scheme {
+        "Basic " => afk::forge::profile::basic_credential(token),
+        _ => token.to_string(),
+    };
+    (api.auth_header, format!("{}{credential}", api.scheme))
 }
 
 /// What a forge answers where forges differ ([`Plays::differs`]).

@@ -87,6 +87,23 @@ impl Sandbox {
         format!("{}\n", self.dialect.forge_keys(&self.url))
     }
 
+    /// The `[forge]` sub-tables afk needs beside [`Sandbox::forge_keys`]
+    /// for the repositories `allowlist` names: on Azure DevOps each one's
+    /// area path (`[forge.azure_devops.area_paths]`, `"project/repo" =
+    /// 'project\repo'`, the area the sandbox files that repository's work
+    /// items under: docs/sandbox.md); none on the other dialects.
+    pub fn forge_tables(&self, allowlist: &[String]) -> String {
+        if self.dialect != Dialect::AzureDevops || allowlist.is_empty() {
+            return String::new();
+        }
+        let mut t = String::from("[forge.azure_devops.area_paths]\n");
+        for r in allowlist {
+            let (project, name) = r.split_once('/').unwrap_or((r.as_str(), r.as_str()));
+            t.push_str(&format!("\"{r}\" = '{project}\\{name}'\n"));
+        }
+        t
+    }
+
     /// An API path of `repo` in this sandbox's dialect ([`api_path`]).
     pub fn path(&self, repo: &str, rest: &str) -> String {
         api_path(self.dialect, repo, rest)
@@ -96,6 +113,7 @@ impl Sandbox {
     /// status and JSON answer (`null` when it has none).
     pub fn api_call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let (name, value) = auth_header(self.dialect, TOKEN);
+        let path = versioned(self.dialect, path);
         let req = self
             .agent
             .request(method, &format!("{}{path}", self.api_url()))
@@ -258,8 +276,7 @@ impl Sandbox {
     pub fn open_prs(&self, repo: &str) -> Vec<Pr> {
         let (code, v) = self.api(&self.dialect.prs_path(repo, Listed::Open));
         assert_eq!(code, 200, "list the PRs of {repo}: {v}");
-        v.as_array()
-            .unwrap()
+        api_list(&v)
             .iter()
             .map(|p| Pr::of(self.dialect, p))
             .collect()
@@ -317,7 +334,8 @@ impl Sandbox {
     pub fn reactions(&self, repo: &str, on: On, comment: i64) -> (u16, Vec<(String, String)>) {
         let (code, v) = self.api(&self.path(repo, &self.dialect.reactions_path(on, comment)));
         let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        let got = v.as_array().map_or(vec![], |a| {
+        let got = (v.is_array() || v["value"].is_array()).then(|| api_list(&v));
+        let got = got.map_or(vec![], |a| {
             a.iter()
                 .map(|r| match self.dialect {
                     Dialect::Gitea | Dialect::Github => (s(&r["user"]["login"]), s(&r["content"])),
@@ -370,6 +388,36 @@ impl Sandbox {
             .unwrap()
             .clone()
     }
+}
+
+/// A list as the API answers one: an array, or Azure DevOps's
+/// `{count, value}`.
+pub fn api_list(v: &Value) -> Vec<Value> {
+    v.as_array()
+        .or_else(|| v["value"].as_array())
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .clone()
+}
+
+/// `path` with the `api-version` the Azure DevOps dialect requires of
+/// every call (SPEC 2.2.5): `7.1-preview.1` for a comment's reactions and
+/// policy evaluations, `7.1-preview.4` for work-item comments, else `7.1`;
+/// as it is on the other dialects, or when it names one.
+fn versioned(d: Dialect, path: &str) -> String {
+    if d != Dialect::AzureDevops || path.contains("api-version=") {
+        return path.to_string();
+    }
+    let low = path.to_lowercase();
+    let bare = low.split('?').next().unwrap_or_default();
+    let version = if bare.contains("/reactions/") || bare.contains("/policy/evaluations") {
+        "7.1-preview.1"
+    } else if bare.contains("/wit/workitems/") && bare.contains("/comments") {
+        "7.1-preview.4"
+    } else {
+        "7.1"
+    };
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}api-version={version}")
 }
 
 pub fn repo(name: &str, issues: Value) -> Value {
