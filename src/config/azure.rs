@@ -76,6 +76,7 @@ impl Config {
             work_item_types: ado.work_item_types,
             close_state: ado.close_state,
             area_paths: ado.area_paths.into_iter().collect(),
+            trusted_users: self.poll.trusted_users.clone(),
             entra_expiry: match self.forge.kind {
                 crate::forge::ForgeKind::AzureDevops => self.entra_expiry(),
                 _ => None,

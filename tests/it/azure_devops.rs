@@ -479,7 +479,7 @@ fn the_in_progress_tag_comes_only_after_the_agent_started_and_one_run_per_repo()
         let sb = start(json!([ready(1, "alice"), ready(2, "alice")]));
         let afk = Afk::new(&sb, ON, "");
         let demo = format!("command = [\"sh\", \"{}\"]", demo_agent().display());
-        let missing = afk.scratch.path("agent.sh");
+        let missing = afk.scratch.path("bin/agent.sh");
         let text = std::fs::read_to_string(&afk.config).unwrap();
         assert!(text.contains(&demo), "{text}");
         std::fs::write(
@@ -496,7 +496,7 @@ fn the_in_progress_tag_comes_only_after_the_agent_started_and_one_run_per_repo()
         assert!(!has_tag(&sb, 1, IN_PROGRESS) && !has_tag(&sb, 2, IN_PROGRESS));
 
         // the agent can start now: the tag comes after it did
-        executable(&afk, "agent.sh", "#!/bin/sh\nexit 0\n");
+        executable(&afk, "bin/agent.sh", "#!/bin/sh\nexit 0\n");
         sb.clear_requests();
         let (code, r, err) = afk.poll();
         assert_eq!(code, 0, "{err} {r}");

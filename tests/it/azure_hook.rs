@@ -15,9 +15,6 @@ use serde_json::{Value, json};
 const TWO: &str = "enabled = true\nallowlist = [\"acme/api\", \"acme/web\"]";
 const ONE: &str = "enabled = true\nallowlist = [\"acme/api\"]";
 /// Each allowlisted repository's area path (the sandbox's `owner\name`).
-const AREAS: &str =
-    "[forge.azure_devops.area_paths]\n\"acme/api\" = 'acme\\api'\n\"acme/web\" = 'acme\\web'\n";
-const AREA: &str = "[forge.azure_devops.area_paths]\n\"acme/api\" = 'acme\\api'\n";
 const PROJECT_ID: &str = "8f1c1a30-0000-4000-8000-0000000000aa";
 
 /// The id of the subscription of event type `kind` (one per event type, as
@@ -69,7 +66,7 @@ fn azure_hook_the_right_basic_password_is_202_and_starts_its_ticks() {
             repo("acme/api", json!([ready(1, "alice")])),
             repo("acme/web", json!([])),
         ]}));
-        let afk = Afk::new(&sb, TWO, &format!("{AREAS}{HOOK}"));
+        let afk = Afk::new(&sb, TWO, HOOK);
         // a work item's event: poll, then watch, for every allowlisted
         // repository (afk cannot map the project's id to a name)
         let body = event("workitem.updated", 1, json!({"workItemId": 1, "rev": 2}));
@@ -120,7 +117,7 @@ fn azure_hook_the_right_basic_password_is_202_and_starts_its_ticks() {
 fn azure_hook_anything_but_the_right_basic_password_is_401_and_nothing_else() {
     with_dialect(Dialect::AzureDevops, || {
         let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let afk = Afk::new(&sb, ONE, &format!("{AREA}{HOOK}"));
+        let afk = Afk::new(&sb, ONE, HOOK);
         let body = event("workitem.updated", 1, json!({"workItemId": 1}));
         let mac = hex_mac(SECRET, &body);
         let refused: Vec<Vec<String>> = vec![
@@ -171,7 +168,7 @@ fn azure_hook_anything_but_the_right_basic_password_is_401_and_nothing_else() {
 fn azure_hook_the_same_subscription_and_notification_starts_nothing_twice() {
     with_dialect(Dialect::AzureDevops, || {
         let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
-        let afk = Afk::new(&sb, ONE, &format!("{AREA}{HOOK}"));
+        let afk = Afk::new(&sb, ONE, HOOK);
         with_state(&sb, &afk);
         let push = |notification: u64, at: &str| {
             let mut v: Value = serde_json::from_str(&event(
@@ -229,7 +226,7 @@ fn azure_hook_the_same_subscription_and_notification_starts_nothing_twice() {
 fn azure_hook_a_forged_body_changes_no_decision() {
     with_dialect(Dialect::AzureDevops, || {
         let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([unarmed(1)]))]}));
-        let afk = Afk::new(&sb, ONE, &format!("{AREA}{HOOK}"));
+        let afk = Afk::new(&sb, ONE, HOOK);
         with_state(&sb, &afk);
         // a work item that says it is armed, by the project's admin, in
         // acme/api's area: the tick reads the item, which is not
@@ -289,7 +286,7 @@ fn azure_hook_a_forged_body_changes_no_decision() {
 fn azure_hook_another_event_or_repository_is_202_and_ignored() {
     with_dialect(Dialect::AzureDevops, || {
         let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let afk = Afk::new(&sb, ONE, &format!("{AREA}{HOOK}"));
+        let afk = Afk::new(&sb, ONE, HOOK);
         let cases = [
             (
                 event("git.push", 1, json!({"repository": repository("other")})),

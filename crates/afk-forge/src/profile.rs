@@ -56,6 +56,10 @@ pub struct Setup {
     /// an Entra token's `exp` (Unix seconds, read unverified), for doctor;
     /// None with a PAT
     pub entra_expiry: Option<i64>,
+    /// `poll.trusted_users`: on Azure DevOps an entry may be an identity's
+    /// `uniqueName` (its UPN), which only the identity read tells (SPEC
+    /// 2.2.11); an id is compared by the core as every kind's login is
+    pub trusted_users: Vec<String>,
 }
 
 /// The forge of a kind as an app's installation: the client (its token

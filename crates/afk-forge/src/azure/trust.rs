@@ -37,6 +37,15 @@ impl AzureDevops {
             Some(n) => Permission::ranked(access, &format!("{n}: {word}")),
             None => Permission::ranked(access, word),
         };
+        // named by its uniqueName (the UPN, compared case-insensitively):
+        // trusted as a named login is, whatever it is (a bot, a bypass
+        // holder); afk's own and the agent's accounts are refused by the core
+        // before any lookup
+        if let Some(upn) = who.unique_name()
+            && (self.setup.trusted_users.iter()).any(|u| u.trim().eq_ignore_ascii_case(upn))
+        {
+            return Ok(ranked(Access::Owner, "named in poll.trusted_users"));
+        }
         let Some(descriptor) = who.descriptor.clone().filter(|d| !d.is_empty()) else {
             return Ok(ranked(Access::None, "identity without a descriptor"));
         };

@@ -201,10 +201,7 @@ impl Identity {
     /// `properties.Account.$value`), else its display name; one line of at
     /// most 100 characters. Never what trust is decided by.
     pub fn name(&self) -> Option<String> {
-        let account = (self.properties.as_ref())
-            .and_then(|p| p.get("Account"))
-            .and_then(|a| a.get("$value"))
-            .and_then(Value::as_str);
+        let account = self.unique_name();
         let shown =
             |s: &str| -> String { s.chars().filter(|c| !c.is_control()).take(100).collect() };
         [account, self.provider_display_name.as_deref()]
@@ -212,6 +209,18 @@ impl Identity {
             .flatten()
             .map(shown)
             .find(|n| !n.trim().is_empty())
+    }
+}
+
+impl Identity {
+    /// Its `uniqueName` (`properties.Account.$value`): what a
+    /// `trusted_users` entry may name (SPEC 2.2.11); a display name never.
+    pub fn unique_name(&self) -> Option<&str> {
+        (self.properties.as_ref())
+            .and_then(|p| p.get("Account"))
+            .and_then(|a| a.get("$value"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
     }
 }
 
