@@ -426,3 +426,112 @@ fn doctor_on_gitlab_reads_the_token_the_role_and_the_protected_branches() {
     let (code, _) = doctor(&afk, &[], "token");
     assert_eq!(code, 1, "a FAIL line fails doctor");
 }
+
+/// On Azure DevOps (SPEC 2.2.8) doctor says a PAT's own scopes cannot be
+/// read with it, and per allowlisted repository reads its project, afk's own
+/// `GenericContribute`, `CreateBranch` and `PullRequestContribute`, its area
+/// path, each work-item type with `close_state`, and the branch policies (a
+/// default branch without build validation is a warning), each its own line:
+/// all pass on a well-set organization. A denied `CreateBranch`, an area that
+/// does not exist, a type the project lacks and a `close_state` no type has
+/// each fail, naming what.
+#[test]
+fn doctor_on_azure_devops_reads_each_line_of_spec_2_2_8() {
+    let sb = Sandbox::start_in(
+        Dialect::AzureDevops,
+        json!({"repos": [repo("acme/api", json!([]))]}),
+    );
+    let setup = |ado: &str| {
+        Afk::with_text(&format!(
+            "state_path = \"state/afk.db\"\n\n[forge]\n{}timeout = \"5s\"\nretries = 1\n\n\
+             [runner]\ncommand = [\"sh\", \"-c\", \"true\"]\n\n\
+             [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n{ado}",
+            sb.forge_keys()
+        ))
+    };
+    let run = |afk: &Afk| -> (i32, Vec<Value>) {
+        let (code, r, err) = afk.json(&["doctor"]);
+        let checks = r["checks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{err}"))
+            .clone();
+        (code, checks)
+    };
+    let level_of = |checks: &[Value], name: &str, words: &str| -> String {
+        let line = checks
+            .iter()
+            .find(|c| c["check"] == name && c["detail"].as_str().unwrap_or("").contains(words))
+            .unwrap_or_else(|| panic!("no {name} line with {words:?}: {checks:?}"));
+        line["level"].as_str().unwrap().to_string()
+    };
+    // the dialect files a repository's work items under `Project\repo`
+    let well = setup("[forge.azure_devops.area_paths]\n\"acme/api\" = 'acme\\api'\n");
+    let (code, checks) = run(&well);
+    assert_eq!(code, 0, "a WARN does not fail doctor: {checks:?}");
+    let repo = "repo acme/api";
+    assert_eq!(
+        level_of(&checks, "token", "cannot be read with a PAT"),
+        "ok"
+    );
+    assert_eq!(level_of(&checks, repo, "in project"), "ok");
+    assert_eq!(level_of(&checks, repo, "labels present"), "ok");
+    assert_eq!(
+        level_of(
+            &checks,
+            "permissions acme/api",
+            "GenericContribute, CreateBranch, PullRequestContribute"
+        ),
+        "ok"
+    );
+    assert_eq!(
+        level_of(&checks, "area acme/api", "area path acme\\api exists"),
+        "ok"
+    );
+    for t in [
+        "Issue",
+        "User Story",
+        "Product Backlog Item",
+        "Requirement",
+        "Bug",
+    ] {
+        assert_eq!(
+            level_of(&checks, &format!("type acme/api {t}"), "states"),
+            "ok"
+        );
+    }
+    assert_eq!(
+        level_of(&checks, "policies acme/api", "no policy applies to afk/*"),
+        "ok"
+    );
+    assert_eq!(
+        level_of(&checks, "build validation acme/api", "no build validation"),
+        "warn"
+    );
+    // afk's account denied CreateBranch on the repository; an area, a type
+    // and a close_state the organization does not have
+    sb.admin(
+        "POST",
+        "/ado/acl",
+        Some(json!({"namespace": "git", "repo": "acme/api", "who": "afk-bot", "deny": ["CreateBranch"]})),
+    );
+    let broken = setup(
+        "[forge.azure_devops]\nwork_item_types = [\"Issue\", \"Epic\"]\nclose_state = \"Finished\"\n\n\
+         [forge.azure_devops.area_paths]\n\"acme/api\" = 'acme\\nowhere'\n",
+    );
+    let (code, checks) = run(&broken);
+    assert_eq!(code, 1, "{checks:?}");
+    assert_eq!(
+        level_of(&checks, "permissions acme/api", "lacks CreateBranch"),
+        "fail"
+    );
+    assert_eq!(level_of(&checks, "area acme/api", "acme\\nowhere"), "fail");
+    assert_eq!(level_of(&checks, "type acme/api Epic", ""), "fail");
+    assert_eq!(
+        level_of(
+            &checks,
+            "type acme/api Issue",
+            "\"Finished\" is not one of its states"
+        ),
+        "fail"
+    );
+}

@@ -18,6 +18,7 @@ mod budget;
 mod budget_pause;
 mod commands;
 mod contract;
+mod contract_azure;
 mod contract_gitlab;
 mod contract_gitlab_answers;
 mod contract_kubernetes;
