@@ -479,6 +479,7 @@ fn the_in_progress_tag_comes_only_after_the_agent_started_and_one_run_per_repo()
         let sb = start(json!([ready(1, "alice"), ready(2, "alice")]));
         let afk = Afk::new(&sb, ON, "");
         let demo = format!("command = [\"sh\", \"{}\"]", demo_agent().display());
+        std::fs::create_dir_all(afk.scratch.path("bin")).unwrap();
         let missing = afk.scratch.path("bin/agent.sh");
         let text = std::fs::read_to_string(&afk.config).unwrap();
         assert!(text.contains(&demo), "{text}");

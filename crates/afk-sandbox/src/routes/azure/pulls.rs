@@ -316,7 +316,23 @@ pub(crate) fn complete(f: &mut Forge, n: u64, by: &str, close_items: bool) -> Re
         ));
     }
     let name = f.az.by_id(by).map(|i| i.name.clone()).unwrap_or_default();
-    if let Err(e) = f.merge_by(&repo, number, Some(name.as_str())) {
+    // closing words in a description close nothing on Azure DevOps: only
+    // "complete associated work items" (`close_items`) moves them, below
+    let open: Vec<u64> = f.repos.get(&repo).map_or(vec![], |r| {
+        (r.issues.values())
+            .filter(|i| !i.pull && i.state == "open")
+            .map(|i| i.number)
+            .collect()
+    });
+    let merged = f.merge_by(&repo, number, Some(name.as_str()));
+    if let Some(r) = f.repos.get_mut(&repo) {
+        for i in open {
+            if let Some(issue) = r.issues.get_mut(&i) {
+                issue.state = "open".into();
+            }
+        }
+    }
+    if let Err(e) = merged {
         return Err(err(
             409,
             "GitPullRequestNotMergeableException",
