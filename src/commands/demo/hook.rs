@@ -37,7 +37,7 @@ pub(super) struct Measured {
 pub(super) fn act(sb: &sandbox::Sandbox, dir: &Path, show: &mut Show) -> Result<Option<Measured>> {
     if super::world::azure(sb) {
         show.say(
-            "== the hook act: skipped on Azure DevOps for now: afk hook does not check its Basic-auth deliveries yet (SPEC 2.2.25), and the sandbox sends no service hook for a commit status\n",
+            "== the hook act: skipped on Azure DevOps: the sandbox sends no service hook for a commit status, which the act waits on\n   (afk hook on Azure DevOps: docs/azure-devops.md)\n",
         );
         return Ok(None);
     }

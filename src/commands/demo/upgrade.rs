@@ -59,6 +59,14 @@ pub(super) fn act(
     agent: &std::path::Path,
     json: bool,
 ) -> Result<(Vec<serde_json::Value>, u8)> {
+    if super::world::azure(sb) {
+        if !json {
+            crate::output::line(
+                "== the upgrade act: skipped on Azure DevOps: afk upgrade speaks Gitea, GitHub and GitLab (SPEC 2.2 covers poll, watch and the hook)\n",
+            );
+        }
+        return Ok((vec![], 0));
+    }
     seed(sb)?;
     let up_dir = dir.join("upstream");
     recipes(&up_dir)?;
