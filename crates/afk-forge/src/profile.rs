@@ -16,7 +16,7 @@
 
 use crate::Forge;
 use crate::app::App;
-use crate::http::{ApiStyle, Http, Paging};
+use crate::http::{ApiStyle, Http, Paging, RateRule};
 use crate::types::{Invalid, NameShape, RepoName};
 use std::sync::Arc;
 use std::time::Duration;
@@ -141,6 +141,7 @@ pub const GITEA_API: ApiStyle = ApiStyle {
         limit: 50,
     },
     probe_rate: false,
+    rate: RateRule::Primary,
 };
 
 /// GitHub's REST API (`https://api.github.com` or a GitHub Enterprise
@@ -156,6 +157,7 @@ pub const GITHUB_API: ApiStyle = ApiStyle {
         per_page: 100,
     },
     probe_rate: true,
+    rate: RateRule::Primary,
 };
 
 const GITEA: Profile = Profile {
@@ -248,6 +250,7 @@ pub const GITLAB_API: ApiStyle = ApiStyle {
         limit: 100,
     },
     probe_rate: false,
+    rate: RateRule::Primary,
 };
 
 const GITLAB: Profile = Profile {
@@ -290,6 +293,7 @@ pub const AZURE_DEVOPS_API: ApiStyle = ApiStyle {
     headers: &[("X-TFS-FedAuthRedirect", "Suppress")],
     paging: Paging::TopSkip { top: 200 },
     probe_rate: false,
+    rate: RateRule::Metered,
 };
 
 const AZURE_DEVOPS: Profile = Profile {

@@ -19,8 +19,12 @@ impl Http {
     /// stale (`core::revalidate`), at most `concurrency` at a time: GitHub's
     /// `ETag` is opaque, so only a read after the write keeps the next tick's
     /// `If-None-Match` matching. A failure is left to the next tick, which
-    /// reads the list anyway. Returns how many were read again.
+    /// reads the list anyway. An optional read: none once an answer slowed
+    /// the tick ([`Http::optional_reads`]). Returns how many were read again.
     pub fn revalidate(&self, concurrency: usize) -> usize {
+        if !self.optional_reads() {
+            return 0;
+        }
         let stale = self.ledger.stale();
         fan_out(&stale, concurrency, |p| {
             let _ = self.send("GET", p, None);

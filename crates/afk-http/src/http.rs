@@ -66,6 +66,24 @@ pub struct ApiStyle {
     pub paging: Paging,
     /// whether the rate limit left is probed before the first request
     pub probe_rate: bool,
+    /// what the answers' `X-RateLimit-*` and `Retry-After` headers mean
+    pub rate: RateRule,
+}
+
+/// What an answer's rate-limit headers mean to the tick (`rate.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RateRule {
+    /// A primary limit (GitHub, Gitea, GitLab): `x-ratelimit-remaining`
+    /// counts the requests left, and 0 spends the limit until
+    /// `x-ratelimit-reset`: no request goes out for the rest of the tick.
+    #[default]
+    Primary,
+    /// Metered use (Azure DevOps, SPEC 2.2.7): `X-RateLimit-Delay` or
+    /// `X-RateLimit-Remaining: 0` says the answer was slowed (no optional
+    /// read for the rest of the tick, nothing spent); a `429` is blocked
+    /// until `Retry-After`, else `X-RateLimit-Reset`; a `Retry-After` on
+    /// any answer, a `200` too, waits before the next request.
+    Metered,
 }
 
 /// Where conditional GETs keep the `ETag` and body of each URL they fetched
@@ -111,6 +129,13 @@ pub(crate) struct Rate {
     pub(crate) seen: bool,
     /// requests in flight at most (`forge.concurrency`); None: no cap
     pub(crate) cap: Option<u64>,
+    /// what the answers' rate-limit headers mean
+    pub(crate) rule: RateRule,
+    /// slowed: no optional read starts for the rest of the tick (the
+    /// reads doctor makes, the once-per-tick rereads: [`Http::optional_reads`])
+    pub(crate) slowed: bool,
+    /// no request goes out before then (a `Retry-After` on an answer)
+    pub(crate) not_before: Option<std::time::Instant>,
 }
 
 impl Rate {
@@ -255,6 +280,7 @@ impl Http {
         h.headers = style.headers.to_vec();
         h.paging = style.paging;
         h.rate.get_mut().unwrap().probe = style.probe_rate;
+        h.rate.get_mut().unwrap().rule = style.rate;
         h
     }
 
@@ -280,7 +306,10 @@ impl Http {
     /// `forge.vssps_url`): the credential goes there only because the
     /// configuration names that root. Its own counters, no cache.
     pub fn sibling(&self, root: &str) -> Http {
-        let cap = self.rate.lock().unwrap().cap;
+        let (cap, rule) = {
+            let r = self.rate.lock().unwrap();
+            (r.cap, r.rule)
+        };
         Http {
             service: self.service,
             agent: self.agent.clone(),
@@ -299,6 +328,7 @@ impl Http {
             costly: AtomicUsize::new(0),
             rate: Mutex::new(Rate {
                 cap,
+                rule,
                 ..Rate::default()
             }),
             answered: Condvar::new(),

@@ -1,8 +1,9 @@
 //! One HTTP helper for every forge call: per-request timeout, retries with
 //! backoff (connect errors, 5xx, 429 and secondary rate limits honouring
 //! `Retry-After` within the tick's wait budget), pagination in the caller's
-//! style (`page`/`limit` or `Link` + `per_page`), the primary rate limit read
-//! from every answer (spent: no more requests this tick), conditional GETs
+//! style (`page`/`limit` or `Link` + `per_page`), the rate limit read from
+//! every answer by the style's [`RateRule`] (a primary limit spent: no more
+//! requests this tick; metered use slowed: no more optional reads), conditional GETs
 //! through a [`ConditionalCache`], request counters, and errors that name
 //! method, path and status, never the token.
 //!
@@ -40,7 +41,7 @@ pub use afk_model::Cached;
 pub use errors::MESSAGE_MAX;
 pub use failure::{Exhausted, Failure, ForgeError, LastTry, Reason};
 pub use fan_out::fan_out;
-pub use http::{ApiStyle, ConditionalCache, Http, Paging, Refresher, Response};
+pub use http::{ApiStyle, ConditionalCache, Http, Paging, RateRule, Refresher, Response};
 pub use link::next_link;
 pub use paging::MAX_PAGES;
 pub use path::{enc, repo_path};

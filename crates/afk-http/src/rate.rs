@@ -1,11 +1,13 @@
-//! The primary rate limit as the answers report it (spent: no more requests
-//! this tick), the requests in flight under it and `forge.concurrency`, and
-//! the tick's budget for waiting on `Retry-After`.
+//! The rate limit as the answers report it, by the client's [`RateRule`]:
+//! a primary limit spent (no more requests this tick), a metered one that
+//! slowed the tick (no more optional reads) or asked for a pause; the
+//! requests in flight under it and `forge.concurrency`, and the tick's
+//! budget for waiting on `Retry-After`.
 
 use crate::failure::Failure;
-use crate::http::{Http, Rate};
+use crate::http::{Http, Rate, RateRule};
 use anyhow::Result;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One request in flight under the rate limit; answered (or failed) when dropped.
 pub(crate) struct InFlight<'a>(&'a Http);
@@ -30,6 +32,86 @@ pub fn reset_text(reset: Option<u64>) -> String {
             t.unix_timestamp()
         ),
         None => "the limit resets (the forge did not say when)".into(),
+    }
+}
+
+/// What one answer's rate-limit headers say under a [`RateRule`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Heard {
+    /// requests left in the window: a primary limit's count (a metered
+    /// `X-RateLimit-Remaining` counts usage, never requests: None)
+    pub(crate) remaining: Option<u64>,
+    /// `x-ratelimit-reset` (epoch seconds)
+    pub(crate) reset: Option<u64>,
+    /// no request goes out for the rest of the tick
+    pub(crate) spends: bool,
+    /// no optional read starts for the rest of the tick
+    pub(crate) slows: bool,
+}
+
+/// Read an answer's rate-limit headers (`header` looks one up by name).
+/// A primary limit: `x-ratelimit-remaining` and, beside it,
+/// `x-ratelimit-reset`; 0 left spends the limit. Metered use (Azure DevOps,
+/// SPEC 2.2.7): an answer carrying `X-RateLimit-Delay`, or
+/// `X-RateLimit-Remaining: 0`, was slowed, which spends nothing;
+/// `X-RateLimit-Reset` is kept for a blocked request's wait.
+pub(crate) fn heard<'h>(rule: RateRule, header: impl Fn(&'static str) -> Option<&'h str>) -> Heard {
+    let num = |name: &'static str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
+    match rule {
+        RateRule::Primary => {
+            let remaining = num("x-ratelimit-remaining");
+            Heard {
+                remaining,
+                reset: remaining.and(num("x-ratelimit-reset")),
+                spends: remaining == Some(0),
+                slows: false,
+            }
+        }
+        RateRule::Metered => Heard {
+            remaining: None,
+            reset: num("x-ratelimit-reset"),
+            spends: false,
+            slows: header("x-ratelimit-delay").is_some() || num("x-ratelimit-remaining") == Some(0),
+        },
+    }
+}
+
+/// How long the next request waits after an answer that was not refused
+/// and asked for `retry_after`: under metered use any `Retry-After`, a
+/// `200`'s too (SPEC 2.2.7); a primary limit's matters only on a refusal
+/// ([`refusal_wait`]).
+pub(crate) fn pause_after(rule: RateRule, retry_after: Option<Duration>) -> Option<Duration> {
+    match rule {
+        RateRule::Primary => None,
+        RateRule::Metered => retry_after.filter(|w| !w.is_zero()),
+    }
+}
+
+/// How long a refused answer (`status`) asks to wait: its `Retry-After`;
+/// else, for a request metered use blocked (`429`), until
+/// `X-RateLimit-Reset` (epoch seconds, from `now`), at least a second.
+/// None: the caller's own backoff.
+pub(crate) fn refusal_wait(
+    rule: RateRule,
+    status: u16,
+    retry_after: Option<Duration>,
+    reset: Option<u64>,
+    now: u64,
+) -> Option<Duration> {
+    retry_after.or(match (rule, status, reset) {
+        (RateRule::Metered, 429, Some(at)) => {
+            Some(Duration::from_secs(at.saturating_sub(now).max(1)))
+        }
+        _ => None,
+    })
+}
+
+/// `X-RateLimit-Resource` as text for the report, ` (X-RateLimit-Resource:
+/// Core)`, short and escaped; empty without one. afk decides nothing from it.
+pub(crate) fn resource_text(value: Option<&str>) -> String {
+    match value.map(|v| afk_wire::sanitize::excerpt(v, 64)) {
+        Some(v) if !v.is_empty() => format!(" (X-RateLimit-Resource: {v})"),
+        _ => String::new(),
     }
 }
 
@@ -60,31 +142,70 @@ impl Http {
         self.failed(method, path, status, message, Failure::RateLimited, None)
     }
 
-    /// Read `x-ratelimit-remaining` / `x-ratelimit-reset` from an answer; a
-    /// remaining of 0 spends the limit for the rest of the tick.
-    /// Within one window (the same reset) the count only goes down, so
-    /// answers arriving out of order keep the lowest.
-    /// TODO(#86): Azure DevOps (SPEC 2.2.7): `X-RateLimit-Remaining: 0` or
-    /// `X-RateLimit-Delay` is a delay, not a spent limit: it stops only the
-    /// tick's optional reads; a `Retry-After` on any answer, a `200` too,
-    /// waits before the next request; `X-RateLimit-Resource` goes into the
-    /// report as text. Today the GitHub reading below applies to every kind.
+    /// Read the rate-limit headers of an answer by the client's rule
+    /// ([`heard`]): a primary limit's remaining of 0 spends it for the rest
+    /// of the tick; a metered answer that was slowed stops the tick's
+    /// optional reads. Within one window (the same reset) the count only
+    /// goes down, so answers arriving out of order keep the lowest.
     pub(crate) fn note_rate(&self, resp: &ureq::Response) -> Rate {
-        let num = |h: &str| resp.header(h).and_then(|v| v.trim().parse::<u64>().ok());
         let mut r = self.rate.lock().unwrap();
+        let h = heard(r.rule, |name| resp.header(name));
         r.seen = true;
-        if let Some(rem) = num("x-ratelimit-remaining") {
-            let reset = num("x-ratelimit-reset");
-            r.remaining = match (r.remaining, reset.is_none() || reset == r.reset) {
+        if let Some(rem) = h.remaining {
+            r.remaining = match (r.remaining, h.reset.is_none() || h.reset == r.reset) {
                 (Some(old), true) => Some(old.min(rem)),
                 _ => Some(rem),
             };
-            r.reset = reset.or(r.reset);
-            if r.remaining == Some(0) {
-                r.spent = true;
+        }
+        r.reset = h.reset.or(r.reset);
+        if h.spends {
+            r.spent = true;
+        }
+        let newly_slowed = h.slows && !r.slowed;
+        r.slowed |= h.slows;
+        let out = *r;
+        drop(r);
+        if newly_slowed {
+            afk_host::log::warn(&format!(
+                "{}: an answer was slowed by the rate limit{}: no optional read for the rest of the tick",
+                self.service,
+                resource_text(resp.header("x-ratelimit-resource"))
+            ));
+        }
+        out
+    }
+
+    /// Whether an optional read may start (the reads doctor makes, the
+    /// once-per-tick rereads of lists that did not change): not once an
+    /// answer slowed the tick (SPEC 2.2.7), nor once the limit is spent.
+    pub fn optional_reads(&self) -> bool {
+        let r = self.rate.lock().unwrap();
+        !r.slowed && !r.spent
+    }
+
+    /// A `Retry-After` on an answer that was not refused, as the client's
+    /// rule reads it ([`pause_after`]): the next request waits that long.
+    pub(crate) fn hold_after(&self, resp: &ureq::Response) {
+        let rule = self.rate.lock().unwrap().rule;
+        let asked = resp.header("Retry-After").and_then(|v| {
+            afk_wire::retry_after::wait(v, resp.header("Date"), time::OffsetDateTime::now_utc())
+        });
+        if let Some(wait) = pause_after(rule, asked) {
+            if self.take_wait(wait) {
+                self.pause(wait);
+            } else {
+                // a longer wait than the tick may make is the next tick's
+                self.rate.lock().unwrap().spent = true;
             }
         }
-        *r
+    }
+
+    /// No request, any thread's, goes out for `wait` from now (its wait
+    /// already taken from the tick's budget).
+    pub(crate) fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut r = self.rate.lock().unwrap();
+        r.not_before = Some(r.not_before.map_or(until, |t| t.max(until)));
     }
 
     /// Wait for room under the rate limit, then count one more request in
@@ -94,6 +215,14 @@ impl Http {
         loop {
             if r.spent {
                 return Err(self.limited(method, path, None, r.reset));
+            }
+            if let Some(until) = r.not_before {
+                let now = Instant::now();
+                if now < until {
+                    r = self.answered.wait_timeout(r, until - now).unwrap().0;
+                    continue;
+                }
+                r.not_before = None;
             }
             if r.room() {
                 r.in_flight += 1;
@@ -111,5 +240,260 @@ impl Http {
         }
         *w += wait;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header lookup over `pairs`, by name in any case.
+    fn lookup(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&'static str) -> Option<&'static str> {
+        move |name: &'static str| -> Option<&'static str> {
+            pairs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        }
+    }
+
+    #[test]
+    fn azure_delay_or_remaining_zero_slows_the_tick_and_spends_nothing() {
+        use RateRule::*;
+        let heard_of = |spends, slows, remaining, reset| Heard {
+            remaining,
+            reset,
+            spends,
+            slows,
+        };
+        // (rule, headers) → what the answer says
+        let cases: [(RateRule, &'static [(&'static str, &'static str)], Heard); 9] = [
+            (Metered, &[], heard_of(false, false, None, None)),
+            (
+                Metered,
+                &[("X-RateLimit-Delay", "0.250")],
+                heard_of(false, true, None, None),
+            ),
+            // a delay of 0 is still a delay carried
+            (
+                Metered,
+                &[("X-RateLimit-Delay", "0")],
+                heard_of(false, true, None, None),
+            ),
+            (
+                Metered,
+                &[
+                    ("X-RateLimit-Remaining", "0"),
+                    ("X-RateLimit-Reset", "1700000000"),
+                ],
+                heard_of(false, true, None, Some(1_700_000_000)),
+            ),
+            // usage left is not requests left: nothing counted, nothing slowed
+            (
+                Metered,
+                &[
+                    ("X-RateLimit-Remaining", "12"),
+                    ("X-RateLimit-Reset", "1700000000"),
+                ],
+                heard_of(false, false, None, Some(1_700_000_000)),
+            ),
+            // the resource is text for the report, never a decision
+            (
+                Metered,
+                &[("X-RateLimit-Resource", "Core")],
+                heard_of(false, false, None, None),
+            ),
+            // a primary limit: 0 left spends it, a delay means nothing
+            (
+                Primary,
+                &[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "1700000000"),
+                ],
+                heard_of(true, false, Some(0), Some(1_700_000_000)),
+            ),
+            (
+                Primary,
+                &[
+                    ("x-ratelimit-remaining", "4999"),
+                    ("X-RateLimit-Delay", "1"),
+                ],
+                heard_of(false, false, Some(4999), None),
+            ),
+            // a reset without a count says nothing
+            (
+                Primary,
+                &[("x-ratelimit-reset", "1700000000")],
+                heard_of(false, false, None, None),
+            ),
+        ];
+        for (rule, headers, want) in cases {
+            assert_eq!(heard(rule, lookup(headers)), want, "{rule:?} {headers:?}");
+        }
+    }
+
+    #[test]
+    fn azure_retry_after_waits_even_on_a_200() {
+        use RateRule::*;
+        let s = Duration::from_secs;
+        // (rule, the answer's Retry-After) → the wait before the next request
+        let cases = [
+            (Metered, Some(s(3)), Some(s(3))),
+            (Metered, None, None),
+            (Metered, Some(s(0)), None),
+            // elsewhere a Retry-After matters on a refusal only
+            (Primary, Some(s(3)), None),
+            (Primary, None, None),
+        ];
+        for (rule, asked, want) in cases {
+            assert_eq!(pause_after(rule, asked), want, "{rule:?} {asked:?}");
+        }
+    }
+
+    #[test]
+    fn azure_blocked_request_waits_for_retry_after_else_the_reset() {
+        use RateRule::*;
+        let s = Duration::from_secs;
+        let now = 1_700_000_000;
+        // (rule, status, Retry-After, X-RateLimit-Reset) → the wait
+        let cases = [
+            (Metered, 429, Some(s(7)), Some(now + 60), Some(s(7))),
+            (Metered, 429, None, Some(now + 60), Some(s(60))),
+            // a reset gone by: try again after a second, not at once
+            (Metered, 429, None, Some(now - 5), Some(s(1))),
+            (Metered, 429, None, None, None),
+            // only a blocked request waits for the reset
+            (Metered, 503, None, Some(now + 60), None),
+            (Metered, 503, Some(s(2)), None, Some(s(2))),
+            // a primary limit's reset is not a wait
+            (Primary, 429, None, Some(now + 60), None),
+            (Primary, 429, Some(s(4)), Some(now + 60), Some(s(4))),
+        ];
+        for (rule, status, asked, reset, want) in cases {
+            assert_eq!(
+                refusal_wait(rule, status, asked, reset, now),
+                want,
+                "{rule:?} {status} {asked:?} {reset:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn azure_rate_limit_resource_goes_into_the_report_as_text() {
+        let cases = [
+            (Some("Core"), " (X-RateLimit-Resource: Core)"),
+            (Some("  "), ""),
+            (None, ""),
+            // someone else's bytes: escaped, one line
+            (Some("Core\nnext"), " (X-RateLimit-Resource: Core next)"),
+            (Some("Core\u{7}"), " (X-RateLimit-Resource: Core\\x07)"),
+        ];
+        for (value, want) in cases {
+            assert_eq!(resource_text(value), want, "{value:?}");
+        }
+    }
+
+    fn client() -> Http {
+        Http::new("http://127.0.0.1:9", "t", "T", Duration::from_secs(1), 0)
+    }
+
+    #[test]
+    fn azure_slowed_tick_starts_no_optional_read() {
+        // (slowed, spent) → whether an optional read may start
+        for (slowed, spent, want) in [
+            (false, false, true),
+            (true, false, false),
+            (false, true, false),
+            (true, true, false),
+        ] {
+            let h = client();
+            {
+                let mut r = h.rate.lock().unwrap();
+                r.slowed = slowed;
+                r.spent = spent;
+            }
+            assert_eq!(h.optional_reads(), want, "slowed {slowed}, spent {spent}");
+            if slowed {
+                // a slowed tick's rereads are left to the next tick
+                h.ledger.read("/repos/a/b/issues");
+                h.ledger.wrote("/repos/a/b/issues/1/comments");
+                assert_eq!(h.revalidate(1), 0);
+            }
+        }
+    }
+
+    /// A client reading the rate limit by `rule`.
+    fn ruled(rule: RateRule) -> Http {
+        let h = client();
+        h.rate.lock().unwrap().rule = rule;
+        h
+    }
+
+    fn answer(raw: &str) -> ureq::Response {
+        raw.parse().unwrap()
+    }
+
+    #[test]
+    fn azure_pause_holds_the_next_request() {
+        let h = client();
+        h.pause(Duration::from_millis(60));
+        let started = Instant::now();
+        let slot = h.admit("GET", "/x").unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(60));
+        drop(slot);
+        assert!(
+            h.rate.lock().unwrap().not_before.is_none(),
+            "the pause is over"
+        );
+    }
+
+    #[test]
+    fn azure_answers_slow_pause_or_spend_the_tick_by_the_rule() {
+        use RateRule::*;
+        let ok = "HTTP/1.1 200 OK\r\n";
+        // (rule, the answer's headers) → (slowed, paused, spent)
+        let cases = [
+            (
+                Metered,
+                "X-RateLimit-Delay: 0.5\r\nX-RateLimit-Resource: Core\r\n",
+                (true, false, false),
+            ),
+            (
+                Metered,
+                "X-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: 1700000000\r\n",
+                (true, false, false),
+            ),
+            (Metered, "Retry-After: 2\r\n", (false, true, false)),
+            // a wait longer than the tick may make is the next tick's
+            (Metered, "Retry-After: 600\r\n", (false, false, true)),
+            (Primary, "Retry-After: 2\r\n", (false, false, false)),
+            (
+                Primary,
+                "x-ratelimit-remaining: 0\r\nX-RateLimit-Delay: 1\r\n",
+                (false, false, true),
+            ),
+        ];
+        for (rule, headers, want) in cases {
+            let h = ruled(rule);
+            let resp = answer(&format!("{ok}{headers}\r\n"));
+            h.note_rate(&resp);
+            h.hold_after(&resp);
+            let r = *h.rate.lock().unwrap();
+            assert_eq!(
+                (r.slowed, r.not_before.is_some(), r.spent),
+                want,
+                "{rule:?} {headers:?}"
+            );
+            // a slowed tick still sends what it must; a spent one nothing
+            if !want.1 {
+                assert_eq!(
+                    h.admit("GET", "/x").is_ok(),
+                    !want.2,
+                    "{rule:?} {headers:?}"
+                );
+            }
+        }
     }
 }

@@ -7,7 +7,8 @@
 use crate::bounded;
 use crate::errors::{connect_reason, origin, short};
 use crate::failure::{Failure, LastTry, Reason};
-use crate::http::{Http, Response};
+use crate::http::{Http, RateRule, Response};
+use crate::rate::{refusal_wait, resource_text};
 use afk_model::Cached;
 use anyhow::Result;
 use serde::de::DeserializeOwned;
@@ -140,6 +141,7 @@ impl Http {
                     // still counts as in flight: let go of its slot first and
                     // another worker sends on the old figure
                     self.note_rate(&resp);
+                    self.hold_after(&resp);
                     return Ok(resp);
                 }
                 Err(e) => match *e {
@@ -311,9 +313,23 @@ impl Http {
         // seconds or an HTTP date (as proxies and CDNs send it), a date
         // measured from the answer's own Date; a wait is the machine's,
         // never a pinned AFK_NOW's
-        let ra = resp.header("Retry-After").and_then(|v| {
-            afk_wire::retry_after::wait(v, resp.header("Date"), time::OffsetDateTime::now_utc())
-        });
+        let now = time::OffsetDateTime::now_utc();
+        let ra = resp
+            .header("Retry-After")
+            .and_then(|v| afk_wire::retry_after::wait(v, resp.header("Date"), now));
+        // a request metered use blocked waits for its reset (SPEC 2.2.7)
+        let ra = refusal_wait(
+            rate.rule,
+            status,
+            ra,
+            rate.reset,
+            u64::try_from(now.unix_timestamp()).unwrap_or(0),
+        );
+        // what the service names as the resource it metered, as text alone
+        let resource = match rate.rule {
+            RateRule::Metered => resource_text(resp.header("x-ratelimit-resource")),
+            RateRule::Primary => String::new(),
+        };
         let body = bounded::read_short(resp.into_reader(), 64 << 10);
         if status == 401 && self.refresher.is_some() {
             return Next::Renew;
@@ -329,6 +345,7 @@ impl Http {
         } else {
             self.status_message(status, &body)
         };
+        let msg = format!("{msg}{resource}");
         let retryable = status == 429 || secondary || (status >= 500 && call.idempotent);
         // a secondary limit that outlasts us is a limit, never "forbidden"
         let last = if secondary {
@@ -361,6 +378,10 @@ impl Http {
                 Failure::Exhausted(last),
                 None,
             ));
+        }
+        if rate.rule == RateRule::Metered {
+            // metered use: no other request goes out meanwhile either
+            self.pause(wait);
         }
         Next::Wait(wait)
     }
@@ -522,6 +543,7 @@ mod tests {
                 limit: 20,
             },
             probe_rate: false,
+            rate: crate::http::RateRule::Primary,
         };
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let root = format!("http://{}", l.local_addr().unwrap());

@@ -35,6 +35,14 @@ impl AzureDevops {
         };
         let mut out = vec![Diagnosis::ok("token", token)];
         for (repo, area) in &self.setup.area_paths {
+            // doctor's reads are optional: none once an answer was slowed (SPEC 2.2.7)
+            if !self.http.optional_reads() {
+                out.push(Diagnosis::warn(
+                    "rate limit",
+                    "Azure DevOps slowed afk's requests: the rest of doctor's reads are left out; run it again later".into(),
+                ));
+                break;
+            }
             let Ok(name) = RepoName::parse_for(NameShape::ProjectRepo, repo) else {
                 continue;
             };
