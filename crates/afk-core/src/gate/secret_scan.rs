@@ -1,3 +1,4 @@
+// One file: the secret scan's rules (~500 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! afk pushes no secret (docs/security.md#the-workspace-the-agent-holds-no-forge-credential):
 //! before a turn's work is forwarded, the lines its commits add and their
 //! messages are searched for every secret afk holds, in its forms
@@ -26,6 +27,7 @@ pub enum Kind {
     SlackToken,
     AnthropicKey,
     OpenaiKey,
+    AzureDevopsPat,
 }
 
 impl Kind {
@@ -40,6 +42,7 @@ impl Kind {
             Kind::SlackToken => "a Slack token",
             Kind::AnthropicKey => "an Anthropic API key",
             Kind::OpenaiKey => "an OpenAI API key",
+            Kind::AzureDevopsPat => "an Azure DevOps personal access token",
         }
     }
 }
@@ -141,17 +144,102 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Each maximal run of `class` in `t`.
+fn runs<'t>(t: &'t [u8], class: fn(u8) -> bool) -> impl Iterator<Item = &'t [u8]> {
+    t.split(move |b| !class(*b)).filter(|r| !r.is_empty())
+}
+
+/// RFC 4648's base32 alphabet in lower case: `a-z`, `2-7`.
+fn base32_lower(b: u8) -> bool {
+    b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)
+}
+
+/// An Azure DevOps personal access token, in either of its forms:
+/// - Microsoft's common annotated key (PATs made since 2024): 84 letters
+///   and digits, the fixed `JQQJ9` at 52 and `9`, `D` or `H` after it, and
+///   the provider's `AZDO` at 76 (before the 4-character checksum);
+/// - the legacy form: 52 lowercase base32 characters whose embedded CRC-32
+///   matches a user's or an application's seed, so that ordinary lowercase
+///   text of that length is not taken for one.
+fn azure_devops_pat(t: &[u8]) -> bool {
+    runs(t, alnum).any(|r| {
+        r.len() == 84 && &r[52..57] == b"JQQJ9" && b"9DH".contains(&r[57]) && &r[76..80] == b"AZDO"
+    }) || runs(t, base32_lower).any(|r| r.len() == 52 && legacy_pat_checksum(r))
+}
+
+/// The seeds a legacy Azure DevOps PAT's checksum is XORed with: a user's
+/// token, an application's.
+const LEGACY_PAT_SEEDS: [u32; 2] = [0xE0B9_692D, 0x1019_F92E];
+
+/// Whether 52 lowercase base32 characters carry a legacy PAT's checksum:
+/// of the 32 bytes they decode to, bytes 22, 8, 7 and 2 (least significant
+/// first) are the CRC-32 of the 28 others, XORed with a seed.
+fn legacy_pat_checksum(r: &[u8]) -> bool {
+    let Some(bytes) = base32_decode_32(r) else {
+        return false;
+    };
+    let held = u32::from_le_bytes([bytes[22], bytes[8], bytes[7], bytes[2]]);
+    let crc = crc32(
+        bytes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ![2, 7, 8, 22].contains(i))
+            .map(|(_, b)| *b),
+    );
+    LEGACY_PAT_SEEDS.iter().any(|seed| (crc ^ seed) == held)
+}
+
+/// The first 32 bytes lowercase base32 text decodes to (RFC 4648, most
+/// significant bit first); None when it is shorter or holds another byte.
+fn base32_decode_32(r: &[u8]) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    let (mut acc, mut bits, mut n) = (0u32, 0u32, 0usize);
+    for &c in r {
+        if n == out.len() {
+            break;
+        }
+        let v = match c {
+            b'a'..=b'z' => c - b'a',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        acc = (acc << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out[n] = (acc >> bits) as u8;
+            acc &= (1 << bits) - 1;
+            n += 1;
+        }
+    }
+    (n == out.len()).then_some(out)
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib and Ethernet compute it).
+fn crc32(bytes: impl Iterator<Item = u8>) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
 /// A credential shape's test over a text's bytes.
 type Shape = dyn Fn(&[u8]) -> bool;
 
 /// The credential of a well-known shape `text` holds (the first rule that
 /// fires), each matched by hand at a word's start so that a longer word
 /// holding the prefix is not one.
-// TODO(#86): an Azure DevOps PAT's shape (52 lowercase base32 characters,
-// or the 84-character form with its `AZDO` signature) as a `Kind` here.
 pub(crate) fn shape_in(text: &str) -> Option<Kind> {
     let t = text.as_bytes();
-    let rules: [(Kind, &Shape); 8] = [
+    let rules: [(Kind, &Shape); 9] = [
         (Kind::PemPrivateKey, &pem_private_key),
         (Kind::AwsAccessKey, &|t| {
             token(t, b"AKIA", upper_digit, 16, 16) || token(t, b"ASIA", upper_digit, 16, 16)
@@ -174,6 +262,7 @@ pub(crate) fn shape_in(text: &str) -> Option<Kind> {
             token(t, b"sk-proj-", word_dash, 40, usize::MAX)
                 || token(t, b"sk-", alnum, 40, usize::MAX)
         }),
+        (Kind::AzureDevopsPat, &azure_devops_pat),
     ];
     rules.iter().find(|(_, fires)| fires(t)).map(|(k, _)| *k)
 }
@@ -548,6 +637,115 @@ mod tests {
             "https://example.com/",
         ] {
             assert_eq!(shape_in(plain), None, "{plain:?}");
+        }
+    }
+
+    /// RFC 4648's base32 in lower case, unpadded (the legacy PAT's form).
+    fn base32_encode(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+        let (mut acc, mut bits, mut out) = (0u32, 0u32, String::new());
+        for &b in bytes {
+            acc = (acc << 8) | u32::from(b);
+            bits += 8;
+            while bits >= 5 {
+                bits -= 5;
+                out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+            }
+            acc &= (1 << bits) - 1;
+        }
+        if bits > 0 {
+            out.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+        }
+        out
+    }
+
+    /// A legacy Azure DevOps PAT: 32 bytes from `fill`, the CRC-32 of the
+    /// 28 others XORed with `seed` in bytes 22, 8, 7 and 2, as base32.
+    fn legacy_pat(seed: u32, fill: u8) -> String {
+        let mut bytes: [u8; 32] =
+            std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(fill));
+        let crc = crc32(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| ![2, 7, 8, 22].contains(i))
+                .map(|(_, b)| *b),
+        );
+        let [a, b, c, d] = (crc ^ seed).to_le_bytes();
+        (bytes[22], bytes[8], bytes[7], bytes[2]) = (a, b, c, d);
+        base32_encode(&bytes)
+    }
+
+    /// The pieces of the legacy PAT's checksum are the standard ones:
+    /// CRC-32's check value, RFC 4648's base32.
+    #[test]
+    fn azure_devops_legacy_pat_checksum_is_crc32_over_base32() {
+        assert_eq!(crc32(b"123456789".iter().copied()), 0xCBF4_3926);
+        assert_eq!(crc32(std::iter::empty::<u8>()), 0);
+        assert_eq!(base32_encode(b"foobar"), "mzxw6ytboi");
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i as u8) * 7 + 1);
+        let text = base32_encode(&bytes);
+        assert_eq!(text.len(), 52);
+        assert_eq!(base32_decode_32(text.as_bytes()), Some(bytes));
+        assert_eq!(base32_decode_32(&text.as_bytes()[..51]), None);
+        assert_eq!(base32_decode_32(text.to_uppercase().as_bytes()), None);
+        for seed in LEGACY_PAT_SEEDS {
+            assert!(legacy_pat_checksum(legacy_pat(seed, 3).as_bytes()));
+        }
+        assert!(!legacy_pat_checksum(legacy_pat(0x1234_5678, 3).as_bytes()));
+    }
+
+    /// Either form of an Azure DevOps PAT fires; text of the same length
+    /// and alphabet without its signature or its checksum does not.
+    #[test]
+    fn azure_devops_pat_either_form_is_found_and_ordinary_text_is_not() {
+        let random = "Fq7Zk2mP9x".repeat(5) + "W4";
+        let annotated = |fixed: &str, provider: &str| {
+            format!("{random}{fixed}BA{}{provider}Ab3x", "A".repeat(16))
+        };
+        let pat = annotated("JQQJ99", "AZDO");
+        assert_eq!(pat.len(), 84);
+        let user = legacy_pat(LEGACY_PAT_SEEDS[0], 11);
+        let app = legacy_pat(LEGACY_PAT_SEEDS[1], 200);
+        let mut broken = user.clone().into_bytes();
+        broken[10] = if broken[10] == b'a' { b'b' } else { b'a' };
+        let broken = String::from_utf8(broken).unwrap();
+        let hits = [
+            pat.clone(),
+            format!("AZURE_DEVOPS_EXT_PAT={pat}"),
+            format!("\"token\": \"{pat}\","),
+            annotated("JQQJ9D", "AZDO"),
+            annotated("JQQJ9H", "AZDO"),
+            user.clone(),
+            app.clone(),
+            format!("pat: {user}\n"),
+            format!("X{app}"),
+        ];
+        let misses = [
+            // another provider's key, a signature out of place
+            annotated("JQQJ99", "ACOG"),
+            annotated("JQQJ98", "AZDO"),
+            annotated("JQQJ9X", "AZDO"),
+            format!("{random}xJQQJ99BA{}AZDOAb3", "A".repeat(16)),
+            // one letter or digit too many or too few
+            format!("{pat}a"),
+            format!("a{pat}"),
+            pat[1..].to_string(),
+            // lowercase base32 of a PAT's length without its checksum
+            broken,
+            legacy_pat(0x1234_5678, 11),
+            "abcdefghijklmnopqrstuvwxyz".repeat(2),
+            "deadbeefcafe".repeat(5)[..52].to_string(),
+            format!("{user}a"),
+            format!("a{user}"),
+            user[..51].to_string(),
+            user.to_uppercase(),
+        ];
+        for t in hits {
+            assert_eq!(shape_in(&t), Some(Kind::AzureDevopsPat), "{t:?}");
+        }
+        for t in misses {
+            assert_eq!(shape_in(&t), None, "fired on the near miss {t:?}");
         }
     }
 
