@@ -169,7 +169,7 @@ impl Real {
         afk_git::workspace::Workspace::new(&self.root, self.scratch, Some(creds))
             .with_author(self.cfg.runner.git_author())
             .with_leftover_ignore(self.cfg.runner.leftover_ignore.clone())
-            .with_gate(self.cfg.gate.policy())
+            .with_gate(self.cfg.gate_policy())
             .with_secrets(crate::redact::held())
             .with_tick_end(crate::process::tick_end())
     }
@@ -213,7 +213,7 @@ impl Checkouts for Real {
         let advisories = crate::advisories::in_force(&self.cfg, &self.state_dir);
         let ws = self
             .open(forge)?
-            .with_gate(self.cfg.gate.policy().with_advisories(advisories));
+            .with_gate(self.cfg.gate_policy().with_advisories(advisories));
         let (url, workdir, run) = (
             git_url(&self.cfg, at.repo)?,
             workdir_of(&self.cfg, at),
@@ -230,7 +230,7 @@ impl Checkouts for Real {
         // (a folder that does not read lists them without)
         let advisories = crate::advisories::in_force(&self.cfg, &self.state_dir);
         let ws = afk_git::workspace::Workspace::new(&self.root, self.scratch, None)
-            .with_gate(self.cfg.gate.policy().with_advisories(advisories));
+            .with_gate(self.cfg.gate_policy().with_advisories(advisories));
         let (workdir, run) = (workdir_of(&self.cfg, at), at.run_id.to_string());
         let url = String::new();
         ws.summary(&self.place(at, &url, &workdir, &run), sha, shown)

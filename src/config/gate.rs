@@ -80,6 +80,19 @@ impl Gate {
 }
 
 impl Config {
+    /// The change gate's policy in force: `[gate]`'s, and where the forge's
+    /// commits resolve work items (Azure DevOps, SPEC 2.2.29) the words
+    /// with which a commit's message does so (`Profile::commits_resolve`).
+    pub fn gate_policy(&self) -> crate::core::gate::Policy {
+        let profile = self.profile();
+        let words: &[&str] = if profile.commits_resolve {
+            profile.closing_words
+        } else {
+            &[]
+        };
+        self.gate.policy().with_resolving(words)
+    }
+
     /// `gate.advisories` as a folder (a relative one from the config's
     /// folder); None when it is empty.
     pub fn advisories_dir(&self) -> Option<std::path::PathBuf> {

@@ -98,6 +98,11 @@ pub struct Profile {
     /// the words before `#N` in a PR's body that close issue N when it
     /// merges (a PR that says so to the run's issue can be the run's)
     pub closing_words: &'static [&'static str],
+    /// whether a commit whose message says one of `closing_words` before
+    /// `#N` resolves work item N when it merges, as its pusher (afk): the
+    /// change gate refuses one that names another than the run's own
+    /// (Azure DevOps' commit mention resolution, SPEC 2.2.29)
+    pub commits_resolve: bool,
     /// whether `afk doctor` wants admin on each repo: Gitea creates a repo's
     /// labels only for an admin; GitHub lets write access add them
     pub labels_need_admin: bool,
@@ -174,6 +179,7 @@ const GITEA: Profile = Profile {
     pr_sigil: '#',
     names: NameShape::OwnerName,
     closing_words: CLOSING_WORDS,
+    commits_resolve: false,
     labels_need_admin: true,
     rebases_branches: true,
     merges_branches: true,
@@ -206,6 +212,7 @@ const GITHUB: Profile = Profile {
     pr_sigil: '#',
     names: NameShape::OwnerName,
     closing_words: CLOSING_WORDS,
+    commits_resolve: false,
     labels_need_admin: false,
     rebases_branches: false,
     merges_branches: true,
@@ -267,6 +274,7 @@ const GITLAB: Profile = Profile {
     pr_sigil: '!',
     names: NameShape::Nested,
     closing_words: GITLAB_CLOSING_WORDS,
+    commits_resolve: false,
     // a Developer may add labels to issues; creating them needs Reporter+
     labels_need_admin: false,
     rebases_branches: true,
@@ -310,6 +318,7 @@ const AZURE_DEVOPS: Profile = Profile {
     pr_sigil: '!',
     names: NameShape::ProjectRepo,
     closing_words: AZURE_DEVOPS_CLOSING_WORDS,
+    commits_resolve: true,
     labels_need_admin: false,
     rebases_branches: false,
     merges_branches: true,

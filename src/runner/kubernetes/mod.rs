@@ -95,7 +95,7 @@ impl KubernetesRunner {
             own_image: std::sync::OnceLock::new(),
             gateway: gateway::setup(cfg),
             gate: crate::core::kube::workspace::gate_env(
-                &cfg.gate.policy(),
+                &cfg.gate_policy(),
                 &cfg.gate.protected,
                 &cfg.gate.allow,
             ),

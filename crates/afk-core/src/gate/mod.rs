@@ -1,3 +1,4 @@
+// One file: the change gate's rules (~830 lines: the protected set and its globs, the policy, the judgement, its words and remedies) read as one; the table tests that pin them are gate/tests.rs.
 //! The gate room: what afk will not forward of a turn's work, pure. The
 //! paths, texts and lines come in, read by afk from its own cache; a verdict
 //! and its words go out.
@@ -9,6 +10,10 @@
 //! - [`osv`]: the advisories the gate looks each moved version up in;
 //! - [`secret_scan`]: the secrets and credentials a turn's added lines and
 //!   messages must not hold before a push.
+//!
+//! On a forge whose commits resolve work items (Azure DevOps, SPEC 2.2.29)
+//! the gate also refuses a commit whose message resolves another work item
+//! than the run's own ([`resolves_others`]).
 //!
 //! The change gate: a turn's new commits are judged path by path against
 //! the protected set (the built-in one, what `[gate] protected` adds, less
@@ -221,6 +226,11 @@ pub struct Policy {
     /// `dependency_sources = "any"`: a dependency from a git URL, an
     /// archive, a path outside the repository or a replacement passes
     pub any_source: bool,
+    /// the words before `#N` with which a commit's message resolves work
+    /// item N when the commit merges, as its pusher (afk): the forge's
+    /// closing words where its commits resolve (Azure DevOps, SPEC
+    /// 2.2.29); empty: a message resolves nothing
+    pub resolving: Vec<String>,
 }
 
 impl Policy {
@@ -263,12 +273,20 @@ impl Policy {
             max_bytes,
             advisories: None,
             any_source: false,
+            resolving: vec![],
         })
     }
 
     /// This policy with the advisories folder's records.
     pub fn with_advisories(mut self, index: Option<crate::gate::osv::Shared>) -> Policy {
         self.advisories = index;
+        self
+    }
+
+    /// This policy on a forge whose commits resolve work items with
+    /// `words` before `#N` (the profile's closing words; none: nothing).
+    pub fn with_resolving(mut self, words: &[&str]) -> Policy {
+        self.resolving = words.iter().map(|w| w.to_string()).collect();
         self
     }
 
@@ -372,6 +390,9 @@ pub enum Reason {
         /// what kind of source, in afk's words (never the specifier)
         why: String,
     },
+    /// a commit whose message resolves work items other than the run's own
+    /// (a resolution keyword before their `#N`): its short id, and those items
+    Resolves { commit: String, items: Vec<u64> },
     /// something the gate judges that it could not read whole (a bound
     /// reached, a parser that gave up, a git command that failed): a gate
     /// that stopped reading has judged nothing, so the turn is refused
@@ -475,10 +496,30 @@ pub fn foreign_sources(
 /// The most paths a reason names before "and N more".
 pub const NAMED: usize = 50;
 
+/// The most work items a [`Reason::Resolves`] names.
+const ITEMS_NAMED: usize = 10;
+
+/// Why commit `commit` is not forwarded when its `message` resolves work
+/// items other than the run's own `own` (SPEC 2.2.29: Azure DevOps moves
+/// the work item a merged commit says `Fixes #N` of, as the commit's
+/// pusher, afk). None: the policy knows no resolving words, or the message
+/// resolves only the run's own work item, or none.
+pub fn resolves_others(policy: &Policy, own: u64, commit: &str, message: &str) -> Option<Reason> {
+    if policy.resolving.is_empty() {
+        return None;
+    }
+    let words: Vec<&str> = policy.resolving.iter().map(String::as_str).collect();
+    let items: Vec<u64> = crate::azure::mention::resolved_items(message, &words)
+        .into_iter()
+        .filter(|n| *n != own)
+        .collect();
+    (!items.is_empty()).then(|| Reason::Resolves {
+        commit: commit.to_string(),
+        items,
+    })
+}
+
 /// Judge a turn (docs/security.md#the-change-gate): empty when it passes.
-// TODO(#86): on Azure DevOps, refuse a commit whose message resolves a work
-// item other than the run's (`crate::azure::mention::resolved_items` with the
-// profile's `closing_words`), naming the commit and the item (SPEC 2.2.29).
 pub fn judge(policy: &Policy, commits: &[Commit], run: &RunChange, deps: &[NewDep]) -> Vec<Reason> {
     let mut out: Vec<Reason> = vec![];
     for c in commits {
@@ -658,6 +699,23 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                 shown(path),
                 crate::sanitize::one_line(why, 100)
             )),
+            Reason::Resolves { commit, items } => {
+                // numbers as afk writes them: no `#` that would link one
+                let named: Vec<String> =
+                    items.iter().take(ITEMS_NAMED).map(u64::to_string).collect();
+                out.push(format!(
+                    "- commit `{}` resolves work item{} {}{} by its message (a resolution keyword before the number): merged, the forge would move {} as afk; a commit may resolve the run's own work item only",
+                    crate::sanitize::one_line(commit, 12),
+                    if items.len() == 1 { "" } else { "s" },
+                    named.join(", "),
+                    if items.len() > ITEMS_NAMED {
+                        format!(" and {} more", items.len() - ITEMS_NAMED)
+                    } else {
+                        String::new()
+                    },
+                    if items.len() == 1 { "it" } else { "them" },
+                ));
+            }
             Reason::Unread(Unread::Turn { what, why }) => out.push(format!(
                 "- {what}: not read ({}): {UNREAD_TURN}",
                 crate::sanitize::one_line(why, 200)
@@ -686,6 +744,7 @@ enum Kind {
     Size,
     Advisory,
     Source,
+    Resolves,
     Unread,
 }
 
@@ -699,6 +758,7 @@ impl Kind {
             Reason::TooManyFiles { .. } | Reason::TooLarge { .. } => Some(Kind::Size),
             Reason::Advisory { .. } => Some(Kind::Advisory),
             Reason::Source { .. } => Some(Kind::Source),
+            Reason::Resolves { .. } => Some(Kind::Resolves),
             Reason::Unread(_) => Some(Kind::Unread),
             Reason::Reported(line) => {
                 let line = line.trim().trim_start_matches(['-', ' ']);
@@ -720,6 +780,8 @@ impl Kind {
                     Some(Kind::Source)
                 } else if line.starts_with("dependency ") {
                     Some(Kind::Advisory)
+                } else if line.starts_with("commit ") && line.contains(" resolves work item") {
+                    Some(Kind::Resolves)
                 } else {
                     None
                 }
@@ -744,6 +806,9 @@ impl Kind {
             Kind::Source => {
                 "a dependency from outside its registry: take it from the registry (a person may push the change themselves), or set `gate.dependency_sources = \"any\"` and re-arm the issue"
             }
+            Kind::Resolves => {
+                "a commit that resolves another work item: reword its message so that no resolution keyword stands before another work item's number (a person may push the change themselves), and re-arm the issue"
+            }
             Kind::Unread => {
                 "something the gate could not read whole: make the change smaller, or the lockfile readable, and re-arm the issue"
             }
@@ -764,7 +829,7 @@ pub fn remedies(reasons: &[Reason]) -> Vec<&'static str> {
 }
 
 /// What the `gate` turn's prompt says beyond the reasons.
-pub const UNDO: &str = "afk did not push this turn: the change gate refused it, for the reasons below. The refused commits are unpushed, at your checkout's head (on afk's own machine; a Kubernetes turn starts from the forge's branch): rewrite them so that none of them touches a protected path (a revert on top is not enough: each commit afk pushes is on the forge), the run's change fits the limits, and no dependency they add or move is at a version an advisory lists as malware or of HIGH or CRITICAL severity (use a fixed version, or leave the dependency where it was), then end your turn. You cannot change this policy; a person can make a protected change themselves.";
+pub const UNDO: &str = "afk did not push this turn: the change gate refused it, for the reasons below. The refused commits are unpushed, at your checkout's head (on afk's own machine; a Kubernetes turn starts from the forge's branch): rewrite them so that none of them touches a protected path (a revert on top is not enough: each commit afk pushes is on the forge), the run's change fits the limits, no dependency they add or move is at a version an advisory lists as malware or of HIGH or CRITICAL severity (use a fixed version, or leave the dependency where it was), and no commit's message resolves another work item than the run's (reword a resolution keyword before another work item's number), then end your turn. You cannot change this policy; a person can make a protected change themselves.";
 
 #[cfg(test)]
 mod tests;

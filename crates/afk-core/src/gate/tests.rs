@@ -442,3 +442,69 @@ fn the_config_check_judges_the_operators_globs_as_the_policy_does() {
     }
     assert!(Policy::check(&[], &["a//b".into()]).is_err_and(|(k, _)| k == "allow"));
 }
+
+/// SPEC 2.2.29: where a commit's message resolves work items as it merges
+/// (Azure DevOps), a commit that resolves another than the run's own is
+/// refused, named with the items; the run's own, and a forge where messages
+/// resolve nothing, pass.
+#[test]
+fn azure_devops_commit_resolving_another_work_item_is_refused() {
+    let words = [
+        "fix", "fixes", "fixed", "close", "closes", "closed", "resolve", "resolves", "resolved",
+    ];
+    let azure = Policy::of(&[], &[], 0, 0).unwrap().with_resolving(&words);
+    let elsewhere = Policy::of(&[], &[], 0, 0).unwrap();
+    // (message, the work items refused; the run's own is 12)
+    let cases: [(&str, Vec<u64>); 10] = [
+        ("Fixes #12", vec![]),
+        ("fix #12: the parser", vec![]),
+        ("Fixes #13", vec![13]),
+        ("CLOSES #99 and fixes #12", vec![99]),
+        ("resolved: #7\n\nfixes #8, Fixes #7", vec![7, 8]),
+        ("Refs #13; see #14", vec![]),
+        ("prefixes #13", vec![]),
+        ("fixes # 13", vec![]),
+        ("", vec![]),
+        ("Close #120", vec![120]),
+    ];
+    for (message, want) in cases {
+        let got = resolves_others(&azure, 12, "abc1234", message);
+        let items = match &got {
+            Some(Reason::Resolves { commit, items }) => {
+                assert_eq!(commit, "abc1234", "{message:?}");
+                items.clone()
+            }
+            Some(other) => panic!("{message:?}: {other:?}"),
+            None => vec![],
+        };
+        assert_eq!(items, want, "{message:?}");
+        assert_eq!(
+            resolves_others(&elsewhere, 12, "abc1234", message),
+            None,
+            "{message:?}: a forge whose commits resolve nothing"
+        );
+    }
+    // the refusal names the commit and the items, never with a `#` that
+    // would link one; its remedy is its own, and a Job's line reads the same
+    let one = resolves_others(&azure, 12, "abc1234", "Fixes #13").unwrap();
+    let two = resolves_others(&azure, 12, "def5678", "fixes #13, closes #14").unwrap();
+    let l = lines(&[one.clone(), two.clone()]);
+    assert_eq!(
+        l[0],
+        "- commit `abc1234` resolves work item 13 by its message (a resolution keyword before the number): merged, the forge would move it as afk; a commit may resolve the run's own work item only"
+    );
+    assert!(
+        l[1].starts_with("- commit `def5678` resolves work items 13, 14 by its message")
+            && l[1].contains("would move them as afk"),
+        "{l:?}"
+    );
+    assert!(!l.iter().any(|x| x.contains('#')), "{l:?}");
+    let r = Kind::Resolves.remedy();
+    assert_eq!(remedies(std::slice::from_ref(&one)), vec![r]);
+    assert!(r.contains("reword its message") && !r.contains("allow` glob naming"));
+    let reported: Vec<Reason> = lines(std::slice::from_ref(&one))
+        .into_iter()
+        .map(Reason::Reported)
+        .collect();
+    assert_eq!(remedies(&reported), vec![r]);
+}

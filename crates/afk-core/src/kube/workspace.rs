@@ -54,8 +54,9 @@ pub struct GitSide<'a> {
 pub const GATE_VAR: &str = "AFK_GATE";
 
 /// `[gate]` as the forwarding container reads it (`GATE_VAR`): one JSON
-/// object of the protected and allowed globs, the size limits and whether
-/// a dependency may come from anywhere (`dependency_sources = "any"`).
+/// object of the protected and allowed globs, the size limits, whether
+/// a dependency may come from anywhere (`dependency_sources = "any"`) and
+/// the words with which a commit resolves a work item (Azure DevOps).
 pub fn gate_env(policy: &crate::gate::Policy, protected: &[String], allow: &[String]) -> String {
     json!({
         "protected": protected,
@@ -63,6 +64,7 @@ pub fn gate_env(policy: &crate::gate::Policy, protected: &[String], allow: &[Str
         "max_files": policy.max_files,
         "max_bytes": policy.max_bytes,
         "dependency_sources": if policy.any_source { "any" } else { "registry" },
+        "resolving": policy.resolving,
     })
     .to_string()
 }
@@ -96,6 +98,7 @@ pub fn gate_policy(text: Option<&str>) -> (crate::gate::Policy, Option<String>) 
         Ok(mut p) => {
             // only the word afk writes lifts the registry rule
             p.any_source = v["dependency_sources"] == "any";
+            p.resolving = globs("resolving");
             (p, None)
         }
         Err((key, e)) => (closed(), Some(format!("{GATE_VAR}: {key}: {e}"))),
@@ -618,7 +621,9 @@ mod tests {
 
     #[test]
     fn the_gate_reaches_the_forwarding_container_as_written_and_closed_when_it_does_not_read() {
-        let mut written = crate::gate::Policy::of(&[], &[], 5, 0).unwrap();
+        let mut written = crate::gate::Policy::of(&[], &[], 5, 0)
+            .unwrap()
+            .with_resolving(&["fixes", "closes"]);
         written.any_source = true;
         let text = gate_env(
             &written,
@@ -628,6 +633,7 @@ mod tests {
         let (p, why) = gate_policy(Some(&text));
         assert_eq!(why, None);
         assert!(p.any_source);
+        assert_eq!(p.resolving, ["fixes", "closes"]);
         assert!(p.protects("deploy/prod.yml"));
         assert!(p.protects(".github/workflows/ci.yml"));
         assert!(!p.protects(".github/workflows/docs.yml"), "allowed by name");

@@ -63,8 +63,52 @@ impl Workspace {
         }
         let mut reasons = afk_core::gate::judge(policy, &commits, &run, &deps);
         reasons.extend(sources);
+        // where a commit's message resolves work items (Azure DevOps), each
+        // new commit may resolve the run's own work item only
+        if !policy.resolving.is_empty() {
+            let own = p
+                .branch
+                .strip_prefix("afk/issue-")
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            for (short, message) in self.commit_messages(cache, start, work, &mut unread)? {
+                reasons.extend(afk_core::gate::resolves_others(
+                    policy, own, &short, &message,
+                ));
+            }
+        }
         reasons.extend(unread.into_iter().map(Reason::Unread));
         Ok(reasons)
+    }
+
+    /// Each new commit's short id and message, read whole up to the gate's
+    /// bound; a log longer than that is a reason in `unread`.
+    fn commit_messages(
+        &self,
+        cache: &Path,
+        start: &str,
+        work: &str,
+        unread: &mut Vec<Unread>,
+    ) -> Result<Vec<(String, String)>> {
+        let range = format!("{start}..{work}");
+        let args = ["log", "--no-color", "--format=%x00%h%n%B", &range];
+        let mut left = self.gate_read;
+        let mut out: Vec<(String, String)> = vec![];
+        let cut = self.read_lines(cache, &args, &mut left, |l| {
+            if let Some(short) = l.strip_prefix('\0') {
+                out.push((short.trim().to_string(), String::new()));
+            } else if let Some((_, message)) = out.last_mut() {
+                message.push_str(l);
+                message.push('\n');
+            }
+        })?;
+        if cut {
+            unread.push(Unread::Turn {
+                what: "the new commits' messages",
+                why: over(self.gate_read),
+            });
+        }
+        Ok(out)
     }
 
     /// Each new commit's changes, a merge's only where it differs from
