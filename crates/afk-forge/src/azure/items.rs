@@ -10,7 +10,7 @@ use crate::http::{Failure, ForgeError, MAX_PAGES, enc};
 use crate::model::*;
 use crate::types::{IssueNumber, RepoName};
 use afk_wire::azure::{API_VERSION, COMMENTS_VERSION, EDIT_FIELDS, PREVIEW_1};
-use afk_wire::azure::{area, tags, trust as rules, wiql};
+use afk_wire::azure::{area, html, tags, trust as rules, wiql};
 use anyhow::{Result, anyhow};
 use serde_json::json;
 
@@ -154,9 +154,8 @@ impl AzureDevops {
             id: item.id as i64,
             number: IssueNumber(item.id),
             title: Self::field(item, "System.Title")?.to_string(),
-            // TODO(#86): SPEC 2.2.15's HTML to text (script/style/template and
-            // hidden elements removed, links kept as `text <url>`, entities decoded)
-            body: item.text("System.Description").map(str::to_string),
+            // SPEC 2.2.15: what a person does not see, the agent does not read
+            body: item.text("System.Description").map(html::to_text),
             state: if closed { State::Closed } else { State::Open },
             labels: tags::parse(item.text("System.Tags"))
                 .into_iter()
