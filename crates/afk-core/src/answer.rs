@@ -4,6 +4,7 @@
 //! where the forge has an anchor for it. Pure: watch decides when (the
 //! turn's work is on the PR) and posts it once.
 
+use crate::azure::talk::pr_comment_parts;
 use crate::sanitize::{MD_TEXT_MAX, md_code, md_text, one_line};
 use crate::types::{ForgeKind, TalkKind};
 
@@ -28,6 +29,18 @@ pub struct Answered<'a> {
 /// How many of one ask's line comments the answer names.
 pub(crate) const LINES_NAMED: usize = 10;
 
+/// Azure DevOps: where thread `thread` of the PR at `pr_url` is seen
+/// (`?discussionId=`; a comment is addressed by its thread there). None:
+/// no thread (a vote's id is negative).
+fn thread_link(pr_url: &str, thread: i64) -> Option<String> {
+    if thread <= 0 {
+        return None;
+    }
+    let pr_url = pr_url.trim_end_matches('/');
+    let sep = if pr_url.contains('?') { '&' } else { '?' };
+    Some(format!("{pr_url}{sep}discussionId={thread}"))
+}
+
 /// Where line comment `id` is seen on the PR at `pr_url`.
 fn line_link(kind: ForgeKind, pr_url: &str, id: i64) -> Option<String> {
     let pr_url = crate::sanitize::safe_url(pr_url)?;
@@ -35,9 +48,8 @@ fn line_link(kind: ForgeKind, pr_url: &str, id: i64) -> Option<String> {
         ForgeKind::Github => format!("#discussion_r{id}"),
         ForgeKind::Gitlab => format!("#note_{id}"),
         ForgeKind::Gitea | ForgeKind::Forgejo => format!("/files#issuecomment-{id}"),
-        // a comment is addressed by its thread there (`discussionId`), which
-        // a line comment's id alone does not name: TODO(#86)
-        ForgeKind::AzureDevops => return None,
+        // a line comment's id names its thread (`pr_comment_id`)
+        ForgeKind::AzureDevops => return thread_link(&pr_url, pr_comment_parts(id).0),
     };
     Some(format!("{}{anchor}", pr_url.trim_end_matches('/')))
 }
@@ -52,7 +64,8 @@ pub fn marker(run: i64, turn: u32) -> String {
 
 /// Where `a` is seen on the PR at `pr_url`, where the forge has an anchor
 /// for it: GitHub's reviews and review comments, GitLab's notes, Gitea's
-/// line comments; None for a command, which may be on the issue.
+/// line comments, Azure DevOps' threads; None for a command, which may be
+/// on the issue.
 pub fn link(kind: ForgeKind, pr_url: &str, a: &Answered) -> Option<String> {
     let pr_url = crate::sanitize::safe_url(pr_url)?;
     let anchor = match (kind, a.kind) {
@@ -64,8 +77,12 @@ pub fn link(kind: ForgeKind, pr_url: &str, a: &Answered) -> Option<String> {
             format!("/files#issuecomment-{}", a.id)
         }
         (ForgeKind::Gitea | ForgeKind::Forgejo, TalkKind::Review) => return None,
-        // TODO(#86): a thread's web address (`?discussionId=<thread>`)
-        (ForgeKind::AzureDevops, _) => return None,
+        // a review is a thread (its id) or a vote (none); a reply is a
+        // comment whose id names its thread
+        (ForgeKind::AzureDevops, TalkKind::Review) => return thread_link(&pr_url, a.id),
+        (ForgeKind::AzureDevops, TalkKind::Reply) => {
+            return thread_link(&pr_url, pr_comment_parts(a.id).0);
+        }
     };
     Some(format!("{}{anchor}", pr_url.trim_end_matches('/')))
 }
@@ -202,6 +219,58 @@ mod tests {
                 &a(TalkKind::Review, 7, "a")
             ),
             None
+        );
+    }
+
+    /// SPEC 2.2.20: on Azure DevOps a review is a thread or a vote, and a
+    /// comment is addressed by its thread: each ask and line comment links
+    /// its thread (`?discussionId=`); a vote and a command link nothing.
+    #[test]
+    fn azure_devops_links_each_ask_and_line_comment_by_its_thread() {
+        use crate::azure::talk::pr_comment_id;
+        let pr = "https://dev.azure.com/fabrikam/Fabrikam/_git/web%20app/pullrequest/12";
+        let thread = format!("{pr}?discussionId=44");
+        // (kind, id, link)
+        let cases = [
+            (TalkKind::Review, 44, Some(thread.clone())),
+            // a vote's id is negative: no thread
+            (TalkKind::Review, -0x1234, None),
+            (TalkKind::Reply, pr_comment_id(44, 3), Some(thread.clone())),
+            (TalkKind::Comment, pr_comment_id(44, 1), None),
+        ];
+        for (kind, id, want) in cases {
+            assert_eq!(
+                link(ForgeKind::AzureDevops, pr, &a(kind, id, "alice")),
+                want,
+                "{kind:?} {id}"
+            );
+        }
+        assert_eq!(
+            line_link(ForgeKind::AzureDevops, pr, pr_comment_id(45, 2)),
+            Some(format!("{pr}?discussionId=45"))
+        );
+        assert_eq!(
+            line_link(
+                ForgeKind::AzureDevops,
+                &format!("{pr}?_a=files"),
+                pr_comment_id(45, 2)
+            ),
+            Some(format!("{pr}?_a=files&discussionId=45"))
+        );
+        assert_eq!(line_link(ForgeKind::AzureDevops, pr, 2), None);
+        // in the answer: the review and its line comment, each by its thread
+        let mut r = a(TalkKind::Review, 44, "alice");
+        r.lines = vec![(pr_comment_id(44, 2), "src/lib.rs".into(), Some(3))];
+        let t = text((3, 2), ("abcd", None), ForgeKind::AzureDevops, pr, &[r]);
+        assert!(
+            t.contains(&format!(
+                "- [review 44 by alice (changes requested)]({thread})\n"
+            )),
+            "{t}"
+        );
+        assert!(
+            t.contains(&format!("  - [`src/lib.rs:3`]({thread})\n")),
+            "{t}"
         );
     }
 

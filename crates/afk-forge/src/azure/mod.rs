@@ -58,11 +58,9 @@ fn v(path: &str, version: &str) -> String {
     format!("{path}{sep}api-version={version}")
 }
 
-/// A PR comment's id as afk keeps it: its thread's id and its own (a
-/// comment is addressed by both; its own id counts from 1 in each thread).
-pub(crate) fn pr_comment_id(thread: i64, comment: i64) -> i64 {
-    (thread << 20) | (comment & 0xF_FFFF)
-}
+// A PR comment's id as afk keeps it, its thread's and its own, and back:
+// pure, beside the core that links a thread by it (`afk_core::answer`).
+pub(crate) use afk_wire::azure::talk::{pr_comment_id, pr_comment_parts};
 
 /// What a comment's `node_id` says of it on this forge: whether it was ever
 /// edited, as the answer told it (a PR comment's `lastContentUpdatedDate`
@@ -72,11 +70,6 @@ const UNEDITED: &str = "azure-devops:unedited";
 
 pub(crate) fn edit_mark(edited: bool) -> &'static str {
     if edited { EDITED } else { UNEDITED }
-}
-
-/// The `(thread, comment)` of a PR comment id ([`pr_comment_id`]).
-pub(crate) fn pr_comment_parts(id: i64) -> (i64, i64) {
-    (id >> 20, id & 0xF_FFFF)
 }
 
 impl AzureDevops {
@@ -491,15 +484,5 @@ mod tests {
             v("/_apis/x?$top=1", "7.1"),
             "/_apis/x?$top=1&api-version=7.1"
         );
-    }
-
-    #[test]
-    fn a_pr_comment_id_keeps_its_thread_and_its_own() {
-        for (thread, comment) in [(1, 1), (1234567, 3), (2_000_000_000, 1000)] {
-            assert_eq!(
-                pr_comment_parts(pr_comment_id(thread, comment)),
-                (thread, comment)
-            );
-        }
     }
 }

@@ -6,6 +6,17 @@
 
 use afk_model::ReviewState;
 
+/// A PR comment's id as afk keeps it: its thread's id and its own (a
+/// comment is addressed by both; its own id counts from 1 in each thread).
+pub fn pr_comment_id(thread: i64, comment: i64) -> i64 {
+    (thread << 20) | (comment & 0xF_FFFF)
+}
+
+/// The `(thread, comment)` of a PR comment id ([`pr_comment_id`]).
+pub fn pr_comment_parts(id: i64) -> (i64, i64) {
+    (id >> 20, id & 0xF_FFFF)
+}
+
 /// A reviewer's `vote` as a review: `-10` (rejected) and `-5` (waiting for
 /// the author) ask for changes, `10` and `5` approve, `0` is no vote.
 pub fn vote_state(vote: i64) -> Option<ReviewState> {
@@ -245,6 +256,15 @@ fn cut_end(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pr_comment_id_keeps_its_thread_and_its_own() {
+        for (thread, comment) in [(1, 1), (44, 3), (1234567, 3), (2_000_000_000, 1000)] {
+            let id = pr_comment_id(thread, comment);
+            assert!(id > 0, "never a vote's (negative) id");
+            assert_eq!(pr_comment_parts(id), (thread, comment));
+        }
+    }
 
     #[test]
     fn a_vote_is_a_review_minus_ten_and_minus_five_ask_ten_and_five_approve() {
