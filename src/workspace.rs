@@ -94,7 +94,7 @@ pub fn git_url(cfg: &Config, repo: &RepoName) -> Result<String> {
 /// handed to each git call as `http.<url>.extraHeader` in its environment.
 /// None on every other kind (askpass).
 pub fn git_header(cfg: &Config) -> Result<Option<afk_git::Credentials>> {
-    if cfg.forge.kind != crate::forge::ForgeKind::AzureDevops {
+    if !cfg.profile().git_header {
         return Ok(None);
     }
     let (token, header) = match cfg.entra_token()? {

@@ -1,3 +1,4 @@
+// One file: the PR's title and body (~405 lines) and the table tests that pin them, kept beside them
 //! The pull request afk opens for a run (docs/how-it-works.md#the-workspace):
 //! its title and body, from the issue and the agent's final message. Pure text.
 

@@ -23,6 +23,7 @@ mod gitlab_talk;
 pub use afk_http as http;
 pub mod model;
 pub mod profile;
+pub mod setup;
 pub mod rest;
 mod reviews;
 

@@ -37,30 +37,11 @@ pub enum ApiRoot {
 /// The forge of a kind over its API client.
 pub type MakeForge = fn(Http) -> Box<dyn Forge>;
 
+pub use crate::setup::Setup;
+
 /// The forge of a kind that needs more of the config than its client
 /// ([`Setup`]: Azure DevOps' identity service, work-item types, area paths).
 pub type MakeSetupForge = fn(Http, &Setup) -> Box<dyn Forge>;
-
-/// What a kind's forge may need of the config beside its client; the
-/// binary fills it from `[forge]` and `[forge.azure_devops]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Setup {
-    /// where identities are read (`forge.vssps_url`, its default resolved)
-    pub vssps_url: String,
-    /// the work-item types afk dispatches
-    pub work_item_types: Vec<String>,
-    /// the state a work item moves to on success ("": the type's first Completed)
-    pub close_state: String,
-    /// `(project/repository, area path)` of each allowlisted repository
-    pub area_paths: Vec<(String, String)>,
-    /// an Entra token's `exp` (Unix seconds, read unverified), for doctor;
-    /// None with a PAT
-    pub entra_expiry: Option<i64>,
-    /// `poll.trusted_users`: on Azure DevOps an entry may be an identity's
-    /// `uniqueName` (its UPN), which only the identity read tells (SPEC
-    /// 2.2.11); an id is compared by the core as every kind's login is
-    pub trusted_users: Vec<String>,
-}
 
 /// The forge of a kind as an app's installation: the client (its token
 /// fetched by the first request), the app, the repositories it may touch.
@@ -121,6 +102,11 @@ pub struct Profile {
     /// GraphQL `lastEditedAt`), so a command edited in its own second is
     /// seen without a webhook (docs/reviews.md#commands)
     pub tells_comment_edits: bool,
+    /// whether git gets afk's credential as an `Authorization` header
+    /// (`http.<url>.extraHeader`: Azure DevOps's Basic of `:` and a PAT, or
+    /// an Entra token's Bearer, SPEC 2.2.2) rather than a user and password
+    /// through askpass
+    pub git_header: bool,
     /// the longest PR body the forge takes, in its characters; None: afk's
     /// own bounds hold (`afk_core::workspace_pr`'s, under GitHub's 65,536).
     /// Azure DevOps takes 4,000 (SPEC 2.2.16).
@@ -185,6 +171,7 @@ const GITEA: Profile = Profile {
     merges_branches: true,
     conditional_reads: false,
     tells_comment_edits: false,
+    git_header: false,
     body_max: None,
     not_yet: None,
 };
@@ -218,6 +205,7 @@ const GITHUB: Profile = Profile {
     merges_branches: true,
     conditional_reads: true,
     tells_comment_edits: true,
+    git_header: false,
     body_max: None,
     not_yet: None,
 };
@@ -281,6 +269,7 @@ const GITLAB: Profile = Profile {
     merges_branches: false,
     conditional_reads: false,
     tells_comment_edits: false,
+    git_header: false,
     body_max: None,
     not_yet: None,
 };
@@ -324,6 +313,7 @@ const AZURE_DEVOPS: Profile = Profile {
     merges_branches: true,
     conditional_reads: false,
     tells_comment_edits: true,
+    git_header: true,
     body_max: Some(afk_wire::azure::DESCRIPTION_MAX),
     not_yet: None,
 };

@@ -144,7 +144,7 @@ impl Forge {
                 .map_err(|e| format!("repo name {}", e.0))?;
         } else if self.outbox.dialect == "azure-devops" {
             // `project/repository`, Azure DevOps's own naming (spaces allowed)
-            super::routes::azure::sync::check_name(&r.name)?;
+            crate::model::azure::check_name(&r.name)?;
         } else if !afk_model::is_repo_name(&r.name) {
             return Err(format!("repo name \"{}\" is not owner/repo", r.name));
         }

@@ -31,7 +31,7 @@ impl AzureDevops {
                         .ok())
                     .unwrap_or_else(|| format!("{exp} (Unix time)"))
             ),
-            None => "a PAT's own scopes and expiry cannot be read with a PAT: check them in the user settings".into(),
+            None => "a PAT's own scopes and expiry cannot be read with a PAT".into(),
         };
         let mut out = vec![Diagnosis::ok("token", token)];
         for (repo, area) in &self.setup.area_paths {

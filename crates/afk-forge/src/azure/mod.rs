@@ -43,7 +43,7 @@ pub struct AzureDevops {
     namespaces: Mutex<HashMap<String, Vec<wire::Action>>>,
     me: Mutex<Option<User>>,
     /// the config's work-item types, close state and area paths
-    setup: crate::profile::Setup,
+    setup: crate::setup::Setup,
 }
 
 /// Commits a page of a branch's listing (SPEC 2.2.6: 200 a page).
@@ -75,7 +75,7 @@ pub(crate) fn edit_mark(edited: bool) -> &'static str {
 impl AzureDevops {
     /// The forge over `http` (rooted at the organization's URL), with the
     /// config's `setup`; identities at `setup.vssps_url`, else its default.
-    pub fn new(http: Http, setup: &crate::profile::Setup) -> AzureDevops {
+    pub fn new(http: Http, setup: &crate::setup::Setup) -> AzureDevops {
         let vssps = match setup.vssps_url.trim() {
             "" => org::default_vssps_url(http.root()),
             set => set.to_string(),

@@ -536,6 +536,27 @@ pub(crate) fn area_id(path: &str) -> String {
     guid(&format!("area:{}", path.to_lowercase()))
 }
 
+/// Whether `full` is a `project/repository` name as Azure DevOps takes
+/// one: two segments of 1 to 64 characters, none of `\ / : * ? " < > | ; #
+/// $ { } , + = [ ]` or a control character, not starting with `_` or `.`,
+/// not ending with `.` (spaces allowed). The sandbox's own reading of
+/// Microsoft's naming rules, never the client's.
+pub(crate) fn check_name(full: &str) -> Result<(), String> {
+    let bad = |s: &str| {
+        s.is_empty()
+            || s.chars().count() > 64
+            || s.starts_with('_')
+            || s.starts_with('.')
+            || s.ends_with('.')
+            || s.chars()
+                .any(|c| c.is_control() || "\\/:*?\"<>|;#${},+=[]".contains(c))
+    };
+    match full.split_once('/') {
+        Some((p, r)) if !bad(p) && !bad(r) => Ok(()),
+        _ => Err(format!("repo name \"{full}\" is not project/repository")),
+    }
+}
+
 /// `project/repo` as (project, repo).
 pub(crate) fn split(full: &str) -> (&str, &str) {
     full.split_once('/').unwrap_or((full, full))
