@@ -13,6 +13,7 @@ mod agent_text;
 mod agents;
 mod azure_devops;
 mod azure_hook;
+mod azure_poll;
 mod bounded_lists;
 mod budget;
 mod budget_pause;

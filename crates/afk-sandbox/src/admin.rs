@@ -196,6 +196,8 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/ado/page_size") => super::routes::azure::admin::page_size(f, &body),
         ("POST", "/ado/throttle") => super::routes::azure::admin::throttle(f, &body),
         ("POST", "/ado/redeliver") => super::routes::azure::admin::redeliver(f, &body),
+        ("POST", "/ado/bulk") => super::routes::azure::admin::bulk(f, &body),
+        ("POST", "/ado/race") => super::routes::azure::admin::race(f, &body),
         (_, p) if p == "/app" || p.starts_with("/app/") => {
             super::routes::github::app::admin(f, req, &p["/app".len()..])
         }
@@ -308,6 +310,12 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/ado/page_size", "size"),
     ("POST", "/ado/throttle", "delay"),
     ("POST", "/ado/redeliver", "event notification"),
+    ("POST", "/ado/bulk", "repo count tags first by"),
+    (
+        "POST",
+        "/ado/race",
+        "repo issue item by add_tags fields times",
+    ),
     // the GitHub App's (`routes/github/app.rs`)
     (
         "POST",
@@ -346,7 +354,8 @@ fn unread_key(method: &str, path: &str, body: &Value) -> Option<String> {
 }
 
 /// Keep a forge or agent-service request in the log `/_admin/requests` reads:
-/// `{method, path, query, body, at_ms}`, the body as JSON when it is JSON; `status`
+/// `{method, path, query, body, auth, at_ms}`, the body as JSON when it is
+/// JSON, `auth` what [`auth_seen`] keeps of its credential; `status`
 /// is added once answered ([`note_status`]). Returns its place in the log.
 pub(super) fn record(f: &mut Forge, req: &Request, path: &str) -> usize {
     let body = req.json().unwrap_or_else(|| {
@@ -360,8 +369,30 @@ pub(super) fn record(f: &mut Forge, req: &Request, path: &str) -> usize {
     let at_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    f.log.push(json!({"method": req.method, "path": path, "query": req.raw_query, "body": body, "at_ms": at_ms}));
+    f.log.push(
+        json!({"method": req.method, "path": path, "query": req.raw_query, "body": body,
+        "auth": auth_seen(req), "at_ms": at_ms}),
+    );
     f.log.len() - 1
+}
+
+/// What a request's `Authorization` header said, never its secret: its
+/// scheme, and for Basic the user name (an Azure DevOps PAT goes with an
+/// empty one: `{"scheme": "Basic", "user": ""}`; `user` null when the
+/// credentials do not decode); null without the header. Kept in the API's
+/// log and git's, so a test sees how a credential was sent, never what.
+pub(super) fn auth_seen(req: &Request) -> Value {
+    let Some(h) = req.header("authorization").map(str::trim) else {
+        return Value::Null;
+    };
+    let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
+    if scheme.eq_ignore_ascii_case("basic") {
+        let user = super::git_http::base64_decode(rest.trim())
+            .and_then(|up| up.split_once(':').map(|(u, _)| u.to_string()));
+        json!({"scheme": "Basic", "user": user})
+    } else {
+        json!({"scheme": scheme})
+    }
 }
 
 /// The status the request at `entry` was answered with (a 304 is how a test

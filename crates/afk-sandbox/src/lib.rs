@@ -339,9 +339,9 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
                     .chars()
                     .take(100)
                     .collect::<String>();
-                f.git_log.push(
-                    serde_json::json!({"method": req.method, "repo": repo, "service": service, "agent": agent}),
-                );
+                f.git_log
+                    .push(serde_json::json!({"method": req.method, "repo": repo,
+                    "service": service, "agent": agent, "auth": admin::auth_seen(&req)}));
             }
         }
         return git_http::serve(st, &req, &repo, &rest);

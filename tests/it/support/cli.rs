@@ -59,9 +59,10 @@ impl Afk {
     /// last when `poll` is given.
     pub fn new(sb: &Sandbox, poll: &str, extra: &str) -> Afk {
         let text = format!(
-            "state_path = \"state/afk.db\"\n\n[forge]\n{}timeout = \"5s\"\nretries = 2\n\n\
+            "state_path = \"state/afk.db\"\n\n[forge]\n{}{}timeout = \"5s\"\nretries = 2\n\n\
              [runner]\nworkspace = \"agent\"\ncommand = [\"sh\", \"{}\"]\n\n{extra}\n\n[poll]\n{poll}\n",
             sb.forge_keys(),
+            area_keys(sb, &allowlist_in(poll)),
             demo_agent().display()
         );
         Afk::with_text(&with_forge_tables(sb, text))
@@ -174,6 +175,38 @@ impl Afk {
     }
 }
 
+/// The entries of the `allowlist = [...]` line of a `[poll]` text (none
+/// when it has none): each a quoted name.
+pub fn allowlist_in(poll: &str) -> Vec<String> {
+    let Some(list) = poll
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("allowlist"))
+        .and_then(|l| l.trim_start().strip_prefix('='))
+        .and_then(|l| l.split_once('[').map(|(_, rest)| rest))
+        .and_then(|l| l.split_once(']').map(|(inside, _)| inside))
+    else {
+        return vec![];
+    };
+    list.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `[forge]` lines `repos` need on the sandbox's dialect
+/// (`Dialect::repo_keys`: Azure DevOps's area path of each allowlisted
+/// repository), each line ended; nothing on the other forges or without
+/// repositories.
+pub fn area_keys(sb: &Sandbox, repos: &[String]) -> String {
+    let names: Vec<&str> = repos.iter().map(String::as_str).collect();
+    let keys = sb.dialect.repo_keys(&names);
+    match (names.is_empty(), keys.is_empty()) {
+        (false, false) => format!("{keys}\n"),
+        _ => String::new(),
+    }
+}
+
 /// `(repo, issue)` pairs of a report list.
 pub fn pairs(v: &Value) -> Vec<(String, u64)> {
     v.as_array()
@@ -233,10 +266,11 @@ impl Afk {
     /// [forge] carries the tables the dialect needs for acme/api, as in [`Afk::new`].
     pub fn agent(sb: &Sandbox, mode: &str, watch: &str, extra: &str) -> Afk {
         let text = format!(
-            "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+            "state_path = \"state/afk.db\"\n\n[forge]\n{forge}{areas}timeout = \"5s\"\nretries = 1\n\n\
              [runner]\nworkspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"AFK_DEMO_TOKEN={TOKEN}\", \"AFK_DEMO_MODE={mode}\", \"sh\", \"{agent}\"]\n\n\
              [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n[watch]\n{watch}\n\n{extra}\n",
             forge = sb.forge_keys(),
+            areas = area_keys(sb, &["acme/api".to_string()]),
             api = sb.api_url(),
             kind = sb.dialect.name(),
             // the agent does its own git over the forge's smart HTTP, as a

@@ -331,6 +331,19 @@ pub(crate) struct Pr {
     pub(crate) statuses: Vec<Value>,
 }
 
+/// A person's change set to land just before the next JSON Patches of a
+/// work item through the API (`/_admin/ado/race`): made between the
+/// writer's read and its write.
+pub(crate) struct Race {
+    pub(crate) item: u64,
+    /// the identity id that makes it
+    pub(crate) by: String,
+    pub(crate) add_tags: Vec<String>,
+    pub(crate) fields: Vec<(String, Value)>,
+    /// how many more patches find one
+    pub(crate) times: u32,
+}
+
 /// Everything of the dialect's beyond the shared model.
 pub(crate) struct AzureSide {
     pub(crate) identities: Vec<Identity>,
@@ -360,6 +373,8 @@ pub(crate) struct AzureSide {
     /// the shared model's comments already shown as work-item comments or
     /// pull-request threads
     pub(crate) mirrored: Vec<i64>,
+    /// people's changes that land before afk's next patches
+    pub(crate) races: Vec<Race>,
 }
 
 impl Default for AzureSide {
@@ -381,6 +396,7 @@ impl Default for AzureSide {
             notifications: vec![],
             seeded: vec![],
             mirrored: vec![],
+            races: vec![],
         }
     }
 }

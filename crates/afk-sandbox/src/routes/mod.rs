@@ -204,7 +204,7 @@ impl Dialect {
                 "seed,issues,label,issue_state,status,merge,webhook,faults,requests,state,k8s/state,rename,edit,review,mergeable,branch_update,discussion,discussion_note,resolve,award,rate_limit"
             }
             Dialect::AzureDevops => {
-                "seed,issues,label,issue_state,status,webhook,faults,requests,state,k8s/state,rate_limit,ado/bypass,ado/identity,ado/acl,ado/comment,ado/vote,ado/thread,ado/merge_status,ado/ref_verdict,ado/evaluation,ado/pr_status,ado/complete,ado/page_size,ado/throttle,ado/redeliver"
+                "seed,issues,label,issue_state,status,webhook,faults,requests,state,k8s/state,rate_limit,ado/bypass,ado/identity,ado/acl,ado/comment,ado/vote,ado/thread,ado/merge_status,ado/ref_verdict,ado/evaluation,ado/pr_status,ado/complete,ado/page_size,ado/throttle,ado/redeliver,ado/bulk,ado/race"
             }
         }
     }

@@ -5,16 +5,17 @@
 //! comments by people, votes, threads, a pull request's merge status, the
 //! next ref update's verdict, policy evaluations and their builds, pull
 //! request statuses, a person's completion, the continuation page size,
-//! the `X-RateLimit-Delay` of every answer, and a redelivery.
+//! the `X-RateLimit-Delay` of every answer, a redelivery, work items in
+//! bulk, and a person's change racing afk's next write.
 
 use crate::err;
 use crate::http::Reply;
 use crate::model::Forge;
 use crate::model::azure::{
-    CSS_NS, GIT_NS, Identity, Kind, PROJECT_NS, area_of, area_token, bit, guid, project_id,
-    project_token, repo_token,
+    CSS_NS, GIT_NS, Identity, Kind, PROJECT_NS, Race, Revision, WorkItem, area_of, area_token, bit,
+    guid, project_id, project_token, repo_token, split,
 };
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 fn ok(v: Value) -> Reply {
     Reply::json(200, &v)
@@ -468,4 +469,138 @@ pub(crate) fn redeliver(f: &mut Forge, body: &Value) -> Reply {
         Ok(v) => ok(v),
         Err(e) => err(400, &e),
     }
+}
+
+/// The most work items one `/ado/bulk` makes.
+const BULK_MAX: u64 = 100_000;
+
+/// `POST /ado/bulk {repo, count, tags, first, by}`: `count` work items of
+/// type `Issue` in state `To Do` under `repo`'s area path, carrying `tags`,
+/// made by `by` [alice] and numbered from `first` (default: one past the
+/// highest; a taken id is skipped). The organization's alone: no issue of
+/// the shared model follows them, and they keep no history (their one
+/// revision, and its update, name no field), so twenty thousand of them,
+/// what fills one WIQL answer, stay cheap. Answers the first and last id.
+pub(crate) fn bulk(f: &mut Forge, body: &Value) -> Reply {
+    f.az_sync();
+    let Some(repo) = body["repo"]
+        .as_str()
+        .filter(|r| f.repos.contains_key(*r))
+        .map(str::to_string)
+    else {
+        return err(400, "repo is required: a seeded repository");
+    };
+    let Some(count) = body["count"]
+        .as_u64()
+        .filter(|n| (1..=BULK_MAX).contains(n))
+    else {
+        return err(
+            400,
+            &format!("count is a whole number from 1 to {BULK_MAX}"),
+        );
+    };
+    let tags: Vec<String> = body["tags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let by = person(f, body, "by", "alice");
+    // one date for all: each stamp moves the sandbox's clock a second on
+    let at = super::now(f);
+    let project = split(&repo).0.to_string();
+    let mut id = body["first"]
+        .as_u64()
+        .unwrap_or_else(|| f.az.items.keys().next_back().map_or(1, |n| n + 1))
+        .max(1);
+    let (mut first, mut last) = (None, 0);
+    for _ in 0..count {
+        while f.az.items.contains_key(&id) {
+            id += 1;
+        }
+        let mut fields = Map::new();
+        for (k, v) in [
+            ("System.Id", json!(id)),
+            ("System.AreaPath", json!(area_of(&repo))),
+            ("System.TeamProject", json!(project)),
+            ("System.IterationPath", json!(project)),
+            ("System.WorkItemType", json!("Issue")),
+            ("System.State", json!("To Do")),
+            ("System.Title", json!(format!("Work item {id}"))),
+            ("System.Rev", json!(1)),
+            ("System.CreatedDate", json!(at)),
+            ("System.ChangedDate", json!(at)),
+        ] {
+            fields.insert(k.to_string(), v);
+        }
+        if !tags.is_empty() {
+            fields.insert("System.Tags".into(), json!(super::sync::tags_text(&tags)));
+        }
+        f.az.items.insert(
+            id,
+            WorkItem {
+                id,
+                repo: repo.clone(),
+                number: 0,
+                fields,
+                relations: vec![],
+                revisions: vec![Revision {
+                    rev: 1,
+                    by: by.clone(),
+                    at: at.clone(),
+                    fields: Map::new(),
+                    changed: vec![],
+                    relations: vec![],
+                }],
+                synced_events: 0,
+                synced_renames: 0,
+                synced_state: "open".into(),
+                synced_body: String::new(),
+            },
+        );
+        first.get_or_insert(id);
+        last = id;
+        id += 1;
+    }
+    ok(json!({"first": first, "last": last}))
+}
+
+/// `POST /ado/race {repo, issue | item, by, add_tags, fields, times}`: each
+/// of the next `times` [1] JSON Patches of the work item through the API
+/// finds a change by `by` [alice] (`add_tags` added, `fields` written) made
+/// between the writer's read and its write, so a `test` on the `/rev` it
+/// read is refused `412`: a person's concurrent change, on cue.
+pub(crate) fn race(f: &mut Forge, body: &Value) -> Reply {
+    let id = match item_of(f, body) {
+        Ok(id) => id,
+        Err(e) => return err(400, &e),
+    };
+    let by = person(f, body, "by", "alice");
+    let add_tags: Vec<String> = body["add_tags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields: Vec<(String, Value)> = body["fields"]
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    if add_tags.is_empty() && fields.is_empty() {
+        return err(400, "add_tags or fields: the change that races the write");
+    }
+    let times = body["times"].as_u64().unwrap_or(1).clamp(1, 100) as u32;
+    f.az.races.retain(|r| r.item != id);
+    f.az.races.push(Race {
+        item: id,
+        by,
+        add_tags,
+        fields,
+        times,
+    });
+    ok(json!({"item": id, "times": times}))
 }

@@ -316,28 +316,30 @@ pub(crate) fn complete(f: &mut Forge, n: u64, by: &str, close_items: bool) -> Re
         ));
     }
     let name = f.az.by_id(by).map(|i| i.name.clone()).unwrap_or_default();
-    // closing words in a description close nothing on Azure DevOps: only
-    // "complete associated work items" (`close_items`) moves them, below
-    let open: Vec<u64> = f.repos.get(&repo).map_or(vec![], |r| {
-        (r.issues.values())
-            .filter(|i| !i.pull && i.state == "open")
-            .map(|i| i.number)
-            .collect()
-    });
-    let merged = f.merge_by(&repo, number, Some(name.as_str()));
-    if let Some(r) = f.repos.get_mut(&repo) {
-        for i in open {
-            if let Some(issue) = r.issues.get_mut(&i) {
-                issue.state = "open".into();
-            }
-        }
-    }
-    if let Err(e) = merged {
+    // the shared merge closes the issues a description's closing words
+    // name, as Gitea does; Azure Repos does not: a `#N` in a description
+    // only links the work item, and only "Complete associated work items
+    // after merging" (`close_items`, below) moves it
+    // (https://learn.microsoft.com/azure/devops/repos/git/complete-pull-requests)
+    let open_before: Vec<u64> = f.repos[&repo]
+        .issues
+        .values()
+        .filter(|i| !i.pull && i.state == "open")
+        .map(|i| i.number)
+        .collect();
+    if let Err(e) = f.merge_by(&repo, number, Some(name.as_str())) {
         return Err(err(
             409,
             "GitPullRequestNotMergeableException",
             &format!("TF401181: The pull request cannot be completed: {e}"),
         ));
+    }
+    if let Some(r) = f.repos.get_mut(&repo) {
+        for n in &open_before {
+            if let Some(i) = r.issues.get_mut(n) {
+                i.state = "open".into();
+            }
+        }
     }
     let items = {
         let p = f.az.prs.get_mut(&n).expect("the pull request");

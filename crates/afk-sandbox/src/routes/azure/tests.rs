@@ -418,6 +418,85 @@ fn work_item_comments_page_by_a_continuation_token_in_the_body() {
     assert!(b.body.get("continuationToken").is_none());
 }
 
+#[test]
+fn work_items_in_bulk_fill_a_wiql_answer_that_is_asked_again_past_its_last_id() {
+    let az = seeded("bulk");
+    let made = az.admin(
+        "/ado/bulk",
+        json!({"repo": "Fabrikam/web app", "count": 3, "tags": ["ready-for-agent"]}),
+    );
+    assert_eq!(made, json!({"first": 3, "last": 5}));
+    let q = "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.WorkItemType] IN ('Issue') AND ([System.AreaPath] UNDER 'Fabrikam\\web app') AND [System.Tags] CONTAINS 'ready-for-agent' AND [System.State] NOT IN ('Done')";
+    let ids = |a: &Answer| -> Vec<u64> {
+        a.body["workItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["id"].as_u64().unwrap())
+            .collect()
+    };
+    let a = az.api(
+        "POST",
+        "/Fabrikam/_apis/wit/wiql?$top=2",
+        json!({"query": format!("{q} ORDER BY [System.Id]")}),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(ids(&a), [1, 2]);
+    let a = az.api(
+        "POST",
+        "/Fabrikam/_apis/wit/wiql?$top=2",
+        json!({"query": format!("{q} AND [System.Id] > 2 ORDER BY [System.Id]")}),
+    );
+    assert_eq!(ids(&a), [3, 4]);
+    let a = az.api(
+        "POST",
+        "/Fabrikam/_apis/wit/workitemsbatch",
+        json!({"ids": [5], "fields": ["System.Tags", "System.AreaPath"]}),
+    );
+    assert_eq!(
+        a.body["value"][0]["fields"]["System.Tags"],
+        "ready-for-agent"
+    );
+    assert_eq!(
+        a.body["value"][0]["fields"]["System.AreaPath"],
+        "Fabrikam\\web app"
+    );
+    // the log keeps how the credential went, never the credential
+    let f = az.st.lock().unwrap();
+    assert_eq!(
+        f.log.last().unwrap()["auth"],
+        json!({"scheme": "Basic", "user": ""})
+    );
+    assert!(!f.log.last().unwrap().to_string().contains(&az.token));
+}
+
+#[test]
+fn a_race_lands_a_persons_change_before_the_next_patch_whose_test_is_then_stale() {
+    let az = seeded("race");
+    let w = az.api("GET", "/Fabrikam/_apis/wit/workitems/1", Value::Null);
+    let rev = w.body["rev"].as_u64().unwrap();
+    az.admin(
+        "/ado/race",
+        json!({"repo": "Fabrikam/web app", "issue": 1, "by": "rita", "add_tags": ["needs-design"]}),
+    );
+    let patch = |r: u64| {
+        json!([{"op": "test", "path": "/rev", "value": r},
+               {"op": "replace", "path": "/fields/System.Tags", "value": "agent-in-progress; ready-for-agent"}])
+    };
+    let a = az.api("PATCH", "/Fabrikam/_apis/wit/workitems/1", patch(rev));
+    assert_eq!(a.status, 412, "{}", a.body);
+    let w = az.api("GET", "/Fabrikam/_apis/wit/workitems/1", Value::Null);
+    assert_eq!(w.body["rev"], json!(rev + 1));
+    assert_eq!(
+        w.body["fields"]["System.Tags"],
+        "ready-for-agent; needs-design"
+    );
+    assert_eq!(w.body["fields"]["System.ChangedBy"]["displayName"], "rita");
+    // one race, one refusal: the next patch at the new revision lands
+    let a = az.api("PATCH", "/Fabrikam/_apis/wit/workitems/1", patch(rev + 1));
+    assert_eq!(a.status, 200, "{}", a.body);
+}
+
 /// The contract's operations as `(METHOD, path)`, its paths' `?…` tails cut.
 fn contract_ops() -> Vec<(String, String)> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -262,6 +262,8 @@ pub(crate) fn patch_as(
             "The body is not a JSON Patch document.",
         );
     };
+    // a person's change that lands between the writer's read and this write
+    land_race(f, id);
     let bypass = req
         .q("bypassRules")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
@@ -427,6 +429,35 @@ pub(crate) fn patch_as(
         200,
         &item_json(f, w, None, expands_relations(req.q("$expand"))),
     )
+}
+
+/// The change `/_admin/ado/race` set for work item `id`, if any: written
+/// as its maker's own revision (tags added, fields written) and back to
+/// the shared issue, so the patch that follows finds the item moved on.
+fn land_race(f: &mut Forge, id: u64) {
+    let Some(at) = f.az.races.iter().position(|r| r.item == id && r.times > 0) else {
+        return;
+    };
+    let (by, add, mut changes) = {
+        let r = &mut f.az.races[at];
+        r.times -= 1;
+        (r.by.clone(), r.add_tags.clone(), r.fields.clone())
+    };
+    f.az.races.retain(|r| r.times > 0);
+    let old_tags = tags_of(&f.az.items[&id].fields);
+    if !add.is_empty() {
+        let mut tags = old_tags.clone();
+        for t in add {
+            if !tags.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+                tags.push(t);
+            }
+        }
+        changes.push(("System.Tags".into(), json!(tags_text(&tags))));
+    }
+    f.az_write(id, changes.clone(), &by, None, vec![]);
+    let name = f.az.by_id(&by).map(|i| i.name.clone()).unwrap_or_default();
+    mirror(f, id, &old_tags, &changes, &name);
+    f.az_item_updated(id);
 }
 
 /// A work item's change written back to its shared issue, as `by`.
