@@ -59,10 +59,9 @@ impl Afk {
     /// last when `poll` is given.
     pub fn new(sb: &Sandbox, poll: &str, extra: &str) -> Afk {
         let text = format!(
-            "state_path = \"state/afk.db\"\n\n[forge]\n{}{}timeout = \"5s\"\nretries = 2\n\n\
+            "state_path = \"state/afk.db\"\n\n[forge]\n{}\ntimeout = \"5s\"\nretries = 2\n\n\
              [runner]\nworkspace = \"agent\"\ncommand = [\"sh\", \"{}\"]\n\n{extra}\n\n[poll]\n{poll}\n",
             sb.forge_keys(),
-            area_keys(sb, &allowlist_in(poll)),
             demo_agent().display()
         );
         Afk::with_text(&with_forge_tables(sb, text))
@@ -266,11 +265,10 @@ impl Afk {
     /// [forge] carries the tables the dialect needs for acme/api, as in [`Afk::new`].
     pub fn agent(sb: &Sandbox, mode: &str, watch: &str, extra: &str) -> Afk {
         let text = format!(
-            "state_path = \"state/afk.db\"\n\n[forge]\n{forge}{areas}timeout = \"5s\"\nretries = 1\n\n\
+            "state_path = \"state/afk.db\"\n\n[forge]\n{forge}\ntimeout = \"5s\"\nretries = 1\n\n\
              [runner]\nworkspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"AFK_DEMO_TOKEN={TOKEN}\", \"AFK_DEMO_MODE={mode}\", \"sh\", \"{agent}\"]\n\n\
              [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n[watch]\n{watch}\n\n{extra}\n",
             forge = sb.forge_keys(),
-            areas = area_keys(sb, &["acme/api".to_string()]),
             api = sb.api_url(),
             kind = sb.dialect.name(),
             // the agent does its own git over the forge's smart HTTP, as a
