@@ -591,9 +591,12 @@ fn armed() -> (Sandbox, Afk) {
     (sb, afk)
 }
 
+/// A change made to the sandbox after the arming, and what it is.
+type Change = (&'static str, fn(&Sandbox));
+
 #[test]
 fn a_title_description_or_area_path_changed_after_the_arming_waits_for_a_re_arm() {
-    let edits: [(&str, fn(&Sandbox)); 3] = [
+    let edits: [Change; 3] = [
         ("the title, by mallory", |sb| {
             sb.admin(
                 "POST",
@@ -650,7 +653,7 @@ fn a_title_description_or_area_path_changed_after_the_arming_waits_for_a_re_arm(
 
 #[test]
 fn a_comment_or_a_change_by_afks_own_account_after_the_arming_does_not_block() {
-    let changes: [(&str, fn(&Sandbox)); 2] = [
+    let changes: [Change; 2] = [
         ("mallory's comment", |sb| {
             sb.admin(
                 "POST",

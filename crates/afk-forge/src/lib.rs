@@ -23,9 +23,9 @@ mod gitlab_talk;
 pub use afk_http as http;
 pub mod model;
 pub mod profile;
-pub mod setup;
 pub mod rest;
 mod reviews;
+pub mod setup;
 
 pub use commits::{Commit, FileDiff};
 pub use gitea::Gitea;

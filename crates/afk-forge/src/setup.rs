@@ -22,4 +22,3 @@ pub struct Setup {
     /// 2.2.11); an id is compared by the core as every kind's login is
     pub trusted_users: Vec<String>,
 }
-

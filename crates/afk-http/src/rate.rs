@@ -247,6 +247,9 @@ impl Http {
 mod tests {
     use super::*;
 
+    /// An answer's headers, (name, value).
+    type Headers = &'static [(&'static str, &'static str)];
+
     /// A header lookup over `pairs`, by name in any case.
     fn lookup(
         pairs: &'static [(&'static str, &'static str)],
@@ -269,7 +272,7 @@ mod tests {
             slows,
         };
         // (rule, headers) → what the answer says
-        let cases: [(RateRule, &'static [(&'static str, &'static str)], Heard); 9] = [
+        let cases: [(RateRule, Headers, Heard); 9] = [
             (Metered, &[], heard_of(false, false, None, None)),
             (
                 Metered,

@@ -159,7 +159,7 @@ fn world(
          [poll]\nenabled = true\nallowlist = [\"acme/pay\"]\n\
          [runner]\n{confine}{runner}\n\
          [budget]\npause_for = \"0s\"\nrun_usd = {RUN_USD}\nday_usd = {DAY_USD}\n",
-        forge = format!("{}\n{}", sb.forge_keys(), sb.repo_keys(&["acme/pay"])),
+        forge = super::world::forge_lines(sb, &["acme/pay"]),
         confine = super::world::confine_line(),
     );
     super::world::act_ctx(&dir.join("budget.toml"), &config_text, json)

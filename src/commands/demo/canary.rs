@@ -124,11 +124,8 @@ fn lab_ctx(
          [runner]\n{confine}{runner}\n\
          [watch]\nci_contexts = [\"ci/build\"]\nfix_forward_max = 1\n\
          [harvest]\ncanary = true\nsample = 0.5\nmin_samples = 4\ncheck_every = 2\nmax_samples = 8\nearly_failures = 0\n",
-        forge = format!(
-            "{}\n{}",
-            sb.forge_keys(),
-            sb.repo_keys(&repos.iter().map(String::as_str).collect::<Vec<_>>())
-        ),
+        forge =
+            super::world::forge_lines(sb, &repos.iter().map(String::as_str).collect::<Vec<_>>()),
         allow = allow.join(", "),
         confine = super::world::confine_line(),
     );

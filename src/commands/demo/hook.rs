@@ -161,7 +161,7 @@ fn world(sb: &sandbox::Sandbox, dir: &Path, started: &Path) -> Result<PathBuf> {
          command = [\"sh\", \"-c\", 'date +%s%N >> \"{started}\"; echo \"Hello (turn $AFK_TURN)\" >> README.md; git add -A; git commit -qm \"Say hello (turn $AFK_TURN)\"']\n\
          [watch]\nci_contexts = [\"ci/build\"]\n\
          [hook]\nsecret_env = \"{SECRET_ENV}\"\n",
-        forge = format!("{}\n{}", sb.forge_keys(), sb.repo_keys(&[REPO])),
+        forge = super::world::forge_lines(sb, &[REPO]),
         started = started.display(),
     );
     std::fs::write(&config, text)?;

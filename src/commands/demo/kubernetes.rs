@@ -92,7 +92,7 @@ fn world(
          command = [\"sh\", \"-c\", 'AFK_RUN_DIR=\"$HOME\" exec sh {agent} < \"$AFK_PROMPT_FILE\"']\n\
          [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"k8s-token\"\nnamespace = \"afk\"\nimage = \"example.org/afk-demo-agent:1\"\n\
          git_image = \"afk\"\ngit_secret = \"{secret}\"\n",
-        forge = format!("{}\n{}", sb.forge_keys(), sb.repo_keys(&["acme/ops"])),
+        forge = super::world::forge_lines(sb, &["acme/ops"]),
         secret = sandbox::GIT_SECRET,
         url = sb.url,
         agent = agent.display()

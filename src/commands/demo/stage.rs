@@ -56,11 +56,7 @@ pub(super) fn stage(json: bool, a: &Args) -> Result<Stage> {
     }
     let seed = example_seed();
     let sb = sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))?;
-    let forge_keys = format!(
-        "{}\n{}",
-        sb.forge_keys(),
-        sb.repo_keys(&["acme/api", "acme/web", "acme/docs"])
-    );
+    let forge_keys = super::world::forge_lines(&sb, &["acme/api", "acme/web", "acme/docs"]);
     let agent = dir.join("demo-agent.sh");
     crate::example::write_demo_agent(&agent)?;
     crate::store::private_write(&dir.join("token"), sb.token().as_bytes())?;

@@ -55,6 +55,13 @@ pub(crate) fn seen(sb: &sandbox::Sandbox, repo: &str, n: u64) -> IssueNumber {
     IssueNumber(sb.issue_seen(repo, n))
 }
 
+/// An act's `[forge]` lines for the allowlisted `repos`: the sandbox's
+/// keys and what its dialect needs of each repository (Azure DevOps's area
+/// paths).
+pub(crate) fn forge_lines(sb: &sandbox::Sandbox, repos: &[&str]) -> String {
+    format!("{}\n{}", sb.forge_keys(), sb.repo_keys(repos))
+}
+
 /// Whether the sandbox plays Azure DevOps.
 pub(crate) fn azure(sb: &sandbox::Sandbox) -> bool {
     sb.dialect == sandbox::Dialect::AzureDevops

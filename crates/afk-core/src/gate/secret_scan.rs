@@ -145,7 +145,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Each maximal run of `class` in `t`.
-fn runs<'t>(t: &'t [u8], class: fn(u8) -> bool) -> impl Iterator<Item = &'t [u8]> {
+fn runs(t: &[u8], class: fn(u8) -> bool) -> impl Iterator<Item = &[u8]> {
     t.split(move |b| !class(*b)).filter(|r| !r.is_empty())
 }
 

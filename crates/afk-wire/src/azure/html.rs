@@ -374,16 +374,12 @@ fn attributes(html: &str, mut i: usize) -> (Attrs, usize) {
         match name.as_str() {
             "hidden" => a.hidden = true,
             // `aria-hidden="false"` alone says the element is shown
-            "aria-hidden" => {
-                if !value.is_some_and(|v| decode(v).trim().eq_ignore_ascii_case("false")) {
-                    a.hidden = true;
-                }
+            "aria-hidden"
+                if !value.is_some_and(|v| decode(v).trim().eq_ignore_ascii_case("false")) =>
+            {
+                a.hidden = true
             }
-            "style" => {
-                if value.is_some_and(|v| display_none(&decode(v))) {
-                    a.hidden = true;
-                }
-            }
+            "style" if value.is_some_and(|v| display_none(&decode(v))) => a.hidden = true,
             "href" if a.href.is_none() => a.href = value.map(decode),
             _ => {}
         }

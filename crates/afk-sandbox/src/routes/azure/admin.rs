@@ -300,7 +300,7 @@ pub(crate) fn thread(f: &mut Forge, body: &Value) -> Reply {
         f.az_comment_event(n, t, 1);
         return ok(json!({"thread": t, "comment": 1}));
     };
-    if !f.az.threads.get(&t).is_some_and(|x| x.pr == n) {
+    if f.az.threads.get(&t).is_none_or(|x| x.pr != n) {
         return err(404, &format!("no thread {t} on pull request {n}"));
     }
     let at = super::now(f);
