@@ -249,7 +249,12 @@ fn turn(why: &str) -> (String, Option<String>) {
 /// keys in `[watch]`; its agent done and the first watch past: the PR
 /// open, CI pending.
 fn dispatched(watch_keys: &str) -> (Sandbox, Afk) {
-    let sb = start(json!([ready(1, "alice")]));
+    dispatched_item(ready(1, "alice"), watch_keys)
+}
+
+/// [`dispatched`] for work item `item` (as the seed writes it, number 1).
+fn dispatched_item(item: Value, watch_keys: &str) -> (Sandbox, Afk) {
+    let sb = start(json!([item]));
     let afk = Afk::agent(&sb, "pr", watch_keys, "");
     let text = std::fs::read_to_string(&afk.config).unwrap();
     assert!(
@@ -598,6 +603,29 @@ fn a_comment_after_arming_does_not_block() {
 /// `sourceRefName` (refs/heads/afk/issue-1), `targetRefName`, `title`,
 /// `description`, `workItemRefs` (linking #1) and `isDraft`: never
 /// auto-complete or completion options, then or later.
+/// SPEC 2.2.28: a work item's title is someone else's words, and on Azure
+/// DevOps `#12` links a work item and `@alice` notifies her: in afk's PR
+/// title each sigil gets a space, and afk's own `(#1)` stays a link.
+#[test]
+fn a_work_item_titles_mentions_are_defused_in_the_pr_title() {
+    with_dialect(AZ, || {
+        let mut item = ready(1, "alice");
+        item["title"] = json!("Fix #12 @alice !7");
+        let (sb, _afk) = dispatched_item(item, "");
+        let reqs = sb.requests();
+        let opened: Vec<&Value> = reqs
+            .iter()
+            .filter(|q| q["method"] == "POST" && ends(q, "/pullrequests"))
+            .collect();
+        assert_eq!(opened.len(), 1, "{opened:#?}");
+        assert_eq!(
+            opened[0]["body"]["title"], "Fix # 12 @ alice ! 7 (#1)",
+            "{}",
+            opened[0]["body"]
+        );
+    })
+}
+
 #[test]
 fn afk_opens_its_pr_linking_the_work_item_never_auto_completed() {
     with_dialect(AZ, || {

@@ -107,6 +107,10 @@ pub struct Profile {
     /// an Entra token's Bearer, SPEC 2.2.2) rather than a user and password
     /// through askpass
     pub git_header: bool,
+    /// whether `#<digits>`, `!<digits>` and `@<name>` act in text afk writes
+    /// (Azure DevOps links and notifies: SPEC 2.2.28), so someone else's
+    /// words outside a fence get a space after each sigil
+    pub mentions_act: bool,
     /// the longest PR body the forge takes, in its characters; None: afk's
     /// own bounds hold (`afk_core::workspace_pr`'s, under GitHub's 65,536).
     /// Azure DevOps takes 4,000 (SPEC 2.2.16).
@@ -172,6 +176,7 @@ const GITEA: Profile = Profile {
     conditional_reads: false,
     tells_comment_edits: false,
     git_header: false,
+    mentions_act: false,
     body_max: None,
     not_yet: None,
 };
@@ -206,6 +211,7 @@ const GITHUB: Profile = Profile {
     conditional_reads: true,
     tells_comment_edits: true,
     git_header: false,
+    mentions_act: false,
     body_max: None,
     not_yet: None,
 };
@@ -270,6 +276,7 @@ const GITLAB: Profile = Profile {
     conditional_reads: false,
     tells_comment_edits: false,
     git_header: false,
+    mentions_act: false,
     body_max: None,
     not_yet: None,
 };
@@ -314,6 +321,7 @@ const AZURE_DEVOPS: Profile = Profile {
     conditional_reads: false,
     tells_comment_edits: true,
     git_header: true,
+    mentions_act: true,
     body_max: Some(afk_wire::azure::DESCRIPTION_MAX),
     not_yet: None,
 };

@@ -360,7 +360,13 @@ fn open_pr(
             Ok(Some((w.t.forge()?.pull(&run.repo, p.number)?, how)))
         }
         (AfterPush::Open, _) => {
-            let title = workspace_pr::title(&run.title, run.issue);
+            // a work item's title may link or notify on Azure DevOps: its
+            // sigils defused, afk's own `(#N)` kept (SPEC 2.2.28)
+            let issue_title = match w.t.config().profile().mentions_act {
+                true => crate::core::azure::mention::no_mentions(&run.title),
+                false => run.title.clone(),
+            };
+            let title = workspace_pr::title(&issue_title, run.issue);
             let at = at(run, run_dir);
             let body = super::pr_body::body(w, run, &at, sha, spend_usd, run.turns)?;
             let base = if base.is_empty() { "main" } else { base };

@@ -349,6 +349,9 @@ pub(crate) struct AzureSide {
     pub(crate) identities: Vec<Identity>,
     pub(crate) aces: Vec<Ace>,
     pub(crate) items: BTreeMap<u64, WorkItem>,
+    /// the work item of each shared-model issue `(repo, number)`: an index
+    /// of `items`, so a request's sync does not scan them all for each issue
+    pub(crate) of_issue: std::collections::HashMap<(String, u64), u64>,
     pub(crate) comments: BTreeMap<u64, ItemComment>,
     pub(crate) prs: BTreeMap<u64, Pr>,
     pub(crate) threads: BTreeMap<u64, Thread>,
@@ -372,7 +375,7 @@ pub(crate) struct AzureSide {
     pub(crate) seeded: Vec<String>,
     /// the shared model's comments already shown as work-item comments or
     /// pull-request threads
-    pub(crate) mirrored: Vec<i64>,
+    pub(crate) mirrored: std::collections::HashSet<i64>,
     /// people's changes that land before afk's next patches
     pub(crate) races: Vec<Race>,
 }
@@ -382,6 +385,7 @@ impl Default for AzureSide {
         AzureSide {
             identities: vec![],
             aces: vec![],
+            of_issue: std::collections::HashMap::new(),
             items: BTreeMap::new(),
             comments: BTreeMap::new(),
             prs: BTreeMap::new(),
@@ -395,7 +399,7 @@ impl Default for AzureSide {
             delay: None,
             notifications: vec![],
             seeded: vec![],
-            mirrored: vec![],
+            mirrored: std::collections::HashSet::new(),
             races: vec![],
         }
     }

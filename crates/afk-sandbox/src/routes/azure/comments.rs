@@ -136,7 +136,7 @@ pub(crate) fn add_comment(
             updated_at: None,
         },
     );
-    f.az.mirrored.push(cid);
+    f.az.mirrored.insert(cid);
     id
 }
 

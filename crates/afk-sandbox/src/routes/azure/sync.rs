@@ -112,11 +112,7 @@ impl Forge {
 
     /// The work item of the shared model's issue `(full, n)`.
     pub(crate) fn az_item_of(&self, full: &str, n: u64) -> Option<u64> {
-        self.az
-            .items
-            .values()
-            .find(|w| w.repo == full && w.number == n)
-            .map(|w| w.id)
+        self.az.of_issue.get(&(full.to_string(), n)).copied()
     }
 
     fn az_sync_item(&mut self, full: &str, n: u64) {
@@ -136,6 +132,7 @@ impl Forge {
                 let id = self.az.item_id(n);
                 let who = self.az.ensure(&author);
                 let project = split(full).0.to_string();
+                self.az.of_issue.insert((full.to_string(), n), id);
                 self.az.items.insert(
                     id,
                     WorkItem {
@@ -310,7 +307,7 @@ impl Forge {
             })
             .collect();
         for (cid, full, n, body, user, at) in new {
-            self.az.mirrored.push(cid);
+            self.az.mirrored.insert(cid);
             let by = self.az.ensure(&user);
             let at = utc(&at);
             if let Some(item) = self.az_item_of(&full, n) {
