@@ -788,6 +788,15 @@ fn the_request_checker_catches_drift() {
         (
             q(
                 "GET",
+                "/_vssps/_apis/identities",
+                "searchFilter=AccountName&filterValue=alice%40sandbox.invalid&api-version=7.1",
+                Value::Null,
+            ),
+            0,
+        ),
+        (
+            q(
+                "GET",
                 "/_apis/connectionData",
                 "api-version=7.1",
                 Value::Null,

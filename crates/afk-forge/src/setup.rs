@@ -18,7 +18,8 @@ pub struct Setup {
     /// None with a PAT
     pub entra_expiry: Option<i64>,
     /// `poll.trusted_users`: on Azure DevOps an entry may be an identity's
-    /// `uniqueName` (its UPN), which only the identity read tells (SPEC
-    /// 2.2.11); an id is compared by the core as every kind's login is
+    /// id (a GUID), which only the identity read tells (SPEC 2.2.11); a
+    /// `uniqueName` is the login there, compared by the core as every
+    /// kind's login is
     pub trusted_users: Vec<String>,
 }

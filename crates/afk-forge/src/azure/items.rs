@@ -169,10 +169,13 @@ impl AzureDevops {
             ),
             pull_request: None,
             repository: Some(RepoMeta { full_name }),
-            user: item.identity("System.CreatedBy").map(|id| User {
-                id: 0,
-                login: id.to_string(),
-            }),
+            user: match item.identity_ref("System.CreatedBy") {
+                Some(who) if !who.id.is_empty() => Some(User {
+                    id: 0,
+                    login: self.login_of_ref(&who)?,
+                }),
+                _ => None,
+            },
             updated_at: item.text("System.ChangedDate").map(str::to_string),
         })
     }
@@ -276,8 +279,9 @@ impl AzureDevops {
     /// events. A tag added is `LabelAdded` by the revision's armer when its
     /// three identities agree, else by an actor no lookup trusts (the words
     /// "changed by X, authorized as Y"); a change of a field the prompt reads,
-    /// by anyone but afk, is `Renamed` (edited after arming); every update
-    /// is an event, so its date counts.
+    /// by any identity but afk's account (by id), is `Renamed` (edited after
+    /// arming); every update is an event, so its date counts. Actors are
+    /// logins (`uniqueName`s).
     pub(super) fn item_timeline(
         &self,
         repo: &RepoName,
@@ -288,9 +292,10 @@ impl AzureDevops {
             API_VERSION,
         );
         let updates: Vec<wire::Update> = self.http.get_all_in(&path, "value")?;
-        let me = self.account()?.login;
+        let me = self.account_id()?;
         let mut out = vec![];
         for u in &updates {
+            let by = self.login_of_ref(&u.revised_by)?;
             let at = u.revised_date.clone();
             let event = |kind, label: Option<String>, actor: String| TimelineEvent {
                 id: u.rev,
@@ -314,34 +319,52 @@ impl AzureDevops {
                 .into_iter()
                 .filter(|t| tags::removed(old, new, t))
             {
-                out.push(event(
-                    EventKind::LabelRemoved,
-                    Some(t),
-                    u.revised_by.id.clone(),
-                ));
+                out.push(event(EventKind::LabelRemoved, Some(t), by.clone()));
             }
             let edited = EDIT_FIELDS.iter().any(|f| u.changed(f));
-            if edited && !u.revised_by.id.eq_ignore_ascii_case(&me) {
-                out.push(event(EventKind::Renamed, None, u.revised_by.id.clone()));
+            if edited && !u.revised_by.id.trim().eq_ignore_ascii_case(&me) {
+                out.push(event(EventKind::Renamed, None, by));
             } else {
-                out.push(event(EventKind::Other, None, u.revised_by.id.clone()));
+                out.push(event(EventKind::Other, None, by));
             }
         }
         Ok(out)
     }
 
-    /// Who made update `u`: `revisedBy` when the revision's `System.ChangedBy`
-    /// and `System.AuthorizedAs` are the same identity, else the report's
-    /// words, which name no identity a lookup could trust.
+    /// Who made update `u`: `revisedBy`'s login when the revision's
+    /// `System.ChangedBy` and `System.AuthorizedAs` are the same identity (by
+    /// id), else the report's words, which name no identity a lookup could
+    /// trust: "changed by X, authorized as Y" with each one's `uniqueName`
+    /// (else its id; the ids when the names do not tell them apart).
     fn armer(&self, repo: &RepoName, n: IssueNumber, u: &wire::Update) -> Result<String> {
         let path = format!("{}/workItems/{}/revisions/{}", self.wit(repo)?, n.0, u.rev);
         let rev: WorkItem = self.http.json("GET", &v(&path, API_VERSION), None)?;
-        Ok(rules::armer(
+        const CHANGED: &str = "System.ChangedBy";
+        const AUTHORIZED: &str = "System.AuthorizedAs";
+        let why = match rules::armer(
             &u.revised_by.id,
-            rev.identity("System.ChangedBy"),
-            rev.identity("System.AuthorizedAs"),
+            rev.identity(CHANGED),
+            rev.identity(AUTHORIZED),
+        ) {
+            Ok(_) => return self.login_of_ref(&u.revised_by),
+            Err(why) => why,
+        };
+        let named = |field: &str| match rev.identity_ref(field) {
+            Some(who) => Some(shown(&who)),
+            None => rev.identity(field).map(str::to_string),
+        };
+        let changed = named(CHANGED);
+        let authorized = (rev.identity(AUTHORIZED))
+            .filter(|a| !a.trim().is_empty())
+            .and_then(|_| named(AUTHORIZED));
+        let words = rules::armer(
+            &shown(&u.revised_by),
+            changed.as_deref(),
+            authorized.as_deref(),
         )
-        .unwrap_or_else(|why| format!("untrusted: {why}")))
+        .err()
+        .unwrap_or(why);
+        Ok(format!("untrusted: {words}"))
     }
 
     /// SPEC 2.2.13: the open predecessors, `Blocked = Yes` (the item itself,
@@ -509,25 +532,25 @@ impl AzureDevops {
         )
     }
 
-    fn to_comment(&self, repo: &RepoName, n: IssueNumber, c: wire::ItemComment) -> Comment {
+    fn to_comment(&self, repo: &RepoName, n: IssueNumber, c: wire::ItemComment) -> Result<Comment> {
         // an edit is told by `version` (SPEC 2.2.22), whatever the dates say
         let edited = afk_wire::azure::talk::work_item_comment_edited(c.version);
         let updated = match edited {
             true => c.modified_date.clone(),
             false => c.created_date.clone(),
         };
-        Comment {
+        Ok(Comment {
             id: c.id,
-            body: c.text,
             html_url: self.item_url(repo, n),
             user: Some(User {
                 id: 0,
-                login: c.created_by.id,
+                login: self.login_of_ref(&c.created_by)?,
             }),
+            body: c.text,
             created_at: c.created_date,
             updated_at: updated,
             node_id: Some(super::edit_mark(edited).to_string()),
-        }
+        })
     }
 
     /// SPEC 2.2.19: the work item's comments, every page by
@@ -545,7 +568,7 @@ impl AzureDevops {
                     .as_ref()
                     .is_some_and(|b| !b.id.eq_ignore_ascii_case(&c.created_by.id));
                 if !c.is_deleted && !behalf {
-                    out.push(self.to_comment(repo, n, c));
+                    out.push(self.to_comment(repo, n, c)?);
                 }
             }
             match page.continuation_token.filter(|t| !t.is_empty()) {
@@ -577,7 +600,7 @@ impl AzureDevops {
         let c: wire::ItemComment = self
             .http
             .json("POST", &path, Some(&json!({ "text": body })))?;
-        Ok(self.to_comment(repo, n, c))
+        self.to_comment(repo, n, c)
     }
 
     pub(super) fn patch_item_comment(
@@ -593,10 +616,11 @@ impl AzureDevops {
             &v(&path, COMMENTS_VERSION),
             Some(&json!({ "text": body })),
         )?;
-        Ok(self.to_comment(repo, n, c))
+        self.to_comment(repo, n, c)
     }
 
-    /// Who liked comment `id`: the engaged users of `like`, each as `+1`.
+    /// Who liked comment `id`: the engaged users of `like`, each as `+1`, by
+    /// login as a comment's author is (afk's own like is afk's login).
     pub(super) fn item_likes(
         &self,
         repo: &RepoName,
@@ -610,11 +634,10 @@ impl AzureDevops {
         );
         let list: wire::List<wire::IdentityRef> =
             self.http.json("GET", &v(&path, PREVIEW_1), None)?;
-        Ok(list
-            .value
-            .into_iter()
-            .map(|u| (u.id, "+1".to_string()))
-            .collect())
+        list.value
+            .iter()
+            .map(|u| Ok((self.login_of_ref(u)?, "+1".to_string())))
+            .collect()
     }
 
     /// afk's like on comment `id`; one already there is no error.
@@ -625,6 +648,21 @@ impl AzureDevops {
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Conflict) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// An identity as the report's words name it: its `uniqueName` (one line,
+/// at most 100 characters), else its id.
+fn shown(who: &wire::IdentityRef) -> String {
+    let name: String = (who.unique_name.as_deref().unwrap_or(""))
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    if name.trim().is_empty() {
+        who.id.clone()
+    } else {
+        name
     }
 }
 

@@ -23,6 +23,7 @@ use crate::http::{Http, MAX_PAGES, enc};
 use crate::model::*;
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use crate::{ForgeReads, ForgeWrites};
+use afk_wire::azure::trust as rules;
 use afk_wire::azure::{API_VERSION, org};
 use anyhow::{Result, anyhow};
 use std::collections::HashMap;
@@ -41,7 +42,13 @@ pub struct AzureDevops {
     states: Mutex<HashMap<(String, String), Vec<wire::TypeState>>>,
     /// each security namespace's actions (their bits by name), once a tick
     namespaces: Mutex<HashMap<String, Vec<wire::Action>>>,
-    me: Mutex<Option<User>>,
+    /// each login given this tick (lower-cased) and the identity id it
+    /// names, for `permission` to rank that identity; None when two
+    /// identities were given it (then it names none)
+    logins: Mutex<HashMap<String, Option<String>>>,
+    /// afk's account: its identity id and its user (the login afk's
+    /// comparisons use; [`AzureDevops::login_of`] gives it to that id alone)
+    me: Mutex<Option<(String, User)>>,
     /// the config's work-item types, close state and area paths
     setup: crate::setup::Setup,
 }
@@ -87,6 +94,7 @@ impl AzureDevops {
             repos: Mutex::new(HashMap::new()),
             states: Mutex::new(HashMap::new()),
             namespaces: Mutex::new(HashMap::new()),
+            logins: Mutex::new(HashMap::new()),
             me: Mutex::new(None),
             setup: setup.clone(),
         }
@@ -136,22 +144,85 @@ impl AzureDevops {
         Ok(format!("{}/{}", r.project.name, r.name))
     }
 
-    /// afk's account: `authenticatedUser` of `connectionData` (its `id` is
-    /// the login afk compares), read once.
-    fn account(&self) -> Result<User> {
-        if let Some(u) = self.me.lock().unwrap().clone() {
-            return Ok(u);
+    /// afk's account: `authenticatedUser` of `connectionData`, read once:
+    /// its identity id (what "afk's own" is decided by, SPEC 2.2.1) and its
+    /// user, whose login is its `uniqueName` (else its id).
+    fn connected(&self) -> Result<(String, User)> {
+        if let Some(me) = self.me.lock().unwrap().clone() {
+            return Ok(me);
         }
         // the 7.1 files do not describe this endpoint (the contract says so)
         let c: wire::ConnectionData =
             self.http
                 .json("GET", &v("/_apis/connectionData", API_VERSION), None)?;
-        let u = User {
-            id: 0,
-            login: c.authenticated_user.id,
-        };
-        *self.me.lock().unwrap() = Some(u.clone());
-        Ok(u)
+        let who = c.authenticated_user;
+        let id = who.id.trim().to_string();
+        if id.is_empty() {
+            return Err(anyhow!(
+                "forge: GET /_apis/connectionData: the answer's authenticatedUser has no id"
+            ));
+        }
+        let login = rules::login(&id, who.unique_name());
+        self.remember(&login, &id);
+        let me = (id, User { id: 0, login });
+        *self.me.lock().unwrap() = Some(me.clone());
+        Ok(me)
+    }
+
+    /// afk's account as `me()` gives it: its login is its `uniqueName`.
+    fn account(&self) -> Result<User> {
+        Ok(self.connected()?.1)
+    }
+
+    /// afk's account's identity id: every "is it afk's?" of this adapter
+    /// compares it (SPEC 2.2.1), never a login.
+    fn account_id(&self) -> Result<String> {
+        Ok(self.connected()?.0)
+    }
+
+    /// The login of identity `id` (its `uniqueName` as the answer wrote it,
+    /// else its id): afk's account's own login for afk's id, and for no
+    /// other identity (`rules::login_beside_afk`). Recorded for
+    /// `permission`'s way back to the id.
+    fn login_of(&self, id: &str, unique_name: Option<&str>) -> Result<String> {
+        let (afk_id, afk) = self.connected()?;
+        let login = rules::login_beside_afk(id, unique_name, &afk_id, &afk.login);
+        self.remember(&login, id);
+        Ok(login)
+    }
+
+    /// [`AzureDevops::login_of`] of an `IdentityRef`.
+    fn login_of_ref(&self, who: &wire::IdentityRef) -> Result<String> {
+        self.login_of(&who.id, who.unique_name.as_deref())
+    }
+
+    /// That `login` was given to identity `id` this tick; a login given to
+    /// two identities names neither.
+    fn remember(&self, login: &str, id: &str) {
+        let id = id.trim();
+        if login.is_empty() || id.is_empty() {
+            return;
+        }
+        let mut logins = self.logins.lock().unwrap();
+        let slot = logins
+            .entry(login.to_ascii_lowercase())
+            .or_insert_with(|| Some(id.to_string()));
+        if slot
+            .as_deref()
+            .is_some_and(|known| !known.eq_ignore_ascii_case(id))
+        {
+            *slot = None;
+        }
+    }
+
+    /// The identity id `login` was given to this tick: `Some(None)` when it
+    /// was given to two, None when it was given to none.
+    fn remembered(&self, login: &str) -> Option<Option<String>> {
+        self.logins
+            .lock()
+            .unwrap()
+            .get(&login.to_ascii_lowercase())
+            .cloned()
     }
 
     /// `GET .../commits?searchCriteria.itemVersion.version=<branch>&

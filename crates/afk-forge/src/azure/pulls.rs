@@ -37,7 +37,8 @@ impl AzureDevops {
         )
     }
 
-    fn to_pull(&self, repo: &RepoName, p: Pull) -> PullRequest {
+    /// `p` as a pull request, its author by login.
+    fn to_pull(&self, repo: &RepoName, p: Pull) -> Result<PullRequest> {
         let merged = p.status == "completed";
         let open = p.status == "active";
         let branch = |name: &str, sha: Option<&wire::CommitRef>| Branch {
@@ -47,7 +48,7 @@ impl AzureDevops {
                 full_name: repo.to_string(),
             }),
         };
-        PullRequest {
+        Ok(PullRequest {
             number: PrNumber(p.pull_request_id),
             state: if open { State::Open } else { State::Closed },
             merged,
@@ -62,7 +63,7 @@ impl AzureDevops {
             html_url: self.pull_url(repo, p.pull_request_id),
             user: Some(User {
                 id: 0,
-                login: p.created_by.id.clone(),
+                login: self.login_of_ref(&p.created_by)?,
             }),
             merged_at: p.closed_date.clone().filter(|_| merged),
             mergeable: match talk::merge(p.merge_status.as_deref()) {
@@ -70,7 +71,7 @@ impl AzureDevops {
                 Merge::Clean => Some(true),
                 Merge::Computing => None,
             },
-        }
+        })
     }
 
     /// Every page of the repository's pull requests of `status`.
@@ -91,7 +92,9 @@ impl AzureDevops {
             );
             let list: wire::List<Pull> = self.http.json("GET", &path, None)?;
             let n = list.value.len();
-            out.extend(list.value.into_iter().map(|p| self.to_pull(repo, p)));
+            for p in list.value {
+                out.push(self.to_pull(repo, p)?);
+            }
             if n < PULLS_PAGE {
                 return Ok(out);
             }
@@ -108,11 +111,10 @@ impl AzureDevops {
             self.git(repo)?
         );
         let list: wire::List<Pull> = self.http.json("GET", &v(&path, API_VERSION), None)?;
-        Ok(list
-            .value
+        list.value
             .into_iter()
             .map(|p| self.to_pull(repo, p))
-            .collect())
+            .collect()
     }
 
     fn wire_pull(&self, repo: &RepoName, n: u64) -> Result<Pull> {
@@ -122,7 +124,7 @@ impl AzureDevops {
 
     /// The single PR (a list cuts descriptions to 400 characters).
     pub(super) fn read_pull(&self, repo: &RepoName, n: PrNumber) -> Result<PullRequest> {
-        Ok(self.to_pull(repo, self.wire_pull(repo, n.0)?))
+        self.to_pull(repo, self.wire_pull(repo, n.0)?)
     }
 
     /// SPEC 2.2.16: exactly `sourceRefName`, `targetRefName`, `title`,
@@ -153,7 +155,7 @@ impl AzureDevops {
         }
         let path = v(&format!("{}/pullrequests", self.git(repo)?), API_VERSION);
         match self.http.json::<Pull>("POST", &path, Some(&fields)) {
-            Ok(p) => Ok(self.to_pull(repo, p)),
+            Ok(p) => self.to_pull(repo, p),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Conflict) => {
                 self.adopt(repo, &source, e)
             }
@@ -161,9 +163,9 @@ impl AzureDevops {
         }
     }
 
-    /// The active PR from `source` when afk's account opened it, else `e`.
+    /// The active PR from `source` when afk's account (by id) opened it, else `e`.
     fn adopt(&self, repo: &RepoName, source: &str, e: anyhow::Error) -> Result<PullRequest> {
-        let me = self.account()?.login;
+        let me = self.account_id()?;
         let path = format!(
             "{}/pullrequests?searchCriteria.status=active&searchCriteria.sourceRefName={}",
             self.git(repo)?,
@@ -173,9 +175,9 @@ impl AzureDevops {
         match list
             .value
             .into_iter()
-            .find(|p| p.created_by.id.eq_ignore_ascii_case(&me))
+            .find(|p| p.created_by.id.trim().eq_ignore_ascii_case(&me))
         {
-            Some(p) => Ok(self.to_pull(repo, p)),
+            Some(p) => self.to_pull(repo, p),
             None => {
                 Err(e.context("an active pull request from this branch exists and is not afk's"))
             }
@@ -318,7 +320,8 @@ impl AzureDevops {
         let mut out = vec![];
         for t in self.threads(repo, pr)? {
             for c in t.comments.into_iter().filter(is_text) {
-                out.push(to_comment(&url, t.id, c));
+                let login = self.login_of_ref(&c.author)?;
+                out.push(to_comment(&url, t.id, login, c));
             }
         }
         Ok(out)
@@ -346,7 +349,7 @@ impl AzureDevops {
             let (body, body_cut) = cut(first.content.as_deref().unwrap_or(""), REVIEW_BODY_BYTES);
             out.push(Review {
                 id: t.id,
-                author: first.author.id.clone(),
+                author: self.login_of_ref(&first.author)?,
                 state,
                 commit_sha: String::new(),
                 submitted_at: t
@@ -370,7 +373,7 @@ impl AzureDevops {
                 let submitted_at = talk::vote_date(&records, &r.id, r.vote);
                 out.push(Review {
                     id: vote_id(&r.id),
-                    author: r.id,
+                    author: self.login_of(&r.id, r.unique_name.as_deref())?,
                     state,
                     commit_sha: String::new(),
                     submitted_at,
@@ -404,20 +407,22 @@ impl AzureDevops {
                 .or(c.left_file_start.as_ref())
                 .map(|p| p.line)
         });
-        Ok(keep_line_comments(
-            t.comments.into_iter().filter(is_text).map(|c| LineComment {
+        let mut all = vec![];
+        for c in t.comments.into_iter().filter(is_text) {
+            all.push(LineComment {
                 id: pr_comment_id(t.id, c.id),
                 review_id: Some(t.id),
                 path: path.clone(),
                 line,
+                author: self.login_of_ref(&c.author)?,
                 body: c.content.unwrap_or_default(),
-                author: c.author.id,
                 body_cut: false,
                 created_at: c.published_date,
                 commit: None,
                 outdated: false,
-            }),
-        ))
+            });
+        }
+        Ok(keep_line_comments(all))
     }
 
     /// SPEC 2.2.24 and the replies: a new thread without a status.
@@ -437,7 +442,8 @@ impl AzureDevops {
             .into_iter()
             .next()
             .ok_or_else(|| anyhow!("forge: POST {path}: the new thread has no comment"))?;
-        Ok(to_comment(&self.pull_url(repo, pr.0), t.id, c))
+        let login = self.login_of_ref(&c.author)?;
+        Ok(to_comment(&self.pull_url(repo, pr.0), t.id, login, c))
     }
 
     pub(super) fn patch_pr_comment(
@@ -458,10 +464,12 @@ impl AzureDevops {
             &v(&path, API_VERSION),
             Some(&json!({ "content": body })),
         )?;
-        Ok(to_comment(&self.pull_url(repo, pr.0), thread, c))
+        let login = self.login_of_ref(&c.author)?;
+        Ok(to_comment(&self.pull_url(repo, pr.0), thread, login, c))
     }
 
-    /// Who liked a PR comment (`usersLiked`), each as `+1`.
+    /// Who liked a PR comment (`usersLiked`), each as `+1`, by login as a
+    /// comment's author is (afk's own like is afk's login).
     pub(super) fn pr_likes(
         &self,
         repo: &RepoName,
@@ -476,11 +484,11 @@ impl AzureDevops {
             .and_then(|t| t.comments.into_iter().find(|c| c.id == comment))
             .map(|c| c.users_liked)
             .unwrap_or_default();
-        Ok(liked
-            .into_iter()
+        liked
+            .iter()
             .take(crate::REACTIONS_MAX)
-            .map(|u| (u.id, "+1".to_string()))
-            .collect())
+            .map(|u| Ok((self.login_of_ref(u)?, "+1".to_string())))
+            .collect()
     }
 
     /// afk's like on a PR comment; one already there is no error.
@@ -640,7 +648,8 @@ fn is_text(c: &wire::PrComment) -> bool {
             .is_none_or(|t| t.eq_ignore_ascii_case("text"))
 }
 
-fn to_comment(url: &str, thread: i64, c: wire::PrComment) -> Comment {
+/// PR comment `c` of `thread`, by `login` (its author's).
+fn to_comment(url: &str, thread: i64, login: String, c: wire::PrComment) -> Comment {
     let edited = c
         .published_date
         .as_deref()
@@ -649,10 +658,7 @@ fn to_comment(url: &str, thread: i64, c: wire::PrComment) -> Comment {
         id: pr_comment_id(thread, c.id),
         body: c.content.unwrap_or_default(),
         html_url: url.to_string(),
-        user: Some(User {
-            id: 0,
-            login: c.author.id,
-        }),
+        user: Some(User { id: 0, login }),
         updated_at: c.last_content_updated_date.or(c.published_date.clone()),
         created_at: c.published_date,
         node_id: Some(super::edit_mark(edited).to_string()),

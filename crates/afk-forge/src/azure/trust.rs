@@ -1,8 +1,10 @@
-//! Trust (SPEC 2.2.10, 2.2.11): the armer's identity read at the identity
-//! service (its descriptor, `isActive`), whether it holds `BYPASS_RULES` on
-//! the project, and its effective permission on the repository from the Git
-//! Repositories ACL, each bit by name from the namespace's actions. The
-//! ranking is `afk_wire::azure::trust`'s; a refused lookup is an error.
+//! Trust (SPEC 2.2.10, 2.2.11): the armer's login back to its identity id
+//! (as this tick gave it, else asked by `AccountName`), its identity read at
+//! the identity service (its descriptor, `isActive`), whether it holds
+//! `BYPASS_RULES` on the project, and its effective permission on the
+//! repository from the Git Repositories ACL, each bit by name from the
+//! namespace's actions. The ranking is `afk_wire::azure::trust`'s; a refused
+//! lookup is an error.
 
 use super::wire;
 use super::{AzureDevops, v};
@@ -17,33 +19,29 @@ use anyhow::{Result, anyhow};
 const BYPASS_RULES: &str = "BYPASS_RULES";
 
 impl AzureDevops {
-    /// The armer `login` (an identity id) ranked on `repo`: none for an
-    /// arming the three identities did not agree on (its login is the
-    /// report's words, never an id), an unknown or inactive identity, a
-    /// non-user, a bypass holder or no ACL entry. Its words name the
-    /// person (`mallory@example.org: GenericRead`): the login is a GUID.
+    /// The armer `login` (a `uniqueName`, else an identity id) ranked on
+    /// `repo`: none for an arming the three identities did not agree on
+    /// (its login is the report's words, which name no identity), an unknown,
+    /// ambiguous or inactive identity, a non-user, a bypass holder or no
+    /// ACL entry. Its words name the person when the login does not
+    /// (`mallory@example.org: GenericRead` for an id).
     pub(super) fn acl_permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
         if login.trim().is_empty() || login.contains(char::is_whitespace) {
             return Ok(Permission::ranked(Access::None, login));
         }
-        let path = format!("/_apis/identities?identityIds={}", enc(login));
-        let found: wire::List<Option<wire::Identity>> =
-            self.ids.json("GET", &v(&path, API_VERSION), None)?;
-        let Some(who) = found.value.into_iter().flatten().next() else {
+        let Some((id, who)) = self.identity_of(login)? else {
             return Ok(Permission::ranked(Access::None, "unknown identity"));
         };
-        let name = who.name();
+        let name = who.name().filter(|n| !n.eq_ignore_ascii_case(login));
         let ranked = |access: Access, word: &str| match &name {
             Some(n) => Permission::ranked(access, &format!("{n}: {word}")),
             None => Permission::ranked(access, word),
         };
-        // named by its uniqueName (the UPN, compared case-insensitively):
-        // trusted as a named login is, whatever it is (a bot, a bypass
-        // holder); afk's own and the agent's accounts are refused by the core
-        // before any lookup
-        if let Some(upn) = who.unique_name()
-            && (self.setup.trusted_users.iter()).any(|u| u.trim().eq_ignore_ascii_case(upn))
-        {
+        // named by its id (a GUID): trusted as a named login is, whatever it
+        // is (a bot, a bypass holder); a `uniqueName` entry is the login
+        // itself, which the core compares before any lookup, as it refuses
+        // afk's own and the agent's accounts
+        if (self.setup.trusted_users.iter()).any(|u| u.trim().eq_ignore_ascii_case(&id)) {
             return Ok(ranked(Access::Owner, "named in poll.trusted_users"));
         }
         let Some(descriptor) = who.descriptor.clone().filter(|d| !d.is_empty()) else {
@@ -84,6 +82,51 @@ impl AzureDevops {
             (false, Access::None) => "none",
         };
         Ok(ranked(access, word))
+    }
+
+    /// The identity `login` names, with its id: the one this tick gave that
+    /// login (none when it gave it to two); else, for a login written as a
+    /// GUID, the identity of that id (`identityIds`); else the one identity
+    /// whose account name it is exactly (`searchFilter=AccountName`, its
+    /// `uniqueName` compared case-insensitively). None: unknown, or more
+    /// than one.
+    fn identity_of(&self, login: &str) -> Result<Option<(String, wire::Identity)>> {
+        let by_id = |id: &str| -> Result<Option<(String, wire::Identity)>> {
+            let path = format!("/_apis/identities?identityIds={}", enc(id));
+            let found: wire::List<Option<wire::Identity>> =
+                self.ids.json("GET", &v(&path, API_VERSION), None)?;
+            Ok(found
+                .value
+                .into_iter()
+                .flatten()
+                .next()
+                .map(|who| (id.to_string(), who)))
+        };
+        match self.remembered(login) {
+            Some(Some(id)) => return by_id(&id),
+            Some(None) => return Ok(None),
+            None if rules::is_guid(login) => return by_id(login),
+            None => {}
+        }
+        let path = format!(
+            "/_apis/identities?searchFilter=AccountName&filterValue={}",
+            enc(login)
+        );
+        let found: wire::List<Option<wire::Identity>> =
+            self.ids.json("GET", &v(&path, API_VERSION), None)?;
+        let mut exact = found.value.into_iter().flatten().filter(|who| {
+            who.unique_name()
+                .is_some_and(|u| u.eq_ignore_ascii_case(login))
+        });
+        let (Some(who), None) = (exact.next(), exact.next()) else {
+            return Ok(None);
+        };
+        Ok(who
+            .id
+            .clone()
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .map(|id| (id, who)))
     }
 
     /// The `(effectiveAllow, effectiveDeny)` of `descriptor` on `token` in

@@ -13,12 +13,15 @@ pub(super) struct List<T> {
     pub value: Vec<T>,
 }
 
-/// `IdentityRef`: an identity as a field, an author or a reviewer.
+/// `IdentityRef`: an identity as a field, an author or a reviewer: its
+/// `id` (what afk decides by) and its `uniqueName` (the login people know).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct IdentityRef {
     #[serde(default)]
     pub id: String,
+    #[serde(default)]
+    pub unique_name: Option<String>,
 }
 
 /// `connectionData`'s account.
@@ -28,10 +31,29 @@ pub(super) struct ConnectionData {
     pub authenticated_user: ConnectedUser,
 }
 
+/// `authenticatedUser`: an `Identity`, its id and its properties.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ConnectedUser {
     pub id: String,
+    #[serde(default)]
+    pub properties: Option<Map<String, Value>>,
+}
+
+impl ConnectedUser {
+    /// Its `uniqueName` (`properties.Account.$value`).
+    pub fn unique_name(&self) -> Option<&str> {
+        account(self.properties.as_ref())
+    }
+}
+
+/// An identity's `properties.Account.$value`: its `uniqueName` (the UPN).
+fn account(properties: Option<&Map<String, Value>>) -> Option<&str> {
+    properties
+        .and_then(|p| p.get("Account"))
+        .and_then(|a| a.get("$value"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
 }
 
 /// `TeamProjectReference`.
@@ -91,6 +113,12 @@ impl WorkItem {
             .get(name)
             .and_then(|v| v.get("id"))
             .and_then(Value::as_str)
+    }
+
+    /// An identity field as the `IdentityRef` it is (None: absent, or not one).
+    pub fn identity_ref(&self, name: &str) -> Option<IdentityRef> {
+        let v = self.fields.get(name).filter(|v| v.is_object())?;
+        serde_json::from_value(v.clone()).ok()
     }
 }
 
@@ -181,11 +209,11 @@ pub(super) struct TagDefinition {
 }
 
 /// An identity read at `vssps_url`.
-/// TODO(#86): its `uniqueName` ([`Identity::name`]) for `trusted_users`
-/// entries that name one (SPEC 2.2.11).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Identity {
+    #[serde(default)]
+    pub id: Option<String>,
     #[serde(default)]
     pub descriptor: Option<String>,
     #[serde(default)]
@@ -216,11 +244,7 @@ impl Identity {
     /// Its `uniqueName` (`properties.Account.$value`): what a
     /// `trusted_users` entry may name (SPEC 2.2.11); a display name never.
     pub fn unique_name(&self) -> Option<&str> {
-        (self.properties.as_ref())
-            .and_then(|p| p.get("Account"))
-            .and_then(|a| a.get("$value"))
-            .and_then(Value::as_str)
-            .filter(|s| !s.trim().is_empty())
+        account(self.properties.as_ref())
     }
 }
 
@@ -349,6 +373,8 @@ pub(super) struct PrComment {
 #[serde(rename_all = "camelCase")]
 pub(super) struct Reviewer {
     pub id: String,
+    #[serde(default)]
+    pub unique_name: Option<String>,
     #[serde(default)]
     pub vote: i64,
     #[serde(default)]
@@ -642,6 +668,41 @@ mod tests {
             });
             assert_eq!(got, want, "{json}");
         }
+    }
+
+    #[test]
+    fn an_identity_is_its_id_and_its_unique_name_as_each_answer_writes_them() {
+        let c: ConnectionData = serde_json::from_str(
+            r#"{"authenticatedUser": {"id": "i", "providerDisplayName": "afk",
+                "properties": {"Account": {"$type": "System.String", "$value": "Afk@Example.org"}}}}"#,
+        )
+        .unwrap();
+        let u = c.authenticated_user;
+        assert_eq!(
+            (u.id.as_str(), u.unique_name()),
+            ("i", Some("Afk@Example.org"))
+        );
+        let bare: ConnectedUser = serde_json::from_str(r#"{"id": "i"}"#).unwrap();
+        assert_eq!(bare.unique_name(), None);
+        let item: WorkItem = serde_json::from_str(
+            r#"{"id": 1, "rev": 2, "fields": {
+                "System.ChangedBy": {"id": "a", "uniqueName": "alice@example.org", "displayName": "Alice"},
+                "System.AuthorizedAs": {"id": "b", "displayName": "Build"},
+                "System.Title": "t"}}"#,
+        )
+        .unwrap();
+        let changed = item.identity_ref("System.ChangedBy").unwrap();
+        assert_eq!(
+            (changed.id.as_str(), changed.unique_name.as_deref()),
+            ("a", Some("alice@example.org"))
+        );
+        let authorized = item.identity_ref("System.AuthorizedAs").unwrap();
+        assert_eq!(
+            (authorized.id.as_str(), authorized.unique_name),
+            ("b", None)
+        );
+        assert!(item.identity_ref("System.Title").is_none());
+        assert!(item.identity_ref("System.CreatedBy").is_none());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Who armed a work item and whether afk trusts them (SPEC 2.2.10, 2.2.11):
-//! the three identities of the arming revision agree, the armer is an
-//! active user (a service principal, a build service, any other non-user
-//! identity and a holder of `BYPASS_RULES` is trusted only when named), and
-//! the permission is the ACL's effective bits, deny winning.
+//! the login a person has (their `uniqueName`, else their id; afk's own
+//! account's login only by its id), the three identities of the arming
+//! revision agree (by id), the armer is an active user (a service
+//! principal, a build service, any other non-user identity and a holder of
+//! `BYPASS_RULES` is trusted only when named), and the permission is the
+//! ACL's effective bits, deny winning.
 
 use afk_model::Access;
 
@@ -54,6 +56,61 @@ pub fn armer(
         Ok(revised_by.trim().to_string())
     } else {
         Err(format!("changed by {changed}, authorized as {authorized}"))
+    }
+}
+
+/// Whether `s` is written as a GUID (`8-4-4-4-12` hex digits), as an
+/// identity's id is.
+pub fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// The login afk gives an identity (SPEC 2.2.11): its `uniqueName` as the
+/// service writes it (people know it; comparisons ignore case), when that
+/// can name no other identity: one word, without whitespace or control
+/// characters, at most 256 characters, and not written as a GUID unless it
+/// is the identity's own id (a login written as a GUID is an id). Else its
+/// id.
+pub fn login(id: &str, unique_name: Option<&str>) -> String {
+    let usable = |u: &&str| {
+        !u.is_empty()
+            && u.chars().count() <= 256
+            && !u.chars().any(|c| c.is_whitespace() || c.is_control())
+            && (!is_guid(u) || u.eq_ignore_ascii_case(id.trim()))
+    };
+    match unique_name.filter(usable) {
+        Some(u) => u.to_string(),
+        None => id.trim().to_string(),
+    }
+}
+
+/// [`login`] beside afk's own account (`afk_id`, whose login is
+/// `afk_login`): the account, by id, always has afk's login, and no other
+/// identity ever has it (one whose `uniqueName` is afk's gets its id; one
+/// whose id is written as afk's login, nothing). So whatever compares a
+/// login with afk's compares identity ids (SPEC 2.2.1).
+pub fn login_beside_afk(
+    id: &str,
+    unique_name: Option<&str>,
+    afk_id: &str,
+    afk_login: &str,
+) -> String {
+    let id = id.trim();
+    if !id.is_empty() && id.eq_ignore_ascii_case(afk_id.trim()) {
+        return afk_login.to_string();
+    }
+    let own = login(id, unique_name);
+    if own.is_empty() || !own.eq_ignore_ascii_case(afk_login) {
+        own
+    } else if !id.eq_ignore_ascii_case(afk_login) {
+        id.to_string()
+    } else {
+        String::new()
     }
 }
 
@@ -177,6 +234,65 @@ mod tests {
                 "{rev} {changed:?} {auth:?}"
             );
         }
+    }
+
+    /// (id, uniqueName, the login)
+    #[test]
+    fn a_login_is_the_unique_name_when_it_names_no_one_else_else_the_id() {
+        let id = "7b96e7cc-6dfc-fe19-a009-e0b8f313c9ba";
+        let other = "a56507fd-0000-4000-8000-000000000001";
+        let cases = [
+            (id, Some("Alice@Example.org"), "Alice@Example.org"),
+            (id, None, id),
+            (id, Some(""), id),
+            (id, Some("Project Collection Build Service (fabrikam)"), id),
+            (id, Some(" alice@example.org"), id),
+            (id, Some("alice\u{7}@example.org"), id),
+            (id, Some(other), id),
+            (
+                id,
+                Some("7B96E7CC-6DFC-FE19-A009-E0B8F313C9BA"),
+                "7B96E7CC-6DFC-FE19-A009-E0B8F313C9BA",
+            ),
+            ("", Some("alice@example.org"), "alice@example.org"),
+            ("", None, ""),
+        ];
+        for (id, unique, want) in cases {
+            assert_eq!(login(id, unique), want, "{id} {unique:?}");
+        }
+        let long = "a".repeat(257);
+        assert_eq!(login(id, Some(long.as_str())), id);
+        assert!(is_guid(id) && is_guid(&id.to_uppercase()));
+        assert!(
+            !is_guid("alice@example.org") && !is_guid(&id[1..]) && !is_guid(&id.replace('-', "0"))
+        );
+    }
+
+    /// (id, uniqueName, the login beside afk's account)
+    #[test]
+    fn only_afk_s_account_by_id_has_afk_s_login() {
+        let afk = "0b8c61b4-7a3f-4c1e-9d2a-1f2e3d4c5b6a";
+        let other = "a56507fd-0000-4000-8000-000000000001";
+        let upper = afk.to_uppercase();
+        let cases = [
+            (afk, Some("afk@example.org"), "afk@example.org"),
+            (upper.as_str(), None, "afk@example.org"),
+            (other, Some("alice@example.org"), "alice@example.org"),
+            (other, Some("AFK@example.org"), other),
+            ("afk@example.org", Some("afk@example.org"), ""),
+            ("", Some("afk@example.org"), ""),
+            ("", None, ""),
+        ];
+        for (id, unique, want) in cases {
+            assert_eq!(
+                login_beside_afk(id, unique, afk, "afk@example.org"),
+                want,
+                "{id} {unique:?}"
+            );
+        }
+        // afk's login is its id when it has no usable uniqueName: an identity
+        // whose uniqueName is that id keeps its own
+        assert_eq!(login_beside_afk(other, Some(afk), afk, afk), other);
     }
 
     /// (effectiveAllow, effectiveDeny, the bit, held)

@@ -61,7 +61,11 @@ pub(super) fn project(f: &Forge, id: &str) -> Reply {
     Reply::json(200, &v)
 }
 
-/// `GET {vssps}/_apis/identities?identityIds=…|descriptors=…|searchFilter=General&filterValue=…`.
+/// `GET {vssps}/_apis/identities?identityIds=…|descriptors=…|searchFilter=…&filterValue=…`.
+/// A search answers every identity it matches (none: an empty list):
+/// `AccountName` exactly the account name (`uniqueName`, any case),
+/// `DisplayName` the display name, `MailAddress` a person's mail, `General`
+/// any of those, `LocalGroupName` a group's name.
 pub(super) fn identities(f: &Forge, req: &Request) -> Reply {
     let by = |list: &str, pick: &dyn Fn(&Identity, &str) -> bool| -> Vec<Value> {
         list.split(',')
@@ -81,10 +85,36 @@ pub(super) fn identities(f: &Forge, req: &Request) -> Reply {
         by(d, &|i, w| i.descriptor().eq_ignore_ascii_case(w))
     } else if let Some(d) = req.q("subjectDescriptors") {
         by(d, &|i, w| i.subject() == w)
-    } else if let Some(v) = req.q("filterValue") {
+    } else if let (Some(filter), Some(v)) = (req.q("searchFilter"), req.q("filterValue")) {
+        let filter = filter.to_ascii_lowercase();
+        let account = |i: &Identity| i.unique_name().eq_ignore_ascii_case(v);
+        let display = |i: &Identity| i.name.eq_ignore_ascii_case(v);
+        let mail = |i: &Identity| i.kind == Kind::User && account(i);
+        let matches = |i: &Identity| match filter.as_str() {
+            "accountname" => account(i),
+            "displayname" => display(i),
+            "mailaddress" => mail(i),
+            "general" => account(i) || display(i),
+            _ => i.kind == Kind::Group && display(i),
+        };
+        if ![
+            "accountname",
+            "displayname",
+            "mailaddress",
+            "general",
+            "localgroupname",
+        ]
+        .contains(&filter.as_str())
+        {
+            return err(
+                400,
+                "ArgumentException",
+                "searchFilter is one of AccountName, DisplayName, MailAddress, General or LocalGroupName.",
+            );
+        }
         f.az.identities
             .iter()
-            .filter(|i| i.unique_name().eq_ignore_ascii_case(v) || i.name.eq_ignore_ascii_case(v))
+            .filter(|i| matches(*i))
             .map(identity_json)
             .collect()
     } else {

@@ -399,6 +399,42 @@ fn effective_permissions_come_through_groups_and_a_deny_wins() {
 }
 
 #[test]
+fn an_identity_is_found_by_its_exact_account_name_in_any_case() {
+    let az = seeded("account-name");
+    let alice = az.admin("/ado/identity", json!({"name": "alice"}));
+    az.admin("/ado/identity", json!({"name": "alicia"}));
+    let search = |filter: &str, value: &str| -> Vec<Value> {
+        let a = az.api(
+            "GET",
+            &format!(
+                "/_vssps/_apis/identities?searchFilter={filter}&filterValue={}",
+                crate::routes::enc(value)
+            ),
+            Value::Null,
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.body["value"].as_array().cloned().unwrap_or_default()
+    };
+    let found = search("AccountName", "Alice@Sandbox.Invalid");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["id"], alice["id"]);
+    assert_eq!(
+        found[0]["properties"]["Account"]["$value"],
+        "alice@sandbox.invalid"
+    );
+    // exactly: never a part of it, never the display name
+    assert!(search("AccountName", "alice@sandbox").is_empty());
+    assert!(search("AccountName", "alice").is_empty());
+    assert_eq!(search("General", "alice").len(), 1);
+    let bad = az.api(
+        "GET",
+        "/_vssps/_apis/identities?searchFilter=Nope&filterValue=x",
+        Value::Null,
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
+
+#[test]
 fn work_item_comments_page_by_a_continuation_token_in_the_body() {
     let az = seeded("comments");
     for i in 0..3 {
