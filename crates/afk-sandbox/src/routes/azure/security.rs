@@ -114,7 +114,7 @@ pub(super) fn identities(f: &Forge, req: &Request) -> Reply {
         }
         f.az.identities
             .iter()
-            .filter(|i| matches(*i))
+            .filter(|i| matches(i))
             .map(identity_json)
             .collect()
     } else {
