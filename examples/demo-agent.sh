@@ -16,8 +16,9 @@
 #                   the password, handed to git by a credential helper, never
 #                   written) or its git directory (<dir>/<owner>/<repo>.git)
 #   AFK_DEMO_API    the sandbox's API root (http://127.0.0.1:PORT/api/v1)
-#   AFK_DEMO_FORGE  the forge kind the sandbox plays (gitea, the default | github | gitlab):
-#                   how the pull request is opened
+#   AFK_DEMO_FORGE  the forge kind the sandbox plays (gitea, the default | github | gitlab
+#                   | azure-devops): how the pull request is opened (and, on Azure
+#                   DevOps, where git lives: <url>/sandbox/<project>/_git/<repo>)
 #   AFK_DEMO_TOKEN  a credential that may push there, from the environment (never a
 #                   command line; the demo hands its upgrade fixer the sandbox's
 #                   push-only one, never afk's forge token)
@@ -84,7 +85,15 @@ case "$AFK_DEMO_GIT" in
     export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper
     export GIT_CONFIG_VALUE_0='!f() { echo username=afk-demo-agent; echo "password=$AFK_DEMO_TOKEN"; }; f' ;;
 esac
-git clone -q "$AFK_DEMO_GIT/$AFK_REPO.git" "$work"
+# Azure DevOps: the organization's `<project>/_git/<repository>`, each name
+# encoded as one segment (a space is %20)
+enc() { printf '%s' "$1" | sed 's/%/%25/g; s/ /%20/g'; }
+project=$(enc "${AFK_REPO%%/*}"); repo=$(enc "${AFK_REPO#*/}")
+case "${AFK_DEMO_FORGE:-gitea}:$AFK_DEMO_GIT" in
+  azure-devops:http://*|azure-devops:https://*) remote="$AFK_DEMO_GIT/sandbox/$project/_git/$repo" ;;
+  *) remote="$AFK_DEMO_GIT/$AFK_REPO.git" ;;
+esac
+git clone -q "$remote" "$work"
 cd "$work"
 if git ls-remote --exit-code --heads origin "$AFK_BRANCH" >/dev/null 2>&1; then
   git checkout -q -B "$AFK_BRANCH" "origin/$AFK_BRANCH"
@@ -108,6 +117,13 @@ case "${AFK_DEMO_FORGE:-gitea}" in
     curl -s -o /dev/null -X POST -H "PRIVATE-TOKEN: $AFK_DEMO_TOKEN" -H "Content-Type: application/json" \
       -d "{\"source_branch\":\"$AFK_BRANCH\",\"target_branch\":\"main\",\"title\":\"Fix #$AFK_ISSUE\",\"description\":\"Closes #$AFK_ISSUE\"}" \
       "$AFK_DEMO_API/projects/$project/merge_requests" || true ;;
+  azure-devops)
+    # a PAT as Basic with an empty user; the work item linked by workItemRefs
+    basic=$(printf ':%s' "$AFK_DEMO_TOKEN" | base64 | tr -d '\n')
+    curl -s -o /dev/null -X POST -H "Authorization: Basic $basic" -H "Content-Type: application/json" \
+      -H "X-TFS-FedAuthRedirect: Suppress" \
+      -d "{\"sourceRefName\":\"refs/heads/$AFK_BRANCH\",\"targetRefName\":\"refs/heads/main\",\"title\":\"Fix #$AFK_ISSUE\",\"description\":\"Closes #$AFK_ISSUE\",\"workItemRefs\":[{\"id\":\"$AFK_ISSUE\"}]}" \
+      "$AFK_DEMO_API/$project/_apis/git/repositories/$repo/pullrequests?api-version=7.1" || true ;;
   *)
     curl -s -o /dev/null -X POST -H "Authorization: token $AFK_DEMO_TOKEN" -H "Content-Type: application/json" \
       -d "{\"head\":\"$AFK_BRANCH\",\"base\":\"main\",\"title\":\"Fix #$AFK_ISSUE\",\"body\":\"Closes #$AFK_ISSUE\"}" \
