@@ -14,6 +14,7 @@ mod agents;
 mod azure_devops;
 mod azure_hook;
 mod azure_poll;
+mod azure_watch;
 mod bounded_lists;
 mod budget;
 mod budget_pause;

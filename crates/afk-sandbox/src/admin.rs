@@ -292,7 +292,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     (
         "POST",
         "/ado/thread",
-        "pr by text status path line thread comment deleted",
+        "pr by text status path line type thread comment deleted",
     ),
     ("POST", "/ado/merge_status", "pr status next"),
     ("POST", "/ado/ref_verdict", "status"),

@@ -266,10 +266,12 @@ pub(crate) fn vote(f: &mut Forge, body: &Value) -> Reply {
     }
 }
 
-/// `POST /ado/thread {pr, by, text, status, path, line}`: a person's new
-/// thread (status `active` unless named; `path`/`line` a file's line);
-/// with `thread`: a reply in it (`text`), its `status` set, its comment
-/// `comment` edited (`text`), or it `deleted`.
+/// `POST /ado/thread {pr, by, text, status, path, line, type}`: a person's
+/// new thread (status `active` unless named; `path`/`line` a file's line;
+/// `type` `system`: its first comment one the service writes itself, as for
+/// a vote or a push, whatever its text); with `thread`: a reply in it
+/// (`text`), its `status` set, its comment `comment` edited (`text`), or it
+/// `deleted`.
 pub(crate) fn thread(f: &mut Forge, body: &Value) -> Reply {
     let n = match pr_of(f, body) {
         Ok(n) => n,
@@ -281,6 +283,12 @@ pub(crate) fn thread(f: &mut Forge, body: &Value) -> Reply {
     let Some(t) = body["thread"].as_u64() else {
         let Some(text) = text else {
             return err(400, "text is required for a new thread");
+        };
+        // `CommentType`: what a person writes is `text`; the service's own
+        // records (votes, pushes, status changes) are `system`
+        let kind = match body["type"].as_str().unwrap_or("text") {
+            k @ ("text" | "system") => k,
+            _ => return err(400, "type: text or system"),
         };
         let context = match body["path"].as_str() {
             Some(p) => {
@@ -295,7 +303,7 @@ pub(crate) fn thread(f: &mut Forge, body: &Value) -> Reply {
             text,
             Some(status.unwrap_or("active")),
             context,
-            "text",
+            kind,
         );
         f.az_comment_event(n, t, 1);
         return ok(json!({"thread": t, "comment": 1}));
