@@ -430,11 +430,15 @@ fn doctor_on_gitlab_reads_the_token_the_role_and_the_protected_branches() {
 /// On Azure DevOps (SPEC 2.2.8) doctor says a PAT's own scopes cannot be
 /// read with it, and per allowlisted repository reads its project, afk's own
 /// `GenericContribute`, `CreateBranch` and `PullRequestContribute`, its area
-/// path, each work-item type with `close_state`, and the branch policies (a
-/// default branch without build validation is a warning), each its own line:
-/// all pass on a well-set organization. A denied `CreateBranch`, an area that
-/// does not exist, a type the project lacks and a `close_state` no type has
-/// each fail, naming what.
+/// path and afk's `WORK_ITEM_WRITE` there, each work-item type with
+/// `close_state`, and the branch policies (a default branch without build
+/// validation is a warning), each its own line: all pass on a well-set
+/// organization. The holders of `BYPASS_RULES` on the project are a warning
+/// naming them (Project Administrators hold it, named as the group), and so
+/// is a tag the project lacks: neither fails doctor. A denied `CreateBranch`,
+/// a denied `WORK_ITEM_WRITE` on the area, an area that does not exist, a
+/// type the project lacks and a `close_state` no type has each fail, naming
+/// what.
 #[test]
 fn doctor_on_azure_devops_reads_each_line_of_spec_2_2_8() {
     let sb = Sandbox::start_in(
@@ -487,6 +491,20 @@ fn doctor_on_azure_devops_reads_each_line_of_spec_2_2_8() {
         level_of(&checks, "area acme/api", "area path acme\\api exists"),
         "ok"
     );
+    assert_eq!(
+        level_of(
+            &checks,
+            "area acme/api",
+            "may edit work items under area path acme\\api (WORK_ITEM_WRITE)"
+        ),
+        "ok"
+    );
+    let bypass = level_of(
+        &checks,
+        "bypass acme",
+        "[acme]\\Project Administrators (a group: its members) hold BYPASS_RULES on project acme: they arm only when named in poll.trusted_users",
+    );
+    assert_eq!(bypass, "warn");
     for t in [
         "Issue",
         "User Story",
@@ -506,6 +524,52 @@ fn doctor_on_azure_devops_reads_each_line_of_spec_2_2_8() {
     assert_eq!(
         level_of(&checks, "build validation acme/api", "no build validation"),
         "warn"
+    );
+    // a tag the project does not have yet: a warning, for afk's first write
+    // that adds it makes it; doctor still passes
+    let tagless = setup(
+        "[watch]\nhuman_label = \"needs-a-person\"\n\n\
+         [forge.azure_devops.area_paths]\n\"acme/api\" = 'acme\\api'\n",
+    );
+    let (code, checks) = run(&tagless);
+    assert_eq!(code, 0, "a missing tag does not fail doctor: {checks:?}");
+    assert_eq!(
+        level_of(&checks, repo, "missing labels \"needs-a-person\""),
+        "warn"
+    );
+    // a person holding BYPASS_RULES is named beside the group; afk's account
+    // denied WORK_ITEM_WRITE on the area fails, naming the area
+    sb.admin(
+        "POST",
+        "/ado/acl",
+        Some(json!({"namespace": "project", "project": "acme", "who": "mallory", "allow": ["BYPASS_RULES"]})),
+    );
+    sb.admin(
+        "POST",
+        "/ado/acl",
+        Some(json!({"namespace": "css", "repo": "acme/api", "who": "afk-bot", "deny": ["WORK_ITEM_WRITE"]})),
+    );
+    let (code, checks) = run(&well);
+    assert_eq!(code, 1, "{checks:?}");
+    assert_eq!(
+        level_of(
+            &checks,
+            "bypass acme",
+            "[acme]\\Project Administrators (a group: its members), mallory@sandbox.invalid hold BYPASS_RULES"
+        ),
+        "warn"
+    );
+    assert_eq!(
+        level_of(
+            &checks,
+            "area acme/api",
+            "afk's account lacks WORK_ITEM_WRITE on area path acme\\api"
+        ),
+        "fail"
+    );
+    assert_eq!(
+        level_of(&checks, "area acme/api", "area path acme\\api exists"),
+        "ok"
     );
     // afk's account denied CreateBranch on the repository; an area, a type
     // and a close_state the organization does not have

@@ -87,6 +87,10 @@ pub struct Profile {
     /// whether `afk doctor` wants admin on each repo: Gitea creates a repo's
     /// labels only for an admin; GitHub lets write access add them
     pub labels_need_admin: bool,
+    /// whether a label the repository lacks is only a WARN in `afk doctor`:
+    /// afk's first write that adds it makes it (Azure DevOps' tags, SPEC
+    /// 2.2.8); else a FAIL naming `afk init --create-labels`
+    pub missing_label_warns: bool,
     /// whether the forge can bring a PR's branch up to date by rebasing it
     /// (`watch.update_branch = "rebase"`); else its update merges the base in
     pub rebases_branches: bool,
@@ -171,6 +175,7 @@ const GITEA: Profile = Profile {
     closing_words: CLOSING_WORDS,
     commits_resolve: false,
     labels_need_admin: true,
+    missing_label_warns: false,
     rebases_branches: true,
     merges_branches: true,
     conditional_reads: false,
@@ -206,6 +211,7 @@ const GITHUB: Profile = Profile {
     closing_words: CLOSING_WORDS,
     commits_resolve: false,
     labels_need_admin: false,
+    missing_label_warns: false,
     rebases_branches: false,
     merges_branches: true,
     conditional_reads: true,
@@ -271,6 +277,7 @@ const GITLAB: Profile = Profile {
     commits_resolve: false,
     // a Developer may add labels to issues; creating them needs Reporter+
     labels_need_admin: false,
+    missing_label_warns: false,
     rebases_branches: true,
     merges_branches: false,
     conditional_reads: false,
@@ -316,6 +323,7 @@ const AZURE_DEVOPS: Profile = Profile {
     closing_words: AZURE_DEVOPS_CLOSING_WORDS,
     commits_resolve: true,
     labels_need_admin: false,
+    missing_label_warns: true,
     rebases_branches: false,
     merges_branches: true,
     conditional_reads: false,
@@ -511,6 +519,20 @@ mod tests {
                 .as_deref(),
             Some("https://dev.azure.com/fabrikam")
         );
+    }
+
+    /// SPEC 2.2.8: a tag Azure DevOps lacks is made by afk's first write
+    /// that adds it, so doctor only warns of it; a missing label elsewhere fails.
+    #[test]
+    fn only_azure_devops_s_missing_labels_are_a_warning() {
+        for p in profiles() {
+            assert_eq!(
+                p.missing_label_warns,
+                p.kind == ForgeKind::AzureDevops,
+                "{}",
+                p.kind
+            );
+        }
     }
 
     /// SPEC 2.2.2: `{url}/{project}/_git/{repo}`, each name one encoded segment.

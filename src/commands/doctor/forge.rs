@@ -140,15 +140,27 @@ fn repo_checks(
             .filter(|n| !labels.iter().any(|l| &l.name == *n))
             .map(|m| format!("\"{m}\""))
             .collect();
-            out.push(if missing.is_empty() {
-                (name.clone(), Level::Ok, "labels present".to_string())
-            } else {
-                let text = format!(
-                    "missing labels {} (afk init --create-labels)",
-                    missing.join(", ")
-                );
-                (name.clone(), Level::Fail, text)
-            });
+            // where afk's first write that adds a label makes it (Azure
+            // DevOps' tags), a missing one is a warning (SPEC 2.2.8)
+            out.push(
+                match (missing.is_empty(), c.profile().missing_label_warns) {
+                    (true, _) => (name.clone(), Level::Ok, "labels present".to_string()),
+                    (false, true) => {
+                        let text = format!(
+                            "missing labels {}: afk's first write that adds one makes it",
+                            missing.join(", ")
+                        );
+                        (name.clone(), Level::Warn, text)
+                    }
+                    (false, false) => {
+                        let text = format!(
+                            "missing labels {} (afk init --create-labels)",
+                            missing.join(", ")
+                        );
+                        (name.clone(), Level::Fail, text)
+                    }
+                },
+            );
         }
     }
     if let Some(line) = webhook_check(c, forge, repo) {

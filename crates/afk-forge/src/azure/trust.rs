@@ -16,7 +16,7 @@ use anyhow::{Result, anyhow};
 
 /// The Project namespace's action a holder of which writes revisions in
 /// another's name.
-const BYPASS_RULES: &str = "BYPASS_RULES";
+pub(super) const BYPASS_RULES: &str = "BYPASS_RULES";
 
 impl AzureDevops {
     /// The armer `login` (a `uniqueName`, else an identity id) ranked on
@@ -54,10 +54,7 @@ impl AzureDevops {
             return Ok(ranked(Access::None, word));
         }
         let r = self.repository(repo)?;
-        let project_token = format!(
-            "$PROJECT:vstfs:///Classification/TeamProject/{}",
-            r.project.id
-        );
+        let project_token = rules::project_token(&r.project.id);
         let bypass_bit = self.action_bit(PROJECT_NAMESPACE, BYPASS_RULES)?;
         let bypass = self
             .effective(PROJECT_NAMESPACE, &project_token, &descriptor)?

@@ -220,6 +220,9 @@ pub(super) struct Identity {
     pub is_active: Option<bool>,
     #[serde(default)]
     pub provider_display_name: Option<String>,
+    /// a group (its members are who hold what it holds)
+    #[serde(default)]
+    pub is_container: Option<bool>,
     #[serde(default)]
     pub properties: Option<Map<String, Value>>,
 }
@@ -246,6 +249,14 @@ impl Identity {
     pub fn unique_name(&self) -> Option<&str> {
         account(self.properties.as_ref())
     }
+}
+
+/// `WorkItemClassificationNode`: an area's node, its `identifier` what
+/// the CSS namespace's token names it by.
+#[derive(Debug, Deserialize)]
+pub(super) struct ClassificationNode {
+    #[serde(default)]
+    pub identifier: Option<String>,
 }
 
 /// `AccessControlList`, with each descriptor's entry.

@@ -47,6 +47,25 @@ pub fn project_of(area: &str) -> &str {
     area.trim_matches('\\').split('\\').next().unwrap_or("")
 }
 
+/// The segments of an area path below its project, as written
+/// (`Fabrikam\API\Auth` → `API`, `Auth`; a project's root area: none),
+/// as `classificationnodes/Areas/{path}` takes them, one segment each.
+pub fn below_project(area: &str) -> Vec<&str> {
+    area.trim_matches('\\').split('\\').skip(1).collect()
+}
+
+/// The CSS namespace's token of an area node: the
+/// `vstfs:///Classification/Node/{identifier}` of each node from the
+/// project's root area down to it, joined by `:` (the namespace's
+/// separator, so a node's token is under each of its ancestors').
+pub fn node_token<S: AsRef<str>>(identifiers: &[S]) -> String {
+    identifiers
+        .iter()
+        .map(|i| format!("vstfs:///Classification/Node/{}", i.as_ref().trim()))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +108,24 @@ mod tests {
         ];
         assert_eq!(nested_pair(&nested), Some(("P/a".into(), "P/b".into())));
         assert_eq!(project_of(r"Fabrikam\API"), "Fabrikam");
+    }
+
+    /// (an area path, the segments afk reads below its project)
+    #[test]
+    fn an_area_node_is_read_below_its_project_and_its_token_chains_its_ancestors() {
+        let cases: [(&str, &[&str]); 4] = [
+            (r"Fabrikam", &[]),
+            (r"Fabrikam\API", &["API"]),
+            (r"\Fabrikam\web app\Auth\", &["web app", "Auth"]),
+            ("", &[]),
+        ];
+        for (area, want) in cases {
+            assert_eq!(below_project(area), want, "{area}");
+        }
+        assert_eq!(
+            node_token(&["r00t", " ch1ld "]),
+            "vstfs:///Classification/Node/r00t:vstfs:///Classification/Node/ch1ld"
+        );
+        assert_eq!(node_token(&["r00t"]), "vstfs:///Classification/Node/r00t");
     }
 }

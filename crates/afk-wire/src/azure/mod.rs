@@ -26,6 +26,11 @@ pub const GIT_REPOSITORIES_NAMESPACE: &str = "2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd
 /// `$PROJECT:vstfs:///Classification/TeamProject/{id}`).
 pub const PROJECT_NAMESPACE: &str = "52d39943-cb85-4d7f-8fa8-c6baac873819";
 
+/// The CSS security namespace: area (and iteration) nodes, where
+/// `WORK_ITEM_WRITE` lets an identity edit the work items under an area
+/// (token [`area::node_token`]).
+pub const CSS_NAMESPACE: &str = "83e28ad4-2d72-4ceb-97b0-c7726d5502c3";
+
 /// The build validation policy type.
 pub const BUILD_POLICY_TYPE: &str = "0609b952-1397-4640-95ec-e00a01b2c241";
 

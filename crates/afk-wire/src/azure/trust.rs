@@ -120,6 +120,23 @@ pub fn holds(effective_allow: i64, effective_deny: i64, bit: i64) -> bool {
     bit != 0 && effective_allow & bit == bit && effective_deny & bit == 0
 }
 
+/// The holders of permission `bit` among an ACL's entries, each
+/// `(descriptor, effectiveAllow, effectiveDeny)`: those that [`holds`] it,
+/// in the entries' order.
+pub fn holders(entries: &[(String, i64, i64)], bit: i64) -> Vec<&str> {
+    entries
+        .iter()
+        .filter(|(_, allow, deny)| holds(*allow, *deny, bit))
+        .map(|(d, _, _)| d.as_str())
+        .collect()
+}
+
+/// The Project namespace's token of project `project_id` (where
+/// `BYPASS_RULES` is held).
+pub fn project_token(project_id: &str) -> String {
+    format!("$PROJECT:vstfs:///Classification/TeamProject/{project_id}")
+}
+
 /// The Git Repositories actions each level needs, by name from the
 /// namespace's `actions` (never constants): `GenericRead`,
 /// `GenericContribute`, `ManagePermissions`.
@@ -308,6 +325,19 @@ mod tests {
         for (allow, deny, bit, want) in cases {
             assert_eq!(holds(allow, deny, bit), want, "{allow} {deny} {bit}");
         }
+        // the holders of an ACL: each entry that holds the bit, deny winning
+        let entries: [(String, i64, i64); 4] = [
+            ("admins".to_string(), 1 | 1048576, 0),
+            ("readers".to_string(), 1, 0),
+            ("denied".to_string(), 1048576, 1048576),
+            ("mallory".to_string(), 1048576 | 2, 2),
+        ];
+        assert_eq!(holders(&entries, 1048576), ["admins", "mallory"]);
+        assert!(holders(&entries, 0).is_empty());
+        assert_eq!(
+            project_token("p-1"),
+            "$PROJECT:vstfs:///Classification/TeamProject/p-1"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! (admin API included): auth and its `203`, `api-version`, WIQL, a
 //! revision's three identities and a write with bypass, tag writes with
 //! their `test` on `/rev`, effective permissions through a group and a
-//! deny, comments paged by continuation token, and the routes against the
+//! deny, doctor's ACL read of every entry and an area node's token,
+//! comments paged by continuation token, and the routes against the
 //! published contract.
 
 use super::ROUTES;
@@ -432,6 +433,96 @@ fn an_identity_is_found_by_its_exact_account_name_in_any_case() {
         Value::Null,
     );
     assert_eq!(bad.status, 400, "{}", bad.body);
+}
+
+/// Doctor's reads (SPEC 2.2.8): the project's ACL read without
+/// `descriptors` answers every entry on its token (Project Administrators'
+/// with `BYPASS_RULES`, and a person's given it), each holder named at the
+/// identity service by its descriptor; afk's `WORK_ITEM_WRITE` on an area
+/// node's token (the root area's identifier, then the node's) comes from
+/// Contributors' entry on the root area, until a deny on the node.
+#[test]
+fn an_acl_read_without_descriptors_answers_every_entry_and_an_area_s_token_chains_its_nodes() {
+    use crate::model::azure::{CSS_NS, PROJECT_NS, area_of, area_token, bit, project_token};
+    let az = seeded("doctor-acl");
+    az.admin(
+        "/ado/acl",
+        json!({"namespace": "project", "project": "Fabrikam", "who": "rita", "allow": ["BYPASS_RULES"]}),
+    );
+    let a = az.api(
+        "GET",
+        &format!(
+            "/_apis/accesscontrollists/{PROJECT_NS}?token={}&includeExtendedInfo=true",
+            crate::routes::enc(&project_token("Fabrikam"))
+        ),
+        Value::Null,
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let bypass = bit(PROJECT_NS, "BYPASS_RULES");
+    let aces = a.body["value"][0]["acesDictionary"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        aces.len() >= 4,
+        "the three groups' entries and rita's: {aces:?}"
+    );
+    let holders: Vec<String> = aces
+        .iter()
+        .filter(|(_, e)| e["extendedInfo"]["effectiveAllow"].as_u64().unwrap_or(0) & bypass != 0)
+        .map(|(d, _)| d.clone())
+        .collect();
+    let asked: Vec<String> = holders.iter().map(|d| crate::routes::enc(d)).collect();
+    let named = az.api(
+        "GET",
+        &format!("/_vssps/_apis/identities?descriptors={}", asked.join(",")),
+        Value::Null,
+    );
+    assert_eq!(named.status, 200, "{}", named.body);
+    let mut names: Vec<String> = named.body["value"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|i| i["providerDisplayName"].as_str().unwrap_or("").to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["[Fabrikam]\\Project Administrators", "rita"]);
+    // the area's node token: the root area's identifier, then the node's
+    let node = |path: &str| -> String {
+        let a = az.api(
+            "GET",
+            &format!("/Fabrikam/_apis/wit/classificationnodes/Areas{path}"),
+            Value::Null,
+        );
+        assert_eq!(a.status, 200, "{path}: {}", a.body);
+        a.body["identifier"].as_str().unwrap_or("").to_string()
+    };
+    let token = format!(
+        "vstfs:///Classification/Node/{}:vstfs:///Classification/Node/{}",
+        node(""),
+        node("/web%20app")
+    );
+    assert_eq!(token, area_token(&area_of("Fabrikam/web app")));
+    let write = |az: &Az| -> Value {
+        let a = az.api(
+            "GET",
+            &format!(
+                "/_apis/permissions/{CSS_NS}/{}?tokens={}",
+                bit(CSS_NS, "WORK_ITEM_WRITE"),
+                crate::routes::enc(&token)
+            ),
+            Value::Null,
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.body["value"][0].clone()
+    };
+    assert_eq!(write(&az), json!(true));
+    az.admin(
+        "/ado/acl",
+        json!({"namespace": "css", "repo": "Fabrikam/web app", "who": "afk-bot", "deny": ["WORK_ITEM_WRITE"]}),
+    );
+    assert_eq!(write(&az), json!(false));
 }
 
 #[test]
