@@ -79,6 +79,8 @@ impl Config {
             trusted_users: self.poll.trusted_users.clone(),
             // the `entra_*` keys are refused on any other kind
             entra_expiry: self.entra_expiry(),
+            // a tick's: the binary's edges hand in the state file's
+            repo_ids: None,
         }
     }
 

@@ -1,13 +1,18 @@
 //! The store's caches as the forge's ports: the state file's `etags` table
 //! is the forge's [`ConditionalCache`], its `app_tokens` table the GitHub
-//! App's [`TokenKeeper`]. Here, at the edges, because the store names no
-//! forge and the forge names no store.
+//! App's [`TokenKeeper`], its `forge_ids` table the forge's [`RepoIds`].
+//! Here, at the edges, because the store names no forge and the forge
+//! names no store.
 
+use crate::config::Config;
 use crate::forge::app::TokenKeeper;
 use crate::forge::http::{Cached, ConditionalCache};
+use crate::forge::setup::RepoIds;
 use crate::store::app_tokens::TokenFile;
 use crate::store::etags::EtagCache;
+use crate::store::forge_ids::IdFile;
 use std::path::Path;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The state file's `etags` table as the client's cache (a wrapper: the
@@ -41,6 +46,31 @@ impl TokenKeeper for Tokens {
 pub fn keeper(path: &Path, dry_run: bool) -> Box<dyn TokenKeeper> {
     Box::new(Tokens(TokenFile {
         path: path.to_path_buf(),
+        dry_run,
+    }))
+}
+
+/// The state file's `forge_ids` table as the forge's keeper of
+/// repositories' ids (a wrapper, as [`Tokens`]).
+#[derive(Debug)]
+pub struct Ids(pub IdFile);
+
+impl RepoIds for Ids {
+    fn recorded(&self, name: &str) -> anyhow::Result<Option<(String, String)>> {
+        self.0.recorded(name)
+    }
+    fn record(&self, name: &str, project_id: &str, repository_id: &str) -> anyhow::Result<()> {
+        self.0.record(name, project_id, repository_id)
+    }
+}
+
+/// The keeper of repositories' ids for a tick of `c`'s forge on the state
+/// file at `path` (a dry run's reads and never writes), by the forge's API
+/// root (a config without one builds no forge: building it says why).
+pub fn ids(c: &Config, path: &Path, dry_run: bool) -> Arc<dyn RepoIds> {
+    Arc::new(Ids(IdFile {
+        path: path.to_path_buf(),
+        forge: c.api_root().unwrap_or_default(),
         dry_run,
     }))
 }

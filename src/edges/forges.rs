@@ -5,23 +5,29 @@
 use crate::config::Config;
 use crate::forge::Forge;
 use crate::forge::app::{App, AppParts, TokenKeeper, key_from_pem};
+use crate::forge::setup::RepoIds;
 use anyhow::{Result, anyhow};
+use std::sync::Arc;
 
 /// The forge the config names, with its token; no conditional-request cache.
-/// A GitHub App's installation token is exchanged and not kept.
+/// A GitHub App's installation token is exchanged and not kept, and no
+/// repository's ids are: an Azure DevOps repository is read by its names.
 pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
-    build(c, None, None, false)
+    build(c, None, None, None, false)
 }
 
 /// As [`from_config`], for a tick that keeps a GitHub App's installation
 /// token with `keeper` (the caller's: the state file's `app_tokens`, reused
-/// while fresh; a dry run's keeper stores nothing), without conditional
+/// while fresh; a dry run's keeper stores nothing) and repositories' ids
+/// with `ids` (the state file's `forge_ids`: an Azure DevOps repository is
+/// read by the ids of its first read, SPEC 2.2.3), without conditional
 /// requests (harvest, upgrade).
 pub fn with_keeper(
     c: &Config,
     keeper: Box<dyn crate::forge::app::TokenKeeper>,
+    ids: Arc<dyn RepoIds>,
 ) -> Result<Box<dyn Forge>> {
-    build(c, None, Some(keeper), false)
+    build(c, None, Some(keeper), Some(ids), false)
 }
 
 /// The forge for a tick: as [`with_keeper`], and on GitHub every GET is
@@ -32,8 +38,9 @@ pub fn for_tick(
     c: &Config,
     cache: Box<dyn crate::forge::http::ConditionalCache>,
     keeper: Box<dyn crate::forge::app::TokenKeeper>,
+    ids: Arc<dyn RepoIds>,
 ) -> Result<Box<dyn Forge>> {
-    build(c, Some(cache), Some(keeper), false)
+    build(c, Some(cache), Some(keeper), Some(ids), false)
 }
 
 /// The forge the status issue is kept through (`status_issue`,
@@ -44,17 +51,19 @@ pub fn for_status_issue(
     c: &Config,
     cache: Box<dyn crate::forge::http::ConditionalCache>,
     keeper: Box<dyn crate::forge::app::TokenKeeper>,
+    ids: Arc<dyn RepoIds>,
 ) -> Result<Box<dyn Forge>> {
-    build(c, Some(cache), Some(keeper), true)
+    build(c, Some(cache), Some(keeper), Some(ids), true)
 }
 
 /// `always_conditional`: whether GETs are conditional also on a forge whose
 /// profile does not make every read so (Gitea: the status issue's; a tick's
-/// Gitea reads are not).
+/// Gitea reads are not). `ids` reach a kind that takes a `Setup`.
 fn build(
     c: &Config,
     cache: Option<Box<dyn crate::forge::http::ConditionalCache>>,
     keeper: Option<Box<dyn crate::forge::app::TokenKeeper>>,
+    ids: Option<Arc<dyn RepoIds>>,
     always_conditional: bool,
 ) -> Result<Box<dyn Forge>> {
     if c.github_app() {
@@ -100,7 +109,11 @@ fn build(
         h.set_cache(cache);
     }
     Ok(match profile.forge_with {
-        Some(make) => make(h, &c.forge_setup()),
+        Some(make) => {
+            let mut setup = c.forge_setup();
+            setup.repo_ids = ids;
+            make(h, &setup)
+        }
         None => (profile.forge)(h),
     })
 }

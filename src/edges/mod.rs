@@ -126,7 +126,8 @@ pub struct Held(#[allow(dead_code)] Option<TickLock>);
 pub(crate) fn build(cfg: &Config, path: &Path, dry_run: bool) -> Result<Adapters> {
     let cache = caches::Etags(crate::store::etags::EtagCache::new(path, dry_run));
     let keeper = caches::keeper(path, dry_run);
-    let forge = forges::for_tick(cfg, Box::new(cache), keeper)?;
+    let ids = caches::ids(cfg, path, dry_run);
+    let forge = forges::for_tick(cfg, Box::new(cache), keeper, ids)?;
     let runner = crate::runner::from_config(cfg)?;
     Ok(Adapters::of(dry_run, forge, runner))
 }
@@ -139,7 +140,8 @@ pub(crate) fn build_on_demand(cfg: &Config, path: &Path, dry_run: bool) -> Adapt
     let records = recorder.clone();
     let forge = on_demand::OnDemand::new(Box::new(move || {
         let keeper = caches::keeper(&path, dry_run);
-        let forge = forges::with_keeper(&cfg, keeper)?;
+        let ids = caches::ids(&cfg, &path, dry_run);
+        let forge = forges::with_keeper(&cfg, keeper, ids)?;
         Ok(match &records {
             Some(r) => Box::new(dry::RecordingForge {
                 inner: forge,
@@ -160,7 +162,8 @@ pub(crate) fn build_on_demand(cfg: &Config, path: &Path, dry_run: bool) -> Adapt
 /// upgrade reads), the runner built when a fixer first needs it; real or dry.
 pub(crate) fn build_upgrade(cfg: &Config, path: &Path, dry_run: bool) -> Result<Adapters> {
     let keeper = caches::keeper(path, dry_run);
-    let forge = forges::with_keeper(cfg, keeper)?;
+    let ids = caches::ids(cfg, path, dry_run);
+    let forge = forges::with_keeper(cfg, keeper, ids)?;
     let c = cfg.clone();
     let runner = on_demand::OnDemandRunner::new(Box::new(move || crate::runner::from_config(&c)));
     Ok(Adapters::of(dry_run, forge, Box::new(runner)))

@@ -928,7 +928,6 @@ fn success_moves_the_work_item_to_close_state_only_while_it_is_still_open() {
 // ---- 17. a renamed repository ------------------------------------------------------------------
 
 #[test]
-#[ignore = "SPEC 2.2.4 not built yet: afk reads a repository by the ids recorded at its first tick (#86)"]
 fn a_renamed_repository_is_not_allowlisted_under_its_new_name_and_nothing_is_written() {
     with_dialect(D, || {
         let old = "acme/old";

@@ -2,9 +2,12 @@
 //! module: the profile names each kind's constructor, and a forge that
 //! takes a [`Setup`] must not import the profile back).
 
+use std::sync::Arc;
+
 /// What a kind's forge may need of the config beside its client; the
-/// binary fills it from `[forge]` and `[forge.azure_devops]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// binary fills it from `[forge]` and `[forge.azure_devops]`, and for a
+/// tick hands in where repositories' ids are kept ([`RepoIds`]).
+#[derive(Debug, Clone, Default)]
 pub struct Setup {
     /// where identities are read (`forge.vssps_url`, its default resolved)
     pub vssps_url: String,
@@ -22,4 +25,25 @@ pub struct Setup {
     /// `uniqueName` is the login there, compared by the core as every
     /// kind's login is
     pub trusted_users: Vec<String>,
+    /// where the ids of a repository's first read are kept between ticks
+    /// (SPEC 2.2.3): the state file's, handed in by the binary's edges for
+    /// a tick; None outside a tick (a command's forge reads by the names)
+    pub repo_ids: Option<Arc<dyn RepoIds>>,
+}
+
+/// Where a kind that addresses a repository by ids after its first read
+/// (Azure DevOps: the project's and the repository's GUIDs, SPEC 2.2.3 and
+/// 2.2.4) keeps them between ticks, by the allowlist's name lower-cased:
+/// the caller's (the state file's `forge_ids` table, through the binary's
+/// edges), so the forge never opens the store itself. A dry run's reads and
+/// never writes. Unlike a cache, a failure is the caller's error: ids that
+/// cannot be read must never become a read by the name, which a rename may
+/// have given another repository.
+pub trait RepoIds: Send + Sync + std::fmt::Debug {
+    /// The `(project id, repository id)` recorded for `name` (lower-cased
+    /// `project/repository`), None when none are.
+    fn recorded(&self, name: &str) -> anyhow::Result<Option<(String, String)>>;
+    /// Record them for `name`, at its first read; the first record stays
+    /// (a later one of the same name changes nothing).
+    fn record(&self, name: &str, project_id: &str, repository_id: &str) -> anyhow::Result<()>;
 }

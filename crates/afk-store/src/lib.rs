@@ -11,6 +11,7 @@ pub mod app_tokens;
 pub mod comments_read;
 pub mod etags;
 pub mod events;
+pub mod forge_ids;
 pub mod freezes;
 pub mod gauges;
 pub mod hooks;
@@ -223,6 +224,10 @@ const MIGRATIONS: &[&str] = &[
     // 34: a run's past pauses and continuations (talk.rs; SPEC 4.2.4.3
     // C-check), each written with the pause or the continuation
     talk::PAUSE_HISTORY_SCHEMA,
+    // 35: the ids a forge addresses a repository by after its first read
+    // (forge_ids.rs; SPEC 2.2.3, 2.2.4): a renamed Azure DevOps repository
+    // keeps them, and is read under its new name
+    forge_ids::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -23,6 +23,7 @@ use crate::http::{Http, MAX_PAGES, enc};
 use crate::model::*;
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use crate::{ForgeReads, ForgeWrites};
+use afk_wire::azure::repo as repo_ids;
 use afk_wire::azure::trust as rules;
 use afk_wire::azure::{API_VERSION, org};
 use anyhow::{Result, anyhow};
@@ -100,24 +101,51 @@ impl AzureDevops {
         }
     }
 
-    /// The repository `repo` names, read once a tick by its names, then by
-    /// its ids. Its `project.name`/`name` are what the allowlist re-check
-    /// compares (SPEC 2.2.4).
+    /// The repository `repo` names, read once a tick: by the ids kept from
+    /// its first read (SPEC 2.2.3, `Setup::repo_ids`), so a rename keeps
+    /// them; by its names only at that first read, whose ids are then kept.
+    /// Its `project.name`/`name` are what the allowlist re-check compares
+    /// (SPEC 2.2.4): a renamed one answers its new name.
     fn repository(&self, repo: &RepoName) -> Result<wire::Repository> {
-        let key = repo.to_lowercase();
+        let key = repo_ids::key(repo);
         if let Some(r) = self.repos.lock().unwrap().get(&key) {
             return Ok(r.clone());
         }
-        // TODO(#86): the ids recorded at the first tick (the run's), so a
-        // rename keeps them; this reads by the allowlist's names
-        let path = format!(
-            "/{}/_apis/git/repositories/{}",
-            enc(repo.owner()),
-            enc(repo.name())
-        );
+        let book = self.setup.repo_ids.as_deref();
+        let kept = match book {
+            Some(b) => b.recorded(&key)?,
+            None => None,
+        };
+        let path = match &kept {
+            Some((project, id)) => {
+                format!("/{}/_apis/git/repositories/{}", enc(project), enc(id))
+            }
+            None => format!(
+                "/{}/_apis/git/repositories/{}",
+                enc(repo.owner()),
+                enc(repo.name())
+            ),
+        };
         let r: wire::Repository = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        if let Some(b) = book
+            && repo_ids::records(kept.is_some(), repo, &r.project.name, &r.name)
+        {
+            b.record(&key, &r.project.id, &r.id)?;
+        }
         self.repos.lock().unwrap().insert(key, r.clone());
         Ok(r)
+    }
+
+    /// Nothing is written to `repo` once it was renamed (SPEC 2.2.4): the
+    /// repository its kept ids name must still have the allowlist's name.
+    fn writable(&self, repo: &RepoName) -> Result<()> {
+        let r = self.repository(repo)?;
+        match repo_ids::renamed(repo, &r.project.name, &r.name) {
+            None => Ok(()),
+            Some(now) => Err(anyhow!(
+                "forge: {repo} is named {now} now (renamed); afk writes nothing there while poll.allowlist names {repo}"
+            )),
+        }
     }
 
     /// `/{projectId}/_apis/git/repositories/{repositoryId}`.
@@ -141,7 +169,7 @@ impl AzureDevops {
     /// The name the forge gives `repo` now (`project/repository`).
     fn full_name(&self, repo: &RepoName) -> Result<String> {
         let r = self.repository(repo)?;
-        Ok(format!("{}/{}", r.project.name, r.name))
+        Ok(repo_ids::name_now(&r.project.name, &r.name))
     }
 
     /// afk's account: `authenticatedUser` of `connectionData`, read once:
@@ -452,10 +480,12 @@ impl ForgeReads for AzureDevops {
 
 impl ForgeWrites for AzureDevops {
     fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        self.writable(repo)?;
         self.write_tags(repo, number, &[name], &[], None)
     }
 
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        self.writable(repo)?;
         self.write_tags(repo, number, &[], &[name], None)
     }
 
@@ -469,6 +499,7 @@ impl ForgeWrites for AzureDevops {
     // composed, so `#N`, `!M` and `@name` of theirs link or notify nothing;
     // afk's own `#N` and `!M` stay (SPEC 2.2.28)
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
+        self.writable(repo)?;
         match on {
             Target::Issue(n) => self.post_item_comment(repo, n, body),
             Target::Pr(n) => self.post_pr_thread(repo, n, body),
@@ -476,6 +507,7 @@ impl ForgeWrites for AzureDevops {
     }
 
     fn edit_comment(&self, repo: &RepoName, on: Target, id: i64, body: &str) -> Result<Comment> {
+        self.writable(repo)?;
         match on {
             Target::Issue(n) => self.patch_item_comment(repo, n, id, body),
             Target::Pr(n) => self.patch_pr_comment(repo, n, id, body),
@@ -483,10 +515,12 @@ impl ForgeWrites for AzureDevops {
     }
 
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+        self.writable(repo)?;
         self.close_item(repo, number)
     }
 
     fn edit_issue_body(&self, repo: &RepoName, on: Target, body: &str) -> Result<()> {
+        self.writable(repo)?;
         match on {
             Target::Issue(n) => self.write_description(repo, n, body),
             Target::Pr(n) => self.patch_pull(repo, n, &serde_json::json!({ "description": body })),
@@ -501,6 +535,7 @@ impl ForgeWrites for AzureDevops {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
+        self.writable(repo)?;
         self.open_pull(repo, (head, base), (title, body), false)
     }
 
@@ -512,16 +547,19 @@ impl ForgeWrites for AzureDevops {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
+        self.writable(repo)?;
         self.open_pull(repo, (head, base), (title, body), true)
     }
 
     /// `status: "abandoned"`; afk never sets `completed`.
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
+        self.writable(repo)?;
         self.patch_pull(repo, number, &serde_json::json!({ "status": "abandoned" }))
     }
 
     /// The acknowledgement is afk's like, whatever `content` names (SPEC 2.2.22).
     fn react(&self, repo: &RepoName, on: Target, comment: i64, _content: &str) -> Result<()> {
+        self.writable(repo)?;
         match on {
             Target::Issue(n) => self.like_item_comment(repo, n, comment),
             Target::Pr(n) => self.like_pr_comment(repo, n, comment),
@@ -535,6 +573,7 @@ impl ForgeWrites for AzureDevops {
         style: UpdateStyle,
         expected_head_sha: &str,
     ) -> Result<BranchUpdate> {
+        self.writable(repo)?;
         match style {
             UpdateStyle::Merge => self.merge_base_in(repo, pr, expected_head_sha),
             UpdateStyle::Rebase => Err(Self::not_yet(

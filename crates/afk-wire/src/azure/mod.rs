@@ -7,13 +7,14 @@
 //! `area` (area paths: which repository a work item belongs to), `tags`
 //! (`System.Tags` read and written), `trust` (who armed, the three identities,
 //! the ACL's effective bits, bots), `talk` (votes, thread statuses, merge
-//! status, CI states), `wiql` (the poll's query), `policy` (branch policies as doctor reads them), `mention` (what text makes the forge do), `html` (a work item's HTML as a prompt's text).
+//! status, CI states), `wiql` (the poll's query), `policy` (branch policies as doctor reads them), `mention` (what text makes the forge do), `html` (a work item's HTML as a prompt's text), `repo` (a repository's ids kept from its first read, and whether it was renamed).
 
 pub mod area;
 pub mod html;
 pub mod mention;
 pub mod org;
 pub mod policy;
+pub mod repo;
 pub mod tags;
 pub mod talk;
 pub mod trust;

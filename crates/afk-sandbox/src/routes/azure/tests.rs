@@ -242,6 +242,42 @@ fn wiql_answers_the_query_afk_sends_and_refuses_another() {
     assert_eq!(a.body["value"][1], Value::Null);
 }
 
+/// SPEC 2.2.4: a seed's `renamed_to` keeps the repository's id; its old
+/// name finds nothing, its id answers the new name, and its work items stay
+/// the project's.
+#[test]
+fn a_renamed_repository_keeps_its_id_and_answers_its_new_name_there() {
+    let az = seeded("renamed");
+    let old = "/Fabrikam/_apis/git/repositories/web%20app";
+    let before = az.api("GET", old, Value::Null);
+    assert_eq!(before.status, 200, "{}", before.body);
+    let id = before.body["id"].as_str().unwrap().to_string();
+    let project = before.body["project"]["id"].as_str().unwrap().to_string();
+    az.admin(
+        "/seed",
+        json!({"repos": [{"name": "Fabrikam/web app", "renamed_to": "Fabrikam/web"}]}),
+    );
+    let gone = az.api("GET", old, Value::Null);
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    let by_id = az.api(
+        "GET",
+        &format!("/{project}/_apis/git/repositories/{id}"),
+        Value::Null,
+    );
+    assert_eq!(by_id.status, 200, "{}", by_id.body);
+    assert_eq!(by_id.body["id"], json!(id));
+    assert_eq!(by_id.body["name"], "web");
+    assert_eq!(by_id.body["project"]["name"], "Fabrikam");
+    let q = "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.WorkItemType] IN ('Issue') AND ([System.AreaPath] UNDER 'Fabrikam\\web app') AND [System.Tags] CONTAINS 'ready-for-agent' AND [System.State] NOT IN ('Done', 'Removed') ORDER BY [System.Id]";
+    let a = az.api(
+        "POST",
+        &format!("/{project}/_apis/wit/wiql"),
+        json!({"query": q}),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["workItems"][0]["id"], 1, "{}", a.body);
+}
+
 #[test]
 fn a_revision_names_its_writer_and_a_bypass_spoofs_only_changed_by() {
     let az = seeded("bypass");
