@@ -6,6 +6,7 @@
 //! before a corrective turn; a run's end removes it.
 
 use crate::config::Config;
+use crate::core::kube::workspace::GitAuth;
 use crate::forge::Forge;
 use crate::types::{IssueNumber, RepoName, RunId};
 use anyhow::{Context, Result};
@@ -89,33 +90,39 @@ pub fn git_url(cfg: &Config, repo: &RepoName) -> Result<String> {
         .ok_or_else(|| anyhow::anyhow!("workspace: forge.url is needed to fetch and push {repo}"))
 }
 
-/// On Azure DevOps, git's credential as a header (SPEC 2.2.2): a PAT as
-/// `Authorization: Basic` of `:` and the token, an Entra token as `Bearer`;
+/// The `Authorization` header git sends for `token` under `auth`: a PAT as
+/// `Basic` of `:` and the token, an Entra token as `Bearer`; None for
+/// askpass. The Basic credential's encoded form is held too: a git error
+/// that echoed the header would show it, never the token.
+pub fn auth_header(auth: GitAuth, token: &str) -> Option<String> {
+    match auth {
+        GitAuth::Login => None,
+        GitAuth::Basic => {
+            let basic = crate::redact::Secret::new(crate::forge::profile::basic_credential(token));
+            Some(format!("Authorization: Basic {}", basic.expose()))
+        }
+        GitAuth::Bearer => Some(format!("Authorization: Bearer {token}")),
+    }
+}
+
+/// On Azure DevOps, git's credential as a header (SPEC 2.2.2, `Config::git_auth`),
 /// handed to each git call as `http.<url>.extraHeader` in its environment.
 /// None on every other kind (askpass).
 pub fn git_header(cfg: &Config) -> Result<Option<afk_git::Credentials>> {
-    if !cfg.profile().git_header {
+    if cfg.git_auth() == GitAuth::Login {
         return Ok(None);
     }
-    let (token, header) = match cfg.entra_token()? {
-        Some(t) => {
-            let v = format!("Authorization: Bearer {}", t.expose());
-            (t, v)
-        }
-        None => {
-            let t = cfg.forge_token()?;
-            // the credential's encoded form is held too: a git error that
-            // echoed the header would show it, never the token
-            let basic =
-                crate::redact::Secret::new(crate::forge::profile::basic_credential(t.expose()));
-            (t, format!("Authorization: Basic {}", basic.expose()))
-        }
+    let (token, auth) = match cfg.entra_token()? {
+        Some(t) => (t, GitAuth::Bearer),
+        None => (cfg.forge_token()?, GitAuth::Basic),
     };
-    Ok(Some(afk_git::Credentials {
-        username: String::new(),
-        password: token.expose().to_string(),
-        header: Some(header),
-    }))
+    Ok(
+        auth_header(auth, token.expose()).map(|header| afk_git::Credentials {
+            username: String::new(),
+            password: token.expose().to_string(),
+            header: Some(header),
+        }),
+    )
 }
 
 /// The real workspace, under `runner.git_cache`.

@@ -95,6 +95,8 @@ pub struct PodEnv {
     dir: PathBuf,
     cache: PathBuf,
     secret: PathBuf,
+    /// how git gets the Secret's token (`kw::SCHEME_VAR`, the tick's word)
+    auth: kw::GitAuth,
     agent_exit: PathBuf,
     result: PathBuf,
 }
@@ -120,6 +122,8 @@ impl PodEnv {
             .parse()
             .map_err(|_| anyhow!("workspace: AFK_TURN is not a number"))?;
         let path = |n: &str| var(n).map(PathBuf::from);
+        let auth = kw::GitAuth::parse(std::env::var(kw::SCHEME_VAR).ok().as_deref())
+            .map_err(|e| anyhow!("workspace: {e}"))?;
         Ok(PodEnv {
             repo,
             branch,
@@ -129,6 +133,7 @@ impl PodEnv {
             dir: path("AFK_WORKSPACE_DIR")?,
             cache: path("AFK_GIT_CACHE")?,
             secret: path("AFK_GIT_SECRET")?,
+            auth,
             agent_exit: path("AFK_AGENT_EXIT")?,
             result: path("AFK_RESULT_FILE")?,
         })
@@ -149,13 +154,21 @@ impl PodEnv {
         }
     }
 
-    /// The forge credential from the mounted Secret (`username`, `token`),
-    /// each read with a cap.
+    /// The forge credential from the mounted Secret, each key read with a
+    /// cap: `token`, handed to git as the tick said (`kw::GitAuth`): with
+    /// afk's login (`username`) through askpass, or as the `Authorization`
+    /// header of afk's own git on that forge (SPEC 2.2.30), which needs no
+    /// `username`.
     fn workspace(&self) -> Result<afk_git::workspace::Workspace> {
+        let keys = if self.auth.is_header() {
+            "token"
+        } else {
+            "username and token"
+        };
         let read = |key: &str| -> Result<String> {
             let text = read_secret_key(&self.secret, key, 64 << 10).with_context(|| {
                 format!(
-                    "workspace: cannot read the git Secret's key {key} (runner.kubernetes.git_secret must have keys username and token)"
+                    "workspace: cannot read the git Secret's key {key} (runner.kubernetes.git_secret must have keys {keys})"
                 )
             })?;
             let v = text.trim().to_string();
@@ -165,16 +178,23 @@ impl PodEnv {
             );
             Ok(v)
         };
-        let creds = afk_git::Credentials {
-            username: read("username")?,
-            password: read("token")?,
-            header: None,
+        let token = crate::redact::Secret::new(read("token")?);
+        let creds = match crate::workspace::auth_header(self.auth, token.expose()) {
+            Some(header) => afk_git::Credentials {
+                username: String::new(),
+                password: token.expose().to_string(),
+                header: Some(header),
+            },
+            None => afk_git::Credentials {
+                username: read("username")?,
+                password: token.expose().to_string(),
+                header: None,
+            },
         };
-        Ok(afk_git::workspace::Workspace::new(
-            &self.cache,
-            "pod",
-            Some(creds),
-        ))
+        Ok(
+            afk_git::workspace::Workspace::new(&self.cache, "pod", Some(creds))
+                .with_secrets(crate::redact::held()),
+        )
     }
 
     /// Leave `text` as the container's termination message (bounded).

@@ -266,4 +266,32 @@ mod tests {
             }
         }
     }
+
+    /// git gets a PAT as Basic of `:` and the token, an Entra token as
+    /// Bearer (SPEC 2.2.2), decided from the config alone (the Kubernetes
+    /// runner tells its git containers so, SPEC 2.2.30); any other kind's
+    /// git gets afk's login through askpass.
+    #[test]
+    fn git_gets_the_credential_the_way_the_profile_and_its_kind_say() {
+        use crate::core::kube::workspace::GitAuth;
+        let cases = [
+            (ado(TOKEN, ""), GitAuth::Basic),
+            (
+                ado("entra_token_env = \"AFK_ENTRA\"\n", ""),
+                GitAuth::Bearer,
+            ),
+            (
+                ado("entra_token_file = \"/run/afk/entra\"\n", ""),
+                GitAuth::Bearer,
+            ),
+            (
+                "[forge]\nkind = \"gitea\"\nurl = \"https://git.example.org\"\n".into(),
+                GitAuth::Login,
+            ),
+        ];
+        for (text, want) in cases {
+            let c = parse(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));
+            assert_eq!(c.git_auth(), want, "{text}");
+        }
+    }
 }

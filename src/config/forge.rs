@@ -229,6 +229,21 @@ impl Config {
         }
     }
 
+    /// How git gets afk's credential (SPEC 2.2.2), without reading it: as a
+    /// header where the forge's profile says so, `Basic` for a PAT or
+    /// `Bearer` for an Entra token (`entra_token_file` or `entra_token_env`
+    /// set); else afk's login and the token through askpass. Also what the
+    /// Kubernetes runner's git containers are told (SPEC 2.2.30).
+    pub fn git_auth(&self) -> crate::core::kube::workspace::GitAuth {
+        use crate::core::kube::workspace::GitAuth;
+        let entra = self.forge.entra_token_file.is_some() || !self.forge.entra_token_env.is_empty();
+        match (self.profile().git_header, entra) {
+            (false, _) => GitAuth::Login,
+            (true, false) => GitAuth::Basic,
+            (true, true) => GitAuth::Bearer,
+        }
+    }
+
     /// Azure DevOps' Entra access token (`entra_token_file`, else
     /// `entra_token_env`), re-read every tick; None: a PAT is configured. A
     /// token that expired, or expires before the tick's deadline, is an

@@ -1,14 +1,15 @@
 //! The reference agent image's entrypoint (contrib/agent-image/entrypoint.sh),
 //! run under `sh` against `afk sandbox` with a scripted agent, no container
 //! runtime: git configured from GIT_TOKEN (the token in no file, argv or
-//! output), clone, the agent's commits pushed, the pull request opened through
-//! the forge's API when the agent did not, on both dialects. Outside its
+//! output; on Azure DevOps a Basic header with an empty user name in git's
+//! environment), clone, the agent's commits pushed, the pull request opened
+//! through the forge's API when the agent did not, on every dialect. Outside its
 //! container it refuses and touches nothing; it never removes a folder; with
 //! afk's workspace (`AFK_WORKSPACE=afk`, which afk sets) it only runs the
 //! agent in afk's checkout, and afk forwards the work.
 
 use crate::support::*;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 fn entrypoint() -> PathBuf {
@@ -25,12 +26,23 @@ git add -A
 git commit -q -m "Work on #$AFK_ISSUE"
 if [ "$MODE" = self ]; then
   git push -q origin "$AFK_BRANCH"
-  printf 'header = "%s: %s%s"\n' "$AUTH_NAME" "$AUTH_SCHEME" "$GIT_TOKEN" | curl -s --config - -o /dev/null \
+  printf 'header = "%s"\n' "$AUTH" | curl -s --config - -o /dev/null \
     -X POST -H 'Content-Type: application/json' \
-    --data-binary "{\"$F_HEAD\":\"$AFK_BRANCH\",\"$F_BASE\":\"main\",\"title\":\"Mine\",\"$F_BODY\":\"Closes #$AFK_ISSUE\"}" \
-    "$AGENT_FORGE_API$PRS_PATH"
+    --data-binary "{\"$F_HEAD\":\"$REFS$AFK_BRANCH\",\"$F_BASE\":\"${REFS}main\",\"title\":\"Mine\",\"$F_BODY\":\"Closes #$AFK_ISSUE\"}" \
+    "$AGENT_FORGE_API$PRS_PATH$PRS_QUERY"
 fi
 "#;
+
+/// What the entrypoint is told of the forge beside its API root, by
+/// dialect: the web root it clones under (Azure DevOps: the organization's
+/// URL), how a PR names its branches (Azure DevOps: full refs) and the query
+/// every API call carries (Azure DevOps: its `api-version`).
+fn forge_side(sb: &Sandbox) -> (String, &'static str, &'static str) {
+    match sb.dialect {
+        Dialect::Gitea | Dialect::Github | Dialect::Gitlab => (sb.url.clone(), "", ""),
+        Dialect::AzureDevops => (sb.api_url(), "refs/heads/", "?api-version=7.1"),
+    }
+}
 
 struct Ran {
     code: i32,
@@ -48,7 +60,9 @@ fn run(sb: &Sandbox, scratch: &Scratch, mode: &str) -> Ran {
     std::fs::create_dir_all(&home).unwrap();
     let prompt = scratch.write("prompt.md", "fix issue 7");
     let progress = scratch.path("progress.jsonl");
-    let api = &sb.dialect.profile().api;
+    let (web, refs, query) = forge_side(sb);
+    // the agent's own PR request: its credential as the forge takes it
+    let (auth_name, auth) = auth_header(sb.dialect, TOKEN);
     let [head, base, _, body] = sb.dialect.pr_fields();
     let out = std::process::Command::new("sh")
         .arg(entrypoint())
@@ -63,16 +77,17 @@ fn run(sb: &Sandbox, scratch: &Scratch, mode: &str) -> Ran {
         .env("AFK_ISSUE", "7")
         .env("AFK_PROMPT_FILE", &prompt)
         .env("AFK_PROGRESS_FILE", &progress)
-        .env("AGENT_FORGE_URL", &sb.url)
+        .env("AGENT_FORGE_URL", &web)
         .env("AGENT_FORGE_API", sb.api_url())
         .env("AGENT_FORGE_KIND", sb.dialect.name())
         .env("MODE", mode)
-        .env("AUTH_NAME", api.auth_header)
-        .env("AUTH_SCHEME", api.scheme)
+        .env("AUTH", format!("{auth_name}: {auth}"))
+        .env("REFS", refs)
         .env("F_HEAD", head)
         .env("F_BASE", base)
         .env("F_BODY", body)
         .env("PRS_PATH", prs_path(sb))
+        .env("PRS_QUERY", query)
         .env("AGENT_IN_CONTAINER", "1")
         .output()
         .unwrap();
@@ -135,23 +150,45 @@ both_dialects! {
             .into_iter()
             .find(|r| r["method"] == "POST" && r["status"] == 201)
             .unwrap();
-        let [head, _, _, body] = sb.dialect.pr_fields();
-        assert_eq!(pr["body"][head], "afk/issue-7");
+        let [head, base, _, body] = sb.dialect.pr_fields();
+        let (_, refs, _) = forge_side(&sb);
+        assert_eq!(pr["body"][head], format!("{refs}afk/issue-7"));
+        assert_eq!(pr["body"][base], format!("{refs}main"));
         assert_eq!(pr["body"][body], "Closes #7");
+        if sb.dialect == Dialect::AzureDevops {
+            // the work item linked, and nothing that completes the PR
+            assert_eq!(pr["body"]["workItemRefs"], json!([{"id": "7"}]), "{pr}");
+            assert!(pr["body"].get("completionOptions").is_none(), "{pr}");
+            // every request, git's and the API's, carried a PAT as Basic
+            // with an empty user name
+            let git_log = sb.admin("GET", "/git", None);
+            let seen: Vec<Value> = api_list(&git_log)
+                .into_iter()
+                .map(|g| g["auth"].clone())
+                .chain(sb.requests().into_iter().map(|r| r["auth"].clone()))
+                .collect();
+            assert!(!seen.is_empty());
+            for a in &seen {
+                assert_eq!(a, &json!({"scheme": "Basic", "user": ""}), "{git_log}");
+            }
+        }
         // the branch is on the forge, with the agent's commit
         let heads = git(&sb.git.join("acme/api.git"), &["log", "--format=%s", "afk/issue-7"]);
         assert!(heads.contains("Work on #7"), "{heads}");
         let progress = std::fs::read_to_string(scratch.path("progress.jsonl")).unwrap();
         assert!(progress.contains("\"pushed\""), "{progress}");
 
-        // the token is in no output and no file the entrypoint or git wrote
-        assert!(!ran.output.contains(TOKEN), "{}", ran.output);
+        // the token (nor Azure DevOps' Basic form of it) is in no output
+        // and no file the entrypoint or git wrote
+        let basic = afk::forge::profile::basic_credential(TOKEN);
+        assert!(!ran.output.contains(TOKEN) && !ran.output.contains(&basic), "{}", ran.output);
         let mut files = vec![];
         files_under(&ran.home, &mut files);
         assert!(files.iter().any(|(p, _)| p.ends_with(".gitconfig")));
         for (p, bytes) in &files {
+            let text = String::from_utf8_lossy(bytes);
             assert!(
-                !String::from_utf8_lossy(bytes).contains(TOKEN),
+                !text.contains(TOKEN) && !text.contains(&basic),
                 "{} holds the token",
                 p.display()
             );

@@ -892,6 +892,29 @@ mod tests {
         }
     }
 
+    /// With `workspace = "agent"` the agent does its own git and opens its
+    /// PR, so the box lets out the forge's host: on Azure DevOps the
+    /// organization's (SPEC 2.2.30). With afk's workspace, no forge at all.
+    #[test]
+    fn the_agents_own_git_reaches_the_forges_host_only_with_workspace_agent() {
+        let azure = "kind = \"azure-devops\"\nurl = \"https://dev.azure.com/fabrikam\"\n";
+        let gitea = "kind = \"gitea\"\nurl = \"https://git.example.org:3000\"\n";
+        let cases: [(&str, &str, &[&str]); 3] = [
+            (azure, "agent", &["dev.azure.com:443"]),
+            (azure, "afk", &[]),
+            (gitea, "agent", &["git.example.org:3000"]),
+        ];
+        for (forge, workspace, want) in cases {
+            let text = format!(
+                "[forge]\n{forge}token_env = \"AFK_FORGE_TOKEN\"\n\n[runner]\nworkspace = \"{workspace}\"\n"
+            );
+            let cfg = crate::config::Config::parse(&text, Path::new("/etc/afk"))
+                .unwrap_or_else(|e| panic!("{text}\n{e}"));
+            let want: Vec<HostPort> = want.iter().map(|a| HostPort::parse(a).unwrap()).collect();
+            assert_eq!(default_allow(&cfg, false), want, "{text}");
+        }
+    }
+
     #[test]
     fn the_box_listens_on_the_models_loopback_and_proxies_the_rest() {
         let allow = ["127.0.0.1:3128", "api.anthropic.com:443", "localhost:11434"];

@@ -39,6 +39,7 @@ impl KubernetesRunner {
             // the image does not change who may read the credential
             image: "afk",
             secret: &self.cfg.git_secret,
+            auth: self.git_auth,
             url: &forge.git_url(url, "doctor"),
             gate: &self.gate,
         };

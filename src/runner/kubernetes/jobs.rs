@@ -140,6 +140,7 @@ impl KubernetesRunner {
             let git = crate::core::kube::workspace::GitSide {
                 image: &image,
                 secret: &self.cfg.git_secret,
+                auth: self.git_auth,
                 url: &url,
                 gate: &self.gate,
             };

@@ -63,6 +63,9 @@ pub struct KubernetesRunner {
     /// address, where the Job's git containers fetch and push a repo
     /// (`Profile::git_url`); None with `workspace = "agent"`
     forge_url: Option<(&'static crate::forge::Profile, String)>,
+    /// how the git containers hand `git_secret`'s token to git
+    /// (`Config::git_auth`: the profile's header, or afk's login)
+    git_auth: crate::core::kube::workspace::GitAuth,
     /// the git containers' image when `git_image` is empty: the tick's own
     /// pod's, read once
     own_image: std::sync::OnceLock<std::result::Result<String, crate::types::Invalid>>,
@@ -92,6 +95,7 @@ impl KubernetesRunner {
             instance: std::sync::OnceLock::new(),
             forge_url: (cfg.runner.workspace() == crate::types::Workspace::Afk)
                 .then(|| (cfg.profile(), cfg.forge.url.clone())),
+            git_auth: cfg.git_auth(),
             own_image: std::sync::OnceLock::new(),
             gateway: gateway::setup(cfg),
             gate: crate::core::kube::workspace::gate_env(

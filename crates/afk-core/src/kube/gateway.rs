@@ -370,6 +370,7 @@ mod tests {
                     &crate::kube::workspace::GitSide {
                         image: "afk:1",
                         secret: "git",
+                        auth: crate::kube::workspace::GitAuth::Login,
                         url: "https://forge/o/r.git",
                         gate: "{}",
                     },
@@ -516,6 +517,7 @@ mod tests {
                     &crate::kube::workspace::GitSide {
                         image: "afk:1",
                         secret: "git",
+                        auth: crate::kube::workspace::GitAuth::Login,
                         url: "https://forge/o/r.git",
                         gate: "{}",
                     },

@@ -134,6 +134,7 @@ mod tests {
         let g = crate::kube::workspace::GitSide {
             image: "afk",
             secret: "afk-git",
+            auth: crate::kube::workspace::GitAuth::Login,
             url: "https://git.example.org/a/b.git",
             gate: "{}",
         };

@@ -37,12 +37,62 @@ pub(crate) const RESULT_PATH: &str = "/dev/termination-log";
 /// What Kubernetes keeps of a termination message.
 pub const RESULT_MAX: usize = 4096;
 
+/// How the git containers hand `git_secret`'s `token` to git: the tick
+/// says (`SCHEME_VAR`), from the forge's profile and the kind of credential
+/// afk itself holds, so the git containers never branch on the forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitAuth {
+    /// `username` (afk's login) and `token` as the password, through askpass
+    Login,
+    /// a PAT as `Authorization: Basic` of `:` and the token, with no user
+    /// name (Azure DevOps, SPEC 2.2.2); the Secret needs no `username`
+    Basic,
+    /// an Entra access token as `Authorization: Bearer`
+    Bearer,
+}
+
+/// The variable that tells the git containers the [`GitAuth`].
+pub const SCHEME_VAR: &str = "AFK_GIT_SCHEME";
+
+impl GitAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GitAuth::Login => "login",
+            GitAuth::Basic => "basic",
+            GitAuth::Bearer => "bearer",
+        }
+    }
+
+    /// The value of [`SCHEME_VAR`]; unset or empty is [`GitAuth::Login`] (a
+    /// Job made before the variable existed), anything else unknown an
+    /// error: never a credential sent in a way the tick did not ask for.
+    pub fn parse(value: Option<&str>) -> Result<GitAuth, String> {
+        match value.map(str::trim).unwrap_or("") {
+            "" | "login" => Ok(GitAuth::Login),
+            "basic" => Ok(GitAuth::Basic),
+            "bearer" => Ok(GitAuth::Bearer),
+            other => Err(format!(
+                "{SCHEME_VAR} {:?} is not login, basic or bearer",
+                crate::sanitize::one_line(other, 40)
+            )),
+        }
+    }
+
+    /// Whether git gets the credential as a header (no user name needed).
+    pub fn is_header(self) -> bool {
+        self != GitAuth::Login
+    }
+}
+
 /// The git side of a turn's pod.
 pub struct GitSide<'a> {
     /// `runner.kubernetes.git_image` (afk's own image by default)
     pub image: &'a str,
-    /// `runner.kubernetes.git_secret`: keys `username` and `token`
+    /// `runner.kubernetes.git_secret`: key `token`, and `username` when
+    /// `auth` is [`GitAuth::Login`]
     pub secret: &'a str,
+    /// how the git containers hand the token to git
+    pub auth: GitAuth,
     /// the repository's git URL on the forge (no credential in it)
     pub url: &'a str,
     /// the change gate's policy the forwarding container applies
@@ -124,6 +174,7 @@ fn git_container(name: &str, g: &GitSide, env: &[(String, String)], template: &V
         ("AFK_GIT_SECRET", SECRET_PATH),
         ("AFK_AGENT_EXIT", AGENT_EXIT_PATH),
         ("AFK_RESULT_FILE", RESULT_PATH),
+        (SCHEME_VAR, g.auth.as_str()),
         (GATE_VAR, g.gate),
     ] {
         vars.push(json!({"name": k, "value": v}));
@@ -454,6 +505,7 @@ mod tests {
         let g = GitSide {
             image: "afk",
             secret: "afk-git",
+            auth: GitAuth::Login,
             url: "https://git.example.org/a/b.git",
             gate: "{}",
         };
@@ -561,12 +613,51 @@ mod tests {
         .collect()
     }
 
+    /// The git containers are told how to hand the token to git, and take
+    /// only the words the tick writes (SPEC 2.2.30: on Azure DevOps the
+    /// same header as afk's own git).
+    #[test]
+    fn the_git_containers_are_told_how_git_gets_the_credential() {
+        for auth in [GitAuth::Login, GitAuth::Basic, GitAuth::Bearer] {
+            let mut j = job();
+            let g = GitSide {
+                image: "afk:1",
+                secret: "afk-git",
+                auth,
+                url: "https://dev.azure.com/fabrikam/Fabrikam/_git/api",
+                gate: "{}",
+            };
+            with_git(&mut j, &g, &env());
+            let pod = &j["spec"]["template"]["spec"];
+            for git in [&pod["initContainers"][0], &pod["containers"][0]] {
+                let said: Vec<&Value> = git["env"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|v| v["name"] == SCHEME_VAR)
+                    .map(|v| &v["value"])
+                    .collect();
+                assert_eq!(said, [&json!(auth.as_str())], "{auth:?}");
+            }
+            let agent = pod["initContainers"][1]["env"].to_string();
+            assert!(!agent.contains(SCHEME_VAR), "{agent}");
+            assert_eq!(GitAuth::parse(Some(auth.as_str())), Ok(auth));
+        }
+        assert_eq!(GitAuth::parse(None), Ok(GitAuth::Login));
+        assert_eq!(GitAuth::parse(Some(" ")), Ok(GitAuth::Login));
+        assert!(GitAuth::parse(Some("Basic")).is_err());
+        assert!(GitAuth::parse(Some("token")).is_err());
+        assert!(GitAuth::Basic.is_header() && GitAuth::Bearer.is_header());
+        assert!(!GitAuth::Login.is_header());
+    }
+
     #[test]
     fn the_forge_credential_is_mounted_only_in_the_git_containers() {
         let mut j = job();
         let g = GitSide {
             image: "afk:1",
             secret: "afk-git",
+            auth: GitAuth::Login,
             url: "https://forge.example/acme/api.git",
             gate: "{}",
         };
