@@ -1,3 +1,4 @@
+// One file: the turn's pod and its git containers' rules (~500 lines) and the table tests that pin them, kept beside them
 //! afk's workspace inside a turn's Job
 //! (docs/kubernetes.md#3-the-agents-image-and-the-git-around-it), pure: the pod
 //! a turn becomes when `runner.workspace = "afk"` runs on Kubernetes, and the
