@@ -52,12 +52,24 @@ pub fn keeper(path: &Path, dry_run: bool) -> Box<dyn TokenKeeper> {
 
 /// The state file's `forge_ids` table as the forge's keeper of
 /// repositories' ids (a wrapper, as [`Tokens`]).
+/// The table is read whole at the first lookup of a tick, once.
 #[derive(Debug)]
-pub struct Ids(pub IdFile);
+pub struct Ids(pub IdFile, std::sync::OnceLock<Result<IdTable, String>>);
+
+/// The recorded ids by name: `name → (project id, repository id)`.
+type IdTable = std::collections::HashMap<String, (String, String)>;
 
 impl RepoIds for Ids {
     fn recorded(&self, name: &str) -> anyhow::Result<Option<(String, String)>> {
-        self.0.recorded(name)
+        let table = self.1.get_or_init(|| {
+            (self.0.all())
+                .map(|rows| rows.into_iter().map(|(n, p, r)| (n, (p, r))).collect())
+                .map_err(|e| format!("{e:#}"))
+        });
+        match table {
+            Ok(t) => Ok(t.get(name).cloned()),
+            Err(e) => Err(anyhow::anyhow!("{e}")),
+        }
     }
     fn record(&self, name: &str, project_id: &str, repository_id: &str) -> anyhow::Result<()> {
         self.0.record(name, project_id, repository_id)
@@ -68,9 +80,12 @@ impl RepoIds for Ids {
 /// file at `path` (a dry run's reads and never writes), by the forge's API
 /// root (a config without one builds no forge: building it says why).
 pub fn ids(c: &Config, path: &Path, dry_run: bool) -> Arc<dyn RepoIds> {
-    Arc::new(Ids(IdFile {
-        path: path.to_path_buf(),
-        forge: c.api_root().unwrap_or_default(),
-        dry_run,
-    }))
+    Arc::new(Ids(
+        IdFile {
+            path: path.to_path_buf(),
+            forge: c.api_root().unwrap_or_default(),
+            dry_run,
+        },
+        std::sync::OnceLock::new(),
+    ))
 }

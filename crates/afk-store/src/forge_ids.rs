@@ -73,6 +73,26 @@ impl IdFile {
         .map_err(|e| anyhow::Error::new(super::describe(&self.path, &e)))
     }
 
+    /// Every `(name, project id, repository id)` recorded for this forge:
+    /// one read a tick (each repository's own read would open the file
+    /// once more, on its critical path).
+    pub fn all(&self) -> Result<Vec<(String, String, String)>> {
+        let Some(c) = self.open(false)? else {
+            return Ok(vec![]);
+        };
+        let failed = |e: rusqlite::Error| anyhow::Error::new(super::describe(&self.path, &e));
+        let mut st = c
+            .prepare("SELECT name, project_id, repository_id FROM forge_ids WHERE forge = ?1")
+            .map_err(failed)?;
+        let rows = st
+            .query_map(params![self.forge], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(failed)?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(failed)
+    }
+
     /// Record `name`'s ids; the first record stays. A dry run writes nothing.
     pub fn record(&self, name: &str, project_id: &str, repository_id: &str) -> Result<()> {
         if self.dry_run {
