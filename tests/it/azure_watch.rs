@@ -403,7 +403,6 @@ fn a_delayed_answer_leaves_doctors_repository_reads_out_and_says_so() {
 /// delayed: no other read of the forge's API follows, the generic lines'
 /// (the tags, afk's permission, the webhook) included.
 #[test]
-#[ignore = "SPEC 2.2.7 not built yet: doctor's shared per-repository checks (tags, permission, hooks) still read after a delayed answer (#86)"]
 fn after_a_delayed_answer_doctor_starts_no_other_read() {
     with_dialect(AZ, || {
         let sb = start_with(json!({}), json!([]));
@@ -697,7 +696,6 @@ fn a_resolved_thread_asks_nothing_and_anothers_approval_supersedes_no_ask() {
 /// SPEC 2.2.21: a thread is superseded by its own status, never by another
 /// thread's: alice's second thread, resolved, leaves her first one asking.
 #[test]
-#[ignore = "SPEC 2.2.21 not built yet: a later entry by the same person supersedes an ask in the core, not only a fixed status of that thread or a later approval (#86)"]
 fn a_resolved_thread_supersedes_no_other_thread_of_the_same_person() {
     with_dialect(AZ, || {
         let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
@@ -739,7 +737,6 @@ fn the_same_persons_later_approval_supersedes_her_thread_and_her_waiting_vote() 
 /// than the thread's last trusted comment"): alice approves, then opens a
 /// thread asking for more; the thread gets its review turn.
 #[test]
-#[ignore = "SPEC 2.2.21 not built yet: a vote supersedes by its place in the list, not by its date against the thread's last trusted comment (#86)"]
 fn an_approval_older_than_the_threads_last_trusted_comment_supersedes_nothing() {
     with_dialect(AZ, || {
         let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
@@ -882,7 +879,6 @@ fn an_unknown_verb_on_the_work_item_gets_one_reply_there() {
 /// in the same PR thread": afk's answer is a comment of that thread, and
 /// no thread of its own says it.
 #[test]
-#[ignore = "SPEC 2.2.22 not built yet: the reply to an unknown verb opens a new thread instead of answering in the same one (#86)"]
 fn an_unknown_verb_in_a_pr_thread_is_answered_once_in_that_thread() {
     with_dialect(AZ, || {
         let (sb, afk) = dispatched("");

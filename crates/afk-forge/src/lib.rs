@@ -85,6 +85,13 @@ pub trait ForgeReads: Send + Sync {
     fn token_info(&self) -> Option<Result<TokenInfo>> {
         None
     }
+    /// Whether this tick may still make its optional reads (doctor's, the
+    /// once-a-tick rereads of lists that did not change): false once the
+    /// forge slowed afk down (Azure DevOps' `X-RateLimit-Delay` or
+    /// `X-RateLimit-Remaining: 0`, SPEC 2.2.7). True by default.
+    fn optional_reads(&self) -> bool {
+        true
+    }
     /// The repository's default branch and its branch protection rules
     /// (GitLab's `protected_branches`) for `afk doctor`. None: the forge's
     /// rules are not read.
@@ -194,6 +201,19 @@ pub trait ForgeWrites: Send + Sync {
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()>;
     fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()>;
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment>;
+    /// Answer comment `to` of `on` where it was said: a reply in its thread
+    /// where the forge keeps threads (Azure DevOps' PR threads, SPEC
+    /// 2.2.22); by default a new comment on `on`.
+    fn reply_to_comment(
+        &self,
+        repo: &RepoName,
+        on: Target,
+        to: i64,
+        body: &str,
+    ) -> Result<Comment> {
+        let _ = to;
+        self.create_comment(repo, on, body)
+    }
     /// Edit comment `id` (afk's own) on issue or PR `on`: GitLab names a
     /// note by its issue or merge request; Gitea and GitHub by its id alone.
     fn edit_comment(&self, repo: &RepoName, on: Target, id: i64, body: &str) -> Result<Comment>;

@@ -58,6 +58,13 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
         };
         d.add("token", level, text);
     }
+    // doctor's reads are optional: none once the forge slowed afk down
+    // (SPEC 2.2.7); its own lines said so
+    if !forge.optional_reads() {
+        let text = "skipped: the forge slowed afk down (a delayed answer, see the rate limit line): each repo's labels, permission and hooks, the mirrors and the status issue wait for the next doctor";
+        d.add("forge checks", Level::Warn, text.to_string());
+        return Ok(());
+    }
     if no_installation {
         let text = "skipped: the installation token, its repos, the rate limit, each repo's labels and permissions, the mirrors and the status issue all need the installation (see the line above)";
         d.add("forge checks", Level::Warn, text.to_string());

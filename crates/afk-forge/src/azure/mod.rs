@@ -391,6 +391,9 @@ impl ForgeReads for AzureDevops {
         self.subscriptions()
     }
 
+    fn optional_reads(&self) -> bool {
+        self.http.optional_reads()
+    }
     fn diagnose(&self) -> Vec<crate::Diagnosis> {
         self.diagnosis()
     }
@@ -503,6 +506,20 @@ impl ForgeWrites for AzureDevops {
         match on {
             Target::Issue(n) => self.post_item_comment(repo, n, body),
             Target::Pr(n) => self.post_pr_thread(repo, n, body),
+        }
+    }
+
+    fn reply_to_comment(
+        &self,
+        repo: &RepoName,
+        on: Target,
+        to: i64,
+        body: &str,
+    ) -> Result<Comment> {
+        self.writable(repo)?;
+        match on {
+            Target::Issue(n) => self.post_item_comment(repo, n, body),
+            Target::Pr(n) => self.post_pr_reply(repo, n, to, body),
         }
     }
 

@@ -383,6 +383,7 @@ impl AzureDevops {
                 });
             }
         }
+        in_supersede_order(&mut out);
         Ok(out)
     }
 
@@ -444,6 +445,29 @@ impl AzureDevops {
             .ok_or_else(|| anyhow!("forge: POST {path}: the new thread has no comment"))?;
         let login = self.login_of_ref(&c.author)?;
         Ok(to_comment(&self.pull_url(repo, pr.0), t.id, login, c))
+    }
+
+    /// A reply in the thread of PR comment `to` (`POST .../threads/{id}/comments`
+    /// with `parentCommentId`): where a command was said (SPEC 2.2.22).
+    pub(super) fn post_pr_reply(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        to: i64,
+        body: &str,
+    ) -> Result<Comment> {
+        let (thread, parent) = pr_comment_parts(to);
+        let path = format!(
+            "{}/pullRequests/{}/threads/{thread}/comments",
+            self.git(repo)?,
+            pr.0
+        );
+        let reply = json!({ "parentCommentId": parent, "content": body, "commentType": "text" });
+        let c: wire::PrComment = self
+            .http
+            .json("POST", &v(&path, API_VERSION), Some(&reply))?;
+        let login = self.login_of_ref(&c.author)?;
+        Ok(to_comment(&self.pull_url(repo, pr.0), thread, login, c))
     }
 
     pub(super) fn patch_pr_comment(
@@ -792,9 +816,73 @@ fn combined(statuses: &[CommitStatus]) -> &'static str {
     }
 }
 
+/// The reviews in the order the core reads "a later one by the same person
+/// supersedes" by (SPEC 2.2.21): a resolved thread or talk first (it
+/// resolves itself, never another thread), then the asks and the votes by
+/// their dates (a vote supersedes a thread only when it came after the
+/// thread's last comment), an undated vote last.
+fn in_supersede_order(reviews: &mut [Review]) {
+    reviews.sort_by(|a, b| {
+        let rank = |r: &Review| match (r.state, &r.submitted_at) {
+            (ReviewState::Dismissed | ReviewState::Commented, _) => 0,
+            (_, Some(_)) => 1,
+            (_, None) => 2,
+        };
+        (rank(a), &a.submitted_at).cmp(&(rank(b), &b.submitted_at))
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn azure_reviews_supersede_by_date_and_a_resolved_thread_supersedes_no_other() {
+        let r = |id: i64, state: ReviewState, at: Option<&str>| Review {
+            id,
+            author: "alice".into(),
+            state,
+            commit_sha: String::new(),
+            submitted_at: at.map(str::to_string),
+            body: String::new(),
+            body_cut: false,
+            comments_count: None,
+        };
+        use ReviewState::{Approved, ChangesRequested, Dismissed};
+        // (the reviews as read, the ids in the order the core reads them)
+        let cases: [(Vec<Review>, Vec<i64>); 3] = [
+            // her fixed thread 2 comes before her active thread 1
+            (
+                vec![
+                    r(1, ChangesRequested, Some("2026-01-01T10:00:00Z")),
+                    r(2, Dismissed, Some("2026-01-01T11:00:00Z")),
+                ],
+                vec![2, 1],
+            ),
+            // an approval older than the thread's last comment comes before it
+            (
+                vec![
+                    r(1, ChangesRequested, Some("2026-01-01T12:00:00Z")),
+                    r(9, Approved, Some("2026-01-01T11:00:00Z")),
+                ],
+                vec![9, 1],
+            ),
+            // a later approval after it; an undated vote last
+            (
+                vec![
+                    r(8, Approved, None),
+                    r(9, Approved, Some("2026-01-01T13:00:00Z")),
+                    r(1, ChangesRequested, Some("2026-01-01T12:00:00Z")),
+                ],
+                vec![1, 9, 8],
+            ),
+        ];
+        for (mut reviews, want) in cases {
+            in_supersede_order(&mut reviews);
+            let got: Vec<i64> = reviews.iter().map(|r| r.id).collect();
+            assert_eq!(got, want);
+        }
+    }
 
     #[test]
     fn a_description_is_cut_to_four_thousand_characters_and_keeps_closes_and_the_run() {

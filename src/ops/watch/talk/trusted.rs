@@ -238,7 +238,8 @@ pub(super) fn carry_out(
                 w.t.settled.command_prefix,
                 TalkSaid::VERBS.replace(", ", &format!("`, `{} ", w.t.settled.command_prefix))
             );
-            w.t.forge()?.create_comment(&run.repo, on, &body)?;
+            // answered where it was said (a PR thread's reply on Azure DevOps)
+            w.t.forge()?.reply_to_comment(&run.repo, on, c.id, &body)?;
             note(Handled::Answered("unknown verb".into()))?;
             return Ok(false);
         }
