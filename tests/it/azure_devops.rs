@@ -37,7 +37,7 @@ fn start(issues: Value) -> Sandbox {
 }
 
 /// As [`start`], with more `collaborators` (`{"login": "write"}`).
-fn start_with(collaborators: Value, issues: Value) -> Sandbox {
+pub(crate) fn start_with(collaborators: Value, issues: Value) -> Sandbox {
     let mut r = repo(REPO, issues);
     for (who, perm) in collaborators.as_object().unwrap() {
         r["collaborators"][who] = perm.clone();
@@ -46,12 +46,12 @@ fn start_with(collaborators: Value, issues: Value) -> Sandbox {
 }
 
 /// `POST /_admin/ado/<call>` (docs/sandbox.md, the Azure DevOps dialect).
-fn ado(sb: &Sandbox, call: &str, body: Value) -> Value {
+pub(crate) fn ado(sb: &Sandbox, call: &str, body: Value) -> Value {
     sb.admin("POST", &format!("/ado/{call}"), Some(body))
 }
 
 /// The run's PR: acme/api's first (pull requests are numbered apart).
-fn pr() -> u64 {
+pub(crate) fn pr() -> u64 {
     AZ.first_pr(1)
 }
 
@@ -87,7 +87,7 @@ fn state(sb: &Sandbox, n: u64) -> String {
 
 /// Whether request `q`'s path (after the organization) ends with `tail`,
 /// as the service compares paths: case-insensitively.
-fn ends(q: &Value, tail: &str) -> bool {
+pub(crate) fn ends(q: &Value, tail: &str) -> bool {
     q["path"]
         .as_str()
         .unwrap_or_default()
@@ -97,7 +97,7 @@ fn ends(q: &Value, tail: &str) -> bool {
 
 /// The requests that change something on the forge: every one but a
 /// read, WIQL's and the batch read's `POST`s being reads.
-fn forge_writes(sb: &Sandbox) -> Vec<Value> {
+pub(crate) fn forge_writes(sb: &Sandbox) -> Vec<Value> {
     sb.requests()
         .into_iter()
         .filter(|q| {
@@ -151,7 +151,7 @@ fn skipped(r: &Value, n: u64) -> Value {
 
 /// Who liked comment `comment` of `on` (a work-item comment, or a PR
 /// thread's first comment by the thread's id).
-fn likes(sb: &Sandbox, on: On, comment: i64) -> Vec<String> {
+pub(crate) fn likes(sb: &Sandbox, on: On, comment: i64) -> Vec<String> {
     let (code, got) = sb.reactions(REPO, on, comment);
     assert_eq!(code, 200, "the likes of {comment} on {on:?}");
     got.into_iter().map(|(who, _)| who).collect()
@@ -174,7 +174,7 @@ fn afk_in_threads(sb: &Sandbox) -> Vec<String> {
 }
 
 /// A new thread on the run's PR by `by` (its first comment `text`): its id.
-fn thread(sb: &Sandbox, by: &str, text: &str, more: Value) -> i64 {
+pub(crate) fn thread(sb: &Sandbox, by: &str, text: &str, more: Value) -> i64 {
     let mut body = json!({"pr": pr(), "by": by, "text": text});
     for (k, v) in more.as_object().unwrap() {
         body[k] = v.clone();
@@ -183,7 +183,7 @@ fn thread(sb: &Sandbox, by: &str, text: &str, more: Value) -> i64 {
 }
 
 /// A work-item comment on #1 by `by`: its id.
-fn item_comment(sb: &Sandbox, by: &str, text: &str) -> i64 {
+pub(crate) fn item_comment(sb: &Sandbox, by: &str, text: &str) -> i64 {
     ado(
         sb,
         "comment",
@@ -195,12 +195,12 @@ fn item_comment(sb: &Sandbox, by: &str, text: &str) -> i64 {
 
 // ---- afk ---------------------------------------------------------------------
 
-fn prompt(afk: &Afk, turn: u32) -> String {
+pub(crate) fn prompt(afk: &Afk, turn: u32) -> String {
     std::fs::read_to_string(afk.scratch.path(&format!("state/runs/1/prompt-{turn}.md")))
         .unwrap_or_default()
 }
 
-fn agent_log(afk: &Afk) -> String {
+pub(crate) fn agent_log(afk: &Afk) -> String {
     std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap_or_default()
 }
 
@@ -216,21 +216,21 @@ fn executable(afk: &Afk, rel: &str, text: &str) {
 }
 
 /// One watch tick that must end well: its report.
-fn watch(afk: &Afk) -> Value {
+pub(crate) fn watch(afk: &Afk) -> Value {
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
     r
 }
 
-fn action(r: &Value) -> (String, Option<String>) {
+pub(crate) fn action(r: &Value) -> (String, Option<String>) {
     action_of(r, 1)
 }
 
-fn wait(why: &str) -> (String, Option<String>) {
+pub(crate) fn wait(why: &str) -> (String, Option<String>) {
     ("wait".into(), Some(why.into()))
 }
 
-fn turn(why: &str) -> (String, Option<String>) {
+pub(crate) fn turn(why: &str) -> (String, Option<String>) {
     ("corrective_turn".into(), Some(why.into()))
 }
 

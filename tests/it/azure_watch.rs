@@ -18,6 +18,10 @@
 //! assertion is what afk wrote on the forge, its reports, prompts and exit
 //! codes.
 
+use crate::azure_devops::{
+    action, ado, agent_log, ends, forge_writes, item_comment, likes, pr, prompt, start_with,
+    thread, turn, wait, watch,
+};
 use crate::support::*;
 use crate::workspace::forge_head;
 use serde_json::{Value, json};
@@ -31,50 +35,6 @@ const BRANCH: &str = "afk/issue-1";
 const AFK: &str = "afk-bot@sandbox.invalid";
 
 // ---- the forge ---------------------------------------------------------------
-
-/// acme/api with `issues` as its work items and the people of [`repo`]
-/// (alice writes, mallory reads, root administers the project), and more
-/// `collaborators` (`{"login": "write"}`).
-fn start_with(collaborators: Value, issues: Value) -> Sandbox {
-    let mut r = repo(REPO, issues);
-    for (who, perm) in collaborators.as_object().unwrap() {
-        r["collaborators"][who] = perm.clone();
-    }
-    Sandbox::start_in(AZ, json!({ "repos": [r] }))
-}
-
-/// `POST /_admin/ado/<call>` (docs/sandbox.md, the Azure DevOps dialect).
-fn ado(sb: &Sandbox, call: &str, body: Value) -> Value {
-    sb.admin("POST", &format!("/ado/{call}"), Some(body))
-}
-
-/// The run's PR: acme/api's first (pull requests are numbered apart).
-fn pr() -> u64 {
-    AZ.first_pr(1)
-}
-
-/// Whether request `q`'s path (after the organization) ends with `tail`,
-/// as the service compares paths: case-insensitively.
-fn ends(q: &Value, tail: &str) -> bool {
-    q["path"]
-        .as_str()
-        .unwrap_or_default()
-        .to_lowercase()
-        .ends_with(&tail.to_lowercase())
-}
-
-/// The requests that change something on the forge: every one but a
-/// read, WIQL's and the batch read's `POST`s being reads.
-fn forge_writes(sb: &Sandbox) -> Vec<Value> {
-    sb.requests()
-        .into_iter()
-        .filter(|q| {
-            let read = q["method"] == "GET"
-                || (q["method"] == "POST" && (ends(q, "/wit/wiql") || ends(q, "/workitemsbatch")));
-            !read
-        })
-        .collect()
-}
 
 /// The statuses the forge answered afk's WIQL queries with, in order.
 fn wiql_answers(sb: &Sandbox) -> Vec<u64> {
@@ -96,14 +56,6 @@ fn errors(r: &Value) -> String {
                 .join("\n")
         })
         .unwrap_or_default()
-}
-
-/// Who liked comment `comment` of `on` (a work-item comment, or a PR
-/// thread's first comment by the thread's id).
-fn likes(sb: &Sandbox, on: On, comment: i64) -> Vec<String> {
-    let (code, got) = sb.reactions(REPO, on, comment);
-    assert_eq!(code, 200, "the likes of {comment} on {on:?}");
-    got.into_iter().map(|(who, _)| who).collect()
 }
 
 /// The run's PR's threads as the API answers them.
@@ -147,16 +99,6 @@ fn afk_on_item(sb: &Sandbox) -> Vec<String> {
         .collect()
 }
 
-/// A new thread on the run's PR by `by` (its first comment `text`, `more`
-/// its other fields): its id.
-fn thread(sb: &Sandbox, by: &str, text: &str, more: Value) -> i64 {
-    let mut body = json!({"pr": pr(), "by": by, "text": text});
-    for (k, v) in more.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    ado(sb, "thread", body)["thread"].as_i64().unwrap()
-}
-
 /// Thread `t`'s status set to `status`, as anyone may set it.
 fn set_status(sb: &Sandbox, t: i64, status: &str) {
     ado(
@@ -171,51 +113,12 @@ fn vote(sb: &Sandbox, by: &str, vote: i64) {
     ado(sb, "vote", json!({"pr": pr(), "by": by, "vote": vote}));
 }
 
-/// A work-item comment on #1 by `by`: its id.
-fn item_comment(sb: &Sandbox, by: &str, text: &str) -> i64 {
-    ado(
-        sb,
-        "comment",
-        json!({"repo": REPO, "issue": 1, "by": by, "text": text}),
-    )["comment"]
-        .as_i64()
-        .unwrap()
-}
-
 // ---- afk ---------------------------------------------------------------------
-
-fn prompt(afk: &Afk, turn: u32) -> String {
-    std::fs::read_to_string(afk.scratch.path(&format!("state/runs/1/prompt-{turn}.md")))
-        .unwrap_or_default()
-}
 
 fn no_turn(afk: &Afk, turn: u32) -> bool {
     !afk.scratch
         .path(&format!("state/runs/1/prompt-{turn}.md"))
         .exists()
-}
-
-fn agent_log(afk: &Afk) -> String {
-    std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap_or_default()
-}
-
-/// One watch tick that must end well: its report.
-fn watch(afk: &Afk) -> Value {
-    let (code, r, err) = afk.watch();
-    assert_eq!(code, 0, "{err} {r}");
-    r
-}
-
-fn action(r: &Value) -> (String, Option<String>) {
-    action_of(r, 1)
-}
-
-fn wait(why: &str) -> (String, Option<String>) {
-    ("wait".into(), Some(why.into()))
-}
-
-fn turn(why: &str) -> (String, Option<String>) {
-    ("corrective_turn".into(), Some(why.into()))
 }
 
 /// acme/api#1 armed by alice and dispatched with afk's own workspace (afk

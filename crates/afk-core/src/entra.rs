@@ -20,7 +20,8 @@ pub fn expiry(token: &str) -> Result<i64, String> {
     else {
         return Err("it is not a JWT (three dot-separated parts)".into());
     };
-    let bytes = base64url(payload).ok_or("its payload is not base64url")?;
+    let bytes = crate::base64::decode(payload, crate::base64::Alphabet::Url)
+        .ok_or("its payload is not base64url")?;
     let claims: Value =
         serde_json::from_slice(&bytes).map_err(|_| "its payload is not JSON".to_string())?;
     claims["exp"]
@@ -41,33 +42,6 @@ pub fn refusal(exp: i64, now: i64, deadline_secs: i64) -> Option<String> {
     } else {
         None
     }
-}
-
-/// base64url (RFC 4648 §5) without padding, as a JWT's segments are; a
-/// padded one is read too.
-fn base64url(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for b in s.bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // a lone sixth of a byte is no encoding
-    (s.len() % 4 != 1).then_some(out)
 }
 
 #[cfg(test)]

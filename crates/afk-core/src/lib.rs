@@ -30,6 +30,7 @@ pub mod agent;
 pub mod agent_log;
 pub mod answer;
 pub mod answers;
+pub mod base64;
 pub mod bounds;
 pub mod box_reason;
 pub mod budget_command;
