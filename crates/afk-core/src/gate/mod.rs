@@ -612,34 +612,7 @@ const UNREAD_FILE: &str = "a dependency afk cannot read is not forwarded";
 /// The reasons as Markdown lines (the escalation comment, the gate turn's
 /// prompt, the run's log): paths, counts and short commit ids only.
 pub fn lines(reasons: &[Reason]) -> Vec<String> {
-    let mut out = vec![];
-    let protected: Vec<&Reason> = reasons
-        .iter()
-        .filter(|r| matches!(r, Reason::Protected { .. }))
-        .collect();
-    for r in protected.iter().take(NAMED) {
-        if let Reason::Protected { path, did, commits } = r {
-            let did: Vec<&str> = did.iter().map(|d| d.words()).collect();
-            let ids: Vec<String> = commits
-                .iter()
-                .take(10)
-                .map(|c| format!("`{}`", crate::sanitize::one_line(c, 12)))
-                .collect();
-            out.push(format!(
-                "- protected path {}: {} by commit{} {}",
-                shown(path),
-                did.join(", "),
-                if commits.len() == 1 { "" } else { "s" },
-                ids.join(", ")
-            ));
-        }
-    }
-    if protected.len() > NAMED {
-        out.push(format!(
-            "- and {} more protected paths",
-            protected.len() - NAMED
-        ));
-    }
+    let mut out = protected_lines(reasons);
     for r in reasons {
         match r {
             Reason::TooManyFiles { files, max, paths } => {
@@ -699,23 +672,7 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                 shown(path),
                 crate::sanitize::one_line(why, 100)
             )),
-            Reason::Resolves { commit, items } => {
-                // numbers as afk writes them: no `#` that would link one
-                let named: Vec<String> =
-                    items.iter().take(ITEMS_NAMED).map(u64::to_string).collect();
-                out.push(format!(
-                    "- commit `{}` resolves work item{} {}{} by its message (a resolution keyword before the number): merged, the forge would move {} as afk; a commit may resolve the run's own work item only",
-                    crate::sanitize::one_line(commit, 12),
-                    if items.len() == 1 { "" } else { "s" },
-                    named.join(", "),
-                    if items.len() > ITEMS_NAMED {
-                        format!(" and {} more", items.len() - ITEMS_NAMED)
-                    } else {
-                        String::new()
-                    },
-                    if items.len() == 1 { "it" } else { "them" },
-                ));
-            }
+            Reason::Resolves { commit, items } => out.push(resolves_line(commit, items)),
             Reason::Unread(Unread::Turn { what, why }) => out.push(format!(
                 "- {what}: not read ({}): {UNREAD_TURN}",
                 crate::sanitize::one_line(why, 200)
@@ -734,6 +691,58 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
         }
     }
     out
+}
+
+/// The protected paths' lines of [`lines`]: each by what the turn did to
+/// it and which commits, the first [`NAMED`] named.
+fn protected_lines(reasons: &[Reason]) -> Vec<String> {
+    let mut out = vec![];
+    let protected: Vec<&Reason> = reasons
+        .iter()
+        .filter(|r| matches!(r, Reason::Protected { .. }))
+        .collect();
+    for r in protected.iter().take(NAMED) {
+        if let Reason::Protected { path, did, commits } = r {
+            let did: Vec<&str> = did.iter().map(|d| d.words()).collect();
+            let ids: Vec<String> = commits
+                .iter()
+                .take(10)
+                .map(|c| format!("`{}`", crate::sanitize::one_line(c, 12)))
+                .collect();
+            out.push(format!(
+                "- protected path {}: {} by commit{} {}",
+                shown(path),
+                did.join(", "),
+                if commits.len() == 1 { "" } else { "s" },
+                ids.join(", ")
+            ));
+        }
+    }
+    if protected.len() > NAMED {
+        out.push(format!(
+            "- and {} more protected paths",
+            protected.len() - NAMED
+        ));
+    }
+    out
+}
+
+/// [`lines`]' line of a commit resolving other work items (SPEC 2.2.29):
+/// numbers as afk writes them, no `#` that would link one.
+fn resolves_line(commit: &str, items: &[u64]) -> String {
+    let named: Vec<String> = items.iter().take(ITEMS_NAMED).map(u64::to_string).collect();
+    format!(
+        "- commit `{}` resolves work item{} {}{} by its message (a resolution keyword before the number): merged, the forge would move {} as afk; a commit may resolve the run's own work item only",
+        crate::sanitize::one_line(commit, 12),
+        if items.len() == 1 { "" } else { "s" },
+        named.join(", "),
+        if items.len() > ITEMS_NAMED {
+            format!(" and {} more", items.len() - ITEMS_NAMED)
+        } else {
+            String::new()
+        },
+        if items.len() == 1 { "it" } else { "them" },
+    )
 }
 
 /// The kinds of reason a refusal has, each lifted its own way; their order
