@@ -75,17 +75,18 @@ const CONCURRENCY: usize = 8;
 /// list ready, list in-progress, timeline, permission, dependencies, labels, add label.
 const CHAIN: usize = 7;
 /// Azure DevOps' list of a repo's work items with a tag, one request after
-/// another: the repository, the states of each of the five default
-/// work-item types (the closed ones are left out of the query), the WIQL
+/// another: the repository, the states of the five default work-item types
+/// (read at once; the closed ones are left out of the query), the WIQL
 /// query, the batch read of what it found.
-const AZURE_LIST_CHAIN: usize = 1 + 5 + 1 + 1;
+const AZURE_LIST_CHAIN: usize = 1 + 1 + 1 + 1;
 /// A dispatch's chain on Azure DevOps: the ready list, then the in-progress
 /// query (nothing found: no batch read), the item's updates, afk's account
-/// (`connectionData`), the two revisions that added a tag (who armed it),
-/// trust (the identity, the Project and Git Repositories namespaces' actions
-/// and their ACLs: five), the item with its relations (blocked), and the tag
-/// written (the item read for its `rev`, then the `PATCH`).
-const AZURE_CHAIN: usize = AZURE_LIST_CHAIN + 1 + 1 + 1 + 2 + 5 + 1 + 2;
+/// (`connectionData`), the revisions that added a tag (who armed it: read at
+/// once), trust (the identity, then the Project and Git Repositories
+/// namespaces' actions and their ACLs, the two namespaces at once: three),
+/// the item with its relations (blocked), and the tag written (a `PATCH`
+/// whose `test` on `/rev` is that read's).
+const AZURE_CHAIN: usize = AZURE_LIST_CHAIN + 1 + 1 + 1 + 1 + 3 + 1 + 1;
 
 fn release_afk() -> PathBuf {
     let exe = std::env::current_exe().unwrap();

@@ -964,3 +964,63 @@ fn a_renamed_repository_is_not_allowlisted_under_its_new_name_and_nothing_is_wri
         assert!(writes(&sb).is_empty(), "{:?}", writes(&sb));
     })
 }
+
+// ---- once a tick: a project's reads, and a tag write from this tick's read ---------------------
+
+#[test]
+fn a_projects_reads_are_asked_once_a_tick_however_many_repositories_ask_at_once() {
+    with_dialect(D, || {
+        // four repositories of one project (poll.max_in_flight's default), each with a ready work item:
+        // afk examines them at once (forge.concurrency 8)
+        let names: Vec<String> = (0..4).map(|r| format!("acme/r{r}")).collect();
+        let repos: Vec<Value> = (names.iter().enumerate())
+            .map(|(r, name)| ado_repo(name, json!([ready(r as u64 + 1, "alice")])))
+            .collect();
+        let sb = Sandbox::start(json!({ "repos": repos }));
+        let list: Vec<&str> = names.iter().map(String::as_str).collect();
+        let afk = poller(&sb, &list, "concurrency = 8");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(r["dispatched"].as_array().map(Vec::len), Some(4), "{r}");
+        let asked = |method: &str, part: &str| -> Vec<String> {
+            (sb.requests().into_iter())
+                .filter(|q| q["method"] == method)
+                .filter_map(|q| q["path"].as_str().map(str::to_lowercase))
+                .filter(|p| p.contains(part))
+                .collect()
+        };
+        // the project's work-item types' states, afk's account, each
+        // security namespace: one request each, not one a repository
+        for (part, what) in [
+            ("/states", "a type's states"),
+            ("/_apis/connectiondata", "afk's account"),
+            ("/_apis/securitynamespaces/", "a security namespace"),
+        ] {
+            let paths = asked("GET", part);
+            let distinct: std::collections::BTreeSet<&String> = paths.iter().collect();
+            assert!(!paths.is_empty(), "{what} never read");
+            assert_eq!(paths.len(), distinct.len(), "{what} read twice: {paths:#?}");
+        }
+        // each dispatched item read whole once (its relations: blocked?),
+        // and its tag written from that read: one GET, one PATCH
+        for n in 1..=4u64 {
+            let read = asked("GET", &format!("/_apis/wit/workitems/{n}"));
+            let read: Vec<&String> = read
+                .iter()
+                .filter(|p| {
+                    !p.contains("/updates") && !p.contains("/revisions") && !p.contains("/comments")
+                })
+                .collect();
+            assert_eq!(read.len(), 1, "#{n}: {read:#?}");
+            let patches = asked("PATCH", &format!("/_apis/wit/workitems/{n}"));
+            assert_eq!(patches.len(), 1, "#{n}: {patches:#?}");
+        }
+        for (r, name) in names.iter().enumerate() {
+            let n = r as u64 + 1;
+            assert!(
+                tags(&sb, name, n).contains(&"agent-in-progress".to_string()),
+                "{name}#{n}"
+            );
+        }
+    })
+}

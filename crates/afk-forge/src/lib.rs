@@ -19,6 +19,7 @@ pub mod github;
 pub mod gitlab;
 mod gitlab_doctor;
 mod gitlab_talk;
+mod memo;
 /// The HTTP helper every forge call goes through: the `afk-http` crate.
 pub use afk_http as http;
 pub mod model;

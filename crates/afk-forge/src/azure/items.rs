@@ -13,6 +13,7 @@ use afk_wire::azure::{API_VERSION, COMMENTS_VERSION, EDIT_FIELDS, PREVIEW_1};
 use afk_wire::azure::{area, html, tags, trust as rules, wiql};
 use anyhow::{Result, anyhow};
 use serde_json::json;
+use std::collections::HashMap;
 
 /// The fields the batch read asks for: what afk re-checks and shows.
 const FIELDS: &[&str] = &[
@@ -35,6 +36,9 @@ const PREDECESSOR: &str = "System.LinkTypes.Dependency-Reverse";
 /// How often a tag or state write is tried again when its `test` on
 /// `/rev` was refused (SPEC 2.2.14).
 const PATCH_TRIES: usize = 3;
+
+/// The revisions that added a tag read at once, at most (their armers).
+const ARMERS_AT_ONCE: usize = 4;
 
 /// JSON Patch's media type (the work-item update takes no other).
 const JSON_PATCH: &str = "application/json-patch+json";
@@ -80,21 +84,24 @@ impl AzureDevops {
     pub(super) fn type_states(&self, repo: &RepoName, kind: &str) -> Result<Vec<wire::TypeState>> {
         let project = self.repository(repo)?.project.id;
         let key = (project, kind.to_lowercase());
-        if let Some(s) = self.states.lock().unwrap().get(&key) {
-            return Ok(s.clone());
-        }
-        let path = format!("{}/workitemtypes/{}/states", self.wit(repo)?, enc(kind));
-        let list: wire::List<wire::TypeState> =
-            self.http.json("GET", &v(&path, API_VERSION), None)?;
-        self.states.lock().unwrap().insert(key, list.value.clone());
-        Ok(list.value)
+        self.states.get(key, || {
+            let path = format!("{}/workitemtypes/{}/states", self.wit(repo)?, enc(kind));
+            let list: wire::List<wire::TypeState> =
+                self.http.json("GET", &v(&path, API_VERSION), None)?;
+            Ok(list.value)
+        })
     }
 
     /// The Completed and Removed states of every dispatched type.
+    /// The types' states are read at once (the client keeps to
+    /// `forge.concurrency`): the first repository of a project to ask waits
+    /// one round trip for them, not one a type.
     fn closed_states(&self, repo: &RepoName) -> Result<Vec<String>> {
+        let types = &self.setup.work_item_types;
+        let read = crate::fan_out(types, types.len(), |kind| self.type_states(repo, kind));
         let mut out: Vec<String> = vec![];
-        for kind in &self.setup.work_item_types {
-            for s in self.type_states(repo, kind)? {
+        for states in read {
+            for s in states? {
                 if closed_category(&s.category)
                     && !out.iter().any(|o| o.eq_ignore_ascii_case(&s.name))
                 {
@@ -266,7 +273,26 @@ impl AzureDevops {
     fn read_item(&self, repo: &RepoName, n: IssueNumber, relations: bool) -> Result<WorkItem> {
         let expand = if relations { "?$expand=relations" } else { "" };
         let path = format!("{}/workitems/{}{expand}", self.wit(repo)?, n.0);
-        self.http.json("GET", &v(&path, API_VERSION), None)
+        let item: WorkItem = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        self.seen.lock().unwrap().insert(n.0, item.clone());
+        Ok(item)
+    }
+
+    /// The item as this tick last read it, taken out (a write's first try
+    /// starts from it: its `test` on `/rev` refuses it if it is stale),
+    /// else read now.
+    fn item_for_write(&self, repo: &RepoName, n: IssueNumber, fresh: bool) -> Result<WorkItem> {
+        let kept = self.seen.lock().unwrap().remove(&n.0);
+        match kept {
+            Some(item) if !fresh => Ok(item),
+            _ => self.read_item(repo, n, false),
+        }
+    }
+
+    /// A write to item `n` (a comment, a field): what this tick read of it
+    /// is not its latest revision any more.
+    pub(super) fn forget_item(&self, n: IssueNumber) {
+        self.seen.lock().unwrap().remove(&n.0);
     }
 
     pub(super) fn work_item(&self, repo: &RepoName, n: IssueNumber) -> Result<Issue> {
@@ -293,6 +319,18 @@ impl AzureDevops {
         );
         let updates: Vec<wire::Update> = self.http.get_all_in(&path, "value")?;
         let me = self.account_id()?;
+        // who armed each revision that added a tag: read a few at once
+        let adding: Vec<&wire::Update> = (updates.iter())
+            .filter(|u| {
+                let (old, new) = u.change("System.Tags").unwrap_or((None, None));
+                tags::parse(new).iter().any(|t| tags::added(old, new, t))
+            })
+            .collect();
+        let read = crate::fan_out(&adding, ARMERS_AT_ONCE, |u| self.armer(repo, n, u));
+        let mut armers: HashMap<i64, String> = HashMap::new();
+        for (u, who) in adding.iter().zip(read) {
+            armers.insert(u.rev, who?);
+        }
         let mut out = vec![];
         for u in &updates {
             let by = self.login_of_ref(&u.revised_by)?;
@@ -310,7 +348,10 @@ impl AzureDevops {
                 .filter(|t| tags::added(old, new, t))
                 .collect();
             if !added.is_empty() {
-                let actor = self.armer(repo, n, u)?;
+                let actor = match armers.get(&u.rev) {
+                    Some(a) => a.clone(),
+                    None => self.armer(repo, n, u)?,
+                };
                 for t in added {
                     out.push(event(EventKind::LabelAdded, Some(t), actor.clone()));
                 }
@@ -438,11 +479,23 @@ impl AzureDevops {
             &format!("{}/workitems/{}", self.wit(repo)?, n.0),
             API_VERSION,
         );
-        for _ in 0..PATCH_TRIES {
-            let item = self.read_item(repo, n, false)?;
+        // a first try from the item as this tick read it, then PATCH_TRIES
+        // from fresh reads; a read kept from earlier in the tick only ever
+        // makes a write happen (the `test` refuses it if stale), never
+        // decides that nothing needs writing
+        let mut kept = self.seen.lock().unwrap().contains_key(&n.0);
+        let mut tries = 0;
+        while tries < PATCH_TRIES {
+            tries += usize::from(!kept);
+            let item = self.item_for_write(repo, n, !kept)?;
+            self.forget_item(n);
+            let from_kept = std::mem::replace(&mut kept, false);
             let read = tags::parse(item.text("System.Tags"));
             let new = tags::apply(&read, add, remove);
             if new == read && state.is_none() {
+                if from_kept {
+                    continue;
+                }
                 return Ok(());
             }
             let mut ops = vec![json!({ "op": "test", "path": "/rev", "value": item.rev })];
@@ -500,8 +553,10 @@ impl AzureDevops {
             API_VERSION,
         );
         let html = html_escape(body).replace('\n', "<br>");
+        self.forget_item(n);
         for _ in 0..PATCH_TRIES {
             let item = self.read_item(repo, n, false)?;
+            self.forget_item(n);
             let ops = json!([
                 { "op": "test", "path": "/rev", "value": item.rev },
                 { "op": "replace", "path": "/fields/System.Description", "value": html },
@@ -593,6 +648,7 @@ impl AzureDevops {
         n: IssueNumber,
         body: &str,
     ) -> Result<Comment> {
+        self.forget_item(n);
         let path = v(
             &format!("{}?format=markdown", self.comments_path(repo, n)?),
             COMMENTS_VERSION,
@@ -610,6 +666,7 @@ impl AzureDevops {
         id: i64,
         body: &str,
     ) -> Result<Comment> {
+        self.forget_item(n);
         let path = format!("{}/{id}?format=markdown", self.comments_path(repo, n)?);
         let c: wire::ItemComment = self.http.json(
             "PATCH",

@@ -20,6 +20,7 @@ mod trust;
 mod wire;
 
 use crate::http::{Http, MAX_PAGES, enc};
+use crate::memo::Memo;
 use crate::model::*;
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use crate::{ForgeReads, ForgeWrites};
@@ -38,18 +39,26 @@ pub struct AzureDevops {
     ids: Http,
     /// each allowlisted repository as first read this tick, by its
     /// lower-cased `project/repository`
-    repos: Mutex<HashMap<String, wire::Repository>>,
+    repos: Memo<String, wire::Repository>,
     /// each `(project id, type)`'s states and their categories, once a tick
-    states: Mutex<HashMap<(String, String), Vec<wire::TypeState>>>,
+    states: Memo<(String, String), Vec<wire::TypeState>>,
     /// each security namespace's actions (their bits by name), once a tick
-    namespaces: Mutex<HashMap<String, Vec<wire::Action>>>,
+    namespaces: Memo<String, Vec<wire::Action>>,
+    /// each project's policy types (by its id), once a tick: the id of the
+    /// type named `Status`, if it has one
+    policy_types: Memo<String, Option<String>>,
+    /// each work item as afk last read it this tick, all its fields: the
+    /// first try of a write's compare-and-swap on `/rev` (SPEC 2.2.14)
+    /// starts from it instead of reading the item again; a write to the
+    /// item takes it out, and a refused `test` reads the item anew
+    seen: Mutex<HashMap<u64, wire::WorkItem>>,
     /// each login given this tick (lower-cased) and the identity id it
     /// names, for `permission` to rank that identity; None when two
     /// identities were given it (then it names none)
     logins: Mutex<HashMap<String, Option<String>>>,
     /// afk's account: its identity id and its user (the login afk's
     /// comparisons use; [`AzureDevops::login_of`] gives it to that id alone)
-    me: Mutex<Option<(String, User)>>,
+    me: Memo<(), (String, User)>,
     /// the config's work-item types, close state and area paths
     setup: crate::setup::Setup,
 }
@@ -92,11 +101,13 @@ impl AzureDevops {
         AzureDevops {
             http,
             ids,
-            repos: Mutex::new(HashMap::new()),
-            states: Mutex::new(HashMap::new()),
-            namespaces: Mutex::new(HashMap::new()),
+            repos: Memo::default(),
+            states: Memo::default(),
+            namespaces: Memo::default(),
+            policy_types: Memo::default(),
+            seen: Mutex::new(HashMap::new()),
             logins: Mutex::new(HashMap::new()),
-            me: Mutex::new(None),
+            me: Memo::default(),
             setup: setup.clone(),
         }
     }
@@ -108,32 +119,30 @@ impl AzureDevops {
     /// (SPEC 2.2.4): a renamed one answers its new name.
     fn repository(&self, repo: &RepoName) -> Result<wire::Repository> {
         let key = repo_ids::key(repo);
-        if let Some(r) = self.repos.lock().unwrap().get(&key) {
-            return Ok(r.clone());
-        }
-        let book = self.setup.repo_ids.as_deref();
-        let kept = match book {
-            Some(b) => b.recorded(&key)?,
-            None => None,
-        };
-        let path = match &kept {
-            Some((project, id)) => {
-                format!("/{}/_apis/git/repositories/{}", enc(project), enc(id))
+        self.repos.get(key.clone(), || {
+            let book = self.setup.repo_ids.as_deref();
+            let kept = match book {
+                Some(b) => b.recorded(&key)?,
+                None => None,
+            };
+            let path = match &kept {
+                Some((project, id)) => {
+                    format!("/{}/_apis/git/repositories/{}", enc(project), enc(id))
+                }
+                None => format!(
+                    "/{}/_apis/git/repositories/{}",
+                    enc(repo.owner()),
+                    enc(repo.name())
+                ),
+            };
+            let r: wire::Repository = self.http.json("GET", &v(&path, API_VERSION), None)?;
+            if let Some(b) = book
+                && repo_ids::records(kept.is_some(), repo, &r.project.name, &r.name)
+            {
+                b.record(&key, &r.project.id, &r.id)?;
             }
-            None => format!(
-                "/{}/_apis/git/repositories/{}",
-                enc(repo.owner()),
-                enc(repo.name())
-            ),
-        };
-        let r: wire::Repository = self.http.json("GET", &v(&path, API_VERSION), None)?;
-        if let Some(b) = book
-            && repo_ids::records(kept.is_some(), repo, &r.project.name, &r.name)
-        {
-            b.record(&key, &r.project.id, &r.id)?;
-        }
-        self.repos.lock().unwrap().insert(key, r.clone());
-        Ok(r)
+            Ok(r)
+        })
     }
 
     /// Nothing is written to `repo` once it was renamed (SPEC 2.2.4): the
@@ -176,25 +185,22 @@ impl AzureDevops {
     /// its identity id (what "afk's own" is decided by, SPEC 2.2.1) and its
     /// user, whose login is its `uniqueName` (else its id).
     fn connected(&self) -> Result<(String, User)> {
-        if let Some(me) = self.me.lock().unwrap().clone() {
-            return Ok(me);
-        }
-        // the 7.1 files do not describe this endpoint (the contract says so)
-        let c: wire::ConnectionData =
-            self.http
-                .json("GET", &v("/_apis/connectionData", API_VERSION), None)?;
-        let who = c.authenticated_user;
-        let id = who.id.trim().to_string();
-        if id.is_empty() {
-            return Err(anyhow!(
-                "forge: GET /_apis/connectionData: the answer's authenticatedUser has no id"
-            ));
-        }
-        let login = rules::login(&id, who.unique_name());
-        self.remember(&login, &id);
-        let me = (id, User { id: 0, login });
-        *self.me.lock().unwrap() = Some(me.clone());
-        Ok(me)
+        self.me.get((), || {
+            // the 7.1 files do not describe this endpoint (the contract says so)
+            let c: wire::ConnectionData =
+                self.http
+                    .json("GET", &v("/_apis/connectionData", API_VERSION), None)?;
+            let who = c.authenticated_user;
+            let id = who.id.trim().to_string();
+            if id.is_empty() {
+                return Err(anyhow!(
+                    "forge: GET /_apis/connectionData: the answer's authenticatedUser has no id"
+                ));
+            }
+            let login = rules::login(&id, who.unique_name());
+            self.remember(&login, &id);
+            Ok((id, User { id: 0, login }))
+        })
     }
 
     /// afk's account as `me()` gives it: its login is its `uniqueName`.

@@ -238,16 +238,18 @@ impl AzureDevops {
     fn policy_statuses(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<CommitStatus>> {
         let r = self.repository(repo)?;
         let apis = self.apis(repo)?;
-        let types: wire::List<wire::PolicyTypeRef> = self.http.json(
-            "GET",
-            &v(&format!("{apis}/policy/types"), API_VERSION),
-            None,
-        )?;
-        let status_type = types
-            .value
-            .into_iter()
-            .find(|t| t.display_name.as_deref() == Some("Status"))
-            .map(|t| t.id);
+        let status_type = self.policy_types.get(r.project.id.clone(), || {
+            let types: wire::List<wire::PolicyTypeRef> = self.http.json(
+                "GET",
+                &v(&format!("{apis}/policy/types"), API_VERSION),
+                None,
+            )?;
+            Ok(types
+                .value
+                .into_iter()
+                .find(|t| t.display_name.as_deref() == Some("Status"))
+                .map(|t| t.id))
+        })?;
         let artifact = format!("vstfs:///CodeReview/CodeReviewId/{}/{}", r.project.id, pr.0);
         let base = format!("{apis}/policy/evaluations?artifactId={}", enc(&artifact));
         let mut out = vec![];

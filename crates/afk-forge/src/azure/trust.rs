@@ -55,13 +55,23 @@ impl AzureDevops {
         }
         let r = self.repository(repo)?;
         let project_token = rules::project_token(&r.project.id);
-        let bypass_bit = self.action_bit(PROJECT_NAMESPACE, BYPASS_RULES)?;
-        let bypass = self
-            .effective(PROJECT_NAMESPACE, &project_token, &descriptor)?
-            .is_some_and(|(allow, deny)| rules::holds(allow, deny, bypass_bit));
-        let bits = self.git_bits()?;
         let repo_token = format!("repoV2/{}/{}", r.project.id, r.id);
-        let acl = self.effective(GIT_REPOSITORIES_NAMESPACE, &repo_token, &descriptor)?;
+        // the two namespaces' reads depend on nothing of each other: at once
+        let (bypass, git) = std::thread::scope(|s| {
+            let bypass = s.spawn(|| -> Result<bool> {
+                let bit = self.action_bit(PROJECT_NAMESPACE, BYPASS_RULES)?;
+                Ok(self
+                    .effective(PROJECT_NAMESPACE, &project_token, &descriptor)?
+                    .is_some_and(|(allow, deny)| rules::holds(allow, deny, bit)))
+            });
+            let git = (|| -> Result<_> {
+                let bits = self.git_bits()?;
+                let acl = self.effective(GIT_REPOSITORIES_NAMESPACE, &repo_token, &descriptor)?;
+                Ok((bits, acl))
+            })();
+            (bypass.join().expect("the bypass read panicked"), git)
+        });
+        let (bypass, (bits, acl)) = (bypass?, git?);
         let access = rules::access(
             Armer {
                 kind,
@@ -177,19 +187,16 @@ impl AzureDevops {
     /// (SPEC 2.2.11).
     fn actions(&self, namespace: &str) -> Result<Vec<wire::Action>> {
         let key = namespace.to_ascii_lowercase();
-        if let Some(a) = self.namespaces.lock().unwrap().get(&key) {
-            return Ok(a.clone());
-        }
-        let path = format!("/_apis/securitynamespaces/{namespace}");
-        let list: wire::List<wire::Namespace> =
-            self.http.json("GET", &v(&path, API_VERSION), None)?;
-        let actions = list
-            .value
-            .into_iter()
-            .next()
-            .map(|n| n.actions)
-            .unwrap_or_default();
-        self.namespaces.lock().unwrap().insert(key, actions.clone());
-        Ok(actions)
+        self.namespaces.get(key, || {
+            let path = format!("/_apis/securitynamespaces/{namespace}");
+            let list: wire::List<wire::Namespace> =
+                self.http.json("GET", &v(&path, API_VERSION), None)?;
+            Ok(list
+                .value
+                .into_iter()
+                .next()
+                .map(|n| n.actions)
+                .unwrap_or_default())
+        })
     }
 }

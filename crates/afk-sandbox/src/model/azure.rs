@@ -261,6 +261,19 @@ pub(crate) struct WorkItem {
     pub(crate) synced_renames: usize,
     pub(crate) synced_state: String,
     pub(crate) synced_body: String,
+    /// how many of the issue's dependencies are Predecessor links already
+    pub(crate) synced_deps: usize,
+}
+
+impl WorkItem {
+    /// Whether its revisions show all of `issue` (the shared model's) yet.
+    pub(crate) fn caught_up(&self, issue: &super::Issue) -> bool {
+        issue.timeline.len() == self.synced_events
+            && issue.renames.len() == self.synced_renames
+            && issue.state == self.synced_state
+            && issue.body == self.synced_body
+            && issue.deps.len() == self.synced_deps
+    }
 }
 
 /// A work-item comment.
@@ -351,7 +364,7 @@ pub(crate) struct AzureSide {
     pub(crate) items: BTreeMap<u64, WorkItem>,
     /// the work item of each shared-model issue `(repo, number)`: an index
     /// of `items`, so a request's sync does not scan them all for each issue
-    pub(crate) of_issue: std::collections::HashMap<(String, u64), u64>,
+    pub(crate) of_issue: std::collections::HashMap<String, std::collections::HashMap<u64, u64>>,
     pub(crate) comments: BTreeMap<u64, ItemComment>,
     pub(crate) prs: BTreeMap<u64, Pr>,
     pub(crate) threads: BTreeMap<u64, Thread>,
@@ -373,6 +386,8 @@ pub(crate) struct AzureSide {
     pub(crate) notifications: Vec<(u64, String, Value)>,
     /// the repositories whose project groups and entries are made
     pub(crate) seeded: Vec<String>,
+    /// each repository's collaborators as their groups last took them in
+    pub(crate) joined: std::collections::HashMap<String, BTreeMap<String, String>>,
     /// the shared model's comments already shown as work-item comments or
     /// pull-request threads
     pub(crate) mirrored: std::collections::HashSet<i64>,
@@ -386,6 +401,7 @@ impl Default for AzureSide {
             identities: vec![],
             aces: vec![],
             of_issue: std::collections::HashMap::new(),
+            joined: std::collections::HashMap::new(),
             items: BTreeMap::new(),
             comments: BTreeMap::new(),
             prs: BTreeMap::new(),

@@ -566,6 +566,7 @@ pub(crate) fn bulk(f: &mut Forge, body: &Value) -> Reply {
                 synced_renames: 0,
                 synced_state: "open".into(),
                 synced_body: String::new(),
+                synced_deps: 0,
             },
         );
         first.get_or_insert(id);

@@ -41,78 +41,95 @@ fn state_of(open: bool) -> &'static str {
 }
 
 impl Forge {
-    /// Bring the organization up to date with the shared model.
+    /// Bring the organization up to date with the shared model: what
+    /// changed is found first without a copy (every answer does this, and
+    /// nothing has changed for most), then only that is brought over.
     pub(crate) fn az_sync(&mut self) {
         let me = self.me.clone();
         self.az.ensure(&me);
-        let repos: Vec<String> = self.repos.keys().cloned().collect();
-        for full in &repos {
-            if self.repos[full].renamed_to.is_some() {
+        let mut todo: Vec<(String, bool, Vec<u64>)> = vec![];
+        for (full, r) in &self.repos {
+            if r.renamed_to.is_some() {
                 continue;
             }
-            let project = split(full).0.to_string();
-            let (readers, contributors, admins) = (
-                format!("[{project}]\\Readers"),
-                format!("[{project}]\\Contributors"),
-                format!("[{project}]\\Project Administrators"),
-            );
-            if !self.az.seeded.contains(full) {
-                self.az.seeded.push(full.clone());
-                let git_project = format!("repoV2/{}", crate::model::azure::project_id(&project));
-                for (group, git, proj, css) in [
-                    (&readers, READ, 1, 1 | 16),
-                    (&contributors, CONTRIBUTE, 1, 1 | 16 | 32),
-                    (
-                        &admins,
-                        0xffff,
-                        1 | 2 | 4 | 8192 | 16384 | 65536 | 1048576 | 2097152,
-                        63,
-                    ),
-                ] {
-                    self.az.group(group);
-                    let d = self
-                        .az
-                        .by_name(group)
-                        .map(|g| g.descriptor())
-                        .unwrap_or_default();
-                    self.az.set_ace(GIT_NS, &git_project, &d, git, 0);
-                    self.az
-                        .set_ace(PROJECT_NS, &project_token(&project), &d, proj, 0);
-                    self.az.set_ace(CSS_NS, &area_token(&project), &d, css, 0);
-                }
-                self.az.join(&contributors, &me);
-            }
-            let collaborators: Vec<(String, String)> = self.repos[full]
-                .collaborators
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            for (login, perm) in collaborators {
-                self.az.ensure(&login);
-                let group = match perm.as_str() {
-                    "admin" | "owner" => &admins,
-                    "write" | "maintain" => &contributors,
-                    "read" | "triage" => &readers,
-                    _ => continue,
-                };
-                self.az.join(group, &login);
-            }
-            let numbers: Vec<u64> = self.repos[full]
-                .issues
-                .values()
+            let people = !self.az.seeded.contains(full)
+                || self.az.joined.get(full) != Some(&r.collaborators);
+            let items: Vec<u64> = (r.issues.values())
                 .filter(|i| !i.pull)
+                .filter(|i| match self.az_item_of(full, i.number) {
+                    Some(id) => self.az.items.get(&id).is_none_or(|w| !w.caught_up(i)),
+                    None => true,
+                })
                 .map(|i| i.number)
                 .collect();
-            for n in numbers {
-                self.az_sync_item(full, n);
+            if people || !items.is_empty() {
+                todo.push((full.clone(), people, items));
+            }
+        }
+        for (full, people, items) in todo {
+            if people {
+                self.az_sync_people(&full);
+            }
+            for n in items {
+                self.az_sync_item(&full, n);
             }
         }
         self.az_sync_comments();
     }
 
+    /// Repository `full`'s project groups and entries (once), and each
+    /// collaborator in the group of their permission.
+    fn az_sync_people(&mut self, full: &str) {
+        let me = self.me.clone();
+        let project = split(full).0.to_string();
+        let (readers, contributors, admins) = (
+            format!("[{project}]\\Readers"),
+            format!("[{project}]\\Contributors"),
+            format!("[{project}]\\Project Administrators"),
+        );
+        if !self.az.seeded.iter().any(|s| s == full) {
+            self.az.seeded.push(full.to_string());
+            let git_project = format!("repoV2/{}", crate::model::azure::project_id(&project));
+            for (group, git, proj, css) in [
+                (&readers, READ, 1, 1 | 16),
+                (&contributors, CONTRIBUTE, 1, 1 | 16 | 32),
+                (
+                    &admins,
+                    0xffff,
+                    1 | 2 | 4 | 8192 | 16384 | 65536 | 1048576 | 2097152,
+                    63,
+                ),
+            ] {
+                self.az.group(group);
+                let d = self
+                    .az
+                    .by_name(group)
+                    .map(|g| g.descriptor())
+                    .unwrap_or_default();
+                self.az.set_ace(GIT_NS, &git_project, &d, git, 0);
+                self.az
+                    .set_ace(PROJECT_NS, &project_token(&project), &d, proj, 0);
+                self.az.set_ace(CSS_NS, &area_token(&project), &d, css, 0);
+            }
+            self.az.join(&contributors, &me);
+        }
+        let collaborators = self.repos[full].collaborators.clone();
+        for (login, perm) in &collaborators {
+            self.az.ensure(login);
+            let group = match perm.as_str() {
+                "admin" | "owner" => &admins,
+                "write" | "maintain" => &contributors,
+                "read" | "triage" => &readers,
+                _ => continue,
+            };
+            self.az.join(group, login);
+        }
+        self.az.joined.insert(full.to_string(), collaborators);
+    }
+
     /// The work item of the shared model's issue `(full, n)`.
     pub(crate) fn az_item_of(&self, full: &str, n: u64) -> Option<u64> {
-        self.az.of_issue.get(&(full.to_string(), n)).copied()
+        self.az.of_issue.get(full).and_then(|m| m.get(&n)).copied()
     }
 
     fn az_sync_item(&mut self, full: &str, n: u64) {
@@ -132,7 +149,7 @@ impl Forge {
                 let id = self.az.item_id(n);
                 let who = self.az.ensure(&author);
                 let project = split(full).0.to_string();
-                self.az.of_issue.insert((full.to_string(), n), id);
+                (self.az.of_issue.entry(full.to_string()).or_default()).insert(n, id);
                 self.az.items.insert(
                     id,
                     WorkItem {
@@ -146,6 +163,7 @@ impl Forge {
                         synced_renames: 0,
                         synced_state: "open".into(),
                         synced_body: body.clone(),
+                        synced_deps: 0,
                     },
                 );
                 let by_ref = self.az.by_id(&who).map(|i| i.as_ref(&self.base));
@@ -179,20 +197,20 @@ impl Forge {
     /// The shared issue's changes since the work item last looked, each a
     /// revision by whoever made it.
     fn az_catch_up(&mut self, id: u64) {
-        let (full, n, events, renames, state, body) = {
-            let w = &self.az.items[&id];
-            (
-                w.repo.clone(),
-                w.number,
-                w.synced_events,
-                w.synced_renames,
-                w.synced_state.clone(),
-                w.synced_body.clone(),
-            )
-        };
-        let Some(issue) = self.repos.get(&full).and_then(|r| r.issues.get(&n)) else {
+        let w = &self.az.items[&id];
+        let Some(issue) = (self.repos.get(&w.repo)).and_then(|r| r.issues.get(&w.number)) else {
             return;
         };
+        if w.caught_up(issue) {
+            return;
+        }
+        let (full, events, renames, state, body) = (
+            w.repo.clone(),
+            w.synced_events,
+            w.synced_renames,
+            w.synced_state.clone(),
+            w.synced_body.clone(),
+        );
         let new_events: Vec<(String, String, bool)> = issue
             .timeline
             .iter()
@@ -263,10 +281,12 @@ impl Forge {
             );
         }
         // the issue's dependencies: Predecessor links, once
+        let mut linked = 0;
         for d in deps {
             let Some(blocker) = self.az_item_of(&full, d) else {
                 continue;
             };
+            linked += 1;
             let url = format!("{}/_apis/wit/workItems/{blocker}", super::org_url(self));
             if self.az.items[&id]
                 .relations
@@ -285,6 +305,7 @@ impl Forge {
             w.synced_renames = n_renames;
             w.synced_state = now_state;
             w.synced_body = now_body;
+            w.synced_deps = linked;
         }
     }
 
