@@ -116,20 +116,30 @@ pub(crate) const CONTRIBUTE: u64 = 2 | 4 | 16 | 32 | 64 | 16384;
 pub(crate) const READ: u64 = 2;
 
 /// A GUID drawn from `seed`, the same for the same seed: ids stay put for
-/// a sandbox's whole life and across sandboxes seeded alike.
+/// a sandbox's whole life and across sandboxes seeded alike. Each seed's
+/// is drawn once per process (answers look ids up by the hundred).
 pub(crate) fn guid(seed: &str) -> String {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static DRAWN: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let drawn = DRAWN.get_or_init(Default::default);
+    if let Some(g) = drawn.lock().unwrap().get(seed) {
+        return g.clone();
+    }
     let h: String = Sha256::digest(seed.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    format!(
+    let g = format!(
         "{}-{}-{}-{}-{}",
         &h[..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..32]
-    )
+    );
+    drawn.lock().unwrap().insert(seed.to_string(), g.clone());
+    g
 }
 
 /// What kind of identity: what its descriptor says it is.

@@ -52,8 +52,8 @@ impl Forge {
             if r.renamed_to.is_some() {
                 continue;
             }
-            let people = !self.az.seeded.contains(full)
-                || self.az.joined.get(full) != Some(&r.collaborators);
+            // joined once means seeded (`az_sync_people`)
+            let people = self.az.joined.get(full) != Some(&r.collaborators);
             let items: Vec<u64> = (r.issues.values())
                 .filter(|i| !i.pull)
                 .filter(|i| match self.az_item_of(full, i.number) {
