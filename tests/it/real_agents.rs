@@ -506,8 +506,11 @@ fn a_model_that_hangs_leaves_the_agent_stalled_and_watch_stops_it() {
 }
 
 /// The demo's story with the real program on `forge` (the sandbox's
-/// dialect): Gitea's, and GitLab's merge requests (docs/gitlab.md).
-fn demo_story(forge: &str) {
+/// dialect): Gitea's, GitLab's merge requests (docs/gitlab.md) and Azure
+/// DevOps' work items (docs/azure-devops.md), whose ids are the
+/// organization's: the blocked docs issue and the pay issue over budget
+/// are `docs` and `pay` there.
+fn demo_story(forge: &str, (docs, pay): (&str, &str)) {
     let Some(bin) = programs() else {
         return;
     };
@@ -552,12 +555,12 @@ fn demo_story(forge: &str) {
                 .any(|l| words.iter().all(|w| l.split_whitespace().any(|x| x == *w)))
         };
         for words in [
-            &["acme/docs#1", "escalate", "blocked"][..],
+            &[docs, "escalate", "blocked"][..],
             &["acme/api#1", "succeed"],
             &["acme/api#2", "corrective_turn", "ci-red"],
             &["acme/api#2", "corrective_turn", "review"],
             &["acme/api#2", "succeed"],
-            &["acme/pay#1", "escalate", "over-budget"],
+            &[pay, "escalate", "over-budget"],
             // the canary act: the worse template's runs commit nothing
             &["implementer", "rolled_back"],
         ] {
@@ -568,12 +571,17 @@ fn demo_story(forge: &str) {
 
 #[test]
 fn the_demo_plays_its_story_with_each_real_program() {
-    demo_story("gitea");
+    demo_story("gitea", ("acme/docs#1", "acme/pay#1"));
 }
 
 #[test]
 fn the_demo_plays_its_story_with_each_real_program_on_gitlab() {
-    demo_story("gitlab");
+    demo_story("gitlab", ("acme/docs#1", "acme/pay#1"));
+}
+
+#[test]
+fn the_demo_plays_its_story_with_each_real_program_on_azure_devops() {
+    demo_story("azure-devops", ("acme/docs#4", "acme/pay#31"));
 }
 
 /// The real program runs the box's probe with its own shell tool

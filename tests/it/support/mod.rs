@@ -78,13 +78,16 @@ macro_rules! both_dialects {
                 crate::support::with_dialect(crate::support::Dialect::Gitlab, || $body)
             })*
         }
+        // the shared suites still name issues, faults and admin calls the
+        // other forges' way in places (issue #86): on Azure DevOps they are
+        // ignored, said so, never passed unplayed; `cargo test --test it
+        // azure_devops:: -- --include-ignored` plays them
         mod azure_devops {
             #[allow(unused_imports)]
             use super::*;
-            $($(#[$m])* fn $name() {
-                if !crate::support::Plays::played(crate::support::Dialect::AzureDevops) {
-                    return;
-                }
+            $($(#[$m])*
+            #[ignore = "the shared suites do not play Azure DevOps yet (#86): --include-ignored plays them"]
+            fn $name() {
                 crate::support::with_dialect(crate::support::Dialect::AzureDevops, || $body)
             })*
         }
