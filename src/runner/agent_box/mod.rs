@@ -149,30 +149,32 @@ pub struct Spec {
 /// The paths `mounts` binds that `ids` (the box's host user, with no other
 /// group) may not reach: a folder above one does not let it search.
 fn unreachable_for(mounts: &[rules::mounts::Mount], ids: (u32, u32)) -> Vec<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    let chain = |p: &Path| -> Vec<rules::mounts::Folder> {
-        let mut up: Vec<rules::mounts::Folder> = p
-            .ancestors()
-            .skip(1)
-            .filter_map(|a| std::fs::metadata(a).ok())
-            .map(|m| rules::mounts::Folder {
-                mode: m.mode(),
-                uid: m.uid(),
-                gid: m.gid(),
-            })
-            .collect();
-        up.reverse();
-        up
-    };
     mounts
         .iter()
         .filter_map(|m| match m {
             rules::mounts::Mount::ReadOnly(p) | rules::mounts::Mount::ReadWrite(p) => Some(p),
             _ => None,
         })
-        .filter(|p| !rules::mounts::passable(&chain(p), ids))
+        .filter(|p| !passable_by(p, ids))
         .cloned()
         .collect()
+}
+
+/// Whether `(uid, gid)` may pass every folder above `p`.
+fn passable_by(p: &Path, ids: (u32, u32)) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mut chain: Vec<rules::mounts::Folder> = p
+        .ancestors()
+        .skip(1)
+        .filter_map(|a| std::fs::metadata(a).ok())
+        .map(|m| rules::mounts::Folder {
+            mode: m.mode(),
+            uid: m.uid(),
+            gid: m.gid(),
+        })
+        .collect();
+    chain.reverse();
+    rules::mounts::passable(&chain, ids)
 }
 
 /// A boxed turn: the keeper's command line and its spec.
@@ -548,7 +550,15 @@ impl Boxer {
         let filter = rules::seccomp::Arch::native().is_some();
         let mounts = rules::mounts::mounts(&view);
         let staged = match self.host_user {
-            Some(ids) => rules::mounts::stage_roots(&unreachable_for(&mounts, ids)),
+            Some(ids) => {
+                let mut out = unreachable_for(&mounts, ids);
+                // doctor's probe: afk's own program, in a folder the box's
+                // user may not pass (`cargo install` as root: /root/.cargo/bin)
+                if afks && !passable_by(&afk, ids) {
+                    out.push(afk.clone());
+                }
+                rules::mounts::stage_roots(&out)
+            }
             None => vec![],
         };
         let args = rules::mounts::bwrap_args(

@@ -545,7 +545,8 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
     }
     if let Some(program) = shape.program {
         parents(&mut a, Path::new(PROGRAM_PATH));
-        a.extend(["--ro-bind".into(), s(program), PROGRAM_PATH.into()]);
+        // from where the keeper staged it when the box's user may not reach it
+        a.extend(["--ro-bind".into(), source(program), PROGRAM_PATH.into()]);
     }
     a.extend(["--chdir".into(), s(shape.chdir)]);
     a
@@ -954,6 +955,12 @@ mod tests {
             p.contains("--perms 0755 --dir /run/afk --ro-bind /usr/local/bin/afk /run/afk/afk"),
             "{p}"
         );
+        // ... and from where the keeper staged it when the box's host user
+        // may not reach it (`cargo install` as root: /root/.cargo/bin)
+        let program = PathBuf::from("/root/.cargo/bin/afk");
+        let p = line(true, std::slice::from_ref(&program), Some(&program));
+        assert!(p.contains("--ro-bind /dev/shm/0 /run/afk/afk"), "{p}");
+        assert!(!p.contains("/root/.cargo"), "{p}");
         // the keeper's user namespace: its root is the box's host user
         assert_eq!(netns_maps(100000), "0 100000 1");
     }
