@@ -95,19 +95,6 @@ pub(crate) fn ends(q: &Value, tail: &str) -> bool {
         .ends_with(&tail.to_lowercase())
 }
 
-/// The requests that change something on the forge: every one but a
-/// read, WIQL's and the batch read's `POST`s being reads.
-pub(crate) fn forge_writes(sb: &Sandbox) -> Vec<Value> {
-    sb.requests()
-        .into_iter()
-        .filter(|q| {
-            let read = q["method"] == "GET"
-                || (q["method"] == "POST" && (ends(q, "/wit/wiql") || ends(q, "/workitemsbatch")));
-            !read
-        })
-        .collect()
-}
-
 /// The JSON Patches afk sent work item `n`.
 fn item_patches(sb: &Sandbox, n: u64) -> Vec<Value> {
     sb.requests()
@@ -432,7 +419,7 @@ fn a_bypass_holder_writing_the_tag_in_a_trusted_persons_name_is_untrusted_and_sa
                 .contains("changed by alice@sandbox.invalid, authorized as root@sandbox.invalid"),
             "the report says who changed it and who was authorized: {entry}"
         );
-        assert!(forge_writes(&sb).is_empty(), "{:#?}", forge_writes(&sb));
+        assert!(sb.writes().is_empty(), "{:#?}", sb.writes());
         assert_eq!(tags(&sb, 1), vec![READY.to_string()], "no tag written");
         assert!(
             !afk.scratch.path("state/runs/1").exists(),
@@ -491,7 +478,7 @@ fn the_in_progress_tag_comes_only_after_the_agent_started_and_one_run_per_repo()
         assert_eq!(r["dispatched"], json!([]), "{r}");
         let msg = r["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(msg.contains("agent start failed"), "{r}");
-        assert!(forge_writes(&sb).is_empty(), "{:#?}", forge_writes(&sb));
+        assert!(sb.writes().is_empty(), "{:#?}", sb.writes());
         assert!(!has_tag(&sb, 1, IN_PROGRESS) && !has_tag(&sb, 2, IN_PROGRESS));
 
         // the agent can start now: the tag comes after it did
@@ -566,7 +553,7 @@ fn an_edit_after_arming_by_someone_else_blocks_until_re_armed() {
             Some("edited-after-arming"),
             "{r}"
         );
-        assert!(forge_writes(&sb).is_empty(), "{:#?}", forge_writes(&sb));
+        assert!(sb.writes().is_empty(), "{:#?}", sb.writes());
         // alice re-arms it after the edit
         sb.label(REPO, 1, READY, "alice", false);
         sb.label(REPO, 1, READY, "alice", true);
@@ -1121,7 +1108,7 @@ fn a_completed_pr_closes_the_work_item_once() {
         sb.clear_requests();
         let r = watch(&afk);
         assert_eq!(r["actions"], json!([]), "{r}");
-        assert!(forge_writes(&sb).is_empty(), "{:#?}", forge_writes(&sb));
+        assert!(sb.writes().is_empty(), "{:#?}", sb.writes());
         assert_eq!(state(&sb, 1), "Done");
     });
 }

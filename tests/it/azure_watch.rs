@@ -19,8 +19,8 @@
 //! codes.
 
 use crate::azure_devops::{
-    action, ado, agent_log, ends, forge_writes, item_comment, likes, pr, prompt, start_with,
-    thread, turn, wait, watch,
+    action, ado, agent_log, ends, item_comment, likes, pr, prompt, start_with, thread, turn, wait,
+    watch,
 };
 use crate::support::*;
 use crate::workspace::forge_head;
@@ -200,7 +200,7 @@ fn a_429_asking_more_than_the_tick_may_wait_is_the_next_ticks_and_names_its_reso
             "the metered resource, as text: {said}"
         );
         assert_eq!(wiql_answers(&sb), vec![429], "not asked again this tick");
-        assert!(forge_writes(&sb).is_empty(), "{:#?}", forge_writes(&sb));
+        assert!(sb.writes().is_empty(), "{:#?}", sb.writes());
 
         sb.faults(json!([]));
         let (code, r, err) = afk.poll();

@@ -522,10 +522,13 @@ impl ForgeWrites for AzureDevops {
         to: i64,
         body: &str,
     ) -> Result<Comment> {
-        self.writable(repo)?;
         match on {
-            Target::Issue(n) => self.post_item_comment(repo, n, body),
-            Target::Pr(n) => self.post_pr_reply(repo, n, to, body),
+            // a work item's comments have no threads: a comment of its own
+            Target::Issue(_) => self.create_comment(repo, on, body),
+            Target::Pr(n) => {
+                self.writable(repo)?;
+                self.post_pr_reply(repo, n, to, body)
+            }
         }
     }
 
