@@ -6,7 +6,8 @@
 //! doctor's optional reads out; `X-RateLimit-Resource` only ever as text.
 //! The change gate: an agent's commit whose message resolves another work
 //! item (`Fixes #99`) is refused and named, the run's own (`Fixes #1`)
-//! passes. CI: a PR status overrides no build validation, commit statuses
+//! passes; a build's name that would link or notify is defused where afk
+//! writes it. CI: a PR status overrides no build validation, commit statuses
 //! count only without either, `ci_contexts` by a policy's display name and
 //! by `genre/name`. Reviews: a resolved thread, the same person's later
 //! approval, a system comment and a group's vote. Commands: a work-item
@@ -415,6 +416,42 @@ fn a_commit_that_resolves_another_work_item_is_refused_by_the_gate_and_named() {
             "the escalation names the work item: {said}"
         );
         assert!(said.contains("commit `"), "and the commit: {said}");
+    });
+}
+
+/// SPEC 2.2.28: a build validation's name is someone else's words. Where
+/// afk writes it on the work item (the escalation, the checklist) each
+/// `@name`, `#N` and `!M` in it gets a space after its sigil, so it notifies
+/// and links nothing; the run's own PR, `!M`, stays linked.
+#[test]
+fn a_failing_builds_name_links_and_notifies_nothing_where_afk_writes_it() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("fix_forward_max = 0");
+        ado(
+            &sb,
+            "evaluation",
+            json!({"pr": pr(), "status": "rejected", "name": "lint @mallory #99 !987"}),
+        );
+        let r = watch(&afk);
+        assert_eq!(
+            action(&r),
+            ("escalate".into(), Some("ci-red".into())),
+            "{r}"
+        );
+        let said = afk_on_item(&sb).join("\n---\n");
+        assert!(said.contains("lint"), "the build is named: {said}");
+        for (defused, raw) in [
+            ("@ mallory", "@mallory"),
+            ("# 99", "#99"),
+            ("! 987", "!987"),
+        ] {
+            assert!(said.contains(defused), "{defused:?}: {said}");
+            assert!(!said.contains(raw), "{raw:?}: {said}");
+        }
+        assert!(
+            said.contains(&format!("!{}", pr())),
+            "afk's own PR stays linked: {said}"
+        );
     });
 }
 

@@ -147,6 +147,10 @@ pub struct Facts<'a> {
     /// what the agent's box refused during the run, said with the key that
     /// lets one out (`core::agent_box::forwarder::refusals_said`)
     pub box_refused: Option<&'a str>,
+    /// the forge links `#N` and `!M` and notifies `@name` in a description
+    /// (Azure DevOps, SPEC 2.2.28): every one outside a fence but the run's
+    /// own `#N` gets a space after its sigil
+    pub mentions_act: bool,
 }
 
 /// The marker that says a body is afk's own and which head and turn it was
@@ -333,7 +337,16 @@ fn render(f: &Facts, message_max: usize, limit: Option<usize>) -> String {
         marker(f.run_id, f.head, f.turns_taken),
         id = f.run_id
     ));
-    s
+    match f.mentions_act {
+        true => crate::azure::mention::no_mentions_but(
+            &s,
+            &crate::azure::mention::Own {
+                item: Some(f.issue.0),
+                pr: None,
+            },
+        ),
+        false => s,
+    }
 }
 
 /// What afk never commits for the agent when it commits what a turn left
@@ -516,6 +529,51 @@ mod tests {
             head: "abc1234def",
             turns_taken: 3,
             box_refused: None,
+            mentions_act: false,
+        }
+    }
+
+    #[test]
+    fn afks_pr_body_where_mentions_act_keeps_only_its_own_work_item_linked() {
+        let branch = Branch {
+            base: "main".into(),
+            commits: vec![("abc1234".into(), "Fixes #99, thanks @mallory !4".into())],
+            count: 1,
+            shortstat: "1 file changed".into(),
+            afk_committed: vec![],
+            afk_committed_total: 0,
+            deps: vec![],
+        };
+        let turns = [(2, "ci: build #12 failed".to_string())];
+        let message = Some("see #5 and @eve");
+        let cases = [
+            // (mentions act, what the body holds, what it must not)
+            (
+                true,
+                vec!["Closes #7", "# 99", "@ mallory", "! 4", "# 12"],
+                vec!["#99", "@mallory", "!4"],
+            ),
+            (
+                false,
+                vec!["Closes #7", "#99", "@mallory", "!4"],
+                vec!["# 99"],
+            ),
+        ];
+        for (acts, has, hasnt) in cases {
+            let f = Facts {
+                mentions_act: acts,
+                ..facts(Some(&branch), &turns, message)
+            };
+            for b in [body(&f), body_within(&f, 4_000)] {
+                for h in &has {
+                    assert!(b.contains(h), "{acts}: {h:?} in {b}");
+                }
+                for h in &hasnt {
+                    assert!(!b.contains(h), "{acts}: {h:?} in {b}");
+                }
+                // the agent's quoted words are fenced: they act on nothing
+                assert!(b.contains("see #5 and @eve"), "{b}");
+            }
         }
     }
 

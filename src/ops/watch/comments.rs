@@ -84,6 +84,7 @@ pub(super) fn write(
         .collect();
     let past = crate::core::pause_history::lines(&history, paused.is_some());
     let text = checklist_for(w, seen, run, (step.turn, paused, paused_at, past), end);
+    let text = w.shown(run, seen.pr.as_ref().map(|p| p.number), &text);
     update_checklist(w, store, run, &text, notes)
 }
 
@@ -206,6 +207,11 @@ pub(super) fn post_once(
             "an earlier comment POST got no answer; waiting to see whether it landed before posting again"
         );
     }
+    let own_pr = match on {
+        Target::Pr(p) => Some(p),
+        Target::Issue(_) => None,
+    };
+    let body = &*w.shown(run, own_pr, body);
     let short = bounds::shortened(body);
     for text in std::iter::once(body).chain(short.as_deref()) {
         store.note_post(key)?;

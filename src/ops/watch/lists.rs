@@ -9,8 +9,9 @@
 use crate::forge::{PullRequest, fan_out};
 use crate::store::runs::Run;
 use crate::tick::Tick;
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{IssueNumber, PrNumber, RepoName};
 use anyhow::Result;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -67,6 +68,22 @@ pub(super) fn again(e: &anyhow::Error) -> anyhow::Error {
 }
 
 impl Watch<'_> {
+    /// `text` as afk writes it on `run`'s issue or PR (`pr`, else the run's
+    /// own): on a forge whose text links `#N` and `!M` and notifies `@name`
+    /// (Azure DevOps, SPEC 2.2.28) each of them outside a fence gets a space
+    /// after its sigil, but the run's own work item and PR; elsewhere it is
+    /// written as it is.
+    pub fn shown<'s>(&self, run: &Run, pr: Option<PrNumber>, text: &'s str) -> Cow<'s, str> {
+        if !self.t.settled.profile.mentions_act {
+            return Cow::Borrowed(text);
+        }
+        let own = crate::core::azure::mention::Own {
+            item: Some(run.issue.0),
+            pr: pr.or(run.pr_number).map(|p| p.0),
+        };
+        Cow::Owned(crate::core::azure::mention::no_mentions_but(text, &own))
+    }
+
     /// Whether a run's issue is open and carries the in-progress label: from
     /// the repo's list, else one GET for the issue, at most once a tick
     /// (forwarding asks before it pushes, observing before it decides).

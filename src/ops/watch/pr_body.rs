@@ -72,6 +72,7 @@ pub(super) fn body(
         head,
         turns_taken: turns.max(1),
         box_refused: refused.as_deref(),
+        mentions_act: w.t.settled.profile.mentions_act,
     };
     // within the forge's limit where it has one (Azure DevOps' 4,000)
     Ok(match w.t.settled.profile.body_max {

@@ -8,6 +8,22 @@
 /// fenced block (``` or ~~~) are left as they are; applying it twice changes
 /// nothing more.
 pub fn no_mentions(text: &str) -> String {
+    no_mentions_but(text, &Own::default())
+}
+
+/// afk's own references in a text it writes on a run's work item or PR: the
+/// run's work item (`#N`) and its pull request (`!M`), which stay linked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Own {
+    pub item: Option<u64>,
+    pub pr: Option<u64>,
+}
+
+/// [`no_mentions`] over a whole text afk wrote for a run, whose own `#N` and
+/// `!M` (`own`: the whole number, not a prefix of a longer one) stay as they
+/// are; every other `#<digits>`, `!<digits>` and `@<name>` outside a fence
+/// gets its space (SPEC 2.2.28).
+pub fn no_mentions_but(text: &str, own: &Own) -> String {
     let mut out = String::with_capacity(text.len());
     let mut fence: Option<&str> = None;
     for line in text.split_inclusive('\n') {
@@ -34,8 +50,17 @@ pub fn no_mentions(text: &str) -> String {
         for (i, c) in chars.iter().enumerate() {
             out.push(*c);
             let next = chars.get(i + 1).copied();
+            let number = || -> Option<u64> {
+                let digits: String = chars[i + 1..]
+                    .iter()
+                    .take_while(|d| d.is_ascii_digit())
+                    .collect();
+                digits.parse().ok()
+            };
+            let own_one = |o: Option<u64>| o.is_some() && number() == o;
             let acts = match c {
-                '#' | '!' => next.is_some_and(|n| n.is_ascii_digit()),
+                '#' => next.is_some_and(|n| n.is_ascii_digit()) && !own_one(own.item),
+                '!' => next.is_some_and(|n| n.is_ascii_digit()) && !own_one(own.pr),
                 '@' => next.is_some_and(|n| n.is_alphanumeric() || n == '_' || n == '"'),
                 _ => false,
             };
@@ -90,6 +115,32 @@ mod tests {
             assert_eq!(no_mentions(text), want, "{text:?}");
             assert_eq!(no_mentions(&no_mentions(text)), want, "twice: {text:?}");
         }
+    }
+
+    #[test]
+    fn only_the_runs_own_work_item_and_pr_stay_linked() {
+        let own = Own {
+            item: Some(12),
+            pr: Some(7),
+        };
+        let cases = [
+            ("Closes #12, PR !7", "Closes #12, PR !7"),
+            ("#123 and !70 and #1", "# 123 and ! 70 and # 1"),
+            ("@alice on #12: !8", "@ alice on #12: ! 8"),
+            ("```\n#5 !9 @bob\n```\n!9", "```\n#5 !9 @bob\n```\n! 9"),
+            ("#99999999999999999999999", "# 99999999999999999999999"),
+        ];
+        for (text, want) in cases {
+            let once = no_mentions_but(text, &own);
+            assert_eq!(once, want, "{text:?}");
+            assert_eq!(no_mentions_but(&once, &own), want, "twice: {text:?}");
+        }
+        let none = Own::default();
+        assert_eq!(no_mentions_but("#12 !7", &none), "# 12 ! 7");
+        assert_eq!(
+            no_mentions("#99999999999999999999999"),
+            "# 99999999999999999999999"
+        );
     }
 
     #[test]
