@@ -81,6 +81,7 @@ impl Config {
             entra_expiry: self.entra_expiry(),
             // a tick's: the binary's edges hand in the state file's
             repo_ids: None,
+            votes_seen: None,
         }
     }
 

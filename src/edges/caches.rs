@@ -1,16 +1,18 @@
 //! The store's caches as the forge's ports: the state file's `etags` table
 //! is the forge's [`ConditionalCache`], its `app_tokens` table the GitHub
-//! App's [`TokenKeeper`], its `forge_ids` table the forge's [`RepoIds`].
+//! App's [`TokenKeeper`], its `forge_ids` table the forge's [`RepoIds`] and its `forge_votes` table
+//! its [`VotesSeen`].
 //! Here, at the edges, because the store names no forge and the forge
 //! names no store.
 
 use crate::config::Config;
 use crate::forge::app::TokenKeeper;
 use crate::forge::http::{Cached, ConditionalCache};
-use crate::forge::setup::RepoIds;
+use crate::forge::setup::{Books, RepoIds, VotesSeen};
 use crate::store::app_tokens::TokenFile;
 use crate::store::etags::EtagCache;
 use crate::store::forge_ids::IdFile;
+use crate::store::forge_votes::VoteFile;
 use std::path::Path;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -76,16 +78,39 @@ impl RepoIds for Ids {
     }
 }
 
-/// The keeper of repositories' ids for a tick of `c`'s forge on the state
-/// file at `path` (a dry run's reads and never writes), by the forge's API
-/// root (a config without one builds no forge: building it says why).
-pub fn ids(c: &Config, path: &Path, dry_run: bool) -> Arc<dyn RepoIds> {
-    Arc::new(Ids(
-        IdFile {
+/// What a tick of `c`'s forge keeps on the state file at `path` between
+/// ticks (a dry run's reads and never writes), by the forge's API root (a
+/// config without one builds no forge: building it says why): the
+/// repositories' ids and the votes' first sightings.
+pub fn books(c: &Config, path: &Path, dry_run: bool) -> Books {
+    let forge = c.api_root().unwrap_or_default();
+    Books {
+        repo_ids: Arc::new(Ids(
+            IdFile {
+                path: path.to_path_buf(),
+                forge: forge.clone(),
+                dry_run,
+            },
+            std::sync::OnceLock::new(),
+        )),
+        votes_seen: Arc::new(Votes(VoteFile {
             path: path.to_path_buf(),
-            forge: c.api_root().unwrap_or_default(),
+            forge,
             dry_run,
-        },
-        std::sync::OnceLock::new(),
-    ))
+        })),
+    }
+}
+
+/// The state file's `forge_votes` table as the forge's keeper of votes'
+/// first sightings (a wrapper, as [`Ids`]), dated by the clock when asked.
+#[derive(Debug)]
+pub struct Votes(pub VoteFile);
+
+impl VotesSeen for Votes {
+    fn first_seen(&self, pr: &str, voter: &str, vote: i64) -> anyhow::Result<String> {
+        // to the microsecond: a sighting in the second the run began
+        // (`created_at`, as precise) is still after it
+        let now = crate::clock::ts_precise(crate::clock::now());
+        self.0.first_seen(pr, voter, vote, &now)
+    }
 }

@@ -5,9 +5,8 @@
 use crate::config::Config;
 use crate::forge::Forge;
 use crate::forge::app::{App, AppParts, TokenKeeper, key_from_pem};
-use crate::forge::setup::RepoIds;
+use crate::forge::setup::Books;
 use anyhow::{Result, anyhow};
-use std::sync::Arc;
 
 /// The forge the config names, with its token; no conditional-request cache.
 /// A GitHub App's installation token is exchanged and not kept, and no
@@ -19,15 +18,16 @@ pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
 /// As [`from_config`], for a tick that keeps a GitHub App's installation
 /// token with `keeper` (the caller's: the state file's `app_tokens`, reused
 /// while fresh; a dry run's keeper stores nothing) and repositories' ids
-/// with `ids` (the state file's `forge_ids`: an Azure DevOps repository is
-/// read by the ids of its first read, SPEC 2.2.3), without conditional
+/// with `books` (the state file's `forge_ids`: an Azure DevOps repository is
+/// read by the ids of its first read, SPEC 2.2.3; its `forge_votes`: a vote
+/// no system comment dates, by its first sighting, SPEC 2.2.20), without conditional
 /// requests (harvest, upgrade).
 pub fn with_keeper(
     c: &Config,
     keeper: Box<dyn crate::forge::app::TokenKeeper>,
-    ids: Arc<dyn RepoIds>,
+    books: Books,
 ) -> Result<Box<dyn Forge>> {
-    build(c, None, Some(keeper), Some(ids), false)
+    build(c, None, Some(keeper), Some(books), false)
 }
 
 /// The forge for a tick: as [`with_keeper`], and on GitHub every GET is
@@ -38,9 +38,9 @@ pub fn for_tick(
     c: &Config,
     cache: Box<dyn crate::forge::http::ConditionalCache>,
     keeper: Box<dyn crate::forge::app::TokenKeeper>,
-    ids: Arc<dyn RepoIds>,
+    books: Books,
 ) -> Result<Box<dyn Forge>> {
-    build(c, Some(cache), Some(keeper), Some(ids), false)
+    build(c, Some(cache), Some(keeper), Some(books), false)
 }
 
 /// The forge the status issue is kept through (`status_issue`,
@@ -51,19 +51,19 @@ pub fn for_status_issue(
     c: &Config,
     cache: Box<dyn crate::forge::http::ConditionalCache>,
     keeper: Box<dyn crate::forge::app::TokenKeeper>,
-    ids: Arc<dyn RepoIds>,
+    books: Books,
 ) -> Result<Box<dyn Forge>> {
-    build(c, Some(cache), Some(keeper), Some(ids), true)
+    build(c, Some(cache), Some(keeper), Some(books), true)
 }
 
 /// `always_conditional`: whether GETs are conditional also on a forge whose
 /// profile does not make every read so (Gitea: the status issue's; a tick's
-/// Gitea reads are not). `ids` reach a kind that takes a `Setup`.
+/// Gitea reads are not). `books` reach a kind that takes a `Setup`.
 fn build(
     c: &Config,
     cache: Option<Box<dyn crate::forge::http::ConditionalCache>>,
     keeper: Option<Box<dyn crate::forge::app::TokenKeeper>>,
-    ids: Option<Arc<dyn RepoIds>>,
+    books: Option<Books>,
     always_conditional: bool,
 ) -> Result<Box<dyn Forge>> {
     if c.github_app() {
@@ -111,7 +111,8 @@ fn build(
     Ok(match profile.forge_with {
         Some(make) => {
             let mut setup = c.forge_setup();
-            setup.repo_ids = ids;
+            setup.repo_ids = books.as_ref().map(|b| b.repo_ids.clone());
+            setup.votes_seen = books.map(|b| b.votes_seen);
             make(h, &setup)
         }
         None => (profile.forge)(h),

@@ -126,8 +126,8 @@ pub struct Held(#[allow(dead_code)] Option<TickLock>);
 pub(crate) fn build(cfg: &Config, path: &Path, dry_run: bool) -> Result<Adapters> {
     let cache = caches::Etags(crate::store::etags::EtagCache::new(path, dry_run));
     let keeper = caches::keeper(path, dry_run);
-    let ids = caches::ids(cfg, path, dry_run);
-    let forge = forges::for_tick(cfg, Box::new(cache), keeper, ids)?;
+    let books = caches::books(cfg, path, dry_run);
+    let forge = forges::for_tick(cfg, Box::new(cache), keeper, books)?;
     let runner = crate::runner::from_config(cfg)?;
     Ok(Adapters::of(dry_run, forge, runner))
 }
@@ -140,8 +140,8 @@ pub(crate) fn build_on_demand(cfg: &Config, path: &Path, dry_run: bool) -> Adapt
     let records = recorder.clone();
     let forge = on_demand::OnDemand::new(Box::new(move || {
         let keeper = caches::keeper(&path, dry_run);
-        let ids = caches::ids(&cfg, &path, dry_run);
-        let forge = forges::with_keeper(&cfg, keeper, ids)?;
+        let books = caches::books(&cfg, &path, dry_run);
+        let forge = forges::with_keeper(&cfg, keeper, books)?;
         Ok(match &records {
             Some(r) => Box::new(dry::RecordingForge {
                 inner: forge,
@@ -162,8 +162,8 @@ pub(crate) fn build_on_demand(cfg: &Config, path: &Path, dry_run: bool) -> Adapt
 /// upgrade reads), the runner built when a fixer first needs it; real or dry.
 pub(crate) fn build_upgrade(cfg: &Config, path: &Path, dry_run: bool) -> Result<Adapters> {
     let keeper = caches::keeper(path, dry_run);
-    let ids = caches::ids(cfg, path, dry_run);
-    let forge = forges::with_keeper(cfg, keeper, ids)?;
+    let books = caches::books(cfg, path, dry_run);
+    let forge = forges::with_keeper(cfg, keeper, books)?;
     let c = cfg.clone();
     let runner = on_demand::OnDemandRunner::new(Box::new(move || crate::runner::from_config(&c)));
     Ok(Adapters::of(dry_run, forge, Box::new(runner)))

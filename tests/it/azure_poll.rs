@@ -753,6 +753,41 @@ fn a_done_predecessor_and_blocked_no_do_not_block() {
     })
 }
 
+/// SPEC 2.2.13: work-item ids are organization-wide, so a predecessor may be
+/// in another project. One with an allowlisted repository judges its work
+/// item by that project's states: done, it blocks nothing; still open, it
+/// blocks.
+#[test]
+fn a_predecessor_in_another_allowlisted_project_blocks_only_while_open() {
+    with_dialect(D, || {
+        let sb = Sandbox::start(json!({"repos": [
+            ado_repo(API, json!([ready(1, "alice"), ready(2, "alice")])),
+            ado_repo("other/lib", json!([
+                {"number": 3, "title": "done there", "body": "x", "state": "closed"},
+                {"number": 4, "title": "open there", "body": "x"},
+            ])),
+        ]}));
+        assert_eq!(state(&sb, "other/lib", 3), "Done");
+        let link = |to: u64| {
+            json!([{"op": "add", "path": "/relations/-", "value": {
+                "rel": "System.LinkTypes.Dependency-Reverse",
+                "url": format!("{}/_apis/wit/workItems/{to}", sb.api_url()),
+                "attributes": {"name": "Predecessor"}}}])
+        };
+        patch_as_afk(&sb, API, 1, link(4));
+        patch_as_afk(&sb, API, 2, link(3));
+        let afk = poller(&sb, &[API, "other/lib"], "");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(
+            reason_of(&r, API, 1).as_deref(),
+            Some("blocked"),
+            "#1 waits for other/lib's open #4: {r}"
+        );
+        assert_eq!(pairs(&r["dispatched"]), vec![(API.to_string(), 2)], "{r}");
+    })
+}
+
 // ---- 7. tag writes under a concurrent change ------------------------------------------------
 
 #[test]

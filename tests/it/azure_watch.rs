@@ -419,6 +419,33 @@ fn a_commit_that_resolves_another_work_item_is_refused_by_the_gate_and_named() {
     });
 }
 
+/// SPEC 2.2.20: a vote the service recorded no system comment for is dated
+/// by the first tick that saw it at that value, which afk keeps: a trusted
+/// `-5` that only the reviewer list shows gets one review turn, and the same
+/// vote seen again after that turn asks nothing more.
+#[test]
+fn a_vote_no_system_comment_dates_is_dated_by_its_first_sighting_and_taken_once() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
+        ado(
+            &sb,
+            "vote",
+            json!({"pr": pr(), "by": "alice", "vote": -5, "system_comment": false}),
+        );
+        let votes = threads(&sb)
+            .into_iter()
+            .filter(|t| t["comments"][0]["commentType"] == "system")
+            .count();
+        assert_eq!(votes, 0, "no system comment dates it");
+        let r = watch(&afk);
+        assert_eq!(action(&r), turn("review"), "{r}");
+        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "taken once: {r}");
+        assert!(no_turn(&afk, 3), "no third turn");
+    });
+}
+
 /// SPEC 2.2.28: a build validation's name is someone else's words. Where
 /// afk writes it on the work item (the escalation, the checklist) each
 /// `@name`, `#N` and `!M` in it gets a space after its sigil, so it notifies

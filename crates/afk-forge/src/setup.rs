@@ -29,6 +29,31 @@ pub struct Setup {
     /// (SPEC 2.2.3): the state file's, handed in by the binary's edges for
     /// a tick; None outside a tick (a command's forge reads by the names)
     pub repo_ids: Option<Arc<dyn RepoIds>>,
+    /// when each reviewer's vote was first seen at its value (SPEC 2.2.20):
+    /// the state file's, handed in with `repo_ids`; None outside a tick (a
+    /// vote no system comment dates is then undated)
+    pub votes_seen: Option<Arc<dyn VotesSeen>>,
+}
+
+/// What the binary's edges hand a tick's forge to keep between ticks: the
+/// repositories' ids ([`RepoIds`]) and the votes' first sightings
+/// ([`VotesSeen`]), both the state file's.
+#[derive(Debug, Clone)]
+pub struct Books {
+    pub repo_ids: Arc<dyn RepoIds>,
+    pub votes_seen: Arc<dyn VotesSeen>,
+}
+
+/// Where a kind whose reviewer list dates no vote (Azure DevOps, SPEC
+/// 2.2.20) keeps when it first saw each vote at its value, for a vote no
+/// system comment dates: the caller's (the state file's `forge_votes`
+/// table, through the binary's edges). A dry run's reads and never writes.
+/// A failure is the caller's error: a vote is not dated by a guess.
+pub trait VotesSeen: Send + Sync + std::fmt::Debug {
+    /// When `voter`'s (an identity id) `vote` on pull request `pr` was first
+    /// seen: the kept moment while the vote is the one kept, else this
+    /// tick's, which is kept (RFC 3339).
+    fn first_seen(&self, pr: &str, voter: &str, vote: i64) -> anyhow::Result<String>;
 }
 
 /// Where a kind that addresses a repository by ids after its first read

@@ -288,7 +288,7 @@ const TAKES: &[(&str, &str, &str)] = &[
         "/ado/comment",
         "repo issue item by text on_behalf comment",
     ),
-    ("POST", "/ado/vote", "pr by vote"),
+    ("POST", "/ado/vote", "pr by vote system_comment"),
     (
         "POST",
         "/ado/thread",

@@ -12,6 +12,7 @@ pub mod comments_read;
 pub mod etags;
 pub mod events;
 pub mod forge_ids;
+pub mod forge_votes;
 pub mod freezes;
 pub mod gauges;
 pub mod hooks;
@@ -228,6 +229,9 @@ const MIGRATIONS: &[&str] = &[
     // (forge_ids.rs; SPEC 2.2.3, 2.2.4): a renamed Azure DevOps repository
     // keeps them, and is read under its new name
     forge_ids::SCHEMA,
+    // 36: when afk first saw each reviewer's vote at its value (forge_votes.rs;
+    // SPEC 2.2.20): an Azure DevOps vote no system comment dates
+    forge_votes::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -136,6 +136,16 @@ impl AzureDevops {
         area::repo_of(&self.setup.area_paths, path).map(str::to_string)
     }
 
+    /// An allowlisted repository (one with an area path) of `project`, if
+    /// any: the first in the config's order.
+    fn allowlisted_in(&self, project: &str) -> Option<RepoName> {
+        self.setup
+            .area_paths
+            .iter()
+            .filter_map(|(r, _)| RepoName::parse_for(crate::types::NameShape::ProjectRepo, r).ok())
+            .find(|r| r.owner().eq_ignore_ascii_case(project))
+    }
+
     /// The areas configured for `repo`.
     fn areas(&self, repo: &RepoName) -> Vec<String> {
         self.setup
@@ -436,13 +446,19 @@ impl AzureDevops {
                 out.push(unreadable(id, repo));
                 continue;
             };
-            // TODO(#86): a blocker in another project with an allowlisted
-            // repository is read with that project's states; here any other
-            // project keeps the item blocked
-            let same = b
-                .text("System.TeamProject")
-                .is_some_and(|p| p.eq_ignore_ascii_case(&project));
-            if !same || !self.is_closed(repo, b)? {
+            // its state is read with its own project's states: this one's,
+            // or another's with an allowlisted repository; a project with
+            // none keeps the item blocked (SPEC 2.2.13)
+            let judged_by = match b.text("System.TeamProject") {
+                Some(p) if p.eq_ignore_ascii_case(&project) => Some(repo.clone()),
+                Some(p) => self.allowlisted_in(p),
+                None => None,
+            };
+            let done = match &judged_by {
+                Some(r) => self.is_closed(r, b)?,
+                None => false,
+            };
+            if !done {
                 out.push(self.to_issue(repo, b, false)?);
             }
         }

@@ -503,10 +503,8 @@ impl ForgeWrites for AzureDevops {
         Ok(())
     }
 
-    // TODO(#86): someone else's words in a body (a title, a reason, a job's
-    // name) get `afk_wire::azure::mention::no_mentions` where the text is
-    // composed, so `#N`, `!M` and `@name` of theirs link or notify nothing;
-    // afk's own `#N` and `!M` stay (SPEC 2.2.28)
+    // someone else's `#N`, `!M` and `@name` in a body were defused where
+    // the run's text was made (watch's `Watch::shown`, SPEC 2.2.28)
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
         self.writable(repo)?;
         match on {

@@ -369,10 +369,15 @@ impl AzureDevops {
             self.http.json("GET", &v(&path, API_VERSION), None)?;
         for r in list.value.into_iter().filter(|r| !r.is_container) {
             if let Some(state) = talk::vote_state(r.vote) {
-                // TODO(#86): a vote no system comment dates is dated by the
-                // first tick that saw it at that value, which afk records
-                // (SPEC 2.2.20); until then it is undated
-                let submitted_at = talk::vote_date(&records, &r.id, r.vote);
+                // the latest system comment recording it, else the first
+                // tick that saw it at that value, which afk keeps (SPEC 2.2.20)
+                let submitted_at = match talk::vote_date(&records, &r.id, r.vote) {
+                    Some(at) => Some(at),
+                    None => match &self.setup.votes_seen {
+                        Some(book) => Some(book.first_seen(&pr.0.to_string(), &r.id, r.vote)?),
+                        None => None,
+                    },
+                };
                 out.push(Review {
                     id: vote_id(&r.id),
                     author: self.login_of(&r.id, r.unique_name.as_deref())?,

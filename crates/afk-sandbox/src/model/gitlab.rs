@@ -54,9 +54,13 @@ impl super::Forge {
     }
 
     /// The model number of pull request (merge request) `n` as the admin API
-    /// and the dialect name it.
+    /// and the dialect name it: Azure DevOps' pull request `n` is the shared
+    /// model's issue it was made over (numbered apart from work items).
     pub(crate) fn pr_key(&self, n: u64) -> u64 {
-        if self.gl.on { MR_KEYS + n } else { n }
+        if self.gl.on {
+            return MR_KEYS + n;
+        }
+        self.az.prs.get(&n).map_or(n, |p| p.number)
     }
 
     /// Speak GitLab's model: MRs numbered apart, notes up to GitLab's

@@ -247,7 +247,9 @@ pub(crate) fn comment(f: &mut Forge, body: &Value) -> Reply {
     ok(json!({"comment": id}))
 }
 
-/// `POST /ado/vote {pr, by, vote}`: a reviewer's vote and its system comment.
+/// `POST /ado/vote {pr, by, vote, system_comment}`: a reviewer's vote and its
+/// system comment (none with `"system_comment": false`: the reviewer list
+/// alone then says it, undated).
 pub(crate) fn vote(f: &mut Forge, body: &Value) -> Reply {
     let n = match pr_of(f, body) {
         Ok(n) => n,
@@ -257,7 +259,13 @@ pub(crate) fn vote(f: &mut Forge, body: &Value) -> Reply {
     let Some(v) = body["vote"].as_i64() else {
         return err(400, "vote is required: 10, 5, 0, -5 or -10");
     };
-    match super::threads::vote(f, n, &by, v) {
+    match super::threads::vote(
+        f,
+        n,
+        &by,
+        v,
+        body["system_comment"].as_bool().unwrap_or(true),
+    ) {
         Ok(()) => {
             f.az_pr_updated(n);
             ok(json!({"pr": n, "vote": v}))

@@ -75,6 +75,17 @@ impl Forge {
             }
         }
         self.az_sync_comments();
+        // a pull request the shared model closed (a merge or a close through
+        // the admin API, as a person's in the web UI) is completed or abandoned
+        for p in self.az.prs.values_mut().filter(|p| p.status == "active") {
+            let shared = self
+                .repos
+                .get(&p.repo)
+                .and_then(|r| r.issues.get(&p.number));
+            if let Some(i) = shared.filter(|i| i.state == "closed") {
+                p.status = if i.merged { "completed" } else { "abandoned" }.into();
+            }
+        }
     }
 
     /// Repository `full`'s project groups and entries (once), and each
