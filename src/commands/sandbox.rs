@@ -28,8 +28,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// The forge API it speaks (gitea at /api/v1, github at /api/v3: its
-    /// dialect's API prefix)
-    #[arg(long, default_value = "gitea", value_parser = sandbox::Dialect::NAMES)]
+    /// dialect's API prefix); `--forge` is the same, as `afk demo` names it
+    #[arg(long, visible_alias = "forge", default_value = "gitea", value_parser = sandbox::Dialect::NAMES)]
     pub dialect: String,
     /// Serve the demo's repos and issues (acme/api, acme/web, acme/docs) when no --seed is given
     #[arg(long)]

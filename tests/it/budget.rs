@@ -29,7 +29,7 @@ pub(crate) fn world(sb: &Sandbox, allow: &[&str], sections: &str) -> (Afk, PathB
         plan = plan.display(),
         allow = allow.join(", "),
     );
-    let config = scratch.write("afk.toml", &text);
+    let config = scratch.write("afk.toml", &with_forge_tables(sb, text));
     let afk = Afk {
         scratch,
         config,

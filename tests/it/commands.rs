@@ -489,7 +489,8 @@ fn help_shows_each_command_only_the_flags_that_mean_something_there() {
         ),
         (
             vec!["sandbox", "--help"],
-            vec!["--addr", "Examples"],
+            // `--forge` as `afk demo` names it, beside `--dialect`
+            vec!["--addr", "Examples", "--dialect", "--forge"],
             vec!["--dry-run", "--json", "--state"],
         ),
         (

@@ -1318,7 +1318,7 @@ mod at_a_turns_edge {
         );
         let afk = Afk {
             hooks: Some(sb.url.clone()),
-            ..Afk::with_text(&text)
+            ..Afk::on(&sb, &text)
         };
         let (code, r, err) = afk.poll();
         assert_eq!(code, 0, "{err} {r}");

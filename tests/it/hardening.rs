@@ -802,11 +802,14 @@ fn a_placeholder_inside_a_shell_script_is_refused() {
         r#"["env", "A=1", "bash", "-lc", "cd {run_dir}"]"#,
         r#"["/bin/sh", "-ec", "agent < {prompt_file}"]"#,
     ] {
-        let afk = Afk::with_text(&format!(
-            "state_path = \"state/afk.db\"\n[forge]\n{}[runner]\ncommand = {command}\n\
+        let afk = Afk::on(
+            &sb,
+            &format!(
+                "state_path = \"state/afk.db\"\n[forge]\n{}[runner]\ncommand = {command}\n\
              [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
-            sb.forge_keys()
-        ));
+                sb.forge_keys()
+            ),
+        );
         let (code, _, err) = afk.poll();
         assert_eq!(code, 2, "{command}: {err}");
         assert!(err.contains("runner.command"), "{err}");
@@ -815,13 +818,16 @@ fn a_placeholder_inside_a_shell_script_is_refused() {
         assert!(!afk.state().exists(), "nothing written");
     }
     // a placeholder as an argument of its own is no shell code
-    let afk = Afk::with_text(&format!(
-        "state_path = \"state/afk.db\"\n[forge]\n{}[runner]\n\
+    let afk = Afk::on(
+        &sb,
+        &format!(
+            "state_path = \"state/afk.db\"\n[forge]\n{}[runner]\n\
          command = [\"sh\", \"{}\", \"{{branch}}\"]\n\
          [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
-        sb.forge_keys(),
-        demo_agent().display()
-    ));
+            sb.forge_keys(),
+            demo_agent().display()
+        ),
+    );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err}");
     assert_eq!(
@@ -989,7 +995,7 @@ fn a_run_folder_whose_files_an_unconfined_agent_turned_into_a_fifo_or_links_is_r
          [runner]\nworkspace = \"afk\"\nagent = \"custom\"\nconfine = \"none\"\ncommand = [\"sh\", \"-c\", '{script}']\n",
         forge = sb.forge_keys(),
     );
-    let afk = Afk::with_text(&text);
+    let afk = Afk::on(&sb, &text);
     let (code, _, err) = afk.poll();
     assert_eq!(code, 0, "{err}");
     afk.wait_agent(1);

@@ -311,7 +311,7 @@ mod closed {
                 forge = sb.forge_keys(),
                 agent = agent.display(),
             );
-            let afk = Afk::with_text(&text);
+            let afk = Afk::on(&sb, &text);
             assert_eq!(afk.poll().0, 0);
             let pid = afk.agent_pid(1);
             // SAFETY: kill(2) with signal 0 only asks whether the process exists
@@ -381,7 +381,7 @@ mod race {
                     forge = sb.forge_keys(),
                     agent = agent.display(),
                 );
-                let mut afk = Afk::with_text(&text);
+                let mut afk = Afk::on(&sb, &text);
                 afk.env.push((TURN_END_WATCH.into(), "on".into()));
                 let (code, r, err) = afk.poll();
                 assert_eq!(code, 0, "poll: {err} {r}");

@@ -47,7 +47,7 @@ both_dialects! {
 #[test]
 fn every_finished_tick_writes_metrics_and_pings_the_heartbeat() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::with_text(&config(&sb, true));
+    let afk = Afk::on(&sb, &config(&sb, true));
     std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
     let hb = format!("{}/_hooks/heartbeat", sb.url);
     let out = afk
@@ -112,7 +112,7 @@ fn every_finished_tick_writes_metrics_and_pings_the_heartbeat() {
 #[test]
 fn the_kill_switch_writes_no_metrics_and_pings_nothing() {
     let sb = Sandbox::start(json!({"repos": []}));
-    let afk = Afk::with_text(&config(&sb, false));
+    let afk = Afk::on(&sb, &config(&sb, false));
     std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
     let out = afk
         .cmd()
@@ -131,7 +131,7 @@ fn the_kill_switch_writes_no_metrics_and_pings_nothing() {
 #[test]
 fn a_full_stdout_is_one_error_line_and_exit_1_with_metrics_and_heartbeat_written() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::with_text(&config(&sb, true));
+    let afk = Afk::on(&sb, &config(&sb, true));
     std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
     let full = std::fs::OpenOptions::new()
         .write(true)
@@ -162,7 +162,7 @@ fn a_full_stdout_is_one_error_line_and_exit_1_with_metrics_and_heartbeat_written
 fn a_closed_stdout_still_ends_quietly_with_sigpipe_after_the_metrics() {
     use std::os::unix::process::ExitStatusExt;
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::with_text(&config(&sb, true));
+    let afk = Afk::on(&sb, &config(&sb, true));
     std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -186,7 +186,7 @@ fn a_closed_stdout_still_ends_quietly_with_sigpipe_after_the_metrics() {
 #[test]
 fn a_symlink_where_a_temporary_would_be_is_never_followed() {
     let sb = Sandbox::start(json!({"repos": []}));
-    let afk = Afk::with_text(&config(&sb, true));
+    let afk = Afk::on(&sb, &config(&sb, true));
     std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
     let victim = afk.scratch.write("victim.txt", "precious\n");
     for name in ["afk.prom.tmp", "afk.tmp", ".afk.prom.tmp"] {
@@ -209,7 +209,7 @@ fn a_symlink_where_a_temporary_would_be_is_never_followed() {
 #[test]
 fn two_ticks_finishing_together_both_land_in_the_metrics_file() {
     let sb = Sandbox::start(json!({"repos": []}));
-    let afk = Afk::with_text(&config(&sb, true));
+    let afk = Afk::on(&sb, &config(&sb, true));
     std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
     let base = time::OffsetDateTime::now_utc().unix_timestamp() - 10_000;
     for round in 0..30i64 {

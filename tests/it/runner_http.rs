@@ -11,13 +11,16 @@ fn setup(watch: &str) -> (Sandbox, Afk) {
 
 fn setup_with(issue: Value, watch: &str) -> (Sandbox, Afk) {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([issue]))]}));
-    let afk = Afk::with_text(&format!(
-        "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
+    let afk = Afk::on(
+        &sb,
+        &format!(
+            "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
          [runner]\nkind = \"http\"\nurl = \"{url}/agent\"\ntoken_env = \"AFK_AGENT_TOKEN\"\n\
          [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n[watch]\n{watch}\n",
-        url = sb.url,
-        forge = sb.forge_keys()
-    ));
+            url = sb.url,
+            forge = sb.forge_keys()
+        ),
+    );
     (sb, afk)
 }
 

@@ -259,13 +259,16 @@ fn watch_reads_the_status_the_sandboxes_ci_posted() {
          if [ \"$AFK_TURN\" -ge 2 ]; then echo ok > ok.txt; fi\n\
          git add -A\ngit commit -qm \"agent: turn $AFK_TURN\"\n",
     );
-    let afk = Afk::with_text(&format!(
-        "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+    let afk = Afk::on(
+        &sb,
+        &format!(
+            "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
          [runner]\nworkspace = \"afk\"\nagent = \"custom\"\ncommand = [\"sh\", \"{agent}\"]\n\n\
          [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n[watch]\nfix_forward_max = 2\n",
-        forge = sb.forge_keys(),
-        agent = agent.display(),
-    ));
+            forge = sb.forge_keys(),
+            agent = agent.display(),
+        ),
+    );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "poll: {err} {r}");
     assert_eq!(afk.wait_agent(1), 0);

@@ -42,7 +42,7 @@ fn setup_seeded(
         forge = sb.forge_keys(),
         agent = agent.display(),
     );
-    let afk = Afk::with_text(&text);
+    let afk = Afk::on(&sb, &text);
     // the agent script lives as long as the test
     std::mem::forget(scratch);
     (sb, afk)
@@ -601,7 +601,7 @@ fn a_poll_tick_asks_for_afks_own_login_once_however_many_checkouts_it_makes() {
          [poll]\nenabled = true\nallowlist = [\"acme/a\", \"acme/b\", \"acme/c\"]\n",
         forge = sb.forge_keys(),
     );
-    let afk = Afk::with_text(&text);
+    let afk = Afk::on(&sb, &text);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(r["dispatched"].as_array().unwrap().len(), 3, "{r}");

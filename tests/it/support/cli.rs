@@ -67,6 +67,12 @@ impl Afk {
         Afk::with_text(&with_forge_tables(sb, text))
     }
 
+    /// [`Afk::with_text`] for a config of `sb`'s forge: the tables its
+    /// dialect needs for the allowlist added (Azure DevOps' area paths).
+    pub fn on(sb: &Sandbox, text: &str) -> Afk {
+        Afk::with_text(&with_forge_tables(sb, text.to_string()))
+    }
+
     pub fn with_text(text: &str) -> Afk {
         let scratch = Scratch::new();
         let config = scratch.write("afk.toml", text);
@@ -226,10 +232,13 @@ pub fn pairs(v: &Value) -> Vec<(String, u64)> {
 /// with the `[forge]` tables `sb`'s dialect needs for the repositories
 /// `[poll] allowlist` names ([`Sandbox::forge_tables`]): the same text on
 /// a dialect that needs none.
-fn with_forge_tables(sb: &Sandbox, text: String) -> String {
+pub fn with_forge_tables(sb: &Sandbox, text: String) -> String {
     let tables = sb.forge_tables(&allowlist_of(&text));
     if tables.is_empty() {
         return text;
+    }
+    if !text.contains("\n[runner]\n") {
+        return format!("{text}\n{tables}\n");
     }
     text.replacen("\n[runner]\n", &format!("\n{tables}\n[runner]\n"), 1)
 }
