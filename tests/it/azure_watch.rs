@@ -376,6 +376,42 @@ fn opened_a_pr(sb: &Sandbox) -> bool {
         .any(|q| q["method"] == "POST" && ends(q, "/pullrequests"))
 }
 
+/// SPEC 2.2.16 and 3: a tick killed after the service opened afk's PR and
+/// before afk recorded it; the next tick's list lags behind that write, so
+/// its create is refused (`409`, TF401179) and the PR afk's account opened
+/// is adopted in the same tick, said in one info line, never an error.
+#[test]
+fn a_pr_a_killed_tick_opened_is_adopted_on_its_refused_create() {
+    with_dialect(AZ, || {
+        let (sb, afk) = committing("Tidy the parser\n");
+        first_turn(&afk);
+        let killed = afk
+            .cmd()
+            .env("AFK_CRASH_AT", "watch:opened-pr")
+            .args(["--json", "watch"])
+            .output()
+            .unwrap();
+        assert_eq!(killed.status.code(), None, "killed after the PR opened");
+        assert!(opened_a_pr(&sb), "the dead tick opened it");
+        sb.faults(json!([{"method": "GET", "path": "/pullrequests", "stale": true, "times": 1}]));
+        sb.clear_requests();
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "a recovery is not an error: {err} {r}");
+        assert!(!err.contains("ERROR"), "no alarm: {err}");
+        assert!(err.contains("adopted"), "said once, as info: {err}");
+        let refused: Vec<Value> = sb
+            .requests()
+            .into_iter()
+            .filter(|q| q["method"] == "POST" && ends(q, "/pullrequests"))
+            .collect();
+        assert_eq!(refused.len(), 1, "{refused:#?}");
+        assert_eq!(refused[0]["status"], 409, "{refused:#?}");
+        assert_eq!(action(&r), wait("ci-pending"), "the run follows it: {r}");
+        let recorded = afk.sql_rows("SELECT pr_number FROM runs WHERE id = 1")[0][0].clone();
+        assert_eq!(recorded, pr().to_string(), "the run holds the adopted PR");
+    });
+}
+
 /// SPEC 2.2.29, test 16: merged, a commit that says `Fixes #99` would move
 /// work item 99 as afk's account. The gate refuses the turn: nothing is
 /// pushed and no PR opened; the gate turn's prompt names the commit and

@@ -2490,7 +2490,7 @@ fn the_watch_a_turns_end_starts_reads_afks_config_never_one_the_agent_planted() 
 
 /// A tick killed after the forge opened its PR and before afk recorded it,
 /// then a list that lags behind that write: the next tick's create is refused
-/// (Gitea 409, GitHub 422, GitLab 409) and afk adopts the PR in the same tick,
+/// (Gitea 409, GitHub 422, GitLab 409, Azure DevOps 409) and afk adopts the PR in the same tick,
 /// a recovery said in one info line, never an error (exit 0).
 mod recovery {
     use super::*;
@@ -2516,6 +2516,7 @@ mod recovery {
             );
             let list = match sb.dialect {
                 Dialect::Gitlab => "/merge_requests",
+                Dialect::AzureDevops => "/pullrequests",
                 _ => "/pulls",
             };
             sb.faults(json!([{"method": "GET", "path": list, "stale": true, "times": 1}]));
@@ -2530,12 +2531,14 @@ mod recovery {
                 .filter(|q| q["method"] == "POST" && q["path"].as_str().unwrap_or("").ends_with(list))
                 .count();
             assert_eq!(refused, 1, "the create the stale list led to, refused and adopted");
-            let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::All)).1;
-            assert_eq!(pulls.as_array().unwrap().len(), 1, "one PR: {pulls}");
+            let answer = sb.api(&sb.dialect.prs_path("acme/api", Listed::All)).1;
+            let pulls = api_list(&answer);
+            assert_eq!(pulls.len(), 1, "one PR: {answer}");
             let recorded = afk.sql_rows("SELECT pr_number FROM runs WHERE id = 1")[0][0].clone();
             let number = pulls[0]["number"]
                 .as_u64()
                 .or(pulls[0]["iid"].as_u64())
+                .or(pulls[0]["pullRequestId"].as_u64())
                 .unwrap()
                 .to_string();
             assert_eq!(recorded, number, "the run holds the adopted PR");

@@ -129,7 +129,8 @@ impl Faults {
 
 /// Wait out the latency, then misbehave as `fault` says; None: answer normally.
 /// Called without the forge locked, so other requests go on meanwhile.
-pub(super) fn inject(fault: Option<Fault>, latency_ms: u64) -> Option<Reply> {
+/// `empty`: an empty list as the dialect writes one (a stale list's answer).
+pub(super) fn inject(fault: Option<Fault>, latency_ms: u64, empty: &[u8]) -> Option<Reply> {
     let extra = fault.as_ref().and_then(|f| f.latency_ms).unwrap_or(0);
     if latency_ms + extra > 0 {
         std::thread::sleep(Duration::from_millis(latency_ms + extra));
@@ -149,7 +150,7 @@ pub(super) fn inject(fault: Option<Fault>, latency_ms: u64) -> Option<Reply> {
         return Some(Reply::Send {
             status: 200,
             headers: vec![("Content-Type".into(), "application/json".into())],
-            body: b"[]".to_vec(),
+            body: empty.to_vec(),
         });
     }
     if f.malformed {

@@ -372,7 +372,12 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     let next_link = fault.as_ref().and_then(|f| f.next_link.clone());
     let drop_after = fault.as_ref().is_some_and(|f| f.drop_after);
     let dates = fault.as_ref().and_then(|f| f.dates.clone());
-    let reply = match faults::inject(fault, latency) {
+    // Azure DevOps wraps a list: `{"count": 0, "value": []}`
+    let empty: &[u8] = match dialect {
+        Dialect::AzureDevops => br#"{"count":0,"value":[]}"#,
+        _ => b"[]",
+    };
+    let reply = match faults::inject(fault, latency, empty) {
         Some(reply) => reply,
         None => {
             let mut f = st.lock().unwrap();

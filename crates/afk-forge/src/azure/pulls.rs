@@ -129,8 +129,8 @@ impl AzureDevops {
 
     /// SPEC 2.2.16: exactly `sourceRefName`, `targetRefName`, `title`,
     /// `description` (within 4,000 characters), `workItemRefs` (the run's
-    /// work item, from `afk/issue-<N>`) and `isDraft`; a 409 adopts the
-    /// active PR of that branch only when afk's account opened it.
+    /// work item, from `afk/issue-<N>`) and `isDraft`; a 409 is the
+    /// caller's (watch's `forward::adopt`).
     pub(super) fn open_pull(
         &self,
         repo: &RepoName,
@@ -154,34 +154,11 @@ impl AzureDevops {
             fields["workItemRefs"] = json!([{ "id": n.to_string() }]);
         }
         let path = v(&format!("{}/pullrequests", self.git(repo)?), API_VERSION);
-        match self.http.json::<Pull>("POST", &path, Some(&fields)) {
-            Ok(p) => self.to_pull(repo, p),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Conflict) => {
-                self.adopt(repo, &source, e)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The active PR from `source` when afk's account (by id) opened it, else `e`.
-    fn adopt(&self, repo: &RepoName, source: &str, e: anyhow::Error) -> Result<PullRequest> {
-        let me = self.account_id()?;
-        let path = format!(
-            "{}/pullrequests?searchCriteria.status=active&searchCriteria.sourceRefName={}",
-            self.git(repo)?,
-            enc(source)
-        );
-        let list: wire::List<Pull> = self.http.json("GET", &v(&path, API_VERSION), None)?;
-        match list
-            .value
-            .into_iter()
-            .find(|p| p.created_by.id.trim().eq_ignore_ascii_case(&me))
-        {
-            Some(p) => self.to_pull(repo, p),
-            None => {
-                Err(e.context("an active pull request from this branch exists and is not afk's"))
-            }
-        }
+        // a 409 (TF401179: an active PR of this branch exists) is the
+        // caller's to settle: watch adopts the branch's PR by the one rule
+        // (afk's account opened it) and says so, as on every forge
+        let p: Pull = self.http.json("POST", &path, Some(&fields))?;
+        self.to_pull(repo, p)
     }
 
     /// `PATCH` of `title`/`description`, or `status: "abandoned"`: nothing else.
