@@ -482,6 +482,35 @@ fn a_vote_no_system_comment_dates_is_dated_by_its_first_sighting_and_taken_once(
     });
 }
 
+/// SPEC 2.2.20: a vote is a review of its own each time it is cast. alice's
+/// `-5` gets a review turn; her approval after it asks nothing; her `-5`
+/// cast again later asks once more, and is taken once.
+#[test]
+fn a_waiting_vote_cast_again_after_an_approval_asks_again() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("review_turns_max = 3\nfix_forward_max = 0");
+        let vote = |v: i64| ado(&sb, "vote", json!({"pr": pr(), "by": "alice", "vote": v}));
+        vote(-5);
+        let r = watch(&afk);
+        assert_eq!(action(&r), turn("review"), "{r}");
+        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+        vote(10);
+        let r = watch(&afk);
+        assert_eq!(
+            action(&r),
+            wait("ci-pending"),
+            "an approval asks nothing: {r}"
+        );
+        vote(-5);
+        let r = watch(&afk);
+        assert_eq!(action(&r), turn("review"), "cast again, asked again: {r}");
+        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "taken once: {r}");
+        assert!(no_turn(&afk, 4), "no fourth turn");
+    });
+}
+
 /// SPEC 2.2.28: a build validation's name is someone else's words. Where
 /// afk writes it on the work item (the escalation, the checklist) each
 /// `@name`, `#N` and `!M` in it gets a space after its sigil, so it notifies

@@ -356,7 +356,7 @@ impl AzureDevops {
                     },
                 };
                 out.push(Review {
-                    id: vote_id(&r.id),
+                    id: vote_id(&r.id, submitted_at.as_deref()),
                     author: self.login_of(&r.id, r.unique_name.as_deref())?,
                     state,
                     commit_sha: String::new(),
@@ -681,15 +681,23 @@ fn fit(body: &str) -> String {
     talk::fit_description(body, DESCRIPTION_MAX)
 }
 
-/// A stable id for a reviewer's vote, apart from thread ids (negative):
-/// from the identity's GUID.
-fn vote_id(identity: &str) -> i64 {
-    let hex: String = identity
-        .chars()
-        .filter(char::is_ascii_hexdigit)
-        .take(15)
-        .collect();
-    -(i64::from_str_radix(&hex, 16).unwrap_or(0)) - 1
+/// The id of a reviewer's vote as a review, apart from thread ids
+/// (negative): from the identity's id and the vote's date, so the same vote
+/// keeps its id tick after tick, and a vote cast again later (a `-5` after
+/// an approval) is a review of its own, asked of once more (SPEC 2.2.20).
+fn vote_id(identity: &str, dated: Option<&str>) -> i64 {
+    // FNV-1a, 64 bits: stable across builds and platforms
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let text = format!(
+        "{}\n{}",
+        identity.trim().to_ascii_lowercase(),
+        dated.unwrap_or("")
+    );
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    -((h >> 2) as i64) - 1
 }
 
 /// The latest status per `genre/name`, as commit statuses.
@@ -882,10 +890,23 @@ mod tests {
     }
 
     #[test]
-    fn a_vote_s_id_is_stable_and_never_a_thread_s() {
-        let a = vote_id("0b8c61b4-7a3f-4c1e-9d2a-1f2e3d4c5b6a");
-        assert_eq!(a, vote_id("0b8c61b4-7a3f-4c1e-9d2a-1f2e3d4c5b6a"));
-        assert!(a < 0 && vote_id("") < 0);
+    fn a_vote_s_id_is_stable_never_a_thread_s_and_a_later_vote_s_own() {
+        let id = "0b8c61b4-7a3f-4c1e-9d2a-1f2e3d4c5b6a";
+        let at = Some("2026-11-28T10:00:00Z");
+        let a = vote_id(id, at);
+        // (identity, date, the same id as `a`)
+        let cases = [
+            (id, at, true),
+            ("0B8C61B4-7A3F-4C1E-9D2A-1F2E3D4C5B6A", at, true),
+            (id, Some("2026-11-28T11:00:00Z"), false),
+            (id, None, false),
+            ("1b8c61b4-7a3f-4c1e-9d2a-1f2e3d4c5b6a", at, false),
+        ];
+        for (who, when, same) in cases {
+            assert_eq!(vote_id(who, when) == a, same, "{who} {when:?}");
+            assert!(vote_id(who, when) < 0, "{who} {when:?}");
+        }
+        assert!(vote_id("", None) < 0);
     }
 
     #[test]
