@@ -406,6 +406,46 @@ fn wiql_is_asked_again_past_a_full_answer_and_read_in_batches_of_200() {
     })
 }
 
+/// The WIQL query and the batch read are POSTs that only read: a `503` or a
+/// lost answer is asked again under `forge.retries`, as a GET is, and the
+/// tick dispatches as if nothing happened; a write's POST never is.
+#[test]
+fn a_query_sent_as_a_post_is_asked_again_after_a_5xx_or_a_lost_answer() {
+    with_dialect(D, || {
+        let start =
+            || Sandbox::start(json!({"repos": [ado_repo(API, json!([ready(1, "alice")]))]}));
+        for (path, fault) in [
+            ("/wit/wiql", json!({"status": 503})),
+            ("/wit/workitemsbatch", json!({"drop": true})),
+        ] {
+            // how often a tick with no fault asks
+            let calm = start();
+            assert_eq!(poller(&calm, &[API], "").poll().0, 0);
+            let once = logged(&calm, "POST", path).len();
+            let sb = start();
+            let mut f = fault.clone();
+            f["method"] = json!("POST");
+            f["path"] = json!(path);
+            f["times"] = json!(1);
+            sb.faults(json!([f]));
+            let afk = poller(&sb, &[API], "");
+            let (code, r, err) = afk.poll();
+            assert_eq!(code, 0, "{path}: {err} {r}");
+            assert_eq!(
+                pairs(&r["dispatched"]),
+                vec![(API.to_string(), 1)],
+                "{path}: {r}"
+            );
+            let asked = logged(&sb, "POST", path).len();
+            assert_eq!(
+                asked,
+                once + 1,
+                "{path}: the refused try, then as a calm tick"
+            );
+        }
+    })
+}
+
 // ---- 4. auth hygiene ---------------------------------------------------------------
 
 #[test]

@@ -447,6 +447,27 @@ impl Http {
         self.parse(method, path, r.status, &r.body)
     }
 
+    /// [`Http::json`] of a POST that only reads (Azure DevOps' WIQL query
+    /// and its work-item batch read: nothing lands), so it is sent again
+    /// after a 5xx or a lost answer as a GET is, under the same tries; no
+    /// cache. A POST that writes is never sent through here.
+    pub fn query_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T> {
+        let call = Call {
+            method: "POST",
+            path,
+            url: format!("{}{}", self.root, path),
+            idempotent: true,
+            content_type: None,
+        };
+        let resp = self.exchange(&call, Some(body), self.accept, None)?;
+        let r = self.answer(&call, resp, None)?;
+        self.parse("POST", path, r.status, &r.body)
+    }
+
     /// [`Http::json`] of a POST to `path` under `root`, another root of
     /// the same origin as the client's own (GitHub's GraphQL at `/graphql`
     /// beside its REST root, `/api/graphql` beside GitHub Enterprise's

@@ -204,7 +204,8 @@ impl AzureDevops {
         let mut out = vec![];
         for chunk in ids.chunks(wiql::BATCH) {
             let body = json!({ "ids": chunk, "fields": FIELDS, "errorPolicy": "omit" });
-            let list: wire::List<Option<WorkItem>> = self.http.json("POST", &path, Some(&body))?;
+            // a read sent as a POST: asked again after a 5xx or a lost answer
+            let list: wire::List<Option<WorkItem>> = self.http.query_json(&path, &body)?;
             out.extend(list.value.into_iter().flatten());
         }
         Ok(out)
@@ -233,9 +234,8 @@ impl AzureDevops {
                 ));
             }
             let q = wiql::ready_query(&self.setup.work_item_types, &areas, label, &closed, after);
-            let answer: wire::QueryResult =
-                self.http
-                    .json("POST", &path, Some(&json!({ "query": q })))?;
+            // a read sent as a POST: asked again after a 5xx or a lost answer
+            let answer: wire::QueryResult = self.http.query_json(&path, &json!({ "query": q }))?;
             let n = answer.work_items.len();
             ids.extend(answer.work_items.into_iter().map(|w| w.id));
             if n < wiql::TOP {
