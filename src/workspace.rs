@@ -203,7 +203,7 @@ impl Checkouts for Real {
     fn make(&self, forge: &dyn Forge, at: &At) -> Result<Made> {
         let ws = self.open(forge)?;
         let (url, workdir, run) = (
-            git_url(&self.cfg, at.repo)?,
+            self.remote(forge, at.repo)?,
             workdir_of(&self.cfg, at),
             at.run_id.to_string(),
         );
@@ -222,7 +222,7 @@ impl Checkouts for Real {
             .open(forge)?
             .with_gate(self.cfg.gate_policy().with_advisories(advisories));
         let (url, workdir, run) = (
-            git_url(&self.cfg, at.repo)?,
+            self.remote(forge, at.repo)?,
             workdir_of(&self.cfg, at),
             at.run_id.to_string(),
         );
@@ -263,10 +263,18 @@ impl Real {
         due: &[afk_git::workspace::SurvivalDue],
     ) -> Result<Vec<Result<crate::core::survival::Survived>>> {
         let ws = self.open(forge)?;
-        let url = git_url(&self.cfg, repo)?;
+        let url = self.remote(forge, repo)?;
         let counted = ws.survival(repo.as_str(), &url, due);
         self.say(&ws);
         counted.with_context(|| format!("{repo}: line survival"))
+    }
+
+    /// The URL git fetches `repo` from and pushes it to: by its name, so
+    /// only while the forge says that name is still the repository afk
+    /// first read (a renamed one's old name may be another's: SPEC 2.2.4).
+    fn remote(&self, forge: &dyn Forge, repo: &RepoName) -> Result<String> {
+        forge.git_by_name(repo)?;
+        git_url(&self.cfg, repo)
     }
 
     fn say(&self, ws: &afk_git::workspace::Workspace) {

@@ -412,6 +412,39 @@ fn a_pr_a_killed_tick_opened_is_adopted_on_its_refused_create() {
     });
 }
 
+/// SPEC 2.2.4: git goes to a repository by its name, so once the
+/// repository afk first read (by its id) is renamed, its old name may be
+/// another's: the turn's work is not pushed there, nor anywhere, and no PR
+/// is opened; the run's error names the new name.
+#[test]
+fn a_repository_renamed_while_its_run_works_gets_no_push_by_its_old_name() {
+    with_dialect(AZ, || {
+        let (sb, afk) = committing("Tidy the parser\n");
+        first_turn(&afk);
+        sb.admin(
+            "POST",
+            "/seed",
+            Some(json!({"repos": [{"name": REPO, "renamed_to": "acme/api-old"}]})),
+        );
+        sb.clear_requests();
+        let (_, r, err) = afk.watch();
+        let pushes = sb
+            .admin("GET", "/git", None)
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|q| q["method"] == "POST" && q["service"] == "git-receive-pack")
+            .count();
+        assert_eq!(pushes, 0, "nothing pushed: {err} {r}");
+        assert!(!opened_a_pr(&sb), "no PR: {r}");
+        assert!(sb.writes().is_empty(), "{:?}", sb.writes());
+        assert!(
+            r.to_string().contains("acme/api-old"),
+            "the error names its new name: {err} {r}"
+        );
+    });
+}
+
 /// SPEC 2.2.29, test 16: merged, a commit that says `Fixes #99` would move
 /// work item 99 as afk's account. The gate refuses the turn: nothing is
 /// pushed and no PR opened; the gate turn's prompt names the commit and

@@ -107,6 +107,14 @@ pub trait ForgeReads: Send + Sync {
     fn git_credentials(&self) -> Option<Result<(String, String)>> {
         None
     }
+    /// Whether afk's git may go to `repo` by its name now (git's fetch and
+    /// push address a repository by name): an error when the repository
+    /// afk first read is named otherwise now, as its old name may be
+    /// another's (Azure DevOps, SPEC 2.2.4). Every other kind: yes, as the
+    /// forge's own redirects and the allowlist re-check decide there.
+    fn git_by_name(&self, _repo: &RepoName) -> Result<()> {
+        Ok(())
+    }
     /// Open issues (never pull requests) carrying `label`, every page.
     fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>>;
     fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue>;

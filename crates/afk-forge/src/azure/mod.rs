@@ -337,6 +337,12 @@ impl AzureDevops {
 }
 
 impl ForgeReads for AzureDevops {
+    /// The repository read by the ids of afk's first read must still have
+    /// the allowlist's name: a renamed one's old name may be another's now.
+    fn git_by_name(&self, repo: &RepoName) -> Result<()> {
+        self.writable(repo)
+    }
+
     fn requests(&self) -> usize {
         self.http.requests() + self.ids.requests()
     }
