@@ -26,6 +26,10 @@ pub(super) fn start(
     seen: &Seen,
     (kind, at): (Correction, &At),
 ) -> Result<u32> {
+    // a turn's work goes to the forge by the repository's name (a Job on
+    // Kubernetes pushes it itself): none starts where that name may be
+    // another repository's now (SPEC 2.2.4)
+    w.t.forge()?.git_by_name(&run.repo)?;
     // the asks this turn answers (`core::run_state::takes`)
     let asks: Vec<&Ask> = (seen.heard.asked.iter())
         .filter(|a| takes(kind, a.budget))
