@@ -138,6 +138,7 @@ fn world() -> (Sandbox, Scratch) {
 }
 
 both_dialects! {
+    azure_devops_plays;
     #[test]
     fn the_entrypoint_pushes_the_agents_work_and_opens_the_pull_request() {
         let (sb, scratch) = world();

@@ -85,6 +85,7 @@ fn tables(afk: &Afk) -> Vec<Vec<Vec<String>>> {
 }
 
 both_dialects! {
+    azure_devops_plays;
     #[test]
     fn a_dry_poll_and_the_real_poll_make_the_same_plan() {
         let issues = json!([ready(1, "alice"), ready(2, "mallory"), ready(3, "alice")]);

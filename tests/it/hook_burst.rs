@@ -361,6 +361,7 @@ mod race {
     use super::*;
 
     both_dialects! {
+        azure_devops_plays;
         /// The race of SPEC 10.2 item 6 with a turn's end in it: as the agent
         /// ends, the watch its keeper starts, cron's watch and an event's
         /// watch for the same repository all run at once, round after round:

@@ -574,6 +574,7 @@ mod watch_cache {
     use super::*;
 
     both_dialects! {
+        azure_devops_plays;
     #[test]
     fn exhausted_retries_behind_watchs_shared_pull_list_record_a_transient_retry_lesson() {
         let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));

@@ -44,6 +44,7 @@ fn check_exposition(text: &str) {
 }
 
 both_dialects! {
+    azure_devops_plays;
 #[test]
 fn every_finished_tick_writes_metrics_and_pings_the_heartbeat() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));

@@ -4,6 +4,7 @@ use crate::support::*;
 use serde_json::json;
 
 both_dialects! {
+    azure_devops_plays;
 #[test]
 fn runs_lists_the_history_and_show_gives_one_runs_timeline() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));

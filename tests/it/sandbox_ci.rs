@@ -305,6 +305,7 @@ fn watch_reads_the_status_the_sandboxes_ci_posted() {
 }
 
 both_dialects! {
+    azure_devops_plays;
     #[test]
     fn watch_sees_red_then_green_from_the_sandboxes_own_ci() {
         watch_reads_the_status_the_sandboxes_ci_posted()

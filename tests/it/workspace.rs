@@ -2496,6 +2496,7 @@ mod recovery {
     use super::*;
 
     both_dialects! {
+        azure_devops_plays;
         #[test]
         fn a_pr_a_killed_tick_opened_is_adopted_on_its_refused_create_with_no_error() {
             let (sb, afk) = setup(&format!("set -eu\n{COMMIT}"), "");

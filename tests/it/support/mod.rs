@@ -47,7 +47,9 @@ pub use afk::sandbox::Dialect;
 /// `azure_devops::name` (a no-op while its dialect is not [`played`]).
 #[allow(unused_macros)]
 macro_rules! both_dialects {
-    ($($(#[$m:meta])* fn $name:ident() $body:block)*) => {
+    // `$az`: what the Azure DevOps module's tests carry beside their own
+    // attributes (ignored, or played: `azure_devops_plays;`)
+    (@all $az:meta; $($(#[$m:meta])* fn $name:ident() $body:block)*) => {
         // a dialect the sandbox gains is a compile error here until it has
         // its module below: never a dialect whose tests silently skip it
         const _: () = assert!(
@@ -78,19 +80,26 @@ macro_rules! both_dialects {
                 crate::support::with_dialect(crate::support::Dialect::Gitlab, || $body)
             })*
         }
-        // the shared suites still name issues, faults and admin calls the
-        // other forges' way in places (issue #86): on Azure DevOps they are
-        // ignored, said so, never passed unplayed; `cargo test --test it
-        // azure_devops:: -- --include-ignored` plays them
         mod azure_devops {
             #[allow(unused_imports)]
             use super::*;
             $($(#[$m])*
-            #[ignore = "the shared suites do not play Azure DevOps yet (#86): --include-ignored plays them"]
+            #[$az]
             fn $name() {
                 crate::support::with_dialect(crate::support::Dialect::AzureDevops, || $body)
             })*
         }
+    };
+    // a suite whose every test plays Azure DevOps as it is: run by default
+    (azure_devops_plays; $($t:tt)*) => {
+        both_dialects!(@all doc = "played on Azure DevOps too (`azure_devops_plays;`)"; $($t)*);
+    };
+    // the shared suites still name issues, faults and admin calls the other
+    // forges' way in places (issue #86): on Azure DevOps they are ignored,
+    // said so, never passed unplayed; `cargo test --test it ::azure_devops::
+    // -- --include-ignored` plays them
+    ($($t:tt)*) => {
+        both_dialects!(@all ignore = "the shared suites do not play Azure DevOps yet (#86): --include-ignored plays them"; $($t)*);
     };
 }
 
