@@ -10,7 +10,7 @@
 //! by the name, which a rename may have given another repository.
 
 use anyhow::Result;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::path::PathBuf;
 
 /// Migration 35.
@@ -38,25 +38,7 @@ impl IdFile {
     /// The file, when it is there and has the table (a dry run reads an
     /// older afk's file as it is: no table, no ids).
     fn open(&self, write: bool) -> Result<Option<Connection>> {
-        if !self.path.exists() {
-            return Ok(None);
-        }
-        let failed = |e: rusqlite::Error| anyhow::Error::new(super::describe(&self.path, &e));
-        let flags = if write {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let c = Connection::open_with_flags(&self.path, flags).map_err(failed)?;
-        c.busy_timeout(super::busy_timeout()).map_err(failed)?;
-        let tables: i64 = c
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'forge_ids'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(failed)?;
-        Ok((tables > 0).then_some(c))
+        super::open_with_table(&self.path, "forge_ids", write)
     }
 
     /// The `(project id, repository id)` recorded for `name`, if any.

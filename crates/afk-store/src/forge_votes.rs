@@ -8,7 +8,7 @@
 //! error: a vote whose date cannot be kept is not dated by a guess.
 
 use anyhow::Result;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::path::PathBuf;
 
 /// Migration 36.
@@ -35,25 +35,7 @@ pub struct VoteFile {
 impl VoteFile {
     /// The file, when it is there and has the table.
     fn open(&self, write: bool) -> Result<Option<Connection>> {
-        if !self.path.exists() {
-            return Ok(None);
-        }
-        let failed = |e: rusqlite::Error| anyhow::Error::new(super::describe(&self.path, &e));
-        let flags = if write {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let c = Connection::open_with_flags(&self.path, flags).map_err(failed)?;
-        c.busy_timeout(super::busy_timeout()).map_err(failed)?;
-        let tables: i64 = c
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'forge_votes'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(failed)?;
-        Ok((tables > 0).then_some(c))
+        super::open_with_table(&self.path, "forge_votes", write)
     }
 
     /// When `voter`'s `vote` on pull request `pr` was first seen: the kept

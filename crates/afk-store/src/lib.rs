@@ -367,6 +367,36 @@ impl std::fmt::Display for StateError {
 }
 impl std::error::Error for StateError {}
 
+/// The state file at `path` opened alone (read-write or read-only), when
+/// it is there and holds `table`: a forge's keeper's own connection, beside
+/// the tick's (an older afk's file, or a dry run's missing one, has none).
+pub(crate) fn open_with_table(
+    path: &Path,
+    table: &str,
+    write: bool,
+) -> anyhow::Result<Option<rusqlite::Connection>> {
+    use rusqlite::OpenFlags;
+    if !path.exists() {
+        return Ok(None);
+    }
+    let failed = |e: rusqlite::Error| anyhow::Error::new(describe(path, &e));
+    let flags = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let c = rusqlite::Connection::open_with_flags(path, flags).map_err(failed)?;
+    c.busy_timeout(busy_timeout()).map_err(failed)?;
+    let tables: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .map_err(failed)?;
+    Ok((tables > 0).then_some(c))
+}
+
 pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> StateError {
     let s = match e {
         // a stored value afk does not know: its own words name the row and
