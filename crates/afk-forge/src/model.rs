@@ -303,6 +303,14 @@ impl Target {
             Target::Pr(n) => n.0,
         }
     }
+
+    /// The pull request it is, when it is one.
+    pub fn pr(self) -> Option<PrNumber> {
+        match self {
+            Target::Pr(n) => Some(n),
+            Target::Issue(_) => None,
+        }
+    }
 }
 
 impl std::fmt::Display for Target {

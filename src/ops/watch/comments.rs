@@ -207,11 +207,7 @@ pub(super) fn post_once(
             "an earlier comment POST got no answer; waiting to see whether it landed before posting again"
         );
     }
-    let own_pr = match on {
-        Target::Pr(p) => Some(p),
-        Target::Issue(_) => None,
-    };
-    let body = &*w.shown(run, own_pr, body);
+    let body = &*w.shown(run, on.pr(), body);
     let short = bounds::shortened(body);
     for text in std::iter::once(body).chain(short.as_deref()) {
         store.note_post(key)?;

@@ -216,7 +216,7 @@ pub(super) fn carry_out(
                 && let Err(refused) = super::paused::raise(w, talk, args, author)
             {
                 // answered once (the comment's id is recorded), no `eyes`
-                let reply = w.shown(run, pr_of(on), &refused.reply);
+                let reply = w.shown(run, on.pr(), &refused.reply);
                 w.t.forge()?.create_comment(&run.repo, on, &reply)?;
                 note(Handled::Answered(refused.why.into()))?;
                 return Ok(false);
@@ -225,7 +225,7 @@ pub(super) fn carry_out(
             if what == TalkSaid::Resume
                 && let Some(reply) = super::paused::still_at_its_limit(w, run, talk)
             {
-                let reply = w.shown(run, pr_of(on), &reply);
+                let reply = w.shown(run, on.pr(), &reply);
                 w.t.forge()?.create_comment(&run.repo, on, &reply)?;
                 note(Handled::Answered("still at its limit".into()))?;
                 return Ok(false);
@@ -334,7 +334,7 @@ fn ask(
     what: &TalkSaid,
 ) -> Result<i64> {
     let question = command_proof::question(comment, &verb(what));
-    let body = w.shown(run, pr_of(on), &question);
+    let body = w.shown(run, on.pr(), &question);
     let me = w.me()?;
     let asked = thread
         .iter()
@@ -343,14 +343,6 @@ fn ask(
         return Ok(q.id);
     }
     Ok(w.t.forge()?.create_comment(&run.repo, on, &body)?.id)
-}
-
-/// The PR a comment on `on` is written on, when it is one.
-fn pr_of(on: Target) -> Option<crate::types::PrNumber> {
-    match on {
-        Target::Pr(p) => Some(p),
-        Target::Issue(_) => None,
-    }
 }
 
 /// A waiting command this tick settles.
