@@ -430,7 +430,7 @@ fn a_comment_post_whose_answer_was_lost_is_not_posted_twice() {
     afk.poll();
     afk.wait_agent(1);
     // the escalation comment lands, but only after the client gave up waiting
-    let on_issue = format!("/issues/1{}", sb.dialect.comments_part());
+    let on_issue = sb.dialect.issue_comments(1);
     sb.faults(json!([{"method": "POST", "path": on_issue, "latency_ms": 1500, "times": 1}]));
     let (code, _, _) = afk.watch();
     assert_eq!(code, 1, "the POST timed out");

@@ -145,7 +145,7 @@ fn a_comment_the_forge_refuses_is_shortened_once_and_the_run_ends() {
     let posts = |sb: &Sandbox| {
         sb.requests()
             .iter()
-            .filter(|q| q["method"] == "POST" && q["path"].as_str().unwrap_or("").ends_with(&format!("/issues/1{}", sb.dialect.comments_part())))
+            .filter(|q| q["method"] == "POST" && q["path"].as_str().unwrap_or("").ends_with(&sb.dialect.issue_comments(1)))
             .count()
     };
     assert!(posts(&sb) <= 3, "the whole, the shortened, the checklist");

@@ -299,7 +299,7 @@ both_dialects! {
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
         let opened = format!("PR opened: [{}]", sb.dialect.pr_ref_md(sb.dialect.first_pr(1)));
-        assert!(checklist(&sb).contains(&opened));
+        { let c = checklist(&sb); assert!(c.contains(&opened), "{opened} in {c}"); }
     }
 
     #[test]
@@ -347,7 +347,7 @@ both_dialects! {
         assert_eq!(state_of(&afk, 1), "abandoned");
         // `run.abandoned` is recorded, but the default notify.events leaves it out
         assert!(sb.hooks().is_empty(), "no notification");
-        assert!(checklist(&sb).contains("stopped"));
+        { let c = checklist(&sb); assert!(c.contains("stopped"), "{c} {:#}", serde_json::Value::Array(sb.writes())); }
         assert_idempotent(&sb, &afk);
     }
 
@@ -465,7 +465,7 @@ both_dialects! {
     fn forge_faults_during_an_escalation_are_finished_next_tick() {
         let (sb, afk) = setup("pr", "fix_forward_max = 0");
         sb.status("acme/api", "afk/issue-1", "ci/test", "failure");
-        let on_issue = format!("/issues/1{}", sb.dialect.comments_part());
+        let on_issue = sb.dialect.issue_comments(1);
         sb.faults(json!([{"method": "POST", "path": on_issue, "status": 500}]));
         let (code, r, _) = afk.watch();
         assert_eq!(code, 1);

@@ -7,7 +7,7 @@
 //! shortened and tried once more, never forever: what was given up is said in
 //! the run's notes.
 
-use super::lists::Watch;
+use super::lists::{Shown, Watch};
 use super::observe::Seen;
 use crate::core::bounds;
 use crate::core::checklist::{self, Checklist, End, Link};
@@ -53,7 +53,7 @@ pub(super) fn write(
                 run,
                 Target::Pr(pr.number),
                 (&key, &marker),
-                &body,
+                &w.shown(run, Some(pr.number), &body),
                 notes,
             )?;
         }
@@ -160,7 +160,7 @@ fn answer(w: &Watch, store: &Store, run: &Run, seen: &Seen, notes: &mut Vec<Stri
         run,
         Target::Pr(pr.number),
         (&key, &marker),
-        &text,
+        &w.shown(run, Some(pr.number), &text),
         notes,
     )? {
         store.set_turn_answer(run.id, turn, id)?;
@@ -191,7 +191,7 @@ pub(super) fn post_once(
     run: &Run,
     on: Target,
     (key, marker): (&str, &str),
-    body: &str,
+    body: &Shown,
     notes: &mut Vec<String>,
 ) -> Result<Option<i64>> {
     if let Some(c) = own_comment(w, run, on, marker)? {
@@ -207,7 +207,7 @@ pub(super) fn post_once(
             "an earlier comment POST got no answer; waiting to see whether it landed before posting again"
         );
     }
-    let body = &*w.shown(run, on.pr(), body);
+    let body: &str = body;
     let short = bounds::shortened(body);
     for text in std::iter::once(body).chain(short.as_deref()) {
         store.note_post(key)?;
@@ -291,9 +291,10 @@ fn update_checklist(
     w: &Watch,
     store: &Store,
     run: &Run,
-    text: &str,
+    shown: &Shown,
     notes: &mut Vec<String>,
 ) -> Result<()> {
+    let text: &str = shown;
     if !w.t.config().watch.checklist {
         return Ok(());
     }
@@ -308,7 +309,7 @@ fn update_checklist(
             run,
             Target::Issue(run.issue),
             (&key, checklist::MARKER),
-            text,
+            shown,
             notes,
         )
     };
@@ -494,7 +495,7 @@ fn escalation_comment(
         run,
         Target::Issue(run.issue),
         (&key, &escalation::marker(run.id)),
-        &body,
+        &w.shown(run, seen.pr.as_ref().map(|p| p.number), &body),
         notes,
     )?;
     // 0: refused even shortened; none is posted, and none is tried again

@@ -67,21 +67,37 @@ pub(super) fn again(e: &anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// A text as afk writes it on a run's issue or PR, made only by
+/// [`Watch::shown`]: what writes a comment takes this, so a text is shown
+/// once, with the PR the caller knows (shown again with none, the run's own
+/// `!M` would lose its link).
+#[derive(Debug, Clone)]
+pub struct Shown<'s>(Cow<'s, str>);
+
+impl std::ops::Deref for Shown<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl Watch<'_> {
     /// `text` as afk writes it on `run`'s issue or PR (`pr`, else the run's
     /// own): on a forge whose text links `#N` and `!M` and notifies `@name`
     /// (Azure DevOps, SPEC 2.2.28) each of them outside a fence gets a space
     /// after its sigil, but the run's own work item and PR; elsewhere it is
     /// written as it is.
-    pub fn shown<'s>(&self, run: &Run, pr: Option<PrNumber>, text: &'s str) -> Cow<'s, str> {
+    pub fn shown<'s>(&self, run: &Run, pr: Option<PrNumber>, text: &'s str) -> Shown<'s> {
         if !self.t.settled.profile.mentions_act {
-            return Cow::Borrowed(text);
+            return Shown(Cow::Borrowed(text));
         }
         let own = crate::core::azure::mention::Own {
             item: Some(run.issue.0),
             pr: pr.or(run.pr_number).map(|p| p.0),
         };
-        Cow::Owned(crate::core::azure::mention::no_mentions_but(text, &own))
+        Shown(Cow::Owned(crate::core::azure::mention::no_mentions_but(
+            text, &own,
+        )))
     }
 
     /// Whether a run's issue is open and carries the in-progress label: from

@@ -175,7 +175,7 @@ fn announce(
         run,
         Target::Issue(run.issue),
         (&key, &marker),
-        &body,
+        &w.shown(run, None, &body),
         notes,
     )?;
     store.pause_said(run.id)

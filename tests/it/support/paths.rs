@@ -55,7 +55,7 @@ impl Paths for Dialect {
         }
     }
     fn issue_comments_path(self, repo: &str, n: u64) -> String {
-        self.repo_path(repo, &format!("issues/{n}{}", self.comments_part()))
+        self.repo_path(repo, self.issue_comments(n).trim_start_matches('/'))
     }
     fn timeline_path(self, repo: &str, n: u64) -> String {
         self.repo_path(repo, &format!("issues/{n}{}", self.differs().timeline))

@@ -58,6 +58,10 @@ pub trait Plays: Copy {
     /// A part of the path of the PR list afk reads, for a fault there:
     /// `/pulls`, GitLab's `/merge_requests`.
     fn pulls_part(self) -> &'static str;
+    /// The end of the API path of issue `n`'s comment list, for a fault
+    /// there or a request to it: `/issues/1/comments`, GitLab's
+    /// `/issues/1/notes`, a work item's `/wit/workItems/1/comments`.
+    fn issue_comments(self, n: u64) -> String;
     /// The longest comment the forge takes, in characters, and how it
     /// refuses a longer one: GitHub's 65,536 (the sandbox's for Gitea too)
     /// and `422`, GitLab's 1,000,000 and `400`.
@@ -213,6 +217,12 @@ impl Plays for Dialect {
             Dialect::Gitea | Dialect::Github => "/comments",
             Dialect::Gitlab => "/notes",
             Dialect::AzureDevops => "/comments",
+        }
+    }
+    fn issue_comments(self, n: u64) -> String {
+        match self {
+            Dialect::AzureDevops => format!("/wit/workItems/{n}/comments"),
+            _ => format!("/issues/{n}{}", self.comments_part()),
         }
     }
     fn pulls_part(self) -> &'static str {

@@ -301,6 +301,26 @@ pub(crate) struct ItemComment {
     pub(crate) likes: Vec<String>,
 }
 
+/// What a shared review turned into: its pull request, its reviewer's
+/// identity, its threads (the body's first, when it has one).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReviewShown {
+    pub(crate) pr: u64,
+    pub(crate) by: String,
+    pub(crate) threads: Vec<u64>,
+    /// the thread of its first line comment
+    pub(crate) line_thread: Option<u64>,
+}
+
+/// Where a comment of the shared model is shown on Azure DevOps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mirror {
+    /// a work-item comment (its id)
+    Item(u64),
+    /// the first comment of a pull request's thread (the thread's id)
+    Thread(u64),
+}
+
 /// A pull request's comment thread.
 pub(crate) struct Thread {
     pub(crate) id: u64,
@@ -378,7 +398,6 @@ pub(crate) struct AzureSide {
     pub(crate) comments: BTreeMap<u64, ItemComment>,
     pub(crate) prs: BTreeMap<u64, Pr>,
     pub(crate) threads: BTreeMap<u64, Thread>,
-    pub(crate) next_comment: u64,
     /// `PolicyEvaluationRecord`s, by the pull request they evaluate
     pub(crate) evaluations: Vec<(u64, Value)>,
     /// `Build`s by id
@@ -399,10 +418,16 @@ pub(crate) struct AzureSide {
     /// each repository's collaborators as their groups last took them in
     pub(crate) joined: std::collections::HashMap<String, BTreeMap<String, String>>,
     /// the shared model's comments already shown as work-item comments or
-    /// pull-request threads
-    pub(crate) mirrored: std::collections::HashSet<i64>,
+    /// pull-request threads, each with where it is shown: an edit on
+    /// either side reaches the other
+    pub(crate) mirrored: std::collections::HashMap<i64, Mirror>,
     /// people's changes that land before afk's next patches
     pub(crate) races: Vec<Race>,
+    /// the shared admin API's reviews as votes and threads
+    /// (`routes/azure/reviews.rs`), by the review's id
+    pub(crate) reviews: std::collections::HashMap<i64, ReviewShown>,
+    /// the sandbox speaks Azure DevOps: the shared admin calls act here
+    pub(crate) on: bool,
 }
 
 impl Default for AzureSide {
@@ -416,7 +441,6 @@ impl Default for AzureSide {
             comments: BTreeMap::new(),
             prs: BTreeMap::new(),
             threads: BTreeMap::new(),
-            next_comment: 0,
             evaluations: vec![],
             builds: BTreeMap::new(),
             merges: BTreeMap::new(),
@@ -425,8 +449,10 @@ impl Default for AzureSide {
             delay: None,
             notifications: vec![],
             seeded: vec![],
-            mirrored: std::collections::HashSet::new(),
+            mirrored: std::collections::HashMap::new(),
             races: vec![],
+            reviews: std::collections::HashMap::new(),
+            on: false,
         }
     }
 }

@@ -8,7 +8,7 @@
 use super::{continued, err, list, project_api, top_skip, utc};
 use crate::http::{Reply, Request};
 use crate::model::Forge;
-use crate::model::azure::ItemComment;
+use crate::model::azure::{ItemComment, Mirror};
 use serde_json::{Value, json};
 
 fn comment_json(f: &Forge, project: &str, c: &ItemComment) -> Value {
@@ -89,8 +89,9 @@ pub(crate) fn add_comment(
     on_behalf: Option<String>,
 ) -> u64 {
     let at = utc(&f.stamp());
-    f.az.next_comment += 1;
-    let id = f.az.next_comment;
+    // one id for both: the shared comment's (`az_sync_comments`)
+    let cid = f.id();
+    let id = cid as u64;
     f.az.comments.insert(
         id,
         ItemComment {
@@ -123,7 +124,6 @@ pub(crate) fn add_comment(
     );
     let (full, n) = (f.az.items[&item].repo.clone(), f.az.items[&item].number);
     let user = f.az.by_id(by).map(|i| i.name.clone()).unwrap_or_default();
-    let cid = f.id();
     f.comments.insert(
         cid,
         crate::model::Comment {
@@ -136,7 +136,7 @@ pub(crate) fn add_comment(
             updated_at: None,
         },
     );
-    f.az.mirrored.insert(cid);
+    f.az.mirrored.insert(cid, Mirror::Item(id));
     id
 }
 
@@ -186,7 +186,13 @@ pub(super) fn comment_edit(
     };
     c.text = text.to_string();
     c.version += 1;
-    c.modified = at;
+    c.modified = at.clone();
+    // the shared model's copy says the same (`/state`, the other dialects)
+    let shared = f.az.mirrored.iter().find(|(_, m)| **m == Mirror::Item(key));
+    if let Some(c) = shared.and_then(|(cid, _)| f.comments.get_mut(cid)) {
+        c.body = text.to_string();
+        c.updated_at = Some(at);
+    }
     let c = &f.az.comments[&cid.parse::<u64>().unwrap_or(0)];
     Reply::json(200, &comment_json(f, project, c))
 }

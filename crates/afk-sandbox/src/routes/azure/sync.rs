@@ -11,8 +11,8 @@
 use super::utc;
 use crate::model::Forge;
 use crate::model::azure::{
-    CONTRIBUTE, CSS_NS, GIT_NS, ItemComment, PROJECT_NS, READ, Revision, Thread, ThreadComment,
-    WorkItem, area_of, area_token, project_token, split,
+    CONTRIBUTE, CSS_NS, GIT_NS, ItemComment, Mirror, PROJECT_NS, READ, Revision, Thread,
+    ThreadComment, WorkItem, area_of, area_token, project_token, split,
 };
 use serde_json::{Map, Value, json};
 
@@ -326,7 +326,7 @@ impl Forge {
         let new: Vec<(i64, String, u64, String, String, String)> = self
             .comments
             .values()
-            .filter(|c| !self.az.mirrored.contains(&c.id))
+            .filter(|c| !self.az.mirrored.contains_key(&c.id))
             .map(|c| {
                 (
                     c.id,
@@ -339,12 +339,13 @@ impl Forge {
             })
             .collect();
         for (cid, full, n, body, user, at) in new {
-            self.az.mirrored.insert(cid);
             let by = self.az.ensure(&user);
             let at = utc(&at);
             if let Some(item) = self.az_item_of(&full, n) {
-                self.az.next_comment += 1;
-                let id = self.az.next_comment;
+                // the shared comment's id: ids are the organization's, and
+                // the admin API (a like, an edit) names a comment by it
+                let id = cid as u64;
+                self.az.mirrored.insert(cid, Mirror::Item(id));
                 self.az.comments.insert(
                     id,
                     ItemComment {
@@ -361,7 +362,53 @@ impl Forge {
                     },
                 );
             } else if let Some(pr) = self.az.pr_of(&full, n) {
-                self.az_new_thread(pr, &by, &body, Some("active"), Value::Null, "text");
+                let thread = (cid as u64, pr);
+                let t = self.az_thread(thread, &by, &body, Some("active"), Value::Null, "text");
+                self.az.mirrored.insert(cid, Mirror::Thread(t));
+            } else {
+                // neither shown (yet): looked at again by the next sync
+                continue;
+            }
+        }
+        self.az_sync_edits();
+    }
+
+    /// A shared comment edited since it was shown (a person's edit through
+    /// the admin API) is edited where it is shown: its text, its version
+    /// and its date of change.
+    fn az_sync_edits(&mut self) {
+        let edited: Vec<(Mirror, String, String)> = (self.az.mirrored.iter())
+            .filter_map(|(cid, m)| {
+                let c = self.comments.get(cid)?;
+                let at = c.updated_at.clone()?;
+                let shown = match *m {
+                    Mirror::Item(id) => self.az.comments.get(&id).map(|a| a.text.as_str()),
+                    Mirror::Thread(t) => (self.az.threads.get(&t))
+                        .and_then(|t| t.comments.first())
+                        .map(|a| a.content.as_str()),
+                };
+                (shown? != c.body).then(|| (*m, c.body.clone(), at))
+            })
+            .collect();
+        for (m, body, at) in edited {
+            let at = utc(&at);
+            match m {
+                Mirror::Item(id) => {
+                    if let Some(a) = self.az.comments.get_mut(&id) {
+                        a.text = body;
+                        a.version += 1;
+                        a.modified = at;
+                    }
+                }
+                Mirror::Thread(t) => {
+                    if let Some(a) =
+                        (self.az.threads.get_mut(&t)).and_then(|t| t.comments.first_mut())
+                    {
+                        a.content = body;
+                        a.content_updated = at.clone();
+                        a.updated = at;
+                    }
+                }
             }
         }
     }
@@ -376,8 +423,21 @@ impl Forge {
         context: Value,
         kind: &str,
     ) -> u64 {
+        let id = self.id() as u64;
+        self.az_thread((id, pr), by, content, status, context, kind)
+    }
+
+    /// Thread `id` on pull request `pr` with one comment by identity `by`.
+    fn az_thread(
+        &mut self,
+        (id, pr): (u64, u64),
+        by: &str,
+        content: &str,
+        status: Option<&str>,
+        context: Value,
+        kind: &str,
+    ) -> u64 {
         let at = utc(&self.stamp());
-        let id = self.az.threads.keys().max().copied().unwrap_or(0) + 1;
         self.az.threads.insert(
             id,
             Thread {
