@@ -823,6 +823,44 @@ fn a_waiting_for_author_vote_gets_one_review_turn() {
     });
 }
 
+/// SPEC 2.2.20 and 2.2.21: a reviewer's threads and vote are apart. alice
+/// opens two active threads, then votes `-5`: one review turn quotes both
+/// threads, each with its `path:line` (her later ask supersedes neither;
+/// only her later approval would).
+#[test]
+fn a_threads_words_reach_the_turn_when_its_author_also_votes_waiting() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
+        thread(
+            &sb,
+            "alice",
+            "please rename parse to parse_all",
+            json!({"path": "src/lib.rs", "line": 3}),
+        );
+        thread(
+            &sb,
+            "alice",
+            "and add a test for the empty input",
+            json!({}),
+        );
+        ado(&sb, "vote", json!({"pr": pr(), "by": "alice", "vote": -5}));
+        let r = watch(&afk);
+        assert_eq!(action(&r), turn("review"), "{r}");
+        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+        let p = prompt(&afk, 2);
+        assert!(p.contains("src/lib.rs:3"), "{p}");
+        assert!(p.contains("please rename parse to parse_all"), "{p}");
+        assert!(p.contains("and add a test for the empty input"), "{p}");
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "taken once: {r}");
+        // her approval after them supersedes all three: nothing more asks
+        ado(&sb, "vote", json!({"pr": pr(), "by": "alice", "vote": 10}));
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "{r}");
+        assert!(!afk.scratch.path("state/runs/1/prompt-3.md").exists());
+    });
+}
+
 // ---- watch: commands ---------------------------------------------------------
 
 /// SPEC 2.2.22, test 11: a trusted `/afk` command in a PR thread and on the

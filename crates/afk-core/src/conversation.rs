@@ -28,6 +28,10 @@ pub struct ReviewContext<'a> {
     pub trusted: &'a dyn Fn(&str) -> bool,
     /// reviews acted on already (their ids are recorded)
     pub acted: &'a [i64],
+    /// each ask stands on its own: a thread and a vote are apart, and only
+    /// the same person's later approval supersedes one (Azure DevOps, SPEC
+    /// 2.2.21); elsewhere a person's later review is the one that counts
+    pub asks_stand_alone: bool,
 }
 
 /// The reviews that ask for a corrective turn `review` now, oldest first:
@@ -36,9 +40,15 @@ pub struct ReviewContext<'a> {
 /// the last turn started (a review of an older head that came before it is
 /// what that turn answered), and not superseded: the same person's later
 /// review that approves, is dismissed or asks for changes again (then the
-/// later one is the one that counts). A dismissed review is never one.
+/// later one is the one that counts; where asks stand alone, only a later
+/// approval). A dismissed review is never one.
 pub fn actionable_reviews<'r>(reviews: &'r [Review], ctx: &ReviewContext) -> Vec<&'r Review> {
     let same = |a: &str, b: &str| !b.is_empty() && a.eq_ignore_ascii_case(b);
+    let supersedes = |later: ReviewState| match later {
+        ReviewState::Approved => true,
+        ReviewState::Dismissed | ReviewState::ChangesRequested => !ctx.asks_stand_alone,
+        _ => false,
+    };
     reviews
         .iter()
         .enumerate()
@@ -49,13 +59,7 @@ pub fn actionable_reviews<'r>(reviews: &'r [Review], ctx: &ReviewContext) -> Vec
         .filter(|(_, r)| r.commit_sha == ctx.head_sha || after_last_turn(r, ctx))
         .filter(|(i, r)| {
             !reviews[i + 1..].iter().any(|later| {
-                later.author.eq_ignore_ascii_case(&r.author)
-                    && matches!(
-                        later.state,
-                        ReviewState::Approved
-                            | ReviewState::Dismissed
-                            | ReviewState::ChangesRequested
-                    )
+                later.author.eq_ignore_ascii_case(&r.author) && supersedes(later.state)
             })
         })
         .map(|(_, r)| r)
@@ -700,6 +704,7 @@ mod tests {
             agent_login: "agent",
             trusted,
             acted,
+            asks_stand_alone: false,
         }
     }
 
@@ -713,6 +718,78 @@ mod tests {
             body: String::new(),
             body_cut: false,
             comments_count: None,
+        }
+    }
+
+    #[test]
+    fn where_asks_stand_alone_only_the_same_persons_later_approval_supersedes_one() {
+        use ReviewState::*;
+        let turn = stamp::parse("2026-01-01T12:00:00Z");
+        let (t1, t2) = ("2026-01-01T13:00:00Z", "2026-01-01T13:30:00Z");
+        // (reviews in the order the forge gives them, asks stand alone, actionable ids)
+        let cases: Vec<(Vec<Review>, bool, Vec<i64>)> = vec![
+            // alice's active thread, then her -5 vote: both ask on Azure
+            // DevOps; elsewhere her later review is the one that counts
+            (
+                vec![
+                    review(1, "alice", ChangesRequested, "", t1),
+                    review(2, "alice", ChangesRequested, "", t2),
+                ],
+                true,
+                vec![1, 2],
+            ),
+            (
+                vec![
+                    review(1, "alice", ChangesRequested, "head", t1),
+                    review(2, "alice", ChangesRequested, "head", t2),
+                ],
+                false,
+                vec![2],
+            ),
+            // her later approval supersedes her thread either way
+            (
+                vec![
+                    review(1, "alice", ChangesRequested, "", t1),
+                    review(2, "alice", Approved, "", t2),
+                ],
+                true,
+                vec![],
+            ),
+            // a thread of hers resolved later supersedes only itself
+            (
+                vec![
+                    review(1, "alice", ChangesRequested, "", t1),
+                    review(2, "alice", Dismissed, "", t2),
+                ],
+                true,
+                vec![1],
+            ),
+            // bob's approval supersedes nothing of alice's
+            (
+                vec![
+                    review(1, "alice", ChangesRequested, "", t1),
+                    review(2, "bob", Approved, "", t2),
+                ],
+                true,
+                vec![1],
+            ),
+        ];
+        let trusted = |_: &str| true;
+        for (reviews, alone, want) in cases {
+            let ctx = ReviewContext {
+                asks_stand_alone: alone,
+                ..test_ctx(turn, &trusted, &[])
+            };
+            let got: Vec<i64> = actionable_reviews(&reviews, &ctx)
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(
+                got,
+                want,
+                "{:?} alone={alone}",
+                reviews.iter().map(|r| (r.id, r.state)).collect::<Vec<_>>()
+            );
         }
     }
 

@@ -115,6 +115,10 @@ pub struct Profile {
     /// (Azure DevOps links and notifies: SPEC 2.2.28), so someone else's
     /// words outside a fence get a space after each sigil
     pub mentions_act: bool,
+    /// whether each ask stands on its own: a reviewer's threads and vote are
+    /// apart, and a later one of theirs supersedes no earlier one (only their
+    /// later approval does; Azure DevOps, SPEC 2.2.21)
+    pub asks_stand_alone: bool,
     /// the longest PR body the forge takes, in its characters; None: afk's
     /// own bounds hold (`afk_core::workspace_pr`'s, under GitHub's 65,536).
     /// Azure DevOps takes 4,000 (SPEC 2.2.16).
@@ -182,6 +186,7 @@ const GITEA: Profile = Profile {
     tells_comment_edits: false,
     git_header: false,
     mentions_act: false,
+    asks_stand_alone: false,
     body_max: None,
     not_yet: None,
 };
@@ -218,6 +223,7 @@ const GITHUB: Profile = Profile {
     tells_comment_edits: true,
     git_header: false,
     mentions_act: false,
+    asks_stand_alone: false,
     body_max: None,
     not_yet: None,
 };
@@ -284,6 +290,7 @@ const GITLAB: Profile = Profile {
     tells_comment_edits: false,
     git_header: false,
     mentions_act: false,
+    asks_stand_alone: false,
     body_max: None,
     not_yet: None,
 };
@@ -330,6 +337,7 @@ const AZURE_DEVOPS: Profile = Profile {
     tells_comment_edits: true,
     git_header: true,
     mentions_act: true,
+    asks_stand_alone: true,
     body_max: Some(afk_wire::azure::DESCRIPTION_MAX),
     not_yet: None,
 };

@@ -208,6 +208,7 @@ pub fn start_with(
     if dialect == Dialect::Gitlab {
         forge.gitlab();
     }
+    forge.az.on = dialect == Dialect::AzureDevops;
     forge.outbox.dialect = dialect.as_str();
     if let Some(s) = seed {
         forge

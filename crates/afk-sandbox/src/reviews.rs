@@ -145,7 +145,17 @@ fn ok() -> Reply {
 pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
     let repo = body["repo"].as_str().unwrap_or("").to_string();
     let pr = f.pr_key(body["pr"].as_u64().unwrap_or(0));
-    let Some(verdict) = body["state"].as_str().and_then(Verdict::parse) else {
+    // Azure DevOps: a vote (`"-5"`) as well as a review's state
+    let vote = (body["state"].as_str())
+        .and_then(super::routes::azure::reviews::vote_named)
+        .filter(|_| f.az.on);
+    let named = match vote {
+        Some(v) if v > 0 => Some(Verdict::Approved),
+        Some(v) if v < 0 => Some(Verdict::ChangesRequested),
+        Some(_) => Some(Verdict::Commented),
+        None => body["state"].as_str().and_then(Verdict::parse),
+    };
+    let Some(verdict) = named else {
         return err(
             400,
             "state must be APPROVED, REQUEST_CHANGES (CHANGES_REQUESTED), COMMENT(ED) or PENDING",
@@ -173,13 +183,25 @@ pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
             )
         })
         .collect();
-    let notes = match f.review_notes(
-        (&repo, pr, id),
-        verdict == Verdict::ChangesRequested,
-        &user,
-        body["body"].as_str().unwrap_or(""),
-        &words,
-    ) {
+    let said = body["body"].as_str().unwrap_or("");
+    let changes = verdict == Verdict::ChangesRequested;
+    let made = if f.az.on {
+        let vote = vote.or(match verdict {
+            Verdict::Approved => Some(10),
+            Verdict::ChangesRequested => Some(-5),
+            Verdict::Commented | Verdict::Pending => None,
+        });
+        let pending = verdict == Verdict::Pending;
+        f.az_review(
+            (&repo, pr, id),
+            (vote, changes, pending),
+            &user,
+            (said, &words),
+        )
+    } else {
+        f.review_notes((&repo, pr, id), changes, &user, said, &words)
+    };
+    let notes = match made {
         Ok(n) => n,
         Err(e) => return err(400, &e),
     };
@@ -255,6 +277,12 @@ pub(super) fn reply(f: &mut Forge, body: &Value) -> Reply {
         return err(400, "the review has no line comment to reply to");
     };
     let (repo, pr) = (r.repo.clone(), r.pr);
+    if f.az.on {
+        return match f.az_review_reply(rid, &user, &text) {
+            Ok(t) => Reply::json(201, &json!({"id": t})),
+            Err(e) => err(400, &e),
+        };
+    }
     if f.gl.on {
         let Some(thread) = line_thread(f, rid) else {
             return err(400, "the review has no thread");
@@ -313,6 +341,12 @@ pub(super) fn resolve(f: &mut Forge, body: &Value) -> Reply {
     };
     let resolved = body["resolved"].as_bool().unwrap_or(true);
     let user = body["user"].as_str().unwrap_or("alice").to_string();
+    if f.az.on {
+        return match f.az_review_resolve(rid, resolved) {
+            Ok(()) => ok(),
+            Err(e) => err(404, &e),
+        };
+    }
     if f.gl.on {
         let Some(thread) = line_thread(f, rid) else {
             return err(404, "the review has no thread");
@@ -339,6 +373,11 @@ pub(super) fn dismiss(f: &mut Forge, body: &Value) -> Reply {
             r.dismissed = true;
             let by = body["user"].as_str().unwrap_or("alice").to_string();
             f.resolve_review(id, &by);
+            if f.az.on
+                && let Err(e) = f.az_review_dismiss(id)
+            {
+                return err(400, &e);
+            }
             ok()
         }
         None => err(404, "no such review"),

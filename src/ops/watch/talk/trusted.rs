@@ -440,6 +440,7 @@ pub(super) fn reviews(
         agent_login: &w.t.settled.agent_login,
         trusted: &is_trusted,
         acted: &acted,
+        asks_stand_alone: w.t.settled.profile.asks_stand_alone,
     };
     note_not_taken(store, run, &all, &ctx)?;
     // the highest line comment a turn took with another ask than `r`'s

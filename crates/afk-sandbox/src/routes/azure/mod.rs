@@ -22,6 +22,7 @@ mod comments;
 mod git;
 pub(crate) mod hooks;
 mod pulls;
+pub(crate) mod reviews;
 mod security;
 pub(crate) mod sync;
 mod threads;
