@@ -54,6 +54,7 @@ fn state_of(afk: &Afk, run: i64) -> String {
 }
 
 both_dialects! {
+    azure_devops_plays;
     #[test]
     fn happy_path_poll_agent_pr_ci_merge_close() {
         let (sb, afk) = setup("pr", "");
@@ -299,7 +300,8 @@ both_dialects! {
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
         let opened = format!("PR opened: [{}]", sb.dialect.pr_ref_md(sb.dialect.first_pr(1)));
-        { let c = checklist(&sb); assert!(c.contains(&opened), "{opened} in {c}"); }
+        let c = checklist(&sb);
+        assert!(c.contains(&opened), "{opened} in {c}");
     }
 
     #[test]
@@ -347,7 +349,8 @@ both_dialects! {
         assert_eq!(state_of(&afk, 1), "abandoned");
         // `run.abandoned` is recorded, but the default notify.events leaves it out
         assert!(sb.hooks().is_empty(), "no notification");
-        { let c = checklist(&sb); assert!(c.contains("stopped"), "{c} {:#}", serde_json::Value::Array(sb.writes())); }
+        let c = checklist(&sb);
+        assert!(c.contains("stopped"), "{c}");
         assert_idempotent(&sb, &afk);
     }
 
@@ -709,7 +712,9 @@ both_dialects! {
         let st = sb.admin("GET", "/state", None);
         let id = st["repos"][0]["comments"][0]["id"].as_i64().unwrap();
         let comment = sb.comment_path("acme/api", On::Issue(1), id);
-        assert_eq!(sb.api_call("DELETE", &comment, None).0, 204);
+        // 204 on Gitea, GitHub and GitLab, 200 on Azure DevOps
+        let (deleted, _) = sb.api_call("DELETE", &comment, None);
+        assert!((200..300).contains(&deleted), "{deleted}");
         sb.status("acme/api", "afk/issue-1", "ci/build", "success");
         let (code, _, err) = afk.watch();
         assert_eq!(code, 0, "{err}");

@@ -197,6 +197,30 @@ pub(super) fn comment_edit(
     Reply::json(200, &comment_json(f, project, c))
 }
 
+/// `DELETE comments/{id}`: a person deletes a comment (`Comments - Delete`:
+/// 200, no body); it is gone from the list, its id answers 404, and the
+/// shared model's copy is gone too.
+pub(super) fn comment_delete(f: &mut Forge, item: u64, cid: &str) -> Reply {
+    let key = cid.parse::<u64>().unwrap_or(0);
+    let Some(c) =
+        f.az.comments
+            .get_mut(&key)
+            .filter(|c| c.item == item && !c.deleted)
+    else {
+        return err(
+            404,
+            "CommentNotFoundException",
+            &format!("Comment {cid} does not exist."),
+        );
+    };
+    c.deleted = true;
+    let shared = f.az.mirrored.iter().find(|(_, m)| **m == Mirror::Item(key));
+    if let Some(cid) = shared.map(|(cid, _)| *cid) {
+        f.comments.remove(&cid);
+    }
+    Reply::json(200, &Value::Null)
+}
+
 /// `PUT reactions/{type}`: afk's like (a like already there is no error).
 pub(super) fn react(f: &mut Forge, project: &str, item: u64, cid: &str, kind: &str) -> Reply {
     if kind != "like" {

@@ -117,6 +117,7 @@ pub(super) fn serve(f: &mut Forge, req: &Request, project: &str, low: &[&str]) -
                 ("GET", ["comments"]) => comments::comments(f, req, project, n),
                 ("POST", ["comments"]) => comments::comment_add(f, req, project, n),
                 ("PATCH", ["comments", cid]) => comments::comment_edit(f, req, project, n, cid),
+                ("DELETE", ["comments", cid]) => comments::comment_delete(f, n, cid),
                 ("PUT", ["comments", cid, "reactions", kind]) => {
                     comments::react(f, project, n, cid, kind)
                 }
