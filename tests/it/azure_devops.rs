@@ -861,6 +861,25 @@ fn a_threads_words_reach_the_turn_when_its_author_also_votes_waiting() {
     });
 }
 
+/// SPEC 2.2.20: a thread with no status (`unknown`) is talk and never an
+/// ask, even on a file's line by a trusted person: it is no comment review
+/// whose line comments ask.
+#[test]
+fn a_trusted_thread_with_no_status_on_a_line_asks_nothing() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
+        thread(
+            &sb,
+            "alice",
+            "nice naming here",
+            json!({"path": "src/lib.rs", "line": 3, "status": "unknown"}),
+        );
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "talk asks nothing: {r}");
+        assert!(!afk.scratch.path("state/runs/1/prompt-2.md").exists());
+    });
+}
+
 // ---- watch: commands ---------------------------------------------------------
 
 /// SPEC 2.2.22, test 11: a trusted `/afk` command in a PR thread and on the

@@ -320,12 +320,21 @@ impl AzureDevops {
             if !is_text(first) {
                 continue;
             }
+            // talk is no review at all: not even a comment review, whose
+            // author's line comments would ask (SPEC 2.2.20)
             let state = match talk::thread(t.status.as_deref()) {
                 Thread::Ask => ReviewState::ChangesRequested,
                 Thread::Superseded => ReviewState::Dismissed,
-                Thread::Talk => ReviewState::Commented,
+                Thread::Talk => ReviewState::Other,
             };
-            let (body, body_cut) = cut(first.content.as_deref().unwrap_or(""), REVIEW_BODY_BYTES);
+            // a line thread's first comment is quoted among its line
+            // comments with its `path:line` (`thread_comments`); another
+            // thread's is its body, and its replies its line comments
+            let said = match on_a_line(&t) {
+                true => "",
+                false => first.content.as_deref().unwrap_or(""),
+            };
+            let (body, body_cut) = cut(said, REVIEW_BODY_BYTES);
             out.push(Review {
                 id: t.id,
                 author: self.login_of_ref(&first.author)?,
@@ -382,9 +391,16 @@ impl AzureDevops {
             return Ok(LineComments::default());
         };
         let ctx = t.thread_context.clone();
+        let line_thread = on_a_line(&t);
+        let first = (t.comments.iter())
+            .find(|c| c.parent_comment_id == 0)
+            .map(|c| c.id);
+        // the service's paths start at the repository's root, `/src/lib.rs`:
+        // said as the agent's checkout has them, `src/lib.rs`
         let path = ctx
             .as_ref()
-            .and_then(|c| c.file_path.clone())
+            .and_then(|c| c.file_path.as_deref())
+            .map(|p| p.trim_start_matches('/').to_string())
             .unwrap_or_default();
         let line = ctx.as_ref().and_then(|c| {
             c.right_file_start
@@ -394,6 +410,10 @@ impl AzureDevops {
         });
         let mut all = vec![];
         for c in t.comments.into_iter().filter(is_text) {
+            // another thread's first comment is its review's body
+            if !line_thread && Some(c.id) == first {
+                continue;
+            }
             all.push(LineComment {
                 id: pr_comment_id(t.id, c.id),
                 review_id: Some(t.id),
@@ -649,6 +669,13 @@ fn vote_records(threads: &[wire::Thread]) -> Vec<talk::VoteRecord> {
 }
 
 /// A text comment, not deleted (system comments record votes and pushes).
+/// Whether thread `t` is on a file's line (its context names a file).
+fn on_a_line(t: &wire::Thread) -> bool {
+    (t.thread_context.as_ref())
+        .and_then(|c| c.file_path.as_deref())
+        .is_some_and(|p| !p.trim_start_matches('/').is_empty())
+}
+
 fn is_text(c: &wire::PrComment) -> bool {
     !c.is_deleted
         && c.comment_type
@@ -816,7 +843,7 @@ fn combined(statuses: &[CommitStatus]) -> &'static str {
 fn in_supersede_order(reviews: &mut [Review]) {
     reviews.sort_by(|a, b| {
         let rank = |r: &Review| match (r.state, &r.submitted_at) {
-            (ReviewState::Dismissed | ReviewState::Commented, _) => 0,
+            (ReviewState::Dismissed | ReviewState::Commented | ReviewState::Other, _) => 0,
             (_, Some(_)) => 1,
             (_, None) => 2,
         };
