@@ -678,6 +678,7 @@ mod conflicts {
     use super::*;
 
     both_dialects! {
+    azure_devops_plays;
     #[test]
     fn a_conflicting_pr_is_updated_by_the_forge_once_per_base() {
         let (sb, afk) = setup("fix_forward_max = 1");

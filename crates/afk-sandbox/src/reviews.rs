@@ -392,6 +392,7 @@ pub(super) fn set_mergeable(f: &mut Forge, body: &Value) -> Reply {
         body["repo"].as_str().unwrap_or("").to_string(),
         f.pr_key(body["pr"].as_u64().unwrap_or(0)),
     );
+    let (repo, number) = key.clone();
     match body.get("mergeable") {
         None => {
             f.talk.mergeable.remove(&key);
@@ -403,6 +404,22 @@ pub(super) fn set_mergeable(f: &mut Forge, body: &Value) -> Reply {
             f.talk.mergeable.insert(key, Some(*b));
         }
         Some(_) => return err(400, "mergeable must be true, false or null"),
+    }
+    // Azure DevOps says it as the pull request's `mergeStatus`
+    if f.az.on
+        && let Some(n) = f.az.pr_of(&repo, number)
+    {
+        // said for the heads now: a push after it queues it again
+        let now = super::routes::azure::pulls_heads(f, n);
+        let p = f.az.prs.get_mut(&n).expect("the pull request");
+        p.merge_heads = now;
+        p.merge_status = match body.get("mergeable") {
+            Some(Value::Bool(false)) => "conflicts",
+            Some(Value::Null) => "queued",
+            _ => "succeeded",
+        }
+        .into();
+        p.merge_next = None;
     }
     ok()
 }

@@ -366,6 +366,9 @@ pub(crate) struct Pr {
     /// `failure`, `rejectedByPolicy`), and what it turns to after that read
     pub(crate) merge_status: String,
     pub(crate) merge_next: Option<String>,
+    /// the source's and the target's heads the merge status was last said
+    /// for: a push to either queues it again, as the service does
+    pub(crate) merge_heads: Option<(String, String)>,
     pub(crate) completion_queued: Option<String>,
     pub(crate) work_items: Vec<u64>,
     /// reviewer identity id -> vote

@@ -371,9 +371,12 @@ pub(crate) fn merge_status(f: &mut Forge, body: &Value) -> Reply {
     let Some(s) = body["status"].as_str().filter(|s| known.contains(s)) else {
         return err(400, &format!("status: one of {}", known.join(", ")));
     };
+    // said for the heads now: a push after it queues it again
+    let now = super::pulls::heads(f, &f.az.prs[&n]);
     let p = f.az.prs.get_mut(&n).expect("the pull request");
     p.merge_status = s.to_string();
     p.merge_next = body["next"].as_str().map(str::to_string);
+    p.merge_heads = Some(now);
     ok(json!({"pr": n, "mergeStatus": s}))
 }
 

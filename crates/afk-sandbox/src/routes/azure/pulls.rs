@@ -225,6 +225,7 @@ fn create(f: &mut Forge, req: &Request, full: &str) -> Reply {
             status: "active".into(),
             merge_status: "queued".into(),
             merge_next: None,
+            merge_heads: None,
             completion_queued: None,
             work_items,
             votes: Default::default(),
@@ -280,8 +281,26 @@ fn merges_cleanly(f: &Forge, p: &Pr) -> bool {
     .is_ok()
 }
 
-/// `GET` one: as it is; a `queued` merge status is worked out for the next read.
+/// The heads of pull request `n`'s source and target now.
+pub(crate) fn heads(f: &Forge, p: &Pr) -> (String, String) {
+    let issue = &f.repos[&p.repo].issues[&p.number];
+    let gd = f.git_dir(&p.repo);
+    let target = git::head(&gd, p.target.trim_start_matches("refs/heads/")).unwrap_or_default();
+    (f.head_sha(&p.repo, issue), target)
+}
+
+/// `GET` one: as it is; a `queued` merge status is worked out for the next
+/// read, and a status said for heads that moved since is queued again.
 fn one(f: &mut Forge, n: u64) -> Reply {
+    let now = heads(f, &f.az.prs[&n]);
+    if let Some(p) = f.az.prs.get_mut(&n) {
+        let moved = p.merge_heads.as_ref().is_some_and(|h| *h != now);
+        if moved && p.status == "active" {
+            p.merge_status = "queued".into();
+            p.merge_next = None;
+        }
+        p.merge_heads = Some(now);
+    }
     let reply = Reply::json(200, &pr_json(f, &f.az.prs[&n], false));
     let p = &f.az.prs[&n];
     if p.merge_status == "queued" && p.status == "active" {

@@ -7,7 +7,7 @@
 use super::{err, list, no_content, no_route, now, project_api};
 use crate::http::{Reply, Request};
 use crate::model::Forge;
-use crate::model::azure::{Pr, Thread, ThreadComment, repo_id, split};
+use crate::model::azure::{Mirror, Pr, Thread, ThreadComment, repo_id, split};
 use serde_json::{Value, json};
 
 /// The votes a reviewer may give.
@@ -118,6 +118,24 @@ fn create(f: &mut Forge, req: &Request, n: u64) -> Reply {
     );
     f.az_comment_event(n, t, 1);
     ci_hears(f, n, content);
+    // the shared model's pull request has it too, under the thread's id
+    // (ids are the organization's): what `/state` shows of afk's comments
+    if let Some((repo, number)) = f.az.prs.get(&n).map(|p| (p.repo.clone(), p.number)) {
+        let at = f.az.threads[&t].published.clone();
+        f.comments.insert(
+            t as i64,
+            crate::model::Comment {
+                id: t as i64,
+                repo,
+                issue: number,
+                body: content.to_string(),
+                user: me,
+                created_at: at,
+                updated_at: None,
+            },
+        );
+        f.az.mirrored.insert(t as i64, Mirror::Thread(t));
+    }
     Reply::json(200, &thread_json(f, &f.az.threads[&t]))
 }
 
@@ -212,7 +230,16 @@ fn edit(f: &mut Forge, req: &Request, t: u64, cid: &str) -> Reply {
     }
     c.content = content.to_string();
     c.content_updated = at.clone();
-    c.updated = at;
+    c.updated = at.clone();
+    // a thread's first comment is the shared model's comment too
+    let shown = f.az.mirrored.iter().find(|(_, m)| **m == Mirror::Thread(t));
+    if let Some(c) = shown
+        .filter(|_| id == 1)
+        .and_then(|(cid, _)| f.comments.get_mut(cid))
+    {
+        c.body = content.to_string();
+        c.updated_at = Some(at);
+    }
     let th = &f.az.threads[&t];
     let c = th
         .comments
