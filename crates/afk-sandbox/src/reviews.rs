@@ -147,7 +147,7 @@ pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
     let pr = f.pr_key(body["pr"].as_u64().unwrap_or(0));
     // Azure DevOps: a vote (`"-5"`) as well as a review's state
     let vote = (body["state"].as_str())
-        .and_then(super::routes::azure::reviews::vote_named)
+        .and_then(super::model::azure::vote_named)
         .filter(|_| f.az.on);
     let named = match vote {
         Some(v) if v > 0 => Some(Verdict::Approved),
@@ -410,7 +410,7 @@ pub(super) fn set_mergeable(f: &mut Forge, body: &Value) -> Reply {
         && let Some(n) = f.az.pr_of(&repo, number)
     {
         // said for the heads now: a push after it queues it again
-        let now = super::routes::azure::pulls_heads(f, n);
+        let now = f.az_heads(n);
         let p = f.az.prs.get_mut(&n).expect("the pull request");
         p.merge_heads = now;
         p.merge_status = match body.get("mergeable") {

@@ -312,6 +312,12 @@ pub(crate) struct ReviewShown {
     pub(crate) line_thread: Option<u64>,
 }
 
+/// The vote a review's `state` names on Azure DevOps, when it names one:
+/// `-10`, `-5`, `0`, `5` or `10`.
+pub(crate) fn vote_named(state: &str) -> Option<i64> {
+    state.trim().parse::<i64>().ok()
+}
+
 /// Where a comment of the shared model is shown on Azure DevOps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mirror {

@@ -274,12 +274,6 @@ pub(crate) fn utc(stamp: &str) -> String {
 }
 
 /// A new date, now.
-/// The source's and target's heads of pull request `n` now (none: no such
-/// pull request), for what the shared admin API says of its merge status.
-pub(crate) fn pulls_heads(f: &Forge, n: u64) -> Option<(String, String)> {
-    f.az.prs.get(&n).map(|p| pulls::heads(f, p))
-}
-
 pub(crate) fn now(f: &mut Forge) -> String {
     utc(&f.stamp())
 }

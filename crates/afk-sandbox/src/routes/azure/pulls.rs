@@ -289,6 +289,15 @@ pub(crate) fn heads(f: &Forge, p: &Pr) -> (String, String) {
     (f.head_sha(&p.repo, issue), target)
 }
 
+impl Forge {
+    /// The source's and target's heads of pull request `n` now (none: no
+    /// such pull request), for what the shared admin API says of its merge
+    /// status.
+    pub(crate) fn az_heads(&self, n: u64) -> Option<(String, String)> {
+        self.az.prs.get(&n).map(|p| heads(self, p))
+    }
+}
+
 /// `GET` one: as it is; a `queued` merge status is worked out for the next
 /// read, and a status said for heads that moved since is queued again.
 fn one(f: &mut Forge, n: u64) -> Reply {

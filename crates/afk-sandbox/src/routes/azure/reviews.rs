@@ -17,12 +17,6 @@ use serde_json::{Value, json};
 /// another user)`.
 pub(crate) type Words<'a> = (&'a str, &'a [(String, u64, String, Option<String>)]);
 
-/// The vote a review's `state` names on Azure DevOps, when it names one:
-/// `-10`, `-5`, `0`, `5` or `10`.
-pub(crate) fn vote_named(state: &str) -> Option<i64> {
-    state.trim().parse::<i64>().ok()
-}
-
 impl Forge {
     /// Review `rid` of `(repo, number)` by `user`: its vote (`vote`, none for
     /// a comment), its threads; each line comment's thread id, in order.
