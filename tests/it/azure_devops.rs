@@ -882,6 +882,26 @@ fn a_trusted_thread_with_no_status_on_a_line_asks_nothing() {
 
 // ---- watch: commands ---------------------------------------------------------
 
+/// SPEC 2.2.22: a command said in a new PR thread (which the web UI opens
+/// `active`) is a command, not also a request for changes: `/afk hold`
+/// then `/afk resume` leave the run waiting for CI, with no review turn
+/// quoting them.
+#[test]
+fn a_command_thread_is_no_ask_for_changes() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
+        thread(&sb, "alice", "/afk hold\nwe look at it first", json!({}));
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("held"), "{r}");
+        thread(&sb, "alice", "/afk resume", json!({}));
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "no review turn: {r}");
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "{r}");
+        assert!(!afk.scratch.path("state/runs/1/prompt-2.md").exists());
+    });
+}
+
 /// SPEC 2.2.22, test 11: a trusted `/afk` command in a PR thread and on the
 /// work item is carried out and acknowledged with afk's like, once; an
 /// unknown verb gets one reply.

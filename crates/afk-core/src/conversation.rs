@@ -32,7 +32,20 @@ pub struct ReviewContext<'a> {
     /// the same person's later approval supersedes one (Azure DevOps, SPEC
     /// 2.2.21); elsewhere a person's later review is the one that counts
     pub asks_stand_alone: bool,
+    /// the command prefix (`/afk`; "" off): where asks stand alone a review
+    /// is a thread, and one that opens with a command is that command, not
+    /// also a request for changes
+    pub command_prefix: &'a str,
 }
+
+/// Whether review `r` is a thread opened by a command (where asks stand
+/// alone, a thread is a review: SPEC 2.2.22), which asks for no changes.
+fn a_command(r: &Review, ctx: &ReviewContext) -> bool {
+    ctx.asks_stand_alone && parse_command(ctx.command_prefix, &r.body).is_some()
+}
+
+/// Why a thread opened by a command is not taken as a request for changes.
+pub const A_COMMAND: &str = "a command, not a request for changes";
 
 /// The reviews that ask for a corrective turn `review` now, oldest first:
 /// changes requested by a trusted person (neither afk's account nor the
@@ -53,6 +66,7 @@ pub fn actionable_reviews<'r>(reviews: &'r [Review], ctx: &ReviewContext) -> Vec
         .iter()
         .enumerate()
         .filter(|(_, r)| r.state == ReviewState::ChangesRequested)
+        .filter(|(_, r)| !a_command(r, ctx))
         .filter(|(_, r)| !r.author.is_empty() && (ctx.trusted)(&r.author))
         .filter(|(_, r)| !same(&r.author, ctx.afk_login) && !same(&r.author, ctx.agent_login))
         .filter(|(_, r)| !ctx.acted.contains(&r.id))
@@ -93,6 +107,9 @@ pub fn why_not_taken(reviews: &[Review], r: &Review, ctx: &ReviewContext) -> Opt
     }
     if let Some(why) = whose(r, ctx) {
         return Some(why);
+    }
+    if a_command(r, ctx) {
+        return Some(A_COMMAND);
     }
     if actionable_reviews(reviews, ctx)
         .iter()
@@ -705,6 +722,7 @@ mod tests {
             trusted,
             acted,
             asks_stand_alone: false,
+            command_prefix: "/afk",
         }
     }
 
@@ -726,6 +744,10 @@ mod tests {
         use ReviewState::*;
         let turn = stamp::parse("2026-01-01T12:00:00Z");
         let (t1, t2) = ("2026-01-01T13:00:00Z", "2026-01-01T13:30:00Z");
+        let said = |mut r: Review, body: &str| {
+            r.body = body.into();
+            r
+        };
         // (reviews in the order the forge gives them, asks stand alone, actionable ids)
         let cases: Vec<(Vec<Review>, bool, Vec<i64>)> = vec![
             // alice's active thread, then her -5 vote: both ask on Azure
@@ -770,6 +792,32 @@ mod tests {
                     review(1, "alice", ChangesRequested, "", t1),
                     review(2, "bob", Approved, "", t2),
                 ],
+                true,
+                vec![1],
+            ),
+            // a thread opened by a command is that command, no ask; a
+            // review body that says one elsewhere is a review all the same
+            (
+                vec![said(
+                    review(1, "alice", ChangesRequested, "", t1),
+                    "/afk hold\nwait",
+                )],
+                true,
+                vec![],
+            ),
+            (
+                vec![said(
+                    review(1, "alice", ChangesRequested, "head", t1),
+                    "/afk hold",
+                )],
+                false,
+                vec![1],
+            ),
+            (
+                vec![said(
+                    review(1, "alice", ChangesRequested, "", t1),
+                    "/afkhold this",
+                )],
                 true,
                 vec![1],
             ),

@@ -19,11 +19,14 @@
 
 use crate::types::{Handled, TalkSaid};
 
-/// Why a change request was not heard when its author is no person afk
-/// listens to (`conversation::why_not_taken`): such a request is no touch.
-pub(crate) const NOT_A_PERSON: [&str; 2] = [
+/// Why a change request was not heard when it is no person's request
+/// (`conversation::why_not_taken`): its author is no person afk listens to,
+/// or it is a thread a command opened (the command is what it said: `hold`
+/// and `resume` are no touch, `fix` and `stop` count as themselves).
+pub(crate) const NOT_A_PERSON: [&str; 3] = [
     crate::conversation::UNTRUSTED,
     crate::conversation::OWN_ACCOUNT,
+    crate::conversation::A_COMMAND,
 ];
 
 /// Why a merged run is not zero-touch.
@@ -146,8 +149,14 @@ mod tests {
                 ignored("superseded by the same person's later review"),
                 true,
             ),
-            // no person's: untrusted, afk's or the agent's own account
+            // no person's: untrusted, afk's or the agent's own account, a
+            // thread a command opened (Azure DevOps)
             (&TalkSaid::ChangesRequested, ignored("untrusted"), false),
+            (
+                &TalkSaid::ChangesRequested,
+                ignored("a command, not a request for changes"),
+                false,
+            ),
             (
                 &TalkSaid::ChangesRequested,
                 ignored("afk's or the agent's own account"),

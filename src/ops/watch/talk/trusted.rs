@@ -441,6 +441,7 @@ pub(super) fn reviews(
         trusted: &is_trusted,
         acted: &acted,
         asks_stand_alone: w.t.settled.profile.asks_stand_alone,
+        command_prefix: &w.t.settled.command_prefix,
     };
     note_not_taken(store, run, &all, &ctx)?;
     // the highest line comment a turn took with another ask than `r`'s
