@@ -172,50 +172,51 @@ pub(super) fn comment_edit(
         );
     };
     let at = utc(&f.edit_stamp());
-    let key = cid.parse::<u64>().unwrap_or(0);
-    let Some(c) =
-        f.az.comments
-            .get_mut(&key)
-            .filter(|c| c.item == item && !c.deleted)
-    else {
-        return err(
-            404,
-            "CommentNotFoundException",
-            &format!("Comment {cid} does not exist."),
-        );
+    let (key, shared) = match live(f, item, cid) {
+        Ok(found) => found,
+        Err(gone) => return gone,
     };
+    let c = f.az.comments.get_mut(&key).expect("a live comment");
     c.text = text.to_string();
     c.version += 1;
     c.modified = at.clone();
     // the shared model's copy says the same (`/state`, the other dialects)
-    let shared = f.az.mirrored.iter().find(|(_, m)| **m == Mirror::Item(key));
-    if let Some(c) = shared.and_then(|(cid, _)| f.comments.get_mut(cid)) {
+    if let Some(c) = shared.and_then(|cid| f.comments.get_mut(&cid)) {
         c.body = text.to_string();
         c.updated_at = Some(at);
     }
-    let c = &f.az.comments[&cid.parse::<u64>().unwrap_or(0)];
-    Reply::json(200, &comment_json(f, project, c))
+    Reply::json(200, &comment_json(f, project, &f.az.comments[&key]))
+}
+
+/// Work item `item`'s comment `cid`, not deleted: its id and the shared
+/// model's comment it is, if any; else the service's 404.
+fn live(f: &Forge, item: u64, cid: &str) -> Result<(u64, Option<i64>), Reply> {
+    let key = cid.parse::<u64>().unwrap_or(0);
+    if !(f.az.comments.get(&key)).is_some_and(|c| c.item == item && !c.deleted) {
+        return Err(err(
+            404,
+            "CommentNotFoundException",
+            &format!("Comment {cid} does not exist."),
+        ));
+    }
+    let shared = (f.az.mirrored.iter())
+        .find(|(_, m)| **m == Mirror::Item(key))
+        .map(|(cid, _)| *cid);
+    Ok((key, shared))
 }
 
 /// `DELETE comments/{id}`: a person deletes a comment (`Comments - Delete`:
 /// 200, no body); it is gone from the list, its id answers 404, and the
 /// shared model's copy is gone too.
 pub(super) fn comment_delete(f: &mut Forge, item: u64, cid: &str) -> Reply {
-    let key = cid.parse::<u64>().unwrap_or(0);
-    let Some(c) =
-        f.az.comments
-            .get_mut(&key)
-            .filter(|c| c.item == item && !c.deleted)
-    else {
-        return err(
-            404,
-            "CommentNotFoundException",
-            &format!("Comment {cid} does not exist."),
-        );
+    let (key, shared) = match live(f, item, cid) {
+        Ok(found) => found,
+        Err(gone) => return gone,
     };
-    c.deleted = true;
-    let shared = f.az.mirrored.iter().find(|(_, m)| **m == Mirror::Item(key));
-    if let Some(cid) = shared.map(|(cid, _)| *cid) {
+    if let Some(c) = f.az.comments.get_mut(&key) {
+        c.deleted = true;
+    }
+    if let Some(cid) = shared {
         f.comments.remove(&cid);
     }
     Reply::json(200, &Value::Null)
