@@ -902,6 +902,23 @@ fn a_command_thread_is_no_ask_for_changes() {
     });
 }
 
+/// SPEC 2.2.22: the same when the command opens a thread on a file's line,
+/// whose words are its line comments.
+#[test]
+fn a_command_thread_on_a_line_is_no_ask_for_changes() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
+        let on_a_line = json!({"path": "src/lib.rs", "line": 3});
+        thread(&sb, "alice", "/afk hold\nlet me read this", on_a_line);
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("held"), "{r}");
+        thread(&sb, "alice", "/afk resume", json!({}));
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "no review turn: {r}");
+        assert!(!afk.scratch.path("state/runs/1/prompt-2.md").exists());
+    });
+}
+
 /// SPEC 2.2.22, test 11: a trusted `/afk` command in a PR thread and on the
 /// work item is carried out and acknowledged with afk's like, once; an
 /// unknown verb gets one reply.

@@ -5,7 +5,7 @@
 //! watch tick acts, these rules decide.
 
 use crate::types::stamp;
-use crate::types::{BranchUpdate, Review, ReviewState, TalkSaid, UpdateStyle};
+use crate::types::{BranchUpdate, LineComment, Review, ReviewState, TalkSaid, UpdateStyle};
 use time::OffsetDateTime;
 
 /// How much of a review's text afk keeps: afk-wire's, since the forges read
@@ -46,6 +46,18 @@ fn a_command(r: &Review, ctx: &ReviewContext) -> bool {
 
 /// Why a thread opened by a command is not taken as a request for changes.
 pub const A_COMMAND: &str = "a command, not a request for changes";
+
+/// Whether thread `r`, on a file's line, opens with a command: where asks
+/// stand alone, such a thread's words are its line comments (its body is
+/// empty), and `first`, the thread's first, by its author, says one.
+pub fn line_thread_a_command(r: &Review, first: Option<&LineComment>, ctx: &ReviewContext) -> bool {
+    ctx.asks_stand_alone
+        && r.body.trim().is_empty()
+        && first.is_some_and(|c| {
+            c.author.eq_ignore_ascii_case(&r.author)
+                && parse_command(ctx.command_prefix, &c.body).is_some()
+        })
+}
 
 /// The reviews that ask for a corrective turn `review` now, oldest first:
 /// changes requested by a trusted person (neither afk's account nor the
@@ -838,6 +850,49 @@ mod tests {
                 "{:?} alone={alone}",
                 reviews.iter().map(|r| (r.id, r.state)).collect::<Vec<_>>()
             );
+        }
+    }
+
+    #[test]
+    fn a_line_thread_its_author_opened_with_a_command_is_that_command() {
+        let turn = stamp::parse("2026-01-01T12:00:00Z");
+        let line = |author: &str, body: &str| LineComment {
+            id: 1,
+            review_id: Some(1),
+            path: "src/lib.rs".into(),
+            line: Some(3),
+            body: body.into(),
+            author: author.into(),
+            body_cut: false,
+            created_at: None,
+            commit: None,
+            outdated: false,
+        };
+        let thread = review(1, "alice", ReviewState::ChangesRequested, "", "");
+        let mut with_body = thread.clone();
+        with_body.body = "please rename".into();
+        // (thread, its first line comment, asks stand alone, a command)
+        let cases = [
+            (&thread, Some(line("alice", "/afk hold\nfirst")), true, true),
+            (&thread, Some(line("ALICE", "/afk resume")), true, true),
+            // words, not a command
+            (&thread, Some(line("alice", "rename this")), true, false),
+            // another's first comment speaks for no one else's thread
+            (&thread, Some(line("mallory", "/afk hold")), true, false),
+            // where a review is not a thread, a line comment is no command
+            (&thread, Some(line("alice", "/afk hold")), false, false),
+            // a thread with a body is told by its body (`A_COMMAND`)
+            (&with_body, Some(line("alice", "/afk hold")), true, false),
+            (&thread, None, true, false),
+        ];
+        let trusted = |_: &str| true;
+        for (r, first, alone, want) in cases {
+            let ctx = ReviewContext {
+                asks_stand_alone: alone,
+                ..test_ctx(turn, &trusted, &[])
+            };
+            let got = line_thread_a_command(r, first.as_ref(), &ctx);
+            assert_eq!(got, want, "{first:?} alone={alone} body={:?}", r.body);
         }
     }
 

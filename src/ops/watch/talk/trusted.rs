@@ -491,6 +491,14 @@ pub(super) fn reviews(
     }
     for r in conversation::actionable_reviews(&all, &ctx) {
         let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
+        // a thread on a line that its author opened with a command (Azure
+        // DevOps): the command is what it said, recorded once
+        let first = lines.kept.iter().min_by_key(|c| c.id);
+        if conversation::line_thread_a_command(r, first, &ctx) {
+            let why = Handled::Ignored(conversation::A_COMMAND.into());
+            note_review(store, run, r, &why)?;
+            continue;
+        }
         let read = lines_read(r, &lines.kept);
         let (own, others) = quoted(r, lines.kept)?;
         if others > 0 {
