@@ -763,6 +763,29 @@ fn an_expired_build_validation_is_pending() {
 
 // ---- watch: reviews ----------------------------------------------------------
 
+/// The watch tick that starts review turn 2, run to its end: its prompt.
+fn review_turn(afk: &Afk) -> String {
+    let r = watch(afk);
+    assert_eq!(action(&r), turn("review"), "{r}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(afk));
+    prompt(afk, 2)
+}
+
+/// alice's `/afk hold` opens a thread (`on`: where), then `/afk resume`:
+/// the run waits for CI with no review turn quoting them.
+fn hold_then_resume_asks_nothing(on: Value) {
+    let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
+    thread(&sb, "alice", "/afk hold\nwe look at it first", on);
+    let r = watch(&afk);
+    assert_eq!(action(&r), wait("held"), "{r}");
+    thread(&sb, "alice", "/afk resume", json!({}));
+    let r = watch(&afk);
+    assert_eq!(action(&r), wait("ci-pending"), "no review turn: {r}");
+    let r = watch(&afk);
+    assert_eq!(action(&r), wait("ci-pending"), "{r}");
+    assert!(!afk.scratch.path("state/runs/1/prompt-2.md").exists());
+}
+
 /// SPEC 2.2.20, test 10: an active thread started by a trusted person asks
 /// for changes: one review turn quoting it with its `path:line`; mallory's
 /// (a Reader) asks nothing and never reaches the agent.
@@ -783,10 +806,7 @@ fn a_trusted_active_thread_gets_one_review_turn_and_an_untrusted_one_none() {
             "please rename parse to parse_all",
             json!({"path": "src/lib.rs", "line": 3}),
         );
-        let r = watch(&afk);
-        assert_eq!(action(&r), turn("review"), "{r}");
-        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
-        let p = prompt(&afk, 2);
+        let p = review_turn(&afk);
         assert!(p.contains("src/lib.rs:3"), "{p}");
         assert!(p.contains("please rename parse to parse_all"), "{p}");
         assert!(!p.contains("MALLORY"), "{p}");
@@ -844,10 +864,7 @@ fn a_threads_words_reach_the_turn_when_its_author_also_votes_waiting() {
             json!({}),
         );
         ado(&sb, "vote", json!({"pr": pr(), "by": "alice", "vote": -5}));
-        let r = watch(&afk);
-        assert_eq!(action(&r), turn("review"), "{r}");
-        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
-        let p = prompt(&afk, 2);
+        let p = review_turn(&afk);
         assert!(p.contains("src/lib.rs:3"), "{p}");
         assert!(p.contains("please rename parse to parse_all"), "{p}");
         assert!(p.contains("and add a test for the empty input"), "{p}");
@@ -888,18 +905,7 @@ fn a_trusted_thread_with_no_status_on_a_line_asks_nothing() {
 /// quoting them.
 #[test]
 fn a_command_thread_is_no_ask_for_changes() {
-    with_dialect(AZ, || {
-        let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
-        thread(&sb, "alice", "/afk hold\nwe look at it first", json!({}));
-        let r = watch(&afk);
-        assert_eq!(action(&r), wait("held"), "{r}");
-        thread(&sb, "alice", "/afk resume", json!({}));
-        let r = watch(&afk);
-        assert_eq!(action(&r), wait("ci-pending"), "no review turn: {r}");
-        let r = watch(&afk);
-        assert_eq!(action(&r), wait("ci-pending"), "{r}");
-        assert!(!afk.scratch.path("state/runs/1/prompt-2.md").exists());
-    });
+    with_dialect(AZ, || hold_then_resume_asks_nothing(json!({})));
 }
 
 /// SPEC 2.2.22: the same when the command opens a thread on a file's line,
@@ -907,15 +913,7 @@ fn a_command_thread_is_no_ask_for_changes() {
 #[test]
 fn a_command_thread_on_a_line_is_no_ask_for_changes() {
     with_dialect(AZ, || {
-        let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
-        let on_a_line = json!({"path": "src/lib.rs", "line": 3});
-        thread(&sb, "alice", "/afk hold\nlet me read this", on_a_line);
-        let r = watch(&afk);
-        assert_eq!(action(&r), wait("held"), "{r}");
-        thread(&sb, "alice", "/afk resume", json!({}));
-        let r = watch(&afk);
-        assert_eq!(action(&r), wait("ci-pending"), "no review turn: {r}");
-        assert!(!afk.scratch.path("state/runs/1/prompt-2.md").exists());
+        hold_then_resume_asks_nothing(json!({"path": "src/lib.rs", "line": 3}))
     });
 }
 
