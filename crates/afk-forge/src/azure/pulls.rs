@@ -668,7 +668,6 @@ fn vote_records(threads: &[wire::Thread]) -> Vec<talk::VoteRecord> {
         .collect()
 }
 
-/// A text comment, not deleted (system comments record votes and pushes).
 /// Whether thread `t` is on a file's line (its context names a file).
 fn on_a_line(t: &wire::Thread) -> bool {
     (t.thread_context.as_ref())
@@ -676,6 +675,7 @@ fn on_a_line(t: &wire::Thread) -> bool {
         .is_some_and(|p| !p.trim_start_matches('/').is_empty())
 }
 
+/// A text comment, not deleted (system comments record votes and pushes).
 fn is_text(c: &wire::PrComment) -> bool {
     !c.is_deleted
         && c.comment_type
