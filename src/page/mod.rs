@@ -135,6 +135,7 @@ pub(crate) fn build(
         forge_url: cfg.forge.url.clone(),
         pr_segment: cfg.profile().pr_segment.to_string(),
         pr_sigil: cfg.profile().pr_sigil.to_string(),
+        web: crate::core::status::page::WebShape::of(cfg.forge.kind),
         stop_file: paths.stop.display().to_string(),
         stop_present: paths.stop.exists(),
         poll_enabled: cfg.poll.enabled,

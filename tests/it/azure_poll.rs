@@ -1086,3 +1086,64 @@ fn a_projects_reads_are_asked_once_a_tick_however_many_repositories_ask_at_once(
         }
     })
 }
+
+/// SPEC 2.2.3: the status issue is a work item (`"project/repository#N"`)
+/// whose description afk keeps as the status page's twin: written as
+/// escaped HTML (its marker and Markdown show as typed, none of it markup),
+/// with Azure DevOps' own links (a work item's `_workitems/edit/N`, a
+/// repository's `_git/{name}`, never another forge's `/issues/N`); a tick
+/// that changed nothing of it asks nothing about it.
+#[test]
+fn the_status_work_item_is_written_as_escaped_html_with_azure_devops_links_and_never_by_an_idle_tick()
+ {
+    with_dialect(D, || {
+        let sb = Sandbox::start(json!({"repos": [ado_repo(API, json!([
+            ready(1, "mallory"),
+            {"number": 2, "title": "afk status", "body": "the team's notes"},
+        ]))]}));
+        // one repository: its work items are numbered as seeded
+        let (armed, status) = (1, 2);
+        let afk = Afk::with_text(&format!(
+            "status_issue = \"{API}#{status}\"\n{}",
+            config(&sb, &[API], "", &reporting_agent())
+        ));
+        sb.clear_requests();
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        let writes = item_patches(&sb, API, status);
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        assert!(sets(&writes[0].1, "System.Description"), "{:?}", writes[0]);
+        let html = work_item(&sb, API, status)["fields"]["System.Description"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(html.starts_with("&lt;!-- afk:status-issue"), "{html}");
+        assert!(
+            !html.replace("<br>", "").contains('<'),
+            "only line breaks are markup: {html}"
+        );
+        // mallory's arming is skipped as untrusted, linked where it is
+        let item = format!("{}/acme/_workitems/edit/{armed}", sb.api_url());
+        assert!(html.contains(&item), "{item} in {html}");
+        assert!(!html.contains("/issues/"), "{html}");
+        assert_eq!(
+            reason_of(&r, API, armed).as_deref(),
+            Some("untrusted"),
+            "{r}"
+        );
+        // an idle tick: nothing read or written about it
+        sb.clear_requests();
+        let (code, _, err) = afk.poll();
+        assert_eq!(code, 0, "{err}");
+        let about: Vec<Value> = sb
+            .requests()
+            .into_iter()
+            .filter(|q| {
+                q["path"]
+                    .as_str()
+                    .is_some_and(|p| p.to_lowercase().ends_with(&format!("/workitems/{status}")))
+            })
+            .collect();
+        assert_eq!(about, Vec::<Value>::new(), "an idle tick");
+    })
+}

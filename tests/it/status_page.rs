@@ -90,6 +90,7 @@ fn text_of(html: &str) -> String {
 }
 
 both_dialects! {
+azure_devops_plays;
 #[test]
 fn hostile_agent_forge_and_registry_text_stays_text_on_the_status_page() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
@@ -130,8 +131,14 @@ fn hostile_agent_forge_and_registry_text_stays_text_on_the_status_page() {
     assert_success(&out);
     assert_eq!(sb.requests(), Vec::<serde_json::Value>::new(), "the page asks the forge nothing");
     let printed = String::from_utf8(out.stdout).unwrap();
+    // the forge's web root: the sandbox's, or an Azure DevOps organization's
+    // (its links are `{org}/{project}/_workitems/edit/{n}`, `…/_git/{repo}`)
+    let web = match dialect() {
+        Dialect::AzureDevops => sb.api_url(),
+        _ => sb.url.clone(),
+    };
     for html in [&written, &printed] {
-        check_inert(html, &sb.url);
+        check_inert(html, &web);
         let text = text_of(html);
         // shown as the text it is, never as markup
         for s in ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"] {
@@ -140,8 +147,12 @@ fn hostile_agent_forge_and_registry_text_stays_text_on_the_status_page() {
         assert!(text.contains("invoice\\u{202e}fdp.exe"), "the override is shown, escaped");
     }
     let pr = sb.dialect.profile().pr_segment;
+    let repo = match dialect() {
+        Dialect::AzureDevops => "acme/_git/api",
+        _ => "acme/api",
+    };
     assert!(
-        written.contains(&format!("href=\"{}/acme/api/{pr}/7\"", sb.url)),
+        written.contains(&format!("href=\"{web}/{repo}/{pr}/7\"")),
         "the PR link is built from forge.url, not the stored URL"
     );
     // written whole, readable by a web server, nothing left beside it

@@ -87,6 +87,33 @@ pub fn link(kind: ForgeKind, pr_url: &str, a: &Answered) -> Option<String> {
     Some(format!("{}{anchor}", pr_url.trim_end_matches('/')))
 }
 
+/// An ask as the people on its forge know it: a review, reply or comment by
+/// its id; on Azure DevOps a thread by its id, a reply by its thread and its
+/// comment, and a vote (its id afk's own, negative) as a vote, no number.
+fn ask_name(kind: ForgeKind, a: &Answered) -> String {
+    match (kind, a.kind) {
+        (ForgeKind::AzureDevops, TalkKind::Review) if a.id < 0 => "vote".into(),
+        (ForgeKind::AzureDevops, TalkKind::Review) => format!("thread {}", a.id),
+        // a PR thread's comment names its thread; a work item's comment
+        // (a command there) is its own number
+        (ForgeKind::AzureDevops, TalkKind::Reply | TalkKind::Comment) => {
+            let what = match a.kind {
+                TalkKind::Reply => "reply",
+                _ => "comment",
+            };
+            match pr_comment_parts(a.id) {
+                (thread, comment) if thread > 0 => {
+                    format!("{what} {comment} in thread {thread}")
+                }
+                _ => format!("{what} {}", a.id),
+            }
+        }
+        (_, TalkKind::Review) => format!("review {}", a.id),
+        (_, TalkKind::Reply) => format!("reply in a thread {}", a.id),
+        (_, TalkKind::Comment) => format!("comment {}", a.id),
+    }
+}
+
 /// Where a line comment is, as the answer names it: `path:line` as one code
 /// span, every character of the path as the forge gave it (a code span
 /// shows `_`, `*` and `[` as typed; its fences are longer than any run of
@@ -126,15 +153,10 @@ pub fn text(
         ));
     }
     for a in answered.iter().take(NAMED_MAX) {
-        let what = match a.kind {
-            TalkKind::Review => "review",
-            TalkKind::Reply => "reply in a thread",
-            TalkKind::Comment => "comment",
-        };
         // the author's name is markdown text: escaped, never a character
         // dropped (`a_b` shows as typed, not as `ab`)
         let who = md_text(&one_line(a.author, 100));
-        let named = format!("{what} {} by {who} ({})", a.id, one_line(a.what, 60));
+        let named = format!("{} by {who} ({})", ask_name(kind, a), one_line(a.what, 60));
         match link(kind, pr_url, a) {
             Some(url) => s.push_str(&format!("- [{named}]({url})\n")),
             None => s.push_str(&format!("- {named}\n")),
@@ -264,7 +286,7 @@ mod tests {
         let t = text((3, 2), ("abcd", None), ForgeKind::AzureDevops, pr, &[r]);
         assert!(
             t.contains(&format!(
-                "- [review 44 by alice (changes requested)]({thread})\n"
+                "- [thread 44 by alice (changes requested)]({thread})\n"
             )),
             "{t}"
         );
@@ -272,6 +294,57 @@ mod tests {
             t.contains(&format!("  - [`src/lib.rs:3`]({thread})\n")),
             "{t}"
         );
+    }
+
+    /// SPEC 2.2.20: the answer names each ask as the forge's people know
+    /// it: on Azure DevOps a thread by its number, a reply by its thread, a
+    /// vote as a vote (its number is afk's, never shown).
+    #[test]
+    fn an_ask_is_named_in_its_forges_words_and_a_vote_by_no_number() {
+        use crate::azure::talk::pr_comment_id;
+        // (forge, kind, id, name)
+        let cases = [
+            (ForgeKind::Github, TalkKind::Review, 7, "review 7"),
+            (ForgeKind::Github, TalkKind::Reply, 7, "reply in a thread 7"),
+            (ForgeKind::Gitlab, TalkKind::Comment, 7, "comment 7"),
+            (ForgeKind::AzureDevops, TalkKind::Review, 44, "thread 44"),
+            (
+                ForgeKind::AzureDevops,
+                TalkKind::Review,
+                -4_135_870_423,
+                "vote",
+            ),
+            (
+                ForgeKind::AzureDevops,
+                TalkKind::Reply,
+                pr_comment_id(44, 3),
+                "reply 3 in thread 44",
+            ),
+            (
+                ForgeKind::AzureDevops,
+                TalkKind::Comment,
+                pr_comment_id(45, 1),
+                "comment 1 in thread 45",
+            ),
+            // a command on the work item: its own number
+            (ForgeKind::AzureDevops, TalkKind::Comment, 9, "comment 9"),
+        ];
+        for (forge, kind, id, want) in cases {
+            assert_eq!(
+                ask_name(forge, &a(kind, id, "alice")),
+                want,
+                "{forge:?} {kind:?} {id}"
+            );
+        }
+        let t = text(
+            (3, 2),
+            ("abcd", None),
+            ForgeKind::AzureDevops,
+            "https://dev.azure.com/f/p/_git/r/pullrequest/1",
+            &[a(TalkKind::Review, -77, "alice")],
+        );
+        assert!(t.contains("\n- vote by alice (changes requested)\n"), "{t}");
+        assert!(!t.contains("-77"), "{t}");
     }
 
     #[test]

@@ -98,7 +98,9 @@ pub(crate) const BODY_MAX: usize = COMMENT_BUDGET;
 /// The whole body.
 pub fn render(t: &Twin) -> String {
     let p = t.page;
-    let links = Links::new(&p.forge_url, &p.pr_segment).sigil(&p.pr_sigil);
+    let links = Links::new(&p.forge_url, &p.pr_segment)
+        .sigil(&p.pr_sigil)
+        .web(p.web);
     let mut o = format!(
         "{MARKER}\n# afk status\n\n_The Markdown twin of afk's status page, from afk's state file. \
          afk rewrites this text when its state changes; edits here are overwritten._\n\n"

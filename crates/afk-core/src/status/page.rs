@@ -34,6 +34,8 @@ pub struct Page {
     /// how text names a PR: `#` (empty: `#`), GitLab's `!` (merge requests
     /// are numbered apart from issues: `!M`)
     pub pr_sigil: String,
+    /// how the forge's web addresses are made from a repository's name
+    pub web: WebShape,
     pub stop_file: String,
     pub stop_present: bool,
     pub poll_enabled: bool,
@@ -180,6 +182,41 @@ use crate::status::html::esc_whole;
 /// The most questions of one escalation the page lists.
 pub(crate) const QUESTIONS_SHOWN: usize = 20;
 
+/// How a forge's web addresses are made from a repository's name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WebShape {
+    /// `{forge}/{owner/repo}`, its issue `…/issues/{n}` (Gitea, Forgejo,
+    /// GitHub, GitLab: an issue address there redirects to a PR's)
+    #[default]
+    OwnerRepo,
+    /// Azure DevOps: a repository `{org}/{project}/_git/{repo}`, a work item
+    /// `{org}/{project}/_workitems/edit/{n}`, each name percent-encoded
+    /// (a project's name may hold spaces)
+    AzureDevops,
+}
+
+impl WebShape {
+    pub fn of(kind: crate::types::ForgeKind) -> WebShape {
+        use crate::types::ForgeKind as K;
+        match kind {
+            K::Gitea | K::Forgejo | K::Github | K::Gitlab => WebShape::OwnerRepo,
+            K::AzureDevops => WebShape::AzureDevops,
+        }
+    }
+}
+
+/// A path segment percent-encoded (all but RFC 3986's unreserved).
+fn seg(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Links to the configured forge only: its origin and path (no user info,
 /// no query), then a valid `owner/repo` and a number.
 #[derive(Debug, Clone)]
@@ -187,6 +224,7 @@ pub(crate) struct Links {
     base: Option<String>,
     pr_segment: String,
     pr_sigil: String,
+    web: WebShape,
 }
 
 impl Links {
@@ -200,7 +238,14 @@ impl Links {
                 s => s.into(),
             },
             pr_sigil: "#".into(),
+            web: WebShape::OwnerRepo,
         }
+    }
+
+    /// Make addresses as `web` says.
+    pub fn web(mut self, web: WebShape) -> Links {
+        self.web = web;
+        self
     }
 
     /// Name PRs with `sigil` (`!` on GitLab; empty: `#`).
@@ -219,13 +264,24 @@ impl Links {
     pub fn repo(&self, repo: &str) -> Option<String> {
         let base = self.base.as_ref()?;
         // GitLab's nested groups too (`group/sub/project`)
-        crate::types::RepoName::parse_any(repo)
-            .is_ok()
-            .then(|| format!("{base}/{repo}"))
+        let name = crate::types::RepoName::parse_any(repo).ok()?;
+        Some(match self.web {
+            WebShape::OwnerRepo => format!("{base}/{repo}"),
+            WebShape::AzureDevops => {
+                format!("{base}/{}/_git/{}", seg(name.owner()), seg(name.name()))
+            }
+        })
     }
 
     pub fn issue(&self, repo: &str, n: IssueNumber) -> Option<String> {
-        self.repo(repo).map(|r| format!("{r}/issues/{n}"))
+        match self.web {
+            WebShape::OwnerRepo => self.repo(repo).map(|r| format!("{r}/issues/{n}")),
+            WebShape::AzureDevops => {
+                let base = self.base.as_ref()?;
+                let name = crate::types::RepoName::parse_any(repo).ok()?;
+                Some(format!("{base}/{}/_workitems/edit/{n}", seg(name.owner())))
+            }
+        }
     }
 
     /// A PR's web address: `{repo}/{segment}/{n}`; the segment is the
@@ -313,7 +369,9 @@ ul{margin:.2em 0 .2em 1.2em;padding:0}
 
 /// The whole page.
 pub fn render(p: &Page) -> String {
-    let links = Links::new(&p.forge_url, &p.pr_segment).sigil(&p.pr_sigil);
+    let links = Links::new(&p.forge_url, &p.pr_segment)
+        .sigil(&p.pr_sigil)
+        .web(p.web);
     let mut o = String::with_capacity(64 * 1024);
     let _ = write!(
         o,
@@ -1178,6 +1236,54 @@ mod tests {
             Some("https://gitlab.example.org/grp/sub/proj/issues/5")
         );
         assert_eq!(nested.repo("grp/../x"), None);
+    }
+
+    /// SPEC 2.2.1: on Azure DevOps a repository is `{org}/{project}/_git/{repo}`,
+    /// its PR under it, a work item the project's `_workitems/edit/{n}`;
+    /// each name percent-encoded, as the service's own links are.
+    #[test]
+    fn azure_devops_links_a_work_item_by_its_project_and_a_pr_by_its_repository() {
+        let az =
+            Links::new("https://dev.azure.com/fabrikam", "pullrequest").web(WebShape::AzureDevops);
+        // (repo, its link, work item 7's, PR 7's)
+        let cases = [
+            (
+                "Fabrikam/api",
+                Some("https://dev.azure.com/fabrikam/Fabrikam/_git/api"),
+                Some("https://dev.azure.com/fabrikam/Fabrikam/_workitems/edit/7"),
+                Some("https://dev.azure.com/fabrikam/Fabrikam/_git/api/pullrequest/7"),
+            ),
+            (
+                "Fabrikam Fiber/web app",
+                Some("https://dev.azure.com/fabrikam/Fabrikam%20Fiber/_git/web%20app"),
+                Some("https://dev.azure.com/fabrikam/Fabrikam%20Fiber/_workitems/edit/7"),
+                Some(
+                    "https://dev.azure.com/fabrikam/Fabrikam%20Fiber/_git/web%20app/pullrequest/7",
+                ),
+            ),
+            ("javascript:alert(1)//x", None, None, None),
+        ];
+        for (repo, r, i, p) in cases {
+            assert_eq!(az.repo(repo).as_deref(), r, "{repo}");
+            assert_eq!(az.issue(repo, IssueNumber(7)).as_deref(), i, "{repo}");
+            assert_eq!(az.pr(repo, PrNumber(7)).as_deref(), p, "{repo}");
+        }
+        assert_eq!(
+            WebShape::of(crate::types::ForgeKind::AzureDevops),
+            WebShape::AzureDevops
+        );
+        assert_eq!(
+            WebShape::of(crate::types::ForgeKind::Gitlab),
+            WebShape::OwnerRepo
+        );
+        let mut p = sample();
+        p.forge_url = "https://dev.azure.com/fabrikam".into();
+        p.pr_segment = "pullrequest".into();
+        p.pr_sigil = "!".into();
+        p.web = WebShape::AzureDevops;
+        let page = render(&p);
+        assert!(!page.contains("/issues/"), "{page}");
+        assert!(page.contains("/_workitems/edit/"), "{page}");
     }
 
     #[test]
