@@ -1011,3 +1011,40 @@ fn an_unknown_verb_in_a_pr_thread_is_answered_once_in_that_thread() {
         );
     });
 }
+
+/// Bounded: on Azure DevOps every thread is an ask of its own, so a PR may
+/// hold a hundred. One turn's prompt quotes as many as fit in its bound
+/// (`core::prompt::ASKED_BYTES`), says how many it left out, and takes only
+/// those: the ones left out ask the next turn, never answered unread.
+#[test]
+fn asks_past_the_prompts_bound_are_left_untaken_for_the_next_turn() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("review_turns_max = 3\nfix_forward_max = 0");
+        for i in 0..6 {
+            let words = format!("ASK-{i} {}", "w".repeat(40_000));
+            thread(&sb, "alice", &words, json!({}));
+        }
+        let r = watch(&afk);
+        assert_eq!(action(&r), turn("review"), "{r}");
+        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+        let p = prompt(&afk, 2);
+        let quoted: Vec<usize> = (0..6)
+            .filter(|i| p.contains(&format!("ASK-{i} ")))
+            .collect();
+        assert_eq!(quoted, vec![0, 1, 2], "the first that fit, in order");
+        assert!(p.contains("(3 more request(s) were left out here"), "{p}");
+        assert!(p.len() < 200_000, "{} bytes", p.len());
+        // the turn answered those three: the other three ask the next turn
+        let r = watch(&afk);
+        assert_eq!(action(&r), turn("review"), "{r}");
+        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+        let p = prompt(&afk, 3);
+        let quoted: Vec<usize> = (0..6)
+            .filter(|i| p.contains(&format!("ASK-{i} ")))
+            .collect();
+        assert_eq!(quoted, vec![3, 4, 5], "{}", &p[..2000.min(p.len())]);
+        assert!(!p.contains("left out here"), "{p}");
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "all answered: {r}");
+    });
+}

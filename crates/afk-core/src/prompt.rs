@@ -159,6 +159,9 @@ pub struct Corrective<'a> {
     pub asked: &'a [Asked<'a>],
     /// the change gate's reasons (`core::gate::lines`): a `gate` turn's
     pub gate: &'a [String],
+    /// how many more requests stand than `asked` holds ([`asks_that_fit`]
+    /// left them for a later turn): said, never quoted
+    pub asked_left: usize,
 }
 
 impl<'a> Corrective<'a> {
@@ -170,6 +173,7 @@ impl<'a> Corrective<'a> {
             said: &[],
             asked: &[],
             gate: &[],
+            asked_left: 0,
         }
     }
 
@@ -318,6 +322,51 @@ fn quote(a: &Asked) -> String {
     s
 }
 
+/// The most bytes of quoted requests one corrective prompt carries: four
+/// whole reviews' worth (`conversation::REVIEW_BODY_BYTES` each). A PR may
+/// hold up to `review_bounds::REVIEWS_MAX` asks (on Azure DevOps every line
+/// comment is a thread of its own); the prompt stays far under a model's
+/// context and the runners' prompt file limit whatever they hold.
+pub(crate) const ASKED_BYTES: usize = 4 * super::conversation::REVIEW_BODY_BYTES;
+
+/// How many of `asked`, in their order, one prompt quotes: as many as fit
+/// in [`ASKED_BYTES`], the first always (itself bounded). The rest are
+/// left for a later turn (watch takes only these), never answered unread.
+pub fn asks_that_fit(asked: &[Asked]) -> usize {
+    let mut bytes = 0;
+    let mut kept = 0;
+    for a in asked {
+        let len = quote(a).len() + 1;
+        if kept > 0 && bytes + len > ASKED_BYTES {
+            break;
+        }
+        bytes += len;
+        kept += 1;
+    }
+    kept
+}
+
+/// Each request quoted (`quote`), in their order, as many as fit
+/// ([`asks_that_fit`]); those left out, and `left` more the caller left
+/// out, counted and said to be for a later turn.
+fn quoted_asks(asked: &[Asked], left: usize) -> String {
+    let fit = asks_that_fit(asked);
+    let mut s = String::new();
+    for a in &asked[..fit] {
+        s.push_str(&quote(a));
+        s.push('\n');
+    }
+    let left = left + (asked.len() - fit);
+    if left > 0 {
+        s.push_str(&format!(
+            "({left} more request(s) were left out here: afk passes at most {} KiB of them in one \
+             turn. They are on the pull request, and a later turn takes them if they still stand.)\n\n",
+            ASKED_BYTES / 1024
+        ));
+    }
+    s
+}
+
 /// What a corrective prompt restates (docs/runners.md): the issue, the
 /// workspace's words, and what the last turn left.
 #[derive(Debug, Clone, Copy)]
@@ -417,10 +466,7 @@ pub fn corrective_for(
         }
         Correction::Asked(_) => {
             s.push_str("People who may direct this work asked for this turn.\n\n");
-            for a in what.asked {
-                s.push_str(&quote(a));
-                s.push('\n');
-            }
+            s.push_str(&quoted_asks(what.asked, what.asked_left));
             if !failing.is_empty() {
                 red(&mut s, failing, said);
                 s.push('\n');
@@ -946,6 +992,52 @@ mod tests {
                 "case {i}: bounded, {}",
                 p.len()
             );
+        }
+    }
+
+    /// Bounded: however many requests a PR holds (up to
+    /// `REVIEWS_MAX`, each of `REVIEW_BODY_BYTES`), the prompt quotes as
+    /// many as fit in `ASKED_BYTES`, the first always, and counts the rest.
+    #[test]
+    fn the_requests_a_prompt_quotes_are_bounded_in_all_and_the_left_out_counted() {
+        use crate::conversation::REVIEW_BODY_BYTES;
+        let big = "y".repeat(REVIEW_BODY_BYTES * 2);
+        let big = big.as_str();
+        let small = "please rename";
+        let ask = |body| Asked {
+            author: "alice",
+            review: true,
+            verb: "changes requested",
+            body,
+            comments: &[],
+            cut: false,
+        };
+        // (how many, body, kept, left out said)
+        let cases = [
+            (0, small, 0, None),
+            (1, small, 1, None),
+            (30, small, 30, None),
+            (1, big, 1, None),
+            (
+                100,
+                big,
+                ASKED_BYTES / REVIEW_BODY_BYTES - 1,
+                Some(100 - (ASKED_BYTES / REVIEW_BODY_BYTES - 1)),
+            ),
+        ];
+        for (n, body, kept, left) in cases {
+            let asked: Vec<Asked> = (0..n).map(|_| ask(body)).collect();
+            assert_eq!(asks_that_fit(&asked), kept, "{n}");
+            let q = quoted_asks(&asked, 0);
+            assert_eq!(q.matches("alice requested changes").count(), kept, "{n}");
+            assert!(q.len() <= ASKED_BYTES + 300, "{n}: {} bytes", q.len());
+            match left {
+                Some(l) => assert!(
+                    q.contains(&format!("({l} more request(s) were left out here")),
+                    "{n}"
+                ),
+                None => assert!(!q.contains("left out here"), "{n}"),
+            }
         }
     }
 

@@ -30,10 +30,14 @@ pub(super) fn start(
     // Kubernetes pushes it itself): none starts where that name may be
     // another repository's now (SPEC 2.2.4)
     w.t.forge()?.git_by_name(&run.repo)?;
-    // the asks this turn answers (`core::run_state::takes`)
-    let asks: Vec<&Ask> = (seen.heard.asked.iter())
+    // the asks this turn answers (`core::run_state::takes`), as many as its
+    // prompt quotes (`core::prompt::asks_that_fit`): the rest stay untaken,
+    // for a later turn
+    let mut asks: Vec<&Ask> = (seen.heard.asked.iter())
         .filter(|a| takes(kind, a.budget))
         .collect();
+    let left = asks.len() - asks_that_fit(&asks);
+    asks.truncate(asks.len() - left);
     // the turn is recorded before the start, with why: never two agents for one turn
     let reason = Action::CorrectiveTurn(kind).reason();
     let turn = store.begin_turn(
@@ -65,7 +69,7 @@ pub(super) fn start(
         taken(store, run, &asks, (of, budget))?;
     }
     store.set_talk(run.id, &talk)?;
-    let text = prompt_for(w, run, seen, (turn, kind), &asks);
+    let text = prompt_for(w, run, seen, (turn, kind), (&asks, left));
     launch(w, store, (run, seen, at), (turn, &text), &talk)?;
     Ok(turn)
 }
@@ -251,17 +255,15 @@ fn turn_why(seen: &Seen, kind: Correction, asks: &[&Ask]) -> String {
     turn_reason::why(kind, &seen.ci.failing, &asked)
 }
 
-/// A corrective turn's prompt: what is wrong, with the issue and what the
-/// last turn ended with restated (its final message, else its log's end).
-fn prompt_for(
-    w: &Watch,
-    run: &Run,
-    seen: &Seen,
-    (turn, kind): (u32, Correction),
-    asks: &[&Ask],
-) -> String {
+/// How many of `asks`, in order, one prompt quotes (`core::prompt::asks_that_fit`).
+fn asks_that_fit(asks: &[&Ask]) -> usize {
     let verbs: Vec<String> = asks.iter().map(|a| a.verb()).collect();
-    let asked: Vec<prompt::Asked> = (asks.iter().zip(&verbs))
+    prompt::asks_that_fit(&quoted(asks, &verbs))
+}
+
+/// `asks` as the prompt quotes them, each with its verb.
+fn quoted<'a>(asks: &[&'a Ask], verbs: &'a [String]) -> Vec<prompt::Asked<'a>> {
+    (asks.iter().zip(verbs))
         .map(|(a, verb)| prompt::Asked {
             verb,
             author: &a.author,
@@ -270,7 +272,21 @@ fn prompt_for(
             comments: &a.comments,
             cut: a.cut,
         })
-        .collect();
+        .collect()
+}
+
+/// A corrective turn's prompt: what is wrong, with the issue and what the
+/// last turn ended with restated (its final message, else its log's end);
+/// `left` more asks than `asks` stand, said.
+fn prompt_for(
+    w: &Watch,
+    run: &Run,
+    seen: &Seen,
+    (turn, kind): (u32, Correction),
+    (asks, left): (&[&Ask], usize),
+) -> String {
+    let verbs: Vec<String> = asks.iter().map(|a| a.verb()).collect();
+    let asked = quoted(asks, &verbs);
     // a `gate` turn: the gate's reasons, as forwarding kept them
     let gate: Vec<String> = match &seen.forwarded.problem {
         Some((crate::core::run_state::PushProblem::Gated { .. }, lines)) => {
@@ -280,6 +296,7 @@ fn prompt_for(
     };
     let what = prompt::Corrective {
         gate: &gate,
+        asked_left: left,
         ..prompt::Corrective::of(kind, &seen.ci, &asked)
     };
     let run_dir = &seen.run_dir;
