@@ -111,17 +111,23 @@ fn a_huge_blocked_report_makes_a_bounded_comment_status_page_and_runs_show() {
 }
 
 both_dialects! {
+azure_devops_plays;
 #[test]
 fn the_sandbox_refuses_a_comment_over_githubs_limit() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    // a work item's comment is `{text}`, made with a 200 (Azure DevOps)
+    let (field, made) = match dialect() {
+        Dialect::AzureDevops => ("text", 200),
+        _ => ("body", 201),
+    };
     let post = |body: String| {
-        let comments = sb.path("acme/api", &format!("issues/1{}", sb.dialect.comments_part()));
-        sb.api_call("POST", &comments, Some(json!({ "body": body }))).0
+        let comments = sb.path("acme/api", sb.dialect.issue_comments(1).trim_start_matches('/'));
+        sb.api_call("POST", &comments, Some(json!({ field: body }))).0
     };
     // characters, as GitHub counts them: 65,536 two-byte characters pass
-    // (GitLab's limit is its own, and it refuses with a 400)
+    // (GitLab's and Azure DevOps' limits are their own; they refuse with a 400)
     let (max, refused) = sb.dialect.comment_limit();
-    assert_eq!(post("é".repeat(max)), 201);
+    assert_eq!(post("é".repeat(max)), made);
     assert_eq!(post("x".repeat(max + 1)), refused);
 }
 
@@ -171,7 +177,10 @@ fn a_comment_refused_even_shortened_is_given_up_and_the_run_ends() {
             .iter()
             .filter(|q| {
                 q["method"] == "POST"
-                    && q["body"]["body"].as_str().is_some_and(|b| b.starts_with("<!-- afk:escalation"))
+                    // a work item's comment is `{text}` (Azure DevOps)
+                    && [&q["body"]["body"], &q["body"]["text"]]
+                        .iter()
+                        .any(|b| b.as_str().is_some_and(|b| b.starts_with("<!-- afk:escalation")))
             })
             .count()
     };

@@ -39,7 +39,7 @@ mod token;
 
 pub use afk_model::Cached;
 pub use errors::MESSAGE_MAX;
-pub use failure::{Exhausted, Failure, ForgeError, LastTry, Reason};
+pub use failure::{Exhausted, Failure, ForgeError, LastTry, Reason, refused_text};
 pub use fan_out::fan_out;
 pub use http::{ApiStyle, ConditionalCache, Http, Paging, RateRule, Refresher, Response};
 pub use link::next_link;

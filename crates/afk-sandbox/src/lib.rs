@@ -208,7 +208,9 @@ pub fn start_with(
     if dialect == Dialect::Gitlab {
         forge.gitlab();
     }
-    forge.az.on = dialect == Dialect::AzureDevops;
+    if dialect == Dialect::AzureDevops {
+        forge.azure_devops();
+    }
     forge.outbox.dialect = dialect.as_str();
     if let Some(s) = seed {
         forge

@@ -511,12 +511,15 @@ impl ForgeWrites for AzureDevops {
 
     // someone else's `#N`, `!M` and `@name` in a body were defused where
     // the run's text was made (watch's `Watch::shown`, SPEC 2.2.28)
+    // a comment past the service's limit is its `400`: refused text
+    // (`http::refused_text`), shortened once as on the other forges
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
         self.writable(repo)?;
         match on {
             Target::Issue(n) => self.post_item_comment(repo, n, body),
             Target::Pr(n) => self.post_pr_thread(repo, n, body),
         }
+        .map_err(crate::http::refused_text)
     }
 
     fn reply_to_comment(
@@ -532,6 +535,7 @@ impl ForgeWrites for AzureDevops {
             Target::Pr(n) => {
                 self.writable(repo)?;
                 self.post_pr_reply(repo, n, to, body)
+                    .map_err(crate::http::refused_text)
             }
         }
     }
@@ -542,6 +546,7 @@ impl ForgeWrites for AzureDevops {
             Target::Issue(n) => self.patch_item_comment(repo, n, id, body),
             Target::Pr(n) => self.patch_pr_comment(repo, n, id, body),
         }
+        .map_err(crate::http::refused_text)
     }
 
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {

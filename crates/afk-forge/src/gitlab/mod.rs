@@ -529,19 +529,9 @@ fn of_head(p: &WirePipeline, iid: u64, sha: &str) -> bool {
 
 /// A text GitLab refused: it answers what a note or description carries
 /// (too long, invalid) with `400` and its validation errors
-/// (`render_validation_error!`) where Gitea and GitHub answer `422`, so it
-/// is the same refusal to afk ([`Failure::Unprocessable`]: shortened once,
-/// then given up); any other error is left as it is.
-pub fn refused_text(e: anyhow::Error) -> anyhow::Error {
-    match e.downcast::<ForgeError>() {
-        Ok(mut fe) if fe.kind == Failure::Other(400) => {
-            fe.kind = Failure::Unprocessable;
-            fe.into()
-        }
-        Ok(fe) => fe.into(),
-        Err(e) => e,
-    }
-}
+/// (`render_validation_error!`) where Gitea and GitHub answer `422`
+/// ([`crate::http::refused_text`]).
+pub use crate::http::refused_text;
 
 /// A merge request's title that can never make it a draft: one sanitised
 /// line from which every leading draft marker (`Draft:`, `[Draft]`,

@@ -206,7 +206,19 @@ pub const MODEL_LOG_MAX: usize = 1000;
 /// "Body is too long (maximum is 65536 characters)".
 pub const COMMENT_MAX: usize = 65_536;
 
+/// Azure DevOps' limit on a comment, in characters: the contract's PR
+/// thread comment POST and PATCH ("Comments can be up to 150,000
+/// characters."); the sandbox holds a work item's comments to it too.
+pub const AZURE_COMMENT_MAX: usize = 150_000;
+
 impl Forge {
+    /// Speak Azure DevOps' model: its comments up to [`AZURE_COMMENT_MAX`].
+    /// Before anything is seeded.
+    pub fn azure_devops(&mut self) {
+        self.az.on = true;
+        self.comment_max = AZURE_COMMENT_MAX;
+    }
+
     /// Why a comment body is refused (too long for this forge), if it is.
     pub(super) fn comment_refused(&self, body: &str) -> Option<String> {
         (body.chars().count() > self.comment_max).then(|| {

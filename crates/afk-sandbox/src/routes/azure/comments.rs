@@ -149,6 +149,9 @@ pub(super) fn comment_add(f: &mut Forge, req: &Request, project: &str, item: u64
             "Comment text cannot be empty.",
         );
     };
+    if let Some(refused) = super::too_long(f, text) {
+        return refused;
+    }
     let me = f.me.clone();
     let by = f.az.ensure(&me);
     // delivered as `workitem.commented` from the shared model's comment
@@ -171,6 +174,9 @@ pub(super) fn comment_edit(
             "Comment text cannot be empty.",
         );
     };
+    if let Some(refused) = super::too_long(f, text) {
+        return refused;
+    }
     let at = utc(&f.edit_stamp());
     let (key, shared) = match live(f, item, cid) {
         Ok(found) => found,

@@ -97,6 +97,9 @@ fn create(f: &mut Forge, req: &Request, n: u64) -> Reply {
             "A thread needs a first comment with content.",
         );
     };
+    if let Some(refused) = super::too_long(f, content) {
+        return refused;
+    }
     let status = b["status"].as_str();
     if status.is_some_and(|s| !STATUSES.contains(&s)) {
         return err(
@@ -180,6 +183,9 @@ fn reply(f: &mut Forge, req: &Request, t: u64) -> Reply {
             "A comment needs content.",
         );
     };
+    if let Some(refused) = super::too_long(f, content) {
+        return refused;
+    }
     let me = f.me.clone();
     let by = f.az.ensure(&me);
     let parent = b["parentCommentId"].as_u64().unwrap_or(0);
@@ -206,6 +212,9 @@ fn edit(f: &mut Forge, req: &Request, t: u64, cid: &str) -> Reply {
             "A comment needs content.",
         );
     };
+    if let Some(refused) = super::too_long(f, content) {
+        return refused;
+    }
     let at = super::utc(&f.edit_stamp());
     let me = f.me.clone();
     let me_id = f.az.ensure(&me);
