@@ -1048,3 +1048,53 @@ fn asks_past_the_prompts_bound_are_left_untaken_for_the_next_turn() {
         assert_eq!(action(&r), wait("ci-pending"), "all answered: {r}");
     });
 }
+
+/// The GETs of the tick just run that were asked more than once: (count,
+/// `path?query`).
+fn asked_twice(sb: &Sandbox) -> Vec<(usize, String)> {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for q in sb.requests().iter().filter(|q| q["method"] == "GET") {
+        let at = format!(
+            "{}?{}",
+            q["path"].as_str().unwrap_or(""),
+            q["query"].as_str().unwrap_or("")
+        );
+        *counts.entry(at).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(k, n)| (n, k))
+        .collect()
+}
+
+/// Fast: never a request twice in one tick. A PR's threads are read once
+/// however many readers need them (its reviews, its comments, a thread's
+/// line comments, likes), and the CI of a head an active PR has is found in
+/// the tick's list of them, not by listing them again; only afk's own write
+/// to a thread (or a push) has them read anew.
+#[test]
+fn a_watch_tick_reads_a_prs_threads_and_its_active_prs_once() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("review_turns_max = 2\nfix_forward_max = 0");
+        thread(&sb, "alice", "please rename parse to parse_all", json!({}));
+        thread(
+            &sb,
+            "alice",
+            "this line",
+            json!({"path": "src/lib.rs", "line": 3}),
+        );
+        vote(&sb, "alice", -5);
+        sb.clear_requests();
+        let r = watch(&afk);
+        assert_eq!(action(&r), turn("review"), "{r}");
+        assert_eq!(asked_twice(&sb), vec![], "the review turn's tick");
+        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+        // the turn's work is pushed and answered: read again after that
+        watch(&afk);
+        sb.clear_requests();
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "{r}");
+        assert_eq!(asked_twice(&sb), vec![], "an idle tick");
+    });
+}

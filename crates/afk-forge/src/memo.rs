@@ -39,6 +39,12 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
         Ok(v)
     }
 
+    /// Forget `key`'s value: what a write changed is read again by the
+    /// next caller.
+    pub(crate) fn forget(&self, key: &K) {
+        self.cells.lock().unwrap().remove(key);
+    }
+
     /// The value of `key` if one was kept, without fetching or waiting
     /// for a fetch under way.
     #[cfg(test)]
@@ -79,6 +85,11 @@ mod tests {
         }
         assert_eq!(memo.peek(&"a"), Some(1));
         assert_eq!(memo.peek(&"c"), None);
+        // forgotten, a key is fetched again
+        memo.forget(&"a");
+        assert_eq!(memo.peek(&"a"), None);
+        assert_eq!(memo.get("a", || fetch(Ok(5))).ok(), Some(5));
+        assert_eq!(fetched.load(Ordering::SeqCst), 4);
     }
 
     #[test]

@@ -47,6 +47,14 @@ pub struct AzureDevops {
     /// each project's policy types (by its id), once a tick: the id of the
     /// type named `Status`, if it has one
     policy_types: Memo<String, Option<String>>,
+    /// each repository's active PRs as last listed this tick (by its
+    /// lower-cased name): the CI of a head one of them has is that PR's,
+    /// without listing them again; a head none has lists them anew
+    active: Mutex<HashMap<String, Vec<PullRequest>>>,
+    /// each PR's threads, once a tick (its reviews, comments, a thread's
+    /// line comments and likes all read them); afk's own write to a thread
+    /// of the PR forgets them, whatever its outcome
+    threads: Memo<(String, u64), Vec<wire::Thread>>,
     /// each work item as afk last read it this tick, all its fields: the
     /// first try of a write's compare-and-swap on `/rev` (SPEC 2.2.14)
     /// starts from it instead of reading the item again; a write to the
@@ -103,6 +111,8 @@ impl AzureDevops {
             ids,
             repos: Memo::default(),
             states: Memo::default(),
+            threads: Memo::default(),
+            active: Mutex::default(),
             namespaces: Memo::default(),
             policy_types: Memo::default(),
             seen: Mutex::new(HashMap::new()),
@@ -426,7 +436,7 @@ impl ForgeReads for AzureDevops {
     }
 
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
-        self.pulls_with_status(repo, "active")
+        self.active_pulls(repo)
     }
 
     fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {

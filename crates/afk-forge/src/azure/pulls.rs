@@ -104,6 +104,14 @@ impl AzureDevops {
         ))
     }
 
+    /// The repository's active pull requests, listed now and kept as the
+    /// tick's latest list ([`AzureDevops::pr_ci`] finds a head's PR there).
+    pub(super) fn active_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
+        let list = self.pulls_with_status(repo, "active")?;
+        (self.active.lock().unwrap()).insert(repo_key(repo), list.clone());
+        Ok(list)
+    }
+
     /// One page (the most recent) of pull requests of `status`.
     pub(super) fn pulls_page(&self, repo: &RepoName, status: &str) -> Result<Vec<PullRequest>> {
         let path = format!(
@@ -182,10 +190,17 @@ impl AzureDevops {
     /// validation and status policies) and the latest PR statuses of the
     /// active PR whose head it is; else, and only then, the commit's statuses.
     pub(super) fn pr_ci(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
-        let pr = self
-            .pulls_with_status(repo, "active")?
-            .into_iter()
-            .find(|p| p.head.sha.eq_ignore_ascii_case(sha));
+        let of_head = |list: &[PullRequest]| {
+            list.iter()
+                .find(|p| p.head.sha.eq_ignore_ascii_case(sha))
+                .cloned()
+        };
+        // the tick's list, when a PR there has this head; else a fresh one
+        let listed = self.active.lock().unwrap().get(&repo_key(repo)).cloned();
+        let pr = match listed.as_deref().and_then(of_head) {
+            Some(p) => Some(p),
+            None => of_head(&self.active_pulls(repo)?),
+        };
         let mut statuses = vec![];
         if let Some(pr) = &pr {
             statuses.extend(self.policy_statuses(repo, pr.number)?);
@@ -285,11 +300,28 @@ impl AzureDevops {
         }
     }
 
-    /// The PR's threads (no paging).
+    /// The PR's threads (no paging), read once a tick until afk writes to
+    /// one of them ([`AzureDevops::writing_threads`]).
     fn threads(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<wire::Thread>> {
-        let path = format!("{}/pullRequests/{}/threads", self.git(repo)?, pr.0);
-        let list: wire::List<wire::Thread> = self.http.json("GET", &v(&path, API_VERSION), None)?;
-        Ok(list.value.into_iter().filter(|t| !t.is_deleted).collect())
+        self.threads.get(threads_key(repo, pr), || {
+            let path = format!("{}/pullRequests/{}/threads", self.git(repo)?, pr.0);
+            let list: wire::List<wire::Thread> =
+                self.http.json("GET", &v(&path, API_VERSION), None)?;
+            Ok(list.value.into_iter().filter(|t| !t.is_deleted).collect())
+        })
+    }
+
+    /// `write` to a thread of `pr`; its threads are read again after it,
+    /// whatever it answered (an answer lost may have landed).
+    fn writing_threads<T>(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        write: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let done = write();
+        self.threads.forget(&threads_key(repo, pr));
+        done
     }
 
     /// SPEC 2.2.19: the text comments of every thread, each as a comment
@@ -439,9 +471,10 @@ impl AzureDevops {
     ) -> Result<Comment> {
         let path = format!("{}/pullRequests/{}/threads", self.git(repo)?, pr.0);
         let thread = json!({ "comments": [{ "parentCommentId": 0, "content": body, "commentType": "text" }] });
-        let t: wire::Thread = self
-            .http
-            .json("POST", &v(&path, API_VERSION), Some(&thread))?;
+        let t: wire::Thread = self.writing_threads(repo, pr, || {
+            self.http
+                .json("POST", &v(&path, API_VERSION), Some(&thread))
+        })?;
         let c = t
             .comments
             .into_iter()
@@ -467,9 +500,9 @@ impl AzureDevops {
             pr.0
         );
         let reply = json!({ "parentCommentId": parent, "content": body, "commentType": "text" });
-        let c: wire::PrComment = self
-            .http
-            .json("POST", &v(&path, API_VERSION), Some(&reply))?;
+        let c: wire::PrComment = self.writing_threads(repo, pr, || {
+            self.http.json("POST", &v(&path, API_VERSION), Some(&reply))
+        })?;
         let login = self.login_of_ref(&c.author)?;
         Ok(to_comment(&self.pull_url(repo, pr.0), thread, login, c))
     }
@@ -487,11 +520,13 @@ impl AzureDevops {
             self.git(repo)?,
             pr.0
         );
-        let c: wire::PrComment = self.http.json(
-            "PATCH",
-            &v(&path, API_VERSION),
-            Some(&json!({ "content": body })),
-        )?;
+        let c: wire::PrComment = self.writing_threads(repo, pr, || {
+            self.http.json(
+                "PATCH",
+                &v(&path, API_VERSION),
+                Some(&json!({ "content": body })),
+            )
+        })?;
         let login = self.login_of_ref(&c.author)?;
         Ok(to_comment(&self.pull_url(repo, pr.0), thread, login, c))
     }
@@ -527,7 +562,10 @@ impl AzureDevops {
             self.git(repo)?,
             pr.0
         );
-        match self.http.send("POST", &v(&path, API_VERSION), None) {
+        let liked = self.writing_threads(repo, pr, || {
+            self.http.send("POST", &v(&path, API_VERSION), None)
+        });
+        match liked {
             Ok(_) => Ok(()),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Conflict) => Ok(()),
             Err(e) => Err(e),
@@ -639,6 +677,18 @@ impl AzureDevops {
             RefUpdate::Refused(why) => BranchUpdate::Refused(why),
         })
     }
+}
+
+/// The key of a PR's threads in the tick's memory: its repository, as
+/// the config names it in any case, and its number.
+fn threads_key(repo: &RepoName, pr: PrNumber) -> (String, u64) {
+    (repo_key(repo), pr.0)
+}
+
+/// A repository's key in the tick's memory: its name as the config names
+/// it, in any case.
+fn repo_key(repo: &RepoName) -> String {
+    repo.as_str().to_lowercase()
 }
 
 /// The system comments of the PR's threads, each with what its thread says
