@@ -217,6 +217,11 @@ pub fn start_with(
             .seed(s)
             .map_err(|e| anyhow::anyhow!("sandbox: seed: {e}"))?;
     }
+    // Azure DevOps keeps every change as a revision: the seed's work items
+    // are made now (and after each admin call, `handle`)
+    if forge.az.on {
+        forge.az_sync();
+    }
     let state = Arc::new(Mutex::new(forge));
     // the CI's runs report back to the shared state (a seed's runs start now)
     state.lock().unwrap().ci_attach(Arc::downgrade(&state));
@@ -264,6 +269,13 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         let reply = admin::handle(&mut f, rest, &req);
         if let Some(before) = before {
             f.webhook_changes(before);
+        }
+        // a person's change is a work item's revision when it is made, as
+        // on the service: one a test makes before afk's next request (an
+        // edit after the arming) is a revision of its own, never folded
+        // into the item's first
+        if f.az.on {
+            f.az_sync();
         }
         return reply;
     }
