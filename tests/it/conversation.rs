@@ -76,10 +76,12 @@ fn prompt(afk: &Afk, turn: u32) -> String {
 /// The tick after alice's 👍 on afk's newest question, where the
 /// sandbox's dialect cannot show an edit in a comment's first second and
 /// `setup`'s agent holds a forge token (`core::command_proof`): afk asked
-/// her on the tick that read her command (`report`). On GitHub, that
-/// tick's report itself.
+/// her on the tick that read her command (`report`). Where an edit shows
+/// (GitHub, Azure DevOps), that tick's report itself.
 fn confirmed(sb: &Sandbox, afk: &Afk, report: Value) -> Value {
-    if dialect() == Dialect::Github {
+    // GitHub's `lastEditedAt`, an Azure DevOps comment's `version`: an edit
+    // shows, and no question is asked
+    if sb.dialect.profile().tells_comment_edits {
         return report;
     }
     let asked = questions(sb);
@@ -1015,7 +1017,8 @@ mod only_as_written {
             awaits_merge(&afk, "no turn");
             assert_eq!(reactions(&sb, ISSUE, thanks), 0, "not acknowledged");
             let trail = || afk.json(&["runs", "show", "1"]).1["conversation"].to_string();
-            if dialect() == Dialect::Github {
+            // GitHub's `lastEditedAt`, an Azure DevOps comment's `version`
+            if sb.dialect.profile().tells_comment_edits {
                 assert!(trail().contains("ignored: edited after it was written"), "{}", trail());
                 assert!(questions(&sb).is_empty());
                 return;

@@ -325,6 +325,9 @@ pub(crate) enum Mirror {
     Item(u64),
     /// the first comment of a pull request's thread (the thread's id)
     Thread(u64),
+    /// afk's own reply in a pull request's thread (the thread's id, the
+    /// comment's): shown in the shared model as a comment of its own
+    Reply(u64, u64),
 }
 
 /// A pull request's comment thread.

@@ -386,6 +386,9 @@ impl Forge {
                     Mirror::Thread(t) => (self.az.threads.get(&t))
                         .and_then(|t| t.comments.first())
                         .map(|a| a.content.as_str()),
+                    Mirror::Reply(t, id) => (self.az.threads.get(&t))
+                        .and_then(|t| t.comments.iter().find(|c| c.id == id))
+                        .map(|a| a.content.as_str()),
                 };
                 (shown? != c.body).then(|| (*m, c.body.clone(), at))
             })
@@ -400,9 +403,13 @@ impl Forge {
                         a.modified = at;
                     }
                 }
-                Mirror::Thread(t) => {
-                    if let Some(a) =
-                        (self.az.threads.get_mut(&t)).and_then(|t| t.comments.first_mut())
+                Mirror::Thread(t) | Mirror::Reply(t, _) => {
+                    let id = match m {
+                        Mirror::Reply(_, id) => id,
+                        _ => 1,
+                    };
+                    if let Some(a) = (self.az.threads.get_mut(&t))
+                        .and_then(|t| t.comments.iter_mut().find(|c| c.id == id))
                     {
                         a.content = body;
                         a.content_updated = at.clone();

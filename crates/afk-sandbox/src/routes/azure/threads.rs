@@ -193,6 +193,25 @@ fn reply(f: &mut Forge, req: &Request, t: u64) -> Reply {
     let pr = f.az.threads[&t].pr;
     f.az_comment_event(pr, t, id);
     ci_hears(f, pr, content);
+    // the shared model's pull request has afk's reply too, as a comment of
+    // its own (an organization's id): what `/state` shows of afk's comments
+    if let Some((repo, number)) = f.az.prs.get(&pr).map(|p| (p.repo.clone(), p.number)) {
+        let shared = f.id();
+        let at = f.az.threads[&t].updated.clone();
+        f.comments.insert(
+            shared,
+            crate::model::Comment {
+                id: shared,
+                repo,
+                issue: number,
+                body: content.to_string(),
+                user: me,
+                created_at: at,
+                updated_at: None,
+            },
+        );
+        f.az.mirrored.insert(shared, Mirror::Reply(t, id));
+    }
     let th = &f.az.threads[&t];
     let c = th
         .comments
@@ -240,12 +259,13 @@ fn edit(f: &mut Forge, req: &Request, t: u64, cid: &str) -> Reply {
     c.content = content.to_string();
     c.content_updated = at.clone();
     c.updated = at.clone();
-    // a thread's first comment is the shared model's comment too
-    let shown = f.az.mirrored.iter().find(|(_, m)| **m == Mirror::Thread(t));
-    if let Some(c) = shown
-        .filter(|_| id == 1)
-        .and_then(|(cid, _)| f.comments.get_mut(cid))
-    {
+    // a thread's first comment, and afk's reply, are the shared model's too
+    let shown = f.az.mirrored.iter().find(|(_, m)| match **m {
+        Mirror::Thread(th) => th == t && id == 1,
+        Mirror::Reply(th, c) => th == t && c == id,
+        Mirror::Item(_) => false,
+    });
+    if let Some(c) = shown.and_then(|(cid, _)| f.comments.get_mut(cid)) {
         c.body = content.to_string();
         c.updated_at = Some(at);
     }
