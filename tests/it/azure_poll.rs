@@ -1147,3 +1147,46 @@ fn the_status_work_item_is_written_as_escaped_html_with_azure_devops_links_and_n
         assert_eq!(about, Vec::<Value>::new(), "an idle tick");
     })
 }
+
+/// SPEC 2.2.9: each project is asked with one WIQL query a tick, naming the
+/// areas of all its allowlisted repositories, whichever repository asks
+/// first; each repository's work items are the ones under its own area.
+/// (A second query, for the in-progress tag, is asked only on a tick that
+/// could dispatch in a repository afk's state shows idle: the forge's tag
+/// is the check that no other run holds it.)
+#[test]
+fn a_project_is_asked_one_wiql_query_a_tick_for_all_its_repositories() {
+    with_dialect(D, || {
+        let sb = Sandbox::start(json!({"repos": [
+            ado_repo(API, json!([ready(1, "alice")])),
+            ado_repo(WEB, json!([ready(1, "alice")])),
+        ]}));
+        let afk = poller(&sb, &[API, WEB], "");
+        sb.clear_requests();
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        let mut got = pairs(&r["dispatched"]);
+        got.sort();
+        assert_eq!(got.len(), 2, "one run in each repository: {r}");
+        assert_eq!(got.iter().filter(|(repo, _)| repo == API).count(), 1, "{r}");
+        assert_eq!(got.iter().filter(|(repo, _)| repo == WEB).count(), 1, "{r}");
+        let ready: Vec<String> = wiql_queries(&sb)
+            .into_iter()
+            .filter(|q| q.contains("CONTAINS 'ready-for-agent'"))
+            .collect();
+        assert_eq!(ready.len(), 1, "{ready:#?}");
+        assert!(
+            ready[0].contains(
+                "([System.AreaPath] UNDER 'acme\\api' OR [System.AreaPath] UNDER 'acme\\web app')"
+            ),
+            "{}",
+            ready[0]
+        );
+        assert!(wiql_queries(&sb).len() <= 2, "{:#?}", wiql_queries(&sb));
+        // the next tick: both repositories busy, the ready tag's query alone
+        sb.clear_requests();
+        let (code, _, err) = afk.poll();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(wiql_queries(&sb).len(), 1, "{:#?}", wiql_queries(&sb));
+    })
+}

@@ -45,6 +45,11 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
         self.cells.lock().unwrap().remove(key);
     }
 
+    /// Forget every value: a write that may change any of them.
+    pub(crate) fn clear(&self) {
+        self.cells.lock().unwrap().clear();
+    }
+
     /// The value of `key` if one was kept, without fetching or waiting
     /// for a fetch under way.
     #[cfg(test)]
@@ -85,11 +90,13 @@ mod tests {
         }
         assert_eq!(memo.peek(&"a"), Some(1));
         assert_eq!(memo.peek(&"c"), None);
-        // forgotten, a key is fetched again
+        // forgotten, a key is fetched again; cleared, every key
         memo.forget(&"a");
         assert_eq!(memo.peek(&"a"), None);
         assert_eq!(memo.get("a", || fetch(Ok(5))).ok(), Some(5));
         assert_eq!(fetched.load(Ordering::SeqCst), 4);
+        memo.clear();
+        assert_eq!((memo.peek(&"a"), memo.peek(&"b")), (None, None));
     }
 
     #[test]

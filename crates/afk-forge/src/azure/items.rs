@@ -212,44 +212,76 @@ impl AzureDevops {
     }
 
     /// SPEC 2.2.9: the WIQL query (re-asked past the last id while full),
-    /// the batch read, and every condition re-checked on each item.
+    /// the batch read, and every condition re-checked on each item. The
+    /// query is the project's, once a tick ([`AzureDevops::project_tagged`]):
+    /// `repo`'s own items are those under its area.
     pub(super) fn ready_items(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
-        let areas = self.areas(repo);
-        if areas.is_empty() {
+        if self.areas(repo).is_empty() {
             return Err(anyhow!(
                 "azure-devops: {repo} has no area path ([forge.azure_devops.area_paths])"
             ));
         }
         let r = self.repository(repo)?;
-        let closed = self.closed_states(repo)?;
-        let path = v(
-            &format!("/{}/_apis/wit/wiql?$top={}", enc(&r.project.id), wiql::TOP),
-            API_VERSION,
-        );
-        let (mut ids, mut after) = (vec![], None);
-        for page in 0..=MAX_PAGES {
-            if page == MAX_PAGES {
-                return Err(anyhow!(
-                    "forge: WIQL for {repo}: more than {MAX_PAGES} full answers"
-                ));
-            }
-            let q = wiql::ready_query(&self.setup.work_item_types, &areas, label, &closed, after);
-            // a read sent as a POST: asked again after a 5xx or a lost answer
-            let answer: wire::QueryResult = self.http.query_json(&path, &json!({ "query": q }))?;
-            let n = answer.work_items.len();
-            ids.extend(answer.work_items.into_iter().map(|w| w.id));
-            if n < wiql::TOP {
-                break;
-            }
-            after = ids.last().copied();
-        }
         let mut out = vec![];
-        for item in self.batch(repo, &ids)? {
+        for item in self.project_tagged(repo, &r, label)? {
             if self.still_ready(repo, &r, &item, label)? {
                 out.push(self.to_issue(repo, &item, false)?);
             }
         }
         Ok(out)
+    }
+
+    /// The open work items tagged `label` under the areas of every
+    /// allowlisted repository of `repo`'s project, as the config names it:
+    /// one WIQL query a project a tick (SPEC 2.2.9), its ids read in
+    /// batches, kept for the project's other repositories this tick.
+    fn project_tagged(
+        &self,
+        repo: &RepoName,
+        r: &wire::Repository,
+        label: &str,
+    ) -> Result<Vec<WorkItem>> {
+        let key = (
+            r.project.id.to_lowercase(),
+            repo.owner().to_lowercase(),
+            label.to_lowercase(),
+        );
+        self.tagged.get(key, || {
+            let mut areas: Vec<String> = (self.setup.area_paths.iter())
+                .filter(|(name, _)| {
+                    name.rsplit_once('/')
+                        .is_some_and(|(p, _)| p.eq_ignore_ascii_case(repo.owner()))
+                })
+                .map(|(_, a)| a.clone())
+                .collect();
+            areas.sort_by_key(|a| a.to_lowercase());
+            areas.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+            let closed = self.closed_states(repo)?;
+            let path = v(
+                &format!("/{}/_apis/wit/wiql?$top={}", enc(&r.project.id), wiql::TOP),
+                API_VERSION,
+            );
+            let (mut ids, mut after) = (vec![], None);
+            for page in 0..=MAX_PAGES {
+                if page == MAX_PAGES {
+                    return Err(anyhow!(
+                        "forge: WIQL for {repo}: more than {MAX_PAGES} full answers"
+                    ));
+                }
+                let q =
+                    wiql::ready_query(&self.setup.work_item_types, &areas, label, &closed, after);
+                // a read sent as a POST: asked again after a 5xx or a lost answer
+                let answer: wire::QueryResult =
+                    self.http.query_json(&path, &json!({ "query": q }))?;
+                let n = answer.work_items.len();
+                ids.extend(answer.work_items.into_iter().map(|w| w.id));
+                if n < wiql::TOP {
+                    break;
+                }
+                after = ids.last().copied();
+            }
+            self.batch(repo, &ids)
+        })
     }
 
     /// The checks afk makes itself: the type, the project, the area's
@@ -495,6 +527,9 @@ impl AzureDevops {
             &format!("{}/workitems/{}", self.wit(repo)?, n.0),
             API_VERSION,
         );
+        // the project's tagged items as this tick queried them are stale
+        // from here on, whatever the write answers
+        self.tagged.clear();
         // a first try from the item as this tick read it, then PATCH_TRIES
         // from fresh reads; a read kept from earlier in the tick only ever
         // makes a write happen (the `test` refuses it if stale), never

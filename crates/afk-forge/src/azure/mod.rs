@@ -47,6 +47,10 @@ pub struct AzureDevops {
     /// each project's policy types (by its id), once a tick: the id of the
     /// type named `Status`, if it has one
     policy_types: Memo<String, Option<String>>,
+    /// each project's open work items tagged with a label (by the
+    /// project's id, its name as configured, the label; all lower-cased):
+    /// one WIQL query a project a tick, whichever of its repositories asks
+    tagged: Memo<(String, String, String), Vec<wire::WorkItem>>,
     /// each repository's active PRs as last listed this tick (by its
     /// lower-cased name): the CI of a head one of them has is that PR's,
     /// without listing them again; a head none has lists them anew
@@ -113,6 +117,7 @@ impl AzureDevops {
             states: Memo::default(),
             threads: Memo::default(),
             active: Mutex::default(),
+            tagged: Memo::default(),
             namespaces: Memo::default(),
             policy_types: Memo::default(),
             seen: Mutex::new(HashMap::new()),
