@@ -77,7 +77,8 @@ const CHAIN: usize = 7;
 /// Azure DevOps' list of a repo's work items with a tag, one request after
 /// another: the repository, the states of the five default work-item types
 /// (read at once; the closed ones are left out of the query), the WIQL
-/// query, the batch read of what it found.
+/// query (the project's, once a tick for all its repositories), the batch
+/// reads of what it found (at once).
 const AZURE_LIST_CHAIN: usize = 1 + 1 + 1 + 1;
 /// A dispatch's chain on Azure DevOps: the ready list, then the in-progress
 /// query (nothing found: no batch read), the item's updates, afk's account
@@ -407,8 +408,9 @@ fn poll_chain(dialect: Dialect, dispatched: bool) -> usize {
 /// A watch tick's lists of one repo (its in-progress issues, its open PRs):
 /// how many requests they are, and the longest chain among them. One
 /// request each, but on Azure DevOps the repository, the WIQL query and the
-/// batch read, and the active PRs (the types' states are the project's,
-/// read once), the query's chain being [`AZURE_LIST_CHAIN`].
+/// batch read (both the project's, once a tick), and the active PRs (the
+/// types' states are the project's, read once), the query's chain being
+/// [`AZURE_LIST_CHAIN`].
 fn watch_lists(dialect: Dialect) -> (usize, usize) {
     match dialect {
         Dialect::AzureDevops => (4, AZURE_LIST_CHAIN),

@@ -14,6 +14,7 @@ use afk_wire::azure::{area, html, tags, trust as rules, wiql};
 use anyhow::{Result, anyhow};
 use serde_json::json;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The fields the batch read asks for: what afk re-checks and shows.
 const FIELDS: &[&str] = &[
@@ -39,6 +40,14 @@ const PATCH_TRIES: usize = 3;
 
 /// The revisions that added a tag read at once, at most (their armers).
 const ARMERS_AT_ONCE: usize = 4;
+
+/// The batch reads of one query's ids sent at once, at most (a project's
+/// query may find a thousand: five batches, one round trip).
+const BATCHES_AT_ONCE: usize = 8;
+
+/// A project's tagged work items by the repository whose area each is
+/// under (lower-cased), as one tick read them.
+pub(super) type Tagged = Arc<HashMap<String, Vec<WorkItem>>>;
 
 /// JSON Patch's media type (the work-item update takes no other).
 const JSON_PATCH: &str = "application/json-patch+json";
@@ -197,16 +206,21 @@ impl AzureDevops {
         })
     }
 
-    /// `ids` read in batches of 200, only the fields afk uses; an item the
-    /// account cannot read is left out (`errorPolicy: "omit"`).
+    /// `ids` read in batches of 200 ([`BATCHES_AT_ONCE`] at once), only the
+    /// fields afk uses, in the ids' order; an item the account cannot read
+    /// is left out (`errorPolicy: "omit"`).
     fn batch(&self, repo: &RepoName, ids: &[u64]) -> Result<Vec<WorkItem>> {
         let path = v(&format!("{}/workitemsbatch", self.wit(repo)?), API_VERSION);
-        let mut out = vec![];
-        for chunk in ids.chunks(wiql::BATCH) {
+        let chunks: Vec<&[u64]> = ids.chunks(wiql::BATCH).collect();
+        let read = crate::fan_out(&chunks, BATCHES_AT_ONCE, |chunk| {
             let body = json!({ "ids": chunk, "fields": FIELDS, "errorPolicy": "omit" });
             // a read sent as a POST: asked again after a 5xx or a lost answer
             let list: wire::List<Option<WorkItem>> = self.http.query_json(&path, &body)?;
-            out.extend(list.value.into_iter().flatten());
+            Ok::<_, anyhow::Error>(list.value.into_iter().flatten().collect::<Vec<_>>())
+        });
+        let mut out = vec![];
+        for items in read {
+            out.extend(items?);
         }
         Ok(out)
     }
@@ -222,25 +236,26 @@ impl AzureDevops {
             ));
         }
         let r = self.repository(repo)?;
+        let tagged = self.project_tagged(repo, &r, label)?;
         let mut out = vec![];
-        for item in self.project_tagged(repo, &r, label)? {
-            if self.still_ready(repo, &r, &item, label)? {
-                out.push(self.to_issue(repo, &item, false)?);
+        for item in tagged
+            .get(&repo.as_str().to_lowercase())
+            .into_iter()
+            .flatten()
+        {
+            if self.still_ready(repo, &r, item, label)? {
+                out.push(self.to_issue(repo, item, false)?);
             }
         }
         Ok(out)
     }
 
     /// The open work items tagged `label` under the areas of every
-    /// allowlisted repository of `repo`'s project, as the config names it:
-    /// one WIQL query a project a tick (SPEC 2.2.9), its ids read in
-    /// batches, kept for the project's other repositories this tick.
-    fn project_tagged(
-        &self,
-        repo: &RepoName,
-        r: &wire::Repository,
-        label: &str,
-    ) -> Result<Vec<WorkItem>> {
+    /// allowlisted repository of `repo`'s project, as the config names it,
+    /// by the repository whose area each is under (lower-cased): one WIQL
+    /// query a project a tick (SPEC 2.2.9), its ids read in batches, kept
+    /// for the project's other repositories this tick.
+    fn project_tagged(&self, repo: &RepoName, r: &wire::Repository, label: &str) -> Result<Tagged> {
         let key = (
             r.project.id.to_lowercase(),
             repo.owner().to_lowercase(),
@@ -280,7 +295,13 @@ impl AzureDevops {
                 }
                 after = ids.last().copied();
             }
-            self.batch(repo, &ids)
+            let mut by_repo: HashMap<String, Vec<WorkItem>> = HashMap::new();
+            for item in self.batch(repo, &ids)? {
+                if let Some(owner) = self.owner_of(&item) {
+                    by_repo.entry(owner.to_lowercase()).or_default().push(item);
+                }
+            }
+            Ok(Arc::new(by_repo))
         })
     }
 

@@ -50,7 +50,7 @@ pub struct AzureDevops {
     /// each project's open work items tagged with a label (by the
     /// project's id, its name as configured, the label; all lower-cased):
     /// one WIQL query a project a tick, whichever of its repositories asks
-    tagged: Memo<(String, String, String), Vec<wire::WorkItem>>,
+    tagged: Memo<(String, String, String), items::Tagged>,
     /// each repository's active PRs as last listed this tick (by its
     /// lower-cased name): the CI of a head one of them has is that PR's,
     /// without listing them again; a head none has lists them anew
