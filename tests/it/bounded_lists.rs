@@ -20,6 +20,7 @@ fn comment(sb: &Sandbox, on: On, user: &str, body: &str) {
 }
 
 both_dialects! {
+azure_devops_plays;
 #[test]
 fn a_trusted_stop_among_a_readers_megabyte_comments_is_heard() {
     let (sb, afk) = setup();
@@ -52,6 +53,11 @@ fn a_readers_eleven_megabyte_pr_does_not_hide_afks_own_pr() {
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{r} {err}");
     assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r} {err}");
-    assert!(err.contains("1 item over 256 KiB skipped"), "{err}");
+    match dialect() {
+        // Azure DevOps' list cuts each description to 400 characters: no
+        // item is over the bound, and afk reads the whole one only for its own
+        Dialect::AzureDevops => assert!(!err.contains("skipped"), "{err}"),
+        _ => assert!(err.contains("1 item over 256 KiB skipped"), "{err}"),
+    }
 }
 }

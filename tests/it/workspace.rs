@@ -2554,6 +2554,7 @@ mod review_edges {
     use super::*;
 
     both_dialects! {
+        azure_devops_plays;
         #[test]
         fn an_ask_made_between_a_turns_end_and_afks_push_is_taken_at_the_next_turn_once() {
             let (sb, afk) = setup(COMMIT, "[watch]\nreview_turns_max = 3\nfix_forward_max = 0\n");
