@@ -259,6 +259,22 @@ impl ForgeError {
     }
 }
 
+/// A text the forge refused with `400` where Gitea and GitHub answer `422`
+/// (GitLab's validation errors on a note or description, Azure DevOps'
+/// `InvalidArgumentValueException` on a comment past its 150,000
+/// characters): the same refusal to afk ([`Failure::Unprocessable`]:
+/// shortened once, then given up); any other error is left as it is.
+pub fn refused_text(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<ForgeError>() {
+        Ok(mut fe) if fe.kind == Failure::Other(400) => {
+            fe.kind = Failure::Unprocessable;
+            fe.into()
+        }
+        Ok(fe) => fe.into(),
+        Err(e) => e,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,21 +435,5 @@ mod tests {
             e.method = method.into();
             assert_eq!(e.may_have_landed(), landed, "{method} {kind:?}");
         }
-    }
-}
-
-/// A text the forge refused with `400` where Gitea and GitHub answer `422`
-/// (GitLab's validation errors on a note or description, Azure DevOps'
-/// `InvalidArgumentValueException` on a comment past its 150,000
-/// characters): the same refusal to afk ([`Failure::Unprocessable`]:
-/// shortened once, then given up); any other error is left as it is.
-pub fn refused_text(e: anyhow::Error) -> anyhow::Error {
-    match e.downcast::<ForgeError>() {
-        Ok(mut fe) if fe.kind == Failure::Other(400) => {
-            fe.kind = Failure::Unprocessable;
-            fe.into()
-        }
-        Ok(fe) => fe.into(),
-        Err(e) => e,
     }
 }
