@@ -1024,24 +1024,25 @@ fn asks_past_the_prompts_bound_are_left_untaken_for_the_next_turn() {
             let words = format!("ASK-{i} {}", "w".repeat(40_000));
             thread(&sb, "alice", &words, json!({}));
         }
-        let r = watch(&afk);
-        assert_eq!(action(&r), turn("review"), "{r}");
-        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
-        let p = prompt(&afk, 2);
-        let quoted: Vec<usize> = (0..6)
-            .filter(|i| p.contains(&format!("ASK-{i} ")))
-            .collect();
+        // each tick a review turn, and which asks its prompt quotes
+        let turn_quotes = |n: u32| -> (Vec<usize>, String) {
+            let r = watch(&afk);
+            assert_eq!(action(&r), turn("review"), "{r}");
+            assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+            let p = prompt(&afk, n);
+            (
+                (0..6)
+                    .filter(|i| p.contains(&format!("ASK-{i} ")))
+                    .collect(),
+                p,
+            )
+        };
+        let (quoted, p) = turn_quotes(2);
         assert_eq!(quoted, vec![0, 1, 2], "the first that fit, in order");
         assert!(p.contains("(3 more request(s) were left out here"), "{p}");
         assert!(p.len() < 200_000, "{} bytes", p.len());
         // the turn answered those three: the other three ask the next turn
-        let r = watch(&afk);
-        assert_eq!(action(&r), turn("review"), "{r}");
-        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
-        let p = prompt(&afk, 3);
-        let quoted: Vec<usize> = (0..6)
-            .filter(|i| p.contains(&format!("ASK-{i} ")))
-            .collect();
+        let (quoted, p) = turn_quotes(3);
         assert_eq!(quoted, vec![3, 4, 5], "{}", &p[..2000.min(p.len())]);
         assert!(!p.contains("left out here"), "{p}");
         let r = watch(&afk);

@@ -123,23 +123,33 @@ fn create(f: &mut Forge, req: &Request, n: u64) -> Reply {
     ci_hears(f, n, content);
     // the shared model's pull request has it too, under the thread's id
     // (ids are the organization's): what `/state` shows of afk's comments
-    if let Some((repo, number)) = f.az.prs.get(&n).map(|p| (p.repo.clone(), p.number)) {
-        let at = f.az.threads[&t].published.clone();
-        f.comments.insert(
-            t as i64,
-            crate::model::Comment {
-                id: t as i64,
-                repo,
-                issue: number,
-                body: content.to_string(),
-                user: me,
-                created_at: at,
-                updated_at: None,
-            },
-        );
-        f.az.mirrored.insert(t as i64, Mirror::Thread(t));
-    }
+    let at = f.az.threads[&t].published.clone();
+    mirror(f, n, (t as i64, Mirror::Thread(t)), (&me, content, at));
     Reply::json(200, &thread_json(f, &f.az.threads[&t]))
+}
+
+/// afk's comment on pull request `pr` as the shared model's comment `id`
+/// (`/state`), shown on the service as `shown`.
+fn mirror(
+    f: &mut Forge,
+    pr: u64,
+    (id, shown): (i64, Mirror),
+    (user, body, at): (&str, &str, String),
+) {
+    let Some((repo, issue)) = f.az.prs.get(&pr).map(|p| (p.repo.clone(), p.number)) else {
+        return;
+    };
+    let c = crate::model::Comment {
+        id,
+        repo,
+        issue,
+        body: body.to_string(),
+        user: user.to_string(),
+        created_at: at,
+        updated_at: None,
+    };
+    f.comments.insert(id, c);
+    f.az.mirrored.insert(id, shown);
 }
 
 /// The CI's test trigger (`/_admin/ci`) heard in a comment on pull
@@ -195,22 +205,10 @@ fn reply(f: &mut Forge, req: &Request, t: u64) -> Reply {
     ci_hears(f, pr, content);
     // the shared model's pull request has afk's reply too, as a comment of
     // its own (an organization's id): what `/state` shows of afk's comments
-    if let Some((repo, number)) = f.az.prs.get(&pr).map(|p| (p.repo.clone(), p.number)) {
+    if f.az.prs.contains_key(&pr) {
         let shared = f.id();
         let at = f.az.threads[&t].updated.clone();
-        f.comments.insert(
-            shared,
-            crate::model::Comment {
-                id: shared,
-                repo,
-                issue: number,
-                body: content.to_string(),
-                user: me,
-                created_at: at,
-                updated_at: None,
-            },
-        );
-        f.az.mirrored.insert(shared, Mirror::Reply(t, id));
+        mirror(f, pr, (shared, Mirror::Reply(t, id)), (&me, content, at));
     }
     let th = &f.az.threads[&t];
     let c = th
