@@ -1,4 +1,4 @@
-// One file: the status page's HTML (~1,000 lines: one page, its sections, escaping and SVG charts written in the order they are read) and its tests.
+// One file: the status page's HTML (~1,110 lines: one page, its sections, escaping and SVG charts written in the order they are read) and its tests.
 //! The status page (`status_page`, `afk status --html`): one self-contained
 //! HTML file for the whole team. Pure: the command layer reads the state file
 //! into a [`Page`] of plain data, and [`render`] turns it into a String.

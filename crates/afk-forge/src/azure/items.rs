@@ -14,7 +14,6 @@ use afk_wire::azure::{area, html, tags, trust as rules, wiql};
 use anyhow::{Result, anyhow};
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The fields the batch read asks for: what afk re-checks and shows.
 const FIELDS: &[&str] = &[
@@ -45,10 +44,6 @@ const ARMERS_AT_ONCE: usize = 4;
 /// query may find a thousand: five batches, one round trip).
 const BATCHES_AT_ONCE: usize = 8;
 
-/// A project's tagged work items by the repository whose area each is
-/// under (lower-cased), as one tick read them.
-pub(super) type Tagged = Arc<HashMap<String, Vec<WorkItem>>>;
-
 /// JSON Patch's media type (the work-item update takes no other).
 const JSON_PATCH: &str = "application/json-patch+json";
 
@@ -75,7 +70,7 @@ fn html_escape(s: &str) -> String {
 
 impl AzureDevops {
     /// A field the rule needs, or the request's error (SPEC 2.2.34).
-    fn field<'a>(item: &'a WorkItem, name: &str) -> Result<&'a str> {
+    pub(super) fn field<'a>(item: &'a WorkItem, name: &str) -> Result<&'a str> {
         item.text(name).ok_or_else(|| {
             anyhow!(
                 "forge: work item #{}: the answer has no {name}; nothing of it was used",
@@ -85,7 +80,7 @@ impl AzureDevops {
     }
 
     /// `/{projectId}/_apis/wit`.
-    fn wit(&self, repo: &RepoName) -> Result<String> {
+    pub(super) fn wit(&self, repo: &RepoName) -> Result<String> {
         Ok(format!("{}/wit", self.apis(repo)?))
     }
 
@@ -105,7 +100,7 @@ impl AzureDevops {
     /// The types' states are read at once (the client keeps to
     /// `forge.concurrency`): the first repository of a project to ask waits
     /// one round trip for them, not one a type.
-    fn closed_states(&self, repo: &RepoName) -> Result<Vec<String>> {
+    pub(super) fn closed_states(&self, repo: &RepoName) -> Result<Vec<String>> {
         let types = &self.setup.work_item_types;
         let read = crate::fan_out(types, types.len(), |kind| self.type_states(repo, kind));
         let mut out: Vec<String> = vec![];
@@ -123,7 +118,7 @@ impl AzureDevops {
 
     /// Whether `item` (of `repo`'s project) is in a Completed or Removed
     /// state; a state its type does not list is the request's error.
-    fn is_closed(&self, repo: &RepoName, item: &WorkItem) -> Result<bool> {
+    pub(super) fn is_closed(&self, repo: &RepoName, item: &WorkItem) -> Result<bool> {
         let (kind, state) = (
             Self::field(item, "System.WorkItemType")?,
             Self::field(item, "System.State")?,
@@ -140,7 +135,7 @@ impl AzureDevops {
 
     /// The repository (of the configured area paths) whose area `item` is
     /// under, if any.
-    fn owner_of(&self, item: &WorkItem) -> Option<String> {
+    pub(super) fn owner_of(&self, item: &WorkItem) -> Option<String> {
         let path = item.text("System.AreaPath")?;
         area::repo_of(&self.setup.area_paths, path).map(str::to_string)
     }
@@ -156,7 +151,7 @@ impl AzureDevops {
     }
 
     /// The areas configured for `repo`.
-    fn areas(&self, repo: &RepoName) -> Vec<String> {
+    pub(super) fn areas(&self, repo: &RepoName) -> Vec<String> {
         self.setup
             .area_paths
             .iter()
@@ -168,7 +163,7 @@ impl AzureDevops {
     /// `item` as an issue of `repo`: its tags as labels, its project and
     /// area's repository as the forge names them now (the allowlist re-check
     /// compares that name: an item moved out of the area is not `repo`'s).
-    fn to_issue(&self, repo: &RepoName, item: &WorkItem, closed: bool) -> Result<Issue> {
+    pub(super) fn to_issue(&self, repo: &RepoName, item: &WorkItem, closed: bool) -> Result<Issue> {
         let owner = self.owner_of(item).unwrap_or_default();
         let full_name = if owner.eq_ignore_ascii_case(repo) {
             self.full_name(repo)?
@@ -209,7 +204,7 @@ impl AzureDevops {
     /// `ids` read in batches of 200 ([`BATCHES_AT_ONCE`] at once), only the
     /// fields afk uses, in the ids' order; an item the account cannot read
     /// is left out (`errorPolicy: "omit"`).
-    fn batch(&self, repo: &RepoName, ids: &[u64]) -> Result<Vec<WorkItem>> {
+    pub(super) fn batch(&self, repo: &RepoName, ids: &[u64]) -> Result<Vec<WorkItem>> {
         let path = v(&format!("{}/workitemsbatch", self.wit(repo)?), API_VERSION);
         let chunks: Vec<&[u64]> = ids.chunks(wiql::BATCH).collect();
         let read = crate::fan_out(&chunks, BATCHES_AT_ONCE, |chunk| {
@@ -223,113 +218,6 @@ impl AzureDevops {
             out.extend(items?);
         }
         Ok(out)
-    }
-
-    /// SPEC 2.2.9: the WIQL query (re-asked past the last id while full),
-    /// the batch read, and every condition re-checked on each item. The
-    /// query is the project's, once a tick ([`AzureDevops::project_tagged`]):
-    /// `repo`'s own items are those under its area.
-    pub(super) fn ready_items(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
-        if self.areas(repo).is_empty() {
-            return Err(anyhow!(
-                "azure-devops: {repo} has no area path ([forge.azure_devops.area_paths])"
-            ));
-        }
-        let r = self.repository(repo)?;
-        let tagged = self.project_tagged(repo, &r, label)?;
-        let mut out = vec![];
-        for item in tagged
-            .get(&repo.as_str().to_lowercase())
-            .into_iter()
-            .flatten()
-        {
-            if self.still_ready(repo, &r, item, label)? {
-                out.push(self.to_issue(repo, item, false)?);
-            }
-        }
-        Ok(out)
-    }
-
-    /// The open work items tagged `label` under the areas of every
-    /// allowlisted repository of `repo`'s project, as the config names it,
-    /// by the repository whose area each is under (lower-cased): one WIQL
-    /// query a project a tick (SPEC 2.2.9), its ids read in batches, kept
-    /// for the project's other repositories this tick.
-    fn project_tagged(&self, repo: &RepoName, r: &wire::Repository, label: &str) -> Result<Tagged> {
-        let key = (
-            r.project.id.to_lowercase(),
-            repo.owner().to_lowercase(),
-            label.to_lowercase(),
-        );
-        self.tagged.get(key, || {
-            let mut areas: Vec<String> = (self.setup.area_paths.iter())
-                .filter(|(name, _)| {
-                    name.rsplit_once('/')
-                        .is_some_and(|(p, _)| p.eq_ignore_ascii_case(repo.owner()))
-                })
-                .map(|(_, a)| a.clone())
-                .collect();
-            areas.sort_by_key(|a| a.to_lowercase());
-            areas.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-            let closed = self.closed_states(repo)?;
-            let path = v(
-                &format!("/{}/_apis/wit/wiql?$top={}", enc(&r.project.id), wiql::TOP),
-                API_VERSION,
-            );
-            let (mut ids, mut after) = (vec![], None);
-            for page in 0..=MAX_PAGES {
-                if page == MAX_PAGES {
-                    return Err(anyhow!(
-                        "forge: WIQL for {repo}: more than {MAX_PAGES} full answers"
-                    ));
-                }
-                let q =
-                    wiql::ready_query(&self.setup.work_item_types, &areas, label, &closed, after);
-                // a read sent as a POST: asked again after a 5xx or a lost answer
-                let answer: wire::QueryResult =
-                    self.http.query_json(&path, &json!({ "query": q }))?;
-                let n = answer.work_items.len();
-                ids.extend(answer.work_items.into_iter().map(|w| w.id));
-                if n < wiql::TOP {
-                    break;
-                }
-                after = ids.last().copied();
-            }
-            let mut by_repo: HashMap<String, Vec<WorkItem>> = HashMap::new();
-            for item in self.batch(repo, &ids)? {
-                if let Some(owner) = self.owner_of(&item) {
-                    by_repo.entry(owner.to_lowercase()).or_default().push(item);
-                }
-            }
-            Ok(Arc::new(by_repo))
-        })
-    }
-
-    /// The checks afk makes itself: the type, the project, the area's
-    /// repository, the tag (whole, any case), an open state.
-    fn still_ready(
-        &self,
-        repo: &RepoName,
-        r: &wire::Repository,
-        item: &WorkItem,
-        label: &str,
-    ) -> Result<bool> {
-        let kind = Self::field(item, "System.WorkItemType")?;
-        let typed = self
-            .setup
-            .work_item_types
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(kind));
-        let project = Self::field(item, "System.TeamProject")?;
-        let ours = self
-            .owner_of(item)
-            .is_some_and(|o| o.eq_ignore_ascii_case(repo));
-        let tagged = tags::has(&tags::parse(item.text("System.Tags")), label);
-        Ok(typed
-            && project.eq_ignore_ascii_case(&r.project.name)
-            && ours
-            && tagged
-            && !self.is_closed(repo, item)?)
     }
 
     /// One work item, all its fields (and relations when asked).

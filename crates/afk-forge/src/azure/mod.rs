@@ -8,7 +8,8 @@
 //! (`afk_core::azure`): this adapter asks, maps and sends.
 //!
 //! One job a file: `mod.rs` (the forge, its paths and the traits handed
-//! on), `wire.rs` (the answers' shapes), `items.rs` (work items: poll's
+//! on), `wire.rs` (the answers' shapes), `ready.rs` (the ready work items:
+//! the project's WIQL query once a tick), `items.rs` (work items: their
 //! reads, tags, comments, closing), `trust.rs` (who armed, the ACL),
 //! `pulls.rs` (pull requests, CI, threads and votes, the branch update),
 //! `doctor.rs` (SPEC 2.2.8's lines, the service-hook subscriptions).
@@ -16,6 +17,7 @@
 mod doctor;
 mod items;
 mod pulls;
+mod ready;
 mod trust;
 mod wire;
 
@@ -50,7 +52,7 @@ pub struct AzureDevops {
     /// each project's open work items tagged with a label (by the
     /// project's id, its name as configured, the label; all lower-cased):
     /// one WIQL query a project a tick, whichever of its repositories asks
-    tagged: Memo<(String, String, String), items::Tagged>,
+    tagged: Memo<(String, String, String), ready::Tagged>,
     /// each repository's active PRs as last listed this tick (by its
     /// lower-cased name): the CI of a head one of them has is that PR's,
     /// without listing them again; a head none has lists them anew
