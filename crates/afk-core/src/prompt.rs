@@ -333,10 +333,16 @@ pub(crate) const ASKED_BYTES: usize = 4 * super::conversation::REVIEW_BODY_BYTES
 /// in [`ASKED_BYTES`], the first always (itself bounded). The rest are
 /// left for a later turn (watch takes only these), never answered unread.
 pub fn asks_that_fit(asked: &[Asked]) -> usize {
+    fitting(&asked.iter().map(quote).collect::<Vec<_>>())
+}
+
+/// How many of `quotes`, in order, fit in [`ASKED_BYTES`] (each with its
+/// line end), the first always.
+fn fitting(quotes: &[String]) -> usize {
     let mut bytes = 0;
     let mut kept = 0;
-    for a in asked {
-        let len = quote(a).len() + 1;
+    for q in quotes {
+        let len = q.len() + 1;
         if kept > 0 && bytes + len > ASKED_BYTES {
             break;
         }
@@ -346,14 +352,15 @@ pub fn asks_that_fit(asked: &[Asked]) -> usize {
     kept
 }
 
-/// Each request quoted (`quote`), in their order, as many as fit
+/// Each request quoted (`quote`) once, in their order, as many as fit
 /// ([`asks_that_fit`]); those left out, and `left` more the caller left
 /// out, counted and said to be for a later turn.
 fn quoted_asks(asked: &[Asked], left: usize) -> String {
-    let fit = asks_that_fit(asked);
+    let quotes: Vec<String> = asked.iter().map(quote).collect();
+    let fit = fitting(&quotes);
     let mut s = String::new();
-    for a in &asked[..fit] {
-        s.push_str(&quote(a));
+    for q in &quotes[..fit] {
+        s.push_str(q);
         s.push('\n');
     }
     let left = left + (asked.len() - fit);

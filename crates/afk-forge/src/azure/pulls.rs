@@ -10,6 +10,7 @@ use super::{AzureDevops, pr_comment_id, pr_comment_parts, v};
 use crate::http::{Failure, ForgeError, MAX_PAGES, enc};
 use crate::model::*;
 use crate::types::{PrNumber, RepoName};
+use afk_wire::azure::repo as repo_ids;
 use afk_wire::azure::talk::{self, Merge, RefUpdate, Thread};
 use afk_wire::azure::{API_VERSION, BUILD_POLICY_TYPE, DESCRIPTION_MAX, PREVIEW_1};
 use afk_wire::review_bounds::{REVIEW_BODY_BYTES, cut, keep_line_comments};
@@ -108,7 +109,7 @@ impl AzureDevops {
     /// tick's latest list ([`AzureDevops::pr_ci`] finds a head's PR there).
     pub(super) fn active_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         let list = self.pulls_with_status(repo, "active")?;
-        (self.active.lock().unwrap()).insert(repo_key(repo), list.clone());
+        (self.active.lock().unwrap()).insert(repo_ids::key(repo.as_str()), list.clone());
         Ok(list)
     }
 
@@ -196,7 +197,12 @@ impl AzureDevops {
                 .cloned()
         };
         // the tick's list, when a PR there has this head; else a fresh one
-        let listed = self.active.lock().unwrap().get(&repo_key(repo)).cloned();
+        let listed = self
+            .active
+            .lock()
+            .unwrap()
+            .get(&repo_ids::key(repo.as_str()))
+            .cloned();
         let pr = match listed.as_deref().and_then(of_head) {
             Some(p) => Some(p),
             None => of_head(&self.active_pulls(repo)?),
@@ -682,13 +688,7 @@ impl AzureDevops {
 /// The key of a PR's threads in the tick's memory: its repository, as
 /// the config names it in any case, and its number.
 fn threads_key(repo: &RepoName, pr: PrNumber) -> (String, u64) {
-    (repo_key(repo), pr.0)
-}
-
-/// A repository's key in the tick's memory: its name as the config names
-/// it, in any case.
-fn repo_key(repo: &RepoName) -> String {
-    repo.as_str().to_lowercase()
+    (repo_ids::key(repo.as_str()), pr.0)
 }
 
 /// The system comments of the PR's threads, each with what its thread says

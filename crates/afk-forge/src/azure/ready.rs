@@ -8,6 +8,7 @@ use super::{AzureDevops, v};
 use crate::http::{MAX_PAGES, enc};
 use crate::model::*;
 use crate::types::RepoName;
+use afk_wire::azure::repo as repo_ids;
 use afk_wire::azure::{API_VERSION, tags, wiql};
 use anyhow::{Result, anyhow};
 use serde_json::json;
@@ -15,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A project's tagged work items by the repository whose area each is
-/// under (lower-cased), as one tick read them.
+/// under (`repo_ids::key`), as one tick read them.
 pub(super) type Tagged = Arc<HashMap<String, Vec<WorkItem>>>;
 
 impl AzureDevops {
@@ -33,7 +34,7 @@ impl AzureDevops {
         let tagged = self.project_tagged(repo, &r, label)?;
         let mut out = vec![];
         for item in tagged
-            .get(&repo.as_str().to_lowercase())
+            .get(&repo_ids::key(repo.as_str()))
             .into_iter()
             .flatten()
         {
@@ -92,7 +93,7 @@ impl AzureDevops {
             let mut by_repo: HashMap<String, Vec<WorkItem>> = HashMap::new();
             for item in self.batch(repo, &ids)? {
                 if let Some(owner) = self.owner_of(&item) {
-                    by_repo.entry(owner.to_lowercase()).or_default().push(item);
+                    by_repo.entry(repo_ids::key(&owner)).or_default().push(item);
                 }
             }
             Ok(Arc::new(by_repo))
