@@ -1153,7 +1153,9 @@ fn the_status_work_item_is_written_as_escaped_html_with_azure_devops_links_and_n
 /// first; each repository's work items are the ones under its own area.
 /// (A second query, for the in-progress tag, is asked only on a tick that
 /// could dispatch in a repository afk's state shows idle: the forge's tag
-/// is the check that no other run holds it.)
+/// is the check that no other run holds it.) Nothing else is asked twice
+/// either: the armer's identity and the project's ACL, the same for both
+/// repositories, are read once.
 #[test]
 fn a_project_is_asked_one_wiql_query_a_tick_for_all_its_repositories() {
     with_dialect(D, || {
@@ -1183,6 +1185,13 @@ fn a_project_is_asked_one_wiql_query_a_tick_for_all_its_repositories() {
             ready[0]
         );
         assert!(wiql_queries(&sb).len() <= 2, "{:#?}", wiql_queries(&sb));
+        // one person armed both: who they are, and what they hold on the
+        // project (BYPASS_RULES), are read once for the two repositories
+        assert_eq!(
+            super::azure_watch::asked_twice(&sb),
+            vec![],
+            "never a request twice in one tick"
+        );
         // the next tick: both repositories busy, the ready tag's query alone
         sb.clear_requests();
         let (code, _, err) = afk.poll();

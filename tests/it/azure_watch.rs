@@ -1052,7 +1052,7 @@ fn asks_past_the_prompts_bound_are_left_untaken_for_the_next_turn() {
 
 /// The GETs of the tick just run that were asked more than once: (count,
 /// `path?query`).
-fn asked_twice(sb: &Sandbox) -> Vec<(usize, String)> {
+pub(crate) fn asked_twice(sb: &Sandbox) -> Vec<(usize, String)> {
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     for q in sb.requests().iter().filter(|q| q["method"] == "GET") {
         let at = format!(

@@ -178,6 +178,21 @@ pub fn apply_capacity<T: Clone>(
     (winners, rest)
 }
 
+/// Whether the global cut can take no winner of a tick over `repos`
+/// repositories (a winner at most each) whatever their priorities: then
+/// each winner is dispatched as soon as its repository is examined, while
+/// the others are still read, and the tick lasts as long as its reads, not
+/// its reads and then its dispatches. Else every repository is examined
+/// first and [`apply_capacity`] keeps the best.
+pub fn cut_cannot_bind(
+    repos: usize,
+    in_flight: usize,
+    max_in_flight: usize,
+    max_per_tick: usize,
+) -> bool {
+    repos <= max_in_flight.saturating_sub(in_flight).min(max_per_tick)
+}
+
 /// Issue references named on `Blocked by` / `Depends on` lines of a body:
 /// `(Some(owner/repo), N)` or `(None, N)` for the same repo.
 pub fn body_blockers(body: &str) -> Vec<(Option<RepoName>, IssueNumber)> {
@@ -620,6 +635,39 @@ mod tests {
         assert!(take.is_empty());
         let (take, rest) = apply_capacity(w, 0, 10, 10);
         assert_eq!((take.len(), rest.len()), (3, 0));
+    }
+
+    #[test]
+    fn a_winner_is_dispatched_before_every_repo_is_examined_only_when_no_cut_could_take_it() {
+        // (repos, in flight, max_in_flight, max_per_tick, at once)
+        let table = [
+            (50, 0, 50, 50, true),
+            (3, 0, 4, 4, true),
+            (4, 0, 4, 4, true),
+            (5, 0, 4, 4, false),
+            (2, 2, 4, 4, true),
+            (3, 2, 4, 4, false),
+            (1, 5, 4, 4, false),
+            (3, 0, 10, 2, false),
+            (0, 9, 4, 4, true),
+            (1, 0, 0, 4, false),
+        ];
+        for (repos, in_flight, max_in_flight, max_per_tick, want) in table {
+            assert_eq!(
+                cut_cannot_bind(repos, in_flight, max_in_flight, max_per_tick),
+                want,
+                "{repos} repos, {in_flight} in flight, {max_in_flight}/{max_per_tick}"
+            );
+            // at once is the cut's own answer for every count of winners the
+            // repos can have: it takes them all
+            if want {
+                for n in 0..=repos {
+                    let w: Vec<_> = (0..n).map(|i| (i, ri(i as u64 + 1, i as i64))).collect();
+                    let (take, rest) = apply_capacity(w, in_flight, max_in_flight, max_per_tick);
+                    assert_eq!((take.len(), rest.len()), (n, 0));
+                }
+            }
+        }
     }
 
     #[test]

@@ -14,17 +14,31 @@ use std::sync::{Arc, Mutex};
 /// Values by key, each fetched at most once while it succeeds.
 pub(crate) struct Memo<K, V> {
     cells: Mutex<HashMap<K, Arc<Mutex<Option<V>>>>>,
+    /// its fetches go [`crate::http::first_in_line`]: every worker of the
+    /// tick needs them, not one repository's
+    shared: bool,
 }
 
 impl<K: Eq + Hash, V: Clone> Default for Memo<K, V> {
     fn default() -> Self {
         Memo {
             cells: Mutex::new(HashMap::new()),
+            shared: false,
         }
     }
 }
 
 impl<K: Eq + Hash, V: Clone> Memo<K, V> {
+    /// A memory of what the tick's workers all wait for (a project's
+    /// states, afk's own account): its fetches' requests are first in
+    /// line for room under `forge.concurrency`.
+    pub(crate) fn shared() -> Self {
+        Memo {
+            shared: true,
+            ..Memo::default()
+        }
+    }
+
     /// The value of `key`: kept, or `fetch`ed now by this caller alone
     /// (another caller of `key` waits for it, then has what it kept).
     /// `fetch` must not ask this memo for the same key.
@@ -34,7 +48,10 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
         if let Some(v) = slot.as_ref() {
             return Ok(v.clone());
         }
-        let v = fetch()?;
+        let v = match self.shared {
+            true => crate::http::first_in_line(fetch)?,
+            false => fetch()?,
+        };
         *slot = Some(v.clone());
         Ok(v)
     }
@@ -48,6 +65,24 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
     /// Forget every value: a write that may change any of them.
     pub(crate) fn clear(&self) {
         self.cells.lock().unwrap().clear();
+    }
+
+    /// Change every kept value in place: what a write of afk's changed,
+    /// written through instead of read again. A fetch under way is waited
+    /// for, then changed; a key with nothing kept is left to its fetch.
+    pub(crate) fn update(&self, mut change: impl FnMut(&K, &mut V))
+    where
+        K: Clone,
+    {
+        let cells: Vec<(K, Arc<Mutex<Option<V>>>)> = (self.cells.lock().unwrap().iter())
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect();
+        for (key, cell) in cells {
+            let mut slot = cell.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(v) = slot.as_mut() {
+                change(&key, v);
+            }
+        }
     }
 
     /// The value of `key` if one was kept, without fetching or waiting
@@ -95,8 +130,15 @@ mod tests {
         assert_eq!(memo.peek(&"a"), None);
         assert_eq!(memo.get("a", || fetch(Ok(5))).ok(), Some(5));
         assert_eq!(fetched.load(Ordering::SeqCst), 4);
+        // updated, every kept value is changed in place and none fetched
+        memo.update(|k, v| *v += if *k == "a" { 10 } else { 20 });
+        assert_eq!((memo.peek(&"a"), memo.peek(&"b")), (Some(15), Some(23)));
+        assert_eq!(memo.get("a", || fetch(Ok(6))).ok(), Some(15));
+        assert_eq!(fetched.load(Ordering::SeqCst), 4);
         memo.clear();
         assert_eq!((memo.peek(&"a"), memo.peek(&"b")), (None, None));
+        memo.update(|_, v| *v += 1);
+        assert_eq!(memo.peek(&"a"), None, "nothing kept, nothing made");
     }
 
     #[test]

@@ -123,6 +123,9 @@ pub(crate) struct Rate {
     pub(crate) spent: bool,
     /// requests sent and not answered yet
     pub(crate) in_flight: u64,
+    /// requests [`crate::rate::first_in_line`] waiting for room: the
+    /// others wait behind them
+    pub(crate) first_waiting: u64,
     /// the first request goes alone, to learn the limit (GitHub)
     pub(crate) probe: bool,
     /// an answer has come back
@@ -149,6 +152,12 @@ impl Rate {
         }
         self.cap.is_none_or(|cap| self.in_flight < cap)
             && self.remaining.is_none_or(|left| self.in_flight < left)
+    }
+
+    /// Whether a request goes out now: there is room, and it is
+    /// [`crate::rate::first_in_line`] or none such waits for the room.
+    pub(crate) fn may_go(&self, first: bool) -> bool {
+        self.room() && (first || self.first_waiting == 0)
     }
 }
 
@@ -364,6 +373,33 @@ impl Http {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_every_worker_waits_for_takes_the_room_before_one_repositorys_own() {
+        let rate = |in_flight, first_waiting| Rate {
+            in_flight,
+            first_waiting,
+            cap: Some(8),
+            ..Rate::default()
+        };
+        // (in flight, first in line waiting, this one first in line, goes)
+        for (in_flight, waiting, first, goes) in [
+            (0, 0, false, true),
+            (7, 0, false, true),
+            (7, 1, false, false),
+            (7, 1, true, true),
+            (8, 1, true, false),
+            (8, 0, false, false),
+            (0, 3, false, false),
+            (0, 3, true, true),
+        ] {
+            assert_eq!(
+                rate(in_flight, waiting).may_go(first),
+                goes,
+                "{in_flight} in flight, {waiting} waiting first, first: {first}"
+            );
+        }
+    }
 
     #[test]
     fn a_request_goes_out_only_below_the_concurrency_cap_and_the_rate_left() {

@@ -45,4 +45,4 @@ pub use http::{ApiStyle, ConditionalCache, Http, Paging, RateRule, Refresher, Re
 pub use link::next_link;
 pub use paging::MAX_PAGES;
 pub use path::{enc, repo_path};
-pub use rate::reset_text;
+pub use rate::{first_in_line, reset_text};

@@ -19,6 +19,27 @@ impl Drop for InFlight<'_> {
     }
 }
 
+thread_local! {
+    /// How deep this thread is in [`first_in_line`] calls.
+    static FIRST: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// `read` with its requests first in line for room under
+/// `forge.concurrency`: a read that every worker of the tick waits for
+/// (a project's query, its states, afk's own account) goes out before
+/// any one repository's next read that is already waiting.
+pub fn first_in_line<R>(read: impl FnOnce() -> R) -> R {
+    struct Out;
+    impl Drop for Out {
+        fn drop(&mut self) {
+            FIRST.with(|f| f.set(f.get() - 1));
+        }
+    }
+    FIRST.with(|f| f.set(f.get() + 1));
+    let _out = Out;
+    read()
+}
+
 /// The most a tick waits in all for `Retry-After` answers (429, secondary
 /// rate limits); a longer wait is left to the next tick.
 const WAIT_BUDGET: Duration = Duration::from_secs(120);
@@ -210,11 +231,14 @@ impl Http {
 
     /// Wait for room under the rate limit, then count one more request in
     /// flight; Err (the limit is spent) sends nothing.
+    /// A request [`first_in_line`] takes the room before any other waiting.
     pub(crate) fn admit(&self, method: &str, path: &str) -> Result<InFlight<'_>> {
+        let first = FIRST.with(|f| f.get() > 0);
         let mut r = self.rate.lock().unwrap();
-        loop {
+        let mut queued = false;
+        let admitted = loop {
             if r.spent {
-                return Err(self.limited(method, path, None, r.reset));
+                break Err(self.limited(method, path, None, r.reset));
             }
             if let Some(until) = r.not_before {
                 let now = Instant::now();
@@ -224,12 +248,22 @@ impl Http {
                 }
                 r.not_before = None;
             }
-            if r.room() {
+            if r.may_go(first) {
                 r.in_flight += 1;
-                return Ok(InFlight(self));
+                break Ok(InFlight(self));
+            }
+            if first && !queued {
+                r.first_waiting += 1;
+                queued = true;
             }
             r = self.answered.wait(r).unwrap();
+        };
+        if queued {
+            r.first_waiting -= 1;
+            // the others waited on it: they look at the room again
+            self.answered.notify_all();
         }
+        admitted
     }
 
     /// Take `wait` from the tick's wait budget; false when it does not fit.

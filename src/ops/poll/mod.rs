@@ -56,14 +56,18 @@ fn poll<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
     let (reconciled, errs) = claims::reconcile_labels(&t)?;
     errors.extend(errs);
 
-    // 3-5. Per repo, in parallel: list, gate (frozen, budget, locked), pick.
+    // 3-5. Per repo, in parallel: list, gate (frozen, budget, locked), pick;
+    // a winner no cut could take is dispatched at once (step 7).
     let book = crate::budget::book(&t)?;
     let stops = book.stops(&cfg.budget, &cfg.poll.allowlist);
-    let (mut skipped, errs, winners, in_flight) = examine_all(&t, &stops, scope)?;
-    errors.extend(errs);
+    let templates = claims::resolve_templates(&t)?;
+    let began = time::OffsetDateTime::now_utc();
+    let examined = examine_all(&t, &stops, scope, (&book, &templates))?;
+    errors.extend(examined.errors);
+    let mut skipped = examined.skipped;
 
     // 6. The global cut.
-    let take = cut(cfg, winners, in_flight, &mut skipped);
+    let take = cut(cfg, examined.winners, examined.in_flight, &mut skipped);
     log_decisions(&skipped, &take);
     if *scope == Scope::All {
         // a scoped tick saw one repository: the status issue keeps the
@@ -72,8 +76,20 @@ fn poll<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
     }
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
-    let (dispatched, errs) = dispatch_all(&t, &book, &take)?;
-    errors.extend(errs);
+    let results = match examined.dispatched {
+        Some(done) => done,
+        None => fan_out(&take, cfg.forge.concurrency, |(w, _)| {
+            dispatch_one(&t, &book, &templates, w)
+        }),
+    };
+    let mut dispatched = vec![];
+    for (d, e) in results {
+        dispatched.extend(d);
+        errors.extend(e);
+    }
+    if crate::spans::on() {
+        dispatch_spans(&t, &dispatched, &errors, began);
+    }
     record_transient(&t.journal, &errors, TickKind::Poll);
     let errors = tick::one_per_cause(errors);
     let writes = t.writes();
@@ -102,16 +118,35 @@ fn poll<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
 
 type Take = Vec<(examine::Winner, dispatch::ReadyIssue)>;
 
+/// A dispatch's outcome: the run, the error.
+type Outcome = (Option<Dispatched>, Option<ErrorItem>);
+
 /// Repos examined at once per request the client lets be in flight.
 const EXAMINE_PER_REQUEST: usize = 4;
 
+/// What examining every repository found.
+struct Examined {
+    skipped: Vec<Skipped>,
+    errors: Vec<ErrorItem>,
+    winners: Take,
+    /// runs in flight before the tick
+    in_flight: usize,
+    /// each winner's dispatch, in the allowlist's order, when no cut could
+    /// take one (`dispatch::cut_cannot_bind`): each went as soon as its
+    /// repository was examined
+    dispatched: Option<Vec<Outcome>>,
+}
+
 /// Every allowlisted repo, in parallel: its skips, errors and winner; and
-/// how many runs are in flight.
+/// how many runs are in flight. When the global cut can take no winner,
+/// each is dispatched in its repository's worker, at most
+/// `forge.concurrency` at once, while the other repositories are read.
 fn examine_all(
     t: &Tick,
     stops: &[crate::core::spend::Stop],
     scope: &Scope,
-) -> Result<(Vec<Skipped>, Vec<ErrorItem>, Take, usize)> {
+    (book, templates): (&crate::budget::Book, &claims::Templates),
+) -> Result<Examined> {
     let cfg = t.config();
     // the store is let go before the repos are examined: a winner's answers
     // are read against it and kept in it (`facts::Lookup::answers`)
@@ -146,8 +181,16 @@ fn examine_all(
         .filter(|r| scope.has_repo(r))
         .cloned()
         .collect();
+    let p = &cfg.poll;
+    let at_once = dispatch::cut_cannot_bind(
+        repos.len(),
+        in_flight.len(),
+        p.max_in_flight,
+        p.max_per_tick,
+    );
+    let starting = Permits::new(cfg.forge.concurrency);
     let outcomes = fan_out(&repos, width, |repo| {
-        examine::examine_repo(
+        let o = examine::examine_repo(
             t,
             &handled,
             &escalated,
@@ -157,15 +200,59 @@ fn examine_all(
                 busy: busy.contains(repo),
                 over_budget: crate::core::spend::stops_repo(stops, repo),
             },
-        )
+        );
+        let done = match (&o.winner, at_once) {
+            (Some((w, _)), true) => Some(starting.hold(|| dispatch_one(t, book, templates, w))),
+            _ => None,
+        };
+        (o, done)
     });
-    let (mut skipped, mut errors, mut winners) = (vec![], vec![], vec![]);
-    for o in outcomes {
-        skipped.extend(o.skipped);
-        errors.extend(o.errors);
-        winners.extend(o.winner);
+    let mut out = Examined {
+        skipped: vec![],
+        errors: vec![],
+        winners: vec![],
+        in_flight: in_flight.len(),
+        dispatched: at_once.then(Vec::new),
+    };
+    for (o, done) in outcomes {
+        out.skipped.extend(o.skipped);
+        out.errors.extend(o.errors);
+        out.winners.extend(o.winner);
+        if let (Some(all), Some(d)) = (out.dispatched.as_mut(), done) {
+            all.push(d);
+        }
     }
-    Ok((skipped, errors, winners, in_flight.len()))
+    Ok(out)
+}
+
+/// At most `n` holders at once: the dispatches of a tick that starts them
+/// in its repositories' workers, as many as a separate fan-out would.
+struct Permits {
+    left: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl Permits {
+    fn new(n: usize) -> Permits {
+        Permits {
+            left: std::sync::Mutex::new(n.max(1)),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// `f` run while holding a permit, waiting for one if none is left.
+    fn hold<R>(&self, f: impl FnOnce() -> R) -> R {
+        let mut left = self.left.lock().unwrap_or_else(|p| p.into_inner());
+        while *left == 0 {
+            left = self.freed.wait(left).unwrap_or_else(|p| p.into_inner());
+        }
+        *left -= 1;
+        drop(left);
+        let r = f();
+        *self.left.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.freed.notify_one();
+        r
+    }
 }
 
 /// The skips as the status issue shows them (`status_issue`,
@@ -215,35 +302,23 @@ fn cut(
     take
 }
 
-/// Each winner on the template version routing gives it: claimed, started
-/// and labelled.
-fn dispatch_all(
+/// A winner on the template version routing gives it: claimed, started and
+/// labelled; past tick_timeout or after a SIGTERM, not claimed (the next
+/// tick picks it).
+fn dispatch_one(
     t: &Tick,
     book: &crate::budget::Book,
-    take: &Take,
-) -> Result<(Vec<Dispatched>, Vec<ErrorItem>)> {
-    let templates = claims::resolve_templates(t)?;
-    let began = time::OffsetDateTime::now_utc();
-    let results = fan_out(take, t.config().forge.concurrency, |(w, _)| {
-        // past tick_timeout or after a SIGTERM: no new claim (the next tick picks it)
-        if crate::deadline::stopping().is_some() {
-            let why = "not dispatched: the tick is stopping; the next tick picks it".to_string();
-            return (
-                None,
-                Some(ErrorItem::msg(&w.repo, Some(w.issue.number), why)),
-            );
-        }
-        claims::dispatch_one(t, book, templates.route(w), w)
-    });
-    let (mut dispatched, mut errors) = (vec![], vec![]);
-    for (d, e) in results {
-        dispatched.extend(d);
-        errors.extend(e);
+    templates: &claims::Templates,
+    w: &examine::Winner,
+) -> Outcome {
+    if crate::deadline::stopping().is_some() {
+        let why = "not dispatched: the tick is stopping; the next tick picks it".to_string();
+        return (
+            None,
+            Some(ErrorItem::msg(&w.repo, Some(w.issue.number), why)),
+        );
     }
-    if crate::spans::on() {
-        dispatch_spans(t, &dispatched, &errors, began);
-    }
-    Ok((dispatched, errors))
+    claims::dispatch_one(t, book, templates.route(w), w)
 }
 
 /// Each dispatch's `afk.poll` span (SPEC 10.3.6), its error the one the

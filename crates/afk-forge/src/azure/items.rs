@@ -9,6 +9,7 @@ use super::{AzureDevops, v};
 use crate::http::{Failure, ForgeError, MAX_PAGES, enc};
 use crate::model::*;
 use crate::types::{IssueNumber, RepoName};
+use afk_wire::azure::repo as repo_ids;
 use afk_wire::azure::{API_VERSION, COMMENTS_VERSION, EDIT_FIELDS, PREVIEW_1};
 use afk_wire::azure::{area, html, tags, trust as rules, wiql};
 use anyhow::{Result, anyhow};
@@ -423,7 +424,10 @@ impl AzureDevops {
     /// SPEC 2.2.14 and 2.2.18: the tags read at revision R with afk's change
     /// applied (and the state moved, when given), in one patch whose `test`
     /// on `/rev` makes a concurrent change refuse it; read again and tried
-    /// again, at most three times. Never `bypassRules`.
+    /// again, at most three times. Never `bypassRules`. The project's
+    /// tagged items as this tick queried them take the item as written;
+    /// after any other outcome (nothing to write, refused, unknown) they
+    /// are asked again.
     pub(super) fn write_tags(
         &self,
         repo: &RepoName,
@@ -432,13 +436,67 @@ impl AzureDevops {
         remove: &[&str],
         state: Option<&str>,
     ) -> Result<()> {
+        match self.patch_tags(repo, n, add, remove, state) {
+            Ok(Some(written)) => {
+                self.written_through(&written);
+                Ok(())
+            }
+            other => {
+                self.tagged.clear();
+                other.map(|_| ())
+            }
+        }
+    }
+
+    /// The item as afk's write left it, in every tagged list of this
+    /// tick: out of each whose tag it no longer has, in place (or in its
+    /// area's repository's, by id) in each whose tag it has.
+    fn written_through(&self, item: &WorkItem) {
+        let owner = self.owner_of(item);
+        let has = tags::parse(item.text("System.Tags"));
+        self.tagged.update(|(_, project, label), lists| {
+            let lists = std::sync::Arc::make_mut(lists);
+            let ours = (owner.as_deref())
+                .filter(|o| {
+                    o.split('/')
+                        .next()
+                        .unwrap_or("")
+                        .eq_ignore_ascii_case(project)
+                })
+                .filter(|_| tags::has(&has, label))
+                .map(repo_ids::key);
+            for (key, list) in lists.iter_mut() {
+                match list.iter().position(|i| i.id == item.id) {
+                    Some(at) if ours.as_deref() == Some(key.as_str()) => list[at] = item.clone(),
+                    Some(at) => {
+                        list.remove(at);
+                    }
+                    None => {}
+                }
+            }
+            if let Some(key) = ours {
+                let list = lists.entry(key).or_default();
+                if let Err(at) = list.binary_search_by_key(&item.id, |i| i.id) {
+                    list.insert(at, item.clone());
+                }
+            }
+        });
+    }
+
+    /// [`Self::write_tags`]'s patch: the item as written, None when
+    /// nothing needed writing.
+    fn patch_tags(
+        &self,
+        repo: &RepoName,
+        n: IssueNumber,
+        add: &[&str],
+        remove: &[&str],
+        state: Option<&str>,
+    ) -> Result<Option<WorkItem>> {
         let path = v(
             &format!("{}/workitems/{}", self.wit(repo)?, n.0),
             API_VERSION,
         );
-        // the project's tagged items as this tick queried them are stale
-        // from here on, whatever the write answers
-        self.tagged.clear();
         // a first try from the item as this tick read it, then PATCH_TRIES
         // from fresh reads; a read kept from earlier in the tick only ever
         // makes a write happen (the `test` refuses it if stale), never
@@ -456,7 +514,7 @@ impl AzureDevops {
                 if from_kept {
                     continue;
                 }
-                return Ok(());
+                return Ok(None);
             }
             let mut ops = vec![json!({ "op": "test", "path": "/rev", "value": item.rev })];
             if new != read {
@@ -469,7 +527,17 @@ impl AzureDevops {
                 .http
                 .send_typed("PATCH", &path, &json!(ops), JSON_PATCH)
             {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    // what the `test` proved it was, with afk's change
+                    let mut written = item;
+                    written.rev += 1;
+                    let f = &mut written.fields;
+                    f.insert("System.Tags".into(), json!(tags::write(&new)));
+                    if let Some(s) = state {
+                        f.insert("System.State".into(), json!(s));
+                    }
+                    return Ok(Some(written));
+                }
                 Err(e) if stale(&e) => continue,
                 Err(e) => return Err(e),
             }

@@ -46,6 +46,12 @@ pub struct AzureDevops {
     states: Memo<(String, String), Vec<wire::TypeState>>,
     /// each security namespace's actions (their bits by name), once a tick
     namespaces: Memo<String, Vec<wire::Action>>,
+    /// each identity read (by its lower-cased path: an account name, an
+    /// id), once a tick
+    identities: Memo<String, Vec<wire::Identity>>,
+    /// each ACL entry's effective bits (by its lower-cased path: the
+    /// namespace, the token, the descriptor), once a tick
+    acls: Memo<String, Option<(i64, i64)>>,
     /// each project's policy types (by its id), once a tick: the id of the
     /// type named `Status`, if it has one
     policy_types: Memo<String, Option<String>>,
@@ -116,15 +122,17 @@ impl AzureDevops {
             http,
             ids,
             repos: Memo::default(),
-            states: Memo::default(),
+            states: Memo::shared(),
             threads: Memo::default(),
             active: Mutex::default(),
-            tagged: Memo::default(),
-            namespaces: Memo::default(),
-            policy_types: Memo::default(),
+            tagged: Memo::shared(),
+            namespaces: Memo::shared(),
+            identities: Memo::shared(),
+            acls: Memo::shared(),
+            policy_types: Memo::shared(),
             seen: Mutex::new(HashMap::new()),
             logins: Mutex::new(HashMap::new()),
-            me: Memo::default(),
+            me: Memo::shared(),
             setup: setup.clone(),
         }
     }

@@ -100,12 +100,9 @@ impl AzureDevops {
     fn identity_of(&self, login: &str) -> Result<Option<(String, wire::Identity)>> {
         let by_id = |id: &str| -> Result<Option<(String, wire::Identity)>> {
             let path = format!("/_apis/identities?identityIds={}", enc(id));
-            let found: wire::List<Option<wire::Identity>> =
-                self.ids.json("GET", &v(&path, API_VERSION), None)?;
-            Ok(found
-                .value
+            Ok(self
+                .identities(path)?
                 .into_iter()
-                .flatten()
                 .next()
                 .map(|who| (id.to_string(), who)))
         };
@@ -119,9 +116,7 @@ impl AzureDevops {
             "/_apis/identities?searchFilter=AccountName&filterValue={}",
             enc(login)
         );
-        let found: wire::List<Option<wire::Identity>> =
-            self.ids.json("GET", &v(&path, API_VERSION), None)?;
-        let mut exact = found.value.into_iter().flatten().filter(|who| {
+        let mut exact = self.identities(path)?.into_iter().filter(|who| {
             who.unique_name()
                 .is_some_and(|u| u.eq_ignore_ascii_case(login))
         });
@@ -136,8 +131,20 @@ impl AzureDevops {
             .map(|id| (id, who)))
     }
 
+    /// The identities an `identities` read at `path` answers (the
+    /// organization's identity service), once a tick: the repositories of
+    /// a tick armed by one person ask it once.
+    fn identities(&self, path: String) -> Result<Vec<wire::Identity>> {
+        self.identities.get(path.to_ascii_lowercase(), || {
+            let found: wire::List<Option<wire::Identity>> =
+                self.ids.json("GET", &v(&path, API_VERSION), None)?;
+            Ok(found.value.into_iter().flatten().collect())
+        })
+    }
+
     /// The `(effectiveAllow, effectiveDeny)` of `descriptor` on `token` in
-    /// `namespace`; None without an entry or its `extendedInfo`.
+    /// `namespace`; None without an entry or its `extendedInfo`. Once a
+    /// tick for each: one project's repositories share its ACL.
     fn effective(
         &self,
         namespace: &str,
@@ -149,7 +156,14 @@ impl AzureDevops {
             enc(token),
             enc(descriptor)
         );
-        let acls: wire::List<wire::Acl> = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        self.acls.get(path.to_ascii_lowercase(), || {
+            self.read_effective(&path, descriptor)
+        })
+    }
+
+    /// [`Self::effective`]'s read.
+    fn read_effective(&self, path: &str, descriptor: &str) -> Result<Option<(i64, i64)>> {
+        let acls: wire::List<wire::Acl> = self.http.json("GET", &v(path, API_VERSION), None)?;
         let entry = acls.value.iter().find_map(|a| {
             a.aces_dictionary
                 .iter()
