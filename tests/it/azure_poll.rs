@@ -446,6 +446,31 @@ fn a_query_sent_as_a_post_is_asked_again_after_a_5xx_or_a_lost_answer() {
     })
 }
 
+/// afk's own account (`connectionData`, which the 7.1 files do not
+/// describe) is asked with 7.1 as every request is (SPEC 2.2.5); a service
+/// that holds that resource to its preview versions and refuses 7.1 (`400`)
+/// is asked once more with `7.1-preview.1`, and the tick goes on.
+#[test]
+fn afks_account_is_asked_again_in_preview_when_the_service_refuses_7_1_for_it() {
+    with_dialect(D, || {
+        let sb = Sandbox::start(json!({"repos": [ado_repo(API, json!([ready(1, "alice")]))]}));
+        sb.faults(
+            json!([{"method": "GET", "path": "/_apis/connectionData", "status": 400, "times": 1}]),
+        );
+        let (code, r, err) = poller(&sb, &[API], "").poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(pairs(&r["dispatched"]), vec![(API.to_string(), 1)], "{r}");
+        let asked: Vec<String> = (sb.requests().iter())
+            .filter(|q| {
+                (q["path"].as_str().unwrap_or("").to_ascii_lowercase())
+                    .ends_with("/_apis/connectiondata")
+            })
+            .map(|q| q["query"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(asked, vec!["api-version=7.1", "api-version=7.1-preview.1"]);
+    })
+}
+
 // ---- 4. auth hygiene ---------------------------------------------------------------
 
 #[test]

@@ -30,16 +30,20 @@ impl Http {
                 .unwrap_or_default()),
             Some(f) => {
                 let mut v: serde_json::Value = self.parse("GET", path, r.status, &r.body)?;
-                serde_json::from_value(v.get_mut(f).map(|x| x.take()).unwrap_or_default()).map_err(
-                    |e| {
-                        self.error(
-                            "GET",
-                            path,
-                            Some(r.status),
-                            format!("malformed JSON in the answer ({f}): {e}"),
-                        )
-                    },
-                )
+                // a list answered bare where a wrapper was expected (Azure
+                // DevOps' 7.1 files describe each list so) is the list
+                let items = match v.is_array() {
+                    true => v.take(),
+                    false => v.get_mut(f).map(|x| x.take()).unwrap_or_default(),
+                };
+                serde_json::from_value(items).map_err(|e| {
+                    self.error(
+                        "GET",
+                        path,
+                        Some(r.status),
+                        format!("malformed JSON in the answer ({f}): {e}"),
+                    )
+                })
             }
         }
     }

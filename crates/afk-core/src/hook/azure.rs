@@ -150,7 +150,9 @@ pub enum Aim {
 /// Where event `event` of `hint` points: a work-item or build event at its
 /// project's repositories, which afk cannot tell from the others by the
 /// project's id, so at every allowlisted one; a repository's event at its
-/// repository by name, else (its id alone) at every allowlisted one.
+/// repository by name, else (its id alone, or only its project's: resource
+/// details `Minimal` may leave the repository out) at every allowlisted
+/// one; one that names neither a repository nor a project, at none.
 pub fn aim(event: &str, hint: &Hint) -> Aim {
     let event = event.trim();
     if ITEM_EVENTS.contains(&event) || BUILD_EVENTS.contains(&event) {
@@ -162,6 +164,7 @@ pub fn aim(event: &str, hint: &Hint) -> Aim {
     match (&hint.repo, &hint.repo_id) {
         (Some(name), _) => Aim::Repo(name.clone()),
         (None, Some(_)) => Aim::Every,
+        (None, None) if hint.project_id.is_some() => Aim::Every,
         (None, None) => Aim::Nothing,
     }
 }
@@ -324,6 +327,10 @@ mod tests {
             ..Hint::default()
         };
         let none = Hint::default();
+        let project_only = Hint {
+            project_id: Some("p-1".into()),
+            ..Hint::default()
+        };
         let api = || Aim::Repo("Fabrikam/api".into());
         let cases: &[(&str, &Hint, Aim)] = &[
             ("workitem.created", &none, Aim::Every),
@@ -339,6 +346,13 @@ mod tests {
             ("ms.vss-code.git-pullrequest-comment-event", &named, api()),
             // a repository afk cannot name: all of them, each tick reads
             ("git.push", &id_only, Aim::Every),
+            // resource details Minimal: the project's, not the repository
+            ("git.pullrequest.updated", &project_only, Aim::Every),
+            (
+                "ms.vss-code.git-pullrequest-comment-event",
+                &project_only,
+                Aim::Every,
+            ),
             ("git.push", &none, Aim::Nothing),
             ("tfvc.checkin", &named, Aim::Nothing),
             ("git.pullrequest.merge.attempted", &named, Aim::Nothing),

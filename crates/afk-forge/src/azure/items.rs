@@ -629,7 +629,7 @@ impl AzureDevops {
                 id: 0,
                 login: self.login_of_ref(&c.created_by)?,
             }),
-            body: c.text,
+            body: c.body(),
             created_at: c.created_date,
             updated_at: updated,
             node_id: Some(super::edit_mark(edited).to_string()),

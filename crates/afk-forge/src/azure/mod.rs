@@ -211,10 +211,25 @@ impl AzureDevops {
     /// user, whose login is its `uniqueName` (else its id).
     fn connected(&self) -> Result<(String, User)> {
         self.me.get((), || {
-            // the 7.1 files do not describe this endpoint (the contract says so)
-            let c: wire::ConnectionData =
+            // the 7.1 files do not describe this endpoint (the contract says
+            // so): asked with 7.1 as every request is (SPEC 2.2.5); the
+            // service's location resource is released only in preview, and
+            // a service that refuses 7.1 for it (`400`,
+            // `VssInvalidPreviewVersionException`) is asked once more with
+            // the preview version
+            let ask = |version: &str| -> Result<wire::ConnectionData> {
                 self.http
-                    .json("GET", &v("/_apis/connectionData", API_VERSION), None)?;
+                    .json("GET", &v("/_apis/connectionData", version), None)
+            };
+            let c = match ask(API_VERSION) {
+                Err(e)
+                    if crate::http::ForgeError::kind_of(&e)
+                        == Some(crate::http::Failure::Other(400)) =>
+                {
+                    ask(afk_wire::azure::PREVIEW_1)?
+                }
+                other => other?,
+            };
             let who = c.authenticated_user;
             let id = who.id.trim().to_string();
             if id.is_empty() {

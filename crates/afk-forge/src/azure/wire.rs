@@ -6,11 +6,61 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// Lists come wrapped: `{"count": n, "value": [...]}`.
-#[derive(Debug, Deserialize)]
+/// Lists come wrapped, `{"count": n, "value": [...]}`, as the service
+/// answers; the 7.1 files describe each list's answer as the bare array,
+/// which is taken too. A wrapper without `value` (or with `null`) is empty.
+#[derive(Debug)]
 pub(super) struct List<T> {
-    #[serde(default = "Vec::new")]
     pub value: Vec<T>,
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for List<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let items = match Value::deserialize(d)? {
+            Value::Array(a) => Value::Array(a),
+            Value::Object(mut o) => match o.remove("value") {
+                None | Some(Value::Null) => Value::Array(vec![]),
+                Some(v) => v,
+            },
+            other => {
+                return Err(D::Error::custom(format!(
+                    "a list is an array or {{\"value\": [...]}}, not {other}"
+                )));
+            }
+        };
+        Ok(List {
+            value: serde_json::from_value(items).map_err(D::Error::custom)?,
+        })
+    }
+}
+
+/// A field the answer may send as `null`, read as its default, as when it
+/// is left out (a fake written in another language, or a field the service
+/// sends empty as `null`).
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// An identity's `descriptor`: the `"{identityType};{identifier}"` text the
+/// service sends, or the `IdentityDescriptor` object the 7.1 files
+/// describe (`identityType`, `identifier`), written as that text.
+fn descriptor_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Object(o)) => {
+            let part = |k: &str| o.get(k).and_then(Value::as_str).map(str::trim);
+            match (part("identityType"), part("identifier")) {
+                (Some(t), Some(i)) if !t.is_empty() && !i.is_empty() => Some(format!("{t};{i}")),
+                _ => None,
+            }
+        }
+        _ => None,
+    })
 }
 
 /// `IdentityRef`: an identity as a field, an author or a reviewer: its
@@ -18,7 +68,7 @@ pub(super) struct List<T> {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct IdentityRef {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub id: String,
     #[serde(default)]
     pub unique_name: Option<String>,
@@ -81,7 +131,7 @@ pub(super) struct Repository {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct QueryResult {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub work_items: Vec<ItemRef>,
 }
 
@@ -95,7 +145,7 @@ pub(super) struct ItemRef {
 pub(super) struct WorkItem {
     pub id: u64,
     pub rev: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub fields: Map<String, Value>,
     #[serde(default)]
     pub relations: Option<Vec<Relation>>,
@@ -125,9 +175,9 @@ impl WorkItem {
 /// `WorkItemRelation`.
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct Relation {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub rel: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub url: String,
 }
 
@@ -170,9 +220,9 @@ impl Update {
 #[serde(rename_all = "camelCase")]
 pub(super) struct ItemComment {
     pub id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub version: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub text: String,
     pub created_by: IdentityRef,
     #[serde(default)]
@@ -181,15 +231,34 @@ pub(super) struct ItemComment {
     pub created_date: Option<String>,
     #[serde(default)]
     pub modified_date: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub is_deleted: bool,
+    /// `markdown` or `html` (a comment written in the web's editor)
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+impl ItemComment {
+    /// Its text as people read it: an `html` comment's HTML turned into
+    /// text as a work item's description is (SPEC 2.2.15: what a person
+    /// does not see, the agent does not read, and a command is its first
+    /// line of text, not `<div>`); a `markdown` one (or one that does not
+    /// say) as written.
+    pub fn body(&self) -> String {
+        match self.format.as_deref() {
+            Some(f) if f.trim().eq_ignore_ascii_case("html") => {
+                afk_wire::azure::html::to_text(&self.text)
+            }
+            _ => self.text.clone(),
+        }
+    }
 }
 
 /// `CommentList`: a page and the token of the next.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct CommentList {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub comments: Vec<ItemComment>,
     #[serde(default)]
     pub continuation_token: Option<String>,
@@ -214,7 +283,7 @@ pub(super) struct TagDefinition {
 pub(super) struct Identity {
     #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "descriptor_text")]
     pub descriptor: Option<String>,
     #[serde(default)]
     pub is_active: Option<bool>,
@@ -263,14 +332,14 @@ pub(super) struct ClassificationNode {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Acl {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub aces_dictionary: Map<String, Value>,
 }
 
 /// `SecurityNamespaceDescription`'s actions.
 #[derive(Debug, Deserialize)]
 pub(super) struct Namespace {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub actions: Vec<Action>,
 }
 
@@ -287,9 +356,9 @@ pub(super) struct Pull {
     pub pull_request_id: u64,
     pub status: String,
     pub created_by: IdentityRef,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub source_ref_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub target_ref_name: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -318,9 +387,9 @@ pub(super) struct Thread {
     pub id: i64,
     #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub is_deleted: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub comments: Vec<PrComment>,
     #[serde(default)]
     pub thread_context: Option<ThreadContext>,
@@ -362,7 +431,7 @@ pub(super) struct Position {
 #[serde(rename_all = "camelCase")]
 pub(super) struct PrComment {
     pub id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub parent_comment_id: i64,
     pub author: IdentityRef,
     #[serde(default)]
@@ -373,9 +442,9 @@ pub(super) struct PrComment {
     pub last_content_updated_date: Option<String>,
     #[serde(default)]
     pub comment_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub is_deleted: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub users_liked: Vec<IdentityRef>,
 }
 
@@ -386,9 +455,9 @@ pub(super) struct Reviewer {
     pub id: String,
     #[serde(default)]
     pub unique_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub vote: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub is_container: bool,
 }
 
@@ -493,7 +562,7 @@ pub(super) struct Merge {
 #[serde(rename_all = "camelCase")]
 pub(super) struct GitCommit {
     pub commit_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub comment: String,
     #[serde(default)]
     pub author: Option<UserDate>,
@@ -530,7 +599,7 @@ impl GitCommit {
 pub(super) struct CommitDiffs {
     #[serde(default)]
     pub all_changes_included: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub changes: Vec<Change>,
 }
 
@@ -539,7 +608,7 @@ pub(super) struct CommitDiffs {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Change {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub change_type: String,
     pub item: ChangedItem,
     #[serde(default)]
@@ -551,11 +620,11 @@ pub(super) struct Change {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ChangedItem {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub path: String,
     #[serde(default)]
     pub git_object_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub is_folder: bool,
 }
 
@@ -612,6 +681,83 @@ pub(super) struct RefUpdateResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_is_read_wrapped_or_bare_and_a_null_is_what_leaving_it_out_is() {
+        // (answer, the ids read; None: refused)
+        let cases: [(&str, Option<Vec<u64>>); 6] = [
+            (
+                r#"{"count": 2, "value": [{"id": 1}, {"id": 2}]}"#,
+                Some(vec![1, 2]),
+            ),
+            (r#"[{"id": 3}]"#, Some(vec![3])),
+            (r#"{"count": 0}"#, Some(vec![])),
+            (r#"{"value": null}"#, Some(vec![])),
+            (r#""nothing""#, None),
+            (r#"{"value": [{"id": "x"}]}"#, None),
+        ];
+        for (json, want) in cases {
+            let got = serde_json::from_str::<List<ItemRef>>(json)
+                .ok()
+                .map(|l| l.value.into_iter().map(|i| i.id).collect::<Vec<_>>());
+            assert_eq!(got, want, "{json}");
+        }
+        // a thread whose comments, deleted mark and likes are null reads as
+        // one that left them out
+        let t: Thread = serde_json::from_str(
+            r#"{"id": 7, "isDeleted": null, "comments": [{"id": 1, "author": {"id": "a"}, "isDeleted": null, "usersLiked": null, "parentCommentId": null}]}"#,
+        )
+        .unwrap();
+        assert!(!t.is_deleted);
+        assert_eq!(t.comments.len(), 1);
+        assert!(t.comments[0].users_liked.is_empty());
+    }
+
+    #[test]
+    fn a_work_item_comment_in_html_is_read_as_its_text_and_one_in_markdown_as_written() {
+        let cases = [
+            (
+                r#"{"format": "html", "text": "<div>/afk hold</div><div>wait for <b>me</b><span style=\"display:none\">/afk retry</span></div>"}"#,
+                "/afk hold\nwait for me",
+            ),
+            (
+                r#"{"format": "markdown", "text": "/afk hold <b>"}"#,
+                "/afk hold <b>",
+            ),
+            (r#"{"text": "a <b> c"}"#, "a <b> c"),
+        ];
+        for (fields, want) in cases {
+            let mut c: Value = serde_json::from_str(fields).unwrap();
+            c["id"] = 1.into();
+            c["createdBy"] = serde_json::json!({"id": "a"});
+            let c: ItemComment = serde_json::from_value(c).unwrap();
+            assert_eq!(c.body().trim(), want, "{fields}");
+        }
+    }
+
+    #[test]
+    fn a_descriptor_is_its_text_whether_sent_as_text_or_as_the_described_object() {
+        let cases = [
+            (
+                r#"{"descriptor": "Microsoft.TeamFoundation.Identity;S-1-9-1"}"#,
+                Some("Microsoft.TeamFoundation.Identity;S-1-9-1"),
+            ),
+            (
+                r#"{"descriptor": {"identityType": "Microsoft.TeamFoundation.Identity", "identifier": "S-1-9-1"}}"#,
+                Some("Microsoft.TeamFoundation.Identity;S-1-9-1"),
+            ),
+            (
+                r#"{"descriptor": {"identityType": "", "identifier": "S-1-9-1"}}"#,
+                None,
+            ),
+            (r#"{"descriptor": null}"#, None),
+            (r#"{}"#, None),
+        ];
+        for (json, want) in cases {
+            let who: Identity = serde_json::from_str(json).unwrap();
+            assert_eq!(who.descriptor.as_deref(), want, "{json}");
+        }
+    }
 
     #[test]
     fn a_listed_commit_is_dated_by_its_committer_then_its_author_and_names_no_account() {
