@@ -297,7 +297,15 @@ fn azure_hook_another_event_or_repository_is_202_and_ignored() {
                 "ignored: event \"tfvc.checkin\" is none afk uses",
             ),
             (
-                event("git.push", 2, json!({})),
+                // neither a repository nor a project (with only the
+                // project's id, resource details Minimal, every allowlisted
+                // repository's watch starts)
+                {
+                    let mut e: Value =
+                        serde_json::from_str(&event("git.push", 2, json!({}))).unwrap();
+                    e.as_object_mut().unwrap().remove("resourceContainers");
+                    e.to_string()
+                },
                 "ignored: event \"git.push\" names no repository",
             ),
         ];

@@ -286,7 +286,7 @@ impl AzureDevops {
         let mut out = vec![];
         for u in &updates {
             let by = self.login_of_ref(&u.revised_by)?;
-            let at = u.revised_date.clone();
+            let at = u.at();
             let event = |kind, label: Option<String>, actor: String| TimelineEvent {
                 id: u.rev,
                 kind,

@@ -201,6 +201,20 @@ pub(super) struct Update {
 }
 
 impl Update {
+    /// When this revision was made: its `System.ChangedDate`'s new value
+    /// (each revision sets it). `revisedDate` is when the revision was
+    /// superseded (the next one's date; the latest's is 9999-01-01), so it
+    /// is taken only when earlier than that end of time and the change does
+    /// not say.
+    pub fn at(&self) -> Option<String> {
+        if let Some((_, Some(new))) = self.change("System.ChangedDate") {
+            return Some(new.to_string());
+        }
+        self.revised_date
+            .clone()
+            .filter(|d| !d.trim_start().starts_with("9999"))
+    }
+
     /// A field's `(oldValue, newValue)` as text, when this update changed it.
     pub fn change(&self, name: &str) -> Option<(Option<&str>, Option<&str>)> {
         let f = self.fields.as_ref()?.get(name)?;
@@ -732,6 +746,29 @@ mod tests {
             c["createdBy"] = serde_json::json!({"id": "a"});
             let c: ItemComment = serde_json::from_value(c).unwrap();
             assert_eq!(c.body().trim(), want, "{fields}");
+        }
+    }
+
+    #[test]
+    fn a_revision_is_dated_by_its_changed_date_never_by_the_end_of_time() {
+        let cases = [
+            (
+                r#"{"rev": 2, "revisedBy": {"id": "a"}, "revisedDate": "9999-01-01T00:00:00Z",
+                    "fields": {"System.ChangedDate": {"oldValue": "2026-03-01T10:00:00Z", "newValue": "2026-03-02T10:00:00Z"}}}"#,
+                Some("2026-03-02T10:00:00Z"),
+            ),
+            (
+                r#"{"rev": 1, "revisedBy": {"id": "a"}, "revisedDate": "2026-03-02T10:00:00Z", "fields": {}}"#,
+                Some("2026-03-02T10:00:00Z"),
+            ),
+            (
+                r#"{"rev": 3, "revisedBy": {"id": "a"}, "revisedDate": "9999-01-01T00:00:00Z"}"#,
+                None,
+            ),
+        ];
+        for (json, want) in cases {
+            let u: Update = serde_json::from_str(json).unwrap();
+            assert_eq!(u.at().as_deref(), want, "{json}");
         }
     }
 
