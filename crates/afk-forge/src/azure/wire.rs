@@ -1,3 +1,4 @@
+// One file: the answers' shapes afk reads (~700 lines), and the table tests of how each is read beside them
 //! The shapes of `contracts/azure-devops-7.1-subset.json` afk reads, only
 //! the fields it reads. A field a rule needs and the answer lacks is that
 //! request's error where the rule says so (SPEC 2.2.34), never a default
