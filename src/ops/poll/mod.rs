@@ -79,7 +79,7 @@ fn poll<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
     let results = match examined.dispatched {
         Some(done) => done,
         None => fan_out(&take, cfg.forge.concurrency, |(w, _)| {
-            dispatch_one(&t, &book, &templates, w)
+            dispatch_routed(&t, &book, &templates, w)
         }),
     };
     let mut dispatched = vec![];
@@ -202,7 +202,7 @@ fn examine_all(
             },
         );
         let done = match (&o.winner, at_once) {
-            (Some((w, _)), true) => Some(starting.hold(|| dispatch_one(t, book, templates, w))),
+            (Some((w, _)), true) => Some(starting.hold(|| dispatch_routed(t, book, templates, w))),
             _ => None,
         };
         (o, done)
@@ -305,7 +305,7 @@ fn cut(
 /// A winner on the template version routing gives it: claimed, started and
 /// labelled; past tick_timeout or after a SIGTERM, not claimed (the next
 /// tick picks it).
-fn dispatch_one(
+fn dispatch_routed(
     t: &Tick,
     book: &crate::budget::Book,
     templates: &claims::Templates,
