@@ -75,11 +75,12 @@ const CONCURRENCY: usize = 8;
 /// list ready, list in-progress, timeline, permission, dependencies, labels, add label.
 const CHAIN: usize = 7;
 /// Azure DevOps' list of a repo's work items with a tag, one request after
-/// another: the repository, the states of the five default work-item types
-/// (read at once; the closed ones are left out of the query), the WIQL
-/// query (the project's, once a tick for all its repositories), the batch
-/// reads of what it found (at once).
-const AZURE_LIST_CHAIN: usize = 1 + 1 + 1 + 1;
+/// another: the states of the five default work-item types (read at once;
+/// the closed ones are left out of the query), the WIQL query (the
+/// project's, once a tick for all its repositories), the batch reads of
+/// what it found (at once). The repository is read beside them: the query
+/// names the project without it.
+const AZURE_LIST_CHAIN: usize = 1 + 1 + 1;
 /// A dispatch's chain on Azure DevOps: the ready list, then the in-progress
 /// query (nothing found: no batch read), the item's updates, afk's account
 /// (`connectionData`), the revisions that added a tag (who armed it: read at
@@ -444,6 +445,26 @@ fn trace(reqs: &[Value]) {
             .or_default() += 1;
     }
     println!("  asked: {kinds:?}");
+    // `AFK_BENCH_TRACE=when`: each request's arrival, in ms from the first
+    if std::env::var_os("AFK_BENCH_TRACE").is_some_and(|v| v == "when") {
+        let t0 = reqs
+            .iter()
+            .filter_map(|q| q["at_ms"].as_u64())
+            .min()
+            .unwrap_or(0);
+        for q in reqs {
+            let path = q["path"].as_str().unwrap_or("");
+            let word = path
+                .rsplit('/')
+                .find(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
+                .unwrap_or("");
+            println!(
+                "    {:>5} {} {word}",
+                q["at_ms"].as_u64().unwrap_or(0) - t0,
+                q["method"].as_str().unwrap_or("")
+            );
+        }
+    }
 }
 
 /// GitLab's throttle (the sandbox's, as GitLab.com's: every request counts)
@@ -565,11 +586,41 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         admin("DELETE", "/requests", None);
         unlimited(&admin, dialect);
         let t = Instant::now();
+        let epoch = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64)
+        };
+        // this process's CPU (the tick's and the sandbox's threads, and
+        // the children waited for), in clock ticks of 10 ms
+        let cpu = || {
+            let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+            let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<u64> = after
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            // fields 14-17 (utime stime cutime cstime), counted from the state
+            f.get(10..14).map_or(0, |v| v.iter().sum::<u64>()) * 10
+        };
+        let cpu0 = cpu();
+        let began = epoch();
         let tick = poll::tick(&ctx, &afk::ops::Scope::All).unwrap().done();
         let wall = t.elapsed().as_secs_f64() * 1e3;
+        let ended = epoch();
         assert_eq!(tick.code, 0, "{}", tick.report);
         let log = admin("GET", "/requests", None);
         let reqs = log.as_array().unwrap();
+        if std::env::var_os("AFK_BENCH_TRACE").is_some_and(|v| v == "when") {
+            let at = reqs.iter().filter_map(|q| q["at_ms"].as_u64());
+            let (first, last) = (at.clone().min().unwrap_or(began), at.max().unwrap_or(ended));
+            println!(
+                "  before the first request {} ms; after the last one's answer {} ms; CPU {} ms",
+                first - began,
+                ended.saturating_sub(last + LATENCY_MS),
+                cpu() - cpu0
+            );
+        }
         let n = reqs.len();
         let writes = reqs.iter().filter(|r| is_write(r)).count();
         let costly = tick.report["costly_requests"].as_u64().unwrap_or(0) as usize;

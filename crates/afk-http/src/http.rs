@@ -115,7 +115,7 @@ pub(crate) struct Renewal {
 }
 
 /// The primary rate limit as the answers report it.
-#[derive(Default, Debug, Clone, Copy)]
+#[derive(Default, Debug, Clone)]
 pub(crate) struct Rate {
     pub(crate) remaining: Option<u64>,
     pub(crate) reset: Option<u64>,
@@ -123,9 +123,12 @@ pub(crate) struct Rate {
     pub(crate) spent: bool,
     /// requests sent and not answered yet
     pub(crate) in_flight: u64,
-    /// requests [`crate::rate::first_in_line`] waiting for room: the
-    /// others wait behind them
-    pub(crate) first_waiting: u64,
+    /// the requests waiting for room, in the order they go
+    /// ([`Rate::join`]): those [`crate::rate::first_in_line`] first, each
+    /// kind in the order it came
+    pub(crate) queue: std::collections::BTreeSet<Ticket>,
+    /// the next request's place in the order it came
+    pub(crate) tickets: u64,
     /// the first request goes alone, to learn the limit (GitHub)
     pub(crate) probe: bool,
     /// an answer has come back
@@ -154,11 +157,50 @@ impl Rate {
             && self.remaining.is_none_or(|left| self.in_flight < left)
     }
 
-    /// Whether a request goes out now: there is room, and it is
-    /// [`crate::rate::first_in_line`] or none such waits for the room.
-    pub(crate) fn may_go(&self, first: bool) -> bool {
-        self.room() && (first || self.first_waiting == 0)
+    /// A request's place among those waiting for room: behind every one
+    /// [`crate::rate::first_in_line`] when it is not, then behind every
+    /// one of an earlier chain of work ([`crate::rate::in_chain`]; none:
+    /// the last), then behind those of its chain that came before it. It
+    /// leaves with [`Rate::leave`].
+    pub(crate) fn join(&mut self, first: bool, chain: Option<u64>) -> Ticket {
+        let t = Ticket {
+            later_kind: !first,
+            chain: chain.unwrap_or(u64::MAX),
+            came: self.tickets,
+        };
+        self.tickets += 1;
+        self.queue.insert(t);
+        t
     }
+
+    /// `t` is no longer waiting (it went out, or it gave up).
+    pub(crate) fn leave(&mut self, t: Ticket) {
+        self.queue.remove(&t);
+    }
+
+    /// Whether the request holding `t` goes out now: it is the next in
+    /// line, and there is room. While a read first in line
+    /// is under way (`reserving`), one not first in line leaves it a place
+    /// under a cap of two or more, so its next request never waits for a
+    /// round trip of the others to end (a request in flight is then always
+    /// there to wake the one that waits).
+    pub(crate) fn may_go(&self, t: Ticket, reserving: bool) -> bool {
+        let kept = reserving
+            && t.later_kind
+            && self
+                .cap
+                .is_some_and(|cap| cap >= 2 && self.in_flight + 1 >= cap);
+        self.queue.first() == Some(&t) && self.room() && !kept
+    }
+}
+
+/// A waiting request's place ([`Rate::join`]): ordered by its kind (first
+/// in line before the rest), then by its chain, then by when it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Ticket {
+    later_kind: bool,
+    chain: u64,
+    came: u64,
 }
 
 pub struct Http {
@@ -376,29 +418,72 @@ mod tests {
 
     #[test]
     fn a_read_every_worker_waits_for_takes_the_room_before_one_repositorys_own() {
-        let rate = |in_flight, first_waiting| Rate {
-            in_flight,
-            first_waiting,
-            cap: Some(8),
-            ..Rate::default()
-        };
-        // (in flight, first in line waiting, this one first in line, goes)
-        for (in_flight, waiting, first, goes) in [
-            (0, 0, false, true),
-            (7, 0, false, true),
-            (7, 1, false, false),
-            (7, 1, true, true),
-            (8, 1, true, false),
-            (8, 0, false, false),
-            (0, 3, false, false),
-            (0, 3, true, true),
+        // (in flight, the cap, this one first in line, such a read under
+        // way, it goes): the next in line, alone in the queue
+        for (in_flight, cap, first, under_way, goes) in [
+            (0, Some(8), false, false, true),
+            (7, Some(8), false, false, true),
+            (8, Some(8), false, false, false),
+            (8, Some(8), true, true, false),
+            (7, Some(8), true, true, true),
+            // one under way keeps the last place for its next request
+            (6, Some(8), false, true, true),
+            (7, Some(8), false, true, false),
+            // a cap of one keeps no place (nothing else could ever go);
+            // no cap needs none
+            (0, Some(1), false, true, true),
+            (1, Some(1), false, true, false),
+            (1, Some(2), false, true, false),
+            (0, Some(2), false, true, true),
+            (100, None, false, true, true),
         ] {
+            let mut r = Rate {
+                in_flight,
+                cap,
+                ..Rate::default()
+            };
+            let t = r.join(first, None);
             assert_eq!(
-                rate(in_flight, waiting).may_go(first),
+                r.may_go(t, under_way),
                 goes,
-                "{in_flight} in flight, {waiting} waiting first, first: {first}"
+                "{in_flight} in flight, cap {cap:?}, first: {first}, under way: {under_way}"
             );
         }
+        // the requests waiting go in their turn: those first in line before
+        // the rest, then an earlier chain's before a later one's (none: the
+        // last), then in the order they came, whatever gave up
+        let mut r = Rate {
+            cap: Some(1),
+            ..Rate::default()
+        };
+        // (first in line, chain), in the order they came
+        let kinds = [
+            (false, Some(5)),
+            (false, None),
+            (true, Some(9)),
+            (false, Some(2)),
+            (true, None),
+            (false, Some(5)),
+            (false, Some(2)),
+            (false, None),
+        ];
+        let tickets: Vec<Ticket> = (kinds.iter())
+            .map(|&(first, chain)| r.join(first, chain))
+            .collect();
+        r.leave(tickets[6]);
+        let mut went = vec![];
+        while let Some(next) = (0..kinds.len()).find(|&i| r.may_go(tickets[i], false)) {
+            went.push(next);
+            r.leave(tickets[next]);
+        }
+        assert_eq!(went, vec![2, 4, 3, 0, 5, 1, 7]);
+        // a room taken holds the next in line back, and it alone goes after
+        let t = r.join(false, None);
+        let behind = r.join(false, None);
+        r.in_flight = 1;
+        assert!(!r.may_go(t, false) && !r.may_go(behind, false));
+        r.in_flight = 0;
+        assert!(r.may_go(t, false) && !r.may_go(behind, false));
     }
 
     #[test]

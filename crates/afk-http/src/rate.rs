@@ -7,6 +7,7 @@
 use crate::failure::Failure;
 use crate::http::{Http, Rate, RateRule};
 use anyhow::Result;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// One request in flight under the rate limit; answered (or failed) when dropped.
@@ -22,22 +23,75 @@ impl Drop for InFlight<'_> {
 thread_local! {
     /// How deep this thread is in [`first_in_line`] calls.
     static FIRST: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// The chain of work this thread's requests are part of ([`in_chain`]).
+    static CHAIN: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// The chains handed out so far ([`new_chains`]).
+static CHAINS: AtomicU64 = AtomicU64::new(0);
+
+/// `n` new chains' stamps, the first of them: a [`crate::fan_out`]'s items,
+/// in their order.
+pub(crate) fn new_chains(n: usize) -> u64 {
+    CHAINS.fetch_add(n as u64, Ordering::SeqCst)
+}
+
+/// The chain this thread's requests are part of, if any.
+pub(crate) fn chain() -> Option<u64> {
+    CHAIN.with(|c| c.get())
+}
+
+/// `work` as chain `stamp`: among the requests waiting for room, an
+/// earlier chain's go before a later one's ([`crate::http::Rate::join`]).
+/// A [`crate::fan_out`] gives each of its items a chain in their order, so
+/// a tick finishes one repository's work (its dispatch, whose local work
+/// then runs beside the others' requests) before it starts the next
+/// one's, rather than all of them at the end.
+pub(crate) fn in_chain<R>(stamp: u64, work: impl FnOnce() -> R) -> R {
+    struct Out(Option<u64>);
+    impl Drop for Out {
+        fn drop(&mut self) {
+            CHAIN.with(|c| c.set(self.0));
+        }
+    }
+    let _out = Out(CHAIN.with(|c| c.replace(Some(stamp))));
+    work()
 }
 
 /// `read` with its requests first in line for room under
 /// `forge.concurrency`: a read that every worker of the tick waits for
 /// (a project's query, its states, afk's own account) goes out before
 /// any one repository's next read that is already waiting.
+/// While such a read is under way its next request finds a place free too:
+/// every other request leaves one place under `forge.concurrency` to it.
 pub fn first_in_line<R>(read: impl FnOnce() -> R) -> R {
     struct Out;
     impl Drop for Out {
         fn drop(&mut self) {
             FIRST.with(|f| f.set(f.get() - 1));
+            if !is_first_in_line() {
+                IN_LINE.fetch_sub(1, Ordering::SeqCst);
+            }
         }
+    }
+    if !is_first_in_line() {
+        IN_LINE.fetch_add(1, Ordering::SeqCst);
     }
     FIRST.with(|f| f.set(f.get() + 1));
     let _out = Out;
     read()
+}
+
+/// The threads inside a [`first_in_line`] read now, any client's: while
+/// there is one, a request not first in line leaves a place free for it
+/// ([`crate::http::Rate::may_go`]).
+static IN_LINE: AtomicU64 = AtomicU64::new(0);
+
+/// Whether this thread's requests are [`first_in_line`] now: a
+/// [`crate::fan_out`] started inside such a read gives its workers the
+/// same standing.
+pub(crate) fn is_first_in_line() -> bool {
+    FIRST.with(|f| f.get() > 0)
 }
 
 /// The most a tick waits in all for `Retry-After` answers (429, secondary
@@ -184,7 +238,7 @@ impl Http {
         }
         let newly_slowed = h.slows && !r.slowed;
         r.slowed |= h.slows;
-        let out = *r;
+        let out = r.clone();
         drop(r);
         if newly_slowed {
             afk_host::log::warn(&format!(
@@ -231,11 +285,11 @@ impl Http {
 
     /// Wait for room under the rate limit, then count one more request in
     /// flight; Err (the limit is spent) sends nothing.
-    /// A request [`first_in_line`] takes the room before any other waiting.
+    /// Requests go in the order they came ([`Rate::join`]), those
+    /// [`first_in_line`] before the rest.
     pub(crate) fn admit(&self, method: &str, path: &str) -> Result<InFlight<'_>> {
-        let first = FIRST.with(|f| f.get() > 0);
         let mut r = self.rate.lock().unwrap();
-        let mut queued = false;
+        let me = r.join(is_first_in_line(), chain());
         let admitted = loop {
             if r.spent {
                 break Err(self.limited(method, path, None, r.reset));
@@ -248,19 +302,15 @@ impl Http {
                 }
                 r.not_before = None;
             }
-            if r.may_go(first) {
+            if r.may_go(me, IN_LINE.load(Ordering::SeqCst) > 0) {
                 r.in_flight += 1;
                 break Ok(InFlight(self));
             }
-            if first && !queued {
-                r.first_waiting += 1;
-                queued = true;
-            }
             r = self.answered.wait(r).unwrap();
         };
-        if queued {
-            r.first_waiting -= 1;
-            // the others waited on it: they look at the room again
+        r.leave(me);
+        if !r.queue.is_empty() {
+            // the next in line looks at the room again
             self.answered.notify_all();
         }
         admitted
@@ -517,7 +567,7 @@ mod tests {
             let resp = answer(&format!("{ok}{headers}\r\n"));
             h.note_rate(&resp);
             h.hold_after(&resp);
-            let r = *h.rate.lock().unwrap();
+            let r = h.rate.lock().unwrap().clone();
             assert_eq!(
                 (r.slowed, r.not_before.is_some(), r.spent),
                 want,

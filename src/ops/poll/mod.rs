@@ -122,7 +122,7 @@ type Take = Vec<(examine::Winner, dispatch::ReadyIssue)>;
 type Outcome = (Option<Dispatched>, Option<ErrorItem>);
 
 /// Repos examined at once per request the client lets be in flight.
-const EXAMINE_PER_REQUEST: usize = 4;
+const EXAMINE_PER_REQUEST: usize = 8;
 
 /// What examining every repository found.
 struct Examined {

@@ -85,12 +85,22 @@ impl AzureDevops {
         Ok(format!("{}/wit", self.apis(repo)?))
     }
 
+    /// `/{project}/_apis/wit` as the project's reads name it
+    /// ([`AzureDevops::project_ref`]): no repository's answer waited for.
+    fn project_wit(&self, repo: &RepoName) -> Result<String> {
+        Ok(format!("/{}/_apis/wit", enc(&self.project_ref(repo)?)))
+    }
+
     /// A type's states and their categories in `repo`'s project, once a tick.
     pub(super) fn type_states(&self, repo: &RepoName, kind: &str) -> Result<Vec<wire::TypeState>> {
-        let project = self.repository(repo)?.project.id;
+        let project = self.project_ref(repo)?.to_lowercase();
         let key = (project, kind.to_lowercase());
         self.states.get(key, || {
-            let path = format!("{}/workitemtypes/{}/states", self.wit(repo)?, enc(kind));
+            let path = format!(
+                "{}/workitemtypes/{}/states",
+                self.project_wit(repo)?,
+                enc(kind)
+            );
             let list: wire::List<wire::TypeState> =
                 self.http.json("GET", &v(&path, API_VERSION), None)?;
             Ok(list.value)
@@ -206,7 +216,10 @@ impl AzureDevops {
     /// fields afk uses, in the ids' order; an item the account cannot read
     /// is left out (`errorPolicy: "omit"`).
     pub(super) fn batch(&self, repo: &RepoName, ids: &[u64]) -> Result<Vec<WorkItem>> {
-        let path = v(&format!("{}/workitemsbatch", self.wit(repo)?), API_VERSION);
+        let path = v(
+            &format!("{}/workitemsbatch", self.project_wit(repo)?),
+            API_VERSION,
+        );
         let chunks: Vec<&[u64]> = ids.chunks(wiql::BATCH).collect();
         let read = crate::fan_out(&chunks, BATCHES_AT_ONCE, |chunk| {
             let body = json!({ "ids": chunk, "fields": FIELDS, "errorPolicy": "omit" });

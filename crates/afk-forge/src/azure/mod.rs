@@ -42,7 +42,10 @@ pub struct AzureDevops {
     /// each allowlisted repository as first read this tick, by its
     /// lower-cased `project/repository`
     repos: Memo<String, wire::Repository>,
-    /// each `(project id, type)`'s states and their categories, once a tick
+    /// each project's name in the work-item reads' paths (by its name as
+    /// configured, lower-cased), the same all tick ([`AzureDevops::project_ref`])
+    projects: Memo<String, String>,
+    /// each `(project, type)`'s states and their categories, once a tick
     states: Memo<(String, String), Vec<wire::TypeState>>,
     /// each security namespace's actions (their bits by name), once a tick
     namespaces: Memo<String, Vec<wire::Action>>,
@@ -122,6 +125,7 @@ impl AzureDevops {
             http,
             ids,
             repos: Memo::default(),
+            projects: Memo::default(),
             states: Memo::shared(),
             threads: Memo::default(),
             active: Mutex::default(),
@@ -180,6 +184,22 @@ impl AzureDevops {
                 "forge: {repo} is named {now} now (renamed); afk writes nothing there while poll.allowlist names {repo}"
             )),
         }
+    }
+
+    /// The project of `repo` as its work items' reads name it (SPEC
+    /// 2.2.9's query, the states, the batch reads: "project ID or project
+    /// name"): the project id its repository's first read recorded (SPEC
+    /// 2.2.3), else its name as the allowlist gives it, the same for every
+    /// read of the tick. No repository's answer is waited for, so a
+    /// project's query goes out beside its repositories' first reads.
+    pub(super) fn project_ref(&self, repo: &RepoName) -> Result<String> {
+        self.projects.get(repo.owner().to_lowercase(), || {
+            let recorded = match self.setup.repo_ids.as_deref() {
+                Some(book) => book.recorded(&repo_ids::key(repo))?,
+                None => None,
+            };
+            Ok(recorded.map_or_else(|| repo.owner().to_string(), |(project, _)| project))
+        })
     }
 
     /// `/{projectId}/_apis/git/repositories/{repositoryId}`.

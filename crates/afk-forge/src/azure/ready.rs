@@ -30,8 +30,17 @@ impl AzureDevops {
                 "azure-devops: {repo} has no area path ([forge.azure_devops.area_paths])"
             ));
         }
-        let r = self.repository(repo)?;
-        let tagged = self.project_tagged(repo, &r, label)?;
+        // the repository's own read goes out beside its project's query,
+        // which names the project without it
+        let (r, tagged) = std::thread::scope(|s| {
+            let r = s.spawn(|| self.repository(repo));
+            let tagged = self.project_tagged(repo, label);
+            (
+                r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                tagged,
+            )
+        });
+        let (r, tagged) = (r?, tagged?);
         let mut out = vec![];
         for item in tagged
             .get(&repo_ids::key(repo.as_str()))
@@ -50,9 +59,10 @@ impl AzureDevops {
     /// by the repository whose area each is under (lower-cased): one WIQL
     /// query a project a tick (SPEC 2.2.9), its ids read in batches, kept
     /// for the project's other repositories this tick.
-    fn project_tagged(&self, repo: &RepoName, r: &wire::Repository, label: &str) -> Result<Tagged> {
+    fn project_tagged(&self, repo: &RepoName, label: &str) -> Result<Tagged> {
+        let project = self.project_ref(repo)?;
         let key = (
-            r.project.id.to_lowercase(),
+            project.to_lowercase(),
             repo.owner().to_lowercase(),
             label.to_lowercase(),
         );
@@ -68,7 +78,7 @@ impl AzureDevops {
             areas.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
             let closed = self.closed_states(repo)?;
             let path = v(
-                &format!("/{}/_apis/wit/wiql?$top={}", enc(&r.project.id), wiql::TOP),
+                &format!("/{}/_apis/wit/wiql?$top={}", enc(&project), wiql::TOP),
                 API_VERSION,
             );
             let (mut ids, mut after) = (vec![], None);
@@ -90,8 +100,19 @@ impl AzureDevops {
                 }
                 after = ids.last().copied();
             }
+            // every item found names people, whose logins are told apart
+            // from afk's own: afk's account is asked for beside the batch
+            // reads, not after them (an idle tick finds none and asks none;
+            // a failure is met again, and asked again, where it is needed)
+            let items = match ids.is_empty() {
+                true => vec![],
+                false => std::thread::scope(|s| {
+                    s.spawn(|| self.connected());
+                    self.batch(repo, &ids)
+                })?,
+            };
             let mut by_repo: HashMap<String, Vec<WorkItem>> = HashMap::new();
-            for item in self.batch(repo, &ids)? {
+            for item in items {
                 if let Some(owner) = self.owner_of(&item) {
                     by_repo.entry(repo_ids::key(&owner)).or_default().push(item);
                 }

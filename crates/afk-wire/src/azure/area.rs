@@ -2,19 +2,27 @@
 //! whose configured area path is its `System.AreaPath` or an ancestor of it,
 //! compared case-insensitively and per `\`-separated segment.
 
-/// The segments of an area path (`Fabrikam\API` → `fabrikam`, `api`),
-/// lower-cased, a leading or trailing `\` ignored.
-fn segments(path: &str) -> Vec<String> {
-    path.trim_matches('\\')
-        .split('\\')
-        .map(|s| s.trim().to_lowercase())
-        .collect()
+/// The segments of an area path (`Fabrikam\API` → `Fabrikam`, `API`),
+/// each trimmed, a leading or trailing `\` ignored, with no copy made.
+fn raw_segments(path: &str) -> impl Iterator<Item = &str> {
+    path.trim_matches('\\').split('\\').map(str::trim)
 }
 
-/// Whether `path` is `area` or under it (`UNDER` in WIQL).
+/// Two segments the same in any case (lower-cased, with no copy made when
+/// both are ASCII).
+fn same_segment(a: &str, b: &str) -> bool {
+    match a.is_ascii() && b.is_ascii() {
+        true => a.eq_ignore_ascii_case(b),
+        false => a.to_lowercase() == b.to_lowercase(),
+    }
+}
+
+/// Whether `path` is `area` or under it (`UNDER` in WIQL). A tick asks
+/// this of every item its project's query found against every configured
+/// area, so nothing is copied.
 pub fn is_under(path: &str, area: &str) -> bool {
-    let (p, a) = (segments(path), segments(area));
-    !a.is_empty() && a.iter().all(|s| !s.is_empty()) && p.len() >= a.len() && p[..a.len()] == a[..]
+    let mut p = raw_segments(path);
+    raw_segments(area).all(|a| !a.is_empty() && p.next().is_some_and(|s| same_segment(s, a)))
 }
 
 /// The repository (`project/repository`) whose area `path` is under, of the
@@ -24,7 +32,7 @@ pub fn repo_of<'a>(areas: &'a [(String, String)], path: &str) -> Option<&'a str>
     areas
         .iter()
         .filter(|(_, area)| is_under(path, area))
-        .max_by_key(|(_, area)| segments(area).len())
+        .max_by_key(|(_, area)| raw_segments(area).count())
         .map(|(repo, _)| repo.as_str())
 }
 
@@ -81,6 +89,14 @@ mod tests {
             (r"Fabrikam", r"Fabrikam\API", false),
             (r"Other\API", r"Fabrikam\API", false),
             (r"Fabrikam\API", "", false),
+            (r"Fabrikam\API", r"\", false),
+            // a leading or trailing `\`, spaces about a segment
+            (r"\Fabrikam\API\", r"Fabrikam\API", true),
+            (r"Fabrikam \ API \Auth", r" fabrikam\api ", true),
+            // letters past ASCII compare in any case too
+            (r"Équipe\Données\Été", r"ÉQUIPE\données", true),
+            (r"Équipe\Donnée", r"Équipe\Données", false),
+            (r"Fabrikam\\API", r"Fabrikam\API", false),
         ];
         for (path, area, want) in cases {
             assert_eq!(is_under(path, area), want, "{path} under {area}");
