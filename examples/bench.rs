@@ -427,42 +427,33 @@ fn is_write(q: &Value) -> bool {
     q["method"] != "GET" && !path.ends_with("/wiql") && !path.ends_with("/workitemsbatch")
 }
 
-/// With `AFK_BENCH_TRACE` set, what a tick asked, by kind: the method and
-/// the path's last word of letters (no number, name or id).
+/// A logged request's kind: its method and its path's last word of letters
+/// (no number, name or id).
+fn kind(q: &Value) -> String {
+    let path = q["path"].as_str().unwrap_or("");
+    let word = path
+        .rsplit('/')
+        .find(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
+        .unwrap_or("");
+    format!("{} {word}", q["method"].as_str().unwrap_or(""))
+}
+
+/// With `AFK_BENCH_TRACE` set, what a tick asked, by [`kind`]; set to
+/// `when`, also each request's arrival in ms from the first one's.
 fn trace(reqs: &[Value]) {
     if std::env::var_os("AFK_BENCH_TRACE").is_none() {
         return;
     }
     let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
     for q in reqs {
-        let path = q["path"].as_str().unwrap_or("");
-        let word = path
-            .rsplit('/')
-            .find(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
-            .unwrap_or("");
-        *kinds
-            .entry(format!("{} {word}", q["method"].as_str().unwrap_or("")))
-            .or_default() += 1;
+        *kinds.entry(kind(q)).or_default() += 1;
     }
     println!("  asked: {kinds:?}");
-    // `AFK_BENCH_TRACE=when`: each request's arrival, in ms from the first
     if std::env::var_os("AFK_BENCH_TRACE").is_some_and(|v| v == "when") {
-        let t0 = reqs
-            .iter()
-            .filter_map(|q| q["at_ms"].as_u64())
-            .min()
-            .unwrap_or(0);
+        let at = |q: &Value| q["at_ms"].as_u64().unwrap_or(0);
+        let t0 = reqs.iter().map(at).min().unwrap_or(0);
         for q in reqs {
-            let path = q["path"].as_str().unwrap_or("");
-            let word = path
-                .rsplit('/')
-                .find(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
-                .unwrap_or("");
-            println!(
-                "    {:>5} {} {word}",
-                q["at_ms"].as_u64().unwrap_or(0) - t0,
-                q["method"].as_str().unwrap_or("")
-            );
+            println!("    {:>5} {}", at(q) - t0, kind(q));
         }
     }
 }
