@@ -717,6 +717,43 @@ fn commit_statuses_count_only_without_evaluations_and_pr_statuses() {
     });
 }
 
+/// SPEC 2.2.17b: a PR status counts for the iteration it was posted on.
+/// Anyone's pipeline may post one. After a push, the earlier iteration's
+/// failure is not the new head's: no corrective turn starts on it, nor is
+/// the head red; the same failure posted on the new iteration is.
+#[test]
+fn a_pr_status_of_an_earlier_iteration_is_not_the_new_heads() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("fix_forward_max = 1");
+        ado(
+            &sb,
+            "pr_status",
+            json!({"pr": pr(), "state": "failed", "genre": "ci", "name": "lint"}),
+        );
+        sb.push_commit(REPO, BRANCH, "more.txt");
+        let r = watch(&afk);
+        assert!(
+            no_turn(&afk, 2),
+            "the first iteration's failure started a corrective turn on the new head: {r}"
+        );
+        assert_ne!(action(&r), turn("ci-red"), "{r}");
+
+        ado(
+            &sb,
+            "pr_status",
+            json!({"pr": pr(), "state": "failed", "genre": "ci", "name": "lint"}),
+        );
+        let r = watch(&afk);
+        assert_eq!(
+            action(&r),
+            turn("ci-red"),
+            "the new iteration's failure is the head's: {r}"
+        );
+        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+        assert!(!no_turn(&afk, 2), "{r}");
+    });
+}
+
 /// SPEC 2.2.17: `ci_contexts` names a build validation by its policy's
 /// `settings.displayName` and a status by `genre/name`. Only those count:
 /// a rejected build validation it does not name is not red, a named one

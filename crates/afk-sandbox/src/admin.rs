@@ -304,7 +304,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     (
         "POST",
         "/ado/pr_status",
-        "pr state genre name description target_url by",
+        "pr state genre name description target_url by iteration",
     ),
     ("POST", "/ado/complete", "pr by close_items"),
     ("POST", "/ado/page_size", "size"),

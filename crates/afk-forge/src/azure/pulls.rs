@@ -213,7 +213,22 @@ impl AzureDevops {
             let path = format!("{}/pullRequests/{}/statuses", self.git(repo)?, pr.number.0);
             let list: wire::List<wire::Status> =
                 self.http.json("GET", &v(&path, API_VERSION), None)?;
-            statuses.extend(latest(list.value));
+            // a status posted on an iteration is of that iteration's head
+            // alone: the iterations are read only when one is
+            let iteration = match list.value.iter().any(|s| s.iteration_id.is_some()) {
+                true => {
+                    let path = format!(
+                        "{}/pullRequests/{}/iterations",
+                        self.git(repo)?,
+                        pr.number.0
+                    );
+                    let all: wire::List<wire::Iteration> =
+                        self.http.json("GET", &v(&path, API_VERSION), None)?;
+                    iteration_of(&all.value, sha)
+                }
+                false => None,
+            };
+            statuses.extend(latest(of_iteration(list.value, iteration)));
         }
         if statuses.is_empty() {
             let path = format!(
@@ -777,6 +792,27 @@ fn vote_id(identity: &str, dated: Option<&str>) -> i64 {
     -((h >> 2) as i64) - 1
 }
 
+/// The iteration whose head is `sha`, the latest if more than one (a head
+/// pushed again); None when none is (the service has not made it yet).
+fn iteration_of(all: &[wire::Iteration], sha: &str) -> Option<i64> {
+    (all.iter())
+        .filter(|i| {
+            (i.source_ref_commit.as_ref()).is_some_and(|c| c.commit_id.eq_ignore_ascii_case(sha))
+        })
+        .map(|i| i.id)
+        .max()
+}
+
+/// SPEC 2.2.17b: the PR statuses of the head's iteration: one posted on no
+/// iteration is the PR's, whatever its head; one posted on an iteration
+/// counts only while that iteration's head is the head judged (`head`:
+/// its id, None when no iteration has it).
+fn of_iteration(all: Vec<wire::Status>, head: Option<i64>) -> Vec<wire::Status> {
+    (all.into_iter())
+        .filter(|s| s.iteration_id.is_none() || s.iteration_id == head)
+        .collect()
+}
+
 /// The latest status per `genre/name`, as commit statuses.
 fn latest(all: Vec<wire::Status>) -> Vec<CommitStatus> {
     let mut out: Vec<(String, Option<i64>, CommitStatus)> = vec![];
@@ -904,6 +940,57 @@ fn in_supersede_order(reviews: &mut [Review]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pr_status_counts_only_for_the_iteration_whose_head_is_judged() {
+        let it = |id: i64, head: Option<&str>| wire::Iteration {
+            id,
+            source_ref_commit: head.map(|h| wire::CommitRef {
+                commit_id: h.into(),
+            }),
+        };
+        let iterations = [
+            it(1, Some("aaa")),
+            it(2, Some("BBB")),
+            it(3, None),
+            it(4, Some("aaa")),
+        ];
+        // (the head judged, its iteration)
+        for (sha, want) in [("bbb", Some(2)), ("aaa", Some(4)), ("ccc", None)] {
+            assert_eq!(iteration_of(&iterations, sha), want, "{sha}");
+        }
+        let status = |name: &str, on: Option<i64>| wire::Status {
+            state: "failed".into(),
+            context: wire::StatusContext {
+                name: name.into(),
+                genre: None,
+            },
+            target_url: None,
+            description: None,
+            creation_date: None,
+            iteration_id: on,
+        };
+        let all = || {
+            vec![
+                status("pr", None),
+                status("one", Some(1)),
+                status("two", Some(2)),
+            ]
+        };
+        // (the head's iteration, the statuses that count)
+        let cases: [(Option<i64>, &[&str]); 3] = [
+            (Some(2), &["pr", "two"]),
+            (Some(1), &["pr", "one"]),
+            // a head no iteration has yet: only the PR's own
+            (None, &["pr"]),
+        ];
+        for (head, want) in cases {
+            let got: Vec<String> = (of_iteration(all(), head).into_iter())
+                .map(|s| s.context.name)
+                .collect();
+            assert_eq!(got, want, "{head:?}");
+        }
+    }
 
     #[test]
     fn azure_reviews_supersede_by_date_and_a_resolved_thread_supersedes_no_other() {

@@ -395,6 +395,15 @@ pub(super) struct CommitRef {
     pub commit_id: String,
 }
 
+/// `GitPullRequestIteration`: what afk reads of one (its id, its head).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Iteration {
+    pub id: i64,
+    #[serde(default)]
+    pub source_ref_commit: Option<CommitRef>,
+}
+
 /// `GitPullRequestCommentThread`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

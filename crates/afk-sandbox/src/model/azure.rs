@@ -384,6 +384,9 @@ pub(crate) struct Pr {
     pub(crate) votes: BTreeMap<String, i64>,
     /// `GitPullRequestStatus`es posted on it
     pub(crate) statuses: Vec<Value>,
+    /// the heads it has had, its iterations' (iteration `i + 1` is the
+    /// `i`th): the service makes one a push (`super::..::pulls::az_iterations`)
+    pub(crate) iterations: Vec<String>,
 }
 
 /// A person's change set to land just before the next JSON Patches of a

@@ -409,7 +409,8 @@ pub(crate) fn evaluation(f: &mut Forge, body: &Value) -> Reply {
     }
 }
 
-/// `POST /ado/pr_status {pr, state, genre, name, description, target_url, by}`.
+/// `POST /ado/pr_status {pr, state, genre, name, description, target_url, by,
+/// iteration}`: posted on `iteration`, else the PR's latest (its head's).
 pub(crate) fn pr_status(f: &mut Forge, body: &Value) -> Reply {
     let n = match pr_of(f, body) {
         Ok(n) => n,
@@ -437,9 +438,14 @@ pub(crate) fn pr_status(f: &mut Forge, body: &Value) -> Reply {
             .map(|i| i.as_ref(&f.base))
             .unwrap_or(Value::Null);
     let at = super::now(f);
+    // the iteration it names, else the PR's latest (its head's)
+    let iteration = match body["iteration"].as_u64() {
+        Some(i) => i,
+        None => super::pulls::az_iterations(f, n).len() as u64,
+    };
     let p = f.az.prs.get_mut(&n).expect("the pull request");
     let id = p.statuses.len() + 1;
-    let v = json!({"id": id, "iterationId": 1, "state": state, "description": body["description"].as_str().unwrap_or(""),
+    let v = json!({"id": id, "iterationId": iteration, "state": state, "description": body["description"].as_str().unwrap_or(""),
         "context": {"genre": body["genre"].as_str().unwrap_or(""), "name": body["name"].as_str().unwrap_or("ci")},
         "targetUrl": body["target_url"].as_str().unwrap_or(""), "creationDate": at, "updatedDate": at, "createdBy": by});
     p.statuses.push(v.clone());

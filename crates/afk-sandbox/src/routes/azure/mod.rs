@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 
 // TODO(#86): not served yet: `POST .../git/repositories/{id}/pushes` (the
 // contract has no pushes; git pushes go over smart HTTP), the builds list,
-// pull request iterations beyond the first, a renamed project (a renamed
+// a pull request's iterations' own changes and statuses, a renamed project (a renamed
 // repository keeps its id and shows its new name), deleting a work-item
 // comment, reactions other than `like`, and a `403` for a service-hook
 // subscription list read by someone who is no Project Collection

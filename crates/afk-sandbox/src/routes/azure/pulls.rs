@@ -230,6 +230,7 @@ fn create(f: &mut Forge, req: &Request, full: &str) -> Reply {
             work_items,
             votes: Default::default(),
             statuses: vec![],
+            iterations: vec![],
         },
     );
     Reply::json(201, &pr_json(f, &f.az.prs[&id], false))
@@ -487,26 +488,47 @@ fn update(f: &mut Forge, req: &Request, n: u64) -> Reply {
     Reply::json(200, &pr_json(f, &f.az.prs[&n], false))
 }
 
-fn iterations(f: &Forge, n: u64) -> Reply {
+/// Pull request `n`'s iterations, `(id, head)`: one a head it has had, as
+/// the service makes one a push. A head not seen before becomes the next
+/// iteration the first time a read of the iterations or a status posted
+/// on the PR finds it.
+pub(crate) fn az_iterations(f: &mut Forge, n: u64) -> Vec<(u64, String)> {
+    let head = {
+        let p = &f.az.prs[&n];
+        f.head_sha(&p.repo, &f.repos[&p.repo].issues[&p.number])
+    };
+    let p = f.az.prs.get_mut(&n).expect("the pull request");
+    if p.iterations.last() != Some(&head) {
+        p.iterations.push(head);
+    }
+    (p.iterations.iter().enumerate())
+        .map(|(i, h)| (i as u64 + 1, h.clone()))
+        .collect()
+}
+
+/// `GET .../pullRequests/{id}/iterations`: each iteration with its source
+/// commit, the target's head and their merge base, oldest first.
+fn iterations(f: &mut Forge, n: u64) -> Reply {
+    let all = az_iterations(f, n);
     let p = &f.az.prs[&n];
     let issue = &f.repos[&p.repo].issues[&p.number];
     let gd = f.git_dir(&p.repo);
-    let head = f.head_sha(&p.repo, issue);
     let target = git::head(&gd, branch(&p.target)).unwrap_or_default();
-    let common = git::git(&gd, &["merge-base", &head, &target], None).unwrap_or_default();
     let who =
         f.az.by_id(&p.created_by)
             .map(|i| i.as_ref(&f.base))
             .unwrap_or(Value::Null);
-    Reply::json(
-        200,
-        &list(vec![
-            json!({"id": 1, "description": issue.title, "author": who,
-        "createdDate": p.created, "updatedDate": p.created, "sourceRefCommit": {"commitId": head},
-        "targetRefCommit": {"commitId": target}, "commonRefCommit": {"commitId": common}, "hasMoreCommits": false,
-        "reason": "create"}),
-        ]),
-    )
+    let out = (all.into_iter())
+        .map(|(id, head)| {
+            let common = git::git(&gd, &["merge-base", &head, &target], None).unwrap_or_default();
+            let reason = if id == 1 { "create" } else { "push" };
+            json!({"id": id, "description": issue.title, "author": who,
+            "createdDate": p.created, "updatedDate": p.created, "sourceRefCommit": {"commitId": head},
+            "targetRefCommit": {"commitId": target}, "commonRefCommit": {"commitId": common},
+            "hasMoreCommits": false, "reason": reason})
+        })
+        .collect();
+    Reply::json(200, &list(out))
 }
 
 fn work_items(f: &Forge, n: u64) -> Reply {
