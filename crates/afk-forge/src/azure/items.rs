@@ -85,22 +85,13 @@ impl AzureDevops {
         Ok(format!("{}/wit", self.apis(repo)?))
     }
 
-    /// `/{project}/_apis/wit` as the project's reads name it
-    /// ([`AzureDevops::project_ref`]): no repository's answer waited for.
-    fn project_wit(&self, repo: &RepoName) -> Result<String> {
-        Ok(format!("/{}/_apis/wit", enc(&self.project_ref(repo)?)))
-    }
-
     /// A type's states and their categories in `repo`'s project, once a tick.
     pub(super) fn type_states(&self, repo: &RepoName, kind: &str) -> Result<Vec<wire::TypeState>> {
         let project = self.project_ref(repo)?.to_lowercase();
         let key = (project, kind.to_lowercase());
         self.states.get(key, || {
-            let path = format!(
-                "{}/workitemtypes/{}/states",
-                self.project_wit(repo)?,
-                enc(kind)
-            );
+            let wit = self.project_wit(repo)?;
+            let path = format!("{wit}/workitemtypes/{}/states", enc(kind));
             let list: wire::List<wire::TypeState> =
                 self.http.json("GET", &v(&path, API_VERSION), None)?;
             Ok(list.value)

@@ -202,6 +202,12 @@ impl AzureDevops {
         })
     }
 
+    /// `/{project}/_apis/wit` as the project's reads name it
+    /// ([`AzureDevops::project_ref`]): no repository's answer waited for.
+    fn project_wit(&self, repo: &RepoName) -> Result<String> {
+        Ok(format!("/{}/_apis/wit", enc(&self.project_ref(repo)?)))
+    }
+
     /// `/{projectId}/_apis/git/repositories/{repositoryId}`.
     fn git(&self, repo: &RepoName) -> Result<String> {
         let r = self.repository(repo)?;
