@@ -725,11 +725,15 @@ fn commit_statuses_count_only_without_evaluations_and_pr_statuses() {
 fn a_pr_status_of_an_earlier_iteration_is_not_the_new_heads() {
     with_dialect(AZ, || {
         let (sb, afk) = dispatched("fix_forward_max = 1");
-        ado(
-            &sb,
-            "pr_status",
-            json!({"pr": pr(), "state": "failed", "genre": "ci", "name": "lint"}),
-        );
+        // ci/lint fails on the PR's latest iteration
+        let lint_fails = || {
+            ado(
+                &sb,
+                "pr_status",
+                json!({"pr": pr(), "state": "failed", "genre": "ci", "name": "lint"}),
+            )
+        };
+        lint_fails();
         sb.push_commit(REPO, BRANCH, "more.txt");
         let r = watch(&afk);
         assert!(
@@ -738,11 +742,7 @@ fn a_pr_status_of_an_earlier_iteration_is_not_the_new_heads() {
         );
         assert_ne!(action(&r), turn("ci-red"), "{r}");
 
-        ado(
-            &sb,
-            "pr_status",
-            json!({"pr": pr(), "state": "failed", "genre": "ci", "name": "lint"}),
-        );
+        lint_fails();
         let r = watch(&afk);
         assert_eq!(
             action(&r),

@@ -124,8 +124,8 @@ pub(crate) struct Rate {
     /// requests sent and not answered yet
     pub(crate) in_flight: u64,
     /// the requests waiting for room, in the order they go
-    /// ([`Rate::join`]): those [`crate::rate::first_in_line`] first, each
-    /// kind in the order it came
+    /// ([`Rate::join`]): those [`crate::rate::first_in_line`] first, then
+    /// by their chain of work, then in the order they came
     pub(crate) queue: std::collections::BTreeSet<Ticket>,
     /// the next request's place in the order it came
     pub(crate) tickets: u64,

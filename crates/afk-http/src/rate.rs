@@ -285,8 +285,9 @@ impl Http {
 
     /// Wait for room under the rate limit, then count one more request in
     /// flight; Err (the limit is spent) sends nothing.
-    /// Requests go in the order they came ([`Rate::join`]), those
-    /// [`first_in_line`] before the rest.
+    /// Requests go in [`Rate::join`]'s order: those [`first_in_line`]
+    /// first, then an earlier chain of work's ([`in_chain`]), then in the
+    /// order they came.
     pub(crate) fn admit(&self, method: &str, path: &str) -> Result<InFlight<'_>> {
         let mut r = self.rate.lock().unwrap();
         let me = r.join(is_first_in_line(), chain());

@@ -385,7 +385,7 @@ pub(crate) struct Pr {
     /// `GitPullRequestStatus`es posted on it
     pub(crate) statuses: Vec<Value>,
     /// the heads it has had, its iterations' (iteration `i + 1` is the
-    /// `i`th): the service makes one a push (`super::..::pulls::az_iterations`)
+    /// `i`th): the service makes one a push (`routes::azure::pulls::az_iterations`)
     pub(crate) iterations: Vec<String>,
 }
 
