@@ -143,6 +143,7 @@ impl ForgeWrites for RecordingForge {
         pr: PrNumber,
         style: forge::UpdateStyle,
         _expected_head_sha: &str,
+        _under_way: Option<&str>,
     ) -> Result<forge::BranchUpdate> {
         self.recorder.note(format!(
             "{repo}#{pr}: update the branch ({})",
@@ -347,7 +348,7 @@ mod tests {
         let on = Target::Issue(IssueNumber(7));
         dry.react(&repo, on, comment, "eyes").unwrap();
         let got = dry
-            .update_branch(&repo, PrNumber(8), UpdateStyle::Merge, "abc")
+            .update_branch(&repo, PrNumber(8), UpdateStyle::Merge, "abc", None)
             .unwrap();
         assert_eq!(got, BranchUpdate::Started, "nothing asked, nothing refused");
         assert_eq!(

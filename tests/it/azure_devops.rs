@@ -1103,6 +1103,76 @@ fn a_conflict_gets_the_forges_merge_and_a_ref_compare_and_swap_once() {
     });
 }
 
+/// SPEC 2.2.23: a merge the service is still making when the tick stops
+/// asking is asked after on the next tick, by its `mergeOperationId`: no
+/// second merge, no corrective turn while it is under way, and the branch
+/// moves by the compare-and-swap once it completes.
+#[test]
+fn a_merge_still_in_progress_is_asked_after_next_tick_never_turned() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("fix_forward_max = 1");
+        let head = forge_head(&sb, BRANCH).unwrap();
+        sb.commit_as(
+            REPO,
+            "main",
+            "root",
+            &[("MAIN.md", "main moved on\n")],
+            "main moves on",
+        );
+        ado(&sb, "merge_hold", json!({"hold": true}));
+        ado(
+            &sb,
+            "merge_status",
+            json!({"pr": pr(), "status": "conflicts"}),
+        );
+        let posted = |sb: &Sandbox, tail: &str| {
+            sb.requests()
+                .iter()
+                .filter(|q| q["method"] == "POST" && ends(q, tail))
+                .count()
+        };
+        let r = watch(&afk);
+        assert_eq!(action(&r).0, "update_branch", "{r}");
+        assert_eq!(posted(&sb, "/merges"), 1);
+        assert_eq!(posted(&sb, "/refs"), 0, "no ref update before the merge");
+        assert_eq!(forge_head(&sb, BRANCH), Some(head.clone()));
+
+        sb.clear_requests();
+        let r = watch(&afk);
+        assert_eq!(
+            action(&r).0,
+            "update_branch",
+            "the merge under way is asked after: {r}"
+        );
+        assert_eq!(posted(&sb, "/merges"), 0, "no second merge");
+        assert!(
+            sb.requests()
+                .iter()
+                .any(|q| q["method"] == "GET" && ends(q, "/merges/1")),
+            "asked by its operation id"
+        );
+        assert!(
+            !afk.scratch.path("state/runs/1/prompt-2.md").exists(),
+            "no turn while the forge is at it"
+        );
+
+        ado(&sb, "merge_hold", json!({"hold": false}));
+        sb.clear_requests();
+        let r = watch(&afk);
+        assert_eq!(action(&r).0, "update_branch", "{r}");
+        assert_eq!(posted(&sb, "/merges"), 0, "still no second merge");
+        assert_eq!(posted(&sb, "/refs"), 1, "{:#?}", sb.requests());
+        let moved = forge_head(&sb, BRANCH).unwrap();
+        assert_ne!(moved, head, "the branch moved");
+        let bare = sb.git.join("acme/api.git");
+        assert_eq!(git(&bare, &["rev-parse", &format!("{moved}^1")]), head);
+        assert!(
+            !afk.scratch.path("state/runs/1/prompt-2.md").exists(),
+            "no turn"
+        );
+    });
+}
+
 /// SPEC 2.2.23: a ref update a branch policy rejects (`rejectedByPolicy`)
 /// is one the forge could not make: the branch stays, and the agent gets
 /// turn `conflict`.

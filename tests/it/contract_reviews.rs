@@ -479,7 +479,7 @@ fn every_review_request_afk_makes_is_in_the_contract() {
         );
         f.react(&repo, Target::Issue(IssueNumber(1)), cid, "eyes")
             .unwrap();
-        f.update_branch(&repo, PrNumber(pr), UpdateStyle::Merge, &head)
+        f.update_branch(&repo, PrNumber(pr), UpdateStyle::Merge, &head, None)
             .unwrap();
         let reqs = sb.requests();
         assert_eq!(reqs.len(), 4, "{reqs:?}");

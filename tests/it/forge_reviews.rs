@@ -176,31 +176,31 @@ both_dialects! {
         let style = if profile.merges_branches {
             UpdateStyle::Merge
         } else {
-            let e = f.update_branch(&repo(), n, UpdateStyle::Merge, &head).unwrap_err().to_string();
+            let e = f.update_branch(&repo(), n, UpdateStyle::Merge, &head, None).unwrap_err().to_string();
             assert!(e.contains(profile.name) && e.contains("\"rebase\""), "{e}");
             UpdateStyle::Rebase
         };
         // nothing new on the base: Gitea does nothing and says done; GitHub says so
         let want = differs.nothing_new;
-        assert_eq!(f.update_branch(&repo(), n, style, &head).unwrap(), want);
+        assert_eq!(f.update_branch(&repo(), n, style, &head, None).unwrap(), want);
         assert_eq!(f.pull(&repo(), n).unwrap().head.sha, head);
         sb.push_commit("acme/api", "main", "base.txt");
         if differs.checks_expected_head {
             let stale = "0".repeat(40);
             assert_eq!(
-                f.update_branch(&repo(), n, style, &stale).unwrap(),
+                f.update_branch(&repo(), n, style, &stale, None).unwrap(),
                 BranchUpdate::HeadMoved
             );
         }
         assert_eq!(
-            f.update_branch(&repo(), n, style, &head).unwrap(),
+            f.update_branch(&repo(), n, style, &head, None).unwrap(),
             BranchUpdate::Started
         );
         let moved = f.pull(&repo(), n).unwrap().head.sha;
         assert_ne!(moved, head);
         sb.push_commit("acme/api", "main", "base2.txt");
         sb.admin("POST", "/branch_update", Some(json!({"repo": "acme/api", "pr": pr, "outcome": "conflict"})));
-        let answer = f.update_branch(&repo(), n, style, &moved).unwrap();
+        let answer = f.update_branch(&repo(), n, style, &moved, None).unwrap();
         if differs.conflict_said_later {
             // accepted, and the conflict is the merge request's, read next
             assert_eq!(answer, BranchUpdate::Started);
@@ -212,7 +212,7 @@ both_dialects! {
         if !profile.merges_branches {
             return;
         }
-        let rebase = f.update_branch(&repo(), n, UpdateStyle::Rebase, &moved);
+        let rebase = f.update_branch(&repo(), n, UpdateStyle::Rebase, &moved, None);
         if profile.rebases_branches {
             assert_eq!(rebase.unwrap(), BranchUpdate::Started);
             let q = sb.requests().last().unwrap()["query"].clone();

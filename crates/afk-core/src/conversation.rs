@@ -340,6 +340,9 @@ pub struct ConflictFacts<'a> {
     pub base_sha: &'a str,
     /// the base afk last asked the forge to update the branch onto
     pub asked_for_base: Option<&'a str>,
+    /// the update asked for on that base is one the forge was still making
+    /// ([`BranchUpdate::Pending`]), asked after this many times so far
+    pub under_way: Option<u32>,
     /// `fix_forward_max` has a corrective turn left
     pub turns_left: bool,
 }
@@ -359,21 +362,27 @@ pub enum ConflictStep {
     Escalate,
 }
 
+/// How many ticks afk asks after a branch update the forge is still making
+/// (SPEC 2.2.23's merge operation) before the agent gets the conflict.
+pub const UPDATE_ASKS_MAX: u32 = 5;
+
 /// A PR the forge reports as not mergeable gets, once per base SHA and only
-/// on afk's own branch with `update_branch` on, a branch update; otherwise (a
-/// branch that is not afk's, updates off, or asked for this base already and
-/// still conflicting) a corrective turn `conflict`, or the escalation when
-/// none is left. `null` is never read as `false`.
+/// on afk's own branch with `update_branch` on, a branch update; an update
+/// the forge is still making for this base is asked after, up to
+/// [`UPDATE_ASKS_MAX`] ticks; otherwise (a branch that is not afk's,
+/// updates off, or asked for this base already and still conflicting) a
+/// corrective turn `conflict`, or the escalation when none is left. `null`
+/// is never read as `false`.
 pub fn conflict_step(f: &ConflictFacts) -> ConflictStep {
     match f.mergeable {
         Some(true) => return ConflictStep::Clean,
         None => return ConflictStep::Wait,
         Some(false) => {}
     }
+    let asked = f.asked_for_base == Some(f.base_sha);
+    let under_way = asked && f.under_way.is_some_and(|n| n < UPDATE_ASKS_MAX);
     match f.update {
-        Some(style) if f.afk_branch && f.asked_for_base != Some(f.base_sha) => {
-            ConflictStep::UpdateBranch(style)
-        }
+        Some(style) if f.afk_branch && (!asked || under_way) => ConflictStep::UpdateBranch(style),
         _ => turn_or_escalate(f.turns_left),
     }
 }
@@ -383,7 +392,9 @@ pub fn conflict_step(f: &ConflictFacts) -> ConflictStep {
 /// base with nothing new while the PR still conflicts needs the agent.
 pub fn after_update(outcome: &BranchUpdate, turns_left: bool) -> ConflictStep {
     match outcome {
-        BranchUpdate::Started | BranchUpdate::HeadMoved => ConflictStep::Wait,
+        BranchUpdate::Started | BranchUpdate::HeadMoved | BranchUpdate::Pending(_) => {
+            ConflictStep::Wait
+        }
         BranchUpdate::UpToDate | BranchUpdate::Conflict | BranchUpdate::Refused(_) => {
             turn_or_escalate(turns_left)
         }
@@ -1428,6 +1439,95 @@ mod tests {
                 afk_branch,
                 base_sha: "base",
                 asked_for_base: asked,
+                under_way: None,
+                turns_left,
+            };
+            assert_eq!(conflict_step(&f), want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn a_branch_update_the_forge_is_still_making_is_asked_after_up_to_its_limit_then_a_turn() {
+        use ConflictStep::*;
+        let merge = Some(UpdateStyle::Merge);
+        let last = UPDATE_ASKS_MAX - 1;
+        // (mergeable, update_branch, afk's branch, asked for base, under
+        // way (asks so far), turns left, step)
+        type Case = (
+            Option<bool>,
+            Option<UpdateStyle>,
+            bool,
+            Option<&'static str>,
+            Option<u32>,
+            bool,
+            ConflictStep,
+        );
+        let cases: [Case; 9] = [
+            // under way for this base: asked after, not turned
+            (
+                Some(false),
+                merge,
+                true,
+                Some("base"),
+                Some(1),
+                true,
+                UpdateBranch(UpdateStyle::Merge),
+            ),
+            (
+                Some(false),
+                merge,
+                true,
+                Some("base"),
+                Some(last),
+                false,
+                UpdateBranch(UpdateStyle::Merge),
+            ),
+            // asked after as long as the limit lets it: then the agent
+            (
+                Some(false),
+                merge,
+                true,
+                Some("base"),
+                Some(UPDATE_ASKS_MAX),
+                true,
+                Turn,
+            ),
+            (
+                Some(false),
+                merge,
+                true,
+                Some("base"),
+                Some(UPDATE_ASKS_MAX),
+                false,
+                Escalate,
+            ),
+            // an update under way for an older base: a new one for this base
+            (
+                Some(false),
+                merge,
+                true,
+                Some("old-base"),
+                Some(UPDATE_ASKS_MAX),
+                true,
+                UpdateBranch(UpdateStyle::Merge),
+            ),
+            // updates turned off meanwhile, or not afk's branch: the agent
+            (Some(false), None, true, Some("base"), Some(1), true, Turn),
+            (Some(false), merge, false, Some("base"), Some(1), true, Turn),
+            // the forge's word wins: clean, or still computing
+            (Some(true), merge, true, Some("base"), Some(1), true, Clean),
+            (None, merge, true, Some("base"), Some(1), true, Wait),
+        ];
+        for (i, (mergeable, update, afk_branch, asked, under_way, turns_left, want)) in
+            cases.into_iter().enumerate()
+        {
+            let f = ConflictFacts {
+                mergeable,
+                update,
+                afk_branch,
+                base_sha: "base",
+                asked_for_base: asked,
+                under_way,
                 turns_left,
             };
             assert_eq!(conflict_step(&f), want, "case {i}");
@@ -1444,6 +1544,7 @@ mod tests {
             (BranchUpdate::Conflict, true, Turn),
             (BranchUpdate::Conflict, false, Escalate),
             (BranchUpdate::Refused("no".into()), true, Turn),
+            (BranchUpdate::Pending("7".into()), false, Wait),
         ];
         for (outcome, turns_left, want) in cases {
             assert_eq!(after_update(&outcome, turns_left), want, "{outcome:?}");

@@ -866,6 +866,7 @@ impl ForgeWrites for MemoryForge {
         pr: PrNumber,
         style: UpdateStyle,
         expected_head_sha: &str,
+        _under_way: Option<&str>,
     ) -> Result<BranchUpdate> {
         self.call("update_branch", repo, |r, _| {
             if !r.pulls.contains_key(&pr.0) {
@@ -1163,7 +1164,7 @@ mod tests {
             Some(Failure::NotFound)
         );
         let got = f
-            .update_branch(&API, PrNumber(8), UpdateStyle::Merge, "abc")
+            .update_branch(&API, PrNumber(8), UpdateStyle::Merge, "abc", None)
             .unwrap();
         assert_eq!(got, BranchUpdate::Conflict);
         assert_eq!(

@@ -293,6 +293,7 @@ impl ForgeWrites for Gitea {
         pr: PrNumber,
         style: UpdateStyle,
         _expected_head_sha: &str,
+        _under_way: Option<&str>,
     ) -> Result<BranchUpdate> {
         match self.rest.http.send(
             "POST",

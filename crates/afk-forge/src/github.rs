@@ -706,6 +706,7 @@ impl ForgeWrites for Github {
         pr: PrNumber,
         style: UpdateStyle,
         expected_head_sha: &str,
+        _under_way: Option<&str>,
     ) -> Result<BranchUpdate> {
         if style == UpdateStyle::Rebase {
             anyhow::bail!(

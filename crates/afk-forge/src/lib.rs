@@ -262,12 +262,16 @@ pub trait ForgeWrites: Send + Sync {
     /// base (`style`; GitHub merges only) while its head is
     /// `expected_head_sha` (GitHub checks it; Gitea cannot). What the forge
     /// could not do is an answer ([`BranchUpdate`]), not an error.
+    /// `under_way` is the token of an update a previous tick asked for on
+    /// this base that the forge was still making ([`BranchUpdate::Pending`]):
+    /// it is asked after, never asked again.
     fn update_branch(
         &self,
         repo: &RepoName,
         pr: PrNumber,
         style: UpdateStyle,
         expected_head_sha: &str,
+        under_way: Option<&str>,
     ) -> Result<BranchUpdate>;
 }
 

@@ -190,6 +190,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/ado/thread") => super::routes::azure::admin::thread(f, &body),
         ("POST", "/ado/merge_status") => super::routes::azure::admin::merge_status(f, &body),
         ("POST", "/ado/ref_verdict") => super::routes::azure::admin::ref_verdict(f, &body),
+        ("POST", "/ado/merge_hold") => super::routes::azure::admin::merge_hold(f, &body),
         ("POST", "/ado/evaluation") => super::routes::azure::admin::evaluation(f, &body),
         ("POST", "/ado/pr_status") => super::routes::azure::admin::pr_status(f, &body),
         ("POST", "/ado/complete") => super::routes::azure::admin::complete(f, &body),
@@ -296,6 +297,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/ado/merge_status", "pr status next"),
     ("POST", "/ado/ref_verdict", "status"),
+    ("POST", "/ado/merge_hold", "hold"),
     (
         "POST",
         "/ado/evaluation",

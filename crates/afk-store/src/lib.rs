@@ -232,6 +232,9 @@ const MIGRATIONS: &[&str] = &[
     // 36: when afk first saw each reviewer's vote at its value (forge_votes.rs;
     // SPEC 2.2.20): an Azure DevOps vote no system comment dates
     forge_votes::SCHEMA,
+    // 37: a branch update the forge was still making (talk.rs; SPEC
+    // 2.2.23): asked after by its token, never asked again
+    talk::UPDATE_UNDER_WAY_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

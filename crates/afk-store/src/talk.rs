@@ -11,6 +11,12 @@ use rusqlite::{OptionalExtension, params};
 /// Migration 18: when the retest comment was made (docs/reviews.md#retests).
 pub const RETEST_AT_SCHEMA: &str = "ALTER TABLE talk ADD COLUMN retest_at TEXT;";
 
+/// Migration 37: a branch update the forge was still making when its tick
+/// stopped asking (SPEC 2.2.23's merge operation): its token, and how many
+/// ticks asked after it.
+pub const UPDATE_UNDER_WAY_SCHEMA: &str = "ALTER TABLE talk ADD COLUMN update_op TEXT;
+    ALTER TABLE talk ADD COLUMN update_asks INTEGER NOT NULL DEFAULT 0;";
+
 /// Migration 32: a run paused at a limit and continued (SPEC 4.2): the
 /// limit and since when (NULL: not paused), the time paused before the
 /// current pause, how many pauses (the comment's `n=`), who continued it
@@ -76,6 +82,11 @@ pub struct Talk {
     pub stopped_by: Option<String>,
     /// the base SHA afk last asked the forge to update the PR's branch onto
     pub update_base: Option<String>,
+    /// the token of the update asked for on `update_base` that the forge
+    /// was still making (`BranchUpdate::Pending`), and how many ticks have
+    /// asked for or after it
+    pub update_op: Option<String>,
+    pub update_asks: u32,
     /// the head SHA afk posted `watch.retest_comment` on
     pub retest_sha: Option<String>,
     /// when the forge says that comment was made (its `created_at`): a CI
@@ -207,7 +218,8 @@ impl Store {
                 "SELECT review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
                         update_base, retest_sha, retest_at, paused_limit, paused_since,
                         paused_secs, pauses, continued, continued_by, limit_cents,
-                        limit_time_secs, limits_set_by, continuations, paused_said
+                        limit_time_secs, limits_set_by, continuations, paused_said,
+                        update_op, update_asks
                  FROM talk WHERE run_id = ?1",
                 [run],
                 |r| {
@@ -219,6 +231,8 @@ impl Store {
                         held_secs: r.get::<_, i64>(4)?.max(0) as u64,
                         stopped_by: r.get(5)?,
                         update_base: r.get(6)?,
+                        update_op: r.get(20)?,
+                        update_asks: r.get::<_, i64>(21)?.max(0) as u32,
                         retest_sha: r.get(7)?,
                         retest_at: r.get(8)?,
                         pause: Pause {
@@ -249,9 +263,9 @@ impl Store {
                  (run_id, review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
                   update_base, retest_sha, retest_at, paused_limit, paused_since, paused_secs,
                   pauses, continued, continued_by, limit_cents, limit_time_secs, limits_set_by,
-                  continuations, paused_said)
+                  continuations, paused_said, update_op, update_asks)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         ?17, ?18, ?19, ?20, ?21)",
+                         ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
                 params![
                     run,
                     t.review_turns as i64,
@@ -273,7 +287,9 @@ impl Store {
                     t.pause.limit_time_secs.map(|s| s as i64),
                     t.pause.limits_set_by,
                     t.pause.continuations as i64,
-                    t.pause.said as i64
+                    t.pause.said as i64,
+                    t.update_op,
+                    t.update_asks as i64
                 ],
             )
             .map_err(|e| self.err(e))?;

@@ -172,11 +172,29 @@ fn update_branch(
         return Ok(());
     };
     let mut talk = seen.heard.talk.clone();
+    let under_way = (talk.update_base.as_deref() == Some(pr.base.sha.as_str()))
+        .then(|| talk.update_op.clone())
+        .flatten();
+    if under_way.is_none() {
+        talk.update_asks = 0;
+    }
     talk.update_base = Some(pr.base.sha.clone());
+    talk.update_op = None;
+    talk.update_asks += 1;
+    // recorded before the ask: a tick that dies after it asks no second
+    // update for this base
     store.set_talk(run.id, &talk)?;
-    let outcome =
-        w.t.forge()?
-            .update_branch(&run.repo, pr.number, style, &pr.head.sha)?;
+    let outcome = w.t.forge()?.update_branch(
+        &run.repo,
+        pr.number,
+        style,
+        &pr.head.sha,
+        under_way.as_deref(),
+    )?;
+    if let crate::forge::BranchUpdate::Pending(op) = &outcome {
+        talk.update_op = Some(op.clone());
+        store.set_talk(run.id, &talk)?;
+    }
     crate::log::decision(&format!(
         "{}#{} run {}: branch update of PR {} onto {}: {outcome:?}",
         run.repo,

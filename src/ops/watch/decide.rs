@@ -153,7 +153,8 @@ fn conflict(w: &Watch, run: &Run, seen: &Seen) -> Option<ConflictStep> {
         // afk's branch by the one rule, as settle found the PR (`pr.rs`)
         afk_branch: seen.afk_branch,
         base_sha: &p.base.sha,
-        asked_for_base: seen.heard.talk.update_base.as_deref(),
+        asked_for_base: talk.update_base.as_deref(),
+        under_way: talk.update_op.as_ref().map(|_| talk.update_asks),
         turns_left: fix_turns < cfg.watch.fix_forward_max,
     };
     Some(conversation::conflict_step(&facts))

@@ -673,10 +673,11 @@ impl ForgeWrites for AzureDevops {
         pr: PrNumber,
         style: UpdateStyle,
         expected_head_sha: &str,
+        under_way: Option<&str>,
     ) -> Result<BranchUpdate> {
         self.writable(repo)?;
         match style {
-            UpdateStyle::Merge => self.merge_base_in(repo, pr, expected_head_sha),
+            UpdateStyle::Merge => self.merge_base_in(repo, pr, expected_head_sha, under_way),
             UpdateStyle::Rebase => Err(Self::not_yet(
                 "rebasing a pull request's branch (Azure Repos cannot; use update_branch = \"merge\")",
             )),

@@ -20,9 +20,10 @@ use serde_json::json;
 /// Pull requests a page.
 const PULLS_PAGE: usize = 100;
 
-/// How often afk asks whether the forge's merge is done before it lets
-/// the next tick see (SPEC 2.2.23).
-const MERGE_POLLS: usize = 10;
+/// How long afk waits, in ms, before each time it asks whether the forge's
+/// merge is done (SPEC 2.2.23): the first at once, about a second in all;
+/// a merge still under way then is asked after by the next tick.
+const MERGE_WAITS: [u64; 3] = [0, 250, 750];
 
 /// `refs/heads/` before a branch's name.
 const HEADS: &str = "refs/heads/";
@@ -620,12 +621,16 @@ impl AzureDevops {
 
     /// SPEC 2.2.23: the forge merges the target's head into `afk/issue-<N>`
     /// (`POST .../merges`, asked until done), then moves the branch with a
-    /// compare-and-swap on the head afk saw.
+    /// compare-and-swap on the head afk saw. A merge still under way when
+    /// this tick stops asking is [`BranchUpdate::Pending`] with its
+    /// `mergeOperationId`, which a later tick hands back as `under_way`: it
+    /// is asked after (`GET .../merges/{id}`), never made again.
     pub(super) fn merge_base_in(
         &self,
         repo: &RepoName,
         pr: PrNumber,
         head: &str,
+        under_way: Option<&str>,
     ) -> Result<BranchUpdate> {
         let p = self.wire_pull(repo, pr.0)?;
         let Some(branch) = p
@@ -638,47 +643,74 @@ impl AzureDevops {
                 p.source_ref_name
             )));
         };
-        let base = p
-            .target_ref_name
-            .strip_prefix(HEADS)
-            .unwrap_or(&p.target_ref_name);
-        let Some(target) = self.branch_head(repo, base)? else {
-            return Ok(BranchUpdate::Refused(format!(
-                "the target branch {base} does not exist"
-            )));
-        };
         let git = self.git(repo)?;
-        let ask = json!({
-            "parents": [head, target.commit.id],
-            "comment": format!("Merge {base} into {branch}"),
-        });
-        let mut m: wire::Merge = self.http.json(
-            "POST",
-            &v(&format!("{git}/merges"), API_VERSION),
-            Some(&ask),
-        )?;
-        for _ in 0..MERGE_POLLS {
-            match m.status.as_deref() {
-                Some("completed") | Some("failed") | Some("conflicts") => break,
-                _ => std::thread::sleep(std::time::Duration::from_millis(500)),
+        let m = match under_way.and_then(|t| t.parse::<i64>().ok()) {
+            Some(id) => {
+                let path = format!("{git}/merges/{id}");
+                match self
+                    .http
+                    .json::<wire::Merge>("GET", &v(&path, API_VERSION), None)
+                {
+                    Ok(m) => m,
+                    Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
+                        return Ok(BranchUpdate::Refused(format!(
+                            "the forge's merge operation {id} is gone"
+                        )));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-            let path = format!("{git}/merges/{}", m.merge_operation_id);
-            m = self.http.json("GET", &v(&path, API_VERSION), None)?;
+            None => {
+                let base = p
+                    .target_ref_name
+                    .strip_prefix(HEADS)
+                    .unwrap_or(&p.target_ref_name);
+                let Some(target) = self.branch_head(repo, base)? else {
+                    return Ok(BranchUpdate::Refused(format!(
+                        "the target branch {base} does not exist"
+                    )));
+                };
+                let ask = json!({
+                    "parents": [head, target.commit.id],
+                    "comment": format!("Merge {base} into {branch}"),
+                });
+                self.http.json(
+                    "POST",
+                    &v(&format!("{git}/merges"), API_VERSION),
+                    Some(&ask),
+                )?
+            }
+        };
+        // made from another head: someone pushed since; the next tick looks
+        // at the new head (a compare-and-swap on it would drop their commits)
+        if (m.parents.as_ref().and_then(|ps| ps.first())).is_some_and(|from| from != head) {
+            return Ok(BranchUpdate::HeadMoved);
         }
+        let m = self.merge_settled(&git, m)?;
         let merge_commit = m
             .detailed_status
             .as_ref()
             .and_then(|d| d.get("mergeCommitId"))
             .and_then(|c| c.as_str())
             .map(str::to_string);
-        let (Some("completed"), Some(merge_commit)) = (m.status.as_deref(), merge_commit) else {
-            return Ok(match m.status.as_deref() {
-                Some("failed") | Some("conflicts") => BranchUpdate::Conflict,
-                other => BranchUpdate::Refused(format!(
-                    "the forge's merge is {}",
-                    other.unwrap_or("unknown")
-                )),
-            });
+        let status = m.status.as_deref().unwrap_or("");
+        let merge_commit = match (status, merge_commit) {
+            ("completed", Some(c)) => c,
+            ("failed", _) => return Ok(BranchUpdate::Conflict),
+            ("queued" | "inProgress", _) => {
+                return Ok(BranchUpdate::Pending(m.merge_operation_id.to_string()));
+            }
+            ("", _) => {
+                return Err(anyhow!(
+                    "forge: merge operation {}: the answer has no status",
+                    m.merge_operation_id
+                ));
+            }
+            (other, _) => {
+                return Ok(BranchUpdate::Refused(format!(
+                    "the forge's merge is {other}"
+                )));
+            }
         };
         let update = json!([{ "name": format!("{HEADS}{branch}"), "oldObjectId": head, "newObjectId": merge_commit }]);
         let list: wire::List<wire::RefUpdateResult> = self.http.json(
@@ -697,6 +729,21 @@ impl AzureDevops {
             RefUpdate::Stale => BranchUpdate::HeadMoved,
             RefUpdate::Refused(why) => BranchUpdate::Refused(why),
         })
+    }
+
+    /// Merge operation `m` asked after until it is no longer `queued` or
+    /// `inProgress`, at most [`MERGE_WAITS`] more times, the first at once:
+    /// what it is then.
+    fn merge_settled(&self, git: &str, mut m: wire::Merge) -> Result<wire::Merge> {
+        for wait in MERGE_WAITS {
+            if !matches!(m.status.as_deref(), Some("queued" | "inProgress")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(wait));
+            let path = format!("{git}/merges/{}", m.merge_operation_id);
+            m = self.http.json("GET", &v(&path, API_VERSION), None)?;
+        }
+        Ok(m)
     }
 }
 

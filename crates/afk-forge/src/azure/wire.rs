@@ -572,6 +572,10 @@ impl Build {
 #[serde(rename_all = "camelCase")]
 pub(super) struct Merge {
     pub merge_operation_id: i64,
+    /// the commits merged, as asked (`GitMergeParameters`): the first is
+    /// the head the merge was made from
+    #[serde(default)]
+    pub parents: Option<Vec<String>>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]

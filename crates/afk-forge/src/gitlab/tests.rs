@@ -641,7 +641,7 @@ fn ci(f: &Gitlab, r: &RepoName, _: &Seen) {
 
 /// the rebase: accepted, already running (wait), refused; never a merge
 fn the_rebase(f: &Gitlab, r: &RepoName, _: &Seen) {
-    let up = |n, style| f.update_branch(r, PrNumber(n), style, "abc");
+    let up = |n, style| f.update_branch(r, PrNumber(n), style, "abc", None);
     assert_eq!(up(4, UpdateStyle::Rebase).unwrap(), BranchUpdate::Started);
     assert_eq!(up(8, UpdateStyle::Rebase).unwrap(), BranchUpdate::HeadMoved);
     assert!(matches!(

@@ -149,6 +149,7 @@ impl ForgeWrites for Gitlab {
         pr: PrNumber,
         style: UpdateStyle,
         _expected_head_sha: &str,
+        _under_way: Option<&str>,
     ) -> Result<BranchUpdate> {
         if style != UpdateStyle::Rebase {
             anyhow::bail!(

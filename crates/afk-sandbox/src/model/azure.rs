@@ -422,6 +422,9 @@ pub(crate) struct AzureSide {
     /// the next ref update's verdict, instead of carrying it out
     /// (`rejectedByPolicy`, `locked`, ...; `/_admin/ado/ref_verdict`)
     pub(crate) ref_verdict: Option<String>,
+    /// merge operations answer `inProgress` to every `GET` while set
+    /// (`/_admin/ado/merge_hold`): a merge the service is slow to make
+    pub(crate) merge_hold: bool,
     /// the page size of the lists that page by continuation token
     pub(crate) page_size: usize,
     /// `X-RateLimit-Delay` (and `Remaining: 0`) on every answer while set
@@ -460,6 +463,7 @@ impl Default for AzureSide {
             builds: BTreeMap::new(),
             merges: BTreeMap::new(),
             ref_verdict: None,
+            merge_hold: false,
             page_size: 100,
             delay: None,
             notifications: vec![],

@@ -380,6 +380,16 @@ pub(crate) fn merge_status(f: &mut Forge, body: &Value) -> Reply {
     ok(json!({"pr": n, "mergeStatus": s}))
 }
 
+/// `POST /ado/merge_hold {hold}`: while `hold` is true, every merge
+/// operation's `GET` answers `inProgress`; false lets each say how it ended.
+pub(crate) fn merge_hold(f: &mut Forge, body: &Value) -> Reply {
+    let Some(hold) = body["hold"].as_bool() else {
+        return err(400, "hold: true or false");
+    };
+    f.az.merge_hold = hold;
+    ok(json!({"hold": hold}))
+}
+
 /// `POST /ado/ref_verdict {status}`: the next ref update (`POST …/refs`)
 /// is answered with this `updateStatus` and changes nothing.
 pub(crate) fn ref_verdict(f: &mut Forge, body: &Value) -> Reply {

@@ -164,7 +164,8 @@ fn update_refs(f: &mut Forge, req: &Request, full: &str) -> Reply {
 }
 
 /// `POST merges`: `{parents: [a, b], comment}`, carried out at once but
-/// answered `queued`; its `GET` says how it ended.
+/// answered `queued`; its `GET` says how it ended (`inProgress` while
+/// `/_admin/ado/merge_hold` holds it).
 fn merge(f: &mut Forge, req: &Request, full: &str) -> Reply {
     let b = req.json().unwrap_or(Value::Null);
     let parents: Vec<String> = b["parents"]
@@ -219,6 +220,12 @@ fn merge_get(f: &Forge, full: &str, id: &str) -> Reply {
         .and_then(|i| f.az.merges.get(&i))
         .filter(|(r, _)| r == full)
     {
+        Some((_, m)) if f.az.merge_hold => {
+            let mut held = m.clone();
+            held["status"] = json!("inProgress");
+            held["detailedStatus"] = Value::Null;
+            Reply::json(200, &held)
+        }
         Some((_, m)) => Reply::json(200, m),
         None => err(
             404,
