@@ -47,7 +47,9 @@ struct Report {
 struct LabelItem {
     repo: RepoName,
     label: String,
-    /// `exists`, `created`, `would_create` or `failed`
+    /// `exists`, `created`, `would_create`, `made_on_first_use` (a forge
+    /// whose first write that adds a label makes it: Azure DevOps' tags)
+    /// or `failed`
     action: &'static str,
 }
 
@@ -122,6 +124,10 @@ fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
         for (name, color) in wanted {
             let action = if have.iter().any(|l| &l.name == name) {
                 "exists"
+            } else if c.profile().missing_label_warns {
+                // Azure DevOps' tags (SPEC 2.2.8): nothing to make, and
+                // never said to be made
+                "made_on_first_use"
             } else {
                 match forge.create_label(repo, name, color) {
                     Ok(()) => tense.pick("created", "would_create"),
@@ -137,6 +143,9 @@ fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
                 "exists" => format!("{repo}: label \"{name}\" exists\n"),
                 "would_create" => format!("{repo}: would create label \"{name}\"\n"),
                 "created" => format!("{repo}: created label \"{name}\"\n"),
+                "made_on_first_use" => format!(
+                    "{repo}: tag \"{name}\" needs no making: afk's first write that adds it makes it\n"
+                ),
                 _ => format!("{repo}: could not create label \"{name}\"\n"),
             });
             r.labels.push(LabelItem {

@@ -1308,3 +1308,37 @@ fn a_work_item_the_completion_closed_is_not_closed_again() {
         assert!(!has_tag(&sb, 1, IN_PROGRESS), "{:?}", tags(&sb, 1));
     });
 }
+
+/// SPEC 2.2.8: a tag is made by the first write that adds it, so `afk init
+/// --create-labels` sends nothing and says so: never "created" for a tag it
+/// did not make.
+#[test]
+fn init_create_labels_sends_nothing_and_says_a_tag_is_made_on_first_use() {
+    with_dialect(AZ, || {
+        let mut r = repo(REPO, json!([]));
+        r["labels"] = json!(["bug"]);
+        let sb = Sandbox::start_in(AZ, json!({ "repos": [r] }));
+        let afk = Afk::new(
+            &sb,
+            &format!("enabled = true\nallowlist = [\"{REPO}\"]"),
+            "",
+        );
+        sb.clear_requests();
+        let (code, r, err) = afk.json(&["init", "--create-labels"]);
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(sb.writes(), Vec::<Value>::new(), "nothing sent");
+        let actions: Vec<&str> = (r["labels"].as_array())
+            .unwrap_or_else(|| panic!("{r}"))
+            .iter()
+            .map(|l| l["action"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(actions.len(), 4, "{r}");
+        assert!(
+            actions
+                .iter()
+                .all(|a| *a == "made_on_first_use" || *a == "exists"),
+            "{r}"
+        );
+        assert!(actions.contains(&"made_on_first_use"), "{r}");
+    })
+}
