@@ -841,6 +841,36 @@ fn a_resolved_thread_asks_nothing_and_anothers_approval_supersedes_no_ask() {
     });
 }
 
+/// SPEC 2.2.20 with `review_turns_max = 0`: a reviewer's thread, her line
+/// thread and her `-5` are three asks here; the `review_unresolved` lesson
+/// quotes her words and the line's place, not her vote, which says nothing.
+#[test]
+fn an_unresolved_reviews_lesson_quotes_the_threads_words_and_place_not_the_vote() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("review_turns_max = 0");
+        thread(&sb, "alice", "Please add a test", json!({}));
+        thread(
+            &sb,
+            "alice",
+            "rename this",
+            json!({"path": "src/lib.rs", "line": 3}),
+        );
+        vote(&sb, "alice", -5);
+        let r = watch(&afk);
+        assert_eq!(
+            action(&r),
+            ("escalate".into(), Some("review-unresolved".into())),
+            "{r}"
+        );
+        let (_, l, _) = afk.json(&["lessons", "list", "--type", "review_unresolved"]);
+        let lessons = l["lessons"].as_array().unwrap_or_else(|| panic!("{l}"));
+        assert_eq!(lessons.len(), 1, "{l}");
+        let cause = lessons[0]["root_cause"].as_str().unwrap_or("");
+        assert!(cause.contains("Please add a test"), "{cause}");
+        assert_eq!(lessons[0]["detail"], "src/lib.rs:3", "{l}");
+    });
+}
+
 /// SPEC 2.2.21: a thread is superseded by its own status, never by another
 /// thread's: alice's second thread, resolved, leaves her first one asking.
 #[test]

@@ -104,6 +104,36 @@ pub struct Unresolved<'a> {
 /// How much of the reviewer's words a `review_unresolved` lesson quotes, in characters.
 pub(crate) const REVIEW_QUOTE_MAX: usize = 300;
 
+/// What a review turn would have taken says, as the `review_unresolved`
+/// lesson weighs it: who asked, whether the ask has words of its own (a
+/// body), whether it has line comments.
+#[derive(Debug, Clone, Copy)]
+pub struct AskShown<'a> {
+    pub author: &'a str,
+    pub text: bool,
+    pub places: bool,
+}
+
+/// Which asks (of those a review turn would have taken, in the order the
+/// forge gave them) a `review_unresolved` lesson quotes: its words from the
+/// last ask with a body (else the last with line comments, else the last),
+/// and its places from that ask, or when it has none from the same
+/// person's last ask that has some. Azure DevOps gives a reviewer's vote,
+/// a thread and a line thread as three asks, where other forges give one
+/// review.
+pub fn quoted_asks(asks: &[AskShown]) -> Option<(usize, usize)> {
+    let text = (asks.iter().rposition(|a| a.text))
+        .or_else(|| asks.iter().rposition(|a| a.places))
+        .or_else(|| asks.len().checked_sub(1))?;
+    let places = match asks[text].places {
+        true => text,
+        false => (asks.iter())
+            .rposition(|a| a.places && a.author == asks[text].author)
+            .unwrap_or(text),
+    };
+    Some((text, places))
+}
+
 /// A trusted reviewer still asked for changes when no review turn was left:
 /// who asked, what (one bounded line), and where (at most `CONTEXTS_MAX`
 /// places, then how many more).
@@ -194,6 +224,40 @@ pub fn budget_exceeded(s: &Spent) -> RunLesson {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_unresolved_lesson_quotes_the_last_words_and_that_persons_last_places() {
+        let ask = |author, text, places| AskShown {
+            author,
+            text,
+            places,
+        };
+        let (vote, thread, line) = (
+            ask("alice", false, false),
+            ask("alice", true, false),
+            ask("alice", false, true),
+        );
+        // (the asks, (the one whose words, the one whose places))
+        type Case<'a> = (Vec<AskShown<'a>>, Option<(usize, usize)>);
+        let cases: Vec<Case> = vec![
+            (vec![], None),
+            (vec![vote], Some((0, 0))),
+            // one review with words and lines (the other forges)
+            (vec![ask("alice", true, true)], Some((0, 0))),
+            // Azure DevOps: a vote, a thread, a line thread of one person
+            (vec![vote, thread, line], Some((1, 2))),
+            (vec![thread, line, vote], Some((0, 1))),
+            // the last words win; lines of their own are theirs
+            (vec![thread, ask("alice", true, true)], Some((1, 1))),
+            // no words: the last lines
+            (vec![line, vote], Some((0, 0))),
+            // another person's lines are not the words' places
+            (vec![ask("bob", false, true), thread], Some((1, 1))),
+        ];
+        for (i, (asks, want)) in cases.into_iter().enumerate() {
+            assert_eq!(quoted_asks(&asks), want, "case {i}");
+        }
+    }
 
     #[test]
     fn an_unresolved_review_names_the_reviewer_the_request_and_its_places_bounded() {

@@ -286,12 +286,22 @@ fn decide(
         let text = run_lessons::deploy_degraded(&cfg.watch.deploy_context, &run.repo);
         w.t.journal.auto(lesson(run, text));
     }
-    // the last ask a review turn would have taken
+    // of the asks a review turn would have taken, the words and places
+    // `run_lessons::quoted_asks` picks
+    let asks: Vec<_> = (seen.heard.asked.iter())
+        .filter(|a| takes(Correction::Asked(TurnBudget::Review), a.budget))
+        .collect();
+    let shown: Vec<run_lessons::AskShown> = (asks.iter())
+        .map(|a| run_lessons::AskShown {
+            author: &a.author,
+            text: !a.body.trim().is_empty(),
+            places: !a.comments.is_empty(),
+        })
+        .collect();
     if plan.lesson == Some(EndLesson::ReviewUnresolved)
-        && let Some(ask) = (seen.heard.asked.iter().rev())
-            .find(|a| takes(Correction::Asked(TurnBudget::Review), a.budget))
+        && let Some((ask, at)) = run_lessons::quoted_asks(&shown).map(|(t, p)| (asks[t], asks[p]))
     {
-        let places: Vec<String> = ask
+        let places: Vec<String> = at
             .comments
             .iter()
             .map(|c| match c.line {
