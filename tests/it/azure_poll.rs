@@ -1178,8 +1178,7 @@ fn the_status_work_item_is_written_as_escaped_html_with_azure_devops_links_and_n
 /// first; each repository's work items are the ones under its own area.
 /// (A second query, for the in-progress tag, is asked only on a tick that
 /// could dispatch in a repository afk's state shows idle: the forge's tag
-/// is the check that no other run holds it. It goes out beside the ready
-/// query's batch reads, not after them.) Nothing else is asked twice
+/// is the check that no other run holds it.) Nothing else is asked twice
 /// either: the armer's identity and the project's ACL, the same for both
 /// repositories, are read once.
 #[test]
@@ -1226,8 +1225,8 @@ fn a_project_is_asked_one_wiql_query_a_tick_for_all_its_repositories() {
     })
 }
 
-/// The in-progress tag's query goes out ahead only beside a ready query
-/// that found something: a tick with nothing ready asks the one query.
+/// The in-progress tag's query is asked only after a ready query that found
+/// something: a tick with nothing ready asks the one query.
 #[test]
 fn a_tick_with_nothing_ready_asks_no_in_progress_query() {
     with_dialect(D, || {

@@ -117,11 +117,6 @@ pub trait ForgeReads: Send + Sync {
     }
     /// Open issues (never pull requests) carrying `label`, every page.
     fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>>;
-    /// This tick asks the list of `then` after a list of `first` that found
-    /// anything (poll: its in-progress label after its ready one). A forge
-    /// whose labelled lists are a project's query (Azure DevOps) asks it
-    /// beside the first's reads; every other kind asks nothing ahead.
-    fn lists_after(&self, _first: &str, _then: &str) {}
     fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue>;
     fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>>;
     /// The collaborator's permission (`none` for a stranger), ranked and with

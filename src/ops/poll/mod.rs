@@ -188,17 +188,6 @@ fn examine_all(
         p.max_in_flight,
         p.max_per_tick,
     );
-    // a repo that may take a run asks its in-progress list after a ready
-    // list that found anything: a forge whose lists are its project's
-    // query asks both at once (Azure DevOps); none asks it ahead for a
-    // tick whose every repo is busy or frozen
-    if repos
-        .iter()
-        .any(|r| !busy.contains(r) && !frozen.contains(r))
-        && let Ok(f) = t.forge()
-    {
-        f.lists_after(&p.ready_label, &p.in_progress_label);
-    }
     let starting = Permits::new(cfg.forge.concurrency);
     let outcomes = fan_out(&repos, width, |repo| {
         let o = examine::examine_repo(

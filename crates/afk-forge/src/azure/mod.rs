@@ -62,9 +62,6 @@ pub struct AzureDevops {
     /// project's id, its name as configured, the label; all lower-cased):
     /// one WIQL query a project a tick, whichever of its repositories asks
     tagged: Memo<(String, String, String), ready::Tagged>,
-    /// the labels whose lists this tick asks after a list of another that
-    /// found anything (`ForgeReads::lists_after`): (first, then)
-    lists_after: Mutex<Vec<(String, String)>>,
     /// each repository's active PRs as last listed this tick (by its
     /// lower-cased name): the CI of a head one of them has is that PR's,
     /// without listing them again; a head none has lists them anew
@@ -133,7 +130,6 @@ impl AzureDevops {
             threads: Memo::default(),
             active: Mutex::default(),
             tagged: Memo::shared(),
-            lists_after: Mutex::default(),
             namespaces: Memo::shared(),
             identities: Memo::shared(),
             acls: Memo::shared(),
@@ -433,13 +429,6 @@ impl ForgeReads for AzureDevops {
 
     fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
         self.ready_items(repo, label)
-    }
-
-    fn lists_after(&self, first: &str, then: &str) {
-        if !first.eq_ignore_ascii_case(then) {
-            let mut after = self.lists_after.lock().unwrap();
-            after.push((first.to_string(), then.to_string()));
-        }
     }
 
     fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {

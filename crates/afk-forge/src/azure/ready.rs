@@ -30,10 +30,6 @@ impl AzureDevops {
                 "azure-devops: {repo} has no area path ([forge.azure_devops.area_paths])"
             ));
         }
-        // the project's states first: its query names the closed ones, and
-        // at the tick's start every place under `forge.concurrency` is
-        // theirs (kept for the tick: later repositories wait for nothing)
-        self.closed_states(repo)?;
         // the repository's own read goes out beside its project's query,
         // which names the project without it
         let (r, tagged) = std::thread::scope(|s| {
@@ -106,17 +102,12 @@ impl AzureDevops {
             }
             // every item found names people, whose logins are told apart
             // from afk's own: afk's account is asked for beside the batch
-            // reads, not after them, and so is the project's list the tick
-            // asks next when this one found anything (poll's in-progress
-            // one: `lists_after`). An idle tick finds none and asks none; a
-            // failure is met again, and asked again, where it is needed.
+            // reads, not after them (an idle tick finds none and asks none;
+            // a failure is met again, and asked again, where it is needed)
             let items = match ids.is_empty() {
                 true => vec![],
                 false => std::thread::scope(|s| {
                     s.spawn(|| self.connected());
-                    for then in self.lists_then(label) {
-                        s.spawn(move || self.project_tagged(repo, &then));
-                    }
                     self.batch(repo, &ids)
                 })?,
             };
@@ -128,16 +119,6 @@ impl AzureDevops {
             }
             Ok(Arc::new(by_repo))
         })
-    }
-
-    /// The labels whose lists the tick asks after a list of `label` that
-    /// found anything (`ForgeReads::lists_after`).
-    fn lists_then(&self, label: &str) -> Vec<String> {
-        let after = self.lists_after.lock().unwrap();
-        (after.iter())
-            .filter(|(first, _)| first.eq_ignore_ascii_case(label))
-            .map(|(_, then)| then.clone())
-            .collect()
     }
 
     /// The checks afk makes itself: the type, the project, the area's
