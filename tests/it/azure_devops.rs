@@ -1033,13 +1033,7 @@ fn a_conflict_gets_the_forges_merge_and_a_ref_compare_and_swap_once() {
         );
 
         let head = forge_head(&sb, BRANCH).unwrap();
-        let main = sb.commit_as(
-            REPO,
-            "main",
-            "root",
-            &[("MAIN.md", "main moved on\n")],
-            "main moves on",
-        );
+        let main = main_moves_on(&sb);
         ado(
             &sb,
             "merge_status",
@@ -1103,6 +1097,18 @@ fn a_conflict_gets_the_forges_merge_and_a_ref_compare_and_swap_once() {
     });
 }
 
+/// root commits to `main` beside afk's branch: the PR's target moved on
+/// (its new head).
+fn main_moves_on(sb: &Sandbox) -> String {
+    sb.commit_as(
+        REPO,
+        "main",
+        "root",
+        &[("MAIN.md", "main moved on\n")],
+        "main moves on",
+    )
+}
+
 /// SPEC 2.2.23: a merge the service is still making when the tick stops
 /// asking is asked after on the next tick, by its `mergeOperationId`: no
 /// second merge, no corrective turn while it is under way, and the branch
@@ -1112,13 +1118,7 @@ fn a_merge_still_in_progress_is_asked_after_next_tick_never_turned() {
     with_dialect(AZ, || {
         let (sb, afk) = dispatched("fix_forward_max = 1");
         let head = forge_head(&sb, BRANCH).unwrap();
-        sb.commit_as(
-            REPO,
-            "main",
-            "root",
-            &[("MAIN.md", "main moved on\n")],
-            "main moves on",
-        );
+        main_moves_on(&sb);
         ado(&sb, "merge_hold", json!({"hold": true}));
         ado(
             &sb,
@@ -1181,13 +1181,7 @@ fn a_ref_update_a_policy_rejects_gets_a_conflict_turn() {
     with_dialect(AZ, || {
         let (sb, afk) = dispatched("fix_forward_max = 1");
         let head = forge_head(&sb, BRANCH).unwrap();
-        sb.commit_as(
-            REPO,
-            "main",
-            "root",
-            &[("MAIN.md", "main moved on\n")],
-            "main moves on",
-        );
+        main_moves_on(&sb);
         ado(&sb, "ref_verdict", json!({"status": "rejectedByPolicy"}));
         ado(
             &sb,
