@@ -1173,6 +1173,56 @@ fn a_merge_still_in_progress_is_asked_after_next_tick_never_turned() {
     });
 }
 
+/// SPEC 2.2.23 and the rule that a request whose outcome is unknown is
+/// looked up, never repeated blindly: a tick whose ask after the merge under
+/// way fails (the service answering 503 past the retries) keeps the merge's
+/// id, so the next tick asks after the same merge: no second merge, no turn.
+#[test]
+fn a_failed_ask_after_a_merge_under_way_keeps_its_id_for_the_next_tick() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("fix_forward_max = 1");
+        let head = forge_head(&sb, BRANCH).unwrap();
+        main_moves_on(&sb);
+        ado(&sb, "merge_hold", json!({"hold": true}));
+        ado(
+            &sb,
+            "merge_status",
+            json!({"pr": pr(), "status": "conflicts"}),
+        );
+        let r = watch(&afk);
+        assert_eq!(action(&r).0, "update_branch", "{r}");
+
+        sb.faults(json!([{"method": "GET", "path": "/merges/1", "status": 503, "times": 100}]));
+        let (_, r, _) = afk.watch();
+        assert!(
+            r["errors"].to_string().contains("/merges/1"),
+            "the ask after failed: {r}"
+        );
+        sb.faults(json!([]));
+        ado(&sb, "merge_hold", json!({"hold": false}));
+        sb.clear_requests();
+        let r = watch(&afk);
+        assert_eq!(
+            action(&r).0,
+            "update_branch",
+            "the same merge asked after: {r}"
+        );
+        let posted = |tail: &str| {
+            sb.requests()
+                .iter()
+                .filter(|q| q["method"] == "POST" && ends(q, tail))
+                .count()
+        };
+        assert_eq!(posted("/merges"), 0, "no second merge");
+        assert_eq!(posted("/refs"), 1, "{:#?}", sb.requests());
+        assert_ne!(forge_head(&sb, BRANCH), Some(head), "the branch moved");
+        assert!(
+            !afk.scratch.path("state/runs/1/prompt-2.md").exists(),
+            "no turn"
+        );
+    });
+}
+
 /// SPEC 2.2.23: a ref update a branch policy rejects (`rejectedByPolicy`)
 /// is one the forge could not make: the branch stays, and the agent gets
 /// turn `conflict`.

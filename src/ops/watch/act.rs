@@ -175,14 +175,16 @@ fn update_branch(
     let under_way = (talk.update_base.as_deref() == Some(pr.base.sha.as_str()))
         .then(|| talk.update_op.clone())
         .flatten();
-    if under_way.is_none() {
-        talk.update_asks = 0;
-    }
+    talk.update_asks = match under_way {
+        Some(_) => talk.update_asks + 1,
+        None => 1,
+    };
     talk.update_base = Some(pr.base.sha.clone());
-    talk.update_op = None;
-    talk.update_asks += 1;
+    // an update under way for another base is not this one's
+    talk.update_op = under_way.clone();
     // recorded before the ask: a tick that dies after it asks no second
-    // update for this base
+    // update for this base, and one whose ask after an update under way
+    // fails keeps that update's token for the next
     store.set_talk(run.id, &talk)?;
     let outcome = w.t.forge()?.update_branch(
         &run.repo,
@@ -191,8 +193,12 @@ fn update_branch(
         &pr.head.sha,
         under_way.as_deref(),
     )?;
-    if let crate::forge::BranchUpdate::Pending(op) = &outcome {
-        talk.update_op = Some(op.clone());
+    let op = match &outcome {
+        crate::forge::BranchUpdate::Pending(op) => Some(op.clone()),
+        _ => None,
+    };
+    if talk.update_op != op {
+        talk.update_op = op;
         store.set_talk(run.id, &talk)?;
     }
     crate::log::decision(&format!(
