@@ -292,8 +292,15 @@ fn decide(
         let text = run_lessons::deploy_degraded(&cfg.watch.deploy_context, &run.repo);
         w.t.journal.auto(lesson(run, text));
     }
-    // of the asks a review turn would have taken, the words and places
-    // `run_lessons::quoted_asks` picks
+    if plan.lesson == Some(EndLesson::ReviewUnresolved) {
+        review_lesson(w, run, seen);
+    }
+    Ok(())
+}
+
+/// The `review_unresolved` lesson: of the asks a review turn would have
+/// taken, the words and places `run_lessons::quoted_asks` picks.
+fn review_lesson(w: &Watch, run: &Run, seen: &Seen) {
     let asks: Vec<_> = (seen.heard.asked.iter())
         .filter(|a| takes(Correction::Asked(TurnBudget::Review), a.budget))
         .collect();
@@ -304,9 +311,7 @@ fn decide(
             places: !a.comments.is_empty(),
         })
         .collect();
-    if plan.lesson == Some(EndLesson::ReviewUnresolved)
-        && let Some((ask, at)) = run_lessons::quoted_asks(&shown).map(|(t, p)| (asks[t], asks[p]))
-    {
+    if let Some((ask, at)) = run_lessons::quoted_asks(&shown).map(|(t, p)| (asks[t], asks[p])) {
         let places: Vec<String> = at
             .comments
             .iter()
@@ -325,7 +330,6 @@ fn decide(
         });
         w.t.journal.auto(lesson(run, text));
     }
-    Ok(())
 }
 
 /// Decide in SQLite (status + event in one transaction), then the forge
