@@ -11,8 +11,8 @@ use crate::failure::Reason;
 use crate::stale;
 use afk_model::Cached;
 use anyhow::Result;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 /// An answer. A 304 to a conditional GET is answered from the cache: `status`
@@ -127,6 +127,10 @@ pub(crate) struct Rate {
     /// ([`Rate::join`]): those [`crate::rate::first_in_line`] first, then
     /// by their chain of work, then in the order they came
     pub(crate) queue: std::collections::BTreeSet<Ticket>,
+    /// the thread that waits on each ticket of `queue`: only the next in
+    /// line is woken when room may have come ([`Rate::wake_next`]), never
+    /// every waiting worker of a tick at each answer
+    pub(crate) waiting: std::collections::BTreeMap<Ticket, std::thread::Thread>,
     /// the next request's place in the order it came
     pub(crate) tickets: u64,
     /// the first request goes alone, to learn the limit (GitHub)
@@ -170,12 +174,23 @@ impl Rate {
         };
         self.tickets += 1;
         self.queue.insert(t);
+        self.waiting.insert(t, std::thread::current());
         t
     }
 
     /// `t` is no longer waiting (it went out, or it gave up).
     pub(crate) fn leave(&mut self, t: Ticket) {
         self.queue.remove(&t);
+        self.waiting.remove(&t);
+    }
+
+    /// Wake the request next in line to look at the room again (an answer
+    /// came, or the one before it went out or gave up). It alone may go
+    /// ([`Rate::may_go`]); when it goes or gives up it wakes the next.
+    pub(crate) fn wake_next(&self) {
+        if let Some(t) = self.queue.first().and_then(|t| self.waiting.get(t)) {
+            t.unpark();
+        }
     }
 
     /// Whether the request holding `t` goes out now: it is the next in
@@ -225,8 +240,6 @@ pub struct Http {
     pub(crate) requests: AtomicUsize,
     pub(crate) costly: AtomicUsize,
     pub(crate) rate: Mutex<Rate>,
-    /// signalled when a request in flight is answered
-    pub(crate) answered: Condvar,
     pub(crate) waited: Mutex<Duration>,
     pub(crate) cache: Option<Box<dyn ConditionalCache>>,
     /// with a cache: what was read through it and what was written (`revalidate`)
@@ -272,7 +285,6 @@ impl Http {
             requests: AtomicUsize::new(0),
             costly: AtomicUsize::new(0),
             rate: Mutex::new(Rate::default()),
-            answered: Condvar::new(),
             waited: Mutex::new(Duration::ZERO),
             cache: None,
             ledger: stale::Ledger::default(),
@@ -382,7 +394,6 @@ impl Http {
                 rule,
                 ..Rate::default()
             }),
-            answered: Condvar::new(),
             waited: Mutex::new(Duration::ZERO),
             cache: None,
             ledger: stale::Ledger::default(),

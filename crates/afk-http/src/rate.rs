@@ -15,8 +15,9 @@ pub(crate) struct InFlight<'a>(&'a Http);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.rate.lock().unwrap().in_flight -= 1;
-        self.0.answered.notify_all();
+        let mut r = self.0.rate.lock().unwrap();
+        r.in_flight -= 1;
+        r.wake_next();
     }
 }
 
@@ -298,7 +299,9 @@ impl Http {
             if let Some(until) = r.not_before {
                 let now = Instant::now();
                 if now < until {
-                    r = self.answered.wait_timeout(r, until - now).unwrap().0;
+                    drop(r);
+                    std::thread::park_timeout(until - now);
+                    r = self.rate.lock().unwrap();
                     continue;
                 }
                 r.not_before = None;
@@ -307,13 +310,16 @@ impl Http {
                 r.in_flight += 1;
                 break Ok(InFlight(self));
             }
-            r = self.answered.wait(r).unwrap();
+            // woken by `Rate::wake_next` (an unpark before the park is kept:
+            // the park returns at once), or spuriously: either way it looks
+            // again
+            drop(r);
+            std::thread::park();
+            r = self.rate.lock().unwrap();
         };
         r.leave(me);
-        if !r.queue.is_empty() {
-            // the next in line looks at the room again
-            self.answered.notify_all();
-        }
+        // the next in line looks at the room again
+        r.wake_next();
         admitted
     }
 
