@@ -52,9 +52,13 @@ pub struct AzureDevops {
     /// each identity read (by its lower-cased path: an account name, an
     /// id), once a tick
     identities: Memo<String, Vec<wire::Identity>>,
-    /// each ACL entry's effective bits (by its lower-cased path: the
-    /// namespace, the token, the descriptor), once a tick
+    /// each project ACL entry's effective bits (by its lower-cased path:
+    /// the namespace, the token, the descriptor), once a tick: every
+    /// repository of the project waits for it
     acls: Memo<String, Option<(i64, i64)>>,
+    /// each repository ACL entry's, once a tick: one repository's read,
+    /// in line with its other reads
+    repo_acls: Memo<String, Option<(i64, i64)>>,
     /// each project's policy types (by its id), once a tick: the id of the
     /// type named `Status`, if it has one
     policy_types: Memo<String, Option<String>>,
@@ -133,6 +137,7 @@ impl AzureDevops {
             namespaces: Memo::shared(),
             identities: Memo::shared(),
             acls: Memo::shared(),
+            repo_acls: Memo::default(),
             policy_types: Memo::shared(),
             seen: Mutex::new(HashMap::new()),
             logins: Mutex::new(HashMap::new()),

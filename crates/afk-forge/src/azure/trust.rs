@@ -156,7 +156,11 @@ impl AzureDevops {
             enc(token),
             enc(descriptor)
         );
-        self.acls.get(path.to_ascii_lowercase(), || {
+        let memo = match namespace {
+            GIT_REPOSITORIES_NAMESPACE => &self.repo_acls,
+            _ => &self.acls,
+        };
+        memo.get(path.to_ascii_lowercase(), || {
             self.read_effective(&path, descriptor)
         })
     }
