@@ -1,7 +1,9 @@
 //! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|gitlab|azure-devops|kubernetes|workspace|box|hook|gateway|telemetry]`
 //! (no argument: every section).
 //!
-//! Measures, against the sandbox with injected latency per request:
+//! Measures, against the sandbox with injected latency per request (a round
+//! trip: the sandbox's own work on a request is inside it, as a remote
+//! forge's is, never added to afk's tick on the machine they share):
 //! - `afk poll` with the kill switch on (the real binary, median of 20 runs);
 //! - one poll tick over 50 allowlisted repos x 20 ready issues each, then the
 //!   tick after it: wall time, requests, the time if every request were made one

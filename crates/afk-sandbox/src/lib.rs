@@ -376,6 +376,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
             None => return err(404, "not found"),
         }
     };
+    let came = std::time::Instant::now();
     // log first, then faults, then the answer (its status noted in the log)
     let (fault, latency, entry) = {
         let mut f = st.lock().unwrap();
@@ -392,24 +393,39 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         Dialect::AzureDevops => br#"{"count":0,"value":[]}"#,
         _ => b"[]",
     };
-    let reply = match faults::inject(fault, latency, empty) {
-        Some(reply) => reply,
+    let answer = || {
+        let mut f = st.lock().unwrap();
+        let before = (req.method != "GET" && req.method != "HEAD")
+            .then(|| f.webhook_before())
+            .flatten();
+        let reply = match service {
+            Service::Agent => agent::serve(&mut f, &req, &path),
+            Service::Forge(dialect) => dialect.serve(&mut f, &req, &path),
+            Service::Registry => registry::serve(&f, &req, &path),
+            Service::Kubernetes => kube::serve(&mut f.kube, &req, &path["/k8s".len()..]),
+        };
+        if let Some(before) = before {
+            f.webhook_changes(before);
+        }
+        reply
+    };
+    let reply = match fault {
+        // the latency every request gets is a round trip to a forge
+        // elsewhere: the answer leaves that long after the request came,
+        // the sandbox's own work on it (its lock, its CPU on the machine
+        // afk runs on) inside it, as a remote forge's work is inside its
+        // round trip (docs/sandbox.md)
         None => {
-            let mut f = st.lock().unwrap();
-            let before = (req.method != "GET" && req.method != "HEAD")
-                .then(|| f.webhook_before())
-                .flatten();
-            let reply = match service {
-                Service::Agent => agent::serve(&mut f, &req, &path),
-                Service::Forge(dialect) => dialect.serve(&mut f, &req, &path),
-                Service::Registry => registry::serve(&f, &req, &path),
-                Service::Kubernetes => kube::serve(&mut f.kube, &req, &path["/k8s".len()..]),
-            };
-            if let Some(before) = before {
-                f.webhook_changes(before);
-            }
+            let reply = answer();
+            std::thread::sleep(
+                std::time::Duration::from_millis(latency).saturating_sub(came.elapsed()),
+            );
             reply
         }
+        fault => match faults::inject(fault, latency, empty) {
+            Some(reply) => reply,
+            None => answer(),
+        },
     };
     let mut reply = reply;
     if let (Some(to), Reply::Send { body, .. }) = (&dates, &mut reply)
