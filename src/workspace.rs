@@ -269,6 +269,33 @@ impl Real {
         counted.with_context(|| format!("{repo}: line survival"))
     }
 
+    /// Harvest's revert proof on a forge whose diffs carry no text (SPEC 7,
+    /// Reverts): `repo`'s `branch` fetched into afk's cache with afk's
+    /// credential, once a tick.
+    pub fn fetch_base(&self, forge: &dyn Forge, repo: &RepoName, branch: &str) -> Result<()> {
+        let ws = self.open(forge)?;
+        let url = self.remote(forge, repo)?;
+        let fetched = ws.fetch_base(repo.as_str(), &url, branch);
+        self.say(&ws);
+        fetched.with_context(|| format!("{repo}: reverts"))
+    }
+
+    /// What `sha` changed against its first parent, read from afk's cache
+    /// (its base branch fetched by [`Real::fetch_base`]) as the forges show
+    /// a commit's files.
+    pub fn commit_diff(
+        &self,
+        forge: &dyn Forge,
+        repo: &RepoName,
+        sha: &str,
+    ) -> Result<Vec<crate::types::FileDiff>> {
+        let ws = self.open(forge)?;
+        let text = ws.commit_diff(repo.as_str(), sha);
+        self.say(&ws);
+        let text = text.with_context(|| format!("{repo}: reverts"))?;
+        Ok(crate::core::undo::git_file_diffs(&text))
+    }
+
     /// The URL git fetches `repo` from and pushes it to: by its name, so
     /// only while the forge says that name is still the repository afk
     /// first read (a renamed one's old name may be another's: SPEC 2.2.4).

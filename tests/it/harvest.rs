@@ -797,29 +797,6 @@ fn a_revert_message_flips_a_success_only_from_a_trusted_author() {
     );
 }
 
-/// `git revert -m 1` of the merge counts whoever made it (mallory, read
-/// only), also after a later commit moved the lines it touches three lines
-/// down: the diff is the proof, and no permission is looked up.
-#[test]
-fn a_true_revert_of_the_merge_counts_whoever_made_it() {
-    let (sb, afk, merge) = merged_success(repo("acme/api", json!([])));
-    let moved = format!("a\nb\nc\n{}", app(Some("fifteen, fixed")));
-    sb.commit_as("acme/api", "main", "root", &[("app.txt", &moved)], "three lines on top");
-    let revert = sb.work_as("acme/api", "mallory/revert", |w| {
-        git_as(w, "mallory", &["revert", "-m", "1", "--no-edit", &merge]);
-    });
-    let pr = sb.open_pr("acme/api", "mallory/revert", "revert");
-    sb.merge_by("acme/api", pr, "alice");
-    sb.clear_requests();
-    let r = harvest(&afk);
-    assert_eq!(r["reverted"], json!([{"run_id": 1, "reverted_by": revert}]), "{r}");
-    assert!(
-        !paths(&sb).iter().any(|p| p.contains("/collaborators/")),
-        "{:?}",
-        paths(&sb)
-    );
-}
-
 /// When the forge refuses to say who may write (afk's account is not an
 /// admin), a message-only commit is not a revert, and the tick says why.
 #[test]
@@ -942,6 +919,43 @@ fn a_bad_seed_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("AFK_CANARY_SEED"));
     assert_eq!(count(&afk, "SELECT COUNT(*) FROM runs"), 0);
 }
+}
+
+/// The reverts every forge proves, Azure DevOps too.
+mod proven {
+    use super::*;
+
+    both_dialects! {
+        azure_devops_plays;
+
+        /// `git revert -m 1` of the merge counts whoever made it (mallory, read
+        /// only), also after a later commit moved the lines it touches three lines
+        /// down: the diff is the proof, and no permission is looked up. On Azure
+        /// DevOps, whose diffs name the files without their lines, the two diffs
+        /// are read from afk's git cache.
+        #[test]
+        fn a_true_revert_of_the_merge_counts_whoever_made_it() {
+            let (sb, afk, merge) = merged_success(repo("acme/api", json!([])));
+            let moved = format!("a\nb\nc\n{}", app(Some("fifteen, fixed")));
+            sb.commit_as("acme/api", "main", "root", &[("app.txt", &moved)], "three lines on top");
+            let revert = sb.work_as("acme/api", "mallory/revert", |w| {
+                git_as(w, "mallory", &["revert", "-m", "1", "--no-edit", &merge]);
+            });
+            let pr = sb.open_pr("acme/api", "mallory/revert", "revert");
+            sb.merge_by("acme/api", pr, "alice");
+            sb.clear_requests();
+            let r = harvest(&afk);
+            assert_eq!(r["reverted"], json!([{"run_id": 1, "reverted_by": revert}]), "{r}");
+            // no one's permission is read: neither a collaborator's nor an ACL
+            assert!(
+                !paths(&sb)
+                    .iter()
+                    .any(|p| p.contains("/collaborators/") || p.contains("accesscontrollists")),
+                "{:?}",
+                paths(&sb)
+            );
+        }
+    }
 }
 
 /// `app.txt` as main has it before the run: twenty numbered lines, the

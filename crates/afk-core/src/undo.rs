@@ -122,6 +122,88 @@ pub fn undoes(merge: &[FileDiff], commit: &[FileDiff]) -> bool {
     }) && want.is_empty()
 }
 
+/// `git diff -M` output (with its `a/` and `b/` prefixes) as the forges show a
+/// commit's files ([`FileDiff`]): each file's paths (None: added, or removed)
+/// and its hunks as its patch, None without one (a binary file, a mode
+/// change, a pure rename). What afk's git cache shows of a commit when the
+/// forge's own diff carries no text (Azure DevOps).
+pub fn git_file_diffs(text: &str) -> Vec<FileDiff> {
+    /// One file's part of the output, read so far.
+    #[derive(Default)]
+    struct File {
+        header: Option<String>,
+        old: Option<String>,
+        new: Option<String>,
+        added: bool,
+        removed: bool,
+        patch: Option<String>,
+    }
+    impl File {
+        fn done(self) -> FileDiff {
+            FileDiff {
+                old_path: (!self.added)
+                    .then(|| self.old.or(self.header.clone()))
+                    .flatten(),
+                new_path: (!self.removed).then(|| self.new.or(self.header)).flatten(),
+                patch: self.patch,
+            }
+        }
+    }
+    // a path after its prefix; None for /dev/null (git ends a name with a
+    // space in it with a tab)
+    let path = |s: &str, prefix: &str| -> Option<String> {
+        let s = s.strip_suffix('\t').unwrap_or(s);
+        (s != "/dev/null").then(|| s.strip_prefix(prefix).unwrap_or(s).to_string())
+    };
+    let mut out = vec![];
+    let mut cur: Option<File> = None;
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    for l in body.split('\n') {
+        if let Some(rest) = l.strip_prefix("diff --git ") {
+            out.extend(cur.take().map(File::done));
+            // `a/P b/P`: the one path of a file neither renamed nor quoted
+            let half = rest.len().saturating_sub(1) / 2;
+            let header = (rest.len() % 2 == 1
+                && rest.is_char_boundary(half)
+                && rest.starts_with("a/")
+                && rest[half..].starts_with(" b/")
+                && rest[2..half] == rest[half + 3..])
+                .then(|| rest[2..half].to_string());
+            cur = Some(File {
+                header,
+                ..File::default()
+            });
+            continue;
+        }
+        let Some(f) = cur.as_mut() else {
+            continue;
+        };
+        if let Some(p) = f.patch.as_mut() {
+            // a hunk's lines run to the next file's header
+            p.push('\n');
+            p.push_str(l);
+            continue;
+        }
+        if l.starts_with("@@") {
+            f.patch = Some(l.to_string());
+        } else if l.starts_with("new file mode") {
+            f.added = true;
+        } else if l.starts_with("deleted file mode") {
+            f.removed = true;
+        } else if let Some(p) = l.strip_prefix("rename from ") {
+            f.old = Some(p.to_string());
+        } else if let Some(p) = l.strip_prefix("rename to ") {
+            f.new = Some(p.to_string());
+        } else if let Some(p) = l.strip_prefix("--- ") {
+            f.old = path(p, "a/").or(f.old.take());
+        } else if let Some(p) = l.strip_prefix("+++ ") {
+            f.new = path(p, "b/").or(f.new.take());
+        }
+    }
+    out.extend(cur.map(File::done));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,5 +361,69 @@ mod tests {
             &pure_rename,
             &[f(Some("new.txt"), Some("old.txt"), None)]
         ));
+    }
+
+    #[test]
+    fn a_git_diff_reads_as_the_forges_files_with_their_hunks() {
+        // (git diff -M output, the files as a forge shows them)
+        let cases: Vec<(&str, Vec<FileDiff>)> = vec![
+            (
+                "diff --git a/app.txt b/app.txt\nindex 1..2 100644\n--- a/app.txt\n+++ b/app.txt\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n",
+                vec![f(
+                    Some("app.txt"),
+                    Some("app.txt"),
+                    Some("@@ -1,2 +1,2 @@\n a\n-b\n+c"),
+                )],
+            ),
+            // an added file, then a removed one whose last line has no newline
+            (
+                "diff --git a/new b/new\nnew file mode 100644\nindex 0..1\n--- /dev/null\n+++ b/new\n@@ -0,0 +1 @@\n+x\ndiff --git a/gone b/gone\ndeleted file mode 100644\nindex 1..0\n--- a/gone\n+++ /dev/null\n@@ -1 +0,0 @@\n-y\n\\ No newline at end of file\n",
+                vec![
+                    f(None, Some("new"), Some("@@ -0,0 +1 @@\n+x")),
+                    f(
+                        Some("gone"),
+                        None,
+                        Some("@@ -1 +0,0 @@\n-y\n\\ No newline at end of file"),
+                    ),
+                ],
+            ),
+            // a rename with a change, a pure rename, a binary file, a mode change
+            (
+                "diff --git a/old b/new\nsimilarity index 90%\nrename from old\nrename to new\nindex 1..2 100644\n--- a/old\n+++ b/new\n@@ -1 +1 @@\n-p\n+q\n\
+                 diff --git a/from b/to\nsimilarity index 100%\nrename from from\nrename to to\n\
+                 diff --git a/logo.png b/logo.png\nindex 1..2 100644\nBinary files a/logo.png and b/logo.png differ\n\
+                 diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n",
+                vec![
+                    f(Some("old"), Some("new"), Some("@@ -1 +1 @@\n-p\n+q")),
+                    f(Some("from"), Some("to"), None),
+                    f(Some("logo.png"), Some("logo.png"), None),
+                    f(Some("run.sh"), Some("run.sh"), None),
+                ],
+            ),
+            // a removed line that reads like a header stays in its hunk; a
+            // name with a space ends with a tab in the header lines
+            (
+                "diff --git a/a b c b/a b c\nindex 1..2 100644\n--- a/a b c\t\n+++ b/a b c\t\n@@ -1,2 +1 @@\n--- a/x\n-+++ b/y\n",
+                vec![f(
+                    Some("a b c"),
+                    Some("a b c"),
+                    Some("@@ -1,2 +1 @@\n--- a/x\n-+++ b/y"),
+                )],
+            ),
+            ("", vec![]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(git_file_diffs(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_revert_read_from_git_undoes_the_merge_read_from_git() {
+        let merge = "diff --git a/app.txt b/app.txt\nindex 1..2 100644\n--- a/app.txt\n+++ b/app.txt\n@@ -1,3 +1,3 @@\n a\n-b\n+fixed\n c\n";
+        let revert = "diff --git a/app.txt b/app.txt\nindex 2..1 100644\n--- a/app.txt\n+++ b/app.txt\n@@ -4,3 +4,3 @@\n a\n-fixed\n+b\n c\n";
+        let other = "diff --git a/app.txt b/app.txt\nindex 2..3 100644\n--- a/app.txt\n+++ b/app.txt\n@@ -4,3 +4,3 @@\n a\n-fixed\n+else\n c\n";
+        let m = git_file_diffs(merge);
+        assert!(undoes(&m, &git_file_diffs(revert)));
+        assert!(!undoes(&m, &git_file_diffs(other)));
     }
 }

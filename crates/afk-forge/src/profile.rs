@@ -106,6 +106,10 @@ pub struct Profile {
     /// GraphQL `lastEditedAt`), so a command edited in its own second is
     /// seen without a webhook (docs/reviews.md#commands)
     pub tells_comment_edits: bool,
+    /// whether a commit's diff (`ForgeReads::diff`) shows its lines; else
+    /// (Azure DevOps' `diffs/commits` names the files alone) harvest reads
+    /// the diffs of its revert proof from afk's git cache
+    pub diffs_show_text: bool,
     /// whether git gets afk's credential as an `Authorization` header
     /// (`http.<url>.extraHeader`: Azure DevOps's Basic of `:` and a PAT, or
     /// an Entra token's Bearer, SPEC 2.2.2) rather than a user and password
@@ -184,6 +188,7 @@ const GITEA: Profile = Profile {
     merges_branches: true,
     conditional_reads: false,
     tells_comment_edits: false,
+    diffs_show_text: true,
     git_header: false,
     mentions_act: false,
     asks_stand_alone: false,
@@ -221,6 +226,7 @@ const GITHUB: Profile = Profile {
     merges_branches: true,
     conditional_reads: true,
     tells_comment_edits: true,
+    diffs_show_text: true,
     git_header: false,
     mentions_act: false,
     asks_stand_alone: false,
@@ -288,6 +294,7 @@ const GITLAB: Profile = Profile {
     merges_branches: false,
     conditional_reads: false,
     tells_comment_edits: false,
+    diffs_show_text: true,
     git_header: false,
     mentions_act: false,
     asks_stand_alone: false,
@@ -335,6 +342,7 @@ const AZURE_DEVOPS: Profile = Profile {
     merges_branches: true,
     conditional_reads: false,
     tells_comment_edits: true,
+    diffs_show_text: false,
     git_header: true,
     mentions_act: true,
     asks_stand_alone: true,

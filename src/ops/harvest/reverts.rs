@@ -7,7 +7,9 @@
 //! failing that, its author has `poll.trusted_permission` (`core::dispatch`'s
 //! trust rule; each login looked up once a tick per repo). Only such commits
 //! cost more than the listing. A proven revert turns the success into a
-//! failure, once.
+//! failure, once. On a forge whose diffs carry no text (Azure DevOps) the two
+//! diffs are read from afk's git cache instead: the base branch fetched once
+//! per repository and tick, then `git diff -M` of each commit.
 
 use super::report::RevertItem;
 use crate::core::dispatch::{self, Trust};
@@ -71,9 +73,17 @@ pub fn watch(t: &Tick) -> anyhow::Result<Found> {
     let lists = fan_out(&listings, cfg.forge.concurrency, |l| {
         forge.commits(l.repo, l.branch, l.since)
     });
+    let cache = match cfg.profile().diffs_show_text {
+        true => None,
+        false => Some(Cache {
+            ws: crate::workspace::Real::new(cfg, (&t.paths().git_cache, &t.paths().dir), "harvest"),
+            fetched: HashMap::new(),
+        }),
+    };
     let mut proofs = Proofs {
         cfg,
         forge,
+        cache,
         diffs: HashMap::new(),
         trust: HashMap::new(),
         refused: vec![],
@@ -102,7 +112,7 @@ fn flip(
             }
         };
         for m in &l.runs {
-            let by = match proofs.revert_of(l.repo, m.merge_sha, &commits) {
+            let by = match proofs.revert_of(l.repo, l.branch, m.merge_sha, &commits) {
                 Ok(Some(by)) => by,
                 Ok(None) => continue,
                 Err(e) => {
@@ -134,6 +144,8 @@ fn listing_failed(l: &Listing, e: &anyhow::Error) -> ErrorItem {
 struct Proofs<'a> {
     cfg: &'a crate::config::Config,
     forge: &'a dyn Forge,
+    /// afk's git cache, when the forge's diffs carry no text
+    cache: Option<Cache>,
     diffs: HashMap<(String, String), Vec<FileDiff>>,
     trust: HashMap<(String, String), Trust>,
     /// the lookups the forge refused (afk's account is not an admin)
@@ -147,15 +159,18 @@ impl Proofs<'_> {
     fn revert_of<'c>(
         &mut self,
         repo: &RepoName,
+        branch: &str,
         merge_sha: &str,
         newest_first: &'c [Commit],
     ) -> Result<Option<&'c str>, ErrorItem> {
         for c in outcome::candidates(merge_sha, newest_first) {
-            let undoes = self.undoes(repo, merge_sha, &c.sha).map_err(|e| {
-                let mut item = ErrorItem::from_err(repo, None, &e);
-                item.message = format!("whether {} reverts {merge_sha}: {e:#}", c.sha);
-                item
-            })?;
+            let undoes = self
+                .undoes((repo, branch), merge_sha, &c.sha)
+                .map_err(|e| {
+                    let mut item = ErrorItem::from_err(repo, None, &e);
+                    item.message = format!("whether {} reverts {merge_sha}: {e:#}", c.sha);
+                    item
+                })?;
             if undoes || self.trusted(repo, c)? == Trust::Trusted {
                 return Ok(Some(&c.sha));
             }
@@ -163,20 +178,34 @@ impl Proofs<'_> {
         Ok(None)
     }
 
-    /// Whether `sha`'s diff is the inverse of `merge_sha`'s.
-    fn undoes(&mut self, repo: &RepoName, merge_sha: &str, sha: &str) -> anyhow::Result<bool> {
-        let merge = self.diff(repo, merge_sha)?;
-        let commit = self.diff(repo, sha)?;
+    /// Whether `sha`'s diff is the inverse of `merge_sha`'s, on `branch` of
+    /// the repository.
+    fn undoes(
+        &mut self,
+        on: (&RepoName, &str),
+        merge_sha: &str,
+        sha: &str,
+    ) -> anyhow::Result<bool> {
+        let merge = self.diff(on, merge_sha)?;
+        let commit = self.diff(on, sha)?;
         Ok(undo::undoes(&merge, &commit))
     }
 
-    /// What `sha` changed, read once a tick.
-    fn diff(&mut self, repo: &RepoName, sha: &str) -> anyhow::Result<Vec<FileDiff>> {
+    /// What `sha` changed, read once a tick: as the forge shows it, or from
+    /// afk's git cache.
+    fn diff(
+        &mut self,
+        (repo, branch): (&RepoName, &str),
+        sha: &str,
+    ) -> anyhow::Result<Vec<FileDiff>> {
         let key = (repo.to_string(), sha.to_string());
         if let Some(d) = self.diffs.get(&key) {
             return Ok(d.clone());
         }
-        let d = self.forge.diff(repo, sha)?;
+        let d = match self.cache.as_mut() {
+            Some(c) => c.diff(self.forge, (repo, branch), sha)?,
+            None => self.forge.diff(repo, sha)?,
+        };
         self.diffs.insert(key, d.clone());
         Ok(d)
     }
@@ -220,6 +249,37 @@ impl Proofs<'_> {
         );
         self.trust.insert(key, t.clone());
         Ok(t)
+    }
+}
+
+/// afk's git cache for the diffs a forge shows no text of: each base branch
+/// fetched once a tick (a failed fetch is not tried again in the tick).
+struct Cache {
+    ws: crate::workspace::Real,
+    /// by (repo, branch): fetched, or the fetch's error
+    fetched: HashMap<(String, String), Result<(), String>>,
+}
+
+impl Cache {
+    /// What `sha` changed against its first parent, from the cache, the
+    /// branch fetched first (once a tick).
+    fn diff(
+        &mut self,
+        forge: &dyn Forge,
+        (repo, branch): (&RepoName, &str),
+        sha: &str,
+    ) -> anyhow::Result<Vec<FileDiff>> {
+        let key = (repo.to_string(), branch.to_string());
+        let fetched = match self.fetched.get(&key) {
+            Some(f) => f.clone(),
+            None => {
+                let f = (self.ws.fetch_base(forge, repo, branch)).map_err(|e| format!("{e:#}"));
+                self.fetched.insert(key, f.clone());
+                f
+            }
+        };
+        fetched.map_err(|e| anyhow::anyhow!(e))?;
+        self.ws.commit_diff(forge, repo, sha)
     }
 }
 

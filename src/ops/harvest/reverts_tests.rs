@@ -57,6 +57,7 @@ fn proofs<'a>(s: &'a Scratch, f: &'a MemoryForge) -> Proofs<'a> {
     Proofs {
         cfg: s.ctx.config(),
         forge: f,
+        cache: None,
         diffs: HashMap::new(),
         trust: HashMap::new(),
         refused: vec![],
@@ -67,7 +68,9 @@ fn proofs<'a>(s: &'a Scratch, f: &'a MemoryForge) -> Proofs<'a> {
 fn a_commit_whose_diff_undoes_the_merge_is_the_revert_whoever_wrote_it() {
     let (s, f) = (scratch(), forge(&[("aa", UNFIX)]));
     let commits = [revert("aa", None)];
-    let got = proofs(&s, &f).revert_of(&API, MERGE, &commits).unwrap();
+    let got = proofs(&s, &f)
+        .revert_of(&API, "main", MERGE, &commits)
+        .unwrap();
     assert_eq!(got, Some("aa"));
     assert_eq!(f.calls("permission"), 0, "the diff proved it");
 }
@@ -77,7 +80,9 @@ fn a_revert_message_alone_from_an_untrusted_author_is_no_revert() {
     let (s, f) = (scratch(), forge(&[("aa", OTHER)]));
     for author in [None, Some("mallory")] {
         let commits = [revert("aa", author)];
-        let got = proofs(&s, &f).revert_of(&API, MERGE, &commits).unwrap();
+        let got = proofs(&s, &f)
+            .revert_of(&API, "main", MERGE, &commits)
+            .unwrap();
         assert_eq!(got, None, "{author:?}");
     }
 }
@@ -86,7 +91,9 @@ fn a_revert_message_alone_from_an_untrusted_author_is_no_revert() {
 fn a_trusted_authors_revert_message_counts() {
     let (s, f) = (scratch(), forge(&[("aa", OTHER)]));
     let commits = [revert("aa", Some("alice"))];
-    let got = proofs(&s, &f).revert_of(&API, MERGE, &commits).unwrap();
+    let got = proofs(&s, &f)
+        .revert_of(&API, "main", MERGE, &commits)
+        .unwrap();
     assert_eq!(got, Some("aa"));
 }
 
@@ -96,7 +103,7 @@ fn a_refused_permission_lookup_is_reported_and_not_counted() {
     let f = forge(&[("aa", OTHER)]).failing("permission", Failure::Forbidden);
     let commits = [revert("aa", Some("alice"))];
     let mut p = proofs(&s, &f);
-    assert_eq!(p.revert_of(&API, MERGE, &commits).unwrap(), None);
+    assert_eq!(p.revert_of(&API, "main", MERGE, &commits).unwrap(), None);
     assert_eq!(p.refused.len(), 1);
     assert!(p.refused[0].message.contains("must be an admin"));
 }
@@ -105,7 +112,9 @@ fn a_refused_permission_lookup_is_reported_and_not_counted() {
 fn a_diff_that_cannot_be_read_is_an_error_not_a_verdict() {
     let (s, f) = (scratch(), forge(&[]));
     let commits = [revert("aa", Some("alice"))];
-    let e = proofs(&s, &f).revert_of(&API, MERGE, &commits).unwrap_err();
+    let e = proofs(&s, &f)
+        .revert_of(&API, "main", MERGE, &commits)
+        .unwrap_err();
     assert!(e.message.contains("whether aa reverts"), "{}", e.message);
 }
 
@@ -114,8 +123,8 @@ fn each_diff_and_each_author_is_read_once_a_tick() {
     let (s, f) = (scratch(), forge(&[("aa", OTHER), ("bb", OTHER)]));
     let mut p = proofs(&s, &f);
     let commits = [revert("bb", Some("Mallory")), revert("aa", Some("mallory"))];
-    assert_eq!(p.revert_of(&API, MERGE, &commits).unwrap(), None);
-    assert_eq!(p.revert_of(&API, MERGE, &commits).unwrap(), None);
+    assert_eq!(p.revert_of(&API, "main", MERGE, &commits).unwrap(), None);
+    assert_eq!(p.revert_of(&API, "main", MERGE, &commits).unwrap(), None);
     assert_eq!(f.calls("diff"), 3, "the merge's once, each commit's once");
     assert_eq!(f.calls("permission"), 1, "one login, any case");
 }

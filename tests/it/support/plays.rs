@@ -159,7 +159,8 @@ impl Plays for Dialect {
                 timeline: "/updates",
                 conflict_said_later: false,
                 reviews_are_requests: false,
-                commit_accounts: true,
+                // a commit's author is a name and an e-mail (GitUserDate)
+                commit_accounts: false,
             },
         }
     }
@@ -432,8 +433,8 @@ pub struct Differs {
     /// or comment is read as a review
     pub reviews_are_requests: bool,
     /// whether a commit read from the API names its author's account
-    /// (GitLab's name only a name and an e-mail: a revert by message alone
-    /// counts nobody there)
+    /// (GitLab's and Azure DevOps' name only a name and an e-mail: a revert
+    /// by message alone counts nobody there)
     pub commit_accounts: bool,
 }
 

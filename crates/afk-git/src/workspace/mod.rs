@@ -29,6 +29,7 @@ mod forward;
 mod gate;
 mod gitlinks;
 mod push;
+mod reverts;
 mod scan;
 mod summary;
 mod survival;

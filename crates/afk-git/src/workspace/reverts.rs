@@ -1,0 +1,119 @@
+//! What a commit changed, read from afk's git cache for harvest's revert
+//! proof (SPEC 7, Reverts) on a forge whose diffs carry no text (Azure
+//! DevOps' `diffs/commits` names the files, never their lines): the base
+//! branch fetched once per repository and tick, then `git diff -M` of each
+//! commit against its first parent, read bounded. A diff longer than afk
+//! reads proves nothing: it is an error, never a partial diff.
+
+use super::{Workspace, is_sha};
+use anyhow::{Context, Result, bail};
+
+/// What afk reads of one commit's diff at most.
+pub const DIFF_READ: u64 = 8 << 20;
+/// Where a base branch is fetched to in the cache.
+const BASE_REF: &str = "refs/forge/reverts/base";
+
+impl Workspace {
+    /// `url`'s branch `branch` fetched into `repo`'s cache (one fetch, afk's
+    /// credential).
+    pub fn fetch_base(&self, repo: &str, url: &str, branch: &str) -> Result<()> {
+        if !branch_name(branch) {
+            bail!("the branch {branch:?} is no name git fetches");
+        }
+        let (cache, _lock) = self.open_cache(repo)?;
+        let spec = format!("+refs/heads/{branch}:{BASE_REF}");
+        let args = [
+            "fetch",
+            "-q",
+            "--no-tags",
+            "--no-write-fetch-head",
+            url,
+            spec.as_str(),
+        ];
+        self.git
+            .run(Some(cache.as_path()), Some(url), &args, None)
+            .with_context(|| format!("{branch} could not be fetched into afk's git cache"))?;
+        Ok(())
+    }
+
+    /// `git diff -M` of `sha` against its first parent in `repo`'s cache
+    /// (fetched by [`Workspace::fetch_base`]), every file with its `a/` and
+    /// `b/` prefixes; an error when it is longer than [`DIFF_READ`].
+    pub fn commit_diff(&self, repo: &str, sha: &str) -> Result<String> {
+        if !is_sha(sha) {
+            bail!("{sha:?} is no commit id");
+        }
+        let (cache, _lock) = self.open_cache(repo)?;
+        let parent = format!("{sha}^1");
+        let args = [
+            "-c",
+            "core.quotePath=false",
+            "diff",
+            "-M",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            parent.as_str(),
+            sha,
+        ];
+        let (mut left, mut text) = (DIFF_READ, String::new());
+        let cut = self
+            .read_lines(&cache, &args, &mut left, |l| {
+                text.push_str(l);
+                text.push('\n');
+            })
+            .with_context(|| format!("the diff of {sha} could not be read from afk's git cache"))?;
+        if cut {
+            bail!(
+                "the diff of {sha} is longer than afk reads ({} MiB): it proves nothing",
+                DIFF_READ >> 20
+            );
+        }
+        Ok(text)
+    }
+}
+
+/// Whether `b` is a branch name git takes in a refspec
+/// (`git check-ref-format --branch`'s rules, and no `:` or leading `+`).
+fn branch_name(b: &str) -> bool {
+    !b.is_empty()
+        && !b.starts_with(['-', '/', '.', '+'])
+        && !b.ends_with(['/', '.'])
+        && !b.ends_with(".lock")
+        && !b.contains("..")
+        && !b.contains("@{")
+        && !b.contains("//")
+        && !b.contains("/.")
+        && b != "@"
+        && !b
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || ":?*[\\^~".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_branch_is_fetched_only_by_a_name_git_takes() {
+        for (b, ok) in [
+            ("main", true),
+            ("release/1.2", true),
+            ("", false),
+            ("-upload-pack=x", false),
+            ("+main", false),
+            ("main:refs/heads/x", false),
+            ("a..b", false),
+            ("a b", false),
+            ("a\nb", false),
+            ("x.lock", false),
+            ("a/.b", false),
+            ("@{1}", false),
+            ("ma~1", false),
+        ] {
+            assert_eq!(branch_name(b), ok, "{b:?}");
+        }
+    }
+}
