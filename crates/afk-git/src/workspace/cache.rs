@@ -13,6 +13,21 @@ pub(super) struct Remote {
 }
 
 impl Workspace {
+    /// `spec` fetched from `url` into `cache` with afk's credential: no
+    /// tags, no `FETCH_HEAD` (harvest's reads of a branch).
+    pub(super) fn fetch_ref(&self, cache: &Path, url: &str, spec: &str) -> Result<()> {
+        let args = [
+            "fetch",
+            "-q",
+            "--no-tags",
+            "--no-write-fetch-head",
+            url,
+            spec,
+        ];
+        self.git.run(Some(cache), Some(url), &args, None)?;
+        Ok(())
+    }
+
     /// The cache, made when missing; the lock that is held while a tick writes it.
     pub(super) fn open_cache(&self, repo: &str) -> Result<(PathBuf, std::fs::File)> {
         let cache = self.cache_of(repo);

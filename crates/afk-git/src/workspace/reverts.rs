@@ -21,19 +21,8 @@ impl Workspace {
             bail!("the branch {branch:?} is no name git fetches");
         }
         let (cache, _lock) = self.open_cache(repo)?;
-        let spec = format!("+refs/heads/{branch}:{BASE_REF}");
-        let args = [
-            "fetch",
-            "-q",
-            "--no-tags",
-            "--no-write-fetch-head",
-            url,
-            spec.as_str(),
-        ];
-        self.git
-            .run(Some(cache.as_path()), Some(url), &args, None)
-            .with_context(|| format!("{branch} could not be fetched into afk's git cache"))?;
-        Ok(())
+        self.fetch_ref(&cache, url, &format!("+refs/heads/{branch}:{BASE_REF}"))
+            .with_context(|| format!("{branch} could not be fetched into afk's git cache"))
     }
 
     /// `git diff -M` of `sha` against its first parent in `repo`'s cache

@@ -43,17 +43,7 @@ impl Workspace {
         due: &[SurvivalDue],
     ) -> Result<Vec<Result<Survived>>> {
         let (cache, _lock) = self.open_cache(repo)?;
-        let spec = format!("+HEAD:{TIP_REF}");
-        let args = [
-            "fetch",
-            "-q",
-            "--no-tags",
-            "--no-write-fetch-head",
-            url,
-            spec.as_str(),
-        ];
-        self.git
-            .run(Some(cache.as_path()), Some(url), &args, None)
+        self.fetch_ref(&cache, url, &format!("+HEAD:{TIP_REF}"))
             .context("survival: the forge's default branch could not be fetched")?;
         Ok(due
             .iter()
