@@ -1109,6 +1109,30 @@ fn main_moves_on(sb: &Sandbox) -> String {
     )
 }
 
+/// A dispatched run whose PR conflicts after main moved on, and the
+/// service holding the merge afk asks for `inProgress`: the session and
+/// the head afk pushed.
+fn merge_held() -> (Sandbox, Afk, String) {
+    let (sb, afk) = dispatched("fix_forward_max = 1");
+    let head = forge_head(&sb, BRANCH).unwrap();
+    main_moves_on(&sb);
+    ado(&sb, "merge_hold", json!({"hold": true}));
+    ado(
+        &sb,
+        "merge_status",
+        json!({"pr": pr(), "status": "conflicts"}),
+    );
+    (sb, afk, head)
+}
+
+/// How many `POST`s the sandbox logged to a path ending in `tail`.
+fn posted(sb: &Sandbox, tail: &str) -> usize {
+    sb.requests()
+        .iter()
+        .filter(|q| q["method"] == "POST" && ends(q, tail))
+        .count()
+}
+
 /// SPEC 2.2.23: a merge the service is still making when the tick stops
 /// asking is asked after on the next tick, by its `mergeOperationId`: no
 /// second merge, no corrective turn while it is under way, and the branch
@@ -1116,21 +1140,7 @@ fn main_moves_on(sb: &Sandbox) -> String {
 #[test]
 fn a_merge_still_in_progress_is_asked_after_next_tick_never_turned() {
     with_dialect(AZ, || {
-        let (sb, afk) = dispatched("fix_forward_max = 1");
-        let head = forge_head(&sb, BRANCH).unwrap();
-        main_moves_on(&sb);
-        ado(&sb, "merge_hold", json!({"hold": true}));
-        ado(
-            &sb,
-            "merge_status",
-            json!({"pr": pr(), "status": "conflicts"}),
-        );
-        let posted = |sb: &Sandbox, tail: &str| {
-            sb.requests()
-                .iter()
-                .filter(|q| q["method"] == "POST" && ends(q, tail))
-                .count()
-        };
+        let (sb, afk, head) = merge_held();
         let r = watch(&afk);
         assert_eq!(action(&r).0, "update_branch", "{r}");
         assert_eq!(posted(&sb, "/merges"), 1);
@@ -1180,15 +1190,7 @@ fn a_merge_still_in_progress_is_asked_after_next_tick_never_turned() {
 #[test]
 fn a_failed_ask_after_a_merge_under_way_keeps_its_id_for_the_next_tick() {
     with_dialect(AZ, || {
-        let (sb, afk) = dispatched("fix_forward_max = 1");
-        let head = forge_head(&sb, BRANCH).unwrap();
-        main_moves_on(&sb);
-        ado(&sb, "merge_hold", json!({"hold": true}));
-        ado(
-            &sb,
-            "merge_status",
-            json!({"pr": pr(), "status": "conflicts"}),
-        );
+        let (sb, afk, head) = merge_held();
         let r = watch(&afk);
         assert_eq!(action(&r).0, "update_branch", "{r}");
 
@@ -1207,14 +1209,8 @@ fn a_failed_ask_after_a_merge_under_way_keeps_its_id_for_the_next_tick() {
             "update_branch",
             "the same merge asked after: {r}"
         );
-        let posted = |tail: &str| {
-            sb.requests()
-                .iter()
-                .filter(|q| q["method"] == "POST" && ends(q, tail))
-                .count()
-        };
-        assert_eq!(posted("/merges"), 0, "no second merge");
-        assert_eq!(posted("/refs"), 1, "{:#?}", sb.requests());
+        assert_eq!(posted(&sb, "/merges"), 0, "no second merge");
+        assert_eq!(posted(&sb, "/refs"), 1, "{:#?}", sb.requests());
         assert_ne!(forge_head(&sb, BRANCH), Some(head), "the branch moved");
         assert!(
             !afk.scratch.path("state/runs/1/prompt-2.md").exists(),
