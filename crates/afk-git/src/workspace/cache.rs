@@ -53,6 +53,11 @@ impl Workspace {
         if !cache.join("HEAD").is_file() {
             self.init_cache(&cache)?;
         }
+        // afk's lock is held: no git of afk's works in the cache now (a
+        // checkout only borrows its objects), so a git lock file here was
+        // left by one killed mid-write; kept, it would fail every later
+        // fetch into that ref until a person removed it
+        clear_left_locks(&cache);
         Ok((cache, lock))
     }
 
@@ -128,5 +133,28 @@ impl Workspace {
             default_sha,
             branch_sha,
         })
+    }
+}
+
+/// The lock files a git killed while it wrote `cache` left: its `HEAD`,
+/// `config`, `packed-refs` and `shallow` ones, and any under `refs/`. A
+/// link is removed as itself and never followed.
+fn clear_left_locks(cache: &Path) {
+    for top in ["HEAD", "config", "packed-refs", "shallow", "FETCH_HEAD"] {
+        let _ = std::fs::remove_file(cache.join(format!("{top}.lock")));
+    }
+    let mut dirs = vec![cache.join("refs")];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                dirs.push(e.path());
+            } else if e.file_name().to_string_lossy().ends_with(".lock") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }

@@ -84,6 +84,57 @@ fn branch_name(b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+    use std::process::Command;
+
+    /// `git args` in `dir` with no user or system config, its stdout trimmed.
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A tick killed (kill -9) while its git wrote a ref in the cache
+    /// leaves that ref's lock file: the next tick, holding afk's lock on
+    /// the cache, fetches and reads past it. A lock that is a link is
+    /// removed as itself: what it points at stays.
+    #[test]
+    fn a_lock_a_killed_git_left_in_the_cache_never_wedges_the_next_fetch() {
+        let dir = std::env::temp_dir().join(format!("afk-reverts-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let forge = dir.join("forge");
+        std::fs::create_dir_all(&forge).unwrap();
+        git(&forge, &["init", "-q", "-b", "main"]);
+        std::fs::write(forge.join("a.txt"), "one\n").unwrap();
+        git(&forge, &["add", "-A"]);
+        git(&forge, &["commit", "-qm", "one"]);
+        let ws = Workspace::new(&dir.join("cache"), "t", None);
+        let url = forge.to_string_lossy().to_string();
+        ws.fetch_base("acme/api", &url, "main").unwrap();
+
+        let cache = ws.cache_of("acme/api");
+        std::fs::write(cache.join(format!("{BASE_REF}.lock")), "").unwrap();
+        std::fs::write(cache.join("packed-refs.lock"), "").unwrap();
+        let outside = dir.join("outside.lock");
+        std::fs::write(&outside, "kept").unwrap();
+        std::os::unix::fs::symlink(&outside, cache.join("refs/heads/x.lock")).unwrap();
+
+        std::fs::write(forge.join("a.txt"), "two\n").unwrap();
+        git(&forge, &["commit", "-qam", "two"]);
+        let two = git(&forge, &["rev-parse", "HEAD"]);
+        ws.fetch_base("acme/api", &url, "main").unwrap();
+        let diff = ws.commit_diff("acme/api", &two).unwrap();
+        assert!(diff.contains("-one\n+two\n"), "{diff}");
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "kept");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_base_branch_is_fetched_only_by_a_name_git_takes() {
