@@ -79,7 +79,9 @@ pub use crate::runner::output::redacted;
 
 /// The agent ended its last turn at a budget of its own (Claude Code's
 /// `--max-budget-usd`, `core::escalation::stopped_at_own_budget`), read
-/// from its log's last 64 KiB once it is not running: its words
+/// from its log's last 64 KiB once it is not running, from where the last
+/// turn began on ([`turn_start`]: an earlier turn's stop is that turn's,
+/// and a continuation past it is not stopped again): its words
 /// (`core::spend::BudgetStop::Agent`).
 pub fn agent_budget_stop(
     run_dir: &std::path::Path,
@@ -89,11 +91,65 @@ pub fn agent_budget_stop(
         return None;
     }
     let t = crate::runner::output::tail(&run_dir.join("agent.log"), 64 << 10)?;
-    let log = crate::redact::text(&String::from_utf8_lossy(&t.bytes)).into_owned();
+    let from = turn_start(run_dir).map_or(0, |s| s.log_from);
+    // a log shorter than where the turn began was made anew: all of it is
+    // the turn's
+    let skip = match from <= t.len {
+        true => usize::try_from(from.saturating_sub(t.from)).unwrap_or(usize::MAX),
+        false => 0,
+    };
+    let bytes = t.bytes.get(skip..).unwrap_or_default();
+    let log = crate::redact::text(&String::from_utf8_lossy(bytes)).into_owned();
     // who stopped it (the agent, not afk's gateway) is the caller's to say
     crate::core::escalation::stopped_at_own_budget(&log).then(|| {
         crate::core::escalation::agent_said(&log).unwrap_or_else(|| "its budget reached".into())
     })
+}
+
+/// Keep the start of turn `turn` in the run folder before it starts
+/// (`core::gateway::budget::TURN_FILE`): where its output begins in
+/// `agent.log` and the money limits it was handed (`gate`). One that cannot
+/// be kept is a warning: the turn's end is then read as before, the whole
+/// log's end and the run's own limit.
+pub fn keep_turn_start(
+    run_dir: &std::path::Path,
+    turn: u32,
+    gate: Option<crate::core::gateway::budget::Gate>,
+) {
+    use crate::core::gateway::budget::{TURN_FILE, TurnStart};
+    let log_from = std::fs::symlink_metadata(run_dir.join("agent.log")).map_or(0, |m| m.len());
+    let record = TurnStart {
+        turn,
+        log_from,
+        gate,
+    };
+    if let Err(e) = afk_host::private_files::private_dir(run_dir) {
+        crate::log::warn(&format!(
+            "cannot keep the turn's start in {}: {}",
+            run_dir.display(),
+            afk_host::os_words(&e)
+        ));
+        return;
+    }
+    keep(run_dir, TURN_FILE, &record.to_record(), "the turn's start");
+}
+
+/// The last turn's start as [`keep_turn_start`] kept it; None when none
+/// was kept (a run from before it was) or it does not read.
+pub fn turn_start(run_dir: &std::path::Path) -> Option<crate::core::gateway::budget::TurnStart> {
+    use crate::core::gateway::budget::{TURN_FILE, TurnStart};
+    let t = crate::runner::output::tail(&run_dir.join(TURN_FILE), 4096)?;
+    (t.from == 0)
+        .then(|| TurnStart::from_record(&String::from_utf8_lossy(&t.bytes)))
+        .flatten()
+}
+
+/// The limit an agent's own stop at its budget was a stop at: the one its
+/// last turn's gate had the least room under ([`turn_start`],
+/// `Gate::binding`); None when no gate was kept.
+pub fn agent_stop_limit(run_dir: &std::path::Path) -> Option<crate::core::run_state::Limit> {
+    let gate = turn_start(run_dir)?.gate?;
+    crate::core::run_state::Limit::parse(gate.binding()?)
 }
 
 /// The exit status the run's last turn left in its folder (the command

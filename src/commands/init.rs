@@ -111,18 +111,12 @@ fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
     // a dry run's forge reads the labels there are and records the ones it makes
     let forge = on.forge()?;
     let tense = on.tense();
-    let wanted = [
-        (&c.poll.ready_label, "0e8a16"),
-        (&c.poll.in_progress_label, "fbca04"),
-        (&c.watch.human_label, "d93f0b"),
-        // a run paused at a budget's limit (SPEC 4.2)
-        (&c.budget.paused_label, "c5def5"),
-    ];
+    let wanted = c.labels();
     let mut human = String::new();
     for repo in &c.poll.allowlist {
         let have = forge.repo_labels(repo)?;
         for (name, color) in wanted {
-            let action = if have.iter().any(|l| &l.name == name) {
+            let action = if have.iter().any(|l| l.name == name) {
                 "exists"
             } else if c.profile().missing_label_warns {
                 // Azure DevOps' tags (SPEC 2.2.8): nothing to make, and
@@ -150,7 +144,7 @@ fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
             });
             r.labels.push(LabelItem {
                 repo: repo.clone(),
-                label: name.clone(),
+                label: name.to_string(),
                 action,
             });
         }

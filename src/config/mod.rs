@@ -225,6 +225,20 @@ fn bare_value(text: &str, n: usize) -> Option<String> {
 }
 
 impl Config {
+    /// afk's labels, each with the colour afk makes it in: the ready
+    /// label, the in-progress label, the human label and the paused label
+    /// (`afk init --create-labels`, and watch when one a run needs is
+    /// missing).
+    pub fn labels(&self) -> [(&str, &'static str); 4] {
+        [
+            (self.poll.ready_label.as_str(), "0e8a16"),
+            (self.poll.in_progress_label.as_str(), "fbca04"),
+            (self.watch.human_label.as_str(), "d93f0b"),
+            // a run paused at a budget's limit
+            (self.budget.paused_label.as_str(), "c5def5"),
+        ]
+    }
+
     /// Parse and validate config text. `base_dir` anchors relative paths; it is
     /// canonicalised when it exists and made absolute otherwise.
     pub fn parse(text: &str, base_dir: &Path) -> Result<Config> {

@@ -22,7 +22,7 @@ use crate::metered::stopped_at_the_day;
 use crate::support::*;
 use crate::workspace::forge_head;
 use afk_core::gateway::budget::STOP_FILE;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// SPEC 4.2.4.9: the gateway stopped the turn at `day_usd`: the run pauses
 /// at the day's cap (no raise offered, a comment cannot raise it), waits
@@ -511,5 +511,177 @@ fn several_runs_paused_at_the_days_cap_continue_at_the_same_tick_oldest_first() 
             unlabelled(&older) < unlabelled(&younger),
             "run 1 ({older}) continues before run 2 ({younger}): {writes:?}"
         );
+    });
+}
+
+/// Claude Code's result record as it ends a turn (`--output-format
+/// stream-json`): `subtype` and what the turn cost (its own counts, this
+/// turn's only).
+fn claude_result(subtype: &str, cost_usd: f64) -> String {
+    let is_error = subtype != "success";
+    format!(
+        "printf '%s\\n' '{{\"type\":\"result\",\"subtype\":\"{subtype}\",\"is_error\":{is_error},\"num_turns\":2,\"session_id\":\"s1\",\"total_cost_usd\":{cost_usd}}}'\n"
+    )
+}
+
+/// Claude Code stops its own turn at its `--max-budget-usd` (what is left
+/// of the run's limits): the run pauses at `run_usd`. A trusted raise
+/// continues it, and the continuation, which exits 0 with $0.01 spent and
+/// room left under the raised limit, is not paused again: the paused turn's
+/// stop is that turn's, as a gateway's stop record is.
+#[test]
+fn a_continuation_after_the_agents_own_budget_stop_is_not_paused_again() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 1.0\nmax_run_usd = 10.0\npause_for = \"7d\"\n",
+        );
+        turn(
+            &plan,
+            1,
+            &format!("{}exit 1\n", claude_result("error_max_budget_usd", 1.6)),
+        );
+        turn(
+            &plan,
+            2,
+            &format!(
+                "{}: > \"$AFK_RUN_DIR/continued\"\n",
+                claude_result("success", 0.01)
+            ),
+        );
+        afk.poll();
+        afk.wait_agent(1);
+        takes_cleanly(&afk, "pause", Some("run_usd"));
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
+        continues(&afk, "budget");
+        afk.wait_agent(1);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        // it goes on as any turn that ended with no PR: a corrective turn
+        assert_eq!(
+            action_of(&r, 1),
+            ("corrective_turn".into(), Some("no-pr".into())),
+            "{r}"
+        );
+        assert_eq!(paused_comments(&sb).len(), 1, "{:?}", paused_comments(&sb));
+        let (_, st, _) = afk.json(&["status"]);
+        assert!(st["runs"][0].get("paused").is_none(), "{st}");
+    });
+}
+
+/// Claude Code stops its own turn where the day's cap had the least room
+/// (it was handed the day's $2.00 of a $5.00 run limit): the run pauses at
+/// `day_usd` until 00:00 UTC, no raise offered and none taken, and the
+/// first tick of the next day continues it by itself.
+#[test]
+fn the_agents_own_stop_at_the_days_cap_pauses_until_midnight_and_continues_by_itself() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 5.0\nday_usd = 2.0\nmax_run_usd = 10.0\npause_for = \"7d\"\n",
+        );
+        turn(
+            &plan,
+            1,
+            &format!(
+                "printf '%s\\n' \"${{AFK_BUDGET_USD-unset}}\" > \"$AFK_RUN_DIR/budget-1\"\n{}exit 1\n",
+                claude_result("error_max_budget_usd", 2.0)
+            ),
+        );
+        turn(&plan, 2, ": > \"$AFK_RUN_DIR/continued\"\n");
+        pin(&afk, tomorrow(10, 0));
+        afk.poll();
+        afk.wait_agent(1);
+        let handed = std::fs::read_to_string(run_file(&afk, 1, "budget-1")).unwrap();
+        assert_eq!(handed.trim(), "2", "AFK_BUDGET_USD");
+        takes_cleanly(&afk, "pause", Some("day_usd"));
+        let said = paused_comments(&sb);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains("`budget.day_usd`") && said[0].contains("00:00 UTC"),
+            "{}",
+            said[0]
+        );
+        assert!(!said[0].contains("budget +"), "{}", said[0]);
+        // a raise cannot lift a day's cap: the run stays paused
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
+        pin(&afk, tomorrow(12, 0));
+        takes(&afk, "wait", Some("paused"));
+        assert!(!run_file(&afk, 1, "continued").exists());
+        pin(&afk, tomorrow(0, 1) + time::Duration::days(1));
+        continues(&afk, "day");
+        assert_paused_label(&sb, false);
+    });
+}
+
+/// acme/api with afk's labels but `agent-paused` (a repository set up
+/// before the version that added it), its issue 1 ready by alice.
+fn without_the_paused_label() -> Value {
+    let mut r = repo("acme/api", json!([ready(1, "alice")]));
+    r["labels"] = json!(["ready-for-agent", "agent-in-progress", "ready-for-human"]);
+    json!({"repos": [r]})
+}
+
+/// A label a new version needs and the repository lacks (Gitea, where
+/// adding a label takes its id) never fails the run in flight: the pause
+/// makes it, says so in one log line, and wears it.
+#[test]
+fn a_pause_makes_the_paused_label_the_repository_lacks() {
+    with_dialect(Dialect::Gitea, || {
+        let sb = Sandbox::start(without_the_paused_label());
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
+        );
+        spend_past_the_limit(&afk, &plan);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        assert!(
+            err.contains("made label \"agent-paused\""),
+            "one line in the log: {err}"
+        );
+        assert_paused_label(&sb, true);
+        assert_eq!(paused_comments(&sb).len(), 1);
+        // the next tick waits, cleanly
+        takes_cleanly(&afk, "wait", Some("paused"));
+    });
+}
+
+/// Where afk's account may not make the label, the run pauses without it:
+/// one warning naming the label and the fix, the pause's comment said, and
+/// every later tick clean.
+#[test]
+fn a_pause_goes_on_without_a_label_afk_may_not_make() {
+    with_dialect(Dialect::Gitea, || {
+        let sb = Sandbox::start(without_the_paused_label());
+        sb.faults(json!([{"method": "POST", "path": "/repos/acme/api/labels", "status": 403, "times": 100}]));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n",
+        );
+        spend_past_the_limit(&afk, &plan);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(action_of(&r, 1).0, "pause", "{r}");
+        assert!(
+            err.contains("label \"agent-paused\" does not exist")
+                && err.contains("afk init --create-labels")
+                && err.contains("goes on without it"),
+            "{err}"
+        );
+        assert_paused_label(&sb, false);
+        assert_eq!(paused_comments(&sb).len(), 1);
+        takes_cleanly(&afk, "wait", Some("paused"));
+        // a raise continues it: the label it never wore is no failure either
+        raise_run_usd(&afk);
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
+        takes_cleanly(&afk, "continue", Some("resume"));
     });
 }

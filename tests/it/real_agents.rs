@@ -457,6 +457,61 @@ fn claude_stops_itself_at_the_money_limit_and_the_run_escalates_over_budget() {
     );
 }
 
+/// The real Claude Code stops its own turn at its `--max-budget-usd` (what
+/// is left of `run_usd`): the run pauses at `run_usd`; a trusted `/afk
+/// budget +5` continues it, and the continuation, cheap and ending with exit
+/// 0, is never paused again by the first turn's stop.
+#[test]
+fn claude_stopped_at_its_own_budget_is_paused_and_a_raise_continues_it_once() {
+    // the first turn's one answer reports 400k input tokens, past $1.00 at any
+    // Claude price; the continuation's prompt drops that step: one cheap answer
+    let steps = json!([
+        {"shell": "echo one > a.txt && git add a.txt && git commit -qm 'Add a'",
+         "usage": {"input": 400000, "output": 10, "cached": 0},
+         "unless_prompt": "afk paused this run"},
+        {"text": "Done.", "usage": {"input": 100, "output": 10, "cached": 0}}
+    ]);
+    let Some((sb, afk)) = setup(
+        "claude",
+        steps,
+        "[budget]\npause_for = \"7d\"\nrun_usd = 1.0\nmax_run_usd = 10.0\n",
+    ) else {
+        return;
+    };
+    dispatch(&afk);
+    assert!(
+        agent_log(&afk).contains("\"subtype\":\"error_max_budget_usd\""),
+        "Claude stopped itself: {}",
+        agent_log(&afk)
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("pause".into(), Some("run_usd".into())),
+        "{r} {err}"
+    );
+    sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("continue".into(), Some("budget".into())),
+        "{r} {err}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+    let (_, r, err) = afk.watch();
+    assert_ne!(action_of(&r, 1).0, "pause", "{r} {err}");
+    let (_, st, _) = afk.json(&["status"]);
+    assert!(st["runs"][0].get("paused").is_none(), "{st}");
+    let st = sb.admin("GET", "/state", None);
+    let paused = st["repos"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["body"].as_str().unwrap_or("").contains("afk:paused"))
+        .count();
+    assert_eq!(paused, 1, "one pause, the first turn's");
+}
+
 #[test]
 fn codex_reports_blocked_through_the_progress_file_and_the_run_escalates_with_its_question() {
     let steps = json!([

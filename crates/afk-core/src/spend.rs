@@ -611,7 +611,7 @@ impl Ledger {
 }
 
 /// `run_usd` is exceeded: a limit (0: none) and a reported spend over it.
-pub(crate) fn over_run_usd(run_usd: f64, spend: Option<f64>) -> bool {
+pub fn over_run_usd(run_usd: f64, spend: Option<f64>) -> bool {
     run_usd > 0.0 && spend.is_some_and(|s| s > run_usd)
 }
 

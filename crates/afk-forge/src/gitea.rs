@@ -63,9 +63,11 @@ impl Gitea {
             .find(|l| l.name == name)
             .map(|l| l.id)
             .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "forge: label \"{name}\" does not exist in {repo}: create it (afk init --create-labels)"
-                )
+                anyhow::Error::new(crate::NoSuchLabel {
+                    repo: repo.to_string(),
+                    name: name.to_string(),
+                    note: "",
+                })
             })
     }
 }
@@ -233,8 +235,13 @@ impl ForgeWrites for Gitea {
     }
 
     /// By the label's id.
+    /// A label the repository does not have is on no issue: nothing to do.
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        let id = self.label_id(repo, name)?;
+        let id = match self.label_id(repo, name) {
+            Ok(id) => id,
+            Err(e) if e.downcast_ref::<crate::NoSuchLabel>().is_some() => return Ok(()),
+            Err(e) => return Err(e),
+        };
         self.rest.remove_label(repo, number, &id.to_string())
     }
 

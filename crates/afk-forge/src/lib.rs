@@ -40,6 +40,29 @@ use afk_host::clock;
 use afk_model as types;
 use afk_wire as core;
 pub use model::*;
+
+/// A label afk names that the repository does not have, where adding it
+/// would fail or make it (Gitea's add takes a label's id; GitLab makes a
+/// label it is handed): callers tell it from any other failure by type
+/// (`anyhow::Error::downcast_ref`), to make the label or go on without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoSuchLabel {
+    pub repo: String,
+    pub name: String,
+    /// what the forge would do with it, for the words (`""`: nothing)
+    pub note: &'static str,
+}
+
+impl std::fmt::Display for NoSuchLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "forge: label \"{}\" does not exist in {}{}: create it (afk init --create-labels)",
+            self.name, self.repo, self.note
+        )
+    }
+}
+impl std::error::Error for NoSuchLabel {}
 pub use profile::{ForgeKind, Profile, Setup};
 
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName};

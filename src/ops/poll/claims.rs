@@ -363,6 +363,8 @@ fn start(
     (run_dir, branch, text): (&std::path::Path, &str, &str),
 ) -> Result<crate::types::RunnerHandle> {
     let cfg = t.config();
+    let gate = book.gate_for(&cfg.budget, &w.repo);
+    crate::run_files::keep_turn_start(run_dir, 1, gate);
     t.runner.start(&Turn {
         run_id: TurnOf::Run(run_id),
         repo: &w.repo,
@@ -374,7 +376,7 @@ fn start(
         turn: 1,
         env: &crate::workspace::turn_env(cfg),
         budget_usd: book.left_for(&cfg.budget, &w.repo),
-        gate: book.gate_for(&cfg.budget, &w.repo),
+        gate,
     })
 }
 

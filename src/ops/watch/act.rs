@@ -362,8 +362,7 @@ fn carry_out(
             .remove_label(&run.repo, run.issue, label_name(w, *role))?;
     }
     for role in &plan.add_labels {
-        w.t.forge()?
-            .add_label(&run.repo, run.issue, label_name(w, *role))?;
+        super::labels::add(w, run, label_name(w, *role))?;
     }
     // a paused run's end takes its paused label too (SPEC 4.2.4.8)
     if store.talk(run.id)?.pause.limit.is_some() {

@@ -31,7 +31,10 @@ pub(crate) fn decide(w: &Watch, seen: &Seen) -> Option<Decision> {
             return None;
         }
         let why = run_state::limit_over(&blind(w, run, seen))?;
-        let action = at_limit(w, why);
+        // the run's own limit first, as `RunState::money_limit` names it
+        let over_run =
+            crate::core::spend::over_run_usd(run_usd(w, &seen.heard.talk), seen.spend_usd);
+        let action = at_limit(w, why, day_stop(seen).filter(|_| !over_run));
         crate::log::decision(&format!(
             "{}#{} run {}: {} (its forge reads failed; the limit holds)",
             run.repo,
@@ -57,10 +60,10 @@ pub(crate) fn decide(w: &Watch, seen: &Seen) -> Option<Decision> {
 
 /// A blind run over a limit: a money or time limit pauses it where
 /// `budget.pause_for` is set (SPEC 4.2), anything else escalates.
-fn at_limit(w: &Watch, why: run_state::Escalation) -> Action {
+fn at_limit(w: &Watch, why: run_state::Escalation, day: Option<run_state::Limit>) -> Action {
     use run_state::{Escalation, Limit};
     let limit = match why {
-        Escalation::OverBudget => Limit::RunUsd,
+        Escalation::OverBudget => day.unwrap_or(Limit::RunUsd),
         Escalation::Timeout => Limit::RunTime,
         _ => return Action::Escalate(why),
     };
@@ -179,11 +182,7 @@ fn pausing(w: &Watch, seen: &Seen) -> run_state::Pausing {
             day_reopened: since
                 .is_some_and(|since| crate::core::turn_day::day_reopened(since, w.t.now)),
         });
-    let day_stop = seen
-        .gateway_stop
-        .as_ref()
-        .and_then(|r| run_state::Limit::parse(r.limit))
-        .filter(|l| l.is_day());
+    let day_stop = day_stop(seen);
     run_state::Pausing {
         pause_for: w.t.config().budget.pause_for,
         paused,
@@ -194,6 +193,18 @@ fn pausing(w: &Watch, seen: &Seen) -> run_state::Pausing {
         braked: !w.t.config().poll.enabled,
         day_stop,
     }
+}
+
+/// The day's cap the run's last turn was stopped at, if it was: the
+/// gateway's stop names its limit; an agent that stopped itself at what it
+/// was handed stopped at the limit with the least room as its turn started
+/// (`run_files::agent_stop_limit`).
+fn day_stop(seen: &Seen) -> Option<run_state::Limit> {
+    seen.gateway_stop
+        .as_ref()
+        .and_then(|r| run_state::Limit::parse(r.limit))
+        .or(seen.agent_budget_stop.as_ref().and(seen.agent_stop_limit))
+        .filter(|l| l.is_day())
 }
 
 /// What watch saw of CI, for the words of its decision.

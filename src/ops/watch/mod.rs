@@ -18,6 +18,7 @@ mod act;
 mod comments;
 mod decide;
 mod forward;
+mod labels;
 mod limits;
 mod lists;
 mod observe;

@@ -58,6 +58,10 @@ pub(crate) struct Seen {
     /// `--max-budget-usd`), by its own report: its words
     /// (`run_files::agent_budget_stop`).
     pub agent_budget_stop: Option<String>,
+    /// The limit such a stop was at: the one the turn's gate had the least
+    /// room under as it started (`run_files::agent_stop_limit`); None: no
+    /// gate kept, the run's own.
+    pub agent_stop_limit: Option<crate::core::run_state::Limit>,
     /// the agent's latest reported phase, for the checklist
     pub phase: Option<progress::Phase>,
     /// the conversation on the issue and the PR (docs/reviews.md)
@@ -304,6 +308,7 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         spend_usd,
         gateway_stop: crate::run_files::gateway_stop(&run_dir),
         agent_budget_stop: crate::run_files::agent_budget_stop(&run_dir, agent.agent),
+        agent_stop_limit: crate::run_files::agent_stop_limit(&run_dir),
         phase: files.phase,
         heard,
         record: ToRecord {
@@ -430,6 +435,7 @@ pub(crate) fn blind(w: &Watch, run: &Run, talk: crate::store::talk::Talk) -> Res
         spend_usd,
         gateway_stop: crate::run_files::gateway_stop(&run_dir),
         agent_budget_stop: crate::run_files::agent_budget_stop(&run_dir, agent.agent),
+        agent_stop_limit: crate::run_files::agent_stop_limit(&run_dir),
         phase: None,
         heard: super::talk::Heard {
             talk,

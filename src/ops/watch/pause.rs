@@ -164,7 +164,7 @@ fn announce(
     let n = f.n;
     let label = &w.t.config().budget.paused_label;
     if !label.is_empty() {
-        w.t.forge()?.add_label(&run.repo, run.issue, label)?;
+        super::labels::add(w, run, label)?;
     }
     let (marker, body) = pause::comment(&f);
     let body = crate::redact::text(&body).into_owned();

@@ -78,6 +78,7 @@ fn seen() -> Seen {
         spend_usd: None,
         gateway_stop: None,
         agent_budget_stop: None,
+        agent_stop_limit: None,
         phase: None,
         heard: Default::default(),
         record: Default::default(),

@@ -82,36 +82,13 @@ impl Gate {
         })
     }
 
-    /// What is left as the turn starts (`AFK_BUDGET_USD`): the smallest of
-    /// each set limit less the spend it counts, never below 0.
-    pub fn left(&self) -> Option<f64> {
+    /// Each set limit with the spend it counts as the turn starts, in the
+    /// order a refusal names them (the run's first).
+    fn rooms(&self) -> impl Iterator<Item = (&'static str, f64, u64)> {
         let run = self.run_before;
         let day = self.run_before_day.unwrap_or(run);
         let l = self.limits;
         [
-            (l.run_usd, run),
-            (l.day.day_usd, self.day_others.saturating_add(day)),
-            (l.day.repo_day_usd, self.repo_day_others.saturating_add(day)),
-        ]
-        .into_iter()
-        .filter(|(limit, _)| *limit > 0.0)
-        .map(|(limit, spent)| (limit - usd(spent)).max(0.0))
-        .reduce(f64::min)
-        .map(crate::spend::round)
-    }
-
-    /// Whether a request may pass when the turn has spent `turn` micro-dollars
-    /// so far: refused once a spend is at or over its limit (each 0: none),
-    /// the run's limit named first.
-    pub fn check(&self, turn: u64) -> Result<(), Refusal> {
-        let run = self.run_before.saturating_add(turn);
-        // the day counts the run's turns started on it (SPEC 4.2.2)
-        let day = self
-            .run_before_day
-            .unwrap_or(self.run_before)
-            .saturating_add(turn);
-        let l = self.limits;
-        let checks = [
             ("run_usd", l.run_usd, run),
             (
                 "repo_day_usd",
@@ -123,9 +100,44 @@ impl Gate {
                 l.day.day_usd,
                 self.day_others.saturating_add(day),
             ),
-        ];
-        for (limit, limit_usd, spend) in checks {
-            if limit_usd > 0.0 && spend >= micro(limit_usd) {
+        ]
+        .into_iter()
+        .filter(|(_, limit, _)| *limit > 0.0)
+    }
+
+    /// What is left as the turn starts (`AFK_BUDGET_USD`): the smallest of
+    /// each set limit less the spend it counts, never below 0.
+    pub fn left(&self) -> Option<f64> {
+        self.rooms()
+            .map(|(_, limit, spent)| (limit - usd(spent)).max(0.0))
+            .reduce(f64::min)
+            .map(crate::spend::round)
+    }
+
+    /// The limit [`Gate::left`] is the room under: the one with the least
+    /// room as the turn starts (a tie: the one a refusal names first, the
+    /// run's). An agent that stops itself at what it was handed (Claude
+    /// Code's `--max-budget-usd`) stopped at this limit: a day's cap so
+    /// reached pauses until midnight, as the gateway's stop there does.
+    pub fn binding(&self) -> Option<&'static str> {
+        let mut best: Option<(&'static str, f64)> = None;
+        for (name, limit, spent) in self.rooms() {
+            let room = (limit - usd(spent)).max(0.0);
+            if best.is_none_or(|(_, b)| room < b) {
+                best = Some((name, room));
+            }
+        }
+        best.map(|(name, _)| name)
+    }
+
+    /// Whether a request may pass when the turn has spent `turn` micro-dollars
+    /// so far: refused once a spend is at or over its limit (each 0: none),
+    /// the run's limit named first.
+    pub fn check(&self, turn: u64) -> Result<(), Refusal> {
+        // the day counts the run's turns started on it (SPEC 4.2.2)
+        for (limit, limit_usd, spend) in self.rooms() {
+            let spend = spend.saturating_add(turn);
+            if spend >= micro(limit_usd) {
                 return Err(Refusal {
                     limit,
                     limit_usd,
@@ -134,6 +146,38 @@ impl Gate {
             }
         }
         Ok(())
+    }
+}
+
+/// The record of a turn's start the tick keeps in the run folder before it
+/// starts the turn (`<run_dir>/budget-turn.json`): which turn, where the
+/// turn's output begins in `agent.log`, and the gate it was handed. What
+/// the agent reports at its turn's end is read from `log_from` on (an
+/// earlier turn's words are that turn's), and a stop at its own budget is a
+/// stop at the gate's [`Gate::binding`] limit.
+pub const TURN_FILE: &str = "budget-turn.json";
+
+/// What [`TURN_FILE`] holds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TurnStart {
+    pub turn: u32,
+    /// `agent.log`'s length as the turn starts
+    pub log_from: u64,
+    /// the turn's gate; None: no money limit
+    pub gate: Option<Gate>,
+}
+
+impl TurnStart {
+    /// Its stored form: one JSON object and `\n`.
+    pub fn to_record(&self) -> String {
+        let mut t = serde_json::to_string(self).unwrap_or_default();
+        t.push('\n');
+        t
+    }
+
+    /// A record read back; None when it is not one.
+    pub fn from_record(text: &str) -> Option<TurnStart> {
+        serde_json::from_str(text.trim()).ok()
     }
 }
 

@@ -723,9 +723,11 @@ impl Gitlab {
         if self.repo_labels(repo)?.iter().any(|l| l.name == name) {
             return Ok(());
         }
-        anyhow::bail!(
-            "forge: label \"{name}\" does not exist in {repo} (GitLab would create it): create it (afk init --create-labels)"
-        )
+        Err(anyhow::Error::new(crate::NoSuchLabel {
+            repo: repo.to_string(),
+            name: name.to_string(),
+            note: " (GitLab would create it)",
+        }))
     }
 
     /// The lines of pipeline `p`: its jobs, or for an external pipeline (of

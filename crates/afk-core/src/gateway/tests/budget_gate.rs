@@ -199,3 +199,53 @@ fn a_raise_on_a_running_run_is_in_force_from_its_next_request() {
         );
     }
 }
+
+/// An agent that stops itself at what it was handed (`--max-budget-usd`,
+/// the gate's `left`) stopped at the limit with the least room as its turn
+/// started: a day's cap so reached pauses until midnight, not as the run's.
+#[test]
+fn an_agents_own_stop_is_at_the_limit_with_the_least_room_as_its_turn_started() {
+    // (run_usd, day_usd, repo_day_usd) with $0.40 spent by the run, $2.00 by
+    // the day's other runs, $1.00 by the repository's: the binding limit
+    let table = [
+        ((0.0, 0.0, 0.0), None),
+        ((1.0, 0.0, 0.0), Some("run_usd")),
+        ((0.0, 3.0, 0.0), Some("day_usd")),
+        ((0.0, 0.0, 2.0), Some("repo_day_usd")),
+        // run $0.60 left, day $0.60 left: a tie names the run's
+        ((1.0, 3.0, 0.0), Some("run_usd")),
+        // run $0.60 left, day $0.10 left
+        ((1.0, 2.5, 0.0), Some("day_usd")),
+        // run $5.60, repository's day $0.10, day $2.10
+        ((6.0, 4.5, 1.5), Some("repo_day_usd")),
+        // a day already over its cap: no room, the day's
+        ((6.0, 2.0, 0.0), Some("day_usd")),
+    ];
+    for ((run_usd, day_usd, repo_day_usd), want) in table {
+        let g = gate(run_usd, day_usd, repo_day_usd);
+        assert_eq!(g.binding(), want, "{run_usd} {day_usd} {repo_day_usd}");
+        // the refusal at exactly what was handed names the same limit
+        if let (Some(want), Some(left)) = (want, g.left()) {
+            let at = super::super::prices::micro(left);
+            assert_eq!(g.check(at).err().map(|r| r.limit), Some(want));
+        }
+    }
+}
+
+#[test]
+fn a_turns_start_record_reads_back_and_nothing_else_does() {
+    let t = budget::TurnStart {
+        turn: 3,
+        log_from: 81_920,
+        gate: Some(gate(1.0, 3.0, 0.0)),
+    };
+    assert_eq!(budget::TurnStart::from_record(&t.to_record()), Some(t));
+    for bad in [
+        "",
+        "{}",
+        "{\"turn\":-1,\"log_from\":0,\"gate\":null}",
+        "[1]",
+    ] {
+        assert_eq!(budget::TurnStart::from_record(bad), None, "{bad}");
+    }
+}
