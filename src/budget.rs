@@ -198,3 +198,59 @@ fn current(t: &Tick, r: &Run) -> Option<f64> {
     let meter = &t.settled.meter;
     crate::runner::spend::read_now(t.runner.as_ref(), &dir, meter, stored, r.turns, false).spend()
 }
+
+/// Whether any money limit is set (`run_usd`, `day_usd`, `repo_day_usd`).
+pub fn money_limited(b: &Budget) -> bool {
+    b.run_usd > 0.0 || b.day_usd > 0.0 || b.repo_day_usd > 0.0
+}
+
+/// The models the config asks its agent for, each with where it was named:
+/// `--model` in `runner.command`, else Codex's `model` in the config.toml
+/// of `$CODEX_HOME` (else `~/.codex`), read up to 256 KiB.
+pub fn asked_models(c: &crate::config::Config) -> Vec<(String, &'static str)> {
+    use crate::core::gateway::{Api, doctor};
+    let agent = c.runner.agent();
+    let mut asked: Vec<(String, &'static str)> =
+        doctor::models_in_command(agent, &c.runner.command)
+            .into_iter()
+            .map(|m| (m, "runner.command"))
+            .collect();
+    if asked.is_empty() && Api::of_agent(agent) == Some(Api::OpenAi) {
+        let home = std::env::var_os("CODEX_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".codex")));
+        let text = home.and_then(|h| {
+            use std::io::Read;
+            let mut t = String::new();
+            let f = std::fs::File::open(h.join("config.toml")).ok()?;
+            f.take(256 * 1024).read_to_string(&mut t).ok()?;
+            Some(t)
+        });
+        if let Some(m) = text.as_deref().and_then(doctor::codex_config_model) {
+            asked.push((m, "Codex's config.toml"));
+        }
+    }
+    asked
+}
+
+/// Why poll dispatches nothing this tick, when it does not: a money limit
+/// is set, afk's gateway meters the turns, and the agent is asked for a
+/// model afk cannot price (its guess, the API's highest price, would be
+/// every figure the limits read). None: dispatch may go on. Without a money
+/// limit the guess stays, said once in the run's log.
+pub fn unpriced_refusal(c: &crate::config::Config) -> Option<String> {
+    use crate::core::gateway::{Api, doctor, prices};
+    if !money_limited(&c.budget) || !crate::runner::checks::of(c).metered_by_gateway() {
+        return None;
+    }
+    let api = Api::of_agent(c.runner.agent())?;
+    let asked = asked_models(c);
+    let models = c.runner.prices.models();
+    let p = prices::Prices {
+        models: &models,
+        flat: c.runner.prices.flat(),
+        table: prices::table(),
+    };
+    let (model, from) = doctor::unpriced(api, &asked, &p).into_iter().next()?;
+    Some(doctor::refused_line(model, from, &p.table.date))
+}

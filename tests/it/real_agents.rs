@@ -76,7 +76,7 @@ fn programs() -> Option<&'static Path> {
 }
 
 /// USD per million tokens for Codex in these tests.
-const PRICES: &str = "[runner.prices]\ninput = 2.0\ncached_input = 0.5\noutput = 8.0\n";
+pub(crate) const PRICES: &str = "[runner.prices]\ninput = 2.0\ncached_input = 0.5\noutput = 8.0\n";
 
 /// A sandbox with acme/api#1 armed, whose agent's model answers `steps`,
 /// and afk running `agent` in its workspace; None when skipped.

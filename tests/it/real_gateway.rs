@@ -452,3 +452,68 @@ fn a_paused_codex_continues_its_own_session_after_a_trusted_raise() {
 fn a_paused_claude_code_continues_its_own_session_after_a_trusted_raise() {
     paused_then_continued("claude");
 }
+
+/// With a money limit set and afk's gateway metering the turns, a model afk
+/// cannot price is never a silent guess: doctor FAILs it and poll
+/// dispatches nothing, both naming the key that fixes it. `gpt-5-codex`,
+/// the model Codex's users pick, is priced by the shipped table: its
+/// requests are metered at its own price, not the API's highest.
+#[test]
+fn with_a_money_limit_an_unpriced_model_is_refused_and_gpt_5_codex_is_priced_by_the_table() {
+    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                      "repos": [repo("acme/api", json!([ready(1, "alice")]))]});
+    let Some((_sb, afk)) = setup_with("codex", seed, "[budget]\nrun_usd = 5.0\n") else {
+        return;
+    };
+    // only the table and the config's own prices: no flat fallback
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace(crate::real_agents::PRICES, "");
+    let with_model = |m: &str| {
+        let t = text.replace(
+            "agent = \"codex\"\n",
+            &format!("agent = \"codex\"\ncommand = [\"-m\", \"{m}\"]\n"),
+        );
+        std::fs::write(&afk.config, t).unwrap();
+    };
+    with_model("gpt-future-9");
+    let (_, d, _) = afk.json(&["doctor"]);
+    let prices: Vec<&Value> = d["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "prices")
+        .collect();
+    assert_eq!(prices.len(), 1, "{d}");
+    assert_eq!(prices[0]["level"], "fail", "{d}");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 1, "{err}");
+    assert!(r["dispatched"].as_array().unwrap().is_empty(), "{r}");
+    let said = r["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("model \"gpt-future-9\" (runner.command) has no price")
+            && said.contains("[runner.prices.models.\"gpt-future-9\"]"),
+        "{r}"
+    );
+    // the model Codex's users pick: priced, dispatched, metered at its price
+    with_model("gpt-5-codex");
+    let (_, d, _) = afk.json(&["doctor"]);
+    assert!(
+        !d["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["check"] == "prices"),
+        "{d}"
+    );
+    assert_eq!(dispatch(&afk), 0, "{}", agent_log(&afk));
+    let metered =
+        std::fs::read_to_string(afk.scratch.path("state/runs/1/metered.jsonl")).unwrap_or_default();
+    let lines: Vec<Value> = metered
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &Value| l["model"] == "gpt-5-codex")
+        .collect();
+    assert!(!lines.is_empty(), "{metered}");
+    assert!(lines.iter().all(|l| l["priced_by"] == "table"), "{metered}");
+}

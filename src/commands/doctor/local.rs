@@ -66,41 +66,35 @@ pub(super) fn agent_spend_check(c: &crate::config::Config) -> Option<(Level, Str
 
 /// Each model the config asks for that has no price
 /// (docs/runners.md#prices-the-shipped-table-and-overriding-it): the gateway
-/// would price it at its API's highest (`core::gateway::doctor`). The
-/// models: `--model` in `runner.command`, and Codex's `model` in the
-/// config.toml of `$CODEX_HOME` (else `~/.codex`) when the command names none.
-pub(super) fn unpriced_models(c: &crate::config::Config) -> Vec<String> {
+/// would price it at its API's highest (`core::gateway::doctor`); with a
+/// money limit set, poll dispatches nothing (`budget::unpriced_refusal`):
+/// a FAIL then, else a WARN.
+pub(super) fn unpriced_models(c: &crate::config::Config) -> Vec<(Level, String)> {
     use crate::core::gateway::{Api, doctor, prices};
-    let agent = c.runner.agent();
-    let Some(api) = Api::of_agent(agent) else {
+    let Some(api) = Api::of_agent(c.runner.agent()) else {
         return vec![];
     };
-    let mut asked: Vec<(String, &str)> = doctor::models_in_command(agent, &c.runner.command)
-        .into_iter()
-        .map(|m| (m, "runner.command"))
-        .collect();
-    if asked.is_empty() && api == Api::OpenAi {
-        let home = std::env::var_os("CODEX_HOME")
-            .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".codex")));
-        let text = home.and_then(|h| {
-            use std::io::Read;
-            let mut t = String::new();
-            let f = std::fs::File::open(h.join("config.toml")).ok()?;
-            f.take(256 * 1024).read_to_string(&mut t).ok()?;
-            Some(t)
-        });
-        if let Some(m) = text.as_deref().and_then(doctor::codex_config_model) {
-            asked.push((m, "Codex's config.toml"));
-        }
-    }
+    let asked = crate::budget::asked_models(c);
     let models = c.runner.prices.models();
     let p = prices::Prices {
         models: &models,
         flat: c.runner.prices.flat(),
         table: prices::table(),
     };
+    let level = match crate::budget::money_limited(&c.budget) {
+        true => Level::Fail,
+        false => Level::Warn,
+    };
     doctor::unpriced_lines(api, &asked, &p)
+        .into_iter()
+        .map(|l| match level {
+            Level::Fail => (
+                level,
+                format!("{l}: with a money limit set, poll dispatches nothing until it is priced"),
+            ),
+            _ => (level, l),
+        })
+        .collect()
 }
 
 /// What this host holds: the state file, the stop file, the metrics folder,

@@ -126,8 +126,8 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     }
     runner.gate(&mut d);
     runner.turn_end(&mut d);
-    for line in local::unpriced_models(ctx.config()) {
-        d.add("prices", Level::Warn, line);
+    for (level, line) in local::unpriced_models(ctx.config()) {
+        d.add("prices", level, line);
     }
     upgrade::local(ctx, &mut d);
     units::units(ctx, &args.units, &runner.writes(), &mut d);

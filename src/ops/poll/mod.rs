@@ -318,6 +318,13 @@ fn dispatch_routed(
             Some(ErrorItem::msg(&w.repo, Some(w.issue.number), why)),
         );
     }
+    if let Some(why) = crate::budget::unpriced_refusal(t.config()) {
+        let why = format!("not dispatched: {why}");
+        return (
+            None,
+            Some(ErrorItem::msg(&w.repo, Some(w.issue.number), why)),
+        );
+    }
     claims::dispatch_one(t, book, templates.route(w), w)
 }
 

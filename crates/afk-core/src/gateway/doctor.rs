@@ -57,12 +57,34 @@ pub fn codex_config_model(text: &str) -> Option<String> {
     None
 }
 
-/// Doctor's WARN lines: one per model with no price (not in
-/// `[runner.prices.models]`, not in the table, no flat prices).
-pub fn unpriced_lines(api: Api, models: &[(String, &str)], prices: &Prices) -> Vec<String> {
+/// The models of `models` with no price (not in `[runner.prices.models]`,
+/// not in the table, no flat prices), each with where it was named.
+pub fn unpriced<'a>(
+    api: Api,
+    models: &'a [(String, &'a str)],
+    prices: &Prices,
+) -> Vec<&'a (String, &'a str)> {
     models
         .iter()
         .filter(|(m, _)| price_of(prices, api, m).1 == PricedBy::Highest)
+        .collect()
+}
+
+/// Why poll dispatches nothing while a money limit is set and the agent is
+/// asked for `model` (named in `from`), which afk cannot price: a guess
+/// would make every figure the limit reads one (never a silent guess).
+pub fn refused_line(model: &str, from: &str, date: &str) -> String {
+    let m = crate::sanitize::one_line(model, 100);
+    format!(
+        "model \"{m}\" ({from}) has no price in afk's table of {date} or [runner.prices], and a money limit is set: nothing is dispatched until it is priced: add [runner.prices.models.\"{m}\"] (docs/runners.md#prices-the-shipped-table-and-overriding-it)"
+    )
+}
+
+/// Doctor's lines: one per model with no price (not in
+/// `[runner.prices.models]`, not in the table, no flat prices).
+pub fn unpriced_lines(api: Api, models: &[(String, &str)], prices: &Prices) -> Vec<String> {
+    unpriced(api, models, prices)
+        .into_iter()
         .map(|(m, from)| {
             let h = highest(prices.table, api);
             format!(

@@ -250,3 +250,54 @@ fn a_price_is_rounded_once_half_up() {
         0
     );
 }
+
+/// Every model the pinned agents name as a default or a choice (Claude
+/// Code 2.1.331's model picker and aliases, Codex 0.169.0's presets and
+/// the codex-family models its users pick) is priced by the shipped table,
+/// never by the API's highest.
+#[test]
+fn every_model_the_pinned_agents_offer_is_priced_by_the_table() {
+    let table = table();
+    let offered = [
+        (Api::Anthropic, "claude-opus-5-5"),
+        (Api::Anthropic, "claude-opus-5"),
+        (Api::Anthropic, "claude-opus-4-8"),
+        (Api::Anthropic, "claude-sonnet-5-5"),
+        (Api::Anthropic, "claude-sonnet-5"),
+        (Api::Anthropic, "claude-sonnet-4-6"),
+        (Api::Anthropic, "claude-haiku-5-5"),
+        (Api::Anthropic, "claude-haiku-4-5-20251001"),
+        (Api::Anthropic, "claude-fable-5-2"),
+        (Api::Anthropic, "claude-mythos-5-2"),
+        (Api::OpenAi, "gpt-6.1-sol"),
+        (Api::OpenAi, "gpt-6.1-terra"),
+        (Api::OpenAi, "gpt-6-astra"),
+        (Api::OpenAi, "gpt-6-sol"),
+        (Api::OpenAi, "gpt-6-luna"),
+        (Api::OpenAi, "gpt-5.6-sol"),
+        (Api::OpenAi, "gpt-5.5"),
+        (Api::OpenAi, "gpt-5-codex"),
+        (Api::OpenAi, "gpt-5.1-codex-max"),
+        (Api::OpenAi, "gpt-5.2-codex"),
+        (Api::OpenAi, "gpt-5.3-codex"),
+    ];
+    let none = BTreeMap::new();
+    let p = Prices {
+        models: &none,
+        flat: Price::default(),
+        table,
+    };
+    for (api, model) in offered {
+        let (price, by) = prices::price_of(&p, api, model);
+        assert_eq!(by, PricedBy::Table, "{model}");
+        assert_eq!(
+            prices::lookup(&table.models, model).map(|e| e.api),
+            Some(api),
+            "{model}"
+        );
+        assert!(price.output > 0.0, "{model}");
+    }
+    // gpt-5-codex at its published price, not the API's highest ($10/$50)
+    let (codex, _) = prices::price_of(&p, Api::OpenAi, "gpt-5-codex");
+    assert_eq!((codex.input, codex.output), (1.25, 10.0));
+}
