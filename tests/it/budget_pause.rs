@@ -685,3 +685,42 @@ fn a_pause_goes_on_without_a_label_afk_may_not_make() {
         takes_cleanly(&afk, "continue", Some("resume"));
     });
 }
+
+/// After a pause at $1.25 of $1.00 and alice's `/afk budget +5`, the
+/// continuation's prompt says the pause as it was ($1.25 of $1.00), then
+/// the raise ($6.00, $4.75 left); the checklist's spend line says the run's
+/// own limit and the config's it was raised from.
+#[test]
+fn after_a_raise_the_prompt_says_the_pause_as_it_was_and_the_checklist_the_runs_own_limit() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_usd = 1.0\nmax_run_usd = 10.0\npause_for = \"1h\"\n",
+        );
+        turn(
+            &plan,
+            2,
+            "cp \"$AFK_PROMPT_FILE\" \"$AFK_RUN_DIR/prompt-2\"\n: > \"$AFK_RUN_DIR/continued\"\n",
+        );
+        spend_past_the_limit(&afk, &plan);
+        pauses(&afk, 1);
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
+        continues(&afk, "budget");
+        let prompt = std::fs::read_to_string(run_file(&afk, 1, "prompt-2")).unwrap();
+        assert!(
+            prompt.contains("when it reached its budget: $1.25 of $1.00 (`budget.run_usd`)")
+                && prompt.contains("alice raised the run's budget to $6.00, so $4.75 is left"),
+            "{prompt}"
+        );
+        let list = comments(&sb, 0);
+        let checklist = list.iter().find(|c| c.contains("afk:checklist")).unwrap();
+        assert!(
+            checklist.contains(
+                "- spend: $1.25 of the run's own $6.00 (raised from budget.run_usd $1.00)"
+            ),
+            "{checklist}"
+        );
+    });
+}

@@ -43,9 +43,13 @@ pub struct Checklist {
     pub phase: Option<(String, Option<String>)>,
     pub end: Option<End>,
     /// What the run's agents reported spending (None: nothing yet), and
-    /// `budget.run_usd` (0: no limit).
+    /// the run's money limit: its own where a trusted `budget` raised it,
+    /// else `budget.run_usd` (0: no limit).
     pub spend_usd: Option<f64>,
     pub run_usd: f64,
+    /// `budget.run_usd` where a trusted `budget` raised the run's own limit
+    /// past it (None: the run's limit is the config's)
+    pub raised_from: Option<f64>,
     /// that figure is the model gateway's metered sum
     /// (docs/how-it-works.md#spend)
     pub metered: bool,
@@ -102,10 +106,14 @@ fn said_md(kind: TalkKind, what: &TalkSaid) -> String {
 }
 
 fn spend_line(c: &Checklist) -> String {
-    let of = if c.run_usd > 0.0 {
-        format!(" of budget.run_usd {}", usd(c.run_usd))
-    } else {
-        String::new()
+    let of = match c.raised_from {
+        _ if c.run_usd <= 0.0 => String::new(),
+        Some(config) => format!(
+            " of the run's own {} (raised from budget.run_usd {})",
+            usd(c.run_usd),
+            usd(config)
+        ),
+        None => format!(" of budget.run_usd {}", usd(c.run_usd)),
     };
     match c.spend_usd {
         Some(x) if c.metered => format!("- spend: {} (metered){of}\n", usd(x)),
@@ -328,6 +336,7 @@ mod tests {
             end: None,
             spend_usd: None,
             run_usd: 0.0,
+            raised_from: None,
             metered: false,
             talk: vec![],
             held: None,
@@ -464,6 +473,19 @@ mod tests {
             });
             assert!(t.contains(want), "{t}");
         }
+        // a trusted raise: the run's own limit, and the config's it left
+        let t = render(&Checklist {
+            spend_usd: Some(1.6),
+            run_usd: 6.0,
+            raised_from: Some(1.0),
+            ..base()
+        });
+        assert!(
+            t.contains(
+                "- spend: $1.60 of the run's own $6.00 (raised from budget.run_usd $1.00)\n"
+            ),
+            "{t}"
+        );
         let t = render(&Checklist {
             spend_usd: Some(1.44),
             run_usd: 5.0,

@@ -31,6 +31,13 @@ pub fn limit_words(f: &Figures) -> String {
     }
 }
 
+/// A money limit's words read back (`$2.00`, as [`limit_words`] writes
+/// them); None for any other words (a time, nothing).
+pub fn money(words: &str) -> Option<f64> {
+    let v: f64 = words.strip_prefix('$')?.parse().ok()?;
+    (v.is_finite() && v >= 0.0).then_some(v)
+}
+
 /// The checklist's lines (markdown: who and when escaped), oldest first. `paused_now`: the run is paused and
 /// the checklist's own **paused** line says its last pause, which then has
 /// no line here. A continuation says the limit it raised, from the pause's
@@ -80,6 +87,23 @@ pub fn lines(past: &[Past], paused_now: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_money_limits_words_read_back_and_nothing_else_does() {
+        let table = [
+            ("$2.00", Some(2.0)),
+            ("$0.25", Some(0.25)),
+            ("4h", None),
+            ("", None),
+            ("$", None),
+            ("$-1.00", None),
+            ("$NaN", None),
+            ("2.00", None),
+        ];
+        for (words, want) in table {
+            assert_eq!(money(words), want, "{words}");
+        }
+    }
 
     fn paused<'a>(limit: &'a str, words: &'a str, spend: Option<f64>) -> Past<'a> {
         Past {

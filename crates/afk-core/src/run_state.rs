@@ -703,6 +703,29 @@ pub fn decided_action(status: RunStatus, end_reason: Option<&str>) -> Option<Act
     }
 }
 
+/// Who stopped a run's last turn at a money limit, as far as the limit goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSource {
+    /// nobody: the turn ended otherwise (exited, killed, timed out)
+    None,
+    /// the model gateway, whose stop record names the limit it refused at
+    Gateway(Limit),
+    /// the agent at what it was handed (Claude Code's `--max-budget-usd`):
+    /// the limit its turn's gate had the least room under, when kept
+    Agent(Option<Limit>),
+}
+
+/// The day's cap a run's last turn was stopped at, if it was: a day's cap
+/// pauses until the next 00:00 UTC and continues by itself, whoever stopped
+/// the turn (the gateway at its check, the agent at what it was handed).
+/// An agent's stop with no gate kept is the run's own limit.
+pub fn day_stop(source: StopSource) -> Option<Limit> {
+    match source {
+        StopSource::Gateway(l) | StopSource::Agent(Some(l)) => Some(l).filter(|l| l.is_day()),
+        StopSource::Agent(None) | StopSource::None => None,
+    }
+}
+
 /// The corrective turns a run has used against `watch.fix_forward_max`:
 /// every turn after the first but its review turns (those count against
 /// `watch.review_turns_max`). Red CI, a missing PR and a conflict share it.
@@ -1939,6 +1962,41 @@ mod tests {
 }
 
 /// SPEC 4.2.4.2: budgets that pause. Each test is a rule of its table.
+#[cfg(test)]
+mod stop_source_tests {
+    use super::*;
+
+    /// Every stop source × every limit × each agent: the limit a pause is
+    /// at. Claude Code stops itself at what it was handed or is stopped by
+    /// the gateway; Codex (any model) only by the gateway; either is killed
+    /// or times out (no stop: the run's time or its own limit decides).
+    #[test]
+    fn a_turn_stopped_at_a_days_cap_pauses_at_it_whoever_stopped_the_turn() {
+        let limits = [Limit::RunUsd, Limit::DayUsd, Limit::RepoDayUsd];
+        for agent in ["claude", "codex"] {
+            for limit in limits {
+                let mut sources = vec![
+                    (StopSource::Gateway(limit), limit.is_day().then_some(limit)),
+                    (StopSource::None, None),
+                ];
+                if agent == "claude" {
+                    sources.push((
+                        StopSource::Agent(Some(limit)),
+                        limit.is_day().then_some(limit),
+                    ));
+                    // a run from before the turn's start was kept
+                    sources.push((StopSource::Agent(None), None));
+                }
+                for (source, want) in sources {
+                    assert_eq!(day_stop(source), want, "{agent} {limit:?} {source:?}");
+                }
+            }
+        }
+        // run_time is never a money stop's: a time limit has no day
+        assert_eq!(day_stop(StopSource::Agent(Some(Limit::RunTime))), None);
+    }
+}
+
 #[cfg(test)]
 mod pause_tests {
     use super::*;

@@ -359,7 +359,9 @@ fn checklist_for(
         phase: seen.phase.as_ref().map(|p| (p.name.clone(), p.at.clone())),
         end,
         spend_usd: seen.spend_usd,
-        run_usd: cfg.budget.run_usd,
+        run_usd: super::limits::run_usd(w, &seen.heard.talk),
+        raised_from: (super::limits::run_usd(w, &seen.heard.talk) != cfg.budget.run_usd)
+            .then_some(cfg.budget.run_usd),
         metered: crate::run_files::metered_here(&seen.run_dir),
         talk: super::talk::said(&seen.heard),
         held: seen

@@ -195,16 +195,22 @@ fn pausing(w: &Watch, seen: &Seen) -> run_state::Pausing {
     }
 }
 
-/// The day's cap the run's last turn was stopped at, if it was: the
-/// gateway's stop names its limit; an agent that stopped itself at what it
-/// was handed stopped at the limit with the least room as its turn started
-/// (`run_files::agent_stop_limit`).
+/// The day's cap the run's last turn was stopped at, if it was
+/// (`core::run_state::day_stop`): the gateway's stop names its limit; an
+/// agent that stopped itself at what it was handed stopped at the limit with
+/// the least room as its turn started (`run_files::agent_stop_limit`).
 fn day_stop(seen: &Seen) -> Option<run_state::Limit> {
-    seen.gateway_stop
+    use run_state::StopSource;
+    let gateway = seen
+        .gateway_stop
         .as_ref()
-        .and_then(|r| run_state::Limit::parse(r.limit))
-        .or(seen.agent_budget_stop.as_ref().and(seen.agent_stop_limit))
-        .filter(|l| l.is_day())
+        .and_then(|r| run_state::Limit::parse(r.limit));
+    let source = match (gateway, &seen.agent_budget_stop) {
+        (Some(l), _) => StopSource::Gateway(l),
+        (None, Some(_)) => StopSource::Agent(seen.agent_stop_limit),
+        (None, None) => StopSource::None,
+    };
+    run_state::day_stop(source)
 }
 
 /// What watch saw of CI, for the words of its decision.

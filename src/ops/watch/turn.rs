@@ -146,7 +146,19 @@ pub(super) fn continuation(
     let task = format!("{}#{}", run.repo, run.issue);
     // the paused turn: the run's last before this one
     let paused_turn = run.turns.max(1);
-    let text = crate::core::pause::prompt(&figures, &who, now, (task.as_str(), paused_turn));
+    // the prompt says the pause as it was: its spend and its limit then,
+    // not the raised limit (the checklist's pause line keeps the same)
+    let mut as_paused = figures.clone();
+    let history = store.pause_history(run.id)?;
+    if let Some(p) = history.iter().rev().find(|p| !p.continued) {
+        as_paused.spend_usd = p.spend_usd.unwrap_or(as_paused.spend_usd);
+        if p.limit == crate::core::run_state::Limit::RunUsd.key()
+            && let Some(limit) = crate::core::pause_history::money(&p.limit_words)
+        {
+            as_paused.run_usd = limit;
+        }
+    }
+    let text = crate::core::pause::prompt(&as_paused, &who, now, (task.as_str(), paused_turn));
     // the pause ends: its time is kept off the working time (SPEC 4.2.4.4 D3)
     let secs = talk
         .pause
