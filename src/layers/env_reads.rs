@@ -86,8 +86,8 @@ const PLAIN_READERS: [(&str, &str); 26] = [
     ("src/workspace_pod.rs", "the Job's AFK_* variables"),
     ("src/session.rs", "AFK_CONFIG"),
     (
-        "src/commands/doctor/local.rs",
-        "CODEX_HOME, HOME (a secret variable's presence through config::env_secret_set)",
+        "src/budget.rs",
+        "CODEX_HOME, HOME (where Codex's config.toml names its model)",
     ),
     (
         "src/commands/demo/stage.rs",

@@ -660,7 +660,8 @@ fn a_pause_makes_the_paused_label_the_repository_lacks() {
 fn a_pause_goes_on_without_a_label_afk_may_not_make() {
     with_dialect(Dialect::Gitea, || {
         let sb = Sandbox::start(without_the_paused_label());
-        sb.faults(json!([{"method": "POST", "path": "/repos/acme/api/labels", "status": 403, "times": 100}]));
+        let labels = sb.dialect.labels_path("acme/api");
+        sb.faults(json!([{"method": "POST", "path": labels, "status": 403, "times": 100}]));
         let (afk, plan) = world(
             &sb,
             &["acme/api"],
@@ -721,6 +722,30 @@ fn after_a_raise_the_prompt_says_the_pause_as_it_was_and_the_checklist_the_runs_
                 "- spend: $1.25 of the run's own $6.00 (raised from budget.run_usd $1.00)"
             ),
             "{checklist}"
+        );
+    });
+}
+
+/// The pause comment offers a raise within `max_run_usd` only ($2.00 here,
+/// never +$5.00 to $6.00 past a $3.00 maximum), and says what "hard" means:
+/// the request under way when the limit was reached is billed, $0.25 past it.
+#[test]
+fn the_pause_comment_offers_a_raise_within_the_maximum_and_names_the_overshoot() {
+    with_dialect(Dialect::Github, || {
+        let (sb, _afk) =
+            paused_at_the_limit("[budget]\nrun_usd = 1.0\nmax_run_usd = 3.0\npause_for = \"1h\"\n");
+        let said = paused_comments(&sb);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains("`/afk budget +2` — raise this run's budget by $2.00 (to $3.00)"),
+            "{}",
+            said[0]
+        );
+        assert!(!said[0].contains("budget +5"), "{}", said[0]);
+        assert!(
+            said[0].contains("the one under way then is billed: $0.25 past it"),
+            "{}",
+            said[0]
         );
     });
 }

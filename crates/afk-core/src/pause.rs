@@ -46,6 +46,26 @@ fn usd(v: f64) -> String {
     format!("${v:.2}")
 }
 
+/// The raise a pause comment offers, in cents: $5.00, or what is left
+/// between the run's limit and `budget.max_run_usd` when that is less;
+/// None when comments cannot raise it (no maximum, or none left).
+pub fn raise_step(run_usd: f64, max_run_usd: f64) -> Option<u64> {
+    if max_run_usd <= 0.0 {
+        return None;
+    }
+    let room = ((max_run_usd - run_usd) * 100.0 + 1e-6).floor();
+    (room >= 1.0).then(|| (room as u64).min(500))
+}
+
+/// Cents as a `budget +N` takes them: `5`, `2.5`, `0.75`.
+fn amount(cents: u64) -> String {
+    match cents % 100 {
+        0 => format!("{}", cents / 100),
+        c if c % 10 == 0 => format!("{}.{}", cents / 100, c / 10),
+        c => format!("{}.{c:02}", cents / 100),
+    }
+}
+
 /// The comment's first sentence: what paused the run, with its figures.
 pub fn first_sentence(f: &Figures) -> String {
     match f.limit {
@@ -66,6 +86,20 @@ pub fn first_sentence(f: &Figures) -> String {
             usd(f.day_cap_usd),
             f.limit.key()
         ),
+    }
+}
+
+/// What "hard" means, where the spend went past the run's money limit: a
+/// limit stops every model request after it is reached, never the one
+/// under way, which is billed (docs/configuration.md#budget-spend-limits).
+fn past_the_limit(f: &Figures) -> String {
+    let over = f.spend_usd - f.run_usd;
+    match f.limit == Limit::RunUsd && f.run_usd > 0.0 && over >= 0.005 {
+        true => format!(
+            " The limit stops every model request after it is reached; the one under way then is billed: {} past it.",
+            usd(over)
+        ),
+        false => String::new(),
     }
 }
 
@@ -98,12 +132,19 @@ pub fn comment(f: &Figures) -> (String, String) {
     }
     let p = f.prefix;
     let raise = match f.limit {
-        Limit::RunUsd if f.max_run_usd > 0.0 => Some(format!(
-            "- `{p} budget +5` — raise this run's budget by $5.00 (to {}), or `{p} budget <usd>` — set it \
-             (at most {}, `budget.max_run_usd`);\n",
-            usd(f.run_usd + 5.0),
-            usd(f.max_run_usd)
-        )),
+        // a raise offered stays within the maximum: +$5.00, or what is left
+        // under `max_run_usd` when that is less; none where nothing is
+        Limit::RunUsd if raise_step(f.run_usd, f.max_run_usd).is_some() => {
+            let step = raise_step(f.run_usd, f.max_run_usd).unwrap_or(0);
+            Some(format!(
+                "- `{p} budget +{}` — raise this run's budget by {} (to {}), or `{p} budget <usd>` — set it \
+                 (at most {}, `budget.max_run_usd`);\n",
+                amount(step),
+                usd(step as f64 / 100.0),
+                usd(f.run_usd + step as f64 / 100.0),
+                usd(f.max_run_usd)
+            ))
+        }
         Limit::RunTime => f.max_run_time.map(|max| {
             format!(
                 "- `{p} budget time +2h` — raise this run's time limit by 2h, or `{p} budget time <duration>` — \
@@ -119,10 +160,11 @@ pub fn comment(f: &Figures) -> (String, String) {
         None => format!("- after raising `[budget] {key}` in afk's config, `{p} resume`.\n"),
     };
     let body = format!(
-        "{marker}\n{} Its checkout, the agent's session and the branch `{}` are kept{work}.\n\n\
+        "{marker}\n{}{} Its checkout, the agent's session and the branch `{}` are kept{work}.\n\n\
          To continue, a maintainer comments:\n{}{config_route}\
          `{p} stop` ends the run. Unless continued by {} (`budget.pause_for` {}), it is escalated `{}`.\n",
         first_sentence(f),
+        past_the_limit(f),
         f.branch,
         raise.unwrap_or_default(),
         f.until,
@@ -661,7 +703,7 @@ mod tests {
         assert_eq!(marker, "<!-- afk:paused run=3 n=1 -->");
         assert!(body.starts_with(&marker), "{body}");
         for want in [
-            "afk paused this run at $2.20 of its $2.00 budget (`budget.run_usd`).",
+            "afk paused this run at $2.20 of its $2.00 budget (`budget.run_usd`). The limit stops every model request after it is reached; the one under way then is billed: $0.20 past it.",
             "the branch `afk/issue-12` are kept; the work so far is on #41.",
             "`/afk budget +5`",
             "$20.00, `budget.max_run_usd`",
@@ -703,6 +745,52 @@ mod tests {
                 prompt.contains("the new UTC day's budget is $20.00"),
                 "{prompt}"
             );
+        }
+    }
+
+    /// The raise offered never passes `max_run_usd`: $5.00, what is left
+    /// under it, or none.
+    #[test]
+    fn a_pause_offers_a_raise_within_the_maximum_only() {
+        // (run_usd, max_run_usd, the command offered)
+        let table = [
+            (
+                2.0,
+                20.0,
+                Some("`/afk budget +5` — raise this run's budget by $5.00 (to $7.00)"),
+            ),
+            (
+                4.0,
+                6.0,
+                Some("`/afk budget +2` — raise this run's budget by $2.00 (to $6.00)"),
+            ),
+            (
+                4.0,
+                6.5,
+                Some("`/afk budget +2.5` — raise this run's budget by $2.50 (to $6.50)"),
+            ),
+            (
+                1.0,
+                1.75,
+                Some("`/afk budget +0.75` — raise this run's budget by $0.75 (to $1.75)"),
+            ),
+            (6.0, 6.0, None),
+            (8.0, 6.0, None),
+            (2.0, 0.0, None),
+        ];
+        for (run_usd, max_run_usd, want) in table {
+            let (_, body) = comment(&Figures {
+                run_usd,
+                max_run_usd,
+                ..figures()
+            });
+            match want {
+                Some(w) => assert!(body.contains(w), "{run_usd} {max_run_usd}: {body}"),
+                None => assert!(
+                    !body.contains("budget +"),
+                    "{run_usd} {max_run_usd}: {body}"
+                ),
+            }
         }
     }
 
