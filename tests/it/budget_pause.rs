@@ -749,3 +749,62 @@ fn the_pause_comment_offers_a_raise_within_the_maximum_and_names_the_overshoot()
         );
     });
 }
+
+/// On Azure DevOps, where `!N` links a PR and someone else's `!N` gets a
+/// space, the pause's comment links the run's own PR even when the pausing
+/// tick opened it (the run's record does not name it yet).
+#[test]
+fn on_azure_devops_the_pause_comment_links_the_pr_the_pausing_tick_opened() {
+    with_dialect(Dialect::AzureDevops, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nrun_time = \"1h\"\npause_for = \"7d\"\n",
+        );
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(
+            &afk.config,
+            text.replace("[runner]\n", "[runner]\nworkspace = \"afk\"\n"),
+        )
+        .unwrap();
+        turn(
+            &plan,
+            1,
+            &format!("echo bought > bought.txt\n: > \"$AFK_RUN_DIR/started\"\n{SLEEP}"),
+        );
+        afk.poll();
+        wait_file(&run_file(&afk, 1, "started"));
+        afk.later(2);
+        takes_cleanly(&afk, "pause", Some("run_time"));
+        let said = paused_comments(&sb);
+        assert_eq!(said.len(), 1, "{said:?}");
+        let at = said[0]
+            .find("the work so far is on !")
+            .expect("the PR named");
+        let after = &said[0][at + "the work so far is on !".len()..];
+        assert!(
+            after.starts_with(|c: char| c.is_ascii_digit()),
+            "its own PR stays linked: {}",
+            said[0]
+        );
+    });
+}
+
+/// On Azure DevOps a person's login is an e-mail address: afk's comments
+/// name it as it is, never `alice\@ sandbox.invalid` (an address's `@`
+/// notifies nobody; a mention's sigil at a word's start still gets its space).
+#[test]
+fn on_azure_devops_a_login_that_is_an_address_is_written_whole() {
+    with_dialect(Dialect::AzureDevops, || {
+        let (sb, afk) = paused_at_the_limit(
+            "[budget]\nrun_usd = 1.0\nmax_run_usd = 10.0\npause_for = \"1h\"\n",
+        );
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +2");
+        continues(&afk, "budget");
+        let list = comments(&sb, 0);
+        let checklist = list.iter().find(|c| c.contains("afk:checklist")).unwrap();
+        assert!(checklist.contains("continued by alice"), "{checklist}");
+        assert!(!checklist.contains("\\@ "), "{checklist}");
+    });
+}

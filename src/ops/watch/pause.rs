@@ -43,7 +43,7 @@ pub(super) fn pause(
     let pr = forward(w, run, seen, spend_usd)?;
     let f = Figures {
         spend_usd: spend_usd.unwrap_or(0.0),
-        pr,
+        pr: pr.map(|n| w.t.settled.profile.pr_ref(n)),
         ..figures(w, run, seen, limit, n)
     };
     let first = pause::first_sentence(&f);
@@ -74,7 +74,7 @@ pub(super) fn pause(
             .at(w.t.now)
             .pause(run.id, limit.key(), (Some(event), &past))?;
     let n = recorded.unwrap_or(seen.heard.talk.pause.count.max(1));
-    announce(w, store, run, Figures { n, ..f }, notes)?;
+    announce(w, store, run, (Figures { n, ..f }, pr), notes)?;
     crate::log::decision(&format!(
         "{}#{} run {}: paused at {} (pause {n})",
         run.repo,
@@ -93,9 +93,13 @@ pub(super) fn pause(
 /// handled as at a turn that ended by itself at a limit: its commits kept
 /// (the run folder), and the limit's row, which stands above the push rows
 /// (`core::run_state::next_action`), pauses the run all the same.
-fn forward(w: &Watch, run: &Run, seen: &Seen, spend_usd: Option<f64>) -> Result<Option<String>> {
-    let pr_ref = |n: crate::types::PrNumber| w.t.settled.profile.pr_ref(n);
-    let known = seen.pr.as_ref().map(|p| pr_ref(p.number));
+fn forward(
+    w: &Watch,
+    run: &Run,
+    seen: &Seen,
+    spend_usd: Option<f64>,
+) -> Result<Option<crate::types::PrNumber>> {
+    let known = seen.pr.as_ref().map(|p| p.number);
     if seen.agent != Agent::Running {
         return Ok(known);
     }
@@ -111,7 +115,7 @@ fn forward(w: &Watch, run: &Run, seen: &Seen, spend_usd: Option<f64>) -> Result<
             if why.is_empty() { "" } else { ": " },
         ));
     }
-    Ok(found.map(|(p, _)| pr_ref(p.number)).or(known))
+    Ok(found.map(|(p, _)| p.number).or(known))
 }
 
 /// A running agent stopped, and what its turn had in flight until the stop
@@ -150,15 +154,19 @@ pub(super) fn say_again(
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let n = seen.heard.talk.pause.count.max(1);
-    announce(w, store, run, figures(w, run, seen, limit, n), notes)
+    let pr = seen.pr.as_ref().map(|p| p.number);
+    announce(w, store, run, (figures(w, run, seen, limit, n), pr), notes)
 }
 
 /// The paused label and the pause's one comment, then noted as said.
+/// `pr`: the run's PR as this tick knows it (the pausing tick may have
+/// opened it: the run's record does not name it yet), whose own reference
+/// stays linked.
 fn announce(
     w: &Watch,
     store: &Store,
     run: &Run,
-    f: Figures,
+    (f, pr): (Figures, Option<crate::types::PrNumber>),
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let n = f.n;
@@ -175,7 +183,7 @@ fn announce(
         run,
         Target::Issue(run.issue),
         (&key, &marker),
-        &w.shown(run, None, &body),
+        &w.shown(run, pr, &body),
         notes,
     )?;
     store.pause_said(run.id)

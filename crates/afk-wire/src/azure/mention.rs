@@ -61,7 +61,12 @@ pub fn no_mentions_but(text: &str, own: &Own) -> String {
             let acts = match c {
                 '#' => next.is_some_and(|n| n.is_ascii_digit()) && !own_one(own.item),
                 '!' => next.is_some_and(|n| n.is_ascii_digit()) && !own_one(own.pr),
-                '@' => next.is_some_and(|n| n.is_alphanumeric() || n == '_' || n == '"'),
+                // at a word's start only: the `@` inside an e-mail address
+                // (`alice@example.com`, escaped or not) names nobody
+                '@' => {
+                    next.is_some_and(|n| n.is_alphanumeric() || n == '_' || n == '"')
+                        && !in_word(&chars[..i])
+                }
                 _ => false,
             };
             if acts {
@@ -70,6 +75,19 @@ pub fn no_mentions_but(text: &str, own: &Own) -> String {
         }
     }
     out
+}
+
+/// Whether the text before a sigil ends inside a word (a letter, a digit,
+/// `.`, `_`, `-` or `+`, one markdown escape `\` between them ignored): an
+/// e-mail address's `@` then, never a mention.
+fn in_word(before: &[char]) -> bool {
+    let before = match before.last() {
+        Some('\\') => &before[..before.len() - 1],
+        _ => before,
+    };
+    before
+        .last()
+        .is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
 }
 
 /// The work items a commit `message` resolves: `#<digits>` right after one
@@ -106,7 +124,10 @@ mod tests {
         let cases = [
             ("Fix #12 @alice", "Fix # 12 @ alice"),
             ("see !7 and #x", "see ! 7 and #x"),
-            ("mail a@b", "mail a@ b"),
+            // an e-mail address's `@` (escaped by md_text or not) names nobody
+            ("mail a@b", "mail a@b"),
+            ("by alice\\@sandbox.invalid", "by alice\\@sandbox.invalid"),
+            ("cc \\@bob and (@carol)", "cc \\@ bob and (@ carol)"),
             ("# 12 already", "# 12 already"),
             ("```\n#12 @bob\n```\n#3", "```\n#12 @bob\n```\n# 3"),
             ("C# and F#", "C# and F#"),
