@@ -419,6 +419,13 @@ fn a_bypass_holder_writing_the_tag_in_a_trusted_persons_name_is_untrusted_and_sa
                 .contains("changed by alice@sandbox.invalid, authorized as root@sandbox.invalid"),
             "the report says who changed it and who was authorized: {entry}"
         );
+        // once: the words are no login, never looked up or said again
+        assert_eq!(
+            entry.to_string().matches("changed by").count(),
+            1,
+            "{entry}"
+        );
+        assert!(!entry.to_string().contains("untrusted: changed"), "{entry}");
         assert!(sb.writes().is_empty(), "{:#?}", sb.writes());
         assert_eq!(tags(&sb, 1), vec![READY.to_string()], "no tag written");
         assert!(

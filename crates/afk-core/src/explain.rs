@@ -21,6 +21,13 @@ pub fn untrusted(
             "no one can be shown to have added \"{label}\" (no such event on its timeline)"
         );
     };
+    // a forge's words for a change no one person made (Azure DevOps: a
+    // revision changed by one identity, authorized as another), never a login
+    if login.contains(char::is_whitespace) {
+        return format!(
+            "labelled in a revision {login}: no one person's, so no one's to trust; a trusted person removes and re-adds \"{label}\" to arm it"
+        );
+    }
     match permission {
         Err(()) => format!(
             "labelled by {login}: the forge refused the permission lookup (afk's account must be an admin)"
@@ -334,6 +341,12 @@ mod tests {
                 None,
                 Ok(None),
                 "no one can be shown to have added \"ready\" (no such event on its timeline)",
+            ),
+            // Azure DevOps: a revision in another's name, said once
+            (
+                Some("changed by alice@x.invalid, authorized as root@x.invalid"),
+                Ok(Some("none")),
+                "labelled in a revision changed by alice@x.invalid, authorized as root@x.invalid: no one person's, so no one's to trust; a trusted person removes and re-adds \"ready\" to arm it",
             ),
         ];
         for (login, perm, want) in table {

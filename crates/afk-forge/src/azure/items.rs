@@ -361,7 +361,8 @@ impl AzureDevops {
         )
         .err()
         .unwrap_or(why);
-        Ok(format!("untrusted: {words}"))
+        // words with spaces: never a login a lookup or a name could trust
+        Ok(words)
     }
 
     /// SPEC 2.2.13: the open predecessors, `Blocked = Yes` (the item itself,
