@@ -847,6 +847,11 @@ fn a_waiting_for_author_vote_gets_one_review_turn() {
         let r = watch(&afk);
         assert_eq!(action(&r), wait("ci-pending"), "taken once: {r}");
         assert!(!afk.scratch.path("state/runs/1/prompt-3.md").exists());
+        // runs show names the vote as a vote, never by afk's own number
+        let out = afk.cmd().args(["runs", "show", "1"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("  vote by alice"), "{text}");
+        assert!(!text.contains("review -"), "{text}");
     });
 }
 

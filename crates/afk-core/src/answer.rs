@@ -91,26 +91,33 @@ pub fn link(kind: ForgeKind, pr_url: &str, a: &Answered) -> Option<String> {
 /// its id; on Azure DevOps a thread by its id, a reply by its thread and its
 /// comment, and a vote (its id afk's own, negative) as a vote, no number.
 fn ask_name(kind: ForgeKind, a: &Answered) -> String {
-    match (kind, a.kind) {
-        (ForgeKind::AzureDevops, TalkKind::Review) if a.id < 0 => "vote".into(),
-        (ForgeKind::AzureDevops, TalkKind::Review) => format!("thread {}", a.id),
+    item_name(kind, a.kind, a.id)
+}
+
+/// A review, reply or comment afk looked at, named as the people on its
+/// forge know it (the answer's words, `afk runs show`'s): by its id; on
+/// Azure DevOps a vote (its id afk's own, negative) as a vote, no number.
+pub fn item_name(kind: ForgeKind, talk: TalkKind, id: i64) -> String {
+    match (kind, talk) {
+        (ForgeKind::AzureDevops, TalkKind::Review) if id < 0 => "vote".into(),
+        (ForgeKind::AzureDevops, TalkKind::Review) => format!("thread {id}"),
         // a PR thread's comment names its thread; a work item's comment
         // (a command there) is its own number
         (ForgeKind::AzureDevops, TalkKind::Reply | TalkKind::Comment) => {
-            let what = match a.kind {
+            let what = match talk {
                 TalkKind::Reply => "reply",
                 _ => "comment",
             };
-            match pr_comment_parts(a.id) {
+            match pr_comment_parts(id) {
                 (thread, comment) if thread > 0 => {
                     format!("{what} {comment} in thread {thread}")
                 }
-                _ => format!("{what} {}", a.id),
+                _ => format!("{what} {}", id),
             }
         }
-        (_, TalkKind::Review) => format!("review {}", a.id),
-        (_, TalkKind::Reply) => format!("reply in a thread {}", a.id),
-        (_, TalkKind::Comment) => format!("comment {}", a.id),
+        (_, TalkKind::Review) => format!("review {}", id),
+        (_, TalkKind::Reply) => format!("reply in a thread {}", id),
+        (_, TalkKind::Comment) => format!("comment {}", id),
     }
 }
 

@@ -102,10 +102,9 @@ fn said_part(h: &mut String, doc: &Shown) {
         h.push_str("\nreviews and commands:\n");
         for i in &doc.conversation {
             h.push_str(&format!(
-                "  {:<20}  {} {} by {}: {} — {}\n",
+                "  {:<20}  {} by {}: {} — {}\n",
                 i.at,
-                i.kind,
-                i.item,
+                crate::core::answer::item_name(doc.forge, i.kind, i.item),
                 crate::core::sanitize::one_line(&i.author, 60),
                 crate::core::sanitize::one_line(&i.what.words(), 100),
                 i.outcome.words()

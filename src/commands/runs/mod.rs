@@ -72,6 +72,9 @@ struct Listed {
 /// What `afk runs show --json` prints.
 #[derive(Serialize)]
 struct Shown<'a> {
+    /// the forge's kind: how its reviews and comments are named
+    #[serde(skip)]
+    forge: crate::forge::ForgeKind,
     command: &'static str,
     run: Row,
     branch: &'a str,
@@ -246,6 +249,7 @@ fn show(
     let progress = &*crate::run_files::redacted(&read.lines);
     let phase = crate::core::progress::latest_phase(progress, written.as_deref());
     let doc = Shown {
+        forge: ctx.config().profile().kind,
         command: "runs show",
         run: row(ctx, store, &r, now)?,
         branch: &r.branch,
