@@ -43,6 +43,16 @@ pub fn start(settings: Option<&TelemetrySettings>, dry_run: bool) {
     });
 }
 
+/// Doctor's empty export (`telemetry::probe`): through this process's
+/// telemetry when it has one, so the probe and what the process sends at
+/// its end share one `telemetry.timeout`.
+pub fn probe(settings: &TelemetrySettings) -> Result<(u16, std::time::Duration), String> {
+    match PROCESS.get() {
+        Some(p) => p.telemetry.probe(),
+        None => crate::telemetry::probe(settings),
+    }
+}
+
 /// Whether this process makes spans.
 pub fn on() -> bool {
     PROCESS.get().is_some()

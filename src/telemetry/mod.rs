@@ -319,10 +319,37 @@ fn answered(status: u16) -> String {
 pub fn probe(settings: &TelemetrySettings) -> Result<(u16, Duration), String> {
     let sender = Sender::new(settings);
     let bound = Duration::from_millis(settings.timeout_ms.max(1));
+    probe_within(&sender, settings, bound).0
+}
+
+/// [`probe`] within `bound`, and the time it took.
+fn probe_within(
+    sender: &Sender,
+    settings: &TelemetrySettings,
+    bound: Duration,
+) -> (Result<(u16, Duration), String>, Duration) {
     let started = Instant::now();
-    match sender.post(settings, encode(settings, &[]), bound) {
+    let answer = match sender.post(settings, encode(settings, &[]), bound) {
         Try::Accepted { status, .. } => Ok((status, started.elapsed())),
         Try::Answered { status, .. } => Ok((status, started.elapsed())),
         Try::NoAnswer { why, .. } => Err(why),
+    };
+    (answer, started.elapsed())
+}
+
+impl Telemetry {
+    /// [`probe`] as this process's telemetry: within what is left of its
+    /// bound, and counted against it, so no process spends more than
+    /// `telemetry.timeout` on telemetry however much it sends (doctor's
+    /// probe, then the outbox at its end).
+    pub fn probe(&self) -> Result<(u16, Duration), String> {
+        let left = self.left();
+        if left < Duration::from_millis(1) {
+            return Err(format!("timed out after {} ms", self.settings.timeout_ms));
+        }
+        let (answer, took) = probe_within(&self.sender, &self.settings, left);
+        let mut spent = self.sending.lock().unwrap_or_else(|e| e.into_inner());
+        spent.spent += took;
+        answer
     }
 }

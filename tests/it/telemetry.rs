@@ -396,3 +396,38 @@ fn the_real_agents_chat_spans_carry_the_billed_tokens_and_the_metered_dollars() 
         }
     }
 }
+
+/// docs/telemetry.md's bound holds for doctor too: its empty export and what
+/// the process sends at its end (the outbox a hung tick left) share one
+/// `telemetry.timeout`. A hanging collector takes the probe's whole bound,
+/// and nothing more is sent after it (one request, not two).
+#[test]
+fn doctor_with_a_hanging_collector_spends_one_bound_on_telemetry() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    sb.admin("POST", "/otlp_fault", Some(json!({"hang": true})));
+    let afk = Afk::agent(&sb, "pr", "", &telemetry(&sb, "timeout = \"300ms\""));
+    // a tick whose spans the hung collector never took: the outbox keeps them
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    let before = received(&sb).len();
+    assert!(before >= 1, "the tick tried");
+    let (_, d, err) = afk.json(&["doctor"]);
+    let probe: Vec<&Value> = d["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "telemetry")
+        .collect();
+    assert!(
+        probe
+            .iter()
+            .any(|c| c["detail"].as_str().unwrap_or("").contains("timed out")),
+        "{d} {err}"
+    );
+    assert_eq!(
+        received(&sb).len(),
+        before + 1,
+        "the probe, and nothing after it within the spent bound: {err}"
+    );
+    sb.admin("POST", "/otlp_fault", Some(json!({})));
+}

@@ -3,7 +3,7 @@
 //! their values), then one empty export within the bound and what the
 //! collector answered. Never a FAIL: telemetry never fails a tick. The
 //! lines are `core::telemetry::doctor`'s; the empty export is the
-//! exporter's (`telemetry::probe`).
+//! exporter's (`spans::probe`: within the process's one bound).
 
 use super::Doctor;
 use crate::core::telemetry::doctor as rules;
@@ -20,7 +20,7 @@ pub(super) fn telemetry(ctx: &Session, d: &mut Doctor) {
     if let Some((level, text)) = rules::cleartext(s) {
         d.add("telemetry", level, text);
     }
-    let answer = crate::telemetry::probe(s);
+    let answer = crate::spans::probe(s);
     let (level, text) = rules::probe(&s.traces_url, &answer);
     d.add("telemetry", level, text);
 }
