@@ -321,3 +321,63 @@ fn azure_hook_another_event_or_repository_is_202_and_ignored() {
         assert!(sb.requests().is_empty(), "no forge request");
     })
 }
+
+/// The sandbox's CI is the project's pipeline: a run that ended is a
+/// `build.complete` delivery as the service sends one (Microsoft's service
+/// hook events, "Build completed": resource `build` with its `result`,
+/// `resourceVersion` 2.0), and `afk hook` takes it as a watch of every
+/// allowlisted repository, so a red CI is met on events alone, never left
+/// for cron's next tick. A pending status is no build's end: nothing sent.
+#[test]
+fn azure_hook_a_finished_ci_run_is_delivered_as_build_complete_and_starts_a_watch() {
+    with_dialect(Dialect::AzureDevops, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+        let afk = Afk::new(&sb, ONE, HOOK);
+        let (url, deliveries) = crate::conversation::hook_receiver();
+        sb.admin(
+            "POST",
+            "/webhook",
+            Some(json!({"url": url, "secret": SECRET})),
+        );
+        sb.status("acme/api", "main", "ci/tests", "pending");
+        let sha = sb.status("acme/api", "main", "ci/tests", "failure");
+        let mut builds = vec![];
+        let body = loop {
+            let (_, b) = deliveries
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("the forge delivers the build's end");
+            let d: Value = serde_json::from_str(&b).unwrap_or_default();
+            if d["eventType"] == "build.complete" {
+                builds.push(d.clone());
+                break b;
+            }
+        };
+        let d = &builds[0];
+        assert_eq!(d["resourceVersion"], "2.0", "{d}");
+        let build = &d["resource"];
+        assert_eq!(build["status"], "completed", "{d}");
+        assert_eq!(build["result"], "failed", "{d}");
+        assert_eq!(build["sourceVersion"], sha.as_str(), "{d}");
+        assert_eq!(build["definition"]["name"], "ci/tests", "{d}");
+        let id = build["id"].as_u64().unwrap();
+        assert!(
+            build["url"]
+                .as_str()
+                .is_some_and(|u| u.ends_with(&format!("/_apis/build/builds/{id}"))),
+            "{d}"
+        );
+        let (code, out, err) = hook(&afk, &body, &[basic_auth(SECRET)]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.starts_with("HTTP/1.1 202 "), "{out}");
+        assert!(out.contains("watch tick"), "{out}");
+        // the pending status sent no build of its own
+        let sent = sb.admin("GET", "/webhooks", None);
+        let completed = sent
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s.to_string().contains("build.complete"))
+            .count();
+        assert_eq!(completed, 1, "{sent}");
+    })
+}

@@ -126,7 +126,7 @@ pub(crate) fn questions(sb: &Sandbox) -> Vec<i64> {
 
 /// A loopback receiver for the sandbox's own webhooks: each delivery's
 /// header lines (`Name: value`) and body, answered 202.
-fn hook_receiver() -> (String, std::sync::mpsc::Receiver<(Vec<String>, String)>) {
+pub(crate) fn hook_receiver() -> (String, std::sync::mpsc::Receiver<(Vec<String>, String)>) {
     use std::io::{BufRead, BufReader, Read, Write};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/afk-hook", l.local_addr().unwrap());

@@ -364,7 +364,10 @@ fn start(
 ) -> Result<crate::types::RunnerHandle> {
     let cfg = t.config();
     let gate = book.gate_for(&cfg.budget, &w.repo);
-    crate::run_files::keep_turn_start(run_dir, 1, gate);
+    // a dry run writes nothing: no run folder either
+    if t.tense() == crate::edges::Tense::Did {
+        crate::run_files::keep_turn_start(run_dir, 1, gate);
+    }
     t.runner.start(&Turn {
         run_id: TurnOf::Run(run_id),
         repo: &w.repo,

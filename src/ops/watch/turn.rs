@@ -201,7 +201,9 @@ fn launch(
         // forge's head of the branch (a person's push or a branch update in it)
         w.t.workspace.as_ref().make(w.t.forge()?, at)?;
     }
-    crate::run_files::keep_turn_start(&seen.run_dir, turn, gate);
+    if w.t.tense() == crate::edges::Tense::Did {
+        crate::run_files::keep_turn_start(&seen.run_dir, turn, gate);
+    }
     let started = w.t.runner.resume(
         seen.run.handle.as_ref(),
         &Turn {

@@ -371,6 +371,9 @@ pub(crate) struct Pr {
     pub(crate) created_by: String,
     /// "active", "abandoned", "completed"
     pub(crate) status: String,
+    /// when it was completed or abandoned (`closedDate`), the moment it was
+    /// (`Forge::stamp`): never its creation's
+    pub(crate) closed: Option<String>,
     /// what the next read says (`notSet`, `queued`, `succeeded`, `conflicts`,
     /// `failure`, `rejectedByPolicy`), and what it turns to after that read
     pub(crate) merge_status: String,

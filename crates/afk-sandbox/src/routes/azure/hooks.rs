@@ -6,7 +6,9 @@
 //! `workitem.updated` and `workitem.commented` for a work item,
 //! `git.pullrequest.created`, `.updated` and `.merged` for a pull request,
 //! `ms.vss-code.git-pullrequest-comment-event` for a comment in a pull
-//! request's thread, `git.push` for a push. Each subscription numbers its
+//! request's thread, `git.push` for a push, `build.complete` for a CI
+//! run that ended (the sandbox's CI is the project's pipeline: a final
+//! commit status is a completed build). Each subscription numbers its
 //! notifications; a redelivery (`/_admin/ado/redeliver`) sends one again
 //! with the same `notificationId`.
 
@@ -26,6 +28,7 @@ pub(crate) const EVENTS: &[&str] = &[
     "git.pullrequest.merged",
     "ms.vss-code.git-pullrequest-comment-event",
     "git.push",
+    "build.complete",
 ];
 
 /// The id of the subscription of event type `event`.
@@ -100,8 +103,57 @@ impl Forge {
                     format!("{me} pushed to {branch}"),
                 );
             }
+            Event::Status {
+                repo,
+                sha,
+                state,
+                context,
+            } if matches!(state.as_str(), "success" | "failure" | "error") => {
+                self.az_build_complete(repo, sha, context, state == "success");
+            }
             _ => {}
         }
+    }
+
+    /// `build.complete` for a CI run on `sha` of `repo` that ended
+    /// (learn.microsoft.com/azure/devops/service-hooks/events, "Build
+    /// completed": resource `build`, resourceVersion `2.0`): the build kept
+    /// (`GET _apis/build/builds/{id}` answers it), its result `succeeded` or
+    /// `failed`, its source the PR's branch whose head it ran on.
+    fn az_build_complete(&mut self, repo: &str, sha: &str, context: &str, ok: bool) {
+        if !self.outbox.on() {
+            return;
+        }
+        let (project, _) = split(repo);
+        let project = project.to_string();
+        let source = (self.az.prs.values())
+            .filter(|p| p.repo == repo)
+            .find(|p| {
+                let issue = &self.repos[repo].issues[&p.number];
+                self.head_sha(repo, issue) == sha
+            })
+            .map_or_else(|| "refs/heads/main".to_string(), |p| p.source.clone());
+        let id = self.az.builds.keys().max().copied().unwrap_or(0) + 1;
+        let at = now(self);
+        let api = super::project_api(self, &project);
+        let def =
+            u32::from_str_radix(&guid(&format!("definition:{context}"))[..4], 16).unwrap_or(1);
+        let result = if ok { "succeeded" } else { "failed" };
+        let number = format!("2026.{id}");
+        let build = json!({"id": id, "buildNumber": number, "status": "completed", "result": result,
+            "uri": format!("vstfs:///Build/Build/{id}"), "queueTime": at, "startTime": at, "finishTime": at,
+            "reason": "individualCI", "sourceBranch": source, "sourceVersion": sha,
+            "definition": {"id": def, "name": context, "url": format!("{api}/build/definitions/{def}")},
+            "project": {"id": project_id(&project), "name": project},
+            "repository": {"id": crate::model::azure::repo_id(repo), "type": "TfsGit"},
+            "url": format!("{api}/build/builds/{id}")});
+        self.az.builds.insert(id, build.clone());
+        self.az_deliver(
+            "build.complete",
+            &project,
+            build,
+            format!("Build {number} {result}"),
+        );
     }
 
     /// `workitem.updated` for work item `id`'s latest revision, once.
@@ -193,7 +245,11 @@ impl Forge {
             "id": guid(&format!("event:{kind}:{number}:{at}")), "eventType": kind, "publisherId": "tfs",
             "message": {"text": text, "html": text, "markdown": text},
             "detailedMessage": {"text": text, "html": text, "markdown": text},
-            "resource": resource, "resourceVersion": if kind.starts_with("workitem") { "1.0" } else { "1.0-preview.1" },
+            "resource": resource, "resourceVersion": match kind {
+                k if k.starts_with("workitem") => "1.0",
+                "build.complete" => "2.0",
+                _ => "1.0-preview.1",
+            },
             "resourceContainers": {"collection": {"id": guid("collection"), "baseUrl": format!("{}/", org_url(self))},
                 "account": {"id": account, "baseUrl": format!("{}/", org_url(self))},
                 "project": {"id": project_id(project), "baseUrl": format!("{}/", org_url(self))}},

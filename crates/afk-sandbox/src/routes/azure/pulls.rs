@@ -115,7 +115,7 @@ pub(crate) fn pr_json(f: &Forge, p: &Pr, cut: bool) -> Value {
         v["lastMergeCommit"] = json!({"commitId": sha});
     }
     if p.status != "active" {
-        v["closedDate"] = json!(p.created);
+        v["closedDate"] = json!(p.closed.as_deref().unwrap_or(&p.created));
     }
     if let Some(q) = &p.completion_queued {
         v["completionQueueTime"] = json!(q);
@@ -223,6 +223,7 @@ fn create(f: &mut Forge, req: &Request, full: &str) -> Reply {
             created,
             created_by,
             status: "active".into(),
+            closed: None,
             merge_status: "queued".into(),
             merge_next: None,
             merge_heads: None,
@@ -370,9 +371,11 @@ pub(crate) fn complete(f: &mut Forge, n: u64, by: &str, close_items: bool) -> Re
             }
         }
     }
+    let closed = now(f);
     let items = {
         let p = f.az.prs.get_mut(&n).expect("the pull request");
         p.status = "completed".into();
+        p.closed = Some(closed);
         p.merge_status = "succeeded".into();
         p.work_items.clone()
     };
@@ -439,8 +442,10 @@ fn update(f: &mut Forge, req: &Request, n: u64) -> Reply {
     match b["status"].as_str() {
         None => {}
         Some("abandoned") => {
+            let closed = now(f);
             if let Some(p) = f.az.prs.get_mut(&n) {
                 p.status = "abandoned".into();
+                p.closed = Some(closed);
             }
             if let Some(i) = f
                 .repos

@@ -77,13 +77,20 @@ impl Forge {
         self.az_sync_comments();
         // a pull request the shared model closed (a merge or a close through
         // the admin API, as a person's in the web UI) is completed or abandoned
-        for p in self.az.prs.values_mut().filter(|p| p.status == "active") {
-            let shared = self
-                .repos
-                .get(&p.repo)
-                .and_then(|r| r.issues.get(&p.number));
-            if let Some(i) = shared.filter(|i| i.state == "closed") {
-                p.status = if i.merged { "completed" } else { "abandoned" }.into();
+        let closing: Vec<(u64, bool)> = (self.az.prs.values())
+            .filter(|p| p.status == "active")
+            .filter_map(|p| {
+                let i = self.repos.get(&p.repo)?.issues.get(&p.number)?;
+                (i.state == "closed").then_some((p.id, i.merged))
+            })
+            .collect();
+        for (id, merged) in closing {
+            // seen closed at this sync: the moment it was, as near as the
+            // sandbox knows it
+            let at = super::now(self);
+            if let Some(p) = self.az.prs.get_mut(&id) {
+                p.status = if merged { "completed" } else { "abandoned" }.into();
+                p.closed = Some(at);
             }
         }
     }

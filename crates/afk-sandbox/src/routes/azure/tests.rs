@@ -1013,3 +1013,35 @@ fn a_branch_s_commits_page_newest_first_and_a_diff_is_against_the_first_parent()
     assert_eq!(last.body["changes"].as_array().unwrap().len(), 1);
     assert_eq!(last.body["allChangesIncluded"], true);
 }
+
+/// A completed pull request's `closedDate` is when it was completed, never
+/// its `creationDate` (afk's time to merge and its line survival are read
+/// from it).
+#[test]
+fn a_completed_pull_requests_closed_date_is_its_completion() {
+    let az = seeded("closed");
+    {
+        let gd = az.st.lock().unwrap().git_dir("Fabrikam/web app");
+        let git = |args: &[&str], stdin: Option<&str>| crate::git::git(&gd, args, stdin).unwrap();
+        let blob = git(&["hash-object", "-w", "--stdin"], Some("work\n"));
+        let tree = git(&["mktree"], Some(&format!("100644 blob {blob}\tWORK.md\n")));
+        let commit = git(&["commit-tree", &tree, "-p", "main", "-m", "work"], None);
+        git(&["update-ref", "refs/heads/afk/issue-1", &commit], None);
+    }
+    let repo = "/Fabrikam/_apis/git/repositories/web%20app";
+    let pr = az.api(
+        "POST",
+        &format!("{repo}/pullrequests"),
+        json!({"sourceRefName": "refs/heads/afk/issue-1", "targetRefName": "refs/heads/main",
+               "title": "Fix it", "description": "Closes #1"}),
+    );
+    assert_eq!(pr.status, 201, "{}", pr.body);
+    let id = pr.body["pullRequestId"].as_u64().unwrap();
+    assert!(pr.body.get("closedDate").is_none(), "{}", pr.body);
+    az.admin("/ado/complete", json!({"pr": id, "by": "alice"}));
+    let one = az.api("GET", &format!("{repo}/pullrequests/{id}"), Value::Null);
+    assert_eq!(one.body["status"], "completed", "{}", one.body);
+    let created = one.body["creationDate"].as_str().unwrap().to_string();
+    let closed = one.body["closedDate"].as_str().unwrap().to_string();
+    assert!(closed > created, "closed {closed}, created {created}");
+}
