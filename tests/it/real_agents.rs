@@ -460,24 +460,95 @@ fn claude_stops_itself_at_the_money_limit_and_the_run_escalates_over_budget() {
 /// The real Claude Code stops its own turn at its `--max-budget-usd` (what
 /// is left of `run_usd`): the run pauses at `run_usd`; a trusted `/afk
 /// budget +5` continues it, and the continuation, cheap and ending with exit
-/// 0, is never paused again by the first turn's stop.
+/// 0, is never paused again by the first turn's stop. With Claude Code's
+/// default model and with Haiku.
 #[test]
 fn claude_stopped_at_its_own_budget_is_paused_and_a_raise_continues_it_once() {
-    // the first turn's one answer reports 400k input tokens, past $1.00 at any
-    // Claude price; the continuation's prompt drops that step: one cheap answer
+    // (the model, the first answer's input tokens: past $1.00 at its price)
+    for (model, input) in [(None, 400_000), (Some("claude-haiku-4-5"), 1_500_000)] {
+        // the continuation's prompt drops the first step: one cheap answer
+        let steps = json!([
+            {"shell": "echo one > a.txt && git add a.txt && git commit -qm 'Add a'",
+             "usage": {"input": input, "output": 10, "cached": 0},
+             "unless_prompt": "afk paused this run"},
+            {"text": "Done.", "usage": {"input": 100, "output": 10, "cached": 0}}
+        ]);
+        let Some((sb, afk)) = setup(
+            "claude",
+            steps,
+            "[budget]\npause_for = \"7d\"\nrun_usd = 1.0\nmax_run_usd = 10.0\n",
+        ) else {
+            return;
+        };
+        if let Some(m) = model {
+            let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+                "agent = \"claude\"\n",
+                &format!("agent = \"claude\"\ncommand = [\"--model\", \"{m}\"]\n"),
+            );
+            std::fs::write(&afk.config, text).unwrap();
+        }
+        dispatch(&afk);
+        assert!(
+            agent_log(&afk).contains("\"subtype\":\"error_max_budget_usd\""),
+            "{model:?}: Claude stopped itself: {}",
+            agent_log(&afk)
+        );
+        let (_, r, err) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("pause".into(), Some("run_usd".into())),
+            "{model:?}: {r} {err}"
+        );
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
+        let (_, r, err) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("continue".into(), Some("budget".into())),
+            "{model:?}: {r} {err}"
+        );
+        assert_eq!(afk.wait_agent(1), 0, "{model:?}: {}", agent_log(&afk));
+        let (_, r, err) = afk.watch();
+        assert_ne!(action_of(&r, 1).0, "pause", "{model:?}: {r} {err}");
+        let (_, st, _) = afk.json(&["status"]);
+        assert!(st["runs"][0].get("paused").is_none(), "{model:?}: {st}");
+        let st = sb.admin("GET", "/state", None);
+        let paused = st["repos"][0]["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["body"].as_str().unwrap_or("").contains("afk:paused"))
+            .count();
+        assert_eq!(paused, 1, "{model:?}: one pause, the first turn's");
+        if let Some(m) = model {
+            assert!(
+                agent_log(&afk).contains(m) || sb.admin("GET", "/model/requests", None).to_string().contains(m),
+                "{m} was the model asked"
+            );
+        }
+    }
+}
+
+/// The real Claude Code handed a day's cap smaller than its run's limit
+/// (`day_usd` $1.00 of a $5.00 `run_usd`) stops its own turn there: the run
+/// pauses at `day_usd` until 00:00 UTC, and the first tick of the next UTC
+/// day continues it by itself, no comment needed; the cheap continuation
+/// ends cleanly and is not paused again.
+#[test]
+fn claude_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself() {
     let steps = json!([
         {"shell": "echo one > a.txt && git add a.txt && git commit -qm 'Add a'",
          "usage": {"input": 400000, "output": 10, "cached": 0},
          "unless_prompt": "afk paused this run"},
         {"text": "Done.", "usage": {"input": 100, "output": 10, "cached": 0}}
     ]);
-    let Some((sb, afk)) = setup(
+    let Some((_sb, afk)) = setup(
         "claude",
         steps,
-        "[budget]\npause_for = \"7d\"\nrun_usd = 1.0\nmax_run_usd = 10.0\n",
+        "[budget]\npause_for = \"7d\"\nrun_usd = 5.0\nday_usd = 1.0\n",
     ) else {
         return;
     };
+    crate::budget::pin(&afk, crate::budget::tomorrow(10, 0));
     dispatch(&afk);
     assert!(
         agent_log(&afk).contains("\"subtype\":\"error_max_budget_usd\""),
@@ -487,29 +558,29 @@ fn claude_stopped_at_its_own_budget_is_paused_and_a_raise_continues_it_once() {
     let (_, r, err) = afk.watch();
     assert_eq!(
         action_of(&r, 1),
-        ("pause".into(), Some("run_usd".into())),
+        ("pause".into(), Some("day_usd".into())),
         "{r} {err}"
     );
-    sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
+    let (_, st, _) = afk.json(&["status"]);
+    assert!(
+        st["runs"][0]["paused"]["until"]
+            .as_str()
+            .is_some_and(|u| u.contains("T00:00:00")),
+        "{st}"
+    );
+    crate::budget::pin(
+        &afk,
+        crate::budget::tomorrow(0, 1) + time::Duration::days(1),
+    );
     let (_, r, err) = afk.watch();
     assert_eq!(
         action_of(&r, 1),
-        ("continue".into(), Some("budget".into())),
+        ("continue".into(), Some("day".into())),
         "{r} {err}"
     );
     assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
     let (_, r, err) = afk.watch();
     assert_ne!(action_of(&r, 1).0, "pause", "{r} {err}");
-    let (_, st, _) = afk.json(&["status"]);
-    assert!(st["runs"][0].get("paused").is_none(), "{st}");
-    let st = sb.admin("GET", "/state", None);
-    let paused = st["repos"][0]["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["body"].as_str().unwrap_or("").contains("afk:paused"))
-        .count();
-    assert_eq!(paused, 1, "one pause, the first turn's");
 }
 
 #[test]
