@@ -521,7 +521,11 @@ fn claude_stopped_at_its_own_budget_is_paused_and_a_raise_continues_it_once() {
         assert_eq!(paused, 1, "{model:?}: one pause, the first turn's");
         if let Some(m) = model {
             assert!(
-                agent_log(&afk).contains(m) || sb.admin("GET", "/model/requests", None).to_string().contains(m),
+                agent_log(&afk).contains(m)
+                    || sb
+                        .admin("GET", "/model/requests", None)
+                        .to_string()
+                        .contains(m),
                 "{m} was the model asked"
             );
         }

@@ -517,3 +517,64 @@ fn with_a_money_limit_an_unpriced_model_is_refused_and_gpt_5_codex_is_priced_by_
     assert!(!lines.is_empty(), "{metered}");
     assert!(lines.iter().all(|l| l["priced_by"] == "table"), "{metered}");
 }
+
+/// The real Codex with a codex-family model (`gpt-5-codex`, priced by the
+/// shipped table), whose first answer takes it past `run_usd`: the gateway
+/// refuses its next request and stops the turn;
+/// the run pauses there; a trusted `/afk budget +5` continues it, and the
+/// cheap continuation, which ends under its raised limit, is never paused
+/// again by the first turn's stop (the gateway's stop record is that turn's).
+#[test]
+fn codex_stopped_by_the_gateway_is_paused_and_a_raise_continues_it_once() {
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([
+        {"shell": "true", "usage": {"input": 100000, "output": 100},
+         "unless_prompt": "afk paused this run"},
+        {"text": "Done.", "usage": {"input": 100, "output": 10}}
+    ]);
+    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                      "repos": [repo("acme/api", json!([issue]))]});
+    let Some((sb, afk)) = setup_with(
+        "codex",
+        seed,
+        "[budget]\npause_for = \"7d\"\nrun_usd = 0.1\nmax_run_usd = 10.0\n",
+    ) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+        "agent = \"codex\"\n",
+        "agent = \"codex\"\ncommand = [\"-m\", \"gpt-5-codex\"]\n",
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    dispatch(&afk);
+    let ctx = || format!("--- agent.log:\n{}", agent_log(&afk));
+    assert!(
+        afk.scratch.path("state/runs/1/budget-stop.json").exists(),
+        "the gateway stopped the turn: {}",
+        ctx()
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("pause".into(), Some("run_usd".into())),
+        "{r} {err}"
+    );
+    sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("continue".into(), Some("budget".into())),
+        "{r} {err}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", ctx());
+    let (_, r, err) = afk.watch();
+    assert_ne!(action_of(&r, 1).0, "pause", "{r} {err}");
+    let metered =
+        std::fs::read_to_string(afk.scratch.path("state/runs/1/metered.jsonl")).unwrap_or_default();
+    assert!(
+        metered
+            .lines()
+            .all(|l| l.contains("\"priced_by\":\"table\"")),
+        "{metered}"
+    );
+}
