@@ -760,3 +760,42 @@ fn lessons_update_help_lists_the_status_values() {
         }
     }
 }
+
+/// `afk demo --keep=DIR` below a folder no other user can pass through (a
+/// `mktemp -d`, mode 0700), run as root: the Kubernetes act's Job
+/// containers run as another user and could not reach it, so it is one
+/// clear line before anything is made, naming the folder and the fix,
+/// never a Job failing mid-demo with a log that does not exist.
+#[test]
+fn demo_keep_below_a_private_folder_is_said_before_anything_is_made() {
+    // SAFETY: geteuid(2) cannot fail
+    if unsafe { libc::geteuid() } != 0 {
+        // an ordinary user's containers run as that user: nothing to refuse
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = Scratch::new();
+    let private = tmp.path("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let dir = private.join("demo");
+    let out = assert_cmd::Command::new(afk_bin())
+        .arg("demo")
+        .arg(format!("--keep={}", dir.display()))
+        .env_remove("AFK_FORGE_TOKEN")
+        .env("TMPDIR", &tmp.dir)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{} (mode 0700) lets no other user through",
+            private.display()
+        )) && err.contains("chmod o+x"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing said before it: {out:?}");
+    assert!(!dir.exists(), "nothing made");
+}

@@ -13,6 +13,18 @@ pub fn keep_dir(keep: Option<&str>) -> Option<&str> {
     keep.filter(|d| *d != KEEP_IN_TEMP && !d.is_empty())
 }
 
+/// The first folder of `chain` (a folder and its ancestors, each with its
+/// mode) that another user cannot pass through (no execute bit for others):
+/// the Kubernetes act's Job containers run as another user when afk is
+/// root, and cannot reach a demo folder below it. None: every one can be
+/// passed.
+pub fn private_on_the_way<'p>(chain: &[(&'p str, u32)]) -> Option<(&'p str, u32)> {
+    chain
+        .iter()
+        .find(|(_, mode)| mode & 0o001 == 0)
+        .map(|(p, mode)| (*p, mode & 0o7777))
+}
+
 /// Who plays the agent of the main acts (`--agent`): the real program
 /// `find` locates on PATH, or the scripted agent (None). Unset: Claude Code
 /// when it is there, else the script. A named program that is not there is
@@ -105,6 +117,33 @@ pub fn closing(keep: bool, dir: &str, page: &str) -> [String; 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder another user cannot pass through, on the way to the demo's.
+    #[test]
+    fn a_private_folder_on_the_way_is_named_first() {
+        let table: [(&[(&str, u32)], Option<(&str, u32)>); 4] = [
+            (
+                &[("/tmp/d", 0o40755), ("/tmp", 0o41777), ("/", 0o40755)],
+                None,
+            ),
+            (
+                &[
+                    ("/tmp/x/d", 0o40755),
+                    ("/tmp/x", 0o40700),
+                    ("/tmp", 0o41777),
+                ],
+                Some(("/tmp/x", 0o700)),
+            ),
+            (
+                &[("/root/d", 0o40755), ("/root", 0o40750)],
+                Some(("/root", 0o750)),
+            ),
+            (&[], None),
+        ];
+        for (chain, want) in table {
+            assert_eq!(private_on_the_way(chain), want, "{chain:?}");
+        }
+    }
     use std::path::Path;
 
     /// (--agent, what is on PATH, the agent or words of the error)

@@ -47,10 +47,14 @@ pub(super) fn act(
     };
     if code != 0 {
         // the story below is what a Job that ran does: say what this one did
-        bail!(
-            "demo: Job {job} ended with exit {code}; its containers' log is in {}",
-            ctx.runs_dir().join(format!("{run}/agent.log")).display()
-        );
+        // the log is mirrored into the run folder by watch, which has not run
+        // yet: name the file only where it is
+        let log = ctx.runs_dir().join(format!("{run}/agent.log"));
+        let where_ = match log.exists() {
+            true => format!("its containers' log is in {}", log.display()),
+            false => "no log of it was kept (afk watch mirrors a Job's log into the run folder, and the demo stopped before it)".to_string(),
+        };
+        bail!("demo: Job {job} ended with exit {code}; {where_}");
     }
     show.say(&format!(
         "   Job {job} ran: its checkout container made the agent's checkout, the scripted agent committed in it\n   (exit {code}, no forge credential in its container), and its forward container pushed afk/issue-{issue} ...\n"

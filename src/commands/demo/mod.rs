@@ -69,11 +69,40 @@ impl Args {
                         d.display()
                     );
                 }
-                Ok(std::path::absolute(d)?)
+                let d = std::path::absolute(d)?;
+                reachable_by_the_jobs(&d)?;
+                Ok(d)
             }
             None => Ok(std::env::temp_dir().join(format!("afk-demo-{}", std::process::id()))),
         }
     }
+}
+
+/// The Kubernetes act's Job containers run as another user when afk is root
+/// (docs/kubernetes.md): `--keep=DIR` below a folder that user cannot pass
+/// through (a `mktemp -d`, mode 0700) is said before anything else, never a
+/// Job that fails mid-demo.
+fn reachable_by_the_jobs(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid(2) cannot fail
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let chain: Vec<(String, u32)> = dir
+        .ancestors()
+        .filter_map(|a| {
+            let m = std::fs::metadata(a).ok()?;
+            Some((a.display().to_string(), m.permissions().mode()))
+        })
+        .collect();
+    let chain: Vec<(&str, u32)> = chain.iter().map(|(p, m)| (p.as_str(), *m)).collect();
+    if let Some((at, mode)) = crate::core::demo::private_on_the_way(&chain) {
+        anyhow::bail!(
+            "demo: --keep={}: {at} (mode {mode:04o}) lets no other user through, and the Kubernetes act's Job containers run as another user: give a folder others can pass through (chmod o+x {at}), or no folder (--keep)",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// The canary act's routing seed unless `--random` or `AFK_CANARY_SEED` says
