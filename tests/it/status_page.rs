@@ -342,6 +342,32 @@ fn the_demo_page_renders_in_a_real_browser_at_desktop_and_phone_widths() {
             "tables scroll sideways on a phone"
         );
     }
+    // at a desktop's 1300 px the pilot table fits: no column (ZERO-TOUCH,
+    // SURVIVAL) hidden past a sideways scroll. The browser measures it: a
+    // copy of the page with a script that writes the measure into the DOM
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("id=\"pilot\""),
+        "the demo's page has its pilot figures"
+    );
+    let measured = scratch.path("measured.html");
+    let probe = "<script>document.body.setAttribute('data-pilot-fits', String([...document.querySelectorAll('#pilot div.scroll')].every(d => d.scrollWidth <= d.clientWidth)))</script>";
+    // the page's own policy runs no script: the measuring copy drops it
+    let csp = html
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .map(|at| &html[at..at + html[at..].find('>').unwrap() + 1])
+        .expect("the page's policy");
+    let copy = html
+        .replace(csp, "")
+        .replace("</body>", &format!("{probe}</body>"));
+    std::fs::write(&measured, copy).unwrap();
+    let dom =
+        String::from_utf8(chromium(&measured, &scratch, (1300, 900), &["--dump-dom"])).unwrap();
+    assert!(
+        dom.contains("data-pilot-fits=\"true\""),
+        "the pilot table scrolls sideways at 1300 px: {}",
+        dom.split("<section id=\"pilot\">").nth(1).unwrap_or(&dom)
+    );
 }
 
 #[test]

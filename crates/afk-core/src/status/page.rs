@@ -353,7 +353,8 @@ h3{font-size:1em;margin:1em 0 .3em}
 table{border-collapse:collapse;min-width:100%;font-size:.92em}
 th,td{border:1px solid #bbb;padding:4px 6px;text-align:left;vertical-align:top;white-space:nowrap}
 td.wrap{white-space:normal;min-width:14em}
-th{background:#eee}
+th{background:#eee;white-space:normal}
+#pilot td{white-space:normal}
 .banner{padding:12px 14px;border:4px solid;font-weight:bold;font-size:1.15em;margin:8px 0}
 .stop{border-color:#b00;background:#fdd;color:#600}
 .stop::before{content:'\\26D4  '}
