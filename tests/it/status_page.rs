@@ -184,9 +184,17 @@ fn table_after(html: &str, heading: &str) -> String {
 }
 
 /// A run's CI cell follows its PR's head: red, green since, and once merged
-/// the CI it merged with (before, an ended run's CI cell was empty).
+/// the CI it merged with (before, an ended run's CI cell was empty), on
+/// every dialect: on Azure DevOps too, where the merged PR's CI is no longer
+/// read (the page said "no checks" where `runs show` said green).
 #[test]
 fn a_merged_runs_row_shows_the_ci_it_merged_with() {
+    for d in [Dialect::Github, Dialect::AzureDevops] {
+        with_dialect(d, merged_row_shows_its_ci);
+    }
+}
+
+fn merged_row_shows_its_ci() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = with_page(&sb, "pr");
     let (code, _, err) = afk.poll();
@@ -213,8 +221,8 @@ fn a_merged_runs_row_shows_the_ci_it_merged_with() {
     );
     let live = table_after(&std::fs::read_to_string(&page).unwrap(), "Runs in flight");
     assert!(live.contains("|green since "), "{live}");
-    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open));
-    sb.merge("acme/api", prs[0]["number"].as_u64().unwrap());
+    let pr = sb.open_prs("acme/api")[0].number;
+    sb.merge_by("acme/api", pr, "alice");
     let (_, r, _) = afk.watch();
     assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
     let out = afk.cmd().args(["status", "--html"]).output().unwrap();

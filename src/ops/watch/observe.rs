@@ -204,6 +204,13 @@ fn checks(
     Ok((ci, ci_sha, deploy, newest))
 }
 
+/// The CI word an observation stores of `pr`: its head's, but none for no PR
+/// or for a merged PR whose head shows no checks (the stored word stays).
+fn ci_seen(pr: Option<&PullRequest>, ci: Checks) -> Option<&'static str> {
+    pr.filter(|p| !(p.merged && ci == Checks::None))
+        .map(|_| ci.word())
+}
+
 /// The progress clocks: when the run last changed and since when its PR has
 /// been green; the observation to store when they differ from what it holds,
 /// and whether the merge-hold lesson is due.
@@ -247,8 +254,10 @@ fn clocks(
         fingerprint: Some(fp),
         changed_at: Some(&last_text),
         green_since: green_text.as_deref(),
-        // no PR: what was last seen stays (an ended run keeps its CI)
-        ci: pr.map(|_| ci.word()).or(run.last_ci.as_deref()),
+        // no PR, or a merged PR whose head shows no checks any more (a forge
+        // that answers none for it once merged): what was last seen stays,
+        // the CI it merged with
+        ci: ci_seen(pr, ci).or(run.last_ci.as_deref()),
     };
     let noted = progress::observation_changed(&stored, &seen_now).then(|| Noted {
         pr: pr.map(|p| (p.number, p.html_url.clone())),
@@ -256,7 +265,7 @@ fn clocks(
         fingerprint: fp.to_string(),
         changed_at: last_text.clone(),
         green_since: green_text.clone(),
-        ci: pr.map(|_| ci.word()),
+        ci: ci_seen(pr, ci),
     });
     (last, noted, progress::merge_hold_due(green_since, w.t.now))
 }
