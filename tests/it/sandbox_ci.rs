@@ -379,3 +379,18 @@ fn a_seeded_pr_on_an_imported_repository_is_run_when_the_sandbox_starts() {
         "{run}"
     );
 }
+
+/// On Azure DevOps a run names its pull request by the dialect's own number
+/// (`pullRequestId`), never the shared model's.
+#[test]
+fn on_azure_devops_a_run_names_its_pr_by_its_own_id() {
+    with_dialect(Dialect::AzureDevops, || {
+        let mut r = repo("acme/api", json!([ready(1, "alice"), ready(2, "alice")]));
+        r["ci"] = test_ok();
+        let sb = Sandbox::start(json!({ "repos": [r] }));
+        let red = push_http(&sb, "feature", &[("a.txt", "a\n")]);
+        let pr = sb.open_pr("acme/api", "feature", "work");
+        let run = ended(&sb, &red);
+        assert_eq!(run["pr"], pr, "{run}");
+    });
+}

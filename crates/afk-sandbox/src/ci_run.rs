@@ -257,12 +257,24 @@ impl Forge {
 
     /// The runs as `/_admin/state` shows them.
     pub(super) fn ci_runs(&self) -> Vec<Value> {
-        self.ci.pushes.runs.iter().map(|r| r.show(false)).collect()
+        (self.ci.pushes.runs.iter())
+            .map(|r| self.ci_shown(r, false))
+            .collect()
     }
 
     /// One run with its output (`GET /_admin/ci/runs/<id>`).
     pub(super) fn ci_run(&self, id: u64) -> Option<Value> {
-        self.ci.pushes.run(id).map(|r| r.show(true))
+        self.ci.pushes.run(id).map(|r| self.ci_shown(r, true))
+    }
+
+    /// A run as the admin API shows it, its PR by the number the dialect
+    /// shows (Azure DevOps' `pullRequestId`, never the shared model's).
+    fn ci_shown(&self, r: &crate::model::ci::Run, with_output: bool) -> Value {
+        let mut v = r.show(with_output);
+        if let Some(id) = self.az.pr_of(&r.repo, r.pr) {
+            v["pr"] = Value::from(id);
+        }
+        v
     }
 }
 

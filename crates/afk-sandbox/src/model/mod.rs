@@ -475,6 +475,8 @@ impl Forge {
         by: Option<&str>,
     ) -> Result<String, String> {
         let gd = self.git_dir(repo);
+        // Azure DevOps' own message: "Merged PR <id>: <title>", its own id
+        let az = self.az.pr_of(repo, number);
         let r = self.repos.get_mut(repo).ok_or("no such repo")?;
         let pr = r
             .issues
@@ -494,6 +496,8 @@ impl Forge {
                 pr.base,
                 Forge::shown(number)
             )
+        } else if let Some(id) = az {
+            format!("Merged PR {id}: {}", pr.title)
         } else {
             format!("Merge pull request #{number}")
         };

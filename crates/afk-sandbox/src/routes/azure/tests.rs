@@ -1016,7 +1016,7 @@ fn a_branch_s_commits_page_newest_first_and_a_diff_is_against_the_first_parent()
 
 /// A completed pull request's `closedDate` is when it was completed, never
 /// its `creationDate` (afk's time to merge and its line survival are read
-/// from it).
+/// from it), and its merge commit names it by its own id.
 #[test]
 fn a_completed_pull_requests_closed_date_is_its_completion() {
     let az = seeded("closed");
@@ -1044,4 +1044,8 @@ fn a_completed_pull_requests_closed_date_is_its_completion() {
     let created = one.body["creationDate"].as_str().unwrap().to_string();
     let closed = one.body["closedDate"].as_str().unwrap().to_string();
     assert!(closed > created, "closed {closed}, created {created}");
+    // the merge commit says the pull request by its own id, as the service's does
+    let gd = az.st.lock().unwrap().git_dir("Fabrikam/web app");
+    let subject = crate::git::git(&gd, &["log", "-1", "--format=%s", "main"], None).unwrap();
+    assert_eq!(subject.trim(), format!("Merged PR {id}: Fix it"));
 }
