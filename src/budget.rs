@@ -106,22 +106,15 @@ impl Book {
     }
 }
 
-/// What is left of `run`'s money limits as its corrective turn starts, its
-/// spend so far `spend_usd` (as watch just read it), and the model gateway's
-/// gate of the turn (docs/runners.md#the-model-gateway-runnermodel); None
-/// without a money limit. The other runs of its day count with their stored
-/// figures, read through `store` (the worker's connection).
-pub fn left_for_turn(
-    t: &Tick,
-    store: &Store,
-    run: &Run,
-    spend_usd: Option<f64>,
-) -> Result<(Option<f64>, Option<Gate>)> {
-    left_under(t, store, run, spend_usd, t.config().budget.run_usd)
-}
-
-/// As [`left_for_turn`], under the run's own money limit `run_usd` (the
-/// config's, or the larger one a trusted `/afk budget` set, SPEC 4.2.4.4 D2).
+/// What is left of `run`'s money limits as its corrective or continuation
+/// turn starts, under the run's own money limit `run_usd` (the config's, or
+/// the larger one a trusted `/afk budget` set, SPEC 4.2.4.4 D2), its spend
+/// so far `spend_usd` (as watch just read it), and the model gateway's gate
+/// of the turn (docs/runners.md#the-model-gateway-runnermodel); None
+/// without a money limit. The other runs of its day count with their
+/// stored figures, read through `store` (the worker's connection). The
+/// turn's start is kept with its gate (`run_files::keep_turn_start`), so an
+/// agent's own stop at what it was handed is read at its limit.
 pub fn left_under(
     t: &Tick,
     store: &Store,

@@ -246,10 +246,19 @@ pub fn turn_ended(
         // made already (an earlier tick saw this end), or no state to keep it in
         _ => return,
     }
-    for line in &lines {
-        if let Some(chat) = crate::core::telemetry::spans::chat_span(&facts, line, random::<8>()) {
+    // bounded: at most CHAT_SPANS_MAX a turn, then one span with the count
+    use crate::core::telemetry::spans::{CHAT_SPANS_MAX, chat_span, omitted_chats_span};
+    let chats: Vec<&crate::core::gateway::metered::Line> =
+        lines.iter().filter(|l| l.chat.is_some()).collect();
+    for line in chats.iter().take(CHAT_SPANS_MAX) {
+        if let Some(chat) = chat_span(&facts, line, random::<8>()) {
             p.telemetry.record(chat);
         }
+    }
+    if chats.len() > CHAT_SPANS_MAX {
+        let omitted = chats.len() - CHAT_SPANS_MAX;
+        p.telemetry
+            .record(omitted_chats_span(&facts, omitted, random::<8>()));
     }
 }
 

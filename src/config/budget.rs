@@ -33,6 +33,10 @@ pub struct Budget {
     pub max_run_time: Option<Duration>,
     /// On the issue while its run is paused; `""`: none.
     pub paused_label: String,
+    /// How many times a run paused at a day's cap continues by itself at
+    /// 00:00 UTC, over its life (0: never); after that a day's-cap pause
+    /// waits for a person like a `run_usd` pause (docs/configuration.md).
+    pub day_continuations: u32,
 }
 
 impl Default for Budget {
@@ -47,6 +51,8 @@ impl Default for Budget {
             max_run_usd: 0.0,
             max_run_time: None,
             paused_label: "agent-paused".into(),
+            // a day's cap ends: once by itself, then a person
+            day_continuations: 1,
         }
     }
 }
@@ -101,6 +107,13 @@ impl Budget {
                     super::format_duration(max),
                     super::format_duration(limit)
                 ),
+            ));
+        }
+        if b.day_continuations > 30 {
+            return Err(c.err(
+                "budget",
+                "day_continuations",
+                format!("{} must be 0 to 30", b.day_continuations),
             ));
         }
         if b.paused_label.trim() != b.paused_label || b.paused_label.contains(',') {

@@ -179,6 +179,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "max_run_usd",
             "max_run_time",
             "paused_label",
+            "day_continuations",
         ],
     ),
     (

@@ -121,7 +121,10 @@ fn read_headers_file(path: &str) -> std::result::Result<(String, u32), String> {
     if meta.is_dir() {
         return Err("it is a directory: give the path of the file that holds the headers".into());
     }
-    let text = std::fs::read_to_string(path).map_err(|e| afk_host::os_words(&e))?;
+    // bounded, and never a FIFO that would hang the command
+    let bytes = afk_host::private_files::read_operator_file(std::path::Path::new(path), 64 << 10)
+        .map_err(|e| afk_host::os_words(&e))?;
+    let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
     Ok((text, meta.permissions().mode()))
 }
 

@@ -186,6 +186,10 @@ pub(crate) struct Sender {
     pub(crate) bound_ms: u64,
 }
 
+/// The most of a collector's certificate file read: a CA bundle is a few
+/// hundred KiB.
+const CERTIFICATE_MAX: u64 = 4 << 20;
+
 impl Sender {
     /// The collector's settings, its header values registered as secrets
     /// (10.3.8) and its certificate file read.
@@ -204,7 +208,11 @@ impl Sender {
             .collect();
         let tls = match &settings.certificate {
             None => Ok(None),
-            Some(path) => match std::fs::read(path) {
+            // bounded, and never a FIFO that would hang the command
+            Some(path) => match afk_host::private_files::read_operator_file(
+                std::path::Path::new(path),
+                CERTIFICATE_MAX,
+            ) {
                 Err(e) => Err(format!(
                     "cannot read the certificate file {path}: {}",
                     afk_host::os_words(&e)

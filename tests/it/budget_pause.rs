@@ -365,8 +365,10 @@ fn a_resume_with_no_room_is_answered_and_continues_nothing() {
         raise_run_usd(&afk);
         takes(&afk, "wait", Some("paused"));
         assert!(!run_file(&afk, 1, "continued").exists());
-        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
-        continues(&afk, "resume");
+        // and on: only a person continues it now (core's table test: a
+        // trusted resume does), or pause_for ends it
+        pin(&afk, tomorrow(0, 1) + time::Duration::days(3));
+        takes_cleanly(&afk, "wait", Some("paused"));
     });
 }
 
@@ -806,5 +808,60 @@ fn on_azure_devops_a_login_that_is_an_address_is_written_whole() {
         let checklist = list.iter().find(|c| c.contains("afk:checklist")).unwrap();
         assert!(checklist.contains("continued by alice"), "{checklist}");
         assert!(!checklist.contains("\\@ "), "{checklist}");
+    });
+}
+
+/// A day's cap ends (`budget.day_continuations`, 1 by default): a run with
+/// only `day_usd` set continues by itself after its first day's-cap pause;
+/// stopped at the cap again the next day, it waits for a person at the
+/// following midnight and after (its comment says so).
+#[test]
+fn a_days_cap_continues_by_itself_once_then_waits_for_a_person() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(
+            &sb,
+            &["acme/api"],
+            "[budget]\nday_usd = 2.0\npause_for = \"7d\"\n",
+        );
+        stopped_at_the_day(
+            &plan,
+            2.0,
+            "printf '%s\\n' '{\"cost_usd\": 2.0}' >> \"$AFK_PROGRESS_FILE\"\n",
+        );
+        // the second turn is stopped at the next day's cap the same way
+        turn(
+            &plan,
+            2,
+            &format!(
+                "printf '%s\\n' '{{\"cost_usd\": 2.0}}' >> \"$AFK_PROGRESS_FILE\"\n\
+                 cp \"$PLAN/{STOP_FILE}\" \"$AFK_RUN_DIR/{STOP_FILE}\"\nexit 1\n"
+            ),
+        );
+        turn(&plan, 3, ": > \"$AFK_RUN_DIR/continued\"\n");
+        pin(&afk, tomorrow(10, 0));
+        afk.poll();
+        afk.wait_agent(1);
+        takes_cleanly(&afk, "pause", Some("day_usd"));
+        pin(&afk, tomorrow(0, 1) + time::Duration::days(1));
+        takes_cleanly(&afk, "continue", Some("day"));
+        afk.wait_agent(1);
+        takes_cleanly(&afk, "pause", Some("day_usd"));
+        let said = paused_comments(&sb);
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(
+            said[1].contains("as often as `budget.day_continuations` allows")
+                && !said[1].contains("continues by itself"),
+            "{}",
+            said[1]
+        );
+        // the next midnight: it waits, nobody continued it
+        pin(&afk, tomorrow(0, 1) + time::Duration::days(2));
+        takes_cleanly(&afk, "wait", Some("paused"));
+        assert!(!run_file(&afk, 1, "continued").exists());
+        // and on: only a person continues it now (core's table test: a
+        // trusted resume does), or pause_for ends it
+        pin(&afk, tomorrow(0, 1) + time::Duration::days(3));
+        takes_cleanly(&afk, "wait", Some("paused"));
     });
 }

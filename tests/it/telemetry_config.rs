@@ -204,3 +204,40 @@ fn doctor_says_where_traces_go_and_warns_of_a_collector_that_refuses() {
         "{out}\n{err}"
     );
 }
+
+/// Every file afk reads at a command's start is bounded: a collector's
+/// certificate that is a FIFO (or a folder) never hangs a command; the
+/// command goes on, and doctor names the file and why it was not read.
+#[test]
+fn a_certificate_that_is_a_fifo_hangs_no_command_and_doctor_says_so() {
+    let afk = bare("[telemetry]\nenabled = true\nendpoint = \"https://127.0.0.1:9\"\n");
+    let fifo = afk.scratch.path("ca.pem");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string; mkfifo(3) only makes the file
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let env = [(
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        fifo.to_str().unwrap(),
+    )];
+    for args in [&["status"][..], &["doctor"][..]] {
+        let mut cmd = afk.cmd();
+        cmd.env(env[0].0, env[0].1)
+            .args(args)
+            .timeout(std::time::Duration::from_secs(60));
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.code().is_some(),
+            "{args:?} ended by itself: {out:?}"
+        );
+        if args == ["doctor"] {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains(&format!(
+                    "cannot read the certificate file {}: not a regular file",
+                    fifo.display()
+                )),
+                "{text}"
+            );
+        }
+    }
+}

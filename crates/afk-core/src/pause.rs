@@ -34,7 +34,14 @@ pub struct Figures<'a> {
     /// `budget.pause_for`, and when it runs out (UTC, `2026-12-04 14:03 UTC`)
     pub pause_for: Duration,
     pub until: String,
+    /// a day's-cap pause whose run has continued by itself as often as
+    /// `budget.day_continuations` allows: it waits for a person
+    pub day_spent: bool,
 }
+
+/// Who continued a day's-cap pause that continued by itself at 00:00 UTC
+/// (the checklist's and the continuation prompt's words).
+pub const BY_A_NEW_DAY: &str = "a new UTC day";
 
 /// The pause comment's hidden marker: `<!-- afk:paused run=R n=K -->`.
 pub fn marker(run_id: crate::types::RunId, n: u32) -> String {
@@ -127,7 +134,7 @@ pub fn comment(f: &Figures) -> (String, String) {
         Some(pr) => format!("; the work so far is on {pr}"),
         None => String::new(),
     };
-    if f.limit.is_day() {
+    if f.limit.is_day() && !f.day_spent {
         return (marker.clone(), day_comment(f, &marker, &work));
     }
     let p = f.prefix;
@@ -159,8 +166,15 @@ pub fn comment(f: &Figures) -> (String, String) {
         Some(_) => format!("- or, after raising `[budget] {key}` in afk's config, `{p} resume`.\n"),
         None => format!("- after raising `[budget] {key}` in afk's config, `{p} resume`.\n"),
     };
+    // a day's cap ends: said where it no longer continues by itself
+    let ended = match f.limit.is_day() {
+        true => {
+            " It has continued by itself at 00:00 UTC as often as `budget.day_continuations` allows, so a day's cap now waits for a person."
+        }
+        false => "",
+    };
     let body = format!(
-        "{marker}\n{}{} Its checkout, the agent's session and the branch `{}` are kept{work}.\n\n\
+        "{marker}\n{}{}{ended} Its checkout, the agent's session and the branch `{}` are kept{work}.\n\n\
          To continue, a maintainer comments:\n{}{config_route}\
          `{p} stop` ends the run. Unless continued by {} (`budget.pause_for` {}), it is escalated `{}`.\n",
         first_sentence(f),
@@ -234,10 +248,16 @@ pub fn prompt(
                 usd(f.day_cap_usd),
                 f.limit.key()
             ),
-            format!(
-                "A new UTC day began: the new UTC day's budget is {}",
-                usd(f.day_cap_usd)
-            ),
+            match by == BY_A_NEW_DAY {
+                true => format!(
+                    "A new UTC day began: the new UTC day's budget is {}",
+                    usd(f.day_cap_usd)
+                ),
+                false => format!(
+                    "{by} continued it; the day's budget is {}",
+                    usd(f.day_cap_usd)
+                ),
+            },
         ),
         Limit::RunTime => {
             let limit = run_time.unwrap_or_default();
@@ -694,6 +714,7 @@ mod tests {
             pr: Some("#41".into()),
             pause_for: Duration::from_secs(7 * 86400),
             until: "2026-12-04 14:03 UTC".into(),
+            day_spent: false,
         }
     }
 
@@ -712,6 +733,10 @@ mod tests {
         ] {
             assert!(body.contains(want), "{want}: {body}");
         }
+    }
+
+    fn prompt_of(f: &Figures, by: &str) -> String {
+        prompt(f, by, (2.0, None), ("acme/api#12", 1))
     }
 
     #[test]
@@ -736,13 +761,20 @@ mod tests {
             }
             assert!(!body.contains("budget +"), "{body}");
             assert!(!body.contains("pause_for"), "{body}");
-            let prompt = prompt(&f, "nobody", (2.0, None), ("acme/api#12", 1));
+            let prompt = prompt(&f, BY_A_NEW_DAY, (2.0, None), ("acme/api#12", 1));
             assert!(
                 prompt.contains("committed as \"Uncommitted changes left by turn 1\""),
                 "{prompt}"
             );
             assert!(
                 prompt.contains("the new UTC day's budget is $20.00"),
+                "{prompt}"
+            );
+            // a person's resume says who continued it, never a new day
+            let prompt = prompt_of(&f, "alice");
+            assert!(
+                prompt.contains("alice continued it; the day's budget is $20.00")
+                    && !prompt.contains("A new UTC day began"),
                 "{prompt}"
             );
         }
@@ -792,6 +824,30 @@ mod tests {
                 ),
             }
         }
+    }
+
+    /// A day's cap ends: once the run has continued by itself as often as
+    /// allowed, the day's pause comment says it waits for a person, offers
+    /// the config's route and `resume`, never a midnight, and when
+    /// `pause_for` ends it.
+    #[test]
+    fn a_days_pause_with_its_continuations_spent_waits_for_a_person() {
+        let f = Figures {
+            limit: Limit::DayUsd,
+            day_spent: true,
+            ..figures()
+        };
+        let (_, body) = comment(&f);
+        for want in [
+            "afk paused this run at the day's budget ($20.00, `budget.day_usd`).",
+            "as often as `budget.day_continuations` allows",
+            "after raising `[budget] day_usd` in afk's config, `/afk resume`",
+            "Unless continued by 2026-12-04 14:03 UTC (`budget.pause_for` 7d), it is escalated `over-budget`.",
+        ] {
+            assert!(body.contains(want), "{want}: {body}");
+        }
+        assert!(!body.contains("continues by itself"), "{body}");
+        assert!(!body.contains("budget +"), "{body}");
     }
 
     #[test]

@@ -134,6 +134,10 @@ pub struct Pausing {
     /// ([`Limit::DayUsd`] or [`Limit::RepoDayUsd`], its stop record's
     /// limit): the run pauses until the next 00:00 UTC (SPEC 4.2.4.9)
     pub day_stop: Option<Limit>,
+    /// the run has continued by itself after a day's-cap pause as often as
+    /// `budget.day_continuations` allows: a day's cap ends, and its next
+    /// pause waits for a person like a `run_usd` pause (SPEC 4.2.4.9 G5)
+    pub day_spent: bool,
 }
 
 /// A run paused at one of its limits.
@@ -597,7 +601,10 @@ pub fn next_action(s: &RunState) -> Action {
 /// day's pause has no such deadline), else it waits. Nothing else applies:
 /// no corrective turn, no stall, no review turn.
 fn paused(s: &RunState, p: Paused) -> Action {
-    let day = (p.limit.is_day() && p.day_reopened).then_some(ContinuedBy::Day);
+    // a day's cap continues by itself while its continuations last; then it
+    // is a pause like any other, for a person to continue or `pause_for` to end
+    let by_itself = p.limit.is_day() && !s.pause.day_spent;
+    let day = (by_itself && p.day_reopened).then_some(ContinuedBy::Day);
     if let Some(by) = s.pause.continued.or(day)
         && s.has_room()
         && !s.talk.held
@@ -611,7 +618,7 @@ fn paused(s: &RunState, p: Paused) -> Action {
     // with pausing since switched off ("0s"), a paused run ends at once
     let over = match s.pause.pause_for {
         None => true,
-        Some(_) if p.limit.is_day() => false,
+        Some(_) if by_itself => false,
         Some(limit) => p.since >= limit,
     };
     if over {
@@ -2426,6 +2433,54 @@ mod pause_tests {
             }),
             Action::Wait(Wait::Paused)
         );
+    }
+
+    /// A day's cap ends: a run that has continued by itself as often as
+    /// `budget.day_continuations` allows waits at its next day's-cap pause
+    /// for a person, and escalates after `pause_for` like a `run_usd` pause;
+    /// a person's continuation still goes on.
+    #[test]
+    fn a_days_cap_continues_by_itself_only_while_its_continuations_last() {
+        // (continuations spent, time paused, midnight came, who continued, want)
+        let table = [
+            (
+                false,
+                DAY / 2,
+                true,
+                None,
+                Action::Continue(ContinuedBy::Day),
+            ),
+            (true, DAY / 2, true, None, Action::Wait(Wait::Paused)),
+            (true, DAY * 2, true, None, Action::Wait(Wait::Paused)),
+            (
+                true,
+                WEEK + DAY,
+                true,
+                None,
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (false, WEEK + DAY, false, None, Action::Wait(Wait::Paused)),
+            (
+                true,
+                DAY / 2,
+                true,
+                Some(ContinuedBy::Resume),
+                Action::Continue(ContinuedBy::Resume),
+            ),
+        ];
+        for (spent, since, reopened, continued, want) in table {
+            let got = with(|s| {
+                s.budget_stop = gateway_stop();
+                s.pause.day_spent = spent;
+                s.pause.paused = Some(Paused {
+                    limit: Limit::DayUsd,
+                    since,
+                    day_reopened: reopened,
+                });
+                s.pause.continued = continued;
+            });
+            assert_eq!(got, want, "{spent} {since:?} {reopened} {continued:?}");
+        }
     }
 
     #[test]

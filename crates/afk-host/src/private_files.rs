@@ -160,6 +160,65 @@ pub fn read_run_file(path: &Path, max: u64) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// An operator's file afk reads at a command's start (a certificate, a
+/// headers file): through a link (an operator's `/etc/ssl` is links), but
+/// only a regular file, never a FIFO, a device or a folder (opened without
+/// blocking, so a FIFO there cannot hang the command), and at most `max`
+/// bytes (a longer one is an error that says so, never cut).
+pub fn read_operator_file(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
+    }
+    let mut bytes = vec![];
+    f.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod operator_file_tests {
+    use super::*;
+
+    /// A FIFO, a folder or a file past the bound is refused at once, a link
+    /// to a regular file is read.
+    #[test]
+    fn an_operators_file_is_a_regular_file_within_its_bound_or_an_error() {
+        let dir = std::env::temp_dir().join(format!("afk-operator-file-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("plain"), "0123456789").unwrap();
+        std::os::unix::fs::symlink(dir.join("plain"), dir.join("link")).unwrap();
+        let fifo = std::ffi::CString::new(dir.join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string; mkfifo(3) only makes the file
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let read =
+            |name: &str, max| read_operator_file(&dir.join(name), max).map_err(|e| e.to_string());
+        assert_eq!(read("plain", 10), Ok(b"0123456789".to_vec()));
+        assert_eq!(read("link", 10), Ok(b"0123456789".to_vec()));
+        assert_eq!(read("plain", 9), Err("larger than 9 bytes".into()));
+        assert_eq!(read("fifo", 10), Err("not a regular file".into()));
+        assert_eq!(read(".", 10), Err("a folder".into()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 #[cfg(test)]
 mod run_file_tests {
     use super::*;

@@ -64,6 +64,20 @@ impl Store {
         self.begin(id, "continue", why, (Some(event), Some(past)))
     }
 
+    /// How many times `id` continued by itself after a day's-cap pause (its
+    /// continuation turns whose why ends `(day)`, as watch records them).
+    pub fn day_continuations(&self, id: RunId) -> Result<u32> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM turns WHERE run_id=?1 AND reason='continue' AND why LIKE '%(day)'",
+                params![id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     fn begin(
         &self,
         id: RunId,

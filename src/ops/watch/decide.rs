@@ -192,6 +192,7 @@ fn pausing(w: &Watch, seen: &Seen) -> run_state::Pausing {
             .and_then(run_state::ContinuedBy::parse),
         braked: !w.t.config().poll.enabled,
         day_stop,
+        day_spent: seen.heard.day_continuations >= w.t.config().budget.day_continuations,
     }
 }
 

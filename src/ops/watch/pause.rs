@@ -209,8 +209,10 @@ pub(super) fn figures<'a>(
     let b = &w.t.config().budget;
     let talk = &seen.heard.talk;
     let pause_for = b.pause_for.unwrap_or(Duration::ZERO);
-    // a day's cap opens again at the next 00:00 UTC (SPEC 4.2.4.9)
-    let until = match limit.is_day() {
+    // a day's cap opens again at the next 00:00 UTC (SPEC 4.2.4.9), while
+    // the run's continuations by itself last (`budget.day_continuations`)
+    let day_spent = seen.heard.day_continuations >= b.day_continuations;
+    let until = match limit.is_day() && !day_spent {
         true => crate::core::turn_day::next_midnight(w.t.now),
         false => w.t.now + pause_for,
     };
@@ -238,6 +240,7 @@ pub(super) fn figures<'a>(
             .map(|p| w.t.settled.profile.pr_ref(p.number)),
         pause_for,
         until: until_words(until),
+        day_spent: limit.is_day() && day_spent,
     }
 }
 

@@ -65,7 +65,7 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
     let (forwarded, found) = super::forward::step(w, run, &run_dir, (agent.agent, spend.0), found)?;
     super::forward::turn_end_head(w, store, run, &agent, &found)?;
     let mut run = run.clone();
-    let heard = if run.state.decided() {
+    let mut heard = if run.state.decided() {
         Heard {
             talk: store.talk(run.id)?,
             ..Default::default()
@@ -75,6 +75,12 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
         let running = agent.agent == crate::core::run_state::Agent::Running;
         super::talk::hear(w, store, &mut run, pr, running)?
     };
+    // a day's cap ends (`budget.day_continuations`): how often it continued
+    // by itself, read where a day's cap is set (one count in the store)
+    let b = &w.t.config().budget;
+    if b.day_usd > 0.0 || b.repo_day_usd > 0.0 {
+        heard.day_continuations = store.day_continuations(run.id)?;
+    }
     if agent.agent == crate::core::run_state::Agent::Running
         && let Some(cents) = heard.talk.pause.limit_cents
     {

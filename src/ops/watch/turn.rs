@@ -89,7 +89,7 @@ pub(super) fn continuation(
     let mut talk = seen.heard.talk.clone();
     // a day's cap reopened at midnight: nobody continued it (SPEC 4.2.4.9)
     let who = match by {
-        crate::core::run_state::ContinuedBy::Day => "a new UTC day".into(),
+        crate::core::run_state::ContinuedBy::Day => crate::core::pause::BY_A_NEW_DAY.into(),
         _ => talk
             .pause
             .continued_by

@@ -264,10 +264,53 @@ pub fn turn_span(f: &TurnFacts) -> Span {
     }
 }
 
+/// The model a request's span names: what the agent asked for only when
+/// the gateway priced it as a model afk knows (the shipped table's or the
+/// config's, or a dated snapshot of one), else `unknown`. The agent writes
+/// the request's `model` field: never a free channel from the box into the
+/// team's observability (a span named by a file's contents, a control
+/// character).
+pub fn shown_model(l: &Line) -> &str {
+    use crate::gateway::prices::PricedBy;
+    match l.priced_by {
+        PricedBy::Table | PricedBy::Config => &l.model,
+        PricedBy::Flat | PricedBy::Highest => "unknown",
+    }
+}
+
+/// The most `chat` spans one turn makes; its further requests (refused ones
+/// included) are one summary span with their count
+/// ([`omitted_chats_span`]).
+pub const CHAT_SPANS_MAX: usize = 100;
+
+/// One span for the `omitted` model requests of a turn past
+/// [`CHAT_SPANS_MAX`]: their count, under the turn's span.
+pub fn omitted_chats_span(f: &TurnFacts, omitted: usize, span_id: [u8; 8]) -> Span {
+    let mut a = Attrs::default();
+    a.run(f.run, f.repo, f.issue).int(
+        "afk.chat.omitted",
+        i64::try_from(omitted).unwrap_or(i64::MAX),
+    );
+    Span {
+        trace_id: ids::trace_id(f.instance, f.run),
+        span_id: ids::nonzero(span_id),
+        parent_span_id: Some(ids::turn_span_id(f.instance, f.run, f.turn)),
+        name: "chat omitted".to_string(),
+        kind: SpanKind::Internal,
+        start_unix_ns: f.start_unix_ns,
+        end_unix_ns: f.end_unix_ns.max(f.start_unix_ns),
+        attributes: a.0,
+        status: SpanStatus::Unset,
+        links: vec![],
+    }
+}
+
 /// SPEC 10.3.6-7: one model request's `chat {model}` span, under its
-/// turn's; None for a line that is no model request (no chat facts).
+/// turn's; None for a line that is no model request (no chat facts). The
+/// model is [`shown_model`]'s.
 pub fn chat_span(f: &TurnFacts, l: &Line, span_id: [u8; 8]) -> Option<Span> {
     let c = l.chat.as_ref()?;
+    let model = shown_model(l);
     let start = crate::types::stamp::parse(&c.started)
         .and_then(|t| u64::try_from(t.unix_timestamp_nanos()).ok())
         .unwrap_or(f.start_unix_ns);
@@ -284,7 +327,7 @@ pub fn chat_span(f: &TurnFacts, l: &Line, span_id: [u8; 8]) -> Option<Span> {
                 Api::OpenAi => "openai",
             },
         )
-        .str("gen_ai.request.model", &l.model)
+        .str("gen_ai.request.model", model)
         .opt_str("gen_ai.response.model", c.response_model.as_deref())
         .opt_str("gen_ai.response.id", c.response_id.as_deref())
         .list("gen_ai.response.finish_reasons", &c.finish_reasons)
@@ -334,7 +377,7 @@ pub fn chat_span(f: &TurnFacts, l: &Line, span_id: [u8; 8]) -> Option<Span> {
         trace_id: ids::trace_id(f.instance, f.run),
         span_id: ids::nonzero(span_id),
         parent_span_id: Some(ids::turn_span_id(f.instance, f.run, f.turn)),
-        name: format!("chat {}", l.model),
+        name: format!("chat {model}"),
         kind: SpanKind::Client,
         start_unix_ns: start,
         end_unix_ns: end.max(start),

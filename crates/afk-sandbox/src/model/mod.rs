@@ -475,8 +475,7 @@ impl Forge {
         by: Option<&str>,
     ) -> Result<String, String> {
         let gd = self.git_dir(repo);
-        // Azure DevOps' own message: "Merged PR <id>: <title>", its own id
-        let az = self.az.pr_of(repo, number);
+        let az = self.az.pr_of(repo, number); // Azure DevOps: "Merged PR <id>: <title>"
         let r = self.repos.get_mut(repo).ok_or("no such repo")?;
         let pr = r
             .issues

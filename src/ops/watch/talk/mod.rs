@@ -98,6 +98,9 @@ pub(crate) struct Heard {
     pub asked: Vec<Ask>,
     /// the trail: every review and command looked at
     pub items: Vec<Item>,
+    /// how many times the run continued by itself after a day's-cap pause
+    /// (read where a day's cap is set; 0 otherwise)
+    pub day_continuations: u32,
 }
 
 /// Read the conversation of a run still in flight: commands on the issue
@@ -212,7 +215,12 @@ pub(crate) fn hear(
         asked.extend(asks);
     }
     let items = store.talk_items(run.id)?;
-    Ok(Heard { talk, asked, items })
+    Ok(Heard {
+        talk,
+        asked,
+        items,
+        day_continuations: 0,
+    })
 }
 
 /// The reviews and commands afk acted on, for the checklist (never those ignored).

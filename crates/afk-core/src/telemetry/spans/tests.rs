@@ -329,3 +329,48 @@ fn turn_stopped_says_why_afk_stopped_the_turn() {
         );
     }
 }
+
+/// The agent writes the request's `model`: a span says it only where the
+/// gateway priced it as a model afk knows, else `unknown` (never a file's
+/// contents, the box's environment or a bidi control in a span's name).
+#[test]
+fn a_chat_span_names_only_a_model_afk_priced_as_one_it_knows() {
+    let hostile = "claude-sonnet-4-5 FILE secret \u{202e}txt";
+    // (the request's model, how the gateway priced it, the span's model)
+    let table = [
+        ("claude-sonnet-4-5", PricedBy::Table, "claude-sonnet-4-5"),
+        (
+            "claude-sonnet-4-5-20250929",
+            PricedBy::Table,
+            "claude-sonnet-4-5-20250929",
+        ),
+        ("my-model", PricedBy::Config, "my-model"),
+        (hostile, PricedBy::Highest, "unknown"),
+        (hostile, PricedBy::Flat, "unknown"),
+    ];
+    for (model, by, want) in table {
+        let mut l = line(Api::Anthropic, 200, Usage::default(), 1, true);
+        l.model = model.to_string();
+        l.priced_by = by;
+        let f = turn(std::slice::from_ref(&l), Some(0), None);
+        let s = chat_span(&f, &l, [3; 8]).unwrap();
+        assert_eq!(s.name, format!("chat {want}"), "{model:?}");
+        assert_eq!(
+            attr(&s, "gen_ai.request.model"),
+            Some(&AttrValue::Str(want.to_string())),
+            "{model:?}"
+        );
+    }
+}
+
+/// Past `CHAT_SPANS_MAX` requests a turn's further ones are one span with
+/// their count.
+#[test]
+fn the_requests_past_the_bound_are_one_span_with_their_count() {
+    let l = [line(Api::OpenAi, 429, Usage::default(), 0, true)];
+    let f = turn(&l, Some(1), None);
+    let s = omitted_chats_span(&f, 150, [4; 8]);
+    assert_eq!(s.name, "chat omitted");
+    assert_eq!(attr(&s, "afk.chat.omitted"), Some(&AttrValue::Int(150)));
+    assert_eq!(s.parent_span_id, Some(ids::turn_span_id("0a1b2c3d", 7, 2)));
+}
