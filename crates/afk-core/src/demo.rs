@@ -121,7 +121,8 @@ mod tests {
     /// A folder another user cannot pass through, on the way to the demo's.
     #[test]
     fn a_private_folder_on_the_way_is_named_first() {
-        let table: [(&[(&str, u32)], Option<(&str, u32)>); 4] = [
+        type Chain<'a> = &'a [(&'a str, u32)];
+        let table: [(Chain, Option<(&str, u32)>); 4] = [
             (
                 &[("/tmp/d", 0o40755), ("/tmp", 0o41777), ("/", 0o40755)],
                 None,
