@@ -31,17 +31,7 @@ use serde_json::{Value, json};
 #[test]
 fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself() {
     with_dialect(Dialect::Github, || {
-        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(
-            &sb,
-            &["acme/api"],
-            "[budget]\nday_usd = 2.0\npause_for = \"7d\"\n",
-        );
-        stopped_at_the_day(
-            &plan,
-            2.0,
-            "printf '%s\\n' '{\"cost_usd\": 2.0}' >> \"$AFK_PROGRESS_FILE\"\n",
-        );
+        let (sb, afk, plan) = first_turn_stopped_at_the_day();
         // the continuation says what it was handed, then that it ran
         turn(
             &plan,
@@ -365,11 +355,53 @@ fn a_resume_with_no_room_is_answered_and_continues_nothing() {
         raise_run_usd(&afk);
         takes(&afk, "wait", Some("paused"));
         assert!(!run_file(&afk, 1, "continued").exists());
-        // and on: only a person continues it now (core's table test: a
-        // trusted resume does), or pause_for ends it
-        pin(&afk, tomorrow(0, 1) + time::Duration::days(3));
-        takes_cleanly(&afk, "wait", Some("paused"));
+        sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
+        continues(&afk, "resume");
     });
+}
+
+/// acme/api#1 ready, `day_usd` $2.00, and run 1's first turn reporting
+/// $2.00 and stopped by the gateway at the day's cap.
+fn first_turn_stopped_at_the_day() -> (Sandbox, Afk, std::path::PathBuf) {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let (afk, plan) = world(
+        &sb,
+        &["acme/api"],
+        "[budget]\nday_usd = 2.0\npause_for = \"7d\"\n",
+    );
+    stopped_at_the_day(
+        &plan,
+        2.0,
+        "printf '%s\\n' '{\"cost_usd\": 2.0}' >> \"$AFK_PROGRESS_FILE\"\n",
+    );
+    (sb, afk, plan)
+}
+
+/// A run in afk's workspace whose agent, still at work with `bought.txt`
+/// left uncommitted, is paused at `run_time` (the tick two hours on).
+fn paused_at_run_time_with_work_left() -> (Sandbox, Afk) {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let (afk, plan) = world(
+        &sb,
+        &["acme/api"],
+        "[budget]\nrun_time = \"1h\"\npause_for = \"7d\"\n",
+    );
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        text.replace("[runner]\n", "[runner]\nworkspace = \"afk\"\n"),
+    )
+    .unwrap();
+    turn(
+        &plan,
+        1,
+        &format!("echo bought > bought.txt\n: > \"$AFK_RUN_DIR/started\"\n{SLEEP}"),
+    );
+    afk.poll();
+    wait_file(&run_file(&afk, 1, "started"));
+    afk.later(2);
+    takes_cleanly(&afk, "pause", Some("run_time"));
+    (sb, afk)
 }
 
 /// SPEC 4.2.4.2 B2: pausing does what any turn's end does first. A run
@@ -379,27 +411,7 @@ fn a_resume_with_no_room_is_answered_and_continues_nothing() {
 #[test]
 fn a_run_paused_at_run_time_has_its_uncommitted_work_on_its_pr_by_the_end_of_the_pausing_tick() {
     with_dialect(Dialect::Github, || {
-        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(
-            &sb,
-            &["acme/api"],
-            "[budget]\nrun_time = \"1h\"\npause_for = \"7d\"\n",
-        );
-        let text = std::fs::read_to_string(&afk.config).unwrap();
-        std::fs::write(
-            &afk.config,
-            text.replace("[runner]\n", "[runner]\nworkspace = \"afk\"\n"),
-        )
-        .unwrap();
-        turn(
-            &plan,
-            1,
-            &format!("echo bought > bought.txt\n: > \"$AFK_RUN_DIR/started\"\n{SLEEP}"),
-        );
-        afk.poll();
-        wait_file(&run_file(&afk, 1, "started"));
-        afk.later(2);
-        takes_cleanly(&afk, "pause", Some("run_time"));
+        let (sb, _afk) = paused_at_run_time_with_work_left();
         let head = forge_head(&sb, "afk/issue-1").expect("the turn's work pushed");
         let forge = sb.git.join("acme/api.git");
         assert_eq!(
@@ -758,27 +770,7 @@ fn the_pause_comment_offers_a_raise_within_the_maximum_and_names_the_overshoot()
 #[test]
 fn on_azure_devops_the_pause_comment_links_the_pr_the_pausing_tick_opened() {
     with_dialect(Dialect::AzureDevops, || {
-        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(
-            &sb,
-            &["acme/api"],
-            "[budget]\nrun_time = \"1h\"\npause_for = \"7d\"\n",
-        );
-        let text = std::fs::read_to_string(&afk.config).unwrap();
-        std::fs::write(
-            &afk.config,
-            text.replace("[runner]\n", "[runner]\nworkspace = \"afk\"\n"),
-        )
-        .unwrap();
-        turn(
-            &plan,
-            1,
-            &format!("echo bought > bought.txt\n: > \"$AFK_RUN_DIR/started\"\n{SLEEP}"),
-        );
-        afk.poll();
-        wait_file(&run_file(&afk, 1, "started"));
-        afk.later(2);
-        takes_cleanly(&afk, "pause", Some("run_time"));
+        let (sb, _afk) = paused_at_run_time_with_work_left();
         let said = paused_comments(&sb);
         assert_eq!(said.len(), 1, "{said:?}");
         let at = said[0]
@@ -818,17 +810,7 @@ fn on_azure_devops_a_login_that_is_an_address_is_written_whole() {
 #[test]
 fn a_days_cap_continues_by_itself_once_then_waits_for_a_person() {
     with_dialect(Dialect::Github, || {
-        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-        let (afk, plan) = world(
-            &sb,
-            &["acme/api"],
-            "[budget]\nday_usd = 2.0\npause_for = \"7d\"\n",
-        );
-        stopped_at_the_day(
-            &plan,
-            2.0,
-            "printf '%s\\n' '{\"cost_usd\": 2.0}' >> \"$AFK_PROGRESS_FILE\"\n",
-        );
+        let (sb, afk, plan) = first_turn_stopped_at_the_day();
         // the second turn is stopped at the next day's cap the same way
         turn(
             &plan,

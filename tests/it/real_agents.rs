@@ -457,6 +457,24 @@ fn claude_stops_itself_at_the_money_limit_and_the_run_escalates_over_budget() {
     );
 }
 
+/// Dispatch run 1, whose real Claude Code stops its own turn at its
+/// `--max-budget-usd` (its `error_max_budget_usd` result), and the watch
+/// tick that pauses it at `limit`.
+fn stops_itself_and_pauses(afk: &Afk, limit: &str, ctx: &str) {
+    dispatch(afk);
+    assert!(
+        agent_log(afk).contains("\"subtype\":\"error_max_budget_usd\""),
+        "{ctx}: Claude stopped itself: {}",
+        agent_log(afk)
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("pause".into(), Some(limit.into())),
+        "{ctx}: {r} {err}"
+    );
+}
+
 /// The real Claude Code stops its own turn at its `--max-budget-usd` (what
 /// is left of `run_usd`): the run pauses at `run_usd`; a trusted `/afk
 /// budget +5` continues it, and the continuation, cheap and ending with exit
@@ -487,18 +505,7 @@ fn claude_stopped_at_its_own_budget_is_paused_and_a_raise_continues_it_once() {
             );
             std::fs::write(&afk.config, text).unwrap();
         }
-        dispatch(&afk);
-        assert!(
-            agent_log(&afk).contains("\"subtype\":\"error_max_budget_usd\""),
-            "{model:?}: Claude stopped itself: {}",
-            agent_log(&afk)
-        );
-        let (_, r, err) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("pause".into(), Some("run_usd".into())),
-            "{model:?}: {r} {err}"
-        );
+        stops_itself_and_pauses(&afk, "run_usd", &format!("{model:?}"));
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
         let (_, r, err) = afk.watch();
         assert_eq!(
@@ -553,18 +560,7 @@ fn claude_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
         return;
     };
     crate::budget::pin(&afk, crate::budget::tomorrow(10, 0));
-    dispatch(&afk);
-    assert!(
-        agent_log(&afk).contains("\"subtype\":\"error_max_budget_usd\""),
-        "Claude stopped itself: {}",
-        agent_log(&afk)
-    );
-    let (_, r, err) = afk.watch();
-    assert_eq!(
-        action_of(&r, 1),
-        ("pause".into(), Some("day_usd".into())),
-        "{r} {err}"
-    );
+    stops_itself_and_pauses(&afk, "day_usd", "the day's cap");
     let (_, st, _) = afk.json(&["status"]);
     assert!(
         st["runs"][0]["paused"]["until"]

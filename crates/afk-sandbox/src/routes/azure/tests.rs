@@ -133,6 +133,17 @@ impl Az {
     }
 }
 
+/// `afk/issue-1` one commit ahead of main in `Fabrikam/web app`, for a
+/// pull request.
+fn branch_ahead(az: &Az) {
+    let gd = az.st.lock().unwrap().git_dir("Fabrikam/web app");
+    let git = |args: &[&str], stdin: Option<&str>| crate::git::git(&gd, args, stdin).unwrap();
+    let blob = git(&["hash-object", "-w", "--stdin"], Some("work\n"));
+    let tree = git(&["mktree"], Some(&format!("100644 blob {blob}\tWORK.md\n")));
+    let commit = git(&["commit-tree", &tree, "-p", "main", "-m", "work"], None);
+    git(&["update-ref", "refs/heads/afk/issue-1", &commit], None);
+}
+
 fn seeded(name: &str) -> Az {
     azure(
         name,
@@ -730,15 +741,7 @@ fn each_answer_has_only_the_fields_the_contract_gives() {
         .join("../../tests/contracts/azure-devops-7.1-subset.json");
     let c: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
     let az = seeded("shapes");
-    // a branch one commit ahead of main, for a pull request
-    {
-        let gd = az.st.lock().unwrap().git_dir("Fabrikam/web app");
-        let git = |args: &[&str], stdin: Option<&str>| crate::git::git(&gd, args, stdin).unwrap();
-        let blob = git(&["hash-object", "-w", "--stdin"], Some("work\n"));
-        let tree = git(&["mktree"], Some(&format!("100644 blob {blob}\tWORK.md\n")));
-        let commit = git(&["commit-tree", &tree, "-p", "main", "-m", "work"], None);
-        git(&["update-ref", "refs/heads/afk/issue-1", &commit], None);
-    }
+    branch_ahead(&az);
     let check = |v: &Value, def: &str| {
         let allowed = props(&c, def);
         assert!(!allowed.is_empty(), "no definition {def}");
@@ -1020,14 +1023,7 @@ fn a_branch_s_commits_page_newest_first_and_a_diff_is_against_the_first_parent()
 #[test]
 fn a_completed_pull_requests_closed_date_is_its_completion() {
     let az = seeded("closed");
-    {
-        let gd = az.st.lock().unwrap().git_dir("Fabrikam/web app");
-        let git = |args: &[&str], stdin: Option<&str>| crate::git::git(&gd, args, stdin).unwrap();
-        let blob = git(&["hash-object", "-w", "--stdin"], Some("work\n"));
-        let tree = git(&["mktree"], Some(&format!("100644 blob {blob}\tWORK.md\n")));
-        let commit = git(&["commit-tree", &tree, "-p", "main", "-m", "work"], None);
-        git(&["update-ref", "refs/heads/afk/issue-1", &commit], None);
-    }
+    branch_ahead(&az);
     let repo = "/Fabrikam/_apis/git/repositories/web%20app";
     let pr = az.api(
         "POST",
