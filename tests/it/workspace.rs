@@ -1652,6 +1652,66 @@ fn the_ci_servers_beside_the_forge_the_files_that_steer_agents_and_any_letter_ca
     }
 }
 
+/// Closed by default (the tenth attacker round's files, each pushed
+/// before): every hidden path, the tool files outside dot-folders that run
+/// commands or steer agents, a lookalike that folds to a protected name,
+/// and a link named `.github` are refused, whatever the built-in list
+/// names.
+#[test]
+fn hidden_paths_tool_files_lookalikes_and_a_linked_dot_folder_push_nothing() {
+    let paths = [
+        ".roo/mcp.json",
+        ".amazonq/mcp.json",
+        "opencode.json",
+        ".zed/settings.json",
+        ".kiro/hooks/save.kiro.hook",
+        ".clinerules",
+        ".windsurf/rules/a.md",
+        ".junie/guidelines.md",
+        "lefthook.yml",
+        ".githooks/pre-commit",
+        "mise.toml",
+        ".gitpod.yml",
+        ".hu\u{17f}ky/pre-commit",
+        "AGENT\u{17f}.md",
+    ];
+    let mut script = String::new();
+    for p in paths {
+        script.push_str(&format!(
+            "mkdir -p \"$(dirname '{p}')\"\nprintf 'x\\n' > '{p}'\n"
+        ));
+    }
+    script.push_str("mkdir -p tools/gh/workflows && printf 'x\\n' > tools/gh/workflows/release.yml && ln -s tools/gh .github\n");
+    script.push_str(
+        "printf 'fn f() {}\\n' > lib.rs\ngit add -A\ngit commit -qm \"agent: turn $AFK_TURN\"\n",
+    );
+    let script = format!("if [ \"$AFK_TURN\" = 1 ]; then\n{script}fi\n");
+    let (sb, afk) = setup(&script, "");
+    let prompt = gate_turn_prompt(&sb, &afk);
+    for p in paths.iter().chain(&[".github"]) {
+        assert!(
+            prompt.contains(&format!("protected path `{p}`: added by commit")),
+            "{p}: {prompt}"
+        );
+    }
+}
+
+/// An operator's `allow` lifts a hidden path it trusts (an issue template):
+/// forwarded, the PR opened.
+#[test]
+fn an_allowed_hidden_path_is_forwarded() {
+    let script = "mkdir -p .github/ISSUE_TEMPLATE && printf 'x\\n' > .github/ISSUE_TEMPLATE/bug.md\n\
+                  git add -A\ngit commit -qm agent\n";
+    let (sb, afk) = setup(script, "[gate]\nallow = [\".github/ISSUE_TEMPLATE/**\"]\n");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{r} {err}");
+    let pushed = branch_files(&sb).unwrap_or_default();
+    assert!(
+        pushed.lines().any(|l| l == ".github/ISSUE_TEMPLATE/bug.md"),
+        "{pushed} {r}"
+    );
+}
+
 /// Names that only look like the new families' are the agent's to change:
 /// forwarded untouched, and the PR opened.
 #[test]
@@ -1659,8 +1719,6 @@ fn benign_look_alikes_of_the_new_families_are_forwarded_untouched() {
     let files = [
         "docs/drone.md",
         "src/jenkins_client.py",
-        ".github/ISSUE_TEMPLATE/bug.md",
-        ".gitlab/issue_templates/bug.md",
         "envrc.example",
         "docs/AGENTS.md.txt",
         "src/Jenkinsfile",

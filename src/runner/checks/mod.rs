@@ -115,8 +115,9 @@ fn gate_line(cfg: &Config) -> String {
     let policy = g.policy();
     let limit = |n: u64, what: String| if n == 0 { "no limit".to_string() } else { what };
     format!(
-        "the change gate: protected {} (any letter case, a segment's trailing dots and spaces ignored){}; max_files {}, max_bytes {}; dependency_sources {}; advisories: {}",
+        "the change gate: protected {}, and every hidden path but the plain-content files {} (names compatibility- and case-folded, a segment's trailing dots and spaces ignored){}; max_files {}, max_bytes {}; dependency_sources {}; advisories: {}",
         policy.in_force().join(", "),
+        crate::core::gate::PLAIN_HIDDEN.join(", "),
         if g.allow.is_empty() {
             String::new()
         } else {

@@ -94,7 +94,49 @@ pub(crate) const BUILT_IN: &[&str] = &[
     ".gitmodules",
     "**/.gitattributes",
     ".lfsconfig",
+    // tool configuration outside dot-folders that runs commands or steers
+    // agents (docs/security.md#the-change-gate, each with its source)
+    "**/opencode.json",
+    "**/opencode.jsonc",
+    "**/lefthook.yml",
+    "**/lefthook.yaml",
+    "**/lefthook-local.yml",
+    "**/lefthook-local.yaml",
+    "**/mise.toml",
+    "**/mise.local.toml",
 ];
+
+/// The hidden files afk forwards as plain content (closed by default: every
+/// other path with a segment starting with `.` is protected): each is read
+/// by its tool as a list of names or settings and runs nothing
+/// (docs/security.md#the-change-gate). A segment of any folder above them
+/// that is hidden still protects them.
+pub const PLAIN_HIDDEN: &[&str] = &[
+    ".gitignore",
+    ".gitkeep",
+    ".editorconfig",
+    ".prettierignore",
+    ".dockerignore",
+    ".eslintignore",
+    ".npmignore",
+    ".stylelintignore",
+    ".markdownlintignore",
+];
+
+/// Closed by default: a path any segment of which starts with `.` (after
+/// folding, so a lookalike dot-folder is one) is protected, unless its only
+/// hidden segment is its file name and that name is plain content
+/// ([`PLAIN_HIDDEN`]).
+pub fn hidden(path: &str) -> bool {
+    let parts: Vec<String> = path.split('/').map(folded).collect();
+    let Some((name, folders)) = parts.split_last() else {
+        return false;
+    };
+    if folders.iter().any(|s| s.starts_with('.')) {
+        return true;
+    }
+    name.starts_with('.') && !PLAIN_HIDDEN.contains(&name.as_str())
+}
 
 /// One glob, matched against a whole path from the repository's root: `*`
 /// and `?` never cross a `/`, `**` is any number of whole segments, a glob
@@ -169,15 +211,20 @@ impl Glob {
 }
 
 /// A path segment as the file systems people check a branch out on read
-/// it: ASCII lower case (macOS and Windows ignore case), without its
+/// it, and as a person reads it: compatibility-folded (NFKC) and lower case
+/// (macOS and Windows ignore case), without its
 /// trailing dots and spaces (Windows drops them), without the code points
 /// HFS+ ignores in a name (git's own list, `is_hfs_dotgit`: zero-width
 /// joiners, direction marks, the byte-order mark).
 pub fn folded(segment: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    // compatibility folding first (NFKC: `ſ` is `s`, the Kelvin sign `K`),
+    // then case folding: a lookalike is judged as the name it folds to
     let kept: String = segment
         .chars()
         .filter(|c| !hfs_ignored(*c))
-        .map(|c| c.to_ascii_lowercase())
+        .nfkc()
+        .flat_map(char::to_lowercase)
         .collect();
     kept.trim_end_matches(['.', ' ']).to_string()
 }
@@ -290,10 +337,10 @@ impl Policy {
         self
     }
 
-    /// Whether `path` is protected: a protected glob matches it and no
-    /// `allow` glob does.
+    /// Whether `path` is protected: a protected glob matches it, or it is
+    /// hidden ([`hidden`]: closed by default), and no `allow` glob matches it.
     pub fn protects(&self, path: &str) -> bool {
-        self.protected.iter().any(|g| g.matches(path))
+        (self.protected.iter().any(|g| g.matches(path)) || hidden(path))
             && !self.allow.iter().any(|g| g.matches(path))
     }
 

@@ -72,7 +72,8 @@ fn the_built_in_set_is_protected_unless_allowed_and_protected_adds_to_it() {
         ("src/CODEOWNERS", false),
         ("docs/workflows/ci.yml", false),
         ("my.gitlab-ci.yml", false),
-        ("src/.gitattributes.rs", false),
+        // hidden: closed by default
+        ("src/.gitattributes.rs", true),
         ("claude/notes.md", false),
         ("src/main.rs", false),
     ];
@@ -143,14 +144,15 @@ fn the_built_in_set_protects_every_family_at_its_depth_and_in_any_case_and_passe
         // look-alikes, forwarded
         ("docs/drone.md", false),
         ("src/jenkins_client.py", false),
-        (".github/ISSUE_TEMPLATE/bug.md", false),
-        (".gitlab/issue_templates/bug.md", false),
         ("envrc.example", false),
         ("README.md", false),
         ("docs/AGENTS.md.txt", false),
         ("src/Jenkinsfile", false),
         ("vscode/settings.json", false),
-        ("src/.drone.yml", false),
+        // hidden, so protected now whatever the name (closed by default)
+        (".github/ISSUE_TEMPLATE/bug.md", true),
+        (".gitlab/issue_templates/bug.md", true),
+        ("src/.drone.yml", true),
     ];
     for (path, want) in cases {
         assert_eq!(p.protects(path), want, "{path}");
@@ -507,4 +509,58 @@ fn azure_devops_commit_resolving_another_work_item_is_refused() {
         .map(Reason::Reported)
         .collect();
     assert_eq!(remedies(&reported), vec![r]);
+}
+
+/// Closed by default: a path with any hidden segment is protected unless its
+/// only hidden segment is a plain-content file name; the tool files outside
+/// dot-folders that run commands or steer agents are in the built-in set;
+/// names are compared after compatibility and case folding, so a lookalike
+/// is judged as the name it folds to; `allow` lifts any of it.
+#[test]
+fn the_gate_is_closed_by_default_for_hidden_paths_tool_files_and_lookalikes() {
+    let p = Policy::of(&[], &[], 0, 0).unwrap();
+    // (path, protected)
+    let cases = [
+        // the agent-configuration files round ten pushed
+        (".roo/mcp.json", true),
+        (".amazonq/mcp.json", true),
+        ("opencode.json", true),
+        (".zed/settings.json", true),
+        (".kiro/hooks/save.kiro.hook", true),
+        (".github/agents/fix.agent.md", true),
+        (".clinerules", true),
+        (".windsurf/rules/a.md", true),
+        (".junie/guidelines.md", true),
+        // files that run on a person's machine
+        ("lefthook.yml", true),
+        ("web/lefthook.yaml", true),
+        (".githooks/pre-commit", true),
+        ("mise.toml", true),
+        (".gitpod.yml", true),
+        (".tool-versions", true),
+        // a link named as a hidden folder is a hidden path itself
+        (".github", true),
+        // lookalikes folded: a long s, a Kelvin sign, full-width letters
+        (".hu\u{17f}ky/pre-commit", true),
+        ("AGENT\u{17f}.md", true),
+        (".\u{212a}iro/hooks/a.kiro.hook", true),
+        ("\u{ff21}GENTS.md", true),
+        // plain content, forwarded
+        (".gitignore", false),
+        ("web/.gitignore", false),
+        ("docs/.gitkeep", false),
+        (".editorconfig", false),
+        (".dockerignore", false),
+        ("src/main.rs", false),
+        ("docs/guide.md", false),
+        // ... but not inside a hidden folder
+        (".github/.gitkeep", true),
+    ];
+    for (path, want) in cases {
+        assert_eq!(p.protects(path), want, "{path:?}");
+    }
+    // the operator's allow lifts a hidden path
+    let lifted = Policy::of(&[], &[".github/ISSUE_TEMPLATE/**".into()], 0, 0).unwrap();
+    assert!(!lifted.protects(".github/ISSUE_TEMPLATE/bug.md"));
+    assert!(lifted.protects(".github/workflows/ci.yml"));
 }
