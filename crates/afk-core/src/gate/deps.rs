@@ -174,19 +174,8 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, String> {
             }
         }
         Lockfile::Requirements => {
-            for line in text.lines() {
-                let l = line.split('#').next().unwrap_or("").trim();
-                let l = l.split(';').next().unwrap_or("").trim();
-                let l = l.split(" --hash").next().unwrap_or("").trim();
-                if l.is_empty() || l.starts_with('-') {
-                    continue;
-                }
-                let (name, version) = match l.split_once("===").or_else(|| l.split_once("==")) {
-                    Some((n, v)) => (n, v.trim()),
-                    None => continue,
-                };
-                let name = name.split('[').next().unwrap_or("").trim();
-                add(&pypi_name(name), version.trim_end_matches('\\').trim());
+            for (name, version) in requirements(text)? {
+                add(&name, &version);
             }
         }
         Lockfile::NpmLock => {
@@ -204,15 +193,31 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, String> {
                         let Some(at) = path.rfind("node_modules/") else {
                             continue;
                         };
-                        let name = &path[at + "node_modules/".len()..];
-                        add(name, p["version"].as_str().unwrap_or(""));
+                        let key = &path[at + "node_modules/".len()..];
+                        let version = p["version"].as_str().unwrap_or("");
+                        for (name, v) in
+                            npm_entry(key, p["name"].as_str(), version, p["resolved"].as_str())
+                        {
+                            add(&name, &v);
+                        }
                     }
                 }
                 Some(1) => {
                     fn walk(deps: &serde_json::Value, add: &mut dyn FnMut(&str, &str)) {
                         let Some(m) = deps.as_object() else { return };
-                        for (name, d) in m {
-                            add(name, d["version"].as_str().unwrap_or(""));
+                        for (key, d) in m {
+                            // v1 says an alias in its version: `npm:<name>@<version>`
+                            let version = d["version"].as_str().unwrap_or("");
+                            let (name, version) = match version.strip_prefix("npm:") {
+                                Some(alias) => match alias.rsplit_once('@') {
+                                    Some((n, v)) if !n.is_empty() => (Some(n), v),
+                                    _ => (Some(alias), ""),
+                                },
+                                None => (None, version),
+                            };
+                            for (n, v) in npm_entry(key, name, version, d["resolved"].as_str()) {
+                                add(&n, &v);
+                            }
                             walk(&d["dependencies"], add);
                         }
                     }
@@ -233,6 +238,161 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, String> {
         n.chars().any(char::is_control) || vs.iter().any(|v| v.chars().any(char::is_control))
     }) {
         return Err("a name or version with a control character".into());
+    }
+    Ok(out)
+}
+
+/// How a version says its dependency comes from somewhere other than its
+/// registry: `<version> from <source>`, the source in afk's own words, never
+/// the file's text (the PR lists it so, and with `dependency_sources =
+/// "registry"` the gate refuses it).
+pub const FROM: &str = " from ";
+
+/// The npm registry every tarball of an unaliased registry dependency is
+/// resolved from (npm's default; a mirror is a source other than it).
+const NPM_REGISTRY: &str = "https://registry.npmjs.org/";
+
+/// One `package-lock.json` entry as npm installs it (npm's
+/// `@npmcli/arborist`: the folder `node_modules/<key>` gets the package
+/// named by the entry's `name` when present, fetched from `resolved` and
+/// checked against `integrity`): the dependency under its folder's name at
+/// its version, `<version> from <source>` where the source is not the
+/// registry's tarball of that name and version (an alias, another
+/// version's tarball, any other URL); an alias adds the installed package
+/// under its own name too, so an advisory that lists it is found.
+fn npm_entry(
+    key: &str,
+    name: Option<&str>,
+    version: &str,
+    resolved: Option<&str>,
+) -> Vec<(String, String)> {
+    if version.is_empty() {
+        return vec![];
+    }
+    let installed = name.filter(|n| !n.is_empty()).unwrap_or(key);
+    let base = installed.rsplit('/').next().unwrap_or(installed);
+    let tarball = format!("{NPM_REGISTRY}{installed}/-/{base}-{version}.tgz");
+    // afk's own words for the source, never the file's text (a URL the
+    // agent wrote is no line of a comment)
+    let registry_folder = format!("{NPM_REGISTRY}{installed}/-/");
+    let source = match resolved {
+        _ if installed != key => Some("an alias of another package"),
+        Some(r) if r == tarball => None,
+        Some(r) if r.starts_with(&registry_folder) => Some("another version's tarball"),
+        Some(_) => Some("a URL other than the registry's tarball"),
+        None => None,
+    };
+    match source {
+        None => vec![(key.to_string(), version.to_string())],
+        Some(from) => {
+            let mut out = vec![(key.to_string(), format!("{version}{FROM}{from}"))];
+            if installed != key {
+                out.push((installed.to_string(), version.to_string()));
+            }
+            out
+        }
+    }
+}
+
+/// The options a requirements file may hold that only shape how pip
+/// installs (no other source, nothing run): read and passed over.
+const PIP_PLAIN_OPTIONS: &[&str] = &[
+    "--hash",
+    "--require-hashes",
+    "--pre",
+    "--prefer-binary",
+    "--no-binary",
+    "--only-binary",
+    "--no-index",
+];
+
+/// The options that take a dependency from elsewhere than PyPI (an index,
+/// a folder of archives, another file's requirements, an editable source):
+/// each a source other than the registry.
+const PIP_SOURCE_OPTIONS: &[&str] = &[
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--trusted-host",
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+];
+
+/// A requirements file as pip's own parser reads it (`pip/_internal/req/
+/// req_file.py`): a line ending in `\` joined with the next, a comment a
+/// `#` at the start or after whitespace, each line an option or a
+/// requirement. Pinned requirements (`name==version`, `===`) are its
+/// dependencies; a source option (`--extra-index-url`, `-r`, `-e`, ...) and
+/// a direct reference (`name @ URL`) are sources other than the registry
+/// (`<option> from <value>`); an option afk does not know refuses the file.
+fn requirements(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut lines: Vec<String> = vec![];
+    let mut cur = String::new();
+    for raw in text.lines() {
+        match raw.strip_suffix('\\') {
+            Some(head) => cur.push_str(head),
+            None => {
+                cur.push_str(raw);
+                lines.push(std::mem::take(&mut cur));
+            }
+        }
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    let mut out = vec![];
+    for line in &lines {
+        // pip: `#` starts a comment at the line's start or after whitespace
+        let mut l = line.as_str();
+        if let Some(at) = l.char_indices().find_map(|(i, c)| {
+            (c == '#' && (i == 0 || l[..i].ends_with(char::is_whitespace))).then_some(i)
+        }) {
+            l = &l[..at];
+        }
+        let l = l.trim();
+        if l.is_empty() {
+            continue;
+        }
+        if l.starts_with('-') {
+            // the option's name (its value is the file's text: never shown)
+            let opt = l
+                .split(|c: char| c == '=' || c.is_whitespace())
+                .next()
+                .unwrap_or(l);
+            if let Some(known) = PIP_SOURCE_OPTIONS.iter().find(|o| **o == opt) {
+                out.push((known.to_string(), format!("an option{FROM}its {known}")));
+                continue;
+            }
+            if PIP_PLAIN_OPTIONS.contains(&opt) {
+                continue;
+            }
+            return Err(format!("an option pip reads that afk does not: {opt}"));
+        }
+        let l = l.split(';').next().unwrap_or("").trim();
+        let l = l.split(" --").next().unwrap_or("").trim();
+        // a direct reference: `name @ URL`
+        if let Some((name, _url)) =
+            (l.split_once(" @ ")).or_else(|| l.split_once('@').filter(|(_, u)| u.contains("://")))
+        {
+            let name = name.split('[').next().unwrap_or("").trim();
+            out.push((
+                pypi_name(name),
+                format!("a direct reference{FROM}a URL (name @ URL)"),
+            ));
+            continue;
+        }
+        let (name, version) = match l.split_once("===").or_else(|| l.split_once("==")) {
+            Some((n, v)) => (n, v.trim()),
+            None => continue,
+        };
+        let name = name.split('[').next().unwrap_or("").trim();
+        out.push((pypi_name(name), version.to_string()));
     }
     Ok(out)
 }
@@ -388,6 +548,8 @@ mod tests {
                 Lockfile::Requirements,
                 req,
                 set(&[
+                    // an include is a source other than the registry
+                    ("-r", &["an option from its -r"]),
                     ("django", &["4.2.1"]),
                     ("requests", &["2.31.0"]),
                     ("zope-interface", &["6.0"]),
@@ -426,6 +588,124 @@ mod tests {
             ))
         );
         assert_eq!(Lockfile::of("src/Cargo.toml.orig"), None);
+    }
+
+    /// npm installs a `package-lock.json` entry by its `name`, from its
+    /// `resolved` (npm 11.19.1's `npm ci`, measured by the tenth attacker
+    /// round on loopback: `node_modules/lodash` with `"name": "evil-pkg"`
+    /// installs evil-pkg, a `resolved` of another version's tarball installs
+    /// that version, any URL installs from there): each is read as such.
+    #[test]
+    fn an_npm_entry_is_read_as_npm_installs_it() {
+        let lock = |entry: &str| {
+            format!(
+                r#"{{"lockfileVersion":3,"packages":{{"":{{"name":"app"}},"node_modules/lodash":{entry}}}}}"#
+            )
+        };
+        let reg = "https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz";
+        // (entry, what the gate reads)
+        let table: Vec<(String, Locked)> = vec![
+            // the registry's own tarball of that name and version
+            (
+                format!(r#"{{"version":"4.17.21","resolved":"{reg}","integrity":"sha512-x"}}"#),
+                set(&[("lodash", &["4.17.21"])]),
+            ),
+            // no resolved (npm fetches the registry's)
+            (r#"{"version":"4.17.21"}"#.into(), set(&[("lodash", &["4.17.21"])])),
+            // an alias: another package installed under lodash's name
+            (
+                r#"{"name":"evil-pkg","version":"1.0.0","resolved":"https://registry.npmjs.org/evil-pkg/-/evil-pkg-1.0.0.tgz"}"#.into(),
+                set(&[("evil-pkg", &["1.0.0"]), ("lodash", &["1.0.0 from an alias of another package"])]),
+            ),
+            // another version's tarball under this version
+            (
+                r#"{"version":"4.17.21","resolved":"https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz"}"#.into(),
+                set(&[("lodash", &["4.17.21 from another version's tarball"])]),
+            ),
+            // any other URL
+            (
+                r#"{"version":"4.17.21","resolved":"https://evil.example/l.tgz"}"#.into(),
+                set(&[("lodash", &["4.17.21 from a URL other than the registry's tarball"])]),
+            ),
+        ];
+        for (entry, want) in table {
+            assert_eq!(
+                parse(Lockfile::NpmLock, &lock(&entry)).unwrap(),
+                want,
+                "{entry}"
+            );
+        }
+        // a scoped package's tarball is named by its unscoped name
+        let scoped = r#"{"lockfileVersion":3,"packages":{"node_modules/@a/b":{"version":"1.0.0","resolved":"https://registry.npmjs.org/@a/b/-/b-1.0.0.tgz"}}}"#;
+        assert_eq!(
+            parse(Lockfile::NpmLock, scoped).unwrap(),
+            set(&[("@a/b", &["1.0.0"])])
+        );
+        // lockfileVersion 1 says an alias in its version
+        let v1 =
+            r#"{"lockfileVersion":1,"dependencies":{"lodash":{"version":"npm:evil-pkg@1.0.0"}}}"#;
+        assert_eq!(
+            parse(Lockfile::NpmLock, v1).unwrap(),
+            set(&[
+                ("evil-pkg", &["1.0.0"]),
+                ("lodash", &["1.0.0 from an alias of another package"])
+            ])
+        );
+    }
+
+    /// A requirements file as pip's own parser reads it
+    /// (`pip/_internal/req/req_file.py`: `join_lines`, `ignore_comments`,
+    /// `break_args_options`; the options its `SUPPORTED_OPTIONS` names):
+    /// continuation lines joined, options and direct references read as
+    /// sources other than PyPI, an option afk does not know refused.
+    #[test]
+    fn a_requirements_file_is_read_as_pip_reads_it() {
+        // (text, what the gate reads)
+        let table: Vec<(&str, Locked)> = vec![
+            // `evil-pkg\` and `==1.0.0` are one requirement
+            ("evil-pkg\\\n==1.0.0\n", set(&[("evil-pkg", &["1.0.0"])])),
+            (
+                "requests==2.31.0 # pinned\n",
+                set(&[("requests", &["2.31.0"])]),
+            ),
+            // a `#` inside a word is no comment
+            ("name==1.0#x\n", set(&[("name", &["1.0#x"])])),
+            (
+                "--extra-index-url https://evil.example/simple\nflask==3.0.0\n",
+                set(&[
+                    (
+                        "--extra-index-url",
+                        &["an option from its --extra-index-url"],
+                    ),
+                    ("flask", &["3.0.0"]),
+                ]),
+            ),
+            (
+                "-i=https://mirror.example/simple\n",
+                set(&[("-i", &["an option from its -i"])]),
+            ),
+            ("-r other.txt\n", set(&[("-r", &["an option from its -r"])])),
+            (
+                "evil @ https://evil.example/evil-1.0.tar.gz\n",
+                set(&[("evil", &["a direct reference from a URL (name @ URL)"])]),
+            ),
+            (
+                "Django==4.2.1 \\\n    --hash=sha256:abc\n",
+                set(&[("django", &["4.2.1"])]),
+            ),
+            ("--require-hashes\nflask>=2\n", set(&[])),
+        ];
+        for (text, want) in table {
+            assert_eq!(
+                parse(Lockfile::Requirements, text).unwrap(),
+                want,
+                "{text:?}"
+            );
+        }
+        assert!(
+            parse(Lockfile::Requirements, "--use-feature=truststore\n")
+                .is_err_and(|e| e.contains("--use-feature")),
+        );
     }
 
     #[test]

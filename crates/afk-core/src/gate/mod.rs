@@ -511,13 +511,35 @@ pub fn foreign_sources(
     kind: crate::gate::deps::Lockfile,
     moved: &[(String, crate::gate::deps::Moved)],
 ) -> Vec<Reason> {
-    use crate::gate::deps::Moved;
-    let Some(m) = kind.manifest() else {
-        return vec![];
-    };
+    use crate::gate::deps::{FROM, Lockfile, Moved};
     if policy.any_source {
         return vec![];
     }
+    // a lockfile read as its tool reads it says a version's other source
+    // (`<version> from <source>`: npm's alias or `resolved`, pip's options
+    // and direct references)
+    if matches!(kind, Lockfile::NpmLock | Lockfile::Requirements) {
+        let mut out = vec![];
+        for (name, mv) in moved {
+            let new: Vec<&String> = match mv {
+                Moved::Added(new) => new.iter().collect(),
+                Moved::Changed(old, new) => new.iter().filter(|v| !old.contains(v)).collect(),
+                Moved::Removed(_) => vec![],
+            };
+            if let Some(v) = new.iter().find(|v| v.contains(FROM)) {
+                out.push(Reason::Source {
+                    path: path.to_string(),
+                    ecosystem: kind.ecosystem(),
+                    name: name.clone(),
+                    why: v.to_string(),
+                });
+            }
+        }
+        return out;
+    }
+    let Some(m) = kind.manifest() else {
+        return vec![];
+    };
     let mut out = vec![];
     for (name, mv) in moved {
         let new: Vec<&String> = match mv {
