@@ -123,11 +123,12 @@ pub fn keep_turn_start(
         log_from,
         gate,
     };
-    if let Err(e) = afk_host::private_files::private_dir(run_dir) {
+    // the run's folder as recorded: never made here (a folder afk did not
+    // make is nobody's to create); poll makes a new run's first
+    if !run_dir.is_dir() {
         crate::log::warn(&format!(
-            "cannot keep the turn's start in {}: {}",
-            run_dir.display(),
-            afk_host::os_words(&e)
+            "cannot keep the turn's start in {}: no such folder",
+            run_dir.display()
         ));
         return;
     }

@@ -364,9 +364,17 @@ fn start(
 ) -> Result<crate::types::RunnerHandle> {
     let cfg = t.config();
     let gate = book.gate_for(&cfg.budget, &w.repo);
-    // a dry run writes nothing: no run folder either
+    // a dry run writes nothing: no run folder either. A real one makes the
+    // new run's folder (afk's own, under its state) for the turn's start
     if t.tense() == crate::edges::Tense::Did {
-        crate::run_files::keep_turn_start(run_dir, 1, gate);
+        match afk_host::private_files::private_dir(run_dir) {
+            Ok(()) => crate::run_files::keep_turn_start(run_dir, 1, gate),
+            Err(e) => crate::log::warn(&format!(
+                "cannot make the run's folder {}: {}",
+                run_dir.display(),
+                afk_host::os_words(&e)
+            )),
+        }
     }
     t.runner.start(&Turn {
         run_id: TurnOf::Run(run_id),

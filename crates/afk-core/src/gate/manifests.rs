@@ -49,7 +49,9 @@ impl Manifest {
             "package.json" => Some(Manifest::PackageJson),
             "pyproject.toml" => Some(Manifest::Pyproject),
             "Cargo.toml" => Some(Manifest::CargoToml),
-            "go.mod" => Some(Manifest::GoMod),
+            // go.work's `replace` is go.mod's (its `use` blocks name the
+            // workspace's own modules): read the same way
+            "go.mod" | "go.work" => Some(Manifest::GoMod),
             _ => None,
         }
     }
@@ -231,6 +233,33 @@ fn pyproject(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> 
         };
         for (g, list) in groups {
             pep508(list, &format!("dependency-groups.{g}"), add)?;
+        }
+    }
+    // uv's `[tool.uv.sources]`: where uv takes a dependency from instead of
+    // the index (a git URL, a URL, a path, another index, the workspace)
+    if let Some(sources) = t
+        .get("tool")
+        .and_then(|t| t.get("uv"))
+        .and_then(|u| u.get("sources"))
+    {
+        let Some(sources) = sources.as_table() else {
+            return Err("tool.uv.sources is not a table".into());
+        };
+        for (name, v) in sources {
+            let tables: Vec<&toml::Table> = match v {
+                toml::Value::Table(t) => vec![t],
+                toml::Value::Array(items) => {
+                    items.iter().filter_map(toml::Value::as_table).collect()
+                }
+                _ => {
+                    return Err(format!(
+                        "tool.uv.sources.{name} is neither a table nor a list"
+                    ));
+                }
+            };
+            for t in tables {
+                add(&pypi_name(name), &table_spec(t));
+            }
         }
     }
     if let Some(poetry) = t.get("tool").and_then(|t| t.get("poetry")) {
@@ -417,13 +446,22 @@ fn go_mod(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> {
                     });
                     continue;
                 }
+                // another block (go.work's `use`, `exclude`, `retract`,
+                // `godebug`, `tool`): no dependency's source, passed over
+                (_, "(") => {
+                    block = Some("other");
+                    continue;
+                }
                 ("require", r) => go_line("require", r, add)?,
                 ("replace", r) => go_line("replace", r, add)?,
                 _ => {}
             }
             continue;
         }
-        go_line(block.unwrap_or("require"), l, add)?;
+        match block.unwrap_or("require") {
+            "other" => {}
+            verb => go_line(verb, l, add)?,
+        }
     }
     Ok(())
 }
@@ -579,7 +617,8 @@ fn npm_source(path: &str, spec: &str) -> Option<String> {
     None
 }
 
-/// A table specifier's source (`git=…`, `url=…`, `path=…`).
+/// A table specifier's source (`git=…`, `url=…`, `path=…`, uv's
+/// `index=…`).
 fn table_source(path: &str, spec: &str) -> Option<String> {
     for part in spec.split(", ") {
         let Some((k, v)) = part.split_once('=') else {
@@ -588,6 +627,7 @@ fn table_source(path: &str, spec: &str) -> Option<String> {
         match k.trim() {
             "git" => return Some("a git URL".into()),
             "url" => return Some("a URL to an archive".into()),
+            "index" => return Some("another index".into()),
             "path" if outside(path, v.trim().trim_matches('"')) => {
                 return Some("a path outside the repository".into());
             }

@@ -332,3 +332,52 @@ fn a_cargo_or_go_dependency_from_anywhere_but_the_registry_is_named_with_why() {
         ),
     ]);
 }
+
+/// The files that move a dependency to another source beside its manifest
+/// (the tenth attacker round's, each pushed before with no line): go.work's
+/// `replace` (read as go.mod's: `go help work`), uv's `[tool.uv.sources]`
+/// (docs.astral.sh/uv, "Dependency sources": git, url, path, index,
+/// workspace). Cargo's `.cargo/config.toml` is a hidden path: protected by
+/// the gate's closed-by-default rule before it is read.
+#[test]
+fn go_work_and_uv_sources_move_a_dependency_and_are_read() {
+    assert_eq!(Manifest::of("go.work"), Some(Manifest::GoMod));
+    let work = "go 1.22\n\nuse (\n\t./a\n\t./b\n)\n\nreplace golang.org/x/crypto => github.com/evil/crypto v0.1.0\n";
+    let got = specs(Manifest::GoMod, work);
+    assert_eq!(
+        got,
+        vec![one(
+            "golang.org/x/crypto",
+            "replaced by github.com/evil/crypto v0.1.0"
+        )]
+    );
+    assert!(
+        foreign_source(
+            Manifest::GoMod,
+            "go.work",
+            "golang.org/x/crypto",
+            &got[0].1[0]
+        )
+        .is_some()
+    );
+    let uv = "[project]\nname = \"app\"\ndependencies = [\"httpx>=0.27\"]\n\n[tool.uv.sources]\nhttpx = { git = \"https://evil.example/httpx\" }\nlocal = { workspace = true }\nmine = { path = \"packages/mine\" }\nfrom-index = { index = \"evil\" }\n";
+    let got = specs(Manifest::Pyproject, uv);
+    let of = |name: &str| {
+        got.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.clone())
+            .unwrap()
+    };
+    // (name, refused)
+    for (name, refused) in [
+        ("httpx", true),
+        ("local", false),
+        ("mine", false),
+        ("from-index", true),
+    ] {
+        let any = of(name).iter().any(|spec| {
+            foreign_source(Manifest::Pyproject, "pyproject.toml", name, spec).is_some()
+        });
+        assert_eq!(any, refused, "{name}: {:?}", of(name));
+    }
+}
