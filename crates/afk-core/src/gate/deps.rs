@@ -405,6 +405,19 @@ pub enum Moved {
     Removed(Vec<String>),
 }
 
+impl Moved {
+    /// The versions (or specifiers) new with this move: every one of an
+    /// added name, those a changed one did not have before, none of a
+    /// removed one.
+    pub fn new_versions(&self) -> Vec<&String> {
+        match self {
+            Moved::Added(new) => new.iter().collect(),
+            Moved::Changed(old, new) => new.iter().filter(|v| !old.contains(v)).collect(),
+            Moved::Removed(_) => vec![],
+        }
+    }
+}
+
 /// What moved between two reads of one lockfile, by name; a name whose set
 /// of versions is the same moved nothing.
 pub fn diff(before: &Locked, after: &Locked) -> Vec<(String, Moved)> {

@@ -476,14 +476,9 @@ pub fn new_deps(
     kind: crate::gate::deps::Lockfile,
     moved: &[(String, crate::gate::deps::Moved)],
 ) -> Vec<NewDep> {
-    use crate::gate::deps::Moved;
     let mut out = vec![];
     for (name, m) in moved {
-        let new: Vec<&String> = match m {
-            Moved::Added(new) => new.iter().collect(),
-            Moved::Changed(old, new) => new.iter().filter(|v| !old.contains(v)).collect(),
-            Moved::Removed(_) => vec![],
-        };
+        let new = m.new_versions();
         // a manifest's specifier is checked where it names one version
         let new: Vec<String> = match kind.manifest() {
             Some(m) => new
@@ -502,16 +497,17 @@ pub fn new_deps(
     out
 }
 
-/// The dependencies that moved in manifest `path` whose new specifier
-/// takes them from somewhere other than the ecosystem's registry, as
-/// reasons (none with `dependency_sources = "any"`, none for a lockfile).
+/// The dependencies that moved in manifest or lockfile `path` whose new
+/// specifier or version takes them from somewhere other than the
+/// ecosystem's registry, as reasons (none with `dependency_sources =
+/// "any"`; of the lockfiles, those read to their sources: npm's and pip's).
 pub fn foreign_sources(
     policy: &Policy,
     path: &str,
     kind: crate::gate::deps::Lockfile,
     moved: &[(String, crate::gate::deps::Moved)],
 ) -> Vec<Reason> {
-    use crate::gate::deps::{FROM, Lockfile, Moved};
+    use crate::gate::deps::{FROM, Lockfile};
     if policy.any_source {
         return vec![];
     }
@@ -521,11 +517,7 @@ pub fn foreign_sources(
     if matches!(kind, Lockfile::NpmLock | Lockfile::Requirements) {
         let mut out = vec![];
         for (name, mv) in moved {
-            let new: Vec<&String> = match mv {
-                Moved::Added(new) => new.iter().collect(),
-                Moved::Changed(old, new) => new.iter().filter(|v| !old.contains(v)).collect(),
-                Moved::Removed(_) => vec![],
-            };
+            let new = mv.new_versions();
             if let Some(v) = new.iter().find(|v| v.contains(FROM)) {
                 out.push(Reason::Source {
                     path: path.to_string(),
@@ -542,11 +534,7 @@ pub fn foreign_sources(
     };
     let mut out = vec![];
     for (name, mv) in moved {
-        let new: Vec<&String> = match mv {
-            Moved::Added(new) => new.iter().collect(),
-            Moved::Changed(old, new) => new.iter().filter(|v| !old.contains(v)).collect(),
-            Moved::Removed(_) => vec![],
-        };
+        let new = mv.new_versions();
         if let Some(why) = new
             .iter()
             .find_map(|spec| crate::gate::manifests::foreign_source(m, path, name, spec))
