@@ -2486,6 +2486,42 @@ fn with_gate_draft_the_runs_pr_is_opened_as_a_draft_once_on_each_forge() {
     }
 }
 
+/// Gitea answers `mergeable: false` for every work-in-progress PR, afk's
+/// own `WIP: ` drafts among them: with green CI that is no conflict, so no
+/// branch update and no conflict turn, only the wait for a person's merge.
+#[test]
+fn a_gitea_draft_s_false_mergeable_is_no_conflict() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = setup(
+            &format!("printf 'x\\n' > x.txt\n{COMMIT}"),
+            "[gate]\ndraft = true\n",
+        );
+        let (code, r, err) = run_once(&sb, &afk);
+        assert_eq!(code, 0, "{r} {err}");
+        let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+        let pr = &prs[0];
+        assert!(pr["title"].as_str().unwrap().starts_with("WIP: "), "{pr}");
+        assert_eq!(pr["mergeable"], false, "as Gitea answers a WIP PR: {pr}");
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        sb.clear_requests();
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{r} {err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("awaiting-merge".into())),
+            "{r}"
+        );
+        let updated = sb
+            .requests()
+            .iter()
+            .any(|q| q["path"].as_str().unwrap_or("").ends_with("/update"));
+        assert!(
+            !updated,
+            "no branch update asked of a PR that does not conflict"
+        );
+    });
+}
+
 #[test]
 fn the_pr_body_lists_the_runs_dependency_changes_and_a_lockfile_afk_cannot_read_refuses_the_turn() {
     // turn 1 leaves a lockfile that is not JSON: not forwarded (the gate

@@ -50,6 +50,30 @@ pub struct Gitea {
     pub rest: Rest,
 }
 
+/// The work-in-progress title prefixes Gitea ships (`[repository.pull-request]
+/// WORK_IN_PROGRESS_PREFIXES`: `WIP:`, `[WIP]`; some releases add `Draft:`
+/// and `(Draft)`), upper-cased as Gitea compares them.
+const WIP_PREFIXES: [&str; 4] = ["WIP:", "[WIP]", "DRAFT:", "(DRAFT)"];
+
+/// Whether Gitea counts `title` as a work-in-progress PR's: a prefix of
+/// [`WIP_PREFIXES`] at its start, compared upper-cased
+/// (`HasWorkInProgressPrefix` in Gitea's `models/issues/pull.go`).
+fn is_work_in_progress(title: &str) -> bool {
+    let upper = title.to_uppercase();
+    WIP_PREFIXES.iter().any(|p| upper.starts_with(p))
+}
+
+/// Gitea's `mergeable` as afk reads it: Gitea's `Mergeable()` is `false`
+/// for every work-in-progress PR, so on one that `false` says nothing of a
+/// conflict and is read as not known (`None`, asked again later), never as
+/// a conflict (docs/fidelity/gitea.md).
+fn read_mergeable(mut p: PullRequest) -> PullRequest {
+    if p.mergeable == Some(false) && is_work_in_progress(&p.title) {
+        p.mergeable = None;
+    }
+    p
+}
+
 impl Gitea {
     pub fn new(http: Http) -> Gitea {
         Gitea {
@@ -139,7 +163,12 @@ impl ForgeReads for Gitea {
 
     /// Open pull requests of a repo, every page.
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
-        self.rest.open_pulls(repo)
+        Ok(self
+            .rest
+            .open_pulls(repo)?
+            .into_iter()
+            .map(read_mergeable)
+            .collect())
     }
 
     /// The most recently updated closed (or merged) pull requests: one page.
@@ -155,7 +184,7 @@ impl ForgeReads for Gitea {
     }
 
     fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest> {
-        self.rest.pull(repo, number)
+        self.rest.pull(repo, number).map(read_mergeable)
     }
 
     /// The combined status of a commit (its latest status per context).
@@ -366,6 +395,30 @@ mod tests {
         assert_eq!(rp("acme/api"), "acme/api");
         assert_eq!(rp("x/.."), "x/..");
         assert_eq!(rp("a b/c?d"), "a%20b/c%3Fd");
+    }
+
+    #[test]
+    fn a_work_in_progress_prs_false_mergeable_is_not_known() {
+        // (title, mergeable as Gitea answers it, as afk reads it)
+        let table = [
+            ("WIP: fix the parser", Some(false), None),
+            ("wip: fix the parser", Some(false), None),
+            ("[WIP] fix the parser", Some(false), None),
+            ("Draft: fix the parser", Some(false), None),
+            ("(draft) fix the parser", Some(false), None),
+            ("fix the parser", Some(false), Some(false)),
+            ("fix the WIP: parser", Some(false), Some(false)),
+            ("WIP: fix the parser", Some(true), Some(true)),
+            ("WIPE the cache", Some(false), Some(false)),
+        ];
+        for (title, answered, read) in table {
+            let p = PullRequest {
+                title: title.into(),
+                mergeable: answered,
+                ..PullRequest::default()
+            };
+            assert_eq!(read_mergeable(p).mergeable, read, "{title}");
+        }
     }
 
     #[test]

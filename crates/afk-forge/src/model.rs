@@ -183,6 +183,9 @@ pub struct Branch {
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub struct PullRequest {
     pub number: PrNumber,
+    /// Its title: Gitea's `mergeable` depends on it (see [`PullRequest::mergeable`]).
+    #[serde(default)]
+    pub title: String,
     #[serde(default)]
     pub state: State,
     #[serde(default)]
@@ -206,8 +209,9 @@ pub struct PullRequest {
     /// Whether the forge can merge it as it stands: `None` when the forge
     /// did not say (GitHub's `null` while it is still computing, or a list
     /// that does not carry it): ask again later, never read it as `false`.
-    /// Gitea answers `false` while it is still checking (and for a
-    /// work-in-progress PR), too.
+    /// Gitea answers `false` while it is still checking, and for every
+    /// work-in-progress PR (its adapter reads that `false` as `None`:
+    /// docs/fidelity/gitea.md).
     #[serde(default)]
     pub mergeable: Option<bool>,
 }

@@ -51,6 +51,8 @@ impl AzureDevops {
             }),
         };
         Ok(PullRequest {
+            // only Gitea's `mergeable` reads a title
+            title: String::new(),
             number: PrNumber(p.pull_request_id),
             state: if open { State::Open } else { State::Closed },
             merged,

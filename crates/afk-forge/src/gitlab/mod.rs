@@ -255,6 +255,8 @@ impl WireMr {
             .filter(|s| !s.is_empty())
             .or(self.squash_commit_sha.filter(|s| !s.is_empty()));
         PullRequest {
+            // only Gitea's `mergeable` reads a title
+            title: String::new(),
             number: PrNumber(self.iid),
             state: state_of(&self.state),
             merged,

@@ -67,14 +67,25 @@ fn repo_ref(full: &str, id: i64) -> Value {
     json!({"id": id, "name": name, "full_name": full, "owner": user(owner), "fork": false, "private": false})
 }
 
+/// Whether Gitea counts a PR titled `title` as work in progress: one of its
+/// default `WORK_IN_PROGRESS_PREFIXES` at the start, compared upper-cased.
+fn work_in_progress(title: &str) -> bool {
+    let upper = title.to_uppercase();
+    ["WIP:", "[WIP]"].iter().any(|p| upper.starts_with(p))
+}
+
 pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
     let (base, full) = (&f.base, &repo.full_name);
     let head = i.head.clone().unwrap_or_default();
     let sha = f.head_sha(full, i);
     let base_sha = git::head(&f.git_dir(full), &i.base).unwrap_or_default();
     let issue = issue(f, repo, i);
-    // Gitea says false while it is still checking (it has no null)
-    let mergeable = !i.merged && i.state == "open" && f.mergeable(full, i.number) == Some(true);
+    // Gitea says false while it is still checking (it has no null), and for
+    // every work-in-progress PR (`Mergeable()` in models/issues/pull.go)
+    let mergeable = !i.merged
+        && i.state == "open"
+        && f.mergeable(full, i.number) == Some(true)
+        && !work_in_progress(&i.title);
     json!({
         "id": i.id, "number": i.number, "title": i.title, "body": i.body, "state": i.state,
         "user": user(&i.author), "labels": issue["labels"], "milestone": null, "assignee": null,
