@@ -751,6 +751,28 @@ mod conflicts {
     }
 }
 
+/// Gitea Actions posts `skipped` for a job it skipped, and Gitea counts a
+/// required context so reported as passed: a listed context that was
+/// skipped never leaves the PR waiting.
+#[test]
+fn a_gitea_listed_context_whose_job_was_skipped_has_passed() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = setup("ci_contexts = [\"ci/build\", \"ci/docs\"]");
+        afk.watch();
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        sb.status("acme/api", "afk/issue-1", "ci/docs", "skipped");
+        let (_, st) = sb.api(&sb.dialect.combined_status_path("acme/api", &head(&sb)));
+        assert_eq!(st["state"], "success", "Gitea's combined state: {st}");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("awaiting-merge".into())),
+            "{r}"
+        );
+    });
+}
+
 #[test]
 fn github_s_null_mergeable_is_asked_again_never_read_as_false() {
     with_dialect(Dialect::Github, || {

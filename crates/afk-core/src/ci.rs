@@ -50,9 +50,13 @@ impl Verdict {
     }
 }
 
+/// A status's state as a verdict. `skipped` (Gitea Actions' state for a job
+/// it skipped, ranked above `success` in Gitea's combined state, and a
+/// required context counts it as passed there) succeeds; `warning` and any
+/// state afk does not know wait.
 fn state_checks(state: &str) -> Checks {
     match state {
-        "success" => Checks::Success,
+        "success" | "skipped" => Checks::Success,
         "failure" | "error" => Checks::Failure,
         _ => Checks::Pending,
     }
@@ -316,6 +320,19 @@ mod tests {
                 "pending",
                 vec![st("ci", "warning", None)],
                 Checks::Pending,
+            ),
+            // Gitea Actions' skipped job: passed, as Gitea counts it
+            (
+                req(&["ci", "docs"]),
+                "success",
+                vec![st("ci", "success", None), st("docs", "skipped", None)],
+                Checks::Success,
+            ),
+            (
+                req(&[]),
+                "skipped",
+                vec![st("docs", "skipped", None)],
+                Checks::Success,
             ),
         ];
         for (i, (required, combined, statuses, want)) in cases.into_iter().enumerate() {

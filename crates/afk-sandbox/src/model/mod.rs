@@ -128,8 +128,12 @@ pub(super) struct Status {
     pub(super) updated_at: String,
 }
 
-/// The states a commit status can be in.
-const STATUS_STATES: &[&str] = &["pending", "success", "error", "failure", "warning"];
+/// The states a commit status can be in: Gitea's set
+/// (modules/structs/commit_status.go), `skipped` being what Gitea Actions
+/// posts for a job it skipped; GitHub's is the first four.
+const STATUS_STATES: &[&str] = &[
+    "pending", "success", "error", "failure", "warning", "skipped",
+];
 
 /// Everything the sandbox holds: the forge model, and the test machinery's
 /// state beside it (request log, faults, webhooks received, agent threads).

@@ -5,7 +5,7 @@
 
 use crate::TS;
 use crate::git;
-use crate::model::{Comment, Forge, Issue, LabelEvent, Rename, Repo, Status, combined_state};
+use crate::model::{Comment, Forge, Issue, LabelEvent, Rename, Repo, Status};
 use serde_json::{Value, json};
 
 /// A user; the id is derived from the login so it is stable.
@@ -165,6 +165,21 @@ pub(crate) fn status(base: &str, repo: &str, sha: &str, s: &Status) -> Value {
 }
 
 /// The combined status of a commit: the latest status per context.
+/// Gitea's combined state: the worst of the latest statuses by its own
+/// ranking (`CalcCommitStatus`, models/git/commit_status.go, over
+/// `commitStatusPriorities` in modules/structs/commit_status.go): `error`,
+/// `failure`, `warning`, `pending`, `success`, then `skipped` (above
+/// success: every job skipped is `skipped`, skipped beside success is
+/// `success`). A state it does not know ranks as pending here.
+fn gitea_combined_state(latest: &[&Status]) -> &'static str {
+    const RANKED: [&str; 6] = [
+        "error", "failure", "warning", "pending", "success", "skipped",
+    ];
+    let rank = |s: &str| RANKED.iter().position(|r| *r == s).unwrap_or(3);
+    let worst = latest.iter().map(|s| rank(&s.state)).min().unwrap_or(3);
+    RANKED[worst]
+}
+
 pub(super) fn combined(f: &Forge, repo: &str, sha: &str) -> Value {
     let base = &f.base;
     let latest = f.latest_statuses(repo, sha);
@@ -176,7 +191,7 @@ pub(super) fn combined(f: &Forge, repo: &str, sha: &str) -> Value {
         return json!({"state": "", "sha": "", "total_count": 0, "statuses": null,
                       "repository": null, "commit_url": "", "url": ""});
     }
-    let state = combined_state(&latest);
+    let state = gitea_combined_state(&latest);
     let statuses: Vec<Value> = latest.iter().map(|s| status(base, repo, sha, s)).collect();
     json!({"state": state, "sha": sha, "total_count": latest.len(), "statuses": statuses,
            "url": format!("{base}/api/v1/repos/{repo}/commits/{sha}/status"),
