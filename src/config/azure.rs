@@ -82,6 +82,7 @@ impl Config {
             // a tick's: the binary's edges hand in the state file's
             repo_ids: None,
             votes_seen: None,
+            labels: self.labels().iter().map(|(l, _)| l.to_string()).collect(),
         }
     }
 

@@ -146,7 +146,7 @@ fn build_app(
         h.set_cache(cache);
     }
     h.set_refresher(app.clone());
-    Ok(make(h, app, c.poll.allowlist.clone()))
+    Ok(make(h, app, c.poll.allowlist.clone(), &c.forge_setup()))
 }
 
 /// The app of `forge.app_id`: its key read once per tick (refused when

@@ -399,6 +399,69 @@ fn a_run_that_succeeds_closes_its_issue_as_completed() {
     );
 }
 
+/// GitHub compares label names without case: a repository whose labels
+/// are spelled `Ready-For-Agent` and `Agent-In-Progress` is afk's
+/// `ready-for-agent` and `agent-in-progress`. The issue armed in GitHub's
+/// spelling is dispatched, the in-progress label GitHub attached in its own
+/// spelling is afk's (no "removed by a person", no stop), and `init
+/// --create-labels` creates only what the repository lacks.
+#[test]
+fn label_names_in_another_case_are_afks_own_on_github() {
+    let mut issue = ready(1, "alice");
+    issue["labels"] = json!(["Ready-For-Agent"]);
+    let mut seeded = repo("acme/api", json!([issue]));
+    seeded["labels"] = json!(["Ready-For-Agent", "Agent-In-Progress", "bug"]);
+    let sb = github(json!({ "repos": [seeded] }));
+    let afk = Afk::agent(&sb, "pr", "", "");
+    let out = afk
+        .cmd()
+        .args(["init", "--create-labels"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Vec<Value> = sb
+        .writes()
+        .into_iter()
+        .map(|w| w["body"]["name"].clone())
+        .collect();
+    assert_eq!(
+        created,
+        vec![json!("ready-for-human"), json!("agent-paused")]
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        r["dispatched"][0]["run_id"], 1,
+        "armed in GitHub's spelling: {r}"
+    );
+    afk.wait_agent(1);
+    let (_, issue) = sb.api(&sb.dialect.issue_path("acme/api", 1));
+    let names: Vec<&str> = issue["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"Agent-In-Progress"),
+        "GitHub attached its own spelling: {names:?}"
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let (action, reason) = action_of(&r, 1);
+    assert_ne!(action, "abandon", "{r}");
+    assert_ne!(reason.as_deref(), Some("stopped"), "{r}");
+    let (_, issue) = sb.api(&sb.dialect.issue_path("acme/api", 1));
+    assert!(
+        issue["labels"].to_string().contains("Agent-In-Progress"),
+        "kept: {issue}"
+    );
+}
+
 #[test]
 fn init_creates_labels_by_name_and_doctor_checks_the_token_and_limit() {
     let sb = github(json!({"repos": [{"name": "acme/api", "labels": ["bug"]}]}));

@@ -220,6 +220,10 @@ pub struct Github {
     /// the GitHub App afk runs as, and the allowlist doctor checks against
     /// its installation; None: a person's token
     app: Option<(std::sync::Arc<super::app::App>, Vec<RepoName>)>,
+    /// afk's labels in the config's spelling: GitHub compares label names
+    /// without case, so each name read is answered in afk's
+    /// (`model::spelled`)
+    labels: Vec<String>,
 }
 
 /// GitHub's list has no `merged`: `merged_at` says it.
@@ -251,7 +255,15 @@ impl Github {
         Github {
             rest: Rest::new(http),
             app: None,
+            labels: vec![],
         }
+    }
+
+    /// The same, answering label names in the spelling of `labels` (afk's
+    /// own, the config's) where GitHub's differs only in case.
+    pub fn spelling(mut self, labels: Vec<String>) -> Github {
+        self.labels = labels;
+        self
     }
 
     /// GitHub as a GitHub App's installation: afk is `<slug>[bot]`.
@@ -263,6 +275,7 @@ impl Github {
         Github {
             rest: Rest::new(http),
             app: Some((app, allowlist)),
+            labels: vec![],
         }
     }
 }
@@ -314,17 +327,31 @@ impl ForgeReads for Github {
 
     /// Open issues carrying `label`, every page; pull requests (a
     /// `pull_request` key) are dropped and the label re-checked.
+    /// GitHub's `labels=` filter matches without case, as its labels do.
     fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
-        self.rest.issues_labelled(repo, label, "")
+        let all: Vec<Issue> = self.rest.http.get_all(&format!(
+            "/repos/{}/issues?state=open&labels={}",
+            rp(repo),
+            enc(label)
+        ))?;
+        let all = all.into_iter().map(|i| i.spelled(&self.labels)).collect();
+        Ok(crate::model::open_issues_with(all, label))
     }
 
     fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
-        self.rest.issue(repo, number)
+        Ok(self.rest.issue(repo, number)?.spelled(&self.labels))
     }
 
     fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         let wire: Vec<WireEvent> = self.rest.timeline(repo, number)?;
-        Ok(wire.into_iter().map(WireEvent::into_event).collect())
+        Ok(wire
+            .into_iter()
+            .map(WireEvent::into_event)
+            .map(|mut e| {
+                e.label = e.label.map(|l| spelled(l, &self.labels));
+                e
+            })
+            .collect())
     }
 
     fn is_public(&self, repo: &RepoName) -> Result<bool> {
@@ -359,7 +386,11 @@ impl ForgeReads for Github {
     }
 
     fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
-        self.rest.repo_labels(repo)
+        let mut all = self.rest.repo_labels(repo)?;
+        for l in &mut all {
+            l.name = spelled(std::mem::take(&mut l.name), &self.labels);
+        }
+        Ok(all)
     }
 
     fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>> {

@@ -124,7 +124,29 @@ pub fn open_issues_with(all: Vec<Issue>, label: &str) -> Vec<Issue> {
         .collect()
 }
 
+/// A label's name in afk's own spelling, on a forge that compares label
+/// names without case (GitHub: a repository cannot hold `bug` and `Bug`, and
+/// adding `bug` attaches the `Bug` it has, in its own spelling): the name of
+/// `ours` (the config's labels) it equals without case, else as it came.
+/// Every name afk reads passes here on such a forge, so the rest of afk
+/// compares names exactly (docs/fidelity/github.md).
+pub fn spelled(name: String, ours: &[String]) -> String {
+    let folded = name.to_lowercase();
+    match ours.iter().find(|o| o.to_lowercase() == folded) {
+        Some(o) => o.clone(),
+        None => name,
+    }
+}
+
 impl Issue {
+    /// Its label names in afk's spelling ([`spelled`]).
+    pub fn spelled(mut self, ours: &[String]) -> Issue {
+        for l in &mut self.labels {
+            l.name = spelled(std::mem::take(&mut l.name), ours);
+        }
+        self
+    }
+
     pub fn has_label(&self, name: &str) -> bool {
         self.labels.iter().any(|l| l.name == name)
     }
@@ -320,5 +342,30 @@ impl Target {
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.number())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_name_that_differs_only_in_case_is_spelled_as_afks() {
+        let ours = vec![
+            "ready-for-agent".to_string(),
+            "agent-in-progress".to_string(),
+        ];
+        // (as the forge answered, as afk reads it)
+        let table = [
+            ("Ready-For-Agent", "ready-for-agent"),
+            ("AGENT-IN-PROGRESS", "agent-in-progress"),
+            ("ready-for-agent", "ready-for-agent"),
+            ("Bug", "Bug"),
+            ("ready-for-agents", "ready-for-agents"),
+        ];
+        for (answered, read) in table {
+            assert_eq!(spelled(answered.into(), &ours), read, "{answered}");
+        }
+        assert_eq!(spelled("Ready-For-Agent".into(), &[]), "Ready-For-Agent");
     }
 }

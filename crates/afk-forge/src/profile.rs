@@ -40,12 +40,14 @@ pub type MakeForge = fn(Http) -> Box<dyn Forge>;
 pub use crate::setup::Setup;
 
 /// The forge of a kind that needs more of the config than its client
-/// ([`Setup`]: Azure DevOps' identity service, work-item types, area paths).
+/// ([`Setup`]: Azure DevOps' identity service, work-item types, area paths;
+/// afk's label names, which GitHub answers in afk's spelling).
 pub type MakeSetupForge = fn(Http, &Setup) -> Box<dyn Forge>;
 
 /// The forge of a kind as an app's installation: the client (its token
-/// fetched by the first request), the app, the repositories it may touch.
-pub type MakeAppForge = fn(Http, Arc<App>, Vec<RepoName>) -> Box<dyn Forge>;
+/// fetched by the first request), the app, the repositories it may touch,
+/// and the config's [`Setup`].
+pub type MakeAppForge = fn(Http, Arc<App>, Vec<RepoName>, &Setup) -> Box<dyn Forge>;
 
 /// What one kind of forge is, as the binary needs to know it.
 #[derive(Debug, Clone, Copy)]
@@ -210,9 +212,13 @@ const GITHUB: Profile = Profile {
     root_key: "forge.kind = github: api.github.com",
     api: GITHUB_API,
     forge: |http| Box::new(crate::github::Github::new(http)),
-    forge_with: None,
-    app: Some(|http, app, allowlist| {
-        Box::new(crate::github::Github::with_app(http, app, allowlist))
+    forge_with: Some(|http, setup| {
+        Box::new(crate::github::Github::new(http).spelling(setup.labels.clone()))
+    }),
+    app: Some(|http, app, allowlist, setup| {
+        Box::new(
+            crate::github::Github::with_app(http, app, allowlist).spelling(setup.labels.clone()),
+        )
     }),
     pr_segment: "pull",
     starter_url: "https://github.com",

@@ -33,6 +33,10 @@ pub struct Setup {
     /// the state file's, handed in with `repo_ids`; None outside a tick (a
     /// vote no system comment dates is then undated)
     pub votes_seen: Option<Arc<dyn VotesSeen>>,
+    /// afk's own labels in the config's spelling: a forge that compares
+    /// label names without case answers each in this spelling
+    /// (`model::spelled`)
+    pub labels: Vec<String>,
 }
 
 /// What the binary's edges hand a tick's forge to keep between ticks: the
