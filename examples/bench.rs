@@ -44,7 +44,7 @@
 //!   first byte and each streamed event's delay (examples/bench/gateway.rs).
 //! - telemetry: making, encoding and exporting 10,000 spans to the sandbox's
 //!   OTLP receiver on loopback, in the keeper's batches of 512: ms per span
-//!   (SPEC 10.3.13; examples/bench/telemetry.rs).
+//!   (examples/bench/telemetry.rs).
 
 #[path = "bench/agent_box.rs"]
 mod agent_box;
@@ -928,9 +928,9 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
 /// PR `pr`'s world on Azure DevOps, in its own words: build validation
 /// (`CI`: approved, or running where the run waits for CI) and the merge
 /// computed; alice's approving vote, and her thread on the PR resolved (an
-/// active thread of a trusted person is an ask there, SPEC 2.2.20); with
-/// `untrusted`, mallory's vote "waiting for author" and her active thread on
-/// `fix.txt`, which afk does not take (she is no collaborator).
+/// active thread of a trusted person is an ask there); with `untrusted`,
+/// mallory's vote "waiting for author" and her active thread on `fix.txt`,
+/// which afk does not take (she is no collaborator).
 fn azure_pr_world(
     admin: &dyn Fn(&str, &str, Option<Value>) -> Value,
     pr: u64,

@@ -39,7 +39,7 @@ pub fn book(t: &Tick) -> Result<Book> {
         });
     }
     let runs = t.store().runs_of_day(spend::day_of(now))?;
-    // each run's spend by the UTC day each of its turns started (SPEC 4.2.2)
+    // each run's spend by the UTC day each of its turns started
     let mut entries = vec![];
     for r in &runs {
         let spend = current(t, r);
@@ -108,13 +108,13 @@ impl Book {
 
 /// What is left of `run`'s money limits as its corrective or continuation
 /// turn starts, under the run's own money limit `run_usd` (the config's, or
-/// the larger one a trusted `/afk budget` set, SPEC 4.2.4.4 D2), its spend
-/// so far `spend_usd` (as watch just read it), and the model gateway's gate
-/// of the turn (docs/runners.md#the-model-gateway-runnermodel); None
-/// without a money limit. The other runs of its day count with their
-/// stored figures, read through `store` (the worker's connection). The
-/// turn's start is kept with its gate (`run_files::keep_turn_start`), so an
-/// agent's own stop at what it was handed is read at its limit.
+/// the larger one a trusted `/afk budget` set), its spend so far
+/// `spend_usd` (as watch just read it), and the model gateway's gate of the
+/// turn (docs/runners.md#the-model-gateway-runnermodel); None without a
+/// money limit. The other runs of its day count with their stored figures,
+/// read through `store` (the worker's connection). The turn's start is kept
+/// with its gate (`run_files::keep_turn_start`), so an agent's own stop at
+/// what it was handed is read at its limit.
 pub fn left_under(
     t: &Tick,
     store: &Store,
@@ -124,7 +124,7 @@ pub fn left_under(
 ) -> Result<(Option<f64>, Option<Gate>)> {
     let now = t.now;
     let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(now);
-    // the turn counts toward the UTC day it starts (SPEC 4.2.2): a run's
+    // the turn counts toward the UTC day it starts: a run's
     // first day as always; a later day counts the run's turns started on it
     let later_day = spend::day_of(now) != spend::day_of(dispatched_at);
     let counted_at = if later_day { now } else { dispatched_at };
@@ -162,7 +162,7 @@ pub fn left_under(
 
 /// What of `run`'s spend `spend_usd` (before the turn starting at `at`)
 /// counts toward `at`'s UTC day: the spend of its turns started that day
-/// (SPEC 4.2.2, `Store::day_entries`), the turn about to start not yet.
+/// (`Store::day_entries`), the turn about to start not yet.
 fn spent_on_day(
     store: &Store,
     run: &Run,

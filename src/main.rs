@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     );
     let ran = commands::run(&session, &cli.command);
     // the spans this process made, once it has done its work; nothing it
-    // says changes the exit code (SPEC 10.3.10)
+    // says changes the exit code
     afk::spans::finish(session.state_file().as_deref());
     match ran {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),

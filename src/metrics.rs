@@ -135,7 +135,7 @@ pub fn spend_lines(
     use crate::core::spend;
     let day = spend::day_of(now);
     let runs = store.runs_of_day(day)?;
-    // each run's spend by the UTC day each of its turns started (SPEC 4.2.2)
+    // each run's spend by the UTC day each of its turns started
     let mut day_runs: Vec<spend::DayRun> = vec![];
     for r in &runs {
         day_runs.extend(store.day_entries(r, r.spend_usd, None, now)?);
@@ -196,7 +196,7 @@ pub fn state_lines(store: &Store) -> anyhow::Result<String> {
     for (s, n) in &g.in_flight {
         let _ = writeln!(o, "afk_runs_in_flight{{state=\"{s}\"}} {n}");
     }
-    // a run paused at a limit (SPEC 4.2.4.1)
+    // a run paused at a limit
     let _ = writeln!(o, "afk_runs_in_flight{{state=\"paused\"}} {}", g.paused);
     // all time and never decreasing: a counter, named as one
     o.push_str("# HELP afk_escalations_total Runs escalated to a person, by reason (all time).\n# TYPE afk_escalations_total counter\n");
@@ -221,9 +221,9 @@ pub fn state_lines(store: &Store) -> anyhow::Result<String> {
     Ok(o)
 }
 
-/// The counter `afk_pauses_total{limit}` (SPEC 4.2.6): runs paused at a
-/// budget limit, all time, one line per limit a run pauses at (0 when
-/// none did), from the stored count per limit's key.
+/// The counter `afk_pauses_total{limit}`: runs paused at a budget
+/// limit, all time, one line per limit a run pauses at (0 when none
+/// did), from the stored count per limit's key.
 pub fn pause_lines(pauses: &[(String, i64)]) -> String {
     use crate::core::run_state::Limit;
     let mut o = String::new();
@@ -342,7 +342,7 @@ pub fn pilot_lines(r: &crate::core::status::report::Report, window: Duration) ->
         ),
         (
             "afk_report_zero_touch_rate",
-            "Zero-touch merges over the merged runs with a verdict (SPEC 7.3).",
+            "Zero-touch merges (merged with no person's hand on them) over the merged runs with a verdict.",
             |f: &Figures| f.zero_touch.rate,
         ),
         (

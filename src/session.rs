@@ -155,7 +155,7 @@ impl Session {
         // is registered as it is read (a `Secret`)
         let _registered = config.secret_values();
         config.loaded_as = Some((path.clone(), paths.clone()));
-        // telemetry on (10.3): this process's exporter, nothing sent yet
+        // telemetry on: this process's exporter, nothing sent yet
         crate::spans::start(config.telemetry.as_ref(), self.dry_run);
         Ok(&self
             .loaded

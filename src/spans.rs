@@ -1,13 +1,12 @@
-//! The process's spans (SPEC 10.3; docs/telemetry.md): made where afk
-//! does the work they stand for, held by this process's one exporter
-//! (`telemetry`), sent once when the command has ended (`finish`, from
-//! main: after its report, its lock and its heartbeat). The run span and
-//! a late fact's go through the state file's outbox instead, in the
-//! transaction of what they record.
+//! The process's spans (docs/telemetry.md): made where afk does the work they
+//! stand for, held by this process's one exporter (`telemetry`), sent once
+//! when the command has ended (`finish`, from main: after its report, its
+//! lock and its heartbeat). The run span and a late fact's go through the
+//! state file's outbox instead, in the transaction of what they record.
 //!
 //! With telemetry off (the default) nothing here is made: `start` returns
 //! at once, every other function sees no process and returns, and no
-//! `OTEL_*` variable was read (the config resolves none, 10.3.1).
+//! `OTEL_*` variable was read (the config resolves none).
 
 use crate::store::Store;
 use crate::store::runs::Run;
@@ -108,7 +107,7 @@ fn unix_ns(t: OffsetDateTime) -> u64 {
     u64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
 }
 
-/// A tick's work on one run, as its span says it (10.3.7, `afk.poll` and
+/// A tick's work on one run, as its span says it (`afk.poll` and
 /// `afk.watch`).
 pub struct TickWork<'a> {
     pub kind: crate::types::TickKind,
@@ -187,12 +186,12 @@ pub fn ids(store: &Store) -> Option<(&'static str, [u8; 8])> {
     Some((instance(p, store)?, random::<8>()))
 }
 
-/// A turn that has ended, as the tick that first sees it says it (SPEC
-/// 10.3.6): its `invoke_agent` span into the outbox (its id fixed by the
-/// run and the turn, so made once however many ticks see the end), and,
-/// the first time, one `chat` span per model request the gateway metered
-/// for it. Every runner's turns alike: the metered record is the run
-/// folder's (a pod's is its gateway container's lines, mirrored there).
+/// A turn that has ended, as the tick that first sees it says it: its
+/// `invoke_agent` span into the outbox (its id fixed by the run and the
+/// turn, so made once however many ticks see the end), and, the first
+/// time, one `chat` span per model request the gateway metered for it.
+/// Every runner's turns alike: the metered record is the run folder's (a
+/// pod's is its gateway container's lines, mirrored there).
 pub fn turn_ended(
     store: &Store,
     cfg: &crate::config::Config,

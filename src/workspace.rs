@@ -105,7 +105,7 @@ pub fn auth_header(auth: GitAuth, token: &str) -> Option<String> {
     }
 }
 
-/// On Azure DevOps, git's credential as a header (SPEC 2.2.2, `Config::git_auth`),
+/// On Azure DevOps, git's credential as a header (`Config::git_auth`),
 /// handed to each git call as `http.<url>.extraHeader` in its environment.
 /// None on every other kind (askpass).
 pub fn git_header(cfg: &Config) -> Result<Option<afk_git::Credentials>> {
@@ -252,10 +252,10 @@ impl Checkouts for Real {
 }
 
 impl Real {
-    /// Line survival (SPEC 7.3) of the `due` runs merged into `repo`: its
-    /// default branch fetched once into afk's cache with afk's credential,
-    /// then each run counted there; one result per run, in order. Harvest's,
-    /// whatever the workspace mode: the cache is afk's own.
+    /// Line survival of the `due` runs merged into `repo`: its default
+    /// branch fetched once into afk's cache with afk's credential, then each
+    /// run counted there; one result per run, in order. Harvest's, whatever
+    /// the workspace mode: the cache is afk's own.
     pub fn survival(
         &self,
         forge: &dyn Forge,
@@ -269,9 +269,8 @@ impl Real {
         counted.with_context(|| format!("{repo}: line survival"))
     }
 
-    /// Harvest's revert proof on a forge whose diffs carry no text (SPEC 7,
-    /// Reverts): `repo`'s `branch` fetched into afk's cache with afk's
-    /// credential, once a tick.
+    /// Harvest's revert proof on a forge whose diffs carry no text: `repo`'s
+    /// `branch` fetched into afk's cache with afk's credential, once a tick.
     pub fn fetch_base(&self, forge: &dyn Forge, repo: &RepoName, branch: &str) -> Result<()> {
         let ws = self.open(forge)?;
         let url = self.remote(forge, repo)?;
@@ -298,7 +297,7 @@ impl Real {
 
     /// The URL git fetches `repo` from and pushes it to: by its name, so
     /// only while the forge says that name is still the repository afk
-    /// first read (a renamed one's old name may be another's: SPEC 2.2.4).
+    /// first read (a renamed one's old name may be another's).
     fn remote(&self, forge: &dyn Forge, repo: &RepoName) -> Result<String> {
         forge.git_by_name(repo)?;
         git_url(&self.cfg, repo)

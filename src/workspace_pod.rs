@@ -157,8 +157,7 @@ impl PodEnv {
     /// The forge credential from the mounted Secret, each key read with a
     /// cap: `token`, handed to git as the tick said (`kw::GitAuth`): with
     /// afk's login (`username`) through askpass, or as the `Authorization`
-    /// header of afk's own git on that forge (SPEC 2.2.30), which needs no
-    /// `username`.
+    /// header of afk's own git on that forge, which needs no `username`.
     fn workspace(&self) -> Result<afk_git::workspace::Workspace> {
         let keys = if self.auth.is_header() {
             "token"

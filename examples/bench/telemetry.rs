@@ -1,16 +1,16 @@
-//! `bench telemetry` (SPEC 10.3.13): making, encoding and exporting 10,000
-//! spans to a loopback collector (the sandbox's OTLP receiver), as the
-//! keeper exports them: whenever 512 are waiting, then once at the end.
-//! The budget: at most 1 ms of wall time per span.
+//! `bench telemetry`: making, encoding and exporting 10,000 spans to a
+//! loopback collector (the sandbox's OTLP receiver), as the keeper exports
+//! them: whenever 512 are waiting, then once at the end. The budget: at
+//! most 1 ms of wall time per span.
 
 use afk::types::telemetry::{AttrValue, Span, SpanKind, SpanLink, SpanStatus, TelemetrySettings};
 use std::time::Instant;
 
 const SPANS: usize = 10_000;
-/// the keeper's batch (10.3.10)
+/// the keeper's batch
 const BATCH: usize = 512;
 
-/// A chat span as the gateway makes one: the attributes of 10.3.7's `chat`.
+/// A chat span as the gateway makes one: the attributes of its `chat` span.
 fn chat(i: usize) -> Span {
     let n = i as u64;
     let mut span_id = [0u8; 8];

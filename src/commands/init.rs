@@ -119,7 +119,7 @@ fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
             let action = if have.iter().any(|l| l.name == name) {
                 "exists"
             } else if c.profile().missing_label_warns {
-                // Azure DevOps' tags (SPEC 2.2.8): nothing to make, and
+                // Azure DevOps' tags: nothing to make, and
                 // never said to be made
                 "made_on_first_use"
             } else {

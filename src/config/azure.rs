@@ -1,8 +1,8 @@
-//! `[forge.azure_devops]` and the Azure DevOps rules of `[forge]` (SPEC 2.2,
-//! 2.2.33): the work-item types afk dispatches, the state it closes them
-//! to, one area path per allowlisted repository; the organization's URL,
-//! a PAT or an Entra token (never both), and what this kind refuses.
-//! Every problem is a config error (exit 2) naming its key and line.
+//! `[forge.azure_devops]` and the Azure DevOps rules of `[forge]`: the
+//! work-item types afk dispatches, the state it closes them to, one area
+//! path per allowlisted repository; the organization's URL, a PAT or an
+//! Entra token (never both), and what this kind refuses. Every problem is a
+//! config error (exit 2) naming its key and line.
 
 use anyhow::Result;
 use serde::Deserialize;
@@ -86,8 +86,8 @@ impl Config {
         }
     }
 
-    /// SPEC 2.2.33's config errors; nothing to check on another kind but
-    /// that it names none of these keys.
+    /// The Azure DevOps config errors, each naming its key and line; nothing
+    /// to check on another kind but that it names none of these keys.
     pub(super) fn validate_azure_devops(&self, c: &Checker, table: &toml::Table) -> Result<()> {
         let forge = table.get("forge").and_then(|t| t.as_table());
         let given = |k: &str| {
@@ -270,9 +270,9 @@ mod tests {
     }
 
     /// git gets a PAT as Basic of `:` and the token, an Entra token as
-    /// Bearer (SPEC 2.2.2), decided from the config alone (the Kubernetes
-    /// runner tells its git containers so, SPEC 2.2.30); any other kind's
-    /// git gets afk's login through askpass.
+    /// Bearer, decided from the config alone (the Kubernetes runner tells
+    /// its git containers so); any other kind's git gets afk's login
+    /// through askpass.
     #[test]
     fn git_gets_the_credential_the_way_the_profile_and_its_kind_say() {
         use crate::core::kube::workspace::GitAuth;

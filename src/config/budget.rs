@@ -20,8 +20,8 @@ pub struct Budget {
     #[serde(deserialize_with = "de_opt_duration")]
     pub run_time: Option<Duration>,
     /// How long a run stopped at `run_usd` or `run_time` stays paused for a
-    /// person to continue it before it escalates as before (SPEC 4.2);
-    /// `None` (`"0s"` or `""`): never pause, escalate at once.
+    /// person to continue it before it escalates as before; `None` (`"0s"`
+    /// or `""`): never pause, escalate at once.
     #[serde(deserialize_with = "de_opt_duration")]
     pub pause_for: Option<Duration>,
     /// The most a trusted `/afk budget` comment may set a run's money limit
@@ -46,7 +46,7 @@ impl Default for Budget {
             day_usd: 0.0,
             repo_day_usd: 0.0,
             run_time: None,
-            // SPEC 2: a run at run_usd or run_time pauses for a week
+            // a run at run_usd or run_time pauses for a week
             pause_for: Some(Duration::from_secs(7 * DAY)),
             max_run_usd: 0.0,
             max_run_time: None,

@@ -229,11 +229,11 @@ impl Config {
         }
     }
 
-    /// How git gets afk's credential (SPEC 2.2.2), without reading it: as a
-    /// header where the forge's profile says so, `Basic` for a PAT or
-    /// `Bearer` for an Entra token (`entra_token_file` or `entra_token_env`
-    /// set); else afk's login and the token through askpass. Also what the
-    /// Kubernetes runner's git containers are told (SPEC 2.2.30).
+    /// How git gets afk's credential, without reading it: as a header where
+    /// the forge's profile says so, `Basic` for a PAT or `Bearer` for an
+    /// Entra token (`entra_token_file` or `entra_token_env` set); else
+    /// afk's login and the token through askpass. Also what the Kubernetes
+    /// runner's git containers are told.
     pub fn git_auth(&self) -> crate::core::kube::workspace::GitAuth {
         use crate::core::kube::workspace::GitAuth;
         let entra = self.forge.entra_token_file.is_some() || !self.forge.entra_token_env.is_empty();
@@ -247,7 +247,7 @@ impl Config {
     /// Azure DevOps' Entra access token (`entra_token_file`, else
     /// `entra_token_env`), re-read every tick; None: a PAT is configured. A
     /// token that expired, or expires before the tick's deadline, is an
-    /// error naming the key, before any request (SPEC 2.2.1).
+    /// error naming the key, before any request.
     pub fn entra_token(&self) -> Result<Option<Secret>> {
         if let Some(p) = &self.forge.entra_token_file {
             let t = read_secret_file(p, "forge.entra_token_file")?;

@@ -81,8 +81,8 @@ impl Gate {
 
 impl Config {
     /// The change gate's policy in force: `[gate]`'s, and where the forge's
-    /// commits resolve work items (Azure DevOps, SPEC 2.2.29) the words
-    /// with which a commit's message does so (`Profile::commits_resolve`).
+    /// commits resolve work items (Azure DevOps) the words with which a
+    /// commit's message does so (`Profile::commits_resolve`).
     pub fn gate_policy(&self) -> crate::core::gate::Policy {
         let profile = self.profile();
         let words: &[&str] = if profile.commits_resolve {

@@ -22,8 +22,8 @@ pub struct Harvest {
     /// zero: off. 0..=365d.
     #[serde(deserialize_with = "de_duration")]
     pub revert_window: Duration,
-    /// A merged run's added lines are counted at merge + this (SPEC 7.3,
-    /// line survival); at least 1s.
+    /// A merged run's added lines are counted at merge + this (line
+    /// survival); at least 1s.
     #[serde(deserialize_with = "de_duration")]
     pub survival_window: Duration,
     /// How often a harvest tick is expected: overdue after twice this

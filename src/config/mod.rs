@@ -133,7 +133,7 @@ pub struct Config {
     /// [`Config::telemetry`].
     #[serde(rename = "telemetry")]
     pub telemetry_keys: Telemetry,
-    /// Where and how this process exports (SPEC 10.3), resolved at load from
+    /// Where and how this process exports, resolved at load from
     /// `[telemetry]` and the `OTEL_*` variables: None when telemetry is off
     /// (no variable read) or `OTEL_SDK_DISABLED=true`. Its header values
     /// are secrets, registered as they were read.

@@ -1,8 +1,8 @@
 //! `[telemetry]`: OTLP/HTTP export of runs, ticks, turns and model requests
-//! (docs/telemetry.md, SPEC 10.3). The table is typed here; what it and the
-//! `OTEL_*` variables mean is `core::telemetry::settings`'s, resolved once
-//! at load into [`Config::telemetry`]. Off (the default) reads no `OTEL_*`
-//! variable and no file: the environment is asked only when the table says
+//! (docs/telemetry.md). The table is typed here; what it and the `OTEL_*`
+//! variables mean is `core::telemetry::settings`'s, resolved once at load
+//! into [`Config::telemetry`]. Off (the default) reads no `OTEL_*` variable
+//! and no file: the environment is asked only when the table says
 //! `enabled = true`.
 
 use anyhow::Result;
@@ -94,8 +94,8 @@ impl Telemetry {
     }
 
     /// A box that would hand the collector's token or an `OTEL_*` variable
-    /// to the agent (10.3.9): a `runner.box.env` entry naming an `OTEL_*`
-    /// variable or `telemetry.headers_env`'s. Checked when telemetry is on.
+    /// to the agent: a `runner.box.env` entry naming an `OTEL_*` variable
+    /// or `telemetry.headers_env`'s. Checked when telemetry is on.
     pub(super) fn validate_box_env(&self, c: &Checker, box_env: &[String]) -> Result<()> {
         if !self.enabled {
             return Ok(());

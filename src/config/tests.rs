@@ -152,7 +152,7 @@ fn durations_out_of_their_key_bounds_are_rejected() {
         ),
         ("[budget]\npause_for = \"0s\"\n", None),
         ("[budget]\npause_for = \"\"\n", None),
-        // a run at a limit pauses for up to 30 days (SPEC 4.2)
+        // a run at a limit pauses for up to 30 days
         ("[budget]\npause_for = \"7d\"\n", None),
         (
             "[budget]\npause_for = \"31d\"\n",

@@ -19,9 +19,9 @@ pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
 /// token with `keeper` (the caller's: the state file's `app_tokens`, reused
 /// while fresh; a dry run's keeper stores nothing) and repositories' ids
 /// with `books` (the state file's `forge_ids`: an Azure DevOps repository is
-/// read by the ids of its first read, SPEC 2.2.3; its `forge_votes`: a vote
-/// no system comment dates, by its first sighting, SPEC 2.2.20), without conditional
-/// requests (harvest, upgrade).
+/// read by the ids of its first read; its `forge_votes`: a vote no system
+/// comment dates, by its first sighting), without conditional requests
+/// (harvest, upgrade).
 pub fn with_keeper(
     c: &Config,
     keeper: Box<dyn crate::forge::app::TokenKeeper>,
@@ -80,7 +80,7 @@ fn build(
     let profile = c.profile();
     let entra = c.forge.entra_token_file.is_some() || !c.forge.entra_token_env.is_empty();
     let mut h = if entra {
-        // an Entra access token goes as it is, `Bearer` (SPEC 2.2.1)
+        // an Entra access token goes as it is, `Bearer`
         let style = crate::forge::http::ApiStyle {
             scheme: "Bearer ",
             ..profile.api

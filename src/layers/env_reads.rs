@@ -29,7 +29,7 @@ const SECRET_READERS: [(&str, &str); 4] = [
     ("src/config/hook.rs", "hook.secret_env: a Secret"),
     (
         "src/config/telemetry.rs",
-        "the OTEL_* variables and telemetry.headers_env, only with telemetry on (SPEC 10.3.1): each header value a Secret as read",
+        "the OTEL_* variables and telemetry.headers_env, only with telemetry on (off reads none of them): each header value a Secret as read",
     ),
 ];
 

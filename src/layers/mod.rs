@@ -5,6 +5,7 @@
 
 mod adapters;
 mod circles;
+mod citations;
 mod crates;
 mod env_reads;
 mod files;

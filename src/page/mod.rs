@@ -113,7 +113,7 @@ pub(crate) fn build(
             row.held = held(s, r, now)?;
             let talk = s.talk(r.id)?;
             row.paused = paused_standing(cfg, r, &talk.pause).map(|p| crate::core::pause::cell(&p));
-            // a limit a trusted comment raised, and who (SPEC 4.2.4.5 C7)
+            // a limit a trusted comment raised, and who
             let limits = crate::core::pause::run_limits(
                 (cfg.budget.run_usd, cfg.budget.run_time),
                 (talk.pause.limit_cents, talk.pause.limit_time_secs),
@@ -239,9 +239,9 @@ fn run_row(
     }
 }
 
-/// A paused run's pause as every view shows it (SPEC 4.2.4.1,
-/// `core::pause::standing`): its limit and figure (its own where a comment
-/// raised it), its spend, since and until when. None: not paused.
+/// A paused run's pause as every view shows it (`core::pause::standing`):
+/// its limit and figure (its own where a comment raised it), its spend,
+/// since and until when. None: not paused.
 pub(crate) fn paused_standing(
     cfg: &Config,
     r: &Run,
@@ -272,7 +272,7 @@ pub(crate) fn paused_standing(
 /// A run on `/afk hold`: who holds it, since when (`core::conversation::held_text`).
 pub(super) fn held(s: &Store, r: &Run, now: OffsetDateTime) -> Result<Option<String>> {
     let talk = s.talk(r.id)?;
-    // a paused run says so where a held one does (SPEC 4.2)
+    // a paused run says so where a held one does
     if let (Some(limit), Some(since)) = (&talk.pause.limit, &talk.pause.since) {
         return Ok(Some(crate::core::status::text::paused_text(
             limit,

@@ -1,11 +1,11 @@
-//! OpenTelemetry export (SPEC 10.3): the spans a process made, and the
-//! outbox's undelivered run spans, sent to the collector as OTLP/HTTP
-//! protobuf within one bound for the whole process, a failure said once.
+//! OpenTelemetry export: the spans a process made, and the outbox's
+//! undelivered run spans, sent to the collector as OTLP/HTTP protobuf
+//! within one bound for the whole process, a failure said once.
 //!
 //! One [`Telemetry`] per process, made from the [`TelemetrySettings`] the
 //! config resolved, and only when telemetry is on: with it off nothing here
-//! is made, so no thread, no allocation, no socket (10.3.1). The core makes
-//! the spans (`afk_core::telemetry`); this module keeps them (at most
+//! is made, so no thread, no allocation, no socket. The core makes the
+//! spans (`afk_core::telemetry`); this module keeps them (at most
 //! [`WAITING_MAX`]) and sends them: [`Telemetry::export`] what is waiting
 //! now (the keeper's background exports), [`Telemetry::finish`] what is
 //! waiting and up to 100 outbox spans at the process's end. `wire.rs` is
@@ -25,8 +25,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use wire::{Sender, Try};
 
-/// The most spans a process holds waiting (10.3.10): past it the oldest are
-/// dropped and counted.
+/// The most spans a process holds waiting: past it the oldest are dropped
+/// and counted.
 pub const WAITING_MAX: usize = 4096;
 
 /// The statuses that earn the one retry (with a connect error): the
@@ -312,10 +312,10 @@ fn answered(status: u16) -> String {
     }
 }
 
-/// Doctor's check (10.3.12): one empty `ExportTraceServiceRequest` within
-/// the bound, and the status it was answered with and how long that took;
-/// or why there was no answer ("connection refused", "timed out after
-/// 1000 ms"). One try, no retry.
+/// Doctor's check: one empty `ExportTraceServiceRequest` within the
+/// bound, and the status it was answered with and how long that took; or
+/// why there was no answer ("connection refused", "timed out after 1000
+/// ms"). One try, no retry.
 pub fn probe(settings: &TelemetrySettings) -> Result<(u16, Duration), String> {
     let sender = Sender::new(settings);
     let bound = Duration::from_millis(settings.timeout_ms.max(1));

@@ -1,4 +1,4 @@
-//! The OTLP/HTTP wire (SPEC 10.3.2): afk's spans as one protobuf
+//! The OTLP/HTTP wire: afk's spans as one protobuf
 //! `ExportTraceServiceRequest` (the official definitions,
 //! `opentelemetry-proto`), every string of it through the redaction first,
 //! and one POST of it to the collector within what is left of the bound.
@@ -17,8 +17,8 @@ use prost::Message;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-/// The semantic conventions' schema the spans follow (10.3.3): the release
-/// GenAI conventions v0.1.0 depend on.
+/// The semantic conventions' schema the spans follow: the release GenAI
+/// conventions v0.1.0 depend on.
 pub const SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.45.0";
 
 /// The instrumentation scope's name (its version is afk's).
@@ -32,7 +32,7 @@ const SAMPLED: u32 = 0x01;
 const ANSWER_MAX: u64 = 64 * 1024;
 
 /// `text` without any secret afk holds: the collector is told nothing the
-/// log would not show (SPEC 10.3.8).
+/// log would not show.
 fn clean(text: &str) -> String {
     afk_host::redact::text(text).into_owned()
 }
@@ -104,8 +104,8 @@ fn span_of(s: &Span) -> opentelemetry_proto::tonic::trace::v1::Span {
     }
 }
 
-/// The request for `spans`: one resource (the settings', 10.3.3), one
-/// scope (`afk`, afk's version, the conventions' schema).
+/// The request for `spans`: one resource (the settings'), one scope
+/// (`afk`, afk's version, the conventions' schema).
 pub(crate) fn request(settings: &TelemetrySettings, spans: &[Span]) -> ExportTraceServiceRequest {
     let resource = Resource {
         attributes: settings
@@ -180,7 +180,7 @@ pub(crate) struct Sender {
     pub(crate) url: String,
     pub(crate) headers: Vec<(String, afk_host::redact::Secret)>,
     /// more roots for an https collector; Err: the certificate file could
-    /// not be used (nothing is sent, 10.3.2)
+    /// not be used (nothing is sent)
     pub(crate) tls: Result<Option<afk_http::client::Tls>, String>,
     /// the bound, for what a time-out says
     pub(crate) bound_ms: u64,
@@ -192,7 +192,7 @@ const CERTIFICATE_MAX: u64 = 4 << 20;
 
 impl Sender {
     /// The collector's settings, its header values registered as secrets
-    /// (10.3.8) and its certificate file read.
+    /// and its certificate file read.
     pub(crate) fn new(settings: &TelemetrySettings) -> Sender {
         let headers = settings
             .headers

@@ -1,18 +1,17 @@
-//! Azure DevOps (SPEC 2.2) end to end: the real afk against the sandbox's
-//! Azure DevOps dialect, played here directly (`both_dialects!` does not
-//! play it yet). `acme/api` is repository `api` of project `acme`, its
-//! issues work items under area path `acme\api`, its pull requests `!1`
-//! on. Poll: who armed a work item and whether the ACL trusts them (a
-//! group's allow, a deny that wins, an inactive identity, a service
-//! principal, a bypass holder writing in another's name), the in-progress
-//! tag only once the agent started, one run a repository, an edit after
-//! the arming. Watch, with afk's own workspace (afk pushes and opens the
-//! PR): the PR as afk opens it, red CI from a build validation, a thread
-//! and a vote asking for changes, commands and their likes, an edited
-//! comment, a conflict the forge's merge and a ref compare-and-swap settle,
-//! the completion that closes the work item once. Every assertion is what
-//! afk wrote on the forge (the API, `/_admin/state`, the request log), its
-//! reports and exit codes.
+//! Azure DevOps end to end: the real afk against the sandbox's Azure DevOps
+//! dialect, played here directly (`both_dialects!` does not play it yet).
+//! `acme/api` is repository `api` of project `acme`, its issues work items
+//! under area path `acme\api`, its pull requests `!1` on. Poll: who armed a
+//! work item and whether the ACL trusts them (a group's allow, a deny that
+//! wins, an inactive identity, a service principal, a bypass holder writing
+//! in another's name), the in-progress tag only once the agent started, one
+//! run a repository, an edit after the arming. Watch, with afk's own
+//! workspace (afk pushes and opens the PR): the PR as afk opens it, red CI
+//! from a build validation, a thread and a vote asking for changes,
+//! commands and their likes, an edited comment, a conflict the forge's
+//! merge and a ref compare-and-swap settle, the completion that closes the
+//! work item once. Every assertion is what afk wrote on the forge (the API,
+//! `/_admin/state`, the request log), its reports and exit codes.
 
 use crate::support::*;
 use crate::workspace::forge_head;
@@ -116,8 +115,8 @@ fn op_on(q: &Value, path: &str) -> Option<Value> {
         .cloned()
 }
 
-/// A tag or state patch as SPEC 2.2.14 has afk write one: a `test` on
-/// `/rev`, and never `bypassRules`, `suppressNotifications` or `validateOnly`.
+/// A tag or state patch as afk writes one: a `test` on `/rev`, and never
+/// `bypassRules`, `suppressNotifications` or `validateOnly`.
 fn assert_tested_and_unbypassed(q: &Value) {
     let test = op_on(q, "/rev").unwrap_or_else(|| panic!("no test on /rev: {q}"));
     assert_eq!(test["op"], "test", "{q}");
@@ -256,8 +255,8 @@ fn dispatched_item(item: Value, watch_keys: &str) -> (Sandbox, Afk) {
 
 // ---- poll: who armed it, and whether the ACL trusts them ---------------------
 
-/// SPEC 2.2.11: carol is in no project group; her Contribute comes from a
-/// group of her own with an entry on the repository, and that arms.
+/// Carol is in no project group; her Contribute comes from a group of her
+/// own with an entry on the repository, and that arms.
 #[test]
 fn contribute_through_a_group_arms_and_dispatches() {
     with_dialect(AZ, || {
@@ -281,10 +280,10 @@ fn contribute_through_a_group_arms_and_dispatches() {
     });
 }
 
-/// SPEC 2.2.11: dave is a Contributor through the project's group, and
-/// denied Contribute on the repository itself: the deny wins. alice's
-/// arming, the same group's, dispatches in his issue's place. The report
-/// names dave by his `uniqueName`, the login people know.
+/// Dave is a Contributor through the project's group, and denied
+/// Contribute on the repository itself: the deny wins. alice's arming,
+/// the same group's, dispatches in his issue's place. The report names
+/// dave by his `uniqueName`, the login people know.
 #[test]
 fn a_deny_on_contribute_wins_over_a_groups_allow() {
     with_dialect(AZ, || {
@@ -315,8 +314,8 @@ fn a_deny_on_contribute_wins_over_a_groups_allow() {
     });
 }
 
-/// SPEC 2.2.11: an identity with `isActive: false` is untrusted, whatever
-/// its groups allow.
+/// An identity with `isActive: false` is untrusted, whatever its groups
+/// allow.
 #[test]
 fn an_inactive_identity_is_untrusted() {
     with_dialect(AZ, || {
@@ -334,9 +333,8 @@ fn an_inactive_identity_is_untrusted() {
     });
 }
 
-/// SPEC 2.2.11: a service principal is a bot: a Contributor through the
-/// project's group, it is untrusted unless `trusted_users` names it (here
-/// by its identity id).
+/// A service principal is a bot: a Contributor through the project's group,
+/// it is untrusted unless `trusted_users` names it (here by its identity id).
 #[test]
 fn a_service_principal_is_untrusted_unless_named_by_its_id() {
     with_dialect(AZ, || {
@@ -381,13 +379,12 @@ fn a_service_principal_is_untrusted_unless_named_by_its_id() {
     });
 }
 
-/// SPEC 2.2.10, test 3: root holds "Bypass rules on work item updates"
-/// (Project Administrators do) and writes the ready tag with
-/// `System.ChangedBy` set to alice, a trusted person. `revisedBy` and
-/// `ChangedBy` say alice, `AuthorizedAs` says root: untrusted, the report
-/// says "changed by alice, authorized as root" by their `uniqueName`s (the
-/// logins people know, never ids), nothing is dispatched and afk writes
-/// nothing.
+/// Root holds "Bypass rules on work item updates" (Project Administrators
+/// do) and writes the ready tag with `System.ChangedBy` set to alice, a
+/// trusted person. `revisedBy` and `ChangedBy` say alice, `AuthorizedAs`
+/// says root: untrusted, the report says "changed by alice, authorized as
+/// root" by their `uniqueName`s (the logins people know, never ids),
+/// nothing is dispatched and afk writes nothing.
 #[test]
 fn a_bypass_holder_writing_the_tag_in_a_trusted_persons_name_is_untrusted_and_said_so() {
     with_dialect(AZ, || {
@@ -435,8 +432,8 @@ fn a_bypass_holder_writing_the_tag_in_a_trusted_persons_name_is_untrusted_and_sa
     });
 }
 
-/// SPEC 2.2.10: a bypass holder arming as themselves is trusted only when
-/// named, like a bot; here by `uniqueName`, compared case-insensitively.
+/// A bypass holder arming as themselves is trusted only when named, like
+/// a bot; here by `uniqueName`, compared case-insensitively.
 #[test]
 fn a_bypass_holder_arming_as_themselves_is_untrusted_until_named_by_unique_name() {
     with_dialect(AZ, || {
@@ -461,10 +458,10 @@ fn a_bypass_holder_arming_as_themselves_is_untrusted_until_named_by_unique_name(
 
 // ---- poll: dispatch ----------------------------------------------------------
 
-/// SPEC 2.2.14 and 3.7: the in-progress tag is written only once the agent
-/// started: an agent that cannot start leaves no tag and no write; one that
-/// starts gets its work item tagged by one tested patch. One run a
-/// repository: the other armed work item waits, then finds it locked.
+/// The in-progress tag is written only once the agent started: an agent
+/// that cannot start leaves no tag and no write; one that starts gets its
+/// work item tagged by one tested patch. One run a repository: the other
+/// armed work item waits, then finds it locked.
 #[test]
 fn the_in_progress_tag_comes_only_after_the_agent_started_and_one_run_per_repo() {
     with_dialect(AZ, || {
@@ -540,8 +537,8 @@ fn the_in_progress_tag_comes_only_after_the_agent_started_and_one_run_per_repo()
     });
 }
 
-/// SPEC 2.2.12, test 5: root changes the title after alice armed it: the
-/// update after the arming's rev blocks it until a trusted person re-arms.
+/// Root changes the title after alice armed it: the update after the
+/// arming's rev blocks it until a trusted person re-arms.
 #[test]
 fn an_edit_after_arming_by_someone_else_blocks_until_re_armed() {
     with_dialect(AZ, || {
@@ -570,7 +567,7 @@ fn an_edit_after_arming_by_someone_else_blocks_until_re_armed() {
     });
 }
 
-/// SPEC 2.2.12: a comment after the arming (a revision of its own,
+/// A comment after the arming (a revision of its own,
 /// `System.History`) is no edit of what the prompt reads.
 #[test]
 fn a_comment_after_arming_does_not_block() {
@@ -586,13 +583,13 @@ fn a_comment_after_arming_does_not_block() {
 
 // ---- watch: the PR -----------------------------------------------------------
 
-/// SPEC 2.2.16, test 8: afk pushes over HTTPS and opens the PR with exactly
-/// `sourceRefName` (refs/heads/afk/issue-1), `targetRefName`, `title`,
-/// `description`, `workItemRefs` (linking #1) and `isDraft`: never
-/// auto-complete or completion options, then or later.
-/// SPEC 2.2.28: a work item's title is someone else's words, and on Azure
-/// DevOps `#12` links a work item and `@alice` notifies her: in afk's PR
-/// title each sigil gets a space, and afk's own `(#1)` stays a link.
+/// afk pushes over HTTPS and opens the PR with exactly `sourceRefName`
+/// (refs/heads/afk/issue-1), `targetRefName`, `title`, `description`,
+/// `workItemRefs` (linking #1) and `isDraft`: never auto-complete or
+/// completion options, then or later. A work item's title is someone else's
+/// words, and on Azure DevOps `#12` links a work item and `@alice` notifies
+/// her: in afk's PR title each sigil gets a space, and afk's own `(#1)`
+/// stays a link.
 #[test]
 fn a_work_item_titles_mentions_are_defused_in_the_pr_title() {
     with_dialect(AZ, || {
@@ -708,9 +705,9 @@ fn afk_opens_its_pr_linking_the_work_item_never_auto_completed() {
 
 // ---- watch: CI ---------------------------------------------------------------
 
-/// SPEC 2.2.17, test 9: a rejected build validation is red CI: a corrective
-/// turn whose prompt names the failed build and its address; approved on
-/// the turn's new head, the run waits for a person.
+/// A rejected build validation is red CI: a corrective turn whose prompt
+/// names the failed build and its address; approved on the turn's new head,
+/// the run waits for a person.
 #[test]
 fn a_rejected_build_validation_gets_a_corrective_turn_naming_the_build() {
     with_dialect(AZ, || {
@@ -748,7 +745,7 @@ fn a_rejected_build_validation_gets_a_corrective_turn_naming_the_build() {
     });
 }
 
-/// SPEC 2.2.17: a build validation whose run is not of the current head
+/// A build validation whose run is not of the current head
 /// (`isExpired`) is pending, whatever it said.
 #[test]
 fn an_expired_build_validation_is_pending() {
@@ -793,9 +790,9 @@ fn hold_then_resume_asks_nothing(on: Value) {
     assert!(!afk.scratch.path("state/runs/1/prompt-2.md").exists());
 }
 
-/// SPEC 2.2.20, test 10: an active thread started by a trusted person asks
-/// for changes: one review turn quoting it with its `path:line`; mallory's
-/// (a Reader) asks nothing and never reaches the agent.
+/// An active thread started by a trusted person asks for changes: one
+/// review turn quoting it with its `path:line`; mallory's (a Reader) asks
+/// nothing and never reaches the agent.
 #[test]
 fn a_trusted_active_thread_gets_one_review_turn_and_an_untrusted_one_none() {
     with_dialect(AZ, || {
@@ -823,8 +820,8 @@ fn a_trusted_active_thread_gets_one_review_turn_and_an_untrusted_one_none() {
     });
 }
 
-/// SPEC 2.2.20: a trusted reviewer's `-5` (waiting for the author) asks
-/// for changes, once; mallory's `-10` asks nothing.
+/// A trusted reviewer's `-5` (waiting for the author) asks for changes,
+/// once; mallory's `-10` asks nothing.
 #[test]
 fn a_waiting_for_author_vote_gets_one_review_turn() {
     with_dialect(AZ, || {
@@ -855,10 +852,10 @@ fn a_waiting_for_author_vote_gets_one_review_turn() {
     });
 }
 
-/// SPEC 2.2.20 and 2.2.21: a reviewer's threads and vote are apart. alice
-/// opens two active threads, then votes `-5`: one review turn quotes both
-/// threads, each with its `path:line` (her later ask supersedes neither;
-/// only her later approval would).
+/// A reviewer's threads and vote are apart. alice opens two active
+/// threads, then votes `-5`: one review turn quotes both threads, each
+/// with its `path:line` (her later ask supersedes neither; only her later
+/// approval would).
 #[test]
 fn a_threads_words_reach_the_turn_when_its_author_also_votes_waiting() {
     with_dialect(AZ, || {
@@ -890,9 +887,9 @@ fn a_threads_words_reach_the_turn_when_its_author_also_votes_waiting() {
     });
 }
 
-/// SPEC 2.2.20: a thread with no status (`unknown`) is talk and never an
-/// ask, even on a file's line by a trusted person: it is no comment review
-/// whose line comments ask.
+/// A thread with no status (`unknown`) is talk and never an ask, even on a
+/// file's line by a trusted person: it is no comment review whose line
+/// comments ask.
 #[test]
 fn a_trusted_thread_with_no_status_on_a_line_asks_nothing() {
     with_dialect(AZ, || {
@@ -911,17 +908,16 @@ fn a_trusted_thread_with_no_status_on_a_line_asks_nothing() {
 
 // ---- watch: commands ---------------------------------------------------------
 
-/// SPEC 2.2.22: a command said in a new PR thread (which the web UI opens
-/// `active`) is a command, not also a request for changes: `/afk hold`
-/// then `/afk resume` leave the run waiting for CI, with no review turn
-/// quoting them.
+/// A command said in a new PR thread (which the web UI opens `active`) is a
+/// command, not also a request for changes: `/afk hold` then `/afk resume`
+/// leave the run waiting for CI, with no review turn quoting them.
 #[test]
 fn a_command_thread_is_no_ask_for_changes() {
     with_dialect(AZ, || hold_then_resume_asks_nothing(json!({})));
 }
 
-/// SPEC 2.2.22: the same when the command opens a thread on a file's line,
-/// whose words are its line comments.
+/// The same when the command opens a thread on a file's line, whose words
+/// are its line comments.
 #[test]
 fn a_command_thread_on_a_line_is_no_ask_for_changes() {
     with_dialect(AZ, || {
@@ -929,9 +925,9 @@ fn a_command_thread_on_a_line_is_no_ask_for_changes() {
     });
 }
 
-/// SPEC 2.2.22, test 11: a trusted `/afk` command in a PR thread and on the
-/// work item is carried out and acknowledged with afk's like, once; an
-/// unknown verb gets one reply.
+/// A trusted `/afk` command in a PR thread and on the work item is carried
+/// out and acknowledged with afk's like, once; an unknown verb gets one
+/// reply.
 #[test]
 fn commands_in_a_pr_thread_and_on_the_work_item_are_acknowledged_with_a_like() {
     with_dialect(AZ, || {
@@ -972,8 +968,8 @@ fn commands_in_a_pr_thread_and_on_the_work_item_are_acknowledged_with_a_like() {
     });
 }
 
-/// SPEC 2.2.22: an edited comment is never a command: a work-item comment
-/// whose `version` is above 1 (edited after afk read it, or before), a PR
+/// An edited comment is never a command: a work-item comment whose
+/// `version` is above 1 (edited after afk read it, or before), a PR
 /// comment whose `lastContentUpdatedDate` is past its `publishedDate`. No
 /// like, no hold, no stop; a command written as such still stops the run.
 #[test]
@@ -1022,10 +1018,10 @@ fn an_edited_comment_is_no_command() {
 
 // ---- watch: conflicts --------------------------------------------------------
 
-/// SPEC 2.2.23, test 12: `queued` is still computing, never a conflict;
-/// `conflicts` gets the forge's merge of main's head into afk's branch
-/// (`POST .../merges`) and the branch moved by a compare-and-swap on the
-/// head afk saw (`POST .../refs`), once for that main.
+/// `queued` is still computing, never a conflict; `conflicts` gets the
+/// forge's merge of main's head into afk's branch (`POST .../merges`)
+/// and the branch moved by a compare-and-swap on the head afk saw
+/// (`POST .../refs`), once for that main.
 #[test]
 fn a_conflict_gets_the_forges_merge_and_a_ref_compare_and_swap_once() {
     with_dialect(AZ, || {
@@ -1145,10 +1141,10 @@ fn posted(sb: &Sandbox, tail: &str) -> usize {
         .count()
 }
 
-/// SPEC 2.2.23: a merge the service is still making when the tick stops
-/// asking is asked after on the next tick, by its `mergeOperationId`: no
-/// second merge, no corrective turn while it is under way, and the branch
-/// moves by the compare-and-swap once it completes.
+/// A merge the service is still making when the tick stops asking is
+/// asked after on the next tick, by its `mergeOperationId`: no second
+/// merge, no corrective turn while it is under way, and the branch moves
+/// by the compare-and-swap once it completes.
 #[test]
 fn a_merge_still_in_progress_is_asked_after_next_tick_never_turned() {
     with_dialect(AZ, || {
@@ -1195,10 +1191,10 @@ fn a_merge_still_in_progress_is_asked_after_next_tick_never_turned() {
     });
 }
 
-/// SPEC 2.2.23 and the rule that a request whose outcome is unknown is
-/// looked up, never repeated blindly: a tick whose ask after the merge under
-/// way fails (the service answering 503 past the retries) keeps the merge's
-/// id, so the next tick asks after the same merge: no second merge, no turn.
+/// The rule that a request whose outcome is unknown is looked up, never
+/// repeated blindly: a tick whose ask after the merge under way fails (the
+/// service answering 503 past the retries) keeps the merge's id, so the next
+/// tick asks after the same merge: no second merge, no turn.
 #[test]
 fn a_failed_ask_after_a_merge_under_way_keeps_its_id_for_the_next_tick() {
     with_dialect(AZ, || {
@@ -1231,9 +1227,8 @@ fn a_failed_ask_after_a_merge_under_way_keeps_its_id_for_the_next_tick() {
     });
 }
 
-/// SPEC 2.2.23: a ref update a branch policy rejects (`rejectedByPolicy`)
-/// is one the forge could not make: the branch stays, and the agent gets
-/// turn `conflict`.
+/// A ref update a branch policy rejects (`rejectedByPolicy`) is one the forge
+/// could not make: the branch stays, and the agent gets turn `conflict`.
 #[test]
 fn a_ref_update_a_policy_rejects_gets_a_conflict_turn() {
     with_dialect(AZ, || {
@@ -1274,9 +1269,9 @@ fn a_ref_update_a_policy_rejects_gets_a_conflict_turn() {
 
 // ---- watch: success ----------------------------------------------------------
 
-/// SPEC 2.2.18, test 13: a person completes the PR; afk moves the work
-/// item to Done (the type's first Completed state) with the tags removed,
-/// in one tested patch, never with `bypassRules`; once.
+/// A person completes the PR; afk moves the work item to Done (the type's
+/// first Completed state) with the tags removed, in one tested patch,
+/// never with `bypassRules`; once.
 #[test]
 fn a_completed_pr_closes_the_work_item_once() {
     with_dialect(AZ, || {
@@ -1327,9 +1322,8 @@ fn a_completed_pr_closes_the_work_item_once() {
     });
 }
 
-/// SPEC 2.2.18: a person completing the PR with "complete associated work
-/// items" already closed #1: afk succeeds and moves no state (its tags
-/// still go).
+/// A person completing the PR with "complete associated work items" already
+/// closed #1: afk succeeds and moves no state (its tags still go).
 #[test]
 fn a_work_item_the_completion_closed_is_not_closed_again() {
     with_dialect(AZ, || {
@@ -1361,9 +1355,9 @@ fn a_work_item_the_completion_closed_is_not_closed_again() {
     });
 }
 
-/// SPEC 2.2.8: a tag is made by the first write that adds it, so `afk init
-/// --create-labels` sends nothing and says so: never "created" for a tag it
-/// did not make.
+/// A tag is made by the first write that adds it, so
+/// `afk init --create-labels` sends nothing and says so: never "created"
+/// for a tag it did not make.
 #[test]
 fn init_create_labels_sends_nothing_and_says_a_tag_is_made_on_first_use() {
     with_dialect(AZ, || {

@@ -1,12 +1,11 @@
-//! `afk hook` on Azure DevOps (SPEC 2.2.25-27, docs/azure-devops.md): a
-//! service hook signs nothing, so `Authorization: Basic` with the hook
-//! secret as its password is the only proof, and anything else is 401 with
-//! nothing done; the event and its id are in the body
-//! (`subscriptionId` + `notificationId`, else `id`), and the same one again
-//! starts nothing; a work item's event polls every allowlisted repository
-//! (afk keeps no project ids), a repository's event watches that one; what
-//! a body says of tags, identities or votes decides nothing, since the tick
-//! reads the forge itself.
+//! `afk hook` on Azure DevOps (docs/azure-devops.md): a service hook signs
+//! nothing, so `Authorization: Basic` with the hook secret as its password
+//! is the only proof, and anything else is 401 with nothing done; the event
+//! and its id are in the body (`subscriptionId` + `notificationId`, else
+//! `id`), and the same one again starts nothing; a work item's event polls
+//! every allowlisted repository (afk keeps no project ids), a repository's
+//! event watches that one; what a body says of tags, identities or votes
+//! decides nothing, since the tick reads the forge itself.
 
 use crate::hook::{HOOK, SECRET, basic_as, basic_auth, hex_mac, hook, runs};
 use crate::support::*;

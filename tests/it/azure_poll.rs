@@ -1,12 +1,12 @@
-//! Azure DevOps beside `azure_devops.rs`, on the sandbox's dialect (SPEC
-//! 2.2.35, items 1, 4 to 7, 13 and 17): a repository named with a space
-//! (its `%20` paths, its area path, the tag re-checked whole, WIQL asked
-//! again past a full answer of 20,000 ids and read in batches of 200); auth
-//! hygiene (a refused PAT and a sign-in page are the tick's error, the PAT
-//! only ever in its Basic header with an empty user, an Entra token that
-//! expired or expires within the tick refused before any request); edits
-//! after the arming; blockers; a tag write that races a person's change;
-//! abandonment and the move to `close_state`; a renamed repository.
+//! Azure DevOps beside `azure_devops.rs`, on the sandbox's dialect: a
+//! repository named with a space (its `%20` paths, its area path, the tag
+//! re-checked whole, WIQL asked again past a full answer of 20,000 ids and
+//! read in batches of 200); auth hygiene (a refused PAT and a sign-in page
+//! are the tick's error, the PAT only ever in its Basic header with an
+//! empty user, an Entra token that expired or expires within the tick
+//! refused before any request); edits after the arming; blockers; a tag
+//! write that races a person's change; abandonment and the move to
+//! `close_state`; a renamed repository.
 //!
 //! The sandbox tells how a credential was sent, never which (`auth` in its
 //! request logs), makes work items in bulk (`/_admin/ado/bulk`) and lands
@@ -447,9 +447,9 @@ fn a_query_sent_as_a_post_is_asked_again_after_a_5xx_or_a_lost_answer() {
 }
 
 /// afk's own account (`connectionData`, which the 7.1 files do not
-/// describe) is asked with 7.1 as every request is (SPEC 2.2.5); a service
-/// that holds that resource to its preview versions and refuses 7.1 (`400`)
-/// is asked once more with `7.1-preview.1`, and the tick goes on.
+/// describe) is asked with 7.1 as every request is; a service that holds
+/// that resource to its preview versions and refuses 7.1 (`400`) is asked
+/// once more with `7.1-preview.1`, and the tick goes on.
 #[test]
 fn afks_account_is_asked_again_in_preview_when_the_service_refuses_7_1_for_it() {
     with_dialect(D, || {
@@ -818,10 +818,9 @@ fn a_done_predecessor_and_blocked_no_do_not_block() {
     })
 }
 
-/// SPEC 2.2.13: work-item ids are organization-wide, so a predecessor may be
-/// in another project. One with an allowlisted repository judges its work
-/// item by that project's states: done, it blocks nothing; still open, it
-/// blocks.
+/// Work-item ids are organization-wide, so a predecessor may be in another
+/// project. One with an allowlisted repository judges its work item by that
+/// project's states: done, it blocks nothing; still open, it blocks.
 #[test]
 fn a_predecessor_in_another_allowlisted_project_blocks_only_while_open() {
     with_dialect(D, || {
@@ -1112,12 +1111,12 @@ fn a_projects_reads_are_asked_once_a_tick_however_many_repositories_ask_at_once(
     })
 }
 
-/// SPEC 2.2.3: the status issue is a work item (`"project/repository#N"`)
-/// whose description afk keeps as the status page's twin: written as
-/// escaped HTML (its marker and Markdown show as typed, none of it markup),
-/// with Azure DevOps' own links (a work item's `_workitems/edit/N`, a
-/// repository's `_git/{name}`, never another forge's `/issues/N`); a tick
-/// that changed nothing of it asks nothing about it.
+/// The status issue is a work item (`"project/repository#N"`) whose
+/// description afk keeps as the status page's twin: written as escaped HTML
+/// (its marker and Markdown show as typed, none of it markup), with Azure
+/// DevOps' own links (a work item's `_workitems/edit/N`, a repository's
+/// `_git/{name}`, never another forge's `/issues/N`); a tick that changed
+/// nothing of it asks nothing about it.
 #[test]
 fn the_status_work_item_is_written_as_escaped_html_with_azure_devops_links_and_never_by_an_idle_tick()
  {
@@ -1173,13 +1172,13 @@ fn the_status_work_item_is_written_as_escaped_html_with_azure_devops_links_and_n
     })
 }
 
-/// SPEC 2.2.9: each project is asked with one WIQL query a tick, naming the
-/// areas of all its allowlisted repositories, whichever repository asks
-/// first; each repository's work items are the ones under its own area.
-/// (A second query, for the in-progress tag, is asked only on a tick that
-/// could dispatch in a repository afk's state shows idle: the forge's tag
-/// is the check that no other run holds it.) Nothing else is asked twice
-/// either: the armer's identity and the project's ACL, the same for both
+/// Each project is asked with one WIQL query a tick, naming the areas of
+/// all its allowlisted repositories, whichever repository asks first; each
+/// repository's work items are the ones under its own area. (A second
+/// query, for the in-progress tag, is asked only on a tick that could
+/// dispatch in a repository afk's state shows idle: the forge's tag is the
+/// check that no other run holds it.) Nothing else is asked twice either:
+/// the armer's identity and the project's ACL, the same for both
 /// repositories, are read once.
 #[test]
 fn a_project_is_asked_one_wiql_query_a_tick_for_all_its_repositories() {

@@ -1,18 +1,17 @@
-//! Azure DevOps beside `azure_devops.rs` (SPEC 2.2.35, items 9, 10, 11, 15
-//! and 16): what those suites leave out, end to end on the sandbox's
-//! dialect. Rate limits: a `429` whose `Retry-After` fits the tick's wait
-//! budget is waited out and the request goes through, a longer one is the
-//! next tick's, and an answer that was delayed (`X-RateLimit-Delay`) leaves
-//! doctor's optional reads out; `X-RateLimit-Resource` only ever as text.
-//! The change gate: an agent's commit whose message resolves another work
-//! item (`Fixes #99`) is refused and named, the run's own (`Fixes #1`)
-//! passes; a build's name that would link or notify is defused where afk
-//! writes it. CI: a PR status overrides no build validation, commit statuses
-//! count only without either, `ci_contexts` by a policy's display name and
-//! by `genre/name`. Reviews: a resolved thread, the same person's later
-//! approval, a system comment and a group's vote. Commands: a work-item
-//! comment written on behalf of another, an unknown verb answered once
-//! where it was said.
+//! Azure DevOps beside `azure_devops.rs`: what those suites leave out, end
+//! to end on the sandbox's dialect. Rate limits: a `429` whose `Retry-After`
+//! fits the tick's wait budget is waited out and the request goes through, a
+//! longer one is the next tick's, and an answer that was delayed
+//! (`X-RateLimit-Delay`) leaves doctor's optional reads out;
+//! `X-RateLimit-Resource` only ever as text. The change gate: an agent's
+//! commit whose message resolves another work item (`Fixes #99`) is refused
+//! and named, the run's own (`Fixes #1`) passes; a build's name that would
+//! link or notify is defused where afk writes it. CI: a PR status overrides
+//! no build validation, commit statuses count only without either,
+//! `ci_contexts` by a policy's display name and by `genre/name`. Reviews: a
+//! resolved thread, the same person's later approval, a system comment and a
+//! group's vote. Commands: a work-item comment written on behalf of another,
+//! an unknown verb answered once where it was said.
 //!
 //! The sandbox writes a thread whose first comment is a system comment
 //! (`/_admin/ado/thread` with `"type": "system"`, docs/sandbox.md); every
@@ -151,11 +150,11 @@ fn dispatched_with(collaborators: Value, watch_keys: &str) -> (Sandbox, Afk) {
     (sb, afk)
 }
 
-// ---- rate limits (SPEC 2.2.7, test 15) -----------------------------------------
+// ---- rate limits -------------------------------------------------------------
 
-/// SPEC 2.2.7: a request the service blocked (`429`, `TF400733`) whose
-/// `Retry-After` fits the tick's wait budget is waited out and asked again:
-/// the query goes through and the tick dispatches as if nothing happened.
+/// A request the service blocked (`429`, `TF400733`) whose `Retry-After`
+/// fits the tick's wait budget is waited out and asked again: the query
+/// goes through and the tick dispatches as if nothing happened.
 #[test]
 fn a_429_whose_retry_after_fits_the_ticks_budget_is_waited_out_and_goes_through() {
     with_dialect(AZ, || {
@@ -178,10 +177,10 @@ fn a_429_whose_retry_after_fits_the_ticks_budget_is_waited_out_and_goes_through(
     });
 }
 
-/// SPEC 2.2.7: a `Retry-After` longer than the tick may wait (an hour) is
-/// not waited and not asked again this tick: the repository's error says
-/// the next tick tries, and names `X-RateLimit-Resource` as text only;
-/// nothing is written. The next tick, unblocked, dispatches.
+/// A `Retry-After` longer than the tick may wait (an hour) is not waited
+/// and not asked again this tick: the repository's error says the next
+/// tick tries, and names `X-RateLimit-Resource` as text only; nothing is
+/// written. The next tick, unblocked, dispatches.
 #[test]
 fn a_429_asking_more_than_the_tick_may_wait_is_the_next_ticks_and_names_its_resource() {
     with_dialect(AZ, || {
@@ -225,13 +224,12 @@ fn line<'c>(checks: &'c [Value], name: &str) -> Option<&'c Value> {
     checks.iter().find(|c| c["check"] == name)
 }
 
-/// SPEC 2.2.7 and 2.2.8, test 15: once an answer was delayed
-/// (`X-RateLimit-Delay`, `X-RateLimit-Remaining: 0`), doctor's reads are
-/// optional and none starts for the rest of the tick: doctor says so in a
-/// WARN line and leaves out the repository's 2.2.8 reads (afk's own
-/// permissions, the area path, the work-item types, the policies). The
-/// service's `X-RateLimit-Resource` shows in the log as text. Undelayed,
-/// the lines are back.
+/// Once an answer was delayed (`X-RateLimit-Delay`,
+/// `X-RateLimit-Remaining: 0`), doctor's reads are optional and none starts
+/// for the rest of the tick: doctor says so in a WARN line and leaves out its
+/// reads of the repository (afk's own permissions, the area path, the
+/// work-item types, the policies). The service's `X-RateLimit-Resource` shows
+/// in the log as text. Undelayed, the lines are back.
 #[test]
 fn a_delayed_answer_leaves_doctors_repository_reads_out_and_says_so() {
     with_dialect(AZ, || {
@@ -302,10 +300,10 @@ fn a_delayed_answer_leaves_doctors_repository_reads_out_and_says_so() {
     });
 }
 
-/// SPEC 2.2.7: "for the rest of the tick, afk starts no optional read: the
-/// reads doctor makes". The answer to doctor's first read (who afk is) was
-/// delayed: no other read of the forge's API follows, the generic lines'
-/// (the tags, afk's permission, the webhook) included.
+/// Once an answer was slowed, afk starts no optional read for the rest of the
+/// tick, and doctor's reads are optional. The answer to doctor's first read
+/// (who afk is) was delayed: no other read of the forge's API follows, the
+/// generic lines' (the tags, afk's permission, the webhook) included.
 #[test]
 fn after_a_delayed_answer_doctor_starts_no_other_read() {
     with_dialect(AZ, || {
@@ -328,7 +326,7 @@ fn after_a_delayed_answer_doctor_starts_no_other_read() {
     });
 }
 
-// ---- the change gate: commit mentions (SPEC 2.2.29, test 16) -------------------
+// ---- the change gate: commit mentions ----------------------------------------
 
 /// acme/api#1 armed by alice, and an afk whose agent commits a line in
 /// afk's own checkout each turn with `message` (workspace = "afk": afk's
@@ -376,10 +374,10 @@ fn opened_a_pr(sb: &Sandbox) -> bool {
         .any(|q| q["method"] == "POST" && ends(q, "/pullrequests"))
 }
 
-/// SPEC 2.2.16 and 3: a tick killed after the service opened afk's PR and
-/// before afk recorded it; the next tick's list lags behind that write, so
-/// its create is refused (`409`, TF401179) and the PR afk's account opened
-/// is adopted in the same tick, said in one info line, never an error.
+/// A tick killed after the service opened afk's PR and before afk recorded
+/// it; the next tick's list lags behind that write, so its create is
+/// refused (`409`, TF401179) and the PR afk's account opened is adopted in
+/// the same tick, said in one info line, never an error.
 #[test]
 fn a_pr_a_killed_tick_opened_is_adopted_on_its_refused_create() {
     with_dialect(AZ, || {
@@ -412,10 +410,10 @@ fn a_pr_a_killed_tick_opened_is_adopted_on_its_refused_create() {
     });
 }
 
-/// SPEC 2.2.4: git goes to a repository by its name, so once the
-/// repository afk first read (by its id) is renamed, its old name may be
-/// another's: the turn's work is not pushed there, nor anywhere, and no PR
-/// is opened; the run's error names the new name.
+/// Git goes to a repository by its name, so once the repository afk first
+/// read (by its id) is renamed, its old name may be another's: the turn's
+/// work is not pushed there, nor anywhere, and no PR is opened; the run's
+/// error names the new name.
 #[test]
 fn a_repository_renamed_while_its_run_works_gets_no_push_by_its_old_name() {
     with_dialect(AZ, || {
@@ -445,11 +443,11 @@ fn a_repository_renamed_while_its_run_works_gets_no_push_by_its_old_name() {
     });
 }
 
-/// SPEC 2.2.29, test 16: merged, a commit that says `Fixes #99` would move
-/// work item 99 as afk's account. The gate refuses the turn: nothing is
-/// pushed and no PR opened; the gate turn's prompt names the commit and
-/// work item 99 alone (the run's own `#1` beside it is no reason), and the
-/// second refusal escalates with a work-item comment that names them too.
+/// Merged, a commit that says `Fixes #99` would move work item 99 as afk's
+/// account. The gate refuses the turn: nothing is pushed and no PR opened;
+/// the gate turn's prompt names the commit and work item 99 alone (the
+/// run's own `#1` beside it is no reason), and the second refusal
+/// escalates with a work-item comment that names them too.
 #[test]
 fn a_commit_that_resolves_another_work_item_is_refused_by_the_gate_and_named() {
     with_dialect(AZ, || {
@@ -488,10 +486,10 @@ fn a_commit_that_resolves_another_work_item_is_refused_by_the_gate_and_named() {
     });
 }
 
-/// SPEC 2.2.20: a vote the service recorded no system comment for is dated
-/// by the first tick that saw it at that value, which afk keeps: a trusted
-/// `-5` that only the reviewer list shows gets one review turn, and the same
-/// vote seen again after that turn asks nothing more.
+/// A vote the service recorded no system comment for is dated by the first
+/// tick that saw it at that value, which afk keeps: a trusted `-5` that only
+/// the reviewer list shows gets one review turn, and the same vote seen
+/// again after that turn asks nothing more.
 #[test]
 fn a_vote_no_system_comment_dates_is_dated_by_its_first_sighting_and_taken_once() {
     with_dialect(AZ, || {
@@ -515,9 +513,9 @@ fn a_vote_no_system_comment_dates_is_dated_by_its_first_sighting_and_taken_once(
     });
 }
 
-/// SPEC 2.2.20: a vote is a review of its own each time it is cast. alice's
-/// `-5` gets a review turn; her approval after it asks nothing; her `-5`
-/// cast again later asks once more, and is taken once.
+/// A vote is a review of its own each time it is cast. alice's `-5` gets a
+/// review turn; her approval after it asks nothing; her `-5` cast again
+/// later asks once more, and is taken once.
 #[test]
 fn a_waiting_vote_cast_again_after_an_approval_asks_again() {
     with_dialect(AZ, || {
@@ -544,9 +542,9 @@ fn a_waiting_vote_cast_again_after_an_approval_asks_again() {
     });
 }
 
-/// SPEC 2.2.20: a thread is acted on once per last trusted comment id:
-/// alice's active thread gets a review turn; her reply in it after that
-/// turn asks again, quoted; a reader's reply in it asks nothing.
+/// A thread is acted on once per last trusted comment id: alice's
+/// active thread gets a review turn; her reply in it after that turn
+/// asks again, quoted; a reader's reply in it asks nothing.
 #[test]
 fn a_trusted_reply_in_a_thread_taken_before_asks_again_and_a_readers_does_not() {
     with_dialect(AZ, || {
@@ -590,10 +588,10 @@ fn a_trusted_reply_in_a_thread_taken_before_asks_again_and_a_readers_does_not() 
     });
 }
 
-/// SPEC 2.2.28: a build validation's name is someone else's words. Where
-/// afk writes it on the work item (the escalation, the checklist) each
-/// `@name`, `#N` and `!M` in it gets a space after its sigil, so it notifies
-/// and links nothing; the run's own PR, `!M`, stays linked.
+/// A build validation's name is someone else's words. Where afk writes it on
+/// the work item (the escalation, the checklist) each `@name`, `#N` and `!M`
+/// in it gets a space after its sigil, so it notifies and links nothing; the
+/// run's own PR, `!M`, stays linked.
 #[test]
 fn a_failing_builds_name_links_and_notifies_nothing_where_afk_writes_it() {
     with_dialect(AZ, || {
@@ -626,8 +624,8 @@ fn a_failing_builds_name_links_and_notifies_nothing_where_afk_writes_it() {
     });
 }
 
-/// SPEC 2.2.29: a commit may resolve the run's own work item: `Fixes #1`
-/// passes the gate, is pushed, and the PR opens on it.
+/// A commit may resolve the run's own work item: `Fixes #1` passes the
+/// gate, is pushed, and the PR opens on it.
 #[test]
 fn a_commit_that_resolves_the_runs_own_work_item_passes_the_gate() {
     with_dialect(AZ, || {
@@ -645,12 +643,11 @@ fn a_commit_that_resolves_the_runs_own_work_item_passes_the_gate() {
     });
 }
 
-// ---- CI (SPEC 2.2.17, test 9) ---------------------------------------------------
+// ---- CI ----------------------------------------------------------------------
 
-/// SPEC 2.2.17: PR statuses (b) are read beside the policy evaluations
-/// (a) and override nothing: a succeeded PR status of the very name of a
-/// rejected build validation leaves CI red, and the corrective turn names
-/// the failed build.
+/// PR statuses are read beside the policy evaluations and override nothing: a
+/// succeeded PR status of the very name of a rejected build validation leaves
+/// CI red, and the corrective turn names the failed build.
 #[test]
 fn a_pr_status_of_the_same_name_overrides_no_rejected_build_validation() {
     with_dialect(AZ, || {
@@ -676,10 +673,10 @@ fn a_pr_status_of_the_same_name_overrides_no_rejected_build_validation() {
     });
 }
 
-/// SPEC 2.2.17: commit statuses of the head (c) count only while there is
-/// neither a policy evaluation (a) nor a PR status (b). Alone, a succeeded
-/// one is green; beside an approved build validation, or a succeeded PR
-/// status, a failed one changes nothing.
+/// Commit statuses of the head count only while there is neither a policy
+/// evaluation nor a PR status. Alone, a succeeded one is green; beside an
+/// approved build validation, or a succeeded PR status, a failed one
+/// changes nothing.
 #[test]
 fn commit_statuses_count_only_without_evaluations_and_pr_statuses() {
     with_dialect(AZ, || {
@@ -717,10 +714,10 @@ fn commit_statuses_count_only_without_evaluations_and_pr_statuses() {
     });
 }
 
-/// SPEC 2.2.17b: a PR status counts for the iteration it was posted on.
-/// Anyone's pipeline may post one. After a push, the earlier iteration's
-/// failure is not the new head's: no corrective turn starts on it, nor is
-/// the head red; the same failure posted on the new iteration is.
+/// A PR status counts for the iteration it was posted on. Anyone's
+/// pipeline may post one. After a push, the earlier iteration's failure
+/// is not the new head's: no corrective turn starts on it, nor is the
+/// head red; the same failure posted on the new iteration is.
 #[test]
 fn a_pr_status_of_an_earlier_iteration_is_not_the_new_heads() {
     with_dialect(AZ, || {
@@ -754,7 +751,7 @@ fn a_pr_status_of_an_earlier_iteration_is_not_the_new_heads() {
     });
 }
 
-/// SPEC 2.2.17: `ci_contexts` names a build validation by its policy's
+/// `ci_contexts` names a build validation by its policy's
 /// `settings.displayName` and a status by `genre/name`. Only those count:
 /// a rejected build validation it does not name is not red, a named one
 /// not there yet is pending, and the named status failing is red, its
@@ -804,12 +801,12 @@ fn ci_contexts_name_a_build_validation_by_display_name_and_a_status_by_genre_and
     });
 }
 
-// ---- reviews (SPEC 2.2.20 and 2.2.21, test 10) ----------------------------------
+// ---- reviews -----------------------------------------------------------------
 
-/// SPEC 2.2.21: a thread whose status is `fixed`, `wontFix`, `closed` or
-/// `byDesign`, set by anyone, asks nothing; another person's approval
-/// supersedes no ask of alice's: her active thread gets the review turn,
-/// which quotes none of the resolved ones.
+/// A thread whose status is `fixed`, `wontFix`, `closed` or `byDesign`,
+/// set by anyone, asks nothing; another person's approval supersedes no
+/// ask of alice's: her active thread gets the review turn, which quotes
+/// none of the resolved ones.
 #[test]
 fn a_resolved_thread_asks_nothing_and_anothers_approval_supersedes_no_ask() {
     with_dialect(AZ, || {
@@ -841,9 +838,9 @@ fn a_resolved_thread_asks_nothing_and_anothers_approval_supersedes_no_ask() {
     });
 }
 
-/// SPEC 2.2.20 with `review_turns_max = 0`: a reviewer's thread, her line
-/// thread and her `-5` are three asks here; the `review_unresolved` lesson
-/// quotes her words and the line's place, not her vote, which says nothing.
+/// With `review_turns_max = 0`, a reviewer's thread, her line thread and
+/// her `-5` are three asks here; the `review_unresolved` lesson quotes her
+/// words and the line's place, not her vote, which says nothing.
 #[test]
 fn an_unresolved_reviews_lesson_quotes_the_threads_words_and_place_not_the_vote() {
     with_dialect(AZ, || {
@@ -871,8 +868,8 @@ fn an_unresolved_reviews_lesson_quotes_the_threads_words_and_place_not_the_vote(
     });
 }
 
-/// SPEC 2.2.21: a thread is superseded by its own status, never by another
-/// thread's: alice's second thread, resolved, leaves her first one asking.
+/// A thread is superseded by its own status, never by another thread's:
+/// alice's second thread, resolved, leaves her first one asking.
 #[test]
 fn a_resolved_thread_supersedes_no_other_thread_of_the_same_person() {
     with_dialect(AZ, || {
@@ -888,9 +885,8 @@ fn a_resolved_thread_supersedes_no_other_thread_of_the_same_person() {
     });
 }
 
-/// SPEC 2.2.20 and 2.2.21: alice's active thread and her `-5` are asks,
-/// and her `10` after both supersedes them: no review turn, tick after
-/// tick.
+/// Alice's active thread and her `-5` are asks, and her `10` after both
+/// supersedes them: no review turn, tick after tick.
 #[test]
 fn the_same_persons_later_approval_supersedes_her_thread_and_her_waiting_vote() {
     with_dialect(AZ, || {
@@ -911,9 +907,9 @@ fn the_same_persons_later_approval_supersedes_her_thread_and_her_waiting_vote() 
     });
 }
 
-/// SPEC 2.2.21: an approval supersedes only the asks it came after ("later
-/// than the thread's last trusted comment"): alice approves, then opens a
-/// thread asking for more; the thread gets its review turn.
+/// An approval supersedes only the asks it came after (later than the
+/// thread's last trusted comment): alice approves, then opens a thread
+/// asking for more; the thread gets its review turn.
 #[test]
 fn an_approval_older_than_the_threads_last_trusted_comment_supersedes_nothing() {
     with_dialect(AZ, || {
@@ -933,11 +929,11 @@ fn an_approval_older_than_the_threads_last_trusted_comment_supersedes_nothing() 
     });
 }
 
-/// SPEC 2.2.19 and 2.2.20: a PR comment with `commentType: "system"` is
-/// never a review, an ask or a command, whatever its text and its thread's
-/// status; a group's vote (`isContainer`) is never an ask, though the
-/// group may contribute. alice's own text thread still asks, and its turn
-/// quotes nothing of the system comment.
+/// A PR comment with `commentType: "system"` is never a review, an ask or
+/// a command, whatever its text and its thread's status; a group's vote
+/// (`isContainer`) is never an ask, though the group may contribute.
+/// alice's own text thread still asks, and its turn quotes nothing of the
+/// system comment.
 #[test]
 fn a_system_comment_and_a_groups_vote_are_neither_asks_nor_commands() {
     with_dialect(AZ, || {
@@ -993,11 +989,11 @@ fn a_system_comment_and_a_groups_vote_are_neither_asks_nor_commands() {
     });
 }
 
-// ---- commands (SPEC 2.2.22, test 11) --------------------------------------------
+// ---- commands ----------------------------------------------------------------
 
-/// SPEC 2.2.19: a work-item comment whose `createdOnBehalfOf` is set and
-/// differs from `createdBy` is no command, though alice (trusted) wrote it:
-/// no stop, no like. On behalf of herself it is hers: held, and liked.
+/// A work-item comment whose `createdOnBehalfOf` is set and differs from
+/// `createdBy` is no command, though alice (trusted) wrote it: no stop, no
+/// like. On behalf of herself it is hers: held, and liked.
 #[test]
 fn a_work_item_comment_written_on_behalf_of_another_is_no_command() {
     with_dialect(AZ, || {
@@ -1028,8 +1024,8 @@ fn a_work_item_comment_written_on_behalf_of_another_is_no_command() {
     });
 }
 
-/// SPEC 2.2.22: an unknown verb on the work item gets exactly one reply, a
-/// new work-item comment, tick after tick; none in the PR's threads.
+/// An unknown verb on the work item gets exactly one reply, a new
+/// work-item comment, tick after tick; none in the PR's threads.
 #[test]
 fn an_unknown_verb_on_the_work_item_gets_one_reply_there() {
     with_dialect(AZ, || {
@@ -1053,9 +1049,9 @@ fn an_unknown_verb_on_the_work_item_gets_one_reply_there() {
     });
 }
 
-/// SPEC 2.2.22: an unknown verb in a PR thread gets one reply, "a comment
-/// in the same PR thread": afk's answer is a comment of that thread, and
-/// no thread of its own says it.
+/// An unknown verb in a PR thread gets one reply, a comment in the same
+/// PR thread: afk's answer is a comment of that thread, and no thread of
+/// its own says it.
 #[test]
 fn an_unknown_verb_in_a_pr_thread_is_answered_once_in_that_thread() {
     with_dialect(AZ, || {

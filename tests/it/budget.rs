@@ -873,8 +873,8 @@ pub(crate) fn kill_switch(afk: &Afk) -> String {
     on
 }
 
-/// SPEC 4.2 with `pause_for` set: at `run_usd` the turn is stopped and the
-/// run pauses (the agent stopped, `agent-paused` added, one comment, one
+/// With `pause_for` set, at `run_usd` the turn is stopped and the run
+/// pauses (the agent stopped, `agent-paused` added, one comment, one
 /// `run.paused` notification, no escalation); a later tick only waits; a
 /// trusted `/afk resume` after the config was raised continues it with a
 /// turn of its own, and the paused label goes.
@@ -950,7 +950,7 @@ fn a_run_at_run_usd_pauses_and_a_trusted_resume_after_a_raise_continues_it() {
         assert_eq!(action_of(&r, 1).0, "wait", "{r}");
         assert!(!run_file(&afk, 1, "continued").exists());
         sb.comment_on("acme/api", On::Issue(1), "alice", "/afk resume");
-        // the kill switch holds the continuation (SPEC 4.2.4.8 F2): wait kill-switch
+        // the kill switch holds the continuation: wait kill-switch
         let raised = kill_switch(&afk);
         takes(&afk, "wait", Some("kill-switch"));
         assert!(!run_file(&afk, 1, "continued").exists());
@@ -972,7 +972,7 @@ fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
     with_dialect(Dialect::Github, || {
         let (sb, afk) = paused_at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
         assert_paused_label(&sb, true);
-        // a pause teaches nothing yet: budget_exceeded is the escalation's (SPEC 4.2.6)
+        // a pause teaches nothing yet: budget_exceeded is the escalation's
         let lessons = |afk: &Afk| {
             let (_, l, _) = afk.json(&["lessons", "list", "--type", "budget_exceeded"]);
             l["lessons"].as_array().map_or(0, Vec::len)
@@ -995,7 +995,7 @@ fn a_pause_nobody_continues_escalates_after_pause_for_and_takes_its_label() {
             .filter(|c| c.contains("afk:escalation"))
             .collect();
         assert_eq!(esc.len(), 1);
-        // SPEC 4.2.4.7 D1: that it was paused for pause_for with no continuation
+        // that it was paused for pause_for with no continuation
         assert!(
             esc[0].contains("it was paused for 1h (budget.pause_for) and nobody continued it"),
             "{}",
@@ -1045,7 +1045,7 @@ fn a_pause_whose_comment_failed_is_said_on_the_next_tick_once() {
     });
 }
 
-/// SPEC 4.2's verb: a trusted `/afk budget +<usd>` raises the paused run's
+/// The budget verb: a trusted `/afk budget +<usd>` raises the paused run's
 /// own limit within `max_run_usd` and continues it; a stranger's raise, a
 /// raise past the maximum and a malformed command do nothing (the last two
 /// answered: the key and figures, the grammar).
@@ -1084,7 +1084,7 @@ fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
         continues(&afk, "budget");
         let (_, st, _) = afk.json(&["status"]);
         assert!(st["runs"][0].get("paused").is_none(), "{st}");
-        // runs show says the run's own limit and who raised it (SPEC 4.2.4.5 C7)
+        // runs show says the run's own limit and who raised it
         let (code, shown, err) = afk.json(&["runs", "show", "1"]);
         assert_eq!(code, 0, "{err}");
         assert_eq!(shown["limits"]["run_usd"], 3.0, "{shown}");
@@ -1092,7 +1092,7 @@ fn a_trusted_budget_raise_continues_a_paused_run_and_nothing_else_does() {
         let (_, st, _) = afk.json(&["status"]);
         assert_eq!(st["runs"][0]["limits"]["run_usd"], 3.0, "{st}");
         assert_eq!(st["runs"][0]["limits"]["set_by"], "alice", "{st}");
-        // the pause and the continuation are events of the run (SPEC 4.2.4.3 C-event)
+        // the pause and the continuation are events of the run
         let timeline = shown["timeline"].to_string();
         assert!(timeline.contains("run.paused"), "{timeline}");
         assert!(

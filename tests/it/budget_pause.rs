@@ -1,9 +1,9 @@
-//! Budgets that pause, through the binary (SPEC 4.2): a turn the gateway
-//! stopped at the day's cap pauses its run until 00:00 UTC and the first
-//! tick after midnight continues it by itself; a paused run ends as any run
-//! does (the issue closed, the in-progress label removed, `/afk stop`), the
-//! paused label with it; the stop file holds a continuation a person asked
-//! for until it is gone; a resume with no room yet is answered and acts on
+//! Budgets that pause, through the binary: a turn the gateway stopped at
+//! the day's cap pauses its run until 00:00 UTC and the first tick after
+//! midnight continues it by itself; a paused run ends as any run does (the
+//! issue closed, the in-progress label removed, `/afk stop`), the paused
+//! label with it; the stop file holds a continuation a person asked for
+//! until it is gone; a resume with no room yet is answered and acts on
 //! nothing; on Gitea a budget raise waits for its author's own 👍; a
 //! paused run whose PR a person merges succeeds at the next tick; a paused
 //! run keeps its repository locked; the kill switch records a raise and
@@ -24,10 +24,10 @@ use crate::workspace::forge_head;
 use afk_core::gateway::budget::STOP_FILE;
 use serde_json::{Value, json};
 
-/// SPEC 4.2.4.9: the gateway stopped the turn at `day_usd`: the run pauses
-/// at the day's cap (no raise offered, a comment cannot raise it), waits
-/// the rest of the day, and the first tick at or after 00:00 UTC continues
-/// it with a turn of its own, nobody's command needed.
+/// The gateway stopped the turn at `day_usd`: the run pauses at the day's
+/// cap (no raise offered, a comment cannot raise it), waits the rest of
+/// the day, and the first tick at or after 00:00 UTC continues it with a
+/// turn of its own, nobody's command needed.
 #[test]
 fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself() {
     with_dialect(Dialect::Github, || {
@@ -85,7 +85,7 @@ fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
         // the first tick after 00:00 UTC continues it, no person needed
         pin(&afk, tomorrow(0, 1) + time::Duration::days(1));
         continues(&afk, "day");
-        // the day counted by turns (SPEC 4.2.2): yesterday's $2.00 is
+        // the day counted by turns: yesterday's $2.00 is
         // yesterday's; the new day's whole cap is the continuation's
         let handed = std::fs::read_to_string(run_file(&afk, 1, "budget-2")).unwrap();
         assert_eq!(handed.trim(), "2", "AFK_BUDGET_USD");
@@ -97,9 +97,9 @@ fn a_turn_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
     });
 }
 
-/// SPEC 4.2.4.7 D2, D3: a paused run ends as any run does, and its paused
-/// label goes with it: the issue closed or its in-progress label removed
-/// (abandon), a trusted `/afk stop` (escalated `stopped`).
+/// A paused run ends as any run does, and its paused label goes with it:
+/// the issue closed or its in-progress label removed (abandon), a trusted
+/// `/afk stop` (escalated `stopped`).
 #[test]
 fn a_paused_run_ends_as_any_run_and_takes_its_paused_label() {
     with_dialect(Dialect::Github, || {
@@ -140,16 +140,16 @@ fn a_paused_run_ends_as_any_run_and_takes_its_paused_label() {
     });
 }
 
-/// SPEC 4.2.4.7 D4: a person merges the paused run's PR meanwhile: the
-/// next tick ends it a success (a merged PR is a success whatever it cost),
-/// its paused label removed, no continuation. The pausing tick's entry
-/// carried its spend and the metrics file counted the pause by its limit.
+/// A person merges the paused run's PR meanwhile: the next tick ends it a
+/// success (a merged PR is a success whatever it cost), its paused label
+/// removed, no continuation. The pausing tick's entry carried its spend and
+/// the metrics file counted the pause by its limit.
 #[test]
 fn a_paused_run_whose_pr_a_person_merges_succeeds_at_the_next_tick() {
     with_dialect(Dialect::Github, || {
         let (sb, afk) = at_the_limit("[budget]\nrun_usd = 1.0\npause_for = \"1h\"\n");
         let r = takes_cleanly(&afk, "pause", Some("run_usd"));
-        // SPEC 4.2.4.2 B6: {"action": "pause", "reason", "spend_usd"}
+        // {"action": "pause", "reason", "spend_usd"}
         let entry = r["actions"]
             .as_array()
             .unwrap()
@@ -158,7 +158,7 @@ fn a_paused_run_whose_pr_a_person_merges_succeeds_at_the_next_tick() {
             .unwrap()
             .clone();
         assert_eq!(entry["spend_usd"], 1.25, "{r}");
-        // SPEC 4.2.6: the counter afk_pauses_total{limit}
+        // the counter afk_pauses_total{limit}
         let prom = std::fs::read_to_string(afk.scratch.path("afk.prom")).unwrap();
         assert!(
             prom.contains("afk_pauses_total{limit=\"run_usd\"} 1"),
@@ -184,9 +184,9 @@ fn a_paused_run_whose_pr_a_person_merges_succeeds_at_the_next_tick() {
     });
 }
 
-/// SPEC 4.2.3 P1: a paused run is a run in flight: its repository stays
-/// locked for the other ready issue, and its own issue is not dispatched
-/// again (the arming was handled).
+/// A paused run is a run in flight: its repository stays locked for the
+/// other ready issue, and its own issue is not dispatched again (the
+/// arming was handled).
 #[test]
 fn a_paused_run_keeps_its_repo_locked_and_is_not_dispatched_again() {
     with_dialect(Dialect::Github, || {
@@ -217,10 +217,10 @@ fn a_paused_run_keeps_its_repo_locked_and_is_not_dispatched_again() {
     });
 }
 
-/// SPEC 4.2.4.8 F2: with the kill switch on (`poll.enabled = false`) watch
-/// still carries out a trusted raise (recorded, acknowledged with `eyes`)
-/// but starts no continuation (`wait kill-switch`); the first tick after
-/// the switch is back on continues the run.
+/// With the kill switch on (`poll.enabled = false`) watch still carries
+/// out a trusted raise (recorded, acknowledged with `eyes`) but starts no
+/// continuation (`wait kill-switch`); the first tick after the switch is
+/// back on continues the run.
 #[test]
 fn the_kill_switch_records_a_raise_and_holds_its_continuation() {
     with_dialect(Dialect::Github, || {
@@ -239,9 +239,8 @@ fn the_kill_switch_records_a_raise_and_holds_its_continuation() {
     });
 }
 
-/// SPEC 4.2.4.6 E4 (4.2.4.2 B1): an ask made while the run is paused
-/// waits, never lost: the continuation does not take it, the turn after the
-/// continuation does.
+/// An ask made while the run is paused waits, never lost: the continuation
+/// does not take it, the turn after the continuation does.
 #[test]
 fn an_ask_made_while_paused_is_answered_by_the_turn_after_the_continuation() {
     with_dialect(Dialect::Github, || {
@@ -263,9 +262,8 @@ fn an_ask_made_while_paused_is_answered_by_the_turn_after_the_continuation() {
     });
 }
 
-/// SPEC 4.2.4.8 F1: while the stop file exists nothing happens, a
-/// continuation a person asked for included; the first tick after it is
-/// gone continues the run.
+/// While the stop file exists nothing happens, a continuation a person asked
+/// for included; the first tick after it is gone continues the run.
 #[test]
 fn the_stop_file_holds_a_continuation_until_it_is_gone() {
     with_dialect(Dialect::Github, || {
@@ -285,11 +283,11 @@ fn the_stop_file_holds_a_continuation_until_it_is_gone() {
     });
 }
 
-/// SPEC 4.2.4.5 C6: `budget` spends money, so it is in `resume`'s and
-/// `fix`'s class: on a forge that cannot date an edit in a comment's own
-/// second (Gitea), where the agent's account holds a forge token
-/// (`workspace = "agent"`), afk asks the comment's author on the thread and
-/// carries the raise out only on their own 👍; nobody else's counts.
+/// `budget` spends money, so it is in `resume`'s and `fix`'s class: on a
+/// forge that cannot date an edit in a comment's own second (Gitea), where
+/// the agent's account holds a forge token (`workspace = "agent"`), afk
+/// asks the comment's author on the thread and carries the raise out only
+/// on their own 👍; nobody else's counts.
 #[test]
 fn on_gitea_a_budget_raise_waits_for_its_authors_own_thumbs_up() {
     with_dialect(Dialect::Gitea, || {
@@ -329,10 +327,10 @@ fn on_gitea_a_budget_raise_waits_for_its_authors_own_thumbs_up() {
     });
 }
 
-/// SPEC 4.2.4.5 C5: a trusted `/afk resume` on a paused run with no room
-/// yet is answered ("still at $1.25 of $1.00 …"), with no `eyes` and
-/// nothing acted on: raising the config afterwards continues nothing by
-/// itself; a resume after the raise does.
+/// A trusted `/afk resume` on a paused run with no room yet is answered
+/// ("still at $1.25 of $1.00 …"), with no `eyes` and nothing acted on:
+/// raising the config afterwards continues nothing by itself; a resume
+/// after the raise does.
 #[test]
 fn a_resume_with_no_room_is_answered_and_continues_nothing() {
     with_dialect(Dialect::Github, || {
@@ -404,10 +402,10 @@ fn paused_at_run_time_with_work_left() -> (Sandbox, Afk) {
     (sb, afk)
 }
 
-/// SPEC 4.2.4.2 B2: pausing does what any turn's end does first. A run
-/// paused at `run_time` while its agent still ran has the work left
-/// uncommitted in its checkout committed by afk, pushed, and its PR opened
-/// on it by the end of the pausing tick, the pause's comment naming the PR.
+/// Pausing does what any turn's end does first. A run paused at `run_time`
+/// while its agent still ran has the work left uncommitted in its checkout
+/// committed by afk, pushed, and its PR opened on it by the end of the
+/// pausing tick, the pause's comment naming the PR.
 #[test]
 fn a_run_paused_at_run_time_has_its_uncommitted_work_on_its_pr_by_the_end_of_the_pausing_tick() {
     with_dialect(Dialect::Github, || {
@@ -430,10 +428,10 @@ fn a_run_paused_at_run_time_has_its_uncommitted_work_on_its_pr_by_the_end_of_the
     });
 }
 
-/// SPEC 4.2.4.3 C-check: the checklist keeps one line per pause and one
-/// per continuation after the run continues: after a pause at `run_usd`, a
-/// trusted raise and its continuation, the checklist says both, who raised
-/// the budget, from what and to what.
+/// The checklist keeps one line per pause and one per continuation after
+/// the run continues: after a pause at `run_usd`, a trusted raise and its
+/// continuation, the checklist says both, who raised the budget, from what
+/// and to what.
 #[test]
 fn after_a_pause_a_raise_and_its_continuation_the_checklist_keeps_both_lines() {
     with_dialect(Dialect::Github, || {
@@ -455,9 +453,9 @@ fn after_a_pause_a_raise_and_its_continuation_the_checklist_keeps_both_lines() {
     });
 }
 
-/// SPEC 4.2.4.9 G2: several runs paused at a day's cap continue at the
-/// first tick after midnight, oldest first: the older run's continuation
-/// takes its paused label off (its first write) before the younger's.
+/// Several runs paused at a day's cap continue at the first tick after
+/// midnight, oldest first: the older run's continuation takes its paused
+/// label off (its first write) before the younger's.
 #[test]
 fn several_runs_paused_at_the_days_cap_continue_at_the_same_tick_oldest_first() {
     with_dialect(Dialect::Github, || {

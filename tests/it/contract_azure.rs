@@ -1,15 +1,15 @@
 //! afk's wire on Azure DevOps checked against Microsoft's own description
-//! (#86 item 3; SPEC 2.2.5, 2.2.32): real ticks of the binary (poll, watch
-//! through red CI, a review thread and a vote, commands, the completion,
-//! doctor) against `afk sandbox --dialect azure-devops`, then every request
-//! the sandbox logged held to `tests/contracts/azure-devops-7.1-subset.json`:
-//! an operation of it (method and path template, on the host the contract
-//! gives it in `x-hosts`), every path and query parameter declared and of its
-//! type, format and enum, the required ones present, `api-version` exactly
-//! the operation's `x-api-versions`, and the body valid against the
-//! operation's body schema (no body where it takes none). The one call afk
-//! makes that the 7.1 files do not describe, `connectionData`, is in
-//! [`UNDESCRIBED`], as the contract's `info.x-source.not_in_source` names it.
+//! (#86 item 3): real ticks of the binary (poll, watch through red CI, a
+//! review thread and a vote, commands, the completion, doctor) against
+//! `afk sandbox --dialect azure-devops`, then every request the sandbox
+//! logged held to `tests/contracts/azure-devops-7.1-subset.json`: an
+//! operation of it (method and path template, on the host the contract gives
+//! it in `x-hosts`), every path and query parameter declared and of its type,
+//! format and enum, the required ones present, `api-version` exactly the
+//! operation's `x-api-versions`, and the body valid against the operation's
+//! body schema (no body where it takes none). The one call afk makes that the
+//! 7.1 files do not describe, `connectionData`, is in [`UNDESCRIBED`], as the
+//! contract's `info.x-source.not_in_source` names it.
 //!
 //! Not in the request log, so not here: git over smart HTTP
 //! (`/{organization}/{project}/_git/{repository}`, which the contract leaves
@@ -42,22 +42,23 @@ const VSSPS_AT: &str = "/_vssps";
 const VSSPS_HOST: &str = "vssps.dev.azure.com";
 const HOST: &str = "dev.azure.com";
 
-/// The Git Repositories security namespace (SPEC 2.2.11).
+/// The Git Repositories security namespace.
 const GIT_NAMESPACE: &str = "2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87";
 
 /// A call afk makes that the 7.1 files do not describe, held to what the
-/// contract (`info.x-source.not_in_source`) and SPEC say of it.
+/// contract (`info.x-source.not_in_source`) says of it and afk's own
+/// rules add.
 struct Undescribed {
     method: &'static str,
     /// as `not_in_source` names it
     path: &'static str,
     /// the query parameters afk may send besides `api-version`
     query: &'static [&'static str],
-    /// SPEC 2.2.5: `7.1` where the files fix no other
+    /// `7.1` where the files fix no other
     version: &'static str,
 }
 
-/// SPEC 2.2.1: afk's own account is `authenticatedUser` of `connectionData`.
+/// afk's own account is `authenticatedUser` of `connectionData`.
 const UNDESCRIBED: &[Undescribed] = &[Undescribed {
     method: "GET",
     path: "/{organization}/_apis/connectionData",
@@ -127,8 +128,8 @@ fn params<'a>(c: &'a Value, op: &'a Value, place: &str) -> Vec<&'a Value> {
 /// organization, decoded) when it fits `op`'s template, else None. A segment
 /// whose parameter the contract marks `x-ms-required: false` (a route value
 /// the service lets out) may be absent: afk asks WIQL without the team
-/// (SPEC 2.2.9, "no team segment"). Literal segments compare ignoring case,
-/// as the service routes them (the contract itself writes `workitems` and
+/// ("no team segment"). Literal segments compare ignoring case, as the
+/// service routes them (the contract itself writes `workitems` and
 /// `workItems`, `pullrequests` and `pullRequests`).
 fn fit(c: &Value, op: &Op, path: &str) -> Option<Vec<(String, String)>> {
     let template = op.template().strip_prefix(ORG)?;
@@ -201,7 +202,7 @@ fn is_guid(s: &str) -> bool {
 
 /// What is wrong with `value` for path or query parameter `p` (its `enum`,
 /// else its `type` and `format`). `loose`: an enum compared ignoring case,
-/// as a route value is (SPEC 2.2.8 asks `classificationnodes/Areas/…`, the
+/// as a route value is (afk asks `classificationnodes/Areas/…`, the
 /// contract's enum says `areas`).
 fn param_problem(p: &Value, value: &str, loose: bool) -> Option<String> {
     if let Some(e) = p["enum"].as_array() {
@@ -280,7 +281,7 @@ fn query_of(q: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// SPEC 2.2.5: exactly one `api-version`, the operation's own.
+/// Exactly one `api-version`, the operation's own.
 fn check_version(at: &str, query: &[(String, String)], want: &str, out: &mut Vec<String>) {
     let got: Vec<&str> = query
         .iter()
@@ -554,8 +555,8 @@ fn az_call(sb: &Sandbox, method: &str, path: &str, body: Option<Value>) -> (u16,
 
 /// The contract says for each operation what the checker reads: its host
 /// (`x-hosts`) and its `api-version` (`x-api-versions`), the version its own
-/// `api-version` parameter names too, and that version is SPEC 2.2.5's:
-/// `7.1-preview.4` for work-item comments, `7.1-preview.1` for comment
+/// `api-version` parameter names too, and that version is the one afk asks
+/// with: `7.1-preview.4` for work-item comments, `7.1-preview.1` for comment
 /// reactions and policy evaluations, `7.1` everywhere else. And
 /// [`UNDESCRIBED`] holds only what the contract says it does not describe.
 #[test]
@@ -966,7 +967,7 @@ fn every_operation_the_checker_knows_is_one_the_sandbox_serves() {
         ));
     }
     asked.push((
-        "POST WIQL without its team (SPEC 2.2.9)".into(),
+        "POST WIQL without its team (the form afk asks)".into(),
         "POST".into(),
         "/acme/_apis/wit/wiql?api-version=7.1".into(),
         Some(json!({"query": "SELECT [System.Id] FROM WorkItems"})),
@@ -1091,12 +1092,11 @@ fn play(sb: &Sandbox, afk: &Afk) -> u64 {
 /// Every request afk made while it polled, watched its pull request through
 /// CI, a review, commands and the completion, and ran doctor, is an
 /// operation of the contract ([`check_request`]) or [`UNDESCRIBED`]; and
-/// what SPEC adds to the contract holds on the wire: the pull request
-/// opened with exactly its six fields (2.2.16), each work-item patch a
-/// `test` on `/rev` first and never with `bypassRules`,
-/// `suppressNotifications` or `validateOnly` (2.2.14), the success a move
-/// to the type's Completed state (2.2.18), a pull request's patch only its
-/// title and description or its abandonment.
+/// what afk's own rules add to the contract holds on the wire: the pull
+/// request opened with exactly its six fields, each work-item patch a `test`
+/// on `/rev` first and never with `bypassRules`, `suppressNotifications` or
+/// `validateOnly`, the success a move to the type's Completed state, a pull
+/// request's patch only its title and description or its abandonment.
 #[test]
 fn every_request_afk_makes_on_azure_devops_is_the_contract_s() {
     with_dialect(Dialect::AzureDevops, || {
@@ -1169,7 +1169,7 @@ fn every_request_afk_makes_on_azure_devops_is_the_contract_s() {
         ] {
             assert!(used.contains(id), "the scenario never sent {id}");
         }
-        // SPEC 2.2.16: exactly these fields, the work item linked
+        // exactly these fields, the work item linked
         let fields: BTreeSet<&str> = [
             "sourceRefName",
             "targetRefName",
@@ -1193,7 +1193,8 @@ fn every_request_afk_makes_on_azure_devops_is_the_contract_s() {
             let edit = body.keys().all(|k| k == "title" || k == "description");
             assert!(edit || q["body"] == json!({"status": "abandoned"}), "{q}");
         }
-        // SPEC 2.2.14 and 2.2.18
+        // each work-item patch tested on `/rev`, never bypassing a rule; the
+        // success moves work item 2 to Done
         let patches = sent(&seen, ITEM_PATCH);
         for q in &patches {
             assert_eq!(

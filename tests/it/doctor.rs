@@ -427,8 +427,8 @@ fn doctor_on_gitlab_reads_the_token_the_role_and_the_protected_branches() {
     assert_eq!(code, 1, "a FAIL line fails doctor");
 }
 
-/// On Azure DevOps (SPEC 2.2.8) doctor says a PAT's own scopes cannot be
-/// read with it, and per allowlisted repository reads its project, afk's own
+/// On Azure DevOps doctor says a PAT's own scopes cannot be read with it, and
+/// per allowlisted repository reads its project, afk's own
 /// `GenericContribute`, `CreateBranch` and `PullRequestContribute`, its area
 /// path and afk's `WORK_ITEM_WRITE` there, each work-item type with
 /// `close_state`, and the branch policies (a default branch without build

@@ -215,8 +215,8 @@ enum Stop {
 /// A turn watch stops while its one request is in flight: the model has
 /// sent `message_start` (1,000,000 input tokens, 1 output) and holds the
 /// stream open; the stop ends the keeper before the request lands. What
-/// arrived is the run's spend (SPEC 4.2.4.10): $3.000015, not $0, whether
-/// the stop ends the run or pauses it.
+/// arrived is the run's spend: $3.000015, not $0, whether the stop ends
+/// the run or pauses it.
 fn a_turn_stopped_with_a_request_in_flight(stop: Stop, (action, reason): (&str, &str)) {
     let sb = one_ready();
     let (url, asked) = model(started_then_held);
@@ -284,7 +284,7 @@ fn a_turn_stopped_at_run_time_is_metered_by_what_arrived_of_its_request_in_fligh
 }
 
 /// Issue #85 item 3: every request is metered whatever ends its turn, a
-/// pause at `run_time` too (SPEC 4.2 B4, 4.2.4.10).
+/// pause at `run_time` too.
 #[test]
 fn a_turn_paused_at_run_time_is_metered_by_what_arrived_of_its_request_in_flight() {
     a_turn_stopped_with_a_request_in_flight(Stop::RunTimePaused, ("pause", "run_time"));

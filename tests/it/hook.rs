@@ -71,7 +71,7 @@ fn signed(body: &str, delivery: &str, secret: &str) -> Vec<String> {
 
 /// A service hook's `Authorization: Basic` header with `secret` as its
 /// password (Azure DevOps's only proof of a delivery), its user name the
-/// sandbox's (non-empty: SPEC 2.2.25; a PAT's empty user name is not this).
+/// sandbox's (non-empty; a PAT's empty user name is not this).
 pub(crate) fn basic_auth(secret: &str) -> String {
     basic_as("sandbox", secret)
 }

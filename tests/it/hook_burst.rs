@@ -294,11 +294,11 @@ mod closed {
     use super::*;
 
     both_dialects! {
-        /// A person closes the issue while its agent works (SPEC 10.2 item 2):
-        /// the issue event's poll is followed by watch, for a run of that
-        /// repository is in flight, which abandons the run and stops its agent
-        /// within the delivery's own process; nothing is pushed, no PR opened,
-        /// and no cron tick was needed.
+        /// A person closes the issue while its agent works: the issue event's
+        /// poll is followed by watch, for a run of that repository is in
+        /// flight, which abandons the run and stops its agent within the
+        /// delivery's own process; nothing is pushed, no PR opened, and no
+        /// cron tick was needed.
         #[test]
         fn an_issue_closed_while_its_agent_works_is_abandoned_by_its_event() {
             let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
@@ -362,10 +362,10 @@ mod race {
 
     both_dialects! {
         azure_devops_plays;
-        /// The race of SPEC 10.2 item 6 with a turn's end in it: as the agent
-        /// ends, the watch its keeper starts, cron's watch and an event's
-        /// watch for the same repository all run at once, round after round:
-        /// one agent, one PR opened for the run, never a second.
+        /// The race of a cron tick and an event's, with a turn's end in it:
+        /// as the agent ends, the watch its keeper starts, cron's watch and
+        /// an event's watch for the same repository all run at once, round
+        /// after round: one agent, one PR opened for the run, never a second.
         #[test]
         fn a_turns_end_crons_watch_and_an_events_watch_at_once_open_one_pr() {
             for round in 0..3 {

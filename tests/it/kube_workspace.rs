@@ -278,10 +278,10 @@ fn containers_run_as_their_specs_user_and_doctor_checks_the_pod_afk_will_send() 
     }
 }
 
-/// SPEC 5.9 on Kubernetes: the Job's forwarding container applies `[gate]`:
-/// a turn that edits CI pushes nothing, its reasons reach the tick, which
-/// gives the one `gate` turn (a new Job, from the branch as the forge has
-/// it); that turn's benign work is forwarded and afk opens the PR.
+/// The change gate on Kubernetes: the Job's forwarding container applies
+/// `[gate]`: a turn that edits CI pushes nothing, its reasons reach the tick,
+/// which gives the one `gate` turn (a new Job, from the branch as the forge
+/// has it); that turn's benign work is forwarded and afk opens the PR.
 #[test]
 fn the_forwarding_container_applies_the_gate_and_the_tick_gives_the_gate_turn() {
     let agent = "set -u; \

@@ -1,7 +1,6 @@
-//! The OTLP/HTTP exporter (`afk::telemetry`) against the sandbox's receiver
-//! (SPEC 10.3.14): what it decodes with the official definitions, a 503
-//! retried once, a hanging collector given up at the bound, no secret in
-//! any byte sent.
+//! The OTLP/HTTP exporter (`afk::telemetry`) against the sandbox's receiver:
+//! what it decodes with the official definitions, a 503 retried once, a
+//! hanging collector given up at the bound, no secret in any byte sent.
 
 use crate::support::*;
 use afk::telemetry::Telemetry;

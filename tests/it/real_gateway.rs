@@ -379,8 +379,8 @@ fn claude_code_through_the_gateway_works_with_a_sonnet_4_5_and_an_opus_5_5() {
     }
 }
 
-/// SPEC 4.2 (#85 requirement 1): the real programs, paused by the gateway
-/// at `budget.run_usd`, continue after a trusted `/afk budget +N` in the
+/// A pause with the real programs (#85 requirement 1): paused by the gateway
+/// at `budget.run_usd`, they continue after a trusted `/afk budget +N` in the
 /// same checkout and home, resuming their own session: the continuation's
 /// model requests carry the earlier conversation.
 fn paused_then_continued(agent: &str) {

@@ -1,8 +1,8 @@
-//! Line survival in `afk harvest` (SPEC 7.3; docs/reports.md#afk-report)
-//! through the binary: merged runs recorded as watch records them, their
-//! default branch's history scripted with known committer dates in the
-//! sandbox's git; harvest counts each run once its `survival_window` ended,
-//! with one fetch per repository that has a run due and none otherwise.
+//! Line survival in `afk harvest` (docs/reports.md#afk-report) through the
+//! binary: merged runs recorded as watch records them, their default
+//! branch's history scripted with known committer dates in the sandbox's
+//! git; harvest counts each run once its `survival_window` ended, with one
+//! fetch per repository that has a run due and none otherwise.
 
 use crate::support::*;
 use serde_json::{Value, json};

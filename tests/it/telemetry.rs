@@ -1,5 +1,5 @@
-//! OpenTelemetry through the binary (SPEC 10.3; docs/telemetry.md), against
-//! the sandbox's OTLP receiver, which decodes with the official
+//! OpenTelemetry through the binary (docs/telemetry.md), against the
+//! sandbox's OTLP receiver, which decodes with the official
 //! `opentelemetry-proto` definitions: one trace per run across the
 //! processes that touch it (poll, watch, the turn's end), the run span
 //! through the outbox, a dead, refusing or hanging collector that changes
@@ -51,7 +51,7 @@ fn instance(afk: &Afk) -> String {
     afk.sql_rows("SELECT value FROM meta WHERE key = 'instance'")[0][0].clone()
 }
 
-/// SPEC 10.3.5: the first bytes of `sha256(text)`, in hex.
+/// The first bytes of `sha256(text)`, in hex.
 fn derived(text: &str, bytes: usize) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes())[..bytes]
@@ -276,9 +276,9 @@ fn a_bad_telemetry_setting_is_exit_2_naming_the_key_never_its_value() {
     }
 }
 
-/// SPEC 10.3.14: the real Claude Code and Codex through the gateway: the
-/// turn's chat spans carry the tokens the scripted model billed and the
-/// dollars the gateway metered, under the turn's span, whose sums they are.
+/// The real Claude Code and Codex through the gateway: the turn's chat
+/// spans carry the tokens the scripted model billed and the dollars the
+/// gateway metered, under the turn's span, whose sums they are.
 #[test]
 fn the_real_agents_chat_spans_carry_the_billed_tokens_and_the_metered_dollars() {
     for agent in ["claude", "codex"] {

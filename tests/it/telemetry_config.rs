@@ -1,7 +1,6 @@
-//! `[telemetry]` through the binary (SPEC 10.3.1, 10.3.4, 10.3.12): bad
-//! input is exit 2 naming the key or the variable and never its value, off
-//! reads no `OTEL_*` variable and opens no connection, and doctor says
-//! where traces go without a header's value.
+//! `[telemetry]` through the binary: bad input is exit 2 naming the key or
+//! the variable and never its value, off reads no `OTEL_*` variable and opens
+//! no connection, and doctor says where traces go without a header's value.
 
 use crate::support::*;
 use serde_json::{Value, json};
@@ -86,9 +85,9 @@ fn a_bad_telemetry_setting_is_exit_2_naming_the_key_or_variable_never_its_value(
     }
 }
 
-/// Off means nothing (10.3.1): with telemetry off, OTEL_* variables that
-/// would be exit 2 with it on are not read, and a collector listening
-/// where they point is never connected to.
+/// Off means nothing: with telemetry off, OTEL_* variables that would be
+/// exit 2 with it on are not read, and a collector listening where they
+/// point is never connected to.
 #[test]
 fn with_telemetry_off_no_otel_variable_is_read_and_no_connection_opened() {
     let collector = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

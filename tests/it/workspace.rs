@@ -1607,7 +1607,7 @@ fn gate_turn_prompt(sb: &Sandbox, afk: &Afk) -> String {
     std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap()
 }
 
-// ---- the change gate, revised (SPEC 5.9): the families beside the forge,
+// ---- the change gate, revised: the families beside the forge,
 // any letter case, reads whole or refuses ----
 
 /// Every family of the revised built-in set, in a case or trailing-dot

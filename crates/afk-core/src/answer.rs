@@ -54,10 +54,10 @@ fn line_link(kind: ForgeKind, pr_url: &str, id: i64) -> Option<String> {
     Some(format!("{}{anchor}", pr_url.trim_end_matches('/')))
 }
 
-/// The marker that finds the answer of `run`'s turn `turn` again: SPEC's
-/// `<!-- afk:answered turn=k -->`, then the run's on the same line (two
-/// runs of one issue may answer on one PR; one line, so a forge that
-/// rewrites line ends cannot hide it).
+/// The marker that finds the answer of `run`'s turn `turn` again:
+/// `<!-- afk:answered turn=k -->` (docs/reviews.md#the-answer), then the
+/// run's on the same line (two runs of one issue may answer on one PR;
+/// one line, so a forge that rewrites line ends cannot hide it).
 pub fn marker(run: i64, turn: u32) -> String {
     format!("<!-- afk:answered turn={turn} --><!-- afk:run={run} -->")
 }
@@ -251,9 +251,9 @@ mod tests {
         );
     }
 
-    /// SPEC 2.2.20: on Azure DevOps a review is a thread or a vote, and a
-    /// comment is addressed by its thread: each ask and line comment links
-    /// its thread (`?discussionId=`); a vote and a command link nothing.
+    /// On Azure DevOps a review is a thread or a vote, and a comment is
+    /// addressed by its thread: each ask and line comment links its thread
+    /// (`?discussionId=`); a vote and a command link nothing.
     #[test]
     fn azure_devops_links_each_ask_and_line_comment_by_its_thread() {
         use crate::azure::talk::pr_comment_id;
@@ -303,9 +303,9 @@ mod tests {
         );
     }
 
-    /// SPEC 2.2.20: the answer names each ask as the forge's people know
-    /// it: on Azure DevOps a thread by its number, a reply by its thread, a
-    /// vote as a vote (its number is afk's, never shown).
+    /// The answer names each ask as the forge's people know it: on Azure
+    /// DevOps a thread by its number, a reply by its thread, a vote as a
+    /// vote (its number is afk's, never shown).
     #[test]
     fn an_ask_is_named_in_its_forges_words_and_a_vote_by_no_number() {
         use crate::azure::talk::pr_comment_id;

@@ -1,8 +1,8 @@
-//! `/afk budget …` (SPEC 4.2.4.5): what a trusted comment asking for more
-//! money or time for one run says, and what it comes to against the run's
-//! limits and the config's maximum. Pure: the words after the verb in, a
-//! raise or the reply's reason out. Money is whole cents, so `+5.50` twice
-//! is exactly $11.00.
+//! `/afk budget …`: what a trusted comment asking for more money or time
+//! for one run says, and what it comes to against the run's limits and the
+//! config's maximum. Pure: the words after the verb in, a raise or the
+//! reply's reason out. Money is whole cents, so `+5.50` twice is exactly
+//! $11.00.
 
 use crate::types::format_duration;
 use std::fmt;
@@ -116,8 +116,8 @@ pub struct Limits {
     pub max_time: Option<Duration>,
 }
 
-/// What a well-formed command comes to: the run's new limit, or why not
-/// (SPEC 4.2.4.5 C2), each answered and never acted on.
+/// What a well-formed command comes to: the run's new limit, or why
+/// not, each answered and never acted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// carried out: the run's money limit becomes this many cents
@@ -126,7 +126,7 @@ pub enum Outcome {
     TimeTo(Duration),
     /// the run has no such limit (`run_usd = 0` / `run_time = ""`):
     /// nothing to raise, and a set would impose a limit, which only the
-    /// config does (SPEC 4.2.4.4 D1: commands only raise)
+    /// config does (commands only raise)
     NoLimit {
         time: bool,
     },
@@ -265,8 +265,8 @@ pub enum Raise {
     TimeTo(Duration),
 }
 
-/// A command answered and never acted on (SPEC 4.2.4.5 C2): the word
-/// afk's trail records (`answered: <why>`) and the reply.
+/// A command answered and never acted on: the word afk's trail
+/// records (`answered: <why>`) and the reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
     pub why: &'static str,
@@ -309,7 +309,7 @@ pub fn answer(prefix: &str, args: &str, l: Limits) -> Result<Raise, Refused> {
 
 /// The reply to a `budget` on a run paused at a day's cap (`key`:
 /// `day_usd` or `repo_day_usd`): the cap is the operator's, not a
-/// thread's; the run continues by itself at 00:00 UTC (SPEC 4.2.4.5 C2).
+/// thread's; the run continues by itself at 00:00 UTC.
 pub fn day_refusal(prefix: &str, key: &str) -> Refused {
     Refused {
         why: "a day's pause",

@@ -58,13 +58,13 @@ pub struct Checklist {
     pub talk: Vec<Said>,
     /// who holds the run, since when
     pub held: Option<(String, String)>,
-    /// paused at a limit (SPEC 4.2): the limit's key and since when
+    /// paused at a limit: the limit's key and since when
     pub paused: Option<(String, String)>,
     /// the pause's figure (`$2.20 of $2.00`, `4h`: `core::pause::figure`),
     /// where it is known
     pub paused_at: Option<String>,
     /// one line per past pause and continuation, oldest first
-    /// (`core::pause_history::lines`; SPEC 4.2.4.3 C-check)
+    /// (`core::pause_history::lines`)
     pub past: Vec<String>,
     /// while a `gate` turn runs: the turn the change gate refused
     pub gate_refused: Option<u32>,
@@ -169,7 +169,7 @@ pub fn render(c: &Checklist) -> String {
         s.push_str(&format!("- {} deployed\n", tick(d)));
     }
     if let Some((limit, since)) = &c.paused {
-        // a day's cap reopens by itself at midnight (SPEC 4.2.4.9)
+        // a day's cap reopens by itself at midnight
         let how = match crate::run_state::Limit::parse(limit).is_some_and(|l| l.is_day()) {
             true => "it continues by itself at 00:00 UTC",
             false => "a trusted `budget` or `resume` command continues it",
@@ -180,7 +180,7 @@ pub fn render(c: &Checklist) -> String {
             .filter(|c| c.is_ascii_lowercase() || *c == '_')
             .take(40)
             .collect();
-        // with its figure where known (SPEC 4.2.4.3 C-check: `paused at
+        // with its figure where known (`paused at
         // $2.20 of $2.00 (run_usd) since …`), afk's own numbers as the
         // spend line's are
         let at = match &c.paused_at {
@@ -294,7 +294,7 @@ mod tests {
             t.contains("- **paused** at `budget.run_usd` since 2026-01-01T11:00:00Z: a trusted `budget` or `resume` command continues it\n"),
             "{t}"
         );
-        // with its figure (SPEC 4.2.4.3 C-check)
+        // with its figure
         c.paused_at = Some("$2.20 of $2.00".into());
         let t = render(&c);
         assert!(

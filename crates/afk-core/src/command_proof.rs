@@ -138,7 +138,7 @@ mod tests {
             (Proof::Unprovable, TalkSaid::Hold, false),
             (Proof::Unprovable, TalkSaid::Resume, true),
             (Proof::Unprovable, TalkSaid::Fix("go".into()), true),
-            // budget spends money: in resume's and fix's class (SPEC 4.2.4.5 C6)
+            // budget spends money: in resume's and fix's class
             (Proof::Unprovable, TalkSaid::Budget("+5".into()), true),
             (Proof::Unprovable, TalkSaid::Budget("time 2h".into()), true),
             // ... but one not in its grammar is only answered with it

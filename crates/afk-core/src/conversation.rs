@@ -29,8 +29,8 @@ pub struct ReviewContext<'a> {
     /// reviews acted on already (their ids are recorded)
     pub acted: &'a [i64],
     /// each ask stands on its own: a thread and a vote are apart, and only
-    /// the same person's later approval supersedes one (Azure DevOps, SPEC
-    /// 2.2.21); elsewhere a person's later review is the one that counts
+    /// the same person's later approval supersedes one (Azure DevOps);
+    /// elsewhere a person's later review is the one that counts
     pub asks_stand_alone: bool,
     /// the command prefix (`/afk`; "" off): where asks stand alone a review
     /// is a thread, and one that opens with a command is that command, not
@@ -39,7 +39,7 @@ pub struct ReviewContext<'a> {
 }
 
 /// Whether review `r` is a thread opened by a command (where asks stand
-/// alone, a thread is a review: SPEC 2.2.22), which asks for no changes.
+/// alone, a thread is a review), which asks for no changes.
 fn a_command(r: &Review, ctx: &ReviewContext) -> bool {
     ctx.asks_stand_alone && parse_command(ctx.command_prefix, &r.body).is_some()
 }
@@ -363,7 +363,7 @@ pub enum ConflictStep {
 }
 
 /// How many ticks afk asks after a branch update the forge is still making
-/// (SPEC 2.2.23's merge operation) before the agent gets the conflict.
+/// (Azure DevOps' merge operation) before the agent gets the conflict.
 pub const UPDATE_ASKS_MAX: u32 = 5;
 
 /// A PR the forge reports as not mergeable gets, once per base SHA and only

@@ -65,7 +65,7 @@ pub struct EndPlan {
 /// `issue_open`: a merged PR usually closed the issue already.
 pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
     Some(match action {
-        // a pause is no end: the run stays in flight (SPEC 4.2)
+        // a pause is no end: the run stays in flight
         Action::Wait(_)
         | Action::CorrectiveTurn(_)
         | Action::UpdateBranch(_)

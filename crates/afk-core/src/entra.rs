@@ -1,7 +1,7 @@
-//! A Microsoft Entra access token's expiry (SPEC 2.2.1): afk reads the
-//! `exp` claim of the token's payload without verifying it (the token is
-//! Azure DevOps's to check), and refuses a token that expired or expires
-//! before the tick's deadline, before any request is made with it.
+//! A Microsoft Entra access token's expiry: afk reads the `exp` claim of
+//! the token's payload without verifying it (the token is Azure DevOps's
+//! to check), and refuses a token that expired or expires before the
+//! tick's deadline, before any request is made with it.
 
 use serde_json::Value;
 

@@ -31,8 +31,7 @@ pub struct Budget<'a> {
     /// its own `--max-budget-usd` (its own report, its words).
     pub budget_stop: Option<&'a BudgetStop>,
     /// The run was paused at this limit and nobody continued it within
-    /// `budget.pause_for` (its text, `7d`): SPEC 4.2.4.7 D1. None: it was
-    /// not paused.
+    /// `budget.pause_for` (its text, `7d`). None: it was not paused.
     pub paused_for: Option<&'a str>,
 }
 
@@ -165,7 +164,7 @@ pub fn host_folders_said(text: &str, folders: &[(&str, &str)]) -> String {
 
 fn why_text(e: &Escalated) -> String {
     let why = why_words(e);
-    // a limit's escalation after a pause nobody continued (SPEC 4.2.4.7 D1)
+    // a limit's escalation after a pause nobody continued
     match (e.why, e.budget.paused_for) {
         (Escalation::OverBudget | Escalation::Timeout, Some(pause_for)) => format!(
             "{why}; it was paused for {pause_for} (budget.pause_for) and nobody continued it"

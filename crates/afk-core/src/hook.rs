@@ -35,7 +35,7 @@ pub enum Proof {
     /// the secret itself
     Token,
     /// `Basic` and the base64 of a non-empty user name, `:` and the secret
-    /// as the password (Azure DevOps's service hooks, SPEC 2.2.25)
+    /// as the password (Azure DevOps's service hooks)
     Basic,
 }
 

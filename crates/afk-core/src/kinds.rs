@@ -9,7 +9,7 @@ afk_model::named_enum! {
         RunEscalated => "run.escalated",
         RunSucceeded => "run.succeeded",
         RunAbandoned => "run.abandoned",
-        // a run paused at a limit (SPEC 4.2.4.3), and continued (not in the default list)
+        // a run paused at a limit, and continued (not in the default list)
         RunPaused => "run.paused",
         RunContinued => "run.continued",
         CandidateRolledBack => "candidate.rolled_back",
@@ -40,8 +40,7 @@ afk_model::named_enum! {
 
 impl EventKind {
     /// Whether the event carries the decision's reason (an escalation's why,
-    /// a pause's limit: SPEC 4.2.4.3 C-event); the other events say
-    /// everything in their text.
+    /// a pause's limit); the other events say everything in their text.
     pub fn carries_reason(self) -> bool {
         matches!(self, EventKind::RunEscalated | EventKind::RunPaused)
     }

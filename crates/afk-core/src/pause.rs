@@ -1,8 +1,7 @@
 // One file: a pause's words and figures (comment, notifications, prompt, standing, a run's limits), one table test per rule beside them.
-//! The words of a pause at a limit (SPEC 4.2.4.3, 4.2.4.6): the issue's
-//! comment (one per pause, found again by its marker), the `run.paused`
-//! notification's text and the continuation turn's prompt. Pure: figures
-//! in, text out.
+//! The words of a pause at a limit: the issue's comment (one per pause,
+//! found again by its marker), the `run.paused` notification's text and
+//! the continuation turn's prompt. Pure: figures in, text out.
 
 use crate::run_state::Limit;
 use crate::types::format_duration;
@@ -110,8 +109,8 @@ fn past_the_limit(f: &Figures) -> String {
     }
 }
 
-/// A day's pause comment (SPEC 4.2.4.3): no command raises a day's cap
-/// (the operator's, not a thread's); it continues by itself at 00:00 UTC.
+/// A day's pause comment: no command raises a day's cap (the operator's,
+/// not a thread's); it continues by itself at 00:00 UTC.
 fn day_comment(f: &Figures, marker: &str, work: &str) -> String {
     let p = f.prefix;
     format!(
@@ -125,9 +124,9 @@ fn day_comment(f: &Figures, marker: &str, work: &str) -> String {
     )
 }
 
-/// The pause comment on the issue (SPEC 4.2.4.3 C-pause): the marker, the
-/// limit and its figures, what is kept, how to continue and when it
-/// escalates. Returns (marker, body).
+/// The pause comment on the issue: the marker, the limit and its figures,
+/// what is kept, how to continue and when it escalates. Returns (marker,
+/// body).
 pub fn comment(f: &Figures) -> (String, String) {
     let marker = marker(f.run_id, f.n);
     let work = match &f.pr {
@@ -202,8 +201,8 @@ pub fn notification(repo: &str, issue: impl std::fmt::Display, first: &str, url:
     }
 }
 
-/// The `run.continued` notification's text (SPEC 4.2.4.3 C-event): which
-/// run, who continued it and how (`budget`, `resume`, `day`), and where.
+/// The `run.continued` notification's text: which run, who continued it
+/// and how (`budget`, `resume`, `day`), and where.
 pub fn continued_notification(
     repo: &str,
     issue: impl std::fmt::Display,
@@ -219,9 +218,9 @@ pub fn continued_notification(
     }
 }
 
-/// The continuation turn's prompt (SPEC 4.2.4.6 E3): the pause's figures,
-/// who raised what, what is left, and that the task is unchanged; `task`
-/// the issue and `turn` the paused turn (its leftover commit's subject).
+/// The continuation turn's prompt: the pause's figures, who raised what,
+/// what is left, and that the task is unchanged; `task` the issue and
+/// `turn` the paused turn (its leftover commit's subject).
 pub fn prompt(
     f: &Figures,
     by: &str,
@@ -284,9 +283,8 @@ pub fn prompt(
     )
 }
 
-/// Where a paused run stands when a trusted `resume` asks to continue it
-/// (SPEC 4.2.4.5 C5): its limit, spend and working time, and how far a
-/// comment may raise each.
+/// Where a paused run stands when a trusted `resume` asks to continue it: its
+/// limit, spend and working time, and how far a comment may raise each.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Resumed {
     pub limit: Limit,
@@ -304,10 +302,10 @@ pub struct Resumed {
 }
 
 /// The reply to a trusted `resume` on a paused run with no room yet under
-/// its limits (SPEC 4.2.4.5 C5: "still at $2.20 of $2.00: raise it…"),
-/// answered once and nothing acted on; None: it has room, the resume
-/// continues it. A day's pause: the day's cap is the gateway's to check
-/// per request (the operator raised `day_usd`), never refused here.
+/// its limits ("still at $2.20 of $2.00: raise it…"), answered once and
+/// nothing acted on; None: it has room, the resume continues it. A day's
+/// pause: the day's cap is the gateway's to check per request (the
+/// operator raised `day_usd`), never refused here.
 pub fn still_at(r: Resumed, prefix: &str) -> Option<String> {
     if r.limit.is_day() {
         return None;
@@ -341,9 +339,9 @@ pub fn still_at(r: Resumed, prefix: &str) -> Option<String> {
     ))
 }
 
-/// A run's money limit (SPEC 4.2.4.4 D1): `budget.run_usd` (`config`), or
-/// the larger one a trusted `/afk budget` set for it (`cents`); a
-/// comment's limit counts only where the config has one (0: none).
+/// A run's money limit: `budget.run_usd` (`config`), or the larger one a
+/// trusted `/afk budget` set for it (`cents`); a comment's limit counts
+/// only where the config has one (0: none).
 pub fn run_usd(config: f64, cents: Option<u64>) -> f64 {
     match cents {
         Some(cents) if config > 0.0 => config.max(cents as f64 / 100.0),
@@ -358,11 +356,10 @@ pub fn run_time(config: Option<Duration>, secs: Option<u64>) -> Option<Duration>
     Some(secs.map_or(config, |s| config.max(Duration::from_secs(s))))
 }
 
-/// A run's own limits as `afk runs show` says them (SPEC 4.2.4.4 D1,
-/// 4.2.4.5 C7: `limits: {run_usd, run_time, set_by}`): the limits in force
-/// (null: none), and who raised one by a comment, named only while a
-/// comment's limit is the one in force (a config raised past it is the
-/// operator's).
+/// A run's own limits as `afk runs show` says them
+/// (`limits: {run_usd, run_time, set_by}`): the limits in force (null:
+/// none), and who raised one by a comment, named only while a comment's
+/// limit is the one in force (a config raised past it is the operator's).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RunLimits {
     pub run_usd: Option<f64>,
@@ -410,7 +407,7 @@ pub fn limits_line(l: &RunLimits) -> Option<String> {
 }
 
 /// Who raised a run's limits by a comment, with the limits in force, as
-/// the status page's row says it by the run's spend (SPEC 4.2.4.5 C7):
+/// the status page's row says it by the run's spend:
 /// `$7.00, 6h by alice`; None while the config's are in force.
 pub fn raised_words(l: &RunLimits) -> Option<String> {
     let by = l.set_by.as_deref()?;
@@ -428,9 +425,9 @@ pub fn raised_words(l: &RunLimits) -> Option<String> {
     ))
 }
 
-/// The spend a watch report's entry carries (SPEC 4.2.4.2 B6): a pause's
-/// always says it (`0` when nothing was reported yet: a time limit reached
-/// before any report); any other action's what is known (None: nothing).
+/// The spend a watch report's entry carries: a pause's always says it (`0`
+/// when nothing was reported yet: a time limit reached before any report);
+/// any other action's what is known (None: nothing).
 pub fn report_spend(pausing: bool, spend_usd: Option<f64>) -> Option<f64> {
     match pausing {
         true => Some(spend_usd.unwrap_or(0.0)),
@@ -449,12 +446,12 @@ pub struct Configured {
     pub pause_for: Option<Duration>,
 }
 
-/// A run's pause as every view shows it (SPEC 4.2.4.1): `afk status`, `afk
-/// runs` and `runs show`, the status page and the status issue. The limit's
-/// key, its figure (dollars for money and a day's cap, a duration for
-/// time), the run's spend, since when, and until when: `pause_for` after
-/// the pause, or the next 00:00 UTC for a day's cap (None: pausing off, it
-/// ends at the next tick).
+/// A run's pause as every view shows it: `afk status`, `afk runs` and
+/// `runs show`, the status page and the status issue. The limit's key, its
+/// figure (dollars for money and a day's cap, a duration for time), the
+/// run's spend, since when, and until when: `pause_for` after the pause, or
+/// the next 00:00 UTC for a day's cap (None: pausing off, it ends at the
+/// next tick).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Standing {
     pub limit: String,

@@ -1,7 +1,7 @@
-//! The checklist's lines for a run's past pauses and continuations (SPEC
-//! 4.2.4.3 C-check): one line per pause (`paused at $2.20 of $2.00
-//! (budget.run_usd) since …`) and one per continuation (`continued by
-//! alice: budget $2.00 → $7.00`), kept after the run continues.
+//! The checklist's lines for a run's past pauses and continuations: one
+//! line per pause (`paused at $2.20 of $2.00 (budget.run_usd) since
+//! …`) and one per continuation (`continued by alice: budget $2.00 →
+//! $7.00`), kept after the run continues.
 
 use crate::pause::Figures;
 use crate::run_state::Limit;

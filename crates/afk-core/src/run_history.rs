@@ -101,7 +101,7 @@ pub struct Row {
     #[serde(skip)]
     pub state: RunStatus,
     /// what `--json` says as `state`: `paused` for a run in flight paused
-    /// at a limit (SPEC 4.2.4.1), else its status ([`shown_state`])
+    /// at a limit, else its status ([`shown_state`])
     #[serde(rename = "state")]
     pub shown: &'static str,
     /// why it ended: its end reason, else its error
@@ -122,8 +122,8 @@ pub struct Row {
     /// What the run's agents themselves reported spending (the same figure
     /// as `spend_usd` without a metered record); null: nothing reported.
     pub reported_usd: Option<f64>,
-    /// A run in flight paused at a limit (SPEC 4.2.4.1): the limit, its
-    /// figure, the spend, since and until when; absent otherwise.
+    /// A run in flight paused at a limit: the limit, its figure, the
+    /// spend, since and until when; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<crate::pause::Standing>,
 }
@@ -163,8 +163,7 @@ pub fn cells(r: &Row, pr_sigil: char) -> Vec<String> {
 }
 
 /// A run's state as `afk runs` and `runs show` say it: `paused` while it
-/// is paused at a limit (SPEC 4.2.4.1: wherever a state is shown), else its
-/// status.
+/// is paused at a limit (wherever a state is shown), else its status.
 pub fn shown_state(state: RunStatus, paused: bool) -> &'static str {
     match paused {
         true => "paused",

@@ -111,12 +111,12 @@ pub struct RunState {
     pub run_time: Option<Duration>,
     /// The conversation on the PR (docs/reviews.md).
     pub talk: Talk,
-    /// Pausing at a limit instead of escalating (SPEC 4.2).
+    /// Pausing at a limit instead of escalating.
     pub pause: Pausing,
 }
 
-/// What a pause at `run_usd` or `run_time` needs (SPEC 4.2.4.2). The
-/// default never pauses: `pause_for = "0s"`, the old rule.
+/// What a pause at `run_usd` or `run_time` needs. The default never
+/// pauses: `pause_for = "0s"`, the old rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pausing {
     /// `budget.pause_for`; None (`"0s"`): a limit escalates at once
@@ -127,16 +127,16 @@ pub struct Pausing {
     /// carried out, or `resume`)
     pub continued: Option<ContinuedBy>,
     /// the kill switch is on (`poll.enabled = false`): the brakes stop a
-    /// continuation too, the run waits paused (SPEC 4.2; the stop file
-    /// stops the whole tick before it decides anything)
+    /// continuation too, the run waits paused (the stop file stops the
+    /// whole tick before it decides anything)
     pub braked: bool,
     /// the model gateway stopped the run's turn at a day's cap
     /// ([`Limit::DayUsd`] or [`Limit::RepoDayUsd`], its stop record's
-    /// limit): the run pauses until the next 00:00 UTC (SPEC 4.2.4.9)
+    /// limit): the run pauses until the next 00:00 UTC
     pub day_stop: Option<Limit>,
     /// the run has continued by itself after a day's-cap pause as often as
     /// `budget.day_continuations` allows: a day's cap ends, and its next
-    /// pause waits for a person like a `run_usd` pause (SPEC 4.2.4.9 G5)
+    /// pause waits for a person like a `run_usd` pause
     pub day_spent: bool,
 }
 
@@ -187,7 +187,7 @@ impl Limit {
         .find(|l| l.key() == s)
     }
     /// A day's cap: its pause has no `pause_for` deadline and ends at the
-    /// next 00:00 UTC by itself (SPEC 4.2.4.7 D1, 4.2.4.9).
+    /// next 00:00 UTC by itself.
     pub fn is_day(self) -> bool {
         matches!(self, Limit::DayUsd | Limit::RepoDayUsd)
     }
@@ -207,7 +207,7 @@ impl Limit {
 pub enum ContinuedBy {
     Budget,
     Resume,
-    /// nobody: a new UTC day reopened the day's cap (SPEC 4.2.4.9 G2)
+    /// nobody: a new UTC day reopened the day's cap
     Day,
 }
 
@@ -262,7 +262,7 @@ pub enum Wait {
     /// paused at a limit: a person continues it, or `pause_for` ends it
     Paused,
     /// continued by a person, but the kill switch is on: the continuation
-    /// starts at the first tick after it is off (SPEC 4.2.4.8 F2)
+    /// starts at the first tick after it is off
     KillSwitch,
 }
 
@@ -372,7 +372,7 @@ pub enum Action {
     /// post `watch.retest_comment` on the PR (once per head)
     Retest,
     /// the run reached a limit and `pause_for` is set: stop the agent,
-    /// forward its work, keep its state, and wait for a person (SPEC 4.2)
+    /// forward its work, keep its state, and wait for a person
     Pause(Limit),
     /// a paused run was continued with room under every limit: a
     /// continuation turn, resuming the agent's session, counted against no
@@ -594,12 +594,12 @@ pub fn next_action(s: &RunState) -> Action {
     after_the_turn(s, budget_left)
 }
 
-/// The rows of a paused run (SPEC 4.2.4.2), in order: continued with room
-/// under every limit (a hold standing waits for its `resume`), or paused at
-/// a day's cap and a new UTC day begun (continued by itself, 4.2.4.9), then
-/// a pause older than `pause_for` escalates as the limit always did (a
-/// day's pause has no such deadline), else it waits. Nothing else applies:
-/// no corrective turn, no stall, no review turn.
+/// The rows of a paused run, in order: continued with room under every
+/// limit (a hold standing waits for its `resume`), or paused at a day's cap
+/// and a new UTC day begun (continued by itself), then a pause older than
+/// `pause_for` escalates as the limit always did (a day's pause has no such
+/// deadline), else it waits. Nothing else applies: no corrective turn, no
+/// stall, no review turn.
 fn paused(s: &RunState, p: Paused) -> Action {
     // a day's cap continues by itself while its continuations last; then it
     // is a pause like any other, for a person to continue or `pause_for` to end
@@ -1968,7 +1968,8 @@ mod tests {
     }
 }
 
-/// SPEC 4.2.4.2: budgets that pause. Each test is a rule of its table.
+/// Budgets that pause: the limit a stopped turn pauses at (here), and the
+/// rows of a run at its limit or paused (`pause_tests`), a test for each.
 #[cfg(test)]
 mod stop_source_tests {
     use super::*;

@@ -1,8 +1,8 @@
-//! Line survival (SPEC 7.3; docs/reports.md#afk-report): how much of what a
-//! merged run added is still there `survival_window` after the merge. Pure:
-//! git's answers (the merge's `-U0` diff, `git blame --line-porcelain` of
-//! the tip at the window, the first-parent history) come in as text or
-//! plain values; what to count and the run's figure go out.
+//! Line survival (docs/reports.md#afk-report): how much of what a merged
+//! run added is still there `survival_window` after the merge. Pure: git's
+//! answers (the merge's `-U0` diff, `git blame --line-porcelain` of the tip
+//! at the window, the first-parent history) come in as text or plain
+//! values; what to count and the run's figure go out.
 //!
 //! The rules, stated once:
 //! - **due**: once per run, at the first harvest tick at or after

@@ -1,10 +1,9 @@
-//! The day, counted by turns (SPEC 4.2.2): a turn's spend counts toward the
-//! UTC day the turn **started** (a turn that runs past midnight counts whole
-//! toward its first day), so a run paused by a day's cap is continued on the
-//! next day against the next day's cap. A run dispatched and finished in one
-//! day counts as it always did. And when a day's cap opens again: the next
-//! 00:00 UTC (SPEC 4.2.4.9). Pure: a run's turns and its spend in, the day's
-//! entries out.
+//! The day, counted by turns: a turn's spend counts toward the UTC day the
+//! turn **started** (a turn that runs past midnight counts whole toward its
+//! first day), so a run paused by a day's cap is continued on the next day
+//! against the next day's cap. A run dispatched and finished in one day
+//! counts as it always did. And when a day's cap opens again: the next 00:00
+//! UTC. Pure: a run's turns and its spend in, the day's entries out.
 
 use crate::spend::{DayRun, day_of, round};
 use time::OffsetDateTime;
@@ -114,13 +113,13 @@ pub fn day_reopened(since: OffsetDateTime, now: OffsetDateTime) -> bool {
     now >= next_midnight(since)
 }
 
-/// The order a watch tick takes its runs in (SPEC 4.2.4.9 G2: "several
-/// paused runs continue at the same tick, oldest first"): the runs paused at
-/// a day's cap one by one, oldest (lowest id) first, so that at the first
-/// tick after midnight their continuations start in that order; then every
-/// other run, fanned out. `runs`: each run's id (None: unreadable) and the
-/// limit it is paused at (None: not paused). Returns (one by one, fanned
-/// out), indexes into `runs`, the fanned out ones in their given order.
+/// The order a watch tick takes its runs in (several paused runs continue at
+/// the same tick, oldest first): the runs paused at a day's cap one by one,
+/// oldest (lowest id) first, so that at the first tick after midnight their
+/// continuations start in that order; then every other run, fanned out.
+/// `runs`: each run's id (None: unreadable) and the limit it is paused at
+/// (None: not paused). Returns (one by one, fanned out), indexes into
+/// `runs`, the fanned out ones in their given order.
 pub fn watch_order<I: Ord + Copy>(runs: &[(Option<I>, Option<&str>)]) -> (Vec<usize>, Vec<usize>) {
     let day = |l: Option<&str>| {
         l.and_then(crate::run_state::Limit::parse)

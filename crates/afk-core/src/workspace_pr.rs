@@ -148,8 +148,8 @@ pub struct Facts<'a> {
     /// lets one out (`core::agent_box::forwarder::refusals_said`)
     pub box_refused: Option<&'a str>,
     /// the forge links `#N` and `!M` and notifies `@name` in a description
-    /// (Azure DevOps, SPEC 2.2.28): every one outside a fence but the run's
-    /// own `#N` gets a space after its sigil
+    /// (Azure DevOps): every one outside a fence but the run's own `#N`
+    /// gets a space after its sigil
     pub mentions_act: bool,
 }
 
@@ -195,7 +195,7 @@ pub fn body(f: &Facts) -> String {
 }
 
 /// afk's PR body within `max` characters as Azure DevOps counts them
-/// (`azure::talk::description_len`; it takes 4,000, SPEC 2.2.16): `Closes
+/// (`azure::talk::description_len`; it takes 4,000): `Closes
 /// #N`, the run id and the marker stay whole. The agent's message is cut
 /// first, and the body says where and how much; only when the rest alone is
 /// too long is the rest cut between `Closes #N` and the footer, said there

@@ -1,8 +1,8 @@
-//! Zero-touch merges (SPEC 7.3; docs/reports.md#afk-report): whether a run
-//! watch carried to `succeed` merged with no person's hand on it, decided
-//! once at the merge from what afk already holds (the PR's head as the
-//! merged PR reports it, the heads afk recorded for the run, the trail of
-//! reviews and commands watch heard): no forge request of its own. Pure.
+//! Zero-touch merges (docs/reports.md#afk-report): whether a run watch
+//! carried to `succeed` merged with no person's hand on it, decided once
+//! at the merge from what afk already holds (the PR's head as the merged
+//! PR reports it, the heads afk recorded for the run, the trail of reviews
+//! and commands watch heard): no forge request of its own. Pure.
 //!
 //! The rules, stated once:
 //! - **no one else's commit**: the head at the merge is one afk recorded

@@ -112,7 +112,7 @@ pub trait ForgeReads: Send + Sync {
     /// Whether this tick may still make its optional reads (doctor's, the
     /// once-a-tick rereads of lists that did not change): false once the
     /// forge slowed afk down (Azure DevOps' `X-RateLimit-Delay` or
-    /// `X-RateLimit-Remaining: 0`, SPEC 2.2.7). True by default.
+    /// `X-RateLimit-Remaining: 0`). True by default.
     fn optional_reads(&self) -> bool {
         true
     }
@@ -133,8 +133,8 @@ pub trait ForgeReads: Send + Sync {
     /// Whether afk's git may go to `repo` by its name now (git's fetch and
     /// push address a repository by name): an error when the repository
     /// afk first read is named otherwise now, as its old name may be
-    /// another's (Azure DevOps, SPEC 2.2.4). Every other kind: yes, as the
-    /// forge's own redirects and the allowlist re-check decide there.
+    /// another's (Azure DevOps). Every other kind: yes, as the forge's own
+    /// redirects and the allowlist re-check decide there.
     fn git_by_name(&self, _repo: &RepoName) -> Result<()> {
         Ok(())
     }
@@ -234,8 +234,8 @@ pub trait ForgeWrites: Send + Sync {
     fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()>;
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment>;
     /// Answer comment `to` of `on` where it was said: a reply in its thread
-    /// where the forge keeps threads (Azure DevOps' PR threads, SPEC
-    /// 2.2.22); by default a new comment on `on`.
+    /// where the forge keeps threads (Azure DevOps' PR threads); by default
+    /// a new comment on `on`.
     fn reply_to_comment(
         &self,
         repo: &RepoName,

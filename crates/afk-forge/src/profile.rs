@@ -84,14 +84,14 @@ pub struct Profile {
     /// whether a commit whose message says one of `closing_words` before
     /// `#N` resolves work item N when it merges, as its pusher (afk): the
     /// change gate refuses one that names another than the run's own
-    /// (Azure DevOps' commit mention resolution, SPEC 2.2.29)
+    /// (Azure DevOps' commit mention resolution)
     pub commits_resolve: bool,
     /// whether `afk doctor` wants admin on each repo: Gitea creates a repo's
     /// labels only for an admin; GitHub lets write access add them
     pub labels_need_admin: bool,
     /// whether a label the repository lacks is only a WARN in `afk doctor`:
-    /// afk's first write that adds it makes it (Azure DevOps' tags, SPEC
-    /// 2.2.8); else a FAIL naming `afk init --create-labels`
+    /// afk's first write that adds it makes it (Azure DevOps' tags); else a
+    /// FAIL naming `afk init --create-labels`
     pub missing_label_warns: bool,
     /// whether the forge can bring a PR's branch up to date by rebasing it
     /// (`watch.update_branch = "rebase"`); else its update merges the base in
@@ -114,20 +114,20 @@ pub struct Profile {
     pub diffs_show_text: bool,
     /// whether git gets afk's credential as an `Authorization` header
     /// (`http.<url>.extraHeader`: Azure DevOps's Basic of `:` and a PAT, or
-    /// an Entra token's Bearer, SPEC 2.2.2) rather than a user and password
-    /// through askpass
+    /// an Entra token's Bearer) rather than a user and password through
+    /// askpass
     pub git_header: bool,
     /// whether `#<digits>`, `!<digits>` and `@<name>` act in text afk writes
-    /// (Azure DevOps links and notifies: SPEC 2.2.28), so someone else's
-    /// words outside a fence get a space after each sigil
+    /// (Azure DevOps links and notifies), so someone else's words outside a
+    /// fence get a space after each sigil
     pub mentions_act: bool,
     /// whether each ask stands on its own: a reviewer's threads and vote are
     /// apart, and a later one of theirs supersedes no earlier one (only their
-    /// later approval does; Azure DevOps, SPEC 2.2.21)
+    /// later approval does; Azure DevOps)
     pub asks_stand_alone: bool,
     /// the longest PR body the forge takes, in its characters; None: afk's
     /// own bounds hold (`afk_core::workspace_pr`'s, under GitHub's 65,536).
-    /// Azure DevOps takes 4,000 (SPEC 2.2.16).
+    /// Azure DevOps takes 4,000.
     pub body_max: Option<usize>,
     /// Some(what is missing): the kind is known but not yet usable, and a
     /// config naming it is refused at load with these words
@@ -308,15 +308,15 @@ const GITLAB: Profile = Profile {
     not_yet: None,
 };
 
-/// Azure DevOps' resolution keywords before `#N` in a commit message
-/// (SPEC 2.2.29): the nine words of the other kinds.
+/// Azure DevOps' resolution keywords before `#N` in a commit
+/// message: the nine words of the other kinds.
 const AZURE_DEVOPS_CLOSING_WORDS: &[&str] = CLOSING_WORDS;
 
-/// Azure DevOps REST 7.1 (SPEC 2.2.1, 2.2.5, 2.2.6): a PAT as `Basic` with an
-/// empty user ([`Profile::client`] encodes it), JSON, the sign-in page
-/// suppressed (a refused credential is a 401, never a 203 page), `$top` +
-/// `$skip` paging; `api-version` is on each request's path
-/// (`crate::azure::paths`), never a header.
+/// Azure DevOps REST 7.1: a PAT as `Basic` with an empty user
+/// ([`Profile::client`] encodes it), JSON, the sign-in page suppressed (a
+/// refused credential is a 401, never a 203 page), `$top` + `$skip` paging;
+/// `api-version` is on each request's path (`crate::azure::paths`), never a
+/// header.
 pub const AZURE_DEVOPS_API: ApiStyle = ApiStyle {
     auth_header: "Authorization",
     scheme: "Basic ",
@@ -424,7 +424,7 @@ impl Profile {
 
     /// Where git fetches and pushes `repo` on a forge whose web address is
     /// `url`: `{url}/{repo}.git`; Azure DevOps' `{url}/{project}/_git/{repo}`,
-    /// each name one percent-encoded segment (SPEC 2.2.2).
+    /// each name one percent-encoded segment.
     pub fn git_url(&self, url: &str, repo: &str) -> String {
         let url = url.trim_end_matches('/');
         match self.names {
@@ -447,7 +447,7 @@ impl Profile {
 }
 
 /// `Basic`'s credential for a token with an empty user name: the base64 of
-/// `:` and the token (SPEC 2.2.1).
+/// `:` and the token.
 pub fn basic_credential(token: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(format!(":{token}"))
@@ -543,8 +543,8 @@ mod tests {
         );
     }
 
-    /// SPEC 2.2.8: a tag Azure DevOps lacks is made by afk's first write
-    /// that adds it, so doctor only warns of it; a missing label elsewhere fails.
+    /// A tag Azure DevOps lacks is made by afk's first write that adds it, so
+    /// doctor only warns of it; a missing label elsewhere fails.
     #[test]
     fn only_azure_devops_s_missing_labels_are_a_warning() {
         for p in profiles() {
@@ -557,7 +557,7 @@ mod tests {
         }
     }
 
-    /// SPEC 2.2.2: `{url}/{project}/_git/{repo}`, each name one encoded segment.
+    /// `{url}/{project}/_git/{repo}`, each name one encoded segment.
     #[test]
     fn an_azure_devops_repository_is_fetched_at_its_project_s_git_path() {
         let ado = of(ForgeKind::AzureDevops);

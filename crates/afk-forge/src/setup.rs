@@ -21,17 +21,16 @@ pub struct Setup {
     /// None with a PAT
     pub entra_expiry: Option<i64>,
     /// `poll.trusted_users`: on Azure DevOps an entry may be an identity's
-    /// id (a GUID), which only the identity read tells (SPEC 2.2.11); a
-    /// `uniqueName` is the login there, compared by the core as every
-    /// kind's login is
+    /// id (a GUID), which only the identity read tells; a `uniqueName` is
+    /// the login there, compared by the core as every kind's login is
     pub trusted_users: Vec<String>,
-    /// where the ids of a repository's first read are kept between ticks
-    /// (SPEC 2.2.3): the state file's, handed in by the binary's edges for
-    /// a tick; None outside a tick (a command's forge reads by the names)
+    /// where the ids of a repository's first read are kept between ticks:
+    /// the state file's, handed in by the binary's edges for a tick; None
+    /// outside a tick (a command's forge reads by the names)
     pub repo_ids: Option<Arc<dyn RepoIds>>,
-    /// when each reviewer's vote was first seen at its value (SPEC 2.2.20):
-    /// the state file's, handed in with `repo_ids`; None outside a tick (a
-    /// vote no system comment dates is then undated)
+    /// when each reviewer's vote was first seen at its value: the state
+    /// file's, handed in with `repo_ids`; None outside a tick (a vote no
+    /// system comment dates is then undated)
     pub votes_seen: Option<Arc<dyn VotesSeen>>,
     /// afk's own labels in the config's spelling: a forge that compares
     /// label names without case answers each in this spelling
@@ -48,11 +47,11 @@ pub struct Books {
     pub votes_seen: Arc<dyn VotesSeen>,
 }
 
-/// Where a kind whose reviewer list dates no vote (Azure DevOps, SPEC
-/// 2.2.20) keeps when it first saw each vote at its value, for a vote no
-/// system comment dates: the caller's (the state file's `forge_votes`
-/// table, through the binary's edges). A dry run's reads and never writes.
-/// A failure is the caller's error: a vote is not dated by a guess.
+/// Where a kind whose reviewer list dates no vote (Azure DevOps) keeps
+/// when it first saw each vote at its value, for a vote no system comment
+/// dates: the caller's (the state file's `forge_votes` table, through the
+/// binary's edges). A dry run's reads and never writes. A failure is the
+/// caller's error: a vote is not dated by a guess.
 pub trait VotesSeen: Send + Sync + std::fmt::Debug {
     /// When `voter`'s (an identity id) `vote` on pull request `pr` was first
     /// seen: the kept moment while the vote is the one kept, else this
@@ -61,13 +60,13 @@ pub trait VotesSeen: Send + Sync + std::fmt::Debug {
 }
 
 /// Where a kind that addresses a repository by ids after its first read
-/// (Azure DevOps: the project's and the repository's GUIDs, SPEC 2.2.3 and
-/// 2.2.4) keeps them between ticks, by the allowlist's name lower-cased:
-/// the caller's (the state file's `forge_ids` table, through the binary's
-/// edges), so the forge never opens the store itself. A dry run's reads and
-/// never writes. Unlike a cache, a failure is the caller's error: ids that
-/// cannot be read must never become a read by the name, which a rename may
-/// have given another repository.
+/// (Azure DevOps: the project's and the repository's GUIDs) keeps them
+/// between ticks, by the allowlist's name lower-cased: the caller's (the
+/// state file's `forge_ids` table, through the binary's edges), so the
+/// forge never opens the store itself. A dry run's reads and never writes.
+/// Unlike a cache, a failure is the caller's error: ids that cannot be read
+/// must never become a read by the name, which a rename may have given
+/// another repository.
 pub trait RepoIds: Send + Sync + std::fmt::Debug {
     /// The `(project id, repository id)` recorded for `name` (lower-cased
     /// `project/repository`), None when none are.

@@ -113,7 +113,7 @@ pub struct Credentials {
     pub password: String,
     /// Instead of askpass, the whole `Authorization` header git sends to
     /// the call's URL (Azure DevOps's `Basic` of `:` + a PAT, or `Bearer`
-    /// and an Entra token: SPEC 2.2.2), handed to that one git call as
+    /// and an Entra token), handed to that one git call as
     /// `http.<url>.extraHeader` through `GIT_CONFIG_COUNT`/`_KEY_0`/
     /// `_VALUE_0` in its environment: never an argument, a URL or a file.
     pub header: Option<String>,

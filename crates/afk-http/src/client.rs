@@ -67,8 +67,8 @@ pub fn only_roots(pem: &[u8]) -> Result<Tls, BadRoots> {
 /// A TLS configuration that trusts the roots every other afk client trusts
 /// (ureq's own: the web's, `webpki-roots`) and the certificates of `pem`
 /// besides: an OTLP collector's certificate file
-/// (`OTEL_EXPORTER_OTLP_CERTIFICATE`, SPEC 10.3.2), which adds to the
-/// roots and replaces none.
+/// (`OTEL_EXPORTER_OTLP_CERTIFICATE`), which adds to the roots and
+/// replaces none.
 pub fn web_roots_and(pem: &[u8]) -> Result<Tls, BadRoots> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;

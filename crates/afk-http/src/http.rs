@@ -78,7 +78,7 @@ pub enum RateRule {
     /// `x-ratelimit-reset`: no request goes out for the rest of the tick.
     #[default]
     Primary,
-    /// Metered use (Azure DevOps, SPEC 2.2.7): `X-RateLimit-Delay` or
+    /// Metered use (Azure DevOps): `X-RateLimit-Delay` or
     /// `X-RateLimit-Remaining: 0` says the answer was slowed (no optional
     /// read for the rest of the tick, nothing spent); a `429` is blocked
     /// until `Retry-After`, else `X-RateLimit-Reset`; a `Retry-After` on

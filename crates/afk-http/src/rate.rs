@@ -127,8 +127,8 @@ pub(crate) struct Heard {
 
 /// Read an answer's rate-limit headers (`header` looks one up by name).
 /// A primary limit: `x-ratelimit-remaining` and, beside it,
-/// `x-ratelimit-reset`; 0 left spends the limit. Metered use (Azure DevOps,
-/// SPEC 2.2.7): an answer carrying `X-RateLimit-Delay`, or
+/// `x-ratelimit-reset`; 0 left spends the limit. Metered use (Azure
+/// DevOps): an answer carrying `X-RateLimit-Delay`, or
 /// `X-RateLimit-Remaining: 0`, was slowed, which spends nothing;
 /// `X-RateLimit-Reset` is kept for a blocked request's wait.
 pub(crate) fn heard<'h>(rule: RateRule, header: impl Fn(&'static str) -> Option<&'h str>) -> Heard {
@@ -154,7 +154,7 @@ pub(crate) fn heard<'h>(rule: RateRule, header: impl Fn(&'static str) -> Option<
 
 /// How long the next request waits after an answer that was not refused
 /// and asked for `retry_after`: under metered use any `Retry-After`, a
-/// `200`'s too (SPEC 2.2.7); a primary limit's matters only on a refusal
+/// `200`'s too; a primary limit's matters only on a refusal
 /// ([`refusal_wait`]).
 pub(crate) fn pause_after(rule: RateRule, retry_after: Option<Duration>) -> Option<Duration> {
     match rule {
@@ -253,7 +253,7 @@ impl Http {
 
     /// Whether an optional read may start (the reads doctor makes, the
     /// once-per-tick rereads of lists that did not change): not once an
-    /// answer slowed the tick (SPEC 2.2.7), nor once the limit is spent.
+    /// answer slowed the tick, nor once the limit is spent.
     pub fn optional_reads(&self) -> bool {
         let r = self.rate.lock().unwrap();
         !r.slowed && !r.spent

@@ -317,7 +317,7 @@ impl Http {
         let ra = resp
             .header("Retry-After")
             .and_then(|v| afk_wire::retry_after::wait(v, resp.header("Date"), now));
-        // a request metered use blocked waits for its reset (SPEC 2.2.7)
+        // a request metered use blocked waits for its reset
         let ra = refusal_wait(
             rate.rule,
             status,

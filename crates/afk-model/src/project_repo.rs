@@ -1,8 +1,8 @@
-//! Azure DevOps' repository names (SPEC 2.2.3): `project/repository`,
-//! exactly two segments, the organization taken from `forge.url`. Each
-//! segment is 1 to 64 characters, none of `\ / : * ? " < > | ; # $ { } , +
-//! = [ ]` nor a control character, not starting with `_` or `.`, not ending
-//! with `.`; spaces are allowed.
+//! Azure DevOps' repository names: `project/repository`, exactly two
+//! segments, the organization taken from `forge.url`. Each segment is 1 to
+//! 64 characters, none of `\ / : * ? " < > | ; # $ { } , + = [ ]` nor a
+//! control character, not starting with `_` or `.`, not ending with `.`;
+//! spaces are allowed.
 
 /// The longest project or repository name Azure DevOps takes.
 const MAX: usize = 64;

@@ -124,8 +124,8 @@ pub enum BranchUpdate {
     Conflict,
     /// the forge would not, for another reason it gave (a 403, another 422)
     Refused(String),
-    /// the forge is still making it (Azure DevOps's merge operation, SPEC
-    /// 2.2.23): asked after next tick by this token, never asked again
+    /// the forge is still making it (Azure DevOps's merge operation):
+    /// asked after next tick by this token, never asked again
     Pending(String),
 }
 

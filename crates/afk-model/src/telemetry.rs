@@ -1,13 +1,13 @@
-//! The shapes of OpenTelemetry export (SPEC 10.3): a span as afk makes it,
-//! before the wire encodes it, and the settings a process exports with. The
-//! core derives ids and builds attributes (`afk_core::telemetry`); the
-//! exporter (`afk::telemetry`) encodes these as OTLP/HTTP protobuf; the
-//! outbox (afk-store) keeps the run spans as their JSON.
+//! The shapes of OpenTelemetry export: a span as afk makes it, before the
+//! wire encodes it, and the settings a process exports with. The core
+//! derives ids and builds attributes (`afk_core::telemetry`); the exporter
+//! (`afk::telemetry`) encodes these as OTLP/HTTP protobuf; the outbox
+//! (afk-store) keeps the run spans as their JSON.
 
 use serde::{Deserialize, Serialize};
 
 /// An attribute's value: counts are `Int`, money and seconds `Double`,
-/// flags `Bool` (10.3.7). A value afk does not have is an absent attribute.
+/// flags `Bool`. A value afk does not have is an absent attribute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttrValue {
@@ -59,10 +59,10 @@ pub struct Span {
 }
 
 /// Where and how a process exports, resolved once at load from
-/// `[telemetry]` and the `OTEL_*` variables (10.3.2–4). `None` of these
-/// exists when telemetry is off: nothing is read, nothing is made. Its
-/// `Debug` shows the headers' names, never their values (the config it is
-/// kept on is printed with `{:?}` in logs and errors).
+/// `[telemetry]` and the `OTEL_*` variables. `None` of these exists when
+/// telemetry is off: nothing is read, nothing is made. Its `Debug` shows
+/// the headers' names, never their values (the config it is kept on is
+/// printed with `{:?}` in logs and errors).
 #[derive(Clone, PartialEq)]
 pub struct TelemetrySettings {
     /// `{endpoint}/v1/traces`, or the traces variable as is.
@@ -79,7 +79,7 @@ pub struct TelemetrySettings {
     pub gzip: bool,
     /// A PEM file of more roots for an https collector.
     pub certificate: Option<String>,
-    /// The resource's attributes, afk's own last (10.3.3).
+    /// The resource's attributes, afk's own last.
     pub resource: Vec<(String, String)>,
     /// `OTEL_SEMCONV_STABILITY_OPT_IN` as set (doctor says it).
     pub semconv_opt_in: Option<String>,

@@ -1,4 +1,4 @@
-//! An OTLP/HTTP trace receiver on the sandbox's own address (SPEC 10.3.14):
+//! An OTLP/HTTP trace receiver on the sandbox's own address:
 //! `POST /v1/traces`, decoded with the official protobuf definitions
 //! (`opentelemetry-proto`), gunzipped first under `Content-Encoding: gzip`.
 //! It keeps every request as it came (headers, raw bytes: for canary

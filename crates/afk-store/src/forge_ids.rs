@@ -1,13 +1,13 @@
-//! The ids a forge addresses a repository by after its first read (SPEC
-//! 2.2.3, 2.2.4: Azure DevOps' project and repository GUIDs), kept per
-//! forge (its API root: one organization's ids are never another's) and
-//! name (the allowlist's `project/repository`, lower-cased by the forge), so
-//! a rename keeps them: a later tick reads the repository by its ids and
-//! finds its new name. Recorded once, at the name's first read, and never
-//! changed. The file is never created here (the tick's opening does that);
-//! a dry run reads and never writes. Unlike the caches beside it, a failure
-//! is the caller's error: ids that cannot be read must never become a read
-//! by the name, which a rename may have given another repository.
+//! The ids a forge addresses a repository by after its first read (Azure
+//! DevOps' project and repository GUIDs), kept per forge (its API root: one
+//! organization's ids are never another's) and name (the allowlist's
+//! `project/repository`, lower-cased by the forge), so a rename keeps them:
+//! a later tick reads the repository by its ids and finds its new name.
+//! Recorded once, at the name's first read, and never changed. The file is
+//! never created here (the tick's opening does that); a dry run reads and
+//! never writes. Unlike the caches beside it, a failure is the caller's
+//! error: ids that cannot be read must never become a read by the name,
+//! which a rename may have given another repository.
 
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};

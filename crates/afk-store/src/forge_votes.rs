@@ -1,11 +1,11 @@
-//! When afk first saw each reviewer's vote at its value (SPEC 2.2.20: Azure
-//! DevOps' reviewer list dates no vote; a vote the service recorded no
-//! system comment for is dated by the first tick that saw it at that
-//! value), kept per forge (its API root), pull request and reviewer. A vote
-//! seen at another value than the one kept is a new vote: its moment
-//! replaces the old. The file is never created here (the tick's opening
-//! does that); a dry run reads and never writes. A failure is the caller's
-//! error: a vote whose date cannot be kept is not dated by a guess.
+//! When afk first saw each reviewer's vote at its value (Azure DevOps'
+//! reviewer list dates no vote; a vote the service recorded no system
+//! comment for is dated by the first tick that saw it at that value), kept
+//! per forge (its API root), pull request and reviewer. A vote seen at
+//! another value than the one kept is a new vote: its moment replaces the
+//! old. The file is never created here (the tick's opening does that); a
+//! dry run reads and never writes. A failure is the caller's error: a vote
+//! whose date cannot be kept is not dated by a guess.
 
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};

@@ -17,11 +17,11 @@ pub struct Gauges {
     pub outbox_backlog: i64,
     /// live canaries: (template, version), by template
     pub live_canaries: Vec<(String, i64)>,
-    /// runs in flight paused at a limit (SPEC 4.2), counted apart from
+    /// runs in flight paused at a limit, counted apart from
     /// `in_flight`'s states
     pub paused: i64,
     /// pauses at a budget limit, all time, by limit (the `run.paused`
-    /// events' reason; SPEC 4.2.6 `afk_pauses_total{limit}`)
+    /// events' reason; the counter `afk_pauses_total{limit}`)
     pub pauses: Vec<(String, i64)>,
 }
 

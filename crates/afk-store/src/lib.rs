@@ -212,28 +212,28 @@ const MIGRATIONS: &[&str] = &[
     // now, each in its edit grace (hooks.rs): no command taken from one
     // before its grace ends
     hooks::GRACES_SCHEMA,
-    // 31: zero-touch merges and line survival (touch.rs; SPEC 7.3): the
+    // 31: zero-touch merges and line survival (touch.rs): the
     // heads afk recorded for each run, and each merged run's verdict and
     // line counts, recorded once (NULL: not decided)
     touch::SCHEMA,
     // 32: a run paused at a limit and continued, and its own limits
-    // (talk.rs; SPEC 4.2): a paused run stays in flight
+    // (talk.rs): a paused run stays in flight
     talk::PAUSE_SCHEMA,
-    // 33: the telemetry outbox (outbox.rs; SPEC 10.3.10): run and late-fact
+    // 33: the telemetry outbox (outbox.rs): run and late-fact
     // spans, recorded with the end or the fact, until a collector takes them
     outbox::SCHEMA,
-    // 34: a run's past pauses and continuations (talk.rs; SPEC 4.2.4.3
-    // C-check), each written with the pause or the continuation
+    // 34: a run's past pauses and continuations (talk.rs), each
+    // written with the pause or the continuation
     talk::PAUSE_HISTORY_SCHEMA,
     // 35: the ids a forge addresses a repository by after its first read
-    // (forge_ids.rs; SPEC 2.2.3, 2.2.4): a renamed Azure DevOps repository
+    // (forge_ids.rs): a renamed Azure DevOps repository
     // keeps them, and is read under its new name
     forge_ids::SCHEMA,
-    // 36: when afk first saw each reviewer's vote at its value (forge_votes.rs;
-    // SPEC 2.2.20): an Azure DevOps vote no system comment dates
+    // 36: when afk first saw each reviewer's vote at its value
+    // (forge_votes.rs): an Azure DevOps vote no system comment dates
     forge_votes::SCHEMA,
-    // 37: a branch update the forge was still making (talk.rs; SPEC
-    // 2.2.23): asked after by its token, never asked again
+    // 37: a branch update the forge was still making (talk.rs):
+    // asked after by its token, never asked again
     talk::UPDATE_UNDER_WAY_SCHEMA,
 ];
 

@@ -1,9 +1,9 @@
-//! The telemetry outbox (SPEC 10.3.10): the run spans and late-fact spans,
-//! recorded in the same transaction as the run's end or the fact, kept
-//! until a collector accepts them (a 2xx), refuses them for good (a 4xx
-//! other than 408 and 429) or 24 hours have passed since they were
-//! recorded. Each span is kept as its JSON under its fixed ids (10.3.5), so
-//! recording it again is the same row and a re-send is the same span.
+//! The telemetry outbox: the run spans and late-fact spans, recorded in the
+//! same transaction as the run's end or the fact, kept until a collector
+//! accepts them (a 2xx), refuses them for good (a 4xx other than 408 and
+//! 429) or 24 hours have passed since they were recorded. Each span is kept
+//! as its JSON under its fixed ids, so recording it again is the same row
+//! and a re-send is the same span.
 
 use super::Store;
 use super::types::stamp::Timestamp;
@@ -20,7 +20,7 @@ pub const SCHEMA: &str = "CREATE TABLE telemetry_outbox (
 );
 CREATE INDEX telemetry_outbox_waiting ON telemetry_outbox(recorded_at) WHERE state = 'waiting';";
 
-/// The most spans one process sends from the outbox (10.3.10: 100 a tick).
+/// The most spans one process sends from the outbox (100 a tick).
 pub const OUTBOX_MAX: usize = 100;
 
 /// How long a span waits for a collector before it is dropped.

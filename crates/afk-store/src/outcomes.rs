@@ -233,7 +233,7 @@ impl Store {
                 [run_id],
             )
             .map_err(map)?;
-            // its late fact's span, with the flip (SPEC 10.3.6)
+            // its late fact's span, with the flip
             let fact = crate::core::telemetry::spans::Fact::Reverted { by: reverted_by };
             super::run_span::record_fact(&tx, run_id.0, &fact, &at).map_err(map)?;
         }

@@ -1,8 +1,8 @@
-//! A run's `afk.run` span (SPEC 10.3.6-7), made once when the run ends and
-//! recorded in the telemetry outbox in the same transaction as the end
-//! (`Store::finish`, `Store::mark_failed`): the process that ends the run
-//! sends it, and any later tick while it is unaccepted. Only when this
-//! process exports (`set_spans`): with telemetry off nothing is written.
+//! A run's `afk.run` span, made once when the run ends and recorded in the
+//! telemetry outbox in the same transaction as the end (`Store::finish`,
+//! `Store::mark_failed`): the process that ends the run sends it, and any
+//! later tick while it is unaccepted. Only when this process exports
+//! (`set_spans`): with telemetry off nothing is written.
 
 use super::Store;
 use crate::core::telemetry::spans::{RunFacts, run_span};

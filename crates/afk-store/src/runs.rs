@@ -272,7 +272,7 @@ impl Store {
             params![id, RunStatus::Failed, error, t],
         )
         .map_err(|e| self.err(e))?;
-        // its run span, with the end (SPEC 10.3.6: poll makes a failed start's)
+        // its run span, with the end (poll makes a failed start's)
         Store::record_run_span(&tx, id.0, "failed", &t).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(())
@@ -392,7 +392,7 @@ impl Store {
         let end = start + time::Duration::days(1);
         let (from, to) = (crate::clock::ts(start), crate::clock::ts(end));
         let mut runs = self.runs_created_between(&from, &to)?;
-        // the day counted by turns (SPEC 4.2.2): a run dispatched earlier
+        // the day counted by turns: a run dispatched earlier
         // with a turn started that day (a continuation) counts too
         for r in self.runs_with_a_turn_between(&from, &to)? {
             if !runs.iter().any(|x| x.id == r.id) {
@@ -428,12 +428,12 @@ impl Store {
         Ok(rows.into_iter().flatten().collect())
     }
 
-    /// `run`'s entries in the day's book (`core::turn_day::turn_days`, SPEC
-    /// 4.2.2): its spend `spend_usd` split by the UTC day each of its turns
-    /// started, its first turn at dispatch, each earlier turn's figure from
-    /// its ledger, the rest its last turn's; `upto`: only its turns up to
-    /// that one (a turn about to start spent nothing yet). `now` stands in
-    /// for a time that does not parse.
+    /// `run`'s entries in the day's book (`core::turn_day::turn_days`): its
+    /// spend `spend_usd` split by the UTC day each of its turns started,
+    /// its first turn at dispatch, each earlier turn's figure from its
+    /// ledger, the rest its last turn's; `upto`: only its turns up to that
+    /// one (a turn about to start spent nothing yet). `now` stands in for a
+    /// time that does not parse.
     pub fn day_entries<'r>(
         &self,
         run: &'r Run,
@@ -641,9 +641,9 @@ impl Store {
         self.decide_end_with(id, to, reason, event, &[])
     }
 
-    /// [`Store::decide_end`], and the run's telemetry `spans` (its run span,
-    /// SPEC 10.3.10) enter the telemetry outbox in the same transaction: the
-    /// end and its spans are recorded together or not at all.
+    /// [`Store::decide_end`], and the run's telemetry `spans` (its run span)
+    /// enter the telemetry outbox in the same transaction: the end and its
+    /// spans are recorded together or not at all.
     pub fn decide_end_with(
         &mut self,
         id: RunId,
@@ -686,7 +686,7 @@ impl Store {
             params![id, to, t],
         )
         .map_err(|e| self.err(e))?;
-        // the run span, in the end's transaction (SPEC 10.3.10's outbox)
+        // the run span, in the end's transaction (the telemetry outbox)
         let end = match to {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Escalated => "escalated",

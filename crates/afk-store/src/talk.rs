@@ -12,17 +12,17 @@ use rusqlite::{OptionalExtension, params};
 pub const RETEST_AT_SCHEMA: &str = "ALTER TABLE talk ADD COLUMN retest_at TEXT;";
 
 /// Migration 37: a branch update the forge was still making when its tick
-/// stopped asking (SPEC 2.2.23's merge operation): its token, and how many
+/// stopped asking (Azure DevOps' merge operation): its token, and how many
 /// ticks asked after it.
 pub const UPDATE_UNDER_WAY_SCHEMA: &str = "ALTER TABLE talk ADD COLUMN update_op TEXT;
     ALTER TABLE talk ADD COLUMN update_asks INTEGER NOT NULL DEFAULT 0;";
 
-/// Migration 32: a run paused at a limit and continued (SPEC 4.2): the
-/// limit and since when (NULL: not paused), the time paused before the
-/// current pause, how many pauses (the comment's `n=`), who continued it
-/// and how (`budget` or `resume`), the run's own limits a trusted
-/// `/afk budget` set (NULL: the config's), and the continuation turns,
-/// which count against no corrective budget.
+/// Migration 32: a run paused at a limit and continued: the limit and
+/// since when (NULL: not paused), the time paused before the current
+/// pause, how many pauses (the comment's `n=`), who continued it and how
+/// (`budget` or `resume`), the run's own limits a trusted `/afk budget`
+/// set (NULL: the config's), and the continuation turns, which count
+/// against no corrective budget.
 pub const PAUSE_SCHEMA: &str = "ALTER TABLE talk ADD COLUMN paused_limit TEXT;
     ALTER TABLE talk ADD COLUMN paused_since TEXT;
     ALTER TABLE talk ADD COLUMN paused_secs INTEGER NOT NULL DEFAULT 0;
@@ -92,11 +92,11 @@ pub struct Talk {
     /// when the forge says that comment was made (its `created_at`): a CI
     /// result counts for the retest only when reported after it
     pub retest_at: Option<String>,
-    /// the pause standing (SPEC 4.2), if any
+    /// the pause standing, if any
     pub pause: Pause,
 }
 
-/// A run's pauses at its limits and its own limits (SPEC 4.2.4).
+/// A run's pauses at its limits and its own limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pause {
     /// `run_usd`, `run_time`, `day_usd` or `repo_day_usd`
@@ -123,9 +123,9 @@ pub struct Pause {
 }
 
 /// Migration 34: a run's past pauses and continuations, one row each, in
-/// order (SPEC 4.2.4.3 C-check: the checklist keeps one line per pause and
-/// continuation): `paused` or `continued`, when, the limit's key, the
-/// limit's words then (`$2.00`, `4h`), the spend at a pause, who continued.
+/// order (the checklist keeps one line per pause and continuation):
+/// `paused` or `continued`, when, the limit's key, the limit's words then
+/// (`$2.00`, `4h`), the spend at a pause, who continued.
 pub const PAUSE_HISTORY_SCHEMA: &str = "CREATE TABLE pause_history (
     run_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
@@ -296,10 +296,10 @@ impl Store {
         Ok(())
     }
 
-    /// Record a pause of `run` at `limit` (SPEC 4.2.4.3), with its
-    /// `run.paused` event in the outbox, in one transaction: only a run not
-    /// paused already is paused (a second tick records nothing). Returns
-    /// the pause's number (the comment's `n=`) when it was recorded now.
+    /// Record a pause of `run` at `limit`, with its `run.paused` event in
+    /// the outbox, in one transaction: only a run not paused already is
+    /// paused (a second tick records nothing). Returns the pause's number
+    /// (the comment's `n=`) when it was recorded now.
     pub fn pause(
         &mut self,
         run: RunId,

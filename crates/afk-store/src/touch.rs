@@ -1,7 +1,7 @@
-//! Zero-touch merges and line survival (SPEC 7.3; docs/reports.md#afk-report):
-//! the heads afk recorded for each run (its pushes, the head at the end of
-//! a turn), and each merged run's zero-touch verdict and line counts, each
-//! written once. The rules are `core::zero_touch` and `core::survival`.
+//! Zero-touch merges and line survival (docs/reports.md#afk-report): the heads
+//! afk recorded for each run (its pushes, the head at the end of a turn), and
+//! each merged run's zero-touch verdict and line counts, each written once.
+//! The rules are `core::zero_touch` and `core::survival`.
 
 use super::Store;
 use crate::core::survival::Survived;
@@ -121,7 +121,7 @@ impl Store {
     }
 
     /// [`Store::set_survival`], with the window it was counted over
-    /// (seconds) for its late fact's span (SPEC 10.3.6), recorded with it.
+    /// (seconds) for its late fact's span, recorded with it.
     pub fn set_survival_of(&self, run: RunId, s: Survived, window_s: i64) -> Result<()> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let n = tx

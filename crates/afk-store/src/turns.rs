@@ -52,9 +52,9 @@ impl Store {
         self.begin(id, reason, why, (None, None))
     }
 
-    /// A paused run's continuation turn (SPEC 4.2.4.6), recorded as
-    /// [`Store::begin_turn`] (`reason` `continue`) with its `run.continued`
-    /// event in the outbox, in one transaction.
+    /// A paused run's continuation turn, recorded as [`Store::begin_turn`]
+    /// (`reason` `continue`) with its `run.continued` event in the outbox,
+    /// in one transaction.
     pub fn begin_continuation(
         &self,
         id: RunId,
@@ -107,7 +107,7 @@ impl Store {
         if let Some(ev) = event {
             crate::events::insert_event(&tx, ev, &at).map_err(|e| self.err(e))?;
         }
-        // a continuation's line in the run's pause history (SPEC 4.2.4.3)
+        // a continuation's line in the run's pause history
         if let Some(p) = past {
             crate::talk::note_past(&tx, id, &at, p).map_err(|e| self.err(e))?;
         }

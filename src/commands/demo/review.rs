@@ -66,8 +66,8 @@ fn ask(
 ) -> Result<(&'static str, Value)> {
     let file = format!("afk-issue-{issue}.txt");
     if azure(sb) {
-        // no review body there: a thread on the line (`active`: an ask,
-        // SPEC 2.2.20; its path as Azure Repos gives it) and her words in it
+        // no review body there: a thread on the line (`active`: an ask; its
+        // path as Azure Repos gives it) and her words in it
         let t = admin(
             sb,
             "/ado/thread",

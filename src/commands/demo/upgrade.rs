@@ -62,7 +62,7 @@ pub(super) fn act(
     if super::world::azure(sb) {
         if !json {
             crate::output::line(
-                "== the upgrade act: skipped on Azure DevOps: afk upgrade speaks Gitea, GitHub and GitLab (SPEC 2.2 covers poll, watch and the hook)\n",
+                "== the upgrade act: skipped on Azure DevOps: afk upgrade speaks Gitea, GitHub and GitLab (on Azure DevOps afk polls, watches and takes the hook)\n",
             );
         }
         return Ok((vec![], 0));

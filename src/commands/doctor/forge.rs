@@ -58,8 +58,8 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
         };
         d.add("token", level, text);
     }
-    // doctor's reads are optional: none once the forge slowed afk down
-    // (SPEC 2.2.7); its own lines said so
+    // doctor's reads are optional: none once the forge slowed afk
+    // down; its own lines said so
     if !forge.optional_reads() {
         let text = "skipped: the forge slowed afk down (a delayed answer, see the rate limit line): each repo's labels, permission and hooks, the mirrors and the status issue wait for the next doctor";
         d.add("forge checks", Level::Warn, text.to_string());
@@ -135,7 +135,7 @@ fn repo_checks(
             crate::command_error::person_line(&e),
         )),
         Ok(labels) => {
-            // the paused label only where a limit pauses (SPEC 4.2)
+            // the paused label only where a limit pauses
             let pausing = c.budget.pause_for.is_some_and(|d| !d.is_zero());
             let missing: Vec<String> = [
                 &c.poll.ready_label,
@@ -148,7 +148,7 @@ fn repo_checks(
             .map(|m| format!("\"{m}\""))
             .collect();
             // where afk's first write that adds a label makes it (Azure
-            // DevOps' tags), a missing one is a warning (SPEC 2.2.8)
+            // DevOps' tags), a missing one is a warning
             out.push(
                 match (missing.is_empty(), c.profile().missing_label_warns) {
                     (true, _) => (name.clone(), Level::Ok, "labels present".to_string()),
@@ -255,7 +255,7 @@ fn webhook_check(
 }
 
 /// One line only this forge can say, with the fix where afk knows one; a
-/// warning is a WARN (Azure DevOps' lines of SPEC 2.2.8).
+/// warning is a WARN (Azure DevOps' missing tags and `BYPASS_RULES` holders).
 fn diagnosis(d: &mut Doctor, x: crate::forge::Diagnosis) {
     let detail = match app_fix(&x) {
         Some(fix) => format!("{}; fix: {fix}", x.detail),

@@ -27,11 +27,11 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
             doc.run.reported_usd
         ),
     );
-    // a paused run says at which limit, its figures and until when (SPEC 4.2.4.1)
+    // a paused run says at which limit, its figures and until when
     if let Some(p) = &doc.run.paused {
         h.push_str(&format!("{}\n", crate::core::pause::cell(p)));
     }
-    // its limits, and who raised them by a comment (SPEC 4.2.4.5 C7)
+    // its limits, and who raised them by a comment
     if let Some(line) = crate::core::pause::limits_line(&doc.limits) {
         h.push_str(&format!("{line}\n"));
     }

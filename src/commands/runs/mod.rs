@@ -124,8 +124,8 @@ struct Shown<'a> {
     conversation: Vec<crate::store::talk::Item>,
     /// each corrective turn: when it started and why (the timeline says it too)
     turns: Vec<TurnRow>,
-    /// the run's limits in force and who raised them by a comment (SPEC
-    /// 4.2.4.4 D1, 4.2.4.5 C7: `limits: {run_usd, run_time, set_by}`)
+    /// the run's limits in force and who raised them by a comment
+    /// (`limits: {run_usd, run_time, set_by}`)
     limits: crate::core::pause::RunLimits,
 }
 
@@ -138,7 +138,7 @@ struct Moment<'a> {
 
 /// A run's row of the listing: the store's run, its duration and spend as
 /// `core::run_history` decides them, and a run in flight's pause with its
-/// figures and deadline (SPEC 4.2.4.1).
+/// figures and deadline.
 fn row(ctx: &Session, store: &Store, r: &Run, now: OffsetDateTime) -> Result<Row> {
     let spent = RunSpend::from_stored(r.spend_ledger.as_deref());
     let paused = match r.ended_at {

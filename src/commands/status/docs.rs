@@ -91,7 +91,7 @@ pub(super) struct RunDoc<'a> {
     repo: &'a str,
     issue: crate::types::IssueNumber,
     run_id: crate::types::RunId,
-    /// the run's status, or `paused` while it waits at a limit (SPEC 4.2.4.1)
+    /// the run's status, or `paused` while it waits at a limit
     state: &'static str,
     /// seconds since dispatch
     age: i64,
@@ -113,16 +113,16 @@ pub(super) struct RunDoc<'a> {
     /// absent otherwise
     #[serde(skip_serializing_if = "Option::is_none")]
     held: Option<HeldDoc>,
-    /// paused at a limit (SPEC 4.2): which, and since when; absent otherwise
+    /// paused at a limit: which, and since when; absent otherwise
     #[serde(skip_serializing_if = "Option::is_none")]
     paused: Option<PausedDoc>,
-    /// the run's limits in force and who raised them by a comment (SPEC
-    /// 4.2.4.4 D1, 4.2.6: `limits: {run_usd, run_time, set_by}`)
+    /// the run's limits in force and who raised them by a comment
+    /// (`limits: {run_usd, run_time, set_by}`)
     limits: crate::core::pause::RunLimits,
 }
 
 /// Which limit paused a run, the limit's figure, the spend, since when and
-/// until when, as SPEC 4.2.4.1 names them (`core::pause::standing`).
+/// until when, as every view names them (`core::pause::standing`).
 pub(super) type PausedDoc = crate::core::pause::Standing;
 
 /// Who holds a run and since when.

@@ -37,7 +37,7 @@ pub(super) fn spend_doc(
     use crate::core::spend;
     let day = spend::day_of(now);
     let runs = s.runs_of_day(day)?;
-    // each run's spend by the UTC day each of its turns started (SPEC 4.2.2)
+    // each run's spend by the UTC day each of its turns started
     let mut day_runs: Vec<spend::DayRun> = vec![];
     for r in &runs {
         let spend_usd = fresh.get(&r.id).copied().unwrap_or(r.spend_usd);

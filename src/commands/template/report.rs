@@ -27,8 +27,8 @@ pub(super) struct VersionDoc<'a> {
     pub(super) canary_since: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) success_rate: Option<f64>,
-    /// zero-touch merges over the version's merged runs with a verdict
-    /// (SPEC 7.3); absent with none
+    /// zero-touch merges over the version's merged runs with a
+    /// verdict; absent with none
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) zero_touch_rate: Option<f64>,
     /// line survival pooled over the version's runs with a figure; absent
@@ -100,8 +100,8 @@ impl<'a> VersionDoc<'a> {
     }
 }
 
-/// A version's zero-touch and survival figures (SPEC 7.3), as `template
-/// show --json` prints them.
+/// A version's zero-touch and survival figures, as
+/// `template show --json` prints them.
 #[derive(Serialize, Clone)]
 pub(super) struct VersionFigures {
     pub(super) merged: usize,

@@ -1,7 +1,7 @@
-//! `[telemetry]` at load (SPEC 10.3.1, 10.3.4): off reads nothing, bad
-//! input is a config error (exit 2) naming the key or the variable and
-//! never its value. The environment is the test's own (`resolve_with`),
-//! never the process's, where a case needs one.
+//! `[telemetry]` at load: off reads nothing, bad input is a config
+//! error (exit 2) naming the key or the variable and never its value.
+//! The environment is the test's own (`resolve_with`), never the
+//! process's, where a case needs one.
 
 use crate::config::tests::{err, parse};
 use crate::config::{Config, ConfigError};

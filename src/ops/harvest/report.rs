@@ -21,7 +21,7 @@ pub struct RevertItem {
     pub reverted_by: String,
 }
 
-/// A merged run's line survival, counted this tick (SPEC 7.3).
+/// A merged run's line survival, counted this tick.
 #[derive(Serialize, Clone, Debug)]
 pub struct SurvivalItem {
     pub run_id: RunId,

@@ -1,7 +1,7 @@
-//! Line survival in a harvest tick (SPEC 7.3;
-//! docs/how-it-works.md#afk-harvest-and-the-template-canary): the merged runs
-//! whose `survival_window` has ended and whose survival is not recorded yet,
-//! grouped by repository; per repository one fetch of the default branch
+//! Line survival in a harvest tick
+//! (docs/how-it-works.md#afk-harvest-and-the-template-canary): the merged
+//! runs whose `survival_window` has ended and whose survival is not recorded
+//! yet, grouped by repository; per repository one fetch of the default branch
 //! into afk's git cache, then each run counted there (`git::workspace`,
 //! the rules `core::survival`) and recorded once. A repository with no run
 //! due costs nothing; one that fails is its own error and the others go on;
@@ -91,7 +91,7 @@ pub fn count(t: &Tick) -> anyhow::Result<Counted> {
         for ((r, _), res) in due.iter().zip(results) {
             match res {
                 Ok(s) => {
-                    // with its late fact's span (SPEC 10.3.6), when telemetry is on
+                    // with its late fact's span, when telemetry is on
                     let window_s = cfg.harvest.survival_window.as_secs() as i64;
                     t.store().set_survival_of(r.run_id, s, window_s)?;
                     found.items.push(SurvivalItem {

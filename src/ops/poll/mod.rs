@@ -328,8 +328,8 @@ fn dispatch_routed(
     claims::dispatch_one(t, book, templates.route(w), w)
 }
 
-/// Each dispatch's `afk.poll` span (SPEC 10.3.6), its error the one the
-/// report has for the issue.
+/// Each dispatch's `afk.poll` span, its error the one the report has
+/// for the issue.
 fn dispatch_spans(
     t: &Tick,
     dispatched: &[Dispatched],

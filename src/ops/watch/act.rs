@@ -74,7 +74,7 @@ pub(crate) fn act(
             retest(w, store, run, seen)?;
             None
         }
-        // a pause keeps the run in flight: no end plan (SPEC 4.2)
+        // a pause keeps the run in flight: no end plan
         Action::Pause(limit) => {
             super::pause::pause(w, store, run, seen, limit, notes)?;
             None
@@ -364,7 +364,7 @@ fn carry_out(
     for role in &plan.add_labels {
         super::labels::add(w, run, label_name(w, *role))?;
     }
-    // a paused run's end takes its paused label too (SPEC 4.2.4.8)
+    // a paused run's end takes its paused label too
     if store.talk(run.id)?.pause.limit.is_some() {
         super::pause::unlabel(w, run)?;
     }

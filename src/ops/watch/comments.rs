@@ -64,12 +64,12 @@ pub(super) fn write(
     let end = step.end.map(|(_, plan)| plan.checklist_end.clone());
     // the pause as this tick left it (recorded or cleared by `act`)
     let pause = store.talk(run.id)?.pause;
-    // its figure with the run's spend as the tick left it (SPEC 4.2.4.3 C-check)
+    // its figure with the run's spend as the tick left it
     let fresh = store.run(run.id)?.unwrap_or_else(|| run.clone());
     let paused_at = crate::page::paused_standing(w.t.config(), &fresh, &pause)
         .map(|s| crate::core::pause::figure(&s));
     let paused = pause.limit.zip(pause.since).filter(|_| step.end.is_none());
-    // one line per past pause and continuation (SPEC 4.2.4.3 C-check)
+    // one line per past pause and continuation
     let history = store.pause_history(run.id)?;
     let history: Vec<crate::core::pause_history::Past> = history
         .iter()
@@ -478,7 +478,7 @@ fn escalation_comment(
         ready_label: &cfg.poll.ready_label,
         budget: escalation::Budget {
             spend_usd: seen.spend_usd,
-            // the run's own limits, a trusted raise's where larger (SPEC 4.2.4.4 D1)
+            // the run's own limits, a trusted raise's where larger
             run_usd: super::limits::run_usd(w, &seen.heard.talk),
             age: &crate::core::spend::age_text(seen.age),
             run_time: &super::limits::run_time(w, &seen.heard.talk)
@@ -486,7 +486,7 @@ fn escalation_comment(
                 .unwrap_or_default(),
             metered: crate::run_files::metered_here(&seen.run_dir),
             budget_stop: stop.as_ref(),
-            // a pause nobody continued within pause_for (SPEC 4.2.4.7 D1)
+            // a pause nobody continued within pause_for
             paused_for: paused_for.as_deref(),
         },
     });

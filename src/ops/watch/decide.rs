@@ -59,7 +59,7 @@ pub(crate) fn decide(w: &Watch, seen: &Seen) -> Option<Decision> {
 }
 
 /// A blind run over a limit: a money or time limit pauses it where
-/// `budget.pause_for` is set (SPEC 4.2), anything else escalates.
+/// `budget.pause_for` is set, anything else escalates.
 fn at_limit(w: &Watch, why: run_state::Escalation, day: Option<run_state::Limit>) -> Action {
     use run_state::{Escalation, Limit};
     let limit = match why {
@@ -106,7 +106,7 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
         ci: seen.ci.checks,
         deploy_configured: !cfg.watch.deploy_context.is_empty(),
         deploy: seen.deploy,
-        // continuation turns count against no corrective budget (SPEC 4.2.4.6)
+        // continuation turns count against no corrective budget
         turns: run.turns.saturating_sub(talk.pause.continuations),
         fix_forward_max: cfg.watch.fix_forward_max,
         since_progress: seen.since_progress,
@@ -167,8 +167,7 @@ use super::limits::secs_since;
 pub(super) use super::limits::{held_age, run_time, run_usd};
 
 /// The pause standing on the run, and whether a person continued it, as
-/// the store keeps them, and the day's cap the gateway stopped its turn at
-/// (SPEC 4.2, 4.2.4.9).
+/// the store keeps them, and the day's cap the gateway stopped its turn at.
 fn pausing(w: &Watch, seen: &Seen) -> run_state::Pausing {
     let p = &seen.heard.talk.pause;
     let since = p.since.as_deref().and_then(crate::clock::parse);

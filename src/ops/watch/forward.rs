@@ -169,10 +169,10 @@ fn wanted(w: &Watch, run: &Run, found: &Found) -> Result<bool> {
     )
 }
 
-/// A turn whose work was refused before the gate (5.0.5's checks, the
-/// secret scan): the refusal names the folders it read; the comment says
-/// them in words (anyone who reads the repository reads it), the host's
-/// log as they are.
+/// A turn whose work was refused before the gate (the checks of an
+/// agent's checkout as hostile ground, the secret scan): the refusal
+/// names the folders it read; the comment says them in words (anyone who
+/// reads the repository reads it), the host's log as they are.
 fn refused(w: &Watch, run: &Run, run_dir: &Path, turn: u32, why: &str) -> Forward {
     crate::log::info(&format!(
         "{}#{} run {}: turn {turn} not forwarded: {why}",
@@ -361,7 +361,7 @@ fn open_pr(
         }
         (AfterPush::Open, _) => {
             // a work item's title may link or notify on Azure DevOps: its
-            // sigils defused, afk's own `(#N)` kept (SPEC 2.2.28)
+            // sigils defused, afk's own `(#N)` kept
             let issue_title = match w.t.config().profile().mentions_act {
                 true => crate::core::azure::mention::no_mentions(&run.title),
                 false => run.title.clone(),

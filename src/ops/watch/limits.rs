@@ -1,12 +1,12 @@
 //! A run's limits as a tick holds them: the config's, or the larger ones a
-//! trusted `/afk budget` set for the run (SPEC 4.2). Read by the decision,
-//! the pause, the continuation and the budget verb alike.
+//! trusted `/afk budget` set for the run. Read by the decision, the pause,
+//! the continuation and the budget verb alike.
 
 use super::lists::Watch;
 use std::time::Duration;
 
 /// The run's money limit: the config's `budget.run_usd`, or the larger limit
-/// a trusted `/afk budget` set for it (SPEC 4.2.4.4 D1; 0: none).
+/// a trusted `/afk budget` set for it (0: none).
 pub(super) fn run_usd(w: &Watch, talk: &crate::store::talk::Talk) -> f64 {
     crate::core::pause::run_usd(w.t.config().budget.run_usd, talk.pause.limit_cents)
 }
@@ -18,7 +18,7 @@ pub(super) fn run_time(w: &Watch, talk: &crate::store::talk::Talk) -> Option<Dur
 }
 
 /// The run's working time: its age without the time it was held or paused
-/// (a hold and a pause stop the run-time clock, SPEC 4.2.4.4 D3).
+/// (a hold and a pause stop the run-time clock).
 pub(super) fn held_age(w: &Watch, age: Duration, talk: &crate::store::talk::Talk) -> Duration {
     let held = talk.held_secs + secs_since(w, talk.held_since.as_deref());
     let paused = talk.pause.secs + secs_since(w, talk.pause.since.as_deref());

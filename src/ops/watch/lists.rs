@@ -84,9 +84,9 @@ impl std::ops::Deref for Shown<'_> {
 impl Watch<'_> {
     /// `text` as afk writes it on `run`'s issue or PR (`pr`, else the run's
     /// own): on a forge whose text links `#N` and `!M` and notifies `@name`
-    /// (Azure DevOps, SPEC 2.2.28) each of them outside a fence gets a space
-    /// after its sigil, but the run's own work item and PR; elsewhere it is
-    /// written as it is.
+    /// (Azure DevOps) each of them outside a fence gets a space after its
+    /// sigil, but the run's own work item and PR; elsewhere it is written as
+    /// it is.
     pub fn shown<'s>(&self, run: &Run, pr: Option<PrNumber>, text: &'s str) -> Shown<'s> {
         if !self.t.settled.profile.mentions_act {
             return Shown(Cow::Borrowed(text));

@@ -200,8 +200,8 @@ fn watch<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
 
 /// Each row watched, its result at its row's place: the runs paused at a
 /// day's cap one by one, oldest first, so that at the first tick after
-/// midnight they continue in that order (SPEC 4.2.4.9 G2), then the others
-/// fanned out (`core::turn_day::watch_order`).
+/// midnight they continue in that order, then the others fanned out
+/// (`core::turn_day::watch_order`).
 fn watch_rows(
     w: &Watch,
     rows: &[Result<Run, crate::store::runs::Unreadable>],
@@ -302,8 +302,8 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     (item, errors)
 }
 
-/// The run's `afk.watch` span (SPEC 10.3.6), when this tick touched it:
-/// acted, or changed its record while it waited (pushed, opened the PR).
+/// The run's `afk.watch` span, when this tick touched it: acted, or
+/// changed its record while it waited (pushed, opened the PR).
 fn tick_span(
     store: &crate::store::Store,
     run: &Run,
@@ -353,7 +353,7 @@ fn action_item(
 
 /// The spend a run's entry says: what the tick read; a pause's always, and
 /// as it stands once its agent was stopped (what the turn had in flight
-/// counted, `pause::stop_agent`): the pause's spend (SPEC 4.2.4.2 B4, B6).
+/// counted, `pause::stop_agent`): the pause's spend.
 fn entry_spend(
     store: &crate::store::Store,
     seen: &observe::Seen,

@@ -1,9 +1,9 @@
-//! A run paused at a limit (SPEC 4.2.4.2, 4.2.4.3), one of act's steps: the
-//! agent stopped if it still runs, the pause and its `run.paused` event
-//! recorded once in the store (`Store::pause`), the paused label added and
-//! one comment on the issue (found again by its marker). The run stays in
-//! flight: no end, its checkout, home and branch kept. Its continuation
-//! turn is `turn::continuation`.
+//! A run paused at a limit, one of act's steps: the agent stopped if it
+//! still runs, the pause and its `run.paused` event recorded once in the
+//! store (`Store::pause`), the paused label added and one comment on the
+//! issue (found again by its marker). The run stays in flight: no end, its
+//! checkout, home and branch kept. Its continuation turn is
+//! `turn::continuation`.
 
 use super::lists::Watch;
 use super::observe::Seen;
@@ -37,7 +37,7 @@ pub(super) fn pause(
     )?;
     let n = seen.heard.talk.pause.count + 1;
     // the pause's spend: the run's once its agent was stopped, what its
-    // turn had in flight counted (SPEC 4.2.4.2 B4)
+    // turn had in flight counted
     let stopped = store.run(run.id)?.and_then(|r| r.spend_usd);
     let spend_usd = stopped.or(seen.spend_usd);
     let pr = forward(w, run, seen, spend_usd)?;
@@ -50,7 +50,7 @@ pub(super) fn pause(
     let url = crate::core::escalation::link(&run.url);
     let url = url.as_deref().unwrap_or("");
     let text = pause::notification(run.repo.as_ref(), run.issue, &first, url);
-    // the checklist's line for this pause, kept after it (SPEC 4.2.4.3 C-check)
+    // the checklist's line for this pause, kept after it
     let past = Past {
         limit: limit.key().to_string(),
         limit_words: crate::core::pause_history::limit_words(&f),
@@ -62,7 +62,7 @@ pub(super) fn pause(
         repo: &run.repo,
         issue: run.issue,
         run_id: run.id,
-        // the limit (SPEC 4.2.4.3 C-event; `afk_pauses_total{limit}`)
+        // the limit (`afk_pauses_total{limit}`)
         reason: Some(limit.key()),
         url: Some(url).filter(|u| !u.is_empty()),
         text: &text,
@@ -85,14 +85,14 @@ pub(super) fn pause(
     Ok(())
 }
 
-/// The stopped turn's work forwarded as any turn's end forwards it (SPEC
-/// 4.2.4.2 B2, 5.0.3): its uncommitted changes committed by afk, the branch
-/// pushed, afk's PR opened or updated, the gate as always; the PR's
-/// reference handed back. Settle forwarded already where the agent had
-/// ended. What forwarding meets (a conflict, a refusal, the gate's) is
-/// handled as at a turn that ended by itself at a limit: its commits kept
-/// (the run folder), and the limit's row, which stands above the push rows
-/// (`core::run_state::next_action`), pauses the run all the same.
+/// The stopped turn's work forwarded as any turn's end forwards it: its
+/// uncommitted changes committed by afk, the branch pushed, afk's PR opened
+/// or updated, the gate as always; the PR's reference handed back. Settle
+/// forwarded already where the agent had ended. What forwarding meets (a
+/// conflict, a refusal, the gate's) is handled as at a turn that ended by
+/// itself at a limit: its commits kept (the run folder), and the limit's
+/// row, which stands above the push rows (`core::run_state::next_action`),
+/// pauses the run all the same.
 fn forward(
     w: &Watch,
     run: &Run,
@@ -209,7 +209,7 @@ pub(super) fn figures<'a>(
     let b = &w.t.config().budget;
     let talk = &seen.heard.talk;
     let pause_for = b.pause_for.unwrap_or(Duration::ZERO);
-    // a day's cap opens again at the next 00:00 UTC (SPEC 4.2.4.9), while
+    // a day's cap opens again at the next 00:00 UTC, while
     // the run's continuations by itself last (`budget.day_continuations`)
     let day_spent = seen.heard.day_continuations >= b.day_continuations;
     let until = match limit.is_day() && !day_spent {
@@ -233,7 +233,7 @@ pub(super) fn figures<'a>(
         run_time: super::decide::run_time(w, talk),
         max_run_time: b.max_run_time,
         branch: &run.branch,
-        // the work so far, where its PR is known (SPEC 4.2.4.3 C-pause)
+        // the work so far, where its PR is known
         pr: seen
             .pr
             .as_ref()

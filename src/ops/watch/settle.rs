@@ -98,10 +98,9 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
 }
 
 /// A run's own `run_usd`, raised by a trusted person while its agent runs,
-/// left where its keeper reads it before each request (SPEC 4.2.5): the
-/// run's folder, which the box sees read-only. Written only when it
-/// changed; a write that fails is said, and the raise then holds from the
-/// next turn.
+/// left where its keeper reads it before each request: the run's folder,
+/// which the box sees read-only. Written only when it changed; a write
+/// that fails is said, and the raise then holds from the next turn.
 fn raised_for_the_keeper(run_dir: &std::path::Path, cents: u64) {
     let file = run_dir.join(crate::core::gateway::budget::RAISED_FILE);
     let text = format!("{{\"run_usd\": {}}}\n", cents as f64 / 100.0);

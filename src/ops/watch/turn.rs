@@ -28,7 +28,7 @@ pub(super) fn start(
 ) -> Result<u32> {
     // a turn's work goes to the forge by the repository's name (a Job on
     // Kubernetes pushes it itself): none starts where that name may be
-    // another repository's now (SPEC 2.2.4)
+    // another repository's now
     w.t.forge()?.git_by_name(&run.repo)?;
     // the asks this turn answers (`core::run_state::takes`), as many as its
     // prompt quotes (`core::prompt::asks_that_fit`): the rest stay untaken,
@@ -74,11 +74,10 @@ pub(super) fn start(
     Ok(turn)
 }
 
-/// Start a continuation turn of a paused run continued `by` a person
-/// (SPEC 4.2.4.6): like a corrective turn, resuming the agent's session in
-/// the same checkout, counted against no corrective budget; the pause is
-/// cleared (its time kept off the working time) and the paused label
-/// removed. Returns its number.
+/// Start a continuation turn of a paused run continued `by` a person: like a
+/// corrective turn, resuming the agent's session in the same checkout,
+/// counted against no corrective budget; the pause is cleared (its time kept
+/// off the working time) and the paused label removed. Returns its number.
 pub(super) fn continuation(
     w: &Watch,
     store: &Store,
@@ -87,7 +86,7 @@ pub(super) fn continuation(
     (by, at): (crate::core::run_state::ContinuedBy, &At),
 ) -> Result<u32> {
     let mut talk = seen.heard.talk.clone();
-    // a day's cap reopened at midnight: nobody continued it (SPEC 4.2.4.9)
+    // a day's cap reopened at midnight: nobody continued it
     let who = match by {
         crate::core::run_state::ContinuedBy::Day => crate::core::pause::BY_A_NEW_DAY.into(),
         _ => talk
@@ -102,7 +101,7 @@ pub(super) fn continuation(
         .as_deref()
         .and_then(crate::core::run_state::Limit::parse);
     let why = format!("continued by {who} ({})", by.key());
-    // recorded with its `run.continued` event (SPEC 4.2.4.3 C-event)
+    // recorded with its `run.continued` event
     let url = crate::core::escalation::link(&run.url);
     let text = crate::core::pause::continued_notification(
         run.repo.as_ref(),
@@ -127,7 +126,7 @@ pub(super) fn continuation(
         paused.unwrap_or(crate::core::run_state::Limit::RunUsd),
         talk.pause.count,
     );
-    // the checklist's line for it, kept with the pause's (SPEC 4.2.4.3 C-check)
+    // the checklist's line for it, kept with the pause's
     let past = crate::store::talk::Past {
         continued: true,
         limit: figures.limit.key().to_string(),
@@ -159,7 +158,7 @@ pub(super) fn continuation(
         }
     }
     let text = crate::core::pause::prompt(&as_paused, &who, now, (task.as_str(), paused_turn));
-    // the pause ends: its time is kept off the working time (SPEC 4.2.4.4 D3)
+    // the pause ends: its time is kept off the working time
     let secs = talk
         .pause
         .since

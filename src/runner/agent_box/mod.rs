@@ -904,7 +904,7 @@ mod tests {
 
     /// With `workspace = "agent"` the agent does its own git and opens its
     /// PR, so the box lets out the forge's host: on Azure DevOps the
-    /// organization's (SPEC 2.2.30). With afk's workspace, no forge at all.
+    /// organization's. With afk's workspace, no forge at all.
     #[test]
     fn the_agents_own_git_reaches_the_forges_host_only_with_workspace_agent() {
         let azure = "kind = \"azure-devops\"\nurl = \"https://dev.azure.com/fabrikam\"\n";

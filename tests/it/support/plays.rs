@@ -405,7 +405,7 @@ pub fn api_path(d: Dialect, repo: &str, rest: &str) -> String {
 
 /// The header that carries `token` to dialect `d`'s API, as afk sends it
 /// (its profile's `api`): `(name, value)`; `Basic`'s credential is a PAT
-/// with an empty user name, as afk's client makes it (SPEC 2.2.1).
+/// with an empty user name, as afk's client makes it.
 pub fn auth_header(d: Dialect, token: &str) -> (&'static str, String) {
     let api = &d.profile().api;
     let credential = match api.scheme {

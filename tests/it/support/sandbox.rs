@@ -425,9 +425,9 @@ pub fn api_list(v: &Value) -> Vec<Value> {
 }
 
 /// `path` with the `api-version` the Azure DevOps dialect requires of
-/// every call (SPEC 2.2.5): `7.1-preview.1` for a comment's reactions and
-/// policy evaluations, `7.1-preview.4` for work-item comments, else `7.1`;
-/// as it is on the other dialects, or when it names one.
+/// every call: `7.1-preview.1` for a comment's reactions and policy
+/// evaluations, `7.1-preview.4` for work-item comments, else `7.1`; as it
+/// is on the other dialects, or when it names one.
 fn versioned(d: Dialect, path: &str) -> String {
     if d != Dialect::AzureDevops || path.contains("api-version=") {
         return path.to_string();

@@ -1,13 +1,13 @@
 //! The manifests that move dependencies beside the lockfiles
-//! (docs/security.md#the-change-gate, SPEC 5.9.6): `package.json`,
-//! `pyproject.toml`, `Cargo.toml`, `go.mod`, read at any depth. Each
-//! dependency a manifest declares is a name and its specifier as written;
-//! a specifier that names exactly one version is checked against the
-//! advisories as a lockfile's version is, and one whose source is not the
-//! ecosystem's registry (a git URL, an archive, a path outside the
-//! repository, a `replace` or `[patch]`, an npm alias, a PEP 508 direct
-//! reference) refuses the turn unless `dependency_sources = "any"`. Pure:
-//! the file's text comes in, what it declares goes out.
+//! (docs/security.md#the-change-gate): `package.json`, `pyproject.toml`,
+//! `Cargo.toml`, `go.mod`, read at any depth. Each dependency a manifest
+//! declares is a name and its specifier as written; a specifier that
+//! names exactly one version is checked against the advisories as a
+//! lockfile's version is, and one whose source is not the ecosystem's
+//! registry (a git URL, an archive, a path outside the repository, a
+//! `replace` or `[patch]`, an npm alias, a PEP 508 direct reference)
+//! refuses the turn unless `dependency_sources = "any"`. Pure: the file's
+//! text comes in, what it declares goes out.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -11,9 +11,9 @@
 //! - [`secret_scan`]: the secrets and credentials a turn's added lines and
 //!   messages must not hold before a push.
 //!
-//! On a forge whose commits resolve work items (Azure DevOps, SPEC 2.2.29)
-//! the gate also refuses a commit whose message resolves another work item
-//! than the run's own ([`resolves_others`]).
+//! On a forge whose commits resolve work items (Azure DevOps) the gate
+//! also refuses a commit whose message resolves another work item than the
+//! run's own ([`resolves_others`]).
 //!
 //! The change gate: a turn's new commits are judged path by path against
 //! the protected set (the built-in one, what `[gate] protected` adds, less
@@ -275,8 +275,8 @@ pub struct Policy {
     pub any_source: bool,
     /// the words before `#N` with which a commit's message resolves work
     /// item N when the commit merges, as its pusher (afk): the forge's
-    /// closing words where its commits resolve (Azure DevOps, SPEC
-    /// 2.2.29); empty: a message resolves nothing
+    /// closing words where its commits resolve (Azure DevOps); empty: a
+    /// message resolves nothing
     pub resolving: Vec<String>,
 }
 
@@ -557,10 +557,10 @@ pub const NAMED: usize = 50;
 const ITEMS_NAMED: usize = 10;
 
 /// Why commit `commit` is not forwarded when its `message` resolves work
-/// items other than the run's own `own` (SPEC 2.2.29: Azure DevOps moves
-/// the work item a merged commit says `Fixes #N` of, as the commit's
-/// pusher, afk). None: the policy knows no resolving words, or the message
-/// resolves only the run's own work item, or none.
+/// items other than the run's own `own` (Azure DevOps moves the work item
+/// a merged commit says `Fixes #N` of, as the commit's pusher, afk). None:
+/// the policy knows no resolving words, or the message resolves only the
+/// run's own work item, or none.
 pub fn resolves_others(policy: &Policy, own: u64, commit: &str, message: &str) -> Option<Reason> {
     if policy.resolving.is_empty() {
         return None;
@@ -784,8 +784,8 @@ fn protected_lines(reasons: &[Reason]) -> Vec<String> {
     out
 }
 
-/// [`lines`]' line of a commit resolving other work items (SPEC 2.2.29):
-/// numbers as afk writes them, no `#` that would link one.
+/// [`lines`]' line of a commit resolving other work items: numbers as
+/// afk writes them, no `#` that would link one.
 fn resolves_line(commit: &str, items: &[u64]) -> String {
     let named: Vec<String> = items.iter().take(ITEMS_NAMED).map(u64::to_string).collect();
     format!(

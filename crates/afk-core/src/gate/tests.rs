@@ -445,10 +445,10 @@ fn the_config_check_judges_the_operators_globs_as_the_policy_does() {
     assert!(Policy::check(&[], &["a//b".into()]).is_err_and(|(k, _)| k == "allow"));
 }
 
-/// SPEC 2.2.29: where a commit's message resolves work items as it merges
-/// (Azure DevOps), a commit that resolves another than the run's own is
-/// refused, named with the items; the run's own, and a forge where messages
-/// resolve nothing, pass.
+/// Where a commit's message resolves work items as it merges (Azure
+/// DevOps), a commit that resolves another than the run's own is refused,
+/// named with the items; the run's own, and a forge where messages resolve
+/// nothing, pass.
 #[test]
 fn azure_devops_commit_resolving_another_work_item_is_refused() {
     let words = [

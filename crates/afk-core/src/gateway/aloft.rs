@@ -4,7 +4,7 @@
 //! gateway's own stop at a limit, watch's stop at `run_time` or `/afk stop`
 //! (SIGTERM to the turn's process group, the keeper in it, then SIGKILL),
 //! the keeper killed or crashing. Without it, a keeper that dies before a
-//! request lands takes what arrived of it along (SPEC 4.2.4.10).
+//! request lands takes what arrived of it along.
 //!
 //! The keeper keeps one small file per billed request in flight,
 //! `<run_dir>/metered-aloft/<keeper>-<n>.json`: one [`Line`] with

@@ -22,8 +22,8 @@ pub struct Gate {
     /// The run's spend before this turn (its earlier turns), micro-dollars.
     pub run_before: u64,
     /// Of it, what counts toward the turn's UTC day: the spend of the run's
-    /// turns started that day (SPEC 4.2.2, `core::turn_day`); None: all of
-    /// `run_before` (a run's first day).
+    /// turns started that day (`core::turn_day`); None: all of `run_before`
+    /// (a run's first day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_before_day: Option<u64>,
     /// The other runs dispatched on the run's UTC day, all repositories.
@@ -32,14 +32,14 @@ pub struct Gate {
     pub repo_day_others: u64,
 }
 
-/// The run's own `run_usd` raised by a trusted person while its turn runs
-/// (SPEC 4.2.5): left by the tick in the run's folder, which the box sees
+/// The run's own `run_usd` raised by a trusted person while its turn
+/// runs: left by the tick in the run's folder, which the box sees
 /// read-only, and read by the keeper before each request.
 pub const RAISED_FILE: &str = "budget-raised.json";
 
-/// SPEC 4.2.5: the gate with the run's own raised limit in force, from
-/// the next request on. A raise only ever raises, and never sets a limit
-/// where the config has none (`run_usd = 0`).
+/// The gate with the run's own raised limit in force, from the next
+/// request on. A raise only ever raises, and never sets a limit where
+/// the config has none (`run_usd = 0`).
 pub fn raised(mut gate: Gate, run_usd: Option<f64>) -> Gate {
     if let Some(usd) = run_usd
         && usd.is_finite()
@@ -134,7 +134,7 @@ impl Gate {
     /// so far: refused once a spend is at or over its limit (each 0: none),
     /// the run's limit named first.
     pub fn check(&self, turn: u64) -> Result<(), Refusal> {
-        // the day counts the run's turns started on it (SPEC 4.2.2)
+        // the day counts the run's turns started on it
         for (limit, limit_usd, spend) in self.rooms() {
             let spend = spend.saturating_add(turn);
             if spend >= micro(limit_usd) {

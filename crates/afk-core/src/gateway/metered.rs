@@ -41,9 +41,9 @@ pub struct Line {
     /// (`usage::estimate`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub estimated: bool,
-    /// A model request's facts for its chat span (SPEC 10.3.6): only on
-    /// the lines of `/v1/messages`, `/v1/responses` and
-    /// `/v1/chat/completions`, from an afk that writes them.
+    /// A model request's facts for its chat span: only on the lines of
+    /// `/v1/messages`, `/v1/responses` and `/v1/chat/completions`, from
+    /// an afk that writes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<ChatFacts>,
 }

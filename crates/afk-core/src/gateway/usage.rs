@@ -150,7 +150,7 @@ impl Framing {
     }
 }
 
-/// What an answer says of itself, for its chat span (SPEC 10.3.7):
+/// What an answer says of itself, for its chat span:
 /// `gen_ai.response.id`, `.model` and `.finish_reasons`. Outside text,
 /// kept short and printable ([`Answered::note`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -1,5 +1,5 @@
-//! `afk hook`'s rules for Azure DevOps service hooks (SPEC 2.2.25-27,
-//! docs/azure-devops.md#the-service-hook-afk-hook). They sign nothing: the
+//! `afk hook`'s rules for Azure DevOps service hooks
+//! (docs/azure-devops.md#the-service-hook-afk-hook). They sign nothing: the
 //! proof is `Authorization: Basic`, whose password is the hook secret (the
 //! binary compares it in constant time); the event and its id are in the
 //! body, read only once the delivery verified. The body is a hint: it picks

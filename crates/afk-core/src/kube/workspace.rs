@@ -46,7 +46,7 @@ pub enum GitAuth {
     /// `username` (afk's login) and `token` as the password, through askpass
     Login,
     /// a PAT as `Authorization: Basic` of `:` and the token, with no user
-    /// name (Azure DevOps, SPEC 2.2.2); the Secret needs no `username`
+    /// name (Azure DevOps); the Secret needs no `username`
     Basic,
     /// an Entra access token as `Authorization: Bearer`
     Bearer,
@@ -615,8 +615,8 @@ mod tests {
     }
 
     /// The git containers are told how to hand the token to git, and take
-    /// only the words the tick writes (SPEC 2.2.30: on Azure DevOps the
-    /// same header as afk's own git).
+    /// only the words the tick writes (on Azure DevOps the same header as
+    /// afk's own git).
     #[test]
     fn the_git_containers_are_told_how_git_gets_the_credential() {
         for auth in [GitAuth::Login, GitAuth::Basic, GitAuth::Bearer] {

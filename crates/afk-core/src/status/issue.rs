@@ -199,7 +199,7 @@ fn in_flight(runs: &[RunRow], l: &Links) -> String {
                     &format!("{}#{}", r.repo, r.issue),
                 ),
                 r.id.to_string(),
-                // a paused run's State is its pause with its figures (SPEC 4.2.4.1)
+                // a paused run's State is its pause with its figures
                 cell(r.paused.as_deref().unwrap_or(&r.state)),
                 cell(&r.since),
                 cell(&r.phase),

@@ -84,8 +84,8 @@ pub struct RunRow {
     /// when, moments only), the status issue's State cell
     pub paused: Option<String>,
     /// the run's limits a trusted comment raised, and who
-    /// (`pause::raised_words`: `$7.00 by alice`), said by its spend (SPEC
-    /// 4.2.4.5 C7); None: the config's
+    /// (`pause::raised_words`: `$7.00 by alice`), said by its spend;
+    /// None: the config's
     pub raised: Option<String>,
     /// the state's own moments (RFC 3339), not ages: when it was dispatched
     /// (in flight) or ended (ended), and green since; what the status issue
@@ -519,7 +519,7 @@ fn run_cells(r: &RunRow, l: &Links, ended: bool) -> Vec<String> {
             )
         }
     };
-    // money a comment raised is said where money is (SPEC 4.2.4.5 C7)
+    // money a comment raised is said where money is
     cells.push(match &r.raised {
         Some(raised) if !ended => format!(
             "{spend} <span class=\"muted\">(limit raised: {})</span>",
@@ -1239,9 +1239,9 @@ mod tests {
         assert_eq!(nested.repo("grp/../x"), None);
     }
 
-    /// SPEC 2.2.1: on Azure DevOps a repository is `{org}/{project}/_git/{repo}`,
-    /// its PR under it, a work item the project's `_workitems/edit/{n}`;
-    /// each name percent-encoded, as the service's own links are.
+    /// On Azure DevOps a repository is `{org}/{project}/_git/{repo}`, its PR
+    /// under it, a work item the project's `_workitems/edit/{n}`; each name
+    /// percent-encoded, as the service's own links are.
     #[test]
     fn azure_devops_links_a_work_item_by_its_project_and_a_pr_by_its_repository() {
         let az =
@@ -1514,7 +1514,7 @@ mod tests {
                 row(Some(1.5), vec![Source::Claude, Source::Progress]),
                 "$1.50 <span class=\"muted\">(claude, progress)</span>",
             ),
-            // a limit a trusted comment raised, and who (SPEC 4.2.4.5 C7)
+            // a limit a trusted comment raised, and who
             (
                 RunRow {
                     raised: Some("$7.00 by <alice>".into()),

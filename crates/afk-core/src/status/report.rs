@@ -290,8 +290,8 @@ pub struct NotZeroTouch {
     pub changes_requested: usize,
 }
 
-/// Zero-touch merges (SPEC 7.3): of the merged runs, those no person
-/// touched; `rate` = `count` / (`merged` − `unknown`), None when that is 0.
+/// Zero-touch merges: of the merged runs, those no person touched; `rate` =
+/// `count` / (`merged` − `unknown`), None when that is 0.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ZeroTouchFigures {
     pub merged: usize,
@@ -301,8 +301,8 @@ pub struct ZeroTouchFigures {
     pub not: NotZeroTouch,
 }
 
-/// Line survival (SPEC 7.3), pooled by lines: Σ surviving / Σ added over
-/// the merged runs with a figure; None with no such run.
+/// Line survival, pooled by lines: Σ surviving / Σ added over the merged
+/// runs with a figure; None with no such run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SurvivalFigures {
     /// `harvest.survival_window` as written

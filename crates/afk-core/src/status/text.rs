@@ -24,14 +24,14 @@ pub fn held_line(run: &str, run_id: i64, by: &str, since: &str, age: &str) -> St
     )
 }
 
-/// A paused run's words (SPEC 4.2): the limit it stopped at, since when,
-/// and how a person continues it.
+/// A paused run's words: the limit it stopped at, since when, and how a
+/// person continues it.
 pub fn paused_text(limit: &str, since: &str, age: &str) -> String {
     format!("paused at `budget.{limit}` since {since} ({age})")
 }
 
 /// A paused run's line in `afk status`: how it continues (a day's cap by
-/// itself at midnight, SPEC 4.2.4.9).
+/// itself at midnight).
 pub fn paused_line(run: &str, run_id: i64, limit: &str, since: &str, age: &str) -> String {
     let how = match crate::run_state::Limit::parse(limit).is_some_and(|l| l.is_day()) {
         true => "it continues by itself at 00:00 UTC",

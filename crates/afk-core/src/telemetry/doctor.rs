@@ -1,6 +1,6 @@
-//! Doctor's `telemetry` check (SPEC 10.3.12): where traces go, from which
-//! key or variable, how many headers and from where (never their values),
-//! and what the collector answered to one empty export. Never a FAIL:
+//! Doctor's `telemetry` check: where traces go, from which key or
+//! variable, how many headers and from where (never their values), and
+//! what the collector answered to one empty export. Never a FAIL:
 //! telemetry never fails a tick.
 
 use crate::doctor::Level;

@@ -1,8 +1,8 @@
-//! The ids of a run's trace (SPEC 10.3.5): the first bytes of a SHA-256 over
-//! ASCII text, so every process that touches a run puts its spans in the
-//! run's trace, under the run span, with nothing passed between them. An
-//! all-zero id (invalid in OTLP) has its last byte set to `01`. Tick and
-//! model-request spans have random ids, drawn by the caller.
+//! The ids of a run's trace: the first bytes of a SHA-256 over ASCII text,
+//! so every process that touches a run puts its spans in the run's trace,
+//! under the run span, with nothing passed between them. An all-zero id
+//! (invalid in OTLP) has its last byte set to `01`. Tick and model-request
+//! spans have random ids, drawn by the caller.
 
 use sha2::{Digest, Sha256};
 

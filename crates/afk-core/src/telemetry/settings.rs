@@ -1,13 +1,15 @@
-//! Where and how a process exports (SPEC 10.3.1–4): `[telemetry]` and the
-//! `OTEL_*` variables resolved once, at load, into the settings the exporter
-//! and doctor read. Pure: the environment and the headers file come in as
-//! functions, so off (`enabled = false`) is shown to read nothing.
+//! Where and how a process exports: `[telemetry]` and the `OTEL_*` variables
+//! resolved once, at load, into the settings the exporter and doctor read.
+//! Pure: the environment and the headers file come in as functions, so off
+//! (`enabled = false`) is shown to read nothing.
 //!
 //! Every error is one line naming the key or the variable, never its value:
 //! a header value is a secret, and an endpoint or a resource attribute may
 //! hold one pasted by mistake. The one value said back is an endpoint that is
-//! no URL at all (the spec's example form), and only when it is plainly a
-//! host and a port: never one with user info, a query or a fragment.
+//! no URL at all (`otel.example.org:4318`, as
+//! docs/telemetry.md#what-is-a-configuration-error shows it), and only when
+//! it is plainly a host and a port: never one with user info, a query or a
+//! fragment.
 
 use crate::types::ConfigError;
 use crate::types::telemetry::TelemetrySettings;
@@ -63,7 +65,7 @@ pub const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
 pub const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
 pub const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
 pub const SEMCONV_OPT_IN: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
-/// The client-certificate variables afk refuses (10.3.2).
+/// The client-certificate variables afk refuses.
 pub const CLIENT_CERTIFICATE: [&str; 4] = [
     "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
     "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
@@ -131,7 +133,7 @@ pub fn resolve(
 }
 
 /// A client certificate and a protocol other than `http/protobuf`: settings
-/// afk cannot use (10.3.2), so a config error rather than a silent change.
+/// afk cannot use, so a config error rather than a silent change.
 fn refuse_unsupported(env: Env<'_>) -> Result<(), ConfigError> {
     if let Some(name) = CLIENT_CERTIFICATE.iter().find(|n| var(env, n).is_some()) {
         return Err(err(format!(
@@ -456,7 +458,7 @@ pub fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The resource's attributes (10.3.3), later sources winning:
+/// The resource's attributes, later sources winning:
 /// `OTEL_RESOURCE_ATTRIBUTES`, `[telemetry.resource]`, `OTEL_SERVICE_NAME`,
 /// then afk's own, which nothing overrides and which come last.
 /// `service.name` is `afk` unless one of the first three sets it.
@@ -526,7 +528,7 @@ pub fn set_instance(settings: &mut TelemetrySettings, instance: &str) {
 }
 
 /// The first `runner.box.env` entry that would hand the agent's box the
-/// collector's settings or token (10.3.9): an `OTEL_*` variable, or the one
+/// collector's settings or token: an `OTEL_*` variable, or the one
 /// `telemetry.headers_env` names. With it, what it is.
 pub fn box_env_refused<'a>(
     box_env: &'a [String],

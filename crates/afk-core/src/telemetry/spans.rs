@@ -1,9 +1,8 @@
-//! The spans afk makes (SPEC 10.3.6-7; docs/telemetry.md), each from plain
-//! facts the caller read: names, kinds, parents and attributes, and
-//! nothing private (10.3.8): no prompt, completion, title, comment, path,
-//! key or header. A value afk does not have is an absent attribute, never
-//! `""`, `0` or `false`. Pure: ids derived (`ids`) or drawn by the caller,
-//! times passed in.
+//! The spans afk makes (docs/telemetry.md), each from plain facts the
+//! caller read: names, kinds, parents and attributes, and nothing private:
+//! no prompt, completion, title, comment, path, key or header. A value afk
+//! does not have is an absent attribute, never `""`, `0` or `false`. Pure:
+//! ids derived (`ids`) or drawn by the caller, times passed in.
 
 use super::ids;
 use crate::gateway::Api;
@@ -104,7 +103,7 @@ pub struct TickFacts<'a> {
     pub end_unix_ns: u64,
 }
 
-/// SPEC 10.3.6: a tick span, under the run span, in the run's trace.
+/// A tick span, under the run span, in the run's trace.
 pub fn tick_span(f: &TickFacts) -> Span {
     let mut a = Attrs::default();
     a.run(f.run, f.repo, f.issue)
@@ -129,8 +128,8 @@ pub fn tick_span(f: &TickFacts) -> Span {
     }
 }
 
-/// SPEC 10.3.7: a tick's error for a run, by where it came from (the
-/// report's words): the state file, git, the runner, else the forge.
+/// A tick's error for a run, by where it came from (the report's
+/// words): the state file, git, the runner, else the forge.
 pub fn error_type(messages: &[&str]) -> Option<&'static str> {
     let m = messages.first()?.to_ascii_lowercase();
     Some(if m.contains("state file") || m.contains("database") {
@@ -144,11 +143,11 @@ pub fn error_type(messages: &[&str]) -> Option<&'static str> {
     })
 }
 
-/// SPEC 10.3.7: why afk stopped a turn (its `invoke_agent` span's
-/// `error.type`), from what the run's record says as the turn's end is
-/// seen: the gateway's stop at a money limit, a pause at `run_time`, or the
-/// end afk decided for the run (an abandoned run, a stall, `run_time`,
-/// a person's `stop`); None when afk did not stop it.
+/// Why afk stopped a turn (its `invoke_agent` span's `error.type`), from
+/// what the run's record says as the turn's end is seen: the gateway's stop
+/// at a money limit, a pause at `run_time`, or the end afk decided for the
+/// run (an abandoned run, a stall, `run_time`, a person's `stop`); None
+/// when afk did not stop it.
 pub fn turn_stopped(
     budget_stop: bool,
     paused_at: Option<&str>,
@@ -200,18 +199,18 @@ pub struct TurnFacts<'a> {
     pub end_unix_ns: u64,
 }
 
-/// SPEC 10.3.7: `gen_ai.usage.input_tokens` counts all input, cached
-/// included. The metered usage keeps input apart from the cache's reads
-/// and writes for both vendors (`usage::Usage`: OpenAI's `input_tokens`
-/// less its cached ones), so all of it is the three summed: Anthropic's
-/// `input_tokens + cache_read_input_tokens + cache_creation_input_tokens`,
-/// OpenAI's `input_tokens` as the vendor reported it.
+/// `gen_ai.usage.input_tokens` counts all input, cached included. The
+/// metered usage keeps input apart from the cache's reads and writes for
+/// both vendors (`usage::Usage`: OpenAI's `input_tokens` less its cached
+/// ones), so all of it is the three summed: Anthropic's `input_tokens +
+/// cache_read_input_tokens + cache_creation_input_tokens`, OpenAI's
+/// `input_tokens` as the vendor reported it.
 fn input_tokens(l: &Line) -> u64 {
     l.usage.input + l.usage.cache_read + l.usage.cache_write
 }
 
-/// SPEC 10.3.6-7: the turn's `invoke_agent {template@version}` span, its
-/// id derived from the run and the turn.
+/// The turn's `invoke_agent {template@version}` span, its id derived
+/// from the run and the turn.
 pub fn turn_span(f: &TurnFacts) -> Span {
     let agent_name = f
         .template
@@ -305,9 +304,8 @@ pub fn omitted_chats_span(f: &TurnFacts, omitted: usize, span_id: [u8; 8]) -> Sp
     }
 }
 
-/// SPEC 10.3.6-7: one model request's `chat {model}` span, under its
-/// turn's; None for a line that is no model request (no chat facts). The
-/// model is [`shown_model`]'s.
+/// One model request's `chat {model}` span, under its turn's; None for a line
+/// that is no model request (no chat facts). The model is [`shown_model`]'s.
 pub fn chat_span(f: &TurnFacts, l: &Line, span_id: [u8; 8]) -> Option<Span> {
     let c = l.chat.as_ref()?;
     let model = shown_model(l);
@@ -410,7 +408,7 @@ pub struct RunFacts<'a> {
     pub end_unix_ns: u64,
 }
 
-/// SPEC 10.3.6-7: the run span, the trace's root.
+/// The run span, the trace's root.
 pub fn run_span(f: &RunFacts) -> Span {
     let mut a = Attrs::default();
     a.run(f.run, f.repo, f.issue).str("afk.run.end", f.end);
@@ -488,7 +486,7 @@ pub enum Fact<'a> {
     },
 }
 
-/// SPEC 10.3.6-7: a late fact's span, its id derived from the run and the fact.
+/// A late fact's span, its id derived from the run and the fact.
 pub fn fact_span(
     instance: &str,
     (run, repo, issue): (i64, &str, i64),

@@ -1,9 +1,9 @@
-//! What `afk doctor` reads of Azure DevOps (SPEC 2.2.8) beyond the generic
-//! lines (afk's account, the tags as labels, the webhook): per allowlisted
-//! repository its project, afk's own `GenericContribute`, `CreateBranch`
-//! and `PullRequestContribute`, its area path and afk's `WORK_ITEM_WRITE`
-//! there, each work-item type and `close_state`, and the branch policies;
-//! per project the identities holding `BYPASS_RULES`; and the service-hook
+//! What `afk doctor` reads of Azure DevOps beyond the generic lines (afk's
+//! account, the tags as labels, the webhook): per allowlisted repository its
+//! project, afk's own `GenericContribute`, `CreateBranch` and
+//! `PullRequestContribute`, its area path and afk's `WORK_ITEM_WRITE` there,
+//! each work-item type and `close_state`, and the branch policies; per
+//! project the identities holding `BYPASS_RULES`; and the service-hook
 //! subscriptions. The decisions on policies are `afk_wire::azure::policy`'s.
 
 use super::trust::BYPASS_RULES;
@@ -22,18 +22,19 @@ use afk_wire::azure::{
 use anyhow::{Result, anyhow};
 use serde_json::Value;
 
-/// The permissions afk's own account needs on a repository (SPEC 2.2.2, 2.2.8).
+/// The permissions afk's own account needs on a repository.
 const OWN: &[&str] = &["GenericContribute", "CreateBranch", "PullRequestContribute"];
 
 /// The CSS namespace's action that lets afk edit the work items under an
-/// area (SPEC 2.2.8).
+/// area.
 const WORK_ITEM_WRITE: &str = "WORK_ITEM_WRITE";
 
 /// Descriptors asked of the identity service in one read.
 const DESCRIPTORS_PER_READ: usize = 20;
 
 impl AzureDevops {
-    /// Every line of SPEC 2.2.8 this adapter reads.
+    /// Every line of doctor's Azure DevOps checks this adapter reads
+    /// (docs/azure-devops.md#what-afk-doctor-checks-on-azure-devops).
     pub(super) fn diagnosis(&self) -> Vec<Diagnosis> {
         let token = match self.setup.entra_expiry {
             Some(exp) => format!(
@@ -52,7 +53,7 @@ impl AzureDevops {
         let mut projects: Vec<(String, String)> = vec![];
         let mut slowed = false;
         for (repo, area) in &self.setup.area_paths {
-            // doctor's reads are optional: none once an answer was slowed (SPEC 2.2.7)
+            // doctor's reads are optional: none once an answer was slowed
             if !self.http.optional_reads() {
                 slowed = true;
                 break;
@@ -203,8 +204,8 @@ impl AzureDevops {
             .ok_or_else(|| anyhow!("forge: GET {path}: the answer has no identifier"))
     }
 
-    /// The identities holding `BYPASS_RULES` on project `id` (SPEC 2.2.8,
-    /// 2.2.10): a WARN naming them, for they arm only when named; none is ok.
+    /// The identities holding `BYPASS_RULES` on project `id`: a WARN naming
+    /// them, for they arm only when named; none is ok.
     fn bypass_line(&self, id: &str, name: &str) -> Diagnosis {
         let check = format!("bypass {name}");
         match self.bypass_holders(id) {
@@ -215,7 +216,7 @@ impl AzureDevops {
             Ok(held) => Diagnosis::warn(
                 &check,
                 format!(
-                    "{} hold {BYPASS_RULES} on project {name}: they arm only when named in poll.trusted_users (SPEC 2.2.10)",
+                    "{} hold {BYPASS_RULES} on project {name}: they arm only when named in poll.trusted_users (docs/azure-devops.md#the-one-trap-bypass-rules-on-work-item-updates)",
                     held.join(", ")
                 ),
             ),

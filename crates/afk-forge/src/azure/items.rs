@@ -1,8 +1,8 @@
-//! Work items as issues (SPEC 2.2.9 to 2.2.15, 2.2.18): the poll's WIQL
-//! query and batch reads, re-checked here item by item; the updates as a
-//! timeline (the arming by the three identities, the edits after it); the
-//! blockers; tags written by JSON Patch with a `test` on `/rev`; comments,
-//! their likes, the description and the move to `close_state`.
+//! Work items as issues: the poll's WIQL query and batch reads, re-checked
+//! here item by item; the updates as a timeline (the arming by the three
+//! identities, the edits after it); the blockers; tags written by JSON
+//! Patch with a `test` on `/rev`; comments, their likes, the description
+//! and the move to `close_state`.
 
 use super::wire::{self, WorkItem};
 use super::{AzureDevops, v};
@@ -35,7 +35,7 @@ const FIELDS: &[&str] = &[
 const PREDECESSOR: &str = "System.LinkTypes.Dependency-Reverse";
 
 /// How often a tag or state write is tried again when its `test` on
-/// `/rev` was refused (SPEC 2.2.14).
+/// `/rev` was refused.
 const PATCH_TRIES: usize = 3;
 
 /// The revisions that added a tag read at once, at most (their armers).
@@ -48,7 +48,7 @@ const BATCHES_AT_ONCE: usize = 8;
 /// JSON Patch's media type (the work-item update takes no other).
 const JSON_PATCH: &str = "application/json-patch+json";
 
-/// A state category that is closed (SPEC 2.2.9).
+/// A state category that is closed.
 fn closed_category(category: &str) -> bool {
     category.eq_ignore_ascii_case("Completed") || category.eq_ignore_ascii_case("Removed")
 }
@@ -70,7 +70,7 @@ fn html_escape(s: &str) -> String {
 }
 
 impl AzureDevops {
-    /// A field the rule needs, or the request's error (SPEC 2.2.34).
+    /// A field the rule needs, or the request's error.
     pub(super) fn field<'a>(item: &'a WorkItem, name: &str) -> Result<&'a str> {
         item.text(name).ok_or_else(|| {
             anyhow!(
@@ -177,7 +177,7 @@ impl AzureDevops {
             id: item.id as i64,
             number: IssueNumber(item.id),
             title: Self::field(item, "System.Title")?.to_string(),
-            // SPEC 2.2.15: what a person does not see, the agent does not read
+            // what a person does not see, the agent does not read
             body: item.text("System.Description").map(html::to_text),
             state: if closed { State::Closed } else { State::Open },
             labels: tags::parse(item.text("System.Tags"))
@@ -257,13 +257,12 @@ impl AzureDevops {
         self.to_issue(repo, &item, closed)
     }
 
-    /// SPEC 2.2.10 and 2.2.12: the updates (all pages, oldest first) as
-    /// events. A tag added is `LabelAdded` by the revision's armer when its
-    /// three identities agree, else by an actor no lookup trusts (the words
-    /// "changed by X, authorized as Y"); a change of a field the prompt reads,
-    /// by any identity but afk's account (by id), is `Renamed` (edited after
-    /// arming); every update is an event, so its date counts. Actors are
-    /// logins (`uniqueName`s).
+    /// The updates (all pages, oldest first) as events. A tag added is
+    /// `LabelAdded` by the revision's armer when its three identities agree,
+    /// else by an actor no lookup trusts (the words "changed by X, authorized
+    /// as Y"); a change of a field the prompt reads, by any identity but afk's
+    /// account (by id), is `Renamed` (edited after arming); every update is an
+    /// event, so its date counts. Actors are logins (`uniqueName`s).
     pub(super) fn item_timeline(
         &self,
         repo: &RepoName,
@@ -365,9 +364,9 @@ impl AzureDevops {
         Ok(words)
     }
 
-    /// SPEC 2.2.13: the open predecessors, `Blocked = Yes` (the item itself,
-    /// as its own blocker), and every predecessor afk cannot read (kept
-    /// blocked). `Blocked by #N` lines are the core's, as on every forge.
+    /// The open predecessors, `Blocked = Yes` (the item itself, as its own
+    /// blocker), and every predecessor afk cannot read (kept blocked).
+    /// `Blocked by #N` lines are the core's, as on every forge.
     pub(super) fn blockers(&self, repo: &RepoName, n: IssueNumber) -> Result<Vec<Issue>> {
         let item = self.read_item(repo, n, true)?;
         let mut out = vec![];
@@ -395,7 +394,7 @@ impl AzureDevops {
             };
             // its state is read with its own project's states: this one's,
             // or another's with an allowlisted repository; a project with
-            // none keeps the item blocked (SPEC 2.2.13)
+            // none keeps the item blocked
             let judged_by = match b.text("System.TeamProject") {
                 Some(p) if p.eq_ignore_ascii_case(&project) => Some(repo.clone()),
                 Some(p) => self.allowlisted_in(p),
@@ -426,13 +425,12 @@ impl AzureDevops {
             .collect())
     }
 
-    /// SPEC 2.2.14 and 2.2.18: the tags read at revision R with afk's change
-    /// applied (and the state moved, when given), in one patch whose `test`
-    /// on `/rev` makes a concurrent change refuse it; read again and tried
-    /// again, at most three times. Never `bypassRules`. The project's
-    /// tagged items as this tick queried them take the item as written;
-    /// after any other outcome (nothing to write, refused, unknown) they
-    /// are asked again.
+    /// The tags read at revision R with afk's change applied (and the state
+    /// moved, when given), in one patch whose `test` on `/rev` makes a
+    /// concurrent change refuse it; read again and tried again, at most
+    /// three times. Never `bypassRules`. The project's tagged items as this
+    /// tick queried them take the item as written; after any other outcome
+    /// (nothing to write, refused, unknown) they are asked again.
     pub(super) fn write_tags(
         &self,
         repo: &RepoName,
@@ -553,8 +551,8 @@ impl AzureDevops {
         ))
     }
 
-    /// SPEC 2.2.18: move the item to `close_state` (else its type's first
-    /// Completed state) only while it is neither Completed nor Removed.
+    /// Move the item to `close_state` (else its type's first Completed
+    /// state) only while it is neither Completed nor Removed.
     pub(super) fn close_item(&self, repo: &RepoName, n: IssueNumber) -> Result<()> {
         let item = self.read_item(repo, n, false)?;
         if self.is_closed(repo, &item)? {
@@ -574,7 +572,7 @@ impl AzureDevops {
     }
 
     /// `System.Description` as HTML: the Markdown text with every character
-    /// escaped, its lines kept (SPEC 2.2.3's status issue).
+    /// escaped, its lines kept (the status issue's description).
     pub(super) fn write_description(
         &self,
         repo: &RepoName,
@@ -621,7 +619,7 @@ impl AzureDevops {
     }
 
     fn to_comment(&self, repo: &RepoName, n: IssueNumber, c: wire::ItemComment) -> Result<Comment> {
-        // an edit is told by `version` (SPEC 2.2.22), whatever the dates say
+        // an edit is told by `version`, whatever the dates say
         let edited = afk_wire::azure::talk::work_item_comment_edited(c.version);
         let updated = match edited {
             true => c.modified_date.clone(),
@@ -641,9 +639,8 @@ impl AzureDevops {
         })
     }
 
-    /// SPEC 2.2.19: the work item's comments, every page by
-    /// `continuationToken`; deleted ones and ones written on behalf of
-    /// another are left out.
+    /// The work item's comments, every page by `continuationToken`; deleted
+    /// ones and ones written on behalf of another are left out.
     pub(super) fn item_comments(&self, repo: &RepoName, n: IssueNumber) -> Result<Vec<Comment>> {
         let base = format!("{}?$top=200", self.comments_path(repo, n)?);
         let mut next = v(&base, COMMENTS_VERSION);
@@ -764,7 +761,7 @@ fn stale(e: &anyhow::Error) -> bool {
     )
 }
 
-/// A predecessor afk cannot read: it keeps the item blocked (SPEC 2.2.13).
+/// A predecessor afk cannot read: it keeps the item blocked.
 fn unreadable(id: u64, repo: &RepoName) -> Issue {
     Issue {
         id: id as i64,

@@ -1,18 +1,18 @@
-//! Azure DevOps Services, REST 7.1 (SPEC 2.2): work items as issues, tags
-//! as labels, Azure Repos pull requests, trust by the ACL. Every path is a
-//! template of `contracts/azure-devops-7.1-subset.json` under the
-//! organization's URL (the API root), with its `api-version`; names are
-//! percent-encoded one segment each, and after the first read a project
-//! and a repository are addressed by their ids, so a rename cannot send a
-//! later request elsewhere. The decisions are `afk_wire::azure`'s
-//! (`afk_core::azure`): this adapter asks, maps and sends.
+//! Azure DevOps Services, REST 7.1: work items as issues, tags as labels,
+//! Azure Repos pull requests, trust by the ACL. Every path is a template
+//! of `contracts/azure-devops-7.1-subset.json` under the organization's
+//! URL (the API root), with its `api-version`; names are percent-encoded
+//! one segment each, and after the first read a project and a repository
+//! are addressed by their ids, so a rename cannot send a later request
+//! elsewhere. The decisions are `afk_wire::azure`'s (`afk_core::azure`):
+//! this adapter asks, maps and sends.
 //!
 //! One job a file: `mod.rs` (the forge, its paths and the traits handed
 //! on), `wire.rs` (the answers' shapes), `ready.rs` (the ready work items:
 //! the project's WIQL query once a tick), `items.rs` (work items: their
 //! reads, tags, comments, closing), `trust.rs` (who armed, the ACL),
 //! `pulls.rs` (pull requests, CI, threads and votes, the branch update),
-//! `doctor.rs` (SPEC 2.2.8's lines, the service-hook subscriptions).
+//! `doctor.rs` (doctor's Azure DevOps lines, the service-hook subscriptions).
 
 mod doctor;
 mod items;
@@ -75,9 +75,9 @@ pub struct AzureDevops {
     /// of the PR forgets them, whatever its outcome
     threads: Memo<(String, u64), Vec<wire::Thread>>,
     /// each work item as afk last read it this tick, all its fields: the
-    /// first try of a write's compare-and-swap on `/rev` (SPEC 2.2.14)
-    /// starts from it instead of reading the item again; a write to the
-    /// item takes it out, and a refused `test` reads the item anew
+    /// first try of a write's compare-and-swap on `/rev` starts from it
+    /// instead of reading the item again; a write to the item takes it
+    /// out, and a refused `test` reads the item anew
     seen: Mutex<HashMap<u64, wire::WorkItem>>,
     /// each login given this tick (lower-cased) and the identity id it
     /// names, for `permission` to rank that identity; None when two
@@ -90,7 +90,7 @@ pub struct AzureDevops {
     setup: crate::setup::Setup,
 }
 
-/// Commits a page of a branch's listing (SPEC 2.2.6: 200 a page).
+/// Commits a page of a branch's listing (200 a page).
 const COMMITS_PAGE: usize = 200;
 
 /// Changes a page of a commit's diff (the service's own default).
@@ -147,10 +147,10 @@ impl AzureDevops {
     }
 
     /// The repository `repo` names, read once a tick: by the ids kept from
-    /// its first read (SPEC 2.2.3, `Setup::repo_ids`), so a rename keeps
-    /// them; by its names only at that first read, whose ids are then kept.
-    /// Its `project.name`/`name` are what the allowlist re-check compares
-    /// (SPEC 2.2.4): a renamed one answers its new name.
+    /// its first read (`Setup::repo_ids`), so a rename keeps them; by its
+    /// names only at that first read, whose ids are then kept. Its
+    /// `project.name`/`name` are what the allowlist re-check compares: a
+    /// renamed one answers its new name.
     fn repository(&self, repo: &RepoName) -> Result<wire::Repository> {
         let key = repo_ids::key(repo);
         self.repos.get(key.clone(), || {
@@ -179,8 +179,8 @@ impl AzureDevops {
         })
     }
 
-    /// Nothing is written to `repo` once it was renamed (SPEC 2.2.4): the
-    /// repository its kept ids name must still have the allowlist's name.
+    /// Nothing is written to `repo` once it was renamed: the repository
+    /// its kept ids name must still have the allowlist's name.
     fn writable(&self, repo: &RepoName) -> Result<()> {
         let r = self.repository(repo)?;
         match repo_ids::renamed(repo, &r.project.name, &r.name) {
@@ -191,12 +191,12 @@ impl AzureDevops {
         }
     }
 
-    /// The project of `repo` as its work items' reads name it (SPEC
-    /// 2.2.9's query, the states, the batch reads: "project ID or project
-    /// name"): the project id its repository's first read recorded (SPEC
-    /// 2.2.3), else its name as the allowlist gives it, the same for every
-    /// read of the tick. No repository's answer is waited for, so a
-    /// project's query goes out beside its repositories' first reads.
+    /// The project of `repo` as its work items' reads name it (the poll's
+    /// WIQL query, the states, the batch reads: each takes a project's id
+    /// or its name): the project id its repository's first read recorded,
+    /// else its name as the allowlist gives it, the same for every read of
+    /// the tick. No repository's answer is waited for, so a project's
+    /// query goes out beside its repositories' first reads.
     pub(super) fn project_ref(&self, repo: &RepoName) -> Result<String> {
         self.projects.get(repo.owner().to_lowercase(), || {
             let recorded = match self.setup.repo_ids.as_deref() {
@@ -238,12 +238,12 @@ impl AzureDevops {
     }
 
     /// afk's account: `authenticatedUser` of `connectionData`, read once:
-    /// its identity id (what "afk's own" is decided by, SPEC 2.2.1) and its
-    /// user, whose login is its `uniqueName` (else its id).
+    /// its identity id (what "afk's own" is decided by) and its user, whose
+    /// login is its `uniqueName` (else its id).
     fn connected(&self) -> Result<(String, User)> {
         self.me.get((), || {
             // the 7.1 files do not describe this endpoint (the contract says
-            // so): asked with 7.1 as every request is (SPEC 2.2.5); the
+            // so): asked with 7.1 as every request is; the
             // service's location resource is released only in preview, and
             // a service that refuses 7.1 for it (`400`,
             // `VssInvalidPreviewVersionException`) is asked once more with
@@ -280,7 +280,7 @@ impl AzureDevops {
     }
 
     /// afk's account's identity id: every "is it afk's?" of this adapter
-    /// compares it (SPEC 2.2.1), never a login.
+    /// compares it, never a login.
     fn account_id(&self) -> Result<String> {
         Ok(self.connected()?.0)
     }
@@ -581,7 +581,7 @@ impl ForgeWrites for AzureDevops {
     }
 
     // someone else's `#N`, `!M` and `@name` in a body were defused where
-    // the run's text was made (watch's `Watch::shown`, SPEC 2.2.28)
+    // the run's text was made (watch's `Watch::shown`)
     // a comment past the service's limit is its `400`: refused text
     // (`http::refused_text`), shortened once as on the other forges
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
@@ -663,7 +663,7 @@ impl ForgeWrites for AzureDevops {
         self.patch_pull(repo, number, &serde_json::json!({ "status": "abandoned" }))
     }
 
-    /// The acknowledgement is afk's like, whatever `content` names (SPEC 2.2.22).
+    /// The acknowledgement is afk's like, whatever `content` names.
     fn react(&self, repo: &RepoName, on: Target, comment: i64, _content: &str) -> Result<()> {
         self.writable(repo)?;
         match on {

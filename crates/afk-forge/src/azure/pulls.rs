@@ -1,9 +1,9 @@
 // One file: the pull requests, their CI, threads and votes (~900 lines) as one adapter, and the table tests of its readings beside them
-//! Pull requests (SPEC 2.2.16 to 2.2.24): created with the work item linked
-//! and never auto-completed, read and listed (`$top`/`$skip`, 100 a page),
-//! abandoned to close; CI from policy evaluations, PR statuses, else commit
-//! statuses; threads and votes as reviews; thread comments, their likes; the
-//! branch brought up to date by the forge's merge and a ref compare-and-swap.
+//! Pull requests: created with the work item linked and never auto-completed,
+//! read and listed (`$top`/`$skip`, 100 a page), abandoned to close; CI from
+//! policy evaluations, PR statuses, else commit statuses; threads and votes
+//! as reviews; thread comments, their likes; the branch brought up to date by
+//! the forge's merge and a ref compare-and-swap.
 
 use super::wire::{self, Pull};
 use super::{AzureDevops, pr_comment_id, pr_comment_parts, v};
@@ -21,8 +21,8 @@ use serde_json::json;
 const PULLS_PAGE: usize = 100;
 
 /// How long afk waits, in ms, before each time it asks whether the forge's
-/// merge is done (SPEC 2.2.23): the first at once, about a second in all;
-/// a merge still under way then is asked after by the next tick.
+/// merge is done: the first at once, about a second in all; a merge still
+/// under way then is asked after by the next tick.
 const MERGE_WAITS: [u64; 3] = [0, 250, 750];
 
 /// `refs/heads/` before a branch's name.
@@ -139,10 +139,10 @@ impl AzureDevops {
         self.to_pull(repo, self.wire_pull(repo, n.0)?)
     }
 
-    /// SPEC 2.2.16: exactly `sourceRefName`, `targetRefName`, `title`,
-    /// `description` (within 4,000 characters), `workItemRefs` (the run's
-    /// work item, from `afk/issue-<N>`) and `isDraft`; a 409 is the
-    /// caller's (watch's `forward::adopt`).
+    /// Exactly `sourceRefName`, `targetRefName`, `title`, `description`
+    /// (within 4,000 characters), `workItemRefs` (the run's work item,
+    /// from `afk/issue-<N>`) and `isDraft`; a 409 is the caller's
+    /// (watch's `forward::adopt`).
     pub(super) fn open_pull(
         &self,
         repo: &RepoName,
@@ -190,9 +190,9 @@ impl AzureDevops {
         Ok(())
     }
 
-    /// SPEC 2.2.17: the CI of head `sha`: the policy evaluations (build
-    /// validation and status policies) and the latest PR statuses of the
-    /// active PR whose head it is; else, and only then, the commit's statuses.
+    /// The CI of head `sha`: the policy evaluations (build validation and
+    /// status policies) and the latest PR statuses of the active PR whose head
+    /// it is; else, and only then, the commit's statuses.
     pub(super) fn pr_ci(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
         let of_head = |list: &[PullRequest]| {
             list.iter()
@@ -348,8 +348,8 @@ impl AzureDevops {
         done
     }
 
-    /// SPEC 2.2.19: the text comments of every thread, each as a comment
-    /// whose id names its thread too ([`pr_comment_id`]).
+    /// The text comments of every thread, each as a comment whose id
+    /// names its thread too ([`pr_comment_id`]).
     pub(super) fn pr_comments(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Comment>> {
         let url = self.pull_url(repo, pr.0);
         let mut out = vec![];
@@ -362,9 +362,9 @@ impl AzureDevops {
         Ok(out)
     }
 
-    /// SPEC 2.2.20 and 2.2.21: each thread whose first comment is text, as a
-    /// review of its status (an ask while `active`/`pending`, dismissed once
-    /// resolved, talk otherwise), and each person's vote (never a group's).
+    /// Each thread whose first comment is text, as a review of its status
+    /// (an ask while `active`/`pending`, dismissed once resolved, talk
+    /// otherwise), and each person's vote (never a group's).
     pub(super) fn votes_and_threads(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         let mut out = vec![];
         let threads = self.threads(repo, pr)?;
@@ -377,7 +377,7 @@ impl AzureDevops {
                 continue;
             }
             // talk is no review at all: not even a comment review, whose
-            // author's line comments would ask (SPEC 2.2.20)
+            // author's line comments would ask
             let state = match talk::thread(t.status.as_deref()) {
                 Thread::Ask => ReviewState::ChangesRequested,
                 Thread::Superseded => ReviewState::Dismissed,
@@ -412,7 +412,7 @@ impl AzureDevops {
         for r in list.value.into_iter().filter(|r| !r.is_container) {
             if let Some(state) = talk::vote_state(r.vote) {
                 // the latest system comment recording it, else the first
-                // tick that saw it at that value, which afk keeps (SPEC 2.2.20)
+                // tick that saw it at that value, which afk keeps
                 let submitted_at = match talk::vote_date(&records, &r.id, r.vote) {
                     Some(at) => Some(at),
                     None => match &self.setup.votes_seen {
@@ -486,7 +486,7 @@ impl AzureDevops {
         Ok(keep_line_comments(all))
     }
 
-    /// SPEC 2.2.24 and the replies: a new thread without a status.
+    /// The retest comment and the replies: a new thread without a status.
     pub(super) fn post_pr_thread(
         &self,
         repo: &RepoName,
@@ -509,7 +509,7 @@ impl AzureDevops {
     }
 
     /// A reply in the thread of PR comment `to` (`POST .../threads/{id}/comments`
-    /// with `parentCommentId`): where a command was said (SPEC 2.2.22).
+    /// with `parentCommentId`): where a command was said.
     pub(super) fn post_pr_reply(
         &self,
         repo: &RepoName,
@@ -621,7 +621,7 @@ impl AzureDevops {
             }))
     }
 
-    /// SPEC 2.2.23: the forge merges the target's head into `afk/issue-<N>`
+    /// The forge merges the target's head into `afk/issue-<N>`
     /// (`POST .../merges`, asked until done), then moves the branch with a
     /// compare-and-swap on the head afk saw. A merge still under way when
     /// this tick stops asking is [`BranchUpdate::Pending`] with its
@@ -814,10 +814,10 @@ fn to_comment(url: &str, thread: i64, login: String, c: wire::PrComment) -> Comm
     }
 }
 
-/// A description within Azure DevOps' 4,000 characters (SPEC 2.2.16). afk's
-/// own body comes made within it (`afk_core::workspace_pr::body_within`);
-/// anything longer keeps `Closes #N` and the footer (the run id, afk's
-/// marker), and is cut between them where it says.
+/// A description within Azure DevOps' 4,000 characters. afk's own body
+/// comes made within it (`afk_core::workspace_pr::body_within`); anything
+/// longer keeps `Closes #N` and the footer (the run id, afk's marker), and
+/// is cut between them where it says.
 fn fit(body: &str) -> String {
     talk::fit_description(body, DESCRIPTION_MAX)
 }
@@ -825,7 +825,7 @@ fn fit(body: &str) -> String {
 /// The id of a reviewer's vote as a review, apart from thread ids
 /// (negative): from the identity's id and the vote's date, so the same vote
 /// keeps its id tick after tick, and a vote cast again later (a `-5` after
-/// an approval) is a review of its own, asked of once more (SPEC 2.2.20).
+/// an approval) is a review of its own, asked of once more.
 fn vote_id(identity: &str, dated: Option<&str>) -> i64 {
     // FNV-1a, 64 bits: stable across builds and platforms
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -852,10 +852,10 @@ fn iteration_of(all: &[wire::Iteration], sha: &str) -> Option<i64> {
         .max()
 }
 
-/// SPEC 2.2.17b: the PR statuses of the head's iteration: one posted on no
-/// iteration is the PR's, whatever its head; one posted on an iteration
-/// counts only while that iteration's head is the head judged (`head`:
-/// its id, None when no iteration has it).
+/// The PR statuses of the head's iteration: one posted on no iteration is
+/// the PR's, whatever its head; one posted on an iteration counts only
+/// while that iteration's head is the head judged (`head`: its id, None
+/// when no iteration has it).
 fn of_iteration(all: Vec<wire::Status>, head: Option<i64>) -> Vec<wire::Status> {
     (all.into_iter())
         .filter(|s| s.iteration_id.is_none() || s.iteration_id == head)
@@ -906,13 +906,13 @@ fn setting<'a>(ev: &'a wire::Evaluation, key: &str) -> &'a str {
         .unwrap_or("")
 }
 
-/// A policy evaluation as a status named as `ci_contexts` names it (SPEC
-/// 2.2.17): a build validation by its policy's `settings.displayName`, else
-/// its build definition's name (from `run`, the build it ran), else the
-/// definition's id; a status policy by `genre/name`. A failed build
-/// validation's status carries its build's web address and says the build's
-/// definition and `result`: anyone's pipeline names these, so they are data
-/// (the corrective prompt fences them).
+/// A policy evaluation as a status named as `ci_contexts` names it: a build
+/// validation by its policy's `settings.displayName`, else its build
+/// definition's name (from `run`, the build it ran), else the definition's
+/// id; a status policy by `genre/name`. A failed build validation's status
+/// carries its build's web address and says the build's definition and
+/// `result`: anyone's pipeline names these, so they are data (the
+/// corrective prompt fences them).
 fn evaluation_status(
     ev: wire::Evaluation,
     build: bool,
@@ -971,10 +971,10 @@ fn combined(statuses: &[CommitStatus]) -> &'static str {
 }
 
 /// The reviews in the order the core reads "a later one by the same person
-/// supersedes" by (SPEC 2.2.21): a resolved thread or talk first (it
-/// resolves itself, never another thread), then the asks and the votes by
-/// their dates (a vote supersedes a thread only when it came after the
-/// thread's last comment), an undated vote last.
+/// supersedes" by: a resolved thread or talk first (it resolves itself,
+/// never another thread), then the asks and the votes by their dates (a
+/// vote supersedes a thread only when it came after the thread's last
+/// comment), an undated vote last.
 fn in_supersede_order(reviews: &mut [Review]) {
     reviews.sort_by(|a, b| {
         let rank = |r: &Review| match (r.state, &r.submitted_at) {

@@ -1,7 +1,6 @@
-//! The ready work items of a repository (SPEC 2.2.9): its project's WIQL
-//! query, once a tick for all the project's allowlisted repositories, the
-//! batch reads of what it found, and every condition re-checked by afk
-//! itself on each item.
+//! The ready work items of a repository: its project's WIQL query, once a
+//! tick for all the project's allowlisted repositories, the batch reads of
+//! what it found, and every condition re-checked by afk itself on each item.
 
 use super::wire::{self, WorkItem};
 use super::{AzureDevops, v};
@@ -20,10 +19,10 @@ use std::sync::Arc;
 pub(super) type Tagged = Arc<HashMap<String, Vec<WorkItem>>>;
 
 impl AzureDevops {
-    /// SPEC 2.2.9: the WIQL query (re-asked past the last id while full),
-    /// the batch read, and every condition re-checked on each item. The
-    /// query is the project's, once a tick ([`AzureDevops::project_tagged`]):
-    /// `repo`'s own items are those under its area.
+    /// The WIQL query (re-asked past the last id while full), the batch read,
+    /// and every condition re-checked on each item. The query is the
+    /// project's, once a tick ([`AzureDevops::project_tagged`]): `repo`'s own
+    /// items are those under its area.
     pub(super) fn ready_items(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
         if self.areas(repo).is_empty() {
             return Err(anyhow!(
@@ -57,8 +56,8 @@ impl AzureDevops {
     /// The open work items tagged `label` under the areas of every
     /// allowlisted repository of `repo`'s project, as the config names it,
     /// by the repository whose area each is under (lower-cased): one WIQL
-    /// query a project a tick (SPEC 2.2.9), its ids read in batches, kept
-    /// for the project's other repositories this tick.
+    /// query a project a tick, its ids read in batches, kept for the
+    /// project's other repositories this tick.
     fn project_tagged(&self, repo: &RepoName, label: &str) -> Result<Tagged> {
         let project = self.project_ref(repo)?;
         let key = (

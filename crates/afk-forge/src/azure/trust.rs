@@ -1,10 +1,9 @@
-//! Trust (SPEC 2.2.10, 2.2.11): the armer's login back to its identity id
-//! (as this tick gave it, else asked by `AccountName`), its identity read at
-//! the identity service (its descriptor, `isActive`), whether it holds
-//! `BYPASS_RULES` on the project, and its effective permission on the
-//! repository from the Git Repositories ACL, each bit by name from the
-//! namespace's actions. The ranking is `afk_wire::azure::trust`'s; a refused
-//! lookup is an error.
+//! Trust: the armer's login back to its identity id (as this tick gave it,
+//! else asked by `AccountName`), its identity read at the identity service
+//! (its descriptor, `isActive`), whether it holds `BYPASS_RULES` on the
+//! project, and its effective permission on the repository from the Git
+//! Repositories ACL, each bit by name from the namespace's actions. The
+//! ranking is `afk_wire::azure::trust`'s; a refused lookup is an error.
 
 use super::wire;
 use super::{AzureDevops, v};
@@ -201,8 +200,7 @@ impl AzureDevops {
             .ok_or_else(|| anyhow!("forge: security namespace {namespace} has no action {name}"))
     }
 
-    /// `GET _apis/securitynamespaces/{id}`: its actions, read once a tick
-    /// (SPEC 2.2.11).
+    /// `GET _apis/securitynamespaces/{id}`: its actions, read once a tick.
     fn actions(&self, namespace: &str) -> Result<Vec<wire::Action>> {
         let key = namespace.to_ascii_lowercase();
         self.namespaces.get(key, || {

@@ -1,8 +1,8 @@
 // One file: the answers' shapes afk reads (~700 lines), and the table tests of how each is read beside them
 //! The shapes of `contracts/azure-devops-7.1-subset.json` afk reads, only
 //! the fields it reads. A field a rule needs and the answer lacks is that
-//! request's error where the rule says so (SPEC 2.2.34), never a default
-//! that decides: these shapes keep absent as None.
+//! request's error where the rule says so, never a default that decides:
+//! these shapes keep absent as None.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -255,10 +255,9 @@ pub(super) struct ItemComment {
 
 impl ItemComment {
     /// Its text as people read it: an `html` comment's HTML turned into
-    /// text as a work item's description is (SPEC 2.2.15: what a person
-    /// does not see, the agent does not read, and a command is its first
-    /// line of text, not `<div>`); a `markdown` one (or one that does not
-    /// say) as written.
+    /// text as a work item's description is (what a person does not see, the
+    /// agent does not read, and a command is its first line of text, not
+    /// `<div>`); a `markdown` one (or one that does not say) as written.
     pub fn body(&self) -> String {
         match self.format.as_deref() {
             Some(f) if f.trim().eq_ignore_ascii_case("html") => {
@@ -329,7 +328,7 @@ impl Identity {
 
 impl Identity {
     /// Its `uniqueName` (`properties.Account.$value`): what a
-    /// `trusted_users` entry may name (SPEC 2.2.11); a display name never.
+    /// `trusted_users` entry may name; a display name never.
     pub fn unique_name(&self) -> Option<&str> {
         account(self.properties.as_ref())
     }

@@ -1,9 +1,9 @@
 //! What a commit changed, read from afk's git cache for harvest's revert
-//! proof (SPEC 7, Reverts) on a forge whose diffs carry no text (Azure
-//! DevOps' `diffs/commits` names the files, never their lines): the base
-//! branch fetched once per repository and tick, then `git diff -M` of each
-//! commit against its first parent, read bounded. A diff longer than afk
-//! reads proves nothing: it is an error, never a partial diff.
+//! proof on a forge whose diffs carry no text (Azure DevOps'
+//! `diffs/commits` names the files, never their lines): the base branch
+//! fetched once per repository and tick, then `git diff -M` of each commit
+//! against its first parent, read bounded. A diff longer than afk reads
+//! proves nothing: it is an error, never a partial diff.
 
 use super::{Workspace, is_sha};
 use anyhow::{Context, Result, bail};

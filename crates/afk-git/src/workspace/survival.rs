@@ -1,10 +1,11 @@
-//! Line survival (SPEC 7.3; docs/reports.md#afk-report) read from afk's
-//! cache: one fetch of the forge's default branch per repository, then per
-//! merged run the git of the spec's five steps (`rev-list B..M`, the
-//! rebase-merge patch-ids, `diff -U0 --no-renames B M`, the first-parent log
-//! for the tip at the window, `diff -M --name-status M D` and `blame -w
-//! --line-porcelain D`), every output read bounded. What to count is
-//! `afk_core::survival`'s; this file only asks git.
+//! Line survival (docs/reports.md#afk-report) read from afk's cache: one
+//! fetch of the forge's default branch per repository, then per merged run
+//! the git of the steps docs/reports.md#how-line-survival-is-counted lists
+//! (`rev-list B..M`, the rebase-merge patch-ids,
+//! `diff -U0 --no-renames B M`, the first-parent log for the tip at the
+//! window, `diff -M --name-status M D` and `blame -w --line-porcelain D`),
+//! every output read bounded. What to count is `afk_core::survival`'s; this
+//! file only asks git.
 
 use super::{Workspace, is_sha};
 use afk_core::survival::{self as rules, Survived};
@@ -54,7 +55,7 @@ impl Workspace {
             .collect())
     }
 
-    /// The spec's steps 1 to 4 for one run.
+    /// Steps 1 to 4 of docs/reports.md#how-line-survival-is-counted for one run.
     fn survived(&self, cache: &Path, d: &SurvivalDue) -> Result<Survived> {
         let m = d.merge_sha;
         if !is_sha(m) || !self.has_object(cache, &format!("{m}^{{commit}}")) {

@@ -1,6 +1,6 @@
-//! Area paths (SPEC 2.2.9, 2.2.33): a work item belongs to the repository
-//! whose configured area path is its `System.AreaPath` or an ancestor of it,
-//! compared case-insensitively and per `\`-separated segment.
+//! Area paths: a work item belongs to the repository whose configured area
+//! path is its `System.AreaPath` or an ancestor of it, compared
+//! case-insensitively and per `\`-separated segment.
 
 /// The segments of an area path (`Fabrikam\API` → `Fabrikam`, `API`),
 /// each trimmed, a leading or trailing `\` ignored, with no copy made.
@@ -38,7 +38,8 @@ pub fn repo_of<'a>(areas: &'a [(String, String)], path: &str) -> Option<&'a str>
 
 /// Two configured areas where one is under the other (the same project's:
 /// an area path's first segment is its project), as `(outer, inner)`
-/// repositories: the config error of SPEC 2.2.33.
+/// repositories: a config error, for a work item under the inner area
+/// would belong to both.
 pub fn nested_pair(areas: &[(String, String)]) -> Option<(String, String)> {
     for (i, (r1, a1)) in areas.iter().enumerate() {
         for (j, (r2, a2)) in areas.iter().enumerate() {

@@ -1,6 +1,6 @@
-//! A work item's HTML as the text afk hands a prompt (SPEC 2.2.15):
-//! `System.Description` and the other rich-text fields are HTML, and what a
-//! person does not see there the agent must not read either.
+//! A work item's HTML as the text afk hands a prompt: `System.Description`
+//! and the other rich-text fields are HTML, and what a person does not see
+//! there the agent must not read either.
 //!
 //! - **Removed entirely:** `script`, `style` and `template` elements, an
 //!   element hidden by `hidden`, by `aria-hidden` (any value but `false`)
@@ -15,8 +15,8 @@
 //! starts and ends one, a list item starts with `- `, and the whitespace
 //! that only lays out the markup at a block's edge is dropped. So the
 //! escaped text afk writes itself (every line a `<br>`) reads back as it
-//! was written. The sanitising of SPEC 3.8 comes after, as for every forge
-//! text.
+//! was written. The sanitising of every forge text (`afk_wire::sanitize`,
+//! docs/security.md#untrusted-text-stays-data) comes after.
 //!
 //! One pass over the input, never back: the text it returns is at most a
 //! few bytes per tag longer than the input (a link's target is said once
@@ -643,8 +643,8 @@ mod tests {
         ]);
     }
 
-    /// afk's own description (SPEC 2.2.3's status issue): the text with
-    /// every `&`, `<`, `>`, `"` and `'` escaped and each line a `<br>`.
+    /// afk's own description (the status issue's): the text with every
+    /// `&`, `<`, `>`, `"` and `'` escaped and each line a `<br>`.
     #[test]
     fn afk_s_own_escaped_text_reads_back_as_written() {
         let escape = |s: &str| -> String {

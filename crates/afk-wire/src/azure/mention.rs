@@ -1,7 +1,7 @@
-//! What Azure DevOps makes of text (SPEC 2.2.28, 2.2.29): outside a fenced
-//! block `#<digits>` links a work item, `!<digits>` a pull request and
-//! `@<name>` notifies a person; a commit message saying `Fixes #123` moves
-//! work item 123 when the commit is merged, as the pusher (afk).
+//! What Azure DevOps makes of text: outside a fenced block `#<digits>`
+//! links a work item, `!<digits>` a pull request and `@<name>` notifies a
+//! person; a commit message saying `Fixes #123` moves work item 123 when
+//! the commit is merged, as the pusher (afk).
 
 /// `text` (someone else's words afk writes outside a fence) with a space
 /// after each sigil that would act: `# 12`, `! 7`, `@ name`. Lines inside a
@@ -22,7 +22,7 @@ pub struct Own {
 /// [`no_mentions`] over a whole text afk wrote for a run, whose own `#N` and
 /// `!M` (`own`: the whole number, not a prefix of a longer one) stay as they
 /// are; every other `#<digits>`, `!<digits>` and `@<name>` outside a fence
-/// gets its space (SPEC 2.2.28).
+/// gets its space.
 pub fn no_mentions_but(text: &str, own: &Own) -> String {
     let mut out = String::with_capacity(text.len());
     let mut fence: Option<&str> = None;

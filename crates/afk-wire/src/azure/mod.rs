@@ -1,7 +1,7 @@
-//! Azure DevOps' rules (SPEC 2.2), pure: what afk reads from a work item, a
-//! revision, an ACL, a vote or a pull request's merge status, and what it
-//! writes (a tag list, a WIQL query). The adapter (`afk_forge::azure`) asks
-//! and sends; these decide. Re-exported by afk-core as `afk_core::azure`.
+//! Azure DevOps' rules, pure: what afk reads from a work item, a revision,
+//! an ACL, a vote or a pull request's merge status, and what it writes (a
+//! tag list, a WIQL query). The adapter (`afk_forge::azure`) asks and
+//! sends; these decide. Re-exported by afk-core as `afk_core::azure`.
 //!
 //! One job a file: `org` (the organization's URL and its identity service),
 //! `area` (area paths: which repository a work item belongs to), `tags`
@@ -37,15 +37,15 @@ pub const BUILD_POLICY_TYPE: &str = "0609b952-1397-4640-95ec-e00a01b2c241";
 
 /// The REST version afk speaks everywhere, and the two previews the 7.1
 /// descriptions fix for work-item comments and for reactions and policy
-/// evaluations (SPEC 2.2.5).
+/// evaluations.
 pub const API_VERSION: &str = "7.1";
 pub const COMMENTS_VERSION: &str = "7.1-preview.4";
 pub const PREVIEW_1: &str = "7.1-preview.1";
 
-/// The longest pull request description Azure DevOps takes (SPEC 2.2.16).
+/// The longest pull request description Azure DevOps takes.
 pub const DESCRIPTION_MAX: usize = 4000;
 
-/// The fields whose change after the arming is `edited-after-arming` (SPEC 2.2.12).
+/// The fields whose change after the arming is `edited-after-arming`.
 pub const EDIT_FIELDS: &[&str] = &[
     "System.Title",
     "System.Description",

@@ -1,6 +1,6 @@
-//! The organization's URL (SPEC 2.2, 2.2.33): `https://dev.azure.com/<org>`
-//! or `https://<org>.visualstudio.com`, used as written; anything else only
-//! on loopback, for the sandbox. And where its identities are read
+//! The organization's URL: `https://dev.azure.com/<org>` or
+//! `https://<org>.visualstudio.com`, used as written; anything else only on
+//! loopback, for the sandbox. And where its identities are read
 //! (`vssps_url`'s default).
 
 use crate::secrets::has_user_info;

@@ -1,6 +1,6 @@
-//! Branch policies as doctor reads them (SPEC 2.2.8): a policy whose scope
-//! covers `afk/*` makes pushes there go through pull requests only (FAIL);
-//! a default branch without build validation has no CI afk can wait for
+//! Branch policies as doctor reads them: a policy whose scope covers
+//! `afk/*` makes pushes there go through pull requests only (FAIL); a
+//! default branch without build validation has no CI afk can wait for
 //! (WARN). A scope entry is `refName` with `matchKind` (`exact` or
 //! `prefix`), for one repository or, without `repositoryId`, all of them.
 

@@ -1,9 +1,9 @@
-//! A repository's ids and names (SPEC 2.2.3, 2.2.4): after its first read
-//! afk addresses an allowlisted repository by the GUIDs that read gave
-//! (kept between ticks under the allowlist's name), so a rename keeps them
-//! and cannot send a later request elsewhere. What the service names the
-//! repository now is what the allowlist re-check compares: a renamed one
-//! is `not-allowlisted`, under its new name, and afk writes nothing there.
+//! A repository's ids and names: after its first read afk addresses an
+//! allowlisted repository by the GUIDs that read gave (kept between ticks
+//! under the allowlist's name), so a rename keeps them and cannot send a
+//! later request elsewhere. What the service names the repository now is
+//! what the allowlist re-check compares: a renamed one is
+//! `not-allowlisted`, under its new name, and afk writes nothing there.
 
 /// The name a repository's ids are kept under: the allowlist's
 /// `project/repository`, lower-cased (names compare case-insensitively).

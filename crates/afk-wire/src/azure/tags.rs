@@ -1,7 +1,7 @@
-//! Work-item tags (SPEC 2.2.9, 2.2.14): `System.Tags` is one string, tags
-//! split on `;` and trimmed, compared case-insensitively and whole (never as
-//! substrings); afk writes the list it just read with its change applied and
-//! `; ` between the tags.
+//! Work-item tags: `System.Tags` is one string, tags split on `;` and
+//! trimmed, compared case-insensitively and whole (never as substrings); afk
+//! writes the list it just read with its change applied and `; ` between the
+//! tags.
 
 /// The tags of a `System.Tags` value (absent: none), in order, blanks dropped.
 pub fn parse(tags: Option<&str>) -> Vec<String> {
@@ -39,8 +39,8 @@ pub fn write(tags: &[String]) -> String {
     tags.join("; ")
 }
 
-/// Whether `ready` was added by a change from `old` to `new` (SPEC 2.2.10):
-/// in `new` and not in `old`; an absent `old` is a work item created with it.
+/// Whether `ready` was added by a change from `old` to `new`: in `new` and
+/// not in `old`; an absent `old` is a work item created with it.
 pub fn added(old: Option<&str>, new: Option<&str>, tag: &str) -> bool {
     has(&parse(new), tag) && !has(&parse(old), tag)
 }

@@ -1,8 +1,7 @@
-//! What a pull request's answers mean (SPEC 2.2.16, 2.2.17, 2.2.20 to
-//! 2.2.23): a vote as a review, a thread's status as an ask, the merge
-//! status as a conflict, policy evaluations and statuses as CI, a ref
-//! update's status, an edited comment, and a description within the limit
-//! (as the service counts its characters).
+//! What a pull request's answers mean: a vote as a review, a thread's
+//! status as an ask, the merge status as a conflict, policy evaluations
+//! and statuses as CI, a ref update's status, an edited comment, and a
+//! description within the limit (as the service counts its characters).
 
 use afk_model::ReviewState;
 
@@ -39,11 +38,11 @@ pub struct VoteRecord {
     pub result: Option<String>,
 }
 
-/// When `voter`'s current `vote` was cast (SPEC 2.2.20): the
-/// `publishedDate` of the latest system comment by them that records a vote
-/// (its thread's type `VoteUpdate`, or a thread that names no type), when
-/// that record is of this vote (its `CodeReviewVoteResult`, when given).
-/// None: no such record; the first tick that saw the vote dates it.
+/// When `voter`'s current `vote` was cast: the `publishedDate` of the
+/// latest system comment by them that records a vote (its thread's type
+/// `VoteUpdate`, or a thread that names no type), when that record is of
+/// this vote (its `CodeReviewVoteResult`, when given). None: no such
+/// record; the first tick that saw the vote dates it.
 pub fn vote_date(records: &[VoteRecord], voter: &str, vote: i64) -> Option<String> {
     let parse = |s: &str| {
         time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()
@@ -146,7 +145,7 @@ pub fn status_context(genre: &str, name: &str) -> String {
     }
 }
 
-/// A ref update's `updateStatus` after afk's merge commit (SPEC 2.2.23).
+/// A ref update's `updateStatus` after afk's merge commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefUpdate {
     Done,
@@ -191,12 +190,12 @@ pub fn description_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-/// A PR description within `max` ([`description_len`]; SPEC 2.2.16): as it
-/// is when it fits. Else its first paragraph (`Closes #N`) and its footer
-/// (from the last `\n---\n`: the run id and afk's marker) stay whole, and of
-/// what is between as many whole lines as fit, never stopping inside a fenced
-/// block, then a line saying that the rest was cut there and how much. A
-/// body whose first paragraph and footer leave no room is cut at its end.
+/// A PR description within `max` ([`description_len`]): as it is when it
+/// fits. Else its first paragraph (`Closes #N`) and its footer (from the last
+/// `\n---\n`: the run id and afk's marker) stay whole, and of what is between
+/// as many whole lines as fit, never stopping inside a fenced block, then a
+/// line saying that the rest was cut there and how much. A body whose first
+/// paragraph and footer leave no room is cut at its end.
 pub fn fit_description(body: &str, max: usize) -> String {
     if description_len(body) <= max {
         return body.to_string();

@@ -1,10 +1,9 @@
-//! Who armed a work item and whether afk trusts them (SPEC 2.2.10, 2.2.11):
-//! the login a person has (their `uniqueName`, else their id; afk's own
-//! account's login only by its id), the three identities of the arming
-//! revision agree (by id), the armer is an active user (a service
-//! principal, a build service, any other non-user identity and a holder of
-//! `BYPASS_RULES` is trusted only when named), and the permission is the
-//! ACL's effective bits, deny winning.
+//! Who armed a work item and whether afk trusts them: the login a person has
+//! (their `uniqueName`, else their id; afk's own account's login only by its
+//! id), the three identities of the arming revision agree (by id), the armer
+//! is an active user (a service principal, a build service, any other
+//! non-user identity and a holder of `BYPASS_RULES` is trusted only when
+//! named), and the permission is the ACL's effective bits, deny winning.
 
 use afk_model::Access;
 
@@ -70,12 +69,11 @@ pub fn is_guid(s: &str) -> bool {
         })
 }
 
-/// The login afk gives an identity (SPEC 2.2.11): its `uniqueName` as the
-/// service writes it (people know it; comparisons ignore case), when that
-/// can name no other identity: one word, without whitespace or control
-/// characters, at most 256 characters, and not written as a GUID unless it
-/// is the identity's own id (a login written as a GUID is an id). Else its
-/// id.
+/// The login afk gives an identity: its `uniqueName` as the service writes
+/// it (people know it; comparisons ignore case), when that can name no
+/// other identity: one word, without whitespace or control characters, at
+/// most 256 characters, and not written as a GUID unless it is the
+/// identity's own id (a login written as a GUID is an id). Else its id.
 pub fn login(id: &str, unique_name: Option<&str>) -> String {
     let usable = |u: &&str| {
         !u.is_empty()
@@ -93,7 +91,7 @@ pub fn login(id: &str, unique_name: Option<&str>) -> String {
 /// `afk_login`): the account, by id, always has afk's login, and no other
 /// identity ever has it (one whose `uniqueName` is afk's gets its id; one
 /// whose id is written as afk's login, nothing). So whatever compares a
-/// login with afk's compares identity ids (SPEC 2.2.1).
+/// login with afk's compares identity ids.
 pub fn login_beside_afk(
     id: &str,
     unique_name: Option<&str>,

@@ -1,6 +1,6 @@
-//! The poll's WIQL query (SPEC 2.2.9): one per project and tick, ids only,
-//! re-asked past the last id when an answer is full. Every string literal
-//! has its `'` doubled.
+//! The poll's WIQL query: one per project and tick, ids only, re-asked
+//! past the last id when an answer is full. Every string literal has its
+//! `'` doubled.
 
 /// The most ids one WIQL answer carries (`$top`).
 pub const TOP: usize = 20_000;

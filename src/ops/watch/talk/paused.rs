@@ -1,7 +1,7 @@
-//! The commands on a run's limits (SPEC 4.2.4.5): a trusted `budget`
-//! raises the run's own limit (and continues a paused run), a trusted
-//! `resume` on a paused run with no room yet is answered. `trusted.rs`
-//! carries them out; the rules are `core::budget_command` and `core::pause`.
+//! The commands on a run's limits: a trusted `budget` raises the run's own
+//! limit (and continues a paused run), a trusted `resume` on a paused run
+//! with no room yet is answered. `trusted.rs` carries them out; the rules
+//! are `core::budget_command` and `core::pause`.
 
 use super::super::limits;
 use super::super::lists::Watch;
@@ -10,8 +10,8 @@ use crate::store::runs::Run;
 use crate::store::talk::Talk;
 
 /// The reply to a trusted `resume` on `run` paused with no room yet under
-/// its limits as they stand (`core::pause::still_at`, SPEC 4.2.4.5 C5);
-/// None: not paused, or room (the resume continues it).
+/// its limits as they stand (`core::pause::still_at`); None: not paused,
+/// or room (the resume continues it).
 pub(super) fn still_at_its_limit(w: &Watch, run: &Run, talk: &Talk) -> Option<String> {
     talk.pause.since.as_ref()?;
     let limit = talk
@@ -35,7 +35,7 @@ pub(super) fn still_at_its_limit(w: &Watch, run: &Run, talk: &Talk) -> Option<St
     crate::core::pause::still_at(r, &w.t.settled.command_prefix)
 }
 
-/// A trusted `budget` (SPEC 4.2.4.5): the run's own limit raised to what
+/// A trusted `budget`: the run's own limit raised to what
 /// `core::budget_command` makes of its words against the run's limits as
 /// they stand (`limits::run_usd`, `run_time`: a `+N` adds to them when
 /// carried out) and the config's maxima, set by `author`; a paused run is
@@ -48,7 +48,7 @@ pub(super) fn raise(
     author: &str,
 ) -> std::result::Result<(), budget_command::Refused> {
     let b = &w.t.config().budget;
-    // a day's cap is the operator's, not a thread's (SPEC 4.2.4.5 C2)
+    // a day's cap is the operator's, not a thread's
     let day = talk
         .pause
         .limit

@@ -262,8 +262,8 @@ fn apply(w: &Watch, talk: &mut Talk, what: &TalkSaid, author: &str) -> bool {
             talk.held_since = Some(crate::clock::ts(w.t.now));
         }
         TalkSaid::Resume => {
-            // on a paused run: continued, when it has room (SPEC 4.2.4.5 C5;
-            // `core::run_state` decides; with no room the command was
+            // on a paused run: continued, when it has room
+            // (`core::run_state` decides; with no room the command was
             // answered "still at its limit" before it got here)
             if talk.pause.since.is_some() {
                 talk.pause.continued = Some("resume".into());

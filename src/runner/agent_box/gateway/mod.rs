@@ -164,7 +164,7 @@ struct Flight {
     /// What its partial record holds (`core::gateway::aloft`); None: it
     /// has none.
     kept: Option<aloft::Kept>,
-    /// Its chat span's facts (SPEC 10.3.6): when it arrived, by both clocks.
+    /// Its chat span's facts: when it arrived, by both clocks.
     arrived: (time::OffsetDateTime, std::time::Instant),
     stream: bool,
     max_tokens: Option<u64>,
@@ -350,7 +350,7 @@ impl Gateway {
     /// requests in flight may still spend): the refusal, if any.
     fn over_budget(&self, aloft: u64) -> Option<budget::Refusal> {
         // the run's own limit, raised while the turn runs, from the next
-        // request on (SPEC 4.2.5)
+        // request on
         let gate = budget::raised(self.spec.gate?, self.raised_run_usd());
         let spent = *self.spent.lock().unwrap_or_else(|e| e.into_inner());
         gate.check(spent.saturating_add(aloft)).err()

@@ -18,10 +18,10 @@ fn gate(run_usd: f64, day_usd: f64, repo_day_usd: f64) -> Gate {
     }
 }
 
-/// SPEC 4.2.2: a turn's day counts the run's turns started on it, not the
-/// run's whole spend: a continuation the day after a pause at the day's cap
-/// starts its day at the run's spend of that day ($0.00), its run limit at
-/// the run's whole spend.
+/// A turn's day counts the run's turns started on it, not the run's whole
+/// spend: a continuation the day after a pause at the day's cap starts its
+/// day at the run's spend of that day ($0.00), its run limit at the run's
+/// whole spend.
 #[test]
 fn the_gate_counts_toward_a_turns_day_only_the_runs_turns_started_that_day() {
     // (the run's spend that day, turn's spend, refused by)
@@ -173,8 +173,8 @@ fn a_turns_gate_counts_the_runs_earlier_spend_and_its_days_other_runs_and_names_
     }
 }
 
-/// SPEC 4.2.5: a raise on a running run is in force from its next request;
-/// it only raises, and sets no limit where the config has none.
+/// A raise on a running run is in force from its next request; it only
+/// raises, and sets no limit where the config has none.
 #[test]
 fn a_raise_on_a_running_run_is_in_force_from_its_next_request() {
     let with = |run_usd: f64| budget::Gate {

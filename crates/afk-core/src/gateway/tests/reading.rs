@@ -226,9 +226,8 @@ type Answer<'a> = (
     &'a [&'a str],
 );
 
-/// SPEC 10.3.7: a chat span's `gen_ai.response.id`, `.model` and
-/// `.finish_reasons` are what the answer said of itself, kept only as short
-/// printable text.
+/// A chat span's `gen_ai.response.id`, `.model` and `.finish_reasons` are
+/// what the answer said of itself, kept only as short printable text.
 #[test]
 fn chat_span_facts_are_what_the_answer_said_of_itself() {
     let anthropic_json: &[u8] = br#"{"id":"msg_1","model":"claude-x","stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":2}}"#;
@@ -292,9 +291,8 @@ fn chat_span_facts_are_what_the_answer_said_of_itself() {
     }
 }
 
-/// SPEC 10.3.7: a chat span's `server.address` and `server.port` are the
-/// upstream's host and port, its scheme's port when it names none, never
-/// its path.
+/// A chat span's `server.address` and `server.port` are the upstream's
+/// host and port, its scheme's port when it names none, never its path.
 #[test]
 fn chat_span_server_is_the_upstreams_host_and_port() {
     let table = [

@@ -1,5 +1,4 @@
-//! The rules of `[telemetry]` and the `OTEL_*` variables (SPEC 10.3.1–4),
-//! one table each.
+//! The rules of `[telemetry]` and the `OTEL_*` variables, one table each.
 
 use super::*;
 

@@ -48,9 +48,9 @@ fn turn<'a>(lines: &'a [Line], exit: Option<i32>, stopped: Option<&'static str>)
     }
 }
 
-/// SPEC 10.3.7: `gen_ai.usage.input_tokens` is all input, cached included
-/// (Anthropic's three parts; OpenAI's reported figure, which the metered
-/// usage keeps as uncached input and the cache's parts).
+/// `gen_ai.usage.input_tokens` is all input, cached included (Anthropic's
+/// three parts; OpenAI's reported figure, which the metered usage keeps
+/// as uncached input and the cache's parts).
 #[test]
 fn chat_input_tokens_count_cached_input_too() {
     let u = Usage {
@@ -94,8 +94,8 @@ fn chat_input_tokens_count_cached_input_too() {
     }
 }
 
-/// SPEC 10.3.7: an upstream error is `error.type` = its status, ERROR,
-/// and no usage; a line that is no model request has no span.
+/// An upstream error is `error.type` = its status, ERROR, and no
+/// usage; a line that is no model request has no span.
 #[test]
 fn chat_span_of_an_upstream_error_has_its_status_and_no_usage() {
     let l = [line(Api::Anthropic, 529, Usage::default(), 0, true)];
@@ -118,9 +118,9 @@ type TurnCase<'a> = (
     Option<&'a str>,
 );
 
-/// SPEC 10.3.7: the turn's usage and cost are the sums over its metered
-/// requests (so the chat spans sum to the run's metered spend); without the
-/// gateway, the agent's reported figure; ERROR for a non-zero exit or a stop.
+/// The turn's usage and cost are the sums over its metered requests (so the
+/// chat spans sum to the run's metered spend); without the gateway, the
+/// agent's reported figure; ERROR for a non-zero exit or a stop.
 #[test]
 fn turn_span_sums_its_requests_or_says_what_the_agent_reported() {
     let u = Usage {
@@ -173,9 +173,9 @@ fn turn_span_sums_its_requests_or_says_what_the_agent_reported() {
     }
 }
 
-/// SPEC 10.3.7: the run span says the end, the outcome (none for an
-/// abandoned run or a failed start), and is ERROR with the reason for an escalation or a
-/// failed start; it is the trace's root.
+/// The run span says the end, the outcome (none for an abandoned run or a
+/// failed start), and is ERROR with the reason for an escalation or a failed
+/// start; it is the trace's root.
 #[test]
 fn run_span_says_the_end_and_the_outcome() {
     let table = [
@@ -215,7 +215,7 @@ fn run_span_says_the_end_and_the_outcome() {
     }
 }
 
-/// SPEC 10.3.7: zero-touch is said for a merged run only, with why not.
+/// Zero-touch is said for a merged run only, with why not.
 #[test]
 fn run_span_zero_touch_only_for_a_merged_run() {
     let table = [
@@ -243,8 +243,8 @@ fn run_span_zero_touch_only_for_a_merged_run() {
     }
 }
 
-/// SPEC 10.3.7 ("Types"): a value afk does not have is absent, never "",
-/// 0 or false: a tick span with no reason, turn or error has none of them.
+/// A value afk does not have is absent, never "", 0 or false: a tick span
+/// with no reason, turn or error has none of them.
 #[test]
 fn absent_values_are_absent_attributes() {
     let s = tick_span(&TickFacts {
@@ -271,7 +271,7 @@ fn absent_values_are_absent_attributes() {
     assert!(s.end_unix_ns >= s.start_unix_ns);
 }
 
-/// SPEC 10.3.7: a tick's error for a run is typed by where it came from.
+/// A tick's error for a run is typed by where it came from.
 #[test]
 fn error_type_names_where_the_error_came_from() {
     let table = [
@@ -286,7 +286,7 @@ fn error_type_names_where_the_error_came_from() {
     }
 }
 
-/// SPEC 10.3.5-7: a late fact's span has its fixed id and its figures.
+/// A late fact's span has its fixed id and its figures.
 #[test]
 fn late_facts_have_fixed_ids() {
     let s = fact_span(
@@ -306,8 +306,8 @@ fn late_facts_have_fixed_ids() {
     assert_eq!(attr(&r, "afk.run.reverted"), Some(&AttrValue::Bool(true)));
 }
 
-/// SPEC 10.3.7: a turn afk stopped says why (`error.type`); one it did not
-/// stop says nothing of the kind.
+/// A turn afk stopped says why (`error.type`); one it did not stop says
+/// nothing of the kind.
 #[test]
 fn turn_stopped_says_why_afk_stopped_the_turn() {
     let table = [

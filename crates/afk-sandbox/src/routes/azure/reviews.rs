@@ -1,13 +1,12 @@
 //! The shared admin API's reviews (`/_admin/review`, `/reply`, `/resolve`,
 //! `/dismiss`) as Azure DevOps keeps them: it has no review object, only
-//! the reviewer's vote and the threads people write (SPEC 2.2.20). An
-//! approval is a vote of 10, a change request −5 (or the vote the state
-//! names: `"-10"`), a comment no vote; the body a thread of its own (active
-//! on a change request, a plain comment otherwise); each line comment a
-//! thread on its file's line, active, as the web UI starts one (a line
-//! comment naming another `user`: their reply in the review's last
-//! thread). A pending review shows nothing: Azure DevOps has no drafts
-//! that others can read.
+//! the reviewer's vote and the threads people write. An approval is a vote
+//! of 10, a change request −5 (or the vote the state names: `"-10"`), a
+//! comment no vote; the body a thread of its own (active on a change
+//! request, a plain comment otherwise); each line comment a thread on its
+//! file's line, active, as the web UI starts one (a line comment naming
+//! another `user`: their reply in the review's last thread). A pending
+//! review shows nothing: Azure DevOps has no drafts that others can read.
 
 use crate::model::Forge;
 use crate::model::azure::ReviewShown as Shown;

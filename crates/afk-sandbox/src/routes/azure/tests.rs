@@ -253,9 +253,9 @@ fn wiql_answers_the_query_afk_sends_and_refuses_another() {
     assert_eq!(a.body["value"][1], Value::Null);
 }
 
-/// SPEC 2.2.4: a seed's `renamed_to` keeps the repository's id; its old
-/// name finds nothing, its id answers the new name, and its work items stay
-/// the project's.
+/// A seed's `renamed_to` keeps the repository's id; its old name finds
+/// nothing, its id answers the new name, and its work items stay the
+/// project's.
 #[test]
 fn a_renamed_repository_keeps_its_id_and_answers_its_new_name_there() {
     let az = seeded("renamed");
@@ -482,12 +482,12 @@ fn an_identity_is_found_by_its_exact_account_name_in_any_case() {
     assert_eq!(bad.status, 400, "{}", bad.body);
 }
 
-/// Doctor's reads (SPEC 2.2.8): the project's ACL read without
-/// `descriptors` answers every entry on its token (Project Administrators'
-/// with `BYPASS_RULES`, and a person's given it), each holder named at the
-/// identity service by its descriptor; afk's `WORK_ITEM_WRITE` on an area
-/// node's token (the root area's identifier, then the node's) comes from
-/// Contributors' entry on the root area, until a deny on the node.
+/// Doctor's reads: the project's ACL read without `descriptors` answers
+/// every entry on its token (Project Administrators' with `BYPASS_RULES`,
+/// and a person's given it), each holder named at the identity service by
+/// its descriptor; afk's `WORK_ITEM_WRITE` on an area node's token (the
+/// root area's identifier, then the node's) comes from Contributors' entry
+/// on the root area, until a deny on the node.
 #[test]
 fn an_acl_read_without_descriptors_answers_every_entry_and_an_area_s_token_chains_its_nodes() {
     use crate::model::azure::{CSS_NS, PROJECT_NS, area_of, area_token, bit, project_token};
@@ -691,7 +691,7 @@ fn contract_ops() -> Vec<(String, String)> {
 #[test]
 fn every_route_is_an_operation_of_the_contract_but_those_it_does_not_describe() {
     let ops = contract_ops();
-    // connectionData is not in the 7.1 files (SPEC 2.2.1); WIQL without a
+    // connectionData is not in the 7.1 files; WIQL without a
     // team is the team-less form of the contract's
     let undescribed = [
         "/{organization}/_apis/connectiondata",

@@ -1,5 +1,5 @@
-//! WIQL, the one query shape afk sends (SPEC 2.2.9) and no other: `SELECT
-//! [System.Id] FROM WorkItems WHERE` clauses joined by `AND`, each one of
+//! WIQL, the one query shape afk sends and no other: `SELECT [System.Id]
+//! FROM WorkItems WHERE` clauses joined by `AND`, each one of
 //! `[System.TeamProject] = @project`, `[System.WorkItemType] IN (…)`,
 //! `([System.AreaPath] UNDER '…' OR …)`, `[System.Tags] CONTAINS '…'`,
 //! `[System.State] NOT IN (…)` and `[System.Id] > N`, then `ORDER BY
