@@ -92,7 +92,11 @@ fn no_code_cites_the_spec_by_number() {
     for dir in FOLDERS {
         all_rust_files(&root.join(dir), &mut files);
     }
-    assert!(files.len() > 100, "the walk found only {} Rust files", files.len());
+    assert!(
+        files.len() > 100,
+        "the walk found only {} Rust files",
+        files.len()
+    );
     let mut found = vec![];
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
@@ -118,7 +122,10 @@ fn the_citation_scanner_finds_a_number_after_the_word_and_skips_identifiers() {
     assert_eq!(found("/// the forge's merge (@ 5.9.3).\n"), 1);
     assert_eq!(found("/// @'s 4.2 and @ § 7.3 and @§4\n"), 3);
     // broken across a comment's lines, in each comment style
-    assert_eq!(found("    /// the merge operation (@\n    /// 2.2.23): asked\n"), 1);
+    assert_eq!(
+        found("    /// the merge operation (@\n    /// 2.2.23): asked\n"),
+        1
+    );
     assert_eq!(found("//! a module (@\n//! 10.3.6-7)\n"), 1);
     assert_eq!(found("// a line (@\r\n// 4.2)\n"), 1);
     assert_eq!(found("/* a block (@\n * 7.3) */\n"), 1);
@@ -130,7 +137,10 @@ fn the_citation_scanner_finds_a_number_after_the_word_and_skips_identifiers() {
     assert_eq!(found("pub const @_VAR: &str = \"AFK_GATEWAY_@\";\n"), 0);
     assert_eq!(found("const @_MAX: u64 = 1 << 20; // @_MAX 1\n"), 0);
     assert_eq!(found("let v6 = Ipv6Addr::UN@IFIED; @2 @s 3\n"), 0);
-    assert_eq!(found("/// `afk __box @ --record RUN_DIR`, @ alone\n/// 2 lines\n"), 0);
+    assert_eq!(
+        found("/// `afk __box @ --record RUN_DIR`, @ alone\n/// 2 lines\n"),
+        0
+    );
     assert_eq!(found("/// the box's @\nfn f() -> u8 { 1 }\n"), 0);
     assert_eq!(found("/// the spec 4.2, Spec 5.9\n"), 0);
 }
