@@ -5,7 +5,7 @@
 //! and what it starts are `core::hook`'s rules.
 
 use crate::command_error::UsageError;
-use crate::core::hook::{self, Answer, Claim, Sender, Verdict};
+use crate::core::hook::{self, Answer, Claim, Sender, Verdict, form};
 use crate::redact::Secret;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -138,13 +138,37 @@ pub fn verify(dialect: Sender, req: &Request, secret: &Secret) -> Verdict {
     let checked: Vec<bool> = hook::claims(dialect, &req.headers)
         .into_iter()
         .map(|(_, claim)| match claim {
-            Claim::Mac(tag) => hmac::verify(&key, &req.body, &tag).is_ok(),
+            Claim::Mac(tag) => hmac::verify(&key, &signed_over(dialect, req), &tag).is_ok(),
             Claim::Token(token) => is_secret(&token),
             Claim::Basic { password, .. } => is_secret(&password),
             Claim::Malformed => false,
         })
         .collect();
     hook::verdict(&checked)
+}
+
+/// The bytes `dialect` signed of `req`: the body as sent, or, a form's on a
+/// kind that signs the JSON its `payload` carries (Gitea, Forgejo), that
+/// JSON (`core::hook::form`).
+fn signed_over(dialect: Sender, req: &Request) -> std::borrow::Cow<'_, [u8]> {
+    if dialect.signs_the_payload() && form::encoding(&req.headers) == form::Encoding::Form {
+        if let Some(json) = form::payload(&req.body) {
+            return std::borrow::Cow::Owned(json);
+        }
+    }
+    std::borrow::Cow::Borrowed(&req.body)
+}
+
+/// A verified delivery as afk reads it: a form-encoded one's body replaced
+/// by the JSON its `payload` field carries; a form without one keeps its
+/// body (and so names no repository).
+pub fn as_json(mut req: Request) -> Request {
+    if form::encoding(&req.headers) == form::Encoding::Form {
+        if let Some(json) = form::payload(&req.body) {
+            req.body = json;
+        }
+    }
+    req
 }
 
 /// What a delivery carried, as a name to remember it by: the SHA-256 of its

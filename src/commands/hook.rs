@@ -65,6 +65,9 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         crate::output::answer_and_hang_up(&answer.response());
         return Ok(Outcome::code(1));
     }
+    // a form-encoded delivery (GitHub's default) read for the JSON it carries
+    let request = crate::webhook::as_json(request);
+    let headers = &request.headers;
     let (event, delivery) = hook::named(dialect, headers, &request.body);
     let (event, delivery) = (event.as_deref(), delivery.as_deref());
     if let Some(user) = hook::basic_user(dialect, headers) {

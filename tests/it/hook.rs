@@ -528,3 +528,61 @@ fn a_cron_poll_and_an_events_poll_at_once_start_one_agent() {
         assert_eq!(folders, 1, "round {round}: one agent started");
     }
 }
+
+/// `json` form-encoded as GitHub and Gitea send a `form` delivery:
+/// `payload=` and the JSON as Go's `url.QueryEscape` writes it (a space
+/// `+`, every byte but letters, digits and `-_.~` escaped).
+fn form(json: &str) -> String {
+    let mut out = String::from("payload=");
+    for b in json.bytes() {
+        match b {
+            b' ' => out.push('+'),
+            b if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) => out.push(b as char),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The content type a form delivery is sent with.
+const FORM: &str = "Content-Type: application/x-www-form-urlencoded";
+
+/// GitHub's webhooks default to the `form` content type, signed over the
+/// body as sent; Gitea's and Forgejo's form deliveries are signed over the
+/// JSON they carry. Each, signed as its forge signs it, starts its tick;
+/// signed the other forge's way, it is refused.
+#[test]
+fn a_form_delivery_is_read_as_each_forge_signs_it() {
+    for (d, signs_the_json) in [(Dialect::Github, false), (Dialect::Gitea, true)] {
+        with_dialect(d, || {
+            let sb = two_repos();
+            let afk = Afk::new(&sb, TWO, HOOK);
+            let json = issue_body("acme/api");
+            let body = form(&json);
+            let (right, wrong) = if signs_the_json {
+                (&json, &body)
+            } else {
+                (&body, &json)
+            };
+            let mut headers = signed(right, "f-1", SECRET);
+            headers.push(FORM.into());
+            let mut forged = signed(wrong, "f-0", SECRET);
+            forged.push(FORM.into());
+            let (code, out, _) = hook(&afk, &body, &forged);
+            assert_eq!(code, 1, "{d:?}: signed over the wrong bytes: {out}");
+            assert!(out.starts_with("HTTP/1.1 401 "), "{d:?}: {out}");
+            assert!(runs(&afk).is_empty(), "{d:?}");
+            let (code, out, err) = hook(&afk, &body, &headers);
+            assert_eq!(code, 0, "{d:?}: {out}{err}");
+            assert!(
+                out.ends_with("poll tick for acme/api\n"),
+                "{d:?}: {out}{err}"
+            );
+            assert_eq!(
+                runs(&afk),
+                [("acme/api".to_string(), "1".to_string())],
+                "{d:?}: {err}"
+            );
+        });
+    }
+}

@@ -11,6 +11,7 @@ use crate::types::TickKind;
 use afk_model::ForgeKind;
 
 pub mod azure;
+pub mod form;
 
 /// The kind of forge a webhook delivery comes from, by how it signs its
 /// deliveries and names their events: Gitea and Forgejo one way, GitHub
