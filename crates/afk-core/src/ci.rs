@@ -51,9 +51,9 @@ impl Verdict {
 }
 
 /// A status's state as a verdict. `skipped` (Gitea Actions' state for a job
-/// it skipped, ranked above `success` in Gitea's combined state, and a
-/// required context counts it as passed there) succeeds; `warning` and any
-/// state afk does not know wait.
+/// it skipped, counted as passed by Gitea's own merge check and combined
+/// state, docs/fidelity/gitea.md) succeeds; `warning` and any state afk does
+/// not know wait.
 fn state_checks(state: &str) -> Checks {
     match state {
         "success" | "skipped" => Checks::Success,

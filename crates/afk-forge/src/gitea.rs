@@ -66,9 +66,12 @@ fn is_work_in_progress(title: &str) -> bool {
 /// Gitea's `mergeable` as afk reads it: Gitea's `Mergeable()` is `false`
 /// for every work-in-progress PR, so on one that `false` says nothing of a
 /// conflict and is read as not known (`None`, asked again later), never as
-/// a conflict (docs/fidelity/gitea.md).
+/// a conflict (docs/fidelity/gitea.md). Work in progress is the PR's
+/// `draft` where Gitea sends it (by the instance's own prefixes), else its
+/// title by the prefixes Gitea ships.
 fn read_mergeable(mut p: PullRequest) -> PullRequest {
-    if p.mergeable == Some(false) && is_work_in_progress(&p.title) {
+    let wip = p.draft.unwrap_or_else(|| is_work_in_progress(&p.title));
+    if p.mergeable == Some(false) && wip {
         p.mergeable = None;
     }
     p
@@ -419,6 +422,15 @@ mod tests {
             };
             assert_eq!(read_mergeable(p).mergeable, read, "{title}");
         }
+        // Gitea's own `draft` (its instance's prefixes) decides where sent
+        let p = |title: &str, draft| PullRequest {
+            title: title.into(),
+            draft: Some(draft),
+            mergeable: Some(false),
+            ..PullRequest::default()
+        };
+        assert_eq!(read_mergeable(p("Draft: x", false)).mergeable, Some(false));
+        assert_eq!(read_mergeable(p("[afk] x", true)).mergeable, None);
     }
 
     #[test]

@@ -208,6 +208,10 @@ pub struct PullRequest {
     /// Its title: Gitea's `mergeable` depends on it (see [`PullRequest::mergeable`]).
     #[serde(default)]
     pub title: String,
+    /// Whether it is a draft, where the forge says (Gitea: a work-in-progress
+    /// title, by the instance's own prefixes; GitHub: a draft PR).
+    #[serde(default)]
+    pub draft: Option<bool>,
     #[serde(default)]
     pub state: State,
     #[serde(default)]

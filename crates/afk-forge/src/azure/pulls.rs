@@ -51,8 +51,9 @@ impl AzureDevops {
             }),
         };
         Ok(PullRequest {
-            // only Gitea's `mergeable` reads a title
+            // only Gitea's `mergeable` reads a title and a draft
             title: String::new(),
+            draft: None,
             number: PrNumber(p.pull_request_id),
             state: if open { State::Open } else { State::Closed },
             merged,

@@ -255,8 +255,9 @@ impl WireMr {
             .filter(|s| !s.is_empty())
             .or(self.squash_commit_sha.filter(|s| !s.is_empty()));
         PullRequest {
-            // only Gitea's `mergeable` reads a title
+            // only Gitea's `mergeable` reads a title and a draft
             title: String::new(),
+            draft: None,
             number: PrNumber(self.iid),
             state: state_of(&self.state),
             merged,

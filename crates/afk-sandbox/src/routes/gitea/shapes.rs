@@ -165,19 +165,19 @@ pub(crate) fn status(base: &str, repo: &str, sha: &str, s: &Status) -> Value {
 }
 
 /// The combined status of a commit: the latest status per context.
-/// Gitea's combined state: the worst of the latest statuses by its own
-/// ranking (`CalcCommitStatus`, models/git/commit_status.go, over
-/// `commitStatusPriorities` in modules/structs/commit_status.go): `error`,
-/// `failure`, `warning`, `pending`, `success`, then `skipped` (above
-/// success: every job skipped is `skipped`, skipped beside success is
-/// `success`). A state it does not know ranks as pending here.
+/// Gitea's combined state as 1.25 makes it (`CommitStatusStates.Combine`,
+/// modules/commitstatus): any `error` or `failure` fails it, else any
+/// `pending` leaves it pending, else it succeeded (`warning` and Gitea
+/// Actions' `skipped` among the successes).
 fn gitea_combined_state(latest: &[&Status]) -> &'static str {
-    const RANKED: [&str; 6] = [
-        "error", "failure", "warning", "pending", "success", "skipped",
-    ];
-    let rank = |s: &str| RANKED.iter().position(|r| *r == s).unwrap_or(3);
-    let worst = latest.iter().map(|s| rank(&s.state)).min().unwrap_or(3);
-    RANKED[worst]
+    let any = |states: &[&str]| latest.iter().any(|s| states.contains(&s.state.as_str()));
+    if any(&["error", "failure"]) {
+        "failure"
+    } else if any(&["pending"]) {
+        "pending"
+    } else {
+        "success"
+    }
 }
 
 pub(super) fn combined(f: &Forge, repo: &str, sha: &str) -> Value {
