@@ -1041,3 +1041,49 @@ fn a_timeline_page_shortened_by_hidden_references_is_not_its_end() {
         assert!(!in_progress(&sb, "acme/api", 1));
     });
 }
+
+/// A Gitea scoped token (1.19 and later) without `read:user` is refused
+/// `GET /user`, which every watch of a run asks: poll says the missing scope
+/// and starts no agent (nothing claimed, nothing labelled), and doctor says
+/// it too. With the scope, the same issue is dispatched.
+#[test]
+fn a_gitea_token_without_read_user_starts_no_agent_and_says_the_scope() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = one_ready();
+        sb.admin(
+            "POST",
+            "/scopes",
+            Some(json!({"scopes": "write:repository,write:issue"})),
+        );
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 1, "{r} {err}");
+        assert_eq!(r["dispatched"], json!([]), "{r}");
+        assert!(first_error(&r).contains("read:user"), "{r}");
+        assert!(!in_progress(&sb, "acme/api", 1));
+        assert!(
+            !afk.scratch.path("state/runs/1").exists(),
+            "no agent: {err}"
+        );
+        let (_, d, _) = afk.json(&["doctor"]);
+        let forge = d["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "forge")
+            .unwrap()
+            .clone();
+        assert!(
+            forge["detail"].as_str().unwrap().contains("read:user"),
+            "{forge}"
+        );
+        assert_eq!(forge["level"], "fail", "{forge}");
+        sb.admin(
+            "POST",
+            "/scopes",
+            Some(json!({"scopes": "read:user,write:repository,write:issue"})),
+        );
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{r} {err}");
+        assert_eq!(r["dispatched"][0]["run_id"], 1, "{r}");
+    });
+}

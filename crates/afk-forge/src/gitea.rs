@@ -104,8 +104,20 @@ impl ForgeReads for Gitea {
         self.rest.http.requests()
     }
 
+    /// afk's account. A scoped token (Gitea 1.19 and later) without
+    /// `read:user` is refused this with a 403, which is said with the scope
+    /// it lacks: every watch needs it (docs/fidelity/gitea.md).
     fn me(&self) -> Result<User> {
-        self.rest.me()
+        self.rest.me().map_err(|e| {
+            if ForgeError::kind_of(&e) == Some(Failure::Forbidden) {
+                e.context(
+                    "the token may not read its own account: a scoped token needs \
+                     the read:user scope (make one with read:user, or all)",
+                )
+            } else {
+                e
+            }
+        })
     }
 
     /// Open issues (never pull requests) carrying `label`, every page. The label is

@@ -25,6 +25,8 @@ pub struct WirePermission {
 pub struct Rest {
     pub http: Http,
     labels: Mutex<HashMap<RepoName, Vec<Label>>>,
+    /// afk's own account, once read: one request a tick
+    me: std::sync::OnceLock<User>,
 }
 
 impl Rest {
@@ -32,6 +34,7 @@ impl Rest {
         Rest {
             http,
             labels: Mutex::new(HashMap::new()),
+            me: std::sync::OnceLock::new(),
         }
     }
 
@@ -47,8 +50,13 @@ impl Rest {
         })
     }
 
+    /// afk's own account: read once a tick (a refusal is asked again).
     pub fn me(&self) -> Result<User> {
-        self.http.json("GET", "/user", None)
+        if let Some(me) = self.me.get() {
+            return Ok(me.clone());
+        }
+        let me: User = self.http.json("GET", "/user", None)?;
+        Ok(self.me.get_or_init(|| me).clone())
     }
 
     pub fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {

@@ -325,6 +325,13 @@ fn dispatch_routed(
             Some(ErrorItem::msg(&w.repo, Some(w.issue.number), why)),
         );
     }
+    // every watch of the run asks who afk is: a token the forge refuses
+    // that (a Gitea scoped token without read:user) starts no agent
+    if let Err(e) = t.forge().and_then(|f| f.me()) {
+        let why = format!("not dispatched: {}", crate::command_error::error_line(&e));
+        let item = ErrorItem::msg(&w.repo, Some(w.issue.number), why).hints_of(&e);
+        return (None, Some(item));
+    }
     claims::dispatch_one(t, book, templates.route(w), w)
 }
 

@@ -11,8 +11,20 @@ pub(super) fn version() -> Reply {
     Reply::json(200, &json!({"version": "1.22.0+afk-sandbox"}))
 }
 
-/// `GET /user`: the account the token belongs to.
+/// `GET /user`: the account the token belongs to. A scoped token (the admin API's `/scopes`, Gitea's names:
+/// `read:user`, `write:repository`, `all`, …) without `read:user`,
+/// `write:user` or `all` is refused as Gitea refuses it
+/// (`tokenRequiresScopes`, routers/api/v1/api.go).
 pub(super) fn me(f: &Forge) -> Reply {
+    if let Some(scopes) = &f.gh.scopes {
+        let has = |s: &str| scopes.split(',').any(|x| x.trim() == s);
+        if !(has("read:user") || has("write:user") || has("all")) {
+            return err(
+                403,
+                "token does not have at least one of required scope(s): [read:user]",
+            );
+        }
+    }
     Reply::json(200, &shapes::user(&f.me))
 }
 
