@@ -151,10 +151,11 @@ pub fn verify(dialect: Sender, req: &Request, secret: &Secret) -> Verdict {
 /// kind that signs the JSON its `payload` carries (Gitea, Forgejo), that
 /// JSON (`core::hook::form`).
 fn signed_over(dialect: Sender, req: &Request) -> std::borrow::Cow<'_, [u8]> {
-    if dialect.signs_the_payload() && form::encoding(&req.headers) == form::Encoding::Form {
-        if let Some(json) = form::payload(&req.body) {
-            return std::borrow::Cow::Owned(json);
-        }
+    if dialect.signs_the_payload()
+        && form::encoding(&req.headers) == form::Encoding::Form
+        && let Some(json) = form::payload(&req.body)
+    {
+        return std::borrow::Cow::Owned(json);
     }
     std::borrow::Cow::Borrowed(&req.body)
 }
@@ -163,10 +164,10 @@ fn signed_over(dialect: Sender, req: &Request) -> std::borrow::Cow<'_, [u8]> {
 /// by the JSON its `payload` field carries; a form without one keeps its
 /// body (and so names no repository).
 pub fn as_json(mut req: Request) -> Request {
-    if form::encoding(&req.headers) == form::Encoding::Form {
-        if let Some(json) = form::payload(&req.body) {
-            req.body = json;
-        }
+    if form::encoding(&req.headers) == form::Encoding::Form
+        && let Some(json) = form::payload(&req.body)
+    {
+        req.body = json;
     }
     req
 }
