@@ -765,6 +765,42 @@ fn an_expired_build_validation_is_pending() {
     });
 }
 
+/// After the corrective turn's push the service re-queues the build
+/// validation asynchronously: in the moment before, the rejected
+/// evaluation still listed is the old head's (`lastMergeSourceCommitId`).
+/// It judges that head alone: the new head waits, no second turn is spent.
+#[test]
+fn a_rejected_evaluation_of_an_older_head_leaves_the_new_head_pending() {
+    with_dialect(AZ, || {
+        let (sb, afk) = dispatched("fix_forward_max = 2");
+        let before = sb.pr(REPO, pr()).sha;
+        let e = ado(
+            &sb,
+            "evaluation",
+            json!({"pr": pr(), "status": "rejected", "name": "CI"}),
+        );
+        assert_eq!(
+            e["context"]["lastMergeSourceCommitId"],
+            before.as_str(),
+            "{e}"
+        );
+        let r = watch(&afk);
+        assert_eq!(action(&r), turn("ci-red"), "{r}");
+        assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+        let r = watch(&afk);
+        assert_ne!(
+            sb.pr(REPO, pr()).sha,
+            before,
+            "the turn's commit was pushed"
+        );
+        assert_eq!(action(&r), wait("ci-pending"), "{r}");
+        assert!(
+            !afk.scratch.path("state/runs/1/prompt-3.md").exists(),
+            "no second turn"
+        );
+    });
+}
+
 // ---- watch: reviews ----------------------------------------------------------
 
 /// The watch tick that starts review turn 2, run to its end: its prompt.
@@ -1387,4 +1423,31 @@ fn init_create_labels_sends_nothing_and_says_a_tag_is_made_on_first_use() {
         );
         assert!(actions.contains(&"made_on_first_use"), "{r}");
     })
+}
+
+/// A work item whose description is Markdown (`multilineFieldsFormat`, the
+/// new editor's) reaches the agent as the text itself: generics, a fenced
+/// block's lines, nothing read as HTML; one left HTML still is read as HTML.
+#[test]
+fn a_markdown_description_reaches_the_prompt_as_written() {
+    with_dialect(AZ, || {
+        let md = "Make the parser generic:\n\n```rust\nfn parse<T: FromStr>(s: &str) -> Vec<T>\n```\n\nIt returns `Result<Vec<T>, Error>` <b>today</b>.";
+        let mut item = ready(1, "alice");
+        item["body"] = json!(md);
+        let sb = start(json!([item]));
+        ado(&sb, "markdown", json!({"repo": REPO, "issue": 1}));
+        let w = work_item(&sb, 1);
+        assert_eq!(
+            w["multilineFieldsFormat"]["System.Description"], "markdown",
+            "{w}"
+        );
+        let afk = Afk::new(&sb, ON, "");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(pairs(&r["dispatched"]), vec![(REPO.to_string(), 1)], "{r}");
+        let p = prompt(&afk, 1);
+        for line in md.lines() {
+            assert!(p.contains(line), "{line:?} is not in the prompt:\n{p}");
+        }
+    });
 }

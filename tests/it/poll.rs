@@ -1087,3 +1087,38 @@ fn a_gitea_token_without_read_user_starts_no_agent_and_says_the_scope() {
         assert_eq!(r["dispatched"][0]["run_id"], 1, "{r}");
     });
 }
+
+/// GitLab records a milestone set after arming only as a
+/// `resource_milestone_event`, and moves the issue's `updated_at`: that is a
+/// change of the issue, not an edit of what the agent is told, so the issue
+/// is dispatched; a description edited after arming still waits for a re-arm.
+#[test]
+fn a_gitlab_milestone_set_after_arming_is_no_edit() {
+    with_dialect(Dialect::Gitlab, || {
+        let sb = ready_in(&["acme/api", "acme/web"]);
+        let afk = Afk::new(&sb, &allowing(&["acme/api", "acme/web"]), "");
+        sb.admin(
+            "POST",
+            "/milestone",
+            Some(json!({"repo": "acme/api", "issue": 1, "title": "v1.2"})),
+        );
+        sb.admin(
+            "POST",
+            "/edit",
+            Some(json!({"repo": "acme/web", "issue": 1, "body": "do it, and more"})),
+        );
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{r} {err}");
+        let repos: Vec<&str> = r["dispatched"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["repo"].as_str().unwrap())
+            .collect();
+        assert_eq!(repos, ["acme/api"], "{r}");
+        assert!(
+            r["skipped"].to_string().contains("edited-after-arming"),
+            "{r}"
+        );
+    });
+}

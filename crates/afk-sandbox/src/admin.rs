@@ -149,6 +149,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/resolve") if body.get("review").is_some() => super::reviews::resolve(f, &body),
         ("POST", "/resolve") => super::routes::gitlab::admin::resolve(f, &body),
         ("POST", "/award") => super::routes::gitlab::admin::award(f, &body),
+        ("POST", "/milestone") => super::routes::gitlab::admin::milestone(f, &body),
         ("POST", "/react") => {
             // `{comment, user, content = "+1"}`: a person's reaction on a
             // comment, as Gitea and GitHub keep it (GitLab's is `/award`)
@@ -198,6 +199,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/ado/throttle") => super::routes::azure::admin::throttle(f, &body),
         ("POST", "/ado/redeliver") => super::routes::azure::admin::redeliver(f, &body),
         ("POST", "/ado/bulk") => super::routes::azure::admin::bulk(f, &body),
+        ("POST", "/ado/markdown") => super::routes::azure::admin::markdown(f, &body),
         ("POST", "/ado/race") => super::routes::azure::admin::race(f, &body),
         (_, p) if p == "/app" || p.starts_with("/app/") => {
             super::routes::github::app::admin(f, req, &p["/app".len()..])
@@ -271,6 +273,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/branch_update", "repo pr outcome"),
     ("POST", "/rate_limit", "limit remaining reset used status"),
     ("POST", "/scopes", "scopes expires_at"),
+    ("POST", "/milestone", "repo issue title user after"),
     ("POST", "/protected_branch", "repo name push_access_level"),
     // the Azure DevOps dialect's (`routes/azure/admin.rs`)
     (
@@ -313,6 +316,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/ado/throttle", "delay"),
     ("POST", "/ado/redeliver", "event notification"),
     ("POST", "/ado/bulk", "repo count tags first by"),
+    ("POST", "/ado/markdown", "repo issue item"),
     (
         "POST",
         "/ado/race",

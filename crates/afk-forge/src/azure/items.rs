@@ -177,8 +177,15 @@ impl AzureDevops {
             id: item.id as i64,
             number: IssueNumber(item.id),
             title: Self::field(item, "System.Title")?.to_string(),
-            // what a person does not see, the agent does not read
-            body: item.text("System.Description").map(html::to_text),
+            // what a person does not see, the agent does not read; a
+            // Markdown description is the text itself
+            body: item.text("System.Description").map(|t| {
+                if item.is_markdown("System.Description") {
+                    t.to_string()
+                } else {
+                    html::to_text(t)
+                }
+            }),
             state: if closed { State::Closed } else { State::Open },
             labels: tags::parse(item.text("System.Tags"))
                 .into_iter()
@@ -571,8 +578,10 @@ impl AzureDevops {
         self.write_tags(repo, n, &[], &[], Some(&target))
     }
 
-    /// `System.Description` as HTML: the Markdown text with every character
-    /// escaped, its lines kept (the status issue's description).
+    /// `System.Description` (the status issue's): on an item whose
+    /// description is Markdown, the Markdown text as it is, said Markdown
+    /// again; else as HTML, the text with every character escaped, its lines
+    /// kept.
     pub(super) fn write_description(
         &self,
         repo: &RepoName,
@@ -588,10 +597,18 @@ impl AzureDevops {
         for _ in 0..PATCH_TRIES {
             let item = self.read_item(repo, n, false)?;
             self.forget_item(n);
-            let ops = json!([
-                { "op": "test", "path": "/rev", "value": item.rev },
-                { "op": "replace", "path": "/fields/System.Description", "value": html },
-            ]);
+            let ops = if item.is_markdown("System.Description") {
+                json!([
+                    { "op": "test", "path": "/rev", "value": item.rev },
+                    { "op": "replace", "path": "/fields/System.Description", "value": body },
+                    { "op": "add", "path": "/multilineFieldsFormat/System.Description", "value": "Markdown" },
+                ])
+            } else {
+                json!([
+                    { "op": "test", "path": "/rev", "value": item.rev },
+                    { "op": "replace", "path": "/fields/System.Description", "value": html },
+                ])
+            };
             match self.http.send_typed("PATCH", &path, &ops, JSON_PATCH) {
                 Ok(_) => return Ok(()),
                 Err(e) if stale(&e) => continue,

@@ -213,7 +213,7 @@ impl AzureDevops {
         };
         let mut statuses = vec![];
         if let Some(pr) = &pr {
-            statuses.extend(self.policy_statuses(repo, pr.number)?);
+            statuses.extend(self.policy_statuses(repo, pr.number, sha)?);
             let path = format!("{}/pullRequests/{}/statuses", self.git(repo)?, pr.number.0);
             let list: wire::List<wire::Status> =
                 self.http.json("GET", &v(&path, API_VERSION), None)?;
@@ -251,8 +251,14 @@ impl AzureDevops {
         })
     }
 
-    /// The build validation and status policies' evaluations as statuses.
-    fn policy_statuses(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<CommitStatus>> {
+    /// The build validation and status policies' evaluations as statuses of
+    /// head `sha`.
+    fn policy_statuses(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        sha: &str,
+    ) -> Result<Vec<CommitStatus>> {
         let r = self.repository(repo)?;
         let apis = self.apis(repo)?;
         let status_type = self.policy_types.get(r.project.id.clone(), || {
@@ -280,7 +286,9 @@ impl AzureDevops {
                 let status = status_type
                     .as_ref()
                     .is_some_and(|s| s.eq_ignore_ascii_case(&id));
-                if build || status {
+                if build && of_another_head(&e, sha) {
+                    out.extend(stale_status(e));
+                } else if build || status {
                     let run = if build {
                         self.validation_build(&apis, &e)?
                     } else {
@@ -905,6 +913,30 @@ fn setting<'a>(ev: &'a wire::Evaluation, key: &str) -> &'a str {
         .and_then(|s| s.get(key))
         .and_then(|x| x.as_str())
         .unwrap_or("")
+}
+
+/// Whether a build validation's evaluation ran on another head than `sha`
+/// (its `context.lastMergeSourceCommitId`): after a push the service
+/// re-queues the policy asynchronously, and until it does the evaluation
+/// still listed is the old head's. It judges that head alone
+/// (docs/fidelity/azure-devops.md). An evaluation that names no head is
+/// taken as it says.
+fn of_another_head(ev: &wire::Evaluation, sha: &str) -> bool {
+    ev.context
+        .as_ref()
+        .and_then(|c| c.get("lastMergeSourceCommitId"))
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|head| !head.is_empty() && !head.eq_ignore_ascii_case(sha))
+}
+
+/// A build validation's evaluation of an older head as this head's status:
+/// pending, named as [`evaluation_status`] names it (its build not read).
+fn stale_status(ev: wire::Evaluation) -> Option<CommitStatus> {
+    let mut s = evaluation_status(ev, true, None)?;
+    s.status = "pending".to_string();
+    s.description = Some("evaluated an earlier head; not yet this one".to_string());
+    s.target_url = None;
+    Some(s)
 }
 
 /// A policy evaluation as a status named as `ci_contexts` names it: a build

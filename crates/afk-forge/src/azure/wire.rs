@@ -150,9 +150,27 @@ pub(super) struct WorkItem {
     pub fields: Map<String, Value>,
     #[serde(default)]
     pub relations: Option<Vec<Relation>>,
+    /// each multi-line field whose text is Markdown, not HTML
+    /// (`{"System.Description": "markdown"}`); absent: all HTML
+    #[serde(
+        default,
+        rename = "multilineFieldsFormat",
+        deserialize_with = "nullable"
+    )]
+    pub formats: Map<String, Value>,
 }
 
 impl WorkItem {
+    /// Whether multi-line field `name` holds Markdown (the work item's
+    /// `multilineFieldsFormat` says so), not HTML.
+    pub fn is_markdown(&self, name: &str) -> bool {
+        self.formats.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case(name)
+                && v.as_str()
+                    .is_some_and(|f| f.eq_ignore_ascii_case("markdown"))
+        })
+    }
+
     /// A text field (absent or not a string: None).
     pub fn text(&self, name: &str) -> Option<&str> {
         self.fields.get(name).and_then(Value::as_str)

@@ -313,7 +313,8 @@ struct WireLabel {
     name: String,
 }
 
-/// A resource state event (`doc/api/resource_state_events.md`).
+/// A resource state event (`doc/api/resource_state_events.md`), or a
+/// milestone, weight or iteration event, read for their dates alone.
 #[derive(Debug, Clone, Deserialize)]
 struct WireStateEvent {
     id: i64,

@@ -71,9 +71,25 @@ impl ForgeReads for Gitlab {
         let labels: Vec<WireLabelEvent> = self
             .http
             .get_all(&format!("{base}/resource_label_events"))?;
-        let states: Vec<WireStateEvent> = self
+        let mut states: Vec<WireStateEvent> = self
             .http
             .get_all(&format!("{base}/resource_state_events"))?;
+        // a milestone, weight or iteration set after arming moves the
+        // issue's `updated_at` and leaves only its own resource event (no
+        // note): a change, not an edit of what the agent is told
+        // (docs/fidelity/gitlab.md). Weight and iteration are GitLab
+        // Premium's: a 404 or 403 (Free, Community Edition) is none.
+        for kind in ["milestone", "weight", "iteration"] {
+            match self.http.get_all(&format!("{base}/resource_{kind}_events")) {
+                Ok(events) => states.extend::<Vec<WireStateEvent>>(events),
+                Err(e)
+                    if matches!(
+                        ForgeError::kind_of(&e),
+                        Some(Failure::NotFound | Failure::Forbidden)
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let notes = self.notes(repo, Target::Issue(number))?;
         let mut out: Vec<TimelineEvent> = vec![];
         for e in labels {

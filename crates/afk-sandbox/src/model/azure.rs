@@ -273,6 +273,8 @@ pub(crate) struct WorkItem {
     pub(crate) synced_body: String,
     /// how many of the dependencies are Predecessor links already
     pub(crate) synced_deps: usize,
+    /// `System.Description` is Markdown (`multilineFieldsFormat`), not HTML
+    pub(crate) markdown: bool,
 }
 
 impl WorkItem {

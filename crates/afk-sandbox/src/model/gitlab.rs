@@ -44,6 +44,8 @@ pub(crate) struct GitlabSide {
     /// a review submitted through the admin API → the threads it started
     /// (their first notes' ids), resolved when it is dismissed
     pub(crate) review_threads: BTreeMap<i64, Vec<i64>>,
+    /// (repo, issue) → its milestone events: (id, who, when, milestone title)
+    pub(crate) milestones: BTreeMap<(String, u64), Vec<(i64, String, String, String)>>,
 }
 
 impl super::Forge {

@@ -314,7 +314,7 @@ impl Forge {
     }
 
     /// A stamp at least `secs` after the one before.
-    fn stamp_after(&mut self, secs: i64) -> String {
+    pub(crate) fn stamp_after(&mut self, secs: i64) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         self.last_stamp = now.max(self.last_stamp + secs);
         let t = time::OffsetDateTime::from_unix_timestamp(self.last_stamp)

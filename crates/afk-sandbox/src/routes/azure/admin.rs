@@ -594,6 +594,7 @@ pub(crate) fn bulk(f: &mut Forge, body: &Value) -> Reply {
                 synced_state: "open".into(),
                 synced_body: String::new(),
                 synced_deps: 0,
+                markdown: false,
             },
         );
         first.get_or_insert(id);
@@ -639,4 +640,18 @@ pub(crate) fn race(f: &mut Forge, body: &Value) -> Reply {
         times,
     });
     ok(json!({"item": id, "times": times}))
+}
+
+/// `POST /ado/markdown {repo, issue | item}`: the work item's
+/// `System.Description` is Markdown from now on (`multilineFieldsFormat`),
+/// as a person's switch of the field in the new editor makes it; there is
+/// no way back to HTML.
+pub(crate) fn markdown(f: &mut Forge, body: &Value) -> Reply {
+    match item_of(f, body) {
+        Ok(id) => {
+            f.az.items.get_mut(&id).expect("found").markdown = true;
+            ok(json!({"item": id}))
+        }
+        Err(e) => err(404, &e),
+    }
 }

@@ -682,7 +682,9 @@ pub(crate) fn evaluate(
             "url": format!("{api}/build/builds/{id}"), "_links": {"web": {"href": web}, "self": {"href": format!("{api}/build/builds/{id}")}}}));
         settings["buildDefinitionId"] = json!(def);
         context = json!({"buildId": id, "buildDefinitionId": def, "buildDefinitionName": name, "isExpired": expired,
-            "buildIsNotCurrent": expired, "lastMergeCommitId": head, "buildOutputPreview": null});
+            "buildIsNotCurrent": expired, "lastMergeSourceCommitId": head,
+            "lastMergeCommitId": guid(&format!("merge:{pr}:{head}")).replace('-', "")[..32].to_string() + "00000000",
+            "buildOutputPreview": null});
     } else {
         let (genre, sname) = name.rsplit_once('/').unwrap_or(("", name));
         settings["statusGenre"] = json!(genre);

@@ -182,6 +182,7 @@ impl Forge {
                         synced_state: "open".into(),
                         synced_body: body.clone(),
                         synced_deps: 0,
+                        markdown: false,
                     },
                 );
                 let by_ref = self.az.by_id(&who).map(|i| i.as_ref(&self.base));

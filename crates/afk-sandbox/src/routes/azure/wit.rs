@@ -154,6 +154,9 @@ pub(crate) fn item_json(
     if relations {
         v["relations"] = json!(w.relations);
     }
+    if w.markdown {
+        v["multilineFieldsFormat"] = json!({"System.Description": "markdown"});
+    }
     v
 }
 
@@ -291,6 +294,7 @@ pub(crate) fn patch_as(
     let mut changes: Vec<(String, Value)> = vec![];
     let mut relations = vec![];
     let mut changed_by = None;
+    let mut markdown = false;
     for op in &ops {
         let o = op["op"].as_str().unwrap_or("");
         let path = op["path"].as_str().unwrap_or("");
@@ -356,6 +360,15 @@ pub(crate) fn patch_as(
             ("add" | "replace", _, Some(k)) => changes.push((k.to_string(), value)),
             ("remove", _, Some(k)) => changes.push((k.to_string(), Value::Null)),
             ("add", "/relations/-", None) => relations.push(value),
+            // a multi-line field made Markdown (never back to HTML)
+            ("add" | "replace", p, None)
+                if p.eq_ignore_ascii_case("/multilineFieldsFormat/System.Description")
+                    && value
+                        .as_str()
+                        .is_some_and(|v| v.eq_ignore_ascii_case("markdown")) =>
+            {
+                markdown = true;
+            }
             _ => {
                 return err(
                     400,
@@ -424,6 +437,9 @@ pub(crate) fn patch_as(
         relations,
     );
     mirror(f, id, &old_tags, &changes, &writer_name);
+    if markdown {
+        f.az.items.get_mut(&id).expect("written").markdown = true;
+    }
     f.az_item_updated(id);
     let w = &f.az.items[&id];
     Reply::json(

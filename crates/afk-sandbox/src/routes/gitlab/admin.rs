@@ -89,3 +89,28 @@ pub(crate) fn award(f: &mut Forge, body: &Value) -> Reply {
     f.comments.get_mut(&note).unwrap().updated_at = at;
     Reply::json(201, &json!({"id": id}))
 }
+
+/// `POST /_admin/milestone {repo, issue, title, user = alice, after = 60}`:
+/// a person sets the issue's milestone `after` seconds past the last stamp.
+/// As on GitLab, the issue's `updated_at` moves and the one record of it is
+/// a `resource_milestone_event` (no note).
+pub(crate) fn milestone(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("").to_string();
+    let n = item(f, body);
+    if f.repos
+        .get(&repo)
+        .is_none_or(|r| !r.issues.contains_key(&n))
+    {
+        return err(404, "no such issue");
+    }
+    let after = body["after"].as_i64().unwrap_or(60);
+    let (id, at, who) = (f.id(), f.stamp_after(after), user(body));
+    let title = body["title"].as_str().unwrap_or("v1").to_string();
+    let issue = f.repos.get_mut(&repo).unwrap().issues.get_mut(&n).unwrap();
+    issue.updated_at = Some(at.clone());
+    f.gl.milestones
+        .entry((repo, n))
+        .or_default()
+        .push((id, who, at, title));
+    Reply::json(201, &json!({"id": id}))
+}

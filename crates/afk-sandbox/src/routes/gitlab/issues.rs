@@ -233,6 +233,28 @@ pub(super) fn state_events(f: &Forge, req: &Request, _full: &str, _n: u64) -> Re
     paged(f, req, vec![])
 }
 
+/// `GET .../issues/:iid/resource_milestone_events`
+/// (`doc/api/resource_milestone_events.md`): oldest first. The weight and
+/// iteration events are GitLab Premium's, not served here (a 404, as on the
+/// Community Edition).
+pub(super) fn milestone_events(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
+    let i = &f.repos[full].issues[&n];
+    let items =
+        f.gl.milestones
+            .get(&(full.to_string(), n))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|(id, who, at, title)| {
+                json!({"id": id, "user": shapes::user(f, who), "created_at": at,
+                   "resource_type": "Issue", "resource_id": i.id, "action": "add",
+                   "milestone": {"id": id, "iid": 1, "title": title, "state": "active"},
+                   "state": "active"})
+            })
+            .collect();
+    paged(f, req, items)
+}
+
 /// `GET .../issues/:iid/links`: the issues it depends on, `is_blocked_by`;
 /// a project without blocking links (a seed's `dependencies: false`, as on
 /// GitLab Free) answers `403`.
