@@ -24,6 +24,9 @@ pub(crate) struct Thread {
     pub(crate) position: Option<(String, u64)>,
 }
 
+/// A milestone set on an issue: (id, who, when, the milestone's title).
+pub(crate) type MilestoneEvent = (i64, String, String, String);
+
 #[derive(Default)]
 pub(crate) struct GitlabSide {
     /// the sandbox speaks GitLab: merge requests numbered apart from issues,
@@ -44,8 +47,8 @@ pub(crate) struct GitlabSide {
     /// a review submitted through the admin API → the threads it started
     /// (their first notes' ids), resolved when it is dismissed
     pub(crate) review_threads: BTreeMap<i64, Vec<i64>>,
-    /// (repo, issue) → its milestone events: (id, who, when, milestone title)
-    pub(crate) milestones: BTreeMap<(String, u64), Vec<(i64, String, String, String)>>,
+    /// (repo, issue) → its milestone events
+    pub(crate) milestones: BTreeMap<(String, u64), Vec<MilestoneEvent>>,
 }
 
 impl super::Forge {
