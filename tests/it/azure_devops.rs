@@ -730,6 +730,14 @@ fn a_rejected_build_validation_gets_a_corrective_turn_naming_the_build() {
             p.contains("_build/results") && p.contains(&format!("buildId={build}")),
             "the failed build's address: {p}"
         );
+        // the turn's head pushed: the rejection was the old head's
+        let r = watch(&afk);
+        assert_eq!(action(&r), wait("ci-pending"), "{r}");
+        assert_ne!(
+            sb.pr(REPO, pr()).sha,
+            before,
+            "the turn's commit was pushed"
+        );
         ado(
             &sb,
             "evaluation",
@@ -737,11 +745,6 @@ fn a_rejected_build_validation_gets_a_corrective_turn_naming_the_build() {
         );
         let r = watch(&afk);
         assert_eq!(action(&r), wait("awaiting-merge"), "{r}");
-        assert_ne!(
-            sb.pr(REPO, pr()).sha,
-            before,
-            "the turn's commit was pushed"
-        );
     });
 }
 

@@ -176,6 +176,31 @@ const OPS: &[Op] = &[
     },
     Op {
         method: "GET",
+        path: "/projects/{id}/issues/{issue_iid}/resource_milestone_events",
+        query: PAGED,
+        body: &[],
+        from: From::Doc("resource_milestone_events.md: absent from the description's source"),
+    },
+    Op {
+        method: "GET",
+        path: "/projects/{id}/issues/{issue_iid}/resource_weight_events",
+        query: PAGED,
+        body: &[],
+        from: From::Doc(
+            "resource_weight_events.md (Premium): absent from the description's source",
+        ),
+    },
+    Op {
+        method: "GET",
+        path: "/projects/{id}/issues/{issue_iid}/resource_iteration_events",
+        query: PAGED,
+        body: &[],
+        from: From::Doc(
+            "resource_iteration_events.md (Premium): absent from the description's source",
+        ),
+    },
+    Op {
+        method: "GET",
         path: "/projects/{id}/issues/{issue_iid}/links",
         query: &[],
         body: &[],

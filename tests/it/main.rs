@@ -27,6 +27,7 @@ mod contract_kubernetes;
 mod contract_reviews;
 mod contrib;
 mod conversation;
+mod corpora;
 mod docs_examples;
 mod doctor;
 mod dry;

@@ -514,7 +514,7 @@ pub const EDIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// `issue_comment` and `pull_request_review_comment` (Gitea also
 /// `pull_request_comment`) with `action` `created` or `edited`, GitLab's
 /// `Note Hook` with `object_attributes.action` `create` or `update`
-/// (GitLab 17.0 on; an older one sends no action and no edits). The forges
+/// (GitLab 16.11 on; an older one sends no action and no edits). The forges
 /// date to the second, so an edit in a comment's own second shows in no
 /// date; the forge's own word that it was edited is the strongest marker
 /// there is (docs/reviews.md#commands). None for anything else.
@@ -752,7 +752,7 @@ mod edit_tests {
                 r#"{"object_attributes":{"id":5,"action":"create"}}"#,
                 Some(Written(Some(5))),
             ),
-            // GitLab before 17.0 sends no action, and only for new notes
+            // GitLab before 16.11 sends no action, and only for new notes
             (
                 Gitlab,
                 "Note Hook",

@@ -16,6 +16,7 @@
 
 mod cli;
 mod git;
+pub mod ledger;
 pub mod paths;
 mod plays;
 pub mod registry;

@@ -250,10 +250,30 @@ impl Sandbox {
 }
 
 impl Drop for Sandbox {
+    /// Stopped and its folder gone; then, a test that passed so far fails
+    /// if the sandbox answered a forge request no fidelity ledger row lists
+    /// (`support::ledger`).
     fn drop(&mut self) {
+        let log = (!std::thread::panicking())
+            .then(|| {
+                self.agent
+                    .get(&format!("{}/_admin/requests", self.url))
+                    .call()
+                    .ok()
+            })
+            .flatten()
+            .and_then(|r| r.into_json::<Vec<Value>>().ok());
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.git);
+        if let Some(log) = log {
+            let unlisted = super::ledger::unlisted(self.dialect, &log);
+            assert!(
+                unlisted.is_empty(),
+                "the sandbox answered requests no row of its fidelity ledger \
+                 (docs/fidelity/) lists: {unlisted:#?}"
+            );
+        }
     }
 }
 
