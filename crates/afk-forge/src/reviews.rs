@@ -84,8 +84,11 @@ pub(crate) struct WireLineComment {
     resolver: Option<User>,
     #[serde(default)]
     created_at: Option<String>,
-    /// the commit it was written on (GitHub's `original_commit_id`; Gitea's
-    /// `commit_id`)
+    /// GitHub: the commit it was written on is `original_commit_id`. Gitea
+    /// sends the commit that last changed its line (`LineBlame`) as
+    /// `commit_id` and `""` as `original_commit_id`: neither is the head it
+    /// was written on, so a Gitea comment names none
+    /// (docs/fidelity/gitea.md)
     #[serde(default)]
     commit_id: Option<String>,
     #[serde(default)]
@@ -131,7 +134,10 @@ impl WireLineComment {
             author: self.user.map(|u| u.login).unwrap_or_default(),
             body_cut: false,
             created_at: self.created_at,
-            commit: self.original_commit_id.or(self.commit_id),
+            commit: match lines {
+                Lines::Github => self.original_commit_id.or(self.commit_id),
+                Lines::Gitea => None,
+            },
             outdated: false,
         }
     }

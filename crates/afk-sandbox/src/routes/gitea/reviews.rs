@@ -108,9 +108,27 @@ fn line_comment(f: &Forge, r: &Review, c: &LineComment) -> Value {
             .is_some_and(|first| first.path == c.path && first.line == c.line)
     });
     let resolver = in_resolved.map_or(Value::Null, |u| shapes::user(u));
+    // Gitea's `commit_id` is the commit that last changed the line
+    // (`LineBlame` in services/pull/review.go), its `original_commit_id` ""
+    let line = format!("{0},{0}", c.line.max(1));
+    let blamed = crate::git::raw(
+        &f.git_dir(&r.repo),
+        &[
+            "blame",
+            "--porcelain",
+            "-L",
+            &line,
+            &r.commit,
+            "--",
+            &c.path,
+        ],
+    )
+    .ok()
+    .and_then(|out| out.split_whitespace().next().map(str::to_string))
+    .unwrap_or_else(|| r.commit.clone());
     json!({
         "id": c.id, "body": c.body, "path": c.path, "position": c.line, "original_position": 0,
-        "commit_id": r.commit, "original_commit_id": r.commit,
+        "commit_id": blamed, "original_commit_id": "",
         "diff_hunk": format!("@@ -{0},1 +{0},1 @@", c.line),
         "created_at": c.at, "updated_at": c.at,
         "html_url": format!("{base}/{}/pulls/{}/files#issuecomment-{}", r.repo, r.pr, c.id),
