@@ -286,7 +286,12 @@ impl ForgeWrites for Gitea {
             Err(e) if e.downcast_ref::<crate::NoSuchLabel>().is_some() => return Ok(()),
             Err(e) => return Err(e),
         };
-        self.rest.remove_label(repo, number, &id.to_string())
+        // a label deleted since the tick read the list is Gitea's 422
+        // "label does not exist": there is nothing left to remove
+        match self.rest.remove_label(repo, number, &id.to_string()) {
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Unprocessable) => Ok(()),
+            other => other,
+        }
     }
 
     /// Afterwards this tick reads the labels again (`label_id`).

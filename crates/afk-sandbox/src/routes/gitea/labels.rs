@@ -85,8 +85,10 @@ fn remove(f: &mut Forge, full: &str, n: u64, id: &str) -> Reply {
         .iter()
         .find(|(l, _)| *l == id)
         .map(|(_, n)| n.clone());
+    // a label id the repository no longer has: Gitea's 422
+    // (`IsErrLabelNotExist` in routers/api/v1/repo/issue_label.go)
     let Some(name) = name else {
-        return err(404, "label does not exist");
+        return err(422, &format!("label does not exist [label_id: {id}]"));
     };
     let me = f.me.clone();
     let _ = f.label(full, n, &name, &me, false);

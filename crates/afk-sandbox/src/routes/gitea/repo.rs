@@ -47,11 +47,19 @@ pub(super) fn permission(f: &Forge, req: &Request, full: &str, who: &str) -> Rep
     }
     // the sandbox's own account administers its repos unless a seed says otherwise
     let own = (who == f.me).then_some("admin");
-    match repo.collaborators.get(who).map(String::as_str).or(own) {
-        Some(p) => Reply::json(
-            200,
-            &json!({"permission": p, "role_name": p, "user": shapes::user(who)}),
-        ),
-        None => err(404, "user is not a collaborator"),
-    }
+    // anyone else: what the repository lets every signed-in user do, read
+    // on a public one, none on a private one (`GetUserRepoPermission`); the
+    // sandbox holds no list of accounts, so no name is a 404 "user does not
+    // exist" here
+    let everyone = if repo.private { "none" } else { "read" };
+    let p = repo
+        .collaborators
+        .get(who)
+        .map(String::as_str)
+        .or(own)
+        .unwrap_or(everyone);
+    Reply::json(
+        200,
+        &json!({"permission": p, "role_name": p, "user": shapes::user(who)}),
+    )
 }
