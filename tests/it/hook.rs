@@ -586,3 +586,26 @@ fn a_form_delivery_is_read_as_each_forge_signs_it() {
         });
     }
 }
+
+/// GitLab delivers an award on a note (a 👍 answering afk's question) as an
+/// `Emoji Hook`: its watch starts at once, never left to cron.
+#[test]
+fn a_gitlab_emoji_delivery_starts_watch_for_its_project() {
+    with_dialect(Dialect::Gitlab, || {
+        let sb = two_repos();
+        let afk = Afk::new(&sb, TWO, HOOK);
+        let body = json!({"object_kind": "emoji", "event_type": "award",
+            "user": {"username": "alice"}, "project": {"path_with_namespace": "acme/api"},
+            "object_attributes": {"id": 5, "name": "thumbsup", "awardable_type": "Note",
+                "awardable_id": 9, "action": "award"}})
+        .to_string();
+        let headers = vec![
+            "X-Gitlab-Event: Emoji Hook".to_string(),
+            format!("X-Gitlab-Token: {SECRET}"),
+            "X-Gitlab-Event-UUID: e-1".to_string(),
+        ];
+        let (code, out, err) = hook(&afk, &body, &headers);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.ends_with("watch tick for acme/api\n"), "{out}{err}");
+    });
+}

@@ -137,6 +137,9 @@ impl Sender {
                 &[
                     "Note Hook",
                     "Confidential Note Hook",
+                    // a 👍 (or any award) on a comment: a trusted person's
+                    // answer to afk's question is read by the next watch
+                    "Emoji Hook",
                     "Merge Request Hook",
                     "Pipeline Hook",
                     "Job Hook",
@@ -943,6 +946,7 @@ mod tests {
             (Sender::Github, "Issue Hook", None),
             (Sender::Gitlab, "Issue Hook", Some(Poll)),
             (Sender::Gitlab, "Note Hook", Some(Watch)),
+            (Sender::Gitlab, "Emoji Hook", Some(Watch)),
             (Sender::Gitlab, "Merge Request Hook", Some(Watch)),
             (Sender::Gitlab, "Pipeline Hook", Some(Watch)),
             (Sender::Gitlab, "Job Hook", Some(Watch)),

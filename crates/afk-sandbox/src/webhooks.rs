@@ -1,4 +1,4 @@
-// One file: the forge's outgoing webhooks (~890 lines: each dialect's events, headers and signatures, one delivery's path) and their tests, kept beside them as everywhere in the sandbox.
+// One file: the forge's outgoing webhooks (~1000 lines: each dialect's events, headers and signatures, one delivery's path) and their tests, kept beside them as everywhere in the sandbox.
 //! The forge's outgoing webhooks (docs/sandbox.md#webhooks): with a URL
 //! set (`afk sandbox --hook-url`, a seed's `hook_url`, `/_admin/webhook`),
 //! what happens on the forge — an issue or PR labelled or unlabelled,
@@ -178,6 +178,19 @@ impl Forge {
                 edited: false,
             });
         }
+        for (note, list) in &self.talk.reactions {
+            let Some(c) = self.comments.get(note) else {
+                continue;
+            };
+            for a in list.iter().filter(|a| new(a.id)) {
+                events.push(Event::Award {
+                    repo: c.repo.clone(),
+                    number: c.issue,
+                    note: *note,
+                    id: a.id,
+                });
+            }
+        }
         for id in std::mem::take(&mut self.outbox.edited) {
             if let Some(c) = self.comments.get(&id).filter(|c| !new(c.id)) {
                 events.push(Event::Comment {
@@ -343,6 +356,7 @@ impl Forge {
             Event::Labeled { repo, .. }
             | Event::State { repo, .. }
             | Event::Comment { repo, .. }
+            | Event::Award { repo, .. }
             | Event::Review { repo, .. }
             | Event::ThreadReply { repo, .. }
             | Event::LineComment { repo, .. }
@@ -370,6 +384,14 @@ impl Forge {
             Event::Comment {
                 number, id, edited, ..
             } => self.comment_payload(dialect, &full, *number, *id, *edited)?,
+            Event::Award {
+                number, note, id, ..
+            } => match dialect {
+                Dialect::Gitlab => self.award_payload(dialect, &full, *number, *note, *id)?,
+                // Gitea and GitHub deliver no reaction; Azure DevOps' likes
+                // are not events
+                Dialect::Gitea | Dialect::Github | Dialect::AzureDevops => return None,
+            },
             Event::Review { number, id, .. } => {
                 self.review_payload(dialect, &full, *number, *id)?
             }
@@ -508,6 +530,36 @@ impl Forge {
                 (if pull { "pull_request" } else { "issues" }, b)
             }
         }
+    }
+
+    /// GitLab's `Emoji Hook` for award `id` on note `note` of item `number`
+    /// (doc/user/project/integrations/webhook_events.md, "Emoji events"):
+    /// `object_kind: emoji`, the award as `object_attributes` (`awardable_type:
+    /// Note`), the note and its issue or merge request; None when the note
+    /// or the award is gone.
+    fn award_payload(
+        &self,
+        dialect: Dialect,
+        full: &str,
+        number: u64,
+        note: i64,
+        id: i64,
+    ) -> Option<(&'static str, Value)> {
+        let (item, pull) = self.item_json(dialect, full, number);
+        let c = self.comments.get(&note)?;
+        let a = self
+            .talk
+            .reactions
+            .get(&note)?
+            .iter()
+            .find(|a| a.id == id)?;
+        let user = json!({"login": a.user, "username": a.user});
+        let mut b = json!({"object_kind": "emoji", "event_type": "award", "user": user,
+            "object_attributes": {"id": id, "name": a.content, "awardable_type": "Note",
+                "awardable_id": note, "created_at": a.at, "updated_at": a.at, "action": "award"},
+            "note": {"id": note, "note": c.body, "noteable_type": if pull { "MergeRequest" } else { "Issue" }}});
+        b[if pull { "merge_request" } else { "issue" }] = item;
+        Some(("Emoji Hook", b))
     }
 
     /// A comment on an issue or PR; None when the comment is gone.
@@ -1184,6 +1236,43 @@ mod delivered {
     /// and Gitea's `issue_comment` with `action: edited`, GitLab's `Note
     /// Hook` with `object_attributes.action: update`; its writing as
     /// `created` / `create`.
+    /// GitLab delivers an award on a note as an `Emoji Hook` (webhook
+    /// events: "Emoji events"): the award, the note and its issue.
+    #[test]
+    fn an_award_on_a_note_is_gitlabs_emoji_hook() {
+        let (url, rx) = receiver();
+        let seed: Seed = serde_json::from_value(json!({
+            "hook_url": url, "hook_secret": "s3cret", "token": "t0k-emoji",
+            "repos": [{"name": "acme/api", "issues": [{"number": 1, "title": "t"}]}]}))
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("afk-sandbox-emoji-{}", std::process::id()));
+        let sb = crate::start_with(
+            Dialect::Gitlab,
+            "127.0.0.1:0",
+            Some(seed),
+            Some(dir.clone()),
+        )
+        .unwrap();
+        let made = json!({"repo": "acme/api", "issue": 1, "body": "may I?", "user": "afk-bot"});
+        assert_eq!(admin(&sb, "/comment", made), 201);
+        let wait = Duration::from_secs(30);
+        let (_, body) = rx.recv_timeout(wait).expect("the note's delivery");
+        let note = serde_json::from_slice::<Value>(&body).unwrap()["object_attributes"]["id"]
+            .as_i64()
+            .unwrap();
+        let award = json!({"note": note, "name": "thumbsup", "user": "alice"});
+        assert_eq!(admin(&sb, "/award", award), 201);
+        let (h, body) = rx.recv_timeout(wait).expect("the award's delivery");
+        let b: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(header(&h, "X-Gitlab-Event"), Some("Emoji Hook"), "{b}");
+        assert_eq!(b["object_kind"], "emoji", "{b}");
+        assert_eq!(b["object_attributes"]["awardable_id"], note, "{b}");
+        assert_eq!(b["object_attributes"]["name"], "thumbsup", "{b}");
+        assert_eq!(b["project"]["path_with_namespace"], "acme/api", "{b}");
+        drop(sb);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn a_comments_edit_is_delivered_as_an_edit() {
         for dialect in super::tests::SIGNED {

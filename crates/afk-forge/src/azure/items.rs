@@ -4,14 +4,14 @@
 //! Patch with a `test` on `/rev`; comments, their likes, the description
 //! and the move to `close_state`.
 
-use super::wire::{self, WorkItem};
+use super::wire::{self, WorkItem, html_escape};
 use super::{AzureDevops, v};
 use crate::http::{Failure, ForgeError, MAX_PAGES, enc};
 use crate::model::*;
 use crate::types::{IssueNumber, RepoName};
 use afk_wire::azure::repo as repo_ids;
 use afk_wire::azure::{API_VERSION, COMMENTS_VERSION, EDIT_FIELDS, PREVIEW_1};
-use afk_wire::azure::{area, html, tags, trust as rules, wiql};
+use afk_wire::azure::{area, tags, trust as rules, wiql};
 use anyhow::{Result, anyhow};
 use serde_json::json;
 use std::collections::HashMap;
@@ -53,21 +53,8 @@ fn closed_category(category: &str) -> bool {
     category.eq_ignore_ascii_case("Completed") || category.eq_ignore_ascii_case("Removed")
 }
 
-/// `s` with `&`, `<`, `>`, `"` and `'` as entities.
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// The patch path saying `System.Description` is Markdown.
+const MD_FORMAT: &str = "/multilineFieldsFormat/System.Description";
 
 impl AzureDevops {
     /// A field the rule needs, or the request's error.
@@ -177,15 +164,8 @@ impl AzureDevops {
             id: item.id as i64,
             number: IssueNumber(item.id),
             title: Self::field(item, "System.Title")?.to_string(),
-            // what a person does not see, the agent does not read; a
-            // Markdown description is the text itself
-            body: item.text("System.Description").map(|t| {
-                if item.is_markdown("System.Description") {
-                    t.to_string()
-                } else {
-                    html::to_text(t)
-                }
-            }),
+            // what a person does not see, the agent does not read
+            body: item.description(),
             state: if closed { State::Closed } else { State::Open },
             labels: tags::parse(item.text("System.Tags"))
                 .into_iter()
@@ -597,18 +577,16 @@ impl AzureDevops {
         for _ in 0..PATCH_TRIES {
             let item = self.read_item(repo, n, false)?;
             self.forget_item(n);
-            let ops = if item.is_markdown("System.Description") {
-                json!([
-                    { "op": "test", "path": "/rev", "value": item.rev },
-                    { "op": "replace", "path": "/fields/System.Description", "value": body },
-                    { "op": "add", "path": "/multilineFieldsFormat/System.Description", "value": "Markdown" },
-                ])
-            } else {
-                json!([
-                    { "op": "test", "path": "/rev", "value": item.rev },
-                    { "op": "replace", "path": "/fields/System.Description", "value": html },
-                ])
-            };
+            let md = item.is_markdown("System.Description");
+            let mut ops = vec![json!({ "op": "test", "path": "/rev", "value": item.rev })];
+            let text = if md { body.to_string() } else { html.clone() };
+            ops.push(
+                json!({ "op": "replace", "path": "/fields/System.Description", "value": text }),
+            );
+            if md {
+                ops.push(json!({ "op": "add", "path": MD_FORMAT, "value": "Markdown" }));
+            }
+            let ops = serde_json::Value::Array(ops);
             match self.http.send_typed("PATCH", &path, &ops, JSON_PATCH) {
                 Ok(_) => return Ok(()),
                 Err(e) if stale(&e) => continue,

@@ -1,4 +1,4 @@
-// One file: the pull requests, their CI, threads and votes (~900 lines) as one adapter, and the table tests of its readings beside them
+// One file: the pull requests, their CI, threads and votes (~1020 lines) as one adapter, and the table tests of its readings beside them
 //! Pull requests: created with the work item linked and never auto-completed,
 //! read and listed (`$top`/`$skip`, 100 a page), abandoned to close; CI from
 //! policy evaluations, PR statuses, else commit statuses; threads and votes

@@ -160,7 +160,33 @@ pub(super) struct WorkItem {
     pub formats: Map<String, Value>,
 }
 
+/// `s` with `&`, `<`, `>`, `"` and `'` as entities.
+pub(super) fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl WorkItem {
+    /// `System.Description` as the text a person reads: a Markdown one as it
+    /// is, an HTML one as its text (`html::to_text`).
+    pub fn description(&self) -> Option<String> {
+        let text = self.text("System.Description")?;
+        Some(match self.is_markdown("System.Description") {
+            true => text.to_string(),
+            false => afk_wire::azure::html::to_text(text),
+        })
+    }
+
     /// Whether multi-line field `name` holds Markdown (the work item's
     /// `multilineFieldsFormat` says so), not HTML.
     pub fn is_markdown(&self, name: &str) -> bool {

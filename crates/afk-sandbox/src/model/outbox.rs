@@ -64,6 +64,14 @@ pub(crate) enum Event {
         /// an edit of it, not its writing
         edited: bool,
     },
+    /// an award (a reaction) on a comment: GitLab's `Emoji Hook`
+    Award {
+        repo: String,
+        number: u64,
+        /// the comment's id
+        note: i64,
+        id: i64,
+    },
     Review {
         repo: String,
         number: u64,
