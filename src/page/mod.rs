@@ -259,6 +259,7 @@ pub(crate) fn paused_standing(
         day_usd: b.day_usd,
         repo_day_usd: b.repo_day_usd,
         pause_for: b.pause_for,
+        day_continues: p.day_continuations < b.day_continuations,
     };
     Some(crate::core::pause::standing(
         limit,

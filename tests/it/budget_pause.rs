@@ -835,6 +835,12 @@ fn a_days_cap_continues_by_itself_once_then_waits_for_a_person() {
             "{}",
             said[1]
         );
+        // status, runs and runs show name no midnight it would end at
+        let (_, st, _) = afk.json(&["status"]);
+        assert_eq!(st["runs"][0]["paused"]["limit"], "day_usd", "{st}");
+        assert!(st["runs"][0]["paused"]["until"].is_null(), "{st}");
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        assert!(shown["run"]["paused"]["until"].is_null(), "{shown}");
         // the next midnight: it waits, nobody continued it
         pin(&afk, tomorrow(0, 1) + time::Duration::days(2));
         takes_cleanly(&afk, "wait", Some("paused"));

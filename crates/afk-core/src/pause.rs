@@ -444,6 +444,9 @@ pub struct Configured {
     pub repo_day_usd: f64,
     /// `budget.pause_for` (None: `"0s"`)
     pub pause_for: Option<Duration>,
+    /// whether a new day still continues the run by itself: its
+    /// continuations by a new day (`budget.day_continuations`) not spent
+    pub day_continues: bool,
 }
 
 /// A run's pause as every view shows it: `afk status`, `afk runs` and
@@ -488,8 +491,12 @@ pub fn standing(
             .unwrap_or_default()
     });
     let at = crate::types::stamp::parse(since);
+    // a day's cap ends at midnight only while a new day still continues
+    // the run; after that it waits for a person (no until)
     let until = match limit.is_day() {
-        true => at.map(crate::turn_day::next_midnight),
+        true => at
+            .filter(|_| c.day_continues)
+            .map(crate::turn_day::next_midnight),
         false => at.zip(c.pause_for).map(|(at, d)| at + d),
     };
     Standing {
@@ -626,11 +633,12 @@ mod tests {
             day_usd: 20.0,
             repo_day_usd: 5.0,
             pause_for: Some(Duration::from_secs(7 * 86400)),
+            day_continues: true,
         };
         let since = "2026-11-27T14:03:00Z";
         // (limit, own limits, config, the cell)
         type Case = (Limit, (Option<u64>, Option<u64>), Configured, &'static str);
-        let table: [Case; 7] = [
+        let table: [Case; 8] = [
             (
                 Limit::RunUsd,
                 (None, None),
@@ -662,6 +670,17 @@ mod tests {
                 (Some(900), None),
                 c,
                 "paused at $2.20 of $5.00 (repo_day_usd) since 2026-11-27T14:03:00Z, until 2026-11-28T00:00:00Z",
+            ),
+            // a day's cap whose continuations by a new day are spent: a
+            // person continues it, no midnight does
+            (
+                Limit::DayUsd,
+                (None, None),
+                Configured {
+                    day_continues: false,
+                    ..c
+                },
+                "paused at $2.20 of $20.00 (day_usd) since 2026-11-27T14:03:00Z",
             ),
             // pausing switched off since: no deadline to show (it ends at the next tick)
             (

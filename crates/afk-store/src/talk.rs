@@ -117,6 +117,9 @@ pub struct Pause {
     pub limits_set_by: Option<String>,
     /// continuation turns started: counted against no corrective budget
     pub continuations: u32,
+    /// of those, the ones a new day started by itself (read from the turns,
+    /// never written: `Store::day_continuations`)
+    pub day_continuations: u32,
     /// the current pause's label and comment are on the forge (a tick that
     /// failed to say it says it again on the next)
     pub said: bool,
@@ -219,7 +222,9 @@ impl Store {
                         update_base, retest_sha, retest_at, paused_limit, paused_since,
                         paused_secs, pauses, continued, continued_by, limit_cents,
                         limit_time_secs, limits_set_by, continuations, paused_said,
-                        update_op, update_asks
+                        update_op, update_asks,
+                        (SELECT COUNT(*) FROM turns WHERE turns.run_id = talk.run_id
+                         AND reason = 'continue' AND why LIKE '%(day)')
                  FROM talk WHERE run_id = ?1",
                 [run],
                 |r| {
@@ -246,6 +251,7 @@ impl Store {
                             limit_time_secs: r.get::<_, Option<i64>>(16)?.map(|t| t.max(0) as u64),
                             limits_set_by: r.get(17)?,
                             continuations: r.get::<_, i64>(18)?.max(0) as u32,
+                            day_continuations: r.get::<_, i64>(22)?.max(0) as u32,
                             said: r.get::<_, i64>(19)? != 0,
                         },
                     })
