@@ -2757,3 +2757,63 @@ fn go_work_uv_sources_and_cargo_config_move_no_dependency_past_the_gate() {
     }
     assert!(!prompt.contains("evil.example"), "no file text: {prompt}");
 }
+
+/// A person's commits on afk's branch before afk's first push, and a pull
+/// request of theirs from it, are kept on every forge: afk's turn lands on
+/// top of their head (never over it), and afk's own PR creation, which the
+/// forge refuses or finds taken, fails no tick.
+#[test]
+fn a_persons_commit_and_pr_on_afks_branch_before_its_first_push_are_kept_on_every_forge() {
+    for d in Dialect::ALL {
+        with_dialect(d, || {
+            let script = "set -eu\necho \"agent's line\" > agent.txt\ngit add -A\n\
+                          git commit -qm \"agent: its file\"\n\
+                          until [ -f \"$AFK_RUN_DIR/go\" ]; do sleep 0.05; done\n";
+            let (sb, afk) = setup(script, "");
+            let (code, r, err) = afk.poll();
+            assert_eq!(code, 0, "{d:?}: {err} {r}");
+            // the branch is new on the forge: dave makes it and opens his PR
+            let alices = sb.commit_as(
+                "acme/api",
+                "afk/issue-1",
+                "dave",
+                &[("dave.txt", "hi")],
+                "dave",
+            );
+            assert_eq!(
+                forge_head(&sb, "afk/issue-1").as_deref(),
+                Some(alices.as_str())
+            );
+            sb.open_pr("acme/api", "afk/issue-1", "dave's own work");
+            std::fs::write(afk.scratch.path("state/runs/1/go"), "").unwrap();
+            afk.wait_agent(1);
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{d:?}: {err} {r}");
+            let repo = sb.git.join("acme/api.git");
+            let head = forge_head(&sb, "afk/issue-1").unwrap();
+            let kept = std::process::Command::new("git")
+                .args([
+                    "--git-dir",
+                    &repo.display().to_string(),
+                    "merge-base",
+                    "--is-ancestor",
+                    &alices,
+                    &head,
+                ])
+                .status()
+                .unwrap();
+            assert!(
+                kept.success(),
+                "{d:?}: alice's {alices} is not under {head}"
+            );
+            let files = git(&repo, &["ls-tree", "-r", "--name-only", &head]);
+            assert!(
+                files.contains("agent.txt"),
+                "{d:?}: the turn's work landed: {files}"
+            );
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{d:?}: the next tick too: {err} {r}");
+            assert_eq!(forge_head(&sb, "afk/issue-1").unwrap(), head, "{d:?}");
+        });
+    }
+}
