@@ -4,7 +4,7 @@
 //! configuration error naming it, never a silent pass.
 
 use crate::config::Config;
-use crate::core::gate::osv::{Entries, Index, Shared};
+use crate::core::gate::osv::{AdvisoryError, Entries, Index, Shared};
 use anyhow::Result;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -37,7 +37,7 @@ pub fn at(dir: PathBuf, state_dir: &Path) -> Shared {
             match ix.entries(&format!("{eco:?}"), name) {
                 Ok(Some(text)) => Entries::from_text(&text),
                 Ok(None) => Ok(Entries::default()),
-                Err(e) => Err(format!("{}: cannot be read ({e:#})", kept.display())),
+                Err(e) => Err(format!("{}: cannot be read ({e:#})", kept.display()).into()),
             }
         }
         Backend::Whole(ix) => Ok(ix.package(eco, name)),
@@ -55,8 +55,8 @@ enum Backend {
 
 /// The index when it was made for the folder as it is now, else the folder
 /// read whole (once per process) and the index made again from it.
-fn backend(dir: &Path, kept: &Path) -> Result<&'static Backend, String> {
-    static BACKEND: OnceLock<Result<Backend, String>> = OnceLock::new();
+fn backend(dir: &Path, kept: &Path) -> Result<&'static Backend, AdvisoryError> {
+    static BACKEND: OnceLock<Result<Backend, AdvisoryError>> = OnceLock::new();
     let made = BACKEND.get_or_init(|| {
         let print = fingerprint(dir)?;
         if let Some(ix) = afk_store::advisories_index::KeptIndex::open_if(kept, &print) {
@@ -66,7 +66,7 @@ fn backend(dir: &Path, kept: &Path) -> Result<&'static Backend, String> {
         keep(kept, &print, &ix);
         Ok(Backend::Whole(ix))
     });
-    made.as_ref().map_err(String::clone)
+    made.as_ref().map_err(AdvisoryError::clone)
 }
 
 /// Make the index of `ix` at `kept` (beside the state file: [`INDEX`]) for
@@ -82,8 +82,8 @@ pub fn keep(kept: &Path, print: &str, ix: &Index) {
 }
 
 /// The folder read in full, once per process.
-fn once(dir: &Path) -> Result<Arc<Index>, String> {
-    static READ: OnceLock<Result<Arc<Index>, String>> = OnceLock::new();
+fn once(dir: &Path) -> Result<Arc<Index>, AdvisoryError> {
+    static READ: OnceLock<Result<Arc<Index>, AdvisoryError>> = OnceLock::new();
     READ.get_or_init(|| read(dir).map(Arc::new)).clone()
 }
 
@@ -100,7 +100,7 @@ pub fn check(cfg: &Config, state_dir: &Path) -> Result<()> {
     let Some(dir) = cfg.advisories_dir() else {
         return Ok(());
     };
-    let err = |why: String| {
+    let err = |why: AdvisoryError| {
         crate::config::cfg_err(format!("config: gate.advisories: {}: {why}", dir.display()))
     };
     let print = fingerprint(&dir).map_err(err)?;
@@ -114,7 +114,7 @@ pub fn check(cfg: &Config, state_dir: &Path) -> Result<()> {
     {
         return match why.trim() {
             "" => Ok(()),
-            why => Err(err(why.to_string())),
+            why => Err(err(why.into())),
         };
     }
     let read = once(&dir);
@@ -124,7 +124,7 @@ pub fn check(cfg: &Config, state_dir: &Path) -> Result<()> {
     let why = read.err();
     let text = format!(
         "{print}\n--\n{}{VERDICT_END}",
-        why.clone().unwrap_or_default()
+        why.clone().map(|w| w.0).unwrap_or_default()
     );
     if text.len() as u64 <= VERDICT_MAX {
         // a verdict that cannot be kept is read again next tick
@@ -145,7 +145,7 @@ const VERDICT_MAX: u64 = 4 << 20;
 /// record, folded into one SHA-256 so that a folder of 250,000 records keeps
 /// a fingerprint of 64 characters. A record repaired or changed in place
 /// moves its size or its time, so the next tick reads the folder again.
-pub fn fingerprint(dir: &Path) -> Result<String, String> {
+pub fn fingerprint(dir: &Path) -> Result<String, AdvisoryError> {
     use sha2::Digest;
     // the folders are walked by a few threads at once (a stat per record
     // is most of a tick's cost at osv.dev's scale); each folder's digest is
@@ -166,7 +166,7 @@ pub fn fingerprint(dir: &Path) -> Result<String, String> {
     });
     let walk = queue.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(why) = walk.failed {
-        return Err(why);
+        return Err(why.into());
     }
     let mut done = walk.done;
     done.sort();
@@ -238,7 +238,7 @@ fn folder_digest(dir: &Path, d: &Path) -> Result<([u8; 32], Vec<PathBuf>), Strin
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(d).map_err(|e| unreadable(dir, d, &e))?;
     if !m.is_dir() {
-        return Err(format!("{}: not a folder", shown(dir, d)));
+        return Err(format!("{}: not a folder", shown(dir, d)).into());
     }
     let entries = std::fs::read_dir(d).map_err(|e| unreadable(dir, d, &e))?;
     let mut names: Vec<(std::ffi::OsString, String)> = vec![];
@@ -287,7 +287,7 @@ pub fn unread(cfg: &Config, e: anyhow::Error) -> anyhow::Error {
 }
 
 /// Read every `*.json` file under `dir` into one index.
-pub fn read(dir: &Path) -> Result<Index, String> {
+pub fn read(dir: &Path) -> Result<Index, AdvisoryError> {
     let meta = std::fs::metadata(dir)
         .map_err(|e| format!("not a readable folder ({})", afk_host::os_words(&e)))?;
     if !meta.is_dir() {
@@ -315,7 +315,7 @@ pub fn read(dir: &Path) -> Result<Index, String> {
             }
             files += 1;
             if files > FILES_MAX {
-                return Err(format!("more than {FILES_MAX} records"));
+                return Err(format!("more than {FILES_MAX} records").into());
             }
             let text = read_file(&p).map_err(|why| format!("{}: {why}", shown(dir, &p)))?;
             index
@@ -326,7 +326,7 @@ pub fn read(dir: &Path) -> Result<Index, String> {
     Ok(index)
 }
 
-fn read_file(p: &Path) -> Result<String, String> {
+fn read_file(p: &Path) -> Result<String, AdvisoryError> {
     let f = std::fs::File::open(p)
         .map_err(|e| format!("cannot be read ({})", afk_host::os_words(&e)))?;
     if !f.metadata().is_ok_and(|m| m.is_file()) {
@@ -337,10 +337,7 @@ fn read_file(p: &Path) -> Result<String, String> {
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot be read ({})", afk_host::os_words(&e)))?;
     if bytes.len() as u64 > FILE_MAX {
-        return Err(format!(
-            "over {} MiB, too large for a record",
-            FILE_MAX >> 20
-        ));
+        return Err(format!("over {} MiB, too large for a record", FILE_MAX >> 20).into());
     }
     String::from_utf8(bytes).map_err(|_| "not UTF-8 text".into())
 }

@@ -115,6 +115,7 @@ impl Telemetry {
 
 /// The headers file's text and mode bits, or why it cannot be read (in the
 /// OS's words; the core says which key named it).
+// Err is a string: the core's `ReadFile` takes the OS's words
 fn read_headers_file(path: &str) -> std::result::Result<(String, u32), String> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|e| afk_host::os_words(&e))?;

@@ -56,6 +56,7 @@ pub fn keeper(path: &Path, dry_run: bool) -> Box<dyn TokenKeeper> {
 /// repositories' ids (a wrapper, as [`Tokens`]).
 /// The table is read whole at the first lookup of a tick, once.
 #[derive(Debug)]
+// the Err is a string: a first read's failure, said again by every lookup
 pub struct Ids(pub IdFile, std::sync::OnceLock<Result<IdTable, String>>);
 
 /// The recorded ids by name: `name → (project id, repository id)`.

@@ -181,6 +181,7 @@ pub(crate) struct Sender {
     pub(crate) headers: Vec<(String, afk_host::redact::Secret)>,
     /// more roots for an https collector; Err: the certificate file could
     /// not be used (nothing is sent)
+    // the Err is a string: said once in the log, and nothing is sent
     pub(crate) tls: Result<Option<afk_http::client::Tls>, String>,
     /// the bound, for what a time-out says
     pub(crate) bound_ms: u64,

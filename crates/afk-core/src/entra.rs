@@ -10,6 +10,7 @@ const MAX_TOKEN: usize = 16 * 1024;
 
 /// The `exp` claim (Unix seconds) of JWT `token`: its middle segment,
 /// base64url without padding, a JSON object with a numeric `exp`.
+// Err is a string: doctor's line shows it as it is, nothing decides on it
 pub fn expiry(token: &str) -> Result<i64, String> {
     if token.len() > MAX_TOKEN {
         return Err(format!("it is longer than {MAX_TOKEN} bytes"));

@@ -13,6 +13,7 @@ const FORBIDDEN: &[char] = &[
 ];
 
 /// `s` as `project/repository`, or what is wrong with it.
+// Err is a string: the words the config or the name's parse error quotes
 pub(crate) fn check(s: &str) -> Result<(), String> {
     let mut parts = s.split('/');
     let (Some(project), Some(repo), None) = (parts.next(), parts.next(), parts.next()) else {

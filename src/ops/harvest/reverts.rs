@@ -257,6 +257,7 @@ impl Proofs<'_> {
 struct Cache {
     ws: crate::workspace::Real,
     /// by (repo, branch): fetched, or the fetch's error
+    // the Err is a string: a fetch's error, said again for each run it concerns
     fetched: HashMap<(String, String), Result<(), String>>,
 }
 

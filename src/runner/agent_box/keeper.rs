@@ -567,6 +567,7 @@ fn forward_one(
 
 /// A connection to an allowed host's first address that answers within 10 s;
 /// the line the box's log gets when none does.
+// Err is a string: the line the box's log gets, nothing decides on it
 fn connect(target: &HostPort) -> Result<std::net::TcpStream, String> {
     let addrs: Vec<std::net::SocketAddr> =
         std::net::ToSocketAddrs::to_socket_addrs(&(target.host.as_str(), target.port))

@@ -5,6 +5,7 @@
 //! A lockfile afk cannot parse is named as not read (and the gate refuses
 //! a turn that touches one).
 
+use super::Unreadable;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a dependency comes from, as OSV names ecosystems.
@@ -88,7 +89,7 @@ pub(crate) use crate::gate::manifests::pypi_name;
 
 /// The `[[package]]` tables of a TOML lockfile, read by line (the formats
 /// cargo, poetry and uv write): each one's `name`, `version`, `source`.
-fn toml_packages(text: &str) -> Result<Vec<(String, String, String)>, String> {
+fn toml_packages(text: &str) -> Result<Vec<(String, String, String)>, Unreadable> {
     let mut out = vec![];
     let mut cur: Option<(String, String, String)> = None;
     let value = |l: &str| -> Option<String> {
@@ -129,7 +130,7 @@ fn toml_packages(text: &str) -> Result<Vec<(String, String, String)>, String> {
 }
 
 /// The dependencies a lockfile of `kind` locks; Err: why it does not read.
-pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, String> {
+pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, Unreadable> {
     let mut out = Locked::new();
     let mut add = |name: &str, version: &str| {
         if !name.is_empty() && !version.is_empty() {
@@ -227,7 +228,8 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, String> {
                     return Err(format!(
                         "an unknown lockfileVersion ({})",
                         other.map_or("none".into(), |n| n.to_string())
-                    ));
+                    )
+                    .into());
                 }
             }
         }
@@ -331,7 +333,7 @@ const PIP_SOURCE_OPTIONS: &[&str] = &[
 /// dependencies; a source option (`--extra-index-url`, `-r`, `-e`, ...) and
 /// a direct reference (`name @ URL`) are sources other than the registry
 /// (`<option> from <value>`); an option afk does not know refuses the file.
-fn requirements(text: &str) -> Result<Vec<(String, String)>, String> {
+fn requirements(text: &str) -> Result<Vec<(String, String)>, Unreadable> {
     let mut lines: Vec<String> = vec![];
     let mut cur = String::new();
     for raw in text.lines() {
@@ -372,7 +374,7 @@ fn requirements(text: &str) -> Result<Vec<(String, String)>, String> {
             if PIP_PLAIN_OPTIONS.contains(&opt) {
                 continue;
             }
-            return Err(format!("an option pip reads that afk does not: {opt}"));
+            return Err(format!("an option pip reads that afk does not: {opt}").into());
         }
         let l = l.split(';').next().unwrap_or("").trim();
         let l = l.split(" --").next().unwrap_or("").trim();
@@ -451,7 +453,7 @@ pub struct Read<'a> {
     pub path: &'a str,
     pub kind: Lockfile,
     /// what moved, or why it did not read
-    pub moved: Result<Vec<(String, Moved)>, String>,
+    pub moved: Result<Vec<(String, Moved)>, Unreadable>,
 }
 
 /// The PR body's dependency list: one line per dependency, removed ones
@@ -482,7 +484,7 @@ pub fn body_lines(reads: &[Read], advisories: &Listed) -> Vec<String> {
             Err(why) => unread.push(format!(
                 "- {}: not read ({}), its dependencies were not checked",
                 code(r.path),
-                crate::sanitize::one_line(why, 200)
+                crate::sanitize::one_line(&why.0, 200)
             )),
             Ok(moved) => {
                 for (name, m) in moved {

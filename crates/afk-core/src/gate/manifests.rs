@@ -9,6 +9,7 @@
 //! refuses the turn unless `dependency_sources = "any"`. Pure: the file's
 //! text comes in, what it declares goes out.
 
+use super::Unreadable;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Each dependency's specifiers, by name (`deps::Locked`'s shape).
@@ -67,7 +68,7 @@ const NESTING_MAX: usize = 32;
 
 /// The dependencies a manifest of `kind` declares, name → specifiers as
 /// written; Err: why it does not read.
-pub fn parse(kind: Manifest, text: &str) -> Result<Locked, String> {
+pub fn parse(kind: Manifest, text: &str) -> Result<Locked, Unreadable> {
     let mut out = Locked::new();
     let mut add = |name: &str, spec: &str| {
         let name = name.trim();
@@ -91,7 +92,7 @@ pub fn parse(kind: Manifest, text: &str) -> Result<Locked, String> {
     Ok(out)
 }
 
-fn package_json(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> {
+fn package_json(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), Unreadable> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
     let Some(top) = v.as_object() else {
         return Err("not a JSON object".into());
@@ -112,7 +113,7 @@ fn package_json(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), Strin
                     add(name, spec);
                 }
             }
-            Some(_) => return Err(format!("{section} is not an object")),
+            Some(_) => return Err(format!("{section} is not an object").into()),
         }
     }
     // overrides nest: `{"a": {"b": "1.0.0", ".": "2.0.0"}}`, and a key may
@@ -122,9 +123,9 @@ fn package_json(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), Strin
         parent: Option<&str>,
         depth: usize,
         add: &mut dyn FnMut(&str, &str),
-    ) -> Result<(), String> {
+    ) -> Result<(), Unreadable> {
         if depth > NESTING_MAX {
-            return Err(format!("overrides nested deeper than {NESTING_MAX}"));
+            return Err(format!("overrides nested deeper than {NESTING_MAX}").into());
         }
         for (key, v) in m {
             let name = match key.as_str() {
@@ -134,7 +135,9 @@ fn package_json(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), Strin
             match v {
                 serde_json::Value::String(spec) => add(&name, spec),
                 serde_json::Value::Object(inner) => overrides(inner, Some(&name), depth + 1, add)?,
-                _ => return Err(format!("overrides.{key} is neither a string nor an object")),
+                _ => {
+                    return Err(format!("overrides.{key} is neither a string nor an object").into());
+                }
             }
         }
         Ok(())
@@ -186,20 +189,20 @@ fn resolution_name(key: &str) -> String {
     }
 }
 
-fn toml_table(text: &str) -> Result<toml::Table, String> {
+fn toml_table(text: &str) -> Result<toml::Table, Unreadable> {
     text.parse::<toml::Table>().map_err(|e| {
-        format!(
+        Unreadable(format!(
             "not TOML ({})",
             crate::sanitize::one_line(&e.to_string(), 120)
-        )
+        ))
     })
 }
 
-fn pyproject(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> {
+fn pyproject(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), Unreadable> {
     let t = toml_table(text)?;
     let pep508 = |list: &toml::Value, at: &str, add: &mut dyn FnMut(&str, &str)| {
         let Some(items) = list.as_array() else {
-            return Err(format!("{at} is not a list"));
+            return Err(format!("{at} is not a list").into());
         };
         for item in items {
             match item {
@@ -209,10 +212,10 @@ fn pyproject(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> 
                 }
                 // `{include-group = "..."}` in a dependency group
                 toml::Value::Table(_) => {}
-                _ => return Err(format!("{at} holds a value that is not a string")),
+                _ => return Err(format!("{at} holds a value that is not a string").into()),
             }
         }
-        Ok(())
+        Ok::<(), Unreadable>(())
     };
     if let Some(project) = t.get("project") {
         if let Some(deps) = project.get("dependencies") {
@@ -252,9 +255,9 @@ fn pyproject(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> 
                     items.iter().filter_map(toml::Value::as_table).collect()
                 }
                 _ => {
-                    return Err(format!(
-                        "tool.uv.sources.{name} is neither a table nor a list"
-                    ));
+                    return Err(
+                        format!("tool.uv.sources.{name} is neither a table nor a list").into(),
+                    );
                 }
             };
             for t in tables {
@@ -279,7 +282,7 @@ fn pyproject(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> 
         }
         for (at, d) in tables {
             let Some(d) = d.as_table() else {
-                return Err(format!("{at} is not a table"));
+                return Err(format!("{at} is not a table").into());
             };
             for (name, spec) in d {
                 if name == "python" {
@@ -343,7 +346,7 @@ fn table_spec(t: &toml::Table) -> String {
         .join(", ")
 }
 
-fn cargo_toml(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> {
+fn cargo_toml(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), Unreadable> {
     let t = toml_table(text)?;
     let sections = ["dependencies", "dev-dependencies", "build-dependencies"];
     let mut tables: Vec<&toml::Value> = vec![];
@@ -383,7 +386,7 @@ fn cargo_toml(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String>
                         _ => table_spec(&t),
                     }
                 }
-                _ => return Err(format!("dependency {key} is neither a string nor a table")),
+                _ => return Err(format!("dependency {key} is neither a string nor a table").into()),
             };
             add(name, &spec);
         }
@@ -392,7 +395,7 @@ fn cargo_toml(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String>
     if let Some(patches) = t.get("patch").and_then(toml::Value::as_table) {
         for (registry, entries) in patches {
             let Some(entries) = entries.as_table() else {
-                return Err(format!("patch.{registry} is not a table"));
+                return Err(format!("patch.{registry} is not a table").into());
             };
             for (key, spec) in entries {
                 let name = spec
@@ -423,7 +426,7 @@ fn value_spec(v: &toml::Value) -> String {
     }
 }
 
-fn go_mod(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> {
+fn go_mod(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), Unreadable> {
     let mut block: Option<&str> = None;
     for line in text.lines() {
         let l = line.split("//").next().unwrap_or("").trim();
@@ -466,7 +469,7 @@ fn go_mod(text: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> {
     Ok(())
 }
 
-fn go_line(verb: &str, l: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), String> {
+fn go_line(verb: &str, l: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), Unreadable> {
     let l = l.trim();
     match verb {
         "require" => {
@@ -475,7 +478,8 @@ fn go_line(verb: &str, l: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), S
                 return Err(format!(
                     "a require line without a version: {}",
                     crate::sanitize::one_line(l, 80)
-                ));
+                )
+                .into());
             };
             add(unquote(module), unquote(version));
         }
@@ -484,7 +488,8 @@ fn go_line(verb: &str, l: &str, add: &mut dyn FnMut(&str, &str)) -> Result<(), S
                 return Err(format!(
                     "a replace line without =>: {}",
                     crate::sanitize::one_line(l, 80)
-                ));
+                )
+                .into());
             };
             let module = from.split_whitespace().next().unwrap_or("");
             let to: Vec<&str> = to.split_whitespace().map(unquote).collect();

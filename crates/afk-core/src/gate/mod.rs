@@ -23,6 +23,33 @@
 //! commit message.
 
 pub mod deps;
+
+/// A file the gate must read (a lockfile or manifest the agent changed)
+/// that afk cannot read as its package manager reads it: refused, never
+/// passed; its words say why. A type of its own, not a bare string, so a
+/// caller tells a refused file from any other failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable(pub String);
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreadable {}
+
+impl From<String> for Unreadable {
+    fn from(s: String) -> Unreadable {
+        Unreadable(s)
+    }
+}
+
+impl From<&str> for Unreadable {
+    fn from(s: &str) -> Unreadable {
+        Unreadable(s.to_string())
+    }
+}
 pub mod manifests;
 pub mod osv;
 pub mod secret_scan;

@@ -10,6 +10,32 @@
 
 use crate::gate::deps::{Ecosystem, pypi_name};
 use std::cmp::Ordering;
+
+/// Why afk could not read the advisory database, or an entry of it: the
+/// check it stands for has passed nothing. A type of its own, not a bare
+/// string, so a caller tells it from any other failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvisoryError(pub String);
+
+impl std::fmt::Display for AdvisoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AdvisoryError {}
+
+impl From<String> for AdvisoryError {
+    fn from(s: String) -> AdvisoryError {
+        AdvisoryError(s)
+    }
+}
+
+impl From<&str> for AdvisoryError {
+    fn from(s: &str) -> AdvisoryError {
+        AdvisoryError(s.to_string())
+    }
+}
 use std::collections::HashMap;
 
 /// A severity, as the gate reads it.
@@ -121,10 +147,10 @@ impl Entries {
     }
 
     /// Read back from [`Entries::to_text`]; Err: it is not one.
-    pub fn from_text(text: &str) -> Result<Entries, String> {
+    pub fn from_text(text: &str) -> Result<Entries, AdvisoryError> {
         serde_json::from_str(text)
             .map(Entries)
-            .map_err(|e| format!("not an advisories index entry ({e})"))
+            .map_err(|e| AdvisoryError(format!("not an advisories index entry ({e})")))
     }
 
     /// The records among these that apply to `version` of `eco`, the worst first.
@@ -157,7 +183,7 @@ impl Entries {
 /// How one package's records are looked up (the binary's: an index beside
 /// the state file, else the folder read whole; Err: why the folder is not
 /// one, a configuration error). The name comes as the index keys it.
-type Lookup = dyn Fn(Ecosystem, &str) -> Result<Entries, String> + Send + Sync;
+type Lookup = dyn Fn(Ecosystem, &str) -> Result<Entries, AdvisoryError> + Send + Sync;
 
 /// The advisories shared by the ticks' workers, looked up package by
 /// package the first time each is asked for (a tick that forwards no
@@ -168,13 +194,13 @@ pub struct Shared(std::sync::Arc<Lazy>);
 
 struct Lazy {
     lookup: Box<Lookup>,
-    seen: std::sync::Mutex<HashMap<(Ecosystem, String), Result<Entries, String>>>,
+    seen: std::sync::Mutex<HashMap<(Ecosystem, String), Result<Entries, AdvisoryError>>>,
 }
 
 impl Shared {
     /// Advisories `lookup` reads one package at a time.
     pub fn by_package(
-        lookup: impl Fn(Ecosystem, &str) -> Result<Entries, String> + Send + Sync + 'static,
+        lookup: impl Fn(Ecosystem, &str) -> Result<Entries, AdvisoryError> + Send + Sync + 'static,
     ) -> Shared {
         Shared(std::sync::Arc::new(Lazy {
             lookup: Box::new(lookup),
@@ -184,14 +210,14 @@ impl Shared {
 
     /// An index `load` reads whole when a package is first asked for.
     pub fn new(
-        load: impl Fn() -> Result<std::sync::Arc<Index>, String> + Send + Sync + 'static,
+        load: impl Fn() -> Result<std::sync::Arc<Index>, AdvisoryError> + Send + Sync + 'static,
     ) -> Shared {
         let read = std::sync::OnceLock::new();
         Shared::by_package(move |eco, name| {
             read.get_or_init(&load)
                 .as_ref()
                 .map(|ix| ix.package(eco, name))
-                .map_err(String::clone)
+                .map_err(AdvisoryError::clone)
         })
     }
 
@@ -203,7 +229,12 @@ impl Shared {
 
     /// The records that apply to `name` at `version` in `eco`; Err: why
     /// the advisories cannot be read (the same answer every time).
-    pub fn hits(&self, eco: Ecosystem, name: &str, version: &str) -> Result<Vec<Hit>, String> {
+    pub fn hits(
+        &self,
+        eco: Ecosystem,
+        name: &str,
+        version: &str,
+    ) -> Result<Vec<Hit>, AdvisoryError> {
         let key = (eco, key_name(eco, name));
         let mut seen = self.0.seen.lock().unwrap_or_else(|e| e.into_inner());
         let entries = seen
@@ -212,7 +243,7 @@ impl Shared {
         entries
             .as_ref()
             .map(|e| e.hits(eco, version))
-            .map_err(String::clone)
+            .map_err(AdvisoryError::clone)
     }
 }
 
@@ -267,7 +298,7 @@ fn key_name(eco: Ecosystem, name: &str) -> String {
 impl Index {
     /// Add one record's text; Err: why it is not a record (the caller
     /// names the file: a configuration error, never a silent pass).
-    pub fn add(&mut self, text: &str) -> Result<(), String> {
+    pub fn add(&mut self, text: &str) -> Result<(), AdvisoryError> {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
         let id = v

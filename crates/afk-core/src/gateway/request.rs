@@ -141,8 +141,32 @@ pub struct Refused {
     pub reason: String,
 }
 
+/// Why a request's body or its tools do not read unambiguously: the words
+/// a [`Refused`] carries (a type of its own, so no other failure is taken
+/// for one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unclear(pub(crate) String);
+
+impl std::fmt::Display for Unclear {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Unclear {
+    fn from(s: String) -> Unclear {
+        Unclear(s)
+    }
+}
+
+impl From<&str> for Unclear {
+    fn from(s: &str) -> Unclear {
+        Unclear(s.to_string())
+    }
+}
+
 /// The body's JSON, every key once at every depth (else: which key).
-pub(crate) fn strict_json(body: &[u8]) -> Result<Value, String> {
+pub(crate) fn strict_json(body: &[u8]) -> Result<Value, Unclear> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let v = <Strict as serde::Deserialize>::deserialize(&mut de).map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
@@ -270,7 +294,7 @@ fn tool_feature(kind: &str) -> Option<String> {
 /// [`MAX_NAMESPACE_TOOLS`], a namespace in a namespace, an entry with no
 /// type. Elsewhere (Chat Completions, Anthropic's Messages: neither groups
 /// tools) `namespace` is a type like any other afk does not know.
-fn tool_features(endpoint: Endpoint, tools: &[Value], out: &mut Vec<Asked>) -> Result<(), String> {
+fn tool_features(endpoint: Endpoint, tools: &[Value], out: &mut Vec<Asked>) -> Result<(), Unclear> {
     for t in tools {
         let kind = t.get("type").and_then(Value::as_str).unwrap_or("");
         if endpoint != Endpoint::Responses || kind != "namespace" {
@@ -286,26 +310,27 @@ fn tool_features(endpoint: Endpoint, tools: &[Value], out: &mut Vec<Asked>) -> R
         };
         let name = crate::sanitize::one_line(name, 60);
         let Some(Value::Array(inner)) = t.get("tools") else {
-            return Err(format!("the tool namespace \"{name}\" has no tools list"));
+            return Err(format!("the tool namespace \"{name}\" has no tools list").into());
         };
         if inner.len() > MAX_NAMESPACE_TOOLS {
             return Err(format!(
                 "the tool namespace \"{name}\" holds {} tools, more than the {MAX_NAMESPACE_TOOLS} afk reads in one",
                 inner.len()
-            ));
+            ).into());
         }
         for i in inner {
             let kind = match i.get("type").and_then(Value::as_str) {
                 Some("namespace") => {
                     return Err(format!(
                         "the tool namespace \"{name}\" holds a namespace (afk reads one level)"
-                    ));
+                    )
+                    .into());
                 }
                 Some(k) if !k.is_empty() => k,
                 _ => {
-                    return Err(format!(
-                        "the tool namespace \"{name}\" holds a tool with no type"
-                    ));
+                    return Err(
+                        format!("the tool namespace \"{name}\" holds a tool with no type").into(),
+                    );
                 }
             };
             out.extend(tool_feature(kind).map(|feature| Asked {
@@ -319,7 +344,11 @@ fn tool_features(endpoint: Endpoint, tools: &[Value], out: &mut Vec<Asked>) -> R
 
 /// Every feature `v` asks for (server-side tools, background, tiers), or
 /// why its tools cannot be judged ([`tool_features`]).
-fn features_of(api: Api, endpoint: Endpoint, v: &Map<String, Value>) -> Result<Vec<Asked>, String> {
+fn features_of(
+    api: Api,
+    endpoint: Endpoint,
+    v: &Map<String, Value>,
+) -> Result<Vec<Asked>, Unclear> {
     let mut out = vec![];
     let non_empty = |k: &str| match v.get(k) {
         None | Some(Value::Null) => false,
@@ -467,7 +496,7 @@ pub fn judge(
             ..Judged::default()
         });
     }
-    let bad = |why: String| Refused {
+    let bad = |why: Unclear| Refused {
         status: 400,
         reason: crate::sanitize::one_line(
             &format!("refused a request whose body afk cannot read unambiguously: {why}"),

@@ -67,6 +67,7 @@ impl GitAuth {
     /// The value of [`SCHEME_VAR`]; unset or empty is [`GitAuth::Login`] (a
     /// Job made before the variable existed), anything else unknown an
     /// error: never a credential sent in a way the tick did not ask for.
+    // Err is a string: the one line the box prints before it exits
     pub fn parse(value: Option<&str>) -> std::result::Result<GitAuth, String> {
         match value.map(str::trim).unwrap_or("") {
             "" | "login" => Ok(GitAuth::Login),

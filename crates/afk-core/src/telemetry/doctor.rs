@@ -73,6 +73,7 @@ pub fn cleartext(s: &TelemetrySettings) -> Option<(Level, String)> {
 /// What the collector answered doctor's one empty export: a 2xx is ok;
 /// a refusal, a timeout, a 401/403 or another status is a WARN naming it.
 /// `answer`: the status and how long it took, or why there was none.
+// the answer's Err is a string: doctor's WARN line shows it as it is
 pub fn probe(url: &str, answer: &Result<(u16, Duration), String>) -> (Level, String) {
     match answer {
         Ok((status, took)) if (200..300).contains(status) => (

@@ -76,6 +76,7 @@ pub const CLIENT_CERTIFICATE: [&str; 4] = [
 /// The process's environment, one variable at a time.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// A file's text and its mode bits, or why it cannot be read.
+// Err is a string: the OS's words, which the config error quotes
 pub type ReadFile<'a> = &'a dyn Fn(&str) -> Result<(String, u32), String>;
 
 fn err(msg: impl std::fmt::Display) -> ConfigError {

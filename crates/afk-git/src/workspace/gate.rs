@@ -38,7 +38,7 @@ impl Workspace {
         match self.lockfile_moves(cache, start, work) {
             Err(why) => unread.push(Unread::Turn {
                 what: "the lockfiles the new commits touch",
-                why,
+                why: why.0,
             }),
             Ok(moves) => {
                 for (path, kind, moved) in moves {
@@ -48,7 +48,7 @@ impl Workspace {
                             sources
                                 .extend(afk_core::gate::foreign_sources(policy, &path, kind, &m));
                         }
-                        Err(why) => unread.push(Unread::File { path, why }),
+                        Err(why) => unread.push(Unread::File { path, why: why.0 }),
                     }
                 }
             }
@@ -58,7 +58,7 @@ impl Workspace {
         if let Some(adv) = &policy.advisories {
             for d in &deps {
                 adv.hits(d.ecosystem, &d.name, &d.version)
-                    .map_err(|why| anyhow::Error::new(crate::workspace::AdvisoriesUnread(why)))?;
+                    .map_err(|why| anyhow::Error::new(crate::workspace::AdvisoriesUnread(why.0)))?;
             }
         }
         let mut reasons = afk_core::gate::judge(policy, &commits, &run, &deps);

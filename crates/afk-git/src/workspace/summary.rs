@@ -1,6 +1,7 @@
 //! What a run's branch holds over its base, read from afk's cache.
 
 use super::{BranchSummary, Place, Workspace};
+use afk_core::gate::Unreadable;
 
 impl Workspace {
     /// What the run's branch at `sha` holds over the base its checkout was
@@ -119,12 +120,12 @@ impl Workspace {
         cache: &std::path::Path,
         from: &str,
         sha: &str,
-    ) -> Result<Vec<LockMoves>, String> {
+    ) -> Result<Vec<LockMoves>, Unreadable> {
         use afk_core::gate::deps::{Lockfile, diff, parse};
         let names = match self.changed_paths(cache, from, sha) {
             Ok(Some(names)) => names,
             Ok(None) => return Err("the list of changed paths is longer than afk reads".into()),
-            Err(e) => return Err(format!("git could not list the changed paths ({e:#})")),
+            Err(e) => return Err(format!("git could not list the changed paths ({e:#})").into()),
         };
         let files: Vec<(String, Lockfile)> = names
             .into_iter()
@@ -150,14 +151,15 @@ impl Workspace {
                 let moved = if i >= LOCKFILES_MAX {
                     Err(format!(
                         "past the {LOCKFILES_MAX} lockfiles and manifests afk reads of one change"
-                    ))
+                    )
+                    .into())
                 } else {
                     let (before, after) = (blobs.next(), blobs.next());
                     if links.contains(path) {
-                        return (path.clone(), *kind, Err("a link, not a file".to_string()));
+                        return (path.clone(), *kind, Err("a link, not a file".into()));
                     }
                     (|| {
-                        let text = |b: Option<Blob>| -> Result<String, String> {
+                        let text = |b: Option<Blob>| -> Result<String, Unreadable> {
                             Ok(b.unwrap_or(Ok(None))?.unwrap_or_default())
                         };
                         let (before, after) = (text(before)?, text(after)?);
@@ -234,7 +236,7 @@ impl Workspace {
         let mut blobs = vec![];
         for a in &asked {
             if a.is_none() {
-                blobs.push(Err("a path with a line break".to_string()));
+                blobs.push(Err("a path with a line break".into()));
                 continue;
             }
             let mut header = String::new();
@@ -263,7 +265,7 @@ impl Workspace {
                                 &mut (&mut out).take(size.saturating_add(1)),
                                 &mut std::io::sink(),
                             )?;
-                            Err(why)
+                            Err(Unreadable(why))
                         }
                         None => {
                             spent += size;
@@ -273,7 +275,7 @@ impl Workspace {
                             out.read_exact(&mut nl)?;
                             String::from_utf8(bytes)
                                 .map(Some)
-                                .map_err(|_| "not UTF-8 text".to_string())
+                                .map_err(|_| Unreadable::from("not UTF-8 text"))
                         }
                     }
                 }
@@ -289,7 +291,7 @@ impl Workspace {
 }
 
 /// One file as [`Workspace::read_blobs`] read it.
-type Blob = Result<Option<String>, String>;
+type Blob = Result<Option<String>, Unreadable>;
 
 /// The most afk reads of one lockfile or manifest, at each end.
 pub const FILE_MAX: u64 = 4 << 20;
@@ -304,7 +306,7 @@ pub const LOCKFILES_MAX: usize = 200;
 pub(super) type LockMoves = (
     String,
     afk_core::gate::deps::Lockfile,
-    Result<Vec<(String, afk_core::gate::deps::Moved)>, String>,
+    Result<Vec<(String, afk_core::gate::deps::Moved)>, Unreadable>,
 );
 
 #[cfg(test)]
@@ -364,10 +366,10 @@ mod tests {
             m.as_ref().unwrap(),
             &vec![("bytes".to_string(), Moved::Added(vec!["1.5.0".into()]))]
         );
-        assert_eq!(of("go.sum").2.as_ref().unwrap_err(), "over 4 MiB");
+        assert_eq!(of("go.sum").2.as_ref().unwrap_err().0, "over 4 MiB");
         // a link named as a lockfile is not what its name says
         assert_eq!(
-            of("requirements.txt").2.as_ref().unwrap_err(),
+            of("requirements.txt").2.as_ref().unwrap_err().0,
             "a link, not a file"
         );
         let _ = std::fs::remove_dir_all(&dir);

@@ -45,6 +45,7 @@ pub fn armer(
     revised_by: &str,
     changed_by: Option<&str>,
     authorized_as: Option<&str>,
+    // Err is a string: the skip's reason, shown to the operator as it is
 ) -> Result<String, String> {
     let changed = changed_by.unwrap_or("");
     let Some(authorized) = authorized_as.filter(|a| !a.trim().is_empty()) else {

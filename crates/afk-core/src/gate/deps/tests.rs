@@ -189,7 +189,7 @@ fn a_requirements_file_is_read_as_pip_reads_it() {
     }
     assert!(
         parse(Lockfile::Requirements, "--use-feature=truststore\n")
-            .is_err_and(|e| e.contains("--use-feature")),
+            .is_err_and(|e| e.0.contains("--use-feature")),
     );
 }
 

@@ -255,7 +255,7 @@ fn a_file_that_is_not_a_record_is_refused_with_why() {
     for (text, why) in cases {
         let mut ix = Index::default();
         let e = ix.add(text).unwrap_err();
-        assert!(e.contains(why), "{text}: {e}");
+        assert!(e.0.contains(why), "{text}: {e}");
     }
     // an ecosystem afk does not read, well shaped: read, indexed nowhere
     let mut ix = Index::default();
