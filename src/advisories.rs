@@ -238,7 +238,7 @@ fn folder_digest(dir: &Path, d: &Path) -> Result<([u8; 32], Vec<PathBuf>), Strin
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(d).map_err(|e| unreadable(dir, d, &e))?;
     if !m.is_dir() {
-        return Err(format!("{}: not a folder", shown(dir, d)).into());
+        return Err(format!("{}: not a folder", shown(dir, d)));
     }
     let entries = std::fs::read_dir(d).map_err(|e| unreadable(dir, d, &e))?;
     let mut names: Vec<(std::ffi::OsString, String)> = vec![];
