@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{graph, is_layers, rust_files};
+use super::{graph, is_layers, production_code, production_lines, rust_files};
 
 /// code outside `#[cfg(test)]` modules and comments (the shared test
 /// helpers, `testing.rs`, and test files are left out).
@@ -28,12 +28,7 @@ fn command_files() -> Vec<(PathBuf, String, String)> {
             .trim_end_matches(".rs")
             .to_string();
         let text = std::fs::read_to_string(&f).unwrap();
-        let production = text.split("#[cfg(test)]").next().unwrap_or("");
-        let code: String = production
-            .lines()
-            .map(|l| l.split("//").next().unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let code = production_code(&text);
         out.push((rel, command, code));
     }
     out
@@ -278,11 +273,9 @@ fn no_file_but_the_clients_names_ureq() {
             continue;
         }
         let text = std::fs::read_to_string(&f).unwrap();
-        let named = text
-            .lines()
-            .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
-            .map(|l| l.split("//").next().unwrap_or(""))
-            .any(|l| l.contains("ureq::") || l.contains("use ureq"));
+        let named = production_lines(&text)
+            .iter()
+            .any(|(_, l)| l.contains("ureq::") || l.contains("use ureq"));
         if named {
             wrong.push(f.display().to_string());
         }
@@ -294,13 +287,13 @@ fn no_file_but_the_clients_names_ureq() {
     );
 }
 
-/// The lines of `code` (comments dropped, a `#[cfg(test)]` module and what
-/// follows it left out) that branch on a forge kind: `ForgeKind::` named
-/// anywhere but as a value given (`kind: ForgeKind::…`).
+/// The lines of `code` (comments and every `#[cfg(test)]` item left out)
+/// that branch on a forge kind: `ForgeKind::` named anywhere but as a value
+/// given (`kind: ForgeKind::…`).
 fn kind_branches(code: &str) -> Vec<String> {
-    code.lines()
-        .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
-        .map(|l| l.split("//").next().unwrap_or(""))
+    production_lines(code)
+        .into_iter()
+        .map(|(_, l)| l)
         .filter(|l| l.contains("ForgeKind::") && !l.trim_start().starts_with("kind: ForgeKind::"))
         .map(|l| l.trim().to_string())
         .collect()
@@ -362,11 +355,11 @@ fn the_operations_sit_between_the_commands_and_the_tick() {
     assert!(wrong.is_empty(), "an arrow across the ops layer: {wrong:?}");
 }
 
-/// The lines of `code` (comments dropped, a `#[cfg(test)]` module and what
-/// follows it left out) that branch on the runner's kind or the workspace
-/// mode: `RunnerKind::` or `Workspace::` named, the mode read
-/// (`.workspace()`), or `runner.kind` compared or matched. Handing the kind
-/// on as a value (`runner_kind: cfg.runner.kind,`) is no branch.
+/// The lines of `code` (comments and every `#[cfg(test)]` item left out)
+/// that branch on the runner's kind or the workspace mode: `RunnerKind::` or
+/// `Workspace::` named, the mode read (`.workspace()`), or `runner.kind`
+/// compared or matched. Handing the kind on as a value
+/// (`runner_kind: cfg.runner.kind,`) is no branch.
 fn mode_branches(code: &str) -> Vec<String> {
     let branches = |l: &str| {
         ["RunnerKind::", "Workspace::", ".workspace()"]
@@ -376,9 +369,9 @@ fn mode_branches(code: &str) -> Vec<String> {
             || l.contains("runner.kind !=")
             || (l.contains("match ") && l.contains("runner.kind"))
     };
-    code.lines()
-        .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
-        .map(|l| l.split("//").next().unwrap_or(""))
+    production_lines(code)
+        .into_iter()
+        .map(|(_, l)| l)
         .filter(|l| branches(l))
         .map(|l| l.trim().to_string())
         .collect()

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::{graph, named_modules, rust_files};
+use super::{graph, named_modules, production_code, rust_files};
 
 /// A circle through the binary's top-level modules, if there is one
 /// (`a -> b -> … -> a`).
@@ -70,14 +70,7 @@ fn folder_graph(files: &[(String, bool, String)]) -> BTreeMap<String, BTreeSet<S
     };
     let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (name, inner, code) in files {
-        let code: String = code
-            .split("#[cfg(test)]")
-            .next()
-            .unwrap_or("")
-            .lines()
-            .map(|l| l.split("//").next().unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let code = production_code(code);
         let prefix = if *inner { "super::super::" } else { "super::" };
         let mut refs = BTreeSet::new();
         let mut rest = code.as_str();
@@ -227,12 +220,7 @@ fn crate_graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
             continue;
         }
         let text = std::fs::read_to_string(f).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap_or("");
-        let code: String = code
-            .lines()
-            .map(|l| l.split("//").next().unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let code = production_code(&text);
         let rel = f.strip_prefix(&src).unwrap();
         let parts = rel.components().count();
         let child_of_root = parts == 1 || (parts == 2 && rel.ends_with("mod.rs"));

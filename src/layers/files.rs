@@ -5,7 +5,8 @@
 //! (a `fs::write` of a forge's text into a report file) would carry a secret
 //! afk holds past every sink.
 
-use super::sinks::{production_files, production_lines, raw_in};
+use super::production_lines;
+use super::sinks::{production_files, raw_in};
 
 /// A file opened or made for writing by hand.
 fn raw_write(line: &str) -> bool {

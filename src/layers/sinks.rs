@@ -3,39 +3,7 @@
 
 use std::path::Path;
 
-use super::{is_layers, rust_files};
-
-/// `code`'s production lines, numbered from 1: comments dropped, and an item
-/// under `#[cfg(test)]` (a tests module, a test-only helper) left out, up to
-/// its closing brace or its `;`.
-pub(super) fn production_lines(code: &str) -> Vec<(usize, String)> {
-    let mut out = vec![];
-    let mut skipping = false;
-    let mut depth = 0i64;
-    let mut opened = false;
-    for (i, l) in code.lines().enumerate() {
-        let l = l.split("//").next().unwrap_or("");
-        if !skipping && l.trim_start().starts_with("#[cfg(test)]") {
-            (skipping, depth, opened) = (true, 0, false);
-            continue;
-        }
-        if skipping {
-            for c in l.chars() {
-                match c {
-                    '{' => (depth, opened) = (depth + 1, true),
-                    '}' => depth -= 1,
-                    _ => {}
-                }
-            }
-            if (opened && depth <= 0) || (!opened && l.trim_end().ends_with(';')) {
-                skipping = false;
-            }
-            continue;
-        }
-        out.push((i + 1, l.to_string()));
-    }
-    out
-}
+use super::{is_layers, production_lines, rust_files};
 
 /// Every production file of the binary and the crates (not the sandbox's,
 /// which is afk's test world, and not test files or test-only modules), by
@@ -208,7 +176,7 @@ const SENDERS: [(&str, Sends, &str); 10] = [
         "OTLP exports to the operator's collector: every string of a span and the resource through redact::text as it is encoded, the header values registered as secrets",
     ),
     (
-        "src/commands/demo/review.rs",
+        "src/commands/demo/world.rs",
         Sends::BodiesRedacted,
         "the demo plays the people on its own sandbox's admin API",
     ),

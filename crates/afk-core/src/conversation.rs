@@ -1,4 +1,4 @@
-// One file: the conversation's rules (~390 lines) and the table tests that pin them, kept beside them as everywhere in core.
+// One file: the conversation's rules (~530 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! The conversation on the PR (docs/reviews.md): how much of a review's outside
 //! text afk keeps, which reviews ask for a corrective turn, what a command
 //! comment says, and what a conflicting PR gets. Pure: the forges read, the

@@ -393,7 +393,7 @@ pub(super) fn auth_seen(req: &Request) -> Value {
     };
     let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
     if scheme.eq_ignore_ascii_case("basic") {
-        let user = super::git_http::base64_decode(rest.trim())
+        let user = super::http::base64_decode(rest.trim())
             .and_then(|up| up.split_once(':').map(|(u, _)| u.to_string()));
         json!({"scheme": "Basic", "user": user})
     } else {

@@ -10,7 +10,7 @@
 //! answered.
 
 use super::err;
-use super::http::{Reply, Request};
+use super::http::{Reply, Request, base64_decode};
 use super::model::Forge;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -184,39 +184,6 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Standard base64 (with or without padding) to text; None when malformed.
-pub(super) fn base64_decode(s: &str) -> Option<String> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        if chunk.len() == 1 {
-            return None;
-        }
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            n |= val(*c)? << (18 - 6 * i);
-        }
-        out.push((n >> 16) as u8);
-        if chunk.len() > 2 {
-            out.push((n >> 8) as u8);
-        }
-        if chunk.len() > 3 {
-            out.push(n as u8);
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,18 +207,6 @@ mod tests {
             let got = route(path);
             let want = want.map(|(a, b)| (a.to_string(), b.to_string()));
             assert_eq!(got, want, "case {path}");
-        }
-    }
-
-    #[test]
-    fn basic_credentials_decode() {
-        let cases = [
-            ("YWZrOnMzY3JldA==", Some("afk:s3cret")),
-            ("YWZrOnMzY3JldA", Some("afk:s3cret")),
-            ("!!!", None),
-        ];
-        for (input, want) in cases {
-            assert_eq!(base64_decode(input).as_deref(), want, "case {input}");
         }
     }
 }

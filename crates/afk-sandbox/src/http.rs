@@ -102,6 +102,39 @@ pub fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Standard base64 (with or without padding) to text; None when malformed.
+pub(crate) fn base64_decode(s: &str) -> Option<String> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= val(*c)? << (18 - 6 * i);
+        }
+        out.push((n >> 16) as u8);
+        if chunk.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if chunk.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
@@ -309,6 +342,23 @@ fn connection(stream: TcpStream, handler: Handler, hosts: &[String]) {
         let _ = w.flush();
         if close || keep.is_some() {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_decode() {
+        let cases = [
+            ("YWZrOnMzY3JldA==", Some("afk:s3cret")),
+            ("YWZrOnMzY3JldA", Some("afk:s3cret")),
+            ("!!!", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(base64_decode(input).as_deref(), want, "case {input}");
         }
     }
 }

@@ -26,7 +26,7 @@
 //! `git_http`), `ci` answers test comments and `ci_run` runs a repository's
 //! own CI command on pushes, `registry` is an OCI registry's tag listing,
 //! `otlp` an OpenTelemetry collector's trace receiver (`/v1/traces`),
-//! `http` is the server.
+//! `http` is the server (and the base64 of its Basic credentials).
 
 mod admin;
 mod agent;

@@ -141,7 +141,7 @@ fn token(r: &Registry, req: &Request) -> Reply {
         let given = req
             .header("authorization")
             .and_then(|h| h.strip_prefix("Basic "))
-            .and_then(|b| super::git_http::base64_decode(b.trim()));
+            .and_then(|b| super::http::base64_decode(b.trim()));
         if given.as_deref() != Some(want.as_str()) {
             return error(401, "UNAUTHORIZED", "bad credentials");
         }

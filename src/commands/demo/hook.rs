@@ -92,7 +92,7 @@ fn the_loop(
     let mut m = Measured::default();
     let t0 = now_ns();
     let label = json!({"repo": REPO, "issue": 1, "label": "ready-for-agent", "by": "alice"});
-    super::review::admin(sb, "/label", label)?;
+    super::world::admin(sb, "/label", label)?;
     m.agent_started_ms = ms(t0, wait_started(started, config, 1)?);
     show.say(&format!(
         "   alice labels {REPO} #1 ready-for-agent; the forge's issue-label webhook reaches afk hook, which verifies its\n   signature, answers 202 and runs a poll of {REPO} alone: the agent started {:.2} s after the label\n   (measured; cron's poll, the safety net, runs every 5 minutes)",
@@ -117,7 +117,7 @@ fn the_loop(
     let t1 = now_ns();
     let red =
         json!({"repo": REPO, "branch": "afk/issue-1", "context": "ci/build", "state": "failure"});
-    super::review::admin(sb, "/status", red)?;
+    super::world::admin(sb, "/status", red)?;
     m.corrective_turn_ms = ms(t1, wait_started(started, config, 2)?);
     show.say(&format!(
         "   CI fails on the PR; its status webhook starts a watch, which starts the corrective turn {:.2} s later",
@@ -127,9 +127,9 @@ fn the_loop(
         r.head_sha.clone().filter(|h| *h != head)
     })?;
     let green = json!({"repo": REPO, "sha": fixed, "context": "ci/build", "state": "success"});
-    super::review::admin(sb, "/status", green)?;
+    super::world::admin(sb, "/status", green)?;
     let t2 = now_ns();
-    super::review::admin(sb, "/merge", json!({"repo": REPO, "pr": pr.0}))?;
+    super::world::admin(sb, "/merge", json!({"repo": REPO, "pr": pr.0}))?;
     let end = wait_run(&state, config, "the run's end", |r| {
         r.ended_at.as_ref().map(|_| r.state)
     })?;

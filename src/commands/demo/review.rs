@@ -7,12 +7,12 @@
 //! person merges, the run succeeds.
 
 use super::show::Show;
-use super::world::{azure, seen, wait_for};
+use super::world::{admin, azure, seen, wait_for};
 use crate::sandbox;
 use crate::session::Session;
 use crate::store::Store;
 use crate::types::{IssueNumber, PrNumber, RunId};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{Value, json};
 
 /// What alice writes in her review.
@@ -264,17 +264,4 @@ fn green(sb: &sandbox::Sandbox, issue: IssueNumber) -> Result<String> {
         "success",
         "https://ci.example.org/acme/api/4",
     )
-}
-
-/// A call to the sandbox's admin API, as a test plays the people on the forge.
-pub(super) fn admin(sb: &sandbox::Sandbox, path: &str, mut body: Value) -> Result<Value> {
-    // afk's one boundary: no body leaves without the redaction
-    crate::redact::json(&mut body);
-    let agent = crate::client::builder(std::time::Duration::from_secs(5)).build();
-    agent
-        .post(&format!("{}/_admin{path}", sb.url))
-        .send_json(body)
-        .with_context(|| format!("demo: the sandbox's admin API refused {path}"))?
-        .into_json()
-        .with_context(|| format!("demo: the sandbox's admin API answered {path} with no JSON"))
 }

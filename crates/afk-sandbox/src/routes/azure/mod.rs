@@ -315,7 +315,7 @@ pub(crate) fn git_route(path: &str) -> Option<(String, String)> {
 fn authorized(f: &Forge, req: &Request) -> bool {
     let h = req.header("authorization").unwrap_or("");
     if let Some(b) = h.strip_prefix("Basic ") {
-        return crate::git_http::base64_decode(b.trim())
+        return crate::http::base64_decode(b.trim())
             .and_then(|up| up.split_once(':').map(|(_, p)| p == f.token))
             .unwrap_or(false);
     }
