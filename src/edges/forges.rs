@@ -43,19 +43,6 @@ pub fn for_tick(
     build(c, Some(cache), Some(keeper), Some(books), false)
 }
 
-/// The forge the status issue is kept through (`status_issue`,
-/// docs/configuration.md): as [`for_tick`], and on Gitea too its one GET is
-/// conditional on the kept `ETag` (where the forge sends one; one that sends
-/// none costs a full read, never a write).
-pub fn for_status_issue(
-    c: &Config,
-    cache: Box<dyn crate::forge::http::ConditionalCache>,
-    keeper: Box<dyn crate::forge::app::TokenKeeper>,
-    books: Books,
-) -> Result<Box<dyn Forge>> {
-    build(c, Some(cache), Some(keeper), Some(books), true)
-}
-
 /// `always_conditional`: whether GETs are conditional also on a forge whose
 /// profile does not make every read so (Gitea: the status issue's; a tick's
 /// Gitea reads are not). `books` reach a kind that takes a `Setup`.

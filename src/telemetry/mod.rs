@@ -6,10 +6,10 @@
 //! config resolved, and only when telemetry is on: with it off nothing here
 //! is made, so no thread, no allocation, no socket. The core makes the
 //! spans (`afk_core::telemetry`); this module keeps them (at most
-//! [`WAITING_MAX`]) and sends them: [`Telemetry::export`] what is waiting
-//! now (the keeper's background exports), [`Telemetry::finish`] what is
-//! waiting and up to 100 outbox spans at the process's end. `wire.rs` is
-//! the encoding and the one POST.
+//! [`WAITING_MAX`]) and sends them: [`Telemetry::finish`] what is waiting
+//! and up to 100 outbox spans at the process's end (from `spans::finish`,
+//! the one production sender); [`Telemetry::export`] sends what waits now,
+//! which only the tests call. `wire.rs` is the encoding and the one POST.
 
 mod wire;
 

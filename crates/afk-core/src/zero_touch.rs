@@ -65,10 +65,6 @@ impl ZeroTouch {
             _ => None,
         }
     }
-
-    pub fn is_zero_touch(self) -> bool {
-        self == ZeroTouch::Yes
-    }
 }
 
 /// Whether one item of the run's trail (what was said, what afk did with

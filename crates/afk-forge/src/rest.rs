@@ -25,8 +25,9 @@ pub struct WirePermission {
 pub struct Rest {
     pub http: Http,
     labels: Mutex<HashMap<RepoName, Vec<Label>>>,
-    /// afk's own account, once read: one request a tick
-    me: std::sync::OnceLock<User>,
+    /// afk's own account, once read: one request a tick, however many
+    /// workers ask at once (they wait for the first)
+    me: Mutex<Option<User>>,
 }
 
 impl Rest {
@@ -34,7 +35,7 @@ impl Rest {
         Rest {
             http,
             labels: Mutex::new(HashMap::new()),
-            me: std::sync::OnceLock::new(),
+            me: Mutex::new(None),
         }
     }
 
@@ -52,11 +53,13 @@ impl Rest {
 
     /// afk's own account: read once a tick (a refusal is asked again).
     pub fn me(&self) -> Result<User> {
-        if let Some(me) = self.me.get() {
+        let mut kept = self.me.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(me) = kept.as_ref() {
             return Ok(me.clone());
         }
         let me: User = self.http.json("GET", "/user", None)?;
-        Ok(self.me.get_or_init(|| me).clone())
+        *kept = Some(me.clone());
+        Ok(me)
     }
 
     pub fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
