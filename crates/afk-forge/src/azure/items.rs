@@ -4,11 +4,12 @@
 //! Patch with a `test` on `/rev`; comments, their likes, the description
 //! and the move to `close_state`.
 
-use super::wire::{self, WorkItem, html_escape};
+use super::wire::{self, WorkItem};
 use super::{AzureDevops, v};
 use crate::http::{Failure, ForgeError, MAX_PAGES, enc};
 use crate::model::*;
 use crate::types::{IssueNumber, RepoName};
+use afk_wire::azure::html::escape as html_escape;
 use afk_wire::azure::repo as repo_ids;
 use afk_wire::azure::{API_VERSION, COMMENTS_VERSION, EDIT_FIELDS, PREVIEW_1};
 use afk_wire::azure::{area, tags, trust as rules, wiql};

@@ -160,22 +160,6 @@ pub(super) struct WorkItem {
     pub formats: Map<String, Value>,
 }
 
-/// `s` with `&`, `<`, `>`, `"` and `'` as entities.
-pub(super) fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 impl WorkItem {
     /// `System.Description` as the text a person reads: a Markdown one as it
     /// is, an HTML one as its text (`html::to_text`).

@@ -511,6 +511,23 @@ fn named(name: &str) -> Option<char> {
     })
 }
 
+/// `s` with `&`, `<`, `>`, `"` and `'` as entities: afk's own text as
+/// HTML (the status work item's description), which [`to_text`] reads back.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,20 +664,7 @@ mod tests {
     /// `&`, `<`, `>`, `"` and `'` escaped and each line a `<br>`.
     #[test]
     fn afk_s_own_escaped_text_reads_back_as_written() {
-        let escape = |s: &str| -> String {
-            let mut out = String::new();
-            for c in s.chars() {
-                match c {
-                    '&' => out.push_str("&amp;"),
-                    '<' => out.push_str("&lt;"),
-                    '>' => out.push_str("&gt;"),
-                    '"' => out.push_str("&quot;"),
-                    '\'' => out.push_str("&#39;"),
-                    c => out.push(c),
-                }
-            }
-            out.replace('\n', "<br>")
-        };
+        let escape = |s: &str| escape(s).replace('\n', "<br>");
         for text in [
             "## afk status\n\n| run | state |\n|---|---|\n| 1 | `dispatched` |\n",
             "  indented <b>not bold</b> &amp; 'quoted' \"too\"\n\n\nend",
