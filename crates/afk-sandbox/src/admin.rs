@@ -111,6 +111,17 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             f.faults.set(&body);
             ok()
         }
+        // `?brief=1`: each request's method and path alone (the ledger
+        // check of every test's sandbox reads no bodies)
+        ("GET", "/requests") if req.q("brief").is_some() => Reply::json(
+            200,
+            &Value::Array(
+                f.log
+                    .iter()
+                    .map(|r| json!({"method": r["method"], "path": r["path"]}))
+                    .collect(),
+            ),
+        ),
         ("GET", "/requests") => Reply::json(200, &Value::Array(f.log.clone())),
         // the OTLP receiver's (`otlp.rs`): what it received, its fault
         ("GET", "/otlp") => super::otlp::list(f),

@@ -153,3 +153,16 @@ fn every_ledger_lists_its_endpoints() {
         assert!(endpoints(d).len() >= 20, "{d:?}: {:?}", endpoints(d));
     }
 }
+
+#[test]
+fn a_request_no_row_lists_is_named_and_a_listed_one_is_not() {
+    let log = [
+        serde_json::json!({"method": "GET", "path": "/repos/acme/api/labels"}),
+        serde_json::json!({"method": "GET", "path": "/repos/acme/api/nowhere"}),
+        serde_json::json!({"method": "GET", "path": "/agent/threads"}),
+    ];
+    assert_eq!(
+        unlisted(Dialect::Gitea, &log),
+        ["GET /repos/acme/api/nowhere"]
+    );
+}

@@ -257,7 +257,7 @@ impl Drop for Sandbox {
         let log = (!std::thread::panicking())
             .then(|| {
                 self.agent
-                    .get(&format!("{}/_admin/requests", self.url))
+                    .get(&format!("{}/_admin/requests?brief=1", self.url))
                     .call()
                     .ok()
             })
