@@ -537,6 +537,23 @@ fn init_creates_labels_by_name_and_doctor_checks_the_token_and_limit() {
     sb.admin("POST", "/scopes", Some(json!({"scopes": "repo"})));
     assert_eq!(afk.json(&["doctor"]).0, 0);
     assert!(sb.writes().len() == 4, "doctor wrote nothing");
+    // GitHub Enterprise Server with rate limiting off answers 404 "Rate
+    // limiting is not enabled.": no limit, never a FAIL
+    sb.faults(json!([{"method": "GET", "path": "/rate_limit", "status": 404}]));
+    let (code, r, err) = afk.json(&["doctor"]);
+    assert_eq!(code, 0, "{err} {r}");
+    let rate = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "rate limit")
+        .unwrap()
+        .clone();
+    assert_eq!(rate["ok"], true, "{rate}");
+    assert!(
+        rate["detail"].as_str().unwrap().contains("not enabled"),
+        "{rate}"
+    );
 }
 
 #[test]

@@ -802,6 +802,16 @@ impl Github {
             .http
             .json::<serde_json::Value>("GET", "/rate_limit", None)
         {
+            // GitHub Enterprise Server with rate limiting off (its
+            // default) answers 404 "Rate limiting is not enabled." and
+            // sends no limit headers: no limit, not a failure (the token
+            // was read just before, so the API root is right)
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
+                out.push(Diagnosis::ok(
+                    "rate limit",
+                    "not enabled on this server: no limit".to_string(),
+                ))
+            }
             Err(e) => out.push(Diagnosis::fail("rate limit", e.to_string())),
             Ok(v) => {
                 let core = if v["resources"]["core"].is_object() {
