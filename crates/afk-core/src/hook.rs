@@ -553,7 +553,10 @@ pub fn comment_news(dialect: Sender, event: Option<&str>, body: &[u8]) -> Option
             (b.action?, b.comment?.id)
         }
         Sender::Gitlab => {
-            let note = b.object_attributes.filter(|_| event == "Note Hook")?;
+            // a note on a confidential issue, and an internal note, comes
+            // as `Confidential Note Hook`, with the same body
+            let notes = ["Note Hook", "Confidential Note Hook"];
+            let note = b.object_attributes.filter(|_| notes.contains(&event))?;
             (note.action.unwrap_or_else(|| "create".into()), note.id)
         }
     };
@@ -754,6 +757,12 @@ mod edit_tests {
                 "Note Hook",
                 r#"{"object_attributes":{"id":5,"action":"create"}}"#,
                 Some(Written(Some(5))),
+            ),
+            (
+                Gitlab,
+                "Confidential Note Hook",
+                r#"{"object_attributes":{"id":6,"action":"update"}}"#,
+                Some(Edited(6)),
             ),
             // GitLab before 16.11 sends no action, and only for new notes
             (
