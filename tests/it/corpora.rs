@@ -5,7 +5,7 @@
 //! docs/hook.md's event table names for its event, or is ignored when the
 //! table names none.
 
-use crate::hook::{HOOK, SECRET, hex_mac, hook};
+use crate::hook::{HOOK, SECRET, form, hex_mac, hook};
 use crate::support::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -51,19 +51,6 @@ fn github_ticks(known: &[String]) -> BTreeMap<String, String> {
             if known.iter().any(|k| k == name) {
                 out.insert(name.to_string(), tick.to_string());
             }
-        }
-    }
-    out
-}
-
-/// `json` as GitHub's `form` content type sends it.
-fn form(json: &str) -> String {
-    let mut out = String::from("payload=");
-    for b in json.bytes() {
-        match b {
-            b' ' => out.push('+'),
-            b if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) => out.push(b as char),
-            b => out.push_str(&format!("%{b:02X}")),
         }
     }
     out

@@ -532,7 +532,7 @@ fn a_cron_poll_and_an_events_poll_at_once_start_one_agent() {
 /// `json` form-encoded as GitHub and Gitea send a `form` delivery:
 /// `payload=` and the JSON as Go's `url.QueryEscape` writes it (a space
 /// `+`, every byte but letters, digits and `-_.~` escaped).
-fn form(json: &str) -> String {
+pub(crate) fn form(json: &str) -> String {
     let mut out = String::from("payload=");
     for b in json.bytes() {
         match b {
