@@ -96,7 +96,20 @@ fn statuses(sb: &Sandbox, sha: &str) -> Vec<(String, String, String)> {
 
 #[test]
 fn a_push_to_a_prs_branch_runs_the_repos_ci_command_and_its_result_is_the_commit_status() {
-    let sb = seeded(test_ok());
+    // A green commit's CI waits on a FIFO the test opens once it has read
+    // the status "pending": the run cannot end before that read.
+    let s = Scratch::new();
+    let gate = s.path("release");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&gate)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let sb = seeded(json!({
+        "command": ["sh", "-c", format!("test -f ok.txt && cat '{}' >/dev/null", gate.display())],
+        "context": "ci/test",
+        "timeout": "60s",
+    }));
     let red = push_http(&sb, "feature", &[("a.txt", "a\n")]);
     assert!(runs(&sb).is_empty(), "no PR yet: no run");
     let pr = sb.open_pr("acme/api", "feature", "work");
@@ -116,6 +129,8 @@ fn a_push_to_a_prs_branch_runs_the_repos_ci_command_and_its_result_is_the_commit
         "pending",
         "pending as soon as the push is taken"
     );
+    // opening the FIFO for writing lets the waiting `cat` read to its end
+    drop(std::fs::OpenOptions::new().write(true).open(&gate).unwrap());
     let run = ended(&sb, &green);
     assert_eq!(
         (&run["state"], &run["exit_code"]),
