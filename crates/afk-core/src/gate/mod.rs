@@ -1,4 +1,4 @@
-// One file: the change gate's rules (~830 lines: the protected set and its globs, the policy, the judgement, its words and remedies) read as one; the table tests that pin them are gate/tests.rs.
+// One file: the change gate's rules (~860 lines: the protected set and its globs, the policy, the judgement, its words and remedies) read as one; the table tests that pin them are gate/tests.rs.
 //! The gate room: what afk will not forward of a turn's work, pure. The
 //! paths, texts and lines come in, read by afk from its own cache; a verdict
 //! and its words go out.
@@ -23,6 +23,7 @@
 //! commit message.
 
 pub mod deps;
+pub mod links;
 
 /// A file the gate must read (a lockfile or manifest the agent changed)
 /// that afk cannot read as its package manager reads it: refused, never
@@ -439,6 +440,15 @@ pub enum Reason {
         did: Vec<Did>,
         commits: Vec<String>,
     },
+    /// a path judged through git's links ([`links`]): a link the turn
+    /// adds or changes that leads somewhere it may not, or a path a
+    /// protected link leads to; why, in afk's words
+    Linked {
+        path: String,
+        why: String,
+        did: Vec<Did>,
+        commits: Vec<String>,
+    },
     TooManyFiles {
         files: u64,
         max: u64,
@@ -673,7 +683,7 @@ pub fn judge(policy: &Policy, commits: &[Commit], run: &RunChange, deps: &[NewDe
 
 /// A path as the reasons name it: one sanitised line, bounded, redacted by
 /// the caller's sink; in backticks for Markdown.
-fn shown(path: &str) -> String {
+pub(crate) fn shown(path: &str) -> String {
     format!(
         "`{}`",
         crate::sanitize::one_line(path, 200).replace('`', "'")
@@ -771,6 +781,27 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                 let line = line.trim_start_matches(['-', ' ']);
                 out.push(format!("- {line}"));
             }
+            Reason::Linked {
+                path,
+                why,
+                did,
+                commits,
+            } => {
+                let did: Vec<&str> = did.iter().map(|d| d.words()).collect();
+                let ids: Vec<String> = commits
+                    .iter()
+                    .take(10)
+                    .map(|c| format!("`{}`", crate::sanitize::one_line(c, 12)))
+                    .collect();
+                out.push(format!(
+                    "- protected path {} ({}): {} by commit{} {}",
+                    shown(path),
+                    crate::sanitize::one_line(why, 300),
+                    did.join(", "),
+                    if commits.len() == 1 { "" } else { "s" },
+                    ids.join(", ")
+                ));
+            }
             Reason::Protected { .. } => {}
         }
     }
@@ -847,7 +878,7 @@ impl Kind {
     /// container writes them), and one that says none of them has none.
     fn of(r: &Reason) -> Option<Kind> {
         match r {
-            Reason::Protected { .. } => Some(Kind::Protected),
+            Reason::Protected { .. } | Reason::Linked { .. } => Some(Kind::Protected),
             Reason::TooManyFiles { .. } | Reason::TooLarge { .. } => Some(Kind::Size),
             Reason::Advisory { .. } => Some(Kind::Advisory),
             Reason::Source { .. } => Some(Kind::Source),

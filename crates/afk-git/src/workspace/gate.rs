@@ -12,6 +12,10 @@ use std::path::Path;
 /// What afk reads of a turn's paths and of the run's patch at most.
 pub(super) const READ_BYTES: u64 = 16 << 20;
 
+/// The most links afk reads at a turn's head: past that, the turn is not
+/// read whole.
+const LINKS_MAX: usize = 4096;
+
 impl Workspace {
     /// Why the gate refuses the commits `start..work` of run `p` (empty:
     /// they pass); no policy: they pass. The gate reads whole, or refuses:
@@ -62,6 +66,7 @@ impl Workspace {
             }
         }
         let mut reasons = afk_core::gate::judge(policy, &commits, &run, &deps);
+        reasons.extend(self.links_judged(cache, work, &commits, &mut unread)?);
         reasons.extend(sources);
         // where a commit's message resolves work items (Azure DevOps), each
         // new commit may resolve the run's own work item only
@@ -79,6 +84,98 @@ impl Workspace {
         }
         reasons.extend(unread.into_iter().map(Reason::Unread));
         Ok(reasons)
+    }
+
+    /// The gate's reasons through git's links (`afk_core::gate::links`):
+    /// the links at `work` (`git ls-tree -r`, streamed, only links kept, at
+    /// most [`LINKS_MAX`]), their texts by one `git cat-file --batch`, and
+    /// which of the paths the turn's new links lead to are folders; what
+    /// was not read whole is a reason in `unread`.
+    fn links_judged(
+        &self,
+        cache: &Path,
+        work: &str,
+        commits: &[Commit],
+        unread: &mut Vec<Unread>,
+    ) -> Result<Vec<Reason>> {
+        use afk_core::gate::links::{Link, targets_to_ask, through_links};
+        let Some(policy) = &self.gate else {
+            return Ok(vec![]);
+        };
+        let not_read = |why: String| Unread::Turn {
+            what: "the links at the turn's head",
+            why,
+        };
+        // the tree's listing is bounded by what it holds (a large
+        // repository's is long), the links kept by their number
+        let mut left = self.gate_read.saturating_mul(4);
+        let mut found: Vec<(String, String)> = vec![];
+        let mut many = false;
+        let args = ["ls-tree", "-r", "-z", "--full-tree", work];
+        let cut = self.read_split(cache, &args, b'\0', &mut left, |entry| {
+            let Some((meta, path)) = entry.split_once('\t') else {
+                return;
+            };
+            let mut meta = meta.split(' ');
+            if meta.next() != Some("120000") {
+                return;
+            }
+            if found.len() >= LINKS_MAX {
+                many = true;
+                return;
+            }
+            let oid = meta.nth(1).unwrap_or_default().to_string();
+            found.push((path.to_string(), oid));
+        })?;
+        if cut {
+            unread.push(not_read(over(self.gate_read.saturating_mul(4))));
+            return Ok(vec![]);
+        }
+        if many {
+            unread.push(not_read(format!("more than {LINKS_MAX} links")));
+            return Ok(vec![]);
+        }
+        if found.is_empty() {
+            return Ok(vec![]);
+        }
+        let oids: Vec<String> = found.iter().map(|(_, oid)| oid.clone()).collect();
+        let mut links: Vec<Link> = vec![];
+        for ((path, _), text) in found.into_iter().zip(self.read_blobs(cache, &oids)?) {
+            match text {
+                Ok(Some(target)) => links.push(Link { path, target }),
+                Ok(None) => {}
+                Err(why) => {
+                    unread.push(not_read(format!("the link {path:?}: {}", why.0)));
+                    return Ok(vec![]);
+                }
+            }
+        }
+        let ask = targets_to_ask(commits, &links);
+        let folders = self.folders_at(cache, work, &ask)?;
+        Ok(through_links(policy, commits, &links, &folders))
+    }
+
+    /// Which of `paths` are folders at `rev` (`git ls-tree`, one call, the
+    /// paths taken literally).
+    fn folders_at(
+        &self,
+        cache: &Path,
+        rev: &str,
+        paths: &[String],
+    ) -> Result<std::collections::BTreeSet<String>> {
+        if paths.is_empty() {
+            return Ok(Default::default());
+        }
+        let mut args = vec!["--literal-pathspecs", "ls-tree", "-z", rev, "--"];
+        args.extend(paths.iter().map(String::as_str));
+        let out = self.git.run(Some(cache), None, &args, None)?;
+        Ok(out
+            .split('\0')
+            .filter_map(|entry| {
+                let (meta, path) = entry.trim_start_matches('\n').split_once('\t')?;
+                (meta.split(' ').nth(1) == Some("tree")).then(|| path.to_string())
+            })
+            .collect())
     }
 
     /// Each new commit's short id and message, read whole up to the gate's

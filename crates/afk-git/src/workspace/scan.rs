@@ -80,6 +80,19 @@ impl Workspace {
         cache: &Path,
         args: &[&str],
         left: &mut u64,
+        each: impl FnMut(&str),
+    ) -> Result<bool> {
+        self.read_split(cache, args, b'\n', left, each)
+    }
+
+    /// [`Workspace::read_lines`] with records ended by `end` (`b'\0'` for
+    /// git's `-z`).
+    pub(super) fn read_split(
+        &self,
+        cache: &Path,
+        args: &[&str],
+        end: u8,
+        left: &mut u64,
         mut each: impl FnMut(&str),
     ) -> Result<bool> {
         let mut c = self.git.cmd(Some(cache), None)?;
@@ -94,13 +107,13 @@ impl Workspace {
         let mut buf = Vec::new();
         let cut = loop {
             buf.clear();
-            let n = (&mut reader).take(*left).read_until(b'\n', &mut buf)?;
+            let n = (&mut reader).take(*left).read_until(end, &mut buf)?;
             *left -= n as u64;
             if n == 0 {
                 // the end, or the budget spent: is there more?
                 break *left == 0 && reader.fill_buf().is_ok_and(|b| !b.is_empty());
             }
-            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            let line = buf.strip_suffix(&[end]).unwrap_or(&buf);
             each(&String::from_utf8_lossy(line));
         };
         if cut {

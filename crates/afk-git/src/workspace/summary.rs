@@ -210,7 +210,11 @@ impl Workspace {
     /// path git's batch cannot name, over [`FILE_MAX`], past [`FILES_TOTAL`]
     /// for all of them: what is past a bound is read and dropped, never
     /// kept).
-    fn read_blobs(&self, cache: &std::path::Path, specs: &[String]) -> anyhow::Result<Vec<Blob>> {
+    pub(super) fn read_blobs(
+        &self,
+        cache: &std::path::Path,
+        specs: &[String],
+    ) -> anyhow::Result<Vec<Blob>> {
         use std::io::{BufRead, Read, Write};
         if specs.is_empty() {
             return Ok(vec![]);
@@ -291,7 +295,7 @@ impl Workspace {
 }
 
 /// One file as [`Workspace::read_blobs`] read it.
-type Blob = Result<Option<String>, Unreadable>;
+pub(super) type Blob = Result<Option<String>, Unreadable>;
 
 /// The most afk reads of one lockfile or manifest, at each end.
 pub const FILE_MAX: u64 = 4 << 20;
