@@ -1803,6 +1803,25 @@ fn a_lockfile_nested_past_what_afk_reads_refuses_the_turn_naming_it() {
     );
 }
 
+/// A field npm's lockfile entry holds that arborist never writes (here
+/// `overrides`, which npm reads only from package.json) is one afk cannot
+/// judge: the turn is refused naming the file, the entry and the field,
+/// while an entry with only npm's own fields is forwarded.
+#[test]
+fn an_npm_lockfile_entry_with_a_field_afk_does_not_read_refuses_the_turn_naming_it() {
+    let lock = "{\"lockfileVersion\": 3, \"packages\": {\"node_modules/leftpad\": {\"version\": \"1.0.0\", \"license\": \"MIT\", \"overrides\": {\"x\": \"1\"}}}}\n";
+    let script = format!(
+        "if [ \"$AFK_TURN\" = 1 ]; then\n{}fi\n",
+        writes("package-lock.json", lock)
+    );
+    let (sb, afk) = setup(&script, "");
+    let prompt = gate_turn_prompt(&sb, &afk);
+    assert!(
+        prompt.contains("- `package-lock.json`: not read (the entry of leftpad has a field `overrides` afk does not read)"),
+        "{prompt}"
+    );
+}
+
 /// A version string in the agent's lockfile is the agent's text: in the
 /// PR body afk posts it is a code span, never an image, a mention, a
 /// closing keyword, a link or an open `<details>`.

@@ -201,6 +201,9 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, Unreadable> {
                         {
                             add(&name, &v);
                         }
+                        if let Some(field) = unknown_field(p, NPM_ENTRY_FIELDS) {
+                            add(key, &field);
+                        }
                     }
                 }
                 Some(1) => {
@@ -218,6 +221,9 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, Unreadable> {
                             };
                             for (n, v) in npm_entry(key, name, version, d["resolved"].as_str()) {
                                 add(&n, &v);
+                            }
+                            if let Some(field) = unknown_field(d, NPM_V1_FIELDS) {
+                                add(key, &field);
                             }
                             walk(&d["dependencies"], add);
                         }
@@ -242,6 +248,103 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, Unreadable> {
         return Err("a name or version with a control character".into());
     }
     Ok(out)
+}
+
+/// The fields of a lockfileVersion 2 or 3 `packages` entry npm writes
+/// (`@npmcli/arborist`'s `lib/shrinkwrap.js`: its `pkgMetaKeys` without the
+/// leading `_`, its `nodeMetaKeys`, and what it sets of the node itself).
+/// Of them afk reads `name`, `version`, `resolved` and `link`; the rest
+/// shape which platforms install it, what it needs and what it says.
+const NPM_ENTRY_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "resolved",
+    "integrity",
+    "link",
+    "dev",
+    "optional",
+    "devOptional",
+    "peer",
+    "extraneous",
+    "inBundle",
+    "hasShrinkwrap",
+    "hasInstallScript",
+    "dependencies",
+    "devDependencies",
+    "peerDependencies",
+    "peerDependenciesMeta",
+    "optionalDependencies",
+    "bundleDependencies",
+    "acceptDependencies",
+    "funding",
+    "engines",
+    "os",
+    "cpu",
+    "libc",
+    "license",
+    "bin",
+    "deprecated",
+    "workspaces",
+];
+
+/// The fields of a lockfileVersion 1 `dependencies` entry (npm 6's
+/// `lib/shrinkwrap.js`).
+const NPM_V1_FIELDS: &[&str] = &[
+    "version",
+    "resolved",
+    "integrity",
+    "bundled",
+    "dev",
+    "optional",
+    "requires",
+    "dependencies",
+];
+
+/// How a lockfile entry's pseudo-version says it holds a field afk does not
+/// read (` with the field <name> #<digest of its value>`, beside its
+/// versions, so a version bump of an entry that always had it is no
+/// change of it): changed or
+/// added by a turn, the file is not read ([`unread_field`]); the digest
+/// makes a changed value a change.
+const UNKNOWN: &str = " with the field ";
+
+/// The first field of `entry` not in `known`, as a pseudo-version
+/// ([`UNKNOWN`]); its name shown only where it is a plain identifier.
+fn unknown_field(entry: &serde_json::Value, known: &[&str]) -> Option<String> {
+    let (field, value) = entry
+        .as_object()?
+        .iter()
+        .find(|(k, _)| !known.contains(&k.as_str()))?;
+    let name = if !field.is_empty()
+        && field.len() <= 40
+        && field
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        format!("`{field}`")
+    } else {
+        "named otherwise".to_string()
+    };
+    // FNV-1a over the field and its value: a changed value is a change
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in field.bytes().chain(value.to_string().bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    Some(format!("{UNKNOWN}{name} #{:08x}", h as u32))
+}
+
+/// Why a lockfile whose moves are `moved` is not read: a turn that adds or
+/// changes an entry's field afk does not read (npm's `package-lock.json`)
+/// changes what the package manager does in a way afk cannot judge.
+pub fn unread_field(moved: &[(String, Moved)]) -> Option<Unreadable> {
+    moved.iter().find_map(|(name, m)| {
+        let v = m.new_versions().into_iter().find(|v| v.contains(UNKNOWN))?;
+        let field = v.split(UNKNOWN).nth(1)?.rsplit_once(" #")?.0;
+        Some(Unreadable(format!(
+            "the entry of {} has a field {field} afk does not read",
+            crate::sanitize::one_line(name, 100)
+        )))
+    })
 }
 
 /// How a version says its dependency comes from somewhere other than its

@@ -48,6 +48,14 @@ impl Workspace {
                 for (path, kind, moved) in moves {
                     match moved {
                         Ok(m) => {
+                            // a field the parser does not read, added or
+                            // changed: the file is not read whole
+                            if let Some(why) = afk_core::gate::deps::unread_field(&m) {
+                                unread.push(Unread::File {
+                                    path: path.clone(),
+                                    why: why.0,
+                                });
+                            }
                             deps.extend(afk_core::gate::new_deps(&path, kind, &m));
                             sources
                                 .extend(afk_core::gate::foreign_sources(policy, &path, kind, &m));

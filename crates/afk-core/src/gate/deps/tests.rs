@@ -138,6 +138,70 @@ fn an_npm_entry_is_read_as_npm_installs_it() {
     );
 }
 
+/// An npm lockfile entry's field that arborist does not write
+/// (`lib/shrinkwrap.js`' `pkgMetaKeys` and `nodeMetaKeys`) is one afk
+/// cannot judge: a turn that adds or changes one does not read, naming the
+/// entry and the field; one the file always had, or a version bump beside
+/// it, is no change of it; every field npm writes reads.
+#[test]
+fn an_npm_entry_field_afk_does_not_read_refuses_the_lockfile_when_a_turn_adds_or_changes_it() {
+    let lock = |entry: &str| {
+        format!(
+            r#"{{"lockfileVersion":3,"packages":{{"":{{"name":"app"}},"node_modules/lodash":{entry}}}}}"#
+        )
+    };
+    let moved = |before: &str, after: &str| {
+        let b = parse(Lockfile::NpmLock, &lock(before)).unwrap();
+        let a = parse(Lockfile::NpmLock, &lock(after)).unwrap();
+        unread_field(&diff(&b, &a)).map(|u| u.0)
+    };
+    let plain = r#"{"version":"4.17.20"}"#;
+    let npm_writes = r#"{"version":"4.17.21","resolved":"https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz","integrity":"sha512-x","dev":true,"optional":true,"devOptional":true,"peer":true,"inBundle":true,"hasInstallScript":true,"hasShrinkwrap":true,"license":"MIT","engines":{"node":">=4"},"os":["linux"],"cpu":["x64"],"libc":["glibc"],"bin":{"l":"l.js"},"funding":{"url":"https://x"},"deprecated":"old","dependencies":{"a":"^1"},"optionalDependencies":{},"peerDependencies":{},"peerDependenciesMeta":{},"bundleDependencies":["a"],"acceptDependencies":{}}"#;
+    // (before, after, the file unread: why)
+    let table: Vec<(&str, &str, Option<&str>)> = vec![
+        (plain, npm_writes, None),
+        // a field npm never writes, added
+        (
+            plain,
+            r#"{"version":"4.17.21","overrides":{"x":"1"}}"#,
+            Some("the entry of lodash has a field `overrides` afk does not read"),
+        ),
+        // ... whose name is not an identifier
+        (
+            plain,
+            r#"{"version":"4.17.20","re solved\u202e":"x"}"#,
+            Some("the entry of lodash has a field named otherwise afk does not read"),
+        ),
+        // ... its value changed
+        (
+            r#"{"version":"4.17.20","x-mirror":"a"}"#,
+            r#"{"version":"4.17.20","x-mirror":"b"}"#,
+            Some("the entry of lodash has a field `x-mirror` afk does not read"),
+        ),
+        // ... the file always had it: a version bump beside it reads
+        (
+            r#"{"version":"4.17.20","x-mirror":"a"}"#,
+            r#"{"version":"4.17.21","x-mirror":"a"}"#,
+            None,
+        ),
+    ];
+    for (before, after, want) in table {
+        assert_eq!(moved(before, after).as_deref(), want, "{before} -> {after}");
+    }
+    // lockfileVersion 1's fields (npm 6)
+    let v1 = |entry: &str| {
+        let t = format!(r#"{{"lockfileVersion":1,"dependencies":{{"lodash":{entry}}}}}"#);
+        parse(Lockfile::NpmLock, &t).unwrap()
+    };
+    let b = v1(r#"{"version":"4.17.20"}"#);
+    let ok = v1(
+        r#"{"version":"4.17.21","resolved":"https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz","integrity":"x","bundled":true,"dev":true,"optional":true,"requires":{"a":"^1"},"dependencies":{}}"#,
+    );
+    assert_eq!(unread_field(&diff(&b, &ok)), None);
+    let bad = v1(r#"{"version":"4.17.20","from":"git+https://evil/x"}"#);
+    assert!(unread_field(&diff(&b, &bad)).is_some());
+}
+
 /// A requirements file as pip's own parser reads it
 /// (`pip/_internal/req/req_file.py`: `join_lines`, `ignore_comments`,
 /// `break_args_options`; the options its `SUPPORTED_OPTIONS` names):
