@@ -1088,6 +1088,52 @@ fn a_gitea_token_without_read_user_starts_no_agent_and_says_the_scope() {
     });
 }
 
+/// Gitea's organisation labels: an issue may carry one, the repository's
+/// label list and its `labels=` filter never show it. afk's labels kept at
+/// the organisation arm an issue (never "does not exist", never made again
+/// in the repository), and where a repository label shares the name, an
+/// issue armed with the organisation's is listed all the same.
+#[test]
+fn gitea_organisation_labels_arm_an_issue_and_are_never_made_again() {
+    with_dialect(Dialect::Gitea, || {
+        // the ready label kept at the organisation only
+        let (sb, afk) = one_ready();
+        sb.admin(
+            "POST",
+            "/gitea/org-label",
+            Some(json!({"repo": "acme/api", "label": "ready-for-agent"})),
+        );
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+        assert!(in_progress(&sb, "acme/api", 1));
+        let made: Vec<_> = sb
+            .writes()
+            .into_iter()
+            .filter(|w| w["path"].as_str().is_some_and(|p| p.ends_with("/labels")))
+            .filter(|w| !w["path"].as_str().unwrap_or("").contains("/issues/"))
+            .collect();
+        assert!(made.is_empty(), "no repository label made: {made:?}");
+        // a repository label and an organisation label of one name: the
+        // issue armed with the organisation's is dispatched
+        let sb = one_repo(json!([{"number": 2, "title": "two"}]));
+        sb.admin(
+            "POST",
+            "/gitea/org-label",
+            Some(json!({"repo": "acme/api", "label": "ready-for-agent", "beside": true})),
+        );
+        sb.admin(
+            "POST",
+            "/label",
+            Some(json!({"repo": "acme/api", "issue": 2, "label": "ready-for-agent", "org": true})),
+        );
+        let afk = Afk::new(&sb, ON, "");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 2)]);
+    });
+}
+
 /// GitLab records a milestone set after arming only as a
 /// `resource_milestone_event`, and moves the issue's `updated_at`: that is a
 /// change of the issue, not an edit of what the agent is told, so the issue

@@ -48,6 +48,9 @@ impl WireTimelineEvent {
 
 pub struct Gitea {
     pub rest: Rest,
+    /// an owner's organisation labels, read at most once per tick (none
+    /// for a user: Gitea answers 404)
+    org_labels: std::sync::Mutex<std::collections::BTreeMap<String, Vec<Label>>>,
 }
 
 /// The work-in-progress title prefixes Gitea ships (`[repository.pull-request]
@@ -81,7 +84,30 @@ impl Gitea {
     pub fn new(http: Http) -> Gitea {
         Gitea {
             rest: Rest::new(http),
+            org_labels: Default::default(),
         }
+    }
+
+    /// The labels of `repo`'s owner when it is an organisation (`GET
+    /// /orgs/{org}/labels`, every page; a user's 404 is none): an issue may
+    /// carry them beside the repository's own, and the repository's list
+    /// never shows them (docs/fidelity/gitea.md).
+    fn org_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
+        let owner = repo.owner().to_string();
+        if let Some(l) = self.org_labels.lock().unwrap().get(&owner) {
+            return Ok(l.clone());
+        }
+        let l: Vec<Label> = match self
+            .rest
+            .http
+            .get_all(&format!("/orgs/{}/labels", enc(&owner)))
+        {
+            Ok(l) => l,
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => vec![],
+            Err(e) => return Err(e),
+        };
+        self.org_labels.lock().unwrap().insert(owner, l.clone());
+        Ok(l)
     }
 
     fn label_id(&self, repo: &RepoName, name: &str) -> Result<i64> {
@@ -122,7 +148,17 @@ impl ForgeReads for Gitea {
 
     /// Open issues (never pull requests) carrying `label`, every page. The label is
     /// re-checked here: Gitea drops an unknown label name from the filter.
+    /// Gitea's `labels=` filter resolves the repository's labels only: where
+    /// the owner has an organisation label of that name, an issue carrying
+    /// it would never be listed, so the open issues are listed unfiltered.
     fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
+        if self.org_labels(repo)?.iter().any(|l| l.name == label) {
+            let all: Vec<Issue> = self.rest.http.get_all(&format!(
+                "/repos/{}/issues?state=open&type=issues",
+                rp(repo)
+            ))?;
+            return Ok(super::model::open_issues_with(all, label));
+        }
         self.rest.issues_labelled(repo, label, "&type=issues")
     }
 
@@ -163,8 +199,14 @@ impl ForgeReads for Gitea {
         self.rest.hooks(repo)
     }
 
+    /// The repository's labels, then its organisation's (an issue may
+    /// carry either; the repository's is found first by name).
     fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
-        self.rest.repo_labels(repo)
+        let mut all = self.rest.repo_labels(repo)?;
+        let org = self.org_labels(repo)?;
+        let own: Vec<i64> = all.iter().map(|l| l.id).collect();
+        all.extend(org.into_iter().filter(|o| !own.contains(&o.id)));
+        Ok(all)
     }
 
     fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>> {

@@ -211,6 +211,14 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/ado/redeliver") => super::routes::azure::admin::redeliver(f, &body),
         ("POST", "/ado/bulk") => super::routes::azure::admin::bulk(f, &body),
         ("POST", "/ado/markdown") => super::routes::azure::admin::markdown(f, &body),
+        ("POST", "/gitea/org-label") => {
+            let repo = body["repo"].as_str().unwrap_or("");
+            let label = body["label"].as_str().unwrap_or("");
+            match f.org_label(repo, label, body["beside"].as_bool().unwrap_or(false)) {
+                Ok(id) => Reply::json(200, &json!({"id": id})),
+                Err(e) => err(400, &e),
+            }
+        }
         ("POST", "/ado/race") => super::routes::azure::admin::race(f, &body),
         (_, p) if p == "/app" || p.starts_with("/app/") => {
             super::routes::github::app::admin(f, req, &p["/app".len()..])
@@ -231,7 +239,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
 /// DELETE calls, which read no body.
 const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/issues", "repo issue"),
-    ("POST", "/label", "repo issue label by add"),
+    ("POST", "/label", "repo issue label by add org"),
     ("POST", "/issue_state", "repo issue pr state"),
     ("POST", "/merge", "repo pr by"),
     ("POST", "/rename", "repo issue pr title by"),
@@ -328,6 +336,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/ado/redeliver", "event notification"),
     ("POST", "/ado/bulk", "repo count tags first by"),
     ("POST", "/ado/markdown", "repo issue item"),
+    ("POST", "/gitea/org-label", "repo label beside"),
     (
         "POST",
         "/ado/race",
@@ -495,14 +504,15 @@ fn add_issue(f: &mut Forge, body: &Value) -> Reply {
     }
 }
 
-/// `{repo, issue, label, by = alice, add = true}`
+/// `{repo, issue, label, by = alice, add = true, org}` (`org`: the owner's
+/// organisation label of that name, or with `false` the repository's)
 fn label(f: &mut Forge, body: &Value) -> Reply {
     let repo = body["repo"].as_str().unwrap_or("");
     let issue = body["issue"].as_u64().unwrap_or(0);
     let label = body["label"].as_str().unwrap_or("");
     let by = body["by"].as_str().unwrap_or("alice");
     let add = body["add"].as_bool().unwrap_or(true);
-    match f.label(repo, issue, label, by, add) {
+    match f.label_of(repo, issue, label, by, add, body["org"].as_bool()) {
         Ok(()) => ok(),
         Err(e) => err(400, &e),
     }
@@ -678,7 +688,7 @@ mod tests {
         assert_eq!(status, 400, "{v}");
         assert_eq!(
             v["message"],
-            "unknown key \"user\" for POST /_admin/label: it takes repo, issue, label, by, add"
+            "unknown key \"user\" for POST /_admin/label: it takes repo, issue, label, by, add, org"
         );
         assert!(f.repos["acme/web"].issues[&2].labels.is_empty());
         // the same call with the key it reads: armed, by mallory

@@ -197,6 +197,7 @@ impl Forge {
                 id,
                 full_name: r.name.clone(),
                 labels,
+                org_labels: Default::default(),
                 issues: BTreeMap::new(),
                 collaborators: BTreeMap::new(),
                 deps_enabled: true,

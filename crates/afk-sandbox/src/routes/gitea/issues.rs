@@ -15,13 +15,20 @@ pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
     let repo = &f.repos[full];
     let state = req.q("state").unwrap_or("open");
     let kind = req.q("type").unwrap_or("");
-    // like Gitea: label names that do not exist are dropped from the filter
+    // like Gitea: label names are resolved among the repository's own
+    // labels only (`GetLabelIDsInRepoByNames`); one that names none, an
+    // organisation label's among them, is dropped from the filter
     let wanted: Vec<i64> = req
         .q("labels")
         .unwrap_or("")
         .split(',')
         .filter(|s| !s.is_empty())
-        .filter_map(|n| repo.labels.iter().find(|(_, l)| l == n).map(|(id, _)| *id))
+        .filter_map(|n| {
+            repo.labels
+                .iter()
+                .find(|(id, l)| l == n && !repo.org_labels.contains(id))
+                .map(|(id, _)| *id)
+        })
         .collect();
     let items: Vec<Value> = repo
         .issues

@@ -10,10 +10,14 @@ use crate::model::Forge;
 pub(super) fn of_repo(f: &mut Forge, req: &Request, full: &str) -> Reply {
     let base = f.base.clone();
     match req.method.as_str() {
+        // the repository's own labels: never its organisation's
+        // (`GetLabelsByRepoID`)
         "GET" => {
-            let items = f.repos[full]
+            let r = &f.repos[full];
+            let items = r
                 .labels
                 .iter()
+                .filter(|(id, _)| !r.org_labels.contains(id))
                 .map(|(id, n)| shapes::label(&base, full, *id, n))
                 .collect();
             paged(req, items)
@@ -25,7 +29,12 @@ pub(super) fn of_repo(f: &mut Forge, req: &Request, full: &str) -> Reply {
             else {
                 return err(422, "name is required");
             };
-            if f.repos[full].labels.iter().any(|(_, l)| *l == n) {
+            // an organisation label of that name is no conflict
+            let r = &f.repos[full];
+            if r.labels
+                .iter()
+                .any(|(id, l)| *l == n && !r.org_labels.contains(id))
+            {
                 return err(409, "label exists");
             }
             let id = f.id();
@@ -34,6 +43,32 @@ pub(super) fn of_repo(f: &mut Forge, req: &Request, full: &str) -> Reply {
         }
         _ => not_found(),
     }
+}
+
+/// `GET /orgs/{org}/labels`: the organisation's labels, every page; an
+/// owner of no repository here is no organisation: 404, as Gitea answers a
+/// user's name (`GetOrgByName`).
+pub(super) fn of_org(f: &Forge, req: &Request, org: &str) -> Reply {
+    let mut seen: Vec<i64> = vec![];
+    let mut items = vec![];
+    let mut owns = false;
+    for r in f
+        .repos
+        .values()
+        .filter(|r| r.full_name.split('/').next() == Some(org))
+    {
+        owns = true;
+        for (id, n) in r.labels.iter().filter(|(id, _)| r.org_labels.contains(id)) {
+            if !seen.contains(id) {
+                seen.push(*id);
+                items.push(shapes::org_label(&f.base, org, *id, n));
+            }
+        }
+    }
+    if !owns {
+        return err(404, "org does not exist");
+    }
+    paged(req, items)
 }
 
 /// `/repos/{full}/issues/{n}/labels<rest>`: `GET`, `POST {labels: [id]}`, `DELETE /{id}`.

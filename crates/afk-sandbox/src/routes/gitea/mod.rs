@@ -31,6 +31,7 @@ pub(crate) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
     match (req.method.as_str(), seg.as_slice()) {
         ("GET", ["version"]) => return repo::version(),
         ("GET", ["user"]) => return repo::me(f),
+        ("GET", ["orgs", org, "labels"]) => return labels::of_org(f, req, org),
         _ => {}
     }
     let ["repos", owner, name, rest @ ..] = seg.as_slice() else {

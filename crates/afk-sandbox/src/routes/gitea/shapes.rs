@@ -32,6 +32,12 @@ pub(super) fn label(base: &str, repo: &str, id: i64, name: &str) -> Value {
            "is_archived": false, "url": format!("{base}/api/v1/repos/{repo}/labels/{id}")})
 }
 
+/// An organisation's label as `/orgs/{org}/labels` answers it.
+pub(super) fn org_label(base: &str, org: &str, id: i64, name: &str) -> Value {
+    json!({"id": id, "name": name, "color": "00aabb", "description": "", "exclusive": false,
+           "is_archived": false, "url": format!("{base}/api/v1/orgs/{org}/labels/{id}")})
+}
+
 /// An issue, or a pull request seen through the issues API.
 pub(crate) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
     let base = &f.base;
@@ -40,7 +46,10 @@ pub(crate) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
         .labels
         .iter()
         .filter_map(|id| repo.labels.iter().find(|(l, _)| l == id))
-        .map(|(id, n)| label(base, &repo.full_name, *id, n))
+        .map(|(id, n)| match repo.org_labels.contains(id) {
+            true => org_label(base, owner, *id, n),
+            false => label(base, &repo.full_name, *id, n),
+        })
         .collect();
     let comments = f
         .comments
