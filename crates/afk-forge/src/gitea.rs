@@ -148,18 +148,23 @@ impl ForgeReads for Gitea {
 
     /// Open issues (never pull requests) carrying `label`, every page. The label is
     /// re-checked here: Gitea drops an unknown label name from the filter.
-    /// Gitea's `labels=` filter resolves the repository's labels only: where
-    /// the owner has an organisation label of that name, an issue carrying
-    /// it would never be listed, so the open issues are listed unfiltered.
+    /// Gitea's `labels=` filter resolves the repository's labels only (a
+    /// name that is none is dropped: every open issue comes back). Where the
+    /// owner has an organisation label of that name beside the repository's,
+    /// an issue carrying the organisation's is missed by the filter, so the
+    /// open issues are listed again unfiltered; only then.
     fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
-        if self.org_labels(repo)?.iter().any(|l| l.name == label) {
-            let all: Vec<Issue> = self.rest.http.get_all(&format!(
-                "/repos/{}/issues?state=open&type=issues",
-                rp(repo)
-            ))?;
-            return Ok(super::model::open_issues_with(all, label));
+        let listed = self.rest.issues_labelled(repo, label, "&type=issues")?;
+        if !self.org_labels(repo)?.iter().any(|l| l.name == label)
+            || !self.rest.repo_labels(repo)?.iter().any(|l| l.name == label)
+        {
+            return Ok(listed);
         }
-        self.rest.issues_labelled(repo, label, "&type=issues")
+        let all: Vec<Issue> = self.rest.http.get_all(&format!(
+            "/repos/{}/issues?state=open&type=issues",
+            rp(repo)
+        ))?;
+        Ok(super::model::open_issues_with(all, label))
     }
 
     fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {

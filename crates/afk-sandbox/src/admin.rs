@@ -211,14 +211,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/ado/redeliver") => super::routes::azure::admin::redeliver(f, &body),
         ("POST", "/ado/bulk") => super::routes::azure::admin::bulk(f, &body),
         ("POST", "/ado/markdown") => super::routes::azure::admin::markdown(f, &body),
-        ("POST", "/gitea/org-label") => {
-            let repo = body["repo"].as_str().unwrap_or("");
-            let label = body["label"].as_str().unwrap_or("");
-            match f.org_label(repo, label, body["beside"].as_bool().unwrap_or(false)) {
-                Ok(id) => Reply::json(200, &json!({"id": id})),
-                Err(e) => err(400, &e),
-            }
-        }
+        ("POST", "/gitea/org-label") => super::routes::gitea::org_label(f, &body),
         ("POST", "/ado/race") => super::routes::azure::admin::race(f, &body),
         (_, p) if p == "/app" || p.starts_with("/app/") => {
             super::routes::github::app::admin(f, req, &p["/app".len()..])

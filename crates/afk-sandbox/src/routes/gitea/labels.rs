@@ -71,6 +71,18 @@ pub(super) fn of_org(f: &Forge, req: &Request, org: &str) -> Reply {
     paged(req, items)
 }
 
+/// `POST /_admin/gitea/org-label {repo, label, beside = false}`: the
+/// repository's label of that name moved to its owner's organisation, or
+/// a new organisation label of that name beside it (`Forge::org_label`).
+pub(crate) fn org_label(f: &mut Forge, body: &serde_json::Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let label = body["label"].as_str().unwrap_or("");
+    match f.org_label(repo, label, body["beside"].as_bool().unwrap_or(false)) {
+        Ok(id) => Reply::json(200, &serde_json::json!({ "id": id })),
+        Err(e) => err(400, &e),
+    }
+}
+
 /// `/repos/{full}/issues/{n}/labels<rest>`: `GET`, `POST {labels: [id]}`, `DELETE /{id}`.
 pub(super) fn of_issue(f: &mut Forge, req: &Request, full: &str, n: u64, rest: &[&str]) -> Reply {
     match (req.method.as_str(), rest) {
