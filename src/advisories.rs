@@ -101,7 +101,10 @@ pub fn check(cfg: &Config, state_dir: &Path) -> Result<()> {
         return Ok(());
     };
     let err = |why: AdvisoryError| {
-        crate::config::cfg_err(format!("config: gate.advisories: {}: {why}", dir.display()))
+        crate::hint::hinted(
+            crate::config::cfg_err(format!("config: gate.advisories: {}: {why}", dir.display())),
+            ADVISORIES_HINT,
+        )
     };
     let print = fingerprint(&dir).map_err(err)?;
     let kept = state_dir.join(VERDICT);
@@ -279,12 +282,19 @@ pub fn unread(cfg: &Config, e: anyhow::Error) -> anyhow::Error {
         return e;
     };
     let dir = cfg.advisories_dir().unwrap_or_default();
-    crate::config::cfg_err(format!(
-        "config: gate.advisories: {}: {}",
-        dir.display(),
-        why.0
-    ))
+    crate::hint::hinted(
+        crate::config::cfg_err(format!(
+            "config: gate.advisories: {}: {}",
+            dir.display(),
+            why.0
+        )),
+        ADVISORIES_HINT,
+    )
 }
+
+/// What to do about an advisories folder afk cannot read: the exit-code
+/// table's hint.
+pub const ADVISORIES_HINT: &str = "point gate.advisories at a folder of OSV records (one JSON file each) that afk's user can read, or take the key out (docs/security.md#advisories)";
 
 /// Read every `*.json` file under `dir` into one index.
 pub fn read(dir: &Path) -> Result<Index, AdvisoryError> {

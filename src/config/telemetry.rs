@@ -16,6 +16,10 @@ use super::check::Checker;
 use super::values::{de_duration, de_path};
 use crate::core::telemetry::settings::{self, TelemetryConfig};
 use crate::redact::Secret;
+
+/// What to do about a telemetry setting afk refuses (the error names the
+/// key or variable, never its value): the exit-code table's hint.
+const TELEMETRY_HINT: &str = "fix the key or variable it names (docs/telemetry.md#what-is-a-configuration-error), or set telemetry.enabled = false to run without traces";
 use crate::types::telemetry::TelemetrySettings;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,7 +86,7 @@ impl Telemetry {
         let version = env!("CARGO_PKG_VERSION");
         let keys = self.keys();
         let resolved = settings::resolve(&keys, env, &read_headers_file, version, "")
-            .map_err(anyhow::Error::new)?;
+            .map_err(|e| crate::hint::hinted(anyhow::Error::new(e), TELEMETRY_HINT))?;
         for (_, value) in resolved.iter().flat_map(|s| s.headers.iter()) {
             Secret::new(value.as_str());
             // the token of `Bearer <token>` alone is one too

@@ -77,6 +77,13 @@ fn a_bad_telemetry_setting_is_exit_2_naming_the_key_or_variable_never_its_value(
             let (code, out, err) = run(&afk, &env, args);
             assert_eq!(code, 2, "{args:?} {table}\n{out}\n{err}");
             assert!(err.contains(want), "{args:?}: {want}\n{err}");
+            // the exit-code table's hint for a refused telemetry setting
+            if want != "runner.box.env" {
+                assert!(
+                    err.contains("; fix the key or variable it names (docs/telemetry.md#what-is-a-configuration-error), or set telemetry.enabled = false"),
+                    "{args:?}: {err}"
+                );
+            }
             assert!(
                 !err.contains(CANARY) && !out.contains(CANARY),
                 "a value said back:\n{out}\n{err}"

@@ -2332,6 +2332,11 @@ fn a_record_that_is_not_one_stops_watch_with_exit_2_naming_it_and_doctor_fails()
         "{err}"
     );
     assert!(err.contains("package.ecosystem"), "{err}");
+    // the exit-code table's hint for an advisories folder afk cannot read
+    assert!(
+        err.contains("; point gate.advisories at a folder of OSV records"),
+        "{err}"
+    );
     assert!(
         sb.requests().is_empty(),
         "nothing touched: {:?}",
