@@ -732,11 +732,9 @@ fn gateway_afk_as(
     script: &str,
     extra: &str,
 ) -> Afk {
-    let bin = std::env::temp_dir().join(format!(
-        "afk-gw-agent-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    ));
+    // removed with the afk that holds it
+    let held = Scratch::new();
+    let bin = held.dir.clone();
     std::fs::create_dir_all(bin.join("bin")).unwrap();
     let program = bin.join("bin").join(agent);
     std::fs::write(&program, format!("#!/bin/sh\n{script}\n")).unwrap();
@@ -759,6 +757,7 @@ fn gateway_afk_as(
         ),
         (key_var.into(), key.to_string()),
     ];
+    afk.held.push(held);
     afk
 }
 
@@ -830,8 +829,6 @@ fn with_the_gateway_a_link_left_where_codexs_settings_folder_goes_is_never_follo
         "turn 2's Codex names the gateway: {seen}"
     );
 }
-
-static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// One request to the gateway from inside the box, as shell text: its status.
 const ASK: &str = r#"curl -s -m 30 -o /dev/null -w '%{http_code}' -H "x-api-key: $ANTHROPIC_API_KEY" -H 'content-type: application/json' -d '{"model":"claude-gw-test","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}' "$ANTHROPIC_BASE_URL/v1/messages""#;

@@ -36,6 +36,7 @@ pub(crate) fn world(sb: &Sandbox, allow: &[&str], sections: &str) -> (Afk, PathB
         hooks: Some(sb.url.clone()),
         now: Default::default(),
         env: vec![],
+        held: vec![],
     };
     (afk, plan)
 }

@@ -103,6 +103,7 @@ pub(crate) fn kube_afk_in(
         hooks: None,
         now: Default::default(),
         env: vec![],
+        held: vec![],
     };
     let path = format!(
         "{}:{}",

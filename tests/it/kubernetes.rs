@@ -58,6 +58,7 @@ pub(crate) fn setup_in(n: u64, script: &str, watch: &str, afks: bool) -> (Sandbo
         hooks: None,
         now: Default::default(),
         env: vec![],
+        held: vec![],
     };
     sb.admin(
         "POST",

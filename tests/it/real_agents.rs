@@ -64,7 +64,9 @@ fn programs() -> Option<&'static Path> {
                  or set AFK_SKIP_REAL_AGENTS=1 to skip these tests"
             )
         };
-        let dir = std::env::temp_dir().join(format!("afk-real-agents-{}", std::process::id()));
+        // under cargo's own folder for integration tests' files: one, kept
+        // for the next run, never a folder per run in /tmp
+        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("real-agents");
         std::fs::create_dir_all(&dir).unwrap();
         for (name, target) in [("claude", claude), ("codex", codex)] {
             let link = dir.join(name);

@@ -37,8 +37,8 @@ fn setup(script: &str) -> (Sandbox, Afk) {
     let mut afk = Afk::with_text(&text);
     afk.env
         .push(("AFK_TEST_MODEL_KEY".into(), MODEL_KEY.into()));
-    // the agent script lives as long as the test
-    std::mem::forget(scratch);
+    // the agent script lives as long as afk
+    afk.held.push(scratch);
     (sb, afk)
 }
 

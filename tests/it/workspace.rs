@@ -42,9 +42,9 @@ fn setup_seeded(
         forge = sb.forge_keys(),
         agent = agent.display(),
     );
-    let afk = Afk::on(&sb, &text);
-    // the agent script lives as long as the test
-    std::mem::forget(scratch);
+    let mut afk = Afk::on(&sb, &text);
+    // the agent script lives as long as afk
+    afk.held.push(scratch);
     (sb, afk)
 }
 

@@ -264,15 +264,24 @@ impl Store {
 mod tests {
     use crate::Store;
 
-    fn store(name: &str) -> Store {
+    /// A folder removed when the test ends: a test leaves nothing behind.
+    pub(super) struct Gone(pub(super) std::path::PathBuf);
+
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn store(name: &str) -> (Store, Gone) {
         let dir = std::env::temp_dir().join(format!("afk-hooks-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        Store::open(&dir.join("afk.db")).unwrap()
+        (Store::open(&dir.join("afk.db")).unwrap(), Gone(dir))
     }
 
     #[test]
     fn a_delivery_is_handled_once_and_the_ids_kept_are_bounded() {
-        let s = store("deliveries");
+        let (s, _gone) = store("deliveries");
         let first =
             |s: &Store, id: &str, at: &str| s.hook_tick_begins(Some(id), "poll", at).unwrap();
         assert!(!s.hook_delivery_handled("d-1").unwrap());
@@ -304,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_written_comment_is_in_its_grace_until_its_first_deliverys_end() {
-        let s = store("graces");
+        let (s, _gone) = store("graces");
         s.note_comment_written("Acme/API", 7, 2_000).unwrap();
         // a redelivery moves nothing
         s.note_comment_written("acme/api", 7, 9_000).unwrap();
@@ -321,7 +330,7 @@ mod tests {
     fn afks_own_comments_are_its_runs_checklists_and_escalations_in_their_repository() {
         use crate::runs::NewRun;
         use crate::types::{IssueNumber, RepoName, RunnerKind};
-        let s = store("own");
+        let (s, _gone) = store("own");
         let repo = RepoName::parse("acme/api").unwrap();
         let id = s
             .claim_run(&NewRun {
@@ -360,7 +369,7 @@ mod tests {
 
     #[test]
     fn an_edit_a_delivery_named_is_kept_once_per_repository_and_bounded() {
-        let s = store("edits");
+        let (s, _gone) = store("edits");
         s.note_comment_edited("Acme/API", 7, "2026-01-01T00:00:00Z")
             .unwrap();
         s.note_comment_edited("acme/api", 7, "2026-01-01T00:00:05Z")
@@ -396,7 +405,7 @@ mod tests {
 
     #[test]
     fn event_started_ticks_are_counted_per_kind() {
-        let s = store("ticks");
+        let (s, _gone) = store("ticks");
         s.hook_tick_begins(None, "poll", "2026-01-01T00:00:00Z")
             .unwrap();
         s.hook_tick_begins(Some("d-1"), "poll", "2026-01-01T00:05:00Z")
@@ -424,6 +433,7 @@ mod folded {
     fn deliveries_a_burst_folded_are_handled_without_counting_a_tick() {
         let dir = std::env::temp_dir().join(format!("afk-hooks-folded-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        let _gone = super::tests::Gone(dir.clone());
         let s = Store::open(&dir.join("afk.db")).unwrap();
         s.hook_tick_begins(Some("d-1"), "watch", "2026-01-01T00:00:00Z")
             .unwrap();

@@ -154,6 +154,15 @@ mod tests {
     use crate::types::{RepoName, RunId, RunnerKind};
     use time::macros::datetime;
 
+    /// A folder removed when the test ends: a test leaves nothing behind.
+    struct Gone(std::path::PathBuf);
+
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     fn store(name: &str) -> (std::path::PathBuf, RunId) {
         let dir = std::env::temp_dir().join(format!("afk-touch-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -181,6 +190,7 @@ mod tests {
     #[test]
     fn a_turns_end_head_is_its_first_and_afks_pushes_are_all_kept() {
         let (path, id) = store("heads");
+        let _gone = Gone(path.parent().unwrap().to_path_buf());
         let s = Store::open(&path).unwrap();
         s.note_turn_end_head(id, 1, "AAA").unwrap();
         s.note_turn_end_head(id, 1, "bbb").unwrap();
@@ -194,6 +204,7 @@ mod tests {
     #[test]
     fn uncounted_survivals_are_the_merged_runs_not_yet_counted() {
         let (path, id) = store("uncounted");
+        let _gone = Gone(path.parent().unwrap().to_path_buf());
         let s = Store::open(&path).unwrap();
         assert!(s.uncounted_survivals().unwrap().is_empty(), "not merged");
         s.conn
@@ -220,6 +231,7 @@ mod tests {
     #[test]
     fn zero_touch_and_survival_are_recorded_once() {
         let (path, id) = store("once");
+        let _gone = Gone(path.parent().unwrap().to_path_buf());
         let s = Store::open(&path).unwrap();
         s.set_zero_touch(id, ZeroTouch::Not(Touched::Commit))
             .unwrap();

@@ -36,6 +36,9 @@ pub struct Afk {
     pub now: std::cell::RefCell<Option<String>>,
     /// more environment for every later command (the real agents' model, PATH, HOME)
     pub env: Vec<(String, String)>,
+    /// scratch folders the commands read from (an agent script, a program
+    /// on PATH): removed with this afk, so a test leaves nothing behind
+    pub held: Vec<Scratch>,
 }
 
 impl Afk {
@@ -82,6 +85,7 @@ impl Afk {
             hooks: None,
             now: Default::default(),
             env: vec![],
+            held: vec![],
         }
     }
 
