@@ -79,6 +79,10 @@ const NOT_PATHS: [&str; 2] = [
 /// reader that finds fewer has stopped seeing them.
 const AT_LEAST: (usize, usize) = (600, 260);
 
+/// The least number of trace steps written `a.rs:f` → `b.rs:g` the map
+/// holds today, each checked: `f`'s body names `g`.
+const CLAIMS_AT_LEAST: usize = 30;
+
 /// What a path is in the tree.
 enum Entry {
     Folder,
@@ -91,7 +95,44 @@ enum Entry {
 struct Checked {
     paths: usize,
     symbols: usize,
+    /// trace steps `a.rs:f` → `b.rs:g` checked: `f`'s body names `g`
+    claims: usize,
     stale: Vec<String>,
+}
+
+/// The body of `fn name` in `text` (from its line to the brace that closes
+/// it, braces in strings and comments counted as code: the bodies the map
+/// names hold none unbalanced); None when the file has no such `fn`.
+fn fn_body<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if !t.starts_with("//") && words(t).windows(2).any(|p| p[0] == "fn" && p[1] == name) {
+            let rest = &text[at..];
+            let open = rest.find('{')?;
+            let mut depth = 0usize;
+            for (i, c) in rest[open..].char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(&rest[..open + i + 1]);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            return Some(rest);
+        }
+        at += line.len();
+    }
+    None
+}
+
+/// The last segment of a symbol: `Type::method` is `method`.
+fn last_segment(symbol: &str) -> &str {
+    symbol.rsplit("::").next().unwrap_or(symbol)
 }
 
 fn is_path_char(c: char) -> bool {
@@ -265,7 +306,13 @@ fn check(doc: &str, look: &dyn Fn(&str) -> Option<Entry>) -> Checked {
                 ));
             }
         }
-        for span in line.split('`').skip(1).step_by(2) {
+        let parts: Vec<&str> = line.split('`').collect();
+        // the span before this one on the line, when it named a function
+        // of a Rust file: (its file's text, its symbol, the span)
+        let mut before: Option<(String, String, String)> = None;
+        for (k, span) in parts.iter().enumerate().skip(1).step_by(2) {
+            let arrow = parts.get(k - 1).is_some_and(|t| t.trim() == "→");
+            let came = before.take();
             let Some((path, symbol)) = path_of(span) else {
                 continue;
             };
@@ -320,6 +367,21 @@ fn check(doc: &str, look: &dyn Fn(&str) -> Option<Entry>) -> Checked {
                     out.stale
                         .push(format!("{at}: `{span}`: {place} defines no `{symbol}`"));
                 }
+                // a step `a.rs:f` → `b.rs:g`: f's body names g
+                if arrow && let Some((from, f, was)) = &came {
+                    out.claims += 1;
+                    let g = last_segment(symbol);
+                    let names =
+                        fn_body(from, last_segment(f)).is_some_and(|body| words(body).contains(&g));
+                    if !names {
+                        out.stale.push(format!(
+                            "{at}: `{was}` → `{span}`: `{f}`'s body never names `{g}`"
+                        ));
+                    }
+                }
+                if place.ends_with(".rs") && has_fn(&text, last_segment(symbol)) {
+                    before = Some((text.clone(), symbol.to_string(), span.to_string()));
+                }
             }
             if !anchor.is_empty() {
                 out.symbols += 1;
@@ -353,6 +415,11 @@ fn every_path_and_symbol_the_map_names_is_in_the_tree() {
             .unwrap();
     let got = check(&doc, &in_tree);
     assert!(
+        got.claims >= CLAIMS_AT_LEAST,
+        "the map's reader checked {} steps `a.rs:f` → `b.rs:g`, fewer than {CLAIMS_AT_LEAST}: it stopped seeing them",
+        got.claims
+    );
+    assert!(
         got.stale.is_empty(),
         "ARCHITECTURE.md names what is not there ({} stale):\n{}",
         got.stale.len(),
@@ -365,6 +432,100 @@ fn every_path_and_symbol_the_map_names_is_in_the_tree() {
         got.symbols,
         AT_LEAST.0,
         AT_LEAST.1
+    );
+}
+
+/// The methods of `trait name` in `text`, each with whether it has a
+/// default body (its signature ends in `{`, not `;`).
+fn trait_methods(text: &str, name: &str) -> Vec<(String, bool)> {
+    let mut out = vec![];
+    let Some(start) = text.find(&format!("trait {name}")) else {
+        return out;
+    };
+    let Some(body) = fn_body_at(&text[start..]) else {
+        return out;
+    };
+    let mut rest = &body[1..];
+    let mut depth = 0usize;
+    while let Some(i) = rest.find(|c: char| c == '{' || c == '}' || c == 'f') {
+        let c = rest.as_bytes()[i];
+        if c == b'{' {
+            depth += 1;
+        } else if c == b'}' {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0
+            && rest[i..].starts_with("fn ")
+            && (i == 0 || !is_ident_byte(rest.as_bytes()[i - 1]))
+        {
+            let sig = &rest[i + 3..];
+            let fname: String = sig
+                .bytes()
+                .take_while(|b| is_ident_byte(*b))
+                .map(char::from)
+                .collect();
+            let ends = sig
+                .find(|c: char| c == '{' || c == ';')
+                .unwrap_or(sig.len());
+            out.push((fname, sig[ends..].starts_with('{')));
+        }
+        rest = &rest[i + 1..];
+    }
+    out
+}
+
+/// From the first `{` of `text` to the brace that closes it.
+fn fn_body_at(text: &str) -> Option<&str> {
+    let open = text.find('{')?;
+    let mut depth = 0usize;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&text[open..open + i + 1]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Trace 3's claim about the forge traits: each method it names as having
+/// a default has one in `ForgeReads` or `ForgeWrites`, and a method it
+/// does not name may be required.
+#[test]
+fn the_maps_defaults_of_the_forge_traits_are_the_traits_own() {
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(top.join("ARCHITECTURE.md")).unwrap();
+    let lib = std::fs::read_to_string(top.join("crates/afk-forge/src/lib.rs")).unwrap();
+    let methods: Vec<(String, bool)> = ["ForgeReads", "ForgeWrites"]
+        .iter()
+        .flat_map(|t| trait_methods(&lib, t))
+        .collect();
+    assert!(methods.len() > 20, "{methods:?}");
+    let line = doc
+        .lines()
+        .find(|l| l.contains("one with a default ("))
+        .expect("trace 3 names the traits' defaults");
+    let named = line.split("one with a default (").nth(1).unwrap();
+    let named = named.split(')').next().unwrap();
+    let names: Vec<&str> = named.split('`').skip(1).step_by(2).collect();
+    assert!(!names.is_empty(), "{line}");
+    for n in names {
+        let found = methods.iter().find(|(m, _)| m == n);
+        assert_eq!(
+            found.map(|(_, d)| *d),
+            Some(true),
+            "ARCHITECTURE.md says `{n}` has a default in the forge traits: {methods:?}"
+        );
+    }
+    // and the reader of the traits tells a default from a required method
+    let t = "pub trait T {\n    fn a(&self) -> u8;\n    fn b(&self) -> u8 {\n        1\n    }\n    fn c(&self, x: Vec<u8>)\n        -> u8;\n}\n";
+    assert_eq!(
+        trait_methods(t, "T"),
+        [("a".into(), false), ("b".into(), true), ("c".into(), false)]
     );
 }
 
@@ -429,7 +590,7 @@ fn a_stale_name_in_a_made_up_map_fails() {
             }
             "src/ops/watch" => Some(Entry::Folder),
             "src/session.rs" => file(
-                "pub struct Session;\nimpl Session {\n    pub fn open_tick(&self) {}\n}\n// fn closed_tick\n",
+                "pub struct Session;\nimpl Session {\n    pub fn open_tick(&self) {\n        judge()\n    }\n    pub fn close(&self) {}\n}\n// fn closed_tick\n",
             ),
             "src/ops/watch/mod.rs" => file("pub fn watch() {}\n"),
             "src/ops/mod.rs" => file("pub enum Scope {\n    Repo(String),\n    All,\n}\n"),
@@ -457,6 +618,8 @@ fn a_stale_name_in_a_made_up_map_fails() {
     // docs/security.md, src/ops/watch; symbols: open_tick, judge, UNDO,
     // TooMany, Kind, 2× Scope, #the-change-gate
     assert_eq!((got.paths, got.symbols), (15, 8));
+    // the one step `Session::open_tick` → `judge`, whose body names it
+    assert_eq!(got.claims, 1);
 
     let stale = [
         // a file gone
@@ -481,6 +644,8 @@ fn a_stale_name_in_a_made_up_map_fails() {
         "`ops/watch/:watch`",
         // a map row whose crate is gone
         "| afk-gone | `x` |",
+        // a step whose function does not name the next one
+        "`session.rs:Session::close` → `core/gate.rs:judge`",
     ];
     for s in stale {
         let doc = format!("{legend}## Map\n{s}\n");
