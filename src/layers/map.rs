@@ -447,7 +447,7 @@ fn trait_methods(text: &str, name: &str) -> Vec<(String, bool)> {
     };
     let mut rest = &body[1..];
     let mut depth = 0usize;
-    while let Some(i) = rest.find(|c: char| c == '{' || c == '}' || c == 'f') {
+    while let Some(i) = rest.find(['{', '}', 'f']) {
         let c = rest.as_bytes()[i];
         if c == b'{' {
             depth += 1;
