@@ -464,7 +464,7 @@ fn trait_methods(text: &str, name: &str) -> Vec<(String, bool)> {
                 .map(char::from)
                 .collect();
             let ends = sig
-                .find(|c: char| c == '{' || c == ';')
+                .find(['{', ';'])
                 .unwrap_or(sig.len());
             out.push((fname, sig[ends..].starts_with('{')));
         }
