@@ -463,9 +463,7 @@ fn trait_methods(text: &str, name: &str) -> Vec<(String, bool)> {
                 .take_while(|b| is_ident_byte(*b))
                 .map(char::from)
                 .collect();
-            let ends = sig
-                .find(['{', ';'])
-                .unwrap_or(sig.len());
+            let ends = sig.find(['{', ';']).unwrap_or(sig.len());
             out.push((fname, sig[ends..].starts_with('{')));
         }
         rest = &rest[i + 1..];
