@@ -721,3 +721,44 @@ both_dialects! {
         assert!(checklist(&sb).contains("- [x] CI green"));
     }
 }
+
+/// Gitea's "delete the branch after merge" (the usual setting): the merged
+/// PR then answers `head.ref` `refs/pull/{n}/head` and `head.repo` `null`
+/// (`ToAPIPullRequest`). The PR afk recorded is still the run's: the merge
+/// ends the run succeeded, never "the PR is gone".
+#[test]
+fn a_merged_pr_whose_head_branch_was_deleted_still_ends_the_run_succeeded() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = setup("pr", "");
+        let pr = sb.open_prs("acme/api")[0].number;
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("awaiting-merge".into()))
+        );
+        sb.admin(
+            "POST",
+            "/merge",
+            Some(json!({"repo": "acme/api", "pr": pr, "delete_branch": true})),
+        );
+        let (_, all) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+        let merged = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["number"] == pr)
+            .unwrap()
+            .clone();
+        assert_eq!(
+            merged["head"]["ref"],
+            format!("refs/pull/{pr}/head"),
+            "{merged}"
+        );
+        assert!(merged["head"]["repo"].is_null(), "{merged}");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+        assert_eq!(state_of(&afk, 1), "succeeded");
+    });
+}

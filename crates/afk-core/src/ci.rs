@@ -209,6 +209,9 @@ pub struct RunIdentity<'a> {
     /// is the run's (anyone may open a PR from a branch of the repository);
     /// None: the agent opens it (`workspace = "agent"`).
     pub afk_login: Option<&'a str>,
+    /// the PR afk recorded as the run's, once it was proven so (its branch,
+    /// in the run's repository)
+    pub recorded: Option<PrNumber>,
 }
 
 /// How a pull request belongs to the run, best first; None: not the run's.
@@ -226,9 +229,14 @@ pub enum Belongs {
 /// Anyone else's PR — a fork's branch of the same name, a stranger's
 /// `Closes #N` — is never the run's.
 pub fn belongs(pr: &PrFacts, run: &RunIdentity) -> Option<Belongs> {
-    let same_repo = pr
-        .head_repo
-        .is_some_and(|r| r.eq_ignore_ascii_case(run.repo));
+    // the recorded PR whose head branch is gone (Gitea's merged PR after
+    // the branch was deleted: no head repository said): its branch name is
+    // still the run's, and its number was proven the run's before
+    let recorded_gone = pr.head_repo.is_none() && run.recorded == Some(pr.number);
+    let same_repo = recorded_gone
+        || pr
+            .head_repo
+            .is_some_and(|r| r.eq_ignore_ascii_case(run.repo));
     if let Some(me) = run.afk_login {
         let afks = !me.is_empty() && pr.author.eq_ignore_ascii_case(me);
         return (same_repo && pr.head_ref == run.branch && afks).then_some(Belongs::Branch);
@@ -454,6 +462,7 @@ mod tests {
             branch: "afk/issue-7",
             agent_login: "afk-bot",
             afk_login: None,
+            recorded: None,
         };
         let cases = [
             (
@@ -496,6 +505,7 @@ mod tests {
             branch: "afk/issue-7",
             agent_login: "afk-bot",
             afk_login: Some("afk"),
+            recorded: None,
         };
         let cases = [
             (
@@ -531,6 +541,50 @@ mod tests {
         );
     }
 
+    /// Gitea's merged PR whose head branch was deleted names no head
+    /// repository: it is the run's only as the PR afk recorded, from the
+    /// run's branch (and, with afk's workspace, afk's own); any other PR
+    /// with no head repository, a fork's among them, is not.
+    #[test]
+    fn a_recorded_pr_whose_head_branch_is_gone_is_still_the_runs() {
+        for afk_login in [None, Some("afk")] {
+            let run = RunIdentity {
+                repo: &"acme/api".parse().unwrap(),
+                branch: "afk/issue-7",
+                agent_login: "afk-bot",
+                afk_login,
+                recorded: Some(PrNumber(7)),
+            };
+            let cases = [
+                (
+                    pr(7, "afk/issue-7", None, "afk", false),
+                    Some(Belongs::Branch),
+                ),
+                // not the recorded number
+                (pr(8, "afk/issue-7", None, "afk", false), None),
+                // the recorded number from another branch
+                (pr(7, "other", None, "afk", false), None),
+                // the recorded number from a fork
+                (pr(7, "afk/issue-7", Some("fork/api"), "afk", false), None),
+            ];
+            for (p, want) in cases {
+                assert_eq!(belongs(&p, &run), want, "PR #{} {afk_login:?}", p.number);
+            }
+        }
+        // with afk's workspace the author must still be afk
+        let run = RunIdentity {
+            repo: &"acme/api".parse().unwrap(),
+            branch: "afk/issue-7",
+            agent_login: "afk-bot",
+            afk_login: Some("afk"),
+            recorded: Some(PrNumber(7)),
+        };
+        assert_eq!(
+            belongs(&pr(7, "afk/issue-7", None, "mallory", false), &run),
+            None
+        );
+    }
+
     #[test]
     fn the_branch_beats_the_account_then_the_newest_wins() {
         let run = RunIdentity {
@@ -538,6 +592,7 @@ mod tests {
             branch: "afk/issue-7",
             agent_login: "afk-bot",
             afk_login: None,
+            recorded: None,
         };
         let c = [
             pr(9, "other", Some("acme/api"), "afk-bot", true),

@@ -77,6 +77,21 @@ fn read_mergeable(mut p: PullRequest) -> PullRequest {
     if p.mergeable == Some(false) && wip {
         p.mergeable = None;
     }
+    read_gone_head(p)
+}
+
+/// A PR whose head branch is gone (deleted on merge, the usual setting) as
+/// Gitea answers it: `head.ref` is `refs/pull/{n}/head`, `head.repo` is
+/// `null`, and `head.label` still names the branch (`ToAPIPullRequest` sets
+/// the branch's own only where it exists). Read as that branch in no known
+/// repository, so only the run that recorded this PR's number takes it
+/// (`afk_core::ci::belongs`), never a fork's branch of the same name.
+fn read_gone_head(mut p: PullRequest) -> PullRequest {
+    let gone = p.head.name.starts_with("refs/pull/") && p.head.name.ends_with("/head");
+    if gone && let Some(label) = p.head.label.clone().filter(|l| !l.is_empty()) {
+        p.head.name = label;
+        p.head.repo = None;
+    }
     p
 }
 
@@ -235,14 +250,15 @@ impl ForgeReads for Gitea {
 
     /// The most recently updated closed (or merged) pull requests: one page.
     fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
-        self.rest.http.json(
+        let closed: Vec<PullRequest> = self.rest.http.json(
             "GET",
             &format!(
                 "/repos/{}/pulls?state=closed&sort=recentupdate&page=1&limit=50",
                 rp(repo)
             ),
             None,
-        )
+        )?;
+        Ok(closed.into_iter().map(read_gone_head).collect())
     }
 
     fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest> {

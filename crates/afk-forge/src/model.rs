@@ -198,8 +198,15 @@ pub struct Branch {
     #[serde(default)]
     pub sha: String,
     /// The repository the branch lives in: a fork's differs from the base's.
+    /// None where the forge no longer says (Gitea, once a merged PR's head
+    /// branch is deleted: `head.repo` is `null`).
     #[serde(default)]
     pub repo: Option<RepoMeta>,
+    /// Gitea's and GitHub's `label` as the forge sent it (Gitea: the head
+    /// branch's name, kept when its `ref` becomes `refs/pull/{n}/head`);
+    /// read by the Gitea adapter only.
+    #[serde(default, skip_serializing)]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]

@@ -234,7 +234,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/issues", "repo issue"),
     ("POST", "/label", "repo issue label by add org"),
     ("POST", "/issue_state", "repo issue pr state"),
-    ("POST", "/merge", "repo pr by"),
+    ("POST", "/merge", "repo pr by delete_branch"),
     ("POST", "/rename", "repo issue pr title by"),
     ("POST", "/hidden_refs", "repo issue count"),
     ("POST", "/edit", "repo issue pr body"),
@@ -530,7 +530,8 @@ fn issue_state(f: &mut Forge, body: &Value) -> Reply {
 fn merge(f: &mut Forge, body: &Value) -> Reply {
     let repo = body["repo"].as_str().unwrap_or("");
     let n = f.pr_key(body["pr"].as_u64().unwrap_or(0));
-    match f.merge_by(repo, n, body["by"].as_str()) {
+    let delete = body["delete_branch"].as_bool().unwrap_or(false);
+    match f.merge_by(repo, n, body["by"].as_str(), delete) {
         Ok(sha) => Reply::json(200, &json!({"merge_commit_sha": sha})),
         Err(e) => err(400, &e),
     }

@@ -283,6 +283,7 @@ impl Forge {
                 merged: false,
                 draft: false,
                 merge_sha: None,
+                head_gone: None,
             },
         );
         let by = i.labeled_by.unwrap_or(author);

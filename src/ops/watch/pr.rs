@@ -78,6 +78,7 @@ impl<'a> Mine<'a> {
             branch: &self.run.branch,
             agent_login: self.agent_login,
             afk_login: self.me.as_deref(),
+            recorded: self.run.pr_number,
         };
         let facts: Vec<PrFacts> = v.iter().map(|p| self.facts(p)).collect();
         let (n, how) = ci::choose_pr(&facts, &who)?;

@@ -49,6 +49,7 @@ impl AzureDevops {
             repo: Some(RepoMeta {
                 full_name: repo.to_string(),
             }),
+            label: None,
         };
         Ok(PullRequest {
             // only Gitea's `mergeable` reads a title and a draft

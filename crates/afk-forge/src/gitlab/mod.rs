@@ -273,6 +273,7 @@ impl WireMr {
                         format!("(project {})", self.source_project_id)
                     },
                 }),
+                label: None,
             },
             body: self.description,
             html_url: self.web_url,
@@ -284,6 +285,7 @@ impl WireMr {
                 repo: Some(RepoMeta {
                     full_name: repo.as_str().to_string(),
                 }),
+                label: None,
             },
             mergeable,
         }

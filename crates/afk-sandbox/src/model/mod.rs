@@ -66,6 +66,9 @@ pub(super) struct Issue {
     pub(super) merge_sha: Option<String>,
     /// a GitHub pull request opened with `draft: true`
     pub(super) draft: bool,
+    /// for a merged pull request whose head branch was deleted on merge:
+    /// the head's last commit (Gitea keeps it as `refs/pull/{n}/head`)
+    pub(super) head_gone: Option<String>,
 }
 
 /// A change of an issue's title, as its timeline shows it.
@@ -346,6 +349,9 @@ impl Forge {
 
     /// The commit a pull request's head branch points at ("" if none).
     pub(super) fn head_sha(&self, repo: &str, i: &Issue) -> String {
+        if let Some(sha) = &i.head_gone {
+            return sha.clone();
+        }
         i.head
             .as_deref()
             .and_then(|h| git::head(&self.git_dir(repo), h))
@@ -421,13 +427,13 @@ impl Forge {
     /// Merge a PR like a person would: a merge commit, the PR closed and merged,
     /// and every issue its body closes (`Closes #N`) closed.
     pub fn merge(&mut self, repo: &str, number: u64) -> Result<String, String> {
-        self.merge_by(repo, number, None)
+        self.merge_by(repo, number, None, false)
     }
 
     /// Merge pull request `pr` as a person names it (a GitLab merge
     /// request's own iid, numbered apart from issues), like [`Forge::merge`].
     pub fn merge_pr(&mut self, repo: &str, pr: u64) -> Result<String, String> {
-        self.merge_by(repo, self.pr_key(pr), None)
+        self.merge_by(repo, self.pr_key(pr), None, false)
     }
 
     /// [`Forge::merge`] by account `by`: the merge commit is theirs (or the
@@ -437,6 +443,7 @@ impl Forge {
         repo: &str,
         number: u64,
         by: Option<&str>,
+        delete_branch: bool,
     ) -> Result<String, String> {
         let gd = self.git_dir(repo);
         let az = self.az.pr_of(repo, number); // Azure DevOps: "Merged PR <id>: <title>"
@@ -465,6 +472,22 @@ impl Forge {
             format!("Merge pull request #{number}")
         };
         let sha = git::merge(&gd, &pr.base, &head, &message, by)?;
+        if delete_branch {
+            // as a forge's "delete the branch after merge": its last
+            // commit stays reachable from the PR's own ref
+            let was = git::head(&gd, &head).ok_or("the head branch is gone")?;
+            git::git(
+                &gd,
+                &["update-ref", &format!("refs/pull/{number}/head"), &was],
+                None,
+            )?;
+            git::git(
+                &gd,
+                &["update-ref", "-d", &format!("refs/heads/{head}")],
+                None,
+            )?;
+            pr.head_gone = Some(was);
+        }
         pr.merged = true;
         pr.state = "closed".into();
         pr.merge_sha = Some(sha.clone());

@@ -357,7 +357,7 @@ pub(crate) fn complete(f: &mut Forge, n: u64, by: &str, close_items: bool) -> Re
         .filter(|i| !i.pull && i.state == "open")
         .map(|i| i.number)
         .collect();
-    if let Err(e) = f.merge_by(&repo, number, Some(name.as_str())) {
+    if let Err(e) = f.merge_by(&repo, number, Some(name.as_str()), false) {
         return Err(err(
             409,
             "GitPullRequestNotMergeableException",

@@ -108,8 +108,15 @@ pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
         "allow_maintainer_edit": false, "merge_base": base_sha,
         "base": {"label": i.base, "ref": i.base, "sha": base_sha, "repo_id": repo.id,
                  "repo": repo_ref(full, repo.id)},
-        "head": {"label": head, "ref": head, "sha": sha, "repo_id": repo.id,
-                 "repo": repo_ref(i.head_repo.as_deref().unwrap_or(full), repo.id)},
+        // a head branch deleted on merge: `ref` is the PR's own ref, no
+        // repository (`ToAPIPullRequest` fills them only for a branch that
+        // exists), `label` still the branch
+        "head": match i.head_gone {
+            Some(_) => json!({"label": head, "ref": format!("refs/pull/{}/head", i.number),
+                              "sha": sha, "repo_id": -1, "repo": null}),
+            None => json!({"label": head, "ref": head, "sha": sha, "repo_id": repo.id,
+                           "repo": repo_ref(i.head_repo.as_deref().unwrap_or(full), repo.id)}),
+        },
         "due_date": null, "created_at": TS, "updated_at": TS,
         "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "pin_order": 0,
     })
