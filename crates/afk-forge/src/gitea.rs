@@ -429,13 +429,46 @@ impl ForgeWrites for Gitea {
                 Some(Failure::Forbidden | Failure::Unprocessable) => {
                     Ok(BranchUpdate::Refused(super::reviews::words(&e)))
                 }
+                // Gitea answers a head with nothing new to take 500 ("HeadBranch
+                // of PR N is up to date", blank in production:
+                // `services/pull/update.go Update`); any 500 is looked up: a
+                // PR whose merge base is its base's head is up to date
+                Some(Failure::Other(500)) if self.up_to_date(repo, pr)? => {
+                    Ok(BranchUpdate::UpToDate)
+                }
                 _ => Err(e),
             },
         }
     }
 }
 
+/// What `up_to_date` reads of a pull request: Gitea's `merge_base` and the
+/// base branch's head.
+#[derive(Deserialize)]
+struct WireBases {
+    #[serde(default)]
+    merge_base: String,
+    #[serde(default)]
+    base: WireSha,
+}
+
+#[derive(Deserialize, Default)]
+struct WireSha {
+    #[serde(default)]
+    sha: String,
+}
+
 impl Gitea {
+    /// Whether PR `pr`'s head already holds its base's head (its
+    /// `merge_base` is the base's head): an update has nothing to take.
+    fn up_to_date(&self, repo: &RepoName, pr: PrNumber) -> Result<bool> {
+        let p: WireBases =
+            self.rest
+                .http
+                .json("GET", &format!("/repos/{}/pulls/{pr}", rp(repo)), None)?;
+        Ok(!p.merge_base.is_empty() && p.merge_base == p.base.sha)
+    }
+
     /// `GET /repos/{o}/{r}/commits?sha=<branch>` page by page, newest first,
     /// stopping at the first commit older than `since` (no diff stats, no
     /// signature checks: only sha, message and date are read).

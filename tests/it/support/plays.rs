@@ -109,14 +109,14 @@ impl Plays for Dialect {
         }
     }
     /// A `mergeable` not computed yet (Gitea has no null: false while it
-    /// checks), a branch update with nothing new on the base (Gitea does
-    /// nothing and says started; GitHub says up to date), and whether an
+    /// checks), a branch update with nothing new on the base (Gitea's 500,
+    /// looked up; GitHub says so), and whether an
     /// update names the head it expects (GitHub's `expected_head_sha`).
     fn differs(self) -> Differs {
         match self {
             Dialect::Gitea => Differs {
                 unknown_mergeable: Some(false),
-                nothing_new: afk::forge::BranchUpdate::Started,
+                nothing_new: afk::forge::BranchUpdate::UpToDate,
                 checks_expected_head: false,
                 label_add: ("POST", "/issues/1/labels"),
                 timeline: "/timeline",

@@ -48,12 +48,15 @@ pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, idx: &str, tail: &
     }
 }
 
-/// Gitea merges unless `style=rebase`; 200 with no body when done (or when
-/// there was nothing to do), 409 on a conflict, 422 for a closed PR.
+/// Gitea merges unless `style=rebase`; 200 with no body when done, 409 on a
+/// conflict, 422 for a closed PR, and 500 with a blank message (as a
+/// production instance answers a non-admin) when the head has nothing new
+/// to take ("HeadBranch of PR N is up to date": `services/pull/update.go`).
 fn update(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
     let rebase = req.q("style") == Some("rebase");
     match f.update_branch(full, n, rebase, None) {
-        Ok(Updated::Moved | Updated::UpToDate | Updated::HeadMoved) => Reply::Send {
+        Ok(Updated::UpToDate) => err(500, ""),
+        Ok(Updated::Moved | Updated::HeadMoved) => Reply::Send {
             status: 200,
             headers: vec![],
             body: vec![],

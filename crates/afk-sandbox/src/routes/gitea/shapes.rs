@@ -88,6 +88,11 @@ pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
     let head = i.head.clone().unwrap_or_default();
     let sha = f.head_sha(full, i);
     let base_sha = git::head(&f.git_dir(full), &i.base).unwrap_or_default();
+    // the commit the head and the base share last (`pr.MergeBase`), as
+    // Gitea keeps it: the base's head once the head holds it
+    let merge_base = git::git(&f.git_dir(full), &["merge-base", &base_sha, &sha], None)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| base_sha.clone());
     let issue = issue(f, repo, i);
     // Gitea says false while it is still checking (it has no null), and for
     // every work-in-progress PR (`Mergeable()` in models/issues/pull.go)
@@ -105,7 +110,7 @@ pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
         "is_locked": false, "mergeable": mergeable,
         "merged": i.merged, "merged_at": if i.merged { json!(TS) } else { Value::Null },
         "merge_commit_sha": i.merge_sha, "merged_by": if i.merged { user("alice") } else { Value::Null },
-        "allow_maintainer_edit": false, "merge_base": base_sha,
+        "allow_maintainer_edit": false, "merge_base": merge_base,
         "base": {"label": i.base, "ref": i.base, "sha": base_sha, "repo_id": repo.id,
                  "repo": repo_ref(full, repo.id)},
         // a head branch deleted on merge: `ref` is the PR's own ref, no
