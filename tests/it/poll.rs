@@ -1016,6 +1016,33 @@ fn gitea_s_null_for_an_empty_timeline_page_is_the_end_of_the_list() {
     });
 }
 
+/// Gitea answers an entry it cannot convert (`ToTimelineComment` returns
+/// nil: a comment whose milestone or poster no longer loads) as a `null`
+/// element of its page: the issue's arming is read all the same, never a
+/// failed read that fails every tick.
+#[test]
+fn a_null_element_in_a_gitea_timeline_is_skipped() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = one_ready();
+        sb.admin(
+            "POST",
+            "/gitea/broken",
+            Some(json!({"repo": "acme/api", "issue": 1, "count": 2})),
+        );
+        let (_, page) = sb.api(&sb.dialect.timeline_path("acme/api", 1));
+        assert!(
+            page.as_array()
+                .unwrap()
+                .iter()
+                .any(serde_json::Value::is_null),
+            "{page}"
+        );
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    });
+}
+
 /// Gitea drops from a timeline page, after paging, what afk's account may
 /// not see (a reference from a repository it cannot read), so a page can come
 /// back short with more after it. A page short of the limit is no end: afk

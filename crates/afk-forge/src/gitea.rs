@@ -186,10 +186,15 @@ impl ForgeReads for Gitea {
         self.rest.issue(repo, number)
     }
 
+    /// Gitea puts a `null` element where it cannot convert an entry
+    /// (`ToTimelineComment` returns nil: a comment whose milestone, label
+    /// or poster no longer loads): skipped, never a failed read of the
+    /// issue. An arming it hides is no arming (docs/fidelity/gitea.md).
     fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
-        let wire: Vec<WireTimelineEvent> = self.rest.timeline(repo, number)?;
+        let wire: Vec<Option<WireTimelineEvent>> = self.rest.timeline(repo, number)?;
         Ok(wire
             .into_iter()
+            .flatten()
             .map(WireTimelineEvent::into_event)
             .collect())
     }
@@ -238,14 +243,15 @@ impl ForgeReads for Gitea {
         )
     }
 
-    /// Open pull requests of a repo, every page.
+    /// Open pull requests of a repo, every page. A `null` element (Gitea's
+    /// where `ToAPIPullRequest` fails) is skipped: the run's recorded PR is
+    /// then asked for by its number.
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
-        Ok(self
+        let all: Vec<Option<PullRequest>> = self
             .rest
-            .open_pulls(repo)?
-            .into_iter()
-            .map(read_mergeable)
-            .collect())
+            .http
+            .get_all(&format!("/repos/{}/pulls?state=open", rp(repo)))?;
+        Ok(all.into_iter().flatten().map(read_mergeable).collect())
     }
 
     /// The most recently updated closed (or merged) pull requests: one page.

@@ -212,6 +212,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/ado/bulk") => super::routes::azure::admin::bulk(f, &body),
         ("POST", "/ado/markdown") => super::routes::azure::admin::markdown(f, &body),
         ("POST", "/gitea/org-label") => super::routes::gitea::org_label(f, &body),
+        ("POST", "/gitea/broken") => super::routes::gitea::broken(f, &body),
         ("POST", "/ado/race") => super::routes::azure::admin::race(f, &body),
         (_, p) if p == "/app" || p.starts_with("/app/") => {
             super::routes::github::app::admin(f, req, &p["/app".len()..])
@@ -330,6 +331,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/ado/bulk", "repo count tags first by"),
     ("POST", "/ado/markdown", "repo issue item"),
     ("POST", "/gitea/org-label", "repo label beside"),
+    ("POST", "/gitea/broken", "repo issue count"),
     (
         "POST",
         "/ado/race",

@@ -284,6 +284,7 @@ impl Forge {
                 draft: false,
                 merge_sha: None,
                 head_gone: None,
+                broken: vec![],
             },
         );
         let by = i.labeled_by.unwrap_or(author);

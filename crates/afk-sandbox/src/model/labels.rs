@@ -1,5 +1,6 @@
-//! Labels on issues, and Gitea's organisation labels: the label events
-//! every dialect shows in its timeline.
+//! Labels on issues, Gitea's organisation labels, and the timeline
+//! entries a forge hides or cannot show: what every dialect's timeline is
+//! made of beside comments and renames.
 
 use super::{Forge, LabelEvent};
 
@@ -92,6 +93,42 @@ impl Forge {
             at: at.clone(),
         });
         issue.updated_at = Some(at);
+        Ok(())
+    }
+
+    /// `count` references to `repo`#`number` from a repository afk's
+    /// account cannot read: timeline entries its pages skip.
+    pub(crate) fn hidden_refs(
+        &mut self,
+        repo: &str,
+        number: u64,
+        count: u64,
+    ) -> Result<(), String> {
+        let ids: Vec<i64> = (0..count.min(1000)).map(|_| self.id()).collect();
+        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
+        let issue = r
+            .issues
+            .get_mut(&number)
+            .ok_or(format!("no issue {repo}#{number}"))?;
+        issue.hidden.extend(ids);
+        Ok(())
+    }
+
+    /// `count` timeline entries of `repo#number` that Gitea answers as
+    /// `null` elements (after the entries there are).
+    pub(crate) fn broken_entries(
+        &mut self,
+        repo: &str,
+        number: u64,
+        count: u64,
+    ) -> Result<(), String> {
+        let ids: Vec<i64> = (0..count.min(100)).map(|_| self.id()).collect();
+        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
+        let issue = r
+            .issues
+            .get_mut(&number)
+            .ok_or(format!("no issue {repo}#{number}"))?;
+        issue.broken.extend(ids);
         Ok(())
     }
 }

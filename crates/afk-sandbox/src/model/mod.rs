@@ -52,6 +52,10 @@ pub(super) struct Issue {
     /// from a repository it cannot read, which Gitea drops from a page after
     /// paging (`isXRefCommentAccessible`)
     pub(super) hidden: Vec<i64>,
+    /// the ids of timeline entries Gitea cannot convert (`ToTimelineComment`
+    /// returns nil: a comment whose milestone, label or poster no longer
+    /// loads): each a `null` element of its page
+    pub(super) broken: Vec<i64>,
     /// when the issue last changed (a label, a rename, a body edit), as a
     /// forge's `updated_at` moves; `None`: never since it was seeded
     pub(super) updated_at: Option<String>,
@@ -403,24 +407,6 @@ impl Forge {
         issue.updated_at = Some(at);
         let author = issue.author.clone();
         self.system_note(repo, number, "changed the description", &author);
-        Ok(())
-    }
-
-    /// `count` references to `repo`#`number` from a repository afk's
-    /// account cannot read: timeline entries its pages skip.
-    pub(super) fn hidden_refs(
-        &mut self,
-        repo: &str,
-        number: u64,
-        count: u64,
-    ) -> Result<(), String> {
-        let ids: Vec<i64> = (0..count.min(1000)).map(|_| self.id()).collect();
-        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
-        let issue = r
-            .issues
-            .get_mut(&number)
-            .ok_or(format!("no issue {repo}#{number}"))?;
-        issue.hidden.extend(ids);
         Ok(())
     }
 

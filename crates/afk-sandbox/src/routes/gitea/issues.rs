@@ -107,8 +107,26 @@ pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
             .iter()
             .map(|id| json!({"id": id, "hidden": true})),
     );
+    // an entry Gitea cannot convert is a `null` element of its page
+    items.extend(
+        f.repos[full].issues[&n]
+            .broken
+            .iter()
+            .map(|id| json!({"id": id, "broken": true})),
+    );
     items.sort_by_key(|v| v["id"].as_i64().unwrap_or(0));
     timeline_page(req, items)
+}
+
+/// `POST /_admin/gitea/broken {repo, issue, count = 1}`: timeline entries
+/// Gitea answers as `null` elements (`Forge::broken_entries`).
+pub(crate) fn broken(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let n = body["issue"].as_u64().unwrap_or(0);
+    match f.broken_entries(repo, n, body["count"].as_u64().unwrap_or(1)) {
+        Ok(()) => Reply::json(200, &json!({"ok": true})),
+        Err(e) => err(400, &e),
+    }
 }
 
 /// One page of a timeline as Gitea answers it
@@ -126,6 +144,7 @@ fn timeline_page(req: &Request, items: Vec<Value>) -> Reply {
         .skip((page - 1) * limit)
         .take(limit)
         .filter(|v| v["hidden"] != true)
+        .map(|v| if v["broken"] == true { Value::Null } else { v })
         .collect();
     let n = slice.len().to_string();
     let body = if slice.is_empty() {
