@@ -766,14 +766,18 @@ fn threads_key(repo: &RepoName, pr: PrNumber) -> (String, u64) {
 }
 
 /// The system comments of the PR's threads, each with what its thread says
-/// it records (`CodeReviewThreadType`, `CodeReviewVoteResult`): what dates
-/// a vote (`talk::vote_date`).
+/// it records (`CodeReviewThreadType`, `CodeReviewVoteResult`, the voter as
+/// `CodeReviewVotedByTfId`, else the comment's author): what dates a vote
+/// (`talk::vote_date`).
 fn vote_records(threads: &[wire::Thread]) -> Vec<talk::VoteRecord> {
     threads
         .iter()
         .flat_map(|t| {
             let kind = t.property("CodeReviewThreadType");
             let result = t.property("CodeReviewVoteResult");
+            // the service writes a vote's record as its own group and names
+            // the voter here (docs/fidelity/azure-devops.md)
+            let voted_by = t.property("CodeReviewVotedByTfId");
             t.comments
                 .iter()
                 .filter(|c| {
@@ -783,7 +787,7 @@ fn vote_records(threads: &[wire::Thread]) -> Vec<talk::VoteRecord> {
                             .is_some_and(|k| k.eq_ignore_ascii_case("system"))
                 })
                 .map(move |c| talk::VoteRecord {
-                    author: c.author.id.clone(),
+                    author: voted_by.clone().unwrap_or_else(|| c.author.id.clone()),
                     published: c.published_date.clone(),
                     kind: kind.clone(),
                     result: result.clone(),

@@ -367,6 +367,9 @@ pub(super) fn reviewers(f: &Forge, n: u64) -> Reply {
     Reply::json(200, &list(reviewer_list(f, &f.az.prs[&n])))
 }
 
+/// The group the service writes its system threads as.
+const SERVICE_ACCOUNTS: &str = "[DefaultCollection]\\Project Collection Service Accounts";
+
 /// Reviewer `by` votes `vote` on pull request `n`: the vote and the system
 /// comment the service writes for it (a thread of its own).
 pub(crate) fn vote(f: &mut Forge, n: u64, by: &str, vote: i64, system: bool) -> Result<(), String> {
@@ -387,7 +390,12 @@ pub(crate) fn vote(f: &mut Forge, n: u64, by: &str, vote: i64, system: bool) -> 
         _ => "reset their vote",
     };
     let text = format!("{name} {word}");
-    let t = f.az_new_thread(n, by, &text, None, Value::Null, "system");
+    // the service writes it as its own group, never as the voter, and names
+    // the voter in the thread's properties (vsts-rest-api-specs
+    // `git/7.1/httpExamples/pullRequestThreads/GET__…_threads.json`,
+    // thread 143)
+    let service = f.az.group(SERVICE_ACCOUNTS);
+    let t = f.az_new_thread(n, &service, &text, None, Value::Null, "system");
     if let Some(th) = f.az.threads.get_mut(&t) {
         th.context = Value::Null;
         // the property bag the service writes on a vote's thread (the
@@ -396,6 +404,8 @@ pub(crate) fn vote(f: &mut Forge, n: u64, by: &str, vote: i64, system: bool) -> 
         th.properties = json!({
             "CodeReviewThreadType": prop("VoteUpdate".into()),
             "CodeReviewVoteResult": prop(vote.to_string()),
+            "CodeReviewVotedByTfId": prop(by.to_string()),
+            "CodeReviewVotedByDisplayName": prop(name),
         });
     }
     Ok(())
