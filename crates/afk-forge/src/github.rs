@@ -552,12 +552,27 @@ impl ForgeReads for Github {
         pr: PrNumber,
     ) -> Result<Option<std::collections::HashSet<i64>>> {
         let (owner, name) = repo.as_str().split_once('/').unwrap_or(("", repo.as_str()));
-        let query = "query($owner:String!,$name:String!,$number:Int!,$after:String){repository(owner:$owner,name:$name){pullRequest(number:$number){reviewThreads(first:100,after:$after){pageInfo{hasNextPage endCursor} nodes{isResolved comments(first:100){nodes{databaseId}}}}}}}";
+        // `fullDatabaseId` (a BigInt, as a string): `databaseId` is an Int,
+        // deprecated, and cannot hold the review comment ids GitHub now
+        // gives (past 2^31-1: docs/fidelity/github.md); a GitHub Enterprise
+        // Server too old to know the field is asked `databaseId`
+        let ask = |id: &str| {
+            format!(
+                "query($owner:String!,$name:String!,$number:Int!,$after:String){{repository(owner:$owner,name:$name){{pullRequest(number:$number){{reviewThreads(first:100,after:$after){{pageInfo{{hasNextPage endCursor}} nodes{{isResolved comments(first:100){{nodes{{{id}}}}}}}}}}}}}}}"
+            )
+        };
+        let mut query = ask("fullDatabaseId");
         let mut resolved = std::collections::HashSet::new();
         let mut after = serde_json::Value::Null;
         for _ in 0..THREAD_PAGES {
             let vars = json!({"owner": owner, "name": name, "number": pr.0, "after": after});
-            let data = self.graphql("reviewThreads", query, vars)?;
+            let data = match self.graphql("reviewThreads", &query, vars.clone()) {
+                Err(e) if after.is_null() && format!("{e:#}").contains("fullDatabaseId") => {
+                    query = ask("databaseId");
+                    self.graphql("reviewThreads", &query, vars)?
+                }
+                other => other?,
+            };
             resolved.extend(resolved_in(&data)?);
             let page = &data["repository"]["pullRequest"]["reviewThreads"]["pageInfo"];
             match (page["hasNextPage"].as_bool(), page["endCursor"].as_str()) {
@@ -863,7 +878,11 @@ fn resolved_in(data: &serde_json::Value) -> Result<std::collections::HashSet<i64
                 .cloned()
                 .unwrap_or_default()
         })
-        .filter_map(|c| c["databaseId"].as_i64())
+        .filter_map(|c| {
+            (c["fullDatabaseId"].as_str())
+                .and_then(|id| id.parse::<i64>().ok())
+                .or_else(|| c["databaseId"].as_i64())
+        })
         .collect())
 }
 
@@ -877,6 +896,12 @@ mod tests {
             {"isResolved": true, "comments": {"nodes": [{"databaseId": 1}, {"databaseId": 2}]}},
             {"isResolved": false, "comments": {"nodes": [{"databaseId": 3}]}},
         ]}}}}});
+        // `fullDatabaseId` is a BigInt as a string: an id past 2^31-1 reads
+        let big = json!({"data": {"repository": {"pullRequest": {"reviewThreads": {"nodes": [
+            {"isResolved": true, "comments": {"nodes": [{"fullDatabaseId": "2147483648"}, {"fullDatabaseId": "7"}]}},
+        ]}}}}});
+        let got = resolved_in(&graphql_data(big, "reviewThreads").unwrap()).unwrap();
+        assert_eq!(got, [2_147_483_648, 7].into_iter().collect());
         let got = resolved_in(&graphql_data(v, "reviewThreads").unwrap()).unwrap();
         assert_eq!(got, [1, 2].into_iter().collect());
         assert!(

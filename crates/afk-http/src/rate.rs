@@ -225,6 +225,18 @@ impl Http {
     /// goes down, so answers arriving out of order keep the lowest.
     pub(crate) fn note_rate(&self, resp: &ureq::Response) -> Rate {
         let mut r = self.rate.lock().unwrap();
+        // GitHub meters GraphQL (and search) apart from the REST calls'
+        // `core` budget and names which in `x-ratelimit-resource`: another
+        // budget's 0 spends nothing of the REST calls' (Gitea and GitLab
+        // send no such header; Azure DevOps's metered throttle names its
+        // own resources and is read as a whole)
+        if r.rule == RateRule::Primary
+            && resp
+                .header("x-ratelimit-resource")
+                .is_some_and(|res| !res.trim().eq_ignore_ascii_case("core"))
+        {
+            return r.clone();
+        }
         let h = heard(r.rule, |name| resp.header(name));
         r.seen = true;
         if let Some(rem) = h.remaining {
@@ -566,6 +578,17 @@ mod tests {
             (
                 Primary,
                 "x-ratelimit-remaining: 0\r\nX-RateLimit-Delay: 1\r\n",
+                (false, false, true),
+            ),
+            // GitHub's GraphQL budget spent: the REST calls' is not
+            (
+                Primary,
+                "x-ratelimit-remaining: 0\r\nx-ratelimit-resource: graphql\r\n",
+                (false, false, false),
+            ),
+            (
+                Primary,
+                "x-ratelimit-remaining: 0\r\nx-ratelimit-resource: core\r\n",
                 (false, false, true),
             ),
         ];

@@ -275,10 +275,15 @@ impl<'a> Lookup<'a> {
             } else {
                 match self.t.forge()?.issue(r, n) {
                     Ok(i) => seen(i.state),
-                    Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
-                        Blocker::Missing
-                    }
-                    Err(e) => return Err(e),
+                    // GitHub answers a deleted issue 410, a transferred one
+                    // a redirect (docs/fidelity/github.md): gone is missing,
+                    // moved is unknown (it blocks), never the armed issue's
+                    // error every tick
+                    Err(e) => match ForgeError::kind_of(&e) {
+                        Some(Failure::NotFound | Failure::Gone) => Blocker::Missing,
+                        Some(Failure::Other(301 | 302 | 307 | 308)) => Blocker::Unknown,
+                        _ => return Err(e),
+                    },
                 }
             };
             if dispatch::blocks(b) {

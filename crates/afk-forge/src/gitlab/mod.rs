@@ -345,11 +345,20 @@ struct WireNote {
 }
 
 impl WireNote {
-    /// A system note saying the title or the description changed.
+    /// A system note saying the title or the description changed. An edit
+    /// that toggles a task-list item leaves only `marked the checklist item
+    /// … as completed` (older GitLab: `marked the task …`), even when other
+    /// text changed with it (docs/fidelity/gitlab.md): an edit too.
     fn is_edit(&self) -> bool {
         self.system
-            && (self.body.starts_with("changed the description")
-                || self.body.starts_with("changed title from"))
+            && [
+                "changed the description",
+                "changed title from",
+                "marked the checklist item",
+                "marked the task",
+            ]
+            .iter()
+            .any(|p| self.body.starts_with(p))
     }
 
     fn into_comment(self) -> Comment {

@@ -85,6 +85,27 @@ impl super::Forge {
         }
     }
 
+    /// The system note GitLab writes for a description changed from `old`
+    /// to `new`: where the edit toggles a task-list item, only `marked the
+    /// checklist item **…** as completed` (or `incomplete`), even when other
+    /// text changed too (`Issuable::CommonSystemNotesService
+    /// #handle_description_change_note`); else `changed the description`.
+    pub(crate) fn description_note(old: &str, new: &str) -> String {
+        let task = |l: &str| {
+            let t = l.trim_start().strip_prefix("- [")?;
+            let (mark, text) = t.split_once("] ")?;
+            Some((mark.eq_ignore_ascii_case("x"), text.trim().to_string()))
+        };
+        let before: Vec<(bool, String)> = old.lines().filter_map(task).collect();
+        for (done, text) in new.lines().filter_map(task) {
+            if before.iter().any(|(was, t)| *t == text && *was != done) {
+                let state = if done { "completed" } else { "incomplete" };
+                return format!("marked the checklist item **{text}** as {state}");
+            }
+        }
+        "changed the description".into()
+    }
+
     /// A system note on `repo`'s item `n` by `by`, as GitLab writes them
     /// (only when speaking GitLab).
     pub(crate) fn system_note(&mut self, repo: &str, n: u64, body: &str, by: &str) {

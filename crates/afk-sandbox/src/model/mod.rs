@@ -403,10 +403,11 @@ impl Forge {
             .issues
             .get_mut(&number)
             .ok_or(format!("no issue {repo}#{number}"))?;
+        let note = Forge::description_note(&issue.body, body);
         issue.body = body.to_string();
         issue.updated_at = Some(at);
         let author = issue.author.clone();
-        self.system_note(repo, number, "changed the description", &author);
+        self.system_note(repo, number, &note, &author);
         Ok(())
     }
 

@@ -214,7 +214,8 @@ pub(super) fn reactions(f: &mut Forge, req: &Request, full: &str, id: &str) -> R
 }
 
 /// `POST /api/graphql`: the one query afk asks, a pull request's
-/// `reviewThreads` (`isResolved`, each comment's `databaseId`), answered as
+/// `reviewThreads` (`isResolved`, each comment's `fullDatabaseId` or
+/// `databaseId`), answered as
 /// GitHub answers it; any other query gets GraphQL's own error shape. A
 /// thread is a file's line on the PR: its line comments from every review,
 /// resolved when the review holding its first comment was resolved.
@@ -277,9 +278,14 @@ pub(super) fn graphql(f: &Forge, req: &Request) -> Reply {
         .skip(from)
         .take(to.saturating_sub(from))
         .map(|(_, resolved, ids)| {
+            // the field asked: `fullDatabaseId` a string, `databaseId` an
+            // Int (null past 2^31-1, as GitHub cannot say it)
             let comments: Vec<Value> = ids
                 .into_iter()
-                .map(|id| json!({"databaseId": id}))
+                .map(|id| match query.contains("fullDatabaseId") {
+                    true => json!({"fullDatabaseId": id.to_string()}),
+                    false => json!({"databaseId": i32::try_from(id).ok()}),
+                })
                 .collect();
             json!({"isResolved": resolved, "comments": {"nodes": comments}})
         })

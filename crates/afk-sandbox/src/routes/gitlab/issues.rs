@@ -207,9 +207,10 @@ pub(super) fn edit(f: &mut Forge, req: &Request, full: &str, n: u64) -> Result<(
     {
         let at = f.stamp();
         let i = f.repos.get_mut(full).unwrap().issues.get_mut(&n).unwrap();
+        let note = Forge::description_note(&i.body, &d);
         i.body = d;
         i.updated_at = Some(at);
-        f.system_note(full, n, "changed the description", &me);
+        f.system_note(full, n, &note, &me);
     }
     Ok(())
 }

@@ -905,3 +905,36 @@ fn the_router_serves_every_route_in_the_table_and_no_other() {
         assert_eq!(a.body["error"], "404 Not Found", "{method} {path}");
     }
 }
+
+/// GitLab's note for a description edit
+/// (`Issuable::CommonSystemNotesService#handle_description_change_note`):
+/// a toggled task-list item is all it says, whatever else changed.
+#[test]
+fn a_description_edit_that_toggles_a_task_is_noted_as_the_toggle_alone() {
+    let cases = [
+        ("do it", "do it, and more", "changed the description"),
+        (
+            "- [ ] add the parser\n",
+            "- [x] add the parser\nand more\n",
+            "marked the checklist item **add the parser** as completed",
+        ),
+        (
+            "- [X] one\n- [ ] two\n",
+            "- [ ] one\n- [ ] two\n",
+            "marked the checklist item **one** as incomplete",
+        ),
+        // a new task is no toggle
+        (
+            "- [ ] one\n",
+            "- [ ] one\n- [x] two\n",
+            "changed the description",
+        ),
+    ];
+    for (old, new, want) in cases {
+        assert_eq!(
+            Forge::description_note(old, new),
+            want,
+            "{old:?} -> {new:?}"
+        );
+    }
+}
