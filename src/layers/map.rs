@@ -109,21 +109,7 @@ fn fn_body<'a>(text: &'a str, name: &str) -> Option<&'a str> {
         let t = line.trim();
         if !t.starts_with("//") && words(t).windows(2).any(|p| p[0] == "fn" && p[1] == name) {
             let rest = &text[at..];
-            let open = rest.find('{')?;
-            let mut depth = 0usize;
-            for (i, c) in rest[open..].char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(&rest[..open + i + 1]);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            return Some(rest);
+            return Some(fn_body_at(rest).unwrap_or(rest));
         }
         at += line.len();
     }

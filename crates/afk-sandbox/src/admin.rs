@@ -6,6 +6,7 @@ use super::http::{Reply, Request};
 use super::model::Forge;
 use super::routes::gitea::shapes;
 use super::{SeedIssue, agent, err, git};
+use crate::model::labels::Gap;
 use serde_json::{Value, json};
 
 /// Answer `/_admin<path>`.
@@ -27,13 +28,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/label") => label(f, &body),
         ("POST", "/issue_state") => issue_state(f, &body),
         ("POST", "/merge") => merge(f, &body),
-        ("POST", "/hidden_refs") => {
-            let (repo, n) = (body["repo"].as_str().unwrap_or(""), item(f, &body));
-            match f.hidden_refs(repo, n, body["count"].as_u64().unwrap_or(1)) {
-                Ok(()) => ok(),
-                Err(e) => err(400, &e),
-            }
-        }
+        ("POST", "/hidden_refs") => super::routes::gitea::gaps(f, &body, Gap::Hidden),
         ("POST", "/rename") => {
             let (repo, n) = (body["repo"].as_str().unwrap_or(""), item(f, &body));
             let by = body["by"].as_str().unwrap_or("mallory");
@@ -212,7 +207,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/ado/bulk") => super::routes::azure::admin::bulk(f, &body),
         ("POST", "/ado/markdown") => super::routes::azure::admin::markdown(f, &body),
         ("POST", "/gitea/org-label") => super::routes::gitea::org_label(f, &body),
-        ("POST", "/gitea/broken") => super::routes::gitea::broken(f, &body),
+        ("POST", "/gitea/broken") => super::routes::gitea::gaps(f, &body, Gap::Null),
         ("POST", "/ado/race") => super::routes::azure::admin::race(f, &body),
         (_, p) if p == "/app" || p.starts_with("/app/") => {
             super::routes::github::app::admin(f, req, &p["/app".len()..])

@@ -786,26 +786,33 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                 why,
                 did,
                 commits,
-            } => {
-                let did: Vec<&str> = did.iter().map(|d| d.words()).collect();
-                let ids: Vec<String> = commits
-                    .iter()
-                    .take(10)
-                    .map(|c| format!("`{}`", crate::sanitize::one_line(c, 12)))
-                    .collect();
-                out.push(format!(
-                    "- protected path {} ({}): {} by commit{} {}",
-                    shown(path),
-                    crate::sanitize::one_line(why, 300),
-                    did.join(", "),
-                    if commits.len() == 1 { "" } else { "s" },
-                    ids.join(", ")
-                ));
-            }
+            } => out.push(format!(
+                "- protected path {} ({}): {}",
+                shown(path),
+                crate::sanitize::one_line(why, 300),
+                did_by(did, commits)
+            )),
             Reason::Protected { .. } => {}
         }
     }
     out
+}
+
+/// What the turn did to a path and by which commits (the first 10):
+/// `modified by commit `abc1234``.
+fn did_by(did: &[Did], commits: &[String]) -> String {
+    let did: Vec<&str> = did.iter().map(|d| d.words()).collect();
+    let ids: Vec<String> = commits
+        .iter()
+        .take(10)
+        .map(|c| format!("`{}`", crate::sanitize::one_line(c, 12)))
+        .collect();
+    format!(
+        "{} by commit{} {}",
+        did.join(", "),
+        if commits.len() == 1 { "" } else { "s" },
+        ids.join(", ")
+    )
 }
 
 /// The protected paths' lines of [`lines`]: each by what the turn did to
@@ -818,18 +825,10 @@ fn protected_lines(reasons: &[Reason]) -> Vec<String> {
         .collect();
     for r in protected.iter().take(NAMED) {
         if let Reason::Protected { path, did, commits } = r {
-            let did: Vec<&str> = did.iter().map(|d| d.words()).collect();
-            let ids: Vec<String> = commits
-                .iter()
-                .take(10)
-                .map(|c| format!("`{}`", crate::sanitize::one_line(c, 12)))
-                .collect();
             out.push(format!(
-                "- protected path {}: {} by commit{} {}",
+                "- protected path {}: {}",
                 shown(path),
-                did.join(", "),
-                if commits.len() == 1 { "" } else { "s" },
-                ids.join(", ")
+                did_by(did, commits)
             ));
         }
     }

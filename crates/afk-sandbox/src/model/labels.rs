@@ -4,6 +4,13 @@
 
 use super::{Forge, LabelEvent};
 
+/// A timeline entry afk's account cannot read ([`Forge::timeline_gaps`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Gap {
+    Hidden,
+    Null,
+}
+
 impl Forge {
     pub(crate) fn label(
         &mut self,
@@ -96,39 +103,43 @@ impl Forge {
         Ok(())
     }
 
-    /// `count` references to `repo`#`number` from a repository afk's
-    /// account cannot read: timeline entries its pages skip.
-    pub(crate) fn hidden_refs(
+    /// `count` timeline entries of `repo#number` afk's account cannot read:
+    /// references from a repository it cannot see (`Gap::Hidden`: its pages
+    /// skip them, at most 1000) or, on Gitea, entries it cannot convert
+    /// (`Gap::Null`: `null` elements, at most 100), after the entries there
+    /// are.
+    pub(crate) fn timeline_gaps(
         &mut self,
         repo: &str,
         number: u64,
         count: u64,
+        gap: Gap,
     ) -> Result<(), String> {
-        let ids: Vec<i64> = (0..count.min(1000)).map(|_| self.id()).collect();
-        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
-        let issue = r
-            .issues
-            .get_mut(&number)
-            .ok_or(format!("no issue {repo}#{number}"))?;
-        issue.hidden.extend(ids);
+        let most = match gap {
+            Gap::Hidden => 1000,
+            Gap::Null => 100,
+        };
+        let ids = self.entry_ids(repo, number, count.min(most))?;
+        let issue = self.issue_mut(repo, number)?;
+        match gap {
+            Gap::Hidden => issue.hidden.extend(ids),
+            Gap::Null => issue.broken.extend(ids),
+        }
         Ok(())
     }
 
-    /// `count` timeline entries of `repo#number` that Gitea answers as
-    /// `null` elements (after the entries there are).
-    pub(crate) fn broken_entries(
-        &mut self,
-        repo: &str,
-        number: u64,
-        count: u64,
-    ) -> Result<(), String> {
-        let ids: Vec<i64> = (0..count.min(100)).map(|_| self.id()).collect();
-        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
-        let issue = r
+    /// `count` new ids for timeline entries of an issue that exists.
+    fn entry_ids(&mut self, repo: &str, number: u64, count: u64) -> Result<Vec<i64>, String> {
+        self.issue_mut(repo, number)?;
+        Ok((0..count).map(|_| self.id()).collect())
+    }
+
+    fn issue_mut(&mut self, repo: &str, number: u64) -> Result<&mut super::Issue, String> {
+        self.repos
+            .get_mut(repo)
+            .ok_or(format!("no repo {repo}"))?
             .issues
             .get_mut(&number)
-            .ok_or(format!("no issue {repo}#{number}"))?;
-        issue.broken.extend(ids);
-        Ok(())
+            .ok_or(format!("no issue {repo}#{number}"))
     }
 }

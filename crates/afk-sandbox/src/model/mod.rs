@@ -13,7 +13,7 @@ pub(crate) mod app;
 pub(crate) mod azure;
 pub(crate) mod ci;
 pub(crate) mod gitlab;
-mod labels;
+pub(crate) mod labels;
 pub(crate) mod otlp;
 pub(crate) mod outbox;
 pub(crate) mod registry;

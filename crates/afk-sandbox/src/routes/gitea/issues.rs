@@ -118,12 +118,13 @@ pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
     timeline_page(req, items)
 }
 
-/// `POST /_admin/gitea/broken {repo, issue, count = 1}`: timeline entries
-/// Gitea answers as `null` elements (`Forge::broken_entries`).
-pub(crate) fn broken(f: &mut Forge, body: &Value) -> Reply {
+/// `POST /_admin/hidden_refs` and `/_admin/gitea/broken` `{repo, issue,
+/// count = 1}`: timeline entries afk's account cannot read
+/// (`Forge::timeline_gaps`).
+pub(crate) fn gaps(f: &mut Forge, body: &Value, gap: crate::model::labels::Gap) -> Reply {
     let repo = body["repo"].as_str().unwrap_or("");
     let n = body["issue"].as_u64().unwrap_or(0);
-    match f.broken_entries(repo, n, body["count"].as_u64().unwrap_or(1)) {
+    match f.timeline_gaps(repo, n, body["count"].as_u64().unwrap_or(1), gap) {
         Ok(()) => Reply::json(200, &json!({"ok": true})),
         Err(e) => err(400, &e),
     }
