@@ -1161,6 +1161,37 @@ fn gitea_organisation_labels_arm_an_issue_and_are_never_made_again() {
     });
 }
 
+/// GitHub and Gitea answer `read` for any account on a public repository:
+/// with `trusted_permission = "read"`, a stranger's arming there is
+/// untrusted (the collaborator check says 404), a read collaborator's is
+/// trusted.
+#[test]
+fn on_a_public_repository_read_is_a_collaborators_never_anyones() {
+    for dialect in [Dialect::Github, Dialect::Gitea] {
+        with_dialect(dialect, || {
+            let mut r = repo(
+                "acme/api",
+                json!([ready(1, "stranger"), ready(2, "mallory")]),
+            );
+            r["private"] = json!(false);
+            let sb = Sandbox::start(json!({ "repos": [r] }));
+            let afk = Afk::new(&sb, &format!("{ON}\ntrusted_permission = \"read\""), "");
+            let (code, r, err) = afk.poll();
+            assert_eq!(code, 0, "{dialect:?}: {err} {r}");
+            assert_eq!(
+                reason_of(&r, "acme/api", 1).as_deref(),
+                Some("untrusted"),
+                "{dialect:?}: {r}"
+            );
+            assert_eq!(
+                pairs(&r["dispatched"]),
+                vec![("acme/api".into(), 2)],
+                "{dialect:?}"
+            );
+        });
+    }
+}
+
 /// GitHub answers a deleted issue 410 and a transferred one 301: a body's
 /// `Blocked by` naming the deleted one blocks nothing (as a missing one),
 /// the transferred one blocks (unknown), and neither is the armed issue's

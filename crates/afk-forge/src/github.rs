@@ -224,6 +224,9 @@ pub struct Github {
     /// without case, so each name read is answered in afk's
     /// (`model::spelled`)
     labels: Vec<String>,
+    /// each repository's visibility, read at most once per tick (only to
+    /// tell a public repository's `read` of anyone from a collaborator's)
+    public: std::sync::Mutex<std::collections::BTreeMap<RepoName, bool>>,
 }
 
 /// GitHub's list has no `merged`: `merged_at` says it.
@@ -256,6 +259,7 @@ impl Github {
             rest: Rest::new(http),
             app: None,
             labels: vec![],
+            public: Default::default(),
         }
     }
 
@@ -264,6 +268,16 @@ impl Github {
     pub fn spelling(mut self, labels: Vec<String>) -> Github {
         self.labels = labels;
         self
+    }
+
+    /// Whether `repo` is public, read at most once per tick.
+    fn is_public_kept(&self, repo: &RepoName) -> Result<bool> {
+        if let Some(p) = self.public.lock().unwrap().get(repo) {
+            return Ok(*p);
+        }
+        let p = self.rest.is_public(repo)?;
+        self.public.lock().unwrap().insert(repo.clone(), p);
+        Ok(p)
     }
 
     /// GitHub as a GitHub App's installation: afk is `<slug>[bot]`.
@@ -276,6 +290,7 @@ impl Github {
             rest: Rest::new(http),
             app: Some((app, allowlist)),
             labels: vec![],
+            public: Default::default(),
         }
     }
 }
@@ -361,13 +376,21 @@ impl ForgeReads for Github {
     /// The collaborator's level by `permission` and `role_name`; not a user
     /// is `none`; 403 (afk's account may not look) is the error the caller
     /// reports as refused.
+    /// GitHub answers `read` for any account on a public repository
+    /// (docs/fidelity/github.md): there, `read` is a collaborator's only
+    /// when `GET …/collaborators/{login}` says so (204), else `none`.
     fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
-        Ok(Permission::from_forge(
-            match self.rest.permission(repo, login)? {
-                Some(p) => permission_level(&p.permission, &p.role_name),
-                None => "none",
-            },
-        ))
+        let mut level = match self.rest.permission(repo, login)? {
+            Some(p) => permission_level(&p.permission, &p.role_name),
+            None => "none",
+        };
+        if level == "read"
+            && self.is_public_kept(repo)?
+            && !self.rest.is_collaborator(repo, login)?
+        {
+            level = "none";
+        }
+        Ok(Permission::from_forge(level))
     }
 
     /// The issues blocking this one; 404/410 means dependencies are off: none.

@@ -51,6 +51,17 @@ impl Rest {
         })
     }
 
+    /// Whether `login` is a collaborator of `repo` (`GET
+    /// …/collaborators/{login}`: 204 yes, 404 no).
+    pub fn is_collaborator(&self, repo: &RepoName, login: &str) -> Result<bool> {
+        let path = format!("/repos/{}/collaborators/{}", rp(repo), enc(login));
+        match self.http.send("GET", &path, None) {
+            Ok(_) => Ok(true),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// afk's own account: read once a tick (a refusal is asked again).
     pub fn me(&self) -> Result<User> {
         let mut kept = self.me.lock().unwrap_or_else(|e| e.into_inner());

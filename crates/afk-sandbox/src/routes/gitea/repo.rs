@@ -63,3 +63,22 @@ pub(super) fn permission(f: &Forge, req: &Request, full: &str, who: &str) -> Rep
         &json!({"permission": p, "role_name": p, "user": shapes::user(who)}),
     )
 }
+
+/// `GET /repos/{full}/collaborators/{who}` (`IsCollaborator`): 204 for a
+/// collaborator (the sandbox's own account among them), 404 for anyone
+/// else, public repository or not.
+pub(super) fn collaborator(f: &Forge, req: &Request, full: &str, who: &str) -> Reply {
+    if req.method != "GET" {
+        return not_found();
+    }
+    let repo = &f.repos[full];
+    let is = who == f.me || repo.collaborators.get(who).is_some_and(|p| p != "none");
+    match is {
+        true => Reply::Send {
+            status: 204,
+            headers: vec![],
+            body: vec![],
+        },
+        false => err(404, "The target couldn't be found."),
+    }
+}

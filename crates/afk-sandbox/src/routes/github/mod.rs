@@ -191,6 +191,7 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
     match rest {
         [] => repo::get(f, req, full),
         ["collaborators", who, "permission"] => repo::permission(f, req, full, who),
+        ["collaborators", who] => repo::collaborator(f, req, full, who),
         ["labels"] => labels::of_repo(f, req, full),
         ["hooks"] if req.method == "GET" => Reply::json(200, &f.hooks_listed(false)),
         ["issues"] => issues::list(f, req, full),
