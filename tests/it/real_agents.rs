@@ -64,9 +64,12 @@ fn programs() -> Option<&'static Path> {
                  or set AFK_SKIP_REAL_AGENTS=1 to skip these tests"
             )
         };
-        // under cargo's own folder for integration tests' files: one, kept
-        // for the next run, never a folder per run in /tmp
-        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("real-agents");
+        // one folder per user, kept for the next run (never a folder per
+        // run): the suite runs as root and again as an ordinary user, who
+        // may not replace root's links
+        // SAFETY: geteuid(2) reads the caller's id and cannot fail
+        let uid = unsafe { libc::geteuid() };
+        let dir = std::env::temp_dir().join(format!("afk-real-agents-{uid}"));
         std::fs::create_dir_all(&dir).unwrap();
         for (name, target) in [("claude", claude), ("codex", codex)] {
             let link = dir.join(name);
