@@ -107,12 +107,13 @@ impl Gitea {
         }
     }
 
-    /// Whether `repo` is public, read at most once per tick.
+    /// Whether `repo` is public (or internal: `Rest::is_open`), read at most
+    /// once per tick.
     fn is_public_kept(&self, repo: &RepoName) -> Result<bool> {
         if let Some(p) = self.public.lock().unwrap().get(repo) {
             return Ok(*p);
         }
-        let p = self.rest.is_public(repo)?;
+        let p = self.rest.is_open(repo)?;
         self.public.lock().unwrap().insert(repo.clone(), p);
         Ok(p)
     }

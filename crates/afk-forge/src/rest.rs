@@ -51,6 +51,19 @@ impl Rest {
         })
     }
 
+    /// Whether anyone beyond its collaborators may read `repo`: public, or
+    /// GitHub's and Gitea's `internal` (every member of the enterprise or
+    /// every signed-in account), where the forges answer `read` of them.
+    pub fn is_open(&self, repo: &RepoName) -> Result<bool> {
+        let r: serde_json::Value = self
+            .http
+            .json("GET", &format!("/repos/{}", rp(repo)), None)?;
+        Ok(match r["visibility"].as_str() {
+            Some(v) => !v.eq_ignore_ascii_case("private"),
+            None => r["private"].as_bool() == Some(false) || r["internal"].as_bool() == Some(true),
+        })
+    }
+
     /// Whether `login` is a collaborator of `repo` (`GET
     /// …/collaborators/{login}`: 204 yes, 404 no).
     pub fn is_collaborator(&self, repo: &RepoName, login: &str) -> Result<bool> {
