@@ -48,9 +48,6 @@ impl WireTimelineEvent {
 
 pub struct Gitea {
     pub rest: Rest,
-    /// each repository's visibility, read at most once per tick (only to
-    /// tell a public repository's `read` of anyone from a collaborator's)
-    public: std::sync::Mutex<std::collections::BTreeMap<RepoName, bool>>,
     /// an owner's organisation labels, read at most once per tick (none
     /// for a user: Gitea answers 404)
     org_labels: std::sync::Mutex<std::collections::BTreeMap<String, Vec<Label>>>,
@@ -102,20 +99,8 @@ impl Gitea {
     pub fn new(http: Http) -> Gitea {
         Gitea {
             rest: Rest::new(http),
-            public: Default::default(),
             org_labels: Default::default(),
         }
-    }
-
-    /// Whether `repo` is public (or internal: `Rest::is_open`), read at most
-    /// once per tick.
-    fn is_public_kept(&self, repo: &RepoName) -> Result<bool> {
-        if let Some(p) = self.public.lock().unwrap().get(repo) {
-            return Ok(*p);
-        }
-        let p = self.rest.is_open(repo)?;
-        self.public.lock().unwrap().insert(repo.clone(), p);
-        Ok(p)
     }
 
     /// The labels of `repo`'s owner when it is an organisation (`GET
@@ -228,7 +213,7 @@ impl ForgeReads for Gitea {
         let p = self.rest.permission(repo, login)?;
         let level = Permission::from_forge(p.as_ref().map_or("none", |p| p.permission.as_str()));
         if level == Permission::from_forge("read")
-            && self.is_public_kept(repo)?
+            && self.rest.is_open(repo)?
             && !self.rest.is_collaborator(repo, login)?
         {
             return Ok(Permission::from_forge("none"));

@@ -224,9 +224,6 @@ pub struct Github {
     /// without case, so each name read is answered in afk's
     /// (`model::spelled`)
     labels: Vec<String>,
-    /// each repository's visibility, read at most once per tick (only to
-    /// tell a public repository's `read` of anyone from a collaborator's)
-    public: std::sync::Mutex<std::collections::BTreeMap<RepoName, bool>>,
 }
 
 /// GitHub's list has no `merged`: `merged_at` says it.
@@ -259,7 +256,6 @@ impl Github {
             rest: Rest::new(http),
             app: None,
             labels: vec![],
-            public: Default::default(),
         }
     }
 
@@ -268,17 +264,6 @@ impl Github {
     pub fn spelling(mut self, labels: Vec<String>) -> Github {
         self.labels = labels;
         self
-    }
-
-    /// Whether `repo` is public (or internal: `Rest::is_open`), read at most
-    /// once per tick.
-    fn is_public_kept(&self, repo: &RepoName) -> Result<bool> {
-        if let Some(p) = self.public.lock().unwrap().get(repo) {
-            return Ok(*p);
-        }
-        let p = self.rest.is_open(repo)?;
-        self.public.lock().unwrap().insert(repo.clone(), p);
-        Ok(p)
     }
 
     /// GitHub as a GitHub App's installation: afk is `<slug>[bot]`.
@@ -291,7 +276,6 @@ impl Github {
             rest: Rest::new(http),
             app: Some((app, allowlist)),
             labels: vec![],
-            public: Default::default(),
         }
     }
 }
@@ -385,10 +369,7 @@ impl ForgeReads for Github {
             Some(p) => permission_level(&p.permission, &p.role_name),
             None => "none",
         };
-        if level == "read"
-            && self.is_public_kept(repo)?
-            && !self.rest.is_collaborator(repo, login)?
-        {
+        if level == "read" && self.rest.is_open(repo)? && !self.rest.is_collaborator(repo, login)? {
             level = "none";
         }
         Ok(Permission::from_forge(level))

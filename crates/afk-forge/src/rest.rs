@@ -28,6 +28,8 @@ pub struct Rest {
     /// afk's own account, once read: one request a tick, however many
     /// workers ask at once (they wait for the first)
     me: Mutex<Option<User>>,
+    /// each repository's openness (`is_open`), read at most once per tick
+    open: Mutex<HashMap<RepoName, bool>>,
 }
 
 impl Rest {
@@ -36,6 +38,7 @@ impl Rest {
             http,
             labels: Mutex::new(HashMap::new()),
             me: Mutex::new(None),
+            open: Mutex::new(HashMap::new()),
         }
     }
 
@@ -53,15 +56,21 @@ impl Rest {
 
     /// Whether anyone beyond its collaborators may read `repo`: public, or
     /// GitHub's and Gitea's `internal` (every member of the enterprise or
-    /// every signed-in account), where the forges answer `read` of them.
+    /// every signed-in account), where the forges answer `read` of them;
+    /// read at most once per tick.
     pub fn is_open(&self, repo: &RepoName) -> Result<bool> {
+        if let Some(o) = self.open.lock().unwrap().get(repo) {
+            return Ok(*o);
+        }
         let r: serde_json::Value = self
             .http
             .json("GET", &format!("/repos/{}", rp(repo)), None)?;
-        Ok(match r["visibility"].as_str() {
+        let open = match r["visibility"].as_str() {
             Some(v) => !v.eq_ignore_ascii_case("private"),
             None => r["private"].as_bool() == Some(false) || r["internal"].as_bool() == Some(true),
-        })
+        };
+        self.open.lock().unwrap().insert(repo.clone(), open);
+        Ok(open)
     }
 
     /// Whether `login` is a collaborator of `repo` (`GET
