@@ -117,6 +117,15 @@ impl Config {
         if let Some(why) = org::url_problem(&self.forge.url) {
             return Err(c.err("forge", "url", why));
         }
+        if let Some(key) = (table.get("upgrade").and_then(|u| u.as_table()))
+            .map(|u| u.keys().next().cloned().unwrap_or_else(|| "recipes".into()))
+        {
+            return Err(c.err(
+                "upgrade",
+                &key,
+                "afk upgrade does not speak Azure DevOps (Gitea, GitHub and GitLab only): remove [upgrade]",
+            ));
+        }
         let entra = given("entra_token_file") || given("entra_token_env");
         for k in ["token_env", "token_file"] {
             if entra && given(k) {

@@ -513,6 +513,58 @@ impl Runner {
         }
     }
 
+    /// A key this runner's mode never acts on is a load error, never
+    /// silently ignored (docs/configuration.md: every key it documents acts
+    /// where it is accepted): afk's commit keys where the agent commits (or
+    /// a Job's containers commit with afk's own list), the gateway forced on
+    /// where no box runs it, and a box's table where no box is made.
+    pub(super) fn validate_in_force(&self, c: &Checker, table: &toml::Table) -> Result<()> {
+        use crate::core::agent_box::Confine;
+        if self.kind == RunnerKind::Kubernetes && !self.leftover_ignore.is_empty() {
+            return Err(c.err(
+                "runner",
+                "leftover_ignore",
+                "is not yet in force for kind \"kubernetes\" (its forwarding container commits a turn's leftovers with afk's own list only): leave it empty there",
+            ));
+        }
+        if self.workspace() == Workspace::Agent {
+            for (key, set) in [
+                ("git_author", !self.git_author_key.is_empty()),
+                ("leftover_ignore", !self.leftover_ignore.is_empty()),
+            ] {
+                if set {
+                    return Err(c.err(
+                        "runner",
+                        key,
+                        "is for afk's own commits: with workspace = \"agent\" the agent commits and pushes itself, so it has nothing to act on; remove it",
+                    ));
+                }
+            }
+        }
+        let boxed = self.confine() == Confine::Box;
+        if self.model.gateway == crate::core::gateway::Mode::On
+            && !boxed
+            && self.kind != RunnerKind::Kubernetes
+        {
+            return Err(c.err(
+                "runner.model",
+                "gateway",
+                "\"on\" runs the gateway beside the agent's box, and with this runner no box is made (confine = \"none\", or kind = \"http\"): the agent would run unmetered; use the command runner with confine = \"box\", or kind = \"kubernetes\"",
+            ));
+        }
+        let box_keys = (table.get("runner").and_then(|r| r.get("box")))
+            .and_then(|b| b.as_table())
+            .and_then(|b| b.keys().next().cloned());
+        if let Some(key) = box_keys.filter(|_| !boxed) {
+            return Err(c.err(
+                "runner.box",
+                &key,
+                "is for the agent's box, and with this runner no box is made (confine = \"none\", or a kind other than \"command\"): remove [runner.box]",
+            ));
+        }
+        Ok(())
+    }
+
     fn validate_agent(&self, c: &Checker) -> Result<()> {
         if self.kind == RunnerKind::Command
             && self.agent() == AgentKind::Custom

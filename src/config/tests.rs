@@ -590,3 +590,67 @@ fn a_bare_word_where_a_value_goes_is_named_in_the_files_words() {
         assert!(e.starts_with(want), "{text:?}: {e}");
     }
 }
+
+/// A key afk would not act on in this configuration is a config error naming
+/// it, never a setting that silently does nothing: afk's commit keys where
+/// the agent commits (or a Job's containers commit with afk's own list), the
+/// gateway forced on where no box is made, a box's table where no box is
+/// made, and `[upgrade]` on Azure DevOps, which `afk upgrade` does not speak.
+#[test]
+fn a_key_afk_would_not_act_on_here_is_a_config_error() {
+    let kube = "kind = \"kubernetes\"\n";
+    let kube_table = "\n[runner.kubernetes]\ngit_secret = \"afk-git\"\nimage = \"a/b:1\"\n";
+    let azure = starter_for(ForgeKind::AzureDevops);
+    let cases = [
+        (
+            format!("[runner]\n{kube}leftover_ignore = [\"*.tmp\"]\n{kube_table}"),
+            Some("runner.leftover_ignore"),
+        ),
+        (format!("[runner]\n{kube}{kube_table}"), None),
+        (
+            "[runner]\nworkspace = \"agent\"\nleftover_ignore = [\"*.tmp\"]\n".into(),
+            Some("runner.leftover_ignore"),
+        ),
+        (
+            "[runner]\nworkspace = \"agent\"\ngit_author = \"A <a@example.org>\"\n".into(),
+            Some("runner.git_author"),
+        ),
+        (
+            "[runner]\nleftover_ignore = [\"*.tmp\"]\ngit_author = \"A <a@example.org>\"\n".into(),
+            None,
+        ),
+        (
+            "[runner]\nconfine = \"none\"\n\n[runner.model]\ngateway = \"on\"\n".into(),
+            Some("runner.model.gateway"),
+        ),
+        ("[runner.model]\ngateway = \"on\"\n".into(), None),
+        (
+            "[runner]\nconfine = \"none\"\n\n[runner.model]\ngateway = \"auto\"\n".into(),
+            None,
+        ),
+        (
+            "[runner]\nconfine = \"none\"\n\n[runner.box]\nmemory = \"1GiB\"\n".into(),
+            Some("runner.box.memory"),
+        ),
+        ("[runner.box]\nmemory = \"1GiB\"\n".into(), None),
+        (
+            format!("{azure}\n[upgrade]\nrecipes = [\"wordpress\"]\n"),
+            Some("upgrade.recipes"),
+        ),
+        (azure.clone(), None),
+    ];
+    for (text, want) in cases {
+        match (parse(&text), want) {
+            (Ok(_), None) => {}
+            (Err(e), Some(w)) => {
+                let e = e.to_string();
+                assert!(
+                    e.starts_with(&format!("config: {w} at line ")),
+                    "{text}: {e}"
+                );
+                assert_eq!(e.lines().count(), 1, "{text}: {e}");
+            }
+            (got, want) => panic!("{text}: got {:?}, want {want:?}", got.err()),
+        }
+    }
+}

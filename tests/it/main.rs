@@ -41,6 +41,7 @@ mod gateway_tls;
 mod github;
 mod github_app;
 mod gitlab_nested;
+mod gitlab_pipelines;
 mod hardening;
 mod harvest;
 mod hook;

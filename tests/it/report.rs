@@ -2,7 +2,8 @@
 //! file whose runs are known, written through the store's own API at known
 //! moments, each figure asserted exactly; an empty state; `--since`; a bad
 //! `--since`; the status page's section. No forge is configured: the report
-//! reads the state file only.
+//! reads the state file only. Last, a lifecycle on each sandbox dialect whose
+//! figures are held against a stopwatch.
 
 use crate::support::*;
 use afk::store::Store;
@@ -532,5 +533,67 @@ fn a_ticks_metrics_file_carries_the_pilot_figures() {
         "afk_report_spend_per_merged_pr_usd{repo=\"acme/web\"} 0.5",
     ] {
         assert!(m.lines().any(|l| l == want), "{want} in\n{m}");
+    }
+}
+
+/// On every dialect the sandbox dates an issue's arming, its pull request's
+/// opening and its merge at the moment they happen, so a lifecycle's figures
+/// are a stopwatch's: `to_merge` is the seconds from the seeding (which arms
+/// the issue) to the merge within a second, though watch sees the merge an
+/// hour later, and a month after the merge the
+/// agent's lines, which nobody touched, all survive.
+#[test]
+fn a_sandbox_lifecycles_figures_equal_a_stopwatchs_on_every_dialect() {
+    for d in Dialect::ALL {
+        let armed = OffsetDateTime::now_utc();
+        let sb = Sandbox::start_in(
+            d,
+            json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}),
+        );
+        let afk = Afk::agent(&sb, "pr", "", "");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{d:?}: {err} {r}");
+        assert_eq!(afk.wait_agent(1), 0, "{d:?}");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{d:?}: {err} {r}");
+        let pr = sb.open_prs("acme/api")[0].number;
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{d:?}: {err} {r}");
+        sb.merge("acme/api", pr);
+        let merged = OffsetDateTime::now_utc();
+        // watch carries the merge out an hour later: the merge's time is the
+        // forge's, not the tick's
+        afk.at(merged + time::Duration::hours(1));
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{d:?}: {err} {r}");
+        assert_eq!(action_of(&r, 1).0, "succeed", "{d:?}: {r}");
+
+        let (code, r, err) = afk.json(&["report"]);
+        assert_eq!(code, 0, "{d:?}: {err}");
+        // the arming poll recorded is the seeding's moment, not later
+        let rows = afk.sql_rows("SELECT armed_at FROM runs");
+        let at = afk::clock::parse(&rows[0][0]).unwrap();
+        assert!(
+            (at - armed).as_seconds_f64().abs() <= 1.0,
+            "{d:?}: armed at {at}, the stopwatch started at {armed}"
+        );
+        let to_merge = &r["overall"]["to_merge"];
+        assert_eq!(to_merge["from"], "armed", "{d:?}: {to_merge}");
+        let figure = to_merge["median_s"].as_i64().unwrap();
+        let watch = (merged - armed).as_seconds_f64();
+        assert!(
+            (figure as f64 - watch).abs() <= 1.0,
+            "{d:?}: the report says {figure} s to merge, the stopwatch {watch:.2} s"
+        );
+
+        afk.at(merged + time::Duration::days(31));
+        let (code, r, err) = afk.json(&["harvest"]);
+        assert_eq!(code, 0, "{d:?}: {err} {r}");
+        assert_eq!(r["errors"], json!([]), "{d:?}: {r}");
+        let counted = &r["survival"][0];
+        let added = counted["lines_added"].as_i64().unwrap();
+        assert!(added > 0, "{d:?}: {r}");
+        assert_eq!(counted["lines_surviving"], added, "{d:?}: {r}");
     }
 }

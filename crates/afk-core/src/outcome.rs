@@ -23,14 +23,16 @@ pub fn of_run(state: RunStatus) -> Option<Outcome> {
 
 /// The merge time stored with a success: the forge's `merged_at` when it is
 /// plausible (not before the run was dispatched, not after now), else `now`,
-/// the moment watch saw the merge.
+/// the moment watch saw the merge. A forge dates to the whole second, so a
+/// merge in the dispatch's own second is not before it.
 pub fn merge_time(
     forge_merged_at: Option<OffsetDateTime>,
     dispatched_at: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> OffsetDateTime {
+    let second = |d: OffsetDateTime| d.replace_nanosecond(0).unwrap_or(d);
     match forge_merged_at {
-        Some(t) if t <= now && dispatched_at.is_none_or(|d| t >= d) => t,
+        Some(t) if t <= now && dispatched_at.is_none_or(|d| t >= second(d)) => t,
         _ => now,
     }
 }
@@ -184,6 +186,18 @@ mod tests {
                 "before the dispatch: now",
                 Some(datetime!(2026-01-01 10:00 UTC)),
                 Some(disp),
+                now,
+            ),
+            (
+                "in the dispatch's own second: the forge's time",
+                Some(datetime!(2026-03-10 09:00 UTC)),
+                Some(datetime!(2026-03-10 09:00:00.600 UTC)),
+                datetime!(2026-03-10 09:00 UTC),
+            ),
+            (
+                "a second before the dispatch's: now",
+                Some(datetime!(2026-03-10 08:59:59 UTC)),
+                Some(datetime!(2026-03-10 09:00:00.600 UTC)),
                 now,
             ),
             (

@@ -156,6 +156,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/resolve") => super::routes::gitlab::admin::resolve(f, &body),
         ("POST", "/award") => super::routes::gitlab::admin::award(f, &body),
         ("POST", "/milestone") => super::routes::gitlab::admin::milestone(f, &body),
+        ("POST", "/merge_ref") => super::routes::gitlab::admin::merge_ref(f, &body),
         ("POST", "/react") => {
             // `{comment, user, content = "+1"}`: a person's reaction on a
             // comment, as Gitea and GitHub keep it (GitLab's is `/award`)
@@ -282,6 +283,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/rate_limit", "limit remaining reset used status"),
     ("POST", "/scopes", "scopes expires_at"),
     ("POST", "/milestone", "repo issue title user after"),
+    ("POST", "/merge_ref", "repo pr"),
     ("POST", "/protected_branch", "repo name push_access_level"),
     // the Azure DevOps dialect's (`routes/azure/admin.rs`)
     (
@@ -515,7 +517,7 @@ fn issue_state(f: &mut Forge, body: &Value) -> Reply {
     let state = body["state"].as_str().unwrap_or("closed");
     match f.repos.get_mut(repo).and_then(|r| r.issues.get_mut(&n)) {
         Some(i) => {
-            i.state = state.to_string();
+            i.set_state(state);
             ok()
         }
         None => err(404, "no such issue"),

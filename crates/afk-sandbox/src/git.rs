@@ -231,6 +231,24 @@ pub fn merge(
     message: &str,
     by: Option<&str>,
 ) -> Result<String, String> {
+    let m = merge_commit(path, base, head_branch, message, by)?;
+    git(
+        path,
+        &["update-ref", &format!("refs/heads/{base}"), &m],
+        None,
+    )?;
+    Ok(m)
+}
+
+/// The merge commit of `head_branch` into `base` as [`merge`] makes it
+/// (parents: the base's head, then the head's), moving no branch.
+pub fn merge_commit(
+    path: &Path,
+    base: &str,
+    head_branch: &str,
+    message: &str,
+    by: Option<&str>,
+) -> Result<String, String> {
     let h = head(path, head_branch).ok_or(format!("no branch {head_branch}"))?;
     let b = head(path, base).ok_or(format!("no branch {base}"))?;
     let tree = if git(path, &["merge-base", "--is-ancestor", &b, &h], None).is_ok() {
@@ -239,18 +257,12 @@ pub fn merge(
         git(path, &["merge-tree", "--write-tree", &b, &h], None)
             .map_err(|e| format!("the pull request does not merge cleanly: {e}"))?
     };
-    let m = git_as(
+    git_as(
         path,
         by,
         &["commit-tree", &tree, "-p", &b, "-p", &h, "-m", message],
         None,
-    )?;
-    git(
-        path,
-        &["update-ref", &format!("refs/heads/{base}"), &m],
-        None,
-    )?;
-    Ok(m)
+    )
 }
 
 /// What commit `sha` changed against its first parent, as `git diff -M`

@@ -261,6 +261,8 @@ impl Forge {
         }
         let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
         let author = i.author.unwrap_or_else(|| "alice".into());
+        let state = i.state.unwrap_or_else(|| "open".into());
+        let closed_at = (state == "closed").then(super::model::wall);
         r.issues.insert(
             number,
             Issue {
@@ -268,7 +270,7 @@ impl Forge {
                 number,
                 title: i.title,
                 body: i.body,
-                state: i.state.unwrap_or_else(|| "open".into()),
+                state,
                 labels: vec![],
                 pull: i.pull,
                 author: author.clone(),
@@ -285,6 +287,9 @@ impl Forge {
                 merge_sha: None,
                 head_gone: None,
                 broken: vec![],
+                created_at: super::model::wall(),
+                closed_at,
+                merged_at: None,
             },
         );
         let by = i.labeled_by.unwrap_or(author);

@@ -533,13 +533,19 @@ fn pipeline_status(sha: &str, p: &WirePipeline, jobs: Vec<WireJob>) -> CombinedS
     }
 }
 
-/// Whether `p` is the pipeline of merge request `iid`'s head `sha`: its own
-/// sha, or a merged results or merge train pipeline of that merge request
-/// (whose sha is a temporary merge commit).
-fn of_head(p: &WirePipeline, iid: u64, sha: &str) -> bool {
-    p.sha == sha
-        || p.git_ref == format!("refs/merge-requests/{iid}/merge")
+/// Whether `p` is a merged results or merge train pipeline of merge request
+/// `iid`: its sha a temporary merge commit, whose parents say which head it
+/// merged (`Gitlab::pipeline_of_head`).
+fn merge_ref_of(p: &WirePipeline, iid: u64) -> bool {
+    p.git_ref == format!("refs/merge-requests/{iid}/merge")
         || p.git_ref == format!("refs/merge-requests/{iid}/train")
+}
+
+/// A commit as `GET .../repository/commits/:sha` answers it: afk reads its
+/// parents only.
+#[derive(Debug, Deserialize)]
+struct WireParents {
+    parent_ids: Vec<String>,
 }
 
 /// A text GitLab refused: it answers what a note or description carries

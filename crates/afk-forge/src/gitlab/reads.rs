@@ -327,10 +327,12 @@ impl ForgeReads for Gitlab {
     }
 
     /// CI of `sha` (docs/gitlab.md#what-afk-reads-and-writes): for a merge
-    /// request head read this tick, its `head_pipeline` when that is of the
-    /// head, else its newest pipeline of the head; else (or for any other
-    /// commit) the head's commit statuses, the latest per name (a pipeline's
-    /// jobs are among them). A chosen pipeline's jobs are its lines.
+    /// request head read this tick, its `head_pipeline` when that ran on the
+    /// head, else its newest pipeline of the head, else its newest merged
+    /// results or merge train pipeline when that merged the head; else (or
+    /// for any other commit) the head's commit statuses, the latest per name
+    /// (a pipeline's jobs are among them). A chosen pipeline's jobs are its
+    /// lines.
     fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
         let head = self
             .kept
@@ -340,7 +342,9 @@ impl ForgeReads for Gitlab {
             .get(&(repo.clone(), sha.to_string()))
             .cloned();
         if let Some((iid, head_pipeline)) = head {
-            if let Some(p) = head_pipeline.filter(|p| of_head(p, iid, sha)) {
+            if let Some(p) = head_pipeline
+                && self.pipeline_of_head(repo, &p, iid, sha)?
+            {
                 return self.jobs_status(repo, sha, &p);
             }
             let pipelines: Vec<WirePipeline> = self.http.json(
@@ -348,10 +352,18 @@ impl ForgeReads for Gitlab {
                 &format!("{}/merge_requests/{iid}/pipelines", project(repo)),
                 None,
             )?;
-            if let Some(p) = pipelines
-                .into_iter()
-                .filter(|p| p.sha == sha)
-                .max_by_key(|p| p.id)
+            let newest = |of: &dyn Fn(&WirePipeline) -> bool| {
+                pipelines
+                    .iter()
+                    .filter(|p| of(p))
+                    .max_by_key(|p| p.id)
+                    .cloned()
+            };
+            if let Some(p) = newest(&|p| p.sha == sha) {
+                return self.jobs_status(repo, sha, &p);
+            }
+            if let Some(p) = newest(&|p| merge_ref_of(p, iid))
+                && self.pipeline_of_head(repo, &p, iid, sha)?
             {
                 return self.jobs_status(repo, sha, &p);
             }
@@ -516,5 +528,37 @@ impl ForgeReads for Gitlab {
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+impl Gitlab {
+    /// Whether pipeline `p` ran on merge request `iid`'s head `sha`: its own
+    /// sha, or a merged results or merge train pipeline whose merge commit
+    /// merged that head (a parent after the first). The ref alone is not
+    /// enough: GitLab's `head_pipeline` stays the old head's until it makes
+    /// one for the new head, so right after a push it would be the previous
+    /// head's verdict (docs/fidelity/gitlab.md).
+    fn pipeline_of_head(
+        &self,
+        repo: &RepoName,
+        p: &WirePipeline,
+        iid: u64,
+        sha: &str,
+    ) -> Result<bool> {
+        if p.sha == sha {
+            return Ok(true);
+        }
+        if !merge_ref_of(p, iid)
+            || p.sha.is_empty()
+            || !p.sha.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            return Ok(false);
+        }
+        let c: WireParents = self.http.json(
+            "GET",
+            &format!("{}/repository/commits/{}", project(repo), p.sha),
+            None,
+        )?;
+        Ok(c.parent_ids.iter().skip(1).any(|parent| parent == sha))
     }
 }

@@ -836,11 +836,13 @@ fn pipeline_statuses_map_as_spec_2_1_14_says() {
         git_ref: r.into(),
         ..Default::default()
     };
-    assert!(of_head(&p("abc", "afk/issue-3"), 4, "abc"));
-    assert!(of_head(&p("tmp", "refs/merge-requests/4/merge"), 4, "abc"));
-    assert!(of_head(&p("tmp", "refs/merge-requests/4/train"), 4, "abc"));
-    assert!(!of_head(&p("tmp", "refs/merge-requests/5/merge"), 4, "abc"));
-    assert!(!of_head(&p("old", "afk/issue-3"), 4, "abc"));
+    // a merge ref's pipeline is only a candidate: its merge commit's parents
+    // say whether it merged the head (`Gitlab::pipeline_of_head`)
+    assert!(!merge_ref_of(&p("abc", "afk/issue-3"), 4));
+    assert!(merge_ref_of(&p("tmp", "refs/merge-requests/4/merge"), 4));
+    assert!(merge_ref_of(&p("tmp", "refs/merge-requests/4/train"), 4));
+    assert!(!merge_ref_of(&p("tmp", "refs/merge-requests/5/merge"), 4));
+    assert!(!merge_ref_of(&p("tmp", "refs/merge-requests/44/merge"), 4));
 }
 
 #[test]

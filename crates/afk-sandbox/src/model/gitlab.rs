@@ -49,6 +49,11 @@ pub(crate) struct GitlabSide {
     pub(crate) review_threads: BTreeMap<i64, Vec<i64>>,
     /// (repo, issue) → its milestone events
     pub(crate) milestones: BTreeMap<(String, u64), Vec<MilestoneEvent>>,
+    /// (repo, a merge ref's commit) → the merge request's model number: the
+    /// commits `refs/merge-requests/N/merge` was set to, each the merge of
+    /// the request's head into its target; statuses posted on one make a
+    /// merged results pipeline of that request
+    pub(crate) merge_refs: BTreeMap<(String, String), u64>,
 }
 
 impl super::Forge {

@@ -12,12 +12,15 @@ use std::path::PathBuf;
 pub(crate) mod app;
 pub(crate) mod azure;
 pub(crate) mod ci;
+pub(crate) mod dates;
 pub(crate) mod gitlab;
 pub(crate) mod labels;
 pub(crate) mod otlp;
 pub(crate) mod outbox;
 pub(crate) mod registry;
 pub(crate) mod talk;
+
+pub(crate) use dates::wall;
 
 /// The agent-thread service's threads (`crate::agent`): id -> {id, repo,
 /// issue, title, prompt, status, phase, messages, updated_at}
@@ -73,6 +76,12 @@ pub(super) struct Issue {
     /// for a merged pull request whose head branch was deleted on merge:
     /// the head's last commit (Gitea keeps it as `refs/pull/{n}/head`)
     pub(super) head_gone: Option<String>,
+    /// when it was opened, last closed and merged: the wall clock of that
+    /// moment, as a forge dates them (`afk report`'s time to merge and its
+    /// line survival are read from these)
+    pub(super) created_at: String,
+    pub(super) closed_at: Option<String>,
+    pub(super) merged_at: Option<String>,
 }
 
 /// A change of an issue's title, as its timeline shows it.
@@ -187,7 +196,7 @@ pub struct Forge {
     pub(super) registry: registry::Registry,
     /// a CI that answers test comments (`super::ci`)
     pub(super) ci: ci::Ci,
-    /// the last time `stamp` handed out, in whole seconds
+    /// the last time `stamp` handed out, in milliseconds since the epoch
     last_stamp: i64,
     /// what GitHub shows beyond the shared model (check runs, rate limit, ...)
     pub(super) gh: GithubSide,
@@ -309,31 +318,6 @@ impl Forge {
     /// The repositories it serves, `owner/name`, sorted.
     pub fn repo_names(&self) -> Vec<String> {
         self.repos.keys().cloned().collect()
-    }
-
-    /// The time of a new comment, status, label event, rename or edit: the wall
-    /// clock in Gitea's local offset, whole seconds, and strictly later than
-    /// the one before, so "newer than afk's latest comment" and "edited after
-    /// it was armed" can be told apart even within a second.
-    pub(super) fn stamp(&mut self) -> String {
-        self.stamp_after(1)
-    }
-
-    /// The time of a comment's edit: two seconds past the last stamp, so
-    /// an edit is told from the forge's own second of writing.
-    pub(super) fn edit_stamp(&mut self) -> String {
-        self.stamp_after(2)
-    }
-
-    /// A stamp at least `secs` after the one before.
-    pub(crate) fn stamp_after(&mut self, secs: i64) -> String {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        self.last_stamp = now.max(self.last_stamp + secs);
-        let t = time::OffsetDateTime::from_unix_timestamp(self.last_stamp)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-            .to_offset(time::macros::offset!(+2));
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
     }
 
     pub fn git_dir(&self, repo: &str) -> PathBuf {
@@ -476,7 +460,8 @@ impl Forge {
             pr.head_gone = Some(was);
         }
         pr.merged = true;
-        pr.state = "closed".into();
+        pr.merged_at = Some(wall());
+        pr.set_state("closed");
         pr.merge_sha = Some(sha.clone());
         let body = pr.body.clone();
         for i in r
@@ -485,7 +470,7 @@ impl Forge {
             .filter(|i| !i.pull && i.state == "open")
         {
             if closes(&body, i.number) {
-                i.state = "closed".into();
+                i.set_state("closed");
             }
         }
         Ok(sha)

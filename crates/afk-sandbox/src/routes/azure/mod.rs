@@ -294,6 +294,17 @@ pub(crate) fn now(f: &mut Forge) -> String {
     utc(&f.stamp())
 }
 
+/// The wall clock now, as the service writes its dates: the date of a pull
+/// request's creation, completion or abandonment, which need not be told
+/// apart from the event before, so it never runs ahead of the clock as
+/// [`now`] can.
+pub(crate) fn wall() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    utc(&t
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default())
+}
+
 /// `/sandbox/{project}/_git/{repo}/<rest>` → (`project/repo`, `rest`): git's
 /// smart-HTTP paths on Azure Repos.
 pub(crate) fn git_route(path: &str) -> Option<(String, String)> {

@@ -209,7 +209,7 @@ fn create(f: &mut Forge, req: &Request, full: &str) -> Reply {
         .unwrap_or_default();
     let me = f.me.clone();
     let created_by = f.az.ensure(&me);
-    let created = now(f);
+    let created = super::wall();
     let id = f.az.prs.keys().max().copied().unwrap_or(0) + 1;
     f.az.prs.insert(
         id,
@@ -367,11 +367,11 @@ pub(crate) fn complete(f: &mut Forge, n: u64, by: &str, close_items: bool) -> Re
     if let Some(r) = f.repos.get_mut(&repo) {
         for n in &open_before {
             if let Some(i) = r.issues.get_mut(n) {
-                i.state = "open".into();
+                i.set_state("open");
             }
         }
     }
-    let closed = now(f);
+    let closed = super::wall();
     let items = {
         let p = f.az.prs.get_mut(&n).expect("the pull request");
         p.status = "completed".into();
@@ -391,7 +391,7 @@ pub(crate) fn complete(f: &mut Forge, n: u64, by: &str, close_items: bool) -> Re
                 );
                 let (full, num) = (f.az.items[&w].repo.clone(), f.az.items[&w].number);
                 if let Some(i) = f.repos.get_mut(&full).and_then(|r| r.issues.get_mut(&num)) {
-                    i.state = "closed".into();
+                    i.set_state("closed");
                 }
                 if let Some(item) = f.az.items.get_mut(&w) {
                     item.synced_state = "closed".into();
@@ -442,7 +442,7 @@ fn update(f: &mut Forge, req: &Request, n: u64) -> Reply {
     match b["status"].as_str() {
         None => {}
         Some("abandoned") => {
-            let closed = now(f);
+            let closed = super::wall();
             if let Some(p) = f.az.prs.get_mut(&n) {
                 p.status = "abandoned".into();
                 p.closed = Some(closed);
@@ -452,7 +452,7 @@ fn update(f: &mut Forge, req: &Request, n: u64) -> Reply {
                 .get_mut(&repo)
                 .and_then(|r| r.issues.get_mut(&number))
             {
-                i.state = "closed".into();
+                i.set_state("closed");
             }
         }
         Some("active") => {
@@ -471,7 +471,7 @@ fn update(f: &mut Forge, req: &Request, n: u64) -> Reply {
                 .get_mut(&repo)
                 .and_then(|r| r.issues.get_mut(&number))
             {
-                i.state = "open".into();
+                i.set_state("open");
             }
         }
         Some("completed") => {

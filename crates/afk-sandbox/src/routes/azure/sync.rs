@@ -77,17 +77,17 @@ impl Forge {
         self.az_sync_comments();
         // a pull request the shared model closed (a merge or a close through
         // the admin API, as a person's in the web UI) is completed or abandoned
-        let closing: Vec<(u64, bool)> = (self.az.prs.values())
+        let closing: Vec<(u64, bool, Option<String>)> = (self.az.prs.values())
             .filter(|p| p.status == "active")
             .filter_map(|p| {
                 let i = self.repos.get(&p.repo)?.issues.get(&p.number)?;
-                (i.state == "closed").then_some((p.id, i.merged))
+                let when = i.merged_at.clone().or_else(|| i.closed_at.clone());
+                (i.state == "closed").then_some((p.id, i.merged, when))
             })
             .collect();
-        for (id, merged) in closing {
-            // seen closed at this sync: the moment it was, as near as the
-            // sandbox knows it
-            let at = super::now(self);
+        for (id, merged, when) in closing {
+            // the moment the shared model merged or closed it
+            let at = when.map_or_else(super::wall, |w| super::utc(&w));
             if let Some(p) = self.az.prs.get_mut(&id) {
                 p.status = if merged { "completed" } else { "abandoned" }.into();
                 p.closed = Some(at);

@@ -540,7 +540,7 @@ pub(crate) fn mirror(
                     "Completed" | "Removed"
                 );
                 if let Some(i) = f.repos.get_mut(&full).and_then(|r| r.issues.get_mut(&n)) {
-                    i.state = if closed { "closed" } else { "open" }.into();
+                    i.set_state(if closed { "closed" } else { "open" });
                 }
             }
             "system.title" => {

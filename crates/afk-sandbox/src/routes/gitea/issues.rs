@@ -57,7 +57,7 @@ pub(super) fn one(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
                 if st != "open" && st != "closed" {
                     return err(422, "state must be open or closed");
                 }
-                i.state = st.to_string();
+                i.set_state(st);
             }
             if let Some(t) = b["title"].as_str() {
                 i.title = t.to_string();

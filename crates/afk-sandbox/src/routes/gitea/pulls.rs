@@ -80,7 +80,7 @@ fn edit(f: &mut Forge, req: &Request, full: &str, idx: &str) -> Reply {
             if i.merged && s == "open" {
                 return err(422, "a merged pull request cannot be reopened");
             }
-            i.state = s.to_string();
+            i.set_state(s);
         }
         Some(_) => return err(422, "state must be open or closed"),
         None => {}

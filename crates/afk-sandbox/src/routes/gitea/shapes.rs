@@ -1,7 +1,7 @@
 //! The model in Gitea's JSON shapes (fields as `gitea-v1-subset.json` declares
-//! them), with every timestamp the fixed `TS` except those of comments,
-//! statuses, timeline events and an issue's `updated_at`, which carry the time
-//! they were made (`Forge::stamp`).
+//! them), with every timestamp the fixed `TS` except those of issues and pull
+//! requests (opened, updated, closed, merged), comments, statuses and
+//! timeline events, which carry the time they were made.
 
 use crate::TS;
 use crate::git;
@@ -59,12 +59,11 @@ pub(crate) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
     json!({
         "id": i.id, "number": i.number, "title": i.title, "body": i.body, "state": i.state,
         "labels": labels, "user": user(&i.author), "assignee": null, "assignees": null,
-        "milestone": null, "comments": comments, "created_at": TS,
-        "updated_at": i.updated_at.as_deref().unwrap_or(TS),
-        "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "due_date": null,
+        "milestone": null, "comments": comments, "created_at": i.created_at,
+        "updated_at": i.updated(), "closed_at": closed_at(i), "due_date": null,
         "html_url": format!("{base}/{}/{}/{}", repo.full_name, if i.pull { "pulls" } else { "issues" }, i.number),
         "url": format!("{base}/api/v1/repos/{}/issues/{}", repo.full_name, i.number),
-        "pull_request": if i.pull { json!({"merged": i.merged, "merged_at": if i.merged { json!(TS) } else { Value::Null }, "draft": false}) } else { Value::Null },
+        "pull_request": if i.pull { json!({"merged": i.merged, "merged_at": i.merged_at, "draft": false}) } else { Value::Null },
         "repository": {"id": repo.id, "name": name, "owner": owner, "full_name": repo.full_name},
         "is_locked": false, "ref": "", "assets": [], "original_author": "", "original_author_id": 0, "pin_order": 0,
     })
@@ -108,7 +107,7 @@ pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
         "diff_url": format!("{base}/{full}/pulls/{}.diff", i.number),
         "patch_url": format!("{base}/{full}/pulls/{}.patch", i.number),
         "is_locked": false, "mergeable": mergeable,
-        "merged": i.merged, "merged_at": if i.merged { json!(TS) } else { Value::Null },
+        "merged": i.merged, "merged_at": i.merged_at,
         "merge_commit_sha": i.merge_sha, "merged_by": if i.merged { user("alice") } else { Value::Null },
         "allow_maintainer_edit": false, "merge_base": merge_base,
         "base": {"label": i.base, "ref": i.base, "sha": base_sha, "repo_id": repo.id,
@@ -122,9 +121,17 @@ pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
             None => json!({"label": head, "ref": head, "sha": sha, "repo_id": repo.id,
                            "repo": repo_ref(i.head_repo.as_deref().unwrap_or(full), repo.id)}),
         },
-        "due_date": null, "created_at": TS, "updated_at": TS,
-        "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "pin_order": 0,
+        "due_date": null, "created_at": i.created_at, "updated_at": i.updated(),
+        "closed_at": closed_at(i), "pin_order": 0,
     })
+}
+
+/// A closed issue's or pull request's `closed_at`; an open one's is `null`.
+fn closed_at(i: &Issue) -> Value {
+    match (i.state.as_str(), &i.closed_at) {
+        ("closed", Some(at)) => json!(at),
+        _ => Value::Null,
+    }
 }
 
 pub(super) fn comment(base: &str, c: &Comment) -> Value {

@@ -75,7 +75,7 @@ pub(super) fn one(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
                     }
                 }
                 let i = f.repos.get_mut(full).unwrap().issues.get_mut(&n).unwrap();
-                i.state = st.to_string();
+                i.set_state(st);
             }
             if let Some(t) = b.get("title").and_then(Value::as_str) {
                 let me = f.me.clone();

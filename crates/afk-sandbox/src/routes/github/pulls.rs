@@ -37,7 +37,7 @@ fn edit(f: &mut Forge, req: &Request, full: &str, idx: &str) -> Reply {
             if i.merged && s == "open" {
                 return invalid("PullRequest", "invalid", "state");
             }
-            i.state = s.to_string();
+            i.set_state(s);
         }
         Some(_) => return invalid("PullRequest", "invalid", "state"),
         None => {}

@@ -1,6 +1,7 @@
 //! The model in GitHub's JSON shapes (fields as `github-rest-subset.json`
-//! declares them, every required one present), timestamps the fixed instant
-//! of `TS` in UTC with a `Z`, as GitHub writes them.
+//! declares them, every required one present), timestamps in UTC with a `Z`,
+//! as GitHub writes them: the fixed instant of `TS` for accounts and
+//! repositories, the time they were made for the rest.
 
 use crate::model::{
     CheckRun, Comment, Forge, Issue, LabelEvent, Rename, Repo, Status, combined_state,
@@ -239,9 +240,7 @@ pub(super) fn issue(f: &Forge, r: &Repo, i: &Issue) -> Value {
         "state_reason": reason, "title": i.title, "body": i.body,
         "user": user(f, &i.author), "labels": labels, "assignee": null, "assignees": [],
         "milestone": null, "locked": false, "active_lock_reason": null, "comments": comments,
-        "closed_at": if closed { json!(GH_TS) } else { Value::Null },
-        "created_at": GH_TS,
-        "updated_at": i.updated_at.as_deref().map(utc).unwrap_or_else(|| GH_TS.to_string()),
+        "closed_at": closed_at(i), "created_at": utc(&i.created_at), "updated_at": utc(&i.updated()),
         "author_association": association(r, &i.author),
         "performed_via_github_app": null,
     });
@@ -251,7 +250,7 @@ pub(super) fn issue(f: &Forge, r: &Repo, i: &Issue) -> Value {
         v["pull_request"] = json!({
             "url": p, "html_url": html, "diff_url": format!("{html}.diff"),
             "patch_url": format!("{html}.patch"),
-            "merged_at": if i.merged { json!(GH_TS) } else { Value::Null },
+            "merged_at": i.merged_at.as_deref().map(utc),
         });
     }
     v
@@ -282,6 +281,14 @@ pub(super) fn rename_event(f: &Forge, repo: &str, ev: &Rename) -> Value {
 }
 
 /// A stored time (any offset) as GitHub writes it: UTC with a `Z`.
+/// A closed issue's or pull request's `closed_at`; an open one's is `null`.
+fn closed_at(i: &Issue) -> Value {
+    match (i.state.as_str(), &i.closed_at) {
+        ("closed", Some(at)) => json!(utc(at)),
+        _ => Value::Null,
+    }
+}
+
 pub(super) fn utc(t: &str) -> String {
     time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
         .map(afk_model::stamp::ts)
@@ -355,9 +362,9 @@ pub(super) fn pull(f: &Forge, r: &Repo, i: &Issue, full_shape: bool) -> Value {
         "comments_url": format!("{iu}/comments"), "statuses_url": statuses,
         "number": n, "state": i.state, "locked": false, "title": i.title,
         "user": user(f, &i.author), "body": i.body, "labels": labels, "milestone": null,
-        "active_lock_reason": null, "created_at": GH_TS, "updated_at": GH_TS,
-        "closed_at": if i.state == "closed" { json!(GH_TS) } else { Value::Null },
-        "merged_at": if i.merged { json!(GH_TS) } else { Value::Null },
+        "active_lock_reason": null, "created_at": utc(&i.created_at),
+        "updated_at": utc(&i.updated()), "closed_at": closed_at(i),
+        "merged_at": i.merged_at.as_deref().map(utc),
         "merge_commit_sha": i.merge_sha, "assignee": null, "assignees": [],
         "requested_reviewers": [], "requested_teams": [],
         "head": head, "base": base,

@@ -114,3 +114,35 @@ pub(crate) fn milestone(f: &mut Forge, body: &Value) -> Reply {
         .push((id, who, at, title));
     Reply::json(201, &json!({"id": id}))
 }
+
+/// `POST /_admin/merge_ref {repo, pr}` -> `{sha, ref}`: GitLab's merged
+/// results (`MergeRequests::MergeToRefService`): the merge of the merge
+/// request's head into its target, parents the target's head then the
+/// request's, at `refs/merge-requests/N/merge`, moving no branch. Statuses
+/// posted on that commit make the request's merged results pipeline.
+pub(crate) fn merge_ref(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("").to_string();
+    let n = item(f, body);
+    let Some(i) = f
+        .repos
+        .get(&repo)
+        .and_then(|r| r.issues.get(&n))
+        .filter(|i| i.pull)
+    else {
+        return err(404, "no such merge request");
+    };
+    let (base, head) = (i.base.clone(), i.head.clone().unwrap_or_default());
+    let iid = Forge::shown(n);
+    let message = format!("Merge branch '{head}' into '{base}'");
+    let gd = f.git_dir(&repo);
+    let sha = match crate::git::merge_commit(&gd, &base, &head, &message, None) {
+        Ok(sha) => sha,
+        Err(e) => return err(400, &e),
+    };
+    let name = format!("refs/merge-requests/{iid}/merge");
+    if let Err(e) = crate::git::git(&gd, &["update-ref", &name, &sha], None) {
+        return err(500, &e);
+    }
+    f.gl.merge_refs.insert((repo, sha.clone()), n);
+    Reply::json(200, &json!({"sha": sha, "ref": name}))
+}

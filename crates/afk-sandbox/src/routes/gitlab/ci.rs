@@ -30,9 +30,13 @@ fn pipeline_status(latest: &[&Status]) -> &'static str {
     }
 }
 
-/// The branch a commit is the head of, for a pipeline's `ref`: an open
-/// merge request's source branch, else `main`.
+/// The branch a commit is the head of, for a pipeline's `ref`: a merge
+/// request's merge ref for a commit made there (`/_admin/merge_ref`), an
+/// open merge request's source branch, else `main`.
 fn ref_of(f: &Forge, r: &Repo, sha: &str) -> String {
+    if let Some(n) = f.gl.merge_refs.get(&(r.full_name.clone(), sha.to_string())) {
+        return merge_ref_name(*n);
+    }
     r.issues
         .values()
         .filter(|i| i.pull)
@@ -79,16 +83,44 @@ fn pipeline(f: &Forge, r: &Repo, sha: &str, git_ref: &str, single: bool) -> Opti
     Some(v)
 }
 
-/// A merge request's `head_pipeline`: its head commit's pipeline.
-pub(super) fn pipeline_of(f: &Forge, r: &Repo, sha: &str, i: &Issue) -> Option<Value> {
-    pipeline(f, r, sha, i.head.as_deref().unwrap_or("main"), true)
+fn merge_ref_name(n: u64) -> String {
+    format!("refs/merge-requests/{}/merge", Forge::shown(n))
 }
 
-/// `GET .../merge_requests/:iid/pipelines` lists: its head's pipeline.
+/// A merge request's pipelines as (id, sha, ref), newest first: its head
+/// commit's, and each merged results pipeline of its merge ref's commits.
+fn pipelines_of(f: &Forge, r: &Repo, sha: &str, i: &Issue) -> Vec<(i64, String, String)> {
+    let head = pipeline_id(f, &r.full_name, sha).map(|id| {
+        (
+            id,
+            sha.to_string(),
+            i.head.clone().unwrap_or_else(|| "main".into()),
+        )
+    });
+    let merged = (f.gl.merge_refs.iter())
+        .filter(|((repo, _), n)| *repo == r.full_name && **n == i.number)
+        .filter_map(|((_, m), n)| {
+            pipeline_id(f, &r.full_name, m).map(|id| (id, m.clone(), merge_ref_name(*n)))
+        });
+    let mut all: Vec<_> = head.into_iter().chain(merged).collect();
+    all.sort_by_key(|p| std::cmp::Reverse(p.0));
+    all
+}
+
+/// A merge request's `head_pipeline`: the newest pipeline made for it (its
+/// head's, or a merged results one), as GitLab keeps `head_pipeline_id`:
+/// after a push it is still the old head's until a pipeline is made for
+/// the new one.
+pub(super) fn pipeline_of(f: &Forge, r: &Repo, sha: &str, i: &Issue) -> Option<Value> {
+    let (_, sha, git_ref) = pipelines_of(f, r, sha, i).into_iter().next()?;
+    pipeline(f, r, &sha, &git_ref, true)
+}
+
+/// `GET .../merge_requests/:iid/pipelines` lists: its pipelines, newest first.
 pub(super) fn of_merge_request(f: &Forge, r: &Repo, i: &Issue) -> Vec<Value> {
     let sha = f.head_sha(&r.full_name, i);
-    pipeline(f, r, &sha, i.head.as_deref().unwrap_or("main"), false)
-        .into_iter()
+    (pipelines_of(f, r, &sha, i).into_iter())
+        .filter_map(|(_, sha, git_ref)| pipeline(f, r, &sha, &git_ref, false))
         .collect()
 }
 

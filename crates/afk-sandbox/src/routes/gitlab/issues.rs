@@ -187,7 +187,7 @@ pub(super) fn edit(f: &mut Forge, req: &Request, full: &str, n: u64) -> Result<(
             if i.merged {
                 return Err(err(405, "405 Method Not Allowed"));
             }
-            i.state = if ev == "close" { "closed" } else { "open" }.into();
+            i.set_state(if ev == "close" { "closed" } else { "open" });
             i.updated_at = Some(at);
         }
         Some(_) => {

@@ -154,6 +154,7 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ),
     ("GET", "/projects/{id}/repository/branches/{branch}"),
     ("GET", "/projects/{id}/repository/commits"),
+    ("GET", "/projects/{id}/repository/commits/{sha}"),
     ("GET", "/projects/{id}/repository/commits/{sha}/diff"),
     ("GET", "/projects/{id}/repository/commits/{sha}/statuses"),
     ("POST", "/projects/{id}/statuses/{sha}"),
@@ -352,6 +353,7 @@ fn in_project(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply 
         }
         ("GET", ["repository", "branches", name]) => repository::branch(f, full, name),
         ("GET", ["repository", "commits"]) => repository::commits(f, req, full),
+        ("GET", ["repository", "commits", sha]) => repository::one(f, full, sha),
         ("GET", ["repository", "commits", sha, "diff"]) => repository::diff(f, req, full, sha),
         ("GET", ["repository", "commits", sha, "statuses"]) => ci::statuses(f, req, full, sha),
         ("POST", ["statuses", sha]) => ci::create(f, req, full, sha),

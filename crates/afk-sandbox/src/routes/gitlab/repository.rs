@@ -69,6 +69,26 @@ pub(super) fn commits(f: &Forge, req: &Request, full: &str) -> Reply {
     }
 }
 
+/// `GET .../repository/commits/:sha` (`doc/api/commits.md`, "Get a single
+/// commit"): the commit with its `parent_ids`, `stats`, `status` and
+/// `last_pipeline` (`null`: the sandbox keeps none per commit here).
+pub(super) fn one(f: &Forge, full: &str, sha: &str) -> Reply {
+    if sha.starts_with('-') || sha.contains("..") {
+        return not_found("Commit");
+    }
+    match git::log(&f.git_dir(full), &["-1", sha]).and_then(|v| v.into_iter().next()) {
+        Some(c) => {
+            let mut v = commit(f, full, &c);
+            v["stats"] = json!({"additions": 0, "deletions": 0, "total": 0});
+            v["status"] = Value::Null;
+            v["last_pipeline"] = Value::Null;
+            v["project_id"] = json!(f.repos[full].id);
+            Reply::json(200, &v)
+        }
+        None => not_found("Commit"),
+    }
+}
+
 /// `GET .../repository/commits/:sha/diff`: each file commit `sha` changed
 /// against its first parent (a root commit: none), paged.
 pub(super) fn diff(f: &Forge, req: &Request, full: &str, sha: &str) -> Reply {

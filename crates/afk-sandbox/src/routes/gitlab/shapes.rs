@@ -3,8 +3,8 @@
 //! `resource_label_events.md`, `members.md`, `pipelines.md`, `commits.md`):
 //! `id` global, `iid` the project's own (issues and merge requests apart),
 //! `state` `opened`, `closed` or `merged`, users as `{id, username, name}`.
-//! Timestamps are the fixed `TS` except those of notes, label events,
-//! statuses and an issue's `updated_at`, which carry when they were made.
+//! Timestamps are the fixed `TS` for accounts and projects; those of issues,
+//! merge requests, notes, label events and statuses carry when they were made.
 
 use super::api;
 use crate::TS;
@@ -94,8 +94,8 @@ pub(super) fn issue(f: &Forge, r: &Repo, i: &Issue) -> Value {
     let closed = i.state != "open";
     json!({"id": i.id, "iid": iid, "project_id": r.id, "title": i.title,
            "description": i.body, "state": if closed { "closed" } else { "opened" },
-           "created_at": TS, "updated_at": i.updated_at.as_deref().unwrap_or(TS),
-           "closed_at": if closed { json!(TS) } else { Value::Null }, "closed_by": null,
+           "created_at": i.created_at, "updated_at": i.updated(),
+           "closed_at": if closed { json!(i.closed_at) } else { Value::Null }, "closed_by": null,
            "labels": label_names(r, i), "milestone": null, "assignees": [], "assignee": null,
            "author": user(f, &i.author), "type": "ISSUE", "issue_type": "issue",
            "user_notes_count": user_notes(f, r, i.number), "merge_requests_count": 0,
@@ -146,10 +146,9 @@ pub(super) fn merge_request(
         _ => r.id,
     };
     let mut v = json!({"id": i.id, "iid": iid, "project_id": r.id, "title": i.title,
-        "description": i.body, "state": state, "created_at": TS,
-        "updated_at": i.updated_at.as_deref().unwrap_or(TS),
-        "merged_at": if i.merged { json!(TS) } else { Value::Null }, "merged_by": null,
-        "closed_at": if state == "closed" { json!(TS) } else { Value::Null }, "closed_by": null,
+        "description": i.body, "state": state, "created_at": i.created_at,
+        "updated_at": i.updated(), "merged_at": i.merged_at, "merged_by": null,
+        "closed_at": if state == "closed" { json!(i.closed_at) } else { Value::Null }, "closed_by": null,
         "target_branch": i.base, "source_branch": i.head.as_deref().unwrap_or(""),
         "source_project_id": source_project, "target_project_id": r.id,
         "author": user(f, &i.author), "assignees": [], "assignee": null, "reviewers": [],
