@@ -578,3 +578,68 @@ fn codex_stopped_by_the_gateway_is_paused_and_a_raise_continues_it_once() {
         "{metered}"
     );
 }
+
+/// A run over its working time (`budget.run_time`) with the real programs:
+/// dispatched two hours before a tick, that tick pauses it at `run_time`, a trusted
+/// `/afk budget time +2h` continues it in its own session, and the
+/// continuation, which ends well inside the raised limit, is not paused
+/// again by the first pause.
+fn paused_at_run_time_then_continued(agent: &str) {
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([
+        {"shell": "echo one > f.txt && git add -A && git commit -qm one",
+         "unless_prompt": "afk paused this run"},
+        {"text": "Done."}
+    ]);
+    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                      "repos": [repo("acme/api", json!([issue]))]});
+    let Some((sb, afk)) = setup_with(
+        agent,
+        seed,
+        "[budget]\nrun_time = \"1h\"\npause_for = \"7d\"\nmax_run_time = \"4h\"\n",
+    ) else {
+        return;
+    };
+    assert_eq!(dispatch(&afk), 0, "{agent}: {}", agent_log(&afk));
+    // dispatched two hours ago: the clock stays the real one, so the raise
+    // below comes after the pause as a person's would
+    let two_hours_ago = (time::OffsetDateTime::now_utc() - time::Duration::hours(2))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    afk.sql(&format!(
+        "UPDATE runs SET created_at = '{two_hours_ago}' WHERE id = 1;"
+    ));
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("pause".into(), Some("run_time".into())),
+        "{agent}: {r} {err}"
+    );
+    let paused = crate::budget::paused_comments(&sb);
+    assert!(
+        paused.iter().any(|c| c.contains("budget.run_time")),
+        "{agent}: the pause comment names the limit: {paused:?}"
+    );
+    sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget time +2h");
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("continue".into(), Some("budget".into())),
+        "{agent}: {r} {err}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{agent}: {}", agent_log(&afk));
+    let (_, r, err) = afk.watch();
+    assert_ne!(action_of(&r, 1).0, "pause", "{agent}: {r} {err}");
+}
+
+#[test]
+fn claude_code_paused_at_its_working_time_continues_after_a_trusted_raise() {
+    paused_at_run_time_then_continued("claude");
+}
+
+#[test]
+fn codex_paused_at_its_working_time_continues_after_a_trusted_raise() {
+    paused_at_run_time_then_continued("codex");
+}
