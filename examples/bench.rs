@@ -48,6 +48,8 @@
 
 #[path = "bench/agent_box.rs"]
 mod agent_box;
+#[path = "bench/audit.rs"]
+mod audit;
 #[path = "bench/gate.rs"]
 mod gate;
 #[path = "bench/gateway.rs"]
@@ -165,6 +167,9 @@ fn main() {
     }
     if want("upgrade") {
         upgrade_bench(&dir, &afk);
+    }
+    if want("audit") {
+        audit::audit_bench(&dir, &afk);
     }
     if want("page") {
         page::page_bench(&dir, &afk);

@@ -3,6 +3,7 @@
 //! Result<Outcome>`. This file lists the commands with their help and
 //! dispatches; nothing else.
 
+pub mod audit;
 pub mod box_programs;
 pub mod completions;
 // the test world (`afk demo`, `afk sandbox`): with the `test-world` feature
@@ -165,6 +166,18 @@ Examples:
   afk report --since 7d
   afk --json report | jq .overall")]
     Report(report::Args),
+    /// The journal of what afk did, hash-chained: verify it, export it, show a run's
+    ///
+    /// Every forge write, push, agent start and decision afk made is an entry
+    /// hashed over the one before (docs/audit.md). `verify` recomputes the chain
+    /// from the state file, or from an export alone (--file, no config needed),
+    /// and names the first entry changed, removed, inserted or moved (exit 1).
+    #[command(after_long_help = "Examples:
+  afk audit verify                       the state file's chain
+  afk audit export > journal.jsonl       for an archive or another machine
+  afk audit verify --file journal.jsonl --head 120:<hash>
+  afk audit show 12                      run 12's entries")]
+    Audit(audit::Args),
     /// Read-only checks of config, state, forge, labels and runner
     ///
     /// One line per check: the config parses, the state file opens, the stop
@@ -292,6 +305,7 @@ pub fn run(s: &Session, command: &Cmd) -> Result<Outcome, CommandError> {
         Cmd::Status(a) => status::run(s, a),
         Cmd::Runs(a) => runs::run(s, a),
         Cmd::Report(a) => report::run(s, a),
+        Cmd::Audit(a) => audit::run(s, a),
         Cmd::Doctor(a) => doctor::run(s, a),
         Cmd::Init(a) => init::run(s, a),
         #[cfg(feature = "test-world")]

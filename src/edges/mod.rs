@@ -227,7 +227,9 @@ impl Adapters {
             let Some(lock) = taken else {
                 return Ok(Opening::SteppedAside);
             };
-            (Store::open(&paths.file)?, Some(lock))
+            let store = Store::open(&paths.file)?;
+            audit_sink(&paths.file)?;
+            (store, Some(lock))
         };
         monitor.started(&store, kind, now);
         // whose Jobs are this tick's: the state file's own id
@@ -254,6 +256,23 @@ impl Adapters {
             _lock: lock,
         })))
     }
+}
+
+/// Every write this tick makes on the forge and every push it makes, into
+/// the state file's journal as it happens (docs/audit.md); a dry run sends
+/// nothing and sets none.
+fn audit_sink(file: &std::path::Path) -> Result<()> {
+    let Some(j) = crate::store::journal::JournalFile::open(file)? else {
+        return Ok(());
+    };
+    afk_host::journal::set(Some(Box::new(move |kind, body| {
+        let at = crate::clock::ts(crate::clock::now());
+        let run = body.get("run").and_then(serde_json::Value::as_i64);
+        if let Err(e) = j.append(&at, run, kind, body) {
+            crate::log::warn(&format!("journal: {kind} not recorded: {e:#}"));
+        }
+    })));
+    Ok(())
 }
 
 /// The agents' checkouts of a tick: none (`workspace = "agent"`), the Job's

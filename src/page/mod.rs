@@ -166,6 +166,7 @@ pub(crate) fn build(
             pilot(s, now)?
                 .with_survival_window(&crate::types::format_duration(cfg.harvest.survival_window)),
         ),
+        audit: s.journal_head()?,
     })
 }
 

@@ -11,6 +11,7 @@ mod agent_box;
 mod agent_image;
 mod agent_text;
 mod agents;
+mod audit;
 mod azure_devops;
 mod azure_hook;
 mod azure_poll;

@@ -53,6 +53,7 @@ pub mod gitlinks;
 pub mod heartbeat;
 pub mod hook;
 pub mod hosts;
+pub mod journal;
 pub mod kinds;
 pub mod lines;
 pub mod outcome;

@@ -4,6 +4,7 @@
 //! and `afk::redact`.
 
 pub mod clock;
+pub mod journal;
 pub mod log;
 pub mod private_files;
 pub mod redact;

@@ -31,6 +31,17 @@ pub(crate) struct Call<'a> {
     pub(crate) content_type: Option<&'static str>,
 }
 
+impl Call<'_> {
+    /// Whether the call changes something on the forge: every method but a
+    /// read's, and a `POST` that is not a query (a query is sent again
+    /// after a lost answer, as a `GET` is; a write never is).
+    fn writes(&self) -> bool {
+        let read = matches!(self.method, "GET" | "HEAD");
+        let query = self.method == "POST" && self.idempotent;
+        !(read || query)
+    }
+}
+
 /// What a refused try leads to.
 enum Next {
     /// try again after this wait
@@ -210,16 +221,18 @@ impl Http {
             }
             None => req.call(),
         };
-        afk_host::log::request(
-            call.method,
-            call.path,
-            match &res {
-                Ok(r) => Some(r.status()),
-                Err(ureq::Error::Status(s, _)) => Some(*s),
-                Err(_) => None,
-            },
-            started.elapsed(),
-        );
+        let status = match &res {
+            Ok(r) => Some(r.status()),
+            Err(ureq::Error::Status(s, _)) => Some(*s),
+            Err(_) => None,
+        };
+        afk_host::log::request(call.method, call.path, status, started.elapsed());
+        if call.writes() {
+            // each write on the wire, answered or not (docs/audit.md)
+            let body = serde_json::json!({"method": call.method,
+                "path": call.path.split('?').next().unwrap_or(call.path), "status": status});
+            afk_host::journal::record("forge.write", &body);
+        }
         res.map_err(Box::new)
     }
 

@@ -46,7 +46,11 @@ pub(crate) fn insert_event(
         "INSERT INTO events (kind, at, repo, issue, run_id, reason, url, text) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
         params![e.kind.as_str(), at, e.repo, e.issue, e.run_id, e.reason, e.url, e.text],
     )?;
-    Ok(())
+    // the decision's journal entry, in its transaction: ids and names afk
+    // chose, never the event's text
+    let body = serde_json::json!({"repo": e.repo.as_str(), "issue": e.issue.0,
+        "reason": e.reason, "url": e.url});
+    super::journal::append(tx, at, Some(e.run_id.0), e.kind.as_str(), &body)
 }
 
 /// An event that may exist only once, whoever tries to insert it: a template
@@ -69,6 +73,10 @@ pub(crate) fn insert_keyed_event(
         "INSERT OR IGNORE INTO events (kind, at, reason, text, dedup_key) VALUES (?1,?2,?3,?4,?5)",
         params![e.kind.as_str(), at, e.reason, e.text, e.dedup_key],
     )?;
+    if n == 1 {
+        let body = serde_json::json!({"key": e.dedup_key, "reason": e.reason});
+        super::journal::append(tx, at, None, e.kind.as_str(), &body)?;
+    }
     Ok(n == 1)
 }
 

@@ -17,6 +17,7 @@ pub mod freezes;
 pub mod gauges;
 pub mod hooks;
 pub mod instance;
+pub mod journal;
 pub mod lessons;
 pub mod outbox;
 pub mod outcomes;
@@ -235,6 +236,8 @@ const MIGRATIONS: &[&str] = &[
     // 37: a branch update the forge was still making (talk.rs):
     // asked after by its token, never asked again
     talk::UPDATE_UNDER_WAY_SCHEMA,
+    // 38: the hash-chained journal of what afk did (journal.rs)
+    journal::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -44,6 +44,14 @@ pub(crate) fn of(conn: &Connection, id: i64, end: &str) -> rusqlite::Result<Opti
     else {
         return Ok(None);
     };
+    // the journal's head, the run's own end entry in it
+    let audit: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
     conn.query_row(
         "SELECT r.repo, r.issue, r.end_reason, r.template_name, r.template_version, t.hash,
                 r.turns, r.spend_usd, r.pr_number, r.pr_url, r.created_at, r.armed_at,
@@ -101,6 +109,7 @@ pub(crate) fn of(conn: &Connection, id: i64, end: &str) -> rusqlite::Result<Opti
                 zero_touch: zero_touch.as_deref(),
                 start_unix_ns: unix_ns(created.as_deref()),
                 end_unix_ns: unix_ns(ended.as_deref()),
+                audit: audit.as_ref().map(|(s, h)| (*s, h.as_str())),
             })))
         },
     )

@@ -202,7 +202,8 @@ impl Store {
 
     /// The claim: a run in state `dispatching`, before any side effect.
     pub fn claim_run(&self, r: &NewRun) -> Result<RunId> {
-        self.exec(
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
             "INSERT INTO runs (repo, issue, title, url, ready_event_id, state, template_name,
               template_version_id, template_version, template_hash, runner_kind, branch,
               created_at, updated_at, armed_at)
@@ -224,8 +225,15 @@ impl Store {
                 self.stamp_precise(),
                 r.armed_at.map(crate::clock::ts)
             ],
-        )?;
-        Ok(RunId(self.conn.last_insert_rowid()))
+        )
+        .map_err(|e| self.err(e))?;
+        let id = tx.last_insert_rowid();
+        let body = serde_json::json!({"repo": r.repo.as_str(), "issue": r.issue.0,
+            "template": r.template_name, "version": r.template_version});
+        crate::journal::append(&tx, &self.stamp(), Some(id), "run.claimed", &body)
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(RunId(id))
     }
 
     /// The run's folder, recorded with the claim so a dead tick's agent can be found.
@@ -240,7 +248,8 @@ impl Store {
     /// The agent started: its handle and the state in one write.
     pub fn mark_started(&self, id: RunId, run_dir: &str, handle: &RunnerHandle) -> Result<()> {
         let (pid, start) = handle.pid().unzip();
-        self.exec(
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
             "UPDATE runs SET state=?2, run_dir=?3, runner_handle=?4, runner_pid=?5,
               runner_start_time=?6, turns=MAX(turns, 1), updated_at=?7 WHERE id=?1",
             params![
@@ -252,7 +261,12 @@ impl Store {
                 start,
                 self.stamp()
             ],
-        )?;
+        )
+        .map_err(|e| self.err(e))?;
+        let body = serde_json::json!({"turn": 1, "pid": pid});
+        crate::journal::append(&tx, &self.stamp(), Some(id.0), "agent.started", &body)
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -273,6 +287,14 @@ impl Store {
         )
         .map_err(|e| self.err(e))?;
         // its run span, with the end (poll makes a failed start's)
+        crate::journal::append(
+            &tx,
+            &self.stamp(),
+            Some(id.0),
+            "run.ended",
+            &serde_json::json!({"state": "failed"}),
+        )
+        .map_err(|e| self.err(e))?;
         Store::record_run_span(&tx, id.0, "failed", &t).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(())
@@ -693,6 +715,14 @@ impl Store {
             RunStatus::Abandoned => "abandoned",
             _ => "failed",
         };
+        crate::journal::append(
+            &tx,
+            &self.stamp(),
+            Some(id.0),
+            "run.ended",
+            &serde_json::json!({"state": end}),
+        )
+        .map_err(|e| self.err(e))?;
         Store::record_run_span(&tx, id.0, end, &t).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(())

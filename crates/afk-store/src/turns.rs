@@ -104,6 +104,9 @@ impl Store {
             params![id, turn, at, reason, why],
         )
         .map_err(|e| self.err(e))?;
+        let body = serde_json::json!({"turn": turn, "reason": reason});
+        crate::journal::append(&tx, &at, Some(id.0), "turn.begun", &body)
+            .map_err(|e| self.err(e))?;
         if let Some(ev) = event {
             crate::events::insert_event(&tx, ev, &at).map_err(|e| self.err(e))?;
         }

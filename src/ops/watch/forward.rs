@@ -106,6 +106,11 @@ pub(crate) fn step(
             }
             if fresh {
                 crate::run_files::keep_gate_verdict(run_dir, turn, &[]);
+                afk_host::journal::record(
+                    "git.push",
+                    &serde_json::json!({"run": run.id.0, "repo": run.repo.as_str(),
+                        "branch": run.branch, "turn": turn, "head": sha, "commits": commits}),
+                );
             }
             // a head afk pushed: the zero-touch rule's (`core::zero_touch`)
             w.t.store().note_afk_head(run.id, turn, &sha)?;
@@ -131,10 +136,16 @@ pub(crate) fn step(
             ))
         }
         Forwarded::Refused(why) => Ok((refused(w, run, run_dir, turn, &why), found)),
-        Forwarded::Gated { reasons, bundle } => Ok((
-            gated(w, run, run_dir, (turn, kept), &reasons, &bundle)?,
-            found,
-        )),
+        Forwarded::Gated { reasons, bundle } => {
+            afk_host::journal::record(
+                "gate.refused",
+                &serde_json::json!({"run": run.id.0, "turn": turn, "reasons": reasons.len()}),
+            );
+            Ok((
+                gated(w, run, run_dir, (turn, kept), &reasons, &bundle)?,
+                found,
+            ))
+        }
     }
 }
 

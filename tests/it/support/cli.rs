@@ -295,6 +295,22 @@ impl Afk {
         }
     }
 
+    /// [`Afk::agent`] in afk's own workspace (the default): afk pushes and
+    /// opens the pull request, the agent only commits, so every write the
+    /// sandbox sees is afk's.
+    pub fn agent_in_afks_workspace(sb: &Sandbox, mode: &str) -> Afk {
+        let afk = Afk::agent(sb, mode, "", "");
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        let git = format!("\"AFK_DEMO_GIT={}\", ", sb.url);
+        assert!(text.contains(&git), "{text}");
+        let text = text.replace(&git, "").replace(
+            "workspace = \"agent\"",
+            "workspace = \"afk\"\nconfine = \"none\"",
+        );
+        std::fs::write(&afk.config, text).unwrap();
+        afk
+    }
+
     /// The pid run `id`'s agent recorded as it started (`agent.pid`).
     pub fn agent_pid(&self, id: i64) -> i32 {
         std::fs::read_to_string(self.scratch.path(&format!("state/runs/{id}/agent.pid")))

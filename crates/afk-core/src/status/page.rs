@@ -57,6 +57,8 @@ pub struct Page {
     /// the pilot figures of the last `report::DEFAULT_DAYS` days
     /// (`core::status::report`); None: not read
     pub pilot: Option<crate::status::report::Report>,
+    /// the journal's head: (entries, last hash) (docs/audit.md); None: empty
+    pub audit: Option<(u64, String)>,
 }
 
 /// A run, in flight or ended.
@@ -402,8 +404,23 @@ pub fn render(p: &Page) -> String {
     o.push_str(&lessons_section(p));
     o.push_str(&frozen_section(p, &links));
     o.push_str(&crate::status::health::section(&p.ticks, &p.generated_at));
+    o.push_str(&audit_line(p));
     o.push_str("</body></html>\n");
     o
+}
+
+/// The journal's head as this page was built (docs/audit.md): a copy the
+/// host cannot take back once the page was read or archived, for `afk audit
+/// verify --head`.
+fn audit_line(p: &Page) -> String {
+    match &p.audit {
+        Some((n, head)) => format!(
+            "<p class=\"muted\">journal: {n} entries, head <code>{n}:{}</code> (<code>afk audit verify --head {n}:{}</code>)</p>\n",
+            esc(head),
+            esc(head)
+        ),
+        None => String::new(),
+    }
 }
 
 /// The stop file and the kill switch, first and loud.

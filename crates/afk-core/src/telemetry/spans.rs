@@ -406,6 +406,9 @@ pub struct RunFacts<'a> {
     pub zero_touch: Option<&'a str>,
     pub start_unix_ns: u64,
     pub end_unix_ns: u64,
+    /// The journal's head as the run ended (its `seq` and hash,
+    /// docs/audit.md): published where the host cannot rewrite it unseen.
+    pub audit: Option<(i64, &'a str)>,
 }
 
 /// The run span, the trace's root.
@@ -454,6 +457,9 @@ pub fn run_span(f: &RunFacts) -> Span {
             }
             _ => {}
         }
+    }
+    if let Some((seq, head)) = f.audit {
+        a.int("afk.audit.seq", seq).str("afk.audit.head", head);
     }
     let error = match f.end {
         "escalated" | "failed" => Some(f.reason.unwrap_or(f.end)),

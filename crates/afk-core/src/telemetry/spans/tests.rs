@@ -374,3 +374,25 @@ fn the_requests_past_the_bound_are_one_span_with_their_count() {
     assert_eq!(attr(&s, "afk.chat.omitted"), Some(&AttrValue::Int(150)));
     assert_eq!(s.parent_span_id, Some(ids::turn_span_id("0a1b2c3d", 7, 2)));
 }
+
+/// The journal's head as the run ended rides on its span (docs/audit.md),
+/// and nothing is said without one.
+#[test]
+fn run_span_carries_the_journals_head_when_there_is_one() {
+    type Head<'a> = Option<(i64, &'a str)>;
+    let table: [(Head, Option<i64>, Option<&str>); 2] =
+        [(Some((12, "ab")), Some(12), Some("ab")), (None, None, None)];
+    for (audit, seq, head) in table {
+        let s = run_span(&RunFacts {
+            instance: "i",
+            end: "succeeded",
+            audit,
+            ..Default::default()
+        });
+        assert_eq!(attr(&s, "afk.audit.seq"), seq.map(AttrValue::Int).as_ref());
+        assert_eq!(
+            attr(&s, "afk.audit.head"),
+            head.map(|h| AttrValue::Str(h.into())).as_ref()
+        );
+    }
+}
