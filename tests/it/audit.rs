@@ -16,7 +16,7 @@ fn world(d: Dialect) -> (Sandbox, Afk) {
         d,
         json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}),
     );
-    let afk = Afk::agent_in_afks_workspace(&sb, "pr");
+    let afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
     (sb, afk)
 }
 

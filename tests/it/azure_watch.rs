@@ -132,15 +132,7 @@ fn dispatched(watch_keys: &str) -> (Sandbox, Afk) {
 /// [`dispatched`] with more `collaborators` (`{"login": "write"}`).
 fn dispatched_with(collaborators: Value, watch_keys: &str) -> (Sandbox, Afk) {
     let sb = start_with(collaborators, json!([ready(1, "alice")]));
-    let afk = Afk::agent(&sb, "pr", watch_keys, "");
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let git = format!("\"AFK_DEMO_GIT={}\", ", sb.url);
-    assert!(text.contains(&git), "{text}");
-    let text = text.replace(&git, "").replace(
-        "workspace = \"agent\"",
-        "workspace = \"afk\"\nconfine = \"none\"",
-    );
-    std::fs::write(&afk.config, text).unwrap();
+    let afk = Afk::agent_in_afks_workspace(&sb, "pr", watch_keys);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "poll: {err} {r}");
     assert_eq!(pairs(&r["dispatched"]), vec![(REPO.to_string(), 1)], "{r}");

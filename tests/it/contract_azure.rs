@@ -1106,17 +1106,9 @@ fn every_request_afk_makes_on_azure_devops_is_the_contract_s() {
             {"number": 2, "title": "t", "body": "Blocked by #1", "labels": ["ready-for-agent"], "labeled_by": "alice", "depends_on": [1]},
             {"number": 3, "title": "u", "labels": ["ready-for-agent"], "labeled_by": "mallory"},
         ]))]}));
-        let afk = Afk::agent(&sb, "pr", "", "");
         // afk's own workspace (the default): afk pushes and opens the pull
         // request, the agent only commits
-        let text = std::fs::read_to_string(&afk.config).unwrap();
-        let git = format!("\"AFK_DEMO_GIT={}\", ", sb.url);
-        assert!(text.contains(&git), "{text}");
-        let text = text.replace(&git, "").replace(
-            "workspace = \"agent\"",
-            "workspace = \"afk\"\nconfine = \"none\"",
-        );
-        std::fs::write(&afk.config, text).unwrap();
+        let afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
         with_area_paths(&afk, &["acme/api"]);
         let pr = play(&sb, &afk);
         let reqs = sb.requests();

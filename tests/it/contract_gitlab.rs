@@ -685,17 +685,9 @@ fn every_request_afk_makes_on_gitlab_is_described() {
             {"number": 3, "title": "u", "labels": ["ready-for-agent"], "labeled_by": "mallory"},
         ]))]}),
     );
-    let afk = Afk::agent(&sb, "pr", "", "");
     // afk's own workspace (the default): afk pushes and opens the merge
     // request, the agent only commits
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let git = format!("\"AFK_DEMO_GIT={}\", ", sb.url);
-    assert!(text.contains(&git), "{text}");
-    let text = text.replace(&git, "").replace(
-        "workspace = \"agent\"",
-        "workspace = \"afk\"\nconfine = \"none\"",
-    );
-    std::fs::write(&afk.config, text).unwrap();
+    let afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
     play(&sb, &afk);
     let reqs = sb.requests();
     assert!(reqs.len() > 40, "{}", reqs.len());

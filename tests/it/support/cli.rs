@@ -298,8 +298,8 @@ impl Afk {
     /// [`Afk::agent`] in afk's own workspace (the default): afk pushes and
     /// opens the pull request, the agent only commits, so every write the
     /// sandbox sees is afk's.
-    pub fn agent_in_afks_workspace(sb: &Sandbox, mode: &str) -> Afk {
-        let afk = Afk::agent(sb, mode, "", "");
+    pub fn agent_in_afks_workspace(sb: &Sandbox, mode: &str, watch: &str) -> Afk {
+        let afk = Afk::agent(sb, mode, watch, "");
         let text = std::fs::read_to_string(&afk.config).unwrap();
         let git = format!("\"AFK_DEMO_GIT={}\", ", sb.url);
         assert!(text.contains(&git), "{text}");
