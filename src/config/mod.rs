@@ -335,7 +335,7 @@ impl Config {
         self.watch.validate(&c, self.forge.kind)?;
         self.validate_expect_every(&c)?;
         self.runner.validate(&c)?;
-        self.runner.validate_in_force(&c, table)?;
+        self.runner.validate_in_force(&c)?;
         self.runner.boxed.validate_paths(&c, &self.base_dir)?;
         self.budget.validate(
             &c,

@@ -97,6 +97,25 @@ pub struct BoxKeys {
 }
 
 impl BoxKeys {
+    /// The first key set to other than its default (the starter config
+    /// shows every key at its default), if any.
+    fn first_set(&self) -> Option<String> {
+        let d = BoxKeys::default();
+        [
+            ("network", self.network != d.network),
+            ("allow", !self.allow.is_empty()),
+            ("read_only", !self.read_only.is_empty()),
+            ("read_write", !self.read_write.is_empty()),
+            ("memory", !self.memory.is_empty()),
+            ("tasks", self.tasks != d.tasks),
+            ("user", !self.user.trim().is_empty()),
+            ("env", !self.env.is_empty()),
+        ]
+        .into_iter()
+        .find(|(_, set)| *set)
+        .map(|(k, _)| k.to_string())
+    }
+
     /// The `allow` entries, parsed (they were checked at load).
     pub fn allow(&self) -> Vec<crate::core::agent_box::forwarder::HostPort> {
         self.allow
@@ -516,9 +535,11 @@ impl Runner {
     /// A key this runner's mode never acts on is a load error, never
     /// silently ignored (docs/configuration.md: every key it documents acts
     /// where it is accepted): afk's commit keys where the agent commits (or
-    /// a Job's containers commit with afk's own list), the gateway forced on
-    /// where no box runs it, and a box's table where no box is made.
-    pub(super) fn validate_in_force(&self, c: &Checker, table: &toml::Table) -> Result<()> {
+    /// a Job's containers commit with afk's own list), a workdir a Job does
+    /// not use, the http runner's keys on another kind, the gateway forced
+    /// on where no box runs it, and box settings where no box is made. A
+    /// key at its default (the starter shows every one) is no setting.
+    pub(super) fn validate_in_force(&self, c: &Checker) -> Result<()> {
         use crate::core::agent_box::Confine;
         if self.kind == RunnerKind::Kubernetes && !self.leftover_ignore.is_empty() {
             return Err(c.err(
@@ -526,6 +547,24 @@ impl Runner {
                 "leftover_ignore",
                 "is not yet in force for kind \"kubernetes\" (its forwarding container commits a turn's leftovers with afk's own list only): leave it empty there",
             ));
+        }
+        if self.kind == RunnerKind::Kubernetes && self.workdir != Runner::default().workdir {
+            return Err(c.err(
+                "runner",
+                "workdir",
+                "is not used by kind \"kubernetes\" (the image's own working directory is the agent's): remove it",
+            ));
+        }
+        if self.kind != RunnerKind::Http {
+            for (key, v) in [("url", &self.url), ("token_env", &self.token_env)] {
+                if !v.is_empty() {
+                    return Err(c.err(
+                        "runner",
+                        key,
+                        "is for kind \"http\" (the agent-thread service), and this runner is another kind: remove it",
+                    ));
+                }
+            }
         }
         if self.workspace() == Workspace::Agent {
             for (key, set) in [
@@ -552,10 +591,7 @@ impl Runner {
                 "\"on\" runs the gateway beside the agent's box, and with this runner no box is made (confine = \"none\", or kind = \"http\"): the agent would run unmetered; use the command runner with confine = \"box\", or kind = \"kubernetes\"",
             ));
         }
-        let box_keys = (table.get("runner").and_then(|r| r.get("box")))
-            .and_then(|b| b.as_table())
-            .and_then(|b| b.keys().next().cloned());
-        if let Some(key) = box_keys.filter(|_| !boxed) {
+        if let Some(key) = self.boxed.first_set().filter(|_| !boxed) {
             return Err(c.err(
                 "runner.box",
                 &key,

@@ -608,6 +608,18 @@ fn a_key_afk_would_not_act_on_here_is_a_config_error() {
         ),
         (format!("[runner]\n{kube}{kube_table}"), None),
         (
+            format!("[runner]\n{kube}workdir = \"/w\"\n{kube_table}"),
+            Some("runner.workdir"),
+        ),
+        (
+            "[runner]\nurl = \"http://127.0.0.1:9/\"\n".into(),
+            Some("runner.url"),
+        ),
+        (
+            "[runner]\ntoken_env = \"AGENT_TOKEN\"\n".into(),
+            Some("runner.token_env"),
+        ),
+        (
             "[runner]\nworkspace = \"agent\"\nleftover_ignore = [\"*.tmp\"]\n".into(),
             Some("runner.leftover_ignore"),
         ),
@@ -633,6 +645,11 @@ fn a_key_afk_would_not_act_on_here_is_a_config_error() {
             Some("runner.box.memory"),
         ),
         ("[runner.box]\nmemory = \"1GiB\"\n".into(), None),
+        // the starter's defaults, written out, are no setting
+        (
+            "[runner]\nconfine = \"none\"\nurl = \"\"\n\n[runner.box]\nnetwork = \"model\"\ntasks = 0\n".into(),
+            None,
+        ),
         (
             format!("{azure}\n[upgrade]\nrecipes = [\"wordpress\"]\n"),
             Some("upgrade.recipes"),

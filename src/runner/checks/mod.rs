@@ -256,9 +256,11 @@ mod tests {
             writes,
             [("runner.workdir".to_string(), "/srv/afk/work".to_string())]
         );
-        let (_, blind, writes) = asked(&format!(
-            "kind = \"kubernetes\"\nworkspace = \"agent\"\n{claude}[runner.kubernetes]\nimage = \"x\"\n"
-        ));
+        // a workdir set for a Job is a config error (it would not be used);
+        // the default one is not among a Job's writes
+        let (_, blind, writes) = asked(
+            "kind = \"kubernetes\"\nworkspace = \"agent\"\ncommand = [\"claude\", \"-p\"]\n[runner.kubernetes]\nimage = \"x\"\n",
+        );
         assert!(!blind);
         assert!(writes.is_empty());
     }
