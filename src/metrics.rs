@@ -243,12 +243,16 @@ pub fn pause_lines(pauses: &[(String, i64)]) -> String {
 
 /// The pilot figures of the last 30 days (`core::status::report`, `afk report`'s
 /// default window; docs/reports.md#afk-report), read from the tick's store.
-pub fn report_lines(store: &Store, now: time::OffsetDateTime) -> anyhow::Result<String> {
+pub fn report_lines(
+    store: &Store,
+    now: time::OffsetDateTime,
+    kept_floor: f64,
+) -> anyhow::Result<String> {
     use crate::core::status::report;
     let window = Duration::from_secs(report::DEFAULT_DAYS * 86_400);
     let from = report::window_start(window, now).map_err(anyhow::Error::msg)?;
     Ok(pilot_lines(
-        &report::report(&store.report_runs(from)?, window, now),
+        &report::report(&store.report_runs(from)?, window, now, kept_floor),
         window,
     ))
 }
@@ -350,6 +354,21 @@ pub fn pilot_lines(r: &crate::core::status::report::Report, window: Duration) ->
             "Added lines still there survival_window after the merge, pooled over the merged runs counted.",
             |f: &Figures| f.survival.rate,
         ),
+        (
+            "afk_report_reverts_per_1000",
+            "Merged runs whose merge was later reverted on its base branch (found at any time), per 1000 merged runs.",
+            |f: &Figures| f.reverts.per_1000,
+        ),
+        (
+            "afk_report_churn_7d_rate",
+            "Of the files the merged runs' PRs changed, the share changed again on the base branch within 7 days of the merge (pooled).",
+            |f: &Figures| f.churn.rate,
+        ),
+        (
+            "afk_report_cost_per_kept_usd",
+            "Every run's reported spend over the merged runs not reverted that kept at least report.kept_floor of their added lines.",
+            |f: &Figures| f.cost.per_kept_usd,
+        ),
     ] {
         family(&mut o, name, help);
         for (repo, f) in &each {
@@ -385,7 +404,7 @@ pub fn write(
         let previous = std::fs::read_to_string(path).unwrap_or_default();
         let state = match store {
             Some(s) => {
-                state_lines(s)? + &spend_lines(s, &cfg.budget, now)? + &report_lines(s, now)?
+                state_lines(s)? + &spend_lines(s, &cfg.budget, now)? + &report_lines(s, now, cfg.report.kept_floor)?
             }
             None => String::new(),
         };
@@ -511,6 +530,7 @@ mod tests {
         let at =
             |m: i64| time::macros::datetime!(2026-05-01 00:00 UTC) + time::Duration::minutes(m);
         let run = |repo: &str, state, merged: Option<i64>| RunFacts {
+            board: Default::default(),
             repo: repo.into(),
             state,
             armed_at: None,
@@ -535,6 +555,7 @@ mod tests {
             &[api, run("acme/web", RunStatus::Escalated, None)],
             day,
             at(0),
+            0.5,
         );
         let text = pilot_lines(&r, day);
         for want in [

@@ -252,21 +252,43 @@ impl Checkouts for Real {
 }
 
 impl Real {
-    /// Line survival of the `due` runs merged into `repo`: its default
-    /// branch fetched once into afk's cache with afk's credential, then each
-    /// run counted there; one result per run, in order. Harvest's, whatever
-    /// the workspace mode: the cache is afk's own.
-    pub fn survival(
+    /// `repo`'s default branch fetched into afk's cache with afk's
+    /// credential: harvest's one fetch per repository and tick, for line
+    /// survival and the leaderboard figures.
+    pub fn fetch_tip(&self, forge: &dyn Forge, repo: &RepoName) -> Result<()> {
+        let ws = self.open(forge)?;
+        let url = self.remote(forge, repo)?;
+        let fetched = ws.fetch_tip(repo.as_str(), &url);
+        self.say(&ws);
+        fetched.with_context(|| format!("{repo}: harvest"))
+    }
+
+    /// Line survival of each due run, `repo` fetched by [`Real::fetch_tip`].
+    pub fn survival_fetched(
         &self,
         forge: &dyn Forge,
         repo: &RepoName,
         due: &[afk_git::workspace::SurvivalDue],
     ) -> Result<Vec<Result<crate::core::survival::Survived>>> {
         let ws = self.open(forge)?;
-        let url = self.remote(forge, repo)?;
-        let counted = ws.survival(repo.as_str(), &url, due);
+        let counted = ws.survival_fetched(repo.as_str(), due);
         self.say(&ws);
         counted.with_context(|| format!("{repo}: line survival"))
+    }
+
+    /// The leaderboard figures of each due run, `repo` fetched by
+    /// [`Real::fetch_tip`].
+    pub fn figures(
+        &self,
+        forge: &dyn Forge,
+        repo: &RepoName,
+        due: &[afk_git::workspace::FiguresDue],
+        afk_merges: &std::collections::HashSet<String>,
+    ) -> Result<Vec<Result<afk_git::workspace::FiguresFound>>> {
+        let ws = self.open(forge)?;
+        let found = ws.figures(repo.as_str(), due, afk_merges);
+        self.say(&ws);
+        found.with_context(|| format!("{repo}: leaderboard figures"))
     }
 
     /// Harvest's revert proof on a forge whose diffs carry no text: `repo`'s

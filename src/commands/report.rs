@@ -34,9 +34,11 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Done> {
         .map_err(|e| UsageError(format!("report: --since {}: {e}", one_line(&a.since))))?;
     let from = report::window_start(window, now)
         .map_err(|e| UsageError(format!("report: --since {}: {e}", one_line(&a.since))))?;
-    let survival = crate::types::format_duration(ctx.load()?.harvest.survival_window);
+    let cfg = ctx.load()?;
+    let survival = crate::types::format_duration(cfg.harvest.survival_window);
     let store = ctx.read_store()?;
-    let r = report::report(&store.report_runs(from)?, window, now).with_survival_window(&survival);
+    let r = report::report(&store.report_runs(from)?, window, now, cfg.report.kept_floor)
+        .with_survival_window(&survival);
     let text = human(&r);
     emit(
         ctx.json(),
@@ -76,6 +78,8 @@ fn human(r: &Report) -> String {
     h.push_str(&outcomes_table(&rows));
     h.push('\n');
     h.push_str(&times_table(&rows, &survival));
+    h.push('\n');
+    h.push_str(&board_table(r, &rows));
     h.push('\n');
     if !r.templates.is_empty() {
         h.push_str(&templates_table(r, &survival));
@@ -151,6 +155,41 @@ fn times_table(rows: &[(&str, &Figures)], survival: &str) -> String {
             survival,
         ],
         &times,
+    )
+}
+
+/// The published leaderboards' four figures, one row per repository, one
+/// for all and one per template version (`template@version`).
+fn board_table(r: &Report, rows: &[(&str, &Figures)]) -> String {
+    use crate::core::status::leaderboard as board;
+    let versions: Vec<(String, &Figures)> = r
+        .templates
+        .iter()
+        .map(|t| (format!("{}@{}", t.template, t.version), &t.figures))
+        .collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(name, f)| (name.to_string(), *f))
+        .chain(versions)
+        .map(|(name, f)| {
+            vec![
+                name,
+                board::per_1000_text(&f.reverts),
+                board::churn_text(&f.churn),
+                board::rounds_text(&f.review_rounds),
+                board::per_kept_text(&f.cost),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "REPO",
+            "REVERTS/1000",
+            "CHURN 7D",
+            "ROUNDS (MEDIAN / P90)",
+            "$/KEPT",
+        ],
+        &cells,
     )
 }
 

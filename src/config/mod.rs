@@ -29,6 +29,7 @@ mod gate;
 mod harvest;
 mod hook;
 mod lessons;
+mod report;
 mod notify;
 mod poll;
 mod runner;
@@ -48,6 +49,7 @@ pub use gate::Gate;
 pub use harvest::Harvest;
 pub use hook::Hook;
 pub use lessons::Lessons;
+pub use report::Report;
 pub use notify::{HeartbeatEnvs, NOTIFY_EVENTS, Notify, NotifyUrls};
 pub use poll::Poll;
 pub use runner::{
@@ -128,6 +130,7 @@ pub struct Config {
     pub gate: Gate,
     pub harvest: Harvest,
     pub lessons: Lessons,
+    pub report: Report,
     pub upgrade: Upgrade,
     /// `[telemetry]` as written (docs/telemetry.md); what it means is
     /// [`Config::telemetry`].
@@ -174,6 +177,7 @@ impl Default for Config {
             gate: Gate::default(),
             harvest: Harvest::default(),
             lessons: Lessons::default(),
+            report: Report::default(),
             upgrade: Upgrade::default(),
             telemetry_keys: Telemetry::default(),
             telemetry: None,
@@ -349,6 +353,7 @@ impl Config {
         self.validate_gate(&c, table)?;
         self.harvest.validate(&c)?;
         self.lessons.validate(&c)?;
+        self.report.validate(&c)?;
         self.upgrade.validate(&c)?;
         self.telemetry_keys
             .validate_box_env(&c, &self.runner.boxed.env)?;

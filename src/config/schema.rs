@@ -30,6 +30,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "gate",
             "harvest",
             "lessons",
+            "report",
             "upgrade",
             "telemetry",
         ],
@@ -223,6 +224,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
         "lessons",
         &["enabled", "dedup_window", "in_prompt", "list_limit"],
     ),
+    ("report", &["kept_floor"]),
     (
         "telemetry",
         &[

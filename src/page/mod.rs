@@ -163,7 +163,7 @@ pub(crate) fn build(
             .collect(),
         ticks: ticks::page_rows(&ticks::tick_docs(s, cfg, now)?, cfg),
         pilot: Some(
-            pilot(s, now)?
+            pilot(s, now, cfg.report.kept_floor)?
                 .with_survival_window(&crate::types::format_duration(cfg.harvest.survival_window)),
         ),
         audit: s.journal_head()?,
@@ -172,11 +172,15 @@ pub(crate) fn build(
 
 /// The pilot figures of the last `report::DEFAULT_DAYS` days (`afk report`'s
 /// default window), from the state file.
-pub(crate) fn pilot(s: &Store, now: OffsetDateTime) -> Result<crate::core::status::report::Report> {
+pub(crate) fn pilot(
+    s: &Store,
+    now: OffsetDateTime,
+    kept_floor: f64,
+) -> Result<crate::core::status::report::Report> {
     use crate::core::status::report;
     let window = std::time::Duration::from_secs(report::DEFAULT_DAYS * 86_400);
     let from = report::window_start(window, now).map_err(anyhow::Error::msg)?;
-    Ok(report::report(&s.report_runs(from)?, window, now))
+    Ok(report::report(&s.report_runs(from)?, window, now, kept_floor))
 }
 
 /// A run as the page shows it; `outcome` is Some for an ended run.

@@ -35,6 +35,7 @@ pub mod bounds;
 pub mod box_reason;
 pub mod budget_command;
 pub mod canary;
+pub mod churn;
 pub mod checklist;
 pub mod ci;
 pub mod command_proof;

@@ -12,6 +12,7 @@ pub mod comments_read;
 pub mod etags;
 pub mod events;
 pub mod forge_ids;
+pub mod figures;
 pub mod forge_votes;
 pub mod freezes;
 pub mod gauges;
@@ -238,6 +239,9 @@ const MIGRATIONS: &[&str] = &[
     talk::UPDATE_UNDER_WAY_SCHEMA,
     // 38: the hash-chained journal of what afk did (journal.rs)
     journal::SCHEMA,
+    // 39: what harvest found for the leaderboard figures (figures.rs): a
+    // merged run's revert found at any time, its 7-day churn
+    figures::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -5,6 +5,8 @@
 //! Reads only.
 
 use super::Store;
+use crate::core::churn::Churned;
+use crate::core::status::leaderboard::BoardFacts;
 use crate::core::status::report::RunFacts;
 use crate::core::survival::Survived;
 use crate::core::zero_touch::ZeroTouch;
@@ -22,23 +24,32 @@ impl Store {
         // dispatch times are stored to the microsecond and compare as text:
         // a second's margin keeps `12:00:00.5Z` (before `12:00:00Z` as text)
         let from = crate::clock::ts(from - time::Duration::seconds(1));
-        let mut reasons: HashMap<i64, Vec<String>> = HashMap::new();
+        let time = |s: Option<String>| s.as_deref().and_then(crate::clock::parse);
+        // each run's recorded corrective turns: (reason, start)
+        type Turns = (Vec<String>, Vec<Option<OffsetDateTime>>);
+        let mut turns: HashMap<i64, Turns> = HashMap::new();
         {
             let mut st = self
                 .conn
                 .prepare(
-                    "SELECT t.run_id, t.reason FROM turns t JOIN runs r ON r.id = t.run_id
+                    "SELECT t.run_id, t.reason, t.started_at FROM turns t JOIN runs r ON r.id = t.run_id
                      WHERE r.created_at >= ?1 ORDER BY t.run_id, t.turn",
                 )
                 .map_err(|e| self.err(e))?;
             let rows = st
                 .query_map([&from], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        time(r.get(2)?),
+                    ))
                 })
                 .map_err(|e| self.err(e))?;
             for row in rows {
-                let (id, reason) = row.map_err(|e| self.err(e))?;
-                reasons.entry(id).or_default().push(reason);
+                let (id, reason, start) = row.map_err(|e| self.err(e))?;
+                let t = turns.entry(id).or_default();
+                t.0.push(reason);
+                t.1.push(start);
             }
         }
         let mut st = self
@@ -47,12 +58,13 @@ impl Store {
                 "SELECT r.id, r.repo, r.state, r.created_at, r.pr_seen_at, r.merged_at, r.ended_at,
                         r.turns, r.spend_usd, r.end_reason, o.reverted_by IS NOT NULL, r.armed_at,
                         r.zero_touch, r.lines_added, r.lines_surviving, r.template_name,
-                        r.template_version
+                        r.template_version, o.reverted_by, f.reverted_sha, f.reverted_at,
+                        f.churn_files, f.churn_again, f.churn_by_afk
                  FROM runs r LEFT JOIN outcomes o ON o.run_id = r.id
+                   LEFT JOIN run_figures f ON f.run_id = r.id
                  WHERE r.created_at >= ?1 ORDER BY r.id",
             )
             .map_err(|e| self.err(e))?;
-        let time = |s: Option<String>| s.as_deref().and_then(crate::clock::parse);
         let rows = st
             .query_map([&from], |r| {
                 let id: i64 = r.get(0)?;
@@ -69,7 +81,7 @@ impl Store {
                     merged_at: time(r.get(5)?),
                     ended_at: time(r.get(6)?),
                     turns: r.get::<_, i64>(7)?.max(0) as u32,
-                    turn_reasons: reasons.remove(&id).unwrap_or_default(),
+                    turn_reasons: std::mem::take(&mut turns.entry(id).or_default().0),
                     spend_usd: r.get(8)?,
                     end_reason: r.get(9)?,
                     reverted: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
@@ -87,6 +99,28 @@ impl Store {
                     ) {
                         (Some(name), Some(v)) if !name.is_empty() => Some((name, v)),
                         _ => None,
+                    },
+                    board: BoardFacts {
+                        run_id: id,
+                        // the figures' own finding, else the canary's watch's
+                        revert: match (r.get::<_, Option<String>>(18)?, r.get::<_, Option<String>>(17)?) {
+                            (Some(sha), _) => Some((sha, time(r.get(19)?))),
+                            (None, Some(sha)) => Some((sha, None)),
+                            (None, None) => None,
+                        },
+                        churn: match (
+                            r.get::<_, Option<i64>>(20)?,
+                            r.get::<_, Option<i64>>(21)?,
+                            r.get::<_, Option<i64>>(22)?,
+                        ) {
+                            (Some(f), Some(a), b) => Some(Churned {
+                                files: f.max(0) as u64,
+                                changed_again: a.max(0) as u64,
+                                by_afk: b.unwrap_or(0).max(0) as u64,
+                            }),
+                            _ => None,
+                        },
+                        turn_starts: turns.remove(&id).unwrap_or_default().1,
                     },
                 }))
             })

@@ -143,7 +143,7 @@ pub(super) fn measured(ctx: &Session, store: &Store) -> Result<BTreeMap<(String,
     Ok(by
         .into_iter()
         .map(|(k, rs)| {
-            let mut f = report::figures(&rs);
+            let mut f = report::figures(&rs, ctx.config().report.kept_floor);
             f.survival.window = window.clone();
             (k, f)
         })

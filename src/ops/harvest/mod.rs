@@ -3,13 +3,15 @@
 //! `harvest` lock → the store; then, in order: an outcome for every newly ended
 //! run (`record_outcomes`), the revert watch over merged successes still inside
 //! `revert_window` (`reverts.rs`), the line survival of merged runs whose
-//! `survival_window` ended (`survival.rs`), each live canary's new checkpoints and
+//! `survival_window` ended (`survival.rs`), the leaderboard figures (a
+//! merge's revert at any age, 7-day churn; `figures.rs`), each live canary's new checkpoints and
 //! decision, persisted exactly once (`canary.rs`), the outbox, the report
 //! (`report.rs`). A dry run is the same code on dry edges (`crate::edges`): it
 //! writes to a copy of the store and notifies nothing. `harvest.canary = false`
 //! stops routing in poll, never the decision of a canary already live.
 
 mod canary;
+mod figures;
 mod report;
 mod reverts;
 mod survival;
@@ -70,6 +72,30 @@ fn record_outcomes(store: &mut crate::store::Store, r: &mut Report) -> Result<()
     Ok(())
 }
 
+/// The repositories whose default branch this tick fetched into afk's git
+/// cache: at most one fetch each (a failed one is not tried again).
+#[derive(Default)]
+pub struct Tips {
+    // the Err is a string: the fetch's error, said again for each step
+    fetched: std::collections::HashMap<String, Result<(), String>>,
+}
+
+impl Tips {
+    /// `repo`'s default branch fetched, once a tick.
+    pub fn fetch(
+        &mut self,
+        ws: &crate::workspace::Real,
+        forge: &dyn crate::forge::Forge,
+        repo: &crate::types::RepoName,
+    ) -> Result<()> {
+        let done = self
+            .fetched
+            .entry(repo.to_string())
+            .or_insert_with(|| ws.fetch_tip(forge, repo).map_err(|e| format!("{e:#}")));
+        done.clone().map_err(anyhow::Error::msg)
+    }
+}
+
 /// One harvest tick over every ended run (a canary's figures are its
 /// template's runs in every repository, so harvest has no narrower scope);
 /// `afk harvest` prints it, the demo and the benchmark read it.
@@ -92,10 +118,16 @@ fn harvest(t: Box<Tick>) -> Result<Ended> {
     r.reverted = found.reverted;
     r.errors.extend(found.errors);
 
-    // 3. Line survival: merged runs whose window ended, counted once.
-    let counted = survival::count(&t)?;
+    // 3. Line survival: merged runs whose window ended, counted once; then
+    // the leaderboard figures: reverts at any age, 7-day churn once. One
+    // fetch per repository serves both.
+    let mut tips = Tips::default();
+    let counted = survival::count(&t, &mut tips)?;
     r.survival = counted.items;
     r.errors.extend(counted.errors);
+    let found = figures::look(&t, &mut tips)?;
+    r.figures = found.items;
+    r.errors.extend(found.errors);
 
     // 4. Every live canary: new checkpoints and the decision, exactly once.
     let p = &t.settled.canary;

@@ -30,6 +30,19 @@ pub struct SurvivalItem {
     pub lines_surviving: u64,
 }
 
+/// What this tick found of a merged run for the leaderboard figures.
+#[derive(Serialize, Clone, Debug)]
+pub struct FigureItem {
+    pub run_id: RunId,
+    pub repo: String,
+    /// the commit that reverted its merge, found now
+    pub reverted_by: Option<String>,
+    /// when that commit landed
+    pub reverted_at: Option<String>,
+    /// its 7-day churn, counted now
+    pub churn: Option<crate::core::churn::Churned>,
+}
+
 #[derive(Serialize, Clone, Debug)]
 pub struct CheckpointItem {
     pub template: String,
@@ -75,6 +88,8 @@ pub struct Report {
     pub reverted: Vec<RevertItem>,
     /// the merged runs whose line survival was counted (their window ended)
     pub survival: Vec<SurvivalItem>,
+    /// the merged runs whose revert was found or 7-day churn counted
+    pub figures: Vec<FigureItem>,
     pub checkpoints: Vec<CheckpointItem>,
     pub decisions: Vec<DecisionItem>,
     pub events: Vec<EventItem>,
@@ -138,6 +153,23 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
             v.repo,
             survived_text(v.lines_added, v.lines_surviving)
         ));
+    }
+    for f in &r.figures {
+        if let (Some(sha), Some(at)) = (&f.reverted_by, &f.reverted_at) {
+            s.push_str(&format!(
+                "run {} ({}): its merge was reverted by {sha} at {at}\n",
+                f.run_id, f.repo
+            ));
+        }
+        if let Some(c) = f.churn {
+            s.push_str(&format!(
+                "7-day churn of run {} ({}): {} of {} changed again\n",
+                f.run_id,
+                f.repo,
+                c.changed_again,
+                crate::core::plural(c.files as usize, "file", "files")
+            ));
+        }
     }
     let mut rows: Vec<Vec<String>> = r
         .checkpoints

@@ -2,7 +2,8 @@
 //! (docs/how-it-works.md#afk-harvest-and-the-template-canary): the merged
 //! runs whose `survival_window` has ended and whose survival is not recorded
 //! yet, grouped by repository; per repository one fetch of the default branch
-//! into afk's git cache, then each run counted there (`git::workspace`,
+//! into afk's git cache (shared with the leaderboard figures: `super::Tips`),
+//! then each run counted there (`git::workspace`,
 //! the rules `core::survival`) and recorded once. A repository with no run
 //! due costs nothing; one that fails is its own error and the others go on;
 //! a run that fails is its own error and stays pending for the next tick.
@@ -52,7 +53,7 @@ fn due_by_repo(
 
 /// Every due run counted and recorded; the repositories' and runs' errors
 /// for the tick's report.
-pub fn count(t: &Tick) -> anyhow::Result<Counted> {
+pub fn count(t: &Tick, tips: &mut super::Tips) -> anyhow::Result<Counted> {
     let (cfg, now) = (t.config(), t.now);
     let mut found = Counted::default();
     let rows = t.store().uncounted_survivals()?;
@@ -81,7 +82,10 @@ pub fn count(t: &Tick) -> anyhow::Result<Counted> {
                 window_end: *end,
             })
             .collect();
-        let results = match ws.survival(forge, repo, &list) {
+        let results = match tips
+            .fetch(&ws, forge, repo)
+            .and_then(|()| ws.survival_fetched(forge, repo, &list))
+        {
             Ok(r) => r,
             Err(e) => {
                 found.errors.push(ErrorItem::from_err(repo, None, &e));

@@ -8,11 +8,13 @@
 //! - [`issue`]: the status issue, the page's Markdown twin on the forge;
 //! - [`text`]: what `afk status` says in words;
 //! - [`report`]: the pilot figures (`afk report`, the page's "Pilot
-//!   figures", the metrics file's gauges).
+//!   figures", the metrics file's gauges), with [`leaderboard`]'s four
+//!   figures as the published agent leaderboards define them.
 
 pub mod health;
 pub mod html;
 pub mod issue;
 pub mod page;
+pub mod leaderboard;
 pub mod report;
 pub mod text;

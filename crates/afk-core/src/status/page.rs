@@ -1033,7 +1033,43 @@ fn pilot_section(p: &Page, l: &Links) -> String {
         ],
         &rows,
     ));
+    o.push_str(&board_table(r, l));
     o.push_str("</section>\n");
+    o
+}
+
+/// The published leaderboards' four figures, per repository and for all
+/// (docs/reports.md#compared-with-published-figures).
+fn board_table(r: &crate::status::report::Report, l: &Links) -> String {
+    use crate::status::leaderboard as board;
+    let rows: Vec<Vec<String>> = r
+        .repos
+        .iter()
+        .map(|x| (link(l.repo(&x.repo), &x.repo), &x.figures))
+        .chain(std::iter::once(("<b>All</b>".to_string(), &r.overall)))
+        .map(|(repo, f)| {
+            vec![
+                repo,
+                esc(&board::per_1000_text(&f.reverts)),
+                esc(&board::churn_text(&f.churn)),
+                esc(&board::rounds_text(&f.review_rounds)),
+                esc(&board::per_kept_text(&f.cost)),
+            ]
+        })
+        .collect();
+    let mut o = String::from(
+        "<p class=\"muted\">As the published agent leaderboards measure them: reverts per 1,000 merged runs (found at any time), 7-day file churn, review rounds to merge (median / p90), spend per merged run that was kept (docs/reports.md).</p>",
+    );
+    o.push_str(&table(
+        &[
+            "Repo",
+            "Reverts/1000",
+            "Churn 7d",
+            "Review rounds",
+            "$/kept",
+        ],
+        &rows,
+    ));
     o
 }
 
@@ -1553,6 +1589,7 @@ mod tests {
         let at =
             |m: i64| time::macros::datetime!(2026-05-01 00:00 UTC) + time::Duration::minutes(m);
         let run = |repo: &str, state, pr: Option<i64>, merged: Option<i64>| RunFacts {
+            board: Default::default(),
             repo: repo.into(),
             state,
             armed_at: None,
@@ -1576,7 +1613,7 @@ mod tests {
         let day = std::time::Duration::from_secs(86_400);
         let html = render(&Page {
             forge_url: "https://git.example.org".into(),
-            pilot: Some(report(&runs, day, at(0))),
+            pilot: Some(report(&runs, day, at(0), 0.5)),
             ..Page::default()
         });
         let section = html
@@ -1620,7 +1657,7 @@ mod tests {
         );
         assert!(section.contains("<td>$6.00</td>"), "{section}");
         let empty = render(&Page {
-            pilot: Some(report(&[], day, at(0))),
+            pilot: Some(report(&[], day, at(0), 0.5)),
             ..Page::default()
         });
         assert!(

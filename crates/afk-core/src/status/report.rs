@@ -39,6 +39,7 @@
 //!   (`null` in JSON, `none` in text, no line in the metrics file), never 0.
 use crate::types::Invalid;
 
+use super::leaderboard::{self, BoardFacts};
 use crate::survival::Survived;
 use crate::types::RunStatus;
 use crate::zero_touch::{Touched, ZeroTouch};
@@ -80,6 +81,9 @@ pub struct RunFacts {
     pub survival: Option<Survived>,
     /// the template version stored on the run: (name, version)
     pub template: Option<(String, i64)>,
+    /// what harvest found for the leaderboard figures
+    /// (`status::leaderboard`)
+    pub board: BoardFacts,
 }
 
 /// Runs by outcome.
@@ -281,6 +285,11 @@ pub struct Figures {
     pub escalations: BTreeMap<String, usize>,
     pub zero_touch: ZeroTouchFigures,
     pub survival: SurvivalFigures,
+    /// the published leaderboards' figures (`status::leaderboard`)
+    pub reverts: leaderboard::Reverts,
+    pub churn: leaderboard::Churn,
+    pub review_rounds: leaderboard::Rounds,
+    pub cost: leaderboard::Cost,
 }
 
 /// The merged runs that are not zero-touch, by why.
@@ -463,7 +472,13 @@ pub(crate) fn in_window(r: &RunFacts, from: OffsetDateTime, to: OffsetDateTime) 
 /// The report of the runs dispatched in the `window` up to `now`; `runs`
 /// may hold others, which are left out. A window [`window_start`] refuses
 /// reaches back to the calendar's start.
-pub fn report(runs: &[RunFacts], window: std::time::Duration, now: OffsetDateTime) -> Report {
+/// `kept_floor`: `[report] kept_floor`, for the cost per kept run.
+pub fn report(
+    runs: &[RunFacts],
+    window: std::time::Duration,
+    now: OffsetDateTime,
+    kept_floor: f64,
+) -> Report {
     let from = window_start(window, now).unwrap_or(OffsetDateTime::new_utc(
         time::Date::MIN,
         time::Time::MIDNIGHT,
@@ -484,12 +499,12 @@ pub fn report(runs: &[RunFacts], window: std::time::Duration, now: OffsetDateTim
         since: crate::types::format_duration(window),
         from: crate::types::stamp::ts(from),
         to: crate::types::stamp::ts(now),
-        overall: figures(&inside),
+        overall: figures(&inside, kept_floor),
         repos: by_repo
             .into_iter()
             .map(|(repo, rs)| RepoFigures {
                 repo: repo.to_string(),
-                figures: figures(&rs),
+                figures: figures(&rs, kept_floor),
             })
             .collect(),
         templates: by_template
@@ -497,7 +512,7 @@ pub fn report(runs: &[RunFacts], window: std::time::Duration, now: OffsetDateTim
             .map(|((template, version), rs)| TemplateFigures {
                 template: template.to_string(),
                 version,
-                figures: figures(&rs),
+                figures: figures(&rs, kept_floor),
             })
             .collect(),
     }
@@ -512,8 +527,9 @@ fn two_decimals(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// Every figure over `runs` (the rules: the module's header).
-pub fn figures(runs: &[&RunFacts]) -> Figures {
+/// Every figure over `runs` (the rules: the module's header, and
+/// `status::leaderboard`'s for the published leaderboards' four).
+pub fn figures(runs: &[&RunFacts], kept_floor: f64) -> Figures {
     let mut f = Figures::default();
     let mut to_pr = vec![];
     let mut to_merge = vec![];
@@ -573,6 +589,8 @@ pub fn figures(runs: &[&RunFacts]) -> Figures {
     f.spend.merged_usd = crate::spend::round(merged_usd);
     f.spend.per_merged_pr_usd =
         (merged > 0).then(|| crate::spend::round(total_usd / merged as f64));
+    let b = leaderboard::board(runs, total_usd, kept_floor);
+    (f.reverts, f.churn, f.review_rounds, f.cost) = (b.reverts, b.churn, b.review_rounds, b.cost);
     f
 }
 
@@ -641,6 +659,7 @@ mod tests {
     /// A run in flight with no fact but its state.
     fn base() -> RunFacts {
         RunFacts {
+            board: Default::default(),
             repo: String::new(),
             state: RunStatus::Dispatched,
             armed_at: None,
@@ -745,6 +764,7 @@ mod tests {
         ];
         for (d, want) in table {
             let r = RunFacts {
+                board: Default::default(),
                 dispatched_at: d,
                 ..base()
             };
@@ -756,6 +776,7 @@ mod tests {
     /// `turns` agent turns, `spend`.
     fn merged(repo: &str, d: i64, pr: i64, m: i64, turns: u32, spend: Option<f64>) -> RunFacts {
         RunFacts {
+            board: Default::default(),
             repo: repo.into(),
             state: RunStatus::Succeeded,
             dispatched_at: Some(at(d)),
@@ -770,6 +791,7 @@ mod tests {
 
     fn escalated(repo: &str, d: i64, reason: Option<&str>, spend: Option<f64>) -> RunFacts {
         RunFacts {
+            board: Default::default(),
             repo: repo.into(),
             state: RunStatus::Escalated,
             dispatched_at: Some(at(d)),
@@ -797,12 +819,14 @@ mod tests {
         let e = escalated("acme/api", 0, Some("ci-red"), Some(3.0));
         let e2 = escalated("acme/web", 0, None, Some(0.5));
         let failed = RunFacts {
+            board: Default::default(),
             repo: "acme/api".into(),
             state: RunStatus::Failed,
             dispatched_at: Some(at(0)),
             ..base()
         };
         let flying = RunFacts {
+            board: Default::default(),
             repo: "acme/web".into(),
             state: RunStatus::Dispatched,
             dispatched_at: Some(at(0)),
@@ -810,7 +834,7 @@ mod tests {
             ..base()
         };
         let runs = [&a, &b, &c, &e, &e2, &failed, &flying];
-        let f = figures(&runs);
+        let f = figures(&runs, 0.5);
         assert_eq!(f.runs, 6, "the failed start is not a run");
         assert_eq!(f.start_failures, 1);
         assert_eq!(
@@ -877,7 +901,7 @@ mod tests {
 
     #[test]
     fn figures_of_no_runs_are_none_not_zero() {
-        let f = figures(&[]);
+        let f = figures(&[], 0.5);
         assert_eq!(f.runs, 0);
         assert_eq!(f.to_pr.median_s, None);
         assert_eq!(f.to_merge.p90_s, None);
@@ -885,7 +909,7 @@ mod tests {
         assert_eq!(f.spend.per_merged_pr_usd, None);
         // runs without a merge: still none per merged PR
         let e = escalated("acme/api", 0, Some("stalled"), Some(4.0));
-        let f = figures(&[&e]);
+        let f = figures(&[&e], 0.5);
         assert_eq!(f.spend.total_usd, 4.0);
         assert_eq!(f.spend.per_merged_pr_usd, None);
         assert_eq!(f.corrective_turns.per_merged_pr, None);
@@ -909,6 +933,7 @@ mod tests {
         ];
         for (i, (a, d, want)) in table.iter().enumerate() {
             let r = RunFacts {
+                board: Default::default(),
                 armed_at: a.map(at),
                 dispatched_at: d.map(at),
                 ..base()
@@ -988,7 +1013,7 @@ mod tests {
             ),
         ];
         for (i, (runs, pr, merge, text)) in table.iter().enumerate() {
-            let f = figures(runs);
+            let f = figures(runs, 0.5);
             assert_eq!(&f.to_pr, pr, "case {i}");
             assert_eq!(&f.to_merge, merge, "case {i}");
             assert_eq!(from_text(&f), *text, "case {i}");
@@ -1010,7 +1035,7 @@ mod tests {
         let a = merged("acme/web", -60, -50, -10, 1, Some(1.0));
         let b = escalated("acme/api", -30, Some("stalled"), None);
         let future = merged("acme/api", 5, 6, 7, 1, None);
-        let r = report(&[old, a, b, future], day, now);
+        let r = report(&[old, a, b, future], day, now, 0.5);
         assert_eq!(r.since, "1d");
         assert_eq!(r.from, "2026-04-30T00:00:00Z");
         assert_eq!(r.to, "2026-05-01T00:00:00Z");
@@ -1032,6 +1057,7 @@ mod tests {
     #[test]
     fn zero_touch_and_survival_count_the_merged_runs_pooled_by_lines() {
         let with = |z: Option<ZeroTouch>, s: Option<(u64, u64)>| RunFacts {
+            board: Default::default(),
             zero_touch: z,
             survival: s.map(|(a, k)| Survived::of(a, k)),
             template: Some(("implementer".into(), 2)),
@@ -1047,12 +1073,13 @@ mod tests {
             with(None, None),
             // not merged: counted in neither
             RunFacts {
+                board: Default::default(),
                 zero_touch: Some(ZeroTouch::Yes),
                 survival: Some(Survived::of(5, 5)),
                 ..escalated("acme/api", 0, None, None)
             },
         ];
-        let f = figures(&runs.iter().collect::<Vec<_>>());
+        let f = figures(&runs.iter().collect::<Vec<_>>(), 0.5);
         assert_eq!(
             f.zero_touch,
             ZeroTouchFigures {
@@ -1076,17 +1103,18 @@ mod tests {
         assert_eq!(zero_touch_text(&f.zero_touch), "1/3");
         assert_eq!(survival_text(&f.survival), "15% of 100 lines");
         // nothing measured: none, never 0
-        let only_unknown = figures(&[&runs[3]]);
+        let only_unknown = figures(&[&runs[3]], 0.5);
         assert_eq!(only_unknown.zero_touch.rate, None);
         assert_eq!(zero_touch_text(&only_unknown.zero_touch), "none");
         assert_eq!(survival_text(&only_unknown.survival), "pending");
-        assert_eq!(survival_text(&figures(&[]).survival), "none");
+        assert_eq!(survival_text(&figures(&[], 0.5).survival), "none");
     }
 
     #[test]
     fn report_lists_each_template_version_by_name_then_version() {
         let now = at(0);
         let v = |name: &str, version: i64| RunFacts {
+            board: Default::default(),
             template: Some((name.into(), version)),
             ..merged("acme/api", -60, -50, -10, 1, None)
         };
@@ -1097,7 +1125,7 @@ mod tests {
             v("implementer", 2),
             merged("acme/api", -60, -50, -10, 1, None),
         ];
-        let r = report(&runs, std::time::Duration::from_secs(86_400), now);
+        let r = report(&runs, std::time::Duration::from_secs(86_400), now, 0.5);
         let got: Vec<(&str, i64, usize)> = r
             .templates
             .iter()

@@ -25,6 +25,7 @@
 mod cache;
 mod check;
 mod checkout;
+mod figures;
 mod forward;
 mod gate;
 mod gitlinks;
@@ -37,6 +38,7 @@ mod survival;
 mod tests_git;
 
 pub use check::check_repository;
+pub use figures::{FiguresDue, FiguresFound};
 pub use checkout::without_userinfo;
 pub use push::PushRefused;
 pub use survival::{SURVIVAL_READ, SurvivalDue};

@@ -33,6 +33,12 @@ impl Workspace {
             bail!("{sha:?} is no commit id");
         }
         let (cache, _lock) = self.open_cache(repo)?;
+        self.diff_in(&cache, sha)
+    }
+
+    /// `git diff -M` of `sha` against its first parent in `cache`, whose
+    /// lock the caller holds; an error when it is longer than [`DIFF_READ`].
+    pub(super) fn diff_in(&self, cache: &std::path::Path, sha: &str) -> Result<String> {
         let parent = format!("{sha}^1");
         let args = [
             "-c",
@@ -49,7 +55,7 @@ impl Workspace {
         ];
         let (mut left, mut text) = (DIFF_READ, String::new());
         let cut = self
-            .read_lines(&cache, &args, &mut left, |l| {
+            .read_lines(cache, &args, &mut left, |l| {
                 text.push_str(l);
                 text.push('\n');
             })

@@ -20,7 +20,7 @@ const HISTORY_READ: u64 = 4 << 20;
 /// A PR's commits looked at for the rebase-merge rule, at most.
 const PR_COMMITS: usize = 250;
 /// Where the forge's default branch is fetched to in the cache.
-const TIP_REF: &str = "refs/forge/survival/HEAD";
+pub(super) const TIP_REF: &str = "refs/forge/survival/HEAD";
 
 /// One merged run whose line survival is due.
 #[derive(Debug, Clone, Copy)]
@@ -43,9 +43,23 @@ impl Workspace {
         url: &str,
         due: &[SurvivalDue],
     ) -> Result<Vec<Result<Survived>>> {
+        self.fetch_tip(repo, url)?;
+        self.survival_fetched(repo, due)
+    }
+
+    /// `url`'s default branch fetched into `repo`'s cache: the one fetch a
+    /// harvest tick makes per repository for line survival and the
+    /// leaderboard figures.
+    pub fn fetch_tip(&self, repo: &str, url: &str) -> Result<()> {
         let (cache, _lock) = self.open_cache(repo)?;
         self.fetch_ref(&cache, url, &format!("+HEAD:{TIP_REF}"))
-            .context("survival: the forge's default branch could not be fetched")?;
+            .context("the forge's default branch could not be fetched into afk's git cache")
+    }
+
+    /// Each due run counted in `repo`'s cache, its default branch fetched
+    /// by [`Workspace::fetch_tip`]: one result per run, in order.
+    pub fn survival_fetched(&self, repo: &str, due: &[SurvivalDue]) -> Result<Vec<Result<Survived>>> {
+        let (cache, _lock) = self.open_cache(repo)?;
         Ok(due
             .iter()
             .map(|d| {
@@ -108,7 +122,7 @@ impl Workspace {
     }
 
     /// B: M's first parent, or the rebase-merge rule's.
-    fn base_of(&self, cache: &Path, d: &SurvivalDue) -> Result<String> {
+    pub(super) fn base_of(&self, cache: &Path, d: &SurvivalDue) -> Result<String> {
         if let Some(b) = self.rebase_base(cache, d) {
             return Ok(b);
         }
@@ -219,14 +233,14 @@ impl Workspace {
 
     /// Whether `spec` (`<sha>^{commit}`, `<tree-ish>:<path>`) names an object
     /// in the cache.
-    fn has_object(&self, cache: &Path, spec: &str) -> bool {
+    pub(super) fn has_object(&self, cache: &Path, spec: &str) -> bool {
         self.git
             .exit_of(cache, &["cat-file", "-e", spec], &[])
             .is_ok_and(|c| c == 0)
     }
 
     /// `git args`' stdout in the cache, at most `cap` bytes of it.
-    fn read_text(&self, cache: &Path, args: &[&str], cap: u64) -> Result<String> {
+    pub(super) fn read_text(&self, cache: &Path, args: &[&str], cap: u64) -> Result<String> {
         let mut left = cap;
         let mut text = String::new();
         self.read_lines(cache, args, &mut left, |l| {
