@@ -58,6 +58,8 @@ mod gateway;
 mod hook;
 #[path = "bench/page.rs"]
 mod page;
+#[path = "bench/report.rs"]
+mod report;
 #[path = "bench/telemetry.rs"]
 mod telemetry;
 #[path = "bench/workspace.rs"]
@@ -170,6 +172,9 @@ fn main() {
     }
     if want("audit") {
         audit::audit_bench(&dir, &afk);
+    }
+    if want("report") {
+        report::report_bench(&dir, &afk);
     }
     if want("page") {
         page::page_bench(&dir, &afk);

@@ -404,7 +404,9 @@ pub fn write(
         let previous = std::fs::read_to_string(path).unwrap_or_default();
         let state = match store {
             Some(s) => {
-                state_lines(s)? + &spend_lines(s, &cfg.budget, now)? + &report_lines(s, now, cfg.report.kept_floor)?
+                state_lines(s)?
+                    + &spend_lines(s, &cfg.budget, now)?
+                    + &report_lines(s, now, cfg.report.kept_floor)?
             }
             None => String::new(),
         };

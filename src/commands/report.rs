@@ -37,8 +37,13 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Done> {
     let cfg = ctx.load()?;
     let survival = crate::types::format_duration(cfg.harvest.survival_window);
     let store = ctx.read_store()?;
-    let r = report::report(&store.report_runs(from)?, window, now, cfg.report.kept_floor)
-        .with_survival_window(&survival);
+    let r = report::report(
+        &store.report_runs(from)?,
+        window,
+        now,
+        cfg.report.kept_floor,
+    )
+    .with_survival_window(&survival);
     let text = human(&r);
     emit(
         ctx.json(),

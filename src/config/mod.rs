@@ -29,9 +29,9 @@ mod gate;
 mod harvest;
 mod hook;
 mod lessons;
-mod report;
 mod notify;
 mod poll;
+mod report;
 mod runner;
 mod schema;
 mod secrets;
@@ -49,9 +49,9 @@ pub use gate::Gate;
 pub use harvest::Harvest;
 pub use hook::Hook;
 pub use lessons::Lessons;
-pub use report::Report;
 pub use notify::{HeartbeatEnvs, NOTIFY_EVENTS, Notify, NotifyUrls};
 pub use poll::Poll;
+pub use report::Report;
 pub use runner::{
     Kubernetes, Runner, default_host_id, gid_has_group, is_dedicated_account, subordinate_ranges,
     uid_has_account,

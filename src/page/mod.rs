@@ -180,7 +180,12 @@ pub(crate) fn pilot(
     use crate::core::status::report;
     let window = std::time::Duration::from_secs(report::DEFAULT_DAYS * 86_400);
     let from = report::window_start(window, now).map_err(anyhow::Error::msg)?;
-    Ok(report::report(&s.report_runs(from)?, window, now, kept_floor))
+    Ok(report::report(
+        &s.report_runs(from)?,
+        window,
+        now,
+        kept_floor,
+    ))
 }
 
 /// A run as the page shows it; `outcome` is Some for an ended run.

@@ -35,6 +35,7 @@ mod dry;
 mod exit_codes;
 mod extreme_dates;
 mod faults;
+mod figures;
 mod forge_reviews;
 mod gateway_closed;
 mod gateway_secrets;

@@ -309,7 +309,10 @@ fn every_figure_of_a_known_state_per_repo_and_overall() {
         row("all"),
         [
             "all 5 3 1 0 1 1",
-            "all 30m0s / 1h0m 2h0m / 3h0m 1 $2.17 none pending"
+            "all 30m0s / 1h0m 2h0m / 3h0m 1 $2.17 none pending",
+            // the leaderboard figures: no revert of 3 merges, churn not
+            // counted yet, rounds 0, 0 and 1, all 6.5 spent over 3 kept
+            "all 0.00 pending 0 / 1 $2.17"
         ],
         "{text}"
     );
@@ -317,7 +320,8 @@ fn every_figure_of_a_known_state_per_repo_and_overall() {
         row("acme/web"),
         [
             "acme/web 2 1 0 0 1 1",
-            "acme/web 10m0s / 10m0s 3h0m / 3h0m 2 $0.50 none pending"
+            "acme/web 10m0s / 10m0s 3h0m / 3h0m 2 $0.50 none pending",
+            "acme/web 0.00 pending 1 / 1 $0.50"
         ],
         "{text}"
     );

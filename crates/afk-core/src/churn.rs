@@ -268,7 +268,10 @@ mod tests {
             .map(|r| r.sha.as_str())
             .collect();
         assert_eq!(found, [R, S]);
-        assert!(revert_candidates(&M[..12], &records).is_empty(), "a short sha is no proof");
+        assert!(
+            revert_candidates(&M[..12], &records).is_empty(),
+            "a short sha is no proof"
+        );
     }
 
     fn changer(sha: &str, at: i64, paths: &[&str]) -> Changer {

@@ -129,8 +129,14 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let s = Store::open(&dir.join("state.db")).unwrap();
         let run = RunId(7);
-        assert!(s.set_revert_found(run, "AB", "2026-05-01T00:00:00Z").unwrap());
-        assert!(!s.set_revert_found(run, "cd", "2026-05-02T00:00:00Z").unwrap());
+        assert!(
+            s.set_revert_found(run, "AB", "2026-05-01T00:00:00Z")
+                .unwrap()
+        );
+        assert!(
+            !s.set_revert_found(run, "cd", "2026-05-02T00:00:00Z")
+                .unwrap()
+        );
         let c = Churned {
             files: 3,
             changed_again: 1,

@@ -38,11 +38,7 @@ impl Store {
                 .map_err(|e| self.err(e))?;
             let rows = st
                 .query_map([&from], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        time(r.get(2)?),
-                    ))
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, time(r.get(2)?)))
                 })
                 .map_err(|e| self.err(e))?;
             for row in rows {
@@ -103,7 +99,10 @@ impl Store {
                     board: BoardFacts {
                         run_id: id,
                         // the figures' own finding, else the canary's watch's
-                        revert: match (r.get::<_, Option<String>>(18)?, r.get::<_, Option<String>>(17)?) {
+                        revert: match (
+                            r.get::<_, Option<String>>(18)?,
+                            r.get::<_, Option<String>>(17)?,
+                        ) {
                             (Some(sha), _) => Some((sha, time(r.get(19)?))),
                             (None, Some(sha)) => Some((sha, None)),
                             (None, None) => None,

@@ -63,7 +63,9 @@ pub fn look(t: &Tick, tips: &mut super::Tips) -> anyhow::Result<Found> {
     let forge = match t.forge() {
         Ok(f) => f,
         Err(e) => {
-            let failed = due.iter().map(|(repo, _)| ErrorItem::from_err(repo, None, &e));
+            let failed = due
+                .iter()
+                .map(|(repo, _)| ErrorItem::from_err(repo, None, &e));
             found.errors.extend(failed);
             return Ok(found);
         }

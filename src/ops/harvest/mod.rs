@@ -128,6 +128,8 @@ fn harvest(t: Box<Tick>) -> Result<Ended> {
     let found = figures::look(&t, &mut tips)?;
     r.figures = found.items;
     r.errors.extend(found.errors);
+    // every step's forge requests (the fetches' name checks among them)
+    r.requests = t.forge_requests().0;
 
     // 4. Every live canary: new checkpoints and the decision, exactly once.
     let p = &t.settled.canary;

@@ -190,7 +190,8 @@ pub fn board(runs: &[&RunFacts], spend_usd: f64, kept_floor: f64) -> Board {
     };
     b.cost.spend_usd = crate::spend::round(spend_usd);
     b.cost.kept_floor = kept_floor;
-    b.cost.per_kept_usd = (b.cost.kept > 0).then(|| crate::spend::round(spend_usd / b.cost.kept as f64));
+    b.cost.per_kept_usd =
+        (b.cost.kept > 0).then(|| crate::spend::round(spend_usd / b.cost.kept as f64));
     b
 }
 
@@ -227,7 +228,8 @@ pub fn rounds_text(r: &Rounds) -> String {
 
 /// Cost per kept run for people: `$3.20`, or `none`.
 pub fn per_kept_text(c: &Cost) -> String {
-    c.per_kept_usd.map_or_else(|| "none".into(), crate::spend::usd)
+    c.per_kept_usd
+        .map_or_else(|| "none".into(), crate::spend::usd)
 }
 
 #[cfg(test)]
@@ -281,10 +283,7 @@ mod tests {
             Some(datetime!(2026-05-01 11:20 UTC)),
         ];
         let mut b = run(2, RunStatus::Succeeded, 1.0);
-        b.board.revert = Some((
-            "ab".repeat(20),
-            Some(datetime!(2026-05-21 12:00 UTC)),
-        ));
+        b.board.revert = Some(("ab".repeat(20), Some(datetime!(2026-05-21 12:00 UTC))));
         b.board.churn = Some(Churned {
             files: 6,
             changed_again: 2,

@@ -14,7 +14,7 @@
 pub mod health;
 pub mod html;
 pub mod issue;
-pub mod page;
 pub mod leaderboard;
+pub mod page;
 pub mod report;
 pub mod text;

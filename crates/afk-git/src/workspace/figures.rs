@@ -53,7 +53,10 @@ impl Workspace {
         afk_merges: &HashSet<String>,
     ) -> Result<Vec<Result<FiguresFound>>> {
         let (cache, _lock) = self.open_cache(repo)?;
-        let on_branch: Vec<bool> = due.iter().map(|d| self.on_tip(&cache, d.merge_sha)).collect();
+        let on_branch: Vec<bool> = due
+            .iter()
+            .map(|d| self.on_tip(&cache, d.merge_sha))
+            .collect();
         let oldest = due
             .iter()
             .zip(&on_branch)
@@ -243,8 +246,18 @@ mod tests {
             "another run (#2)",
         );
         commit(&forge, t + 2 * DAY, &[("c.txt", "c\nc2\n")], "c again");
-        commit(&forge, t + 3 * DAY, &[("moved.txt", "o\nx\n")], "moved again");
-        commit(&forge, t + 9 * DAY, &[("d.txt", "d\nd2\n")], "d after 7 days");
+        commit(
+            &forge,
+            t + 3 * DAY,
+            &[("moved.txt", "o\nx\n")],
+            "moved again",
+        );
+        commit(
+            &forge,
+            t + 9 * DAY,
+            &[("d.txt", "d\nd2\n")],
+            "d after 7 days",
+        );
         let fake = commit(
             &forge,
             t + 10 * DAY,

@@ -38,8 +38,8 @@ mod survival;
 mod tests_git;
 
 pub use check::check_repository;
-pub use figures::{FiguresDue, FiguresFound};
 pub use checkout::without_userinfo;
+pub use figures::{FiguresDue, FiguresFound};
 pub use push::PushRefused;
 pub use survival::{SURVIVAL_READ, SurvivalDue};
 

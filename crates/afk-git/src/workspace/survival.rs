@@ -58,7 +58,11 @@ impl Workspace {
 
     /// Each due run counted in `repo`'s cache, its default branch fetched
     /// by [`Workspace::fetch_tip`]: one result per run, in order.
-    pub fn survival_fetched(&self, repo: &str, due: &[SurvivalDue]) -> Result<Vec<Result<Survived>>> {
+    pub fn survival_fetched(
+        &self,
+        repo: &str,
+        due: &[SurvivalDue],
+    ) -> Result<Vec<Result<Survived>>> {
         let (cache, _lock) = self.open_cache(repo)?;
         Ok(due
             .iter()
