@@ -167,6 +167,7 @@ pub(crate) fn build(
                 .with_survival_window(&crate::types::format_duration(cfg.harvest.survival_window)),
         ),
         audit: s.journal_head()?,
+        audit_run_end: s.journal_head_at_run_end()?,
     })
 }
 

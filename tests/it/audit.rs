@@ -24,6 +24,11 @@ fn world(d: Dialect) -> (Sandbox, Afk) {
 fn lifecycle(sb: &Sandbox, afk: &Afk) {
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
+    lifecycle_after_poll(sb, afk);
+}
+
+/// [`lifecycle`] from the agent's start on.
+fn lifecycle_after_poll(sb: &Sandbox, afk: &Afk) {
     assert_eq!(afk.wait_agent(1), 0);
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
@@ -183,4 +188,49 @@ fn verify_names_each_tampered_entry_in_the_state_file_and_in_an_export() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.trim(), "journal broken: entry 2 was changed");
+}
+
+/// The status issue carries the chain's head as the last run ended, a copy
+/// on the forge the host cannot take back; `verify --head` with it holds,
+/// and a head that the chain does not have is named.
+#[test]
+fn the_status_issue_shows_the_journals_head_at_the_last_runs_end() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([
+        ready(1, "alice"),
+        {"number": 5, "title": "afk status", "body": "notes"},
+    ]))]}));
+    let afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        format!("status_issue = \"acme/api#5\"\n{text}"),
+    )
+    .unwrap();
+    let body = || {
+        sb.issue("acme/api", 5)["body"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert!(
+        !body().contains("**Journal**"),
+        "no run ended yet: {}",
+        body()
+    );
+    lifecycle_after_poll(&sb, &afk);
+    let ended = afk.sql_rows("SELECT seq, hash FROM journal WHERE kind = 'run.ended'");
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    let head = format!("{}:{}", ended[0][0], ended[0][1]);
+    assert!(
+        body().contains(&format!("at the last run's end: `{head}`")),
+        "{}",
+        body()
+    );
+    let (code, v) = verify(&afk, &["--head", &head]);
+    assert_eq!(code, 0, "{v}");
+    let other = format!("{}:{}", ended[0][0], "0".repeat(64));
+    let (code, v) = verify(&afk, &["--head", &other]);
+    assert_eq!(code, 1, "{v}");
 }

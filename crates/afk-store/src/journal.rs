@@ -116,6 +116,23 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The chain's head as the last run ended: that `run.ended` entry's
+    /// sequence number and hash (None: no run has ended yet). It moves only
+    /// at a run's end, so the status issue that shows it is edited then.
+    pub fn journal_head_at_run_end(&self) -> Result<Option<(u64, String)>> {
+        if !self.has_table("journal")? {
+            return Ok(None);
+        }
+        self.conn
+            .query_row(
+                "SELECT seq, hash FROM journal WHERE kind = 'run.ended' ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     fn has_table(&self, name: &str) -> Result<bool> {
         let n: i64 = self
             .conn

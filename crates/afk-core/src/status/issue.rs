@@ -113,11 +113,24 @@ pub fn render(t: &Twin) -> String {
     o.push_str(&upgrades(p, &links));
     o.push_str(&frozen(p, &links));
     o.push_str(&ticks(t.ticks));
+    o.push_str(&journal(p));
     fit_saying(
         &o,
         BODY_MAX,
         "afk cut the status here, under the forge's limit on an issue's body; the status page shows all",
     )
+}
+
+/// The journal's head as the last run ended (docs/audit.md): a copy on the
+/// forge, whose edit history the host cannot rewrite, for `afk audit verify
+/// --head`. It changes only when a run ends.
+fn journal(p: &Page) -> String {
+    match &p.audit_run_end {
+        Some((n, hash)) => format!(
+            "\n**Journal** at the last run's end: `{n}:{hash}` (check: `afk audit verify --head {n}:{hash}`).\n"
+        ),
+        None => String::new(),
+    }
 }
 
 /// Whether a tick edits the status issue: unless the body it would write

@@ -59,6 +59,8 @@ pub struct Page {
     pub pilot: Option<crate::status::report::Report>,
     /// the journal's head: (entries, last hash) (docs/audit.md); None: empty
     pub audit: Option<(u64, String)>,
+    /// the journal's head as the last run ended (the status issue's copy)
+    pub audit_run_end: Option<(u64, String)>,
 }
 
 /// A run, in flight or ended.
