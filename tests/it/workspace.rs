@@ -502,10 +502,16 @@ fn someone_elses_push_during_the_turn_is_merged_or_the_work_kept_as_a_bundle() {
 fn someone_elses_push_that_does_not_conflict_gets_the_turn_s_commits_replayed_on_top() {
     // meanwhile alice pushes another file to the branch
     let (sb, afk) = turn_beside_alices_push("agent.txt", "agent: its file", ("alice.txt", "hi"));
+    let alices = forge_head(&sb, "afk/issue-1").unwrap();
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
     let repo = sb.git.join("acme/api.git");
     let head = forge_head(&sb, "afk/issue-1").unwrap();
+    // the journal's push names the head it replaced, alice's, and the new one
+    let pushes = afk.sql_rows("SELECT body FROM journal WHERE kind = 'git.push'");
+    assert_eq!(pushes.len(), 1, "{pushes:?}");
+    let push: serde_json::Value = serde_json::from_str(&pushes[0][0]).unwrap();
+    assert_eq!((&push["old"], &push["head"]), (&json!(alices), &json!(head)), "{push}");
     // the agent's commit on top of alice's, as its own commit: no merge
     assert_eq!(
         git(&repo, &["log", "--format=%s", "-3", &head]),

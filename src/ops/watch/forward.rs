@@ -87,6 +87,7 @@ pub(crate) fn step(
             leftover,
             base,
             fresh,
+            old,
         } => {
             if fresh {
                 crate::log::info(&format!(
@@ -109,7 +110,8 @@ pub(crate) fn step(
                 afk_host::journal::record(
                     "git.push",
                     &serde_json::json!({"run": run.id.0, "repo": run.repo.as_str(),
-                        "branch": run.branch, "turn": turn, "head": sha, "commits": commits}),
+                        "branch": run.branch, "turn": turn, "old": old, "head": sha,
+                        "commits": commits}),
                 );
             }
             // a head afk pushed: the zero-touch rule's (`core::zero_touch`)
@@ -284,6 +286,7 @@ fn from_job(r: crate::core::kube::workspace::Result, run_dir: &Path) -> (Forward
                 leftover,
                 base,
                 fresh: false,
+                old: None,
             }
         }
         R::Conflict { head } => Forwarded::Conflict {

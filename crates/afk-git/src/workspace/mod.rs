@@ -165,6 +165,9 @@ pub enum Forwarded {
         base: String,
         /// pushed by this call (false: an earlier tick pushed it)
         fresh: bool,
+        /// the branch's head on the forge that this push replaced (None: a
+        /// new branch, or not pushed by this call)
+        old: Option<String>,
     },
     /// Someone else pushed and the turn's work does not apply on their head:
     /// kept as a bundle in the run folder.

@@ -40,7 +40,7 @@ impl Workspace {
         let forge_ref = Self::run_ref(p, "forge");
         let seen = self.get_ref(cache, &forge_ref);
         if seen.as_deref() == Some(work) {
-            let mut done = self.pushed(cache, p, start, work);
+            let mut done = self.pushed(cache, p, start, work, None);
             if let Forwarded::Pushed { fresh, .. } = &mut done {
                 *fresh = false;
             }
@@ -49,7 +49,7 @@ impl Workspace {
         match self.push_once(cache, p, work, seen.as_deref()) {
             Ok(()) => {
                 self.set_ref(cache, &forge_ref, Some(work))?;
-                Ok(self.pushed(cache, p, start, work))
+                Ok(self.pushed(cache, p, start, work, seen.as_deref()))
             }
             Err(e) => {
                 let remote = self.refresh(cache, p.url, p.branch)?;
@@ -57,7 +57,7 @@ impl Workspace {
                 if now.as_deref() == Some(work) {
                     // the push landed and its answer was lost
                     self.set_ref(cache, &forge_ref, Some(work))?;
-                    return Ok(self.pushed(cache, p, start, work));
+                    return Ok(self.pushed(cache, p, start, work, seen.as_deref()));
                 }
                 if now == seen {
                     return Err(e.context(PushRefused {
@@ -69,14 +69,22 @@ impl Workspace {
                     // the branch was deleted on the forge: push it again
                     self.push_once(cache, p, work, None)?;
                     self.set_ref(cache, &forge_ref, Some(work))?;
-                    return Ok(self.pushed(cache, p, start, work));
+                    return Ok(self.pushed(cache, p, start, work, None));
                 };
                 self.merge_theirs(cache, p, start, turn_ref, work, &theirs)
             }
         }
     }
 
-    fn pushed(&self, cache: &Path, p: &Place, start: &str, work: &str) -> Forwarded {
+    /// What a push of `work` over `old` (the forge's head it replaced) did.
+    fn pushed(
+        &self,
+        cache: &Path,
+        p: &Place,
+        start: &str,
+        work: &str,
+        old: Option<&str>,
+    ) -> Forwarded {
         let base = self
             .git
             .run(
@@ -114,6 +122,7 @@ impl Workspace {
             leftover,
             base,
             fresh: true,
+            old: old.map(str::to_string),
         }
     }
 
@@ -194,7 +203,7 @@ impl Workspace {
         self.set_ref(cache, turn_ref, Some(&merged))?;
         self.push_once(cache, p, &merged, Some(theirs))?;
         self.set_ref(cache, &forge_ref, Some(&merged))?;
-        Ok(self.pushed(cache, p, start, &merged))
+        Ok(self.pushed(cache, p, start, &merged, Some(theirs)))
     }
 
     /// The commits `start..work` replayed one by one on `onto`, in the cache
