@@ -224,6 +224,22 @@ both_dialects! {
         assert!(trail.contains("taken: review turn 1 of 1"), "{trail}");
         let esc = bodies(&sb).into_iter().find(|b| b.contains("afk needs a human")).unwrap();
         assert!(esc.contains("after 1 review turns"), "{esc}");
+        // and so does the journal, each outcome once, no person's text in it
+        let handled: Vec<serde_json::Value> = afk
+            .sql_rows("SELECT body FROM journal WHERE kind = 'talk.handled' ORDER BY seq")
+            .iter()
+            .map(|r| serde_json::from_str(&r[0]).unwrap())
+            .collect();
+        let said: Vec<(String, String)> = handled
+            .iter()
+            .map(|b| (b["author"].as_str().unwrap().into(), b["outcome"].as_str().unwrap().into()))
+            .collect();
+        for want in [("mallory", "ignored: untrusted"), ("alice", "taken: review turn 1 of 1")] {
+            let n = said.iter().filter(|(a, o)| (a.as_str(), o.as_str()) == want).count();
+            assert_eq!(n, 1, "{want:?} in {said:?}");
+        }
+        let text = serde_json::Value::from(handled).to_string();
+        assert!(!text.contains("MALLORY") && !text.contains("add a test"), "{text}");
     }
 
     /// Issue 72: a trusted comment review's line comments ask as a change

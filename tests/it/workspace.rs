@@ -511,7 +511,11 @@ fn someone_elses_push_that_does_not_conflict_gets_the_turn_s_commits_replayed_on
     let pushes = afk.sql_rows("SELECT body FROM journal WHERE kind = 'git.push'");
     assert_eq!(pushes.len(), 1, "{pushes:?}");
     let push: serde_json::Value = serde_json::from_str(&pushes[0][0]).unwrap();
-    assert_eq!((&push["old"], &push["head"]), (&json!(alices), &json!(head)), "{push}");
+    assert_eq!(
+        (&push["old"], &push["head"]),
+        (&json!(alices), &json!(head)),
+        "{push}"
+    );
     // the agent's commit on top of alice's, as its own commit: no merge
     assert_eq!(
         git(&repo, &["log", "--format=%s", "-3", &head]),

@@ -405,7 +405,10 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
-    /// Record (or update the outcome of) one review or comment, stamped now.
+    /// Record (or update the outcome of) one review or comment, stamped now;
+    /// a new outcome is a `talk.handled` entry of the journal in the same
+    /// transaction (docs/audit.md): every command honoured, and every one
+    /// ignored with why.
     pub fn note_talk_item(
         &self,
         run: RunId,
@@ -414,22 +417,38 @@ impl Store {
         what: &TalkSaid,
         outcome: &Handled,
     ) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO talk_items (run_id, kind, item, author, what, outcome, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (run_id, kind, item) DO UPDATE SET outcome = excluded.outcome",
-                params![
-                    run,
-                    kind.as_str(),
-                    item,
-                    author,
-                    what.words(),
-                    outcome.words(),
-                    self.stamp()
-                ],
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let before: Option<String> = tx
+            .query_row(
+                "SELECT outcome FROM talk_items WHERE run_id = ?1 AND kind = ?2 AND item = ?3",
+                params![run, kind.as_str(), item],
+                |r| r.get(0),
             )
+            .optional()
             .map_err(|e| self.err(e))?;
+        let words = outcome.words();
+        if before.as_deref() == Some(words.as_str()) {
+            return Ok(());
+        }
+        let at = self.stamp();
+        tx.execute(
+            "INSERT INTO talk_items (run_id, kind, item, author, what, outcome, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (run_id, kind, item) DO UPDATE SET outcome = excluded.outcome",
+            params![run, kind.as_str(), item, author, what.words(), words, at],
+        )
+        .map_err(|e| self.err(e))?;
+        // the verb alone: a `fix`'s text and an unknown verb are a person's
+        // words, which the journal does not hold
+        let verb = match what {
+            TalkSaid::Unknown(_) => "unknown verb".to_string(),
+            w => w.verb().trim_matches('`').to_string(),
+        };
+        let body = serde_json::json!({"kind": kind.as_str(), "item": item, "author": author,
+            "what": verb, "outcome": words});
+        crate::journal::append(&tx, &at, Some(run.0), "talk.handled", &body)
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
 
