@@ -14,7 +14,7 @@ use afk_core::gateway::budget::{Refusal, STOP_FILE};
 use afk_core::gateway::metered::{FILE, Line};
 use afk_core::gateway::prices::PricedBy;
 use afk_core::gateway::{Api, usage::Usage};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::path::Path;
 
 /// The gateway's record of requests costing `micro` micro-dollars each.
@@ -183,6 +183,15 @@ fn a_metered_run_spends_its_metered_sum_everywhere_whatever_its_agent_says() {
     let (code, rep, err) = afk.json(&["report"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(rep["overall"]["spend"]["total_usd"], 1.440123, "{rep}");
+    // the journal kept the figure once, both totals beside it
+    let spends = afk.sql_rows("SELECT body FROM journal WHERE kind = 'run.spend' AND run = 1");
+    assert_eq!(spends.len(), 1, "{spends:?}");
+    let b: Value = serde_json::from_str(&spends[0][0]).unwrap();
+    assert_eq!(
+        (&b["usd"], &b["metered_usd"], &b["reported_usd"]),
+        (&json!(1.440123), &json!(1.440123), &json!(0.0042)),
+        "{b}"
+    );
     let metrics = std::fs::read_to_string(afk.scratch.path("metrics/afk.prom")).unwrap();
     assert!(
         metrics.contains("afk_spend_usd_total 1.440123")

@@ -490,12 +490,30 @@ impl Store {
         ))
     }
 
-    /// What a run spent, and the ledger it was read from.
+    /// What a run spent, and the ledger it was read from; a new figure is a
+    /// `run.spend` entry of the journal in the same transaction (the run's
+    /// metered and reported totals as read, docs/audit.md).
     pub fn set_spend(&self, id: RunId, spend_usd: Option<f64>, ledger: &str) -> Result<()> {
-        self.exec(
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let before: Option<Option<f64>> = tx
+            .query_row("SELECT spend_usd FROM runs WHERE id=?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        tx.execute(
             "UPDATE runs SET spend_usd=?2, spend_ledger=?3 WHERE id=?1",
             params![id, spend_usd, ledger],
-        )?;
+        )
+        .map_err(|e| self.err(e))?;
+        if let Some(before) = before
+            && before != spend_usd
+        {
+            let read = crate::core::run_spend::RunSpend::from_stored(Some(ledger));
+            let body = serde_json::json!({"usd": spend_usd, "metered_usd": read.metered_usd(),
+                "reported_usd": read.reported()});
+            crate::journal::append(&tx, &self.stamp(), Some(id.0), "run.spend", &body)
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
 
