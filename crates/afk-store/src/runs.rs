@@ -495,6 +495,10 @@ impl Store {
     /// metered and reported totals as read, docs/audit.md).
     pub fn set_spend(&self, id: RunId, spend_usd: Option<f64>, ledger: &str) -> Result<()> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        // a write first: the transaction holds the write lock before it
+        // reads (a read first could not take it while another tick writes)
+        tx.execute("UPDATE runs SET id = id WHERE id=?1", [id])
+            .map_err(|e| self.err(e))?;
         let before: Option<Option<f64>> = tx
             .query_row("SELECT spend_usd FROM runs WHERE id=?1", [id], |r| r.get(0))
             .optional()

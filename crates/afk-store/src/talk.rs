@@ -418,6 +418,13 @@ impl Store {
         outcome: &Handled,
     ) -> Result<()> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        // a write first: the transaction holds the write lock before it
+        // reads (a read first could not take it while another tick writes)
+        tx.execute(
+            "UPDATE talk_items SET outcome = outcome WHERE run_id = ?1 AND kind = ?2 AND item = ?3",
+            params![run, kind.as_str(), item],
+        )
+        .map_err(|e| self.err(e))?;
         let before: Option<String> = tx
             .query_row(
                 "SELECT outcome FROM talk_items WHERE run_id = ?1 AND kind = ?2 AND item = ?3",
