@@ -258,6 +258,15 @@ impl Adapters {
     }
 }
 
+impl Drop for Tick<'_> {
+    /// The journal's sink goes with the tick, and its connection with it,
+    /// before the tick's own: the state file's last close is the store's,
+    /// which checkpoints it.
+    fn drop(&mut self) {
+        afk_host::journal::set(None);
+    }
+}
+
 /// Every write this tick makes on the forge and every push it makes, into
 /// the state file's journal as it happens (docs/audit.md); a dry run sends
 /// nothing and sets none.

@@ -146,13 +146,14 @@ impl Store {
     }
 }
 
-/// The state file as the keeper of a tick's forge writes and pushes: a
-/// connection of its own for each entry, closed with it (none held open
-/// beside the tick's, so the file's last close still checkpoints it), each
-/// entry in a transaction of its own (the write it records happened on the
-/// forge, not in this file).
+/// The state file as the keeper of a tick's forge writes and pushes: one
+/// connection of its own, opened at the first entry and closed when this is
+/// dropped (the tick drops it before its own connection, so the file's last
+/// close still checkpoints it), each entry in a transaction of its own (the
+/// write it records happened on the forge, not in this file).
 pub struct JournalFile {
     path: PathBuf,
+    conn: std::sync::Mutex<Option<rusqlite::Connection>>,
 }
 
 impl JournalFile {
@@ -161,6 +162,7 @@ impl JournalFile {
         Ok(
             super::open_with_table(path, "journal", false)?.map(|_| JournalFile {
                 path: path.to_path_buf(),
+                conn: std::sync::Mutex::new(None),
             }),
         )
     }
@@ -168,9 +170,14 @@ impl JournalFile {
     /// Append one entry now.
     pub fn append(&self, at: &str, run: Option<i64>, kind: &str, body: &Value) -> Result<()> {
         let failed = |e: rusqlite::Error| anyhow::Error::new(super::describe(&self.path, &e));
-        let Some(mut c) = super::open_with_table(&self.path, "journal", true)? else {
-            anyhow::bail!("journal: {} has no journal", self.path.display());
-        };
+        let mut held = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if held.is_none() {
+            let Some(c) = super::open_with_table(&self.path, "journal", true)? else {
+                anyhow::bail!("journal: {} has no journal", self.path.display());
+            };
+            *held = Some(c);
+        }
+        let c = held.as_mut().expect("opened above");
         let tx = c
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(failed)?;
