@@ -111,6 +111,12 @@ fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
     // a dry run's forge reads the labels there are and records the ones it makes
     let forge = on.forge()?;
     let tense = on.tense();
+    // the labels afk makes are journaled as a tick's writes are
+    // (docs/audit.md); a dry run makes none
+    let _journal = match on.dry_run() {
+        true => None,
+        false => Some(crate::edges::audit_outside_tick(on.state_path())?),
+    };
     let wanted = c.labels();
     let mut human = String::new();
     for repo in &c.poll.allowlist {

@@ -267,6 +267,26 @@ impl Drop for Tick<'_> {
     }
 }
 
+/// The journal's sink for a command that writes to the forge outside a
+/// tick (`afk init --create-labels`): set while the guard lives, into the
+/// state file at `file` (made, as a tick's first open makes it).
+pub(crate) fn audit_outside_tick(file: &std::path::Path) -> Result<AuditGuard> {
+    crate::store::check_writable(file)?;
+    drop(Store::open(file)?);
+    audit_sink(file)?;
+    Ok(AuditGuard(()))
+}
+
+/// While it lives, the forge writes of a command outside a tick are
+/// journaled; dropped, the sink and its connection go.
+pub(crate) struct AuditGuard(());
+
+impl Drop for AuditGuard {
+    fn drop(&mut self) {
+        afk_host::journal::set(None);
+    }
+}
+
 /// Every write this tick makes on the forge and every push it makes, into
 /// the state file's journal as it happens (docs/audit.md); a dry run sends
 /// nothing and sets none.

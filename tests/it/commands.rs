@@ -714,6 +714,12 @@ fn init_create_labels_makes_the_missing_ones() {
             "agent-paused"
         ]
     );
+    // each label made is in the journal, as a tick's writes are, and the
+    // chain holds
+    let made = afk.sql_rows("SELECT body FROM journal WHERE kind = 'forge.write'");
+    assert_eq!(made.len(), 4, "{made:?}");
+    let (code, v, err) = afk.json(&["audit", "verify"]);
+    assert_eq!(code, 0, "{err} {v}");
     sb.clear_requests();
     assert!(
         afk.cmd()
