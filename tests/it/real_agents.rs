@@ -551,6 +551,19 @@ fn claude_stopped_at_its_own_budget_is_paused_and_a_raise_continues_it_once() {
 /// ends cleanly and is not paused again.
 #[test]
 fn claude_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself() {
+    stopped_at_a_days_cap("day_usd");
+}
+
+/// The same with the repository's day cap (`repo_day_usd`): paused at
+/// `repo_day_usd`, never at `run_usd`, continued by itself the next day.
+#[test]
+fn claude_stopped_at_the_repositorys_days_cap_pauses_until_midnight_and_continues_by_itself() {
+    stopped_at_a_days_cap("repo_day_usd");
+}
+
+/// Claude Code stopped by itself at a day's cap `limit` ($1.00 of a $5.00
+/// `run_usd`), paused until midnight, continued by itself the next UTC day.
+fn stopped_at_a_days_cap(limit: &str) {
     let steps = json!([
         {"shell": "echo one > a.txt && git add a.txt && git commit -qm 'Add a'",
          "usage": {"input": 400000, "output": 10, "cached": 0},
@@ -560,18 +573,18 @@ fn claude_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
     let Some((_sb, afk)) = setup(
         "claude",
         steps,
-        "[budget]\npause_for = \"7d\"\nrun_usd = 5.0\nday_usd = 1.0\n",
+        &format!("[budget]\npause_for = \"7d\"\nrun_usd = 5.0\n{limit} = 1.0\n"),
     ) else {
         return;
     };
     crate::budget::pin(&afk, crate::budget::tomorrow(10, 0));
-    stops_itself_and_pauses(&afk, "day_usd", "the day's cap");
+    stops_itself_and_pauses(&afk, limit, "the day's cap");
     let (_, st, _) = afk.json(&["status"]);
     assert!(
         st["runs"][0]["paused"]["until"]
             .as_str()
             .is_some_and(|u| u.contains("T00:00:00")),
-        "{st}"
+        "{limit}: {st}"
     );
     crate::budget::pin(
         &afk,
@@ -581,11 +594,11 @@ fn claude_stopped_at_the_days_cap_pauses_until_midnight_and_continues_by_itself(
     assert_eq!(
         action_of(&r, 1),
         ("continue".into(), Some("day".into())),
-        "{r} {err}"
+        "{limit}: {r} {err}"
     );
     assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
     let (_, r, err) = afk.watch();
-    assert_ne!(action_of(&r, 1).0, "pause", "{r} {err}");
+    assert_ne!(action_of(&r, 1).0, "pause", "{limit}: {r} {err}");
 }
 
 #[test]
