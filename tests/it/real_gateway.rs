@@ -579,6 +579,79 @@ fn codex_stopped_by_the_gateway_is_paused_and_a_raise_continues_it_once() {
     );
 }
 
+/// The real Codex (`gpt-5-codex`) whose first answer takes the UTC day past
+/// a day's cap `limit` ($0.10, its run's limit $10): the gateway refuses its
+/// next request and stops the turn; the run pauses at that cap until 00:00
+/// UTC (never at `run_usd`), and the first tick of the next day continues
+/// it by itself, no comment needed; the cheap continuation is not paused
+/// again.
+fn codex_stopped_at_a_days_cap(limit: &str) {
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([
+        {"shell": "true", "usage": {"input": 100000, "output": 100},
+         "unless_prompt": "afk paused this run"},
+        {"text": "Done.", "usage": {"input": 100, "output": 10}}
+    ]);
+    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                      "repos": [repo("acme/api", json!([issue]))]});
+    let Some((_sb, afk)) = setup_with(
+        "codex",
+        seed,
+        &format!("[budget]\npause_for = \"7d\"\nrun_usd = 10.0\n{limit} = 0.1\n"),
+    ) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+        "agent = \"codex\"\n",
+        "agent = \"codex\"\ncommand = [\"-m\", \"gpt-5-codex\"]\n",
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    crate::budget::pin(&afk, crate::budget::tomorrow(10, 0));
+    dispatch(&afk);
+    let ctx = || format!("--- agent.log:\n{}", agent_log(&afk));
+    assert!(
+        afk.scratch.path("state/runs/1/budget-stop.json").exists(),
+        "{limit}: the gateway stopped the turn: {}",
+        ctx()
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("pause".into(), Some(limit.into())),
+        "{limit}: {r} {err}"
+    );
+    let (_, st, _) = afk.json(&["status"]);
+    assert!(
+        st["runs"][0]["paused"]["until"]
+            .as_str()
+            .is_some_and(|u| u.contains("T00:00:00")),
+        "{limit}: {st}"
+    );
+    crate::budget::pin(
+        &afk,
+        crate::budget::tomorrow(0, 1) + time::Duration::days(1),
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("continue".into(), Some("day".into())),
+        "{limit}: {r} {err}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", ctx());
+    let (_, r, err) = afk.watch();
+    assert_ne!(action_of(&r, 1).0, "pause", "{limit}: {r} {err}");
+}
+
+#[test]
+fn codex_stopped_by_the_gateway_at_the_days_cap_continues_by_itself_the_next_day() {
+    codex_stopped_at_a_days_cap("day_usd");
+}
+
+#[test]
+fn codex_stopped_by_the_gateway_at_the_repositorys_days_cap_continues_by_itself_the_next_day() {
+    codex_stopped_at_a_days_cap("repo_day_usd");
+}
+
 /// A run over its working time (`budget.run_time`) with the real programs:
 /// dispatched two hours before a tick, that tick pauses it at `run_time`, a trusted
 /// `/afk budget time +2h` continues it in its own session, and the
