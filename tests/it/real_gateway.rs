@@ -652,6 +652,63 @@ fn codex_stopped_by_the_gateway_at_the_repositorys_days_cap_continues_by_itself_
     codex_stopped_at_a_days_cap("repo_day_usd");
 }
 
+/// The real Codex (`gpt-5-codex`) killed (SIGKILL, its whole process
+/// group) in the middle of its turn, after its first answer took it past
+/// `run_usd` and before the gateway had a request to refuse: no stop record,
+/// so the metered spend decides; the run pauses at `run_usd`, a trusted
+/// `/afk budget +5` continues it, and the cheap continuation that exits 0
+/// is not paused again.
+#[test]
+fn codex_killed_mid_turn_past_its_limit_is_paused_and_a_raise_continues_it_once() {
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([
+        {"shell": "sleep 600", "usage": {"input": 100000, "output": 100},
+         "unless_prompt": "afk paused this run"},
+        {"text": "Done.", "usage": {"input": 100, "output": 10}}
+    ]);
+    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                      "repos": [repo("acme/api", json!([issue]))]});
+    let Some((sb, afk)) = setup_with(
+        "codex",
+        seed,
+        "[budget]\npause_for = \"7d\"\nrun_usd = 0.1\nmax_run_usd = 10.0\n",
+    ) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+        "agent = \"codex\"\n",
+        "agent = \"codex\"\ncommand = [\"-m\", \"gpt-5-codex\"]\n",
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    // the expensive answer is metered: the agent now runs its shell step
+    crate::budget::wait_file(&afk.scratch.path("state/runs/1/metered.jsonl"));
+    crate::budget::kill_agent(&afk, 1);
+    let ctx = || format!("--- agent.log:\n{}", agent_log(&afk));
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("pause".into(), Some("run_usd".into())),
+        "{r} {err} {}",
+        ctx()
+    );
+    assert!(
+        !afk.scratch.path("state/runs/1/budget-stop.json").exists(),
+        "killed: the gateway stopped nothing"
+    );
+    sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("continue".into(), Some("budget".into())),
+        "{r} {err}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", ctx());
+    let (_, r, err) = afk.watch();
+    assert_ne!(action_of(&r, 1).0, "pause", "{r} {err}");
+}
+
 /// A run over its working time (`budget.run_time`) with the real programs:
 /// dispatched two hours before a tick, that tick pauses it at `run_time`, a trusted
 /// `/afk budget time +2h` continues it in its own session, and the
