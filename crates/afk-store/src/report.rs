@@ -54,7 +54,7 @@ impl Store {
                 "SELECT r.id, r.repo, r.state, r.created_at, r.pr_seen_at, r.merged_at, r.ended_at,
                         r.turns, r.spend_usd, r.end_reason, o.reverted_by IS NOT NULL, r.armed_at,
                         r.zero_touch, r.lines_added, r.lines_surviving, r.template_name,
-                        r.template_version, o.reverted_by, f.reverted_sha, f.reverted_at,
+                        r.template_version, f.reverted_sha, f.reverted_at,
                         f.churn_files, f.churn_again, f.churn_by_afk
                  FROM runs r LEFT JOIN outcomes o ON o.run_id = r.id
                    LEFT JOIN run_figures f ON f.run_id = r.id
@@ -99,18 +99,16 @@ impl Store {
                     board: BoardFacts {
                         run_id: id,
                         // the figures' own finding, else the canary's watch's
-                        revert: match (
-                            r.get::<_, Option<String>>(18)?,
-                            r.get::<_, Option<String>>(17)?,
-                        ) {
-                            (Some(sha), _) => Some((sha, time(r.get(19)?))),
-                            (None, Some(sha)) => Some((sha, None)),
-                            (None, None) => None,
+                        // the figures' own finding: a diff that undoes the
+                        // merge (the canary's may rest on an author's word)
+                        revert: match r.get::<_, Option<String>>(17)? {
+                            Some(sha) => Some((sha, time(r.get(18)?))),
+                            None => None,
                         },
                         churn: match (
+                            r.get::<_, Option<i64>>(19)?,
                             r.get::<_, Option<i64>>(20)?,
                             r.get::<_, Option<i64>>(21)?,
-                            r.get::<_, Option<i64>>(22)?,
                         ) {
                             (Some(f), Some(a), b) => Some(Churned {
                                 files: f.max(0) as u64,

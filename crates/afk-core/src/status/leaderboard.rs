@@ -7,8 +7,9 @@
 //!
 //! The rules, stated once:
 //! - **reverts**: a merged run counts as reverted when harvest found a later
-//!   commit of its base branch that undoes its merge, whenever it was found
-//!   (`churn`'s rule), or when the canary's revert watch flipped it;
+//!   commit of its base branch whose diff undoes its merge, whoever made it,
+//!   whenever it was found (`churn`'s rule); a revert the canary's watch took
+//!   on a trusted author's word alone is not one here;
 //!   `per_1000` = 1000 × count / merged, two decimals, `None` with no merged
 //!   run.
 //! - **churn**: pooled over the merged runs harvest counted: Σ changed
@@ -39,8 +40,7 @@ const ROUND_REASONS: [&str; 2] = ["review", "asked"];
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BoardFacts {
     pub run_id: i64,
-    /// the commit that reverted its merge and when it landed (None: not
-    /// known, the canary's watch found it)
+    /// the commit whose diff undoes its merge and when it landed
     pub revert: Option<(String, Option<OffsetDateTime>)>,
     /// its 7-day churn, once counted
     pub churn: Option<Churned>,
@@ -110,9 +110,11 @@ pub struct Board {
     pub cost: Cost,
 }
 
-/// Whether a run's merge counts as reverted.
+/// Whether a run's merge counts as reverted here: harvest found a commit
+/// whose diff undoes it, whoever made it. The canary's own rule also takes
+/// a trusted author's word (`RunFacts::reverted`); these figures do not.
 pub fn reverted(r: &RunFacts) -> bool {
-    r.reverted || r.board.revert.is_some()
+    r.board.revert.is_some()
 }
 
 /// A merged run's review rounds: its corrective turns a person asked for
