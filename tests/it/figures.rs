@@ -5,6 +5,7 @@
 //! review rounds and spends recorded as watch records them; harvest finds
 //! what git holds once, and `afk report` equals figures computed by hand.
 
+use crate::support::*;
 use crate::survival::{commit_at, fetches, harvest, record_merged, ts, world};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -153,4 +154,57 @@ fn afk_report_sets_its_runs_beside_the_leaderboards_as_computed_by_hand() {
     // each finding once: the next tick records nothing new
     let again = harvest(&afk);
     assert_eq!(again["figures"], json!([]), "{again}");
+}
+
+/// A whole lifecycle on every sandbox dialect (afk's PR merged by a
+/// person), then, twenty days on by afk's clock, a person reverts the merge
+/// with the forge's own revert: harvest finds it from afk's git cache, the
+/// report counts 1 revert of 1 merged run (1000 per 1,000), the run is no
+/// longer kept, and the run's churn is counted.
+#[test]
+fn a_merge_reverted_twenty_days_later_counts_on_every_dialect() {
+    for d in Dialect::ALL {
+        let sb = Sandbox::start_in(
+            d,
+            json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}),
+        );
+        let afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{d:?}: {err} {r}");
+        assert_eq!(afk.wait_agent(1), 0);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{d:?}: {err} {r}");
+        let pr = sb.open_prs("acme/api")[0].number;
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        afk.watch();
+        sb.merge("acme/api", pr);
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "succeed", "{d:?}: {r}");
+        let merge = afk.sql_rows("SELECT merge_sha FROM runs WHERE id = 1")[0][0].clone();
+        afk.later(20 * 24);
+        let revert = sb.admin(
+            "POST",
+            "/revert",
+            Some(json!({"repo": "acme/api", "sha": merge, "by": "bob"})),
+        )["sha"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = harvest(&afk);
+        assert_eq!(r["errors"], json!([]), "{d:?}: {r}");
+        let found = &r["figures"][0];
+        assert_eq!(found["reverted_by"], json!(revert), "{d:?}: {r}");
+        assert!(found["churn"]["files"].as_u64().unwrap_or(0) > 0, "{d:?}: {r}");
+        let (code, report, err) = afk.json(&["report"]);
+        assert_eq!(code, 0, "{d:?}: {err}");
+        let o = &report["overall"];
+        assert_eq!(
+            (&o["reverts"]["count"], &o["reverts"]["merged"], &o["reverts"]["per_1000"]),
+            (&json!(1), &json!(1), &json!(1000.0)),
+            "{d:?}: {o}"
+        );
+        assert_eq!(o["cost"]["kept"], 0, "{d:?}: a reverted run is not kept: {o}");
+        assert_eq!(o["cost"]["per_kept_usd"], Value::Null, "{d:?}: {o}");
+        assert_eq!(o["churn"]["pending"], 0, "{d:?}: {o}");
+    }
 }
