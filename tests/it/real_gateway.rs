@@ -518,6 +518,28 @@ fn with_a_money_limit_an_unpriced_model_is_refused_and_gpt_5_codex_is_priced_by_
     assert!(lines.iter().all(|l| l["priced_by"] == "table"), "{metered}");
 }
 
+/// The real Codex on `gpt-5-codex` (priced by the shipped table) over
+/// issue 1, whose first answer costs 100,000 input tokens and runs `shell`,
+/// and whose continuation (its prompt says the run was paused) answers once,
+/// cheaply; `budget`: the `[budget]` keys. None: no real programs here.
+fn codex_past_its_limit(shell: &str, budget: &str) -> Option<(Sandbox, Afk)> {
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([
+        {"shell": shell, "usage": {"input": 100000, "output": 100},
+         "unless_prompt": "afk paused this run"},
+        {"text": "Done.", "usage": {"input": 100, "output": 10}}
+    ]);
+    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                      "repos": [repo("acme/api", json!([issue]))]});
+    let (sb, afk) = setup_with("codex", seed, &format!("[budget]\n{budget}"))?;
+    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+        "agent = \"codex\"\n",
+        "agent = \"codex\"\ncommand = [\"-m\", \"gpt-5-codex\"]\n",
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    Some((sb, afk))
+}
+
 /// The real Codex with a codex-family model (`gpt-5-codex`, priced by the
 /// shipped table), whose first answer takes it past `run_usd`: the gateway
 /// refuses its next request and stops the turn;
@@ -526,26 +548,12 @@ fn with_a_money_limit_an_unpriced_model_is_refused_and_gpt_5_codex_is_priced_by_
 /// again by the first turn's stop (the gateway's stop record is that turn's).
 #[test]
 fn codex_stopped_by_the_gateway_is_paused_and_a_raise_continues_it_once() {
-    let mut issue = ready(1, "alice");
-    issue["script"] = json!([
-        {"shell": "true", "usage": {"input": 100000, "output": 100},
-         "unless_prompt": "afk paused this run"},
-        {"text": "Done.", "usage": {"input": 100, "output": 10}}
-    ]);
-    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
-                      "repos": [repo("acme/api", json!([issue]))]});
-    let Some((sb, afk)) = setup_with(
-        "codex",
-        seed,
-        "[budget]\npause_for = \"7d\"\nrun_usd = 0.1\nmax_run_usd = 10.0\n",
+    let Some((sb, afk)) = codex_past_its_limit(
+        "true",
+        "pause_for = \"7d\"\nrun_usd = 0.1\nmax_run_usd = 10.0\n",
     ) else {
         return;
     };
-    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
-        "agent = \"codex\"\n",
-        "agent = \"codex\"\ncommand = [\"-m\", \"gpt-5-codex\"]\n",
-    );
-    std::fs::write(&afk.config, text).unwrap();
     dispatch(&afk);
     let ctx = || format!("--- agent.log:\n{}", agent_log(&afk));
     assert!(
@@ -586,26 +594,12 @@ fn codex_stopped_by_the_gateway_is_paused_and_a_raise_continues_it_once() {
 /// it by itself, no comment needed; the cheap continuation is not paused
 /// again.
 fn codex_stopped_at_a_days_cap(limit: &str) {
-    let mut issue = ready(1, "alice");
-    issue["script"] = json!([
-        {"shell": "true", "usage": {"input": 100000, "output": 100},
-         "unless_prompt": "afk paused this run"},
-        {"text": "Done.", "usage": {"input": 100, "output": 10}}
-    ]);
-    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
-                      "repos": [repo("acme/api", json!([issue]))]});
-    let Some((_sb, afk)) = setup_with(
-        "codex",
-        seed,
-        &format!("[budget]\npause_for = \"7d\"\nrun_usd = 10.0\n{limit} = 0.1\n"),
+    let Some((_sb, afk)) = codex_past_its_limit(
+        "true",
+        &format!("pause_for = \"7d\"\nrun_usd = 10.0\n{limit} = 0.1\n"),
     ) else {
         return;
     };
-    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
-        "agent = \"codex\"\n",
-        "agent = \"codex\"\ncommand = [\"-m\", \"gpt-5-codex\"]\n",
-    );
-    std::fs::write(&afk.config, text).unwrap();
     crate::budget::pin(&afk, crate::budget::tomorrow(10, 0));
     dispatch(&afk);
     let ctx = || format!("--- agent.log:\n{}", agent_log(&afk));
@@ -660,26 +654,12 @@ fn codex_stopped_by_the_gateway_at_the_repositorys_days_cap_continues_by_itself_
 /// is not paused again.
 #[test]
 fn codex_killed_mid_turn_past_its_limit_is_paused_and_a_raise_continues_it_once() {
-    let mut issue = ready(1, "alice");
-    issue["script"] = json!([
-        {"shell": "sleep 600", "usage": {"input": 100000, "output": 100},
-         "unless_prompt": "afk paused this run"},
-        {"text": "Done.", "usage": {"input": 100, "output": 10}}
-    ]);
-    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
-                      "repos": [repo("acme/api", json!([issue]))]});
-    let Some((sb, afk)) = setup_with(
-        "codex",
-        seed,
-        "[budget]\npause_for = \"7d\"\nrun_usd = 0.1\nmax_run_usd = 10.0\n",
+    let Some((sb, afk)) = codex_past_its_limit(
+        "sleep 600",
+        "pause_for = \"7d\"\nrun_usd = 0.1\nmax_run_usd = 10.0\n",
     ) else {
         return;
     };
-    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
-        "agent = \"codex\"\n",
-        "agent = \"codex\"\ncommand = [\"-m\", \"gpt-5-codex\"]\n",
-    );
-    std::fs::write(&afk.config, text).unwrap();
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     // the expensive answer is metered: the agent now runs its shell step
