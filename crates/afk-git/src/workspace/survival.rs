@@ -258,34 +258,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
-
-    /// `git args` in `dir` at the committer and author date `at` (unix
-    /// seconds), its stdout trimmed.
-    fn git_at(dir: &Path, at: i64, args: &[&str]) -> String {
-        let date = format!("@{at} +0000");
-        let out = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{:?}", out);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn commit(repo: &Path, at: i64, files: &[(&str, &str)], msg: &str) -> String {
-        for (name, text) in files {
-            std::fs::write(repo.join(name), text).unwrap();
-        }
-        git_at(repo, at, &["add", "-A"]);
-        git_at(repo, at, &["commit", "-q", "--allow-empty", "-m", msg]);
-        git_at(repo, at, &["rev-parse", "HEAD"])
-    }
+    use crate::workspace::tests_git::{commit_at as commit, git_at};
 
     #[test]
     fn lines_rewritten_before_the_windows_end_do_not_survive_later_ones_do() {
