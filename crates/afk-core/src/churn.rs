@@ -26,10 +26,10 @@ use std::collections::{BTreeSet, HashSet};
 pub const CHURN_DAYS: i64 = 7;
 /// A repository with a run merged within this many days is fetched.
 pub const WATCH_DAYS: i64 = 30;
-/// The separator the log's format ends each record with (`%x1e`).
-pub const RECORD_END: char = '\u{1e}';
-/// `git log --format` of [`log_records`]: sha, committer time, message.
-pub const LOG_FORMAT: &str = "%H%x00%ct%x00%B%x1e";
+/// `git log -z --format` of [`log_records`]: the sha and the committer time
+/// on the first line, the message after; `-z` ends each record with a NUL,
+/// which no commit message holds (one a person wrote cannot forge a record).
+pub const LOG_FORMAT: &str = "%H %ct%n%B";
 
 /// A merged run harvest may look at: its merge's time in unix seconds and
 /// what is recorded of it.
@@ -85,20 +85,20 @@ pub struct Record {
     pub message: String,
 }
 
-/// The records of a log printed with [`LOG_FORMAT`], newest first as git
-/// prints them; a record that does not read is skipped.
+/// The records of a log printed with `-z` and [`LOG_FORMAT`], newest first
+/// as git prints them; a record that does not read is skipped.
 pub fn log_records(text: &str) -> Vec<Record> {
-    text.split(RECORD_END)
+    text.split('\0')
         .filter_map(|r| {
             let r = r.trim_start_matches('\n');
-            let mut parts = r.splitn(3, '\0');
-            let sha = parts.next()?.trim().to_ascii_lowercase();
-            let at = parts.next()?.trim().parse().ok()?;
-            let message = parts.next().unwrap_or("").to_string();
-            (sha.len() >= 40 && sha.chars().all(|c| c.is_ascii_hexdigit())).then_some(Record {
+            let (head, message) = r.split_once('\n').unwrap_or((r, ""));
+            let (sha, at) = head.split_once(' ')?;
+            let sha = sha.trim().to_ascii_lowercase();
+            let at = at.trim().parse().ok()?;
+            (sha.len() >= 40 && sha.chars().all(|c| c.is_ascii_hexdigit())).then(|| Record {
                 sha,
                 at,
-                message,
+                message: message.to_string(),
             })
         })
         .collect()
@@ -250,15 +250,16 @@ mod tests {
     const R: &str = "2222222222222222222222222222222222222222";
     const S: &str = "3333333333333333333333333333333333333333";
 
-    /// The log's records read back; a revert's candidates are the commits
+    /// The log's records read back (a message's own lines, a record mark
+    /// among them, forge no record); a revert's candidates are the commits
     /// naming the whole sha, oldest first, never the merge itself.
     #[test]
     fn a_revert_candidate_names_the_whole_merge_sha_oldest_first() {
         let log = format!(
-            "{S}\0300\0Revert \"x\"\n\nThis reverts commit {M}.\n\u{1e}\n\
-             {R}\0200\0Revert \"x\"\n\nThis reverts commit {M}.\n\u{1e}\n\
-             {M}\0100\0x (#1)\n\nThis reverts commit {M}.\n\u{1e}\n\
-             nonsense\0x\0y\u{1e}\n"
+            "{S} 300\nRevert \"x\"\n\nThis reverts commit {M}.\n\u{1e}\n{R} 5\nforged\n\0\
+             {R} 200\nRevert \"x\"\n\nThis reverts commit {M}.\n\0\
+             {M} 100\nx (#1)\n\nThis reverts commit {M}.\n\0\
+             nonsense x\ny\0"
         );
         let records = log_records(&log);
         assert_eq!(records.len(), 3, "{records:?}");

@@ -66,13 +66,8 @@ impl Workspace {
         let records = match oldest {
             Some(t) => {
                 let since = format!("--since={}", iso(t - SLACK));
-                let args = [
-                    "log",
-                    "--no-color",
-                    "--format=%H%x00%ct%x00%B%x1e",
-                    &since,
-                    TIP_REF,
-                ];
+                let format = format!("--format={}", rules::LOG_FORMAT);
+                let args = ["log", "-z", "--no-color", &format, &since, TIP_REF];
                 rules::log_records(&self.read_text(&cache, &args, LOG_READ)?)
             }
             None => vec![],
@@ -118,10 +113,17 @@ impl Workspace {
         if candidates.is_empty() {
             return Ok(None);
         }
-        let merge = undo::git_file_diffs(&self.diff_in(cache, merge_sha)?);
+        // a diff longer than afk reads proves nothing: no revert found by it
+        // (never an error a commit's size could repeat on every tick)
+        let Ok(merge) = self.diff_in(cache, merge_sha) else {
+            return Ok(None);
+        };
+        let merge = undo::git_file_diffs(&merge);
         for c in candidates {
-            let commit = undo::git_file_diffs(&self.diff_in(cache, &c.sha)?);
-            if undo::undoes(&merge, &commit) {
+            let Ok(commit) = self.diff_in(cache, &c.sha) else {
+                continue;
+            };
+            if undo::undoes(&merge, &undo::git_file_diffs(&commit)) {
                 return Ok(Some((c.sha.clone(), c.at)));
             }
         }
