@@ -450,6 +450,20 @@ fn a_comment_post_whose_answer_was_lost_is_not_posted_twice() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(escalations(), 1);
     assert_eq!(state_of(&afk, 1), "escalated");
+    // the journal has the POST with no answer, then its reconciliation:
+    // it landed, as the comment the forge shows
+    let rows = afk.sql_rows("SELECT kind, body FROM journal ORDER BY seq");
+    let unanswered = rows
+        .iter()
+        .position(|r| r[0] == "forge.write" && r[1].contains("\"status\":null"));
+    let settled = rows.iter().position(|r| r[0] == "forge.reconciled");
+    assert!(
+        matches!((unanswered, settled), (Some(a), Some(b)) if a < b),
+        "{rows:?}"
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(&rows[settled.unwrap()][1]).unwrap();
+    assert_eq!(body["landed"], true, "{body}");
 }
 
 // ---- inputs and files -----------------------------------------------------------

@@ -194,18 +194,21 @@ pub(super) fn post_once(
     body: &Shown,
     notes: &mut Vec<String>,
 ) -> Result<Option<i64>> {
+    let attempt = store.post_attempt(key)?;
     if let Some(c) = own_comment(w, run, on, marker)? {
+        if attempt.is_some() {
+            reconciled(run, key, Some(c.id));
+        }
         store.clear_post(key)?;
         return Ok(Some(c.id));
     }
-    if !crate::core::progress::may_post_again(
-        store.post_attempt(key)?,
-        w.t.now,
-        w.t.settled.forge_timeout,
-    ) {
+    if !crate::core::progress::may_post_again(attempt.clone(), w.t.now, w.t.settled.forge_timeout) {
         anyhow::bail!(
             "an earlier comment POST got no answer; waiting to see whether it landed before posting again"
         );
+    }
+    if attempt.is_some() {
+        reconciled(run, key, None);
     }
     let body: &str = body;
     let short = bounds::shortened(body);
@@ -226,6 +229,17 @@ pub(super) fn post_once(
     }
     notes.push(refused(key, body.len(), short.is_some()));
     Ok(None)
+}
+
+/// A comment POST whose answer was lost, settled (docs/audit.md): the
+/// journal's `forge.reconciled` entry says whether it landed (the comment
+/// `id` the forge shows) or not (old enough to have failed: posted again).
+fn reconciled(run: &Run, key: &str, id: Option<i64>) {
+    afk_host::journal::record(
+        "forge.reconciled",
+        &serde_json::json!({"run": run.id.0, "what": "comment", "key": key,
+            "landed": id.is_some(), "id": id}),
+    );
 }
 
 /// What a comment POST that failed leaves: a "no" from the forge clears the
