@@ -202,7 +202,7 @@ pub(super) fn post_once(
         store.clear_post(key)?;
         return Ok(Some(c.id));
     }
-    if !crate::core::progress::may_post_again(attempt.clone(), w.t.now, w.t.settled.forge_timeout) {
+    if !crate::core::progress::may_post_again(attempt, w.t.now, w.t.settled.forge_timeout) {
         anyhow::bail!(
             "an earlier comment POST got no answer; waiting to see whether it landed before posting again"
         );
