@@ -194,16 +194,26 @@ fn a_merge_reverted_twenty_days_later_counts_on_every_dialect() {
         assert_eq!(r["errors"], json!([]), "{d:?}: {r}");
         let found = &r["figures"][0];
         assert_eq!(found["reverted_by"], json!(revert), "{d:?}: {r}");
-        assert!(found["churn"]["files"].as_u64().unwrap_or(0) > 0, "{d:?}: {r}");
+        assert!(
+            found["churn"]["files"].as_u64().unwrap_or(0) > 0,
+            "{d:?}: {r}"
+        );
         let (code, report, err) = afk.json(&["report"]);
         assert_eq!(code, 0, "{d:?}: {err}");
         let o = &report["overall"];
         assert_eq!(
-            (&o["reverts"]["count"], &o["reverts"]["merged"], &o["reverts"]["per_1000"]),
+            (
+                &o["reverts"]["count"],
+                &o["reverts"]["merged"],
+                &o["reverts"]["per_1000"]
+            ),
             (&json!(1), &json!(1), &json!(1000.0)),
             "{d:?}: {o}"
         );
-        assert_eq!(o["cost"]["kept"], 0, "{d:?}: a reverted run is not kept: {o}");
+        assert_eq!(
+            o["cost"]["kept"], 0,
+            "{d:?}: a reverted run is not kept: {o}"
+        );
         assert_eq!(o["cost"]["per_kept_usd"], Value::Null, "{d:?}: {o}");
         assert_eq!(o["churn"]["pending"], 0, "{d:?}: {o}");
     }
