@@ -409,7 +409,7 @@ fn paused_at_run_time_with_work_left() -> (Sandbox, Afk) {
 #[test]
 fn a_run_paused_at_run_time_has_its_uncommitted_work_on_its_pr_by_the_end_of_the_pausing_tick() {
     with_dialect(Dialect::Github, || {
-        let (sb, _afk) = paused_at_run_time_with_work_left();
+        let (sb, afk) = paused_at_run_time_with_work_left();
         let head = forge_head(&sb, "afk/issue-1").expect("the turn's work pushed");
         let forge = sb.git.join("acme/api.git");
         assert_eq!(
@@ -425,6 +425,20 @@ fn a_run_paused_at_run_time_has_its_uncommitted_work_on_its_pr_by_the_end_of_the
         let said = paused_comments(&sb);
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(said[0].contains("the work so far is on #"), "{}", said[0]);
+        // the journal: the agent afk stopped, with why, and the push the
+        // gate passed
+        let rows = afk.sql_rows("SELECT kind, body FROM journal ORDER BY seq");
+        let stopped: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "agent.stopped").collect();
+        assert_eq!(stopped.len(), 1, "{rows:?}");
+        assert!(
+            stopped[0][1].contains("at run_time: stopped"),
+            "{stopped:?}"
+        );
+        let push = rows
+            .iter()
+            .find(|r| r[0] == "git.push")
+            .expect("a push entry");
+        assert!(push[1].contains("\"gate\":\"passed\""), "{push:?}");
     });
 }
 

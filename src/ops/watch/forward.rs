@@ -111,7 +111,7 @@ pub(crate) fn step(
                     "git.push",
                     &serde_json::json!({"run": run.id.0, "repo": run.repo.as_str(),
                         "branch": run.branch, "turn": turn, "old": old, "head": sha,
-                        "commits": commits}),
+                        "commits": commits, "gate": "passed"}),
                 );
             }
             // a head afk pushed: the zero-touch rule's (`core::zero_touch`)

@@ -131,6 +131,11 @@ pub(super) fn stop_agent(
         return Ok(());
     };
     w.t.runner.stop(h);
+    // afk's own words: the run's limit or end (docs/audit.md)
+    afk_host::journal::record(
+        "agent.stopped",
+        &serde_json::json!({"run": run.id.0, "turn": run.turns.max(1), "why": why}),
+    );
     crate::log::info(&format!(
         "{}#{} run {}: its agent was still running {why}",
         run.repo, run.issue, run.id
