@@ -1,4 +1,4 @@
-// One file: `[runner]` and `[runner.kubernetes]` (~860 lines: their keys, defaults and checks, validated together) and their tests.
+// One file: `[runner]` and `[runner.kubernetes]` (~990 lines: their keys, defaults and checks, validated together) and their tests.
 //! `[runner]` and `[runner.kubernetes]`: how afk starts an agent.
 
 use anyhow::Result;
@@ -438,6 +438,40 @@ pub struct Kubernetes {
     #[serde(deserialize_with = "de_duration")]
     pub ttl_after_finished: Duration,
 }
+impl Kubernetes {
+    /// The first key set to other than its default (the starter config
+    /// shows every key at its default), if any.
+    fn first_set(&self) -> Option<String> {
+        let d = Kubernetes::default();
+        [
+            ("api_url", self.api_url != d.api_url),
+            ("token_file", self.token_file != d.token_file),
+            ("ca_file", self.ca_file != d.ca_file),
+            ("namespace", self.namespace != d.namespace),
+            ("image", self.image != d.image),
+            ("service_account", self.service_account != d.service_account),
+            ("env_secret", self.env_secret != d.env_secret),
+            ("git_image", self.git_image != d.git_image),
+            ("git_secret", self.git_secret != d.git_secret),
+            ("model_secret", self.model_secret != d.model_secret),
+            (
+                "model_secret_key",
+                self.model_secret_key != d.model_secret_key,
+            ),
+            ("cpu", self.cpu != d.cpu),
+            ("memory", self.memory != d.memory),
+            ("active_deadline", self.active_deadline != d.active_deadline),
+            (
+                "ttl_after_finished",
+                self.ttl_after_finished != d.ttl_after_finished,
+            ),
+        ]
+        .into_iter()
+        .find(|(_, set)| *set)
+        .map(|(k, _)| k.to_string())
+    }
+}
+
 impl Default for Kubernetes {
     fn default() -> Self {
         Kubernetes {
@@ -589,6 +623,17 @@ impl Runner {
                 "runner.model",
                 "gateway",
                 "\"on\" runs the gateway beside the agent's box, and with this runner no box is made (confine = \"none\", or kind = \"http\"): the agent would run unmetered; use the command runner with confine = \"box\", or kind = \"kubernetes\"",
+            ));
+        }
+        if let Some(key) = self
+            .kubernetes
+            .first_set()
+            .filter(|_| self.kind != RunnerKind::Kubernetes)
+        {
+            return Err(c.err(
+                "runner.kubernetes",
+                &key,
+                "is for kind = \"kubernetes\", and with this runner no Job is made: remove it, or set runner.kind = \"kubernetes\"",
             ));
         }
         if let Some(key) = self.boxed.first_set().filter(|_| !boxed) {

@@ -645,6 +645,18 @@ fn a_key_afk_would_not_act_on_here_is_a_config_error() {
             Some("runner.box.memory"),
         ),
         ("[runner.box]\nmemory = \"1GiB\"\n".into(), None),
+        (
+            "[runner.kubernetes]\nimage = \"a/b:1\"\n".into(),
+            Some("runner.kubernetes.image"),
+        ),
+        (
+            "[runner]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/\"\n\n[runner.kubernetes]\nnamespace = \"afk\"\n".into(),
+            Some("runner.kubernetes.namespace"),
+        ),
+        (
+            "[runner.kubernetes]\nnamespace = \"\"\ncpu = \"1\"\nactive_deadline = \"6h\"\n".into(),
+            None,
+        ),
         // the starter's defaults, written out, are no setting
         (
             "[runner]\nconfine = \"none\"\nurl = \"\"\n\n[runner.box]\nnetwork = \"model\"\ntasks = 0\n".into(),
