@@ -589,8 +589,10 @@ impl super::Runner for CommandRunner {
 
     /// A corrective turn: a named agent continues its own session of the
     /// run's last turn (`claude --resume <session_id>`, `codex exec resume
-    /// <thread_id>`), as its log names it, so it keeps what it learnt; when
-    /// the log names none, a fresh session with the corrective prompt.
+    /// <thread_id>`), as its log names one it kept, so it keeps what it
+    /// learnt; when the log names none (the agent was killed before its
+    /// first answer), a fresh session given the run's first prompt and then
+    /// this turn's (`core::agent::fresh_session_prompt`).
     fn resume(
         &self,
         _: Option<&super::RunnerHandle>,
@@ -602,7 +604,20 @@ impl super::Runner for CommandRunner {
         } else {
             &self.resume_command
         };
-        self.spawn(command, t, session.as_deref())
+        if session.is_some() || self.agent == crate::types::AgentKind::Custom {
+            return self.spawn(command, t, session.as_deref());
+        }
+        let first = crate::private_files::read_run_file(
+            &t.run_dir.join("prompt-1.md"),
+            super::PROMPT_FILE_MAX,
+        )
+        .ok();
+        let prompt = crate::core::agent::fresh_session_prompt(first.as_deref(), t.prompt);
+        let fresh = super::Turn {
+            prompt: &prompt,
+            ..*t
+        };
+        self.spawn(command, &fresh, None)
     }
 
     fn observe(

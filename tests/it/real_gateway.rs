@@ -689,6 +689,106 @@ fn codex_killed_mid_turn_past_its_limit_is_paused_and_a_raise_continues_it_once(
     assert_ne!(action_of(&r, 1).0, "pause", "{r} {err}");
 }
 
+/// Whether a partial record of run 1's requests in flight holds `needle`.
+fn aloft_holds(afk: &Afk, needle: &str) -> bool {
+    std::fs::read_dir(afk.scratch.path("state/runs/1/metered-aloft"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(needle)))
+}
+
+/// The real program killed (SIGKILL, its whole process group, the keeper
+/// in it) while the answer that takes it past `run_usd` streams, before
+/// it has kept anything of its session: the answer bills its input as it
+/// begins (Claude: `message_start`'s 100,000 tokens; Codex: the input
+/// estimated from the bytes sent) and then stalls, so neither Claude's own
+/// `--max-budget-usd` nor the gateway stopped the turn. What the keeper
+/// kept of the request in flight decides: the run pauses at `run_usd`; a
+/// trusted `/afk budget +5` continues it (Codex resumes its thread, which
+/// it keeps from its start; Claude cannot resume a session it never kept,
+/// "No conversation found", and starts a fresh one given the task as first
+/// asked), which exits 0 and is not paused again.
+fn killed_mid_answer_past_its_limit(agent: &str) {
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([
+        {"text": "Done.", "usage": {"input": 100000, "output": 100},
+         "cut_after": 1, "stall": true, "unless_prompt": "afk paused this run"},
+        {"text": "Done.", "usage": {"input": 100, "output": 10}}
+    ]);
+    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                      "repos": [repo("acme/api", json!([issue]))]});
+    // Codex's usage comes at its answer's end: only the estimate is billed
+    // (and its limit is under a cent: a comment raises it all the same)
+    let (limit, billed) = match agent {
+        "claude" => ("0.1", "100000"),
+        _ => ("0.001", "\"estimated\":true"),
+    };
+    let Some((sb, afk)) = setup_with(
+        agent,
+        seed,
+        &format!("[budget]\npause_for = \"7d\"\nrun_usd = {limit}\nmax_run_usd = 10.0\n"),
+    ) else {
+        return;
+    };
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{agent}: {err} {r}");
+    // the stalled answer's input is kept outside the box as it arrived
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !aloft_holds(&afk, billed) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{agent}: the answer's input never arrived: {}",
+            agent_log(&afk)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    crate::budget::kill_agent(&afk, 1);
+    let ctx = || format!("{agent} --- agent.log:\n{}", agent_log(&afk));
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("pause".into(), Some("run_usd".into())),
+        "{r} {err} {}",
+        ctx()
+    );
+    assert!(
+        !afk.scratch.path("state/runs/1/budget-stop.json").exists(),
+        "{agent}: killed: the gateway stopped nothing"
+    );
+    sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("continue".into(), Some("budget".into())),
+        "{agent}: {r} {err}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", ctx());
+    let first = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
+    let second = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    // Codex keeps its thread from its start and resumes it; Claude starts
+    // a fresh session, given the task
+    let fresh = agent == "claude";
+    assert!(second.contains("afk paused this run"), "{agent}: {second}");
+    assert_eq!(
+        second.contains(first.trim()),
+        fresh,
+        "{agent}: a fresh session is given the task: {second}"
+    );
+    let (_, r, err) = afk.watch();
+    assert_ne!(action_of(&r, 1).0, "pause", "{agent}: {r} {err}");
+}
+
+#[test]
+fn claude_code_killed_mid_answer_past_its_limit_is_paused_and_a_raise_continues_it_once() {
+    killed_mid_answer_past_its_limit("claude");
+}
+
+#[test]
+fn codex_killed_mid_answer_past_its_limit_is_paused_and_a_raise_continues_it_once() {
+    killed_mid_answer_past_its_limit("codex");
+}
+
 /// A run over its working time (`budget.run_time`) with the real programs:
 /// dispatched two hours before a tick, that tick pauses it at `run_time`, a trusted
 /// `/afk budget time +2h` continues it in its own session, and the

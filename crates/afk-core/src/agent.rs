@@ -138,6 +138,21 @@ pub fn is_session_id(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
+/// What a later turn that cannot resume the agent's own session is told
+/// (its log names no session the agent kept: the agent was killed before
+/// its first answer arrived): the run's first prompt, the task as the first
+/// turn was given it, then this turn's prompt. Without the first prompt
+/// (none kept), this turn's alone.
+pub fn fresh_session_prompt(first: Option<&str>, this: &str) -> String {
+    match first.map(str::trim).filter(|f| !f.is_empty()) {
+        None => this.to_string(),
+        Some(first) => format!(
+            "{first}\n\n---\n\nThe session of your earlier turn could not be continued: the task \
+             above is as it was first given. What follows is this turn's.\n\n{this}"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +297,21 @@ mod tests {
                 want,
                 "{kind} {extra:?} {budget:?} {resume:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_turn_that_cannot_resume_is_given_the_first_prompt_before_its_own() {
+        let cases = [
+            (Some("Fix #1: the bug."), "Continue.", true),
+            (None, "Continue.", false),
+            (Some("  \n"), "Continue.", false),
+        ];
+        for (first, this, with_first) in cases {
+            let got = fresh_session_prompt(first, this);
+            assert!(got.ends_with(this), "{got}");
+            assert_eq!(got.starts_with("Fix #1: the bug."), with_first, "{got}");
+            assert_eq!(got == this, !with_first, "{got}");
         }
     }
 }

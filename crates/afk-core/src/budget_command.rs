@@ -203,10 +203,11 @@ impl fmt::Display for Usd {
 }
 
 /// A dollar figure in whole cents, rounded to the nearest (the config's
-/// `run_usd` and `max_run_usd`).
+/// `run_usd` and `max_run_usd`); a limit under a cent is a cent, never
+/// none (the run is paused at it: a comment must be able to raise it).
 pub fn to_cents(usd: f64) -> u64 {
     if usd.is_finite() && usd > 0.0 {
-        (usd * 100.0).round() as u64
+        ((usd * 100.0).round() as u64).max(1)
     } else {
         0
     }
@@ -524,6 +525,8 @@ mod tests {
         assert_eq!(Usd(1225).to_string(), "$12.25");
         assert_eq!(to_cents(2.2), 220);
         assert_eq!(to_cents(0.0), 0);
+        // a limit under a cent is one the run is paused at: never none
+        assert_eq!(to_cents(0.001), 1);
         assert_eq!(to_cents(f64::NAN), 0);
     }
 

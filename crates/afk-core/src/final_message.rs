@@ -4,7 +4,13 @@
 //! text goes out bounded and sanitised, fit for `afk runs show` and a PR body.
 //!
 //! - `claude`: the `result` string of its last `{"type":"result",...}` record;
-//!   its session is the `session_id` of that record or of its `system` one;
+//!   its session is the `session_id` of an `assistant` or `user` record, or
+//!   of a `result` that counts a turn (`num_turns` of 1 or more): Claude
+//!   names its session in its `system` record before it has kept anything
+//!   of it, and a session killed before its first answer arrived cannot be
+//!   resumed ("No conversation found with session ID"; pinned with the real
+//!   Claude Code in `tests/it/real_gateway.rs`), nor can the id its failed
+//!   `--resume` reports;
 //! - `codex`: the `text` of its last `item.completed` whose item is an
 //!   `agent_message`; its session is the `thread_id` of `thread.started`;
 //! - `custom`: none (afk cannot tell what its lines mean).
@@ -57,7 +63,10 @@ fn message_on(agent: AgentKind, v: &serde_json::Value) -> Option<String> {
 /// The session id one line carries, for `agent`.
 fn session_on(agent: AgentKind, v: &serde_json::Value) -> Option<String> {
     let id = match (agent, kind_of(v)?) {
-        (AgentKind::Claude, "system" | "result") => v.get("session_id")?.as_str()?,
+        (AgentKind::Claude, "assistant" | "user") => v.get("session_id")?.as_str()?,
+        (AgentKind::Claude, "result") if v.get("num_turns")?.as_u64()? >= 1 => {
+            v.get("session_id")?.as_str()?
+        }
         (AgentKind::Codex, "thread.started") => v.get("thread_id")?.as_str()?,
         _ => return None,
     };
@@ -100,8 +109,9 @@ pub fn final_message<'a>(
     bounded(&last)
 }
 
-/// The agent's own session among `lines` (the last one wins): what a
-/// corrective turn resumes. Only an id `is_session_id` accepts.
+/// The agent's own session among `lines` (the last one wins) that it has
+/// kept something of: what a corrective turn resumes. Only an id
+/// `is_session_id` accepts.
 pub fn session_id<'a>(
     agent: AgentKind,
     lines: impl IntoIterator<Item = &'a [u8]>,
@@ -180,14 +190,33 @@ mod tests {
     }
 
     #[test]
-    fn the_session_is_the_agents_own_and_only_an_id_that_is_one() {
+    fn the_session_resumed_is_one_the_agent_kept_and_only_an_id_that_is_one() {
         let codex_id = "0199a213-81c0-7800-8aa1-bbab2a035a53";
         let claude = format!(
-            "{{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"{ID}\"}}\n{{\"type\":\"result\",\"result\":\"x\"}}\n"
+            "{{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"{ID}\"}}\n\
+             {{\"type\":\"assistant\",\"message\":{{}},\"session_id\":\"{ID}\"}}\n\
+             {{\"type\":\"result\",\"result\":\"x\"}}\n"
+        );
+        // killed before its first answer: Claude named a session it never kept
+        let named_only =
+            format!("{{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"{ID}\"}}\n");
+        // then `--resume` of it failed, reporting the same id with no turn
+        let failed_resume = format!(
+            "{named_only}{{\"type\":\"result\",\"subtype\":\"error_during_execution\",\"is_error\":true,\"num_turns\":0,\"session_id\":\"{ID}\"}}\n"
         );
         let codex = format!("{{\"type\":\"thread.started\",\"thread_id\":\"{codex_id}\"}}\n");
         let cases = [
             (AgentKind::Claude, claude.clone(), Some(ID)),
+            (AgentKind::Claude, named_only, None),
+            (AgentKind::Claude, failed_resume, None),
+            // a turn Claude stopped itself kept its session
+            (
+                AgentKind::Claude,
+                format!(
+                    "{{\"type\":\"result\",\"subtype\":\"error_max_budget_usd\",\"num_turns\":2,\"session_id\":\"{ID}\"}}\n"
+                ),
+                Some(ID),
+            ),
             (AgentKind::Codex, codex.clone(), Some(codex_id)),
             (AgentKind::Custom, claude.clone(), None),
             (AgentKind::Claude, codex, None),
@@ -195,14 +224,14 @@ mod tests {
             (
                 AgentKind::Claude,
                 format!(
-                    "{claude}{{\"type\":\"result\",\"session_id\":\"0f8fad5b-0000-0000-0000-000000000000\"}}\n"
+                    "{claude}{{\"type\":\"result\",\"num_turns\":1,\"session_id\":\"0f8fad5b-0000-0000-0000-000000000000\"}}\n"
                 ),
                 Some("0f8fad5b-0000-0000-0000-000000000000"),
             ),
             // an id that could be read as an option never comes out
             (
                 AgentKind::Claude,
-                "{\"type\":\"result\",\"session_id\":\"--dangerous\"}".to_string(),
+                "{\"type\":\"result\",\"num_turns\":1,\"session_id\":\"--dangerous\"}".to_string(),
                 None,
             ),
             (

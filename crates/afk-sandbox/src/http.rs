@@ -60,6 +60,16 @@ pub enum Reply {
         body: Vec<u8>,
         keep: usize,
     },
+    /// Send the head and the body's first `keep` bytes, then hold the
+    /// connection open for `hold` (the answer never finishes), then close
+    /// it: an answer that stalls mid-stream, its client waiting.
+    Stall {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        keep: usize,
+        hold: std::time::Duration,
+    },
 }
 
 impl Reply {
@@ -303,19 +313,26 @@ fn connection(stream: TcpStream, handler: Handler, hosts: &[String]) {
                 &serde_json::json!({"message": "the sandbox answers only requests to its own address (Host)"}),
             )
         };
-        let (status, headers, body, keep) = match reply {
+        let (status, headers, body, keep, stall) = match reply {
             Reply::Drop => return,
             Reply::Send {
                 status,
                 headers,
                 body,
-            } => (status, headers, body, None),
+            } => (status, headers, body, None, None),
             Reply::Cut {
                 status,
                 headers,
                 body,
                 keep,
-            } => (status, headers, body, Some(keep)),
+            } => (status, headers, body, Some(keep), None),
+            Reply::Stall {
+                status,
+                headers,
+                body,
+                keep,
+                hold,
+            } => (status, headers, body, Some(keep), Some(hold)),
         };
         let mut head = format!(
             "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\n",
@@ -340,6 +357,9 @@ fn connection(stream: TcpStream, handler: Handler, hosts: &[String]) {
             return;
         }
         let _ = w.flush();
+        if let Some(hold) = stall {
+            std::thread::sleep(hold);
+        }
         if close || keep.is_some() {
             return;
         }

@@ -55,6 +55,9 @@ pub struct Step {
     /// the streamed answer stops after this many events, the connection
     /// closed mid-answer (its `Content-Length` announced the whole)
     pub cut_after: Option<usize>,
+    /// with `cut_after`: the connection is held open after the events sent
+    /// (the answer stalls mid-stream, its client waiting), then closed
+    pub stall: bool,
     /// `status` and `cut_after` apply to the first `times` askings of this
     /// step only (then it answers as written); absent: every asking
     pub times: Option<u32>,
@@ -376,7 +379,9 @@ pub(super) fn serve(req: &Request, path: &str, m: &Model) -> Reply {
         a.model = body["model"].as_str().map(str::to_string);
     }
     let status = match &a.reply {
-        Reply::Send { status, .. } | Reply::Cut { status, .. } => Some(*status),
+        Reply::Send { status, .. } | Reply::Cut { status, .. } | Reply::Stall { status, .. } => {
+            Some(*status)
+        }
         Reply::Drop => None,
     };
     let at_ms = std::time::SystemTime::now()
@@ -553,6 +558,25 @@ fn sse(events: &[(String, Value)], cut_after: Option<usize>) -> Reply {
             headers,
             body,
         },
+    }
+}
+
+/// A cut answer held open instead of closed, when its step `stall`s.
+fn stalled(reply: Reply, stall: bool) -> Reply {
+    match reply {
+        Reply::Cut {
+            status,
+            headers,
+            body,
+            keep,
+        } if stall => Reply::Stall {
+            status,
+            headers,
+            body,
+            keep,
+            hold: HANG,
+        },
+        reply => reply,
     }
 }
 
@@ -733,7 +757,7 @@ fn anthropic(body: &Value, m: &Model) -> Answer {
         _ => Some(u),
     };
     a.cut_after = cut;
-    a.reply = sse(&events, cut);
+    a.reply = stalled(sse(&events, cut), step.stall);
     a
 }
 
@@ -865,7 +889,7 @@ fn responses(body: &Value, m: &Model) -> Answer {
     // only response.completed carries the usage
     a.usage = if cut.is_some() { None } else { Some(u) };
     a.cut_after = cut;
-    a.reply = sse(&events, cut);
+    a.reply = stalled(sse(&events, cut), step.stall);
     a
 }
 
@@ -1004,6 +1028,13 @@ mod tests {
                 headers,
                 body,
                 keep,
+            }
+            | Reply::Stall {
+                status,
+                headers,
+                body,
+                keep,
+                ..
             } => (
                 *status,
                 headers.clone(),
@@ -1289,6 +1320,27 @@ mod tests {
         }]);
         let reply = h.serve(None, &request("/openai/v1/responses", &[], codex_body()));
         assert!(matches!(reply, Reply::Send { .. }));
+    }
+
+    /// A stalled step sends what a cut one sends (message_start: the input
+    /// billed) and then holds the connection open instead of closing it.
+    #[test]
+    fn a_stalled_step_sends_its_first_events_then_holds_the_answer_open() {
+        for stall in [false, true] {
+            let h = Harness::new(vec![Step {
+                text: Some("Done.".into()),
+                usage: Some(usage()),
+                cut_after: Some(1),
+                stall,
+                ..Default::default()
+            }]);
+            let reply = h.serve(None, &request("/anthropic/v1/messages", &[], claude_body()));
+            assert_eq!(matches!(reply, Reply::Stall { .. }), stall);
+            let (_, _, text) = sent(&reply);
+            let e = events(&text);
+            assert_eq!(e.len(), 1, "{stall}");
+            assert_eq!(e[0].0, "message_start");
+        }
     }
 
     #[test]
