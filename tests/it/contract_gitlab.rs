@@ -424,6 +424,15 @@ const OPS: &[Op] = &[
         body: &[],
         from: From::Doc("branches.md (Get single repository branch)"),
     },
+    // GitLab's GraphQL, `/api/graphql` beside the REST root (the sandbox
+    // logs it as `/graphql`): a note's `lastEditedAt`
+    Op {
+        method: "POST",
+        path: "/graphql",
+        query: &[],
+        body: &["query", "variables", "operationName"],
+        from: From::Doc("api/graphql/reference/_index.md (Query.note, Note.lastEditedAt)"),
+    },
 ];
 
 fn contract() -> Value {

@@ -993,16 +993,71 @@ fn github_s_last_edited_at_tells_an_edit_in_the_comments_own_second() {
 }
 
 /// Issue 47: only what a trusted person wrote, as they wrote it.
+/// On GitLab an emoji moves a note's `updated_at` (`AwardEmoji` bumps it),
+/// and one added then taken back leaves nothing in the REST answer to
+/// explain the move: GraphQL's `Note.lastEditedAt`, set only when the text
+/// changed, says the note was never edited, and the trusted command is
+/// carried out; a command whose text was changed after it was written is
+/// still nobody's.
+#[test]
+fn a_gitlab_command_an_emoji_came_and_went_on_is_not_edited() {
+    with_dialect(Dialect::Gitlab, || {
+        let (sb, afk) = setup("");
+        afk.watch();
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        awaits_merge(&afk, "green");
+        // the control: alice's note rewritten into a command later on
+        let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
+        assert_eq!(sb.edit_comment("acme/api", ISSUE, thanks, "/afk hold"), 200);
+        awaits_merge(&afk, "an edited command holds nothing");
+        let hold = comment(&sb, ISSUE, "alice", "/afk hold");
+        let award = |remove: bool| {
+            sb.admin(
+                "POST",
+                "/award",
+                Some(json!({"note": hold, "user": "bob", "name": "thumbsup", "remove": remove})),
+            )
+        };
+        award(false);
+        award(true);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        let r = confirmed(&sb, &afk, r);
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("held".into())),
+            "{r}"
+        );
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        let trail = shown["conversation"].to_string();
+        assert_eq!(
+            trail
+                .matches("ignored: edited after it was written")
+                .count(),
+            1,
+            "only the rewritten note: {trail}"
+        );
+        let asked = sb
+            .requests()
+            .iter()
+            .filter(|q| q["path"].as_str().is_some_and(|p| p.ends_with("/graphql")))
+            .count();
+        assert!(asked >= 1, "GitLab's GraphQL was asked");
+    });
+}
+
 mod only_as_written {
     use super::*;
 
     /// Hardening VI item 6, as a crash would: afk's question lands but its
     /// answer is dropped, so the tick records nothing. The next tick finds
     /// the question on the thread and records it: asked once, and alice's
-    /// own 👍 there carries the command out.
+    /// own 👍 there carries the command out. (Gitea's: GitLab's GraphQL
+    /// `lastEditedAt` leaves nothing to ask.)
     #[test]
     fn a_question_whose_answer_was_lost_is_found_on_the_thread_not_asked_twice() {
-        for d in [Dialect::Gitea, Dialect::Gitlab] {
+        {
+            let d = Dialect::Gitea;
             with_dialect(d, || {
                 let (sb, afk) = setup("");
                 afk.watch();
@@ -1044,9 +1099,10 @@ mod only_as_written {
         /// `workspace = "agent"` the agent's account holds a forge token, and
         /// rewrites a trusted person's "thanks" into `/afk fix …` within its
         /// own second, before any tick read it, with no webhook: its dates
-        /// show no edit. Where the forge cannot show such an edit (Gitea,
-        /// GitLab) afk asks on the thread and carries a command out only on
-        /// its author's own 👍; GitHub's `lastEditedAt` shows the edit. A
+        /// show no edit. Where the forge cannot show such an edit (Gitea)
+        /// afk asks on the thread and carries a command out only on its
+        /// author's own 👍; GitHub's and GitLab's `lastEditedAt` show the
+        /// edit. A
         /// `stop` written so is carried out at once: it only halts the run.
         #[test]
         fn a_command_afk_cannot_prove_unedited_waits_for_its_authors_own_thumbs_up() {

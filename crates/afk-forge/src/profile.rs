@@ -105,8 +105,10 @@ pub struct Profile {
     /// asks for it
     pub conditional_reads: bool,
     /// whether it tells any edit of a comment apart from its dates (GitHub's
-    /// GraphQL `lastEditedAt`), so a command edited in its own second is
-    /// seen without a webhook (docs/reviews.md#commands)
+    /// and GitLab's GraphQL `lastEditedAt`, Azure DevOps' `version`), so a
+    /// command edited in its own second is seen without a webhook, and a
+    /// note whose dates an emoji moved is not taken as edited
+    /// (docs/reviews.md#commands)
     pub tells_comment_edits: bool,
     /// whether a commit's diff (`ForgeReads::diff`) shows its lines; else
     /// (Azure DevOps' `diffs/commits` names the files alone) harvest reads
@@ -299,7 +301,8 @@ const GITLAB: Profile = Profile {
     rebases_branches: true,
     merges_branches: false,
     conditional_reads: false,
-    tells_comment_edits: false,
+    // GraphQL's `Note.lastEditedAt` (GitLab 15.9 and later)
+    tells_comment_edits: true,
     diffs_show_text: true,
     git_header: false,
     mentions_act: false,

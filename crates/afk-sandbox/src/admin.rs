@@ -273,7 +273,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/discussion_note", "discussion body user by"),
     ("POST", "/resolve", "review discussion resolved user by"),
-    ("POST", "/award", "note name user by"),
+    ("POST", "/award", "note name user by remove"),
     ("POST", "/react", "comment user content"),
     ("POST", "/review", "repo pr user state body commit comments"),
     ("POST", "/reply", "review user body"),

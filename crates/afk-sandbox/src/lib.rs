@@ -370,6 +370,9 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     } else if dialect == Dialect::Github && req.path == "/api/graphql" {
         // GitHub Enterprise's GraphQL, beside its REST root
         (Service::Forge(dialect), "/graphql".to_string())
+    } else if dialect == Dialect::Gitlab && req.path == "/api/graphql" {
+        // GitLab's GraphQL, beside its REST root `/api/v4`
+        (Service::Forge(dialect), routes::gitlab::GRAPHQL.to_string())
     } else {
         match dialect.api_path(&req).strip_prefix(dialect.api_prefix()) {
             Some(p) => (Service::Forge(dialect), p.to_string()),

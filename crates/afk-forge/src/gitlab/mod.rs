@@ -417,6 +417,25 @@ pub fn note_edited(
         .all(|t| afk_wire::edits::edited(Some(t), updated_at))
 }
 
+/// The GraphQL query for a note's edit time (`Query.note`, GitLab 15.9 and
+/// later; `Note.lastEditedAt`, `app/graphql/types/notes/base_note_interface.rb`).
+pub(crate) const NOTE_EDITED_QUERY: &str = "query($id: NoteID!) { note(id: $id) { lastEditedAt } }";
+
+/// Whether a note was ever edited, as the `data` of GitLab's answer to
+/// [`NOTE_EDITED_QUERY`] says (docs/fidelity/gitlab.md): GitLab sets
+/// `lastEditedAt` only when the note's text changes
+/// (`Notes::UpdateService#update_note`), never for an emoji or a resolve,
+/// so any time there is an edit, even one in the note's own second, and
+/// `null` is none. None when the answer does not say (no note: one the
+/// token cannot read; no field).
+pub fn note_ever_edited(data: &serde_json::Value) -> Option<bool> {
+    match data["note"].as_object()?.get("lastEditedAt")? {
+        serde_json::Value::Null => Some(false),
+        serde_json::Value::String(_) => Some(true),
+        _ => None,
+    }
+}
+
 /// An issue's access level (`members/all/:user_id`) as afk ranks it, and
 /// its words: Owner 50, Maintainer 40 (`admin`), Developer 30 (`write`),
 /// Reporter 20 (`read`); Planner 15, Guest 10, Minimal access 5 and no

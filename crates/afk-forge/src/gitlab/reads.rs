@@ -419,6 +419,31 @@ impl ForgeReads for Gitlab {
         Ok(files.into_iter().map(WireDiff::into_diff).collect())
     }
 
+    /// One GraphQL `note` query for the note's `lastEditedAt`, at
+    /// `/api/graphql` beside the REST root (the same origin only): any edit
+    /// of its text, even one in its own second; an emoji, added or taken
+    /// back, is none (`super::note_ever_edited`). An answer that does not
+    /// say (a GitLab before 15.9 has no `Query.note`) is an error, never
+    /// "not edited".
+    fn comment_ever_edited(&self, c: &crate::model::Comment) -> Result<Option<bool>> {
+        let root = self.http.root();
+        let beside = root.strip_suffix("/v4").unwrap_or(root);
+        let body = serde_json::json!({"query": super::NOTE_EDITED_QUERY,
+                                      "variables": {"id": format!("gid://gitlab/Note/{}", c.id)}});
+        let v: serde_json::Value = self.http.post_json_beside(beside, "/graphql", &body)?;
+        if let Some(e) = v.get("errors").filter(|e| !e.is_null()) {
+            let first = e[0]["message"].as_str().unwrap_or("an error");
+            anyhow::bail!(
+                "forge: GraphQL lastEditedAt (GitLab 15.9 or later): {}",
+                crate::core::sanitize::one_line(first, 200)
+            );
+        }
+        match super::note_ever_edited(&v["data"]) {
+            Some(edited) => Ok(Some(edited)),
+            None => anyhow::bail!("forge: GraphQL lastEditedAt: no such note in the answer"),
+        }
+    }
+
     /// The note's award emoji (one page), unless this tick's `comments`
     /// read them already.
     fn reactions(

@@ -886,6 +886,31 @@ fn a_note_moved_by_a_reaction_or_a_resolve_is_not_edited() {
     }
 }
 
+/// (GraphQL's `data`, ever edited): `lastEditedAt` is set only when the
+/// text changed (`Notes::UpdateService#update_note`), so any time is an
+/// edit and `null` none; a note the token cannot read, or an answer without
+/// the field, says nothing.
+#[test]
+fn a_note_is_ever_edited_when_graphql_gives_it_a_last_edit_time() {
+    let cases = [
+        (
+            serde_json::json!({"note": {"lastEditedAt": null}}),
+            Some(false),
+        ),
+        (
+            serde_json::json!({"note": {"lastEditedAt": "2026-01-01T10:00:00Z"}}),
+            Some(true),
+        ),
+        (serde_json::json!({"note": {}}), None),
+        (serde_json::json!({"note": null}), None),
+        (serde_json::json!({"note": {"lastEditedAt": 5}}), None),
+        (serde_json::json!(null), None),
+    ];
+    for (i, (data, want)) in cases.into_iter().enumerate() {
+        assert_eq!(note_ever_edited(&data), want, "case {i}");
+    }
+}
+
 #[test]
 fn a_reference_names_its_project() {
     assert_eq!(

@@ -34,6 +34,10 @@ pub(crate) struct GitlabSide {
     pub(crate) on: bool,
     /// the ids of system notes (`system: true`) among the shared comments
     pub(crate) system: BTreeSet<i64>,
+    /// a note's `last_edited_at`: set when its text changes (a `PUT`), as
+    /// `Notes::UpdateService#update_note` sets it, never by an emoji or a
+    /// resolve (GraphQL's `Note.lastEditedAt`)
+    pub(crate) last_edited: BTreeMap<i64, String>,
     /// threads by their first note's id
     pub(crate) threads: BTreeMap<i64, Thread>,
     /// a note's thread (its first note's id)

@@ -144,11 +144,23 @@ pub(super) fn command(
         return Ok(false);
     }
     let note = |outcome: Handled| note_command(store, run, (c.id, c.author()), &what, &outcome);
+    let tells = w.t.settled.profile.tells_comment_edits;
+    // the forge's own edit marker, asked at most once, and only of a
+    // trusted author's command (GitHub's and GitLab's `lastEditedAt`)
+    let mut marker = None;
     // an edited comment is nobody's command: whoever edited it, its words
-    // are not (only) its author's (recorded, so it is never read again)
+    // are not (only) its author's (recorded, so it is never read again).
+    // Where the forge keeps its own marker, dates that moved are asked of
+    // it: GitLab moves a note's dates for an emoji, even one taken back.
     if read.edited {
-        note(Handled::Ignored("edited after it was written".into()))?;
-        return Ok(false);
+        let cleared = tells
+            && !author.is_empty()
+            && trust.check(author)?
+            && *marker.insert(w.t.forge()?.comment_ever_edited(c)?) == Some(false);
+        if !cleared {
+            note(Handled::Ignored("edited after it was written".into()))?;
+            return Ok(false);
+        }
     }
     // the forges date to the second: an edit in the comment's own second
     // shows none, but what afk first read of it stands
@@ -161,8 +173,12 @@ pub(super) fn command(
         return Ok(false);
     }
     // the strongest marker the forge has, asked only of a command about to
-    // be carried out (GitHub's `lastEditedAt`: any edit, even in its second)
-    if w.t.forge()?.comment_ever_edited(c)? == Some(true) {
+    // be carried out (`lastEditedAt`: any edit, even in its second)
+    let marker = match marker {
+        Some(m) => m,
+        None => w.t.forge()?.comment_ever_edited(c)?,
+    };
+    if marker == Some(true) {
         note(Handled::Ignored("edited after it was written".into()))?;
         return Ok(false);
     }

@@ -73,13 +73,36 @@ pub(crate) fn resolve(f: &mut Forge, body: &Value) -> Reply {
     }
 }
 
-/// `POST /_admin/award {note, name, user = alice}` → `{id}`: an award emoji
-/// on a note, which moves the note's `updated_at`.
+/// `POST /_admin/award {note, name, user = alice, remove = false}` →
+/// `{id}`: an award emoji on a note, or with `remove` the user's award of
+/// that name taken back (`{id}` of the award removed); either moves the
+/// note's `updated_at`, as `AwardEmoji`'s `after_save` and
+/// `after_destroy` bump it on GitLab.
 pub(crate) fn award(f: &mut Forge, body: &Value) -> Reply {
     let note = body["note"].as_i64().unwrap_or(0);
     let name = body["name"].as_str().unwrap_or("thumbsup");
     if !f.comments.contains_key(&note) {
         return err(404, "no such note");
+    }
+    if body["remove"] == true {
+        let who = user(body);
+        let Some(id) = f
+            .talk
+            .reactions
+            .get(&note)
+            .and_then(|all| all.iter().find(|a| a.user == who && a.content == name))
+            .map(|a| a.id)
+        else {
+            return err(404, "no such award");
+        };
+        f.talk
+            .reactions
+            .get_mut(&note)
+            .unwrap()
+            .retain(|a| a.id != id);
+        let at = f.stamp();
+        f.comments.get_mut(&note).unwrap().updated_at = Some(at);
+        return Reply::json(200, &json!({"id": id}));
     }
     let (id, _) = f.react(note, &user(body), name);
     let at = f.talk.reactions[&note]

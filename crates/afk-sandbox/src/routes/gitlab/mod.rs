@@ -162,6 +162,9 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/projects/{id}/pipelines/{pipeline_id}/jobs"),
 ];
 
+/// GitLab's GraphQL endpoint, `/api/graphql`, as the router hands it here.
+pub(crate) const GRAPHQL: &str = "/graphql";
+
 /// An error in GitLab's shape: `{"message": "404 Project Not Found"}`.
 fn err(status: u16, msg: &str) -> Reply {
     Reply::json(status, &json!({"message": msg}))
@@ -224,6 +227,13 @@ pub(crate) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
 }
 
 fn answer(f: &mut Forge, req: &Request, path: &str) -> Reply {
+    // GraphQL, beside the REST root (`/api/graphql`): its own answers
+    if path == GRAPHQL {
+        return match req.method.as_str() {
+            "POST" => notes::graphql(f, req),
+            _ => no_route(),
+        };
+    }
     let token = req.header("private-token").or_else(|| {
         req.header("authorization")
             .and_then(|a| a.strip_prefix("Bearer "))

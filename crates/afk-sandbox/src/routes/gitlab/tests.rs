@@ -464,6 +464,51 @@ fn a_note_is_a_users_and_its_award_emoji_is_taken_once_and_moves_it() {
     assert_eq!(read["updated_at"], first.body["created_at"]);
 }
 
+/// GitLab's GraphQL at `/api/graphql`: a note's `lastEditedAt` is `null`
+/// while only emoji came and went (their moves of `updated_at` are no
+/// edit), and set once a `PUT` changed its text; a note there is none of
+/// is `note: null`; any other query is GraphQL's error; a wrong token is
+/// GraphQL's 401.
+#[test]
+fn graphql_says_a_notes_last_edit_only_once_its_text_changed() {
+    let (gl, note) = with_a_note("notes-graphql");
+    let id = note.body["id"].as_i64().unwrap();
+    let token = gl.token.clone();
+    let ask = |id: i64, query: &str, token: &str| {
+        gl.send(
+            "POST",
+            "/api/graphql",
+            &[("PRIVATE-TOKEN", token)],
+            json!({"query": query, "variables": {"id": format!("gid://gitlab/Note/{id}")}}),
+        )
+    };
+    const Q: &str = "query($id: NoteID!) { note(id: $id) { lastEditedAt } }";
+    gl.admin(
+        "/award",
+        json!({"note": id, "user": "bob", "name": "thumbsup"}),
+    );
+    gl.admin(
+        "/award",
+        json!({"note": id, "user": "bob", "name": "thumbsup", "remove": true}),
+    );
+    let a = ask(id, Q, &token);
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body, json!({"data": {"note": {"lastEditedAt": null}}}));
+    let path = format!("/projects/acme%2Fapi/issues/1/notes/{id}");
+    let edited = gl.api("PUT", &path, json!({"body": "changed"}));
+    assert_eq!(edited.status, 200);
+    let a = ask(id, Q, &token);
+    assert_eq!(
+        a.body["data"]["note"]["lastEditedAt"],
+        edited.body["updated_at"]
+    );
+    assert_eq!(ask(999_999, Q, &token).body["data"]["note"], Value::Null);
+    assert!(ask(id, "{ currentUser { id } }", &token).body["errors"].is_array());
+    let wrong = ask(id, Q, "wrong");
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.body["errors"][0]["message"], "Invalid token");
+}
+
 #[test]
 fn edits_are_system_notes_listed_newest_first_and_never_edited() {
     let (gl, _) = with_a_note("notes-edits");
