@@ -8,14 +8,9 @@ use crate::config::Config;
 use crate::store::Source;
 use crate::store::lessons::{Lesson, NewLesson};
 use crate::types::RepoName;
-use crate::types::lesson::{Attribution, LessonSource, LessonStatus, TargetDomain};
+use crate::types::lesson::LessonSource;
 use std::path::Path;
 use std::time::Duration;
-
-/// The closed columns' names, as the model defines them.
-pub const STATUSES: &[&str] = LessonStatus::NAMES;
-pub const ATTRIBUTIONS: &[&str] = Attribution::NAMES;
-pub const DOMAINS: &[&str] = TargetDomain::NAMES;
 
 /// Lesson types are slugs: lower-case letters, digits and `_`; another
 /// `--type` is a usage error (exit 2).
@@ -231,7 +226,7 @@ mod tests {
             updated_at: None,
             lesson_type: "gate_failure".into(),
             source: LessonSource::Auto,
-            status: LessonStatus::New,
+            status: crate::types::lesson::LessonStatus::New,
             repo: Some("a/b".into()),
             work_item: Some("a/b#3".into()),
             run_id: None,

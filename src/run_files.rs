@@ -162,7 +162,7 @@ pub fn exit_status(run_dir: &std::path::Path) -> Option<i32> {
 
 /// What a named agent said last and the session it worked in: read from
 /// its log by the runner's output reader (a corrective turn resumes it).
-pub use crate::runner::output::{final_message, session_id};
+pub use crate::runner::output::final_message;
 
 /// What the run's box refused, turn by turn (each keeper writes
 /// `box/refused-turn-N.json` when it refused something): bounded, at most
@@ -307,14 +307,17 @@ mod tests {
             "x".repeat(300 << 10)
         );
         log.push_str(&format!(
-            "{{\"type\":\"system\",\"session_id\":\"{id}\"}}\n{{\"type\":\"result\",\"result\":\"All done.\",\"session_id\":\"{id}\"}}\n"
+            "{{\"type\":\"system\",\"session_id\":\"{id}\"}}\n{{\"type\":\"result\",\"result\":\"All done.\",\"num_turns\":1,\"session_id\":\"{id}\"}}\n"
         ));
         std::fs::write(d.join("agent.log"), log).unwrap();
         assert_eq!(
             final_message(&d, AgentKind::Claude).as_deref(),
             Some("All done.")
         );
-        assert_eq!(session_id(&d, AgentKind::Claude).as_deref(), Some(id));
+        assert_eq!(
+            crate::runner::output::session_id(&d, AgentKind::Claude).as_deref(),
+            Some(id)
+        );
         assert_eq!(final_message(&d, AgentKind::Custom), None);
         assert_eq!(final_message(&d.join("none"), AgentKind::Codex), None);
         let _ = std::fs::remove_dir_all(&d);

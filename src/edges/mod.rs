@@ -26,7 +26,7 @@ pub mod forges;
 mod monitor;
 pub mod on_demand;
 
-pub use crate::tense::{Tense, Told};
+pub use crate::tense::Tense;
 pub use files::{Files, files};
 pub use monitor::Monitor;
 
