@@ -12,6 +12,7 @@ mod files;
 mod map;
 mod rooms;
 mod sinks;
+mod surface;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};

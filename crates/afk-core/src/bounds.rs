@@ -8,8 +8,9 @@ use crate::sanitize::grouped;
 /// GitHub's limit on a comment body, the strictest of the forges afk writes
 /// to: "Body is too long (maximum is 65536 characters)". GitHub counts
 /// Unicode characters; others count bytes (a MySQL `TEXT` column) or UTF-16
-/// units.
-pub const FORGE_COMMENT_MAX: usize = 65_536;
+/// units. (Its test holds [`COMMENT_BUDGET`] under it.)
+#[cfg(test)]
+pub(crate) const FORGE_COMMENT_MAX: usize = 65_536;
 
 /// The most afk lets a comment grow to, in UTF-8 **bytes**: a text's byte
 /// count is never below its count of characters or UTF-16 units, so however a

@@ -23,9 +23,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 /// The days after a merge in which a change to one of its files is churn.
-pub const CHURN_DAYS: i64 = 7;
+pub(crate) const CHURN_DAYS: i64 = 7;
 /// A repository with a run merged within this many days is fetched.
-pub const WATCH_DAYS: i64 = 30;
+pub(crate) const WATCH_DAYS: i64 = 30;
 /// `git log -z --format` of [`log_records`]: the sha and the committer time
 /// on the first line, the message after; `-z` ends each record with a NUL,
 /// which no commit message holds (one a person wrote cannot forge a record).

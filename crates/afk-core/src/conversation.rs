@@ -5,7 +5,7 @@
 //! watch tick acts, these rules decide.
 
 use crate::types::stamp;
-use crate::types::{BranchUpdate, LineComment, Review, ReviewState, TalkSaid, UpdateStyle};
+use crate::types::{LineComment, Review, ReviewState, TalkSaid, UpdateStyle};
 use time::OffsetDateTime;
 
 /// How much of a review's text afk keeps: afk-wire's, since the forges read
@@ -341,7 +341,7 @@ pub struct ConflictFacts<'a> {
     /// the base afk last asked the forge to update the branch onto
     pub asked_for_base: Option<&'a str>,
     /// the update asked for on that base is one the forge was still making
-    /// ([`BranchUpdate::Pending`]), asked after this many times so far
+    /// (`BranchUpdate::Pending`), asked after this many times so far
     pub under_way: Option<u32>,
     /// `fix_forward_max` has a corrective turn left
     pub turns_left: bool,
@@ -364,7 +364,7 @@ pub enum ConflictStep {
 
 /// How many ticks afk asks after a branch update the forge is still making
 /// (Azure DevOps' merge operation) before the agent gets the conflict.
-pub const UPDATE_ASKS_MAX: u32 = 5;
+pub(crate) const UPDATE_ASKS_MAX: u32 = 5;
 
 /// A PR the forge reports as not mergeable gets, once per base SHA and only
 /// on afk's own branch with `update_branch` on, a branch update; an update
@@ -384,20 +384,6 @@ pub fn conflict_step(f: &ConflictFacts) -> ConflictStep {
     match f.update {
         Some(style) if f.afk_branch && (!asked || under_way) => ConflictStep::UpdateBranch(style),
         _ => turn_or_escalate(f.turns_left),
-    }
-}
-
-/// After asking the forge to update the branch: a head on its way (started,
-/// or moved meanwhile) is looked at next tick; a conflict, a refusal, or a
-/// base with nothing new while the PR still conflicts needs the agent.
-pub fn after_update(outcome: &BranchUpdate, turns_left: bool) -> ConflictStep {
-    match outcome {
-        BranchUpdate::Started | BranchUpdate::HeadMoved | BranchUpdate::Pending(_) => {
-            ConflictStep::Wait
-        }
-        BranchUpdate::UpToDate | BranchUpdate::Conflict | BranchUpdate::Refused(_) => {
-            turn_or_escalate(turns_left)
-        }
     }
 }
 
@@ -1531,23 +1517,6 @@ mod tests {
                 turns_left,
             };
             assert_eq!(conflict_step(&f), want, "case {i}");
-        }
-    }
-
-    #[test]
-    fn after_a_branch_update_a_moving_head_waits_and_a_refusal_needs_the_agent() {
-        use ConflictStep::*;
-        let cases = [
-            (BranchUpdate::Started, true, Wait),
-            (BranchUpdate::HeadMoved, false, Wait),
-            (BranchUpdate::UpToDate, true, Turn),
-            (BranchUpdate::Conflict, true, Turn),
-            (BranchUpdate::Conflict, false, Escalate),
-            (BranchUpdate::Refused("no".into()), true, Turn),
-            (BranchUpdate::Pending("7".into()), false, Wait),
-        ];
-        for (outcome, turns_left, want) in cases {
-            assert_eq!(after_update(&outcome, turns_left), want, "{outcome:?}");
         }
     }
 

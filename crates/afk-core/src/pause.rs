@@ -55,7 +55,7 @@ fn usd(v: f64) -> String {
 /// The raise a pause comment offers, in cents: $5.00, or what is left
 /// between the run's limit and `budget.max_run_usd` when that is less;
 /// None when comments cannot raise it (no maximum, or none left).
-pub fn raise_step(run_usd: f64, max_run_usd: f64) -> Option<u64> {
+pub(crate) fn raise_step(run_usd: f64, max_run_usd: f64) -> Option<u64> {
     if max_run_usd <= 0.0 {
         return None;
     }

@@ -107,7 +107,10 @@ pub fn surviving(blamed: &[(String, String)], run_commits: &HashSet<String>) -> 
 
 /// The tip at the window: of a first-parent history (sha, committer date)
 /// newest first, the newest commit dated at or before `end`.
-pub fn tip_at(first_parent: &[(String, OffsetDateTime)], end: OffsetDateTime) -> Option<&str> {
+pub(crate) fn tip_at(
+    first_parent: &[(String, OffsetDateTime)],
+    end: OffsetDateTime,
+) -> Option<&str> {
     first_parent
         .iter()
         .find(|(_, at)| *at <= end)

@@ -543,8 +543,9 @@ pub fn diff(before: &Locked, after: &Locked) -> Vec<(String, Moved)> {
 /// name, version → each advisory's label), or nothing without a folder.
 pub type Listed<'a> = dyn Fn(Ecosystem, &str, &str) -> Vec<String> + 'a;
 
-/// No advisories folder: nothing listed.
-pub fn none_listed(_: Ecosystem, _: &str, _: &str) -> Vec<String> {
+/// No advisories folder: nothing listed (the tests' reader).
+#[cfg(test)]
+pub(crate) fn none_listed(_: Ecosystem, _: &str, _: &str) -> Vec<String> {
     vec![]
 }
 

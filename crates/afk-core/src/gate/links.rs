@@ -27,7 +27,7 @@ pub struct Link {
 /// The most links afk follows from one path before it calls the chain
 /// unreadable (the kernel's own limit on nested links is 40; afk's reasons
 /// need far fewer).
-pub const HOPS: usize = 8;
+pub(crate) const HOPS: usize = 8;
 
 /// Where `target` leads from the link at `path`, as a path from the
 /// repository's root; None: out of the checkout (absolute, or `..` above

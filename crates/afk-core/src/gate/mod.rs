@@ -952,7 +952,7 @@ pub fn remedies(reasons: &[Reason]) -> Vec<&'static str> {
 }
 
 /// What the `gate` turn's prompt says beyond the reasons.
-pub const UNDO: &str = "afk did not push this turn: the change gate refused it, for the reasons below. The refused commits are unpushed, at your checkout's head (on afk's own machine; a Kubernetes turn starts from the forge's branch): rewrite them so that none of them touches a protected path (a revert on top is not enough: each commit afk pushes is on the forge), the run's change fits the limits, no dependency they add or move is at a version an advisory lists as malware or of HIGH or CRITICAL severity (use a fixed version, or leave the dependency where it was), and no commit's message resolves another work item than the run's (reword a resolution keyword before another work item's number), then end your turn. You cannot change this policy; a person can make a protected change themselves.";
+pub(crate) const UNDO: &str = "afk did not push this turn: the change gate refused it, for the reasons below. The refused commits are unpushed, at your checkout's head (on afk's own machine; a Kubernetes turn starts from the forge's branch): rewrite them so that none of them touches a protected path (a revert on top is not enough: each commit afk pushes is on the forge), the run's change fits the limits, no dependency they add or move is at a version an advisory lists as malware or of HIGH or CRITICAL severity (use a fixed version, or leave the dependency where it was), and no commit's message resolves another work item than the run's (reword a resolution keyword before another work item's number), then end your turn. You cannot change this policy; a person can make a protected change themselves.";
 
 #[cfg(test)]
 mod tests;

@@ -21,8 +21,9 @@
 //!    API's header, `Accept-Encoding: identity` so the answer's bytes are
 //!    readable here), and send it to [`upstream_url`] over HTTPS with the
 //!    certificate checked ([`upstream_allowed`] is the config's check).
-//! 4. The body's model: [`usage::request_model`] (the body is at most
-//!    [`MAX_BODY`]).
+//! 4. The body's model: [`request::judge`] reads it from the body it holds
+//!    to one JSON object (at most [`MAX_BODY`]), cleaned by
+//!    [`usage::clean_model`]; a body that names none is refused.
 //! 5. The answer: pass its status and headers back unchanged, and each chunk
 //!    of its body to the agent *and* to a [`usage::UsageReader`] made with
 //!    [`usage::Framing::of_content_type`]; at its end (or when it is cut),

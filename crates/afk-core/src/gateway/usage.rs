@@ -493,19 +493,6 @@ pub fn estimate(sent: u64, received: u64) -> Usage {
 /// The longest model name kept (a longer one is cut).
 pub(crate) const MAX_MODEL: usize = 200;
 
-/// The `model` a request's body names (at most [`super::MAX_BODY`] bytes are
-/// given; the rest of the body is skipped, not kept), cleaned for a log line:
-/// None when the body is no JSON object or names none.
-pub fn request_model(body: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Named {
-        model: Option<String>,
-    }
-    let body = &body[..body.len().min(super::MAX_BODY as usize)];
-    let named: Named = serde_json::from_slice(body).ok()?;
-    clean_model(&named.model?)
-}
-
 /// A model's name cleaned for a log line (no control characters, at most
 /// [`MAX_MODEL`] characters); None when nothing is left.
 pub(crate) fn clean_model(model: &str) -> Option<String> {

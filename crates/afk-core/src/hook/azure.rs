@@ -12,7 +12,7 @@ use serde_json::Value;
 const WORD_MAX: usize = 128;
 
 /// The work-item events: poll, then watch, for the project's repositories.
-pub const ITEM_EVENTS: &[&str] = &[
+pub(crate) const ITEM_EVENTS: &[&str] = &[
     "workitem.created",
     "workitem.updated",
     "workitem.commented",
@@ -23,7 +23,7 @@ pub const ITEM_EVENTS: &[&str] = &[
 /// The events of one repository: watch for it. The comment event is the
 /// service hook's "Pull request commented on", which the documentation's
 /// events page does not list.
-pub const REPO_EVENTS: &[&str] = &[
+pub(crate) const REPO_EVENTS: &[&str] = &[
     "git.pullrequest.created",
     "git.pullrequest.updated",
     "git.pullrequest.merged",
@@ -32,7 +32,7 @@ pub const REPO_EVENTS: &[&str] = &[
 ];
 
 /// A build's end names no repository: watch for the project's.
-pub const BUILD_EVENTS: &[&str] = &["build.complete"];
+pub(crate) const BUILD_EVENTS: &[&str] = &["build.complete"];
 
 /// What an `Authorization` header's `Basic` credential says: the user name
 /// (non-empty, only logged) and the password; None for another scheme, a
@@ -137,7 +137,7 @@ pub fn hint(body: &[u8]) -> Hint {
 
 /// Which repositories an event points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Aim {
+pub(crate) enum Aim {
     /// this one (`project/name`), if allowlisted
     Repo(String),
     /// every allowlisted repository: the event names a project, or a
@@ -153,7 +153,7 @@ pub enum Aim {
 /// repository by name, else (its id alone, or only its project's: resource
 /// details `Minimal` may leave the repository out) at every allowlisted
 /// one; one that names neither a repository nor a project, at none.
-pub fn aim(event: &str, hint: &Hint) -> Aim {
+pub(crate) fn aim(event: &str, hint: &Hint) -> Aim {
     let event = event.trim();
     if ITEM_EVENTS.contains(&event) || BUILD_EVENTS.contains(&event) {
         return Aim::Every;

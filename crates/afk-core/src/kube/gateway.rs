@@ -167,9 +167,11 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
     pod["securityContext"]["fsGroup"] = json!(1000);
 }
 
-/// The rule doctor checks on the pod afk will send with the gateway on:
-/// only the gateway container mounts the model key, and it can read it.
-pub fn key_verdict(pod: &Value) -> (bool, String) {
+/// The rule the pod afk sends with the gateway on keeps (its tests hold the
+/// pod afk builds to it): only the gateway container mounts the model key,
+/// and it can read it.
+#[cfg(test)]
+fn key_verdict(pod: &Value) -> (bool, String) {
     let readers = crate::kube::workspace::secret_readers(pod, KEY_VOLUME);
     if let Some((name, _)) = readers.iter().find(|(name, _)| name != CONTAINER) {
         return (

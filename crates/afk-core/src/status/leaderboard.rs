@@ -119,7 +119,7 @@ pub fn reverted(r: &RunFacts) -> bool {
 
 /// A merged run's review rounds: its corrective turns a person asked for
 /// that started before the merge (a start or merge not known: counted).
-pub fn rounds_of(r: &RunFacts) -> i64 {
+pub(crate) fn rounds_of(r: &RunFacts) -> i64 {
     r.turn_reasons
         .iter()
         .enumerate()

@@ -29,19 +29,19 @@ pub fn trace_id(instance: &str, run: i64) -> [u8; 16] {
 }
 
 /// The run span's id: the first 8 bytes of `sha256("afk-run:<instance>:<run>")`.
-pub fn run_span_id(instance: &str, run: i64) -> [u8; 8] {
+pub(crate) fn run_span_id(instance: &str, run: i64) -> [u8; 8] {
     derived(&format!("afk-run:{instance}:{run}"))
 }
 
 /// Turn `turn`'s (from 1) `invoke_agent` span id: the first 8 bytes of
 /// `sha256("afk-turn:<instance>:<run>:<turn>")`.
-pub fn turn_span_id(instance: &str, run: i64, turn: u32) -> [u8; 8] {
+pub(crate) fn turn_span_id(instance: &str, run: i64, turn: u32) -> [u8; 8] {
     derived(&format!("afk-turn:{instance}:{run}:{turn}"))
 }
 
 /// A late fact's `afk.run.update` span id (`fact`: `reverted` or
 /// `survival`): the first 8 bytes of `sha256("afk-fact:<instance>:<run>:<fact>")`.
-pub fn fact_span_id(instance: &str, run: i64, fact: &str) -> [u8; 8] {
+pub(crate) fn fact_span_id(instance: &str, run: i64, fact: &str) -> [u8; 8] {
     derived(&format!("afk-fact:{instance}:{run}:{fact}"))
 }
 

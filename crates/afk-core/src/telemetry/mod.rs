@@ -14,10 +14,10 @@ pub mod ids;
 pub mod settings;
 pub mod spans;
 
-pub use ids::{fact_span_id, hex, run_span_id, trace_id, turn_span_id};
+pub use ids::{hex, trace_id};
 
 /// The conventions afk's span names and `gen_ai.*` attributes follow.
-pub const CONVENTIONS: &str = "semantic-conventions-genai v0.1.0";
+pub(crate) const CONVENTIONS: &str = "semantic-conventions-genai v0.1.0";
 
 /// The instrumentation scope's schema URL: the semconv release genai v0.1.0
 /// depends on.

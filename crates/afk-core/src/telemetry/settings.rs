@@ -46,27 +46,28 @@ impl Default for TelemetryConfig {
 }
 
 /// `telemetry.timeout`'s range.
-pub const TIMEOUT_MIN: Duration = Duration::from_millis(100);
-pub const TIMEOUT_MAX: Duration = Duration::from_secs(10);
+pub(crate) const TIMEOUT_MIN: Duration = Duration::from_millis(100);
+pub(crate) const TIMEOUT_MAX: Duration = Duration::from_secs(10);
 
 /// The example collector the messages show.
 const EXAMPLE: &str = "https://otel.example.org:4318";
 
 /// The headers afk sets itself on an export (a header source naming one is
 /// a config error).
-pub const OWN_HEADERS: [&str; 4] = ["content-type", "content-encoding", "content-length", "host"];
+pub(crate) const OWN_HEADERS: [&str; 4] =
+    ["content-type", "content-encoding", "content-length", "host"];
 
 /// The variables afk reads, by what they set.
-pub const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
-pub const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
-pub const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
-pub const TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
-pub const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
-pub const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
-pub const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
-pub const SEMCONV_OPT_IN: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
+pub(crate) const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+pub(crate) const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+pub(crate) const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+pub(crate) const TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
+pub(crate) const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+pub(crate) const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+pub(crate) const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+pub(crate) const SEMCONV_OPT_IN: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
 /// The client-certificate variables afk refuses.
-pub const CLIENT_CERTIFICATE: [&str; 4] = [
+pub(crate) const CLIENT_CERTIFICATE: [&str; 4] = [
     "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
     "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
     "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
@@ -220,14 +221,14 @@ fn traces_url(config: &TelemetryConfig, env: Env<'_>) -> Result<(String, String)
 }
 
 /// `{base}/v1/traces`, one slash between.
-pub fn v1_traces(base: &str) -> String {
+pub(crate) fn v1_traces(base: &str) -> String {
     format!("{}/v1/traces", base.trim_end_matches('/'))
 }
 
 /// An endpoint afk can send to: an absolute `http`/`https` URL with a host,
 /// no user info, no query, no fragment (credentials go in headers). `name`
 /// is the key or variable it came from.
-pub fn check_endpoint(name: &str, value: &str) -> Result<(), ConfigError> {
+pub(crate) fn check_endpoint(name: &str, value: &str) -> Result<(), ConfigError> {
     const HEADERS_GO: &str = "credentials go in the collector's headers (telemetry.headers_env or telemetry.headers_file)";
     if crate::secrets::has_user_info(value) {
         return Err(err(format!(
@@ -269,7 +270,7 @@ fn plain(s: &str) -> bool {
 /// The host of an absolute `http`/`https` URL with a host (and a valid port,
 /// when it has one), lowercased; None for anything else. An IPv6 host is
 /// given without its brackets.
-pub fn url_host(url: &str) -> Option<String> {
+pub(crate) fn url_host(url: &str) -> Option<String> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
     }
@@ -398,7 +399,7 @@ fn is_tchar(b: u8) -> bool {
 /// OTel's header list, `name=value,name2=value2`, values percent-decoded.
 /// `from` names the source in an error; no error shows a name or a value
 /// (an entry without `=` may be a bare token), but afk's own header names.
-pub fn parse_headers(text: &str, from: &str) -> Result<Vec<(String, String)>, ConfigError> {
+pub(crate) fn parse_headers(text: &str, from: &str) -> Result<Vec<(String, String)>, ConfigError> {
     let mut out = vec![];
     for (i, entry) in text.split(',').enumerate() {
         let n = i + 1;
@@ -553,7 +554,7 @@ pub fn box_env_refused<'a>(
 /// `OTEL_RESOURCE_ATTRIBUTES`: OTel's `key=value,key2=value2`, values
 /// percent-decoded. A bad entry is a config error naming the variable and
 /// the entry's place, never its text.
-pub fn parse_resource(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
+pub(crate) fn parse_resource(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
     let mut out = vec![];
     for (i, entry) in text.split(',').enumerate() {
         let n = i + 1;

@@ -269,7 +269,7 @@ pub fn turn_span(f: &TurnFacts) -> Span {
 /// the request's `model` field: never a free channel from the box into the
 /// team's observability (a span named by a file's contents, a control
 /// character).
-pub fn shown_model(l: &Line) -> &str {
+pub(crate) fn shown_model(l: &Line) -> &str {
     use crate::gateway::prices::PricedBy;
     match l.priced_by {
         PricedBy::Table | PricedBy::Config => &l.model,

@@ -3,7 +3,7 @@
 use super::budget::Gate;
 use super::metered::{Line, Tally, sum};
 use super::prices::{Price, PricedBy, Prices, names, parse_table, price, table};
-use super::usage::{Framing, Usage, UsageReader, request_model};
+use super::usage::{Framing, Usage, UsageReader, clean_model};
 use super::*;
 use crate::spend::{DayLimits, MoneyLimits};
 use std::collections::BTreeMap;

@@ -191,28 +191,16 @@ fn a_line_over_the_cap_is_skipped_and_its_usage_still_found() {
 }
 
 #[test]
-fn the_request_model_is_read_from_its_body() {
-    let cases: [(&[u8], Option<&str>); 6] = [
-        (
-            br#"{"model":"claude-sonnet-4-6","messages":[{"role":"user","content":"x"}]}"#,
-            Some("claude-sonnet-4-6"),
-        ),
-        (
-            br#"{"input":[{"a":{"model":"inner"}}],"model":"gpt-6.1-sol"}"#,
-            Some("gpt-6.1-sol"),
-        ),
-        (br#"{"messages":[]}"#, None),
-        (br#"{"model":"  "}"#, None),
-        (b"not json", None),
-        (br#"{"model":"a\u0007b"}"#, Some("ab")),
+fn a_model_name_is_cleaned_for_a_log_line() {
+    let long = "m".repeat(super::super::usage::MAX_MODEL + 50);
+    let cases: [(&str, Option<&str>); 4] = [
+        ("claude-sonnet-4-6", Some("claude-sonnet-4-6")),
+        ("  ", None),
+        ("a\u{7}b", Some("ab")),
+        (&long, Some(&long[..super::super::usage::MAX_MODEL])),
     ];
-    for (body, want) in cases {
-        assert_eq!(
-            request_model(body).as_deref(),
-            want,
-            "{}",
-            String::from_utf8_lossy(body)
-        );
+    for (model, want) in cases {
+        assert_eq!(clean_model(model).as_deref(), want, "{model}");
     }
 }
 
