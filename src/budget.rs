@@ -1,5 +1,5 @@
 //! The money limits of `[budget]` as poll and watch apply them; the rules
-//! are `core::spend`'s.
+//! are `core::budget::spend`'s.
 //!
 //! Poll's gate (the day limits, docs/how-it-works.md#afk-poll-step-by-step):
 //! what the runs dispatched on the current UTC day spent, each run's stored
@@ -12,8 +12,8 @@
 //! day.
 
 use crate::config::Budget;
+use crate::core::budget::spend::{self, DayLimits, DayRun, MoneyLimits, Stop};
 use crate::core::gateway::budget::Gate;
-use crate::core::spend::{self, DayLimits, DayRun, MoneyLimits, Stop};
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::tick::Tick;
@@ -170,7 +170,7 @@ fn spent_on_day(
     at: OffsetDateTime,
 ) -> Result<f64> {
     let days = store.day_entries(run, spend_usd, Some(run.turns), at)?;
-    Ok(crate::core::turn_day::spent_on_day(&days, at))
+    Ok(crate::core::budget::turn_day::spent_on_day(&days, at))
 }
 
 fn day_limits(b: &Budget) -> DayLimits {

@@ -132,7 +132,7 @@ pub fn spend_lines(
     budget: &crate::config::Budget,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<String> {
-    use crate::core::spend;
+    use crate::core::budget::spend;
     let day = spend::day_of(now);
     let runs = store.runs_of_day(day)?;
     // each run's spend by the UTC day each of its turns started
@@ -225,7 +225,7 @@ pub fn state_lines(store: &Store) -> anyhow::Result<String> {
 /// limit, all time, one line per limit a run pauses at (0 when none
 /// did), from the stored count per limit's key.
 pub fn pause_lines(pauses: &[(String, i64)]) -> String {
-    use crate::core::run_state::Limit;
+    use crate::core::budget::Limit;
     let mut o = String::new();
     o.push_str("# HELP afk_pauses_total Runs paused at a budget limit, by limit (all time).\n# TYPE afk_pauses_total counter\n");
     for limit in [

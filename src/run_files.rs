@@ -82,7 +82,7 @@ pub use crate::runner::output::redacted;
 /// from its log's last 64 KiB once it is not running, from where the last
 /// turn began on ([`turn_start`]: an earlier turn's stop is that turn's,
 /// and a continuation past it is not stopped again): its words
-/// (`core::spend::BudgetStop::Agent`).
+/// (`core::budget::spend::BudgetStop::Agent`).
 pub fn agent_budget_stop(
     run_dir: &std::path::Path,
     agent: crate::core::run_state::Agent,
@@ -148,9 +148,9 @@ pub fn turn_start(run_dir: &std::path::Path) -> Option<crate::core::gateway::bud
 /// The limit an agent's own stop at its budget was a stop at: the one its
 /// last turn's gate had the least room under ([`turn_start`],
 /// `Gate::binding`); None when no gate was kept.
-pub fn agent_stop_limit(run_dir: &std::path::Path) -> Option<crate::core::run_state::Limit> {
+pub fn agent_stop_limit(run_dir: &std::path::Path) -> Option<crate::core::budget::Limit> {
     let gate = turn_start(run_dir)?.gate?;
-    crate::core::run_state::Limit::parse(gate.binding()?)
+    crate::core::budget::Limit::parse(gate.binding()?)
 }
 
 /// The exit status the run's last turn left in its folder (the command

@@ -9,7 +9,7 @@ use super::values::{DAY, de_opt_duration};
 
 /// `[budget]`: spend limits. 0 (or `run_time = ""`) means no limit. Poll
 /// enforces the day limits before dispatch, watch `run_usd` and `run_time`
-/// during every run (`core::spend`, `core::run_state`).
+/// during every run (`core::budget::spend`, `core::run_state`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Budget {

@@ -387,12 +387,12 @@ impl ModelKeys {
 }
 
 impl Runner {
-    /// How the ledger reads this agent's spend (`core::spend::Meter`): the
+    /// How the ledger reads this agent's spend (`core::budget::spend::Meter`): the
     /// agent and the prices of its tokens.
-    pub fn meter(&self) -> crate::core::spend::Meter {
-        crate::core::spend::Meter {
+    pub fn meter(&self) -> crate::core::budget::spend::Meter {
+        crate::core::budget::spend::Meter {
             agent: self.agent(),
-            prices: crate::core::spend::Prices {
+            prices: crate::core::budget::spend::Prices {
                 input: self.prices.input,
                 cached_input: self.prices.cached_input,
                 output: self.prices.output,

@@ -8,8 +8,8 @@
 //! raw keys.
 
 use super::Config;
+use crate::core::budget::spend::Meter;
 use crate::core::canary::Policy;
-use crate::core::spend::Meter;
 use crate::forge::Profile;
 use crate::types::{Access, AgentKind, Workspace};
 use std::time::Duration;

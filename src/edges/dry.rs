@@ -4,7 +4,7 @@
 //! notifier sends nothing; git clones and fetches afk's own work folder and
 //! records its pushes.
 
-use crate::core::spend::Ledger;
+use crate::core::budget::spend::Ledger;
 use crate::core::upgrade::commit::TreeChange;
 use crate::forge::{self, Comment, Forge, ForgeReads, ForgeWrites, PullRequest, Target};
 use crate::git::{Checkout, GitOps, Lease};
@@ -200,7 +200,7 @@ impl Runner for IdleRunner {
     fn read_spend(
         &self,
         run_dir: &Path,
-        meter: &crate::core::spend::Meter,
+        meter: &crate::core::budget::spend::Meter,
         ledger: &mut Ledger,
         finished: bool,
     ) {

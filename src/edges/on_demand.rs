@@ -145,8 +145,8 @@ impl Runner for OnDemandRunner {
     fn read_spend(
         &self,
         run_dir: &Path,
-        meter: &crate::core::spend::Meter,
-        ledger: &mut crate::core::spend::Ledger,
+        meter: &crate::core::budget::spend::Meter,
+        ledger: &mut crate::core::budget::spend::Ledger,
         finished: bool,
     ) {
         if let Ok(r) = self.get() {

@@ -112,14 +112,15 @@ pub(crate) fn build(
             let mut row = run_row(cfg, paths, r, None, now);
             row.held = held(s, r, now)?;
             let talk = s.talk(r.id)?;
-            row.paused = paused_standing(cfg, r, &talk.pause).map(|p| crate::core::pause::cell(&p));
+            row.paused =
+                paused_standing(cfg, r, &talk.pause).map(|p| crate::core::budget::pause::cell(&p));
             // a limit a trusted comment raised, and who
-            let limits = crate::core::pause::run_limits(
+            let limits = crate::core::budget::pause::run_limits(
                 (cfg.budget.run_usd, cfg.budget.run_time),
                 (talk.pause.limit_cents, talk.pause.limit_time_secs),
                 talk.pause.limits_set_by.as_deref(),
             );
-            row.raised = crate::core::pause::raised_words(&limits);
+            row.raised = crate::core::budget::pause::raised_words(&limits);
             Ok(row)
         })
         .collect::<Result<_>>()?;
@@ -250,21 +251,21 @@ fn run_row(
     }
 }
 
-/// A paused run's pause as every view shows it (`core::pause::standing`):
+/// A paused run's pause as every view shows it (`core::budget::pause::standing`):
 /// its limit and figure (its own where a comment raised it), its spend,
 /// since and until when. None: not paused.
 pub(crate) fn paused_standing(
     cfg: &Config,
     r: &Run,
     p: &crate::store::talk::Pause,
-) -> Option<crate::core::pause::Standing> {
+) -> Option<crate::core::budget::pause::Standing> {
     let limit = p
         .limit
         .as_deref()
-        .and_then(crate::core::run_state::Limit::parse)?;
+        .and_then(crate::core::budget::Limit::parse)?;
     let since = p.since.as_deref()?;
     let b = &cfg.budget;
-    let c = crate::core::pause::Configured {
+    let c = crate::core::budget::pause::Configured {
         run_usd: b.run_usd,
         run_time: b.run_time,
         day_usd: b.day_usd,
@@ -272,7 +273,7 @@ pub(crate) fn paused_standing(
         pause_for: b.pause_for,
         day_continues: p.day_continuations < b.day_continuations,
     };
-    Some(crate::core::pause::standing(
+    Some(crate::core::budget::pause::standing(
         limit,
         since,
         (p.limit_cents, p.limit_time_secs),
@@ -333,7 +334,7 @@ fn escalation_row(paths: &StatePaths, r: &Run) -> EscalationRow {
 /// Spend of the last `SPEND_DAYS` UTC days (a day with no run shows $0) and
 /// today's per repo.
 fn spend(cfg: &Config, s: &Store, now: OffsetDateTime) -> Result<Spend> {
-    let today = crate::core::spend::day_of(now);
+    let today = crate::core::budget::spend::day_of(now);
     let first = today - time::Duration::days(SPEND_DAYS - 1);
     let have = s.spend_by_day(&first.to_string())?;
     let days = (0..SPEND_DAYS)

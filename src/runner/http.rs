@@ -80,7 +80,7 @@ fn lenient_blocked<'de, D: serde::Deserializer<'de>>(
 /// A number, or nothing: a service that sends something else is not believed.
 fn lenient_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
-    Ok(v.as_f64().and_then(crate::core::spend::believable))
+    Ok(v.as_f64().and_then(crate::core::budget::spend::believable))
 }
 
 #[derive(Deserialize)]

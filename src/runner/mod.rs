@@ -95,7 +95,7 @@ pub struct Turn<'a> {
     /// upgrade's `--with-tests` fixer); none for most turns
     pub env: &'a [(&'a str, &'a str)],
     /// What is left of the run's money limits as this turn starts
-    /// (`core::spend::money_left`); None when no money limit is set. The agent
+    /// (`core::budget::spend::money_left`); None when no money limit is set. The agent
     /// gets it as `AFK_BUDGET_USD` (docs/runners.md#command-a-local-process),
     /// or nothing.
     pub budget_usd: Option<f64>,
@@ -119,7 +119,10 @@ impl Turn<'_> {
     /// `AFK_BUDGET_USD` and its value (plain dollars), when the turn has a budget.
     pub fn budget_var(&self) -> Option<(String, String)> {
         let usd = self.budget_usd?;
-        Some((BUDGET_VAR.to_string(), crate::core::spend::budget_text(usd)))
+        Some((
+            BUDGET_VAR.to_string(),
+            crate::core::budget::spend::budget_text(usd),
+        ))
     }
 }
 
@@ -246,8 +249,8 @@ pub trait Runner: Send + Sync {
     fn read_spend(
         &self,
         run_dir: &Path,
-        meter: &crate::core::spend::Meter,
-        ledger: &mut crate::core::spend::Ledger,
+        meter: &crate::core::budget::spend::Meter,
+        ledger: &mut crate::core::budget::spend::Ledger,
         finished: bool,
     ) {
         spend::read_run_dir(run_dir, meter, ledger, finished);

@@ -1,12 +1,12 @@
-//! Feeding an agent's files to the spend ledger (`core::spend`): the bytes
+//! Feeding an agent's files to the spend ledger (`core::budget::spend`): the bytes
 //! each stream gained since the last read, whatever tick reads them. The
 //! parsing and the arithmetic are the core's; this only finds the bytes, so a
 //! runner that keeps its output elsewhere (a container log) feeds the same
 //! ledger with its own bytes.
 
+use crate::core::budget::spend::{Ledger, MAX_READ, Meter};
 use crate::core::gateway::{aloft, metered};
 use crate::core::run_spend::RunSpend;
-use crate::core::spend::{Ledger, MAX_READ, Meter};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

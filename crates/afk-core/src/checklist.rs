@@ -5,7 +5,7 @@
 //! here, so a PR's workflow cannot write markdown into afk's comment.
 
 use super::sanitize::{md_code, md_text, one_line, safe_url};
-use super::spend::usd;
+use crate::budget::spend::usd;
 use crate::types::{TalkKind, TalkSaid};
 
 pub const MARKER: &str = "<!-- afk:checklist -->";
@@ -60,11 +60,11 @@ pub struct Checklist {
     pub held: Option<(String, String)>,
     /// paused at a limit: the limit's key and since when
     pub paused: Option<(String, String)>,
-    /// the pause's figure (`$2.20 of $2.00`, `4h`: `core::pause::figure`),
+    /// the pause's figure (`$2.20 of $2.00`, `4h`: `core::budget::pause::figure`),
     /// where it is known
     pub paused_at: Option<String>,
     /// one line per past pause and continuation, oldest first
-    /// (`core::pause_history::lines`)
+    /// (`core::budget::pause_history::lines`)
     pub past: Vec<String>,
     /// while a `gate` turn runs: the turn the change gate refused
     pub gate_refused: Option<u32>,
@@ -170,7 +170,7 @@ pub fn render(c: &Checklist) -> String {
     }
     if let Some((limit, since)) = &c.paused {
         // a day's cap reopens by itself at midnight
-        let how = match crate::run_state::Limit::parse(limit).is_some_and(|l| l.is_day()) {
+        let how = match crate::budget::Limit::parse(limit).is_some_and(|l| l.is_day()) {
             true => "it continues by itself at 00:00 UTC",
             false => "a trusted `budget` or `resume` command continues it",
         };

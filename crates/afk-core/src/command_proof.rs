@@ -42,7 +42,7 @@ pub fn proof(tells_edits: bool, agent_holds_token: bool, delivered: bool) -> Pro
 pub fn asks_its_author(proof: Proof, what: &TalkSaid) -> bool {
     let answered_only = match what {
         TalkSaid::Stop | TalkSaid::Hold | TalkSaid::Unknown(_) => true,
-        TalkSaid::Budget(args) => crate::budget_command::parse(args).is_none(),
+        TalkSaid::Budget(args) => crate::budget::budget_command::parse(args).is_none(),
         _ => false,
     };
     proof == Proof::Unprovable && !answered_only

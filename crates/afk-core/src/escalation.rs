@@ -4,7 +4,7 @@
 
 use super::run_state::Escalation;
 use super::sanitize::safe_url;
-use super::spend::{BudgetStop, usd};
+use crate::budget::spend::{BudgetStop, usd};
 use crate::types::{IssueNumber, RepoName};
 
 /// The hidden marker of run `run_id`'s escalation comment. Only a comment by

@@ -153,8 +153,8 @@ fn limits(action: &Action, s: &RunState) -> String {
             Some(stop) => format!("{}: the agent is stopped", stop.line()),
             None => format!(
                 "the run spent {} (budget.run_usd {}): the agent is stopped",
-                s.spend_usd.map_or("?".into(), crate::spend::usd),
-                crate::spend::usd(s.run_usd)
+                s.spend_usd.map_or("?".into(), crate::budget::spend::usd),
+                crate::budget::spend::usd(s.run_usd)
             ),
         },
         Action::Escalate(Escalation::Timeout) => format!(
@@ -291,8 +291,8 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
 }
 
 /// What reached `limit`, in the words of the escalation it used to be.
-fn at_limit(limit: super::run_state::Limit, s: &RunState) -> String {
-    use super::run_state::Limit;
+fn at_limit(limit: crate::budget::Limit, s: &RunState) -> String {
+    use crate::budget::Limit;
     match (limit, &s.budget_stop) {
         (Limit::RunTime, _) => {
             format!("the run is {}m old (budget.run_time)", s.age.as_secs() / 60)
@@ -300,8 +300,8 @@ fn at_limit(limit: super::run_state::Limit, s: &RunState) -> String {
         (_, Some(stop)) => stop.line(),
         (Limit::RunUsd, None) => format!(
             "the run spent {} (budget.run_usd {})",
-            s.spend_usd.map_or("?".into(), crate::spend::usd),
-            crate::spend::usd(s.run_usd)
+            s.spend_usd.map_or("?".into(), crate::budget::spend::usd),
+            crate::budget::spend::usd(s.run_usd)
         ),
         (Limit::DayUsd | Limit::RepoDayUsd, None) => {
             format!("the day's cap was reached (budget.{})", limit.key())
@@ -479,7 +479,7 @@ mod tests {
 
     #[test]
     fn an_over_budget_decision_says_who_stopped_the_turn_the_gateway_or_the_agent() {
-        use crate::spend::BudgetStop;
+        use crate::budget::spend::BudgetStop;
         let a = Action::Escalate(Escalation::OverBudget);
         let cases = [
             (

@@ -5,11 +5,11 @@
 //! timeline in order. The command (`commands/runs/`) reads the store and the
 //! folder and prints; every choice is here.
 
+use crate::budget::spend::usd;
 use crate::gateway::prices::micro;
 use crate::kinds::EventKind;
 use crate::run_spend::RunSpend;
 use crate::run_state::RunStatus;
-use crate::spend::usd;
 use crate::types::{AgentKind, IssueNumber, PrNumber, RepoName, RunId};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -125,7 +125,7 @@ pub struct Row {
     /// A run in flight paused at a limit: the limit, its figure, the
     /// spend, since and until when; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub paused: Option<crate::pause::Standing>,
+    pub paused: Option<crate::budget::pause::Standing>,
 }
 
 /// The listing's columns, in order.
@@ -141,7 +141,7 @@ pub fn cells(r: &Row, pr_sigil: char) -> Vec<String> {
     let (state, reason) = match &r.paused {
         Some(p) => (
             shown_state(r.state, true).to_string(),
-            crate::pause::cell(p),
+            crate::budget::pause::cell(p),
         ),
         None => (r.state.to_string(), r.reason.clone().unwrap_or_default()),
     };
@@ -453,11 +453,11 @@ mod tests {
 
     #[test]
     fn a_paused_run_is_listed_paused_with_its_figures_and_deadline() {
-        let standing = crate::pause::standing(
-            crate::run_state::Limit::RunUsd,
+        let standing = crate::budget::pause::standing(
+            crate::budget::Limit::RunUsd,
             "2026-11-27T14:03:00Z",
             (None, None),
-            crate::pause::Configured {
+            crate::budget::pause::Configured {
                 run_usd: 2.0,
                 pause_for: Some(std::time::Duration::from_secs(7 * 86400)),
                 ..Default::default()

@@ -191,7 +191,7 @@ pub struct Spent {
 
 /// The run went over its budget.
 pub fn budget_exceeded(s: &Spent) -> RunLesson {
-    use super::spend::{age_text, usd};
+    use crate::budget::spend::{age_text, usd};
     let turns = crate::plural(s.turns as usize, "agent turn", "agent turns");
     let ran = match s.spend_usd {
         Some(x) => format!("spent {} in {}, {turns}", usd(x), age_text(s.age)),

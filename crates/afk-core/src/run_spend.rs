@@ -8,9 +8,9 @@
 //! Kept apart from `spend` because it reads the gateway's record
 //! (`gateway::metered`), and the gateway's budget gate reads `spend`'s limits.
 
+use crate::budget::spend::{Figure, Ledger, Source};
 use crate::gateway::metered::{Difference, Read, differs};
 use crate::gateway::prices::micro;
-use crate::spend::{Figure, Ledger, Source};
 use serde::{Deserialize, Serialize};
 
 /// What a run has spent as read so far, stored with the run
@@ -96,7 +96,7 @@ impl RunSpend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spend::Meter;
+    use crate::budget::spend::Meter;
     use time::macros::datetime;
 
     /// A run whose agent reported `reported` (a Claude result record) and,

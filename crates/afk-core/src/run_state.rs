@@ -2,7 +2,7 @@
 //! The run state machine (docs/how-it-works.md#afk-watch-the-lifecycle): a pure
 //! function from what watch observed about one run to the next action.
 
-use super::spend;
+use crate::budget::{Limit, spend};
 use crate::types::TurnBudget;
 use std::fmt;
 use std::time::Duration;
@@ -151,53 +151,13 @@ pub struct Paused {
     pub day_reopened: bool,
 }
 
-/// The limit a run paused at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// `budget.run_usd` (or the run's own money limit, a stop at a limit)
-    RunUsd,
-    /// `budget.run_time` (or the run's own time limit)
-    RunTime,
-    /// `budget.day_usd`: the gateway stopped the turn at the day's cap;
-    /// paused until the next 00:00 UTC, then continued by itself
-    DayUsd,
-    /// `budget.repo_day_usd`: the same, the repository's day
-    RepoDayUsd,
-}
-
-impl Limit {
-    /// The key's name: the report's `reason`.
-    pub fn key(self) -> &'static str {
-        match self {
-            Limit::RunUsd => "run_usd",
-            Limit::RunTime => "run_time",
-            Limit::DayUsd => "day_usd",
-            Limit::RepoDayUsd => "repo_day_usd",
-        }
-    }
-    /// A stored key read back (`key`'s words); None for any other.
-    pub fn parse(s: &str) -> Option<Limit> {
-        [
-            Limit::RunUsd,
-            Limit::RunTime,
-            Limit::DayUsd,
-            Limit::RepoDayUsd,
-        ]
-        .into_iter()
-        .find(|l| l.key() == s)
-    }
-    /// A day's cap: its pause has no `pause_for` deadline and ends at the
-    /// next 00:00 UTC by itself.
-    pub fn is_day(self) -> bool {
-        matches!(self, Limit::DayUsd | Limit::RepoDayUsd)
-    }
-    /// How a run at this limit escalates when it does not pause, or when
-    /// its pause ends with nobody continuing it.
-    pub fn escalation(self) -> Escalation {
-        match self {
-            Limit::RunUsd | Limit::DayUsd | Limit::RepoDayUsd => Escalation::OverBudget,
-            Limit::RunTime => Escalation::Timeout,
-        }
+/// How a run at `limit` escalates when it does not pause, or when its
+/// pause ends with nobody continuing it (the word is
+/// [`Limit::escalates_as`]).
+pub(crate) fn escalation_at(limit: Limit) -> Escalation {
+    match limit {
+        Limit::RunUsd | Limit::DayUsd | Limit::RepoDayUsd => Escalation::OverBudget,
+        Limit::RunTime => Escalation::Timeout,
     }
 }
 
@@ -622,7 +582,7 @@ fn paused(s: &RunState, p: Paused) -> Action {
         Some(limit) => p.since >= limit,
     };
     if over {
-        return Action::Escalate(p.limit.escalation());
+        return Action::Escalate(escalation_at(p.limit));
     }
     Action::Wait(Wait::Paused)
 }
@@ -768,7 +728,7 @@ impl RunState {
     pub fn at_limit(&self, limit: Limit) -> Action {
         match self.pause.pause_for {
             Some(_) => Action::Pause(limit),
-            None => Action::Escalate(limit.escalation()),
+            None => Action::Escalate(escalation_at(limit)),
         }
     }
 
@@ -900,6 +860,22 @@ mod blind_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pause comment's word for a limit's escalation is the state
+    /// machine's.
+    #[test]
+    fn a_limit_escalates_as_the_state_machine_says() {
+        let table = [
+            (Limit::RunUsd, Escalation::OverBudget),
+            (Limit::DayUsd, Escalation::OverBudget),
+            (Limit::RepoDayUsd, Escalation::OverBudget),
+            (Limit::RunTime, Escalation::Timeout),
+        ];
+        for (limit, want) in table {
+            assert_eq!(escalation_at(limit), want, "{limit:?}");
+            assert_eq!(limit.escalates_as(), want.to_string(), "{limit:?}");
+        }
+    }
 
     #[test]
     fn a_turn_takes_only_the_asks_of_its_own_budget() {

@@ -3,7 +3,7 @@
 //! its title and body, from the issue and the agent's final message. Pure text.
 
 use super::sanitize::{fence_for, md_text, one_line, sanitize};
-use super::spend::usd;
+use crate::budget::spend::usd;
 use crate::types::{IssueNumber, RunId};
 
 /// Longest issue title in a PR title.

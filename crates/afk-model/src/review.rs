@@ -167,7 +167,7 @@ pub enum TalkSaid {
     /// `fix <text>`: the instruction, bounded by whoever built it
     Fix(String),
     /// `budget <args>`: the words after the verb as written (bounded like
-    /// `fix`'s), read by `core::budget_command` when carried out; "" and
+    /// `fix`'s), read by `core::budget::budget_command` when carried out; "" and
     /// any words not its grammar are answered with the grammar
     Budget(String),
     /// a verb afk does not know (its words, cleaned and bounded)

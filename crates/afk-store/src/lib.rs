@@ -142,7 +142,7 @@ const MIGRATIONS: &[&str] = &[
         link TEXT,
         used_at INTEGER NOT NULL DEFAULT 0
     );",
-    // 8: what each run spent (`core::spend`): the figure (NULL: nothing
+    // 8: what each run spent (`core::budget::spend`): the figure (NULL: nothing
     // reported yet), the ledger it comes from (per turn, and where each
     // stream was read up to), and the dispatch-day index the budget reads
     "ALTER TABLE runs ADD COLUMN spend_usd REAL;

@@ -56,7 +56,7 @@ impl Store {
 
     /// Spend per UTC dispatch day from `from` (`YYYY-MM-DD`) on, oldest
     /// first: (day, spend, runs). Counts what the budget counts
-    /// (`core::spend::counts_toward_day`: every run but a failed start).
+    /// (`core::budget::spend::counts_toward_day`: every run but a failed start).
     pub fn spend_by_day(&self, from: &str) -> Result<Vec<(String, f64, usize)>> {
         let mut st = self
             .conn

@@ -45,7 +45,7 @@ pub struct Run {
     pub runner_kind: RunnerKind,
     /// What the run's agents reported spending; None: nothing yet.
     pub spend_usd: Option<f64>,
-    /// The `core::spend::Ledger` the figure comes from (stored JSON).
+    /// The `core::budget::spend::Ledger` the figure comes from (stored JSON).
     #[serde(skip)]
     pub spend_ledger: Option<String>,
     /// Watch's last decision for the run (`wait awaiting-merge`); None
@@ -422,7 +422,7 @@ impl Store {
             }
         }
         runs.sort_by_key(|r| r.id.0);
-        runs.retain(|r| crate::core::spend::counts_toward_day(r.state));
+        runs.retain(|r| crate::core::budget::spend::counts_toward_day(r.state));
         Ok(runs)
     }
 
@@ -450,7 +450,7 @@ impl Store {
         Ok(rows.into_iter().flatten().collect())
     }
 
-    /// `run`'s entries in the day's book (`core::turn_day::turn_days`): its
+    /// `run`'s entries in the day's book (`core::budget::turn_day::turn_days`): its
     /// spend `spend_usd` split by the UTC day each of its turns started,
     /// its first turn at dispatch, each earlier turn's figure from its
     /// ledger, the rest its last turn's; `upto`: only its turns up to that
@@ -462,10 +462,11 @@ impl Store {
         spend_usd: Option<f64>,
         upto: Option<u32>,
         now: time::OffsetDateTime,
-    ) -> Result<Vec<crate::core::spend::DayRun<'r>>> {
-        use crate::core::turn_day::{TurnSpend, turn_days};
+    ) -> Result<Vec<crate::core::budget::spend::DayRun<'r>>> {
+        use crate::core::budget::turn_day::{TurnSpend, turn_days};
         let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(now);
-        let figures = crate::core::spend::Ledger::from_stored(run.spend_ledger.as_deref()).turns;
+        let figures =
+            crate::core::budget::spend::Ledger::from_stored(run.spend_ledger.as_deref()).turns;
         let usd_of = |n: u32| figures.iter().find(|f| f.turn == Some(n)).map(|f| f.usd);
         let mut turns = vec![TurnSpend {
             started_at: dispatched_at,
@@ -752,8 +753,8 @@ impl Store {
 }
 
 /// A run as the spend rules read it; `now` stands in for a time that does not parse.
-pub fn day_run(r: &Run, now: time::OffsetDateTime) -> crate::core::spend::DayRun<'_> {
-    crate::core::spend::DayRun {
+pub fn day_run(r: &Run, now: time::OffsetDateTime) -> crate::core::budget::spend::DayRun<'_> {
+    crate::core::budget::spend::DayRun {
         repo: r.repo.as_str(),
         dispatched_at: crate::clock::parse(&r.created_at).unwrap_or(now),
         spend_usd: r.spend_usd,

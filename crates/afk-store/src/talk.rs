@@ -100,7 +100,7 @@ pub struct Talk {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pause {
     /// `run_usd`, `run_time`, `day_usd` or `repo_day_usd`
-    /// (`core::run_state::Limit::key`) while paused
+    /// (`core::budget::Limit::key`) while paused
     pub limit: Option<String>,
     pub since: Option<String>,
     /// time spent paused before the current pause, in seconds

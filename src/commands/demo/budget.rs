@@ -54,7 +54,7 @@ pub(super) fn act(
             r.state,
             r.end_reason.unwrap_or_default(),
             r.spend_usd
-                .map_or("not reported".into(), crate::core::spend::usd)
+                .map_or("not reported".into(), crate::core::budget::spend::usd)
         ));
     }
     show.step(

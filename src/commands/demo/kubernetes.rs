@@ -69,7 +69,7 @@ pub(super) fn act(
     let spend = store
         .run(run)?
         .and_then(|r| r.spend_usd)
-        .map_or("not reported".into(), crate::core::spend::usd);
+        .map_or("not reported".into(), crate::core::budget::spend::usd);
     show.say(&format!(
         "   the log's JSON lines, mirrored into the run folder: {} lines; spend from its result record: {spend}\n",
         progress.lines().count()

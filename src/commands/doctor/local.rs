@@ -16,7 +16,7 @@ pub(super) fn budget_check(
     blind: bool,
     metered: bool,
 ) -> (bool, String) {
-    use crate::core::spend::usd;
+    use crate::core::budget::spend::usd;
     let b = &c.budget;
     let money = |v: f64| if v > 0.0 { usd(v) } else { "none".into() };
     let limits = format!(

@@ -29,10 +29,10 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
     );
     // a paused run says at which limit, its figures and until when
     if let Some(p) = &doc.run.paused {
-        h.push_str(&format!("{}\n", crate::core::pause::cell(p)));
+        h.push_str(&format!("{}\n", crate::core::budget::pause::cell(p)));
     }
     // its limits, and who raised them by a comment
-    if let Some(line) = crate::core::pause::limits_line(&doc.limits) {
+    if let Some(line) = crate::core::budget::pause::limits_line(&doc.limits) {
         h.push_str(&format!("{line}\n"));
     }
     // why afk's box ended the last turn leads what the run says of it,
@@ -50,7 +50,11 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
             .iter()
             .map(|f| {
                 let what = f.turn.map_or("thread".to_string(), |t| format!("turn {t}"));
-                format!("{what} {} ({})", crate::core::spend::usd(f.usd), f.source)
+                format!(
+                    "{what} {} ({})",
+                    crate::core::budget::spend::usd(f.usd),
+                    f.source
+                )
             })
             .collect();
         h.push_str(&format!("spend read from: {}\n", parts.join(", ")));

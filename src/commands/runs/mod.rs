@@ -101,7 +101,7 @@ struct Shown<'a> {
     /// each figure of the run's spend and where it came from (`claude`,
     /// `codex-priced`, `progress`, `thread`): all of them the agent's word
     /// or its service's (docs/security.md)
-    spend_sources: Vec<crate::core::spend::Figure>,
+    spend_sources: Vec<crate::core::budget::spend::Figure>,
     /// what the model gateway metered (null: the run has no metered record,
     /// its spend is the agent's word)
     metered: Option<history::Metered>,
@@ -126,7 +126,7 @@ struct Shown<'a> {
     turns: Vec<TurnRow>,
     /// the run's limits in force and who raised them by a comment
     /// (`limits: {run_usd, run_time, set_by}`)
-    limits: crate::core::pause::RunLimits,
+    limits: crate::core::budget::pause::RunLimits,
 }
 
 /// One line of a run's timeline.
@@ -269,7 +269,8 @@ fn show(
         progress: crate::core::progress::lines(progress, PROGRESS_LINES),
         progress_skipped_lines: read.skipped,
         agent_log: agent_log.as_deref(),
-        spend_sources: crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref()).figures(),
+        spend_sources: crate::core::budget::spend::Ledger::from_stored(r.spend_ledger.as_deref())
+            .figures(),
         metered: history::metered(&RunSpend::from_stored(r.spend_ledger.as_deref())),
         final_message: crate::run_files::final_message(&run_dir, ctx.config().runner.agent()),
         box_said: exit_status
@@ -290,15 +291,15 @@ fn show(
 }
 
 /// The run's limits: the config's, or the larger ones a trusted `/afk
-/// budget` set for it, and who set them (`core::pause::run_limits`).
+/// budget` set for it, and who set them (`core::budget::pause::run_limits`).
 fn limits_of(
     ctx: &Session,
     store: &Store,
     id: crate::types::RunId,
-) -> Result<crate::core::pause::RunLimits> {
+) -> Result<crate::core::budget::pause::RunLimits> {
     let pause = store.talk(id)?.pause;
     let b = &ctx.config().budget;
-    Ok(crate::core::pause::run_limits(
+    Ok(crate::core::budget::pause::run_limits(
         (b.run_usd, b.run_time),
         (pause.limit_cents, pause.limit_time_secs),
         pause.limits_set_by.as_deref(),

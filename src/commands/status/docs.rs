@@ -118,12 +118,12 @@ pub(super) struct RunDoc<'a> {
     paused: Option<PausedDoc>,
     /// the run's limits in force and who raised them by a comment
     /// (`limits: {run_usd, run_time, set_by}`)
-    limits: crate::core::pause::RunLimits,
+    limits: crate::core::budget::pause::RunLimits,
 }
 
 /// Which limit paused a run, the limit's figure, the spend, since when and
-/// until when, as every view names them (`core::pause::standing`).
-pub(super) type PausedDoc = crate::core::pause::Standing;
+/// until when, as every view names them (`core::budget::pause::standing`).
+pub(super) type PausedDoc = crate::core::budget::pause::Standing;
 
 /// Who holds a run and since when.
 #[derive(Serialize)]
@@ -184,7 +184,7 @@ pub(super) fn run_doc<'a>(
     let phase = crate::run_files::phase_in(&crate::run_files::run_dir_of(ctx.paths(), r));
     let talk = s.talk(r.id)?;
     let budget = &ctx.config().budget;
-    let limits = crate::core::pause::run_limits(
+    let limits = crate::core::budget::pause::run_limits(
         (budget.run_usd, budget.run_time),
         (talk.pause.limit_cents, talk.pause.limit_time_secs),
         talk.pause.limits_set_by.as_deref(),
@@ -224,7 +224,7 @@ pub(super) fn run_doc<'a>(
 
 /// A paused run's figures: its own limit where a comment raised it, else
 /// the config's; `until` is `pause_for` after the pause, or the next 00:00
-/// UTC at a day's cap (`core::pause::standing`).
+/// UTC at a day's cap (`core::budget::pause::standing`).
 fn paused_doc(
     cfg: &crate::config::Config,
     r: &crate::store::runs::Run,
@@ -260,7 +260,8 @@ pub(super) fn runs_table(
                 crate::types::stamp::age(r.created_at, now),
                 r.pr.map(|n| profile.pr_ref(n)).unwrap_or("-".into()),
                 format!("{}/{}", r.turns_used, r.turns_max),
-                r.spend_usd.map_or("-".into(), crate::core::spend::usd),
+                r.spend_usd
+                    .map_or("-".into(), crate::core::budget::spend::usd),
                 r.watch.unwrap_or("-").to_string(),
                 phase,
             ]

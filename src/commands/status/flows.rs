@@ -34,7 +34,7 @@ pub(super) fn spend_doc(
     now: OffsetDateTime,
     fresh: &HashMap<RunId, Option<f64>>,
 ) -> Result<SpendDoc> {
-    use crate::core::spend;
+    use crate::core::budget::spend;
     let day = spend::day_of(now);
     let runs = s.runs_of_day(day)?;
     // each run's spend by the UTC day each of its turns started
@@ -60,7 +60,7 @@ pub(super) fn spend_doc(
 /// What a run in flight has spent so far (issue #31: `afk status` shows it
 /// without waiting for a watch tick): the stored ledger fed what its agents
 /// wrote since watch last read it — the runner's own streams, read from the
-/// cursors and bounded (`runner::spend`, `core::spend::MAX_READ`) — and the
+/// cursors and bounded (`runner::spend`, `core::budget::spend::MAX_READ`) — and the
 /// model gateway's metered record, whose sum is the run's spend when there
 /// is one; not stored (status writes nothing). Without a runner (its config
 /// cannot be built here): what watch stored.
@@ -78,7 +78,7 @@ pub(super) fn fresh_spend(runner: Option<&dyn Runner>, ctx: &Session, r: &Run) -
 
 /// The human line about today's spend, its unknowns and the day limit.
 pub(super) fn spend_line(d: &SpendDoc) -> String {
-    use crate::core::spend::usd;
+    use crate::core::budget::spend::usd;
     let mut s = format!(
         "spend today ({} UTC): {} over {}",
         d.day,

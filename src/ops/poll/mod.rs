@@ -143,7 +143,7 @@ struct Examined {
 /// `forge.concurrency` at once, while the other repositories are read.
 fn examine_all(
     t: &Tick,
-    stops: &[crate::core::spend::Stop],
+    stops: &[crate::core::budget::spend::Stop],
     scope: &Scope,
     (book, templates): (&crate::budget::Book, &claims::Templates),
 ) -> Result<Examined> {
@@ -198,7 +198,7 @@ fn examine_all(
             examine::Known {
                 frozen: frozen.contains(repo),
                 busy: busy.contains(repo),
-                over_budget: crate::core::spend::stops_repo(stops, repo),
+                over_budget: crate::core::budget::spend::stops_repo(stops, repo),
             },
         );
         let done = match (&o.winner, at_once) {

@@ -42,7 +42,7 @@ pub struct Report {
     pub dispatched: Vec<Dispatched>,
     pub skipped: Vec<Skipped>,
     /// The `[budget]` day limits reached: why a `budget` skip happened, with the figures.
-    pub budget: Vec<crate::core::spend::Stop>,
+    pub budget: Vec<crate::core::budget::spend::Stop>,
     pub errors: Vec<ErrorItem>,
     pub requests: usize,
     /// of those, the ones that cost rate limit (GitHub: all but 304s)

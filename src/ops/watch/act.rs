@@ -56,7 +56,7 @@ pub(crate) fn act(
                     .pause
                     .limit
                     .as_deref()
-                    .and_then(crate::core::run_state::Limit::parse) =>
+                    .and_then(crate::core::budget::Limit::parse) =>
         {
             super::pause::say_again(w, store, run, seen, limit, notes)?;
             None

@@ -67,13 +67,13 @@ pub(super) fn write(
     // its figure with the run's spend as the tick left it
     let fresh = store.run(run.id)?.unwrap_or_else(|| run.clone());
     let paused_at = crate::page::paused_standing(w.t.config(), &fresh, &pause)
-        .map(|s| crate::core::pause::figure(&s));
+        .map(|s| crate::core::budget::pause::figure(&s));
     let paused = pause.limit.zip(pause.since).filter(|_| step.end.is_none());
     // one line per past pause and continuation
     let history = store.pause_history(run.id)?;
-    let history: Vec<crate::core::pause_history::Past> = history
+    let history: Vec<crate::core::budget::pause_history::Past> = history
         .iter()
-        .map(|p| crate::core::pause_history::Past {
+        .map(|p| crate::core::budget::pause_history::Past {
             continued: p.continued,
             at: &p.at,
             limit: &p.limit,
@@ -82,7 +82,7 @@ pub(super) fn write(
             who: p.who.as_deref(),
         })
         .collect();
-    let past = crate::core::pause_history::lines(&history, paused.is_some());
+    let past = crate::core::budget::pause_history::lines(&history, paused.is_some());
     let text = checklist_for(w, seen, run, (step.turn, paused, paused_at, past), end);
     let text = w.shown(run, seen.pr.as_ref().map(|p| p.number), &text);
     update_checklist(w, store, run, &text, notes)
@@ -494,7 +494,7 @@ fn escalation_comment(
             spend_usd: seen.spend_usd,
             // the run's own limits, a trusted raise's where larger
             run_usd: super::limits::run_usd(w, &seen.heard.talk),
-            age: &crate::core::spend::age_text(seen.age),
+            age: &crate::core::budget::spend::age_text(seen.age),
             run_time: &super::limits::run_time(w, &seen.heard.talk)
                 .map(crate::config::format_duration)
                 .unwrap_or_default(),

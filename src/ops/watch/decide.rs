@@ -33,7 +33,7 @@ pub(crate) fn decide(w: &Watch, seen: &Seen) -> Option<Decision> {
         let why = run_state::limit_over(&blind(w, run, seen))?;
         // the run's own limit first, as `RunState::money_limit` names it
         let over_run =
-            crate::core::spend::over_run_usd(run_usd(w, &seen.heard.talk), seen.spend_usd);
+            crate::core::budget::spend::over_run_usd(run_usd(w, &seen.heard.talk), seen.spend_usd);
         let action = at_limit(w, why, day_stop(seen).filter(|_| !over_run));
         crate::log::decision(&format!(
             "{}#{} run {}: {} (its forge reads failed; the limit holds)",
@@ -60,8 +60,13 @@ pub(crate) fn decide(w: &Watch, seen: &Seen) -> Option<Decision> {
 
 /// A blind run over a limit: a money or time limit pauses it where
 /// `budget.pause_for` is set, anything else escalates.
-fn at_limit(w: &Watch, why: run_state::Escalation, day: Option<run_state::Limit>) -> Action {
-    use run_state::{Escalation, Limit};
+fn at_limit(
+    w: &Watch,
+    why: run_state::Escalation,
+    day: Option<crate::core::budget::Limit>,
+) -> Action {
+    use crate::core::budget::Limit;
+    use run_state::Escalation;
     let limit = match why {
         Escalation::OverBudget => day.unwrap_or(Limit::RunUsd),
         Escalation::Timeout => Limit::RunTime,
@@ -174,12 +179,12 @@ fn pausing(w: &Watch, seen: &Seen) -> run_state::Pausing {
     let paused = p
         .limit
         .as_deref()
-        .and_then(run_state::Limit::parse)
+        .and_then(crate::core::budget::Limit::parse)
         .map(|limit| run_state::Paused {
             limit,
             since: Duration::from_secs(secs_since(w, p.since.as_deref())),
             day_reopened: since
-                .is_some_and(|since| crate::core::turn_day::day_reopened(since, w.t.now)),
+                .is_some_and(|since| crate::core::budget::turn_day::day_reopened(since, w.t.now)),
         });
     let day_stop = day_stop(seen);
     run_state::Pausing {
@@ -199,12 +204,12 @@ fn pausing(w: &Watch, seen: &Seen) -> run_state::Pausing {
 /// (`core::run_state::day_stop`): the gateway's stop names its limit; an
 /// agent that stopped itself at what it was handed stopped at the limit with
 /// the least room as its turn started (`run_files::agent_stop_limit`).
-fn day_stop(seen: &Seen) -> Option<run_state::Limit> {
+fn day_stop(seen: &Seen) -> Option<crate::core::budget::Limit> {
     use run_state::StopSource;
     let gateway = seen
         .gateway_stop
         .as_ref()
-        .and_then(|r| run_state::Limit::parse(r.limit));
+        .and_then(|r| crate::core::budget::Limit::parse(r.limit));
     let source = match (gateway, &seen.agent_budget_stop) {
         (Some(l), _) => StopSource::Gateway(l),
         (None, Some(_)) => StopSource::Agent(seen.agent_stop_limit),

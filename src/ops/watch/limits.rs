@@ -8,13 +8,13 @@ use std::time::Duration;
 /// The run's money limit: the config's `budget.run_usd`, or the larger limit
 /// a trusted `/afk budget` set for it (0: none).
 pub(super) fn run_usd(w: &Watch, talk: &crate::store::talk::Talk) -> f64 {
-    crate::core::pause::run_usd(w.t.config().budget.run_usd, talk.pause.limit_cents)
+    crate::core::budget::pause::run_usd(w.t.config().budget.run_usd, talk.pause.limit_cents)
 }
 
 /// The run's time limit: `budget.run_time`, or the longer one a trusted
 /// `/afk budget time` set for it (None: none).
 pub(super) fn run_time(w: &Watch, talk: &crate::store::talk::Talk) -> Option<Duration> {
-    crate::core::pause::run_time(w.t.config().budget.run_time, talk.pause.limit_time_secs)
+    crate::core::budget::pause::run_time(w.t.config().budget.run_time, talk.pause.limit_time_secs)
 }
 
 /// The run's working time: its age without the time it was held or paused

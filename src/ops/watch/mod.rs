@@ -201,7 +201,7 @@ fn watch<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
 /// Each row watched, its result at its row's place: the runs paused at a
 /// day's cap one by one, oldest first, so that at the first tick after
 /// midnight they continue in that order, then the others fanned out
-/// (`core::turn_day::watch_order`).
+/// (`core::budget::turn_day::watch_order`).
 fn watch_rows(
     w: &Watch,
     rows: &[Result<Run, crate::store::runs::Unreadable>],
@@ -223,7 +223,7 @@ fn watch_rows(
         .zip(&paused)
         .map(|(r, p)| (r.as_ref().ok().map(|run| run.id), p.as_deref()))
         .collect();
-    let (first, rest) = crate::core::turn_day::watch_order(&order);
+    let (first, rest) = crate::core::budget::turn_day::watch_order(&order);
     let mut results: Vec<Option<(Option<ActionItem>, Vec<ErrorItem>)>> =
         rows.iter().map(|_| None).collect();
     for i in first {
@@ -368,7 +368,7 @@ fn entry_spend(
             .and_then(|r| r.spend_usd),
         false => None,
     };
-    crate::core::pause::report_spend(pausing, stopped.or(seen.spend_usd))
+    crate::core::budget::pause::report_spend(pausing, stopped.or(seen.spend_usd))
 }
 
 /// An error of one run's step, said with the run.

@@ -61,7 +61,7 @@ pub(crate) struct Seen {
     /// The limit such a stop was at: the one the turn's gate had the least
     /// room under as it started (`run_files::agent_stop_limit`); None: no
     /// gate kept, the run's own.
-    pub agent_stop_limit: Option<crate::core::run_state::Limit>,
+    pub agent_stop_limit: Option<crate::core::budget::Limit>,
     /// the agent's latest reported phase, for the checklist
     pub phase: Option<progress::Phase>,
     /// the conversation on the issue and the PR (docs/reviews.md)
@@ -111,8 +111,8 @@ impl Seen {
     /// Who stopped a turn at a money limit, from what afk knows: the
     /// gateway's stop record (its refusal with its figures), else the
     /// agent's own report of its `--max-budget-usd`.
-    pub fn budget_stopped(&self) -> Option<crate::core::spend::BudgetStop> {
-        use crate::core::spend::BudgetStop;
+    pub fn budget_stopped(&self) -> Option<crate::core::budget::spend::BudgetStop> {
+        use crate::core::budget::spend::BudgetStop;
         self.gateway_stop
             .as_ref()
             .map(|r| BudgetStop::Gateway(r.reached()))

@@ -7,9 +7,10 @@
 
 use super::lists::Watch;
 use super::observe::Seen;
+use crate::core::budget::Limit;
+use crate::core::budget::pause::{self, Figures};
 use crate::core::kinds::EventKind;
-use crate::core::pause::{self, Figures};
-use crate::core::run_state::{Agent, Limit};
+use crate::core::run_state::Agent;
 use crate::forge::Target;
 use crate::store::Store;
 use crate::store::events::NewEvent;
@@ -53,7 +54,7 @@ pub(super) fn pause(
     // the checklist's line for this pause, kept after it
     let past = Past {
         limit: limit.key().to_string(),
-        limit_words: crate::core::pause_history::limit_words(&f),
+        limit_words: crate::core::budget::pause_history::limit_words(&f),
         spend_usd: Some(f.spend_usd),
         ..Past::default()
     };
@@ -218,7 +219,7 @@ pub(super) fn figures<'a>(
     // the run's continuations by itself last (`budget.day_continuations`)
     let day_spent = seen.heard.day_continuations >= b.day_continuations;
     let until = match limit.is_day() && !day_spent {
-        true => crate::core::turn_day::next_midnight(w.t.now),
+        true => crate::core::budget::turn_day::next_midnight(w.t.now),
         false => w.t.now + pause_for,
     };
     let day_cap_usd = match limit {

@@ -85,7 +85,7 @@ pub(super) fn body(
 /// the spend as the body words it, the agent's log (its final message) by
 /// size and time, and the body's wording.
 fn key(pr: u64, head: &str, turns: u32, spend_usd: Option<f64>, run_dir: &Path) -> String {
-    let spend = spend_usd.map_or_else(|| "none".to_string(), crate::core::spend::usd);
+    let spend = spend_usd.map_or_else(|| "none".to_string(), crate::core::budget::spend::usd);
     let log = std::fs::metadata(run_dir.join("agent.log")).map_or_else(
         |_| "none".to_string(),
         |m| {

@@ -17,7 +17,7 @@ pub(crate) fn read(
     seen: &crate::runner::Observed,
 ) -> (Option<f64>, Option<(Option<f64>, String)>) {
     let skipped_before =
-        crate::core::spend::Ledger::from_stored(run.spend_ledger.as_deref()).skipped_lines;
+        crate::core::budget::spend::Ledger::from_stored(run.spend_ledger.as_deref()).skipped_lines;
     let mut spent = crate::runner::spend::read_now(
         w.t.runner.as_ref(),
         run_dir,
@@ -31,7 +31,7 @@ pub(crate) fn read(
         crate::log::warn(&format!(
             "run {}: the agent wrote a line over {} MiB; skipped, it is no spend report",
             run.id,
-            crate::core::spend::MAX_READ >> 20
+            crate::core::budget::spend::MAX_READ >> 20
         ));
     }
     if let Some(usd) = seen.cost_usd {

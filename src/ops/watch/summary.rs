@@ -55,7 +55,8 @@ pub(super) fn human(
                 a.run_id.to_string(),
                 a.action.clone(),
                 a.reason.clone().unwrap_or_default(),
-                a.spend_usd.map_or("-".into(), crate::core::spend::usd),
+                a.spend_usd
+                    .map_or("-".into(), crate::core::budget::spend::usd),
             ]
         })
         .collect();

@@ -88,7 +88,7 @@ pub(super) fn continuation(
     let mut talk = seen.heard.talk.clone();
     // a day's cap reopened at midnight: nobody continued it
     let who = match by {
-        crate::core::run_state::ContinuedBy::Day => crate::core::pause::BY_A_NEW_DAY.into(),
+        crate::core::run_state::ContinuedBy::Day => crate::core::budget::pause::BY_A_NEW_DAY.into(),
         _ => talk
             .pause
             .continued_by
@@ -99,11 +99,11 @@ pub(super) fn continuation(
         .pause
         .limit
         .as_deref()
-        .and_then(crate::core::run_state::Limit::parse);
+        .and_then(crate::core::budget::Limit::parse);
     let why = format!("continued by {who} ({})", by.key());
     // recorded with its `run.continued` event
     let url = crate::core::escalation::link(&run.url);
-    let text = crate::core::pause::continued_notification(
+    let text = crate::core::budget::pause::continued_notification(
         run.repo.as_ref(),
         run.issue,
         &who,
@@ -123,14 +123,14 @@ pub(super) fn continuation(
         w,
         run,
         seen,
-        paused.unwrap_or(crate::core::run_state::Limit::RunUsd),
+        paused.unwrap_or(crate::core::budget::Limit::RunUsd),
         talk.pause.count,
     );
     // the checklist's line for it, kept with the pause's
     let past = crate::store::talk::Past {
         continued: true,
         limit: figures.limit.key().to_string(),
-        limit_words: crate::core::pause_history::limit_words(&figures),
+        limit_words: crate::core::budget::pause_history::limit_words(&figures),
         who: Some(who.clone()),
         ..Default::default()
     };
@@ -151,13 +151,15 @@ pub(super) fn continuation(
     let history = store.pause_history(run.id)?;
     if let Some(p) = history.iter().rev().find(|p| !p.continued) {
         as_paused.spend_usd = p.spend_usd.unwrap_or(as_paused.spend_usd);
-        if p.limit == crate::core::run_state::Limit::RunUsd.key()
-            && let Some(limit) = crate::core::pause_history::money(&p.limit_words)
+        if p.limit == crate::core::budget::Limit::RunUsd.key()
+            && let Some(limit) = crate::core::budget::pause_history::money(&p.limit_words)
         {
             as_paused.run_usd = limit;
         }
     }
-    let text = crate::core::pause::prompt(&as_paused, &who, now, (task.as_str(), paused_turn));
+    let leftover = crate::core::workspace_pr::leftover_subject(paused_turn);
+    let text =
+        crate::core::budget::pause::prompt(&as_paused, &who, now, (task.as_str(), &leftover));
     // the pause ends: its time is kept off the working time
     let secs = talk
         .pause

@@ -60,7 +60,7 @@ impl Checks for Local<'_> {
     }
 
     fn reports_no_spend(&self) -> bool {
-        use crate::core::spend::claude_reports_spend;
+        use crate::core::budget::spend::claude_reports_spend;
         let c = self.0;
         [&c.runner.command[..], &c.runner.resume_command[..]]
             .iter()

@@ -268,8 +268,8 @@ impl super::Runner for KubernetesRunner {
     fn read_spend(
         &self,
         run_dir: &Path,
-        meter: &crate::core::spend::Meter,
-        ledger: &mut crate::core::spend::Ledger,
+        meter: &crate::core::budget::spend::Meter,
+        ledger: &mut crate::core::budget::spend::Ledger,
         finished: bool,
     ) {
         super::spend::read_stream(

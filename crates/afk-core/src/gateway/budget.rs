@@ -1,19 +1,19 @@
 //! The gateway's budget gate (docs/runners.md#the-model-gateway-runnermodel):
 //! before passing a request, the run's metered spend and the spend of the
 //! runs it shares a budget with, against `[budget]`'s money limits
-//! (`core::spend::MoneyLimits`).
+//! (`core::budget::spend::MoneyLimits`).
 //!
 //! The keeper makes one [`Gate`] as a turn starts, from what was recorded
 //! then: the run's spend before this turn, and what the other runs
 //! dispatched on the run's UTC day spent (all repositories, and this one:
-//! as `core::spend::money_left` counts them); then it asks
+//! as `core::budget::spend::money_left` counts them); then it asks
 //! [`Gate::check`] with the turn's metered spend so far before each request.
 //! At or over a limit: a [`Refusal`] (a 429 whose body names the budget),
 //! and no further request passes that turn.
 
 use super::Api;
 use super::prices::{micro, usd};
-use crate::spend::{DayRun, MoneyLimits};
+use crate::budget::spend::{DayRun, MoneyLimits};
 
 /// What a turn's requests are gated by.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -22,7 +22,7 @@ pub struct Gate {
     /// The run's spend before this turn (its earlier turns), micro-dollars.
     pub run_before: u64,
     /// Of it, what counts toward the turn's UTC day: the spend of the run's
-    /// turns started that day (`core::turn_day`); None: all of `run_before`
+    /// turns started that day (`core::budget::turn_day`); None: all of `run_before`
     /// (a run's first day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_before_day: Option<u64>,
@@ -64,15 +64,15 @@ pub struct Refusal {
 impl Gate {
     /// The gate of a turn of `run` (its spend so far as recorded when the
     /// turn starts), the other runs' as recorded then (any day: only the
-    /// run's UTC day counts, as `core::spend::money_left` counts them); None
+    /// run's UTC day counts, as `core::budget::spend::money_left` counts them); None
     /// when no money limit is set.
     pub fn of(limits: MoneyLimits, run: &DayRun, others: &[DayRun]) -> Option<Gate> {
         let l = limits;
         if l.run_usd <= 0.0 && l.day.day_usd <= 0.0 && l.day.repo_day_usd <= 0.0 {
             return None;
         }
-        let day = crate::spend::day_of(run.dispatched_at);
-        let spent = |repo| micro(crate::spend::day_spend(others, day, repo).spend_usd);
+        let day = crate::budget::spend::day_of(run.dispatched_at);
+        let spent = |repo| micro(crate::budget::spend::day_spend(others, day, repo).spend_usd);
         Some(Gate {
             limits,
             run_before: micro(run.spend_usd.unwrap_or(0.0)),
@@ -111,7 +111,7 @@ impl Gate {
         self.rooms()
             .map(|(_, limit, spent)| (limit - usd(spent)).max(0.0))
             .reduce(f64::min)
-            .map(crate::spend::round)
+            .map(crate::budget::spend::round)
     }
 
     /// The limit [`Gate::left`] is the room under: the one with the least
@@ -220,8 +220,8 @@ impl Refusal {
             .find(|l| *l == s.limit)?;
         Some(Refusal {
             limit,
-            limit_usd: crate::spend::believable(s.limit_usd)?,
-            spend_usd: crate::spend::believable(s.spend_usd)?,
+            limit_usd: crate::budget::spend::believable(s.limit_usd)?,
+            spend_usd: crate::budget::spend::believable(s.spend_usd)?,
         })
     }
 
@@ -244,8 +244,8 @@ impl Refusal {
         format!(
             "budget.{} {} reached: {whose} spent {} (metered)",
             self.limit,
-            crate::spend::usd(self.limit_usd),
-            crate::spend::usd_beside(self.spend_usd, self.limit_usd),
+            crate::budget::spend::usd(self.limit_usd),
+            crate::budget::spend::usd_beside(self.spend_usd, self.limit_usd),
         )
     }
 

@@ -282,7 +282,7 @@ impl Difference {
     /// notes there): both figures, which one is the run's, and how many
     /// requests the metered one sums.
     pub fn line(&self, requests: u64) -> String {
-        let money = |m: u64| crate::spend::usd(super::prices::usd(m));
+        let money = |m: u64| crate::budget::spend::usd(super::prices::usd(m));
         format!(
             "[afk] spend: the agent reported {}, the model gateway metered {} over {} (the run's spend)",
             money(self.reported),

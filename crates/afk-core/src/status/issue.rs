@@ -20,8 +20,8 @@
 use crate::types::Invalid;
 
 use crate::bounds::{COMMENT_BUDGET, fit_saying, more};
+use crate::budget::spend::usd;
 use crate::sanitize::md_text_cut;
-use crate::spend::usd;
 use crate::status::page::{Links, Page, RunRow};
 use crate::types::{IssueNumber, RepoName};
 use std::fmt::Write as _;

@@ -190,10 +190,10 @@ pub fn board(runs: &[&RunFacts], spend_usd: f64, kept_floor: f64) -> Board {
         p90: nearest_rank(&rounds, 90),
         zero: rounds.iter().filter(|n| **n == 0).count(),
     };
-    b.cost.spend_usd = crate::spend::round(spend_usd);
+    b.cost.spend_usd = crate::budget::spend::round(spend_usd);
     b.cost.kept_floor = kept_floor;
     b.cost.per_kept_usd =
-        (b.cost.kept > 0).then(|| crate::spend::round(spend_usd / b.cost.kept as f64));
+        (b.cost.kept > 0).then(|| crate::budget::spend::round(spend_usd / b.cost.kept as f64));
     b
 }
 
@@ -231,7 +231,7 @@ pub fn rounds_text(r: &Rounds) -> String {
 /// Cost per kept run for people: `$3.20`, or `none`.
 pub fn per_kept_text(c: &Cost) -> String {
     c.per_kept_usd
-        .map_or_else(|| "none".into(), crate::spend::usd)
+        .map_or_else(|| "none".into(), crate::budget::spend::usd)
 }
 
 #[cfg(test)]

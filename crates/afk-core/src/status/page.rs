@@ -11,7 +11,7 @@
 //! that forbids one; the charts are inline SVG drawn with patterns and text
 //! labels, so they read without colour and without JavaScript.
 
-use crate::spend::usd;
+use crate::budget::spend::usd;
 use crate::types::{IssueNumber, PrNumber, RunId};
 use std::fmt::Write as _;
 
@@ -79,7 +79,7 @@ pub struct RunRow {
     pub spend_usd: Option<f64>,
     /// where the spend figures came from (`claude`, `codex-priced`,
     /// `progress`, `thread`): each the agent's word or its service's
-    pub spend_from: Vec<crate::spend::Source>,
+    pub spend_from: Vec<crate::budget::spend::Source>,
     /// harvest's outcome (ended runs)
     pub outcome: Option<String>,
     /// a run on `/afk hold`: `conversation::held_text` (who, since when)
@@ -1552,7 +1552,7 @@ mod tests {
 
     #[test]
     fn a_runs_spend_says_where_its_figures_came_from() {
-        use crate::spend::Source;
+        use crate::budget::spend::Source;
         let l = Links::new("https://git.example.org", "pulls");
         let row = |spend: Option<f64>, from: Vec<Source>| RunRow {
             id: RunId(1),

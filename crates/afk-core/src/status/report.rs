@@ -585,10 +585,10 @@ pub fn figures(runs: &[&RunFacts], kept_floor: f64) -> Figures {
     let merged = f.outcomes.succeeded;
     f.corrective_turns.per_merged_pr =
         (merged > 0).then(|| two_decimals(f64::from(f.corrective_turns.total) / merged as f64));
-    f.spend.total_usd = crate::spend::round(total_usd);
-    f.spend.merged_usd = crate::spend::round(merged_usd);
+    f.spend.total_usd = crate::budget::spend::round(total_usd);
+    f.spend.merged_usd = crate::budget::spend::round(merged_usd);
     f.spend.per_merged_pr_usd =
-        (merged > 0).then(|| crate::spend::round(total_usd / merged as f64));
+        (merged > 0).then(|| crate::budget::spend::round(total_usd / merged as f64));
     let b = leaderboard::board(runs, total_usd, kept_floor);
     (f.reverts, f.churn, f.review_rounds, f.cost) = (b.reverts, b.churn, b.review_rounds, b.cost);
     f
@@ -638,7 +638,7 @@ pub fn per_merged_text(x: Option<f64>) -> String {
 
 /// Spend per merged PR for people: `$3.20`, or `none`.
 pub fn usd_text(x: Option<f64>) -> String {
-    x.map_or_else(|| "none".into(), crate::spend::usd)
+    x.map_or_else(|| "none".into(), crate::budget::spend::usd)
 }
 
 /// Escalations by reason for people: `ci-red 2, stalled 1`, or `none`.

@@ -33,7 +33,7 @@ pub fn paused_text(limit: &str, since: &str, age: &str) -> String {
 /// A paused run's line in `afk status`: how it continues (a day's cap by
 /// itself at midnight).
 pub fn paused_line(run: &str, run_id: i64, limit: &str, since: &str, age: &str) -> String {
-    let how = match crate::run_state::Limit::parse(limit).is_some_and(|l| l.is_day()) {
+    let how = match crate::budget::Limit::parse(limit).is_some_and(|l| l.is_day()) {
         true => "it continues by itself at 00:00 UTC",
         false => "a trusted `budget` or `resume` command continues it",
     };

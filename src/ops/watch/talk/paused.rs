@@ -1,16 +1,16 @@
 //! The commands on a run's limits: a trusted `budget` raises the run's own
 //! limit (and continues a paused run), a trusted `resume` on a paused run
 //! with no room yet is answered. `trusted.rs` carries them out; the rules
-//! are `core::budget_command` and `core::pause`.
+//! are `core::budget::budget_command` and `core::budget::pause`.
 
 use super::super::limits;
 use super::super::lists::Watch;
-use crate::core::budget_command;
+use crate::core::budget::budget_command;
 use crate::store::runs::Run;
 use crate::store::talk::Talk;
 
 /// The reply to a trusted `resume` on `run` paused with no room yet under
-/// its limits as they stand (`core::pause::still_at`); None: not paused,
+/// its limits as they stand (`core::budget::pause::still_at`); None: not paused,
 /// or room (the resume continues it).
 pub(super) fn still_at_its_limit(w: &Watch, run: &Run, talk: &Talk) -> Option<String> {
     talk.pause.since.as_ref()?;
@@ -18,12 +18,12 @@ pub(super) fn still_at_its_limit(w: &Watch, run: &Run, talk: &Talk) -> Option<St
         .pause
         .limit
         .as_deref()
-        .and_then(crate::core::run_state::Limit::parse)?;
+        .and_then(crate::core::budget::Limit::parse)?;
     let b = &w.t.config().budget;
     let age = crate::clock::parse(&run.created_at).map_or(std::time::Duration::ZERO, |at| {
         crate::core::progress::since(at, w.t.now)
     });
-    let r = crate::core::pause::Resumed {
+    let r = crate::core::budget::pause::Resumed {
         limit,
         spend_usd: run.spend_usd.unwrap_or(0.0),
         run_usd: limits::run_usd(w, talk),
@@ -32,11 +32,11 @@ pub(super) fn still_at_its_limit(w: &Watch, run: &Run, talk: &Talk) -> Option<St
         run_time: limits::run_time(w, talk),
         max_run_time: b.max_run_time,
     };
-    crate::core::pause::still_at(r, &w.t.settled.command_prefix)
+    crate::core::budget::pause::still_at(r, &w.t.settled.command_prefix)
 }
 
 /// A trusted `budget`: the run's own limit raised to what
-/// `core::budget_command` makes of its words against the run's limits as
+/// `core::budget::budget_command` makes of its words against the run's limits as
 /// they stand (`limits::run_usd`, `run_time`: a `+N` adds to them when
 /// carried out) and the config's maxima, set by `author`; a paused run is
 /// continued by it (`core::run_state` starts its continuation when it has
@@ -53,7 +53,7 @@ pub(super) fn raise(
         .pause
         .limit
         .as_deref()
-        .and_then(crate::core::run_state::Limit::parse)
+        .and_then(crate::core::budget::Limit::parse)
         .filter(|l| l.is_day() && talk.pause.since.is_some());
     if let Some(day) = day {
         return Err(budget_command::day_refusal(

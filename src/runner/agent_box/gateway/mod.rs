@@ -315,7 +315,7 @@ impl Gateway {
             let spent = *self.spent.lock().unwrap_or_else(|e| e.into_inner());
             say(&format!(
                 "the model gateway passed {passed} requests ({} metered this turn), refused {refused}",
-                crate::core::spend::usd(prices::usd(spent))
+                crate::core::budget::spend::usd(prices::usd(spent))
             ));
         }
     }
@@ -531,7 +531,7 @@ impl Gateway {
             drop(flights);
             say(&format!(
                 "the model gateway held a request back: the requests in flight may still spend {}, which reaches {} (answered 429; asked again once they end, it passes if the budget allows)",
-                crate::core::spend::usd(prices::usd(aloft)),
+                crate::core::budget::spend::usd(prices::usd(aloft)),
                 refusal.limit
             ));
             answer(w, 429, &refusal.body(api));

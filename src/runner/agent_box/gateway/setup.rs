@@ -139,7 +139,7 @@ impl On {
         let gate = left_usd.map(|left| match prices::micro(left) {
             // nothing left: the first request is refused
             0 => budget::Gate {
-                limits: crate::core::spend::MoneyLimits {
+                limits: crate::core::budget::spend::MoneyLimits {
                     run_usd: prices::usd(1),
                     ..Default::default()
                 },
@@ -147,7 +147,7 @@ impl On {
                 ..Default::default()
             },
             _ => budget::Gate {
-                limits: crate::core::spend::MoneyLimits {
+                limits: crate::core::budget::spend::MoneyLimits {
                     run_usd: left,
                     ..Default::default()
                 },

@@ -91,7 +91,7 @@ fn the_budget_gate_refuses_at_or_over_a_limit() {
 
 #[test]
 fn a_turns_gate_counts_the_runs_earlier_spend_and_its_days_other_runs_and_names_the_limit_hit() {
-    use crate::spend::{DayRun, money_left};
+    use crate::budget::spend::{DayRun, money_left};
     use time::macros::datetime;
     let at = datetime!(2025-03-04 10:00 UTC);
     let run = DayRun {
@@ -178,7 +178,7 @@ fn a_turns_gate_counts_the_runs_earlier_spend_and_its_days_other_runs_and_names_
 #[test]
 fn a_raise_on_a_running_run_is_in_force_from_its_next_request() {
     let with = |run_usd: f64| budget::Gate {
-        limits: crate::spend::MoneyLimits {
+        limits: crate::budget::spend::MoneyLimits {
             run_usd,
             ..Default::default()
         },

@@ -5,7 +5,7 @@ use super::metered::{Line, Tally, sum};
 use super::prices::{Price, PricedBy, Prices, names, parse_table, price, table};
 use super::usage::{Framing, Usage, UsageReader, clean_model};
 use super::*;
-use crate::spend::{DayLimits, MoneyLimits};
+use crate::budget::spend::{DayLimits, MoneyLimits};
 use std::collections::BTreeMap;
 
 /// A usage of these token counts (no reasoning, no one-hour cache).

@@ -3,7 +3,7 @@
 //! found again by its marker), the `run.paused` notification's text and
 //! the continuation turn's prompt. Pure: figures in, text out.
 
-use crate::run_state::Limit;
+use super::Limit;
 use crate::types::format_duration;
 use std::time::Duration;
 
@@ -182,7 +182,7 @@ pub fn comment(f: &Figures) -> (String, String) {
         raise.unwrap_or_default(),
         f.until,
         format_duration(f.pause_for),
-        f.limit.escalation(),
+        f.limit.escalates_as(),
     );
     (marker, body)
 }
@@ -220,12 +220,13 @@ pub fn continued_notification(
 
 /// The continuation turn's prompt: the pause's figures, who raised what,
 /// what is left, and that the task is unchanged; `task` the issue and
-/// `turn` the paused turn (its leftover commit's subject).
+/// `leftover` the subject of the paused turn's leftover commit
+/// (`workspace_pr::leftover_subject`).
 pub fn prompt(
     f: &Figures,
     by: &str,
     now: (f64, Option<Duration>),
-    (task, turn): (&str, u32),
+    (task, leftover): (&str, &str),
 ) -> String {
     let (run_usd, run_time) = now;
     let (paused, raised) = match f.limit {
@@ -278,8 +279,7 @@ pub fn prompt(
          holds your work as it was (uncommitted changes were committed as \"{}\"; the last command you \
          ran may not have finished). The task is unchanged: {task}, branch {}. afk stops you again at the \
          new limit.\n",
-        crate::workspace_pr::leftover_subject(turn),
-        f.branch
+        leftover, f.branch
     )
 }
 
@@ -496,7 +496,7 @@ pub fn standing(
     let until = match limit.is_day() {
         true => at
             .filter(|_| c.day_continues)
-            .map(crate::turn_day::next_midnight),
+            .map(crate::budget::turn_day::next_midnight),
         false => at.zip(c.pause_for).map(|(at, d)| at + d),
     };
     Standing {
@@ -539,6 +539,8 @@ pub fn cell(s: &Standing) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LEFTOVER: &str = "Uncommitted changes left by turn 1";
 
     #[test]
     fn a_resume_with_no_room_is_answered_still_at_its_limit_and_continues_nothing() {
@@ -752,7 +754,7 @@ mod tests {
     }
 
     fn prompt_of(f: &Figures, by: &str) -> String {
-        prompt(f, by, (2.0, None), ("acme/api#12", 1))
+        prompt(f, by, (2.0, None), ("acme/api#12", LEFTOVER))
     }
 
     #[test]
@@ -777,7 +779,7 @@ mod tests {
             }
             assert!(!body.contains("budget +"), "{body}");
             assert!(!body.contains("pause_for"), "{body}");
-            let prompt = prompt(&f, BY_A_NEW_DAY, (2.0, None), ("acme/api#12", 1));
+            let prompt = prompt(&f, BY_A_NEW_DAY, (2.0, None), ("acme/api#12", LEFTOVER));
             assert!(
                 prompt.contains("committed as \"Uncommitted changes left by turn 1\""),
                 "{prompt}"

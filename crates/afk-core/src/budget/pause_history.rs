@@ -3,8 +3,8 @@
 //! …`) and one per continuation (`continued by alice: budget $2.00 →
 //! $7.00`), kept after the run continues.
 
-use crate::pause::Figures;
-use crate::run_state::Limit;
+use super::Limit;
+use crate::budget::pause::Figures;
 use crate::sanitize::md_text;
 use crate::types::format_duration;
 
@@ -25,8 +25,8 @@ pub struct Past<'a> {
 /// (`$2.00`), the day's cap, or the run's time limit (`4h`).
 pub fn limit_words(f: &Figures) -> String {
     match f.limit {
-        Limit::RunUsd => crate::spend::usd(f.run_usd),
-        Limit::DayUsd | Limit::RepoDayUsd => crate::spend::usd(f.day_cap_usd),
+        Limit::RunUsd => crate::budget::spend::usd(f.run_usd),
+        Limit::DayUsd | Limit::RepoDayUsd => crate::budget::spend::usd(f.day_cap_usd),
         Limit::RunTime => f.run_time.map(format_duration).unwrap_or_default(),
     }
 }
@@ -61,7 +61,9 @@ pub fn lines(past: &[Past], paused_now: bool) -> Vec<String> {
             }
             let at = match (time, p.spend_usd) {
                 (true, _) => format!("after {} of work", p.limit_words),
-                (false, Some(s)) => format!("at {} of {}", crate::spend::usd(s), p.limit_words),
+                (false, Some(s)) => {
+                    format!("at {} of {}", crate::budget::spend::usd(s), p.limit_words)
+                }
                 (false, None) => format!("at {}", p.limit_words),
             };
             out.push(format!(

@@ -5,7 +5,7 @@
 //! counts as it always did. And when a day's cap opens again: the next 00:00
 //! UTC. Pure: a run's turns and its spend in, the day's entries out.
 
-use crate::spend::{DayRun, day_of, round};
+use crate::budget::spend::{DayRun, day_of, round};
 use time::OffsetDateTime;
 
 /// One turn of a run as the day's budget counts it: when it started, and
@@ -121,10 +121,7 @@ pub fn day_reopened(since: OffsetDateTime, now: OffsetDateTime) -> bool {
 /// (None: not paused). Returns (one by one, fanned out), indexes into
 /// `runs`, the fanned out ones in their given order.
 pub fn watch_order<I: Ord + Copy>(runs: &[(Option<I>, Option<&str>)]) -> (Vec<usize>, Vec<usize>) {
-    let day = |l: Option<&str>| {
-        l.and_then(crate::run_state::Limit::parse)
-            .is_some_and(|l| l.is_day())
-    };
+    let day = |l: Option<&str>| l.and_then(super::Limit::parse).is_some_and(|l| l.is_day());
     let (mut first, rest): (Vec<usize>, Vec<usize>) =
         (0..runs.len()).partition(|&i| runs[i].0.is_some() && day(runs[i].1));
     first.sort_by_key(|&i| runs[i].0);
@@ -176,7 +173,7 @@ mod tests {
             assert_eq!(watch_order(runs), want, "case {i}");
         }
     }
-    use crate::spend::day_spend;
+    use crate::budget::spend::day_spend;
     use time::macros::{date, datetime};
 
     fn turn(at: OffsetDateTime, usd: Option<f64>) -> TurnSpend {

@@ -295,14 +295,14 @@ fn report_of(v: &serde_json::Value, codex: bool) -> Option<Report> {
             let session = v
                 .get("session_id")
                 .and_then(|s| s.as_str())
-                .filter(|s| super::agent::is_session_id(s))
+                .filter(|s| crate::agent::is_session_id(s))
                 .map(str::to_string);
             return amount(x).map(|x| Report::Result(x, session));
         }
         Some("turn.completed") if codex => return usage_of(v.get("usage")?).map(Report::Usage),
         Some("thread.started") if codex => {
             let id = v.get("thread_id")?.as_str()?;
-            return super::agent::is_session_id(id).then(|| Report::Thread(id.to_string()));
+            return crate::agent::is_session_id(id).then(|| Report::Thread(id.to_string()));
         }
         _ => {}
     }
