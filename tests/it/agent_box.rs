@@ -534,6 +534,51 @@ fn a_machine_that_cannot_make_a_box_dispatches_nothing_and_labels_nothing() {
     assert_eq!(comments, json!([]), "no comment");
 }
 
+/// A cgroup limit that is set is in force or no turn starts: where afk's
+/// cgroup cannot take a turn's (no delegated cgroup v2, as in most
+/// containers), poll starts nothing, labels nothing and says which keys;
+/// where it can, the turn starts in its cgroup.
+#[test]
+fn a_box_limit_the_host_cannot_apply_starts_no_turn() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = boxed_afk(&sb, |_| {
+        "agent = \"custom\"\ncommand = [\"sh\", \"-c\", \"touch ran.txt\"]\n\n[runner.box]\nmemory = \"1GiB\"\ntasks = 512"
+            .into()
+    });
+    let (code, r, err) = afk.poll();
+    let in_force = afk::runner::agent_box::limits_in_force();
+    let labelled = sb
+        .labels_of("acme/api", 1)
+        .contains(&"agent-in-progress".to_string());
+    match in_force {
+        Ok(()) => {
+            assert_eq!(code, 0, "{r} {err}");
+            assert!(labelled, "started in its cgroup: {r}");
+        }
+        Err(why) => {
+            assert_eq!(code, 1, "{r} {err}");
+            assert_eq!(r["dispatched"], json!([]), "{r}");
+            let msg = r["errors"][0]["message"].as_str().unwrap_or("");
+            assert!(
+                msg.contains("runner.box.memory") && msg.contains("cannot apply"),
+                "names the keys: {r} ({why:?})"
+            );
+            assert!(!labelled, "nothing labelled: {r}");
+            assert!(!afk.scratch.path("state/runs/1/work/ran.txt").exists());
+        }
+    }
+    let (_, out, _) = text(&afk, &["doctor"]);
+    let says = out
+        .lines()
+        .find(|l| l.contains("runner.box.memory and tasks"))
+        .unwrap_or("");
+    assert_eq!(
+        says.contains("FAIL"),
+        afk::runner::agent_box::limits_in_force().is_err(),
+        "{out}"
+    );
+}
+
 #[test]
 fn a_programs_settings_folder_reaches_a_turn_as_a_copy_of_its_login_and_what_the_agent_writes_there_stays_in_its_run()
  {

@@ -399,6 +399,16 @@ fn a_pr_a_killed_tick_opened_is_adopted_on_its_refused_create() {
         assert_eq!(action(&r), wait("ci-pending"), "the run follows it: {r}");
         let recorded = afk.sql_rows("SELECT pr_number FROM runs WHERE id = 1")[0][0].clone();
         assert_eq!(recorded, pr().to_string(), "the run holds the adopted PR");
+        // the journal says the dead tick's create landed
+        let settled = afk.sql_rows("SELECT body FROM journal WHERE kind = 'forge.reconciled'");
+        assert_eq!(settled.len(), 1, "{settled:?}");
+        let body: Value = serde_json::from_str(&settled[0][0]).unwrap();
+        assert_eq!(
+            (body["what"].as_str(), body["landed"].as_bool()),
+            (Some("pull request"), Some(true)),
+            "{body}"
+        );
+        assert_eq!(body["number"].to_string(), pr().to_string(), "{body}");
     });
 }
 

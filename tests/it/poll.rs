@@ -626,6 +626,12 @@ both_dialects! {
             afk.sql_rows("SELECT count(*), state FROM runs"),
             vec![vec!["1".to_string(), "dispatched".into()]]
         );
+        // the journal has the refused add, then its settling: the label is on
+        let settled = afk.sql_rows("SELECT body FROM journal WHERE kind = 'forge.reconciled'");
+        assert_eq!(settled.len(), 1, "{settled:?}");
+        let body: serde_json::Value = serde_json::from_str(&settled[0][0]).unwrap();
+        assert_eq!(body["what"], "label", "{body}");
+        assert_eq!(body["landed"], true, "{body}");
     }
 
     // ---- dry run -------------------------------------------------------------------

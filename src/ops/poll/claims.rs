@@ -39,11 +39,20 @@ pub fn reconcile_labels(t: &Tick) -> Result<(Vec<Reconciled>, Vec<ErrorItem>)> {
         };
         let moved = |()| store.transition(r.id, RunStatus::Started, RunStatus::Dispatched);
         match res.and_then(moved) {
-            Ok(_) => done.push(Reconciled {
-                repo: r.repo.clone(),
-                issue: r.issue,
-                run_id: r.id,
-            }),
+            Ok(_) => {
+                // the earlier add, unanswered or refused, is settled: the
+                // label is on the issue now (an add is idempotent)
+                afk_host::journal::record(
+                    "forge.reconciled",
+                    &serde_json::json!({"run": r.id.0, "what": "label",
+                        "label": cfg.poll.in_progress_label, "landed": true}),
+                );
+                done.push(Reconciled {
+                    repo: r.repo.clone(),
+                    issue: r.issue,
+                    run_id: r.id,
+                })
+            }
             Err(e) => {
                 let mut item = ErrorItem::from_err(&r.repo, Some(r.issue), &e);
                 item.message = format!("reconcile run {}: {e:#}", r.id);

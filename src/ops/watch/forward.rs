@@ -346,6 +346,12 @@ fn adopt(w: &Watch, run: &Run, refused: anyhow::Error) -> Result<Found> {
                 "{}#{} run {}: PR #{} was open for {} already (opened by an earlier tick that did not record it): adopted",
                 run.repo, run.issue, run.id, found.0.number, run.branch
             ));
+            // an earlier create whose answer was lost, settled: it landed
+            afk_host::journal::record(
+                "forge.reconciled",
+                &serde_json::json!({"run": run.id.0, "what": "pull request",
+                    "landed": true, "number": found.0.number.0}),
+            );
             return Ok(Some(found));
         }
     }

@@ -75,13 +75,12 @@ fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
     if !spec.after.is_empty() {
         let _ = AFTER.set(spec.after.clone());
     }
+    // a limit that is set is in force, or the box is never made (the turn's
+    // start checked it; this is the host changing in between)
     if spec.memory.is_some() || spec.tasks > 0 {
-        match super::cgroup::limit(&spec.name, spec.memory, spec.tasks) {
-            Ok(()) => {}
-            Err(why) => say(&format!(
-                "runner.box.memory and tasks are not in force: {why}"
-            )),
-        }
+        super::cgroup::limit(&spec.name, spec.memory, spec.tasks).map_err(|why| {
+            anyhow::anyhow!("runner.box.memory or runner.box.tasks cannot be applied: {why}")
+        })?;
     }
     // the box's network, made by bubblewrap's own process before it runs
     // bubblewrap (inside.rs), its listeners served from here

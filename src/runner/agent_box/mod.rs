@@ -261,6 +261,8 @@ pub struct Boxer {
     /// Whether this machine can make a box, asked once (before the tick's
     /// first boxed start) and kept for the tick.
     can: std::sync::OnceLock<std::result::Result<(), crate::types::Invalid>>,
+    /// whether the cgroup limits set can be applied here, asked once
+    limits: std::sync::OnceLock<std::result::Result<(), String>>,
     /// afk runs as root: the unprivileged host uid and gid the box's user
     /// is (`runner.box.user`); None: afk's own user, as bubblewrap maps it.
     host_user: Option<(u32, u32)>,
@@ -372,6 +374,7 @@ impl Boxer {
             program: None,
             machine: std::sync::OnceLock::new(),
             can: std::sync::OnceLock::new(),
+            limits: std::sync::OnceLock::new(),
             // SAFETY: geteuid(2) cannot fail
             host_user: (unsafe { libc::geteuid() } == 0)
                 .then(|| b.host_user().ok())
@@ -617,6 +620,17 @@ impl Boxer {
             None => probe::can_box_here(self.host_user),
         }) {
             bail!("{why}");
+        }
+        // a cgroup limit that is set is in force, or no turn starts
+        if (self.memory.is_some() || self.tasks > 0)
+            && let Err(why) = self
+                .limits
+                .get_or_init(|| cgroup::limits_in_force().map_err(|e| e.0))
+        {
+            bail!(
+                "runner: runner.box.memory or runner.box.tasks is set, and this host cannot apply it: {why}; \
+                 run afk where its cgroup delegates the memory and pids controllers (a systemd unit with Delegate=yes), or unset them"
+            );
         }
         let gw = match &self.gateway {
             gateway::Setup::Refused(why) => bail!("runner: {why}"),
@@ -894,6 +908,7 @@ mod tests {
             program: None,
             machine: std::sync::OnceLock::new(),
             can: std::sync::OnceLock::new(),
+            limits: std::sync::OnceLock::new(),
             host_user: None,
             gateway: gateway::Setup::Off("off".into()),
             agent: crate::types::AgentKind::Claude,

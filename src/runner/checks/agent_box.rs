@@ -242,8 +242,10 @@ fn limits(c: &Config, d: &mut dyn Report) {
             ),
             Err(why) => d.add(
                 "box",
-                Level::Warn,
-                format!("runner.box.memory and tasks are not in force here: {why}"),
+                Level::Fail,
+                format!(
+                    "runner.box.memory and tasks cannot be applied here, so no turn starts: {why}"
+                ),
             ),
         }
     }
