@@ -127,6 +127,13 @@ fn a_job_makes_the_checkout_runs_the_agent_without_the_credential_and_forwards_i
     afk.watch();
     let all = sb.api(&sb.dialect.prs_path("acme/api", Listed::All)).1;
     assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+    // the Job's own push is journaled once, by the tick that read its record
+    let pushes = afk.sql_rows("SELECT body FROM journal WHERE kind = 'git.push'");
+    assert_eq!(pushes.len(), 1, "{pushes:?}");
+    let push: serde_json::Value = serde_json::from_str(&pushes[0][0]).unwrap();
+    assert_eq!(push["by"], "job", "{push}");
+    assert_eq!(push["head"], head.as_str(), "{push}");
+    assert_eq!(push["gate"], "passed", "{push}");
 }
 
 #[test]

@@ -67,15 +67,17 @@ impl Store {
         Ok(all.into_iter().flatten().collect())
     }
 
-    /// afk pushed `sha` to the run's branch at turn `turn`.
-    pub fn note_afk_head(&self, run: RunId, turn: u32, sha: &str) -> Result<()> {
-        self.conn
+    /// afk pushed `sha` to the run's branch at turn `turn`: whether it is new
+    /// (a head kept already is kept once).
+    pub fn note_afk_head(&self, run: RunId, turn: u32, sha: &str) -> Result<bool> {
+        let added = self
+            .conn
             .execute(
                 "INSERT OR IGNORE INTO run_heads (run_id, turn, sha) VALUES (?1, ?2, ?3)",
                 params![run, turn, sha.to_ascii_lowercase()],
             )
             .map_err(|e| self.err(e))?;
-        Ok(())
+        Ok(added > 0)
     }
 
     /// The PR's head as afk first saw it after turn `turn` ended (an agent
@@ -194,9 +196,9 @@ mod tests {
         let s = Store::open(&path).unwrap();
         s.note_turn_end_head(id, 1, "AAA").unwrap();
         s.note_turn_end_head(id, 1, "bbb").unwrap();
-        s.note_afk_head(id, 2, "ccc").unwrap();
-        s.note_afk_head(id, 2, "ddd").unwrap();
-        s.note_afk_head(id, 2, "ddd").unwrap();
+        assert!(s.note_afk_head(id, 2, "ccc").unwrap());
+        assert!(s.note_afk_head(id, 2, "ddd").unwrap());
+        assert!(!s.note_afk_head(id, 2, "ddd").unwrap(), "kept once");
         assert_eq!(s.afk_heads(id).unwrap(), ["aaa", "ccc", "ddd"]);
         assert!(s.afk_heads(RunId(id.0 + 1)).unwrap().is_empty());
     }

@@ -66,14 +66,18 @@ pub(crate) fn step(
         return Ok((Forward::default(), found));
     }
     let turn = run.turns.max(1);
-    let (done, in_job) = match w.t.runner.forwarded(run.handle.as_ref()) {
+    let (done, in_job, by_job) = match w.t.runner.forwarded(run.handle.as_ref()) {
         // the Job forwarded inside the turn (docs/kubernetes.md): the PR is the
         // tick's
-        Some(r) => from_job(r, run_dir),
+        Some(r) => {
+            let (done, in_job) = from_job(r, run_dir);
+            (done, in_job, true)
+        }
         None => (
             w.t.workspace
                 .forward(w.t.forge()?, &at(run, run_dir), turn)?,
             None,
+            false,
         ),
     };
     // where the commits afk does not push are kept, as people are told it
@@ -115,7 +119,17 @@ pub(crate) fn step(
                 );
             }
             // a head afk pushed: the zero-touch rule's (`core::zero_touch`)
-            w.t.store().note_afk_head(run.id, turn, &sha)?;
+            let new = w.t.store().note_afk_head(run.id, turn, &sha)?;
+            // the Job's own push (through the gate in its pod), journaled
+            // once, by the tick that first reads its record
+            if by_job && new {
+                afk_host::journal::record(
+                    "git.push",
+                    &serde_json::json!({"run": run.id.0, "repo": run.repo.as_str(),
+                        "branch": run.branch, "turn": turn, "old": null, "head": sha,
+                        "commits": commits, "gate": "passed", "by": "job"}),
+                );
+            }
             let found = open_pr(w, run, run_dir, &base, (&sha, fresh), found, spend_usd)?;
             Ok((Forward::default(), found))
         }
