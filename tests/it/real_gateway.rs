@@ -664,8 +664,17 @@ fn codex_killed_mid_turn_past_its_limit_is_paused_and_a_raise_continues_it_once(
     assert_eq!(code, 0, "{err} {r}");
     // the expensive answer is metered: the agent now runs its shell step
     crate::budget::wait_file(&afk.scratch.path("state/runs/1/metered.jsonl"));
-    crate::budget::kill_agent(&afk, 1);
-    let ctx = || format!("--- agent.log:\n{}", agent_log(&afk));
+    killed_then_raised(&sb, &afk, "codex");
+    let (_, r, err) = afk.watch();
+    assert_ne!(action_of(&r, 1).0, "pause", "{r} {err}");
+}
+
+/// Run 1's agent killed (SIGKILL, its process group) past `run_usd`: the
+/// next tick pauses it there, with no stop record of the gateway's; a
+/// trusted `/afk budget +5` continues it, and the continuation exits 0.
+fn killed_then_raised(sb: &Sandbox, afk: &Afk, agent: &str) {
+    crate::budget::kill_agent(afk, 1);
+    let ctx = || format!("{agent} --- agent.log:\n{}", agent_log(afk));
     let (_, r, err) = afk.watch();
     assert_eq!(
         action_of(&r, 1),
@@ -675,18 +684,16 @@ fn codex_killed_mid_turn_past_its_limit_is_paused_and_a_raise_continues_it_once(
     );
     assert!(
         !afk.scratch.path("state/runs/1/budget-stop.json").exists(),
-        "killed: the gateway stopped nothing"
+        "{agent}: killed: the gateway stopped nothing"
     );
     sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
     let (_, r, err) = afk.watch();
     assert_eq!(
         action_of(&r, 1),
         ("continue".into(), Some("budget".into())),
-        "{r} {err}"
+        "{agent}: {r} {err}"
     );
     assert_eq!(afk.wait_agent(1), 0, "{}", ctx());
-    let (_, r, err) = afk.watch();
-    assert_ne!(action_of(&r, 1).0, "pause", "{r} {err}");
 }
 
 /// Whether a partial record of run 1's requests in flight holds `needle`.
@@ -743,27 +750,7 @@ fn killed_mid_answer_past_its_limit(agent: &str) {
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    crate::budget::kill_agent(&afk, 1);
-    let ctx = || format!("{agent} --- agent.log:\n{}", agent_log(&afk));
-    let (_, r, err) = afk.watch();
-    assert_eq!(
-        action_of(&r, 1),
-        ("pause".into(), Some("run_usd".into())),
-        "{r} {err} {}",
-        ctx()
-    );
-    assert!(
-        !afk.scratch.path("state/runs/1/budget-stop.json").exists(),
-        "{agent}: killed: the gateway stopped nothing"
-    );
-    sb.comment_on("acme/api", On::Issue(1), "alice", "/afk budget +5");
-    let (_, r, err) = afk.watch();
-    assert_eq!(
-        action_of(&r, 1),
-        ("continue".into(), Some("budget".into())),
-        "{agent}: {r} {err}"
-    );
-    assert_eq!(afk.wait_agent(1), 0, "{}", ctx());
+    killed_then_raised(&sb, &afk, agent);
     let first = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
     let second = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
     // Codex keeps its thread from its start and resumes it; Claude starts
