@@ -364,6 +364,49 @@ fn doctor_says_per_repo_whether_the_forge_s_webhook_is_configured_when_hook_is()
     );
 }
 
+/// GitLab lists a project hook it disabled after failing deliveries with
+/// `alert_status` `temporarily_disabled` or `disabled`: doctor says no
+/// webhook is active, where it used to call it configured.
+#[test]
+fn doctor_on_gitlab_says_a_hook_gitlab_disabled_is_no_active_webhook() {
+    let sb = Sandbox::start_in(
+        Dialect::Gitlab,
+        json!({"hook_url": "http://127.0.0.1:9/afk-hook", "hook_secret": "s3cret-s3cret-s3cret",
+               "repos": [repo("acme/api", json!([]))]}),
+    );
+    let afk = Afk::new(
+        &sb,
+        "enabled = true\nallowlist = [\"acme/api\"]",
+        "[hook]\nsecret_env = \"AFK_DOCTOR_HOOK_SECRET\"\n",
+    );
+    let lines = || {
+        doctor(&afk, &[], "repo acme/api")
+            .1
+            .into_iter()
+            .filter(|c| c["detail"].as_str().unwrap_or_default().contains("webhook"))
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["level"].as_str().unwrap(),
+                    c["detail"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lines(), vec!["ok webhook configured (1)".to_string()]);
+    sb.admin(
+        "POST",
+        "/webhook",
+        Some(json!({"url": "http://127.0.0.1:9/afk-hook", "alert_status": "temporarily_disabled"})),
+    );
+    let said = lines();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("warn no active webhook (1 found: disabled by the forge"),
+        "{said:?}"
+    );
+}
+
 /// On GitLab (docs/gitlab.md#what-afk-doctor-checks-on-gitlab) doctor reads
 /// the token (`personal_access_tokens/self`: the `api` scope, an expiry
 /// within 14 days a warning naming the date), afk's access level on each

@@ -60,6 +60,11 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.received.clone())),
         // the forge's own webhooks (`crate::webhooks`): where to, signed with what
         ("POST", "/webhook") => {
+            // GitLab's hook as it lists it: `executable`, or disabled by
+            // GitLab after failing deliveries
+            if let Some(alert) = body["alert_status"].as_str() {
+                f.gl.hook_alert = Some(alert.to_string());
+            }
             let url = body["url"].as_str().filter(|u| !u.is_empty());
             let secret = body["secret"].as_str().map(str::to_string);
             match f.outbox.set(url.map(str::to_string), secret) {
@@ -252,7 +257,7 @@ const TAKES: &[(&str, &str, &str)] = &[
         "/registry",
         "images auth credentials page_size created indexes",
     ),
-    ("POST", "/webhook", "url secret"),
+    ("POST", "/webhook", "url secret alert_status"),
     ("POST", "/hooks_redirect", "to times"),
     ("POST", "/hooks_fail", "times"),
     ("POST", "/thread", "id status phase cost_usd blocked"),

@@ -245,8 +245,13 @@ impl Forge {
             return json!([]);
         };
         if gitlab {
+            // `lib/api/entities/project_hook.rb`: one flag per event, and
+            // the hook's `alert_status` (`executable` until GitLab disables it)
             json!([{"id": 1, "url": url, "issues_events": true, "note_events": true,
-                    "merge_requests_events": true, "pipeline_events": true, "push_events": true}])
+                    "confidential_note_events": true, "merge_requests_events": true,
+                    "pipeline_events": true, "push_events": true, "emoji_events": true,
+                    "alert_status": self.gl.hook_alert.as_deref().unwrap_or("executable"),
+                    "disabled_until": null}])
         } else {
             json!([{"id": 1, "type": "gitea", "active": true,
                     "events": ["issues", "issue_comment", "pull_request", "status", "push"],

@@ -231,12 +231,18 @@ fn webhook_check(
         return None;
     }
     Some(match forge.hooks(repo) {
-        Ok(hooks) => match hooks.iter().filter(|h| h.active).count() {
-            0 => (
+        Ok(hooks) => match (hooks.iter().filter(|h| h.active).count(), hooks.len()) {
+            (0, 0) => (
                 Level::Warn,
                 "no webhook configured; events wait for cron's tick".to_string(),
             ),
-            n => (Level::Ok, format!("webhook configured ({n})")),
+            (0, n) => (
+                Level::Warn,
+                format!(
+                    "no active webhook ({n} found: disabled by the forge, or sending none of the events afk reads); events wait for cron's tick"
+                ),
+            ),
+            (n, _) => (Level::Ok, format!("webhook configured ({n})")),
         },
         Err(e) => match ForgeError::kind_of(&e) {
             Some(Failure::Forbidden | Failure::NotFound) => (

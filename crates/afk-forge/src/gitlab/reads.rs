@@ -214,7 +214,9 @@ impl ForgeReads for Gitlab {
     }
 
     /// `GET /projects/:id/labels` (group labels included), once per tick.
-    /// `GET /projects/:id/hooks`: GitLab's hooks have no active flag.
+    /// `GET /projects/:id/hooks` (one page): GitLab's hooks have no active
+    /// flag; a hook is active unless GitLab disabled it or it sends none of
+    /// the events afk reads ([`super::hook_active`]).
     fn hooks(&self, repo: &RepoName) -> Result<Vec<crate::HookInfo>> {
         let wire: Vec<serde_json::Value> =
             self.http
@@ -223,7 +225,7 @@ impl ForgeReads for Gitlab {
             .iter()
             .map(|h| crate::HookInfo {
                 url: h["url"].as_str().unwrap_or_default().to_string(),
-                active: true,
+                active: super::hook_active(h),
             })
             .collect())
     }

@@ -950,3 +950,32 @@ fn a_text_gitlab_refuses_with_400_is_refused_as_gitea_and_github_refuse_it() {
     let e = refused_text(anyhow::anyhow!("no forge error"));
     assert_eq!(ForgeError::kind_of(&e), None);
 }
+
+/// (a project hook as GitLab lists it, whether it delivers to afk): one
+/// disabled after failing deliveries does not, nor one subscribed to none
+/// of afk's events; an older GitLab's hook without the fields does.
+#[test]
+fn a_hook_gitlab_disabled_or_subscribed_to_nothing_of_afks_is_not_active() {
+    let on = serde_json::json!({"url": "u", "note_events": true, "push_events": true,
+                                "alert_status": "executable"});
+    let cases = [
+        (on.clone(), true),
+        (
+            serde_json::json!({"url": "u", "note_events": true, "alert_status": "temporarily_disabled"}),
+            false,
+        ),
+        (
+            serde_json::json!({"url": "u", "note_events": true, "alert_status": "disabled"}),
+            false,
+        ),
+        (
+            serde_json::json!({"url": "u", "push_events": true, "note_events": false,
+                               "issues_events": false, "alert_status": "executable"}),
+            false,
+        ),
+        (serde_json::json!({"url": "u"}), true),
+    ];
+    for (i, (h, want)) in cases.into_iter().enumerate() {
+        assert_eq!(hook_active(&h), want, "case {i}: {h}");
+    }
+}

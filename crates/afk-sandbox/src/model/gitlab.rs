@@ -38,6 +38,10 @@ pub(crate) struct GitlabSide {
     /// `Notes::UpdateService#update_note` sets it, never by an emoji or a
     /// resolve (GraphQL's `Note.lastEditedAt`)
     pub(crate) last_edited: BTreeMap<i64, String>,
+    /// the project hook's `alert_status` (`/_admin/webhook`'s): GitLab
+    /// disables a hook that keeps failing (`temporarily_disabled`, then
+    /// `disabled`); None: `executable`
+    pub(crate) hook_alert: Option<String>,
     /// threads by their first note's id
     pub(crate) threads: BTreeMap<i64, Thread>,
     /// a note's thread (its first note's id)
