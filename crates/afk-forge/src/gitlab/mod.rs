@@ -417,36 +417,6 @@ pub fn note_edited(
         .all(|t| afk_wire::edits::edited(Some(t), updated_at))
 }
 
-/// The events of a project hook that `afk hook` reads (`lib/api/entities/project_hook.rb`
-/// names one flag per event).
-const HOOK_EVENTS: &[&str] = &[
-    "issues_events",
-    "note_events",
-    "confidential_note_events",
-    "merge_requests_events",
-    "pipeline_events",
-    "emoji_events",
-];
-
-/// Whether a project hook as GitLab lists it delivers to afk: not disabled
-/// by GitLab after failing deliveries (`alert_status` `temporarily_disabled`
-/// or `disabled`, `app/models/concerns/web_hooks/auto_disabling.rb`), and
-/// subscribed to one of the events afk reads. A field GitLab does not send
-/// (an older GitLab) says nothing against it.
-pub fn hook_active(h: &serde_json::Value) -> bool {
-    let disabled = matches!(
-        h["alert_status"].as_str(),
-        Some("temporarily_disabled" | "disabled")
-    );
-    let flags: Vec<&serde_json::Value> = HOOK_EVENTS
-        .iter()
-        .map(|e| &h[*e])
-        .filter(|v| v.is_boolean())
-        .collect();
-    let subscribed = flags.is_empty() || flags.iter().any(|v| v.as_bool() == Some(true));
-    !disabled && subscribed
-}
-
 /// The GraphQL query for a note's edit time (`Query.note`, GitLab 15.9 and
 /// later; `Note.lastEditedAt`, `app/graphql/types/notes/base_note_interface.rb`).
 pub(crate) const NOTE_EDITED_QUERY: &str = "query($id: NoteID!) { note(id: $id) { lastEditedAt } }";

@@ -216,7 +216,7 @@ impl ForgeReads for Gitlab {
     /// `GET /projects/:id/labels` (group labels included), once per tick.
     /// `GET /projects/:id/hooks` (one page): GitLab's hooks have no active
     /// flag; a hook is active unless GitLab disabled it or it sends none of
-    /// the events afk reads ([`super::hook_active`]).
+    /// the events afk reads ([`hook_active`]).
     fn hooks(&self, repo: &RepoName) -> Result<Vec<crate::HookInfo>> {
         let wire: Vec<serde_json::Value> =
             self.http
@@ -225,7 +225,7 @@ impl ForgeReads for Gitlab {
             .iter()
             .map(|h| crate::HookInfo {
                 url: h["url"].as_str().unwrap_or_default().to_string(),
-                active: super::hook_active(h),
+                active: hook_active(h),
             })
             .collect())
     }
@@ -588,4 +588,34 @@ impl Gitlab {
         )?;
         Ok(c.parent_ids.iter().skip(1).any(|parent| parent == sha))
     }
+}
+
+/// The events of a project hook that `afk hook` reads (`lib/api/entities/project_hook.rb`
+/// names one flag per event).
+const HOOK_EVENTS: &[&str] = &[
+    "issues_events",
+    "note_events",
+    "confidential_note_events",
+    "merge_requests_events",
+    "pipeline_events",
+    "emoji_events",
+];
+
+/// Whether a project hook as GitLab lists it delivers to afk: not disabled
+/// by GitLab after failing deliveries (`alert_status` `temporarily_disabled`
+/// or `disabled`, `app/models/concerns/web_hooks/auto_disabling.rb`), and
+/// subscribed to one of the events afk reads. A field GitLab does not send
+/// (an older GitLab) says nothing against it.
+pub fn hook_active(h: &serde_json::Value) -> bool {
+    let disabled = matches!(
+        h["alert_status"].as_str(),
+        Some("temporarily_disabled" | "disabled")
+    );
+    let flags: Vec<&serde_json::Value> = HOOK_EVENTS
+        .iter()
+        .map(|e| &h[*e])
+        .filter(|v| v.is_boolean())
+        .collect();
+    let subscribed = flags.is_empty() || flags.iter().any(|v| v.as_bool() == Some(true));
+    !disabled && subscribed
 }

@@ -976,6 +976,6 @@ fn a_hook_gitlab_disabled_or_subscribed_to_nothing_of_afks_is_not_active() {
         (serde_json::json!({"url": "u"}), true),
     ];
     for (i, (h, want)) in cases.into_iter().enumerate() {
-        assert_eq!(hook_active(&h), want, "case {i}: {h}");
+        assert_eq!(super::reads::hook_active(&h), want, "case {i}: {h}");
     }
 }
