@@ -579,6 +579,46 @@ fn a_box_limit_the_host_cannot_apply_starts_no_turn() {
     );
 }
 
+/// `runner.box.user` names the box's host user when afk runs as root;
+/// set where afk is an ordinary user, it could not be in force (the box's
+/// user is afk's own): no turn starts, nothing is labelled, doctor FAILs
+/// it. As root the same config starts no refusal of that kind.
+#[test]
+fn a_box_user_set_where_afk_is_not_root_starts_no_turn() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = boxed_afk(&sb, |_| {
+        "agent = \"custom\"\ncommand = [\"sh\", \"-c\", \"touch ran.txt\"]\n\n[runner.box]\nuser = \"nobody\""
+            .into()
+    });
+    let (code, r, err) = afk.poll();
+    // SAFETY: geteuid(2) cannot fail
+    let root = unsafe { libc::geteuid() } == 0;
+    let said = r["errors"].to_string();
+    let (_, out, _) = text(&afk, &["doctor"]);
+    if root {
+        assert!(!said.contains("does not run as root"), "{r} {err}");
+        assert!(!out.contains("does not run as root"), "{out}");
+        return;
+    }
+    assert_eq!(code, 1, "{r} {err}");
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    assert!(
+        said.contains("runner.box.user") && said.contains("does not run as root"),
+        "{r}"
+    );
+    assert!(
+        !sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string()),
+        "nothing labelled"
+    );
+    assert!(!afk.scratch.path("state/runs/1/work/ran.txt").exists());
+    assert!(
+        out.lines()
+            .any(|l| l.contains("FAIL") && l.contains("runner.box.user")),
+        "{out}"
+    );
+}
+
 #[test]
 fn a_programs_settings_folder_reaches_a_turn_as_a_copy_of_its_login_and_what_the_agent_writes_there_stays_in_its_run()
  {

@@ -240,6 +240,9 @@ struct Machine {
     sysrq_trigger: bool,
 }
 
+/// Why no turn starts with `runner.box.user` set and afk not root.
+pub const USER_NOT_IN_FORCE: &str = "runner: runner.box.user is set, and afk does not run as root, so the box's user could only be afk's own: run the ticks as root for another user, or unset runner.box.user";
+
 /// The box's settings, from the config.
 #[derive(Debug, Clone)]
 pub struct Boxer {
@@ -263,6 +266,9 @@ pub struct Boxer {
     can: std::sync::OnceLock<std::result::Result<(), crate::types::Invalid>>,
     /// whether the cgroup limits set can be applied here, asked once
     limits: std::sync::OnceLock<std::result::Result<(), String>>,
+    /// `runner.box.user` is set and afk does not run as root: the box's
+    /// user could only be afk's own, so no turn starts
+    user_not_in_force: bool,
     /// afk runs as root: the unprivileged host uid and gid the box's user
     /// is (`runner.box.user`); None: afk's own user, as bubblewrap maps it.
     host_user: Option<(u32, u32)>,
@@ -379,6 +385,8 @@ impl Boxer {
             host_user: (unsafe { libc::geteuid() } == 0)
                 .then(|| b.host_user().ok())
                 .flatten(),
+            // SAFETY: geteuid(2) cannot fail
+            user_not_in_force: unsafe { libc::geteuid() } != 0 && !b.user.trim().is_empty(),
             gateway,
             agent: cfg.runner.agent(),
             // runner.secret_env's values are the agent's to hold (kept out of
@@ -523,6 +531,12 @@ impl Boxer {
             .collect()
     }
 
+    /// Whether `runner.box.user` is set where afk does not run as root (no
+    /// turn starts; doctor FAILs it).
+    pub fn user_not_in_force(&self) -> bool {
+        self.user_not_in_force
+    }
+
     /// Write the turn's spec; the command line that runs the turn in its box.
     /// A machine that cannot make a box starts no turn: the start fails
     /// with doctor's line, so poll labels nothing and no run escalates.
@@ -620,6 +634,10 @@ impl Boxer {
             None => probe::can_box_here(self.host_user),
         }) {
             bail!("{why}");
+        }
+        // a box user that is set is the box's user, or no turn starts
+        if self.user_not_in_force {
+            bail!("{}", USER_NOT_IN_FORCE);
         }
         // a cgroup limit that is set is in force, or no turn starts
         if (self.memory.is_some() || self.tasks > 0)
@@ -909,6 +927,7 @@ mod tests {
             machine: std::sync::OnceLock::new(),
             can: std::sync::OnceLock::new(),
             limits: std::sync::OnceLock::new(),
+            user_not_in_force: false,
             host_user: None,
             gateway: gateway::Setup::Off("off".into()),
             agent: crate::types::AgentKind::Claude,

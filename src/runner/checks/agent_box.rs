@@ -151,6 +151,10 @@ fn probed(c: &Config, at: &Probe, b: &Boxer, d: &mut dyn Report) {
 /// `afk-agent` account, or ids no account has and no subordinate range
 /// covers (a process of that uid could reach the running box's files).
 fn box_user(c: &Config, b: &Boxer, d: &mut dyn Report) {
+    if b.user_not_in_force() {
+        d.add("box", Level::Fail, boxes::USER_NOT_IN_FORCE.into());
+        return;
+    }
     let Some((uid, gid)) = b.host_user() else {
         return;
     };
