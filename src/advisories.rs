@@ -169,7 +169,7 @@ pub fn fingerprint(dir: &Path) -> Result<String, AdvisoryError> {
     });
     let walk = queue.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(why) = walk.failed {
-        return Err(why.into());
+        return Err(why);
     }
     let mut done = walk.done;
     done.sort();
@@ -189,7 +189,7 @@ struct Walk {
     todo: Vec<PathBuf>,
     busy: usize,
     done: Vec<(String, [u8; 32])>,
-    failed: Option<String>,
+    failed: Option<AdvisoryError>,
 }
 
 /// One walker: takes a folder, digests it, hands back the folders in it,
@@ -236,12 +236,12 @@ fn walk_folders(dir: &Path, queue: &std::sync::Mutex<Walk>, more: &std::sync::Co
 /// Folder `d`'s digest: each entry's name, and its size and modification
 /// time (a link's as the file it names; a folder as `d`), in name order;
 /// with the folders in it, to walk.
-fn folder_digest(dir: &Path, d: &Path) -> Result<([u8; 32], Vec<PathBuf>), String> {
+fn folder_digest(dir: &Path, d: &Path) -> Result<([u8; 32], Vec<PathBuf>), AdvisoryError> {
     use sha2::Digest;
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(d).map_err(|e| unreadable(dir, d, &e))?;
     if !m.is_dir() {
-        return Err(format!("{}: not a folder", shown(dir, d)));
+        return Err(format!("{}: not a folder", shown(dir, d)).into());
     }
     let entries = std::fs::read_dir(d).map_err(|e| unreadable(dir, d, &e))?;
     let mut names: Vec<(std::ffi::OsString, String)> = vec![];
@@ -353,12 +353,13 @@ fn read_file(p: &Path) -> Result<String, AdvisoryError> {
 }
 
 /// Why `d` under `dir` could not be read, as an error says it.
-fn unreadable(dir: &Path, d: &Path, e: &std::io::Error) -> String {
-    format!(
+fn unreadable(dir: &Path, d: &Path, e: &std::io::Error) -> AdvisoryError {
+    let why = format!(
         "{}: cannot be read ({})",
         shown(dir, d),
         afk_host::os_words(e)
-    )
+    );
+    why.into()
 }
 
 /// A file's path as an error names it: from the folder, one line, bounded.

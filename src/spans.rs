@@ -45,8 +45,7 @@ pub fn start(settings: Option<&TelemetrySettings>, dry_run: bool) {
 /// Doctor's empty export (`telemetry::probe`): through this process's
 /// telemetry when it has one, so the probe and what the process sends at
 /// its end share one `telemetry.timeout`.
-// Err is a string: doctor's WARN line shows it (`core::telemetry::doctor::probe`)
-pub fn probe(settings: &TelemetrySettings) -> Result<(u16, std::time::Duration), String> {
+pub fn probe(settings: &TelemetrySettings) -> crate::core::telemetry::doctor::Probed {
     match PROCESS.get() {
         Some(p) => p.telemetry.probe(),
         None => crate::telemetry::probe(settings),

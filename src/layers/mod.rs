@@ -8,6 +8,7 @@ mod circles;
 mod citations;
 mod crates;
 mod env_reads;
+mod errors;
 mod files;
 mod map;
 mod rooms;

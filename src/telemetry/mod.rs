@@ -18,6 +18,7 @@ mod tests;
 
 pub use wire::{SCHEMA_URL, SCOPE_NAME, encode};
 
+use crate::core::telemetry::doctor::{NoAnswer, Probed};
 use afk_model::telemetry::{Span, TelemetrySettings};
 use afk_store::outbox::{OUTBOX_MAX, OutboxState};
 use std::collections::VecDeque;
@@ -316,7 +317,7 @@ fn answered(status: u16) -> String {
 /// bound, and the status it was answered with and how long that took; or
 /// why there was no answer ("connection refused", "timed out after 1000
 /// ms"). One try, no retry.
-pub fn probe(settings: &TelemetrySettings) -> Result<(u16, Duration), String> {
+pub fn probe(settings: &TelemetrySettings) -> Probed {
     let sender = Sender::new(settings);
     let bound = Duration::from_millis(settings.timeout_ms.max(1));
     probe_within(&sender, settings, bound).0
@@ -327,12 +328,12 @@ fn probe_within(
     sender: &Sender,
     settings: &TelemetrySettings,
     bound: Duration,
-) -> (Result<(u16, Duration), String>, Duration) {
+) -> (Probed, Duration) {
     let started = Instant::now();
     let answer = match sender.post(settings, encode(settings, &[]), bound) {
         Try::Accepted { status, .. } => Ok((status, started.elapsed())),
         Try::Answered { status, .. } => Ok((status, started.elapsed())),
-        Try::NoAnswer { why, .. } => Err(why),
+        Try::NoAnswer { why, .. } => Err(NoAnswer(why)),
     };
     (answer, started.elapsed())
 }
@@ -342,10 +343,11 @@ impl Telemetry {
     /// bound, and counted against it, so no process spends more than
     /// `telemetry.timeout` on telemetry however much it sends (doctor's
     /// probe, then the outbox at its end).
-    pub fn probe(&self) -> Result<(u16, Duration), String> {
+    pub fn probe(&self) -> Probed {
         let left = self.left();
         if left < Duration::from_millis(1) {
-            return Err(format!("timed out after {} ms", self.settings.timeout_ms));
+            let why = format!("timed out after {} ms", self.settings.timeout_ms);
+            return Err(NoAnswer(why));
         }
         let (answer, took) = probe_within(&self.sender, &self.settings, left);
         let mut spent = self.sending.lock().unwrap_or_else(|e| e.into_inner());

@@ -436,5 +436,5 @@ fn the_probe_says_the_status_or_why_there_was_none() {
         1000,
     ))
     .unwrap_err();
-    assert_eq!(why, "connection refused");
+    assert_eq!(why.0, "connection refused");
 }

@@ -265,7 +265,7 @@ pub struct Boxer {
     /// first boxed start) and kept for the tick.
     can: std::sync::OnceLock<std::result::Result<(), crate::types::Invalid>>,
     /// whether the cgroup limits set can be applied here, asked once
-    limits: std::sync::OnceLock<std::result::Result<(), String>>,
+    limits: std::sync::OnceLock<std::result::Result<(), crate::types::Invalid>>,
     /// `runner.box.user` is set and afk does not run as root: the box's
     /// user could only be afk's own, so no turn starts
     user_not_in_force: bool,
@@ -641,9 +641,7 @@ impl Boxer {
         }
         // a cgroup limit that is set is in force, or no turn starts
         if (self.memory.is_some() || self.tasks > 0)
-            && let Err(why) = self
-                .limits
-                .get_or_init(|| cgroup::limits_in_force().map_err(|e| e.0))
+            && let Err(why) = self.limits.get_or_init(cgroup::limits_in_force)
         {
             bail!(
                 "runner: runner.box.memory or runner.box.tasks is set, and this host cannot apply it: {why}; \

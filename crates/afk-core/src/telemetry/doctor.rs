@@ -70,11 +70,26 @@ pub fn cleartext(s: &TelemetrySettings) -> Option<(Level, String)> {
     })
 }
 
+/// What doctor's one empty export came to: the status the collector
+/// answered and how long that took, or why there was no answer.
+pub type Probed = Result<(u16, Duration), NoAnswer>;
+
+/// Why the collector gave no answer at all, in the words the log and
+/// doctor's line show ("connection refused", "timed out after 1000 ms"): a
+/// kind of its own, never a status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoAnswer(pub String);
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// What the collector answered doctor's one empty export: a 2xx is ok;
 /// a refusal, a timeout, a 401/403 or another status is a WARN naming it.
 /// `answer`: the status and how long it took, or why there was none.
-// the answer's Err is a string: doctor's WARN line shows it as it is
-pub fn probe(url: &str, answer: &Result<(u16, Duration), String>) -> (Level, String) {
+pub fn probe(url: &str, answer: &Probed) -> (Level, String) {
     match answer {
         Ok((status, took)) if (200..300).contains(status) => (
             Level::Ok,
@@ -92,7 +107,7 @@ pub fn probe(url: &str, answer: &Result<(u16, Duration), String>) -> (Level, Str
                 "the collector at {url} answered {status} to an empty export: spans may not be delivered"
             ),
         ),
-        Err(why) => (
+        Err(NoAnswer(why)) => (
             Level::Warn,
             format!(
                 "the collector at {url} did not answer an empty export: {why}; spans will not be delivered (ticks go on as before)"
@@ -104,9 +119,6 @@ pub fn probe(url: &str, answer: &Result<(u16, Duration), String>) -> (Level, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// What a probe came to.
-    type Probed = Result<(u16, Duration), String>;
 
     fn settings(url: &str, headers: usize) -> TelemetrySettings {
         TelemetrySettings {
@@ -206,7 +218,7 @@ mod tests {
                 "the collector at http://otel:4318/v1/traces answered 503",
             ),
             (
-                Err("connection refused".into()),
+                Err(NoAnswer("connection refused".into())),
                 Level::Warn,
                 "did not answer an empty export: connection refused",
             ),
