@@ -38,6 +38,7 @@ mod secrets;
 mod settled;
 mod state;
 mod telemetry;
+mod tracker;
 mod upgrade;
 mod values;
 mod watch;
@@ -60,6 +61,7 @@ pub use secrets::{env_secret, env_secret_set, env_vars_holding, model_key_file, 
 pub use settled::Settled;
 pub use state::StatePaths;
 pub use telemetry::Telemetry;
+pub use tracker::{MapEntry, Tracker};
 pub use upgrade::{GroupBy, Upgrade};
 pub use values::parse_duration;
 pub use watch::Watch;
@@ -131,6 +133,9 @@ pub struct Config {
     pub harvest: Harvest,
     pub lessons: Lessons,
     pub report: Report,
+    /// `[tracker]`: work taken from Jira beside the forge
+    /// (docs/trackers.md); None: the forge's issues, as before.
+    pub tracker: Option<Tracker>,
     pub upgrade: Upgrade,
     /// `[telemetry]` as written (docs/telemetry.md); what it means is
     /// [`Config::telemetry`].
@@ -178,6 +183,7 @@ impl Default for Config {
             harvest: Harvest::default(),
             lessons: Lessons::default(),
             report: Report::default(),
+            tracker: None,
             upgrade: Upgrade::default(),
             telemetry_keys: Telemetry::default(),
             telemetry: None,
@@ -354,6 +360,16 @@ impl Config {
         self.harvest.validate(&c)?;
         self.lessons.validate(&c)?;
         self.report.validate(&c)?;
+        if let Some(t) = &self.tracker {
+            let own = [
+                self.poll.ready_label.as_str(),
+                self.poll.in_progress_label.as_str(),
+                self.watch.human_label.as_str(),
+                self.budget.paused_label.as_str(),
+            ];
+            let agent = self.runner.workspace() == crate::types::Workspace::Agent;
+            t.validate(&c, &self.poll.allowlist, &own, agent)?;
+        }
         self.upgrade.validate(&c)?;
         self.telemetry_keys
             .validate_box_env(&c, &self.runner.boxed.env)?;

@@ -116,6 +116,8 @@ impl Config {
         ]
         .into_iter()
         .chain(self.notify.heartbeat.all())
+        // the tracker's token: never the agent's, as the forge's is not
+        .chain(self.tracker.as_ref().map(|t| &t.token_env))
         // the collector's headers, only with telemetry on (off reads nothing of it)
         .chain(Some(&self.telemetry_keys.headers_env).filter(|_| self.telemetry_keys.enabled))
         .filter(|s| !s.is_empty())
@@ -306,6 +308,11 @@ impl Config {
             {
                 v.push((format!("${name}"), Secret::new(val)));
             }
+        }
+        // the tracker's token and what goes on the wire with it
+        if let Ok(Some((token, wire))) = self.tracker_token() {
+            v.push(("the tracker's token".to_string(), token));
+            v.push(("the tracker's credential".to_string(), wire));
         }
         let files = [
             self.forge.app_private_key_file.as_ref(),

@@ -96,6 +96,9 @@ impl Config {
         resolve(&mut self.status_page);
         resolve(&mut self.forge.token_file);
         resolve(&mut self.forge.entra_token_file);
+        if let Some(t) = self.tracker.as_mut() {
+            resolve(&mut t.token_file);
+        }
         resolve(&mut self.hook.secret_file);
         resolve(&mut self.telemetry_keys.headers_file);
         resolve(&mut self.forge.app_private_key_file);

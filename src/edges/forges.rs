@@ -95,7 +95,7 @@ fn build(
     if let (true, Some(cache)) = (profile.conditional_reads || always_conditional, cache) {
         h.set_cache(cache);
     }
-    Ok(match profile.forge_with {
+    let forge = match profile.forge_with {
         Some(make) => {
             let mut setup = c.forge_setup();
             setup.repo_ids = books.as_ref().map(|b| b.repo_ids.clone());
@@ -103,7 +103,69 @@ fn build(
             make(h, &setup)
         }
         None => (profile.forge)(h),
-    })
+    };
+    tracked(c, forge)
+}
+
+/// The forge with the tracker beside it when `[tracker]` is set
+/// (docs/trackers.md): the issues are Jira's, the rest the forge's.
+fn tracked(c: &Config, forge: Box<dyn Forge>) -> Result<Box<dyn Forge>> {
+    let Some(t) = &c.tracker else {
+        return Ok(forge);
+    };
+    let Some((_, wire)) = c.tracker_token()? else {
+        return Ok(forge);
+    };
+    let root = match t.api_url.is_empty() {
+        true => t.url.as_str(),
+        false => t.api_url.as_str(),
+    };
+    let mut h = crate::forge::http::Http::with_style(
+        &crate::forge::jira::JIRA_API,
+        root,
+        wire.expose(),
+        &c.tracker_token_source(),
+        t.timeout,
+        t.retries,
+    );
+    h.set_service("tracker");
+    h.set_url_key(match t.api_url.is_empty() {
+        true => "tracker.url",
+        false => "tracker.api_url",
+    });
+    h.set_concurrency(t.concurrency);
+    h.set_moved("Jira answered with a redirect (not followed, nothing touched)");
+    let setup = crate::forge::jira::JiraSetup {
+        site: t.url.clone(),
+        ready_label: c.poll.ready_label.clone(),
+        in_progress_label: c.poll.in_progress_label.clone(),
+        map: t
+            .map
+            .iter()
+            .map(|e| crate::core::tracker::map::Entry {
+                project: e.project.clone(),
+                component: e.component.clone(),
+                label: e.label.clone(),
+                repo: c
+                    .poll
+                    .allowlist
+                    .iter()
+                    .find(|a| a.as_str().eq_ignore_ascii_case(&e.repo))
+                    .map_or_else(|| e.repo.clone(), |a| a.as_str().to_string()),
+            })
+            .collect(),
+        trusted_groups: t.trusted_groups.clone(),
+        trusted_accounts: t.trusted_accounts.clone(),
+        done_transition: t.done_transition.clone(),
+        blocked_by_link: t.blocked_by_link.clone(),
+        concurrency: t.concurrency,
+    };
+    Ok(Box::new(crate::forge::tracked::Tracked {
+        forge,
+        jira: crate::forge::jira::Jira::new(h, setup),
+        agent_login: c.runner.agent_login.clone(),
+        status_issue: c.status_issue.as_ref().map(|s| (s.repo.clone(), s.number)),
+    }))
 }
 
 /// The forge as an app's installation (config validation made sure its
@@ -133,7 +195,7 @@ fn build_app(
         h.set_cache(cache);
     }
     h.set_refresher(app.clone());
-    Ok(make(h, app, c.poll.allowlist.clone(), &c.forge_setup()))
+    tracked(c, make(h, app, c.poll.allowlist.clone(), &c.forge_setup()))
 }
 
 /// The app of `forge.app_id`: its key read once per tick (refused when

@@ -80,6 +80,7 @@ mod telemetry;
 mod telemetry_config;
 mod template;
 mod text_out;
+mod tracker_jira;
 mod upgrade;
 mod upgrade_current;
 mod watch;

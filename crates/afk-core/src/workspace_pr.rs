@@ -14,11 +14,22 @@ pub const MESSAGE_MAX: usize = 16 * 1024;
 
 /// `<issue title> (#N)`: one sanitised line.
 pub fn title(issue_title: &str, issue: IssueNumber) -> String {
+    titled(issue_title, &format!("#{issue}"))
+}
+
+/// afk's PR title for a tracker issue: the issue's title and its key
+/// (`Fix the parser (PLAT-123)`), never `#N`, which would name a forge
+/// issue (docs/trackers.md).
+pub fn tracker_title(issue_title: &str, key: &str) -> String {
+    titled(issue_title, &one_line(key, 64))
+}
+
+fn titled(issue_title: &str, reference: &str) -> String {
     let t = one_line(issue_title, TITLE_MAX);
     if t.is_empty() {
-        format!("Issue #{issue}")
+        format!("Issue {reference}")
     } else {
-        format!("{t} (#{issue})")
+        format!("{t} ({reference})")
     }
 }
 
@@ -151,6 +162,10 @@ pub struct Facts<'a> {
     /// (Azure DevOps): every one outside a fence but the run's own `#N`
     /// gets a space after its sigil
     pub mentions_act: bool,
+    /// the run's issue is a tracker's: its key and web address, said in
+    /// place of `Closes #N`, which would close the forge issue of that
+    /// number (docs/trackers.md)
+    pub tracker: Option<(&'a str, &'a str)>,
 }
 
 /// The marker that says a body is afk's own and which head and turn it was
@@ -230,7 +245,14 @@ pub fn body_within(f: &Facts, max: usize) -> String {
 /// The body with at most `message_max` characters of the agent's message;
 /// `limit`: the forge's limit the message was cut for, said at the cut.
 fn render(f: &Facts, message_max: usize, limit: Option<usize>) -> String {
-    let mut s = format!("Closes #{}\n\n", f.issue);
+    let mut s = match f.tracker {
+        Some((key, url)) => format!(
+            "Tracker: {} {}\n\n",
+            md_text(&one_line(key, 64)),
+            crate::sanitize::safe_url(url).unwrap_or_default()
+        ),
+        None => format!("Closes #{}\n\n", f.issue),
+    };
     s.push_str("### What changed\n\n");
     match f.holds {
         Some(b) if b.count > 0 => {
@@ -530,6 +552,29 @@ mod tests {
             turns_taken: 3,
             box_refused: None,
             mentions_act: false,
+            tracker: None,
+        }
+    }
+
+    /// The rule "a tracker run's PR names its key, never `Closes #N`".
+    #[test]
+    fn a_tracker_runs_pr_names_its_key_and_never_closes_a_forge_issue() {
+        let url = "https://acme.atlassian.net/browse/PLAT-123";
+        let b = body(&Facts {
+            tracker: Some(("PLAT-123", url)),
+            ..facts(None, &[], None)
+        });
+        assert!(
+            b.starts_with(&format!("Tracker: PLAT-123 {url}\n\n")),
+            "{b}"
+        );
+        assert!(!b.contains("Closes"), "{b}");
+        let cases = [
+            ("Fix the parser", "Fix the parser (PLAT-123)"),
+            ("", "Issue PLAT-123"),
+        ];
+        for (title, want) in cases {
+            assert_eq!(tracker_title(title, "PLAT-123"), want);
         }
     }
 

@@ -19,6 +19,7 @@ pub mod github;
 pub mod gitlab;
 mod gitlab_doctor;
 mod gitlab_talk;
+pub mod jira;
 mod memo;
 /// The HTTP helper every forge call goes through: the `afk-http` crate.
 pub use afk_http as http;
@@ -27,6 +28,7 @@ pub mod profile;
 pub mod rest;
 mod reviews;
 pub mod setup;
+pub mod tracked;
 
 pub use commits::{Commit, FileDiff};
 pub use gitea::Gitea;
@@ -145,6 +147,30 @@ pub trait ForgeReads: Send + Sync {
     /// The collaborator's permission (`none` for a stranger), ranked and with
     /// the forge's word; an error with status 403 when the forge refuses the lookup.
     fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission>;
+    /// The trust of `login`, who armed issue `number`: on a forge, their
+    /// permission on the repository ([`ForgeReads::permission`]); with a
+    /// tracker beside the forge, the tracker's own rule on its own accounts
+    /// (docs/trackers.md#who-is-trusted).
+    fn armer_permission(
+        &self,
+        repo: &RepoName,
+        number: IssueNumber,
+        login: &str,
+    ) -> Result<Permission> {
+        let _ = number;
+        self.permission(repo, login)
+    }
+    /// The key and web address of a run's issue where it is a tracker's
+    /// (`PLAT-123`, its browse URL: docs/trackers.md); None: a forge issue,
+    /// named `#N`.
+    fn tracker_ref(
+        &self,
+        repo: &RepoName,
+        number: IssueNumber,
+    ) -> Result<Option<(String, String)>> {
+        let _ = (repo, number);
+        Ok(None)
+    }
     /// Whether anyone may read the repository (the forge's `private` is
     /// false; GitHub's `visibility` is `public`): afk's comments there quote
     /// none of an agent's own text.

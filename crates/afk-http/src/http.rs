@@ -325,6 +325,12 @@ impl Http {
         self.url_key = key;
     }
 
+    /// What its errors are prefixed with (`tracker`: the tracker's client
+    /// is a forge client's kind, for another service).
+    pub fn set_service(&mut self, service: &'static str) {
+        self.service = service;
+    }
+
     /// A client for a forge's API asked in `style` (the forge's profile
     /// says which: `afk_forge::profile`).
     pub fn with_style(

@@ -12,9 +12,9 @@ mod project_repo;
 pub mod review;
 pub mod runner;
 pub mod telemetry;
-/// A configuration problem: exit code 2, nothing touched. A shape, so a
-/// forge that reads a key file the config names can say so without seeing
-/// the config.
+pub mod tracker;
+/// A configuration problem: exit code 2, nothing touched. A shape, so a forge
+/// that reads a key file the config names can say so without the config.
 #[derive(Debug)]
 pub struct ConfigError(pub String);
 

@@ -260,9 +260,16 @@ enum Service {
     Registry,
     /// the Kubernetes API, `/k8s/...`
     Kubernetes,
+    /// Jira Cloud's REST API, `/rest/api/3/...`, beside any forge
+    Jira,
 }
 
 fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
+    // the people's side of the Jira beside the forge
+    if let Some(rest) = req.path.strip_prefix("/_admin/jira") {
+        let body = req.json().unwrap_or(serde_json::Value::Null);
+        return routes::jira::admin(&mut st.lock().unwrap().jira, rest, &req.method, &body);
+    }
     if let Some(rest) = req.path.strip_prefix("/_admin") {
         let mut f = st.lock().unwrap();
         let before = f.webhook_before();
@@ -367,6 +374,8 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         (Service::Kubernetes, req.path.clone())
     } else if req.path == "/v2" || req.path.starts_with("/v2/") {
         (Service::Registry, req.path.clone())
+    } else if req.path.starts_with("/rest/api/3/") {
+        (Service::Jira, req.path.clone())
     } else if dialect == Dialect::Github && req.path == "/api/graphql" {
         // GitHub Enterprise's GraphQL, beside its REST root
         (Service::Forge(dialect), "/graphql".to_string())
@@ -406,6 +415,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
             Service::Forge(dialect) => dialect.serve(&mut f, &req, &path),
             Service::Registry => registry::serve(&f, &req, &path),
             Service::Kubernetes => kube::serve(&mut f.kube, &req, &path["/k8s".len()..]),
+            Service::Jira => routes::jira::serve(&mut f.jira, &req, &path["/rest/api/3".len()..]),
         };
         if let Some(before) = before {
             f.webhook_changes(before);

@@ -17,3 +17,4 @@ pub mod revalidate;
 pub mod review_bounds;
 pub mod sanitize;
 pub mod secrets;
+pub mod tracker;

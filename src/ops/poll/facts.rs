@@ -56,7 +56,7 @@ impl<'a> Lookup<'a> {
         if let Some(p) = self.perms.get(login) {
             return Ok(p.clone());
         }
-        let p = match self.t.forge()?.permission(self.repo, login) {
+        let p = match self.t.forge()?.armer_permission(self.repo, issue, login) {
             Ok(p) => Ok(Some(p)),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => {
                 self.errors.push(ErrorItem::msg(

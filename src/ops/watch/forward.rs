@@ -400,7 +400,10 @@ fn open_pr(
                 true => crate::core::azure::mention::no_mentions(&run.title),
                 false => run.title.clone(),
             };
-            let title = workspace_pr::title(&issue_title, run.issue);
+            let title = match w.t.forge()?.tracker_ref(&run.repo, run.issue)? {
+                Some((key, _)) => workspace_pr::tracker_title(&issue_title, &key),
+                None => workspace_pr::title(&issue_title, run.issue),
+            };
             let at = at(run, run_dir);
             let body = super::pr_body::body(w, run, &at, sha, spend_usd, run.turns)?;
             let base = if base.is_empty() { "main" } else { base };

@@ -60,6 +60,8 @@ pub(super) fn body(
     let message = crate::run_files::final_message(run_dir, w.t.settled.agent);
     let refused =
         crate::core::agent_box::forwarder::refusals_said(&crate::run_files::box_refusals(run_dir));
+    // a tracker's issue is named by its key, never `#N`
+    let tracker = w.t.forge()?.tracker_ref(&run.repo, run.issue)?;
     let facts = workspace_pr::Facts {
         issue: run.issue,
         run_id: run.id,
@@ -73,6 +75,7 @@ pub(super) fn body(
         turns_taken: turns.max(1),
         box_refused: refused.as_deref(),
         mentions_act: w.t.settled.profile.mentions_act,
+        tracker: tracker.as_ref().map(|(k, u)| (k.as_str(), u.as_str())),
     };
     // within the forge's limit where it has one (Azure DevOps' 4,000)
     Ok(match w.t.settled.profile.body_max {

@@ -14,6 +14,7 @@ pub(crate) mod azure;
 pub(crate) mod ci;
 pub(crate) mod dates;
 pub(crate) mod gitlab;
+pub(crate) mod jira;
 pub(crate) mod labels;
 pub(crate) mod otlp;
 pub(crate) mod outbox;
@@ -205,6 +206,8 @@ pub struct Forge {
     pub(super) git_redirect: Option<String>,
     /// the Kubernetes API served at `/k8s` (`super::kube`)
     pub(super) kube: super::kube::Cluster,
+    /// the Jira Cloud site beside the forge (`/rest/api/3`)
+    pub(super) jira: jira::Jira,
     /// reviews, reactions, mergeability and branch updates (`super::reviews`)
     pub(super) talk: talk::Talk,
     /// the longest comment body taken, in characters: GitHub's 65,536 unless
@@ -255,6 +258,7 @@ impl Forge {
         let token = super::draw_token("forge");
         Forge {
             kube: super::kube::Cluster::new(dir_k8s, &token),
+            jira: jira::Jira::new(super::draw_token("jira")),
             agent_token: super::draw_token("agent"),
             push_token: super::draw_token("push"),
             token,

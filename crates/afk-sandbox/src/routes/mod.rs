@@ -11,6 +11,7 @@ pub(super) mod azure;
 pub(super) mod gitea;
 pub(super) mod github;
 pub(super) mod gitlab;
+pub(super) mod jira;
 
 use crate::http::{Reply, Request};
 use crate::model::Forge;

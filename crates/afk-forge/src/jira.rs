@@ -1,0 +1,721 @@
+//! Jira Cloud (REST API v3) as the tracker beside the forge
+//! (docs/trackers.md): the ready issues of the mapped projects, each read
+//! again and every condition re-checked on that answer; who armed one, from
+//! its changelog; whether that person is trusted, from Jira's own accounts
+//! and groups; its text from Atlassian Document Format; and afk's writes on
+//! it: labels added and removed one by one, its own comments (marked by a
+//! comment property, never by text), the Done transition. The odd answers
+//! each of these gives, with their sources, are docs/fidelity/jira-cloud.md.
+
+use crate::http::{Failure, ForgeError, Http, MAX_PAGES, enc};
+use crate::model::{Comment, Issue, Label, RepoMeta, State, User};
+use crate::types::tracker::{JiraAccount, JiraChange};
+use crate::types::{Access, IssueNumber, Permission, TimelineEvent};
+use afk_wire::tracker::{adf, jira as rules, map};
+use anyhow::{Result, anyhow};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How Jira's REST API wants to be asked: `Authorization: Basic
+/// base64(email:token)` (the caller hands the encoded pair as the token),
+/// JSON, and its rate limits metered: a `429` (or a `503`) waits for
+/// `Retry-After` (docs/fidelity/jira-cloud.md).
+pub const JIRA_API: crate::http::ApiStyle = crate::http::ApiStyle {
+    auth_header: "Authorization",
+    scheme: "Basic ",
+    accept: "application/json",
+    headers: &[],
+    paging: crate::http::Paging::PageLimit {
+        size: "maxResults",
+        limit: 100,
+    },
+    probe_rate: false,
+    rate: crate::http::RateRule::Metered,
+};
+
+/// What the binary's config says of the tracker (this crate never sees the
+/// config).
+#[derive(Debug, Clone, Default)]
+pub struct JiraSetup {
+    /// the site (`https://acme.atlassian.net`): an issue's web address is
+    /// `{site}/browse/{key}`
+    pub site: String,
+    pub ready_label: String,
+    pub in_progress_label: String,
+    pub map: Vec<map::Entry>,
+    /// group ids (never names: names change)
+    pub trusted_groups: Vec<String>,
+    /// accountIds trusted whatever their groups or kind
+    pub trusted_accounts: Vec<String>,
+    /// the transition afk performs on success; "": the first available one
+    /// into the status category Done
+    pub done_transition: String,
+    /// the issue link type whose inward side means "is blocked by"
+    pub blocked_by_link: String,
+    /// how many reads go out at once
+    pub concurrency: usize,
+}
+
+/// An issue as `GET /rest/api/3/issue/{id}` answers it, with the fields
+/// afk asks for.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JiraIssue {
+    pub id: String,
+    pub key: String,
+    pub fields: Fields,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Fields {
+    #[serde(default)]
+    pub summary: String,
+    /// ADF, or `null` when empty
+    #[serde(default)]
+    pub description: Value,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub components: Vec<Named>,
+    /// absent: the answer is refused, never read as "not done"
+    pub status: Option<Status>,
+    pub project: Option<Project>,
+    #[serde(default)]
+    pub issuelinks: Value,
+    #[serde(default)]
+    pub creator: Option<JiraAccount>,
+    #[serde(default)]
+    pub created: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Named {
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub status_category: Option<Category>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Category {
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Project {
+    pub key: String,
+}
+
+/// The fields every read of an issue asks for.
+const FIELDS: &str =
+    "summary,description,labels,components,status,project,issuelinks,creator,created";
+
+impl JiraIssue {
+    /// Whether its status category is Done; an answer that does not say is
+    /// an error (an absent category is not "done", nor "not done").
+    pub fn done(&self) -> Result<bool> {
+        let key = self
+            .fields
+            .status
+            .as_ref()
+            .and_then(|s| s.status_category.as_ref())
+            .map(|c| c.key.as_str())
+            .ok_or_else(|| anyhow!("jira: {} has no status category in the answer", self.key))?;
+        Ok(key == "done")
+    }
+
+    fn number(&self) -> Result<IssueNumber> {
+        self.id
+            .parse()
+            .map(IssueNumber)
+            .map_err(|_| anyhow!("jira: an issue id is not a number ({:?})", self.id))
+    }
+
+    fn components(&self) -> Vec<String> {
+        self.fields
+            .components
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// Where the map sends it.
+    pub fn mapped(&self, m: &[map::Entry]) -> map::Mapped {
+        let project = self.fields.project.as_ref().map_or("", |p| p.key.as_str());
+        map::map_issue(m, project, &self.components(), &self.fields.labels)
+    }
+}
+
+/// A changelog page (`PageBeanChangelog`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangePage {
+    #[serde(default)]
+    values: Vec<JiraChange>,
+    #[serde(default)]
+    is_last: Option<bool>,
+}
+
+/// A comments page (`PageOfComments`: no `isLast`).
+#[derive(Deserialize)]
+struct CommentPage {
+    #[serde(default)]
+    comments: Vec<WireComment>,
+    #[serde(default)]
+    total: Option<usize>,
+}
+
+#[derive(Deserialize, Clone)]
+struct WireComment {
+    id: String,
+    #[serde(default)]
+    author: Option<JiraAccount>,
+    #[serde(default)]
+    body: Value,
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    updated: Option<String>,
+    #[serde(default)]
+    properties: Vec<Property>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Property {
+    key: String,
+    #[serde(default)]
+    value: Value,
+}
+
+/// The comment property that marks afk's own comments (its kind), never
+/// text a reader sees.
+const PROPERTY: &str = "afk";
+
+/// Jira Cloud through its REST API v3, for one tick.
+pub struct Jira {
+    http: Http,
+    pub setup: JiraSetup,
+    me: Mutex<Option<JiraAccount>>,
+    /// each search's nominees, read again, by label (one search a label a
+    /// tick, for every mapped repository)
+    found: Mutex<HashMap<String, Arc<Vec<JiraIssue>>>>,
+    /// each issue as this tick read it
+    issues: Mutex<HashMap<u64, JiraIssue>>,
+}
+
+impl Jira {
+    pub fn new(http: Http, setup: JiraSetup) -> Jira {
+        Jira {
+            http,
+            setup,
+            me: Mutex::new(None),
+            found: Mutex::new(HashMap::new()),
+            issues: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn requests(&self) -> usize {
+        self.http.requests()
+    }
+
+    /// afk's own account (`GET /rest/api/3/myself`), once a tick.
+    pub fn me(&self) -> Result<JiraAccount> {
+        let mut kept = self.me.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(me) = kept.as_ref() {
+            return Ok(me.clone());
+        }
+        let me: JiraAccount = self.http.json("GET", "/rest/api/3/myself", None)?;
+        *kept = Some(me.clone());
+        Ok(me)
+    }
+
+    /// One issue by its id, as this tick read it (the first read is kept).
+    pub fn issue(&self, id: IssueNumber) -> Result<JiraIssue> {
+        if let Some(i) = self.issues.lock().unwrap().get(&id.0) {
+            return Ok(i.clone());
+        }
+        let path = format!("/rest/api/3/issue/{}?fields={FIELDS}", id.0);
+        let i: JiraIssue = self.http.json("GET", &path, None)?;
+        if i.id != id.0.to_string() {
+            return Err(anyhow!(
+                "jira: issue {} answered as issue {} ({})",
+                id.0,
+                i.id,
+                i.key
+            ));
+        }
+        self.issues.lock().unwrap().insert(id.0, i.clone());
+        Ok(i)
+    }
+
+    /// The mapped projects' issues carrying `label` that are not done: one
+    /// search (`POST /rest/api/3/search/jql`, paged by `nextPageToken`)
+    /// nominates them, and each is read again and kept only when that
+    /// answer still carries the label and is not done. The search is
+    /// eventually consistent; the read is not.
+    pub fn labelled(&self, label: &str) -> Result<Arc<Vec<JiraIssue>>> {
+        if let Some(f) = self.found.lock().unwrap().get(label) {
+            return Ok(f.clone());
+        }
+        let mut projects: Vec<String> = self.setup.map.iter().map(|e| e.project.clone()).collect();
+        projects.sort();
+        projects.dedup();
+        let jql = rules::ready_jql(&projects, label);
+        let mut ids: Vec<String> = vec![];
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut body = json!({"jql": jql, "fields": ["id"], "maxResults": 100});
+            if let Some(t) = &token {
+                body["nextPageToken"] = json!(t);
+            }
+            let page: Value = self.http.query_json("/rest/api/3/search/jql", &body)?;
+            let issues = page
+                .get("issues")
+                .and_then(Value::as_array)
+                .ok_or_else(|| anyhow!("jira: the search's answer has no issues list"))?;
+            for i in issues {
+                let id = i
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| anyhow!("jira: a searched issue has no id"))?;
+                ids.push(id.to_string());
+            }
+            // the last page has no `nextPageToken` at all
+            token = page
+                .get("nextPageToken")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        let numbers: Vec<IssueNumber> = ids
+            .iter()
+            .map(|id| {
+                id.parse()
+                    .map(IssueNumber)
+                    .map_err(|_| anyhow!("jira: an issue id is not a number ({id:?})"))
+            })
+            .collect::<Result<_>>()?;
+        let read = crate::fan_out(&numbers, self.setup.concurrency, |n| self.issue(*n));
+        let mut out = vec![];
+        for i in read {
+            let i = i?;
+            if i.fields.labels.iter().any(|l| l == label) && !i.done()? {
+                out.push(i);
+            }
+        }
+        let out = Arc::new(out);
+        self.found
+            .lock()
+            .unwrap()
+            .insert(label.to_string(), out.clone());
+        Ok(out)
+    }
+
+    /// The whole changelog of an issue, oldest first, every page.
+    pub fn changelog(&self, id: IssueNumber) -> Result<Vec<JiraChange>> {
+        let mut out = vec![];
+        for _ in 0..MAX_PAGES {
+            let path = format!(
+                "/rest/api/3/issue/{}/changelog?startAt={}&maxResults=100",
+                id.0,
+                out.len()
+            );
+            let page: ChangePage = self.http.json("GET", &path, None)?;
+            let n = page.values.len();
+            out.extend(page.values);
+            if page.is_last != Some(false) || n == 0 {
+                return Ok(out);
+            }
+        }
+        Err(anyhow!(
+            "jira: issue {}'s changelog runs past {MAX_PAGES} pages",
+            id.0
+        ))
+    }
+
+    /// Whether `account` may arm an issue: the trust rule of
+    /// `afk_wire::tracker::jira::trust` on the account as Jira answers it
+    /// (`GET /rest/api/3/user`) and its groups (`GET
+    /// /rest/api/3/user/groups`, matched by `groupId`; a `null` id never
+    /// matches). A refused read is the caller's error, never trust.
+    pub fn armer(&self, account: &str, never: &[&str]) -> Result<Permission> {
+        let rank = |t: rules::Trust| match t {
+            rules::Trust::Trusted(why) => Permission::ranked(Access::Admin, &why),
+            rules::Trust::Untrusted(why) => Permission::ranked(Access::None, &why),
+        };
+        if account.is_empty() {
+            return Ok(Permission::ranked(Access::None, "an anonymous change"));
+        }
+        let me = self.me()?;
+        let mut never: Vec<&str> = never.to_vec();
+        never.push(me.account_id.as_str());
+        let who: JiraAccount = self.http.json(
+            "GET",
+            &format!("/rest/api/3/user?accountId={}", enc(account)),
+            None,
+        )?;
+        let in_group = match self.setup.trusted_groups.is_empty() {
+            true => false,
+            false => {
+                let groups: Vec<Value> = self.http.json(
+                    "GET",
+                    &format!("/rest/api/3/user/groups?accountId={}", enc(account)),
+                    None,
+                )?;
+                groups.iter().any(|g| {
+                    g.get("groupId")
+                        .and_then(Value::as_str)
+                        .is_some_and(|id| self.setup.trusted_groups.iter().any(|t| t == id))
+                })
+            }
+        };
+        let armer = rules::Armer {
+            account: &who,
+            in_trusted_group: in_group,
+            in_trusted_role: false,
+        };
+        Ok(rank(rules::trust(
+            &armer,
+            &never,
+            &self.setup.trusted_accounts,
+        )))
+    }
+
+    /// The issue as afk's forge-neutral shape: its id as the number, its
+    /// summary as the title, its description as text, the repository the
+    /// map sends it to.
+    pub fn to_issue(&self, i: &JiraIssue) -> Result<Issue> {
+        let text =
+            adf::to_text(&i.fields.description).map_err(|e| anyhow!("jira: {}: {e}", i.key))?;
+        let repo = match i.mapped(&self.setup.map) {
+            map::Mapped::To(r) => Some(RepoMeta { full_name: r }),
+            _ => None,
+        };
+        Ok(Issue {
+            id: i.id.parse().unwrap_or(0),
+            number: i.number()?,
+            title: i.fields.summary.clone(),
+            body: Some(text.text),
+            state: match i.done()? {
+                true => State::Closed,
+                false => State::Open,
+            },
+            labels: i
+                .fields
+                .labels
+                .iter()
+                .map(|l| Label {
+                    id: 0,
+                    name: l.clone(),
+                })
+                .collect(),
+            html_url: self.web_url(&i.key),
+            pull_request: None,
+            repository: repo,
+            user: i.fields.creator.as_ref().map(|c| User {
+                id: 0,
+                login: c.account_id.clone(),
+            }),
+            // the timeline says every change afk reads (the changelog)
+            updated_at: None,
+        })
+    }
+
+    /// An issue's web address: `{site}/browse/{key}`.
+    pub fn web_url(&self, key: &str) -> String {
+        format!(
+            "{}/browse/{}",
+            self.setup.site.trim_end_matches('/'),
+            enc(key)
+        )
+    }
+
+    /// The issue's changelog as afk's timeline (`afk_wire::tracker::jira::timeline`),
+    /// afk's own account written as `me_login`.
+    pub fn timeline(&self, id: IssueNumber, me_login: &str) -> Result<Vec<TimelineEvent>> {
+        let i = self.issue(id)?;
+        let changes = self.changelog(id)?;
+        let me = self.me()?;
+        let map_labels: Vec<String> = self
+            .setup
+            .map
+            .iter()
+            .filter_map(|e| e.label.clone())
+            .collect();
+        let now = rules::Now {
+            creator: i.fields.creator.as_ref().map(|c| c.account_id.as_str()),
+            created: i.fields.created.as_deref(),
+            labels: &i.fields.labels,
+        };
+        let reads = rules::MapReads {
+            components: self.setup.map.iter().any(|e| e.component.is_some()),
+            labels: &map_labels,
+        };
+        rules::timeline(&changes, (&me.account_id, me_login), &now, &reads)
+            .map_err(|e| anyhow!("{e} on issue {}", i.key))
+    }
+
+    /// The issues that block this one, as open or closed issues.
+    pub fn blockers(&self, id: IssueNumber) -> Result<Vec<Issue>> {
+        let i = self.issue(id)?;
+        Ok(
+            rules::blockers(&i.fields.issuelinks, &self.setup.blocked_by_link)
+                .into_iter()
+                .map(|rules::Blocker::Open(key)| Issue {
+                    id: 0,
+                    number: IssueNumber(0),
+                    title: key.clone(),
+                    body: None,
+                    state: State::Open,
+                    labels: vec![],
+                    html_url: self.web_url(&key),
+                    pull_request: None,
+                    repository: Some(RepoMeta { full_name: key }),
+                    user: None,
+                    updated_at: None,
+                })
+                .collect(),
+        )
+    }
+
+    /// afk's own comments on an issue (every page read; those of others are
+    /// no concern of afk's: a tracker comment is never a command), each
+    /// with its marker (the comment property) before its text, written by
+    /// `me_login`.
+    pub fn own_comments(&self, id: IssueNumber, me_login: &str) -> Result<Vec<Comment>> {
+        let me = self.me()?;
+        let mut all: Vec<WireComment> = vec![];
+        for _ in 0..MAX_PAGES {
+            let path = format!(
+                "/rest/api/3/issue/{}/comment?startAt={}&maxResults=100&orderBy=created",
+                id.0,
+                all.len()
+            );
+            let page: CommentPage = self.http.json("GET", &path, None)?;
+            let n = page.comments.len();
+            all.extend(page.comments);
+            if n == 0 || page.total.is_none_or(|t| all.len() >= t) {
+                break;
+            }
+        }
+        let own: Vec<WireComment> = all
+            .into_iter()
+            .filter(|c| {
+                c.author
+                    .as_ref()
+                    .is_some_and(|a| a.account_id == me.account_id)
+            })
+            .collect();
+        if own.is_empty() {
+            return Ok(vec![]);
+        }
+        // the properties come only through the comment list (`expand=properties`)
+        let ids: Vec<i64> = own.iter().filter_map(|c| c.id.parse().ok()).collect();
+        let listed: Value = self.http.query_json(
+            "/rest/api/3/comment/list?expand=properties",
+            &json!({ "ids": ids }),
+        )?;
+        let mut markers: HashMap<String, String> = HashMap::new();
+        for v in listed
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(c) = serde_json::from_value::<WireComment>(v.clone())
+                && let Some(m) = marker_of(&c.properties)
+            {
+                markers.insert(c.id, m);
+            }
+        }
+        own.into_iter()
+            .map(|c| {
+                let marker = markers.get(&c.id).cloned();
+                self.comment(id, c, marker, me_login)
+            })
+            .collect()
+    }
+
+    fn comment(
+        &self,
+        issue: IssueNumber,
+        c: WireComment,
+        marker: Option<String>,
+        me_login: &str,
+    ) -> Result<Comment> {
+        let text =
+            adf::to_text(&c.body).map_err(|e| anyhow!("jira: a comment on {}: {e}", issue.0))?;
+        let body = match marker {
+            Some(m) => format!("{m}\n{}", text.text),
+            None => text.text,
+        };
+        let when = |s: &Option<String>| s.as_deref().and_then(rules::time).map(rules::rfc3339);
+        Ok(Comment {
+            id: c
+                .id
+                .parse()
+                .map_err(|_| anyhow!("jira: a comment id is not a number ({:?})", c.id))?,
+            body,
+            html_url: String::new(),
+            user: Some(User {
+                id: 0,
+                login: me_login.to_string(),
+            }),
+            created_at: when(&c.created),
+            updated_at: when(&c.updated),
+            node_id: None,
+        })
+    }
+
+    /// Add or remove one label (`PUT /rest/api/3/issue/{id}` with
+    /// `update.labels` `add`/`remove` only: never `set`, which races with
+    /// people). Jira makes a label on its first use.
+    pub fn label(&self, id: IssueNumber, name: &str, add: bool) -> Result<()> {
+        let op = if add { "add" } else { "remove" };
+        self.http.send(
+            "PUT",
+            &format!("/rest/api/3/issue/{}", id.0),
+            Some(&json!({"update": {"labels": [{ op: name }]}})),
+        )?;
+        self.issues.lock().unwrap().remove(&id.0);
+        Ok(())
+    }
+
+    /// Post afk's comment: its first line, when it is a marker (`<!-- afk:… -->`),
+    /// becomes the comment property `afk`, the rest ADF text.
+    pub fn post_comment(&self, id: IssueNumber, body: &str, me_login: &str) -> Result<Comment> {
+        let (marker, text) = split_marker(body);
+        let mut req = json!({ "body": adf::from_markdown(text) });
+        if let Some(m) = &marker {
+            req["properties"] = json!([{ "key": PROPERTY, "value": { "marker": m } }]);
+        }
+        let c: WireComment = self.http.json(
+            "POST",
+            &format!("/rest/api/3/issue/{}/comment", id.0),
+            Some(&req),
+        )?;
+        self.comment(id, c, marker, me_login)
+    }
+
+    /// Edit afk's own comment `comment` (its marker stays as it was).
+    pub fn edit_comment(
+        &self,
+        id: IssueNumber,
+        comment: i64,
+        body: &str,
+        me_login: &str,
+    ) -> Result<Comment> {
+        let (marker, text) = split_marker(body);
+        let c: WireComment = self.http.json(
+            "PUT",
+            &format!("/rest/api/3/issue/{}/comment/{comment}", id.0),
+            Some(&json!({ "body": adf::from_markdown(text) })),
+        )?;
+        self.comment(id, c, marker, me_login)
+    }
+
+    /// Move the issue into Done, once: nothing when its status category is
+    /// Done already; else the transition named `done_transition`, or the
+    /// first available one into the category Done (`GET`, then `POST
+    /// …/transitions` with the transition's id alone). None available is
+    /// the issue's error, naming what afk's account lacks.
+    pub fn complete(&self, id: IssueNumber) -> Result<()> {
+        self.issues.lock().unwrap().remove(&id.0);
+        let i = self.issue(id)?;
+        if i.done()? {
+            return Ok(());
+        }
+        let t: Value = self.http.json(
+            "GET",
+            &format!("/rest/api/3/issue/{}/transitions", id.0),
+            None,
+        )?;
+        let list = t
+            .get("transitions")
+            .and_then(Value::as_array)
+            .ok_or_else(|| anyhow!("jira: the transitions answer has no list"))?;
+        let wanted = &self.setup.done_transition;
+        let pick = list.iter().find(|t| {
+            let available = t.get("isAvailable").and_then(Value::as_bool) != Some(false);
+            let name = t.get("name").and_then(Value::as_str).unwrap_or("");
+            let to_done =
+                t.pointer("/to/statusCategory/key").and_then(Value::as_str) == Some("done");
+            available
+                && match wanted.is_empty() {
+                    true => to_done,
+                    false => name == wanted,
+                }
+        });
+        let Some(tid) = pick.and_then(|t| t.get("id")).and_then(Value::as_str) else {
+            return Err(anyhow!(
+                "jira: no transition into Done is available to afk's account on {}: it needs the permission to transition issues, or set tracker.done_transition",
+                i.key
+            ));
+        };
+        self.http.send(
+            "POST",
+            &format!("/rest/api/3/issue/{}/transitions", id.0),
+            Some(&json!({"transition": {"id": tid}})),
+        )?;
+        self.issues.lock().unwrap().remove(&id.0);
+        Ok(())
+    }
+
+    /// Whether an error is Jira's "no such issue" (or not readable by afk).
+    pub fn gone(e: &anyhow::Error) -> bool {
+        ForgeError::kind_of(e) == Some(Failure::NotFound)
+    }
+}
+
+/// The marker property's value on a comment: its `marker`.
+fn marker_of(props: &[Property]) -> Option<String> {
+    props
+        .iter()
+        .find(|p| p.key == PROPERTY)
+        .and_then(|p| p.value.get("marker"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// A body's marker line (`<!-- afk:… -->` first) and the rest.
+fn split_marker(body: &str) -> (Option<String>, &str) {
+    let (first, rest) = body.split_once('\n').unwrap_or((body, ""));
+    let f = first.trim();
+    match f.starts_with("<!-- afk:") && f.ends_with("-->") {
+        true => (Some(f.to_string()), rest),
+        false => (None, body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marker_line_is_split_from_the_text() {
+        let cases = [
+            (
+                "<!-- afk:checklist -->\nbody",
+                Some("<!-- afk:checklist -->"),
+                "body",
+            ),
+            (
+                "body\n<!-- afk:checklist -->",
+                None,
+                "body\n<!-- afk:checklist -->",
+            ),
+            ("<!-- not afk's -->\nx", None, "<!-- not afk's -->\nx"),
+        ];
+        for (body, marker, rest) in cases {
+            let (m, r) = split_marker(body);
+            assert_eq!((m.as_deref(), r), (marker, rest), "{body}");
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! A forge with a tracker beside it (docs/trackers.md): the run's issue is
+//! the tracker's, everything else the forge's. The issue side of the forge
+//! traits (the ready and in-progress lists, the issue, its timeline, who
+//! armed it, its blockers, its labels, afk's comments on it, its closing)
+//! goes to Jira; the code side (pull requests, CI, reviews, branches,
+//! hooks, afk's account) to the forge, as before. So poll and watch decide
+//! with the same rules whichever holds the issue.
+//!
+//! Two things cross over, each said where it happens: afk's own Jira
+//! account is written as afk's forge login (afk has one name for itself),
+//! and the status issue stays the forge's.
+//!
+//! A tracker comment is never a command (commands are heard on the forge's
+//! pull request, with the forge's trust): the issue's comments afk reads
+//! are its own alone.
+
+use crate::jira::Jira;
+use crate::model::*;
+use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
+use crate::{BranchRules, Diagnosis, Forge, ForgeReads, ForgeWrites, TokenInfo};
+use anyhow::Result;
+
+/// The forge, and Jira for the issues.
+pub struct Tracked {
+    pub forge: Box<dyn Forge>,
+    pub jira: Jira,
+    /// `runner.agent_login`: never trusted to arm, whatever the tracker says
+    pub agent_login: String,
+    /// the status issue (`status_issue`): a forge issue
+    pub status_issue: Option<(RepoName, IssueNumber)>,
+}
+
+impl Tracked {
+    fn reads(&self) -> &dyn ForgeReads {
+        self.forge.reads()
+    }
+
+    /// Whether `(repo, number)` is the forge's status issue rather than a
+    /// tracker issue.
+    fn forge_issue(&self, repo: &RepoName, number: IssueNumber) -> bool {
+        self.status_issue
+            .as_ref()
+            .is_some_and(|(r, n)| r == repo && *n == number)
+    }
+
+    fn me_login(&self) -> Result<String> {
+        Ok(self.reads().me()?.login)
+    }
+}
+
+impl ForgeReads for Tracked {
+    fn requests(&self) -> usize {
+        self.reads().requests() + self.jira.requests()
+    }
+    fn costly_requests(&self) -> usize {
+        self.reads().costly_requests() + self.jira.requests()
+    }
+    fn revalidate(&self, concurrency: usize) {
+        self.reads().revalidate(concurrency)
+    }
+    /// Jira makes a label on its first use.
+    fn adds_missing_labels(&self) -> bool {
+        true
+    }
+    fn diagnose(&self) -> Vec<Diagnosis> {
+        self.reads().diagnose()
+    }
+    fn token_info(&self) -> Option<Result<TokenInfo>> {
+        self.reads().token_info()
+    }
+    fn optional_reads(&self) -> bool {
+        self.reads().optional_reads()
+    }
+    fn branch_rules(&self, repo: &RepoName) -> Option<Result<BranchRules>> {
+        self.reads().branch_rules(repo)
+    }
+    fn me(&self) -> Result<User> {
+        self.reads().me()
+    }
+    fn git_credentials(&self) -> Option<Result<(String, String)>> {
+        self.reads().git_credentials()
+    }
+    fn git_by_name(&self, repo: &RepoName) -> Result<()> {
+        self.reads().git_by_name(repo)
+    }
+    /// The tracker issues carrying `label` that the map sends to `repo`.
+    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
+        let found = self.jira.labelled(label)?;
+        let mut out = vec![];
+        for i in found.iter() {
+            let issue = self.jira.to_issue(i)?;
+            if issue
+                .repository
+                .as_ref()
+                .is_some_and(|r| r.full_name == repo.as_str())
+            {
+                out.push(issue);
+            }
+        }
+        Ok(out)
+    }
+    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
+        match self.forge_issue(repo, number) {
+            true => self.reads().issue(repo, number),
+            false => self.jira.to_issue(&self.jira.issue(number)?),
+        }
+    }
+    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
+        match self.forge_issue(repo, number) {
+            true => self.reads().timeline(repo, number),
+            false => self.jira.timeline(number, &self.me_login()?),
+        }
+    }
+    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
+        self.reads().permission(repo, login)
+    }
+    /// Jira's own rule on Jira's accounts; afk's own (written as its forge
+    /// login) and the agent's are never trusted.
+    fn armer_permission(
+        &self,
+        _repo: &RepoName,
+        _number: IssueNumber,
+        login: &str,
+    ) -> Result<Permission> {
+        let me = self.me_login()?;
+        if login.eq_ignore_ascii_case(&me) {
+            return Ok(Permission::ranked(
+                crate::types::Access::None,
+                "afk's own account",
+            ));
+        }
+        self.jira.armer(login, &[self.agent_login.as_str()])
+    }
+    fn tracker_ref(
+        &self,
+        repo: &RepoName,
+        number: IssueNumber,
+    ) -> Result<Option<(String, String)>> {
+        if self.forge_issue(repo, number) {
+            return Ok(None);
+        }
+        let i = self.jira.issue(number)?;
+        Ok(Some((i.key.clone(), self.jira.web_url(&i.key))))
+    }
+    fn is_public(&self, repo: &RepoName) -> Result<bool> {
+        self.reads().is_public(repo)
+    }
+    fn hooks(&self, repo: &RepoName) -> Result<Vec<HookInfo>> {
+        self.reads().hooks(repo)
+    }
+    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
+        match self.forge_issue(repo, number) {
+            true => self.reads().dependencies(repo, number),
+            false => self.jira.blockers(number),
+        }
+    }
+    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
+        self.reads().repo_labels(repo)
+    }
+    fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>> {
+        match on {
+            Target::Issue(n) if !self.forge_issue(repo, n) => {
+                self.jira.own_comments(n, &self.me_login()?)
+            }
+            _ => self.reads().comments(repo, on),
+        }
+    }
+    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
+        self.reads().open_pulls(repo)
+    }
+    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
+        self.reads().recent_closed_pulls(repo)
+    }
+    fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest> {
+        self.reads().pull(repo, number)
+    }
+    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
+        self.reads().combined_status(repo, sha)
+    }
+    fn commits(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<crate::Commit>> {
+        self.reads().commits(repo, branch, since)
+    }
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<crate::FileDiff>> {
+        self.reads().diff(repo, sha)
+    }
+    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
+        self.reads().branch(repo, name)
+    }
+    fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
+        self.reads().reviews(repo, pr)
+    }
+    fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
+        self.reads().line_comments(repo, pr, review)
+    }
+    fn comment_ever_edited(&self, c: &Comment) -> Result<Option<bool>> {
+        self.reads().comment_ever_edited(c)
+    }
+    /// Reactions on a tracker issue's comments are nobody's answer.
+    fn reactions(
+        &self,
+        repo: &RepoName,
+        on: Target,
+        comment: i64,
+    ) -> Result<Vec<(String, String)>> {
+        match on {
+            Target::Issue(n) if !self.forge_issue(repo, n) => Ok(vec![]),
+            _ => self.reads().reactions(repo, on, comment),
+        }
+    }
+    fn resolved_line_comments(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+    ) -> Result<Option<std::collections::HashSet<i64>>> {
+        self.reads().resolved_line_comments(repo, pr)
+    }
+}
+
+impl ForgeWrites for Tracked {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        match self.forge_issue(repo, number) {
+            true => self.forge.add_label(repo, number, name),
+            false => self.jira.label(number, name, true),
+        }
+    }
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        match self.forge_issue(repo, number) {
+            true => self.forge.remove_label(repo, number, name),
+            false => self.jira.label(number, name, false),
+        }
+    }
+    /// Jira makes labels on their first use: nothing to make.
+    fn create_label(&self, _repo: &RepoName, _name: &str, _color: &str) -> Result<()> {
+        Ok(())
+    }
+    fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
+        match on {
+            Target::Issue(n) if !self.forge_issue(repo, n) => {
+                self.jira.post_comment(n, body, &self.me_login()?)
+            }
+            _ => self.forge.create_comment(repo, on, body),
+        }
+    }
+    fn reply_to_comment(
+        &self,
+        repo: &RepoName,
+        on: Target,
+        to: i64,
+        body: &str,
+    ) -> Result<Comment> {
+        match on {
+            Target::Issue(n) if !self.forge_issue(repo, n) => {
+                self.jira.post_comment(n, body, &self.me_login()?)
+            }
+            _ => self.forge.reply_to_comment(repo, on, to, body),
+        }
+    }
+    fn edit_comment(&self, repo: &RepoName, on: Target, id: i64, body: &str) -> Result<Comment> {
+        match on {
+            Target::Issue(n) if !self.forge_issue(repo, n) => {
+                self.jira.edit_comment(n, id, body, &self.me_login()?)
+            }
+            _ => self.forge.edit_comment(repo, on, id, body),
+        }
+    }
+    /// A tracker issue is moved into Done.
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+        match self.forge_issue(repo, number) {
+            true => self.forge.close_issue(repo, number),
+            false => self.jira.complete(number),
+        }
+    }
+    fn edit_issue_body(&self, repo: &RepoName, on: Target, body: &str) -> Result<()> {
+        self.forge.edit_issue_body(repo, on, body)
+    }
+    fn create_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.forge.create_pull(repo, head, base, title, body)
+    }
+    fn create_draft_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.forge.create_draft_pull(repo, head, base, title, body)
+    }
+    fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
+        self.forge.close_pull(repo, number)
+    }
+    fn react(&self, repo: &RepoName, on: Target, comment: i64, content: &str) -> Result<()> {
+        self.forge.react(repo, on, comment, content)
+    }
+    fn update_branch(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        style: UpdateStyle,
+        expected_head_sha: &str,
+        under_way: Option<&str>,
+    ) -> Result<BranchUpdate> {
+        self.forge
+            .update_branch(repo, pr, style, expected_head_sha, under_way)
+    }
+}

@@ -1,0 +1,229 @@
+//! The sandbox's Jira Cloud site (`routes::jira` answers its API): afk's
+//! account and the people's, their groups, the issues with their
+//! changelogs and comments, as the admin API made them and afk changed them.
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// afk's own account on the sandbox's Jira.
+pub(crate) const AFK_ACCOUNT: &str = "712020:afk-sandbox-0000";
+
+/// An account: its kind (`atlassian`, `app`, `customer`, `unknown`),
+/// whether it is active, and its groups' ids.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub kind: String,
+    pub active: bool,
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub id: u64,
+    /// None: an anonymous change (no `author` key at all)
+    pub author: Option<String>,
+    pub created: String,
+    pub items: Vec<Value>,
+    pub history_metadata: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: u64,
+    pub author: String,
+    pub body: Value,
+    pub created: String,
+    pub updated: String,
+    pub properties: Vec<(String, Value)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub id: u64,
+    pub key: String,
+    pub project: String,
+    pub summary: String,
+    pub description: Value,
+    pub labels: Vec<String>,
+    pub components: Vec<String>,
+    /// `new`, `indeterminate` or `done`
+    pub category: String,
+    pub creator: String,
+    pub created: String,
+    pub changes: Vec<Change>,
+    pub comments: Vec<Comment>,
+}
+
+/// The sandbox's Jira site.
+#[derive(Debug)]
+pub struct Jira {
+    pub email: String,
+    pub token: String,
+    pub accounts: BTreeMap<String, Account>,
+    pub issues: BTreeMap<u64, Issue>,
+    pub(crate) next_issue: u64,
+    pub(crate) next_change: u64,
+    pub(crate) next_comment: u64,
+    /// each project's issues so far, for keys
+    pub(crate) counts: BTreeMap<String, u64>,
+    /// seconds since the site's first stamp: every stamp is later than the last
+    pub(crate) clock: i64,
+}
+
+impl Jira {
+    pub fn new(token: String) -> Jira {
+        let mut accounts = BTreeMap::new();
+        accounts.insert(
+            AFK_ACCOUNT.to_string(),
+            Account {
+                kind: "atlassian".into(),
+                active: true,
+                groups: vec![],
+            },
+        );
+        Jira {
+            email: "afk@sandbox.test".into(),
+            token,
+            accounts,
+            issues: BTreeMap::new(),
+            next_issue: 10001,
+            next_change: 100,
+            next_comment: 20001,
+            counts: BTreeMap::new(),
+            clock: 0,
+        }
+    }
+
+    /// The next stamp, as Jira writes times: milliseconds and an offset
+    /// without a colon (`2026-01-01T10:00:07.000+0000`).
+    pub(crate) fn stamp(&mut self) -> String {
+        self.clock += 1;
+        let t = time::macros::datetime!(2026-01-01 10:00 UTC) + time::Duration::seconds(self.clock);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000+0000",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+
+    pub(crate) fn change(
+        &mut self,
+        id: u64,
+        author: Option<&str>,
+        items: Vec<Value>,
+        meta: Option<Value>,
+    ) {
+        let created = self.stamp();
+        let cid = self.next_change;
+        self.next_change += 1;
+        if let Some(i) = self.issues.get_mut(&id) {
+            i.changes.push(Change {
+                id: cid,
+                author: author.map(str::to_string),
+                created,
+                items,
+                history_metadata: meta,
+            });
+        }
+    }
+
+    /// Add or remove labels as `by` (None: anonymously), one changelog
+    /// entry, its item's strings the labels separated by spaces.
+    pub(crate) fn relabel(
+        &mut self,
+        id: u64,
+        by: Option<&str>,
+        add: &[String],
+        remove: &[String],
+        meta: Option<Value>,
+    ) -> bool {
+        let Some(i) = self.issues.get_mut(&id) else {
+            return false;
+        };
+        let from = i.labels.join(" ");
+        for r in remove {
+            i.labels.retain(|l| l != r);
+        }
+        for a in add {
+            if !i.labels.contains(a) {
+                i.labels.push(a.clone());
+            }
+        }
+        i.labels.sort();
+        let to = i.labels.join(" ");
+        if from != to {
+            let item = json!({"field": "labels", "fieldtype": "jira", "fieldId": "labels",
+                "from": null, "fromString": from, "to": null, "toString": to});
+            self.change(id, by, vec![item], meta);
+        }
+        true
+    }
+
+    pub(crate) fn account_json(&self, id: &str) -> Value {
+        let a = self.accounts.get(id);
+        json!({
+            "accountId": id,
+            "accountType": a.map_or("unknown", |a| a.kind.as_str()),
+            "active": a.is_some_and(|a| a.active),
+            "displayName": id,
+        })
+    }
+
+    pub(crate) fn issue_json(&self, i: &Issue) -> Value {
+        let status_name = match i.category.as_str() {
+            "done" => "Done",
+            "indeterminate" => "In Progress",
+            _ => "To Do",
+        };
+        json!({
+            "id": i.id.to_string(),
+            "key": i.key,
+            "self": format!("/rest/api/3/issue/{}", i.id),
+            "fields": {
+                "summary": i.summary,
+                "description": i.description,
+                "labels": i.labels,
+                "components": i.components.iter().map(|c| json!({"name": c})).collect::<Vec<_>>(),
+                "status": {"name": status_name, "statusCategory": {"key": i.category}},
+                "project": {"key": i.project, "id": "10000"},
+                "issuelinks": [],
+                "creator": self.account_json(&i.creator),
+                "created": i.created,
+            }
+        })
+    }
+
+    pub(crate) fn comment_json(&self, c: &Comment, properties: bool) -> Value {
+        let mut v = json!({
+            "id": c.id.to_string(),
+            "author": self.account_json(&c.author),
+            "body": c.body,
+            "created": c.created,
+            "updated": c.updated,
+        });
+        if properties {
+            v["properties"] = Value::Array(
+                c.properties
+                    .iter()
+                    .map(|(k, val)| json!({"key": k, "value": val}))
+                    .collect(),
+            );
+        }
+        v
+    }
+
+    /// An issue by its id, or by its key (whatever its case).
+    pub(crate) fn find(&self, id_or_key: &str) -> Option<u64> {
+        if let Ok(n) = id_or_key.parse::<u64>() {
+            return self.issues.contains_key(&n).then_some(n);
+        }
+        self.issues
+            .values()
+            .find(|i| i.key.eq_ignore_ascii_case(id_or_key))
+            .map(|i| i.id)
+    }
+}

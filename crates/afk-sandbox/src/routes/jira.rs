@@ -1,0 +1,529 @@
+//! Jira Cloud's REST API v3, the part afk's tracker reads and writes, at
+//! `/rest/api/3` beside whichever forge the sandbox speaks: answered as
+//! Jira answers (docs/fidelity/jira-cloud.md, each odd answer there with its
+//! source): string ids, times with milliseconds and an offset without a
+//! colon, the enhanced search paged by `nextPageToken` (absent, never null,
+//! on the last page), changelog pages with `isLast`, comment pages with no
+//! `isLast`, comment properties only through `POST /comment/list`, labels
+//! written by `update` only, a `PUT` answered 204, a missing or unreadable
+//! issue 404, Basic auth with the account's email and API token (`401`
+//! otherwise, in Jira's `{"message", "status-code"}` shape).
+//!
+//! The admin API (`/_admin/jira/...`) plays the people: accounts and their
+//! groups, issues made (labels given at creation leave no changelog entry),
+//! labels added or removed and fields edited by someone (each a changelog
+//! entry, with the `historyMetadata` the caller wrote, which Jira keeps and
+//! afk must never believe).
+
+use crate::http::{Reply, Request};
+use crate::model::jira::{AFK_ACCOUNT, Account, Comment, Issue, Jira};
+use serde_json::{Value, json};
+
+fn error(status: u16, msg: &str) -> Reply {
+    Reply::json(status, &json!({"errorMessages": [msg], "errors": {}}))
+}
+
+fn no_content() -> Reply {
+    Reply::Send {
+        status: 204,
+        headers: vec![],
+        body: vec![],
+    }
+}
+
+/// Whether the request carries the site's Basic credential.
+fn authorised(j: &Jira, req: &Request) -> bool {
+    let Some(h) = req.header("authorization") else {
+        return false;
+    };
+    let Some(b64) = h.strip_prefix("Basic ") else {
+        return false;
+    };
+    crate::http::base64_decode(b64.trim())
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(e, t)| (e.to_string(), t.to_string()))
+        })
+        .is_some_and(|(e, t)| e == j.email && t == j.token)
+}
+
+/// The labels a JQL query names (`labels = "x"`) and its projects
+/// (`project in ("A", "B")`): the only query afk sends.
+fn jql_parts(jql: &str) -> Option<(Vec<String>, String, bool)> {
+    let strings = |s: &str| -> Vec<String> {
+        let mut out = vec![];
+        let mut cur = String::new();
+        let mut inside = false;
+        let mut esc = false;
+        for c in s.chars() {
+            match (inside, esc, c) {
+                (true, true, c) => {
+                    cur.push(c);
+                    esc = false;
+                }
+                (true, false, '\\') => esc = true,
+                (true, false, '"') => {
+                    out.push(std::mem::take(&mut cur));
+                    inside = false;
+                }
+                (true, false, c) => cur.push(c),
+                (false, _, '"') => inside = true,
+                _ => {}
+            }
+        }
+        out
+    };
+    let (projects, rest) = jql
+        .strip_prefix("project in (")?
+        .split_once(") AND labels = ")?;
+    let label = strings(rest).into_iter().next()?;
+    let not_done = rest.contains("statusCategory != Done");
+    Some((strings(projects), label, not_done))
+}
+
+/// Answer a request under `/rest/api/3` (`path` after it).
+pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
+    if !authorised(j, req) {
+        return Reply::json(
+            401,
+            &json!({"message": "Client must be authenticated to access this resource.", "status-code": 401}),
+        );
+    }
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let body = req.json().unwrap_or(Value::Null);
+    let page =
+        |name: &str, default: usize| req.q(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+    match (req.method.as_str(), segs.as_slice()) {
+        ("GET", ["myself"]) => Reply::json(200, &j.account_json(AFK_ACCOUNT)),
+        ("GET", ["user"]) => {
+            let id = req.q("accountId").unwrap_or("");
+            match j.accounts.contains_key(id) {
+                true => Reply::json(200, &j.account_json(id)),
+                false => error(
+                    404,
+                    "Specified user does not exist or you do not have required permissions",
+                ),
+            }
+        }
+        ("GET", ["user", "groups"]) => {
+            let id = req.q("accountId").unwrap_or("");
+            match j.accounts.get(id) {
+                Some(a) => Reply::json(
+                    200,
+                    &Value::Array(
+                        a.groups
+                            .iter()
+                            .map(|g| json!({"groupId": g, "name": format!("group-{g}")}))
+                            .collect(),
+                    ),
+                ),
+                None => error(404, "Specified user does not exist"),
+            }
+        }
+        ("POST", ["search", "jql"]) => {
+            let jql = body["jql"].as_str().unwrap_or("");
+            let Some((projects, label, not_done)) = jql_parts(jql) else {
+                return error(400, "The JQL query is not one the sandbox reads");
+            };
+            let max = body["maxResults"].as_u64().unwrap_or(50).clamp(1, 100) as usize;
+            let from: usize = body["nextPageToken"]
+                .as_str()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            let mut hits: Vec<&Issue> = j
+                .issues
+                .values()
+                .filter(|i| projects.contains(&i.project) && i.labels.contains(&label))
+                .filter(|i| !not_done || i.category != "done")
+                .collect();
+            hits.sort_by(|a, b| a.key.cmp(&b.key));
+            let shown: Vec<Value> = hits
+                .iter()
+                .skip(from)
+                .take(max)
+                .map(|i| json!({"id": i.id.to_string(), "key": i.key, "self": format!("/rest/api/3/issue/{}", i.id), "fields": {}}))
+                .collect();
+            let mut out = json!({"issues": shown});
+            // the last page has no `nextPageToken` at all
+            if from + max < hits.len() {
+                out["nextPageToken"] = json!((from + max).to_string());
+            }
+            Reply::json(200, &out)
+        }
+        ("GET", ["issue", id]) => match j.find(id) {
+            Some(n) => Reply::json(200, &j.issue_json(&j.issues[&n])),
+            None => error(
+                404,
+                "Issue does not exist or you do not have permission to see it.",
+            ),
+        },
+        ("PUT", ["issue", id]) => {
+            let Some(n) = j.find(id) else {
+                return error(
+                    404,
+                    "Issue does not exist or you do not have permission to see it.",
+                );
+            };
+            let Some(ops) = body.pointer("/update/labels").and_then(Value::as_array) else {
+                return error(400, "the sandbox takes update.labels only");
+            };
+            let (mut add, mut remove) = (vec![], vec![]);
+            for op in ops {
+                match (
+                    op.get("add").and_then(Value::as_str),
+                    op.get("remove").and_then(Value::as_str),
+                ) {
+                    (Some(a), None) if !a.contains(' ') => add.push(a.to_string()),
+                    (None, Some(r)) => remove.push(r.to_string()),
+                    _ => {
+                        return Reply::json(
+                            400,
+                            &json!({"errorMessages": [], "errors": {"labels": "The label contains spaces which is invalid."}}),
+                        );
+                    }
+                }
+            }
+            j.relabel(n, Some(AFK_ACCOUNT), &add, &remove, None);
+            no_content()
+        }
+        ("GET", ["issue", id, "changelog"]) => {
+            let Some(n) = j.find(id) else {
+                return error(
+                    404,
+                    "Issue does not exist or you do not have permission to see it.",
+                );
+            };
+            let (start, max) = (page("startAt", 0), page("maxResults", 100).clamp(1, 100));
+            let all = &j.issues[&n].changes;
+            let values: Vec<Value> = all
+                .iter()
+                .skip(start)
+                .take(max)
+                .map(|c| {
+                    let mut v =
+                        json!({"id": c.id.to_string(), "created": c.created, "items": c.items});
+                    if let Some(a) = &c.author {
+                        v["author"] = j.account_json(a);
+                    }
+                    if let Some(m) = &c.history_metadata {
+                        v["historyMetadata"] = m.clone();
+                    }
+                    v
+                })
+                .collect();
+            let is_last = start + values.len() >= all.len();
+            Reply::json(
+                200,
+                &json!({"startAt": start, "maxResults": max, "total": all.len(), "isLast": is_last, "values": values}),
+            )
+        }
+        ("GET", ["issue", id, "comment"]) => {
+            let Some(n) = j.find(id) else {
+                return error(
+                    404,
+                    "Issue does not exist or you do not have permission to see it.",
+                );
+            };
+            let (start, max) = (page("startAt", 0), page("maxResults", 100).clamp(1, 100));
+            let all = &j.issues[&n].comments;
+            let comments: Vec<Value> = all
+                .iter()
+                .skip(start)
+                .take(max)
+                .map(|c| j.comment_json(c, false))
+                .collect();
+            Reply::json(
+                200,
+                &json!({"startAt": start, "maxResults": max, "total": all.len(), "comments": comments}),
+            )
+        }
+        ("POST", ["issue", id, "comment"]) => {
+            let Some(n) = j.find(id) else {
+                return error(
+                    404,
+                    "Issue does not exist or you do not have permission to see it.",
+                );
+            };
+            if body.pointer("/body/type").and_then(Value::as_str) != Some("doc") {
+                return Reply::json(
+                    400,
+                    &json!({"errorMessages": [], "errors": {"comment": "Comment body is not valid ADF."}}),
+                );
+            }
+            let properties = body["properties"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| Some((p["key"].as_str()?.to_string(), p["value"].clone())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let at = j.stamp();
+            let c = Comment {
+                id: j.next_comment,
+                author: AFK_ACCOUNT.into(),
+                body: body["body"].clone(),
+                created: at.clone(),
+                updated: at,
+                properties,
+            };
+            j.next_comment += 1;
+            let out = j.comment_json(&c, false);
+            if let Some(i) = j.issues.get_mut(&n) {
+                i.comments.push(c);
+            }
+            Reply::json(201, &out)
+        }
+        ("PUT", ["issue", id, "comment", cid]) => {
+            let Some(n) = j.find(id) else {
+                return error(
+                    404,
+                    "Issue does not exist or you do not have permission to see it.",
+                );
+            };
+            let at = j.stamp();
+            let Some(c) = j
+                .issues
+                .get_mut(&n)
+                .and_then(|i| i.comments.iter_mut().find(|c| c.id.to_string() == *cid))
+            else {
+                return error(404, "Can not find a comment for the id");
+            };
+            if c.author != AFK_ACCOUNT {
+                return error(400, "You do not have the permission to edit this comment.");
+            }
+            c.body = body["body"].clone();
+            c.updated = at;
+            let c = c.clone();
+            Reply::json(200, &j.comment_json(&c, false))
+        }
+        ("POST", ["comment", "list"]) => {
+            let ids: Vec<String> = body["ids"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_i64)
+                        .map(|i| i.to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let props = req
+                .q("expand")
+                .is_some_and(|e| e.split(',').any(|x| x == "properties"));
+            let values: Vec<Value> = j
+                .issues
+                .values()
+                .flat_map(|i| i.comments.iter())
+                .filter(|c| ids.contains(&c.id.to_string()))
+                .map(|c| j.comment_json(c, props))
+                .collect();
+            Reply::json(
+                200,
+                &json!({"startAt": 0, "maxResults": 1000, "total": values.len(), "isLast": true, "values": values}),
+            )
+        }
+        ("GET", ["issue", id, "transitions"]) => match j.find(id) {
+            Some(_) => Reply::json(
+                200,
+                &json!({"transitions": [
+                    {"id": "11", "name": "To Do", "hasScreen": false, "isAvailable": true, "to": {"name": "To Do", "statusCategory": {"key": "new"}}},
+                    {"id": "21", "name": "In Progress", "hasScreen": false, "isAvailable": true, "to": {"name": "In Progress", "statusCategory": {"key": "indeterminate"}}},
+                    {"id": "31", "name": "Done", "hasScreen": false, "isAvailable": true, "to": {"name": "Done", "statusCategory": {"key": "done"}}}
+                ]}),
+            ),
+            None => error(
+                404,
+                "Issue does not exist or you do not have permission to see it.",
+            ),
+        },
+        ("POST", ["issue", id, "transitions"]) => {
+            let Some(n) = j.find(id) else {
+                return error(
+                    404,
+                    "Issue does not exist or you do not have permission to see it.",
+                );
+            };
+            let to = match body.pointer("/transition/id").and_then(Value::as_str) {
+                Some("11") => "new",
+                Some("21") => "indeterminate",
+                Some("31") => "done",
+                _ => return error(400, "The transition id is not valid for this issue."),
+            };
+            let from = j.issues[&n].category.clone();
+            if let Some(i) = j.issues.get_mut(&n) {
+                i.category = to.to_string();
+            }
+            let item = json!({"field": "status", "fieldtype": "jira", "fieldId": "status",
+                "from": from, "fromString": from, "to": to, "toString": to});
+            j.change(n, Some(AFK_ACCOUNT), vec![item], None);
+            no_content()
+        }
+        _ => error(404, "not found"),
+    }
+}
+
+/// The admin API under `/_admin/jira`: the people's side.
+pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
+    let keys = |allowed: &[&str]| -> Option<Reply> {
+        let k = body
+            .as_object()?
+            .keys()
+            .find(|k| !allowed.contains(&k.as_str()))?;
+        Some(error(
+            400,
+            &format!(
+                "unknown key {k:?} for /_admin/jira{path}: it takes {}",
+                allowed.join(", ")
+            ),
+        ))
+    };
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    match (method, path) {
+        ("GET", "/credentials") => Reply::json(
+            200,
+            &json!({"email": j.email, "token": j.token, "me": AFK_ACCOUNT}),
+        ),
+        ("POST", "/account") => {
+            if let Some(r) = keys(&["id", "kind", "active", "groups"]) {
+                return r;
+            }
+            let Some(id) = body["id"].as_str() else {
+                return error(400, "id is required");
+            };
+            j.accounts.insert(
+                id.to_string(),
+                Account {
+                    kind: body["kind"].as_str().unwrap_or("atlassian").to_string(),
+                    active: body["active"].as_bool().unwrap_or(true),
+                    groups: strings(&body["groups"]),
+                },
+            );
+            Reply::json(200, &json!({"id": id}))
+        }
+        ("POST", "/issue") => {
+            if let Some(r) = keys(&[
+                "project",
+                "summary",
+                "description",
+                "labels",
+                "components",
+                "creator",
+            ]) {
+                return r;
+            }
+            let project = body["project"].as_str().unwrap_or("PLAT").to_string();
+            let n = j.counts.entry(project.clone()).or_insert(0);
+            *n += 1;
+            let key = format!("{project}-{n}");
+            let id = j.next_issue;
+            j.next_issue += 1;
+            let created = j.stamp();
+            let mut labels = strings(&body["labels"]);
+            labels.sort();
+            j.issues.insert(
+                id,
+                Issue {
+                    id,
+                    key: key.clone(),
+                    project,
+                    summary: body["summary"].as_str().unwrap_or("A task").to_string(),
+                    description: body["description"].clone(),
+                    labels,
+                    components: strings(&body["components"]),
+                    category: "new".into(),
+                    creator: body["creator"].as_str().unwrap_or("").to_string(),
+                    created,
+                    changes: vec![],
+                    comments: vec![],
+                },
+            );
+            Reply::json(200, &json!({"id": id.to_string(), "key": key}))
+        }
+        ("POST", "/label") => {
+            if let Some(r) = keys(&["issue", "by", "add", "remove", "history_metadata"]) {
+                return r;
+            }
+            let id = body["issue"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let by = body["by"].as_str();
+            let meta = Some(body["history_metadata"].clone()).filter(|m| !m.is_null());
+            match j.relabel(
+                id,
+                by,
+                &strings(&body["add"]),
+                &strings(&body["remove"]),
+                meta,
+            ) {
+                true => Reply::json(200, &json!({})),
+                false => error(404, "no such issue"),
+            }
+        }
+        ("POST", "/edit") => {
+            if let Some(r) = keys(&["issue", "by", "field", "to"]) {
+                return r;
+            }
+            let id = body["issue"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let field = body["field"].as_str().unwrap_or("summary").to_string();
+            let to = body["to"].clone();
+            let Some(i) = j.issues.get_mut(&id) else {
+                return error(404, "no such issue");
+            };
+            let from = match field.as_str() {
+                "summary" => {
+                    std::mem::replace(&mut i.summary, to.as_str().unwrap_or("").to_string())
+                }
+                "description" => {
+                    i.description = to.clone();
+                    String::new()
+                }
+                "components" => {
+                    let old = i.components.join(", ");
+                    i.components = strings(&to);
+                    old
+                }
+                "status" => {
+                    std::mem::replace(&mut i.category, to.as_str().unwrap_or("new").to_string())
+                }
+                _ => return error(400, "field is summary, description, components or status"),
+            };
+            let item = json!({"field": field, "fieldtype": "jira", "fieldId": field,
+                "from": null, "fromString": from, "to": null, "toString": to.as_str().unwrap_or("")});
+            j.change(id, body["by"].as_str(), vec![item], None);
+            Reply::json(200, &json!({}))
+        }
+        ("GET", p) if p.starts_with("/issue/") => {
+            let id: u64 = p["/issue/".len()..].parse().unwrap_or(0);
+            match j.issues.get(&id) {
+                Some(i) => {
+                    let comments: Vec<Value> =
+                        i.comments.iter().map(|c| j.comment_json(c, true)).collect();
+                    let mut v = j.issue_json(i);
+                    v["comments"] = Value::Array(comments);
+                    v["changes"] = Value::Array(
+                        i.changes
+                            .iter()
+                            .map(|c| json!({"id": c.id, "author": c.author, "items": c.items}))
+                            .collect(),
+                    );
+                    Reply::json(200, &v)
+                }
+                None => error(404, "no such issue"),
+            }
+        }
+        _ => error(404, "not found"),
+    }
+}

@@ -1,0 +1,733 @@
+//! Jira Cloud's ready rule (docs/trackers.md#jira): which issues the search
+//! asks for, who armed an issue (from Jira's changelog, never from the
+//! caller-written `historyMetadata`), whether it changed after, whether that
+//! person is trusted, and what blocks it. Every value comes in as Jira sent
+//! it; the adapter does the reading.
+
+use afk_model::tracker::{JiraAccount, JiraChange, JiraChangeItem};
+use afk_model::{TimelineEvent, TimelineKind};
+use time::OffsetDateTime;
+
+/// A Jira time: ISO 8601 with milliseconds and an offset without a colon
+/// (`2019-02-27T13:30:21.153+0300`), or with one, or `Z`. Compared as an
+/// instant, never as text.
+pub fn time(s: &str) -> Option<OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t);
+    }
+    // `+hhmm` / `-hhmm` at the end: put the colon in
+    let b = s.as_bytes();
+    let n = b.len();
+    if n > 5 && matches!(b[n - 5], b'+' | b'-') && b[n - 4..].iter().all(u8::is_ascii_digit) {
+        let fixed = format!("{}:{}", &s[..n - 2], &s[n - 2..]);
+        return OffsetDateTime::parse(&fixed, &Rfc3339).ok();
+    }
+    None
+}
+
+/// A JQL string literal: quoted, with `\` and `"` escaped.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// The one search a tick makes: the mapped projects' issues carrying the
+/// ready label that are not done, in key order. The search only nominates:
+/// every candidate is read again and checked on that answer.
+pub fn ready_jql(projects: &[String], ready_label: &str) -> String {
+    let list: Vec<String> = projects.iter().map(|p| quoted(p)).collect();
+    format!(
+        "project in ({}) AND labels = {} AND statusCategory != Done ORDER BY key ASC",
+        list.join(", "),
+        quoted(ready_label)
+    )
+}
+
+/// The labels a changelog item's `fromString`/`toString` holds (Jira writes
+/// them separated by spaces; a label holds none).
+fn labels_of(s: Option<&str>) -> Vec<&str> {
+    s.unwrap_or("")
+        .split(' ')
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn adds_label(i: &JiraChangeItem, label: &str) -> bool {
+    i.field_id.as_deref() == Some("labels")
+        && labels_of(i.to_string.as_deref()).contains(&label)
+        && !labels_of(i.from_string.as_deref()).contains(&label)
+}
+
+fn removes_label(i: &JiraChangeItem, label: &str) -> bool {
+    i.field_id.as_deref() == Some("labels")
+        && labels_of(i.from_string.as_deref()).contains(&label)
+        && !labels_of(i.to_string.as_deref()).contains(&label)
+}
+
+/// The changelog in the order it happened: by time, then by id (Jira
+/// answers oldest first; the sort holds whatever the page order).
+pub fn in_order(changes: &[JiraChange]) -> Vec<&JiraChange> {
+    let mut v: Vec<&JiraChange> = changes.iter().collect();
+    v.sort_by_key(|c| (time(&c.created), c.id.parse::<u64>().unwrap_or(u64::MAX)));
+    v
+}
+
+/// An instant as afk's events carry it: RFC 3339.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The fields whose change after the arming means what reaches the agent
+/// is no longer what was armed.
+const PROMPT_FIELDS: [&str; 5] = [
+    "summary",
+    "description",
+    "environment",
+    "project",
+    "issuetype",
+];
+
+/// What the issue is now, beside its changelog.
+pub struct Now<'a> {
+    /// its `creator`'s accountId (None: not said)
+    pub creator: Option<&'a str>,
+    /// its `created` time, as Jira wrote it
+    pub created: Option<&'a str>,
+    /// its labels
+    pub labels: &'a [String],
+}
+
+/// Which changes to the issue's fields the map reads.
+pub struct MapReads<'a> {
+    /// the map narrows by component
+    pub components: bool,
+    /// the labels the map narrows by
+    pub labels: &'a [String],
+}
+
+/// A changelog entry whose id is no number afk can record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadEntry(pub String);
+
+impl std::fmt::Display for BadEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "jira: a changelog entry's id is not a number ({:?})",
+            self.0
+        )
+    }
+}
+
+/// An issue's changelog as afk's forge-neutral timeline, in the order it
+/// happened, so the forges' ready rule reads it as it reads a forge's
+/// (the arming is the last event that added the ready label, by its
+/// author; an edit after it needs a new arming):
+/// - every label a `labels` item added or removed is a label event by the
+///   entry's `author` (`""`: an anonymous change, never trusted); Jira
+///   writes labels separated by spaces;
+/// - a label the issue carries that no entry added came with its creation
+///   (Jira writes no changelog item for values given at creation): a label
+///   event first, id 0, by the issue's `creator` (never its `reporter`,
+///   which others may set);
+/// - an entry by anyone but `me` (afk's accountId) that changes what
+///   enters the prompt or picks the repository is one `Renamed` event,
+///   before its label events: the summary, description, environment,
+///   project or type, a move (`Key`, which has no `fieldId`), the
+///   components where the map narrows by them, a label the map narrows by.
+///
+/// `historyMetadata` (written by whoever calls the API) is never read.
+/// `me` is written as `me_login` (afk's one name for its own account).
+pub fn timeline(
+    changes: &[JiraChange],
+    (me, me_login): (&str, &str),
+    now: &Now,
+    map: &MapReads,
+) -> Result<Vec<TimelineEvent>, BadEntry> {
+    let ordered = in_order(changes);
+    let mut out = vec![];
+    let event =
+        |id: i64, kind: TimelineKind, label: Option<&str>, actor: &str, at: Option<&str>| {
+            TimelineEvent {
+                id,
+                kind,
+                label: label.map(str::to_string),
+                actor: match actor == me && !me.is_empty() {
+                    true => me_login.to_string(),
+                    false => actor.to_string(),
+                },
+                created_at: at.and_then(time).map(rfc3339),
+            }
+        };
+    let added_ever = |label: &str| {
+        changes
+            .iter()
+            .flat_map(|c| c.items.iter())
+            .any(|i| adds_label(i, label))
+    };
+    for l in now.labels.iter().filter(|l| !added_ever(l)) {
+        out.push(event(
+            0,
+            TimelineKind::LabelAdded,
+            Some(l),
+            now.creator.unwrap_or(""),
+            now.created,
+        ));
+    }
+    for c in ordered {
+        let id: i64 = c.id.parse().map_err(|_| BadEntry(c.id.clone()))?;
+        let by = c.author.as_ref().map_or("", |a| a.account_id.as_str());
+        let at = Some(c.created.as_str());
+        let reads = |i: &JiraChangeItem| {
+            let f = i.field_id.as_deref();
+            f.is_some_and(|f| PROMPT_FIELDS.contains(&f))
+                || (f.is_none() && i.field == "Key")
+                || (map.components && f == Some("components"))
+                || map
+                    .labels
+                    .iter()
+                    .any(|l| adds_label(i, l) || removes_label(i, l))
+        };
+        if (by != me || me.is_empty()) && c.items.iter().any(reads) {
+            out.push(event(id, TimelineKind::Renamed, None, by, at));
+        }
+        for i in c
+            .items
+            .iter()
+            .filter(|i| i.field_id.as_deref() == Some("labels"))
+        {
+            let from = labels_of(i.from_string.as_deref());
+            let to = labels_of(i.to_string.as_deref());
+            for l in to.iter().filter(|l| !from.contains(l)) {
+                out.push(event(id, TimelineKind::LabelAdded, Some(l), by, at));
+            }
+            for l in from.iter().filter(|l| !to.contains(l)) {
+                out.push(event(id, TimelineKind::LabelRemoved, Some(l), by, at));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the armer may arm: why, in words, either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    Trusted(String),
+    Untrusted(String),
+}
+
+/// The armer's account as `GET /rest/api/3/user` answered it, and what
+/// afk found of their groups and roles.
+pub struct Armer<'a> {
+    pub account: &'a JiraAccount,
+    /// one of their groups' `groupId` is in `trusted_groups`
+    pub in_trusted_group: bool,
+    /// they are an actor of a role in `trusted_roles` in the issue's project
+    pub in_trusted_role: bool,
+}
+
+/// The rule "trust, Jira": never afk's own account or the agent's; anyone
+/// named in `trusted_accounts`; otherwise an active `atlassian` account in
+/// a trusted group or role. An app (Automation for Jira, a service account,
+/// a Rovo agent), a portal customer or an unknown account is trusted only
+/// when named.
+pub fn trust(armer: &Armer, never: &[&str], trusted_accounts: &[String]) -> Trust {
+    let a = armer.account;
+    let id = a.account_id.as_str();
+    if never.iter().any(|n| !n.is_empty() && *n == id) {
+        return Trust::Untrusted(format!("{id} is afk's own account or the agent's"));
+    }
+    if trusted_accounts.iter().any(|t| t == id) {
+        return Trust::Trusted(format!("{id} is named in tracker.trusted_accounts"));
+    }
+    if a.active != Some(true) {
+        return Trust::Untrusted(format!("{id} is not an active account"));
+    }
+    match a.account_type.as_deref() {
+        Some("atlassian") => {}
+        other => {
+            return Trust::Untrusted(format!(
+                "{id} is a{} account, trusted only when named in tracker.trusted_accounts",
+                match other {
+                    Some("app") => "n app",
+                    Some("customer") => " customer",
+                    _ => "n unknown",
+                }
+            ));
+        }
+    }
+    if armer.in_trusted_group {
+        Trust::Trusted(format!("{id} is in a group of tracker.trusted_groups"))
+    } else if armer.in_trusted_role {
+        Trust::Trusted(format!("{id} holds a role of tracker.trusted_roles"))
+    } else {
+        Trust::Untrusted(format!(
+            "{id} is in no group of tracker.trusted_groups and holds no role of tracker.trusted_roles"
+        ))
+    }
+}
+
+/// What an issue link says of a blocker, from the issue's `issuelinks`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocker {
+    /// the blocker's key, not done (or its status category unread)
+    Open(String),
+}
+
+/// The issues blocking this one: `issuelinks` entries of the type named
+/// `link_type` that carry `inwardIssue` (this issue *is blocked by* that
+/// one) whose status category is not `done`. A link whose blocker shows no
+/// status category blocks (an absent category is not "done").
+pub fn blockers(issuelinks: &serde_json::Value, link_type: &str) -> Vec<Blocker> {
+    let Some(links) = issuelinks.as_array() else {
+        return vec![];
+    };
+    links
+        .iter()
+        .filter(|l| l.pointer("/type/name").and_then(|v| v.as_str()) == Some(link_type))
+        .filter_map(|l| l.get("inwardIssue"))
+        .filter(|i| {
+            i.pointer("/fields/status/statusCategory/key")
+                .and_then(|v| v.as_str())
+                != Some("done")
+        })
+        .map(|i| {
+            let key = i.get("key").and_then(|v| v.as_str()).unwrap_or("?");
+            Blocker::Open(key.to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn account(id: &str, kind: &str, active: bool) -> JiraAccount {
+        JiraAccount {
+            account_id: id.into(),
+            account_type: Some(kind.into()),
+            active: Some(active),
+        }
+    }
+
+    fn change(id: &str, by: Option<&str>, at: &str, items: Vec<JiraChangeItem>) -> JiraChange {
+        JiraChange {
+            id: id.into(),
+            author: by.map(|b| account(b, "atlassian", true)),
+            created: at.into(),
+            items,
+        }
+    }
+
+    fn item(field_id: Option<&str>, field: &str, from: &str, to: &str) -> JiraChangeItem {
+        JiraChangeItem {
+            field: field.into(),
+            field_id: field_id.map(str::to_string),
+            from: None,
+            to: None,
+            from_string: Some(from.into()),
+            to_string: Some(to.into()),
+        }
+    }
+
+    fn labels(from: &str, to: &str) -> JiraChangeItem {
+        item(Some("labels"), "labels", from, to)
+    }
+
+    #[test]
+    fn jira_times_are_read_with_or_without_the_offsets_colon() {
+        let cases = [
+            ("2019-02-27T13:30:21.153+0300", Some(1551263421)),
+            ("2019-02-27T10:30:21.153+0000", Some(1551263421)),
+            ("2019-02-27T10:30:21.153Z", Some(1551263421)),
+            ("2019-02-27T13:30:21.153+03:00", Some(1551263421)),
+            ("2019-02-27 10:30", None),
+            ("", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(time(s).map(|t| t.unix_timestamp()), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn the_ready_search_quotes_every_string_it_names() {
+        let cases = [
+            (
+                vec!["10000".to_string()],
+                "agent-ready",
+                r#"project in ("10000") AND labels = "agent-ready" AND statusCategory != Done ORDER BY key ASC"#,
+            ),
+            (
+                vec!["10000".into(), "10001".into()],
+                r#"a"b\c"#,
+                r#"project in ("10000", "10001") AND labels = "a\"b\\c" AND statusCategory != Done ORDER BY key ASC"#,
+            ),
+        ];
+        for (projects, label, want) in cases {
+            assert_eq!(ready_jql(&projects, label), want);
+        }
+    }
+
+    fn kinds(events: &[TimelineEvent]) -> Vec<(i64, &'static str, String, String)> {
+        events
+            .iter()
+            .map(|e| {
+                let k = match e.kind {
+                    TimelineKind::LabelAdded => "+",
+                    TimelineKind::LabelRemoved => "-",
+                    TimelineKind::Renamed => "edit",
+                    TimelineKind::Other => "other",
+                };
+                (
+                    e.id,
+                    k,
+                    e.label.clone().unwrap_or_default(),
+                    e.actor.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// The rule "a Jira changelog is afk's timeline": label events by the
+    /// entry's author, a label given at creation by the creator, an edit of
+    /// what the agent reads by anyone but afk, in the order it happened.
+    #[test]
+    fn a_jira_changelog_is_read_as_the_timeline_the_ready_rule_reads() {
+        let t = "2026-01-01T10:00:00.000+0000";
+        let t2 = "2026-01-01T11:00:00.000+0000";
+        let t3 = "2026-01-01T12:00:00.000+0000";
+        let e =
+            |id: i64, k: &'static str, l: &str, by: &str| (id, k, l.to_string(), by.to_string());
+        let map_labels = vec!["backend".to_string()];
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        type Case = (
+            &'static str,
+            Vec<JiraChange>,
+            Vec<String>,
+            bool,
+            Vec<(i64, &'static str, String, String)>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "the label came with the issue: its creator",
+                vec![],
+                s(&["ready"]),
+                false,
+                vec![e(0, "+", "ready", "c-1")],
+            ),
+            (
+                "armed, removed, armed again",
+                vec![
+                    change("101", Some("alice"), t, vec![labels("", "ready")]),
+                    change("102", Some("bob"), t2, vec![labels("ready", "")]),
+                    change("103", Some("mallory"), t3, vec![labels("x", "x ready")]),
+                ],
+                s(&["x", "ready"]),
+                false,
+                vec![
+                    e(0, "+", "x", "c-1"),
+                    e(101, "+", "ready", "alice"),
+                    e(102, "-", "ready", "bob"),
+                    e(103, "+", "ready", "mallory"),
+                ],
+            ),
+            (
+                "pages out of order: by time",
+                vec![
+                    change("103", Some("mallory"), t3, vec![labels("", "ready")]),
+                    change("101", Some("alice"), t, vec![labels("", "ready")]),
+                ],
+                s(&["ready"]),
+                false,
+                vec![
+                    e(101, "+", "ready", "alice"),
+                    e(103, "+", "ready", "mallory"),
+                ],
+            ),
+            (
+                "a label holding the name is another label",
+                vec![change(
+                    "101",
+                    Some("bob"),
+                    t,
+                    vec![labels("", "ready-later")],
+                )],
+                s(&["ready", "ready-later"]),
+                false,
+                vec![e(0, "+", "ready", "c-1"), e(101, "+", "ready-later", "bob")],
+            ),
+            (
+                "an anonymous change has no author",
+                vec![change("101", None, t, vec![labels("", "ready")])],
+                s(&["ready"]),
+                false,
+                vec![e(101, "+", "ready", "")],
+            ),
+            (
+                "afk's own change is afk's login, and no edit",
+                vec![change(
+                    "101",
+                    Some("jira-afk"),
+                    t,
+                    vec![
+                        labels("ready", "ready wip"),
+                        item(Some("summary"), "summary", "a", "b"),
+                    ],
+                )],
+                s(&["ready", "wip"]),
+                false,
+                vec![e(0, "+", "ready", "c-1"), e(101, "+", "wip", "afk-bot")],
+            ),
+            (
+                "an edit of what the agent reads, before the entry's labels",
+                vec![change(
+                    "101",
+                    Some("bob"),
+                    t,
+                    vec![
+                        labels("", "ready"),
+                        item(Some("description"), "description", "a", "b"),
+                    ],
+                )],
+                s(&["ready"]),
+                false,
+                vec![e(101, "edit", "", "bob"), e(101, "+", "ready", "bob")],
+            ),
+            (
+                "a move's key",
+                vec![change(
+                    "101",
+                    Some("bob"),
+                    t,
+                    vec![item(None, "Key", "PLAT-1", "OPS-9")],
+                )],
+                s(&[]),
+                false,
+                vec![e(101, "edit", "", "bob")],
+            ),
+            (
+                "priority is not read",
+                vec![change(
+                    "101",
+                    Some("bob"),
+                    t,
+                    vec![item(Some("priority"), "priority", "Low", "High")],
+                )],
+                s(&[]),
+                false,
+                vec![],
+            ),
+            (
+                "components, where the map reads them",
+                vec![change(
+                    "101",
+                    Some("bob"),
+                    t,
+                    vec![item(Some("components"), "Component", "api", "web")],
+                )],
+                s(&[]),
+                true,
+                vec![e(101, "edit", "", "bob")],
+            ),
+            (
+                "components, where it does not",
+                vec![change(
+                    "101",
+                    Some("bob"),
+                    t,
+                    vec![item(Some("components"), "Component", "api", "web")],
+                )],
+                s(&[]),
+                false,
+                vec![],
+            ),
+            (
+                "a map label is an edit",
+                vec![change("101", Some("bob"), t, vec![labels("", "backend")])],
+                s(&["backend"]),
+                false,
+                vec![e(101, "edit", "", "bob"), e(101, "+", "backend", "bob")],
+            ),
+        ];
+        for (name, changes, now_labels, components, want) in cases {
+            let now = Now {
+                creator: Some("c-1"),
+                created: Some(t),
+                labels: &now_labels,
+            };
+            let map = MapReads {
+                components,
+                labels: &map_labels,
+            };
+            let got = timeline(&changes, ("jira-afk", "afk-bot"), &now, &map).unwrap();
+            assert_eq!(kinds(&got), want, "{name}");
+        }
+        let bad = vec![change("x", Some("alice"), t, vec![labels("", "ready")])];
+        let now = Now {
+            creator: None,
+            created: None,
+            labels: &[],
+        };
+        let map = MapReads {
+            components: false,
+            labels: &[],
+        };
+        assert!(
+            timeline(&bad, ("a", "b"), &now, &map).is_err(),
+            "an id that is no number"
+        );
+        let got = timeline(&changes_at(t), ("a", "b"), &now, &map).unwrap();
+        assert_eq!(got[0].created_at.as_deref(), Some("2026-01-01T10:00:00Z"));
+    }
+
+    fn changes_at(t: &str) -> Vec<JiraChange> {
+        vec![change("5", Some("p"), t, vec![labels("", "x")])]
+    }
+
+    /// The rule "trust, Jira".
+    #[test]
+    fn jira_trust_is_groups_or_roles_for_active_people_and_names_for_the_rest() {
+        let named = vec!["robot-1".to_string()];
+        let cases: Vec<(&str, JiraAccount, bool, bool, bool)> = vec![
+            (
+                "a person in a trusted group",
+                account("p1", "atlassian", true),
+                true,
+                false,
+                true,
+            ),
+            (
+                "a person in a trusted role",
+                account("p1", "atlassian", true),
+                false,
+                true,
+                true,
+            ),
+            (
+                "a person in neither",
+                account("p1", "atlassian", true),
+                false,
+                false,
+                false,
+            ),
+            (
+                "an inactive person in a group",
+                account("p1", "atlassian", false),
+                true,
+                false,
+                false,
+            ),
+            (
+                "an app in a trusted group",
+                account("auto", "app", true),
+                true,
+                true,
+                false,
+            ),
+            (
+                "a portal customer",
+                account("cust", "customer", true),
+                true,
+                false,
+                false,
+            ),
+            (
+                "an unknown account",
+                account("unknown", "unknown", true),
+                true,
+                false,
+                false,
+            ),
+            (
+                "an app named",
+                account("robot-1", "app", true),
+                false,
+                false,
+                true,
+            ),
+            (
+                "afk itself, in a group",
+                account("afk-bot", "atlassian", true),
+                true,
+                true,
+                false,
+            ),
+            (
+                "afk itself, named",
+                account("afk-bot", "app", true),
+                false,
+                false,
+                false,
+            ),
+        ];
+        let mut named_afk = named.clone();
+        named_afk.push("afk-bot".into());
+        for (name, acc, group, role, want) in cases {
+            let armer = Armer {
+                account: &acc,
+                in_trusted_group: group,
+                in_trusted_role: role,
+            };
+            let got = trust(&armer, &["afk-bot", ""], &named_afk);
+            assert_eq!(matches!(got, Trust::Trusted(_)), want, "{name}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn an_issue_is_blocked_by_an_inward_link_of_the_type_whose_blocker_is_not_done() {
+        let link = |ty: &str, side: &str, key: &str, cat: Option<&str>| {
+            let status = match cat {
+                Some(c) => json!({"name": "S", "statusCategory": {"key": c}}),
+                None => json!({"name": "S"}),
+            };
+            json!({"type": {"name": ty, "inward": "is blocked by", "outward": "blocks"},
+                   side: {"key": key, "fields": {"status": status}}})
+        };
+        let cases: Vec<(&str, serde_json::Value, Vec<&str>)> = vec![
+            ("none", json!([]), vec![]),
+            (
+                "an open blocker",
+                json!([link("Blocks", "inwardIssue", "P-1", Some("indeterminate"))]),
+                vec!["P-1"],
+            ),
+            (
+                "a done blocker",
+                json!([link("Blocks", "inwardIssue", "P-1", Some("done"))]),
+                vec![],
+            ),
+            (
+                "a blocker with no category",
+                json!([link("Blocks", "inwardIssue", "P-1", None)]),
+                vec!["P-1"],
+            ),
+            (
+                "this one blocks another",
+                json!([link("Blocks", "outwardIssue", "P-2", Some("new"))]),
+                vec![],
+            ),
+            (
+                "another link type",
+                json!([link("Relates", "inwardIssue", "P-3", Some("new"))]),
+                vec![],
+            ),
+        ];
+        for (name, links, want) in cases {
+            let got: Vec<String> = blockers(&links, "Blocks")
+                .into_iter()
+                .map(|Blocker::Open(k)| k)
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Work taken from Jira beside the forge (docs/trackers.md), through the
+//! binary against the sandbox's Jira (`/rest/api/3`, answered as
+//! docs/fidelity/jira-cloud.md records Jira's answers) and its Gitea: who
+//! armed an issue comes from Jira's changelog and Jira's groups, never
+//! from what the caller wrote (`historyMetadata`) nor from an app account;
+//! the run's pull request is the forge's and names the issue's key; on
+//! success the Jira issue moves into Done and loses afk's labels.
+
+use crate::support::*;
+use serde_json::{Value, json};
+
+/// The sandbox's Gitea with acme/api and no forge issue, its Jira with
+/// alice (in the trusted group), mallory (in none), an app in the trusted
+/// group and afk's own account; afk polling the PLAT project for acme/api.
+fn world() -> (Sandbox, Afk) {
+    let sb = Sandbox::start_in(
+        Dialect::Gitea,
+        json!({"repos": [repo("acme/api", json!([]))]}),
+    );
+    for (id, kind, groups) in [
+        ("alice-1", "atlassian", json!(["g-dev"])),
+        ("mallory-1", "atlassian", json!([])),
+        ("automation-1", "app", json!(["g-dev"])),
+    ] {
+        sb.admin(
+            "POST",
+            "/jira/account",
+            Some(json!({"id": id, "kind": kind, "groups": groups})),
+        );
+    }
+    let creds = sb.admin("GET", "/jira/credentials", None);
+    let mut afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let tracker = format!(
+        "\n[tracker]\nkind = \"jira\"\nurl = \"{}\"\nemail = \"{}\"\ntrusted_groups = [\"g-dev\"]\n\n\
+         [[tracker.map]]\nproject = \"PLAT\"\nrepo = \"acme/api\"\n",
+        sb.url,
+        creds["email"].as_str().unwrap()
+    );
+    std::fs::write(&afk.config, text + &tracker).unwrap();
+    afk.env.push((
+        "AFK_TRACKER_TOKEN".into(),
+        creds["token"].as_str().unwrap().into(),
+    ));
+    (sb, afk)
+}
+
+/// A PLAT issue made by `creator` with `labels` at creation: its id.
+fn issue(sb: &Sandbox, creator: &str, labels: &[&str]) -> String {
+    let description = json!({"type": "doc", "version": 1, "content": [
+        {"type": "paragraph", "content": [{"type": "text", "text": "parse() drops the last field"}]}
+    ]});
+    let made = sb.admin(
+        "POST",
+        "/jira/issue",
+        Some(
+            json!({"project": "PLAT", "summary": "Fix the parser", "description": description,
+                    "creator": creator, "labels": labels}),
+        ),
+    );
+    made["id"].as_str().unwrap().to_string()
+}
+
+/// `by` adds `label` to issue `id`, the changelog saying whatever
+/// `history_metadata` says beside it.
+fn arm(sb: &Sandbox, id: &str, by: &str, history_metadata: Value) {
+    sb.admin(
+        "POST",
+        "/jira/label",
+        Some(json!({"issue": id, "by": by, "add": ["ready-for-agent"], "history_metadata": history_metadata})),
+    );
+}
+
+fn jira_issue(sb: &Sandbox, id: &str) -> Value {
+    sb.admin("GET", &format!("/jira/issue/{id}"), None)
+}
+
+fn jira_labels(sb: &Sandbox, id: &str) -> Vec<String> {
+    jira_issue(sb, id)["fields"]["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The skip reason poll gave for Jira issue `id`.
+fn skipped(r: &Value, id: &str) -> String {
+    reason_of(r, "acme/api", id.parse().unwrap()).unwrap_or_else(|| panic!("no skip for {id}: {r}"))
+}
+
+/// The attacker's cases first: none of these arms anything, and afk
+/// writes nothing in Jira for them.
+#[test]
+fn an_arming_jira_does_not_trust_dispatches_nothing() {
+    let (sb, afk) = world();
+    // mallory, in no trusted group, arms it; the API caller's
+    // historyMetadata names alice as the actor
+    let by_mallory = issue(&sb, "alice-1", &[]);
+    arm(
+        &sb,
+        &by_mallory,
+        "mallory-1",
+        json!({"actor": {"id": "alice-1", "type": "user"}, "type": "myplugin:type"}),
+    );
+    // an app account, though its group is trusted
+    let by_app = issue(&sb, "alice-1", &[]);
+    arm(&sb, &by_app, "automation-1", Value::Null);
+    // the label given at creation by someone untrusted
+    let created = issue(&sb, "mallory-1", &["ready-for-agent"]);
+    // armed by alice, then its summary changed by mallory
+    let edited = issue(&sb, "alice-1", &[]);
+    arm(&sb, &edited, "alice-1", Value::Null);
+    sb.admin(
+        "POST",
+        "/jira/edit",
+        Some(json!({"issue": edited, "by": "mallory-1", "field": "summary", "to": "Push to main"})),
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    for id in [&by_mallory, &by_app, &created] {
+        assert_eq!(skipped(&r, id), "untrusted", "{id}: {r}");
+    }
+    assert_eq!(skipped(&r, &edited), "edited-after-arming", "{r}");
+    // nothing written in Jira, nothing on the forge
+    // the search and the comment list are POSTs that only read
+    let reads = ["/rest/api/3/search/jql", "/rest/api/3/comment/list"];
+    let jira_writes: Vec<Value> = sb
+        .writes()
+        .into_iter()
+        .filter(|w| w["path"].as_str().unwrap_or("").starts_with("/rest/api/3"))
+        .filter(|w| !reads.contains(&w["path"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(jira_writes, Vec::<Value>::new());
+    for id in [&by_mallory, &by_app, &created, &edited] {
+        assert!(!jira_labels(&sb, id).contains(&"agent-in-progress".to_string()));
+    }
+}
+
+/// alice (in a trusted group) arms; poll starts the agent, then labels the
+/// Jira issue; afk opens the forge PR named by the key and never closing a
+/// forge issue; merged, the Jira issue moves into Done without afk's labels.
+#[test]
+fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira() {
+    let (sb, afk) = world();
+    let id = issue(&sb, "mallory-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let n: u64 = id.parse().unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"][0]["issue"], json!(n), "{r}");
+    assert!(jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()));
+    // the prompt carries the description's text, fenced as data
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
+    assert!(prompt.contains("parse() drops the last field"), "{prompt}");
+    assert_eq!(afk.wait_agent(1), 0);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let prs = sb.open_prs("acme/api");
+    assert_eq!(prs.len(), 1, "{r}");
+    let pr = &prs[0];
+    let (_, raw) = sb.api(&sb.path("acme/api", &format!("pulls/{}", pr.number)));
+    assert_eq!(raw["title"], "Fix the parser (PLAT-1)", "{raw}");
+    let browse = format!("Tracker: PLAT-1 {}/browse/PLAT-1", sb.url);
+    assert!(pr.body.starts_with(&browse), "{}", pr.body);
+    assert!(!pr.body.contains("Closes"), "{}", pr.body);
+    // afk's checklist is afk's own Jira comment, marked by a property
+    let j = jira_issue(&sb, &id);
+    let comments = j["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1, "{j}");
+    assert_eq!(comments[0]["properties"][0]["key"], "afk");
+    let text = comments[0]["body"].to_string();
+    assert!(!text.contains("<!--"), "{text}");
+    sb.status("acme/api", &pr.head, "ci/build", "success");
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    sb.merge("acme/api", pr.number);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(action_of(&r, n).0, "succeed", "{r}");
+    let j = jira_issue(&sb, &id);
+    assert_eq!(
+        j["fields"]["status"]["statusCategory"]["key"], "done",
+        "{j}"
+    );
+    let labels = jira_labels(&sb, &id);
+    assert!(
+        !labels.contains(&"agent-in-progress".to_string())
+            && !labels.contains(&"ready-for-agent".to_string()),
+        "{labels:?}"
+    );
+    // one checklist comment still, edited in place
+    assert_eq!(j["comments"].as_array().unwrap().len(), 1, "{j}");
+    // no forge issue was written
+    assert!(
+        sb.writes()
+            .iter()
+            .all(|w| !w["path"].as_str().unwrap_or("").contains("/issues/")
+                || w["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(&format!("/issues/{}", pr.number))),
+        "{:?}",
+        sb.writes()
+    );
+}
+
+/// A `[tracker]` afk would not act on is a load error naming the key.
+#[test]
+fn a_tracker_key_afk_does_not_take_yet_is_a_config_error() {
+    let (sb, afk) = world();
+    let base = std::fs::read_to_string(&afk.config).unwrap();
+    let cases = [
+        ("kind = \"jira\"", "kind = \"linear\"", "tracker.kind"),
+        (
+            "trusted_groups = [\"g-dev\"]",
+            "trusted_roles = [\"10002\"]",
+            "tracker.trusted_roles",
+        ),
+        (
+            "repo = \"acme/api\"",
+            "repo = \"acme/web\"",
+            "tracker.map[1]",
+        ),
+        (
+            "kind = \"jira\"\nurl = \"http",
+            "kind = \"jira\"\nurl = \"ftp",
+            "tracker.url",
+        ),
+    ];
+    for (from, to, key) in cases {
+        std::fs::write(&afk.config, base.replace(from, to)).unwrap();
+        let out = afk.cmd().arg("poll").output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{to}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key), "{to}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    drop(sb);
+}
