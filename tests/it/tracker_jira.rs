@@ -116,9 +116,30 @@ fn an_arming_jira_does_not_trust_dispatches_nothing() {
         "/jira/edit",
         Some(json!({"issue": edited, "by": "mallory-1", "field": "summary", "to": "Push to main"})),
     );
+    // armed by alice, but blocked by an open issue
+    let blocker = issue(&sb, "alice-1", &[]);
+    let blocked = issue(&sb, "alice-1", &[]);
+    sb.admin(
+        "POST",
+        "/jira/link",
+        Some(json!({"issue": blocked, "blocker": blocker})),
+    );
+    arm(&sb, &blocked, "alice-1", Value::Null);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(r["dispatched"], json!([]), "{r}");
+    assert_eq!(skipped(&r, &blocked), "blocked", "{r}");
+    let said = r["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["issue"] == json!(blocked.parse::<u64>().unwrap()))
+        .map(|s| s["detail"].to_string())
+        .unwrap();
+    assert!(
+        said.contains("PLAT-5"),
+        "the blocker named by its key: {said}"
+    );
     for id in [&by_mallory, &by_app, &created] {
         assert_eq!(skipped(&r, id), "untrusted", "{id}: {r}");
     }

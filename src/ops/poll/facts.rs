@@ -264,7 +264,12 @@ impl<'a> Lookup<'a> {
         let deps = self.t.forge()?.dependencies(repo, issue.number)?;
         if let Some(d) = deps.iter().find(|d| dispatch::blocks(seen(d.state))) {
             let other = d.repository.as_ref().map(|r| r.full_name.as_str());
-            let name = format!("{}#{}", other.unwrap_or(repo), d.number);
+            // a tracker's blocker is no forge issue: named by its key alone
+            // (`afk_forge::jira::Jira::blockers`: number 0)
+            let name = match (other, d.number.0) {
+                (Some(key), 0) => key.to_string(),
+                _ => format!("{}#{}", other.unwrap_or(repo), d.number),
+            };
             return Ok(Some(explain::blocked_by(&name, seen(d.state))));
         }
         let allow = &self.t.config().poll.allowlist;

@@ -52,6 +52,9 @@ pub struct Issue {
     pub created: String,
     pub changes: Vec<Change>,
     pub comments: Vec<Comment>,
+    /// the ids of the issues that block this one (a `Blocks` link whose
+    /// inward side, "is blocked by", they are)
+    pub blocked_by: Vec<u64>,
 }
 
 /// The sandbox's Jira site.
@@ -190,11 +193,33 @@ impl Jira {
                 "components": i.components.iter().map(|c| json!({"name": c})).collect::<Vec<_>>(),
                 "status": {"name": status_name, "statusCategory": {"key": i.category}},
                 "project": {"key": i.project, "id": "10000"},
-                "issuelinks": [],
+                "issuelinks": self.links(i),
                 "creator": self.account_json(&i.creator),
                 "created": i.created,
             }
         })
+    }
+
+    /// An issue's links as Jira writes them in `fields.issuelinks`: the
+    /// linked issue as a stripped issue, its status with its category.
+    fn links(&self, i: &Issue) -> Vec<Value> {
+        i.blocked_by
+            .iter()
+            .filter_map(|b| self.issues.get(b))
+            .enumerate()
+            .map(|(n, b)| {
+                json!({
+                    "id": (30000 + n).to_string(),
+                    "type": {"id": "10000", "name": "Blocks", "inward": "is blocked by", "outward": "blocks"},
+                    "inwardIssue": {
+                        "id": b.id.to_string(),
+                        "key": b.key,
+                        "fields": {"summary": b.summary,
+                            "status": {"name": b.category, "statusCategory": {"key": b.category}}}
+                    }
+                })
+            })
+            .collect()
     }
 
     pub(crate) fn comment_json(&self, c: &Comment, properties: bool) -> Value {

@@ -444,6 +444,7 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
                     created,
                     changes: vec![],
                     comments: vec![],
+                    blocked_by: vec![],
                 },
             );
             Reply::json(200, &json!({"id": id.to_string(), "key": key}))
@@ -467,6 +468,29 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
             ) {
                 true => Reply::json(200, &json!({})),
                 false => error(404, "no such issue"),
+            }
+        }
+        // `blocker` blocks `issue`: a `Blocks` link, `issue` on its inward side
+        ("POST", "/link") => {
+            if let Some(r) = keys(&["issue", "blocker"]) {
+                return r;
+            }
+            let id = |k: &str| {
+                body[k]
+                    .as_str()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            let (issue, blocker) = (id("issue"), id("blocker"));
+            if !j.issues.contains_key(&blocker) {
+                return error(404, "no such blocker");
+            }
+            match j.issues.get_mut(&issue) {
+                Some(i) => {
+                    i.blocked_by.push(blocker);
+                    Reply::json(200, &json!({}))
+                }
+                None => error(404, "no such issue"),
             }
         }
         ("POST", "/edit") => {
