@@ -131,6 +131,21 @@ impl ForgeWrites for RecordingForge {
         self.recorder.note(format!("{repo}#{number}: close"));
         Ok(())
     }
+    /// Recorded where the issue is a tracker's (the link afk would make).
+    fn link_pull(
+        &self,
+        repo: &RepoName,
+        issue: IssueNumber,
+        pr: &forge::PullRequest,
+        merged: bool,
+    ) -> Result<()> {
+        if let Some((key, _)) = self.inner.reads().tracker_ref(repo, issue)? {
+            let how = if merged { " (merged)" } else { "" };
+            self.recorder
+                .note(format!("{key}: link to {repo}#{}{how}", pr.number));
+        }
+        Ok(())
+    }
     fn react(&self, repo: &RepoName, _on: Target, comment: i64, content: &str) -> Result<()> {
         self.recorder
             .note(format!("{repo}: react \"{content}\" on comment {comment}"));

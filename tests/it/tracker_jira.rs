@@ -193,6 +193,12 @@ fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira()
     assert_eq!(comments[0]["properties"][0]["key"], "afk");
     let text = comments[0]["body"].to_string();
     assert!(!text.contains("<!--"), "{text}");
+    // the Jira issue links to the PR, not merged yet
+    let links = j["remote_links"].as_array().unwrap();
+    assert_eq!(links.len(), 1, "{j}");
+    assert_eq!(links[0]["relationship"], "pull request");
+    assert_eq!(links[0]["object"]["url"], raw["html_url"], "{j}");
+    assert_eq!(links[0]["object"]["status"]["resolved"], false);
     sb.status("acme/api", &pr.head, "ci/build", "success");
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
@@ -211,6 +217,10 @@ fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira()
             && !labels.contains(&"ready-for-agent".to_string()),
         "{labels:?}"
     );
+    // the link says merged, still one link (an upsert by its globalId)
+    let links = j["remote_links"].as_array().unwrap();
+    assert_eq!(links.len(), 1, "{j}");
+    assert_eq!(links[0]["object"]["status"]["resolved"], true, "{j}");
     // one checklist comment still, edited in place
     assert_eq!(j["comments"].as_array().unwrap().len(), 1, "{j}");
     // no forge issue was written: the forge's issue paths afk wrote are
@@ -225,6 +235,49 @@ fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira()
         }),
         "{writes:?}"
     );
+}
+
+/// Doctor says whom Jira answers as and whether afk may read groups; a
+/// token Jira refuses is a FAIL naming where the token comes from.
+#[test]
+fn doctor_says_whom_jira_answers_as_and_fails_a_refused_token() {
+    let (sb, mut afk) = world();
+    let lines = |afk: &Afk| -> Vec<(String, String)> {
+        let (_, r, err) = afk.json(&["doctor"]);
+        r["checks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{err}"))
+            .iter()
+            .filter(|c| c["check"] == "tracker")
+            .map(|c| {
+                (
+                    c["level"].as_str().unwrap().to_string(),
+                    c["detail"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let ok = lines(&afk);
+    assert_eq!(ok.len(), 2, "{ok:?}");
+    assert!(ok.iter().all(|(level, _)| level == "ok"), "{ok:?}");
+    assert!(
+        ok[0]
+            .1
+            .contains("answers as 712020:afk-sandbox-0000 (atlassian account)"),
+        "{ok:?}"
+    );
+    afk.env.retain(|(k, _)| k != "AFK_TRACKER_TOKEN");
+    afk.env
+        .push(("AFK_TRACKER_TOKEN".into(), "not-the-token".into()));
+    let refused = lines(&afk);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, "fail", "{refused:?}");
+    assert!(
+        refused[0].1.contains("401") && refused[0].1.contains("AFK_TRACKER_TOKEN"),
+        "{refused:?}"
+    );
+    assert!(!refused[0].1.contains("not-the-token"), "{refused:?}");
+    drop(sb);
 }
 
 /// A `[tracker]` afk would not act on is a load error naming the key.

@@ -668,6 +668,84 @@ impl Jira {
         Ok(())
     }
 
+    /// Link the issue to its pull request (`POST
+    /// /rest/api/3/issue/{id}/remotelink`): an upsert by `globalId`
+    /// (`afk:<the PR's web address>`), so a repeat, or a write whose answer
+    /// was lost, changes nothing; every write carries the whole link (Jira
+    /// sets what a write leaves out to null), `resolved` once merged.
+    pub fn remote_link(
+        &self,
+        id: IssueNumber,
+        url: &str,
+        title: &str,
+        resolved: bool,
+    ) -> Result<()> {
+        let link = json!({
+            "globalId": format!("afk:{url}"),
+            "relationship": "pull request",
+            "object": {
+                "url": url,
+                "title": title,
+                "status": {"resolved": resolved},
+            },
+        });
+        self.http.send(
+            "POST",
+            &format!("/rest/api/3/issue/{}/remotelink", id.0),
+            Some(&link),
+        )?;
+        Ok(())
+    }
+
+    /// Doctor's tracker lines: afk's account as Jira answers it, and (with
+    /// `trusted_groups`) whether it may read an account's groups, without
+    /// which no arming is trusted by group.
+    pub fn diagnose(&self) -> Vec<crate::Diagnosis> {
+        use crate::Diagnosis;
+        let site = &self.setup.site;
+        let me = match self.me() {
+            Ok(me) => me,
+            Err(e) => {
+                // a refused token names where it came from, never its value
+                let fix = match ForgeError::kind_of(&e) {
+                    Some(Failure::Unauthorized) => format!(
+                        ": check the API token in {} and tracker.email (a scoped token works only through tracker.api_url, the gateway)",
+                        self.http.token_source()
+                    ),
+                    _ => String::new(),
+                };
+                return vec![Diagnosis::fail(
+                    "tracker",
+                    format!("Jira at {site}: {e}{fix}"),
+                )];
+            }
+        };
+        let kind = me.account_type.as_deref().unwrap_or("unknown");
+        let mut out = vec![Diagnosis::ok(
+            "tracker",
+            format!(
+                "Jira at {site} answers as {} ({kind} account)",
+                me.account_id
+            ),
+        )];
+        if !self.setup.trusted_groups.is_empty() {
+            let path = format!("/rest/api/3/user/groups?accountId={}", enc(&me.account_id));
+            out.push(match self.http.json::<Vec<Value>>("GET", &path, None) {
+                Ok(_) => Diagnosis::ok(
+                    "tracker",
+                    "afk's account may read an account's groups (tracker.trusted_groups)".into(),
+                ),
+                Err(e) => Diagnosis::fail(
+                    "tracker",
+                    format!(
+                        "afk's account cannot read an account's groups ({e}): it needs Browse users and groups, or no arming is trusted by tracker.trusted_groups"
+                    ),
+                ),
+            });
+        }
+        out
+    }
+
     /// Whether an error is Jira's "no such issue" (or not readable by afk).
     pub fn gone(e: &anyhow::Error) -> bool {
         ForgeError::kind_of(e) == Some(Failure::NotFound)

@@ -303,6 +303,19 @@ pub trait ForgeWrites: Send + Sync {
         self.create_pull(repo, head, base, &format!("{WIP_PREFIX}{title}"), body)
     }
     /// Close a pull request without merging it.
+    /// Tell the run's issue where its pull request is (`merged`: and that it
+    /// merged), where the issue is a tracker's: a link on the tracker issue
+    /// (docs/trackers.md). Nothing on a forge, whose PR names its issue.
+    fn link_pull(
+        &self,
+        repo: &RepoName,
+        issue: IssueNumber,
+        pr: &PullRequest,
+        merged: bool,
+    ) -> Result<()> {
+        let _ = (repo, issue, pr, merged);
+        Ok(())
+    }
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()>;
     /// React with `content` (`eyes`, `+1`, …) on comment `comment` of issue
     /// or PR `on`: afk's quiet acknowledgement. Reacting so again is no error.

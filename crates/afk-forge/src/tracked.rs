@@ -62,8 +62,11 @@ impl ForgeReads for Tracked {
     fn adds_missing_labels(&self) -> bool {
         true
     }
+    /// The forge's lines, then the tracker's.
     fn diagnose(&self) -> Vec<Diagnosis> {
-        self.reads().diagnose()
+        let mut out = self.reads().diagnose();
+        out.extend(self.jira.diagnose());
+        out
     }
     fn token_info(&self) -> Option<Result<TokenInfo>> {
         self.reads().token_info()
@@ -300,6 +303,20 @@ impl ForgeWrites for Tracked {
     }
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
         self.forge.close_pull(repo, number)
+    }
+    /// A remote link on the Jira issue, titled `acme/api#M: <title>`.
+    fn link_pull(
+        &self,
+        repo: &RepoName,
+        issue: IssueNumber,
+        pr: &PullRequest,
+        merged: bool,
+    ) -> Result<()> {
+        if self.forge_issue(repo, issue) {
+            return Ok(());
+        }
+        let title = format!("{repo}#{}: {}", pr.number, pr.title);
+        self.jira.remote_link(issue, &pr.html_url, &title, merged)
     }
     fn react(&self, repo: &RepoName, on: Target, comment: i64, content: &str) -> Result<()> {
         self.forge.react(repo, on, comment, content)

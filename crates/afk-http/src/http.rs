@@ -414,6 +414,12 @@ impl Http {
         &self.root
     }
 
+    /// Where the token comes from (`AFK_FORGE_TOKEN`, `forge.token_file
+    /// …`): what a refused token's words name, never its value.
+    pub fn token_source(&self) -> &str {
+        &self.token_source
+    }
+
     pub fn paging(&self) -> Paging {
         self.paging
     }

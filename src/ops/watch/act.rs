@@ -355,6 +355,15 @@ fn carry_out(
         super::pause::stop_agent(w, store, (run, seen), &why)?;
     }
     if plan.close_issue {
+        // a tracker's issue: its link to the PR says merged first
+        if let Some(pr) = seen.pr.as_ref().filter(|p| p.merged)
+            && let Err(e) = w.t.forge()?.link_pull(&run.repo, run.issue, pr, true)
+        {
+            crate::log::decision(&format!(
+                "{}#{}: the tracker issue's link to the PR was not marked merged: {e}",
+                run.repo, run.issue
+            ));
+        }
         w.t.forge()?.close_issue(&run.repo, run.issue)?;
     }
     for role in &plan.remove_labels {

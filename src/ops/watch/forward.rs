@@ -417,6 +417,14 @@ fn open_pr(
             match opened {
                 Ok(pr) => {
                     crate::crash::point("watch:opened-pr");
+                    // a tracker's issue links to its PR (an upsert: a repeat
+                    // is harmless); a refusal leaves the link out, said once
+                    if let Err(e) = forge.link_pull(&run.repo, run.issue, &pr, false) {
+                        crate::log::decision(&format!(
+                            "{}#{}: the tracker issue's link to the PR was not made: {e}",
+                            run.repo, run.issue
+                        ));
+                    }
                     super::pr::judge(w, run, pr)
                 }
                 // a PR for afk's branch exists already (a tick killed after

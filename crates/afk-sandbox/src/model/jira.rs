@@ -55,6 +55,8 @@ pub struct Issue {
     /// the ids of the issues that block this one (a `Blocks` link whose
     /// inward side, "is blocked by", they are)
     pub blocked_by: Vec<u64>,
+    /// its remote links, each as Jira keeps it (with its `globalId`)
+    pub remote_links: Vec<Value>,
 }
 
 /// The sandbox's Jira site.

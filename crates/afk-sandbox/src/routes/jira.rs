@@ -322,6 +322,57 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
                 &json!({"startAt": 0, "maxResults": 1000, "total": values.len(), "isLast": true, "values": values}),
             )
         }
+        // an upsert by `globalId`: what the write leaves out is null after it
+        ("POST", ["issue", id, "remotelink"]) => {
+            let Some(n) = j.find(id) else {
+                return error(
+                    404,
+                    "Issue does not exist or you do not have permission to see it.",
+                );
+            };
+            for (k, name) in [("/object/url", "url"), ("/object/title", "title")] {
+                if body
+                    .pointer(k)
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    return Reply::json(
+                        400,
+                        &json!({"errorMessages": [], "errors": {name: format!("'{name}' is required.")}}),
+                    );
+                }
+            }
+            let Some(i) = j.issues.get_mut(&n) else {
+                return error(404, "no such issue");
+            };
+            let global = body["globalId"].as_str().map(str::to_string);
+            let at = global.as_ref().and_then(|g| {
+                i.remote_links
+                    .iter()
+                    .position(|l| l["globalId"].as_str() == Some(g))
+            });
+            let link_id = match at {
+                Some(p) => {
+                    let id = i.remote_links[p]["id"].clone();
+                    let mut link = body.clone();
+                    link["id"] = id.clone();
+                    i.remote_links[p] = link;
+                    id
+                }
+                None => {
+                    let id = json!(40000 + i.remote_links.len());
+                    let mut link = body.clone();
+                    link["id"] = id.clone();
+                    i.remote_links.push(link);
+                    id
+                }
+            };
+            let status = if at.is_some() { 200 } else { 201 };
+            Reply::json(
+                status,
+                &json!({"id": link_id, "self": format!("/rest/api/issue/{n}/remotelink/{link_id}")}),
+            )
+        }
         ("GET", ["issue", id, "transitions"]) => match j.find(id) {
             Some(_) => Reply::json(
                 200,
@@ -445,6 +496,7 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
                     changes: vec![],
                     comments: vec![],
                     blocked_by: vec![],
+                    remote_links: vec![],
                 },
             );
             Reply::json(200, &json!({"id": id.to_string(), "key": key}))
@@ -537,6 +589,7 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
                         i.comments.iter().map(|c| j.comment_json(c, true)).collect();
                     let mut v = j.issue_json(i);
                     v["comments"] = Value::Array(comments);
+                    v["remote_links"] = Value::Array(i.remote_links.clone());
                     v["changes"] = Value::Array(
                         i.changes
                             .iter()
