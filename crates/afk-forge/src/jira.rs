@@ -709,7 +709,7 @@ impl Jira {
                 // a refused token names where it came from, never its value
                 let fix = match ForgeError::kind_of(&e) {
                     Some(Failure::Unauthorized) => format!(
-                        ": check the API token in {} and tracker.email (a scoped token works only through tracker.api_url, the gateway)",
+                        " (the API token from {} with tracker.email; a scoped token is taken only through the gateway, tracker.api_url)",
                         self.http.token_source()
                     ),
                     _ => String::new(),
