@@ -115,8 +115,12 @@ impl PodEnv {
         let branch = var("AFK_BRANCH")?;
         let issue = branch.strip_prefix("afk/issue-").unwrap_or("");
         anyhow::ensure!(
-            !issue.is_empty() && issue.bytes().all(|b| b.is_ascii_digit()),
-            "workspace: AFK_BRANCH {branch:?} is not a run's branch (afk/issue-<N>)"
+            !issue.is_empty()
+                && issue.bytes().all(|b| b.is_ascii_digit()
+                    || b.is_ascii_lowercase()
+                    || b == b'-'
+                    || b == b'_'),
+            "workspace: AFK_BRANCH {branch:?} is not a run's branch (afk/issue-<N>, or a tracker's afk/issue-<key>)"
         );
         let turn = var("AFK_TURN")?
             .parse()

@@ -181,6 +181,8 @@ fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira()
     let prs = sb.open_prs("acme/api");
     assert_eq!(prs.len(), 1, "{r}");
     let pr = &prs[0];
+    // the branch is the key's, never the id's (a forge issue's number)
+    assert_eq!(pr.head, "afk/issue-plat-1");
     let (_, raw) = sb.api(&sb.path("acme/api", &format!("pulls/{}", pr.number)));
     assert_eq!(raw["title"], "Fix the parser (PLAT-1)", "{raw}");
     let browse = format!("Tracker: PLAT-1 {}/browse/PLAT-1", sb.url);

@@ -38,6 +38,20 @@ pub fn branch_for(issue: IssueNumber) -> String {
     format!("afk/issue-{issue}")
 }
 
+/// The branch of a tracker issue's run: its key lower-cased
+/// (`afk/issue-plat-123`), never its numeric id, which could be a forge
+/// issue's or a work item's number (docs/trackers.md); only the letters,
+/// digits, `-` and `_` a Jira key holds are kept.
+pub fn branch_for_key(key: &str) -> String {
+    let key: String = key
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(64)
+        .collect();
+    format!("afk/issue-{key}")
+}
+
 /// `s` between double quotes, with `"` and `\` escaped, so it cannot close its quote.
 fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -645,6 +659,19 @@ mod tests {
             answers: &[],
             answers_left_out: 0,
             workspace: crate::types::Workspace::Agent,
+        }
+    }
+
+    /// The rule "a tracker run's branch is its key, lower-cased".
+    #[test]
+    fn a_tracker_issues_branch_is_its_key_lower_cased() {
+        let cases = [
+            ("PLAT-123", "afk/issue-plat-123"),
+            ("MY_PROJ-7", "afk/issue-my_proj-7"),
+            ("PLAT-1 ..;x", "afk/issue-plat-1x"),
+        ];
+        for (key, want) in cases {
+            assert_eq!(branch_for_key(key), want, "{key}");
         }
     }
 

@@ -303,7 +303,16 @@ pub fn dispatch_one(
         Ok(s) => s.at(t.now),
         Err(e) => return (None, Some(fail(format!("{e:#}")).hints_of(&e))),
     };
-    let branch = prompt::branch_for(w.issue.number);
+    // a tracker's issue is named by its key, lower-cased: its id could be a
+    // forge issue's or a work item's number (docs/trackers.md)
+    let branch = match t
+        .forge()
+        .and_then(|f| f.tracker_ref(&w.repo, w.issue.number))
+    {
+        Ok(Some((key, _))) => prompt::branch_for_key(&key),
+        Ok(None) => prompt::branch_for(w.issue.number),
+        Err(e) => return (None, Some(fail(format!("{e:#}")).hints_of(&e))),
+    };
     let run_id = match claim(cfg, &store, tpl, w, &branch) {
         Ok(id) => id,
         Err(e) => return (None, Some(fail(format!("{e:#}")).hints_of(&e))),
