@@ -239,6 +239,34 @@ fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira()
     );
 }
 
+/// A run whose Jira issue a person moves into Done, or to a project the
+/// map sends nowhere, ends there: its agent is stopped and no PR opened.
+#[test]
+fn a_run_whose_jira_issue_is_done_or_moved_away_is_abandoned() {
+    for (field, to) in [("status", "done"), ("project", "OPS")] {
+        let (sb, afk) = world();
+        let id = issue(&sb, "alice-1", &[]);
+        arm(&sb, &id, "alice-1", Value::Null);
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
+        assert_eq!(afk.wait_agent(1), 0);
+        sb.admin(
+            "POST",
+            "/jira/edit",
+            Some(json!({"issue": id, "by": "alice-1", "field": field, "to": to})),
+        );
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(
+            action_of(&r, id.parse().unwrap()).0,
+            "abandon",
+            "{field}: {r}"
+        );
+        assert_eq!(sb.open_prs("acme/api").len(), 0, "{field}");
+    }
+}
+
 /// Doctor says whom Jira answers as and whether afk may read groups; a
 /// token Jira refuses is a FAIL naming where the token comes from.
 #[test]

@@ -307,6 +307,26 @@ impl Jira {
         for i in read {
             let i = i?;
             if i.fields.labels.iter().any(|l| l == label) && !i.done()? {
+                // one the map sends to no repository, or to several, is
+                // worked on nowhere: said once a tick
+                if label == self.setup.ready_label {
+                    let why = match i.mapped(&self.setup.map) {
+                        map::Mapped::To(_) => None,
+                        map::Mapped::Unmapped => {
+                            Some("no [[tracker.map]] entry matches it".to_string())
+                        }
+                        map::Mapped::Ambiguous(e) => Some(format!(
+                            "[[tracker.map]] entries {} all match it, and afk picks none",
+                            e.iter()
+                                .map(|n| n.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    };
+                    if let Some(why) = why {
+                        afk_host::log::warn(&format!("jira: {}: skipped: {why}", i.key));
+                    }
+                }
                 out.push(i);
             }
         }

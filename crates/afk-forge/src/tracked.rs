@@ -102,11 +102,22 @@ impl ForgeReads for Tracked {
         }
         Ok(out)
     }
+    /// A tracker issue the map now sends to another repository, or to none
+    /// (moved to another project, its component changed), is no longer
+    /// `repo`'s: it reads as closed here, so its run there ends.
     fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
-        match self.forge_issue(repo, number) {
-            true => self.reads().issue(repo, number),
-            false => self.jira.to_issue(&self.jira.issue(number)?),
+        if self.forge_issue(repo, number) {
+            return self.reads().issue(repo, number);
         }
+        let mut issue = self.jira.to_issue(&self.jira.issue(number)?)?;
+        if issue
+            .repository
+            .as_ref()
+            .is_none_or(|r| r.full_name != repo.as_str())
+        {
+            issue.state = State::Closed;
+        }
+        Ok(issue)
     }
     fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         match self.forge_issue(repo, number) {

@@ -574,7 +574,27 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
                 "status" => {
                     std::mem::replace(&mut i.category, to.as_str().unwrap_or("new").to_string())
                 }
-                _ => return error(400, "field is summary, description, components or status"),
+                // a move: the project, and the key with it (a `Key` item,
+                // which has no `fieldId`)
+                "project" => {
+                    let to = to.as_str().unwrap_or("OPS").to_string();
+                    let old_key = i.key.clone();
+                    let n = i.key.rsplit('-').next().unwrap_or("1").to_string();
+                    i.key = format!("{to}-{n}");
+                    let key_item = json!({"field": "Key", "fieldtype": "jira", "from": null,
+                        "fromString": old_key, "to": null, "toString": i.key});
+                    let project_item = json!({"field": "project", "fieldtype": "jira", "fieldId": "project",
+                        "from": "10000", "fromString": i.project, "to": "10001", "toString": to});
+                    i.project = to;
+                    j.change(id, body["by"].as_str(), vec![project_item, key_item], None);
+                    return Reply::json(200, &json!({}));
+                }
+                _ => {
+                    return error(
+                        400,
+                        "field is summary, description, components, status or project",
+                    );
+                }
             };
             let item = json!({"field": field, "fieldtype": "jira", "fieldId": field,
                 "from": null, "fromString": from, "to": null, "toString": to.as_str().unwrap_or("")});
