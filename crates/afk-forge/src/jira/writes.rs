@@ -1,0 +1,135 @@
+//! afk's writes on a Jira issue: its labels one by one, its own comments
+//! (ADF it builds, marked by a comment property), the link to the PR, the
+//! Done transition (docs/fidelity/jira-cloud.md).
+
+use super::{Jira, PROPERTY, WireComment, split_marker};
+use crate::model::Comment;
+use crate::types::IssueNumber;
+use afk_wire::tracker::adf;
+use anyhow::{Result, anyhow};
+use serde_json::{Value, json};
+
+impl Jira {
+    /// Add or remove one label (`PUT /rest/api/3/issue/{id}` with
+    /// `update.labels` `add`/`remove` only: never `set`, which races with
+    /// people). Jira makes a label on its first use.
+    pub fn label(&self, id: IssueNumber, name: &str, add: bool) -> Result<()> {
+        let op = if add { "add" } else { "remove" };
+        self.http.send(
+            "PUT",
+            &format!("/rest/api/3/issue/{}", id.0),
+            Some(&json!({"update": {"labels": [{ op: name }]}})),
+        )?;
+        self.issues.lock().unwrap().remove(&id.0);
+        Ok(())
+    }
+
+    /// Post afk's comment: its first line, when it is a marker (`<!-- afk:… -->`),
+    /// becomes the comment property `afk`, the rest ADF text.
+    pub fn post_comment(&self, id: IssueNumber, body: &str, me_login: &str) -> Result<Comment> {
+        let (marker, text) = split_marker(body);
+        let mut req = json!({ "body": adf::from_markdown(text) });
+        if let Some(m) = &marker {
+            req["properties"] = json!([{ "key": PROPERTY, "value": { "marker": m } }]);
+        }
+        let c: WireComment = self.http.json(
+            "POST",
+            &format!("/rest/api/3/issue/{}/comment", id.0),
+            Some(&req),
+        )?;
+        self.comment(id, c, marker, me_login)
+    }
+
+    /// Edit afk's own comment `comment` (its marker stays as it was).
+    pub fn edit_comment(
+        &self,
+        id: IssueNumber,
+        comment: i64,
+        body: &str,
+        me_login: &str,
+    ) -> Result<Comment> {
+        let (marker, text) = split_marker(body);
+        let c: WireComment = self.http.json(
+            "PUT",
+            &format!("/rest/api/3/issue/{}/comment/{comment}", id.0),
+            Some(&json!({ "body": adf::from_markdown(text) })),
+        )?;
+        self.comment(id, c, marker, me_login)
+    }
+
+    /// Move the issue into Done, once: nothing when its status category is
+    /// Done already; else the transition named `done_transition`, or the
+    /// first available one into the category Done (`GET`, then `POST
+    /// …/transitions` with the transition's id alone). None available is
+    /// the issue's error, naming what afk's account lacks.
+    pub fn complete(&self, id: IssueNumber) -> Result<()> {
+        self.issues.lock().unwrap().remove(&id.0);
+        let i = self.issue(id)?;
+        if i.done()? {
+            return Ok(());
+        }
+        let t: Value = self.http.json(
+            "GET",
+            &format!("/rest/api/3/issue/{}/transitions", id.0),
+            None,
+        )?;
+        let list = t
+            .get("transitions")
+            .and_then(Value::as_array)
+            .ok_or_else(|| anyhow!("jira: the transitions answer has no list"))?;
+        let wanted = &self.setup.done_transition;
+        let pick = list.iter().find(|t| {
+            let available = t.get("isAvailable").and_then(Value::as_bool) != Some(false);
+            let name = t.get("name").and_then(Value::as_str).unwrap_or("");
+            let to_done =
+                t.pointer("/to/statusCategory/key").and_then(Value::as_str) == Some("done");
+            available
+                && match wanted.is_empty() {
+                    true => to_done,
+                    false => name == wanted,
+                }
+        });
+        let Some(tid) = pick.and_then(|t| t.get("id")).and_then(Value::as_str) else {
+            return Err(anyhow!(
+                "jira: no transition into Done is available to afk's account on {}: it needs the permission to transition issues, or set tracker.done_transition",
+                i.key
+            ));
+        };
+        self.http.send(
+            "POST",
+            &format!("/rest/api/3/issue/{}/transitions", id.0),
+            Some(&json!({"transition": {"id": tid}})),
+        )?;
+        self.issues.lock().unwrap().remove(&id.0);
+        Ok(())
+    }
+
+    /// Link the issue to its pull request (`POST
+    /// /rest/api/3/issue/{id}/remotelink`): an upsert by `globalId`
+    /// (`afk:<the PR's web address>`), so a repeat, or a write whose answer
+    /// was lost, changes nothing; every write carries the whole link (Jira
+    /// sets what a write leaves out to null), `resolved` once merged.
+    pub fn remote_link(
+        &self,
+        id: IssueNumber,
+        url: &str,
+        title: &str,
+        resolved: bool,
+    ) -> Result<()> {
+        let link = json!({
+            "globalId": format!("afk:{url}"),
+            "relationship": "pull request",
+            "object": {
+                "url": url,
+                "title": title,
+                "status": {"resolved": resolved},
+            },
+        });
+        self.http.send(
+            "POST",
+            &format!("/rest/api/3/issue/{}/remotelink", id.0),
+            Some(&link),
+        )?;
+        Ok(())
+    }
+}
