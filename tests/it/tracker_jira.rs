@@ -175,6 +175,13 @@ fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira()
     // the prompt carries the description's text, fenced as data
     let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
     assert!(prompt.contains("parse() drops the last field"), "{prompt}");
+    // named by its key, on the branch the run holds
+    assert!(prompt.contains("- Issue: PLAT-1 ("), "{prompt}");
+    assert!(
+        prompt.contains("on the branch `afk/issue-plat-1`"),
+        "{prompt}"
+    );
+    assert!(!prompt.contains("#10001"), "{prompt}");
     assert_eq!(afk.wait_agent(1), 0);
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");

@@ -172,7 +172,13 @@ fn os_draw() -> f64 {
 
 /// The first turn's prompt: the template's preamble, the issue, and the
 /// lessons the journal feeds back.
-fn prompt_for(t: &Tick, tpl: &ResolvedTemplate, w: &Winner) -> String {
+/// The first prompt of the run on `branch`, its issue named `reference`.
+fn prompt_for(
+    t: &Tick,
+    tpl: &ResolvedTemplate,
+    w: &Winner,
+    (reference, branch): (&str, &str),
+) -> String {
     let cfg = t.config();
     let lessons: Vec<String> = t
         .journal
@@ -184,6 +190,8 @@ fn prompt_for(t: &Tick, tpl: &ResolvedTemplate, w: &Winner) -> String {
         preamble: &tpl.preamble,
         repo: &w.repo,
         issue: w.issue.number,
+        reference,
+        branch,
         title: &w.issue.title,
         url: &w.issue.html_url,
         lessons: &lessons,
@@ -318,7 +326,14 @@ pub fn dispatch_one(
         Err(e) => return (None, Some(fail(format!("{e:#}")).hints_of(&e))),
     };
     crate::crash::point("poll:claimed");
-    let text = prompt_for(t, tpl, w);
+    let reference = match t
+        .forge()
+        .and_then(|f| f.tracker_ref(&w.repo, w.issue.number))
+    {
+        Ok(Some((key, _))) => key,
+        _ => format!("#{}", w.issue.number),
+    };
+    let text = prompt_for(t, tpl, w, (&reference, &branch));
     let run_dir = t.paths().runs.join(run_id.to_string());
     if let Err(msg) = checkout(t, w, run_id, (&run_dir, &branch)) {
         // nothing started, nothing labelled: a later tick tries the issue again

@@ -319,12 +319,22 @@ fn prompt_for(
     // what the last turn left: the agent's final message, else its output's end
     let last_turn = crate::run_files::final_message(run_dir, w.t.settled.agent)
         .or_else(|| crate::run_files::log_end(run_dir));
+    // a tracker's issue is named by its key (docs/trackers.md)
+    let reference = match w
+        .t
+        .forge()
+        .and_then(|f| f.tracker_ref(&run.repo, run.issue))
+    {
+        Ok(Some((key, _))) => key,
+        _ => format!("#{}", run.issue),
+    };
     prompt::corrective_for(
         &run.repo,
-        run.issue,
         turn,
         &what,
         &prompt::Restated {
+            reference: &reference,
+            branch: &run.branch,
             title: &run.title,
             url: &run.url,
             workspace: w.t.settled.workspace,
