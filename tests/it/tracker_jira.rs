@@ -94,6 +94,14 @@ fn skipped(r: &Value, id: &str) -> String {
 #[test]
 fn an_arming_jira_does_not_trust_dispatches_nothing() {
     let (sb, afk) = world();
+    // a forge login trusted by name is no Jira account: it trusts no one here
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let named = text.replace(
+        "allowlist = [\"acme/api\"]",
+        "allowlist = [\"acme/api\"]\ntrusted_users = [\"mallory-1\", \"automation-1\"]",
+    );
+    assert_ne!(named, text);
+    std::fs::write(&afk.config, named).unwrap();
     // mallory, in no trusted group, arms it; the API caller's
     // historyMetadata names alice as the actor
     let by_mallory = issue(&sb, "alice-1", &[]);

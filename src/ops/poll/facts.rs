@@ -45,12 +45,22 @@ impl<'a> Lookup<'a> {
         }
     }
 
+    /// The armers trusted by name: `poll.trusted_users`, forge logins, on a
+    /// forge; none beside a tracker, whose own rule names its accounts
+    /// (`tracker.trusted_accounts`): a forge login is no Jira account.
+    fn named(&self) -> &'a [String] {
+        match self.t.config().tracker {
+            Some(_) => &[],
+            None => &self.t.settled.trusted_users,
+        }
+    }
+
     pub(super) fn permission(
         &mut self,
         login: &str,
         issue: IssueNumber,
     ) -> Result<Result<Option<Permission>, ()>> {
-        if !dispatch::needs_lookup(login, &self.t.settled.trusted_users) {
+        if !dispatch::needs_lookup(login, self.named()) {
             return Ok(Ok(None));
         }
         if let Some(p) = self.perms.get(login) {
@@ -165,7 +175,7 @@ impl<'a> Lookup<'a> {
                     dispatch::trust(
                         who,
                         &[&me, &settled.agent_login],
-                        &settled.trusted_users,
+                        self.named(),
                         settled.trusted_permission,
                         crate::types::Permission::access_of(&p),
                     ) == Trust::Trusted
@@ -223,7 +233,7 @@ impl<'a> Lookup<'a> {
         let trust = dispatch::trust(
             &armed.login,
             &[&cfg.runner.agent_login],
-            &cfg.poll.trusted_users,
+            self.named(),
             cfg.poll.trusted_permission,
             crate::types::Permission::access_of(&perm),
         );
