@@ -152,6 +152,29 @@ fn an_arming_jira_does_not_trust_dispatches_nothing() {
         assert_eq!(skipped(&r, id), "untrusted", "{id}: {r}");
     }
     assert_eq!(skipped(&r, &edited), "edited-after-arming", "{r}");
+    // the why in the tracker rule's words
+    let detail = |id: &str| {
+        r["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["issue"] == json!(id.parse::<u64>().unwrap()))
+            .map(|s| s["detail"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let cases = [
+        (
+            &by_mallory,
+            "labelled by mallory-1: mallory-1 is in no group of tracker.trusted_groups",
+        ),
+        (
+            &by_app,
+            "labelled by automation-1: automation-1 is an app account, trusted only when named in tracker.trusted_accounts",
+        ),
+    ];
+    for (id, want) in cases {
+        assert!(detail(id).starts_with(want), "{}", detail(id));
+    }
     // nothing written in Jira, nothing on the forge
     // the search and the comment list are POSTs that only read
     let reads = ["/rest/api/3/search/jql", "/rest/api/3/comment/list"];

@@ -7,6 +7,16 @@ use super::dispatch::Blocker;
 use super::run_state::{Action, Correction, Escalation, RunState, Wait};
 use crate::types::{Permission, RepoName, TurnBudget};
 
+/// Why the armer of a tracker's issue is not trusted, in the tracker
+/// rule's own words (docs/trackers.md#who-is-trusted).
+pub fn untrusted_by_tracker(login: &str, label: &str, why: &str) -> String {
+    let who = match login.is_empty() {
+        true => "an anonymous change".to_string(),
+        false => format!("labelled by {login}"),
+    };
+    format!("{who}: {why}; a trusted person removes and re-adds \"{label}\" to arm it")
+}
+
 /// Why an arming is not trusted: who added the label and what they hold.
 /// `permission`: `Ok(None)` when no lookup was made (a bot, or nobody),
 /// `Err(())` when the forge refused it.
@@ -353,6 +363,25 @@ mod tests {
             let perm = perm.map(|p| p.map(Permission::from_forge));
             let perm = perm.as_ref().map(Option::as_ref).map_err(|_| ());
             assert_eq!(untrusted(login, "ready", "write", perm), want, "{login:?}");
+        }
+    }
+
+    #[test]
+    fn an_untrusted_tracker_arming_says_the_trackers_why() {
+        let cases = [
+            (
+                "p1",
+                "p1 is not an active account",
+                "labelled by p1: p1 is not an active account; a trusted person removes and re-adds \"ready\" to arm it",
+            ),
+            (
+                "",
+                "an anonymous change",
+                "an anonymous change: an anonymous change; a trusted person removes and re-adds \"ready\" to arm it",
+            ),
+        ];
+        for (login, why, want) in cases {
+            assert_eq!(untrusted_by_tracker(login, "ready", why), want);
         }
     }
 

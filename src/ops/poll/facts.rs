@@ -240,8 +240,16 @@ impl<'a> Lookup<'a> {
         facts.trusted = trust == Trust::Trusted;
         if !facts.trusted {
             let perm = perm.as_ref().map(Option::as_ref).map_err(|_| ());
-            let needed = cfg.poll.trusted_permission.as_str();
-            let why = explain::untrusted(Some(&armed.login), label, needed, perm);
+            let why = match (&cfg.tracker, perm) {
+                // the tracker's rule said why in its own words
+                (Some(_), Ok(Some(p))) => {
+                    explain::untrusted_by_tracker(&armed.login, label, p.word())
+                }
+                _ => {
+                    let needed = cfg.poll.trusted_permission.as_str();
+                    explain::untrusted(Some(&armed.login), label, needed, perm)
+                }
+            };
             self.why.insert(n, why);
             return Ok(Some((facts, armed.event_id, armed.at)));
         }
