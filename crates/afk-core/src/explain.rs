@@ -10,11 +10,11 @@ use crate::types::{Permission, RepoName, TurnBudget};
 /// Why the armer of a tracker's issue is not trusted, in the tracker
 /// rule's own words (docs/trackers.md#who-is-trusted).
 pub fn untrusted_by_tracker(login: &str, label: &str, why: &str) -> String {
-    let who = match login.is_empty() {
-        true => "an anonymous change".to_string(),
-        false => format!("labelled by {login}"),
+    let why = match login.is_empty() {
+        true => "an anonymous change added it: no one's to trust".to_string(),
+        false => format!("labelled by {login}: {why}"),
     };
-    format!("{who}: {why}; a trusted person removes and re-adds \"{label}\" to arm it")
+    format!("{why}; a trusted person removes and re-adds \"{label}\" to arm it")
 }
 
 /// Why an arming is not trusted: who added the label and what they hold.
@@ -377,7 +377,7 @@ mod tests {
             (
                 "",
                 "an anonymous change",
-                "an anonymous change: an anonymous change; a trusted person removes and re-adds \"ready\" to arm it",
+                "an anonymous change added it: no one's to trust; a trusted person removes and re-adds \"ready\" to arm it",
             ),
         ];
         for (login, why, want) in cases {
