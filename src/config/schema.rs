@@ -246,6 +246,8 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "done_transition",
             "blocked_by_link",
             "map",
+            "hook_secret_env",
+            "hook_secret_file",
         ],
     ),
     (

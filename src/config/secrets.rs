@@ -116,8 +116,9 @@ impl Config {
         ]
         .into_iter()
         .chain(self.notify.heartbeat.all())
-        // the tracker's token: never the agent's, as the forge's is not
+        // the tracker's token and webhook secret: never the agent's
         .chain(self.tracker.as_ref().map(|t| &t.token_env))
+        .chain(self.tracker.as_ref().map(|t| &t.hook_secret_env))
         // the collector's headers, only with telemetry on (off reads nothing of it)
         .chain(Some(&self.telemetry_keys.headers_env).filter(|_| self.telemetry_keys.enabled))
         .filter(|s| !s.is_empty())
@@ -313,6 +314,9 @@ impl Config {
         if let Ok(Some((token, wire))) = self.tracker_token() {
             v.push(("the tracker's token".to_string(), token));
             v.push(("the tracker's credential".to_string(), wire));
+        }
+        if let Ok(Some(s)) = self.tracker_hook_secret() {
+            v.push(("the tracker's webhook secret".to_string(), s));
         }
         let files = [
             self.forge.app_private_key_file.as_ref(),

@@ -52,6 +52,12 @@ pub struct Tracker {
     pub blocked_by_link: String,
     /// a Jira project (+ component or label) to an allowlisted repository
     pub map: Vec<MapEntry>,
+    /// the variable holding the secret Jira's admin webhook signs with
+    /// (`afk hook`); "": none
+    pub hook_secret_env: String,
+    /// Absolute once loaded; when set it wins over `hook_secret_env`.
+    #[serde(deserialize_with = "de_path")]
+    pub hook_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -86,6 +92,8 @@ impl Default for Tracker {
             done_transition: String::new(),
             blocked_by_link: "Blocks".into(),
             map: vec![],
+            hook_secret_env: String::new(),
+            hook_secret_file: None,
         }
     }
 }
@@ -289,6 +297,20 @@ impl Config {
         let basic = base64::engine::general_purpose::STANDARD.encode(pair);
         let wire = Secret::new(&basic);
         Ok(Some((token, wire)))
+    }
+
+    /// The secret Jira's webhook signs with (`[tracker] hook_secret_file`,
+    /// else `hook_secret_env`), registered as it is read; Ok(None) when
+    /// none is set or the variable is unset or blank.
+    pub fn tracker_hook_secret(&self) -> Result<Option<Secret>> {
+        let Some(t) = &self.tracker else {
+            return Ok(None);
+        };
+        if let Some(p) = &t.hook_secret_file {
+            let s = read_secret_file(p, "tracker.hook_secret_file")?;
+            return Ok(Some(Secret::new(s.trim())));
+        }
+        Ok(super::secrets::env_secret(&t.hook_secret_env).map(|s| Secret::new(s.expose().trim())))
     }
 
     /// Where the token comes from, for a 401's words.

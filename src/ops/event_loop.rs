@@ -128,12 +128,16 @@ pub fn work_of(
     (event, delivery): (Option<&str>, Option<&str>),
 ) -> (Work, Option<hook::CommentNews>, String) {
     let repo = dialect.repo_of(&request.body);
-    let allowlist: Vec<String> = cfg
+    let mut allowlist: Vec<String> = cfg
         .poll
         .allowlist
         .iter()
         .map(|r| r.as_str().to_string())
         .collect();
+    // a Jira delivery ticks the repositories the tracker's map names
+    if let (Sender::Jira, Some(t)) = (dialect, &cfg.tracker) {
+        allowlist.retain(|r| t.map.iter().any(|e| e.repo.eq_ignore_ascii_case(r)));
+    }
     let mut work = hook::work_over(dialect, event, &request.body, &allowlist);
     let stop = ctx.paths().stop.clone();
     let stop_there = stop.exists().then(|| stop.display().to_string());

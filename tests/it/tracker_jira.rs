@@ -348,6 +348,119 @@ fn doctor_says_whom_jira_answers_as_and_fails_a_refused_token() {
     drop(sb);
 }
 
+/// `afk hook --body FILE --header …` for a Jira delivery: (exit, stdout, stderr).
+fn deliver(afk: &Afk, body: &str, headers: &[String]) -> (i32, String, String) {
+    let file = afk.scratch.write("jira-body.json", body);
+    let mut c = afk.std_cmd();
+    c.arg("hook").arg("--body").arg(file);
+    for h in headers {
+        c.arg("--header").arg(h);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// Jira's admin webhook: a delivery signed `X-Hub-Signature: sha256=…` with
+/// `tracker.hook_secret_env`'s secret starts poll for the map's
+/// repositories; unsigned, signed otherwise, or also carrying a forge's
+/// signature header, it starts nothing (401); the same delivery again
+/// starts nothing either.
+#[test]
+fn a_signed_jira_delivery_polls_the_mapped_repositories_and_nothing_else_counts() {
+    let (sb, mut afk) = world();
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let with = text.replace(
+        "trusted_groups = [\"g-dev\"]",
+        "trusted_groups = [\"g-dev\"]\nhook_secret_env = \"AFK_TEST_JIRA_HOOK\"",
+    );
+    assert_ne!(with, text);
+    std::fs::write(&afk.config, with).unwrap();
+    let secret = "jira-hook-secret-7c1d";
+    afk.env.push(("AFK_TEST_JIRA_HOOK".into(), secret.into()));
+    let id = issue(&sb, "mallory-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let body = json!({"timestamp": 1796000000000u64, "webhookEvent": "jira:issue_updated",
+        "issue": {"id": id, "key": "PLAT-1", "fields": {"project": {"key": "PLAT"}}}})
+    .to_string();
+    let mac = crate::hook::hex_mac(secret, &body);
+    let delivery = "X-Atlassian-Webhook-Identifier: 4f2c-1".to_string();
+    let refused: Vec<(&str, Vec<String>)> = vec![
+        ("unsigned", vec![delivery.clone()]),
+        (
+            "sha1",
+            vec![format!("X-Hub-Signature: sha1={mac}"), delivery.clone()],
+        ),
+        (
+            "bare",
+            vec![format!("X-Hub-Signature: {mac}"), delivery.clone()],
+        ),
+        (
+            "another secret",
+            vec![
+                format!(
+                    "X-Hub-Signature: sha256={}",
+                    crate::hook::hex_mac("guess", &body)
+                ),
+                delivery.clone(),
+            ],
+        ),
+        (
+            "a forge's header too",
+            vec![
+                format!("X-Hub-Signature: sha256={mac}"),
+                format!("X-Gitea-Signature: {mac}"),
+                delivery.clone(),
+            ],
+        ),
+    ];
+    for (name, headers) in refused {
+        let (code, out, err) = deliver(&afk, &body, &headers);
+        assert_eq!(
+            (code, out.starts_with("HTTP/1.1 401 ")),
+            (1, true),
+            "{name}: {out}{err}"
+        );
+    }
+    assert!(
+        sb.requests()
+            .iter()
+            .all(|q| !q["path"].as_str().unwrap_or("").starts_with("/rest/api/3")),
+        "a refused delivery reads nothing of Jira"
+    );
+    assert!(!afk.scratch.path("state/runs/1").exists());
+    let signed = vec![format!("X-Hub-Signature: sha256={mac}"), delivery.clone()];
+    let (code, out, err) = deliver(&afk, &body, &signed);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("HTTP/1.1 202 ") && out.ends_with("poll ticks for acme/api\n"),
+        "{out}"
+    );
+    assert!(
+        jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()),
+        "{err}"
+    );
+    // the same delivery again (a retry keeps its identifier): nothing
+    let (code, out, err) = deliver(&afk, &body, &signed);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.ends_with("delivery already handled\n"), "{out}");
+    // a comment's event ticks nothing: a tracker comment is never a command
+    let comment = json!({"webhookEvent": "comment_created", "issue": {"id": id}}).to_string();
+    let headers = vec![
+        format!(
+            "X-Hub-Signature: sha256={}",
+            crate::hook::hex_mac(secret, &comment)
+        ),
+        "X-Atlassian-Webhook-Identifier: 4f2c-2".to_string(),
+    ];
+    let (code, out, _) = deliver(&afk, &comment, &headers);
+    assert_eq!((code, out.starts_with("HTTP/1.1 202 ")), (0, true), "{out}");
+    assert!(!out.contains("tick"), "{out}");
+}
+
 /// A `[tracker]` afk would not act on is a load error naming the key.
 #[test]
 fn a_tracker_key_afk_does_not_take_yet_is_a_config_error() {

@@ -24,6 +24,10 @@ pub enum Sender {
     Github,
     Gitlab,
     AzureDevops,
+    /// Jira Cloud beside the forge (`[tracker]`, docs/trackers.md): an
+    /// admin webhook saved with a secret signs `X-Hub-Signature:
+    /// sha256=<hex>`; its event is in the body (`webhookEvent`)
+    Jira,
 }
 
 /// How one signature header carries its proof.
@@ -64,6 +68,8 @@ impl Sender {
             Sender::Github => &[("X-Hub-Signature-256", Proof::PrefixedHmac)],
             Sender::Gitlab => &[("X-Gitlab-Token", Proof::Token)],
             Sender::AzureDevops => &[("Authorization", Proof::Basic)],
+            // only `sha256=`: a SHA-1 or bare value never counts
+            Sender::Jira => &[("X-Hub-Signature", Proof::PrefixedHmac)],
         }
     }
 
@@ -74,7 +80,7 @@ impl Sender {
             Sender::Gitea => &["X-Gitea-Event", "X-Forgejo-Event"],
             Sender::Github => &["X-GitHub-Event"],
             Sender::Gitlab => &["X-Gitlab-Event"],
-            Sender::AzureDevops => &[],
+            Sender::AzureDevops | Sender::Jira => &[],
         }
     }
 
@@ -86,6 +92,8 @@ impl Sender {
             Sender::Github => &["X-GitHub-Delivery"],
             Sender::Gitlab => &["X-Gitlab-Event-UUID"],
             Sender::AzureDevops => &[],
+            // the same across Jira's retries
+            Sender::Jira => &["X-Atlassian-Webhook-Identifier"],
         }
     }
 
@@ -158,6 +166,17 @@ impl Sender {
                     "build.complete",
                 ],
             ),
+            // an issue's events poll its project's mapped repositories;
+            // a comment is never a command, so none of its events ticks
+            Sender::Jira => (
+                &[
+                    "jira:issue_created",
+                    "jira:issue_updated",
+                    "issuelink_created",
+                    "issuelink_deleted",
+                ],
+                &[],
+            ),
         };
         if poll.contains(&event) {
             Some(TickKind::Poll)
@@ -191,7 +210,7 @@ impl Sender {
         let name = match self {
             Sender::Gitea | Sender::Github => b.repository?.full_name,
             Sender::Gitlab => b.project?.path_with_namespace,
-            Sender::AzureDevops => None,
+            Sender::AzureDevops | Sender::Jira => None,
         }?;
         let name = name.trim();
         (!name.is_empty()).then(|| name.to_string())
@@ -225,10 +244,46 @@ pub fn named(
         return (hint.event, hint.delivery);
     }
     let own = |names: &[&str]| first_of(headers, names).map(str::to_string);
+    if dialect == Sender::Jira {
+        return (jira_event(body), own(dialect.delivery_headers()));
+    }
     (
         own(dialect.event_headers()),
         own(dialect.delivery_headers()),
     )
+}
+
+/// A Jira delivery's event kind: its body's `webhookEvent`, one line.
+fn jira_event(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(rename = "webhookEvent")]
+        event: Option<String>,
+    }
+    let b: Body = serde_json::from_slice(body).ok()?;
+    let e = crate::sanitize::one_line(b.event?.trim(), 100);
+    (!e.is_empty()).then_some(e)
+}
+
+/// Which side a delivery comes from when a tracker is beside the forge
+/// (docs/trackers.md#webhooks): Jira's when it carries Jira's signature
+/// header or its delivery id and no signature header of the forge's; a GitHub delivery (its `X-GitHub-Event`) is GitHub's whatever
+/// else it carries (GitHub also sends a SHA-1 `X-Hub-Signature`, which
+/// never counts). None: it carries both a forge's signature header and
+/// Jira's, and counts for neither (401).
+pub fn side(forge: Sender, headers: &[(String, String)]) -> Option<Sender> {
+    let has = |names: &[(&str, Proof)]| names.iter().any(|(n, _)| header(headers, n).is_some());
+    if forge == Sender::Github && header(headers, "X-GitHub-Event").is_some() {
+        return Some(forge);
+    }
+    let jira_signed = has(Sender::Jira.signatures());
+    let jira_named = first_of(headers, Sender::Jira.delivery_headers()).is_some();
+    match (has(forge.signatures()), jira_signed, jira_named) {
+        (true, true, _) => None,
+        // Jira's, signed or not (then it is refused as unsigned)
+        (false, true, _) | (false, false, true) => Some(Sender::Jira),
+        _ => Some(forge),
+    }
 }
 
 /// The user name of a verified delivery's `Authorization: Basic`, for the
@@ -477,6 +532,19 @@ pub fn work(
 /// nothing to do (docs/azure-devops.md).
 pub fn work_over(dialect: Sender, event: Option<&str>, body: &[u8], allowlist: &[String]) -> Work {
     let allowlisted = |name: &str| allowlist.iter().any(|r| r.eq_ignore_ascii_case(name));
+    // a Jira issue's event starts its tick for every repository the map
+    // names (`allowlist` is those): its payload's project and components
+    // are hints, never what picks a repository
+    if dialect == Sender::Jira {
+        return match event.and_then(|e| dialect.tick_of(e)) {
+            Some(kind) if !allowlist.is_empty() => Work::Ticks(kind, allowlist.to_vec()),
+            Some(_) => Work::Ignored("[[tracker.map]] names no repository".into()),
+            None => Work::Ignored(format!(
+                "afk does not act on the Jira event {:?}",
+                event.unwrap_or("")
+            )),
+        };
+    }
     if dialect != Sender::AzureDevops {
         return work(
             dialect,
@@ -536,8 +604,9 @@ pub fn comment_news(dialect: Sender, event: Option<&str>, body: &[u8]) -> Option
     let event = event?.trim();
     let b: Body = serde_json::from_slice(body).ok()?;
     let (action, id) = match dialect {
-        // it tells any edit apart itself (`tells_comment_edits`): no grace
-        Sender::AzureDevops => return None,
+        // it tells any edit apart itself (`tells_comment_edits`): no grace;
+        // a tracker's comment is never a command
+        Sender::AzureDevops | Sender::Jira => return None,
         Sender::Gitea | Sender::Github => {
             let comments: &[&str] = match dialect {
                 Sender::Gitea => &[
@@ -795,6 +864,65 @@ mod edit_tests {
 
 #[cfg(test)]
 mod tests {
+    /// The rule "a delivery is the forge's or Jira's by its headers; both
+    /// signatures count for neither".
+    #[test]
+    fn a_delivery_is_the_forges_or_jiras_by_its_headers() {
+        let h = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        type Headers = Vec<(String, String)>;
+        let cases: [(Sender, Headers, Option<Sender>); 7] = [
+            (
+                Sender::Gitea,
+                h(&[("X-Gitea-Signature", "ab")]),
+                Some(Sender::Gitea),
+            ),
+            (
+                Sender::Gitea,
+                h(&[("X-Hub-Signature", "sha256=ab")]),
+                Some(Sender::Jira),
+            ),
+            (
+                Sender::Gitea,
+                h(&[("X-Atlassian-Webhook-Identifier", "1")]),
+                Some(Sender::Jira),
+            ),
+            (
+                Sender::Gitea,
+                h(&[
+                    ("X-Hub-Signature", "sha256=ab"),
+                    ("X-Gitea-Signature", "ab"),
+                ]),
+                None,
+            ),
+            (Sender::Gitea, h(&[]), Some(Sender::Gitea)),
+            // GitHub also sends a SHA-1 X-Hub-Signature: its event header says whose
+            (
+                Sender::Github,
+                h(&[
+                    ("X-GitHub-Event", "issues"),
+                    ("X-Hub-Signature", "sha1=ab"),
+                    ("X-Hub-Signature-256", "sha256=ab"),
+                ]),
+                Some(Sender::Github),
+            ),
+            (
+                Sender::Github,
+                h(&[
+                    ("X-Hub-Signature", "sha256=ab"),
+                    ("X-Hub-Signature-256", "sha256=ab"),
+                ]),
+                None,
+            ),
+        ];
+        for (forge, headers, want) in cases {
+            assert_eq!(side(forge, &headers), want, "{forge:?} {headers:?}");
+        }
+    }
+
     use super::*;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
