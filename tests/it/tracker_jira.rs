@@ -277,6 +277,31 @@ fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira()
     );
 }
 
+/// A comment POST to Jira whose answer was lost may have landed: the next
+/// tick finds afk's comment by its marker (the comment property) and posts
+/// no second one.
+#[test]
+fn a_jira_comment_whose_answer_was_lost_is_found_by_its_marker_not_posted_twice() {
+    let (sb, afk) = world();
+    let id = issue(&sb, "mallory-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(afk.wait_agent(1), 0);
+    sb.faults(
+        json!([{"method": "POST", "path": format!("/rest/api/3/issue/{id}/comment"),
+        "drop_after": true, "times": 1}]),
+    );
+    let (code, r, err) = afk.watch();
+    assert_ne!(code, 0, "the comment's answer was lost: {err} {r}");
+    let landed = jira_issue(&sb, &id)["comments"].as_array().unwrap().len();
+    assert_eq!(landed, 1, "the POST landed, its answer lost");
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let j = jira_issue(&sb, &id);
+    assert_eq!(j["comments"].as_array().unwrap().len(), 1, "{j}");
+}
+
 /// A run whose Jira issue a person moves into Done, or to a project the
 /// map sends nowhere, ends there: its agent is stopped and no PR opened.
 #[test]
