@@ -61,6 +61,22 @@ fn issue(sb: &Sandbox, creator: &str, labels: &[&str]) -> String {
     made["id"].as_str().unwrap().to_string()
 }
 
+/// A PLAT issue whose description is `text`: its id.
+fn issue_saying(sb: &Sandbox, text: &str) -> String {
+    let description = json!({"type": "doc", "version": 1, "content": [
+        {"type": "paragraph", "content": [{"type": "text", "text": text}]}
+    ]});
+    let made = sb.admin(
+        "POST",
+        "/jira/issue",
+        Some(
+            json!({"project": "PLAT", "summary": "Fix it", "description": description,
+                    "creator": "alice-1", "labels": []}),
+        ),
+    );
+    made["id"].as_str().unwrap().to_string()
+}
+
 /// `by` adds `label` to issue `id`, the changelog saying whatever
 /// `history_metadata` says beside it.
 fn arm(sb: &Sandbox, id: &str, by: &str, history_metadata: Value) {
@@ -274,6 +290,24 @@ fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira()
             !p.starts_with(&issues) || p.starts_with(&own)
         }),
         "{writes:?}"
+    );
+}
+
+/// A `Blocked by #N` line in a Jira description names no forge issue and
+/// no Jira id: it is not read (the issue's links are), so an open Jira
+/// issue whose id the line happens to name blocks nothing.
+#[test]
+fn a_blocked_by_number_line_in_a_jira_description_reads_nothing() {
+    let (sb, afk) = world();
+    let open = issue(&sb, "alice-1", &[]);
+    let id = issue_saying(&sb, &format!("Blocked by #{open}"));
+    arm(&sb, &id, "alice-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(id.parse::<u64>().unwrap()),
+        "{r}"
     );
 }
 

@@ -290,6 +290,11 @@ impl<'a> Lookup<'a> {
             };
             return Ok(Some(explain::blocked_by(&name, seen(d.state))));
         }
+        // a tracker's description names no forge issue: its `Blocked by #N`
+        // lines are not read (its links are, above)
+        if self.t.config().tracker.is_some() {
+            return Ok(None);
+        }
         let allow = &self.t.config().poll.allowlist;
         for (other, n) in dispatch::body_blockers(issue.body.as_deref().unwrap_or("")) {
             let r = other.as_ref().unwrap_or(repo);
