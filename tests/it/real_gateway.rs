@@ -662,11 +662,36 @@ fn codex_killed_mid_turn_past_its_limit_is_paused_and_a_raise_continues_it_once(
     };
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
-    // the expensive answer is metered: the agent now runs its shell step
-    crate::budget::wait_file(&afk.scratch.path("state/runs/1/metered.jsonl"));
+    // the expensive answer is metered (the run is past `run_usd`): the
+    // agent now runs its shell step. Not merely the file's first line: a
+    // cheaper request may come first
+    wait_metered_past(&afk, 100_000);
     killed_then_raised(&sb, &afk, "codex");
     let (_, r, err) = afk.watch();
     assert_ne!(action_of(&r, 1).0, "pause", "{r} {err}");
+}
+
+/// Wait (bounded) until run 1's metered requests add up to more than
+/// `micro_usd`.
+fn wait_metered_past(afk: &Afk, micro_usd: u64) {
+    let path = afk.scratch.path("state/runs/1/metered.jsonl");
+    let metered = || -> u64 {
+        std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["micro_usd"].as_u64())
+            .sum()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while metered() <= micro_usd {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "run 1's metered requests never passed {micro_usd} micro-USD: {}",
+            std::fs::read_to_string(&path).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// Run 1's agent killed (SIGKILL, its process group) past `run_usd`: the
