@@ -41,41 +41,9 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         Ok(r) => r,
         Err(answer) => return refuse(answer, Ok(())),
     };
-    let Some(forge) = Sender::of_forge(cfg.forge.kind) else {
-        let e = crate::config::cfg_err(format!(
-            "config: afk hook reads no webhooks of forge.kind {}",
-            cfg.forge.kind
-        ));
-        return refuse(Answer::NoSecret, Err(e));
-    };
-    // with a tracker beside the forge, a delivery is the forge's or Jira's
-    // by the signature header it carries; one carrying both counts for
-    // neither (docs/trackers.md#webhooks)
-    let dialect = match cfg.tracker {
-        Some(_) => hook::side(forge, &request.headers),
-        None => Some(forge),
-    };
-    let Some(dialect) = dialect else {
-        let answer = Answer::Unauthorized;
-        crate::log::warn(&hook::log_line(&answer, None, None));
-        crate::output::answer_and_hang_up(&answer.response());
-        return Ok(Outcome::code(1));
-    };
-    let secret = match dialect {
-        Sender::Jira => cfg.tracker_hook_secret(),
-        _ => cfg.hook_secret(),
-    };
-    let secret = match secret {
-        Ok(Some(s)) => s,
-        Ok(None) if dialect == Sender::Jira => {
-            let e = crate::config::cfg_hint(
-                "config: afk hook has no secret for Jira's deliveries: neither tracker.hook_secret_env nor tracker.hook_secret_file holds one",
-                "set tracker.hook_secret_env or tracker.hook_secret_file to the secret Jira's admin webhook was saved with",
-            );
-            return refuse(Answer::NoSecret, Err(e));
-        }
-        Ok(None) => return refuse(Answer::NoSecret, Err(cfg.no_hook_secret())),
-        Err(e) => return refuse(Answer::NoSecret, Err(e)),
+    let (dialect, secret) = match side_and_secret(cfg, &request) {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
     let headers = &request.headers;
     // verified before anything else: no state file, no lock, no forge, and
@@ -122,4 +90,51 @@ fn refuse(answer: Answer, error: Result<()>) -> Result<Outcome> {
     }
     crate::output::answer_and_hang_up(&answer.response());
     error.map(|()| Outcome::code(answer.exit().unwrap_or(1)))
+}
+
+/// Whose delivery `request` is and the secret it must be signed with: the
+/// forge's (`[hook]`'s) or, with a tracker beside the forge, Jira's
+/// (`[tracker]`'s), by the signature header it carries; one carrying both
+/// counts for neither (docs/trackers.md#webhooks). Err: the refusal, made.
+fn side_and_secret(
+    cfg: &crate::config::Config,
+    request: &crate::webhook::Request,
+) -> Result<(Sender, crate::redact::Secret), Result<Outcome>> {
+    let Some(forge) = Sender::of_forge(cfg.forge.kind) else {
+        let e = crate::config::cfg_err(format!(
+            "config: afk hook reads no webhooks of forge.kind {}",
+            cfg.forge.kind
+        ));
+        return Err(refuse(Answer::NoSecret, Err(e)));
+    };
+    // with a tracker beside the forge, a delivery is the forge's or Jira's
+    // by the signature header it carries; one carrying both counts for
+    // neither (docs/trackers.md#webhooks)
+    let dialect = match cfg.tracker {
+        Some(_) => hook::side(forge, &request.headers),
+        None => Some(forge),
+    };
+    let Some(dialect) = dialect else {
+        let answer = Answer::Unauthorized;
+        crate::log::warn(&hook::log_line(&answer, None, None));
+        crate::output::answer_and_hang_up(&answer.response());
+        return Err(Ok(Outcome::code(1)));
+    };
+    let secret = match dialect {
+        Sender::Jira => cfg.tracker_hook_secret(),
+        _ => cfg.hook_secret(),
+    };
+    let secret = match secret {
+        Ok(Some(s)) => s,
+        Ok(None) if dialect == Sender::Jira => {
+            let e = crate::config::cfg_hint(
+                "config: afk hook has no secret for Jira's deliveries: neither tracker.hook_secret_env nor tracker.hook_secret_file holds one",
+                "set tracker.hook_secret_env or tracker.hook_secret_file to the secret Jira's admin webhook was saved with",
+            );
+            return Err(refuse(Answer::NoSecret, Err(e)));
+        }
+        Ok(None) => return Err(refuse(Answer::NoSecret, Err(cfg.no_hook_secret()))),
+        Err(e) => return Err(refuse(Answer::NoSecret, Err(e))),
+    };
+    Ok((dialect, secret))
 }

@@ -120,6 +120,30 @@ impl Tracker {
         own_labels: &[&str],
         agent_workspace: bool,
     ) -> Result<()> {
+        self.taken(c)?;
+        self.connection(c)?;
+        if agent_workspace {
+            return Err(c.err(
+                "tracker",
+                "kind",
+                "a tracker needs runner.workspace = \"afk\": afk opens the run's pull request (a PR the agent opens would say Closes #N, a forge issue)",
+            ));
+        }
+        self.map_checked(c, allowlist, own_labels)?;
+        for l in own_labels {
+            if l.contains(char::is_whitespace) {
+                return Err(c.err(
+                    "poll",
+                    "ready_label",
+                    format!("\"{l}\" holds a space, which no Jira label can (afk's labels go on the Jira issue)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What this release takes: `kind`, `auth`, `ready`, `trusted_roles`.
+    fn taken(&self, c: &Checker) -> Result<()> {
         let t = "tracker";
         match self.kind.as_str() {
             "jira" => {}
@@ -160,6 +184,12 @@ impl Tracker {
                 "project roles are not read yet: trust the role's people by trusted_groups or trusted_accounts",
             ));
         }
+        Ok(())
+    }
+
+    /// Where and how afk reaches Jira, and its bounds.
+    fn connection(&self, c: &Checker) -> Result<()> {
+        let t = "tracker";
         if self.url.is_empty() {
             return Err(c.err(
                 t,
@@ -199,13 +229,18 @@ impl Tracker {
                 "must name an issue link type (Jira's: \"Blocks\")",
             ));
         }
-        if agent_workspace {
-            return Err(c.err(
-                t,
-                "kind",
-                "a tracker needs runner.workspace = \"afk\": afk opens the run's pull request (a PR the agent opens would say Closes #N, a forge issue)",
-            ));
-        }
+        Ok(())
+    }
+
+    /// `[[tracker.map]]`: each entry a project, its narrowing and an
+    /// allowlisted repository, none repeated, none of afk's own labels.
+    fn map_checked(
+        &self,
+        c: &Checker,
+        allowlist: &[crate::types::RepoName],
+        own_labels: &[&str],
+    ) -> Result<()> {
+        let t = "tracker";
         if self.map.is_empty() {
             return Err(c.err(
                 t,
@@ -253,15 +288,6 @@ impl Tracker {
             }
             if self.map[..i].contains(e) {
                 return Err(c.err(t, &key, "is the same entry as an earlier one"));
-            }
-        }
-        for l in own_labels {
-            if l.contains(char::is_whitespace) {
-                return Err(c.err(
-                    "poll",
-                    "ready_label",
-                    format!("\"{l}\" holds a space, which no Jira label can (afk's labels go on the Jira issue)"),
-                ));
             }
         }
         Ok(())

@@ -138,7 +138,6 @@ fn tracked(c: &Config, forge: Box<dyn Forge>) -> Result<Box<dyn Forge>> {
     let setup = crate::forge::jira::JiraSetup {
         site: t.url.clone(),
         ready_label: c.poll.ready_label.clone(),
-        in_progress_label: c.poll.in_progress_label.clone(),
         map: t
             .map
             .iter()

@@ -242,17 +242,46 @@ pub fn body_within(f: &Facts, max: usize) -> String {
     render(f, lo, Some(max))
 }
 
-/// The body with at most `message_max` characters of the agent's message;
-/// `limit`: the forge's limit the message was cut for, said at the cut.
-fn render(f: &Facts, message_max: usize, limit: Option<usize>) -> String {
-    let mut s = match f.tracker {
+/// The files afk committed that the agent left uncommitted, listed.
+fn afk_committed(s: &mut String, b: &Branch) {
+    if b.afk_committed_total == 0 {
+        return;
+    }
+    s.push_str(&format!(
+        "\nafk committed {} file{} the agent left uncommitted (\"Uncommitted changes left by turn N\"; build artefacts and caches never are):\n\n",
+        b.afk_committed_total,
+        if b.afk_committed_total == 1 { "" } else { "s" }
+    ));
+    for f in b.afk_committed.iter().take(FILES_SHOWN) {
+        s.push_str(&format!("- `{}`\n", md_text(&one_line(f, 200))));
+    }
+    let listed = b.afk_committed.len().min(FILES_SHOWN);
+    if b.afk_committed_total > listed {
+        s.push_str(&format!(
+            "- … and {} more\n",
+            b.afk_committed_total - listed
+        ));
+    }
+}
+
+/// The body's first line: `Closes #N` for a forge issue, the tracker
+/// issue's key and address for a tracker's (never `Closes #N`, which would
+/// close the forge issue of that number).
+fn reference(f: &Facts) -> String {
+    match f.tracker {
         Some((key, url)) => format!(
             "Tracker: {} {}\n\n",
             md_text(&one_line(key, 64)),
             crate::sanitize::safe_url(url).unwrap_or_default()
         ),
         None => format!("Closes #{}\n\n", f.issue),
-    };
+    }
+}
+
+/// The body with at most `message_max` characters of the agent's message;
+/// `limit`: the forge's limit the message was cut for, said at the cut.
+fn render(f: &Facts, message_max: usize, limit: Option<usize>) -> String {
+    let mut s = reference(f);
     s.push_str("### What changed\n\n");
     match f.holds {
         Some(b) if b.count > 0 => {
@@ -278,23 +307,7 @@ fn render(f: &Facts, message_max: usize, limit: Option<usize>) -> String {
             if b.count > shown {
                 s.push_str(&format!("- … and {} more\n", b.count - shown));
             }
-            if b.afk_committed_total > 0 {
-                s.push_str(&format!(
-                    "\nafk committed {} file{} the agent left uncommitted (\"Uncommitted changes left by turn N\"; build artefacts and caches never are):\n\n",
-                    b.afk_committed_total,
-                    if b.afk_committed_total == 1 { "" } else { "s" }
-                ));
-                for f in b.afk_committed.iter().take(FILES_SHOWN) {
-                    s.push_str(&format!("- `{}`\n", md_text(&one_line(f, 200))));
-                }
-                let listed = b.afk_committed.len().min(FILES_SHOWN);
-                if b.afk_committed_total > listed {
-                    s.push_str(&format!(
-                        "- … and {} more\n",
-                        b.afk_committed_total - listed
-                    ));
-                }
-            }
+            afk_committed(&mut s, b);
         }
         _ => s.push_str(&format!(
             "The commits of `{}` are this pull request's.\n",

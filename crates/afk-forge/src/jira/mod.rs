@@ -45,7 +45,6 @@ pub struct JiraSetup {
     /// `{site}/browse/{key}`
     pub site: String,
     pub ready_label: String,
-    pub in_progress_label: String,
     pub map: Vec<map::Entry>,
     /// group ids (never names: names change)
     pub trusted_groups: Vec<String>,
