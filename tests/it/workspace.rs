@@ -2788,8 +2788,8 @@ fn lockfiles_are_read_as_npm_and_pip_install_them() {
     for want in [
         // the alias installs the listed package: its advisory, and the alias
         "dependency `evilpkg` `1.0.0` (npm, `web/package-lock.json`): MAL-2026-7 (malware)",
-        "dependency `lodash` (npm, `web/package-lock.json`, manifest): its source is not the registry (1.0.0 from an alias of another package)",
-        "dependency `left-pad` (npm, `web/package-lock.json`, manifest): its source is not the registry (1.3.0 from a URL other than the registry's tarball)",
+        "dependency `lodash` (npm, `web/package-lock.json`): its source is not the registry (1.0.0 from an alias of another package)",
+        "dependency `left-pad` (npm, `web/package-lock.json`): its source is not the registry (1.3.0 from a URL other than the registry's tarball)",
         // pip's joined line, and its index option
         "dependency `evilpkg` `1.0.0` (PyPI, `requirements.txt`): MAL-2026-9 (malware)",
         "its source is not the registry (an option from its --extra-index-url)",
@@ -2822,6 +2822,40 @@ fn go_work_uv_sources_and_cargo_config_move_no_dependency_past_the_gate() {
         "dependency `golang.org/x/crypto` (Go, `go.work`, manifest): its source is not the registry (a replace to another module)",
         "dependency `httpx` (PyPI, `pyproject.toml`, manifest): its source is not the registry (a git URL)",
         "protected path `.cargo/config.toml`: added by commit",
+    ] {
+        assert!(prompt.contains(want), "{want}: {prompt}");
+    }
+    assert!(!prompt.contains("evil.example"), "no file text: {prompt}");
+}
+
+/// The TOML lockfiles are read as cargo, poetry and uv install from them
+/// (the eleventh attacker round's leads, after npm's `resolved`): uv
+/// fetches a registry package's files from the `url` its lock names
+/// (uv's `lock/mod.rs`: `FileLocation::AbsoluteUrl` of the wheel's and
+/// sdist's `url`), poetry installs a package from its `[package.source]`
+/// (`packages/locker.py`: `_get_locked_package`), and a Cargo.lock
+/// package names its source; each such entry kept its name and version
+/// and was pushed with no line. Each is now a source other than the
+/// registry, in afk's own words.
+#[test]
+fn toml_lockfiles_are_read_to_the_source_each_tool_installs_from() {
+    let poetry = "[[package]]\nname = \"requests\"\nversion = \"2.31.0\"\ndescription = \"\"\noptional = false\npython-versions = \">=3.7\"\nfiles = []\n\n[package.source]\ntype = \"url\"\nurl = \"https://evil.example/requests-2.31.0.tar.gz\"\n\n[metadata]\nlock-version = \"2.1\"\npython-versions = \"^3.11\"\ncontent-hash = \"00\"\n";
+    let uv = "version = 1\nrequires-python = \">=3.12\"\n\n[[package]]\nname = \"idna\"\nversion = \"3.6\"\nsource = { registry = \"https://pypi.org/simple\" }\nsdist = { url = \"https://evil.example/idna-3.6.tar.gz\", hash = \"sha256:00\", size = 1 }\n\n[[package]]\nname = \"httpx\"\nversion = \"0.27.0\"\nsource = { registry = \"https://evil.example/simple\" }\n";
+    let cargo = "version = 3\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\nsource = \"git+https://evil.example/serde#0123456789abcdef0123456789abcdef01234567\"\n";
+    let strip = |s: String| s.replace("git add -A\ngit commit -qm \"agent: turn $AFK_TURN\"\n", "");
+    let script = format!(
+        "if [ \"$AFK_TURN\" = 1 ]; then\n{}{}{}fi\n",
+        strip(writes("py/poetry.lock", poetry)),
+        strip(writes("tools/uv.lock", uv)),
+        writes("Cargo.lock", cargo)
+    );
+    let (sb, afk) = setup(&script, "");
+    let prompt = gate_turn_prompt(&sb, &afk);
+    for want in [
+        "dependency `requests` (PyPI, `py/poetry.lock`): its source is not the registry (2.31.0 from a URL)",
+        "dependency `idna` (PyPI, `tools/uv.lock`): its source is not the registry (3.6 from a file URL other than PyPI's)",
+        "dependency `httpx` (PyPI, `tools/uv.lock`): its source is not the registry (0.27.0 from another index)",
+        "dependency `serde` (crates.io, `Cargo.lock`): its source is not the registry (1.0.200 from a git URL)",
     ] {
         assert!(prompt.contains(want), "{want}: {prompt}");
     }

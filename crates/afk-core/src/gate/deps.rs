@@ -6,6 +6,8 @@
 //! a turn that touches one).
 
 use super::Unreadable;
+
+mod toml_locks;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a dependency comes from, as OSV names ecosystems.
@@ -87,46 +89,38 @@ pub type Locked = BTreeMap<String, BTreeSet<String>>;
 
 pub(crate) use crate::gate::manifests::pypi_name;
 
-/// The `[[package]]` tables of a TOML lockfile, read by line (the formats
-/// cargo, poetry and uv write): each one's `name`, `version`, `source`.
-fn toml_packages(text: &str) -> Result<Vec<(String, String, String)>, Unreadable> {
-    let mut out = vec![];
-    let mut cur: Option<(String, String, String)> = None;
-    let value = |l: &str| -> Option<String> {
-        let (_, v) = l.split_once('=')?;
-        let v = v.trim();
-        Some(v.strip_prefix('"')?.split('"').next()?.to_string())
-    };
-    for line in text.lines() {
-        let l = line.trim();
-        if l.starts_with('[') {
-            if let Some(p) = cur.take() {
-                out.push(p);
-            }
-            if l == "[[package]]" {
-                cur = Some(Default::default());
-            }
+/// The `[[package]]` entries of a TOML lockfile (Cargo.lock, poetry.lock,
+/// uv.lock) as their tool installs them: each under its name (PyPI's
+/// normalised for poetry and uv) at `<version>` or `<version> from
+/// <source>`; a field the format does not name as one more pseudo-version
+/// ([`UNKNOWN`]).
+fn toml_lock(
+    kind: Lockfile,
+    text: &str,
+    add: &mut dyn FnMut(&str, &str),
+) -> Result<(), Unreadable> {
+    let entries = match kind {
+        Lockfile::Cargo => toml_locks::cargo(text),
+        Lockfile::Poetry => toml_locks::poetry(text),
+        _ => toml_locks::uv(text),
+    }?;
+    for e in entries {
+        let name = match kind {
+            Lockfile::Cargo => e.name.clone(),
+            _ => pypi_name(&e.name),
+        };
+        if e.version.is_empty() {
             continue;
         }
-        let Some(p) = cur.as_mut() else { continue };
-        let key = l.split('=').next().unwrap_or("").trim();
-        match key {
-            "name" => p.0 = value(l).ok_or("a package's name is not a string")?,
-            "version" => p.1 = value(l).ok_or("a package's version is not a string")?,
-            // uv writes `source = { registry = "..." }`
-            "source" => {
-                p.2 = l
-                    .split_once('=')
-                    .map(|(_, v)| v.trim().to_string())
-                    .unwrap_or_default()
-            }
-            _ => {}
+        match e.from {
+            None => add(&name, &e.version),
+            Some(from) => add(&name, &format!("{}{FROM}{from}", e.version)),
+        }
+        if let Some(field) = unknown_field(&e.unread, &[]) {
+            add(&name, &field);
         }
     }
-    if let Some(p) = cur.take() {
-        out.push(p);
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// The dependencies a lockfile of `kind` locks; Err: why it does not read.
@@ -141,27 +135,7 @@ pub fn parse(kind: Lockfile, text: &str) -> Result<Locked, Unreadable> {
     };
     match kind {
         Lockfile::Manifest(m) => return crate::gate::manifests::parse(m, text),
-        Lockfile::Cargo => {
-            for (name, version, source) in toml_packages(text)? {
-                if source.contains("github.com/rust-lang/crates.io-index")
-                    || source.contains("index.crates.io")
-                {
-                    add(&name, &version);
-                }
-            }
-        }
-        Lockfile::Poetry => {
-            for (name, version, _) in toml_packages(text)? {
-                add(&pypi_name(&name), &version);
-            }
-        }
-        Lockfile::Uv => {
-            for (name, version, source) in toml_packages(text)? {
-                if source.contains("registry") {
-                    add(&pypi_name(&name), &version);
-                }
-            }
-        }
+        Lockfile::Cargo | Lockfile::Poetry | Lockfile::Uv => toml_lock(kind, text, &mut add)?,
         Lockfile::GoSum => {
             for line in text.lines() {
                 let mut f = line.split_whitespace();

@@ -1,4 +1,4 @@
-// One file: the change gate's rules (~860 lines: the protected set and its globs, the policy, the judgement, its words and remedies) read as one; the table tests that pin them are gate/tests.rs.
+// One file: the change gate's rules (~960 lines: the protected set and its globs, the policy, the judgement, its words and remedies) read as one; the table tests that pin them are gate/tests.rs.
 //! The gate room: what afk will not forward of a turn's work, pure. The
 //! paths, texts and lines come in, read by afk from its own cache; a verdict
 //! and its words go out.
@@ -537,21 +537,21 @@ pub fn new_deps(
 /// The dependencies that moved in manifest or lockfile `path` whose new
 /// specifier or version takes them from somewhere other than the
 /// ecosystem's registry, as reasons (none with `dependency_sources =
-/// "any"`; of the lockfiles, those read to their sources: npm's and pip's).
+/// "any"`; a lockfile says a version's source beside it).
 pub fn foreign_sources(
     policy: &Policy,
     path: &str,
     kind: crate::gate::deps::Lockfile,
     moved: &[(String, crate::gate::deps::Moved)],
 ) -> Vec<Reason> {
-    use crate::gate::deps::{FROM, Lockfile};
+    use crate::gate::deps::FROM;
     if policy.any_source {
         return vec![];
     }
     // a lockfile read as its tool reads it says a version's other source
     // (`<version> from <source>`: npm's alias or `resolved`, pip's options
-    // and direct references)
-    if matches!(kind, Lockfile::NpmLock | Lockfile::Requirements) {
+    // and direct references, a TOML lockfile's package source or files)
+    if kind.manifest().is_none() {
         let mut out = vec![];
         for (name, mv) in moved {
             let new = mv.new_versions();
@@ -760,10 +760,15 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                 name,
                 why,
             } => out.push(format!(
-                "- dependency {} ({}, {}, manifest): its source is not the registry ({}); `gate.dependency_sources` = \"registry\"",
+                "- dependency {} ({}, {}{}): its source is not the registry ({}); `gate.dependency_sources` = \"registry\"",
                 shown(name),
                 ecosystem.as_str(),
                 shown(path),
+                // a lockfile's entry is no manifest's
+                match crate::gate::deps::Lockfile::of(path).and_then(|k| k.manifest()) {
+                    Some(_) => ", manifest",
+                    None => "",
+                },
                 crate::sanitize::one_line(why, 100)
             )),
             Reason::Resolves { commit, items } => out.push(resolves_line(commit, items)),

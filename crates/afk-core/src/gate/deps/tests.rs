@@ -143,6 +143,190 @@ fn an_npm_entry_is_read_as_npm_installs_it() {
 /// cannot judge: a turn that adds or changes one does not read, naming the
 /// entry and the field; one the file always had, or a version bump beside
 /// it, is no change of it; every field npm writes reads.
+/// Each TOML lockfile package as its tool installs it, the expectations
+/// read from the tools' own sources: cargo's `core/resolver/encode.rs`
+/// (`EncodableDependency`: a package with no `source` is a path one, the
+/// index names a registry, `git+` a git checkout, `replace` a `[replace]`),
+/// poetry's `packages/locker.py` (`_get_locked_package`: the package is
+/// fetched as its `[package.source]` says, from PyPI without one) and uv's
+/// `uv-resolver/src/lock/mod.rs` (`SourceWire`; a registry package's files
+/// are fetched from the `url` the lock names: `FileLocation::AbsoluteUrl`).
+#[test]
+fn a_toml_lockfile_is_read_to_the_source_its_tool_installs_from() {
+    let pkg = |body: &str| format!("[[package]]\n{body}\n");
+    let ok = "https://files.pythonhosted.org/packages/ab/idna-3.6.tar.gz";
+    let cases: Vec<(Lockfile, String, Result<Locked, ()>)> = vec![
+        // Cargo.lock
+        (
+            Lockfile::Cargo,
+            pkg("name = \"a\"\nversion = \"1.0.0\"\nsource = \"sparse+https://index.crates.io/\""),
+            Ok(set(&[("a", &["1.0.0"])])),
+        ),
+        (
+            Lockfile::Cargo,
+            pkg("name = \"mine\"\nversion = \"0.1.0\""),
+            Ok(set(&[])),
+        ),
+        (
+            Lockfile::Cargo,
+            pkg("name = \"a\"\nversion = \"1.0.0\"\nsource = \"git+https://x/a#0\""),
+            Ok(set(&[("a", &["1.0.0 from a git URL"])])),
+        ),
+        (
+            Lockfile::Cargo,
+            pkg("name = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+https://x/index\""),
+            Ok(set(&[("a", &["1.0.0 from another registry"])])),
+        ),
+        (
+            Lockfile::Cargo,
+            pkg(
+                "name = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nreplace = \"b 1.0.0\"",
+            ),
+            Ok(set(&[("a", &["1.0.0 from a [replace] entry"])])),
+        ),
+        (
+            Lockfile::Cargo,
+            pkg("name = \"a\"\nversion = \"1.0.0\"\nsource = \"directory+/x\""),
+            Ok(set(&[("a", &["1.0.0 from a source afk does not know"])])),
+        ),
+        // written in any TOML form cargo's parser takes
+        (
+            Lockfile::Cargo,
+            "package = [{ name = 'a', version = '1.0.0', source = 'git+https://x/a#0' }]\n".into(),
+            Ok(set(&[("a", &["1.0.0 from a git URL"])])),
+        ),
+        (Lockfile::Cargo, pkg("name = 1\nversion = \"1\""), Err(())),
+        (Lockfile::Cargo, "[[package]\n".into(), Err(())),
+        // poetry.lock
+        (
+            Lockfile::Poetry,
+            pkg("name = \"Req_Uests\"\nversion = \"2.31.0\"\nfiles = []"),
+            Ok(set(&[("req-uests", &["2.31.0"])])),
+        ),
+        (
+            Lockfile::Poetry,
+            pkg(
+                "name = \"a\"\nversion = \"1\"\n\n[package.source]\ntype = \"url\"\nurl = \"https://x/a.tgz\"",
+            ),
+            Ok(set(&[("a", &["1 from a URL"])])),
+        ),
+        (
+            Lockfile::Poetry,
+            pkg(
+                "name = \"a\"\nversion = \"1\"\n\n[package.source]\ntype = \"legacy\"\nurl = \"https://x/simple\"\nreference = \"x\"",
+            ),
+            Ok(set(&[("a", &["1 from another index"])])),
+        ),
+        (
+            Lockfile::Poetry,
+            pkg(
+                "name = \"a\"\nversion = \"1\"\n\n[package.source]\ntype = \"git\"\nurl = \"https://x/a\"",
+            ),
+            Ok(set(&[("a", &["1 from a git URL"])])),
+        ),
+        (
+            Lockfile::Poetry,
+            pkg(
+                "name = \"a\"\nversion = \"1\"\n\n[package.source]\ntype = \"file\"\nurl = \"dist/a.whl\"",
+            ),
+            Ok(set(&[("a", &["1 from an archive file"])])),
+        ),
+        (
+            Lockfile::Poetry,
+            pkg(
+                "name = \"lib\"\nversion = \"1\"\n\n[package.source]\ntype = \"directory\"\nurl = \"libs/lib\"",
+            ),
+            Ok(set(&[])),
+        ),
+        (
+            Lockfile::Poetry,
+            pkg(
+                "name = \"a\"\nversion = \"1\"\n\n[package.source]\ntype = \"directory\"\nurl = \"../../a\"",
+            ),
+            Ok(set(&[("a", &["1 from a path outside the repository"])])),
+        ),
+        // uv.lock
+        (
+            Lockfile::Uv,
+            pkg(&format!(
+                "name = \"idna\"\nversion = \"3.6\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\nsdist = {{ url = \"{ok}\", hash = \"sha256:0\", size = 1 }}\nwheels = [{{ url = \"{ok}\" }}]"
+            )),
+            Ok(set(&[("idna", &["3.6"])])),
+        ),
+        (
+            Lockfile::Uv,
+            pkg(&format!(
+                "name = \"idna\"\nversion = \"3.6\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\nwheels = [{{ url = \"{ok}\" }}, {{ url = \"https://x/idna.whl\" }}]"
+            )),
+            Ok(set(&[("idna", &["3.6 from a file URL other than PyPI's"])])),
+        ),
+        (
+            Lockfile::Uv,
+            pkg(
+                "name = \"idna\"\nversion = \"3.6\"\nsource = { registry = \"https://pypi.org/simple\" }\nsdist = { path = \"idna-3.6.tar.gz\" }",
+            ),
+            Ok(set(&[("idna", &["3.6 from a file path of a local index"])])),
+        ),
+        (
+            Lockfile::Uv,
+            pkg("name = \"a\"\nversion = \"1\"\nsource = { registry = \"https://x/simple\" }"),
+            Ok(set(&[("a", &["1 from another index"])])),
+        ),
+        (
+            Lockfile::Uv,
+            pkg("name = \"a\"\nversion = \"1\"\nsource = { git = \"https://x/a?rev=1#0\" }"),
+            Ok(set(&[("a", &["1 from a git URL"])])),
+        ),
+        (
+            Lockfile::Uv,
+            pkg("name = \"a\"\nversion = \"1\"\nsource = { url = \"https://x/a.whl\" }"),
+            Ok(set(&[("a", &["1 from a URL"])])),
+        ),
+        (
+            Lockfile::Uv,
+            pkg("name = \"a\"\nversion = \"1\"\nsource = { path = \"a.whl\" }"),
+            Ok(set(&[("a", &["1 from an archive file"])])),
+        ),
+        (
+            Lockfile::Uv,
+            pkg("name = \"app\"\nversion = \"1\"\nsource = { virtual = \".\" }"),
+            Ok(set(&[])),
+        ),
+        (
+            Lockfile::Uv,
+            pkg("name = \"a\"\nversion = \"1\"\nsource = { directory = \"../a\" }"),
+            Ok(set(&[("a", &["1 from a path outside the repository"])])),
+        ),
+        (
+            Lockfile::Uv,
+            pkg("name = \"a\"\nversion = \"1\"\nsource = { other = \"x\" }"),
+            Ok(set(&[("a", &["1 from a source afk does not know"])])),
+        ),
+        (Lockfile::Uv, pkg("name = \"a\"\nversion = \"1\""), Err(())),
+    ];
+    for (kind, text, want) in cases {
+        assert_eq!(parse(kind, &text).map_err(|_| ()), want, "{kind:?}: {text}");
+    }
+}
+
+/// A field a TOML lockfile's tool does not write, added by a turn, leaves
+/// the file unread, as npm's does.
+#[test]
+fn a_toml_lockfile_field_afk_does_not_read_refuses_the_lockfile_when_a_turn_adds_it() {
+    let before = "[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"sparse+https://index.crates.io/\"\n";
+    let after = format!("{before}checksum = \"00\"\n");
+    let odd = format!("{before}install-from = \"https://x\"\n");
+    let b = parse(Lockfile::Cargo, before).unwrap();
+    assert_eq!(
+        unread_field(&diff(&b, &parse(Lockfile::Cargo, &after).unwrap())),
+        None
+    );
+    let why = unread_field(&diff(&b, &parse(Lockfile::Cargo, &odd).unwrap()))
+        .unwrap()
+        .0;
+    assert!(why.contains("`install-from`"), "{why}");
+}
+
 #[test]
 fn an_npm_entry_field_afk_does_not_read_refuses_the_lockfile_when_a_turn_adds_or_changes_it() {
     let lock = |entry: &str| {
