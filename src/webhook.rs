@@ -117,7 +117,13 @@ pub fn from_file(
     if meta.len() > max_body {
         return Ok(Err(Answer::TooLarge));
     }
-    let body = std::fs::read(path).with_context(|| format!("hook: --body {}", path.display()))?;
+    let body = afk_host::private_files::read_operator_file(path, max_body).map_err(|e| {
+        UsageError(format!(
+            "hook: --body {}: {}",
+            path.display(),
+            afk_host::os_words(&e)
+        ))
+    })?;
     if body.len() as u64 > max_body {
         return Ok(Err(Answer::TooLarge));
     }

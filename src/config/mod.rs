@@ -234,6 +234,10 @@ fn bare_value(text: &str, n: usize) -> Option<String> {
     ))
 }
 
+/// The largest config file afk reads (the starter is about 20 KiB); a
+/// larger one is an error that says so, never read in part.
+const CONFIG_MAX: u64 = 1 << 20;
+
 impl Config {
     /// afk's labels, each with the colour afk makes it in: the ready
     /// label, the in-progress label, the human label and the paused label
@@ -291,7 +295,9 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        // a regular file, read with a bound: a FIFO there would hold the
+        // command, a device (`/dev/zero`) would never end
+        let bytes = afk_host::private_files::read_operator_file(path, CONFIG_MAX).map_err(|e| {
             // a path that does not exist was named (--config, AFK_CONFIG):
             // how to create that very file, not "pass --config" again
             let (why, hint) = match e.kind() {
@@ -302,12 +308,22 @@ impl Config {
                         path.display()
                     ),
                 ),
+                std::io::ErrorKind::InvalidInput => (
+                    afk_host::os_words(&e),
+                    "name the config file itself, a regular file, with --config".to_string(),
+                ),
                 _ => (
                     afk_host::os_words(&e).to_string(),
                     "fix its permissions: it must be a file afk's user can read; or name another with --config".to_string(),
                 ),
             };
             cfg_hint(format!("config: cannot read {}: {why}", path.display()), hint)
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            cfg_err(format!(
+                "config: cannot read {}: it is not UTF-8 text",
+                path.display()
+            ))
         })?;
         let base = path
             .parent()

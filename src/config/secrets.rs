@@ -1,13 +1,17 @@
 //! What the config says about secrets: the files that hold them, the
 //! variables that name them, and the URLs that must not carry them.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::Path;
 
 use crate::redact::Secret;
 
 use super::check::Checker;
 use super::{Config, NotifyUrls, cfg_err, cfg_hint};
+
+/// The largest secret file afk reads (a GitHub App's private key is about
+/// 2 KiB).
+const SECRET_FILE_MAX: u64 = 64 << 10;
 
 /// A secret from a file the config names under `key`. Like ssh with a key
 /// file, a file that group or others may read is refused: the secret may
@@ -27,6 +31,13 @@ pub fn read_secret_file(path: &Path, key: &str) -> Result<String> {
             path.display()
         )));
     }
+    if !meta.is_file() {
+        // a FIFO would hold the command, a device never end
+        bail!(cfg_err(format!(
+            "config: {key} {} is not a regular file: give the path of the file that holds the secret",
+            path.display()
+        )));
+    }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         bail!(cfg_err(format!(
@@ -35,9 +46,19 @@ pub fn read_secret_file(path: &Path, key: &str) -> Result<String> {
             path.display()
         )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    // a regular file, read with a bound (a FIFO would hold the command, a
+    // device never end); a secret is a line, never near the bound
+    let bytes =
+        afk_host::private_files::read_operator_file(path, SECRET_FILE_MAX).map_err(|e| {
+            cfg_err(format!(
+                "config: {key} {}: cannot read: {}",
+                path.display(),
+                afk_host::os_words(&e)
+            ))
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
         cfg_err(format!(
-            "config: {key} {}: cannot read: {e}",
+            "config: {key} {}: cannot read: it is not UTF-8 text",
             path.display()
         ))
     })?;
@@ -170,8 +191,14 @@ pub fn env_vars_holding(key: &Secret) -> Vec<String> {
 /// file that cannot be read, or is blank, is an error naming the file.
 pub fn model_key_file(path_var: &str, default: &str) -> Result<Secret> {
     let file = std::env::var(path_var).unwrap_or_else(|_| default.into());
-    let key = std::fs::read_to_string(&file)
-        .with_context(|| format!("the model's key ({file}) cannot be read"))?;
+    let key = afk_host::private_files::read_operator_file(Path::new(&file), SECRET_FILE_MAX)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the model's key ({file}) cannot be read: {}",
+                afk_host::os_words(&e)
+            )
+        })?;
     if key.trim().is_empty() {
         bail!("the model's key ({file}) is empty");
     }
@@ -323,7 +350,9 @@ impl Config {
             self.runner.kubernetes.token_file.as_ref(),
         ];
         for f in files.into_iter().flatten() {
-            if let Ok(text) = std::fs::read_to_string(f) {
+            if let Ok(text) = afk_host::private_files::read_operator_file(f, SECRET_FILE_MAX)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+            {
                 for line in text.lines().filter(|l| !l.starts_with("-----")) {
                     v.push((f.display().to_string(), Secret::new(line)));
                 }
@@ -500,7 +529,7 @@ mod tests {
         let e = super::model_key_file("AFK_UNIT_MK1_UNSET", none).unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("the model's key ({none}) cannot be read")
+            format!("the model's key ({none}) cannot be read: No such file or directory")
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

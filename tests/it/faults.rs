@@ -579,6 +579,74 @@ fn a_token_file_that_is_a_directory_says_so_not_chmod() {
     assert!(err.contains("file"), "says what to give instead: {err}");
 }
 
+/// Every file afk reads at a command's start is a regular file read with a
+/// bound: a config or a token file that is a FIFO (which would hold the
+/// command until someone writes to it) or a device (`/dev/zero` never
+/// ends) is one line and exit 2, at once, and no request is sent.
+#[test]
+fn a_config_or_token_file_that_is_a_fifo_or_a_device_is_one_line_and_hangs_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let scratch = Scratch::new();
+    let fifo = scratch.path("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string; mkfifo(3) only makes the file
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let with_token = |token: &str| {
+        scratch.write(
+            &format!("afk-{}.toml", token.replace('/', "-")),
+            &format!(
+                "state_path = \"state/afk.db\"\n[forge]\n{}token_file = \"{token}\"\n\
+                 [runner]\ncommand = [\"true\"]\n[poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+                sb.forge_keys()
+            ),
+        )
+    };
+    let cases: Vec<(std::path::PathBuf, &str, String)> = vec![
+        (
+            fifo.clone(),
+            "not a regular file",
+            fifo.display().to_string(),
+        ),
+        (
+            with_token("fifo"),
+            "forge.token_file",
+            fifo.display().to_string(),
+        ),
+        ("/dev/zero".into(), "not a regular file", "/dev/zero".into()),
+        (
+            with_token("/dev/zero"),
+            "forge.token_file",
+            "/dev/zero".into(),
+        ),
+    ];
+    for (config, says, names) in cases {
+        std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let out = assert_cmd::Command::new(afk_bin())
+            .env_remove("AFK_FORGE_TOKEN")
+            .env_remove("AFK_CONFIG")
+            .arg("--config")
+            .arg(&config)
+            .arg("poll")
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{config:?} ended by itself: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(
+            err.contains(says) && err.contains(&names),
+            "{says}, {names}: {err}"
+        );
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+    assert!(sb.requests().is_empty(), "no request sent");
+}
+
 #[test]
 fn a_config_that_cannot_be_read_says_why_and_suggests_init_only_when_missing() {
     let scratch = Scratch::new();
@@ -589,7 +657,10 @@ fn a_config_that_cannot_be_read_says_why_and_suggests_init_only_when_missing() {
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(err.contains("cannot read"), "{err}");
     assert!(!err.contains(" init"), "it exists: no init: {err}");
-    assert!(err.contains("directory"), "the OS's reason: {err}");
+    assert!(
+        err.contains(": a folder") && err.contains("a regular file"),
+        "what it is, and what to name: {err}"
+    );
     let (code, _, err) = run_without_env_token(&scratch.path("missing.toml"), &["poll"]);
     assert_eq!(code, 2, "{err}");
     assert!(

@@ -89,10 +89,12 @@ pub(super) fn cfg_err(msg: String) -> anyhow::Error {
 /// A TLS configuration whose only root is the cluster's CA.
 pub(super) fn tls_with_ca(ca_file: &Path) -> Result<crate::client::Tls> {
     use crate::client::BadRoots;
-    let pem = std::fs::read(ca_file).map_err(|e| {
+    // a regular file, bounded (a bundle of roots is kilobytes)
+    let pem = afk_host::private_files::read_operator_file(ca_file, 1 << 20).map_err(|e| {
         cfg_err(format!(
-            "config: runner.kubernetes.ca_file: cannot read {}: {e}",
-            ca_file.display()
+            "config: runner.kubernetes.ca_file: cannot read {}: {}",
+            ca_file.display(),
+            afk_host::os_words(&e)
         ))
     })?;
     crate::client::only_roots(&pem).map_err(|bad| match bad {
@@ -144,12 +146,15 @@ fn token(k: &crate::config::Kubernetes) -> Result<crate::redact::Secret> {
         Some(f) => crate::config::read_secret_file(f, "runner.kubernetes.token_file")?,
         None => {
             let f = sa.join("token");
-            std::fs::read_to_string(&f).map_err(|e| {
-                cfg_err(format!(
-                    "config: runner.kubernetes.token_file: cannot read {}: {e}",
-                    f.display()
-                ))
-            })?
+            afk_host::private_files::read_operator_file(&f, 64 << 10)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .map_err(|e| {
+                    cfg_err(format!(
+                        "config: runner.kubernetes.token_file: cannot read {}: {}",
+                        f.display(),
+                        afk_host::os_words(&e)
+                    ))
+                })?
         }
     }
     .trim()
