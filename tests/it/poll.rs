@@ -1167,6 +1167,73 @@ fn gitea_organisation_labels_arm_an_issue_and_are_never_made_again() {
     });
 }
 
+/// Gitea cuts every page at its `[api] MAX_RESPONSE_ITEMS` (30 here, where
+/// afk asks for 50) and its label list sends `X-Total-Count` but no `Link`
+/// (`routers/api/v1/repo/label.go ListLabels`): a page of 30 is not the
+/// end. A repository with 35 labels before afk's: afk's labels are read
+/// from the second page, and the armed issue is dispatched with no label
+/// made again.
+#[test]
+fn gitea_labels_past_a_page_the_forge_cut_short_are_read() {
+    with_dialect(Dialect::Gitea, || {
+        let mut labels: Vec<String> = (0..35).map(|i| format!("area-{i:02}")).collect();
+        labels.extend(
+            [
+                "ready-for-agent",
+                "agent-in-progress",
+                "agent-paused",
+                "ready-for-human",
+            ]
+            .map(String::from),
+        );
+        let mut seeded = repo("acme/api", json!([ready(1, "alice")]));
+        seeded["labels"] = json!(labels);
+        let sb = Sandbox::start(json!({"repos": [seeded]}));
+        sb.admin("POST", "/max_response_items", Some(json!({"items": 30})));
+        let afk = Afk::new(&sb, ON, "");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+        assert!(in_progress(&sb, "acme/api", 1));
+        let made: Vec<_> = sb
+            .writes()
+            .into_iter()
+            .filter(|w| w["path"].as_str().is_some_and(|p| p.ends_with("/labels")))
+            .filter(|w| !w["path"].as_str().unwrap_or("").contains("/issues/"))
+            .collect();
+        assert!(made.is_empty(), "no label made again: {made:?}");
+    });
+}
+
+/// Gitea answers 200 to a label it did not add (an id deleted since the
+/// tick read the list is silently ignored: `GetLabelsByIDs`, and the
+/// answer is the issue's labels without it): the label is not taken as
+/// added. The started run stays to be labelled, and the next tick labels
+/// it; it is never read as a label a person removed.
+#[test]
+fn a_gitea_label_answered_200_but_not_added_is_not_taken_as_added() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = one_ready();
+        sb.faults(
+            json!([{"method": "POST", "path": "/issues/1/labels", "stale": true, "times": 1}]),
+        );
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 1, "{err} {r}");
+        assert!(!in_progress(&sb, "acme/api", 1));
+        assert!(
+            r["errors"].to_string().contains("labelling failed")
+                && r["errors"].to_string().contains("agent-in-progress"),
+            "{r}"
+        );
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert!(in_progress(&sb, "acme/api", 1), "the next tick labels it");
+        let (code, w, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {w}");
+        assert!(!w.to_string().contains("abandon"), "{w}");
+    });
+}
+
 /// GitHub and Gitea answer `read` for any account on a public repository:
 /// with `trusted_permission = "read"`, a stranger's arming there is
 /// untrusted (the collaborator check says 404), a read collaborator's is

@@ -346,14 +346,27 @@ impl ForgeReads for Gitea {
 }
 
 impl ForgeWrites for Gitea {
+    /// By the label's id; the answer (the issue's labels) must hold it:
+    /// Gitea answers 200 to an id it ignored (`GetLabelsByIDs` drops one
+    /// deleted since the tick read the list), which is no label added
+    /// (docs/fidelity/gitea.md).
     fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         let id = self.label_id(repo, name)?;
-        self.rest.http.send(
-            "POST",
-            &format!("/repos/{}/issues/{number}/labels", rp(repo)),
-            Some(&json!({ "labels": [id] })),
-        )?;
-        Ok(())
+        let path = format!("/repos/{}/issues/{number}/labels", rp(repo));
+        let now: Option<Vec<Label>> =
+            self.rest
+                .http
+                .json("POST", &path, Some(&json!({ "labels": [id] })))?;
+        if now.unwrap_or_default().iter().any(|l| l.id == id) {
+            return Ok(());
+        }
+        // read the list again next time it is asked
+        self.rest.forget_labels(repo);
+        Err(anyhow::Error::new(crate::NoSuchLabel {
+            repo: repo.to_string(),
+            name: name.to_string(),
+            note: " any more (Gitea answered without it)",
+        }))
     }
 
     /// By the label's id.

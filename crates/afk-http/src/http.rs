@@ -28,13 +28,18 @@ pub struct Response {
     pub skipped: usize,
     /// `x-ms-continuationtoken` (Azure DevOps: there is another page)
     pub continuation: Option<String>,
+    /// `X-Total-Count` (Gitea: how many items the list holds before any
+    /// are dropped after paging; some of its lists send no `Link`)
+    pub total: Option<usize>,
 }
 
 /// How a list is paged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Paging {
     /// `page` + the page size as `size` (Gitea: `limit`) on every request.
-    /// A `Link: rel="next"` decides whether there is more when sent, else a
+    /// A `Link: rel="next"` decides whether there is more when sent, else
+    /// `X-Total-Count` against the items read so far (a page the forge
+    /// cut below `limit`, Gitea's `MAX_RESPONSE_ITEMS`, is no end), else a
     /// full page does.
     PageLimit { size: &'static str, limit: usize },
     /// the page size as `size` (GitHub: `per_page`) on the first request,

@@ -127,6 +127,7 @@ impl Http {
         let sep = if path.contains('?') { '&' } else { '?' };
         match self.paging {
             Paging::PageLimit { size, limit } => {
+                let mut read = 0;
                 for page in 1.. {
                     if page > MAX_PAGES {
                         return Err(self.too_many_pages(path));
@@ -136,10 +137,16 @@ impl Http {
                     let items: Vec<T> = self.items(path, &r, field)?;
                     // a full page is full with the items skipped as too big
                     let n = items.len() + r.skipped;
+                    read += n;
                     let go_on = more(items);
-                    let next = match &r.link {
-                        Some(l) => l.contains("rel=\"next\""),
-                        None => n >= limit || !short_ends,
+                    let next = match (&r.link, r.total) {
+                        (Some(l), _) => l.contains("rel=\"next\""),
+                        // a page may be short of `limit` and not the last
+                        // (the forge's own cap on a page), or short of the
+                        // count (items dropped after paging): the count
+                        // decides, and an empty page still ends the list
+                        (None, Some(total)) if short_ends => read < total,
+                        (None, _) => n >= limit || !short_ends,
                     };
                     if !go_on || !next || n == 0 {
                         break;

@@ -259,6 +259,7 @@ impl Http {
                 not_modified: true,
                 skipped: 0,
                 continuation: None,
+                total: None,
             });
         }
         self.costly.fetch_add(1, Ordering::Relaxed);
@@ -267,6 +268,9 @@ impl Http {
             .header("x-ms-continuationtoken")
             .filter(|t| !t.trim().is_empty())
             .map(str::to_string);
+        let total = resp
+            .header("X-Total-Count")
+            .and_then(|t| t.trim().parse::<usize>().ok());
         let etag = resp.header("ETag").map(str::to_string);
         if (300..400).contains(&status) {
             return Err(self.moved(method, path, status, &resp));
@@ -314,6 +318,7 @@ impl Http {
             not_modified: false,
             skipped,
             continuation,
+            total,
         })
     }
 

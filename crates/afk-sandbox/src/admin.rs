@@ -107,6 +107,11 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
                 .map_or(super::model::COMMENT_MAX, |n| n as usize);
             ok()
         }
+        // Gitea's `[api] MAX_RESPONSE_ITEMS`: a page holds at most this many
+        ("POST", "/max_response_items") => {
+            f.max_response_items = body["items"].as_u64().map_or(50, |n| n.max(1) as usize);
+            ok()
+        }
         ("POST", "/faults") => {
             f.faults.set(&body);
             ok()
@@ -263,6 +268,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/thread", "id status phase cost_usd blocked"),
     ("POST", "/git_redirect", "to"),
     ("POST", "/comment_max", "chars"),
+    ("POST", "/max_response_items", "items"),
     ("POST", "/faults", "faults latency_ms"),
     ("POST", "/otlp_fault", "status retry_after hang times"),
     ("POST", "/script", "repo issue steps turns"),

@@ -213,6 +213,10 @@ pub struct Forge {
     /// the longest comment body taken, in characters: GitHub's 65,536 unless
     /// a test sets a stricter forge (`/_admin/comment_max`)
     pub(super) comment_max: usize,
+    /// Gitea's `[api] MAX_RESPONSE_ITEMS` (default 50): the most items of
+    /// one page, whatever `limit` asks (`services/convert/utils.go`,
+    /// `/_admin/max_response_items`)
+    pub(crate) max_response_items: usize,
     /// GitLab's ways beside the shared model (`gitlab::GitlabSide`)
     pub(super) gl: gitlab::GitlabSide,
     /// the webhooks the forge sends (`outbox`; `webhooks.rs` sends them)
@@ -283,6 +287,7 @@ impl Forge {
             ci: Default::default(),
             last_stamp: 0,
             comment_max: COMMENT_MAX,
+            max_response_items: 50,
             gh: GithubSide::default(),
             git_redirect: None,
             talk: Default::default(),

@@ -70,7 +70,7 @@ pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
             }))
         })
         .collect();
-    paged(req, items)
+    paged(f, req, items, super::Ends::Linked)
 }
 
 /// `GET /repos/{full}/git/commits/{sha}.diff`: the commit against its first

@@ -43,7 +43,7 @@ pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
         .filter(|i| wanted.iter().all(|w| i.labels.contains(w)))
         .map(|i| shapes::issue(f, repo, i))
         .collect();
-    paged(req, items)
+    paged(f, req, items, super::Ends::Linked)
 }
 
 /// `GET` (conditional: `ETag` / 304) or `PATCH` (state, title, body) `/repos/{full}/issues/{n}`
@@ -171,5 +171,5 @@ pub(super) fn dependencies(f: &Forge, req: &Request, full: &str, n: u64) -> Repl
         .filter_map(|d| r.issues.get(d))
         .map(|i| shapes::issue(f, r, i))
         .collect();
-    paged(req, items)
+    paged(f, req, items, super::Ends::Bare)
 }

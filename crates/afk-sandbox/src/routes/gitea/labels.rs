@@ -20,7 +20,7 @@ pub(super) fn of_repo(f: &mut Forge, req: &Request, full: &str) -> Reply {
                 .filter(|(id, _)| !r.org_labels.contains(id))
                 .map(|(id, n)| shapes::label(&base, full, *id, n))
                 .collect();
-            paged(req, items)
+            paged(f, req, items, super::Ends::Counted)
         }
         "POST" => {
             let Some(n) = req
@@ -68,7 +68,7 @@ pub(super) fn of_org(f: &Forge, req: &Request, org: &str) -> Reply {
     if !owns {
         return err(404, "org does not exist");
     }
-    paged(req, items)
+    paged(f, req, items, super::Ends::Counted)
 }
 
 /// `POST /_admin/gitea/org-label {repo, label, beside = false}`: the
@@ -99,7 +99,9 @@ fn current(f: &Forge, full: &str, n: u64) -> Reply {
     Reply::json(200, &v["labels"])
 }
 
-/// Every id must name a label of the repo, or nothing is added.
+/// The ids naming a label of the repo are added; any other id is silently
+/// ignored, and the answer is 200 with the issue's labels either way
+/// (`GetLabelsByIDs` in Gitea's `routers/api/v1/repo/issue_label.go`).
 fn add(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
     let ids: Vec<i64> = req
         .json()
@@ -113,9 +115,6 @@ fn add(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
         .iter()
         .filter_map(|id| labels.iter().find(|(l, _)| l == id).map(|(_, n)| n.clone()))
         .collect();
-    if names.len() != ids.len() || ids.is_empty() {
-        return err(422, "label does not exist");
-    }
     let me = f.me.clone();
     for name in names {
         let _ = f.label(full, n, &name, &me, true);

@@ -93,10 +93,27 @@ fn in_issue(f: &mut Forge, req: &Request, full: &str, idx: &str, tail: &[&str]) 
     }
 }
 
-/// A page of `items` per Gitea's `page` / `limit` (default 30, at most 50), with
-/// `Link` and `X-Total-Count` headers.
-fn paged(req: &Request, items: Vec<Value>) -> Reply {
-    let limit = req.positive("limit").unwrap_or(30).min(50);
+/// How a Gitea list says where it ends (each handler its own, read from
+/// Gitea's `routers/api/v1`; docs/fidelity/gitea.md says which is which).
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Ends {
+    /// `Link` and `X-Total-Count` (`ctx.SetLinkHeader` + `SetTotalCountHeader`:
+    /// issues, pulls, commits, statuses)
+    Linked,
+    /// `X-Total-Count` alone, no `Link` (labels, an organisation's labels,
+    /// a PR's reviews)
+    Counted,
+    /// neither (an issue's dependencies)
+    Bare,
+}
+
+/// A page of `items` per Gitea's `page` / `limit` (default 30, at most the
+/// forge's `MAX_RESPONSE_ITEMS`), with the headers `ends` says.
+fn paged(f: &Forge, req: &Request, items: Vec<Value>, ends: Ends) -> Reply {
+    let limit = req
+        .positive("limit")
+        .unwrap_or(30)
+        .min(f.max_response_items);
     let page = req.positive("page").unwrap_or(1);
     let total = items.len();
     let slice: Vec<Value> = items
@@ -104,9 +121,12 @@ fn paged(req: &Request, items: Vec<Value>) -> Reply {
         .skip((page - 1) * limit)
         .take(limit)
         .collect();
-    let mut reply =
-        Reply::json(200, &Value::Array(slice)).with_header("X-Total-Count", &total.to_string());
-    if page * limit < total {
+    let mut reply = Reply::json(200, &Value::Array(slice));
+    if ends == Ends::Bare {
+        return reply;
+    }
+    reply = reply.with_header("X-Total-Count", &total.to_string());
+    if ends == Ends::Linked && page * limit < total {
         let q: Vec<String> = req
             .query
             .iter()

@@ -29,7 +29,7 @@ fn list(f: &Forge, req: &Request, full: &str) -> Reply {
         .filter(|i| i.pull && (state == "all" || i.state == state))
         .map(|i| shapes::pull(f, repo, i))
         .collect();
-    paged(req, items)
+    paged(f, req, items, super::Ends::Linked)
 }
 
 fn one(f: &Forge, full: &str, idx: &str) -> Reply {

@@ -27,7 +27,7 @@ pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, idx: &str, tail: &
                 .into_iter()
                 .map(|r| review(f, r))
                 .collect();
-            paged(req, items)
+            paged(f, req, items, super::Ends::Counted)
         }
         ("GET", ["reviews", id, rest @ ..]) => {
             let Some(r) = f.review(full, n, id) else {

@@ -25,7 +25,7 @@ pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, sha: &str) -> Repl
                 .rev()
                 .map(|s| shapes::status(&f.base, full, sha, s))
                 .collect();
-            paged(req, items)
+            paged(f, req, items, super::Ends::Linked)
         }
         "POST" => match f.add_status(full, sha, &req.json().unwrap_or(Value::Null)) {
             Ok(v) => Reply::json(201, &v),
