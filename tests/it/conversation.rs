@@ -791,6 +791,47 @@ fn a_gitea_listed_context_whose_job_was_skipped_has_passed() {
     });
 }
 
+/// Gitea counts a `warning` status as passed (`CommitStatusStates.Combine`
+/// in `modules/commitstatus/commit_status.go`: success, warning and skipped
+/// all succeed): a listed context that ended in a warning never leaves the
+/// PR waiting, and with no listed contexts a warning beside a pending job
+/// still waits for that job.
+#[test]
+fn a_gitea_context_that_ended_in_a_warning_has_passed() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = setup("ci_contexts = [\"ci/build\", \"ci/lint\"]");
+        afk.watch();
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        sb.status("acme/api", "afk/issue-1", "ci/lint", "warning");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("awaiting-merge".into())),
+            "{r}"
+        );
+    });
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = setup("");
+        afk.watch();
+        sb.status("acme/api", "afk/issue-1", "ci/lint", "warning");
+        sb.status("acme/api", "afk/issue-1", "ci/build", "pending");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("ci-pending".into())),
+            "{r}"
+        );
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("awaiting-merge".into())),
+            "{r}"
+        );
+    });
+}
+
 #[test]
 fn github_s_null_mergeable_is_asked_again_never_read_as_false() {
     with_dialect(Dialect::Github, || {

@@ -722,6 +722,37 @@ both_dialects! {
     }
 }
 
+/// A label deleted since the tick read the list: Gitea answers afk's
+/// removal `422 label does not exist` (`DeleteIssueLabel`). Nothing is left
+/// to remove, so the run ends succeeded and the tick is clean.
+#[test]
+fn a_gitea_422_for_a_label_deleted_meanwhile_is_nothing_to_remove() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = setup("pr", "");
+        let pr = sb.open_prs("acme/api")[0].number;
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        sb.admin(
+            "POST",
+            "/merge",
+            Some(json!({"repo": "acme/api", "pr": pr})),
+        );
+        sb.faults(
+            json!([{"method": "DELETE", "path": "/issues/1/labels/", "status": 422, "times": 9}]),
+        );
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+        assert_eq!(r["errors"], json!([]), "{r}");
+        assert_eq!(state_of(&afk, 1), "succeeded");
+        let refused = sb
+            .requests()
+            .into_iter()
+            .filter(|q| q["method"] == "DELETE" && q["status"] == 422)
+            .count();
+        assert!(refused >= 1, "the removal met Gitea's 422");
+    });
+}
+
 /// Gitea's "delete the branch after merge" (the usual setting): the merged
 /// PR then answers `head.ref` `refs/pull/{n}/head` and `head.repo` `null`
 /// (`ToAPIPullRequest`). The PR afk recorded is still the run's: the merge

@@ -50,16 +50,35 @@ impl Verdict {
     }
 }
 
-/// A status's state as a verdict. `skipped` (Gitea Actions' state for a job
-/// it skipped, counted as passed by Gitea's own merge check and combined
-/// state, docs/fidelity/gitea.md) succeeds; `warning` and any state afk does
-/// not know wait.
+/// A status's state as a verdict. `skipped` and `warning` (Gitea's states
+/// for a job it skipped and one that ended with a warning, both counted as
+/// passed by Gitea's own combined state, `CommitStatusStates.Combine`,
+/// docs/fidelity/gitea.md) succeed; any state afk does not know waits.
 fn state_checks(state: &str) -> Checks {
     match state {
-        "success" | "skipped" => Checks::Success,
+        "success" | "skipped" | "warning" => Checks::Success,
         "failure" | "error" => Checks::Failure,
         _ => Checks::Pending,
     }
+}
+
+/// The forge's combined state as a verdict. Gitea before 1.25 combines by
+/// the worst state in the order error < failure < warning < pending <
+/// success (`ToCombinedStatus`), so a combined `warning` may stand over a
+/// job still pending: it is judged from the statuses themselves, as Gitea
+/// 1.25 combines them.
+fn combined_checks(combined: &str, statuses: &[StatusLine]) -> Checks {
+    if combined != "warning" {
+        return state_checks(combined);
+    }
+    statuses
+        .iter()
+        .map(|s| state_checks(&s.state))
+        .fold(Checks::Success, |out, c| match (out, c) {
+            (Checks::Failure, _) | (_, Checks::Failure) => Checks::Failure,
+            (Checks::Pending, _) | (_, Checks::Pending) => Checks::Pending,
+            _ => Checks::Success,
+        })
 }
 
 /// Combine the statuses of the contexts that matter into one verdict: any
@@ -71,7 +90,9 @@ pub fn combine(required: &[String], combined: Option<&str>, statuses: &[StatusLi
         if statuses.is_empty() {
             return Checks::None;
         }
-        return combined.map(state_checks).unwrap_or(Checks::Pending);
+        return combined
+            .map(|c| combined_checks(c, statuses))
+            .unwrap_or(Checks::Pending);
     }
     let mut out = Checks::Success;
     let mut any = false;
@@ -323,11 +344,25 @@ mod tests {
                 vec![st("ci", "error", None)],
                 Checks::Failure,
             ),
+            // Gitea's warning: passed, as Gitea counts it
             (
                 req(&["ci"]),
                 "pending",
                 vec![st("ci", "warning", None)],
+                Checks::Success,
+            ),
+            // Gitea before 1.25: a combined warning over a pending job waits
+            (
+                req(&[]),
+                "warning",
+                vec![st("ci", "warning", None), st("e2e", "pending", None)],
                 Checks::Pending,
+            ),
+            (
+                req(&[]),
+                "warning",
+                vec![st("ci", "warning", None), st("e2e", "success", None)],
+                Checks::Success,
             ),
             // Gitea Actions' skipped job: passed, as Gitea counts it
             (

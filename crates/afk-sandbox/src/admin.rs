@@ -3,7 +3,7 @@
 //! set faults, and read back what the sandbox received and holds.
 
 use super::http::{Reply, Request};
-use super::model::Forge;
+use super::model::{COMMENT_MAX, Forge};
 use super::routes::gitea::shapes;
 use super::{SeedIssue, agent, err, git};
 use crate::model::labels::Gap;
@@ -102,16 +102,10 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         }
         // a forge stricter than GitHub: comments over `chars` characters are refused (422)
         ("POST", "/comment_max") => {
-            f.comment_max = body["chars"]
-                .as_u64()
-                .map_or(super::model::COMMENT_MAX, |n| n as usize);
+            f.comment_max = body["chars"].as_u64().map_or(COMMENT_MAX, |n| n as usize);
             ok()
         }
-        // Gitea's `[api] MAX_RESPONSE_ITEMS`: a page holds at most this many
-        ("POST", "/max_response_items") => {
-            f.max_response_items = body["items"].as_u64().map_or(50, |n| n.max(1) as usize);
-            ok()
-        }
+        ("POST", "/max_response_items") => super::routes::gitea::max_response_items(f, &body),
         ("POST", "/faults") => {
             f.faults.set(&body);
             ok()

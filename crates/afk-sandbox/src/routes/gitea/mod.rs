@@ -93,6 +93,13 @@ fn in_issue(f: &mut Forge, req: &Request, full: &str, idx: &str, tail: &[&str]) 
     }
 }
 
+/// `/_admin/max_response_items {items}`: Gitea's `[api] MAX_RESPONSE_ITEMS`,
+/// the most items one page holds whatever `limit` asks (default 50).
+pub(crate) fn max_response_items(f: &mut Forge, body: &Value) -> Reply {
+    f.max_response_items = body["items"].as_u64().map_or(50, |n| n.max(1) as usize);
+    Reply::json(200, &serde_json::json!({}))
+}
+
 /// How a Gitea list says where it ends (each handler its own, read from
 /// Gitea's `routers/api/v1`; docs/fidelity/gitea.md says which is which).
 #[derive(Clone, Copy, PartialEq)]

@@ -63,7 +63,7 @@ pub(crate) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
         "updated_at": i.updated(), "closed_at": closed_at(i), "due_date": null,
         "html_url": format!("{base}/{}/{}/{}", repo.full_name, if i.pull { "pulls" } else { "issues" }, i.number),
         "url": format!("{base}/api/v1/repos/{}/issues/{}", repo.full_name, i.number),
-        "pull_request": if i.pull { json!({"merged": i.merged, "merged_at": i.merged_at, "draft": false}) } else { Value::Null },
+        "pull_request": if i.pull { json!({"merged": i.merged, "merged_at": i.merged_at, "draft": work_in_progress(&i.title)}) } else { Value::Null },
         "repository": {"id": repo.id, "name": name, "owner": owner, "full_name": repo.full_name},
         "is_locked": false, "ref": "", "assets": [], "original_author": "", "original_author_id": 0, "pin_order": 0,
     })
