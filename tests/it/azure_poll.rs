@@ -1111,6 +1111,39 @@ fn a_projects_reads_are_asked_once_a_tick_however_many_repositories_ask_at_once(
     })
 }
 
+/// A status work item whose description the team keeps as Markdown
+/// (`multilineFieldsFormat`): afk writes the page's twin there as the
+/// Markdown it is, never escaped HTML, and the field stays Markdown.
+#[test]
+fn a_markdown_status_work_item_is_written_as_markdown_and_stays_so() {
+    with_dialect(D, || {
+        let sb = Sandbox::start(json!({"repos": [ado_repo(API, json!([
+            ready(1, "alice"),
+            {"number": 2, "title": "afk status", "body": "the team's notes"},
+        ]))]}));
+        crate::azure_devops::ado(&sb, "markdown", json!({"repo": API, "issue": 2}));
+        let afk = Afk::with_text(&format!(
+            "status_issue = \"{API}#2\"\n{}",
+            config(&sb, &[API], "", &reporting_agent())
+        ));
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        let w = work_item(&sb, API, 2);
+        let md = w["fields"]["System.Description"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(md.starts_with("<!-- afk:status-issue"), "{md}");
+        assert!(!md.contains("&lt;") && !md.contains("<br>"), "{md}");
+        assert!(
+            w["multilineFieldsFormat"]["System.Description"]
+                .as_str()
+                .is_some_and(|f| f.eq_ignore_ascii_case("markdown")),
+            "{w}"
+        );
+    });
+}
+
 /// The status issue is a work item (`"project/repository#N"`) whose
 /// description afk keeps as the status page's twin: written as escaped HTML
 /// (its marker and Markdown show as typed, none of it markup), with Azure

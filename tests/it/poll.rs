@@ -1167,6 +1167,33 @@ fn gitea_organisation_labels_arm_an_issue_and_are_never_made_again() {
     });
 }
 
+/// afk's in-progress label kept at the organisation on Gitea: poll adds the
+/// organisation's label to the issue by its id, and watch takes it off when
+/// the run ends (a person closed the issue), as with a repository label.
+#[test]
+fn a_gitea_organisation_label_is_added_and_removed_by_its_id() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = one_ready();
+        sb.admin(
+            "POST",
+            "/gitea/org-label",
+            Some(json!({"repo": "acme/api", "label": "agent-in-progress"})),
+        );
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+        assert!(in_progress(&sb, "acme/api", 1));
+        sb.admin(
+            "POST",
+            "/issue_state",
+            Some(json!({"repo": "acme/api", "issue": 1, "state": "closed"})),
+        );
+        let (code, w, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {w}");
+        assert!(!in_progress(&sb, "acme/api", 1), "{w}");
+    });
+}
+
 /// Gitea cuts every page at its `[api] MAX_RESPONSE_ITEMS` (30 here, where
 /// afk asks for 50) and its label list sends `X-Total-Count` but no `Link`
 /// (`routers/api/v1/repo/label.go ListLabels`): a page of 30 is not the
@@ -1327,6 +1354,37 @@ fn a_gitlab_edit_that_ticks_a_task_is_still_an_edit_after_arming() {
             r["skipped"].to_string().contains("edited-after-arming"),
             "{r}"
         );
+    });
+}
+
+/// GitLab Premium's weight and iteration, set after arming, move the
+/// issue's `updated_at` with only their own resource event (no note): each
+/// is no edit, and both armed issues are dispatched.
+#[test]
+fn a_gitlab_weight_or_iteration_set_after_arming_is_no_edit() {
+    with_dialect(Dialect::Gitlab, || {
+        let sb = ready_in(&["acme/api", "acme/web"]);
+        let afk = Afk::new(&sb, &allowing(&["acme/api", "acme/web"]), "");
+        for (repo, kind, value) in [
+            ("acme/api", "weight", "3"),
+            ("acme/web", "iteration", "Sprint 9"),
+        ] {
+            sb.admin(
+                "POST",
+                "/milestone",
+                Some(json!({"repo": repo, "issue": 1, "title": value, "kind": kind})),
+            );
+        }
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{r} {err}");
+        let mut repos: Vec<&str> = r["dispatched"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["repo"].as_str().unwrap())
+            .collect();
+        repos.sort();
+        assert_eq!(repos, ["acme/api", "acme/web"], "{r}");
     });
 }
 

@@ -287,7 +287,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/branch_update", "repo pr outcome"),
     ("POST", "/rate_limit", "limit remaining reset used status"),
     ("POST", "/scopes", "scopes expires_at"),
-    ("POST", "/milestone", "repo issue title user after"),
+    ("POST", "/milestone", "repo issue title user after kind"),
     ("POST", "/merge_ref", "repo pr"),
     ("POST", "/protected_branch", "repo name push_access_level"),
     // the Azure DevOps dialect's (`routes/azure/admin.rs`)

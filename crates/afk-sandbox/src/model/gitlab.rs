@@ -27,6 +27,10 @@ pub(crate) struct Thread {
 /// A milestone set on an issue: (id, who, when, the milestone's title).
 pub(crate) type MilestoneEvent = (i64, String, String, String);
 
+/// A weight or an iteration set on an issue (GitLab Premium's): (kind, id,
+/// who, when, the weight or the iteration's title).
+pub(crate) type PremiumEvent = (&'static str, i64, String, String, String);
+
 #[derive(Default)]
 pub(crate) struct GitlabSide {
     /// the sandbox speaks GitLab: merge requests numbered apart from issues,
@@ -57,6 +61,8 @@ pub(crate) struct GitlabSide {
     pub(crate) review_threads: BTreeMap<i64, Vec<i64>>,
     /// (repo, issue) → its milestone events
     pub(crate) milestones: BTreeMap<(String, u64), Vec<MilestoneEvent>>,
+    /// (repo, issue) → its weight and iteration events
+    pub(crate) premium: BTreeMap<(String, u64), Vec<PremiumEvent>>,
     /// (repo, a merge ref's commit) → the merge request's model number: the
     /// commits `refs/merge-requests/N/merge` was set to, each the merge of
     /// the request's head into its target; statuses posted on one make a

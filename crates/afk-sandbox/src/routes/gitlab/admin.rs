@@ -131,10 +131,23 @@ pub(crate) fn milestone(f: &mut Forge, body: &Value) -> Reply {
     let title = body["title"].as_str().unwrap_or("v1").to_string();
     let issue = f.repos.get_mut(&repo).unwrap().issues.get_mut(&n).unwrap();
     issue.updated_at = Some(at.clone());
-    f.gl.milestones
+    // `kind`: a weight or an iteration (GitLab Premium's events) in place
+    // of a milestone
+    let kind = match body["kind"].as_str() {
+        Some("weight") => "weight",
+        Some("iteration") => "iteration",
+        _ => {
+            f.gl.milestones
+                .entry((repo, n))
+                .or_default()
+                .push((id, who, at, title));
+            return Reply::json(201, &json!({"id": id}));
+        }
+    };
+    f.gl.premium
         .entry((repo, n))
         .or_default()
-        .push((id, who, at, title));
+        .push((kind, id, who, at, title));
     Reply::json(201, &json!({"id": id}))
 }
 

@@ -235,9 +235,7 @@ pub(super) fn state_events(f: &Forge, req: &Request, _full: &str, _n: u64) -> Re
 }
 
 /// `GET .../issues/:iid/resource_milestone_events`
-/// (`doc/api/resource_milestone_events.md`): oldest first. The weight and
-/// iteration events are GitLab Premium's, not served here (a 404, as on the
-/// Community Edition).
+/// (`doc/api/resource_milestone_events.md`): oldest first.
 pub(super) fn milestone_events(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
     let i = &f.repos[full].issues[&n];
     let items =
@@ -251,6 +249,41 @@ pub(super) fn milestone_events(f: &Forge, req: &Request, full: &str, n: u64) -> 
                    "resource_type": "Issue", "resource_id": i.id, "action": "add",
                    "milestone": {"id": id, "iid": 1, "title": title, "state": "active"},
                    "state": "active"})
+            })
+            .collect();
+    paged(f, req, items)
+}
+
+/// `GET .../issues/:iid/resource_weight_events` and `..._iteration_events`
+/// (`doc/api/resource_weight_events.md`, `resource_iteration_events.md`):
+/// GitLab Premium's, oldest first. A project that never had one answers
+/// 404, as the Community Edition does, where the routes do not exist.
+pub(super) fn premium_events(f: &Forge, req: &Request, full: &str, n: u64, kind: &str) -> Reply {
+    let i = &f.repos[full].issues[&n];
+    let events: Vec<_> =
+        f.gl.premium
+            .iter()
+            .filter(|((r, _), _)| r == full)
+            .flat_map(|(_, v)| v)
+            .filter(|e| e.0 == kind)
+            .collect();
+    if events.is_empty() {
+        return err(404, "404 Not Found");
+    }
+    let items =
+        f.gl.premium
+            .get(&(full.to_string(), n))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| e.0 == kind)
+            .map(|(_, id, who, at, value)| match kind {
+                "weight" => json!({"id": id, "user": shapes::user(f, who), "created_at": at,
+                               "issue_id": i.id, "weight": value.parse::<i64>().unwrap_or(1),
+                               "state": "opened"}),
+                _ => json!({"id": id, "user": shapes::user(f, who), "created_at": at,
+                        "resource_type": "Issue", "resource_id": i.id, "action": "add",
+                        "iteration": {"id": id, "iid": 1, "title": value, "state": 2}}),
             })
             .collect();
     paged(f, req, items)

@@ -57,6 +57,14 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
         "GET",
         "/projects/{id}/issues/{issue_iid}/resource_milestone_events",
     ),
+    (
+        "GET",
+        "/projects/{id}/issues/{issue_iid}/resource_weight_events",
+    ),
+    (
+        "GET",
+        "/projects/{id}/issues/{issue_iid}/resource_iteration_events",
+    ),
     ("GET", "/projects/{id}/issues/{issue_iid}/links"),
     ("GET", "/projects/{id}/issues/{issue_iid}/notes"),
     ("POST", "/projects/{id}/issues/{issue_iid}/notes"),
@@ -336,6 +344,12 @@ fn in_project(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply 
                 ("GET", ["resource_label_events"]) => issues::label_events(f, req, full, n),
                 ("GET", ["resource_state_events"]) => issues::state_events(f, req, full, n),
                 ("GET", ["resource_milestone_events"]) => issues::milestone_events(f, req, full, n),
+                ("GET", ["resource_weight_events"]) => {
+                    issues::premium_events(f, req, full, n, "weight")
+                }
+                ("GET", ["resource_iteration_events"]) => {
+                    issues::premium_events(f, req, full, n, "iteration")
+                }
                 ("GET", ["links"]) => issues::links(f, req, full, n),
                 (_, ["notes", ..] | ["discussions", ..]) => notes::serve(f, req, full, n, tail),
                 _ => no_route(),
