@@ -538,8 +538,11 @@ fn github_dialect_answers_match_the_github_contract() {
     let c = gh_contract();
     let (sb, sha) = gh_seeded();
     let mut problems = vec![];
+    // every answer, for the published examples' check at the end
+    let mut answered: Vec<(String, String, u16, Value)> = vec![];
     let mut check = |method: &str, path: &str, template: &str, body: Option<Value>, want: u16| {
         let (status, _, v) = gh_call(&sb, method, path, body);
+        answered.push((method.into(), template.into(), status, v.clone()));
         assert_eq!(status, want, "{method} {path}: {v}");
         if let Some(a) = v.as_array() {
             assert!(
@@ -627,12 +630,14 @@ fn github_dialect_answers_match_the_github_contract() {
     );
     // the repo's label list (init and doctor) is not in the extract: its items are `label`s
     let mut outside = vec![];
+    let mut extra: Vec<(String, String, u16, Value)> = vec![];
     for (method, body, want) in [
         ("GET", None, 200),
         ("POST", Some(json!({"name": "new", "color": "ffffff"})), 201),
     ] {
         let (status, _, v) = gh_call(&sb, method, "/repos/acme/api/labels", body);
         assert_eq!(status, want, "{method} labels");
+        extra.push((method.into(), format!("{r}/labels"), status, v.clone()));
         let one = json!({"$ref": "#/components/schemas/label"});
         let schema = match method {
             "GET" => json!({"type": "array", "items": one}),
@@ -643,6 +648,7 @@ fn github_dialect_answers_match_the_github_contract() {
     // so is a branch's commit list (harvest): its items are `commit`s
     let (status, _, v) = gh_call(&sb, "GET", "/repos/acme/api/commits?sha=afk/issue-2", None);
     assert_eq!(status, 200);
+    extra.push(("GET".into(), format!("{r}/commits"), status, v.clone()));
     assert!(v.as_array().is_some_and(|a| a.len() >= 2), "{v}");
     gh_check(
         &c,
@@ -667,6 +673,12 @@ fn github_dialect_answers_match_the_github_contract() {
         None,
     );
     assert_eq!(status, 200, "{v}");
+    extra.push((
+        "GET".into(),
+        format!("{r}/commits/{{ref}}"),
+        status,
+        v.clone(),
+    ));
     assert_eq!(v["author"]["login"], "alice", "{v}");
     assert_eq!(v["files"][0]["filename"], "README.md", "{v}");
     assert!(
@@ -799,6 +811,10 @@ fn github_dialect_answers_match_the_github_contract() {
         201,
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // and field by field against the examples GitHub publishes of them
+    answered.extend(extra);
+    let published = crate::corpora::published_github_problems(&answered);
+    assert!(published.is_empty(), "{}", published.join("\n"));
 
     // each timeline event is the specific kind its `event` names
     let mut problems = vec![];
