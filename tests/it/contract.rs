@@ -813,7 +813,7 @@ fn github_dialect_answers_match_the_github_contract() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // and field by field against the examples GitHub publishes of them
     answered.extend(extra);
-    let published = crate::corpora::published_github_problems(&answered);
+    let published = crate::contract_published::published_github_problems(&answered);
     assert!(published.is_empty(), "{}", published.join("\n"));
 
     // each timeline event is the specific kind its `event` names

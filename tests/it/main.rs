@@ -25,6 +25,7 @@ mod contract_azure;
 mod contract_gitlab;
 mod contract_gitlab_answers;
 mod contract_kubernetes;
+mod contract_published;
 mod contract_reviews;
 mod contrib;
 mod conversation;
