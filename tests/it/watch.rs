@@ -722,6 +722,48 @@ both_dialects! {
     }
 }
 
+/// Gitea refuses to close an issue whose dependencies are still open
+/// (`412 cannot close this issue because it still has open dependencies`,
+/// `EditIssue`): a person made the run's issue depend on another after it
+/// was dispatched. The merged run still ends succeeded, its labels taken
+/// off, the issue left open for that person, and the log says why; it
+/// never fails every tick after.
+#[test]
+fn a_gitea_issue_that_cannot_be_closed_for_its_open_dependencies_is_left_open() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = setup("pr", "");
+        let pr = sb.open_prs("acme/api")[0].number;
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        sb.admin(
+            "POST",
+            "/issues",
+            Some(json!({"repo": "acme/api", "issue": {"number": 9, "title": "first"}})),
+        );
+        sb.admin(
+            "POST",
+            "/gitea/depend",
+            Some(json!({"repo": "acme/api", "issue": 1, "on": 9})),
+        );
+        sb.admin(
+            "POST",
+            "/merge",
+            Some(json!({"repo": "acme/api", "pr": pr})),
+        );
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+        assert_eq!(r["errors"], json!([]), "{r}");
+        assert_eq!(state_of(&afk, 1), "succeeded");
+        assert!(err.contains("acme/api#1 was not closed"), "{err}");
+        assert!(
+            !sb.labels_of("acme/api", 1)
+                .contains(&"agent-in-progress".to_string())
+        );
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "the next tick is clean too: {err} {r}");
+    });
+}
+
 /// A label deleted since the tick read the list: Gitea answers afk's
 /// removal `422 label does not exist` (`DeleteIssueLabel`). Nothing is left
 /// to remove, so the run ends succeeded and the tick is clean.

@@ -390,8 +390,20 @@ impl ForgeWrites for Gitea {
         self.rest.create_label(repo, name, color)
     }
 
+    /// Gitea refuses to close an issue whose dependencies are still open
+    /// (`412`, `EditIssue`: `ErrDependenciesLeft`; docs/fidelity/gitea.md):
+    /// that is [`crate::CloseRefused`], never an error to try again.
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.rest.close_issue(repo, number, json!({}))
+        match self.rest.close_issue(repo, number, json!({})) {
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Other(412)) => {
+                Err(anyhow::Error::new(crate::CloseRefused {
+                    repo: repo.to_string(),
+                    number: number.0,
+                    why: "Gitea keeps an issue open while an issue it depends on is open",
+                }))
+            }
+            other => other,
+        }
     }
 
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {

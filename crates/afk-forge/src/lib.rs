@@ -65,6 +65,29 @@ impl std::fmt::Display for NoSuchLabel {
     }
 }
 impl std::error::Error for NoSuchLabel {}
+
+/// The forge refused to close an issue for a reason only a person can
+/// change (Gitea: its dependencies are still open, a `412`): the issue
+/// stays open, and asking again changes nothing. Callers tell it from any
+/// other failure by type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseRefused {
+    pub repo: String,
+    pub number: u64,
+    /// why, in afk's words
+    pub why: &'static str,
+}
+
+impl std::fmt::Display for CloseRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "forge: {}#{} was not closed: {}",
+            self.repo, self.number, self.why
+        )
+    }
+}
+impl std::error::Error for CloseRefused {}
 pub use profile::{ForgeKind, Profile, Setup};
 
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName};

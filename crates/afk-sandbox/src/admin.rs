@@ -32,31 +32,19 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/rename") => {
             let (repo, n) = (body["repo"].as_str().unwrap_or(""), item(f, &body));
             let by = body["by"].as_str().unwrap_or("mallory");
-            match f.rename(repo, n, body["title"].as_str().unwrap_or(""), by) {
-                Ok(()) => ok(),
-                Err(e) => err(400, &e),
-            }
+            done(f.rename(repo, n, body["title"].as_str().unwrap_or(""), by))
         }
         // the author edits the body, stamped a minute after anything before it
         // (an `at` of the request's own is not taken: stamps only move forward)
         ("POST", "/edit") => {
             let (repo, n) = (body["repo"].as_str().unwrap_or(""), item(f, &body));
-            match f.edit_body(repo, n, body["body"].as_str().unwrap_or("")) {
-                Ok(()) => ok(),
-                Err(e) => err(400, &e),
-            }
+            done(f.edit_body(repo, n, body["body"].as_str().unwrap_or("")))
         }
         ("POST", "/revert") => super::revert::revert(f, &body),
         ("POST", "/status") => status(f, &body),
         ("POST", "/comment") => comment(f, &body),
-        ("POST", "/ci") => match f.set_ci(&body) {
-            Ok(()) => ok(),
-            Err(e) => err(400, &e),
-        },
-        ("POST", "/registry") => match f.seed_registry(&body) {
-            Ok(()) => ok(),
-            Err(e) => err(400, &e),
-        },
+        ("POST", "/ci") => done(f.set_ci(&body)),
+        ("POST", "/registry") => done(f.seed_registry(&body)),
         ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.received.clone())),
         // the forge's own webhooks (`crate::webhooks`): where to, signed with what
         ("POST", "/webhook") => {
@@ -213,6 +201,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/ado/markdown") => super::routes::azure::admin::markdown(f, &body),
         ("POST", "/gitea/org-label") => super::routes::gitea::org_label(f, &body),
         ("POST", "/gitea/broken") => super::routes::gitea::gaps(f, &body, Gap::Null),
+        ("POST", "/gitea/depend") => super::routes::gitea::depend(f, &body),
         ("POST", "/ado/race") => super::routes::azure::admin::race(f, &body),
         (_, p) if p == "/app" || p.starts_with("/app/") => {
             super::routes::github::app::admin(f, req, &p["/app".len()..])
@@ -334,6 +323,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/ado/markdown", "repo issue item"),
     ("POST", "/gitea/org-label", "repo label beside"),
     ("POST", "/gitea/broken", "repo issue count"),
+    ("POST", "/gitea/depend", "repo issue on"),
     (
         "POST",
         "/ado/race",
@@ -477,6 +467,11 @@ fn set_rate_limit(f: &mut Forge, body: &Value) -> Reply {
 
 fn ok() -> Reply {
     Reply::json(200, &json!({"ok": true}))
+}
+
+/// [`ok`], or the model's refusal as a 400.
+fn done(r: Result<(), String>) -> Reply {
+    r.map_or_else(|e| err(400, &e), |()| ok())
 }
 
 fn seed(f: &mut Forge, body: Value) -> Reply {

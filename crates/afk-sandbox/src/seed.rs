@@ -275,6 +275,7 @@ impl Forge {
                 pull: i.pull,
                 author: author.clone(),
                 deps: i.depends_on,
+                gitea_deps: false,
                 timeline: vec![],
                 head: i.head,
                 head_repo: i.head_repo,

@@ -364,7 +364,14 @@ fn carry_out(
                 run.repo, run.issue
             ));
         }
-        w.t.forge()?.close_issue(&run.repo, run.issue)?;
+        // refused for a reason only a person can change (an issue it
+        // depends on still open): left open, said, never asked again
+        match w.t.forge()?.close_issue(&run.repo, run.issue) {
+            Err(e) if e.downcast_ref::<afk_forge::CloseRefused>().is_some() => {
+                crate::log::warn(&format!("{e}; left open for a person"))
+            }
+            other => other?,
+        }
     }
     for role in &plan.remove_labels {
         w.t.forge()?

@@ -51,6 +51,10 @@ pub(super) struct Issue {
     pub(super) author: String,
     /// issue numbers in the same repo this one depends on
     pub(super) deps: Vec<u64>,
+    /// its dependencies made through Gitea's (`/_admin/gitea/depend`): while
+    /// one is open, Gitea closes the issue neither by a request (412) nor by
+    /// a merged PR's closing keyword (`ErrDependenciesLeft`)
+    pub(crate) gitea_deps: bool,
     pub(super) timeline: Vec<LabelEvent>,
     /// the ids of timeline entries afk's account may not see: references
     /// from a repository it cannot read, which Gitea drops from a page after
@@ -473,12 +477,20 @@ impl Forge {
         pr.set_state("closed");
         pr.merge_sha = Some(sha.clone());
         let body = pr.body.clone();
+        let open: Vec<u64> = r
+            .issues
+            .values()
+            .filter(|i| i.state == "open")
+            .map(|i| i.number)
+            .collect();
         for i in r
             .issues
             .values_mut()
             .filter(|i| !i.pull && i.state == "open")
         {
-            if closes(&body, i.number) {
+            // Gitea leaves an issue with open dependencies open
+            let held = i.gitea_deps && i.deps.iter().any(|d| open.contains(d));
+            if closes(&body, i.number) && !held {
                 i.set_state("closed");
             }
         }

@@ -52,13 +52,29 @@ pub(super) fn one(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
         "GET" => 200,
         "PATCH" => {
             let b = req.json().unwrap_or(Value::Null);
-            let i = f.repos.get_mut(full).unwrap().issues.get_mut(&n).unwrap();
             if let Some(st) = b["state"].as_str() {
+                // another state is Gitea's 412, as is closing an issue whose
+                // dependencies are open (`EditIssue`, `DependenciesLeft`)
                 if st != "open" && st != "closed" {
-                    return err(422, "state must be open or closed");
+                    return err(412, "unknown state");
                 }
+                let r = &f.repos[full];
+                if st == "closed"
+                    && r.deps_enabled
+                    && r.issues[&n]
+                        .deps
+                        .iter()
+                        .any(|d| r.issues.get(d).is_some_and(|x| x.state == "open"))
+                {
+                    return err(
+                        412,
+                        "cannot close this issue because it still has open dependencies",
+                    );
+                }
+                let i = f.repos.get_mut(full).unwrap().issues.get_mut(&n).unwrap();
                 i.set_state(st);
             }
+            let i = f.repos.get_mut(full).unwrap().issues.get_mut(&n).unwrap();
             if let Some(t) = b["title"].as_str() {
                 i.title = t.to_string();
             }
@@ -116,6 +132,31 @@ pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
     );
     items.sort_by_key(|v| v["id"].as_i64().unwrap_or(0));
     timeline_page(req, items)
+}
+
+/// `POST /_admin/gitea/depend {repo, issue, on}`: issue `issue` comes to
+/// depend on issue `on` of the same repository, as a person adds a
+/// dependency in Gitea's UI.
+pub(crate) fn depend(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let (n, on) = (
+        body["issue"].as_u64().unwrap_or(0),
+        body["on"].as_u64().unwrap_or(0),
+    );
+    let Some(r) = f.repos.get_mut(repo) else {
+        return err(400, "no such repository");
+    };
+    if !r.issues.contains_key(&on) {
+        return err(400, "no such issue to depend on");
+    }
+    match r.issues.get_mut(&n) {
+        Some(i) => {
+            i.deps.push(on);
+            i.gitea_deps = true;
+            Reply::json(200, &json!({"ok": true}))
+        }
+        None => err(400, "no such issue"),
+    }
 }
 
 /// `POST /_admin/hidden_refs` and `/_admin/gitea/broken` `{repo, issue,

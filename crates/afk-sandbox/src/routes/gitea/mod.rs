@@ -6,7 +6,7 @@ mod comments;
 mod commits;
 mod issues;
 mod labels;
-pub(crate) use issues::gaps;
+pub(crate) use issues::{depend, gaps};
 pub(crate) use labels::org_label;
 mod pulls;
 mod repo;
