@@ -685,6 +685,37 @@ fn doctor_fails_on_missing_labels_refused_permissions_and_a_bad_token() {
     assert!(!text.contains("wrong"));
 }
 
+/// On GitLab the labels are made by `POST /projects/{id}/labels`, each
+/// colour `#RRGGBB` as GitLab takes it, only those the project lacks.
+#[test]
+fn init_create_labels_makes_the_missing_ones_on_gitlab() {
+    with_dialect(Dialect::Gitlab, || {
+        let sb = Sandbox::start(
+            json!({"repos": [{"name": "acme/api", "labels": ["bug", "ready-for-agent"], "issues": []}]}),
+        );
+        let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+        let out = afk.cmd().args(["init", "--create-labels"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let made: Vec<(String, String)> = sb
+            .writes()
+            .iter()
+            .map(|w| {
+                assert!(w["path"].as_str().unwrap().ends_with("/labels"), "{w}");
+                (
+                    w["body"]["name"].as_str().unwrap().to_string(),
+                    w["body"]["color"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let names: Vec<&str> = made.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["agent-in-progress", "ready-for-human", "agent-paused"]);
+        assert!(
+            made.iter().all(|(_, c)| c.len() == 7 && c.starts_with('#')),
+            "{made:?}"
+        );
+    });
+}
+
 #[test]
 fn init_create_labels_makes_the_missing_ones() {
     let sb =

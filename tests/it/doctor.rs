@@ -364,6 +364,40 @@ fn doctor_says_per_repo_whether_the_forge_s_webhook_is_configured_when_hook_is()
     );
 }
 
+/// Azure DevOps keeps its webhooks as service-hook subscriptions of the
+/// organisation (`GET _apis/hooks/subscriptions?consumerId=webHooks`):
+/// none is a warning, one per event type delivering to afk is configured.
+#[test]
+fn doctor_on_azure_devops_reads_the_service_hook_subscriptions() {
+    with_dialect(Dialect::AzureDevops, || {
+        let lines = |seed: Value| {
+            let sb = Sandbox::start(seed);
+            let afk = Afk::new(
+                &sb,
+                "enabled = true\nallowlist = [\"acme/api\"]",
+                "[hook]\nsecret_env = \"AFK_DOCTOR_HOOK_SECRET\"\n",
+            );
+            let (_, checks) = doctor(&afk, &[], "repo acme/api");
+            let asked = sb.requests().iter().any(|q| {
+                q["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/_apis/hooks/subscriptions"))
+            });
+            assert!(asked, "the subscriptions were read");
+            checks
+                .into_iter()
+                .filter(|c| c["detail"].as_str().unwrap_or_default().contains("webhook"))
+                .map(|c| c["level"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        let none = json!({"repos": [repo("acme/api", json!([]))]});
+        let one = json!({"hook_url": "http://127.0.0.1:9/afk-hook", "hook_secret": "s3cret-s3cret-s3cret",
+                         "repos": [repo("acme/api", json!([]))]});
+        assert_eq!(lines(none), ["warn"]);
+        assert_eq!(lines(one), ["ok"]);
+    });
+}
+
 /// GitLab lists a project hook it disabled after failing deliveries with
 /// `alert_status` `temporarily_disabled` or `disabled`: doctor says no
 /// webhook is active, where it used to call it configured.
