@@ -296,6 +296,36 @@ fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira()
 /// A `Blocked by #N` line in a Jira description names no forge issue and
 /// no Jira id: it is not read (the issue's links are), so an open Jira
 /// issue whose id the line happens to name blocks nothing.
+/// Jira's rate limit (`429` with `Retry-After`, any API:
+/// developer.atlassian.com/cloud/jira/platform/rate-limiting): a wait past
+/// what the tick may spend is that tick's error, said with the limit, and
+/// nothing is written or dispatched; the next tick works as before.
+#[test]
+fn a_jira_429_is_waited_out_by_the_next_tick_and_nothing_is_half_done() {
+    let (sb, afk) = world();
+    let id = issue(&sb, "mallory-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    sb.faults(
+        json!([{"path": "/rest/api/3/search/jql", "status": 429, "retry_after": 3600, "times": 1}]),
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 1, "{err} {r}");
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    let said = r["errors"].to_string();
+    assert!(said.contains("rate limit") || said.contains("429"), "{r}");
+    assert!(
+        !jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()),
+        "nothing written"
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(id.parse::<u64>().unwrap()),
+        "{r}"
+    );
+}
+
 #[test]
 fn a_blocked_by_number_line_in_a_jira_description_reads_nothing() {
     let (sb, afk) = world();
