@@ -2556,6 +2556,50 @@ fn with_gate_draft_the_runs_pr_is_opened_as_a_draft_once_on_each_forge() {
     }
 }
 
+/// GitHub refuses a draft pull request on a private repository of a Free
+/// or Pro plan (`422 Draft pull requests are not supported in this
+/// repository.`, a top-level message with no `errors`): afk opens the PR
+/// once more without `draft`, titled `WIP: `, and the next tick opens
+/// nothing more.
+#[test]
+fn on_a_github_plan_without_drafts_the_runs_pr_is_opened_once_titled_wip() {
+    with_dialect(Dialect::Github, || {
+        let (sb, afk) = setup_seeded(
+            &format!("printf 'x\\n' > x.txt\n{COMMIT}"),
+            "[gate]\ndraft = true\n",
+            |sb| {
+                sb.admin(
+                    "POST",
+                    "/seed",
+                    Some(json!({"repos": [{"name": "acme/api", "drafts": false}]})),
+                );
+                vec![]
+            },
+        );
+        let (code, r, err) = run_once(&sb, &afk);
+        assert_eq!(code, 0, "{r} {err}");
+        let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+        let prs = prs.as_array().unwrap().clone();
+        assert_eq!(prs.len(), 1, "{prs:?}");
+        assert_eq!(prs[0]["draft"], false, "{:?}", prs[0]);
+        assert!(
+            prs[0]["title"].as_str().unwrap().starts_with("WIP: "),
+            "{:?}",
+            prs[0]
+        );
+        let refused = sb
+            .requests()
+            .into_iter()
+            .filter(|q| q["method"] == "POST" && q["status"] == 422)
+            .count();
+        assert_eq!(refused, 1, "the draft was refused once");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{r} {err}");
+        let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+        assert_eq!(prs.as_array().map(Vec::len), Some(1));
+    });
+}
+
 /// Gitea answers `mergeable: false` for every work-in-progress PR, afk's
 /// own `WIP: ` drafts among them: with green CI that is no conflict, so no
 /// branch update and no conflict turn, only the wait for a person's merge.

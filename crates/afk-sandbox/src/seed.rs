@@ -53,6 +53,9 @@ pub struct SeedRepo {
     pub renamed_to: Option<String>,
     /// false: the repository is public (anyone reads its issues) [true]
     pub private: Option<bool>,
+    /// false: a draft pull request is refused, as GitHub refuses one on a
+    /// private repository of a Free or Pro plan [true]
+    pub drafts: Option<bool>,
     /// a local git repository (a path: a working tree or a bare one) whose
     /// branches and history the new repo starts with (its checked-out
     /// branch becomes `main` when it has none)
@@ -156,6 +159,9 @@ impl Forge {
         if let Some(d) = r.dependencies {
             repo.deps_enabled = d;
         }
+        if let Some(d) = r.drafts {
+            repo.drafts = d;
+        }
         if let Some(p) = r.permission_lookup {
             repo.permission_lookup = p;
         }
@@ -204,6 +210,7 @@ impl Forge {
                 permission_lookup: true,
                 renamed_to: None,
                 private: true,
+                drafts: true,
             },
         );
         Ok(())

@@ -123,6 +123,9 @@ pub(super) struct Repo {
     /// login -> permission ("read", "write", "admin")
     pub(super) collaborators: BTreeMap<String, String>,
     pub(super) deps_enabled: bool,
+    /// false: draft pull requests are refused (GitHub: a private repository
+    /// of a Free or Pro plan)
+    pub(crate) drafts: bool,
     pub(super) permission_lookup: bool,
     pub(super) renamed_to: Option<String>,
     /// the forge says so (`private`; GitHub's `visibility` too); a seed's

@@ -99,6 +99,16 @@ fn open(f: &mut Forge, req: &Request, full: &str) -> Reply {
     if base != "main" {
         return invalid("PullRequest", "invalid", "base");
     }
+    // a plan without drafts: GitHub's 422, a top-level message and no
+    // `errors` (docs/fidelity/github.md)
+    if b["draft"] == true && !f.repos[full].drafts {
+        return Reply::json(
+            422,
+            &json!({"message": "Draft pull requests are not supported in this repository.",
+                    "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+                    "status": "422"}),
+        );
+    }
     match f.open_pull(full, head, title, b["body"].as_str().unwrap_or("")) {
         Ok(n) => {
             if let Some(i) = f.repos.get_mut(full).and_then(|r| r.issues.get_mut(&n)) {
