@@ -331,6 +331,14 @@ fn doctor_names_a_configured_model_with_no_price() {
 
 #[test]
 fn doctor_says_per_repo_whether_the_forge_s_webhook_is_configured_when_hook_is() {
+    for d in [Dialect::Gitea, Dialect::Github] {
+        with_dialect(d, webhook_lines_on_a_forge);
+    }
+}
+
+/// [`doctor_says_per_repo_whether_the_forge_s_webhook_is_configured_when_hook_is`] on the
+/// dialect set.
+fn webhook_lines_on_a_forge() {
     let webhook_lines = |seed: Value, extra: &str| {
         let sb = Sandbox::start(seed);
         let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", extra);
