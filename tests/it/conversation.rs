@@ -832,6 +832,34 @@ fn a_gitea_context_that_ended_in_a_warning_has_passed() {
     });
 }
 
+/// Gitea pages a PR's reviews over every row, then drops others' pending
+/// reviews from the page (`ToPullReviewList`), and sends `X-Total-Count`
+/// but no `Link`: a page they shortened is not the end. With bob's ten
+/// pending reviews among the first fifty rows, alice's change request on
+/// the second page still gets its review turn.
+#[test]
+fn a_gitea_review_page_others_pending_reviews_shortened_is_not_the_end() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = setup("review_turns_max = 1\nfix_forward_max = 0");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
+        for _ in 0..10 {
+            review(&sb, "bob", "PENDING", "draft", json!([]));
+        }
+        for k in 0..45 {
+            review(&sb, "mallory", "COMMENT", &format!("note {k}"), json!([]));
+        }
+        review(&sb, "alice", changes(), "Please add a test", json!([]));
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("corrective_turn".into(), Some("review".into())),
+            "{r}"
+        );
+    });
+}
+
 #[test]
 fn github_s_null_mergeable_is_asked_again_never_read_as_false() {
     with_dialect(Dialect::Github, || {

@@ -32,6 +32,17 @@ impl Forge {
             .filter(|r| r.repo == repo && r.pr == pr && self.sees(r))
     }
 
+    /// Every review of `repo#pr`, oldest first, each with whether afk's
+    /// account sees it (another's pending one it does not).
+    pub(super) fn reviews_with_sight(&self, repo: &str, pr: u64) -> Vec<(bool, &Review)> {
+        self.talk
+            .reviews
+            .values()
+            .filter(|r| r.repo == repo && r.pr == pr)
+            .map(|r| (self.sees(r), r))
+            .collect()
+    }
+
     fn sees(&self, r: &Review) -> bool {
         r.verdict != Verdict::Pending || r.user == self.me
     }

@@ -21,13 +21,31 @@ pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, idx: &str, tail: &
         return err(404, "pull request does not exist");
     }
     match (req.method.as_str(), tail) {
+        // every row is paged and counted; another's pending review is
+        // dropped from its page after (`ToPullReviewList`), so a page may
+        // come back short before the end
         ("GET", ["reviews"]) => {
             let items: Vec<Value> = f
-                .reviews_of(full, n)
+                .reviews_with_sight(full, n)
                 .into_iter()
-                .map(|r| review(f, r))
+                .map(|(seen, r)| if seen { review(f, r) } else { Value::Null })
                 .collect();
-            paged(f, req, items, super::Ends::Counted)
+            match paged(f, req, items, super::Ends::Counted) {
+                Reply::Send {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    let page: Vec<Value> = serde_json::from_slice(&body).unwrap_or_default();
+                    let kept: Vec<Value> = page.into_iter().filter(|v| !v.is_null()).collect();
+                    Reply::Send {
+                        status,
+                        headers,
+                        body: serde_json::to_vec(&kept).unwrap_or_default(),
+                    }
+                }
+                other => other,
+            }
         }
         ("GET", ["reviews", id, rest @ ..]) => {
             let Some(r) = f.review(full, n, id) else {
