@@ -482,7 +482,11 @@ fn every_review_request_afk_makes_is_in_the_contract() {
         f.update_branch(&repo, PrNumber(pr), UpdateStyle::Merge, &head, None)
             .unwrap();
         let reqs = sb.requests();
-        assert_eq!(reqs.len(), 4, "{reqs:?}");
+        // Gitea counts carol's pending review in `X-Total-Count` and drops
+        // it from the page: the reviews are read to the count, so an empty
+        // second page ends them (docs/fidelity/gitea.md)
+        let want = if d == Dialect::Gitea { 5 } else { 4 };
+        assert_eq!(reqs.len(), want, "{reqs:?}");
         let mut problems = vec![];
         for q in &reqs {
             let (method, path) = (q["method"].as_str().unwrap(), q["path"].as_str().unwrap());
