@@ -138,25 +138,24 @@ fn an_npm_entry_is_read_as_npm_installs_it() {
     );
 }
 
-/// An npm lockfile entry's field that arborist does not write
-/// (`lib/shrinkwrap.js`' `pkgMetaKeys` and `nodeMetaKeys`) is one afk
-/// cannot judge: a turn that adds or changes one does not read, naming the
-/// entry and the field; one the file always had, or a version bump beside
-/// it, is no change of it; every field npm writes reads.
-/// Each TOML lockfile package as its tool installs it, the expectations
-/// read from the tools' own sources: cargo's `core/resolver/encode.rs`
-/// (`EncodableDependency`: a package with no `source` is a path one, the
-/// index names a registry, `git+` a git checkout, `replace` a `[replace]`),
-/// poetry's `packages/locker.py` (`_get_locked_package`: the package is
-/// fetched as its `[package.source]` says, from PyPI without one) and uv's
-/// `uv-resolver/src/lock/mod.rs` (`SourceWire`; a registry package's files
-/// are fetched from the `url` the lock names: `FileLocation::AbsoluteUrl`).
+/// A `[[package]]` table of a TOML lockfile.
+fn pkg(body: &str) -> String {
+    format!("[[package]]\n{body}\n")
+}
+
+/// Each `(kind, text, want)` parsed to `want` (`Err(())`: not read).
+fn read_as_its_tool(cases: Vec<(Lockfile, String, Result<Locked, ()>)>) {
+    for (kind, text, want) in cases {
+        assert_eq!(parse(kind, &text).map_err(|_| ()), want, "{kind:?}: {text}");
+    }
+}
+
+/// Cargo.lock as cargo reads it (`core/resolver/encode.rs`,
+/// `EncodableDependency`): a package with no `source` is a path one, the
+/// index names a registry, `git+` a git checkout, `replace` a `[replace]`.
 #[test]
-fn a_toml_lockfile_is_read_to_the_source_its_tool_installs_from() {
-    let pkg = |body: &str| format!("[[package]]\n{body}\n");
-    let ok = "https://files.pythonhosted.org/packages/ab/idna-3.6.tar.gz";
-    let cases: Vec<(Lockfile, String, Result<Locked, ()>)> = vec![
-        // Cargo.lock
+fn a_cargo_lock_is_read_to_the_source_cargo_fetches_from() {
+    read_as_its_tool(vec![
         (
             Lockfile::Cargo,
             pkg("name = \"a\"\nversion = \"1.0.0\"\nsource = \"sparse+https://index.crates.io/\""),
@@ -197,7 +196,15 @@ fn a_toml_lockfile_is_read_to_the_source_its_tool_installs_from() {
         ),
         (Lockfile::Cargo, pkg("name = 1\nversion = \"1\""), Err(())),
         (Lockfile::Cargo, "[[package]\n".into(), Err(())),
-        // poetry.lock
+    ]);
+}
+
+/// poetry.lock as poetry installs from it (`packages/locker.py`,
+/// `_get_locked_package`): the package is fetched as its
+/// `[package.source]` says, from PyPI without one.
+#[test]
+fn a_poetry_lock_is_read_to_the_source_poetry_installs_from() {
+    read_as_its_tool(vec![
         (
             Lockfile::Poetry,
             pkg("name = \"Req_Uests\"\nversion = \"2.31.0\"\nfiles = []"),
@@ -245,7 +252,16 @@ fn a_toml_lockfile_is_read_to_the_source_its_tool_installs_from() {
             ),
             Ok(set(&[("a", &["1 from a path outside the repository"])])),
         ),
-        // uv.lock
+    ]);
+}
+
+/// uv.lock as uv installs from it (`uv-resolver/src/lock/mod.rs`,
+/// `SourceWire`): a registry package's files are fetched from the `url`
+/// the lock names (`FileLocation::AbsoluteUrl`).
+#[test]
+fn a_uv_lock_is_read_to_the_source_uv_fetches_from() {
+    let ok = "https://files.pythonhosted.org/packages/ab/idna-3.6.tar.gz";
+    read_as_its_tool(vec![
         (
             Lockfile::Uv,
             pkg(&format!(
@@ -303,10 +319,7 @@ fn a_toml_lockfile_is_read_to_the_source_its_tool_installs_from() {
             Ok(set(&[("a", &["1 from a source afk does not know"])])),
         ),
         (Lockfile::Uv, pkg("name = \"a\"\nversion = \"1\""), Err(())),
-    ];
-    for (kind, text, want) in cases {
-        assert_eq!(parse(kind, &text).map_err(|_| ()), want, "{kind:?}: {text}");
-    }
+    ]);
 }
 
 /// A field a TOML lockfile's tool does not write, added by a turn, leaves
@@ -327,6 +340,11 @@ fn a_toml_lockfile_field_afk_does_not_read_refuses_the_lockfile_when_a_turn_adds
     assert!(why.contains("`install-from`"), "{why}");
 }
 
+/// An npm lockfile entry's field that arborist does not write
+/// (`lib/shrinkwrap.js`' `pkgMetaKeys` and `nodeMetaKeys`) is one afk
+/// cannot judge: a turn that adds or changes one does not read, naming the
+/// entry and the field; one the file always had, or a version bump beside
+/// it, is no change of it; every field npm writes reads.
 #[test]
 fn an_npm_entry_field_afk_does_not_read_refuses_the_lockfile_when_a_turn_adds_or_changes_it() {
     let lock = |entry: &str| {
