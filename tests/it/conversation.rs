@@ -769,6 +769,17 @@ mod conflicts {
     }
 }
 
+/// One watch tick, clean, that waits for a person's merge.
+fn watch_awaits_merge(afk: &Afk) {
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("wait".into(), Some("awaiting-merge".into())),
+        "{r}"
+    );
+}
+
 /// Gitea Actions posts `skipped` for a job it skipped, and Gitea counts a
 /// required context so reported as passed: a listed context that was
 /// skipped never leaves the PR waiting.
@@ -781,13 +792,7 @@ fn a_gitea_listed_context_whose_job_was_skipped_has_passed() {
         sb.status("acme/api", "afk/issue-1", "ci/docs", "skipped");
         let (_, st) = sb.api(&sb.dialect.combined_status_path("acme/api", &head(&sb)));
         assert_eq!(st["state"], "success", "Gitea's combined state: {st}");
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("awaiting-merge".into())),
-            "{r}"
-        );
+        watch_awaits_merge(&afk);
     });
 }
 
@@ -803,13 +808,7 @@ fn a_gitea_context_that_ended_in_a_warning_has_passed() {
         afk.watch();
         sb.status("acme/api", "afk/issue-1", "ci/build", "success");
         sb.status("acme/api", "afk/issue-1", "ci/lint", "warning");
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("awaiting-merge".into())),
-            "{r}"
-        );
+        watch_awaits_merge(&afk);
     });
     with_dialect(Dialect::Gitea, || {
         let (sb, afk) = setup("");
@@ -823,12 +822,7 @@ fn a_gitea_context_that_ended_in_a_warning_has_passed() {
             "{r}"
         );
         sb.status("acme/api", "afk/issue-1", "ci/build", "success");
-        let (_, r, _) = afk.watch();
-        assert_eq!(
-            action_of(&r, 1),
-            ("wait".into(), Some("awaiting-merge".into())),
-            "{r}"
-        );
+        watch_awaits_merge(&afk);
     });
 }
 

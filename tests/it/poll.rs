@@ -1121,6 +1121,15 @@ fn a_gitea_token_without_read_user_starts_no_agent_and_says_the_scope() {
     });
 }
 
+/// The repository's label `label` moved to its Gitea organisation.
+fn at_the_organisation(sb: &Sandbox, label: &str) {
+    sb.admin(
+        "POST",
+        "/gitea/org-label",
+        Some(json!({"repo": "acme/api", "label": label})),
+    );
+}
+
 /// Gitea's organisation labels: an issue may carry one, the repository's
 /// label list and its `labels=` filter never show it. afk's labels kept at
 /// the organisation arm an issue (never "does not exist", never made again
@@ -1131,11 +1140,7 @@ fn gitea_organisation_labels_arm_an_issue_and_are_never_made_again() {
     with_dialect(Dialect::Gitea, || {
         // the ready label kept at the organisation only
         let (sb, afk) = one_ready();
-        sb.admin(
-            "POST",
-            "/gitea/org-label",
-            Some(json!({"repo": "acme/api", "label": "ready-for-agent"})),
-        );
+        at_the_organisation(&sb, "ready-for-agent");
         let (code, r, err) = afk.poll();
         assert_eq!(code, 0, "{err} {r}");
         assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
@@ -1174,11 +1179,7 @@ fn gitea_organisation_labels_arm_an_issue_and_are_never_made_again() {
 fn a_gitea_organisation_label_is_added_and_removed_by_its_id() {
     with_dialect(Dialect::Gitea, || {
         let (sb, afk) = one_ready();
-        sb.admin(
-            "POST",
-            "/gitea/org-label",
-            Some(json!({"repo": "acme/api", "label": "agent-in-progress"})),
-        );
+        at_the_organisation(&sb, "agent-in-progress");
         let (code, r, err) = afk.poll();
         assert_eq!(code, 0, "{err} {r}");
         assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);

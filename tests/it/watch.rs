@@ -722,6 +722,24 @@ both_dialects! {
     }
 }
 
+/// A run's PR with its CI green (the run set up as `setup("pr", "")`).
+fn a_green_pr() -> (Sandbox, Afk, u64) {
+    let (sb, afk) = setup("pr", "");
+    let pr = sb.open_prs("acme/api")[0].number;
+    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    (sb, afk, pr)
+}
+
+/// One watch tick that ends the run succeeded with no error; its log.
+fn a_clean_success(afk: &Afk) -> String {
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+    assert_eq!(r["errors"], json!([]), "{r}");
+    assert_eq!(state_of(afk, 1), "succeeded");
+    err
+}
+
 /// Gitea refuses to close an issue whose dependencies are still open
 /// (`412 cannot close this issue because it still has open dependencies`,
 /// `EditIssue`): a person made the run's issue depend on another after it
@@ -731,9 +749,7 @@ both_dialects! {
 #[test]
 fn a_gitea_issue_that_cannot_be_closed_for_its_open_dependencies_is_left_open() {
     with_dialect(Dialect::Gitea, || {
-        let (sb, afk) = setup("pr", "");
-        let pr = sb.open_prs("acme/api")[0].number;
-        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        let (sb, afk, pr) = a_green_pr();
         sb.admin(
             "POST",
             "/issues",
@@ -749,11 +765,7 @@ fn a_gitea_issue_that_cannot_be_closed_for_its_open_dependencies_is_left_open() 
             "/merge",
             Some(json!({"repo": "acme/api", "pr": pr})),
         );
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err} {r}");
-        assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
-        assert_eq!(r["errors"], json!([]), "{r}");
-        assert_eq!(state_of(&afk, 1), "succeeded");
+        let err = a_clean_success(&afk);
         assert!(err.contains("acme/api#1 was not closed"), "{err}");
         assert!(
             !sb.labels_of("acme/api", 1)
@@ -770,9 +782,7 @@ fn a_gitea_issue_that_cannot_be_closed_for_its_open_dependencies_is_left_open() 
 #[test]
 fn a_gitea_422_for_a_label_deleted_meanwhile_is_nothing_to_remove() {
     with_dialect(Dialect::Gitea, || {
-        let (sb, afk) = setup("pr", "");
-        let pr = sb.open_prs("acme/api")[0].number;
-        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        let (sb, afk, pr) = a_green_pr();
         sb.admin(
             "POST",
             "/merge",
@@ -781,11 +791,7 @@ fn a_gitea_422_for_a_label_deleted_meanwhile_is_nothing_to_remove() {
         sb.faults(
             json!([{"method": "DELETE", "path": "/issues/1/labels/", "status": 422, "times": 9}]),
         );
-        let (code, r, err) = afk.watch();
-        assert_eq!(code, 0, "{err} {r}");
-        assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
-        assert_eq!(r["errors"], json!([]), "{r}");
-        assert_eq!(state_of(&afk, 1), "succeeded");
+        a_clean_success(&afk);
         let refused = sb
             .requests()
             .into_iter()
