@@ -372,6 +372,57 @@ fn webhook_lines_on_a_forge() {
     );
 }
 
+/// Gitea lists a repository's hooks 30 to a page with no `Link`, keeps an
+/// organisation's hooks out of the repository's list, and lists hooks to
+/// chat services beside its own: afk's hook is found past the first page
+/// and at the organisation, and a Slack hook is no webhook afk can read.
+#[test]
+fn doctor_on_gitea_finds_afks_hook_past_the_first_page_and_at_the_organisation_and_no_chat_hook() {
+    with_dialect(Dialect::Gitea, || {
+        let lines = |afks: bool, kept: Value| {
+            let mut seed = json!({"repos": [repo("acme/api", json!([]))]});
+            if afks {
+                seed["hook_url"] = json!("http://127.0.0.1:9/afk-hook");
+                seed["hook_secret"] = json!("s3cret-s3cret-s3cret");
+            }
+            let sb = Sandbox::start(seed);
+            sb.admin("POST", "/gitea/hooks", Some(kept));
+            let afk = Afk::new(
+                &sb,
+                "enabled = true\nallowlist = [\"acme/api\"]",
+                "[hook]\nsecret_env = \"AFK_DOCTOR_HOOK_SECRET\"\n",
+            );
+            doctor(&afk, &[], "repo acme/api")
+                .1
+                .into_iter()
+                .filter(|c| c["detail"].as_str().unwrap_or_default().contains("webhook"))
+                .map(|c| {
+                    format!(
+                        "{} {}",
+                        c["level"].as_str().unwrap(),
+                        c["detail"].as_str().unwrap()
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            lines(true, json!({"others": 35})),
+            ["ok webhook configured (1)"],
+            "afk's hook is the 36th of the repository's"
+        );
+        assert_eq!(
+            lines(true, json!({"others": 2, "org": true})),
+            ["ok webhook configured (1)"],
+            "afk's hook is the organisation's"
+        );
+        assert_eq!(
+            lines(false, json!({"others": 3})),
+            ["warn no webhook configured; events wait for cron's tick"],
+            "three Slack hooks and none of afk's"
+        );
+    });
+}
+
 /// Azure DevOps keeps its webhooks as service-hook subscriptions of the
 /// organisation (`GET _apis/hooks/subscriptions?consumerId=webHooks`):
 /// none is a warning, one per event type delivering to afk is configured.

@@ -229,8 +229,34 @@ impl ForgeReads for Gitea {
         )
     }
 
+    /// The hooks that post Gitea's own deliveries for `repo`: the
+    /// repository's (every page: Gitea pages them by 30 with no `Link`), then
+    /// its organisation's, which post for every repository of it and which
+    /// the repository's list never shows (a user's name, or a token that is
+    /// no owner of the organisation, reads none). A hook to a chat service
+    /// (`slack`, `discord`, `matrix`, …) posts a message afk cannot read: not
+    /// afk's (docs/fidelity/gitea.md).
     fn hooks(&self, repo: &RepoName) -> Result<Vec<crate::HookInfo>> {
-        self.rest.hooks(repo)
+        let mut all = self
+            .rest
+            .wire_hooks(&format!("/repos/{}/hooks", rp(repo)))?;
+        match self
+            .rest
+            .wire_hooks(&format!("/orgs/{}/hooks", enc(repo.owner())))
+        {
+            Ok(org) => all.extend(org),
+            Err(e)
+                if matches!(
+                    ForgeError::kind_of(&e),
+                    Some(Failure::NotFound | Failure::Forbidden)
+                ) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(all
+            .into_iter()
+            .filter(|h| matches!(h.kind.as_str(), "" | "gitea" | "forgejo" | "gogs"))
+            .map(crate::HookInfo::from)
+            .collect())
     }
 
     /// The repository's labels, then its organisation's (an issue may

@@ -24,6 +24,10 @@ pub struct HookInfo {
 pub(crate) struct WireHook {
     #[serde(default = "yes")]
     active: bool,
+    /// Gitea's kind of hook (`gitea`, `slack`, `discord`, …); GitHub's is
+    /// `Repository` or `Organization`
+    #[serde(default, rename = "type")]
+    pub(crate) kind: String,
     #[serde(default)]
     config: WireHookConfig,
 }

@@ -239,11 +239,18 @@ impl Rest {
         }
     }
 
+    /// Every page of the repository's hooks (both forges page them by 30:
+    /// afk's may be past the first page).
     pub fn hooks(&self, repo: &RepoName) -> Result<Vec<crate::HookInfo>> {
-        let wire: Vec<crate::model::WireHook> =
-            self.http
-                .json("GET", &format!("/repos/{}/hooks", rp(repo)), None)?;
-        Ok(wire.into_iter().map(crate::HookInfo::from).collect())
+        Ok(self
+            .wire_hooks(&format!("/repos/{}/hooks", rp(repo)))?
+            .into_iter()
+            .map(crate::HookInfo::from)
+            .collect())
+    }
+
+    pub(crate) fn wire_hooks(&self, path: &str) -> Result<Vec<crate::model::WireHook>> {
+        self.http.get_all(path)
     }
 
     pub fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {

@@ -202,6 +202,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/gitea/org-label") => super::routes::gitea::org_label(f, &body),
         ("POST", "/gitea/broken") => super::routes::gitea::gaps(f, &body, Gap::Null),
         ("POST", "/gitea/depend") => super::routes::gitea::depend(f, &body),
+        ("POST", "/gitea/hooks") => super::routes::gitea::hooks_kept(f, &body),
         ("POST", "/ado/race") => super::routes::azure::admin::race(f, &body),
         (_, p) if p == "/app" || p.starts_with("/app/") => {
             super::routes::github::app::admin(f, req, &p["/app".len()..])
@@ -324,6 +325,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/gitea/org-label", "repo label beside"),
     ("POST", "/gitea/broken", "repo issue count"),
     ("POST", "/gitea/depend", "repo issue on"),
+    ("POST", "/gitea/hooks", "others org"),
     (
         "POST",
         "/ado/race",

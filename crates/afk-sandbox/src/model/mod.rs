@@ -37,6 +37,12 @@ pub(crate) struct Hooks {
     /// the next deliveries answer `307 Location: <to>` (`(to, times)`), as a
     /// moved or hostile endpoint would
     pub(crate) redirect: Option<(String, u32)>,
+    /// Gitea: hooks to a chat service listed before the one to the receiver
+    /// (`/_admin/gitea/hooks`)
+    pub(crate) others: usize,
+    /// Gitea: the hook to the receiver is the organisation's, not the
+    /// repository's
+    pub(crate) at_org: bool,
 }
 
 pub(super) struct Issue {

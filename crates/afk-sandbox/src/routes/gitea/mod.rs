@@ -8,6 +8,7 @@ mod issues;
 mod labels;
 pub(crate) use issues::{depend, gaps};
 pub(crate) use labels::org_label;
+pub(crate) use repo::hooks_kept;
 mod pulls;
 mod repo;
 mod reviews;
@@ -34,6 +35,7 @@ pub(crate) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
         ("GET", ["version"]) => return repo::version(),
         ("GET", ["user"]) => return repo::me(f),
         ("GET", ["orgs", org, "labels"]) => return labels::of_org(f, req, org),
+        ("GET", ["orgs", org, "hooks"]) => return repo::hooks(f, req, Some(org)),
         _ => {}
     }
     let ["repos", owner, name, rest @ ..] = seg.as_slice() else {
@@ -59,7 +61,7 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
         ["collaborators", who, "permission"] => repo::permission(f, req, full, who),
         ["collaborators", who] => repo::collaborator(f, req, full, who),
         ["labels"] => labels::of_repo(f, req, full),
-        ["hooks"] if req.method == "GET" => Reply::json(200, &f.hooks_listed(false)),
+        ["hooks"] if req.method == "GET" => repo::hooks(f, req, None),
         ["issues"] => issues::list(f, req, full),
         ["issues", "comments", id] => comments::by_id(f, req, full, id),
         ["issues", "comments", id, "reactions"] => reviews::reactions(f, req, full, id),

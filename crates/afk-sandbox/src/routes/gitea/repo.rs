@@ -4,7 +4,7 @@ use super::{not_found, shapes};
 use crate::err;
 use crate::http::{Reply, Request};
 use crate::model::Forge;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// `GET /version`
 pub(super) fn version() -> Reply {
@@ -81,4 +81,42 @@ pub(super) fn collaborator(f: &Forge, req: &Request, full: &str, who: &str) -> R
         },
         false => err(404, "The target couldn't be found."),
     }
+}
+
+/// `GET /repos/{full}/hooks`, or with `org` `GET /orgs/{org}/hooks`: the
+/// hooks to chat services first (Gitea lists by id), then the one to the
+/// receiver where it is kept (the repository's, or with `at_org` the
+/// organisation's), `X-Total-Count` and no `Link`
+/// (`routers/api/v1/utils/hook.go ListOwnerHooks`, `repo/hook.go ListHooks`).
+/// An owner of no repository here is no organisation: 404.
+pub(super) fn hooks(f: &Forge, req: &Request, org: Option<&str>) -> Reply {
+    if let Some(org) = org
+        && !f.repos.keys().any(|r| r.split('/').next() == Some(org))
+    {
+        return err(404, "org does not exist");
+    }
+    let mut items: Vec<Value> = match org {
+        Some(_) => vec![],
+        None => (1..=f.hooks.others)
+            .map(|i| {
+                json!({"id": 100 + i, "type": "slack", "active": true, "events": ["push"],
+                       "config": {"url": format!("https://chat.example/hooks/{i}"), "content_type": "json"}})
+            })
+            .collect(),
+    };
+    if org.is_some() == f.hooks.at_org
+        && let Value::Array(mine) = f.hooks_listed(false)
+    {
+        items.extend(mine);
+    }
+    super::paged(f, req, items, super::Ends::Counted)
+}
+
+/// `POST /_admin/gitea/hooks {others = 0, org = false}`: `others` hooks to
+/// a chat service before the receiver's, and the receiver's kept by the
+/// repository's organisation rather than by the repository.
+pub(crate) fn hooks_kept(f: &mut Forge, body: &Value) -> Reply {
+    f.hooks.others = body["others"].as_u64().unwrap_or(0) as usize;
+    f.hooks.at_org = body["org"].as_bool().unwrap_or(false);
+    Reply::json(200, &json!({"ok": true}))
 }
