@@ -1195,6 +1195,41 @@ fn a_gitea_organisation_label_is_added_and_removed_by_its_id() {
     });
 }
 
+/// Gitea lets two labels share a name (a repository's and its
+/// organisation's, or two of the repository's: `CreateLabel` refuses no
+/// name) and removes a label from an issue by its id: the issue carrying
+/// the organisation's `ready-for-human` when a trusted person arms it
+/// again loses that one, not the repository's it never had.
+#[test]
+fn a_gitea_label_sharing_its_name_with_another_is_removed_by_the_id_the_issue_carries() {
+    with_dialect(Dialect::Gitea, || {
+        let (sb, afk) = one_ready();
+        sb.admin(
+            "POST",
+            "/gitea/org-label",
+            Some(json!({"repo": "acme/api", "label": "ready-for-human", "beside": true})),
+        );
+        sb.admin(
+            "POST",
+            "/label",
+            Some(json!({"repo": "acme/api", "issue": 1, "label": "ready-for-human", "org": true})),
+        );
+        assert!(
+            sb.labels_of("acme/api", 1)
+                .contains(&"ready-for-human".to_string())
+        );
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+        let now = sb.labels_of("acme/api", 1);
+        assert!(
+            !now.contains(&"ready-for-human".to_string())
+                && now.contains(&"agent-in-progress".to_string()),
+            "{now:?}"
+        );
+    });
+}
+
 /// Gitea cuts every page at its `[api] MAX_RESPONSE_ITEMS` (30 here, where
 /// afk asks for 50) and its label list sends `X-Total-Count` but no `Link`
 /// (`routers/api/v1/repo/label.go ListLabels`): a page of 30 is not the

@@ -395,20 +395,28 @@ impl ForgeWrites for Gitea {
         }))
     }
 
-    /// By the label's id.
-    /// A label the repository does not have is on no issue: nothing to do.
+    /// By the label's id: every label of that name, the repository's and
+    /// its organisation's, since Gitea lets labels share a name
+    /// (`CreateLabel` refuses none) and removes by id alone; a label not on
+    /// the issue is Gitea's silent 204 (`deleteIssueLabel`), so almost
+    /// always one request. A label the repository does not have is on no
+    /// issue: nothing to do.
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        let id = match self.label_id(repo, name) {
-            Ok(id) => id,
-            Err(e) if e.downcast_ref::<crate::NoSuchLabel>().is_some() => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        // a label deleted since the tick read the list is Gitea's 422
-        // "label does not exist": there is nothing left to remove
-        match self.rest.remove_label(repo, number, &id.to_string()) {
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Unprocessable) => Ok(()),
-            other => other,
+        let ids: Vec<i64> = self
+            .repo_labels(repo)?
+            .into_iter()
+            .filter(|l| l.name == name)
+            .map(|l| l.id)
+            .collect();
+        for id in ids {
+            // a label deleted since the tick read the list is Gitea's 422
+            // "label does not exist": there is nothing left to remove
+            match self.rest.remove_label(repo, number, &id.to_string()) {
+                Err(e) if ForgeError::kind_of(&e) == Some(Failure::Unprocessable) => {}
+                other => other?,
+            }
         }
+        Ok(())
     }
 
     /// Afterwards this tick reads the labels again (`label_id`).

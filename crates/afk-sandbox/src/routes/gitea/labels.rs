@@ -29,14 +29,8 @@ pub(super) fn of_repo(f: &mut Forge, req: &Request, full: &str) -> Reply {
             else {
                 return err(422, "name is required");
             };
-            // an organisation label of that name is no conflict
-            let r = &f.repos[full];
-            if r.labels
-                .iter()
-                .any(|(id, l)| *l == n && !r.org_labels.contains(id))
-            {
-                return err(409, "label exists");
-            }
+            // a name the repository has already is made again: Gitea
+            // refuses none (`CreateLabel`), so afk must not ask twice
             let id = f.id();
             f.repos.get_mut(full).unwrap().labels.push((id, n.clone()));
             Reply::json(201, &shapes::label(&base, full, id, &n))
@@ -126,7 +120,8 @@ fn remove(f: &mut Forge, full: &str, n: u64, id: &str) -> Reply {
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
-    let name = f.repos[full]
+    let r = &f.repos[full];
+    let name = r
         .labels
         .iter()
         .find(|(l, _)| *l == id)
@@ -136,7 +131,10 @@ fn remove(f: &mut Forge, full: &str, n: u64, id: &str) -> Reply {
     let Some(name) = name else {
         return err(422, &format!("label does not exist [label_id: {id}]"));
     };
+    // that id, never another label of its name; one the issue does not
+    // carry is 204 all the same (`deleteIssueLabel`: nothing deleted)
+    let org = r.org_labels.contains(&id);
     let me = f.me.clone();
-    let _ = f.label(full, n, &name, &me, false);
+    let _ = f.label_of(full, n, &name, &me, false, Some(org));
     no_content()
 }
