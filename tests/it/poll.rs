@@ -1195,6 +1195,38 @@ fn a_gitea_organisation_label_is_added_and_removed_by_its_id() {
     });
 }
 
+/// Gitea answers a blocker afk's account may not read (an account without
+/// write on the blocked issue's repository) as its `HIDDEN` stand-in, an
+/// empty issue with every field its zero value: the armed issue is blocked
+/// by something afk cannot see, said so, never by "#0" nor an error every
+/// tick.
+#[test]
+fn a_gitea_blocker_hidden_from_afk_blocks_and_is_said_as_hidden() {
+    with_dialect(Dialect::Gitea, || {
+        let sb = one_repo(json!([{"number": 2, "title": "blocker"}, ready(1, "alice")]));
+        sb.admin(
+            "POST",
+            "/gitea/depend",
+            Some(json!({"repo": "acme/api", "issue": 1, "on": 2, "hidden": true})),
+        );
+        let afk = Afk::new(&sb, ON, "");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert!(pairs(&r["dispatched"]).is_empty(), "{r}");
+        assert_eq!(
+            reason_of(&r, "acme/api", 1).as_deref(),
+            Some("blocked"),
+            "{r}"
+        );
+        let said = r["skipped"].to_string();
+        assert!(
+            said.contains("blocked by an issue Gitea hides from afk's account")
+                && !said.contains("#0"),
+            "{said}"
+        );
+    });
+}
+
 /// Gitea lets two labels share a name (a repository's and its
 /// organisation's, or two of the repository's: `CreateLabel` refuses no
 /// name) and removes a label from an issue by its id: the issue carrying

@@ -42,6 +42,13 @@ fn yes() -> bool {
     true
 }
 
+/// A list the forge may send as `null`: none.
+fn null_is_none<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 impl From<WireHook> for HookInfo {
     fn from(w: WireHook) -> Self {
         HookInfo {
@@ -103,7 +110,9 @@ pub struct Issue {
     pub body: Option<String>,
     #[serde(default)]
     pub state: State,
-    #[serde(default)]
+    /// Gitea sends `null` for no labels where it could not load the issue
+    /// (a blocker it hides from afk's account: docs/fidelity/gitea.md)
+    #[serde(default, deserialize_with = "null_is_none")]
     pub labels: Vec<Label>,
     #[serde(default)]
     pub html_url: String,

@@ -324,7 +324,7 @@ const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/ado/markdown", "repo issue item"),
     ("POST", "/gitea/org-label", "repo label beside"),
     ("POST", "/gitea/broken", "repo issue count"),
-    ("POST", "/gitea/depend", "repo issue on"),
+    ("POST", "/gitea/depend", "repo issue on hidden"),
     ("POST", "/gitea/hooks", "others org"),
     (
         "POST",

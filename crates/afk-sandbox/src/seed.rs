@@ -283,6 +283,7 @@ impl Forge {
                 author: author.clone(),
                 deps: i.depends_on,
                 gitea_deps: false,
+                hidden_deps: vec![],
                 timeline: vec![],
                 head: i.head,
                 head_repo: i.head_repo,

@@ -286,6 +286,9 @@ impl<'a> Lookup<'a> {
             // (`afk_forge::jira::Jira::blockers`: number 0)
             let name = match (other, d.number.0) {
                 (Some(key), 0) => key.to_string(),
+                // Gitea's `HIDDEN` stand-in: no repository, no number
+                // (docs/fidelity/gitea.md)
+                (None, 0) => "an issue Gitea hides from afk's account".to_string(),
                 _ => format!("{}#{}", other.unwrap_or(repo), d.number),
             };
             return Ok(Some(explain::blocked_by(&name, seen(d.state))));

@@ -61,6 +61,10 @@ pub(super) struct Issue {
     /// one is open, Gitea closes the issue neither by a request (412) nor by
     /// a merged PR's closing keyword (`ErrDependenciesLeft`)
     pub(crate) gitea_deps: bool,
+    /// of `deps`, those Gitea hides from afk's account (a blocker in a
+    /// repository it may not read, afk without write here): each answered
+    /// as Gitea's `HIDDEN` stand-in
+    pub(crate) hidden_deps: Vec<u64>,
     pub(super) timeline: Vec<LabelEvent>,
     /// the ids of timeline entries afk's account may not see: references
     /// from a repository it cannot read, which Gitea drops from a page after

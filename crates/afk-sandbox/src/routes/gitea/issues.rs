@@ -153,6 +153,9 @@ pub(crate) fn depend(f: &mut Forge, body: &Value) -> Reply {
         Some(i) => {
             i.deps.push(on);
             i.gitea_deps = true;
+            if body["hidden"].as_bool() == Some(true) {
+                i.hidden_deps.push(on);
+            }
             Reply::json(200, &json!({"ok": true}))
         }
         None => err(400, "no such issue"),
@@ -206,11 +209,30 @@ pub(super) fn dependencies(f: &Forge, req: &Request, full: &str, n: u64) -> Repl
     if !r.deps_enabled {
         return err(404, "dependencies are disabled for this repository");
     }
-    let items = r.issues[&n]
+    let issue = &r.issues[&n];
+    let items = issue
         .deps
         .iter()
-        .filter_map(|d| r.issues.get(d))
-        .map(|i| shapes::issue(f, r, i))
+        .filter_map(|d| match issue.hidden_deps.contains(d) {
+            true => Some(hidden_blocker()),
+            false => r.issues.get(d).map(|i| shapes::issue(f, r, i)),
+        })
         .collect();
     paged(f, req, items, super::Ends::Bare)
+}
+
+/// A blocker afk's account may not read, as Gitea answers it to an account
+/// without write on the blocked issue's repository: an `Issue` holding
+/// only the title `HIDDEN` and no repository, which `ToAPIIssue` cannot
+/// load and answers as an empty issue, every field its zero value
+/// (`routers/api/v1/repo/issue_dependency.go GetIssueDependencies`,
+/// `services/convert/issue.go toIssue`).
+fn hidden_blocker() -> Value {
+    json!({"id": 0, "url": "", "html_url": "", "number": 0, "user": null,
+           "original_author": "", "original_author_id": 0, "title": "", "body": "",
+           "ref": "", "assets": null, "labels": null, "milestone": null, "assignee": null,
+           "assignees": null, "state": "", "is_locked": false, "comments": 0,
+           "created_at": "0001-01-01T00:00:00Z", "updated_at": "0001-01-01T00:00:00Z",
+           "closed_at": null, "due_date": null, "pull_request": null, "repository": null,
+           "pin_order": 0})
 }
