@@ -61,7 +61,7 @@ fn open(f: &mut Forge, req: &Request, full: &str) -> Reply {
 }
 
 /// `PATCH /repos/{full}/pulls/{n}` with `{state?, title?, body?}`: a merged
-/// pull request cannot be reopened.
+/// pull request's state cannot change.
 fn edit(f: &mut Forge, req: &Request, full: &str, idx: &str) -> Reply {
     let Ok(n) = idx.parse::<u64>() else {
         return not_found();
@@ -75,14 +75,17 @@ fn edit(f: &mut Forge, req: &Request, full: &str, idx: &str) -> Reply {
     else {
         return err(404, "pull request does not exist");
     };
+    // Gitea's `EditPullRequest`: an unknown state, and any state at all on
+    // a merged pull request, are 412
     match b["state"].as_str() {
-        Some(s @ ("open" | "closed")) => {
-            if i.merged && s == "open" {
-                return err(422, "a merged pull request cannot be reopened");
-            }
-            i.set_state(s);
+        Some(_) if i.merged => {
+            return err(
+                412,
+                "cannot change state of this pull request, it was already merged",
+            );
         }
-        Some(_) => return err(422, "state must be open or closed"),
+        Some(s @ ("open" | "closed")) => i.set_state(s),
+        Some(s) => return err(412, &format!("unknown state: {s}")),
         None => {}
     }
     if let Some(t) = b["title"].as_str() {
