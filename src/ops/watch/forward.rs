@@ -62,6 +62,7 @@ pub(crate) fn step(
     if !afks || run.state.decided() || agent == Agent::Running {
         return Ok((Forward::default(), found));
     }
+    let at = at(run, run_dir);
     if !wanted(w, run, &found)? {
         return Ok((Forward::default(), found));
     }
@@ -73,12 +74,7 @@ pub(crate) fn step(
             let (done, in_job) = from_job(r, run_dir);
             (done, in_job, true)
         }
-        None => (
-            w.t.workspace
-                .forward(w.t.forge()?, &at(run, run_dir), turn)?,
-            None,
-            false,
-        ),
+        None => (w.t.workspace.forward(w.t.forge()?, &at, turn)?, None, false),
     };
     // where the commits afk does not push are kept, as people are told it
     let kept = in_job.unwrap_or(Kept::RunFolder);
@@ -130,7 +126,7 @@ pub(crate) fn step(
                         "commits": commits, "gate": "passed", "by": "job"}),
                 );
             }
-            let found = open_pr(w, run, run_dir, &base, (&sha, fresh), found, spend_usd)?;
+            let found = open_pr(w, run, &at, &base, (&sha, fresh), found, spend_usd)?;
             Ok((Forward::default(), found))
         }
         Forwarded::Conflict { bundle } => {
@@ -151,7 +147,7 @@ pub(crate) fn step(
                 found,
             ))
         }
-        Forwarded::Refused(why) => Ok((refused(w, run, run_dir, turn, &why), found)),
+        Forwarded::Refused(why) => Ok((refused(w, run, &at, turn, &why), found)),
         Forwarded::Gated { reasons, bundle } => {
             afk_host::journal::record(
                 "gate.refused",
@@ -200,13 +196,14 @@ fn wanted(w: &Watch, run: &Run, found: &Found) -> Result<bool> {
 /// agent's checkout as hostile ground, the secret scan): the refusal
 /// names the folders it read; the comment says them in words (anyone who
 /// reads the repository reads it), the host's log as they are.
-fn refused(w: &Watch, run: &Run, run_dir: &Path, turn: u32, why: &str) -> Forward {
+fn refused(w: &Watch, run: &Run, at: &At, turn: u32, why: &str) -> Forward {
     crate::log::info(&format!(
         "{}#{} run {}: turn {turn} not forwarded: {why}",
         run.repo, run.issue, run.id
     ));
     let paths = w.t.paths();
-    let checkout = crate::workspace::workdir_of(w.t.config(), &at(run, run_dir));
+    let run_dir = at.run_dir;
+    let checkout = crate::workspace::workdir_of(w.t.config(), at);
     let mut folders = vec![
         (run_dir.to_string_lossy(), "the run's folder"),
         (paths.git_cache.to_string_lossy(), "afk's git cache"),
@@ -375,7 +372,7 @@ fn adopt(w: &Watch, run: &Run, refused: anyhow::Error) -> Result<Found> {
 fn open_pr(
     w: &Watch,
     run: &Run,
-    run_dir: &Path,
+    at: &At,
     base: &str,
     (sha, fresh): (&str, bool),
     found: Found,
@@ -400,12 +397,14 @@ fn open_pr(
                 true => crate::core::azure::mention::no_mentions(&run.title),
                 false => run.title.clone(),
             };
-            let title = match w.t.forge()?.tracker_ref(&run.repo, run.issue)? {
-                Some((key, _)) => workspace_pr::tracker_title(&issue_title, &key),
+            // a tracker's issue is named by its key, never `#N`
+            let tracker = w.t.forge()?.tracker_ref(&run.repo, run.issue)?;
+            let title = match &tracker {
+                Some((key, _)) => workspace_pr::tracker_title(&issue_title, key),
                 None => workspace_pr::title(&issue_title, run.issue),
             };
-            let at = at(run, run_dir);
-            let body = super::pr_body::body(w, run, &at, sha, spend_usd, run.turns)?;
+            let facts = (sha, spend_usd, run.turns);
+            let body = super::pr_body::body(w, run, at, facts, tracker.as_ref())?;
             let base = if base.is_empty() { "main" } else { base };
             crate::crash::point("watch:opening-pr");
             let forge = w.t.forge()?;

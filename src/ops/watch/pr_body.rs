@@ -29,14 +29,14 @@ pub(super) struct Looked<'a> {
 }
 
 /// afk's PR body for the run, whose checkout is `at`, as its branch stands
-/// at `head`, after `turns` turns, having spent `spend_usd`.
+/// at `head`, after `turns` turns, having spent `spend_usd`; a tracker's
+/// issue named by its key and URL (`tracker`), never `#N`.
 pub(super) fn body(
     w: &Watch,
     run: &Run,
     at: &At,
-    head: &str,
-    spend_usd: Option<f64>,
-    turns: u32,
+    (head, spend_usd, turns): (&str, Option<f64>, u32),
+    tracker: Option<&(String, String)>,
 ) -> Result<String> {
     let run_dir = at.run_dir;
     let holds =
@@ -60,8 +60,7 @@ pub(super) fn body(
     let message = crate::run_files::final_message(run_dir, w.t.settled.agent);
     let refused =
         crate::core::agent_box::forwarder::refusals_said(&crate::run_files::box_refusals(run_dir));
-    // a tracker's issue is named by its key, never `#N`
-    let tracker = w.t.forge()?.tracker_ref(&run.repo, run.issue)?;
+    let metered = crate::run_files::metered_here(run_dir);
     let facts = workspace_pr::Facts {
         issue: run.issue,
         run_id: run.id,
@@ -69,13 +68,13 @@ pub(super) fn body(
         holds: holds.as_ref(),
         turns: &whys,
         spend_usd,
-        metered: crate::run_files::metered_here(run_dir),
+        metered,
         final_message: message.as_deref(),
         head,
         turns_taken: turns.max(1),
         box_refused: refused.as_deref(),
         mentions_act: w.t.settled.profile.mentions_act,
-        tracker: tracker.as_ref().map(|(k, u)| (k.as_str(), u.as_str())),
+        tracker: tracker.map(|(k, u)| (k.as_str(), u.as_str())),
     };
     // within the forge's limit where it has one (Azure DevOps' 4,000)
     Ok(match w.t.settled.profile.body_max {
@@ -135,7 +134,9 @@ pub(super) fn refresh(
     }
     let now = pr.body.as_deref().unwrap_or("");
     if workspace_pr::is_afks(now, run.id) {
-        let new = body(w, run, seen.at, head, seen.spend_usd, turns)?;
+        let tracker = w.t.forge()?.tracker_ref(&run.repo, run.issue)?;
+        let facts = (head, seen.spend_usd, turns);
+        let new = body(w, run, seen.at, facts, tracker.as_ref())?;
         if workspace_pr::rewrite(now, &new, run.id) {
             crate::crash::point("watch:refreshing-pr-body");
             w.t.forge()?
