@@ -341,6 +341,66 @@ fn a_blocked_by_number_line_in_a_jira_description_reads_nothing() {
     );
 }
 
+/// A Jira description's `Blocked by` / `Depends on` lines name blockers by
+/// key or by the site's browse URL: a mapped project's issue that is not
+/// done blocks until it is. One afk cannot read (Jira answers 404 for an
+/// issue it hides) and one of a project outside the map block too; another
+/// host's URL names nothing.
+#[test]
+fn a_blocked_by_key_line_in_a_jira_description_blocks_until_that_issue_is_done() {
+    let (sb, afk) = world();
+    let blocker = issue(&sb, "alice-1", &[]);
+    let key = jira_issue(&sb, &blocker)["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_key = issue_saying(&sb, &format!("- Blocked by {key}, the lexer"));
+    arm(&sb, &by_key, "alice-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(skipped(&r, &by_key), "blocked", "{r}");
+    assert!(r["skipped"].to_string().contains(&key), "{r}");
+    sb.admin(
+        "POST",
+        "/jira/edit",
+        Some(json!({"issue": blocker, "by": "alice-1", "field": "status", "to": "done"})),
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(by_key.parse::<u64>().unwrap()),
+        "{r}"
+    );
+
+    let (sb, afk) = world();
+    let blocker = issue(&sb, "alice-1", &[]);
+    let key = jira_issue(&sb, &blocker)["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_url = issue_saying(&sb, &format!("Depends on {}/browse/{key}", sb.url));
+    let unseen = issue_saying(&sb, "Blocked by PLAT-999");
+    let outside = issue_saying(&sb, "Blocked by OPS-3");
+    let elsewhere = issue_saying(
+        &sb,
+        &format!("Blocked by https://other.example/browse/{key}"),
+    );
+    for id in [&by_url, &unseen, &outside, &elsewhere] {
+        arm(&sb, id, "alice-1", Value::Null);
+    }
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    for id in [&by_url, &unseen, &outside] {
+        assert_eq!(skipped(&r, id), "blocked", "{id}: {r}");
+    }
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(elsewhere.parse::<u64>().unwrap()),
+        "{r}"
+    );
+}
+
 /// A comment POST to Jira whose answer was lost may have landed: the next
 /// tick finds afk's comment by its marker (the comment property) and posts
 /// no second one.

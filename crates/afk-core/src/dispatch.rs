@@ -198,26 +198,9 @@ pub fn cut_cannot_bind(
 pub fn body_blockers(body: &str) -> Vec<(Option<RepoName>, IssueNumber)> {
     let mut out = vec![];
     for line in body.lines() {
-        let mut l = line.trim_start();
-        // an optional list marker: -, *, +, or "1." / "1)"
-        if let Some(rest) = l.strip_prefix(['-', '*', '+']) {
-            l = rest.trim_start();
-        } else {
-            let digits = l.chars().take_while(|c| c.is_ascii_digit()).count();
-            if digits > 0 && l[digits..].starts_with(['.', ')']) {
-                l = l[digits + 1..].trim_start();
-            }
+        if let Some(rest) = crate::blocked_by::rest(line) {
+            out.extend(refs_in(rest));
         }
-        if let Some(rest) = l.strip_prefix("[ ]").or_else(|| l.strip_prefix("[x]")) {
-            l = rest.trim_start();
-        }
-        let lower = l.to_ascii_lowercase();
-        let rest = if lower.starts_with("blocked by") || lower.starts_with("depends on") {
-            &l[10..]
-        } else {
-            continue;
-        };
-        out.extend(refs_in(rest));
     }
     out
 }

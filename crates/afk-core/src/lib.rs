@@ -11,7 +11,8 @@ use afk_model as types;
 /// afk-wire's (so a decision's edit does not rebuild them), under the names
 /// they always had here (`afk_core::sanitize`, `crate::core::app_token`).
 pub use afk_wire::{
-    app_token, azure, redact, retry_after, revalidate, review_bounds, sanitize, secrets, tracker,
+    app_token, azure, blocked_by, redact, retry_after, revalidate, review_bounds, sanitize,
+    secrets, tracker,
 };
 
 // The rooms: a folder per concern, whose `mod.rs` says what it decides.

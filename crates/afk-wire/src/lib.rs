@@ -10,6 +10,7 @@
 
 pub mod app_token;
 pub mod azure;
+pub mod blocked_by;
 pub mod edits;
 pub mod redact;
 pub mod retry_after;

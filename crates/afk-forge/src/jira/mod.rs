@@ -483,27 +483,70 @@ impl Jira {
             .map_err(|e| anyhow!("{e} on issue {}", i.key))
     }
 
-    /// The issues that block this one, as open or closed issues.
+    /// The issues blocking this one, each named by its key: its inward
+    /// links of the `blocked_by_link` type whose blocker is not done, then
+    /// the keys its description's blocker lines name
+    /// (`rules::description_blockers`), each read by its key. Of those, one
+    /// not done blocks, and so does one afk cannot read (Jira answers 404
+    /// for an issue afk may not see), one of a project the map does not
+    /// name, and one past the first `MAX_DESCRIBED_BLOCKERS` (unread): its
+    /// state is unknown.
     pub fn blockers(&self, id: IssueNumber) -> Result<Vec<Issue>> {
         let i = self.issue(id)?;
-        Ok(
+        let mut out: Vec<Issue> =
             rules::blockers(&i.fields.issuelinks, &self.setup.blocked_by_link)
                 .into_iter()
-                .map(|rules::Blocker::Open(key)| Issue {
-                    id: 0,
-                    number: IssueNumber(0),
-                    title: key.clone(),
-                    body: None,
-                    state: State::Open,
-                    labels: vec![],
-                    html_url: self.web_url(&key),
-                    pull_request: None,
-                    repository: Some(RepoMeta { full_name: key }),
-                    user: None,
-                    updated_at: None,
-                })
-                .collect(),
-        )
+                .map(|rules::Blocker::Open(key)| self.blocker(key, State::Open))
+                .collect();
+        let text =
+            adf::to_text(&i.fields.description).map_err(|e| anyhow!("jira: {}: {e}", i.key))?;
+        let named = rules::description_blockers(&text.text, &self.setup.site);
+        for (n, key) in named.into_iter().filter(|k| *k != i.key).enumerate() {
+            if out.iter().any(|b| b.title == key) {
+                continue;
+            }
+            let project = key.split('-').next().unwrap_or("");
+            let mapped = self.setup.map.iter().any(|e| e.project == project);
+            let state = match n < rules::MAX_DESCRIBED_BLOCKERS && mapped {
+                false => State::Unknown,
+                true => match self.done_by_key(&key)? {
+                    Some(true) => continue,
+                    Some(false) => State::Open,
+                    None => State::Unknown,
+                },
+            };
+            out.push(self.blocker(key, state));
+        }
+        Ok(out)
+    }
+
+    /// A blocker in the forge-neutral shape: no number, its key as the
+    /// repository (`ops/poll` names it by the key).
+    fn blocker(&self, key: String, state: State) -> Issue {
+        Issue {
+            id: 0,
+            number: IssueNumber(0),
+            title: key.clone(),
+            body: None,
+            state,
+            labels: vec![],
+            html_url: self.web_url(&key),
+            pull_request: None,
+            repository: Some(RepoMeta { full_name: key }),
+            user: None,
+            updated_at: None,
+        }
+    }
+
+    /// Whether issue `key` is done; None where Jira answers 404 (no such
+    /// issue, or one afk's account may not see: Jira does not say which).
+    fn done_by_key(&self, key: &str) -> Result<Option<bool>> {
+        let path = format!("/rest/api/3/issue/{}?fields=status", enc(key));
+        match self.http.json::<JiraIssue>("GET", &path, None) {
+            Ok(b) => Ok(Some(b.done()?)),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// afk's own comments on an issue (every page read; those of others are

@@ -4,6 +4,7 @@
 //! person is trusted, and what blocks it. Every value comes in as Jira sent
 //! it; the adapter does the reading.
 
+pub use super::described::{MAX_DESCRIBED_BLOCKERS, description_blockers, is_key};
 use afk_model::tracker::{JiraAccount, JiraChange, JiraChangeItem};
 use afk_model::{TimelineEvent, TimelineKind};
 use time::OffsetDateTime;

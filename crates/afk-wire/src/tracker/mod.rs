@@ -6,5 +6,6 @@
 //! pull request, CI and reviews.
 
 pub mod adf;
+pub mod described;
 pub mod jira;
 pub mod map;
