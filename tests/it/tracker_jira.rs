@@ -401,6 +401,79 @@ fn a_blocked_by_key_line_in_a_jira_description_blocks_until_that_issue_is_done()
     );
 }
 
+/// An armed Jira issue the map places in no repository, or in several, is
+/// worked on nowhere: poll's report says it (`unmapped`, or
+/// `ambiguous-mapping` naming the entries that match), nothing is written
+/// on it, and the issue the map places once is dispatched.
+#[test]
+fn a_jira_issue_the_map_places_nowhere_or_twice_is_a_skip_in_polls_report() {
+    let (sb, afk) = world();
+    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+        "[[tracker.map]]\nproject = \"PLAT\"\nrepo = \"acme/api\"\n",
+        "[[tracker.map]]\nproject = \"PLAT\"\nlabel = \"backend\"\nrepo = \"acme/api\"\n\n\
+         [[tracker.map]]\nproject = \"PLAT\"\ncomponent = \"api\"\nrepo = \"acme/api\"\n",
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    let made = |labels: Value, components: Value| {
+        sb.admin(
+            "POST",
+            "/jira/issue",
+            Some(
+                json!({"project": "PLAT", "summary": "Fix it", "creator": "alice-1",
+                        "labels": labels, "components": components}),
+            ),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let nowhere = made(json!([]), json!([]));
+    let twice = made(json!(["backend"]), json!(["api"]));
+    let once = made(json!(["backend"]), json!([]));
+    for id in [&nowhere, &twice, &once] {
+        arm(&sb, id, "alice-1", Value::Null);
+    }
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let skip = |id: &str| {
+        r["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["issue"] == json!(id.parse::<u64>().unwrap()))
+            .cloned()
+            .unwrap_or_else(|| panic!("no skip for {id}: {r}"))
+    };
+    let key = |id: &str| jira_issue(&sb, id)["key"].as_str().unwrap().to_string();
+    let s = skip(&nowhere);
+    assert_eq!(
+        (&s["reason"], &s["repo"]),
+        (&json!("unmapped"), &Value::Null),
+        "{s}"
+    );
+    assert!(
+        s["detail"].as_str().unwrap().starts_with(&key(&nowhere)),
+        "{s}"
+    );
+    let s = skip(&twice);
+    assert_eq!(s["reason"], json!("ambiguous-mapping"), "{s}");
+    assert!(
+        s["detail"].as_str().unwrap().contains("entries 1, 2"),
+        "{s}"
+    );
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(once.parse::<u64>().unwrap()),
+        "{r}"
+    );
+    assert_eq!(
+        jira_labels(&sb, &nowhere),
+        ["ready-for-agent"],
+        "nothing written on it"
+    );
+    assert_eq!(jira_labels(&sb, &twice), ["backend", "ready-for-agent"]);
+}
+
 /// A comment POST to Jira whose answer was lost may have landed: the next
 /// tick finds afk's comment by its marker (the comment property) and posts
 /// no second one.

@@ -26,6 +26,11 @@ pub enum Reason {
     /// A `budget.day_usd` or `budget.repo_day_usd` limit is reached.
     Budget,
     EditedAfterArming,
+    /// A tracker's issue no `[[tracker.map]]` entry sends to a repository.
+    Unmapped,
+    /// A tracker's issue several `[[tracker.map]]` entries match: afk picks
+    /// none.
+    AmbiguousMapping,
 }
 
 impl fmt::Display for Reason {
@@ -41,6 +46,8 @@ impl fmt::Display for Reason {
             Reason::AlreadyHandled => "already-handled",
             Reason::Budget => "budget",
             Reason::EditedAfterArming => "edited-after-arming",
+            Reason::Unmapped => "unmapped",
+            Reason::AmbiguousMapping => "ambiguous-mapping",
         })
     }
 }

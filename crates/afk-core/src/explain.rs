@@ -102,6 +102,22 @@ pub fn edited_after_arming(login: &str, label: &str) -> String {
     )
 }
 
+/// Why a tracker's armed issue is worked on nowhere: the map sends it to no
+/// repository (`entries` empty), or to several (the entries, numbered from
+/// 1), and afk picks none.
+pub fn unplaced(key: &str, entries: &[usize]) -> String {
+    match entries {
+        [] => format!("{key}: no [[tracker.map]] entry matches it: add one, or move the issue"),
+        many => format!(
+            "{key}: [[tracker.map]] entries {} all match it, and afk picks none: narrow them by component or label",
+            many.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 pub fn not_allowlisted(forge_name: &str) -> String {
     format!(
         "the forge names the repo {forge_name} (renamed or moved?): put that name in poll.allowlist"
@@ -382,6 +398,23 @@ mod tests {
         ];
         for (login, why, want) in cases {
             assert_eq!(untrusted_by_tracker(login, "ready", why), want);
+        }
+    }
+
+    #[test]
+    fn an_unplaced_tracker_issue_says_which_entries_match_it() {
+        let cases: [(&[usize], &str); 2] = [
+            (
+                &[],
+                "PLAT-9: no [[tracker.map]] entry matches it: add one, or move the issue",
+            ),
+            (
+                &[1, 2],
+                "PLAT-9: [[tracker.map]] entries 1, 2 all match it, and afk picks none: narrow them by component or label",
+            ),
+        ];
+        for (entries, want) in cases {
+            assert_eq!(unplaced("PLAT-9", entries), want);
         }
     }
 

@@ -194,6 +194,13 @@ pub trait ForgeReads: Send + Sync {
         let _ = (repo, number);
         Ok(None)
     }
+    /// The tracker's issues carrying `label` that the map sends to no
+    /// repository or to several (docs/trackers.md#the-map): worked on
+    /// nowhere, and said as poll's skips. None on a forge.
+    fn unplaced(&self, label: &str) -> Result<Vec<Unplaced>> {
+        let _ = label;
+        Ok(vec![])
+    }
     /// Whether anyone may read the repository (the forge's `private` is
     /// false; GitHub's `visibility` is `public`): afk's comments there quote
     /// none of an agent's own text.
@@ -392,6 +399,17 @@ pub struct TokenInfo {
     pub expires_at: Option<String>,
     /// false: revoked or expired
     pub active: bool,
+}
+
+/// A tracker issue the map places in no repository, or in several
+/// ([`ForgeReads::unplaced`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unplaced {
+    pub number: IssueNumber,
+    pub key: String,
+    /// the `[[tracker.map]]` entries that match it, numbered from 1: none
+    /// (unmapped) or more than one (ambiguous)
+    pub entries: Vec<usize>,
 }
 
 /// A repository's default branch and its protection rules

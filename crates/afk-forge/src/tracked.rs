@@ -145,6 +145,9 @@ impl ForgeReads for Tracked {
         }
         self.jira.armer(login, &[self.agent_login.as_str()])
     }
+    fn unplaced(&self, label: &str) -> Result<Vec<crate::Unplaced>> {
+        self.jira.unplaced(label)
+    }
     fn tracker_ref(
         &self,
         repo: &RepoName,

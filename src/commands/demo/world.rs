@@ -34,7 +34,7 @@ pub(crate) fn run_of(t: &crate::ops::poll::Ended, repo: &str, issue: IssueNumber
         return Ok(id);
     }
     let why: Vec<String> = (r.skipped.iter())
-        .filter(|s| s.repo == repo && s.issue == issue)
+        .filter(|s| s.repo.as_ref().is_some_and(|r| r == repo) && s.issue == issue)
         .map(|s| match &s.detail {
             Some(d) => format!("skipped {}: {d}", s.reason),
             None => format!("skipped {}", s.reason),

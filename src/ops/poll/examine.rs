@@ -77,7 +77,7 @@ pub(super) fn push_skips(
 ) {
     for (n, reason) in skipped {
         out.skipped.push(Skipped {
-            repo: repo.clone(),
+            repo: Some(repo.clone()),
             issue: n,
             reason,
             detail: why(n, reason),

@@ -65,6 +65,9 @@ fn poll<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
     let examined = examine_all(&t, &stops, scope, (&book, &templates))?;
     errors.extend(examined.errors);
     let mut skipped = examined.skipped;
+    if *scope == Scope::All {
+        skipped.extend(unplaced(&t));
+    }
 
     // 6. The global cut.
     let take = cut(cfg, examined.winners, examined.in_flight, &mut skipped);
@@ -266,7 +269,8 @@ fn record_skips(store: &crate::store::Store, skipped: &[Skipped]) {
                 Some(d) => format!("{}: {d}", k.reason),
                 None => k.reason.to_string(),
             };
-            (k.repo.to_string(), k.issue.0, why)
+            let repo = k.repo.as_ref().map(|r| r.to_string()).unwrap_or_default();
+            (repo, k.issue.0, why)
         })
         .collect();
     if let Err(e) = store.record_poll_skips(&rows) {
@@ -274,6 +278,33 @@ fn record_skips(store: &crate::store::Store, skipped: &[Skipped]) {
             "poll: the skips are not recorded for the status issue: {e:#}"
         ));
     }
+}
+
+/// A tracker's armed issues the map places in no repository, or in several:
+/// worked on nowhere, each a skip (a scoped tick looks at one repository
+/// and says none). The list is the one the repositories' reads made this
+/// tick; where it failed, their errors said so.
+fn unplaced(t: &Tick) -> Vec<Skipped> {
+    let cfg = t.config();
+    if cfg.tracker.is_none() {
+        return vec![];
+    }
+    let found = t
+        .forge()
+        .and_then(|f| f.unplaced(&cfg.poll.ready_label))
+        .unwrap_or_default();
+    found
+        .into_iter()
+        .map(|u| Skipped {
+            repo: None,
+            issue: u.number,
+            reason: match u.entries.is_empty() {
+                true => Reason::Unmapped,
+                false => Reason::AmbiguousMapping,
+            },
+            detail: Some(crate::core::explain::unplaced(&u.key, &u.entries)),
+        })
+        .collect()
 }
 
 /// The global cut (`max_in_flight`, `max_per_tick`): the winners kept; the
@@ -289,7 +320,7 @@ fn cut(
         dispatch::apply_capacity(winners, in_flight, p.max_in_flight, p.max_per_tick);
     for (w, _) in over {
         skipped.push(Skipped {
-            repo: w.repo,
+            repo: Some(w.repo),
             issue: w.issue.number,
             reason: Reason::Capacity,
             detail: Some(crate::core::explain::capacity(
@@ -376,7 +407,7 @@ fn log_decisions(skipped: &[Skipped], take: &Take) {
             .as_deref()
             .map(|d| format!(": {d}"))
             .unwrap_or_default();
-        crate::log::decision(&format!("{}#{}: {}{why}", k.repo, k.issue, k.reason));
+        crate::log::decision(&format!("{}: {}{why}", k.place(), k.reason));
     }
     for (w, r) in take {
         crate::log::decision(&format!(

@@ -18,12 +18,25 @@ pub struct Dispatched {
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Skipped {
-    pub repo: RepoName,
+    /// None: a tracker's issue the map places in no repository, or in
+    /// several (`unmapped`, `ambiguous-mapping`)
+    pub repo: Option<RepoName>,
     pub issue: IssueNumber,
     pub reason: Reason,
     /// the why in words (`labelled by mallory (read < write)`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+impl Skipped {
+    /// `acme/api#3`, or a tracker issue placed in no one repository by its
+    /// number alone (its detail names its key).
+    pub fn place(&self) -> String {
+        match &self.repo {
+            Some(r) => format!("{r}#{}", self.issue),
+            None => format!("tracker issue {}", self.issue),
+        }
+    }
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -96,7 +109,7 @@ pub(super) fn human(
     }
     for k in skipped {
         rows.push(vec![
-            format!("{}#{}", k.repo, k.issue),
+            k.place(),
             "skipped".into(),
             match &k.detail {
                 Some(d) => format!("{} — {d}", k.reason),

@@ -308,26 +308,6 @@ impl Jira {
         for i in read {
             let i = i?;
             if i.fields.labels.iter().any(|l| l == label) && !i.done()? {
-                // one the map sends to no repository, or to several, is
-                // worked on nowhere: said once a tick
-                if label == self.setup.ready_label {
-                    let why = match i.mapped(&self.setup.map) {
-                        map::Mapped::To(_) => None,
-                        map::Mapped::Unmapped => {
-                            Some("no [[tracker.map]] entry matches it".to_string())
-                        }
-                        map::Mapped::Ambiguous(e) => Some(format!(
-                            "[[tracker.map]] entries {} all match it, and afk picks none",
-                            e.iter()
-                                .map(|n| n.to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
-                    };
-                    if let Some(why) = why {
-                        afk_host::log::warn(&format!("jira: {}: skipped: {why}", i.key));
-                    }
-                }
                 out.push(i);
             }
         }
@@ -336,6 +316,25 @@ impl Jira {
             .lock()
             .unwrap()
             .insert(label.to_string(), out.clone());
+        Ok(out)
+    }
+
+    /// The issues carrying `label` that the map sends to no repository or
+    /// to several (`map::map_issue`): worked on nowhere, never one picked.
+    pub fn unplaced(&self, label: &str) -> Result<Vec<crate::Unplaced>> {
+        let mut out = vec![];
+        for i in self.labelled(label)?.iter() {
+            let entries = match i.mapped(&self.setup.map) {
+                map::Mapped::To(_) => continue,
+                map::Mapped::Unmapped => vec![],
+                map::Mapped::Ambiguous(e) => e,
+            };
+            out.push(crate::Unplaced {
+                number: i.number()?,
+                key: i.key.clone(),
+                entries,
+            });
+        }
         Ok(out)
     }
 
