@@ -142,7 +142,7 @@ impl Tracker {
         Ok(())
     }
 
-    /// What this release takes: `kind`, `auth`, `ready`, `trusted_roles`.
+    /// What this release takes: `kind`, `auth`, `ready`.
     fn taken(&self, c: &Checker) -> Result<()> {
         let t = "tracker";
         match self.kind.as_str() {
@@ -175,13 +175,6 @@ impl Tracker {
                     "\"{}\": only \"label\" ([poll] ready_label on the Jira issue) is taken yet",
                     self.ready
                 ),
-            ));
-        }
-        if !self.trusted_roles.is_empty() {
-            return Err(c.err(
-                t,
-                "trusted_roles",
-                "project roles are not read yet: trust the role's people by trusted_groups or trusted_accounts",
             ));
         }
         Ok(())

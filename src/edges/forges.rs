@@ -154,6 +154,7 @@ fn tracked(c: &Config, forge: Box<dyn Forge>) -> Result<Box<dyn Forge>> {
             })
             .collect(),
         trusted_groups: t.trusted_groups.clone(),
+        trusted_roles: t.trusted_roles.clone(),
         trusted_accounts: t.trusted_accounts.clone(),
         done_transition: t.done_transition.clone(),
         blocked_by_link: t.blocked_by_link.clone(),

@@ -479,6 +479,10 @@ fn served() -> Vec<(String, String)> {
             "pub(crate) fn admin(",
         ),
     ));
+    calls.extend(arms(
+        "/jira",
+        fn_body(&sandbox_source("routes/jira.rs"), "pub fn admin("),
+    ));
     calls.sort();
     calls.dedup();
     calls
@@ -688,12 +692,20 @@ fn docs_sandbox_md_names_every_admin_call_the_sandbox_serves_and_no_other() {
     );
 }
 
-/// admin.rs's `TAKES`: (method, path, the keys its body may hold).
+/// admin.rs's `TAKES`, and the Jira site's under `/jira`: (method, path,
+/// the keys its body may hold).
 fn takes() -> Vec<(String, String, Vec<String>)> {
-    let admin = sandbox_source("admin.rs");
+    let mut all = takes_of("admin.rs", "");
+    all.extend(takes_of("routes/jira.rs", "/jira"));
+    all
+}
+
+/// The `TAKES` table of the sandbox's `file`, each path after `prefix`.
+fn takes_of(file: &str, prefix: &str) -> Vec<(String, String, Vec<String>)> {
+    let admin = sandbox_source(file);
     let start = admin
         .find("const TAKES")
-        .expect("admin.rs has its table of keys");
+        .unwrap_or_else(|| panic!("{file} has its table of keys"));
     let table = &admin[start..];
     let table = &table[..table.find("\n];").expect("the table of keys ends")];
     let literals: Vec<&str> = table
@@ -706,7 +718,7 @@ fn takes() -> Vec<(String, String, Vec<String>)> {
         .chunks(3)
         .map(|c| {
             let keys = c[2].split_whitespace().map(str::to_string).collect();
-            (c[0].to_string(), c[1].to_string(), keys)
+            (c[0].to_string(), format!("{prefix}{}", c[1]), keys)
         })
         .collect()
 }

@@ -474,6 +474,79 @@ fn a_jira_issue_the_map_places_nowhere_or_twice_is_a_skip_in_polls_report() {
     assert_eq!(jira_labels(&sb, &twice), ["backend", "ready-for-agent"]);
 }
 
+/// `world` trusting by the project role `role` (a name or an id) alone,
+/// with carol acting in the role "Developers" of PLAT as a user, dave
+/// through his group g-ops, and mallory in neither.
+fn world_of_roles(role: &str, administers: bool) -> (Sandbox, Afk) {
+    let (sb, afk) = world();
+    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+        "trusted_groups = [\"g-dev\"]",
+        &format!("trusted_roles = [\"{role}\"]"),
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    for (id, groups) in [("carol-1", json!([])), ("dave-1", json!(["g-ops"]))] {
+        sb.admin(
+            "POST",
+            "/jira/account",
+            Some(json!({"id": id, "kind": "atlassian", "groups": groups})),
+        );
+    }
+    let role = sb.admin(
+        "POST",
+        "/jira/role",
+        Some(json!({"project": "PLAT", "name": "Developers", "users": ["carol-1"], "groups": ["g-ops"]})),
+    );
+    assert_eq!(role["id"], json!(10002), "{role}");
+    sb.admin(
+        "POST",
+        "/jira/administers",
+        Some(json!({"on": administers})),
+    );
+    (sb, afk)
+}
+
+/// Trust through a project role (`trusted_roles`, by name or by id): an
+/// account acting in the role in the issue's project, as a user or through
+/// a group, arms; one that does not is untrusted. Where afk's account does
+/// not administer the project, Jira answers the role reads 404: nothing is
+/// dispatched and the issue's error says so, never "not an actor".
+#[test]
+fn a_jira_project_role_trusts_its_actors_and_a_role_afk_cannot_read_trusts_no_one() {
+    let (sb, afk) = world_of_roles("Developers", false);
+    let by_carol = issue(&sb, "carol-1", &[]);
+    arm(&sb, &by_carol, "carol-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 1, "{err} {r}");
+    assert!(r["dispatched"].as_array().unwrap().is_empty(), "{r}");
+    assert!(r["errors"].to_string().contains("404"), "{r}");
+    assert!(
+        jira_labels(&sb, &by_carol) == ["ready-for-agent"],
+        "nothing written"
+    );
+    sb.admin("POST", "/jira/administers", Some(json!({"on": true})));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(by_carol.parse::<u64>().unwrap()),
+        "{r}"
+    );
+
+    let (sb, afk) = world_of_roles("10002", true);
+    let by_mallory = issue(&sb, "mallory-1", &[]);
+    arm(&sb, &by_mallory, "mallory-1", Value::Null);
+    let by_dave = issue(&sb, "dave-1", &[]);
+    arm(&sb, &by_dave, "dave-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(skipped(&r, &by_mallory), "untrusted", "{r}");
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(by_dave.parse::<u64>().unwrap()),
+        "{r}"
+    );
+}
+
 /// A comment POST to Jira whose answer was lost may have landed: the next
 /// tick finds afk's comment by its marker (the comment property) and posts
 /// no second one.
@@ -692,8 +765,8 @@ fn a_tracker_key_afk_does_not_take_yet_is_a_config_error() {
         ("kind = \"jira\"", "kind = \"linear\"", "tracker.kind"),
         (
             "trusted_groups = [\"g-dev\"]",
-            "trusted_roles = [\"10002\"]",
-            "tracker.trusted_roles",
+            "trusted_groups = [\"g-dev\"]\nready = \"status\"",
+            "tracker.ready",
         ),
         (
             "repo = \"acme/api\"",

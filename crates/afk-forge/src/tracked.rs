@@ -133,7 +133,7 @@ impl ForgeReads for Tracked {
     fn armer_permission(
         &self,
         _repo: &RepoName,
-        _number: IssueNumber,
+        number: IssueNumber,
         login: &str,
     ) -> Result<Permission> {
         let me = self.me_login()?;
@@ -143,7 +143,7 @@ impl ForgeReads for Tracked {
                 "afk's own account",
             ));
         }
-        self.jira.armer(login, &[self.agent_login.as_str()])
+        self.jira.armer(number, login, &[self.agent_login.as_str()])
     }
     fn unplaced(&self, label: &str) -> Result<Vec<crate::Unplaced>> {
         self.jira.unplaced(label)

@@ -10,8 +10,9 @@
 use crate::http::{Failure, ForgeError, Http, MAX_PAGES, enc};
 use crate::model::{Comment, Issue, Label, RepoMeta, State, User};
 use crate::types::tracker::{JiraAccount, JiraChange};
-use crate::types::{Access, IssueNumber, Permission, TimelineEvent};
+use crate::types::{IssueNumber, TimelineEvent};
 use afk_wire::tracker::{adf, jira as rules, map};
+mod trust;
 mod writes;
 
 use anyhow::{Result, anyhow};
@@ -48,6 +49,8 @@ pub struct JiraSetup {
     pub map: Vec<map::Entry>,
     /// group ids (never names: names change)
     pub trusted_groups: Vec<String>,
+    /// project role names or ids, their actors read in the issue's project
+    pub trusted_roles: Vec<String>,
     /// accountIds trusted whatever their groups or kind
     pub trusted_accounts: Vec<String>,
     /// the transition afk performs on success; "": the first available one
@@ -207,6 +210,9 @@ pub struct Jira {
     found: Mutex<HashMap<String, Arc<Vec<JiraIssue>>>>,
     /// each issue as this tick read it
     issues: Mutex<HashMap<u64, JiraIssue>>,
+    /// each project's roles' actors as this tick read them, by (project
+    /// key, role id) (`trust.rs`)
+    roles: Mutex<HashMap<(String, u64), trust::Actors>>,
 }
 
 impl Jira {
@@ -217,6 +223,7 @@ impl Jira {
             me: Mutex::new(None),
             found: Mutex::new(HashMap::new()),
             issues: Mutex::new(HashMap::new()),
+            roles: Mutex::new(HashMap::new()),
         }
     }
 
@@ -358,54 +365,6 @@ impl Jira {
             "jira: issue {}'s changelog runs past {MAX_PAGES} pages",
             id.0
         ))
-    }
-
-    /// Whether `account` may arm an issue: the trust rule of
-    /// `afk_wire::tracker::jira::trust` on the account as Jira answers it
-    /// (`GET /rest/api/3/user`) and its groups (`GET
-    /// /rest/api/3/user/groups`, matched by `groupId`; a `null` id never
-    /// matches). A refused read is the caller's error, never trust.
-    pub fn armer(&self, account: &str, never: &[&str]) -> Result<Permission> {
-        let rank = |t: rules::Trust| match t {
-            rules::Trust::Trusted(why) => Permission::ranked(Access::Admin, &why),
-            rules::Trust::Untrusted(why) => Permission::ranked(Access::None, &why),
-        };
-        if account.is_empty() {
-            return Ok(Permission::ranked(Access::None, "an anonymous change"));
-        }
-        let me = self.me()?;
-        let mut never: Vec<&str> = never.to_vec();
-        never.push(me.account_id.as_str());
-        let who: JiraAccount = self.http.json(
-            "GET",
-            &format!("/rest/api/3/user?accountId={}", enc(account)),
-            None,
-        )?;
-        let in_group = match self.setup.trusted_groups.is_empty() {
-            true => false,
-            false => {
-                let groups: Vec<Value> = self.http.json(
-                    "GET",
-                    &format!("/rest/api/3/user/groups?accountId={}", enc(account)),
-                    None,
-                )?;
-                groups.iter().any(|g| {
-                    g.get("groupId")
-                        .and_then(Value::as_str)
-                        .is_some_and(|id| self.setup.trusted_groups.iter().any(|t| t == id))
-                })
-            }
-        };
-        let armer = rules::Armer {
-            account: &who,
-            in_trusted_group: in_group,
-            in_trusted_role: false,
-        };
-        Ok(rank(rules::trust(
-            &armer,
-            &never,
-            &self.setup.trusted_accounts,
-        )))
     }
 
     /// The issue as afk's forge-neutral shape: its id as the number, its

@@ -59,6 +59,16 @@ pub struct Issue {
     pub remote_links: Vec<Value>,
 }
 
+/// A project role's actors in one project (Jira Cloud shares the roles
+/// themselves, and their ids, across projects).
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub id: u64,
+    pub name: String,
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+}
+
 /// The sandbox's Jira site.
 #[derive(Debug)]
 pub struct Jira {
@@ -73,6 +83,11 @@ pub struct Jira {
     pub(crate) counts: BTreeMap<String, u64>,
     /// seconds since the site's first stamp: every stamp is later than the last
     pub(crate) clock: i64,
+    /// project key → its roles' actors (`/_admin/jira/role`)
+    pub(crate) roles: BTreeMap<String, Vec<Role>>,
+    /// whether afk's account holds *Administer Projects*: without it Jira
+    /// answers a project's role reads 404 (`/_admin/jira/administers`)
+    pub(crate) administers: bool,
 }
 
 impl Jira {
@@ -96,6 +111,8 @@ impl Jira {
             next_comment: 20001,
             counts: BTreeMap::new(),
             clock: 0,
+            roles: BTreeMap::new(),
+            administers: false,
         }
     }
 
@@ -252,5 +269,57 @@ impl Jira {
             .values()
             .find(|i| i.key.eq_ignore_ascii_case(id_or_key))
             .map(|i| i.id)
+    }
+
+    /// Every role name any project has, with its id (shared by all
+    /// projects, as Jira Cloud's are).
+    pub(crate) fn role_names(&self) -> BTreeMap<String, u64> {
+        self.roles
+            .values()
+            .flatten()
+            .map(|r| (r.name.clone(), r.id))
+            .collect()
+    }
+
+    /// `GET /project/{key}/role/{id}`'s answer: the role with its actors in
+    /// that project, sorted by display name; None for no such role.
+    pub(crate) fn role_json(&self, project: &str, id: u64) -> Option<Value> {
+        let name = self.role_names().into_iter().find(|(_, i)| *i == id)?.0;
+        let here = self
+            .roles
+            .get(project)
+            .and_then(|rs| rs.iter().find(|r| r.id == id));
+        let mut actors: Vec<(String, Value)> = vec![];
+        for u in here.map(|r| r.users.clone()).unwrap_or_default() {
+            actors.push((
+                u.clone(),
+                json!({"displayName": u, "type": "atlassian-user-role-actor", "name": "",
+                       "actorUser": {"accountId": u}}),
+            ));
+        }
+        for g in here.map(|r| r.groups.clone()).unwrap_or_default() {
+            let name = format!("group-{g}");
+            actors.push((
+                name.clone(),
+                json!({"displayName": name, "type": "atlassian-group-role-actor", "name": name,
+                       "actorGroup": {"name": name, "displayName": name, "groupId": g}}),
+            ));
+        }
+        actors.sort_by(|a, b| a.0.cmp(&b.0));
+        let actors: Vec<Value> = actors
+            .into_iter()
+            .enumerate()
+            .map(|(n, (_, mut a))| {
+                a["id"] = json!(20000 + n);
+                a
+            })
+            .collect();
+        Some(json!({
+            "self": format!("/rest/api/3/project/{project}/role/{id}"),
+            "name": name,
+            "id": id,
+            "description": "",
+            "actors": actors,
+        }))
     }
 }
