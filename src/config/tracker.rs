@@ -157,12 +157,12 @@ impl Tracker {
             "" => return Err(c.err(t, "kind", "is required in [tracker]: \"jira\"")),
             other => return Err(c.err(t, "kind", format!("\"{other}\": must be \"jira\""))),
         }
-        if self.auth != "basic" {
+        if !matches!(self.auth.as_str(), "basic" | "bearer") {
             return Err(c.err(
                 t,
                 "auth",
                 format!(
-                    "\"{}\": only \"basic\" (the account's email and an API token) is taken yet (docs/trackers.md)",
+                    "\"{}\": must be \"basic\" (the account's email and an API token) or \"bearer\" (an OAuth 2.0 access token); service accounts' client_credentials are not taken yet (docs/trackers.md)",
                     self.auth
                 ),
             ));
@@ -195,12 +195,23 @@ impl Tracker {
                 return Err(c.err(t, key, "must be https:// (http only on loopback)"));
             }
         }
-        if self.email.trim().is_empty() {
-            return Err(c.err(
-                t,
-                "email",
-                "is required with auth = \"basic\": the email of the account the API token belongs to",
-            ));
+        match self.auth.as_str() {
+            "basic" if self.email.trim().is_empty() => {
+                return Err(c.err(
+                    t,
+                    "email",
+                    "is required with auth = \"basic\": the email of the account the API token belongs to",
+                ));
+            }
+            // an OAuth token works only through Atlassian's gateway
+            "bearer" if self.api_url.is_empty() => {
+                return Err(c.err(
+                    t,
+                    "api_url",
+                    "is required with auth = \"bearer\": an OAuth 2.0 token works only through the gateway, https://api.atlassian.com/ex/jira/<cloudId>",
+                ));
+            }
+            _ => {}
         }
         c.duration(
             t,
@@ -289,7 +300,8 @@ impl Tracker {
 
 impl Config {
     /// The tracker's API token (`[tracker] token_file`, else `token_env`),
-    /// and what goes on the wire (`base64(email:token)`), each registered as
+    /// and what goes on the wire (`base64(email:token)`, or with `auth =
+    /// "bearer"` the access token as it is), each registered as
     /// a secret as it is read; an error naming the key when there is none.
     pub fn tracker_token(&self) -> Result<Option<(Secret, Secret)>> {
         let Some(t) = &self.tracker else {
@@ -311,6 +323,11 @@ impl Config {
                 )),
             },
         };
+        // `bearer`: the access token as it is; `basic`: base64(email:token)
+        if t.auth == "bearer" {
+            let wire = Secret::new(token.expose());
+            return Ok(Some((token, wire)));
+        }
         use base64::Engine;
         let pair = format!("{}:{}", t.email.trim(), token.expose());
         let basic = base64::engine::general_purpose::STANDARD.encode(pair);

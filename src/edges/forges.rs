@@ -120,8 +120,12 @@ fn tracked(c: &Config, forge: Box<dyn Forge>) -> Result<Box<dyn Forge>> {
         true => t.url.as_str(),
         false => t.api_url.as_str(),
     };
+    let style = match t.auth.as_str() {
+        "bearer" => &crate::forge::jira::JIRA_API_BEARER,
+        _ => &crate::forge::jira::JIRA_API,
+    };
     let mut h = crate::forge::http::Http::with_style(
-        &crate::forge::jira::JIRA_API,
+        style,
         root,
         wire.expose(),
         &c.tracker_token_source(),

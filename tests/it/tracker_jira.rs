@@ -756,6 +756,74 @@ fn a_signed_jira_delivery_polls_the_mapped_repositories_and_nothing_else_counts(
     assert!(!out.contains("tick"), "{out}");
 }
 
+/// `auth = "bearer"`: an OAuth 2.0 access token goes as `Bearer` to the
+/// API root `api_url` names (Atlassian's gateway; the sandbox stands in
+/// for it), never as Basic; without `api_url` the config is refused; a
+/// token Jira refuses is the tick's error naming where it comes from, and
+/// nothing is dispatched.
+#[test]
+fn a_jira_oauth_token_goes_as_bearer_to_api_url_alone() {
+    let (sb, mut afk) = world();
+    let creds = sb.admin("GET", "/jira/credentials", None);
+    let base = std::fs::read_to_string(&afk.config).unwrap();
+    let bearer = base.replace("kind = \"jira\"\n", "kind = \"jira\"\nauth = \"bearer\"\n");
+    assert_ne!(bearer, base);
+    std::fs::write(&afk.config, &bearer).unwrap();
+    let out = afk.cmd().arg("poll").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("tracker.api_url"), "{err}");
+
+    let with_api = bearer.replace(
+        "auth = \"bearer\"\n",
+        &format!("auth = \"bearer\"\napi_url = \"{}\"\n", sb.url),
+    );
+    std::fs::write(&afk.config, &with_api).unwrap();
+    let set_token = |afk: &mut Afk, token: &str| {
+        for (k, v) in afk.env.iter_mut() {
+            if k == "AFK_TRACKER_TOKEN" {
+                *v = token.to_string();
+            }
+        }
+    };
+    // the API token where an OAuth token belongs: Jira refuses it
+    set_token(&mut afk, creds["token"].as_str().unwrap());
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_ne!(code, 0, "{err} {r}");
+    assert!(
+        r["dispatched"].as_array().is_none_or(|d| d.is_empty()),
+        "{r}"
+    );
+    assert!(
+        format!("{err}{r}").contains("AFK_TRACKER_TOKEN"),
+        "{err} {r}"
+    );
+
+    set_token(&mut afk, creds["bearer"].as_str().unwrap());
+    sb.clear_requests();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(id.parse::<u64>().unwrap()),
+        "{r}"
+    );
+    let schemes: Vec<Value> = sb
+        .requests()
+        .iter()
+        .filter(|q| {
+            q["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/rest/api/3/"))
+        })
+        .map(|q| q["auth"]["scheme"].clone())
+        .collect();
+    assert!(!schemes.is_empty());
+    assert!(schemes.iter().all(|s| s == "Bearer"), "{schemes:?}");
+}
+
 /// A `[tracker]` afk would not act on is a load error naming the key.
 #[test]
 fn a_tracker_key_afk_does_not_take_yet_is_a_config_error() {

@@ -38,6 +38,13 @@ pub const JIRA_API: crate::http::ApiStyle = crate::http::ApiStyle {
     rate: crate::http::RateRule::Metered,
 };
 
+/// [`JIRA_API`] with an OAuth 2.0 access token (`auth = "bearer"`), sent to
+/// the gateway `https://api.atlassian.com/ex/jira/{cloudId}`.
+pub const JIRA_API_BEARER: crate::http::ApiStyle = crate::http::ApiStyle {
+    scheme: "Bearer ",
+    ..JIRA_API
+};
+
 /// What the binary's config says of the tracker (this crate never sees the
 /// config).
 #[derive(Debug, Clone, Default)]

@@ -74,6 +74,8 @@ pub struct Role {
 pub struct Jira {
     pub email: String,
     pub token: String,
+    /// an OAuth 2.0 access token for afk's account (`auth = "bearer"`)
+    pub bearer: String,
     pub accounts: BTreeMap<String, Account>,
     pub issues: BTreeMap<u64, Issue>,
     pub(crate) next_issue: u64,
@@ -91,7 +93,7 @@ pub struct Jira {
 }
 
 impl Jira {
-    pub fn new(token: String) -> Jira {
+    pub fn new(token: String, bearer: String) -> Jira {
         let mut accounts = BTreeMap::new();
         accounts.insert(
             AFK_ACCOUNT.to_string(),
@@ -104,6 +106,7 @@ impl Jira {
         Jira {
             email: "afk@sandbox.test".into(),
             token,
+            bearer,
             accounts,
             issues: BTreeMap::new(),
             next_issue: 10001,

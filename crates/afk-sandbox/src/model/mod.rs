@@ -279,7 +279,7 @@ impl Forge {
         let token = super::draw_token("forge");
         Forge {
             kube: super::kube::Cluster::new(dir_k8s, &token),
-            jira: jira::Jira::new(super::draw_token("jira")),
+            jira: jira::Jira::new(super::draw_token("jira"), super::draw_token("jira-oauth")),
             agent_token: super::draw_token("agent"),
             push_token: super::draw_token("push"),
             token,

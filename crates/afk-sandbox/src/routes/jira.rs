@@ -31,11 +31,15 @@ fn no_content() -> Reply {
     }
 }
 
-/// Whether the request carries the site's Basic credential.
+/// Whether the request carries afk's Basic credential (email and API
+/// token) or its OAuth 2.0 access token (`Bearer`).
 fn authorised(j: &Jira, req: &Request) -> bool {
     let Some(h) = req.header("authorization") else {
         return false;
     };
+    if let Some(token) = h.strip_prefix("Bearer ") {
+        return token.trim() == j.bearer;
+    }
     let Some(b64) = h.strip_prefix("Basic ") else {
         return false;
     };
@@ -487,7 +491,7 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
     match (method, path) {
         ("GET", "/credentials") => Reply::json(
             200,
-            &json!({"email": j.email, "token": j.token, "me": AFK_ACCOUNT}),
+            &json!({"email": j.email, "token": j.token, "bearer": j.bearer, "me": AFK_ACCOUNT}),
         ),
         ("POST", "/account") => {
             let Some(id) = body["id"].as_str() else {
