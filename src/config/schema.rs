@@ -240,6 +240,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "concurrency",
             "retries",
             "ready",
+            "ready_status",
             "trusted_groups",
             "trusted_roles",
             "trusted_accounts",

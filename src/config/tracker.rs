@@ -37,11 +37,14 @@ pub struct Tracker {
     pub timeout: Duration,
     pub concurrency: usize,
     pub retries: u32,
-    /// `label`: the issue carries `[poll] ready_label`
+    /// `label`: the issue carries `[poll] ready_label`; `status`: it is in
+    /// the status `ready_status`
     pub ready: String,
+    /// `ready = "status"`: the status that arms (its id, or its name)
+    pub ready_status: String,
     /// Jira group ids (never names: names change)
     pub trusted_groups: Vec<String>,
-    /// project roles: not taken yet
+    /// project role names or ids, read in the issue's project
     pub trusted_roles: Vec<String>,
     /// accountIds trusted whatever their groups (bots only this way)
     pub trusted_accounts: Vec<String>,
@@ -86,6 +89,7 @@ impl Default for Tracker {
             concurrency: 4,
             retries: 3,
             ready: "label".into(),
+            ready_status: String::new(),
             trusted_groups: vec![],
             trusted_roles: vec![],
             trusted_accounts: vec![],
@@ -167,15 +171,31 @@ impl Tracker {
                 ),
             ));
         }
-        if self.ready != "label" {
-            return Err(c.err(
-                t,
-                "ready",
-                format!(
-                    "\"{}\": only \"label\" ([poll] ready_label on the Jira issue) is taken yet",
-                    self.ready
-                ),
-            ));
+        match (self.ready.as_str(), self.ready_status.trim().is_empty()) {
+            ("label", true) | ("status", false) => {}
+            ("label", false) => {
+                return Err(c.err(
+                    t,
+                    "ready_status",
+                    "is read only with ready = \"status\": set that, or leave ready_status out",
+                ));
+            }
+            ("status", true) => {
+                return Err(c.err(
+                    t,
+                    "ready_status",
+                    "is required with ready = \"status\": the status that arms an issue, by its id or its name",
+                ));
+            }
+            (other, _) => {
+                return Err(c.err(
+                    t,
+                    "ready",
+                    format!(
+                        "\"{other}\": must be \"label\" ([poll] ready_label on the Jira issue) or \"status\" (the issue in ready_status)"
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -142,6 +142,7 @@ fn tracked(c: &Config, forge: Box<dyn Forge>) -> Result<Box<dyn Forge>> {
     let setup = crate::forge::jira::JiraSetup {
         site: t.url.clone(),
         ready_label: c.poll.ready_label.clone(),
+        ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
         map: t
             .map
             .iter()

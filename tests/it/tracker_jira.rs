@@ -824,6 +824,53 @@ fn a_jira_oauth_token_goes_as_bearer_to_api_url_alone() {
     assert!(schemes.iter().all(|s| s == "Bearer"), "{schemes:?}");
 }
 
+/// `ready = "status"`: a trusted person moving the issue into the ready
+/// status (named in the config by its id, or by its name) arms it; a move
+/// by someone untrusted does not, nor does a real label of the ready
+/// label's name. afk labels the started run in progress as ever.
+#[test]
+fn with_ready_status_a_trusted_move_into_that_status_arms_the_issue() {
+    for ready in ["10100", "Ready for Dev"] {
+        let (sb, afk) = world();
+        let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+            "kind = \"jira\"\n",
+            &format!("kind = \"jira\"\nready = \"status\"\nready_status = \"{ready}\"\n"),
+        );
+        std::fs::write(&afk.config, text).unwrap();
+        let into_ready = |id: &str, by: &str| {
+            sb.admin(
+                "POST",
+                "/jira/edit",
+                Some(json!({"issue": id, "by": by, "field": "status",
+                            "to": {"id": "10100", "name": "Ready for Dev", "category": "new"}})),
+            );
+        };
+        // mallory's first: the lower number is looked at first
+        let by_mallory = issue(&sb, "alice-1", &[]);
+        into_ready(&by_mallory, "mallory-1");
+        let by_alice = issue(&sb, "alice-1", &[]);
+        into_ready(&by_alice, "alice-1");
+        let labelled = issue(&sb, "alice-1", &[]);
+        arm(&sb, &labelled, "alice-1", Value::Null);
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{ready}: {err} {r}");
+        assert_eq!(
+            r["dispatched"][0]["issue"],
+            json!(by_alice.parse::<u64>().unwrap()),
+            "{ready}: {r}"
+        );
+        assert_eq!(skipped(&r, &by_mallory), "untrusted", "{ready}: {r}");
+        assert!(
+            !r["skipped"].to_string().contains(&labelled),
+            "a label arms nothing: {r}"
+        );
+        assert!(
+            jira_labels(&sb, &by_alice).contains(&"agent-in-progress".to_string()),
+            "{ready}"
+        );
+    }
+}
+
 /// A `[tracker]` afk would not act on is a load error naming the key.
 #[test]
 fn a_tracker_key_afk_does_not_take_yet_is_a_config_error() {
@@ -834,7 +881,7 @@ fn a_tracker_key_afk_does_not_take_yet_is_a_config_error() {
         (
             "trusted_groups = [\"g-dev\"]",
             "trusted_groups = [\"g-dev\"]\nready = \"status\"",
-            "tracker.ready",
+            "tracker.ready_status",
         ),
         (
             "repo = \"acme/api\"",

@@ -245,9 +245,12 @@ impl ForgeWrites for Tracked {
             false => self.jira.label(number, name, true),
         }
     }
+    /// With `ready = "status"` the ready label is the issue's status, which
+    /// only a person (or the Done move) changes: nothing to take off.
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         match self.forge_issue(repo, number) {
             true => self.forge.remove_label(repo, number, name),
+            false if self.jira.ready_status_of(name).is_some() => Ok(()),
             false => self.jira.label(number, name, false),
         }
     }

@@ -53,6 +53,9 @@ pub struct JiraSetup {
     /// `{site}/browse/{key}`
     pub site: String,
     pub ready_label: String,
+    /// `ready = "status"`: the status (an id, or a name) that arms an
+    /// issue in place of the ready label, which then stands for it
+    pub ready_status: Option<String>,
     pub map: Vec<map::Entry>,
     /// group ids (never names: names change)
     pub trusted_groups: Vec<String>,
@@ -109,6 +112,10 @@ pub struct Named {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
     pub status_category: Option<Category>,
 }
 
@@ -280,7 +287,11 @@ impl Jira {
         let mut projects: Vec<String> = self.setup.map.iter().map(|e| e.project.clone()).collect();
         projects.sort();
         projects.dedup();
-        let jql = rules::ready_jql(&projects, label);
+        let ready_status = self.ready_status_of(label);
+        let jql = match ready_status {
+            Some(status) => rules::ready_status_jql(&projects, status),
+            None => rules::ready_jql(&projects, label),
+        };
         let mut ids: Vec<String> = vec![];
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -321,7 +332,7 @@ impl Jira {
         let mut out = vec![];
         for i in read {
             let i = i?;
-            if i.fields.labels.iter().any(|l| l == label) && !i.done()? {
+            if self.labels_of(&i).iter().any(|l| l == label) && !i.done()? {
                 out.push(i);
             }
         }
@@ -393,14 +404,10 @@ impl Jira {
                 true => State::Closed,
                 false => State::Open,
             },
-            labels: i
-                .fields
-                .labels
-                .iter()
-                .map(|l| Label {
-                    id: 0,
-                    name: l.clone(),
-                })
+            labels: self
+                .labels_of(i)
+                .into_iter()
+                .map(|name| Label { id: 0, name })
                 .collect(),
             html_url: self.web_url(&i.key),
             pull_request: None,
@@ -412,6 +419,39 @@ impl Jira {
             // the timeline says every change afk reads (the changelog)
             updated_at: None,
         })
+    }
+
+    /// With `ready = "status"`, the ready status when `label` is the ready
+    /// label it stands for.
+    pub fn ready_status_of(&self, label: &str) -> Option<&str> {
+        self.setup
+            .ready_status
+            .as_deref()
+            .filter(|_| label == self.setup.ready_label)
+    }
+
+    /// Whether the issue is in the ready status (`ready = "status"`): its
+    /// status's id, or its name (Jira's names are the site's, compared
+    /// without case as JQL compares them).
+    fn in_ready_status(&self, i: &JiraIssue) -> bool {
+        let (Some(want), Some(st)) = (&self.setup.ready_status, &i.fields.status) else {
+            return false;
+        };
+        st.id == *want || (!st.name.is_empty() && st.name.eq_ignore_ascii_case(want))
+    }
+
+    /// The issue's labels as afk reads them: with `ready = "status"` the
+    /// ready label is the ready status's alone (a real label of that name
+    /// arms nothing), else as Jira answers them.
+    fn labels_of(&self, i: &JiraIssue) -> Vec<String> {
+        let mut labels = i.fields.labels.clone();
+        if self.setup.ready_status.is_some() {
+            labels.retain(|l| *l != self.setup.ready_label);
+            if self.in_ready_status(i) {
+                labels.push(self.setup.ready_label.clone());
+            }
+        }
+        labels
     }
 
     /// An issue's web address: `{site}/browse/{key}`.
@@ -435,10 +475,20 @@ impl Jira {
             .iter()
             .filter_map(|e| e.label.clone())
             .collect();
+        let labels = self.labels_of(&i);
+        let ready_id = i.fields.status.as_ref().map_or("", |s| s.id.as_str());
         let now = rules::Now {
             creator: i.fields.creator.as_ref().map(|c| c.account_id.as_str()),
             created: i.fields.created.as_deref(),
-            labels: &i.fields.labels,
+            labels: &labels,
+            // the ready status's id: the issue's own, when it is in it (a
+            // name in the config is matched to the id there)
+            ready: self
+                .setup
+                .ready_status
+                .as_ref()
+                .filter(|_| self.in_ready_status(&i))
+                .map(|_| (ready_id, self.setup.ready_label.as_str())),
         };
         let reads = rules::MapReads {
             components: self.setup.map.iter().any(|e| e.component.is_some()),

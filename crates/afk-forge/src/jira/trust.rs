@@ -1,7 +1,7 @@
 //! Whom Jira trusts to arm an issue (docs/trackers.md#who-is-trusted): the
 //! armer's account, its groups, and the project roles it acts in within
 //! the issue's project, each as Jira answers it; the rule itself is
-//! `afk_wire::tracker::jira::trust`.
+//! `afk_wire::tracker::trust::trust`.
 
 use super::{Jira, rules};
 use crate::http::enc;

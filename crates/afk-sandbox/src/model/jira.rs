@@ -48,6 +48,9 @@ pub struct Issue {
     pub components: Vec<String>,
     /// `new`, `indeterminate` or `done`
     pub category: String,
+    /// its status's id and name (a category's default status unless a
+    /// person moved it into another: `/_admin/jira/edit`)
+    pub status: (String, String),
     pub creator: String,
     pub created: String,
     pub changes: Vec<Change>,
@@ -199,11 +202,6 @@ impl Jira {
     }
 
     pub(crate) fn issue_json(&self, i: &Issue) -> Value {
-        let status_name = match i.category.as_str() {
-            "done" => "Done",
-            "indeterminate" => "In Progress",
-            _ => "To Do",
-        };
         json!({
             "id": i.id.to_string(),
             "key": i.key,
@@ -213,7 +211,7 @@ impl Jira {
                 "description": i.description,
                 "labels": i.labels,
                 "components": i.components.iter().map(|c| json!({"name": c})).collect::<Vec<_>>(),
-                "status": {"name": status_name, "statusCategory": {"key": i.category}},
+                "status": {"id": i.status.0, "name": i.status.1, "statusCategory": {"key": i.category}},
                 "project": {"key": i.project, "id": "10000"},
                 "issuelinks": self.links(i),
                 "creator": self.account_json(&i.creator),
@@ -324,5 +322,36 @@ impl Jira {
             "description": "",
             "actors": actors,
         }))
+    }
+
+    /// The status a category's issues go to by default (its id and name),
+    /// as a site's default workflow has them.
+    pub(crate) fn default_status(category: &str) -> (String, String) {
+        let (id, name) = match category {
+            "done" => ("10001", "Done"),
+            "indeterminate" => ("3", "In Progress"),
+            _ => ("10000", "To Do"),
+        };
+        (id.to_string(), name.to_string())
+    }
+
+    /// Move issue `id` into `status` of `category`, by `by`: one changelog
+    /// entry, its item naming both statuses by id and by name, as Jira
+    /// writes a status change.
+    pub(crate) fn move_status(
+        &mut self,
+        id: u64,
+        by: Option<&str>,
+        category: &str,
+        status: (String, String),
+    ) {
+        let Some(i) = self.issues.get_mut(&id) else {
+            return;
+        };
+        let from = std::mem::replace(&mut i.status, status.clone());
+        i.category = category.to_string();
+        let item = json!({"field": "status", "fieldtype": "jira", "fieldId": "status",
+            "from": from.0, "fromString": from.1, "to": status.0, "toString": status.1});
+        self.change(id, by, vec![item], None);
     }
 }

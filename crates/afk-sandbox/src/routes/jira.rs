@@ -51,9 +51,17 @@ fn authorised(j: &Jira, req: &Request) -> bool {
         .is_some_and(|(e, t)| e == j.email && t == j.token)
 }
 
-/// The labels a JQL query names (`labels = "x"`) and its projects
-/// (`project in ("A", "B")`): the only query afk sends.
-fn jql_parts(jql: &str) -> Option<(Vec<String>, String, bool)> {
+/// What a JQL query asks issues to carry: a label, or a status (an id, or
+/// a name).
+enum Wanted {
+    Label(String),
+    Status(String),
+}
+
+/// The projects a JQL query names (`project in ("A", "B")`), the label
+/// (`labels = "x"`) or status (`status = 10100`, `status = "Ready"`) it
+/// wants, and whether it leaves Done out: the only queries afk sends.
+fn jql_parts(jql: &str) -> Option<(Vec<String>, Wanted, bool)> {
     let strings = |s: &str| -> Vec<String> {
         let mut out = vec![];
         let mut cur = String::new();
@@ -77,12 +85,18 @@ fn jql_parts(jql: &str) -> Option<(Vec<String>, String, bool)> {
         }
         out
     };
-    let (projects, rest) = jql
-        .strip_prefix("project in (")?
-        .split_once(") AND labels = ")?;
-    let label = strings(rest).into_iter().next()?;
+    let (projects, rest) = jql.strip_prefix("project in (")?.split_once(") AND ")?;
     let not_done = rest.contains("statusCategory != Done");
-    Some((strings(projects), label, not_done))
+    let wanted = match (
+        rest.strip_prefix("labels = "),
+        rest.strip_prefix("status = "),
+    ) {
+        (Some(l), _) => Wanted::Label(strings(l).into_iter().next()?),
+        (_, Some(st)) if st.starts_with('"') => Wanted::Status(strings(st).into_iter().next()?),
+        (_, Some(st)) => Wanted::Status(st.split(' ').next()?.to_string()),
+        _ => return None,
+    };
+    Some((strings(projects), wanted, not_done))
 }
 
 /// Answer a request under `/rest/api/3` (`path` after it).
@@ -150,7 +164,7 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
         }
         ("POST", ["search", "jql"]) => {
             let jql = body["jql"].as_str().unwrap_or("");
-            let Some((projects, label, not_done)) = jql_parts(jql) else {
+            let Some((projects, wanted, not_done)) = jql_parts(jql) else {
                 return error(400, "The JQL query is not one the sandbox reads");
             };
             let max = body["maxResults"].as_u64().unwrap_or(50).clamp(1, 100) as usize;
@@ -161,7 +175,11 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
             let mut hits: Vec<&Issue> = j
                 .issues
                 .values()
-                .filter(|i| projects.contains(&i.project) && i.labels.contains(&label))
+                .filter(|i| projects.contains(&i.project))
+                .filter(|i| match &wanted {
+                    Wanted::Label(l) => i.labels.contains(l),
+                    Wanted::Status(s) => i.status.0 == *s || i.status.1.eq_ignore_ascii_case(s),
+                })
                 .filter(|i| !not_done || i.category != "done")
                 .collect();
             hits.sort_by(|a, b| a.key.cmp(&b.key));
@@ -428,13 +446,7 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
                 Some("31") => "done",
                 _ => return error(400, "The transition id is not valid for this issue."),
             };
-            let from = j.issues[&n].category.clone();
-            if let Some(i) = j.issues.get_mut(&n) {
-                i.category = to.to_string();
-            }
-            let item = json!({"field": "status", "fieldtype": "jira", "fieldId": "status",
-                "from": from, "fromString": from, "to": to, "toString": to});
-            j.change(n, Some(AFK_ACCOUNT), vec![item], None);
+            j.move_status(n, Some(AFK_ACCOUNT), to, Jira::default_status(to));
             no_content()
         }
         _ => error(404, "not found"),
@@ -528,6 +540,7 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
                     labels,
                     components: strings(&body["components"]),
                     category: "new".into(),
+                    status: Jira::default_status("new"),
                     creator: body["creator"].as_str().unwrap_or("").to_string(),
                     created,
                     changes: vec![],
@@ -622,8 +635,21 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
                     i.components = strings(&to);
                     old
                 }
+                // a category's default status, or `{id, name, category}`
                 "status" => {
-                    std::mem::replace(&mut i.category, to.as_str().unwrap_or("new").to_string())
+                    let category = match to.as_str() {
+                        Some(c) => c.to_string(),
+                        None => to["category"].as_str().unwrap_or("new").to_string(),
+                    };
+                    let status = match to.as_str() {
+                        Some(c) => Jira::default_status(c),
+                        None => (
+                            to["id"].as_str().unwrap_or("10100").to_string(),
+                            to["name"].as_str().unwrap_or("Ready").to_string(),
+                        ),
+                    };
+                    j.move_status(id, body["by"].as_str(), &category, status);
+                    return Reply::json(200, &json!({}));
                 }
                 // a move: the project, and the key with it (a `Key` item,
                 // which has no `fieldId`)

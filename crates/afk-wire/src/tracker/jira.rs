@@ -5,7 +5,8 @@
 //! it; the adapter does the reading.
 
 pub use super::described::{MAX_DESCRIBED_BLOCKERS, description_blockers, is_key};
-use afk_model::tracker::{JiraAccount, JiraChange, JiraChangeItem};
+pub use super::trust::{Armer, Trust, trust};
+use afk_model::tracker::{JiraChange, JiraChangeItem};
 use afk_model::{TimelineEvent, TimelineKind};
 use time::OffsetDateTime;
 
@@ -51,6 +52,35 @@ pub fn ready_jql(projects: &[String], ready_label: &str) -> String {
         list.join(", "),
         quoted(ready_label)
     )
+}
+
+/// The search with `ready = "status"`: the mapped projects' issues in the
+/// ready status (an id unquoted, a name quoted) that are not done.
+pub fn ready_status_jql(projects: &[String], status: &str) -> String {
+    let list: Vec<String> = projects.iter().map(|p| quoted(p)).collect();
+    let status = match !status.is_empty() && status.chars().all(|c| c.is_ascii_digit()) {
+        true => status.to_string(),
+        false => quoted(status),
+    };
+    format!(
+        "project in ({}) AND status = {status} AND statusCategory != Done ORDER BY key ASC",
+        list.join(", ")
+    )
+}
+
+/// With `ready = "status"` (`ready` is the ready status's id and the ready
+/// label it stands for), a changelog item as label events: a move into the
+/// ready status adds the ready label, a move out of it removes it; a real
+/// label of that name is no arming (it is dropped). Without, the item
+/// as it is.
+fn status_arms(i: &JiraChangeItem, ready: Option<(&str, &str)>) -> Option<(bool, bool)> {
+    let (id, _) = ready?;
+    if i.field_id.as_deref() != Some("status") {
+        return None;
+    }
+    let into = i.to.as_deref() == Some(id);
+    let out_of = i.from.as_deref() == Some(id);
+    Some((into && !out_of, out_of && !into))
 }
 
 /// The labels a changelog item's `fromString`/`toString` holds (Jira writes
@@ -106,6 +136,9 @@ pub struct Now<'a> {
     pub created: Option<&'a str>,
     /// its labels
     pub labels: &'a [String],
+    /// with `ready = "status"`: the ready status's id and the ready label
+    /// it stands for (`status_arms`)
+    pub ready: Option<(&'a str, &'a str)>,
 }
 
 /// Which changes to the issue's fields the map reads.
@@ -170,11 +203,15 @@ pub fn timeline(
                 created_at: at.and_then(time).map(rfc3339),
             }
         };
+    let ready_label = now.ready.map(|(_, l)| l);
     let added_ever = |label: &str| {
-        changes
-            .iter()
-            .flat_map(|c| c.items.iter())
-            .any(|i| adds_label(i, label))
+        changes.iter().flat_map(|c| c.items.iter()).any(|i| {
+            match (Some(label) == ready_label, status_arms(i, now.ready)) {
+                (true, Some((into, _))) => into,
+                (true, None) => false,
+                (false, _) => adds_label(i, label),
+            }
+        })
     };
     for l in now.labels.iter().filter(|l| !added_ever(l)) {
         out.push(event(
@@ -209,73 +246,25 @@ pub fn timeline(
         {
             let from = labels_of(i.from_string.as_deref());
             let to = labels_of(i.to_string.as_deref());
-            for l in to.iter().filter(|l| !from.contains(l)) {
+            // with `ready = "status"` the ready label is the status's alone
+            let real = |l: &&&str| Some(**l) != ready_label;
+            for l in to.iter().filter(|l| !from.contains(l)).filter(real) {
                 out.push(event(id, TimelineKind::LabelAdded, Some(l), by, at));
             }
-            for l in from.iter().filter(|l| !to.contains(l)) {
+            for l in from.iter().filter(|l| !to.contains(l)).filter(real) {
                 out.push(event(id, TimelineKind::LabelRemoved, Some(l), by, at));
             }
         }
-    }
-    Ok(out)
-}
-
-/// Whether the armer may arm: why, in words, either way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trust {
-    Trusted(String),
-    Untrusted(String),
-}
-
-/// The armer's account as `GET /rest/api/3/user` answered it, and what
-/// afk found of their groups and roles.
-pub struct Armer<'a> {
-    pub account: &'a JiraAccount,
-    /// one of their groups' `groupId` is in `trusted_groups`
-    pub in_trusted_group: bool,
-    /// they are an actor of a role in `trusted_roles` in the issue's project
-    pub in_trusted_role: bool,
-}
-
-/// The rule "trust, Jira": never afk's own account or the agent's; anyone
-/// named in `trusted_accounts`; otherwise an active `atlassian` account in
-/// a trusted group or role. An app (Automation for Jira, a service account,
-/// a Rovo agent), a portal customer or an unknown account is trusted only
-/// when named.
-pub fn trust(armer: &Armer, never: &[&str], trusted_accounts: &[String]) -> Trust {
-    let a = armer.account;
-    let id = a.account_id.as_str();
-    if never.iter().any(|n| !n.is_empty() && *n == id) {
-        return Trust::Untrusted(format!("{id} is afk's own account or the agent's"));
-    }
-    if trusted_accounts.iter().any(|t| t == id) {
-        return Trust::Trusted(format!("{id} is named in tracker.trusted_accounts"));
-    }
-    if a.active != Some(true) {
-        return Trust::Untrusted(format!("{id} is not an active account"));
-    }
-    match a.account_type.as_deref() {
-        Some("atlassian") => {}
-        other => {
-            return Trust::Untrusted(format!(
-                "{id} is a{} account, trusted only when named in tracker.trusted_accounts",
-                match other {
-                    Some("app") => "n app",
-                    Some("customer") => " customer",
-                    _ => "n unknown",
-                }
-            ));
+        for (into, out_of) in c.items.iter().filter_map(|i| status_arms(i, now.ready)) {
+            let kind = match (into, out_of) {
+                (true, _) => TimelineKind::LabelAdded,
+                (_, true) => TimelineKind::LabelRemoved,
+                _ => continue,
+            };
+            out.push(event(id, kind, ready_label, by, at));
         }
     }
-    if armer.in_trusted_group {
-        Trust::Trusted(format!("{id} is in a group of tracker.trusted_groups"))
-    } else if armer.in_trusted_role {
-        Trust::Trusted(format!("{id} holds a role of tracker.trusted_roles"))
-    } else {
-        Trust::Untrusted(format!(
-            "{id} is in no group of tracker.trusted_groups and holds no role of tracker.trusted_roles"
-        ))
-    }
+    Ok(out)
 }
 
 /// What an issue link says of a blocker, from the issue's `issuelinks`.
@@ -312,6 +301,7 @@ pub fn blockers(issuelinks: &serde_json::Value, link_type: &str) -> Vec<Blocker>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use afk_model::tracker::JiraAccount;
     use serde_json::json;
 
     fn account(id: &str, kind: &str, active: bool) -> JiraAccount {
@@ -566,6 +556,7 @@ mod tests {
                 creator: Some("c-1"),
                 created: Some(t),
                 labels: &now_labels,
+                ready: None,
             };
             let map = MapReads {
                 components,
@@ -579,6 +570,7 @@ mod tests {
             creator: None,
             created: None,
             labels: &[],
+            ready: None,
         };
         let map = MapReads {
             components: false,
@@ -598,91 +590,85 @@ mod tests {
 
     /// The rule "trust, Jira".
     #[test]
-    fn jira_trust_is_groups_or_roles_for_active_people_and_names_for_the_rest() {
-        let named = vec!["robot-1".to_string()];
-        let cases: Vec<(&str, JiraAccount, bool, bool, bool)> = vec![
+    fn with_ready_status_a_move_into_the_ready_status_is_the_arming_and_a_real_label_is_none() {
+        let t = "2026-01-01T10:00:00.000+0000";
+        let status = |from: &str, to: &str| JiraChangeItem {
+            field: "status".into(),
+            field_id: Some("status".into()),
+            from: Some(from.into()),
+            to: Some(to.into()),
+            from_string: Some(format!("status {from}")),
+            to_string: Some(format!("status {to}")),
+        };
+        let e = |id: i64, k: &'static str, by: &str| (id, k, "ready".to_string(), by.to_string());
+        type Case = (
+            &'static str,
+            Vec<JiraChange>,
+            Vec<String>,
+            Vec<(i64, &'static str, String, String)>,
+        );
+        let cases: Vec<Case> = vec![
             (
-                "a person in a trusted group",
-                account("p1", "atlassian", true),
-                true,
-                false,
-                true,
+                "moved into it by alice",
+                vec![change("101", Some("alice"), t, vec![status("1", "7")])],
+                vec!["ready".into()],
+                vec![e(101, "+", "alice")],
             ),
             (
-                "a person in a trusted role",
-                account("p1", "atlassian", true),
-                false,
-                true,
-                true,
+                "moved out of it, then in again by mallory",
+                vec![
+                    change("101", Some("alice"), t, vec![status("1", "7")]),
+                    change("102", Some("bob"), t, vec![status("7", "3")]),
+                    change("103", Some("mallory"), t, vec![status("3", "7")]),
+                ],
+                vec!["ready".into()],
+                vec![
+                    e(101, "+", "alice"),
+                    e(102, "-", "bob"),
+                    e(103, "+", "mallory"),
+                ],
             ),
             (
-                "a person in neither",
-                account("p1", "atlassian", true),
-                false,
-                false,
-                false,
+                "made in it: its creator",
+                vec![],
+                vec!["ready".into()],
+                vec![e(0, "+", "c-1")],
             ),
             (
-                "an inactive person in a group",
-                account("p1", "atlassian", false),
-                true,
-                false,
-                false,
+                "a real label of the name arms nothing",
+                vec![change("101", Some("mallory"), t, vec![labels("", "ready")])],
+                vec![],
+                vec![],
             ),
             (
-                "an app in a trusted group",
-                account("auto", "app", true),
-                true,
-                true,
-                false,
-            ),
-            (
-                "a portal customer",
-                account("cust", "customer", true),
-                true,
-                false,
-                false,
-            ),
-            (
-                "an unknown account",
-                account("unknown", "unknown", true),
-                true,
-                false,
-                false,
-            ),
-            (
-                "an app named",
-                account("robot-1", "app", true),
-                false,
-                false,
-                true,
-            ),
-            (
-                "afk itself, in a group",
-                account("afk-bot", "atlassian", true),
-                true,
-                true,
-                false,
-            ),
-            (
-                "afk itself, named",
-                account("afk-bot", "app", true),
-                false,
-                false,
-                false,
+                "another status move is none",
+                vec![change("101", Some("bob"), t, vec![status("1", "3")])],
+                vec![],
+                vec![],
             ),
         ];
-        let mut named_afk = named.clone();
-        named_afk.push("afk-bot".into());
-        for (name, acc, group, role, want) in cases {
-            let armer = Armer {
-                account: &acc,
-                in_trusted_group: group,
-                in_trusted_role: role,
+        let map = MapReads {
+            components: false,
+            labels: &[],
+        };
+        for (name, changes, now_labels, want) in cases {
+            let now = Now {
+                creator: Some("c-1"),
+                created: Some(t),
+                labels: &now_labels,
+                ready: Some(("7", "ready")),
             };
-            let got = trust(&armer, &["afk-bot", ""], &named_afk);
-            assert_eq!(matches!(got, Trust::Trusted(_)), want, "{name}: {got:?}");
+            let got = timeline(&changes, ("jira-afk", "afk-bot"), &now, &map).unwrap();
+            assert_eq!(kinds(&got), want, "{name}");
         }
+        assert_eq!(
+            ready_status_jql(&["PLAT".into()], "10100"),
+            "project in (\"PLAT\") AND status = 10100 AND statusCategory != Done ORDER BY key ASC"
+        );
+        assert_eq!(
+            ready_status_jql(&["PLAT".into()], "Ready \"now\""),
+            "project in (\"PLAT\") AND status = \"Ready \\\"now\\\"\" AND statusCategory != Done ORDER BY key ASC"
+        );
     }
 
     #[test]

@@ -9,3 +9,4 @@ pub mod adf;
 pub mod described;
 pub mod jira;
 pub mod map;
+pub mod trust;
