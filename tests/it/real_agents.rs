@@ -15,16 +15,17 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// A folder with `claude` and `codex` (links to the native binaries npm
-/// installed under `agents/`, else the ones on PATH); None when the tests
-/// are skipped.
-fn programs() -> Option<&'static Path> {
+/// The `PATH` entries that hold `claude` and `codex`: the folders of the
+/// native binaries npm installed under `agents/` (each file named as its
+/// program), else of the ones on PATH; None when the tests are skipped.
+/// Nothing is made for them: no folder of links is left anywhere.
+fn programs() -> Option<&'static str> {
     if std::env::var("AFK_SKIP_REAL_AGENTS").as_deref() == Ok("1") {
         eprintln!("skipped: AFK_SKIP_REAL_AGENTS=1");
         return None;
     }
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    Some(DIR.get_or_init(|| {
+    static DIRS: OnceLock<String> = OnceLock::new();
+    Some(DIRS.get_or_init(|| {
         let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules");
         let native = |scope: &str, prefix: &str, inner: &[&str]| -> Option<PathBuf> {
             let dir = modules.join(scope);
@@ -64,19 +65,8 @@ fn programs() -> Option<&'static Path> {
                  or set AFK_SKIP_REAL_AGENTS=1 to skip these tests"
             )
         };
-        // one folder per user, kept for the next run (never a folder per
-        // run): the suite runs as root and again as an ordinary user, who
-        // may not replace root's links
-        // SAFETY: geteuid(2) reads the caller's id and cannot fail
-        let uid = unsafe { libc::geteuid() };
-        let dir = std::env::temp_dir().join(format!("afk-real-agents-{uid}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, target) in [("claude", claude), ("codex", codex)] {
-            let link = dir.join(name);
-            let _ = std::fs::remove_file(&link);
-            std::os::unix::fs::symlink(target, &link).unwrap();
-        }
-        dir
+        let folder = |p: &Path| p.parent().unwrap_or(Path::new("/")).display().to_string();
+        format!("{}:{}", folder(&claude), folder(&codex))
     }))
 }
 
@@ -116,7 +106,7 @@ pub(crate) fn setup_with(agent: &str, seed: Value, extra: &str) -> Option<(Sandb
     let unboxed_root = root && extra.contains("confine = \"none\"");
     let mut env = afk::sandbox::model_api::agent_env(&sb.model_url, &codex_home, unboxed_root);
     let path = std::env::var("PATH").unwrap_or_default();
-    env.push(("PATH".into(), format!("{}:{path}", bin.display())));
+    env.push(("PATH".into(), format!("{bin}:{path}")));
     env.push(("HOME".into(), home.display().to_string()));
     afk.env = env;
     Some((sb, afk))
@@ -666,7 +656,7 @@ fn demo_story(forge: &str, (docs, pay): (&str, &str)) {
         let path = std::env::var("PATH").unwrap_or_default();
         let out = assert_cmd::Command::new(afk_bin())
             .args(["demo", "--forge", forge, "--agent", program])
-            .env("PATH", format!("{}:{path}", bin.display()))
+            .env("PATH", format!("{bin}:{path}"))
             .env("HOME", &home.dir)
             .env_remove("AFK_FORGE_TOKEN")
             .timeout(std::time::Duration::from_secs(300))
