@@ -223,6 +223,15 @@ impl Tracker {
                     "is required with auth = \"basic\": the email of the account the API token belongs to",
                 ));
             }
+            // a bearer token names its account itself: an email would be
+            // parsed and never read
+            "bearer" if !self.email.trim().is_empty() => {
+                return Err(c.err(
+                    t,
+                    "email",
+                    "is read only with auth = \"basic\": an OAuth token names its account itself; leave email out",
+                ));
+            }
             // an OAuth token works only through Atlassian's gateway
             "bearer" if self.api_url.is_empty() => {
                 return Err(c.err(

@@ -766,8 +766,17 @@ fn a_jira_oauth_token_goes_as_bearer_to_api_url_alone() {
     let (sb, mut afk) = world();
     let creds = sb.admin("GET", "/jira/credentials", None);
     let base = std::fs::read_to_string(&afk.config).unwrap();
-    let bearer = base.replace("kind = \"jira\"\n", "kind = \"jira\"\nauth = \"bearer\"\n");
-    assert_ne!(bearer, base);
+    let with_email = base.replace("kind = \"jira\"\n", "kind = \"jira\"\nauth = \"bearer\"\n");
+    assert_ne!(with_email, base);
+    // an email is parsed and never read with a bearer token: refused
+    std::fs::write(&afk.config, &with_email).unwrap();
+    let out = afk.cmd().arg("poll").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("tracker.email"), "{err}");
+    let email = creds["email"].as_str().unwrap();
+    let bearer = with_email.replace(&format!("email = \"{email}\"\n"), "");
+    assert_ne!(bearer, with_email);
     std::fs::write(&afk.config, &bearer).unwrap();
     let out = afk.cmd().arg("poll").output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
