@@ -240,18 +240,10 @@ impl ForgeReads for Gitea {
         let mut all = self
             .rest
             .wire_hooks(&format!("/repos/{}/hooks", rp(repo)))?;
-        match self
-            .rest
-            .wire_hooks(&format!("/orgs/{}/hooks", enc(repo.owner())))
-        {
-            Ok(org) => all.extend(org),
-            Err(e)
-                if matches!(
-                    ForgeError::kind_of(&e),
-                    Some(Failure::NotFound | Failure::Forbidden)
-                ) => {}
-            Err(e) => return Err(e),
-        }
+        all.extend(crate::none_if_refused(
+            self.rest
+                .wire_hooks(&format!("/orgs/{}/hooks", enc(repo.owner()))),
+        )?);
         Ok(all
             .into_iter()
             .filter(|h| matches!(h.kind.as_str(), "" | "gitea" | "forgejo" | "gogs"))

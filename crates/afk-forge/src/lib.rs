@@ -401,6 +401,23 @@ pub struct TokenInfo {
     pub active: bool,
 }
 
+/// A list the forge refuses to show (403, 404: a feature off, a plan
+/// without it, a token that may not read it) read as none; any other
+/// failure as it is.
+pub(crate) fn none_if_refused<T>(r: Result<Vec<T>>) -> Result<Vec<T>> {
+    match r {
+        Err(e)
+            if matches!(
+                ForgeError::kind_of(&e),
+                Some(Failure::NotFound | Failure::Forbidden)
+            ) =>
+        {
+            Ok(vec![])
+        }
+        other => other,
+    }
+}
+
 /// A tracker issue the map places in no repository, or in several
 /// ([`ForgeReads::unplaced`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -80,15 +80,10 @@ impl ForgeReads for Gitlab {
         // (docs/fidelity/gitlab.md). Weight and iteration are GitLab
         // Premium's: a 404 or 403 (Free, Community Edition) is none.
         for kind in ["milestone", "weight", "iteration"] {
-            match self.http.get_all(&format!("{base}/resource_{kind}_events")) {
-                Ok(events) => states.extend::<Vec<WireStateEvent>>(events),
-                Err(e)
-                    if matches!(
-                        ForgeError::kind_of(&e),
-                        Some(Failure::NotFound | Failure::Forbidden)
-                    ) => {}
-                Err(e) => return Err(e),
-            }
+            let events: Vec<WireStateEvent> = crate::none_if_refused(
+                self.http.get_all(&format!("{base}/resource_{kind}_events")),
+            )?;
+            states.extend(events);
         }
         let notes = self.notes(repo, Target::Issue(number))?;
         let mut out: Vec<TimelineEvent> = vec![];

@@ -301,16 +301,8 @@ pub fn blockers(issuelinks: &serde_json::Value, link_type: &str) -> Vec<Blocker>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use afk_model::tracker::JiraAccount;
+    use crate::tracker::trust::tests::account;
     use serde_json::json;
-
-    fn account(id: &str, kind: &str, active: bool) -> JiraAccount {
-        JiraAccount {
-            account_id: id.into(),
-            account_type: Some(kind.into()),
-            active: Some(active),
-        }
-    }
 
     fn change(id: &str, by: Option<&str>, at: &str, items: Vec<JiraChangeItem>) -> JiraChange {
         JiraChange {

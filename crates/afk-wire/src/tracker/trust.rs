@@ -63,10 +63,11 @@ pub fn trust(armer: &Armer, never: &[&str], trusted_accounts: &[String]) -> Trus
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn account(id: &str, kind: &str, active: bool) -> JiraAccount {
+    /// An account as `GET /rest/api/3/user` answers it (jira.rs's tests too).
+    pub(in crate::tracker) fn account(id: &str, kind: &str, active: bool) -> JiraAccount {
         JiraAccount {
             account_id: id.into(),
             account_type: Some(kind.into()),
