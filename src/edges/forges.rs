@@ -167,7 +167,7 @@ fn tracked(c: &Config, forge: Box<dyn Forge>) -> Result<Box<dyn Forge>> {
     };
     Ok(Box::new(crate::forge::tracked::Tracked {
         forge,
-        jira: crate::forge::jira::Jira::new(h, setup),
+        tracker: Box::new(crate::forge::jira::Jira::new(h, setup)),
         agent_login: c.runner.agent_login.clone(),
         status_issue: c.status_issue.as_ref().map(|s| (s.repo.clone(), s.number)),
     }))

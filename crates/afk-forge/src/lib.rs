@@ -29,6 +29,7 @@ pub mod rest;
 mod reviews;
 pub mod setup;
 pub mod tracked;
+pub mod tracker;
 
 pub use commits::{Commit, FileDiff};
 pub use gitea::Gitea;

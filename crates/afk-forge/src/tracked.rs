@@ -2,7 +2,7 @@
 //! the tracker's, everything else the forge's. The issue side of the forge
 //! traits (the ready and in-progress lists, the issue, its timeline, who
 //! armed it, its blockers, its labels, afk's comments on it, its closing)
-//! goes to Jira; the code side (pull requests, CI, reviews, branches,
+//! goes to the tracker (`Tracker`: Jira); the code side (pull requests, CI, reviews, branches,
 //! hooks, afk's account) to the forge, as before. So poll and watch decide
 //! with the same rules whichever holds the issue.
 //!
@@ -14,16 +14,16 @@
 //! pull request, with the forge's trust): the issue's comments afk reads
 //! are its own alone.
 
-use crate::jira::Jira;
 use crate::model::*;
+use crate::tracker::Tracker;
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use crate::{BranchRules, Diagnosis, Forge, ForgeReads, ForgeWrites, TokenInfo};
 use anyhow::Result;
 
-/// The forge, and Jira for the issues.
+/// The forge, and the tracker for the issues.
 pub struct Tracked {
     pub forge: Box<dyn Forge>,
-    pub jira: Jira,
+    pub tracker: Box<dyn Tracker>,
     /// `runner.agent_login`: never trusted to arm, whatever the tracker says
     pub agent_login: String,
     /// the status issue (`status_issue`): a forge issue
@@ -50,10 +50,10 @@ impl Tracked {
 
 impl ForgeReads for Tracked {
     fn requests(&self) -> usize {
-        self.reads().requests() + self.jira.requests()
+        self.reads().requests() + self.tracker.requests()
     }
     fn costly_requests(&self) -> usize {
-        self.reads().costly_requests() + self.jira.requests()
+        self.reads().costly_requests() + self.tracker.requests()
     }
     fn revalidate(&self, concurrency: usize) {
         self.reads().revalidate(concurrency)
@@ -65,7 +65,7 @@ impl ForgeReads for Tracked {
     /// The forge's lines, then the tracker's.
     fn diagnose(&self) -> Vec<Diagnosis> {
         let mut out = self.reads().diagnose();
-        out.extend(self.jira.diagnose());
+        out.extend(self.tracker.diagnose());
         out
     }
     fn token_info(&self) -> Option<Result<TokenInfo>> {
@@ -88,10 +88,8 @@ impl ForgeReads for Tracked {
     }
     /// The tracker issues carrying `label` that the map sends to `repo`.
     fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
-        let found = self.jira.labelled(label)?;
         let mut out = vec![];
-        for i in found.iter() {
-            let issue = self.jira.to_issue(i)?;
+        for issue in self.tracker.labelled(label)? {
             if issue
                 .repository
                 .as_ref()
@@ -109,7 +107,7 @@ impl ForgeReads for Tracked {
         if self.forge_issue(repo, number) {
             return self.reads().issue(repo, number);
         }
-        let mut issue = self.jira.to_issue(&self.jira.issue(number)?)?;
+        let mut issue = self.tracker.issue(number)?;
         if issue
             .repository
             .as_ref()
@@ -122,7 +120,7 @@ impl ForgeReads for Tracked {
     fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         match self.forge_issue(repo, number) {
             true => self.reads().timeline(repo, number),
-            false => self.jira.timeline(number, &self.me_login()?),
+            false => self.tracker.timeline(number, &self.me_login()?),
         }
     }
     fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
@@ -143,10 +141,11 @@ impl ForgeReads for Tracked {
                 "afk's own account",
             ));
         }
-        self.jira.armer(number, login, &[self.agent_login.as_str()])
+        self.tracker
+            .armer(number, login, &[self.agent_login.as_str()])
     }
     fn unplaced(&self, label: &str) -> Result<Vec<crate::Unplaced>> {
-        self.jira.unplaced(label)
+        self.tracker.unplaced(label)
     }
     fn tracker_ref(
         &self,
@@ -156,8 +155,7 @@ impl ForgeReads for Tracked {
         if self.forge_issue(repo, number) {
             return Ok(None);
         }
-        let i = self.jira.issue(number)?;
-        Ok(Some((i.key.clone(), self.jira.web_url(&i.key))))
+        self.tracker.reference(number).map(Some)
     }
     fn is_public(&self, repo: &RepoName) -> Result<bool> {
         self.reads().is_public(repo)
@@ -168,7 +166,7 @@ impl ForgeReads for Tracked {
     fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
         match self.forge_issue(repo, number) {
             true => self.reads().dependencies(repo, number),
-            false => self.jira.blockers(number),
+            false => self.tracker.blockers(number),
         }
     }
     fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
@@ -177,7 +175,7 @@ impl ForgeReads for Tracked {
     fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>> {
         match on {
             Target::Issue(n) if !self.forge_issue(repo, n) => {
-                self.jira.own_comments(n, &self.me_login()?)
+                self.tracker.own_comments(n, &self.me_login()?)
             }
             _ => self.reads().comments(repo, on),
         }
@@ -242,16 +240,15 @@ impl ForgeWrites for Tracked {
     fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         match self.forge_issue(repo, number) {
             true => self.forge.add_label(repo, number, name),
-            false => self.jira.label(number, name, true),
+            false => self.tracker.label(number, name, true),
         }
     }
-    /// With `ready = "status"` the ready label is the issue's status, which
-    /// only a person (or the Done move) changes: nothing to take off.
+    /// A label the tracker reads from something else (Jira's ready status)
+    /// is not taken off (`Tracker::label`).
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         match self.forge_issue(repo, number) {
             true => self.forge.remove_label(repo, number, name),
-            false if self.jira.ready_status_of(name).is_some() => Ok(()),
-            false => self.jira.label(number, name, false),
+            false => self.tracker.label(number, name, false),
         }
     }
     /// Jira makes labels on their first use: nothing to make.
@@ -261,7 +258,7 @@ impl ForgeWrites for Tracked {
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
         match on {
             Target::Issue(n) if !self.forge_issue(repo, n) => {
-                self.jira.post_comment(n, body, &self.me_login()?)
+                self.tracker.post_comment(n, body, &self.me_login()?)
             }
             _ => self.forge.create_comment(repo, on, body),
         }
@@ -275,7 +272,7 @@ impl ForgeWrites for Tracked {
     ) -> Result<Comment> {
         match on {
             Target::Issue(n) if !self.forge_issue(repo, n) => {
-                self.jira.post_comment(n, body, &self.me_login()?)
+                self.tracker.post_comment(n, body, &self.me_login()?)
             }
             _ => self.forge.reply_to_comment(repo, on, to, body),
         }
@@ -283,7 +280,7 @@ impl ForgeWrites for Tracked {
     fn edit_comment(&self, repo: &RepoName, on: Target, id: i64, body: &str) -> Result<Comment> {
         match on {
             Target::Issue(n) if !self.forge_issue(repo, n) => {
-                self.jira.edit_comment(n, id, body, &self.me_login()?)
+                self.tracker.edit_comment(n, id, body, &self.me_login()?)
             }
             _ => self.forge.edit_comment(repo, on, id, body),
         }
@@ -292,7 +289,7 @@ impl ForgeWrites for Tracked {
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         match self.forge_issue(repo, number) {
             true => self.forge.close_issue(repo, number),
-            false => self.jira.complete(number),
+            false => self.tracker.complete(number),
         }
     }
     fn edit_issue_body(&self, repo: &RepoName, on: Target, body: &str) -> Result<()> {
@@ -333,7 +330,7 @@ impl ForgeWrites for Tracked {
             return Ok(());
         }
         let title = format!("{repo}#{}: {}", pr.number, pr.title);
-        self.jira.remote_link(issue, &pr.html_url, &title, merged)
+        self.tracker.link_pull(issue, &pr.html_url, &title, merged)
     }
     fn react(&self, repo: &RepoName, on: Target, comment: i64, content: &str) -> Result<()> {
         self.forge.react(repo, on, comment, content)

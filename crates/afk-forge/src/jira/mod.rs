@@ -12,6 +12,7 @@ use crate::model::{Comment, Issue, Label, RepoMeta, State, User};
 use crate::types::tracker::{JiraAccount, JiraChange};
 use crate::types::{IssueNumber, TimelineEvent};
 use afk_wire::tracker::{adf, jira as rules, map};
+mod as_tracker;
 mod trust;
 mod writes;
 

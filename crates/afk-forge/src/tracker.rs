@@ -1,0 +1,53 @@
+//! A tracker beside the forge (docs/trackers.md): what the issue side of a
+//! [`Tracked`](crate::tracked::Tracked) forge asks of Jira (and of Linear
+//! next), one trait so poll and watch read either through the same forge
+//! traits. An issue is named by the tracker's stable id as afk's number.
+
+use crate::model::{Comment, Issue, TimelineEvent};
+use crate::types::{IssueNumber, Permission};
+use anyhow::Result;
+
+/// The tracker's reads and writes of its own issues. Each method answers
+/// for one issue by its stable id, as this tick read it.
+pub trait Tracker: Send + Sync {
+    /// The requests made to the tracker this tick.
+    fn requests(&self) -> usize;
+    /// Doctor's tracker lines.
+    fn diagnose(&self) -> Vec<crate::Diagnosis>;
+    /// The mapped issues carrying `label` (its ready rule's reading of it)
+    /// that are not done, each with the repository the map sends it to
+    /// (None: unmapped or ambiguous).
+    fn labelled(&self, label: &str) -> Result<Vec<Issue>>;
+    /// The issues carrying `label` that the map sends to no repository or
+    /// to several: worked on nowhere, never one picked.
+    fn unplaced(&self, label: &str) -> Result<Vec<crate::Unplaced>>;
+    /// One issue in afk's shape, its repository the map's.
+    fn issue(&self, id: IssueNumber) -> Result<Issue>;
+    /// The issue's history as afk's timeline, afk's own account written as
+    /// `me_login`.
+    fn timeline(&self, id: IssueNumber, me_login: &str) -> Result<Vec<TimelineEvent>>;
+    /// The tracker's own trust rule on the account `login`; the accounts
+    /// in `never` are never trusted.
+    fn armer(&self, id: IssueNumber, login: &str, never: &[&str]) -> Result<Permission>;
+    /// The issue's key and web address.
+    fn reference(&self, id: IssueNumber) -> Result<(String, String)>;
+    /// The issues blocking this one, each named by its key.
+    fn blockers(&self, id: IssueNumber) -> Result<Vec<Issue>>;
+    /// afk's own comments on the issue, each written by `me_login`.
+    fn own_comments(&self, id: IssueNumber, me_login: &str) -> Result<Vec<Comment>>;
+    /// Add or remove one of afk's labels (a label the tracker reads from
+    /// something else, as the ready status, is not removed).
+    fn label(&self, id: IssueNumber, name: &str, add: bool) -> Result<()>;
+    fn post_comment(&self, id: IssueNumber, body: &str, me_login: &str) -> Result<Comment>;
+    fn edit_comment(
+        &self,
+        id: IssueNumber,
+        comment: i64,
+        body: &str,
+        me_login: &str,
+    ) -> Result<Comment>;
+    /// Move the issue into done, once.
+    fn complete(&self, id: IssueNumber) -> Result<()>;
+    /// Link the pull request at `url` from the issue (an upsert).
+    fn link_pull(&self, id: IssueNumber, url: &str, title: &str, merged: bool) -> Result<()>;
+}
