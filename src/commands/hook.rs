@@ -107,12 +107,13 @@ fn side_and_secret(
         ));
         return Err(refuse(Answer::NoSecret, Err(e)));
     };
-    // with a tracker beside the forge, a delivery is the forge's or Jira's
-    // by the signature header it carries; one carrying both counts for
-    // neither (docs/trackers.md#webhooks)
-    let dialect = match cfg.tracker {
-        Some(_) => hook::side(forge, &request.headers),
-        None => Some(forge),
+    // with Jira beside the forge, a delivery is the forge's or Jira's by
+    // the signature header it carries; one carrying both counts for
+    // neither (docs/trackers.md#webhooks). Linear's deliveries are not
+    // taken yet: every delivery is the forge's, verified with its secret.
+    let dialect = match &cfg.tracker {
+        Some(t) if !t.linear() => hook::side(forge, &request.headers),
+        _ => Some(forge),
     };
     let Some(dialect) = dialect else {
         let answer = Answer::Unauthorized;

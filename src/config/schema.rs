@@ -246,6 +246,8 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "trusted_accounts",
             "done_transition",
             "blocked_by_link",
+            "trusted_team_members",
+            "done_state",
             "map",
             "hook_secret_env",
             "hook_secret_file",

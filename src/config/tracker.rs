@@ -1,4 +1,4 @@
-//! `[tracker]`: work taken from Jira Cloud beside the forge
+//! `[tracker]`: work taken from Jira Cloud or Linear beside the forge
 //! (docs/trackers.md). Absent, the forge's issues are the tracker, as
 //! before. What this release does not take yet is a load error naming the
 //! key (a key afk would not act on is never accepted silently).
@@ -14,18 +14,25 @@ use super::values::{MINUTE, de_duration, de_path};
 use super::{Config, cfg_hint};
 use crate::redact::Secret;
 
+/// Linear's one GraphQL endpoint (`packages/sdk/src/client.ts`).
+pub const LINEAR_API: &str = "https://api.linear.app/graphql";
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Tracker {
-    /// `jira` (Jira Cloud); `linear` is not taken yet
+    /// `jira` (Jira Cloud) or `linear`
     pub kind: String,
     /// the site: `https://acme.atlassian.net` (web links, and the API's
-    /// root for a classic API token)
+    /// root for a classic API token); Linear: `https://linear.app/<workspace>`
+    /// (optional: Linear names each issue's web address itself)
     pub url: String,
     /// the API's root when it is not the site (a scoped token through
-    /// `https://api.atlassian.com/ex/jira/<cloudId>`); "": `url`
+    /// `https://api.atlassian.com/ex/jira/<cloudId>`); "": `url` (Jira),
+    /// `https://api.linear.app/graphql` (Linear)
     pub api_url: String,
-    /// `basic` (the account's email and an API token)
+    /// Jira: `basic` (the account's email and an API token, the default)
+    /// or `bearer`; Linear: `key` (a personal API key, the default) or
+    /// `bearer` (an OAuth access token)
     pub auth: String,
     /// the account's email (not a secret)
     pub email: String,
@@ -51,9 +58,17 @@ pub struct Tracker {
     /// the transition afk performs on success; "": the first available
     /// one into the status category Done
     pub done_transition: String,
-    /// the issue link type whose inward side means "is blocked by"
-    pub blocked_by_link: String,
-    /// a Jira project (+ component or label) to an allowlisted repository
+    /// the issue link type whose inward side means "is blocked by" (Jira;
+    /// None: "Blocks")
+    pub blocked_by_link: Option<String>,
+    /// Linear: an active member of the issue's team who is no guest and no
+    /// app is trusted (None: true)
+    pub trusted_team_members: Option<bool>,
+    /// Linear: the state afk sets on success, by its name in the team; "":
+    /// the team's `completed` state of lowest position
+    pub done_state: String,
+    /// a Jira project (+ component or label), or a Linear team (+ label),
+    /// to an allowlisted repository
     pub map: Vec<MapEntry>,
     /// the variable holding the secret Jira's admin webhook signs with
     /// (`afk hook`); "": none
@@ -67,7 +82,11 @@ pub struct Tracker {
 #[serde(deny_unknown_fields)]
 pub struct MapEntry {
     /// the Jira project's key (`PLAT`)
+    #[serde(default)]
     pub project: String,
+    /// the Linear team's key (`ENG`)
+    #[serde(default)]
+    pub team: String,
     #[serde(default)]
     pub component: Option<String>,
     #[serde(default)]
@@ -81,7 +100,7 @@ impl Default for Tracker {
             kind: String::new(),
             url: String::new(),
             api_url: String::new(),
-            auth: "basic".into(),
+            auth: String::new(),
             email: String::new(),
             token_env: "AFK_TRACKER_TOKEN".into(),
             token_file: None,
@@ -94,7 +113,9 @@ impl Default for Tracker {
             trusted_roles: vec![],
             trusted_accounts: vec![],
             done_transition: String::new(),
-            blocked_by_link: "Blocks".into(),
+            blocked_by_link: None,
+            trusted_team_members: None,
+            done_state: String::new(),
             map: vec![],
             hook_secret_env: String::new(),
             hook_secret_file: None,
@@ -134,6 +155,9 @@ impl Tracker {
             ));
         }
         self.map_checked(c, allowlist, own_labels)?;
+        if self.linear() {
+            return Ok(());
+        }
         for l in own_labels {
             if l.contains(char::is_whitespace) {
                 return Err(c.err(
@@ -146,64 +170,143 @@ impl Tracker {
         Ok(())
     }
 
-    /// What this release takes: `kind`, `auth`, `ready`.
+    /// Whether the tracker is Linear (else Jira).
+    pub fn linear(&self) -> bool {
+        self.kind == "linear"
+    }
+
+    /// `auth` as afk reads it: the kind's default when not written.
+    pub fn auth(&self) -> &str {
+        match (self.auth.as_str(), self.linear()) {
+            ("", true) => "key",
+            ("", false) => "basic",
+            (a, _) => a,
+        }
+    }
+
+    /// The API's root: `api_url`, else the site (Jira) or Linear's one
+    /// endpoint.
+    pub fn api_root(&self) -> &str {
+        match (self.api_url.is_empty(), self.linear()) {
+            (false, _) => &self.api_url,
+            (true, true) => LINEAR_API,
+            (true, false) => &self.url,
+        }
+    }
+
+    /// What this release takes: `kind`, `auth`, `ready`, and no key of the
+    /// other kind.
     fn taken(&self, c: &Checker) -> Result<()> {
         let t = "tracker";
         match self.kind.as_str() {
-            "jira" => {}
-            "linear" => {
+            "jira" | "linear" => {}
+            "" => {
                 return Err(c.err(
                     t,
                     "kind",
-                    "\"linear\": afk does not take work from Linear yet (docs/trackers.md); only \"jira\"",
+                    "is required in [tracker]: \"jira\" or \"linear\"",
                 ));
             }
-            "" => return Err(c.err(t, "kind", "is required in [tracker]: \"jira\"")),
-            other => return Err(c.err(t, "kind", format!("\"{other}\": must be \"jira\""))),
+            other => {
+                return Err(c.err(
+                    t,
+                    "kind",
+                    format!("\"{other}\": must be \"jira\" or \"linear\""),
+                ));
+            }
         }
-        if !matches!(self.auth.as_str(), "basic" | "bearer") {
-            return Err(c.err(
-                t,
-                "auth",
-                format!(
-                    "\"{}\": must be \"basic\" (the account's email and an API token) or \"bearer\" (an OAuth 2.0 access token); service accounts' client_credentials are not taken yet (docs/trackers.md)",
-                    self.auth
-                ),
-            ));
-        }
-        match (self.ready.as_str(), self.ready_status.trim().is_empty()) {
-            ("label", true) | ("status", false) => {}
-            ("label", false) => {
+        self.other_kinds_keys(c)?;
+        match (self.linear(), self.auth()) {
+            (false, "basic" | "bearer") | (true, "key" | "bearer") => {}
+            (false, a) => {
                 return Err(c.err(
                     t,
-                    "ready_status",
-                    "is read only with ready = \"status\": set that, or leave ready_status out",
-                ));
-            }
-            ("status", true) => {
-                return Err(c.err(
-                    t,
-                    "ready_status",
-                    "is required with ready = \"status\": the status that arms an issue, by its id or its name",
-                ));
-            }
-            (other, _) => {
-                return Err(c.err(
-                    t,
-                    "ready",
+                    "auth",
                     format!(
-                        "\"{other}\": must be \"label\" ([poll] ready_label on the Jira issue) or \"status\" (the issue in ready_status)"
+                        "\"{a}\": must be \"basic\" (the account's email and an API token) or \"bearer\" (an OAuth 2.0 access token); service accounts' client_credentials are not taken yet (docs/trackers.md)"
+                    ),
+                ));
+            }
+            (true, a) => {
+                return Err(c.err(
+                    t,
+                    "auth",
+                    format!(
+                        "\"{a}\": must be \"key\" (a personal API key) or \"bearer\" (an OAuth access token)"
                     ),
                 ));
             }
         }
-        Ok(())
+        self.ready_checked(c)
     }
 
-    /// Where and how afk reaches Jira, and its bounds.
+    /// The keys only the other kind reads, each a load error naming it.
+    fn other_kinds_keys(&self, c: &Checker) -> Result<()> {
+        let t = "tracker";
+        let written: Vec<(&str, bool)> = match self.linear() {
+            true => vec![
+                ("email", !self.email.is_empty()),
+                ("trusted_groups", !self.trusted_groups.is_empty()),
+                ("trusted_roles", !self.trusted_roles.is_empty()),
+                ("done_transition", !self.done_transition.is_empty()),
+                ("blocked_by_link", self.blocked_by_link.is_some()),
+            ],
+            false => vec![
+                ("trusted_team_members", self.trusted_team_members.is_some()),
+                ("done_state", !self.done_state.is_empty()),
+            ],
+        };
+        let (kind, other) = match self.linear() {
+            true => ("linear", "jira"),
+            false => ("jira", "linear"),
+        };
+        match written.into_iter().find(|(_, w)| *w) {
+            Some((key, _)) => Err(c.err(
+                t,
+                key,
+                format!("is read only with kind = \"{other}\", not \"{kind}\": leave it out"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// `ready` and `ready_status`, as the kind takes them.
+    fn ready_checked(&self, c: &Checker) -> Result<()> {
+        let t = "tracker";
+        match (self.ready.as_str(), self.ready_status.trim().is_empty()) {
+            ("label", true) | ("status", false) => Ok(()),
+            ("label", false) => Err(c.err(
+                t,
+                "ready_status",
+                "is read only with ready = \"status\": set that, or leave ready_status out",
+            )),
+            ("status", true) => Err(c.err(
+                t,
+                "ready_status",
+                match self.linear() {
+                    true => "is required with ready = \"status\": the workflow state that arms an issue, by its name in the team",
+                    false => "is required with ready = \"status\": the status that arms an issue, by its id or its name",
+                },
+            )),
+            ("delegate", _) if self.linear() => Err(c.err(
+                t,
+                "ready",
+                "\"delegate\": a delegation to afk's app user is not taken yet (docs/trackers.md); \"label\" or \"status\"",
+            )),
+            (other, _) => Err(c.err(
+                t,
+                "ready",
+                format!(
+                    "\"{other}\": must be \"label\" ([poll] ready_label on the issue) or \"status\" (the issue in ready_status)"
+                ),
+            )),
+        }
+    }
+
+    /// Where and how afk reaches the tracker, and its bounds.
     fn connection(&self, c: &Checker) -> Result<()> {
         let t = "tracker";
-        if self.url.is_empty() {
+        if self.url.is_empty() && !self.linear() {
             return Err(c.err(
                 t,
                 "url",
@@ -215,7 +318,8 @@ impl Tracker {
                 return Err(c.err(t, key, "must be https:// (http only on loopback)"));
             }
         }
-        match self.auth.as_str() {
+        match self.auth() {
+            _ if self.linear() => {}
             "basic" if self.email.trim().is_empty() => {
                 return Err(c.err(
                     t,
@@ -255,7 +359,11 @@ impl Tracker {
         if self.retries > 10 {
             return Err(c.err(t, "retries", "must be at most 10"));
         }
-        if self.blocked_by_link.trim().is_empty() {
+        if self
+            .blocked_by_link
+            .as_ref()
+            .is_some_and(|l| l.trim().is_empty())
+        {
             return Err(c.err(
                 t,
                 "blocked_by_link",
@@ -283,9 +391,7 @@ impl Tracker {
         }
         for (i, e) in self.map.iter().enumerate() {
             let key = format!("map[{}]", i + 1);
-            if e.project.trim().is_empty() || e.project.contains(char::is_whitespace) {
-                return Err(c.err(t, &key, "project must be a Jira project key (PLAT)"));
-            }
+            self.map_names(c, &key, e)?;
             if !allowlist
                 .iter()
                 .any(|a| a.as_str().eq_ignore_ascii_case(&e.repo))
@@ -297,6 +403,9 @@ impl Tracker {
                 ));
             }
             for (what, v) in [("component", &e.component), ("label", &e.label)] {
+                if what == "component" && v.is_some() && self.linear() {
+                    return Err(c.err(t, &key, "component is read only with kind = \"jira\": a Linear team is narrowed by label"));
+                }
                 if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
                     return Err(c.err(
                         t,
@@ -308,7 +417,7 @@ impl Tracker {
                 }
             }
             if let Some(l) = &e.label {
-                if l.contains(char::is_whitespace) {
+                if !self.linear() && l.contains(char::is_whitespace) {
                     return Err(c.err(t, &key, "label holds a space, which no Jira label can"));
                 }
                 if own_labels.contains(&l.as_str()) {
@@ -324,6 +433,33 @@ impl Tracker {
             }
         }
         Ok(())
+    }
+}
+
+impl Tracker {
+    /// A map entry's project (Jira) or team (Linear), and none of the other.
+    fn map_names(&self, c: &Checker, key: &str, e: &MapEntry) -> Result<()> {
+        let t = "tracker";
+        let name_like = |s: &str| !s.trim().is_empty() && !s.contains(char::is_whitespace);
+        match self.linear() {
+            true if !e.project.is_empty() => Err(c.err(
+                t,
+                key,
+                "project with kind = \"linear\" (a Linear project) is not taken yet (docs/trackers.md): narrow the team by label",
+            )),
+            true if !name_like(&e.team) => {
+                Err(c.err(t, key, "team must be a Linear team's key (ENG)"))
+            }
+            false if !e.team.is_empty() => Err(c.err(
+                t,
+                key,
+                "team is read only with kind = \"linear\": a Jira map names a project",
+            )),
+            false if !name_like(&e.project) => {
+                Err(c.err(t, key, "project must be a Jira project key (PLAT)"))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -346,14 +482,16 @@ impl Config {
                         t.token_env
                     ),
                     format!(
-                        "set the environment variable {} to the Jira API token",
-                        t.token_env
+                        "set the environment variable {} to the {} API token",
+                        t.token_env,
+                        if t.linear() { "Linear" } else { "Jira" }
                     )
                 )),
             },
         };
-        // `bearer`: the access token as it is; `basic`: base64(email:token)
-        if t.auth == "bearer" {
+        // `bearer` and Linear's `key`: the token as it is; `basic`:
+        // base64(email:token)
+        if t.auth() != "basic" {
             let wire = Secret::new(token.expose());
             return Ok(Some((token, wire)));
         }
@@ -376,6 +514,14 @@ impl Config {
             return Ok(Some(Secret::new(s.trim())));
         }
         Ok(super::secrets::env_secret(&t.hook_secret_env).map(|s| Secret::new(s.expose().trim())))
+    }
+
+    /// The tracker's API root ("" without a tracker): what its issue
+    /// numbers are kept under.
+    pub fn tracker_api_root(&self) -> String {
+        self.tracker
+            .as_ref()
+            .map_or_else(String::new, |t| t.api_root().to_string())
     }
 
     /// Where the token comes from, for a 401's words.

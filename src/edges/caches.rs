@@ -1,18 +1,19 @@
 //! The store's caches as the forge's ports: the state file's `etags` table
 //! is the forge's [`ConditionalCache`], its `app_tokens` table the GitHub
-//! App's [`TokenKeeper`], its `forge_ids` table the forge's [`RepoIds`] and its `forge_votes` table
-//! its [`VotesSeen`].
+//! App's [`TokenKeeper`], its `forge_ids` table the forge's [`RepoIds`], its `forge_votes` table
+//! its [`VotesSeen`] and its `tracker_ids` table a tracker's [`IssueNumbers`].
 //! Here, at the edges, because the store names no forge and the forge
 //! names no store.
 
 use crate::config::Config;
 use crate::forge::app::TokenKeeper;
 use crate::forge::http::{Cached, ConditionalCache};
-use crate::forge::setup::{Books, RepoIds, VotesSeen};
+use crate::forge::setup::{Books, IssueNumbers, RepoIds, VotesSeen};
 use crate::store::app_tokens::TokenFile;
 use crate::store::etags::EtagCache;
 use crate::store::forge_ids::IdFile;
 use crate::store::forge_votes::VoteFile;
+use crate::store::tracker_ids::NumberFile;
 use std::path::Path;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -99,6 +100,25 @@ pub fn books(c: &Config, path: &Path, dry_run: bool) -> Books {
             forge,
             dry_run,
         })),
+        issue_numbers: Arc::new(Numbers(NumberFile::new(
+            path.to_path_buf(),
+            c.tracker_api_root(),
+            dry_run,
+        ))),
+    }
+}
+
+/// The state file's `tracker_ids` table as the tracker's book of issue
+/// numbers (a wrapper, as [`Ids`]).
+#[derive(Debug)]
+pub struct Numbers(pub NumberFile);
+
+impl IssueNumbers for Numbers {
+    fn number(&self, id: &str) -> anyhow::Result<u64> {
+        self.0.number(id)
+    }
+    fn id(&self, n: u64) -> anyhow::Result<Option<String>> {
+        self.0.id(n)
     }
 }
 

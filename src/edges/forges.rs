@@ -54,7 +54,7 @@ fn build(
     always_conditional: bool,
 ) -> Result<Box<dyn Forge>> {
     if c.github_app() {
-        return build_app(c, cache, keeper);
+        return build_app(c, cache, keeper, books);
     }
     let token = c.forge_token()?;
     let source = match (&c.forge.entra_token_file, &c.forge.token_file) {
@@ -99,30 +99,36 @@ fn build(
         Some(make) => {
             let mut setup = c.forge_setup();
             setup.repo_ids = books.as_ref().map(|b| b.repo_ids.clone());
-            setup.votes_seen = books.map(|b| b.votes_seen);
+            setup.votes_seen = books.as_ref().map(|b| b.votes_seen.clone());
             make(h, &setup)
         }
         None => (profile.forge)(h),
     };
-    tracked(c, forge)
+    tracked(c, forge, books.as_ref())
 }
 
 /// The forge with the tracker beside it when `[tracker]` is set
-/// (docs/trackers.md): the issues are Jira's, the rest the forge's.
-fn tracked(c: &Config, forge: Box<dyn Forge>) -> Result<Box<dyn Forge>> {
+/// (docs/trackers.md): the issues are Jira's or Linear's, the rest the
+/// forge's. `books` keep a Linear issue's number between ticks (None: in
+/// memory, for a command outside a tick).
+fn tracked(c: &Config, forge: Box<dyn Forge>, books: Option<&Books>) -> Result<Box<dyn Forge>> {
     let Some(t) = &c.tracker else {
         return Ok(forge);
     };
     let Some((_, wire)) = c.tracker_token()? else {
         return Ok(forge);
     };
-    let root = match t.api_url.is_empty() {
-        true => t.url.as_str(),
-        false => t.api_url.as_str(),
+    let style = match (t.linear(), t.auth()) {
+        (true, "bearer") => &crate::forge::linear::LINEAR_API_BEARER,
+        (true, _) => &crate::forge::linear::LINEAR_API_KEY,
+        (false, "bearer") => &crate::forge::jira::JIRA_API_BEARER,
+        (false, _) => &crate::forge::jira::JIRA_API,
     };
-    let style = match t.auth.as_str() {
-        "bearer" => &crate::forge::jira::JIRA_API_BEARER,
-        _ => &crate::forge::jira::JIRA_API,
+    // Linear's one endpoint is `…/graphql`: that path goes on each request,
+    // so an error names it
+    let (root, path) = match t.api_root().strip_suffix("/graphql") {
+        Some(root) if t.linear() => (root, "/graphql"),
+        _ => (t.api_root(), ""),
     };
     let mut h = crate::forge::http::Http::with_style(
         style,
@@ -133,41 +139,71 @@ fn tracked(c: &Config, forge: Box<dyn Forge>) -> Result<Box<dyn Forge>> {
         t.retries,
     );
     h.set_service("tracker");
-    h.set_url_key(match t.api_url.is_empty() {
-        true => "tracker.url",
-        false => "tracker.api_url",
+    h.set_url_key(match (t.api_url.is_empty(), t.linear()) {
+        (true, false) => "tracker.url",
+        _ => "tracker.api_url",
     });
     h.set_concurrency(t.concurrency);
-    h.set_moved("Jira answered with a redirect (not followed, nothing touched)");
-    let setup = crate::forge::jira::JiraSetup {
-        site: t.url.clone(),
-        ready_label: c.poll.ready_label.clone(),
-        ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
-        map: t
-            .map
+    let repo_of = |name: &str| {
+        c.poll
+            .allowlist
             .iter()
-            .map(|e| crate::core::tracker::map::Entry {
-                project: e.project.clone(),
-                component: e.component.clone(),
-                label: e.label.clone(),
-                repo: c
-                    .poll
-                    .allowlist
-                    .iter()
-                    .find(|a| a.as_str().eq_ignore_ascii_case(&e.repo))
-                    .map_or_else(|| e.repo.clone(), |a| a.as_str().to_string()),
-            })
-            .collect(),
-        trusted_groups: t.trusted_groups.clone(),
-        trusted_roles: t.trusted_roles.clone(),
-        trusted_accounts: t.trusted_accounts.clone(),
-        done_transition: t.done_transition.clone(),
-        blocked_by_link: t.blocked_by_link.clone(),
-        concurrency: t.concurrency,
+            .find(|a| a.as_str().eq_ignore_ascii_case(name))
+            .map_or_else(|| name.to_string(), |a| a.as_str().to_string())
+    };
+    let tracker: Box<dyn crate::forge::tracker::Tracker> = match t.linear() {
+        true => {
+            h.set_moved("Linear answered with a redirect (not followed, nothing touched)");
+            let setup = crate::forge::linear::LinearSetup {
+                path: path.to_string(),
+                ready_label: c.poll.ready_label.clone(),
+                ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
+                // a Linear entry's team key stands where a Jira project's does
+                map: (t.map.iter())
+                    .map(|e| crate::core::tracker::map::Entry {
+                        project: e.team.clone(),
+                        component: None,
+                        label: e.label.clone(),
+                        repo: repo_of(&e.repo),
+                    })
+                    .collect(),
+                trusted_accounts: t.trusted_accounts.clone(),
+                trusted_team_members: t.trusted_team_members.unwrap_or(true),
+                done_state: t.done_state.clone(),
+            };
+            let numbers: std::sync::Arc<dyn crate::forge::setup::IssueNumbers> = match books {
+                Some(b) => b.issue_numbers.clone(),
+                None => std::sync::Arc::new(crate::forge::setup::NumbersInMemory::default()),
+            };
+            Box::new(crate::forge::linear::Linear::new(h, setup, numbers))
+        }
+        false => {
+            h.set_moved("Jira answered with a redirect (not followed, nothing touched)");
+            let setup = crate::forge::jira::JiraSetup {
+                site: t.url.clone(),
+                ready_label: c.poll.ready_label.clone(),
+                ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
+                map: (t.map.iter())
+                    .map(|e| crate::core::tracker::map::Entry {
+                        project: e.project.clone(),
+                        component: e.component.clone(),
+                        label: e.label.clone(),
+                        repo: repo_of(&e.repo),
+                    })
+                    .collect(),
+                trusted_groups: t.trusted_groups.clone(),
+                trusted_roles: t.trusted_roles.clone(),
+                trusted_accounts: t.trusted_accounts.clone(),
+                done_transition: t.done_transition.clone(),
+                blocked_by_link: (t.blocked_by_link.clone()).unwrap_or_else(|| "Blocks".into()),
+                concurrency: t.concurrency,
+            };
+            Box::new(crate::forge::jira::Jira::new(h, setup))
+        }
     };
     Ok(Box::new(crate::forge::tracked::Tracked {
         forge,
-        tracker: Box::new(crate::forge::jira::Jira::new(h, setup)),
+        tracker,
         agent_login: c.runner.agent_login.clone(),
         status_issue: c.status_issue.as_ref().map(|s| (s.repo.clone(), s.number)),
     }))
@@ -179,6 +215,7 @@ fn build_app(
     c: &Config,
     cache: Option<Box<dyn crate::forge::http::ConditionalCache>>,
     keeper: Option<Box<dyn crate::forge::app::TokenKeeper>>,
+    books: Option<Books>,
 ) -> Result<Box<dyn Forge>> {
     let root = c.api_root()?;
     let app = std::sync::Arc::new(app(c, &root, keeper)?);
@@ -200,7 +237,11 @@ fn build_app(
         h.set_cache(cache);
     }
     h.set_refresher(app.clone());
-    tracked(c, make(h, app, c.poll.allowlist.clone(), &c.forge_setup()))
+    tracked(
+        c,
+        make(h, app, c.poll.allowlist.clone(), &c.forge_setup()),
+        books.as_ref(),
+    )
 }
 
 /// The app of `forge.app_id`: its key read once per tick (refused when

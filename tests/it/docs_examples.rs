@@ -483,6 +483,10 @@ fn served() -> Vec<(String, String)> {
         "/jira",
         fn_body(&sandbox_source("routes/jira.rs"), "pub fn admin("),
     ));
+    calls.extend(arms(
+        "/linear",
+        fn_body(&sandbox_source("routes/linear.rs"), "pub fn admin("),
+    ));
     calls.sort();
     calls.dedup();
     calls
@@ -692,11 +696,12 @@ fn docs_sandbox_md_names_every_admin_call_the_sandbox_serves_and_no_other() {
     );
 }
 
-/// admin.rs's `TAKES`, and the Jira site's under `/jira`: (method, path,
-/// the keys its body may hold).
+/// admin.rs's `TAKES`, the Jira site's under `/jira` and the Linear
+/// workspace's under `/linear`: (method, path, the keys its body may hold).
 fn takes() -> Vec<(String, String, Vec<String>)> {
     let mut all = takes_of("admin.rs", "");
     all.extend(takes_of("routes/jira.rs", "/jira"));
+    all.extend(takes_of("routes/linear.rs", "/linear"));
     all
 }
 

@@ -82,6 +82,7 @@ mod telemetry_config;
 mod template;
 mod text_out;
 mod tracker_jira;
+mod tracker_linear;
 mod upgrade;
 mod upgrade_current;
 mod watch;

@@ -886,7 +886,7 @@ fn a_tracker_key_afk_does_not_take_yet_is_a_config_error() {
     let (sb, afk) = world();
     let base = std::fs::read_to_string(&afk.config).unwrap();
     let cases = [
-        ("kind = \"jira\"", "kind = \"linear\"", "tracker.kind"),
+        ("kind = \"jira\"", "kind = \"asana\"", "tracker.kind"),
         (
             "trusted_groups = [\"g-dev\"]",
             "trusted_groups = [\"g-dev\"]\nready = \"status\"",

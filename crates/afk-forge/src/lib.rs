@@ -20,6 +20,7 @@ pub mod gitlab;
 mod gitlab_doctor;
 mod gitlab_talk;
 pub mod jira;
+pub mod linear;
 mod memo;
 /// The HTTP helper every forge call goes through: the `afk-http` crate.
 pub use afk_http as http;

@@ -39,12 +39,15 @@ pub struct Setup {
 }
 
 /// What the binary's edges hand a tick's forge to keep between ticks: the
-/// repositories' ids ([`RepoIds`]) and the votes' first sightings
-/// ([`VotesSeen`]), both the state file's.
+/// repositories' ids ([`RepoIds`]), the votes' first sightings
+/// ([`VotesSeen`]) and a tracker's issue numbers ([`IssueNumbers`]), all
+/// the state file's.
 #[derive(Debug, Clone)]
 pub struct Books {
     pub repo_ids: Arc<dyn RepoIds>,
     pub votes_seen: Arc<dyn VotesSeen>,
+    /// a tracker's issue numbers ([`IssueNumbers`]), the state file's
+    pub issue_numbers: Arc<dyn IssueNumbers>,
 }
 
 /// Where a kind whose reviewer list dates no vote (Azure DevOps) keeps
@@ -74,4 +77,40 @@ pub trait RepoIds: Send + Sync + std::fmt::Debug {
     /// Record them for `name`, at its first read; the first record stays
     /// (a later one of the same name changes nothing).
     fn record(&self, name: &str, project_id: &str, repository_id: &str) -> anyhow::Result<()>;
+}
+
+/// Where a tracker whose issue ids are no numbers (Linear's UUIDs) keeps
+/// afk's number for each, given at its first sighting and never changed:
+/// the caller's (the state file's `tracker_ids` table, through the
+/// binary's edges), so a run records a number as a forge run does and the
+/// tracker is asked by the id. A failure is the caller's error: an issue
+/// is never read by a guessed id.
+pub trait IssueNumbers: Send + Sync + std::fmt::Debug {
+    /// afk's number for the tracker's issue `id`.
+    fn number(&self, id: &str) -> anyhow::Result<u64>;
+    /// The issue id numbered `n`; None when no id is.
+    fn id(&self, n: u64) -> anyhow::Result<Option<String>>;
+}
+
+/// Numbers kept in memory alone, for a command's tracker outside a tick
+/// (doctor): valid while the process lives, recorded on no run.
+#[derive(Debug, Default)]
+pub struct NumbersInMemory(std::sync::Mutex<Vec<String>>);
+
+impl IssueNumbers for NumbersInMemory {
+    fn number(&self, id: &str) -> anyhow::Result<u64> {
+        let mut ids = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let at = match ids.iter().position(|i| i == id) {
+            Some(at) => at,
+            None => {
+                ids.push(id.to_string());
+                ids.len() - 1
+            }
+        };
+        Ok(at as u64 + 1)
+    }
+    fn id(&self, n: u64) -> anyhow::Result<Option<String>> {
+        let ids = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(n.checked_sub(1).and_then(|i| ids.get(i as usize)).cloned())
+    }
 }

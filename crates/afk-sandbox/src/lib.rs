@@ -35,6 +35,7 @@ mod ci_run;
 mod faults;
 pub mod git;
 mod git_http;
+mod graphql;
 mod hooks;
 pub mod http;
 mod kube;
@@ -262,13 +263,19 @@ enum Service {
     Kubernetes,
     /// Jira Cloud's REST API, `/rest/api/3/...`, beside any forge
     Jira,
+    /// Linear's GraphQL API, `/linear/graphql`, beside any forge
+    Linear,
 }
 
 fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
-    // the people's side of the Jira beside the forge
+    // the people's side of the Jira and the Linear beside the forge
     if let Some(rest) = req.path.strip_prefix("/_admin/jira") {
         let body = req.json().unwrap_or(serde_json::Value::Null);
         return routes::jira::admin(&mut st.lock().unwrap().jira, rest, &req.method, &body);
+    }
+    if let Some(rest) = req.path.strip_prefix("/_admin/linear") {
+        let body = req.json().unwrap_or(serde_json::Value::Null);
+        return routes::linear::admin(&mut st.lock().unwrap().linear, rest, &req.method, &body);
     }
     if let Some(rest) = req.path.strip_prefix("/_admin") {
         let mut f = st.lock().unwrap();
@@ -376,6 +383,8 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         (Service::Registry, req.path.clone())
     } else if req.path.starts_with("/rest/api/3/") {
         (Service::Jira, req.path.clone())
+    } else if req.path == "/linear/graphql" {
+        (Service::Linear, req.path.clone())
     } else if dialect == Dialect::Github && req.path == "/api/graphql" {
         // GitHub Enterprise's GraphQL, beside its REST root
         (Service::Forge(dialect), "/graphql".to_string())
@@ -416,6 +425,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
             Service::Registry => registry::serve(&f, &req, &path),
             Service::Kubernetes => kube::serve(&mut f.kube, &req, &path["/k8s".len()..]),
             Service::Jira => routes::jira::serve(&mut f.jira, &req, &path["/rest/api/3".len()..]),
+            Service::Linear => routes::linear::serve(&mut f.linear, &req),
         };
         if let Some(before) = before {
             f.webhook_changes(before);

@@ -33,6 +33,7 @@ pub mod talk;
 pub mod templates;
 pub mod tick_health;
 pub mod touch;
+pub mod tracker_ids;
 pub mod turns;
 pub mod upgrades;
 
@@ -242,6 +243,9 @@ const MIGRATIONS: &[&str] = &[
     // 39: what harvest found for the leaderboard figures (figures.rs): a
     // merged run's revert found at any time, its 7-day churn
     figures::SCHEMA,
+    // 40: afk's numbers for a tracker's issues whose id is a UUID
+    // (tracker_ids.rs): Linear's, asked by the id, recorded by the number
+    tracker_ids::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -30,6 +30,47 @@ pub fn endpoints(d: Dialect) -> Vec<(String, String)> {
 /// `/rest/api/3`, held to its own ledger.
 const JIRA: (&str, &str) = ("/rest/api/3/", "jira-cloud.md");
 
+/// The tracker the sandbox serves beside every forge at `/linear/graphql`:
+/// Linear, one endpoint, its rows named by the operation's root field
+/// (`POST /graphql issues`).
+const LINEAR: (&str, &str) = ("/linear/graphql", "linear.md");
+
+/// The root fields of a GraphQL document (`query Q { issue(id: $id) { … }
+/// viewer { … } }` is `issue`, `viewer`), an alias read past.
+pub fn graphql_roots(query: &str) -> Vec<String> {
+    let Some(start) = query.find('{') else {
+        return vec![];
+    };
+    let mut out = vec![];
+    let (mut braces, mut parens) = (0, 0);
+    let mut word = String::new();
+    let mut alias = false;
+    for c in query[start..].chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        if braces == 1 && parens == 0 && !word.is_empty() {
+            match (c, alias) {
+                (':', _) => alias = true,
+                _ => {
+                    out.push(std::mem::take(&mut word));
+                    alias = false;
+                }
+            }
+        }
+        word.clear();
+        match c {
+            '{' => braces += 1,
+            '}' => braces -= 1,
+            '(' => parens += 1,
+            ')' => parens -= 1,
+            _ => {}
+        }
+    }
+    out
+}
+
 /// [`endpoints`] of the ledger file `name`.
 fn endpoints_in(name: &str) -> Vec<(String, String)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -82,10 +123,25 @@ pub fn matches(pattern: &str, path: &str) -> bool {
 pub fn unlisted(d: Dialect, log: &[Value]) -> Vec<String> {
     let rows = endpoints(d);
     let jira = endpoints_in(JIRA.1);
+    let linear = endpoints_in(LINEAR.1);
     let mut out: Vec<String> = vec![];
     for r in log {
         let method = r["method"].as_str().unwrap_or("");
         let path = r["path"].as_str().unwrap_or("");
+        // Linear: each root field of the operation, a row of its own
+        if path == LINEAR.0 {
+            let query = r["body"]["query"].as_str().unwrap_or("");
+            for root in graphql_roots(query) {
+                let line = format!("{method} /graphql {root}");
+                let listed = linear.iter().any(|(m, p)| {
+                    m.eq_ignore_ascii_case(method) && *p == format!("/graphql {root}")
+                });
+                if !listed && !out.contains(&line) {
+                    out.push(line);
+                }
+            }
+            continue;
+        }
         // the sandbox serves Azure DevOps' identity host (vssps) under
         // `/_vssps`: the ledger's rows are that host's own paths
         let path = match d {
@@ -158,6 +214,28 @@ fn a_pattern_matches_its_instances_only() {
     ];
     for (pattern, path, want) in table {
         assert_eq!(matches(pattern, path), want, "{pattern} {path}");
+    }
+}
+
+#[test]
+fn a_graphql_documents_root_fields_are_read_past_aliases_and_arguments() {
+    let table = [
+        (
+            "query Q($id: String!) { issue(id: $id) { id history { nodes { id } } } }",
+            vec!["issue"],
+        ),
+        (
+            "{ viewer { id } me: user(id: \"x\") { id } }",
+            vec!["viewer", "user"],
+        ),
+        (
+            "mutation M($i: X!) { commentCreate(input: $i) { success } }",
+            vec!["commentCreate"],
+        ),
+        ("no document", vec![]),
+    ];
+    for (q, want) in table {
+        assert_eq!(graphql_roots(q), want, "{q}");
     }
 }
 

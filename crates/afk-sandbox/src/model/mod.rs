@@ -16,6 +16,7 @@ pub(crate) mod dates;
 pub(crate) mod gitlab;
 pub(crate) mod jira;
 pub(crate) mod labels;
+pub(crate) mod linear;
 pub(crate) mod otlp;
 pub(crate) mod outbox;
 pub(crate) mod registry;
@@ -225,6 +226,8 @@ pub struct Forge {
     pub(super) kube: super::kube::Cluster,
     /// the Jira Cloud site beside the forge (`/rest/api/3`)
     pub(super) jira: jira::Jira,
+    /// the Linear workspace beside the forge (`/linear/graphql`)
+    pub(super) linear: linear::Linear,
     /// reviews, reactions, mergeability and branch updates (`super::reviews`)
     pub(super) talk: talk::Talk,
     /// the longest comment body taken, in characters: GitHub's 65,536 unless
@@ -280,6 +283,10 @@ impl Forge {
         Forge {
             kube: super::kube::Cluster::new(dir_k8s, &token),
             jira: jira::Jira::new(super::draw_token("jira"), super::draw_token("jira-oauth")),
+            linear: linear::Linear::new(
+                super::draw_token("linear"),
+                super::draw_token("linear-oauth"),
+            ),
             agent_token: super::draw_token("agent"),
             push_token: super::draw_token("push"),
             token,

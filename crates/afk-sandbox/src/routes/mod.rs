@@ -12,6 +12,7 @@ pub(super) mod gitea;
 pub(super) mod github;
 pub(super) mod gitlab;
 pub(super) mod jira;
+pub(super) mod linear;
 
 use crate::http::{Reply, Request};
 use crate::model::Forge;

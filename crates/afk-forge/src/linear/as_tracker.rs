@@ -1,0 +1,69 @@
+//! Linear as the [`Tracker`] beside the forge: each answer through the
+//! adapter's own reads and writes (mod.rs, writes.rs).
+
+use super::Linear;
+use crate::model::{Comment, Issue, TimelineEvent};
+use crate::tracker::Tracker;
+use crate::types::{IssueNumber, Permission};
+use anyhow::Result;
+
+impl Tracker for Linear {
+    fn requests(&self) -> usize {
+        Linear::requests(self)
+    }
+    fn diagnose(&self) -> Vec<crate::Diagnosis> {
+        Linear::diagnose(self)
+    }
+    fn labelled(&self, label: &str) -> Result<Vec<Issue>> {
+        let found = Linear::labelled(self, label)?;
+        found.iter().map(|i| self.to_issue(i)).collect()
+    }
+    fn unplaced(&self, label: &str) -> Result<Vec<crate::Unplaced>> {
+        Linear::unplaced(self, label)
+    }
+    fn issue(&self, id: IssueNumber) -> Result<Issue> {
+        self.to_issue(&self.wire_issue(id)?)
+    }
+    fn timeline(&self, id: IssueNumber, me_login: &str) -> Result<Vec<TimelineEvent>> {
+        Linear::timeline(self, id, me_login)
+    }
+    fn armer(&self, id: IssueNumber, login: &str, never: &[&str]) -> Result<Permission> {
+        Linear::armer(self, id, login, never)
+    }
+    fn reference(&self, id: IssueNumber) -> Result<(String, String)> {
+        let i = self.wire_issue(id)?;
+        Ok((i.identifier.clone(), i.url.clone()))
+    }
+    fn blockers(&self, id: IssueNumber) -> Result<Vec<Issue>> {
+        Linear::blockers(self, id)
+    }
+    fn own_comments(&self, id: IssueNumber, me_login: &str) -> Result<Vec<Comment>> {
+        Linear::own_comments(self, id, me_login)
+    }
+    /// With `ready = "status"` the ready label is the issue's state, which
+    /// only a person (or the move into done) changes: nothing to take off.
+    fn label(&self, id: IssueNumber, name: &str, add: bool) -> Result<()> {
+        if !add && self.status_arms(name) {
+            return Ok(());
+        }
+        Linear::label(self, id, name, add)
+    }
+    fn post_comment(&self, id: IssueNumber, body: &str, me_login: &str) -> Result<Comment> {
+        Linear::post_comment(self, id, body, me_login)
+    }
+    fn edit_comment(
+        &self,
+        id: IssueNumber,
+        comment: i64,
+        body: &str,
+        me_login: &str,
+    ) -> Result<Comment> {
+        Linear::edit_comment(self, id, comment, body, me_login)
+    }
+    fn complete(&self, id: IssueNumber) -> Result<()> {
+        Linear::complete(self, id)
+    }
+    fn link_pull(&self, id: IssueNumber, url: &str, title: &str, merged: bool) -> Result<()> {
+        self.attach(id, url, title, merged)
+    }
+}

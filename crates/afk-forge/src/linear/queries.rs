@@ -1,0 +1,65 @@
+//! The GraphQL documents afk sends Linear, each named, each asking only
+//! for fields of the published schema (`tests/contracts/linear-subset.graphql`;
+//! the sandbox refuses any other). Every connection asks `first: 50` and
+//! its `pageInfo`, so no query comes near Linear's complexity cap.
+
+pub const VIEWER: &str = "query AfkViewer { viewer { id active guest app } }";
+
+pub const READY: &str = "query AfkReady($filter: IssueFilter, $after: String) { \
+    issues(filter: $filter, first: 50, after: $after) { \
+    nodes { id } pageInfo { hasNextPage endCursor } } }";
+
+pub const ISSUE: &str = "query AfkIssue($id: String!) { issue(id: $id) { \
+    id identifier title description url trashed createdAt creator { id } \
+    state { id name type } team { id key } labelIds delegate { id } \
+    inverseRelations(first: 50) { nodes { type issue { identifier url state { type } } } \
+    pageInfo { hasNextPage } } } }";
+
+pub const HISTORY: &str = "query AfkHistory($id: String!, $after: String) { issue(id: $id) { \
+    history(first: 50, after: $after) { nodes { \
+    id createdAt actor { id } botActor { type } addedLabelIds removedLabelIds \
+    fromTitle toTitle updatedDescription descriptionUpdatedBy { id } \
+    fromTeamId toTeamId fromProjectId toProjectId fromStateId toStateId \
+    fromDelegate { id } toDelegate { id } } \
+    pageInfo { hasNextPage endCursor } } } }";
+
+pub const USER: &str = "query AfkUser($id: String!) { user(id: $id) { id active guest app } }";
+
+pub const MEMBERS: &str = "query AfkMembers($team: String!, $after: String) { team(id: $team) { \
+    memberships(first: 50, after: $after) { nodes { user { id } } \
+    pageInfo { hasNextPage endCursor } } } }";
+
+pub const STATES: &str = "query AfkStates($team: String!, $after: String) { team(id: $team) { \
+    states(first: 50, after: $after) { nodes { id name type position } \
+    pageInfo { hasNextPage endCursor } } } }";
+
+pub const TEAM_LABELS: &str = "query AfkTeamLabels($team: String!, $after: String) { team(id: $team) { \
+    labels(first: 50, after: $after) { nodes { id name } \
+    pageInfo { hasNextPage endCursor } } } }";
+
+pub const WORKSPACE_LABELS: &str = "query AfkWorkspaceLabels($after: String) { organization { \
+    labels(first: 50, after: $after) { nodes { id name } \
+    pageInfo { hasNextPage endCursor } } } }";
+
+pub const COMMENTS: &str = "query AfkComments($id: String!, $after: String) { issue(id: $id) { \
+    comments(first: 50, after: $after) { nodes { id body createdAt updatedAt user { id } } \
+    pageInfo { hasNextPage endCursor } } } }";
+
+pub const ADD_LABEL: &str = "mutation AfkAddLabel($id: String!, $label: String!) { \
+    issueAddLabel(id: $id, labelId: $label) { success } }";
+
+pub const REMOVE_LABEL: &str = "mutation AfkRemoveLabel($id: String!, $label: String!) { \
+    issueRemoveLabel(id: $id, labelId: $label) { success } }";
+
+pub const COMMENT_CREATE: &str = "mutation AfkComment($input: CommentCreateInput!) { \
+    commentCreate(input: $input) { success comment { id body createdAt updatedAt user { id } } } }";
+
+pub const COMMENT_UPDATE: &str = "mutation AfkCommentEdit($id: String!, $input: CommentUpdateInput!) { \
+    commentUpdate(id: $id, input: $input, skipEditedAt: true) { success \
+    comment { id body createdAt updatedAt user { id } } } }";
+
+pub const ATTACH: &str = "mutation AfkAttach($input: AttachmentCreateInput!) { \
+    attachmentCreate(input: $input) { success } }";
+
+pub const SET_STATE: &str = "mutation AfkDone($id: String!, $input: IssueUpdateInput!) { \
+    issueUpdate(id: $id, input: $input) { success } }";

@@ -1,0 +1,194 @@
+//! afk's writes on a Linear issue: its labels one by one by id
+//! (`issueAddLabel`/`issueRemoveLabel`, never a replacement of the whole
+//! set), its own comments (`commentCreate`, `commentUpdate` with
+//! `skipEditedAt`), the link to the PR (`attachmentCreate`, an upsert by
+//! URL) and the move into done (`issueUpdate` with the state alone).
+
+use super::{Linear, queries};
+use crate::model::{Comment, User};
+use crate::types::IssueNumber;
+use afk_wire::tracker::linear as rules;
+use anyhow::{Result, anyhow};
+use serde_json::{Value, json};
+
+impl Linear {
+    /// Add or remove one label by its id, read by name in the issue's team
+    /// and the workspace (compared without case, as Linear's filter
+    /// compares them); a label neither has is the issue's error naming it
+    /// (afk creates no labels on Linear). Removing a label the issue does
+    /// not carry sends nothing.
+    pub fn label(&self, n: IssueNumber, name: &str, add: bool) -> Result<()> {
+        let i = self.wire_issue(n)?;
+        let m = self.label_map(&i.team.id)?;
+        let ids: Vec<&String> = m
+            .iter()
+            .filter(|(_, l)| l.eq_ignore_ascii_case(name))
+            .map(|(id, _)| id)
+            .collect();
+        let Some(first) = ids.first() else {
+            return Err(anyhow!(
+                "linear: {}: no label \"{name}\" in team {} or the workspace (afk makes no labels on Linear: create it)",
+                i.identifier,
+                i.team.key
+            ));
+        };
+        let carried: Vec<&&String> = ids.iter().filter(|id| i.label_ids.contains(id)).collect();
+        let (query, label) = match add {
+            true if !carried.is_empty() => return Ok(()),
+            true => (queries::ADD_LABEL, (*first).clone()),
+            false => match carried.first() {
+                None => return Ok(()),
+                Some(id) => (queries::REMOVE_LABEL, (**id).clone()),
+            },
+        };
+        self.write(
+            if add {
+                "issueAddLabel"
+            } else {
+                "issueRemoveLabel"
+            },
+            query,
+            json!({"id": i.id, "label": label}),
+        )?;
+        self.forget(n);
+        Ok(())
+    }
+
+    /// Drop this tick's read of issue `n` (a write changed it).
+    fn forget(&self, n: IssueNumber) {
+        self.issues.lock().unwrap().remove(&n.0);
+    }
+
+    /// afk's own comments on the issue (every page; others' are no concern
+    /// of afk's: a tracker comment is never a command), written by
+    /// `me_login`, each with its number (`comment_number`).
+    pub fn own_comments(&self, n: IssueNumber, me_login: &str) -> Result<Vec<Comment>> {
+        self.own_wire_comments(n)?
+            .into_iter()
+            .map(|c| self.comment(&c, me_login))
+            .collect()
+    }
+
+    fn own_wire_comments(&self, n: IssueNumber) -> Result<Vec<Value>> {
+        let i = self.wire_issue(n)?;
+        let me = self.me()?;
+        let all = self.all(
+            "issue.comments",
+            queries::COMMENTS,
+            json!({"id": i.id}),
+            "/issue/comments",
+        )?;
+        Ok(all
+            .into_iter()
+            .filter(|c| c["user"]["id"].as_str() == Some(me.id.as_str()))
+            .collect())
+    }
+
+    fn comment(&self, c: &Value, me_login: &str) -> Result<Comment> {
+        let id = c["id"].as_str().unwrap_or("");
+        Ok(Comment {
+            id: rules::event_id(id).map_err(|e| anyhow!("{e}"))?,
+            body: c["body"].as_str().unwrap_or("").to_string(),
+            html_url: String::new(),
+            user: Some(User {
+                id: 0,
+                login: me_login.to_string(),
+            }),
+            created_at: c["createdAt"].as_str().map(str::to_string),
+            updated_at: c["updatedAt"].as_str().map(str::to_string),
+            node_id: None,
+        })
+    }
+
+    /// Post afk's comment in Markdown, as afk wrote it.
+    pub fn post_comment(&self, n: IssueNumber, body: &str, me_login: &str) -> Result<Comment> {
+        let i = self.wire_issue(n)?;
+        let p = self.write(
+            "commentCreate",
+            queries::COMMENT_CREATE,
+            json!({"input": {"issueId": i.id, "body": body}}),
+        )?;
+        self.comment(&p["comment"], me_login)
+    }
+
+    /// Edit afk's own comment numbered `comment` (found again among afk's
+    /// comments on the issue by its number; another's is never edited).
+    pub fn edit_comment(
+        &self,
+        n: IssueNumber,
+        comment: i64,
+        body: &str,
+        me_login: &str,
+    ) -> Result<Comment> {
+        let own = self.own_wire_comments(n)?;
+        let id = own
+            .iter()
+            .filter_map(|c| c["id"].as_str())
+            .find(|id| rules::event_id(id).ok() == Some(comment))
+            .ok_or_else(|| {
+                anyhow!(
+                    "linear: afk has no comment numbered {comment} on issue {}",
+                    n.0
+                )
+            })?
+            .to_string();
+        let p = self.write(
+            "commentUpdate",
+            queries::COMMENT_UPDATE,
+            json!({"id": id, "input": {"body": body}}),
+        )?;
+        self.comment(&p["comment"], me_login)
+    }
+
+    /// Link the issue to its pull request: `attachmentCreate`, which
+    /// updates the attachment of the same URL and issue, so a repeat (or a
+    /// write whose answer was lost) changes nothing.
+    pub fn attach(&self, n: IssueNumber, url: &str, title: &str, merged: bool) -> Result<()> {
+        let i = self.wire_issue(n)?;
+        let subtitle = if merged { "merged" } else { "open" };
+        self.write(
+            "attachmentCreate",
+            queries::ATTACH,
+            json!({"input": {"issueId": i.id, "url": url, "title": title, "subtitle": subtitle}}),
+        )?;
+        Ok(())
+    }
+
+    /// Move the issue into done, once: nothing when its state is finished
+    /// already; else the state named `done_state` in its team, or the
+    /// team's `completed` state of lowest position.
+    pub fn complete(&self, n: IssueNumber) -> Result<()> {
+        self.forget(n);
+        let i = self.wire_issue(n)?;
+        if i.done() {
+            return Ok(());
+        }
+        let states = self.states(&i.team.id)?;
+        let want = &self.setup.done_state;
+        let target = match want.is_empty() {
+            false => states.iter().find(|s| s.name.eq_ignore_ascii_case(want)),
+            true => states
+                .iter()
+                .filter(|s| s.kind == "completed")
+                .min_by(|a, b| {
+                    a.position
+                        .unwrap_or(0.0)
+                        .total_cmp(&b.position.unwrap_or(0.0))
+                }),
+        }
+        .ok_or_else(|| match want.is_empty() {
+            true => anyhow!("linear: team {} has no completed state", i.team.key),
+            false => anyhow!(
+                "linear: team {} has no state named \"{want}\" (tracker.done_state)",
+                i.team.key
+            ),
+        })?;
+        self.write(
+            "issueUpdate",
+            queries::SET_STATE,
+            json!({"id": i.id, "input": {"stateId": target.id}}),
+        )?;
+        self.forget(n);
+        Ok(())
+    }
+}

@@ -1,0 +1,163 @@
+//! afk's numbers for a tracker's issues whose stable id is no number
+//! (Linear's UUIDs): each id is given the next number of its tracker (its
+//! API root) at its first sighting, kept, and never changed, so a run
+//! records a number as a forge run does and the tracker is asked by the
+//! id. The file is never created here (the tick's opening does that); a
+//! dry run reads, and numbers an id it has not seen in memory alone. A
+//! failure is the caller's error: an issue is never read by a guessed id.
+
+use anyhow::Result;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Migration 40.
+pub const SCHEMA: &str = "CREATE TABLE tracker_ids (
+        tracker TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (tracker, number),
+        UNIQUE (tracker, id)
+    );";
+
+/// The state file as the tracker's book of numbers (the binary's edges
+/// make it one).
+#[derive(Debug)]
+pub struct NumberFile {
+    pub path: PathBuf,
+    /// the tracker's API root
+    pub tracker: String,
+    /// reads, never writes
+    pub dry_run: bool,
+    /// a dry run's numbers for ids the file has not seen
+    pub unseen: Mutex<HashMap<String, u64>>,
+}
+
+impl NumberFile {
+    pub fn new(path: PathBuf, tracker: String, dry_run: bool) -> NumberFile {
+        NumberFile {
+            path,
+            tracker,
+            dry_run,
+            unseen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn open(&self, write: bool) -> Result<Option<Connection>> {
+        super::open_with_table(&self.path, "tracker_ids", write)
+    }
+
+    fn failed(&self, e: rusqlite::Error) -> anyhow::Error {
+        anyhow::Error::new(super::describe(&self.path, &e))
+    }
+
+    /// The number kept for `id`, if any.
+    fn kept(&self, c: &Connection, id: &str) -> Result<Option<u64>> {
+        c.query_row(
+            "SELECT number FROM tracker_ids WHERE tracker = ?1 AND id = ?2",
+            params![self.tracker, id],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
+        .map(|n| n.map(|n| n as u64))
+        .map_err(|e| self.failed(e))
+    }
+
+    /// The number of `id`: the kept one, else the next of this tracker,
+    /// kept now (one statement: two ticks numbering at once cannot give
+    /// one number twice).
+    pub fn number(&self, id: &str) -> Result<u64> {
+        let Some(c) = self.open(!self.dry_run)? else {
+            anyhow::bail!(
+                "state: {} has no table of tracker numbers (an older afk's file: run a tick without --dry-run once)",
+                self.path.display()
+            );
+        };
+        if let Some(n) = self.kept(&c, id)? {
+            return Ok(n);
+        }
+        if self.dry_run {
+            let top: i64 = c
+                .query_row(
+                    "SELECT COALESCE(MAX(number), 0) FROM tracker_ids WHERE tracker = ?1",
+                    params![self.tracker],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.failed(e))?;
+            let mut unseen = self.unseen.lock().unwrap_or_else(|e| e.into_inner());
+            let next = top as u64 + unseen.len() as u64 + 1;
+            return Ok(*unseen.entry(id.to_string()).or_insert(next));
+        }
+        c.execute(
+            "INSERT INTO tracker_ids (tracker, number, id, recorded_at)
+             SELECT ?1, COALESCE(MAX(number), 0) + 1, ?2, ?3 FROM tracker_ids WHERE tracker = ?1
+             ON CONFLICT DO NOTHING",
+            params![self.tracker, id, crate::clock::ts(crate::clock::now())],
+        )
+        .map_err(|e| self.failed(e))?;
+        self.kept(&c, id)?
+            .ok_or_else(|| anyhow::anyhow!("state: the tracker id {id} was not numbered"))
+    }
+
+    /// The id numbered `n`, None when no id is.
+    pub fn id(&self, n: u64) -> Result<Option<String>> {
+        if let Some((id, _)) = self
+            .unseen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(_, m)| **m == n)
+        {
+            return Ok(Some(id.clone()));
+        }
+        let Some(c) = self.open(false)? else {
+            return Ok(None);
+        };
+        c.query_row(
+            "SELECT id FROM tracker_ids WHERE tracker = ?1 AND number = ?2",
+            params![self.tracker, n as i64],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| self.failed(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("afk-tracker-ids-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let p = dir.join("afk.db");
+        drop(super::super::Store::open(&p).unwrap());
+        p
+    }
+
+    /// The rule "an id is numbered at its first sighting, per tracker, and
+    /// the number stays; a dry run numbers in memory and keeps nothing".
+    #[test]
+    fn a_tracker_id_keeps_its_first_number_and_a_dry_run_keeps_none() {
+        let p = file("first");
+        let root = "https://api.linear.app/graphql";
+        let real = NumberFile::new(p.clone(), root.into(), false);
+        assert_eq!(real.number("uuid-a").unwrap(), 1);
+        assert_eq!(real.number("uuid-b").unwrap(), 2);
+        assert_eq!(real.number("uuid-a").unwrap(), 1);
+        assert_eq!(real.id(2).unwrap().as_deref(), Some("uuid-b"));
+        assert_eq!(real.id(3).unwrap(), None);
+        let dry = NumberFile::new(p.clone(), root.into(), true);
+        assert_eq!(dry.number("uuid-c").unwrap(), 3);
+        assert_eq!(dry.id(3).unwrap().as_deref(), Some("uuid-c"));
+        assert_eq!(real.id(3).unwrap(), None, "a dry run keeps nothing");
+        // another tracker's numbers are its own
+        let other = NumberFile::new(p.clone(), "http://127.0.0.1:1/linear".into(), false);
+        assert_eq!(other.number("uuid-b").unwrap(), 1);
+        assert_eq!(real.number("uuid-c").unwrap(), 3);
+        let _ = std::fs::remove_dir_all(p.parent().unwrap());
+    }
+}
