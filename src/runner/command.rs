@@ -403,7 +403,10 @@ fn turn_env(
     }
     cmd.env("AFK_RUN_ID", spec.run_id.to_string())
         .env("AFK_REPO", spec.repo)
-        .env("AFK_ISSUE", spec.issue.to_string())
+        .env(
+            "AFK_ISSUE",
+            crate::core::prompt::issue_name(spec.branch, spec.issue),
+        )
         .env("AFK_BRANCH", spec.branch)
         .env("AFK_PROMPT_FILE", prompt_file)
         .env("AFK_RUN_DIR", spec.run_dir)

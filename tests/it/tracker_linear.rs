@@ -322,3 +322,71 @@ fn a_key_of_the_other_tracker_kind_is_a_config_error() {
     }
     drop(sb);
 }
+
+/// The tracker's key never reaches the agent (an unboxed one: afk strips
+/// it from its environment), its run folder, afk's output or the state
+/// file; the agent here writes down its environment and its parent's
+/// command line.
+#[test]
+fn the_linear_key_reaches_no_agent_output_or_state() {
+    let (sb, afk, p) = world();
+    let key = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.alice));
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let start = text.find("command = [").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    let text = format!(
+        "{}command = [\"sh\", \"-c\", \"env > $AFK_RUN_DIR/agent-env.txt; tr '\\\\0' ' ' < /proc/$PPID/cmdline > $AFK_RUN_DIR/parent-cmdline.txt\"]{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    let secret = sb.admin("GET", "/linear/credentials", None)["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut seen = String::new();
+    for args in [
+        vec!["-v", "poll"],
+        vec!["-v", "watch"],
+        vec!["doctor"],
+        vec!["status"],
+    ] {
+        let out = afk.cmd().args(&args).output().unwrap();
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
+        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(seen.contains("Linear answers as"), "doctor: {seen}");
+    assert_eq!(afk.wait_agent(1), 0);
+    let run_dir = afk.scratch.path("state/runs/1");
+    let files: Vec<_> = walk(&run_dir);
+    let env = std::fs::read_to_string(run_dir.join("agent-env.txt"))
+        .unwrap_or_else(|e| panic!("the agent ran: {e}: {files:?} {seen}"));
+    assert!(!env.contains("AFK_TRACKER_TOKEN"), "{env}");
+    assert!(env.contains(&format!("AFK_ISSUE={key}\n")), "{env}");
+    for entry in walk(&run_dir) {
+        seen.push_str(&String::from_utf8_lossy(
+            &std::fs::read(entry).unwrap_or_default(),
+        ));
+    }
+    let tables = afk.sql_rows("SELECT name FROM sqlite_master WHERE type = 'table'");
+    for t in tables {
+        for row in afk.sql_rows(&format!("SELECT * FROM \"{}\"", t[0])) {
+            seen.push_str(&row.join(" "));
+        }
+    }
+    assert!(!seen.contains(&secret), "the Linear key leaked");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        match p.is_dir() {
+            true => out.extend(walk(&p)),
+            false => out.push(p),
+        }
+    }
+    out
+}

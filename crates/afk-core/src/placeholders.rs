@@ -35,7 +35,7 @@ impl Values<'_> {
         match placeholder {
             "{run_dir}" => self.run_dir.to_string_lossy().into_owned(),
             "{repo}" => self.repo.to_string(),
-            "{issue}" => self.issue.to_string(),
+            "{issue}" => crate::prompt::issue_name(self.branch, self.issue),
             "{branch}" => self.branch.to_string(),
             "{prompt_file}" => self.prompt_file.to_string_lossy().into_owned(),
             other => unreachable!("{other} is not in PLACEHOLDERS"),

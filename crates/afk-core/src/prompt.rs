@@ -57,6 +57,19 @@ pub fn branch_for_key(key: &str) -> String {
     format!("afk/issue-{key}")
 }
 
+/// How the agent's `AFK_ISSUE` (and `{issue}`) names the run's issue: a
+/// tracker issue by its key, read back from the run's branch
+/// ([`branch_for_key`]: a key is upper case, so upper-casing gives it
+/// back: `afk/issue-plat-123` is `PLAT-123`); a forge issue by its number.
+pub fn issue_name(branch: &str, issue: IssueNumber) -> String {
+    match branch.strip_prefix("afk/issue-") {
+        Some(key) if key.contains('-') && key.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+            key.to_ascii_uppercase()
+        }
+        _ => issue.to_string(),
+    }
+}
+
 /// `s` between double quotes, with `"` and `\` escaped, so it cannot close its quote.
 fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -651,6 +664,26 @@ mod correction_of_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rule "the agent names a tracker issue by its key, a forge issue
+    /// by its number".
+    #[test]
+    fn the_agent_names_a_tracker_issue_by_its_key_and_a_forge_issue_by_its_number() {
+        let cases = [
+            ("afk/issue-plat-123", 10001, "PLAT-123"),
+            ("afk/issue-eng-1", 1, "ENG-1"),
+            ("afk/issue-7", 7, "7"),
+            ("feature/x", 9, "9"),
+            ("afk/issue-", 3, "3"),
+        ];
+        for (branch, n, want) in cases {
+            assert_eq!(issue_name(branch, IssueNumber(n)), want, "{branch}");
+        }
+        assert_eq!(
+            issue_name(&branch_for_key("PLAT-123"), IssueNumber(10001)),
+            "PLAT-123"
+        );
+    }
 
     static API: std::sync::LazyLock<RepoName> =
         std::sync::LazyLock::new(|| "acme/api".parse().unwrap());

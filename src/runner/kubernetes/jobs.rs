@@ -73,7 +73,10 @@ impl KubernetesRunner {
         let mut env: Vec<(String, String)> = [
             ("AFK_RUN_ID", t.run_id.to_string()),
             ("AFK_REPO", t.repo.to_string()),
-            ("AFK_ISSUE", t.issue.to_string()),
+            (
+                "AFK_ISSUE",
+                crate::core::prompt::issue_name(t.branch, t.issue),
+            ),
             ("AFK_BRANCH", t.branch.to_string()),
             ("AFK_TURN", t.turn.to_string()),
             ("AFK_PROMPT_FILE", k8s::PROMPT_PATH.to_string()),
