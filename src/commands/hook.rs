@@ -49,7 +49,10 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     // verified before anything else: no state file, no lock, no forge, and
     // nothing of the body read (Azure DevOps names its event and delivery
     // there: none said of a refused one)
-    if crate::webhook::verify(dialect, &request, &secret) != Verdict::Signed {
+    let signed = crate::webhook::verify(dialect, &request, &secret) == Verdict::Signed;
+    // Linear's must also be fresh by the time inside its body, read once
+    // signed: a stale one is a replay
+    if !signed || (dialect == Sender::Linear && !hook::linear_fresh(&request.body, now_ms())) {
         let answer = Answer::Unauthorized;
         let event = hook::first_of(headers, dialect.event_headers());
         let delivery = hook::first_of(headers, dialect.delivery_headers());
@@ -69,7 +72,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let (work, news, print) = event_loop::work_of(ctx, cfg, dialect, &request, (event, delivery));
     let answer = Answer::Accepted(work);
     crate::log::info(&hook::log_line(&answer, event, delivery));
-    crate::output::answer_and_hang_up(&answer.response());
+    crate::output::answer_and_hang_up(&answer.response_to(dialect));
     let done = answer.exit().unwrap_or(0);
     match answer {
         Answer::Accepted(Work::Tick(kind, name)) => {
@@ -80,6 +83,11 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         }
         _ => Ok(Outcome::code(done)),
     }
+}
+
+/// The clock as milliseconds since the epoch (Linear's `webhookTimestamp`'s unit).
+fn now_ms() -> i64 {
+    (crate::clock::now().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// Answer `answer` (a refusal) and end with its exit, or with `error` (a
@@ -107,13 +115,13 @@ fn side_and_secret(
         ));
         return Err(refuse(Answer::NoSecret, Err(e)));
     };
-    // with Jira beside the forge, a delivery is the forge's or Jira's by
-    // the signature header it carries; one carrying both counts for
-    // neither (docs/trackers.md#webhooks). Linear's deliveries are not
-    // taken yet: every delivery is the forge's, verified with its secret.
+    // with a tracker beside the forge, a delivery is the forge's or the
+    // tracker's by the signature header it carries; one carrying both
+    // counts for neither (docs/trackers.md#webhooks)
     let dialect = match &cfg.tracker {
-        Some(t) if !t.linear() => hook::side(forge, &request.headers),
-        _ => Some(forge),
+        Some(t) if t.linear() => hook::side(forge, Sender::Linear, &request.headers),
+        Some(_) => hook::side(forge, Sender::Jira, &request.headers),
+        None => Some(forge),
     };
     let Some(dialect) = dialect else {
         let answer = Answer::Unauthorized;
@@ -121,21 +129,30 @@ fn side_and_secret(
         crate::output::answer_and_hang_up(&answer.response());
         return Err(Ok(Outcome::code(1)));
     };
-    let secret = match dialect {
-        Sender::Jira => cfg.tracker_hook_secret(),
-        _ => cfg.hook_secret(),
+    let tracker = match dialect {
+        Sender::Jira => Some("Jira's admin webhook"),
+        Sender::Linear => Some("Linear's webhook"),
+        _ => None,
     };
-    let secret = match secret {
-        Ok(Some(s)) => s,
-        Ok(None) if dialect == Sender::Jira => {
+    let secret = match tracker {
+        Some(_) => cfg.tracker_hook_secret(),
+        None => cfg.hook_secret(),
+    };
+    let secret = match (secret, tracker) {
+        (Ok(Some(s)), _) => s,
+        (Ok(None), Some(whose)) => {
             let e = crate::config::cfg_hint(
-                "config: afk hook has no secret for Jira's deliveries: neither tracker.hook_secret_env nor tracker.hook_secret_file holds one",
-                "set tracker.hook_secret_env or tracker.hook_secret_file to the secret Jira's admin webhook was saved with",
+                format!(
+                    "config: afk hook has no secret for {whose} deliveries: neither tracker.hook_secret_env nor tracker.hook_secret_file holds one"
+                ),
+                format!(
+                    "set tracker.hook_secret_env or tracker.hook_secret_file to the secret {whose} signs with"
+                ),
             );
             return Err(refuse(Answer::NoSecret, Err(e)));
         }
-        Ok(None) => return Err(refuse(Answer::NoSecret, Err(cfg.no_hook_secret()))),
-        Err(e) => return Err(refuse(Answer::NoSecret, Err(e))),
+        (Ok(None), None) => return Err(refuse(Answer::NoSecret, Err(cfg.no_hook_secret()))),
+        (Err(e), _) => return Err(refuse(Answer::NoSecret, Err(e))),
     };
     Ok((dialect, secret))
 }

@@ -502,7 +502,7 @@ impl Config {
         Ok(Some((token, wire)))
     }
 
-    /// The secret Jira's webhook signs with (`[tracker] hook_secret_file`,
+    /// The secret the tracker's webhook signs with (`[tracker] hook_secret_file`,
     /// else `hook_secret_env`), registered as it is read; Ok(None) when
     /// none is set or the variable is unset or blank.
     pub fn tracker_hook_secret(&self) -> Result<Option<Secret>> {

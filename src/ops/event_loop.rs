@@ -134,8 +134,8 @@ pub fn work_of(
         .iter()
         .map(|r| r.as_str().to_string())
         .collect();
-    // a Jira delivery ticks the repositories the tracker's map names
-    if let (Sender::Jira, Some(t)) = (dialect, &cfg.tracker) {
+    // a tracker's delivery ticks the repositories the tracker's map names
+    if let (Sender::Jira | Sender::Linear, Some(t)) = (dialect, &cfg.tracker) {
         allowlist.retain(|r| t.map.iter().any(|e| e.repo.eq_ignore_ascii_case(r)));
     }
     let mut work = hook::work_over(dialect, event, &request.body, &allowlist);

@@ -390,3 +390,137 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// `afk hook --body FILE --header …` for a delivery: (exit, stdout, stderr).
+fn deliver(afk: &Afk, body: &str, headers: &[String]) -> (i32, String, String) {
+    let file = afk.scratch.write("linear-body.json", body);
+    let mut c = afk.std_cmd();
+    c.arg("hook").arg("--body").arg(file);
+    for h in headers {
+        c.arg("--header").arg(h);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// Linear's webhook: a delivery signed `Linear-Signature` (the hex
+/// HMAC-SHA256 of the body) with `tracker.hook_secret_env`'s secret and
+/// fresh by its signed `webhookTimestamp` is answered `200` with no body
+/// and starts poll for the map's repositories; unsigned, signed otherwise,
+/// stale (an unsigned fresh `linear-timestamp` header does not help), or
+/// also carrying a forge's signature header, it starts nothing (401); the
+/// same delivery again starts nothing either.
+#[test]
+fn a_signed_fresh_linear_delivery_polls_the_mapped_repositories_and_nothing_else_counts() {
+    let (sb, mut afk, p) = world();
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let with = text.replace(
+        "kind = \"linear\"\n",
+        "kind = \"linear\"\nhook_secret_env = \"AFK_TEST_LINEAR_HOOK\"\n",
+    );
+    assert_ne!(with, text);
+    std::fs::write(&afk.config, with).unwrap();
+    let secret = "lin_wh_5e2d9";
+    afk.env.push(("AFK_TEST_LINEAR_HOOK".into(), secret.into()));
+    let key = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.alice));
+    let id = linear_issue(&sb, &key)["id"].as_str().unwrap().to_string();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let body_at = |at: u64| {
+        json!({"action": "update", "type": "Issue", "data": {"id": id, "teamId": "t"},
+            "webhookTimestamp": at, "webhookId": "w1"})
+        .to_string()
+    };
+    let body = body_at(now_ms);
+    let mac = crate::hook::hex_mac(secret, &body);
+    let delivery = "Linear-Delivery: 8d1f0c4e-0000-4000-8000-000000000001".to_string();
+    let stale = body_at(now_ms - 120_000);
+    let refused: Vec<(&str, &str, Vec<String>)> = vec![
+        ("unsigned", &body, vec![delivery.clone()]),
+        (
+            "another secret",
+            &body,
+            vec![
+                format!("Linear-Signature: {}", crate::hook::hex_mac("guess", &body)),
+                delivery.clone(),
+            ],
+        ),
+        (
+            "stale, a fresh header beside it",
+            &stale,
+            vec![
+                format!("Linear-Signature: {}", crate::hook::hex_mac(secret, &stale)),
+                format!("linear-timestamp: {now_ms}"),
+                delivery.clone(),
+            ],
+        ),
+        (
+            "a forge's header too",
+            &body,
+            vec![
+                format!("Linear-Signature: {mac}"),
+                format!("X-Gitea-Signature: {mac}"),
+                delivery.clone(),
+            ],
+        ),
+    ];
+    for (name, body, headers) in refused {
+        let (code, out, err) = deliver(&afk, body, &headers);
+        assert_eq!(
+            (code, out.starts_with("HTTP/1.1 401 ")),
+            (1, true),
+            "{name}: {out}{err}"
+        );
+    }
+    assert!(
+        sb.requests().iter().all(|q| q["path"] != "/linear/graphql"),
+        "a refused delivery reads nothing of Linear"
+    );
+    assert!(!afk.scratch.path("state/runs/1").exists());
+    let signed = vec![format!("Linear-Signature: {mac}"), delivery.clone()];
+    let (code, out, err) = deliver(&afk, &body, &signed);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    assert!(err.contains("poll ticks for acme/api"), "{err}");
+    assert!(
+        labels(&sb, &key).contains(&"agent-in-progress".to_string()),
+        "{err}"
+    );
+    // the same delivery again: answered, nothing started
+    let (code, out, err) = deliver(&afk, &body, &signed);
+    assert_eq!(
+        (code, out.starts_with("HTTP/1.1 200 OK")),
+        (0, true),
+        "{out}{err}"
+    );
+    assert!(err.contains("delivery already handled"), "{err}");
+    assert!(!afk.scratch.path("state/runs/2").exists());
+    // a comment's event ticks nothing: a tracker comment is never a command
+    let comment = json!({"action": "create", "type": "Comment", "data": {"id": "c", "issueId": id},
+        "webhookTimestamp": now_ms})
+    .to_string();
+    let headers = vec![
+        format!(
+            "Linear-Signature: {}",
+            crate::hook::hex_mac(secret, &comment)
+        ),
+        "Linear-Delivery: 8d1f0c4e-0000-4000-8000-000000000002".to_string(),
+    ];
+    let (code, out, err) = deliver(&afk, &comment, &headers);
+    assert_eq!(
+        (code, out.starts_with("HTTP/1.1 200 OK")),
+        (0, true),
+        "{out}{err}"
+    );
+    assert!(!err.contains("tick"), "{err}");
+}

@@ -1,4 +1,4 @@
-// One file: `afk hook`'s rules (~650 lines) and the table tests that pin them, kept beside them as everywhere in core.
+// One file: `afk hook`'s rules (~790 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! `afk hook`'s rules (docs/hook.md): which headers of a forge's webhook
 //! delivery count as its signature and how each is read, which tick an
 //! event starts, the repository and delivery id it names, and what each
@@ -28,6 +28,11 @@ pub enum Sender {
     /// admin webhook saved with a secret signs `X-Hub-Signature:
     /// sha256=<hex>`; its event is in the body (`webhookEvent`)
     Jira,
+    /// Linear beside the forge: `Linear-Signature`, the hex HMAC-SHA256 of
+    /// the body; its event is the body's `type`, its time the body's
+    /// `webhookTimestamp` ([`linear_fresh`]); answered `200`, the only
+    /// answer Linear does not retry
+    Linear,
 }
 
 /// How one signature header carries its proof.
@@ -70,6 +75,7 @@ impl Sender {
             Sender::AzureDevops => &[("Authorization", Proof::Basic)],
             // only `sha256=`: a SHA-1 or bare value never counts
             Sender::Jira => &[("X-Hub-Signature", Proof::PrefixedHmac)],
+            Sender::Linear => &[("Linear-Signature", Proof::HexHmac)],
         }
     }
 
@@ -80,7 +86,7 @@ impl Sender {
             Sender::Gitea => &["X-Gitea-Event", "X-Forgejo-Event"],
             Sender::Github => &["X-GitHub-Event"],
             Sender::Gitlab => &["X-Gitlab-Event"],
-            Sender::AzureDevops | Sender::Jira => &[],
+            Sender::AzureDevops | Sender::Jira | Sender::Linear => &[],
         }
     }
 
@@ -94,6 +100,7 @@ impl Sender {
             Sender::AzureDevops => &[],
             // the same across Jira's retries
             Sender::Jira => &["X-Atlassian-Webhook-Identifier"],
+            Sender::Linear => &["Linear-Delivery"],
         }
     }
 
@@ -177,6 +184,10 @@ impl Sender {
                 ],
                 &[],
             ),
+            // an issue's events (a label put on it comes as an `Issue`
+            // update) poll its team's mapped repositories; a comment is
+            // never a command; an `IssueLabel` event is the label itself
+            Sender::Linear => (&["Issue"], &[]),
         };
         if poll.contains(&event) {
             Some(TickKind::Poll)
@@ -210,7 +221,7 @@ impl Sender {
         let name = match self {
             Sender::Gitea | Sender::Github => b.repository?.full_name,
             Sender::Gitlab => b.project?.path_with_namespace,
-            Sender::AzureDevops | Sender::Jira => None,
+            Sender::AzureDevops | Sender::Jira | Sender::Linear => None,
         }?;
         let name = name.trim();
         (!name.is_empty()).then(|| name.to_string())
@@ -244,8 +255,10 @@ pub fn named(
         return (hint.event, hint.delivery);
     }
     let own = |names: &[&str]| first_of(headers, names).map(str::to_string);
-    if dialect == Sender::Jira {
-        return (jira_event(body), own(dialect.delivery_headers()));
+    match dialect {
+        Sender::Jira => return (jira_event(body), own(dialect.delivery_headers())),
+        Sender::Linear => return (linear_event(body), own(dialect.delivery_headers())),
+        _ => {}
     }
     (
         own(dialect.event_headers()),
@@ -265,23 +278,53 @@ fn jira_event(body: &[u8]) -> Option<String> {
     (!e.is_empty()).then_some(e)
 }
 
+/// A Linear delivery's event kind: its body's `type` (`Issue`, `Comment`,
+/// …), one line.
+fn linear_event(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(rename = "type")]
+        kind: Option<String>,
+    }
+    let b: Body = serde_json::from_slice(body).ok()?;
+    let e = crate::sanitize::one_line(b.kind?.trim(), 100);
+    (!e.is_empty()).then_some(e)
+}
+
+/// Whether a verified Linear delivery is fresh: its body's
+/// `webhookTimestamp` (milliseconds, inside the signed body) within 60
+/// seconds of `now_ms`, before or after, as Linear's SDK checks it; the
+/// unsigned `linear-timestamp` header never counts (its CHANGELOG, fix
+/// 7f440a4). A body without the number is stale.
+pub fn linear_fresh(body: &[u8], now_ms: i64) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(rename = "webhookTimestamp")]
+        at: Option<f64>,
+    }
+    let Some(at) = serde_json::from_slice::<Body>(body).ok().and_then(|b| b.at) else {
+        return false;
+    };
+    at.is_finite() && (at - now_ms as f64).abs() <= 60_000.0
+}
+
 /// Which side a delivery comes from when a tracker is beside the forge
 /// (docs/trackers.md#webhooks): Jira's when it carries Jira's signature
 /// header or its delivery id and no signature header of the forge's; a GitHub delivery (its `X-GitHub-Event`) is GitHub's whatever
 /// else it carries (GitHub also sends a SHA-1 `X-Hub-Signature`, which
 /// never counts). None: it carries both a forge's signature header and
 /// Jira's, and counts for neither (401).
-pub fn side(forge: Sender, headers: &[(String, String)]) -> Option<Sender> {
+pub fn side(forge: Sender, tracker: Sender, headers: &[(String, String)]) -> Option<Sender> {
     let has = |names: &[(&str, Proof)]| names.iter().any(|(n, _)| header(headers, n).is_some());
     if forge == Sender::Github && header(headers, "X-GitHub-Event").is_some() {
         return Some(forge);
     }
-    let jira_signed = has(Sender::Jira.signatures());
-    let jira_named = first_of(headers, Sender::Jira.delivery_headers()).is_some();
-    match (has(forge.signatures()), jira_signed, jira_named) {
+    let tracker_signed = has(tracker.signatures());
+    let tracker_named = first_of(headers, tracker.delivery_headers()).is_some();
+    match (has(forge.signatures()), tracker_signed, tracker_named) {
         (true, true, _) => None,
-        // Jira's, signed or not (then it is refused as unsigned)
-        (false, true, _) | (false, false, true) => Some(Sender::Jira),
+        // the tracker's, signed or not (then it is refused as unsigned)
+        (false, true, _) | (false, false, true) => Some(tracker),
         _ => Some(forge),
     }
 }
@@ -488,6 +531,18 @@ impl Answer {
         }
     }
 
+    /// The whole HTTP response to `dialect`: a delivery Linear sent and
+    /// afk took is answered `200` with no body (Linear retries any other
+    /// answer); everything else as [`Answer::response`].
+    pub fn response_to(&self, dialect: Sender) -> String {
+        match (self, dialect) {
+            (Answer::Accepted(_), Sender::Linear) => {
+                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into()
+            }
+            _ => self.response(),
+        }
+    }
+
     /// The whole HTTP response.
     pub fn response(&self) -> String {
         let (code, reason) = self.status();
@@ -535,12 +590,17 @@ pub fn work_over(dialect: Sender, event: Option<&str>, body: &[u8], allowlist: &
     // a Jira issue's event starts its tick for every repository the map
     // names (`allowlist` is those): its payload's project and components
     // are hints, never what picks a repository
-    if dialect == Sender::Jira {
+    if let Sender::Jira | Sender::Linear = dialect {
         return match event.and_then(|e| dialect.tick_of(e)) {
             Some(kind) if !allowlist.is_empty() => Work::Ticks(kind, allowlist.to_vec()),
             Some(_) => Work::Ignored("[[tracker.map]] names no repository".into()),
             None => Work::Ignored(format!(
-                "afk does not act on the Jira event {:?}",
+                "afk does not act on the {} event {:?}",
+                if dialect == Sender::Jira {
+                    "Jira"
+                } else {
+                    "Linear"
+                },
                 event.unwrap_or("")
             )),
         };
@@ -606,7 +666,7 @@ pub fn comment_news(dialect: Sender, event: Option<&str>, body: &[u8]) -> Option
     let (action, id) = match dialect {
         // it tells any edit apart itself (`tells_comment_edits`): no grace;
         // a tracker's comment is never a command
-        Sender::AzureDevops | Sender::Jira => return None,
+        Sender::AzureDevops | Sender::Jira | Sender::Linear => return None,
         Sender::Gitea | Sender::Github => {
             let comments: &[&str] = match dialect {
                 Sender::Gitea => &[
@@ -919,7 +979,78 @@ mod tests {
             ),
         ];
         for (forge, headers, want) in cases {
-            assert_eq!(side(forge, &headers), want, "{forge:?} {headers:?}");
+            assert_eq!(
+                side(forge, Sender::Jira, &headers),
+                want,
+                "{forge:?} {headers:?}"
+            );
+        }
+        // beside Linear: its signature or its delivery id make it Linear's;
+        // Jira's header is the forge's (then refused as unsigned by it)
+        let linear: [(Headers, Option<Sender>); 5] = [
+            (h(&[("Linear-Signature", "ab")]), Some(Sender::Linear)),
+            (h(&[("Linear-Delivery", "d-1")]), Some(Sender::Linear)),
+            (
+                h(&[("Linear-Signature", "ab"), ("X-Gitea-Signature", "ab")]),
+                None,
+            ),
+            (h(&[("X-Hub-Signature", "sha256=ab")]), Some(Sender::Gitea)),
+            (h(&[("X-Gitea-Signature", "ab")]), Some(Sender::Gitea)),
+        ];
+        for (headers, want) in linear {
+            assert_eq!(
+                side(Sender::Gitea, Sender::Linear, &headers),
+                want,
+                "{headers:?}"
+            );
+        }
+    }
+
+    /// The rule "a Linear delivery is fresh within 60 seconds of afk's
+    /// clock, before or after, by its signed webhookTimestamp alone".
+    #[test]
+    fn a_linear_delivery_is_fresh_within_a_minute_by_its_signed_time() {
+        let now = 1_796_000_000_000i64;
+        let cases = [
+            (format!(r#"{{"webhookTimestamp": {now}}}"#), true),
+            (format!(r#"{{"webhookTimestamp": {}}}"#, now - 60_000), true),
+            (format!(r#"{{"webhookTimestamp": {}}}"#, now + 60_000), true),
+            (
+                format!(r#"{{"webhookTimestamp": {}}}"#, now - 60_001),
+                false,
+            ),
+            (
+                format!(r#"{{"webhookTimestamp": {}}}"#, now + 61_000),
+                false,
+            ),
+            (format!(r#"{{"webhookTimestamp": "{now}"}}"#), false),
+            ("{}".to_string(), false),
+            ("not json".to_string(), false),
+        ];
+        for (body, want) in cases {
+            assert_eq!(linear_fresh(body.as_bytes(), now), want, "{body}");
+        }
+    }
+
+    /// The rule "Linear is answered 200 with no body when afk takes its
+    /// delivery; a refusal is as for any sender".
+    #[test]
+    fn linear_is_answered_200_and_others_as_before() {
+        let took = Answer::Accepted(Work::Ignored("x".into()));
+        assert!(
+            took.response_to(Sender::Linear)
+                .starts_with("HTTP/1.1 200 OK\r\n")
+        );
+        assert!(took.response_to(Sender::Linear).ends_with("\r\n\r\n"));
+        assert!(took.response_to(Sender::Jira).starts_with("HTTP/1.1 202 "));
+        assert!(
+            Answer::Unauthorized
+                .response_to(Sender::Linear)
+                .starts_with("HTTP/1.1 401 ")
+        );
+        assert_eq!(Sender::Linear.tick_of("Issue"), Some(TickKind::Poll));
+        for other in ["Comment", "IssueLabel", "Attachment", "AgentSessionEvent"] {
+            assert_eq!(Sender::Linear.tick_of(other), None, "{other}");
         }
     }
 
