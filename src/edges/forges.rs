@@ -155,6 +155,7 @@ fn tracked(c: &Config, forge: Box<dyn Forge>, books: Option<&Books>) -> Result<B
         true => {
             h.set_moved("Linear answered with a redirect (not followed, nothing touched)");
             let setup = crate::forge::linear::LinearSetup {
+                site: t.url.clone(),
                 path: path.to_string(),
                 ready_label: c.poll.ready_label.clone(),
                 ready_status: (t.ready == "status").then(|| t.ready_status.clone()),

@@ -524,3 +524,159 @@ fn a_signed_fresh_linear_delivery_polls_the_mapped_repositories_and_nothing_else
     );
     assert!(!err.contains("tick"), "{err}");
 }
+
+/// A run whose Linear issue a person finished, trashed or took afk's
+/// in-progress label off is abandoned, its work never opened as a PR.
+#[test]
+fn a_run_whose_linear_issue_is_done_trashed_or_unlabelled_is_abandoned() {
+    for (field, to) in [
+        ("state", json!("Done")),
+        ("trashed", json!(true)),
+        ("labels", json!(null)),
+    ] {
+        let (sb, afk, p) = world();
+        let key = issue(&sb, Some(&p.alice), &[]);
+        arm(&sb, &key, Some(&p.alice));
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
+        assert_eq!(afk.wait_agent(1), 0);
+        match field {
+            "labels" => sb.admin(
+                "POST",
+                "/linear/labels",
+                Some(json!({"issue": key, "by": p.alice, "remove": ["agent-in-progress"]})),
+            ),
+            _ => sb.admin(
+                "POST",
+                "/linear/edit",
+                Some(json!({"issue": key, "by": p.alice, "field": field, "to": to})),
+            ),
+        };
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(action_of(&r, 1).0, "abandon", "{field}: {r}");
+        assert_eq!(sb.open_prs("acme/api").len(), 0, "{field}");
+    }
+}
+
+/// Doctor says whom Linear answers as; a key Linear refuses is a FAIL
+/// naming where the key comes from (never the key), and poll dispatches
+/// nothing, saying so.
+#[test]
+fn doctor_says_whom_linear_answers_as_and_fails_a_refused_key() {
+    let (sb, mut afk, p) = world();
+    let lines = |afk: &Afk| -> Vec<(String, String)> {
+        let (_, r, err) = afk.json(&["doctor"]);
+        r["checks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{err}"))
+            .iter()
+            .filter(|c| c["check"] == "tracker")
+            .map(|c| {
+                (
+                    c["level"].as_str().unwrap().to_string(),
+                    c["detail"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let ok = lines(&afk);
+    assert_eq!(ok.len(), 1, "{ok:?}");
+    assert_eq!(ok[0].0, "ok", "{ok:?}");
+    assert!(ok[0].1.contains("an app user"), "{ok:?}");
+    let key = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.alice));
+    afk.env.retain(|(k, _)| k != "AFK_TRACKER_TOKEN");
+    afk.env
+        .push(("AFK_TRACKER_TOKEN".into(), "lin_api_not-the-key".into()));
+    let refused = lines(&afk);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, "fail", "{refused:?}");
+    assert!(
+        refused[0].1.contains("401") && refused[0].1.contains("AFK_TRACKER_TOKEN"),
+        "{refused:?}"
+    );
+    assert!(!refused[0].1.contains("not-the-key"), "{refused:?}");
+    let (_, r, err) = afk.poll();
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    assert!(
+        format!("{err}{r}").contains("AFK_TRACKER_TOKEN"),
+        "{err}{r}"
+    );
+    assert_eq!(mutations(&sb), Vec::<String>::new());
+}
+
+/// What blocks a Linear issue: a `blocks` relation from an issue not
+/// finished, and a `Blocked by` line naming an open issue of a mapped team,
+/// or any issue of a team the map does not name (unread: it blocks); once
+/// the blockers are done it is dispatched.
+#[test]
+fn a_linear_issue_is_blocked_by_its_relations_and_its_blocked_by_lines() {
+    let (sb, afk, p) = world();
+    sb.admin(
+        "POST",
+        "/linear/team",
+        Some(json!({"key": "OPS", "members": []})),
+    );
+    let blocker = issue(&sb, Some(&p.alice), &[]);
+    let named = issue(&sb, Some(&p.alice), &[]);
+    let by_relation = issue(&sb, Some(&p.alice), &[]);
+    sb.admin(
+        "POST",
+        "/linear/block",
+        Some(json!({"issue": by_relation, "blocker": blocker})),
+    );
+    let by_line = sb.admin(
+        "POST",
+        "/linear/issue",
+        Some(
+            json!({"team": "ENG", "title": "Use the new lexer", "creator": p.alice,
+            "description": format!("Blocked by {named}\n\nThen use it.")}),
+        ),
+    )["identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_other_team = sb.admin(
+        "POST",
+        "/linear/issue",
+        Some(
+            json!({"team": "ENG", "title": "After ops", "creator": p.alice,
+            "description": "Depends on OPS-1"}),
+        ),
+    )["identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for key in [&by_relation, &by_line, &by_other_team] {
+        arm(&sb, key, Some(&p.alice));
+    }
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    let blocked: Vec<String> = r["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["reason"] == "blocked")
+        .map(|s| s["detail"].to_string())
+        .collect();
+    assert_eq!(blocked.len(), 3, "{r}");
+    for key in [&blocker, &named, &"OPS-1".to_string()] {
+        assert!(
+            blocked.iter().any(|d| d.contains(key.as_str())),
+            "{key}: {blocked:?}"
+        );
+    }
+    for key in [&blocker, &named] {
+        sb.admin(
+            "POST",
+            "/linear/edit",
+            Some(json!({"issue": key, "by": p.alice, "field": "state", "to": "Done"})),
+        );
+    }
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
+}

@@ -51,6 +51,9 @@ pub const LINEAR_API_BEARER: crate::http::ApiStyle = crate::http::ApiStyle {
 /// config).
 #[derive(Debug, Clone, Default)]
 pub struct LinearSetup {
+    /// the workspace's web address (`https://linear.app/<workspace>`), for
+    /// the issue links a description names; "": keys alone
+    pub site: String,
     /// the endpoint's path under the client's root: `/graphql` where the
     /// API's URL ends so (the root its beginning), else ""
     pub path: String,
@@ -623,7 +626,47 @@ impl Linear {
         if i.inverse_relations.page_info.has_next_page {
             out.push(blocker(&i.identifier, &i.url, State::Unknown));
         }
+        // the description's `Blocked by` / `Depends on` lines, each key read
+        // (at most MAX_DESCRIBED_BLOCKERS); one of a team the map does not
+        // name, one afk cannot read, and one past the bound block unread
+        let prefix = match self.setup.site.is_empty() {
+            true => String::new(),
+            false => format!("{}/issue/", self.setup.site.trim_end_matches('/')),
+        };
+        let text = i.description.clone().unwrap_or_default();
+        let named = rules::blockers_under(&text, &prefix);
+        for (n, key) in named.into_iter().filter(|k| *k != i.identifier).enumerate() {
+            if out.iter().any(|b| b.title == key) {
+                continue;
+            }
+            let team = key.split('-').next().unwrap_or("");
+            let mapped = self.setup.map.iter().any(|e| e.project == team);
+            let (state, url) = match n < rules::MAX_DESCRIBED_BLOCKERS && mapped {
+                false => (State::Unknown, String::new()),
+                true => match self.finished_by_key(&key)? {
+                    Some((true, _)) => continue,
+                    Some((false, url)) => (State::Open, url),
+                    None => (State::Unknown, String::new()),
+                },
+            };
+            out.push(blocker(&key, &url, state));
+        }
         Ok(out)
+    }
+
+    /// Whether issue `key` is finished, and its address; None where Linear
+    /// answers "Entity not found" (no such issue, or one afk's user may not
+    /// see: Linear does not say which).
+    fn finished_by_key(&self, key: &str) -> Result<Option<(bool, String)>> {
+        match self.read("issue", queries::BLOCKER, json!({"id": key})) {
+            Ok(d) => {
+                let kind = d["issue"]["state"]["type"].as_str().unwrap_or("");
+                let url = d["issue"]["url"].as_str().unwrap_or("").to_string();
+                Ok(Some((rules::DONE_TYPES.contains(&kind), url)))
+            }
+            Err(e) if e.to_string().contains("Entity not found") => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Doctor's tracker line: afk's user as Linear answers it.

@@ -23,6 +23,9 @@ pub const HISTORY: &str = "query AfkHistory($id: String!, $after: String) { issu
     fromDelegate { id } toDelegate { id } } \
     pageInfo { hasNextPage endCursor } } } }";
 
+pub const BLOCKER: &str = "query AfkBlocker($id: String!) { issue(id: $id) { \
+    identifier url state { type } } }";
+
 pub const USER: &str = "query AfkUser($id: String!) { user(id: $id) { id active guest app } }";
 
 pub const MEMBERS: &str = "query AfkMembers($team: String!, $after: String) { team(id: $team) { \

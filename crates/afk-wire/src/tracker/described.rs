@@ -27,11 +27,19 @@ pub fn is_key(s: &str) -> bool {
 /// names nothing.
 pub fn description_blockers(text: &str, site: &str) -> Vec<String> {
     let browse = format!("{}/browse/", site.trim_end_matches('/'));
+    blockers_under(text, &browse)
+}
+
+/// [`description_blockers`] with the issues' web addresses under `prefix`
+/// (Jira's `{site}/browse/`, Linear's `https://linear.app/<workspace>/issue/`;
+/// "": none, keys alone).
+pub fn blockers_under(text: &str, prefix: &str) -> Vec<String> {
+    let browse = (!prefix.is_empty()).then_some(prefix);
     let mut out: Vec<String> = vec![];
     for rest in text.lines().filter_map(crate::blocked_by::rest) {
         for word in rest.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')')) {
             let word = word.trim_end_matches(['.', ':', '!', '?']);
-            let key = match word.strip_prefix(&browse) {
+            let key = match browse.and_then(|b| word.strip_prefix(b)) {
                 Some(tail) => tail.split(['/', '?', '#']).next().unwrap_or(""),
                 None if word.contains("://") => continue,
                 None => word,
@@ -47,6 +55,34 @@ pub fn description_blockers(text: &str, site: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rule "a Linear description names blockers by identifier or by
+    /// the workspace's issue address; without the workspace, keys alone".
+    #[test]
+    fn a_linear_description_names_blockers_by_identifier_or_its_workspaces_issue_address() {
+        let prefix = "https://linear.app/acme/issue/";
+        let cases: [(&str, &str, &[&str]); 4] = [
+            ("Blocked by ENG-7", prefix, &["ENG-7"]),
+            (
+                "Depends on https://linear.app/acme/issue/ENG-8/fix-the-lexer",
+                prefix,
+                &["ENG-8"],
+            ),
+            (
+                "Blocked by https://linear.app/other/issue/ENG-9/x",
+                prefix,
+                &[],
+            ),
+            (
+                "Blocked by https://linear.app/acme/issue/ENG-8/x, ENG-2",
+                "",
+                &["ENG-2"],
+            ),
+        ];
+        for (text, prefix, want) in cases {
+            assert_eq!(blockers_under(text, prefix), want, "{text}");
+        }
+    }
 
     #[test]
     fn a_description_names_blockers_by_key_or_by_the_sites_browse_url_on_its_blocker_lines() {

@@ -4,6 +4,7 @@
 //! as Linear sent it (docs/fidelity/linear.md); the adapter does the
 //! reading.
 
+pub use super::described::{MAX_DESCRIBED_BLOCKERS, blockers_under};
 use super::jira::{rfc3339, time};
 pub use super::trust::Trust;
 use afk_model::tracker::{LinearHistory, LinearUser};
