@@ -680,3 +680,44 @@ fn a_linear_issue_is_blocked_by_its_relations_and_its_blocked_by_lines() {
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
 }
+
+/// `afk demo --tracker jira|linear`: the tracker's story through the
+/// binary on a forge of each kind: the trusted arming built and merged,
+/// the issue done in the tracker without afk's labels, the untrusted
+/// arming skipped as such; nothing left in $TMPDIR.
+#[test]
+fn the_demo_plays_the_trackers_story_on_jira_and_linear() {
+    for (tracker, forge, done, untrusted) in [
+        (
+            "jira",
+            "github",
+            "PLAT-1 in Jira: Done, labels []",
+            "untrusted — labelled by mallory-1",
+        ),
+        (
+            "linear",
+            "gitea",
+            "ENG-1 in Linear: Done, labels []",
+            "untrusted",
+        ),
+    ] {
+        let tmp = Scratch::new();
+        let out = assert_cmd::Command::new(afk_bin())
+            .args(["demo", "--tracker", tracker, "--forge", forge])
+            .env_remove("AFK_FORGE_TOKEN")
+            .env_remove("AFK_TRACKER_TOKEN")
+            .env("TMPDIR", &tmp.dir)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(done), "{tracker}: {text}");
+        assert!(text.contains(untrusted), "{tracker}: {text}");
+        let left: Vec<_> = std::fs::read_dir(&tmp.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{tracker}: left in $TMPDIR: {left:?}");
+    }
+}

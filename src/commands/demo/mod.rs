@@ -22,6 +22,7 @@ mod lifecycle;
 mod review;
 mod show;
 mod stage;
+mod tracker;
 mod upgrade;
 mod world;
 
@@ -50,6 +51,11 @@ pub struct Args {
     /// scripted agent [default: claude when it is on PATH, else script]
     #[arg(long, value_parser = ["claude", "codex", "script"])]
     pub agent: Option<String>,
+    /// Play the tracker act alone: work armed in the sandbox's Jira or
+    /// Linear by a person the tracker trusts (and by one it does not),
+    /// built on the forge, ending done in the tracker (docs/trackers.md)
+    #[arg(long, value_parser = ["jira", "linear"])]
+    pub tracker: Option<String>,
 }
 
 impl Args {
@@ -122,7 +128,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     unsafe { std::env::set_var("AFK_TURN_END_WATCH", "off") };
     // a folder --keep=DIR cannot use is said before anything else
     a.folder()?;
-    if !json {
+    if !json && a.tracker.is_none() {
         crate::output::line(
             "afk demo: afk's main job first: ready issues -> agents -> pull requests -> CI -> merged, then a review round.\n\
              Then the optional parts, each for the teams that turn it on: the template canary (afk harvest, [harvest] canary),\n\
@@ -135,6 +141,20 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
         ticks: vec![],
         worst: 0,
     };
+    if let Some(tracker) = &a.tracker {
+        tracker::act(&stage.sb, &stage.dir, (tracker, &stage.agent), &mut show)?;
+        let dir = stage.dir.clone();
+        drop(stage);
+        if !a.keep() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        if json {
+            let doc =
+                serde_json::json!({"command": "demo", "tracker": tracker, "ticks": show.ticks});
+            crate::output::json_line(&doc, true);
+        }
+        return Ok(Outcome::code(show.worst));
+    }
     let main = lifecycle::act(&stage.sb, &stage.ctx, &stage.dir, &mut show)?;
     let main_ticks = std::mem::take(&mut show.ticks);
     review::act(&stage.sb, &stage.ctx, main.api2, &mut show)?;

@@ -175,3 +175,15 @@ pub(super) fn admin(sb: &sandbox::Sandbox, path: &str, mut body: Value) -> Resul
         .into_json()
         .with_context(|| format!("demo: the sandbox's admin API answered {path} with no JSON"))
 }
+
+/// A read of the sandbox's admin API (`GET`), as a test looks at the forge
+/// or the tracker.
+pub(super) fn admin_get(sb: &sandbox::Sandbox, path: &str) -> Result<Value> {
+    let agent = crate::client::builder(std::time::Duration::from_secs(5)).build();
+    agent
+        .get(&format!("{}/_admin{path}", sb.url))
+        .call()
+        .with_context(|| format!("demo: the sandbox's admin API refused {path}"))?
+        .into_json()
+        .with_context(|| format!("demo: the sandbox's admin API answered {path} with no JSON"))
+}

@@ -1,0 +1,262 @@
+//! The demo's tracker act (`afk demo --tracker jira|linear`,
+//! docs/trackers.md): work armed in the sandbox's Jira or Linear, built on
+//! its forge. A trusted person arms one issue and an untrusted one another;
+//! poll takes the trusted one alone, the agent works in afk's checkout,
+//! watch opens the PR on the forge named by the issue's key, CI goes green,
+//! a person merges, and the tracker's issue ends done with afk's labels
+//! gone.
+
+use super::show::Show;
+use super::world::{admin, ci_status, person_merges, run_of, wait_for};
+use crate::sandbox;
+use crate::session::Session;
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+/// Which tracker the act plays.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Jira,
+    Linear,
+}
+
+/// The issues the act made: the trusted person's and the untrusted one's,
+/// by the id the admin API names them with and by their key.
+struct Issues {
+    trusted: (String, String),
+    untrusted: (String, String),
+}
+
+/// Play the act on `sb` with the tracker named `tracker`.
+pub(super) fn act(
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    (tracker, agent): (&str, &std::path::Path),
+    show: &mut Show,
+) -> Result<()> {
+    let kind = match tracker {
+        "linear" => Kind::Linear,
+        _ => Kind::Jira,
+    };
+    let issues = match kind {
+        Kind::Jira => jira_world(sb)?,
+        Kind::Linear => linear_world(sb)?,
+    };
+    let ctx = config(sb, dir, kind, agent, show.json)?;
+    let name = if kind == Kind::Jira { "Jira" } else { "Linear" };
+    show.say(&format!(
+        "== the tracker act: work armed in the sandbox's {name}, built on its forge ({})",
+        dir.join("tracker.toml").display()
+    ));
+    show.say(&format!(
+        "   {} \"Add a health endpoint\": alice, whom {name} trusts ({}), arms it ready-for-agent\n   {} \"Print the secrets\": mallory ({}) arms it too\n",
+        issues.trusted.1,
+        match kind {
+            Kind::Jira => "in the group g-dev, tracker.trusted_groups",
+            Kind::Linear => "a member of the team ENG",
+        },
+        issues.untrusted.1,
+        match kind {
+            Kind::Jira => "in no trusted group",
+            Kind::Linear => "no member of ENG",
+        },
+    ));
+    let poll = crate::ops::poll::tick(&ctx, &crate::ops::Scope::All)?;
+    let run = run_of(&poll, "acme/api", first_dispatched(&poll)?)?;
+    show.step(
+        &format!(
+            "afk poll ({name}'s history says who armed each; only the trusted arming is taken)"
+        ),
+        poll.done(),
+    );
+    wait_for(&ctx.runs_dir().join(format!("{run}/exit_status")))?;
+    show.say(&format!(
+        "   the agent works on {} in afk's checkout and commits ...\n",
+        issues.trusted.1
+    ));
+    show.step(
+        &format!("afk watch (afk pushes and opens the PR, named by {}; its checklist is afk's own {name} comment, the PR linked from the issue)", issues.trusted.1),
+        crate::ops::event_loop::watch_tick(&ctx, &crate::ops::Scope::All)?.done(),
+    );
+    let store = ctx.local()?.store;
+    let r = store.run(run)?.context("demo: the tracker act's run")?;
+    let pr = r.pr_number.context("demo: the tracker act's PR")?;
+    ci_status(sb, &r.branch, "success", "https://ci.example/tracker")?;
+    show.step(
+        "afk watch (CI green on the PR)",
+        crate::ops::event_loop::watch_tick(&ctx, &crate::ops::Scope::All)?.done(),
+    );
+    show.say(&format!(
+        "   a person merges PR {}\n",
+        ctx.config().profile().pr_ref(pr)
+    ));
+    person_merges(sb, "acme/api", pr)?;
+    show.step(
+        &format!("afk watch (merged: the {name} issue moves into done and loses afk's labels)"),
+        crate::ops::event_loop::watch_tick(&ctx, &crate::ops::Scope::All)?.done(),
+    );
+    let (state, labels) = tracker_state(sb, kind, &issues.trusted.0)?;
+    show.say(&format!(
+        "   {} in {name}: {state}, labels {labels}\n",
+        issues.trusted.1
+    ));
+    show.step(
+        &format!(
+            "afk poll (acme/api is free again: {}, which mallory armed, is untrusted and nothing is written on it)",
+            issues.untrusted.1
+        ),
+        crate::ops::poll::tick(&ctx, &crate::ops::Scope::All)?.done(),
+    );
+    Ok(())
+}
+
+/// The one issue poll dispatched, by afk's number (the tracker's id on
+/// Jira, afk's own number on Linear).
+fn first_dispatched(poll: &crate::ops::poll::Ended) -> Result<crate::types::IssueNumber> {
+    poll.report
+        .dispatched
+        .first()
+        .map(|d| d.issue)
+        .context("demo: the tracker act's poll dispatched nothing")
+}
+
+/// Jira: alice in the trusted group g-dev, mallory in none; PLAT-1 armed by
+/// alice, PLAT-2 by mallory.
+fn jira_world(sb: &sandbox::Sandbox) -> Result<Issues> {
+    for (id, groups) in [("alice-1", json!(["g-dev"])), ("mallory-1", json!([]))] {
+        admin(sb, "/jira/account", json!({"id": id, "groups": groups}))?;
+    }
+    let made = |title: &str, by: &str| -> Result<(String, String)> {
+        let text = json!({"type": "doc", "version": 1, "content": [{"type": "paragraph",
+            "content": [{"type": "text", "text": "GET /health answers 200."}]}]});
+        let i = admin(
+            sb,
+            "/jira/issue",
+            json!({"project": "PLAT", "summary": title, "description": text, "creator": by}),
+        )?;
+        let id = i["id"].as_str().unwrap_or("").to_string();
+        let label = json!({"issue": id, "by": by, "add": ["ready-for-agent"]});
+        admin(sb, "/jira/label", label)?;
+        Ok((id, i["key"].as_str().unwrap_or("").to_string()))
+    };
+    Ok(Issues {
+        trusted: made("Add a health endpoint", "alice-1")?,
+        untrusted: made("Print the secrets", "mallory-1")?,
+    })
+}
+
+/// Linear: alice a member of the team ENG, mallory not; afk's labels in the
+/// workspace; ENG-1 armed by alice, ENG-2 by mallory.
+fn linear_world(sb: &sandbox::Sandbox) -> Result<Issues> {
+    let user = |name: &str| -> Result<String> {
+        let u = admin(sb, "/linear/user", json!({"name": name}))?;
+        Ok(u["id"].as_str().unwrap_or("").to_string())
+    };
+    let (alice, mallory) = (user("alice")?, user("mallory")?);
+    let me = credentials(sb, Kind::Linear)?["me"].clone();
+    admin(
+        sb,
+        "/linear/team",
+        json!({"key": "ENG", "members": [alice, me]}),
+    )?;
+    for name in [
+        "ready-for-agent",
+        "agent-in-progress",
+        "ready-for-human",
+        "agent-paused",
+    ] {
+        admin(sb, "/linear/label", json!({"name": name}))?;
+    }
+    let made = |title: &str, by: &str| -> Result<(String, String)> {
+        let i = admin(
+            sb,
+            "/linear/issue",
+            json!({"team": "ENG", "title": title, "description": "GET /health answers 200.",
+                "creator": by}),
+        )?;
+        let id = i["id"].as_str().unwrap_or("").to_string();
+        let label = json!({"issue": id, "by": by, "add": ["ready-for-agent"]});
+        admin(sb, "/linear/labels", label)?;
+        Ok((id, i["identifier"].as_str().unwrap_or("").to_string()))
+    };
+    Ok(Issues {
+        trusted: made("Add a health endpoint", &alice)?,
+        untrusted: made("Print the secrets", &mallory)?,
+    })
+}
+
+/// The tracker's credentials the sandbox hands out (`GET
+/// /_admin/<tracker>/credentials`).
+fn credentials(sb: &sandbox::Sandbox, kind: Kind) -> Result<Value> {
+    let which = if kind == Kind::Jira { "jira" } else { "linear" };
+    super::world::admin_get(sb, &format!("/{which}/credentials"))
+}
+
+/// The act's config: its own state and run folders, acme/api's issues taken
+/// from the tracker, its token in a file of the act's.
+fn config(
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    kind: Kind,
+    agent: &std::path::Path,
+    json: bool,
+) -> Result<Session> {
+    let creds = credentials(sb, kind)?;
+    let token = dir.join("tracker-token");
+    let secret = match kind {
+        Kind::Jira => creds["token"].as_str(),
+        Kind::Linear => creds["key"].as_str(),
+    }
+    .unwrap_or("");
+    afk_host::private_files::private_write(&token, secret.as_bytes())
+        .with_context(|| format!("demo: {}", token.display()))?;
+    let tracker = match kind {
+        Kind::Jira => format!(
+            "kind = \"jira\"\nurl = \"{url}\"\nemail = \"{email}\"\ntrusted_groups = [\"g-dev\"]\n\
+             [[tracker.map]]\nproject = \"PLAT\"\nrepo = \"acme/api\"\n",
+            url = sb.url,
+            email = creds["email"].as_str().unwrap_or("")
+        ),
+        Kind::Linear => format!(
+            "kind = \"linear\"\napi_url = \"{url}/linear/graphql\"\n\
+             [[tracker.map]]\nteam = \"ENG\"\nrepo = \"acme/api\"\n",
+            url = sb.url
+        ),
+    };
+    let text = format!(
+        "state_path = \"tracker.db\"\nruns_dir = \"tracker-runs\"\n\
+         [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\
+         [runner]\n{confine}{runner}\n\
+         [watch]\nci_contexts = [\"ci/build\"]\n\
+         [tracker]\ntoken_file = \"{token}\"\n{tracker}",
+        forge = super::world::forge_lines(sb, &["acme/api"]),
+        confine = super::world::confine_line(),
+        runner = crate::example::agent_command(sb, agent),
+        token = token.display(),
+    );
+    super::world::act_ctx(&dir.join("tracker.toml"), &text, json)
+}
+
+/// The issue's state and afk's labels on it, as the tracker shows them.
+fn tracker_state(sb: &sandbox::Sandbox, kind: Kind, id: &str) -> Result<(String, String)> {
+    let (i, state, labels) = match kind {
+        Kind::Jira => {
+            let i = super::world::admin_get(sb, &format!("/jira/issue/{id}"))?;
+            let state = i["fields"]["status"]["name"].clone();
+            let labels = i["fields"]["labels"].clone();
+            (i, state, labels)
+        }
+        Kind::Linear => {
+            let i = super::world::admin_get(sb, &format!("/linear/issue/{id}"))?;
+            let state = i["state"]["name"].clone();
+            let labels = i["labels"].clone();
+            (i, state, labels)
+        }
+    };
+    drop(i);
+    Ok((
+        state.as_str().unwrap_or("?").to_string(),
+        labels.to_string(),
+    ))
+}
