@@ -90,7 +90,19 @@ impl Config {
         } else {
             &[]
         };
-        self.gate.policy().with_resolving(words)
+        let policy = self.gate.policy().with_resolving(words);
+        match &self.tracker {
+            Some(t) => {
+                let keys: Vec<String> = (t.map.iter())
+                    .map(|e| match t.linear() {
+                        true => e.team.clone(),
+                        false => e.project.clone(),
+                    })
+                    .collect();
+                policy.with_tracker(&t.kind, &keys)
+            }
+            None => policy,
+        }
     }
 
     /// `gate.advisories` as a folder (a relative one from the config's

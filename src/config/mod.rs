@@ -385,6 +385,17 @@ impl Config {
             ];
             let agent = self.runner.workspace() == crate::types::Workspace::Agent;
             t.validate(&c, &self.poll.allowlist, &own, agent)?;
+            // the box never reaches the tracker
+            let hosts = t.hosts();
+            if let Some(a) = (self.runner.boxed.allow().into_iter())
+                .find(|a| hosts.iter().any(|h| h.eq_ignore_ascii_case(&a.host)))
+            {
+                return Err(c.err(
+                    "runner.box",
+                    "allow",
+                    format!("\"{a}\" is the tracker's host: the agent's box never reaches the tracker (docs/trackers.md)"),
+                ));
+            }
         }
         self.upgrade.validate(&c)?;
         self.telemetry_keys

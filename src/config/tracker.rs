@@ -184,6 +184,24 @@ impl Tracker {
         }
     }
 
+    /// The hosts afk reaches the tracker at (the API's root and the site),
+    /// lower case, without a port.
+    pub fn hosts(&self) -> Vec<String> {
+        [self.api_root(), self.url.as_str()]
+            .iter()
+            .filter_map(|u| u.split_once("://").map(|(_, rest)| rest))
+            .map(|rest| {
+                let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+                let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+                match host.strip_prefix('[') {
+                    Some(v6) => v6.split(']').next().unwrap_or("").to_ascii_lowercase(),
+                    None => host.split(':').next().unwrap_or("").to_ascii_lowercase(),
+                }
+            })
+            .filter(|h| !h.is_empty())
+            .collect()
+    }
+
     /// The API's root: `api_url`, else the site (Jira) or Linear's one
     /// endpoint.
     pub fn api_root(&self) -> &str {

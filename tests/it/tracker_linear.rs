@@ -721,3 +721,93 @@ fn the_demo_plays_the_trackers_story_on_jira_and_linear() {
         assert!(left.is_empty(), "{tracker}: left in $TMPDIR: {left:?}");
     }
 }
+
+/// `afk`'s agent replaced by one that commits with `message` each turn.
+pub(crate) fn agent_committing(afk: &Afk, message: &str) {
+    let agent = afk.scratch.write(
+        "committing.sh",
+        &format!(
+            "set -eu\necho \"work of turn $AFK_TURN\" >> work.txt\ngit add -A\n\
+             git commit -q -F - <<'MESSAGE'\n{message}MESSAGE\n"
+        ),
+    );
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let start = text.find("command = [").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    let text = format!(
+        "{}command = [\"sh\", \"{}\"]{}",
+        &text[..start],
+        agent.display(),
+        &text[end..]
+    );
+    std::fs::write(&afk.config, text).unwrap();
+}
+
+/// Linear's forge integration closes an issue a merged commit names after
+/// a closing word: a commit saying `Fixes ENG-2` (another issue of the
+/// mapped team) is refused by the gate, named, and nothing is pushed; the
+/// run's own `Fixes ENG-1` beside it is no reason.
+#[test]
+fn a_commit_closing_another_linear_issue_is_refused_by_the_gate() {
+    let (sb, afk, p) = world();
+    let key = issue(&sb, Some(&p.alice), &[]);
+    let other = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.alice));
+    agent_committing(
+        &afk,
+        &format!("Tidy the parser\n\nFixes {key}\nFixes {other}\n"),
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(afk.wait_agent(1), 0);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("gate".into())),
+        "{r}"
+    );
+    assert_eq!(sb.open_prs("acme/api").len(), 0, "no PR");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
+    assert!(
+        prompt.contains(&format!("acts in the tracker by its message on {other}:")),
+        "{prompt}"
+    );
+    assert!(
+        !prompt.contains(&format!("on {key}")),
+        "the run's own is no reason: {prompt}"
+    );
+}
+
+/// The agent's box never reaches the tracker: `[runner.box] allow` naming
+/// the tracker's host is a load error naming the key.
+#[test]
+fn a_box_allowed_to_reach_the_trackers_host_is_a_config_error() {
+    let (sb, afk, _) = world();
+    let base = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace("confine = \"none\"", "confine = \"box\"");
+    let port = sb.url.rsplit(':').next().unwrap().to_string();
+    for (allow, refused) in [
+        (format!("127.0.0.1:{port}"), true),
+        ("10.0.0.7:443".to_string(), false),
+    ] {
+        std::fs::write(
+            &afk.config,
+            format!("{base}\n[runner.box]\nallow = [\"{allow}\"]\n"),
+        )
+        .unwrap();
+        let out = afk.cmd().args(["poll", "--dry-run"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        match refused {
+            true => {
+                assert_eq!(out.status.code(), Some(2), "{err}");
+                assert!(
+                    err.contains("runner.box.allow") && err.contains("tracker's host"),
+                    "{err}"
+                );
+            }
+            false => assert!(!err.contains("tracker's host"), "{err}"),
+        }
+    }
+}

@@ -1,4 +1,4 @@
-// One file: the change gate's rules (~960 lines: the protected set and its globs, the policy, the judgement, its words and remedies) read as one; the table tests that pin them are gate/tests.rs.
+// One file: the change gate's rules (~1010 lines: the protected set and its globs, the policy, the judgement, its words and remedies) read as one; the table tests that pin them are gate/tests.rs.
 //! The gate room: what afk will not forward of a turn's work, pure. The
 //! paths, texts and lines come in, read by afk from its own cache; a verdict
 //! and its words go out.
@@ -24,6 +24,7 @@
 
 pub mod deps;
 pub mod links;
+pub(crate) mod tracker_words;
 
 /// A file the gate must read (a lockfile or manifest the agent changed)
 /// that afk cannot read as its package manager reads it: refused, never
@@ -306,6 +307,10 @@ pub struct Policy {
     /// closing words where its commits resolve (Azure DevOps); empty: a
     /// message resolves nothing
     pub resolving: Vec<String>,
+    /// a tracker beside the forge (`jira` or `linear`; "": none) and the
+    /// keys of its mapped projects or teams: a commit whose message would
+    /// act there ([`tracker_words`]) is refused
+    pub tracker: (String, Vec<String>),
 }
 
 impl Policy {
@@ -349,6 +354,7 @@ impl Policy {
             advisories: None,
             any_source: false,
             resolving: vec![],
+            tracker: (String::new(), vec![]),
         })
     }
 
@@ -362,6 +368,13 @@ impl Policy {
     /// `words` before `#N` (the profile's closing words; none: nothing).
     pub fn with_resolving(mut self, words: &[&str]) -> Policy {
         self.resolving = words.iter().map(|w| w.to_string()).collect();
+        self
+    }
+
+    /// This policy beside the tracker `kind` (`jira`, `linear`) whose
+    /// mapped projects or teams have the keys `keys`.
+    pub fn with_tracker(mut self, kind: &str, keys: &[String]) -> Policy {
+        self.tracker = (kind.to_string(), keys.to_vec());
         self
     }
 
@@ -477,6 +490,14 @@ pub enum Reason {
     /// a commit whose message resolves work items other than the run's own
     /// (a resolution keyword before their `#N`): its short id, and those items
     Resolves { commit: String, items: Vec<u64> },
+    /// a commit whose message would act in the tracker beside the forge
+    /// ([`tracker_words`]): its short id, the issue keys, and whether as a
+    /// Jira Smart Commit (else a Linear closing word)
+    Tracker {
+        commit: String,
+        keys: Vec<String>,
+        smart: bool,
+    },
     /// something the gate judges that it could not read whole (a bound
     /// reached, a parser that gave up, a git command that failed): a gate
     /// that stopped reading has judged nothing, so the turn is refused
@@ -610,6 +631,24 @@ pub fn resolves_others(policy: &Policy, own: u64, commit: &str, message: &str) -
     (!items.is_empty()).then(|| Reason::Resolves {
         commit: commit.to_string(),
         items,
+    })
+}
+
+/// Why commit `commit` is not forwarded when its `message` would act in
+/// the tracker beside the forge: a Jira Smart Commit on a mapped key, or a
+/// Linear closing word before a mapped issue other than the run's `own`
+/// (its key). None: no tracker, or the message does neither.
+pub fn acts_in_tracker(policy: &Policy, own: &str, commit: &str, message: &str) -> Option<Reason> {
+    let (kind, keys) = &policy.tracker;
+    let (found, smart) = match kind.as_str() {
+        "jira" => (tracker_words::smart_commands(message, keys), true),
+        "linear" => (tracker_words::linear_closes(message, keys, own), false),
+        _ => return None,
+    };
+    (!found.is_empty()).then(|| Reason::Tracker {
+        commit: commit.to_string(),
+        keys: found,
+        smart,
     })
 }
 
@@ -772,6 +811,11 @@ pub fn lines(reasons: &[Reason]) -> Vec<String> {
                 crate::sanitize::one_line(why, 100)
             )),
             Reason::Resolves { commit, items } => out.push(resolves_line(commit, items)),
+            Reason::Tracker {
+                commit,
+                keys,
+                smart,
+            } => out.push(tracker_line(commit, keys, *smart)),
             Reason::Unread(Unread::Turn { what, why }) => out.push(format!(
                 "- {what}: not read ({}): {UNREAD_TURN}",
                 crate::sanitize::one_line(why, 200)
@@ -864,6 +908,25 @@ fn resolves_line(commit: &str, items: &[u64]) -> String {
     )
 }
 
+/// [`lines`]' line of a commit that would act in the tracker: its keys as
+/// afk read them, each a plain word.
+fn tracker_line(commit: &str, keys: &[String], smart: bool) -> String {
+    let named: Vec<&str> = keys.iter().take(ITEMS_NAMED).map(String::as_str).collect();
+    let how = match smart {
+        true => {
+            "a Jira Smart Commit (a key, then a `#` command on its line): Jira would act on it as the committer"
+        }
+        false => {
+            "a closing word before another issue of a mapped team: merged, Linear would close it"
+        }
+    };
+    format!(
+        "- commit `{}` acts in the tracker by its message on {}: {how}",
+        crate::sanitize::one_line(commit, 12),
+        crate::sanitize::one_line(&named.join(", "), 200),
+    )
+}
+
 /// The kinds of reason a refusal has, each lifted its own way; their order
 /// is the order [`remedies`] says them in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -873,6 +936,7 @@ enum Kind {
     Advisory,
     Source,
     Resolves,
+    Tracker,
     Unread,
 }
 
@@ -887,6 +951,7 @@ impl Kind {
             Reason::Advisory { .. } => Some(Kind::Advisory),
             Reason::Source { .. } => Some(Kind::Source),
             Reason::Resolves { .. } => Some(Kind::Resolves),
+            Reason::Tracker { .. } => Some(Kind::Tracker),
             Reason::Unread(_) => Some(Kind::Unread),
             Reason::Reported(line) => {
                 let line = line.trim().trim_start_matches(['-', ' ']);
@@ -910,6 +975,10 @@ impl Kind {
                     Some(Kind::Advisory)
                 } else if line.starts_with("commit ") && line.contains(" resolves work item") {
                     Some(Kind::Resolves)
+                } else if line.starts_with("commit ")
+                    && line.contains(" acts in the tracker by its message")
+                {
+                    Some(Kind::Tracker)
                 } else {
                     None
                 }
@@ -937,6 +1006,9 @@ impl Kind {
             Kind::Resolves => {
                 "a commit that resolves another work item: reword its message so that no resolution keyword stands before another work item's number (a person may push the change themselves), and re-arm the issue"
             }
+            Kind::Tracker => {
+                "a commit message that would act in the tracker: reword it so that no issue key is followed by a `#` command on its line (Jira) and no closing word stands before another issue (Linear) (a person may push the change themselves), and re-arm the issue"
+            }
             Kind::Unread => {
                 "something the gate could not read whole: make the change smaller, or the lockfile readable, and re-arm the issue"
             }
@@ -957,7 +1029,7 @@ pub fn remedies(reasons: &[Reason]) -> Vec<&'static str> {
 }
 
 /// What the `gate` turn's prompt says beyond the reasons.
-pub(crate) const UNDO: &str = "afk did not push this turn: the change gate refused it, for the reasons below. The refused commits are unpushed, at your checkout's head (on afk's own machine; a Kubernetes turn starts from the forge's branch): rewrite them so that none of them touches a protected path (a revert on top is not enough: each commit afk pushes is on the forge), the run's change fits the limits, no dependency they add or move is at a version an advisory lists as malware or of HIGH or CRITICAL severity (use a fixed version, or leave the dependency where it was), and no commit's message resolves another work item than the run's (reword a resolution keyword before another work item's number), then end your turn. You cannot change this policy; a person can make a protected change themselves.";
+pub(crate) const UNDO: &str = "afk did not push this turn: the change gate refused it, for the reasons below. The refused commits are unpushed, at your checkout's head (on afk's own machine; a Kubernetes turn starts from the forge's branch): rewrite them so that none of them touches a protected path (a revert on top is not enough: each commit afk pushes is on the forge), the run's change fits the limits, no dependency they add or move is at a version an advisory lists as malware or of HIGH or CRITICAL severity (use a fixed version, or leave the dependency where it was), and no commit's message resolves another work item than the run's (reword a resolution keyword before another work item's number) or acts in the tracker (no issue key followed by a `#` command, no closing word before another issue), then end your turn. You cannot change this policy; a person can make a protected change themselves.";
 
 #[cfg(test)]
 mod tests;

@@ -117,6 +117,8 @@ pub fn gate_env(policy: &crate::gate::Policy, protected: &[String], allow: &[Str
         "max_bytes": policy.max_bytes,
         "dependency_sources": if policy.any_source { "any" } else { "registry" },
         "resolving": policy.resolving,
+        "tracker": policy.tracker.0,
+        "tracker_keys": policy.tracker.1,
     })
     .to_string()
 }
@@ -151,6 +153,10 @@ pub fn gate_policy(text: Option<&str>) -> (crate::gate::Policy, Option<String>) 
             // only the word afk writes lifts the registry rule
             p.any_source = v["dependency_sources"] == "any";
             p.resolving = globs("resolving");
+            p.tracker = (
+                v["tracker"].as_str().unwrap_or("").to_string(),
+                globs("tracker_keys"),
+            );
             (p, None)
         }
         Err((key, e)) => (closed(), Some(format!("{GATE_VAR}: {key}: {e}"))),

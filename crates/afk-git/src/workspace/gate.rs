@@ -77,16 +77,22 @@ impl Workspace {
         reasons.extend(self.links_judged(cache, work, &commits, &mut unread)?);
         reasons.extend(sources);
         // where a commit's message resolves work items (Azure DevOps), each
-        // new commit may resolve the run's own work item only
-        if !policy.resolving.is_empty() {
+        // new commit may resolve the run's own work item only; beside a
+        // tracker, none may act there (a Smart Commit, a closing word)
+        if !policy.resolving.is_empty() || !policy.tracker.0.is_empty() {
             let own = p
                 .branch
                 .strip_prefix("afk/issue-")
                 .and_then(|n| n.parse::<u64>().ok())
                 .unwrap_or(0);
+            // a tracker run's key, as its branch holds it (lower case)
+            let own_key = p.branch.strip_prefix("afk/issue-").unwrap_or("");
             for (short, message) in self.commit_messages(cache, start, work, &mut unread)? {
                 reasons.extend(afk_core::gate::resolves_others(
                     policy, own, &short, &message,
+                ));
+                reasons.extend(afk_core::gate::acts_in_tracker(
+                    policy, own_key, &short, &message,
                 ));
             }
         }
