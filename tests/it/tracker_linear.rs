@@ -582,9 +582,38 @@ fn doctor_says_whom_linear_answers_as_and_fails_a_refused_key() {
             .collect()
     };
     let ok = lines(&afk);
-    assert_eq!(ok.len(), 1, "{ok:?}");
-    assert_eq!(ok[0].0, "ok", "{ok:?}");
+    assert_eq!(ok.len(), 2, "{ok:?}");
+    assert!(ok.iter().all(|(level, _)| level == "ok"), "{ok:?}");
     assert!(ok[0].1.contains("an app user"), "{ok:?}");
+    assert!(
+        ok[1]
+            .1
+            .contains("Linear team ENG: afk's labels and its states are there"),
+        "{ok:?}"
+    );
+    // a label afk needs that Linear does not have, a team it cannot see,
+    // a done_state the team lacks: each said
+    let base = std::fs::read_to_string(&afk.config).unwrap();
+    let broken = base
+        .replace("kind = \"linear\"\n", "kind = \"linear\"\ndone_state = \"Shipped\"\n")
+        .replace("[[tracker.map]]\nteam = \"ENG\"", "[[tracker.map]]\nteam = \"OPS\"\nrepo = \"acme/api\"\n\n[[tracker.map]]\nteam = \"ENG\"\nlabel = \"backend\"")
+        .replace("[watch]\n", "[watch]\nhuman_label = \"needs-a-human\"\n");
+    std::fs::write(&afk.config, &broken).unwrap();
+    let said = lines(&afk);
+    std::fs::write(&afk.config, &base).unwrap();
+    let text = format!("{said:?}");
+    assert!(
+        text.contains("Linear team OPS (tracker.map) is not there"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no label needs-a-human in the team or the workspace"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no state named \\\"Shipped\\\" (tracker.done_state)"),
+        "{text}"
+    );
     let key = issue(&sb, Some(&p.alice), &[]);
     arm(&sb, &key, Some(&p.alice));
     afk.env.retain(|(k, _)| k != "AFK_TRACKER_TOKEN");

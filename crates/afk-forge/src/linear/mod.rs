@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 mod as_tracker;
+mod doctor;
 mod queries;
 mod writes;
 
@@ -68,6 +69,9 @@ pub struct LinearSetup {
     /// the state afk sets on success, by name ("": the team's `completed`
     /// state of lowest position)
     pub done_state: String,
+    /// afk's own labels (ready, in progress, human, paused): doctor looks
+    /// each up in the mapped teams (afk makes no labels on Linear)
+    pub labels: Vec<String>,
 }
 
 /// An issue as afk asks for it (`queries::ISSUE`).
@@ -666,32 +670,6 @@ impl Linear {
             }
             Err(e) if e.to_string().contains("Entity not found") => Ok(None),
             Err(e) => Err(e),
-        }
-    }
-
-    /// Doctor's tracker line: afk's user as Linear answers it.
-    pub fn diagnose(&self) -> Vec<crate::Diagnosis> {
-        use crate::Diagnosis;
-        match self.me() {
-            Ok(me) => vec![Diagnosis::ok(
-                "tracker",
-                format!(
-                    "Linear answers as {} ({})",
-                    me.id,
-                    match me.app {
-                        Some(true) => "an app user",
-                        _ => "a person's account: afk's writes show as theirs",
-                    }
-                ),
-            )],
-            Err(e) => vec![Diagnosis::fail(
-                "tracker",
-                format!(
-                    "Linear at {}: {e} (the key or token from {})",
-                    self.http.root(),
-                    self.http.token_source()
-                ),
-            )],
         }
     }
 }

@@ -44,6 +44,12 @@ pub const WORKSPACE_LABELS: &str = "query AfkWorkspaceLabels($after: String) { o
     labels(first: 50, after: $after) { nodes { id name } \
     pageInfo { hasNextPage endCursor } } } }";
 
+/// The mapped teams, by key, through their workflow states (every team has
+/// some; the contract's cut has no list of teams).
+pub const TEAMS: &str = "query AfkTeams($filter: WorkflowStateFilter, $after: String) { \
+    workflowStates(filter: $filter, first: 50, after: $after) { nodes { id team { id key } } \
+    pageInfo { hasNextPage endCursor } } }";
+
 pub const COMMENTS: &str = "query AfkComments($id: String!, $after: String) { issue(id: $id) { \
     comments(first: 50, after: $after) { nodes { id body createdAt updatedAt user { id } } \
     pageInfo { hasNextPage endCursor } } } }";

@@ -1,0 +1,122 @@
+//! `afk doctor`'s Linear lines (docs/trackers.md#doctor): whom Linear
+//! answers as, and each mapped team's labels and states.
+
+use super::{Linear, queries};
+use serde_json::json;
+
+impl Linear {
+    /// Doctor's tracker lines: afk's user as Linear answers it, then each
+    /// mapped team ([`Linear::team_lines`]).
+    pub fn diagnose(&self) -> Vec<crate::Diagnosis> {
+        let mut out = self.me_line();
+        if out.iter().all(|d| d.ok) {
+            out.extend(self.team_lines());
+        }
+        out
+    }
+
+    /// Each mapped team: visible to afk's user, holding afk's labels (its
+    /// own or the workspace's), a completed state (or `done_state`) and,
+    /// with `ready = "status"`, the ready state.
+    fn team_lines(&self) -> Vec<crate::Diagnosis> {
+        use crate::Diagnosis;
+        let mut keys: Vec<&str> = self.setup.map.iter().map(|e| e.project.as_str()).collect();
+        keys.sort();
+        keys.dedup();
+        let filter = json!({"team": {"key": {"in": keys}}});
+        let states = match self.all(
+            "workflowStates",
+            queries::TEAMS,
+            json!({ "filter": filter }),
+            "/workflowStates",
+        ) {
+            Ok(t) => t,
+            Err(e) => return vec![Diagnosis::fail("tracker", format!("Linear's teams: {e}"))],
+        };
+        let mut out = vec![];
+        for key in keys {
+            let team = states.iter().map(|s| &s["team"]).find(|t| t["key"] == key);
+            let Some(id) = team.and_then(|t| t["id"].as_str()) else {
+                out.push(Diagnosis::fail(
+                    "tracker",
+                    format!(
+                        "Linear team {key} (tracker.map) is not there, or afk's user cannot see it"
+                    ),
+                ));
+                continue;
+            };
+            let missing: Vec<&str> = match self.label_map(id) {
+                Ok(m) => (self.setup.labels.iter())
+                    .filter(|l| !m.values().any(|n| n.eq_ignore_ascii_case(l)))
+                    .map(String::as_str)
+                    .collect(),
+                Err(e) => {
+                    out.push(Diagnosis::fail(
+                        "tracker",
+                        format!("Linear team {key}'s labels: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let states = self.states(id).map(|s| s.to_vec()).unwrap_or_default();
+            let has = |name: &str| states.iter().any(|s| s.name.eq_ignore_ascii_case(name));
+            let mut wrong: Vec<String> = vec![];
+            if !missing.is_empty() {
+                wrong.push(format!(
+                    "no label {} in the team or the workspace (afk makes no labels on Linear: create them)",
+                    missing.join(", ")
+                ));
+            }
+            match self.setup.done_state.is_empty() {
+                true if !states.iter().any(|s| s.kind == "completed") => {
+                    wrong.push("no completed state".into())
+                }
+                false if !has(&self.setup.done_state) => wrong.push(format!(
+                    "no state named \"{}\" (tracker.done_state)",
+                    self.setup.done_state
+                )),
+                _ => {}
+            }
+            if let Some(r) = self.setup.ready_status.as_deref().filter(|r| !has(r)) {
+                wrong.push(format!("no state named \"{r}\" (tracker.ready_status)"));
+            }
+            out.push(match wrong.is_empty() {
+                true => Diagnosis::ok(
+                    "tracker",
+                    format!("Linear team {key}: afk's labels and its states are there"),
+                ),
+                false => Diagnosis::fail(
+                    "tracker",
+                    format!("Linear team {key}: {}", wrong.join("; ")),
+                ),
+            });
+        }
+        out
+    }
+
+    /// Doctor's line of afk's user as Linear answers it.
+    fn me_line(&self) -> Vec<crate::Diagnosis> {
+        use crate::Diagnosis;
+        match self.me() {
+            Ok(me) => vec![Diagnosis::ok(
+                "tracker",
+                format!(
+                    "Linear answers as {} ({})",
+                    me.id,
+                    match me.app {
+                        Some(true) => "an app user",
+                        _ => "a person's account: afk's writes show as theirs",
+                    }
+                ),
+            )],
+            Err(e) => vec![Diagnosis::fail(
+                "tracker",
+                format!(
+                    "Linear at {}: {e} (the key or token from {})",
+                    self.http.root(),
+                    self.http.token_source()
+                ),
+            )],
+        }
+    }
+}
