@@ -7,6 +7,7 @@
 //! success the Jira issue moves into Done and loses afk's labels.
 
 use crate::support::*;
+use crate::tracker_linear::deliver;
 use serde_json::{Value, json};
 
 /// The sandbox's Gitea with acme/api and no forge issue, its Jira with
@@ -641,22 +642,6 @@ fn doctor_says_whom_jira_answers_as_and_fails_a_refused_token() {
     );
     assert!(!refused[0].1.contains("not-the-token"), "{refused:?}");
     drop(sb);
-}
-
-/// `afk hook --body FILE --header …` for a Jira delivery: (exit, stdout, stderr).
-fn deliver(afk: &Afk, body: &str, headers: &[String]) -> (i32, String, String) {
-    let file = afk.scratch.write("jira-body.json", body);
-    let mut c = afk.std_cmd();
-    c.arg("hook").arg("--body").arg(file);
-    for h in headers {
-        c.arg("--header").arg(h);
-    }
-    let out = c.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
 }
 
 /// Jira's admin webhook: a delivery signed `X-Hub-Signature: sha256=…` with

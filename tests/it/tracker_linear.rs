@@ -392,8 +392,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 /// `afk hook --body FILE --header …` for a delivery: (exit, stdout, stderr).
-fn deliver(afk: &Afk, body: &str, headers: &[String]) -> (i32, String, String) {
-    let file = afk.scratch.write("linear-body.json", body);
+pub(crate) fn deliver(afk: &Afk, body: &str, headers: &[String]) -> (i32, String, String) {
+    let file = afk.scratch.write("delivery-body.json", body);
     let mut c = afk.std_cmd();
     c.arg("hook").arg("--body").arg(file);
     for h in headers {

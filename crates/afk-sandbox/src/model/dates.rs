@@ -88,3 +88,18 @@ impl Forge {
         }
     }
 }
+
+/// A tracker's time `seconds` after its first, 2026-01-01 10:00 UTC, to the
+/// millisecond, ending in `zone` (Jira's `+0000`, Linear's `Z`).
+pub(crate) fn tracker_stamp(seconds: i64, zone: &str) -> String {
+    let t = time::macros::datetime!(2026-01-01 10:00 UTC) + time::Duration::seconds(seconds);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000{zone}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}

@@ -126,16 +126,7 @@ impl Jira {
     /// without a colon (`2026-01-01T10:00:07.000+0000`).
     pub(crate) fn stamp(&mut self) -> String {
         self.clock += 1;
-        let t = time::macros::datetime!(2026-01-01 10:00 UTC) + time::Duration::seconds(self.clock);
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000+0000",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
+        super::dates::tracker_stamp(self.clock, "+0000")
     }
 
     pub(crate) fn change(

@@ -152,16 +152,7 @@ impl Linear {
     /// with milliseconds and `Z`.
     pub(crate) fn stamp(&mut self) -> String {
         self.clock += 1;
-        let t = time::macros::datetime!(2026-01-01 10:00 UTC) + time::Duration::seconds(self.clock);
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
+        super::dates::tracker_stamp(self.clock, "Z")
     }
 
     /// The team whose key is `key` (Linear's keys are upper case; compared

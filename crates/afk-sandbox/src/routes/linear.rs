@@ -119,6 +119,15 @@ pub fn serve(l: &mut Linear, req: &Request) -> Reply {
     Reply::json(200, &json!({"data": data}))
 }
 
+/// The strings of a JSON array (none: not an array).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
+}
+
 /// An issue by its UUID or its identifier (`ENG-12`), as `issue(id:)` takes.
 fn find<'a>(l: &'a Linear, id: &str) -> Option<&'a Issue> {
     l.issues
@@ -208,13 +217,6 @@ fn matches(l: &Linear, i: &Issue, filter: &Value) -> Result<bool, Reply> {
     };
     let team = &l.teams[&i.team];
     let state = team.states.iter().find(|s| s.id == i.state);
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect()
-    };
     for (k, v) in f {
         let ok = match k.as_str() {
             "team" => match v.pointer("/key/in") {
@@ -413,13 +415,6 @@ pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
             ));
         }
     }
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect()
-    };
     let s = |k: &str| body[k].as_str().unwrap_or("").to_string();
     match (method, path) {
         ("GET", "/credentials") => Reply::json(
