@@ -172,6 +172,7 @@ fn tracked(c: &Config, forge: Box<dyn Forge>, books: Option<&Books>) -> Result<B
                 trusted_team_members: t.trusted_team_members.unwrap_or(true),
                 done_state: t.done_state.clone(),
                 labels: c.labels().iter().map(|(l, _)| l.to_string()).collect(),
+                concurrency: t.concurrency,
             };
             let numbers: std::sync::Arc<dyn crate::forge::setup::IssueNumbers> = match books {
                 Some(b) => b.issue_numbers.clone(),

@@ -69,6 +69,8 @@ pub struct LinearSetup {
     /// the state afk sets on success, by name ("": the team's `completed`
     /// state of lowest position)
     pub done_state: String,
+    /// the reads in flight at once (`[tracker] concurrency`)
+    pub concurrency: usize,
     /// afk's own labels (ready, in progress, human, paused): doctor looks
     /// each up in the mapped teams (afk makes no labels on Linear)
     pub labels: Vec<String>,
@@ -297,12 +299,16 @@ impl Linear {
             json!({"filter": filter}),
             "/issues",
         )?;
+        let ids: Vec<&str> = nodes
+            .iter()
+            .map(|n| n["id"].as_str())
+            .collect::<Option<_>>()
+            .ok_or_else(|| anyhow!("linear: issues: a node without its id"))?;
+        // every nominee read again, `concurrency` at once
+        let read = crate::fan_out(&ids, self.setup.concurrency, |id| self.by_id(id));
         let mut out = vec![];
-        for n in nodes {
-            let id = n["id"]
-                .as_str()
-                .ok_or_else(|| anyhow!("linear: issues: a node without its id"))?;
-            let i = self.by_id(id)?;
+        for i in read {
+            let i = i?;
             let number = self.numbers.number(&i.id)?;
             self.issues.lock().unwrap().insert(number, i.clone());
             let names = self.label_names(&i)?;
