@@ -888,14 +888,7 @@ fn a_tracker_key_afk_does_not_take_yet_is_a_config_error() {
             "tracker.url",
         ),
     ];
-    for (from, to, key) in cases {
-        std::fs::write(&afk.config, base.replace(from, to)).unwrap();
-        let out = afk.cmd().arg("poll").output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{to}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(key), "{to}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "{err}");
-    }
+    crate::tracker_linear::each_a_load_error(&afk, &base, &cases);
     drop(sb);
 }
 

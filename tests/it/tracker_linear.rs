@@ -312,14 +312,7 @@ fn a_key_of_the_other_tracker_kind_is_a_config_error() {
             "tracker.done_state",
         ),
     ];
-    for (from, to, key) in cases {
-        std::fs::write(&afk.config, base.replace(from, to)).unwrap();
-        let out = afk.cmd().arg("poll").output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{to}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(key), "{to}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "{err}");
-    }
+    each_a_load_error(&afk, &base, &cases);
     drop(sb);
 }
 
@@ -838,5 +831,18 @@ fn a_box_allowed_to_reach_the_trackers_host_is_a_config_error() {
             }
             false => assert!(!err.contains("tracker's host"), "{err}"),
         }
+    }
+}
+
+/// Each case's config (`base` with `from` replaced by `to`) is refused by
+/// poll with exit 2 and one line naming `key`.
+pub(crate) fn each_a_load_error(afk: &Afk, base: &str, cases: &[(&str, &str, &str)]) {
+    for (from, to, key) in cases {
+        std::fs::write(&afk.config, base.replace(from, to)).unwrap();
+        let out = afk.cmd().arg("poll").output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{to}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key), "{to}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }

@@ -44,6 +44,26 @@ pub(super) fn act(
     };
     let ctx = config(sb, dir, kind, agent, show.json)?;
     let name = if kind == Kind::Jira { "Jira" } else { "Linear" };
+    intro(dir, kind, &issues, show);
+    build_and_merge(sb, &ctx, (name, &issues.trusted.1), show)?;
+    let (state, labels) = tracker_state(sb, kind, &issues.trusted.0)?;
+    show.say(&format!(
+        "   {} in {name}: {state}, labels {labels}\n",
+        issues.trusted.1
+    ));
+    show.step(
+        &format!(
+            "afk poll (acme/api is free again: {}, which mallory armed, is untrusted and nothing is written on it)",
+            issues.untrusted.1
+        ),
+        crate::ops::poll::tick(&ctx, &crate::ops::Scope::All)?.done(),
+    );
+    Ok(())
+}
+
+/// Who armed which issue, as the act starts.
+fn intro(dir: &std::path::Path, kind: Kind, issues: &Issues, show: &Show) {
+    let name = if kind == Kind::Jira { "Jira" } else { "Linear" };
     show.say(&format!(
         "== the tracker act: work armed in the sandbox's {name}, built on its forge ({})",
         dir.join("tracker.toml").display()
@@ -61,7 +81,17 @@ pub(super) fn act(
             Kind::Linear => "no member of ENG",
         },
     ));
-    let poll = crate::ops::poll::tick(&ctx, &crate::ops::Scope::All)?;
+}
+
+/// Poll takes the trusted arming, the agent commits, watch opens the PR,
+/// CI goes green and a person merges: the run ends a success.
+fn build_and_merge(
+    sb: &sandbox::Sandbox,
+    ctx: &Session,
+    (name, key): (&str, &str),
+    show: &mut Show,
+) -> Result<()> {
+    let poll = crate::ops::poll::tick(ctx, &crate::ops::Scope::All)?;
     let run = run_of(&poll, "acme/api", first_dispatched(&poll)?)?;
     show.step(
         &format!(
@@ -72,11 +102,11 @@ pub(super) fn act(
     wait_for(&ctx.runs_dir().join(format!("{run}/exit_status")))?;
     show.say(&format!(
         "   the agent works on {} in afk's checkout and commits ...\n",
-        issues.trusted.1
+        key
     ));
     show.step(
-        &format!("afk watch (afk pushes and opens the PR, named by {}; its checklist is afk's own {name} comment, the PR linked from the issue)", issues.trusted.1),
-        crate::ops::event_loop::watch_tick(&ctx, &crate::ops::Scope::All)?.done(),
+        &format!("afk watch (afk pushes and opens the PR, named by {}; its checklist is afk's own {name} comment, the PR linked from the issue)", key),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     let store = ctx.local()?.store;
     let r = store.run(run)?.context("demo: the tracker act's run")?;
@@ -84,7 +114,7 @@ pub(super) fn act(
     ci_status(sb, &r.branch, "success", "https://ci.example/tracker")?;
     show.step(
         "afk watch (CI green on the PR)",
-        crate::ops::event_loop::watch_tick(&ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     show.say(&format!(
         "   a person merges PR {}\n",
@@ -93,19 +123,7 @@ pub(super) fn act(
     person_merges(sb, "acme/api", pr)?;
     show.step(
         &format!("afk watch (merged: the {name} issue moves into done and loses afk's labels)"),
-        crate::ops::event_loop::watch_tick(&ctx, &crate::ops::Scope::All)?.done(),
-    );
-    let (state, labels) = tracker_state(sb, kind, &issues.trusted.0)?;
-    show.say(&format!(
-        "   {} in {name}: {state}, labels {labels}\n",
-        issues.trusted.1
-    ));
-    show.step(
-        &format!(
-            "afk poll (acme/api is free again: {}, which mallory armed, is untrusted and nothing is written on it)",
-            issues.untrusted.1
-        ),
-        crate::ops::poll::tick(&ctx, &crate::ops::Scope::All)?.done(),
+        crate::ops::event_loop::watch_tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     Ok(())
 }
@@ -240,23 +258,16 @@ fn config(
 
 /// The issue's state and afk's labels on it, as the tracker shows them.
 fn tracker_state(sb: &sandbox::Sandbox, kind: Kind, id: &str) -> Result<(String, String)> {
-    let (i, state, labels) = match kind {
-        Kind::Jira => {
-            let i = super::world::admin_get(sb, &format!("/jira/issue/{id}"))?;
-            let state = i["fields"]["status"]["name"].clone();
-            let labels = i["fields"]["labels"].clone();
-            (i, state, labels)
-        }
-        Kind::Linear => {
-            let i = super::world::admin_get(sb, &format!("/linear/issue/{id}"))?;
-            let state = i["state"]["name"].clone();
-            let labels = i["labels"].clone();
-            (i, state, labels)
-        }
+    let (path, state, labels) = match kind {
+        Kind::Jira => (
+            format!("/jira/issue/{id}"),
+            "/fields/status/name",
+            "/fields/labels",
+        ),
+        Kind::Linear => (format!("/linear/issue/{id}"), "/state/name", "/labels"),
     };
-    drop(i);
-    Ok((
-        state.as_str().unwrap_or("?").to_string(),
-        labels.to_string(),
-    ))
+    let i = super::world::admin_get(sb, &path)?;
+    let state = i.pointer(state).and_then(Value::as_str).unwrap_or("?");
+    let labels = i.pointer(labels).cloned().unwrap_or(Value::Null);
+    Ok((state.to_string(), labels.to_string()))
 }

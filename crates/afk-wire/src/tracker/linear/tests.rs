@@ -126,6 +126,21 @@ fn a_linear_history_is_read_as_the_timeline_the_ready_rule_reads() {
             vec![],
             vec![],
         ),
+    ];
+    for (name, history, labels, want) in cases {
+        assert_eq!(read(&history, &labels, &label), want, "{name}");
+    }
+}
+
+/// The rule "an edit after the arming by anyone but afk (the title, the
+/// description, the team, the project, a map label) is an edit; the arming
+/// entry's own edit is the armer's, before it".
+#[test]
+fn an_edit_after_the_linear_arming_is_read_as_one() {
+    let label = Ready::Label("ready-for-agent".into());
+    let t1 = "2026-01-02T10:00:00.000Z";
+    let t2 = "2026-01-02T11:00:00.000Z";
+    let cases: Vec<Case> = vec![
         (
             "a title edit after the arming, by another",
             vec![adds(entry(1, Some(ALICE), t1), READY_ID), {
