@@ -73,6 +73,10 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let answer = Answer::Accepted(work);
     crate::log::info(&hook::log_line(&answer, event, delivery));
     crate::output::answer_and_hang_up(&answer.response_to(dialect));
+    // a Linear agent session's first thought, before any lock
+    if dialect == Sender::Linear && matches!(answer, Answer::Accepted(Work::Ticks(..))) {
+        crate::ops::session_ack::acknowledge(ctx, cfg, &request.body);
+    }
     let done = answer.exit().unwrap_or(0);
     match answer {
         Answer::Accepted(Work::Tick(kind, name)) => {

@@ -306,16 +306,22 @@ impl Tracker {
                     false => "is required with ready = \"status\": the status that arms an issue, by its id or its name",
                 },
             )),
-            ("delegate", _) if self.linear() => Err(c.err(
+            // a delegation to afk's app user (Linear's Agents API)
+            ("delegate", true) if self.linear() => Ok(()),
+            ("delegate", false) if self.linear() => Err(c.err(
                 t,
-                "ready",
-                "\"delegate\": a delegation to afk's app user is not taken yet (docs/trackers.md); \"label\" or \"status\"",
+                "ready_status",
+                "is read only with ready = \"status\": with \"delegate\" a delegation to afk's app user arms an issue; leave ready_status out",
             )),
             (other, _) => Err(c.err(
                 t,
                 "ready",
                 format!(
-                    "\"{other}\": must be \"label\" ([poll] ready_label on the issue) or \"status\" (the issue in ready_status)"
+                    "\"{other}\": must be \"label\" ([poll] ready_label on the issue) or \"status\" (the issue in ready_status){}",
+                    match self.linear() {
+                        true => ", or \"delegate\" (the issue delegated to afk's app user)",
+                        false => "",
+                    }
                 ),
             )),
         }

@@ -105,6 +105,51 @@ pub fn books(c: &Config, path: &Path, dry_run: bool) -> Books {
             c.tracker_api_root(),
             dry_run,
         ))),
+        agent_sessions: Arc::new(Sessions(
+            path.parent().unwrap_or(Path::new(".")).join(SESSIONS_DIR),
+        )),
+    }
+}
+
+/// Where `afk hook` keeps its flag per agent session it acknowledged,
+/// beside the state file: `<issue id>.<session id>`, empty.
+pub const SESSIONS_DIR: &str = "agent-sessions";
+
+/// The most flag files one read of [`SESSIONS_DIR`] lists; past them the
+/// read is an error, said, never a silent cut.
+const SESSION_FLAGS_MAX: usize = 100_000;
+
+/// The agent sessions `afk hook` heard of (its flags in [`SESSIONS_DIR`]),
+/// as the tracker's book of them: an issue's by their names' first part,
+/// in the order they were made (then by name).
+#[derive(Debug)]
+pub struct Sessions(pub std::path::PathBuf);
+
+impl crate::forge::setup::AgentSessions for Sessions {
+    fn heard(&self, issue: &str) -> anyhow::Result<Vec<String>> {
+        let entries = match std::fs::read_dir(&self.0) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => anyhow::bail!("{}: {e}", self.0.display()),
+        };
+        let mut found = vec![];
+        for (n, e) in entries.enumerate() {
+            if n >= SESSION_FLAGS_MAX {
+                anyhow::bail!(
+                    "{} holds more than {SESSION_FLAGS_MAX} agent session flags: remove the old ones",
+                    self.0.display()
+                );
+            }
+            let e = e?;
+            let name = e.file_name().to_string_lossy().to_string();
+            let Some(session) = name.strip_prefix(issue).and_then(|r| r.strip_prefix('.')) else {
+                continue;
+            };
+            let made = e.metadata().and_then(|m| m.modified()).ok();
+            found.push((made, session.to_string()));
+        }
+        found.sort();
+        Ok(found.into_iter().map(|(_, s)| s).collect())
     }
 }
 

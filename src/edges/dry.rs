@@ -146,6 +146,23 @@ impl ForgeWrites for RecordingForge {
         }
         Ok(())
     }
+    /// Recorded where the issue is a tracker's (the activity afk would
+    /// post in its agent session, if it has one).
+    fn tell_session(
+        &self,
+        repo: &RepoName,
+        issue: IssueNumber,
+        note: &crate::core::tracker::agent_session::Note,
+    ) -> Result<()> {
+        if let Some((key, _)) = self.inner.reads().tracker_ref(repo, issue)? {
+            self.recorder.note(format!(
+                "{key}: agent session {} \"{}\" (if delegated)",
+                note.kind.as_str(),
+                note.body
+            ));
+        }
+        Ok(())
+    }
     fn react(&self, repo: &RepoName, _on: Target, comment: i64, content: &str) -> Result<()> {
         self.recorder
             .note(format!("{repo}: react \"{content}\" on comment {comment}"));

@@ -112,11 +112,28 @@ fn build(
 /// forge's. `books` keep a Linear issue's number between ticks (None: in
 /// memory, for a command outside a tick).
 fn tracked(c: &Config, forge: Box<dyn Forge>, books: Option<&Books>) -> Result<Box<dyn Forge>> {
-    let Some(t) = &c.tracker else {
+    let Some(tracker) = tracker(c, books)? else {
         return Ok(forge);
     };
+    Ok(Box::new(crate::forge::tracked::Tracked {
+        forge,
+        tracker,
+        agent_login: c.runner.agent_login.clone(),
+        status_issue: c.status_issue.as_ref().map(|s| (s.repo.clone(), s.number)),
+    }))
+}
+
+/// The tracker of `[tracker]` (None: no tracker, or no token for it), its
+/// issue numbers kept in `books` (None: in memory).
+pub fn tracker(
+    c: &Config,
+    books: Option<&Books>,
+) -> Result<Option<Box<dyn crate::forge::tracker::Tracker>>> {
+    let Some(t) = &c.tracker else {
+        return Ok(None);
+    };
     let Some((_, wire)) = c.tracker_token()? else {
-        return Ok(forge);
+        return Ok(None);
     };
     let style = match (t.linear(), t.auth()) {
         (true, "bearer") => &crate::forge::linear::LINEAR_API_BEARER,
@@ -159,6 +176,7 @@ fn tracked(c: &Config, forge: Box<dyn Forge>, books: Option<&Books>) -> Result<B
                 path: path.to_string(),
                 ready_label: c.poll.ready_label.clone(),
                 ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
+                ready_delegate: t.ready == "delegate",
                 // a Linear entry's team key stands where a Jira project's does
                 map: (t.map.iter())
                     .map(|e| crate::core::tracker::map::Entry {
@@ -178,7 +196,11 @@ fn tracked(c: &Config, forge: Box<dyn Forge>, books: Option<&Books>) -> Result<B
                 Some(b) => b.issue_numbers.clone(),
                 None => std::sync::Arc::new(crate::forge::setup::NumbersInMemory::default()),
             };
-            Box::new(crate::forge::linear::Linear::new(h, setup, numbers))
+            let heard: std::sync::Arc<dyn crate::forge::setup::AgentSessions> = match books {
+                Some(b) => b.agent_sessions.clone(),
+                None => std::sync::Arc::new(crate::forge::setup::NoSessions),
+            };
+            Box::new(crate::forge::linear::Linear::new(h, setup, numbers, heard))
         }
         false => {
             h.set_moved("Jira answered with a redirect (not followed, nothing touched)");
@@ -204,12 +226,7 @@ fn tracked(c: &Config, forge: Box<dyn Forge>, books: Option<&Books>) -> Result<B
             Box::new(crate::forge::jira::Jira::new(h, setup))
         }
     };
-    Ok(Box::new(crate::forge::tracked::Tracked {
-        forge,
-        tracker,
-        agent_login: c.runner.agent_login.clone(),
-        status_issue: c.status_issue.as_ref().map(|s| (s.repo.clone(), s.number)),
-    }))
+    Ok(Some(tracker))
 }
 
 /// The forge as an app's installation (config validation made sure its

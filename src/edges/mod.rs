@@ -27,6 +27,7 @@ mod monitor;
 pub mod on_demand;
 
 pub use crate::tense::Tense;
+pub use caches::SESSIONS_DIR;
 pub use files::{Files, files};
 pub use monitor::Monitor;
 

@@ -34,7 +34,7 @@ enum Writes {
 /// The modules that write files themselves (a folder's files by its
 /// prefix), and why that is safe. Kept short: a new writer goes through one
 /// of these, never a `fs::write` of its own.
-const WRITERS: [(&str, Writes, &str); 12] = [
+const WRITERS: [(&str, Writes, &str); 13] = [
     (
         "src/metrics.rs",
         Writes::Redacted,
@@ -89,6 +89,11 @@ const WRITERS: [(&str, Writes, &str); 12] = [
         "src/events.rs",
         Writes::Own,
         "a repository's due flag: afk's own lines (a delivery id, a body's digest, a time), appended by the events a burst folds",
+    ),
+    (
+        "src/ops/session_ack.rs",
+        Writes::Own,
+        "an agent session's flag: an empty file named by the session and its issue, made once (`create_new`)",
     ),
     (
         "src/example.rs",

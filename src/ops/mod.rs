@@ -19,6 +19,7 @@
 pub mod event_loop;
 pub mod harvest;
 pub mod poll;
+pub mod session_ack;
 pub mod upgrade;
 pub mod watch;
 

@@ -487,6 +487,13 @@ fn served() -> Vec<(String, String)> {
         "/linear",
         fn_body(&sandbox_source("routes/linear.rs"), "pub fn admin("),
     ));
+    calls.extend(arms(
+        "/linear",
+        fn_body(
+            &sandbox_source("routes/linear_agents.rs"),
+            "pub(super) fn admin(",
+        ),
+    ));
     calls.sort();
     calls.dedup();
     calls
@@ -697,11 +704,12 @@ fn docs_sandbox_md_names_every_admin_call_the_sandbox_serves_and_no_other() {
 }
 
 /// admin.rs's `TAKES`, the Jira site's under `/jira` and the Linear
-/// workspace's under `/linear`: (method, path, the keys its body may hold).
+/// workspace's (and its Agents API's) under `/linear`: (method, path, the keys its body may hold).
 fn takes() -> Vec<(String, String, Vec<String>)> {
     let mut all = takes_of("admin.rs", "");
     all.extend(takes_of("routes/jira.rs", "/jira"));
     all.extend(takes_of("routes/linear.rs", "/linear"));
+    all.extend(takes_of("routes/linear_agents.rs", "/linear"));
     all
 }
 

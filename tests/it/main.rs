@@ -83,6 +83,7 @@ mod template;
 mod text_out;
 mod tracker_jira;
 mod tracker_linear;
+mod tracker_linear_agents;
 mod upgrade;
 mod upgrade_current;
 mod watch;

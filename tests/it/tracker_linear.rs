@@ -12,18 +12,18 @@ use crate::support::*;
 use serde_json::{Value, json};
 
 /// The people of `world`, by name: their Linear user ids.
-struct People {
-    alice: String,
-    mallory: String,
-    gina: String,
-    bot: String,
+pub(crate) struct People {
+    pub(crate) alice: String,
+    pub(crate) mallory: String,
+    pub(crate) gina: String,
+    pub(crate) bot: String,
 }
 
 /// The sandbox's Gitea with acme/api and no forge issue, its Linear with
 /// the team ENG (alice; gina, a guest; an app user; and afk's own app
 /// user are members, mallory is not) and afk's labels in the workspace;
 /// afk polling ENG for acme/api with a personal API key.
-fn world() -> (Sandbox, Afk, People) {
+pub(crate) fn world() -> (Sandbox, Afk, People) {
     let sb = Sandbox::start_in(
         Dialect::Gitea,
         json!({"repos": [repo("acme/api", json!([]))]}),
@@ -76,7 +76,7 @@ fn world() -> (Sandbox, Afk, People) {
 
 /// An ENG issue made by `creator` (None: an integration) with `labels` at
 /// creation: its identifier.
-fn issue(sb: &Sandbox, creator: Option<&str>, labels: &[&str]) -> String {
+pub(crate) fn issue(sb: &Sandbox, creator: Option<&str>, labels: &[&str]) -> String {
     let made = sb.admin(
         "POST",
         "/linear/issue",
@@ -95,11 +95,11 @@ fn arm(sb: &Sandbox, key: &str, by: Option<&str>) {
     );
 }
 
-fn linear_issue(sb: &Sandbox, key: &str) -> Value {
+pub(crate) fn linear_issue(sb: &Sandbox, key: &str) -> Value {
     sb.admin("GET", &format!("/linear/issue/{key}"), None)
 }
 
-fn labels(sb: &Sandbox, key: &str) -> Vec<String> {
+pub(crate) fn labels(sb: &Sandbox, key: &str) -> Vec<String> {
     let mut l: Vec<String> = linear_issue(sb, key)["labels"]
         .as_array()
         .unwrap()
@@ -292,8 +292,8 @@ fn a_key_of_the_other_tracker_kind_is_a_config_error() {
         ),
         (
             "kind = \"linear\"",
-            "kind = \"linear\"\nready = \"delegate\"",
-            "tracker.ready",
+            "kind = \"linear\"\nready = \"delegate\"\nready_status = \"Ready\"",
+            "tracker.ready_status",
         ),
         (
             "team = \"ENG\"",

@@ -8,13 +8,24 @@ use super::run_state::{Action, Correction, Escalation, RunState, Wait};
 use crate::types::{Permission, RepoName, TurnBudget};
 
 /// Why the armer of a tracker's issue is not trusted, in the tracker
-/// rule's own words (docs/trackers.md#who-is-trusted).
-pub fn untrusted_by_tracker(login: &str, label: &str, why: &str) -> String {
-    let why = match login.is_empty() {
-        true => "an anonymous change added it: no one's to trust".to_string(),
-        false => format!("labelled by {login}: {why}"),
+/// rule's own words (docs/trackers.md#who-is-trusted); `label` None: a
+/// delegation to afk armed it (Linear's `ready = "delegate"`), not a label.
+pub fn untrusted_by_tracker(login: &str, label: Option<&str>, why: &str) -> String {
+    let (done, again) = match label {
+        Some(l) => (
+            "labelled",
+            format!("a trusted person removes and re-adds \"{l}\" to arm it"),
+        ),
+        None => (
+            "delegated",
+            "a trusted team member delegates it to afk again to arm it".to_string(),
+        ),
     };
-    format!("{why}; a trusted person removes and re-adds \"{label}\" to arm it")
+    let why = match login.is_empty() {
+        true => format!("an anonymous change {done} it: no one's to trust"),
+        false => format!("{done} by {login}: {why}"),
+    };
+    format!("{why}; {again}")
 }
 
 /// Why an arming is not trusted: who added the label and what they hold.
@@ -393,11 +404,27 @@ mod tests {
             (
                 "",
                 "an anonymous change",
-                "an anonymous change added it: no one's to trust; a trusted person removes and re-adds \"ready\" to arm it",
+                "an anonymous change labelled it: no one's to trust; a trusted person removes and re-adds \"ready\" to arm it",
             ),
         ];
         for (login, why, want) in cases {
-            assert_eq!(untrusted_by_tracker(login, "ready", why), want);
+            assert_eq!(untrusted_by_tracker(login, Some("ready"), why), want);
+        }
+        // a delegation is said as one
+        let cases = [
+            (
+                "p1",
+                "p1 is a guest",
+                "delegated by p1: p1 is a guest; a trusted team member delegates it to afk again to arm it",
+            ),
+            (
+                "",
+                "",
+                "an anonymous change delegated it: no one's to trust; a trusted team member delegates it to afk again to arm it",
+            ),
+        ];
+        for (login, why, want) in cases {
+            assert_eq!(untrusted_by_tracker(login, None, why), want);
         }
     }
 

@@ -12,6 +12,7 @@ use afk_model::ForgeKind;
 
 pub mod azure;
 pub mod form;
+pub mod linear_session;
 
 /// The kind of forge a webhook delivery comes from, by how it signs its
 /// deliveries and names their events: Gitea and Forgejo one way, GitHub
@@ -187,7 +188,10 @@ impl Sender {
             // an issue's events (a label put on it comes as an `Issue`
             // update) poll its team's mapped repositories; a comment is
             // never a command; an `IssueLabel` event is the label itself
-            Sender::Linear => (&["Issue"], &[]),
+            // and a session's events (a delegation, a prompt in it) poll
+            // too: the poll reads who delegated, the watch that follows
+            // reads the session
+            Sender::Linear => (&["Issue", "AgentSessionEvent"], &[]),
         };
         if poll.contains(&event) {
             Some(TickKind::Poll)
@@ -1049,7 +1053,11 @@ mod tests {
                 .starts_with("HTTP/1.1 401 ")
         );
         assert_eq!(Sender::Linear.tick_of("Issue"), Some(TickKind::Poll));
-        for other in ["Comment", "IssueLabel", "Attachment", "AgentSessionEvent"] {
+        assert_eq!(
+            Sender::Linear.tick_of("AgentSessionEvent"),
+            Some(TickKind::Poll)
+        );
+        for other in ["Comment", "IssueLabel", "Attachment"] {
             assert_eq!(Sender::Linear.tick_of(other), None, "{other}");
         }
     }

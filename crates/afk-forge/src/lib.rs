@@ -348,6 +348,30 @@ pub trait ForgeWrites: Send + Sync {
         let _ = (repo, issue, pr, merged);
         Ok(())
     }
+    /// Say a step of the run of `issue` where a tracker beside the forge
+    /// shows an agent's work (Linear's agent session), once per note's
+    /// key. Nothing on a forge.
+    fn tell_session(
+        &self,
+        repo: &RepoName,
+        issue: IssueNumber,
+        note: &afk_wire::tracker::agent_session::Note,
+    ) -> Result<()> {
+        let _ = (repo, issue, note);
+        Ok(())
+    }
+    /// A watch tick's look at that place while run `run` is in flight
+    /// (`Tracker::session_tick`): who stopped the run there, if anyone.
+    fn session_tick(
+        &self,
+        repo: &RepoName,
+        issue: IssueNumber,
+        run: u64,
+        now_secs: i64,
+    ) -> Result<Option<String>> {
+        let _ = (repo, issue, run, now_secs);
+        Ok(None)
+    }
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()>;
     /// React with `content` (`eyes`, `+1`, …) on comment `comment` of issue
     /// or PR `on`: afk's quiet acknowledgement. Reacting so again is no error.

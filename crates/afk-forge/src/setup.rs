@@ -48,6 +48,28 @@ pub struct Books {
     pub votes_seen: Arc<dyn VotesSeen>,
     /// a tracker's issue numbers ([`IssueNumbers`]), the state file's
     pub issue_numbers: Arc<dyn IssueNumbers>,
+    /// the agent sessions `afk hook` heard of ([`AgentSessions`])
+    pub agent_sessions: Arc<dyn AgentSessions>,
+}
+
+/// The agent sessions (Linear's Agents API) whose `created` delivery
+/// `afk hook` verified, each with the issue the delivery named: a hint,
+/// which the tracker checks with Linear's own answer before it counts
+/// (docs/trackers.md#linears-agents-api). Kept beside the state file by
+/// the binary's edges.
+pub trait AgentSessions: Send + Sync + std::fmt::Debug {
+    /// The sessions heard of for issue `issue` (the tracker's id).
+    fn heard(&self, issue: &str) -> anyhow::Result<Vec<String>>;
+}
+
+/// No session heard of: a command's tracker outside a tick.
+#[derive(Debug, Default)]
+pub struct NoSessions;
+
+impl AgentSessions for NoSessions {
+    fn heard(&self, _issue: &str) -> anyhow::Result<Vec<String>> {
+        Ok(vec![])
+    }
 }
 
 /// Where a kind whose reviewer list dates no vote (Azure DevOps) keeps

@@ -332,6 +332,32 @@ impl ForgeWrites for Tracked {
         let title = format!("{repo}#{}: {}", pr.number, pr.title);
         self.tracker.link_pull(issue, &pr.html_url, &title, merged)
     }
+    fn tell_session(
+        &self,
+        repo: &RepoName,
+        issue: IssueNumber,
+        note: &afk_wire::tracker::agent_session::Note,
+    ) -> Result<()> {
+        match self.forge_issue(repo, issue) {
+            true => Ok(()),
+            false => self.tracker.tell(issue, note),
+        }
+    }
+    /// The agent's account is never trusted to stop a run there either.
+    fn session_tick(
+        &self,
+        repo: &RepoName,
+        issue: IssueNumber,
+        run: u64,
+        now_secs: i64,
+    ) -> Result<Option<String>> {
+        match self.forge_issue(repo, issue) {
+            true => Ok(None),
+            false => self
+                .tracker
+                .session_tick(issue, run, now_secs, &[self.agent_login.as_str()]),
+        }
+    }
     fn react(&self, repo: &RepoName, on: Target, comment: i64, content: &str) -> Result<()> {
         self.forge.react(repo, on, comment, content)
     }

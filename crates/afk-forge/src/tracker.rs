@@ -5,6 +5,7 @@
 
 use crate::model::{Comment, Issue, TimelineEvent};
 use crate::types::{IssueNumber, Permission};
+use afk_wire::tracker::agent_session::Note;
 use anyhow::Result;
 
 /// The tracker's reads and writes of its own issues. Each method answers
@@ -50,4 +51,32 @@ pub trait Tracker: Send + Sync {
     fn complete(&self, id: IssueNumber) -> Result<()>;
     /// Link the pull request at `url` from the issue (an upsert).
     fn link_pull(&self, id: IssueNumber, url: &str, title: &str, merged: bool) -> Result<()>;
+    /// Say a step of the issue's run where the tracker shows an agent's
+    /// work (Linear's agent session: docs/trackers.md#linears-agents-api),
+    /// once per note's key; nothing where it shows none.
+    fn tell(&self, id: IssueNumber, note: &Note) -> Result<()> {
+        let _ = (id, note);
+        Ok(())
+    }
+    /// Acknowledge agent session `session` the moment its delegation is
+    /// heard (Linear's first thought; nothing where the tracker has no
+    /// sessions).
+    fn acknowledge(&self, session: &str) -> Result<()> {
+        let _ = session;
+        Ok(())
+    }
+    /// A watch tick's look at that place while run `run` is in flight:
+    /// people's words there answered (afk takes instructions on the pull
+    /// request), kept from going stale, and who stopped the run there (a
+    /// person the tracker trusts; never the accounts in `never`).
+    fn session_tick(
+        &self,
+        id: IssueNumber,
+        run: u64,
+        now_secs: i64,
+        never: &[&str],
+    ) -> Result<Option<String>> {
+        let _ = (id, run, now_secs, never);
+        Ok(None)
+    }
 }

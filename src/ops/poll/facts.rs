@@ -63,7 +63,14 @@ impl<'a> Lookup<'a> {
         if !dispatch::needs_lookup(login, self.named()) {
             return Ok(Ok(None));
         }
-        if let Some(p) = self.perms.get(login) {
+        // a forge's trust is the account's in the repository; a tracker's
+        // hangs on the issue too (its team or project, a delegation's
+        // session), so beside a tracker it is read per issue
+        let key = match self.t.config().tracker {
+            Some(_) => format!("{login}\n{issue}"),
+            None => login.to_string(),
+        };
+        if let Some(p) = self.perms.get(&key) {
             return Ok(p.clone());
         }
         let p = match self.t.forge()?.armer_permission(self.repo, issue, login) {
@@ -81,7 +88,7 @@ impl<'a> Lookup<'a> {
             }
             Err(e) => return Err(e),
         };
-        self.perms.insert(login.to_string(), p.clone());
+        self.perms.insert(key, p.clone());
         Ok(p)
     }
 
@@ -242,7 +249,8 @@ impl<'a> Lookup<'a> {
             let perm = perm.as_ref().map(Option::as_ref).map_err(|_| ());
             let why = match (&cfg.tracker, perm) {
                 // the tracker's rule said why in its own words
-                (Some(_), Ok(Some(p))) => {
+                (Some(t), Ok(Some(p))) => {
+                    let label = (t.ready != "delegate").then_some(label);
                     explain::untrusted_by_tracker(&armed.login, label, p.word())
                 }
                 _ => {

@@ -8,6 +8,7 @@ mod claims;
 mod examine;
 mod facts;
 mod report;
+mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -90,6 +91,7 @@ fn poll<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
         dispatched.extend(d);
         errors.extend(e);
     }
+    sessions::tell(&t, &skipped, &dispatched);
     if crate::spans::on() {
         dispatch_spans(&t, &dispatched, &errors, began);
     }

@@ -380,11 +380,48 @@ fn carry_out(
     for role in &plan.add_labels {
         super::labels::add(w, run, label_name(w, *role))?;
     }
+    tell_end(w, run, seen, action);
     // a paused run's end takes its paused label too
     if store.talk(run.id)?.pause.limit.is_some() {
         super::pause::unlabel(w, run)?;
     }
     Ok(())
+}
+
+/// The run's end in its agent session, where the tracker keeps one
+/// (Linear, `ready = "delegate"`): a response, an elicitation or an error
+/// (`core::tracker::agent_session::ended`), once; a failure is said and
+/// the next tick's carrying on of the end tries again.
+fn tell_end(w: &Watch, run: &Run, seen: &Seen, action: Action) {
+    use crate::core::tracker::agent_session::{End, ended};
+    let pr = seen
+        .pr
+        .as_ref()
+        .map(|p| p.html_url.clone())
+        .unwrap_or_default();
+    let (end, text) = match action {
+        Action::Succeed => (End::Succeeded, pr),
+        Action::Escalate(crate::core::run_state::Escalation::Stopped) => (End::Stopped, pr),
+        Action::Escalate(why) => (
+            End::Escalated,
+            format!("{why} (see the pull request and afk's checklist) {pr}"),
+        ),
+        Action::Abandon => (
+            End::Abandoned,
+            "a person finished the issue, took the delegation back or removed afk's in-progress label".into(),
+        ),
+        _ => return,
+    };
+    let note = ended(run.id.0 as u64, end, text.trim());
+    if let Err(e) =
+        w.t.forge()
+            .and_then(|f| f.tell_session(&run.repo, run.issue, &note))
+    {
+        crate::log::warn(&format!(
+            "{}#{}: the agent session was not told how the run ended: {e:#}",
+            run.repo, run.issue
+        ));
+    }
 }
 
 /// An end's last writes, after its comments: the checkout goes with the run

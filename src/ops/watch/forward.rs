@@ -424,6 +424,17 @@ fn open_pr(
                             run.repo, run.issue
                         ));
                     }
+                    // and its agent session (Linear's, when delegated) says so
+                    let note = crate::core::tracker::agent_session::pull_opened(
+                        run.id.0 as u64,
+                        &pr.html_url,
+                    );
+                    if let Err(e) = forge.tell_session(&run.repo, run.issue, &note) {
+                        crate::log::decision(&format!(
+                            "{}#{}: the agent session was not told of the PR: {e}",
+                            run.repo, run.issue
+                        ));
+                    }
                     super::pr::judge(w, run, pr)
                 }
                 // a PR for afk's branch exists already (a tick killed after

@@ -281,6 +281,8 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
             }
         }
     };
+    let mut seen = seen;
+    session_tick(w, &store, run, &mut seen);
     // → decide (core) → act (the only writer), both over what settle and
     // observe made of the run
     let decision = decide::decide(w, &seen);
@@ -300,6 +302,38 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         tick_span(&store, run, item, &errors, began);
     }
     (item, errors)
+}
+
+/// A run in flight and its agent session (Linear's, when the issue was
+/// delegated: `Tracker::session_tick`): people's prompts there answered,
+/// the session kept from going stale, and a trusted person's `stop` there
+/// heard as `/afk stop` is (kept in the run's talk, so it stands). A
+/// failure is said; the next tick looks again.
+fn session_tick(w: &Watch, store: &crate::store::Store, run: &Run, seen: &mut observe::Seen) {
+    if run.state.decided() {
+        return;
+    }
+    let now = w.t.now.unix_timestamp();
+    let looked =
+        w.t.forge()
+            .and_then(|f| f.session_tick(&run.repo, run.issue, run.id.0 as u64, now));
+    let who = match looked {
+        Ok(who) => who,
+        Err(e) => {
+            crate::log::warn(&format!(
+                "{}#{}: the agent session was not read: {e:#}",
+                run.repo, run.issue
+            ));
+            return;
+        }
+    };
+    let talk = &mut seen.heard.talk;
+    if let (Some(who), None) = (who, &talk.stopped_by) {
+        talk.stopped_by = Some(format!("{who} (a stop in the Linear agent session)"));
+        if let Err(e) = store.set_talk(run.id, talk) {
+            crate::log::warn(&format!("{}#{}: {e:#}", run.repo, run.issue));
+        }
+    }
 }
 
 /// The run's `afk.watch` span, when this tick touched it: acted, or

@@ -5,6 +5,7 @@ use super::Linear;
 use crate::model::{Comment, Issue, TimelineEvent};
 use crate::tracker::Tracker;
 use crate::types::{IssueNumber, Permission};
+use afk_wire::tracker::agent_session::Note;
 use anyhow::Result;
 
 impl Tracker for Linear {
@@ -41,9 +42,11 @@ impl Tracker for Linear {
         Linear::own_comments(self, id, me_login)
     }
     /// With `ready = "status"` the ready label is the issue's state, which
-    /// only a person (or the move into done) changes: nothing to take off.
+    /// only a person (or the move into done) changes, and with `ready =
+    /// "delegate"` the delegation, which stays while afk works: nothing to
+    /// take off.
     fn label(&self, id: IssueNumber, name: &str, add: bool) -> Result<()> {
-        if !add && self.status_arms(name) {
+        if !add && self.stands_for(name) {
             return Ok(());
         }
         Linear::label(self, id, name, add)
@@ -65,5 +68,24 @@ impl Tracker for Linear {
     }
     fn link_pull(&self, id: IssueNumber, url: &str, title: &str, merged: bool) -> Result<()> {
         self.attach(id, url, title, merged)
+    }
+    fn tell(&self, id: IssueNumber, note: &Note) -> Result<()> {
+        Linear::tell(self, id, note)
+    }
+    fn acknowledge(&self, session: &str) -> Result<()> {
+        self.post_note(
+            session,
+            &afk_wire::tracker::agent_session::acknowledgement(),
+            None,
+        )
+    }
+    fn session_tick(
+        &self,
+        id: IssueNumber,
+        run: u64,
+        now_secs: i64,
+        never: &[&str],
+    ) -> Result<Option<String>> {
+        Linear::session_tick(self, id, run, now_secs, never)
     }
 }

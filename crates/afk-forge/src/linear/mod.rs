@@ -19,8 +19,10 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+mod agents;
 mod as_tracker;
 mod doctor;
+pub use agents::{WireSession, activity_id};
 mod queries;
 mod writes;
 
@@ -62,6 +64,9 @@ pub struct LinearSetup {
     /// `ready = "status"`: the workflow state, by its name in each team,
     /// that arms an issue in place of the ready label
     pub ready_status: Option<String>,
+    /// `ready = "delegate"`: a delegation to afk's app user arms an issue
+    /// in place of the ready label (Linear's Agents API)
+    pub ready_delegate: bool,
     /// team key → repository (`project` holds the team's key)
     pub map: Vec<map::Entry>,
     pub trusted_accounts: Vec<String>,
@@ -162,6 +167,8 @@ pub struct Linear {
     http: Http,
     setup: LinearSetup,
     numbers: Arc<dyn IssueNumbers>,
+    /// the agent sessions `afk hook` heard of
+    heard: Arc<dyn crate::setup::AgentSessions>,
     me: Mutex<Option<LinearUser>>,
     /// this tick's reads of issues, by afk's number
     issues: Mutex<HashMap<u64, WireIssue>>,
@@ -173,20 +180,29 @@ pub struct Linear {
     states: Mutex<HashMap<String, Arc<Vec<WireState>>>>,
     /// each team's active members' ids, once a tick
     members: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    /// each issue's agent sessions (by its id), once a tick
+    sessions_read: Mutex<HashMap<String, Vec<WireSession>>>,
 }
 
 impl Linear {
-    pub fn new(http: Http, setup: LinearSetup, numbers: Arc<dyn IssueNumbers>) -> Linear {
+    pub fn new(
+        http: Http,
+        setup: LinearSetup,
+        numbers: Arc<dyn IssueNumbers>,
+        heard: Arc<dyn crate::setup::AgentSessions>,
+    ) -> Linear {
         Linear {
             http,
             setup,
             numbers,
+            heard,
             me: Mutex::new(None),
             issues: Mutex::new(HashMap::new()),
             found: Mutex::new(HashMap::new()),
             labels: Mutex::new(HashMap::new()),
             states: Mutex::new(HashMap::new()),
             members: Mutex::new(HashMap::new()),
+            sessions_read: Mutex::new(HashMap::new()),
         }
     }
 
@@ -288,8 +304,8 @@ impl Linear {
         let mut teams: Vec<String> = self.setup.map.iter().map(|e| e.project.clone()).collect();
         teams.sort();
         teams.dedup();
-        let ready = match self.status_arms(label) {
-            true => rules::Ready::Status(self.ready_state_ids(&teams)?),
+        let ready = match self.stands_for(label) {
+            true => self.ready_rule(&teams)?,
             false => rules::Ready::Label(label.to_string()),
         };
         let filter = rules::ready_filter(&teams, &ready);
@@ -314,9 +330,13 @@ impl Linear {
             let names = self.label_names(&i)?;
             let armed = match &ready {
                 rules::Ready::Status(ids) => ids.contains(&i.state.id),
-                _ => names.iter().any(|l| l.eq_ignore_ascii_case(label)),
+                rules::Ready::Delegate(me) => i.delegate.as_ref().is_some_and(|d| d.id == *me),
+                rules::Ready::Label(_) => names.iter().any(|l| l.eq_ignore_ascii_case(label)),
             };
-            if armed && !i.done() {
+            // with `ready = "delegate"` an issue no longer delegated to afk
+            // reads as closed (`to_issue`): in no list
+            let gone = self.setup.ready_delegate && !self.delegated(&i)?;
+            if armed && !i.done() && !gone {
                 out.push(i);
             }
         }
@@ -328,9 +348,25 @@ impl Linear {
         Ok(out)
     }
 
-    /// Whether `label` stands for the ready state (`ready = "status"`).
-    pub fn status_arms(&self, label: &str) -> bool {
-        self.setup.ready_status.is_some() && label == self.setup.ready_label
+    /// Whether `label` stands for the ready state (`ready = "status"`) or
+    /// the delegation (`ready = "delegate"`) rather than a label.
+    pub fn stands_for(&self, label: &str) -> bool {
+        (self.setup.ready_status.is_some() || self.setup.ready_delegate)
+            && label == self.setup.ready_label
+    }
+
+    /// What arms an issue in the teams `team_keys`, when no label does.
+    fn ready_rule(&self, team_keys: &[String]) -> Result<rules::Ready> {
+        Ok(match self.setup.ready_delegate {
+            true => rules::Ready::Delegate(self.me()?.id),
+            false => rules::Ready::Status(self.ready_state_ids(team_keys)?),
+        })
+    }
+
+    /// Whether the issue is delegated to afk's user.
+    fn delegated(&self, i: &WireIssue) -> Result<bool> {
+        let me = self.me()?;
+        Ok(i.delegate.as_ref().is_some_and(|d| d.id == me.id))
     }
 
     /// The ready state's id in each of the teams (by key), by its name
@@ -423,13 +459,20 @@ impl Linear {
     }
 
     /// The issue's labels as afk reads them: with `ready = "status"` the
-    /// ready label is the ready state's alone.
+    /// ready label is the ready state's alone, with `ready = "delegate"`
+    /// the delegation's.
     fn labels_of(&self, i: &WireIssue) -> Result<Vec<String>> {
         let mut labels = self.label_names(i)?;
-        if let Some(want) = &self.setup.ready_status {
-            labels.retain(|l| !l.eq_ignore_ascii_case(&self.setup.ready_label));
-            if i.state.name.eq_ignore_ascii_case(want) {
-                labels.push(self.setup.ready_label.clone());
+        let ready = &self.setup.ready_label;
+        let armed = match (&self.setup.ready_status, self.setup.ready_delegate) {
+            (_, true) => Some(self.delegated(i)?),
+            (Some(want), false) => Some(i.state.name.eq_ignore_ascii_case(want)),
+            (None, false) => None,
+        };
+        if let Some(armed) = armed {
+            labels.retain(|l| !l.eq_ignore_ascii_case(ready));
+            if armed {
+                labels.push(ready.clone());
             }
         }
         Ok(labels)
@@ -450,7 +493,9 @@ impl Linear {
             number: IssueNumber(number),
             title: i.title.clone(),
             body: Some(i.description.clone().unwrap_or_default()),
-            state: match i.done() {
+            // with `ready = "delegate"`, an issue no longer delegated to
+            // afk is afk's no more: read as closed (its run abandoned)
+            state: match i.done() || (self.setup.ready_delegate && !self.delegated(i)?) {
                 true => State::Closed,
                 false => State::Open,
             },
@@ -516,11 +561,9 @@ impl Linear {
         let me = self.me()?;
         let labels = self.labels_of(&i)?;
         let names = self.label_map(&i.team.id)?;
-        let ready = match &self.setup.ready_status {
-            Some(_) => {
-                rules::Ready::Status(self.ready_state_ids(std::slice::from_ref(&i.team.key))?)
-            }
-            None => rules::Ready::Label(self.setup.ready_label.clone()),
+        let ready = match self.stands_for(&self.setup.ready_label) {
+            true => self.ready_rule(std::slice::from_ref(&i.team.key))?,
+            false => rules::Ready::Label(self.setup.ready_label.clone()),
         };
         let map_labels: Vec<String> = self
             .setup
@@ -588,6 +631,13 @@ impl Linear {
         let user: LinearUser = serde_json::from_value(d["user"].clone())
             .map_err(|e| anyhow!("linear: user {account}: {e}"))?;
         let i = self.wire_issue(n)?;
+        // a delegation arms only when the person who made it opened its
+        // agent session too
+        if self.setup.ready_delegate
+            && let Some(why) = self.session_refuses(n, &user.id)?
+        {
+            return Ok(Permission::ranked(Access::None, &why));
+        }
         let member = match self.setup.trusted_team_members {
             true => self.members(&i.team.id)?.contains(&user.id),
             false => false,

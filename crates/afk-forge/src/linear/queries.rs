@@ -72,3 +72,23 @@ pub const ATTACH: &str = "mutation AfkAttach($input: AttachmentCreateInput!) { \
 
 pub const SET_STATE: &str = "mutation AfkDone($id: String!, $input: IssueUpdateInput!) { \
     issueUpdate(id: $id, input: $input) { success } }";
+
+/// One agent session (the Agents API: `ready = "delegate"`): whose issue,
+/// whose app, who opened it.
+pub const SESSION: &str = "query AfkSession($id: String!) { agentSession(id: $id) { \
+    id createdAt creator { id } issue { id } appUser { id } } }";
+
+/// A session's activities, by id, time, author and signal (their content
+/// is afk's own or a person's prompt: afk reads none of it).
+pub const ACTIVITIES: &str = "query AfkActivities($id: String!, $after: String) { agentSession(id: $id) { \
+    activities(first: 50, after: $after) { nodes { id createdAt signal user { id } } \
+    pageInfo { hasNextPage endCursor } } } }";
+
+pub const SESSION_LINKS: &str = "query AfkSessionLinks($id: String!) { agentSession(id: $id) { \
+    externalLinks { url } } }";
+
+pub const ACTIVITY: &str = "mutation AfkActivity($input: AgentActivityCreateInput!) { \
+    agentActivityCreate(input: $input) { success } }";
+
+pub const SESSION_UPDATE: &str = "mutation AfkSessionLink($id: String!, $input: AgentSessionUpdateInput!) { \
+    agentSessionUpdate(id: $id, input: $input) { success } }";

@@ -103,3 +103,20 @@ pub(crate) fn tracker_stamp(seconds: i64, zone: &str) -> String {
         t.second()
     )
 }
+
+/// A tracker's time now, to the millisecond, in UTC with `Z` (Linear's
+/// agent sessions and activities: their times are the wall clock's, so a
+/// session's staleness is real).
+pub(crate) fn tracker_now() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}

@@ -99,6 +99,49 @@ pub struct Issue {
     pub attachments: Vec<Value>,
     /// the issues that block this one (`blocks` relations to it)
     pub blocked_by: Vec<String>,
+    /// the agent user it is delegated to (`delegate`)
+    pub delegate: Option<String>,
+}
+
+/// An agent session (Linear's Agents API) on an issue, and what was posted
+/// in it.
+#[derive(Debug, Clone)]
+pub struct AgentSession {
+    pub id: String,
+    pub issue: String,
+    /// the person responsible (None: an automation opened it)
+    pub creator: Option<String>,
+    pub created_at: String,
+    /// when its `created` event went out (the admin call that opened it)
+    pub opened: std::time::Instant,
+    /// how long after that the first activity came, in milliseconds
+    pub first_activity_ms: Option<u128>,
+    /// each as `AgentActivity` answers it, `content` as posted
+    pub activities: Vec<Value>,
+    /// `{label, url}`, as `addedExternalUrls` added them
+    pub links: Vec<Value>,
+}
+
+/// Linear marks an agent unresponsive when no activity follows a session's
+/// `created` event within this long (Agents API, "Developing the agent
+/// interaction").
+pub const RESPONSIVE_WITHIN_MS: u128 = 10_000;
+
+impl AgentSession {
+    /// The session as Linear's `AgentSession` answers it.
+    pub fn json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "createdAt": self.created_at,
+            "updatedAt": self.created_at,
+            "creator": self.creator.as_ref().map(|c| json!({"id": c})),
+            "issue": {"id": self.issue},
+            "appUser": {"id": AFK_USER},
+            "status": if self.activities.is_empty() { "pending" } else { "active" },
+            "activities": {"nodes": self.activities},
+            "externalLinks": self.links,
+        })
+    }
 }
 
 /// The sandbox's Linear workspace.
@@ -112,6 +155,7 @@ pub struct Linear {
     pub teams: BTreeMap<String, Team>,
     pub labels: BTreeMap<String, IssueLabel>,
     pub issues: BTreeMap<String, Issue>,
+    pub sessions: BTreeMap<String, AgentSession>,
     /// every id made so far (each one's own number)
     pub(crate) next: u64,
     /// seconds since the workspace's first stamp: every stamp is later
@@ -137,6 +181,7 @@ impl Linear {
             teams: BTreeMap::new(),
             labels: BTreeMap::new(),
             issues: BTreeMap::new(),
+            sessions: BTreeMap::new(),
             next: 0,
             clock: 0,
         }
@@ -228,7 +273,7 @@ impl Linear {
             "state": state,
             "team": {"id": team.id, "key": team.key},
             "labelIds": i.label_ids,
-            "delegate": Value::Null,
+            "delegate": i.delegate.as_ref().map(|d| json!({"id": d})),
             "history": {"nodes": i.history},
             "comments": {"nodes": comments},
             "inverseRelations": {"nodes": blockers},

@@ -36,7 +36,7 @@ fn schema() -> &'static Schema {
 }
 
 /// A GraphQL error in Linear's shape.
-fn gql_error(status: u16, message: &str, code: &str, kind: &str) -> Reply {
+pub(super) fn gql_error(status: u16, message: &str, code: &str, kind: &str) -> Reply {
     Reply::json(
         status,
         &json!({"errors": [{"message": message, "extensions": {
@@ -47,7 +47,7 @@ fn gql_error(status: u16, message: &str, code: &str, kind: &str) -> Reply {
 /// An id the workspace does not hold: `data: null` and Linear's
 /// `Entity not found` (community fixtures record it so; the HTTP status
 /// varies between them: the sandbox answers 200).
-fn not_found(field: &str, entity: &str) -> Reply {
+pub(super) fn not_found(field: &str, entity: &str) -> Reply {
     Reply::json(
         200,
         &json!({"data": null, "errors": [{"message": format!("Entity not found: {entity}"),
@@ -137,6 +137,9 @@ fn find<'a>(l: &'a Linear, id: &str) -> Option<&'a Issue> {
 
 /// A root field of a query.
 fn read(l: &Linear, f: &Field, vars: &Value) -> Result<Value, Reply> {
+    if let Some(got) = super::linear_agents::read(l, f, vars) {
+        return got;
+    }
     let id = f.arg("id", vars);
     let id = id.as_str().unwrap_or("");
     match f.name.as_str() {
@@ -236,6 +239,10 @@ fn matches(l: &Linear, i: &Issue, filter: &Value) -> Result<bool, Reply> {
                 }
                 ok
             }
+            "delegate" => match v.pointer("/id/eq").and_then(Value::as_str) {
+                Some(want) => i.delegate.as_deref() == Some(want),
+                None => return Err(gap("delegate other than id.eq")),
+            },
             "labels" => match v.pointer("/some/name/eqIgnoreCase").and_then(Value::as_str) {
                 Some(want) => i.label_ids.iter().any(|id| {
                     l.labels
@@ -257,6 +264,9 @@ fn matches(l: &Linear, i: &Issue, filter: &Value) -> Result<bool, Reply> {
 
 /// A root field of a mutation, made as afk's user.
 fn mutate(l: &mut Linear, f: &Field, vars: &Value) -> Result<Value, Reply> {
+    if let Some(got) = super::linear_agents::mutate(l, f, vars) {
+        return got;
+    }
     let arg = |name: &str| f.arg(name, vars);
     let issue_of = |l: &Linear, id: &str| find(l, id).map(|i| i.id.clone());
     match f.name.as_str() {
@@ -403,7 +413,8 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
 
 pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
     let bad = |msg: &str| Reply::json(400, &json!({"error": msg}));
-    if let Some((_, _, allowed)) = TAKES.iter().find(|(m, p, _)| *m == method && *p == path) {
+    let takes = TAKES.iter().chain(super::linear_agents::TAKES);
+    if let Some((_, _, allowed)) = takes.clone().find(|(m, p, _)| *m == method && *p == path) {
         let allowed: Vec<&str> = allowed.split_whitespace().collect();
         if let Some(k) = body
             .as_object()
@@ -414,6 +425,9 @@ pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
                 allowed.join(", ")
             ));
         }
+    }
+    if let Some(reply) = super::linear_agents::admin(l, method, path, body) {
+        return reply;
     }
     let s = |k: &str| body[k].as_str().unwrap_or("").to_string();
     match (method, path) {
@@ -591,6 +605,7 @@ fn admin_issue(l: &mut Linear, body: &Value) -> Reply {
         comments: vec![],
         attachments: vec![],
         blocked_by: vec![],
+        delegate: None,
     };
     let identifier = format!("{}-{number}", team.key);
     l.issues.insert(id.clone(), issue);

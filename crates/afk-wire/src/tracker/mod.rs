@@ -7,6 +7,7 @@
 //! pull request, CI and reviews.
 
 pub mod adf;
+pub mod agent_session;
 pub mod described;
 pub mod jira;
 pub mod linear;
