@@ -846,3 +846,48 @@ pub(crate) fn each_a_load_error(afk: &Afk, base: &str, cases: &[(&str, &str, &st
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+/// Trust beside a tracker is the issue's, not only the account's: alice,
+/// a member of ENG and not of OPS (both mapped to acme/api), arms an OPS
+/// issue first and an ENG issue after; one tick finds the OPS one
+/// untrusted and still dispatches the ENG one (the answer for her on OPS
+/// once stood for her everywhere in the repository that tick).
+#[test]
+fn a_tracker_armers_trust_is_read_per_issue_not_per_account() {
+    let (sb, afk, p) = world();
+    let creds = sb.admin("GET", "/linear/credentials", None);
+    let me = creds["me"].as_str().unwrap();
+    sb.admin(
+        "POST",
+        "/linear/team",
+        Some(json!({"key": "OPS", "members": [me]})),
+    );
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        text + "\n[[tracker.map]]\nteam = \"OPS\"\nrepo = \"acme/api\"\n",
+    )
+    .unwrap();
+    let ops = sb.admin(
+        "POST",
+        "/linear/issue",
+        Some(json!({"team": "OPS", "title": "Rotate the keys", "creator": p.alice})),
+    )["identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    arm(&sb, &ops, Some(&p.alice));
+    let eng = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &eng, Some(&p.alice));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let skipped = &r["skipped"][0];
+    assert_eq!(skipped["reason"], "untrusted", "{r}");
+    assert!(
+        skipped["detail"].as_str().unwrap().contains("not a member"),
+        "{r}"
+    );
+    assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(labels(&sb, &eng), ["agent-in-progress", "ready-for-agent"]);
+    assert_eq!(labels(&sb, &ops), ["ready-for-agent"]);
+}
