@@ -371,3 +371,51 @@ fn every_session_of_a_hundred_hears_from_afk_within_linears_ten_seconds() {
         took[49], took[98], took[99]
     );
 }
+
+/// Doctor, with `ready = "delegate"`: afk's app user takes agent sessions
+/// with the OAuth token; a personal key where delegate is set fails,
+/// saying why and what to do.
+#[test]
+fn doctor_checks_that_afks_user_can_be_delegated_to() {
+    let (sb, mut afk, _) = delegating();
+    let tracker_lines = |afk: &Afk| -> Vec<(String, String)> {
+        let (_, r, err) = afk.json(&["doctor"]);
+        r["checks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{err}"))
+            .iter()
+            .filter(|c| c["check"] == "tracker")
+            .map(|c| {
+                (
+                    c["level"].as_str().unwrap().to_string(),
+                    c["detail"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let ok = tracker_lines(&afk);
+    assert!(ok.iter().all(|(level, _)| level == "ok"), "{ok:?}");
+    assert!(
+        ok.iter()
+            .any(|(_, d)| d.contains("takes delegations and agent sessions")),
+        "{ok:?}"
+    );
+    // the personal key instead of the app's token
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, text.replace("auth = \"bearer\"\n", "")).unwrap();
+    let key = sb.admin("GET", "/linear/credentials", None)["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    afk.env.retain(|(k, _)| k != "AFK_TRACKER_TOKEN");
+    afk.env.push(("AFK_TRACKER_TOKEN".into(), key));
+    let failed = tracker_lines(&afk);
+    let line = failed
+        .iter()
+        .find(|(level, _)| level == "fail")
+        .unwrap_or_else(|| panic!("{failed:?}"));
+    assert!(
+        line.1.contains("personal API key") && line.1.contains("auth = \"bearer\""),
+        "{line:?}"
+    );
+}

@@ -10,9 +10,50 @@ impl Linear {
     pub fn diagnose(&self) -> Vec<crate::Diagnosis> {
         let mut out = self.me_line();
         if out.iter().all(|d| d.ok) {
+            if self.setup.ready_delegate {
+                out.push(self.delegation_line());
+            }
             out.extend(self.team_lines());
         }
         out
+    }
+
+    /// With `ready = "delegate"`: afk's user is an app user that takes
+    /// agent sessions (`viewer.supportsAgentSessions`), reached with an
+    /// OAuth token; a personal key acts as a person, whom no one can
+    /// delegate to.
+    fn delegation_line(&self) -> crate::Diagnosis {
+        use crate::Diagnosis;
+        let fail = |why: &str| {
+            Diagnosis::fail(
+                "tracker",
+                format!("ready = \"delegate\": {why} (docs/trackers.md#linears-agents-api)"),
+            )
+        };
+        if !self.setup.bearer {
+            return fail(
+                "a personal API key (auth = \"key\") acts as a person, who cannot be delegated to: install an OAuth app with actor=app and use its token (auth = \"bearer\")",
+            );
+        }
+        let d = match self.read("viewer", queries::VIEWER_AGENT, json!({})) {
+            Ok(d) => d,
+            Err(e) => return fail(&format!("{e}")),
+        };
+        match (
+            d["viewer"]["app"].as_bool(),
+            d["viewer"]["supportsAgentSessions"].as_bool(),
+        ) {
+            (Some(true), Some(true)) => Diagnosis::ok(
+                "tracker",
+                "afk's app user takes delegations and agent sessions".into(),
+            ),
+            (Some(true), _) => fail(
+                "afk's app user does not take agent sessions: enable agent session events on the OAuth app",
+            ),
+            _ => fail(
+                "the token acts as a person (an actor=user token), who cannot be delegated to: install the OAuth app with actor=app",
+            ),
+        }
     }
 
     /// Each mapped team: visible to afk's user, holding afk's labels (its

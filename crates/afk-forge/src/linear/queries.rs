@@ -5,6 +5,9 @@
 
 pub const VIEWER: &str = "query AfkViewer { viewer { id active guest app } }";
 
+/// Whether afk's user takes delegations (doctor, `ready = "delegate"`).
+pub const VIEWER_AGENT: &str = "query AfkViewerAgent { viewer { id app supportsAgentSessions } }";
+
 pub const READY: &str = "query AfkReady($filter: IssueFilter, $after: String) { \
     issues(filter: $filter, first: 50, after: $after) { \
     nodes { id } pageInfo { hasNextPage endCursor } } }";

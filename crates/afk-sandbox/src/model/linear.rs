@@ -293,7 +293,7 @@ impl Linear {
     pub fn user_json(&self, id: &str) -> Option<Value> {
         self.users.get(id).map(|u| {
             json!({"id": id, "name": u.name, "displayName": u.name, "active": u.active,
-                "guest": u.guest, "app": u.app})
+                "guest": u.guest, "app": u.app, "supportsAgentSessions": u.app})
         })
     }
 
