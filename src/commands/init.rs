@@ -26,6 +26,11 @@ pub struct Args {
         value_parser = crate::clap_values::Allowed::<config::ForgeKind>::new()
     )]
     pub forge: config::ForgeKind,
+    /// A tracker beside the forge: the starter's `[tracker]` block is that
+    /// tracker's (commented, with the account afk should have and the
+    /// webhook to register)
+    #[arg(long, value_parser = ["jira", "linear"])]
+    pub tracker: Option<String>,
 }
 
 /// What `afk init --json` prints.
@@ -76,7 +81,11 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     }
     r.written = Some(path.display().to_string());
     let files = s.files();
-    write_starter(&files, &path, &config::starter_for(a.forge))?;
+    let mut text = config::starter_for(a.forge);
+    if let Some(kind) = &a.tracker {
+        text = config::with_tracker(&text, kind);
+    }
+    write_starter(&files, &path, &text)?;
     let human = files.tense().pick(
         format!(
             "wrote {} (afk ships disabled: set poll.enabled and poll.allowlist to arm it)\n",

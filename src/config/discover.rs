@@ -70,3 +70,22 @@ pub fn starter_for(kind: super::ForgeKind) -> String {
     }
     text
 }
+
+/// The starter's `[tracker]` block for `afk init --tracker <kind>`: Jira's
+/// or Linear's, commented, with the account afk should have, the webhook
+/// to register and a `[[tracker.map]]` example (docs/trackers.md).
+pub fn with_tracker(starter: &str, kind: &str) -> String {
+    let block = match kind {
+        "linear" => include_str!("../../examples/tracker-linear.toml"),
+        _ => include_str!("../../examples/tracker-jira.toml"),
+    };
+    let start = starter.find("# [tracker] ");
+    let end_mark = "# hook_secret_file = \"\"\n";
+    let end = start.and_then(|s| starter[s..].find(end_mark).map(|e| s + e + end_mark.len()));
+    match (start, end) {
+        (Some(s), Some(e)) => format!("{}{block}{}", &starter[..s], &starter[e..]),
+        // the starter always holds the generic block; were it gone, the
+        // kind's block goes at the end rather than nowhere
+        _ => format!("{starter}\n{block}"),
+    }
+}

@@ -44,7 +44,7 @@ mod values;
 mod watch;
 
 pub use budget::Budget;
-pub use discover::{STARTER, default_config_path, not_found, starter_for};
+pub use discover::{STARTER, default_config_path, not_found, starter_for, with_tracker};
 pub use forge::{Forge, ForgeKind};
 pub use gate::Gate;
 pub use harvest::Harvest;

@@ -180,6 +180,65 @@ fn init_writes_a_starter_config_for_the_forge_named() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `afk init --tracker jira|linear` writes the tracker's own commented
+/// block (the account afk should have, the webhook to register, a map
+/// entry); the starter still loads as it is, and with that block and its
+/// map entry uncommented (the repository allowlisted) it loads too: the
+/// block is a working config, not prose.
+#[test]
+fn init_with_a_tracker_writes_its_block_and_uncommented_it_loads() {
+    let s = Scratch::new();
+    for (kind, says) in [("jira", "service account"), ("linear", "actor=app")] {
+        let path = s.path(&format!("{kind}.toml"));
+        let init = assert_cmd::Command::new(afk_bin())
+            .arg("--config")
+            .arg(&path)
+            .args(["init", "--tracker", kind])
+            .output()
+            .unwrap();
+        assert_success(&init);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(&format!("# kind = \"{kind}\"")), "{text}");
+        assert!(text.contains(says), "{kind}: {text}");
+        assert_eq!(text.matches("# [tracker]").count(), 1, "{text}");
+        let poll = |path: &std::path::Path| {
+            assert_cmd::Command::new(afk_bin())
+                .arg("--config")
+                .arg(path)
+                .args(["--json", "poll"])
+                .output()
+                .unwrap()
+        };
+        assert_success(&poll(&path));
+        // the block and its map entry uncommented, the repository allowlisted
+        let start = text.find("# [tracker] ").unwrap();
+        let end = start + text[start..].find("[poll] allowlist").unwrap();
+        let end = end + text[end..].find('\n').unwrap();
+        let live: String = text[start..end]
+            .lines()
+            .filter(|l| !l.starts_with("##"))
+            .map(|l| l.strip_prefix("# ").or(l.strip_prefix('#')).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let whole = format!("{}{live}{}", &text[..start], &text[end..]).replacen(
+            "allowlist = []",
+            "allowlist = [\"acme/api\"]",
+            1,
+        );
+        let armed = s.path(&format!("{kind}-armed.toml"));
+        std::fs::write(&armed, &whole).unwrap();
+        let out = poll(&armed);
+        assert_success(&out);
+    }
+    let out = assert_cmd::Command::new(afk_bin())
+        .arg("--config")
+        .arg(s.path("x.toml"))
+        .args(["init", "--tracker", "trello"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn sandbox_refuses_non_loopback_addresses() {
     let out = assert_cmd::Command::new(afk_bin())
