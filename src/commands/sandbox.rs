@@ -50,6 +50,12 @@ pub struct Args {
     /// them, with the seed's `hook_secret` or one drawn and printed
     #[arg(long, value_name = "URL")]
     pub hook_url: Option<String>,
+    /// Serve a tracker beside the forge as the demo does (Jira: alice in the
+    /// trusted group g-dev, PLAT-1 armed by her, PLAT-2 by mallory; Linear:
+    /// alice in team ENG, ENG-1 and ENG-2 likewise) and print a `[tracker]`
+    /// mapping it to the first repository
+    #[arg(long, value_parser = ["jira", "linear"])]
+    pub tracker: Option<String>,
 }
 
 pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
@@ -88,7 +94,8 @@ pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
         _ => crate::types::AgentKind::Claude,
     };
     let model = a.model.then_some(agent);
-    let printed = print_config(&sb, dialect, (a.kubernetes, model));
+    let printed = tracker_lines(&sb, a.tracker.as_deref())
+        .and_then(|tracker| print_config(&sb, dialect, (a.kubernetes, model), &tracker));
     if let Err(e) = printed {
         remove_temporary(temporary.as_deref());
         return Err(e);
@@ -215,11 +222,56 @@ fn runner_block(
     ))
 }
 
+/// With `--tracker`: the tracker's world made (as the demo's), and the
+/// lines to print: its token's variable and the config's `[tracker]`,
+/// mapping it to the first repository (none: a usage error). Both empty
+/// without.
+fn tracker_lines(sb: &sandbox::Sandbox, kind: Option<&str>) -> Result<(String, String)> {
+    let Some(kind) = kind else {
+        return Ok(Default::default());
+    };
+    let repos = sb.state.lock().unwrap().repo_names();
+    let Some(repo) = repos.first() else {
+        return Err(UsageError(
+            "sandbox: --tracker maps the tracker to the sandbox's first repository: give --example or a --seed with one".into(),
+        )
+        .into());
+    };
+    let creds = crate::example::admin_get(sb, &format!("/{kind}/credentials"))?;
+    let s = |k: &str| creds[k].as_str().unwrap_or("").to_string();
+    let (token, table, world) = match kind {
+        "linear" => (
+            s("key"),
+            format!(
+                "kind = \"linear\"\napi_url = \"{}/linear/graphql\"\n\n[[tracker.map]]\nteam = \"ENG\"\nrepo = \"{repo}\"\n",
+                sb.url
+            ),
+            crate::example::linear_world(sb)?,
+        ),
+        _ => (
+            s("token"),
+            format!(
+                "kind = \"jira\"\nurl = \"{}\"\nemail = \"{}\"\ntrusted_groups = [\"g-dev\"]\n\n[[tracker.map]]\nproject = \"PLAT\"\nrepo = \"{repo}\"\n",
+                sb.url,
+                s("email")
+            ),
+            crate::example::jira_world(sb)?,
+        ),
+    };
+    let env = format!(
+        "AFK_SANDBOX_TRACKER_TOKEN={token}\n# {kind}: {} armed by a trusted person, {} by an untrusted one (docs/trackers.md); export AFK_TRACKER_TOKEN=$AFK_SANDBOX_TRACKER_TOKEN\n",
+        world.trusted.1, world.untrusted.1
+    );
+    let table = format!("\n[tracker]\ntoken_env = \"AFK_TRACKER_TOKEN\"\n{table}");
+    Ok((env, table))
+}
+
 /// Print the sandbox's URL, its git folder, its Kubernetes API and a complete config.
 fn print_config(
     sb: &sandbox::Sandbox,
     dialect: sandbox::Dialect,
     (kubernetes, model): (bool, Option<crate::types::AgentKind>),
+    (tracker_env, tracker_table): &(String, String),
 ) -> Result<()> {
     let repos = sb.state.lock().unwrap().repo_names();
     let forge = format!(
@@ -242,13 +294,13 @@ fn print_config(
          AFK_SANDBOX_TOKEN={tok}\nAFK_SANDBOX_AGENT_TOKEN={agent_tok}\n\
          # admin API: {url}/_admin/{{{admin}}} (every call: docs/sandbox.md)\n\
          # Kubernetes API: kubectl --server {url}/k8s --token {k8s_tok} get jobs -n afk\n\
-         {ci}{hook}{model_env}\
+         {ci}{hook}{model_env}{tracker_env}\
          # --- afk.toml for this sandbox (its token: export AFK_FORGE_TOKEN=$AFK_SANDBOX_TOKEN above, never in this file); save from this line down ---\n\
          state_path = \"{git}/afk-state/afk.db\"\n\n\
          [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\n\
          {runner}\n\
          [poll]\nenabled = true\nallowlist = [{allow}]\n\n\
-         [watch]\nci_contexts = []\n{hook_table}",
+         [watch]\nci_contexts = []\n{hook_table}{tracker_table}",
         url = sb.url,
         model_url = sb.model_url,
         git = sb.dir.display(),

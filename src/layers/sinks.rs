@@ -176,9 +176,9 @@ const SENDERS: [(&str, Sends, &str); 10] = [
         "OTLP exports to the operator's collector: every string of a span and the resource through redact::text as it is encoded, the header values registered as secrets",
     ),
     (
-        "src/commands/demo/world.rs",
+        "src/example.rs",
         Sends::BodiesRedacted,
-        "the demo plays the people on its own sandbox's admin API",
+        "the demo and `afk sandbox --tracker` play the people on their own sandbox's admin API",
     ),
 ];
 

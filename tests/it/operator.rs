@@ -43,7 +43,7 @@ fn with_a_wrong_token(afk: &Afk, args: &[&str]) -> std::process::Output {
 }
 
 /// Where the config the sandbox printed starts among its lines.
-fn config_start(lines: &[String]) -> usize {
+pub(crate) fn config_start(lines: &[String]) -> usize {
     lines
         .iter()
         .position(|l| l.starts_with("# --- afk.toml"))
@@ -105,12 +105,18 @@ pub(crate) fn sandbox_cli(args: &[&str]) -> (Running, Vec<String>) {
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut lines = vec![];
+    // with --tracker the config ends with its map entry's repository
+    let tracker = args.contains(&"--tracker");
     loop {
         let mut line = String::new();
         if out.read_line(&mut line).unwrap() == 0 {
             break;
         }
-        let last = line.starts_with("ci_contexts");
+        let mapped = lines.iter().any(|l: &String| l == "[[tracker.map]]");
+        let last = match tracker {
+            true => mapped && line.starts_with("repo = "),
+            false => line.starts_with("ci_contexts"),
+        };
         lines.push(line.trim_end().to_string());
         if last {
             break;

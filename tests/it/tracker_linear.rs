@@ -891,3 +891,56 @@ fn a_tracker_armers_trust_is_read_per_issue_not_per_account() {
     assert_eq!(labels(&sb, &eng), ["agent-in-progress", "ready-for-agent"]);
     assert_eq!(labels(&sb, &ops), ["ready-for-agent"]);
 }
+
+/// `afk sandbox --example --tracker jira|linear` serves the tracker beside
+/// the forge with the demo's people and prints a config that works as
+/// printed: its poll takes the trusted person's issue (armed first) and
+/// not the untrusted one's.
+#[test]
+fn the_sandbox_with_a_tracker_prints_a_config_that_takes_the_trusted_issue() {
+    use crate::operator::{config_start, sandbox_cli};
+    use crate::operator3::printed;
+    for kind in ["jira", "linear"] {
+        let s = Scratch::new();
+        let dir = s.path("sb");
+        let (child, lines) = sandbox_cli(&[
+            "--example",
+            "--tracker",
+            kind,
+            "--dir",
+            dir.to_str().unwrap(),
+        ]);
+        let text: String = lines[config_start(&lines)..]
+            .iter()
+            // an agent that exits at once: a run is recorded, nothing lingers
+            .map(|l| match l.starts_with("command = ") {
+                true => "command = [\"true\"]\n".to_string(),
+                false => format!("{l}\n"),
+            })
+            .collect();
+        assert!(text.contains(&format!("kind = \"{kind}\"")), "{text}");
+        let config = s.path("afk.toml");
+        std::fs::write(&config, &text).unwrap();
+        let out = assert_cmd::Command::new(afk_bin())
+            .env("AFK_FORGE_TOKEN", printed(&lines, "AFK_SANDBOX_TOKEN"))
+            .env(
+                "AFK_TRACKER_TOKEN",
+                printed(&lines, "AFK_SANDBOX_TRACKER_TOKEN"),
+            )
+            .env_remove("AFK_CONFIG")
+            .args(["--config", config.to_str().unwrap(), "--json", "poll"])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // the trusted one dispatched (the first armed), the other not (its
+        // trust is read when it could win: one agent per repository)
+        assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{kind}: {r}");
+        // Jira's id of the first issue made; Linear's first issue afk numbered
+        let trusted = if kind == "jira" { 10001 } else { 1 };
+        assert_eq!(r["dispatched"][0]["issue"], trusted, "{kind}: {r}");
+        assert_eq!(r["skipped"].as_array().unwrap().len(), 1, "{kind}: {r}");
+        drop(child);
+    }
+}

@@ -5,8 +5,7 @@
 use crate::sandbox;
 use crate::session::Session;
 use crate::types::{IssueNumber, PrNumber, RunId};
-use anyhow::{Context, Result};
-use serde_json::Value;
+use anyhow::Result;
 
 /// Seed the sandbox's forge with an act's repos and issues.
 pub(crate) fn seed_sandbox(sb: &sandbox::Sandbox, seed: sandbox::Seed) -> Result<()> {
@@ -163,27 +162,4 @@ pub(crate) fn wait_for(p: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// A call to the sandbox's admin API, as a test plays the people on the forge.
-pub(super) fn admin(sb: &sandbox::Sandbox, path: &str, mut body: Value) -> Result<Value> {
-    // afk's one boundary: no body leaves without the redaction
-    crate::redact::json(&mut body);
-    let agent = crate::client::builder(std::time::Duration::from_secs(5)).build();
-    agent
-        .post(&format!("{}/_admin{path}", sb.url))
-        .send_json(body)
-        .with_context(|| format!("demo: the sandbox's admin API refused {path}"))?
-        .into_json()
-        .with_context(|| format!("demo: the sandbox's admin API answered {path} with no JSON"))
-}
-
-/// A read of the sandbox's admin API (`GET`), as a test looks at the forge
-/// or the tracker.
-pub(super) fn admin_get(sb: &sandbox::Sandbox, path: &str) -> Result<Value> {
-    let agent = crate::client::builder(std::time::Duration::from_secs(5)).build();
-    agent
-        .get(&format!("{}/_admin{path}", sb.url))
-        .call()
-        .with_context(|| format!("demo: the sandbox's admin API refused {path}"))?
-        .into_json()
-        .with_context(|| format!("demo: the sandbox's admin API answered {path} with no JSON"))
-}
+pub(super) use crate::example::{admin, admin_get};
