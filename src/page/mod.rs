@@ -215,6 +215,12 @@ fn run_row(
         id: r.id,
         repo: r.repo.to_string(),
         issue: r.issue,
+        // beside a tracker, the issue's key as its branch carries it
+        key: cfg
+            .tracker
+            .as_ref()
+            .map(|_| crate::core::prompt::issue_name(&r.branch, r.issue))
+            .filter(|k| *k != r.issue.to_string()),
         state: match (&r.end_reason, ended, &r.watch_said) {
             (Some(why), true, _) => format!("{} ({why})", r.state),
             // in flight: where it stands, by watch's last decision

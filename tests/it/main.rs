@@ -61,6 +61,7 @@ mod otlp_export;
 mod poll;
 mod production_build;
 mod real_agents;
+mod real_agents_tracker;
 mod real_gateway;
 mod rearm;
 mod redaction;

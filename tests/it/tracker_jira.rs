@@ -606,21 +606,7 @@ fn a_run_whose_jira_issue_is_done_or_moved_away_is_abandoned() {
 #[test]
 fn doctor_says_whom_jira_answers_as_and_fails_a_refused_token() {
     let (sb, mut afk) = world();
-    let lines = |afk: &Afk| -> Vec<(String, String)> {
-        let (_, r, err) = afk.json(&["doctor"]);
-        r["checks"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{err}"))
-            .iter()
-            .filter(|c| c["check"] == "tracker")
-            .map(|c| {
-                (
-                    c["level"].as_str().unwrap().to_string(),
-                    c["detail"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    };
+    let lines = crate::tracker_linear::doctor_lines;
     let ok = lines(&afk);
     assert_eq!(ok.len(), 2, "{ok:?}");
     assert!(ok.iter().all(|(level, _)| level == "ok"), "{ok:?}");

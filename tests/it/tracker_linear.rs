@@ -28,6 +28,20 @@ pub(crate) fn world() -> (Sandbox, Afk, People) {
         Dialect::Gitea,
         json!({"repos": [repo("acme/api", json!([]))]}),
     );
+    let people = people(&sb);
+    let mut afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, text + &tracker_block(&sb)).unwrap();
+    let creds = sb.admin("GET", "/linear/credentials", None);
+    afk.env.push((
+        "AFK_TRACKER_TOKEN".into(),
+        creds["key"].as_str().unwrap().into(),
+    ));
+    (sb, afk, people)
+}
+
+/// The sandbox's Linear people, its team ENG and afk's labels (see [`world`]).
+pub(crate) fn people(sb: &Sandbox) -> People {
     let user = |name: &str, guest: bool, app: bool| {
         sb.admin(
             "POST",
@@ -59,19 +73,17 @@ pub(crate) fn world() -> (Sandbox, Afk, People) {
     ] {
         sb.admin("POST", "/linear/label", Some(json!({"name": name})));
     }
-    let mut afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let tracker = format!(
+    people
+}
+
+/// The config's `[tracker]`: the sandbox's Linear, ENG to acme/api, the
+/// token in `AFK_TRACKER_TOKEN`.
+pub(crate) fn tracker_block(sb: &Sandbox) -> String {
+    format!(
         "\n[tracker]\nkind = \"linear\"\napi_url = \"{}/linear/graphql\"\n\n\
          [[tracker.map]]\nteam = \"ENG\"\nrepo = \"acme/api\"\n",
         sb.url
-    );
-    std::fs::write(&afk.config, text + &tracker).unwrap();
-    afk.env.push((
-        "AFK_TRACKER_TOKEN".into(),
-        creds["key"].as_str().unwrap().into(),
-    ));
-    (sb, afk, people)
+    )
 }
 
 /// An ENG issue made by `creator` (None: an integration) with `labels` at
@@ -87,7 +99,7 @@ pub(crate) fn issue(sb: &Sandbox, creator: Option<&str>, labels: &[&str]) -> Str
 }
 
 /// `by` (None: an integration) adds the ready label to issue `key`.
-fn arm(sb: &Sandbox, key: &str, by: Option<&str>) {
+pub(crate) fn arm(sb: &Sandbox, key: &str, by: Option<&str>) {
     sb.admin(
         "POST",
         "/linear/labels",
@@ -219,6 +231,12 @@ fn a_linear_issue_a_team_member_armed_is_worked_on_the_forge_and_done_in_linear(
         "{prompt}"
     );
     assert_eq!(afk.wait_agent(1), 0);
+    // afk's own reports name the run by the issue's key, never a forge
+    // number the forge does not have
+    let out = afk.cmd().arg("status").output().unwrap();
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(status.contains(&format!("acme/api {key}")), "{status}");
+    assert!(!status.contains("acme/api#1"), "{status}");
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
     let prs = sb.open_prs("acme/api");
@@ -559,21 +577,7 @@ fn a_run_whose_linear_issue_is_done_trashed_or_unlabelled_is_abandoned() {
 #[test]
 fn doctor_says_whom_linear_answers_as_and_fails_a_refused_key() {
     let (sb, mut afk, p) = world();
-    let lines = |afk: &Afk| -> Vec<(String, String)> {
-        let (_, r, err) = afk.json(&["doctor"]);
-        r["checks"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{err}"))
-            .iter()
-            .filter(|c| c["check"] == "tracker")
-            .map(|c| {
-                (
-                    c["level"].as_str().unwrap().to_string(),
-                    c["detail"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    };
+    let lines = crate::tracker_linear::doctor_lines;
     let ok = lines(&afk);
     assert_eq!(ok.len(), 2, "{ok:?}");
     assert!(ok.iter().all(|(level, _)| level == "ok"), "{ok:?}");
@@ -943,4 +947,21 @@ fn the_sandbox_with_a_tracker_prints_a_config_that_takes_the_trusted_issue() {
         assert_eq!(r["skipped"].as_array().unwrap().len(), 1, "{kind}: {r}");
         drop(child);
     }
+}
+
+/// Doctor's tracker lines, each as (level, detail).
+pub(crate) fn doctor_lines(afk: &Afk) -> Vec<(String, String)> {
+    let (_, r, err) = afk.json(&["doctor"]);
+    r["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .iter()
+        .filter(|c| c["check"] == "tracker")
+        .map(|c| {
+            (
+                c["level"].as_str().unwrap().to_string(),
+                c["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }

@@ -378,21 +378,7 @@ fn every_session_of_a_hundred_hears_from_afk_within_linears_ten_seconds() {
 #[test]
 fn doctor_checks_that_afks_user_can_be_delegated_to() {
     let (sb, mut afk, _) = delegating();
-    let tracker_lines = |afk: &Afk| -> Vec<(String, String)> {
-        let (_, r, err) = afk.json(&["doctor"]);
-        r["checks"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{err}"))
-            .iter()
-            .filter(|c| c["check"] == "tracker")
-            .map(|c| {
-                (
-                    c["level"].as_str().unwrap().to_string(),
-                    c["detail"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    };
+    let tracker_lines = crate::tracker_linear::doctor_lines;
     let ok = tracker_lines(&afk);
     assert!(ok.iter().all(|(level, _)| level == "ok"), "{ok:?}");
     assert!(

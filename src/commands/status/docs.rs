@@ -90,6 +90,9 @@ pub(super) struct PollDoc<'a> {
 pub(super) struct RunDoc<'a> {
     repo: &'a str,
     issue: crate::types::IssueNumber,
+    /// a tracker's issue: its key (`PLAT-12`), as its branch carries it
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
     run_id: crate::types::RunId,
     /// the run's status, or `paused` while it waits at a limit
     state: &'static str,
@@ -175,6 +178,16 @@ pub(super) fn run_docs<'a>(
     Ok((docs, fresh))
 }
 
+impl RunDoc<'_> {
+    /// `acme/api#12`, or a tracker's issue by its key (`acme/api PLAT-12`).
+    fn name(&self) -> String {
+        match &self.key {
+            Some(k) => format!("{} {k}", self.repo),
+            None => format!("{}#{}", self.repo, self.issue),
+        }
+    }
+}
+
 pub(super) fn run_doc<'a>(
     ctx: &Session,
     s: &Store,
@@ -192,6 +205,12 @@ pub(super) fn run_doc<'a>(
     Ok(RunDoc {
         repo: &r.repo,
         issue: r.issue,
+        key: ctx
+            .config()
+            .tracker
+            .as_ref()
+            .map(|_| crate::core::prompt::issue_name(&r.branch, r.issue))
+            .filter(|k| *k != r.issue.to_string()),
         run_id: r.id,
         state: if talk.pause.limit.is_some() {
             "paused"
@@ -251,7 +270,7 @@ pub(super) fn runs_table(
                 .map(|at| crate::types::stamp::age(at, now));
             let phase = crate::core::status::text::phase_cell(r.phase.as_deref(), ago.as_deref());
             vec![
-                format!("{}#{}", r.repo, r.issue),
+                r.name(),
                 r.run_id.to_string(),
                 match &r.held {
                     Some(_) => format!("{} (held)", r.state),
@@ -281,7 +300,7 @@ pub(super) fn held_lines(runs: &[RunDoc], now: OffsetDateTime) -> String {
     for r in runs {
         if let Some(p) = &r.paused {
             h.push_str(&crate::core::status::text::paused_line(
-                &format!("{}#{}", r.repo, r.issue),
+                &r.name(),
                 r.run_id.0,
                 &p.limit,
                 &p.since,
@@ -290,7 +309,7 @@ pub(super) fn held_lines(runs: &[RunDoc], now: OffsetDateTime) -> String {
         }
         if let Some(held) = &r.held {
             h.push_str(&crate::core::status::text::held_line(
-                &format!("{}#{}", r.repo, r.issue),
+                &r.name(),
                 r.run_id.0,
                 &held.by,
                 &held.since,

@@ -207,10 +207,7 @@ fn in_flight(runs: &[RunRow], l: &Links) -> String {
         .iter()
         .map(|r| {
             vec![
-                md_link(
-                    l.issue(&r.repo, r.issue),
-                    &format!("{}#{}", r.repo, r.issue),
-                ),
+                md_link(r.issue_link(l), &r.issue_name()),
                 r.id.to_string(),
                 // a paused run's State is its pause with its figures
                 cell(r.paused.as_deref().unwrap_or(&r.state)),

@@ -69,6 +69,8 @@ pub struct RunRow {
     pub id: RunId,
     pub repo: String,
     pub issue: IssueNumber,
+    /// a tracker's issue: its key (`PLAT-12`); None: the forge's issue
+    pub key: Option<String>,
     pub state: String,
     /// since dispatch (in flight) or when it ended (ended)
     pub age: String,
@@ -229,6 +231,27 @@ pub(crate) struct Links {
     pr_segment: String,
     pr_sigil: String,
     web: WebShape,
+}
+
+impl RunRow {
+    /// How a report names the run's issue: `acme/api#12` on the forge, or
+    /// the tracker's key beside the repository it is built in
+    /// (`acme/api PLAT-12`), never a forge number the forge does not have.
+    pub(crate) fn issue_name(&self) -> String {
+        match &self.key {
+            Some(k) => format!("{} {k}", self.repo),
+            None => format!("{}#{}", self.repo, self.issue),
+        }
+    }
+
+    /// The issue's web address on the forge; None for a tracker's issue
+    /// (the forge has no such issue).
+    pub(crate) fn issue_link(&self, l: &Links) -> Option<String> {
+        match self.key {
+            Some(_) => None,
+            None => l.issue(&self.repo, self.issue),
+        }
+    }
 }
 
 impl Links {
@@ -500,10 +523,7 @@ fn or_dash(s: &str) -> String {
 
 fn run_cells(r: &RunRow, l: &Links, ended: bool) -> Vec<String> {
     let mut cells = vec![
-        link(
-            l.issue(&r.repo, r.issue),
-            &format!("{}#{}", r.repo, r.issue),
-        ),
+        link(r.issue_link(l), &r.issue_name()),
         r.id.to_string(),
         match &r.held {
             Some(h) if !ended => format!(
@@ -1170,6 +1190,36 @@ fn frozen_section(p: &Page, l: &Links) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rule "a tracker's run is named by its key and links to no
+    /// forge issue": the forge has no issue of afk's number for it.
+    #[test]
+    fn a_tracker_run_is_named_by_its_key_and_links_no_forge_issue() {
+        let l = Links::new("https://git.example.org", "pulls");
+        let forge = RunRow {
+            repo: "acme/api".into(),
+            issue: IssueNumber(12),
+            ..Default::default()
+        };
+        assert_eq!(forge.issue_name(), "acme/api#12");
+        assert_eq!(
+            forge.issue_link(&l).as_deref(),
+            Some("https://git.example.org/acme/api/issues/12")
+        );
+        let tracked = RunRow {
+            key: Some("PLAT-7".into()),
+            issue: IssueNumber(10001),
+            ..forge
+        };
+        assert_eq!(tracked.issue_name(), "acme/api PLAT-7");
+        assert_eq!(tracked.issue_link(&l), None);
+        let cells = run_cells(&tracked, &l, false);
+        assert!(
+            !cells[0].contains("href") && cells[0].contains("acme/api PLAT-7"),
+            "{}",
+            cells[0]
+        );
+    }
     use crate::status::html::CELL_MAX;
 
     /// (ended, has a PR, green for, last CI) → the cell.

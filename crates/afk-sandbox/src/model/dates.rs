@@ -93,24 +93,21 @@ impl Forge {
 /// millisecond, ending in `zone` (Jira's `+0000`, Linear's `Z`).
 pub(crate) fn tracker_stamp(seconds: i64, zone: &str) -> String {
     let t = time::macros::datetime!(2026-01-01 10:00 UTC) + time::Duration::seconds(seconds);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000{zone}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    tracker_time(t, zone)
 }
 
 /// A tracker's time now, to the millisecond, in UTC with `Z` (Linear's
 /// agent sessions and activities: their times are the wall clock's, so a
 /// session's staleness is real).
 pub(crate) fn tracker_now() -> String {
-    let t = time::OffsetDateTime::now_utc();
+    tracker_time(time::OffsetDateTime::now_utc(), "Z")
+}
+
+/// `t` in UTC as the trackers write times: to the millisecond, then `zone`.
+fn tracker_time(t: time::OffsetDateTime, zone: &str) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{zone}",
         t.year(),
         u8::from(t.month()),
         t.day(),
