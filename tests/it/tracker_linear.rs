@@ -965,3 +965,42 @@ pub(crate) fn doctor_lines(afk: &Afk) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// One side down (docs/trackers.md#rate-limits-and-outages): Linear answering
+/// 503 while the PR goes green and merges abandons nothing and writes
+/// nothing half; once Linear answers, the run ends in success there, the
+/// issue done and afk's labels gone, its one checklist comment kept.
+#[test]
+fn linear_down_while_the_pr_merges_abandons_nothing_and_ends_when_it_answers() {
+    let (sb, afk, p) = world();
+    let key = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.alice));
+    assert_eq!(afk.poll().0, 0);
+    assert_eq!(afk.wait_agent(1), 0);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let pr = sb.open_prs("acme/api").remove(0);
+    sb.faults(json!([{"path": "/linear/graphql", "status": 503}]));
+    sb.status("acme/api", &pr.head, "ci/build", "success");
+    sb.merge("acme/api", pr.number);
+    for _ in 0..2 {
+        let (_, r, err) = afk.watch();
+        let acted = r["actions"].as_array().cloned().unwrap_or_default();
+        assert!(
+            acted
+                .iter()
+                .all(|a| a["action"] != "abandon" && a["action"] != "escalate"),
+            "{err} {r}"
+        );
+        assert!(format!("{err}{r}").contains("503"), "{err} {r}");
+    }
+    assert_eq!(linear_issue(&sb, &key)["state"]["type"], "backlog");
+    sb.faults(json!([]));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+    let l = linear_issue(&sb, &key);
+    assert_eq!(l["state"]["type"], "completed", "{l}");
+    assert_eq!(labels(&sb, &key), Vec::<String>::new());
+    assert_eq!(l["comments"]["nodes"].as_array().unwrap().len(), 1, "{l}");
+}
