@@ -1004,3 +1004,29 @@ fn linear_down_while_the_pr_merges_abandons_nothing_and_ends_when_it_answers() {
     assert_eq!(labels(&sb, &key), Vec::<String>::new());
     assert_eq!(l["comments"]["nodes"].as_array().unwrap().len(), 1, "{l}");
 }
+
+/// Linear's rate limit (`RATELIMITED`, an HTTP 400 as live answers come):
+/// the tick says so, writes nothing, and sends Linear nothing more that
+/// tick (each request would spend the quota again); the next tick asks
+/// again and dispatches.
+#[test]
+fn a_rate_limited_linear_is_asked_nothing_more_that_tick() {
+    let (sb, afk, p) = world();
+    let key = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.alice));
+    sb.clear_requests();
+    sb.admin("POST", "/linear/ratelimit", Some(json!({"times": 1})));
+    let (_, r, err) = afk.poll();
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    assert!(format!("{err}{r}").contains("RATELIMITED"), "{err} {r}");
+    let asked = sb
+        .requests()
+        .iter()
+        .filter(|q| q["path"] == "/linear/graphql")
+        .count();
+    assert_eq!(asked, 1, "one request, refused: no other followed it");
+    assert_eq!(mutations(&sb), Vec::<String>::new());
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
+}

@@ -46,17 +46,27 @@ pub const MESSAGE_MAX: usize = 300;
 
 /// What a service said in its answer, short: its `message` (a string, or
 /// GitLab's list of them) and, where it gives one, its first `errors[]`
-/// message (GitHub's cause of a 422: "A pull request already exists for …").
+/// message (GitHub's cause of a 422: "A pull request already exists for …"),
+/// with that error's GraphQL `extensions.code` where it has one (Linear's
+/// `RATELIMITED`: the message alone does not say which limit).
 fn said(v: &serde_json::Value) -> String {
     fn text(m: &serde_json::Value) -> Option<&str> {
         m.as_str()
             .or_else(|| m.as_array()?.iter().find_map(|x| x.as_str()))
     }
     let message = v.get("message").and_then(text);
-    let cause = v
-        .get("errors")
-        .and_then(|e| e.as_array())
-        .and_then(|e| e.iter().find_map(|x| x.get("message").and_then(text)));
+    let cause = v.get("errors").and_then(|e| e.as_array()).and_then(|e| {
+        e.iter().find_map(|x| {
+            let m = x.get("message").and_then(text)?;
+            Some(
+                match x.pointer("/extensions/code").and_then(|c| c.as_str()) {
+                    Some(code) => format!("{m} ({code})"),
+                    None => m.to_string(),
+                },
+            )
+        })
+    });
+    let cause = cause.as_deref();
     match (message, cause) {
         (Some(m), Some(c)) => short(&format!("{m}: {c}")),
         (Some(m), None) => short(m),
@@ -190,6 +200,13 @@ mod tests {
                 422,
                 r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"A pull request already exists for acme:afk/issue-1."}]}"#,
                 "unexpected answer (Validation Failed: A pull request already exists for acme:afk/issue-1.)",
+                None,
+            ),
+            // a GraphQL error's code beside its message (Linear's rate limit)
+            (
+                400,
+                r#"{"errors":[{"message":"Rate limit exceeded","extensions":{"code":"RATELIMITED","type":"ratelimited"}}]}"#,
+                "unexpected answer (Rate limit exceeded (RATELIMITED))",
                 None,
             ),
             (

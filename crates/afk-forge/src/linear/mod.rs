@@ -185,6 +185,8 @@ pub struct Linear {
     members: Mutex<HashMap<String, Arc<Vec<String>>>>,
     /// each issue's agent sessions (by its id), once a tick
     sessions_read: Mutex<HashMap<String, Vec<WireSession>>>,
+    /// Linear said this tick that its rate limit was reached
+    limited: std::sync::atomic::AtomicBool,
 }
 
 impl Linear {
@@ -206,20 +208,49 @@ impl Linear {
             states: Mutex::new(HashMap::new()),
             members: Mutex::new(HashMap::new()),
             sessions_read: Mutex::new(HashMap::new()),
+            limited: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     /// One read (`query`): its answer's `data`; sent again after a lost
     /// answer or a 5xx as a GET is (it lands nothing).
     fn read(&self, what: &str, query: &str, vars: Value) -> Result<Value> {
+        self.not_limited(what)?;
         let body = json!({"query": query, "variables": vars});
-        data(self.http.query_json(&self.setup.path, &body)?, what)
+        let answer = self.http.query_json(&self.setup.path, &body);
+        self.limited_by(answer.and_then(|a| data(a, what)))
+    }
+
+    /// Refused before it is sent once Linear said this tick that its rate
+    /// limit was reached: a request more only spends the quota again.
+    fn not_limited(&self, what: &str) -> Result<()> {
+        match self.limited.load(std::sync::atomic::Ordering::SeqCst) {
+            true => Err(anyhow!(
+                "linear: {what}: not asked: Linear's rate limit was reached this tick (RATELIMITED); the next tick asks again"
+            )),
+            false => Ok(()),
+        }
+    }
+
+    /// `got`, noting a rate-limited answer (Linear's `RATELIMITED`, an
+    /// HTTP 400 or a `200` with the error: docs/fidelity/linear.md) so no
+    /// more requests go out this tick.
+    fn limited_by<T>(&self, got: Result<T>) -> Result<T> {
+        if let Err(e) = &got
+            && rules::rate_limited(&format!("{e:#}"))
+        {
+            self.limited
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        got
     }
 
     /// One write (`mutation`): never sent twice blindly; its `success`.
     fn write(&self, what: &str, query: &str, vars: Value) -> Result<Value> {
+        self.not_limited(what)?;
         let body = json!({"query": query, "variables": vars});
-        let d = data(self.http.json("POST", &self.setup.path, Some(&body))?, what)?;
+        let answer = self.http.json("POST", &self.setup.path, Some(&body));
+        let d = self.limited_by(answer.and_then(|a| data(a, what)))?;
         let payload = d.as_object().and_then(|o| o.values().next()).cloned();
         match payload {
             Some(p) if p["success"] == true => Ok(p),

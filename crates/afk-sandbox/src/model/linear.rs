@@ -156,6 +156,8 @@ pub struct Linear {
     pub labels: BTreeMap<String, IssueLabel>,
     pub issues: BTreeMap<String, Issue>,
     pub sessions: BTreeMap<String, AgentSession>,
+    /// the next requests answered as rate-limited (`/_admin/linear/ratelimit`)
+    pub ratelimited: u32,
     /// every id made so far (each one's own number)
     pub(crate) next: u64,
     /// seconds since the workspace's first stamp: every stamp is later
@@ -182,6 +184,7 @@ impl Linear {
             labels: BTreeMap::new(),
             issues: BTreeMap::new(),
             sessions: BTreeMap::new(),
+            ratelimited: 0,
             next: 0,
             clock: 0,
         }

@@ -57,6 +57,22 @@ pub(super) fn not_found(field: &str, entity: &str) -> Reply {
     )
 }
 
+/// Linear's rate-limited answer as live answers show it: HTTP 400 with
+/// `RATELIMITED` (`extensions.statusCode` 429), and the request budget's
+/// headers, the reset in epoch milliseconds (docs/fidelity/linear.md).
+fn rate_limited() -> Reply {
+    let reset = (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) * 1000;
+    Reply::json(
+        400,
+        &json!({"errors": [{"message": "Rate limit exceeded", "extensions": {
+            "type": "ratelimited", "code": "RATELIMITED", "statusCode": 429,
+            "userError": true, "userPresentableMessage": "Rate limit exceeded"}}]}),
+    )
+    .with_header("X-RateLimit-Requests-Limit", "5000")
+    .with_header("X-RateLimit-Requests-Remaining", "0")
+    .with_header("X-RateLimit-Requests-Reset", &reset.to_string())
+}
+
 /// Whether the request carries afk's key or its OAuth token.
 fn authorised(l: &Linear, req: &Request) -> bool {
     match req.header("authorization") {
@@ -80,6 +96,10 @@ pub fn serve(l: &mut Linear, req: &Request) -> Reply {
     }
     if req.method != "POST" {
         return gql_error(400, "GET query missing.", "BAD_REQUEST", "invalid input");
+    }
+    if l.ratelimited > 0 {
+        l.ratelimited -= 1;
+        return rate_limited();
     }
     let body = req.json().unwrap_or(Value::Null);
     let Some(query) = body["query"].as_str() else {
@@ -409,6 +429,7 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/labels", "issue by add remove"),
     ("POST", "/edit", "issue by field to"),
     ("POST", "/block", "issue blocker"),
+    ("POST", "/ratelimit", "times"),
 ];
 
 pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
@@ -533,6 +554,10 @@ pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
             Reply::json(200, &json!({}))
         }
         ("POST", "/edit") => admin_edit(l, body),
+        ("POST", "/ratelimit") => {
+            l.ratelimited = body["times"].as_u64().unwrap_or(1) as u32;
+            Reply::json(200, &json!({}))
+        }
         ("POST", "/block") => {
             let (Some(i), Some(b)) = (
                 find(l, &s("issue")).cloned(),

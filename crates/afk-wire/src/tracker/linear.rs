@@ -45,6 +45,13 @@ pub fn ready_filter(team_keys: &[String], ready: &Ready) -> Value {
     f
 }
 
+/// Whether an answer's error (as afk words it, Linear's message and code
+/// in it) is Linear's rate limit: its `RATELIMITED` code (the docs) or
+/// its `ratelimited` type (the SDK's `error.ts`).
+pub fn rate_limited(error: &str) -> bool {
+    error.contains("RATELIMITED") || error.contains("ratelimited")
+}
+
 /// A history entry's id is a UUID, which afk's timeline numbers: its first
 /// fifteen hex digits (60 bits of a v4 UUID's random ones) as a number,
 /// the same every tick. An id that is no UUID is the adapter's error.

@@ -348,3 +348,23 @@ fn the_ready_search_filters_by_team_state_and_what_arms() {
     let f = ready_filter(&teams, &Ready::Delegate(ME.into()));
     assert_eq!(f["delegate"], json!({"id": {"eq": ME}}));
 }
+
+/// The rule "Linear's rate limit is its RATELIMITED code or its
+/// ratelimited type, nothing else".
+#[test]
+fn linears_rate_limit_is_its_code_or_its_type() {
+    for (error, want) in [
+        (
+            "tracker: POST /graphql returned 400: unexpected answer (Rate limit exceeded (RATELIMITED))",
+            true,
+        ),
+        ("linear: issues: Rate limit exceeded (ratelimited)", true),
+        (
+            "tracker: POST /graphql returned 400: unexpected answer (Entity not found: Issue (INPUT_ERROR))",
+            false,
+        ),
+        ("tracker: POST /graphql returned 429: rate limited", false),
+    ] {
+        assert_eq!(super::rate_limited(error), want, "{error}");
+    }
+}
