@@ -73,9 +73,10 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let answer = Answer::Accepted(work);
     crate::log::info(&hook::log_line(&answer, event, delivery));
     crate::output::answer_and_hang_up(&answer.response_to(dialect));
-    // a Linear agent session's first thought, before any lock
-    if dialect == Sender::Linear && matches!(answer, Answer::Accepted(Work::Ticks(..))) {
-        crate::ops::session_ack::acknowledge(ctx, cfg, &request.body);
+    // a tracker's delivery, before any lock: a Linear agent session's first
+    // thought, a Jira delivery's issues for its ticks' search to reconcile
+    if matches!(answer, Answer::Accepted(Work::Ticks(..))) {
+        crate::ops::session_ack::before_ticks(ctx, cfg, dialect, &request.body);
     }
     let done = answer.exit().unwrap_or(0);
     match answer {

@@ -123,6 +123,16 @@ fn tracked(c: &Config, forge: Box<dyn Forge>, books: Option<&Books>) -> Result<B
     }))
 }
 
+/// The Jira issues the verified delivery this process answered named
+/// (`afk hook`): this process's searches reconcile them.
+static RECONCILE: std::sync::OnceLock<Vec<i64>> = std::sync::OnceLock::new();
+
+/// Name the Jira issues this process's searches reconcile (`afk hook`,
+/// once a delivery verified: `core::hook::tracker_hint::jira_issue_ids`).
+pub fn reconcile(ids: Vec<i64>) {
+    let _ = RECONCILE.set(ids);
+}
+
 /// The tracker of `[tracker]` (None: no tracker, or no token for it), its
 /// issue numbers kept in `books` (None: in memory).
 pub fn tracker(
@@ -222,6 +232,7 @@ pub fn tracker(
                 trusted_accounts: t.trusted_accounts.clone(),
                 done_transition: t.done_transition.clone(),
                 blocked_by_link: (t.blocked_by_link.clone()).unwrap_or_else(|| "Blocks".into()),
+                reconcile: RECONCILE.get().cloned().unwrap_or_default(),
                 concurrency: t.concurrency,
             };
             Box::new(crate::forge::jira::Jira::new(h, setup))

@@ -11,14 +11,28 @@
 //! checks against Linear's own answer before it counts.
 
 use crate::config::Config;
-use crate::core::hook::linear_session;
+use crate::core::hook::tracker_hint;
 use crate::session::Session;
+
+/// What a tracker's verified delivery does before its ticks: Linear's, the
+/// session's first thought ([`acknowledge`]); Jira's, the issues it names
+/// handed to this process's searches to reconcile (Jira's search index
+/// lags its writes: docs/trackers.md#webhooks).
+pub fn before_ticks(ctx: &Session, cfg: &Config, dialect: crate::core::hook::Sender, body: &[u8]) {
+    match dialect {
+        crate::core::hook::Sender::Linear => acknowledge(ctx, cfg, body),
+        crate::core::hook::Sender::Jira => {
+            crate::edges::forges::reconcile(tracker_hint::jira_issue_ids(body))
+        }
+        _ => {}
+    }
+}
 
 /// Post the first thought of the session a verified `created` event
 /// opened (`body`), once; anything else, nothing. A failure is said in the
 /// log: the delivery's tick goes on either way.
 pub fn acknowledge(ctx: &Session, cfg: &Config, body: &[u8]) {
-    let Some((id, issue)) = linear_session::created_session(body) else {
+    let Some((id, issue)) = tracker_hint::created_session(body) else {
         return;
     };
     let dir = ctx.state_dir().join(crate::edges::SESSIONS_DIR);

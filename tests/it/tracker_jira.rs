@@ -906,3 +906,50 @@ fn a_jira_smart_commit_is_refused_by_the_gate() {
         "{prompt}"
     );
 }
+
+/// Jira's search is eventually consistent: an issue labelled a moment
+/// before its delivery is not yet found by label. The delivery's poll asks
+/// Jira to reconcile the issue it names (`reconcileIssues`), so it is
+/// found and dispatched; a cron poll in the same moment, which names none,
+/// does not find it (the sandbox's index lags by a minute here).
+#[test]
+fn a_jira_issue_armed_a_moment_before_its_delivery_is_found_by_reconciling_it() {
+    let (sb, mut afk) = world();
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let with = text.replace(
+        "trusted_groups = [\"g-dev\"]",
+        "trusted_groups = [\"g-dev\"]\nhook_secret_env = \"AFK_TEST_JIRA_HOOK\"",
+    );
+    std::fs::write(&afk.config, with).unwrap();
+    let secret = "jira-hook-secret-3e9a";
+    afk.env.push(("AFK_TEST_JIRA_HOOK".into(), secret.into()));
+    sb.admin("POST", "/jira/lag", Some(json!({"ms": 60_000})));
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"], json!([]), "the index lags: {r}");
+    let body = json!({"timestamp": 1796000000000u64, "webhookEvent": "jira:issue_updated",
+        "issue": {"id": id, "key": "PLAT-1", "fields": {"project": {"key": "PLAT"}}}})
+    .to_string();
+    let headers = vec![
+        format!(
+            "X-Hub-Signature: sha256={}",
+            crate::hook::hex_mac(secret, &body)
+        ),
+        "X-Atlassian-Webhook-Identifier: 4f2c-9".to_string(),
+    ];
+    let (code, out, err) = deliver(&afk, &body, &headers);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()),
+        "{err}"
+    );
+    let searched = sb
+        .requests()
+        .into_iter()
+        .filter(|q| q["path"] == "/rest/api/3/search/jql")
+        .filter(|q| q["body"]["reconcileIssues"] == json!([id.parse::<u64>().unwrap()]))
+        .count();
+    assert!(searched >= 1, "the delivery's search reconciled the issue");
+}

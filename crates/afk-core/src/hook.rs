@@ -12,7 +12,7 @@ use afk_model::ForgeKind;
 
 pub mod azure;
 pub mod form;
-pub mod linear_session;
+pub mod tracker_hint;
 
 /// The kind of forge a webhook delivery comes from, by how it signs its
 /// deliveries and names their events: Gitea and Forgejo one way, GitHub

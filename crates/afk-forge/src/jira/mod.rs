@@ -71,6 +71,10 @@ pub struct JiraSetup {
     pub blocked_by_link: String,
     /// how many reads go out at once
     pub concurrency: usize,
+    /// the issues a verified webhook delivery named (at most 50): each
+    /// search asks Jira to reconcile them (`reconcileIssues`), so an issue
+    /// armed a moment before is found though the search's index lags
+    pub reconcile: Vec<i64>,
 }
 
 /// An issue as `GET /rest/api/3/issue/{id}` answers it, with the fields
@@ -297,6 +301,10 @@ impl Jira {
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let mut body = json!({"jql": jql, "fields": ["id"], "maxResults": 100});
+            // the same on every page, as Jira asks of a paginated search
+            if !self.setup.reconcile.is_empty() {
+                body["reconcileIssues"] = json!(self.setup.reconcile);
+            }
             if let Some(t) = &token {
                 body["nextPageToken"] = json!(t);
             }

@@ -60,6 +60,12 @@ pub struct Issue {
     pub blocked_by: Vec<u64>,
     /// its remote links, each as Jira keeps it (with its `globalId`)
     pub remote_links: Vec<Value>,
+    /// until when the search's index shows it as it was before its last
+    /// label change (`/_admin/jira/lag`), unless a search names it in
+    /// `reconcileIssues`
+    pub unindexed_until: Option<std::time::Instant>,
+    /// its labels as the lagging index has them meanwhile
+    pub indexed_labels: Vec<String>,
 }
 
 /// A project role's actors in one project (Jira Cloud shares the roles
@@ -93,6 +99,9 @@ pub struct Jira {
     /// whether afk's account holds *Administer Projects*: without it Jira
     /// answers a project's role reads 404 (`/_admin/jira/administers`)
     pub(crate) administers: bool,
+    /// how long the search's index lags a label change (`/_admin/jira/lag`;
+    /// zero: none)
+    pub(crate) index_lag: std::time::Duration,
 }
 
 impl Jira {
@@ -119,6 +128,7 @@ impl Jira {
             clock: 0,
             roles: BTreeMap::new(),
             administers: false,
+            index_lag: std::time::Duration::ZERO,
         }
     }
 
@@ -160,9 +170,19 @@ impl Jira {
         remove: &[String],
         meta: Option<Value>,
     ) -> bool {
+        let lag = self.index_lag;
         let Some(i) = self.issues.get_mut(&id) else {
             return false;
         };
+        // the search's index keeps what it had until the lag is over
+        if !lag.is_zero() {
+            if i.unindexed_until
+                .is_none_or(|u| u <= std::time::Instant::now())
+            {
+                i.indexed_labels = i.labels.clone();
+            }
+            i.unindexed_until = Some(std::time::Instant::now() + lag);
+        }
         let from = i.labels.join(" ");
         for r in remove {
             i.labels.retain(|l| l != r);

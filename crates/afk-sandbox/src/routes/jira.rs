@@ -172,12 +172,24 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
                 .as_str()
                 .and_then(|t| t.parse().ok())
                 .unwrap_or(0);
+            // the index lags a label change (`/_admin/jira/lag`) unless the
+            // search names the issue in `reconcileIssues` (ids as numbers)
+            let reconciled: Vec<u64> = (body["reconcileIssues"].as_array().into_iter().flatten())
+                .filter_map(Value::as_u64)
+                .collect();
+            let now = std::time::Instant::now();
+            let labels_of = |i: &Issue| -> Vec<String> {
+                match i.unindexed_until {
+                    Some(u) if u > now && !reconciled.contains(&i.id) => i.indexed_labels.clone(),
+                    _ => i.labels.clone(),
+                }
+            };
             let mut hits: Vec<&Issue> = j
                 .issues
                 .values()
                 .filter(|i| projects.contains(&i.project))
                 .filter(|i| match &wanted {
-                    Wanted::Label(l) => i.labels.contains(l),
+                    Wanted::Label(l) => labels_of(i).contains(l),
                     Wanted::Status(s) => i.status.0 == *s || i.status.1.eq_ignore_ascii_case(s),
                 })
                 .filter(|i| !not_done || i.category != "done")
@@ -468,6 +480,7 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/administers", "on"),
     ("POST", "/link", "issue blocker"),
     ("POST", "/edit", "issue by field to"),
+    ("POST", "/lag", "ms"),
 ];
 
 pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
@@ -547,9 +560,15 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
                     comments: vec![],
                     blocked_by: vec![],
                     remote_links: vec![],
+                    unindexed_until: None,
+                    indexed_labels: vec![],
                 },
             );
             Reply::json(200, &json!({"id": id.to_string(), "key": key}))
+        }
+        ("POST", "/lag") => {
+            j.index_lag = std::time::Duration::from_millis(body["ms"].as_u64().unwrap_or(0));
+            Reply::json(200, &json!({}))
         }
         ("POST", "/label") => {
             let id = body["issue"]

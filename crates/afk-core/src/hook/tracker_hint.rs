@@ -1,8 +1,10 @@
-//! A verified Linear `AgentSessionEvent` delivery (Linear's Agents API,
-//! docs/trackers.md#linears-agents-api): of its payload afk takes the
-//! session's id alone, to post its first thought there before any lock;
-//! the rest (who, which issue, the prompt context) decides nothing: the
-//! scoped poll reads Linear itself.
+//! What afk takes of a verified tracker delivery beyond its kind: of a
+//! Linear `AgentSessionEvent` (Linear's Agents API,
+//! docs/trackers.md#linears-agents-api) the session's id and its issue's,
+//! to post its first thought there before any lock; of a Jira event the
+//! issues it names, for the search's `reconcileIssues`. The rest (who, the
+//! labels, the prompt context) decides nothing: the scoped poll reads the
+//! tracker itself.
 
 /// The session a `created` agent session event opened, and the issue it
 /// names (None: none, or not one afk may name a file after): each a name
@@ -37,9 +39,57 @@ fn nameable(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
+/// The Jira issues a verified delivery names (its `issue.id`, a string;
+/// an issue link's `sourceIssueId` and `destinationIssueId`, numbers), at
+/// most the 50 `reconcileIssues` takes: hints for the search, which Jira's
+/// own answers then decide on.
+pub fn jira_issue_ids(body: &[u8]) -> Vec<i64> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return vec![];
+    };
+    let mut out: Vec<i64> = [
+        v.pointer("/issue/id"),
+        v.pointer("/issueLink/sourceIssueId"),
+        v.pointer("/issueLink/destinationIssueId"),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|x| match x {
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        n => n.as_i64(),
+    })
+    .filter(|n| *n > 0)
+    .collect();
+    out.dedup();
+    out.truncate(50);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rule "a Jira delivery's issue ids, string or number, are the
+    /// search's hints, at most 50".
+    #[test]
+    fn a_jira_delivery_names_its_issues_for_the_search_to_reconcile() {
+        let cases: [(&str, &[i64]); 5] = [
+            (
+                r#"{"webhookEvent":"jira:issue_updated","issue":{"id":"10002"}}"#,
+                &[10002],
+            ),
+            (
+                r#"{"webhookEvent":"issuelink_created","issueLink":{"sourceIssueId":10001,"destinationIssueId":10002}}"#,
+                &[10001, 10002],
+            ),
+            (r#"{"issue":{"id":"PLAT-1"}}"#, &[]),
+            (r#"{"issue":{"id":"-5"}}"#, &[]),
+            ("not json", &[]),
+        ];
+        for (body, want) in cases {
+            assert_eq!(jira_issue_ids(body.as_bytes()), want, "{body}");
+        }
+    }
 
     /// The rule "only a created agent session event's own id is taken,
     /// and only as a name a file may bear".
