@@ -601,14 +601,18 @@ fn a_run_whose_jira_issue_is_done_or_moved_away_is_abandoned() {
     }
 }
 
-/// Doctor says whom Jira answers as and whether afk may read groups; a
-/// token Jira refuses is a FAIL naming where the token comes from.
+/// Doctor says whom Jira answers as and whether afk may read groups, and
+/// that what the config names is on the site (each trusted group's id, each
+/// trusted role in each mapped project, the blocked-by link type); an
+/// unknown group id (a group's name where its id belongs), a role the
+/// project lacks and a link type the site lacks are each a FAIL naming it;
+/// a token Jira refuses is a FAIL naming where the token comes from.
 #[test]
 fn doctor_says_whom_jira_answers_as_and_fails_a_refused_token() {
     let (sb, mut afk) = world();
     let lines = crate::tracker_linear::doctor_lines;
     let ok = lines(&afk);
-    assert_eq!(ok.len(), 2, "{ok:?}");
+    assert_eq!(ok.len(), 4, "{ok:?}");
     assert!(ok.iter().all(|(level, _)| level == "ok"), "{ok:?}");
     assert!(
         ok[0]
@@ -616,6 +620,26 @@ fn doctor_says_whom_jira_answers_as_and_fails_a_refused_token() {
             .contains("answers as 712020:afk-sandbox-0000 (atlassian account)"),
         "{ok:?}"
     );
+    assert!(ok[2].1.contains("Jira group g-dev"), "{ok:?}");
+    assert!(ok[3].1.contains("link type \"Blocks\""), "{ok:?}");
+    let base = std::fs::read_to_string(&afk.config).unwrap();
+    sb.admin("POST", "/jira/administers", Some(json!({"on": true})));
+    let broken = base
+        .replace(
+            "trusted_groups = [\"g-dev\"]",
+            "trusted_groups = [\"g-dev\", \"developers\"]\ntrusted_roles = [\"Release managers\"]\nblocked_by_link = \"Depends\"",
+        );
+    assert_ne!(broken, base);
+    std::fs::write(&afk.config, &broken).unwrap();
+    let said = format!("{:?}", lines(&afk));
+    std::fs::write(&afk.config, &base).unwrap();
+    for want in [
+        "Jira has no group with id developers",
+        "Jira project PLAT has no role Release managers",
+        "Jira has no link type \\\"Depends\\\" (tracker.blocked_by_link",
+    ] {
+        assert!(said.contains(want), "{want}: {said}");
+    }
     afk.env.retain(|(k, _)| k != "AFK_TRACKER_TOKEN");
     afk.env
         .push(("AFK_TRACKER_TOKEN".into(), "not-the-token".into()));

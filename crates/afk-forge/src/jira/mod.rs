@@ -13,6 +13,7 @@ use crate::types::tracker::{JiraAccount, JiraChange};
 use crate::types::{IssueNumber, TimelineEvent};
 use afk_wire::tracker::{adf, jira as rules, map};
 mod as_tracker;
+mod doctor;
 mod trust;
 mod writes;
 
@@ -660,55 +661,6 @@ impl Jira {
             updated_at: when(&c.updated),
             node_id: None,
         })
-    }
-
-    /// Doctor's tracker lines: afk's account as Jira answers it, and (with
-    /// `trusted_groups`) whether it may read an account's groups, without
-    /// which no arming is trusted by group.
-    pub fn diagnose(&self) -> Vec<crate::Diagnosis> {
-        use crate::Diagnosis;
-        let site = &self.setup.site;
-        let me = match self.me() {
-            Ok(me) => me,
-            Err(e) => {
-                // a refused token names where it came from, never its value
-                let fix = match ForgeError::kind_of(&e) {
-                    Some(Failure::Unauthorized) => format!(
-                        " (the API token from {} with tracker.email; a scoped token is taken only through the gateway, tracker.api_url)",
-                        self.http.token_source()
-                    ),
-                    _ => String::new(),
-                };
-                return vec![Diagnosis::fail(
-                    "tracker",
-                    format!("Jira at {site}: {e}{fix}"),
-                )];
-            }
-        };
-        let kind = me.account_type.as_deref().unwrap_or("unknown");
-        let mut out = vec![Diagnosis::ok(
-            "tracker",
-            format!(
-                "Jira at {site} answers as {} ({kind} account)",
-                me.account_id
-            ),
-        )];
-        if !self.setup.trusted_groups.is_empty() {
-            let path = format!("/rest/api/3/user/groups?accountId={}", enc(&me.account_id));
-            out.push(match self.http.json::<Vec<Value>>("GET", &path, None) {
-                Ok(_) => Diagnosis::ok(
-                    "tracker",
-                    "afk's account may read an account's groups (tracker.trusted_groups)".into(),
-                ),
-                Err(e) => Diagnosis::fail(
-                    "tracker",
-                    format!(
-                        "afk's account cannot read an account's groups ({e}): it needs Browse users and groups, or no arming is trusted by tracker.trusted_groups"
-                    ),
-                ),
-            });
-        }
-        out
     }
 
     /// Whether an error is Jira's "no such issue" (or not readable by afk).

@@ -143,6 +143,34 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
         ("GET", ["project", _, "role", ..]) if !j.administers => {
             error(404, "You cannot edit the configuration of this project.")
         }
+        // a group's active members, by its id; an unknown group is 404
+        ("GET", ["group", "member"]) => {
+            let Some(id) = req.q("groupId").map(str::to_string) else {
+                return error(400, "You must provide either groupname or groupId.");
+            };
+            let members: Vec<Value> = (j.accounts.iter())
+                .filter(|(_, a)| a.groups.contains(&id) && a.active)
+                .map(|(account, _)| j.account_json(account))
+                .collect();
+            let known = j.accounts.values().any(|a| a.groups.contains(&id));
+            match known {
+                true => Reply::json(
+                    200,
+                    &json!({"isLast": true, "startAt": 0, "maxResults": 50,
+                        "total": members.len(), "values": members}),
+                ),
+                false => error(404, &format!("Group with groupId '{id}' was not found.")),
+            }
+        }
+        // the site's link types: the default set, "Blocks" among them
+        ("GET", ["issueLinkType"]) => Reply::json(
+            200,
+            &json!({"issueLinkTypes": [
+                {"id": "10000", "name": "Blocks", "inward": "is blocked by", "outward": "blocks"},
+                {"id": "10001", "name": "Cloners", "inward": "is cloned by", "outward": "clones"},
+                {"id": "10002", "name": "Duplicate", "inward": "is duplicated by", "outward": "duplicates"},
+                {"id": "10003", "name": "Relates", "inward": "relates to", "outward": "relates to"}]}),
+        ),
         ("GET", ["project", project, "role"]) => {
             let all: serde_json::Map<String, Value> = j
                 .role_names()

@@ -1,0 +1,152 @@
+//! `afk doctor`'s Jira lines (docs/trackers.md#doctor): whom Jira answers
+//! as and whether afk may read groups; then what the config names exists
+//! on the site: each `trusted_groups` id (`GET /group/member`), each
+//! `trusted_roles` entry in each mapped project (`GET /project/{key}/role`)
+//! and the `blocked_by_link` type (`GET /issueLinkType`).
+
+use super::Jira;
+use crate::http::{Failure, ForgeError, enc};
+use serde_json::Value;
+
+impl Jira {
+    /// Doctor's tracker lines: [`Jira::account_lines`], then, when the
+    /// account answers, [`Jira::config_lines`].
+    pub fn diagnose(&self) -> Vec<crate::Diagnosis> {
+        let mut out = self.account_lines();
+        if out.iter().all(|d| d.ok) {
+            out.extend(self.config_lines());
+        }
+        out
+    }
+
+    /// afk's account as Jira answers it, and (with `trusted_groups`)
+    /// whether it may read an account's groups, without which no arming is
+    /// trusted by group.
+    fn account_lines(&self) -> Vec<crate::Diagnosis> {
+        use crate::Diagnosis;
+        let site = &self.setup.site;
+        let me = match self.me() {
+            Ok(me) => me,
+            Err(e) => {
+                // a refused token names where it came from, never its value
+                let fix = match ForgeError::kind_of(&e) {
+                    Some(Failure::Unauthorized) => format!(
+                        " (the API token from {} with tracker.email; a scoped token is taken only through the gateway, tracker.api_url)",
+                        self.http.token_source()
+                    ),
+                    _ => String::new(),
+                };
+                return vec![Diagnosis::fail(
+                    "tracker",
+                    format!("Jira at {site}: {e}{fix}"),
+                )];
+            }
+        };
+        let kind = me.account_type.as_deref().unwrap_or("unknown");
+        let mut out = vec![Diagnosis::ok(
+            "tracker",
+            format!(
+                "Jira at {site} answers as {} ({kind} account)",
+                me.account_id
+            ),
+        )];
+        if !self.setup.trusted_groups.is_empty() {
+            let path = format!("/rest/api/3/user/groups?accountId={}", enc(&me.account_id));
+            out.push(match self.http.json::<Vec<Value>>("GET", &path, None) {
+                Ok(_) => Diagnosis::ok(
+                    "tracker",
+                    "afk's account may read an account's groups (tracker.trusted_groups)".into(),
+                ),
+                Err(e) => Diagnosis::fail(
+                    "tracker",
+                    format!(
+                        "afk's account cannot read an account's groups ({e}): it needs Browse users and groups, or no arming is trusted by tracker.trusted_groups"
+                    ),
+                ),
+            });
+        }
+        out
+    }
+
+    /// What the config names, as the site has it: a group id Jira does not
+    /// know, a role no mapped project has, a link type the site lacks: each
+    /// a FAIL naming it; a refused read says it cannot tell.
+    fn config_lines(&self) -> Vec<crate::Diagnosis> {
+        use crate::Diagnosis;
+        let mut out = vec![];
+        let cannot = |what: &str, e: &anyhow::Error| {
+            Diagnosis::fail("tracker", format!("cannot tell whether {what}: {e}"))
+        };
+        for g in &self.setup.trusted_groups {
+            let path = format!("/rest/api/3/group/member?groupId={}&maxResults=1", enc(g));
+            out.push(match self.http.json::<Value>("GET", &path, None) {
+                Ok(_) => Diagnosis::ok("tracker", format!("Jira group {g} (tracker.trusted_groups) is there")),
+                Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Diagnosis::fail(
+                    "tracker",
+                    format!("Jira has no group with id {g} (tracker.trusted_groups: a group's id, not its name)"),
+                ),
+                Err(e) => cannot(&format!("Jira group {g} is there"), &e),
+            });
+        }
+        let mut projects: Vec<&str> = self.setup.map.iter().map(|e| e.project.as_str()).collect();
+        projects.sort();
+        projects.dedup();
+        for p in projects
+            .iter()
+            .filter(|_| !self.setup.trusted_roles.is_empty())
+        {
+            let path = format!("/rest/api/3/project/{}/role", enc(p));
+            let roles = match self
+                .http
+                .json::<serde_json::Map<String, Value>>("GET", &path, None)
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    out.push(cannot(&format!("project {p} has the roles of tracker.trusted_roles (afk's account needs Administer Projects)"), &e));
+                    continue;
+                }
+            };
+            // a role by its name, or by its id (its URL's last segment)
+            let has = |want: &str| {
+                roles.iter().any(|(name, url)| {
+                    name.eq_ignore_ascii_case(want)
+                        || url.as_str().and_then(|u| u.rsplit('/').next()) == Some(want)
+                })
+            };
+            let missing: Vec<&str> = (self.setup.trusted_roles.iter())
+                .filter(|r| !has(r))
+                .map(String::as_str)
+                .collect();
+            out.push(match missing.is_empty() {
+                true => Diagnosis::ok(
+                    "tracker",
+                    format!("Jira project {p} has the roles of tracker.trusted_roles"),
+                ),
+                false => Diagnosis::fail(
+                    "tracker",
+                    format!(
+                        "Jira project {p} has no role {} (tracker.trusted_roles)",
+                        missing.join(", ")
+                    ),
+                ),
+            });
+        }
+        let link = &self.setup.blocked_by_link;
+        out.push(match self.http.json::<Value>("GET", "/rest/api/3/issueLinkType", None) {
+            Ok(v) => {
+                let names: Vec<&str> = (v["issueLinkTypes"].as_array().into_iter().flatten())
+                    .filter_map(|t| t["name"].as_str())
+                    .collect();
+                match names.contains(&link.as_str()) {
+                    true => Diagnosis::ok("tracker", format!("Jira has the link type \"{link}\" (tracker.blocked_by_link)")),
+                    false => Diagnosis::fail(
+                        "tracker",
+                        format!("Jira has no link type \"{link}\" (tracker.blocked_by_link; it has {})", names.join(", ")),
+                    ),
+                }
+            }
+            Err(e) => cannot(&format!("Jira has the link type \"{link}\" (issue linking may be off)"), &e),
+        });
+        out
+    }
+}
