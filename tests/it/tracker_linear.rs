@@ -1030,3 +1030,32 @@ fn a_rate_limited_linear_is_asked_nothing_more_that_tick() {
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
 }
+
+/// A run whose Linear issue was deleted for good (every read "Entity not
+/// found"): the first watch tick that misses it says so and abandons
+/// nothing (one answer may be a blip); the second in a row abandons the
+/// run, its work never opened as a PR.
+#[test]
+fn a_run_whose_linear_issue_is_deleted_is_abandoned_on_the_second_tick_that_misses_it() {
+    let (sb, afk, p) = world();
+    let key = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.alice));
+    assert_eq!(afk.poll().0, 0);
+    assert_eq!(afk.wait_agent(1), 0);
+    sb.admin(
+        "POST",
+        "/linear/edit",
+        Some(json!({"issue": key, "by": p.alice, "field": "deleted", "to": true})),
+    );
+    let (_, r, err) = afk.watch();
+    assert!(
+        format!("{err}{r}").contains("Entity not found"),
+        "{err} {r}"
+    );
+    let acted = r["actions"].as_array().cloned().unwrap_or_default();
+    assert!(acted.iter().all(|a| a["action"] != "abandon"), "{r}");
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(action_of(&r, 1).0, "abandon", "{r}");
+    assert_eq!(sb.open_prs("acme/api").len(), 0);
+}

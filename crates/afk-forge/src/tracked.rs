@@ -20,6 +20,20 @@ use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use crate::{BranchRules, Diagnosis, Forge, ForgeReads, ForgeWrites, TokenInfo};
 use anyhow::Result;
 
+/// A tracker's answer that the run's issue is not there (deleted, or out
+/// of afk's sight): watch reads it as gone once it said so two ticks in a
+/// row (one answer may be a blip of permissions or of the tracker's own).
+#[derive(Debug)]
+pub struct IssueGone(pub String);
+
+impl std::fmt::Display for IssueGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the tracker's issue is not there: {}", self.0)
+    }
+}
+
+impl std::error::Error for IssueGone {}
+
 /// The forge, and the tracker for the issues.
 pub struct Tracked {
     pub forge: Box<dyn Forge>,
@@ -45,6 +59,29 @@ impl Tracked {
 
     fn me_login(&self) -> Result<String> {
         Ok(self.reads().me()?.login)
+    }
+
+    /// A comment write on an issue the tracker says is not there: nothing
+    /// to write on, said, and answered as written (id 0: no comment), so a
+    /// run whose issue was deleted can end; any other answer as it came.
+    fn unless_gone(&self, n: IssueNumber, body: &str, got: Result<Comment>) -> Result<Comment> {
+        match got {
+            Err(e) if self.tracker.gone(&e) => {
+                afk_host::log::warn(&format!(
+                    "tracker issue {n}: not there, so afk's comment was not written ({e:#})"
+                ));
+                Ok(Comment {
+                    id: 0,
+                    body: body.to_string(),
+                    html_url: String::new(),
+                    user: None,
+                    created_at: None,
+                    updated_at: None,
+                    node_id: None,
+                })
+            }
+            other => other,
+        }
     }
 }
 
@@ -107,7 +144,13 @@ impl ForgeReads for Tracked {
         if self.forge_issue(repo, number) {
             return self.reads().issue(repo, number);
         }
-        let mut issue = self.tracker.issue(number)?;
+        let mut issue = match self.tracker.issue(number) {
+            Ok(i) => i,
+            Err(e) if self.tracker.gone(&e) => {
+                return Err(anyhow::Error::new(IssueGone(format!("{e:#}"))));
+            }
+            Err(e) => return Err(e),
+        };
         if issue
             .repository
             .as_ref()
@@ -174,8 +217,12 @@ impl ForgeReads for Tracked {
     }
     fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>> {
         match on {
+            // an issue the tracker says is not there holds none of afk's
             Target::Issue(n) if !self.forge_issue(repo, n) => {
-                self.tracker.own_comments(n, &self.me_login()?)
+                match self.tracker.own_comments(n, &self.me_login()?) {
+                    Err(e) if self.tracker.gone(&e) => Ok(vec![]),
+                    other => other,
+                }
             }
             _ => self.reads().comments(repo, on),
         }
@@ -245,10 +292,14 @@ impl ForgeWrites for Tracked {
     }
     /// A label the tracker reads from something else (Jira's ready status)
     /// is not taken off (`Tracker::label`).
+    /// An issue the tracker says is not there carries no label to remove.
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         match self.forge_issue(repo, number) {
             true => self.forge.remove_label(repo, number, name),
-            false => self.tracker.label(number, name, false),
+            false => match self.tracker.label(number, name, false) {
+                Err(e) if self.tracker.gone(&e) => Ok(()),
+                other => other,
+            },
         }
     }
     /// Jira makes labels on their first use: nothing to make.
@@ -258,7 +309,8 @@ impl ForgeWrites for Tracked {
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
         match on {
             Target::Issue(n) if !self.forge_issue(repo, n) => {
-                self.tracker.post_comment(n, body, &self.me_login()?)
+                let posted = self.tracker.post_comment(n, body, &self.me_login()?);
+                self.unless_gone(n, body, posted)
             }
             _ => self.forge.create_comment(repo, on, body),
         }
@@ -280,7 +332,8 @@ impl ForgeWrites for Tracked {
     fn edit_comment(&self, repo: &RepoName, on: Target, id: i64, body: &str) -> Result<Comment> {
         match on {
             Target::Issue(n) if !self.forge_issue(repo, n) => {
-                self.tracker.edit_comment(n, id, body, &self.me_login()?)
+                let edited = self.tracker.edit_comment(n, id, body, &self.me_login()?);
+                self.unless_gone(n, body, edited)
             }
             _ => self.forge.edit_comment(repo, on, id, body),
         }

@@ -58,6 +58,13 @@ pub trait Tracker: Send + Sync {
         let _ = (id, note);
         Ok(())
     }
+    /// Whether `e`, an answer to a read of one issue, says the issue is not
+    /// there (deleted, or out of afk's sight): Jira's 404, Linear's
+    /// "Entity not found".
+    fn gone(&self, e: &anyhow::Error) -> bool {
+        let _ = e;
+        false
+    }
     /// Acknowledge agent session `session` the moment its delegation is
     /// heard (Linear's first thought; nothing where the tracker has no
     /// sessions).

@@ -24,6 +24,10 @@ pub(super) type PullLists = Mutex<HashMap<(RepoName, bool), Shared<Vec<PullReque
 type Labelled = Mutex<HashMap<RepoName, Shared<Vec<IssueNumber>>>>;
 type IssueStates = Mutex<HashMap<(RepoName, IssueNumber), Shared<(bool, bool)>>>;
 
+/// The flag in a run's folder that its tracker issue was not there on the
+/// last tick ([`Watch::gone_twice`]).
+const GONE_FLAG: &str = "tracker-issue-gone";
+
 /// One watch tick: the [`Tick`] (every edge, the config, the moment) and
 /// what its runs share within it, read at most once per tick: afk's login,
 /// each repo's PR and label lists. No edge is copied in here: a step reaches
@@ -111,7 +115,18 @@ impl Watch<'_> {
                 if self.labelled(&run.repo)?.contains(&run.issue) {
                     return Ok((true, true));
                 }
-                let issue = self.t.forge()?.issue(&run.repo, run.issue)?;
+                let issue = match self.t.forge()?.issue(&run.repo, run.issue) {
+                    Ok(i) => i,
+                    Err(e)
+                        if e.downcast_ref::<crate::forge::tracked::IssueGone>()
+                            .is_some() =>
+                    {
+                        return self.gone_twice(run, e);
+                    }
+                    Err(e) => return Err(e),
+                };
+                // read again: an earlier tick's "not there" no longer counts
+                let _ = std::fs::remove_file(self.t.run_dir(run).join(GONE_FLAG));
                 Ok((
                     issue.state != crate::forge::State::Closed,
                     issue.has_label(&self.t.config().poll.in_progress_label),
@@ -121,6 +136,23 @@ impl Watch<'_> {
         })
         .clone()
         .map_err(|e| again(&e))
+    }
+
+    /// A tracker's issue not there: closed (the run abandoned) when the
+    /// tick before said so too (its flag in the run's folder), else this
+    /// tick's error, flagged for the next. Docs: docs/trackers.md (a deleted issue).
+    fn gone_twice(&self, run: &Run, e: anyhow::Error) -> Result<(bool, bool)> {
+        let flag = self.t.run_dir(run).join(GONE_FLAG);
+        if flag.exists() {
+            crate::log::decision(&format!(
+                "{}#{}: the tracker's issue was not there two ticks in a row: gone ({e:#})",
+                run.repo, run.issue
+            ));
+            return Ok((false, false));
+        }
+        crate::private_files::private_write(&flag, b"the tracker said the issue is not there\n")
+            .map_err(|w| anyhow::anyhow!("{e:#}; its flag {}: {w}", flag.display()))?;
+        Err(e)
     }
 
     /// The repo's open issues carrying the in-progress label, one list per tick.

@@ -66,4 +66,7 @@ impl Tracker for Jira {
     fn link_pull(&self, id: IssueNumber, url: &str, title: &str, merged: bool) -> Result<()> {
         self.remote_link(id, url, title, merged)
     }
+    fn gone(&self, e: &anyhow::Error) -> bool {
+        Jira::gone(e)
+    }
 }

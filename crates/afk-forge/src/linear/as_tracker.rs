@@ -72,6 +72,9 @@ impl Tracker for Linear {
     fn tell(&self, id: IssueNumber, note: &Note) -> Result<()> {
         Linear::tell(self, id, note)
     }
+    fn gone(&self, e: &anyhow::Error) -> bool {
+        format!("{e:#}").contains("Entity not found")
+    }
     fn acknowledge(&self, session: &str) -> Result<()> {
         self.post_note(
             session,

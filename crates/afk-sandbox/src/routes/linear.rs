@@ -672,10 +672,15 @@ fn admin_edit(l: &mut Linear, body: &Value) -> Reply {
             l.issues.get_mut(&i.id).expect("found").trashed = to.as_bool().unwrap_or(true);
             json!({"trashed": to.as_bool().unwrap_or(true)})
         }
+        // gone for good (past the trash's 30 days): "Entity not found"
+        "deleted" => {
+            l.issues.remove(&i.id);
+            return Reply::json(200, &json!({}));
+        }
         _ => {
             return Reply::json(
                 400,
-                &json!({"error": "field is title, description, state or trashed"}),
+                &json!({"error": "field is title, description, state, trashed or deleted"}),
             );
         }
     };
