@@ -973,10 +973,7 @@ pub(crate) fn doctor_lines(afk: &Afk) -> Vec<(String, String)> {
 #[test]
 fn linear_down_while_the_pr_merges_abandons_nothing_and_ends_when_it_answers() {
     let (sb, afk, p) = world();
-    let key = issue(&sb, Some(&p.alice), &[]);
-    arm(&sb, &key, Some(&p.alice));
-    assert_eq!(afk.poll().0, 0);
-    assert_eq!(afk.wait_agent(1), 0);
+    let key = running(&sb, &afk, &p);
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
     let pr = sb.open_prs("acme/api").remove(0);
@@ -1038,10 +1035,7 @@ fn a_rate_limited_linear_is_asked_nothing_more_that_tick() {
 #[test]
 fn a_run_whose_linear_issue_is_deleted_is_abandoned_on_the_second_tick_that_misses_it() {
     let (sb, afk, p) = world();
-    let key = issue(&sb, Some(&p.alice), &[]);
-    arm(&sb, &key, Some(&p.alice));
-    assert_eq!(afk.poll().0, 0);
-    assert_eq!(afk.wait_agent(1), 0);
+    let key = running(&sb, &afk, &p);
     sb.admin(
         "POST",
         "/linear/edit",
@@ -1058,4 +1052,14 @@ fn a_run_whose_linear_issue_is_deleted_is_abandoned_on_the_second_tick_that_miss
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(action_of(&r, 1).0, "abandon", "{r}");
     assert_eq!(sb.open_prs("acme/api").len(), 0);
+}
+
+/// An ENG issue alice made and armed, dispatched as run 1, its agent's turn
+/// ended: its identifier.
+fn running(sb: &Sandbox, afk: &Afk, p: &People) -> String {
+    let key = issue(sb, Some(&p.alice), &[]);
+    arm(sb, &key, Some(&p.alice));
+    assert_eq!(afk.poll().0, 0);
+    assert_eq!(afk.wait_agent(1), 0);
+    key
 }
