@@ -117,6 +117,21 @@ fn write_starter(files: &Files, path: &Path, text: &str) -> Result<()> {
 fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
     let on = Session::on_file(path, s.dry_run(), s.json())?;
     let c = on.config();
+    // beside a tracker afk's labels are the tracker's, never the forge's:
+    // nothing here would make them, so nothing is said to be made
+    if let Some(t) = &c.tracker {
+        bail!(crate::hint::hinted(
+            UsageError(format!(
+                "init: --create-labels makes forge labels, and with [tracker] kind = \"{}\" afk's labels are the tracker's",
+                t.kind
+            ))
+            .into(),
+            match t.linear() {
+                true => "create afk's four labels in the Linear workspace (docs/trackers.md#linear)",
+                false => "Jira makes a label the first time afk adds it: nothing to create (docs/trackers.md)",
+            }
+        ));
+    }
     // a dry run's forge reads the labels there are and records the ones it makes
     let forge = on.forge()?;
     let tense = on.tense();

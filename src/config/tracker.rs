@@ -306,7 +306,25 @@ impl Tracker {
                     false => "is required with ready = \"status\": the status that arms an issue, by its id or its name",
                 },
             )),
-            // a delegation to afk's app user (Linear's Agents API)
+            // a delegation to afk's app user (Linear's Agents API): only an
+            // OAuth app's user can be delegated to, and afk hears its
+            // sessions only through the webhook
+            ("delegate", true) if self.linear() && self.auth() != "bearer" => Err(c.err(
+                t,
+                "auth",
+                "must be \"bearer\" with ready = \"delegate\": a personal API key acts as a person, whom no one can delegate to; give afk an actor=app OAuth app's token (docs/trackers.md#linears-agents-api)",
+            )),
+            ("delegate", true)
+                if self.linear()
+                    && self.hook_secret_env.trim().is_empty()
+                    && self.hook_secret_file.is_none() =>
+            {
+                Err(c.err(
+                    t,
+                    "hook_secret_env",
+                    "is required with ready = \"delegate\" (or hook_secret_file): afk hears a delegation's agent session only through Linear's webhook, so without it nothing is ever armed (docs/trackers.md#linears-agents-api)",
+                ))
+            }
             ("delegate", true) if self.linear() => Ok(()),
             ("delegate", false) if self.linear() => Err(c.err(
                 t,

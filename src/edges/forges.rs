@@ -187,7 +187,6 @@ pub fn tracker(
                 ready_label: c.poll.ready_label.clone(),
                 ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
                 ready_delegate: t.ready == "delegate",
-                bearer: t.auth() == "bearer",
                 // a Linear entry's team key stands where a Jira project's does
                 map: (t.map.iter())
                     .map(|e| crate::core::tracker::map::Entry {

@@ -1063,3 +1063,24 @@ fn running(sb: &Sandbox, afk: &Afk, p: &People) -> String {
     assert_eq!(afk.wait_agent(1), 0);
     key
 }
+
+/// `afk init --create-labels` beside a tracker makes nothing and says so:
+/// afk's labels are the tracker's, and it would only have said it made
+/// forge labels no run reads (one line, exit 2, no request to either).
+#[test]
+fn init_create_labels_beside_a_tracker_is_refused_saying_where_the_labels_live() {
+    let (sb, afk, _) = world();
+    sb.clear_requests();
+    let out = afk
+        .cmd()
+        .args(["init", "--create-labels"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[tracker]") && err.contains("Linear workspace"),
+        "{err}"
+    );
+    assert!(sb.requests().is_empty(), "{:?}", sb.requests());
+}

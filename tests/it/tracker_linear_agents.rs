@@ -372,36 +372,29 @@ fn every_session_of_a_hundred_hears_from_afk_within_linears_ten_seconds() {
     );
 }
 
-/// Doctor, with `ready = "delegate"`: afk's app user takes agent sessions
-/// with the OAuth token; a personal key where delegate is set fails,
-/// saying why and what to do.
+/// Doctor, with `ready = "delegate"`: afk's app user takes agent
+/// sessions. A delegation that could never arm anything is a load error
+/// naming its key: a personal key where delegate is set (a person cannot
+/// be delegated to), and no webhook secret (afk hears a session only
+/// through the webhook).
 #[test]
-fn doctor_checks_that_afks_user_can_be_delegated_to() {
-    let (sb, mut afk, _) = delegating();
-    let tracker_lines = crate::tracker_linear::doctor_lines;
-    let ok = tracker_lines(&afk);
+fn doctor_checks_that_afks_user_can_be_delegated_to_and_what_cannot_be_is_a_load_error() {
+    let (_sb, afk, _) = delegating();
+    let ok = crate::tracker_linear::doctor_lines(&afk);
     assert!(ok.iter().all(|(level, _)| level == "ok"), "{ok:?}");
     assert!(
         ok.iter()
             .any(|(_, d)| d.contains("takes delegations and agent sessions")),
         "{ok:?}"
     );
-    // the personal key instead of the app's token
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    std::fs::write(&afk.config, text.replace("auth = \"bearer\"\n", "")).unwrap();
-    let key = sb.admin("GET", "/linear/credentials", None)["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    afk.env.retain(|(k, _)| k != "AFK_TRACKER_TOKEN");
-    afk.env.push(("AFK_TRACKER_TOKEN".into(), key));
-    let failed = tracker_lines(&afk);
-    let line = failed
-        .iter()
-        .find(|(level, _)| level == "fail")
-        .unwrap_or_else(|| panic!("{failed:?}"));
-    assert!(
-        line.1.contains("personal API key") && line.1.contains("auth = \"bearer\""),
-        "{line:?}"
-    );
+    let base = std::fs::read_to_string(&afk.config).unwrap();
+    let cases = [
+        ("auth = \"bearer\"\n", "", "tracker.auth"),
+        (
+            "hook_secret_env = \"AFK_TEST_LINEAR_HOOK\"\n",
+            "",
+            "tracker.hook_secret_env",
+        ),
+    ];
+    crate::tracker_linear::each_a_load_error(&afk, &base, &cases);
 }

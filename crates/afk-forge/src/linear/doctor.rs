@@ -19,9 +19,9 @@ impl Linear {
     }
 
     /// With `ready = "delegate"`: afk's user is an app user that takes
-    /// agent sessions (`viewer.supportsAgentSessions`), reached with an
-    /// OAuth token; a personal key acts as a person, whom no one can
-    /// delegate to.
+    /// agent sessions (`viewer.supportsAgentSessions`); the OAuth token
+    /// that reaches it is the config's rule (a personal key there is a
+    /// load error).
     fn delegation_line(&self) -> crate::Diagnosis {
         use crate::Diagnosis;
         let fail = |why: &str| {
@@ -30,11 +30,6 @@ impl Linear {
                 format!("ready = \"delegate\": {why} (docs/trackers.md#linears-agents-api)"),
             )
         };
-        if !self.setup.bearer {
-            return fail(
-                "a personal API key (auth = \"key\") acts as a person, who cannot be delegated to: install an OAuth app with actor=app and use its token (auth = \"bearer\")",
-            );
-        }
         let d = match self.read("viewer", queries::VIEWER_AGENT, json!({})) {
             Ok(d) => d,
             Err(e) => return fail(&format!("{e}")),

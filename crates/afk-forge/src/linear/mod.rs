@@ -67,9 +67,6 @@ pub struct LinearSetup {
     /// `ready = "delegate"`: a delegation to afk's app user arms an issue
     /// in place of the ready label (Linear's Agents API)
     pub ready_delegate: bool,
-    /// `auth = "bearer"`: an OAuth token (an app user's with actor=app),
-    /// not a person's key
-    pub bearer: bool,
     /// team key → repository (`project` holds the team's key)
     pub map: Vec<map::Entry>,
     pub trusted_accounts: Vec<String>,
