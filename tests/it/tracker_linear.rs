@@ -343,15 +343,10 @@ fn the_linear_key_reaches_no_agent_output_or_state() {
     let (sb, afk, p) = world();
     let key = issue(&sb, Some(&p.alice), &[]);
     arm(&sb, &key, Some(&p.alice));
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let start = text.find("command = [").unwrap();
-    let end = start + text[start..].find('\n').unwrap();
-    let text = format!(
-        "{}command = [\"sh\", \"-c\", \"env > $AFK_RUN_DIR/agent-env.txt; tr '\\\\0' ' ' < /proc/$PPID/cmdline > $AFK_RUN_DIR/parent-cmdline.txt\"]{}",
-        &text[..start],
-        &text[end..]
+    with_command(
+        &afk,
+        "[\"sh\", \"-c\", \"env > $AFK_RUN_DIR/agent-env.txt; tr '\\\\0' ' ' < /proc/$PPID/cmdline > $AFK_RUN_DIR/parent-cmdline.txt\"]",
     );
-    std::fs::write(&afk.config, text).unwrap();
     let secret = sb.admin("GET", "/linear/credentials", None)["key"]
         .as_str()
         .unwrap()
@@ -757,15 +752,15 @@ pub(crate) fn agent_committing(afk: &Afk, message: &str) {
              git commit -q -F - <<'MESSAGE'\n{message}MESSAGE\n"
         ),
     );
+    with_command(afk, &format!("[\"sh\", \"{}\"]", agent.display()));
+}
+
+/// The config's agent `command` replaced by `command` (a TOML array).
+fn with_command(afk: &Afk, command: &str) {
     let text = std::fs::read_to_string(&afk.config).unwrap();
     let start = text.find("command = [").unwrap();
     let end = start + text[start..].find('\n').unwrap();
-    let text = format!(
-        "{}command = [\"sh\", \"{}\"]{}",
-        &text[..start],
-        agent.display(),
-        &text[end..]
-    );
+    let text = format!("{}command = {command}{}", &text[..start], &text[end..]);
     std::fs::write(&afk.config, text).unwrap();
 }
 

@@ -103,8 +103,9 @@ pub(crate) fn tracker_now() -> String {
     tracker_time(time::OffsetDateTime::now_utc(), "Z")
 }
 
-/// `t` in UTC as the trackers write times: to the millisecond, then `zone`.
-fn tracker_time(t: time::OffsetDateTime, zone: &str) -> String {
+/// `t` in UTC as the trackers (and Azure DevOps) write times: to the
+/// millisecond, then `zone`.
+pub(crate) fn tracker_time(t: time::OffsetDateTime, zone: &str) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{zone}",

@@ -273,19 +273,7 @@ pub(crate) fn project_api(f: &Forge, project: &str) -> String {
 /// A stamp (`Forge::stamp`) in UTC with milliseconds, as the service writes its dates.
 pub(crate) fn utc(stamp: &str) -> String {
     time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
-        .map(|t| {
-            let t = t.to_offset(time::UtcOffset::UTC);
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-                t.millisecond()
-            )
-        })
+        .map(|t| crate::model::dates::tracker_time(t, "Z"))
         .unwrap_or_else(|_| stamp.to_string())
 }
 
