@@ -1026,11 +1026,17 @@ fn a_rate_limited_linear_is_asked_nothing_more_that_tick() {
 /// A run whose Linear issue was deleted for good (every read "Entity not
 /// found"): the first watch tick that misses it says so and abandons
 /// nothing (one answer may be a blip); the second in a row abandons the
-/// run, its work never opened as a PR.
+/// run, its work never opened as a PR. A link the agent planted in its run
+/// folder by the flag's name is not the flag, and afk never writes through
+/// it.
 #[test]
 fn a_run_whose_linear_issue_is_deleted_is_abandoned_on_the_second_tick_that_misses_it() {
     let (sb, afk, p) = world();
     let key = running(&sb, &afk, &p);
+    let target = afk.scratch.path("not-afks.txt");
+    std::fs::write(&target, "kept").unwrap();
+    std::os::unix::fs::symlink(&target, afk.scratch.path("state/runs/1/tracker-issue-gone"))
+        .unwrap();
     sb.admin(
         "POST",
         "/linear/edit",
@@ -1043,10 +1049,12 @@ fn a_run_whose_linear_issue_is_deleted_is_abandoned_on_the_second_tick_that_miss
     );
     let acted = r["actions"].as_array().cloned().unwrap_or_default();
     assert!(acted.iter().all(|a| a["action"] != "abandon"), "{r}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(action_of(&r, 1).0, "abandon", "{r}");
     assert_eq!(sb.open_prs("acme/api").len(), 0);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
 }
 
 /// An ENG issue alice made and armed, dispatched as run 1, its agent's turn

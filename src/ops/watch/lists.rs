@@ -143,13 +143,19 @@ impl Watch<'_> {
     /// tick's error, flagged for the next. Docs: docs/trackers.md (a deleted issue).
     fn gone_twice(&self, run: &Run, e: anyhow::Error) -> Result<(bool, bool)> {
         let flag = self.t.run_dir(run).join(GONE_FLAG);
-        if flag.exists() {
+        // afk's own regular file only: a link an unconfined agent left in
+        // its run folder by that name is not afk's word (nor followed: the
+        // write below refuses one)
+        let flagged = std::fs::symlink_metadata(&flag).is_ok_and(|m| m.file_type().is_file());
+        if flagged {
             crate::log::decision(&format!(
                 "{}#{}: the tracker's issue was not there two ticks in a row: gone ({e:#})",
                 run.repo, run.issue
             ));
             return Ok((false, false));
         }
+        // whatever else stands there goes (a link itself, never its target)
+        let _ = std::fs::remove_file(&flag);
         crate::private_files::private_write(&flag, b"the tracker said the issue is not there\n")
             .map_err(|w| anyhow::anyhow!("{e:#}; its flag {}: {w}", flag.display()))?;
         Err(e)
