@@ -398,3 +398,40 @@ fn doctor_checks_that_afks_user_can_be_delegated_to_and_what_cannot_be_is_a_load
     ];
     crate::tracker_linear::each_a_load_error(&afk, &base, &cases);
 }
+
+/// Under the kill switch, and with the stop file there, a `created`
+/// delivery is answered and posts nothing to Linear: no first thought, no
+/// flag, no tick.
+#[test]
+fn under_the_kill_switch_or_the_stop_file_no_session_hears_anything() {
+    for brake in ["kill switch", "stop file"] {
+        let (sb, afk, p) = delegating();
+        match brake {
+            "kill switch" => {
+                let text = std::fs::read_to_string(&afk.config).unwrap();
+                let off = text.replacen("enabled = true", "enabled = false", 1);
+                assert_ne!(off, text);
+                std::fs::write(&afk.config, off).unwrap();
+            }
+            _ => {
+                std::fs::create_dir_all(afk.scratch.path("state")).unwrap();
+                std::fs::write(afk.scratch.path("state/STOP"), "").unwrap();
+            }
+        }
+        let key = issue(&sb, Some(&p.alice), &[]);
+        let sid = delegate(&sb, &key, &p.alice, None);
+        sb.clear_requests();
+        let (code, out, err) = created(&sb, &afk, &sid, &key, "d-1");
+        assert!(out.starts_with("HTTP/1.1 200 OK"), "{brake}: {out}{err}");
+        assert_eq!(code, 0, "{brake}: {err}");
+        assert!(
+            sb.requests().iter().all(|q| q["path"] != "/linear/graphql"),
+            "{brake}: {err}"
+        );
+        assert!(activities(&sb, &sid).is_empty(), "{brake}");
+        assert!(
+            !afk.scratch.path("state/agent-sessions").exists(),
+            "{brake}"
+        );
+    }
+}
