@@ -404,11 +404,12 @@ impl Gateway {
             // no answer came (a dropped connection, a timeout): the vendor
             // may have the request and bill it, so it is metered by what it
             // sent, never at $0
-            let f = self.flights_lock().remove(&id);
-            self.landed.notify_all();
-            if let Some(f) = f {
+            let mut flights = self.flights_lock();
+            if let Some(f) = flights.remove(&id) {
                 self.record(&f, 0, None, false);
             }
+            drop(flights);
+            self.landed.notify_all();
             return false;
         };
         self.passed.fetch_add(1, SeqCst);
@@ -768,13 +769,22 @@ impl Gateway {
     /// Price the answer of flight `id` and append its line to the run's
     /// metered record (unless [`Gateway::finish`] metered it already);
     /// false (and the turn stopped) when the record cannot be written.
+    ///
+    /// The flight leaves the map only with its line written, under the
+    /// flights' lock: [`Gateway::finish`] waits for an empty map, so a keeper
+    /// that ends right after the agent's last answer never exits between the
+    /// two and loses the line, and the budget never sees a moment where the
+    /// request is neither in flight nor spent.
     fn meter(&self, id: u64, status: u16, read: usage::Read, complete: bool) -> bool {
-        let Some(mut f) = self.flights_lock().remove(&id) else {
+        let mut flights = self.flights_lock();
+        let Some(mut f) = flights.remove(&id) else {
             return true;
         };
-        self.landed.notify_all();
         f.answered = read.answered;
-        self.record(&f, status, read.usage, complete && read.complete)
+        let written = self.record(&f, status, read.usage, complete && read.complete);
+        drop(flights);
+        self.landed.notify_all();
+        written
     }
 
     /// One metered line for `f`: its usage as it arrived, else (a billed
