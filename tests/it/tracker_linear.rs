@@ -1023,6 +1023,34 @@ fn a_rate_limited_linear_is_asked_nothing_more_that_tick() {
     assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
 }
 
+/// Linear's rate limit whose reset comes within the tick's wait (here a
+/// second on, in the epoch milliseconds Linear sends): the tick waits for
+/// it and asks again, and the issue is dispatched in that same tick. The
+/// refused request is the one asked twice, nothing else.
+#[test]
+fn a_linear_rate_limit_that_resets_within_the_tick_is_waited_out() {
+    let (sb, afk, p) = world();
+    let key = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.alice));
+    sb.clear_requests();
+    sb.admin(
+        "POST",
+        "/linear/ratelimit",
+        Some(json!({"times": 1, "reset_in": 1})),
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r} {err}");
+    let asked: Vec<Value> = sb
+        .requests()
+        .iter()
+        .filter(|q| q["path"] == "/linear/graphql")
+        .map(|q| q["body"].clone())
+        .collect();
+    assert!(asked.len() > 2, "{asked:?}");
+    assert_eq!(asked[0], asked[1], "the refused request was asked again");
+}
+
 /// A run whose Linear issue was deleted for good (every read "Entity not
 /// found"): the first watch tick that misses it says so and abandons
 /// nothing (one answer may be a blip); the second in a row abandons the

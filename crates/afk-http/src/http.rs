@@ -89,6 +89,13 @@ pub enum RateRule {
     /// until `Retry-After`, else `X-RateLimit-Reset`; a `Retry-After` on
     /// any answer, a `200` too, waits before the next request.
     Metered,
+    /// Linear (docs/fidelity/linear.md): `X-RateLimit-Requests-*` and
+    /// `X-RateLimit-Complexity-*` on every answer, each reset in epoch
+    /// milliseconds; under a tenth of either budget left, no optional read
+    /// for the rest of the tick. Its refusal is a `429` or an HTTP 400
+    /// whose GraphQL error says `RATELIMITED`: blocked until `Retry-After`,
+    /// else the later of the two resets, as a metered `429` is.
+    Linear,
 }
 
 /// Where conditional GETs keep the `ETag` and body of each URL they fetched

@@ -149,6 +149,35 @@ pub(crate) fn heard<'h>(rule: RateRule, header: impl Fn(&'static str) -> Option<
             spends: false,
             slows: header("x-ratelimit-delay").is_some() || num("x-ratelimit-remaining") == Some(0),
         },
+        RateRule::Linear => {
+            let low = |remaining, limit| matches!((num(remaining), num(limit)), (Some(r), Some(l)) if r.saturating_mul(10) < l);
+            let reset = ["x-ratelimit-requests-reset", "x-ratelimit-complexity-reset"]
+                .into_iter()
+                .filter_map(num)
+                .map(epoch_seconds)
+                .max();
+            Heard {
+                remaining: None,
+                reset,
+                spends: false,
+                slows: low(
+                    "x-ratelimit-requests-remaining",
+                    "x-ratelimit-requests-limit",
+                ) || low(
+                    "x-ratelimit-complexity-remaining",
+                    "x-ratelimit-complexity-limit",
+                ),
+            }
+        }
+    }
+}
+
+/// A reset as epoch seconds: Linear documents milliseconds; a value above
+/// 10^12 is read as milliseconds, anything smaller as seconds already.
+fn epoch_seconds(v: u64) -> u64 {
+    match v > 1_000_000_000_000 {
+        true => v / 1000,
+        false => v,
     }
 }
 
@@ -159,7 +188,7 @@ pub(crate) fn heard<'h>(rule: RateRule, header: impl Fn(&'static str) -> Option<
 pub(crate) fn pause_after(rule: RateRule, retry_after: Option<Duration>) -> Option<Duration> {
     match rule {
         RateRule::Primary => None,
-        RateRule::Metered => retry_after.filter(|w| !w.is_zero()),
+        RateRule::Metered | RateRule::Linear => retry_after.filter(|w| !w.is_zero()),
     }
 }
 
@@ -175,7 +204,7 @@ pub(crate) fn refusal_wait(
     now: u64,
 ) -> Option<Duration> {
     retry_after.or(match (rule, status, reset) {
-        (RateRule::Metered, 429, Some(at)) => {
+        (RateRule::Metered | RateRule::Linear, 429, Some(at)) => {
             Some(Duration::from_secs(at.saturating_sub(now).max(1)))
         }
         _ => None,
@@ -456,6 +485,68 @@ mod tests {
         for (rule, asked, want) in cases {
             assert_eq!(pause_after(rule, asked), want, "{rule:?} {asked:?}");
         }
+    }
+
+    #[test]
+    fn linear_reads_both_budgets_resets_in_milliseconds_and_slows_under_a_tenth() {
+        // (the answer's headers) → (reset in epoch seconds, slowed)
+        let cases: [(Headers, Option<u64>, bool); 7] = [
+            (&[], None, false),
+            // Linear documents milliseconds; the later of the two resets
+            (
+                &[
+                    ("X-RateLimit-Requests-Reset", "1700000060000"),
+                    ("X-RateLimit-Complexity-Reset", "1700000090000"),
+                ],
+                Some(1_700_000_090),
+                false,
+            ),
+            // a value that is seconds already stays seconds
+            (
+                &[("x-ratelimit-requests-reset", "1700000060")],
+                Some(1_700_000_060),
+                false,
+            ),
+            // 499 of 5000 is under a tenth; 500 is not
+            (
+                &[
+                    ("x-ratelimit-requests-remaining", "499"),
+                    ("x-ratelimit-requests-limit", "5000"),
+                ],
+                None,
+                true,
+            ),
+            (
+                &[
+                    ("x-ratelimit-requests-remaining", "500"),
+                    ("x-ratelimit-requests-limit", "5000"),
+                ],
+                None,
+                false,
+            ),
+            (
+                &[
+                    ("x-ratelimit-complexity-remaining", "0"),
+                    ("x-ratelimit-complexity-limit", "3000000"),
+                ],
+                None,
+                true,
+            ),
+            // a remaining without its limit says nothing of a tenth
+            (&[("x-ratelimit-requests-remaining", "0")], None, false),
+        ];
+        for (headers, reset, slows) in cases {
+            let h = heard(RateRule::Linear, lookup(headers));
+            assert_eq!(
+                (h.reset, h.slows, h.spends),
+                (reset, slows, false),
+                "{headers:?}"
+            );
+        }
+        // Linear's refusal waits for its reset as a metered one does
+        let now = 1_700_000_000;
+        let wait = refusal_wait(RateRule::Linear, 429, None, Some(now + 30), now);
+        assert_eq!(wait, Some(Duration::from_secs(30)));
     }
 
     #[test]

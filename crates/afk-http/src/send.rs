@@ -335,20 +335,29 @@ impl Http {
         let ra = resp
             .header("Retry-After")
             .and_then(|v| afk_wire::retry_after::wait(v, resp.header("Date"), now));
+        // what the service names as the resource it metered, as text alone
+        let resource = match rate.rule {
+            RateRule::Metered => resource_text(resp.header("x-ratelimit-resource")),
+            RateRule::Primary | RateRule::Linear => String::new(),
+        };
+        let body = bounded::read_short(resp.into_reader(), 64 << 10);
+        // Linear refuses over its limit with an HTTP 400 whose GraphQL
+        // error says so: a 429 by any other name (docs/fidelity/linear.md)
+        let blocked = match rate.rule == RateRule::Linear
+            && status == 400
+            && afk_wire::tracker::linear::rate_limited(&body)
+        {
+            true => 429,
+            false => status,
+        };
         // a request metered use blocked waits for its reset
         let ra = refusal_wait(
             rate.rule,
-            status,
+            blocked,
             ra,
             rate.reset,
             u64::try_from(now.unix_timestamp()).unwrap_or(0),
         );
-        // what the service names as the resource it metered, as text alone
-        let resource = match rate.rule {
-            RateRule::Metered => resource_text(resp.header("x-ratelimit-resource")),
-            RateRule::Primary => String::new(),
-        };
-        let body = bounded::read_short(resp.into_reader(), 64 << 10);
         if status == 401 && self.refresher.is_some() {
             return Next::Renew;
         }
@@ -364,7 +373,7 @@ impl Http {
             self.status_message(status, &body)
         };
         let msg = format!("{msg}{resource}");
-        let retryable = status == 429 || secondary || (status >= 500 && call.idempotent);
+        let retryable = blocked == 429 || secondary || (status >= 500 && call.idempotent);
         // a secondary limit that outlasts us is a limit, never "forbidden"
         let last = if secondary {
             LastTry::RateLimited
@@ -397,7 +406,7 @@ impl Http {
                 None,
             ));
         }
-        if rate.rule == RateRule::Metered {
+        if rate.rule != RateRule::Primary {
             // metered use: no other request goes out meanwhile either
             self.pause(wait);
         }

@@ -39,9 +39,10 @@ pub const LINEAR_API_KEY: crate::http::ApiStyle = crate::http::ApiStyle {
         per_page: 50,
     },
     probe_rate: false,
-    // a 429's `Retry-After` is waited out as Jira's is; Linear's own
-    // `X-RateLimit-Requests-*` headers are not read yet
-    rate: crate::http::RateRule::Metered,
+    // Linear's refusal (a 429, or a 400 saying `RATELIMITED`) waits for its
+    // `Retry-After`, else its budgets' reset, within the tick's wait
+    // budget; a budget under a tenth stops optional reads
+    rate: crate::http::RateRule::Linear,
 };
 
 /// [`LINEAR_API_KEY`] with an OAuth access token (`auth = "bearer"`).

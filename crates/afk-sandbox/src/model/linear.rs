@@ -158,6 +158,8 @@ pub struct Linear {
     pub sessions: BTreeMap<String, AgentSession>,
     /// the next requests answered as rate-limited (`/_admin/linear/ratelimit`)
     pub ratelimited: u32,
+    /// how far on, in seconds, a rate-limited answer puts its reset
+    pub ratelimit_reset_in: u64,
     /// every id made so far (each one's own number)
     pub(crate) next: u64,
     /// seconds since the workspace's first stamp: every stamp is later
@@ -185,6 +187,7 @@ impl Linear {
             issues: BTreeMap::new(),
             sessions: BTreeMap::new(),
             ratelimited: 0,
+            ratelimit_reset_in: 3600,
             next: 0,
             clock: 0,
         }

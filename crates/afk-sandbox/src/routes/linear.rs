@@ -60,8 +60,8 @@ pub(super) fn not_found(field: &str, entity: &str) -> Reply {
 /// Linear's rate-limited answer as live answers show it: HTTP 400 with
 /// `RATELIMITED` (`extensions.statusCode` 429), and the request budget's
 /// headers, the reset in epoch milliseconds (docs/fidelity/linear.md).
-fn rate_limited() -> Reply {
-    let reset = (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) * 1000;
+fn rate_limited(reset_in: u64) -> Reply {
+    let reset = (time::OffsetDateTime::now_utc().unix_timestamp() + reset_in as i64) * 1000;
     Reply::json(
         400,
         &json!({"errors": [{"message": "Rate limit exceeded", "extensions": {
@@ -99,7 +99,7 @@ pub fn serve(l: &mut Linear, req: &Request) -> Reply {
     }
     if l.ratelimited > 0 {
         l.ratelimited -= 1;
-        return rate_limited();
+        return rate_limited(l.ratelimit_reset_in);
     }
     let body = req.json().unwrap_or(Value::Null);
     let Some(query) = body["query"].as_str() else {
@@ -429,7 +429,7 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/labels", "issue by add remove"),
     ("POST", "/edit", "issue by field to"),
     ("POST", "/block", "issue blocker"),
-    ("POST", "/ratelimit", "times"),
+    ("POST", "/ratelimit", "times reset_in"),
 ];
 
 pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
@@ -556,6 +556,7 @@ pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
         ("POST", "/edit") => admin_edit(l, body),
         ("POST", "/ratelimit") => {
             l.ratelimited = body["times"].as_u64().unwrap_or(1) as u32;
+            l.ratelimit_reset_in = body["reset_in"].as_u64().unwrap_or(3600).min(86_400);
             Reply::json(200, &json!({}))
         }
         ("POST", "/block") => {
