@@ -931,6 +931,44 @@ fn a_jira_smart_commit_is_refused_by_the_gate() {
     );
 }
 
+/// The agent's words reach Jira only inside a `codeBlock`: an agent
+/// blocked with an @-name, a Jira mention, a Smart Commit and a Linear
+/// address as its reason, question and final message is escalated in a
+/// comment whose every other node is afk's own text, none holding an `@`
+/// or a `[~`, and which has no `mention`, `inlineCard` or mark at all.
+#[test]
+fn an_agents_mentions_reach_jira_only_in_a_code_block() {
+    let (sb, afk) = world();
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let loud = crate::tracker_linear::LOUD;
+    crate::tracker_linear::agent_blocked_saying(&afk, loud);
+    assert_eq!(afk.poll().0, 0);
+    assert_eq!(afk.wait_agent(1), 0);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let n: u64 = id.parse().unwrap();
+    assert_eq!(action_of(&r, n).0, "escalate", "{r}");
+    let j = jira_issue(&sb, &id);
+    let mut coded = 0;
+    for c in j["comments"].as_array().unwrap() {
+        for block in c["body"]["content"].as_array().unwrap() {
+            let text = block.to_string();
+            match block["type"].as_str() {
+                Some("codeBlock") => coded += usize::from(text.contains(loud)),
+                _ => assert!(
+                    !text.contains('@') && !text.contains("[~") && !text.contains("\"marks\""),
+                    "outside a codeBlock: {block}"
+                ),
+            }
+            for node in ["mention", "inlineCard", "emoji"] {
+                assert!(!text.contains(&format!("\"{node}\"")), "{block}");
+            }
+        }
+    }
+    assert!(coded > 0, "the words stand whole in a codeBlock: {j}");
+}
+
 /// Jira's search is eventually consistent: an issue labelled a moment
 /// before its delivery is not yet found by label. The delivery's poll asks
 /// Jira to reconcile the issue it names (`reconcileIssues`), so it is

@@ -755,6 +755,70 @@ pub(crate) fn agent_committing(afk: &Afk, message: &str) {
     with_command(afk, &format!("[\"sh\", \"{}\"]", agent.display()));
 }
 
+/// `afk`'s agent replaced by one that stops blocked, `words` its reason,
+/// its question and its final message.
+pub(crate) fn agent_blocked_saying(afk: &Afk, words: &str) {
+    let said = serde_json::to_string(words).unwrap();
+    let agent = afk.scratch.write(
+        "blocked.sh",
+        &format!(
+            "printf '%s\\n' '{{\"status\":\"blocked\",\"reason\":{said},\"questions\":[{said}]}}' >> \"$AFK_PROGRESS_FILE\"\n\
+             printf '%s\\n' '{{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"result\":{said}}}'\n"
+        ),
+    );
+    with_command(afk, &format!("[\"sh\", \"{}\"]", agent.display()));
+}
+
+/// The agent's words that would act in Linear or Jira if written as they
+/// are: an @-name, a Jira mention, a Smart Commit and a Linear profile URL
+/// (Linear turns such a URL into a mention).
+pub(crate) const LOUD: &str =
+    "@alice [~accountid:x] PLAT-9 #close https://linear.app/acme/profiles/alice";
+
+/// The agent's words reach Linear only fenced: an agent blocked with
+/// [`LOUD`] words as its reason, its question and its final message is
+/// escalated in one comment where every line outside a fence is afk's own,
+/// holding no `@` and no `linear.app` address, and the words stand inside
+/// a fence intact.
+#[test]
+fn an_agents_mentions_reach_linear_only_fenced() {
+    let (sb, afk, p) = world();
+    let key = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.alice));
+    agent_blocked_saying(&afk, LOUD);
+    assert_eq!(afk.poll().0, 0);
+    assert_eq!(afk.wait_agent(1), 0);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(action_of(&r, 1).0, "escalate", "{r}");
+    let l = linear_issue(&sb, &key);
+    let bodies: Vec<&str> = l["comments"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["body"].as_str())
+        .collect();
+    assert!(
+        bodies.iter().any(|b| b.contains(LOUD)),
+        "the words stand whole, inside a fence: {bodies:#?}"
+    );
+    for body in bodies {
+        let mut fence: Option<usize> = None;
+        for line in body.lines() {
+            let ticks = line.trim_start().chars().take_while(|c| *c == '`').count();
+            match fence {
+                Some(n) if ticks >= n && line.trim().chars().all(|c| c == '`') => fence = None,
+                Some(_) => {}
+                None if ticks >= 3 => fence = Some(ticks),
+                None => assert!(
+                    !line.contains('@') && !line.contains("linear.app"),
+                    "an unfenced line carries the agent's words: {line:?}\n{body}"
+                ),
+            }
+        }
+    }
+}
+
 /// The config's agent `command` replaced by `command` (a TOML array).
 fn with_command(afk: &Afk, command: &str) {
     let text = std::fs::read_to_string(&afk.config).unwrap();

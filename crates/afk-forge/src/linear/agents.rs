@@ -203,7 +203,7 @@ impl Linear {
         let content = match note.kind {
             agent_session::Kind::Action => json!({"type": "action", "action": note.body,
                 "parameter": note.parameter}),
-            k => json!({"type": k.as_str(), "body": note.body}),
+            k => json!({"type": k.as_str(), "body": afk_wire::tracker::loud::fenced(&note.body)}),
         };
         let mut input = json!({"id": id, "agentSessionId": session, "content": content});
         if note.ephemeral {

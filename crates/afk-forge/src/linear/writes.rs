@@ -8,6 +8,7 @@ use super::{Linear, queries};
 use crate::model::{Comment, User};
 use crate::types::IssueNumber;
 use afk_wire::tracker::linear as rules;
+use afk_wire::tracker::loud;
 use anyhow::{Result, anyhow};
 use serde_json::{Value, json};
 
@@ -106,7 +107,7 @@ impl Linear {
         let p = self.write(
             "commentCreate",
             queries::COMMENT_CREATE,
-            json!({"input": {"issueId": i.id, "body": body}}),
+            json!({"input": {"issueId": i.id, "body": loud::fenced(body)}}),
         )?;
         self.comment(&p["comment"], me_login)
     }
@@ -135,7 +136,7 @@ impl Linear {
         let p = self.write(
             "commentUpdate",
             queries::COMMENT_UPDATE,
-            json!({"id": id, "input": {"body": body}}),
+            json!({"id": id, "input": {"body": loud::fenced(body)}}),
         )?;
         self.comment(&p["comment"], me_login)
     }

@@ -11,5 +11,6 @@ pub mod agent_session;
 pub mod described;
 pub mod jira;
 pub mod linear;
+pub mod loud;
 pub mod map;
 pub mod trust;
