@@ -255,6 +255,9 @@ fn a_linear_issue_a_team_member_armed_is_worked_on_the_forge_and_done_in_linear(
     let l = linear_issue(&sb, &key);
     let comments = l["comments"]["nodes"].as_array().unwrap();
     assert_eq!(comments.len(), 1, "{l}");
+    let body = comments[0]["body"].as_str().unwrap();
+    assert!(body.starts_with("afk · checklist\n"), "{body}");
+    assert!(!body.contains("<!--"), "{body}");
     let attachments = l["attachments"]["nodes"].as_array().unwrap();
     assert_eq!(attachments.len(), 1, "{l}");
     assert_eq!(attachments[0]["url"], raw["html_url"], "{l}");
@@ -753,6 +756,30 @@ pub(crate) fn agent_committing(afk: &Afk, message: &str) {
         ),
     );
     with_command(afk, &format!("[\"sh\", \"{}\"]", agent.display()));
+}
+
+/// A checklist whose `commentCreate` landed but whose answer was lost is
+/// found again next tick by its marker, the plain first line
+/// `afk · checklist` on a comment of afk's own user, and never posted twice.
+#[test]
+fn a_linear_comment_whose_answer_was_lost_is_found_by_its_marker_not_posted_twice() {
+    let (sb, afk, p) = world();
+    let key = running(&sb, &afk, &p);
+    sb.faults(
+        json!([{"method": "POST", "path": "/linear/graphql", "body": "commentCreate",
+        "drop_after": true, "times": 1}]),
+    );
+    let (code, r, err) = afk.watch();
+    assert_ne!(code, 0, "the comment's answer was lost: {err} {r}");
+    let landed = linear_issue(&sb, &key)["comments"]["nodes"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(landed, 1, "the mutation landed, its answer lost");
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let l = linear_issue(&sb, &key);
+    assert_eq!(l["comments"]["nodes"].as_array().unwrap().len(), 1, "{l}");
 }
 
 /// `afk`'s agent replaced by one that stops blocked, `words` its reason,

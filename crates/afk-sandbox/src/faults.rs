@@ -14,6 +14,9 @@ pub struct Fault {
     pub method: Option<String>,
     /// substring of the API path (without /api/v1)
     pub path: Option<String>,
+    /// substring of the request's body (a GraphQL API's one path: the
+    /// mutation's name)
+    pub body: Option<String>,
     pub status: Option<u16>,
     pub retry_after: Option<u64>,
     /// `Retry-After` as this text (an HTTP date, as proxies and CDNs send it)
@@ -109,12 +112,15 @@ impl Faults {
 
     /// The first fault matching this request (using up one of its `times`),
     /// and the latency every request gets.
-    pub(super) fn pick(&mut self, method: &str, path: &str) -> (Option<Fault>, u64) {
+    pub(super) fn pick(&mut self, method: &str, path: &str, body: &[u8]) -> (Option<Fault>, u64) {
         let hit = self.rules.iter_mut().find(|f| {
             f.method
                 .as_ref()
                 .is_none_or(|m| m.eq_ignore_ascii_case(method))
                 && f.path.as_ref().is_none_or(|p| path.contains(p.as_str()))
+                && f.body
+                    .as_ref()
+                    .is_none_or(|b| String::from_utf8_lossy(body).contains(b.as_str()))
                 && f.times.is_none_or(|t| t > 0)
         });
         let hit = hit.map(|f| {

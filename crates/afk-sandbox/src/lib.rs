@@ -402,7 +402,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     let (fault, latency, entry) = {
         let mut f = st.lock().unwrap();
         let entry = admin::record(&mut f, &req, &path);
-        let (fault, latency) = f.faults.pick(&req.method, &path);
+        let (fault, latency) = f.faults.pick(&req.method, &path, &req.body);
         (fault, latency, entry)
     };
     let endless = fault.as_ref().is_some_and(|f| f.endless);

@@ -89,7 +89,7 @@ impl Linear {
         let id = c["id"].as_str().unwrap_or("");
         Ok(Comment {
             id: rules::event_id(id).map_err(|e| anyhow!("{e}"))?,
-            body: c["body"].as_str().unwrap_or("").to_string(),
+            body: rules::marker_in(c["body"].as_str().unwrap_or("")),
             html_url: String::new(),
             user: Some(User {
                 id: 0,
@@ -107,7 +107,7 @@ impl Linear {
         let p = self.write(
             "commentCreate",
             queries::COMMENT_CREATE,
-            json!({"input": {"issueId": i.id, "body": loud::fenced(body)}}),
+            json!({"input": {"issueId": i.id, "body": loud::fenced(&rules::marker_out(body))}}),
         )?;
         self.comment(&p["comment"], me_login)
     }
@@ -136,7 +136,7 @@ impl Linear {
         let p = self.write(
             "commentUpdate",
             queries::COMMENT_UPDATE,
-            json!({"id": id, "input": {"body": loud::fenced(body)}}),
+            json!({"id": id, "input": {"body": loud::fenced(&rules::marker_out(body))}}),
         )?;
         self.comment(&p["comment"], me_login)
     }

@@ -52,6 +52,74 @@ pub fn rate_limited(error: &str) -> bool {
     error.contains("RATELIMITED") || error.contains("ratelimited")
 }
 
+/// afk's marker as the first line of a comment it writes in Linear: the
+/// forge's hidden `<!-- afk:checklist -->` or `<!-- afk:escalation run=7 -->`
+/// becomes the visible `afk · checklist` or `afk · escalation · run 7`.
+/// Linear's Markdown documents no HTML comments (docs/fidelity/linear.md),
+/// so one may be dropped or shown escaped, and afk could not find its
+/// checklist again; plain words come back as they went. Any other body is
+/// as it was.
+pub fn marker_out(body: &str) -> String {
+    let (first, rest) = body.split_once('\n').unwrap_or((body, ""));
+    let Some(inner) = first
+        .strip_prefix("<!-- afk:")
+        .and_then(|f| f.strip_suffix(" -->"))
+    else {
+        return body.to_string();
+    };
+    let mut words = inner.split(' ');
+    let kind = words.next().unwrap_or("");
+    let pairs: Option<Vec<(&str, &str)>> = words.map(|w| w.split_once('=')).collect();
+    match pairs {
+        Some(pairs) if is_word(kind) && pairs.iter().all(|(k, v)| is_word(k) && is_number(v)) => {
+            let mut line = format!("afk · {kind}");
+            for (k, v) in pairs {
+                line.push_str(&format!(" · {k} {v}"));
+            }
+            match body.contains('\n') {
+                true => format!("{line}\n{rest}"),
+                false => line,
+            }
+        }
+        _ => body.to_string(),
+    }
+}
+
+/// [`marker_out`] undone: a comment of afk's whose first line is its
+/// visible marker has the forge's hidden one again.
+pub fn marker_in(body: &str) -> String {
+    let (first, rest) = body.split_once('\n').unwrap_or((body, ""));
+    let Some(inner) = first.strip_prefix("afk · ") else {
+        return body.to_string();
+    };
+    let mut parts = inner.split(" · ");
+    let kind = parts.next().unwrap_or("");
+    let pairs: Option<Vec<(&str, &str)>> = parts.map(|p| p.split_once(' ')).collect();
+    match pairs {
+        Some(pairs) if is_word(kind) && pairs.iter().all(|(k, v)| is_word(k) && is_number(v)) => {
+            let mut line = format!("<!-- afk:{kind}");
+            for (k, v) in pairs {
+                line.push_str(&format!(" {k}={v}"));
+            }
+            line.push_str(" -->");
+            match body.contains('\n') {
+                true => format!("{line}\n{rest}"),
+                false => line,
+            }
+        }
+        _ => body.to_string(),
+    }
+}
+
+/// A marker's word: lower-case letters and hyphens.
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+}
+
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit())
+}
+
 /// A history entry's id is a UUID, which afk's timeline numbers: its first
 /// fifteen hex digits (60 bits of a v4 UUID's random ones) as a number,
 /// the same every tick. An id that is no UUID is the adapter's error.

@@ -368,3 +368,40 @@ fn linears_rate_limit_is_its_code_or_its_type() {
         assert_eq!(super::rate_limited(error), want, "{error}");
     }
 }
+
+/// The rule "afk's marker is the first line of its comment in Linear in
+/// plain words, and comes back as the forge's hidden one".
+#[test]
+fn afks_marker_is_plain_words_in_linear_and_comes_back_whole() {
+    let cases = [
+        (
+            "<!-- afk:checklist -->\n**afk** progress",
+            "afk · checklist\n**afk** progress",
+        ),
+        (
+            "<!-- afk:escalation run=7 -->\nx",
+            "afk · escalation · run 7\nx",
+        ),
+        (
+            "<!-- afk:paused run=3 n=2 -->",
+            "afk · paused · run 3 · n 2",
+        ),
+    ];
+    for (forge, linear) in cases {
+        assert_eq!(super::marker_out(forge), linear);
+        assert_eq!(super::marker_in(linear), forge);
+    }
+    // anything else stays as it was, both ways
+    for body in [
+        "plain",
+        "<!-- afk:x run=a -->\ny",
+        "<!-- someone's -->",
+        "text\n<!-- afk:checklist -->",
+        "afk · Checklist",
+        "afk · checklist · run seven",
+        "",
+    ] {
+        assert_eq!(super::marker_out(body), body);
+        assert_eq!(super::marker_in(body), body);
+    }
+}
