@@ -140,6 +140,9 @@ impl Config {
         // the tracker's token and webhook secret: never the agent's
         .chain(self.tracker.as_ref().map(|t| &t.token_env))
         .chain(self.tracker.as_ref().map(|t| &t.hook_secret_env))
+        // a Jira service account's client credentials
+        .chain(self.tracker.as_ref().map(|t| &t.client_id_env))
+        .chain(self.tracker.as_ref().map(|t| &t.client_secret_env))
         // the collector's headers, only with telemetry on (off reads nothing of it)
         .chain(Some(&self.telemetry_keys.headers_env).filter(|_| self.telemetry_keys.enabled))
         .filter(|s| !s.is_empty())
@@ -341,6 +344,10 @@ impl Config {
         if let Ok(Some((token, wire))) = self.tracker_token() {
             v.push(("the tracker's token".to_string(), token));
             v.push(("the tracker's credential".to_string(), wire));
+        }
+        if let Ok(Some((id, secret))) = self.tracker_client_credentials() {
+            v.push(("the tracker's client id".to_string(), id));
+            v.push(("the tracker's client secret".to_string(), secret));
         }
         if let Ok(Some(s)) = self.tracker_hook_secret() {
             v.push(("the tracker's webhook secret".to_string(), s));

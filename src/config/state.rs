@@ -98,6 +98,8 @@ impl Config {
         resolve(&mut self.forge.entra_token_file);
         if let Some(t) = self.tracker.as_mut() {
             resolve(&mut t.token_file);
+            resolve(&mut t.client_id_file);
+            resolve(&mut t.client_secret_file);
             resolve(&mut t.hook_secret_file);
         }
         resolve(&mut self.hook.secret_file);

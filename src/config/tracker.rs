@@ -17,6 +17,11 @@ use crate::redact::Secret;
 /// Linear's one GraphQL endpoint (`packages/sdk/src/client.ts`).
 pub const LINEAR_API: &str = "https://api.linear.app/graphql";
 
+/// Where a Jira service account's client credentials are exchanged for an
+/// access token (support.atlassian.com, "Create OAuth 2.0 credential for
+/// service accounts").
+pub const ATLASSIAN_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Tracker {
@@ -40,6 +45,20 @@ pub struct Tracker {
     /// Absolute once loaded; when set it wins over `token_env`.
     #[serde(deserialize_with = "de_path")]
     pub token_file: Option<PathBuf>,
+    /// Jira `auth = "client_credentials"`: the variable holding the service
+    /// account's OAuth 2.0 client id ("": `client_id_file`)
+    pub client_id_env: String,
+    /// Absolute once loaded; when set it wins over `client_id_env`.
+    #[serde(deserialize_with = "de_path")]
+    pub client_id_file: Option<PathBuf>,
+    /// the variable holding its client secret ("": `client_secret_file`)
+    pub client_secret_env: String,
+    /// Absolute once loaded; when set it wins over `client_secret_env`.
+    #[serde(deserialize_with = "de_path")]
+    pub client_secret_file: Option<PathBuf>,
+    /// where the client credentials are exchanged for an access token;
+    /// "": Atlassian's, [`ATLASSIAN_TOKEN_URL`]
+    pub token_url: String,
     #[serde(deserialize_with = "de_duration")]
     pub timeout: Duration,
     pub concurrency: usize,
@@ -104,6 +123,11 @@ impl Default for Tracker {
             email: String::new(),
             token_env: "AFK_TRACKER_TOKEN".into(),
             token_file: None,
+            client_id_env: String::new(),
+            client_id_file: None,
+            client_secret_env: String::new(),
+            client_secret_file: None,
+            token_url: String::new(),
             timeout: Duration::from_secs(30),
             concurrency: 4,
             retries: 3,
@@ -187,7 +211,11 @@ impl Tracker {
     /// The hosts afk reaches the tracker at (the API's root and the site),
     /// lower case, without a port.
     pub fn hosts(&self) -> Vec<String> {
-        [self.api_root(), self.url.as_str()]
+        let token_url = match self.auth() {
+            "client_credentials" => self.token_url(),
+            _ => "",
+        };
+        [self.api_root(), self.url.as_str(), token_url]
             .iter()
             .filter_map(|u| u.split_once("://").map(|(_, rest)| rest))
             .map(|rest| {
@@ -200,6 +228,15 @@ impl Tracker {
             })
             .filter(|h| !h.is_empty())
             .collect()
+    }
+
+    /// Where the client credentials are exchanged: `token_url`, else
+    /// Atlassian's.
+    pub fn token_url(&self) -> &str {
+        match self.token_url.is_empty() {
+            true => ATLASSIAN_TOKEN_URL,
+            false => &self.token_url,
+        }
     }
 
     /// The API's root: `api_url`, else the site (Jira) or Linear's one
@@ -235,13 +272,13 @@ impl Tracker {
         }
         self.other_kinds_keys(c)?;
         match (self.linear(), self.auth()) {
-            (false, "basic" | "bearer") | (true, "key" | "bearer") => {}
+            (false, "basic" | "bearer" | "client_credentials") | (true, "key" | "bearer") => {}
             (false, a) => {
                 return Err(c.err(
                     t,
                     "auth",
                     format!(
-                        "\"{a}\": must be \"basic\" (the account's email and an API token) or \"bearer\" (an OAuth 2.0 access token); service accounts' client_credentials are not taken yet (docs/trackers.md)"
+                        "\"{a}\": must be \"basic\" (the account's email and an API token), \"bearer\" (an OAuth 2.0 access token) or \"client_credentials\" (a service account's OAuth 2.0 credential)"
                     ),
                 ));
             }
@@ -264,6 +301,11 @@ impl Tracker {
         let written: Vec<(&str, bool)> = match self.linear() {
             true => vec![
                 ("email", !self.email.is_empty()),
+                ("client_id_env", !self.client_id_env.is_empty()),
+                ("client_id_file", self.client_id_file.is_some()),
+                ("client_secret_env", !self.client_secret_env.is_empty()),
+                ("client_secret_file", self.client_secret_file.is_some()),
+                ("token_url", !self.token_url.is_empty()),
                 ("trusted_groups", !self.trusted_groups.is_empty()),
                 ("trusted_roles", !self.trusted_roles.is_empty()),
                 ("done_transition", !self.done_transition.is_empty()),
@@ -355,7 +397,12 @@ impl Tracker {
                 "is required: the Jira site, https://<site>.atlassian.net",
             ));
         }
-        for (key, url) in [("url", &self.url), ("api_url", &self.api_url)] {
+        let urls = [
+            ("url", &self.url),
+            ("api_url", &self.api_url),
+            ("token_url", &self.token_url),
+        ];
+        for (key, url) in urls {
             if !url.is_empty() && !https_or_loopback(url) {
                 return Err(c.err(t, key, "must be https:// (http only on loopback)"));
             }
@@ -379,15 +426,19 @@ impl Tracker {
                 ));
             }
             // an OAuth token works only through Atlassian's gateway
-            "bearer" if self.api_url.is_empty() => {
+            "bearer" | "client_credentials" if self.api_url.is_empty() => {
                 return Err(c.err(
                     t,
                     "api_url",
-                    "is required with auth = \"bearer\": an OAuth 2.0 token works only through the gateway, https://api.atlassian.com/ex/jira/<cloudId>",
+                    format!(
+                        "is required with auth = \"{}\": an OAuth 2.0 token works only through the gateway, https://api.atlassian.com/ex/jira/<cloudId>",
+                        self.auth()
+                    ),
                 ));
             }
             _ => {}
         }
+        self.client_credentials_checked(c)?;
         c.duration(
             t,
             "timeout",
@@ -411,6 +462,67 @@ impl Tracker {
                 "blocked_by_link",
                 "must name an issue link type (Jira's: \"Blocks\")",
             ));
+        }
+        Ok(())
+    }
+
+    /// `auth = "client_credentials"` names where the client id and secret
+    /// come from, and no token or email; any other auth none of its keys.
+    fn client_credentials_checked(&self, c: &Checker) -> Result<()> {
+        let t = "tracker";
+        let own = [
+            ("client_id_env", !self.client_id_env.is_empty()),
+            ("client_id_file", self.client_id_file.is_some()),
+            ("client_secret_env", !self.client_secret_env.is_empty()),
+            ("client_secret_file", self.client_secret_file.is_some()),
+            ("token_url", !self.token_url.is_empty()),
+        ];
+        if self.auth() != "client_credentials" {
+            return match own.iter().find(|(_, w)| *w) {
+                Some((key, _)) => Err(c.err(
+                    t,
+                    key,
+                    "is read only with auth = \"client_credentials\": leave it out",
+                )),
+                None => Ok(()),
+            };
+        }
+        if !self.email.trim().is_empty() {
+            return Err(c.err(
+                t,
+                "email",
+                "is read only with auth = \"basic\": a service account's token names its account itself; leave email out",
+            ));
+        }
+        if self.token_file.is_some() || self.token_env != Tracker::default().token_env {
+            let key = match self.token_file.is_some() {
+                true => "token_file",
+                false => "token_env",
+            };
+            return Err(c.err(
+                t,
+                key,
+                "is not read with auth = \"client_credentials\": afk gets its access token from client_id_env and client_secret_env (or their _file)",
+            ));
+        }
+        for (part, env, file) in [
+            ("client_id", &self.client_id_env, &self.client_id_file),
+            (
+                "client_secret",
+                &self.client_secret_env,
+                &self.client_secret_file,
+            ),
+        ] {
+            if env.is_empty() && file.is_none() {
+                return Err(c.err(
+                    t,
+                    &format!("{part}_env"),
+                    format!(
+                        "is required with auth = \"client_credentials\": the variable holding the service account's {} (or {part}_file)",
+                        part.replace('_', " ")
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -514,6 +626,11 @@ impl Config {
         let Some(t) = &self.tracker else {
             return Ok(None);
         };
+        if t.auth() == "client_credentials" {
+            // no token of the operator's: afk exchanges the client
+            // credentials for one ([`Config::tracker_client_credentials`])
+            return Ok(None);
+        }
         let token = match &t.token_file {
             Some(p) => Secret::new(read_secret_file(p, "tracker.token_file")?.trim()),
             None => match super::secrets::env_secret(&t.token_env) {
@@ -544,6 +661,42 @@ impl Config {
         Ok(Some((token, wire)))
     }
 
+    /// A Jira service account's client id and secret (`auth =
+    /// "client_credentials"`), each from its file, else its variable,
+    /// registered as they are read; Ok(None) with any other auth.
+    pub fn tracker_client_credentials(&self) -> Result<Option<(Secret, Secret)>> {
+        let Some(t) = self
+            .tracker
+            .as_ref()
+            .filter(|t| t.auth() == "client_credentials")
+        else {
+            return Ok(None);
+        };
+        let read = |part: &str, env: &str, file: &Option<PathBuf>| -> Result<Secret> {
+            match file {
+                Some(p) => Ok(Secret::new(
+                    read_secret_file(p, &format!("tracker.{part}_file"))?.trim(),
+                )),
+                None => match super::secrets::env_secret(env) {
+                    Some(v) => Ok(Secret::new(v.expose().trim())),
+                    None => bail!(cfg_hint(
+                        format!(
+                            "config: the Jira service account's {} is missing: the environment variable {env} (tracker.{part}_env) is unset or empty",
+                            part.replace('_', " ")
+                        ),
+                        format!(
+                            "set the environment variable {env} to the OAuth 2.0 credential's {}",
+                            part.replace('_', " ")
+                        )
+                    )),
+                },
+            }
+        };
+        let id = read("client_id", &t.client_id_env, &t.client_id_file)?;
+        let secret = read("client_secret", &t.client_secret_env, &t.client_secret_file)?;
+        Ok(Some((id, secret)))
+    }
+
     /// The secret the tracker's webhook signs with (`[tracker] hook_secret_file`,
     /// else `hook_secret_env`), registered as it is read; Ok(None) when
     /// none is set or the variable is unset or blank.
@@ -569,6 +722,10 @@ impl Config {
     /// Where the token comes from, for a 401's words.
     pub fn tracker_token_source(&self) -> String {
         match &self.tracker {
+            Some(t) if t.auth() == "client_credentials" => match &t.client_id_file {
+                Some(p) => format!("tracker.client_id_file {}", p.display()),
+                None => format!("{} (tracker.client_id_env)", t.client_id_env),
+            },
             Some(t) => match &t.token_file {
                 Some(p) => format!("tracker.token_file {}", p.display()),
                 None => t.token_env.clone(),

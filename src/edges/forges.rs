@@ -142,13 +142,17 @@ pub fn tracker(
     let Some(t) = &c.tracker else {
         return Ok(None);
     };
-    let Some((_, wire)) = c.tracker_token()? else {
-        return Ok(None);
+    // a service account's access token is exchanged by the first request
+    let service_account = c.tracker_client_credentials()?;
+    let wire = match (&service_account, c.tracker_token()?) {
+        (Some(_), _) => crate::redact::Secret::new(""),
+        (None, Some((_, wire))) => wire,
+        (None, None) => return Ok(None),
     };
     let style = match (t.linear(), t.auth()) {
         (true, "bearer") => &crate::forge::linear::LINEAR_API_BEARER,
         (true, _) => &crate::forge::linear::LINEAR_API_KEY,
-        (false, "bearer") => &crate::forge::jira::JIRA_API_BEARER,
+        (false, "bearer" | "client_credentials") => &crate::forge::jira::JIRA_API_BEARER,
         (false, _) => &crate::forge::jira::JIRA_API,
     };
     // Linear's one endpoint is `…/graphql`: that path goes on each request,
@@ -166,6 +170,32 @@ pub fn tracker(
         t.retries,
     );
     h.set_service("tracker");
+    if let Some((id, secret)) = service_account {
+        // the endpoint's origin as the client's root, its path on each
+        // request, so an error names it
+        let url = t.token_url();
+        let at = url.find("://").map_or(0, |i| i + 3);
+        let (origin, path) = url.split_at(url[at..].find('/').map_or(url.len(), |i| at + i));
+        let mut endpoint = crate::forge::http::Http::service(
+            "tracker",
+            origin,
+            None,
+            &c.tracker_token_source(),
+            t.timeout,
+            t.retries,
+        );
+        endpoint.set_url_key("tracker.token_url");
+        endpoint.set_moved("the token endpoint answered with a redirect (not followed)");
+        h.set_refresher(std::sync::Arc::new(
+            crate::forge::jira::service_account::ServiceAccount::new(
+                endpoint,
+                path,
+                id,
+                secret,
+                &c.tracker_token_source(),
+            ),
+        ));
+    }
     h.set_url_key(match (t.api_url.is_empty(), t.linear()) {
         (true, false) => "tracker.url",
         _ => "tracker.api_url",

@@ -828,6 +828,158 @@ fn a_jira_oauth_token_goes_as_bearer_to_api_url_alone() {
     assert!(schemes.iter().all(|s| s == "Bearer"), "{schemes:?}");
 }
 
+/// A Jira service account (`auth = "client_credentials"`): the client id
+/// and secret go to the token endpoint alone, once a tick; the access token
+/// it answers goes to `api_url` alone, as `Bearer`, and to nothing afk
+/// writes (its state, the run's folder, its output, the agent's
+/// environment); a secret the endpoint refuses is the tick's error naming
+/// where the id comes from, one exchange tried and nothing dispatched. Its
+/// keys are refused without that auth, and the auth without `api_url`.
+#[test]
+fn a_jira_service_account_exchanges_its_client_credentials_once_a_tick() {
+    let (sb, mut afk) = world();
+    let creds = sb.admin("GET", "/jira/credentials", None);
+    let email = creds["email"].as_str().unwrap();
+    let base = std::fs::read_to_string(&afk.config).unwrap();
+    let refused = |afk: &Afk, text: &str, key: &str| {
+        std::fs::write(&afk.config, text).unwrap();
+        let out = afk.cmd().arg("poll").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {err}");
+        assert!(err.contains(&format!("tracker.{key}")), "{key}: {err}");
+    };
+    // a client key beside an API token is never read: refused
+    refused(
+        &afk,
+        &base.replace(
+            "kind = \"jira\"\n",
+            "kind = \"jira\"\nclient_id_env = \"X\"\n",
+        ),
+        "client_id_env",
+    );
+    let service = base
+        .replace(&format!("email = \"{email}\"\n"), "")
+        .replace(
+            "kind = \"jira\"\n",
+            "kind = \"jira\"\nauth = \"client_credentials\"\n\
+             client_id_env = \"AFK_JIRA_CLIENT_ID\"\nclient_secret_env = \"AFK_JIRA_CLIENT_SECRET\"\n",
+        );
+    refused(&afk, &service, "api_url");
+    let service = service.replace(
+        "auth = \"client_credentials\"\n",
+        &format!(
+            "auth = \"client_credentials\"\napi_url = \"{0}\"\ntoken_url = \"{0}/atlassian/oauth/token\"\n",
+            sb.url
+        ),
+    );
+    refused(
+        &afk,
+        &service.replace(
+            "/atlassian/oauth/token\"",
+            "/atlassian/oauth/token\"\nemail = \"a@b.c\"",
+        ),
+        "email",
+    );
+    std::fs::write(&afk.config, &service).unwrap();
+    afk.env.retain(|(k, _)| k != "AFK_TRACKER_TOKEN");
+    let id_value = creds["client_id"].as_str().unwrap().to_string();
+    let secret = creds["client_secret"].as_str().unwrap().to_string();
+    afk.env
+        .push(("AFK_JIRA_CLIENT_ID".into(), id_value.clone()));
+    afk.env
+        .push(("AFK_JIRA_CLIENT_SECRET".into(), "not-the-secret".into()));
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let exchanges = |sb: &Sandbox| {
+        sb.requests()
+            .iter()
+            .filter(|q| q["path"] == "/atlassian/oauth/token")
+            .count()
+    };
+    // the attacker's case first: a secret the endpoint refuses
+    sb.clear_requests();
+    let (code, r, err) = afk.poll();
+    assert_ne!(code, 0, "{err} {r}");
+    assert!(
+        r["dispatched"].as_array().is_none_or(|d| d.is_empty()),
+        "{r}"
+    );
+    assert!(
+        format!("{err}{r}").contains("AFK_JIRA_CLIENT_ID"),
+        "{err} {r}"
+    );
+    assert_eq!(exchanges(&sb), 1, "one exchange, refused, and no other");
+    assert!(
+        !sb.requests().iter().any(|q| q["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/rest/api/3/"))),
+        "nothing asked of Jira without a token"
+    );
+
+    for (k, v) in afk.env.iter_mut() {
+        if k == "AFK_JIRA_CLIENT_SECRET" {
+            *v = secret.clone();
+        }
+    }
+    crate::tracker_linear::agent_reading_its_environment(&afk);
+    sb.clear_requests();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(id.parse::<u64>().unwrap()),
+        "{r}"
+    );
+    assert_eq!(exchanges(&sb), 1, "one exchange a tick");
+    let asked = sb.requests();
+    let exchange = asked
+        .iter()
+        .find(|q| q["path"] == "/atlassian/oauth/token")
+        .unwrap();
+    assert_eq!(
+        exchange["body"]["grant_type"], "client_credentials",
+        "{exchange}"
+    );
+    let jira: Vec<&Value> = asked
+        .iter()
+        .filter(|q| {
+            q["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/rest/api/3/"))
+        })
+        .collect();
+    assert!(!jira.is_empty());
+    assert!(
+        jira.iter().all(|q| q["auth"]["scheme"] == "Bearer"),
+        "{jira:?}"
+    );
+    for q in asked
+        .iter()
+        .filter(|q| q["path"] != "/atlassian/oauth/token")
+    {
+        assert!(
+            !q.to_string().contains(&secret),
+            "the client secret went elsewhere: {q}"
+        );
+    }
+    let access = sb.admin("GET", "/jira/access_tokens", None);
+    let access = access.as_array().unwrap();
+    assert_eq!(access.len(), 1, "{access:?}");
+    let token = access[0].as_str().unwrap();
+    assert_eq!(afk.wait_agent(1), 0);
+    let seen = crate::tracker_linear::all_afk_wrote(&afk);
+    for held in [token, secret.as_str()] {
+        let at = (seen.find(held))
+            .map(|i| &seen[i.saturating_sub(300)..(i + held.len() + 100).min(seen.len())]);
+        assert!(
+            at.is_none(),
+            "a credential leaked into what afk wrote: {at:?}"
+        );
+    }
+    let env = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent-env.txt")).unwrap();
+    assert!(!env.contains("AFK_JIRA_CLIENT"), "{env}");
+}
+
 /// `ready = "status"`: a trusted person moving the issue into the ready
 /// status (named in the config by its id, or by its name) arms it; a move
 /// by someone untrusted does not, nor does a real label of the ready

@@ -346,10 +346,7 @@ fn the_linear_key_reaches_no_agent_output_or_state() {
     let (sb, afk, p) = world();
     let key = issue(&sb, Some(&p.alice), &[]);
     arm(&sb, &key, Some(&p.alice));
-    with_command(
-        &afk,
-        "[\"sh\", \"-c\", \"env > $AFK_RUN_DIR/agent-env.txt; tr '\\\\0' ' ' < /proc/$PPID/cmdline > $AFK_RUN_DIR/parent-cmdline.txt\"]",
-    );
+    agent_reading_its_environment(&afk);
     let secret = sb.admin("GET", "/linear/credentials", None)["key"]
         .as_str()
         .unwrap()
@@ -373,7 +370,30 @@ fn the_linear_key_reaches_no_agent_output_or_state() {
         .unwrap_or_else(|e| panic!("the agent ran: {e}: {files:?} {seen}"));
     assert!(!env.contains("AFK_TRACKER_TOKEN"), "{env}");
     assert!(env.contains(&format!("AFK_ISSUE={key}\n")), "{env}");
-    for entry in walk(&run_dir) {
+    seen.push_str(&all_afk_wrote(&afk));
+    assert!(!seen.contains(&secret), "the Linear key leaked");
+}
+
+/// `afk`'s agent replaced by one that writes its environment and its
+/// parent's command line into the run's folder.
+pub(crate) fn agent_reading_its_environment(afk: &Afk) {
+    with_command(
+        afk,
+        "[\"sh\", \"-c\", \"env > $AFK_RUN_DIR/agent-env.txt; tr '\\\\0' ' ' < /proc/$PPID/cmdline > $AFK_RUN_DIR/parent-cmdline.txt\"]",
+    );
+}
+
+/// Everything afk wrote: its output of a poll, a watch, doctor and status
+/// (run now, verbose), every file of run 1's folder and every row of its
+/// state file.
+pub(crate) fn all_afk_wrote(afk: &Afk) -> String {
+    let mut seen = String::new();
+    for args in [vec!["-v", "watch"], vec!["doctor"], vec!["status"]] {
+        let out = afk.cmd().args(&args).output().unwrap();
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
+        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    for entry in walk(&afk.scratch.path("state/runs/1")) {
         seen.push_str(&String::from_utf8_lossy(
             &std::fs::read(entry).unwrap_or_default(),
         ));
@@ -384,7 +404,7 @@ fn the_linear_key_reaches_no_agent_output_or_state() {
             seen.push_str(&row.join(" "));
         }
     }
-    assert!(!seen.contains(&secret), "the Linear key leaked");
+    seen
 }
 
 /// Every file under `dir`.

@@ -29,6 +29,10 @@ pub(crate) struct Call<'a> {
     /// the body's media type when not `application/json` (a JSON Patch's
     /// `application/json-patch+json`)
     pub(crate) content_type: Option<&'static str>,
+    /// fields set in the body after its redaction: the one place a secret
+    /// goes in a body, to the client's own root (a token endpoint's client
+    /// secret: [`Http::exchange_json`])
+    pub(crate) credentials: &'a [(&'a str, &'a afk_host::redact::Secret)],
 }
 
 impl Call<'_> {
@@ -83,6 +87,7 @@ impl Http {
             url: format!("{}{}", self.root, path),
             idempotent: method != "POST",
             content_type: None,
+            credentials: &[],
         };
         let cached = self.cached(&call);
         let resp = self.exchange(&call, body, accept, cached.as_ref())?;
@@ -105,6 +110,7 @@ impl Http {
             url: format!("{}{}", self.root, path),
             idempotent: method != "POST",
             content_type: Some(content_type),
+            credentials: &[],
         };
         let resp = self.exchange(&call, Some(body), self.accept, None)?;
         self.answer(&call, resp, None)
@@ -120,6 +126,7 @@ impl Http {
             url: format!("{}{}", self.root, path),
             idempotent: true,
             content_type: None,
+            credentials: &[],
         };
         let resp = self.exchange(&call, None, self.accept, None)?;
         self.note_rate(&resp);
@@ -217,6 +224,11 @@ impl Http {
                 // nothing afk writes carries a secret (afk_host::redact)
                 let mut b = b.clone();
                 afk_host::redact::json(&mut b);
+                if let serde_json::Value::Object(o) = &mut b {
+                    for (k, secret) in call.credentials {
+                        o.insert(k.to_string(), secret.expose().into());
+                    }
+                }
                 req.send_json(b)
             }
             None => req.call(),
@@ -489,6 +501,32 @@ impl Http {
             url: format!("{}{}", self.root, path),
             idempotent: true,
             content_type: None,
+            credentials: &[],
+        };
+        let resp = self.exchange(&call, Some(body), self.accept, None)?;
+        let r = self.answer(&call, resp, None)?;
+        self.parse("POST", path, r.status, &r.body)
+    }
+
+    /// A POST of `body` to `path` under the client's own root with
+    /// `credentials` set in it after the body's redaction: each secret goes
+    /// only to the host it was configured for (a token endpoint's client
+    /// id and secret), never anywhere else, never in a log. Sent again after
+    /// a 5xx or a lost answer, as a query is: an exchange lands nothing but
+    /// a token afk never saw.
+    pub fn exchange_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        credentials: &[(&str, &afk_host::redact::Secret)],
+    ) -> Result<T> {
+        let call = Call {
+            method: "POST",
+            path,
+            url: format!("{}{}", self.root, path),
+            idempotent: true,
+            content_type: None,
+            credentials,
         };
         let resp = self.exchange(&call, Some(body), self.accept, None)?;
         let r = self.answer(&call, resp, None)?;
@@ -520,6 +558,7 @@ impl Http {
             url: format!("{}{}", root.trim_end_matches('/'), path),
             idempotent: false,
             content_type: None,
+            credentials: &[],
         };
         let resp = self.exchange(&call, Some(body), self.accept, None)?;
         let r = self.answer(&call, resp, None)?;

@@ -265,6 +265,8 @@ enum Service {
     Jira,
     /// Linear's GraphQL API, `/linear/graphql`, beside any forge
     Linear,
+    /// Atlassian's token endpoint, `/atlassian/oauth/token`
+    AtlassianToken,
 }
 
 fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
@@ -385,6 +387,8 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         (Service::Jira, req.path.clone())
     } else if req.path == "/linear/graphql" {
         (Service::Linear, req.path.clone())
+    } else if req.path == "/atlassian/oauth/token" {
+        (Service::AtlassianToken, req.path.clone())
     } else if dialect == Dialect::Github && req.path == "/api/graphql" {
         // GitHub Enterprise's GraphQL, beside its REST root
         (Service::Forge(dialect), "/graphql".to_string())
@@ -426,6 +430,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
             Service::Kubernetes => kube::serve(&mut f.kube, &req, &path["/k8s".len()..]),
             Service::Jira => routes::jira::serve(&mut f.jira, &req, &path["/rest/api/3".len()..]),
             Service::Linear => routes::linear::serve(&mut f.linear, &req),
+            Service::AtlassianToken => routes::atlassian_token::token(&mut f.jira, &req),
         };
         if let Some(before) = before {
             f.webhook_changes(before);

@@ -155,9 +155,12 @@ pub fn unlisted(d: Dialect, log: &[Value]) -> Vec<String> {
         {
             continue;
         }
-        let rows = match path.starts_with(JIRA.0) {
-            true => &jira,
-            false => &rows,
+        // Atlassian's token endpoint (auth.atlassian.com) stands under
+        // `/atlassian`: its row is the Jira ledger's, by its own path
+        let (rows, path) = match (path.starts_with(JIRA.0), path.strip_prefix("/atlassian/")) {
+            (true, _) => (&jira, path),
+            (false, Some(_)) => (&jira, &path["/atlassian".len()..]),
+            (false, None) => (&rows, path),
         };
         let listed = rows
             .iter()

@@ -14,6 +14,7 @@ use crate::types::{IssueNumber, TimelineEvent};
 use afk_wire::tracker::{adf, jira as rules, map};
 mod as_tracker;
 mod doctor;
+pub mod service_account;
 mod trust;
 mod writes;
 

@@ -85,6 +85,13 @@ pub struct Jira {
     pub token: String,
     /// an OAuth 2.0 access token for afk's account (`auth = "bearer"`)
     pub bearer: String,
+    /// afk's service account's OAuth 2.0 client credentials (`auth =
+    /// "client_credentials"`), exchanged at `/atlassian/oauth/token`
+    pub client_id: String,
+    pub client_secret: String,
+    /// the access tokens the token endpoint handed out, each taken as
+    /// `Bearer` as `bearer` is
+    pub access_tokens: Vec<String>,
     pub accounts: BTreeMap<String, Account>,
     pub issues: BTreeMap<u64, Issue>,
     pub(crate) next_issue: u64,
@@ -119,6 +126,9 @@ impl Jira {
             email: "afk@sandbox.test".into(),
             token,
             bearer,
+            client_id: crate::draw_token("jira-client-id"),
+            client_secret: crate::draw_token("jira-client-secret"),
+            access_tokens: vec![],
             accounts,
             issues: BTreeMap::new(),
             next_issue: 10001,

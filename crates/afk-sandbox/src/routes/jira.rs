@@ -38,7 +38,8 @@ fn authorised(j: &Jira, req: &Request) -> bool {
         return false;
     };
     if let Some(token) = h.strip_prefix("Bearer ") {
-        return token.trim() == j.bearer;
+        let token = token.trim();
+        return token == j.bearer || j.access_tokens.iter().any(|t| t == token);
     }
     let Some(b64) = h.strip_prefix("Basic ") else {
         return false;
@@ -544,8 +545,10 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
     match (method, path) {
         ("GET", "/credentials") => Reply::json(
             200,
-            &json!({"email": j.email, "token": j.token, "bearer": j.bearer, "me": AFK_ACCOUNT}),
+            &json!({"email": j.email, "token": j.token, "bearer": j.bearer, "me": AFK_ACCOUNT,
+                    "client_id": j.client_id, "client_secret": j.client_secret}),
         ),
+        ("GET", "/access_tokens") => Reply::json(200, &json!(j.access_tokens)),
         ("POST", "/account") => {
             let Some(id) = body["id"].as_str() else {
                 return error(400, "id is required");

@@ -7,6 +7,7 @@
 //! take their names, and the integration tests (`tests/it/support`) play
 //! each from it.
 
+pub(super) mod atlassian_token;
 pub(super) mod azure;
 pub(super) mod gitea;
 pub(super) mod github;
