@@ -611,8 +611,14 @@ fn a_run_whose_jira_issue_is_done_or_moved_away_is_abandoned() {
 fn doctor_says_whom_jira_answers_as_and_fails_a_refused_token() {
     let (sb, mut afk) = world();
     let lines = crate::tracker_linear::doctor_lines;
-    let ok = lines(&afk);
-    assert_eq!(ok.len(), 4, "{ok:?}");
+    let mut ok = lines(&afk);
+    assert_eq!(ok.len(), 5, "{ok:?}");
+    let (level, automation) = ok.pop().unwrap();
+    assert_eq!(level, "warn");
+    assert!(
+        automation.contains("Automation rule as any person"),
+        "{automation}"
+    );
     assert!(ok.iter().all(|(level, _)| level == "ok"), "{ok:?}");
     assert!(
         ok[0]

@@ -10,11 +10,18 @@ use serde_json::Value;
 
 impl Jira {
     /// Doctor's tracker lines: [`Jira::account_lines`], then, when the
-    /// account answers, [`Jira::config_lines`].
+    /// account answers, [`Jira::config_lines`] and the warning that an
+    /// Automation rule may act in anyone's name.
     pub fn diagnose(&self) -> Vec<crate::Diagnosis> {
         let mut out = self.account_lines();
         if out.iter().all(|d| d.ok) {
             out.extend(self.config_lines());
+            // an Automation rule's actor is whoever an administrator chose:
+            // its arming reads as that person's (docs/trackers.md#who-is-trusted)
+            out.push(crate::Diagnosis::warn(
+                "tracker",
+                "a Jira administrator (on some sites a project administrator too) can run an Automation rule as any person: the rule's changes, an arming among them, are recorded as that person's, and afk cannot tell them from the person's own (docs/trackers.md#who-is-trusted)".into(),
+            ));
         }
         out
     }
@@ -29,7 +36,12 @@ impl Jira {
             Ok(me) => me,
             Err(e) => {
                 // a refused token names where it came from, never its value
+                let service_account = self.http.token_source().contains("tracker.client_id");
                 let fix = match ForgeError::kind_of(&e) {
+                    Some(Failure::Unauthorized) if service_account => format!(
+                        " (the service account's client id from {} and its secret: check both, and that the credential is not revoked)",
+                        self.http.token_source()
+                    ),
                     Some(Failure::Unauthorized) => format!(
                         " (the API token from {} with tracker.email; a scoped token is taken only through the gateway, tracker.api_url)",
                         self.http.token_source()
