@@ -39,7 +39,7 @@ impl Jira {
                 let service_account = self.http.token_source().contains("tracker.client_id");
                 let fix = match ForgeError::kind_of(&e) {
                     Some(Failure::Unauthorized) if service_account => format!(
-                        " (the service account's client id from {} and its secret: check both, and that the credential is not revoked)",
+                        " (the service account's client id from {} and its secret, or its credential revoked)",
                         self.http.token_source()
                     ),
                     Some(Failure::Unauthorized) => format!(
