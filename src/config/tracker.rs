@@ -596,10 +596,10 @@ impl Tracker {
         let t = "tracker";
         let name_like = |s: &str| !s.trim().is_empty() && !s.contains(char::is_whitespace);
         match self.linear() {
-            true if !e.project.is_empty() => Err(c.err(
+            true if !e.project.is_empty() && e.project.trim().is_empty() => Err(c.err(
                 t,
                 key,
-                "project with kind = \"linear\" (a Linear project) is not taken yet (docs/trackers.md): narrow the team by label",
+                "project is empty: leave it out to match every issue of the team",
             )),
             true if !name_like(&e.team) => {
                 Err(c.err(t, key, "team must be a Linear team's key (ENG)"))

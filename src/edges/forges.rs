@@ -217,11 +217,12 @@ pub fn tracker(
                 ready_label: c.poll.ready_label.clone(),
                 ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
                 ready_delegate: t.ready == "delegate",
-                // a Linear entry's team key stands where a Jira project's does
+                // a Linear entry's team key stands where a Jira project's
+                // does, its project (a name or an id) where a component does
                 map: (t.map.iter())
                     .map(|e| crate::core::tracker::map::Entry {
                         project: e.team.clone(),
-                        component: None,
+                        component: (!e.project.is_empty()).then(|| e.project.clone()),
                         label: e.label.clone(),
                         repo: repo_of(&e.repo),
                     })

@@ -834,6 +834,125 @@ fn a_jira_oauth_token_goes_as_bearer_to_api_url_alone() {
     assert!(schemes.iter().all(|s| s == "Bearer"), "{schemes:?}");
 }
 
+/// Jira's search pages by `nextPageToken` (the last page has none): 250
+/// ready issues come back whole over pages, each later page asked with the
+/// token the one before it gave, and the old `/rest/api/3/search` (which
+/// Jira answers 410) is never asked; the first issue by key is the one
+/// dispatched.
+#[test]
+fn two_hundred_and_fifty_ready_jira_issues_come_back_whole_over_pages() {
+    let (sb, afk) = world();
+    let ids: Vec<String> = (0..250)
+        .map(|_| {
+            let id = issue(&sb, "alice-1", &[]);
+            arm(&sb, &id, "alice-1", Value::Null);
+            id
+        })
+        .collect();
+    sb.clear_requests();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(ids[0].parse::<u64>().unwrap()),
+        "{r}"
+    );
+    let asked = sb.requests();
+    let old = asked
+        .iter()
+        .filter(|q| q["path"] == "/rest/api/3/search")
+        .count();
+    assert_eq!(old, 0, "the removed search was asked");
+    // the ready label's search (the in-progress label's is another)
+    let pages: Vec<&Value> = asked
+        .iter()
+        .filter(|q| q["path"] == "/rest/api/3/search/jql")
+        .filter(|q| {
+            q["body"]["jql"]
+                .as_str()
+                .is_some_and(|j| j.contains("ready-for-agent"))
+        })
+        .collect();
+    assert!(pages.len() >= 3, "{}", pages.len());
+    assert!(
+        pages[0]["body"].get("nextPageToken").is_none(),
+        "{}",
+        pages[0]
+    );
+    assert!(
+        pages[1..]
+            .iter()
+            .all(|p| p["body"]["nextPageToken"].is_string()),
+        "each later page carries its token"
+    );
+    // every one of the 250 was read after its search nominated it
+    let read: std::collections::BTreeSet<&str> = asked
+        .iter()
+        .filter_map(|q| q["path"].as_str()?.strip_prefix("/rest/api/3/issue/"))
+        .filter(|rest| !rest.contains('/'))
+        .collect();
+    for id in &ids {
+        assert!(read.contains(id.as_str()), "issue {id} was not read");
+    }
+}
+
+/// Jira's `429` with `X-RateLimit-Reset` alone (`yyyy-MM-ddTHH:mmZ`, no
+/// seconds) and a reset further off than the tick may wait: the request is
+/// not sent again (each try would be refused), the tick's error says how
+/// long Jira asked to wait and its `RateLimit-Reason`, and nothing is
+/// dispatched; the next tick, answered, dispatches. `X-RateLimit-NearLimit:
+/// true` on an answer stops doctor's optional reads, said as a warning.
+#[test]
+fn a_jira_429_waits_for_its_minute_reset_and_a_near_limit_stops_optional_reads() {
+    let (sb, afk) = world();
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(30);
+    let reset = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}Z",
+        later.year(),
+        u8::from(later.month()),
+        later.day(),
+        later.hour(),
+        later.minute()
+    );
+    sb.faults(json!([{"method": "POST", "path": "/rest/api/3/search/jql", "status": 429,
+        "times": 1, "headers": {"X-RateLimit-Reset": reset, "RateLimit-Reason": "jira-burst-based"}}]));
+    sb.clear_requests();
+    let (code, r, err) = afk.poll();
+    assert_ne!(code, 0, "{err} {r}");
+    assert!(
+        r["dispatched"].as_array().is_none_or(|d| d.is_empty()),
+        "{r}"
+    );
+    let said = format!("{err}{r}");
+    assert!(
+        said.contains("RateLimit-Reason: jira-burst-based"),
+        "{said}"
+    );
+    assert!(said.contains("asks to wait"), "{said}");
+    let searched = sb
+        .requests()
+        .iter()
+        .filter(|q| q["path"] == "/rest/api/3/search/jql")
+        .count();
+    assert_eq!(searched, 1, "not asked again within the tick");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
+
+    sb.faults(
+        json!([{"method": "GET", "path": "/rest/api/3/myself", "times": 1,
+        "headers": {"X-RateLimit-NearLimit": "true"}}]),
+    );
+    let lines = crate::tracker_linear::doctor_lines(&afk);
+    // whom Jira answers as and the groups' read, then the warning: no
+    // group, role or link type is read, nor the Automation line
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[2].0, "warn", "{lines:?}");
+    assert!(lines[2].1.contains("X-RateLimit-NearLimit"), "{lines:?}");
+}
+
 /// A Jira service account (`auth = "client_credentials"`): the client id
 /// and secret go to the token endpoint alone, once a tick; the access token
 /// it answers goes to `api_url` alone, as `Bearer`, and to nothing afk

@@ -778,6 +778,109 @@ pub(crate) fn agent_committing(afk: &Afk, message: &str) {
     with_command(afk, &format!("[\"sh\", \"{}\"]", agent.display()));
 }
 
+/// A map entry narrowed by a Linear project, named by its name (case
+/// ignored) or by its id: an issue of that project goes to the entry's
+/// repository; one of another project or of none is `unmapped`, nothing
+/// written on it. The project read is an issue's `project { id }` (the
+/// contract's cut has no `Project` type), a name found through an issue in
+/// it. A move to another project after the arming blocks the issue until
+/// it is armed again; a run whose issue leaves the project is abandoned.
+#[test]
+fn a_linear_project_narrows_a_map_entry_by_its_name_or_its_id() {
+    for by_id in [false, true] {
+        let (sb, afk, p) = world();
+        let project = |name: &str| {
+            sb.admin("POST", "/linear/project", Some(json!({"name": name})))["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let checkout = project("Checkout");
+        project("Billing");
+        let named = match by_id {
+            true => checkout.clone(),
+            false => "checkout".to_string(),
+        };
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        let with = text.replace(
+            "team = \"ENG\"\nrepo",
+            &format!("team = \"ENG\"\nproject = \"{named}\"\nrepo"),
+        );
+        assert_ne!(with, text);
+        std::fs::write(&afk.config, with).unwrap();
+        let made = |project: Option<&str>| {
+            sb.admin(
+                "POST",
+                "/linear/issue",
+                Some(json!({"team": "ENG", "title": "Fix it", "creator": p.alice, "project": project})),
+            )["identifier"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        // the moved one first: the repository's one run is not what
+        // decides its skip
+        let moved = made(Some("Checkout"));
+        let other = made(Some("Billing"));
+        let none = made(None);
+        let ours = made(Some("Checkout"));
+        for key in [&other, &none, &ours, &moved] {
+            arm(&sb, key, Some(&p.alice));
+        }
+        sb.admin(
+            "POST",
+            "/linear/edit",
+            Some(json!({"issue": moved, "by": p.alice, "field": "project", "to": "Billing"})),
+        );
+        sb.admin(
+            "POST",
+            "/linear/edit",
+            Some(json!({"issue": moved, "by": p.alice, "field": "project", "to": "Checkout"})),
+        );
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        let skip = |key: &str| {
+            r["skipped"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["detail"].as_str().is_some_and(|d| d.starts_with(key)))
+                .map(|s| s["reason"].as_str().unwrap().to_string())
+                .unwrap_or_else(|| panic!("no skip for {key}: {r}"))
+        };
+        assert_eq!(skip(&other), "unmapped", "{r}");
+        assert_eq!(skip(&none), "unmapped", "{r}");
+        let dispatched = r["dispatched"].as_array().unwrap();
+        assert_eq!(dispatched.len(), 1, "{r}");
+        let run_issue = dispatched[0]["issue"].as_u64().unwrap();
+        assert!(
+            labels(&sb, &ours).contains(&"agent-in-progress".to_string()),
+            "{r}"
+        );
+        for key in [&other, &none, &moved] {
+            assert!(
+                !labels(&sb, key).contains(&"agent-in-progress".to_string()),
+                "{key}"
+            );
+        }
+        let reasons = format!("{r}");
+        assert!(
+            reasons.contains("edited-after-arming"),
+            "the moved one waits: {r}"
+        );
+        // the run's issue leaves the project: abandoned
+        assert_eq!(afk.wait_agent(1), 0);
+        sb.admin(
+            "POST",
+            "/linear/edit",
+            Some(json!({"issue": ours, "by": p.alice, "field": "project", "to": null})),
+        );
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_eq!(action_of(&r, run_issue).0, "abandon", "{r}");
+    }
+}
+
 /// A checklist whose `commentCreate` landed but whose answer was lost is
 /// found again next tick by its marker, the plain first line
 /// `afk · checklist` on a comment of afk's own user, and never posted twice.

@@ -96,6 +96,12 @@ pub enum RateRule {
     /// whose GraphQL error says `RATELIMITED`: blocked until `Retry-After`,
     /// else the later of the two resets, as a metered `429` is.
     Linear,
+    /// Jira Cloud (docs/fidelity/jira-cloud.md): a `429` waits for
+    /// `Retry-After`, else until `X-RateLimit-Reset` (`yyyy-MM-ddTHH:mmZ`);
+    /// `X-RateLimit-NearLimit: true` (under a fifth of a budget left) stops
+    /// optional reads for the rest of the tick; `RateLimit-Reason` is said
+    /// in the error, as text.
+    Jira,
 }
 
 /// Where conditional GETs keep the `ETag` and body of each URL they fetched

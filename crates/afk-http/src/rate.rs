@@ -149,6 +149,15 @@ pub(crate) fn heard<'h>(rule: RateRule, header: impl Fn(&'static str) -> Option<
             spends: false,
             slows: header("x-ratelimit-delay").is_some() || num("x-ratelimit-remaining") == Some(0),
         },
+        RateRule::Jira => Heard {
+            remaining: None,
+            reset: header("x-ratelimit-reset")
+                .and_then(afk_wire::tracker::jira::rate_limit_reset)
+                .and_then(|t| u64::try_from(t).ok()),
+            spends: false,
+            slows: header("x-ratelimit-nearlimit")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        },
         RateRule::Linear => {
             let low = |remaining, limit| matches!((num(remaining), num(limit)), (Some(r), Some(l)) if r.saturating_mul(10) < l);
             let reset = ["x-ratelimit-requests-reset", "x-ratelimit-complexity-reset"]
@@ -187,7 +196,7 @@ fn epoch_seconds(v: u64) -> u64 {
 /// ([`refusal_wait`]).
 pub(crate) fn pause_after(rule: RateRule, retry_after: Option<Duration>) -> Option<Duration> {
     match rule {
-        RateRule::Primary => None,
+        RateRule::Primary | RateRule::Jira => None,
         RateRule::Metered | RateRule::Linear => retry_after.filter(|w| !w.is_zero()),
     }
 }
@@ -204,7 +213,7 @@ pub(crate) fn refusal_wait(
     now: u64,
 ) -> Option<Duration> {
     retry_after.or(match (rule, status, reset) {
-        (RateRule::Metered | RateRule::Linear, 429, Some(at)) => {
+        (RateRule::Metered | RateRule::Linear | RateRule::Jira, 429, Some(at)) => {
             Some(Duration::from_secs(at.saturating_sub(now).max(1)))
         }
         _ => None,
@@ -214,8 +223,13 @@ pub(crate) fn refusal_wait(
 /// `X-RateLimit-Resource` as text for the report, ` (X-RateLimit-Resource:
 /// Core)`, short and escaped; empty without one. afk decides nothing from it.
 pub(crate) fn resource_text(value: Option<&str>) -> String {
+    named_text("X-RateLimit-Resource", value)
+}
+
+/// `header`'s `value` as text for the report (`RateLimit-Reason` too).
+pub(crate) fn named_text(header: &str, value: Option<&str>) -> String {
     match value.map(|v| afk_wire::sanitize::excerpt(v, 64)) {
-        Some(v) if !v.is_empty() => format!(" (X-RateLimit-Resource: {v})"),
+        Some(v) if !v.is_empty() => format!(" ({header}: {v})"),
         _ => String::new(),
     }
 }
@@ -236,12 +250,14 @@ impl Http {
     ) -> anyhow::Error {
         let message = match status {
             Some(_) => format!(
-                "rate limit spent (x-ratelimit-remaining: 0) until {}; no more requests to the forge this tick",
-                reset_text(reset)
+                "rate limit spent (x-ratelimit-remaining: 0) until {}; no more requests to the {} this tick",
+                reset_text(reset),
+                self.service
             ),
             None => format!(
-                "not sent: the rate limit is spent until {}; no more requests to the forge this tick",
-                reset_text(reset)
+                "not sent: the rate limit is spent until {}; no more requests to the {} this tick",
+                reset_text(reset),
+                self.service
             ),
         };
         self.failed(method, path, status, message, Failure::RateLimited, None)
@@ -485,6 +501,44 @@ mod tests {
         for (rule, asked, want) in cases {
             assert_eq!(pause_after(rule, asked), want, "{rule:?} {asked:?}");
         }
+    }
+
+    #[test]
+    fn jira_reads_its_minute_reset_and_its_near_limit() {
+        // (the answer's headers) → (reset in epoch seconds, slowed)
+        let cases: [(Headers, Option<u64>, bool); 4] = [
+            (&[], None, false),
+            (
+                &[("X-RateLimit-Reset", "2026-11-30T17:10Z")],
+                Some(1_796_058_600),
+                false,
+            ),
+            (&[("X-RateLimit-NearLimit", "true")], None, true),
+            // seconds since the epoch are not Jira's reset
+            (
+                &[
+                    ("x-ratelimit-reset", "1796058600"),
+                    ("x-ratelimit-nearlimit", "false"),
+                ],
+                None,
+                false,
+            ),
+        ];
+        for (headers, reset, slows) in cases {
+            let h = heard(RateRule::Jira, lookup(headers));
+            assert_eq!(
+                (h.reset, h.slows, h.spends),
+                (reset, slows, false),
+                "{headers:?}"
+            );
+        }
+        let now = 1_796_058_000;
+        let wait = refusal_wait(RateRule::Jira, 429, None, Some(1_796_058_600), now);
+        assert_eq!(wait, Some(Duration::from_secs(600)));
+        assert_eq!(
+            pause_after(RateRule::Jira, Some(Duration::from_secs(3))),
+            None
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::bounded;
 use crate::errors::{connect_reason, origin, short};
 use crate::failure::{Failure, LastTry, Reason};
 use crate::http::{Http, RateRule, Response};
-use crate::rate::{refusal_wait, resource_text};
+use crate::rate::{named_text, refusal_wait, resource_text};
 use afk_model::Cached;
 use anyhow::Result;
 use serde::de::DeserializeOwned;
@@ -350,6 +350,7 @@ impl Http {
         // what the service names as the resource it metered, as text alone
         let resource = match rate.rule {
             RateRule::Metered => resource_text(resp.header("x-ratelimit-resource")),
+            RateRule::Jira => named_text("RateLimit-Reason", resp.header("ratelimit-reason")),
             RateRule::Primary | RateRule::Linear => String::new(),
         };
         let body = bounded::read_short(resp.into_reader(), 64 << 10);
@@ -406,12 +407,21 @@ impl Http {
             None => backoff(attempt),
         };
         if !self.take_wait(wait) {
+            if rate.rule != RateRule::Primary && blocked == 429 {
+                // a metered service that blocks the tick's requests past
+                // its wait budget blocks the next ones too: none is sent
+                let mut r = self.rate.lock().unwrap();
+                r.spent = true;
+                let now = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+                r.reset = r.reset.or(Some(now + wait.as_secs()));
+            }
             return Next::Fail(self.failed(
                 method,
                 path,
                 Some(status),
                 format!(
-                    "{msg}; the forge asks to wait {}s, more than this tick may wait: the next tick tries again",
+                    "{msg}; the {} asks to wait {}s, more than this tick may wait: the next tick tries again",
+                    self.service,
                     wait.as_secs()
                 ),
                 Failure::Exhausted(last),
@@ -495,17 +505,7 @@ impl Http {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<T> {
-        let call = Call {
-            method: "POST",
-            path,
-            url: format!("{}{}", self.root, path),
-            idempotent: true,
-            content_type: None,
-            credentials: &[],
-        };
-        let resp = self.exchange(&call, Some(body), self.accept, None)?;
-        let r = self.answer(&call, resp, None)?;
-        self.parse("POST", path, r.status, &r.body)
+        self.exchange_json(path, body, &[])
     }
 
     /// A POST of `body` to `path` under the client's own root with

@@ -51,6 +51,9 @@ pub struct Fault {
     /// Azure DevOps's answer to a refused credential from a client that did
     /// not ask to be spared the redirect: `203` with an HTML sign-in page
     pub sign_in: bool,
+    /// headers set on the answer, the fault's own or (with no `status`)
+    /// the normal one: a service's rate-limit headers as it sends them
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// `body` with every RFC 3339 date in it replaced by `to`: in JSON any

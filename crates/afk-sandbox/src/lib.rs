@@ -413,6 +413,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     let next_link = fault.as_ref().and_then(|f| f.next_link.clone());
     let drop_after = fault.as_ref().is_some_and(|f| f.drop_after);
     let dates = fault.as_ref().and_then(|f| f.dates.clone());
+    let extra_headers = fault.as_ref().and_then(|f| f.headers.clone());
     // Azure DevOps wraps a list: `{"count": 0, "value": []}`
     let empty: &[u8] = match dialect {
         Dialect::AzureDevops => br#"{"count":0,"value":[]}"#,
@@ -456,6 +457,9 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         },
     };
     let mut reply = reply;
+    for (k, v) in extra_headers.into_iter().flatten() {
+        reply = reply.with_header(&k, &v);
+    }
     if let (Some(to), Reply::Send { body, .. }) = (&dates, &mut reply)
         && let Some(b) = faults::redate(body, to)
     {

@@ -14,7 +14,14 @@ impl Jira {
     /// Automation rule may act in anyone's name.
     pub fn diagnose(&self) -> Vec<crate::Diagnosis> {
         let mut out = self.account_lines();
-        if out.iter().all(|d| d.ok) {
+        if out.iter().all(|d| d.ok) && !self.http.optional_reads() {
+            // doctor's reads are optional: with a budget nearly spent
+            // (`X-RateLimit-NearLimit`) the ticks' reads go first
+            out.push(crate::Diagnosis::warn(
+                "tracker",
+                "Jira says under a fifth of a rate-limit budget is left (X-RateLimit-NearLimit): doctor reads nothing more of it now; run it again later".into(),
+            ));
+        } else if out.iter().all(|d| d.ok) {
             out.extend(self.config_lines());
             // an Automation rule's actor is whoever an administrator chose:
             // its arming reads as that person's (docs/trackers.md#who-is-trusted)

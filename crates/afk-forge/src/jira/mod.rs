@@ -26,8 +26,9 @@ use std::sync::{Arc, Mutex};
 
 /// How Jira's REST API wants to be asked: `Authorization: Basic
 /// base64(email:token)` (the caller hands the encoded pair as the token),
-/// JSON, and its rate limits metered: a `429` (or a `503`) waits for
-/// `Retry-After` (docs/fidelity/jira-cloud.md).
+/// JSON, and its rate limits: a `429` (or a `503`) waits for
+/// `Retry-After`, a `429` else until `X-RateLimit-Reset`
+/// (docs/fidelity/jira-cloud.md).
 pub const JIRA_API: crate::http::ApiStyle = crate::http::ApiStyle {
     auth_header: "Authorization",
     scheme: "Basic ",
@@ -38,7 +39,7 @@ pub const JIRA_API: crate::http::ApiStyle = crate::http::ApiStyle {
         limit: 100,
     },
     probe_rate: false,
-    rate: crate::http::RateRule::Metered,
+    rate: crate::http::RateRule::Jira,
 };
 
 /// [`JIRA_API`] with an OAuth 2.0 access token (`auth = "bearer"`), sent to

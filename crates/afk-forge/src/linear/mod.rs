@@ -8,7 +8,7 @@
 //! connection is read to its end.
 
 use crate::http::{Http, MAX_PAGES};
-use crate::model::{Issue, Label, RepoMeta, State, User};
+use crate::model::{Issue, RepoMeta, State};
 use crate::setup::IssueNumbers;
 use crate::types::IssueNumber;
 use crate::types::tracker::{LinearHistory, LinearRef, LinearUser};
@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 mod agents;
 mod as_tracker;
 mod doctor;
+mod placing;
 pub use agents::{WireSession, activity_id};
 mod queries;
 mod writes;
@@ -99,6 +100,10 @@ pub struct WireIssue {
     pub creator: Option<LinearRef>,
     pub state: WireState,
     pub team: WireTeam,
+    /// the project it is in (its id alone: the contract's cut has no
+    /// `Project` type); None: none
+    #[serde(default)]
+    pub project: Option<LinearRef>,
     pub label_ids: Vec<String>,
     #[serde(default)]
     pub delegate: Option<LinearRef>,
@@ -185,6 +190,9 @@ pub struct Linear {
     sessions_read: Mutex<HashMap<String, Vec<WireSession>>>,
     /// Linear said this tick that its rate limit was reached
     limited: std::sync::atomic::AtomicBool,
+    /// each map entry's project name, as the id of the project of that
+    /// name (None: no issue is in such a project), once a tick
+    projects: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl Linear {
@@ -207,6 +215,7 @@ impl Linear {
             members: Mutex::new(HashMap::new()),
             sessions_read: Mutex::new(HashMap::new()),
             limited: std::sync::atomic::AtomicBool::new(false),
+            projects: Mutex::new(HashMap::new()),
         }
     }
 
@@ -510,62 +519,6 @@ impl Linear {
         Ok(labels)
     }
 
-    /// The issue as afk's forge-neutral shape: afk's number, its title, its
-    /// description (Markdown, as it is), the repository the map sends it
-    /// to by its team's key and labels.
-    pub fn to_issue(&self, i: &WireIssue) -> Result<Issue> {
-        let labels = self.labels_of(i)?;
-        let repo = match map::map_issue(&self.setup.map, &i.team.key, &[], &labels) {
-            map::Mapped::To(r) => Some(RepoMeta { full_name: r }),
-            _ => None,
-        };
-        let number = self.numbers.number(&i.id)?;
-        Ok(Issue {
-            id: number as i64,
-            number: IssueNumber(number),
-            title: i.title.clone(),
-            body: Some(i.description.clone().unwrap_or_default()),
-            // with `ready = "delegate"`, an issue no longer delegated to
-            // afk is afk's no more: read as closed (its run abandoned)
-            state: match i.done() || (self.setup.ready_delegate && !self.delegated(i)?) {
-                true => State::Closed,
-                false => State::Open,
-            },
-            labels: labels
-                .into_iter()
-                .map(|name| Label { id: 0, name })
-                .collect(),
-            html_url: i.url.clone(),
-            pull_request: None,
-            repository: repo,
-            user: i.creator.as_ref().map(|c| User {
-                id: 0,
-                login: c.id.clone(),
-            }),
-            updated_at: None,
-        })
-    }
-
-    /// The issues carrying `label` that the map sends to no repository or
-    /// to several.
-    pub fn unplaced(&self, label: &str) -> Result<Vec<crate::Unplaced>> {
-        let mut out = vec![];
-        for i in self.labelled(label)?.iter() {
-            let labels = self.labels_of(i)?;
-            let entries = match map::map_issue(&self.setup.map, &i.team.key, &[], &labels) {
-                map::Mapped::To(_) => continue,
-                map::Mapped::Unmapped => vec![],
-                map::Mapped::Ambiguous(e) => e,
-            };
-            out.push(crate::Unplaced {
-                number: IssueNumber(self.numbers.number(&i.id)?),
-                key: i.identifier.clone(),
-                entries,
-            });
-        }
-        Ok(out)
-    }
-
     /// The issue's whole history (every page).
     pub fn history(&self, i: &WireIssue) -> Result<Vec<LinearHistory>> {
         let nodes = self.all(
@@ -611,7 +564,7 @@ impl Linear {
             ready: &ready,
         };
         let map = rules::MapReads {
-            projects: false,
+            projects: self.setup.map.iter().any(|e| e.component.is_some()),
             labels: &map_labels,
         };
         rules::timeline(&history, (&me.id, me_login), &now, &names, &map)

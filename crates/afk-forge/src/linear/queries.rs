@@ -14,9 +14,14 @@ pub const READY: &str = "query AfkReady($filter: IssueFilter, $after: String) { 
 
 pub const ISSUE: &str = "query AfkIssue($id: String!) { issue(id: $id) { \
     id identifier title description url trashed createdAt creator { id } \
-    state { id name type } team { id key } labelIds delegate { id } \
+    state { id name type } team { id key } project { id } labelIds delegate { id } \
     inverseRelations(first: 50) { nodes { type issue { identifier url state { type } } } \
     pageInfo { hasNextPage } } } }";
+
+/// A project's id by its name (the contract's cut has no `Project` type,
+/// so afk reads a project only as an issue's, by its id): an issue of it.
+pub const PROJECT_NAMED: &str = "query AfkProjectNamed($filter: IssueFilter) { \
+    issues(filter: $filter, first: 1) { nodes { project { id } } } }";
 
 pub const HISTORY: &str = "query AfkHistory($id: String!, $after: String) { issue(id: $id) { \
     history(first: 50, after: $after) { nodes { \

@@ -101,6 +101,8 @@ pub struct Issue {
     pub blocked_by: Vec<String>,
     /// the agent user it is delegated to (`delegate`)
     pub delegate: Option<String>,
+    /// the project it is in, by id (`/_admin/linear/project`)
+    pub project: Option<String>,
 }
 
 /// An agent session (Linear's Agents API) on an issue, and what was posted
@@ -154,6 +156,8 @@ pub struct Linear {
     pub users: BTreeMap<String, User>,
     pub teams: BTreeMap<String, Team>,
     pub labels: BTreeMap<String, IssueLabel>,
+    /// the workspace's projects: id → name
+    pub projects: BTreeMap<String, String>,
     pub issues: BTreeMap<String, Issue>,
     pub sessions: BTreeMap<String, AgentSession>,
     /// the next requests answered as rate-limited (`/_admin/linear/ratelimit`)
@@ -184,6 +188,7 @@ impl Linear {
             users,
             teams: BTreeMap::new(),
             labels: BTreeMap::new(),
+            projects: BTreeMap::new(),
             issues: BTreeMap::new(),
             sessions: BTreeMap::new(),
             ratelimited: 0,
@@ -278,6 +283,7 @@ impl Linear {
             "creator": i.creator.as_ref().map(|c| json!({"id": c})),
             "state": state,
             "team": {"id": team.id, "key": team.key},
+            "project": i.project.as_ref().map(|p| json!({"id": p})),
             "labelIds": i.label_ids,
             "delegate": i.delegate.as_ref().map(|d| json!({"id": d})),
             "history": {"nodes": i.history},

@@ -191,6 +191,11 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
                 None => error(404, "No role exists with this id."),
             }
         }
+        // the old search is gone (docs/fidelity/jira-cloud.md)
+        ("GET" | "POST", ["search"]) => error(
+            410,
+            "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046",
+        ),
         ("POST", ["search", "jql"]) => {
             let jql = body["jql"].as_str().unwrap_or("");
             let Some((projects, wanted, not_done)) = jql_parts(jql) else {

@@ -259,6 +259,16 @@ fn matches(l: &Linear, i: &Issue, filter: &Value) -> Result<bool, Reply> {
                 }
                 ok
             }
+            "project" => match (
+                v.pointer("/name/eqIgnoreCase").and_then(Value::as_str),
+                v.pointer("/id/eq").and_then(Value::as_str),
+            ) {
+                (Some(name), _) => (i.project.as_ref())
+                    .and_then(|p| l.projects.get(p))
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name)),
+                (None, Some(id)) => i.project.as_deref() == Some(id),
+                (None, None) => return Err(gap("project other than name.eqIgnoreCase or id.eq")),
+            },
             "delegate" => match v.pointer("/id/eq").and_then(Value::as_str) {
                 Some(want) => i.delegate.as_deref() == Some(want),
                 None => return Err(gap("delegate other than id.eq")),
@@ -425,7 +435,12 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/user", "name active guest app"),
     ("POST", "/team", "key members"),
     ("POST", "/label", "name team"),
-    ("POST", "/issue", "team title description labels creator"),
+    ("POST", "/project", "name"),
+    (
+        "POST",
+        "/issue",
+        "team title description labels creator project",
+    ),
     ("POST", "/labels", "issue by add remove"),
     ("POST", "/edit", "issue by field to"),
     ("POST", "/block", "issue blocker"),
@@ -516,6 +531,11 @@ pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
                     team,
                 },
             );
+            Reply::json(200, &json!({"id": id}))
+        }
+        ("POST", "/project") => {
+            let id = l.uuid(0x9e0);
+            l.projects.insert(id.clone(), s("name"));
             Reply::json(200, &json!({"id": id}))
         }
         ("POST", "/issue") => admin_issue(l, body),
@@ -632,14 +652,30 @@ fn admin_issue(l: &mut Linear, body: &Value) -> Reply {
         attachments: vec![],
         blocked_by: vec![],
         delegate: None,
+        project: match body["project"].as_str() {
+            None => None,
+            Some(p) => match project_id(l, p) {
+                Some(id) => Some(id),
+                None => return Reply::json(400, &json!({"error": "no such project"})),
+            },
+        },
     };
     let identifier = format!("{}-{number}", team.key);
     l.issues.insert(id.clone(), issue);
     Reply::json(200, &json!({"id": id, "identifier": identifier}))
 }
 
+/// A project's id by its id or its name.
+fn project_id(l: &Linear, p: &str) -> Option<String> {
+    l.projects
+        .iter()
+        .find(|(id, name)| *id == p || name.eq_ignore_ascii_case(p))
+        .map(|(id, _)| id.clone())
+}
+
 /// `POST /_admin/linear/edit`: `title`, `description`, `state` (by name in
-/// the team) or `trashed` changed by `by`, one history entry.
+/// the team), `project` (by name or id; null: out of any) or `trashed`
+/// changed by `by`, one history entry.
 fn admin_edit(l: &mut Linear, body: &Value) -> Reply {
     let Some(i) = find(l, body["issue"].as_str().unwrap_or("")).cloned() else {
         return Reply::json(400, &json!({"error": "no such issue"}));
@@ -669,6 +705,17 @@ fn admin_edit(l: &mut Linear, body: &Value) -> Reply {
             l.issues.get_mut(&i.id).expect("found").state = s.id.clone();
             json!({"fromStateId": i.state, "toStateId": s.id})
         }
+        "project" => {
+            let new = match to.as_str() {
+                None => None,
+                Some(p) => match project_id(l, p) {
+                    Some(id) => Some(id),
+                    None => return Reply::json(400, &json!({"error": "no such project"})),
+                },
+            };
+            l.issues.get_mut(&i.id).expect("found").project = new.clone();
+            json!({"fromProjectId": i.project, "toProjectId": new})
+        }
         "trashed" => {
             l.issues.get_mut(&i.id).expect("found").trashed = to.as_bool().unwrap_or(true);
             json!({"trashed": to.as_bool().unwrap_or(true)})
@@ -681,7 +728,7 @@ fn admin_edit(l: &mut Linear, body: &Value) -> Reply {
         _ => {
             return Reply::json(
                 400,
-                &json!({"error": "field is title, description, state, trashed or deleted"}),
+                &json!({"error": "field is title, description, state, project, trashed or deleted"}),
             );
         }
     };

@@ -28,6 +28,25 @@ pub fn time(s: &str) -> Option<OffsetDateTime> {
     None
 }
 
+/// `X-RateLimit-Reset` as epoch seconds: Jira documents `yyyy-MM-ddTHH:mmZ`,
+/// with no seconds (docs/fidelity/jira-cloud.md); a time with seconds or
+/// an offset is read as [`time`] reads one. None: not a time.
+pub fn rate_limit_reset(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Some(t) = time(s) {
+        return Some(t.unix_timestamp());
+    }
+    // `HH:mm` then the zone: put the seconds in
+    let (date, clock) = s.split_once('T')?;
+    let zone_at = clock.find(['Z', '+', '-'])?;
+    let (hm, zone) = clock.split_at(zone_at);
+    let minutes = hm.len() == 5 && hm.as_bytes()[2] == b':';
+    match minutes {
+        true => time(&format!("{date}T{hm}:00{zone}")).map(|t| t.unix_timestamp()),
+        false => None,
+    }
+}
+
 /// A JQL string literal: quoted, with `\` and `"` escaped.
 pub fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -303,6 +322,25 @@ mod tests {
     use super::*;
     use crate::tracker::trust::tests::account;
     use serde_json::json;
+
+    /// The rule "`X-RateLimit-Reset` is read as Jira writes it, minutes
+    /// and `Z`, or any time with seconds".
+    #[test]
+    fn jiras_rate_limit_reset_is_read_with_or_without_seconds() {
+        let cases = [
+            ("2026-11-30T17:10Z", Some(1_796_058_600)),
+            ("2026-11-30T17:10:30Z", Some(1_796_058_630)),
+            ("2026-11-30T17:10:30.000+0000", Some(1_796_058_630)),
+            ("2026-11-30T18:10+0100", Some(1_796_058_600)),
+            (" 2026-11-30T17:10Z ", Some(1_796_058_600)),
+            ("1796058600", None),
+            ("2026-11-30T17Z", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(rate_limit_reset(text), want, "{text:?}");
+        }
+    }
 
     fn change(id: &str, by: Option<&str>, at: &str, items: Vec<JiraChangeItem>) -> JiraChange {
         JiraChange {

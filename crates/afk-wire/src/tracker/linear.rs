@@ -60,55 +60,54 @@ pub fn rate_limited(error: &str) -> bool {
 /// checklist again; plain words come back as they went. Any other body is
 /// as it was.
 pub fn marker_out(body: &str) -> String {
-    let (first, rest) = body.split_once('\n').unwrap_or((body, ""));
-    let Some(inner) = first
-        .strip_prefix("<!-- afk:")
-        .and_then(|f| f.strip_suffix(" -->"))
-    else {
-        return body.to_string();
-    };
-    let mut words = inner.split(' ');
-    let kind = words.next().unwrap_or("");
-    let pairs: Option<Vec<(&str, &str)>> = words.map(|w| w.split_once('=')).collect();
-    match pairs {
-        Some(pairs) if is_word(kind) && pairs.iter().all(|(k, v)| is_word(k) && is_number(v)) => {
-            let mut line = format!("afk · {kind}");
-            for (k, v) in pairs {
-                line.push_str(&format!(" · {k} {v}"));
-            }
-            match body.contains('\n') {
-                true => format!("{line}\n{rest}"),
-                false => line,
-            }
+    with_first_line(body, |first| {
+        let inner = first.strip_prefix("<!-- afk:")?.strip_suffix(" -->")?;
+        let (kind, pairs) = marker_parts(inner.split(' '), '=')?;
+        let mut line = format!("afk · {kind}");
+        for (k, v) in pairs {
+            line.push_str(&format!(" · {k} {v}"));
         }
-        _ => body.to_string(),
-    }
+        Some(line)
+    })
 }
 
 /// [`marker_out`] undone: a comment of afk's whose first line is its
 /// visible marker has the forge's hidden one again.
 pub fn marker_in(body: &str) -> String {
-    let (first, rest) = body.split_once('\n').unwrap_or((body, ""));
-    let Some(inner) = first.strip_prefix("afk · ") else {
-        return body.to_string();
-    };
-    let mut parts = inner.split(" · ");
-    let kind = parts.next().unwrap_or("");
-    let pairs: Option<Vec<(&str, &str)>> = parts.map(|p| p.split_once(' ')).collect();
-    match pairs {
-        Some(pairs) if is_word(kind) && pairs.iter().all(|(k, v)| is_word(k) && is_number(v)) => {
-            let mut line = format!("<!-- afk:{kind}");
-            for (k, v) in pairs {
-                line.push_str(&format!(" {k}={v}"));
-            }
-            line.push_str(" -->");
-            match body.contains('\n') {
-                true => format!("{line}\n{rest}"),
-                false => line,
-            }
+    with_first_line(body, |first| {
+        let inner = first.strip_prefix("afk · ")?;
+        let (kind, pairs) = marker_parts(inner.split(" · "), ' ')?;
+        let mut line = format!("<!-- afk:{kind}");
+        for (k, v) in pairs {
+            line.push_str(&format!(" {k}={v}"));
         }
-        _ => body.to_string(),
+        line.push_str(" -->");
+        Some(line)
+    })
+}
+
+/// `body` with its first line as `f` makes it; as it was when `f` makes none.
+fn with_first_line(body: &str, f: impl Fn(&str) -> Option<String>) -> String {
+    let (first, rest) = body.split_once('\n').unwrap_or((body, ""));
+    match f(first) {
+        Some(line) if body.contains('\n') => format!("{line}\n{rest}"),
+        Some(line) => line,
+        None => body.to_string(),
     }
+}
+
+/// A marker's kind, then its `key` `number` pairs (each split at `pair`);
+/// None when any part is not a marker's.
+fn marker_parts<'a>(
+    mut parts: impl Iterator<Item = &'a str>,
+    pair: char,
+) -> Option<(&'a str, Vec<(&'a str, &'a str)>)> {
+    let kind = parts.next().filter(|k| is_word(k))?;
+    let pairs: Vec<(&str, &str)> = parts.map(|p| p.split_once(pair)).collect::<Option<_>>()?;
+    pairs
+        .iter()
+        .all(|(k, v)| is_word(k) && is_number(v))
+        .then_some((kind, pairs))
 }
 
 /// A marker's word: lower-case letters and hyphens.
