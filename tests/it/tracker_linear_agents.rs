@@ -435,3 +435,50 @@ fn under_the_kill_switch_or_the_stop_file_no_session_hears_anything() {
         );
     }
 }
+
+/// With `ready = "label"`, afk's app user still takes sessions (a mention
+/// or a delegation opens one): the label arms the issue, not the session;
+/// the session is acknowledged and hears the run's dispatch as with
+/// `ready = "delegate"`. An issue no session was heard of asks Linear for
+/// none.
+#[test]
+fn with_ready_label_a_session_on_an_armed_issue_hears_its_run() {
+    let (sb, afk, p) = delegating();
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let with = text.replace("ready = \"delegate\"\n", "");
+    assert_ne!(with, text);
+    std::fs::write(&afk.config, with).unwrap();
+    let quiet = issue(&sb, Some(&p.alice), &[]);
+    crate::tracker_linear::arm(&sb, &quiet, Some(&p.alice));
+    let key = issue(&sb, Some(&p.alice), &[]);
+    crate::tracker_linear::arm(&sb, &key, Some(&p.alice));
+    let sid = delegate(&sb, &key, &p.alice, None);
+    sb.clear_requests();
+    let (code, out, err) = created(&sb, &afk, &sid, &key, "d-1");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(&format!("agent session {sid} acknowledged")),
+        "{err}"
+    );
+    // the label armed both; the first by number is the one run of acme/api
+    assert!(
+        labels(&sb, &quiet).contains(&"agent-in-progress".to_string()),
+        "{err}"
+    );
+    let k = kinds(&sb, &sid);
+    assert_eq!(k.first().map(String::as_str), Some("thought"), "{k:?}");
+    assert!(
+        activities(&sb, &sid)
+            .iter()
+            .any(|(_, t)| t.contains("Not started yet")),
+        "the session's issue waits its turn, and says so: {:?}",
+        activities(&sb, &sid)
+    );
+    let sessions_read = sb
+        .requests()
+        .iter()
+        .filter_map(|q| q["body"]["query"].as_str().map(str::to_string))
+        .filter(|q| q.contains("agentSession("))
+        .count();
+    assert!(sessions_read >= 1, "the heard session is read");
+}

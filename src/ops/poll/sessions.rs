@@ -1,5 +1,6 @@
-//! Poll's word in a delegated issue's agent session (Linear's Agents API,
-//! `ready = "delegate"`: docs/trackers.md#linears-agents-api): the run
+//! Poll's word in an issue's agent session (Linear's Agents API, opened by
+//! a delegation or a mention of afk's app user, whatever arms the issue:
+//! docs/trackers.md#linears-agents-api): the run
 //! dispatched is an action naming it and its branch; a skip is a thought
 //! while it waits and an error when afk refuses, each reason once
 //! (`core::tracker::agent_session`). A note that fails is said in the log
@@ -12,11 +13,7 @@ use crate::tick::Tick;
 
 pub(super) fn tell(t: &Tick, skipped: &[Skipped], dispatched: &[Dispatched]) {
     let cfg = t.config();
-    if !cfg
-        .tracker
-        .as_ref()
-        .is_some_and(|k| k.linear() && k.ready == "delegate")
-    {
+    if !cfg.tracker.as_ref().is_some_and(|k| k.linear()) {
         return;
     }
     let Ok(forge) = t.forge() else {

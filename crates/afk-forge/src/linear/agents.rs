@@ -82,8 +82,12 @@ impl Linear {
         if let Some(s) = self.sessions_read.lock().unwrap().get(&i.id) {
             return Ok(s.clone());
         }
-        let me = self.me()?;
         let heard = self.heard.heard(&i.id)?;
+        if heard.is_empty() {
+            // no session afk heard of: nothing asked of Linear
+            return Ok(vec![]);
+        }
+        let me = self.me()?;
         let skip = heard.len().saturating_sub(SESSIONS_READ_MAX);
         let mut out = vec![];
         for id in heard.iter().skip(skip) {
@@ -218,11 +222,9 @@ impl Linear {
     }
 
     /// Tell issue `n`'s latest agent session `note` (nothing when the
-    /// issue has none, or afk does not take delegations).
+    /// issue has none: a session is opened by a delegation or a mention of
+    /// afk's app user, whatever arms the issue).
     pub fn tell(&self, n: IssueNumber, note: &Note) -> Result<()> {
-        if !self.setup.ready_delegate {
-            return Ok(());
-        }
         let i = self.wire_issue(n)?;
         let Some(s) = self.sessions(&i)?.pop() else {
             return Ok(());
@@ -245,9 +247,6 @@ impl Linear {
         now_secs: i64,
         never: &[&str],
     ) -> Result<Option<String>> {
-        if !self.setup.ready_delegate {
-            return Ok(None);
-        }
         let i = self.wire_issue(n)?;
         let Some(s) = self.sessions(&i)?.pop() else {
             return Ok(None);
