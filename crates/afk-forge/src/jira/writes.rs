@@ -28,7 +28,7 @@ impl Jira {
     /// becomes the comment property `afk`, the rest ADF text.
     pub fn post_comment(&self, id: IssueNumber, body: &str, me_login: &str) -> Result<Comment> {
         let (marker, text) = split_marker(body);
-        let mut req = json!({ "body": adf::from_markdown(&afk_wire::tracker::loud::fenced(text)) });
+        let mut req = json!({ "body": adf::from_markdown(&afk_wire::tracker::within(&afk_wire::tracker::loud::fenced(text), afk_wire::tracker::TEXT_MAX)) });
         if let Some(m) = &marker {
             req["properties"] = json!([{ "key": PROPERTY, "value": { "marker": m } }]);
         }
@@ -52,7 +52,7 @@ impl Jira {
         let c: WireComment = self.http.json(
             "PUT",
             &format!("/rest/api/3/issue/{}/comment/{comment}", id.0),
-            Some(&json!({ "body": adf::from_markdown(&afk_wire::tracker::loud::fenced(text)) })),
+            Some(&json!({ "body": adf::from_markdown(&afk_wire::tracker::within(&afk_wire::tracker::loud::fenced(text), afk_wire::tracker::TEXT_MAX)) })),
         )?;
         self.comment(id, c, marker, me_login)
     }

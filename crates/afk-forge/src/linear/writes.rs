@@ -107,7 +107,7 @@ impl Linear {
         let p = self.write(
             "commentCreate",
             queries::COMMENT_CREATE,
-            json!({"input": {"issueId": i.id, "body": loud::fenced(&rules::marker_out(body))}}),
+            json!({"input": {"issueId": i.id, "body": afk_wire::tracker::within(&loud::fenced(&rules::marker_out(body)), afk_wire::tracker::TEXT_MAX)}}),
         )?;
         self.comment(&p["comment"], me_login)
     }
@@ -136,7 +136,7 @@ impl Linear {
         let p = self.write(
             "commentUpdate",
             queries::COMMENT_UPDATE,
-            json!({"id": id, "input": {"body": loud::fenced(&rules::marker_out(body))}}),
+            json!({"id": id, "input": {"body": afk_wire::tracker::within(&loud::fenced(&rules::marker_out(body)), afk_wire::tracker::TEXT_MAX)}}),
         )?;
         self.comment(&p["comment"], me_login)
     }
