@@ -6,7 +6,10 @@
 //! scoped poll that follows decides. Once per session: an `O_CREAT` flag
 //! file beside the state (`agent-sessions/<issue id>.<session id>`), taken
 //! before the post and given back when the post fails, so a redelivery may
-//! try again. The flags are also how a tick knows an issue's sessions
+//! try again; a hook killed between the two leaves the thought to afk's
+//! next word in the session, which posts it first when the session's
+//! activities lack it
+//! (`tracker_linear_agents::a_first_thought_a_killed_hook_never_posted_is_posted_by_the_next_tick`). The flags are also how a tick knows an issue's sessions
 //! (`edges::caches`'s `Sessions`): the delivery's word, which the tracker
 //! checks against Linear's own answer before it counts.
 

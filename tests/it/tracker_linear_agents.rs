@@ -482,3 +482,32 @@ fn with_ready_label_a_session_on_an_armed_issue_hears_its_run() {
         .count();
     assert!(sessions_read >= 1, "the heard session is read");
 }
+
+/// `afk hook` killed after it took a session's flag and before it posted
+/// the first thought (the flag stands, no activity): the next poll posts
+/// that thought before its own word there, once; the hook, redelivered,
+/// posts nothing (the flag says it was taken).
+#[test]
+fn a_first_thought_a_killed_hook_never_posted_is_posted_by_the_next_tick() {
+    let (sb, afk, p) = delegating();
+    let key = issue(&sb, Some(&p.alice), &[]);
+    let sid = delegate(&sb, &key, &p.alice, None);
+    let uuid = linear_issue(&sb, &key)["id"].as_str().unwrap().to_string();
+    // what the killed hook left: its flag, and nothing posted
+    let flags = afk.scratch.path("state/agent-sessions");
+    std::fs::create_dir_all(&flags).unwrap();
+    std::fs::write(flags.join(format!("{uuid}.{sid}")), "").unwrap();
+    let (code, out, err) = created(&sb, &afk, &sid, &key, "d-1");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("was acknowledged already"), "{err}");
+    let k = kinds(&sb, &sid);
+    assert_eq!(k.first().map(String::as_str), Some("thought"), "{k:?}");
+    assert!(k.contains(&"action".to_string()), "dispatched: {k:?}");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let thoughts = activities(&sb, &sid)
+        .into_iter()
+        .filter(|(_, t)| t.starts_with("afk received this"))
+        .count();
+    assert_eq!(thoughts, 1, "{:?}", activities(&sb, &sid));
+}

@@ -230,7 +230,15 @@ impl Linear {
             return Ok(());
         };
         let seen = self.session_seen(&s.id)?;
+        self.first_thought(&s.id, &seen)?;
         self.post_note(&s.id, note, Some(&seen))
+    }
+
+    /// The session's first thought, when `afk hook` took the session's
+    /// flag and never posted it (it died between the two): posted before
+    /// afk's next word there; nothing when it is among the activities read.
+    fn first_thought(&self, session: &str, seen: &SessionSeen) -> Result<()> {
+        self.post_note(session, &agent_session::acknowledgement(), Some(seen))
     }
 
     /// A watch tick's look at issue `n`'s latest agent session while run
@@ -252,6 +260,7 @@ impl Linear {
             return Ok(None);
         };
         let seen = self.session_seen(&s.id)?;
+        self.first_thought(&s.id, &seen)?;
         let mut stopped = None;
         for p in &seen.prompts {
             if p.stop && stopped.is_none() {
