@@ -14,10 +14,12 @@ use serde_json::{Value, json};
 /// alice (in the trusted group), mallory (in none), an app in the trusted
 /// group and afk's own account; afk polling the PLAT project for acme/api.
 fn world() -> (Sandbox, Afk) {
-    let sb = Sandbox::start_in(
-        Dialect::Gitea,
-        json!({"repos": [repo("acme/api", json!([]))]}),
-    );
+    world_in(Dialect::Gitea)
+}
+
+/// [`world`] beside the forge of `dialect`.
+fn world_in(dialect: Dialect) -> (Sandbox, Afk) {
+    let sb = Sandbox::start_in(dialect, json!({"repos": [repo("acme/api", json!([]))]}));
     for (id, kind, groups) in [
         ("alice-1", "atlassian", json!(["g-dev"])),
         ("mallory-1", "atlassian", json!([])),
@@ -832,6 +834,50 @@ fn a_jira_oauth_token_goes_as_bearer_to_api_url_alone() {
         .collect();
     assert!(!schemes.is_empty());
     assert!(schemes.iter().all(|s| s == "Bearer"), "{schemes:?}");
+}
+
+/// Beside every other forge dialect (GitHub, GitLab, Azure DevOps) a
+/// Jira-armed issue is worked on that forge, its pull request naming the
+/// issue and closing nothing there, and its merge moves the Jira issue
+/// into Done with afk's labels off.
+#[test]
+fn a_jira_issue_is_worked_on_every_forge_dialect_and_done_in_jira() {
+    for dialect in [Dialect::Github, Dialect::Gitlab, Dialect::AzureDevops] {
+        let (sb, afk) = world_in(dialect);
+        let id = issue(&sb, "alice-1", &[]);
+        arm(&sb, &id, "alice-1", Value::Null);
+        let n: u64 = id.parse().unwrap();
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{dialect:?}: {err} {r}");
+        assert_eq!(r["dispatched"][0]["issue"], json!(n), "{dialect:?}: {r}");
+        assert_eq!(afk.wait_agent(1), 0, "{dialect:?}");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{dialect:?}: {err} {r}");
+        let prs = sb.open_prs("acme/api");
+        assert_eq!(prs.len(), 1, "{dialect:?}: {r}");
+        let pr = &prs[0];
+        assert!(
+            pr.body.starts_with("Tracker: PLAT-1 "),
+            "{dialect:?}: {}",
+            pr.body
+        );
+        for closing in ["Closes", "Fixes", "Resolves", "AB#"] {
+            assert!(!pr.body.contains(closing), "{dialect:?}: {}", pr.body);
+        }
+        sb.status("acme/api", &pr.head, "ci/build", "success");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{dialect:?}: {err} {r}");
+        sb.merge("acme/api", pr.number);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{dialect:?}: {err} {r}");
+        assert_eq!(action_of(&r, n).0, "succeed", "{dialect:?}: {r}");
+        let j = jira_issue(&sb, &id);
+        assert_eq!(
+            j["fields"]["status"]["statusCategory"]["key"], "done",
+            "{dialect:?}: {j}"
+        );
+        assert_eq!(jira_labels(&sb, &id), Vec::<String>::new(), "{dialect:?}");
+    }
 }
 
 /// Jira's search pages by `nextPageToken` (the last page has none): 250

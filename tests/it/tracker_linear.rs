@@ -24,10 +24,12 @@ pub(crate) struct People {
 /// user are members, mallory is not) and afk's labels in the workspace;
 /// afk polling ENG for acme/api with a personal API key.
 pub(crate) fn world() -> (Sandbox, Afk, People) {
-    let sb = Sandbox::start_in(
-        Dialect::Gitea,
-        json!({"repos": [repo("acme/api", json!([]))]}),
-    );
+    world_in(Dialect::Gitea)
+}
+
+/// [`world`] beside the forge of `dialect`.
+pub(crate) fn world_in(dialect: Dialect) -> (Sandbox, Afk, People) {
+    let sb = Sandbox::start_in(dialect, json!({"repos": [repo("acme/api", json!([]))]}));
     let people = people(&sb);
     let mut afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
     let text = std::fs::read_to_string(&afk.config).unwrap();
@@ -776,6 +778,50 @@ pub(crate) fn agent_committing(afk: &Afk, message: &str) {
         ),
     );
     with_command(afk, &format!("[\"sh\", \"{}\"]", agent.display()));
+}
+
+/// Beside every other forge dialect (GitHub, GitLab, Azure DevOps) a
+/// Linear-armed issue is worked on that forge: its pull request names the
+/// issue and closes nothing there, and its merge moves the Linear issue
+/// into its completed state with afk's labels off.
+#[test]
+fn a_linear_issue_is_worked_on_every_forge_dialect_and_done_in_linear() {
+    for dialect in [Dialect::Github, Dialect::Gitlab, Dialect::AzureDevops] {
+        let (sb, afk, p) = world_in(dialect);
+        let key = issue(&sb, Some(&p.alice), &[]);
+        arm(&sb, &key, Some(&p.alice));
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{dialect:?}: {err} {r}");
+        assert_eq!(
+            r["dispatched"].as_array().map(Vec::len),
+            Some(1),
+            "{dialect:?}: {r}"
+        );
+        assert_eq!(afk.wait_agent(1), 0, "{dialect:?}");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{dialect:?}: {err} {r}");
+        let prs = sb.open_prs("acme/api");
+        assert_eq!(prs.len(), 1, "{dialect:?}: {r}");
+        let pr = &prs[0];
+        assert!(
+            pr.body.starts_with(&format!("Tracker: {key} ")),
+            "{dialect:?}: {}",
+            pr.body
+        );
+        for closing in ["Closes", "Fixes", "Resolves", "AB#"] {
+            assert!(!pr.body.contains(closing), "{dialect:?}: {}", pr.body);
+        }
+        sb.status("acme/api", &pr.head, "ci/build", "success");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{dialect:?}: {err} {r}");
+        sb.merge("acme/api", pr.number);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{dialect:?}: {err} {r}");
+        assert_eq!(action_of(&r, 1).0, "succeed", "{dialect:?}: {r}");
+        let l = linear_issue(&sb, &key);
+        assert_eq!(l["state"]["type"], "completed", "{dialect:?}: {l}");
+        assert_eq!(labels(&sb, &key), Vec::<String>::new(), "{dialect:?}");
+    }
 }
 
 /// A map entry narrowed by a Linear project, named by its name (case
