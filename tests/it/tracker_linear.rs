@@ -824,6 +824,36 @@ fn a_linear_issue_is_worked_on_every_forge_dialect_and_done_in_linear() {
     }
 }
 
+/// One side down, the other way round: the forge answering 503 while
+/// Linear answers, a trusted arming dispatches nothing and writes nothing
+/// in Linear (no label, no comment, no session word); once the forge
+/// answers, the next tick dispatches.
+#[test]
+fn the_forge_down_while_linear_answers_dispatches_nothing() {
+    let (sb, afk, p) = world();
+    let key = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.alice));
+    sb.faults(json!([{"path": "/repos/", "status": 503}]));
+    sb.clear_requests();
+    let (_, r, err) = afk.poll();
+    let asked: Vec<String> = sb
+        .requests()
+        .iter()
+        .map(|q| format!("{} {} {}", q["method"], q["path"], q["status"]))
+        .collect();
+    assert!(
+        r["dispatched"].as_array().is_none_or(|d| d.is_empty()),
+        "{r} {err} {asked:#?}"
+    );
+    assert!(!afk.scratch.path("state/runs/1").exists(), "{r} {err}");
+    assert_eq!(mutations(&sb), Vec::<String>::new(), "{r} {err}");
+    assert_eq!(labels(&sb, &key), ["ready-for-agent"]);
+    sb.faults(json!([]));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
+}
+
 /// A map entry narrowed by a Linear project, named by its name (case
 /// ignored) or by its id: an issue of that project goes to the entry's
 /// repository; one of another project or of none is `unmapped`, nothing

@@ -124,6 +124,10 @@ impl ForgeReads for Tracked {
         self.reads().git_by_name(repo)
     }
     /// The tracker issues carrying `label` that the map sends to `repo`.
+    /// When there are some, the forge is asked for the repository first:
+    /// a forge that does not answer fails the repository's tick as it
+    /// does without a tracker, so nothing is dispatched onto it
+    /// (docs/trackers.md#rate-limits-and-outages).
     fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
         let mut out = vec![];
         for issue in self.tracker.labelled(label)? {
@@ -134,6 +138,9 @@ impl ForgeReads for Tracked {
             {
                 out.push(issue);
             }
+        }
+        if !out.is_empty() {
+            self.reads().is_public(repo)?;
         }
         Ok(out)
     }
