@@ -603,6 +603,47 @@ fn a_run_whose_jira_issue_is_done_or_moved_away_is_abandoned() {
     }
 }
 
+/// A Jira issue moved from PLAT to CORE, both mapped to acme/api, keeps
+/// its run: the run's branch stays, the move (its key changed, its id
+/// not) is no abandonment, and the pull request opens; reports name the
+/// run by its branch's key.
+#[test]
+fn a_jira_issue_moved_between_two_mapped_projects_keeps_its_run() {
+    let (sb, afk) = world();
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let with = text.replace(
+        "[[tracker.map]]\nproject = \"PLAT\"\nrepo = \"acme/api\"\n",
+        "[[tracker.map]]\nproject = \"PLAT\"\nrepo = \"acme/api\"\n\n\
+         [[tracker.map]]\nproject = \"CORE\"\nrepo = \"acme/api\"\n",
+    );
+    assert_ne!(with, text);
+    std::fs::write(&afk.config, with).unwrap();
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(afk.wait_agent(1), 0);
+    sb.admin(
+        "POST",
+        "/jira/edit",
+        Some(json!({"issue": id, "by": "alice-1", "field": "project", "to": "CORE"})),
+    );
+    assert!(
+        jira_issue(&sb, &id)["key"]
+            .as_str()
+            .unwrap()
+            .starts_with("CORE-")
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let n: u64 = id.parse().unwrap();
+    assert_ne!(action_of(&r, n).0, "abandon", "{r}");
+    let prs = sb.open_prs("acme/api");
+    assert_eq!(prs.len(), 1, "{r}");
+    assert_eq!(prs[0].head, "afk/issue-plat-1", "the run's branch stays");
+}
+
 /// Doctor says whom Jira answers as and whether afk may read groups, and
 /// that what the config names is on the site (each trusted group's id, each
 /// trusted role in each mapped project, the blocked-by link type); an
