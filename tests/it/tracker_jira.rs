@@ -644,6 +644,41 @@ fn a_jira_issue_moved_between_two_mapped_projects_keeps_its_run() {
     assert_eq!(prs[0].head, "afk/issue-plat-1", "the run's branch stays");
 }
 
+/// Jira caps an issue's comments and answers a new one `413`: a blocked
+/// run's checklist and escalation comments refused so are the issue's
+/// error, said; the run still escalates (afk's labels switched), and no
+/// later tick posts again.
+#[test]
+fn a_jira_issue_at_its_comment_limit_still_escalates_by_its_labels() {
+    let (sb, afk) = world();
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    crate::tracker_linear::agent_blocked_saying(&afk, "which database?");
+    assert_eq!(afk.poll().0, 0);
+    assert_eq!(afk.wait_agent(1), 0);
+    sb.faults(
+        json!([{"method": "POST", "path": format!("/rest/api/3/issue/{id}/comment"),
+        "status": 413}]),
+    );
+    let (_, r, err) = afk.watch();
+    let n: u64 = id.parse().unwrap();
+    let said = format!("{err}{r}");
+    assert!(said.contains("413"), "{said}");
+    assert_eq!(action_of(&r, n).0, "escalate", "{r}");
+    let (_, r2, err2) = afk.watch();
+    let labels = jira_labels(&sb, &id);
+    assert!(
+        labels.contains(&"ready-for-human".to_string()),
+        "{labels:?} {r} {r2} {err2}"
+    );
+    let posts = sb
+        .requests()
+        .iter()
+        .filter(|q| q["method"] == "POST" && q["path"] == format!("/rest/api/3/issue/{id}/comment"))
+        .count();
+    assert!(posts <= 2, "{posts} posts: {r} {r2}");
+}
+
 /// Doctor says whom Jira answers as and whether afk may read groups, and
 /// that what the config names is on the site (each trusted group's id, each
 /// trusted role in each mapped project, the blocked-by link type); an
