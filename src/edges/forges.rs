@@ -171,104 +171,129 @@ pub fn tracker(
     );
     h.set_service("tracker");
     if let Some((id, secret)) = service_account {
-        // the endpoint's origin as the client's root, its path on each
-        // request, so an error names it
-        let url = t.token_url();
-        let at = url.find("://").map_or(0, |i| i + 3);
-        let (origin, path) = url.split_at(url[at..].find('/').map_or(url.len(), |i| at + i));
-        let mut endpoint = crate::forge::http::Http::service(
-            "tracker",
-            origin,
-            None,
-            &c.tracker_token_source(),
-            t.timeout,
-            t.retries,
-        );
-        endpoint.set_url_key("tracker.token_url");
-        endpoint.set_moved("the token endpoint answered with a redirect (not followed)");
-        h.set_refresher(std::sync::Arc::new(
-            crate::forge::jira::service_account::ServiceAccount::new(
-                endpoint,
-                path,
-                id,
-                secret,
-                &c.tracker_token_source(),
-            ),
-        ));
+        h.set_refresher(service_account_exchange(c, t, id, secret));
     }
     h.set_url_key(match (t.api_url.is_empty(), t.linear()) {
         (true, false) => "tracker.url",
         _ => "tracker.api_url",
     });
     h.set_concurrency(t.concurrency);
-    let repo_of = |name: &str| {
-        c.poll
-            .allowlist
-            .iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(name))
-            .map_or_else(|| name.to_string(), |a| a.as_str().to_string())
+    Ok(Some(match t.linear() {
+        true => linear_tracker(c, t, h, path, books),
+        false => jira_tracker(c, t, h),
+    }))
+}
+
+/// A Jira service account's exchange of its client credentials at
+/// `token_url`: the endpoint's origin as its client's root, its path on
+/// each request, so an error names it.
+fn service_account_exchange(
+    c: &Config,
+    t: &crate::config::Tracker,
+    id: crate::redact::Secret,
+    secret: crate::redact::Secret,
+) -> std::sync::Arc<crate::forge::jira::service_account::ServiceAccount> {
+    let url = t.token_url();
+    let at = url.find("://").map_or(0, |i| i + 3);
+    let (origin, path) = url.split_at(url[at..].find('/').map_or(url.len(), |i| at + i));
+    let mut endpoint = crate::forge::http::Http::service(
+        "tracker",
+        origin,
+        None,
+        &c.tracker_token_source(),
+        t.timeout,
+        t.retries,
+    );
+    endpoint.set_url_key("tracker.token_url");
+    endpoint.set_moved("the token endpoint answered with a redirect (not followed)");
+    std::sync::Arc::new(crate::forge::jira::service_account::ServiceAccount::new(
+        endpoint,
+        path,
+        id,
+        secret,
+        &c.tracker_token_source(),
+    ))
+}
+
+/// A map entry's repository as `[poll] allowlist` spells it.
+fn allowlisted(c: &Config, name: &str) -> String {
+    c.poll
+        .allowlist
+        .iter()
+        .find(|a| a.as_str().eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_string(), |a| a.as_str().to_string())
+}
+
+/// Linear as the tracker, through `h`, its GraphQL endpoint at `path`.
+fn linear_tracker(
+    c: &Config,
+    t: &crate::config::Tracker,
+    mut h: crate::forge::http::Http,
+    path: &str,
+    books: Option<&Books>,
+) -> Box<dyn crate::forge::tracker::Tracker> {
+    h.set_moved("Linear answered with a redirect (not followed, nothing touched)");
+    let setup = crate::forge::linear::LinearSetup {
+        site: t.url.clone(),
+        path: path.to_string(),
+        ready_label: c.poll.ready_label.clone(),
+        ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
+        ready_delegate: t.ready == "delegate",
+        // a Linear entry's team key stands where a Jira project's does,
+        // its project (a name or an id) where a component does
+        map: (t.map.iter())
+            .map(|e| crate::core::tracker::map::Entry {
+                project: e.team.clone(),
+                component: (!e.project.is_empty()).then(|| e.project.clone()),
+                label: e.label.clone(),
+                repo: allowlisted(c, &e.repo),
+            })
+            .collect(),
+        trusted_accounts: t.trusted_accounts.clone(),
+        trusted_team_members: t.trusted_team_members.unwrap_or(true),
+        done_state: t.done_state.clone(),
+        labels: c.labels().iter().map(|(l, _)| l.to_string()).collect(),
+        concurrency: t.concurrency,
     };
-    let tracker: Box<dyn crate::forge::tracker::Tracker> = match t.linear() {
-        true => {
-            h.set_moved("Linear answered with a redirect (not followed, nothing touched)");
-            let setup = crate::forge::linear::LinearSetup {
-                site: t.url.clone(),
-                path: path.to_string(),
-                ready_label: c.poll.ready_label.clone(),
-                ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
-                ready_delegate: t.ready == "delegate",
-                // a Linear entry's team key stands where a Jira project's
-                // does, its project (a name or an id) where a component does
-                map: (t.map.iter())
-                    .map(|e| crate::core::tracker::map::Entry {
-                        project: e.team.clone(),
-                        component: (!e.project.is_empty()).then(|| e.project.clone()),
-                        label: e.label.clone(),
-                        repo: repo_of(&e.repo),
-                    })
-                    .collect(),
-                trusted_accounts: t.trusted_accounts.clone(),
-                trusted_team_members: t.trusted_team_members.unwrap_or(true),
-                done_state: t.done_state.clone(),
-                labels: c.labels().iter().map(|(l, _)| l.to_string()).collect(),
-                concurrency: t.concurrency,
-            };
-            let numbers: std::sync::Arc<dyn crate::forge::setup::IssueNumbers> = match books {
-                Some(b) => b.issue_numbers.clone(),
-                None => std::sync::Arc::new(crate::forge::setup::NumbersInMemory::default()),
-            };
-            let heard: std::sync::Arc<dyn crate::forge::setup::AgentSessions> = match books {
-                Some(b) => b.agent_sessions.clone(),
-                None => std::sync::Arc::new(crate::forge::setup::NoSessions),
-            };
-            Box::new(crate::forge::linear::Linear::new(h, setup, numbers, heard))
-        }
-        false => {
-            h.set_moved("Jira answered with a redirect (not followed, nothing touched)");
-            let setup = crate::forge::jira::JiraSetup {
-                site: t.url.clone(),
-                ready_label: c.poll.ready_label.clone(),
-                ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
-                map: (t.map.iter())
-                    .map(|e| crate::core::tracker::map::Entry {
-                        project: e.project.clone(),
-                        component: e.component.clone(),
-                        label: e.label.clone(),
-                        repo: repo_of(&e.repo),
-                    })
-                    .collect(),
-                trusted_groups: t.trusted_groups.clone(),
-                trusted_roles: t.trusted_roles.clone(),
-                trusted_accounts: t.trusted_accounts.clone(),
-                done_transition: t.done_transition.clone(),
-                blocked_by_link: (t.blocked_by_link.clone()).unwrap_or_else(|| "Blocks".into()),
-                reconcile: RECONCILE.get().cloned().unwrap_or_default(),
-                concurrency: t.concurrency,
-            };
-            Box::new(crate::forge::jira::Jira::new(h, setup))
-        }
+    let numbers: std::sync::Arc<dyn crate::forge::setup::IssueNumbers> = match books {
+        Some(b) => b.issue_numbers.clone(),
+        None => std::sync::Arc::new(crate::forge::setup::NumbersInMemory::default()),
     };
-    Ok(Some(tracker))
+    let heard: std::sync::Arc<dyn crate::forge::setup::AgentSessions> = match books {
+        Some(b) => b.agent_sessions.clone(),
+        None => std::sync::Arc::new(crate::forge::setup::NoSessions),
+    };
+    Box::new(crate::forge::linear::Linear::new(h, setup, numbers, heard))
+}
+
+/// Jira as the tracker, through `h`.
+fn jira_tracker(
+    c: &Config,
+    t: &crate::config::Tracker,
+    mut h: crate::forge::http::Http,
+) -> Box<dyn crate::forge::tracker::Tracker> {
+    h.set_moved("Jira answered with a redirect (not followed, nothing touched)");
+    let setup = crate::forge::jira::JiraSetup {
+        site: t.url.clone(),
+        ready_label: c.poll.ready_label.clone(),
+        ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
+        map: (t.map.iter())
+            .map(|e| crate::core::tracker::map::Entry {
+                project: e.project.clone(),
+                component: e.component.clone(),
+                label: e.label.clone(),
+                repo: allowlisted(c, &e.repo),
+            })
+            .collect(),
+        trusted_groups: t.trusted_groups.clone(),
+        trusted_roles: t.trusted_roles.clone(),
+        trusted_accounts: t.trusted_accounts.clone(),
+        done_transition: t.done_transition.clone(),
+        blocked_by_link: (t.blocked_by_link.clone()).unwrap_or_else(|| "Blocks".into()),
+        reconcile: RECONCILE.get().cloned().unwrap_or_default(),
+        concurrency: t.concurrency,
+    };
+    Box::new(crate::forge::jira::Jira::new(h, setup))
 }
 
 /// The forge as an app's installation (config validation made sure its
