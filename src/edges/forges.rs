@@ -275,6 +275,7 @@ fn jira_tracker(
     h.set_moved("Jira answered with a redirect (not followed, nothing touched)");
     let setup = crate::forge::jira::JiraSetup {
         site: t.url.clone(),
+        auth: t.auth().to_string(),
         ready_label: c.poll.ready_label.clone(),
         ready_status: (t.ready == "status").then(|| t.ready_status.clone()),
         map: (t.map.iter())

@@ -679,18 +679,32 @@ fn a_jira_issue_at_its_comment_limit_still_escalates_by_its_labels() {
     assert!(posts <= 2, "{posts} posts: {r} {r2}");
 }
 
-/// Doctor says whom Jira answers as and whether afk may read groups, and
-/// that what the config names is on the site (each trusted group's id, each
-/// trusted role in each mapped project, the blocked-by link type); an
-/// unknown group id (a group's name where its id belongs), a role the
-/// project lacks and a link type the site lacks are each a FAIL naming it;
-/// a token Jira refuses is a FAIL naming where the token comes from.
+/// Doctor says whom Jira answers as and whether afk may read groups, that
+/// its API token's expiry cannot be read, that the site is Jira Cloud, and
+/// that what the config names is on the site (each mapped project by its
+/// key, its mapped components, afk's permissions in it, each trusted
+/// group's id, each trusted role in each mapped project, the blocked-by
+/// link type); a project Jira lacks or knows by another key, a component
+/// it lacks, a permission afk lacks, an unknown group id (a group's name
+/// where its id belongs), a role the project lacks and a link type the
+/// site lacks are each a FAIL naming it; a token Jira refuses is a FAIL
+/// naming where the token comes from.
 #[test]
 fn doctor_says_whom_jira_answers_as_and_fails_a_refused_token() {
     let (sb, mut afk) = world();
     let lines = crate::tracker_linear::doctor_lines;
+    let absent = format!("{:?}", lines(&afk));
+    assert!(
+        absent.contains("Jira has no project PLAT that afk's account may browse"),
+        "{absent}"
+    );
+    sb.admin(
+        "POST",
+        "/jira/project",
+        Some(json!({"key": "PLAT", "components": ["api"]})),
+    );
     let mut ok = lines(&afk);
-    assert_eq!(ok.len(), 5, "{ok:?}");
+    assert_eq!(ok.len(), 8, "{ok:?}");
     let (level, automation) = ok.pop().unwrap();
     assert_eq!(level, "warn");
     assert!(
@@ -704,20 +718,45 @@ fn doctor_says_whom_jira_answers_as_and_fails_a_refused_token() {
             .contains("answers as 712020:afk-sandbox-0000 (atlassian account)"),
         "{ok:?}"
     );
-    assert!(ok[2].1.contains("Jira group g-dev"), "{ok:?}");
-    assert!(ok[3].1.contains("link type \"Blocks\""), "{ok:?}");
+    assert!(
+        ok[2]
+            .1
+            .contains("an API token's expiry cannot be read with the token"),
+        "{ok:?}"
+    );
+    assert!(ok[3].1.contains("is Jira Cloud"), "{ok:?}");
+    assert!(
+        ok[4]
+            .1
+            .contains("holds in Jira project PLAT each permission"),
+        "{ok:?}"
+    );
+    assert!(ok[5].1.contains("Jira group g-dev"), "{ok:?}");
+    assert!(ok[6].1.contains("link type \"Blocks\""), "{ok:?}");
     let base = std::fs::read_to_string(&afk.config).unwrap();
     sb.admin("POST", "/jira/administers", Some(json!({"on": true})));
+    sb.admin(
+        "POST",
+        "/jira/permissions",
+        Some(json!({"lacking": ["LINK_ISSUES"]})),
+    );
     let broken = base
         .replace(
             "trusted_groups = [\"g-dev\"]",
             "trusted_groups = [\"g-dev\", \"developers\"]\ntrusted_roles = [\"Release managers\"]\nblocked_by_link = \"Depends\"",
-        );
-    assert_ne!(broken, base);
+        )
+        + "\n[[tracker.map]]\nproject = \"PLAT\"\ncomponent = \"web\"\nrepo = \"acme/api\"\n\
+           \n[[tracker.map]]\nproject = \"OPS\"\nrepo = \"acme/api\"\n\
+           \n[[tracker.map]]\nproject = \"10000\"\nrepo = \"acme/api\"\n";
+    assert!(broken.contains("Depends"), "{broken}");
     std::fs::write(&afk.config, &broken).unwrap();
     let said = format!("{:?}", lines(&afk));
     std::fs::write(&afk.config, &base).unwrap();
     for want in [
+        "Jira project PLAT has no component web",
+        "afk's account lacks in Jira project PLAT: LINK_ISSUES",
+        "Jira has no project OPS that afk's account may browse",
+        "tracker.map names Jira project 10000, which Jira knows by the key PLAT",
         "Jira has no group with id developers",
         "Jira project PLAT has no role Release managers",
         "Jira has no link type \\\"Depends\\\" (tracker.blocked_by_link",

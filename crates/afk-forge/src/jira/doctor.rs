@@ -1,12 +1,28 @@
 //! `afk doctor`'s Jira lines (docs/trackers.md#doctor): whom Jira answers
-//! as and whether afk may read groups; then what the config names exists
-//! on the site: each `trusted_groups` id (`GET /group/member`), each
-//! `trusted_roles` entry in each mapped project (`GET /project/{key}/role`)
-//! and the `blocked_by_link` type (`GET /issueLinkType`).
+//! as and whether afk may read groups; what it cannot read of its token;
+//! that the site is Jira Cloud (`GET /serverInfo`); each mapped project
+//! (`GET /project/{key}`), its mapped components (`GET
+//! /project/{key}/components`) and afk's permissions in it (`GET
+//! /mypermissions`); then what else the config names exists on the site:
+//! each `trusted_groups` id (`GET /group/member`), each `trusted_roles`
+//! entry in each mapped project (`GET /project/{key}/role`) and the
+//! `blocked_by_link` type (`GET /issueLinkType`).
 
 use super::Jira;
 use crate::http::{Failure, ForgeError, enc};
 use serde_json::Value;
+
+/// The project permissions afk's steps use: reading issues, labelling
+/// them, its comments and their edits, the link to the PR, the Done
+/// transition.
+const PERMISSIONS: [&str; 6] = [
+    "BROWSE_PROJECTS",
+    "EDIT_ISSUES",
+    "ADD_COMMENTS",
+    "EDIT_OWN_COMMENTS",
+    "LINK_ISSUES",
+    "TRANSITION_ISSUES",
+];
 
 impl Jira {
     /// Doctor's tracker lines: [`Jira::account_lines`], then, when the
@@ -22,6 +38,8 @@ impl Jira {
                 "Jira says under a fifth of a rate-limit budget is left (X-RateLimit-NearLimit): doctor reads nothing more of it now; run it again later".into(),
             ));
         } else if out.iter().all(|d| d.ok) {
+            out.push(self.token_line());
+            out.extend(self.site_lines());
             out.extend(self.config_lines());
             // an Automation rule's actor is whoever an administrator chose:
             // its arming reads as that person's (docs/trackers.md#who-is-trusted)
@@ -85,6 +103,161 @@ impl Jira {
             });
         }
         out
+    }
+
+    /// What afk cannot read of its credential: an API token's or an access
+    /// token's expiry is not in any answer made with it.
+    fn token_line(&self) -> crate::Diagnosis {
+        let what = match self.setup.auth.as_str() {
+            "client_credentials" => {
+                "the service account's access token is exchanged on each tick's first request; its client credential's expiry cannot be read with it"
+            }
+            "bearer" => {
+                "an OAuth 2.0 access token's expiry cannot be read with the token (it is renewed outside afk)"
+            }
+            _ => {
+                "an API token's expiry cannot be read with the token (Atlassian's API tokens expire after at most a year)"
+            }
+        };
+        crate::Diagnosis::ok("tracker", what.into())
+    }
+
+    /// The site is Jira Cloud (`deploymentType` `Cloud`: an answer without
+    /// it is not taken as Cloud), then each mapped project as
+    /// [`Jira::project_lines`] reads it.
+    fn site_lines(&self) -> Vec<crate::Diagnosis> {
+        use crate::Diagnosis;
+        let site = &self.setup.site;
+        let mut out = vec![match self
+            .http
+            .json::<Value>("GET", "/rest/api/3/serverInfo", None)
+        {
+            Ok(v) => match v["deploymentType"].as_str() {
+                Some("Cloud") => Diagnosis::ok(
+                    "tracker",
+                    format!(
+                        "Jira at {site} is Jira Cloud (version {})",
+                        v["version"].as_str().unwrap_or("not said")
+                    ),
+                ),
+                // the schema says Cloud always sends it; its own example
+                // leaves it out (docs/fidelity/jira-cloud.md)
+                None => Diagnosis::warn(
+                    "tracker",
+                    format!(
+                        "Jira at {site} does not say its deploymentType, which Jira Cloud always says: afk speaks Jira Cloud's REST API v3 only"
+                    ),
+                ),
+                Some(other) => Diagnosis::fail(
+                    "tracker",
+                    format!(
+                        "Jira at {site} is not Jira Cloud (deploymentType \"{other}\"): afk speaks Jira Cloud's REST API v3 only"
+                    ),
+                ),
+            },
+            Err(e) => Diagnosis::fail(
+                "tracker",
+                format!("cannot tell whether Jira at {site} is Jira Cloud: {e}"),
+            ),
+        }];
+        let mut projects: Vec<&str> = self.setup.map.iter().map(|e| e.project.as_str()).collect();
+        projects.sort();
+        projects.dedup();
+        for p in projects {
+            out.extend(self.project_lines(p));
+        }
+        out
+    }
+
+    /// One mapped project: Jira knows it by that key (the map compares keys
+    /// whole and case-sensitively), has the components the map names for
+    /// it, and afk's account holds in it each permission afk's steps use.
+    fn project_lines(&self, p: &str) -> Vec<crate::Diagnosis> {
+        use crate::Diagnosis;
+        let path = format!("/rest/api/3/project/{}", enc(p));
+        match self.http.json::<Value>("GET", &path, None) {
+            Ok(v) if v["key"].as_str() == Some(p) => {}
+            Ok(v) => {
+                return vec![Diagnosis::fail(
+                    "tracker",
+                    format!(
+                        "tracker.map names Jira project {p}, which Jira knows by the key {}: the map compares keys whole, so no issue of it is mapped",
+                        v["key"].as_str().unwrap_or("(none said)")
+                    ),
+                )];
+            }
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
+                return vec![Diagnosis::fail(
+                    "tracker",
+                    format!("Jira has no project {p} that afk's account may browse (tracker.map)"),
+                )];
+            }
+            Err(e) => {
+                return vec![Diagnosis::fail(
+                    "tracker",
+                    format!("cannot tell whether Jira project {p} is there: {e}"),
+                )];
+            }
+        }
+        let mut out = vec![];
+        let wanted: Vec<&str> = (self.setup.map.iter())
+            .filter(|e| e.project == p)
+            .filter_map(|e| e.component.as_deref())
+            .collect();
+        if !wanted.is_empty() {
+            let path = format!("/rest/api/3/project/{}/components", enc(p));
+            out.push(match self.http.json::<Vec<Value>>("GET", &path, None) {
+                Ok(all) => {
+                    let names: Vec<&str> = all.iter().filter_map(|c| c["name"].as_str()).collect();
+                    let missing: Vec<&str> = wanted.iter().copied().filter(|w| !names.contains(w)).collect();
+                    match missing.is_empty() {
+                        true => Diagnosis::ok("tracker", format!("Jira project {p} has the components of tracker.map")),
+                        false => Diagnosis::fail(
+                            "tracker",
+                            format!("Jira project {p} has no component {} (tracker.map; names compare whole and case-sensitively)", missing.join(", ")),
+                        ),
+                    }
+                }
+                Err(e) => Diagnosis::fail("tracker", format!("cannot tell whether Jira project {p} has the components of tracker.map: {e}")),
+            });
+        }
+        out.push(self.permission_line(p));
+        out
+    }
+
+    /// afk's account holds each of [`PERMISSIONS`] in project `p`; a key
+    /// the answer leaves out is not held.
+    fn permission_line(&self, p: &str) -> crate::Diagnosis {
+        use crate::Diagnosis;
+        let path = format!(
+            "/rest/api/3/mypermissions?projectKey={}&permissions={}",
+            enc(p),
+            PERMISSIONS.join(",")
+        );
+        match self.http.json::<Value>("GET", &path, None) {
+            Ok(v) => {
+                let lacking: Vec<&str> = (PERMISSIONS.iter().copied())
+                    .filter(|k| v["permissions"][*k]["havePermission"].as_bool() != Some(true))
+                    .collect();
+                match lacking.is_empty() {
+                    true => Diagnosis::ok(
+                        "tracker",
+                        format!("afk's account holds in Jira project {p} each permission it uses"),
+                    ),
+                    false => Diagnosis::fail(
+                        "tracker",
+                        format!(
+                            "afk's account lacks in Jira project {p}: {}",
+                            lacking.join(", ")
+                        ),
+                    ),
+                }
+            }
+            Err(e) => Diagnosis::fail(
+                "tracker",
+                format!("cannot tell afk's permissions in Jira project {p}: {e}"),
+            ),
+        }
     }
 
     /// What the config names, as the site has it: a group id Jira does not

@@ -56,6 +56,10 @@ pub struct JiraSetup {
     /// the site (`https://acme.atlassian.net`): an issue's web address is
     /// `{site}/browse/{key}`
     pub site: String,
+    /// `basic` (an API token), `bearer` (an OAuth 2.0 access token) or
+    /// `client_credentials` (a service account's): doctor says what it
+    /// cannot read of each
+    pub auth: String,
     pub ready_label: String,
     /// `ready = "status"`: the status (an id, or a name) that arms an
     /// issue in place of the ready label, which then stands for it

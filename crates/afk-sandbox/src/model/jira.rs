@@ -109,6 +109,13 @@ pub struct Jira {
     /// how long the search's index lags a label change (`/_admin/jira/lag`;
     /// zero: none)
     pub(crate) index_lag: std::time::Duration,
+    /// the site's projects by key: their ids and components' names (made by
+    /// `/_admin/jira/project`, or by an issue made in a project not yet
+    /// there, with its components)
+    pub(crate) projects: BTreeMap<String, (u64, Vec<String>)>,
+    /// the project permissions afk's account lacks in every project
+    /// (`/_admin/jira/permissions`; none unless a test takes some away)
+    pub(crate) lacking: Vec<String>,
 }
 
 impl Jira {
@@ -139,6 +146,19 @@ impl Jira {
             roles: BTreeMap::new(),
             administers: false,
             index_lag: std::time::Duration::ZERO,
+            projects: BTreeMap::new(),
+            lacking: vec![],
+        }
+    }
+
+    /// Make project `key` if the site lacks it, with these components too.
+    pub(crate) fn project(&mut self, key: &str, components: &[String]) {
+        let id = 10000 + self.projects.len() as u64;
+        let (_, have) = (self.projects.entry(key.to_string())).or_insert((id, vec![]));
+        for c in components {
+            if !have.contains(c) {
+                have.push(c.clone());
+            }
         }
     }
 

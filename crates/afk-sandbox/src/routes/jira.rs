@@ -112,6 +112,9 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
     let body = req.json().unwrap_or(Value::Null);
     let page =
         |name: &str, default: usize| req.q(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+    if let Some(r) = super::jira_site::serve(j, req, &segs) {
+        return r;
+    }
     match (req.method.as_str(), segs.as_slice()) {
         ("GET", ["myself"]) => Reply::json(200, &j.account_json(AFK_ACCOUNT)),
         ("GET", ["user"]) => {
@@ -515,6 +518,8 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/link", "issue blocker"),
     ("POST", "/edit", "issue by field to"),
     ("POST", "/lag", "ms"),
+    ("POST", "/project", "key components"),
+    ("POST", "/permissions", "lacking"),
 ];
 
 pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
@@ -568,8 +573,20 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
             );
             Reply::json(200, &json!({"id": id}))
         }
+        ("POST", "/project") => {
+            let Some(key) = body["key"].as_str() else {
+                return error(400, "key is required");
+            };
+            j.project(key, &strings(&body["components"]));
+            Reply::json(200, &json!({"id": j.projects[key].0.to_string()}))
+        }
+        ("POST", "/permissions") => {
+            j.lacking = strings(&body["lacking"]);
+            Reply::json(200, &json!({}))
+        }
         ("POST", "/issue") => {
             let project = body["project"].as_str().unwrap_or("PLAT").to_string();
+            j.project(&project, &strings(&body["components"]));
             let n = j.counts.entry(project.clone()).or_insert(0);
             *n += 1;
             let key = format!("{project}-{n}");

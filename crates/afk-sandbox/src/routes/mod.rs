@@ -13,6 +13,7 @@ pub(super) mod gitea;
 pub(super) mod github;
 pub(super) mod gitlab;
 pub(super) mod jira;
+pub(super) mod jira_site;
 pub(super) mod linear;
 pub(super) mod linear_agents;
 
