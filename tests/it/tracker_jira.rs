@@ -644,10 +644,18 @@ fn a_jira_issue_moved_between_two_mapped_projects_keeps_its_run() {
     assert_eq!(prs[0].head, "afk/issue-plat-1", "the run's branch stays");
 }
 
+/// The POSTs of comments on Jira issue `id` the sandbox answered.
+fn comment_posts(sb: &Sandbox, id: &str) -> usize {
+    let path = format!("/rest/api/3/issue/{id}/comment");
+    (sb.requests().iter())
+        .filter(|q| q["method"] == "POST" && q["path"] == path)
+        .count()
+}
+
 /// Jira caps an issue's comments and answers a new one `413`: a blocked
-/// run's checklist and escalation comments refused so are the issue's
-/// error, said; the run still escalates (afk's labels switched), and no
-/// later tick posts again.
+/// run's escalation comment refused so is said in the run's notes; the
+/// run still escalates (afk's labels switched), its checklist is not
+/// posted after it, and no later tick posts again.
 #[test]
 fn a_jira_issue_at_its_comment_limit_still_escalates_by_its_labels() {
     let (sb, afk) = world();
@@ -663,7 +671,10 @@ fn a_jira_issue_at_its_comment_limit_still_escalates_by_its_labels() {
     let (_, r, err) = afk.watch();
     let n: u64 = id.parse().unwrap();
     let said = format!("{err}{r}");
-    assert!(said.contains("413"), "{said}");
+    assert!(
+        said.contains("413") && said.contains("only edits its checklist"),
+        "{said}"
+    );
     assert_eq!(action_of(&r, n).0, "escalate", "{r}");
     let (_, r2, err2) = afk.watch();
     let labels = jira_labels(&sb, &id);
@@ -671,12 +682,62 @@ fn a_jira_issue_at_its_comment_limit_still_escalates_by_its_labels() {
         labels.contains(&"ready-for-human".to_string()),
         "{labels:?} {r} {r2} {err2}"
     );
-    let posts = sb
-        .requests()
-        .iter()
-        .filter(|q| q["method"] == "POST" && q["path"] == format!("/rest/api/3/issue/{id}/comment"))
-        .count();
-    assert!(posts <= 2, "{posts} posts: {r} {r2}");
+    assert_eq!(comment_posts(&sb, &id), 1, "{r} {r2}");
+}
+
+/// An issue that reached Jira's limit on comments after afk's checklist was
+/// posted: the escalation a trusted `/afk stop` brings is refused (`413`),
+/// the checklist is still edited to say the end, and nothing is posted
+/// there again.
+#[test]
+fn at_the_comment_limit_afk_only_edits_its_jira_checklist() {
+    let (sb, afk) = world();
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    assert_eq!(afk.poll().0, 0);
+    assert_eq!(afk.wait_agent(1), 0);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(comment_posts(&sb, &id), 1, "the checklist: {r}");
+    let checklist_edits = || {
+        (sb.requests().iter())
+            .filter(|q| {
+                q["method"] == "PUT"
+                    && (q["path"].as_str().unwrap())
+                        .starts_with(&format!("/rest/api/3/issue/{id}/comment/"))
+            })
+            .count()
+    };
+    let edits = checklist_edits();
+    sb.faults(
+        json!([{"method": "POST", "path": format!("/rest/api/3/issue/{id}/comment"),
+        "status": 413}]),
+    );
+    let pr = On::Pr(sb.dialect.first_pr(0));
+    sb.comment_on("acme/api", pr, "alice", "/afk stop");
+    let (_, r, err) = afk.watch();
+    let n: u64 = id.parse().unwrap();
+    assert_eq!(
+        action_of(&r, n),
+        ("escalate".into(), Some("stopped".into())),
+        "{r} {err}"
+    );
+    assert!(
+        format!("{err}{r}").contains("only edits its checklist"),
+        "{err} {r}"
+    );
+    assert_eq!(
+        checklist_edits(),
+        edits + 1,
+        "the end said in the checklist: {r}"
+    );
+    let (_, r2, _) = afk.watch();
+    assert_eq!(
+        comment_posts(&sb, &id),
+        2,
+        "one refused escalation: {r} {r2}"
+    );
+    assert!(jira_labels(&sb, &id).contains(&"ready-for-human".to_string()));
 }
 
 /// Doctor says whom Jira answers as and whether afk may read groups, that

@@ -312,6 +312,35 @@ pub fn not_a_command(first: FirstRead) -> Option<&'static str> {
     }
 }
 
+/// Whether a comment written at `at` came before the run that began at
+/// `start`, so that it commands nothing: commands count from the run's
+/// start to the second, as the forges date a comment to the second (one
+/// written in the run's first second is the run's).
+pub fn before_run(at: OffsetDateTime, start: OffsetDateTime) -> bool {
+    at.unix_timestamp() < start.unix_timestamp()
+}
+
+#[cfg(test)]
+mod before_run_tests {
+    use super::before_run;
+    use time::macros::datetime;
+
+    /// (the comment's date as the forge gives it, the run's start, before)
+    #[test]
+    fn commands_count_from_the_runs_start_to_the_second() {
+        let start = datetime!(2026-11-30 19:55:41.476 UTC);
+        let cases = [
+            (datetime!(2026-11-30 19:55:40 UTC), true),
+            (datetime!(2026-11-30 19:55:40.999 UTC), true),
+            (datetime!(2026-11-30 19:55:41 UTC), false),
+            (datetime!(2026-11-30 19:55:42 UTC), false),
+        ];
+        for (at, want) in cases {
+            assert_eq!(before_run(at, start), want, "{at}");
+        }
+    }
+}
+
 /// A run on `/afk hold` as `afk status` and the status page show it beside
 /// its state: who holds it (a forge login: outside text, one line), since
 /// when (afk's own stamp) and for how long (`age`, "" when unknown).

@@ -184,7 +184,10 @@ fn own_comment(w: &Watch, run: &Run, on: Target, marker: &str) -> Result<Option<
 /// ticks look again instead of posting a second one. A comment the forge
 /// refuses (422: too long, invalid) is shortened and posted once more
 /// (`core::bounds::shortened`); refused again, it is given up: `Ok(None)`,
-/// said in the run's report, never tried on every tick.
+/// said in the run's report, never tried on every tick. An issue that
+/// answers 413 to both (a tracker's limit on an issue's comments: Jira's)
+/// takes no more comments from the run: its later posts there are given
+/// up unsent, and its checklist, once posted, is still edited.
 pub(super) fn post_once(
     w: &Watch,
     store: &Store,
@@ -194,6 +197,11 @@ pub(super) fn post_once(
     body: &Shown,
     notes: &mut Vec<String>,
 ) -> Result<Option<i64>> {
+    // an issue that took no more comments from this run is not asked again
+    let full = format!("run:{}:full", run.id);
+    if matches!(on, Target::Issue(_)) && store.post_attempt(&full)?.is_some() {
+        return Ok(None);
+    }
     let attempt = store.post_attempt(key)?;
     if let Some(c) = own_comment(w, run, on, marker)? {
         if attempt.is_some() {
@@ -212,6 +220,7 @@ pub(super) fn post_once(
     }
     let body: &str = body;
     let short = bounds::shortened(body);
+    let mut too_many = false;
     for text in std::iter::once(body).chain(short.as_deref()) {
         store.note_post(key)?;
         match w.t.forge()?.create_comment(&run.repo, on, text) {
@@ -221,11 +230,25 @@ pub(super) fn post_once(
             }
             Err(e) => {
                 settle_post(store, key, &e)?;
-                if ForgeError::kind_of(&e) != Some(Failure::Unprocessable) {
-                    return Err(e);
+                match ForgeError::kind_of(&e) {
+                    Some(Failure::Unprocessable) => {}
+                    // 413 on an issue: a text too large (tried shortened), or
+                    // the issue's own limit on comments (Jira's per-issue
+                    // count: docs/fidelity/jira-cloud.md), refused again
+                    Some(Failure::Other(413)) if matches!(on, Target::Issue(_)) => too_many = true,
+                    _ => return Err(e),
                 }
             }
         }
+    }
+    if too_many {
+        // from now on this run only edits the comments it has there
+        store.note_post(&full)?;
+        let what = key.rsplit(':').next().unwrap_or("comment");
+        notes.push(format!(
+            "the issue took no more comments (413: too large, or its limit on comments reached): the {what} comment is left out, and this run only edits its checklist there now"
+        ));
+        return Ok(None);
     }
     notes.push(refused(key, body.len(), short.is_some()));
     Ok(None)

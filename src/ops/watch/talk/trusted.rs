@@ -132,12 +132,12 @@ pub(super) fn command(
     let author = c.author();
     let me = w.me()?;
     let own = |l: &str| !l.is_empty() && author.eq_ignore_ascii_case(l);
-    // commands count from the run's start
+    // commands count from the run's start (to the second)
     let before_run = match (
         c.created_at.as_deref().and_then(crate::clock::parse),
         crate::clock::parse(&run.created_at),
     ) {
-        (Some(at), Some(start)) => at < start,
+        (Some(at), Some(start)) => conversation::before_run(at, start),
         _ => false,
     };
     if before_run || own(&me) || own(&w.t.settled.agent_login) {
