@@ -153,6 +153,34 @@ impl crate::forge::setup::AgentSessions for Sessions {
     }
 }
 
+/// Remove the session flags in `dir` past their days
+/// (`core::hook::tracker_hint::session_flag_stale`, by their files'
+/// modification times against `now`), looking at no more than
+/// [`SESSION_FLAGS_MAX`] of them: how many were removed. A flag that could
+/// not be read or removed is left, said in the log.
+pub fn prune_sessions(dir: &Path, now: std::time::SystemTime) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.take(SESSION_FLAGS_MAX).flatten() {
+        let age = (e.metadata().and_then(|m| m.modified()).ok())
+            .and_then(|made| now.duration_since(made).ok())
+            .map(|d| d.as_secs());
+        if !crate::core::hook::tracker_hint::session_flag_stale(age) {
+            continue;
+        }
+        match std::fs::remove_file(e.path()) {
+            Ok(()) => removed += 1,
+            Err(err) => crate::log::warn(&format!(
+                "hook: an old agent session flag {} was not removed: {err}",
+                e.path().display()
+            )),
+        }
+    }
+    removed
+}
+
 /// The state file's `tracker_ids` table as the tracker's book of issue
 /// numbers (a wrapper, as [`Ids`]).
 #[derive(Debug)]

@@ -27,7 +27,7 @@ mod monitor;
 pub mod on_demand;
 
 pub use crate::tense::Tense;
-pub use caches::SESSIONS_DIR;
+pub use caches::{SESSIONS_DIR, prune_sessions};
 pub use files::{Files, files};
 pub use monitor::Monitor;
 

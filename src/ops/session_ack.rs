@@ -11,7 +11,8 @@
 //! activities lack it
 //! (`tracker_linear_agents::a_first_thought_a_killed_hook_never_posted_is_posted_by_the_next_tick`). The flags are also how a tick knows an issue's sessions
 //! (`edges::caches`'s `Sessions`): the delivery's word, which the tracker
-//! checks against Linear's own answer before it counts.
+//! checks against Linear's own answer before it counts. A flag older than
+//! 30 days is removed by the next acknowledgement, after its post.
 
 use crate::config::Config;
 use crate::core::hook::tracker_hint;
@@ -74,5 +75,13 @@ pub fn acknowledge(ctx: &Session, cfg: &Config, body: &[u8]) {
                 "hook: agent session {id} was not acknowledged: {e:#}"
             ));
         }
+    }
+    // after the thought, never before it: the flags past their days go
+    let pruned = crate::edges::prune_sessions(&dir, std::time::SystemTime::now());
+    if pruned > 0 {
+        crate::log::info(&format!(
+            "hook: removed {pruned} agent session flags older than {} days",
+            tracker_hint::SESSION_FLAG_DAYS
+        ));
     }
 }

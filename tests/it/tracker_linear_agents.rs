@@ -511,3 +511,46 @@ fn a_first_thought_a_killed_hook_never_posted_is_posted_by_the_next_tick() {
         .count();
     assert_eq!(thoughts, 1, "{:?}", activities(&sb, &sid));
 }
+
+/// `afk hook` keeps an agent session's flag 30 days: a flag older than
+/// that is removed by the next acknowledgement (after its first thought),
+/// one of 30 days or less and the new session's own are kept.
+#[test]
+fn session_flags_past_thirty_days_are_removed_by_the_next_acknowledgement() {
+    let (sb, afk, p) = delegating();
+    let flags = afk.scratch.path("state/agent-sessions");
+    std::fs::create_dir_all(&flags).unwrap();
+    let day = std::time::Duration::from_secs(86_400);
+    let now = std::time::SystemTime::now();
+    for (name, age) in [
+        ("old-issue.old-session", 31),
+        ("recent-issue.recent-session", 29),
+    ] {
+        let f = std::fs::File::create(flags.join(name)).unwrap();
+        f.set_modified(now - day * age).unwrap();
+    }
+    let key = issue(&sb, Some(&p.alice), &[]);
+    let sid = delegate(&sb, &key, &p.alice, None);
+    let (code, out, err) = created(&sb, &afk, &sid, &key, "d-prune");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        kinds(&sb, &sid).first().map(String::as_str),
+        Some("thought")
+    );
+    let mut left: Vec<String> = std::fs::read_dir(&flags)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    left.sort();
+    let uuid = linear_issue(&sb, &key)["id"].as_str().unwrap().to_string();
+    let mut want = vec![
+        "recent-issue.recent-session".to_string(),
+        format!("{uuid}.{sid}"),
+    ];
+    want.sort();
+    assert_eq!(left, want, "{err}");
+    assert!(
+        err.contains("removed 1 agent session flags older than 30 days"),
+        "{err}"
+    );
+}

@@ -65,6 +65,39 @@ pub fn jira_issue_ids(body: &[u8]) -> Vec<i64> {
     out
 }
 
+/// How long `afk hook` keeps a session's flag: a Linear agent session
+/// lives as long as its run, and runs end within days; a redelivery of its
+/// `created` event comes within hours. Older flags are removed.
+pub const SESSION_FLAG_DAYS: u64 = 30;
+
+/// Whether a session flag made `age_s` seconds ago is past
+/// [`SESSION_FLAG_DAYS`] (a flag dated in the future, by a clock set
+/// back, is kept).
+pub fn session_flag_stale(age_s: Option<u64>) -> bool {
+    age_s.is_some_and(|a| a > SESSION_FLAG_DAYS * 86_400)
+}
+
+#[cfg(test)]
+mod session_flag_tests {
+    use super::session_flag_stale;
+
+    /// (its age in seconds, None: dated after now; stale)
+    #[test]
+    fn a_session_flag_is_kept_thirty_days() {
+        let day = 86_400;
+        let cases = [
+            (None, false),
+            (Some(0), false),
+            (Some(30 * day), false),
+            (Some(30 * day + 1), true),
+            (Some(400 * day), true),
+        ];
+        for (age, want) in cases {
+            assert_eq!(session_flag_stale(age), want, "{age:?}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
