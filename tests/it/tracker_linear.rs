@@ -591,7 +591,8 @@ fn a_run_whose_linear_issue_is_done_trashed_or_unlabelled_is_abandoned() {
     }
 }
 
-/// Doctor says whom Linear answers as; a key Linear refuses is a FAIL
+/// Doctor says whom Linear answers as, each mapped team's labels and
+/// states, and afk's rate limits as Linear counts them; a key Linear refuses is a FAIL
 /// naming where the key comes from (never the key), and poll dispatches
 /// nothing, saying so.
 #[test]
@@ -599,13 +600,20 @@ fn doctor_says_whom_linear_answers_as_and_fails_a_refused_key() {
     let (sb, mut afk, p) = world();
     let lines = crate::tracker_linear::doctor_lines;
     let ok = lines(&afk);
-    assert_eq!(ok.len(), 2, "{ok:?}");
+    assert_eq!(ok.len(), 3, "{ok:?}");
     assert!(ok.iter().all(|(level, _)| level == "ok"), "{ok:?}");
     assert!(ok[0].1.contains("an app user"), "{ok:?}");
     assert!(
         ok[1]
             .1
             .contains("Linear team ENG: afk's labels and its states are there"),
+        "{ok:?}"
+    );
+    assert!(
+        ok[2]
+            .1
+            .contains("Linear's rate limits for afk's user: requests ")
+            && ok[2].1.contains(" of 5000 left (full again at 20"),
         "{ok:?}"
     );
     // a label afk needs that Linear does not have, a team it cannot see,

@@ -1,5 +1,6 @@
 //! `afk doctor`'s Linear lines (docs/trackers.md#doctor): whom Linear
-//! answers as, and each mapped team's labels and states.
+//! answers as, each mapped team's labels and states, and afk's rate
+//! limits as Linear counts them.
 
 use super::{Linear, queries};
 use serde_json::json;
@@ -14,8 +15,63 @@ impl Linear {
                 out.push(self.delegation_line());
             }
             out.extend(self.team_lines());
+            out.push(self.rate_line());
         }
         out
+    }
+
+    /// afk's rate limits as Linear counts them (`rateLimitStatus`): each
+    /// limit's type with what is left of it and when it is full again; a
+    /// WARN when one is under a tenth (the ticks then stop optional reads).
+    fn rate_line(&self) -> crate::Diagnosis {
+        use crate::Diagnosis;
+        let d = match self.read("rateLimitStatus", queries::RATE_LIMIT, json!({})) {
+            Ok(d) => d,
+            Err(e) => return Diagnosis::fail("tracker", format!("Linear's rate limits: {e}")),
+        };
+        let limits = d["rateLimitStatus"]["limits"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut low = false;
+        let mut said = vec![];
+        for l in &limits {
+            let (Some(kind), Some(allowed), Some(left)) = (
+                l["type"].as_str(),
+                l["allowedAmount"].as_f64(),
+                l["remainingAmount"].as_f64(),
+            ) else {
+                return Diagnosis::fail(
+                    "tracker",
+                    "Linear's rate limits: an answer without a limit's type, allowedAmount or remainingAmount".into(),
+                );
+            };
+            low |= left < allowed / 10.0;
+            let full = (l["reset"].as_f64())
+                .and_then(|ms| time::OffsetDateTime::from_unix_timestamp((ms / 1000.0) as i64).ok())
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_else(|| "a time not said".into());
+            said.push(format!(
+                "{kind} {left} of {allowed} left (full again at {full})"
+            ));
+        }
+        let text = format!(
+            "Linear's rate limits for afk's user: {}",
+            match said.is_empty() {
+                true => "none said".to_string(),
+                false => said.join("; "),
+            }
+        );
+        match low {
+            true => Diagnosis::warn(
+                "tracker",
+                format!("{text}: one is under a tenth, so ticks read only what they must"),
+            ),
+            false => Diagnosis::ok("tracker", text),
+        }
     }
 
     /// With `ready = "delegate"`: afk's user is an app user that takes

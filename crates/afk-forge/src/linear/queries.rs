@@ -6,6 +6,9 @@
 pub const VIEWER: &str = "query AfkViewer { viewer { id active guest app } }";
 
 /// Whether afk's user takes delegations (doctor, `ready = "delegate"`).
+pub const RATE_LIMIT: &str = "query AfkRateLimit { rateLimitStatus { kind \
+    limits { type allowedAmount remainingAmount period reset } } }";
+
 pub const VIEWER_AGENT: &str = "query AfkViewerAgent { viewer { id app supportsAgentSessions } }";
 
 pub const READY: &str = "query AfkReady($filter: IssueFilter, $after: String) { \

@@ -162,6 +162,8 @@ pub struct Linear {
     pub sessions: BTreeMap<String, AgentSession>,
     /// the next requests answered as rate-limited (`/_admin/linear/ratelimit`)
     pub ratelimited: u32,
+    /// the requests afk's credential made (what `rateLimitStatus` counts)
+    pub requests: u64,
     /// how far on, in seconds, a rate-limited answer puts its reset
     pub ratelimit_reset_in: u64,
     /// every id made so far (each one's own number)
@@ -192,6 +194,7 @@ impl Linear {
             issues: BTreeMap::new(),
             sessions: BTreeMap::new(),
             ratelimited: 0,
+            requests: 0,
             ratelimit_reset_in: 3600,
             next: 0,
             clock: 0,

@@ -97,6 +97,7 @@ pub fn serve(l: &mut Linear, req: &Request) -> Reply {
     if req.method != "POST" {
         return gql_error(400, "GET query missing.", "BAD_REQUEST", "invalid input");
     }
+    l.requests += 1;
     if l.ratelimited > 0 {
         l.ratelimited -= 1;
         return rate_limited(l.ratelimit_reset_in);
@@ -175,6 +176,19 @@ fn read(l: &Linear, f: &Field, vars: &Value) -> Result<Value, Reply> {
             .map(|t| l.team_json(t))
             .ok_or_else(|| not_found("team", "Team")),
         "organization" => Ok(json!({"labels": {"nodes": l.workspace_labels()}})),
+        // afk's budgets: an API key's hourly requests and complexity, this
+        // hour's requests counted, each reset an hour after the first
+        // (docs/fidelity/linear.md)
+        "rateLimitStatus" => {
+            let reset = (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) * 1000;
+            let used = l.requests as f64;
+            Ok(json!({"identifier": "afk", "kind": "api key", "limits": [
+                {"type": "requests", "allowedAmount": 5000.0, "remainingAmount": 5000.0 - used,
+                    "requestedAmount": 1.0, "period": 3_600_000.0, "reset": reset as f64},
+                {"type": "complexity", "allowedAmount": 3_000_000.0,
+                    "remainingAmount": 3_000_000.0 - used * 100.0, "requestedAmount": 1.0,
+                    "period": 3_600_000.0, "reset": reset as f64}]}))
+        }
         // the states of the teams the filter names by key (all: none named)
         "workflowStates" => {
             let filter = f.arg("filter", vars);
