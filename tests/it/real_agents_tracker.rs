@@ -1,14 +1,49 @@
 //! The real Claude Code and Codex (pinned in `agents/package.json`) on work
-//! armed in Linear beside the forge (docs/trackers.md#linear): a team
-//! member labels a Linear issue, the real program works on it in afk's
+//! armed in Linear or Jira beside the forge (docs/trackers.md): a trusted
+//! person arms a tracker's issue, the real program works on it in afk's
 //! checkout against the sandbox's scripted model, its commit reaches the
-//! forge as afk's PR named by the issue's identifier, and on merge the
-//! Linear issue is done; the tracker's key is in no agent's reach.
+//! forge as afk's PR named by the issue's key, and on merge the tracker's
+//! issue is done; the tracker's credential is in no agent's reach. Each
+//! program with more than one model, and the ways a turn ends on this path:
+//! the agent's own word (blocked), its own money limit, and time (a model
+//! that hangs, the agent stopped by watch). The gateway's own refusals are
+//! the forge path's (`real_gateway`): the tracker changes nothing there.
 
 use crate::real_agents::{agent_log, setup_with};
 use crate::support::*;
 use crate::tracker_linear::{arm, issue, linear_issue, people, tracker_block};
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// `agent` answered as `model` is, picked the way its users pick it
+/// (Codex's `model` in its config.toml, Claude Code's `ANTHROPIC_MODEL`);
+/// None: the program's default.
+fn pick_model(afk: &mut Afk, agent: &str, model: Option<&str>) {
+    let Some(model) = model else { return };
+    match agent {
+        "codex" => {
+            let config = afk.scratch.path("codex-home/config.toml");
+            let text = std::fs::read_to_string(&config).unwrap();
+            let picked = format!("model = \"{model}\"");
+            let text = text.replacen("model = \"gpt-5.5\"", &picked, 1);
+            assert!(text.lines().any(|l| l == picked), "{text}");
+            std::fs::write(&config, text).unwrap();
+        }
+        _ => afk.env.push(("ANTHROPIC_MODEL".into(), model.into())),
+    }
+}
+
+/// The scripted model's requests for the tracker's issue `key`: each names
+/// the model it asked for.
+fn models_asked(sb: &Sandbox, key: &str) -> Vec<String> {
+    let n = afk::sandbox::model_api::tracker_key_number(key);
+    (sb.admin("GET", "/model/requests", None)
+        .as_array()
+        .unwrap()
+        .iter())
+    .filter(|e| e["issue"].as_u64() == Some(n))
+    .map(|e| e["model"].as_str().unwrap_or("").to_string())
+    .collect()
+}
 
 fn linear_lifecycle(agent: &str) {
     let seed = json!({"repos": [repo("acme/api", json!([]))]});
@@ -64,4 +99,205 @@ fn claude_code_works_a_linear_issue_to_done() {
 #[test]
 fn codex_works_a_linear_issue_to_done() {
     linear_lifecycle("codex");
+}
+
+/// A Jira world for the real `agent` with `extra` config: the sandbox, afk,
+/// and a PLAT issue alice armed (its id); its key is `PLAT-1`.
+fn jira_world(agent: &str, extra: &str) -> Option<(Sandbox, Afk, String, String)> {
+    let seed = json!({"repos": [repo("acme/api", json!([]))]});
+    let (sb, mut afk) = setup_with(agent, seed, extra)?;
+    let (block, token) = crate::tracker_jira::jira_people_and_block(&sb);
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, text + &block).unwrap();
+    afk.env.push(("AFK_TRACKER_TOKEN".into(), token.clone()));
+    let id = crate::tracker_jira::issue(&sb, "alice-1", &[]);
+    crate::tracker_jira::arm(&sb, &id, "alice-1", Value::Null);
+    Some((sb, afk, id, token))
+}
+
+/// The real `agent` with `model` on a Jira issue, to Done: its PR names the
+/// key, every model request of the turn asked for `model`, the merge makes
+/// the issue Done in Jira, and the Jira token is nowhere in the agent's log.
+fn jira_lifecycle(agent: &str, model: &str) {
+    let Some((sb, mut afk, id, token)) = jira_world(agent, "") else {
+        return;
+    };
+    pick_model(&mut afk, agent, Some(model));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"][0]["run_id"], 1, "{r} {err}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+    let asked = models_asked(&sb, "PLAT-1");
+    assert!(asked.len() >= 2, "the script's steps were asked: {asked:?}");
+    assert!(
+        asked.iter().all(|m| m.starts_with(model)),
+        "{model}: {asked:?}"
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}\n{}", agent_log(&afk));
+    let prs = sb.open_prs("acme/api");
+    assert_eq!(prs.len(), 1, "{r}\n{}", agent_log(&afk));
+    assert_eq!(prs[0].head, "afk/issue-plat-1");
+    assert!(
+        prs[0].body.starts_with("Tracker: PLAT-1 "),
+        "{}",
+        prs[0].body
+    );
+    assert!(
+        !agent_log(&afk).contains(&token),
+        "the Jira token reached the agent"
+    );
+    sb.status("acme/api", "afk/issue-plat-1", "ci/build", "success");
+    sb.merge("acme/api", prs[0].number);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let n: u64 = id.parse().unwrap();
+    assert_eq!(action_of(&r, n).0, "succeed", "{r}");
+    assert_eq!(
+        crate::tracker_jira::jira_issue(&sb, &id)["fields"]["status"]["statusCategory"]["key"],
+        "done"
+    );
+}
+
+#[test]
+fn claude_code_with_opus_5_5_works_a_jira_issue_to_done() {
+    jira_lifecycle("claude", "claude-opus-5-5");
+}
+
+#[test]
+fn codex_with_a_codex_family_model_works_a_jira_issue_to_done() {
+    jira_lifecycle("codex", "gpt-5-codex");
+}
+
+/// The turn ends by the agent's own word: Codex (its default model)
+/// reports blocked on a Jira issue through its progress file, and
+/// the run escalates there: afk's labels switched, its question in the
+/// escalation only inside a code block.
+#[test]
+fn codex_blocked_on_a_jira_issue_escalates_it_in_jira() {
+    let Some((sb, afk, id, _)) = jira_world("codex", "") else {
+        return;
+    };
+    let steps = json!([
+        {"shell": "printf '%s\\n' '{\"status\":\"blocked\",\"reason\":\"which database?\",\"questions\":[\"@alice PostgreSQL or SQLite?\"]}' >> \"$AFK_PROGRESS_FILE\""},
+        {"text": "I am blocked: which database?"}
+    ]);
+    sb.admin(
+        "POST",
+        "/script",
+        Some(json!({"repo": "acme/api", "issue": "PLAT-1", "steps": steps})),
+    );
+    assert_eq!(afk.poll().0, 0);
+    assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+    let (_, r, err) = afk.watch();
+    let n: u64 = id.parse().unwrap();
+    assert_eq!(
+        action_of(&r, n),
+        ("escalate".into(), Some("blocked".into())),
+        "{r} {err}\n{}",
+        agent_log(&afk)
+    );
+    let issue = crate::tracker_jira::jira_issue(&sb, &id);
+    let labels = crate::tracker_jira::jira_labels(&sb, &id);
+    assert!(
+        labels.contains(&"ready-for-human".to_string()),
+        "{labels:?}"
+    );
+    let comments = issue["comments"].to_string();
+    assert!(comments.contains("PostgreSQL or SQLite?"), "{comments}");
+    // the question's @-name only in a codeBlock, never a text node of its own
+    for c in issue["comments"].as_array().unwrap() {
+        for node in c["body"]["content"].as_array().into_iter().flatten() {
+            if node["type"] != "codeBlock" {
+                assert!(!node.to_string().contains("@alice"), "{node}");
+            }
+        }
+    }
+}
+
+/// The turn ends at a money limit, on a Linear issue: the real Claude Code
+/// stops itself at its `--max-budget-usd` (what is left of `run_usd`), and
+/// with `pause_for = "0s"` the run escalates over budget in Linear.
+#[test]
+fn claude_at_its_money_limit_on_a_linear_issue_escalates_over_budget() {
+    let seed = json!({"repos": [repo("acme/api", json!([]))]});
+    let extra = "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n";
+    let Some((sb, mut afk)) = setup_with("claude", seed, extra) else {
+        return;
+    };
+    let p = people(&sb);
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, text + &tracker_block(&sb)).unwrap();
+    let creds = sb.admin("GET", "/linear/credentials", None);
+    afk.env.push((
+        "AFK_TRACKER_TOKEN".into(),
+        creds["key"].as_str().unwrap().into(),
+    ));
+    pick_model(&mut afk, "claude", Some("claude-sonnet-4-5"));
+    let key = issue(&sb, Some(&p.alice), &[]);
+    // an agent that goes round in circles: every answer reports 2M input tokens
+    let steps = json!([{"shell": "true", "usage": {"input": 2000000, "output": 10, "cached": 0}}]);
+    sb.admin(
+        "POST",
+        "/script",
+        Some(json!({"repo": "acme/api", "issue": key, "steps": steps})),
+    );
+    arm(&sb, &key, Some(&p.alice));
+    assert_eq!(afk.poll().0, 0);
+    afk.wait_agent(1);
+    assert!(
+        agent_log(&afk).contains("\"subtype\":\"error_max_budget_usd\""),
+        "Claude stopped itself: {}",
+        agent_log(&afk)
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("over-budget".into())),
+        "{r} {err}"
+    );
+    let labels = linear_issue(&sb, &key)["labels"].to_string();
+    assert!(labels.contains("ready-for-human"), "{labels}");
+}
+
+/// The turn ends by time: a model that hangs leaves Codex stalled on a
+/// Jira issue; watch, hours later, stops the agent and escalates the run
+/// as stalled, in Jira by its labels.
+#[test]
+fn codex_stalled_on_a_jira_issue_is_stopped_and_escalated() {
+    let Some((sb, afk, id, _)) = jira_world("codex", "") else {
+        return;
+    };
+    sb.admin(
+        "POST",
+        "/script",
+        Some(json!({"repo": "acme/api", "issue": "PLAT-1", "steps": [{"hang": true}]})),
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let n: u64 = id.parse().unwrap();
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, n).1.as_deref(), Some("agent-running"), "{r}");
+    afk.later(4);
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, n),
+        ("escalate".into(), Some("stalled".into())),
+        "{r} {err}"
+    );
+    let pid = afk.agent_pid(1);
+    // SAFETY: kill(2) with signal 0 only asks whether the process exists
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(
+        !alive
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z "),
+        "the agent was stopped"
+    );
+    let labels = crate::tracker_jira::jira_labels(&sb, &id);
+    assert!(
+        labels.contains(&"ready-for-human".to_string()),
+        "{labels:?}"
+    );
 }

@@ -48,8 +48,29 @@ fn world_in(dialect: Dialect) -> (Sandbox, Afk) {
     (sb, afk)
 }
 
+/// afk's Jira accounts beside `sb`'s forge, as [`world`] makes them: alice
+/// (trusted, in g-dev) and mallory (not); and the `[tracker]` block that
+/// maps PLAT to acme/api, with the API token's variable's value.
+pub(crate) fn jira_people_and_block(sb: &Sandbox) -> (String, String) {
+    for (id, groups) in [("alice-1", json!(["g-dev"])), ("mallory-1", json!([]))] {
+        sb.admin(
+            "POST",
+            "/jira/account",
+            Some(json!({"id": id, "kind": "atlassian", "groups": groups})),
+        );
+    }
+    let creds = sb.admin("GET", "/jira/credentials", None);
+    let block = format!(
+        "\n[tracker]\nkind = \"jira\"\nurl = \"{}\"\nemail = \"{}\"\ntrusted_groups = [\"g-dev\"]\n\n\
+         [[tracker.map]]\nproject = \"PLAT\"\nrepo = \"acme/api\"\n",
+        sb.url,
+        creds["email"].as_str().unwrap()
+    );
+    (block, creds["token"].as_str().unwrap().to_string())
+}
+
 /// A PLAT issue made by `creator` with `labels` at creation: its id.
-fn issue(sb: &Sandbox, creator: &str, labels: &[&str]) -> String {
+pub(crate) fn issue(sb: &Sandbox, creator: &str, labels: &[&str]) -> String {
     let description = json!({"type": "doc", "version": 1, "content": [
         {"type": "paragraph", "content": [{"type": "text", "text": "parse() drops the last field"}]}
     ]});
@@ -82,7 +103,7 @@ fn issue_saying(sb: &Sandbox, text: &str) -> String {
 
 /// `by` adds `label` to issue `id`, the changelog saying whatever
 /// `history_metadata` says beside it.
-fn arm(sb: &Sandbox, id: &str, by: &str, history_metadata: Value) {
+pub(crate) fn arm(sb: &Sandbox, id: &str, by: &str, history_metadata: Value) {
     sb.admin(
         "POST",
         "/jira/label",
@@ -90,11 +111,11 @@ fn arm(sb: &Sandbox, id: &str, by: &str, history_metadata: Value) {
     );
 }
 
-fn jira_issue(sb: &Sandbox, id: &str) -> Value {
+pub(crate) fn jira_issue(sb: &Sandbox, id: &str) -> Value {
     sb.admin("GET", &format!("/jira/issue/{id}"), None)
 }
 
-fn jira_labels(sb: &Sandbox, id: &str) -> Vec<String> {
+pub(crate) fn jira_labels(sb: &Sandbox, id: &str) -> Vec<String> {
     jira_issue(sb, id)["fields"]["labels"]
         .as_array()
         .unwrap()

@@ -612,9 +612,12 @@ fn state(f: &Forge) -> Reply {
 }
 
 /// `{repo, issue, steps}`: what the scripted model answers an agent on that
-/// issue from now on (`model_api::Step`s).
+/// issue (a forge's by its number, a tracker's by its key: `PLAT-1`) from
+/// now on (`model_api::Step`s).
 fn script(f: &mut Forge, body: &Value) -> Reply {
-    let (Some(repo), Some(issue)) = (body["repo"].as_str(), body["issue"].as_u64()) else {
+    use super::model_api::tracker_key_number as key;
+    let issue = (body["issue"].as_u64()).or_else(|| body["issue"].as_str().map(key));
+    let (Some(repo), Some(issue)) = (body["repo"].as_str(), issue) else {
         return err(400, "need repo and issue");
     };
     // a new script's `times` count from its first asking

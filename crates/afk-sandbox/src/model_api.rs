@@ -486,8 +486,35 @@ fn status_answer(api: Api, step: &Step) -> Option<Reply> {
     Some(reply)
 }
 
-/// `Repository: owner/repo` and `Issue: #N` in the conversation's user text
-/// (the last naming wins).
+/// The number the scripted model keeps a tracker's issue under (`PLAT-1`,
+/// `ENG-7`: the key afk's prompt names it by), apart from every forge
+/// number: its FNV-1a hash with the top bit set. `/_admin/script` takes the
+/// key as `issue` and files its script under this number.
+pub fn tracker_key_number(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h | 1 << 63
+}
+
+/// A tracker's key at the start of `s` (`PLAT-1`: upper-case letters and
+/// digits, a dash, digits).
+fn tracker_key(s: &str) -> Option<&str> {
+    let (project, rest) = s.split_once('-')?;
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let ok = !project.is_empty()
+        && project.starts_with(|c: char| c.is_ascii_uppercase())
+        && project
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && digits > 0;
+    ok.then(|| &s[..project.len() + 1 + digits])
+}
+
+/// `Repository: owner/repo` and `Issue: #N` (or a tracker's `Issue: KEY-N`,
+/// as [`tracker_key_number`]) in the conversation's user text (the last
+/// naming wins).
 pub fn issue_named(texts: &[&str]) -> Option<(String, u64)> {
     let mut found = None;
     for t in texts {
@@ -499,8 +526,15 @@ pub fn issue_named(texts: &[&str]) -> Option<(String, u64)> {
         });
         let issue = t.lines().find_map(|l| {
             let l = l.trim_start_matches(['-', ' ', '*']);
-            let rest = l.strip_prefix("Issue: #")?;
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            let rest = l.strip_prefix("Issue: ")?;
+            if let Some(key) = tracker_key(rest) {
+                return Some(tracker_key_number(key));
+            }
+            let digits: String = rest
+                .strip_prefix('#')?
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             digits.parse().ok()
         });
         if let (Some(r), Some(i)) = (repo, issue) {
@@ -907,6 +941,12 @@ mod tests {
             ),
             (vec!["Repository: `o/r`\nIssue: #12"], Some(("o/r", 12))),
             (vec!["no issue here"], None),
+            // a tracker's issue, named by its key
+            (
+                vec!["- Repository: acme/api\n- Issue: PLAT-12 (http://x)\n"],
+                Some(("acme/api", tracker_key_number("PLAT-12"))),
+            ),
+            (vec!["- Repository: a/b\n- Issue: plat-1\n"], None),
             // a corrective turn's prompt, later in a resumed session, wins
             (
                 vec![
