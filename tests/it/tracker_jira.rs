@@ -875,7 +875,35 @@ fn a_signed_jira_delivery_polls_the_mapped_repositories_and_nothing_else_counts(
     assert_ne!(with, text);
     std::fs::write(&afk.config, with).unwrap();
     let secret = "jira-hook-secret-7c1d";
+    let hook_lines = |afk: &Afk| {
+        let (_, r, _) = afk.json(&["doctor"]);
+        (r["checks"].as_array().unwrap().iter())
+            .filter(|c| c["check"] == "hook")
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["level"].as_str().unwrap(),
+                    c["detail"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let unset = hook_lines(&afk);
+    assert!(
+        unset.contains(
+            "fail tracker.hook_secret_env names AFK_TEST_JIRA_HOOK, which is unset or empty"
+        ),
+        "{unset}"
+    );
     afk.env.push(("AFK_TEST_JIRA_HOOK".into(), secret.into()));
+    let set = hook_lines(&afk);
+    assert!(
+        set.contains("ok Jira's webhook secret is set ($AFK_TEST_JIRA_HOOK)"),
+        "{set}"
+    );
+    // what doctor read is before this
+    let read_before = sb.requests().len();
     let id = issue(&sb, "mallory-1", &[]);
     arm(&sb, &id, "alice-1", Value::Null);
     let body = json!({"timestamp": 1796000000000u64, "webhookEvent": "jira:issue_updated",
@@ -921,8 +949,7 @@ fn a_signed_jira_delivery_polls_the_mapped_repositories_and_nothing_else_counts(
         );
     }
     assert!(
-        sb.requests()
-            .iter()
+        (sb.requests().iter().skip(read_before))
             .all(|q| !q["path"].as_str().unwrap_or("").starts_with("/rest/api/3")),
         "a refused delivery reads nothing of Jira"
     );

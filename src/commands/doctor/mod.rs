@@ -95,6 +95,13 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     if let Some((level, text)) = doctor::hook_secret(&secret) {
         d.add("hook", level, text);
     }
+    if let Some(t) = &ctx.config().tracker {
+        let service = if t.linear() { "Linear" } else { "Jira" };
+        let theirs = tracker_hook_secret(ctx.config());
+        if let Some((level, text)) = doctor::tracker_hook_secret(service, &secret, &theirs) {
+            d.add("hook", level, text);
+        }
+    }
     let agent_holds_token = ctx.runner_checks().agent_holds_forge_token();
     let hook_signs = matches!(secret, doctor::HookSecret::Found { .. });
     let tells = ctx.config().profile().tells_comment_edits;
@@ -184,6 +191,30 @@ fn hook_secret(cfg: &crate::config::Config) -> doctor::HookSecret {
             chars: s.expose().chars().count(),
         },
         Ok(None) => HookSecret::Empty(h.secret_env.trim().to_string()),
+        Err(e) => HookSecret::Unreadable(crate::command_error::error_line(&e)),
+    }
+}
+
+/// What `[tracker]`'s webhook secret is, read as afk hook reads it for a
+/// tracker's delivery.
+fn tracker_hook_secret(cfg: &crate::config::Config) -> doctor::HookSecret {
+    use doctor::HookSecret;
+    let Some(t) = &cfg.tracker else {
+        return HookSecret::Unset;
+    };
+    if t.hook_secret_file.is_none() && t.hook_secret_env.trim().is_empty() {
+        return HookSecret::Unset;
+    }
+    let from = match &t.hook_secret_file {
+        Some(p) => p.display().to_string(),
+        None => format!("${}", t.hook_secret_env.trim()),
+    };
+    match cfg.tracker_hook_secret() {
+        Ok(Some(s)) => HookSecret::Found {
+            from,
+            chars: s.expose().chars().count(),
+        },
+        Ok(None) => HookSecret::Empty(t.hook_secret_env.trim().to_string()),
         Err(e) => HookSecret::Unreadable(crate::command_error::error_line(&e)),
     }
 }

@@ -272,6 +272,56 @@ pub fn hook_secret(s: &HookSecret) -> Option<(Level, String)> {
     }
 }
 
+/// The tracker's webhook secret's line (`service`: Jira or Linear), beside
+/// `[hook]`'s own: None when neither names a secret (afk hook is not used);
+/// a tracker's delivery is verified with the tracker's secret alone, so
+/// with afk hook in use and none for the tracker its deliveries are
+/// answered 503 (WARN: its events wait for cron's tick); a named secret
+/// that is empty or unreadable fails; a short one warns. Whether the
+/// tracker's webhook is registered is not read: Jira's admin webhooks and
+/// Linear's webhooks are outside the API afk reads (docs/trackers.md#webhooks).
+pub fn tracker_hook_secret(
+    service: &str,
+    hook: &HookSecret,
+    tracker: &HookSecret,
+) -> Option<(Level, String)> {
+    const MIN: usize = 16;
+    let said = match tracker {
+        HookSecret::Unset | HookSecret::Unnamed if matches!(hook, HookSecret::Unset) => {
+            return None;
+        }
+        HookSecret::Unset | HookSecret::Unnamed => (
+            Level::Warn,
+            format!(
+                "afk hook answers {service}'s deliveries 503: neither tracker.hook_secret_env nor tracker.hook_secret_file names its secret, so {service}'s events wait for cron's tick"
+            ),
+        ),
+        HookSecret::Empty(var) => (
+            Level::Fail,
+            format!(
+                "tracker.hook_secret_env names {var}, which is unset or empty: afk hook answers every {service} delivery 503"
+            ),
+        ),
+        HookSecret::Unreadable(why) => (
+            Level::Fail,
+            format!("{why}: afk hook answers every {service} delivery 503"),
+        ),
+        HookSecret::Found { from, chars } if *chars < MIN => (
+            Level::Warn,
+            format!(
+                "{service}'s webhook secret ({from}) has {chars} characters: use at least {MIN} (openssl rand -hex 32)"
+            ),
+        ),
+        HookSecret::Found { from, .. } => (
+            Level::Ok,
+            format!(
+                "{service}'s webhook secret is set ({from}); whether {service}'s webhook is registered is not read here (docs/trackers.md#webhooks)"
+            ),
+        ),
+    };
+    Some(said)
+}
+
 /// What stands between the agent's account and a trusted comment it edits
 /// into a command (docs/reviews.md#commands): None when the agent holds no
 /// forge token (`workspace = "afk"`); else OK when afk hook has a secret
@@ -901,6 +951,37 @@ mod tests {
         ];
         for (s, want) in cases {
             assert_eq!(hook_secret(&s).map(|(l, _)| l), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_trackers_webhook_secret_is_checked_where_afk_hook_is_used() {
+        let found = |chars| HookSecret::Found {
+            from: "$AFK_JIRA_HOOK".into(),
+            chars,
+        };
+        let hook = found(64);
+        let cases = [
+            (HookSecret::Unset, HookSecret::Unset, None),
+            (HookSecret::Unset, HookSecret::Unnamed, None),
+            (hook.clone(), HookSecret::Unset, Some(Level::Warn)),
+            (HookSecret::Unnamed, HookSecret::Unset, Some(Level::Warn)),
+            (
+                hook.clone(),
+                HookSecret::Empty("AFK_JIRA_HOOK".into()),
+                Some(Level::Fail),
+            ),
+            (
+                HookSecret::Unset,
+                HookSecret::Unreadable("mode 644".into()),
+                Some(Level::Fail),
+            ),
+            (hook.clone(), found(8), Some(Level::Warn)),
+            (HookSecret::Unset, found(64), Some(Level::Ok)),
+        ];
+        for (h, t, want) in cases {
+            let got = tracker_hook_secret("Jira", &h, &t).map(|(l, _)| l);
+            assert_eq!(got, want, "{h:?} {t:?}");
         }
     }
 
