@@ -108,6 +108,48 @@ pub fn books(c: &Config, path: &Path, dry_run: bool) -> Books {
         agent_sessions: Arc::new(Sessions(
             path.parent().unwrap_or(Path::new(".")).join(SESSIONS_DIR),
         )),
+        tracker_rate: Arc::new(RateFile {
+            path: path.parent().unwrap_or(Path::new(".")).join(RATE_FILE),
+            root: c.tracker_api_root(),
+            dry_run,
+        }),
+    }
+}
+
+/// Where the tracker's spent rate limit is kept between ticks, beside the
+/// state file: one line, `<API root> <reset in epoch seconds>`.
+pub const RATE_FILE: &str = "tracker-rate-limit";
+
+/// [`RATE_FILE`] as the tracker client's [`crate::forge::http::RateCarry`]:
+/// a line naming another API root (the config changed) is none; a dry run
+/// reads it and writes nothing.
+#[derive(Debug)]
+pub struct RateFile {
+    pub path: std::path::PathBuf,
+    pub root: String,
+    pub dry_run: bool,
+}
+
+impl crate::forge::http::RateCarry for RateFile {
+    fn kept(&self) -> Option<u64> {
+        let f = std::fs::File::open(&self.path).ok()?;
+        let text = crate::forge::http::bounded::read_short(f, 4096);
+        let (root, reset) = text.trim().rsplit_once(' ')?;
+        (root == self.root).then(|| reset.parse().ok()).flatten()
+    }
+    fn keep(&self, reset: u64) {
+        if self.dry_run {
+            return;
+        }
+        // whole or not at all, owner-only as the state beside it
+        let written =
+            crate::metrics::replace_file(&self.path, &format!("{} {reset}\n", self.root), 0o600);
+        if let Err(e) = written {
+            crate::log::warn(&format!(
+                "the tracker's rate-limit reset was not kept in {}: {e}",
+                self.path.display()
+            ));
+        }
     }
 }
 

@@ -178,6 +178,11 @@ pub fn tracker(
         _ => "tracker.api_url",
     });
     h.set_concurrency(t.concurrency);
+    // a limit an earlier tick spent holds until its reset
+    if let Some(b) = books {
+        let now = u64::try_from(crate::clock::now().unix_timestamp()).unwrap_or(0);
+        h.set_rate_carry(b.tracker_rate.clone(), now);
+    }
     Ok(Some(match t.linear() {
         true => linear_tracker(c, t, h, path, books),
         false => jira_tracker(c, t, h),

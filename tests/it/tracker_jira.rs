@@ -323,7 +323,8 @@ fn a_jira_issue_a_trusted_person_armed_is_worked_on_the_forge_and_done_in_jira()
 /// Jira's rate limit (`429` with `Retry-After`, any API:
 /// developer.atlassian.com/cloud/jira/platform/rate-limiting): a wait past
 /// what the tick may spend is that tick's error, said with the limit, and
-/// nothing is written or dispatched; the next tick works as before.
+/// nothing is written or dispatched; a tick before the wait is over sends
+/// Jira nothing; the first after it works as before.
 #[test]
 fn a_jira_429_is_waited_out_by_the_next_tick_and_nothing_is_half_done() {
     let (sb, afk) = world();
@@ -341,6 +342,14 @@ fn a_jira_429_is_waited_out_by_the_next_tick_and_nothing_is_half_done() {
         !jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()),
         "nothing written"
     );
+    sb.clear_requests();
+    let (_, r, err) = afk.poll();
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    assert!(
+        (sb.requests().iter()).all(|q| !q["path"].as_str().unwrap().starts_with("/rest/api/3")),
+        "nothing sent to Jira before its wait is over: {err}"
+    );
+    afk.later(2);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(
@@ -1207,6 +1216,8 @@ fn a_jira_429_waits_for_its_minute_reset_and_a_near_limit_stops_optional_reads()
         .filter(|q| q["path"] == "/rest/api/3/search/jql")
         .count();
     assert_eq!(searched, 1, "not asked again within the tick");
+    // the next tick after Jira's reset
+    afk.later(1);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
@@ -1561,4 +1572,40 @@ fn a_jira_issue_armed_a_moment_before_its_delivery_is_found_by_reconciling_it() 
         .filter(|q| q["body"]["reconcileIssues"] == json!([id.parse::<u64>().unwrap()]))
         .count();
     assert!(searched >= 1, "the delivery's search reconciled the issue");
+}
+
+/// Jira's limit on writes to one issue (`429`, `RateLimit-Reason:
+/// jira-per-issue-on-write`) is that issue's error alone: it spends no
+/// limit of the tick's or the next ticks' (the rate-limit guide), so the
+/// next tick asks Jira at once and the issue gets its label.
+#[test]
+fn a_jira_per_issue_write_limit_holds_back_that_issue_alone() {
+    let (sb, afk) = world();
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    sb.faults(
+        json!([{"method": "PUT", "path": format!("/rest/api/3/issue/{id}"),
+        "status": 429, "retry_after": 3600, "times": 1,
+        "headers": {"RateLimit-Reason": "jira-per-issue-on-write"}}]),
+    );
+    let (_, r, err) = afk.poll();
+    assert!(
+        format!("{err}{r}").contains("jira-per-issue-on-write"),
+        "{err} {r}"
+    );
+    assert!(
+        !jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()),
+        "{r}"
+    );
+    sb.clear_requests();
+    let (_, r, err) = afk.poll();
+    assert!(
+        (sb.requests().iter()).any(|q| q["path"].as_str().unwrap().starts_with("/rest/api/3")),
+        "Jira is asked again at once: {err} {r}"
+    );
+    let (_, w, werr) = afk.watch();
+    assert!(
+        jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()),
+        "{r} {err} {w} {werr}"
+    );
 }

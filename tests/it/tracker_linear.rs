@@ -1291,10 +1291,11 @@ fn linear_down_while_the_pr_merges_abandons_nothing_and_ends_when_it_answers() {
     assert_eq!(l["comments"]["nodes"].as_array().unwrap().len(), 1, "{l}");
 }
 
-/// Linear's rate limit (`RATELIMITED`, an HTTP 400 as live answers come):
-/// the tick says so, writes nothing, and sends Linear nothing more that
-/// tick (each request would spend the quota again); the next tick asks
-/// again and dispatches.
+/// Linear's rate limit (`RATELIMITED`, an HTTP 400 as live answers come,
+/// its reset an hour on): the tick says so, writes nothing, and sends
+/// Linear nothing more that tick (each request would spend the quota
+/// again); a tick before the reset sends Linear nothing at all, saying
+/// until when; the first tick after it asks again and dispatches.
 #[test]
 fn a_rate_limited_linear_is_asked_nothing_more_that_tick() {
     let (sb, afk, p) = world();
@@ -1312,6 +1313,14 @@ fn a_rate_limited_linear_is_asked_nothing_more_that_tick() {
         .count();
     assert_eq!(asked, 1, "one request, refused: no other followed it");
     assert_eq!(mutations(&sb), Vec::<String>::new());
+    let (_, r, err) = afk.poll();
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    assert!(format!("{err}{r}").contains("spent until"), "{err} {r}");
+    let asked_again = (sb.requests().iter())
+        .filter(|q| q["path"] == "/linear/graphql")
+        .count();
+    assert_eq!(asked_again, 1, "before the reset nothing is sent: {err}");
+    afk.later(2);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");

@@ -50,6 +50,9 @@ pub struct Books {
     pub issue_numbers: Arc<dyn IssueNumbers>,
     /// the agent sessions `afk hook` heard of ([`AgentSessions`])
     pub agent_sessions: Arc<dyn AgentSessions>,
+    /// where the tracker's spent rate limit is kept between ticks
+    /// (`afk_http::RateCarry`)
+    pub tracker_rate: Arc<dyn crate::http::RateCarry>,
 }
 
 /// The agent sessions (Linear's Agents API) whose `created` delivery

@@ -122,6 +122,18 @@ pub trait Refresher: Send + Sync {
     fn refresh(&self) -> Result<afk_host::redact::Secret>;
 }
 
+/// Where a metered service's spent limit is kept between ticks (the
+/// binary's edges: a file beside the state): a tick that comes before the
+/// reset sends that service nothing, instead of spending the quota again
+/// to be told the same (docs/trackers.md#rate-limits-and-outages).
+pub trait RateCarry: Send + Sync + std::fmt::Debug {
+    /// The reset (epoch seconds) an earlier tick kept, if any.
+    fn kept(&self) -> Option<u64>;
+    /// Keep `reset` for the next ticks; a failure is said, never the
+    /// request's error.
+    fn keep(&self, reset: u64);
+}
+
 /// The token in hand: its generation (bumped by each refresh) and whether
 /// this tick already refreshed it.
 #[derive(Default)]
@@ -270,6 +282,8 @@ pub struct Http {
     pub(crate) moved: &'static str,
     /// and why, for the binary's advice (a forge's: the repository moved)
     pub(crate) moved_reason: Option<Reason>,
+    /// where a spent metered limit is kept between ticks ([`RateCarry`])
+    pub(crate) carry: Option<std::sync::Arc<dyn RateCarry>>,
 }
 
 impl Http {
@@ -310,7 +324,20 @@ impl Http {
             timeout,
             moved: "the repository was renamed or transferred (not followed, nothing touched)",
             moved_reason: Some(Reason::RepositoryMoved),
+            carry: None,
         }
+    }
+
+    /// Keep a spent metered limit between ticks in `carry`: one an earlier
+    /// tick kept whose reset is after `now` (epoch seconds) spends this
+    /// tick's limit at once, so nothing is sent before the reset.
+    pub fn set_rate_carry(&mut self, carry: std::sync::Arc<dyn RateCarry>, now: u64) {
+        if let Some(until) = carry.kept().filter(|u| *u > now) {
+            let mut r = self.rate.lock().unwrap_or_else(|e| e.into_inner());
+            r.spent = true;
+            r.reset = Some(until);
+        }
+        self.carry = Some(carry);
     }
 
     /// Connections give up after `connect`, and over HTTPS trust `tls`'s
@@ -425,6 +452,8 @@ impl Http {
             timeout: self.timeout,
             moved: self.moved,
             moved_reason: self.moved_reason.clone(),
+            // another root's limits are its own
+            carry: None,
         }
     }
 

@@ -41,7 +41,9 @@ pub use afk_model::Cached;
 pub use errors::MESSAGE_MAX;
 pub use failure::{Exhausted, Failure, ForgeError, LastTry, Reason, refused_text};
 pub use fan_out::fan_out;
-pub use http::{ApiStyle, ConditionalCache, Http, Paging, RateRule, Refresher, Response};
+pub use http::{
+    ApiStyle, ConditionalCache, Http, Paging, RateCarry, RateRule, Refresher, Response,
+};
 pub use link::next_link;
 pub use paging::MAX_PAGES;
 pub use path::{enc, repo_path};

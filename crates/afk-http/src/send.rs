@@ -353,6 +353,9 @@ impl Http {
             RateRule::Jira => named_text("RateLimit-Reason", resp.header("ratelimit-reason")),
             RateRule::Primary | RateRule::Linear => String::new(),
         };
+        // Jira's limit on writes to one issue: that issue's, no other's
+        let one_issue = (resp.header("ratelimit-reason"))
+            .is_some_and(|r| r.trim().eq_ignore_ascii_case("jira-per-issue-on-write"));
         let body = bounded::read_short(resp.into_reader(), 64 << 10);
         // Linear refuses over its limit with an HTTP 400 whose GraphQL
         // error says so: a 429 by any other name (docs/fidelity/linear.md)
@@ -407,13 +410,18 @@ impl Http {
             None => backoff(attempt),
         };
         if !self.take_wait(wait) {
-            if rate.rule != RateRule::Primary && blocked == 429 {
+            if rate.rule != RateRule::Primary && blocked == 429 && !one_issue {
                 // a metered service that blocks the tick's requests past
                 // its wait budget blocks the next ones too: none is sent
                 let mut r = self.rate.lock().unwrap();
                 r.spent = true;
                 let now = u64::try_from(now.unix_timestamp()).unwrap_or(0);
-                r.reset = r.reset.or(Some(now + wait.as_secs()));
+                let reset = *r.reset.get_or_insert(now + wait.as_secs());
+                drop(r);
+                // and so do the next ticks' until then
+                if let Some(c) = &self.carry {
+                    c.keep(reset);
+                }
             }
             return Next::Fail(self.failed(
                 method,
