@@ -627,7 +627,11 @@ fn a_model_that_hangs_leaves_the_agent_stalled_and_watch_stops_it() {
         ("escalate".into(), Some("stalled".into())),
         "{r} {err}"
     );
-    let pid = afk.agent_pid(1);
+    assert_stopped(afk.agent_pid(1));
+}
+
+/// The agent process `pid` is gone, or a zombie: it was stopped.
+pub(crate) fn assert_stopped(pid: i32) {
     // SAFETY: kill(2) with signal 0 only asks whether the process exists
     let alive = unsafe { libc::kill(pid, 0) } == 0;
     assert!(
@@ -637,6 +641,24 @@ fn a_model_that_hangs_leaves_the_agent_stalled_and_watch_stops_it() {
                 .contains(") Z "),
         "the agent was stopped"
     );
+}
+
+/// `agent` answered as `model` is, picked the way its users pick it:
+/// Codex's `model` in its config.toml (the operator's `$CODEX_HOME`,
+/// which afk carries into the turn's own), Claude Code's `ANTHROPIC_MODEL`
+/// (which the box passes).
+pub(crate) fn pick_model(afk: &mut Afk, agent: &str, model: &str) {
+    match agent {
+        "codex" => {
+            let config = afk.scratch.path("codex-home/config.toml");
+            let text = std::fs::read_to_string(&config).unwrap();
+            let picked = format!("model = \"{model}\"");
+            let text = text.replacen("model = \"gpt-5.5\"", &picked, 1);
+            assert!(text.lines().any(|l| l == picked), "{text}");
+            std::fs::write(&config, text).unwrap();
+        }
+        _ => afk.env.push(("ANTHROPIC_MODEL".into(), model.into())),
+    }
 }
 
 /// The demo's story with the real program on `forge` (the sandbox's

@@ -9,28 +9,10 @@
 //! that hangs, the agent stopped by watch). The gateway's own refusals are
 //! the forge path's (`real_gateway`): the tracker changes nothing there.
 
-use crate::real_agents::{agent_log, setup_with};
+use crate::real_agents::{agent_log, assert_stopped, pick_model, setup_with};
 use crate::support::*;
-use crate::tracker_linear::{arm, issue, linear_issue, people, tracker_block};
+use crate::tracker_linear::{People, arm, issue, linear_issue, people, tracker_block};
 use serde_json::{Value, json};
-
-/// `agent` answered as `model` is, picked the way its users pick it
-/// (Codex's `model` in its config.toml, Claude Code's `ANTHROPIC_MODEL`);
-/// None: the program's default.
-fn pick_model(afk: &mut Afk, agent: &str, model: Option<&str>) {
-    let Some(model) = model else { return };
-    match agent {
-        "codex" => {
-            let config = afk.scratch.path("codex-home/config.toml");
-            let text = std::fs::read_to_string(&config).unwrap();
-            let picked = format!("model = \"{model}\"");
-            let text = text.replacen("model = \"gpt-5.5\"", &picked, 1);
-            assert!(text.lines().any(|l| l == picked), "{text}");
-            std::fs::write(&config, text).unwrap();
-        }
-        _ => afk.env.push(("ANTHROPIC_MODEL".into(), model.into())),
-    }
-}
 
 /// The scripted model's requests for the tracker's issue `key`: each names
 /// the model it asked for.
@@ -45,17 +27,24 @@ fn models_asked(sb: &Sandbox, key: &str) -> Vec<String> {
     .collect()
 }
 
-fn linear_lifecycle(agent: &str) {
+/// A Linear world for the real `agent` with `extra` config: the sandbox,
+/// afk, the people, and afk's Linear key; None when skipped.
+fn linear_world(agent: &str, extra: &str) -> Option<(Sandbox, Afk, People, String)> {
     let seed = json!({"repos": [repo("acme/api", json!([]))]});
-    let Some((sb, mut afk)) = setup_with(agent, seed, "") else {
-        return;
-    };
+    let (sb, mut afk) = setup_with(agent, seed, extra)?;
     let p = people(&sb);
     let text = std::fs::read_to_string(&afk.config).unwrap();
     std::fs::write(&afk.config, text + &tracker_block(&sb)).unwrap();
     let creds = sb.admin("GET", "/linear/credentials", None);
     let secret = creds["key"].as_str().unwrap().to_string();
     afk.env.push(("AFK_TRACKER_TOKEN".into(), secret.clone()));
+    Some((sb, afk, p, secret))
+}
+
+fn linear_lifecycle(agent: &str) {
+    let Some((sb, afk, p, secret)) = linear_world(agent, "") else {
+        return;
+    };
     let key = issue(&sb, Some(&p.alice), &[]);
     arm(&sb, &key, Some(&p.alice));
     let (code, r, err) = afk.poll();
@@ -122,7 +111,7 @@ fn jira_lifecycle(agent: &str, model: &str) {
     let Some((sb, mut afk, id, token)) = jira_world(agent, "") else {
         return;
     };
-    pick_model(&mut afk, agent, Some(model));
+    pick_model(&mut afk, agent, model);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(r["dispatched"][0]["run_id"], 1, "{r} {err}");
@@ -220,20 +209,11 @@ fn codex_blocked_on_a_jira_issue_escalates_it_in_jira() {
 /// with `pause_for = "0s"` the run escalates over budget in Linear.
 #[test]
 fn claude_at_its_money_limit_on_a_linear_issue_escalates_over_budget() {
-    let seed = json!({"repos": [repo("acme/api", json!([]))]});
     let extra = "[budget]\npause_for = \"0s\"\nrun_usd = 1.0\n";
-    let Some((sb, mut afk)) = setup_with("claude", seed, extra) else {
+    let Some((sb, mut afk, p, _)) = linear_world("claude", extra) else {
         return;
     };
-    let p = people(&sb);
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    std::fs::write(&afk.config, text + &tracker_block(&sb)).unwrap();
-    let creds = sb.admin("GET", "/linear/credentials", None);
-    afk.env.push((
-        "AFK_TRACKER_TOKEN".into(),
-        creds["key"].as_str().unwrap().into(),
-    ));
-    pick_model(&mut afk, "claude", Some("claude-sonnet-4-5"));
+    pick_model(&mut afk, "claude", "claude-sonnet-4-5");
     let key = issue(&sb, Some(&p.alice), &[]);
     // an agent that goes round in circles: every answer reports 2M input tokens
     let steps = json!([{"shell": "true", "usage": {"input": 2000000, "output": 10, "cached": 0}}]);
@@ -285,19 +265,43 @@ fn codex_stalled_on_a_jira_issue_is_stopped_and_escalated() {
         ("escalate".into(), Some("stalled".into())),
         "{r} {err}"
     );
-    let pid = afk.agent_pid(1);
-    // SAFETY: kill(2) with signal 0 only asks whether the process exists
-    let alive = unsafe { libc::kill(pid, 0) } == 0;
-    assert!(
-        !alive
-            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .unwrap_or_default()
-                .contains(") Z "),
-        "the agent was stopped"
-    );
+    assert_stopped(afk.agent_pid(1));
     let labels = crate::tracker_jira::jira_labels(&sb, &id);
     assert!(
         labels.contains(&"ready-for-human".to_string()),
         "{labels:?}"
     );
+}
+
+/// `ready = "delegate"` with the real Claude Code: a team member delegates
+/// a Linear issue to afk's app user; `afk hook` posts the session's first
+/// thought and dispatches the real program from the delivery; its PR
+/// merged, the session's last activity is afk's response naming the PR
+/// and the issue is done.
+#[test]
+fn claude_code_works_a_linear_issue_delegated_to_afk() {
+    use crate::tracker_linear_agents::{activities, created, delegate, to_delegation};
+    let Some((sb, mut afk, p, _)) = linear_world("claude", "") else {
+        return;
+    };
+    to_delegation(&sb, &mut afk);
+    let key = issue(&sb, Some(&p.alice), &[]);
+    let sid = delegate(&sb, &key, &p.alice, None);
+    let (code, out, err) = created(&sb, &afk, &sid, &key, "d-real-1");
+    assert_eq!(code, 0, "{out}{err}");
+    let acts = activities(&sb, &sid);
+    assert_eq!(acts[0].0, "thought", "{acts:?}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}\n{}", agent_log(&afk));
+    let prs = sb.open_prs("acme/api");
+    assert_eq!(prs.len(), 1, "{r}\n{}", agent_log(&afk));
+    sb.status("acme/api", &prs[0].head, "ci/build", "success");
+    sb.merge("acme/api", prs[0].number);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+    let last = activities(&sb, &sid).pop().unwrap();
+    assert_eq!(last.0, "response", "{last:?}");
+    assert_eq!(linear_issue(&sb, &key)["state"]["type"], "completed");
 }

@@ -276,17 +276,7 @@ fn one_turn_with(agent: &str, model: &str) -> bool {
     let Some((sb, mut afk)) = setup_with(agent, seed, "") else {
         return false;
     };
-    match agent {
-        "codex" => {
-            let config = afk.scratch.path("codex-home/config.toml");
-            let text = std::fs::read_to_string(&config).unwrap();
-            let picked = format!("model = \"{model}\"");
-            let text = text.replacen("model = \"gpt-5.5\"", &picked, 1);
-            assert!(text.lines().any(|l| l == picked), "{text}");
-            std::fs::write(&config, text).unwrap();
-        }
-        _ => afk.env.push(("ANTHROPIC_MODEL".into(), model.into())),
-    }
+    crate::real_agents::pick_model(&mut afk, agent, model);
     let status = dispatch(&afk);
     let log = agent_log(&afk);
     let asked = model_requests(&sb);

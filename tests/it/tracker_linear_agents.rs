@@ -11,12 +11,19 @@ use crate::support::*;
 use crate::tracker_linear::{People, deliver, issue, labels, linear_issue, world};
 use serde_json::{Value, json};
 
-const SECRET: &str = "lin_wh_a93c1";
+pub(crate) const SECRET: &str = "lin_wh_a93c1";
 
 /// [`world`] with `ready = "delegate"`, afk's OAuth token (`auth =
 /// "bearer"`, an app user's) and Linear's webhook secret.
 fn delegating() -> (Sandbox, Afk, People) {
     let (sb, mut afk, p) = world();
+    to_delegation(&sb, &mut afk);
+    (sb, afk, p)
+}
+
+/// `afk`'s Linear config made `ready = "delegate"` with afk's OAuth token
+/// (`auth = "bearer"`, an app user's) and Linear's webhook secret.
+pub(crate) fn to_delegation(sb: &Sandbox, afk: &mut Afk) {
     let text = std::fs::read_to_string(&afk.config).unwrap();
     let with = text.replace(
         "kind = \"linear\"\n",
@@ -32,12 +39,11 @@ fn delegating() -> (Sandbox, Afk, People) {
     afk.env.retain(|(k, _)| k != "AFK_TRACKER_TOKEN");
     afk.env.push(("AFK_TRACKER_TOKEN".into(), bearer));
     afk.env.push(("AFK_TEST_LINEAR_HOOK".into(), SECRET.into()));
-    (sb, afk, p)
 }
 
 /// `by` delegates issue `key` to afk; the session's creator is `creator`
 /// (Some(None): an automation's session; None: `by`). The session's id.
-fn delegate(sb: &Sandbox, key: &str, by: &str, creator: Option<Option<&str>>) -> String {
+pub(crate) fn delegate(sb: &Sandbox, key: &str, by: &str, creator: Option<Option<&str>>) -> String {
     let mut body = json!({"issue": key, "by": by});
     if let Some(c) = creator {
         body["creator"] = json!(c);
@@ -57,7 +63,7 @@ fn now_ms() -> u64 {
 
 /// Linear's `created` delivery for session `session` on issue `key`,
 /// signed and fresh, with delivery id `delivery`: `afk hook`'s answer.
-fn created(
+pub(crate) fn created(
     sb: &Sandbox,
     afk: &Afk,
     session: &str,
@@ -83,7 +89,7 @@ fn session(sb: &Sandbox, id: &str) -> Value {
 }
 
 /// The session's activities as (type, its body or action).
-fn activities(sb: &Sandbox, id: &str) -> Vec<(String, String)> {
+pub(crate) fn activities(sb: &Sandbox, id: &str) -> Vec<(String, String)> {
     session(sb, id)["activities"]["nodes"]
         .as_array()
         .unwrap()

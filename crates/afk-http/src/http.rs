@@ -122,6 +122,11 @@ pub trait Refresher: Send + Sync {
     fn refresh(&self) -> Result<afk_host::redact::Secret>;
 }
 
+/// The furthest reset kept between ticks, in seconds from the tick that
+/// kept it: a day, past every window the services document (Linear's and
+/// Jira's are an hour); an answer asking for more is kept as a day.
+pub const CARRY_MAX_S: u64 = 86_400;
+
 /// Where a metered service's spent limit is kept between ticks (the
 /// binary's edges: a file beside the state): a tick that comes before the
 /// reset sends that service nothing, instead of spending the quota again
@@ -332,7 +337,9 @@ impl Http {
     /// tick kept whose reset is after `now` (epoch seconds) spends this
     /// tick's limit at once, so nothing is sent before the reset.
     pub fn set_rate_carry(&mut self, carry: std::sync::Arc<dyn RateCarry>, now: u64) {
-        if let Some(until) = carry.kept().filter(|u| *u > now) {
+        // a reset further off than any service's window is none (a clock
+        // set back, a file edited by hand)
+        if let Some(until) = carry.kept().filter(|u| *u > now && *u <= now + CARRY_MAX_S) {
             let mut r = self.rate.lock().unwrap_or_else(|e| e.into_inner());
             r.spent = true;
             r.reset = Some(until);

@@ -420,7 +420,7 @@ impl Http {
                 drop(r);
                 // and so do the next ticks' until then
                 if let Some(c) = &self.carry {
-                    c.keep(reset);
+                    c.keep(reset.min(now + crate::http::CARRY_MAX_S));
                 }
             }
             return Next::Fail(self.failed(

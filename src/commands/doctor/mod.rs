@@ -173,48 +173,50 @@ fn short_secrets(cfg: &crate::config::Config, d: &mut Doctor) {
 
 /// What `[hook]`'s secret is, read as afk hook reads it.
 fn hook_secret(cfg: &crate::config::Config) -> doctor::HookSecret {
-    use doctor::HookSecret;
     let h = &cfg.hook;
-    if h.secret_file.is_none() && h.secret_env.trim().is_empty() {
-        return match cfg.hook_table {
-            true => HookSecret::Unnamed,
-            false => HookSecret::Unset,
-        };
-    }
-    let from = match &h.secret_file {
-        Some(p) => p.display().to_string(),
-        None => format!("${}", h.secret_env.trim()),
+    let unnamed = match cfg.hook_table {
+        true => doctor::HookSecret::Unnamed,
+        false => doctor::HookSecret::Unset,
     };
-    match cfg.hook_secret() {
-        Ok(Some(s)) => HookSecret::Found {
-            from,
-            chars: s.expose().chars().count(),
-        },
-        Ok(None) => HookSecret::Empty(h.secret_env.trim().to_string()),
-        Err(e) => HookSecret::Unreadable(crate::command_error::error_line(&e)),
-    }
+    secret_as_read((h.secret_file.as_deref(), &h.secret_env), unnamed, || {
+        cfg.hook_secret()
+    })
 }
 
 /// What `[tracker]`'s webhook secret is, read as afk hook reads it for a
 /// tracker's delivery.
 fn tracker_hook_secret(cfg: &crate::config::Config) -> doctor::HookSecret {
-    use doctor::HookSecret;
     let Some(t) = &cfg.tracker else {
-        return HookSecret::Unset;
+        return doctor::HookSecret::Unset;
     };
-    if t.hook_secret_file.is_none() && t.hook_secret_env.trim().is_empty() {
-        return HookSecret::Unset;
+    let (file, env) = (t.hook_secret_file.as_deref(), &t.hook_secret_env);
+    secret_as_read((file, env), doctor::HookSecret::Unset, || {
+        cfg.tracker_hook_secret()
+    })
+}
+
+/// A webhook secret named by `file` or the variable `env` (`unnamed` when
+/// neither is), as `read` reads it.
+fn secret_as_read(
+    (file, env): (Option<&std::path::Path>, &str),
+    unnamed: doctor::HookSecret,
+    read: impl FnOnce() -> Result<Option<crate::redact::Secret>>,
+) -> doctor::HookSecret {
+    use doctor::HookSecret;
+    let env = env.trim();
+    if file.is_none() && env.is_empty() {
+        return unnamed;
     }
-    let from = match &t.hook_secret_file {
+    let from = match file {
         Some(p) => p.display().to_string(),
-        None => format!("${}", t.hook_secret_env.trim()),
+        None => format!("${env}"),
     };
-    match cfg.tracker_hook_secret() {
+    match read() {
         Ok(Some(s)) => HookSecret::Found {
             from,
             chars: s.expose().chars().count(),
         },
-        Ok(None) => HookSecret::Empty(t.hook_secret_env.trim().to_string()),
+        Ok(None) => HookSecret::Empty(env.to_string()),
         Err(e) => HookSecret::Unreadable(crate::command_error::error_line(&e)),
     }
 }
