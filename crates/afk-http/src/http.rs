@@ -123,9 +123,10 @@ pub trait Refresher: Send + Sync {
 }
 
 /// The furthest reset kept between ticks, in seconds from the tick that
-/// kept it: a day, past every window the services document (Linear's and
-/// Jira's are an hour); an answer asking for more is kept as a day.
-pub const CARRY_MAX_S: u64 = 86_400;
+/// kept it: an hour, the longest window the services document (Linear's
+/// and Jira's hourly quotas); an answer asking for more is kept as an
+/// hour, and the first tick after it asks once more.
+pub const CARRY_MAX_S: u64 = 3_600;
 
 /// Where a metered service's spent limit is kept between ticks (the
 /// binary's edges: a file beside the state): a tick that comes before the

@@ -761,7 +761,7 @@ mod tests {
 
     /// A reset an earlier tick kept: `(kept, the tick's now, spent)`.
     #[test]
-    fn a_kept_reset_spends_the_tick_only_before_it_and_within_a_day() {
+    fn a_kept_reset_spends_the_tick_only_before_it_and_within_an_hour() {
         #[derive(Debug)]
         struct Kept(Option<u64>);
         impl crate::http::RateCarry for Kept {
@@ -771,14 +771,14 @@ mod tests {
             fn keep(&self, _: u64) {}
         }
         let now = 1_800_000_000;
-        let day = crate::http::CARRY_MAX_S;
+        let hour = crate::http::CARRY_MAX_S;
         let cases = [
             (None, false),
             (Some(now - 1), false),
             (Some(now), false),
             (Some(now + 1), true),
-            (Some(now + day), true),
-            (Some(now + day + 1), false),
+            (Some(now + hour), true),
+            (Some(now + hour + 1), false),
         ];
         for (kept, spent) in cases {
             let mut h = ruled(RateRule::Linear);
