@@ -1609,3 +1609,41 @@ fn a_jira_per_issue_write_limit_holds_back_that_issue_alone() {
         "{r} {err} {w} {werr}"
     );
 }
+
+/// A run paused at its money limit on a Jira issue: the pause comment, on
+/// the Jira issue, sends its readers to the pull request (a tracker
+/// comment is never a command), and a trusted `/afk budget +1` there
+/// continues the run.
+#[test]
+fn a_paused_jira_run_says_commands_go_on_its_pull_request_and_one_there_continues_it() {
+    let (sb, afk) = world();
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        text + "\n[budget]\nrun_usd = 0.1\nmax_run_usd = 5.0\n",
+    )
+    .unwrap();
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    assert_eq!(afk.poll().0, 0);
+    assert_eq!(afk.wait_agent(1), 0);
+    let (_, r, err) = afk.watch();
+    let n: u64 = id.parse().unwrap();
+    assert_eq!(action_of(&r, n).0, "pause", "{r} {err}");
+    let pr = sb.open_prs("acme/api")[0].number;
+    let said = jira_issue(&sb, &id)["comments"].to_string();
+    assert!(
+        said.contains(&format!(
+            "To continue, a maintainer comments on {} (afk hears commands on the pull request only, never here)",
+            sb.dialect.pr_ref(pr)
+        )),
+        "{said}"
+    );
+    sb.comment_on("acme/api", On::Pr(pr), "alice", "/afk budget +1");
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, n),
+        ("continue".into(), Some("budget".into())),
+        "{r} {err}"
+    );
+}

@@ -247,6 +247,9 @@ pub(super) fn figures<'a>(
         pause_for,
         until: until_words(until),
         day_spent: limit.is_day() && day_spent,
+        // with a tracker, the run's issue is the tracker's (the status
+        // issue, the one forge issue, runs nothing)
+        pr_only: w.t.config().tracker.is_some(),
     }
 }
 

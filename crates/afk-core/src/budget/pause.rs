@@ -36,6 +36,9 @@ pub struct Figures<'a> {
     /// a day's-cap pause whose run has continued by itself as often as
     /// `budget.day_continuations` allows: it waits for a person
     pub day_spent: bool,
+    /// the issue is a tracker's, whose comments are never commands: afk
+    /// hears them on the run's pull request only
+    pub pr_only: bool,
 }
 
 /// Who continued a day's-cap pause that continued by itself at 00:00 UTC
@@ -113,10 +116,16 @@ fn past_the_limit(f: &Figures) -> String {
 /// not a thread's); it continues by itself at 00:00 UTC.
 fn day_comment(f: &Figures, marker: &str, work: &str) -> String {
     let p = f.prefix;
+    // a tracker's comment is never a command: said where they are heard
+    let on = match (f.pr_only, &f.pr) {
+        (true, Some(pr)) => format!(" on {pr}"),
+        (true, None) => " on the run's pull request, once it has one".into(),
+        (false, _) => String::new(),
+    };
     format!(
         "{marker}\n{} Its checkout, the agent's session and the branch `{}` are kept{work}.\n\n\
          It continues by itself at 00:00 UTC ({}); the operator may raise `[budget] {}` in afk's \
-         config and say `{p} resume` to go on now. `{p} stop` ends the run.\n",
+         config and say `{p} resume`{on} to go on now. `{p} stop`{on} ends the run.\n",
         first_sentence(f),
         f.branch,
         f.until,
@@ -172,18 +181,37 @@ pub fn comment(f: &Figures) -> (String, String) {
         }
         false => "",
     };
-    let body = format!(
-        "{marker}\n{}{}{ended} Its checkout, the agent's session and the branch `{}` are kept{work}.\n\n\
-         To continue, a maintainer comments:\n{}{config_route}\
-         `{p} stop` ends the run. Unless continued by {} (`budget.pause_for` {}), it is escalated `{}`.\n",
+    let kept = format!(
+        "{marker}\n{}{}{ended} Its checkout, the agent's session and the branch `{}` are kept{work}.\n\n",
         first_sentence(f),
         past_the_limit(f),
         f.branch,
-        raise.unwrap_or_default(),
+    );
+    let deadline = format!(
+        "by {} (`budget.pause_for` {}), it is escalated `{}`.\n",
         f.until,
         format_duration(f.pause_for),
         f.limit.escalates_as(),
     );
+    // a tracker's comment is never a command: where they are heard, or
+    // that no one can continue the run until it has a pull request
+    let body = match (f.pr_only, &f.pr) {
+        (true, None) => format!(
+            "{kept}afk hears commands on the run's pull request only, and this run has none yet, so no comment \
+             continues it; removing afk's in-progress label from this issue ends it. Unless it ends sooner, \
+             {deadline}"
+        ),
+        (true, Some(pr)) => format!(
+            "{kept}To continue, a maintainer comments on {pr} (afk hears commands on the pull request only, \
+             never here):\n{}{config_route}`{p} stop` there ends the run. Unless continued {deadline}",
+            raise.unwrap_or_default(),
+        ),
+        (false, _) => format!(
+            "{kept}To continue, a maintainer comments:\n{}{config_route}\
+             `{p} stop` ends the run. Unless continued {deadline}",
+            raise.unwrap_or_default(),
+        ),
+    };
     (marker, body)
 }
 
@@ -733,6 +761,49 @@ mod tests {
             pause_for: Duration::from_secs(7 * 86400),
             until: "2026-12-04 14:03 UTC".into(),
             day_spent: false,
+            pr_only: false,
+        }
+    }
+
+    /// On a tracker's issue, whose comments are never commands, the pause
+    /// says where commands are heard: on the run's pull request, or that
+    /// without one no comment continues the run. (the PR, what it says,
+    /// what it never says)
+    #[test]
+    fn on_a_trackers_issue_the_pause_sends_commands_to_the_pull_request() {
+        let cases: [(Option<&str>, &[&str], &[&str]); 2] = [
+            (
+                Some("#41"),
+                &[
+                    "To continue, a maintainer comments on #41 (afk hears commands on the pull request only, never here):",
+                    "`/afk budget +5`",
+                    "`/afk stop` there ends the run.",
+                    "Unless continued by 2026-12-04 14:03 UTC",
+                ],
+                &["a maintainer comments:\n"],
+            ),
+            (
+                None,
+                &[
+                    "afk hears commands on the run's pull request only, and this run has none yet, so no comment continues it",
+                    "removing afk's in-progress label from this issue ends it.",
+                    "Unless it ends sooner, by 2026-12-04 14:03 UTC (`budget.pause_for` 7d), it is escalated `over-budget`.",
+                ],
+                &["budget +", "resume", "To continue"],
+            ),
+        ];
+        for (pr, says, never) in cases {
+            let (_, body) = comment(&Figures {
+                pr: pr.map(str::to_string),
+                pr_only: true,
+                ..figures()
+            });
+            for want in says {
+                assert!(body.contains(want), "{pr:?} {want}: {body}");
+            }
+            for not in never {
+                assert!(!body.contains(not), "{pr:?} {not}: {body}");
+            }
         }
     }
 
