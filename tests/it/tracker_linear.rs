@@ -620,13 +620,39 @@ fn doctor_says_whom_linear_answers_as_and_fails_a_refused_key() {
     // a done_state the team lacks: each said
     let base = std::fs::read_to_string(&afk.config).unwrap();
     let broken = base
-        .replace("kind = \"linear\"\n", "kind = \"linear\"\ndone_state = \"Shipped\"\n")
-        .replace("[[tracker.map]]\nteam = \"ENG\"", "[[tracker.map]]\nteam = \"OPS\"\nrepo = \"acme/api\"\n\n[[tracker.map]]\nteam = \"ENG\"\nlabel = \"backend\"")
+        .replace(
+            "kind = \"linear\"\n",
+            "kind = \"linear\"\ndone_state = \"Shipped\"\n",
+        )
+        .replace(
+            "[[tracker.map]]\nteam = \"ENG\"",
+            "[[tracker.map]]\nteam = \"OPS\"\nrepo = \"acme/api\"\n\n\
+            [[tracker.map]]\nteam = \"ENG\"\nproject = \"Website\"\nrepo = \"acme/api\"\n\n\
+            [[tracker.map]]\nteam = \"ENG\"\nproject = \"mobile\"\nrepo = \"acme/api\"\n\n\
+            [[tracker.map]]\nteam = \"ENG\"\nlabel = \"backend\"",
+        )
         .replace("[watch]\n", "[watch]\nhuman_label = \"needs-a-human\"\n");
+    let mobile = sb.admin("POST", "/linear/project", Some(json!({"name": "Mobile"})));
+    sb.admin(
+        "POST",
+        "/linear/issue",
+        Some(json!({"team": "ENG", "title": "An app issue", "creator": p.alice, "project": "Mobile"})),
+    );
     std::fs::write(&afk.config, &broken).unwrap();
     let said = lines(&afk);
     std::fs::write(&afk.config, &base).unwrap();
     let text = format!("{said:?}");
+    assert!(
+        text.contains("Linear project \\\"Website\\\" (tracker.map): no issue afk's user sees is in a project of that name"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Linear project \\\"mobile\\\" (tracker.map) is there ({})",
+            mobile["id"].as_str().unwrap()
+        )),
+        "{text}"
+    );
     assert!(
         text.contains("Linear team OPS (tracker.map) is not there"),
         "{text}"

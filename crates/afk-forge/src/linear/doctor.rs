@@ -3,6 +3,7 @@
 //! limits as Linear counts them.
 
 use super::{Linear, queries};
+use afk_wire::tracker::linear as rules;
 use serde_json::json;
 
 impl Linear {
@@ -15,9 +16,44 @@ impl Linear {
                 out.push(self.delegation_line());
             }
             out.extend(self.team_lines());
+            out.extend(self.project_lines());
             out.push(self.rate_line());
         }
         out
+    }
+
+    /// Each project the map names by its name: found as the project of an
+    /// issue afk's user sees in it (the API afk reads has no other way to a
+    /// project: docs/fidelity/linear.md); with none, a WARN that afk cannot
+    /// tell, and that no issue maps to it until one is there. A project
+    /// given by its id is taken as it is.
+    fn project_lines(&self) -> Vec<crate::Diagnosis> {
+        use crate::Diagnosis;
+        let mut names: Vec<&str> = (self.setup.map.iter())
+            .filter_map(|e| e.component.as_deref())
+            .filter(|n| rules::event_id(n).is_err())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|name| match self.project_named(name) {
+                Ok(Some(id)) => Diagnosis::ok(
+                    "tracker",
+                    format!("Linear project \"{name}\" (tracker.map) is there ({id})"),
+                ),
+                Ok(None) => Diagnosis::warn(
+                    "tracker",
+                    format!(
+                        "Linear project \"{name}\" (tracker.map): no issue afk's user sees is in a project of that name, so afk cannot tell whether it is there (it knows a project only through its issues); no issue maps to that entry until one is"
+                    ),
+                ),
+                Err(e) => Diagnosis::fail(
+                    "tracker",
+                    format!("cannot tell whether Linear project \"{name}\" (tracker.map) is there: {e}"),
+                ),
+            })
+            .collect()
     }
 
     /// afk's rate limits as Linear counts them (`rateLimitStatus`): each

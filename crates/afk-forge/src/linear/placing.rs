@@ -91,7 +91,7 @@ impl Linear {
     /// The id of the project named `name` (its case ignored), read as the
     /// project of an issue in it, once a tick; an id given as the name is
     /// itself. None: no issue afk may see is in a project of that name.
-    fn project_named(&self, name: &str) -> Result<Option<String>> {
+    pub(super) fn project_named(&self, name: &str) -> Result<Option<String>> {
         if rules::event_id(name).is_ok() {
             return Ok(Some(name.to_string()));
         }
