@@ -5,9 +5,9 @@
 //! forge as afk's PR named by the issue's key, and on merge the tracker's
 //! issue is done; the tracker's credential is in no agent's reach. Each
 //! program with more than one model, and the ways a turn ends on this path:
-//! the agent's own word (blocked), its own money limit, and time (a model
-//! that hangs, the agent stopped by watch). The gateway's own refusals are
-//! the forge path's (`real_gateway`): the tracker changes nothing there.
+//! the agent's own word (blocked), its own money limit, the model gateway
+//! stopping it at the run's, and time (a model that hangs, the agent
+//! stopped by watch).
 
 use crate::real_agents::{agent_log, assert_stopped, pick_model, setup_with};
 use crate::support::*;
@@ -304,4 +304,64 @@ fn claude_code_works_a_linear_issue_delegated_to_afk() {
     let last = activities(&sb, &sid).pop().unwrap();
     assert_eq!(last.0, "response", "{last:?}");
     assert_eq!(linear_issue(&sb, &key)["state"]["type"], "completed");
+}
+
+/// The turn ends at the gateway: the real Codex on `gpt-5-codex` works a
+/// Jira issue whose first answer costs past `run_usd`; the model gateway
+/// stops the turn, the run pauses, the pause comment on the Jira issue
+/// sends its readers to the pull request, and a trusted `/afk budget +5`
+/// there continues the run, which then ends its turn well.
+#[test]
+fn codex_stopped_by_the_gateway_on_a_jira_issue_continues_after_a_raise_on_its_pr() {
+    let budget = "[budget]\npause_for = \"7d\"\nrun_usd = 0.1\nmax_run_usd = 10.0\n";
+    let Some((sb, afk, id, _)) = jira_world("codex", budget) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+        "agent = \"codex\"\n",
+        "agent = \"codex\"\ncommand = [\"-m\", \"gpt-5-codex\"]\n",
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    let steps = json!([
+        {"shell": "echo wip >> f.txt && git add -A && git commit -qm wip",
+         "usage": {"input": 100000, "output": 100}, "unless_prompt": "afk paused this run"},
+        {"text": "Done.", "usage": {"input": 100, "output": 10}}
+    ]);
+    sb.admin(
+        "POST",
+        "/script",
+        Some(json!({"repo": "acme/api", "issue": "PLAT-1", "steps": steps})),
+    );
+    assert_eq!(afk.poll().0, 0);
+    afk.wait_agent(1);
+    let ctx = || format!("--- agent.log:\n{}", agent_log(&afk));
+    assert!(
+        afk.scratch.path("state/runs/1/budget-stop.json").exists(),
+        "the gateway stopped the turn: {}",
+        ctx()
+    );
+    let n: u64 = id.parse().unwrap();
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, n),
+        ("pause".into(), Some("run_usd".into())),
+        "{r} {err}"
+    );
+    let prs = sb.open_prs("acme/api");
+    assert_eq!(prs.len(), 1, "the work so far is on a PR: {r}\n{}", ctx());
+    let said = crate::tracker_jira::jira_issue(&sb, &id)["comments"].to_string();
+    assert!(
+        said.contains("comments on #1 (afk hears commands on the pull request only"),
+        "{said}"
+    );
+    sb.comment_on("acme/api", On::Pr(prs[0].number), "alice", "/afk budget +5");
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, n),
+        ("continue".into(), Some("budget".into())),
+        "{r} {err}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", ctx());
+    let (_, r, err) = afk.watch();
+    assert_ne!(action_of(&r, n).0, "pause", "{r} {err}");
 }
