@@ -6,8 +6,8 @@
 //! issue is done; the tracker's credential is in no agent's reach. Each
 //! program with more than one model, and the ways a turn ends on this path:
 //! the agent's own word (blocked), its own money limit, the model gateway
-//! stopping it at the run's, and time (a model that hangs, the agent
-//! stopped by watch).
+//! stopping it at the run's, time (a model that hangs, the agent stopped
+//! by watch) and a kill from the tracker (afk's label taken off).
 
 use crate::real_agents::{agent_log, assert_stopped, pick_model, setup_with};
 use crate::support::*;
@@ -364,4 +364,35 @@ fn codex_stopped_by_the_gateway_on_a_jira_issue_continues_after_a_raise_on_its_p
     assert_eq!(afk.wait_agent(1), 0, "{}", ctx());
     let (_, r, err) = afk.watch();
     assert_ne!(action_of(&r, n).0, "pause", "{r} {err}");
+}
+
+/// The turn ends by a kill from the tracker: the real Claude Code works a
+/// Linear issue on a model that hangs; a team member takes afk's
+/// in-progress label off in Linear, and watch abandons the run and stops
+/// the agent, opening no pull request.
+#[test]
+fn claude_working_a_linear_issue_whose_label_a_person_removes_is_stopped() {
+    let Some((sb, afk, p, _)) = linear_world("claude", "") else {
+        return;
+    };
+    let key = issue(&sb, Some(&p.alice), &[]);
+    sb.admin(
+        "POST",
+        "/script",
+        Some(json!({"repo": "acme/api", "issue": key, "steps": [{"hang": true}]})),
+    );
+    arm(&sb, &key, Some(&p.alice));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1).1.as_deref(), Some("agent-running"), "{r}");
+    sb.admin(
+        "POST",
+        "/linear/labels",
+        Some(json!({"issue": key, "by": p.alice, "remove": ["agent-in-progress"]})),
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "abandon", "{r} {err}");
+    assert_stopped(afk.agent_pid(1));
+    assert_eq!(sb.open_prs("acme/api").len(), 0);
 }
