@@ -829,7 +829,11 @@ fn shell_call(tools: &[Value], cmd: &str) -> (&'static str, Value) {
             .any(|t| t["type"] == "function" && t["name"] == name)
     };
     if offered("exec_command") {
-        ("exec_command", json!({"cmd": cmd}))
+        // the longest a command may run before the call answers with it
+        // still running (unified exec's yield, 30 s at most): a script's
+        // step is one command whose end the next step expects, and a busy
+        // machine may take more than the 10 s default
+        ("exec_command", json!({"cmd": cmd, "yield_time_ms": 30000}))
     } else if offered("shell_command") {
         ("shell_command", json!({"command": cmd}))
     } else if offered("shell") {
@@ -1396,7 +1400,7 @@ mod tests {
             (
                 json!([f("exec_command"), f("shell_command")]),
                 "exec_command",
-                json!({"cmd": shell}),
+                json!({"cmd": shell, "yield_time_ms": 30000}),
             ),
             (
                 json!([ns.clone(), f("shell_command"), patch.clone()]),
