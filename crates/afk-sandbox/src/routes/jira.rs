@@ -19,7 +19,8 @@ use crate::http::{Reply, Request};
 use crate::model::jira::{AFK_ACCOUNT, Account, Comment, Issue, Jira};
 use serde_json::{Value, json};
 
-fn error(status: u16, msg: &str) -> Reply {
+/// Jira's error shape: `errorMessages` and an empty `errors`.
+pub(super) fn error(status: u16, msg: &str) -> Reply {
     Reply::json(status, &json!({"errorMessages": [msg], "errors": {}}))
 }
 

@@ -5,6 +5,7 @@
 //! (`GET /mypermissions`: `permissions` required, an unknown key 400, an
 //! unknown project 404; docs/fidelity/jira-cloud.md).
 
+use super::jira::error;
 use crate::http::{Reply, Request};
 use crate::model::jira::Jira;
 use serde_json::{Value, json};
@@ -23,10 +24,6 @@ const KNOWN: [&str; 10] = [
     "ASSIGN_ISSUES",
     "ADMINISTER_PROJECTS",
 ];
-
-fn error(status: u16, msg: &str) -> Reply {
-    Reply::json(status, &json!({"errorMessages": [msg], "errors": {}}))
-}
 
 /// A project by its key (compared whole, case and all) or its id.
 fn find<'a>(j: &'a Jira, key_or_id: &str) -> Option<(&'a String, &'a (u64, Vec<String>))> {
@@ -77,10 +74,7 @@ pub fn serve(j: &Jira, req: &Request, segs: &[&str]) -> Option<Reply> {
             if let Some(p) = req.q("projectKey")
                 && find(j, p).is_none()
             {
-                return Some(error(
-                    404,
-                    &format!("No project could be found with key '{p}'."),
-                ));
+                return Some(not_found(p));
             }
             let each: serde_json::Map<String, Value> = (wanted.iter())
                 .map(|k| {
