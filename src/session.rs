@@ -311,6 +311,12 @@ impl Session {
         edges::forge(self.config(), self.dry_run)
     }
 
+    /// The tracker of `[tracker]` outside a tick (its issue numbers in
+    /// memory): None without `[tracker]` or without its token.
+    pub fn tracker(&self) -> Result<Option<Box<dyn crate::forge::tracker::Tracker>>> {
+        edges::forges::tracker(self.config(), None)
+    }
+
     /// The configured runner, as a tick would build it (doctor checks it).
     pub fn runner(&self) -> Result<Box<dyn crate::runner::Runner>> {
         crate::runner::from_config(self.config())

@@ -92,8 +92,9 @@ fn instance(p: &'static Process, store: &Store) -> Option<&'static str> {
         .as_deref()
 }
 
-/// Draws from the OS's random source (tick and request span ids).
-fn random<const N: usize>() -> [u8; N] {
+/// Draws from the OS's random source (tick and request span ids, the id
+/// of a label afk creates).
+pub(crate) fn random<const N: usize>() -> [u8; N] {
     use std::io::Read;
     let mut b = [0u8; N];
     let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));

@@ -50,7 +50,11 @@ struct Report {
 
 #[derive(Serialize)]
 struct LabelItem {
-    repo: RepoName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repo: Option<RepoName>,
+    /// beside a tracker: `jira` or `linear`, where afk's labels are
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tracker: Option<&'static str>,
     label: String,
     /// `exists`, `created`, `would_create`, `made_on_first_use` (a forge
     /// whose first write that adds a label makes it: Azure DevOps' tags)
@@ -113,24 +117,14 @@ fn write_starter(files: &Files, path: &Path, text: &str) -> Result<()> {
         .with_context(|| format!("init: cannot write {}", path.display()))
 }
 
-/// Make afk's three labels in every allowlisted repo that lacks them.
+/// Make afk's labels in every allowlisted repo that lacks them (beside a
+/// tracker: where the tracker keeps them).
 fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
     let on = Session::on_file(path, s.dry_run(), s.json())?;
     let c = on.config();
-    // beside a tracker afk's labels are the tracker's, never the forge's:
-    // nothing here would make them, so nothing is said to be made
+    // beside a tracker afk's labels are the tracker's, never the forge's
     if let Some(t) = &c.tracker {
-        bail!(crate::hint::hinted(
-            UsageError(format!(
-                "init: --create-labels makes forge labels, and with [tracker] kind = \"{}\" afk's labels are the tracker's",
-                t.kind
-            ))
-            .into(),
-            match t.linear() {
-                true => "create afk's four labels in the Linear workspace (docs/trackers.md#linear)",
-                false => "Jira makes a label the first time afk adds it: nothing to create (docs/trackers.md)",
-            }
-        ));
+        return tracker_labels(&on, t, r);
     }
     // a dry run's forge reads the labels there are and records the ones it makes
     let forge = on.forge()?;
@@ -173,11 +167,74 @@ fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
                 _ => format!("{repo}: could not create label \"{name}\"\n"),
             });
             r.labels.push(LabelItem {
-                repo: repo.clone(),
+                repo: Some(repo.clone()),
+                tracker: None,
                 label: name.to_string(),
                 action,
             });
         }
+    }
+    Ok(human)
+}
+
+/// afk's labels on the tracker: Linear's workspace gets the ones it lacks
+/// (never the ready label where a status or a delegation arms); Jira makes
+/// a label the first time one is added, so nothing is sent to it.
+fn tracker_labels(on: &Session, t: &config::Tracker, r: &mut Report) -> Result<String> {
+    let c = on.config();
+    let (kind, service) = match t.linear() {
+        true => ("linear", "Linear"),
+        false => ("jira", "Jira"),
+    };
+    let wanted: Vec<(&str, &str)> = c
+        .labels()
+        .into_iter()
+        .filter(|(name, _)| *name != c.poll.ready_label || matches!(t.ready.as_str(), "" | "label"))
+        .collect();
+    let made = match t.linear() {
+        true => {
+            let Some(tracker) = on.tracker()? else {
+                bail!(UsageError(format!(
+                    "init: --create-labels: Linear's token ({}) is not set",
+                    c.tracker_token_source()
+                )));
+            };
+            let _journal = match on.dry_run() {
+                true => None,
+                false => Some(crate::edges::audit_outside_tick(on.state_path())?),
+            };
+            let mut draw = || crate::core::tracker::linear::uuid_v4(crate::spans::random());
+            tracker.make_labels(&wanted, on.dry_run(), &mut draw)
+        }
+        // the default: nothing sent
+        false => crate::forge::tracker::made_on_first_use(&wanted),
+    };
+    let mut human = String::new();
+    for (name, got) in made {
+        let action = match got {
+            Ok(a) => a,
+            Err(e) => {
+                crate::log::error(&crate::command_error::person_line(&e));
+                r.errors
+                    .push(crate::tick::ErrorItem::from_err(kind, None, &e));
+                "failed"
+            }
+        };
+        human.push_str(&match action {
+            "exists" => format!("{service}: label \"{name}\" exists\n"),
+            "would_create" => format!("{service}: would create label \"{name}\" in the workspace\n"),
+            "created" => format!("{service}: created label \"{name}\" in the workspace\n"),
+            "made_on_first_use" => format!(
+                "{service}: label \"{name}\" needs no making: Jira makes it the first time afk adds it\n"
+            ),
+            _ => format!("{service}: could not create label \"{name}\"\n"),
+        });
+        r.labels.push(LabelItem {
+            repo: None,
+            tracker: Some(kind),
+            label: name,
+            action,
+        });
     }
     Ok(human)
 }

@@ -198,8 +198,9 @@ Examples:
     ///
     /// Writes the starter config to --config (default ./afk.toml). It ships
     /// disabled: set poll.enabled and poll.allowlist to arm it. With
-    /// --create-labels it instead creates afk's three labels in every
-    /// allowlisted repo of an existing config (idempotent).
+    /// --create-labels it instead creates afk's four labels in every
+    /// allowlisted repo of an existing config (idempotent); beside a
+    /// tracker, in Linear's workspace (Jira makes a label on first use).
     #[command(after_long_help = "\
 Examples:
   afk init

@@ -1647,3 +1647,24 @@ fn a_paused_jira_run_says_commands_go_on_its_pull_request_and_one_there_continue
         "{r} {err}"
     );
 }
+
+/// `afk init --create-labels` beside Jira sends nothing anywhere: Jira
+/// makes a label the first time one is added, so each of afk's is said to
+/// need no making (exit 0), and no forge label is made either.
+#[test]
+fn init_create_labels_beside_jira_sends_nothing_and_says_jira_makes_them() {
+    let (sb, afk) = world();
+    sb.clear_requests();
+    let (code, r, err) = afk.json(&["init", "--create-labels"]);
+    assert_eq!(code, 0, "{err} {r}");
+    let labels = r["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 4, "{r}");
+    for l in labels {
+        assert_eq!(
+            (l["tracker"].as_str(), l["action"].as_str()),
+            (Some("jira"), Some("made_on_first_use")),
+            "{l}"
+        );
+    }
+    assert!(sb.requests().is_empty(), "{:?}", sb.requests());
+}

@@ -1424,23 +1424,123 @@ fn running(sb: &Sandbox, afk: &Afk, p: &People) -> String {
     key
 }
 
-/// `afk init --create-labels` beside a tracker makes nothing and says so:
-/// afk's labels are the tracker's, and it would only have said it made
-/// forge labels no run reads (one line, exit 2, no request to either).
-#[test]
-fn init_create_labels_beside_a_tracker_is_refused_saying_where_the_labels_live() {
-    let (sb, afk, _) = world();
-    sb.clear_requests();
-    let out = afk
-        .cmd()
-        .args(["init", "--create-labels"])
-        .output()
+/// The names of the labels of the sandbox's Linear workspace, as afk's key
+/// reads them through the API.
+fn workspace_label_names(sb: &Sandbox) -> Vec<String> {
+    let key = sb.admin("GET", "/linear/credentials", None)["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer: Value = ureq::post(&format!("{}/linear/graphql", sb.url))
+        .set("Authorization", &key)
+        .send_json(
+            json!({"query": "query { organization { labels(first: 50) { nodes { name } } } }"}),
+        )
+        .unwrap()
+        .into_json()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("[tracker]") && err.contains("Linear workspace"),
-        "{err}"
+    let mut names: Vec<String> = answer["data"]["organization"]["labels"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `afk init --create-labels` beside Linear makes the labels afk's ticks
+/// need and the workspace lacks, workspace-level (`issueLabelCreate`, with
+/// an id afk drew): never one the workspace has in another case, or one
+/// the mapped team has as its own; a dry run sends no mutation; a create
+/// whose answer was lost is found by its id, not sent again; a second run
+/// makes nothing.
+#[test]
+fn init_create_labels_makes_the_labels_linear_lacks_in_the_workspace_once() {
+    let sb = Sandbox::start_in(
+        Dialect::Gitea,
+        json!({"repos": [repo("acme/api", json!([]))]}),
     );
-    assert!(sb.requests().is_empty(), "{:?}", sb.requests());
+    let creds = sb.admin("GET", "/linear/credentials", None);
+    let me = creds["me"].as_str().unwrap();
+    sb.admin(
+        "POST",
+        "/linear/team",
+        Some(json!({"key": "ENG", "members": [me]})),
+    );
+    sb.admin(
+        "POST",
+        "/linear/label",
+        Some(json!({"name": "Ready-For-Agent"})),
+    );
+    sb.admin(
+        "POST",
+        "/linear/label",
+        Some(json!({"name": "agent-paused", "team": "ENG"})),
+    );
+    let mut afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, text + &tracker_block(&sb)).unwrap();
+    afk.env.push((
+        "AFK_TRACKER_TOKEN".into(),
+        creds["key"].as_str().unwrap().into(),
+    ));
+    let actions = |r: &Value| -> Vec<(String, String)> {
+        let mut a: Vec<(String, String)> = (r["labels"].as_array().unwrap().iter())
+            .map(|l| {
+                assert_eq!(l["tracker"], "linear", "{l}");
+                let s = |k: &str| l[k].as_str().unwrap().to_string();
+                (s("label"), s("action"))
+            })
+            .collect();
+        a.sort();
+        a
+    };
+    let pair = |l: &str, a: &str| (l.to_string(), a.to_string());
+
+    sb.clear_requests();
+    let (code, r, err) = afk.json(&["--dry-run", "init", "--create-labels"]);
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        actions(&r),
+        [
+            pair("agent-in-progress", "would_create"),
+            pair("agent-paused", "exists"),
+            pair("ready-for-agent", "exists"),
+            pair("ready-for-human", "would_create"),
+        ]
+    );
+    assert!(mutations(&sb).is_empty(), "{:?}", mutations(&sb));
+
+    // the first create's answer is lost: it landed, and afk finds it by
+    // the id it drew
+    sb.faults(json!([{"method": "POST", "path": "/linear/graphql",
+        "body": "issueLabelCreate", "drop_after": true, "times": 1}]));
+    let (code, r, err) = afk.json(&["init", "--create-labels"]);
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        actions(&r),
+        [
+            pair("agent-in-progress", "created"),
+            pair("agent-paused", "exists"),
+            pair("ready-for-agent", "exists"),
+            pair("ready-for-human", "created"),
+        ]
+    );
+    let made = mutations(&sb);
+    assert_eq!(made.len(), 2, "one create each, none sent twice: {made:?}");
+    assert!(
+        made.iter().all(|m| m.contains("issueLabelCreate")),
+        "{made:?}"
+    );
+    assert_eq!(
+        workspace_label_names(&sb),
+        ["Ready-For-Agent", "agent-in-progress", "ready-for-human"]
+    );
+
+    sb.clear_requests();
+    let (code, r, err) = afk.json(&["init", "--create-labels"]);
+    assert_eq!(code, 0, "{err} {r}");
+    assert!(actions(&r).iter().all(|(_, a)| a == "exists"), "{r}");
+    assert!(mutations(&sb).is_empty(), "{:?}", mutations(&sb));
 }

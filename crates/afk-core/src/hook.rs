@@ -174,8 +174,9 @@ impl Sender {
                     "build.complete",
                 ],
             ),
-            // an issue's events poll its project's mapped repositories;
-            // a comment is never a command, so none of its events ticks
+            // an issue's events poll its project's mapped repositories,
+            // and its deletion watches them (a run on it ends); a comment
+            // is never a command, so none of its events ticks
             Sender::Jira => (
                 &[
                     "jira:issue_created",
@@ -183,7 +184,7 @@ impl Sender {
                     "issuelink_created",
                     "issuelink_deleted",
                 ],
-                &[],
+                &["jira:issue_deleted"],
             ),
             // an issue's events (a label put on it comes as an `Issue`
             // update) poll its team's mapped repositories; a comment is
@@ -1229,6 +1230,11 @@ mod tests {
             (Sender::Gitlab, "Push Hook", Some(Watch)),
             (Sender::Gitlab, "Tag Push Hook", None),
             (Sender::Gitlab, "issues", None),
+            (Sender::Jira, "jira:issue_created", Some(Poll)),
+            (Sender::Jira, "jira:issue_updated", Some(Poll)),
+            (Sender::Jira, "issuelink_deleted", Some(Poll)),
+            (Sender::Jira, "jira:issue_deleted", Some(Watch)),
+            (Sender::Jira, "comment_created", None),
         ];
         for (d, event, want) in cases {
             assert_eq!(d.tick_of(event), *want, "{d:?} {event}");

@@ -58,6 +58,20 @@ pub trait Tracker: Send + Sync {
         let _ = (id, note);
         Ok(())
     }
+    /// Make afk's labels where the tracker keeps them (`afk init
+    /// --create-labels`), each wanted name with what was done: `exists`,
+    /// `created`, `would_create` (a dry run) or `made_on_first_use` (Jira,
+    /// this default: a label is made the first time one is added, so there
+    /// is nothing to make and nothing is sent).
+    fn make_labels(
+        &self,
+        wanted: &[(&str, &str)],
+        dry_run: bool,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Vec<(String, Result<&'static str>)> {
+        let _ = (dry_run, new_id);
+        made_on_first_use(wanted)
+    }
     /// Whether `e`, an answer to a read of one issue, says the issue is not
     /// there (deleted, or out of afk's sight): Jira's 404, Linear's
     /// "Entity not found".
@@ -86,4 +100,13 @@ pub trait Tracker: Send + Sync {
         let _ = (id, run, now_secs, never);
         Ok(None)
     }
+}
+
+/// Each wanted label made the first time afk adds one (Jira's labels):
+/// nothing to make, and nothing sent.
+pub fn made_on_first_use(wanted: &[(&str, &str)]) -> Vec<(String, Result<&'static str>)> {
+    wanted
+        .iter()
+        .map(|(n, _)| (n.to_string(), Ok("made_on_first_use")))
+        .collect()
 }

@@ -72,6 +72,14 @@ impl Tracker for Linear {
     fn tell(&self, id: IssueNumber, note: &Note) -> Result<()> {
         Linear::tell(self, id, note)
     }
+    fn make_labels(
+        &self,
+        wanted: &[(&str, &str)],
+        dry_run: bool,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Vec<(String, Result<&'static str>)> {
+        Linear::make_labels(self, wanted, dry_run, new_id)
+    }
     fn gone(&self, e: &anyhow::Error) -> bool {
         format!("{e:#}").contains("Entity not found")
     }

@@ -148,23 +148,13 @@ impl Linear {
     /// with `ready = "status"`, the ready state.
     fn team_lines(&self) -> Vec<crate::Diagnosis> {
         use crate::Diagnosis;
-        let mut keys: Vec<&str> = self.setup.map.iter().map(|e| e.project.as_str()).collect();
-        keys.sort();
-        keys.dedup();
-        let filter = json!({"team": {"key": {"in": keys}}});
-        let states = match self.all(
-            "workflowStates",
-            queries::TEAMS,
-            json!({ "filter": filter }),
-            "/workflowStates",
-        ) {
+        let teams = match self.mapped_teams() {
             Ok(t) => t,
             Err(e) => return vec![Diagnosis::fail("tracker", format!("Linear's teams: {e}"))],
         };
         let mut out = vec![];
-        for key in keys {
-            let team = states.iter().map(|s| &s["team"]).find(|t| t["key"] == key);
-            let Some(id) = team.and_then(|t| t["id"].as_str()) else {
+        for (key, id) in &teams {
+            let Some(id) = id.as_deref() else {
                 out.push(Diagnosis::fail(
                     "tracker",
                     format!(
@@ -191,7 +181,7 @@ impl Linear {
             let mut wrong: Vec<String> = vec![];
             if !missing.is_empty() {
                 wrong.push(format!(
-                    "no label {} in the team or the workspace (afk makes no labels on Linear: create them)",
+                    "no label {} in the team or the workspace (afk init --create-labels makes afk's in the workspace)",
                     missing.join(", ")
                 ));
             }
@@ -246,5 +236,29 @@ impl Linear {
                 ),
             )],
         }
+    }
+
+    /// The teams the map names, each by its key with its id (None: not
+    /// there, or afk's user cannot see it), found through their workflow
+    /// states (the contract's cut has no list of teams).
+    pub(super) fn mapped_teams(&self) -> anyhow::Result<Vec<(String, Option<String>)>> {
+        let mut keys: Vec<&str> = self.setup.map.iter().map(|e| e.project.as_str()).collect();
+        keys.sort();
+        keys.dedup();
+        let filter = json!({"team": {"key": {"in": keys}}});
+        let states = self.all(
+            "workflowStates",
+            queries::TEAMS,
+            json!({ "filter": filter }),
+            "/workflowStates",
+        )?;
+        Ok(keys
+            .into_iter()
+            .map(|key| {
+                let team = states.iter().map(|s| &s["team"]).find(|t| t["key"] == key);
+                let id = team.and_then(|t| t["id"].as_str()).map(str::to_string);
+                (key.to_string(), id)
+            })
+            .collect())
     }
 }

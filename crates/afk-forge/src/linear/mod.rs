@@ -79,7 +79,8 @@ pub struct LinearSetup {
     /// the reads in flight at once (`[tracker] concurrency`)
     pub concurrency: usize,
     /// afk's own labels (ready, in progress, human, paused): doctor looks
-    /// each up in the mapped teams (afk makes no labels on Linear)
+    /// each up in the mapped teams (afk makes them only in `afk init
+    /// --create-labels`)
     pub labels: Vec<String>,
 }
 

@@ -1,6 +1,7 @@
 //! The GraphQL documents afk sends Linear, each named, each asking only
-//! for fields of the published schema (`tests/contracts/linear-subset.graphql`;
-//! the sandbox refuses any other). Every connection asks `first: 50` and
+//! for fields of the published schema (`tests/contracts/linear-subset.graphql`,
+//! and one mutation beyond its cut, `LABEL_CREATE`; the sandbox refuses any
+//! other). Every connection asks `first: 50` and
 //! its `pageInfo`, so no query comes near Linear's complexity cap.
 
 pub const VIEWER: &str = "query AfkViewer { viewer { id active guest app } }";
@@ -64,6 +65,13 @@ pub const TEAMS: &str = "query AfkTeams($filter: WorkflowStateFilter, $after: St
 pub const COMMENTS: &str = "query AfkComments($id: String!, $after: String) { issue(id: $id) { \
     comments(first: 50, after: $after) { nodes { id body createdAt updatedAt user { id } } \
     pageInfo { hasNextPage endCursor } } } }";
+
+/// A workspace label (`afk init --create-labels`), with the id afk drew for
+/// it. `issueLabelCreate` is beyond the contract's cut (which keeps the
+/// root fields a tick calls): read in Linear's schema at the contract's
+/// commit, docs/fidelity/linear.md.
+pub const LABEL_CREATE: &str = "mutation AfkLabelCreate($input: IssueLabelCreateInput!) { \
+    issueLabelCreate(input: $input) { success issueLabel { id name } } }";
 
 pub const ADD_LABEL: &str = "mutation AfkAddLabel($id: String!, $label: String!) { \
     issueAddLabel(id: $id, labelId: $label) { success } }";

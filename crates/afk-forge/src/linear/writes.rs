@@ -16,7 +16,7 @@ impl Linear {
     /// Add or remove one label by its id, read by name in the issue's team
     /// and the workspace (compared without case, as Linear's filter
     /// compares them); a label neither has is the issue's error naming it
-    /// (afk creates no labels on Linear). Removing a label the issue does
+    /// (afk makes them only through `afk init --create-labels`). Removing a label the issue does
     /// not carry sends nothing.
     pub fn label(&self, n: IssueNumber, name: &str, add: bool) -> Result<()> {
         let i = self.wire_issue(n)?;
@@ -28,7 +28,7 @@ impl Linear {
             .collect();
         let Some(first) = ids.first() else {
             return Err(anyhow!(
-                "linear: {}: no label \"{name}\" in team {} or the workspace (afk makes no labels on Linear: create it)",
+                "linear: {}: no label \"{name}\" in team {} or the workspace (afk init --create-labels makes afk's in the workspace)",
                 i.identifier,
                 i.team.key
             ));
@@ -53,6 +53,111 @@ impl Linear {
         )?;
         self.forget(n);
         Ok(())
+    }
+
+    /// Make afk's labels in the workspace (`afk init --create-labels`):
+    /// each wanted name the workspace's labels lack (compared without case,
+    /// as afk finds a label) is created workspace-level, with the id
+    /// `new_id` draws. A name every mapped team has as its own label
+    /// exists; one only some have is an error, as Linear refuses a
+    /// workspace label of a team label's name (docs/fidelity/linear.md). A
+    /// create whose answer is lost or refused is looked for by that id in
+    /// the workspace's labels read again, never sent twice. A dry run reads
+    /// and makes nothing.
+    pub fn make_labels(
+        &self,
+        wanted: &[(&str, &str)],
+        dry_run: bool,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Vec<(String, Result<&'static str>)> {
+        let (mut have, teams) = match self.label_names_now() {
+            Ok(got) => got,
+            Err(e) => {
+                let line = format!("{e:#}");
+                return wanted
+                    .iter()
+                    .map(|(n, _)| (n.to_string(), Err(anyhow!("{line}"))))
+                    .collect();
+            }
+        };
+        let mut out = vec![];
+        for (name, colour) in wanted {
+            let holders: Vec<&str> = (teams.iter())
+                .filter(|(_, names)| names.iter().any(|h| h.eq_ignore_ascii_case(name)))
+                .map(|(key, _)| key.as_str())
+                .collect();
+            let got = match (have.iter().any(|h| h.eq_ignore_ascii_case(name)), dry_run) {
+                (true, _) => Ok("exists"),
+                _ if !holders.is_empty() && holders.len() == teams.len() => Ok("exists"),
+                _ if !holders.is_empty() => Err(anyhow!(
+                    "linear: label \"{name}\" is team {}'s own and not every mapped team's, and Linear takes no workspace label of a team label's name",
+                    holders.join(", ")
+                )),
+                (false, true) => Ok("would_create"),
+                (false, false) => self.create_label(name, colour, &new_id()),
+            };
+            if got.is_ok() {
+                have.push(name.to_string());
+            }
+            out.push((name.to_string(), got));
+        }
+        out
+    }
+
+    /// One workspace label by the id afk drew; after an error, the label is
+    /// looked for by that id (the create may have landed).
+    fn create_label(&self, name: &str, colour: &str, id: &str) -> Result<&'static str> {
+        let input = json!({"id": id, "name": name, "color": format!("#{colour}")});
+        let sent = self.write(
+            "issueLabelCreate",
+            queries::LABEL_CREATE,
+            json!({ "input": input }),
+        );
+        match sent {
+            Ok(_) => Ok("created"),
+            Err(e) => match self.workspace_labels() {
+                Ok(all) if all.iter().any(|l| l["id"] == id) => Ok("created"),
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// The workspace's label names, and each mapped team's own by its key
+    /// (every page of each, read afresh); a mapped team afk's user cannot
+    /// see is an error.
+    #[allow(clippy::type_complexity)]
+    fn label_names_now(&self) -> Result<(Vec<String>, Vec<(String, Vec<String>)>)> {
+        let names = |all: Vec<Value>| -> Vec<String> {
+            all.iter()
+                .filter_map(|l| l["name"].as_str().map(str::to_string))
+                .collect()
+        };
+        let mut teams = vec![];
+        for (key, id) in self.mapped_teams()? {
+            let id = id.ok_or_else(|| {
+                anyhow!(
+                    "linear: team {key} (tracker.map) is not there, or afk's user cannot see it"
+                )
+            })?;
+            let own = self.all(
+                "team.labels",
+                queries::TEAM_LABELS,
+                json!({ "team": id }),
+                "/team/labels",
+            )?;
+            teams.push((key, names(own)));
+        }
+        Ok((names(self.workspace_labels()?), teams))
+    }
+
+    /// The workspace's labels (every page), read afresh.
+    fn workspace_labels(&self) -> Result<Vec<Value>> {
+        self.all(
+            "organization.labels",
+            queries::WORKSPACE_LABELS,
+            json!({}),
+            "/organization/labels",
+        )
     }
 
     /// Drop this tick's read of issue `n` (a write changed it).

@@ -24,14 +24,22 @@ use serde_json::{Value, json};
 use std::sync::OnceLock;
 
 /// The schema afk's queries are checked against: Linear's own, as the
-/// contract cut it.
+/// contract cut it, with the one mutation beyond the cut afk sends
+/// (`issueLabelCreate`, `afk init --create-labels`: its signatures as
+/// Linear's schema has them, `linear-beyond-contract.graphql`).
 fn schema() -> &'static Schema {
     static S: OnceLock<Schema> = OnceLock::new();
     S.get_or_init(|| {
-        graphql::schema(include_str!(
+        let mut s = graphql::schema(include_str!(
             "../../../../tests/contracts/linear-subset.graphql"
         ))
-        .expect("the Linear contract is SDL the sandbox reads")
+        .expect("the Linear contract is SDL the sandbox reads");
+        let beyond = graphql::schema(include_str!("../linear-beyond-contract.graphql"))
+            .expect("the mutation beyond the contract is SDL the sandbox reads");
+        for (ty, fields) in beyond.types {
+            s.types.entry(ty).or_default().extend(fields);
+        }
+        s
     })
 }
 
@@ -339,6 +347,7 @@ fn mutate(l: &mut Linear, f: &Field, vars: &Value) -> Result<Value, Reply> {
             l.record(&id, Some(AFK_USER), json!({ key: [label] }));
             Ok(json!({"success": true, "issue": {"id": id}}))
         }
+        "issueLabelCreate" => label_create(l, &arg("input")),
         "commentCreate" => {
             let input = arg("input");
             let id = issue_of(l, input["issueId"].as_str().unwrap_or(""))
@@ -748,4 +757,24 @@ fn admin_edit(l: &mut Linear, body: &Value) -> Reply {
     };
     l.record(&i.id, by, entry);
     Reply::json(200, &json!({}))
+}
+
+/// `issueLabelCreate` (the model's `create_label`): Linear's refusal is an
+/// `INPUT_ERROR` beside `data: null`.
+fn label_create(l: &mut Linear, input: &Value) -> Result<Value, Reply> {
+    let made = l.create_label(
+        input["name"].as_str().unwrap_or(""),
+        input["teamId"].as_str(),
+        input["id"].as_str(),
+    );
+    match made {
+        Ok(id) => Ok(json!({"success": true, "lastSyncId": 1.0,
+            "issueLabel": {"id": id, "name": input["name"]}})),
+        Err(m) => Err(Reply::json(
+            200,
+            &json!({"data": null, "errors": [{"message": m, "path": ["issueLabelCreate"],
+                "extensions": {"type": "invalid input", "code": "INPUT_ERROR", "statusCode": 400,
+                "userError": true, "userPresentableMessage": m}}]}),
+        )),
+    }
 }

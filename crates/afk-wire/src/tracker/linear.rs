@@ -354,5 +354,23 @@ pub fn trust(
     }
 }
 
+/// An id in UUID v4 form from 16 drawn bytes, its version and variant
+/// bits set: the id afk gives a label it creates on Linear
+/// (`IssueLabelCreateInput.id` takes one), so a create whose answer was
+/// lost is found again by it rather than sent twice.
+pub fn uuid_v4(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 #[cfg(test)]
 mod tests;

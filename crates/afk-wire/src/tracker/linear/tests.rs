@@ -405,3 +405,22 @@ fn afks_marker_is_plain_words_in_linear_and_comes_back_whole() {
         assert_eq!(super::marker_in(body), body);
     }
 }
+
+#[test]
+fn an_id_afk_gives_a_label_is_a_uuid_v4_of_its_draw() {
+    // (drawn bytes, the id)
+    let table: [([u8; 16], &str); 3] = [
+        ([0; 16], "00000000-0000-4000-8000-000000000000"),
+        ([0xff; 16], "ffffffff-ffff-4fff-bfff-ffffffffffff"),
+        (
+            [
+                0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc,
+                0xde, 0xf0,
+            ],
+            "12345678-9abc-4ef0-9234-56789abcdef0",
+        ),
+    ];
+    for (draw, want) in table {
+        assert_eq!(uuid_v4(draw), want, "{draw:?}");
+    }
+}
