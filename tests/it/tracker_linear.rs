@@ -210,6 +210,59 @@ fn an_arming_linear_does_not_trust_dispatches_nothing() {
     }
 }
 
+/// A trusted member's old arming never stands for a later one: alice
+/// adds the ready label and takes it off, then mallory (outside the team)
+/// puts it back, in the label's own case or in another (a team label
+/// `READY-FOR-AGENT`, which Linear compares as the same name). The arming
+/// is mallory's, the latest in Linear's history, whatever the entries'
+/// ids, which are random UUIDs (the sandbox's too); nothing is dispatched.
+#[test]
+fn a_linear_rearming_by_an_outsider_is_theirs_whatever_the_history_ids() {
+    let (sb, afk, p) = world();
+    sb.admin(
+        "POST",
+        "/linear/label",
+        Some(json!({"name": "READY-FOR-AGENT", "team": "ENG"})),
+    );
+    let rearm = |label: &str| {
+        let key = issue(&sb, Some(&p.alice), &[]);
+        arm(&sb, &key, Some(&p.alice));
+        sb.admin(
+            "POST",
+            "/linear/labels",
+            Some(json!({"issue": key, "by": p.alice, "remove": ["ready-for-agent"]})),
+        );
+        sb.admin(
+            "POST",
+            "/linear/labels",
+            Some(json!({"issue": key, "by": p.mallory, "add": [label]})),
+        );
+        key
+    };
+    // enough issues that some trusted addition's id is larger than the
+    // outsider's that followed it
+    let keys: Vec<String> = (0..6)
+        .map(|n| {
+            rearm(if n % 2 == 0 {
+                "ready-for-agent"
+            } else {
+                "READY-FOR-AGENT"
+            })
+        })
+        .collect();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    for n in 1..=keys.len() {
+        assert_eq!(
+            reason_of(&r, "acme/api", n as u64).as_deref(),
+            Some("untrusted"),
+            "{n}: {r}"
+        );
+    }
+    assert_eq!(mutations(&sb), Vec::<String>::new());
+}
+
 /// A member's arming runs the whole story: dispatched with the
 /// in-progress label added on Linear after the agent started, the PR on
 /// the forge named by the identifier, afk's checklist its own Linear

@@ -308,13 +308,15 @@ pub struct Arming {
     pub at: Option<time::OffsetDateTime>,
 }
 
-/// The latest timeline event that added `label`, who made it and when.
+/// The latest timeline event that added `label`, who made it and when:
+/// the last in timeline order (the order every adapter gives, oldest
+/// first), never the largest id, which on a tracker is a number made of a
+/// random UUID (Linear's history ids).
 pub fn arming(events: &[crate::types::TimelineEvent], label: &str) -> Option<Arming> {
     use crate::types::TimelineKind as EventKind;
     events
         .iter()
-        .filter(|e| e.kind == EventKind::LabelAdded && e.label.as_deref() == Some(label))
-        .max_by_key(|e| e.id)
+        .rfind(|e| e.kind == EventKind::LabelAdded && e.label.as_deref() == Some(label))
         .map(|e| Arming {
             event_id: e.id,
             login: e.actor.clone(),
@@ -743,6 +745,19 @@ mod tests {
             })
         );
         assert_eq!(arming(&evs, "missing"), None);
+        // the latest in timeline order, whatever the ids: a tracker's ids
+        // are numbers made of random UUIDs (Linear), so a trusted
+        // person's old addition may carry a larger one than the addition
+        // that armed the issue now
+        let random_ids = vec![
+            tev(900, LabelAdded, Some("ready"), "alice"),
+            tev(7, LabelRemoved, Some("ready"), "bob"),
+            tev(100, LabelAdded, Some("ready"), "mallory"),
+        ];
+        assert_eq!(
+            arming(&random_ids, "ready").map(|a| (a.event_id, a.login)),
+            Some((100, "mallory".to_string()))
+        );
         // the arming's time is the event's, in any offset; a date that does
         // not parse is unknown
         for (date, want) in [

@@ -500,11 +500,22 @@ impl Linear {
             .collect()
     }
 
+    /// A label's name in afk's case where it is one of afk's labels or a
+    /// map entry's (`rules::afk_case`).
+    fn afk_case(&self, name: &str) -> String {
+        let mut afk = self.setup.labels.clone();
+        afk.push(self.setup.ready_label.clone());
+        afk.extend(self.setup.map.iter().filter_map(|e| e.label.clone()));
+        rules::afk_case(name, &afk)
+    }
+
     /// The issue's labels as afk reads them: with `ready = "status"` the
     /// ready label is the ready state's alone, with `ready = "delegate"`
     /// the delegation's.
     fn labels_of(&self, i: &WireIssue) -> Result<Vec<String>> {
-        let mut labels = self.label_names(i)?;
+        let mut labels: Vec<String> = (self.label_names(i)?.iter())
+            .map(|l| self.afk_case(l))
+            .collect();
         let ready = &self.setup.ready_label;
         let armed = match (&self.setup.ready_status, self.setup.ready_delegate) {
             (_, true) => Some(self.delegated(i)?),
@@ -568,8 +579,12 @@ impl Linear {
             projects: self.setup.map.iter().any(|e| e.component.is_some()),
             labels: &map_labels,
         };
-        rules::timeline(&history, (&me.id, me_login), &now, &names, &map)
-            .map_err(|e| anyhow!("{e}"))
+        let mut events = rules::timeline(&history, (&me.id, me_login), &now, &names, &map)
+            .map_err(|e| anyhow!("{e}"))?;
+        for e in &mut events {
+            e.label = e.label.take().map(|l| self.afk_case(&l));
+        }
+        Ok(events)
     }
 
     /// A team's active members' ids (every page), once a tick.

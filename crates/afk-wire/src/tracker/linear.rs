@@ -354,6 +354,17 @@ pub fn trust(
     }
 }
 
+/// A label's name as afk's config writes it, where the two differ only in
+/// case: Linear compares label names without case (its filter's
+/// `eqIgnoreCase`; a name is taken in every case at once), so a label
+/// `Ready-For-Agent` is afk's `ready-for-agent`, in the issue's labels and
+/// in the history the arming is read from alike. Any other name is kept.
+pub fn afk_case(name: &str, afk: &[String]) -> String {
+    afk.iter()
+        .find(|a| a.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_string(), Clone::clone)
+}
+
 /// An id in UUID v4 form from 16 drawn bytes, its version and variant
 /// bits set: the id afk gives a label it creates on Linear
 /// (`IssueLabelCreateInput.id` takes one), so a create whose answer was

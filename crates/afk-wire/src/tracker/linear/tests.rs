@@ -424,3 +424,18 @@ fn an_id_afk_gives_a_label_is_a_uuid_v4_of_its_draw() {
         assert_eq!(uuid_v4(draw), want, "{draw:?}");
     }
 }
+
+#[test]
+fn a_linear_label_is_afks_whatever_its_case() {
+    let afk = vec!["ready-for-agent".to_string(), "agent-paused".to_string()];
+    // (the name in Linear, as afk reads it)
+    for (name, want) in [
+        ("ready-for-agent", "ready-for-agent"),
+        ("READY-FOR-AGENT", "ready-for-agent"),
+        ("Agent-Paused", "agent-paused"),
+        ("ready-for-agent ", "ready-for-agent "),
+        ("bug", "bug"),
+    ] {
+        assert_eq!(afk_case(name, &afk), want, "{name}");
+    }
+}
