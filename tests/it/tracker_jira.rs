@@ -1668,3 +1668,36 @@ fn init_create_labels_beside_jira_sends_nothing_and_says_jira_makes_them() {
     }
     assert!(sb.requests().is_empty(), "{:?}", sb.requests());
 }
+
+/// An outsider's issue title reaches afk's pull request with no key a
+/// tracker acts on: a forge may make the merge commit's message of the PR
+/// title, and there `PLAT-9 #close` would be a Smart Commit and `Fixes
+/// ENG-9` a Linear closing word, acting as whoever merged. Each key in the
+/// title is written with a non-breaking hyphen; afk's own `(PLAT-1)` stays.
+#[test]
+fn an_outsiders_title_reaches_the_pull_request_with_no_key_a_tracker_acts_on() {
+    let (sb, afk) = world();
+    let made = sb.admin(
+        "POST",
+        "/jira/issue",
+        Some(
+            json!({"project": "PLAT", "summary": "Tidy logging; PLAT-9 #close done; Fixes ENG-9",
+            "description": null, "creator": "mallory-1", "labels": []}),
+        ),
+    );
+    let id = made["id"].as_str().unwrap().to_string();
+    arm(&sb, &id, "alice-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(afk.wait_agent(1), 0);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let prs = sb.open_prs("acme/api");
+    assert_eq!(prs.len(), 1, "{r}");
+    let (_, raw) = sb.api(&sb.path("acme/api", &format!("pulls/{}", prs[0].number)));
+    assert_eq!(
+        raw["title"], "Tidy logging; PLAT\u{2011}9 #close done; Fixes ENG\u{2011}9 (PLAT-1)",
+        "{raw}"
+    );
+    assert!(!prs[0].body.contains("PLAT-9"), "{}", prs[0].body);
+}

@@ -19,9 +19,14 @@ pub fn title(issue_title: &str, issue: IssueNumber) -> String {
 
 /// afk's PR title for a tracker issue: the issue's title and its key
 /// (`Fix the parser (PLAT-123)`), never `#N`, which would name a forge
-/// issue (docs/trackers.md).
+/// issue (docs/trackers.md). A key in the title, which whoever wrote the
+/// issue chose, is defused (`gate::defuse_tracker_keys`): a merge commit
+/// made of the title would act on it in the tracker.
 pub fn tracker_title(issue_title: &str, key: &str) -> String {
-    titled(issue_title, &one_line(key, 64))
+    titled(
+        &crate::gate::defuse_tracker_keys(issue_title),
+        &one_line(key, 64),
+    )
 }
 
 fn titled(issue_title: &str, reference: &str) -> String {

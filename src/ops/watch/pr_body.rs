@@ -58,6 +58,12 @@ pub(super) fn body(
             .map(|t| (t.turn, t.why))
             .collect();
     let message = crate::run_files::final_message(run_dir, w.t.settled.agent);
+    // beside a tracker, no key the agent wrote reaches a merge commit made
+    // of the body (`core::gate::defuse_tracker_keys`)
+    let message = match tracker {
+        Some(_) => message.map(|m| crate::core::gate::defuse_tracker_keys(&m)),
+        None => message,
+    };
     let refused =
         crate::core::agent_box::forwarder::refusals_said(&crate::run_files::box_refusals(run_dir));
     let metered = crate::run_files::metered_here(run_dir);

@@ -25,6 +25,7 @@
 pub mod deps;
 pub mod links;
 pub(crate) mod tracker_words;
+pub use tracker_words::defused as defuse_tracker_keys;
 
 /// A file the gate must read (a lockfile or manifest the agent changed)
 /// that afk cannot read as its package manager reads it: refused, never

@@ -91,6 +91,46 @@ pub(crate) fn linear_closes(message: &str, teams: &[String], own: &str) -> Vec<S
     out
 }
 
+/// `text` (an issue's title, the agent's final message) with every
+/// word shaped like an issue key (`PLAT-1`, `eng-9`: letters, digits and
+/// `_`, a `-`, digits; any project's or team's, the run's own too) written
+/// with a non-breaking hyphen (U+2011), which reads the same and which
+/// neither Jira's Smart Commits nor Linear's closing words take as a key:
+/// afk's PR title and body become a merge commit's message on a forge
+/// that makes it of them, and there they would act in the tracker as
+/// whoever merged.
+pub fn defused(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i == 0 || !word(chars[i - 1]);
+        if start && chars[i].is_ascii_alphabetic() {
+            let mut j = i;
+            while j < chars.len() && word(chars[j]) {
+                j += 1;
+            }
+            let digits = (j + 1..chars.len())
+                .take_while(|k| chars[*k].is_ascii_digit())
+                .count();
+            let ends = chars.get(j + 1 + digits).is_none_or(|c| !word(*c));
+            if chars.get(j) == Some(&'-') && digits > 0 && ends {
+                out.extend(&chars[i..j]);
+                out.push('\u{2011}');
+                i = j + 1;
+                continue;
+            }
+            out.extend(&chars[i..j]);
+            i = j;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +173,34 @@ mod tests {
         ];
         for (message, want) in cases {
             assert_eq!(linear_closes(message, &teams, "ENG-1"), want, "{message:?}");
+        }
+    }
+
+    /// The rule "what an outsider wrote reaches afk's PR title and body
+    /// with no issue key a tracker would act on".
+    #[test]
+    fn an_outsiders_words_reach_the_pr_with_no_key_a_tracker_reads() {
+        let nb = '\u{2011}';
+        // (text, as the PR carries it)
+        let table = [
+            (
+                "Tidy logging; PLAT-1 #close done; Fixes ENG-9",
+                format!("Tidy logging; PLAT{nb}1 #close done; Fixes ENG{nb}9"),
+            ),
+            ("fixes eng-12.", format!("fixes eng{nb}12.")),
+            (
+                "https://linear.app/acme/issue/ENG-9/x",
+                format!("https://linear.app/acme/issue/ENG{nb}9/x"),
+            ),
+            ("PLAT_2-10 and OPS-1", format!("PLAT_2{nb}10 and OPS{nb}1")),
+            // no key: a number first, no digits, letters after the digits
+            ("2-3 days", "2-3 days".into()),
+            ("a well-known x-ray", "a well-known x-ray".into()),
+            ("sha-256x", "sha-256x".into()),
+            ("", String::new()),
+        ];
+        for (text, want) in table {
+            assert_eq!(defused(text), want, "{text}");
         }
     }
 }
