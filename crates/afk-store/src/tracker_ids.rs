@@ -68,28 +68,35 @@ impl NumberFile {
     /// The number of `id`: the kept one, else the next of this tracker,
     /// kept now (one statement: two ticks numbering at once cannot give
     /// one number twice).
+    /// A dry run before any tick (no state file yet, or one without the
+    /// table) keeps no number: its own are in memory, from 1.
     pub fn number(&self, id: &str) -> Result<u64> {
-        let Some(c) = self.open(!self.dry_run)? else {
+        let c = self.open(!self.dry_run)?;
+        if c.is_none() && !self.dry_run {
             anyhow::bail!(
                 "state: {} has no table of tracker numbers (an older afk's file: run a tick without --dry-run once)",
                 self.path.display()
             );
-        };
-        if let Some(n) = self.kept(&c, id)? {
+        }
+        if let Some(n) = c.as_ref().map(|c| self.kept(c, id)).transpose()?.flatten() {
             return Ok(n);
         }
         if self.dry_run {
-            let top: i64 = c
-                .query_row(
-                    "SELECT COALESCE(MAX(number), 0) FROM tracker_ids WHERE tracker = ?1",
-                    params![self.tracker],
-                    |r| r.get(0),
-                )
-                .map_err(|e| self.failed(e))?;
+            let top: i64 = match &c {
+                None => 0,
+                Some(c) => c
+                    .query_row(
+                        "SELECT COALESCE(MAX(number), 0) FROM tracker_ids WHERE tracker = ?1",
+                        params![self.tracker],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| self.failed(e))?,
+            };
             let mut unseen = self.unseen.lock().unwrap_or_else(|e| e.into_inner());
             let next = top as u64 + unseen.len() as u64 + 1;
             return Ok(*unseen.entry(id.to_string()).or_insert(next));
         }
+        let c = c.expect("a tick that writes has the table (checked above)");
         c.execute(
             "INSERT INTO tracker_ids (tracker, number, id, recorded_at)
              SELECT ?1, COALESCE(MAX(number), 0) + 1, ?2, ?3 FROM tracker_ids WHERE tracker = ?1
@@ -159,5 +166,20 @@ mod tests {
         assert_eq!(other.number("uuid-b").unwrap(), 1);
         assert_eq!(real.number("uuid-c").unwrap(), 3);
         let _ = std::fs::remove_dir_all(p.parent().unwrap());
+    }
+
+    /// The rule "a dry run before any tick numbers in memory, and makes no
+    /// file": a newcomer's first `afk --dry-run poll`; a tick that writes
+    /// without its table is the error it was.
+    #[test]
+    fn a_dry_run_before_any_tick_numbers_in_memory_and_makes_no_file() {
+        let dir = std::env::temp_dir().join(format!("afk-tracker-ids-none-{}", std::process::id()));
+        let p = dir.join("afk.db");
+        let dry = NumberFile::new(p.clone(), "https://api.linear.app/graphql".into(), true);
+        assert_eq!(dry.number("uuid-a").unwrap(), 1);
+        assert_eq!(dry.number("uuid-b").unwrap(), 2);
+        assert_eq!(dry.number("uuid-a").unwrap(), 1);
+        assert_eq!(dry.id(2).unwrap().as_deref(), Some("uuid-b"));
+        assert!(!p.exists() && !dir.exists(), "a dry run makes no file");
     }
 }
