@@ -377,13 +377,12 @@ impl Config {
     /// body it sends upstream (docs/security.md), whatever a tick read itself.
     /// A file that cannot be read holds nothing to redact here (its own
     /// reader says why).
-    pub fn held_secrets(&self) -> Vec<Secret> {
-        let mut names = self.secret_env_names();
-        names.extend(self.runner.secret_env.iter().cloned());
-        if let Some(k) = self.runner.model.key_env_for(self.runner.agent()) {
-            names.push(k);
-        }
-        let files = [
+    /// Every file the config names that holds a secret, with its key: the
+    /// forge's token or App key, the hook's secret, the Kubernetes token,
+    /// the tracker's token, client credential and webhook secret.
+    pub fn secret_files(&self) -> Vec<(&std::path::Path, &'static str)> {
+        let t = self.tracker.as_ref();
+        [
             (self.forge.token_file.as_deref(), "forge.token_file"),
             (
                 self.forge.entra_token_file.as_deref(),
@@ -398,10 +397,38 @@ impl Config {
                 self.runner.kubernetes.token_file.as_deref(),
                 "runner.kubernetes.token_file",
             ),
-        ];
-        let from_files = files
+            (
+                t.and_then(|t| t.token_file.as_deref()),
+                "tracker.token_file",
+            ),
+            (
+                t.and_then(|t| t.client_id_file.as_deref()),
+                "tracker.client_id_file",
+            ),
+            (
+                t.and_then(|t| t.client_secret_file.as_deref()),
+                "tracker.client_secret_file",
+            ),
+            (
+                t.and_then(|t| t.hook_secret_file.as_deref()),
+                "tracker.hook_secret_file",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(p, key)| Some((p?, key)))
+        .collect()
+    }
+
+    pub fn held_secrets(&self) -> Vec<Secret> {
+        let mut names = self.secret_env_names();
+        names.extend(self.runner.secret_env.iter().cloned());
+        if let Some(k) = self.runner.model.key_env_for(self.runner.agent()) {
+            names.push(k);
+        }
+        let from_files = self
+            .secret_files()
             .into_iter()
-            .filter_map(|(p, key)| read_secret_file(p?, key).ok())
+            .filter_map(|(p, key)| read_secret_file(p, key).ok())
             .map(|v| Secret::new(v.trim()));
         names
             .iter()
@@ -545,5 +572,36 @@ mod tests {
     fn heartbeat_env_is_a_secret() {
         let c = parse("[notify]\nheartbeat_env = \"AFK_HEARTBEAT\"\n").unwrap();
         assert!(c.secret_env_names().contains(&"AFK_HEARTBEAT".to_string()));
+    }
+
+    /// The rule "every file a config names that holds a secret is one the
+    /// box keeps out and the gateway redacts": the tracker's token, client
+    /// credential and webhook secret beside the forge's and the hook's.
+    #[test]
+    fn every_secret_file_a_config_names_is_listed_the_trackers_too() {
+        let c = parse(
+            "[poll]\nallowlist = [\"acme/api\"]\n\
+             [hook]\nsecret_file = \"/etc/afk/hook\"\n\
+             [tracker]\nkind = \"jira\"\nurl = \"https://acme.atlassian.net\"\n\
+             api_url = \"https://api.atlassian.com/ex/jira/c1\"\nauth = \"client_credentials\"\n\
+             client_id_file = \"/etc/afk/jira-id\"\nclient_secret_file = \"/etc/afk/jira-secret\"\n\
+             hook_secret_file = \"/etc/afk/jira-hook\"\n\
+             [[tracker.map]]\nproject = \"PLAT\"\nrepo = \"acme/api\"\n",
+        )
+        .unwrap();
+        let listed: Vec<(String, &str)> = (c.secret_files().into_iter())
+            .map(|(p, k)| (p.display().to_string(), k))
+            .collect();
+        for (path, key) in [
+            ("/etc/afk/hook", "hook.secret_file"),
+            ("/etc/afk/jira-id", "tracker.client_id_file"),
+            ("/etc/afk/jira-secret", "tracker.client_secret_file"),
+            ("/etc/afk/jira-hook", "tracker.hook_secret_file"),
+        ] {
+            assert!(
+                listed.contains(&(path.to_string(), key)),
+                "{key}: {listed:?}"
+            );
+        }
     }
 }

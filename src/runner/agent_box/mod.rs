@@ -350,8 +350,10 @@ impl Boxer {
             paths.recipes.clone(),
             paths.stop.clone(),
         ]);
-        // the folders of afk's config and its token files whole (an env
-        // file beside them: /etc/afk/env), where they are not a system root
+        // the folders of afk's config and the forge's token files whole (an
+        // env file beside them: /etc/afk/env), where they are not a system
+        // root; every secret file the config names itself (the tracker's
+        // too)
         let folders = config_file
             .iter()
             .chain(&cfg.forge.token_file)
@@ -361,9 +363,7 @@ impl Boxer {
             .map(Path::to_path_buf)
             .collect::<Vec<_>>();
         keep_out.extend(folders);
-        keep_out.extend(cfg.forge.token_file.iter().cloned());
-        keep_out.extend(cfg.forge.app_private_key_file.iter().cloned());
-        keep_out.extend(cfg.runner.kubernetes.token_file.iter().cloned());
+        keep_out.extend(cfg.secret_files().into_iter().map(|(p, _)| p.to_path_buf()));
         if let Some(home) = std::env::var_os("HOME") {
             keep_out.push(PathBuf::from(home));
         }
