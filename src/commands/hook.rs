@@ -71,7 +71,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     }
     let (work, news, print) = event_loop::work_of(ctx, cfg, dialect, &request, (event, delivery));
     let answer = Answer::Accepted(work);
-    crate::log::info(&hook::log_line(&answer, event, delivery));
+    crate::log::info(&hook::log_line_to(&answer, Some(dialect), event, delivery));
     crate::output::answer_and_hang_up(&answer.response_to(dialect));
     // a tracker's delivery, before any lock: a Linear agent session's first
     // thought, a Jira delivery's issues for its ticks' search to reconcile

@@ -75,7 +75,8 @@ pub enum Cmd {
     /// Accept=yes hands it; contrib/systemd/afk-hook.socket) or --body FILE
     /// with --header options, and answers on standard output. The signature
     /// is verified first with [hook] secret_env/secret_file (401 and nothing
-    /// else without a valid one; 503 with no secret). An issue event starts
+    /// else without a valid one; 503 with no secret), a Jira or Linear
+    /// delivery's with [tracker] hook_secret_env (docs/trackers.md). An issue event starts
     /// poll for that repository, a comment, review, status, check, pipeline,
     /// push or PR event starts watch for it, after 202 Accepted and the
     /// connection closed; a repository outside poll.allowlist, an unused

@@ -726,9 +726,15 @@ impl Config {
                 Some(p) => format!("tracker.client_id_file {}", p.display()),
                 None => format!("{} (tracker.client_id_env)", t.client_id_env),
             },
+            // the kind of token `auth` says it is: a refused one is often
+            // a personal key sent as an OAuth token, or the other way
             Some(t) => match &t.token_file {
-                Some(p) => format!("tracker.token_file {}", p.display()),
-                None => t.token_env.clone(),
+                Some(p) => format!(
+                    "tracker.token_file {} (sent as tracker.auth = \"{}\")",
+                    p.display(),
+                    t.auth()
+                ),
+                None => format!("{} (sent as tracker.auth = \"{}\")", t.token_env, t.auth()),
             },
             None => String::new(),
         }

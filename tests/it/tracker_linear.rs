@@ -727,7 +727,10 @@ fn doctor_says_whom_linear_answers_as_and_fails_a_refused_key() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].0, "fail", "{refused:?}");
     assert!(
-        refused[0].1.contains("401") && refused[0].1.contains("AFK_TRACKER_TOKEN"),
+        refused[0].1.contains("401")
+            && refused[0]
+                .1
+                .contains("AFK_TRACKER_TOKEN (sent as tracker.auth = \"key\")"),
         "{refused:?}"
     );
     assert!(!refused[0].1.contains("not-the-key"), "{refused:?}");

@@ -777,7 +777,21 @@ pub fn parse_size(s: &str) -> Result<u64, Invalid> {
 
 /// The line the log gets for a delivery (never its body).
 pub fn log_line(answer: &Answer, event: Option<&str>, delivery: Option<&str>) -> String {
-    let (code, _) = answer.status();
+    log_line_to(answer, None, event, delivery)
+}
+
+/// [`log_line`] for a delivery from `dialect`, with the status it is
+/// answered (Linear's taken deliveries: 200, [`Answer::response_to`]).
+pub fn log_line_to(
+    answer: &Answer,
+    dialect: Option<Sender>,
+    event: Option<&str>,
+    delivery: Option<&str>,
+) -> String {
+    let code = match (answer, dialect) {
+        (Answer::Accepted(_), Some(Sender::Linear)) => 200,
+        _ => answer.status().0,
+    };
     let about = match (event, delivery) {
         (Some(e), Some(d)) => format!(" (event {e:?}, delivery {d})"),
         (Some(e), None) => format!(" (event {e:?})"),
@@ -1048,6 +1062,9 @@ mod tests {
         );
         assert!(took.response_to(Sender::Linear).ends_with("\r\n\r\n"));
         assert!(took.response_to(Sender::Jira).starts_with("HTTP/1.1 202 "));
+        // and its log line says the status it was answered
+        assert!(log_line_to(&took, Some(Sender::Linear), None, None).starts_with("hook: 200: "));
+        assert!(log_line_to(&took, Some(Sender::Jira), None, None).starts_with("hook: 202: "));
         assert!(
             Answer::Unauthorized
                 .response_to(Sender::Linear)

@@ -245,17 +245,17 @@ pub fn hook_secret(s: &HookSecret) -> Option<(Level, String)> {
         HookSecret::Unset => None,
         HookSecret::Unnamed => Some((
             Level::Warn,
-            "[hook] names no secret (hook.secret_env or hook.secret_file): afk hook answers every delivery 503 until one is set (openssl rand -hex 32, the same secret in the forge's webhook); nothing else needs it".into(),
+            "[hook] names no secret (hook.secret_env or hook.secret_file): afk hook answers every forge delivery 503 until one is set (openssl rand -hex 32, the same secret in the forge's webhook); nothing else needs it".into(),
         )),
         HookSecret::Empty(var) => Some((
             Level::Fail,
             format!(
-                "hook.secret_env names {var}, which is unset or empty: afk hook answers every delivery 503"
+                "hook.secret_env names {var}, which is unset or empty: afk hook answers every forge delivery 503"
             ),
         )),
         HookSecret::Unreadable(why) => Some((
             Level::Fail,
-            format!("{why}: afk hook answers every delivery 503"),
+            format!("{why}: afk hook answers every forge delivery 503"),
         )),
         HookSecret::Found { from, chars } if *chars < MIN => Some((
             Level::Warn,
