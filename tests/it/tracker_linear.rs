@@ -276,6 +276,7 @@ fn a_linear_issue_a_team_member_armed_is_worked_on_the_forge_and_done_in_linear(
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(r["dispatched"][0]["issue"], json!(1), "{r}");
+    assert_eq!(r["dispatched"][0]["key"], json!(key), "{r}");
     assert_eq!(labels(&sb, &key), ["agent-in-progress", "ready-for-agent"]);
     let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
     assert!(prompt.contains("parse() drops the last field"), "{prompt}");
@@ -292,6 +293,10 @@ fn a_linear_issue_a_team_member_armed_is_worked_on_the_forge_and_done_in_linear(
     let status = String::from_utf8_lossy(&out.stdout);
     assert!(status.contains(&format!("acme/api {key}")), "{status}");
     assert!(!status.contains("acme/api#1"), "{status}");
+    let out = afk.cmd().arg("runs").output().unwrap();
+    let runs = String::from_utf8_lossy(&out.stdout);
+    assert!(runs.contains(&format!("acme/api {key}")), "{runs}");
+    assert!(!runs.contains("acme/api#1"), "{runs}");
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
     let prs = sb.open_prs("acme/api");

@@ -70,6 +70,22 @@ pub fn issue_name(branch: &str, issue: IssueNumber) -> String {
     }
 }
 
+/// A tracker issue's key as the run's branch carries it (`afk/issue-plat-1`
+/// is `PLAT-1`); None for a forge issue's branch (`afk/issue-12`).
+pub fn tracker_key(branch: &str, issue: IssueNumber) -> Option<String> {
+    Some(issue_name(branch, issue)).filter(|k| *k != issue.to_string())
+}
+
+/// Where an issue is, as afk's reports name it: `acme/api#12` on the
+/// forge, `acme/api PLAT-1` for a tracker's issue (its number is afk's, no
+/// forge issue's: `acme/api#3` might be another issue there).
+pub fn place(repo: &str, issue: IssueNumber, key: Option<&str>) -> String {
+    match key {
+        Some(k) => format!("{repo} {k}"),
+        None => format!("{repo}#{issue}"),
+    }
+}
+
 /// `s` between double quotes, with `"` and `\` escaped, so it cannot close its quote.
 fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -683,6 +699,22 @@ mod tests {
             issue_name(&branch_for_key("PLAT-123"), IssueNumber(10001)),
             "PLAT-123"
         );
+    }
+
+    /// The rule "afk's reports name a tracker issue by its repository and
+    /// key, never by a `#N` the forge may have for another issue".
+    #[test]
+    fn a_report_names_a_tracker_issue_by_its_key_and_a_forge_issue_by_its_number() {
+        // (branch, number, as a report places it)
+        let cases = [
+            ("afk/issue-eng-3", 3, "acme/api ENG-3"),
+            ("afk/issue-plat-1", 10001, "acme/api PLAT-1"),
+            ("afk/issue-3", 3, "acme/api#3"),
+        ];
+        for (branch, n, want) in cases {
+            let key = tracker_key(branch, IssueNumber(n));
+            assert_eq!(place("acme/api", IssueNumber(n), key.as_deref()), want);
+        }
     }
 
     static API: std::sync::LazyLock<RepoName> =

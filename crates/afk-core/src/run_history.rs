@@ -97,6 +97,9 @@ pub struct Row {
     pub run_id: RunId,
     pub repo: RepoName,
     pub issue: IssueNumber,
+    /// a tracker's issue: its key (`PLAT-12`), as the run's branch carries it
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// the run's status (what `--status` filters by)
     #[serde(skip)]
     pub state: RunStatus,
@@ -147,7 +150,7 @@ pub fn cells(r: &Row, pr_sigil: char) -> Vec<String> {
     };
     vec![
         r.run_id.to_string(),
-        format!("{}#{}", r.repo, r.issue),
+        crate::prompt::place(r.repo.as_str(), r.issue, r.key.as_deref()),
         state,
         reason,
         r.pr.map(|n| format!("{pr_sigil}{n}")).unwrap_or("-".into()),
@@ -379,6 +382,7 @@ mod tests {
             run_id: RunId(7),
             repo: RepoName::parse("acme/api").unwrap(),
             issue: IssueNumber(3),
+            key: None,
             state: RunStatus::Escalated,
             shown: "escalated",
             reason: Some("stalled".into()),
@@ -434,6 +438,7 @@ mod tests {
             run_id: RunId(1),
             repo: RepoName::parse("acme/api").unwrap(),
             issue: IssueNumber(3),
+            key: None,
             state: RunStatus::Dispatched,
             shown: "dispatched",
             reason: None,

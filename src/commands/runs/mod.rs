@@ -149,6 +149,7 @@ fn row(ctx: &Session, store: &Store, r: &Run, now: OffsetDateTime) -> Result<Row
         run_id: r.id,
         repo: r.repo.clone(),
         issue: r.issue,
+        key: crate::core::prompt::tracker_key(&r.branch, r.issue),
         state: r.state,
         shown: history::shown_state(r.state, paused.is_some()),
         reason: r.end_reason.clone().or_else(|| r.error.clone()),

@@ -326,13 +326,16 @@ pub fn dispatch_one(
         Err(e) => return (None, Some(fail(format!("{e:#}")).hints_of(&e))),
     };
     crate::crash::point("poll:claimed");
-    let reference = match t
+    let key = match t
         .forge()
         .and_then(|f| f.tracker_ref(&w.repo, w.issue.number))
     {
-        Ok(Some((key, _))) => key,
-        _ => format!("#{}", w.issue.number),
+        Ok(Some((key, _))) => Some(key),
+        _ => None,
     };
+    let reference = key
+        .clone()
+        .unwrap_or_else(|| format!("#{}", w.issue.number));
     let text = prompt_for(t, tpl, w, (&reference, &branch));
     let run_dir = t.paths().runs.join(run_id.to_string());
     if let Err(msg) = checkout(t, w, run_id, (&run_dir, &branch)) {
@@ -359,6 +362,7 @@ pub fn dispatch_one(
     let d = Dispatched {
         repo: w.repo.clone(),
         issue: w.issue.number,
+        key,
         // a dry run's copy of the store ends with the tick: no id to name
         run_id: Some(run_id).filter(|_| t.source().lasts()),
         template: cfg.poll.template.clone(),

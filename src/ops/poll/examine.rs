@@ -79,6 +79,7 @@ pub(super) fn push_skips(
         out.skipped.push(Skipped {
             repo: Some(repo.clone()),
             issue: n,
+            key: None,
             reason,
             detail: why(n, reason),
         });

@@ -72,7 +72,10 @@ fn poll<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
 
     // 6. The global cut.
     let take = cut(cfg, examined.winners, examined.in_flight, &mut skipped);
-    log_decisions(&skipped, &take);
+    if cfg.tracker.is_some() {
+        keyed(&t, &mut skipped);
+    }
+    log_decisions(&t, &skipped, &take);
     if *scope == Scope::All {
         // a scoped tick saw one repository: the status issue keeps the
         // last whole tick's skips
@@ -300,6 +303,7 @@ fn unplaced(t: &Tick) -> Vec<Skipped> {
         .map(|u| Skipped {
             repo: None,
             issue: u.number,
+            key: Some(u.key.clone()),
             reason: match u.entries.is_empty() {
                 true => Reason::Unmapped,
                 false => Reason::AmbiguousMapping,
@@ -324,6 +328,7 @@ fn cut(
         skipped.push(Skipped {
             repo: Some(w.repo),
             issue: w.issue.number,
+            key: None,
             reason: Reason::Capacity,
             detail: Some(crate::core::explain::capacity(
                 in_flight,
@@ -402,7 +407,23 @@ fn dispatch_spans(
 }
 
 /// `-v`: one line per decision with its why.
-fn log_decisions(skipped: &[Skipped], take: &Take) {
+/// Each skipped tracker issue's key, from the reads the tick made of it
+/// (none on a forge's issue; an issue the tracker cannot name keeps its
+/// number).
+fn keyed(t: &Tick, skipped: &mut [Skipped]) {
+    for k in skipped.iter_mut().filter(|k| k.key.is_none()) {
+        if let Some(repo) = &k.repo {
+            k.key = key_of(t, repo, k.issue);
+        }
+    }
+}
+
+fn key_of(t: &Tick, repo: &RepoName, issue: crate::types::IssueNumber) -> Option<String> {
+    let found = t.forge().and_then(|f| f.tracker_ref(repo, issue));
+    found.ok().flatten().map(|(key, _)| key)
+}
+
+fn log_decisions(t: &Tick, skipped: &[Skipped], take: &Take) {
     for k in skipped {
         let why = k
             .detail
@@ -412,9 +433,14 @@ fn log_decisions(skipped: &[Skipped], take: &Take) {
         crate::log::decision(&format!("{}: {}{why}", k.place(), k.reason));
     }
     for (w, r) in take {
+        let key = match t.config().tracker {
+            Some(_) => key_of(t, &w.repo, w.issue.number),
+            None => None,
+        };
         crate::log::decision(&format!(
-            "{}#{}: dispatch: the repo's first eligible ready issue (priority {})",
-            w.repo, w.issue.number, r.priority
+            "{}: dispatch: the repo's first eligible ready issue (priority {})",
+            crate::core::prompt::place(w.repo.as_str(), w.issue.number, key.as_deref()),
+            r.priority
         ));
     }
 }

@@ -11,6 +11,9 @@ use serde::Serialize;
 pub struct Dispatched {
     pub repo: RepoName,
     pub issue: IssueNumber,
+    /// a tracker's issue: its key (`PLAT-12`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     pub run_id: Option<crate::types::RunId>,
     pub template: String,
     pub template_version: Option<i64>,
@@ -22,6 +25,9 @@ pub struct Skipped {
     /// several (`unmapped`, `ambiguous-mapping`)
     pub repo: Option<RepoName>,
     pub issue: IssueNumber,
+    /// a tracker's issue: its key (`PLAT-12`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     pub reason: Reason,
     /// the why in words (`labelled by mallory (read < write)`)
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -29,12 +35,13 @@ pub struct Skipped {
 }
 
 impl Skipped {
-    /// `acme/api#3`, or a tracker issue placed in no one repository by its
-    /// number alone (its detail names its key).
+    /// `acme/api#3`, a tracker's issue by its key (`acme/api PLAT-1`), or
+    /// one the map places in no one repository by its key alone.
     pub fn place(&self) -> String {
-        match &self.repo {
-            Some(r) => format!("{r}#{}", self.issue),
-            None => format!("tracker issue {}", self.issue),
+        match (&self.repo, &self.key) {
+            (Some(r), key) => crate::core::prompt::place(r.as_str(), self.issue, key.as_deref()),
+            (None, Some(k)) => format!("tracker issue {k}"),
+            (None, None) => format!("tracker issue {}", self.issue),
         }
     }
 }
@@ -98,7 +105,7 @@ pub(super) fn human(
     }
     for d in dispatched {
         rows.push(vec![
-            format!("{}#{}", d.repo, d.issue),
+            crate::core::prompt::place(d.repo.as_str(), d.issue, d.key.as_deref()),
             verb.into(),
             match (d.run_id, d.template_version) {
                 (Some(id), Some(v)) => format!("run {id}, {}@{v}", d.template),

@@ -376,6 +376,7 @@ fn action_item(
     ActionItem {
         repo: run.repo.clone(),
         issue: run.issue,
+        key: crate::core::prompt::tracker_key(&run.branch, run.issue),
         run_id: run.id,
         action: action.name().into(),
         reason: action.reason(),

@@ -12,6 +12,9 @@ use serde::Serialize;
 pub struct ActionItem {
     pub repo: RepoName,
     pub issue: IssueNumber,
+    /// a tracker's issue: its key (`PLAT-12`), as the run's branch carries it
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     pub run_id: crate::types::RunId,
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,7 +54,7 @@ pub(super) fn human(
         .iter()
         .map(|a| {
             vec![
-                format!("{}#{}", a.repo, a.issue),
+                crate::core::prompt::place(a.repo.as_str(), a.issue, a.key.as_deref()),
                 a.run_id.to_string(),
                 a.action.clone(),
                 a.reason.clone().unwrap_or_default(),
@@ -68,7 +71,8 @@ pub(super) fn human(
     }
     for a in actions {
         for n in &a.notes {
-            s.push_str(&format!("{}#{} run {}: {n}\n", a.repo, a.issue, a.run_id));
+            let at = crate::core::prompt::place(a.repo.as_str(), a.issue, a.key.as_deref());
+            s.push_str(&format!("{at} run {}: {n}\n", a.run_id));
         }
     }
     s.push_str(&tick::would_write(writes));
