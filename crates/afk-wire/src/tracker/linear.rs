@@ -248,13 +248,15 @@ pub fn timeline(
     let mut out = vec![];
     for l in now.labels.iter().filter(|l| !added_ever(l)) {
         let at = now.created.unwrap_or("");
-        out.push(event(
-            0,
-            TimelineKind::LabelAdded,
-            Some(l),
-            now.creator.unwrap_or(""),
-            at,
-        ));
+        // Linear logs no change made in an issue's first 3 minutes, by
+        // anyone: the ready label (or state, or delegation) with no entry
+        // may be another person's, so it is no one's; another label is
+        // the creator's
+        let by = match same(l, now.ready_label) {
+            true => "",
+            false => now.creator.unwrap_or(""),
+        };
+        out.push(event(0, TimelineKind::LabelAdded, Some(l), by, at));
     }
     for h in ordered {
         let id = event_id(&h.id)?;
