@@ -100,11 +100,11 @@ pub fn books(c: &Config, path: &Path, dry_run: bool) -> Books {
             forge,
             dry_run,
         })),
-        issue_numbers: Arc::new(Numbers(NumberFile::new(
-            path.to_path_buf(),
-            c.tracker_api_root(),
-            dry_run,
-        ))),
+        // the status issue is a forge issue told apart by its number
+        issue_numbers: Arc::new(Numbers(
+            NumberFile::new(path.to_path_buf(), c.tracker_api_root(), dry_run)
+                .skipping(c.status_issue.as_ref().map(|s| s.number.0)),
+        )),
         agent_sessions: Arc::new(Sessions(
             path.parent().unwrap_or(Path::new(".")).join(SESSIONS_DIR),
         )),

@@ -33,6 +33,9 @@ pub struct NumberFile {
     pub dry_run: bool,
     /// a dry run's numbers for ids the file has not seen
     pub unseen: Mutex<HashMap<String, u64>>,
+    /// a number never given: the status issue's (`status_issue`), a forge
+    /// issue afk reads and writes by its number beside the tracker's
+    pub skip: Option<u64>,
 }
 
 impl NumberFile {
@@ -42,6 +45,21 @@ impl NumberFile {
             tracker,
             dry_run,
             unseen: Mutex::new(HashMap::new()),
+            skip: None,
+        }
+    }
+
+    /// [`NumberFile::new`] that never gives the number `skip`.
+    pub fn skipping(mut self, skip: Option<u64>) -> NumberFile {
+        self.skip = skip;
+        self
+    }
+
+    /// The number after `top`, past [`NumberFile::skip`].
+    fn after(&self, top: u64) -> u64 {
+        match top + 1 {
+            n if Some(n) == self.skip => n + 1,
+            n => n,
         }
     }
 
@@ -93,15 +111,28 @@ impl NumberFile {
                     .map_err(|e| self.failed(e))?,
             };
             let mut unseen = self.unseen.lock().unwrap_or_else(|e| e.into_inner());
-            let next = top as u64 + unseen.len() as u64 + 1;
+            let top = (unseen.values().copied())
+                .chain([top as u64])
+                .max()
+                .unwrap_or(0);
+            let next = self.after(top);
             return Ok(*unseen.entry(id.to_string()).or_insert(next));
         }
         let c = c.expect("a tick that writes has the table (checked above)");
+        // the skipped number is passed over in the one statement
+        let skip = self.skip.map_or(-1, |n| n as i64);
         c.execute(
             "INSERT INTO tracker_ids (tracker, number, id, recorded_at)
-             SELECT ?1, COALESCE(MAX(number), 0) + 1, ?2, ?3 FROM tracker_ids WHERE tracker = ?1
+             SELECT ?1, CASE WHEN COALESCE(MAX(number), 0) + 1 = ?4
+                 THEN COALESCE(MAX(number), 0) + 2 ELSE COALESCE(MAX(number), 0) + 1 END,
+             ?2, ?3 FROM tracker_ids WHERE tracker = ?1
              ON CONFLICT DO NOTHING",
-            params![self.tracker, id, crate::clock::ts(crate::clock::now())],
+            params![
+                self.tracker,
+                id,
+                crate::clock::ts(crate::clock::now()),
+                skip
+            ],
         )
         .map_err(|e| self.failed(e))?;
         self.kept(&c, id)?
@@ -181,5 +212,24 @@ mod tests {
         assert_eq!(dry.number("uuid-a").unwrap(), 1);
         assert_eq!(dry.id(2).unwrap().as_deref(), Some("uuid-b"));
         assert!(!p.exists() && !dir.exists(), "a dry run makes no file");
+    }
+
+    /// The rule "no tracker issue is given the status issue's number": the
+    /// forge's status issue and a tracker's issue are told apart by it.
+    #[test]
+    fn no_tracker_issue_is_given_the_status_issues_number() {
+        let p = file("skip");
+        let root = "https://api.linear.app/graphql";
+        let real = NumberFile::new(p.clone(), root.into(), false).skipping(Some(2));
+        assert_eq!(real.number("uuid-a").unwrap(), 1);
+        assert_eq!(real.number("uuid-b").unwrap(), 3);
+        assert_eq!(real.number("uuid-c").unwrap(), 4);
+        let dry = NumberFile::new(p.clone(), root.into(), true).skipping(Some(5));
+        assert_eq!(dry.number("uuid-d").unwrap(), 6);
+        assert_eq!(dry.number("uuid-e").unwrap(), 7);
+        let first =
+            NumberFile::new(p.clone(), "http://127.0.0.1:1/linear".into(), false).skipping(Some(1));
+        assert_eq!(first.number("uuid-a").unwrap(), 2);
+        let _ = std::fs::remove_dir_all(p.parent().unwrap());
     }
 }
