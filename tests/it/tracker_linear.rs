@@ -856,6 +856,15 @@ fn the_demo_plays_the_trackers_story_on_jira_and_linear() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(done), "{tracker}: {text}");
         assert!(text.contains(untrusted), "{tracker}: {text}");
+        // the reports name the tracker's issues by their keys, never by a
+        // `#N` the forge may have for another issue
+        let key = done.split(' ').next().unwrap();
+        assert!(
+            text.contains(&format!("acme/api {key}  dispatched"))
+                && text.contains(&format!("— acme/api {key} goes first")),
+            "{tracker}: {text}"
+        );
+        assert!(!text.contains("acme/api#1"), "{tracker}: {text}");
         let left: Vec<_> = std::fs::read_dir(&tmp.dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())

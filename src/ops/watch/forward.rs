@@ -90,10 +90,10 @@ pub(crate) fn step(
             old,
         } => {
             if fresh {
+                let key = crate::core::prompt::tracker_key(&run.branch, run.issue);
                 crate::log::info(&format!(
-                    "{}#{} run {}: turn {turn} pushed to the forge: {} at {} ({commits} new commit{}{})",
-                    run.repo,
-                    run.issue,
+                    "{} run {}: turn {turn} pushed to the forge: {} at {} ({commits} new commit{}{})",
+                    crate::core::prompt::place(run.repo.as_str(), run.issue, key.as_deref()),
                     run.id,
                     run.branch,
                     &sha[..sha.len().min(12)],
