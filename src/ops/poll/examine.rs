@@ -217,13 +217,7 @@ fn pick(mut lookup: Lookup, escalated: &Escalated, issues: &[Issue], out: &mut R
     out.errors.append(&mut lookup.errors);
     // named as the reports name it: a tracker's issue by its key
     let first = pick.winner.as_ref().map(|w| {
-        let key = match lookup.t.config().tracker {
-            Some(_) => (lookup.t.forge().and_then(|f| f.tracker_ref(repo, w.number)))
-                .ok()
-                .flatten()
-                .map(|(k, _)| k),
-            None => None,
-        };
+        let key = super::report::key_of(lookup.t, repo, w.number);
         crate::core::prompt::place(repo.as_str(), w.number, key.as_deref())
     });
     let skipped = pick

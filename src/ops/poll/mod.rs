@@ -72,9 +72,7 @@ fn poll<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
 
     // 6. The global cut.
     let take = cut(cfg, examined.winners, examined.in_flight, &mut skipped);
-    if cfg.tracker.is_some() {
-        keyed(&t, &mut skipped);
-    }
+    keyed(&t, &mut skipped);
     log_decisions(&t, &skipped, &take);
     if *scope == Scope::All {
         // a scoped tick saw one repository: the status issue keeps the
@@ -406,23 +404,18 @@ fn dispatch_spans(
     }
 }
 
-/// `-v`: one line per decision with its why.
 /// Each skipped tracker issue's key, from the reads the tick made of it
 /// (none on a forge's issue; an issue the tracker cannot name keeps its
 /// number).
 fn keyed(t: &Tick, skipped: &mut [Skipped]) {
     for k in skipped.iter_mut().filter(|k| k.key.is_none()) {
         if let Some(repo) = &k.repo {
-            k.key = key_of(t, repo, k.issue);
+            k.key = report::key_of(t, repo, k.issue);
         }
     }
 }
 
-fn key_of(t: &Tick, repo: &RepoName, issue: crate::types::IssueNumber) -> Option<String> {
-    let found = t.forge().and_then(|f| f.tracker_ref(repo, issue));
-    found.ok().flatten().map(|(key, _)| key)
-}
-
+/// `-v`: one line per decision with its why.
 fn log_decisions(t: &Tick, skipped: &[Skipped], take: &Take) {
     for k in skipped {
         let why = k
@@ -433,10 +426,7 @@ fn log_decisions(t: &Tick, skipped: &[Skipped], take: &Take) {
         crate::log::decision(&format!("{}: {}{why}", k.place(), k.reason));
     }
     for (w, r) in take {
-        let key = match t.config().tracker {
-            Some(_) => key_of(t, &w.repo, w.issue.number),
-            None => None,
-        };
+        let key = report::key_of(t, &w.repo, w.issue.number);
         crate::log::decision(&format!(
             "{}: dispatch: the repo's first eligible ready issue (priority {})",
             crate::core::prompt::place(w.repo.as_str(), w.issue.number, key.as_deref()),

@@ -141,6 +141,18 @@ pub(super) fn human(
     s
 }
 
+/// A tracker issue's key, as the reports name it (None: no tracker, a
+/// forge's issue, or one the tracker cannot name).
+pub(super) fn key_of(
+    t: &crate::tick::Tick,
+    repo: &RepoName,
+    issue: crate::types::IssueNumber,
+) -> Option<String> {
+    t.config().tracker.as_ref()?;
+    let found = t.forge().and_then(|f| f.tracker_ref(repo, issue));
+    found.ok().flatten().map(|(key, _)| key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
