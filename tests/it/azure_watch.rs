@@ -1080,7 +1080,9 @@ fn an_unknown_verb_in_a_pr_thread_is_answered_once_in_that_thread() {
 /// Bounded: on Azure DevOps every thread is an ask of its own, so a PR may
 /// hold a hundred. One turn's prompt quotes as many as fit in its bound
 /// (`core::prompt::ASKED_BYTES`), says how many it left out, and takes only
-/// those: the ones left out ask the next turn, never answered unread.
+/// those: the ones left out ask the next turn, never answered unread, also
+/// when that turn's tick ran a second or more after they were written (a
+/// thread names no commit, so after the push it is on an older head).
 #[test]
 fn asks_past_the_prompts_bound_are_left_untaken_for_the_next_turn() {
     with_dialect(AZ, || {
@@ -1089,6 +1091,8 @@ fn asks_past_the_prompts_bound_are_left_untaken_for_the_next_turn() {
             let words = format!("ASK-{i} {}", "w".repeat(40_000));
             thread(&sb, "alice", &words, json!({}));
         }
+        // the ticks run in a later second than the asks were written
+        afk.at(time::OffsetDateTime::now_utc() + time::Duration::seconds(2));
         // each tick a review turn, and which asks its prompt quotes
         let turn_quotes = |n: u32| -> (Vec<usize>, String) {
             let r = watch(&afk);

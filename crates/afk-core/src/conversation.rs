@@ -28,6 +28,10 @@ pub struct ReviewContext<'a> {
     pub trusted: &'a dyn Fn(&str) -> bool,
     /// reviews acted on already (their ids are recorded)
     pub acted: &'a [i64],
+    /// reviews a turn left for a later one (past its prompt's bound, or
+    /// not of its budget): what that turn did not answer, current whatever
+    /// head they were made on
+    pub left_out: &'a [i64],
     /// each ask stands on its own: a thread and a vote are apart, and only
     /// the same person's later approval supersedes one (Azure DevOps);
     /// elsewhere a person's later review is the one that counts
@@ -82,7 +86,7 @@ pub fn actionable_reviews<'r>(reviews: &'r [Review], ctx: &ReviewContext) -> Vec
         .filter(|(_, r)| !r.author.is_empty() && (ctx.trusted)(&r.author))
         .filter(|(_, r)| !same(&r.author, ctx.afk_login) && !same(&r.author, ctx.agent_login))
         .filter(|(_, r)| !ctx.acted.contains(&r.id))
-        .filter(|(_, r)| r.commit_sha == ctx.head_sha || after_last_turn(r, ctx))
+        .filter(|(_, r)| current(r, ctx))
         .filter(|(i, r)| {
             !reviews[i + 1..].iter().any(|later| {
                 later.author.eq_ignore_ascii_case(&r.author) && supersedes(later.state)
@@ -129,7 +133,7 @@ pub fn why_not_taken(reviews: &[Review], r: &Review, ctx: &ReviewContext) -> Opt
     {
         return None;
     }
-    if r.commit_sha != ctx.head_sha && !after_last_turn(r, ctx) {
+    if !current(r, ctx) {
         return Some("stale head: an older head, before the last turn started");
     }
     Some("superseded by the same person's later review")
@@ -168,7 +172,7 @@ pub fn why_comment_review_not_taken(
     if let Some(why) = whose(r, ctx) {
         return Some(why);
     }
-    if r.commit_sha != ctx.head_sha && !after_last_turn(r, ctx) {
+    if !current(r, ctx) {
         return Some("stale head: an older head, before the last turn started");
     }
     let at = r.submitted_at.as_deref().and_then(stamp::parse);
@@ -201,6 +205,13 @@ pub fn no_own_line_comments(read: usize) -> String {
         "{}, none its author's own: others' replies in its thread ask nothing",
         crate::plural(read, "line comment", "line comments")
     )
+}
+
+/// Whether review `r` is one the last turn did not answer: on the head
+/// now, submitted after that turn started, or left out by it (its prompt's
+/// bound, another budget's turn), whatever head it was made on.
+fn current(r: &Review, ctx: &ReviewContext) -> bool {
+    r.commit_sha == ctx.head_sha || after_last_turn(r, ctx) || ctx.left_out.contains(&r.id)
 }
 
 /// Submitted after the last turn started, or in its very second (no turn
@@ -759,8 +770,46 @@ mod tests {
             agent_login: "agent",
             trusted,
             acted,
+            left_out: &[],
             asks_stand_alone: false,
             command_prefix: "/afk",
+        }
+    }
+
+    #[test]
+    fn a_review_a_turn_left_out_is_current_at_the_next_whatever_its_head() {
+        use ReviewState::*;
+        let turn = stamp::parse("2026-01-01T12:00:00Z");
+        let before = "2026-01-01T11:59:59Z";
+        // (state, head it was made on, left out by the last turn, taken)
+        let cases = [
+            (ChangesRequested, "old", false, false),
+            (ChangesRequested, "old", true, true),
+            (ChangesRequested, "head", false, true),
+            (Commented, "old", false, false),
+            (Commented, "old", true, true),
+            // an Azure DevOps thread names no commit
+            (Commented, "", true, true),
+            (Commented, "", false, false),
+        ];
+        let trusted = |_: &str| true;
+        for (state, commit, left, want) in cases {
+            let reviews = vec![review(7, "alice", state, commit, before)];
+            let left_out = if left { vec![7] } else { vec![] };
+            let ctx = ReviewContext {
+                left_out: &left_out,
+                ..test_ctx(turn, &trusted, &[])
+            };
+            let taken = match state {
+                ChangesRequested => !actionable_reviews(&reviews, &ctx).is_empty(),
+                _ => !comment_reviews(&reviews, &ctx).is_empty(),
+            };
+            assert_eq!(taken, want, "{state:?} on {commit:?}, left out {left}");
+            let why = match state {
+                ChangesRequested => why_not_taken(&reviews, &reviews[0], &ctx),
+                _ => why_comment_review_not_taken(&reviews, &reviews[0], &ctx),
+            };
+            assert_eq!(why.is_none(), want, "{state:?} on {commit:?}: {why:?}");
         }
     }
 

@@ -14,7 +14,7 @@ use crate::core::turn_reason;
 use crate::runner::{Turn, TurnOf};
 use crate::store::Store;
 use crate::store::runs::Run;
-use crate::types::{Handled, TurnBudget};
+use crate::types::{Handled, TalkKind, TurnBudget};
 use crate::workspace::At;
 use anyhow::Result;
 
@@ -68,6 +68,7 @@ pub(super) fn start(
         };
         taken(store, run, &asks, (of, budget))?;
     }
+    left_for_later(store, run, &seen.heard.asked, &asks)?;
     store.set_talk(run.id, &talk)?;
     let text = prompt_for(w, run, seen, (turn, kind), (&asks, left));
     launch(w, store, (run, seen, at), (turn, &text), &talk)?;
@@ -253,6 +254,19 @@ fn taken(
         if let Some((review, count, last)) = a.lines_read {
             store.note_review_lines_read(run.id, review, count, last)?;
         }
+    }
+    Ok(())
+}
+
+/// The reviews this turn does not answer (past its prompt's bound, or of
+/// another budget) are queued: a later turn takes them, whatever head this
+/// turn's push leaves them on (docs/reviews.md#reviews).
+fn left_for_later(store: &Store, run: &Run, heard: &[Ask], taken: &[&Ask]) -> Result<()> {
+    let left = heard
+        .iter()
+        .filter(|a| a.key.0 == TalkKind::Review && !taken.iter().any(|t| t.key == a.key));
+    for a in left {
+        store.note_talk_item(run.id, a.key, &a.author, &a.said, &Handled::Queued)?;
     }
     Ok(())
 }

@@ -438,12 +438,15 @@ pub(super) fn reviews(
 ) -> Result<Vec<Ask>> {
     let run = trust.run;
     let all = w.t.forge()?.reviews(&run.repo, pr.number)?;
-    // the reviews afk looked at before: recorded, never asked of again
-    let acted: Vec<i64> = items
-        .iter()
-        .filter(|i| i.kind == TalkKind::Review)
-        .map(|i| i.item)
-        .collect();
+    // the reviews afk looked at before: recorded, never asked of again;
+    // those a turn left for a later one are queued, current until taken
+    let reviewed = |queued: bool| -> Vec<i64> {
+        (items.iter())
+            .filter(|i| i.kind == TalkKind::Review && (i.outcome == Handled::Queued) == queued)
+            .map(|i| i.item)
+            .collect()
+    };
+    let (acted, left_out) = (reviewed(false), reviewed(true));
     let looked: HashSet<i64> = acted.iter().copied().collect();
     let trusted = reviewers_trusted(trust, &all, &looked)?;
     let me = w.me()?;
@@ -456,6 +459,7 @@ pub(super) fn reviews(
         agent_login: &w.t.settled.agent_login,
         trusted: &is_trusted,
         acted: &acted,
+        left_out: &left_out,
         asks_stand_alone: w.t.settled.profile.asks_stand_alone,
         command_prefix: &w.t.settled.command_prefix,
     };
