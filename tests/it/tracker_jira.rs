@@ -230,6 +230,32 @@ fn an_arming_jira_does_not_trust_dispatches_nothing() {
     }
 }
 
+/// An outsider who arms many issues costs one read of their account and
+/// one of their groups a tick, not one of each per issue: Jira's rate limit
+/// is what every other read and write of afk's spends too.
+#[test]
+fn an_outsider_arming_many_jira_issues_has_their_account_read_once_a_tick() {
+    let (sb, afk) = world();
+    for _ in 0..12 {
+        let id = issue(&sb, "alice-1", &[]);
+        arm(&sb, &id, "mallory-1", Value::Null);
+    }
+    sb.clear_requests();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    assert_eq!(r["skipped"].as_array().unwrap().len(), 12, "{r}");
+    let asked = sb.requests();
+    let about_mallory = |path: &str| {
+        (asked.iter())
+            .filter(|q| q["path"] == path)
+            .filter(|q| q["query"].as_str().unwrap_or("").contains("mallory-1"))
+            .count()
+    };
+    assert_eq!(about_mallory("/rest/api/3/user"), 1, "{asked:?}");
+    assert_eq!(about_mallory("/rest/api/3/user/groups"), 1, "{asked:?}");
+}
+
 /// alice (in a trusted group) arms; poll starts the agent, then labels the
 /// Jira issue; afk opens the forge PR named by the key and never closing a
 /// forge issue; merged, the Jira issue moves into Done without afk's labels.

@@ -135,6 +135,34 @@ fn mutations(sb: &Sandbox) -> Vec<String> {
         .collect()
 }
 
+/// An outsider who arms many issues costs one read of their account a
+/// tick, not one per issue: Linear's request and complexity budgets are
+/// what every other read and write of afk's spends too.
+#[test]
+fn an_outsider_arming_many_linear_issues_has_their_account_read_once_a_tick() {
+    let (sb, afk, p) = world();
+    for _ in 0..12 {
+        let key = issue(&sb, Some(&p.alice), &[]);
+        arm(&sb, &key, Some(&p.mallory));
+    }
+    sb.clear_requests();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    assert_eq!(r["skipped"].as_array().unwrap().len(), 12, "{r}");
+    let user_reads = (sb.requests().iter())
+        .filter(|q| q["path"] == "/linear/graphql")
+        .filter(|q| {
+            q["body"]["query"]
+                .as_str()
+                .unwrap_or("")
+                .contains("user(id:")
+        })
+        .filter(|q| q["body"]["variables"]["id"] == json!(p.mallory))
+        .count();
+    assert_eq!(user_reads, 1, "{:?}", sb.requests());
+}
+
 /// The attacker's cases first: none of these arms anything, and afk
 /// writes nothing in Linear for them. Issues are numbered by afk in the
 /// order it first sees them: here, the order they were made.

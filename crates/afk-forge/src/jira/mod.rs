@@ -239,6 +239,11 @@ pub struct Jira {
     /// each project's roles' actors as this tick read them, by (project
     /// key, role id) (`trust.rs`)
     roles: Mutex<HashMap<(String, u64), trust::Actors>>,
+    /// each armer's account and group ids as this tick read them, by
+    /// accountId: many issues armed by one account ask once (`trust.rs`)
+    accounts: crate::memo::Memo<String, (JiraAccount, Vec<String>)>,
+    /// each `trusted_roles` name's id in a project, by (project key, name)
+    role_ids: crate::memo::Memo<(String, String), u64>,
 }
 
 impl Jira {
@@ -250,6 +255,8 @@ impl Jira {
             found: Mutex::new(HashMap::new()),
             issues: Mutex::new(HashMap::new()),
             roles: Mutex::new(HashMap::new()),
+            accounts: Default::default(),
+            role_ids: Default::default(),
         }
     }
 

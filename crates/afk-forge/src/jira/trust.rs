@@ -39,16 +39,19 @@ impl Jira {
         let me = self.me()?;
         let mut never: Vec<&str> = never.to_vec();
         never.push(me.account_id.as_str());
-        let who: JiraAccount = self.http.json(
-            "GET",
-            &format!("/rest/api/3/user?accountId={}", enc(account)),
-            None,
-        )?;
         let s = &self.setup;
-        let groups = match s.trusted_groups.is_empty() && s.trusted_roles.is_empty() {
-            true => vec![],
-            false => self.groups_of(account)?,
-        };
+        let (who, groups) = self.accounts.get(account.to_string(), || {
+            let who: JiraAccount = self.http.json(
+                "GET",
+                &format!("/rest/api/3/user?accountId={}", enc(account)),
+                None,
+            )?;
+            let groups = match s.trusted_groups.is_empty() && s.trusted_roles.is_empty() {
+                true => vec![],
+                false => self.groups_of(account)?,
+            };
+            Ok((who, groups))
+        })?;
         let in_group = groups.iter().any(|g| s.trusted_groups.contains(g));
         let in_role =
             !s.trusted_roles.is_empty() && self.acts_in_a_role(issue, account, &groups)?;
@@ -107,6 +110,12 @@ impl Jira {
         if let Ok(id) = role.parse() {
             return Ok(id);
         }
+        let key = (project.to_string(), role.to_string());
+        self.role_ids.get(key, || self.role_id_read(project, role))
+    }
+
+    /// [`Jira::role_id`] of a name, read.
+    fn role_id_read(&self, project: &str, role: &str) -> Result<u64> {
         let path = format!("/rest/api/3/project/{}/role", enc(project));
         let named: serde_json::Map<String, Value> = self.http.json("GET", &path, None)?;
         named

@@ -187,6 +187,9 @@ pub struct Linear {
     states: Mutex<HashMap<String, Arc<Vec<WireState>>>>,
     /// each team's active members' ids, once a tick
     members: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    /// each armer as this tick read them, by id: many issues armed by one
+    /// account ask once
+    users: crate::memo::Memo<String, LinearUser>,
     /// each issue's agent sessions (by its id), once a tick
     sessions_read: Mutex<HashMap<String, Vec<WireSession>>>,
     /// Linear said this tick that its rate limit was reached
@@ -214,6 +217,7 @@ impl Linear {
             labels: Mutex::new(HashMap::new()),
             states: Mutex::new(HashMap::new()),
             members: Mutex::new(HashMap::new()),
+            users: Default::default(),
             sessions_read: Mutex::new(HashMap::new()),
             limited: std::sync::atomic::AtomicBool::new(false),
             projects: Mutex::new(HashMap::new()),
@@ -628,9 +632,11 @@ impl Linear {
         let me = self.me()?;
         let mut never = never.to_vec();
         never.push(&me.id);
-        let d = self.read("user", queries::USER, json!({"id": account}))?;
-        let user: LinearUser = serde_json::from_value(d["user"].clone())
-            .map_err(|e| anyhow!("linear: user {account}: {e}"))?;
+        let user = self.users.get(account.to_string(), || {
+            let d = self.read("user", queries::USER, json!({"id": account}))?;
+            serde_json::from_value::<LinearUser>(d["user"].clone())
+                .map_err(|e| anyhow!("linear: user {account}: {e}"))
+        })?;
         let i = self.wire_issue(n)?;
         // a delegation arms only when the person who made it opened its
         // agent session too
