@@ -256,6 +256,28 @@ fn an_outsider_arming_many_jira_issues_has_their_account_read_once_a_tick() {
     assert_eq!(about_mallory("/rest/api/3/user/groups"), 1, "{asked:?}");
 }
 
+/// A Jira issue whose id is the number of the forge's status issue cannot
+/// be told from that issue (afk reads and writes the status issue by its
+/// number): it is skipped, and the skip says why, never "the status issue".
+#[test]
+fn a_jira_issue_whose_id_is_the_status_issues_number_is_skipped_and_said() {
+    let (sb, afk) = world();
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        format!("status_issue = \"acme/api#{id}\"\n{text}"),
+    )
+    .unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    let said = r["skipped"][0]["detail"].as_str().unwrap_or("");
+    assert!(said.contains("cannot tell the two apart"), "{r}");
+    assert!(!jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()));
+}
+
 /// alice (in a trusted group) arms; poll starts the agent, then labels the
 /// Jira issue; afk opens the forge PR named by the key and never closing a
 /// forge issue; merged, the Jira issue moves into Done without afk's labels.

@@ -258,17 +258,24 @@ fn without_status_issue(
         return issues;
     };
     let (own, rest): (Vec<_>, Vec<_>) = issues.into_iter().partition(|i| i.number == page.number);
+    // beside a tracker every listed issue is the tracker's: one whose
+    // number is the status issue's cannot be told from that forge issue
+    let why = match cfg.tracker {
+        None => {
+            "the status issue (status_issue) is afk's own page; it is never dispatched".to_string()
+        }
+        Some(_) => format!(
+            "this tracker issue's number is the forge's status issue's (status_issue = {}#{}), \
+             and afk cannot tell the two apart: it is never dispatched while status_issue names that number",
+            page.repo, page.number
+        ),
+    };
     if !own.is_empty() {
         push_skips(
             out,
             repo,
             vec![(page.number, Reason::NotAllowlisted)],
-            |_, _| {
-                Some(
-                    "the status issue (status_issue) is afk's own page; it is never dispatched"
-                        .into(),
-                )
-            },
+            |_, _| Some(why.clone()),
         );
     }
     rest
