@@ -1510,14 +1510,18 @@ fn a_tracker_key_afk_does_not_take_yet_is_a_config_error() {
 
 /// Jira's Smart Commits act on `<KEY> #<command>` as the Jira user whose
 /// email is the committer's, which the agent chooses: a commit saying
-/// `PLAT-1 #done` (even the run's own issue) is refused by the gate and
-/// named; nothing is pushed.
+/// `PLAT-1 #done` (even the run's own issue), or naming a project afk does
+/// not map (`HR-7 #comment`: the site's integration acts on it all the
+/// same), is refused by the gate and named; nothing is pushed.
 #[test]
 fn a_jira_smart_commit_is_refused_by_the_gate() {
     let (sb, afk) = world();
     let id = issue(&sb, "alice-1", &[]);
     arm(&sb, &id, "alice-1", Value::Null);
-    crate::tracker_linear::agent_committing(&afk, "Tidy the parser\n\nPLAT-1 #done\n");
+    crate::tracker_linear::agent_committing(
+        &afk,
+        "Tidy the parser\n\nPLAT-1 #done\nHR-7 #comment raise it\n",
+    );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(afk.wait_agent(1), 0);
@@ -1532,7 +1536,7 @@ fn a_jira_smart_commit_is_refused_by_the_gate() {
     assert_eq!(sb.open_prs("acme/api").len(), 0, "no PR");
     let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
     assert!(
-        prompt.contains("acts in the tracker by its message on PLAT-1: a Jira Smart Commit"),
+        prompt.contains("acts in the tracker by its message on PLAT-1, HR-7: a Jira Smart Commit"),
         "{prompt}"
     );
 }

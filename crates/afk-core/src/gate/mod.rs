@@ -310,7 +310,8 @@ pub struct Policy {
     pub resolving: Vec<String>,
     /// a tracker beside the forge (`jira` or `linear`; "": none) and the
     /// keys of its mapped projects or teams: a commit whose message would
-    /// act there ([`tracker_words`]) is refused
+    /// act there on any issue, of these or of any other project or team
+    /// ([`tracker_words`]), is refused
     pub tracker: (String, Vec<String>),
 }
 
@@ -636,14 +637,13 @@ pub fn resolves_others(policy: &Policy, own: u64, commit: &str, message: &str) -
 }
 
 /// Why commit `commit` is not forwarded when its `message` would act in
-/// the tracker beside the forge: a Jira Smart Commit on a mapped key, or a
-/// Linear closing word before a mapped issue other than the run's `own`
-/// (its key). None: no tracker, or the message does neither.
+/// the tracker beside the forge: a Jira Smart Commit on any key, or a
+/// Linear closing word before any issue other than the run's `own` (its
+/// key). None: no tracker, or the message does neither.
 pub fn acts_in_tracker(policy: &Policy, own: &str, commit: &str, message: &str) -> Option<Reason> {
-    let (kind, keys) = &policy.tracker;
-    let (found, smart) = match kind.as_str() {
-        "jira" => (tracker_words::smart_commands(message, keys), true),
-        "linear" => (tracker_words::linear_closes(message, keys, own), false),
+    let (found, smart) = match policy.tracker.0.as_str() {
+        "jira" => (tracker_words::smart_commands(message), true),
+        "linear" => (tracker_words::linear_closes(message, own), false),
         _ => return None,
     };
     (!found.is_empty()).then(|| Reason::Tracker {
@@ -917,9 +917,7 @@ fn tracker_line(commit: &str, keys: &[String], smart: bool) -> String {
         true => {
             "a Jira Smart Commit (a key, then a `#` command on its line): Jira would act on it as the committer"
         }
-        false => {
-            "a closing word before another issue of a mapped team: merged, Linear would close it"
-        }
+        false => "a closing word before another issue: merged, Linear would close it",
     };
     format!(
         "- commit `{}` acts in the tracker by its message on {}: {how}",
