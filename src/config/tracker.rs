@@ -162,6 +162,12 @@ fn https_or_loopback(url: &str) -> bool {
 }
 
 impl Tracker {
+    /// Whether a webhook secret is named (`hook_secret_file` or
+    /// `hook_secret_env`): `afk hook` takes this tracker's deliveries.
+    pub fn hook_secret_set(&self) -> bool {
+        self.hook_secret_file.is_some() || !self.hook_secret_env.trim().is_empty()
+    }
+
     pub(super) fn validate(
         &self,
         c: &Checker,

@@ -259,6 +259,7 @@ fn linear_tracker(
         done_state: t.done_state.clone(),
         labels: c.labels().iter().map(|(l, _)| l.to_string()).collect(),
         concurrency: t.concurrency,
+        hook: t.hook_secret_set(),
     };
     let numbers: std::sync::Arc<dyn crate::forge::setup::IssueNumbers> = match books {
         Some(b) => b.issue_numbers.clone(),
@@ -298,6 +299,7 @@ fn jira_tracker(
         blocked_by_link: (t.blocked_by_link.clone()).unwrap_or_else(|| "Blocks".into()),
         reconcile: RECONCILE.get().cloned().unwrap_or_default(),
         concurrency: t.concurrency,
+        hook: t.hook_secret_set(),
     };
     Box::new(crate::forge::jira::Jira::new(h, setup))
 }

@@ -494,6 +494,13 @@ fn served() -> Vec<(String, String)> {
             "pub(super) fn admin(",
         ),
     ));
+    calls.extend(arms(
+        "/linear",
+        fn_body(
+            &sandbox_source("routes/linear_webhooks.rs"),
+            "pub(super) fn admin(",
+        ),
+    ));
     calls.sort();
     calls.dedup();
     calls
@@ -710,6 +717,7 @@ fn takes() -> Vec<(String, String, Vec<String>)> {
     all.extend(takes_of("routes/jira.rs", "/jira"));
     all.extend(takes_of("routes/linear.rs", "/linear"));
     all.extend(takes_of("routes/linear_agents.rs", "/linear"));
+    all.extend(takes_of("routes/linear_webhooks.rs", "/linear"));
     all
 }
 

@@ -110,7 +110,11 @@ pub(crate) fn sandbox_cli(args: &[&str]) -> (Running, Vec<String>) {
     loop {
         let mut line = String::new();
         if out.read_line(&mut line).unwrap() == 0 {
-            break;
+            // it ended before its config: what it said on stderr is why
+            let _ = child.wait();
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+            panic!("afk sandbox {args:?} ended before printing its config: {lines:?}\n{err}");
         }
         let mapped = lines.iter().any(|l: &String| l == "[[tracker.map]]");
         let last = match tracker {

@@ -278,6 +278,74 @@ fn a_jira_issue_whose_id_is_the_status_issues_number_is_skipped_and_said() {
     assert!(!jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()));
 }
 
+/// With the tracker's webhook secret set, doctor reads whether an admin
+/// webhook sends Jira's issue events where afk may: without *Administer
+/// Jira* (the sandbox's default, as on most sites) it cannot tell, a WARN;
+/// with it, an enabled webhook sending `jira:issue_*` events is OK, and a
+/// disabled one alone a WARN. No secret, no such read.
+#[test]
+fn doctor_reads_whether_an_admin_webhook_sends_jiras_issue_events_where_it_may() {
+    let (sb, mut afk) = world();
+    sb.admin("POST", "/jira/project", Some(json!({"key": "PLAT"})));
+    let webhook = |afk: &Afk| -> Vec<String> {
+        let (_, r, err) = afk.json(&["doctor"]);
+        (r["checks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{err}"))
+            .iter())
+        .filter(|c| c["check"] == "tracker webhook")
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["level"].as_str().unwrap(),
+                c["detail"].as_str().unwrap()
+            )
+        })
+        .collect()
+    };
+    assert_eq!(webhook(&afk), Vec::<String>::new());
+    assert!(
+        !sb.requests()
+            .iter()
+            .any(|q| q["path"] == "/rest/webhooks/1.0/webhook")
+    );
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let with = text.replace(
+        "trusted_groups = [\"g-dev\"]",
+        "trusted_groups = [\"g-dev\"]\nhook_secret_env = \"AFK_TEST_JIRA_HOOK\"",
+    );
+    std::fs::write(&afk.config, with).unwrap();
+    afk.env
+        .push(("AFK_TEST_JIRA_HOOK".into(), "jira-hook-secret-7c1d".into()));
+    let said = webhook(&afk);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].starts_with("warn can't tell"), "{said:?}");
+    assert!(said[0].contains("Administer Jira"), "{said:?}");
+    let hook = |enabled: bool| {
+        json!({"name": "afk", "url": "https://afk.example.org/hook", "enabled": enabled,
+            "events": ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted"],
+            "filters": {"issue-related-events-section": "project in (PLAT)"}})
+    };
+    let registered = |hooks: Value| {
+        sb.admin(
+            "POST",
+            "/jira/webhooks",
+            Some(json!({"admin": true, "hooks": hooks})),
+        );
+    };
+    registered(json!([hook(false)]));
+    let said = webhook(&afk);
+    assert!(
+        said[0].starts_with("warn no enabled admin webhook"),
+        "{said:?}"
+    );
+    registered(json!([hook(false), hook(true)]));
+    assert_eq!(
+        webhook(&afk),
+        ["ok 1 admin webhook(s) send Jira's issue events"]
+    );
+}
+
 /// alice (in a trusted group) arms; poll starts the agent, then labels the
 /// Jira issue; afk opens the forge PR named by the key and never closing a
 /// forge issue; merged, the Jira issue moves into Done without afk's labels.

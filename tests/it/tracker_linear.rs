@@ -163,6 +163,68 @@ fn an_outsider_arming_many_linear_issues_has_their_account_read_once_a_tick() {
     assert_eq!(user_reads, 1, "{:?}", sb.requests());
 }
 
+/// With the tracker's webhook secret set, doctor reads whether an enabled
+/// webhook of the workspace sends Issue events where afk may: Linear lets
+/// only a workspace admin read them, so afk's user (no admin, the
+/// sandbox's default) cannot tell, a WARN; an admin's doctor says OK for an
+/// enabled webhook with `Issue` among its resource types, and a WARN for
+/// one that is disabled or sends only comments. No secret, no such read.
+#[test]
+fn doctor_reads_whether_a_linear_webhook_sends_issue_events_where_it_may() {
+    let (sb, mut afk, _) = world();
+    let webhook = |afk: &Afk| -> Vec<String> {
+        let (_, r, err) = afk.json(&["doctor"]);
+        (r["checks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{err}"))
+            .iter())
+        .filter(|c| c["check"] == "tracker webhook")
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["level"].as_str().unwrap(),
+                c["detail"].as_str().unwrap()
+            )
+        })
+        .collect()
+    };
+    assert_eq!(webhook(&afk), Vec::<String>::new());
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let with = text.replace(
+        "kind = \"linear\"\n",
+        "kind = \"linear\"\nhook_secret_env = \"AFK_TEST_LINEAR_HOOK\"\n",
+    );
+    std::fs::write(&afk.config, with).unwrap();
+    afk.env
+        .push(("AFK_TEST_LINEAR_HOOK".into(), "lin_wh_5e2d9-secret".into()));
+    let said = webhook(&afk);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].starts_with("warn can't tell"), "{said:?}");
+    assert!(said[0].contains("workspace admin"), "{said:?}");
+    let hook = |enabled: bool, kinds: Value| {
+        json!({"id": "7d1c0b3e-0000-4000-8000-000000000001", "url": "https://afk.example.org/hook",
+            "enabled": enabled, "resourceTypes": kinds, "allPublicTeams": true})
+    };
+    let registered = |hooks: Value| {
+        sb.admin(
+            "POST",
+            "/linear/webhooks",
+            Some(json!({"admin": true, "hooks": hooks})),
+        );
+    };
+    registered(json!([
+        hook(false, json!(["Issue"])),
+        hook(true, json!(["Comment"]))
+    ]));
+    let said = webhook(&afk);
+    assert!(said[0].starts_with("warn no enabled webhook"), "{said:?}");
+    registered(json!([hook(true, json!(["Comment", "Issue"]))]));
+    assert_eq!(
+        webhook(&afk),
+        ["ok 1 enabled webhook(s) send Linear's Issue events"]
+    );
+}
+
 /// The attacker's cases first: none of these arms anything, and afk
 /// writes nothing in Linear for them. Issues are numbered by afk in the
 /// order it first sees them: here, the order they were made.

@@ -98,16 +98,10 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             f.faults.set(&body);
             ok()
         }
-        // `?brief=1`: each request's method and path alone (the ledger
-        // check of every test's sandbox reads no bodies)
+        // `?brief=1`: what the ledger check of every test's sandbox reads
         ("GET", "/requests") if req.q("brief").is_some() => Reply::json(
             200,
-            &Value::Array(
-                f.log
-                    .iter()
-                    .map(|r| json!({"method": r["method"], "path": r["path"]}))
-                    .collect(),
-            ),
+            &Value::Array(f.log.iter().map(crate::graphql::brief).collect()),
         ),
         ("GET", "/requests") => Reply::json(200, &Value::Array(f.log.clone())),
         // the OTLP receiver's (`otlp.rs`): what it received, its fault

@@ -383,7 +383,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         (Service::Kubernetes, req.path.clone())
     } else if req.path == "/v2" || req.path.starts_with("/v2/") {
         (Service::Registry, req.path.clone())
-    } else if req.path.starts_with("/rest/api/3/") {
+    } else if req.path.starts_with("/rest/api/3/") || req.path == "/rest/webhooks/1.0/webhook" {
         (Service::Jira, req.path.clone())
     } else if req.path == "/linear/graphql" {
         (Service::Linear, req.path.clone())
@@ -429,7 +429,11 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
             Service::Forge(dialect) => dialect.serve(&mut f, &req, &path),
             Service::Registry => registry::serve(&f, &req, &path),
             Service::Kubernetes => kube::serve(&mut f.kube, &req, &path["/k8s".len()..]),
-            Service::Jira => routes::jira::serve(&mut f.jira, &req, &path["/rest/api/3".len()..]),
+            // the admin webhooks' path whole, the REST API's after its root
+            Service::Jira => {
+                let rest = path.strip_prefix("/rest/api/3").unwrap_or(&path);
+                routes::jira::serve(&mut f.jira, &req, rest)
+            }
             Service::Linear => routes::linear::serve(&mut f.linear, &req),
             Service::AtlassianToken => routes::atlassian_token::token(&mut f.jira, &req),
         };

@@ -157,7 +157,9 @@ pub fn unlisted(d: Dialect, log: &[Value]) -> Vec<String> {
         }
         // Atlassian's token endpoint (auth.atlassian.com) stands under
         // `/atlassian`: its row is the Jira ledger's, by its own path
-        let (rows, path) = match (path.starts_with(JIRA.0), path.strip_prefix("/atlassian/")) {
+        // Jira's admin webhooks stand beside its REST API, beyond the contract
+        let jira_path = path.starts_with(JIRA.0) || path.starts_with("/rest/webhooks/");
+        let (rows, path) = match (jira_path, path.strip_prefix("/atlassian/")) {
             (true, _) => (&jira, path),
             (false, Some(_)) => (&jira, &path["/atlassian".len()..]),
             (false, None) => (&rows, path),

@@ -41,6 +41,9 @@ impl Jira {
             out.push(self.token_line());
             out.extend(self.site_lines());
             out.extend(self.config_lines());
+            if self.setup.hook {
+                out.push(self.webhook_line());
+            }
             // an Automation rule's actor is whoever an administrator chose:
             // its arming reads as that person's (docs/trackers.md#who-is-trusted)
             out.push(crate::Diagnosis::warn(
@@ -263,6 +266,51 @@ impl Jira {
     /// What the config names, as the site has it: a group id Jira does not
     /// know, a role no mapped project has, a link type the site lacks: each
     /// a FAIL naming it; a refused read says it cannot tell.
+    /// With the tracker's webhook secret set: whether an admin webhook
+    /// sends Jira's issue events (`GET /rest/webhooks/1.0/webhook`, beyond
+    /// the contract; only *Administer Jira* may read it). A refusal, or an
+    /// answer afk does not read, is "can't tell"; a webhook the answer does
+    /// not say is disabled counts as sending.
+    fn webhook_line(&self) -> crate::Diagnosis {
+        use crate::Diagnosis;
+        let w = |detail: String| Diagnosis::warn("tracker webhook", detail);
+        let hooks = match self
+            .http
+            .json::<Value>("GET", "/rest/webhooks/1.0/webhook", None)
+        {
+            Ok(Value::Array(hooks)) => hooks,
+            Ok(_) => {
+                return w(
+                    "can't tell: Jira's list of admin webhooks came in a shape afk does not read"
+                        .into(),
+                );
+            }
+            Err(e) => match ForgeError::kind_of(&e) {
+                Some(Failure::Forbidden | Failure::NotFound | Failure::Unauthorized) => {
+                    return w(
+                        "can't tell: reading Jira's admin webhooks needs Administer Jira".into(),
+                    );
+                }
+                _ => return w(format!("can't tell: {e}")),
+            },
+        };
+        let sends = |h: &Value| {
+            h["enabled"] != Value::Bool(false)
+                && (h["events"].as_array().into_iter().flatten())
+                    .any(|e| e.as_str().is_some_and(|e| e.starts_with("jira:issue_")))
+        };
+        match hooks.iter().filter(|h| sends(h)).count() {
+            0 => w(format!(
+                "no enabled admin webhook sends Jira's issue events ({} listed): deliveries wait for cron's tick",
+                hooks.len()
+            )),
+            n => Diagnosis::ok(
+                "tracker webhook",
+                format!("{n} admin webhook(s) send Jira's issue events"),
+            ),
+        }
+    }
+
     fn config_lines(&self) -> Vec<crate::Diagnosis> {
         use crate::Diagnosis;
         let mut out = vec![];

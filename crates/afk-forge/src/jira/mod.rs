@@ -78,6 +78,9 @@ pub struct JiraSetup {
     pub blocked_by_link: String,
     /// how many reads go out at once
     pub concurrency: usize,
+    /// a webhook secret for the tracker is set (`afk hook` takes Jira's
+    /// deliveries): doctor reads whether an admin webhook sends them
+    pub hook: bool,
     /// the issues a verified webhook delivery named (at most 50): each
     /// search asks Jira to reconcile them (`reconcileIssues`), so an issue
     /// armed a moment before is found though the search's index lags

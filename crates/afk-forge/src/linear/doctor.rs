@@ -18,8 +18,50 @@ impl Linear {
             out.extend(self.team_lines());
             out.extend(self.project_lines());
             out.push(self.rate_line());
+            if self.setup.hook {
+                out.push(self.webhook_line());
+            }
         }
         out
+    }
+
+    /// With the tracker's webhook secret set: whether an enabled webhook of
+    /// the workspace sends Issue events (`webhooks`, beyond the contract's
+    /// cut). Linear lets only a workspace admin, or an OAuth app with the
+    /// `admin` scope, read them: a refusal is "can't tell".
+    fn webhook_line(&self) -> crate::Diagnosis {
+        use crate::Diagnosis;
+        let w = |detail: String| Diagnosis::warn("tracker webhook", detail);
+        let d = match self.read("webhooks", queries::WEBHOOKS, json!({})) {
+            Ok(d) => d,
+            Err(e) => {
+                return w(format!(
+                    "can't tell (only a workspace admin, or an OAuth app with the admin scope, may read Linear's webhooks): {e}"
+                ));
+            }
+        };
+        let Some(nodes) = d.pointer("/webhooks/nodes").and_then(|n| n.as_array()) else {
+            return w("can't tell: Linear's webhooks came in a shape afk does not read".into());
+        };
+        let sends = |h: &&serde_json::Value| {
+            h["enabled"] == json!(true)
+                && (h["resourceTypes"].as_array().into_iter().flatten()).any(|t| t == "Issue")
+        };
+        let more = d.pointer("/webhooks/pageInfo/hasNextPage") == Some(&json!(true));
+        match (nodes.iter().filter(sends).count(), more) {
+            (0, false) => w(format!(
+                "no enabled webhook sends Linear's Issue events ({} listed): deliveries wait for cron's tick",
+                nodes.len()
+            )),
+            (0, true) => w(format!(
+                "no enabled webhook among the first {} sends Linear's Issue events; afk read no further",
+                nodes.len()
+            )),
+            (n, _) => Diagnosis::ok(
+                "tracker webhook",
+                format!("{n} enabled webhook(s) send Linear's Issue events"),
+            ),
+        }
     }
 
     /// Each project the map names by its name: found as the project of an

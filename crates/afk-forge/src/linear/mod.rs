@@ -78,6 +78,9 @@ pub struct LinearSetup {
     pub done_state: String,
     /// the reads in flight at once (`[tracker] concurrency`)
     pub concurrency: usize,
+    /// a webhook secret for the tracker is set (`afk hook` takes Linear's
+    /// deliveries): doctor reads whether a webhook sends them
+    pub hook: bool,
     /// afk's own labels (ready, in progress, human, paused): doctor looks
     /// each up in the mapped teams (afk makes them only in `afk init
     /// --create-labels`)

@@ -38,6 +38,12 @@ pub const HISTORY: &str = "query AfkHistory($id: String!, $after: String) { issu
 pub const BLOCKER: &str = "query AfkBlocker($id: String!) { issue(id: $id) { \
     identifier url state { type } } }";
 
+/// The workspace's webhooks (beyond the contract's cut; only a workspace
+/// admin, or an OAuth app with the `admin` scope, may read them): doctor's
+/// one page of them.
+pub const WEBHOOKS: &str = "query AfkWebhooks { webhooks(first: 50) { \
+    nodes { enabled resourceTypes } pageInfo { hasNextPage } } }";
+
 pub const USER: &str = "query AfkUser($id: String!) { user(id: $id) { id active guest app } }";
 
 pub const MEMBERS: &str = "query AfkMembers($team: String!, $after: String) { team(id: $team) { \

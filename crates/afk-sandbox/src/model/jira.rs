@@ -116,6 +116,12 @@ pub struct Jira {
     /// the project permissions afk's account lacks in every project
     /// (`/_admin/jira/permissions`; none unless a test takes some away)
     pub(crate) lacking: Vec<String>,
+    /// whether afk's account holds *Administer Jira*, without which the
+    /// admin webhooks are not its to read, and the admin webhooks
+    /// registered (`/_admin/jira/webhooks`; none, and no admin, unless a
+    /// test says so)
+    pub(crate) site_admin: bool,
+    pub(crate) webhooks: Vec<Value>,
 }
 
 impl Jira {
@@ -148,6 +154,8 @@ impl Jira {
             index_lag: std::time::Duration::ZERO,
             projects: BTreeMap::new(),
             lacking: vec![],
+            site_admin: false,
+            webhooks: vec![],
         }
     }
 

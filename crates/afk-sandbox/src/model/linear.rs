@@ -170,6 +170,11 @@ pub struct Linear {
     pub(crate) next: u64,
     /// seconds since the workspace's first stamp: every stamp is later
     pub(crate) clock: i64,
+    /// whether afk's user is a workspace admin, who alone may read the
+    /// webhooks, and the webhooks registered (`/_admin/linear/webhooks`;
+    /// none, and no admin, unless a test says so)
+    pub admin: bool,
+    pub webhooks: Vec<serde_json::Value>,
 }
 
 impl Linear {
@@ -198,6 +203,8 @@ impl Linear {
             ratelimit_reset_in: 3600,
             next: 0,
             clock: 0,
+            admin: false,
+            webhooks: vec![],
         }
     }
 

@@ -521,6 +521,7 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/lag", "ms"),
     ("POST", "/project", "key components"),
     ("POST", "/permissions", "lacking"),
+    ("POST", "/webhooks", "admin hooks"),
 ];
 
 pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
@@ -662,6 +663,7 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
             });
             Reply::json(200, &json!({"id": id}))
         }
+        ("POST", "/webhooks") => super::jira_site::set_webhooks(j, body),
         ("POST", "/administers") => {
             j.administers = body["on"].as_bool().unwrap_or(true);
             Reply::json(200, &json!({}))

@@ -41,6 +41,15 @@ pub fn serve(j: &Jira, req: &Request, segs: &[&str]) -> Option<Reply> {
                 "buildDate": "2026-11-01T00:00:00.000+0000", "serverTime": "2026-11-30T10:00:00.000+0000",
                 "scmInfo": "0000000000000000000000000000000000000000", "serverTitle": "Jira"}),
         ),
+        // the admin webhooks (`/rest/webhooks/1.0/webhook`, beyond the
+        // contract): *Administer Jira* alone may list them
+        ("GET", ["rest", "webhooks", "1.0", "webhook"]) => match j.site_admin {
+            true => Reply::json(200, &Value::Array(j.webhooks.clone())),
+            false => error(
+                403,
+                "You do not have the permission to see the specified webhooks.",
+            ),
+        },
         ("GET", ["project", p]) => match find(j, p) {
             Some((key, (id, components))) => Reply::json(
                 200,
@@ -103,4 +112,13 @@ fn components_json(key: &str, project_id: u64, names: &[String]) -> Vec<Value> {
                 "isAssigneeTypeValid": false})
         })
         .collect()
+}
+
+/// `POST /_admin/jira/webhooks {admin, hooks}`: whether afk's account
+/// holds *Administer Jira*, and the admin webhooks registered (each as the
+/// list answers it: `name`, `url`, `events`, `enabled`).
+pub fn set_webhooks(j: &mut Jira, body: &Value) -> Reply {
+    j.site_admin = body["admin"].as_bool().unwrap_or(false);
+    j.webhooks = body["hooks"].as_array().cloned().unwrap_or_default();
+    Reply::json(200, &json!({}))
 }

@@ -166,7 +166,9 @@ fn find<'a>(l: &'a Linear, id: &str) -> Option<&'a Issue> {
 
 /// A root field of a query.
 fn read(l: &Linear, f: &Field, vars: &Value) -> Result<Value, Reply> {
-    if let Some(got) = super::linear_agents::read(l, f, vars) {
+    if let Some(got) =
+        (super::linear_agents::read(l, f, vars)).or_else(|| super::linear_webhooks::read(l, f))
+    {
         return got;
     }
     let id = f.arg("id", vars);
@@ -472,7 +474,8 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
 
 pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
     let bad = |msg: &str| Reply::json(400, &json!({"error": msg}));
-    let takes = TAKES.iter().chain(super::linear_agents::TAKES);
+    let takes =
+        (TAKES.iter().chain(super::linear_agents::TAKES)).chain(super::linear_webhooks::TAKES);
     if let Some((_, _, allowed)) = takes.clone().find(|(m, p, _)| *m == method && *p == path) {
         let allowed: Vec<&str> = allowed.split_whitespace().collect();
         if let Some(k) = body
@@ -485,7 +488,9 @@ pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
             ));
         }
     }
-    if let Some(reply) = super::linear_agents::admin(l, method, path, body) {
+    if let Some(reply) = (super::linear_agents::admin(l, method, path, body))
+        .or_else(|| super::linear_webhooks::admin(l, method, path, body))
+    {
         return reply;
     }
     let s = |k: &str| body[k].as_str().unwrap_or("").to_string();

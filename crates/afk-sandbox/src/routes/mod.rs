@@ -16,6 +16,7 @@ pub(super) mod jira;
 pub(super) mod jira_site;
 pub(super) mod linear;
 pub(super) mod linear_agents;
+pub(super) mod linear_webhooks;
 
 use crate::http::{Reply, Request};
 use crate::model::Forge;
