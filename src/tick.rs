@@ -365,6 +365,15 @@ pub fn stepping_aside(kind: TickKind, holder: Option<crate::lock::HolderNow>) {
     crate::log::info(&line);
 }
 
+/// The name of what an error kept from happening, in a report's JSON.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorReason {
+    /// poll could not read the tracker's ready issues: nothing of that
+    /// tracker is dispatched this tick
+    #[serde(rename = "tracker-unavailable")]
+    TrackerUnavailable,
+}
+
 /// One failed part of a tick, as the report lists it. A configuration
 /// mistake that failed every call (see `one_per_cause`) has no `repo`.
 #[derive(Serialize, Clone, Debug)]
@@ -377,12 +386,15 @@ pub struct ErrorItem {
     /// what to do about it, apart from the message (`crate::hint`)
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<String>,
+    /// what it kept from happening, where a name says it
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ErrorReason>,
     /// a forge or runner call that exhausted its retries: a `transient_retry` lesson
     #[serde(skip)]
     pub exhausted: Option<Box<Exhausted>>,
     /// a configuration mistake (`ForgeError::cause`): one error for the tick
     #[serde(skip)]
-    pub cause: Option<String>,
+    pub cause: Option<Box<str>>,
 }
 
 impl ErrorItem {
@@ -394,10 +406,11 @@ impl ErrorItem {
             // status) is what says what to do
             message: crate::command_error::error_line(e),
             hints: crate::command_error::hints_of(e),
+            reason: None,
             // retries used up, after an answer or none; a configuration
             // mistake is another kind: no retry would have helped
             exhausted: ForgeError::exhausted_of(e).map(Box::new),
-            cause: ForgeError::cause(e),
+            cause: ForgeError::cause(e).map(String::into_boxed_str),
         }
     }
     pub fn msg(repo: &str, issue: Option<IssueNumber>, message: String) -> ErrorItem {
@@ -406,9 +419,15 @@ impl ErrorItem {
             issue,
             message,
             hints: vec![],
+            reason: None,
             exhausted: None,
             cause: None,
         }
+    }
+    /// This error with `reason` as the name of what it kept from happening.
+    pub fn reason(mut self, reason: ErrorReason) -> ErrorItem {
+        self.reason = Some(reason);
+        self
     }
     /// This error with `hint` as what to do about it.
     pub fn hint(mut self, hint: impl Into<String>) -> ErrorItem {
@@ -442,7 +461,7 @@ impl ErrorItem {
 /// A configuration mistake fails every call of a tick the same way: one
 /// error for the tick (without a repo), not one per repository or run.
 pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
-    crate::core::tick_errors::one_per_cause(errors, |e| e.cause.clone())
+    crate::core::tick_errors::one_per_cause(errors, |e| e.cause.as_deref().map(str::to_string))
         .into_iter()
         .map(|(e, n)| match n {
             1 => e,
@@ -452,6 +471,7 @@ pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
                 issue: None,
                 message: crate::core::tick_errors::merged_message(&e.message, n),
                 hints: e.hints.clone(),
+                reason: e.reason,
                 exhausted: None,
                 cause: e.cause.clone(),
             },
@@ -476,6 +496,7 @@ pub fn record_exhausted(
             issue: None,
             message: x.line.clone(),
             hints: vec![],
+            reason: None,
             exhausted: Some(Box::new(x)),
             cause: None,
         })

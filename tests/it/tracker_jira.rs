@@ -287,22 +287,7 @@ fn a_jira_issue_whose_id_is_the_status_issues_number_is_skipped_and_said() {
 fn doctor_reads_whether_an_admin_webhook_sends_jiras_issue_events_where_it_may() {
     let (sb, mut afk) = world();
     sb.admin("POST", "/jira/project", Some(json!({"key": "PLAT"})));
-    let webhook = |afk: &Afk| -> Vec<String> {
-        let (_, r, err) = afk.json(&["doctor"]);
-        (r["checks"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{err}"))
-            .iter())
-        .filter(|c| c["check"] == "tracker webhook")
-        .map(|c| {
-            format!(
-                "{} {}",
-                c["level"].as_str().unwrap(),
-                c["detail"].as_str().unwrap()
-            )
-        })
-        .collect()
-    };
+    let webhook = |afk: &Afk| crate::tracker_linear::doctor_said(afk, "tracker webhook");
     assert_eq!(webhook(&afk), Vec::<String>::new());
     assert!(
         !sb.requests()
@@ -344,6 +329,37 @@ fn doctor_reads_whether_an_admin_webhook_sends_jiras_issue_events_where_it_may()
         webhook(&afk),
         ["ok 1 admin webhook(s) send Jira's issue events"]
     );
+}
+
+/// A description node afk does not know (a schema change, or a node
+/// Atlassian added since) is never dropped: the prompt holds `[<type>]`
+/// and the text inside it, and poll's report counts it
+/// (`adf_unknown_nodes`).
+#[test]
+fn an_adf_node_afk_does_not_know_reaches_the_prompt_with_its_text_and_is_counted() {
+    let (sb, afk) = world();
+    let description = json!({"type": "doc", "version": 1, "content": [
+        {"type": "paragraph", "content": [{"type": "text", "text": "parse() drops the last field"}]},
+        {"type": "fooNode", "attrs": {"x": 1}, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "inside the new node"}]}
+        ]}
+    ]});
+    let made = sb.admin(
+        "POST",
+        "/jira/issue",
+        Some(
+            json!({"project": "PLAT", "summary": "Fix the parser", "description": description,
+            "creator": "alice-1", "labels": []}),
+        ),
+    );
+    let id = made["id"].as_str().unwrap().to_string();
+    arm(&sb, &id, "alice-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"][0]["adf_unknown_nodes"], json!(1), "{r}");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
+    assert!(prompt.contains("[fooNode]"), "{prompt}");
+    assert!(prompt.contains("inside the new node"), "{prompt}");
 }
 
 /// alice (in a trusted group) arms; poll starts the agent, then labels the
@@ -454,6 +470,7 @@ fn a_jira_429_is_waited_out_by_the_next_tick_and_nothing_is_half_done() {
     assert_eq!(r["dispatched"], json!([]), "{r}");
     let said = r["errors"].to_string();
     assert!(said.contains("rate limit") || said.contains("429"), "{r}");
+    assert_eq!(r["errors"][0]["reason"], "tracker-unavailable", "{r}");
     assert!(
         !jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()),
         "nothing written"

@@ -172,22 +172,7 @@ fn an_outsider_arming_many_linear_issues_has_their_account_read_once_a_tick() {
 #[test]
 fn doctor_reads_whether_a_linear_webhook_sends_issue_events_where_it_may() {
     let (sb, mut afk, _) = world();
-    let webhook = |afk: &Afk| -> Vec<String> {
-        let (_, r, err) = afk.json(&["doctor"]);
-        (r["checks"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{err}"))
-            .iter())
-        .filter(|c| c["check"] == "tracker webhook")
-        .map(|c| {
-            format!(
-                "{} {}",
-                c["level"].as_str().unwrap(),
-                c["detail"].as_str().unwrap()
-            )
-        })
-        .collect()
-    };
+    let webhook = |afk: &Afk| doctor_said(afk, "tracker webhook");
     assert_eq!(webhook(&afk), Vec::<String>::new());
     let text = std::fs::read_to_string(&afk.config).unwrap();
     let with = text.replace(
@@ -1426,6 +1411,24 @@ fn the_sandbox_with_a_tracker_prints_a_config_that_takes_the_trusted_issue() {
 }
 
 /// Doctor's tracker lines, each as (level, detail).
+/// What doctor's `check` lines say, each `<level> <detail>`.
+pub(crate) fn doctor_said(afk: &Afk, check: &str) -> Vec<String> {
+    let (_, r, err) = afk.json(&["doctor"]);
+    (r["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .iter())
+    .filter(|c| c["check"] == check)
+    .map(|c| {
+        format!(
+            "{} {}",
+            c["level"].as_str().unwrap(),
+            c["detail"].as_str().unwrap()
+        )
+    })
+    .collect()
+}
+
 pub(crate) fn doctor_lines(afk: &Afk) -> Vec<(String, String)> {
     let (_, r, err) = afk.json(&["doctor"]);
     r["checks"]

@@ -238,27 +238,36 @@ fn an_untrusted_delegation_ends_in_one_error_activity_and_nothing_runs() {
 
 /// The first thought does not wait for the tick: with the poll lock held
 /// (a cron tick running), `afk hook` still posts it, then leaves the
-/// delivery to the next tick.
+/// delivery to the next tick; with the watch lock held (a watch tick
+/// running) it posts it first too.
 #[test]
 fn the_first_thought_is_posted_while_another_tick_holds_the_lock() {
-    let (sb, afk, p) = delegating();
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    std::fs::write(&afk.config, text + "\n[hook]\nwait_lock = \"0s\"\n").unwrap();
-    assert_eq!(afk.poll().0, 0, "the state file");
-    let lock = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(afk.scratch.path("state/poll.lock"))
-        .unwrap();
-    lock.lock().unwrap();
-    let key = issue(&sb, Some(&p.alice), &[]);
-    let sid = delegate(&sb, &key, &p.alice, None);
-    let (code, out, err) = created(&sb, &afk, &sid, &key, "d-held");
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(err.contains("left to the next tick"), "{err}");
-    assert_eq!(kinds(&sb, &sid), ["thought"]);
-    assert_eq!(session(&sb, &sid)["unresponsive"], false);
-    drop(lock);
+    for held in ["poll.lock", "watch.lock"] {
+        let (sb, afk, p) = delegating();
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(&afk.config, text + "\n[hook]\nwait_lock = \"0s\"\n").unwrap();
+        assert_eq!(afk.poll().0, 0, "the state file");
+        let lock = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(afk.scratch.path(&format!("state/{held}")))
+            .unwrap();
+        lock.lock().unwrap();
+        let key = issue(&sb, Some(&p.alice), &[]);
+        let sid = delegate(&sb, &key, &p.alice, None);
+        let (code, out, err) = created(&sb, &afk, &sid, &key, "d-held");
+        assert_eq!(code, 0, "{held}: {out}{err}");
+        if held == "poll.lock" {
+            assert!(err.contains("left to the next tick"), "{err}");
+        }
+        assert_eq!(
+            kinds(&sb, &sid).first().map(String::as_str),
+            Some("thought"),
+            "{held}"
+        );
+        assert_eq!(session(&sb, &sid)["unresponsive"], false, "{held}");
+        drop(lock);
+    }
 }
 
 /// A person's words in the session are no instruction (one thought says

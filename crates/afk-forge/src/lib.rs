@@ -196,6 +196,12 @@ pub trait ForgeReads: Send + Sync {
         let _ = (repo, number);
         Ok(None)
     }
+    /// How many nodes of a tracker issue's description afk did not know
+    /// (`Tracker::unknown_nodes`); none for a forge issue.
+    fn tracker_unknown_nodes(&self, repo: &RepoName, number: IssueNumber) -> Result<usize> {
+        let _ = (repo, number);
+        Ok(0)
+    }
     /// The tracker's issues carrying `label` that the map sends to no
     /// repository or to several (docs/trackers.md#the-map): worked on
     /// nowhere, and said as poll's skips. None on a forge.

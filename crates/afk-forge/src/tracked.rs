@@ -207,6 +207,12 @@ impl ForgeReads for Tracked {
         }
         self.tracker.reference(number).map(Some)
     }
+    fn tracker_unknown_nodes(&self, repo: &RepoName, number: IssueNumber) -> Result<usize> {
+        match self.forge_issue(repo, number) {
+            true => Ok(0),
+            false => self.tracker.unknown_nodes(number),
+        }
+    }
     fn is_public(&self, repo: &RepoName) -> Result<bool> {
         self.reads().is_public(repo)
     }

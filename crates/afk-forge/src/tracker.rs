@@ -32,6 +32,12 @@ pub trait Tracker: Send + Sync {
     fn armer(&self, id: IssueNumber, login: &str, never: &[&str]) -> Result<Permission>;
     /// The issue's key and web address.
     fn reference(&self, id: IssueNumber) -> Result<(String, String)>;
+    /// How many nodes of the issue's description afk did not know and
+    /// wrote as `[<type>]` with their text (Jira's ADF; none elsewhere).
+    fn unknown_nodes(&self, id: IssueNumber) -> Result<usize> {
+        let _ = id;
+        Ok(0)
+    }
     /// The issues blocking this one, each named by its key.
     fn blockers(&self, id: IssueNumber) -> Result<Vec<Issue>>;
     /// afk's own comments on the issue, each written by `me_login`.

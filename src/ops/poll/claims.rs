@@ -367,6 +367,7 @@ pub fn dispatch_one(
         run_id: Some(run_id).filter(|_| t.source().lasts()),
         template: cfg.poll.template.clone(),
         template_version: tpl.version,
+        adf_unknown_nodes: unknown_nodes(t, w),
     };
     if let Err(e) = store.mark_started(run_id, &run_dir.to_string_lossy(), &handle) {
         // the agent runs and recorded its own start: the next tick finds it
@@ -455,4 +456,26 @@ fn superseded(t: &Tick, store: &Store, w: &Winner, run_id: crate::types::RunId) 
             ));
         }
     }
+}
+
+/// A Jira issue's count of description nodes afk did not know (None for
+/// any other issue), said in the decision log when there are some.
+fn unknown_nodes(t: &Tick, w: &Winner) -> Option<usize> {
+    let jira = t
+        .config()
+        .tracker
+        .as_ref()
+        .is_some_and(|k| k.kind == "jira");
+    let read = t
+        .forge()
+        .and_then(|f| f.tracker_unknown_nodes(&w.repo, w.issue.number));
+    let n = read.ok().filter(|_| jira)?;
+    if n > 0 {
+        crate::log::decision(&format!(
+            "{}: {} of the description afk does not know, written as [type] with their text",
+            super::report::key_of(t, &w.repo, w.issue.number).unwrap_or_default(),
+            crate::core::plural(n, "node", "nodes")
+        ));
+    }
+    Some(n)
 }

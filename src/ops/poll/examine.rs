@@ -109,6 +109,14 @@ fn open_for_dispatch(
         .and_then(|f| f.issues_with_label(repo, &cfg.poll.ready_label))
     {
         Ok(v) => without_status_issue(t.config(), repo, v, out),
+        // beside a tracker the ready list is the tracker's: not read,
+        // nothing of it is dispatched (docs/trackers.md#rate-limits-and-outages)
+        Err(e) if cfg.tracker.is_some() => {
+            let item = ErrorItem::from_err(repo, None, &e)
+                .reason(crate::tick::ErrorReason::TrackerUnavailable);
+            out.errors.push(item);
+            return None;
+        }
         Err(e) => {
             fail(out, &e);
             return None;

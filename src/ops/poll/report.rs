@@ -17,6 +17,10 @@ pub struct Dispatched {
     pub run_id: Option<crate::types::RunId>,
     pub template: String,
     pub template_version: Option<i64>,
+    /// a Jira issue's: how many nodes of its description afk did not know
+    /// and wrote as `[<type>]` with their text, so a schema change shows
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adf_unknown_nodes: Option<usize>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -111,6 +115,12 @@ pub(super) fn human(
                 (Some(id), Some(v)) => format!("run {id}, {}@{v}", d.template),
                 (Some(id), None) => format!("run {id}, {} (built-in)", d.template),
                 (None, _) => String::new(),
+            } + &match d.adf_unknown_nodes {
+                Some(n) if n > 0 => format!(
+                    "; {} its description has that afk does not know, written as [type]",
+                    crate::core::plural(n, "node", "nodes")
+                ),
+                _ => String::new(),
             },
         ]);
     }

@@ -34,6 +34,12 @@ impl Tracker for Jira {
         let i = Jira::issue(self, id)?;
         Ok((i.key.clone(), self.web_url(&i.key)))
     }
+    fn unknown_nodes(&self, id: IssueNumber) -> Result<usize> {
+        let i = Jira::issue(self, id)?;
+        let text = afk_wire::tracker::adf::to_text(&i.fields.description)
+            .map_err(|e| anyhow::anyhow!("jira: {}: {e}", i.key))?;
+        Ok(text.unknown)
+    }
     fn blockers(&self, id: IssueNumber) -> Result<Vec<Issue>> {
         Jira::blockers(self, id)
     }
