@@ -762,6 +762,9 @@ fn a_run_whose_jira_issue_is_done_or_moved_away_is_abandoned() {
             "abandon",
             "{field}: {r}"
         );
+        // said in the tracker's words, not a forge issue's
+        let detail = r["actions"][0]["detail"].as_str().unwrap_or("");
+        assert!(detail.contains("the tracker's issue into done"), "{r}");
         assert_eq!(sb.open_prs("acme/api").len(), 0, "{field}");
     }
 }

@@ -224,6 +224,12 @@ fn limits(action: &Action, s: &RunState) -> String {
 }
 
 /// The why of one watch decision.
+/// Why a run on a tracker's issue is abandoned: the tracker's issue is
+/// closed to afk when a person moved it into done, moved it where the map
+/// sends it to another repository or none, or deleted it, or when the
+/// in-progress label came off.
+pub const ABANDONED_IN_TRACKER: &str = "a person moved the tracker's issue into done, or where the map sends it to another repository or to none, deleted it, or removed the in-progress label";
+
 pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
     let pr = ci
         .pr

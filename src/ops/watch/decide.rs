@@ -47,7 +47,11 @@ pub(crate) fn decide(w: &Watch, seen: &Seen) -> Option<Decision> {
     }
     let state = run_state(w, run, seen);
     let action = next_action(&state);
-    let detail = crate::core::explain::watch(&action, &state, &ci_seen(seen, w.t.settled.profile));
+    let detail = match (&action, &w.t.config().tracker) {
+        // a tracker's issue closes to afk in the tracker's own ways
+        (Action::Abandon, Some(_)) => crate::core::explain::ABANDONED_IN_TRACKER.to_string(),
+        _ => crate::core::explain::watch(&action, &state, &ci_seen(seen, w.t.settled.profile)),
+    };
     crate::log::decision(&format!(
         "{}#{} run {}: {}: {detail}",
         run.repo,
