@@ -324,10 +324,21 @@ fn doctor_reads_whether_an_admin_webhook_sends_jiras_issue_events_where_it_may()
         said[0].starts_with("warn no enabled admin webhook"),
         "{said:?}"
     );
+    // one sending deletions alone delivers no arming
+    let deletions = json!({"name": "d", "url": "https://afk.example.org/hook", "enabled": true,
+        "events": ["jira:issue_deleted"]});
+    registered(json!([deletions]));
+    let said = webhook(&afk);
+    assert!(
+        said[0].starts_with("warn no enabled admin webhook"),
+        "{said:?}"
+    );
     registered(json!([hook(false), hook(true)]));
     assert_eq!(
         webhook(&afk),
-        ["ok 1 admin webhook(s) send Jira's issue events"]
+        [
+            "ok 1 admin webhook(s) send jira:issue_updated (their address and JQL filter are not checked)"
+        ]
     );
 }
 
@@ -360,6 +371,40 @@ fn an_adf_node_afk_does_not_know_reaches_the_prompt_with_its_text_and_is_counted
     let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
     assert!(prompt.contains("[fooNode]"), "{prompt}");
     assert!(prompt.contains("inside the new node"), "{prompt}");
+}
+
+/// One search a label a tick, however many repositories are allowlisted,
+/// and each nominee read once: every repository's worker waits for the one
+/// search (each once sent its own and read every nominee again, so three
+/// repositories tripled an outsider's cost).
+#[test]
+fn the_ready_search_and_its_reads_are_made_once_a_tick_whatever_the_repositories() {
+    let (sb, afk) = world();
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let more = text.replace(
+        "allowlist = [\"acme/api\"]",
+        "allowlist = [\"acme/api\", \"acme/web\", \"acme/docs\"]",
+    );
+    assert_ne!(more, text);
+    std::fs::write(&afk.config, more).unwrap();
+    for _ in 0..5 {
+        let id = issue(&sb, "mallory-1", &[]);
+        arm(&sb, &id, "mallory-1", Value::Null);
+    }
+    sb.clear_requests();
+    let (_, r, err) = afk.poll();
+    assert_eq!(r["dispatched"], json!([]), "{err} {r}");
+    let asked = sb.requests();
+    let searches = (asked.iter())
+        .filter(|q| q["path"] == "/rest/api/3/search/jql")
+        .filter(|q| {
+            q["body"]["jql"]
+                .as_str()
+                .is_some_and(|j| j.contains("ready-for-agent"))
+        })
+        .count();
+    assert_eq!(searches, 1, "{asked:?}");
+    assert_eq!(crate::azure_watch::asked_twice(&sb), vec![], "{asked:?}");
 }
 
 /// alice (in a trusted group) arms; poll starts the agent, then labels the

@@ -206,8 +206,43 @@ fn doctor_reads_whether_a_linear_webhook_sends_issue_events_where_it_may() {
     registered(json!([hook(true, json!(["Comment", "Issue"]))]));
     assert_eq!(
         webhook(&afk),
-        ["ok 1 enabled webhook(s) send Linear's Issue events"]
+        [
+            "ok 1 enabled webhook(s) send Linear's Issue events (their address and teams are not checked)"
+        ]
     );
+}
+
+/// One search a tick, however many repositories are allowlisted, and each
+/// nominee read once: every repository's worker waits for the one search.
+#[test]
+fn the_ready_search_and_its_reads_are_made_once_a_tick_whatever_the_repositories() {
+    let (sb, afk, p) = world();
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let more = text.replace(
+        "allowlist = [\"acme/api\"]",
+        "allowlist = [\"acme/api\", \"acme/web\", \"acme/docs\"]",
+    );
+    assert_ne!(more, text);
+    std::fs::write(&afk.config, more).unwrap();
+    for _ in 0..5 {
+        let key = issue(&sb, Some(&p.alice), &[]);
+        arm(&sb, &key, Some(&p.gina));
+    }
+    sb.clear_requests();
+    let (_, r, err) = afk.poll();
+    assert_eq!(r["dispatched"], json!([]), "{err} {r}");
+    let asked: Vec<String> = (sb.requests().iter())
+        .filter(|q| q["path"] == "/linear/graphql")
+        .map(|q| format!("{} {}", q["body"]["query"], q["body"]["variables"]))
+        .collect();
+    let ready = (asked.iter())
+        .filter(|q| q.contains("AfkReady") && q.contains("ready-for-agent"))
+        .count();
+    assert_eq!(ready, 1, "{asked:#?}");
+    let mut once = asked.clone();
+    once.sort();
+    once.dedup();
+    assert_eq!(once.len(), asked.len(), "a request asked twice: {asked:#?}");
 }
 
 /// The attacker's cases first: none of these arms anything, and afk

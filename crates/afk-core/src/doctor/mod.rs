@@ -278,8 +278,8 @@ pub fn hook_secret(s: &HookSecret) -> Option<(Level, String)> {
 /// with afk hook in use and none for the tracker its deliveries are
 /// answered 503 (WARN: its events wait for cron's tick); a named secret
 /// that is empty or unreadable fails; a short one warns. Whether the
-/// tracker's webhook is registered is not read: Jira's admin webhooks and
-/// Linear's webhooks are outside the API afk reads (docs/trackers.md#webhooks).
+/// tracker's webhook is registered is the `tracker webhook` line's, read
+/// where afk may (docs/trackers.md#doctor).
 pub fn tracker_hook_secret(
     service: &str,
     hook: &HookSecret,
@@ -315,7 +315,7 @@ pub fn tracker_hook_secret(
         HookSecret::Found { from, .. } => (
             Level::Ok,
             format!(
-                "{service}'s webhook secret is set ({from}); whether {service}'s webhook is registered is not read here (docs/trackers.md#webhooks)"
+                "{service}'s webhook secret is set ({from}); whether {service}'s webhook is registered is the tracker webhook line's (docs/trackers.md#doctor)"
             ),
         ),
     };

@@ -267,10 +267,12 @@ impl Jira {
     /// know, a role no mapped project has, a link type the site lacks: each
     /// a FAIL naming it; a refused read says it cannot tell.
     /// With the tracker's webhook secret set: whether an admin webhook
-    /// sends Jira's issue events (`GET /rest/webhooks/1.0/webhook`, beyond
-    /// the contract; only *Administer Jira* may read it). A refusal, or an
-    /// answer afk does not read, is "can't tell"; a webhook the answer does
-    /// not say is disabled counts as sending.
+    /// sends `jira:issue_updated`, the event an arming comes as (`GET
+    /// /rest/webhooks/1.0/webhook`, beyond the contract; only *Administer
+    /// Jira* may read it). A refusal, or an answer afk does not read, is
+    /// "can't tell"; a webhook the answer does not say is disabled counts
+    /// as sending. Its address and JQL filter are not afk's to judge (afk
+    /// knows no public address of its own): said so.
     fn webhook_line(&self) -> crate::Diagnosis {
         use crate::Diagnosis;
         let w = |detail: String| Diagnosis::warn("tracker webhook", detail);
@@ -297,16 +299,18 @@ impl Jira {
         let sends = |h: &Value| {
             h["enabled"] != Value::Bool(false)
                 && (h["events"].as_array().into_iter().flatten())
-                    .any(|e| e.as_str().is_some_and(|e| e.starts_with("jira:issue_")))
+                    .any(|e| e.as_str() == Some("jira:issue_updated"))
         };
         match hooks.iter().filter(|h| sends(h)).count() {
             0 => w(format!(
-                "no enabled admin webhook sends Jira's issue events ({} listed): deliveries wait for cron's tick",
+                "no enabled admin webhook sends jira:issue_updated, the event an arming comes as ({} listed): armings wait for cron's tick",
                 hooks.len()
             )),
             n => Diagnosis::ok(
                 "tracker webhook",
-                format!("{n} admin webhook(s) send Jira's issue events"),
+                format!(
+                    "{n} admin webhook(s) send jira:issue_updated (their address and JQL filter are not checked)"
+                ),
             ),
         }
     }

@@ -236,7 +236,7 @@ pub struct Jira {
     me: Mutex<Option<JiraAccount>>,
     /// each search's nominees, read again, by label (one search a label a
     /// tick, for every mapped repository)
-    found: Mutex<HashMap<String, Arc<Vec<JiraIssue>>>>,
+    found: crate::memo::Memo<String, Arc<Vec<JiraIssue>>>,
     /// each issue as this tick read it
     issues: Mutex<HashMap<u64, JiraIssue>>,
     /// each project's roles' actors as this tick read them, by (project
@@ -255,7 +255,8 @@ impl Jira {
             http,
             setup,
             me: Mutex::new(None),
-            found: Mutex::new(HashMap::new()),
+            // every repository's worker waits for the one search
+            found: crate::memo::Memo::shared(),
             issues: Mutex::new(HashMap::new()),
             roles: Mutex::new(HashMap::new()),
             accounts: Default::default(),
@@ -303,9 +304,12 @@ impl Jira {
     /// answer still carries the label and is not done. The search is
     /// eventually consistent; the read is not.
     pub fn labelled(&self, label: &str) -> Result<Arc<Vec<JiraIssue>>> {
-        if let Some(f) = self.found.lock().unwrap().get(label) {
-            return Ok(f.clone());
-        }
+        self.found
+            .get(label.to_string(), || self.search_labelled(label))
+    }
+
+    /// [`Jira::labelled`]'s search and reads, made once a tick.
+    fn search_labelled(&self, label: &str) -> Result<Arc<Vec<JiraIssue>>> {
         let mut projects: Vec<String> = self.setup.map.iter().map(|e| e.project.clone()).collect();
         projects.sort();
         projects.dedup();
@@ -362,12 +366,7 @@ impl Jira {
                 out.push(i);
             }
         }
-        let out = Arc::new(out);
-        self.found
-            .lock()
-            .unwrap()
-            .insert(label.to_string(), out.clone());
-        Ok(out)
+        Ok(Arc::new(out))
     }
 
     /// The issues carrying `label` that the map sends to no repository or

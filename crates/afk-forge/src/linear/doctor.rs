@@ -59,7 +59,9 @@ impl Linear {
             )),
             (n, _) => Diagnosis::ok(
                 "tracker webhook",
-                format!("{n} enabled webhook(s) send Linear's Issue events"),
+                format!(
+                    "{n} enabled webhook(s) send Linear's Issue events (their address and teams are not checked)"
+                ),
             ),
         }
     }

@@ -183,7 +183,7 @@ pub struct Linear {
     /// this tick's reads of issues, by afk's number
     issues: Mutex<HashMap<u64, WireIssue>>,
     /// this tick's ready lists, by label
-    found: Mutex<HashMap<String, Arc<Vec<WireIssue>>>>,
+    found: crate::memo::Memo<String, Arc<Vec<WireIssue>>>,
     /// each team's labels (and the workspace's), id → name, once a tick
     labels: Mutex<HashMap<String, Arc<HashMap<String, String>>>>,
     /// each team's states, once a tick
@@ -216,7 +216,8 @@ impl Linear {
             heard,
             me: Mutex::new(None),
             issues: Mutex::new(HashMap::new()),
-            found: Mutex::new(HashMap::new()),
+            // every repository's worker waits for the one search
+            found: crate::memo::Memo::shared(),
             labels: Mutex::new(HashMap::new()),
             states: Mutex::new(HashMap::new()),
             members: Mutex::new(HashMap::new()),
@@ -347,9 +348,12 @@ impl Linear {
     /// when that answer still carries the label (or the state) and is not
     /// finished or trashed.
     pub fn labelled(&self, label: &str) -> Result<Arc<Vec<WireIssue>>> {
-        if let Some(f) = self.found.lock().unwrap().get(label) {
-            return Ok(f.clone());
-        }
+        self.found
+            .get(label.to_string(), || self.search_labelled(label))
+    }
+
+    /// [`Linear::labelled`]'s search and reads, made once a tick.
+    fn search_labelled(&self, label: &str) -> Result<Arc<Vec<WireIssue>>> {
         let mut teams: Vec<String> = self.setup.map.iter().map(|e| e.project.clone()).collect();
         teams.sort();
         teams.dedup();
@@ -389,12 +393,7 @@ impl Linear {
                 out.push(i);
             }
         }
-        let out = Arc::new(out);
-        self.found
-            .lock()
-            .unwrap()
-            .insert(label.to_string(), out.clone());
-        Ok(out)
+        Ok(Arc::new(out))
     }
 
     /// Whether `label` stands for the ready state (`ready = "status"`) or
