@@ -135,13 +135,11 @@ fn skipped(r: &Value, id: &str) -> String {
 fn an_arming_jira_does_not_trust_dispatches_nothing() {
     let (sb, afk) = world();
     // a forge login trusted by name is no Jira account: it trusts no one here
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let named = text.replace(
+    crate::tracker_linear::config_with(
+        &afk,
         "allowlist = [\"acme/api\"]",
         "allowlist = [\"acme/api\"]\ntrusted_users = [\"mallory-1\", \"automation-1\"]",
     );
-    assert_ne!(named, text);
-    std::fs::write(&afk.config, named).unwrap();
     // mallory, in no trusted group, arms it; the API caller's
     // historyMetadata names alice as the actor
     let by_mallory = issue(&sb, "alice-1", &[]);
@@ -294,12 +292,11 @@ fn doctor_reads_whether_an_admin_webhook_sends_jiras_issue_events_where_it_may()
             .iter()
             .any(|q| q["path"] == "/rest/webhooks/1.0/webhook")
     );
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let with = text.replace(
+    crate::tracker_linear::config_with(
+        &afk,
         "trusted_groups = [\"g-dev\"]",
         "trusted_groups = [\"g-dev\"]\nhook_secret_env = \"AFK_TEST_JIRA_HOOK\"",
     );
-    std::fs::write(&afk.config, with).unwrap();
     afk.env
         .push(("AFK_TEST_JIRA_HOOK".into(), "jira-hook-secret-7c1d".into()));
     let said = webhook(&afk);
@@ -380,13 +377,11 @@ fn an_adf_node_afk_does_not_know_reaches_the_prompt_with_its_text_and_is_counted
 #[test]
 fn the_ready_search_and_its_reads_are_made_once_a_tick_whatever_the_repositories() {
     let (sb, afk) = world();
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let more = text.replace(
+    crate::tracker_linear::config_with(
+        &afk,
         "allowlist = [\"acme/api\"]",
         "allowlist = [\"acme/api\", \"acme/web\", \"acme/docs\"]",
     );
-    assert_ne!(more, text);
-    std::fs::write(&afk.config, more).unwrap();
     for _ in 0..5 {
         let id = issue(&sb, "mallory-1", &[]);
         arm(&sb, &id, "mallory-1", Value::Null);
@@ -1057,13 +1052,11 @@ fn doctor_says_whom_jira_answers_as_and_fails_a_refused_token() {
 #[test]
 fn a_signed_jira_delivery_polls_the_mapped_repositories_and_nothing_else_counts() {
     let (sb, mut afk) = world();
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let with = text.replace(
+    crate::tracker_linear::config_with(
+        &afk,
         "trusted_groups = [\"g-dev\"]",
         "trusted_groups = [\"g-dev\"]\nhook_secret_env = \"AFK_TEST_JIRA_HOOK\"",
     );
-    assert_ne!(with, text);
-    std::fs::write(&afk.config, with).unwrap();
     let secret = "jira-hook-secret-7c1d";
     let hook_lines = |afk: &Afk| {
         let (_, r, _) = afk.json(&["doctor"]);
@@ -1720,12 +1713,11 @@ fn an_agents_mentions_reach_jira_only_in_a_code_block() {
 #[test]
 fn a_jira_issue_armed_a_moment_before_its_delivery_is_found_by_reconciling_it() {
     let (sb, mut afk) = world();
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let with = text.replace(
+    crate::tracker_linear::config_with(
+        &afk,
         "trusted_groups = [\"g-dev\"]",
         "trusted_groups = [\"g-dev\"]\nhook_secret_env = \"AFK_TEST_JIRA_HOOK\"",
     );
-    std::fs::write(&afk.config, with).unwrap();
     let secret = "jira-hook-secret-3e9a";
     afk.env.push(("AFK_TEST_JIRA_HOOK".into(), secret.into()));
     sb.admin("POST", "/jira/lag", Some(json!({"ms": 60_000})));

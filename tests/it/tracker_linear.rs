@@ -174,12 +174,11 @@ fn doctor_reads_whether_a_linear_webhook_sends_issue_events_where_it_may() {
     let (sb, mut afk, _) = world();
     let webhook = |afk: &Afk| doctor_said(afk, "tracker webhook");
     assert_eq!(webhook(&afk), Vec::<String>::new());
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let with = text.replace(
+    config_with(
+        &afk,
         "kind = \"linear\"\n",
         "kind = \"linear\"\nhook_secret_env = \"AFK_TEST_LINEAR_HOOK\"\n",
     );
-    std::fs::write(&afk.config, with).unwrap();
     afk.env
         .push(("AFK_TEST_LINEAR_HOOK".into(), "lin_wh_5e2d9-secret".into()));
     let said = webhook(&afk);
@@ -217,13 +216,11 @@ fn doctor_reads_whether_a_linear_webhook_sends_issue_events_where_it_may() {
 #[test]
 fn the_ready_search_and_its_reads_are_made_once_a_tick_whatever_the_repositories() {
     let (sb, afk, p) = world();
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let more = text.replace(
+    config_with(
+        &afk,
         "allowlist = [\"acme/api\"]",
         "allowlist = [\"acme/api\", \"acme/web\", \"acme/docs\"]",
     );
-    assert_ne!(more, text);
-    std::fs::write(&afk.config, more).unwrap();
     for _ in 0..5 {
         let key = issue(&sb, Some(&p.alice), &[]);
         arm(&sb, &key, Some(&p.gina));
@@ -617,13 +614,11 @@ pub(crate) fn deliver(afk: &Afk, body: &str, headers: &[String]) -> (i32, String
 #[test]
 fn a_signed_fresh_linear_delivery_polls_the_mapped_repositories_and_nothing_else_counts() {
     let (sb, mut afk, p) = world();
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    let with = text.replace(
+    config_with(
+        &afk,
         "kind = \"linear\"\n",
         "kind = \"linear\"\nhook_secret_env = \"AFK_TEST_LINEAR_HOOK\"\n",
     );
-    assert_ne!(with, text);
-    std::fs::write(&afk.config, with).unwrap();
     let secret = "lin_wh_5e2d9";
     afk.env.push(("AFK_TEST_LINEAR_HOOK".into(), secret.into()));
     let key = issue(&sb, Some(&p.alice), &[]);
@@ -1446,6 +1441,14 @@ fn the_sandbox_with_a_tracker_prints_a_config_that_takes_the_trusted_issue() {
 }
 
 /// Doctor's tracker lines, each as (level, detail).
+/// afk's config with its text `from` written `to` (which must be there).
+pub(crate) fn config_with(afk: &Afk, from: &str, to: &str) {
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let with = text.replace(from, to);
+    assert_ne!(with, text, "{from:?} is not in the config");
+    std::fs::write(&afk.config, with).unwrap();
+}
+
 /// What doctor's `check` lines say, each `<level> <detail>`.
 pub(crate) fn doctor_said(afk: &Afk, check: &str) -> Vec<String> {
     let (_, r, err) = afk.json(&["doctor"]);
