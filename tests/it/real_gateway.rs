@@ -728,9 +728,12 @@ fn aloft_holds(afk: &Afk, needle: &str) -> bool {
 /// `--max-budget-usd` nor the gateway stopped the turn. What the keeper
 /// kept of the request in flight decides: the run pauses at `run_usd`; a
 /// trusted `/afk budget +5` continues it (Codex resumes its thread, which
-/// it keeps from its start; Claude cannot resume a session it never kept,
-/// "No conversation found", and starts a fresh one given the task as first
-/// asked), which exits 0 and is not paused again.
+/// it keeps from its start; Claude resumes its session when its log shows
+/// it kept one, a message streamed before the kill, and otherwise, as it
+/// cannot resume a session it never kept, "No conversation found", starts
+/// a fresh one given the task as first asked: which of the two depends on
+/// how far its answer streamed when the kill came, so either passes),
+/// which exits 0 and is not paused again.
 fn killed_mid_answer_past_its_limit(agent: &str) {
     let mut issue = ready(1, "alice");
     issue["script"] = json!([
@@ -768,15 +771,16 @@ fn killed_mid_answer_past_its_limit(agent: &str) {
     killed_then_raised(&sb, &afk, agent);
     let first = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
     let second = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
-    // Codex keeps its thread from its start and resumes it; Claude starts
-    // a fresh session, given the task
-    let fresh = agent == "claude";
+    // Codex keeps its thread from its start and resumes it; Claude resumes
+    // the session its log shows it kept, else starts a fresh one given the
+    // task (either, by how far its answer streamed before the kill)
     assert!(second.contains("afk paused this run"), "{agent}: {second}");
-    assert_eq!(
-        second.contains(first.trim()),
-        fresh,
-        "{agent}: a fresh session is given the task: {second}"
-    );
+    if agent == "codex" {
+        assert!(
+            !second.contains(first.trim()),
+            "{agent}: its thread resumed: {second}"
+        );
+    }
     let (_, r, err) = afk.watch();
     assert_ne!(action_of(&r, 1).0, "pause", "{agent}: {r} {err}");
 }
