@@ -1433,3 +1433,61 @@ fn as_root_doctor_fails_a_box_user_whose_uid_an_account_has() {
         .unwrap_or_else(|| panic!("{out}{err}"));
     assert!(line.starts_with("ok"), "{line}");
 }
+
+/// The tracker's token never reaches the agent (docs/security.md):
+/// a boxed agent working a Jira issue finds it nowhere (its environment,
+/// its files and the checkout's git config, any process's environment or
+/// command line) and cannot reach the tracker's API, directly or through
+/// the box's forwarder; and afk writes it nowhere of the run's (its
+/// folder, its rows, its log, what watch, doctor and status print).
+#[test]
+fn a_boxed_agent_on_a_jira_issue_holds_no_tracker_token_and_cannot_reach_the_tracker() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    // the sandbox's model shares the tracker's host, which `runner.box.allow`
+    // may not name: this agent is let out to nothing
+    let mut afk = boxed_afk(&sb, |dir| {
+        format!(
+            "agent = \"custom\"\ncommand = [\"sh\", \"{}\"]",
+            dir.join("probe.sh").display()
+        )
+    });
+    let (block, token) = crate::tracker_jira::jira_people_and_block(&sb);
+    let cfg = afk.scratch.path("afk.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text + &block).unwrap();
+    afk.env.push(("AFK_TRACKER_TOKEN".into(), token.clone()));
+    // the probe searches for the token without holding it whole
+    let (head, tail) = token.split_at(6);
+    let tracker = format!("{}/rest/api/3/myself", sb.url.trim_end_matches('/'));
+    let extra = format!(
+        r#"k="{head}""{tail}"
+if env | grep -qF "$k"; then echo tracker_env=LEAK >> $o; fi
+if grep -rqsF "$k" "$HOME" . /tmp /run 2>/dev/null; then echo tracker_file=LEAK >> $o; fi
+if git config --list --show-origin 2>/dev/null | grep -qF "$k"; then echo tracker_git=LEAK >> $o; fi
+for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do if grep -qsF "$k" "$f"; then echo "tracker_proc=LEAK $f" >> $o; fi; done
+if curl -s -m 5 -o /dev/null --noproxy '*' {tracker}; then echo tracker=LEAK >> $o; else echo tracker=no >> $o; fi
+echo "tracker_proxied=$(env -u NO_PROXY -u no_proxy curl -s -m 5 -o /dev/null -w '%{{http_code}}' -x http://127.0.0.1:3128 {tracker})" >> $o
+git add $o"#
+    );
+    let script = probe(&afk, &sb).replace("git add $o", &extra);
+    assert_ne!(script, probe(&afk, &sb));
+    afk.scratch.write("probe.sh", &script);
+    let id = crate::tracker_jira::issue(&sb, "alice-1", &[]);
+    crate::tracker_jira::arm(&sb, &id, "alice-1", serde_json::Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"].as_array().map(Vec::len), Some(1), "{r}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
+    let found = findings(&afk);
+    assert!(!found.contains("LEAK"), "{found}");
+    assert!(found.contains("tracker=no\n"), "{found}");
+    assert!(found.contains("tracker_proxied=403\n"), "{found}");
+    // the checkout's commit became the pull request, and then nothing of
+    // afk's (its output, the run's folder, its rows) holds the token
+    let seen = crate::tracker_linear::all_afk_wrote(&afk);
+    assert_eq!(sb.open_prs("acme/api").len(), 1, "{seen}");
+    assert!(
+        !seen.contains(&token),
+        "the Jira token is in what afk wrote"
+    );
+}
