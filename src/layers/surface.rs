@@ -36,7 +36,6 @@ const THROUGH_A_SIGNATURE: &[(&str, &str)] = &[
     ("ServiceImage", "upgrade::compose::find_images"),
     ("Severity", "gate::osv::Hit::severity"),
     ("TemplateFigures", "status::report::Report::templates"),
-    ("Transition", "canary::decided"),
     ("Window", "progress::window"),
 ];
 

@@ -169,6 +169,9 @@ fn quick_start_poll(config: &Path, lines: &[String]) -> Value {
     let out = assert_cmd::Command::new(afk_bin())
         .env("AFK_FORGE_TOKEN", token)
         .env_remove("AFK_CONFIG")
+        // a turn's end starts no watch that would write in the state after
+        // the test's own ticks (however the suite was started)
+        .env(TURN_END_WATCH, "off")
         .args(["--config", config.to_str().unwrap(), "--json", "poll"])
         .timeout(std::time::Duration::from_secs(60))
         .output()
@@ -186,6 +189,19 @@ fn the_quick_start_runs_twice_on_the_same_sandbox_dir() {
     let r = quick_start_poll(&saved_config(&lines, &s.dir), &lines);
     let dispatched = r["dispatched"].as_array().unwrap().len();
     assert!(dispatched > 0, "{r}");
+    // each run's agent (`true`) has ended and said so: nothing of the first
+    // sandbox's state is still being written when the next one starts over
+    for id in 1..=dispatched {
+        let done = dir.join(format!("afk-state/runs/{id}/exit_status"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !done.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {id}'s agent never ended"
+            );
+            std::thread::yield_now();
+        }
+    }
 
     // a second sandbox while the first still serves the folder is refused, touching nothing
     let again = bounded(&["sandbox", "--example", "--dir", d]);

@@ -1878,3 +1878,164 @@ fn an_outsiders_title_reaches_the_pull_request_with_no_key_a_tracker_acts_on() {
     );
     assert!(!prs[0].body.contains("PLAT-9"), "{}", prs[0].body);
 }
+
+/// A trusted person's PLAT issue worked to a merged pull request with
+/// green CI, the watch that would end it not yet run: the issue's id.
+fn merged_run(sb: &Sandbox, afk: &Afk) -> String {
+    let id = issue(sb, "alice-1", &[]);
+    arm(sb, &id, "alice-1", Value::Null);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(afk.wait_agent(1), 0);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let pr = sb
+        .open_prs("acme/api")
+        .pop()
+        .unwrap_or_else(|| panic!("{r}"));
+    sb.status("acme/api", &pr.head, "ci/build", "success");
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    sb.merge("acme/api", pr.number);
+    id
+}
+
+/// The transitions afk asked to make on issue `id`: their ids.
+fn transitions_made(sb: &Sandbox, id: &str) -> Vec<String> {
+    let path = format!("/rest/api/3/issue/{id}/transitions");
+    (sb.requests().iter())
+        .filter(|q| q["method"] == "POST" && q["path"] == path)
+        .map(|q| {
+            q["body"]["transition"]["id"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect()
+}
+
+/// On success the Jira issue moves into Done by the transition
+/// `done_transition` names, else by the first available one into the
+/// category Done (its screen asks nothing: afk sends the id alone). With
+/// none afk may make (Jira's empty list when afk's account may not
+/// transition issues), or one Jira refuses (a `400`: its screen requires a
+/// field), the run still succeeds, its labels go, and the issue is left
+/// for a person, said and never asked again. An issue a person finished
+/// already is not moved.
+#[test]
+fn on_success_a_jira_issue_moves_into_done_by_its_transition_or_is_left_for_a_person() {
+    let t = |id: &str, name: &str, to: &str, category: &str| json!({"id": id, "name": name, "to": to, "category": category});
+    let start = t("21", "Start", "In Progress", "indeterminate");
+    let mut resolve = t("71", "Resolve", "Resolved", "done");
+    resolve["requires"] = json!("resolution");
+    let mut locked = t("81", "Ship it", "Shipped", "done");
+    locked["available"] = json!(false);
+    // (case, done_transition, workflow, the transition made, the status after)
+    let cases: Vec<(&str, &str, Value, Option<&str>, &str)> = vec![
+        (
+            "the first available into done",
+            "",
+            json!([
+                start,
+                locked,
+                t("41", "Close", "Closed", "done"),
+                t("31", "Done", "Done", "done")
+            ]),
+            Some("41"),
+            "Closed",
+        ),
+        (
+            "the one named",
+            "Ship it",
+            json!([
+                t("31", "Done", "Done", "done"),
+                t("51", "Ship it", "Shipped", "done")
+            ]),
+            Some("51"),
+            "Shipped",
+        ),
+        ("none afk may make", "", json!([]), None, "To Do"),
+        (
+            "the one named is not afk's to make",
+            "Ship it",
+            json!([t("31", "Done", "Done", "done"), locked]),
+            None,
+            "To Do",
+        ),
+        ("Jira refuses it", "", json!([resolve]), Some("71"), "To Do"),
+    ];
+    for (case, named, workflow, made, after) in cases {
+        let (sb, afk) = world();
+        if !named.is_empty() {
+            crate::tracker_linear::config_with(
+                &afk,
+                "trusted_groups = [\"g-dev\"]\n",
+                &format!("trusted_groups = [\"g-dev\"]\ndone_transition = \"{named}\"\n"),
+            );
+        }
+        sb.admin(
+            "POST",
+            "/jira/transitions",
+            Some(json!({"transitions": workflow})),
+        );
+        let id = merged_run(&sb, &afk);
+        sb.clear_requests();
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{case}: {err} {r}");
+        let n: u64 = id.parse().unwrap();
+        assert_eq!(action_of(&r, n).0, "succeed", "{case}: {r}");
+        assert_eq!(
+            transitions_made(&sb, &id),
+            made.into_iter().map(String::from).collect::<Vec<_>>(),
+            "{case}"
+        );
+        let j = jira_issue(&sb, &id);
+        assert_eq!(j["fields"]["status"]["name"], after, "{case}: {j}");
+        let labels = jira_labels(&sb, &id);
+        assert!(
+            !labels.contains(&"agent-in-progress".to_string()),
+            "{case}: {labels:?}"
+        );
+        let runs = afk.sql_rows("SELECT state FROM runs");
+        assert_eq!(runs, vec![vec!["succeeded".to_string()]], "{case}");
+        if after == "To Do" {
+            assert!(
+                err.contains("PLAT-1 was not closed") && err.contains("left open for a person"),
+                "{case}: {err}"
+            );
+            match made {
+                Some(_) => assert!(
+                    err.contains("\"Resolve\" (71)") && err.contains("resolution"),
+                    "{case}: {err}"
+                ),
+                None => assert!(
+                    err.contains("it needs the permission to transition issues"),
+                    "{case}: {err}"
+                ),
+            }
+            // never asked again
+            sb.clear_requests();
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{case}: {err} {r}");
+            assert!(transitions_made(&sb, &id).is_empty(), "{case}");
+        }
+    }
+    // finished by a person after the merge: succeeded, and not moved again
+    let (sb, afk) = world();
+    let id = merged_run(&sb, &afk);
+    sb.admin(
+        "POST",
+        "/jira/edit",
+        Some(json!({"issue": id, "by": "alice-1", "field": "status", "to": "done"})),
+    );
+    sb.clear_requests();
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(action_of(&r, id.parse().unwrap()).0, "succeed", "{r}");
+    let asked = |p: &str| {
+        sb.requests()
+            .iter()
+            .any(|q| q["path"].as_str().unwrap_or("").ends_with(p))
+    };
+    assert!(!asked("/transitions"), "{:?}", sb.requests());
+}

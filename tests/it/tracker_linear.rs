@@ -44,6 +44,12 @@ pub(crate) fn world_in(dialect: Dialect) -> (Sandbox, Afk, People) {
 
 /// The sandbox's Linear people, its team ENG and afk's labels (see [`world`]).
 pub(crate) fn people(sb: &Sandbox) -> People {
+    people_with(sb, None)
+}
+
+/// [`people`], ENG's workflow states `states` (`name`, `type`,
+/// `position`) when given, else Linear's defaults.
+fn people_with(sb: &Sandbox, states: Option<Value>) -> People {
     let user = |name: &str, guest: bool, app: bool| {
         sb.admin(
             "POST",
@@ -62,11 +68,11 @@ pub(crate) fn people(sb: &Sandbox) -> People {
     };
     let creds = sb.admin("GET", "/linear/credentials", None);
     let me = creds["me"].as_str().unwrap();
-    sb.admin(
-        "POST",
-        "/linear/team",
-        Some(json!({"key": "ENG", "members": [people.alice, people.gina, people.bot, me]})),
-    );
+    let mut team = json!({"key": "ENG", "members": [people.alice, people.gina, people.bot, me]});
+    if let Some(states) = states {
+        team["states"] = states;
+    }
+    sb.admin("POST", "/linear/team", Some(team));
     for name in [
         "ready-for-agent",
         "agent-in-progress",
@@ -1745,4 +1751,121 @@ fn init_create_labels_makes_the_labels_linear_lacks_in_the_workspace_once() {
     assert_eq!(code, 0, "{err} {r}");
     assert!(actions(&r).iter().all(|(_, a)| a == "exists"), "{r}");
     assert!(mutations(&sb).is_empty(), "{:?}", mutations(&sb));
+}
+
+/// On success the Linear issue moves into the state `done_state` names,
+/// else into its team's `completed` state of lowest position, wherever the
+/// team lists it. A team with no such state leaves the issue for a person:
+/// the run still succeeds, its labels go, and it is said and never asked
+/// again. An issue a person finished or canceled already is not moved.
+#[test]
+fn on_success_a_linear_issue_moves_into_its_teams_done_state_or_is_left_for_a_person() {
+    let st = |name: &str, kind: &str, position: f64| json!({"name": name, "type": kind, "position": position});
+    let workflow = json!([
+        st("Backlog", "backlog", 0.0),
+        st("Todo", "unstarted", 1.0),
+        st("Shipped", "completed", 5.0),
+        st("Done", "completed", 3.0),
+        st("Canceled", "canceled", 6.0)
+    ]);
+    let unfinishable = json!([
+        st("Todo", "unstarted", 1.0),
+        st("Canceled", "canceled", 6.0)
+    ]);
+    // (case, done_state, ENG's states, a person's state after the merge, the state after)
+    let cases: Vec<(&str, &str, &Value, Option<&str>, &str)> = vec![
+        (
+            "the completed state of lowest position",
+            "",
+            &workflow,
+            None,
+            "Done",
+        ),
+        ("the one named", "Shipped", &workflow, None, "Shipped"),
+        ("no completed state", "", &unfinishable, None, "Todo"),
+        (
+            "no state by that name",
+            "Released",
+            &workflow,
+            None,
+            "Backlog",
+        ),
+        (
+            "canceled by a person already",
+            "",
+            &workflow,
+            Some("Canceled"),
+            "Canceled",
+        ),
+    ];
+    for (case, named, states, by_person, after) in cases {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+        let p = people_with(&sb, Some(states.clone()));
+        let mut afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(&afk.config, text + &tracker_block(&sb)).unwrap();
+        let creds = sb.admin("GET", "/linear/credentials", None);
+        afk.env.push((
+            "AFK_TRACKER_TOKEN".into(),
+            creds["key"].as_str().unwrap().into(),
+        ));
+        if !named.is_empty() {
+            config_with(
+                &afk,
+                "kind = \"linear\"\n",
+                &format!("kind = \"linear\"\ndone_state = \"{named}\"\n"),
+            );
+        }
+        let key = issue(&sb, Some(&p.alice), &[]);
+        arm(&sb, &key, Some(&p.alice));
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{case}: {err} {r}");
+        assert_eq!(afk.wait_agent(1), 0);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{case}: {err} {r}");
+        let pr = sb
+            .open_prs("acme/api")
+            .pop()
+            .unwrap_or_else(|| panic!("{case}: {r}"));
+        sb.status("acme/api", &pr.head, "ci/build", "success");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{case}: {err} {r}");
+        sb.merge("acme/api", pr.number);
+        if let Some(state) = by_person {
+            sb.admin(
+                "POST",
+                "/linear/edit",
+                Some(json!({"issue": key, "by": p.alice, "field": "state", "to": state})),
+            );
+        }
+        sb.clear_requests();
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{case}: {err} {r}");
+        assert_eq!(action_of(&r, 1).0, "succeed", "{case}: {r}");
+        let l = linear_issue(&sb, &key);
+        assert_eq!(l["state"]["name"], after, "{case}: {l}");
+        let left = case.starts_with("no ");
+        let moved = mutations(&sb)
+            .iter()
+            .filter(|m| m.contains("issueUpdate"))
+            .count();
+        assert_eq!(moved, usize::from(by_person.is_none() && !left), "{case}");
+        assert_eq!(labels(&sb, &key), Vec::<String>::new(), "{case}");
+        assert_eq!(
+            afk.sql_rows("SELECT state FROM runs"),
+            vec![vec!["succeeded".to_string()]],
+            "{case}"
+        );
+        if left {
+            assert!(
+                err.contains(&format!("{key} was not closed"))
+                    && err.contains("left open for a person"),
+                "{case}: {err}"
+            );
+            sb.clear_requests();
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{case}: {err} {r}");
+            assert!(mutations(&sb).is_empty(), "{case}");
+        }
+    }
 }

@@ -423,9 +423,8 @@ impl ForgeWrites for Gitea {
         match self.rest.close_issue(repo, number, json!({})) {
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Other(412)) => {
                 Err(anyhow::Error::new(crate::CloseRefused {
-                    repo: repo.to_string(),
-                    number: number.0,
-                    why: "Gitea keeps an issue open while an issue it depends on is open",
+                    issue: format!("forge: {repo}#{}", number.0),
+                    why: "Gitea keeps an issue open while an issue it depends on is open".into(),
                 }))
             }
             other => other,

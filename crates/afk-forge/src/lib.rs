@@ -68,25 +68,23 @@ impl std::fmt::Display for NoSuchLabel {
 }
 impl std::error::Error for NoSuchLabel {}
 
-/// The forge refused to close an issue for a reason only a person can
-/// change (Gitea: its dependencies are still open, a `412`): the issue
+/// The forge or the tracker refused to close an issue for a reason only a
+/// person can change (Gitea: its dependencies are still open, a `412`;
+/// Jira: no transition into Done is afk's to make, or Jira refused the one
+/// there is; Linear: the team has no state to finish it in): the issue
 /// stays open, and asking again changes nothing. Callers tell it from any
 /// other failure by type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseRefused {
-    pub repo: String,
-    pub number: u64,
+    /// the issue, as its service names it (`acme/api#3`, `PLAT-7`)
+    pub issue: String,
     /// why, in afk's words
-    pub why: &'static str,
+    pub why: String,
 }
 
 impl std::fmt::Display for CloseRefused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "forge: {}#{} was not closed: {}",
-            self.repo, self.number, self.why
-        )
+        write!(f, "{} was not closed: {}", self.issue, self.why)
     }
 }
 impl std::error::Error for CloseRefused {}

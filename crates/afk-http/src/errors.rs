@@ -48,22 +48,34 @@ pub const MESSAGE_MAX: usize = 300;
 /// GitLab's list of them) and, where it gives one, its first `errors[]`
 /// message (GitHub's cause of a 422: "A pull request already exists for …"),
 /// with that error's GraphQL `extensions.code` where it has one (Linear's
-/// `RATELIMITED`: the message alone does not say which limit).
+/// `RATELIMITED`: the message alone does not say which limit); Jira's
+/// first `errorMessages` and its first `errors` field with its message (a
+/// transition screen's required field: docs/fidelity/jira-cloud.md).
 fn said(v: &serde_json::Value) -> String {
     fn text(m: &serde_json::Value) -> Option<&str> {
         m.as_str()
             .or_else(|| m.as_array()?.iter().find_map(|x| x.as_str()))
     }
-    let message = v.get("message").and_then(text);
-    let cause = v.get("errors").and_then(|e| e.as_array()).and_then(|e| {
-        e.iter().find_map(|x| {
-            let m = x.get("message").and_then(text)?;
-            Some(
-                match x.pointer("/extensions/code").and_then(|c| c.as_str()) {
-                    Some(code) => format!("{m} ({code})"),
-                    None => m.to_string(),
-                },
-            )
+    // Jira's `ErrorCollection`: `errorMessages`, and `errors` by field
+    let message = v
+        .get("message")
+        .or_else(|| v.get("errorMessages"))
+        .and_then(text);
+    let by_field = v.get("errors").and_then(|e| e.as_object()).and_then(|e| {
+        let (field, m) = e.iter().find_map(|(k, m)| Some((k, m.as_str()?)))?;
+        Some(format!("{field}: {m}"))
+    });
+    let cause = by_field.or_else(|| {
+        v.get("errors").and_then(|e| e.as_array()).and_then(|e| {
+            e.iter().find_map(|x| {
+                let m = x.get("message").and_then(text)?;
+                Some(
+                    match x.pointer("/extensions/code").and_then(|c| c.as_str()) {
+                        Some(code) => format!("{m} ({code})"),
+                        None => m.to_string(),
+                    },
+                )
+            })
         })
     });
     let cause = cause.as_deref();
@@ -207,6 +219,19 @@ mod tests {
                 400,
                 r#"{"errors":[{"message":"Rate limit exceeded","extensions":{"code":"RATELIMITED","type":"ratelimited"}}]}"#,
                 "unexpected answer (Rate limit exceeded (RATELIMITED))",
+                None,
+            ),
+            // Jira's ErrorCollection: its messages, and its errors by field
+            (
+                400,
+                r#"{"errorMessages":[],"errors":{"resolution":"Resolution is required."}}"#,
+                "unexpected answer (resolution: Resolution is required.)",
+                None,
+            ),
+            (
+                400,
+                r#"{"errorMessages":["Transition id '9' is not valid for this issue."],"errors":{}}"#,
+                "unexpected answer (Transition id '9' is not valid for this issue.)",
                 None,
             ),
             (

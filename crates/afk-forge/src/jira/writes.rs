@@ -3,6 +3,7 @@
 //! Done transition (docs/fidelity/jira-cloud.md).
 
 use super::{Jira, PROPERTY, WireComment, split_marker};
+use crate::http::{Failure, ForgeError};
 use crate::model::Comment;
 use crate::types::IssueNumber;
 use afk_wire::tracker::adf;
@@ -58,10 +59,13 @@ impl Jira {
     }
 
     /// Move the issue into Done, once: nothing when its status category is
-    /// Done already; else the transition named `done_transition`, or the
-    /// first available one into the category Done (`GET`, then `POST
-    /// …/transitions` with the transition's id alone). None available is
-    /// the issue's error, naming what afk's account lacks.
+    /// Done already; else the transition `afk_wire::tracker::done` picks
+    /// (`GET`, then `POST …/transitions` with the transition's id alone).
+    /// None to pick, or a `400` (Jira's answer to a missing permission and
+    /// to a transition screen's required field alike), is
+    /// [`crate::CloseRefused`]: a person's to mend, never asked again; a
+    /// `409` (a conflicting update) or no answer is an error the next tick
+    /// tries again.
     pub fn complete(&self, id: IssueNumber) -> Result<()> {
         self.issues.lock().unwrap().remove(&id.0);
         let i = self.issue(id)?;
@@ -77,29 +81,39 @@ impl Jira {
             .get("transitions")
             .and_then(Value::as_array)
             .ok_or_else(|| anyhow!("jira: the transitions answer has no list"))?;
-        let wanted = &self.setup.done_transition;
-        let pick = list.iter().find(|t| {
-            let available = t.get("isAvailable").and_then(Value::as_bool) != Some(false);
-            let name = t.get("name").and_then(Value::as_str).unwrap_or("");
-            let to_done =
-                t.pointer("/to/statusCategory/key").and_then(Value::as_str) == Some("done");
-            available
-                && match wanted.is_empty() {
-                    true => to_done,
-                    false => name == wanted,
-                }
-        });
-        let Some(tid) = pick.and_then(|t| t.get("id")).and_then(Value::as_str) else {
-            return Err(anyhow!(
-                "jira: no transition into Done is available to afk's account on {}: it needs the permission to transition issues, or set tracker.done_transition",
-                i.key
-            ));
+        let refused = |why: String| {
+            anyhow::Error::new(crate::CloseRefused {
+                issue: format!("jira: {}", i.key),
+                why,
+            })
         };
-        self.http.send(
+        let wanted = &self.setup.done_transition;
+        let Some(pick) = afk_wire::tracker::done::jira_transition(list, wanted) else {
+            return Err(refused(match wanted.is_empty() {
+                true => "no transition into Done is available to afk's account: it needs the permission to transition issues, or set tracker.done_transition".into(),
+                false => format!("no transition named \"{wanted}\" (tracker.done_transition) is available to afk's account: it needs the permission to transition issues, or name one it may make"),
+            }));
+        };
+        let sent = self.http.send(
             "POST",
             &format!("/rest/api/3/issue/{}/transitions", id.0),
-            Some(&json!({"transition": {"id": tid}})),
-        )?;
+            Some(&json!({"transition": {"id": pick.id}})),
+        );
+        match sent {
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Other(400)) => {
+                return Err(refused(format!(
+                    "Jira refused the transition \"{}\" ({}): a field its screen requires, or the permission to transition issues ({e:#})",
+                    pick.name, pick.id
+                )));
+            }
+            Err(e) => {
+                return Err(e.context(format!(
+                    "jira: the transition \"{}\" of {} into Done",
+                    pick.name, i.key
+                )));
+            }
+            Ok(_) => {}
+        }
         self.issues.lock().unwrap().remove(&id.0);
         Ok(())
     }

@@ -262,7 +262,8 @@ impl Linear {
 
     /// Move the issue into done, once: nothing when its state is finished
     /// already; else the state named `done_state` in its team, or the
-    /// team's `completed` state of lowest position.
+    /// team's `completed` state of lowest position. No such state is
+    /// [`crate::CloseRefused`]: a person's to mend, never asked again.
     pub fn complete(&self, n: IssueNumber) -> Result<()> {
         self.forget(n);
         let i = self.wire_issue(n)?;
@@ -282,12 +283,17 @@ impl Linear {
                         .total_cmp(&b.position.unwrap_or(0.0))
                 }),
         }
-        .ok_or_else(|| match want.is_empty() {
-            true => anyhow!("linear: team {} has no completed state", i.team.key),
-            false => anyhow!(
-                "linear: team {} has no state named \"{want}\" (tracker.done_state)",
-                i.team.key
-            ),
+        .ok_or_else(|| {
+            anyhow::Error::new(crate::CloseRefused {
+                issue: format!("linear: {}", i.identifier),
+                why: match want.is_empty() {
+                    true => format!("team {} has no completed state", i.team.key),
+                    false => format!(
+                        "team {} has no state named \"{want}\" (tracker.done_state)",
+                        i.team.key
+                    ),
+                },
+            })
         })?;
         self.write(
             "issueUpdate",

@@ -122,6 +122,10 @@ pub struct Jira {
     /// test says so)
     pub(crate) site_admin: bool,
     pub(crate) webhooks: Vec<Value>,
+    /// the site's one workflow: its transitions, each issue's alike
+    /// (`/_admin/jira/transitions`; To Do, In Progress and Done unless a
+    /// test sets its own)
+    pub(crate) workflow: Vec<Step>,
 }
 
 impl Jira {
@@ -156,6 +160,7 @@ impl Jira {
             lacking: vec![],
             site_admin: false,
             webhooks: vec![],
+            workflow: default_workflow(),
         }
     }
 
@@ -403,4 +408,37 @@ impl Jira {
             "from": from.0, "fromString": from.1, "to": status.0, "toString": status.1});
         self.change(id, by, vec![item], None);
     }
+}
+
+/// One transition of the site's workflow.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub name: String,
+    /// the status it leads to: its name, and its category's key
+    /// (`new`, `indeterminate`, `done`)
+    pub to: String,
+    pub category: String,
+    pub available: bool,
+    /// a field its screen requires (afk sends none): its id
+    pub requires: Option<String>,
+}
+
+/// The workflow every Jira site of the sandbox starts with.
+pub fn default_workflow() -> Vec<Step> {
+    [
+        ("11", "To Do", "new"),
+        ("21", "In Progress", "indeterminate"),
+        ("31", "Done", "done"),
+    ]
+    .into_iter()
+    .map(|(id, name, category)| Step {
+        id: id.into(),
+        name: name.into(),
+        to: name.into(),
+        category: category.into(),
+        available: true,
+        requires: None,
+    })
+    .collect()
 }

@@ -116,6 +116,9 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
     if let Some(r) = super::jira_site::serve(j, req, &segs) {
         return r;
     }
+    if let Some(r) = super::jira_transitions::serve(j, req, &segs, &body) {
+        return r;
+    }
     match (req.method.as_str(), segs.as_slice()) {
         ("GET", ["myself"]) => Reply::json(200, &j.account_json(AFK_ACCOUNT)),
         ("GET", ["user"]) => {
@@ -469,36 +472,6 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
                 &json!({"id": link_id, "self": format!("/rest/api/issue/{n}/remotelink/{link_id}")}),
             )
         }
-        ("GET", ["issue", id, "transitions"]) => match j.find(id) {
-            Some(_) => Reply::json(
-                200,
-                &json!({"transitions": [
-                    {"id": "11", "name": "To Do", "hasScreen": false, "isAvailable": true, "to": {"name": "To Do", "statusCategory": {"key": "new"}}},
-                    {"id": "21", "name": "In Progress", "hasScreen": false, "isAvailable": true, "to": {"name": "In Progress", "statusCategory": {"key": "indeterminate"}}},
-                    {"id": "31", "name": "Done", "hasScreen": false, "isAvailable": true, "to": {"name": "Done", "statusCategory": {"key": "done"}}}
-                ]}),
-            ),
-            None => error(
-                404,
-                "Issue does not exist or you do not have permission to see it.",
-            ),
-        },
-        ("POST", ["issue", id, "transitions"]) => {
-            let Some(n) = j.find(id) else {
-                return error(
-                    404,
-                    "Issue does not exist or you do not have permission to see it.",
-                );
-            };
-            let to = match body.pointer("/transition/id").and_then(Value::as_str) {
-                Some("11") => "new",
-                Some("21") => "indeterminate",
-                Some("31") => "done",
-                _ => return error(400, "The transition id is not valid for this issue."),
-            };
-            j.move_status(n, Some(AFK_ACCOUNT), to, Jira::default_status(to));
-            no_content()
-        }
         _ => error(404, "not found"),
     }
 }
@@ -522,6 +495,7 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/project", "key components"),
     ("POST", "/permissions", "lacking"),
     ("POST", "/webhooks", "admin hooks"),
+    ("POST", "/transitions", "transitions"),
 ];
 
 pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
@@ -664,6 +638,7 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
             Reply::json(200, &json!({"id": id}))
         }
         ("POST", "/webhooks") => super::jira_site::set_webhooks(j, body),
+        ("POST", "/transitions") => super::jira_transitions::set_workflow(j, body),
         ("POST", "/administers") => {
             j.administers = body["on"].as_bool().unwrap_or(true);
             Reply::json(200, &json!({}))

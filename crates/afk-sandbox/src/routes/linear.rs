@@ -458,7 +458,7 @@ fn comment_json(c: &Comment) -> Value {
 /// table is read against it).
 pub(crate) const TAKES: &[(&str, &str, &str)] = &[
     ("POST", "/user", "name active guest app"),
-    ("POST", "/team", "key members"),
+    ("POST", "/team", "key members states"),
     ("POST", "/label", "name team"),
     ("POST", "/project", "name"),
     (
@@ -512,8 +512,9 @@ pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
         }
         ("POST", "/team") => {
             let id = l.uuid(0x7ea3);
-            let mut states = vec![];
-            for (p, (name, kind)) in [
+            // the team's own states when a test names them (`name`, `type`,
+            // `position`), else Linear's defaults in their order
+            let defaults = [
                 ("Backlog", "backlog"),
                 ("Todo", "unstarted"),
                 ("Ready", "unstarted"),
@@ -521,16 +522,19 @@ pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
                 ("Done", "completed"),
                 ("Canceled", "canceled"),
                 ("Duplicate", "duplicate"),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let sid = l.uuid(0x57a7);
+            ];
+            let defaults = defaults
+                .iter()
+                .enumerate()
+                .map(|(p, (n, k))| json!({"name": n, "type": k, "position": p}));
+            let given = body["states"].as_array().cloned();
+            let mut states = vec![];
+            for st in given.unwrap_or_else(|| defaults.collect()) {
                 states.push(WorkflowState {
-                    id: sid,
-                    name: name.into(),
-                    kind: kind.into(),
-                    position: p as f64,
+                    id: l.uuid(0x57a7),
+                    name: st["name"].as_str().unwrap_or("").into(),
+                    kind: st["type"].as_str().unwrap_or("").into(),
+                    position: st["position"].as_f64().unwrap_or(0.0),
                 });
             }
             let team = Team {

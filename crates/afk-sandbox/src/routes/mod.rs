@@ -14,6 +14,7 @@ pub(super) mod github;
 pub(super) mod gitlab;
 pub(super) mod jira;
 pub(super) mod jira_site;
+pub(super) mod jira_transitions;
 pub(super) mod linear;
 pub(super) mod linear_agents;
 pub(super) mod linear_webhooks;

@@ -9,6 +9,7 @@
 pub mod adf;
 pub mod agent_session;
 pub mod described;
+pub mod done;
 pub mod jira;
 pub mod linear;
 pub mod loud;
