@@ -779,10 +779,25 @@ fn a_jira_comment_whose_answer_was_lost_is_found_by_its_marker_not_posted_twice(
 }
 
 /// A run whose Jira issue a person moves into Done, or to a project the
-/// map sends nowhere, ends there: its agent is stopped and no PR opened.
+/// map sends nowhere, ends there: its agent is stopped and no PR opened;
+/// the report says `moved` for the move (docs/trackers.md).
 #[test]
 fn a_run_whose_jira_issue_is_done_or_moved_away_is_abandoned() {
-    for (field, to) in [("status", "done"), ("project", "OPS")] {
+    // (field, its new value, the report's reason, its detail's start)
+    for (field, to, reason, said) in [
+        (
+            "status",
+            "done",
+            None,
+            "a person moved the tracker's issue into done",
+        ),
+        (
+            "project",
+            "OPS",
+            Some("moved"),
+            "moved: the map now sends the tracker's issue",
+        ),
+    ] {
         let (sb, afk) = world();
         let id = issue(&sb, "alice-1", &[]);
         arm(&sb, &id, "alice-1", Value::Null);
@@ -798,13 +813,13 @@ fn a_run_whose_jira_issue_is_done_or_moved_away_is_abandoned() {
         let (code, r, err) = afk.watch();
         assert_eq!(code, 0, "{err} {r}");
         assert_eq!(
-            action_of(&r, id.parse().unwrap()).0,
-            "abandon",
+            action_of(&r, id.parse().unwrap()),
+            ("abandon".into(), reason.map(String::from)),
             "{field}: {r}"
         );
         // said in the tracker's words, not a forge issue's
         let detail = r["actions"][0]["detail"].as_str().unwrap_or("");
-        assert!(detail.contains("the tracker's issue into done"), "{r}");
+        assert!(detail.starts_with(said), "{r}");
         assert_eq!(sb.open_prs("acme/api").len(), 0, "{field}");
     }
 }

@@ -1617,7 +1617,12 @@ fn a_run_whose_linear_issue_is_deleted_is_abandoned_on_the_second_tick_that_miss
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
-    assert_eq!(action_of(&r, 1).0, "abandon", "{r}");
+    // the report names how: gone
+    assert_eq!(
+        action_of(&r, 1),
+        ("abandon".into(), Some("tracker-issue-gone".into())),
+        "{r}"
+    );
     assert_eq!(sb.open_prs("acme/api").len(), 0);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
 }

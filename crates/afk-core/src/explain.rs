@@ -223,13 +223,20 @@ fn limits(action: &Action, s: &RunState) -> String {
     }
 }
 
-/// The why of one watch decision.
-/// Why a run on a tracker's issue is abandoned: the tracker's issue is
-/// closed to afk when a person moved it into done, moved it where the map
-/// sends it to another repository or none, or deleted it, or when the
-/// in-progress label came off.
-pub const ABANDONED_IN_TRACKER: &str = "a person moved the tracker's issue into done, or where the map sends it to another repository or to none, deleted it, or removed the in-progress label";
+/// Why a run on a tracker's issue is abandoned, by how watch saw the issue
+/// closed to it (`closed_as`, the report's reason): `moved` (the map sends
+/// it to another repository or to none), `tracker-issue-gone` (not there
+/// two ticks in a row), or neither: a person moved it into done or removed
+/// the in-progress label.
+pub fn abandoned_in_tracker(closed_as: Option<&str>) -> String {
+    match closed_as {
+        Some("moved") => "moved: the map now sends the tracker's issue to another repository or to none".into(),
+        Some("tracker-issue-gone") => "tracker-issue-gone: the tracker's issue was not there two ticks in a row (deleted, or out of afk's sight)".into(),
+        _ => "a person moved the tracker's issue into done or removed the in-progress label".into(),
+    }
+}
 
+/// The why of one watch decision.
 pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
     let pr = ci
         .pr
@@ -614,5 +621,20 @@ mod tests {
             "{why}"
         );
         assert!(!why.contains('\n') && !why.contains('\x1b'), "{why:?}");
+    }
+
+    #[test]
+    fn a_tracker_runs_abandonment_says_how_its_issue_was_closed_to_it() {
+        for (closed_as, starts) in [
+            (Some("moved"), "moved: the map now sends"),
+            (
+                Some("tracker-issue-gone"),
+                "tracker-issue-gone: the tracker's issue was not there",
+            ),
+            (None, "a person moved the tracker's issue into done"),
+        ] {
+            let said = abandoned_in_tracker(closed_as);
+            assert!(said.starts_with(starts), "{closed_as:?}: {said}");
+        }
     }
 }

@@ -49,7 +49,9 @@ pub(crate) fn decide(w: &Watch, seen: &Seen) -> Option<Decision> {
     let action = next_action(&state);
     let detail = match (&action, &w.t.config().tracker) {
         // a tracker's issue closes to afk in the tracker's own ways
-        (Action::Abandon, Some(_)) => crate::core::explain::ABANDONED_IN_TRACKER.to_string(),
+        (Action::Abandon, Some(_)) => {
+            crate::core::explain::abandoned_in_tracker(seen.issue_closed_as)
+        }
         _ => crate::core::explain::watch(&action, &state, &ci_seen(seen, w.t.settled.profile)),
     };
     crate::log::decision(&format!(

@@ -167,7 +167,7 @@ pub(crate) fn step(
 /// nobody wants now; an issue its merged PR closed is no such thing: that
 /// run's work is in (decide says succeed).
 fn wanted(w: &Watch, run: &Run, found: &Found) -> Result<bool> {
-    let (open, labelled) = w.issue_state(run)?;
+    let super::lists::IssueSeen { open, labelled, .. } = w.issue_state(run)?;
     let merged = found.as_ref().is_some_and(|(p, _)| p.merged);
     let started = run.state == crate::core::run_state::RunStatus::Started;
     Ok(

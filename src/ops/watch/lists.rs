@@ -22,7 +22,28 @@ pub(super) type Shared<T> = Arc<OnceLock<Cached<T>>>;
 pub(super) type PullLists = Mutex<HashMap<(RepoName, bool), Shared<Vec<PullRequest>>>>;
 
 type Labelled = Mutex<HashMap<RepoName, Shared<Vec<IssueNumber>>>>;
-type IssueStates = Mutex<HashMap<(RepoName, IssueNumber), Shared<(bool, bool)>>>;
+type IssueStates = Mutex<HashMap<(RepoName, IssueNumber), Shared<IssueSeen>>>;
+
+/// What watch read of a run's issue: open, labelled in progress, and for a
+/// tracker's issue that is closed to the run, why in the report's words
+/// (`moved`: the map sends it to another repository or to none;
+/// `tracker-issue-gone`: not there two ticks in a row; docs/trackers.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IssueSeen {
+    pub open: bool,
+    pub labelled: bool,
+    pub closed_as: Option<&'static str>,
+}
+
+impl IssueSeen {
+    fn new(open: bool, labelled: bool) -> Self {
+        IssueSeen {
+            open,
+            labelled,
+            closed_as: None,
+        }
+    }
+}
 
 /// The flag in a run's folder that its tracker issue was not there on the
 /// last tick ([`Watch::gone_twice`]).
@@ -107,13 +128,13 @@ impl Watch<'_> {
     /// Whether a run's issue is open and carries the in-progress label: from
     /// the repo's list, else one GET for the issue, at most once a tick
     /// (forwarding asks before it pushes, observing before it decides).
-    pub fn issue_state(&self, run: &Run) -> Result<(bool, bool)> {
+    pub fn issue_state(&self, run: &Run) -> Result<IssueSeen> {
         let key = (run.repo.clone(), run.issue);
         let cell = self.issues.lock().unwrap().entry(key).or_default().clone();
         cell.get_or_init(|| {
-            let read = || -> Result<(bool, bool)> {
+            let read = || -> Result<IssueSeen> {
                 if self.labelled(&run.repo)?.contains(&run.issue) {
-                    return Ok((true, true));
+                    return Ok(IssueSeen::new(true, true));
                 }
                 let issue = match self.t.forge()?.issue(&run.repo, run.issue) {
                     Ok(i) => i,
@@ -127,10 +148,18 @@ impl Watch<'_> {
                 };
                 // read again: an earlier tick's "not there" no longer counts
                 let _ = std::fs::remove_file(self.t.run_dir(run).join(GONE_FLAG));
-                Ok((
+                let mut seen = IssueSeen::new(
                     issue.state != crate::forge::State::Closed,
                     issue.has_label(&self.t.config().poll.in_progress_label),
-                ))
+                );
+                // a tracker's issue the map now sends elsewhere
+                // (`forge::tracked`: it reads as closed to this repository)
+                let elsewhere =
+                    (issue.repository.as_ref()).is_none_or(|r| r.full_name != run.repo.as_str());
+                if self.t.config().tracker.is_some() && elsewhere {
+                    seen.closed_as = Some("moved");
+                }
+                Ok(seen)
             };
             read().map_err(Arc::new)
         })
@@ -141,7 +170,7 @@ impl Watch<'_> {
     /// A tracker's issue not there: closed (the run abandoned) when the
     /// tick before said so too (its flag in the run's folder), else this
     /// tick's error, flagged for the next. Docs: docs/trackers.md (a deleted issue).
-    fn gone_twice(&self, run: &Run, e: anyhow::Error) -> Result<(bool, bool)> {
+    fn gone_twice(&self, run: &Run, e: anyhow::Error) -> Result<IssueSeen> {
         let flag = self.t.run_dir(run).join(GONE_FLAG);
         // afk's own regular file only: a link an unconfined agent left in
         // its run folder by that name is not afk's word (nor followed: the
@@ -152,7 +181,10 @@ impl Watch<'_> {
                 "{}#{}: the tracker's issue was not there two ticks in a row: gone ({e:#})",
                 run.repo, run.issue
             ));
-            return Ok((false, false));
+            return Ok(IssueSeen {
+                closed_as: Some(GONE_FLAG),
+                ..IssueSeen::new(false, false)
+            });
         }
         // whatever else stands there goes (a link itself, never its target)
         let _ = std::fs::remove_file(&flag);

@@ -379,7 +379,12 @@ fn action_item(
         key: crate::core::prompt::tracker_key(&run.branch, run.issue),
         run_id: run.id,
         action: action.name().into(),
-        reason: action.reason(),
+        // a tracker's issue closed to the run says how (`moved`,
+        // `tracker-issue-gone`); a forge's abandonment carries no reason
+        reason: match action {
+            crate::core::run_state::Action::Abandon => seen.issue_closed_as.map(String::from),
+            _ => action.reason(),
+        },
         spend_usd: seen.spend_usd,
         detail: Some(detail),
         notes: vec![],

@@ -28,6 +28,9 @@ pub(crate) struct Seen {
     pub run: Run,
     pub issue_open: bool,
     pub in_progress_label: bool,
+    /// a tracker's issue closed to the run: why, in the report's words
+    /// (`lists::IssueSeen::closed_as`)
+    pub issue_closed_as: Option<&'static str>,
     pub pr: Option<PullRequest>,
     /// the PR is the run's by its branch (`core::ci::Belongs::Branch`, as
     /// settle found it): afk may ask the forge to update it
@@ -287,7 +290,7 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         .is_some_and(|(_, how)| *how == crate::core::ci::Belongs::Branch);
     let pr = found.map(|(p, _)| p);
     let run = &run;
-    let (issue_open, in_progress_label) = w.issue_state(run)?;
+    let issue = w.issue_state(run)?;
     let (ci, ci_sha, deploy, ci_newest_at) = checks(w, run, pr.as_ref())?;
     let pr = with_mergeable(w, run, pr, agent.agent)?;
     let (spend_usd, spend_moved) = spend;
@@ -298,8 +301,9 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         clocks(w, run, pr.as_ref(), &files.fp, agent_clock, ci.checks);
     Ok(Seen {
         run: run.clone(),
-        issue_open,
-        in_progress_label,
+        issue_open: issue.open,
+        in_progress_label: issue.labelled,
+        issue_closed_as: issue.closed_as,
         pr,
         afk_branch,
         ci,
@@ -429,6 +433,7 @@ pub(crate) fn blind(w: &Watch, run: &Run, talk: crate::store::talk::Talk) -> Res
         run: run.clone(),
         issue_open: true,
         in_progress_label: true,
+        issue_closed_as: None,
         pr: None,
         afk_branch: false,
         ci: Verdict::none(),

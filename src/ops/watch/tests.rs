@@ -63,6 +63,7 @@ fn seen() -> Seen {
         run: run(&store, dispatched(&store)),
         issue_open: true,
         in_progress_label: true,
+        issue_closed_as: None,
         pr: None,
         afk_branch: false,
         ci: Verdict::none(),
