@@ -1137,6 +1137,16 @@ fn a_signed_jira_delivery_polls_the_mapped_repositories_and_nothing_else_counts(
                 delivery.clone(),
             ],
         ),
+        // a Connect app's delivery is signed by a JWT of the app's shared
+        // secret, not by this webhook's: afk holds no such secret, so it
+        // proves nothing here
+        (
+            "a Connect app's JWT alone",
+            vec![
+                "Authorization: JWT eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJhdGxhc3NpYW4ifQ.c2ln".into(),
+                delivery.clone(),
+            ],
+        ),
     ];
     for (name, headers) in refused {
         let (code, out, err) = deliver(&afk, &body, &headers);
@@ -2053,4 +2063,49 @@ fn on_success_a_jira_issue_moves_into_done_by_its_transition_or_is_left_for_a_pe
             .any(|q| q["path"].as_str().unwrap_or("").ends_with(p))
     };
     assert!(!asked("/transitions"), "{:?}", sb.requests());
+}
+
+/// A delivery is a hint, never a fact: one signed with the webhook's secret
+/// whose body says a trusted person armed the issue (its `user`, its
+/// `changelog`), while Jira's changelog says mallory did, dispatches
+/// nothing; poll reads who armed it from Jira.
+#[test]
+fn a_signed_jira_delivery_naming_a_trusted_armer_arms_nothing_jiras_changelog_does_not() {
+    let (sb, mut afk) = world();
+    crate::tracker_linear::config_with(
+        &afk,
+        "trusted_groups = [\"g-dev\"]",
+        "trusted_groups = [\"g-dev\"]\nhook_secret_env = \"AFK_TEST_JIRA_HOOK\"",
+    );
+    let secret = "jira-hook-secret-9e2a";
+    afk.env.push(("AFK_TEST_JIRA_HOOK".into(), secret.into()));
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "mallory-1", Value::Null);
+    let body = json!({"timestamp": 1796000000000u64, "webhookEvent": "jira:issue_updated",
+        "user": {"accountId": "alice-1", "accountType": "atlassian"},
+        "changelog": {"id": "99", "items": [{"field": "labels", "fieldtype": "jira",
+            "fieldId": "labels", "from": "", "fromString": "", "to": "", "toString": "ready-for-agent"}]},
+        "issue": {"id": id, "key": "PLAT-1", "fields": {"project": {"key": "PLAT"},
+            "labels": ["ready-for-agent"]}}})
+    .to_string();
+    let headers = vec![
+        format!(
+            "X-Hub-Signature: sha256={}",
+            crate::hook::hex_mac(secret, &body)
+        ),
+        "X-Atlassian-Webhook-Identifier: 5a1e-1".to_string(),
+    ];
+    let (code, out, err) = deliver(&afk, &body, &headers);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.ends_with("poll ticks for acme/api\n"), "{out}");
+    assert!(!afk.scratch.path("state/runs/1").exists(), "{err}");
+    assert!(
+        !jira_labels(&sb, &id).contains(&"agent-in-progress".to_string()),
+        "{err}"
+    );
+    // what poll says of it: mallory's arming, not trusted
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert!(r["dispatched"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(skipped(&r, &id), "untrusted", "{r}");
 }

@@ -1874,3 +1874,50 @@ fn on_success_a_linear_issue_moves_into_its_teams_done_state_or_is_left_for_a_pe
         }
     }
 }
+
+/// A delivery is a hint, never a fact: one signed with the webhook's
+/// secret whose body says a team member added the ready label (its
+/// `actor`, its `updatedFrom`), while the issue's history says mallory
+/// did, dispatches nothing; poll reads who armed it from Linear.
+#[test]
+fn a_signed_linear_delivery_naming_a_member_arms_nothing_the_history_does_not() {
+    let (sb, mut afk, p) = world();
+    config_with(
+        &afk,
+        "kind = \"linear\"\n",
+        "kind = \"linear\"\nhook_secret_env = \"AFK_TEST_LINEAR_HOOK\"\n",
+    );
+    let secret = "lin_wh_77b1c";
+    afk.env.push(("AFK_TEST_LINEAR_HOOK".into(), secret.into()));
+    let key = issue(&sb, Some(&p.alice), &[]);
+    arm(&sb, &key, Some(&p.mallory));
+    let id = linear_issue(&sb, &key)["id"].as_str().unwrap().to_string();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let body = json!({"action": "update", "type": "Issue",
+        "actor": {"id": p.alice, "type": "user", "name": "alice"},
+        "data": {"id": id, "teamId": "t", "labelIds": ["ready"]},
+        "updatedFrom": {"labelIds": []},
+        "webhookTimestamp": now_ms, "webhookId": "w1"})
+    .to_string();
+    let headers = vec![
+        format!("Linear-Signature: {}", crate::hook::hex_mac(secret, &body)),
+        "Linear-Delivery: 8d1f0c4e-0000-4000-8000-0000000000f2".to_string(),
+    ];
+    let (code, out, err) = deliver(&afk, &body, &headers);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("HTTP/1.1 200 "), "{out}");
+    assert!(err.contains("poll ticks for acme/api"), "{err}");
+    assert!(!afk.scratch.path("state/runs/1").exists(), "{err}");
+    assert_eq!(labels(&sb, &key), ["ready-for-agent"], "{err}");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert!(r["dispatched"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(
+        reason_of(&r, "acme/api", 1).as_deref(),
+        Some("untrusted"),
+        "{r}"
+    );
+}
