@@ -1454,7 +1454,9 @@ fn a_boxed_agent_on_a_jira_issue_holds_no_tracker_token_and_cannot_reach_the_tra
     let (block, token) = crate::tracker_jira::jira_people_and_block(&sb);
     let cfg = afk.scratch.path("afk.toml");
     let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, text + &block).unwrap();
+    // spans go to the sandbox's collector, to be searched too
+    let spans = format!("\n[telemetry]\nenabled = true\nendpoint = \"{}\"\n", sb.url);
+    std::fs::write(&cfg, text + &block + &spans).unwrap();
     afk.env.push(("AFK_TRACKER_TOKEN".into(), token.clone()));
     // the probe searches for the token without holding it whole
     let (head, tail) = token.split_at(6);
@@ -1490,4 +1492,17 @@ git add $o"#
         !seen.contains(&token),
         "the Jira token is in what afk wrote"
     );
+    // nor any file of afk's state (the state file, the journal, every
+    // run's folder), nor a span the collector received
+    for f in walk(&afk.scratch.path("state")) {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{} holds the Jira token",
+            f.display()
+        );
+    }
+    let received = sb.admin("GET", "/otlp", None)["requests"].to_string();
+    assert!(received.contains("afk.poll"), "spans were sent: {received}");
+    assert!(!received.contains(&token), "a span holds the Jira token");
 }
