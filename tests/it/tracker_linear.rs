@@ -620,20 +620,9 @@ pub(crate) fn deliver(afk: &Afk, body: &str, headers: &[String]) -> (i32, String
 #[test]
 fn a_signed_fresh_linear_delivery_polls_the_mapped_repositories_and_nothing_else_counts() {
     let (sb, mut afk, p) = world();
-    config_with(
-        &afk,
-        "kind = \"linear\"\n",
-        "kind = \"linear\"\nhook_secret_env = \"AFK_TEST_LINEAR_HOOK\"\n",
-    );
     let secret = "lin_wh_5e2d9";
-    afk.env.push(("AFK_TEST_LINEAR_HOOK".into(), secret.into()));
-    let key = issue(&sb, Some(&p.alice), &[]);
-    arm(&sb, &key, Some(&p.alice));
-    let id = linear_issue(&sb, &key)["id"].as_str().unwrap().to_string();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let (key, id) = armed_with_hook(&sb, &mut afk, secret, (&p.alice, &p.alice));
+    let now_ms = now_ms();
     let body_at = |at: u64| {
         json!({"action": "update", "type": "Issue", "data": {"id": id, "teamId": "t"},
             "webhookTimestamp": at, "webhookId": "w1"})
@@ -1875,6 +1864,35 @@ fn on_success_a_linear_issue_moves_into_its_teams_done_state_or_is_left_for_a_pe
     }
 }
 
+/// afk taking Linear's deliveries signed with `secret`
+/// (`AFK_TEST_LINEAR_HOOK`), and an issue `creator` made that `armer`
+/// armed: its identifier and its id.
+fn armed_with_hook(
+    sb: &Sandbox,
+    afk: &mut Afk,
+    secret: &str,
+    (creator, armer): (&str, &str),
+) -> (String, String) {
+    config_with(
+        afk,
+        "kind = \"linear\"\n",
+        "kind = \"linear\"\nhook_secret_env = \"AFK_TEST_LINEAR_HOOK\"\n",
+    );
+    afk.env.push(("AFK_TEST_LINEAR_HOOK".into(), secret.into()));
+    let key = issue(sb, Some(creator), &[]);
+    arm(sb, &key, Some(armer));
+    let id = linear_issue(sb, &key)["id"].as_str().unwrap().to_string();
+    (key, id)
+}
+
+/// Now, in milliseconds since the epoch, as a delivery's `webhookTimestamp`.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
 /// A delivery is a hint, never a fact: one signed with the webhook's
 /// secret whose body says a team member added the ready label (its
 /// `actor`, its `updatedFrom`), while the issue's history says mallory
@@ -1882,20 +1900,9 @@ fn on_success_a_linear_issue_moves_into_its_teams_done_state_or_is_left_for_a_pe
 #[test]
 fn a_signed_linear_delivery_naming_a_member_arms_nothing_the_history_does_not() {
     let (sb, mut afk, p) = world();
-    config_with(
-        &afk,
-        "kind = \"linear\"\n",
-        "kind = \"linear\"\nhook_secret_env = \"AFK_TEST_LINEAR_HOOK\"\n",
-    );
     let secret = "lin_wh_77b1c";
-    afk.env.push(("AFK_TEST_LINEAR_HOOK".into(), secret.into()));
-    let key = issue(&sb, Some(&p.alice), &[]);
-    arm(&sb, &key, Some(&p.mallory));
-    let id = linear_issue(&sb, &key)["id"].as_str().unwrap().to_string();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let (key, id) = armed_with_hook(&sb, &mut afk, secret, (&p.alice, &p.mallory));
+    let now_ms = now_ms();
     let body = json!({"action": "update", "type": "Issue",
         "actor": {"id": p.alice, "type": "user", "name": "alice"},
         "data": {"id": id, "teamId": "t", "labelIds": ["ready"]},
