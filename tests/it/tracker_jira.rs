@@ -2028,6 +2028,9 @@ fn on_success_a_jira_issue_moves_into_done_by_its_transition_or_is_left_for_a_pe
                 err.contains("PLAT-1 was not closed") && err.contains("left open for a person"),
                 "{case}: {err}"
             );
+            // and in the report, beside the success
+            let notes = r["actions"][0]["notes"].to_string();
+            assert!(notes.contains("PLAT-1 was not closed"), "{case}: {r}");
             match made {
                 Some(_) => assert!(
                     err.contains("\"Resolve\" (71)") && err.contains("resolution"),

@@ -1856,6 +1856,8 @@ fn on_success_a_linear_issue_moves_into_its_teams_done_state_or_is_left_for_a_pe
                     && err.contains("left open for a person"),
                 "{case}: {err}"
             );
+            let notes = r["actions"][0]["notes"].to_string();
+            assert!(notes.contains("left open for a person"), "{case}: {r}");
             sb.clear_requests();
             let (code, r, err) = afk.watch();
             assert_eq!(code, 0, "{case}: {err} {r}");

@@ -225,7 +225,9 @@ pub fn render(c: &Checklist) -> String {
     s.push('\n');
     s.push_str(match &c.end {
         None => "Status: in progress.",
-        Some(End::Succeeded) => "Status: **done**: merged and closed.",
+        // merged: whether the issue closed too is the forge's or the
+        // tracker's to show (one may refuse afk, docs/trackers.md)
+        Some(End::Succeeded) => "Status: **done**: merged.",
         Some(End::Escalated(_)) => "Status: **needs a human**",
         Some(End::Abandoned) => "Status: stopped: the issue was closed or unlabelled by a person.",
     });
@@ -533,7 +535,7 @@ mod tests {
         c.end = Some(End::Escalated("ci-red".into()));
         assert!(render(&c).contains("needs a human** (reason: `ci-red`)."));
         c.end = Some(End::Succeeded);
-        assert!(render(&c).contains("**done**"));
+        assert!(render(&c).contains("Status: **done**: merged.\n"));
         c.end = Some(End::Abandoned);
         assert!(render(&c).contains("stopped"));
     }

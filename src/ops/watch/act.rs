@@ -85,7 +85,7 @@ pub(crate) fn act(
         }
         end => match end_plan::plan(end, seen.issue_open) {
             Some(plan) => {
-                carry_out(w, store, run, seen, end, &plan)?;
+                carry_out(w, store, run, seen, (end, &plan), notes)?;
                 Some(plan)
             }
             // an end with nothing to carry out: only where the run stands
@@ -341,8 +341,8 @@ fn carry_out(
     store: &Store,
     run: &Run,
     seen: &Seen,
-    action: Action,
-    plan: &EndPlan,
+    (action, plan): (Action, &EndPlan),
+    notes: &mut Vec<String>,
 ) -> Result<()> {
     if !run.state.decided() {
         decide(w, store, run, seen, action, plan)?;
@@ -365,10 +365,13 @@ fn carry_out(
             ));
         }
         // refused for a reason only a person can change (an issue it
-        // depends on still open): left open, said, never asked again
+        // depends on still open, no way into Done afk may take): left
+        // open, said in the log and the report, never asked again
         match w.t.forge()?.close_issue(&run.repo, run.issue) {
             Err(e) if e.downcast_ref::<afk_forge::CloseRefused>().is_some() => {
-                crate::log::warn(&format!("{e}; left open for a person"))
+                let said = format!("{e}; left open for a person");
+                crate::log::warn(&said);
+                notes.push(said);
             }
             other => other?,
         }
