@@ -52,6 +52,16 @@ impl RecordingForge {
     }
 }
 
+impl RecordingForge {
+    /// Where an issue is, as afk's reports name it
+    /// (`core::prompt::place`): a tracker's issue by its key, never a
+    /// `#N` that may be another issue on the forge.
+    fn place(&self, repo: &RepoName, number: IssueNumber) -> String {
+        let key = self.inner.reads().tracker_ref(repo, number).ok().flatten();
+        crate::core::prompt::place(repo.as_str(), number, key.as_ref().map(|(k, _)| k.as_str()))
+    }
+}
+
 /// Whether `c` is a comment a dry run's forge recorded rather than posted.
 pub fn recorded(c: &Comment) -> bool {
     c.id < 0
@@ -67,13 +77,13 @@ impl Forge for RecordingForge {
 /// Every write is recorded instead, and answered as the forge would.
 impl ForgeWrites for RecordingForge {
     fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        self.recorder
-            .note(format!("{repo}#{number}: add label \"{name}\""));
+        let at = self.place(repo, number);
+        self.recorder.note(format!("{at}: add label \"{name}\""));
         Ok(())
     }
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        self.recorder
-            .note(format!("{repo}#{number}: remove label \"{name}\""));
+        let at = self.place(repo, number);
+        self.recorder.note(format!("{at}: remove label \"{name}\""));
         Ok(())
     }
     fn create_label(&self, repo: &RepoName, name: &str, _color: &str) -> Result<()> {
@@ -83,7 +93,11 @@ impl ForgeWrites for RecordingForge {
     }
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
         let c = self.comment(body);
-        self.recorder.note(format!("{repo}#{on}: comment"));
+        let at = match on {
+            Target::Issue(n) => self.place(repo, n),
+            _ => format!("{repo}#{on}"),
+        };
+        self.recorder.note(format!("{at}: comment"));
         Ok(c)
     }
     fn edit_comment(&self, repo: &RepoName, _on: Target, id: i64, body: &str) -> Result<Comment> {
@@ -100,7 +114,8 @@ impl ForgeWrites for RecordingForge {
         Ok(())
     }
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.recorder.note(format!("{repo}#{number}: close"));
+        let at = self.place(repo, number);
+        self.recorder.note(format!("{at}: close"));
         Ok(())
     }
     fn create_pull(
@@ -192,6 +207,13 @@ pub struct IdleRunner {
     pub recorder: Arc<Recorder>,
 }
 
+/// Where a turn's issue is, as afk's reports name it: a tracker's issue
+/// by the key its branch carries.
+fn turn_place(t: &Turn) -> String {
+    let key = crate::core::prompt::tracker_key(t.branch, t.issue);
+    crate::core::prompt::place(t.repo.as_str(), t.issue, key.as_deref())
+}
+
 /// What a start that never happened hands back.
 fn no_agent() -> RunnerHandle {
     RunnerHandle::Thread {
@@ -202,13 +224,14 @@ fn no_agent() -> RunnerHandle {
 impl Runner for IdleRunner {
     fn start(&self, t: &Turn) -> Result<RunnerHandle> {
         self.recorder
-            .note(format!("{}#{}: start an agent", t.repo, t.issue));
+            .note(format!("{}: start an agent", turn_place(t)));
         Ok(no_agent())
     }
     fn resume(&self, _handle: Option<&RunnerHandle>, t: &Turn) -> Result<RunnerHandle> {
         self.recorder.note(format!(
-            "{}#{}: start the agent's turn {}",
-            t.repo, t.issue, t.turn
+            "{}: start the agent's turn {}",
+            turn_place(t),
+            t.turn
         ));
         Ok(no_agent())
     }

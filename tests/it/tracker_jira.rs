@@ -2112,3 +2112,30 @@ fn a_signed_jira_delivery_naming_a_trusted_armer_arms_nothing_jiras_changelog_do
     assert!(r["dispatched"].as_array().unwrap().is_empty(), "{r}");
     assert_eq!(skipped(&r, &id), "untrusted", "{r}");
 }
+
+/// A dry run and `afk runs show` name a tracker's issue by its key, as
+/// every report does: never `acme/api#N`, which may be another issue on
+/// the forge.
+#[test]
+fn a_dry_run_and_runs_show_name_the_jira_issue_by_its_key() {
+    let (sb, afk) = world();
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let out = afk.cmd().args(["--dry-run", "poll"]).output().unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("acme/api PLAT-1: start an agent"), "{said}");
+    assert!(
+        said.contains("acme/api PLAT-1: add label \"agent-in-progress\""),
+        "{said}"
+    );
+    assert!(!said.contains(&format!("acme/api#{id}")), "{said}");
+    assert!(!afk.scratch.path("state/runs/1").exists());
+    // and so does `afk runs show` of the run the real poll starts
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let out = afk.cmd().args(["runs", "show", "1"]).output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.starts_with("run 1: acme/api PLAT-1 \""), "{shown}");
+}

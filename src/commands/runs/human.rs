@@ -8,10 +8,14 @@ use time::OffsetDateTime;
 
 pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
     let mut h = format!(
-        "run {}: {}#{} \"{}\" — {}{}\nbranch {}, {}, {}, spend {}\n",
+        "run {}: {} \"{}\" — {}{}\nbranch {}, {}, {}, spend {}\n",
         r.id,
-        r.repo,
-        r.issue,
+        // a tracker's issue by its key, as every report names it
+        crate::core::prompt::place(
+            r.repo.as_str(),
+            r.issue,
+            crate::core::prompt::tracker_key(&r.branch, r.issue).as_deref()
+        ),
         crate::core::sanitize::one_line(&r.title, 120),
         r.state,
         r.end_reason

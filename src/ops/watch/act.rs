@@ -268,6 +268,16 @@ fn decide(
         Action::Abandon => escalation::abandoned_notification(&run.repo, run.issue, url),
         _ => escalation::success_notification(&run.repo, run.issue, url),
     };
+    // a tracker's issue by its key, as every report names it: its `#N` is
+    // afk's number, maybe another issue on the forge
+    let text = match crate::core::prompt::tracker_key(&run.branch, run.issue) {
+        Some(key) => text.replacen(
+            &format!("{}#{}", run.repo, run.issue),
+            &crate::core::prompt::place(run.repo.as_str(), run.issue, Some(&key)),
+            1,
+        ),
+        None => text,
+    };
     store.source().open()?.at(w.t.now).decide_end(
         run.id,
         plan.deciding,
