@@ -29,8 +29,13 @@ pub(crate) fn world() -> (Sandbox, Afk, People) {
 
 /// [`world`] beside the forge of `dialect`.
 pub(crate) fn world_in(dialect: Dialect) -> (Sandbox, Afk, People) {
+    world_with(dialect, None)
+}
+
+/// [`world_in`], ENG's workflow states `states` when given ([`people_with`]).
+fn world_with(dialect: Dialect, states: Option<Value>) -> (Sandbox, Afk, People) {
     let sb = Sandbox::start_in(dialect, json!({"repos": [repo("acme/api", json!([]))]}));
-    let people = people(&sb);
+    let people = people_with(&sb, states);
     let mut afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
     let text = std::fs::read_to_string(&afk.config).unwrap();
     std::fs::write(&afk.config, text + &tracker_block(&sb)).unwrap();
@@ -1793,16 +1798,7 @@ fn on_success_a_linear_issue_moves_into_its_teams_done_state_or_is_left_for_a_pe
         ),
     ];
     for (case, named, states, by_person, after) in cases {
-        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
-        let p = people_with(&sb, Some(states.clone()));
-        let mut afk = Afk::agent_in_afks_workspace(&sb, "pr", "");
-        let text = std::fs::read_to_string(&afk.config).unwrap();
-        std::fs::write(&afk.config, text + &tracker_block(&sb)).unwrap();
-        let creds = sb.admin("GET", "/linear/credentials", None);
-        afk.env.push((
-            "AFK_TRACKER_TOKEN".into(),
-            creds["key"].as_str().unwrap().into(),
-        ));
+        let (sb, afk, p) = world_with(Dialect::Gitea, Some(states.clone()));
         if !named.is_empty() {
             config_with(
                 &afk,
