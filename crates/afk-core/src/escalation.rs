@@ -5,7 +5,7 @@
 use super::run_state::Escalation;
 use super::sanitize::safe_url;
 use crate::budget::spend::{BudgetStop, usd};
-use crate::types::{IssueNumber, RepoName};
+use crate::types::RepoName;
 
 /// The hidden marker of run `run_id`'s escalation comment. Only a comment by
 /// afk's own account that starts with it counts.
@@ -573,17 +573,18 @@ pub fn link(url: &str) -> Option<String> {
     safe_url(url)
 }
 
-/// The one-line notification for an escalation.
+/// The one-line notification for an escalation. `at` is where the issue
+/// is, as afk's reports name it (`prompt::place`: `acme/api#4`, or
+/// `acme/api PLAT-1` for a tracker's issue).
 pub fn notification(
-    repo: &RepoName,
-    issue: IssueNumber,
+    at: &str,
     why: Escalation,
     url: &str,
     blocked: Option<&crate::progress::Blocked>,
 ) -> String {
     let head = match link(url) {
-        Some(u) => format!("afk needs a human on {repo}#{issue} ({why}): {u}"),
-        None => format!("afk needs a human on {repo}#{issue} ({why})"),
+        Some(u) => format!("afk needs a human on {at} ({why}): {u}"),
+        None => format!("afk needs a human on {at} ({why})"),
     };
     // what a person on Slack needs to answer: the agent's reason and its
     // first question, one line each, bounded (the agent's text: sanitised
@@ -614,19 +615,19 @@ pub(crate) const NOTIFY_TEXT_MAX: usize = 300;
 
 /// The one-line notification for an abandoned run: a person closed the issue
 /// or took its in-progress label off while the run was in flight.
-pub fn abandoned_notification(repo: &RepoName, issue: IssueNumber, url: &str) -> String {
+pub fn abandoned_notification(at: &str, url: &str) -> String {
     let why = "a person closed the issue or removed its in-progress label";
     match link(url) {
-        Some(u) => format!("afk stopped {repo}#{issue}: {why}: {u}"),
-        None => format!("afk stopped {repo}#{issue}: {why}"),
+        Some(u) => format!("afk stopped {at}: {why}: {u}"),
+        None => format!("afk stopped {at}: {why}"),
     }
 }
 
 /// The one-line notification for a success.
-pub fn success_notification(repo: &RepoName, issue: IssueNumber, url: &str) -> String {
+pub fn success_notification(at: &str, url: &str) -> String {
     match link(url) {
-        Some(u) => format!("afk finished {repo}#{issue}: {u} merged"),
-        None => format!("afk finished {repo}#{issue}: merged"),
+        Some(u) => format!("afk finished {at}: {u} merged"),
+        None => format!("afk finished {at}: merged"),
     }
 }
 
@@ -636,7 +637,6 @@ mod tests {
 
     #[test]
     fn a_notification_links_only_a_plain_http_url() {
-        let n = IssueNumber(4);
         let stopped =
             "afk stopped acme/api#4: a person closed the issue or removed its in-progress label";
         let cases = [
@@ -659,25 +659,22 @@ mod tests {
                 stopped.to_string(),
             ),
         ];
-        let repo = &"acme/api".parse().unwrap();
+        let at = "acme/api#4";
         for (url, escalated, succeeded, abandoned) in cases {
-            assert_eq!(
-                notification(repo, n, Escalation::CiRed, url, None),
-                escalated
-            );
-            assert_eq!(success_notification(repo, n, url), succeeded);
-            assert_eq!(abandoned_notification(repo, n, url), abandoned);
+            assert_eq!(notification(at, Escalation::CiRed, url, None), escalated);
+            assert_eq!(success_notification(at, url), succeeded);
+            assert_eq!(abandoned_notification(at, url), abandoned);
         }
     }
 
     #[test]
     fn a_blocked_notification_carries_the_agents_reason_and_first_question_bounded() {
-        let repo = &"acme/api".parse().unwrap();
+        let at = "acme/api#4";
         let b = crate::progress::Blocked {
             reason: "I need the API key's scope\n<!channel>".into(),
             questions: vec!["  ".into(), "Which scope?".into(), "Which env?".into()],
         };
-        let n = notification(repo, IssueNumber(4), Escalation::Blocked, "", Some(&b));
+        let n = notification(at, Escalation::Blocked, "", Some(&b));
         assert_eq!(
             n,
             "afk needs a human on acme/api#4 (blocked)\nThe agent says: I need the API key's scope <!channel>\nIts first question: Which scope? (and 2 more on the issue)"
@@ -686,7 +683,7 @@ mod tests {
             reason: "r".repeat(5000),
             questions: vec![],
         };
-        let n = notification(repo, IssueNumber(4), Escalation::Blocked, "", Some(&long));
+        let n = notification(at, Escalation::Blocked, "", Some(&long));
         assert!(n.contains("(cut: 4,700 more characters)"), "{n}");
         assert!(n.chars().count() < 500, "{}", n.chars().count());
     }

@@ -261,22 +261,14 @@ fn decide(
     let url = seen.pr.as_ref().map_or(run.url.as_str(), |p| &p.html_url);
     let url = escalation::link(url);
     let url = url.as_deref().unwrap_or("");
-    let text = match action {
-        Action::Escalate(why) => {
-            escalation::notification(&run.repo, run.issue, why, url, seen.blocked.as_ref())
-        }
-        Action::Abandon => escalation::abandoned_notification(&run.repo, run.issue, url),
-        _ => escalation::success_notification(&run.repo, run.issue, url),
-    };
     // a tracker's issue by its key, as every report names it: its `#N` is
     // afk's number, maybe another issue on the forge
-    let text = match crate::core::prompt::tracker_key(&run.branch, run.issue) {
-        Some(key) => text.replacen(
-            &format!("{}#{}", run.repo, run.issue),
-            &crate::core::prompt::place(run.repo.as_str(), run.issue, Some(&key)),
-            1,
-        ),
-        None => text,
+    let key = crate::core::prompt::tracker_key(&run.branch, run.issue);
+    let at = crate::core::prompt::place(run.repo.as_str(), run.issue, key.as_deref());
+    let text = match action {
+        Action::Escalate(why) => escalation::notification(&at, why, url, seen.blocked.as_ref()),
+        Action::Abandon => escalation::abandoned_notification(&at, url),
+        _ => escalation::success_notification(&at, url),
     };
     store.source().open()?.at(w.t.now).decide_end(
         run.id,
