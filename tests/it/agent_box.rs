@@ -722,22 +722,26 @@ pub(crate) fn gateway_key() -> String {
 
 /// A model on loopback that answers `POST /v1/messages` with a usage of
 /// 1000 input and 100 output tokens when the request carries `key` in
-/// `x-api-key`, and 401 otherwise; what it was asked (path, key header).
-struct Upstream {
-    url: String,
+/// `x-api-key`, and 401 otherwise; what it was asked (path, key header),
+/// and every byte of every request it received (`raw`).
+pub(crate) struct Upstream {
+    pub(crate) url: String,
     asked: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    pub(crate) raw: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 impl Upstream {
-    fn start(key: String) -> Upstream {
+    pub(crate) fn start(key: String) -> Upstream {
         use std::io::{BufRead, BufReader, Read, Write};
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", l.local_addr().unwrap());
         let asked = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
         let seen = asked.clone();
+        let raw = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let bytes = raw.clone();
         std::thread::spawn(move || {
             for c in l.incoming().flatten() {
-                let (key, seen) = (key.clone(), seen.clone());
+                let (key, seen, bytes) = (key.clone(), seen.clone(), bytes.clone());
                 std::thread::spawn(move || {
                     let mut r = BufReader::new(c.try_clone().unwrap());
                     let mut w = c;
@@ -746,10 +750,12 @@ impl Upstream {
                         if r.read_line(&mut first).unwrap_or(0) == 0 {
                             return;
                         }
+                        bytes.lock().unwrap().extend_from_slice(first.as_bytes());
                         let (mut len, mut got) = (0usize, String::new());
                         loop {
                             let mut h = String::new();
                             r.read_line(&mut h).unwrap();
+                            bytes.lock().unwrap().extend_from_slice(h.as_bytes());
                             let h = h.trim_end();
                             if h.is_empty() {
                                 break;
@@ -763,6 +769,7 @@ impl Upstream {
                         }
                         let mut body = vec![0; len];
                         r.read_exact(&mut body).unwrap();
+                        bytes.lock().unwrap().extend_from_slice(&body);
                         let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
                         seen.lock().unwrap().push((path.clone(), got.clone()));
                         let (status, answer) = if got != key {
@@ -779,13 +786,19 @@ impl Upstream {
                 });
             }
         });
-        Upstream { url, asked }
+        Upstream { url, asked, raw }
     }
 }
 
 /// A named agent `claude` that is a shell script (`script`, its own
 /// folder on PATH), in a box whose model gateway sends to `up`.
-fn gateway_afk(sb: &Sandbox, up: &Upstream, key: &str, script: &str, extra: &str) -> Afk {
+pub(crate) fn gateway_afk(
+    sb: &Sandbox,
+    up: &Upstream,
+    key: &str,
+    script: &str,
+    extra: &str,
+) -> Afk {
     gateway_afk_to(sb, &up.url, key, script, extra)
 }
 

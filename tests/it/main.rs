@@ -82,6 +82,7 @@ mod telemetry;
 mod telemetry_config;
 mod template;
 mod text_out;
+mod tracker_gateway;
 mod tracker_jira;
 mod tracker_linear;
 mod tracker_linear_agents;

@@ -63,7 +63,7 @@ fn forge_head(sb: &Sandbox, branch: &str) -> Option<String> {
     })
 }
 
-fn base64(s: &str) -> String {
+pub(crate) fn base64(s: &str) -> String {
     let out = std::process::Command::new("sh")
         .args(["-c", &format!("printf %s '{s}' | base64 -w0")])
         .output()
