@@ -86,6 +86,7 @@ mod tracker_gateway;
 mod tracker_jira;
 mod tracker_linear;
 mod tracker_linear_agents;
+mod tracker_map;
 mod upgrade;
 mod upgrade_current;
 mod watch;
