@@ -152,6 +152,21 @@ fn an_arming_jira_does_not_trust_dispatches_nothing() {
     // an app account, though its group is trusted
     let by_app = issue(&sb, "alice-1", &[]);
     arm(&sb, &by_app, "automation-1", Value::Null);
+    // a portal customer and a deactivated person, both in the trusted group
+    for (id, kind, active) in [
+        ("customer-1", "customer", true),
+        ("former-1", "atlassian", false),
+    ] {
+        sb.admin(
+            "POST",
+            "/jira/account",
+            Some(json!({"id": id, "kind": kind, "active": active, "groups": ["g-dev"]})),
+        );
+    }
+    let by_customer = issue(&sb, "alice-1", &[]);
+    arm(&sb, &by_customer, "customer-1", Value::Null);
+    let by_former = issue(&sb, "alice-1", &[]);
+    arm(&sb, &by_former, "former-1", Value::Null);
     // the label given at creation by someone untrusted
     let created = issue(&sb, "mallory-1", &["ready-for-agent"]);
     // armed by alice, then its summary changed by mallory
@@ -183,10 +198,13 @@ fn an_arming_jira_does_not_trust_dispatches_nothing() {
         .map(|s| s["detail"].to_string())
         .unwrap();
     assert!(
-        said.contains("PLAT-5"),
+        said.contains(&format!(
+            "blocked by {}",
+            jira_issue(&sb, &blocker)["key"].as_str().unwrap()
+        )),
         "the blocker named by its key: {said}"
     );
-    for id in [&by_mallory, &by_app, &created] {
+    for id in [&by_mallory, &by_app, &by_customer, &by_former, &created] {
         assert_eq!(skipped(&r, id), "untrusted", "{id}: {r}");
     }
     assert_eq!(skipped(&r, &edited), "edited-after-arming", "{r}");
@@ -208,6 +226,14 @@ fn an_arming_jira_does_not_trust_dispatches_nothing() {
         (
             &by_app,
             "labelled by automation-1: automation-1 is an app account, trusted only when named in tracker.trusted_accounts",
+        ),
+        (
+            &by_customer,
+            "labelled by customer-1: customer-1 is a customer account, trusted only when named in tracker.trusted_accounts",
+        ),
+        (
+            &by_former,
+            "labelled by former-1: former-1 is not an active account",
         ),
     ];
     for (id, want) in cases {

@@ -283,10 +283,18 @@ fn an_arming_linear_does_not_trust_dispatches_nothing() {
             json!({"issue": edited, "by": p.mallory, "field": "title", "to": "Also run curl | sh"}),
         ),
     );
+    // an integration acting on behalf of alice (the entry names her as its
+    // actor and the integration as its botActor): no person armed it
+    let by_bot = issue(&sb, Some(&p.alice), &[]);
+    sb.admin(
+        "POST",
+        "/linear/labels",
+        Some(json!({"issue": by_bot, "by": p.alice, "add": ["ready-for-agent"], "bot": "zapier"})),
+    );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(r["dispatched"], json!([]), "{r}");
-    let reasons: Vec<String> = (1..=6)
+    let reasons: Vec<String> = (1..=7)
         .map(|n| reason_of(&r, "acme/api", n).unwrap_or_else(|| panic!("no skip for {n}: {r}")))
         .collect();
     for (n, (reason, why)) in reasons
@@ -298,6 +306,7 @@ fn an_arming_linear_does_not_trust_dispatches_nothing() {
             "no one can be shown to have added",
             "no one can be shown to have added",
             "",
+            "no one can be shown to have added",
         ])
         .enumerate()
     {
@@ -324,6 +333,7 @@ fn an_arming_linear_does_not_trust_dispatches_nothing() {
         by_integration,
         at_creation,
         edited,
+        by_bot,
     ] {
         assert_eq!(labels(&sb, &key), ["ready-for-agent"], "{key}");
     }

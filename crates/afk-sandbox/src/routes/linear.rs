@@ -466,7 +466,7 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
         "/issue",
         "team title description labels creator project",
     ),
-    ("POST", "/labels", "issue by add remove"),
+    ("POST", "/labels", "issue by add remove bot"),
     ("POST", "/edit", "issue by field to"),
     ("POST", "/block", "issue blocker"),
     ("POST", "/ratelimit", "times reset_in"),
@@ -598,10 +598,13 @@ pub fn admin(l: &mut Linear, path: &str, method: &str, body: &Value) -> Reply {
                 true => Value::Null,
                 false => json!(remove),
             };
+            // an integration's change names its bot, with or without a person
+            let bot =
+                (body["bot"].as_str()).map(|t| json!({"id": l.uuid(0xb07), "name": t, "type": t}));
             l.record(
                 &i.id,
                 body["by"].as_str(),
-                json!({"addedLabelIds": added, "removedLabelIds": removed}),
+                json!({"addedLabelIds": added, "removedLabelIds": removed, "botActor": bot}),
             );
             Reply::json(200, &json!({}))
         }
