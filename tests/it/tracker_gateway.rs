@@ -3,7 +3,8 @@
 //! sends the model its whole prompt and its whole environment through
 //! afk's model gateway, and not one byte the gateway sent on to the model
 //! holds the tracker's token (nor, for Jira, the Basic credential built
-//! from it), nor the forge's.
+//! from it, or a service account's client secret and the access token
+//! exchanged for it), nor the forge's.
 
 use crate::agent_box::{Upstream, gateway_afk, gateway_key, run_log};
 use crate::support::*;
@@ -20,6 +21,8 @@ git add $o && git commit -qm "gateway probe""#;
 #[derive(Clone, Copy, Debug)]
 enum On {
     Jira,
+    /// Jira through a service account (`auth = "client_credentials"`)
+    JiraService,
     Linear,
 }
 
@@ -43,6 +46,30 @@ fn sent_to_the_model(on: On) -> (String, Vec<String>, String) {
             crate::tracker_jira::arm(&sb, &id, "alice-1", serde_json::Value::Null);
             (block, vec![token, basic])
         }
+        On::JiraService => {
+            let (block, _) = crate::tracker_jira::jira_people_and_block(&sb);
+            let creds = sb.admin("GET", "/jira/credentials", None);
+            let email = creds["email"].as_str().unwrap();
+            let block = block.replace(&format!("email = \"{email}\"\n"), "").replace(
+                "kind = \"jira\"\n",
+                &format!(
+                    "kind = \"jira\"\nauth = \"client_credentials\"\napi_url = \"{0}\"\n\
+                     token_url = \"{0}/atlassian/oauth/token\"\n\
+                     client_id_env = \"AFK_JIRA_CLIENT_ID\"\nclient_secret_env = \"AFK_JIRA_CLIENT_SECRET\"\n",
+                    sb.url
+                ),
+            );
+            let secret = creds["client_secret"].as_str().unwrap().to_string();
+            afk.env.push((
+                "AFK_JIRA_CLIENT_ID".into(),
+                creds["client_id"].as_str().unwrap().into(),
+            ));
+            afk.env
+                .push(("AFK_JIRA_CLIENT_SECRET".into(), secret.clone()));
+            let id = crate::tracker_jira::issue(&sb, "alice-1", &[]);
+            crate::tracker_jira::arm(&sb, &id, "alice-1", serde_json::Value::Null);
+            (block, vec![secret])
+        }
         On::Linear => {
             let p = crate::tracker_linear::people(&sb);
             let secret = sb.admin("GET", "/linear/credentials", None)["key"]
@@ -57,8 +84,10 @@ fn sent_to_the_model(on: On) -> (String, Vec<String>, String) {
     let cfg = afk.scratch.path("afk.toml");
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(&cfg, text + &block).unwrap();
-    afk.env
-        .push(("AFK_TRACKER_TOKEN".into(), secrets[0].clone()));
+    if !matches!(on, On::JiraService) {
+        afk.env
+            .push(("AFK_TRACKER_TOKEN".into(), secrets[0].clone()));
+    }
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{on:?}: {err} {r}");
     assert_eq!(
@@ -72,13 +101,22 @@ fn sent_to_the_model(on: On) -> (String, Vec<String>, String) {
     assert_eq!(found, "messages=200\n", "{on:?}: {}", run_log(&afk, 1));
     let raw = String::from_utf8_lossy(&up.raw.lock().unwrap()).into_owned();
     let mut secrets = secrets;
+    // the access tokens the service account was given, every one
+    if matches!(on, On::JiraService) {
+        let access = sb.admin("GET", "/jira/access_tokens", None);
+        let access: Vec<String> = (access.as_array().unwrap().iter())
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect();
+        assert!(!access.is_empty(), "an access token was exchanged");
+        secrets.extend(access);
+    }
     secrets.push(TOKEN.to_string());
     (raw, secrets, run_log(&afk, 1))
 }
 
 #[test]
 fn the_model_gateway_sends_the_model_nothing_of_the_trackers_token_on_either_tracker() {
-    for on in [On::Jira, On::Linear] {
+    for on in [On::Jira, On::JiraService, On::Linear] {
         let (raw, secrets, log) = sent_to_the_model(on);
         // what was sent is the agent's: the issue's words (fenced in the
         // prompt) and the agent's environment, the gateway's key on it
