@@ -83,6 +83,7 @@ mod telemetry_config;
 mod template;
 mod text_out;
 mod tracker_gateway;
+mod tracker_hook;
 mod tracker_jira;
 mod tracker_linear;
 mod tracker_linear_agents;

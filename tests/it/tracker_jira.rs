@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 /// The sandbox's Gitea with acme/api and no forge issue, its Jira with
 /// alice (in the trusted group), mallory (in none), an app in the trusted
 /// group and afk's own account; afk polling the PLAT project for acme/api.
-fn world() -> (Sandbox, Afk) {
+pub(crate) fn world() -> (Sandbox, Afk) {
     world_in(Dialect::Gitea)
 }
 

@@ -1894,7 +1894,7 @@ fn armed_with_hook(
 }
 
 /// Now, in milliseconds since the epoch, as a delivery's `webhookTimestamp`.
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
