@@ -254,6 +254,42 @@ fn an_arming_jira_does_not_trust_dispatches_nothing() {
     }
 }
 
+/// An issue created already labelled is armed by its creator, never by
+/// the reporter it names (a creator with *Modify Reporter* may name
+/// anyone): mallory's, naming alice as reporter, is untrusted; alice's is
+/// dispatched.
+#[test]
+fn a_jira_issue_created_labelled_is_its_creators_arming_never_its_reporters() {
+    let (sb, afk) = world();
+    let made = |creator: &str, reporter: &str| {
+        sb.admin(
+            "POST",
+            "/jira/issue",
+            Some(
+                json!({"project": "PLAT", "summary": "Fix it", "creator": creator,
+                        "reporter": reporter, "labels": ["ready-for-agent"]}),
+            ),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let by_mallory = made("mallory-1", "alice-1");
+    assert_eq!(
+        jira_issue(&sb, &by_mallory)["fields"]["reporter"]["accountId"],
+        "alice-1"
+    );
+    let by_alice = made("alice-1", "mallory-1");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(skipped(&r, &by_mallory), "untrusted", "{r}");
+    assert_eq!(
+        r["dispatched"][0]["issue"],
+        json!(by_alice.parse::<u64>().unwrap()),
+        "{r}"
+    );
+}
+
 /// An outsider who arms many issues costs one read of their account and
 /// one of their groups a tick, not one of each per issue: Jira's rate limit
 /// is what every other read and write of afk's spends too.

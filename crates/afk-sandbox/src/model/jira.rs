@@ -52,6 +52,9 @@ pub struct Issue {
     /// person moved it into another: `/_admin/jira/edit`)
     pub status: (String, String),
     pub creator: String,
+    /// whom the issue names as its reporter: the creator unless the
+    /// creator named another (never who made it)
+    pub reporter: String,
     pub created: String,
     pub changes: Vec<Change>,
     pub comments: Vec<Comment>,
@@ -269,6 +272,7 @@ impl Jira {
                 "project": {"key": i.project, "id": "10000"},
                 "issuelinks": self.links(i),
                 "creator": self.account_json(&i.creator),
+                "reporter": self.account_json(&i.reporter),
                 "created": i.created,
             }
         })

@@ -484,7 +484,7 @@ pub(crate) const TAKES: &[(&str, &str, &str)] = &[
     (
         "POST",
         "/issue",
-        "project summary description labels components creator",
+        "project summary description labels components creator reporter",
     ),
     ("POST", "/label", "issue by add remove history_metadata"),
     ("POST", "/role", "project name users groups"),
@@ -584,6 +584,10 @@ pub fn admin(j: &mut Jira, path: &str, method: &str, body: &Value) -> Reply {
                     category: "new".into(),
                     status: Jira::default_status("new"),
                     creator: body["creator"].as_str().unwrap_or("").to_string(),
+                    // anyone the creator names (Modify Reporter); the creator if none
+                    reporter: (body["reporter"].as_str().or(body["creator"].as_str()))
+                        .unwrap_or("")
+                        .to_string(),
                     created,
                     changes: vec![],
                     comments: vec![],
