@@ -254,6 +254,42 @@ fn an_arming_jira_does_not_trust_dispatches_nothing() {
     }
 }
 
+/// afk's account without *Browse users and groups* cannot read an
+/// armer's groups: Jira answers 403, the arming is the issue's error,
+/// trusting no one (alice's as well as mallory's), nothing is written, and
+/// doctor fails naming the permission.
+#[test]
+fn without_browse_users_and_groups_no_jira_arming_is_trusted_and_doctor_says_why() {
+    let (sb, afk) = world();
+    sb.admin(
+        "POST",
+        "/jira/permissions",
+        Some(json!({"lacking": ["USER_PICKER"]})),
+    );
+    let id = issue(&sb, "alice-1", &[]);
+    arm(&sb, &id, "alice-1", Value::Null);
+    let (_, r, err) = afk.poll();
+    assert_eq!(r["dispatched"], json!([]), "{err} {r}");
+    let errors = r["errors"].to_string();
+    assert!(
+        errors.contains("needs the global permission Browse users and groups")
+            && errors.contains("403")
+            && !errors.contains("admin of acme/api"),
+        "{r}"
+    );
+    let detail = r["skipped"][0]["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.starts_with("labelled by alice-1: the tracker refused afk's account a read"),
+        "{r}"
+    );
+    assert_eq!(jira_labels(&sb, &id), ["ready-for-agent"]);
+    let said = crate::tracker_linear::doctor_said(&afk, "tracker");
+    assert!(
+        (said.iter()).any(|l| l.starts_with("fail ") && l.contains("Browse users and groups")),
+        "{said:?}"
+    );
+}
+
 /// An issue created already labelled is armed by its creator, never by
 /// the reporter it names (a creator with *Modify Reporter* may name
 /// anyone): mallory's, naming alice as reporter, is untrusted; alice's is

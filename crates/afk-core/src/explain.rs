@@ -7,6 +7,12 @@ use super::dispatch::Blocker;
 use super::run_state::{Action, Correction, Escalation, RunState, Wait};
 use crate::types::{Permission, RepoName, TurnBudget};
 
+/// Why the armer of a tracker's issue is not trusted when the tracker
+/// refused a read its trust rule needs (Jira's groups without *Browse users
+/// and groups*, a role's actors without *Administer Projects*).
+pub const TRACKER_REFUSED: &str =
+    "the tracker refused afk's account a read its trust rule needs, so no one is trusted";
+
 /// Why the armer of a tracker's issue is not trusted, in the tracker
 /// rule's own words (docs/trackers.md#who-is-trusted); `label` None: a
 /// delegation to afk armed it (Linear's `ready = "delegate"`), not a label.

@@ -76,13 +76,21 @@ impl<'a> Lookup<'a> {
         let p = match self.t.forge()?.armer_permission(self.repo, issue, login) {
             Ok(p) => Ok(Some(p)),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => {
+                let fix = match self.t.config().tracker {
+                    // `afk doctor` names the permission the tracker's account lacks
+                    Some(_) => format!(
+                        "{}; afk doctor says what it lacks",
+                        explain::TRACKER_REFUSED
+                    ),
+                    None => format!(
+                        "afk's account must be an admin of {} to check who armed issues",
+                        self.repo
+                    ),
+                };
                 self.errors.push(ErrorItem::msg(
                     self.repo,
                     Some(issue),
-                    format!(
-                        "{e}; afk's account must be an admin of {} to check who armed issues (treated as untrusted)",
-                        self.repo
-                    ),
+                    format!("{e:#}; {fix} (treated as untrusted)"),
                 ));
                 Err(())
             }
@@ -252,6 +260,11 @@ impl<'a> Lookup<'a> {
                 (Some(t), Ok(Some(p))) => {
                     let label = (t.ready != "delegate").then_some(label);
                     explain::untrusted_by_tracker(&armed.login, label, p.word())
+                }
+                // the tracker refused a read its rule needs: its words, not a forge's
+                (Some(t), Err(())) => {
+                    let label = (t.ready != "delegate").then_some(label);
+                    explain::untrusted_by_tracker(&armed.login, label, explain::TRACKER_REFUSED)
                 }
                 _ => {
                     let needed = cfg.poll.trusted_permission.as_str();

@@ -4,7 +4,7 @@
 //! `afk_wire::tracker::trust::trust`.
 
 use super::{Jira, rules};
-use crate::http::enc;
+use crate::http::{Failure, ForgeError, enc};
 use crate::types::tracker::JiraAccount;
 use crate::types::{Access, IssueNumber, Permission};
 use anyhow::{Result, anyhow};
@@ -63,13 +63,23 @@ impl Jira {
         Ok(rank(rules::trust(&armer, &never, &s.trusted_accounts)))
     }
 
-    /// The ids of `account`'s groups.
+    /// The ids of `account`'s groups. A 403 is Jira's answer to an
+    /// account without the global *Browse users and groups*, said by name
+    /// (Jira's own words need not name it).
     fn groups_of(&self, account: &str) -> Result<Vec<String>> {
-        let groups: Vec<Value> = self.http.json(
-            "GET",
-            &format!("/rest/api/3/user/groups?accountId={}", enc(account)),
-            None,
-        )?;
+        let groups: Vec<Value> = self
+            .http
+            .json(
+                "GET",
+                &format!("/rest/api/3/user/groups?accountId={}", enc(account)),
+                None,
+            )
+            .map_err(|e| match ForgeError::kind_of(&e) {
+                Some(Failure::Forbidden) => e.context(format!(
+                    "jira: afk's account may not read {account}'s groups: it needs the global permission Browse users and groups"
+                )),
+                _ => e,
+            })?;
         Ok(groups
             .iter()
             .filter_map(|g| g.get("groupId").and_then(Value::as_str))

@@ -131,6 +131,10 @@ pub fn serve(j: &mut Jira, req: &Request, path: &str) -> Reply {
                 ),
             }
         }
+        // without the global Browse users and groups (USER_PICKER): 403 (the words are the sandbox's)
+        ("GET", ["user", "groups"]) if j.lacking.iter().any(|l| l == "USER_PICKER") => {
+            error(403, "Browse users and groups permission is required.")
+        }
         ("GET", ["user", "groups"]) => {
             let id = req.q("accountId").unwrap_or("");
             match j.accounts.get(id) {
