@@ -24,6 +24,7 @@ mod contract;
 mod contract_azure;
 mod contract_gitlab;
 mod contract_gitlab_answers;
+mod contract_jira;
 mod contract_kubernetes;
 mod contract_published;
 mod contract_reviews;

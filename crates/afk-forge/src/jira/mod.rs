@@ -214,19 +214,12 @@ struct WireComment {
     created: Option<String>,
     #[serde(default)]
     updated: Option<String>,
-    #[serde(default)]
-    properties: Vec<Property>,
 }
 
-#[derive(Deserialize, Clone)]
-struct Property {
-    key: String,
-    #[serde(default)]
-    value: Value,
-}
-
-/// The comment property that marks afk's own comments (its kind), never
-/// text a reader sees.
+/// The comment property afk writes on its own comments (its marker), as
+/// well as the marker's visible first line: Jira returns a comment's
+/// properties only through `POST /rest/api/3/comment/list`, outside the
+/// contract, so afk finds its comments again by that line alone.
 const PROPERTY: &str = "afk";
 
 /// Jira Cloud through its REST API v3, for one tick.
@@ -591,7 +584,7 @@ impl Jira {
 
     /// afk's own comments on an issue (every page read; those of others are
     /// no concern of afk's: a tracker comment is never a command), each
-    /// with its marker (the comment property) before its text, written by
+    /// with its marker (its visible first line) read back, written by
     /// `me_login`.
     pub fn own_comments(&self, id: IssueNumber, me_login: &str) -> Result<Vec<Comment>> {
         let me = self.me()?;
@@ -609,57 +602,22 @@ impl Jira {
                 break;
             }
         }
-        let own: Vec<WireComment> = all
-            .into_iter()
+        all.into_iter()
             .filter(|c| {
                 c.author
                     .as_ref()
                     .is_some_and(|a| a.account_id == me.account_id)
             })
-            .collect();
-        if own.is_empty() {
-            return Ok(vec![]);
-        }
-        // the properties come only through the comment list (`expand=properties`)
-        let ids: Vec<i64> = own.iter().filter_map(|c| c.id.parse().ok()).collect();
-        let listed: Value = self.http.query_json(
-            "/rest/api/3/comment/list?expand=properties",
-            &json!({ "ids": ids }),
-        )?;
-        let mut markers: HashMap<String, String> = HashMap::new();
-        for v in listed
-            .get("values")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Ok(c) = serde_json::from_value::<WireComment>(v.clone())
-                && let Some(m) = marker_of(&c.properties)
-            {
-                markers.insert(c.id, m);
-            }
-        }
-        own.into_iter()
-            .map(|c| {
-                let marker = markers.get(&c.id).cloned();
-                self.comment(id, c, marker, me_login)
-            })
+            .map(|c| self.comment(id, c, me_login))
             .collect()
     }
 
-    fn comment(
-        &self,
-        issue: IssueNumber,
-        c: WireComment,
-        marker: Option<String>,
-        me_login: &str,
-    ) -> Result<Comment> {
+    /// One of afk's own comments, its visible marker line read back as the
+    /// forge's hidden one (`afk_wire::tracker::marker`).
+    fn comment(&self, issue: IssueNumber, c: WireComment, me_login: &str) -> Result<Comment> {
         let text =
             adf::to_text(&c.body).map_err(|e| anyhow!("jira: a comment on {}: {e}", issue.0))?;
-        let body = match marker {
-            Some(m) => format!("{m}\n{}", text.text),
-            None => text.text,
-        };
+        let body = afk_wire::tracker::marker::marker_in(&text.text);
         let when = |s: &Option<String>| s.as_deref().and_then(rules::time).map(rules::rfc3339);
         Ok(Comment {
             id: c
@@ -682,16 +640,6 @@ impl Jira {
     pub fn gone(e: &anyhow::Error) -> bool {
         ForgeError::kind_of(e) == Some(Failure::NotFound)
     }
-}
-
-/// The marker property's value on a comment: its `marker`.
-fn marker_of(props: &[Property]) -> Option<String> {
-    props
-        .iter()
-        .find(|p| p.key == PROPERTY)
-        .and_then(|p| p.value.get("marker"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
 }
 
 /// A body's marker line (`<!-- afk:… -->` first) and the rest.

@@ -26,10 +26,11 @@ impl Jira {
     }
 
     /// Post afk's comment: its first line, when it is a marker (`<!-- afk:… -->`),
-    /// becomes the comment property `afk`, the rest ADF text.
+    /// becomes the visible `afk · checklist` line afk finds it by, and the
+    /// comment property `afk` too; the whole is ADF text.
     pub fn post_comment(&self, id: IssueNumber, body: &str, me_login: &str) -> Result<Comment> {
-        let (marker, text) = split_marker(body);
-        let mut req = json!({ "body": adf::from_markdown(&afk_wire::tracker::within(&afk_wire::tracker::loud::fenced(text), afk_wire::tracker::TEXT_MAX)) });
+        let (marker, _) = split_marker(body);
+        let mut req = json!({ "body": adf_of(body) });
         if let Some(m) = &marker {
             req["properties"] = json!([{ "key": PROPERTY, "value": { "marker": m } }]);
         }
@@ -38,10 +39,11 @@ impl Jira {
             &format!("/rest/api/3/issue/{}/comment", id.0),
             Some(&req),
         )?;
-        self.comment(id, c, marker, me_login)
+        self.comment(id, c, me_login)
     }
 
-    /// Edit afk's own comment `comment` (its marker stays as it was).
+    /// Edit afk's own comment `comment` (its marker line written again, its
+    /// property left as it was).
     pub fn edit_comment(
         &self,
         id: IssueNumber,
@@ -49,13 +51,12 @@ impl Jira {
         body: &str,
         me_login: &str,
     ) -> Result<Comment> {
-        let (marker, text) = split_marker(body);
         let c: WireComment = self.http.json(
             "PUT",
             &format!("/rest/api/3/issue/{}/comment/{comment}", id.0),
-            Some(&json!({ "body": adf::from_markdown(&afk_wire::tracker::within(&afk_wire::tracker::loud::fenced(text), afk_wire::tracker::TEXT_MAX)) })),
+            Some(&json!({ "body": adf_of(body) })),
         )?;
-        self.comment(id, c, marker, me_login)
+        self.comment(id, c, me_login)
     }
 
     /// Move the issue into Done, once: nothing when its status category is
@@ -146,4 +147,11 @@ impl Jira {
         )?;
         Ok(())
     }
+}
+
+/// A comment's ADF: its marker line visible (`afk_wire::tracker::marker`),
+/// outside text fenced, cut to Jira's limit.
+fn adf_of(body: &str) -> Value {
+    use afk_wire::tracker::{TEXT_MAX, loud, marker, within};
+    adf::from_markdown(&within(&loud::fenced(&marker::marker_out(body)), TEXT_MAX))
 }

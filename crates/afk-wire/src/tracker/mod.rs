@@ -14,6 +14,7 @@ pub mod jira;
 pub mod linear;
 pub mod loud;
 pub mod map;
+pub mod marker;
 pub mod trust;
 
 /// The most of afk's Markdown one tracker comment or activity holds, in
