@@ -254,6 +254,72 @@ fn an_arming_jira_does_not_trust_dispatches_nothing() {
     }
 }
 
+/// A tracker credential afk cannot read is doctor's `tracker` line, never
+/// the forge's: the API token's variable unset, and a service account's
+/// client secret unset; nothing is asked of Jira.
+#[test]
+fn a_missing_tracker_credential_is_doctors_tracker_line_not_the_forges() {
+    let (sb, mut afk) = world();
+    afk.env.retain(|(k, _)| k != "AFK_TRACKER_TOKEN");
+    sb.clear_requests();
+    let said = |afk: &Afk| {
+        let (_, r, err) = afk.json(&["doctor"]);
+        (r["checks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{err}"))
+            .iter())
+        .filter(|c| c["level"] == "fail")
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["check"].as_str().unwrap(),
+                c["detail"].as_str().unwrap()
+            )
+        })
+        .collect::<Vec<_>>()
+    };
+    let fails = said(&afk);
+    assert!(
+        fails
+            .iter()
+            .any(|l| l.starts_with("tracker ")
+                && l.contains("AFK_TRACKER_TOKEN (tracker.token_env)")),
+        "{fails:?}"
+    );
+    assert!(!fails.iter().any(|l| l.starts_with("forge ")), "{fails:?}");
+    let email = sb.admin("GET", "/jira/credentials", None)["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::tracker_linear::config_with(
+        &afk,
+        &format!("email = \"{email}\"\n"),
+        &format!(
+            "auth = \"client_credentials\"\napi_url = \"{0}\"\ntoken_url = \"{0}/atlassian/oauth/token\"\n\
+             client_id_env = \"AFK_JIRA_CLIENT_ID\"\nclient_secret_env = \"AFK_JIRA_CLIENT_SECRET\"\n",
+            sb.url
+        ),
+    );
+    afk.env
+        .push(("AFK_JIRA_CLIENT_ID".into(), "client-id-7".into()));
+    let fails = said(&afk);
+    assert!(
+        fails
+            .iter()
+            .any(|l| l.starts_with("tracker ") && l.contains("AFK_JIRA_CLIENT_SECRET")),
+        "{fails:?}"
+    );
+    assert!(!fails.iter().any(|l| l.starts_with("forge ")), "{fails:?}");
+    let asked: Vec<Value> = (sb.requests().into_iter())
+        .filter(|q| {
+            q["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/rest/api/3") || p.starts_with("/atlassian"))
+        })
+        .collect();
+    assert_eq!(asked, Vec::<Value>::new(), "nothing asked of Jira");
+}
+
 /// afk's account without *Browse users and groups* cannot read an
 /// armer's groups: Jira answers 403, the arming is the issue's error,
 /// trusting no one (alice's as well as mallory's), nothing is written, and

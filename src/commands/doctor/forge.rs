@@ -12,6 +12,15 @@ use anyhow::Result;
 /// allowlisted repo its labels and afk's own permission there.
 pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
     let c = ctx.config();
+    // the tracker's credential is read with the forge's, but said as the
+    // tracker's: a missing tracker token is no fault of the forge's
+    if let Err(e) = c
+        .tracker_token()
+        .and_then(|_| c.tracker_client_credentials())
+    {
+        d.check("tracker", false, crate::command_error::person_line(&e));
+        return Ok(());
+    }
     let forge = match ctx.forge() {
         Err(e) => {
             d.check("forge", false, crate::command_error::person_line(&e));
