@@ -2012,6 +2012,16 @@ fn a_paused_jira_run_says_commands_go_on_its_pull_request_and_one_there_continue
         ("continue".into(), Some("budget".into())),
         "{r} {err}"
     );
+    // the pause and the continuation are notified naming the issue by its
+    // key (its #N is afk's number, maybe another issue on the forge)
+    let (_, shown, err) = afk.json(&["runs", "show", "1"]);
+    let timeline = shown["timeline"].to_string();
+    assert!(
+        timeline.contains("afk paused acme/api PLAT-1")
+            && timeline.contains("afk continued acme/api PLAT-1, paused at a limit")
+            && !timeline.contains(&format!("acme/api#{n}")),
+        "{err} {timeline}"
+    );
 }
 
 /// `afk init --create-labels` beside Jira sends nothing anywhere: Jira

@@ -50,7 +50,7 @@ pub(super) fn pause(
     let first = pause::first_sentence(&f);
     let url = crate::core::escalation::link(&run.url);
     let url = url.as_deref().unwrap_or("");
-    let text = pause::notification(run.repo.as_ref(), run.issue, &first, url);
+    let text = pause::notification(&place(run), &first, url);
     // the checklist's line for this pause, kept after it
     let past = Past {
         limit: limit.key().to_string(),
@@ -77,9 +77,8 @@ pub(super) fn pause(
     let n = recorded.unwrap_or(seen.heard.talk.pause.count.max(1));
     announce(w, store, run, (Figures { n, ..f }, pr), notes)?;
     crate::log::decision(&format!(
-        "{}#{} run {}: paused at {} (pause {n})",
-        run.repo,
-        run.issue,
+        "{} run {}: paused at {} (pause {n})",
+        place(run),
         run.id,
         limit.key()
     ));
@@ -109,9 +108,8 @@ fn forward(
         super::forward::step(w, run, &seen.run_dir, (Agent::Vanished, spend_usd), found)?;
     if let Some((problem, why)) = &forwarded.problem {
         crate::log::warn(&format!(
-            "{}#{} run {}: the paused turn's work was not forwarded ({problem:?}{}{why}): the next tick meets it again",
-            run.repo,
-            run.issue,
+            "{} run {}: the paused turn's work was not forwarded ({problem:?}{}{why}): the next tick meets it again",
+            place(run),
             run.id,
             if why.is_empty() { "" } else { ": " },
         ));
@@ -138,8 +136,9 @@ pub(super) fn stop_agent(
         &serde_json::json!({"run": run.id.0, "turn": run.turns.max(1), "why": why}),
     );
     crate::log::info(&format!(
-        "{}#{} run {}: its agent was still running {why}",
-        run.repo, run.issue, run.id
+        "{} run {}: its agent was still running {why}",
+        place(run),
+        run.id
     ));
     super::spend::after_stop(
         w,
@@ -264,4 +263,11 @@ fn until_words(t: time::OffsetDateTime) -> String {
         t.hour(),
         t.minute()
     )
+}
+
+/// Where the run's issue is, as every report names it: a tracker's issue by
+/// its key (its `#N` is afk's number, maybe another issue on the forge).
+fn place(run: &Run) -> String {
+    let key = crate::core::prompt::tracker_key(&run.branch, run.issue);
+    crate::core::prompt::place(run.repo.as_str(), run.issue, key.as_deref())
 }

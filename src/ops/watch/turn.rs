@@ -104,9 +104,10 @@ pub(super) fn continuation(
     let why = format!("continued by {who} ({})", by.key());
     // recorded with its `run.continued` event
     let url = crate::core::escalation::link(&run.url);
+    let key = crate::core::prompt::tracker_key(&run.branch, run.issue);
+    let place = crate::core::prompt::place(run.repo.as_str(), run.issue, key.as_deref());
     let text = crate::core::budget::pause::continued_notification(
-        run.repo.as_ref(),
-        run.issue,
+        &place,
         &who,
         by.key(),
         url.as_deref().unwrap_or(""),

@@ -216,13 +216,10 @@ pub fn comment(f: &Figures) -> (String, String) {
 }
 
 /// The `run.paused` notification's text: the comment's first sentence and
-/// where (the issue's URL).
-pub fn notification(repo: &str, issue: impl std::fmt::Display, first: &str, url: &str) -> String {
-    let first = first.replacen(
-        "afk paused this run",
-        &format!("afk paused {repo}#{issue}"),
-        1,
-    );
+/// where (the issue's URL). `at` names the issue (`crate::prompt::place`:
+/// `acme/api#12`, or a tracker's `acme/api PLAT-7`).
+pub fn notification(at: &str, first: &str, url: &str) -> String {
+    let first = first.replacen("afk paused this run", &format!("afk paused {at}"), 1);
     match url.is_empty() {
         true => first,
         false => format!("{first} {url}"),
@@ -231,15 +228,8 @@ pub fn notification(repo: &str, issue: impl std::fmt::Display, first: &str, url:
 
 /// The `run.continued` notification's text: which run, who continued it
 /// and how (`budget`, `resume`, `day`), and where.
-pub fn continued_notification(
-    repo: &str,
-    issue: impl std::fmt::Display,
-    who: &str,
-    how: &str,
-    url: &str,
-) -> String {
-    let said =
-        format!("afk continued {repo}#{issue}, paused at a limit: continued by {who} ({how}).");
+pub fn continued_notification(at: &str, who: &str, how: &str, url: &str) -> String {
+    let said = format!("afk continued {at}, paused at a limit: continued by {who} ({how}).");
     match url.is_empty() {
         true => said,
         false => format!("{said} {url}"),
@@ -1057,7 +1047,7 @@ mod tests {
             ),
         ];
         for (who, how, url, want) in table {
-            assert_eq!(continued_notification("acme/api", 12, who, how, url), want);
+            assert_eq!(continued_notification("acme/api#12", who, how, url), want);
         }
     }
 
